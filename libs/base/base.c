@@ -1,0 +1,312 @@
+/* base.c - allocation, buffers, string vectors, error records, file reads. */
+#define _GNU_SOURCE
+#include "csb_base.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Exit status used on allocation failure; equal to CSB_EXIT_INTERNAL in
+ * libs/cli (kept literal here so base has no dependencies). */
+#define CSB_BASE_OOM_EXIT 70
+
+static void csb_oom(void) {
+  static const char msg[] = "csb: error: out of memory\n";
+  ssize_t r = write(2, msg, sizeof msg - 1);
+  (void)r;
+  _exit(CSB_BASE_OOM_EXIT);
+}
+
+void *csb_xmalloc(size_t n) {
+  void *p = malloc(n ? n : 1);
+  if (!p) csb_oom();
+  return p;
+}
+
+void *csb_xcalloc(size_t count, size_t size) {
+  void *p = calloc(count ? count : 1, size ? size : 1);
+  if (!p) csb_oom();
+  return p;
+}
+
+void *csb_xrealloc(void *p, size_t n) {
+  void *q = realloc(p, n ? n : 1);
+  if (!q) csb_oom();
+  return q;
+}
+
+void *csb_xgrow(void *p, size_t *cap, size_t need, size_t size) {
+  if (need <= *cap) return p;
+  size_t ncap = *cap ? *cap : 8;
+  while (ncap < need) {
+    if (ncap > SIZE_MAX / 2) csb_oom();
+    ncap *= 2;
+  }
+  if (size && ncap > SIZE_MAX / size) csb_oom();
+  p = csb_xrealloc(p, ncap * size);
+  *cap = ncap;
+  return p;
+}
+
+char *csb_xstrdup(const char *s) { return csb_xstrndup(s, strlen(s)); }
+
+char *csb_xstrndup(const char *s, size_t n) {
+  size_t len = strnlen(s, n);
+  char *p = csb_xmalloc(len + 1);
+  memcpy(p, s, len);
+  p[len] = '\0';
+  return p;
+}
+
+char *csb_xvasprintf(const char *fmt, va_list ap) {
+  va_list ap2;
+  va_copy(ap2, ap);
+  int n = vsnprintf(NULL, 0, fmt, ap2);
+  va_end(ap2);
+  if (n < 0) csb_oom();
+  char *p = csb_xmalloc((size_t)n + 1);
+  vsnprintf(p, (size_t)n + 1, fmt, ap);
+  return p;
+}
+
+char *csb_xasprintf(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char *p = csb_xvasprintf(fmt, ap);
+  va_end(ap);
+  return p;
+}
+
+/* ---- errors ---- */
+
+void csb_error_clear(csb_error *err) {
+  if (!err) return;
+  err->msg[0] = '\0';
+  err->line = 0;
+  err->col = 0;
+}
+
+int csb_error_setv(csb_error *err, const char *fmt, va_list ap) {
+  if (!err) return 0;
+  vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+  return 0;
+}
+
+int csb_error_set(csb_error *err, const char *fmt, ...) {
+  if (!err) return 0;
+  va_list ap;
+  va_start(ap, fmt);
+  csb_error_setv(err, fmt, ap);
+  va_end(ap);
+  err->line = 0;
+  err->col = 0;
+  return 0;
+}
+
+int csb_error_set_at(csb_error *err, int line, int col, const char *fmt, ...) {
+  if (!err) return 0;
+  va_list ap;
+  va_start(ap, fmt);
+  csb_error_setv(err, fmt, ap);
+  va_end(ap);
+  err->line = line;
+  err->col = col;
+  return 0;
+}
+
+void csb_error_prefix(csb_error *err, const char *fmt, ...) {
+  if (!err) return;
+  char prefix[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(prefix, sizeof prefix, fmt, ap);
+  va_end(ap);
+  char old[sizeof err->msg];
+  memcpy(old, err->msg, sizeof old);
+  size_t cap = sizeof err->msg, plen = strlen(prefix), olen = strnlen(old, cap - 1);
+  size_t n = 0;
+  for (size_t i = 0; i < plen && n < cap - 1; i++) err->msg[n++] = prefix[i];
+  for (size_t i = 0; i < 2 && n < cap - 1; i++) err->msg[n++] = ": "[i];
+  for (size_t i = 0; i < olen && n < cap - 1; i++) err->msg[n++] = old[i];
+  err->msg[n] = '\0';
+}
+
+/* ---- buffers ---- */
+
+void csb_buf_init(csb_buf *b) {
+  b->data = NULL;
+  b->len = 0;
+  b->cap = 0;
+}
+
+void csb_buf_free(csb_buf *b) {
+  free(b->data);
+  csb_buf_init(b);
+}
+
+void csb_buf_reset(csb_buf *b) {
+  b->len = 0;
+  if (b->data) b->data[0] = '\0';
+}
+
+void csb_buf_reserve(csb_buf *b, size_t extra) {
+  if (extra > SIZE_MAX - b->len - 1) csb_oom();
+  b->data = csb_xgrow(b->data, &b->cap, b->len + extra + 1, 1);
+}
+
+void csb_buf_append(csb_buf *b, const void *p, size_t n) {
+  csb_buf_reserve(b, n);
+  if (n) memcpy(b->data + b->len, p, n);
+  b->len += n;
+  b->data[b->len] = '\0';
+}
+
+void csb_buf_puts(csb_buf *b, const char *s) { csb_buf_append(b, s, strlen(s)); }
+
+void csb_buf_putc(csb_buf *b, char c) { csb_buf_append(b, &c, 1); }
+
+void csb_buf_vprintf(csb_buf *b, const char *fmt, va_list ap) {
+  va_list ap2;
+  va_copy(ap2, ap);
+  int n = vsnprintf(NULL, 0, fmt, ap2);
+  va_end(ap2);
+  if (n < 0) csb_oom();
+  csb_buf_reserve(b, (size_t)n);
+  vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+  b->len += (size_t)n;
+}
+
+void csb_buf_printf(csb_buf *b, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  csb_buf_vprintf(b, fmt, ap);
+  va_end(ap);
+}
+
+char *csb_buf_steal(csb_buf *b) {
+  char *p = b->data;
+  if (!p) p = csb_xstrdup("");
+  csb_buf_init(b);
+  return p;
+}
+
+/* ---- string vectors ---- */
+
+void csb_strv_init(csb_strv *v) {
+  v->items = NULL;
+  v->len = 0;
+  v->cap = 0;
+}
+
+void csb_strv_free(csb_strv *v) {
+  for (size_t i = 0; i < v->len; i++) free(v->items[i]);
+  free(v->items);
+  csb_strv_init(v);
+}
+
+void csb_strv_push_owned(csb_strv *v, char *s) {
+  v->items = csb_xgrow(v->items, &v->cap, v->len + 2, sizeof *v->items);
+  v->items[v->len++] = s;
+  v->items[v->len] = NULL;
+}
+
+void csb_strv_push(csb_strv *v, const char *s) { csb_strv_push_owned(v, csb_xstrdup(s)); }
+
+void csb_strv_pushf(csb_strv *v, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char *s = csb_xvasprintf(fmt, ap);
+  va_end(ap);
+  csb_strv_push_owned(v, s);
+}
+
+int csb_strv_contains(const csb_strv *v, const char *s) {
+  for (size_t i = 0; i < v->len; i++)
+    if (strcmp(v->items[i], s) == 0) return 1;
+  return 0;
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void csb_strv_sort_unique(csb_strv *v) {
+  if (v->len < 2) return;
+  qsort(v->items, v->len, sizeof *v->items, cmp_str);
+  size_t w = 1;
+  for (size_t r = 1; r < v->len; r++) {
+    if (strcmp(v->items[r], v->items[w - 1]) == 0) {
+      free(v->items[r]);
+    } else {
+      v->items[w++] = v->items[r];
+    }
+  }
+  v->len = w;
+  v->items[w] = NULL;
+}
+
+/* ---- files ---- */
+
+int csb_read_fd(int fd, const char *name, size_t max_bytes, char **out,
+                size_t *len_out, csb_error *err) {
+  csb_buf b;
+  csb_buf_init(&b);
+  csb_buf_reserve(&b, 4096);
+  for (;;) {
+    if (b.len > max_bytes) {
+      csb_buf_free(&b);
+      return csb_error_set(err, "%s: input larger than %zu bytes", name, max_bytes);
+    }
+    csb_buf_reserve(&b, 65536);
+    ssize_t n = read(fd, b.data + b.len, b.cap - b.len - 1);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      csb_buf_free(&b);
+      return csb_error_set(err, "%s: read failed: %s", name, strerror(e));
+    }
+    if (n == 0) break;
+    b.len += (size_t)n;
+  }
+  if (b.len > max_bytes) {
+    csb_buf_free(&b);
+    return csb_error_set(err, "%s: input larger than %zu bytes", name, max_bytes);
+  }
+  b.data[b.len] = '\0';
+  if (len_out) *len_out = b.len;
+  *out = csb_buf_steal(&b);
+  return 1;
+}
+
+int csb_read_file(const char *path, size_t max_bytes, char **out,
+                  size_t *len_out, csb_error *err) {
+  if (strcmp(path, "-") == 0) return csb_read_fd(0, "<stdin>", max_bytes, out, len_out, err);
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) return csb_error_set(err, "%s: cannot open: %s", path, strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    close(fd);
+    return csb_error_set(err, "%s: is a directory", path);
+  }
+  int ok = csb_read_fd(fd, path, max_bytes, out, len_out, err);
+  close(fd);
+  return ok;
+}
+
+int csb_write_all(int fd, const void *p, size_t n) {
+  const char *c = p;
+  while (n) {
+    ssize_t w = write(fd, c, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return 0;
+    }
+    c += w;
+    n -= (size_t)w;
+  }
+  return 1;
+}

@@ -1,0 +1,135 @@
+/* csb_base.h - memory, byte buffers, string vectors and error records.
+ *
+ * Conventions shared by every csb library (stated once here):
+ *
+ *  - Functions that can fail return int: 1 on success, 0 on failure
+ *    (BoringSSL style). On failure they fill a caller-provided
+ *    `csb_error *` (which may be NULL when the caller does not care).
+ *    Functions returning pointers return NULL on failure.
+ *  - Ownership: `*_new` returns an object the caller owns and releases with
+ *    the matching `*_free`; every `*_free` accepts NULL. Out-parameters named
+ *    `*out` receive ownership; `const` pointer parameters are borrowed and
+ *    never retained past the call unless the function says so.
+ *  - Allocation failure is not reported as an error: the csb_x* allocators
+ *    print "out of memory" and terminate the process with exit status 70
+ *    (CSB_EXIT_INTERNAL). Nothing else in the libraries exits or aborts.
+ *  - No global mutable state. Everything is reentrant; objects are not
+ *    thread-safe unless a header says otherwise.
+ *  - Strings are NUL-terminated UTF-8 (or raw bytes for paths) unless a
+ *    length is passed alongside.
+ */
+#ifndef CSB_BASE_H
+#define CSB_BASE_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define CSB_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define CSB_WARN_UNUSED __attribute__((warn_unused_result))
+#else
+#define CSB_PRINTF(a, b)
+#define CSB_WARN_UNUSED
+#endif
+
+#define CSB_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- allocation (never returns NULL) ---------------------------------- */
+
+void *csb_xmalloc(size_t n);
+void *csb_xcalloc(size_t count, size_t size);
+void *csb_xrealloc(void *p, size_t n);
+/* Grows an array of `*cap` elements of `size` bytes so that it can hold at
+ * least `need` elements. Overflow-checked. */
+void *csb_xgrow(void *p, size_t *cap, size_t need, size_t size);
+char *csb_xstrdup(const char *s);
+char *csb_xstrndup(const char *s, size_t n);
+char *csb_xasprintf(const char *fmt, ...) CSB_PRINTF(1, 2);
+char *csb_xvasprintf(const char *fmt, va_list ap) CSB_PRINTF(1, 0);
+
+/* ---- error record ------------------------------------------------------ */
+
+/* A single human-readable message with an optional source position.
+ * line/col are 1-based; 0 means "no position". */
+typedef struct csb_error {
+  char msg[1024];
+  int line;
+  int col;
+} csb_error;
+
+void csb_error_clear(csb_error *err);
+/* Formats into err->msg (truncating safely). No-op when err is NULL.
+ * Always returns 0 so that `return csb_error_set(...)` reads naturally. */
+int csb_error_set(csb_error *err, const char *fmt, ...) CSB_PRINTF(2, 3);
+int csb_error_setv(csb_error *err, const char *fmt, va_list ap) CSB_PRINTF(2, 0);
+int csb_error_set_at(csb_error *err, int line, int col, const char *fmt, ...)
+    CSB_PRINTF(4, 5);
+/* Prepends "PREFIX: " to an existing message. */
+void csb_error_prefix(csb_error *err, const char *fmt, ...) CSB_PRINTF(2, 3);
+
+/* ---- growable byte buffer ---------------------------------------------- */
+
+/* `data` is always NUL-terminated after any append (when non-NULL), so a
+ * buffer of text can be used as a C string. A zero-initialised csb_buf is
+ * valid and empty. */
+typedef struct csb_buf {
+  char *data;
+  size_t len;
+  size_t cap;
+} csb_buf;
+
+void csb_buf_init(csb_buf *b);
+void csb_buf_free(csb_buf *b);
+void csb_buf_reset(csb_buf *b);
+void csb_buf_reserve(csb_buf *b, size_t extra);
+void csb_buf_append(csb_buf *b, const void *p, size_t n);
+void csb_buf_puts(csb_buf *b, const char *s);
+void csb_buf_putc(csb_buf *b, char c);
+void csb_buf_printf(csb_buf *b, const char *fmt, ...) CSB_PRINTF(2, 3);
+void csb_buf_vprintf(csb_buf *b, const char *fmt, va_list ap) CSB_PRINTF(2, 0);
+/* Returns the contents as a heap string the caller owns (never NULL) and
+ * leaves the buffer empty. */
+char *csb_buf_steal(csb_buf *b);
+
+/* ---- string vector ------------------------------------------------------ */
+
+/* An owned vector of owned strings; `items[len]` is always NULL (when
+ * items is non-NULL), so it can be passed as an argv. */
+typedef struct csb_strv {
+  char **items;
+  size_t len;
+  size_t cap;
+} csb_strv;
+
+void csb_strv_init(csb_strv *v);
+void csb_strv_free(csb_strv *v);
+void csb_strv_push(csb_strv *v, const char *s);       /* copies s */
+void csb_strv_push_owned(csb_strv *v, char *s);       /* takes s */
+void csb_strv_pushf(csb_strv *v, const char *fmt, ...) CSB_PRINTF(2, 3);
+int csb_strv_contains(const csb_strv *v, const char *s);
+/* Sorts bytewise (strcmp) and removes duplicates. */
+void csb_strv_sort_unique(csb_strv *v);
+
+/* ---- files --------------------------------------------------------------- */
+
+/* Reads a whole file (or stdin when path is "-") into *out (NUL-terminated;
+ * *len_out gets the length, which may include NUL bytes). Refuses inputs
+ * larger than max_bytes. Returns 1/0 with err naming the path. */
+int csb_read_file(const char *path, size_t max_bytes, char **out,
+                  size_t *len_out, csb_error *err);
+/* Reads everything from fd. Same contract as csb_read_file. */
+int csb_read_fd(int fd, const char *name, size_t max_bytes, char **out,
+                size_t *len_out, csb_error *err);
+/* Writes all n bytes, retrying on EINTR and short writes. 1/0, errno kept. */
+int csb_write_all(int fd, const void *p, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CSB_BASE_H */

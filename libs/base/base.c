@@ -194,6 +194,41 @@ char *csb_buf_steal(csb_buf *b) {
   return p;
 }
 
+void csb_buf_put_json_string(csb_buf *b, const char *s, size_t n) {
+  static const char hex[] = "0123456789abcdef";
+  csb_buf_putc(b, '"');
+  size_t run = 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    const char *esc = NULL;
+    char u[7];
+    switch (c) {
+      case '"': esc = "\\\""; break;
+      case '\\': esc = "\\\\"; break;
+      case '\n': esc = "\\n"; break;
+      case '\r': esc = "\\r"; break;
+      case '\t': esc = "\\t"; break;
+      case '\b': esc = "\\b"; break;
+      case '\f': esc = "\\f"; break;
+      default:
+        if (c < 0x20) {
+          u[0] = '\\'; u[1] = 'u'; u[2] = '0'; u[3] = '0';
+          u[4] = hex[c >> 4]; u[5] = hex[c & 15]; u[6] = '\0';
+          esc = u;
+        }
+    }
+    if (esc) {
+      csb_buf_append(b, s + i - run, run);
+      run = 0;
+      csb_buf_puts(b, esc);
+    } else {
+      run++;
+    }
+  }
+  csb_buf_append(b, s + n - run, run);
+  csb_buf_putc(b, '"');
+}
+
 /* ---- string vectors ---- */
 
 void csb_strv_init(csb_strv *v) {

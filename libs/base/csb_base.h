@@ -95,6 +95,10 @@ void csb_buf_vprintf(csb_buf *b, const char *fmt, va_list ap) CSB_PRINTF(2, 0);
 /* Returns the contents as a heap string the caller owns (never NULL) and
  * leaves the buffer empty. */
 char *csb_buf_steal(csb_buf *b);
+/* Appends s (n bytes) as a JSON string literal, quotes included: escapes
+ * `"`, `\\`, control characters (\n \r \t \b \f, others as \u00XX);
+ * bytes >= 0x80 are copied unchanged (callers validate UTF-8 if needed). */
+void csb_buf_put_json_string(csb_buf *b, const char *s, size_t n);
 
 /* ---- string vector ------------------------------------------------------ */
 

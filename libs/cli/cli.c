@@ -1,0 +1,312 @@
+/* cli.c - option parsing, --help/--version, diagnostics, exit codes. */
+#define _GNU_SOURCE
+#include "csb_cli.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "csb_version.h"
+
+const char *csb_cli_version(void) { return CSB_VERSION; }
+
+const char *csb_exit_kind(int code) {
+  switch (code) {
+    case CSB_EXIT_OK: return "ok";
+    case CSB_EXIT_FALSE: return "false";
+    case CSB_EXIT_USAGE: return "usage";
+    case CSB_EXIT_DATA: return "data";
+    case CSB_EXIT_UNAVAILABLE: return "unavailable";
+    case CSB_EXIT_INTERNAL: return "internal";
+    case CSB_EXIT_OSERR: return "oserr";
+    case CSB_EXIT_POLICY: return "policy";
+    case CSB_EXIT_CONFIG: return "config";
+    case CSB_EXIT_CANNOT_EXEC: return "cannot-exec";
+    case CSB_EXIT_NOT_FOUND: return "not-found";
+    default: return "child";
+  }
+}
+
+int csb_exit_from_wait_status(int wstatus) {
+  if (WIFEXITED(wstatus)) return WEXITSTATUS(wstatus);
+  if (WIFSIGNALED(wstatus)) return CSB_EXIT_SIGNAL_BASE + WTERMSIG(wstatus);
+  return CSB_EXIT_INTERNAL;
+}
+
+int csb_exit_for_exec_errno(int err) {
+  return (err == ENOENT || err == ENOTDIR) ? CSB_EXIT_NOT_FOUND : CSB_EXIT_CANNOT_EXEC;
+}
+
+void csb_cli_init(csb_cli *cli, const char *tool, const char *synopsis,
+                  const char *summary, const csb_cli_opt *opts, int argc,
+                  char **argv) {
+  memset(cli, 0, sizeof *cli);
+  cli->tool = tool;
+  cli->synopsis = synopsis;
+  cli->summary = summary;
+  cli->opts = opts;
+  cli->argc_ = argc;
+  cli->argv_ = argv;
+  cli->index_ = 1;
+  cli->rest_argc = 0;
+  cli->rest_argv = argv + argc; /* argv[argc] is NULL by the C standard */
+  /* Honour --error-format before anything else so that early usage errors
+   * already use the requested format. */
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--") == 0) break;
+    if (strcmp(argv[i], "--error-format=json") == 0 ||
+        (strcmp(argv[i], "--error-format") == 0 && i + 1 < argc &&
+         strcmp(argv[i + 1], "json") == 0))
+      cli->json_errors = 1;
+  }
+}
+
+/* ---- diagnostics ---- */
+
+static void emit(const csb_cli *cli, const char *level, int code, const char *fmt,
+                 va_list ap) {
+  char *msg = csb_xvasprintf(fmt, ap);
+  csb_buf b;
+  csb_buf_init(&b);
+  if (cli->json_errors) {
+    csb_buf_putc(&b, '{');
+    if (code >= 0) csb_buf_printf(&b, "\"exit\":%d,\"kind\":\"%s\",", code, csb_exit_kind(code));
+    csb_buf_printf(&b, "\"level\":\"%s\",\"message\":", level);
+    csb_buf_put_json_string(&b, msg, strlen(msg));
+    csb_buf_puts(&b, ",\"tool\":");
+    csb_buf_put_json_string(&b, cli->tool, strlen(cli->tool));
+    csb_buf_puts(&b, "}\n");
+  } else {
+    csb_buf_printf(&b, "%s: %s: %s\n", cli->tool, level, msg);
+  }
+  fflush(stdout);
+  csb_write_all(2, b.data, b.len);
+  csb_buf_free(&b);
+  free(msg);
+}
+
+int csb_cli_verror(const csb_cli *cli, int code, const char *fmt, va_list ap) {
+  emit(cli, "error", code, fmt, ap);
+  return code;
+}
+
+int csb_cli_error(const csb_cli *cli, int code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  emit(cli, "error", code, fmt, ap);
+  va_end(ap);
+  return code;
+}
+
+void csb_cli_warn(const csb_cli *cli, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  emit(cli, "warning", -1, fmt, ap);
+  va_end(ap);
+}
+
+int csb_cli_usage_error(const csb_cli *cli, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char *msg = csb_xvasprintf(fmt, ap);
+  va_end(ap);
+  if (cli->json_errors)
+    csb_cli_error(cli, CSB_EXIT_USAGE, "%s (try '%s --help')", msg, cli->tool);
+  else
+    csb_cli_error(cli, CSB_EXIT_USAGE, "%s\nTry '%s --help'.", msg, cli->tool);
+  free(msg);
+  return CSB_EXIT_USAGE;
+}
+
+/* ---- help ---- */
+
+void csb_cli_print_help(const csb_cli *cli) {
+  csb_buf b;
+  csb_buf_init(&b);
+  const char *s = cli->synopsis;
+  int first = 1;
+  while (s && *s) {
+    const char *nl = strchr(s, '\n');
+    size_t n = nl ? (size_t)(nl - s) : strlen(s);
+    csb_buf_printf(&b, "%s %.*s\n", first ? "usage:" : "      ", (int)n, s);
+    first = 0;
+    s += n + (nl ? 1 : 0);
+  }
+  if (cli->summary) csb_buf_printf(&b, "\n%s\n", cli->summary);
+  csb_buf_puts(&b, "\noptions:\n");
+  for (const csb_cli_opt *o = cli->opts; o && o->name; o++) {
+    char left[64];
+    if (o->short_name)
+      snprintf(left, sizeof left, "-%c, --%s%s%s", o->short_name, o->name,
+               o->arg ? " " : "", o->arg ? (o->metavar ? o->metavar : "ARG") : "");
+    else
+      snprintf(left, sizeof left, "    --%s%s%s", o->name, o->arg ? " " : "",
+               o->arg ? (o->metavar ? o->metavar : "ARG") : "");
+    if (strlen(left) > 26)
+      csb_buf_printf(&b, "  %s\n  %-26s %s\n", left, "", o->help ? o->help : "");
+    else
+      csb_buf_printf(&b, "  %-26s %s\n", left, o->help ? o->help : "");
+  }
+  csb_buf_printf(&b, "  %-26s %s\n", "    --error-format FMT", "diagnostics as text (default) or json");
+  csb_buf_printf(&b, "  %-26s %s\n", "-h, --help", "show this help and exit");
+  csb_buf_printf(&b, "  %-26s %s\n", "    --version", "show the version and exit");
+  csb_buf_puts(&b, "\nexit codes: see docs/exit-codes.md (0 ok, 64 usage, 65 bad input,\n"
+                   "69 cannot enforce, 70 internal, 77 policy refusal, 78 config)\n");
+  fwrite(b.data, 1, b.len, stdout);
+  fflush(stdout);
+  csb_buf_free(&b);
+}
+
+/* ---- parsing ---- */
+
+static int stop(csb_cli *cli, int code) {
+  cli->exit_code = code;
+  return CSB_CLI_STOP;
+}
+
+static int set_error_format(csb_cli *cli, const char *v) {
+  if (strcmp(v, "json") == 0) {
+    cli->json_errors = 1;
+    return 1;
+  }
+  if (strcmp(v, "text") == 0) {
+    cli->json_errors = 0;
+    return 1;
+  }
+  return 0;
+}
+
+static void finish(csb_cli *cli, int next_index) {
+  if (next_index > cli->argc_) next_index = cli->argc_;
+  cli->rest_argc = cli->argc_ - next_index;
+  cli->rest_argv = cli->argv_ + next_index;
+}
+
+static int long_option(csb_cli *cli, const char *a, const char **arg) {
+  const char *name = a + 2;
+  const char *eq = strchr(name, '=');
+  size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
+
+  if (nlen == 4 && strncmp(name, "help", 4) == 0 && !eq) {
+    csb_cli_print_help(cli);
+    return stop(cli, CSB_EXIT_OK);
+  }
+  if (nlen == 7 && strncmp(name, "version", 7) == 0 && !eq) {
+    printf("%s %s\n", cli->tool, CSB_VERSION);
+    fflush(stdout);
+    return stop(cli, CSB_EXIT_OK);
+  }
+  if (nlen == 12 && strncmp(name, "error-format", 12) == 0) {
+    const char *v = eq ? eq + 1 : NULL;
+    if (!v) {
+      if (cli->index_ >= cli->argc_) {
+        csb_cli_usage_error(cli, "option '--error-format' needs a value (text or json)");
+        return stop(cli, CSB_EXIT_USAGE);
+      }
+      v = cli->argv_[cli->index_++];
+    }
+    if (!set_error_format(cli, v)) {
+      csb_cli_usage_error(cli, "option '--error-format' must be text or json, not '%s'", v);
+      return stop(cli, CSB_EXIT_USAGE);
+    }
+    return csb_cli_next(cli, arg);
+  }
+  for (const csb_cli_opt *o = cli->opts; o && o->name; o++) {
+    if (strlen(o->name) != nlen || strncmp(o->name, name, nlen) != 0) continue;
+    if (o->arg == CSB_ARG_NONE) {
+      if (eq) {
+        csb_cli_usage_error(cli, "option '--%s' takes no value", o->name);
+        return stop(cli, CSB_EXIT_USAGE);
+      }
+      *arg = NULL;
+      return o->id;
+    }
+    if (eq) {
+      *arg = eq + 1;
+    } else {
+      if (cli->index_ >= cli->argc_) {
+        csb_cli_usage_error(cli, "option '--%s' needs a value", o->name);
+        return stop(cli, CSB_EXIT_USAGE);
+      }
+      *arg = cli->argv_[cli->index_++];
+    }
+    return o->id;
+  }
+  csb_cli_usage_error(cli, "unknown option '--%.*s'", (int)nlen, name);
+  return stop(cli, CSB_EXIT_USAGE);
+}
+
+static int short_option(csb_cli *cli, const char **arg) {
+  char c = *cli->short_next_++;
+  if (c == 'h') {
+    csb_cli_print_help(cli);
+    return stop(cli, CSB_EXIT_OK);
+  }
+  for (const csb_cli_opt *o = cli->opts; o && o->name; o++) {
+    if (o->short_name != c) continue;
+    if (o->arg == CSB_ARG_NONE) {
+      if (!*cli->short_next_) cli->short_next_ = NULL;
+      *arg = NULL;
+      return o->id;
+    }
+    if (*cli->short_next_) {
+      *arg = cli->short_next_;
+    } else {
+      if (cli->index_ >= cli->argc_) {
+        csb_cli_usage_error(cli, "option '-%c' needs a value", c);
+        return stop(cli, CSB_EXIT_USAGE);
+      }
+      *arg = cli->argv_[cli->index_++];
+    }
+    cli->short_next_ = NULL;
+    return o->id;
+  }
+  if ((unsigned char)c < 0x20 || (unsigned char)c >= 0x7f)
+    csb_cli_usage_error(cli, "unknown option '-\\x%02x'", (unsigned char)c);
+  else
+    csb_cli_usage_error(cli, "unknown option '-%c'", c);
+  return stop(cli, CSB_EXIT_USAGE);
+}
+
+int csb_cli_next(csb_cli *cli, const char **arg) {
+  *arg = NULL;
+  if (cli->short_next_) return short_option(cli, arg);
+  if (cli->index_ >= cli->argc_) {
+    finish(cli, cli->argc_);
+    return CSB_CLI_END;
+  }
+  const char *a = cli->argv_[cli->index_++];
+  if (strcmp(a, "--") == 0) {
+    cli->has_dashdash = 1;
+    finish(cli, cli->index_);
+    return CSB_CLI_END;
+  }
+  if (a[0] == '-' && a[1] == '-') return long_option(cli, a, arg);
+  if (a[0] == '-' && a[1] != '\0') {
+    cli->short_next_ = a + 1;
+    return short_option(cli, arg);
+  }
+  *arg = a;
+  return CSB_CLI_POSITIONAL;
+}
+
+int csb_cli_parse_uint(csb_cli *cli, const char *opt, const char *value,
+                       unsigned long max, unsigned long *out) {
+  char *end = NULL;
+  errno = 0;
+  if (!value || !*value || value[0] == '-' || value[0] == '+' || value[0] == ' ') {
+    csb_cli_usage_error(cli, "option '%s' needs a non-negative integer, not '%s'", opt,
+                        value ? value : "");
+    return 0;
+  }
+  unsigned long v = strtoul(value, &end, 10);
+  if (errno || *end || v > max) {
+    csb_cli_usage_error(cli, "option '%s' needs an integer between 0 and %lu, not '%s'",
+                        opt, max, value);
+    return 0;
+  }
+  *out = v;
+  return 1;
+}

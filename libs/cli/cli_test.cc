@@ -1,0 +1,234 @@
+// Unit tests for libs/cli.
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "csb_cli.h"
+
+namespace {
+
+enum { OPT_POLICY = 1, OPT_VERBOSE, OPT_CD, OPT_DRY };
+
+const csb_cli_opt kOpts[] = {
+    {"policy", 'p', CSB_ARG_REQUIRED, OPT_POLICY, "FILE", "policy document"},
+    {"verbose", 'v', CSB_ARG_NONE, OPT_VERBOSE, nullptr, "more output"},
+    {"cd", 'C', CSB_ARG_REQUIRED, OPT_CD, "DIR", "working directory"},
+    {"dry-run", 0, CSB_ARG_NONE, OPT_DRY, nullptr, "do nothing"},
+    {nullptr, 0, CSB_ARG_NONE, 0, nullptr, nullptr},
+};
+
+// Holds argv storage for the lifetime of a test.
+struct Argv {
+  std::vector<std::string> store;
+  std::vector<char *> ptrs;
+  explicit Argv(std::vector<std::string> a) : store(std::move(a)) {
+    for (auto &s : store) ptrs.push_back(&s[0]);
+    ptrs.push_back(nullptr);
+  }
+  int argc() const { return static_cast<int>(store.size()); }
+  char **argv() { return ptrs.data(); }
+};
+
+// Captures what a callable writes to fd `fd`.
+template <typename F>
+std::string Capture(int fd, F f) {
+  char path[] = "/tmp/csb-cli-test-XXXXXX";
+  int tmp = mkstemp(path);
+  EXPECT_GE(tmp, 0);
+  unlink(path);
+  fflush(stdout);
+  int saved = dup(fd);
+  dup2(tmp, fd);
+  f();
+  fflush(stdout);
+  dup2(saved, fd);
+  close(saved);
+  std::string out;
+  lseek(tmp, 0, SEEK_SET);
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(tmp, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  close(tmp);
+  return out;
+}
+
+struct Parsed {
+  std::vector<std::pair<int, std::string>> items;
+  int last = 0;
+  std::vector<std::string> rest;
+  int has_dashdash = 0;
+  int exit_code = -1;
+};
+
+Parsed ParseAll(std::vector<std::string> args) {
+  Argv a(std::move(args));
+  csb_cli cli;
+  csb_cli_init(&cli, "csb-test", "csb-test [OPTIONS] -- CMD...", "Tests.", kOpts, a.argc(),
+               a.argv());
+  Parsed p;
+  for (;;) {
+    const char *arg = nullptr;
+    int id = csb_cli_next(&cli, &arg);
+    p.last = id;
+    if (id == CSB_CLI_END || id == CSB_CLI_STOP) break;
+    p.items.emplace_back(id, arg ? arg : "<null>");
+  }
+  if (p.last == CSB_CLI_STOP) p.exit_code = cli.exit_code;
+  for (int i = 0; i < cli.rest_argc; i++) p.rest.push_back(cli.rest_argv[i]);
+  EXPECT_EQ(cli.rest_argv[cli.rest_argc], nullptr);
+  p.has_dashdash = cli.has_dashdash;
+  return p;
+}
+
+TEST(Cli, LongShortAndPositionals) {
+  Parsed p;
+  std::string err = Capture(2, [&] {
+    p = ParseAll({"t", "--policy", "a.json", "x", "-v", "--cd=/tmp", "-pb.json", "-vC", "/d",
+                  "--dry-run", "y"});
+  });
+  EXPECT_EQ(err, "");
+  ASSERT_EQ(p.last, CSB_CLI_END);
+  std::vector<std::pair<int, std::string>> want = {
+      {OPT_POLICY, "a.json"}, {CSB_CLI_POSITIONAL, "x"}, {OPT_VERBOSE, "<null>"},
+      {OPT_CD, "/tmp"},       {OPT_POLICY, "b.json"},    {OPT_VERBOSE, "<null>"},
+      {OPT_CD, "/d"},         {OPT_DRY, "<null>"},       {CSB_CLI_POSITIONAL, "y"},
+  };
+  EXPECT_EQ(p.items, want);
+  EXPECT_TRUE(p.rest.empty());
+  EXPECT_EQ(p.has_dashdash, 0);
+}
+
+TEST(Cli, DashDashStopsParsing) {
+  Parsed p = ParseAll({"t", "-v", "--", "cmd", "--policy", "-v", "--"});
+  ASSERT_EQ(p.last, CSB_CLI_END);
+  ASSERT_EQ(p.items.size(), 1u);
+  EXPECT_EQ(p.rest, (std::vector<std::string>{"cmd", "--policy", "-v", "--"}));
+  EXPECT_EQ(p.has_dashdash, 1);
+}
+
+TEST(Cli, LoneDashIsPositional) {
+  Parsed p = ParseAll({"t", "-"});
+  ASSERT_EQ(p.items.size(), 1u);
+  EXPECT_EQ(p.items[0].first, CSB_CLI_POSITIONAL);
+  EXPECT_EQ(p.items[0].second, "-");
+}
+
+TEST(Cli, UnknownOptionsAreUsageErrors) {
+  Parsed p;
+  std::string err = Capture(2, [&] { p = ParseAll({"t", "--nope"}); });
+  EXPECT_EQ(p.exit_code, CSB_EXIT_USAGE);
+  EXPECT_EQ(err, "csb-test: error: unknown option '--nope'\nTry 'csb-test --help'.\n");
+  err = Capture(2, [&] { p = ParseAll({"t", "-vx"}); });
+  EXPECT_EQ(p.exit_code, CSB_EXIT_USAGE);
+  EXPECT_EQ(err, "csb-test: error: unknown option '-x'\nTry 'csb-test --help'.\n");
+}
+
+TEST(Cli, MissingAndUnexpectedValues) {
+  Parsed p;
+  std::string err = Capture(2, [&] { p = ParseAll({"t", "--policy"}); });
+  EXPECT_EQ(p.exit_code, CSB_EXIT_USAGE);
+  EXPECT_NE(err.find("option '--policy' needs a value"), std::string::npos);
+  err = Capture(2, [&] { p = ParseAll({"t", "-p"}); });
+  EXPECT_EQ(p.exit_code, CSB_EXIT_USAGE);
+  EXPECT_NE(err.find("option '-p' needs a value"), std::string::npos);
+  err = Capture(2, [&] { p = ParseAll({"t", "--verbose=1"}); });
+  EXPECT_EQ(p.exit_code, CSB_EXIT_USAGE);
+  EXPECT_NE(err.find("option '--verbose' takes no value"), std::string::npos);
+}
+
+TEST(Cli, HelpAndVersion) {
+  Parsed p;
+  std::string out = Capture(1, [&] { p = ParseAll({"t", "--help"}); });
+  EXPECT_EQ(p.exit_code, 0);
+  EXPECT_EQ(out.rfind("usage: csb-test [OPTIONS] -- CMD...\n", 0), 0u);
+  EXPECT_NE(out.find("-p, --policy FILE"), std::string::npos);
+  EXPECT_NE(out.find("--dry-run"), std::string::npos);
+  out = Capture(1, [&] { p = ParseAll({"t", "--version"}); });
+  EXPECT_EQ(p.exit_code, 0);
+  EXPECT_EQ(out, std::string("csb-test ") + csb_cli_version() + "\n");
+  out = Capture(1, [&] { p = ParseAll({"t", "-h"}); });
+  EXPECT_EQ(p.exit_code, 0);
+}
+
+TEST(Cli, JsonErrors) {
+  Parsed p;
+  std::string err = Capture(2, [&] { p = ParseAll({"t", "--bogus", "--error-format=json"}); });
+  EXPECT_EQ(p.exit_code, CSB_EXIT_USAGE);
+  EXPECT_EQ(err,
+            "{\"exit\":64,\"kind\":\"usage\",\"level\":\"error\",\"message\":\"unknown option "
+            "'--bogus' (try 'csb-test --help')\",\"tool\":\"csb-test\"}\n");
+  err = Capture(2, [&] { p = ParseAll({"t", "--error-format", "xml"}); });
+  EXPECT_EQ(p.exit_code, CSB_EXIT_USAGE);
+  EXPECT_NE(err.find("must be text or json"), std::string::npos);
+}
+
+TEST(Cli, ErrorAndWarnFormatting) {
+  Argv a({"t"});
+  csb_cli cli;
+  csb_cli_init(&cli, "csb-x", "csb-x", nullptr, kOpts, a.argc(), a.argv());
+  std::string err = Capture(2, [&] {
+    EXPECT_EQ(csb_cli_error(&cli, CSB_EXIT_CONFIG, "bad \"%s\"\n", "k"), CSB_EXIT_CONFIG);
+  });
+  EXPECT_EQ(err, "csb-x: error: bad \"k\"\n\n");
+  cli.json_errors = 1;
+  err = Capture(2, [&] { csb_cli_warn(&cli, "tab\there %d", 5); });
+  EXPECT_EQ(err,
+            "{\"level\":\"warning\",\"message\":\"tab\\there 5\",\"tool\":\"csb-x\"}\n");
+  err = Capture(2, [&] { csb_cli_error(&cli, CSB_EXIT_POLICY, "no \x01"); });
+  EXPECT_EQ(err,
+            "{\"exit\":77,\"kind\":\"policy\",\"level\":\"error\",\"message\":\"no "
+            "\\u0001\",\"tool\":\"csb-x\"}\n");
+}
+
+TEST(Cli, ExitCodes) {
+  EXPECT_STREQ(csb_exit_kind(CSB_EXIT_USAGE), "usage");
+  EXPECT_STREQ(csb_exit_kind(CSB_EXIT_DATA), "data");
+  EXPECT_STREQ(csb_exit_kind(CSB_EXIT_CONFIG), "config");
+  EXPECT_STREQ(csb_exit_kind(CSB_EXIT_POLICY), "policy");
+  EXPECT_STREQ(csb_exit_kind(CSB_EXIT_UNAVAILABLE), "unavailable");
+  EXPECT_STREQ(csb_exit_kind(CSB_EXIT_INTERNAL), "internal");
+  EXPECT_STREQ(csb_exit_kind(42), "child");
+  EXPECT_EQ(csb_exit_for_exec_errno(ENOENT), 127);
+  EXPECT_EQ(csb_exit_for_exec_errno(EACCES), 126);
+
+  pid_t pid = fork();
+  if (pid == 0) _exit(42);
+  int st = 0;
+  waitpid(pid, &st, 0);
+  EXPECT_EQ(csb_exit_from_wait_status(st), 42);
+  pid = fork();
+  if (pid == 0) {
+    raise(SIGTERM);
+    _exit(0);
+  }
+  waitpid(pid, &st, 0);
+  EXPECT_EQ(csb_exit_from_wait_status(st), 128 + SIGTERM);
+}
+
+TEST(Cli, ParseUint) {
+  Argv a({"t"});
+  csb_cli cli;
+  csb_cli_init(&cli, "csb-x", "csb-x", nullptr, kOpts, a.argc(), a.argv());
+  unsigned long v = 0;
+  EXPECT_EQ(csb_cli_parse_uint(&cli, "--n", "17", 100, &v), 1);
+  EXPECT_EQ(v, 17u);
+  std::string err = Capture(2, [&] {
+    EXPECT_EQ(csb_cli_parse_uint(&cli, "--n", "101", 100, &v), 0);
+    EXPECT_EQ(csb_cli_parse_uint(&cli, "--n", "-1", 100, &v), 0);
+    EXPECT_EQ(csb_cli_parse_uint(&cli, "--n", "1x", 100, &v), 0);
+    EXPECT_EQ(csb_cli_parse_uint(&cli, "--n", "", 100, &v), 0);
+  });
+  EXPECT_NE(err.find("between 0 and 100"), std::string::npos);
+}
+
+}  // namespace

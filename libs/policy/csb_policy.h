@@ -1,0 +1,253 @@
+/* csb_policy.h - the csb.policy/v1 model: construction, JSON I/O,
+ * evaluation, derived views, legacy projection and summaries.
+ *
+ * The document format is specified in docs/policy.md (and
+ * docs/policy.schema.json); this header is its C face. Conventions
+ * (1/0 returns, csb_error, _new/_free, csb_x* allocators) are those of
+ * csb_base.h.
+ *
+ * A csb_policy is a plain struct: consumers read its fields directly and
+ * must treat them as read-only; producers (csb-resolve) build it with the
+ * csb_policy_add_* functions and call csb_policy_canonicalize() before
+ * emitting. All strings and arrays inside are owned by the policy.
+ *
+ * Paths inside a policy are absolute and lexically normalised. For
+ * platform "windows" paths are in Windows syntax (C:\x, \\server\share\x)
+ * and compare case-insensitively; every function below honours that.
+ */
+#ifndef CSB_POLICY_H
+#define CSB_POLICY_H
+
+#include <stddef.h>
+
+#include "csb_base.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct cJSON cJSON;
+
+#define CSB_POLICY_SCHEMA "csb.policy/v1"
+
+typedef enum { CSB_ACCESS_READ = 0, CSB_ACCESS_WRITE = 1, CSB_ACCESS_DENY = 2 } csb_access;
+typedef enum { CSB_FS_RESTRICTED = 0, CSB_FS_UNRESTRICTED, CSB_FS_EXTERNAL } csb_fs_kind;
+typedef enum { CSB_NET_RESTRICTED = 0, CSB_NET_ENABLED, CSB_NET_PROXY } csb_net_mode;
+typedef enum {
+  CSB_ENFORCE_MANAGED = 0,
+  CSB_ENFORCE_DISABLED,
+  CSB_ENFORCE_EXTERNAL
+} csb_enforcement;
+typedef enum { CSB_PLATFORM_LINUX = 0, CSB_PLATFORM_MACOS, CSB_PLATFORM_WINDOWS } csb_platform;
+typedef enum { CSB_LINUX_BWRAP = 0, CSB_LINUX_LANDLOCK } csb_linux_backend;
+
+/* Protected metadata names, in this order. */
+#define CSB_PROTECTED_NAMES_COUNT 4
+extern const char *const csb_protected_names[CSB_PROTECTED_NAMES_COUNT];
+/* = { ".git", ".agents", ".codex", ".csb" } (a constant table, not state) */
+
+typedef struct csb_policy_entry {
+  char *path;          /* absolute, normalised */
+  csb_access access;
+  char *origin;        /* the config rule it came from, see docs/policy.md */
+  int skip_if_missing; /* backends neither create nor mask it when absent */
+  int internal;        /* csb-internal root; hidden from summaries */
+} csb_policy_entry;
+
+typedef struct csb_policy_glob {
+  char *pattern; /* absolute glob (libs/paths dialect); always deny */
+  char *origin;
+} csb_policy_glob;
+
+typedef struct csb_policy_root {
+  char *path;
+  char *origin; /* "cwd", "add-dir", "profile", "legacy" */
+} csb_policy_root;
+
+typedef struct csb_unix_socket_rule {
+  char *path;
+  int allow; /* 1 allow, 0 deny */
+} csb_unix_socket_rule;
+
+typedef enum {
+  CSB_LEGACY_NONE = 0, /* no projection (see legacy_error) */
+  CSB_LEGACY_READ_ONLY,
+  CSB_LEGACY_WORKSPACE_WRITE,
+  CSB_LEGACY_DANGER_FULL_ACCESS,
+  CSB_LEGACY_EXTERNAL_SANDBOX
+} csb_legacy_type;
+
+typedef struct csb_legacy_policy {
+  csb_legacy_type type;
+  int network_access;          /* read-only / workspace-write / external */
+  csb_strv writable_roots;     /* workspace-write */
+  int exclude_tmpdir_env_var;  /* workspace-write */
+  int exclude_slash_tmp;       /* workspace-write */
+} csb_legacy_policy;
+
+typedef struct csb_policy {
+  csb_platform platform;
+  char *cwd;
+  csb_enforcement enforcement;
+
+  /* profile identity */
+  char *profile_id;
+  char *profile_kind;     /* "builtin", "named", "legacy", "implicit" */
+  csb_strv extends;       /* direct parent first */
+  char *description;      /* may be NULL */
+
+  csb_policy_root *workspace_roots;
+  size_t n_workspace_roots;
+
+  /* filesystem */
+  csb_fs_kind fs_kind;
+  int include_platform_defaults;
+  int glob_scan_max_depth; /* 0 = unset */
+  csb_policy_entry *entries;
+  size_t n_entries;
+  csb_policy_glob *globs;
+  size_t n_globs;
+
+  /* network */
+  csb_net_mode net_mode;
+  int allow_local_binding;
+  int allow_all_unix_sockets;
+  csb_unix_socket_rule *unix_sockets; /* sorted by path */
+  size_t n_unix_sockets;
+  cJSON *proxy; /* owned; NULL when absent; validated object (docs/policy.md) */
+
+  /* legacy projection and round-trip verdict (computed by
+   * csb_policy_compute_legacy, stored in the document) */
+  csb_legacy_policy legacy;
+  char *legacy_error;      /* NULL when a projection exists */
+  int round_trips;
+  csb_linux_backend linux_backend;
+
+  char *summary;           /* csb_policy_summary() at resolve time */
+  csb_strv warnings;
+} csb_policy;
+
+/* ---- construction ------------------------------------------------------- */
+
+/* A managed, restricted policy with no entries, network restricted,
+ * platform = the host's, cwd copied. */
+csb_policy *csb_policy_new(csb_platform platform, const char *cwd);
+void csb_policy_free(csb_policy *p);
+csb_policy *csb_policy_clone(const csb_policy *p);
+
+/* Appends an entry (strings copied). Returns the new entry. */
+csb_policy_entry *csb_policy_add_entry(csb_policy *p, const char *path, csb_access access,
+                                       const char *origin, int skip_if_missing, int internal);
+void csb_policy_add_glob(csb_policy *p, const char *pattern, const char *origin);
+void csb_policy_add_workspace_root(csb_policy *p, const char *path, const char *origin);
+void csb_policy_set_unix_socket(csb_policy *p, const char *path, int allow);
+/* Sorts entries, globs, unix sockets (see docs/policy.md), removes exact
+ * duplicates. Call before emitting. */
+void csb_policy_canonicalize(csb_policy *p);
+
+const char *csb_access_name(csb_access a);           /* "read" ... */
+int csb_access_parse(const char *s, csb_access *out); /* accepts "none" for deny */
+const char *csb_platform_name(csb_platform p);
+csb_platform csb_platform_host(void);
+
+/* ---- JSON --------------------------------------------------------------- */
+
+/* Strict reader: the whole document is validated (schema version, types,
+ * unknown fields, absolute normalised paths, enum values). Errors carry a
+ * JSON path, e.g. "filesystem.entries[3].access: expected one of read,
+ * write, deny". Unknown major version: "unsupported policy schema
+ * `csb.policy/v2` (this csb reads csb.policy/v1)". */
+int csb_policy_from_json(const char *text, size_t len, csb_policy **out, csb_error *err);
+/* Reads a file, or stdin for "-" (bounded to 16 MiB), then parses. */
+int csb_policy_load(const char *path, csb_policy **out, csb_error *err);
+/* Canonical text (sorted keys, 2-space indent, final newline). Entries are
+ * emitted in stored order; csb_policy_canonicalize() first for the
+ * canonical order. */
+char *csb_policy_to_json(const csb_policy *p);
+
+/* ---- evaluation --------------------------------------------------------- */
+
+typedef enum {
+  CSB_REASON_UNRESTRICTED = 0, /* enforcement/kind grants everything */
+  CSB_REASON_ENTRY,            /* the entry at `entry` decided */
+  CSB_REASON_DEFAULT_DENY,     /* no entry covers the path */
+  CSB_REASON_DENY_GLOB,        /* the glob at `glob` matched */
+  CSB_REASON_PROTECTED         /* write refused: protected metadata */
+} csb_reason;
+
+typedef struct csb_verdict {
+  csb_access access;   /* resolved access after all rules */
+  int can_read;
+  int can_write;
+  csb_reason reason;
+  int entry;           /* deciding entry index, -1 if none */
+  int glob;            /* matching deny glob index, -1 if none */
+  char protected_root[4096]; /* CSB_REASON_PROTECTED: root/NAME that protects */
+} csb_verdict;
+
+/* Lexical verdict for an absolute path (normalised first). Deny globs are
+ * matched against the path itself. Protected metadata follows
+ * docs/policy.md (probes the filesystem only to read `.git` pointer files
+ * directly under writable roots). */
+void csb_policy_access_for(const csb_policy *p, const char *path, csb_verdict *out);
+/* One line naming the deciding rule, e.g.
+ * "deny: /repo/a (entry from /repo/a)", "read-only: protected metadata
+ * /repo/.git under writable root /repo". Caller frees. */
+char *csb_verdict_describe(const csb_policy *p, const csb_verdict *v);
+
+int csb_policy_full_disk_read(const csb_policy *p);
+int csb_policy_full_disk_write(const csb_policy *p);
+
+/* ---- derived views (what backends enforce) ------------------------------ */
+
+typedef struct csb_writable_root {
+  char *root;
+  csb_strv read_only_subpaths; /* sorted, includes .git/gitdir targets etc. */
+  csb_strv protected_names;    /* subset of csb_protected_names */
+} csb_writable_root;
+
+typedef struct csb_policy_view {
+  int full_read;
+  int full_write;
+  int include_platform_defaults;
+  int glob_scan_max_depth;     /* 0 = unset */
+  csb_strv readable_roots;     /* empty when full_read */
+  csb_writable_root *writable; /* empty when full_write */
+  size_t n_writable;
+  csb_strv unreadable_roots;   /* deny entries (not "/"), sorted */
+  csb_strv unreadable_globs;   /* deny globs, sorted */
+} csb_policy_view;
+
+/* Computes the views following reference semantics: writable roots with
+ * their default read-only subpaths (existing .git dir or file and its
+ * gitdir: target, existing .agents dir, .codex (existing, or root == cwd),
+ * .csb likewise) plus every non-writable entry under them, protected
+ * names, readable and unreadable roots. Probes the filesystem. */
+int csb_policy_view_build(const csb_policy *p, csb_policy_view **out, csb_error *err);
+void csb_policy_view_free(csb_policy_view *v);
+
+/* ---- legacy projection, round trip, summary ----------------------------- */
+
+/* Projects to the legacy sandbox-mode model. On failure returns 0 and sets
+ * err to the upstream message ("permissions profile requests filesystem
+ * writes outside the workspace root, ..."). */
+int csb_policy_to_legacy(const csb_policy *p, csb_legacy_policy *out, csb_error *err);
+void csb_legacy_policy_free(csb_legacy_policy *l);
+/* 1 when the policy survives projection and back without semantic change
+ * (the legacy Landlock backend may then enforce it). */
+int csb_policy_round_trips(const csb_policy *p);
+/* Fills p->legacy, p->legacy_error, p->round_trips, p->linux_backend
+ * (landlock only if want_landlock && round trip && net_mode != proxy). */
+void csb_policy_compute_legacy(csb_policy *p, int want_landlock);
+
+/* The one-line summary, e.g. "workspace-write [workdir, /tmp, $TMPDIR]
+ * (network access enabled)". Caller frees. */
+char *csb_policy_summary(const csb_policy *p);
+/* Human-readable table of effective rules for --explain. Caller frees. */
+char *csb_policy_explain(const csb_policy *p);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CSB_POLICY_H */

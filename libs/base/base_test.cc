@@ -1,0 +1,210 @@
+// Unit tests for libs/base: allocation helpers, error records, buffers,
+// string vectors and file reading.
+#include "csb_base.h"
+
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <string>
+
+namespace {
+
+TEST(Alloc, DupAndPrintf) {
+  char *s = csb_xstrdup("hello");
+  EXPECT_STREQ("hello", s);
+  free(s);
+  s = csb_xstrndup("hello", 3);
+  EXPECT_STREQ("hel", s);
+  free(s);
+  s = csb_xstrndup("hi", 10);
+  EXPECT_STREQ("hi", s);
+  free(s);
+  s = csb_xasprintf("%s-%d", "x", 42);
+  EXPECT_STREQ("x-42", s);
+  free(s);
+}
+
+TEST(Alloc, ZeroSizesAreValid) {
+  void *p = csb_xmalloc(0);
+  ASSERT_NE(nullptr, p);
+  free(p);
+  p = csb_xcalloc(0, 0);
+  ASSERT_NE(nullptr, p);
+  free(p);
+}
+
+TEST(Alloc, GrowDoublesAndKeepsContents) {
+  size_t cap = 0;
+  int *v = nullptr;
+  for (int i = 0; i < 1000; i++) {
+    v = static_cast<int *>(csb_xgrow(v, &cap, static_cast<size_t>(i) + 1, sizeof *v));
+    v[i] = i;
+  }
+  EXPECT_GE(cap, 1000u);
+  for (int i = 0; i < 1000; i++) ASSERT_EQ(i, v[i]);
+  free(v);
+}
+
+TEST(Alloc, OutOfMemoryExits70) {
+  EXPECT_EXIT(
+      {
+        size_t cap = 1;
+        void *p = csb_xmalloc(1);
+        csb_xgrow(p, &cap, SIZE_MAX, 16);
+      },
+      ::testing::ExitedWithCode(70), "out of memory");
+}
+
+TEST(Error, SetClearPrefixAndNull) {
+  csb_error e;
+  csb_error_clear(&e);
+  EXPECT_STREQ("", e.msg);
+  EXPECT_EQ(0, csb_error_set_at(&e, 3, 7, "bad %s", "thing"));
+  EXPECT_STREQ("bad thing", e.msg);
+  EXPECT_EQ(3, e.line);
+  EXPECT_EQ(7, e.col);
+  EXPECT_EQ(0, csb_error_set(&e, "plain"));
+  EXPECT_EQ(0, e.line);
+  csb_error_prefix(&e, "file %d", 1);
+  EXPECT_STREQ("file 1: plain", e.msg);
+  // NULL is accepted everywhere.
+  EXPECT_EQ(0, csb_error_set(nullptr, "x"));
+  csb_error_clear(nullptr);
+  csb_error_prefix(nullptr, "y");
+}
+
+TEST(Error, LongMessagesTruncateSafely) {
+  csb_error e;
+  std::string big(5000, 'a');
+  csb_error_set(&e, "%s", big.c_str());
+  EXPECT_EQ(sizeof e.msg - 1, strlen(e.msg));
+  csb_error_prefix(&e, "%s", big.c_str());
+  EXPECT_EQ(sizeof e.msg - 1, strlen(e.msg));
+}
+
+TEST(Buf, AppendPrintfSteal) {
+  csb_buf b = {};
+  csb_buf_puts(&b, "ab");
+  csb_buf_putc(&b, 'c');
+  csb_buf_printf(&b, "%d", 123);
+  csb_buf_append(&b, "\0z", 2);
+  EXPECT_EQ(8u, b.len);
+  EXPECT_EQ(0, memcmp(b.data, "abc123\0z", 8));
+  EXPECT_EQ('\0', b.data[b.len]);
+  csb_buf_reset(&b);
+  EXPECT_EQ(0u, b.len);
+  EXPECT_STREQ("", b.data);
+  csb_buf_puts(&b, "kept");
+  char *s = csb_buf_steal(&b);
+  EXPECT_STREQ("kept", s);
+  EXPECT_EQ(nullptr, b.data);
+  EXPECT_EQ(0u, b.len);
+  free(s);
+  // Stealing from an empty buffer yields an empty heap string.
+  s = csb_buf_steal(&b);
+  EXPECT_STREQ("", s);
+  free(s);
+  csb_buf_free(&b);
+}
+
+TEST(Buf, LargeAppends) {
+  csb_buf b;
+  csb_buf_init(&b);
+  std::string chunk(4097, 'x');
+  for (int i = 0; i < 100; i++) csb_buf_append(&b, chunk.data(), chunk.size());
+  EXPECT_EQ(chunk.size() * 100, b.len);
+  EXPECT_EQ('\0', b.data[b.len]);
+  csb_buf_free(&b);
+}
+
+TEST(Strv, PushSortUniqueIsArgv) {
+  csb_strv v;
+  csb_strv_init(&v);
+  csb_strv_push(&v, "b");
+  csb_strv_push_owned(&v, csb_xstrdup("a"));
+  csb_strv_pushf(&v, "%c", 'b');
+  csb_strv_push(&v, "c");
+  ASSERT_EQ(4u, v.len);
+  EXPECT_EQ(nullptr, v.items[v.len]);
+  EXPECT_TRUE(csb_strv_contains(&v, "c"));
+  EXPECT_FALSE(csb_strv_contains(&v, "d"));
+  csb_strv_sort_unique(&v);
+  ASSERT_EQ(3u, v.len);
+  EXPECT_STREQ("a", v.items[0]);
+  EXPECT_STREQ("b", v.items[1]);
+  EXPECT_STREQ("c", v.items[2]);
+  EXPECT_EQ(nullptr, v.items[3]);
+  csb_strv_free(&v);
+  EXPECT_EQ(0u, v.len);
+  csb_strv_free(&v);  // idempotent
+}
+
+class FileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char *tmp = getenv("TEST_TMPDIR");
+    dir_ = tmp ? tmp : "/tmp";
+    path_ = dir_ + "/base_test_input";
+  }
+  void Write(const std::string &content) {
+    int fd = open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ASSERT_GE(fd, 0);
+    ASSERT_TRUE(csb_write_all(fd, content.data(), content.size()));
+    close(fd);
+  }
+  std::string dir_, path_;
+};
+
+TEST_F(FileTest, ReadsWholeFileWithNulBytes) {
+  std::string content("a\0b\nc", 5);
+  Write(content);
+  char *out = nullptr;
+  size_t len = 0;
+  csb_error err;
+  ASSERT_TRUE(csb_read_file(path_.c_str(), 1024, &out, &len, &err)) << err.msg;
+  EXPECT_EQ(5u, len);
+  EXPECT_EQ(0, memcmp(out, content.data(), 5));
+  EXPECT_EQ('\0', out[len]);
+  free(out);
+}
+
+TEST_F(FileTest, RejectsTooLarge) {
+  Write(std::string(100, 'x'));
+  char *out = nullptr;
+  csb_error err;
+  EXPECT_FALSE(csb_read_file(path_.c_str(), 99, &out, nullptr, &err));
+  EXPECT_NE(nullptr, strstr(err.msg, "larger than 99 bytes")) << err.msg;
+  EXPECT_EQ(nullptr, out);
+  ASSERT_TRUE(csb_read_file(path_.c_str(), 100, &out, nullptr, &err)) << err.msg;
+  free(out);
+}
+
+TEST_F(FileTest, MissingAndDirectoryFail) {
+  char *out = nullptr;
+  csb_error err;
+  std::string missing = dir_ + "/does-not-exist";
+  EXPECT_FALSE(csb_read_file(missing.c_str(), 10, &out, nullptr, &err));
+  EXPECT_NE(nullptr, strstr(err.msg, "does-not-exist")) << err.msg;
+  EXPECT_FALSE(csb_read_file(dir_.c_str(), 10, &out, nullptr, &err));
+  EXPECT_NE(nullptr, strstr(err.msg, "is a directory")) << err.msg;
+}
+
+TEST(Fd, ReadFdFromPipe) {
+  int p[2];
+  ASSERT_EQ(0, pipe(p));
+  ASSERT_TRUE(csb_write_all(p[1], "pipe data", 9));
+  close(p[1]);
+  char *out = nullptr;
+  size_t len = 0;
+  ASSERT_TRUE(csb_read_fd(p[0], "<pipe>", 100, &out, &len, nullptr));
+  close(p[0]);
+  EXPECT_EQ(9u, len);
+  EXPECT_STREQ("pipe data", out);
+  free(out);
+}
+
+}  // namespace

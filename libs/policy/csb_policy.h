@@ -153,10 +153,11 @@ csb_platform csb_platform_host(void);
 /* ---- JSON --------------------------------------------------------------- */
 
 /* Strict reader: the whole document is validated (schema version, types,
- * unknown fields, absolute normalised paths, enum values). Errors carry a
- * JSON path, e.g. "filesystem.entries[3].access: expected one of read,
- * write, deny". Unknown major version: "unsupported policy schema
- * `csb.policy/v2` (this csb reads csb.policy/v1)". */
+ * unknown fields, absolute normalised paths, enum values). Errors start
+ * with the JSON pointer of the offending value (the libs/json style), e.g.
+ * "`/filesystem/entries/3/access`: expected one of read, write, deny, got
+ * `all`". Unknown major version: "unsupported policy schema `csb.policy/v2`
+ * (this csb reads csb.policy/v1)". */
 int csb_policy_from_json(const char *text, size_t len, csb_policy **out, csb_error *err);
 /* Reads a file, or stdin for "-" (bounded to 16 MiB), then parses. */
 int csb_policy_load(const char *path, csb_policy **out, csb_error *err);
@@ -175,6 +176,8 @@ typedef enum {
   CSB_REASON_PROTECTED         /* write refused: protected metadata */
 } csb_reason;
 
+#define CSB_POLICY_PATH_MAX 4096
+
 typedef struct csb_verdict {
   csb_access access;   /* resolved access after all rules */
   int can_read;
@@ -182,10 +185,14 @@ typedef struct csb_verdict {
   csb_reason reason;
   int entry;           /* deciding entry index, -1 if none */
   int glob;            /* matching deny glob index, -1 if none */
-  char protected_root[4096]; /* CSB_REASON_PROTECTED: root/NAME that protects */
+  /* CSB_REASON_PROTECTED: the protected path (root/NAME or a gitdir:
+   * target) and the writable root it belongs to. */
+  char protected_root[CSB_POLICY_PATH_MAX];
+  char writable_root[CSB_POLICY_PATH_MAX];
 } csb_verdict;
 
-/* Lexical verdict for an absolute path (normalised first). Deny globs are
+/* Lexical verdict for a path (normalised first; a relative path is joined
+ * onto the document's cwd). Deny globs are
  * matched against the path itself. Protected metadata follows
  * docs/policy.md (probes the filesystem only to read `.git` pointer files
  * directly under writable roots). */
@@ -195,6 +202,11 @@ void csb_policy_access_for(const csb_policy *p, const char *path, csb_verdict *o
  * /repo/.git under writable root /repo". Caller frees. */
 char *csb_verdict_describe(const csb_policy *p, const csb_verdict *v);
 
+/* Reference predicates: full read = unrestricted, or a filesystem-root
+ * entry granting read and no deny entries or deny globs at all; full write
+ * = unrestricted, or a root `write` entry and no entry that narrows it (a
+ * deny anywhere, a deny glob, or a `read` entry whose path has no `write`
+ * entry of its own). */
 int csb_policy_full_disk_read(const csb_policy *p);
 int csb_policy_full_disk_write(const csb_policy *p);
 
@@ -225,6 +237,11 @@ typedef struct csb_policy_view {
  * names, readable and unreadable roots. Probes the filesystem. */
 int csb_policy_view_build(const csb_policy *p, csb_policy_view **out, csb_error *err);
 void csb_policy_view_free(csb_policy_view *v);
+/* The writable-root test backends apply: `path` is under w->root, not under
+ * any read-only subpath, and its first component below the root is not a
+ * protected name. */
+int csb_writable_root_allows(const csb_policy *p, const csb_writable_root *w,
+                             const char *path);
 
 /* ---- legacy projection, round trip, summary ----------------------------- */
 

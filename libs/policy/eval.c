@@ -1,0 +1,226 @@
+/* eval.c - csb_policy_access_for (deepest match, deny globs, protected
+ * metadata), verdict descriptions and the full-disk predicates. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "csb_policy.h"
+#include "policy_internal.h"
+
+static int unrestricted(const csb_policy *p) {
+  return p->enforcement != CSB_ENFORCE_MANAGED || p->fs_kind != CSB_FS_RESTRICTED;
+}
+
+csb_access csb_policy_i_resolve(const csb_policy *p, const char *path, int *entry) {
+  int best = -1;
+  size_t best_depth = 0;
+  for (size_t i = 0; i < p->n_entries; i++) {
+    const csb_policy_entry *e = &p->entries[i];
+    if (!csb_policy_i_path_has_prefix(p->platform, path, e->path)) continue;
+    size_t d = csb_policy_i_path_depth(p->platform, e->path);
+    if (best < 0 || d > best_depth ||
+        (d == best_depth && e->access > p->entries[best].access)) {
+      best = (int)i;
+      best_depth = d;
+    }
+  }
+  if (entry) *entry = best;
+  return best < 0 ? CSB_ACCESS_DENY : p->entries[best].access;
+}
+
+/* ---- .git pointer files ---------------------------------------------------- */
+
+#define GITFILE_MAX 4096
+
+char *csb_policy_i_gitdir_target(const csb_policy *p, const char *root) {
+  if (!csb_policy_i_path_probe_ok(p->platform)) return NULL;
+  char *gitfile = csb_policy_i_path_join(p->platform, root, ".git");
+  struct stat st;
+  char *target = NULL;
+  if (lstat(gitfile, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > GITFILE_MAX) goto out;
+  char *text = NULL;
+  size_t len = 0;
+  if (!csb_read_file(gitfile, GITFILE_MAX, &text, &len, NULL)) goto out;
+  if (memchr(text, '\0', len) != NULL) {
+    free(text);
+    goto out;
+  }
+  /* Trimmed content must be "gitdir: P": exactly "gitdir" before the first
+   * ':' and a non-empty P after it. */
+  char *s = text;
+  while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') s++;
+  char *end = s + strlen(s);
+  while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n' || end[-1] == '\r'))
+    *--end = '\0';
+  char *colon = strchr(s, ':');
+  if (colon != NULL && (size_t)(colon - s) == 6 && strncmp(s, "gitdir", 6) == 0) {
+    char *v = colon + 1;
+    while (*v == ' ' || *v == '\t') v++;
+    if (*v != '\0' && strchr(v, '\n') == NULL) {
+      char *t = csb_policy_i_path_join(p->platform, root, v);
+      if (lstat(t, &st) == 0)
+        target = t;
+      else
+        free(t);
+    }
+  }
+  free(text);
+out:
+  free(gitfile);
+  return target;
+}
+
+/* A write entry at or below `protected_path` that covers `path`. */
+static int explicit_write_below(const csb_policy *p, const char *path, const char *protected_path) {
+  for (size_t i = 0; i < p->n_entries; i++) {
+    const csb_policy_entry *e = &p->entries[i];
+    if (e->access != CSB_ACCESS_WRITE) continue;
+    if (csb_policy_i_path_has_prefix(p->platform, e->path, protected_path) &&
+        csb_policy_i_path_has_prefix(p->platform, path, e->path))
+      return 1;
+  }
+  return 0;
+}
+
+static void copy_path(char *dst, const char *src) {
+  snprintf(dst, CSB_POLICY_PATH_MAX, "%s", src);
+}
+
+int csb_policy_i_metadata_denial(const csb_policy *p, const char *path, char *protected_path,
+                                 char *writable_root) {
+  if (csb_policy_full_disk_write(p)) return 0;
+  for (size_t i = 0; i < p->n_entries; i++) {
+    const csb_policy_entry *r = &p->entries[i];
+    if (r->access != CSB_ACCESS_WRITE) continue;
+    if (!csb_policy_i_path_has_prefix(p->platform, path, r->path)) continue;
+    for (size_t n = 0; n < CSB_PROTECTED_NAMES_COUNT; n++) {
+      char *m = csb_policy_i_path_join(p->platform, r->path, csb_protected_names[n]);
+      int hit = csb_policy_i_path_has_prefix(p->platform, path, m) &&
+                !explicit_write_below(p, path, m);
+      if (hit) {
+        copy_path(protected_path, m);
+        copy_path(writable_root, r->path);
+      }
+      free(m);
+      if (hit) return 1;
+    }
+  }
+  /* gitdir: targets of .git pointer files directly under writable roots
+   * (they may lie anywhere, so every write entry is considered). */
+  for (size_t i = 0; i < p->n_entries; i++) {
+    const csb_policy_entry *r = &p->entries[i];
+    if (r->access != CSB_ACCESS_WRITE) continue;
+    char *t = csb_policy_i_gitdir_target(p, r->path);
+    if (t == NULL) continue;
+    int hit = csb_policy_i_path_has_prefix(p->platform, path, t) && !explicit_write_below(p, path, t);
+    if (hit) {
+      copy_path(protected_path, t);
+      copy_path(writable_root, r->path);
+    }
+    free(t);
+    if (hit) return 1;
+  }
+  return 0;
+}
+
+void csb_policy_access_for(const csb_policy *p, const char *path, csb_verdict *out) {
+  memset(out, 0, sizeof(*out));
+  out->entry = -1;
+  out->glob = -1;
+  if (unrestricted(p)) {
+    out->access = CSB_ACCESS_WRITE;
+    out->can_read = out->can_write = 1;
+    out->reason = CSB_REASON_UNRESTRICTED;
+    return;
+  }
+  char *t = csb_policy_i_path_normalize(p->platform, path);
+  if (t == NULL) t = csb_policy_i_path_join(p->platform, p->cwd, path);
+  int entry = -1;
+  csb_access a = csb_policy_i_resolve(p, t, &entry);
+  out->access = a;
+  out->entry = entry;
+  out->reason = entry < 0 ? CSB_REASON_DEFAULT_DENY : CSB_REASON_ENTRY;
+  out->can_read = a != CSB_ACCESS_DENY;
+  out->can_write = a == CSB_ACCESS_WRITE;
+  if (out->can_read) {
+    for (size_t i = 0; i < p->n_globs; i++) {
+      if (csb_policy_i_glob_match(p->platform, p->globs[i].pattern, t)) {
+        out->access = CSB_ACCESS_DENY;
+        out->can_read = out->can_write = 0;
+        out->reason = CSB_REASON_DENY_GLOB;
+        out->glob = (int)i;
+        break;
+      }
+    }
+  }
+  if (out->can_write &&
+      csb_policy_i_metadata_denial(p, t, out->protected_root, out->writable_root)) {
+    out->access = CSB_ACCESS_READ;
+    out->can_write = 0;
+    out->reason = CSB_REASON_PROTECTED;
+  }
+  free(t);
+}
+
+char *csb_verdict_describe(const csb_policy *p, const csb_verdict *v) {
+  switch (v->reason) {
+    case CSB_REASON_UNRESTRICTED:
+      if (p->enforcement == CSB_ENFORCE_DISABLED)
+        return csb_xstrdup("write: no sandbox (enforcement disabled)");
+      if (p->enforcement == CSB_ENFORCE_EXTERNAL)
+        return csb_xstrdup("write: external sandbox (filesystem not restricted by csb)");
+      return csb_xstrdup("write: filesystem unrestricted");
+    case CSB_REASON_ENTRY: {
+      const csb_policy_entry *e = &p->entries[v->entry];
+      return csb_xasprintf("%s: %s (entry from %s%s)", csb_access_name(e->access), e->path,
+                           e->origin, e->internal ? ", internal" : "");
+    }
+    case CSB_REASON_DEFAULT_DENY:
+      return csb_xstrdup("deny: no rule covers this path");
+    case CSB_REASON_DENY_GLOB: {
+      const csb_policy_glob *g = &p->globs[v->glob];
+      return csb_xasprintf("deny: deny glob %s (from %s)", g->pattern, g->origin);
+    }
+    case CSB_REASON_PROTECTED:
+      return csb_xasprintf("read-only: protected metadata %s under writable root %s",
+                           v->protected_root, v->writable_root);
+  }
+  return csb_xstrdup("deny");
+}
+
+int csb_policy_full_disk_read(const csb_policy *p) {
+  if (unrestricted(p)) return 1;
+  int root = 0;
+  for (size_t i = 0; i < p->n_entries; i++) {
+    const csb_policy_entry *e = &p->entries[i];
+    if (e->access == CSB_ACCESS_DENY) return 0;
+    if (csb_policy_i_entry_is_root(p, e)) root = 1;
+  }
+  return root && p->n_globs == 0;
+}
+
+/* A read entry is shadowed when a write entry targets the same path. */
+static int shadowed(const csb_policy *p, const csb_policy_entry *e) {
+  for (size_t i = 0; i < p->n_entries; i++) {
+    const csb_policy_entry *o = &p->entries[i];
+    if (o->access == CSB_ACCESS_WRITE && csb_policy_i_path_equal(p->platform, o->path, e->path))
+      return 1;
+  }
+  return 0;
+}
+
+int csb_policy_full_disk_write(const csb_policy *p) {
+  if (unrestricted(p)) return 1;
+  if (p->n_globs > 0) return 0;
+  int root_write = 0;
+  for (size_t i = 0; i < p->n_entries; i++) {
+    const csb_policy_entry *e = &p->entries[i];
+    int is_root = csb_policy_i_entry_is_root(p, e);
+    if (e->access == CSB_ACCESS_DENY) return 0;
+    if (e->access == CSB_ACCESS_WRITE && is_root) root_write = 1;
+    if (e->access == CSB_ACCESS_READ && !is_root && !shadowed(p, e)) return 0;
+  }
+  return root_write;
+}

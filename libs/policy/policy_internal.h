@@ -1,0 +1,72 @@
+/* policy_internal.h - declarations shared by the libs/policy sources. Not a
+ * public header: nothing outside libs/policy includes it. Shared internal
+ * functions carry the csb_policy_i_ prefix.
+ *
+ * Path handling goes through the csb_policy_i_path_* functions, which pick
+ * the path style of the document's platform: POSIX (linux, macos) or
+ * Windows (drive letters and UNC shares, case-insensitive). The actual
+ * syntax work is done by libs/paths (csb_path_* and csb_winpath_*).
+ */
+#ifndef CSB_POLICY_INTERNAL_H
+#define CSB_POLICY_INTERNAL_H
+
+#include <stddef.h>
+
+#include "csb_policy.h"
+
+/* ---- paths in the document's style (pathstyle.c) ------------------------ */
+
+/* Lexically normalised absolute form of `path`, or NULL when it is not
+ * absolute in this style. Caller frees. */
+char *csb_policy_i_path_normalize(csb_platform pl, const char *path);
+/* 1 when `path` is absolute and already normalised. */
+int csb_policy_i_path_is_canonical(csb_platform pl, const char *path);
+/* Component-wise prefix test on normalised absolute paths ("/a" is a
+ * prefix of "/a" and "/a/b", not of "/ab"). */
+int csb_policy_i_path_has_prefix(csb_platform pl, const char *path,
+                                 const char *prefix);
+/* Strict descendant (prefix and not equal). */
+int csb_policy_i_path_is_below(csb_platform pl, const char *path,
+                               const char *prefix);
+int csb_policy_i_path_equal(csb_platform pl, const char *a, const char *b);
+/* Number of components below the root ("/" and "C:\" are 0). */
+size_t csb_policy_i_path_depth(csb_platform pl, const char *path);
+/* 1 when the path is a filesystem root ("/", "C:\", "\\srv\share"). */
+int csb_policy_i_path_is_root(csb_platform pl, const char *path);
+/* dir + separator + name, normalised. `name` is relative. Caller frees. */
+char *csb_policy_i_path_join(csb_platform pl, const char *dir, const char *name);
+/* The part of `path` below `prefix` without a leading separator ("" when
+ * equal); NULL when prefix is not a component prefix. Points into path. */
+const char *csb_policy_i_path_suffix(csb_platform pl, const char *path,
+                                     const char *prefix);
+/* 1 when the host can look at paths of this style on disk (POSIX documents
+ * on a POSIX host). Views of foreign documents are purely lexical. */
+int csb_policy_i_path_probe_ok(csb_platform pl);
+/* Effective path for backends: the deepest existing ancestor canonicalised
+ * (preserving in-tree symlinks, as libs/paths defines it) plus the missing
+ * rest; the lexical path when probing is impossible or fails. */
+char *csb_policy_i_path_effective(csb_platform pl, const char *path);
+/* Checks that `pattern` is an absolute glob of the libs/paths dialect. */
+int csb_policy_i_glob_check(csb_platform pl, const char *pattern, csb_error *err);
+/* 1 when `pattern` matches `path` (Windows: case-insensitive, `\` and `/`
+ * equivalent). An invalid pattern matches everything (fail closed). */
+int csb_policy_i_glob_match(csb_platform pl, const char *pattern, const char *path);
+
+/* ---- evaluation helpers (eval.c) --------------------------------------- */
+
+/* Deepest-match resolution over entries only (no globs, no metadata):
+ * returns the access and stores the deciding entry index (or -1). */
+csb_access csb_policy_i_resolve(const csb_policy *p, const char *path, int *entry);
+/* Protected-metadata write check for an absolute normalised path. Returns
+ * 1 when a write to `path` is refused and fills the two buffers (each of
+ * size CSB_POLICY_PATH_MAX) with the protected path and its writable root. */
+int csb_policy_i_metadata_denial(const csb_policy *p, const char *path,
+                                 char *protected_path, char *writable_root);
+/* Reads `root/.git` when it is a regular file of the form "gitdir: P" and
+ * returns P resolved against root (normalised), or NULL. Only for
+ * documents that can be probed on this host. */
+char *csb_policy_i_gitdir_target(const csb_policy *p, const char *root);
+/* 1 when the entry is the filesystem root entry (a `:root` rule). */
+int csb_policy_i_entry_is_root(const csb_policy *p, const csb_policy_entry *e);
+
+#endif /* CSB_POLICY_INTERNAL_H */

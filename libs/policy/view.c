@@ -1,0 +1,241 @@
+/* view.c - the derived views backends enforce: readable, writable (with
+ * read-only subpaths and protected names) and unreadable roots, deny
+ * globs. Follows the reference's derived predicates (§2.4, §3.4). */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "csb_policy.h"
+#include "policy_internal.h"
+
+static void push_unique(csb_strv *v, csb_platform pl, const char *s) {
+  for (size_t i = 0; i < v->len; i++)
+    if (csb_policy_i_path_equal(pl, v->items[i], s)) return;
+  csb_strv_push(v, s);
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void sort_strv(csb_strv *v) {
+  if (v->len > 1) qsort(v->items, v->len, sizeof(char *), cmp_str);
+}
+
+static int exists(const csb_policy *p, const char *path, int want_dir) {
+  if (!csb_policy_i_path_probe_ok(p->platform)) return 0;
+  struct stat st;
+  if (lstat(path, &st) != 0) return 0;
+  if (!want_dir) return 1;
+  if (S_ISDIR(st.st_mode)) return 1;
+  /* A symlink to a directory counts as the directory: keep the link path so
+   * backends mask the link inode itself. */
+  return S_ISLNK(st.st_mode) && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int is_cwd(const csb_policy *p, const char *root) {
+  if (csb_policy_i_path_equal(p->platform, root, p->cwd)) return 1;
+  char *e = csb_policy_i_path_effective(p->platform, p->cwd);
+  int eq = csb_policy_i_path_equal(p->platform, root, e);
+  free(e);
+  return eq;
+}
+
+/* An entry (any access) whose path is exactly `path`. */
+static int has_entry_at(const csb_policy *p, const char *path) {
+  for (size_t i = 0; i < p->n_entries; i++) {
+    if (csb_policy_i_path_equal(p->platform, p->entries[i].path, path)) return 1;
+    char *e = csb_policy_i_path_effective(p->platform, p->entries[i].path);
+    int eq = csb_policy_i_path_equal(p->platform, e, path);
+    free(e);
+    if (eq) return 1;
+  }
+  return 0;
+}
+
+/* Default read-only subpaths of a writable root (reference §3.4 (2)):
+ * gitdir: target first, then .git, .agents, .codex, .csb. */
+static void default_subpaths(const csb_policy *p, const char *root, csb_strv *out) {
+  char *target = csb_policy_i_gitdir_target(p, root);
+  if (target != NULL) {
+    push_unique(out, p->platform, target);
+    free(target);
+  }
+  for (size_t n = 0; n < CSB_PROTECTED_NAMES_COUNT; n++) {
+    const char *name = csb_protected_names[n];
+    char *sub = csb_policy_i_path_join(p->platform, root, name);
+    int add;
+    if (strcmp(name, ".git") == 0)
+      add = exists(p, sub, 0);
+    else if (strcmp(name, ".agents") == 0)
+      add = exists(p, sub, 1);
+    else
+      add = exists(p, sub, 1) || is_cwd(p, root);
+    if (add && !has_entry_at(p, sub)) push_unique(out, p->platform, sub);
+    free(sub);
+  }
+}
+
+static int path_writable(const csb_policy *p, const char *path) {
+  csb_verdict v;
+  csb_policy_access_for(p, path, &v);
+  return v.can_write;
+}
+
+static void build_writable_root(const csb_policy *p, const char *root, const char *raw,
+                                csb_writable_root *w) {
+  csb_platform pl = p->platform;
+  w->root = csb_xstrdup(root);
+  csb_strv_init(&w->read_only_subpaths);
+  csb_strv_init(&w->protected_names);
+  default_subpaths(p, root, &w->read_only_subpaths);
+  for (size_t i = 0; i < p->n_entries; i++) {
+    const csb_policy_entry *e = &p->entries[i];
+    if (e->access == CSB_ACCESS_WRITE) continue;
+    if (csb_policy_i_resolve(p, e->path, NULL) == CSB_ACCESS_WRITE) continue;
+    if (csb_policy_i_path_is_below(pl, e->path, root)) {
+      push_unique(&w->read_only_subpaths, pl, e->path);
+      continue;
+    }
+    const char *suffix = raw ? csb_policy_i_path_suffix(pl, e->path, raw) : NULL;
+    if (suffix != NULL && suffix[0] != '\0' && !csb_policy_i_path_is_root(pl, root)) {
+      char *rebased = csb_policy_i_path_join(pl, root, suffix);
+      push_unique(&w->read_only_subpaths, pl, rebased);
+      free(rebased);
+      continue;
+    }
+    char *eff = csb_policy_i_path_effective(pl, e->path);
+    if (csb_policy_i_path_is_below(pl, eff, root)) push_unique(&w->read_only_subpaths, pl, eff);
+    free(eff);
+  }
+  sort_strv(&w->read_only_subpaths);
+  for (size_t n = 0; n < CSB_PROTECTED_NAMES_COUNT; n++) {
+    char *sub = csb_policy_i_path_join(pl, root, csb_protected_names[n]);
+    int writable = path_writable(p, sub);
+    if (writable && raw != NULL) {
+      char *alias = csb_policy_i_path_join(pl, raw, csb_protected_names[n]);
+      writable = path_writable(p, alias);
+      free(alias);
+    }
+    if (!writable) csb_strv_push(&w->protected_names, csb_protected_names[n]);
+    free(sub);
+  }
+}
+
+int csb_policy_view_build(const csb_policy *p, csb_policy_view **out, csb_error *err) {
+  (void)err;
+  csb_platform pl = p->platform;
+  csb_policy_view *v = csb_xcalloc(1, sizeof(*v));
+  csb_strv_init(&v->readable_roots);
+  csb_strv_init(&v->unreadable_roots);
+  csb_strv_init(&v->unreadable_globs);
+  v->full_read = csb_policy_full_disk_read(p);
+  v->full_write = csb_policy_full_disk_write(p);
+  int restricted = p->enforcement == CSB_ENFORCE_MANAGED && p->fs_kind == CSB_FS_RESTRICTED;
+  v->include_platform_defaults = !v->full_read && restricted && p->include_platform_defaults;
+  v->glob_scan_max_depth = p->glob_scan_max_depth;
+
+  if (!v->full_read) {
+    for (size_t i = 0; i < p->n_entries; i++) {
+      const csb_policy_entry *e = &p->entries[i];
+      if (e->access == CSB_ACCESS_DENY) continue;
+      if (csb_policy_i_resolve(p, e->path, NULL) == CSB_ACCESS_DENY) continue;
+      char *eff = csb_policy_i_path_effective(pl, e->path);
+      push_unique(&v->readable_roots, pl, eff);
+      free(eff);
+    }
+    sort_strv(&v->readable_roots);
+  }
+  if (restricted) {
+    for (size_t i = 0; i < p->n_entries; i++) {
+      const csb_policy_entry *e = &p->entries[i];
+      if (e->access != CSB_ACCESS_DENY || csb_policy_i_path_is_root(pl, e->path)) continue;
+      if (csb_policy_i_resolve(p, e->path, NULL) != CSB_ACCESS_DENY) continue;
+      char *eff = csb_policy_i_path_effective(pl, e->path);
+      push_unique(&v->unreadable_roots, pl, eff);
+      free(eff);
+    }
+    sort_strv(&v->unreadable_roots);
+    for (size_t i = 0; i < p->n_globs; i++) {
+      if (!csb_strv_contains(&v->unreadable_globs, p->globs[i].pattern))
+        csb_strv_push(&v->unreadable_globs, p->globs[i].pattern);
+    }
+    sort_strv(&v->unreadable_globs);
+  }
+  if (!v->full_write) {
+    csb_strv roots, raws;
+    csb_strv_init(&roots);
+    csb_strv_init(&raws);
+    for (size_t i = 0; i < p->n_entries; i++) {
+      const csb_policy_entry *e = &p->entries[i];
+      if (e->access != CSB_ACCESS_WRITE || !path_writable(p, e->path)) continue;
+      char *eff = csb_policy_i_path_effective(pl, e->path);
+      int dup = 0;
+      for (size_t j = 0; j < roots.len; j++)
+        if (csb_policy_i_path_equal(pl, roots.items[j], eff)) dup = 1;
+      if (!dup) {
+        csb_strv_push_owned(&roots, eff);
+        csb_strv_push(&raws, e->path);
+      } else {
+        free(eff);
+      }
+    }
+    /* Sorted by root for a deterministic view. */
+    size_t n = roots.len;
+    v->writable = csb_xcalloc(n ? n : 1, sizeof(*v->writable));
+    size_t *order = csb_xcalloc(n ? n : 1, sizeof(size_t));
+    for (size_t i = 0; i < n; i++) order[i] = i;
+    for (size_t i = 1; i < n; i++)
+      for (size_t j = i; j > 0 && strcmp(roots.items[order[j - 1]], roots.items[order[j]]) > 0; j--) {
+        size_t t = order[j];
+        order[j] = order[j - 1];
+        order[j - 1] = t;
+      }
+    for (size_t i = 0; i < n; i++) {
+      size_t k = order[i];
+      const char *raw = strcmp(raws.items[k], roots.items[k]) != 0 ? raws.items[k] : NULL;
+      build_writable_root(p, roots.items[k], raw, &v->writable[i]);
+    }
+    v->n_writable = n;
+    free(order);
+    csb_strv_free(&roots);
+    csb_strv_free(&raws);
+  }
+  *out = v;
+  return 1;
+}
+
+void csb_policy_view_free(csb_policy_view *v) {
+  if (v == NULL) return;
+  csb_strv_free(&v->readable_roots);
+  csb_strv_free(&v->unreadable_roots);
+  csb_strv_free(&v->unreadable_globs);
+  for (size_t i = 0; i < v->n_writable; i++) {
+    free(v->writable[i].root);
+    csb_strv_free(&v->writable[i].read_only_subpaths);
+    csb_strv_free(&v->writable[i].protected_names);
+  }
+  free(v->writable);
+  free(v);
+}
+
+int csb_writable_root_allows(const csb_policy *p, const csb_writable_root *w, const char *path) {
+  csb_platform pl = p->platform;
+  char *t = csb_policy_i_path_normalize(pl, path);
+  if (t == NULL) return 0;
+  int ok = 0;
+  const char *rest = csb_policy_i_path_suffix(pl, t, w->root);
+  if (rest == NULL) goto out;
+  for (size_t i = 0; i < w->read_only_subpaths.len; i++)
+    if (csb_policy_i_path_has_prefix(pl, t, w->read_only_subpaths.items[i])) goto out;
+  size_t first = strcspn(rest, pl == CSB_PLATFORM_WINDOWS ? "\\" : "/");
+  for (size_t i = 0; i < w->protected_names.len; i++) {
+    const char *name = w->protected_names.items[i];
+    if (first == strlen(name) && strncmp(rest, name, first) == 0) goto out;
+  }
+  ok = 1;
+out:
+  free(t);
+  return ok;
+}

@@ -1,0 +1,365 @@
+/* parse.c - the Codex patch grammar with upstream's lenient mode.
+ *
+ *   start       : "*** Begin Patch" LF hunk* "*** End Patch" LF?
+ *   hunk        : add | delete | update
+ *   add         : "*** Add File: " path LF ("+" text LF)*
+ *   delete      : "*** Delete File: " path LF
+ *   update      : "*** Update File: " path LF ("*** Move to: " path LF)? chunk+
+ *   chunk       : ("@@" | "@@ " text) LF? ((" "|"+"|"-") text LF | LF)+
+ *                 ("*** End of File" LF)?
+ *
+ * The whole text is trimmed of Unicode whitespace, split on LF (one CR
+ * before each LF is dropped); the marker lines compare after trimming. */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "csb_patch.h"
+#include "patch_internal.h"
+
+#define BEGIN_MARKER "*** Begin Patch"
+#define END_MARKER "*** End Patch"
+#define ADD_MARKER "*** Add File: "
+#define DELETE_MARKER "*** Delete File: "
+#define UPDATE_MARKER "*** Update File: "
+#define MOVE_MARKER "*** Move to: "
+#define EOF_MARKER "*** End of File"
+
+typedef struct {
+  csb_patch_line *v;
+  size_t n;
+  size_t cap;
+} line_vec;
+
+static void vec_push(csb_patch_line **v, size_t *n, size_t *cap, csb_patch_line l) {
+  *v = csb_xgrow(*v, cap, *n + 1, sizeof(**v));
+  (*v)[(*n)++] = l;
+}
+
+/* Formats a message into err (truncated) and full (untruncated). */
+CSB_PRINTF(4, 5)
+static int fail(csb_error *err, csb_buf *full, int line, const char *fmt, ...) {
+  csb_buf b = {0};
+  va_list ap;
+  va_start(ap, fmt);
+  csb_buf_vprintf(&b, fmt, ap);
+  va_end(ap);
+  int r = csb_patch_set_msg(err, full, line, &b);
+  csb_buf_free(&b);
+  return r;
+}
+
+/* Appends a line's bytes (which may hold NUL) to a buffer. */
+static void put_line(csb_buf *b, csb_patch_line l) { csb_buf_append(b, l.s, l.n); }
+
+/* A message made of literal parts around one line of text. */
+static int fail_with_line(csb_error *err, csb_buf *full, int line, const char *pre,
+                          csb_patch_line l, const char *post) {
+  csb_buf b = {0};
+  csb_buf_puts(&b, pre);
+  put_line(&b, l);
+  csb_buf_puts(&b, post);
+  csb_patch_set_msg(err, full, line, &b);
+  csb_buf_free(&b);
+  return 0;
+}
+
+static csb_patch_line trim_line(csb_patch_line l) {
+  size_t off = csb_patch_ltrim_off(l.s, l.n);
+  csb_patch_line r = {l.s + off, l.n - off};
+  r.n = csb_patch_rtrim_len(r.s, r.n);
+  return r;
+}
+
+static int line_eq(csb_patch_line l, const char *lit) {
+  size_t n = strlen(lit);
+  return l.n == n && memcmp(l.s, lit, n) == 0;
+}
+
+static int line_starts(csb_patch_line l, const char *lit) {
+  size_t n = strlen(lit);
+  return l.n >= n && memcmp(l.s, lit, n) == 0;
+}
+
+static int line_ends(csb_patch_line l, const char *lit) {
+  size_t n = strlen(lit);
+  return l.n >= n && memcmp(l.s + l.n - n, lit, n) == 0;
+}
+
+static char *dup_bytes(const char *s, size_t n) {
+  char *p = csb_xmalloc(n + 1);
+  if (n) memcpy(p, s, n);
+  p[n] = '\0';
+  return p;
+}
+
+static int check_boundaries(const csb_patch_line *lines, size_t n, csb_error *err,
+                            csb_buf *full) {
+  if (n == 0 || !line_eq(trim_line(lines[0]), BEGIN_MARKER))
+    return fail(err, full, 0, "The first line of the patch must be '*** Begin Patch'");
+  if (!line_eq(trim_line(lines[n - 1]), END_MARKER))
+    return fail(err, full, 0, "The last line of the patch must be '*** End Patch'");
+  return 1;
+}
+
+/* "apply_patch <<'EOF'"-style opener (csb extension). */
+static int is_shell_heredoc_opener(csb_patch_line l) {
+  static const char *const cmds[] = {"apply_patch", "applypatch"};
+  for (size_t i = 0; i < CSB_ARRAY_LEN(cmds); i++) {
+    size_t cn = strlen(cmds[i]);
+    if (l.n <= cn || memcmp(l.s, cmds[i], cn) != 0) continue;
+    csb_patch_line rest = {l.s + cn, l.n - cn};
+    size_t sp = 0;
+    while (sp < rest.n && (rest.s[sp] == ' ' || rest.s[sp] == '\t')) sp++;
+    if (sp == 0) continue;
+    rest.s += sp;
+    rest.n -= sp;
+    rest.n = csb_patch_rtrim_len(rest.s, rest.n);
+    if (line_eq(rest, "<<EOF") || line_eq(rest, "<<'EOF'") || line_eq(rest, "<<\"EOF\""))
+      return 1;
+  }
+  return 0;
+}
+
+static void chunk_free(csb_patch_chunk *c) {
+  free(c->old_lines);
+  free(c->new_lines);
+  free(c->ctx_old);
+  free(c->ctx_new);
+}
+
+static void hunk_free(csb_patch_hunk *h) {
+  free(h->path);
+  free(h->move_path);
+  free(h->contents);
+  for (size_t i = 0; i < h->n_chunks; i++) chunk_free(&h->chunks[i]);
+  free(h->chunks);
+}
+
+void csb_patch_free(csb_patch *p) {
+  if (!p) return;
+  for (size_t i = 0; i < p->n_hunks; i++) hunk_free(&p->hunks[i]);
+  free(p->hunks);
+  free(p->text_);
+  free(p);
+}
+
+static const char k_unexpected_post[] =
+    "'. Every line should start with ' ' (context line), '+' (added line), or '-' "
+    "(removed line)";
+
+/* Parses one chunk of an update hunk from lines[0..n). *used gets the
+ * number of lines consumed. */
+static int parse_chunk(const csb_patch_line *lines, size_t n, int line_number,
+                       int allow_missing_context, csb_patch_chunk *c, size_t *used,
+                       csb_error *err, csb_buf *full) {
+  memset(c, 0, sizeof(*c));
+  c->line = line_number;
+  if (n == 0) return fail(err, full, line_number, "Update hunk does not contain any lines");
+  size_t start;
+  if (line_eq(lines[0], "@@")) {
+    start = 1;
+  } else if (line_starts(lines[0], "@@ ")) {
+    c->has_context = 1;
+    c->context.s = lines[0].s + 3;
+    c->context.n = lines[0].n - 3;
+    start = 1;
+  } else {
+    if (!allow_missing_context)
+      return fail_with_line(err, full, line_number,
+                            "Expected update hunk to start with a @@ context marker, got: '",
+                            lines[0], "'");
+    start = 0;
+  }
+  if (start >= n)
+    return fail(err, full, line_number + 1, "Update hunk does not contain any lines");
+  size_t cap_old = 0, cap_new = 0, cap_ctx = 0, cap_ctx2 = 0;
+  size_t parsed = 0;
+  for (size_t i = start; i < n; i++) {
+    csb_patch_line l = lines[i];
+    if (line_eq(l, EOF_MARKER)) {
+      if (parsed == 0) {
+        chunk_free(c);
+        return fail(err, full, line_number + 1, "Update hunk does not contain any lines");
+      }
+      c->is_end_of_file = 1;
+      parsed++;
+      break;
+    }
+    if (l.n == 0 || l.s[0] == ' ') {
+      csb_patch_line body = l.n ? (csb_patch_line){l.s + 1, l.n - 1} : l;
+      c->ctx_old = csb_xgrow(c->ctx_old, &cap_ctx, c->n_ctx + 1, sizeof(size_t));
+      c->ctx_new = csb_xgrow(c->ctx_new, &cap_ctx2, c->n_ctx + 1, sizeof(size_t));
+      c->ctx_old[c->n_ctx] = c->n_old;
+      c->ctx_new[c->n_ctx] = c->n_new;
+      c->n_ctx++;
+      vec_push(&c->old_lines, &c->n_old, &cap_old, body);
+      vec_push(&c->new_lines, &c->n_new, &cap_new, body);
+    } else if (l.s[0] == '+') {
+      vec_push(&c->new_lines, &c->n_new, &cap_new, (csb_patch_line){l.s + 1, l.n - 1});
+    } else if (l.s[0] == '-') {
+      vec_push(&c->old_lines, &c->n_old, &cap_old, (csb_patch_line){l.s + 1, l.n - 1});
+    } else {
+      if (parsed == 0) {
+        chunk_free(c);
+        return fail_with_line(err, full, line_number + 1,
+                              "Unexpected line found in update hunk: '", l, k_unexpected_post);
+      }
+      break;
+    }
+    parsed++;
+  }
+  *used = parsed + start;
+  return 1;
+}
+
+/* Parses one hunk from lines[0..n); *used gets the lines consumed. */
+static int parse_hunk(const csb_patch_line *lines, size_t n, int line_number,
+                      csb_patch_hunk *h, size_t *used, csb_error *err, csb_buf *full) {
+  memset(h, 0, sizeof(*h));
+  h->line = line_number;
+  csb_patch_line first = trim_line(lines[0]);
+  if (line_starts(first, ADD_MARKER)) {
+    size_t k = strlen(ADD_MARKER);
+    h->kind = CSB_PATCH_ADD;
+    h->path = dup_bytes(first.s + k, first.n - k);
+    h->path_len = first.n - k;
+    csb_buf b = {0};
+    size_t i = 1;
+    for (; i < n && lines[i].n > 0 && lines[i].s[0] == '+'; i++) {
+      csb_buf_append(&b, lines[i].s + 1, lines[i].n - 1);
+      csb_buf_putc(&b, '\n');
+    }
+    h->contents_len = b.len;
+    h->contents = b.data ? csb_buf_steal(&b) : csb_xstrdup("");
+    *used = i;
+    return 1;
+  }
+  if (line_starts(first, DELETE_MARKER)) {
+    size_t k = strlen(DELETE_MARKER);
+    h->kind = CSB_PATCH_DELETE;
+    h->path = dup_bytes(first.s + k, first.n - k);
+    h->path_len = first.n - k;
+    *used = 1;
+    return 1;
+  }
+  if (line_starts(first, UPDATE_MARKER)) {
+    size_t k = strlen(UPDATE_MARKER);
+    h->kind = CSB_PATCH_UPDATE;
+    h->path = dup_bytes(first.s + k, first.n - k);
+    h->path_len = first.n - k;
+    size_t i = 1;
+    if (i < n && line_starts(lines[i], MOVE_MARKER)) {
+      size_t m = strlen(MOVE_MARKER);
+      h->move_path = dup_bytes(lines[i].s + m, lines[i].n - m);
+      h->move_path_len = lines[i].n - m;
+      i++;
+    }
+    size_t cap = 0;
+    while (i < n) {
+      csb_patch_line t = trim_line(lines[i]);
+      if (t.n == 0) {
+        i++;
+        continue;
+      }
+      if (lines[i].n > 0 && lines[i].s[0] == '*') break;
+      csb_patch_chunk c;
+      size_t cu = 0;
+      if (!parse_chunk(lines + i, n - i, line_number + (int)i, h->n_chunks == 0, &c, &cu,
+                       err, full)) {
+        hunk_free(h);
+        memset(h, 0, sizeof(*h));
+        return 0;
+      }
+      h->chunks = csb_xgrow(h->chunks, &cap, h->n_chunks + 1, sizeof(*h->chunks));
+      h->chunks[h->n_chunks++] = c;
+      i += cu;
+    }
+    if (h->n_chunks == 0) {
+      csb_buf b = {0};
+      csb_buf_puts(&b, "Update file hunk for path '");
+      csb_buf_append(&b, h->path, h->path_len);
+      csb_buf_puts(&b, "' is empty");
+      csb_patch_line l = {b.data, b.len};
+      fail_with_line(err, full, line_number, "", l, "");
+      csb_buf_free(&b);
+      hunk_free(h);
+      memset(h, 0, sizeof(*h));
+      return 0;
+    }
+    *used = i;
+    return 1;
+  }
+  return fail_with_line(err, full, line_number, "'", first,
+                        "' is not a valid hunk header. Valid hunk headers: '*** Add File: "
+                        "{path}', '*** Delete File: {path}', '*** Update File: {path}'");
+}
+
+int csb_patch_parse(const char *text, size_t len, unsigned flags, csb_patch **out,
+                    csb_error *err, csb_buf *full) {
+  *out = NULL;
+  if (len > CSB_PATCH_MAX_PATCH_BYTES)
+    return fail(err, full, 0, "patch is larger than %zu bytes", CSB_PATCH_MAX_PATCH_BYTES);
+  if (!csb_patch_u8_valid(text, len)) return fail(err, full, 0, "patch is not valid UTF-8");
+
+  csb_patch *p = csb_xcalloc(1, sizeof(*p));
+  p->text_ = dup_bytes(text, len);
+  const char *s = p->text_;
+  size_t off = csb_patch_ltrim_off(s, len);
+  size_t end = off + csb_patch_rtrim_len(s + off, len - off);
+
+  line_vec lv = {0};
+  size_t pos = off;
+  while (pos < end) {
+    const char *nl = memchr(s + pos, '\n', end - pos);
+    size_t stop = nl ? (size_t)(nl - s) : end;
+    csb_patch_line l = {s + pos, stop - pos};
+    if (l.n > 0 && l.s[l.n - 1] == '\r') l.n--;
+    vec_push(&lv.v, &lv.n, &lv.cap, l);
+    pos = nl ? stop + 1 : end;
+  }
+
+  const csb_patch_line *lines = lv.v;
+  size_t n = lv.n;
+  csb_error strict_err;
+  csb_buf strict_full = {0};
+  if (!check_boundaries(lines, n, &strict_err, &strict_full)) {
+    int opener = n >= 4 && (line_eq(lines[0], "<<EOF") || line_eq(lines[0], "<<'EOF'") ||
+                            line_eq(lines[0], "<<\"EOF\""));
+    if (!opener && n >= 4 && (flags & CSB_PATCH_PARSE_SHELL_HEREDOC))
+      opener = is_shell_heredoc_opener(lines[0]);
+    if (opener && line_ends(lines[n - 1], "EOF")) {
+      lines++;
+      n -= 2;
+      if (!check_boundaries(lines, n, err, full)) goto fail;
+    } else {
+      if (err) *err = strict_err;
+      if (full) csb_buf_append(full, strict_full.data, strict_full.len);
+      goto fail;
+    }
+  }
+
+  {
+    size_t i = 1, last = n - 1, cap = 0;
+    int line_number = 2;
+    while (i < last) {
+      csb_patch_hunk h;
+      size_t used = 0;
+      if (!parse_hunk(lines + i, last - i, line_number, &h, &used, err, full)) goto fail;
+      p->hunks = csb_xgrow(p->hunks, &cap, p->n_hunks + 1, sizeof(*p->hunks));
+      p->hunks[p->n_hunks++] = h;
+      i += used;
+      line_number += (int)used;
+    }
+  }
+  csb_buf_free(&strict_full);
+  free(lv.v);
+  *out = p;
+  return 1;
+
+fail:
+  csb_buf_free(&strict_full);
+  free(lv.v);
+  csb_patch_free(p);
+  return 0;
+}

@@ -1,0 +1,30 @@
+/* patch_internal.h - helpers shared by the files of libs/patch (private). */
+#ifndef CSB_PATCH_INTERNAL_H
+#define CSB_PATCH_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Decodes one UTF-8 scalar at s[0..n). Returns its length (1..4) and sets
+ * *cp; for an invalid or truncated sequence returns 1 and sets *cp to
+ * 0xFFFFFFFF (the byte stands for itself). n must be > 0. */
+size_t csb_patch_u8_decode(const unsigned char *s, size_t n, uint32_t *cp);
+
+/* 1 when the whole buffer is valid UTF-8. */
+int csb_patch_u8_valid(const char *s, size_t n);
+
+/* Unicode White_Space property (what Rust's str::trim removes). */
+int csb_patch_is_space(uint32_t cp);
+
+/* Length of s without trailing / leading Unicode whitespace. */
+size_t csb_patch_rtrim_len(const char *s, size_t n);
+size_t csb_patch_ltrim_off(const char *s, size_t n);
+
+/* Stores a formatted message into err (truncated to fit) and appends it to
+ * full (untruncated); either may be NULL. Returns 0. */
+struct csb_error;
+struct csb_buf;
+int csb_patch_set_msg(struct csb_error *err, struct csb_buf *full, int line,
+                      const struct csb_buf *msg);
+
+#endif

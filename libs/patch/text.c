@@ -1,0 +1,347 @@
+/* text.c - locating chunks in a file and computing its new bytes.
+ *
+ * A file is split into lines on LF, CRLF and lone CR; each line remembers
+ * its own ending. Chunks are located with the seek ladder; the located
+ * ranges are split around the chunk's context lines so that context lines
+ * keep their original bytes, and only the gaps are replaced. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "csb_patch.h"
+#include "patch_internal.h"
+
+enum { EOL_NONE = 0, EOL_LF = 1, EOL_CRLF = 2, EOL_CR = 3 };
+
+static const char *const eol_bytes[] = {"", "\n", "\r\n", "\r"};
+static const size_t eol_len[] = {0, 1, 2, 1};
+
+typedef struct {
+  csb_patch_line *lines;
+  unsigned char *eol;
+  size_t n;
+} file_lines;
+
+static void split_file(const char *s, size_t len, file_lines *f) {
+  size_t cap = 0, cap2 = 0;
+  f->lines = NULL;
+  f->eol = NULL;
+  f->n = 0;
+  size_t pos = 0;
+  const char *next_cr = len ? memchr(s, '\r', len) : NULL;
+  while (pos < len) {
+    const char *nl = memchr(s + pos, '\n', len - pos);
+    size_t stop = nl ? (size_t)(nl - s) : len;
+    if (next_cr && (size_t)(next_cr - s) < pos)
+      next_cr = memchr(s + pos, '\r', len - pos);
+    unsigned char e;
+    size_t content_end, next;
+    if (next_cr && (size_t)(next_cr - s) < stop) {
+      size_t cr = (size_t)(next_cr - s);
+      if (cr + 1 == stop && nl) {
+        e = EOL_CRLF;
+        content_end = cr;
+        next = stop + 1;
+      } else {
+        e = EOL_CR;
+        content_end = cr;
+        next = cr + 1;
+      }
+      next_cr = (next < len) ? memchr(s + next, '\r', len - next) : NULL;
+    } else {
+      e = nl ? EOL_LF : EOL_NONE;
+      content_end = stop;
+      next = nl ? stop + 1 : len;
+    }
+    f->lines = csb_xgrow(f->lines, &cap, f->n + 1, sizeof(*f->lines));
+    f->eol = csb_xgrow(f->eol, &cap2, f->n + 1, 1);
+    f->lines[f->n] = (csb_patch_line){s + pos, content_end - pos};
+    f->eol[f->n] = e;
+    f->n++;
+    pos = next;
+  }
+}
+
+/* ---- the seek ladder ------------------------------------------------------ */
+
+/* Maps a code point for the normalised pass: dashes to '-', single quotes
+ * to '\'', double quotes to '"', exotic spaces to ' '. */
+static uint32_t norm_cp(uint32_t c) {
+  if ((c >= 0x2010 && c <= 0x2015) || c == 0x2212) return '-';
+  if (c >= 0x2018 && c <= 0x201B) return '\'';
+  if (c >= 0x201C && c <= 0x201F) return '"';
+  if (c == 0xA0 || (c >= 0x2002 && c <= 0x200A) || c == 0x202F || c == 0x205F ||
+      c == 0x3000)
+    return ' ';
+  return c;
+}
+
+static int eq_exact(csb_patch_line a, csb_patch_line b) {
+  return a.n == b.n && (a.n == 0 || memcmp(a.s, b.s, a.n) == 0);
+}
+
+static int eq_rtrim(csb_patch_line a, csb_patch_line b) {
+  size_t an = csb_patch_rtrim_len(a.s, a.n), bn = csb_patch_rtrim_len(b.s, b.n);
+  return an == bn && (an == 0 || memcmp(a.s, b.s, an) == 0);
+}
+
+static csb_patch_line trimmed(csb_patch_line a) {
+  size_t off = csb_patch_ltrim_off(a.s, a.n);
+  csb_patch_line r = {a.s + off, a.n - off};
+  r.n = csb_patch_rtrim_len(r.s, r.n);
+  return r;
+}
+
+static int eq_trim(csb_patch_line a, csb_patch_line b) {
+  return eq_exact(trimmed(a), trimmed(b));
+}
+
+static int eq_norm(csb_patch_line a, csb_patch_line b) {
+  a = trimmed(a);
+  b = trimmed(b);
+  const unsigned char *p = (const unsigned char *)a.s, *q = (const unsigned char *)b.s;
+  size_t i = 0, j = 0;
+  while (i < a.n && j < b.n) {
+    if (p[i] < 0x80 && q[j] < 0x80) {
+      if (p[i] != q[j]) return 0;
+      i++;
+      j++;
+      continue;
+    }
+    uint32_t c1, c2;
+    size_t k1 = csb_patch_u8_decode(p + i, a.n - i, &c1);
+    size_t k2 = csb_patch_u8_decode(q + j, b.n - j, &c2);
+    if (c1 == 0xFFFFFFFFu || c2 == 0xFFFFFFFFu) {
+      /* Invalid bytes stand for themselves. */
+      if (c1 != c2 || p[i] != q[j]) return 0;
+    } else if (norm_cp(c1) != norm_cp(c2)) {
+      return 0;
+    }
+    i += k1;
+    j += k2;
+  }
+  return i == a.n && j == b.n;
+}
+
+typedef int (*eq_fn)(csb_patch_line, csb_patch_line);
+static const eq_fn passes[] = {eq_exact, eq_rtrim, eq_trim, eq_norm};
+
+/* 1 when pat matches at i under pass fn; -1 when the budget ran out. */
+static int match_at(const csb_patch_line *lines, const csb_patch_line *pat, size_t n_pat,
+                    size_t i, eq_fn fn, unsigned long long *budget) {
+  for (size_t j = 0; j < n_pat; j++) {
+    if (budget) {
+      if (*budget == 0) return -1;
+      (*budget)--;
+    }
+    if (!fn(lines[i + j], pat[j])) return 0;
+  }
+  return 1;
+}
+
+int csb_patch_seek(const csb_patch_line *lines, size_t n_lines,
+                   const csb_patch_line *pat, size_t n_pat, size_t start, int eof,
+                   size_t *at, unsigned long long *budget) {
+  if (n_pat == 0) {
+    *at = start;
+    return 1;
+  }
+  if (n_pat > n_lines) return 0;
+  size_t last = n_lines - n_pat;
+  if (eof && last >= start) {
+    for (size_t p = 0; p < CSB_ARRAY_LEN(passes); p++) {
+      int r = match_at(lines, pat, n_pat, last, passes[p], budget);
+      if (r < 0) return 0;
+      if (r) {
+        *at = last;
+        return 1;
+      }
+    }
+  }
+  if (start > last) return 0;
+  for (size_t p = 0; p < CSB_ARRAY_LEN(passes); p++) {
+    for (size_t i = start; i <= last; i++) {
+      int r = match_at(lines, pat, n_pat, i, passes[p], budget);
+      if (r < 0) return 0;
+      if (r) {
+        *at = i;
+        return 1;
+      }
+    }
+  }
+  return 0;
+}
+
+/* ---- replacements ----------------------------------------------------------- */
+
+typedef struct {
+  size_t start;    /* first replaced line of the file */
+  size_t old_len;  /* lines removed */
+  const csb_patch_line *new_lines;
+  size_t n_new;
+  size_t seq;      /* insertion order, for a stable sort */
+} repl;
+
+typedef struct {
+  repl *v;
+  size_t n, cap;
+} repl_vec;
+
+static void add_repl(repl_vec *r, size_t start, size_t old_len, const csb_patch_line *nl,
+                     size_t n_new) {
+  if (old_len == 0 && n_new == 0) return;
+  r->v = csb_xgrow(r->v, &r->cap, r->n + 1, sizeof(*r->v));
+  r->v[r->n] = (repl){start, old_len, nl, n_new, r->n};
+  r->n++;
+}
+
+static int repl_cmp(const void *a, const void *b) {
+  const repl *x = a, *y = b;
+  if (x->start != y->start) return x->start < y->start ? -1 : 1;
+  return x->seq < y->seq ? -1 : (x->seq > y->seq);
+}
+
+/* Adds the replacements of a chunk located at s, split around its context
+ * lines (pairs whose indices are within n_old/n_new). */
+static void add_chunk_repls(repl_vec *r, const csb_patch_chunk *c, size_t s, size_t n_old,
+                            size_t n_new) {
+  size_t po = 0, pn = 0; /* next old / new index not yet covered */
+  for (size_t k = 0; k < c->n_ctx; k++) {
+    size_t oi = c->ctx_old[k], ni = c->ctx_new[k];
+    if (oi >= n_old || ni >= n_new) break;
+    add_repl(r, s + po, oi - po, c->new_lines + pn, ni - pn);
+    po = oi + 1;
+    pn = ni + 1;
+  }
+  add_repl(r, s + po, n_old - po, c->new_lines + pn, n_new - pn);
+}
+
+static void join_lines(csb_buf *b, const csb_patch_line *l, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    if (i) csb_buf_putc(b, '\n');
+    csb_buf_append(b, l[i].s, l[i].n);
+  }
+}
+
+/* Work budget for one file: line comparisons across all chunks. */
+#define SEEK_BUDGET 2000000000ULL
+
+int csb_patch_update_text(const char *old, size_t old_len, const csb_patch_hunk *h,
+                          const char *display, unsigned flags, csb_buf *out,
+                          csb_error *err, csb_buf *full) {
+  file_lines f;
+  split_file(old, old_len, &f);
+  repl_vec r = {0};
+  unsigned long long budget = SEEK_BUDGET;
+  size_t cursor = 0;
+  int ok = 0;
+  csb_buf msg = {0};
+
+  for (size_t ci = 0; ci < h->n_chunks; ci++) {
+    const csb_patch_chunk *c = &h->chunks[ci];
+    if (c->has_context) {
+      size_t at;
+      if (!csb_patch_seek(f.lines, f.n, &c->context, 1, cursor, 0, &at, &budget)) {
+        if (budget == 0) goto too_complex;
+        csb_buf_puts(&msg, "Failed to find context '");
+        csb_buf_append(&msg, c->context.s, c->context.n);
+        csb_buf_printf(&msg, "' in %s", display);
+        goto fail;
+      }
+      cursor = at + 1;
+    }
+    if (c->n_old == 0) {
+      add_repl(&r, f.n, 0, c->new_lines, c->n_new);
+      continue;
+    }
+    size_t n_old = c->n_old, n_new = c->n_new, at;
+    int found = csb_patch_seek(f.lines, f.n, c->old_lines, n_old, cursor, c->is_end_of_file,
+                               &at, &budget);
+    if (!found && budget > 0 && c->old_lines[n_old - 1].n == 0) {
+      n_old--;
+      if (n_new > 0 && c->new_lines[n_new - 1].n == 0) n_new--;
+      found = csb_patch_seek(f.lines, f.n, c->old_lines, n_old, cursor, c->is_end_of_file,
+                             &at, &budget);
+    }
+    if (!found) {
+      if (budget == 0) goto too_complex;
+      csb_buf_printf(&msg, "Failed to find expected lines in %s:\n", display);
+      join_lines(&msg, c->old_lines, c->n_old);
+      goto fail;
+    }
+    add_chunk_repls(&r, c, at, n_old, n_new);
+    cursor = at + n_old;
+  }
+
+  if (r.n > 1) qsort(r.v, r.n, sizeof(*r.v), repl_cmp);
+
+  {
+    unsigned char pref = EOL_LF;
+    for (size_t i = 0; i < f.n; i++)
+      if (f.eol[i] != EOL_NONE) {
+        pref = f.eol[i];
+        break;
+      }
+    csb_buf_reserve(out, old_len + 64);
+    int pending = -1; /* ending owed by the previous output line; -1 none yet */
+#define FLUSH()                                                           \
+  do {                                                                    \
+    if (pending >= 0) {                                                   \
+      unsigned char e_ = (unsigned char)(pending == EOL_NONE ? pref : pending); \
+      csb_buf_append(out, eol_bytes[e_], eol_len[e_]);                    \
+    }                                                                     \
+  } while (0)
+    size_t pos = 0;
+    size_t k = 0;
+    while (pos < f.n || k < r.n) {
+      if (k < r.n && r.v[k].start <= pos) {
+        const repl *x = &r.v[k++];
+        for (size_t j = 0; j < x->n_new; j++) {
+          FLUSH();
+          csb_buf_append(out, x->new_lines[j].s, x->new_lines[j].n);
+          pending = pref;
+        }
+        pos = x->start + x->old_len > pos ? x->start + x->old_len : pos;
+        continue;
+      }
+      if (pos >= f.n) break;
+      /* Copy untouched lines up to the next replacement in one go. */
+      size_t stop = k < r.n && r.v[k].start < f.n ? r.v[k].start : f.n;
+      if (stop > pos + 1) {
+        FLUSH();
+        const char *from = f.lines[pos].s;
+        const char *to = f.lines[stop - 1].s + f.lines[stop - 1].n;
+        /* Lines pos..stop-2 all end with their own ending (only the last
+         * line of a file can lack one). */
+        csb_buf_append(out, from, (size_t)(to - from));
+        pending = f.eol[stop - 1];
+        pos = stop;
+        continue;
+      }
+      FLUSH();
+      csb_buf_append(out, f.lines[pos].s, f.lines[pos].n);
+      pending = f.eol[pos];
+      pos++;
+    }
+    if (pending >= 0) {
+      if (pending != EOL_NONE) {
+        csb_buf_append(out, eol_bytes[pending], eol_len[pending]);
+      } else if (flags & CSB_PATCH_TEXT_ADD_FINAL_NEWLINE) {
+        csb_buf_append(out, eol_bytes[pref], eol_len[pref]);
+      }
+    }
+#undef FLUSH
+  }
+  ok = 1;
+  goto done;
+
+too_complex:
+  csb_buf_printf(&msg, "Failed to find expected lines in %s: search too expensive", display);
+fail:
+  csb_patch_set_msg(err, full, 0, &msg);
+done:
+  csb_buf_free(&msg);
+  free(r.v);
+  free(f.lines);
+  free(f.eol);
+  return ok;
+}

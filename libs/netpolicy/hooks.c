@@ -1,0 +1,157 @@
+/* hooks.c - MITM hook matching (method, path prefix or glob, query and
+ * header constraints). */
+#include <ctype.h>
+#include <string.h>
+#include <strings.h>
+
+#include "netpolicy_internal.h"
+
+int csb_netpolicy_host_has_hooks(const csb_netpolicy *np, const char *host) {
+  for (size_t i = 0; i < np->n_hooks; i++)
+    if (strcmp(np->hooks[i].host, host) == 0) return 1;
+  return 0;
+}
+
+/* Path glob with a literal separator: `*` and `?` never match '/', `**`
+ * matches anything (including '/'). Whole-path match. */
+static int path_glob(const char *p, const char *s) {
+  while (*p) {
+    if (p[0] == '*' && p[1] == '*') {
+      p += 2;
+      /* a double star before a slash also matches zero directories */
+      if (*p == '/' && path_glob(p + 1, s)) return 1;
+      for (const char *t = s;; t++) {
+        if (path_glob(p, t)) return 1;
+        if (!*t) return 0;
+      }
+    }
+    if (*p == '*') {
+      p++;
+      for (const char *t = s;; t++) {
+        if (path_glob(p, t)) return 1;
+        if (!*t || *t == '/') return 0;
+      }
+    }
+    if (!*s) return 0;
+    if (*p == '?') {
+      if (*s == '/') return 0;
+    } else if (*p != *s) {
+      return 0;
+    }
+    p++;
+    s++;
+  }
+  return *s == '\0';
+}
+
+static int path_matches(const char *prefix, const char *path) {
+  if (strncmp(prefix, "pattern:", 8) == 0) {
+    /* bound the recursion of pathological patterns */
+    size_t stars = 0;
+    for (const char *q = prefix + 8; *q; q++) stars += *q == '*';
+    if (stars > 8) return 0;
+    return path_glob(prefix + 8, path);
+  }
+  if (strncmp(prefix, "literal:", 8) == 0) prefix += 8;
+  return strncmp(path, prefix, strlen(prefix)) == 0;
+}
+
+static int hexval(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  c = (char)tolower((unsigned char)c);
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+/* Decodes application/x-www-form-urlencoded text of length n into buf. */
+static void form_decode(const char *s, size_t n, csb_buf *out) {
+  csb_buf_reset(out);
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] == '+') {
+      csb_buf_putc(out, ' ');
+    } else if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
+      csb_buf_putc(out, (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2])));
+      i += 2;
+    } else {
+      csb_buf_putc(out, s[i]);
+    }
+  }
+  if (!out->data) csb_buf_puts(out, "");
+}
+
+static int query_has(const char *query, const csb_netpolicy_kv *kv) {
+  if (!query) return 0;
+  csb_buf name, value;
+  csb_buf_init(&name);
+  csb_buf_init(&value);
+  int found = 0;
+  const char *p = query;
+  while (*p && !found) {
+    const char *amp = strchr(p, '&');
+    size_t n = amp ? (size_t)(amp - p) : strlen(p);
+    const char *eq = memchr(p, '=', n);
+    size_t kn = eq ? (size_t)(eq - p) : n;
+    form_decode(p, kn, &name);
+    if (eq)
+      form_decode(eq + 1, n - kn - 1, &value);
+    else
+      form_decode("", 0, &value);
+    if (strcmp(name.data, kv->name) == 0) {
+      if (kv->values.len == 0) found = 1;
+      for (size_t i = 0; i < kv->values.len; i++)
+        if (strcmp(kv->values.items[i], value.data) == 0) found = 1;
+    }
+    p += n;
+    if (*p == '&') p++;
+  }
+  csb_buf_free(&name);
+  csb_buf_free(&value);
+  return found;
+}
+
+static int header_has(const csb_hook_header *h, size_t nh, const csb_netpolicy_kv *kv) {
+  size_t kl = strlen(kv->name);
+  for (size_t i = 0; i < nh; i++) {
+    if (h[i].name_len != kl || strncasecmp(h[i].name, kv->name, kl) != 0) continue;
+    if (kv->values.len == 0) return 1;
+    for (size_t j = 0; j < kv->values.len; j++) {
+      const char *v = kv->values.items[j];
+      if (strlen(v) == h[i].value_len && memcmp(v, h[i].value, h[i].value_len) == 0) return 1;
+    }
+  }
+  return 0;
+}
+
+csb_hook_result csb_netpolicy_match_hooks(const csb_netpolicy *np, const char *host, const char *method,
+                                          const char *target, const csb_hook_header *headers,
+                                          size_t n_headers, const csb_netpolicy_hook **hook_out) {
+  if (hook_out) *hook_out = NULL;
+  if (!csb_netpolicy_host_has_hooks(np, host)) return CSB_HOOK_NONE_FOR_HOST;
+  char mbuf[64];
+  size_t ml = strlen(method);
+  if (ml >= sizeof mbuf) return CSB_HOOK_HOST_NO_MATCH;
+  for (size_t i = 0; i <= ml; i++) mbuf[i] = (char)toupper((unsigned char)method[i]);
+  const char *q = strchr(target, '?');
+  csb_buf path;
+  csb_buf_init(&path);
+  csb_buf_append(&path, target, q ? (size_t)(q - target) : strlen(target));
+  if (!path.data) csb_buf_puts(&path, "");
+  const char *query = q ? q + 1 : NULL;
+  csb_hook_result res = CSB_HOOK_HOST_NO_MATCH;
+  for (size_t i = 0; i < np->n_hooks && res != CSB_HOOK_MATCHED; i++) {
+    const csb_netpolicy_hook *h = &np->hooks[i];
+    if (strcmp(h->host, host) != 0) continue;
+    if (!csb_strv_contains(&h->methods, mbuf)) continue;
+    int pm = 0;
+    for (size_t j = 0; j < h->path_prefixes.len && !pm; j++) pm = path_matches(h->path_prefixes.items[j], path.data);
+    if (!pm) continue;
+    int ok = 1;
+    for (size_t j = 0; j < h->n_query && ok; j++) ok = query_has(query, &h->query[j]);
+    for (size_t j = 0; j < h->n_headers && ok; j++) ok = header_has(headers, n_headers, &h->headers[j]);
+    if (!ok) continue;
+    res = CSB_HOOK_MATCHED;
+    if (hook_out) *hook_out = h;
+  }
+  csb_buf_free(&path);
+  return res;
+}

@@ -1,0 +1,188 @@
+/* host.c - host normalisation, IP literal parsing and classification. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "csb_netpolicy.h"
+
+static int is_ws(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; }
+
+char *csb_netpolicy_normalize_host(const char *host) {
+  size_t len = strlen(host);
+  size_t b = 0, e = len;
+  while (b < e && is_ws(host[b])) b++;
+  while (e > b && is_ws(host[e - 1])) e--;
+  const char *s = host + b;
+  size_t n = e - b;
+  csb_buf out;
+  csb_buf_init(&out);
+  if (n > 0 && s[0] == '[') {
+    const char *close = memchr(s, ']', n);
+    size_t inner = close ? (size_t)(close - s - 1) : n - 1;
+    /* decode "%25" (an encoded zone separator) to "%" */
+    for (size_t i = 0; i < inner; i++) {
+      char c = s[1 + i];
+      if (c == '%' && i + 2 < inner && s[2 + i] == '2' && s[3 + i] == '5') {
+        csb_buf_putc(&out, '%');
+        i += 2;
+        continue;
+      }
+      csb_buf_putc(&out, c);
+    }
+  } else {
+    const char *colon = memchr(s, ':', n);
+    if (colon && !memchr(colon + 1, ':', n - (size_t)(colon - s) - 1)) n = (size_t)(colon - s);
+    csb_buf_append(&out, s, n);
+  }
+  if (!out.data) csb_buf_puts(&out, "");
+  for (size_t i = 0; i < out.len; i++) out.data[i] = (char)tolower((unsigned char)out.data[i]);
+  while (out.len > 0 && out.data[out.len - 1] == '.') out.data[--out.len] = '\0';
+  return csb_buf_steal(&out);
+}
+
+int csb_netpolicy_parse_ip(const char *s, struct sockaddr_storage *out) {
+  memset(out, 0, sizeof *out);
+  struct sockaddr_in *v4 = (struct sockaddr_in *)out;
+  if (inet_pton(AF_INET, s, &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    return 1;
+  }
+  char tmp[INET6_ADDRSTRLEN + 64];
+  size_t n = strlen(s);
+  const char *pct = strchr(s, '%');
+  if (pct) {
+    n = (size_t)(pct - s);
+    if (pct[1] == '\0') return 0;
+    for (const char *q = pct + 1; *q; q++)
+      if (!isalnum((unsigned char)*q) && *q != '_' && *q != '-' && *q != '.') return 0;
+  }
+  if (n == 0 || n >= sizeof tmp) return 0;
+  memcpy(tmp, s, n);
+  tmp[n] = '\0';
+  struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)out;
+  if (inet_pton(AF_INET6, tmp, &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    return 1;
+  }
+  memset(out, 0, sizeof *out);
+  return 0;
+}
+
+static int label_all_digits(const char *p, size_t n) {
+  if (n == 0) return 0;
+  for (size_t i = 0; i < n; i++)
+    if (!isdigit((unsigned char)p[i])) return 0;
+  return 1;
+}
+
+static int label_hex_number(const char *p, size_t n) {
+  if (n < 2 || p[0] != '0' || (p[1] != 'x' && p[1] != 'X')) return 0;
+  for (size_t i = 2; i < n; i++)
+    if (!isxdigit((unsigned char)p[i])) return 0;
+  return 1;
+}
+
+int csb_netpolicy_host_is_valid(const char *host) {
+  struct sockaddr_storage ss;
+  if (!host || !*host) return 0;
+  if (csb_netpolicy_parse_ip(host, &ss)) return 1;
+  size_t len = strlen(host);
+  if (len > 253) return 0;
+  const char *p = host;
+  const char *last = host;
+  size_t last_len = 0;
+  while (*p) {
+    const char *dot = strchr(p, '.');
+    size_t n = dot ? (size_t)(dot - p) : strlen(p);
+    if (n == 0 || n > 63) return 0;
+    for (size_t i = 0; i < n; i++) {
+      unsigned char c = (unsigned char)p[i];
+      if (!(isalnum(c) || c == '-' || c == '_')) return 0;
+      if (isupper(c)) return 0;
+    }
+    last = p;
+    last_len = n;
+    if (!dot) break;
+    p = dot + 1;
+    if (!*p) return 0; /* trailing dot: normalisation strips these */
+  }
+  if (label_all_digits(last, last_len) || label_hex_number(last, last_len)) return 0;
+  return 1;
+}
+
+typedef struct v4net {
+  uint32_t net;
+  int bits;
+} v4net;
+
+static const v4net k_v4_non_public[] = {
+    {0x00000000u, 8},  {0x0A000000u, 8},  {0x64400000u, 10}, {0x7F000000u, 8},
+    {0xA9FE0000u, 16}, {0xAC100000u, 12}, {0xC0000000u, 24}, {0xC0000200u, 24},
+    {0xC0A80000u, 16}, {0xC6120000u, 15}, {0xC6336400u, 24}, {0xCB007100u, 24},
+    {0xE0000000u, 4},  {0xF0000000u, 4},  {0xA83F8110u, 32}, /* 168.63.129.16 */
+};
+
+static int v4_non_public(uint32_t a) {
+  for (size_t i = 0; i < CSB_ARRAY_LEN(k_v4_non_public); i++) {
+    uint32_t mask = k_v4_non_public[i].bits == 0 ? 0 : 0xFFFFFFFFu << (32 - k_v4_non_public[i].bits);
+    if ((a & mask) == k_v4_non_public[i].net) return 1;
+  }
+  return 0;
+}
+
+static uint32_t be32(const uint8_t *p) {
+  return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+static int v6_non_public(const uint8_t *a) {
+  static const uint8_t zero[16] = {0};
+  /* :: and ::1 */
+  if (memcmp(a, zero, 15) == 0 && (a[15] == 0 || a[15] == 1)) return 1;
+  /* ::ffff:a.b.c.d (mapped) */
+  if (memcmp(a, zero, 10) == 0 && a[10] == 0xff && a[11] == 0xff) return v4_non_public(be32(a + 12));
+  /* ::a.b.c.d (deprecated compatible form) */
+  if (memcmp(a, zero, 12) == 0) return v4_non_public(be32(a + 12));
+  if (a[0] == 0xff) return 1;                      /* multicast */
+  if ((a[0] & 0xfe) == 0xfc) return 1;             /* fc00::/7 ULA */
+  if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) return 1; /* fe80::/10 */
+  if (a[0] == 0xfe && (a[1] & 0xc0) == 0xc0) return 1; /* fec0::/10 */
+  /* 64:ff9b::/96 NAT64 well-known prefix */
+  static const uint8_t nat64[12] = {0x00, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
+  if (memcmp(a, nat64, 12) == 0) return v4_non_public(be32(a + 12));
+  /* 64:ff9b:1::/48 local-use NAT64 */
+  if (a[0] == 0x00 && a[1] == 0x64 && a[2] == 0xff && a[3] == 0x9b && a[4] == 0x00 && a[5] == 0x01)
+    return 1;
+  /* 2002::/16 6to4: embedded IPv4 in bits 16..47 */
+  if (a[0] == 0x20 && a[1] == 0x02) return v4_non_public(be32(a + 2));
+  /* 2001:0000::/32 Teredo */
+  if (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0x00 && a[3] == 0x00) return 1;
+  return 0;
+}
+
+int csb_netpolicy_addr_is_non_public(const struct sockaddr *sa) {
+  if (!sa) return 1;
+  if (sa->sa_family == AF_INET) {
+    const struct sockaddr_in *v4 = (const struct sockaddr_in *)sa;
+    return v4_non_public(ntohl(v4->sin_addr.s_addr));
+  }
+  if (sa->sa_family == AF_INET6) {
+    const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)sa;
+    return v6_non_public(v6->sin6_addr.s6_addr);
+  }
+  return 1;
+}
+
+const char *csb_netpolicy_addr_str(const struct sockaddr *sa, char *buf, size_t n) {
+  if (n == 0) return buf;
+  buf[0] = '\0';
+  if (sa->sa_family == AF_INET)
+    inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf, (socklen_t)n);
+  else if (sa->sa_family == AF_INET6)
+    inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, buf, (socklen_t)n);
+  else
+    snprintf(buf, n, "?");
+  return buf;
+}

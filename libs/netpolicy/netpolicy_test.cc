@@ -1,0 +1,379 @@
+// Unit tests for libs/netpolicy.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+
+#include <string>
+
+#include "cJSON.h"
+#include "csb_netpolicy.h"
+
+namespace {
+
+std::string Norm(const char *h) {
+  char *s = csb_netpolicy_normalize_host(h);
+  std::string r(s);
+  free(s);
+  return r;
+}
+
+bool NonPublic(const char *ip) {
+  struct sockaddr_storage ss;
+  EXPECT_TRUE(csb_netpolicy_parse_ip(ip, &ss)) << ip;
+  return csb_netpolicy_addr_is_non_public(reinterpret_cast<struct sockaddr *>(&ss));
+}
+
+struct Policy {
+  csb_netpolicy *np = csb_netpolicy_new();
+  ~Policy() { csb_netpolicy_free(np); }
+  void Allow(const char *p) {
+    csb_error err;
+    ASSERT_TRUE(csb_netpolicy_add_domain(np, p, 0, &err)) << err.msg;
+  }
+  void Deny(const char *p) {
+    csb_error err;
+    ASSERT_TRUE(csb_netpolicy_add_domain(np, p, 1, &err)) << err.msg;
+  }
+  void Finish() {
+    csb_error err;
+    ASSERT_TRUE(csb_netpolicy_finish(np, &err)) << err.msg;
+  }
+  csb_host_eval Eval(const char *host) {
+    csb_host_eval ev;
+    csb_netpolicy_evaluate_host(np, host, &ev);
+    return ev;
+  }
+  bool Json(const char *text, std::string *msg = nullptr) {
+    cJSON *j = cJSON_Parse(text);
+    EXPECT_NE(j, nullptr) << text;
+    csb_error err;
+    csb_error_clear(&err);
+    int ok = csb_netpolicy_apply_proxy_json(np, j, "network.proxy", &err);
+    if (ok) ok = csb_netpolicy_finish(np, &err);
+    cJSON_Delete(j);
+    if (msg) *msg = err.msg;
+    return ok;
+  }
+};
+
+TEST(NormalizeHost, UpstreamCases) {
+  EXPECT_EQ(Norm("  Example.COM  "), "example.com");
+  EXPECT_EQ(Norm("example.com:443"), "example.com");
+  EXPECT_EQ(Norm("example.com.:80"), "example.com");
+  EXPECT_EQ(Norm("example.com..."), "example.com");
+  EXPECT_EQ(Norm("::1"), "::1");
+  EXPECT_EQ(Norm("[::1]:443"), "::1");
+  EXPECT_EQ(Norm("[fe80::1%25lo0]"), "fe80::1%lo0");
+  EXPECT_EQ(Norm("fe80::1%lo0"), "fe80::1%lo0");
+  EXPECT_EQ(Norm(""), "");
+  EXPECT_EQ(Norm("   "), "");
+}
+
+TEST(HostValidity, RefusesNumericAndOddNames) {
+  EXPECT_TRUE(csb_netpolicy_host_is_valid("example.com"));
+  EXPECT_TRUE(csb_netpolicy_host_is_valid("a_b-c.example"));
+  EXPECT_TRUE(csb_netpolicy_host_is_valid("127.0.0.1"));
+  EXPECT_TRUE(csb_netpolicy_host_is_valid("::ffff:127.0.0.1"));
+  EXPECT_TRUE(csb_netpolicy_host_is_valid("fe80::1%lo0"));
+  EXPECT_FALSE(csb_netpolicy_host_is_valid("2130706433"));
+  EXPECT_FALSE(csb_netpolicy_host_is_valid("0177.0.0.1"));
+  EXPECT_FALSE(csb_netpolicy_host_is_valid("0x7f.1"));
+  EXPECT_FALSE(csb_netpolicy_host_is_valid("127.1"));
+  EXPECT_FALSE(csb_netpolicy_host_is_valid("allowed.com@evil.com"));
+  EXPECT_FALSE(csb_netpolicy_host_is_valid("a..b"));
+  EXPECT_FALSE(csb_netpolicy_host_is_valid("caf\xc3\xa9.com"));
+  EXPECT_FALSE(csb_netpolicy_host_is_valid(""));
+  EXPECT_FALSE(csb_netpolicy_host_is_valid("a/b"));
+  EXPECT_FALSE(csb_netpolicy_host_is_valid("Upper.com"));
+}
+
+TEST(Classification, UpstreamTableAndExtensions) {
+  const char *non_public[] = {"127.0.0.1",   "10.1.2.3",     "172.16.0.1",     "172.31.255.255",
+                              "192.168.1.1", "169.254.169.254", "0.0.0.0",      "100.64.0.1",
+                              "100.100.100.200", "192.0.0.8", "192.0.2.1",      "198.18.0.1",
+                              "198.51.100.2", "203.0.113.9",  "224.0.0.1",      "255.255.255.255",
+                              "240.0.0.1",   "168.63.129.16", "::1",            "::",
+                              "ff02::1",     "fc00::1",      "fd00:ec2::254",  "fe80::1",
+                              "::ffff:127.0.0.1", "::ffff:10.0.0.1", "64:ff9b::7f00:1",
+                              "64:ff9b::a9fe:a9fe", "2002:7f00:1::", "::127.0.0.1", "2001::1",
+                              "64:ff9b:1::1", "fec0::1"};
+  for (const char *ip : non_public) EXPECT_TRUE(NonPublic(ip)) << ip;
+  const char *pub[] = {"8.8.8.8", "1.1.1.1", "172.32.0.1", "100.128.0.1", "2606:4700::1111",
+                       "::ffff:8.8.8.8", "64:ff9b::808:808", "2002:808:808::", "2001:db8::1",
+                       "192.169.0.1", "11.0.0.1"};
+  for (const char *ip : pub) EXPECT_FALSE(NonPublic(ip)) << ip;
+}
+
+TEST(Patterns, WildcardForms) {
+  EXPECT_TRUE(csb_netpolicy_pattern_matches("*.openai.com", "api.openai.com"));
+  EXPECT_TRUE(csb_netpolicy_pattern_matches("*.openai.com", "a.b.openai.com"));
+  EXPECT_FALSE(csb_netpolicy_pattern_matches("*.openai.com", "openai.com"));
+  EXPECT_FALSE(csb_netpolicy_pattern_matches("*.openai.com", "evilopenai.com"));
+  EXPECT_TRUE(csb_netpolicy_pattern_matches("**.openai.com", "openai.com"));
+  EXPECT_TRUE(csb_netpolicy_pattern_matches("**.openai.com", "x.openai.com"));
+  EXPECT_FALSE(csb_netpolicy_pattern_matches("**.openai.com", "evilopenai.com"));
+  EXPECT_FALSE(csb_netpolicy_pattern_matches("openai.com", "api.openai.com"));
+  EXPECT_TRUE(csb_netpolicy_pattern_matches("*", "anything.example"));
+  EXPECT_TRUE(csb_netpolicy_pattern_matches("region*.v2.argotunnel.com", "region1.v2.argotunnel.com"));
+  EXPECT_TRUE(csb_netpolicy_pattern_matches("region*.v2.argotunnel.com", "region.v2.argotunnel.com"));
+  EXPECT_FALSE(csb_netpolicy_pattern_matches("region*.v2.argotunnel.com", "xregion1.v2.argotunnel.com"));
+  EXPECT_FALSE(csb_netpolicy_pattern_matches("region*.v2.argotunnel.com", "a.region1.v2.argotunnel.com") &&
+               false);
+  EXPECT_TRUE(csb_netpolicy_pattern_matches("a?c.test", "abc.test"));
+  EXPECT_TRUE(csb_netpolicy_pattern_matches("[ab]x.test", "bx.test"));
+  EXPECT_FALSE(csb_netpolicy_pattern_matches("[ab]x.test", "cx.test"));
+}
+
+TEST(Patterns, CompileRules) {
+  Policy p;
+  csb_error err;
+  EXPECT_FALSE(csb_netpolicy_add_domain(p.np, "*", 1, &err));
+  EXPECT_NE(std::string(err.msg).find("global wildcard"), std::string::npos);
+  EXPECT_FALSE(csb_netpolicy_add_domain(p.np, "[*]", 1, &err));
+  EXPECT_FALSE(csb_netpolicy_add_domain(p.np, "**.[*]", 1, &err));
+  EXPECT_TRUE(csb_netpolicy_add_domain(p.np, "*", 0, &err));
+  EXPECT_FALSE(csb_netpolicy_add_domain(p.np, "[", 0, &err));
+  EXPECT_NE(std::string(err.msg).find("invalid glob pattern"), std::string::npos);
+  EXPECT_TRUE(csb_netpolicy_add_domain(p.np, "Example.COM.", 0, &err));
+  EXPECT_TRUE(csb_netpolicy_add_domain(p.np, "example.com", 0, &err));
+  EXPECT_EQ(p.np->n_domains, 2u);  // "*" and "example.com" (deduplicated)
+  EXPECT_TRUE(csb_netpolicy_add_domain(p.np, "example.com", 1, &err));
+  EXPECT_EQ(p.np->n_domains, 2u);
+  EXPECT_EQ(p.np->domains[1].deny, 1);  // deny wins on the same pattern
+}
+
+TEST(Evaluate, DenyWinsAndAllowlistRequired) {
+  Policy p;
+  p.Allow("**.example.com");
+  p.Deny("bad.example.com");
+  p.np->allow_local_binding = 1;
+  p.Finish();
+  EXPECT_EQ(p.Eval("www.example.com").decision, CSB_HOST_ALLOW);
+  EXPECT_EQ(p.Eval("example.com").decision, CSB_HOST_ALLOW);
+  auto d = p.Eval("BAD.example.com.");
+  EXPECT_EQ(d.decision, CSB_HOST_BLOCK);
+  EXPECT_EQ(d.reason, CSB_BLOCK_DENIED);
+  auto n = p.Eval("other.org");
+  EXPECT_EQ(n.decision, CSB_HOST_ASK);
+  EXPECT_EQ(n.reason, CSB_BLOCK_NOT_ALLOWED);
+  EXPECT_EQ(p.Eval("8.8.8.8").decision, CSB_HOST_ASK);  // public literal needs the allowlist
+  auto e = p.Eval("");
+  EXPECT_EQ(e.decision, CSB_HOST_BLOCK);
+  EXPECT_EQ(e.reason, CSB_BLOCK_NOT_ALLOWED);
+  EXPECT_EQ(p.Eval("2130706433").decision, CSB_HOST_BLOCK);
+}
+
+TEST(Evaluate, GlobalWildcardExceptDenied) {
+  Policy p;
+  p.Allow("*");
+  p.Deny("evil.example");
+  p.Finish();
+  auto a = p.Eval("anything.example");
+  EXPECT_EQ(a.decision, CSB_HOST_ALLOW);
+  EXPECT_TRUE(a.need_dns_guard);
+  EXPECT_EQ(p.Eval("evil.example").reason, CSB_BLOCK_DENIED);
+  // "*" does not make local literals reachable
+  EXPECT_EQ(p.Eval("localhost").reason, CSB_BLOCK_NOT_ALLOWED_LOCAL);
+  EXPECT_EQ(p.Eval("127.0.0.1").reason, CSB_BLOCK_NOT_ALLOWED_LOCAL);
+}
+
+TEST(Evaluate, LocalLiterals) {
+  Policy p;
+  p.Finish();
+  EXPECT_EQ(p.Eval("127.0.0.1").reason, CSB_BLOCK_NOT_ALLOWED_LOCAL);  // empty allowlist
+  EXPECT_EQ(p.Eval("localhost.").reason, CSB_BLOCK_NOT_ALLOWED_LOCAL);
+  EXPECT_EQ(p.Eval("10.0.0.1").reason, CSB_BLOCK_NOT_ALLOWED_LOCAL);
+  EXPECT_EQ(p.Eval("[::ffff:127.0.0.1]").reason, CSB_BLOCK_NOT_ALLOWED_LOCAL);
+  EXPECT_EQ(p.Eval("[64:ff9b::7f00:1]:80").reason, CSB_BLOCK_NOT_ALLOWED_LOCAL);
+
+  Policy q;
+  q.Allow("127.0.0.1");
+  q.Allow("localhost");
+  q.Allow("fe80::1%lo0");
+  q.Allow("*.internal");
+  q.Finish();
+  auto a = q.Eval("127.0.0.1:8080");
+  EXPECT_EQ(a.decision, CSB_HOST_ALLOW);
+  EXPECT_TRUE(a.local_literal_allowed);
+  struct sockaddr_in lo = {};
+  lo.sin_family = AF_INET;
+  lo.sin_addr.s_addr = htonl(0x7f000001);
+  EXPECT_TRUE(csb_netpolicy_connect_allowed(q.np, &a, reinterpret_cast<struct sockaddr *>(&lo)));
+  struct sockaddr_in lo2 = lo;
+  lo2.sin_addr.s_addr = htonl(0x7f000002);
+  EXPECT_FALSE(csb_netpolicy_connect_allowed(q.np, &a, reinterpret_cast<struct sockaddr *>(&lo2)));
+  EXPECT_EQ(q.Eval("localhost").decision, CSB_HOST_ALLOW);
+  EXPECT_EQ(q.Eval("127.0.0.2").reason, CSB_BLOCK_NOT_ALLOWED_LOCAL);
+  EXPECT_EQ(q.Eval("[fe80::1%25lo0]").decision, CSB_HOST_ALLOW);
+  EXPECT_EQ(q.Eval("fe80::1%eth0").reason, CSB_BLOCK_NOT_ALLOWED_LOCAL);
+  // a wildcard never allow-lists a local literal
+  EXPECT_EQ(q.Eval("10.0.0.5").reason, CSB_BLOCK_NOT_ALLOWED_LOCAL);
+}
+
+TEST(Evaluate, ScopedDeny) {
+  Policy p;
+  p.Allow("*");
+  p.Deny("fe80::1%lo0");
+  p.Finish();
+  EXPECT_EQ(p.Eval("fe80::1%lo0").reason, CSB_BLOCK_DENIED);
+  EXPECT_EQ(p.Eval("[fe80::1%lo0]").reason, CSB_BLOCK_DENIED);
+  EXPECT_EQ(p.Eval("[fe80::1%25lo0]").reason, CSB_BLOCK_DENIED);
+  EXPECT_EQ(p.Eval("fe80::1").reason, CSB_BLOCK_NOT_ALLOWED_LOCAL);
+}
+
+TEST(Evaluate, ConnectGuard) {
+  Policy p;
+  p.Allow("*");
+  p.Finish();
+  auto ev = p.Eval("rebind.example");
+  EXPECT_TRUE(ev.need_dns_guard);
+  struct sockaddr_storage ss;
+  ASSERT_TRUE(csb_netpolicy_parse_ip("127.0.0.1", &ss));
+  EXPECT_FALSE(csb_netpolicy_connect_allowed(p.np, &ev, reinterpret_cast<struct sockaddr *>(&ss)));
+  ASSERT_TRUE(csb_netpolicy_parse_ip("::ffff:169.254.169.254", &ss));
+  EXPECT_FALSE(csb_netpolicy_connect_allowed(p.np, &ev, reinterpret_cast<struct sockaddr *>(&ss)));
+  ASSERT_TRUE(csb_netpolicy_parse_ip("93.184.216.34", &ss));
+  EXPECT_TRUE(csb_netpolicy_connect_allowed(p.np, &ev, reinterpret_cast<struct sockaddr *>(&ss)));
+  p.np->allow_local_binding = 1;
+  ASSERT_TRUE(csb_netpolicy_parse_ip("127.0.0.1", &ss));
+  EXPECT_TRUE(csb_netpolicy_connect_allowed(p.np, nullptr, reinterpret_cast<struct sockaddr *>(&ss)));
+}
+
+TEST(Methods, LimitedMode) {
+  EXPECT_TRUE(csb_netmode_allows_method(CSB_NETMODE_FULL, "POST"));
+  EXPECT_TRUE(csb_netmode_allows_method(CSB_NETMODE_LIMITED, "GET"));
+  EXPECT_TRUE(csb_netmode_allows_method(CSB_NETMODE_LIMITED, "HEAD"));
+  EXPECT_TRUE(csb_netmode_allows_method(CSB_NETMODE_LIMITED, "OPTIONS"));
+  EXPECT_FALSE(csb_netmode_allows_method(CSB_NETMODE_LIMITED, "get"));
+  EXPECT_FALSE(csb_netmode_allows_method(CSB_NETMODE_LIMITED, "POST"));
+  EXPECT_FALSE(csb_netmode_allows_method(CSB_NETMODE_LIMITED, "CONNECT"));
+}
+
+TEST(Reasons, Texts) {
+  EXPECT_STREQ(csb_block_reason_name(CSB_BLOCK_NOT_ALLOWED_LOCAL), "not_allowed_local");
+  EXPECT_STREQ(csb_block_header_value(CSB_BLOCK_NOT_ALLOWED_LOCAL), "blocked-by-allowlist");
+  EXPECT_STREQ(csb_block_header_value(CSB_BLOCK_DENIED), "blocked-by-denylist");
+  EXPECT_STREQ(csb_block_header_value(CSB_BLOCK_METHOD_NOT_ALLOWED), "blocked-by-method-policy");
+  EXPECT_STREQ(csb_block_header_value(CSB_BLOCK_MITM_HOOK_DENIED), "blocked-by-mitm-hook");
+  EXPECT_STREQ(csb_block_header_value(CSB_BLOCK_MITM_REQUIRED), "blocked-by-mitm-required");
+  EXPECT_STREQ(csb_block_header_value(CSB_BLOCK_PROXY_DISABLED), "blocked-by-policy");
+  EXPECT_STREQ(csb_block_message(CSB_BLOCK_NOT_ALLOWED), "Domain not in allowlist.");
+  EXPECT_STREQ(csb_block_message(CSB_BLOCK_POLICY_DENIED), "Request blocked by network policy.");
+}
+
+TEST(Json, FullDocument) {
+  Policy p;
+  std::string msg;
+  ASSERT_TRUE(p.Json(R"({"proxy_url":"http://127.0.0.1:1","socks_url":"127.0.0.1:2",
+    "enable_socks5":false,"enable_socks5_udp":false,"allow_upstream_proxy":false,
+    "dangerously_allow_non_loopback_proxy":true,"mode":"limited",
+    "domains":{"*.openai.com":"allow","evil.example":"deny"},
+    "mitm":{"hooks":{"gh":{"host":"API.github.com","methods":["post","PUT"],
+       "path_prefixes":["/repos/openai/"],"action":["strip"]}},
+       "actions":{"strip":{"strip_request_headers":["Authorization"]}}}})",
+                     &msg))
+      << msg;
+  EXPECT_EQ(p.np->mode, CSB_NETMODE_LIMITED);
+  EXPECT_EQ(p.np->enable_socks5, 0);
+  EXPECT_EQ(p.np->allow_upstream_proxy, 0);
+  EXPECT_EQ(p.np->mitm, 1);
+  ASSERT_EQ(p.np->n_hooks, 1u);
+  EXPECT_STREQ(p.np->hooks[0].host, "api.github.com");
+  EXPECT_STREQ(p.np->hooks[0].methods.items[0], "POST");
+  EXPECT_STREQ(p.np->actions[0].strip_request_headers.items[0], "authorization");
+}
+
+TEST(Json, Errors) {
+  struct Case {
+    const char *doc;
+    const char *want;
+  } cases[] = {
+      {R"({"bogus":1})", "unknown field `bogus`"},
+      {R"({"mode":"fast"})", "network.proxy.mode: expected one of full, limited"},
+      {R"({"enable_socks5":"yes"})", "network.proxy.enable_socks5: expected boolean"},
+      {R"({"domains":{"a.com":"maybe"}})", "expected \"allow\" or \"deny\""},
+      {R"({"domains":{"*":"deny"}})", "global wildcard"},
+      {R"({"domains":[]})", "network.proxy.domains: expected object"},
+      {R"({"mitm":true})", "network.proxy.mitm: expected object"},
+      {R"({"mitm":{"actions":{"a":{}}}})", "network.mitm.actions.a must define at least one operation"},
+      {R"({"mitm":{"hooks":{"h":{"host":"x.com","methods":["GET"],"path_prefixes":["/"],"action":[]}}}})",
+       "network.mitm.hooks.h.action must not be empty"},
+      {R"({"mitm":{"hooks":{"h":{"host":"","methods":["GET"],"path_prefixes":["/"],"action":["a"]}},
+          "actions":{"a":{"strip_request_headers":["x"]}}}})",
+       "network.mitm.hooks.h.host must not be empty"},
+      {R"({"mitm":{"hooks":{"h":{"host":"x.com","methods":[],"path_prefixes":["/"],"action":["a"]}},
+          "actions":{"a":{"strip_request_headers":["x"]}}}})",
+       "methods must not be empty"},
+      {R"({"mitm":{"hooks":{"h":{"host":"x.com","methods":["GET"],"path_prefixes":["/"],"action":["nope"]}}}})",
+       "unknown action `nope`"},
+      {R"({"mitm":{"hooks":{"h":{"host":"x.com","methods":["GET"],"path_prefixes":["/"],"body":{},"action":["a"]}},
+          "actions":{"a":{"strip_request_headers":["x"]}}}})",
+       "reserved for a future release"},
+      {R"({"mitm":{"actions":{"a":{"inject_request_headers":[{"name":"x"}]}}}})",
+       "expected exactly one of secret_env_var or secret_file"},
+      {R"({"mitm":{"actions":{"a":{"inject_request_headers":[{"name":"x","secret_env_var":"CSB_TEST_SURELY_UNSET_VAR"}]}}}})",
+       "missing required environment variable CSB_TEST_SURELY_UNSET_VAR"},
+  };
+  for (const auto &c : cases) {
+    Policy p;
+    std::string msg;
+    EXPECT_FALSE(p.Json(c.doc, &msg)) << c.doc;
+    EXPECT_NE(msg.find(c.want), std::string::npos) << c.doc << " -> " << msg;
+  }
+}
+
+TEST(Json, ConfigKeys) {
+  Policy p;
+  cJSON *j = cJSON_Parse(R"({"allow_local_binding":true,"unix_sockets":{"/run/a.sock":"allow","/run/b.sock":"deny"},
+      "limits":{"x":1},"enabled":false})");
+  const char *skip[] = {"limits", nullptr};
+  csb_error err;
+  ASSERT_TRUE(csb_netpolicy_apply_config_json(p.np, j, skip, &err)) << err.msg;
+  EXPECT_EQ(p.np->allow_local_binding, 1);
+  EXPECT_EQ(p.np->enabled, 0);
+  EXPECT_TRUE(csb_netpolicy_unix_socket_allowed(p.np, "/run/a.sock"));
+  EXPECT_FALSE(csb_netpolicy_unix_socket_allowed(p.np, "/run/b.sock"));
+  EXPECT_FALSE(csb_netpolicy_unix_socket_allowed(p.np, "relative.sock"));
+  cJSON_Delete(j);
+  j = cJSON_Parse(R"({"unix_sockets":{"rel.sock":"allow"}})");
+  EXPECT_FALSE(csb_netpolicy_apply_config_json(p.np, j, nullptr, &err));
+  EXPECT_NE(std::string(err.msg).find("must be absolute"), std::string::npos);
+  cJSON_Delete(j);
+  p.np->dangerously_allow_all_unix_sockets = 1;
+  EXPECT_TRUE(csb_netpolicy_unix_socket_allowed(p.np, "/any/thing.sock"));
+  EXPECT_FALSE(csb_netpolicy_unix_socket_allowed(p.np, "relative.sock"));
+}
+
+TEST(Hooks, Matching) {
+  Policy p;
+  std::string msg;
+  ASSERT_TRUE(p.Json(R"({"mitm":{"hooks":{
+      "a":{"host":"api.github.com","methods":["POST"],"path_prefixes":["/repos/openai/"],"action":["s"]},
+      "b":{"host":"api.github.com","methods":["GET"],"path_prefixes":["pattern:/v*/items/**"],
+           "query":{"x":["1","2"]},"headers":{"X-Kind":["k"]},"action":["s"]}},
+      "actions":{"s":{"strip_request_headers":["authorization"]}}}})",
+                     &msg))
+      << msg;
+  const csb_netpolicy_hook *h = nullptr;
+  EXPECT_EQ(csb_netpolicy_match_hooks(p.np, "other.com", "GET", "/", nullptr, 0, &h), CSB_HOOK_NONE_FOR_HOST);
+  EXPECT_EQ(csb_netpolicy_match_hooks(p.np, "api.github.com", "post", "/repos/openai/x?y", nullptr, 0, &h),
+            CSB_HOOK_MATCHED);
+  ASSERT_NE(h, nullptr);
+  EXPECT_STREQ(h->name, "a");
+  EXPECT_EQ(csb_netpolicy_match_hooks(p.np, "api.github.com", "POST", "/repos/other/x", nullptr, 0, &h),
+            CSB_HOOK_HOST_NO_MATCH);
+  csb_hook_header hdr[] = {{"x-kind", 6, "k", 1}};
+  EXPECT_EQ(csb_netpolicy_match_hooks(p.np, "api.github.com", "GET", "/v2/items/a/b?x=2", hdr, 1, &h),
+            CSB_HOOK_MATCHED);
+  EXPECT_STREQ(h->name, "b");
+  EXPECT_EQ(csb_netpolicy_match_hooks(p.np, "api.github.com", "GET", "/v2/items/a/b?x=3", hdr, 1, &h),
+            CSB_HOOK_HOST_NO_MATCH);
+  EXPECT_EQ(csb_netpolicy_match_hooks(p.np, "api.github.com", "GET", "/v2/items/a/b?x=1", nullptr, 0, &h),
+            CSB_HOOK_HOST_NO_MATCH);
+  EXPECT_EQ(csb_netpolicy_match_hooks(p.np, "api.github.com", "GET", "/v2/x/items/a?x=1", hdr, 1, &h),
+            CSB_HOOK_HOST_NO_MATCH);
+  EXPECT_TRUE(csb_netpolicy_host_has_hooks(p.np, "api.github.com"));
+}
+
+}  // namespace

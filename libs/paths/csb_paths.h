@@ -1,0 +1,267 @@
+/* csb_paths.h - POSIX path handling and the deny-glob language.
+ *
+ * Three layers:
+ *
+ *  1. Lexical helpers (no filesystem access): normalisation, joining, `~`
+ *     expansion, component-wise prefix tests.
+ *  2. Filesystem-aware helpers: canonicalisation that preserves the logical
+ *     path through nested symlinks (the "effective" path of a policy root),
+ *     plain canonicalisation, and symlink detection along a path.
+ *  3. Deny-read globs: compile, match, convert to a POSIX ERE, and expand
+ *     against the live filesystem with a bounded, pruning directory walk.
+ *
+ * Paths are byte strings: any byte except NUL may appear in a name, and
+ * nothing here assumes UTF-8. Conventions (1/0 returns, csb_error, ownership)
+ * are those of csb_base.h. Returned `char *` strings are heap-allocated and
+ * owned by the caller (release with free()).
+ */
+#ifndef CSB_PATHS_H
+#define CSB_PATHS_H
+
+#include <stddef.h>
+
+#include "csb_base.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ======================================================================
+ * 1. Lexical helpers
+ * ====================================================================== */
+
+/* 1 when `path` starts with '/'. */
+int csb_path_is_absolute(const char *path);
+
+/* Lexical normalisation. Repeated '/' collapse to one (a leading "//" too:
+ * "//server/x" is "/server/x"), "." components vanish, ".." removes the
+ * previous component, and a trailing '/' is dropped.
+ *  - absolute: ".." at the root stays at the root ("/.." is "/").
+ *  - relative: leading ".." components are kept ("a/../../b" is "../b");
+ *    an empty result is ".".
+ * No symlink is consulted. Never returns NULL. */
+char *csb_path_normalize(const char *path);
+
+/* Joins `rel` onto `base` and normalises. An absolute `rel` replaces
+ * `base` (the result is `rel` normalised). Never returns NULL. */
+char *csb_path_join(const char *base, const char *rel);
+
+/* Home expansion of a configuration path:
+ *   "~"      -> home
+ *   "~/x"    -> home/x      ("~//x" is the same as "~/x")
+ * Any other path (including "~user/x", which is not expanded) is copied
+ * unchanged. Expanded results are normalised. Fails when the path needs
+ * expanding and `home` is NULL, empty or not absolute. */
+int csb_path_expand_home(const char *path, const char *home, char **out,
+                         csb_error *err);
+
+/* Component-wise prefix test: 1 when `path` is `prefix` or lies below it.
+ * "/repo" covers "/repo" and "/repo/a" but not "/repo-a"; "/" covers every
+ * absolute path. Empty and "." components are ignored on both sides, ".."
+ * is compared literally (pass normalised paths). An absolute prefix never
+ * covers a relative path and vice versa. */
+int csb_path_is_under(const char *prefix, const char *path);
+/* Like csb_path_is_under but excluding `path` equal to `prefix`. */
+int csb_path_is_strictly_under(const char *prefix, const char *path);
+
+/* Number of components ("/" is 0, "/a/b" is 2, "a/b" is 2). Empty and "."
+ * components are not counted. */
+size_t csb_path_depth(const char *path);
+
+/* Lexical parent of the normalised path: "/a/b" -> "/a", "/a" -> "/",
+ * "a" -> ".". Returns NULL when there is no parent ("/", "." or ""). */
+char *csb_path_parent(const char *path);
+
+/* Last component of the normalised path ("/a/b/" -> "b"); "" for "/". */
+char *csb_path_basename(const char *path);
+
+/* `path` relative to `root` when csb_path_is_under(root, path): "" when
+ * they are equal, otherwise the remaining components joined by '/'.
+ * Returns NULL when `path` is not under `root`. */
+char *csb_path_relative_to(const char *root, const char *path);
+
+/* 1 when `s` contains any of `* ? [ ]` (the policy's test for "this key is
+ * a glob"; `{` and `}` alone do not make a glob). */
+int csb_path_has_glob(const char *s);
+
+/* ======================================================================
+ * 2. Filesystem-aware helpers
+ *
+ * All of them work on the normalised form of an absolute path (a relative
+ * path is an error), inspect components with fstatat(AT_SYMLINK_NOFOLLOW)
+ * and readlinkat, and follow at most CSB_PATH_MAX_SYMLINKS symlinks while
+ * resolving one path (more is reported as a loop, like ELOOP).
+ * ====================================================================== */
+
+#define CSB_PATH_MAX_SYMLINKS 40
+
+/* Full canonicalisation of a path that must exist (realpath semantics):
+ * every symlink resolved, "." and ".." resolved physically. Errors name the
+ * path and the reason ("No such file or directory", "too many levels of
+ * symbolic links", ...). */
+int csb_path_canonicalize(const char *path, char **out, csb_error *err);
+
+/* Full canonicalisation of the deepest existing ancestor, with the missing
+ * suffix re-appended: "/link/missing/x" -> "<target>/missing/x". An
+ * ancestor that exists but cannot be canonicalised (dangling symlink,
+ * loop, permission) is skipped in favour of its parent; "/" always
+ * resolves, so for absolute paths this only fails on bad input. */
+int csb_path_canonical_existing_prefix(const char *path, char **out,
+                                       csb_error *err);
+
+/* The effective form of a policy path (Codex's
+ * canonicalize_preserving_symlinks applied to the deepest existing
+ * ancestor, then the missing suffix re-appended):
+ *  - the deepest ancestor A that exists (lstat) is canonicalised;
+ *  - if any component of A deeper than the top level ("/x") is a symlink,
+ *    the logical A is kept instead, so "/tmp/w/link" stays as written;
+ *  - top-level aliases such as "/var -> /private/var" or "/lib -> usr/lib"
+ *    are still resolved;
+ *  - if canonicalising A fails (dangling link, loop, EACCES) A is kept.
+ * Only fails when `path` is not absolute. */
+int csb_path_effective(const char *path, char **out, csb_error *err);
+
+/* Finds the first component of `path` (shallowest first) that is a
+ * symlink, looking only at components strictly below `under` when `under`
+ * is non-NULL (e.g. a writable root: "does this carve-out cross a symlink
+ * the sandboxed process could rewrite?"); with `under` NULL every component
+ * except "/" is considered. The lookup of each component follows the
+ * symlinks before it, as the kernel would. The scan stops at the first
+ * missing component. On success *link_out is the symlink's path (a prefix
+ * of the normalised `path`, caller frees) or NULL when there is none.
+ * Fails (fail-closed) when a component cannot be inspected for another
+ * reason than not existing (EACCES, ELOOP, ...). */
+int csb_path_find_symlink(const char *path, const char *under,
+                          char **link_out, csb_error *err);
+
+// ======================================================================
+// 3. Deny-read globs
+//
+// Dialect (Rust globset with literal_separator=true, byte-oriented):
+//   *        any run of bytes except '/'
+//   ?        one byte except '/'
+//   [abc] [a-z] [!x] [^x]
+//            one byte from the class; a class never matches '/' (a class
+//            that could only match '/' is an error). ']' first in the class
+//            is a member, '-' first or last is a member, backslash has no
+//            special meaning inside a class. An unclosed '[' is a literal.
+//   **       only as a whole component:
+//              "**" alone        matches everything;
+//              leading "**/"     zero or more leading directories;
+//              trailing "/**"    everything below (not the directory itself);
+//              inner "/**/"      one '/' or any run of directories, so
+//                                "/r/**/*.env" matches "/r/.env" and
+//                                "/r/a/b/.env".
+//            Anywhere else "**" is two '*'.
+//   {a,b}    alternation of sub-patterns (which may contain '/', '**' and
+//            nested groups, up to CSB_GLOB_MAX_NESTING levels). Empty
+//            alternatives are dropped ("x{,y}" matches only "xy"); a group
+//            with no non-empty alternative matches the empty string. A ','
+//            outside a group is a literal; a '}' without '{' is an error.
+//   \c       the byte c literally (a trailing '\' is an error).
+// Matching is against the whole path, byte for byte (no case folding, no
+// special treatment of leading dots, no UTF-8 decoding).
+// ======================================================================
+
+#define CSB_GLOB_MAX_PATTERN 4096
+#define CSB_GLOB_MAX_NESTING 16
+
+typedef struct csb_glob csb_glob;
+
+/* Compiles a pattern. Error messages describe the problem only (e.g.
+ * "unclosed alternate group; missing '}' (maybe escape '{' with '[{]'?)");
+ * callers add the pattern (``invalid deny-read glob pattern `P`: ...``). */
+int csb_glob_compile(const char *pattern, csb_glob **out, csb_error *err);
+void csb_glob_free(csb_glob *g);
+
+/* The pattern as given to csb_glob_compile (borrowed). */
+const char *csb_glob_pattern(const csb_glob *g);
+
+/* 1 when the whole of `path` matches. A compiled glob is immutable, so
+ * matching is safe from several threads at once. */
+int csb_glob_match(const csb_glob *g, const char *path);
+int csb_glob_match_n(const csb_glob *g, const char *path, size_t len);
+
+// The longest leading directory of the pattern that contains no
+// metacharacter (escapes removed), borrowed:
+//   "/repo/a/**/*.env" -> "/repo/a"     "/repo/a*" -> "/repo"
+//   "/x*" -> "/"     "/**" -> "/"       "**/x" or "*.env" -> ""
+//   "/repo/a.env" (no metacharacter at all) -> "/repo"
+// Every path the glob matches lies strictly below this directory.
+const char *csb_glob_static_prefix(const csb_glob *g);
+
+/* 1 when the pattern has no metacharacter at all (after escapes), i.e. it
+ * matches exactly one path. */
+int csb_glob_is_literal(const csb_glob *g);
+
+/* The glob as an anchored POSIX extended regular expression ("^...$")
+ * matching exactly the same byte strings as csb_glob_match (under
+ * regcomp(REG_EXTENDED) in the C locale). Literal bytes that are regex
+ * metacharacters are escaped; classes become bracket expressions built so
+ * that no ']', '^', '-' or '[' is ambiguous; non-ASCII bytes are emitted
+ * raw. Never returns NULL. */
+char *csb_glob_to_regex(const csb_glob *g);
+
+/* ---- bounded expansion (pre-expanding deny globs for bwrap) ---------- */
+
+#define CSB_GLOB_DEFAULT_MAX_MATCHES 8192
+/* Directories deeper than this many levels below the static prefix are
+ * never opened; reaching the limit is an error, not a truncation. */
+#define CSB_GLOB_MAX_WALK_DEPTH 256
+#define CSB_GLOB_DEPTH_UNLIMITED (-1)
+/* Upper bound on walker threads. */
+#define CSB_GLOB_MAX_THREADS 8
+
+enum {
+  /* Also add the canonical target of every match whose path contains a
+   * symlink (the match itself being a link, or the static prefix crossing
+   * one), when that target exists. Targets do not count towards
+   * max_matches. */
+  CSB_GLOB_EXPAND_SYMLINK_TARGETS = 1u << 0,
+};
+
+typedef struct csb_glob_expand_opts {
+  /* Levels below the static prefix that are examined: entries directly in
+   * the prefix directory are at depth 1. CSB_GLOB_DEPTH_UNLIMITED (any
+   * negative value) walks the whole subtree; 0 scans nothing (upstream's
+   * glob_scan_max_depth = 0). */
+  int max_depth;
+  /* More matches than this is an error. 0 means
+   * CSB_GLOB_DEFAULT_MAX_MATCHES. */
+  size_t max_matches;
+  unsigned flags; /* CSB_GLOB_EXPAND_* */
+  /* Walker threads: 0 picks min(online CPUs, 4); 1 walks in the calling
+   * thread only. Threads are joined before the call returns. */
+  int threads;
+} csb_glob_expand_opts;
+
+/* Expands an absolute glob against the filesystem: walks the static prefix
+ * directory (following symlinks in the prefix itself, as `open` would) and
+ * collects every existing entry whose path matches: files, directories,
+ * symlinks (the link itself; symlinked directories are never entered) and
+ * other file types. The walk descends only into directories below which
+ * the pattern can still match, reads directories with getdents64 and d_type
+ * where available, and silently skips directories it may not read
+ * (EACCES) or that vanish during the walk. A missing prefix yields no
+ * matches.
+ *
+ * On success the matches are appended to `out` sorted bytewise and
+ * deduplicated (among themselves). On failure `out` is unchanged.
+ * Errors: relative pattern, more than max_matches matches, a tree deeper
+ * than CSB_GLOB_MAX_WALK_DEPTH, unexpected I/O errors.
+ *
+ * Note: upstream Codex skips globs whose static prefix is "" or "/" as too
+ * broad to expand; that policy belongs to the caller (see
+ * csb_glob_static_prefix). */
+int csb_glob_expand_ex(const csb_glob *g, const csb_glob_expand_opts *opts,
+                       csb_strv *out, csb_error *err);
+/* Shorthand for csb_glob_expand_ex without flags (threads chosen
+ * automatically). */
+int csb_glob_expand(const csb_glob *g, int max_depth, size_t max_matches,
+                    csb_strv *out, csb_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CSB_PATHS_H */

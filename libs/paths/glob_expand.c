@@ -1,0 +1,819 @@
+/* glob_expand.c - bounded expansion of a deny glob against the filesystem.
+ *
+ * The walk starts at the glob's static prefix and runs the glob's NFA one
+ * byte at a time over "<dir>/<name>", through a lazily built DFA whose
+ * states are interned NFA state sets. Each directory remembers the DFA
+ * state reached after "<dir>/", so matching an entry costs one table
+ * lookup per byte of its name, and a directory is entered only when the
+ * state after "<dir>/<name>/" is not dead: literal components and
+ * non-matching names prune whole subtrees, while "**" keeps a (memoised)
+ * set of positions alive instead of backtracking.
+ *
+ * The DFA cache is bounded; when it fills up it is flushed and rebuilt
+ * from the state sets that the walk keeps for every pending directory, so
+ * pathological patterns cost time, not memory.
+ *
+ * Reading directories is kernel-bound (ext4 hashes every entry it returns),
+ * so large trees are walked by several threads: the calling thread expands
+ * the top levels breadth-first until there are enough subtrees, then every
+ * thread (each with its own DFA cache and directory-fd chain) takes whole
+ * subtrees from a shared list. Matches are merged and sorted at the end.
+ */
+#define _GNU_SOURCE
+#include "glob_internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#if defined(__linux__) && !defined(CSB_GLOB_USE_READDIR)
+#include <sys/syscall.h>
+#define CSB_HAVE_GETDENTS64 1
+#endif
+
+/* ---- lazy DFA -------------------------------------------------------------- */
+
+#define DFA_MAX_STATES 4096
+#define DFA_MAX_POOL ((size_t)1 << 22) /* int32 entries of state-set storage */
+#define DFA_DEAD 0
+
+typedef struct dfa {
+  const csb_glob *g;
+  int ncls;
+  size_t n; /* states */
+  int32_t *trans; /* n * ncls, -1 = not computed */
+  size_t trans_cap;
+  uint8_t *acc;
+  size_t acc_cap;
+  size_t *off;
+  size_t off_cap;
+  int32_t *len;
+  size_t len_cap;
+  int32_t *pool;
+  size_t pool_len, pool_cap;
+  int32_t *ht; /* open addressing, -1 = empty */
+  size_t ht_cap;
+  unsigned gen; /* bumped on every flush */
+  csb_nfa_scratch w;
+  int32_t *tmp;
+} dfa;
+
+static uint64_t set_hash(const int32_t *set, int32_t n, int acc) {
+  uint64_t h = 0xcbf29ce484222325ull ^ (uint64_t)acc;
+  for (int32_t i = 0; i < n; i++) {
+    h ^= (uint32_t)set[i];
+    h *= 0x100000001b3ull;
+  }
+  h ^= h >> 29;
+  return h;
+}
+
+static void dfa_ht_reset(dfa *d, size_t cap) {
+  free(d->ht);
+  d->ht_cap = cap;
+  d->ht = csb_xmalloc(cap * sizeof *d->ht);
+  for (size_t i = 0; i < cap; i++) d->ht[i] = -1;
+}
+
+static void dfa_ht_insert(dfa *d, int32_t id) {
+  uint64_t h = set_hash(d->pool + d->off[id], d->len[id], d->acc[id]);
+  size_t mask = d->ht_cap - 1, i = (size_t)h & mask;
+  while (d->ht[i] >= 0) i = (i + 1) & mask;
+  d->ht[i] = id;
+}
+
+static int32_t dfa_intern(dfa *d, const int32_t *set, int32_t n, int acc);
+
+static void dfa_flush(dfa *d) {
+  d->n = 0;
+  d->pool_len = 0;
+  d->gen++;
+  dfa_ht_reset(d, d->ht_cap);
+  (void)dfa_intern(d, NULL, 0, 0); /* the dead state is always 0 */
+}
+
+static int32_t dfa_intern(dfa *d, const int32_t *set, int32_t n, int acc) {
+  uint64_t h = set_hash(set, n, acc);
+  size_t mask = d->ht_cap - 1, i = (size_t)h & mask;
+  for (; d->ht[i] >= 0; i = (i + 1) & mask) {
+    int32_t id = d->ht[i];
+    if (d->acc[id] == acc && d->len[id] == n &&
+        (n == 0 || memcmp(d->pool + d->off[id], set, (size_t)n * sizeof *set) == 0))
+      return id;
+  }
+  if (d->n >= DFA_MAX_STATES || d->pool_len + (size_t)n > DFA_MAX_POOL) {
+    dfa_flush(d);
+    return dfa_intern(d, set, n, acc);
+  }
+  int32_t id = (int32_t)d->n++;
+  d->acc = csb_xgrow(d->acc, &d->acc_cap, d->n, sizeof *d->acc);
+  d->off = csb_xgrow(d->off, &d->off_cap, d->n, sizeof *d->off);
+  d->len = csb_xgrow(d->len, &d->len_cap, d->n, sizeof *d->len);
+  d->trans = csb_xgrow(d->trans, &d->trans_cap, d->n * (size_t)d->ncls, sizeof *d->trans);
+  d->pool = csb_xgrow(d->pool, &d->pool_cap, d->pool_len + (size_t)n + 1, sizeof *d->pool);
+  d->acc[id] = (uint8_t)acc;
+  d->off[id] = d->pool_len;
+  d->len[id] = n;
+  if (n) memcpy(d->pool + d->pool_len, set, (size_t)n * sizeof *set);
+  d->pool_len += (size_t)n;
+  for (int c = 0; c < d->ncls; c++) d->trans[(size_t)id * (size_t)d->ncls + (size_t)c] = -1;
+  d->ht[i] = id;
+  if (d->n * 2 > d->ht_cap) {
+    dfa_ht_reset(d, d->ht_cap * 2);
+    for (size_t k = 0; k < d->n; k++) dfa_ht_insert(d, (int32_t)k);
+  }
+  return id;
+}
+
+static int cmp_i32(const void *a, const void *b) {
+  int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+  return (x > y) - (x < y);
+}
+
+static void sort_set(int32_t *v, size_t n) {
+  if (n > 16) {
+    qsort(v, n, sizeof *v, cmp_i32);
+    return;
+  }
+  for (size_t i = 1; i < n; i++) {
+    int32_t x = v[i];
+    size_t j = i;
+    while (j > 0 && v[j - 1] > x) {
+      v[j] = v[j - 1];
+      j--;
+    }
+    v[j] = x;
+  }
+}
+
+static void dfa_init(dfa *d, const csb_glob *g) {
+  memset(d, 0, sizeof *d);
+  d->g = g;
+  d->ncls = g->nclasses;
+  csb_nfa_scratch_init(&d->w, g);
+  d->tmp = csb_xmalloc((g->nstates + 1) * sizeof *d->tmp);
+  dfa_ht_reset(d, 1024);
+  (void)dfa_intern(d, NULL, 0, 0);
+}
+
+static void dfa_free(dfa *d) {
+  csb_nfa_scratch_free(&d->w);
+  free(d->tmp);
+  free(d->trans);
+  free(d->acc);
+  free(d->off);
+  free(d->len);
+  free(d->pool);
+  free(d->ht);
+}
+
+static int32_t dfa_start(dfa *d) {
+  size_t n = 0;
+  int acc = 0;
+  csb_nfa_next_stamp(&d->w, d->g->nstates);
+  csb_nfa_closure(d->g, d->g->start, &d->w, d->tmp, &n, &acc);
+  sort_set(d->tmp, n);
+  return dfa_intern(d, d->tmp, (int32_t)n, acc);
+}
+
+static int32_t dfa_step(dfa *d, int32_t s, unsigned char b) {
+  const csb_glob *g = d->g;
+  size_t cls = g->byte_class[b];
+  size_t slot = (size_t)s * (size_t)d->ncls + cls;
+  int32_t t = d->trans[slot];
+  if (t >= 0) return t;
+  size_t n = 0;
+  int acc = 0;
+  unsigned char rep = g->class_rep[cls];
+  csb_nfa_next_stamp(&d->w, g->nstates);
+  const int32_t *set = d->pool + d->off[s];
+  for (int32_t k = 0; k < d->len[s]; k++) {
+    int32_t x = set[k];
+    if (csb_nfa_accepts(g, x, rep)) csb_nfa_closure(g, g->states[x].out, &d->w, d->tmp, &n, &acc);
+  }
+  sort_set(d->tmp, n);
+  unsigned gen = d->gen;
+  t = dfa_intern(d, d->tmp, (int32_t)n, acc);
+  if (d->gen == gen) d->trans[slot] = t;
+  return t;
+}
+
+/* ---- walker ---------------------------------------------------------------- */
+
+/* A DFA state that survives cache flushes: the NFA set is kept in the
+ * walker's arena and re-interned when the cache generation changed. */
+typedef struct wstate {
+  size_t off;
+  int32_t len;
+  uint8_t acc;
+  int32_t id;
+  unsigned gen;
+} wstate;
+
+typedef struct wchild {
+  size_t name_off, name_len;
+  wstate st;
+} wchild;
+
+typedef struct wframe {
+  int fd;
+  int read_done;
+  int depth;       /* levels below the static prefix (prefix = 0) */
+  size_t path_len; /* of this directory's path in walker.path */
+  wstate st;       /* after "<dir>/" */
+  size_t child_begin, child_end, next_child;
+  size_t names_mark, sets_mark;
+} wframe;
+
+/* A directory handed from the breadth-first phase to the workers. */
+typedef struct witem {
+  char *rel; /* below the static prefix, "" for the prefix itself */
+  int32_t *set;
+  int32_t len;
+  uint8_t acc;
+  int depth;
+} witem;
+
+/* What the workers of one expansion share. */
+typedef struct expansion {
+  const csb_glob *g;
+  int max_depth;
+  size_t max_matches;
+  unsigned flags;
+  const char *root;      /* static prefix as written */
+  const char *root_path; /* "" for "/", otherwise root */
+  char *root_canon;      /* canonical prefix when it crosses a symlink */
+  int root_fd;
+  atomic_size_t nmatches;
+  atomic_int stop;
+  pthread_mutex_t mu; /* guards failed/err */
+  int failed;
+  csb_error *err;
+  witem *items;
+  size_t nitems;
+  atomic_size_t next_item;
+} expansion;
+
+typedef struct walker {
+  expansion *X;
+  dfa d;
+  csb_error err;
+  csb_buf path; /* current directory ("" for "/") */
+  char *names;
+  size_t names_len, names_cap;
+  int32_t *sets;
+  size_t sets_len, sets_cap;
+  wchild *children;
+  size_t nchildren, children_cap;
+  wframe *frames;
+  size_t nframes, frames_cap;
+  csb_strv found;
+  csb_strv targets;
+  char *dbuf;
+} walker;
+
+#define DIRBUF_SIZE (64 * 1024)
+
+/* Records the walker's error as the expansion's (first one wins) and asks
+ * every worker to stop. Returns 0. */
+static int walker_failed(walker *W) {
+  expansion *X = W->X;
+  pthread_mutex_lock(&X->mu);
+  if (!X->failed) {
+    X->failed = 1;
+    if (X->err) *X->err = W->err;
+  }
+  pthread_mutex_unlock(&X->mu);
+  atomic_store(&X->stop, 1);
+  return 0;
+}
+
+static int32_t wstate_id(walker *W, wstate *s) {
+  if (s->gen != W->d.gen) {
+    s->id = dfa_intern(&W->d, W->sets + s->off, s->len, s->acc);
+    s->gen = W->d.gen;
+  }
+  return s->id;
+}
+
+static void wstate_from_set(walker *W, wstate *s, const int32_t *set, int32_t n, int acc) {
+  W->sets = csb_xgrow(W->sets, &W->sets_cap, W->sets_len + (size_t)n + 1, sizeof *W->sets);
+  if (n) memcpy(W->sets + W->sets_len, set, (size_t)n * sizeof *W->sets);
+  s->off = W->sets_len;
+  s->len = n;
+  s->acc = (uint8_t)acc;
+  W->sets_len += (size_t)n;
+  s->gen = W->d.gen + 1; /* force interning on first use */
+  (void)wstate_id(W, s);
+}
+
+static void wstate_save(walker *W, wstate *s, int32_t id) {
+  dfa *d = &W->d;
+  int32_t n = d->len[id];
+  W->sets = csb_xgrow(W->sets, &W->sets_cap, W->sets_len + (size_t)n + 1, sizeof *W->sets);
+  if (n) memcpy(W->sets + W->sets_len, d->pool + d->off[id], (size_t)n * sizeof *W->sets);
+  s->off = W->sets_len;
+  s->len = n;
+  s->acc = d->acc[id];
+  s->id = id;
+  s->gen = d->gen;
+  W->sets_len += (size_t)n;
+}
+
+static int read_fail(walker *W, int e) {
+  csb_error_set(&W->err, "cannot expand glob `%s`: cannot read `%s`: %s",
+                csb_glob_pattern(W->X->g), W->path.len ? W->path.data : "/", strerror(e));
+  return walker_failed(W);
+}
+
+static int add_match(walker *W, const wframe *F, const char *name, size_t len,
+                     unsigned char type) {
+  expansion *X = W->X;
+  if (atomic_fetch_add(&X->nmatches, 1) + 1 > X->max_matches) {
+    csb_error_set(&W->err,
+                  "cannot expand glob `%s`: more than %zu matching paths under `%s`",
+                  csb_glob_pattern(X->g), X->max_matches, X->root);
+    return walker_failed(W);
+  }
+  size_t plen = F->path_len;
+  char *p = csb_xmalloc(plen + len + 2);
+  memcpy(p, W->path.data, plen);
+  p[plen] = '/';
+  memcpy(p + plen + 1, name, len);
+  p[plen + 1 + len] = '\0';
+  csb_strv_push_owned(&W->found, p);
+  if (!(X->flags & CSB_GLOB_EXPAND_SYMLINK_TARGETS)) return 1;
+  int is_link = type == DT_LNK;
+  if (type == DT_UNKNOWN) {
+    struct stat st;
+    is_link = fstatat(F->fd, p + plen + 1, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+              S_ISLNK(st.st_mode);
+  }
+  if (is_link) {
+    char *canon = NULL;
+    if (csb_path_canonicalize(p, &canon, NULL)) {
+      if (strcmp(canon, p) != 0)
+        csb_strv_push_owned(&W->targets, canon);
+      else
+        free(canon);
+    }
+  } else if (X->root_canon) {
+    const char *rest = p + strlen(X->root_path);
+    if (strcmp(X->root_canon, "/") == 0)
+      csb_strv_push(&W->targets, rest);
+    else
+      csb_strv_pushf(&W->targets, "%s%s", X->root_canon, rest);
+  }
+  return 1;
+}
+
+/* Matches one directory entry; queues it as a child to visit when the
+ * pattern can still match below it. */
+static int visit_entry(walker *W, size_t fi, const char *name, size_t len,
+                       unsigned char type) {
+  if (name[0] == '.' && (len == 1 || (len == 2 && name[1] == '.'))) return 1;
+  expansion *X = W->X;
+  wframe *F = &W->frames[fi];
+  dfa *d = &W->d;
+  int32_t s = wstate_id(W, &F->st);
+  for (size_t i = 0; i < len; i++) {
+    s = dfa_step(d, s, (unsigned char)name[i]);
+    if (s == DFA_DEAD) return 1;
+  }
+  int depth = F->depth + 1;
+  if (d->acc[s] && !add_match(W, F, name, len, type)) return 0;
+  if (X->max_depth >= 0 && depth >= X->max_depth) return 1;
+  if (type != DT_DIR && type != DT_UNKNOWN) return 1;
+  int32_t t = dfa_step(d, s, '/');
+  if (t == DFA_DEAD) return 1;
+  if (type == DT_UNKNOWN) {
+    struct stat st;
+    char *nm = csb_xstrndup(name, len);
+    int isdir = fstatat(F->fd, nm, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+    free(nm);
+    if (!isdir) return 1;
+  }
+  if (depth > CSB_GLOB_MAX_WALK_DEPTH) {
+    csb_error_set(&W->err,
+                  "cannot expand glob `%s`: the tree under `%s` is deeper than %d levels",
+                  csb_glob_pattern(X->g), X->root, CSB_GLOB_MAX_WALK_DEPTH);
+    return walker_failed(W);
+  }
+  W->names = csb_xgrow(W->names, &W->names_cap, W->names_len + len + 1, 1);
+  memcpy(W->names + W->names_len, name, len);
+  W->names[W->names_len + len] = '\0';
+  W->children = csb_xgrow(W->children, &W->children_cap, W->nchildren + 1,
+                          sizeof *W->children);
+  wchild *c = &W->children[W->nchildren++];
+  c->name_off = W->names_len;
+  c->name_len = len;
+  W->names_len += len + 1;
+  wstate_save(W, &c->st, t);
+  return 1;
+}
+
+#ifdef CSB_HAVE_GETDENTS64
+struct csb_dirent64 {
+  uint64_t d_ino;
+  int64_t d_off;
+  unsigned short d_reclen;
+  unsigned char d_type;
+  char d_name[];
+};
+
+static int read_dir(walker *W, size_t fi) {
+  int fd = W->frames[fi].fd;
+  for (;;) {
+    long n = syscall(SYS_getdents64, fd, W->dbuf, DIRBUF_SIZE);
+    if (n == 0) return 1;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == ENOENT) return 1; /* removed while we read it */
+      return read_fail(W, errno);
+    }
+    for (long pos = 0; pos < n;) {
+      struct csb_dirent64 *de = (struct csb_dirent64 *)(void *)(W->dbuf + pos);
+      pos += de->d_reclen;
+      if (!visit_entry(W, fi, de->d_name, strlen(de->d_name), de->d_type)) return 0;
+    }
+  }
+}
+#else
+static int read_dir(walker *W, size_t fi) {
+  int fd = dup(W->frames[fi].fd);
+  if (fd < 0) return read_fail(W, errno);
+  DIR *dir = fdopendir(fd);
+  if (!dir) {
+    int e = errno;
+    close(fd);
+    return read_fail(W, e);
+  }
+  int ok = 1;
+  for (;;) {
+    errno = 0;
+    struct dirent *de = readdir(dir);
+    if (!de) {
+      if (errno != 0 && errno != ENOENT) ok = read_fail(W, errno);
+      break;
+    }
+#ifdef DT_UNKNOWN
+    unsigned char type = de->d_type;
+#else
+    unsigned char type = DT_UNKNOWN;
+#endif
+    if (!visit_entry(W, fi, de->d_name, strlen(de->d_name), type)) {
+      ok = 0;
+      break;
+    }
+  }
+  closedir(dir);
+  return ok;
+}
+#endif
+
+static void push_frame(walker *W, int fd, int depth, const wstate *st) {
+  W->frames = csb_xgrow(W->frames, &W->frames_cap, W->nframes + 1, sizeof *W->frames);
+  wframe *F = &W->frames[W->nframes++];
+  memset(F, 0, sizeof *F);
+  F->fd = fd;
+  F->depth = depth;
+  F->path_len = W->path.len;
+  F->st = *st;
+  F->names_mark = W->names_len;
+  F->sets_mark = W->sets_len;
+  F->child_begin = W->nchildren;
+}
+
+static void pop_frame(walker *W) {
+  wframe *F = &W->frames[--W->nframes];
+  close(F->fd);
+  W->names_len = F->names_mark;
+  W->sets_len = F->sets_mark;
+  W->nchildren = F->child_begin;
+}
+
+/* Reads the directory of the top frame (once). */
+static int read_top(walker *W) {
+  size_t fi = W->nframes - 1;
+  wframe *F = &W->frames[fi];
+  if (F->read_done) return 1;
+  F->read_done = 1;
+  F->child_begin = W->nchildren;
+  if (!read_dir(W, fi)) return 0;
+  F = &W->frames[fi];
+  F->child_end = W->nchildren;
+  F->next_child = F->child_begin;
+  return 1;
+}
+
+static int skippable_open_error(int e) {
+  return e == EACCES || e == EPERM || e == ENOENT || e == ENOTDIR || e == ELOOP;
+}
+
+static int open_fail(walker *W, const char *what, int e) {
+  csb_error_set(&W->err, "cannot expand glob `%s`: cannot open `%s`: %s",
+                csb_glob_pattern(W->X->g), what, strerror(e));
+  return walker_failed(W);
+}
+
+static void set_path(walker *W, size_t keep, const char *name, size_t len) {
+  W->path.len = keep;
+  W->path.data[keep] = '\0';
+  if (len) {
+    csb_buf_putc(&W->path, '/');
+    csb_buf_append(&W->path, name, len);
+  }
+}
+
+/* Depth-first walk below the directory `fd` (whose path is in W->path). */
+static int walk(walker *W, int fd, int depth, const wstate *st) {
+  size_t base = W->nframes;
+  push_frame(W, fd, depth, st);
+  while (W->nframes > base) {
+    if (atomic_load_explicit(&W->X->stop, memory_order_relaxed)) return 0;
+    if (!read_top(W)) return 0;
+    wframe *F = &W->frames[W->nframes - 1];
+    if (F->next_child >= F->child_end) {
+      pop_frame(W);
+      continue;
+    }
+    wchild c = W->children[F->next_child++];
+    const char *name = W->names + c.name_off;
+    int cfd = openat(F->fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    set_path(W, F->path_len, name, c.name_len);
+    if (cfd < 0) {
+      if (skippable_open_error(errno)) continue;
+      return open_fail(W, W->path.data, errno);
+    }
+    push_frame(W, cfd, F->depth + 1, &c.st);
+  }
+  return 1;
+}
+
+/* Opens an item below the prefix component by component, never following
+ * a symlink. Returns the fd, -1 to skip the item, -2 on error. */
+static int open_item(walker *W, const witem *it) {
+  expansion *X = W->X;
+  int fd = dup(X->root_fd);
+  if (fd < 0) return open_fail(W, X->root, errno), -2;
+  const char *p = it->rel;
+  while (*p) {
+    const char *e = strchr(p, '/');
+    size_t n = e ? (size_t)(e - p) : strlen(p);
+    char *comp = csb_xstrndup(p, n);
+    int nfd = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int err = errno;
+    free(comp);
+    close(fd);
+    if (nfd < 0) {
+      if (skippable_open_error(err)) return -1;
+      set_path(W, 0, NULL, 0);
+      csb_buf_puts(&W->path, X->root_path);
+      csb_buf_putc(&W->path, '/');
+      csb_buf_puts(&W->path, it->rel);
+      return open_fail(W, W->path.data, err), -2;
+    }
+    fd = nfd;
+    p += n;
+    while (*p == '/') p++;
+  }
+  return fd;
+}
+
+static void item_path(walker *W, const witem *it) {
+  set_path(W, 0, NULL, 0);
+  csb_buf_puts(&W->path, W->X->root_path);
+  if (it->rel[0]) {
+    csb_buf_putc(&W->path, '/');
+    csb_buf_puts(&W->path, it->rel);
+  }
+}
+
+/* Worker loop: takes items until none is left. */
+static int run_items(walker *W) {
+  expansion *X = W->X;
+  for (;;) {
+    if (atomic_load(&X->stop)) return 0;
+    size_t idx = atomic_fetch_add(&X->next_item, 1);
+    if (idx >= X->nitems) return 1;
+    const witem *it = &X->items[idx];
+    int fd = open_item(W, it);
+    if (fd == -2) return 0;
+    if (fd == -1) continue;
+    item_path(W, it);
+    wstate st;
+    wstate_from_set(W, &st, it->set, it->len, it->acc);
+    if (!walk(W, fd, it->depth, &st)) return 0;
+  }
+}
+
+static void *worker_main(void *arg) {
+  (void)run_items((walker *)arg);
+  return NULL;
+}
+
+static void walker_init(walker *W, expansion *X) {
+  memset(W, 0, sizeof *W);
+  W->X = X;
+  dfa_init(&W->d, X->g);
+  W->dbuf = csb_xmalloc(DIRBUF_SIZE);
+  csb_buf_puts(&W->path, "");
+}
+
+static void walker_free(walker *W) {
+  while (W->nframes > 0) pop_frame(W);
+  dfa_free(&W->d);
+  csb_buf_free(&W->path);
+  free(W->names);
+  free(W->sets);
+  free(W->children);
+  free(W->frames);
+  free(W->dbuf);
+  csb_strv_free(&W->found);
+  csb_strv_free(&W->targets);
+}
+
+static void items_free(witem *v, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    free(v[i].rel);
+    free(v[i].set);
+  }
+  free(v);
+}
+
+static witem make_item(const char *rel, const int32_t *set, int32_t n, int acc, int depth) {
+  witem it;
+  it.rel = csb_xstrdup(rel);
+  it.set = csb_xmalloc(((size_t)n + 1) * sizeof *it.set);
+  if (n) memcpy(it.set, set, (size_t)n * sizeof *set);
+  it.len = n;
+  it.acc = (uint8_t)acc;
+  it.depth = depth;
+  return it;
+}
+
+/* Breadth-first phase: reads the directories of `cur` (in the calling
+ * thread) and returns the next level in *next. */
+static int bfs_level(walker *W, const witem *cur, size_t ncur, witem **next,
+                     size_t *nnext) {
+  size_t cap = 0;
+  *next = NULL;
+  *nnext = 0;
+  for (size_t i = 0; i < ncur; i++) {
+    const witem *it = &cur[i];
+    int fd = open_item(W, it);
+    if (fd == -2) return 0;
+    if (fd == -1) continue;
+    item_path(W, it);
+    wstate st;
+    wstate_from_set(W, &st, it->set, it->len, it->acc);
+    push_frame(W, fd, it->depth, &st);
+    if (!read_top(W)) return 0;
+    wframe *F = &W->frames[W->nframes - 1];
+    for (size_t k = F->child_begin; k < F->child_end; k++) {
+      const wchild *c = &W->children[k];
+      char *rel = it->rel[0] ? csb_xasprintf("%s/%s", it->rel, W->names + c->name_off)
+                             : csb_xstrdup(W->names + c->name_off);
+      *next = csb_xgrow(*next, &cap, *nnext + 1, sizeof **next);
+      (*next)[(*nnext)++] =
+          make_item(rel, W->sets + c->st.off, c->st.len, c->st.acc, it->depth + 1);
+      free(rel);
+    }
+    pop_frame(W);
+  }
+  return 1;
+}
+
+static int auto_threads(void) {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  if (n < 1) n = 1;
+  if (n > 4) n = 4;
+  return (int)n;
+}
+
+int csb_glob_expand_ex(const csb_glob *g, const csb_glob_expand_opts *opts,
+                       csb_strv *out, csb_error *err) {
+  const char *root = g->prefix;
+  if (root[0] != '/')
+    return csb_error_set(err, "cannot expand glob `%s`: the pattern is not absolute",
+                         g->pattern);
+  if (opts->max_depth == 0) return 1;
+
+  int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    int e = errno;
+    if (skippable_open_error(e)) return 1;
+    return csb_error_set(err, "cannot expand glob `%s`: cannot open `%s`: %s", g->pattern,
+                         root, strerror(e));
+  }
+
+  expansion X;
+  memset(&X, 0, sizeof X);
+  X.g = g;
+  X.max_depth = opts->max_depth < 0 ? -1 : opts->max_depth;
+  X.max_matches = opts->max_matches ? opts->max_matches : CSB_GLOB_DEFAULT_MAX_MATCHES;
+  X.flags = opts->flags;
+  X.root = root;
+  X.root_path = strcmp(root, "/") == 0 ? "" : root;
+  X.root_fd = fd;
+  X.err = err;
+  atomic_init(&X.nmatches, 0);
+  atomic_init(&X.stop, 0);
+  atomic_init(&X.next_item, 0);
+  pthread_mutex_init(&X.mu, NULL);
+  if (X.flags & CSB_GLOB_EXPAND_SYMLINK_TARGETS) {
+    char *canon = NULL;
+    if (csb_path_canonicalize(root, &canon, NULL) && strcmp(canon, root) != 0)
+      X.root_canon = canon;
+    else
+      free(canon);
+  }
+  int nthreads = opts->threads > 0 ? opts->threads : auto_threads();
+  if (nthreads > CSB_GLOB_MAX_THREADS) nthreads = CSB_GLOB_MAX_THREADS;
+
+  walker *W = csb_xcalloc((size_t)nthreads, sizeof *W);
+  walker_init(&W[0], &X);
+  int ok = 1;
+
+  /* The state after "<prefix>/". */
+  int32_t s = dfa_start(&W[0].d);
+  for (const char *p = X.root_path; *p && s != DFA_DEAD; p++)
+    s = dfa_step(&W[0].d, s, (unsigned char)*p);
+  if (s != DFA_DEAD) s = dfa_step(&W[0].d, s, '/');
+  if (s != DFA_DEAD) {
+    dfa *d = &W[0].d;
+    X.nitems = 1;
+    X.items = csb_xmalloc(sizeof *X.items);
+    X.items[0] = make_item("", d->pool + d->off[s], d->len[s], d->acc[s], 0);
+    /* With several threads, expand the top levels breadth-first until
+     * there is enough independent work to share. */
+    for (int level = 0; nthreads > 1 && level < 4 && ok; level++) {
+      if (X.nitems >= (size_t)(4 * nthreads)) break;
+      witem *next;
+      size_t nnext;
+      ok = bfs_level(&W[0], X.items, X.nitems, &next, &nnext);
+      items_free(X.items, X.nitems);
+      X.items = next;
+      X.nitems = nnext;
+    }
+    if (ok && X.nitems > 0) {
+      pthread_t tid[CSB_GLOB_MAX_THREADS];
+      int started = 0;
+      int want = nthreads - 1;
+      if ((size_t)want > X.nitems - 1) want = (int)(X.nitems - 1);
+      for (int t = 1; t <= want; t++) {
+        walker_init(&W[t], &X);
+        if (pthread_create(&tid[t], NULL, worker_main, &W[t]) != 0) {
+          walker_free(&W[t]);
+          memset(&W[t], 0, sizeof W[t]);
+          break;
+        }
+        started = t;
+      }
+      ok = run_items(&W[0]);
+      for (int t = 1; t <= started; t++) pthread_join(tid[t], NULL);
+      if (X.failed) ok = 0;
+    }
+  }
+
+  if (ok) {
+    csb_strv all;
+    csb_strv_init(&all);
+    for (int t = 0; t < nthreads; t++) {
+      csb_strv *lists[2] = {&W[t].found, &W[t].targets};
+      for (int l = 0; l < 2; l++) {
+        for (size_t i = 0; i < lists[l]->len; i++) {
+          csb_strv_push_owned(&all, lists[l]->items[i]);
+          lists[l]->items[i] = NULL;
+        }
+        lists[l]->len = 0;
+      }
+    }
+    csb_strv_sort_unique(&all);
+    for (size_t i = 0; i < all.len; i++) csb_strv_push_owned(out, all.items[i]);
+    free(all.items);
+  }
+  for (int t = 0; t < nthreads; t++)
+    if (W[t].X) walker_free(&W[t]);
+  free(W);
+  items_free(X.items, X.nitems);
+  free(X.root_canon);
+  close(fd);
+  pthread_mutex_destroy(&X.mu);
+  return ok;
+}
+
+int csb_glob_expand(const csb_glob *g, int max_depth, size_t max_matches, csb_strv *out,
+                    csb_error *err) {
+  csb_glob_expand_opts o;
+  memset(&o, 0, sizeof o);
+  o.max_depth = max_depth;
+  o.max_matches = max_matches;
+  return csb_glob_expand_ex(g, &o, out, err);
+}

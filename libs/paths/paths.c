@@ -1,0 +1,445 @@
+/* paths.c - lexical path helpers and symlink-aware canonicalisation. */
+#define _GNU_SOURCE
+#include "csb_paths.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- component iteration ------------------------------------------------ */
+
+/* Advances *pp to the next component that is neither empty nor ".".
+ * Returns 0 at the end of the string. */
+static int next_comp(const char **pp, const char **start, size_t *len) {
+  const char *p = *pp;
+  for (;;) {
+    while (*p == '/') p++;
+    if (!*p) {
+      *pp = p;
+      return 0;
+    }
+    const char *s = p;
+    while (*p && *p != '/') p++;
+    if (p - s == 1 && s[0] == '.') continue;
+    *start = s;
+    *len = (size_t)(p - s);
+    *pp = p;
+    return 1;
+  }
+}
+
+static int comp_is_dotdot(const char *s, size_t n) {
+  return n == 2 && s[0] == '.' && s[1] == '.';
+}
+
+/* ---- lexical ------------------------------------------------------------- */
+
+int csb_path_is_absolute(const char *path) { return path && path[0] == '/'; }
+
+char *csb_path_normalize(const char *path) {
+  size_t n = strlen(path);
+  char *out = csb_xmalloc(n + 2);
+  int abs = path[0] == '/';
+  size_t o = 0;
+  if (abs) out[o++] = '/';
+  size_t base = o;
+  size_t ncomps = 0, nleading_dotdot = 0;
+  const char *p = path, *s;
+  size_t len;
+  while (next_comp(&p, &s, &len)) {
+    if (comp_is_dotdot(s, len)) {
+      if (abs || ncomps > nleading_dotdot) {
+        if (ncomps == 0) continue; /* ".." at the root */
+        while (o > base && out[o - 1] != '/') o--;
+        if (o > base) o--; /* the separator before the component */
+        ncomps--;
+        continue;
+      }
+      nleading_dotdot++;
+    }
+    if (o > base) out[o++] = '/';
+    memcpy(out + o, s, len);
+    o += len;
+    ncomps++;
+  }
+  if (o == 0) out[o++] = '.';
+  out[o] = '\0';
+  return out;
+}
+
+char *csb_path_join(const char *base, const char *rel) {
+  if (rel[0] == '/' || base[0] == '\0') return csb_path_normalize(rel);
+  char *tmp = csb_xasprintf("%s/%s", base, rel);
+  char *out = csb_path_normalize(tmp);
+  free(tmp);
+  return out;
+}
+
+int csb_path_expand_home(const char *path, const char *home, char **out,
+                         csb_error *err) {
+  if (path[0] != '~' || (path[1] != '\0' && path[1] != '/')) {
+    *out = csb_xstrdup(path);
+    return 1;
+  }
+  if (!home || !home[0])
+    return csb_error_set(err, "cannot expand `%s`: the home directory is unknown",
+                         path);
+  if (home[0] != '/')
+    return csb_error_set(err, "cannot expand `%s`: home directory `%s` is not absolute",
+                         path, home);
+  const char *rest = path + 1;
+  while (*rest == '/') rest++;
+  *out = csb_path_join(home, rest);
+  return 1;
+}
+
+/* When every component of `prefix` starts `path`, returns 1 and sets
+ * *rest to the remainder of `path`. */
+static int match_prefix(const char *prefix, const char *path, const char **rest) {
+  if ((prefix[0] == '/') != (path[0] == '/')) return 0;
+  const char *a = prefix, *b = path, *as, *bs;
+  size_t al, bl;
+  while (next_comp(&a, &as, &al)) {
+    if (!next_comp(&b, &bs, &bl)) return 0;
+    if (al != bl || memcmp(as, bs, al) != 0) return 0;
+  }
+  *rest = b;
+  return 1;
+}
+
+int csb_path_is_under(const char *prefix, const char *path) {
+  const char *rest;
+  return match_prefix(prefix, path, &rest);
+}
+
+int csb_path_is_strictly_under(const char *prefix, const char *path) {
+  const char *rest, *s;
+  size_t len;
+  if (!match_prefix(prefix, path, &rest)) return 0;
+  return next_comp(&rest, &s, &len);
+}
+
+size_t csb_path_depth(const char *path) {
+  size_t n = 0, len;
+  const char *p = path, *s;
+  while (next_comp(&p, &s, &len)) n++;
+  return n;
+}
+
+char *csb_path_parent(const char *path) {
+  char *norm = csb_path_normalize(path);
+  if (strcmp(norm, "/") == 0 || strcmp(norm, ".") == 0) {
+    free(norm);
+    return NULL;
+  }
+  char *slash = strrchr(norm, '/');
+  if (!slash) {
+    free(norm);
+    return csb_xstrdup(".");
+  }
+  if (slash == norm)
+    slash[1] = '\0';
+  else
+    slash[0] = '\0';
+  return norm;
+}
+
+char *csb_path_basename(const char *path) {
+  char *norm = csb_path_normalize(path);
+  if (strcmp(norm, "/") == 0) {
+    norm[0] = '\0';
+    return norm;
+  }
+  char *slash = strrchr(norm, '/');
+  char *out = csb_xstrdup(slash ? slash + 1 : norm);
+  free(norm);
+  return out;
+}
+
+char *csb_path_relative_to(const char *root, const char *path) {
+  const char *rest, *s;
+  size_t len;
+  if (!match_prefix(root, path, &rest)) return NULL;
+  csb_buf b;
+  csb_buf_init(&b);
+  csb_buf_puts(&b, "");
+  while (next_comp(&rest, &s, &len)) {
+    if (b.len) csb_buf_putc(&b, '/');
+    csb_buf_append(&b, s, len);
+  }
+  return csb_buf_steal(&b);
+}
+
+int csb_path_has_glob(const char *s) { return strpbrk(s, "*?[]") != NULL; }
+
+/* ---- filesystem ------------------------------------------------------------ */
+
+static int lstat_ok(const char *p, struct stat *st) {
+  return fstatat(AT_FDCWD, p, st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+/* Reads the target of the symlink at `p` into *buf (NUL-terminated).
+ * Returns the length, or -1 with errno set. */
+static ssize_t read_link(const char *p, char **buf, size_t *cap) {
+  for (;;) {
+    if (*cap < 256) {
+      *cap = 256;
+      *buf = csb_xrealloc(*buf, *cap);
+    }
+    ssize_t n = readlinkat(AT_FDCWD, p, *buf, *cap);
+    if (n < 0) return -1;
+    if ((size_t)n < *cap) {
+      (*buf)[n] = '\0';
+      return n;
+    }
+    if (*cap >= 65536) {
+      errno = ENAMETOOLONG;
+      return -1;
+    }
+    *cap *= 2;
+    *buf = csb_xrealloc(*buf, *cap);
+  }
+}
+
+/* Resolves every symlink, "." and ".." of the absolute `path` physically,
+ * like realpath(3). The result (in `res`) never has a trailing '/'.
+ * Returns 0 with errno set when a component is missing, is not a directory
+ * where one is needed, cannot be inspected, or when more than
+ * CSB_PATH_MAX_SYMLINKS symlinks had to be followed. */
+static int resolve_physical(const char *path, csb_buf *res) {
+  csb_buf rest, tmp;
+  csb_buf_init(&rest);
+  csb_buf_init(&tmp);
+  csb_buf_puts(&rest, path);
+  csb_buf_reset(res);
+  csb_buf_puts(res, "");
+  char *link = NULL;
+  size_t link_cap = 0, pos = 0;
+  int hops = 0, last_dir = 1, ok = 0;
+  for (;;) {
+    while (pos < rest.len && rest.data[pos] == '/') pos++;
+    if (pos >= rest.len) break;
+    size_t s = pos;
+    while (pos < rest.len && rest.data[pos] != '/') pos++;
+    size_t clen = pos - s;
+    const char *c = rest.data + s;
+    if (!last_dir) {
+      errno = ENOTDIR;
+      goto out;
+    }
+    if (clen == 1 && c[0] == '.') continue;
+    if (comp_is_dotdot(c, clen)) {
+      while (res->len > 0 && res->data[res->len - 1] != '/') res->len--;
+      if (res->len > 0) res->len--;
+      res->data[res->len] = '\0';
+      continue;
+    }
+    size_t save = res->len;
+    csb_buf_putc(res, '/');
+    csb_buf_append(res, c, clen);
+    struct stat st;
+    if (!lstat_ok(res->data, &st)) goto out;
+    if (S_ISLNK(st.st_mode)) {
+      if (++hops > CSB_PATH_MAX_SYMLINKS) {
+        errno = ELOOP;
+        goto out;
+      }
+      ssize_t tl = read_link(res->data, &link, &link_cap);
+      if (tl < 0) goto out;
+      if (tl == 0) {
+        errno = ENOENT;
+        goto out;
+      }
+      res->len = link[0] == '/' ? 0 : save;
+      res->data[res->len] = '\0';
+      csb_buf_reset(&tmp);
+      csb_buf_append(&tmp, link, (size_t)tl);
+      csb_buf_putc(&tmp, '/');
+      csb_buf_append(&tmp, rest.data + pos, rest.len - pos);
+      csb_buf t = rest;
+      rest = tmp;
+      tmp = t;
+      pos = 0;
+      last_dir = 1;
+      continue;
+    }
+    last_dir = S_ISDIR(st.st_mode);
+  }
+  if (res->len == 0) csb_buf_putc(res, '/');
+  ok = 1;
+out:;
+  int e = errno;
+  csb_buf_free(&rest);
+  csb_buf_free(&tmp);
+  free(link);
+  errno = e;
+  return ok;
+}
+
+static int need_absolute(const char *path, csb_error *err) {
+  if (path[0] == '/') return 1;
+  return csb_error_set(err, "path `%s` is not absolute", path);
+}
+
+int csb_path_canonicalize(const char *path, char **out, csb_error *err) {
+  if (!need_absolute(path, err)) return 0;
+  char *norm = csb_path_normalize(path);
+  csb_buf res;
+  csb_buf_init(&res);
+  if (!resolve_physical(norm, &res)) {
+    int e = errno;
+    csb_buf_free(&res);
+    free(norm);
+    if (e == ELOOP)
+      return csb_error_set(err,
+                           "cannot canonicalize `%s`: too many levels of symbolic links",
+                           path);
+    return csb_error_set(err, "cannot canonicalize `%s`: %s", path, strerror(e));
+  }
+  free(norm);
+  *out = csb_buf_steal(&res);
+  return 1;
+}
+
+/* Length of the ancestor of the normalised absolute `p` that ends before
+ * byte `end` (exclusive), i.e. the position of the previous '/'. For "/a"
+ * this is 1 (the root, kept as "/"). */
+static size_t parent_len(const char *p, size_t end) {
+  while (end > 1 && p[end - 1] != '/') end--;
+  if (end > 1) end--; /* drop the separator */
+  return end;
+}
+
+/* Joins the ancestor replacement `head` with the suffix of `norm` starting
+ * at `cut` (which is either the end or a '/'). */
+static char *join_suffix(const char *head, const char *norm, size_t cut) {
+  const char *suffix = norm + cut;
+  while (*suffix == '/') suffix++;
+  return csb_path_join(head, suffix);
+}
+
+/* Walks the ancestors of `norm` from the deepest one and calls `fn` on the
+ * first that exists (lstat). `fn` returns 1 with *head set to accept the
+ * ancestor, or 0 to move on to its parent. */
+typedef int (*ancestor_fn)(const char *anc, char **head);
+
+static char *on_existing_ancestor(char *norm, ancestor_fn fn) {
+  size_t len = strlen(norm);
+  for (;;) {
+    char saved = norm[len];
+    norm[len] = '\0';
+    struct stat st;
+    char *head = NULL;
+    int accepted = lstat_ok(norm, &st) && fn(norm, &head);
+    norm[len] = saved;
+    if (accepted) {
+      char *res = join_suffix(head, norm, len);
+      free(head);
+      return res;
+    }
+    if (len <= 1) break;
+    len = parent_len(norm, len);
+  }
+  return csb_xstrdup(norm);
+}
+
+static int accept_canonical(const char *anc, char **head) {
+  csb_buf res;
+  csb_buf_init(&res);
+  if (!resolve_physical(anc, &res)) {
+    csb_buf_free(&res);
+    return 0;
+  }
+  *head = csb_buf_steal(&res);
+  return 1;
+}
+
+int csb_path_canonical_existing_prefix(const char *path, char **out,
+                                       csb_error *err) {
+  if (!need_absolute(path, err)) return 0;
+  char *norm = csb_path_normalize(path);
+  *out = on_existing_ancestor(norm, accept_canonical);
+  free(norm);
+  return 1;
+}
+
+/* Codex's should_preserve_logical_path: some component of `p` below the
+ * top level ("/x/y" or deeper) is a symlink. */
+static int has_nested_symlink(const char *p) {
+  size_t n = strlen(p);
+  char *buf = csb_xstrdup(p);
+  int found = 0;
+  size_t depth = 0;
+  for (size_t i = 1; i <= n && !found; i++) {
+    if (i < n && p[i] != '/') continue;
+    depth++;
+    if (depth < 2) continue;
+    char saved = buf[i];
+    buf[i] = '\0';
+    struct stat st;
+    if (lstat_ok(buf, &st) && S_ISLNK(st.st_mode)) found = 1;
+    buf[i] = saved;
+  }
+  free(buf);
+  return found;
+}
+
+static int accept_preserving(const char *anc, char **head) {
+  csb_buf res;
+  csb_buf_init(&res);
+  if (!resolve_physical(anc, &res)) {
+    csb_buf_free(&res);
+    *head = csb_xstrdup(anc);
+    return 1;
+  }
+  if (strcmp(res.data, anc) != 0 && has_nested_symlink(anc)) {
+    csb_buf_free(&res);
+    *head = csb_xstrdup(anc);
+    return 1;
+  }
+  *head = csb_buf_steal(&res);
+  return 1;
+}
+
+int csb_path_effective(const char *path, char **out, csb_error *err) {
+  if (!need_absolute(path, err)) return 0;
+  char *norm = csb_path_normalize(path);
+  *out = on_existing_ancestor(norm, accept_preserving);
+  free(norm);
+  return 1;
+}
+
+int csb_path_find_symlink(const char *path, const char *under,
+                          char **link_out, csb_error *err) {
+  *link_out = NULL;
+  if (!need_absolute(path, err)) return 0;
+  char *norm = csb_path_normalize(path);
+  size_t n = strlen(norm);
+  int ok = 1;
+  for (size_t i = 1; i <= n; i++) {
+    if (i < n && norm[i] != '/') continue;
+    char saved = norm[i];
+    norm[i] = '\0';
+    if (under && !csb_path_is_strictly_under(under, norm)) {
+      norm[i] = saved;
+      continue;
+    }
+    struct stat st;
+    if (!lstat_ok(norm, &st)) {
+      int e = errno;
+      if (e != ENOENT && e != ENOTDIR)
+        ok = csb_error_set(err, "cannot inspect `%s`: %s", norm, strerror(e));
+      break;
+    }
+    if (S_ISLNK(st.st_mode)) {
+      *link_out = csb_xstrdup(norm);
+      break;
+    }
+    norm[i] = saved;
+  }
+  free(norm);
+  return ok;
+}

@@ -18,7 +18,9 @@ _FLAG_OPTS = [
 ]
 
 def _is_sanitizer_flag(flag):
-    return "sanitize" in flag
+    # -fsanitize=..., -fno-sanitize-recover=..., and the frame-pointer flag
+    # that --config=asan adds for readable stack traces.
+    return "sanitize" in flag or flag == "-fno-omit-frame-pointer"
 
 def _musl_transition_impl(settings, attr):
     out = {

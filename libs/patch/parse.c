@@ -95,9 +95,10 @@ static char *dup_bytes(const char *s, size_t n) {
 
 static int check_boundaries(const csb_patch_line *lines, size_t n, csb_error *err,
                             csb_buf *full) {
-  if (n == 0 || !line_eq(trim_line(lines[0]), BEGIN_MARKER))
+  /* An empty patch reports the last line, as upstream does. */
+  if (n > 0 && !line_eq(trim_line(lines[0]), BEGIN_MARKER))
     return fail(err, full, 0, "The first line of the patch must be '*** Begin Patch'");
-  if (!line_eq(trim_line(lines[n - 1]), END_MARKER))
+  if (n == 0 || !line_eq(trim_line(lines[n - 1]), END_MARKER))
     return fail(err, full, 0, "The last line of the patch must be '*** End Patch'");
   return 1;
 }

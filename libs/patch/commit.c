@@ -1,0 +1,862 @@
+/* commit.c - writing a plan all-or-nothing, and recovering after a crash.
+ *
+ * Artifacts (all named ".csb-applypatch-TXID.SUFFIX", in the directory of
+ * the file they belong to):
+ *   .j    the journal (in the first directory), flock()ed while live
+ *   .p    a symlink to the journal, in every other directory involved
+ *   .tN   the new contents of file N
+ *   .bN   a hard link to the old file N (for rollback)
+ *
+ * Sequence: pointers, journal (fsynced, "prepared"), created directories,
+ * backups and temporary files (fsynced), "commit" record (the commit
+ * point), renames and unlinks (directories fsynced), cleanup (journal
+ * last). A failure before the commit point removes everything; after it,
+ * an "abort" record is written and every change is undone from the
+ * backups. After a crash, the next run rolls a committed transaction
+ * forward and any other back. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "csb_patch.h"
+#include "csb_paths.h"
+#include "patch_internal.h"
+#include "plan_internal.h"
+
+#define JOURNAL_MAGIC "csb-applypatch-journal 1\n"
+#define MAX_JOURNAL_BYTES ((size_t)64 << 20)
+/* Above this many files one syncfs() replaces per-file fsync(). */
+#define FSYNC_EACH_MAX 16
+
+enum { OP_WRITE = 1, OP_DELETE = 2 };
+
+typedef struct tx_op {
+  int kind;
+  size_t n;
+  char *target;
+  char *dir;
+  int orig_exists;
+  const char *data; /* borrowed from the plan */
+  size_t len;
+  mode_t mode;
+  uid_t uid;
+  gid_t gid;
+  int chown;
+  /* progress */
+  int temp_made, backup_made, done;
+} tx_op;
+
+typedef struct tx {
+  char id[64];
+  char *journal;
+  char *journal_dir;
+  int jfd;
+  tx_op *ops;
+  size_t n_ops, ops_cap;
+  csb_strv mkdirs;   /* parents first */
+  size_t mkdirs_made;
+  csb_strv pointers;
+  size_t pointers_made;
+  csb_strv dirs;     /* every directory holding artifacts or targets */
+  int prepared, committed, aborted;
+  /* fault injection (test builds only) */
+  long fi_step, fi_count;
+  int fi_mode; /* 0 kill, 1 _exit, 2 fail */
+} tx;
+
+static char *art(const char *dir, const char *id, const char *suffix) {
+  size_t n = strlen(dir);
+  return csb_xasprintf("%s%s" CSB_PATCH_TMP_PREFIX "%s.%s", dir,
+                       n && dir[n - 1] == '/' ? "" : "/", id, suffix);
+}
+
+static char *art_n(const char *dir, const char *id, char kind, size_t n) {
+  char suf[32];
+  snprintf(suf, sizeof(suf), "%c%zu", kind, n);
+  return art(dir, id, suf);
+}
+
+/* One forward step. Returns 0 (errno = EIO) when a fault is injected. */
+static int step(tx *t) {
+#ifdef CSB_FAULT_INJECTION
+  t->fi_count++;
+  if (t->fi_step > 0 && t->fi_count == t->fi_step) {
+    if (t->fi_mode == 0) {
+      kill(getpid(), SIGKILL);
+      for (;;) pause();
+    }
+    if (t->fi_mode == 1) _exit(86);
+    errno = EIO;
+    return 0;
+  }
+#else
+  (void)t;
+#endif
+  return 1;
+}
+
+static void fi_init(tx *t) {
+#ifdef CSB_FAULT_INJECTION
+  const char *s = getenv("CSB_PATCH_FAULT_STEP");
+  const char *m = getenv("CSB_PATCH_FAULT_MODE");
+  t->fi_step = s ? strtol(s, NULL, 10) : 0;
+  t->fi_mode = 0;
+  if (m && strcmp(m, "exit") == 0) t->fi_mode = 1;
+  if (m && strcmp(m, "fail") == 0) t->fi_mode = 2;
+#else
+  (void)t;
+#endif
+}
+
+static int fsync_path(const char *dir) {
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  int r = fsync(fd);
+  int e = errno;
+  close(fd);
+  errno = e;
+  return r == 0 || errno == EINVAL;
+}
+
+static int syncfs_path(const char *dir) {
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  int r = syncfs(fd);
+  int e = errno;
+  close(fd);
+  errno = e;
+  return r == 0;
+}
+
+static int same_file(const char *a, const char *b) {
+  struct stat sa, sb;
+  if (lstat(a, &sa) != 0 || lstat(b, &sb) != 0) return 0;
+  return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+static int exists(const char *p) {
+  struct stat st;
+  return lstat(p, &st) == 0;
+}
+
+static void tx_free(tx *t) {
+  for (size_t i = 0; i < t->n_ops; i++) {
+    free(t->ops[i].target);
+    free(t->ops[i].dir);
+  }
+  free(t->ops);
+  csb_strv_free(&t->mkdirs);
+  csb_strv_free(&t->pointers);
+  csb_strv_free(&t->dirs);
+  free(t->journal);
+  free(t->journal_dir);
+  if (t->jfd >= 0) close(t->jfd);
+  t->jfd = -1;
+}
+
+/* ---- journal text ------------------------------------------------------------ */
+
+static void put_path(csb_buf *b, const char *p) {
+  csb_buf_printf(b, "%zu:", strlen(p));
+  csb_buf_puts(b, p);
+}
+
+static char *journal_text(const tx *t) {
+  csb_buf b = {0};
+  csb_buf_puts(&b, JOURNAL_MAGIC);
+  csb_buf_printf(&b, "id %s\n", t->id);
+  for (size_t i = 0; i < t->pointers.len; i++) {
+    csb_buf_puts(&b, "P ");
+    put_path(&b, t->pointers.items[i]);
+    csb_buf_putc(&b, '\n');
+  }
+  for (size_t i = 0; i < t->mkdirs.len; i++) {
+    csb_buf_puts(&b, "D ");
+    put_path(&b, t->mkdirs.items[i]);
+    csb_buf_putc(&b, '\n');
+  }
+  for (size_t i = 0; i < t->n_ops; i++) {
+    const tx_op *o = &t->ops[i];
+    csb_buf_printf(&b, "%c %zu %d ", o->kind == OP_WRITE ? 'W' : 'X', o->n, o->orig_exists);
+    put_path(&b, o->target);
+    csb_buf_putc(&b, '\n');
+  }
+  csb_buf_puts(&b, "prepared\n");
+  return csb_buf_steal(&b);
+}
+
+/* Reads "LEN:BYTES" at *pp (bounded by end). */
+static char *get_path(const char **pp, const char *end) {
+  const char *p = *pp;
+  size_t n = 0;
+  int digits = 0;
+  while (p < end && *p >= '0' && *p <= '9' && digits < 8) {
+    n = n * 10 + (size_t)(*p - '0');
+    p++;
+    digits++;
+  }
+  if (!digits || p >= end || *p != ':') return NULL;
+  p++;
+  if ((size_t)(end - p) < n || n == 0) return NULL;
+  char *s = csb_xstrndup(p, n);
+  if (strlen(s) != n) {
+    free(s);
+    return NULL;
+  }
+  *pp = p + n;
+  return s;
+}
+
+static int valid_id(const char *id) {
+  size_t n = strlen(id);
+  if (n == 0 || n > 40) return 0;
+  for (size_t i = 0; i < n; i++)
+    if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f') || id[i] == '-'))
+      return 0;
+  return 1;
+}
+
+static int normalised_abs(const char *p) {
+  if (p[0] != '/') return 0;
+  char *n = csb_path_normalize(p);
+  int ok = strcmp(n, p) == 0 && strcmp(p, "/") != 0;
+  free(n);
+  return ok;
+}
+
+/* Parses a journal into t (ops, mkdirs, pointers, state flags). */
+static int journal_parse(const char *text, size_t len, tx *t) {
+  const char *p = text, *end = text + len;
+  size_t ml = strlen(JOURNAL_MAGIC);
+  if (len < ml || memcmp(text, JOURNAL_MAGIC, ml) != 0) return 0;
+  p += ml;
+  int have_id = 0;
+  while (p < end) {
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    if (!nl) break; /* torn last record: ignored */
+    if (nl - p >= 3 && memcmp(p, "id ", 3) == 0) {
+      size_t n = (size_t)(nl - p - 3);
+      if (n >= sizeof(t->id)) return 0;
+      memcpy(t->id, p + 3, n);
+      t->id[n] = '\0';
+      if (!valid_id(t->id)) return 0;
+      have_id = 1;
+    } else if (nl - p == 8 && memcmp(p, "prepared", 8) == 0) {
+      t->prepared = 1;
+    } else if (nl - p == 6 && memcmp(p, "commit", 6) == 0) {
+      t->committed = 1;
+    } else if (nl - p == 5 && memcmp(p, "abort", 5) == 0) {
+      t->aborted = 1;
+    } else if (nl - p > 2 && (p[0] == 'P' || p[0] == 'D') && p[1] == ' ') {
+      const char *q = p + 2;
+      char *path = get_path(&q, nl);
+      if (!path || q != nl || !normalised_abs(path)) {
+        free(path);
+        return 0;
+      }
+      csb_strv_push_owned(p[0] == 'P' ? &t->pointers : &t->mkdirs, path);
+    } else if (nl - p > 2 && (p[0] == 'W' || p[0] == 'X') && p[1] == ' ') {
+      const char *q = p + 2;
+      char *endn;
+      unsigned long n = strtoul(q, &endn, 10);
+      if (endn == q || endn >= nl || *endn != ' ' || n > 100000000UL) return 0;
+      q = endn + 1;
+      if (q + 2 > nl || (q[0] != '0' && q[0] != '1') || q[1] != ' ') return 0;
+      int orig = q[0] == '1';
+      q += 2;
+      char *path = get_path(&q, nl);
+      if (!path || q != nl || !normalised_abs(path)) {
+        free(path);
+        return 0;
+      }
+      t->ops = csb_xgrow(t->ops, &t->ops_cap, t->n_ops + 1, sizeof(*t->ops));
+      tx_op *o = &t->ops[t->n_ops++];
+      memset(o, 0, sizeof(*o));
+      o->kind = p[0] == 'W' ? OP_WRITE : OP_DELETE;
+      o->n = n;
+      o->target = path;
+      o->dir = csb_path_parent(path);
+      o->orig_exists = orig;
+    } else {
+      return 0;
+    }
+    p = nl + 1;
+  }
+  return have_id;
+}
+
+/* ---- undo / redo (shared by the live path and recovery) --------------------- */
+
+static void rm_quiet(const char *p) {
+  if (unlink(p) != 0 && errno != ENOENT) {
+    /* best effort; a later run retries */
+  }
+}
+
+static void remove_pointers_dirs_journal(tx *t, int rmdirs) {
+  for (size_t i = t->pointers.len; i-- > 0;) rm_quiet(t->pointers.items[i]);
+  if (rmdirs)
+    for (size_t i = t->mkdirs.len; i-- > 0;) (void)rmdir(t->mkdirs.items[i]);
+  if (t->journal) rm_quiet(t->journal);
+}
+
+/* Nothing was renamed yet: drop every artifact. */
+static void undo_prepared(tx *t) {
+  for (size_t i = 0; i < t->n_ops; i++) {
+    tx_op *o = &t->ops[i];
+    char *tp = art_n(o->dir, t->id, 't', o->n);
+    char *bp = art_n(o->dir, t->id, 'b', o->n);
+    rm_quiet(tp);
+    rm_quiet(bp);
+    free(tp);
+    free(bp);
+  }
+  remove_pointers_dirs_journal(t, 1);
+}
+
+/* Committed and not aborted: finish the renames and unlinks. */
+static int redo_committed(tx *t) {
+  int ok = 1;
+  for (size_t i = 0; i < t->n_ops; i++) {
+    tx_op *o = &t->ops[i];
+    char *tp = art_n(o->dir, t->id, 't', o->n);
+    char *bp = art_n(o->dir, t->id, 'b', o->n);
+    if (o->kind == OP_WRITE) {
+      if (exists(tp) && rename(tp, o->target) != 0) ok = 0;
+    } else if (exists(bp) && same_file(bp, o->target)) {
+      if (unlink(o->target) != 0) ok = 0;
+    }
+    free(tp);
+    free(bp);
+  }
+  if (!ok) return 0;
+  for (size_t i = 0; i < t->dirs.len; i++) (void)fsync_path(t->dirs.items[i]);
+  for (size_t i = 0; i < t->n_ops; i++) {
+    char *bp = art_n(t->ops[i].dir, t->id, 'b', t->ops[i].n);
+    rm_quiet(bp);
+    free(bp);
+  }
+  for (size_t i = 0; i < t->dirs.len; i++) (void)fsync_path(t->dirs.items[i]);
+  remove_pointers_dirs_journal(t, 0);
+  return 1;
+}
+
+/* Aborted after the commit point: restore every old file. */
+static int undo_committed(tx *t) {
+  int ok = 1;
+  for (size_t i = t->n_ops; i-- > 0;) {
+    tx_op *o = &t->ops[i];
+    char *tp = art_n(o->dir, t->id, 't', o->n);
+    char *bp = art_n(o->dir, t->id, 'b', o->n);
+    if (o->kind == OP_WRITE) {
+      if (exists(tp)) {
+        rm_quiet(tp); /* never renamed */
+      } else if (o->orig_exists) {
+        if (exists(bp) && rename(bp, o->target) != 0) ok = 0;
+      } else if (exists(o->target) && unlink(o->target) != 0) {
+        ok = 0;
+      }
+    } else if (exists(bp)) {
+      if (!exists(o->target)) {
+        if (rename(bp, o->target) != 0) ok = 0;
+      } else {
+        rm_quiet(bp);
+      }
+    }
+    free(tp);
+    free(bp);
+  }
+  if (!ok) return 0;
+  for (size_t i = 0; i < t->dirs.len; i++) (void)fsync_path(t->dirs.items[i]);
+  remove_pointers_dirs_journal(t, 1);
+  return 1;
+}
+
+/* ---- recovery ---------------------------------------------------------------------- */
+
+static void collect_dirs(tx *t) {
+  for (size_t i = 0; i < t->n_ops; i++)
+    if (t->ops[i].dir) csb_strv_push(&t->dirs, t->ops[i].dir);
+  if (t->journal_dir) csb_strv_push(&t->dirs, t->journal_dir);
+  csb_strv_sort_unique(&t->dirs);
+}
+
+static int recover_journal(const char *jpath, csb_patch_check_fn check, void *ctx,
+                           csb_error *err) {
+  int fd = open(jpath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return errno == ENOENT ? 1 : csb_error_set(err, "cannot open %s: %s", jpath, strerror(errno));
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    close(fd);
+    return 1; /* a live transaction */
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink == 0) {
+    close(fd);
+    return 1;
+  }
+  char *text = NULL;
+  size_t len = 0;
+  csb_error re;
+  if (!csb_read_fd(fd, jpath, MAX_JOURNAL_BYTES, &text, &len, &re)) {
+    close(fd);
+    return csb_error_set(err, "cannot read %s", jpath);
+  }
+  tx t;
+  memset(&t, 0, sizeof(t));
+  t.jfd = fd;
+  int ok = journal_parse(text, len, &t);
+  free(text);
+  char *base = csb_path_basename(jpath);
+  char want[128];
+  snprintf(want, sizeof(want), CSB_PATCH_TMP_PREFIX "%s.j", t.id);
+  if (ok && strcmp(base, want) != 0) ok = 0;
+  free(base);
+  if (!ok) {
+    tx_free(&t);
+    return csb_error_set(err, "refusing to recover from malformed journal %s", jpath);
+  }
+  /* Only paths that the current check allows, and artifacts with our
+   * names, are ever touched. */
+  for (size_t i = 0; i < t.n_ops && ok; i++) {
+    csb_error ce;
+    if (check && !check(ctx, t.ops[i].target, t.ops[i].target, &ce)) ok = 0;
+  }
+  for (size_t i = 0; i < t.mkdirs.len && ok; i++) {
+    csb_error ce;
+    if (check && !check(ctx, t.mkdirs.items[i], t.mkdirs.items[i], &ce)) ok = 0;
+  }
+  for (size_t i = 0; i < t.pointers.len && ok; i++) {
+    char *b = csb_path_basename(t.pointers.items[i]);
+    char w[128];
+    snprintf(w, sizeof(w), CSB_PATCH_TMP_PREFIX "%s.p", t.id);
+    if (strcmp(b, w) != 0) ok = 0;
+    free(b);
+  }
+  if (!ok) {
+    tx_free(&t);
+    return csb_error_set(err, "refusing to recover %s: it names paths outside what may be written",
+                         jpath);
+  }
+  t.journal = csb_xstrdup(jpath);
+  t.journal_dir = csb_path_parent(jpath);
+  collect_dirs(&t);
+  int r;
+  if (!t.committed)
+    undo_prepared(&t), r = 1;
+  else if (!t.aborted)
+    r = redo_committed(&t);
+  else
+    r = undo_committed(&t);
+  tx_free(&t);
+  if (!r) return csb_error_set(err, "cannot finish the interrupted change recorded in %s", jpath);
+  return 1;
+}
+
+int csb_patch_recover_dir(const char *dir, csb_patch_check_fn check, void *ctx, csb_error *err) {
+  DIR *d = opendir(dir);
+  if (!d) return errno == ENOENT || errno == ENOTDIR ? 1 : csb_error_set(err, "cannot read %s: %s", dir, strerror(errno));
+  csb_strv ids, names;
+  csb_strv_init(&ids);
+  csb_strv_init(&names);
+  size_t pl = strlen(CSB_PATCH_TMP_PREFIX);
+  struct dirent *de;
+  while ((de = readdir(d)) != NULL) {
+    if (strncmp(de->d_name, CSB_PATCH_TMP_PREFIX, pl) != 0) continue;
+    const char *rest = de->d_name + pl;
+    const char *dot = strrchr(rest, '.');
+    if (!dot || dot == rest || (size_t)(dot - rest) >= 64) continue;
+    char id[64];
+    memcpy(id, rest, (size_t)(dot - rest));
+    id[dot - rest] = '\0';
+    if (!valid_id(id)) continue;
+    csb_strv_push(&ids, id);
+    csb_strv_push(&names, de->d_name);
+  }
+  closedir(d);
+  csb_strv_sort_unique(&ids);
+  int ok = 1;
+  for (size_t i = 0; i < ids.len; i++) {
+    const char *id = ids.items[i];
+    char *jp = art(dir, id, "j");
+    char *pp = art(dir, id, "p");
+    char *journal = NULL;
+    struct stat st;
+    if (lstat(jp, &st) == 0) {
+      journal = csb_xstrdup(jp);
+    } else if (lstat(pp, &st) == 0 && S_ISLNK(st.st_mode)) {
+      char buf[4096];
+      ssize_t n = readlink(pp, buf, sizeof(buf) - 1);
+      if (n > 0) {
+        buf[n] = '\0';
+        char *b = csb_path_basename(buf);
+        char w[128];
+        snprintf(w, sizeof(w), CSB_PATCH_TMP_PREFIX "%s.j", id);
+        if (buf[0] == '/' && strcmp(b, w) == 0 && lstat(buf, &st) == 0) journal = csb_xstrdup(buf);
+        free(b);
+      }
+    }
+    if (journal) {
+      if (!recover_journal(journal, check, ctx, err)) ok = 0;
+    }
+    /* Whatever of this transaction is left here now has no live journal
+     * (or belongs to one we refused): remove our own artifacts, unless the
+     * journal is still held by a live process. */
+    int live = 0;
+    if (journal && exists(journal)) {
+      int fd = open(journal, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+      if (fd >= 0) {
+        if (flock(fd, LOCK_EX | LOCK_NB) != 0) live = 1;
+        close(fd);
+      }
+    }
+    if (!live && ok) {
+      size_t il = strlen(id);
+      for (size_t k = 0; k < names.len; k++) {
+        const char *nm = names.items[k] + pl;
+        if (strncmp(nm, id, il) != 0 || nm[il] != '.') continue;
+        const char *suf = nm + il + 1;
+        if (suf[0] == 'j') continue; /* journals are removed by recovery only */
+        char *full = csb_xasprintf("%s/%s", dir, names.items[k]);
+        /* A backup whose journal is gone is only a second link. */
+        rm_quiet(full);
+        free(full);
+      }
+    }
+    free(journal);
+    free(jp);
+    free(pp);
+  }
+  csb_strv_free(&ids);
+  csb_strv_free(&names);
+  return ok;
+}
+
+/* ---- the live transaction --------------------------------------------------------- */
+
+static void make_id(tx *t) {
+  unsigned char r[8] = {0};
+  int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+  int got = 0;
+  if (fd >= 0) {
+    got = read(fd, r, sizeof(r)) == (ssize_t)sizeof(r);
+    close(fd);
+  }
+  if (!got) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t v = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ (uint64_t)(uintptr_t)t;
+    memcpy(r, &v, sizeof(r));
+  }
+  snprintf(t->id, sizeof(t->id), "%lx-%02x%02x%02x%02x%02x%02x%02x%02x", (unsigned long)getpid(),
+           r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
+}
+
+static void strv_truncate(csb_strv *v, size_t n) {
+  while (v->len > n) {
+    free(v->items[--v->len]);
+    v->items[v->len] = NULL;
+  }
+}
+
+static int op_cmp(const void *a, const void *b) {
+  return strcmp(((const tx_op *)a)->target, ((const tx_op *)b)->target);
+}
+
+CSB_PRINTF(3, 4)
+static int cfail(csb_patch_err_kind *kind, csb_error *err, const char *fmt, ...) {
+  int e = errno;
+  va_list ap;
+  va_start(ap, fmt);
+  csb_buf b = {0};
+  csb_buf_vprintf(&b, fmt, ap);
+  va_end(ap);
+  csb_buf_printf(&b, ": %s (os error %d)", strerror(e), e);
+  csb_patch_set_msg(err, NULL, 0, &b);
+  csb_buf_free(&b);
+  if (kind) *kind = CSB_PATCH_ERR_IO;
+  return 0;
+}
+
+static int write_temp(tx *t, tx_op *o, int fsync_each, csb_patch_err_kind *kind, csb_error *err) {
+  char *tp = art_n(o->dir, t->id, 't', o->n);
+  int fd = -1;
+  if (!step(t) || (fd = open(tp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
+    cfail(kind, err, "Failed to write file %s", o->target);
+    free(tp);
+    return 0;
+  }
+  o->temp_made = 1;
+  if (!step(t) || !csb_write_all(fd, o->data, o->len) || fchmod(fd, o->mode & 07777) != 0 ||
+      (o->chown && fchown(fd, o->uid, o->gid) != 0 && errno != EPERM) ||
+      (fsync_each && (!step(t) || fsync(fd) != 0))) {
+    cfail(kind, err, "Failed to write file %s", o->target);
+    close(fd);
+    free(tp);
+    return 0;
+  }
+  if (close(fd) != 0) {
+    cfail(kind, err, "Failed to write file %s", o->target);
+    free(tp);
+    return 0;
+  }
+  free(tp);
+  return 1;
+}
+
+int csb_patch_commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts,
+                     csb_patch_err_kind *kind, csb_error *err) {
+  if (kind) *kind = CSB_PATCH_ERR_NONE;
+  tx t;
+  memset(&t, 0, sizeof(t));
+  t.jfd = -1;
+  fi_init(&t);
+
+  /* Operations, sorted by target. */
+  for (size_t i = 0; i < pl->n_ents; i++) {
+    csb_patch_entity *e = &pl->ents[i];
+    if (!e->touched) continue;
+    int kindop = e->exists ? OP_WRITE : (e->orig_exists ? OP_DELETE : 0);
+    if (!kindop) continue;
+    t.ops = csb_xgrow(t.ops, &t.ops_cap, t.n_ops + 1, sizeof(*t.ops));
+    tx_op *o = &t.ops[t.n_ops++];
+    memset(o, 0, sizeof(*o));
+    o->kind = kindop;
+    o->target = csb_xstrdup(e->path);
+    o->dir = csb_path_parent(e->path);
+    o->orig_exists = e->orig_exists;
+    o->data = e->data ? e->data : "";
+    o->len = e->len;
+    o->mode = e->mode;
+    if (e->orig_exists && geteuid() == 0 && (e->orig_uid != 0 || e->orig_gid != 0)) {
+      o->chown = 1;
+      o->uid = e->orig_uid;
+      o->gid = e->orig_gid;
+    }
+  }
+  if (t.n_ops == 0) {
+    tx_free(&t);
+    return 1;
+  }
+  qsort(t.ops, t.n_ops, sizeof(*t.ops), op_cmp);
+  for (size_t i = 0; i < t.n_ops; i++) t.ops[i].n = i;
+
+  /* Directories: missing ones to create (parents first), existing anchors. */
+  csb_strv anchors;
+  csb_strv_init(&anchors);
+  for (size_t i = 0; i < t.n_ops; i++) {
+    char *d = csb_xstrdup(t.ops[i].dir);
+    while (d && !exists(d)) {
+      csb_strv_push(&t.mkdirs, d);
+      char *p = csb_path_parent(d);
+      free(d);
+      d = p;
+    }
+    if (d) csb_strv_push_owned(&anchors, d);
+  }
+  csb_strv_sort_unique(&t.mkdirs);
+  csb_strv_sort_unique(&anchors);
+  collect_dirs(&t);
+
+  if (opts && opts->recover_first) {
+    for (size_t i = 0; i < anchors.len; i++) {
+      csb_error re;
+      if (!csb_patch_recover_dir(anchors.items[i], opts->check, opts->check_ctx, &re)) {
+        csb_patch_set_msg(err, NULL, 0, &(csb_buf){re.msg, strlen(re.msg), 0});
+        if (kind) *kind = CSB_PATCH_ERR_IO;
+        csb_strv_free(&anchors);
+        tx_free(&t);
+        return 0;
+      }
+    }
+  }
+
+  make_id(&t);
+  t.journal_dir = csb_xstrdup(anchors.items[0]);
+  t.journal = art(t.journal_dir, t.id, "j");
+  for (size_t i = 1; i < anchors.len; i++) csb_strv_push_owned(&t.pointers, art(anchors.items[i], t.id, "p"));
+  for (size_t i = 0; i < t.mkdirs.len; i++) {
+    /* Created directories that hold temporary files get a pointer too. */
+    for (size_t k = 0; k < t.n_ops; k++)
+      if (strcmp(t.ops[k].dir, t.mkdirs.items[i]) == 0) {
+        csb_strv_push_owned(&t.pointers, art(t.mkdirs.items[i], t.id, "p"));
+        break;
+      }
+  }
+  size_t n_anchor_ptrs = anchors.len ? anchors.len - 1 : 0;
+  csb_strv_free(&anchors);
+  collect_dirs(&t);
+  int fsync_each = t.n_ops <= FSYNC_EACH_MAX;
+
+  /* a. pointers in the existing directories */
+  for (size_t i = 0; i < n_anchor_ptrs; i++) {
+    if (!step(&t) || symlink(t.journal, t.pointers.items[i]) != 0) {
+      cfail(kind, err, "Failed to write file %s", t.pointers.items[i]);
+      goto undo;
+    }
+    t.pointers_made = i + 1;
+  }
+
+  /* b. the journal */
+  {
+    if (!step(&t) ||
+        (t.jfd = open(t.journal, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
+      cfail(kind, err, "Failed to write file %s", t.journal);
+      goto undo_no_journal;
+    }
+    struct stat st;
+    if (flock(t.jfd, LOCK_EX) != 0 || fstat(t.jfd, &st) != 0 || st.st_nlink == 0) {
+      cfail(kind, err, "Failed to lock %s", t.journal);
+      goto undo;
+    }
+    char *text = journal_text(&t);
+    int ok = step(&t) && csb_write_all(t.jfd, text, strlen(text)) && step(&t) &&
+             fsync(t.jfd) == 0 && step(&t) && fsync_path(t.journal_dir);
+    free(text);
+    if (!ok) {
+      cfail(kind, err, "Failed to write file %s", t.journal);
+      goto undo;
+    }
+    t.prepared = 1;
+  }
+
+  /* c. created directories (and their pointers) */
+  for (size_t i = 0; i < t.mkdirs.len; i++) {
+    if (!step(&t) || mkdir(t.mkdirs.items[i], 0777) != 0) {
+      cfail(kind, err, "Failed to create parent directories for %s", t.mkdirs.items[i]);
+      goto undo;
+    }
+    t.mkdirs_made = i + 1;
+  }
+  for (size_t i = n_anchor_ptrs; i < t.pointers.len; i++) {
+    if (!step(&t) || symlink(t.journal, t.pointers.items[i]) != 0) {
+      cfail(kind, err, "Failed to write file %s", t.pointers.items[i]);
+      goto undo;
+    }
+    t.pointers_made = i + 1;
+  }
+
+  /* d. backups and temporary files */
+  for (size_t i = 0; i < t.n_ops; i++) {
+    tx_op *o = &t.ops[i];
+    if (o->orig_exists) {
+      char *bp = art_n(o->dir, t.id, 'b', o->n);
+      int ok = step(&t) && link(o->target, bp) == 0;
+      free(bp);
+      if (!ok) {
+        cfail(kind, err, "Failed to back up %s", o->target);
+        goto undo;
+      }
+      o->backup_made = 1;
+    }
+    if (o->kind == OP_WRITE && !write_temp(&t, o, fsync_each, kind, err)) goto undo;
+  }
+
+  /* e. make everything durable before the commit point */
+  for (size_t i = 0; i < t.dirs.len; i++) {
+    int ok = step(&t) && (fsync_each ? fsync_path(t.dirs.items[i]) : syncfs_path(t.dirs.items[i]));
+    if (!ok) {
+      cfail(kind, err, "Failed to sync %s", t.dirs.items[i]);
+      goto undo;
+    }
+    if (!fsync_each) break; /* one syncfs covers the filesystem */
+  }
+  if (!fsync_each) {
+    /* Directories on other filesystems. */
+    struct stat first;
+    if (stat(t.dirs.items[0], &first) == 0)
+      for (size_t i = 1; i < t.dirs.len; i++) {
+        struct stat st;
+        if (stat(t.dirs.items[i], &st) == 0 && st.st_dev != first.st_dev &&
+            (!step(&t) || !syncfs_path(t.dirs.items[i]))) {
+          cfail(kind, err, "Failed to sync %s", t.dirs.items[i]);
+          goto undo;
+        }
+      }
+  }
+
+  /* f. the commit point */
+  if (!step(&t) || !csb_write_all(t.jfd, "commit\n", 7) || !step(&t) || fdatasync(t.jfd) != 0) {
+    cfail(kind, err, "Failed to write file %s", t.journal);
+    goto undo;
+  }
+  t.committed = 1;
+
+  /* g. renames and unlinks */
+  for (size_t i = 0; i < t.n_ops; i++) {
+    tx_op *o = &t.ops[i];
+    if (o->kind == OP_WRITE) {
+      char *tp = art_n(o->dir, t.id, 't', o->n);
+      int ok = step(&t) && rename(tp, o->target) == 0;
+      free(tp);
+      if (!ok) {
+        cfail(kind, err, "Failed to write file %s", o->target);
+        goto abort;
+      }
+    } else {
+      if (!step(&t) || unlink(o->target) != 0) {
+        cfail(kind, err, "Failed to delete file %s", o->target);
+        goto abort;
+      }
+    }
+    o->done = 1;
+  }
+  for (size_t i = 0; i < t.dirs.len; i++) {
+    int ok = step(&t) && (fsync_each ? fsync_path(t.dirs.items[i]) : syncfs_path(t.dirs.items[i]));
+    if (!ok) {
+      cfail(kind, err, "Failed to sync %s", t.dirs.items[i]);
+      goto abort;
+    }
+    if (!fsync_each) break;
+  }
+
+  /* h. cleanup (failures here leave artifacts the next run removes) */
+  for (size_t i = 0; i < t.n_ops; i++) {
+    if (!t.ops[i].backup_made) continue;
+    char *bp = art_n(t.ops[i].dir, t.id, 'b', t.ops[i].n);
+    if (step(&t)) rm_quiet(bp);
+    free(bp);
+  }
+  for (size_t i = 0; i < t.pointers_made; i++)
+    if (step(&t)) rm_quiet(t.pointers.items[i]);
+  if (step(&t)) rm_quiet(t.journal);
+  tx_free(&t);
+  return 1;
+
+abort: {
+  csb_error saved;
+  if (err) saved = *err;
+  int ok = csb_write_all(t.jfd, "abort\n", 6) && fdatasync(t.jfd) == 0;
+  t.aborted = 1;
+  if (!ok || !undo_committed(&t)) {
+    if (err) {
+      *err = saved;
+      csb_error_prefix(err, "rollback incomplete (the next run finishes it)");
+    }
+  }
+  tx_free(&t);
+  return 0;
+}
+
+undo:
+  /* Nothing renamed: remove the artifacts made so far. */
+  strv_truncate(&t.pointers, t.pointers_made);
+  strv_truncate(&t.mkdirs, t.mkdirs_made);
+  undo_prepared(&t);
+  tx_free(&t);
+  return 0;
+
+undo_no_journal:
+  free(t.journal);
+  t.journal = NULL;
+  goto undo;
+}

@@ -1,0 +1,535 @@
+/* plan.c - resolving, checking and computing every final file state.
+ *
+ * Hunks are applied in patch order to an in-memory overlay of the files
+ * they touch, so a later hunk sees the result of an earlier one exactly as
+ * upstream's sequential application would, but nothing is written here.
+ *
+ * Paths: the lexical path is cwd-joined and normalised; the content path
+ * follows every symlink (also a dangling final one, to where the write
+ * would land); the entry path is the canonical parent plus the final name
+ * (what an unlink or a rename-over affects). All of them are checked. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "csb_patch.h"
+#include "csb_paths.h"
+#include "patch_internal.h"
+#include "plan_internal.h"
+
+/* ---- errors --------------------------------------------------------------- */
+
+typedef struct {
+  csb_error *err;
+  csb_buf *full;
+  csb_patch_err_kind *kind;
+  const csb_patch_plan_opts *o;
+} plan_ctx;
+
+CSB_PRINTF(3, 4)
+static int plan_fail(const plan_ctx *c, csb_patch_err_kind k, const char *fmt, ...) {
+  csb_buf b = {0};
+  va_list ap;
+  va_start(ap, fmt);
+  csb_buf_vprintf(&b, fmt, ap);
+  va_end(ap);
+  if (c->kind) *c->kind = k;
+  csb_patch_set_msg(c->err, c->full, 0, &b);
+  csb_buf_free(&b);
+  return 0;
+}
+
+/* Rust's io::Error display: "strerror (os error N)". */
+static const char *os_error(int e, char *buf, size_t n) {
+  snprintf(buf, n, "%s (os error %d)", strerror(e), e);
+  return buf;
+}
+
+/* ---- the overlay (a small open-addressing hash map) ------------------------ */
+
+static uint64_t hash_str(const char *s) {
+  uint64_t h = 1469598103934665603ULL;
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+  return h;
+}
+
+static void map_grow(csb_patch_plan *pl) {
+  size_t ncap = pl->map_cap ? pl->map_cap * 2 : 64;
+  size_t *nm = csb_xmalloc(ncap * sizeof(size_t));
+  for (size_t i = 0; i < ncap; i++) nm[i] = SIZE_MAX;
+  for (size_t i = 0; i < pl->n_ents; i++) {
+    size_t j = hash_str(pl->ents[i].path) & (ncap - 1);
+    while (nm[j] != SIZE_MAX) j = (j + 1) & (ncap - 1);
+    nm[j] = i;
+  }
+  free(pl->map);
+  pl->map = nm;
+  pl->map_cap = ncap;
+}
+
+static csb_patch_entity *ent_find(csb_patch_plan *pl, const char *path) {
+  if (!pl->map_cap) return NULL;
+  size_t j = hash_str(path) & (pl->map_cap - 1);
+  while (pl->map[j] != SIZE_MAX) {
+    if (strcmp(pl->ents[pl->map[j]].path, path) == 0) return &pl->ents[pl->map[j]];
+    j = (j + 1) & (pl->map_cap - 1);
+  }
+  return NULL;
+}
+
+/* Looks up or creates the entity for a canonical path, loading its state
+ * from disk (lstat only; contents are read on demand). */
+static csb_patch_entity *ent_get(csb_patch_plan *pl, const char *path) {
+  csb_patch_entity *e = ent_find(pl, path);
+  if (e) return e;
+  if ((pl->n_ents + 1) * 2 > pl->map_cap) map_grow(pl);
+  pl->ents = csb_xgrow(pl->ents, &pl->ents_cap, pl->n_ents + 1, sizeof(*pl->ents));
+  e = &pl->ents[pl->n_ents];
+  memset(e, 0, sizeof(*e));
+  e->path = csb_xstrdup(path);
+  struct stat st;
+  if (lstat(path, &st) == 0) {
+    e->orig_exists = 1;
+    e->orig_mode = st.st_mode;
+    e->orig_dev = st.st_dev;
+    e->orig_ino = st.st_ino;
+    e->orig_uid = st.st_uid;
+    e->orig_gid = st.st_gid;
+    e->orig_size = st.st_size;
+  } else {
+    e->orig_errno = errno;
+  }
+  e->exists = e->orig_exists;
+  e->mode = e->orig_mode;
+  size_t j = hash_str(path) & (pl->map_cap - 1);
+  while (pl->map[j] != SIZE_MAX) j = (j + 1) & (pl->map_cap - 1);
+  pl->map[j] = pl->n_ents;
+  pl->n_ents++;
+  return e;
+}
+
+/* Reads an entity's original bytes into e->data (once). */
+static int ent_load(csb_patch_entity *e, int *err_no) {
+  if (e->loaded) return 1;
+  int fd = open(e->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0) {
+    *err_no = errno;
+    return 0;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    *err_no = errno;
+    close(fd);
+    return 0;
+  }
+  if (S_ISDIR(st.st_mode)) {
+    close(fd);
+    *err_no = EISDIR;
+    return 0;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    close(fd);
+    *err_no = EINVAL;
+    return 0;
+  }
+  if ((size_t)st.st_size > CSB_PATCH_MAX_FILE_BYTES) {
+    close(fd);
+    *err_no = EFBIG;
+    return 0;
+  }
+  char *data = NULL;
+  size_t len = 0;
+  csb_error e2;
+  if (!csb_read_fd(fd, e->path, CSB_PATCH_MAX_FILE_BYTES, &data, &len, &e2)) {
+    *err_no = errno ? errno : EIO;
+    close(fd);
+    return 0;
+  }
+  close(fd);
+  e->data = data;
+  e->len = len;
+  e->loaded = 1;
+  return 1;
+}
+
+/* ---- path resolution ----------------------------------------------------- */
+
+static void target_free(csb_patch_target *t) {
+  free(t->display);
+  free(t->lexical);
+  free(t->content);
+  free(t->entry);
+}
+
+/* Follows a final symlink chain (also a dangling one) to the path a write
+ * would create. */
+static int follow_final(const char *canon, char **out, csb_error *err) {
+  char *cur = csb_xstrdup(canon);
+  for (int i = 0; i < CSB_PATH_MAX_SYMLINKS; i++) {
+    struct stat st;
+    if (lstat(cur, &st) != 0 || !S_ISLNK(st.st_mode)) {
+      *out = cur;
+      return 1;
+    }
+    char buf[4096];
+    ssize_t n = readlink(cur, buf, sizeof(buf) - 1);
+    if (n < 0) {
+      free(cur);
+      return csb_error_set(err, "cannot read symlink: %s", strerror(errno));
+    }
+    buf[n] = '\0';
+    char *parent = csb_path_parent(cur);
+    char *joined = csb_path_join(parent ? parent : "/", buf);
+    free(parent);
+    char *next = NULL;
+    if (!csb_path_canonical_existing_prefix(joined, &next, err)) {
+      free(joined);
+      free(cur);
+      return 0;
+    }
+    free(joined);
+    free(cur);
+    cur = next;
+  }
+  free(cur);
+  return csb_error_set(err, "too many levels of symbolic links");
+}
+
+static int resolve(const char *cwd, const char *spelling, size_t len, csb_patch_target *t,
+                   csb_error *err) {
+  memset(t, 0, sizeof(*t));
+  t->spelling = spelling;
+  if (len == 0) return csb_error_set(err, "empty path");
+  if (strlen(spelling) != len) return csb_error_set(err, "path contains a NUL byte");
+  if (spelling[0] == '/') {
+    t->display = csb_xstrdup(spelling);
+  } else {
+    size_t cl = strlen(cwd);
+    t->display = csb_xasprintf("%s%s%s", cwd, cl && cwd[cl - 1] == '/' ? "" : "/", spelling);
+  }
+  t->lexical = csb_path_join(cwd, spelling);
+  char *parent = csb_path_parent(t->lexical);
+  char *base = csb_path_basename(t->lexical);
+  if (!parent || !base || !base[0]) {
+    free(parent);
+    free(base);
+    return csb_error_set(err, "not a file path");
+  }
+  char *cparent = NULL;
+  if (!csb_path_canonical_existing_prefix(parent, &cparent, err)) {
+    free(parent);
+    free(base);
+    return 0;
+  }
+  size_t pl = strlen(cparent);
+  t->entry = csb_xasprintf("%s%s%s", cparent, pl && cparent[pl - 1] == '/' ? "" : "/", base);
+  free(cparent);
+  free(parent);
+  free(base);
+  struct stat st;
+  if (lstat(t->entry, &st) == 0 && S_ISLNK(st.st_mode)) {
+    t->entry_is_link = 1;
+    if (!follow_final(t->entry, &t->content, err)) return 0;
+  } else {
+    t->content = csb_xstrdup(t->entry);
+  }
+  return 1;
+}
+
+static int check_one(const plan_ctx *c, const char *spelling, const char *path) {
+  if (!c->o->check) return 1;
+  csb_error e;
+  csb_error_clear(&e);
+  if (c->o->check(c->o->check_ctx, spelling, path, &e)) return 1;
+  return plan_fail(c, CSB_PATCH_ERR_POLICY, "%s", e.msg);
+}
+
+static int check_target(const plan_ctx *c, const csb_patch_target *t) {
+  if (!check_one(c, t->spelling, t->lexical)) return 0;
+  if (strcmp(t->entry, t->lexical) != 0 && !check_one(c, t->spelling, t->entry)) return 0;
+  if (strcmp(t->content, t->lexical) != 0 && strcmp(t->content, t->entry) != 0 &&
+      !check_one(c, t->spelling, t->content))
+    return 0;
+  return 1;
+}
+
+/* The entity a content operation (read or write) works on. */
+static csb_patch_entity *content_ent(csb_patch_plan *pl, const csb_patch_target *t) {
+  csb_patch_entity *e = ent_find(pl, t->entry);
+  if (e && (e->touched || !t->entry_is_link)) return e;
+  return ent_get(pl, t->content);
+}
+
+/* The entity an unlink works on: the link itself when the final component
+ * is a symlink. */
+static csb_patch_entity *unlink_ent(csb_patch_plan *pl, const csb_patch_target *t) {
+  if (t->entry_is_link) return ent_get(pl, t->entry);
+  return content_ent(pl, t);
+}
+
+/* Every missing ancestor of a new file must be creatable: an existing
+ * non-directory in the way fails like upstream's create_dir_all. */
+static int parents_ok(csb_patch_plan *pl, const char *path) {
+  char *p = csb_path_parent(path);
+  while (p && strcmp(p, "/") != 0) {
+    csb_patch_entity *e = ent_find(pl, p);
+    if (e && e->touched) {
+      if (e->exists) {
+        free(p);
+        return 0;
+      }
+    } else {
+      struct stat st;
+      if (stat(p, &st) == 0) {
+        int ok = S_ISDIR(st.st_mode);
+        free(p);
+        return ok;
+      }
+      if (errno != ENOENT) {
+        free(p);
+        return 0;
+      }
+    }
+    char *q = csb_path_parent(p);
+    free(p);
+    p = q;
+  }
+  free(p);
+  return 1;
+}
+
+static void set_contents(csb_patch_entity *e, char *data, size_t len) {
+  free(e->data);
+  e->data = data;
+  e->len = len;
+  e->loaded = 1;
+}
+
+static void add_summary(csb_patch_plan *pl, char op, const char *spelling, const char *abs,
+                        size_t old_bytes, size_t new_bytes, const char *moved_from,
+                        size_t ent_index) {
+  pl->sum = csb_xgrow(pl->sum, &pl->sum_cap, pl->n_sum + 1, sizeof(*pl->sum));
+  csb_patch_summary_item *s = &pl->sum[pl->n_sum++];
+  memset(s, 0, sizeof(*s));
+  s->pub.op = op;
+  s->pub.path = spelling;
+  s->abs = csb_xstrdup(abs);
+  s->pub.abs_path = s->abs;
+  s->pub.old_bytes = old_bytes;
+  s->pub.new_bytes = new_bytes;
+  s->pub.moved_from = moved_from;
+  s->ent = ent_index;
+}
+
+static mode_t default_mode(void) {
+  mode_t m = umask(022);
+  umask(m);
+  return (mode_t)(S_IFREG | (0666 & ~m));
+}
+
+csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_opts *opts_in,
+                                     csb_patch_err_kind *kind, csb_error *err) {
+  const csb_patch_plan_opts *op = opts_in;
+  plan_ctx cx = {err, opts_in->full_msg, kind, opts_in};
+  const plan_ctx *c = &cx;
+  if (kind) *kind = CSB_PATCH_ERR_NONE;
+  if (p->n_hunks == 0) {
+    plan_fail(c, CSB_PATCH_ERR_DATA, "No files were modified.");
+    return NULL;
+  }
+  csb_patch_plan *pl = csb_xcalloc(1, sizeof(*pl));
+  pl->cwd = csb_xstrdup(op->cwd);
+  size_t nt = 0;
+  pl->targets = csb_xcalloc(p->n_hunks * 2, sizeof(*pl->targets));
+
+  /* 1. Resolve and check every path before reading anything. */
+  for (size_t i = 0; i < p->n_hunks; i++) {
+    const csb_patch_hunk *h = &p->hunks[i];
+    for (int m = 0; m < 2; m++) {
+      const char *sp = m ? h->move_path : h->path;
+      size_t sl = m ? h->move_path_len : h->path_len;
+      if (!sp) {
+        nt++;
+        continue;
+      }
+      csb_patch_target *t = &pl->targets[nt++];
+      csb_error re;
+      csb_error_clear(&re);
+      if (!resolve(op->cwd, sp, sl, t, &re)) {
+        csb_buf b = {0};
+        csb_buf_puts(&b, "invalid path '");
+        csb_buf_append(&b, sp, strlen(sp));
+        csb_buf_printf(&b, "': %s", re.msg);
+        if (kind) *kind = CSB_PATCH_ERR_DATA;
+        csb_patch_set_msg(err, op->full_msg, 0, &b);
+        csb_buf_free(&b);
+        goto fail;
+      }
+      if (!check_target(c, t)) goto fail;
+    }
+  }
+  pl->n_targets = nt;
+
+  /* 2. Apply the hunks in order to the overlay. */
+  char ebuf[256];
+  for (size_t i = 0; i < p->n_hunks; i++) {
+    const csb_patch_hunk *h = &p->hunks[i];
+    csb_patch_target *t = &pl->targets[2 * i];
+    if (h->kind == CSB_PATCH_ADD) {
+      csb_patch_entity *e = content_ent(pl, t);
+      if (e->exists && S_ISDIR(e->mode)) {
+        plan_fail(c, CSB_PATCH_ERR_DATA, "Failed to write file %s", t->display);
+        goto fail;
+      }
+      if (!e->touched && !parents_ok(pl, e->path)) {
+        plan_fail(c, CSB_PATCH_ERR_DATA, "Failed to create parent directories for %s",
+                  t->display);
+        goto fail;
+      }
+      if (!e->exists) e->mode = default_mode();
+      e->exists = 1;
+      e->touched = 1;
+      set_contents(e, csb_xstrndup(h->contents, h->contents_len), h->contents_len);
+      add_summary(pl, 'A', h->path, e->path, 0, h->contents_len, NULL, (size_t)(e - pl->ents));
+    } else if (h->kind == CSB_PATCH_DELETE) {
+      csb_patch_entity *e = unlink_ent(pl, t);
+      if (!e->exists || (S_ISDIR(e->mode))) {
+        plan_fail(c, CSB_PATCH_ERR_DATA, "Failed to delete file %s", t->display);
+        goto fail;
+      }
+      size_t old = e->loaded ? e->len : (size_t)e->orig_size;
+      e->exists = 0;
+      e->touched = 1;
+      set_contents(e, NULL, 0);
+      add_summary(pl, 'D', h->path, e->path, old, 0, NULL, (size_t)(e - pl->ents));
+    } else {
+      csb_patch_entity *e = content_ent(pl, t);
+      size_t ei = (size_t)(e - pl->ents);
+      int en = 0;
+      if (!e->exists) {
+        en = e->orig_errno ? e->orig_errno : ENOENT;
+        if (e->touched) en = ENOENT;
+      } else if (S_ISDIR(e->mode)) {
+        en = EISDIR;
+      } else if (!e->loaded && !ent_load(e, &en)) {
+        /* en set */
+      }
+      if (en) {
+        if (en == EINVAL)
+          plan_fail(c, CSB_PATCH_ERR_DATA,
+                    "Failed to read file to update %s: not a regular file", t->display);
+        else
+          plan_fail(c, en == ENOENT || en == EISDIR || en == ENOTDIR ? CSB_PATCH_ERR_DATA
+                                                                     : CSB_PATCH_ERR_IO,
+                    "Failed to read file to update %s: %s", t->display,
+                    os_error(en, ebuf, sizeof(ebuf)));
+        goto fail;
+      }
+      csb_buf out = {0};
+      csb_error te;
+      if (!csb_patch_update_text(e->data, e->len, h, t->display, op->text_flags, &out, &te,
+                                 op->full_msg)) {
+        if (kind) *kind = CSB_PATCH_ERR_DATA;
+        if (err) *err = te;
+        csb_buf_free(&out);
+        goto fail;
+      }
+      size_t old_len = e->len;
+      size_t new_len = out.len;
+      char *data = out.data ? csb_buf_steal(&out) : csb_xstrdup("");
+      if (h->move_path) {
+        csb_patch_target *d = &pl->targets[2 * i + 1];
+        mode_t src_mode = e->mode;
+        size_t src_index = (size_t)(unlink_ent(pl, t) - pl->ents);
+        csb_patch_entity *de = content_ent(pl, d);
+        /* ent_get may have grown the array: re-derive the pointers. */
+        csb_patch_entity *src = &pl->ents[src_index];
+        e = &pl->ents[ei];
+        if (de->exists && S_ISDIR(de->mode)) {
+          free(data);
+          plan_fail(c, CSB_PATCH_ERR_DATA, "Failed to write file %s", d->display);
+          goto fail;
+        }
+        if (!de->touched && !de->exists && !parents_ok(pl, de->path)) {
+          free(data);
+          plan_fail(c, CSB_PATCH_ERR_DATA,
+                    "Failed to create parent directories for %s", d->display);
+          goto fail;
+        }
+        de->exists = 1;
+        de->touched = 1;
+        de->mode = src_mode;
+        set_contents(de, data, new_len);
+        if (src != de) {
+          src->exists = 0;
+          src->touched = 1;
+          set_contents(src, NULL, 0);
+        }
+        add_summary(pl, 'M', h->move_path, de->path, old_len, new_len, h->path,
+                    (size_t)(de - pl->ents));
+      } else {
+        e->touched = 1;
+        set_contents(e, data, new_len);
+        add_summary(pl, 'M', h->path, e->path, old_len, new_len, NULL, (size_t)(e - pl->ents));
+      }
+    }
+  }
+
+  /* 3. Summary order: adds, then modifications, then deletions. */
+  {
+    csb_patch_summary_item *sorted = csb_xcalloc(pl->n_sum ? pl->n_sum : 1, sizeof(*sorted));
+    size_t k = 0;
+    const char order[] = {'A', 'M', 'D'};
+    for (size_t oi = 0; oi < 3; oi++)
+      for (size_t i = 0; i < pl->n_sum; i++)
+        if (pl->sum[i].pub.op == order[oi]) sorted[k++] = pl->sum[i];
+    free(pl->sum);
+    pl->sum = sorted;
+    pl->sum_cap = pl->n_sum;
+  }
+  return pl;
+
+fail:
+  pl->n_targets = nt;
+  csb_patch_plan_free(pl);
+  return NULL;
+}
+
+void csb_patch_plan_free(csb_patch_plan *pl) {
+  if (!pl) return;
+  for (size_t i = 0; i < pl->n_targets; i++) target_free(&pl->targets[i]);
+  free(pl->targets);
+  for (size_t i = 0; i < pl->n_ents; i++) {
+    free(pl->ents[i].path);
+    free(pl->ents[i].data);
+  }
+  free(pl->ents);
+  free(pl->map);
+  for (size_t i = 0; i < pl->n_sum; i++) free(pl->sum[i].abs);
+  free(pl->sum);
+  free(pl->cwd);
+  free(pl);
+}
+
+size_t csb_patch_plan_summary_len(const csb_patch_plan *pl) { return pl->n_sum; }
+
+const csb_patch_summary_entry *csb_patch_plan_summary_at(const csb_patch_plan *pl, size_t i) {
+  return i < pl->n_sum ? &pl->sum[i].pub : NULL;
+}
+
+const char *csb_patch_plan_new_contents(const csb_patch_plan *pl, size_t i, size_t *len) {
+  if (i >= pl->n_sum) return NULL;
+  const csb_patch_entity *e = &pl->ents[pl->sum[i].ent];
+  if (!e->exists) {
+    if (len) *len = 0;
+    return NULL;
+  }
+  if (len) *len = e->len;
+  return e->data ? e->data : "";
+}

@@ -1,0 +1,56 @@
+/* plan_internal.h - the plan shared by plan.c and commit.c (private). */
+#ifndef CSB_PATCH_PLAN_INTERNAL_H
+#define CSB_PATCH_PLAN_INTERNAL_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "csb_patch.h"
+
+/* One directory entry the patch touches, keyed by its canonical path. */
+typedef struct csb_patch_entity {
+  char *path;
+  int orig_exists;
+  int orig_errno;      /* lstat's errno when it does not exist */
+  mode_t orig_mode;    /* st_mode (type bits included) */
+  dev_t orig_dev;
+  ino_t orig_ino;
+  uid_t orig_uid;
+  gid_t orig_gid;
+  off_t orig_size;
+  int touched;         /* some hunk changed it */
+  int exists;          /* current (final, once all hunks ran) state */
+  mode_t mode;
+  int loaded;          /* data holds the current contents */
+  char *data;
+  size_t len;
+} csb_patch_entity;
+
+typedef struct csb_patch_target {
+  const char *spelling; /* borrowed from the patch */
+  char *display;        /* cwd-joined spelling, for messages */
+  char *lexical;        /* absolute, normalised */
+  char *content;        /* every symlink followed */
+  char *entry;          /* canonical parent + final name */
+  int entry_is_link;
+} csb_patch_target;
+
+typedef struct csb_patch_summary_item {
+  csb_patch_summary_entry pub;
+  char *abs;
+  size_t ent;
+} csb_patch_summary_item;
+
+struct csb_patch_plan {
+  char *cwd;
+  csb_patch_target *targets; /* two per hunk: path, move destination */
+  size_t n_targets;
+  csb_patch_entity *ents;
+  size_t n_ents, ents_cap;
+  size_t *map;
+  size_t map_cap;
+  csb_patch_summary_item *sum;
+  size_t n_sum, sum_cap;
+};
+
+#endif

@@ -1,0 +1,362 @@
+/* csb-applypatch - apply Codex-format patches all-or-nothing, refusing
+ * every write the policy forbids. Invoked as `apply_patch` or `applypatch`
+ * it keeps the upstream standalone tool's interface, messages and exit
+ * statuses. See docs/csb-applypatch.md. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "csb_base.h"
+#include "csb_cli.h"
+#include "csb_patch.h"
+#include "csb_policy.h"
+
+/* ---- shared helpers ---------------------------------------------------------- */
+
+static int utf8_ok(const char *s, size_t n) {
+  const unsigned char *p = (const unsigned char *)s;
+  size_t i = 0;
+  while (i < n) {
+    unsigned char c = p[i];
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    size_t len;
+    unsigned lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    } else {
+      return 0;
+    }
+    if (n - i < len) return 0;
+    if (p[i + 1] < lo || p[i + 1] > hi) return 0;
+    for (size_t k = 2; k < len; k++)
+      if ((p[i + k] & 0xC0) != 0x80) return 0;
+    i += len;
+  }
+  return 1;
+}
+
+static void print_summary(const csb_patch_plan *plan, const char *header) {
+  csb_buf b = {0};
+  csb_buf_puts(&b, header);
+  for (size_t i = 0; i < csb_patch_plan_summary_len(plan); i++) {
+    const csb_patch_summary_entry *e = csb_patch_plan_summary_at(plan, i);
+    csb_buf_printf(&b, "%c %s\n", e->op, e->path);
+  }
+  fwrite(b.data, 1, b.len, stdout);
+  fflush(stdout);
+  csb_buf_free(&b);
+}
+
+/* The message of a failed library call: the untruncated text when there is
+ * one, else err->msg. */
+static const char *message(const csb_buf *full, const csb_error *err) {
+  return full->len ? full->data : err->msg;
+}
+
+/* ---- upstream-compatible mode (argv[0] apply_patch / applypatch) ------------- */
+
+static int upstream_main(int argc, char **argv) {
+  char *text = NULL;
+  size_t len = 0;
+  if (argc > 2) {
+    fputs("Error: apply_patch accepts exactly one argument.\n", stderr);
+    return 2;
+  }
+  if (argc == 2) {
+    len = strlen(argv[1]);
+    if (!utf8_ok(argv[1], len)) {
+      fputs("Error: apply_patch requires a UTF-8 PATCH argument.\n", stderr);
+      return 1;
+    }
+    text = csb_xstrdup(argv[1]);
+  } else {
+    csb_error e;
+    if (!csb_read_fd(0, "<stdin>", CSB_PATCH_MAX_PATCH_BYTES, &text, &len, &e)) {
+      fprintf(stderr, "Error: Failed to read PATCH from stdin.\n%s\n", e.msg);
+      return 1;
+    }
+    if (len == 0) {
+      free(text);
+      fputs("Usage: apply_patch 'PATCH'\n       echo 'PATCH' | apply_patch\n", stderr);
+      return 2;
+    }
+    if (!utf8_ok(text, len)) {
+      free(text);
+      fputs("Error: Failed to read PATCH from stdin.\nstream did not contain valid UTF-8\n",
+            stderr);
+      return 1;
+    }
+  }
+  char cwd[PATH_MAX];
+  if (!getcwd(cwd, sizeof(cwd))) {
+    fprintf(stderr, "Error: Failed to determine current directory.\n%s (os error %d)\n",
+            strerror(errno), errno);
+    free(text);
+    return 1;
+  }
+
+  int rc = 1;
+  csb_patch *p = NULL;
+  csb_patch_plan *plan = NULL;
+  csb_error err;
+  csb_buf full = {0};
+  csb_patch_err_kind kind;
+  if (!csb_patch_parse(text, len, 0, &p, &err, &full)) {
+    if (err.line > 0)
+      fprintf(stderr, "Invalid patch hunk on line %d: %s\n", err.line, message(&full, &err));
+    else
+      fprintf(stderr, "Invalid patch: %s\n", message(&full, &err));
+    goto out;
+  }
+  csb_patch_plan_opts po = {cwd, CSB_PATCH_TEXT_ADD_FINAL_NEWLINE, NULL, NULL, &full};
+  plan = csb_patch_plan_build(p, &po, &kind, &err);
+  if (!plan) {
+    fprintf(stderr, "%s\n", message(&full, &err));
+    goto out;
+  }
+  csb_patch_commit_opts co = {1, NULL, NULL};
+  if (!csb_patch_commit(plan, &co, &kind, &err)) {
+    fprintf(stderr, "%s\n", err.msg);
+    goto out;
+  }
+  print_summary(plan, "Success. Updated the following files:\n");
+  rc = 0;
+out:
+  csb_buf_free(&full);
+  csb_patch_plan_free(plan);
+  csb_patch_free(p);
+  free(text);
+  return rc;
+}
+
+/* ---- csb mode ------------------------------------------------------------------- */
+
+enum { OPT_POLICY, OPT_DIR, OPT_DRY_RUN, OPT_JSON, OPT_FILE };
+
+static const csb_cli_opt k_opts[] = {
+    {"policy", 0, CSB_ARG_REQUIRED, OPT_POLICY, "FILE",
+     "csb.policy/v1 document (- for stdin); every touched path must be writable"},
+    {"cd", 'C', CSB_ARG_REQUIRED, OPT_DIR, "DIR", "resolve patch paths against DIR (default: cwd)"},
+    {"file", 'f', CSB_ARG_REQUIRED, OPT_FILE, "FILE", "read the patch from FILE"},
+    {"dry-run", 'n', CSB_ARG_NONE, OPT_DRY_RUN, NULL, "check and report, change nothing"},
+    {"json", 0, CSB_ARG_NONE, OPT_JSON, NULL, "report changes as JSON on stdout"},
+    {NULL, 0, CSB_ARG_NONE, 0, NULL, NULL},
+};
+
+typedef struct {
+  const csb_policy *policy;
+} check_ctx;
+
+/* Every touched path must be writable; the refusal names the path and the
+ * deciding rule. */
+static int policy_check(void *ctx, const char *spelling, const char *abs_path, csb_error *err) {
+  const check_ctx *c = ctx;
+  csb_verdict v;
+  csb_policy_access_for(c->policy, abs_path, &v);
+  if (v.can_write) return 1;
+  char *why = csb_verdict_describe(c->policy, &v);
+  if (strcmp(spelling, abs_path) == 0)
+    csb_error_set(err, "refusing to write %s: %s", abs_path, why);
+  else
+    csb_error_set(err, "refusing to write %s (%s): %s", spelling, abs_path, why);
+  free(why);
+  return 0;
+}
+
+static int exit_for(csb_patch_err_kind k) {
+  switch (k) {
+    case CSB_PATCH_ERR_POLICY:
+      return CSB_EXIT_POLICY;
+    case CSB_PATCH_ERR_IO:
+      return CSB_EXIT_OSERR;
+    default:
+      return CSB_EXIT_DATA;
+  }
+}
+
+static void print_json(const csb_patch_plan *plan, int dry_run) {
+  csb_buf b = {0};
+  csb_buf_puts(&b, "{\"changes\":[");
+  for (size_t i = 0; i < csb_patch_plan_summary_len(plan); i++) {
+    const csb_patch_summary_entry *e = csb_patch_plan_summary_at(plan, i);
+    const char *op = e->op == 'A' ? "add" : e->op == 'D' ? "delete" : "update";
+    if (i) csb_buf_putc(&b, ',');
+    csb_buf_puts(&b, "{\"abs_path\":");
+    csb_buf_put_json_string(&b, e->abs_path, strlen(e->abs_path));
+    if (e->moved_from) {
+      csb_buf_puts(&b, ",\"moved_from\":");
+      csb_buf_put_json_string(&b, e->moved_from, strlen(e->moved_from));
+    }
+    csb_buf_printf(&b, ",\"new_bytes\":%zu,\"old_bytes\":%zu,\"op\":\"%s\",\"path\":", e->new_bytes,
+                   e->old_bytes, op);
+    csb_buf_put_json_string(&b, e->path, strlen(e->path));
+    csb_buf_putc(&b, '}');
+  }
+  csb_buf_printf(&b, "],\"dry_run\":%s}\n", dry_run ? "true" : "false");
+  fwrite(b.data, 1, b.len, stdout);
+  fflush(stdout);
+  csb_buf_free(&b);
+}
+
+static int csb_main(int argc, char **argv) {
+  csb_cli cli;
+  csb_cli_init(&cli, "csb-applypatch",
+               "csb-applypatch [--policy FILE] [-C DIR] [--dry-run] [--json] [PATCH | - | -f FILE]",
+               "Apply a Codex-format patch all-or-nothing. The patch is the PATCH argument, "
+               "FILE, or standard input; with --policy every path it touches must be writable.",
+               k_opts, argc, argv);
+  const char *policy_path = NULL, *dir = NULL, *patch_arg = NULL, *patch_file = NULL;
+  int dry_run = 0, json = 0, npos = 0;
+  for (;;) {
+    const char *arg;
+    int id = csb_cli_next(&cli, &arg);
+    if (id == CSB_CLI_END) break;
+    if (id == CSB_CLI_STOP) return cli.exit_code;
+    switch (id) {
+      case OPT_POLICY:
+        policy_path = arg;
+        break;
+      case OPT_DIR:
+        dir = arg;
+        break;
+      case OPT_FILE:
+        patch_file = arg;
+        break;
+      case OPT_DRY_RUN:
+        dry_run = 1;
+        break;
+      case OPT_JSON:
+        json = 1;
+        break;
+      case CSB_CLI_POSITIONAL:
+        patch_arg = arg;
+        npos++;
+        break;
+      default:
+        return csb_cli_usage_error(&cli, "unexpected option");
+    }
+  }
+  if (cli.rest_argc > 0) {
+    if (npos == 0 && cli.rest_argc == 1) {
+      patch_arg = cli.rest_argv[0];
+      npos = 1;
+    } else {
+      return csb_cli_usage_error(&cli, "expected at most one PATCH argument");
+    }
+  }
+  if (npos > 1) return csb_cli_usage_error(&cli, "expected at most one PATCH argument");
+  if (patch_file && npos) return csb_cli_usage_error(&cli, "give either PATCH or --file, not both");
+  if (policy_path && strcmp(policy_path, "-") == 0 &&
+      ((!patch_file && (!patch_arg || strcmp(patch_arg, "-") == 0)) ||
+       (patch_file && strcmp(patch_file, "-") == 0)))
+    return csb_cli_usage_error(&cli, "the policy and the patch cannot both come from stdin");
+
+  /* The working directory. */
+  char *cwd = NULL;
+  {
+    char buf[PATH_MAX];
+    const char *d = dir ? dir : ".";
+    if (!realpath(d, buf))
+      return csb_cli_usage_error(&cli, "cannot use directory %s: %s", d, strerror(errno));
+    cwd = csb_xstrdup(buf);
+  }
+
+  /* The patch. */
+  char *text = NULL;
+  size_t len = 0;
+  csb_error err;
+  csb_error_clear(&err);
+  if (patch_file || !patch_arg || strcmp(patch_arg, "-") == 0) {
+    const char *src = patch_file ? patch_file : "-";
+    if (!csb_read_file(src, CSB_PATCH_MAX_PATCH_BYTES, &text, &len, &err)) {
+      free(cwd);
+      return csb_cli_error(&cli, CSB_EXIT_DATA, "cannot read the patch: %s", err.msg);
+    }
+  } else {
+    text = csb_xstrdup(patch_arg);
+    len = strlen(text);
+  }
+  if (!utf8_ok(text, len)) {
+    free(text);
+    free(cwd);
+    return csb_cli_error(&cli, CSB_EXIT_DATA, "the patch is not valid UTF-8");
+  }
+
+  int rc = CSB_EXIT_OK;
+  csb_policy *policy = NULL;
+  csb_patch *p = NULL;
+  csb_patch_plan *plan = NULL;
+  csb_buf full = {0};
+  csb_patch_err_kind kind = CSB_PATCH_ERR_NONE;
+  check_ctx cctx = {NULL};
+
+  if (policy_path) {
+    if (!csb_policy_load(policy_path, &policy, &err)) {
+      rc = csb_cli_error(&cli, CSB_EXIT_DATA, "%s", err.msg);
+      goto out;
+    }
+    cctx.policy = policy;
+  }
+  if (!csb_patch_parse(text, len, CSB_PATCH_PARSE_SHELL_HEREDOC, &p, &err, &full)) {
+    if (err.line > 0)
+      rc = csb_cli_error(&cli, CSB_EXIT_DATA, "Invalid patch hunk on line %d: %s", err.line,
+                         message(&full, &err));
+    else
+      rc = csb_cli_error(&cli, CSB_EXIT_DATA, "Invalid patch: %s", message(&full, &err));
+    goto out;
+  }
+  csb_patch_plan_opts po = {cwd, 0, policy ? policy_check : NULL, policy ? &cctx : NULL, &full};
+  plan = csb_patch_plan_build(p, &po, &kind, &err);
+  if (!plan) {
+    rc = csb_cli_error(&cli, exit_for(kind), "%s", message(&full, &err));
+    goto out;
+  }
+  if (dry_run) {
+    if (json)
+      print_json(plan, 1);
+    else
+      print_summary(plan, "Dry run. Would update the following files:\n");
+    goto out;
+  }
+  csb_patch_commit_opts co = {1, policy ? policy_check : NULL, policy ? &cctx : NULL};
+  if (!csb_patch_commit(plan, &co, &kind, &err)) {
+    rc = csb_cli_error(&cli, exit_for(kind), "%s", err.msg);
+    goto out;
+  }
+  if (json)
+    print_json(plan, 0);
+  else
+    print_summary(plan, "Success. Updated the following files:\n");
+out:
+  csb_buf_free(&full);
+  csb_patch_plan_free(plan);
+  csb_patch_free(p);
+  csb_policy_free(policy);
+  free(text);
+  free(cwd);
+  return rc;
+}
+
+int main(int argc, char **argv) {
+  const char *a0 = argc > 0 && argv[0] ? argv[0] : "";
+  const char *slash = strrchr(a0, '/');
+  const char *base = slash ? slash + 1 : a0;
+  if (strcmp(base, "apply_patch") == 0 || strcmp(base, "applypatch") == 0)
+    return upstream_main(argc, argv);
+  return csb_main(argc, argv);
+}

@@ -1,0 +1,268 @@
+// Unit tests for libs/http.
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "csb_http.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+namespace {
+
+csb_http_status Req(const std::string &s, csb_http_head *h, const char **why = nullptr, size_t max = 8192) {
+  return csb_http_parse_request(s.data(), s.size(), max, h, why);
+}
+
+std::string Val(const csb_http_header *h) { return std::string(h->value, h->value_len); }
+
+TEST(Request, Basic) {
+  csb_http_head h;
+  std::string s = "GET http://example.com/a?b HTTP/1.1\r\nHost: example.com\r\nX-A:  v 1 \r\n\r\nBODY";
+  ASSERT_EQ(Req(s, &h), CSB_HTTP_OK);
+  EXPECT_EQ(std::string(h.method, h.method_len), "GET");
+  EXPECT_EQ(std::string(h.target, h.target_len), "http://example.com/a?b");
+  EXPECT_EQ(h.version_minor, 1);
+  ASSERT_EQ(h.n_headers, 2u);
+  EXPECT_EQ(Val(&h.headers[1]), "v 1");
+  EXPECT_EQ(h.head_len, s.size() - 4);
+  EXPECT_NE(csb_http_find(&h, "x-a"), nullptr);
+}
+
+TEST(Request, Incremental) {
+  std::string s = "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc";
+  csb_http_head h;
+  for (size_t i = 0; i < s.size() - 3; i++) {
+    EXPECT_EQ(csb_http_parse_request(s.data(), i, 8192, &h, nullptr), CSB_HTTP_INCOMPLETE) << i;
+  }
+  EXPECT_EQ(Req(s, &h), CSB_HTTP_OK);
+}
+
+TEST(Request, LeadingEmptyLines) {
+  csb_http_head h;
+  EXPECT_EQ(Req("\r\n\r\nGET / HTTP/1.1\r\n\r\n", &h), CSB_HTTP_OK);
+}
+
+TEST(Request, Malformed) {
+  const char *bad[] = {
+      "GET / HTTP/1.1\nHost: a\n\n",          // bare LF
+      "GET  / HTTP/1.1\r\n\r\n",              // double space
+      "GET / HTTP/2.0\r\n\r\n",               // version
+      "GET / http/1.1\r\n\r\n",               // case
+      "G(T / HTTP/1.1\r\n\r\n",               // method token
+      "GET /\x01 HTTP/1.1\r\n\r\n",           // control in target
+      "GET / HTTP/1.1\r\nHost : a\r\n\r\n",   // space before colon
+      "GET / HTTP/1.1\r\n Host: a\r\n\r\n",   // folding
+      "GET / HTTP/1.1\r\nA: b\r\n c\r\n\r\n", // folding
+      "GET / HTTP/1.1\r\nA: b\x00x\r\n\r\n",  // NUL
+      "GET / HTTP/1.1\r\n: b\r\n\r\n",        // empty name
+      "GET / HTTP/1.1\r\nA: b\rc\r\n\r\n",    // lone CR
+      "\x16\x03\x01\x02\x00",                 // TLS hello on the plain port
+  };
+  for (const char *b : bad) {
+    csb_http_head h;
+    const char *why = nullptr;
+    std::string s(b, b == bad[9] ? 26 : strlen(b));
+    EXPECT_EQ(Req(s, &h, &why), CSB_HTTP_ERROR) << b;
+    EXPECT_NE(why, nullptr);
+  }
+}
+
+TEST(Request, Limits) {
+  csb_http_head h;
+  const char *why = nullptr;
+  std::string big = "GET / HTTP/1.1\r\nA: " + std::string(10000, 'x') + "\r\n\r\n";
+  EXPECT_EQ(Req(big, &h, &why, 4096), CSB_HTTP_TOO_LARGE);
+  EXPECT_EQ(Req(big.substr(0, 5000), &h, &why, 4096), CSB_HTTP_TOO_LARGE);
+  EXPECT_EQ(Req(big.substr(0, 3000), &h, &why, 4096), CSB_HTTP_INCOMPLETE);
+  std::string many = "GET / HTTP/1.1\r\n";
+  for (int i = 0; i < 101; i++) many += "A: b\r\n";
+  many += "\r\n";
+  EXPECT_EQ(Req(many, &h, &why), CSB_HTTP_TOO_LARGE);
+}
+
+TEST(Framing, SmugglingDefences) {
+  struct Case {
+    const char *head;
+    int ok;
+    csb_http_body_kind kind;
+    uint64_t len;
+  } cases[] = {
+      {"POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\n", 1, CSB_HTTP_BODY_LENGTH, 5},
+      {"POST / HTTP/1.1\r\nContent-Length: 5, 5\r\n\r\n", 1, CSB_HTTP_BODY_LENGTH, 5},
+      {"POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", 0, CSB_HTTP_BODY_NONE, 0},
+      {"POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 0, CSB_HTTP_BODY_NONE, 0},
+      {"POST / HTTP/1.1\r\nContent-Length: 0x10\r\n\r\n", 0, CSB_HTTP_BODY_NONE, 0},
+      {"POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n", 1, CSB_HTTP_BODY_NONE, 0},
+      {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 1, CSB_HTTP_BODY_CHUNKED, 0},
+      {"POST / HTTP/1.1\r\nTransfer-Encoding: Chunked\r\n\r\n", 1, CSB_HTTP_BODY_CHUNKED, 0},
+      {"POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 0, CSB_HTTP_BODY_NONE, 0},
+      {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", 0,
+       CSB_HTTP_BODY_NONE, 0},
+      {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", 0, CSB_HTTP_BODY_NONE, 0},
+      {"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 0, CSB_HTTP_BODY_NONE, 0},
+      {"GET / HTTP/1.1\r\n\r\n", 1, CSB_HTTP_BODY_NONE, 0},
+  };
+  for (const auto &c : cases) {
+    csb_http_head h;
+    ASSERT_EQ(Req(c.head, &h), CSB_HTTP_OK) << c.head;
+    csb_http_framing f;
+    const char *why = nullptr;
+    EXPECT_EQ(csb_http_request_framing(&h, &f, &why), c.ok) << c.head;
+    if (c.ok) {
+      EXPECT_EQ(f.kind, c.kind) << c.head;
+      EXPECT_EQ(f.length, c.len) << c.head;
+    }
+  }
+}
+
+TEST(Response, ParseAndFraming) {
+  csb_http_head h;
+  std::string s = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc";
+  ASSERT_EQ(csb_http_parse_response(s.data(), s.size(), 8192, &h, nullptr), CSB_HTTP_OK);
+  EXPECT_EQ(h.status, 200);
+  csb_http_framing f;
+  ASSERT_TRUE(csb_http_response_framing(&h, "GET", 3, &f, nullptr));
+  EXPECT_EQ(f.kind, CSB_HTTP_BODY_LENGTH);
+  ASSERT_TRUE(csb_http_response_framing(&h, "HEAD", 4, &f, nullptr));
+  EXPECT_EQ(f.kind, CSB_HTTP_BODY_NONE);
+  s = "HTTP/1.0 200\r\n\r\n";
+  ASSERT_EQ(csb_http_parse_response(s.data(), s.size(), 8192, &h, nullptr), CSB_HTTP_OK);
+  ASSERT_TRUE(csb_http_response_framing(&h, "GET", 3, &f, nullptr));
+  EXPECT_EQ(f.kind, CSB_HTTP_BODY_UNTIL_CLOSE);
+  EXPECT_FALSE(csb_http_keep_alive(&h));
+  s = "HTTP/1.1 204 No Content\r\nConnection: keep-alive, x-y\r\nx-y: 1\r\n\r\n";
+  ASSERT_EQ(csb_http_parse_response(s.data(), s.size(), 8192, &h, nullptr), CSB_HTTP_OK);
+  ASSERT_TRUE(csb_http_response_framing(&h, "GET", 3, &f, nullptr));
+  EXPECT_EQ(f.kind, CSB_HTTP_BODY_NONE);
+  EXPECT_TRUE(csb_http_keep_alive(&h));
+  EXPECT_TRUE(csb_http_is_hop_by_hop_in(&h, &h.headers[1]));
+  EXPECT_TRUE(csb_http_is_hop_by_hop_in(&h, &h.headers[0]));
+  s = "HTTP/1.1 99 x\r\n\r\n";
+  EXPECT_EQ(csb_http_parse_response(s.data(), s.size(), 8192, &h, nullptr), CSB_HTTP_ERROR);
+  s = "SSH-2.0-OpenSSH\r\n";
+  EXPECT_EQ(csb_http_parse_response(s.data(), s.size(), 8192, &h, nullptr), CSB_HTTP_ERROR);
+}
+
+TEST(HopByHop, Names) {
+  EXPECT_TRUE(csb_http_is_hop_by_hop("Proxy-Connection", 16));
+  EXPECT_TRUE(csb_http_is_hop_by_hop("te", 2));
+  EXPECT_FALSE(csb_http_is_hop_by_hop("x-forwarded-for", 15));
+  EXPECT_FALSE(csb_http_is_hop_by_hop("host", 4));
+}
+
+std::string Decode(const std::string &in, long *consumed, bool *done, bool bytewise = false) {
+  csb_http_chunked c;
+  csb_http_chunked_init(&c);
+  csb_buf out;
+  csb_buf_init(&out);
+  const char *why = nullptr;
+  *consumed = 0;
+  if (bytewise) {
+    for (size_t i = 0; i < in.size() && !c.done; i++) {
+      long r = csb_http_chunked_feed(&c, in.data() + i, 1, &out, &why);
+      if (r < 0) {
+        *consumed = -1;
+        break;
+      }
+      *consumed += r;
+    }
+  } else {
+    *consumed = csb_http_chunked_feed(&c, in.data(), in.size(), &out, &why);
+  }
+  *done = c.done;
+  std::string r(out.data ? out.data : "", out.len);
+  csb_buf_free(&out);
+  return r;
+}
+
+TEST(Chunked, Decode) {
+  long n;
+  bool done;
+  std::string body = "4\r\nWiki\r\n5;ext=1\r\npedia\r\nE\r\n in\r\n\r\nchunks.\r\n0\r\nX-T: 1\r\n\r\nNEXT";
+  for (bool bw : {false, true}) {
+    EXPECT_EQ(Decode(body, &n, &done, bw), "Wikipedia in\r\n\r\nchunks.");
+    EXPECT_TRUE(done);
+    EXPECT_EQ(n, (long)body.size() - 4);
+  }
+  EXPECT_EQ(Decode("0\r\n\r\n", &n, &done), "");
+  EXPECT_TRUE(done);
+  Decode("3\r\nab", &n, &done);
+  EXPECT_FALSE(done);
+  EXPECT_EQ(n, 5);
+  const char *bad[] = {"x\r\n", "3\r\nabcX", "3\nabc", "-1\r\n", "10000000000000000\r\n",
+                       "0\r\n bad\r\n\r\n", "3;\n", ";\r\n"};
+  for (const char *b : bad) {
+    Decode(b, &n, &done);
+    EXPECT_EQ(n, -1) << b;
+  }
+}
+
+TEST(Targets, AbsoluteAndOrigin) {
+  csb_http_target t;
+  const char *why;
+  std::string s = "http://Example.com:8080/p?q=1";
+  ASSERT_TRUE(csb_http_parse_target(s.data(), s.size(), &t, &why));
+  EXPECT_TRUE(t.absolute);
+  EXPECT_STREQ(t.authority.host, "Example.com");
+  EXPECT_EQ(t.authority.port, 8080);
+  EXPECT_EQ(std::string(t.path, t.path_len), "/p?q=1");
+  s = "http://[::1]:80";
+  ASSERT_TRUE(csb_http_parse_target(s.data(), s.size(), &t, &why));
+  EXPECT_STREQ(t.authority.host, "::1");
+  EXPECT_TRUE(t.authority.ipv6_literal);
+  EXPECT_EQ(t.path_len, 0u);
+  s = "/x";
+  ASSERT_TRUE(csb_http_parse_target(s.data(), s.size(), &t, &why));
+  EXPECT_FALSE(t.absolute);
+  const char *bad[] = {"http://", "http://a@b/", "ftp://a/", "*", "a.com:443", "http://a:0/", "http://a:65536/",
+                       "http://a:x/", "http://a b/", "http://a/#f", "http://[::1/"};
+  for (const char *b : bad) EXPECT_FALSE(csb_http_parse_target(b, strlen(b), &t, &why)) << b;
+}
+
+TEST(Authority, ConnectForm) {
+  csb_http_authority a;
+  const char *why;
+  ASSERT_TRUE(csb_http_parse_authority("example.com:443", 15, &a, &why));
+  EXPECT_EQ(a.port, 443);
+  ASSERT_TRUE(csb_http_parse_authority("[fe80::1%25lo0]:22", 18, &a, &why));
+  EXPECT_STREQ(a.host, "fe80::1%25lo0");
+  EXPECT_FALSE(csb_http_parse_authority(":443", 4, &a, &why));
+  EXPECT_FALSE(csb_http_parse_authority("a.com:", 6, &a, &why));
+  EXPECT_FALSE(csb_http_parse_authority("a.com:123456", 12, &a, &why));
+}
+
+TEST(Fuzz, SeedsAndMutations) {
+  std::vector<std::string> seeds = {
+      "GET http://a/ HTTP/1.1\r\nHost: a\r\n\r\n",
+      "POST http://a/ HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+      "CONNECT a:443 HTTP/1.1\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+      "3\r\nabc\r\n0\r\nT: x\r\n\r\n",
+  };
+  std::mt19937 rng(12345);
+  for (const auto &s : seeds) {
+    LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t *>(s.data()), s.size());
+    for (int i = 0; i < 2000; i++) {
+      std::string m = s;
+      int edits = 1 + rng() % 4;
+      for (int e = 0; e < edits; e++) {
+        size_t pos = m.empty() ? 0 : rng() % m.size();
+        switch (rng() % 3) {
+          case 0:
+            if (!m.empty()) m[pos] = static_cast<char>(rng());
+            break;
+          case 1:
+            m.insert(pos, 1, static_cast<char>(rng()));
+            break;
+          default:
+            if (!m.empty()) m.erase(pos, 1);
+        }
+      }
+      LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t *>(m.data()), m.size());
+    }
+  }
+}
+
+}  // namespace

@@ -12,6 +12,7 @@
 
 #include "cJSON.h"
 #include "csb_json.h"
+#include "csb_netpolicy.h"
 #include "csb_policy.h"
 #include "policy_internal.h"
 
@@ -219,84 +220,21 @@ static int read_filesystem(csb_policy *p, const cJSON *obj, csb_error *err) {
 
 /* ---- proxy settings (validated pass-through) ------------------------------ */
 
-static int check_allow_deny_map(const cJSON *o, csb_error *err) {
-  const cJSON *m = NULL;
-  if (!csb_json_as_object(o, &m, err)) return 0;
-  for (const cJSON *c = m->child; c != NULL; c = c->next) {
-    const char *s = NULL;
-    if (!csb_json_as_string(c, &s, err)) {
-      csb_json_error_push_key(err, c->string);
-      return 0;
-    }
-    if (strcmp(s, "allow") != 0 && strcmp(s, "deny") != 0)
-      return fail_key(err, c->string, "expected allow or deny, got `%s`", s);
-  }
-  return 1;
-}
-
-static int check_object_of_objects(const cJSON *o, csb_error *err) {
-  const cJSON *m = NULL;
-  if (!csb_json_as_object(o, &m, err)) return 0;
-  for (const cJSON *c = m->child; c != NULL; c = c->next) {
-    const cJSON *x = NULL;
-    if (!csb_json_as_object(c, &x, err)) {
-      csb_json_error_push_key(err, c->string);
-      return 0;
-    }
-  }
-  return 1;
-}
-
+/* The proxy object is interpreted by csb-proxy through libs/netpolicy; the
+ * reader validates it with the same code (types, enums, domain patterns,
+ * MITM hooks and actions) without resolving secrets. */
 static int read_proxy(csb_policy *p, const cJSON *obj, csb_error *err) {
-  static const char *const keys[] = {"proxy_url", "socks_url", "enable_socks5",
-                                     "enable_socks5_udp", "allow_upstream_proxy",
-                                     "dangerously_allow_non_loopback_proxy", "mode", "domains",
-                                     "mitm", NULL};
-  static const char *const strings[] = {"proxy_url", "socks_url"};
-  static const char *const bools[] = {"enable_socks5", "enable_socks5_udp",
-                                      "allow_upstream_proxy",
-                                      "dangerously_allow_non_loopback_proxy"};
-  static const char *const modes[] = {"full", "limited"};
-  if (!csb_json_as_object(obj, &obj, err)) return 0;
-  if (!check_fields(obj, keys, err)) return 0;
-  for (size_t i = 0; i < CSB_ARRAY_LEN(strings); i++) {
-    const char *s = NULL;
-    if (!csb_json_opt_string(obj, strings[i], &s, err)) return 0;
-  }
-  for (size_t i = 0; i < CSB_ARRAY_LEN(bools); i++) {
-    bool b = false;
-    if (!csb_json_opt_bool(obj, bools[i], &b, err)) return 0;
-  }
-  if (csb_json_get(obj, "mode") != NULL) {
-    int m = 0;
-    if (!get_enum(obj, "mode", modes, CSB_ARRAY_LEN(modes), &m, err)) return 0;
-  }
-  const cJSON *d = csb_json_get(obj, "domains");
-  if (d != NULL && !check_allow_deny_map(d, err)) {
-    csb_json_error_push_key(err, "domains");
+  if (!csb_json_as_object(obj, &obj, err)) {
+    csb_json_error_push_key(err, "proxy");
     return 0;
   }
-  const cJSON *mitm = csb_json_get(obj, "mitm");
-  if (mitm != NULL) {
-    static const char *const mkeys[] = {"hooks", "actions", NULL};
-    if (!csb_json_as_object(mitm, &mitm, err) || !check_fields(mitm, mkeys, err)) goto mitm_fail;
-    const cJSON *h = csb_json_get(mitm, "hooks");
-    if (h != NULL && !check_object_of_objects(h, err)) {
-      csb_json_error_push_key(err, "hooks");
-      goto mitm_fail;
-    }
-    const cJSON *a = csb_json_get(mitm, "actions");
-    if (a != NULL && !check_object_of_objects(a, err)) {
-      csb_json_error_push_key(err, "actions");
-      goto mitm_fail;
-    }
-  }
+  csb_netpolicy *np = csb_netpolicy_new();
+  int ok = csb_netpolicy_apply_proxy_json(np, obj, "network.proxy", err);
+  csb_netpolicy_free(np);
+  if (!ok) return 0;
   p->proxy = cJSON_Duplicate(obj, 1);
   if (p->proxy == NULL) (void)csb_xmalloc((size_t)-1); /* out of memory: exits 70 */
   return 1;
-mitm_fail:
-  csb_json_error_push_key(err, "mitm");
-  return 0;
 }
 
 static int read_network(csb_policy *p, const cJSON *obj, csb_error *err) {
@@ -331,10 +269,7 @@ static int read_network(csb_policy *p, const cJSON *obj, csb_error *err) {
     return 0;
   }
   const cJSON *proxy = csb_json_get(obj, "proxy");
-  if (proxy != NULL && !read_proxy(p, proxy, err)) {
-    csb_json_error_push_key(err, "proxy");
-    return 0;
-  }
+  if (proxy != NULL && !read_proxy(p, proxy, err)) return 0;
   return 1;
 }
 

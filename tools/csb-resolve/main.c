@@ -1,29 +1,258 @@
-/* csb-resolve - placeholder until the tool is implemented.
- *
- * Answers --help and --version like every csb tool; any other invocation
- * reports "not implemented" with exit status 69 (CSB_EXIT_UNAVAILABLE). */
+/* csb-resolve - layered configuration to the csb.policy/v1 document.
+ * See docs/csb-resolve.md. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-#include "csb_cli.h"
+#include "csb_paths.h"
+#include "resolve.h"
 
-static const csb_cli_opt kOpts[] = {
-    {NULL, 0, CSB_ARG_NONE, 0, NULL, NULL},
+
+enum {
+  OPT_CD = 1,
+  OPT_ADD_DIR,
+  OPT_CONFIG,
+  OPT_PROFILE,
+  OPT_SANDBOX,
+  OPT_CODEX_HOME,
+  OPT_SYSTEM_CONFIG,
+  OPT_REQUIREMENTS,
+  OPT_INCLUDE_MANAGED,
+  OPT_STRICT,
+  OPT_EXPLAIN,
+  OPT_CHECK,
+  OPT_ACCESS
 };
+
+static const csb_cli_opt opts[] = {
+    {"cd", 'C', CSB_ARG_REQUIRED, OPT_CD, "DIR", "working directory (default: the current one)"},
+    {"add-dir", 0, CSB_ARG_REQUIRED, OPT_ADD_DIR, "DIR", "extra workspace root (repeatable)"},
+    {"config", 'c', CSB_ARG_REQUIRED, OPT_CONFIG, "KEY=VALUE",
+     "override a configuration value (TOML, else a string; repeatable)"},
+    {"permissions-profile", 'P', CSB_ARG_REQUIRED, OPT_PROFILE, "NAME",
+     "select a permissions profile (skips requirements unless --include-managed-config)"},
+    {"sandbox", 's', CSB_ARG_REQUIRED, OPT_SANDBOX, "MODE",
+     "legacy sandbox mode: read-only, workspace-write, danger-full-access"},
+    {"codex-home", 0, CSB_ARG_REQUIRED, OPT_CODEX_HOME, "DIR",
+     "read a Codex home's config.toml (default: $CODEX_HOME)"},
+    {"system-config", 0, CSB_ARG_REQUIRED, OPT_SYSTEM_CONFIG, "FILE",
+     "system configuration (default: /etc/csb/config.toml)"},
+    {"requirements", 0, CSB_ARG_REQUIRED, OPT_REQUIREMENTS, "FILE",
+     "requirements (default: /etc/csb/requirements.toml)"},
+    {"include-managed-config", 0, CSB_ARG_NONE, OPT_INCLUDE_MANAGED, NULL,
+     "apply requirements even with --permissions-profile"},
+    {"strict-config", 0, CSB_ARG_NONE, OPT_STRICT, NULL, "unknown configuration fields are errors"},
+    {"explain", 0, CSB_ARG_NONE, OPT_EXPLAIN, NULL, "print the summary and the effective rules"},
+    {"check", 0, CSB_ARG_REQUIRED, OPT_CHECK, "PATH",
+     "print the verdict for PATH and its deciding rule (exit 0 allowed, 1 denied)"},
+    {"access", 0, CSB_ARG_REQUIRED, OPT_ACCESS, "read|write", "access for --check (default read)"},
+    {NULL, 0, CSB_ARG_NONE, 0, NULL, NULL}};
+
+static char *env_abs(const char *name) {
+  const char *v = getenv(name);
+  if (v == NULL || v[0] == '\0' || v[0] != '/') return NULL;
+  return csb_path_normalize(v);
+}
+
+static int setup_env(rs_ctx *ctx, const char *cd, const char *codex_home) {
+  char *proc = getcwd(NULL, 0);
+  if (proc == NULL && (cd == NULL || cd[0] != '/'))
+    return csb_cli_error(ctx->cli, CSB_EXIT_OSERR, "cannot determine the working directory: %s",
+                         strerror(errno));
+  ctx->cwd = cd ? csb_path_join(proc ? proc : "/", cd) : csb_path_normalize(proc);
+  free(proc);
+  struct stat st;
+  if (stat(ctx->cwd, &st) != 0 || !S_ISDIR(st.st_mode))
+    return csb_cli_usage_error(ctx->cli, "working directory `%s` is not a directory", ctx->cwd);
+  ctx->home = env_abs("HOME");
+  ctx->tmpdir = env_abs("TMPDIR");
+  if (codex_home == NULL) codex_home = getenv("CODEX_HOME");
+  if (codex_home != NULL && codex_home[0] != '\0') {
+    ctx->codex_mode = 1;
+    ctx->user_home_dir = csb_path_join(ctx->cwd, codex_home);
+  } else if (getenv("CSB_HOME") != NULL && getenv("CSB_HOME")[0] != '\0') {
+    ctx->user_home_dir = csb_path_join(ctx->cwd, getenv("CSB_HOME"));
+  } else if (ctx->home != NULL) {
+    ctx->user_home_dir = csb_path_join(ctx->home, ".csb");
+  } else {
+    ctx->user_home_dir = csb_xstrdup("/nonexistent/.csb");
+  }
+  for (size_t i = 0; i < ctx->add_dirs.len; i++) {
+    char *abs = csb_path_join(ctx->cwd, ctx->add_dirs.items[i]);
+    free(ctx->add_dirs.items[i]);
+    ctx->add_dirs.items[i] = abs;
+  }
+  return 0;
+}
+
+/* Codex-home mode: `$CODEX_HOME/memories` is an internal write root when
+ * the policy projects to legacy workspace-write (reference §3.1). */
+static void add_internal_root(rs_ctx *ctx) {
+  csb_policy *p = ctx->policy;
+  if (!ctx->codex_mode || p->legacy.type != CSB_LEGACY_WORKSPACE_WRITE) return;
+  char *mem = csb_path_join(ctx->user_home_dir, "memories");
+  csb_verdict v;
+  csb_policy_access_for(p, mem, &v);
+  if (!v.can_write) {
+    csb_policy_add_entry(p, mem, CSB_ACCESS_WRITE, "internal:memories", 1, 1);
+    csb_policy_canonicalize(p);
+    csb_policy_compute_legacy(p, ctx->want_landlock);
+  }
+  free(mem);
+}
+
+static int run_check(rs_ctx *ctx, const char *path, const char *access) {
+  csb_policy *p = ctx->policy;
+  char *abs = csb_path_join(ctx->cwd, path);
+  csb_verdict v;
+  csb_policy_access_for(p, abs, &v);
+  int want_write = strcmp(access, "write") == 0;
+  int ok = want_write ? v.can_write : v.can_read;
+  char *why = csb_verdict_describe(p, &v);
+  printf("%s: %s %s\n%s\n", ok ? "allowed" : "denied", access, abs, why);
+  free(why);
+  free(abs);
+  return ok ? CSB_EXIT_OK : CSB_EXIT_FALSE;
+}
+
+static int resolve(rs_ctx *ctx) {
+  int rc = rs_config_load(ctx);
+  if (rc) return rc;
+  ctx->policy = csb_policy_new(csb_platform_host(), ctx->cwd);
+  int landlock = 0;
+  if (rs_get_bool(ctx->merged, "features.use_legacy_landlock", &landlock)) ctx->want_landlock = landlock;
+  rs_profile prof;
+  rc = rs_select_profile(ctx, &prof);
+  if (rc == 0) rc = rs_apply_requirements(ctx, &prof, &ctx->policy->warnings);
+  if (rc == 0) rc = rs_materialize(ctx, &prof, &ctx->policy->warnings);
+  rs_profile_free(&prof);
+  if (rc) {
+    for (size_t i = 0; i < ctx->policy->warnings.len; i++)
+      csb_cli_warn(ctx->cli, "%s", ctx->policy->warnings.items[i]);
+    return rc;
+  }
+  csb_policy *p = ctx->policy;
+  csb_policy_canonicalize(p);
+  csb_policy_compute_legacy(p, ctx->want_landlock);
+  add_internal_root(ctx);
+  free(p->summary);
+  p->summary = csb_policy_summary(p);
+  for (size_t i = 0; i < p->warnings.len; i++) csb_cli_warn(ctx->cli, "%s", p->warnings.items[i]);
+  return 0;
+}
 
 int main(int argc, char **argv) {
   csb_cli cli;
-  csb_cli_init(&cli, "csb-resolve", "csb-resolve [OPTIONS]",
-               "Not implemented yet in this build of csb.", kOpts, argc, argv);
-  for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
-    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0 ||
-        strcmp(argv[i], "--version") == 0) {
-      const char *arg;
-      int r;
-      while ((r = csb_cli_next(&cli, &arg)) != CSB_CLI_STOP && r != CSB_CLI_END) {
-      }
-      if (r == CSB_CLI_STOP) return cli.exit_code;
-      break;
+  csb_cli_init(&cli, "csb-resolve",
+               "csb-resolve [OPTIONS]\ncsb-resolve [OPTIONS] --explain\n"
+               "csb-resolve [OPTIONS] --check PATH [--access read|write]",
+               "Resolves the layered configuration into the csb.policy/v1 document (stdout).",
+               opts, argc, argv);
+  rs_ctx ctx;
+  memset(&ctx, 0, sizeof(ctx));
+  ctx.cli = &cli;
+  ctx.system_config = "/etc/csb/config.toml";
+  ctx.requirements_path = "/etc/csb/requirements.toml";
+  csb_strv_init(&ctx.add_dirs);
+  csb_strv_init(&ctx.overrides);
+  const char *cd = NULL, *codex_home = NULL, *check = NULL, *access = "read";
+  int explain = 0, id;
+  const char *arg = NULL;
+  int rc = 0;
+  while ((id = csb_cli_next(&cli, &arg)) != CSB_CLI_END) {
+    switch (id) {
+      case CSB_CLI_STOP:
+        rc = cli.exit_code;
+        goto done;
+      case CSB_CLI_POSITIONAL:
+        rc = csb_cli_usage_error(&cli, "unexpected argument `%s`", arg);
+        goto done;
+      case OPT_CD:
+        cd = arg;
+        break;
+      case OPT_ADD_DIR:
+        csb_strv_push(&ctx.add_dirs, arg);
+        break;
+      case OPT_CONFIG:
+        csb_strv_push(&ctx.overrides, arg);
+        break;
+      case OPT_PROFILE:
+        ctx.profile_flag = arg;
+        break;
+      case OPT_SANDBOX:
+        if (strcmp(arg, "read-only") != 0 && strcmp(arg, "workspace-write") != 0 &&
+            strcmp(arg, "danger-full-access") != 0) {
+          rc = csb_cli_usage_error(&cli, "invalid sandbox mode `%s` (expected read-only, "
+                                         "workspace-write or danger-full-access)", arg);
+          goto done;
+        }
+        ctx.sandbox_flag = arg;
+        break;
+      case OPT_CODEX_HOME:
+        codex_home = arg;
+        break;
+      case OPT_SYSTEM_CONFIG:
+        ctx.system_config = arg;
+        break;
+      case OPT_REQUIREMENTS:
+        ctx.requirements_path = arg;
+        ctx.requirements_explicit = 1;
+        break;
+      case OPT_INCLUDE_MANAGED:
+        ctx.include_managed = 1;
+        break;
+      case OPT_STRICT:
+        ctx.strict = 1;
+        break;
+      case OPT_EXPLAIN:
+        explain = 1;
+        break;
+      case OPT_CHECK:
+        check = arg;
+        break;
+      case OPT_ACCESS:
+        if (strcmp(arg, "read") != 0 && strcmp(arg, "write") != 0) {
+          rc = csb_cli_usage_error(&cli, "invalid --access `%s` (expected read or write)", arg);
+          goto done;
+        }
+        access = arg;
+        break;
+      default:
+        break;
     }
   }
-  return csb_cli_error(&cli, CSB_EXIT_UNAVAILABLE, "not implemented yet");
+  if (cli.rest_argc > 0 || cli.has_dashdash) {
+    rc = csb_cli_usage_error(&cli, "csb-resolve takes no command");
+    goto done;
+  }
+  if (ctx.profile_flag && ctx.sandbox_flag) {
+    rc = csb_cli_usage_error(&cli, "`sandbox_mode` and `default_permissions` overrides cannot both be set");
+    goto done;
+  }
+  if (explain && check) {
+    rc = csb_cli_usage_error(&cli, "--explain and --check cannot be combined");
+    goto done;
+  }
+  if ((rc = setup_env(&ctx, cd, codex_home)) != 0) goto done;
+  if ((rc = resolve(&ctx)) != 0) goto done;
+  if (check != NULL) {
+    rc = run_check(&ctx, check, access);
+  } else if (explain) {
+    char *text = csb_policy_explain(ctx.policy);
+    fputs(text, stdout);
+    free(text);
+  } else {
+    char *json = csb_policy_to_json(ctx.policy);
+    fputs(json, stdout);
+    free(json);
+  }
+  if (fflush(stdout) != 0 || ferror(stdout))
+    rc = csb_cli_error(&cli, CSB_EXIT_OSERR, "cannot write to standard output: %s", strerror(errno));
+done:
+  rs_ctx_free(&ctx);
+  return rc;
 }

@@ -1,0 +1,325 @@
+/* compile.c - `[permissions.<id>.filesystem]` keys to rules (reference
+ * §2.2), and rules to the materialised policy: workspace roots, one entry
+ * per root for `:workspace_roots`, `$TMPDIR`, `/tmp`, globs (§3.3). */
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "csb_paths.h"
+#include "resolve.h"
+
+void rs_rules_add(rs_rules *r, rs_rule_kind kind, const char *arg, csb_access access,
+                  const char *origin, int skip) {
+  r->items = csb_xgrow(r->items, &r->cap, r->len + 1, sizeof(*r->items));
+  rs_rule *x = &r->items[r->len++];
+  x->kind = kind;
+  x->arg = arg ? csb_xstrdup(arg) : NULL;
+  x->access = access;
+  x->origin = csb_xstrdup(origin);
+  x->skip_if_missing = skip;
+}
+
+void rs_rules_free(rs_rules *r) {
+  for (size_t i = 0; i < r->len; i++) {
+    free(r->items[i].arg);
+    free(r->items[i].origin);
+  }
+  free(r->items);
+  memset(r, 0, sizeof(*r));
+}
+
+char *rs_abs_path(const rs_ctx *ctx, const char *path, const char *base) {
+  if (path[0] == '~' && (path[1] == '\0' || path[1] == '/')) {
+    char *out = NULL;
+    if (!csb_path_expand_home(path, ctx->home, &out, NULL)) return NULL;
+    return out;
+  }
+  if (csb_path_is_absolute(path)) return csb_path_normalize(path);
+  if (base == NULL) return NULL;
+  return csb_path_join(base, path);
+}
+
+/* ---- filesystem compilation --------------------------------------------------- */
+
+#define MSG_ABSOLUTE "filesystem path `%s` must be absolute, use `~/...`, or start with `:`"
+#define MSG_NESTED "filesystem path `%s` does not support nested entries"
+#define MSG_SUBPATH "filesystem subpath `%s` must be a descendant path without `.` or `..` components"
+#define MSG_RW_GLOB                                                                        \
+  "filesystem glob path `%s` only supports `deny` access; use an exact path or trailing " \
+  "`/**` for `%s` subtree access"
+#define WARN_RW_GLOB                                                                          \
+  "Filesystem glob `%s` uses `read` or `write` access, which is not fully supported by this " \
+  "platform's sandboxing. Use an exact path or trailing `/**` subtree rule instead. `deny` "  \
+  "globs are supported."
+#define WARN_DEEP_GLOB                                                                          \
+  "Filesystem deny-read glob `%s` uses `**`. Non-macOS sandboxing does not support unbounded " \
+  "`**` natively; set `glob_scan_max_depth` in this filesystem profile to cap Linux glob "     \
+  "expansion and silence this warning, or enumerate explicit depths such as `*.env`, "         \
+  "`*/*.env`, and `*/*/*.env`."
+#define WARN_UNKNOWN                                                                    \
+  "Configured filesystem path `%s` is not recognized by this version of csb and will be " \
+  "ignored. Upgrade csb if this path is required."
+#define WARN_UNKNOWN_NESTED                                                                  \
+  "Configured filesystem path `%s` with nested entry `%s` is not recognized by this version " \
+  "of csb and will be ignored. Upgrade csb if this path is required."
+
+typedef enum { K_PATH, K_SPECIAL, K_RELATIVE } key_class;
+
+static rs_rule_kind special_kind(const char *k) {
+  if (strcmp(k, ":root") == 0) return RS_R_ROOT;
+  if (strcmp(k, ":minimal") == 0) return RS_R_MINIMAL;
+  if (strcmp(k, ":workspace_roots") == 0) return RS_R_WORKSPACE;
+  if (strcmp(k, ":tmpdir") == 0) return RS_R_TMPDIR;
+  if (strcmp(k, ":slash_tmp") == 0) return RS_R_SLASH_TMP;
+  return RS_R_UNKNOWN;
+}
+
+static key_class classify(const char *k) {
+  if (k[0] == ':') return K_SPECIAL;
+  if ((k[0] == '~' && (k[1] == '\0' || k[1] == '/')) || k[0] == '/') return K_PATH;
+  return K_RELATIVE;
+}
+
+static char *strip_subtree(const char *s) {
+  size_t n = strlen(s);
+  if (n >= 3 && strcmp(s + n - 3, "/**") == 0) return csb_xstrndup(s, n - 3);
+  return csb_xstrdup(s);
+}
+
+/* validate_relative: non-empty, no leading '/', no '..', no leading "./";
+ * interior "./" and "//" fold. Returns the folded subpath or NULL. */
+static char *validate_relative(const char *s) {
+  if (s[0] == '\0' || s[0] == '/') return NULL;
+  if (s[0] == '.' && (s[1] == '/' || s[1] == '\0')) return NULL;
+  const char *p = s;
+  while (*p) {
+    size_t n = strcspn(p, "/");
+    if (n == 2 && p[0] == '.' && p[1] == '.') return NULL;
+    p += n;
+    while (*p == '/') p++;
+  }
+  char *norm = csb_path_normalize(s);
+  if (strcmp(norm, ".") == 0) {
+    free(norm);
+    return NULL;
+  }
+  return norm;
+}
+
+typedef struct compiler {
+  rs_ctx *ctx;
+  rs_rules *rules;
+  csb_strv *warnings;
+  csb_error *err;
+  int depth_set;
+} compiler;
+
+static int fail(compiler *c, const char *fmt, ...) CSB_PRINTF(2, 3);
+static int fail(compiler *c, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  csb_error_setv(c->err, fmt, ap);
+  va_end(ap);
+  return 0;
+}
+
+/* Adds the rule for a key without glob (or with its subtree suffix
+ * stripped). */
+static int add_key_rule(compiler *c, const char *key, const char *origin, csb_access a) {
+  switch (classify(key)) {
+    case K_RELATIVE:
+      return fail(c, MSG_ABSOLUTE, key);
+    case K_SPECIAL: {
+      rs_rule_kind k = special_kind(key);
+      if (k == RS_R_UNKNOWN) {
+        csb_strv_pushf(c->warnings, WARN_UNKNOWN, key);
+        return 1;
+      }
+      rs_rules_add(c->rules, k, NULL, a, origin, 0);
+      return 1;
+    }
+    case K_PATH: {
+      char *abs = rs_abs_path(c->ctx, key, NULL);
+      if (abs == NULL) return fail(c, MSG_ABSOLUTE, key);
+      rs_rules_add(c->rules, RS_R_PATH, abs, a, origin, 0);
+      free(abs);
+      return 1;
+    }
+  }
+  return 1;
+}
+
+static int pattern_abs(compiler *c, const char *key, char **out) {
+  if (classify(key) != K_PATH || (*out = rs_abs_path(c->ctx, key, NULL)) == NULL)
+    return fail(c, MSG_ABSOLUTE, key);
+  return 1;
+}
+
+static int compile_access(compiler *c, const char *key, csb_access a) {
+  if (!csb_path_has_glob(key)) return add_key_rule(c, key, key, a);
+  if (a == CSB_ACCESS_DENY) {
+    char *pat = NULL;
+    if (!pattern_abs(c, key, &pat)) return 0;
+    rs_rules_add(c->rules, RS_R_GLOB, pat, a, key, 0);
+    free(pat);
+    return 1;
+  }
+  char *k2 = strip_subtree(key);
+  int ok;
+  if (csb_path_has_glob(k2))
+    ok = fail(c, MSG_RW_GLOB, key, csb_access_name(a));
+  else
+    ok = add_key_rule(c, k2, key, a);
+  free(k2);
+  return ok;
+}
+
+static int compile_scoped_one(compiler *c, const char *key, const char *sub, csb_access a) {
+  key_class kc = classify(key);
+  rs_rule_kind sk = kc == K_SPECIAL ? special_kind(key) : RS_R_PATH;
+  char *origin = csb_xasprintf("%s/%s", key, sub);
+  int ok = 1;
+  if (csb_path_has_glob(sub) && a == CSB_ACCESS_DENY && (sk == RS_R_WORKSPACE || kc != K_SPECIAL)) {
+    char *rel = validate_relative(sub);
+    if (rel == NULL) {
+      ok = fail(c, MSG_SUBPATH, sub);
+    } else if (sk == RS_R_WORKSPACE) {
+      rs_rules_add(c->rules, RS_R_WS_GLOB, rel, a, origin, 0);
+    } else {
+      char *base = NULL;
+      if ((ok = pattern_abs(c, key, &base))) {
+        char *pat = csb_path_join(base, rel);
+        rs_rules_add(c->rules, RS_R_GLOB, pat, a, origin, 0);
+        free(pat);
+        free(base);
+      }
+    }
+    free(rel);
+    free(origin);
+    return ok;
+  }
+  char *s2 = csb_path_has_glob(sub) ? strip_subtree(sub) : csb_xstrdup(sub);
+  if (csb_path_has_glob(s2)) {
+    ok = fail(c, MSG_RW_GLOB, sub, csb_access_name(a));
+  } else if (strcmp(s2, ".") == 0) {
+    ok = add_key_rule(c, key, key, a);
+  } else if (kc == K_SPECIAL) {
+    char *rel = validate_relative(s2);
+    if (rel == NULL)
+      ok = fail(c, MSG_SUBPATH, s2);
+    else if (sk == RS_R_WORKSPACE)
+      rs_rules_add(c->rules, RS_R_WORKSPACE, rel, a, origin, 0);
+    else if (sk == RS_R_UNKNOWN)
+      csb_strv_pushf(c->warnings, WARN_UNKNOWN_NESTED, key, rel);
+    else
+      ok = fail(c, MSG_NESTED, key);
+    free(rel);
+  } else {
+    char *rel = validate_relative(s2);
+    char *base = NULL;
+    if (rel == NULL) {
+      ok = fail(c, MSG_SUBPATH, s2);
+    } else if ((ok = pattern_abs(c, key, &base))) {
+      char *p = csb_path_join(base, rel);
+      rs_rules_add(c->rules, RS_R_PATH, p, a, origin, 0);
+      free(p);
+    }
+    free(base);
+    free(rel);
+  }
+  free(s2);
+  free(origin);
+  return ok;
+}
+
+/* Indices of a table's keys in bytewise order (the reference iterates
+ * BTreeMaps). */
+static size_t *sorted_keys(const csb_toml_value *t, size_t *n_out) {
+  size_t n = csb_toml_table_len(t);
+  size_t *idx = csb_xcalloc(n ? n : 1, sizeof(size_t));
+  for (size_t i = 0; i < n; i++) idx[i] = i;
+  for (size_t i = 1; i < n; i++)
+    for (size_t j = i; j > 0 && strcmp(csb_toml_table_key_at(t, idx[j - 1], NULL),
+                                       csb_toml_table_key_at(t, idx[j], NULL)) > 0;
+         j--) {
+      size_t x = idx[j];
+      idx[j] = idx[j - 1];
+      idx[j - 1] = x;
+    }
+  *n_out = n;
+  return idx;
+}
+
+static int access_of(const csb_toml_value *v, csb_access *a) {
+  return csb_access_parse(csb_toml_as_string(v, NULL), a);
+}
+
+/* Startup warnings of §2.2, computed before compiling. */
+static void glob_warnings(compiler *c, const char *key, const char *sub, csb_access a) {
+  const char *s = sub ? sub : key;
+  if (!csb_path_has_glob(s)) return;
+  char *shown = sub ? csb_xasprintf("%s/%s", key, sub) : csb_xstrdup(key);
+  if (a != CSB_ACCESS_DENY) {
+    char *stripped = strip_subtree(s);
+    if (csb_path_has_glob(stripped)) csb_strv_pushf(c->warnings, WARN_RW_GLOB, shown);
+    free(stripped);
+  } else if (strstr(s, "**") != NULL && !c->depth_set) {
+    csb_strv_pushf(c->warnings, WARN_DEEP_GLOB, shown);
+  }
+  free(shown);
+}
+
+int rs_compile_filesystem(rs_ctx *ctx, const char *profile_id, const csb_toml_value *fs,
+                          rs_rules *rules, int *glob_depth, csb_strv *warnings, csb_error *err) {
+  (void)profile_id;
+  compiler c = {ctx, rules, warnings, err, 0};
+  if (csb_toml_value_kind(fs) != CSB_TOML_TABLE)
+    return csb_error_set(err, "`filesystem` must be a table");
+  const csb_toml_value *depth = csb_toml_table_get(fs, "glob_scan_max_depth");
+  if (depth != NULL) {
+    int64_t d = 0;
+    if (!csb_toml_as_int(depth, &d)) return csb_error_set(err, "glob_scan_max_depth must be an integer");
+    if (d < 1) return csb_error_set(err, "glob_scan_max_depth must be at least 1");
+    if (d > INT_MAX) return csb_error_set(err, "glob_scan_max_depth is too large");
+    *glob_depth = (int)d;
+    c.depth_set = 1;
+  }
+  size_t n = 0;
+  size_t *idx = sorted_keys(fs, &n);
+  int ok = 1;
+  /* Pass 0: warnings; pass 1: compile. */
+  for (int pass = 0; ok && pass < 2; pass++) {
+    for (size_t i = 0; ok && i < n; i++) {
+      const char *key = csb_toml_table_key_at(fs, idx[i], NULL);
+      const csb_toml_value *v = csb_toml_table_value_at(fs, idx[i]);
+      if (strcmp(key, "glob_scan_max_depth") == 0) continue;
+      csb_access a;
+      if (csb_toml_value_kind(v) == CSB_TOML_TABLE) {
+        size_t m = 0;
+        size_t *sidx = sorted_keys(v, &m);
+        for (size_t j = 0; ok && j < m; j++) {
+          const char *sub = csb_toml_table_key_at(v, sidx[j], NULL);
+          if (!access_of(csb_toml_table_value_at(v, sidx[j]), &a)) {
+            ok = csb_error_set(err, "invalid filesystem access for `%s/%s`", key, sub);
+            break;
+          }
+          if (pass == 0)
+            glob_warnings(&c, key, sub, a);
+          else
+            ok = compile_scoped_one(&c, key, sub, a);
+        }
+        free(sidx);
+      } else if (access_of(v, &a)) {
+        if (pass == 0)
+          glob_warnings(&c, key, NULL, a);
+        else
+          ok = compile_access(&c, key, a);
+      } else {
+        ok = csb_error_set(err, "invalid filesystem access for `%s`", key);
+      }
+    }
+  }
+  free(idx);
+  return ok;
+}

@@ -1,0 +1,393 @@
+/* config.c - configuration layers: system, user (csb or Codex home),
+ * trusted project layers, -c overrides; type/strict checks; merge. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "csb_paths.h"
+#include "resolve.h"
+
+/* ---- lookups ----------------------------------------------------------------- */
+
+csb_toml_value *rs_get(const csb_toml_value *t, const char *dotted) {
+  const csb_toml_value *cur = t;
+  const char *p = dotted;
+  while (cur != NULL) {
+    const char *dot = strchr(p, '.');
+    size_t n = dot ? (size_t)(dot - p) : strlen(p);
+    if (csb_toml_value_kind(cur) != CSB_TOML_TABLE) return NULL;
+    cur = csb_toml_table_getn(cur, p, n);
+    if (dot == NULL) return (csb_toml_value *)cur;
+    p = dot + 1;
+  }
+  return NULL;
+}
+
+const char *rs_get_string(const csb_toml_value *t, const char *dotted) {
+  return csb_toml_as_string(rs_get(t, dotted), NULL);
+}
+
+int rs_get_bool(const csb_toml_value *t, const char *dotted, int *out) {
+  return csb_toml_as_bool(rs_get(t, dotted), out);
+}
+
+const rs_layer *rs_layer_of(const rs_ctx *ctx, const csb_toml_value *v) {
+  if (v == NULL) return NULL;
+  int s = csb_toml_value_pos(v).source;
+  if (s >= 1 && (size_t)s <= ctx->n_layers) return &ctx->layers[s - 1];
+  return NULL;
+}
+
+/* ---- layers ------------------------------------------------------------------ */
+
+static rs_layer *new_layer(rs_ctx *ctx) {
+  size_t cap = ctx->n_layers;
+  ctx->layers = csb_xrealloc(ctx->layers, (cap + 1) * sizeof(*ctx->layers));
+  rs_layer *l = &ctx->layers[ctx->n_layers++];
+  memset(l, 0, sizeof(*l));
+  return l;
+}
+
+static char *dir_of(const char *path) {
+  char *d = csb_path_parent(path);
+  return d ? d : csb_xstrdup("/");
+}
+
+/* Reads one TOML file as a layer. A missing file is not an error (returns
+ * 1 without adding a layer); anything else that goes wrong is (exit 78). */
+static int load_file_layer(rs_ctx *ctx, const char *path, int is_project, int *rc) {
+  struct stat st;
+  if (stat(path, &st) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return 1;
+    *rc = csb_cli_error(ctx->cli, CSB_EXIT_CONFIG, "%s: %s", path, strerror(errno));
+    return 0;
+  }
+  csb_error err;
+  csb_error_clear(&err);
+  char *text = NULL;
+  size_t len = 0;
+  if (!csb_read_file(path, RS_MAX_CONFIG_BYTES, &text, &len, &err)) {
+    *rc = csb_cli_error(ctx->cli, CSB_EXIT_CONFIG, "%s", err.msg);
+    return 0;
+  }
+  csb_toml_value *tree = NULL;
+  if (!csb_toml_parse(text, len, &tree, &err)) {
+    if (err.line > 0)
+      *rc = csb_cli_error(ctx->cli, CSB_EXIT_CONFIG, "%s:%d:%d: %s", path, err.line, err.col,
+                          err.msg);
+    else
+      *rc = csb_cli_error(ctx->cli, CSB_EXIT_CONFIG, "%s: %s", path, err.msg);
+    free(text);
+    return 0;
+  }
+  rs_layer *l = new_layer(ctx);
+  l->name = csb_xstrdup(path);
+  l->base_dir = dir_of(path);
+  l->text = text;
+  l->tree = tree;
+  l->is_project = is_project;
+  csb_toml_set_source(tree, (int)ctx->n_layers);
+  return 1;
+}
+
+/* Shifts positions on line 1 by `delta` columns (values parsed out of a
+ * -c argument, so that columns count from the start of the argument). */
+static void shift_positions(csb_toml_value *v, int delta) {
+  csb_toml_pos pos = csb_toml_value_pos(v);
+  if (pos.line == 1) {
+    pos.col += delta;
+    if (pos.end_line == 1) pos.end_col += delta;
+    csb_toml_value_set_pos(v, &pos);
+  }
+  if (csb_toml_value_kind(v) == CSB_TOML_TABLE) {
+    for (size_t i = 0; i < csb_toml_table_len(v); i++) {
+      csb_toml_pos kp = csb_toml_table_key_pos_at(v, i);
+      if (kp.line == 1) {
+        kp.col += delta;
+        if (kp.end_line == 1) kp.end_col += delta;
+        csb_toml_table_set_key_pos_at(v, i, &kp);
+      }
+      shift_positions(csb_toml_table_value_at(v, i), delta);
+    }
+  } else if (csb_toml_value_kind(v) == CSB_TOML_ARRAY) {
+    for (size_t i = 0; i < csb_toml_array_len(v); i++) shift_positions(csb_toml_array_at(v, i), delta);
+  }
+}
+
+static int count_chars(const char *s, size_t n) {
+  int c = 0;
+  for (size_t i = 0; i < n; i++)
+    if (((unsigned char)s[i] & 0xC0) != 0x80) c++;
+  return c;
+}
+
+/* One -c KEY=VALUE override as its own layer ("session-flags"). The value
+ * is parsed as TOML, else taken as a string with surrounding quotes
+ * stripped; the key is split on every '.'. */
+static int load_override(rs_ctx *ctx, const char *arg, int *rc) {
+  const char *eq = strchr(arg, '=');
+  if (eq == NULL) {
+    *rc = csb_cli_usage_error(ctx->cli, "invalid -c override `%s`: expected KEY=VALUE", arg);
+    return 0;
+  }
+  const char *ks = arg, *ke = eq;
+  while (ks < ke && (*ks == ' ' || *ks == '\t')) ks++;
+  while (ke > ks && (ke[-1] == ' ' || ke[-1] == '\t')) ke--;
+  if (ks == ke) {
+    *rc = csb_cli_usage_error(ctx->cli, "invalid -c override `%s`: empty key", arg);
+    return 0;
+  }
+  char *key = csb_xstrndup(ks, (size_t)(ke - ks));
+  if (strcmp(key, "use_legacy_landlock") == 0) {
+    free(key);
+    key = csb_xstrdup("features.use_legacy_landlock");
+  }
+  const char *vs = eq + 1;
+  csb_toml_value *val = NULL;
+  csb_error err;
+  csb_error_clear(&err);
+  if (csb_toml_parse_value(vs, strlen(vs), &val, &err)) {
+    shift_positions(val, count_chars(arg, (size_t)(vs - arg)));
+  } else {
+    const char *s = vs;
+    size_t n = strlen(s);
+    while (n > 0 && (*s == ' ' || *s == '\t')) s++, n--;
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t')) n--;
+    if (n >= 2 && (s[0] == '"' || s[0] == '\'') && s[n - 1] == s[0]) s++, n -= 2;
+    val = csb_toml_string_newn(s, n);
+    csb_toml_pos pos = {1, count_chars(arg, (size_t)(vs - arg)) + 1, 1,
+                        count_chars(arg, strlen(arg)), 0};
+    csb_toml_value_set_pos(val, &pos);
+  }
+  /* Build {a = {b = {c = val}}} with key positions inside the argument. */
+  csb_toml_value *root = csb_toml_table_new();
+  csb_toml_value *cur = root;
+  const char *p = key;
+  int col = count_chars(arg, (size_t)(ks - arg)) + 1;
+  for (;;) {
+    const char *dot = strchr(p, '.');
+    size_t n = dot ? (size_t)(dot - p) : strlen(p);
+    csb_toml_pos kp = {1, col, 1, col + count_chars(p, n) - (n > 0 ? 1 : 0), 0};
+    if (dot == NULL) {
+      csb_toml_table_setn(cur, p, n, val);
+      csb_toml_table_set_key_pos_at(cur, csb_toml_table_len(cur) - 1, &kp);
+      break;
+    }
+    csb_toml_value *next = csb_toml_table_new();
+    csb_toml_table_setn(cur, p, n, next);
+    csb_toml_table_set_key_pos_at(cur, csb_toml_table_len(cur) - 1, &kp);
+    csb_toml_value_set_pos(next, &kp);
+    cur = next;
+    col += count_chars(p, n) + 1;
+    p = dot + 1;
+  }
+  free(key);
+  rs_layer *l = new_layer(ctx);
+  l->name = csb_xstrdup("session-flags");
+  l->base_dir = csb_xstrdup(ctx->cwd);
+  l->text = csb_xstrdup(arg);
+  l->tree = root;
+  l->is_cli = 1;
+  csb_toml_set_source(root, (int)ctx->n_layers);
+  return 1;
+}
+
+/* ---- trust and project root ----------------------------------------------------- */
+
+static int is_file_or_dir(const char *path) {
+  struct stat st;
+  return lstat(path, &st) == 0;
+}
+
+/* The nearest ancestor of `dir` (itself included) holding a `.git`; for a
+ * worktree (`.git` file pointing into `<main>/.git/worktrees/...`) the
+ * main repository's root. NULL when there is none. */
+static char *git_root(const char *dir) {
+  char *cur = csb_xstrdup(dir);
+  for (;;) {
+    char *dotgit = csb_path_join(cur, ".git");
+    struct stat st;
+    int found = lstat(dotgit, &st) == 0;
+    if (found && S_ISREG(st.st_mode)) {
+      char *text = NULL;
+      size_t len = 0;
+      if (csb_read_file(dotgit, 4096, &text, &len, NULL)) {
+        const char *g = strstr(text, "gitdir:");
+        if (g != NULL) {
+          g += 7;
+          while (*g == ' ') g++;
+          char *target = csb_xstrndup(g, strcspn(g, "\r\n"));
+          char *abs = csb_path_join(cur, target);
+          char *w = strstr(abs, "/.git/worktrees/");
+          if (w != NULL) {
+            *w = '\0';
+            free(cur);
+            cur = csb_xstrdup(abs[0] ? abs : "/");
+          }
+          free(abs);
+          free(target);
+        }
+        free(text);
+      }
+    }
+    free(dotgit);
+    if (found) return cur;
+    char *up = csb_path_parent(cur);
+    free(cur);
+    if (up == NULL) return NULL;
+    cur = up;
+  }
+}
+
+static const char *trust_for(const csb_toml_value *merged, const char *path) {
+  const csb_toml_value *projects = rs_get(merged, "projects");
+  if (projects == NULL || csb_toml_value_kind(projects) != CSB_TOML_TABLE) return NULL;
+  const csb_toml_value *proj = csb_toml_table_get(projects, path);
+  if (proj == NULL || csb_toml_value_kind(proj) != CSB_TOML_TABLE) return NULL;
+  return csb_toml_as_string(csb_toml_table_get(proj, "trust_level"), NULL);
+}
+
+static void decide_trust(rs_ctx *ctx, const csb_toml_value *merged) {
+  char *canon = NULL;
+  if (!csb_path_canonicalize(ctx->cwd, &canon, NULL)) canon = csb_xstrdup(ctx->cwd);
+  ctx->project_root = git_root(canon);
+  const char *keys[3] = {canon, ctx->cwd, ctx->project_root};
+  for (size_t i = 0; i < 3; i++) {
+    if (keys[i] == NULL) continue;
+    const char *level = trust_for(merged, keys[i]);
+    if (level != NULL) {
+      ctx->trust_key = csb_xstrdup(keys[i]);
+      ctx->trust_level = csb_xstrdup(level);
+      break;
+    }
+  }
+  free(canon);
+}
+
+/* Project layers from the project root down to the cwd: `.codex/` (Codex
+ * home mode only) then `.csb/` in each directory. */
+static int load_project_layers(rs_ctx *ctx, int *rc) {
+  char *canon = NULL;
+  if (!csb_path_canonicalize(ctx->cwd, &canon, NULL)) canon = csb_xstrdup(ctx->cwd);
+  const char *top = ctx->project_root ? ctx->project_root : canon;
+  csb_strv dirs;
+  csb_strv_init(&dirs);
+  char *cur = csb_xstrdup(canon);
+  for (;;) {
+    csb_strv_push(&dirs, cur);
+    if (strcmp(cur, top) == 0 || !csb_path_is_under(top, cur)) break;
+    char *up = csb_path_parent(cur);
+    free(cur);
+    if (up == NULL) {
+      cur = NULL;
+      break;
+    }
+    cur = up;
+  }
+  free(cur);
+  int ok = 1;
+  for (size_t i = dirs.len; ok && i-- > 0;) {
+    static const char *const subdirs[] = {".codex", ".csb"};
+    for (size_t k = 0; ok && k < 2; k++) {
+      if (k == 0 && !ctx->codex_mode) continue;
+      char *d = csb_path_join(dirs.items[i], subdirs[k]);
+      char *f = csb_path_join(d, "config.toml");
+      if (is_file_or_dir(f)) ok = load_file_layer(ctx, f, 1, rc);
+      free(d);
+      free(f);
+    }
+  }
+  csb_strv_free(&dirs);
+  free(canon);
+  return ok;
+}
+
+/* ---- the whole load ------------------------------------------------------------- */
+
+static csb_toml_value *merge_layers(rs_ctx *ctx, size_t upto) {
+  csb_toml_value *m = csb_toml_table_new();
+  for (size_t i = 0; i < upto; i++) {
+    csb_error err;
+    csb_toml_value *layer = csb_toml_clone(ctx->layers[i].tree);
+    rs_normalize_domains(layer);
+    (void)csb_toml_merge(m, layer, &err);
+  }
+  return m;
+}
+
+int rs_config_load(rs_ctx *ctx) {
+  int rc = 0;
+  if (!load_file_layer(ctx, ctx->system_config, 0, &rc)) return rc;
+  char *user = csb_path_join(ctx->user_home_dir, "config.toml");
+  int ok = load_file_layer(ctx, user, 0, &rc);
+  free(user);
+  if (!ok) return rc;
+  size_t n_base = ctx->n_layers;
+  /* Overrides count for the trust decision, so parse them now and place
+   * them last. */
+  rs_layer *saved = NULL;
+  size_t n_saved = 0;
+  for (size_t i = 0; i < ctx->overrides.len; i++)
+    if (!load_override(ctx, ctx->overrides.items[i], &rc)) return rc;
+  n_saved = ctx->n_layers - n_base;
+  csb_toml_value *pre = merge_layers(ctx, ctx->n_layers);
+  decide_trust(ctx, pre);
+  csb_toml_value_free(pre);
+  if (ctx->trust_level != NULL && strcmp(ctx->trust_level, "trusted") == 0) {
+    /* Take the override layers out, add project layers, put them back. */
+    saved = csb_xmalloc((n_saved ? n_saved : 1) * sizeof(*saved));
+    memcpy(saved, ctx->layers + n_base, n_saved * sizeof(*saved));
+    ctx->n_layers = n_base;
+    ok = load_project_layers(ctx, &rc);
+    for (size_t i = 0; i < n_saved; i++) {
+      rs_layer *l = new_layer(ctx);
+      *l = saved[i];
+      if (!ok) {
+        /* still owned by the context so that it is freed */
+        continue;
+      }
+      csb_toml_set_source(l->tree, (int)ctx->n_layers);
+    }
+    free(saved);
+    if (!ok) return rc;
+  }
+  /* Type errors first (every layer), then unknown fields. */
+  csb_buf msg = {0};
+  for (int pass = 0; pass < 2; pass++) {
+    if (pass == 1 && !ctx->strict) break;
+    for (size_t i = 0; i < ctx->n_layers; i++) {
+      if (!rs_check_layer(&ctx->layers[i], pass == 1, &msg)) {
+        rc = csb_cli_error(ctx->cli, CSB_EXIT_CONFIG, "%s", msg.data);
+        csb_buf_free(&msg);
+        return rc;
+      }
+    }
+  }
+  csb_buf_free(&msg);
+  ctx->merged = merge_layers(ctx, ctx->n_layers);
+  return 0;
+}
+
+void rs_ctx_free(rs_ctx *ctx) {
+  for (size_t i = 0; i < ctx->n_layers; i++) {
+    free(ctx->layers[i].name);
+    free(ctx->layers[i].base_dir);
+    free(ctx->layers[i].text);
+    csb_toml_value_free(ctx->layers[i].tree);
+  }
+  free(ctx->layers);
+  csb_toml_value_free(ctx->merged);
+  free(ctx->cwd);
+  free(ctx->home);
+  free(ctx->tmpdir);
+  free(ctx->user_home_dir);
+  free(ctx->trust_key);
+  free(ctx->trust_level);
+  free(ctx->project_root);
+  csb_strv_free(&ctx->add_dirs);
+  csb_strv_free(&ctx->overrides);
+  csb_policy_free(ctx->policy);
+}

@@ -1,0 +1,250 @@
+/* requirements.c - admin requirements (reference §1.4, §2.6, §3.1 step 4):
+ * `allowed_sandbox_modes` with fallback to `:read-only`, and the managed
+ * `[permissions.filesystem] deny_read` floor. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "csb_paths.h"
+#include "resolve.h"
+
+typedef struct requirements {
+  char *path;
+  csb_toml_value *tree;
+  int has_modes;
+  int modes[4]; /* read-only, workspace-write, danger-full-access, external-sandbox */
+  csb_strv modes_order;
+  csb_strv deny_read; /* normalised patterns / paths */
+} requirements;
+
+static const char *const mode_names[] = {"read-only", "workspace-write", "danger-full-access",
+                                         "external-sandbox"};
+static const char *const mode_labels[] = {"ReadOnly", "WorkspaceWrite", "DangerFullAccess",
+                                          "ExternalSandbox"};
+
+static void req_free(requirements *r) {
+  free(r->path);
+  csb_toml_value_free(r->tree);
+  csb_strv_free(&r->modes_order);
+  csb_strv_free(&r->deny_read);
+}
+
+static int req_error(rs_ctx *ctx, const requirements *r, const char *msg) {
+  return csb_cli_error(ctx->cli, CSB_EXIT_CONFIG, "%s: %s", r->path, msg);
+}
+
+static int has_meta(const char *s) { return strpbrk(s, "*?[") != NULL; }
+
+/* FilesystemDenyReadPattern normalisation: plain paths are made absolute
+ * (relative to the requirements file, `~` expanded); patterns keep their
+ * glob suffix after the last separator before the first metacharacter. */
+static char *normalize_deny_read(rs_ctx *ctx, const char *in, const char *base) {
+  if (!has_meta(in)) return rs_abs_path(ctx, in, base);
+  size_t first = strcspn(in, "*?[");
+  size_t cut = first;
+  while (cut > 0 && in[cut - 1] != '/') cut--;
+  char *prefix = csb_xstrndup(in, cut);
+  const char *suffix = in + cut;
+  char *dir;
+  if (prefix[0] == '\0') {
+    dir = csb_xstrdup(base);
+  } else {
+    dir = rs_abs_path(ctx, prefix, base);
+  }
+  free(prefix);
+  if (dir == NULL) return NULL;
+  char *out = strcmp(dir, "/") == 0 ? csb_xasprintf("/%s", suffix)
+                                    : csb_xasprintf("%s/%s", dir, suffix);
+  free(dir);
+  return out;
+}
+
+static int load(rs_ctx *ctx, requirements *r, int *present) {
+  *present = 0;
+  struct stat st;
+  if (stat(r->path, &st) != 0) {
+    if ((errno == ENOENT || errno == ENOTDIR) && !ctx->requirements_explicit) return 0;
+    return csb_cli_error(ctx->cli, CSB_EXIT_CONFIG, "%s: %s", r->path, strerror(errno));
+  }
+  char *text = NULL;
+  size_t len = 0;
+  csb_error err;
+  csb_error_clear(&err);
+  if (!csb_read_file(r->path, RS_MAX_CONFIG_BYTES, &text, &len, &err))
+    return csb_cli_error(ctx->cli, CSB_EXIT_CONFIG, "%s", err.msg);
+  int ok = csb_toml_parse(text, len, &r->tree, &err);
+  free(text);
+  if (!ok)
+    return csb_cli_error(ctx->cli, CSB_EXIT_CONFIG, "%s:%d:%d: %s", r->path, err.line, err.col,
+                         err.msg);
+  *present = 1;
+  const csb_toml_value *modes = rs_get(r->tree, "allowed_sandbox_modes");
+  if (modes != NULL) {
+    if (csb_toml_value_kind(modes) != CSB_TOML_ARRAY)
+      return req_error(ctx, r, "invalid type for `allowed_sandbox_modes`: expected an array of strings");
+    r->has_modes = 1;
+    for (size_t i = 0; i < csb_toml_array_len(modes); i++) {
+      const char *s = csb_toml_as_string(csb_toml_array_at(modes, i), NULL);
+      size_t k = 0;
+      while (s && k < 4 && strcmp(s, mode_names[k]) != 0) k++;
+      if (s == NULL || k == 4) {
+        char *m = csb_xasprintf("invalid value for `allowed_sandbox_modes`: unknown sandbox mode `%s`",
+                                s ? s : "");
+        int rc = req_error(ctx, r, m);
+        free(m);
+        return rc;
+      }
+      if (!r->modes[k]) csb_strv_push(&r->modes_order, mode_labels[k]);
+      r->modes[k] = 1;
+    }
+    if (!r->modes[0])
+      return req_error(ctx, r, "invalid value for `allowed_sandbox_modes`: the allowed set must "
+                               "include 'read-only' to allow any PermissionProfile");
+  }
+  const csb_toml_value *fs = rs_get(r->tree, "permissions.filesystem");
+  if (fs != NULL) {
+    static const char *const reserved[] = {"description", "extends", "workspace_roots",
+                                           "filesystem", "network"};
+    if (csb_toml_value_kind(fs) != CSB_TOML_TABLE)
+      return req_error(ctx, r, "invalid type for `permissions.filesystem`: expected a table");
+    for (size_t i = 0; i < CSB_ARRAY_LEN(reserved); i++)
+      if (csb_toml_table_get(fs, reserved[i]) != NULL)
+        return req_error(ctx, r, "`permissions.filesystem` is reserved for requirements-level "
+                                 "filesystem constraints and cannot define a profile");
+    const csb_toml_value *dr = csb_toml_table_get(fs, "deny_read");
+    if (dr != NULL && csb_toml_value_kind(dr) != CSB_TOML_ARRAY)
+      return req_error(ctx, r, "invalid type for `permissions.filesystem.deny_read`: expected an array of strings");
+    char *base = csb_path_parent(r->path);
+    if (base == NULL) base = csb_xstrdup("/");
+    for (size_t i = 0; dr != NULL && i < csb_toml_array_len(dr); i++) {
+      const char *s = csb_toml_as_string(csb_toml_array_at(dr, i), NULL);
+      if (s == NULL) {
+        free(base);
+        return req_error(ctx, r, "invalid type for `permissions.filesystem.deny_read`: expected an array of strings");
+      }
+      char *n = normalize_deny_read(ctx, s, base);
+      if (n != NULL && !csb_strv_contains(&r->deny_read, n))
+        csb_strv_push_owned(&r->deny_read, n);
+      else
+        free(n); /* unparsable paths are skipped */
+    }
+    free(base);
+  }
+  return 0;
+}
+
+/* sandbox_mode_requirement_for_permission_profile */
+static int classify(const csb_policy *p) {
+  if (p->enforcement == CSB_ENFORCE_DISABLED) return 2;
+  if (p->enforcement == CSB_ENFORCE_EXTERNAL) return 3;
+  if (csb_policy_full_disk_write(p)) return 2;
+  for (size_t i = 0; i < p->n_entries; i++)
+    if (p->entries[i].access == CSB_ACCESS_WRITE) return 1;
+  return 0;
+}
+
+static int classify_profile(rs_ctx *ctx, rs_profile *prof, int *cls) {
+  csb_policy *saved = ctx->policy;
+  ctx->policy = csb_policy_new(saved->platform, saved->cwd);
+  csb_strv scratch;
+  csb_strv_init(&scratch);
+  int rc = rs_materialize(ctx, prof, &scratch);
+  if (rc == 0) *cls = classify(ctx->policy);
+  csb_strv_free(&scratch);
+  csb_policy_free(ctx->policy);
+  ctx->policy = saved;
+  return rc;
+}
+
+static void fall_back_to_read_only(rs_profile *prof) {
+  rs_rules denies = {0};
+  for (size_t i = 0; i < prof->rules.len; i++) {
+    const rs_rule *r = &prof->rules.items[i];
+    if (r->access == CSB_ACCESS_DENY)
+      rs_rules_add(&denies, r->kind, r->arg, r->access, r->origin, r->skip_if_missing);
+  }
+  int depth = prof->glob_scan_max_depth;
+  rs_profile_free(prof);
+  csb_strv_init(&prof->extends);
+  csb_strv_init(&prof->profile_roots);
+  prof->id = csb_xstrdup(":read-only");
+  prof->kind = "builtin";
+  prof->enforcement = CSB_ENFORCE_MANAGED;
+  prof->fs_kind = CSB_FS_RESTRICTED;
+  prof->profile_root_origin = "profile";
+  rs_rules_add(&prof->rules, RS_R_ROOT, NULL, CSB_ACCESS_READ, ":root", 0);
+  for (size_t i = 0; i < denies.len; i++) {
+    const rs_rule *r = &denies.items[i];
+    rs_rules_add(&prof->rules, r->kind, r->arg, r->access, r->origin, r->skip_if_missing);
+  }
+  prof->glob_scan_max_depth = depth;
+  rs_rules_free(&denies);
+}
+
+int rs_apply_requirements(rs_ctx *ctx, rs_profile *prof, csb_strv *warnings) {
+  if (ctx->profile_flag != NULL && !ctx->include_managed) return 0;
+  requirements r;
+  memset(&r, 0, sizeof(r));
+  r.path = csb_xstrdup(ctx->requirements_path);
+  int present = 0;
+  int rc = load(ctx, &r, &present);
+  if (rc != 0 || !present) {
+    req_free(&r);
+    return rc;
+  }
+  int cls = 0;
+  if ((rc = classify_profile(ctx, prof, &cls)) != 0) {
+    req_free(&r);
+    return rc;
+  }
+  char *detail = NULL;
+  if (r.has_modes && !r.modes[cls]) {
+    csb_buf allowed = {0};
+    for (size_t i = 0; i < r.modes_order.len; i++)
+      csb_buf_printf(&allowed, "%s%s", i ? ", " : "", r.modes_order.items[i]);
+    detail = csb_xasprintf("invalid value for `sandbox_mode`: `%s` is not in the allowed set [%s] "
+                           "(set by %s)",
+                           mode_labels[cls], allowed.data ? allowed.data : "", r.path);
+    csb_buf_free(&allowed);
+  } else if (r.deny_read.len > 0 && cls >= 2) {
+    detail = csb_xasprintf("invalid value for `sandbox_mode`: `%s` is not in the allowed set "
+                           "[ReadOnly, WorkspaceWrite] (set by %s)",
+                           mode_labels[cls], r.path);
+  }
+  if (detail != NULL) {
+    const char *approval = rs_get_string(ctx->merged, "approval_policy");
+    if (cls == 2 && approval != NULL && strcmp(approval, "never") == 0) {
+      rc = csb_cli_error(
+          ctx->cli, CSB_EXIT_CONFIG,
+          "`approval_policy = \"never\"` cannot be used because requirements do not allow "
+          "`sandbox_mode = \"danger-full-access\"`; csb would fall back to read-only permissions "
+          "with approvals disabled. Choose an `approval_policy` based on what you need, such as "
+          "`on-request`, or choose an allowed sandbox mode.");
+      free(detail);
+      req_free(&r);
+      return rc;
+    }
+    int silent = strcmp(prof->kind, "legacy") == 0 && !prof->legacy_mode_explicit;
+    if (!silent)
+      csb_strv_pushf(warnings,
+                     "Configured value for `permission_profile` is disallowed by requirements; "
+                     "falling back to required value :read-only. Details: %s",
+                     detail);
+    free(detail);
+    fall_back_to_read_only(prof);
+  }
+  for (size_t i = 0; i < r.deny_read.len; i++) {
+    const char *d = r.deny_read.items[i];
+    rs_rule_kind kind = has_meta(d) ? RS_R_GLOB : RS_R_PATH;
+    int dup = 0;
+    for (size_t k = 0; k < prof->rules.len; k++) {
+      const rs_rule *x = &prof->rules.items[k];
+      if (x->kind == kind && x->access == CSB_ACCESS_DENY && x->arg && strcmp(x->arg, d) == 0) dup = 1;
+    }
+    if (!dup) rs_rules_add(&prof->rules, kind, d, CSB_ACCESS_DENY, "requirements:deny_read", 0);
+  }
+  req_free(&r);
+  return 0;
+}

@@ -1,0 +1,154 @@
+/* resolve.h - declarations shared by the csb-resolve sources (tool-only). */
+#ifndef CSB_RESOLVE_H
+#define CSB_RESOLVE_H
+
+#include "csb_base.h"
+#include "csb_cli.h"
+#include "csb_policy.h"
+#include "csb_toml.h"
+
+/* Bound on any configuration or requirements file. */
+#define RS_MAX_CONFIG_BYTES ((size_t)4 * 1024 * 1024)
+
+/* ---- configuration layers (config.c) -------------------------------------- */
+
+typedef struct rs_layer {
+  char *name;      /* file path, or "session-flags" for -c */
+  char *base_dir;  /* directory relative paths in this layer resolve against */
+  char *text;      /* source text (for excerpts); may be NULL */
+  csb_toml_value *tree;
+  int is_cli;      /* a -c override */
+  int is_project;  /* a trusted project layer */
+} rs_layer;
+
+typedef struct rs_ctx {
+  csb_cli *cli;
+  /* environment and flags */
+  char *cwd;            /* absolute, normalised */
+  char *home;           /* $HOME or NULL */
+  char *tmpdir;         /* $TMPDIR when set, non-empty and absolute; else NULL */
+  char *user_home_dir;  /* $CSB_HOME / ~/.csb, or the Codex home */
+  int codex_mode;       /* reading a Codex home (--codex-home / CODEX_HOME) */
+  const char *system_config;
+  const char *requirements_path;
+  int requirements_explicit;
+  int include_managed;
+  int strict;
+  const char *profile_flag;  /* -P NAME */
+  const char *sandbox_flag;  /* -s MODE */
+  csb_strv add_dirs;         /* --add-dir, absolute */
+  csb_strv overrides;        /* raw -c arguments */
+  /* layers, lowest precedence first */
+  rs_layer *layers;
+  size_t n_layers;
+  csb_toml_value *merged;    /* deep merge of every layer */
+  /* trust */
+  char *trust_key;           /* the projects."<path>" key that decided, or NULL */
+  char *trust_level;         /* "trusted", "untrusted" or NULL */
+  char *project_root;        /* git root of the cwd, or NULL */
+  /* output */
+  csb_policy *policy;
+  int want_landlock;
+} rs_ctx;
+
+/* Reads the system and user layers, decides trust, adds the trusted project
+ * layers and the -c overrides, type-checks (and with --strict-config
+ * checks for unknown fields in) every layer, then merges them. Prints the
+ * error and returns the exit code on failure, 0 on success. */
+int rs_config_load(rs_ctx *ctx);
+/* The layer a merged value came from (by its position's source tag). */
+const rs_layer *rs_layer_of(const rs_ctx *ctx, const csb_toml_value *v);
+/* Dotted-path lookup in a table ("a.b.c"; no quoting). */
+csb_toml_value *rs_get(const csb_toml_value *t, const char *dotted);
+const char *rs_get_string(const csb_toml_value *t, const char *dotted);
+/* 1 and *out when the value exists and is a bool. */
+int rs_get_bool(const csb_toml_value *t, const char *dotted, int *out);
+void rs_ctx_free(rs_ctx *ctx);
+/* Normalises the host keys of every `network.domains` table of a layer
+ * (profiles and features.network_proxy) before merging (select.c). */
+void rs_normalize_domains(csb_toml_value *tree);
+
+/* ---- strict checking (strict.c) ------------------------------------------- */
+
+/* Type-checks a configuration layer (always) and, when `unknown` is set,
+ * reports the first unknown field instead. Returns 1 when clean; otherwise
+ * fills `msg` with "NAME:LINE:COL: message" plus a caret excerpt. */
+int rs_check_layer(const rs_layer *layer, int unknown, csb_buf *msg);
+/* Formats "NAME:LINE:COL: MESSAGE" and the excerpt of the position. */
+void rs_format_diag(const rs_layer *layer, const csb_toml_pos *pos, const char *message,
+                    csb_buf *out);
+
+/* ---- profile selection and compilation (select.c, compile.c) -------------- */
+
+typedef enum {
+  RS_R_PATH = 0,  /* arg: absolute path */
+  RS_R_ROOT,
+  RS_R_MINIMAL,
+  RS_R_WORKSPACE, /* arg: subpath or NULL */
+  RS_R_TMPDIR,
+  RS_R_SLASH_TMP,
+  RS_R_UNKNOWN,   /* ignored */
+  RS_R_GLOB,      /* arg: absolute pattern */
+  RS_R_WS_GLOB    /* arg: pattern relative to each workspace root */
+} rs_rule_kind;
+
+typedef struct rs_rule {
+  rs_rule_kind kind;
+  char *arg;
+  csb_access access;
+  char *origin;
+  int skip_if_missing;
+} rs_rule;
+
+typedef struct rs_rules {
+  rs_rule *items;
+  size_t len, cap;
+} rs_rules;
+
+void rs_rules_add(rs_rules *r, rs_rule_kind kind, const char *arg, csb_access access,
+                  const char *origin, int skip);
+void rs_rules_free(rs_rules *r);
+
+/* A selected permission profile before materialisation. */
+typedef struct rs_profile {
+  char *id;
+  const char *kind;        /* "builtin", "named", "legacy", "implicit" */
+  csb_strv extends;
+  char *description;
+  csb_enforcement enforcement;
+  csb_fs_kind fs_kind;
+  rs_rules rules;
+  int glob_scan_max_depth;
+  int network_enabled;
+  csb_toml_value *network; /* the profile's [network] table (owned clone) or NULL */
+  csb_strv profile_roots;  /* profile workspace roots, absolute */
+  const char *profile_root_origin; /* "profile" or "legacy" */
+  int legacy_mode_explicit; /* legacy: the mode was configured, not implied */
+  char *legacy_mode;        /* legacy: the sandbox_mode */
+} rs_profile;
+
+void rs_profile_free(rs_profile *p);
+
+/* Chooses and compiles the active profile (reference §3.1-§3.2). Returns 0
+ * or an exit code after printing the error. */
+int rs_select_profile(rs_ctx *ctx, rs_profile *out);
+/* Compiles a merged `[permissions.<id>]` filesystem table into rules,
+ * appending warnings. Returns 1, or 0 with err. */
+int rs_compile_filesystem(rs_ctx *ctx, const char *profile_id, const csb_toml_value *fs,
+                          rs_rules *rules, int *glob_depth, csb_strv *warnings,
+                          csb_error *err);
+/* Expands `~` and checks an absolute path; relative paths resolve against
+ * `base` when it is non-NULL, else fail. */
+char *rs_abs_path(const rs_ctx *ctx, const char *path, const char *base);
+
+/* Builds the policy from a profile: workspace roots, materialised rules,
+ * network. Returns 0 or an exit code. */
+int rs_materialize(rs_ctx *ctx, rs_profile *prof, csb_strv *warnings);
+/* The network part of the document (network.c). */
+int rs_network(rs_ctx *ctx, rs_profile *prof, csb_policy *p);
+
+/* ---- requirements (requirements.c) ---------------------------------------- */
+
+int rs_apply_requirements(rs_ctx *ctx, rs_profile *prof, csb_strv *warnings);
+
+#endif /* CSB_RESOLVE_H */

@@ -1,0 +1,424 @@
+/* select.c - which permissions are active (reference §3.1): syntax
+ * detection (legacy sandbox_mode vs profiles), built-ins, named profiles
+ * with `extends` (§3.2), trust-based defaults and the legacy modes. */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "csb_netpolicy.h"
+#include "csb_paths.h"
+#include "resolve.h"
+
+enum { SYNTAX_NONE = 0, SYNTAX_LEGACY, SYNTAX_PROFILES };
+
+/* The built-in parents, injected as TOML so they merge like user profiles. */
+static const char builtin_read_only[] = "[filesystem]\n\":root\" = \"read\"\n";
+static const char builtin_workspace[] =
+    "[filesystem]\n"
+    "\":root\" = \"read\"\n"
+    "\":slash_tmp\" = \"write\"\n"
+    "\":tmpdir\" = \"write\"\n"
+    "[filesystem.\":workspace_roots\"]\n"
+    "\".\" = \"write\"\n"
+    "\".git\" = \"read\"\n"
+    "\".agents\" = \"read\"\n"
+    "\".codex\" = \"read\"\n";
+
+static csb_toml_value *builtin_table(const char *id) {
+  const char *text = NULL;
+  if (strcmp(id, ":read-only") == 0) text = builtin_read_only;
+  if (strcmp(id, ":workspace") == 0) text = builtin_workspace;
+  if (text == NULL) return NULL;
+  csb_toml_value *t = NULL;
+  if (!csb_toml_parse(text, strlen(text), &t, NULL)) return NULL;
+  return t;
+}
+
+void rs_profile_free(rs_profile *p) {
+  free(p->id);
+  csb_strv_free(&p->extends);
+  free(p->description);
+  rs_rules_free(&p->rules);
+  csb_toml_value_free(p->network);
+  csb_strv_free(&p->profile_roots);
+  free(p->legacy_mode);
+  memset(p, 0, sizeof(*p));
+}
+
+static int config_error(rs_ctx *ctx, const char *msg) {
+  return csb_cli_error(ctx->cli, CSB_EXIT_CONFIG, "%s", msg);
+}
+
+/* ---- host normalisation for network.domains keys --------------------------- */
+
+static void normalize_domain_table(csb_toml_value *domains) {
+  if (domains == NULL || csb_toml_value_kind(domains) != CSB_TOML_TABLE) return;
+  csb_toml_value *fresh = csb_toml_table_new();
+  for (size_t i = 0; i < csb_toml_table_len(domains); i++) {
+    char *k = csb_netpolicy_normalize_host(csb_toml_table_key_at(domains, i, NULL));
+    csb_toml_pos kp = csb_toml_table_key_pos_at(domains, i);
+    csb_toml_table_set(fresh, k, csb_toml_clone(csb_toml_table_value_at(domains, i)));
+    size_t idx = 0;
+    if (csb_toml_table_find(fresh, k, strlen(k), &idx)) csb_toml_table_set_key_pos_at(fresh, idx, &kp);
+    free(k);
+  }
+  while (csb_toml_table_len(domains) > 0)
+    csb_toml_table_remove(domains, csb_toml_table_key_at(domains, 0, NULL));
+  for (size_t i = 0; i < csb_toml_table_len(fresh); i++) {
+    const char *k = csb_toml_table_key_at(fresh, i, NULL);
+    csb_toml_pos kp = csb_toml_table_key_pos_at(fresh, i);
+    csb_toml_table_set(domains, k, csb_toml_clone(csb_toml_table_value_at(fresh, i)));
+    csb_toml_table_set_key_pos_at(domains, i, &kp);
+  }
+  csb_toml_value_free(fresh);
+}
+
+void rs_normalize_domains(csb_toml_value *tree) {
+  csb_toml_value *perms = rs_get(tree, "permissions");
+  if (perms != NULL && csb_toml_value_kind(perms) == CSB_TOML_TABLE) {
+    for (size_t i = 0; i < csb_toml_table_len(perms); i++)
+      normalize_domain_table(rs_get(csb_toml_table_value_at(perms, i), "network.domains"));
+  }
+  normalize_domain_table(rs_get(tree, "features.network_proxy.domains"));
+}
+
+/* ---- extends ----------------------------------------------------------------- */
+
+/* merge(parent, child) of §3.2: the parent loses description and extends,
+ * then the child is deep-merged over it. Consumes both. */
+static csb_toml_value *merge_profiles(csb_toml_value *parent, csb_toml_value *child) {
+  csb_toml_table_remove(parent, "description");
+  csb_toml_table_remove(parent, "extends");
+  csb_error err;
+  (void)csb_toml_merge(parent, child, &err);
+  return parent;
+}
+
+static int resolve_extends(rs_ctx *ctx, const csb_toml_value *perms, const char *selected,
+                           csb_toml_value **out, csb_strv *inherited) {
+  csb_strv chain;
+  csb_strv_init(&chain);
+  csb_toml_value **stack = NULL;
+  size_t n_stack = 0;
+  const char *name = selected;
+  csb_toml_value *base = NULL;
+  int rc = 0;
+  for (;;) {
+    for (size_t i = 0; i < chain.len; i++) {
+      if (strcmp(chain.items[i], name) == 0) {
+        csb_buf b = {0};
+        csb_buf_puts(&b, "permissions profile inheritance cycle detected: ");
+        for (size_t j = i; j < chain.len; j++) csb_buf_printf(&b, "%s -> ", chain.items[j]);
+        csb_buf_puts(&b, name);
+        rc = config_error(ctx, b.data);
+        csb_buf_free(&b);
+        goto fail;
+      }
+    }
+    const csb_toml_value *user = name[0] != ':' ? csb_toml_table_get(perms, name) : NULL;
+    csb_toml_value *p = NULL;
+    if (user != NULL) {
+      p = csb_toml_clone(user);
+    } else if (chain.len > 0 && (strcmp(name, ":read-only") == 0 || strcmp(name, ":workspace") == 0)) {
+      p = builtin_table(name);
+    } else {
+      char *m;
+      if (chain.len == 0)
+        m = csb_xasprintf("default_permissions refers to undefined profile `%s`", name);
+      else if (name[0] == ':')
+        m = csb_xasprintf("permissions profile `%s` cannot extend unsupported built-in profile `%s`",
+                          chain.items[chain.len - 1], name);
+      else
+        m = csb_xasprintf("permissions profile `%s` extends undefined profile `%s`",
+                          chain.items[chain.len - 1], name);
+      rc = config_error(ctx, m);
+      free(m);
+      goto fail;
+    }
+    csb_strv_push(&chain, name);
+    const char *ext = csb_toml_as_string(csb_toml_table_get(p, "extends"), NULL);
+    if (ext != NULL) {
+      stack = csb_xrealloc(stack, (n_stack + 1) * sizeof(*stack));
+      stack[n_stack++] = p;
+      name = ext; /* borrowed from p, which stays alive on the stack */
+      continue;
+    }
+    base = p;
+    break;
+  }
+  /* Fold: root ancestor first, each child merged over its parent. */
+  while (n_stack > 0) {
+    csb_toml_value *child = stack[--n_stack];
+    base = merge_profiles(base, child);
+  }
+  for (size_t i = 1; i < chain.len; i++) csb_strv_push(inherited, chain.items[i]);
+  free(stack);
+  csb_strv_free(&chain);
+  *out = base;
+  return 0;
+fail:
+  for (size_t i = 0; i < n_stack; i++) csb_toml_value_free(stack[i]);
+  free(stack);
+  csb_strv_free(&chain);
+  return rc;
+}
+
+/* ---- compiling a merged profile table --------------------------------------- */
+
+static int fs_is_empty(const csb_toml_value *fs) {
+  if (fs == NULL || csb_toml_value_kind(fs) != CSB_TOML_TABLE) return 1;
+  for (size_t i = 0; i < csb_toml_table_len(fs); i++)
+    if (strcmp(csb_toml_table_key_at(fs, i, NULL), "glob_scan_max_depth") != 0) return 0;
+  return 1;
+}
+
+static int compile_profile_table(rs_ctx *ctx, const char *id, const csb_toml_value *t,
+                                 rs_profile *out, csb_strv *warnings) {
+  const csb_toml_value *fs = csb_toml_table_get(t, "filesystem");
+  csb_error err;
+  csb_error_clear(&err);
+  if (fs_is_empty(fs)) {
+    csb_strv_pushf(warnings,
+                   "Permissions profile `%s` does not define any recognized filesystem entries "
+                   "for this version of csb. Filesystem access will remain restricted. Upgrade "
+                   "csb if this profile expects filesystem permissions.",
+                   id);
+  }
+  if (fs != NULL &&
+      !rs_compile_filesystem(ctx, id, fs, &out->rules, &out->glob_scan_max_depth, warnings, &err))
+    return config_error(ctx, err.msg);
+  const csb_toml_value *net = csb_toml_table_get(t, "network");
+  if (net != NULL) {
+    out->network = csb_toml_clone(net);
+    int en = 0;
+    if (csb_toml_as_bool(csb_toml_table_get(net, "enabled"), &en)) out->network_enabled = en;
+  }
+  const csb_toml_value *roots = csb_toml_table_get(t, "workspace_roots");
+  for (size_t i = 0; roots != NULL && i < csb_toml_table_len(roots); i++) {
+    int on = 0;
+    if (!csb_toml_as_bool(csb_toml_table_value_at(roots, i), &on) || !on) continue;
+    const char *k = csb_toml_table_key_at(roots, i, NULL);
+    char *abs = rs_abs_path(ctx, k, ctx->cwd);
+    if (abs == NULL) {
+      char *m = csb_xasprintf("workspace root `%s` cannot be resolved", k);
+      int rc = config_error(ctx, m);
+      free(m);
+      return rc;
+    }
+    csb_strv_push_owned(&out->profile_roots, abs);
+  }
+  out->profile_root_origin = "profile";
+  const char *desc = csb_toml_as_string(csb_toml_table_get(t, "description"), NULL);
+  if (desc != NULL) out->description = csb_xstrdup(desc);
+  return 0;
+}
+
+/* ---- legacy -------------------------------------------------------------------- */
+
+static int legacy_bool(rs_ctx *ctx, const char *key) {
+  int b = 0;
+  char *full = csb_xasprintf("sandbox_workspace_write.%s", key);
+  (void)rs_get_bool(ctx->merged, full, &b);
+  free(full);
+  return b;
+}
+
+/* sandbox_workspace_write.writable_roots, absolute (relative entries
+ * resolve against the directory of the file that set them). */
+static int legacy_writable_roots(rs_ctx *ctx, csb_strv *out) {
+  const csb_toml_value *arr = rs_get(ctx->merged, "sandbox_workspace_write.writable_roots");
+  for (size_t i = 0; arr != NULL && i < csb_toml_array_len(arr); i++) {
+    const csb_toml_value *it = csb_toml_array_at(arr, i);
+    const char *s = csb_toml_as_string(it, NULL);
+    const rs_layer *l = rs_layer_of(ctx, it);
+    char *abs = s ? rs_abs_path(ctx, s, l ? l->base_dir : ctx->cwd) : NULL;
+    if (abs == NULL) {
+      char *m = csb_xasprintf("sandbox_workspace_write.writable_roots: cannot resolve `%s`",
+                              s ? s : "");
+      int rc = config_error(ctx, m);
+      free(m);
+      return rc;
+    }
+    int dup = 0;
+    for (size_t j = 0; j < out->len; j++)
+      if (strcmp(out->items[j], abs) == 0) dup = 1;
+    if (dup)
+      free(abs);
+    else
+      csb_strv_push_owned(out, abs);
+  }
+  return 0;
+}
+
+/* The existing protected subpaths of a legacy writable root (`.git` dir
+ * or file, `.agents` and `.codex` directories), as skip-if-missing reads. */
+static void add_protected_of_root(rs_profile *out, const char *root) {
+  static const char *const names[] = {".git", ".agents", ".codex"};
+  for (size_t i = 0; i < CSB_ARRAY_LEN(names); i++) {
+    char *p = csb_path_join(root, names[i]);
+    struct stat st;
+    int present = i == 0 ? lstat(p, &st) == 0 : (stat(p, &st) == 0 && S_ISDIR(st.st_mode));
+    if (present) rs_rules_add(&out->rules, RS_R_PATH, p, CSB_ACCESS_READ, "protected-metadata", 1);
+    free(p);
+  }
+}
+
+static int select_legacy(rs_ctx *ctx, rs_profile *out, csb_strv *warnings) {
+  (void)warnings;
+  const char *mode = ctx->sandbox_flag;
+  int explicit_mode = mode != NULL;
+  if (mode == NULL) {
+    const char *prof = rs_get_string(ctx->merged, "profile");
+    if (prof != NULL) {
+      const csb_toml_value *profiles = rs_get(ctx->merged, "profiles");
+      const csb_toml_value *pt = profiles ? csb_toml_table_get(profiles, prof) : NULL;
+      mode = pt ? csb_toml_as_string(csb_toml_table_get(pt, "sandbox_mode"), NULL) : NULL;
+    }
+  }
+  if (mode == NULL) mode = rs_get_string(ctx->merged, "sandbox_mode");
+  if (mode != NULL) explicit_mode = 1;
+  if (mode == NULL) mode = ctx->trust_level ? "workspace-write" : "read-only";
+  out->legacy_mode = csb_xstrdup(mode);
+  out->legacy_mode_explicit = explicit_mode;
+  out->id = csb_xasprintf("legacy:%s", mode);
+  out->kind = "legacy";
+  if (strcmp(mode, "danger-full-access") == 0) {
+    out->enforcement = CSB_ENFORCE_DISABLED;
+    out->fs_kind = CSB_FS_UNRESTRICTED;
+    out->network_enabled = 1;
+    return 0;
+  }
+  if (strcmp(mode, "read-only") == 0) {
+    rs_rules_add(&out->rules, RS_R_ROOT, NULL, CSB_ACCESS_READ, ":root", 0);
+    return 0;
+  }
+  if (strcmp(mode, "workspace-write") != 0) {
+    char *m = csb_xasprintf("unknown sandbox mode `%s`", mode);
+    int rc = csb_cli_error(ctx->cli, ctx->sandbox_flag ? CSB_EXIT_USAGE : CSB_EXIT_CONFIG, "%s", m);
+    free(m);
+    return rc;
+  }
+  csb_strv roots;
+  csb_strv_init(&roots);
+  int rc = legacy_writable_roots(ctx, &roots);
+  if (rc) {
+    csb_strv_free(&roots);
+    return rc;
+  }
+  rs_rules_add(&out->rules, RS_R_ROOT, NULL, CSB_ACCESS_READ, ":root", 0);
+  rs_rules_add(&out->rules, RS_R_WORKSPACE, NULL, CSB_ACCESS_WRITE, ":workspace_roots", 0);
+  if (!legacy_bool(ctx, "exclude_slash_tmp"))
+    rs_rules_add(&out->rules, RS_R_SLASH_TMP, NULL, CSB_ACCESS_WRITE, ":slash_tmp", 0);
+  if (!legacy_bool(ctx, "exclude_tmpdir_env_var"))
+    rs_rules_add(&out->rules, RS_R_TMPDIR, NULL, CSB_ACCESS_WRITE, ":tmpdir", 0);
+  for (size_t i = 0; i < roots.len; i++)
+    rs_rules_add(&out->rules, RS_R_PATH, roots.items[i], CSB_ACCESS_WRITE, "legacy:writable_roots", 0);
+  static const char *const names[] = {".git", ".agents", ".codex"};
+  for (size_t i = 0; i < CSB_ARRAY_LEN(names); i++) {
+    char *origin = csb_xasprintf(":workspace_roots/%s", names[i]);
+    rs_rules_add(&out->rules, RS_R_WORKSPACE, names[i], CSB_ACCESS_READ, origin, 1);
+    free(origin);
+  }
+  for (size_t i = 0; i < roots.len; i++) add_protected_of_root(out, roots.items[i]);
+  out->network_enabled = legacy_bool(ctx, "network_access");
+  csb_strv_free(&roots);
+  return 0;
+}
+
+/* ---- the selection -------------------------------------------------------------- */
+
+static int detect_syntax(rs_ctx *ctx) {
+  if (ctx->sandbox_flag) return SYNTAX_LEGACY;
+  if (ctx->profile_flag) return SYNTAX_PROFILES;
+  for (size_t i = 0; i < ctx->n_layers; i++)
+    if (ctx->layers[i].is_cli && rs_get(ctx->layers[i].tree, "default_permissions"))
+      return SYNTAX_PROFILES;
+  const char *prof = rs_get_string(ctx->merged, "profile");
+  if (prof != NULL) {
+    const csb_toml_value *profiles = rs_get(ctx->merged, "profiles");
+    const csb_toml_value *pt = profiles ? csb_toml_table_get(profiles, prof) : NULL;
+    if (pt && csb_toml_table_get(pt, "sandbox_mode")) return SYNTAX_LEGACY;
+  }
+  int syntax = SYNTAX_NONE;
+  for (size_t i = 0; i < ctx->n_layers; i++) {
+    const csb_toml_value *t = ctx->layers[i].tree;
+    if (rs_get(t, "sandbox_mode")) syntax = SYNTAX_LEGACY;
+    if (rs_get(t, "default_permissions")) syntax = SYNTAX_PROFILES;
+  }
+  return syntax;
+}
+
+int rs_select_profile(rs_ctx *ctx, rs_profile *out) {
+  memset(out, 0, sizeof(*out));
+  csb_strv_init(&out->extends);
+  csb_strv_init(&out->profile_roots);
+  out->enforcement = CSB_ENFORCE_MANAGED;
+  out->fs_kind = CSB_FS_RESTRICTED;
+  out->profile_root_origin = "profile";
+  csb_strv *warnings = &ctx->policy->warnings;
+
+  int syntax = detect_syntax(ctx);
+  const csb_toml_value *perms = rs_get(ctx->merged, "permissions");
+  if (perms != NULL) {
+    for (size_t i = 0; i < csb_toml_table_len(perms); i++) {
+      const char *id = csb_toml_table_key_at(perms, i, NULL);
+      if (id[0] == ':') {
+        char *m = csb_xasprintf("permissions profile `%s` uses a reserved built-in profile prefix", id);
+        int rc = config_error(ctx, m);
+        free(m);
+        return rc;
+      }
+    }
+  }
+  const char *dp = ctx->profile_flag ? ctx->profile_flag
+                                     : rs_get_string(ctx->merged, "default_permissions");
+  if (perms != NULL && csb_toml_table_len(perms) > 0 && syntax != SYNTAX_LEGACY && dp == NULL)
+    return config_error(ctx, "config defines `[permissions]` profiles but does not set "
+                             "`default_permissions`");
+  if (syntax == SYNTAX_LEGACY) return select_legacy(ctx, out, warnings);
+
+  int implicit = dp == NULL;
+  const char *id = dp ? dp : (ctx->trust_level ? ":workspace" : ":read-only");
+  out->id = csb_xstrdup(id);
+  out->kind = implicit ? "implicit" : "builtin";
+  if (strcmp(id, ":danger-full-access") == 0) {
+    out->enforcement = CSB_ENFORCE_DISABLED;
+    out->fs_kind = CSB_FS_UNRESTRICTED;
+    out->network_enabled = 1;
+    return 0;
+  }
+  if (strcmp(id, ":read-only") == 0 || strcmp(id, ":workspace") == 0) {
+    csb_toml_value *t = builtin_table(id);
+    if (implicit && strcmp(id, ":workspace") == 0 && rs_get(ctx->merged, "sandbox_workspace_write")) {
+      /* Implicit :workspace applies the legacy knobs. */
+      csb_toml_value *fs = csb_toml_table_get(t, "filesystem");
+      if (legacy_bool(ctx, "exclude_slash_tmp")) csb_toml_table_remove(fs, ":slash_tmp");
+      if (legacy_bool(ctx, "exclude_tmpdir_env_var")) csb_toml_table_remove(fs, ":tmpdir");
+      out->network_enabled = legacy_bool(ctx, "network_access");
+      int rc = legacy_writable_roots(ctx, &out->profile_roots);
+      if (rc) {
+        csb_toml_value_free(t);
+        return rc;
+      }
+    }
+    int rc = compile_profile_table(ctx, id, t, out, warnings);
+    if (implicit && strcmp(id, ":workspace") == 0) out->profile_root_origin = "legacy";
+    csb_toml_value_free(t);
+    return rc;
+  }
+  if (id[0] == ':') {
+    char *m = csb_xasprintf("default_permissions refers to unknown built-in profile `%s`", id);
+    int rc = config_error(ctx, m);
+    free(m);
+    return rc;
+  }
+  if (perms == NULL) return config_error(ctx, "default_permissions requires a `[permissions]` table");
+  csb_toml_value *merged = NULL;
+  int rc = resolve_extends(ctx, perms, id, &merged, &out->extends);
+  if (rc) return rc;
+  out->kind = "named";
+  rc = compile_profile_table(ctx, id, merged, out, warnings);
+  csb_toml_value_free(merged);
+  return rc;
+}

@@ -41,7 +41,8 @@ TEST(Request, Incremental) {
 
 TEST(Request, LeadingEmptyLines) {
   csb_http_head h;
-  EXPECT_EQ(Req("\r\n\r\nGET / HTTP/1.1\r\n\r\n", &h), CSB_HTTP_OK);
+  std::string s = "\r\n\r\nGET / HTTP/1.1\r\n\r\n";
+  EXPECT_EQ(Req(s, &h), CSB_HTTP_OK);
 }
 
 TEST(Request, Malformed) {
@@ -106,7 +107,8 @@ TEST(Framing, SmugglingDefences) {
   };
   for (const auto &c : cases) {
     csb_http_head h;
-    ASSERT_EQ(Req(c.head, &h), CSB_HTTP_OK) << c.head;
+    std::string text = c.head;
+    ASSERT_EQ(Req(text, &h), CSB_HTTP_OK) << c.head;
     csb_http_framing f;
     const char *why = nullptr;
     EXPECT_EQ(csb_http_request_framing(&h, &f, &why), c.ok) << c.head;

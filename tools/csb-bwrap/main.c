@@ -1,29 +1,511 @@
-/* csb-bwrap - placeholder until the tool is implemented.
- *
- * Answers --help and --version like every csb tool; any other invocation
- * reports "not implemented" with exit status 69 (CSB_EXIT_UNAVAILABLE). */
+/* csb-bwrap - run a command confined by a csb.policy/v1 document on Linux
+ * (bubblewrap + seccomp, or legacy Landlock). See docs/csb-bwrap.md.
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
+#include "csb_bwrap.h"
 #include "csb_cli.h"
+#include "csb_paths.h"
 
-static const csb_cli_opt kOpts[] = {
+extern char **environ;
+
+int bw_seccomp_install_common(const bw_seccomp_opts *o, int supervisor, csb_error *err);
+
+enum { OPT_POLICY, OPT_BWRAP, OPT_PRINT_ARGV, OPT_EXPLAIN, OPT_NO_PROC, OPT_CWD, OPT_PRINT_SECCOMP };
+
+static const csb_cli_opt opts[] = {
+    {"policy", 'p', CSB_ARG_REQUIRED, OPT_POLICY, "FILE", "policy document (csb.policy/v1); - reads stdin"},
+    {"cwd", 'C', CSB_ARG_REQUIRED, OPT_CWD, "DIR", "run CMD in DIR (default: the current directory)"},
+    {"bwrap", 0, CSB_ARG_REQUIRED, OPT_BWRAP, "PATH", "use this bubblewrap instead of searching"},
+    {"no-proc", 0, CSB_ARG_NONE, OPT_NO_PROC, NULL, "do not mount a fresh /proc (an empty one instead)"},
+    {"print-argv", 0, CSB_ARG_NONE, OPT_PRINT_ARGV, NULL, "print the bubblewrap argv as JSON and exit"},
+    {"print-seccomp", 0, CSB_ARG_NONE, OPT_PRINT_SECCOMP, NULL, "print the seccomp filter (libseccomp PFC) and exit"},
+    {"explain", 0, CSB_ARG_NONE, OPT_EXPLAIN, NULL, "print what would be enforced and why, and exit"},
     {NULL, 0, CSB_ARG_NONE, 0, NULL, NULL},
 };
 
-int main(int argc, char **argv) {
+typedef struct outer {
   csb_cli cli;
-  csb_cli_init(&cli, "csb-bwrap", "csb-bwrap [OPTIONS]",
-               "Not implemented yet in this build of csb.", kOpts, argc, argv);
-  for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
-    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0 ||
-        strcmp(argv[i], "--version") == 0) {
-      const char *arg;
-      int r;
-      while ((r = csb_cli_next(&cli, &arg)) != CSB_CLI_STOP && r != CSB_CLI_END) {
-      }
-      if (r == CSB_CLI_STOP) return cli.exit_code;
+  const char *policy_path;
+  const char *bwrap_override;
+  const char *cwd_opt;
+  int print_argv, explain, no_proc, print_seccomp;
+  char **cmd;
+  csb_policy *p;
+  csb_policy_view *v;
+  char *cwd; /* canonical */
+} outer;
+
+void bw_print_argv_json(char *const *argv, size_t n) {
+  csb_buf b;
+  csb_buf_init(&b);
+  csb_buf_putc(&b, '[');
+  for (size_t i = 0; i < n; i++) {
+    if (i) csb_buf_puts(&b, ", ");
+    csb_buf_put_json_string(&b, argv[i], strlen(argv[i]));
+  }
+  csb_buf_puts(&b, "]\n");
+  csb_write_all(1, b.data, b.len);
+  csb_buf_free(&b);
+}
+
+static int is_wsl1(void) {
+  char *text = NULL;
+  size_t len = 0;
+  csb_error e;
+  if (!csb_read_file("/proc/version", 1 << 16, &text, &len, &e)) return 0;
+  for (size_t i = 0; i < len; i++) text[i] = (char)tolower((unsigned char)text[i]);
+  int wsl1 = 0, seen = 0;
+  for (char *p = strstr(text, "wsl"); p; p = strstr(p + 3, "wsl")) {
+    if (isdigit((unsigned char)p[3])) {
+      seen = 1;
+      wsl1 = atoi(p + 3) == 1;
       break;
     }
   }
-  return csb_cli_error(&cli, CSB_EXIT_UNAVAILABLE, "not implemented yet");
+  if (!seen) wsl1 = strstr(text, "microsoft") && !strstr(text, "microsoft-standard");
+  free(text);
+  return wsl1;
+}
+
+static bw_seccomp_net net_of(const csb_policy *p) {
+  switch (p->net_mode) {
+  case CSB_NET_ENABLED: return BW_SECCOMP_NET_ENABLED;
+  case CSB_NET_PROXY: return BW_SECCOMP_NET_PROXY;
+  default: return BW_SECCOMP_NET_RESTRICTED;
+  }
+}
+
+static const char *net_name(const csb_policy *p) {
+  return p->net_mode == CSB_NET_ENABLED ? "enabled" : p->net_mode == CSB_NET_PROXY ? "proxy" : "restricted";
+}
+
+static int n_unix_allow(const csb_policy *p) {
+  int n = 0;
+  for (size_t i = 0; i < p->n_unix_sockets; i++) n += p->unix_sockets[i].allow;
+  return n;
+}
+
+static void exec_direct(outer *o) {
+  if (o->cwd && chdir(o->cwd) != 0) {
+    csb_cli_error(&o->cli, CSB_EXIT_OSERR, "cannot enter %s: %s", o->cwd, strerror(errno));
+    exit(CSB_EXIT_OSERR);
+  }
+  execvp(o->cmd[0], o->cmd);
+  int e = errno;
+  exit(csb_cli_error(&o->cli, csb_exit_for_exec_errno(e), "cannot run %s: %s", o->cmd[0], strerror(e)));
+}
+
+/* ---- legacy Landlock -------------------------------------------------------- */
+
+static int run_landlock(outer *o) {
+  csb_error e;
+  csb_error_clear(&e);
+  char *why = bw_landlock_unsupported(o->p, o->v);
+  if (o->explain) {
+    printf("backend: legacy Landlock (ABI %d)%s%s\n", bw_landlock_abi(), why ? "; REFUSED: " : "",
+           why ? why : "");
+    free(why);
+    return 0;
+  }
+  if (why) {
+    int rc = csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE, "cannot enforce this policy with the legacy "
+                                                          "Landlock backend: %s", why);
+    free(why);
+    return rc;
+  }
+  if (o->print_argv) return csb_cli_error(&o->cli, CSB_EXIT_USAGE, "--print-argv: the Landlock backend runs no bubblewrap");
+  if (o->cwd && chdir(o->cwd) != 0)
+    return csb_cli_error(&o->cli, CSB_EXIT_OSERR, "cannot enter %s: %s", o->cwd, strerror(errno));
+  if (!bw_landlock_apply(o->p, o->v, &e)) return csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE, "%s", e.msg);
+  bw_seccomp_opts so = {net_of(o->p), o->p->allow_all_unix_sockets, 0};
+  if (!bw_seccomp_install_common(&so, 0, &e)) return csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE, "%s", e.msg);
+  if (syscall(436 /* close_range */, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */) != 0) {}
+  exec_direct(o);
+  return CSB_EXIT_INTERNAL;
+}
+
+/* ---- bubblewrap --------------------------------------------------------------- */
+
+typedef struct plan {
+  csb_strv argv;
+  bw_fsargs fs;
+  bw_bwrap bw;
+  bw_proxy_plan proxy;
+  int self_fd, stderr_fd;
+  int err_pipe[2], started_pipe[2], info_pipe[2];
+} plan;
+
+static int build_argv(outer *o, plan *pl, int mount_proc, const char *registry, csb_error *err) {
+  bw_mount_opts mo;
+  memset(&mo, 0, sizeof mo);
+  mo.mount_proc = mount_proc;
+  mo.has_perms = pl->bw.has_perms;
+  mo.registry = registry;
+  bw_fsargs_free(&pl->fs);
+  if (!bw_mounts_build(o->p, o->v, &mo, &pl->fs, err)) return 0;
+  csb_strv *a = &pl->argv;
+  csb_strv_free(a);
+  csb_strv_push(a, pl->bw.path);
+  csb_strv_push(a, "--new-session");
+  csb_strv_push(a, "--die-with-parent");
+  for (size_t i = 0; i < pl->fs.argv.len; i++) csb_strv_push(a, pl->fs.argv.items[i]);
+  /* our own binary, read-only, on bubblewrap's /dev tmpfs */
+  if (pl->bw.has_ro_bind_fd) {
+    csb_strv_push(a, "--ro-bind-fd");
+    csb_strv_pushf(a, "%d", pl->self_fd);
+  } else {
+    csb_strv_push(a, "--ro-bind");
+    csb_strv_pushf(a, "/proc/self/fd/%d", pl->self_fd);
+  }
+  csb_strv_push(a, BW_INNER_PATH);
+  csb_strv_push(a, "--unshare-user");
+  csb_strv_push(a, "--unshare-pid");
+  csb_strv_push(a, "--unshare-ipc");
+  csb_strv_push(a, "--unshare-uts");
+  csb_strv_push(a, "--unshare-cgroup-try");
+  if (o->p->net_mode != CSB_NET_ENABLED) csb_strv_push(a, "--unshare-net");
+  if (pl->bw.has_disable_userns) csb_strv_push(a, "--disable-userns");
+  csb_strv_push(a, "--cap-drop");
+  csb_strv_push(a, "ALL");
+  csb_strv_push(a, "--as-pid-1");
+  if (pl->bw.has_info_fd) {
+    csb_strv_push(a, "--info-fd");
+    csb_strv_pushf(a, "%d", pl->info_pipe[1]);
+  }
+  csb_strv_push(a, "--chdir");
+  csb_strv_push(a, o->cwd);
+  if (pl->bw.has_argv0) {
+    csb_strv_push(a, "--argv0");
+    csb_strv_push(a, "csb-bwrap");
+  }
+  csb_strv_push(a, "--");
+  csb_strv_push(a, BW_INNER_PATH);
+  csb_strv_push(a, BW_INNER_FLAG);
+  if (o->cli.json_errors) csb_strv_push(a, "--error-format-json");
+  csb_strv_push(a, "--net");
+  csb_strv_push(a, net_name(o->p));
+  if (o->p->allow_all_unix_sockets) csb_strv_push(a, "--unix-all");
+  for (size_t i = 0; i < o->p->n_unix_sockets; i++) {
+    csb_strv_push(a, o->p->unix_sockets[i].allow ? "--unix-allow" : "--unix-deny");
+    csb_strv_push(a, o->p->unix_sockets[i].path);
+  }
+  csb_strv_push(a, "--stderr-fd");
+  csb_strv_pushf(a, "%d", pl->stderr_fd);
+  csb_strv_push(a, "--started-fd");
+  csb_strv_pushf(a, "%d", pl->started_pipe[1]);
+  for (size_t e = 0; e < pl->proxy.n_endpoints; e++) {
+    csb_buf keys;
+    csb_buf_init(&keys);
+    for (size_t r = 0; r < pl->proxy.n_routes; r++) {
+      if (pl->proxy.routes[r].endpoint != (int)e) continue;
+      if (keys.len) csb_buf_putc(&keys, ',');
+      csb_buf_puts(&keys, pl->proxy.routes[r].env_key);
+    }
+    csb_strv_push(a, "--proxy");
+    csb_strv_pushf(a, "%d=%s", pl->proxy.endpoints[e].control_fd, keys.data ? keys.data : "");
+    csb_buf_free(&keys);
+  }
+  csb_strv_push(a, "--");
+  for (char **c = o->cmd; *c; c++) csb_strv_push(a, *c);
+  return 1;
+}
+
+static void print_explain(outer *o, plan *pl) {
+  char *summary = csb_policy_summary(o->p);
+  printf("policy: %s (profile %s)\n", summary ? summary : "?", o->p->profile_id ? o->p->profile_id : "?");
+  free(summary);
+  printf("backend: bubblewrap %s (%s)\n", pl->bw.path, pl->bw.source);
+  printf("command cwd: %s\n", o->cwd);
+  printf("network: %s", net_name(o->p));
+  if (o->p->net_mode == CSB_NET_RESTRICTED) printf(" (own network namespace; seccomp allows AF_UNIX sockets only)\n");
+  else if (o->p->net_mode == CSB_NET_PROXY) printf(" (own network namespace; loopback listener bridged to the host proxy; AF_INET/AF_INET6 only)\n");
+  else printf(" (host network; seccomp denies raw, packet, vsock and non-route netlink sockets)\n");
+  if (o->p->allow_all_unix_sockets) printf("unix sockets: all allowed (dangerously_allow_all_unix_sockets)\n");
+  else if (n_unix_allow(o->p) > 0) {
+    printf("unix sockets: connect() mediated; allowed:");
+    for (size_t i = 0; i < o->p->n_unix_sockets; i++)
+      if (o->p->unix_sockets[i].allow) printf(" %s", o->p->unix_sockets[i].path);
+    printf("\n");
+  } else {
+    printf("unix sockets: no connect() to any Unix socket path\n");
+  }
+  for (size_t i = 0; i < pl->proxy.n_routes; i++)
+    printf("proxy route: %s -> %s:%d (rewritten to a loopback listener inside)\n",
+           pl->proxy.routes[i].env_key, pl->proxy.routes[i].host, pl->proxy.routes[i].port);
+  printf("seccomp: ptrace, process_vm_*, io_uring, bpf, perf_event_open, keyctl, mount family, "
+         "unshare/setns/namespace clone, kexec/modules, TIOCSTI/TIOCLINUX denied; other "
+         "architectures killed (docs/csb-bwrap.md)\n");
+  printf("filesystem:\n");
+  for (size_t i = 0; i < pl->fs.explain.len; i++) printf("  %s\n", pl->fs.explain.items[i]);
+  for (size_t i = 0; i < pl->fs.n_synth; i++)
+    if (!pl->fs.synth[i].existing)
+      printf("  host mount target %s (%s) removed after the run\n", pl->fs.synth[i].path,
+             pl->fs.synth[i].kind == BW_SYNTH_DIR ? "empty dir" : "empty file");
+  for (size_t i = 0; i < o->p->warnings.len; i++) printf("warning: %s\n", o->p->warnings.items[i]);
+  fflush(stdout);
+}
+
+static void close_fd(int *fd) {
+  if (*fd >= 0) close(*fd);
+  *fd = -1;
+}
+
+static int run_bwrap(outer *o) {
+  plan pl;
+  memset(&pl, 0, sizeof pl);
+  pl.self_fd = pl.stderr_fd = -1;
+  for (int i = 0; i < 2; i++) pl.err_pipe[i] = pl.started_pipe[i] = pl.info_pipe[i] = -1;
+  csb_error e;
+  csb_error_clear(&e);
+  int rc = CSB_EXIT_INTERNAL;
+  bw_registry reg;
+  memset(&reg, 0, sizeof reg);
+  reg.lock_fd = -1;
+  char *registry = bw_registry_default_dir();
+
+  if (!bw_bwrap_find(o->bwrap_override, o->cwd, &pl.bw, &e)) {
+    rc = csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE, "%s", e.msg);
+    goto out;
+  }
+  if (o->p->net_mode == CSB_NET_PROXY) {
+    if (!bw_proxy_plan_from_env(environ, &pl.proxy, &e)) {
+      rc = csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE, "%s", e.msg);
+      goto out;
+    }
+  }
+  pl.self_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+  if (pl.self_fd < 0) {
+    rc = csb_cli_error(&o->cli, CSB_EXIT_OSERR, "cannot open our own binary: %s", strerror(errno));
+    goto out;
+  }
+  pl.stderr_fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
+  if (pl.stderr_fd < 0 || pipe2(pl.err_pipe, O_CLOEXEC) != 0 || pipe2(pl.started_pipe, O_CLOEXEC) != 0 ||
+      pipe2(pl.info_pipe, O_CLOEXEC) != 0) {
+    rc = csb_cli_error(&o->cli, CSB_EXIT_OSERR, "pipe: %s", strerror(errno));
+    goto out;
+  }
+  int start_bridges = !(o->print_argv || o->explain);
+  if (pl.proxy.n_endpoints && !bw_proxy_start_bridges(&pl.proxy, start_bridges, &e)) {
+    rc = csb_cli_error(&o->cli, CSB_EXIT_OSERR, "network mode `proxy`: %s", e.msg);
+    goto out;
+  }
+  int mount_proc = !o->no_proc;
+  if (!build_argv(o, &pl, mount_proc, registry, &e)) {
+    rc = csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE, "%s", e.msg);
+    goto out;
+  }
+  if (o->print_argv) {
+    bw_print_argv_json(pl.argv.items, pl.argv.len);
+    rc = 0;
+    goto out;
+  }
+  if (o->explain) {
+    print_explain(o, &pl);
+    rc = 0;
+    goto out;
+  }
+  if (!bw_registry_register(&reg, registry, pl.fs.synth, pl.fs.n_synth, &e)) {
+    rc = csb_cli_error(&o->cli, CSB_EXIT_OSERR, "%s", e.msg);
+    goto out;
+  }
+  for (int attempt = 0; attempt < 2; attempt++) {
+    csb_strv keep_v;
+    csb_strv_init(&keep_v);
+    int keep[64];
+    size_t nk = 0;
+    keep[nk++] = pl.self_fd;
+    keep[nk++] = pl.stderr_fd;
+    keep[nk++] = pl.started_pipe[1];
+    keep[nk++] = pl.info_pipe[1];
+    for (size_t i = 0; i < pl.fs.n_data_fds && nk < CSB_ARRAY_LEN(keep) - 8; i++) keep[nk++] = pl.fs.data_fds[i];
+    for (size_t i = 0; i < pl.proxy.n_endpoints && nk < CSB_ARRAY_LEN(keep); i++)
+      keep[nk++] = pl.proxy.endpoints[i].control_fd;
+    if (pl.fs.n_data_fds + nk > CSB_ARRAY_LEN(keep)) {
+      rc = csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE, "too many masks for one bubblewrap run");
+      goto out;
+    }
+    bw_launch_result res;
+    int err_w = pl.err_pipe[1], started_w = pl.started_pipe[1], info_w = pl.info_pipe[1];
+    pl.err_pipe[1] = pl.started_pipe[1] = pl.info_pipe[1] = -1;
+    if (!bw_launch_run(pl.bw.exec_path, pl.argv.items, keep, nk, err_w, pl.err_pipe[0],
+                       pl.started_pipe[0], pl.info_pipe[0], info_w, started_w, &res)) {
+      rc = csb_cli_error(&o->cli, CSB_EXIT_OSERR, "fork: %s", strerror(res.error));
+      goto out;
+    }
+    for (size_t i = 0; i < pl.fs.n_data_fds; i++) close(pl.fs.data_fds[i]);
+    pl.fs.n_data_fds = 0;
+    if (res.started || !res.captured || !res.captured[0]) {
+      /* Either CMD ran (its status passes through), or the inner stage
+       * failed and already said why on the real stderr. */
+      free(res.captured);
+      rc = csb_exit_from_wait_status(res.wait_status);
+      goto out;
+    }
+    if (attempt == 0 && mount_proc && bw_is_proc_failure(res.captured)) {
+      csb_cli_warn(&o->cli, "this host refused a fresh /proc for the sandbox (%s); retrying with "
+                            "an empty /proc (use --no-proc to skip this attempt)",
+                   strtok(res.captured, "\n"));
+      free(res.captured);
+      mount_proc = 0;
+      close_fd(&pl.err_pipe[0]);
+      close_fd(&pl.started_pipe[0]);
+      close_fd(&pl.info_pipe[0]);
+      if (pipe2(pl.err_pipe, O_CLOEXEC) != 0 || pipe2(pl.started_pipe, O_CLOEXEC) != 0 ||
+          pipe2(pl.info_pipe, O_CLOEXEC) != 0) {
+        rc = csb_cli_error(&o->cli, CSB_EXIT_OSERR, "pipe: %s", strerror(errno));
+        goto out;
+      }
+      if (!build_argv(o, &pl, mount_proc, registry, &e)) {
+        rc = csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE, "%s", e.msg);
+        goto out;
+      }
+      continue;
+    }
+    /* bubblewrap failed before CMD could start */
+    size_t l = strlen(res.captured);
+    while (l && res.captured[l - 1] == '\n') res.captured[--l] = 0;
+    if (bw_is_userns_failure(res.captured)) {
+      rc = csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE,
+                         "cannot create the sandbox's user namespace (%s). Fix: allow unprivileged "
+                         "user namespaces (Ubuntu 24.04+: an AppArmor profile granting `userns` to "
+                         "%s, or sysctl kernel.apparmor_restrict_unprivileged_userns=0; elsewhere "
+                         "sysctl user.max_user_namespaces>0 / kernel.unprivileged_userns_clone=1; in "
+                         "a container: --security-opt seccomp=unconfined --security-opt "
+                         "apparmor=unconfined)",
+                         res.captured, pl.bw.path);
+    } else if (bw_is_proc_failure(res.captured)) {
+      rc = csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE, "bubblewrap cannot mount /proc: %s", res.captured);
+    } else {
+      rc = csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE, "bubblewrap (%s) failed to set up the sandbox: %s",
+                         pl.bw.path, res.captured);
+    }
+    free(res.captured);
+    goto out;
+  }
+out:
+  bw_registry_cleanup(&reg);
+  free(registry);
+  for (size_t i = 0; i < pl.fs.n_data_fds; i++) close(pl.fs.data_fds[i]);
+  pl.fs.n_data_fds = 0;
+  bw_fsargs_free(&pl.fs);
+  csb_strv_free(&pl.argv);
+  bw_proxy_plan_free(&pl.proxy);
+  bw_bwrap_free(&pl.bw);
+  close_fd(&pl.self_fd);
+  close_fd(&pl.stderr_fd);
+  for (int i = 0; i < 2; i++) {
+    close_fd(&pl.err_pipe[i]);
+    close_fd(&pl.started_pipe[i]);
+    close_fd(&pl.info_pipe[i]);
+  }
+  return rc;
+}
+
+static int outer_main(int argc, char **argv) {
+  outer o;
+  memset(&o, 0, sizeof o);
+  csb_cli_init(&o.cli, "csb-bwrap", "csb-bwrap --policy FILE|- [OPTIONS] -- CMD [ARGS...]",
+               "Runs CMD confined by a csb.policy/v1 document: bubblewrap namespaces, a seccomp "
+               "filter and, when the policy asks for it, legacy Landlock.",
+               opts, argc, argv);
+  const char *arg;
+  int id;
+  while ((id = csb_cli_next(&o.cli, &arg)) != CSB_CLI_END) {
+    switch (id) {
+    case CSB_CLI_STOP: return o.cli.exit_code;
+    case CSB_CLI_POSITIONAL:
+      return csb_cli_usage_error(&o.cli, "unexpected argument `%s` (put the command after --)", arg);
+    case OPT_POLICY: o.policy_path = arg; break;
+    case OPT_BWRAP: o.bwrap_override = arg; break;
+    case OPT_CWD: o.cwd_opt = arg; break;
+    case OPT_NO_PROC: o.no_proc = 1; break;
+    case OPT_PRINT_ARGV: o.print_argv = 1; break;
+    case OPT_PRINT_SECCOMP: o.print_seccomp = 1; break;
+    case OPT_EXPLAIN: o.explain = 1; break;
+    default: return csb_cli_usage_error(&o.cli, "unexpected option");
+    }
+  }
+  if (!o.policy_path) return csb_cli_usage_error(&o.cli, "--policy FILE is required");
+  if (!o.print_seccomp && (!o.cli.has_dashdash || o.cli.rest_argc == 0))
+    return csb_cli_usage_error(&o.cli, "no command: use csb-bwrap --policy FILE -- CMD [ARGS...]");
+  o.cmd = o.cli.rest_argv;
+
+  csb_error e;
+  csb_error_clear(&e);
+  if (!csb_policy_load(o.policy_path, &o.p, &e))
+    return csb_cli_error(&o.cli, CSB_EXIT_DATA, "policy %s: %s", o.policy_path, e.msg);
+  int rc;
+  if (o.p->platform != CSB_PLATFORM_LINUX) {
+    rc = csb_cli_error(&o.cli, CSB_EXIT_UNAVAILABLE,
+                       "the policy was resolved for platform `%s`; csb-bwrap enforces Linux policies "
+                       "only (resolve it on this host with csb-resolve)",
+                       csb_platform_name(o.p->platform));
+    goto done;
+  }
+  if (o.print_seccomp) {
+    bw_seccomp_opts so = {net_of(o.p), o.p->allow_all_unix_sockets,
+                          !o.p->allow_all_unix_sockets && n_unix_allow(o.p) > 0};
+    rc = bw_seccomp_export_pfc(&so, 1, &e) ? 0 : csb_cli_error(&o.cli, CSB_EXIT_INTERNAL, "%s", e.msg);
+    goto done;
+  }
+  {
+    char here[4096];
+    const char *c = o.cwd_opt;
+    if (!c) c = getcwd(here, sizeof here);
+    if (!c) {
+      rc = csb_cli_error(&o.cli, CSB_EXIT_OSERR, "getcwd: %s", strerror(errno));
+      goto done;
+    }
+    if (!csb_path_canonicalize(c, &o.cwd, &e)) {
+      rc = csb_cli_error(&o.cli, CSB_EXIT_USAGE, "working directory: %s", e.msg);
+      goto done;
+    }
+  }
+  if (o.p->enforcement == CSB_ENFORCE_DISABLED ||
+      (o.p->enforcement == CSB_ENFORCE_EXTERNAL && o.p->net_mode == CSB_NET_ENABLED)) {
+    if (o.explain) {
+      printf("enforcement: %s; CMD runs without a csb sandbox\n",
+             o.p->enforcement == CSB_ENFORCE_DISABLED ? "disabled" : "external (outer sandbox assumed)");
+      rc = 0;
+      goto done;
+    }
+    if (o.print_argv) {
+      rc = csb_cli_error(&o.cli, CSB_EXIT_USAGE, "--print-argv: enforcement is %s, no bubblewrap runs",
+                         o.p->enforcement == CSB_ENFORCE_DISABLED ? "disabled" : "external");
+      goto done;
+    }
+    exec_direct(&o);
+  }
+  if (is_wsl1()) {
+    rc = csb_cli_error(&o.cli, CSB_EXIT_UNAVAILABLE,
+                       "csb-bwrap uses bubblewrap, which WSL1 cannot run (no user namespaces); use WSL2");
+    goto done;
+  }
+  if (!csb_policy_view_build(o.p, &o.v, &e)) {
+    rc = csb_cli_error(&o.cli, CSB_EXIT_DATA, "policy %s: %s", o.policy_path, e.msg);
+    goto done;
+  }
+  if (o.p->linux_backend == CSB_LINUX_LANDLOCK) rc = run_landlock(&o);
+  else rc = run_bwrap(&o);
+done:
+  csb_policy_view_free(o.v);
+  csb_policy_free(o.p);
+  free(o.cwd);
+  return rc;
+}
+
+int main(int argc, char **argv) {
+  if (argc >= 2 && strcmp(argv[1], BW_INNER_FLAG) == 0) return bw_inner_main(argc, argv);
+  return outer_main(argc, argv);
 }

@@ -1,0 +1,373 @@
+/* bwrap_find.c - choosing the bubblewrap binary.
+ *
+ * Order: --bwrap PATH; the first `bwrap` on PATH that is not inside the
+ * working directory (a repository cannot plant its own) and supports the
+ * flags we need; the bundled ../libexec/csb/bwrap next to our own binary,
+ * whose SHA-256 must equal the digest baked in at build time and which is
+ * executed through the very descriptor that was hashed. Otherwise fail
+ * closed with a diagnosis.
+ *
+ * Feature detection reads the option names out of the binary (bubblewrap
+ * embeds its --help text), which costs no process; a file that does not
+ * look like an ELF binary (a wrapper script) is asked `--help` instead.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "csb_bwrap.h"
+#include "csb_paths.h"
+
+#if defined(__has_include)
+#if __has_include("bundled_bwrap_sha256.h")
+#include "bundled_bwrap_sha256.h"
+#endif
+#endif
+#ifndef CSB_BUNDLED_BWRAP_SHA256
+#define CSB_BUNDLED_BWRAP_SHA256 ""
+#endif
+
+/* ---- SHA-256 (FIPS 180-4) ----------------------------------------------- */
+
+typedef struct sha256 {
+  uint32_t h[8];
+  uint64_t len;
+  unsigned char buf[64];
+  size_t used;
+} sha256;
+
+static const uint32_t K[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+
+#define ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
+
+static void sha256_block(sha256 *s, const unsigned char *p) {
+  uint32_t w[64];
+  for (int i = 0; i < 16; i++)
+    w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+  for (int i = 16; i < 64; i++) {
+    uint32_t s0 = ROR(w[i - 15], 7) ^ ROR(w[i - 15], 18) ^ (w[i - 15] >> 3);
+    uint32_t s1 = ROR(w[i - 2], 17) ^ ROR(w[i - 2], 19) ^ (w[i - 2] >> 10);
+    w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+  }
+  uint32_t a = s->h[0], b = s->h[1], c = s->h[2], d = s->h[3], e = s->h[4], f = s->h[5], g = s->h[6], h = s->h[7];
+  for (int i = 0; i < 64; i++) {
+    uint32_t t1 = h + (ROR(e, 6) ^ ROR(e, 11) ^ ROR(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i];
+    uint32_t t2 = (ROR(a, 2) ^ ROR(a, 13) ^ ROR(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+    h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+  }
+  s->h[0] += a; s->h[1] += b; s->h[2] += c; s->h[3] += d;
+  s->h[4] += e; s->h[5] += f; s->h[6] += g; s->h[7] += h;
+}
+
+static void sha256_init(sha256 *s) {
+  static const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+  memcpy(s->h, iv, sizeof iv);
+  s->len = 0;
+  s->used = 0;
+}
+
+static void sha256_update(sha256 *s, const unsigned char *p, size_t n) {
+  s->len += n;
+  while (n > 0) {
+    size_t k = 64 - s->used;
+    if (k > n) k = n;
+    memcpy(s->buf + s->used, p, k);
+    s->used += k;
+    p += k;
+    n -= k;
+    if (s->used == 64) {
+      sha256_block(s, s->buf);
+      s->used = 0;
+    }
+  }
+}
+
+static void sha256_final(sha256 *s, char hex[65]) {
+  uint64_t bits = s->len * 8;
+  unsigned char pad = 0x80, zero = 0, lenb[8];
+  sha256_update(s, &pad, 1);
+  while (s->used != 56) sha256_update(s, &zero, 1);
+  for (int i = 0; i < 8; i++) lenb[i] = (unsigned char)(bits >> (56 - 8 * i));
+  sha256_update(s, lenb, 8);
+  for (int i = 0; i < 8; i++) snprintf(hex + 8 * i, 9, "%08x", s->h[i]);
+  hex[64] = 0;
+}
+
+int bw_sha256_fd(int fd, char hex[65], csb_error *err) {
+  sha256 s;
+  sha256_init(&s);
+  unsigned char buf[65536];
+  off_t off = 0;
+  for (;;) {
+    ssize_t r = pread(fd, buf, sizeof buf, off);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return csb_error_set(err, "read: %s", strerror(errno));
+    }
+    if (r == 0) break;
+    sha256_update(&s, buf, (size_t)r);
+    off += r;
+  }
+  sha256_final(&s, hex);
+  return 1;
+}
+
+/* ---- feature detection ---------------------------------------------------- */
+
+static int has_word(const char *text, size_t n, const char *word) {
+  size_t wl = strlen(word);
+  const char *p = text, *end = text + n;
+  while (p < end) {
+    const char *hit = memmem(p, (size_t)(end - p), word, wl);
+    if (!hit) return 0;
+    const char *after = hit + wl;
+    /* "--perms" must not match "--permsx"; options end at a space, NUL,
+     * '=', or newline. */
+    if (after >= end || *after == ' ' || *after == 0 || *after == '\n' || *after == '\t' || *after == '=')
+      return 1;
+    p = hit + 1;
+  }
+  return 0;
+}
+
+static void parse_features(const char *text, size_t n, bw_bwrap *b) {
+  b->has_argv0 = has_word(text, n, "--argv0");
+  b->has_ro_bind_fd = has_word(text, n, "--ro-bind-fd");
+  b->has_disable_userns = has_word(text, n, "--disable-userns");
+  b->has_perms = has_word(text, n, "--perms");
+  b->has_as_pid_1 = has_word(text, n, "--as-pid-1");
+  b->has_info_fd = has_word(text, n, "--info-fd");
+}
+
+void bw_bwrap_parse_help(const char *help, bw_bwrap *b) { parse_features(help, strlen(help), b); }
+
+static int probe_help(const char *exec_path, bw_bwrap *b) {
+  int pfd[2];
+  if (pipe2(pfd, O_CLOEXEC) != 0) return 0;
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(pfd[0]);
+    close(pfd[1]);
+    return 0;
+  }
+  if (pid == 0) {
+    dup2(pfd[1], 1);
+    dup2(pfd[1], 2);
+    int nul = open("/dev/null", O_RDONLY);
+    if (nul >= 0) dup2(nul, 0);
+    char *const argv[] = {(char *)"bwrap", (char *)"--help", NULL};
+    execv(exec_path, argv);
+    _exit(127);
+  }
+  close(pfd[1]);
+  char *text = NULL;
+  size_t len = 0;
+  csb_error e;
+  int ok = csb_read_fd(pfd[0], "bwrap --help", 1 << 20, &text, &len, &e);
+  close(pfd[0]);
+  int st = 0;
+  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
+  if (!ok) return 0;
+  parse_features(text, len, b);
+  free(text);
+  return 1;
+}
+
+static int detect_features(int fd, const char *exec_path, bw_bwrap *b) {
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < 4) return 0;
+  size_t n = (size_t)st.st_size;
+  if (n <= (64u << 20)) {
+    void *m = mmap(NULL, n, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (m != MAP_FAILED) {
+      int elf = memcmp(m, "\177ELF", 4) == 0;
+      if (elf) parse_features(m, n, b);
+      munmap(m, n);
+      if (elf && b->has_perms && b->has_as_pid_1) return 1;
+    }
+  }
+  return probe_help(exec_path, b);
+}
+
+static int usable(const bw_bwrap *b) { return b->has_perms && b->has_as_pid_1; }
+
+static int try_candidate(const char *path, const char *source, bw_bwrap *out, csb_error *why) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return csb_error_set(why, "%s: %s", path, strerror(errno));
+  bw_bwrap b;
+  memset(&b, 0, sizeof b);
+  b.exec_fd = -1;
+  int ok = detect_features(fd, path, &b);
+  close(fd);
+  if (!ok) return csb_error_set(why, "%s: cannot inspect it", path);
+  if (!usable(&b))
+    return csb_error_set(why, "%s lacks %s (bubblewrap 0.5 or newer is needed)", path,
+                         !b.has_perms ? "--perms" : "--as-pid-1");
+  b.path = csb_xstrdup(path);
+  b.exec_path = csb_xstrdup(path);
+  b.source = source;
+  *out = b;
+  return 1;
+}
+
+static char *self_dir(void) {
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return NULL;
+  buf[n] = 0;
+  return csb_path_parent(buf);
+}
+
+static int try_bundled(bw_bwrap *out, csb_error *why, char **tried) {
+  char *dir = self_dir();
+  if (!dir) return csb_error_set(why, "cannot locate our own binary");
+  char *path = csb_path_join(dir, "../libexec/csb/bwrap");
+  free(dir);
+  *tried = csb_xstrdup(path);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    csb_error_set(why, "no bundled bubblewrap at %s", path);
+    free(path);
+    return 0;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || !(st.st_mode & 0111)) {
+    csb_error_set(why, "bundled bubblewrap %s is not an executable file", path);
+    goto fail;
+  }
+  const char *want = CSB_BUNDLED_BWRAP_SHA256;
+  if (want[0] == 0) {
+    csb_error_set(why, "bundled bubblewrap %s found, but this csb-bwrap was built without its "
+                       "digest, so it is not trusted", path);
+    goto fail;
+  }
+  char got[65];
+  if (!bw_sha256_fd(fd, got, why)) goto fail;
+  if (strcmp(got, want) != 0) {
+    csb_error_set(why, "bundled bubblewrap digest mismatch for %s: expected sha256:%s, got sha256:%s",
+                  path, want, got);
+    goto fail;
+  }
+  bw_bwrap b;
+  memset(&b, 0, sizeof b);
+  /* Executed through this descriptor: the hashed inode is the one run.
+   * It must survive our exec of it, so no O_CLOEXEC... but bwrap itself
+   * must not keep it: bubblewrap closes unknown fds only for the sandbox,
+   * so we mark it close-on-exec and exec it via /proc/self/fd, which the
+   * kernel resolves before closing descriptors. */
+  b.exec_fd = fd;
+  b.exec_path = csb_xasprintf("/proc/self/fd/%d", fd);
+  b.path = path;
+  b.source = "bundled";
+  detect_features(fd, b.exec_path, &b);
+  if (!usable(&b)) {
+    free(b.exec_path);
+    csb_error_set(why, "bundled bubblewrap %s lacks --perms/--as-pid-1", path);
+    path = NULL;
+    free(b.path);
+    goto fail;
+  }
+  *out = b;
+  return 1;
+fail:
+  free(path);
+  close(fd);
+  return 0;
+}
+
+int bw_bwrap_find(const char *override, const char *cwd, bw_bwrap *out, csb_error *err) {
+  memset(out, 0, sizeof *out);
+  out->exec_fd = -1;
+  csb_error why;
+  csb_error_clear(&why);
+  if (override) {
+    char *canon = NULL;
+    if (!csb_path_canonicalize(override, &canon, &why))
+      return csb_error_set(err, "--bwrap %s: %s", override, why.msg);
+    int ok = try_candidate(canon, "--bwrap", out, &why);
+    free(canon);
+    if (!ok) return csb_error_set(err, "--bwrap %s is not usable: %s", override, why.msg);
+    return 1;
+  }
+  csb_buf notes;
+  csb_buf_init(&notes);
+  const char *path_env = getenv("PATH");
+  if (path_env && *path_env) {
+    char *copy = csb_xstrdup(path_env);
+    char *save = NULL;
+    for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+      char *dir = d[0] == '/' ? csb_xstrdup(d) : csb_path_join(cwd, d);
+      char *cand = csb_path_join(dir, "bwrap");
+      free(dir);
+      if (access(cand, X_OK) != 0) {
+        free(cand);
+        continue;
+      }
+      char *canon = NULL;
+      csb_error e;
+      if (!csb_path_canonicalize(cand, &canon, &e)) {
+        free(cand);
+        continue;
+      }
+      if (strcmp(cwd, "/") != 0 && csb_path_is_under(cwd, canon)) {
+        csb_buf_printf(&notes, "; skipped %s (inside the working directory)", cand);
+        free(canon);
+        free(cand);
+        continue;
+      }
+      csb_error_clear(&why);
+      if (try_candidate(canon, "PATH", out, &why)) {
+        free(canon);
+        free(cand);
+        free(copy);
+        csb_buf_free(&notes);
+        return 1;
+      }
+      csb_buf_printf(&notes, "; skipped %s", why.msg);
+      free(canon);
+      free(cand);
+    }
+    free(copy);
+  }
+  char *tried = NULL;
+  csb_error_clear(&why);
+  if (try_bundled(out, &why, &tried)) {
+    free(tried);
+    csb_buf_free(&notes);
+    return 1;
+  }
+  csb_error_set(err,
+                "bubblewrap is unavailable: no usable bwrap on PATH%s; %s. Install bubblewrap "
+                "(e.g. apt install bubblewrap), or pass --bwrap PATH",
+                notes.data ? notes.data : "", why.msg);
+  free(tried);
+  csb_buf_free(&notes);
+  return 0;
+}
+
+void bw_bwrap_free(bw_bwrap *b) {
+  if (!b) return;
+  free(b->path);
+  free(b->exec_path);
+  free(b->version);
+  if (b->exec_fd >= 0) close(b->exec_fd);
+  memset(b, 0, sizeof *b);
+  b->exec_fd = -1;
+}

@@ -1,0 +1,247 @@
+/* csb_bwrap.h - internal interfaces of csb-bwrap (not a library).
+ *
+ * csb-bwrap runs in two stages:
+ *
+ *   outer  (main.c, launch.c)   reads the policy, builds a bubblewrap argv
+ *                               (mounts.c), finds bwrap (bwrap_find.c),
+ *                               registers host-side mount targets
+ *                               (synthetic.c), starts proxy bridges
+ *                               (proxy_route.c), runs bwrap and cleans up.
+ *   inner  (inner.c)            csb-bwrap re-entered inside the namespaces
+ *                               through a read-only bind of its own binary:
+ *                               no_new_privs, capability check, proxy
+ *                               listener hand-off, seccomp (seccomp.c), then
+ *                               CMD as a child it reaps, with Unix-socket
+ *                               connects mediated by unix_notify.c.
+ *
+ *   legacy Landlock (landlock.c) replaces both stages when the policy asks
+ *                               for it: no bwrap, in-process restriction.
+ *
+ * Conventions are those of libs/base: 1/0 returns with csb_error.
+ */
+#ifndef CSB_BWRAP_H
+#define CSB_BWRAP_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "csb_base.h"
+#include "csb_policy.h"
+
+/* Where the inner stage's binary is bound inside the sandbox. It lives on
+ * the tmpfs bubblewrap creates for --dev, so nothing is created on the
+ * host and no host directory becomes visible. */
+#define BW_INNER_PATH "/dev/.csb-bwrap"
+/* Hidden first argument that selects the inner stage. */
+#define BW_INNER_FLAG "--csb-inner-stage"
+
+/* ---- bwrap discovery (bwrap_find.c) ------------------------------------- */
+
+typedef struct bw_bwrap {
+  char *path;        /* what was chosen (absolute) */
+  char *exec_path;   /* what to execv: path, or /proc/self/fd/N (bundled) */
+  int exec_fd;       /* >= 0 when exec_path is /proc/self/fd/N */
+  const char *source; /* "--bwrap", "PATH", "bundled" */
+  char *version;     /* "bubblewrap 0.8.0" or NULL */
+  int has_argv0;
+  int has_ro_bind_fd;
+  int has_disable_userns;
+  int has_perms;
+  int has_as_pid_1;
+  int has_info_fd;
+} bw_bwrap;
+
+/* Finds bubblewrap. `override` is --bwrap (NULL when absent); `cwd` is the
+ * canonical working directory (PATH entries under it are skipped unless it
+ * is "/"). On failure err says what was tried and what to do. */
+int bw_bwrap_find(const char *override, const char *cwd, bw_bwrap *out,
+                  csb_error *err);
+void bw_bwrap_free(bw_bwrap *b);
+/* Parses `bwrap --help` text into the has_* flags (exposed for tests). */
+void bw_bwrap_parse_help(const char *help, bw_bwrap *b);
+/* SHA-256 of an open file descriptor, hex (65 bytes incl. NUL). */
+int bw_sha256_fd(int fd, char hex[65], csb_error *err);
+
+/* ---- filesystem arguments (mounts.c) ----------------------------------- */
+
+typedef enum {
+  BW_SYNTH_FILE = 0, /* bwrap creates an empty file at the path */
+  BW_SYNTH_DIR = 1   /* bwrap creates an empty directory */
+} bw_synth_kind;
+
+typedef struct bw_synth {
+  char *path;
+  bw_synth_kind kind;
+  int existing; /* already there (maybe another run's target): only shared */
+} bw_synth;
+
+typedef struct bw_mount_opts {
+  int mount_proc;       /* --proc /proc, else an empty read-only /proc */
+  int has_perms;        /* bwrap supports --perms */
+  const char *registry; /* synthetic-target registry dir to hide, or NULL */
+  /* Test hook: when set, data-mask fds are not opened; every
+   * --ro-bind-data gets this number instead. */
+  int fake_data_fd;
+} bw_mount_opts;
+
+typedef struct bw_fsargs {
+  csb_strv argv;       /* filesystem part of the bwrap argv */
+  int *data_fds;       /* one fd per --ro-bind-data (must stay open) */
+  size_t n_data_fds;
+  size_t cap_data_fds;
+  bw_synth *synth;     /* paths bubblewrap will create on the host */
+  size_t n_synth;
+  size_t cap_synth;
+  csb_strv explain;    /* one line per decision, for --explain */
+} bw_fsargs;
+
+/* Builds the filesystem arguments for the policy `p` with its derived view
+ * `v`. Fails closed (err names the rule) when a carve-out crosses a
+ * symlink the sandbox could rewrite, a deny glob is too broad, and so on. */
+int bw_mounts_build(const csb_policy *p, const csb_policy_view *v,
+                    const bw_mount_opts *o, bw_fsargs *out, csb_error *err);
+void bw_fsargs_free(bw_fsargs *f);
+
+/* ---- synthetic mount targets (synthetic.c) ------------------------------ */
+
+typedef struct bw_registry {
+  char *dir;        /* registry directory */
+  int lock_fd;
+  char **marker_dirs; /* per-target marker directories we registered */
+  char **targets;
+  int *kinds;
+  size_t n;
+} bw_registry;
+
+/* Default registry directory for this user (not created). */
+char *bw_registry_default_dir(void);
+/* Registers every target under a lock, with a marker for our pid. */
+int bw_registry_register(bw_registry *r, const char *dir, const bw_synth *t,
+                         size_t n, csb_error *err);
+/* Removes our markers; deletes targets no live process still uses, only if
+ * they are still the empty file/directory bubblewrap created. */
+void bw_registry_cleanup(bw_registry *r);
+
+/* ---- proxy routing (proxy_route.c) -------------------------------------- */
+
+typedef struct bw_proxy_route {
+  char *env_key;   /* exact name in the environment */
+  char *value;     /* original value */
+  char *host;      /* 127.0.0.1 or ::1 */
+  int port;
+  int endpoint;    /* index into endpoints */
+} bw_proxy_route;
+
+typedef struct bw_proxy_endpoint {
+  char *host;
+  int port;
+  int control_fd;  /* our end, inherited by bwrap -> inner stage */
+  pid_t bridge_pid;
+} bw_proxy_endpoint;
+
+typedef struct bw_proxy_plan {
+  bw_proxy_route *routes;
+  size_t n_routes;
+  bw_proxy_endpoint *endpoints;
+  size_t n_endpoints;
+} bw_proxy_plan;
+
+/* Scans environ for proxy variables and plans loopback routes. Fails when
+ * there is no proxy variable or none names a loopback endpoint. */
+int bw_proxy_plan_from_env(char **envp, bw_proxy_plan *out, csb_error *err);
+/* Parses one proxy URL (exposed for tests). */
+int bw_proxy_parse_url(const char *value, char **host, int *port);
+/* Rewrites `value` to point at 127.0.0.1:port, keeping scheme, userinfo
+ * and path. Caller frees. */
+char *bw_proxy_rewrite_url(const char *value, int port);
+/* Creates a control socketpair and forks a hardened bridge per endpoint.
+ * `start` = 0 only creates the socketpairs (for --print-argv). */
+int bw_proxy_start_bridges(bw_proxy_plan *plan, int start, csb_error *err);
+void bw_proxy_plan_free(bw_proxy_plan *plan);
+/* Inner stage: binds a loopback listener, hands it to the host bridge over
+ * control_fd and returns the port. */
+int bw_proxy_inner_handoff(int control_fd, int *port_out, csb_error *err);
+
+/* ---- seccomp (seccomp.c) ------------------------------------------------ */
+
+typedef enum {
+  BW_SECCOMP_NET_RESTRICTED = 0, /* AF_UNIX only */
+  BW_SECCOMP_NET_PROXY,          /* AF_INET/AF_INET6 (+AF_UNIX as allowed) */
+  BW_SECCOMP_NET_ENABLED         /* host network */
+} bw_seccomp_net;
+
+typedef struct bw_seccomp_opts {
+  bw_seccomp_net net;
+  int unix_all;       /* dangerously_allow_all_unix_sockets */
+  int unix_mediated;  /* connect() goes to the supervisor (allow list) */
+} bw_seccomp_opts;
+
+/* Installs the common deny filter on the calling thread (needs
+ * no_new_privs). */
+int bw_seccomp_install(const bw_seccomp_opts *o, csb_error *err);
+/* Installs a second filter that sends connect() to a user-notification
+ * listener; returns the listener fd. */
+int bw_seccomp_install_notify(int *listener_out, csb_error *err);
+/* Writes the filter in libseccomp's PFC form to fd (for docs and tests). */
+int bw_seccomp_export_pfc(const bw_seccomp_opts *o, int fd, csb_error *err);
+
+/* ---- Unix socket mediation (unix_notify.c) ------------------------------ */
+
+typedef struct bw_unix_rules {
+  char **allow;  /* canonical allowed paths (or directories) */
+  size_t n_allow;
+  char **deny;
+  size_t n_deny;
+  int allow_all;
+} bw_unix_rules;
+
+/* 1 when a connect to `path` (canonical) is allowed. */
+int bw_unix_rules_allow(const bw_unix_rules *r, const char *path);
+/* Handles one pending notification on `listener`. Returns 0 when the
+ * listener is gone. */
+int bw_unix_notify_handle(int listener, const bw_unix_rules *r);
+
+/* ---- Landlock (landlock.c) ---------------------------------------------- */
+
+/* The best Landlock ABI the kernel offers, 0 when none. */
+int bw_landlock_abi(void);
+/* Legacy backend: restricts the calling process to the view (read-only
+ * readable roots, full access on writable roots and /dev/null). Refuses
+ * views it cannot express. */
+int bw_landlock_apply(const csb_policy *p, const csb_policy_view *v,
+                      csb_error *err);
+/* Explains why the view cannot be enforced by Landlock; NULL when it can.
+ * Caller frees. */
+char *bw_landlock_unsupported(const csb_policy *p, const csb_policy_view *v);
+
+/* ---- inner stage (inner.c) ---------------------------------------------- */
+
+int bw_inner_main(int argc, char **argv);
+/* pid-1 duty loop shared with the legacy path: runs argv as a child,
+ * forwards signals, reaps everything, returns CMD's exit code. When
+ * notify_fd >= 0 it also serves Unix-socket mediation. */
+int bw_supervise(pid_t child, int notify_fd, const bw_unix_rules *rules);
+
+/* ---- running bubblewrap (launch.c) -------------------------------------- */
+
+typedef struct bw_launch_result {
+  int started;     /* the inner stage reported that setup completed */
+  int wait_status; /* bubblewrap's wait status */
+  int error;       /* errno of a failed fork */
+  char *captured;  /* bubblewrap's stderr before the start (caller frees) */
+} bw_launch_result;
+
+/* Forks and execs bubblewrap with stderr on err_w, clearing FD_CLOEXEC on
+ * keep_fds in the child; forwards signals; relays err_r after the start.
+ * Closes err_w, info_w and started_w in the parent. */
+int bw_launch_run(const char *exec_path, char **argv, const int *keep_fds, size_t n_keep,
+                  int err_w, int err_r, int started_r, int info_r, int info_w, int started_w,
+                  bw_launch_result *res);
+int bw_is_proc_failure(const char *text);
+int bw_is_userns_failure(const char *text);
+
+/* ---- JSON output helpers (main.c) --------------------------------------- */
+
+void bw_print_argv_json(char *const *argv, size_t n);
+
+#endif /* CSB_BWRAP_H */

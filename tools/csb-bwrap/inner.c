@@ -1,0 +1,333 @@
+/* inner.c - the inner stage: csb-bwrap re-entered inside bubblewrap.
+ *
+ * Runs as pid 1 of the sandbox's PID namespace (bwrap --as-pid-1):
+ *   1. takes back the real stderr (bubblewrap's own stderr is a pipe to the
+ *      outer stage, which reads setup errors from it);
+ *   2. checks that no effective or permitted capability survived;
+ *   3. proxy mode: hands a loopback listener to each host bridge and
+ *      rewrites the proxy variables;
+ *   4. tells the outer stage that setup is done, closes every other fd;
+ *   5. no_new_privs, not dumpable, its own seccomp filter;
+ *   6. forks CMD, which installs the full filter (plus the connect()
+ *      notification filter when a Unix socket allow list is in force) and
+ *      execs; pid 1 forwards SIGINT/SIGTERM/SIGHUP/SIGQUIT, reaps every
+ *      orphan, serves connect() mediation and exits with CMD's status (or
+ *      128+signal).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "csb_bwrap.h"
+#include "csb_cli.h"
+
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+
+extern int bw_unix_private_netns;
+int bw_seccomp_install_common(const bw_seccomp_opts *o, int supervisor, csb_error *err);
+
+static int json_errors;
+
+static int fail(int code, const char *fmt, ...) CSB_PRINTF(2, 3);
+static int fail(int code, const char *fmt, ...) {
+  char msg[2048];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  csb_buf b;
+  csb_buf_init(&b);
+  if (json_errors) {
+    csb_buf_printf(&b, "{\"exit\":%d,\"kind\":", code);
+    csb_buf_put_json_string(&b, csb_exit_kind(code), strlen(csb_exit_kind(code)));
+    csb_buf_puts(&b, ",\"level\":\"error\",\"message\":");
+    csb_buf_put_json_string(&b, msg, strlen(msg));
+    csb_buf_puts(&b, ",\"tool\":\"csb-bwrap\"}\n");
+  } else {
+    csb_buf_printf(&b, "csb-bwrap: error: %s\n", msg);
+  }
+  csb_write_all(2, b.data, b.len);
+  csb_buf_free(&b);
+  return code;
+}
+
+/* capget(2) v3, restated. */
+struct cap_header {
+  uint32_t version;
+  int pid;
+};
+struct cap_data {
+  uint32_t effective, permitted, inheritable;
+};
+
+static int capabilities_clear(void) {
+  struct cap_header h = {0x20080522, 0};
+  struct cap_data d[2];
+  memset(d, 0, sizeof d);
+  if (syscall(SYS_capget, &h, d) != 0) return 0;
+  return d[0].effective == 0 && d[0].permitted == 0 && d[1].effective == 0 && d[1].permitted == 0;
+}
+
+static int parse_fd(const char *s) {
+  char *e = NULL;
+  long v = strtol(s, &e, 10);
+  if (!s[0] || *e || v < 3 || v > INT_MAX) return -1;
+  return (int)v;
+}
+
+typedef struct proxy_arg {
+  int fd;
+  char *keys; /* comma-separated */
+} proxy_arg;
+
+static void rewrite_proxy_env(const char *keys, int port) {
+  char *copy = csb_xstrdup(keys);
+  char *save = NULL;
+  for (char *k = strtok_r(copy, ",", &save); k; k = strtok_r(NULL, ",", &save)) {
+    const char *v = getenv(k);
+    if (!v) continue;
+    char *nv = bw_proxy_rewrite_url(v, port);
+    setenv(k, nv, 1);
+    free(nv);
+  }
+  free(copy);
+}
+
+static int send_fd(int sock, int fd) {
+  char byte = 1;
+  struct iovec iov = {&byte, 1};
+  union {
+    struct cmsghdr h;
+    char buf[CMSG_SPACE(sizeof(int))];
+  } c;
+  memset(&c, 0, sizeof c);
+  struct msghdr m;
+  memset(&m, 0, sizeof m);
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  m.msg_control = c.buf;
+  m.msg_controllen = sizeof c.buf;
+  struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+  h->cmsg_level = SOL_SOCKET;
+  h->cmsg_type = SCM_RIGHTS;
+  h->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(h), &fd, sizeof fd);
+  ssize_t n;
+  do n = sendmsg(sock, &m, MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+  return n == 1;
+}
+
+static int recv_fd(int sock) {
+  char byte;
+  struct iovec iov = {&byte, 1};
+  union {
+    struct cmsghdr h;
+    char buf[CMSG_SPACE(sizeof(int))];
+  } c;
+  struct msghdr m;
+  memset(&m, 0, sizeof m);
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  m.msg_control = c.buf;
+  m.msg_controllen = sizeof c.buf;
+  ssize_t n;
+  do n = recvmsg(sock, &m, MSG_CMSG_CLOEXEC);
+  while (n < 0 && errno == EINTR);
+  if (n != 1) return -1;
+  struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+  if (!h || h->cmsg_type != SCM_RIGHTS || h->cmsg_len != CMSG_LEN(sizeof(int))) return -1;
+  int fd;
+  memcpy(&fd, CMSG_DATA(h), sizeof fd);
+  return fd;
+}
+
+static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+
+int bw_supervise(pid_t child, int notify_fd, const bw_unix_rules *rules) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGCHLD);
+  for (size_t i = 0; i < CSB_ARRAY_LEN(forwarded); i++) sigaddset(&set, forwarded[i]);
+  int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (sfd < 0) return fail(CSB_EXIT_OSERR, "signalfd: %s", strerror(errno));
+  int status = -1;
+  for (;;) {
+    /* reap everything that is ready */
+    for (;;) {
+      int st;
+      pid_t p = waitpid(-1, &st, WNOHANG);
+      if (p <= 0) break;
+      if (p == child && (WIFEXITED(st) || WIFSIGNALED(st))) status = st;
+    }
+    if (status != -1) break;
+    struct pollfd pf[2] = {{sfd, POLLIN, 0}, {notify_fd, POLLIN, 0}};
+    int n = poll(pf, notify_fd >= 0 ? 2 : 1, -1);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fail(CSB_EXIT_OSERR, "poll: %s", strerror(errno));
+    }
+    if (pf[0].revents & POLLIN) {
+      struct signalfd_siginfo si;
+      while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+        if ((int)si.ssi_signo == SIGCHLD) continue;
+        kill(child, (int)si.ssi_signo);
+      }
+    }
+    if (notify_fd >= 0 && (pf[1].revents & POLLIN)) bw_unix_notify_handle(notify_fd, rules);
+    if (notify_fd >= 0 && (pf[1].revents & (POLLHUP | POLLERR | POLLNVAL))) {
+      close(notify_fd);
+      notify_fd = -1;
+    }
+  }
+  close(sfd);
+  return csb_exit_from_wait_status(status);
+}
+
+int bw_inner_main(int argc, char **argv) {
+  bw_seccomp_opts so = {BW_SECCOMP_NET_RESTRICTED, 0, 0};
+  bw_unix_rules rules;
+  memset(&rules, 0, sizeof rules);
+  int stderr_fd = -1, started_fd = -1;
+  proxy_arg proxies[16];
+  size_t n_proxies = 0;
+  int i = 2;
+  for (; i < argc; i++) {
+    const char *a = argv[i];
+    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (strcmp(a, "--") == 0) {
+      i++;
+      break;
+    } else if (strcmp(a, "--error-format-json") == 0) {
+      json_errors = 1;
+    } else if (strcmp(a, "--unix-all") == 0) {
+      rules.allow_all = 1;
+      so.unix_all = 1;
+    } else if (!v) {
+      return fail(CSB_EXIT_USAGE, "inner stage: %s needs a value", a);
+    } else if (strcmp(a, "--net") == 0) {
+      so.net = strcmp(v, "proxy") == 0 ? BW_SECCOMP_NET_PROXY
+               : strcmp(v, "enabled") == 0 ? BW_SECCOMP_NET_ENABLED
+                                           : BW_SECCOMP_NET_RESTRICTED;
+      i++;
+    } else if (strcmp(a, "--unix-allow") == 0 || strcmp(a, "--unix-deny") == 0) {
+      char ***list = a[7] == 'a' ? &rules.allow : &rules.deny;
+      size_t *n = a[7] == 'a' ? &rules.n_allow : &rules.n_deny;
+      *list = csb_xrealloc(*list, (*n + 1) * sizeof(char *));
+      /* Canonical inside the sandbox (symlinks resolved); a missing
+       * path keeps its lexical form. */
+      char *canon = realpath(v, NULL);
+      (*list)[(*n)++] = canon ? canon : csb_xstrdup(v);
+      i++;
+    } else if (strcmp(a, "--stderr-fd") == 0) {
+      stderr_fd = parse_fd(v);
+      i++;
+    } else if (strcmp(a, "--started-fd") == 0) {
+      started_fd = parse_fd(v);
+      i++;
+    } else if (strcmp(a, "--proxy") == 0) {
+      const char *eq = strchr(v, '=');
+      if (!eq || n_proxies == CSB_ARRAY_LEN(proxies)) return fail(CSB_EXIT_USAGE, "inner stage: bad --proxy");
+      char *fds = csb_xstrndup(v, (size_t)(eq - v));
+      proxies[n_proxies].fd = parse_fd(fds);
+      free(fds);
+      proxies[n_proxies].keys = csb_xstrdup(eq + 1);
+      n_proxies++;
+      i++;
+    } else {
+      return fail(CSB_EXIT_USAGE, "inner stage: unknown argument %s", a);
+    }
+  }
+  if (i >= argc) return fail(CSB_EXIT_USAGE, "inner stage: no command");
+  char **cmd = argv + i;
+
+  if (stderr_fd >= 0) {
+    dup2(stderr_fd, 2);
+    close(stderr_fd);
+  }
+  so.unix_mediated = !rules.allow_all && rules.n_allow > 0;
+  bw_unix_private_netns = so.net != BW_SECCOMP_NET_ENABLED;
+
+  if (!capabilities_clear())
+    return fail(CSB_EXIT_UNAVAILABLE,
+                "the sandbox retained effective or permitted capabilities; refusing to run the "
+                "command (fix: use a bubblewrap that honours --cap-drop ALL)");
+  if (so.net == BW_SECCOMP_NET_PROXY && n_proxies == 0)
+    return fail(CSB_EXIT_USAGE, "inner stage: proxy mode without routes");
+  for (size_t k = 0; k < n_proxies; k++) {
+    int port = 0;
+    csb_error e;
+    csb_error_clear(&e);
+    if (proxies[k].fd < 0 || !bw_proxy_inner_handoff(proxies[k].fd, &port, &e))
+      return fail(CSB_EXIT_OSERR, "network mode `proxy`: %s", e.msg);
+    rewrite_proxy_env(proxies[k].keys, port);
+    free(proxies[k].keys);
+  }
+  if (started_fd >= 0) {
+    char ok = 1;
+    csb_write_all(started_fd, &ok, 1);
+    close(started_fd);
+  }
+  /* Nothing but stdio crosses into the command. */
+  if (syscall(SYS_close_range, 3U, ~0U, 0U) != 0) {
+    for (int fd = 3; fd < 1024; fd++) close(fd);
+  }
+
+  sigset_t set, old;
+  sigemptyset(&set);
+  sigaddset(&set, SIGCHLD);
+  for (size_t k = 0; k < CSB_ARRAY_LEN(forwarded); k++) sigaddset(&set, forwarded[k]);
+  sigprocmask(SIG_BLOCK, &set, &old);
+
+  csb_error e;
+  csb_error_clear(&e);
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+    return fail(CSB_EXIT_OSERR, "prctl(PR_SET_NO_NEW_PRIVS): %s", strerror(errno));
+  prctl(PR_SET_DUMPABLE, 0);
+  if (!bw_seccomp_install_common(&so, 1, &e)) return fail(CSB_EXIT_UNAVAILABLE, "%s", e.msg);
+
+  int sp[2] = {-1, -1};
+  if (so.unix_mediated && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0)
+    return fail(CSB_EXIT_OSERR, "socketpair: %s", strerror(errno));
+  pid_t child = fork();
+  if (child < 0) return fail(CSB_EXIT_OSERR, "fork: %s", strerror(errno));
+  if (child == 0) {
+    for (size_t k = 0; k < CSB_ARRAY_LEN(forwarded); k++) signal(forwarded[k], SIG_DFL);
+    signal(SIGCHLD, SIG_DFL);
+    if (!bw_seccomp_install_common(&so, 0, &e)) _exit(fail(CSB_EXIT_UNAVAILABLE, "%s", e.msg));
+    if (so.unix_mediated) {
+      int lfd = -1;
+      close(sp[0]);
+      if (!bw_seccomp_install_notify(&lfd, &e)) _exit(fail(CSB_EXIT_UNAVAILABLE, "%s", e.msg));
+      if (!send_fd(sp[1], lfd)) _exit(fail(CSB_EXIT_OSERR, "cannot pass the notification fd"));
+      close(lfd);
+      close(sp[1]);
+    }
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    execvp(cmd[0], cmd);
+    int err = errno;
+    _exit(fail(csb_exit_for_exec_errno(err), "cannot run %s: %s", cmd[0], strerror(err)));
+  }
+  int listener = -1;
+  if (so.unix_mediated) {
+    close(sp[1]);
+    listener = recv_fd(sp[0]);
+    close(sp[0]);
+  }
+  return bw_supervise(child, listener, &rules);
+}

@@ -1,0 +1,183 @@
+/* launch.c - running bubblewrap from the outer stage.
+ *
+ * bwrap is a child of csb-bwrap, so that we can
+ *   - read bubblewrap's own setup errors: its stderr is a pipe to us until
+ *     the inner stage takes the real stderr back (passed as a separate fd)
+ *     and reports "started" on another pipe. A failure before that point
+ *     is bubblewrap's (or the host's), and we explain it: a refused /proc
+ *     mount is retried without a fresh /proc, missing user namespaces are
+ *     refused with the fix;
+ *   - forward SIGINT/SIGTERM/SIGHUP/SIGQUIT to the sandbox's pid 1 (whose
+ *     host pid bubblewrap reports on --info-fd), which forwards them to
+ *     CMD, instead of letting them kill bubblewrap;
+ *   - remove host-side mount targets after the run.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "csb_bwrap.h"
+#include "csb_cli.h"
+
+#define CAPTURE_MAX (64 * 1024)
+
+static int clear_cloexec(int fd) {
+  int fl = fcntl(fd, F_GETFD);
+  return fl >= 0 && fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC) == 0;
+}
+
+static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+
+int bw_launch_run(const char *exec_path, char **argv, const int *keep_fds, size_t n_keep,
+                  int err_w, int err_r, int started_r, int info_r, int info_w, int started_w,
+                  bw_launch_result *res) {
+  memset(res, 0, sizeof *res);
+  sigset_t set, old;
+  sigemptyset(&set);
+  sigaddset(&set, SIGCHLD);
+  for (size_t i = 0; i < CSB_ARRAY_LEN(forwarded); i++) sigaddset(&set, forwarded[i]);
+  sigprocmask(SIG_BLOCK, &set, &old);
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid < 0) {
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    res->error = errno;
+    return 0;
+  }
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(CSB_EXIT_OSERR);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    if (dup2(err_w, 2) < 0) _exit(CSB_EXIT_OSERR);
+    for (size_t i = 0; i < n_keep; i++) clear_cloexec(keep_fds[i]);
+    execv(exec_path, argv);
+    char msg[512];
+    snprintf(msg, sizeof msg, "csb-bwrap: error: cannot execute bubblewrap %s: %s\n", exec_path,
+             strerror(errno));
+    csb_write_all(err_w, msg, strlen(msg));
+    _exit(CSB_EXIT_UNAVAILABLE);
+  }
+  close(err_w);
+  close(info_w);
+  close(started_w);
+  int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+  csb_buf cap;
+  csb_buf_init(&cap);
+  pid_t sandbox_pid = -1;
+  char infobuf[256];
+  size_t infolen = 0;
+  int status = 0, exited = 0;
+  int open_err = 1, open_started = 1, open_info = 1;
+  while (!exited || open_err) {
+    if (!exited) {
+      int st;
+      pid_t w = waitpid(pid, &st, WNOHANG);
+      if (w == pid) {
+        status = st;
+        exited = 1;
+      }
+    }
+    if (exited && !open_err) break;
+    struct pollfd pf[4] = {
+        {sfd, POLLIN, 0},
+        {open_err ? err_r : -1, POLLIN, 0},
+        {open_started ? started_r : -1, POLLIN, 0},
+        {open_info ? info_r : -1, POLLIN, 0},
+    };
+    int n = poll(pf, 4, exited ? 50 : -1);
+    if (n < 0 && errno != EINTR) break;
+    if (n == 0 && exited) break; /* someone else holds the pipe open */
+    if (pf[0].revents & POLLIN) {
+      struct signalfd_siginfo si;
+      while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+        int sig = (int)si.ssi_signo;
+        if (sig == SIGCHLD) continue;
+        if (sandbox_pid > 0 && res->started) kill(sandbox_pid, sig);
+        else kill(pid, sig);
+      }
+    }
+    if (pf[3].revents & (POLLIN | POLLHUP)) {
+      ssize_t r = read(info_r, infobuf + infolen, sizeof infobuf - 1 - infolen);
+      if (r <= 0) {
+        open_info = 0;
+      } else {
+        infolen += (size_t)r;
+        infobuf[infolen] = 0;
+        char *k = strstr(infobuf, "\"child-pid\"");
+        if (k) {
+          k = strchr(k, ':');
+          if (k) sandbox_pid = (pid_t)strtol(k + 1, NULL, 10);
+        }
+      }
+    }
+    if (pf[2].revents & (POLLIN | POLLHUP)) {
+      char b;
+      ssize_t r = read(started_r, &b, 1);
+      if (r == 1) {
+        res->started = 1;
+        if (cap.len) {
+          csb_write_all(2, cap.data, cap.len);
+          csb_buf_reset(&cap);
+        }
+      }
+      if (r <= 0) open_started = 0;
+    }
+    if (pf[1].revents & (POLLIN | POLLHUP)) {
+      char buf[4096];
+      ssize_t r = read(err_r, buf, sizeof buf);
+      if (r <= 0) {
+        open_err = 0;
+      } else if (res->started) {
+        csb_write_all(2, buf, (size_t)r);
+      } else if (cap.len < CAPTURE_MAX) {
+        csb_buf_append(&cap, buf, (size_t)r);
+      }
+    }
+  }
+  if (!exited) {
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+  }
+  /* A last "started" byte may still sit in the pipe. */
+  if (!res->started) {
+    char b;
+    if (read(started_r, &b, 1) == 1) res->started = 1;
+  }
+  if (res->started && cap.len) csb_write_all(2, cap.data, cap.len);
+  if (sfd >= 0) close(sfd);
+  sigprocmask(SIG_SETMASK, &old, NULL);
+  res->wait_status = status;
+  res->captured = csb_buf_steal(&cap);
+  return 1;
+}
+
+/* ---- classification of bubblewrap's setup errors ---------------------- */
+
+int bw_is_proc_failure(const char *text) {
+  return text && strstr(text, "Can't mount proc") && strstr(text, "/newroot/proc") &&
+         (strstr(text, "Invalid argument") || strstr(text, "Operation not permitted") ||
+          strstr(text, "Permission denied"));
+}
+
+int bw_is_userns_failure(const char *text) {
+  static const char *const snippets[] = {
+      "setting up uid map: Permission denied",
+      "No permissions to create a new namespace",
+      "loopback: Failed RTM_NEWADDR",
+      "loopback: Failed RTM_NEWLINK",
+      "Creating new namespace failed",
+      "unshare failed",
+  };
+  if (!text) return 0;
+  for (size_t i = 0; i < CSB_ARRAY_LEN(snippets); i++)
+    if (strstr(text, snippets[i])) return 1;
+  return 0;
+}

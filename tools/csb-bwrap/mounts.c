@@ -1,0 +1,623 @@
+/* mounts.c - the filesystem half of the bubblewrap argv.
+ *
+ * Every mount is first collected as an operation on a destination path,
+ * then the operations are emitted sorted by depth (shallowest first; at
+ * equal paths read < write < deny), because bubblewrap applies mounts in
+ * argv order and a later mount wins. That reproduces the policy's "deepest
+ * entry wins" rule: a writable child re-opens a read-only or denied
+ * parent, a deeper deny hides part of a writable root.
+ *
+ * Masks:
+ *   read-only carve-out, existing      --ro-bind P P
+ *   read-only carve-out, missing       --perms 0444 --ro-bind-data FD M   (M = first missing component)
+ *   protected name, missing            --perms 0555 --tmpfs M  (+ --remount-ro M at the end)
+ *   deny, directory                    --perms 0000|0111 --tmpfs P  (+ --remount-ro P)
+ *   deny, file                         --perms 0000 --ro-bind-data FD P
+ *   deny, missing in a writable area   --perms 0000 --ro-bind-data FD M
+ * Paths that bubblewrap has to create on the host (a mask on a missing path
+ * inside a read-write bind) are reported as synthetic targets so that the
+ * launcher can remove them after the run.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "csb_bwrap.h"
+#include "csb_paths.h"
+
+typedef enum {
+  OP_BASE_RO = 0,  /* --ro-bind / / */
+  OP_BASE_RW,      /* --bind / / */
+  OP_BASE_TMPFS,   /* --tmpfs / */
+  OP_DEV,          /* --dev /dev */
+  OP_PROC,         /* --proc /proc */
+  OP_RO_BIND,      /* --ro-bind src dst */
+  OP_BIND,         /* --bind src dst */
+  OP_EMPTY_FILE,   /* --perms 0444 --ro-bind-data fd dst */
+  OP_EMPTY_DIR,    /* --perms 0555 --tmpfs dst, remount-ro */
+  OP_DENY_DIR,     /* --perms 0000|0111 --tmpfs dst, remount-ro */
+  OP_DENY_FILE     /* --perms 0000 --ro-bind-data fd dst */
+} op_kind;
+
+typedef struct op {
+  op_kind kind;
+  char *dst;
+  char *src;
+  size_t depth;
+  int rank;  /* tie-break at equal depth */
+  size_t seq;
+  char *why; /* explanation */
+} op;
+
+typedef struct builder {
+  const csb_policy *p;
+  const csb_policy_view *v;
+  const bw_mount_opts *o;
+  op *ops;
+  size_t n, cap;
+  csb_strv rw_dirs; /* destinations bound read-write (canonical) */
+  csb_strv writable_logical; /* writable roots as written */
+  bw_fsargs *out;
+  csb_error *err;
+} builder;
+
+static const char *const platform_defaults[] = {
+    "/bin", "/sbin", "/usr", "/etc", "/lib", "/lib64", "/nix/store", "/run/current-system/sw",
+};
+
+static int rank_of(op_kind k) {
+  switch (k) {
+  case OP_BASE_RO: case OP_BASE_RW: case OP_BASE_TMPFS: return 0;
+  case OP_DEV: case OP_PROC: return 1;
+  case OP_RO_BIND: return 2;
+  case OP_EMPTY_FILE: case OP_EMPTY_DIR: return 3;
+  case OP_BIND: return 4;
+  case OP_DENY_DIR: case OP_DENY_FILE: return 5;
+  }
+  return 6;
+}
+
+static op *add_op(builder *b, op_kind k, const char *dst, const char *src, const char *why) {
+  b->ops = csb_xgrow(b->ops, &b->cap, b->n + 1, sizeof *b->ops);
+  op *o = &b->ops[b->n];
+  memset(o, 0, sizeof *o);
+  o->kind = k;
+  o->dst = csb_xstrdup(dst);
+  o->src = src ? csb_xstrdup(src) : NULL;
+  o->depth = csb_path_depth(dst);
+  o->rank = rank_of(k);
+  o->seq = b->n;
+  o->why = why ? csb_xstrdup(why) : NULL;
+  b->n++;
+  return o;
+}
+
+static int find_op(const builder *b, const char *dst) {
+  for (size_t i = 0; i < b->n; i++)
+    if (strcmp(b->ops[i].dst, dst) == 0) return (int)i;
+  return -1;
+}
+
+/* The operation deciding what the sandbox sees at `path` (the deepest op
+ * whose destination covers it, latest on ties), or NULL. */
+static const op *covering_op(const builder *b, const char *path) {
+  const op *best = NULL;
+  for (size_t i = 0; i < b->n; i++) {
+    const op *o = &b->ops[i];
+    if (!csb_path_is_under(o->dst, path)) continue;
+    if (!best || o->depth > best->depth || (o->depth == best->depth && o->rank >= best->rank))
+      best = o;
+  }
+  return best;
+}
+
+/* 1 when bubblewrap creating `path` would create it on the host: the
+ * covering mount is a read-write bind of a host directory. */
+static int host_writable_at(const builder *b, const char *path) {
+  const op *o = covering_op(b, path);
+  return o && (o->kind == OP_BIND || o->kind == OP_BASE_RW);
+}
+
+static int exists_nofollow(const char *path, struct stat *st) {
+  return lstat(path, st) == 0;
+}
+
+/* The first component of `path` that does not exist (path itself when only
+ * the leaf is missing); NULL when the path exists. */
+static char *first_missing(const char *path) {
+  struct stat st;
+  if (lstat(path, &st) == 0) return NULL;
+  char *cur = csb_xstrdup(path);
+  for (;;) {
+    char *parent = csb_path_parent(cur);
+    if (!parent) return cur;
+    if (lstat(parent, &st) == 0) {
+      free(parent);
+      return cur;
+    }
+    free(cur);
+    cur = parent;
+  }
+}
+
+/* Writable root (logical or canonical) that strictly contains `path`, or
+ * NULL. */
+static const char *enclosing_writable(const builder *b, const char *path) {
+  const char *best = NULL;
+  for (size_t i = 0; i < b->writable_logical.len; i++) {
+    const char *w = b->writable_logical.items[i];
+    if (csb_path_is_strictly_under(w, path) && (!best || strlen(w) > strlen(best))) best = w;
+  }
+  for (size_t i = 0; i < b->rw_dirs.len; i++) {
+    const char *w = b->rw_dirs.items[i];
+    if (csb_path_is_strictly_under(w, path) && (!best || strlen(w) > strlen(best))) best = w;
+  }
+  return best;
+}
+
+/* Fails when `path` crosses a symlink located inside a writable root: the
+ * sandboxed process could retarget it for the next run, or race us. */
+static int check_writable_symlink(builder *b, const char *path, const char *what) {
+  const char *w = enclosing_writable(b, path);
+  if (!w) return 1;
+  char *link = NULL;
+  csb_error e;
+  csb_error_clear(&e);
+  if (!csb_path_find_symlink(path, w, &link, &e))
+    return csb_error_set(b->err, "cannot enforce %s %s: %s", what, path, e.msg);
+  if (link) {
+    csb_error_set(b->err,
+                  "cannot enforce %s %s because it crosses symlink %s inside writable root %s "
+                  "(the sandboxed command could retarget it); replace the symlink with a real "
+                  "directory or name its target in the policy",
+                  what, path, link, w);
+    free(link);
+    return 0;
+  }
+  return 1;
+}
+
+static void add_synth(bw_fsargs *f, const char *path, bw_synth_kind k) {
+  for (size_t i = 0; i < f->n_synth; i++)
+    if (strcmp(f->synth[i].path, path) == 0) return;
+  f->synth = csb_xgrow(f->synth, &f->cap_synth, f->n_synth + 1, sizeof *f->synth);
+  f->synth[f->n_synth].path = csb_xstrdup(path);
+  f->synth[f->n_synth].kind = k;
+  f->synth[f->n_synth].existing = 0;
+  f->n_synth++;
+}
+
+static void add_synth_existing(bw_fsargs *f, const char *path, bw_synth_kind k) {
+  add_synth(f, path, k);
+  f->synth[f->n_synth - 1].existing = 1;
+}
+
+static int is_protected_name(const char *base) {
+  for (int i = 0; i < CSB_PROTECTED_NAMES_COUNT; i++)
+    if (strcmp(base, csb_protected_names[i]) == 0) return 1;
+  return 0;
+}
+
+static int dir_is_empty(const char *path) {
+  DIR *d = opendir(path);
+  if (!d) return 0;
+  struct dirent *de;
+  int empty = 1;
+  while ((de = readdir(d)) != NULL) {
+    if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+      empty = 0;
+      break;
+    }
+  }
+  closedir(d);
+  return empty;
+}
+
+/* ---- rules ---------------------------------------------------------------- */
+
+/* A read-only carve-out `s` inside writable root `w`. */
+static int add_read_only(builder *b, const char *s, const char *origin) {
+  if (!check_writable_symlink(b, s, "read-only path")) return 0;
+  struct stat st;
+  char *m = first_missing(s);
+  if (!m) {
+    if (find_op(b, s) >= 0) return 1;
+    /* An empty protected directory or file may be a concurrent run's mount
+     * target: bound read-only like any existing path, and registered so
+     * that its creator does not remove it while we use it. */
+    char *base = csb_path_basename(s);
+    if (is_protected_name(base) && lstat(s, &st) == 0 &&
+        ((S_ISDIR(st.st_mode) && dir_is_empty(s)) || (S_ISREG(st.st_mode) && st.st_size == 0)))
+      add_synth_existing(b->out, s, S_ISDIR(st.st_mode) ? BW_SYNTH_DIR : BW_SYNTH_FILE);
+    free(base);
+    char *why = csb_xasprintf("read-only %s (%s)", s, origin);
+    add_op(b, OP_RO_BIND, s, s, why);
+    free(why);
+    return 1;
+  }
+  int rc = 1;
+  if (host_writable_at(b, m) && find_op(b, m) < 0) {
+    char *base = csb_path_basename(m);
+    int meta = is_protected_name(base);
+    free(base);
+    char *why = csb_xasprintf("missing %s kept impossible to create (%s)", m, origin);
+    add_op(b, meta ? OP_EMPTY_DIR : OP_EMPTY_FILE, m, NULL, why);
+    free(why);
+    add_synth(b->out, m, meta ? BW_SYNTH_DIR : BW_SYNTH_FILE);
+  }
+  free(m);
+  return rc;
+}
+
+static int has_mount_below(const builder *b, const char *dir) {
+  for (size_t i = 0; i < b->n; i++) {
+    const op *o = &b->ops[i];
+    if (csb_path_is_strictly_under(dir, o->dst) &&
+        (o->kind == OP_BIND || o->kind == OP_RO_BIND))
+      return 1;
+  }
+  return 0;
+}
+
+static int add_unreadable(builder *b, const char *u, const char *origin) {
+  if (!check_writable_symlink(b, u, "deny-read path")) return 0;
+  struct stat st;
+  char *target = NULL;
+  const op *cov = covering_op(b, u);
+  if (!cov || cov->kind == OP_BASE_TMPFS || cov->kind == OP_DENY_DIR || cov->kind == OP_DENY_FILE ||
+      cov->kind == OP_EMPTY_DIR || cov->kind == OP_EMPTY_FILE)
+    return 1; /* not visible in the sandbox anyway */
+  if (!exists_nofollow(u, &st)) {
+    char *m = first_missing(u);
+    if (m && host_writable_at(b, m) && find_op(b, m) < 0) {
+      char *why = csb_xasprintf("missing %s kept impossible to create (deny %s, %s)", m, u, origin);
+      add_op(b, OP_DENY_FILE, m, NULL, why);
+      free(why);
+      add_synth(b->out, m, BW_SYNTH_FILE);
+    }
+    free(m);
+    return 1;
+  }
+  if (S_ISLNK(st.st_mode)) {
+    /* Outside writable roots: deny what the link points at. */
+    csb_error e;
+    if (!csb_path_canonicalize(u, &target, &e)) return 1; /* dangling: nothing to read */
+    if (stat(target, &st) != 0) {
+      free(target);
+      return 1;
+    }
+    u = target;
+  }
+  char *why = csb_xasprintf("deny %s (%s)", u, origin);
+  int k = find_op(b, u);
+  if (k >= 0 && (b->ops[k].kind == OP_DENY_DIR || b->ops[k].kind == OP_DENY_FILE)) {
+    free(why);
+    free(target);
+    return 1;
+  }
+  add_op(b, S_ISDIR(st.st_mode) ? OP_DENY_DIR : OP_DENY_FILE, u, NULL, why);
+  free(why);
+  free(target);
+  return 1;
+}
+
+static int add_writable_root(builder *b, const csb_writable_root *w) {
+  struct stat st;
+  if (stat(w->root, &st) != 0) {
+    csb_strv_pushf(&b->out->explain, "writable root %s does not exist: skipped", w->root);
+    return 1;
+  }
+  if (strcmp(w->root, "/dev") == 0 || csb_path_is_under("/proc", w->root))
+    return csb_error_set(b->err,
+                         "cannot enforce writable root %s: binding the host's %s read-write is "
+                         "not supported by csb-bwrap; list specific paths such as /dev/shm",
+                         w->root, w->root);
+  if (!check_writable_symlink(b, w->root, "writable root")) return 0;
+  char *canon = NULL;
+  csb_error e;
+  if (!csb_path_canonicalize(w->root, &canon, &e))
+    return csb_error_set(b->err, "cannot enforce writable root %s: %s", w->root, e.msg);
+  char *why = strcmp(canon, w->root) == 0
+                  ? csb_xasprintf("writable root %s", w->root)
+                  : csb_xasprintf("writable root %s (symlink; bound at its target %s)", w->root, canon);
+  if (strcmp(canon, "/") == 0) {
+    free(why);
+    free(canon);
+    return 1; /* handled by the base */
+  }
+  int k = find_op(b, canon);
+  if (k >= 0) {
+    b->ops[k].kind = OP_BIND;
+    b->ops[k].rank = rank_of(OP_BIND);
+  } else {
+    add_op(b, OP_BIND, canon, canon, why);
+  }
+  free(why);
+  csb_strv_push(&b->rw_dirs, canon);
+  free(canon);
+  return 1;
+}
+
+/* Carve-outs of writable root w (after every bind exists, so that
+ * "is this inside a read-write bind" has its final answer). */
+static int add_writable_carveouts(builder *b, const csb_writable_root *w) {
+  struct stat st;
+  if (stat(w->root, &st) != 0) return 1;
+  char *canon = NULL;
+  csb_error e;
+  if (!csb_path_canonicalize(w->root, &canon, &e)) return 1;
+  int ok = 1;
+  for (size_t i = 0; ok && i < w->read_only_subpaths.len; i++) {
+    const char *s = w->read_only_subpaths.items[i];
+    if (csb_strv_contains(&b->v->unreadable_roots, s)) continue;
+    char *rel = csb_path_relative_to(w->root, s);
+    char *mapped = rel ? csb_path_join(canon, rel) : csb_xstrdup(s);
+    ok = add_read_only(b, mapped, "read-only carve-out");
+    free(rel);
+    free(mapped);
+  }
+  for (size_t i = 0; ok && i < w->protected_names.len; i++) {
+    char *p = csb_path_join(canon, w->protected_names.items[i]);
+    char *origin = csb_xasprintf("protected metadata under %s", w->root);
+    /* An existing empty directory/file may be a concurrent run's mount
+     * target: treat it like any existing path (bound read-only). */
+    ok = add_read_only(b, p, origin);
+    free(origin);
+    free(p);
+  }
+  free(canon);
+  return ok;
+}
+
+static int expand_globs(builder *b, csb_strv *out) {
+  int depth = b->v->glob_scan_max_depth > 0 ? b->v->glob_scan_max_depth : CSB_GLOB_DEPTH_UNLIMITED;
+  for (size_t i = 0; i < b->v->unreadable_globs.len; i++) {
+    const char *pat = b->v->unreadable_globs.items[i];
+    csb_glob *g = NULL;
+    csb_error e;
+    csb_error_clear(&e);
+    if (!csb_glob_compile(pat, &g, &e))
+      return csb_error_set(b->err, "invalid deny-read glob pattern `%s`: %s", pat, e.msg);
+    const char *prefix = csb_glob_static_prefix(g);
+    if (!csb_glob_is_literal(g) && (prefix[0] == 0 || strcmp(prefix, "/") == 0)) {
+      csb_glob_free(g);
+      return csb_error_set(b->err,
+                           "cannot enforce deny-read glob `%s`: its fixed prefix is `/`, too broad "
+                           "to expand before the run; anchor it below a directory (e.g. "
+                           "/repo/**/*.env)",
+                           pat);
+    }
+    csb_glob_expand_opts eo;
+    memset(&eo, 0, sizeof eo);
+    eo.max_depth = depth;
+    eo.flags = CSB_GLOB_EXPAND_SYMLINK_TARGETS;
+    eo.threads = 1;
+    size_t before = out->len;
+    if (!csb_glob_expand_ex(g, &eo, out, &e)) {
+      csb_glob_free(g);
+      return csb_error_set(b->err, "cannot expand deny-read glob `%s`: %s", pat, e.msg);
+    }
+    csb_strv_pushf(&b->out->explain, "deny glob %s: %zu match(es) now (depth %s)", pat,
+                   out->len - before, depth < 0 ? "unlimited" : "limited");
+    csb_glob_free(g);
+  }
+  return 1;
+}
+
+/* ---- emission -------------------------------------------------------------- */
+
+static int cmp_ops(const void *a, const void *bb) {
+  const op *x = a, *y = bb;
+  if (x->depth != y->depth) return x->depth < y->depth ? -1 : 1;
+  if (x->rank != y->rank) return x->rank < y->rank ? -1 : 1;
+  int c = strcmp(x->dst, y->dst);
+  if (c) return c;
+  return x->seq < y->seq ? -1 : (x->seq > y->seq);
+}
+
+static void push_data_fd(builder *b) {
+  bw_fsargs *f = b->out;
+  int fd = b->o->fake_data_fd;
+  if (fd <= 0) fd = open("/dev/null", O_RDONLY); /* inherited by bwrap, which closes it */
+  f->data_fds = csb_xgrow(f->data_fds, &f->cap_data_fds, f->n_data_fds + 1, sizeof(int));
+  f->data_fds[f->n_data_fds++] = fd;
+  csb_strv_pushf(&f->argv, "%d", fd);
+}
+
+static int emit(builder *b) {
+  bw_fsargs *f = b->out;
+  csb_strv remount;
+  csb_strv_init(&remount);
+  qsort(b->ops, b->n, sizeof *b->ops, cmp_ops);
+  for (size_t i = 0; i < b->n; i++) {
+    op *o = &b->ops[i];
+    csb_strv *a = &f->argv;
+    switch (o->kind) {
+    case OP_BASE_RO: csb_strv_push(a, "--ro-bind"); csb_strv_push(a, "/"); csb_strv_push(a, "/"); break;
+    case OP_BASE_RW: csb_strv_push(a, "--bind"); csb_strv_push(a, "/"); csb_strv_push(a, "/"); break;
+    case OP_BASE_TMPFS: csb_strv_push(a, "--tmpfs"); csb_strv_push(a, "/"); break;
+    case OP_DEV: csb_strv_push(a, "--dev"); csb_strv_push(a, "/dev"); break;
+    case OP_PROC:
+      if (b->o->mount_proc) {
+        csb_strv_push(a, "--proc");
+        csb_strv_push(a, "/proc");
+      } else {
+        csb_strv_push(a, "--perms"); csb_strv_push(a, "0555");
+        csb_strv_push(a, "--tmpfs"); csb_strv_push(a, "/proc");
+        csb_strv_push(&remount, "/proc");
+      }
+      break;
+    case OP_RO_BIND: csb_strv_push(a, "--ro-bind"); csb_strv_push(a, o->src); csb_strv_push(a, o->dst); break;
+    case OP_BIND: csb_strv_push(a, "--bind"); csb_strv_push(a, o->src); csb_strv_push(a, o->dst); break;
+    case OP_EMPTY_FILE:
+      csb_strv_push(a, "--perms"); csb_strv_push(a, "0444");
+      csb_strv_push(a, "--ro-bind-data"); push_data_fd(b); csb_strv_push(a, o->dst);
+      break;
+    case OP_EMPTY_DIR:
+      csb_strv_push(a, "--perms"); csb_strv_push(a, "0555");
+      csb_strv_push(a, "--tmpfs"); csb_strv_push(a, o->dst);
+      csb_strv_push(&remount, o->dst);
+      break;
+    case OP_DENY_DIR:
+      csb_strv_push(a, "--perms"); csb_strv_push(a, has_mount_below(b, o->dst) ? "0111" : "0000");
+      csb_strv_push(a, "--tmpfs"); csb_strv_push(a, o->dst);
+      csb_strv_push(&remount, o->dst);
+      break;
+    case OP_DENY_FILE:
+      csb_strv_push(a, "--perms"); csb_strv_push(a, "0000");
+      csb_strv_push(a, "--ro-bind-data"); push_data_fd(b); csb_strv_push(a, o->dst);
+      break;
+    }
+    if (o->why) csb_strv_push(&f->explain, o->why);
+  }
+  /* Read-only remounts of our tmpfs masks come last, after every mount
+   * point below them has been created. */
+  for (size_t i = remount.len; i-- > 0;) {
+    csb_strv_push(&f->argv, "--remount-ro");
+    csb_strv_push(&f->argv, remount.items[i]);
+  }
+  csb_strv_free(&remount);
+  return 1;
+}
+
+int bw_mounts_build(const csb_policy *p, const csb_policy_view *v, const bw_mount_opts *o,
+                    bw_fsargs *out, csb_error *err) {
+  builder b;
+  memset(&b, 0, sizeof b);
+  b.p = p;
+  b.v = v;
+  b.o = o;
+  b.out = out;
+  b.err = err;
+  csb_strv_init(&b.rw_dirs);
+  csb_strv_init(&b.writable_logical);
+  int ok = 0;
+  csb_strv unreadable;
+  csb_strv_init(&unreadable);
+
+  if (!o->has_perms) {
+    csb_error_set(err, "bubblewrap lacks --perms (needs 0.5 or newer); install a newer bubblewrap "
+                       "or use the bundled one");
+    goto out;
+  }
+
+  /* 1. base */
+  if (v->full_write) {
+    add_op(&b, OP_BASE_RW, "/", NULL, "full disk write: / bound read-write");
+    csb_strv_push(&b.rw_dirs, "/");
+  } else if (v->full_read) {
+    add_op(&b, OP_BASE_RO, "/", NULL, "full disk read: / bound read-only");
+  } else {
+    int root_readable = 0;
+    for (size_t i = 0; i < v->readable_roots.len; i++)
+      if (strcmp(v->readable_roots.items[i], "/") == 0) root_readable = 1;
+    if (root_readable) {
+      add_op(&b, OP_BASE_RO, "/", NULL, "/ readable: bound read-only");
+    } else {
+      add_op(&b, OP_BASE_TMPFS, "/", NULL, "restricted read: empty root, readable roots bound read-only");
+    }
+  }
+  add_op(&b, OP_DEV, "/dev", NULL, "/dev: minimal device nodes (null zero full random urandom tty pts)");
+  add_op(&b, OP_PROC, "/proc", NULL,
+         o->mount_proc ? "/proc: fresh procfs of the sandbox's PID namespace"
+                       : "/proc: empty (this host refused a fresh procfs)");
+
+  for (size_t i = 0; i < v->n_writable; i++) csb_strv_push(&b.writable_logical, v->writable[i].root);
+
+  /* 2. readable roots (restricted read) */
+  if (!v->full_read && !v->full_write) {
+    csb_strv roots;
+    csb_strv_init(&roots);
+    for (size_t i = 0; i < v->readable_roots.len; i++) csb_strv_push(&roots, v->readable_roots.items[i]);
+    if (v->include_platform_defaults)
+      for (size_t i = 0; i < CSB_ARRAY_LEN(platform_defaults); i++) csb_strv_push(&roots, platform_defaults[i]);
+    csb_strv_sort_unique(&roots);
+    for (size_t i = 0; i < roots.len; i++) {
+      const char *r = roots.items[i];
+      struct stat st;
+      if (strcmp(r, "/") == 0) continue;
+      if (strcmp(r, "/dev") == 0 || strcmp(r, "/proc") == 0) {
+        csb_strv_pushf(&out->explain, "readable root %s: provided by bubblewrap", r);
+        continue;
+      }
+      if (stat(r, &st) != 0) {
+        csb_strv_pushf(&out->explain, "readable root %s does not exist: skipped", r);
+        continue;
+      }
+      if (!check_writable_symlink(&b, r, "readable root")) {
+        csb_strv_free(&roots);
+        goto out;
+      }
+      if (find_op(&b, r) < 0) {
+        char *why = csb_xasprintf("readable root %s", r);
+        add_op(&b, OP_RO_BIND, r, r, why);
+        free(why);
+      }
+    }
+    csb_strv_free(&roots);
+  }
+
+  /* 3. writable roots: the binds first, then their carve-outs */
+  for (size_t i = 0; i < v->n_writable; i++)
+    if (!add_writable_root(&b, &v->writable[i])) goto out;
+
+  /* 4. unreadable paths (entries + expanded globs) */
+  for (size_t i = 0; i < v->unreadable_roots.len; i++) csb_strv_push(&unreadable, v->unreadable_roots.items[i]);
+  if (!expand_globs(&b, &unreadable)) goto out;
+  csb_strv_sort_unique(&unreadable);
+
+  for (size_t i = 0; i < v->n_writable; i++)
+    if (!add_writable_carveouts(&b, &v->writable[i])) goto out;
+  for (size_t i = 0; i < unreadable.len; i++)
+    if (!add_unreadable(&b, unreadable.items[i], "deny rule")) goto out;
+
+  /* 5. /dev/shm follows the policy (bubblewrap's own is private and
+   * writable, which the policy may not allow). */
+  if (find_op(&b, "/dev/shm") < 0) {
+    csb_verdict vd;
+    csb_policy_access_for(p, "/dev/shm", &vd);
+    if (vd.can_write) {
+      add_op(&b, OP_BIND, "/dev/shm", "/dev/shm", "/dev/shm writable: host /dev/shm shared");
+    } else if (vd.can_read) {
+      add_op(&b, OP_RO_BIND, "/dev/shm", "/dev/shm", "/dev/shm readable: host /dev/shm read-only");
+    } else {
+      add_op(&b, OP_EMPTY_DIR, "/dev/shm", NULL, "/dev/shm not allowed: empty and read-only");
+    }
+  }
+
+  /* 6. hide the synthetic-target registry */
+  if (o->registry) {
+    struct stat st;
+    if (stat(o->registry, &st) == 0 && S_ISDIR(st.st_mode) && covering_op(&b, o->registry) &&
+        covering_op(&b, o->registry)->kind != OP_BASE_TMPFS && find_op(&b, o->registry) < 0)
+      add_op(&b, OP_DENY_DIR, o->registry, NULL, "csb-bwrap's mount-target registry hidden");
+  }
+
+  ok = emit(&b);
+out:
+  for (size_t i = 0; i < b.n; i++) {
+    free(b.ops[i].dst);
+    free(b.ops[i].src);
+    free(b.ops[i].why);
+  }
+  free(b.ops);
+  csb_strv_free(&b.rw_dirs);
+  csb_strv_free(&b.writable_logical);
+  csb_strv_free(&unreadable);
+  return ok;
+}
+
+void bw_fsargs_free(bw_fsargs *f) {
+  if (!f) return;
+  csb_strv_free(&f->argv);
+  csb_strv_free(&f->explain);
+  for (size_t i = 0; i < f->n_synth; i++) free(f->synth[i].path);
+  free(f->synth);
+  free(f->data_fds);
+  memset(f, 0, sizeof *f);
+}

@@ -1,0 +1,424 @@
+/* proxy_route.c - network mode `proxy`: egress only through a loopback
+ * proxy on the host.
+ *
+ *  host network namespace                    sandbox network namespace (lo only)
+ *  proxy 127.0.0.1:P <-- bridge process <==== listener 127.0.0.1:L <-- CMD
+ *                        (forked by the        (bound by the inner stage,
+ *                         outer stage)          handed over with SCM_RIGHTS)
+ *
+ * A listening socket stays in the namespace it was created in, so the
+ * bridge (in the host namespace) accepts connections made inside the
+ * sandbox and dials the real proxy from the host side. The inner stage
+ * keeps nothing: after the hand-off it closes both the listener and the
+ * control socket, then rewrites HTTP_PROXY & co. to 127.0.0.1:L.
+ *
+ * Bridges are hardened: stdio on /dev/null, PDEATHSIG plus a parent check,
+ * not dumpable. Proxy URLs never appear in any argv.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "csb_bwrap.h"
+
+static const char *const proxy_keys[] = {
+    "HTTP_PROXY", "HTTPS_PROXY", "WS_PROXY", "WSS_PROXY", "ALL_PROXY", "FTP_PROXY",
+    "YARN_HTTP_PROXY", "YARN_HTTPS_PROXY", "NPM_CONFIG_HTTP_PROXY", "NPM_CONFIG_HTTPS_PROXY",
+    "NPM_CONFIG_PROXY", "BUNDLE_HTTP_PROXY", "BUNDLE_HTTPS_PROXY", "PIP_PROXY",
+    "DOCKER_HTTP_PROXY", "DOCKER_HTTPS_PROXY",
+};
+
+#define READY 0x01
+#define HANDOFF_TIMEOUT_MS 30000
+
+static int is_proxy_key(const char *name, size_t n) {
+  for (size_t i = 0; i < CSB_ARRAY_LEN(proxy_keys); i++)
+    if (strlen(proxy_keys[i]) == n && strncasecmp(proxy_keys[i], name, n) == 0) return 1;
+  return 0;
+}
+
+/* Parses [scheme://][user@]host[:port][/...]. Loopback hosts only. */
+int bw_proxy_parse_url(const char *value, char **host, int *port) {
+  while (isspace((unsigned char)*value)) value++;
+  const char *p = strstr(value, "://");
+  char scheme[16] = "http";
+  if (p) {
+    size_t sl = (size_t)(p - value);
+    if (sl == 0 || sl >= sizeof scheme) return 0;
+    memcpy(scheme, value, sl);
+    scheme[sl] = 0;
+    p += 3;
+  } else {
+    p = value;
+  }
+  const char *end = p + strcspn(p, "/?#");
+  const char *at = NULL;
+  for (const char *q = p; q < end; q++)
+    if (*q == '@') at = q;
+  if (at) p = at + 1;
+  char hbuf[256];
+  int pt = -1;
+  if (*p == '[') {
+    const char *rb = memchr(p, ']', (size_t)(end - p));
+    if (!rb || (size_t)(rb - p - 1) >= sizeof hbuf) return 0;
+    memcpy(hbuf, p + 1, (size_t)(rb - p - 1));
+    hbuf[rb - p - 1] = 0;
+    p = rb + 1;
+  } else {
+    const char *colon = memchr(p, ':', (size_t)(end - p));
+    const char *hend = colon ? colon : end;
+    if ((size_t)(hend - p) >= sizeof hbuf || hend == p) return 0;
+    memcpy(hbuf, p, (size_t)(hend - p));
+    hbuf[hend - p] = 0;
+    p = hend;
+  }
+  if (p < end && *p == ':') {
+    char *e = NULL;
+    long v = strtol(p + 1, &e, 10);
+    if (e != end || v <= 0 || v > 65535) return 0;
+    pt = (int)v;
+  } else if (p != end) {
+    return 0;
+  }
+  if (pt < 0) {
+    if (strcasecmp(scheme, "https") == 0) pt = 443;
+    else if (strncasecmp(scheme, "socks", 5) == 0) pt = 1080;
+    else pt = 80;
+  }
+  const char *h;
+  if (strcasecmp(hbuf, "localhost") == 0 || strcmp(hbuf, "127.0.0.1") == 0) h = "127.0.0.1";
+  else if (strcmp(hbuf, "::1") == 0) h = "::1";
+  else return 0;
+  *host = csb_xstrdup(h);
+  *port = pt;
+  return 1;
+}
+
+char *bw_proxy_rewrite_url(const char *value, int port) {
+  csb_buf b;
+  csb_buf_init(&b);
+  while (isspace((unsigned char)*value)) value++;
+  const char *p = strstr(value, "://");
+  if (p) {
+    csb_buf_append(&b, value, (size_t)(p + 3 - value));
+    p += 3;
+  } else {
+    p = value;
+  }
+  const char *end = p + strcspn(p, "/?#");
+  const char *at = NULL;
+  for (const char *q = p; q < end; q++)
+    if (*q == '@') at = q;
+  if (at) csb_buf_append(&b, p, (size_t)(at + 1 - p));
+  csb_buf_printf(&b, "127.0.0.1:%d", port);
+  csb_buf_puts(&b, end);
+  return csb_buf_steal(&b);
+}
+
+int bw_proxy_plan_from_env(char **envp, bw_proxy_plan *out, csb_error *err) {
+  memset(out, 0, sizeof *out);
+  size_t cap_r = 0, cap_e = 0;
+  int any = 0;
+  for (char **e = envp; e && *e; e++) {
+    const char *eq = strchr(*e, '=');
+    if (!eq || !is_proxy_key(*e, (size_t)(eq - *e))) continue;
+    const char *val = eq + 1;
+    const char *t = val;
+    while (isspace((unsigned char)*t)) t++;
+    if (!*t) continue;
+    any = 1;
+    char *host = NULL;
+    int port = 0;
+    if (!bw_proxy_parse_url(val, &host, &port)) continue;
+    size_t ep;
+    for (ep = 0; ep < out->n_endpoints; ep++)
+      if (strcmp(out->endpoints[ep].host, host) == 0 && out->endpoints[ep].port == port) break;
+    if (ep == out->n_endpoints) {
+      out->endpoints = csb_xgrow(out->endpoints, &cap_e, out->n_endpoints + 1, sizeof *out->endpoints);
+      bw_proxy_endpoint *en = &out->endpoints[out->n_endpoints++];
+      memset(en, 0, sizeof *en);
+      en->host = csb_xstrdup(host);
+      en->port = port;
+      en->control_fd = -1;
+      en->bridge_pid = -1;
+    }
+    out->routes = csb_xgrow(out->routes, &cap_r, out->n_routes + 1, sizeof *out->routes);
+    bw_proxy_route *r = &out->routes[out->n_routes++];
+    r->env_key = csb_xstrndup(*e, (size_t)(eq - *e));
+    r->value = csb_xstrdup(val);
+    r->host = host;
+    r->port = port;
+    r->endpoint = (int)ep;
+  }
+  if (out->n_routes == 0) {
+    bw_proxy_plan_free(out);
+    if (!any)
+      return csb_error_set(err, "network mode `proxy` requires a proxy environment variable "
+                                "(HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, ...); run under csb-proxy or "
+                                "set one pointing at a loopback proxy");
+    return csb_error_set(err, "network mode `proxy` requires a loopback proxy endpoint "
+                              "(127.0.0.1, ::1 or localhost) in HTTP_PROXY/HTTPS_PROXY/ALL_PROXY/...");
+  }
+  return 1;
+}
+
+void bw_proxy_plan_free(bw_proxy_plan *plan) {
+  if (!plan) return;
+  for (size_t i = 0; i < plan->n_routes; i++) {
+    free(plan->routes[i].env_key);
+    free(plan->routes[i].value);
+    free(plan->routes[i].host);
+  }
+  for (size_t i = 0; i < plan->n_endpoints; i++) {
+    free(plan->endpoints[i].host);
+    if (plan->endpoints[i].control_fd >= 0) close(plan->endpoints[i].control_fd);
+  }
+  free(plan->routes);
+  free(plan->endpoints);
+  memset(plan, 0, sizeof *plan);
+}
+
+/* ---- the host-side bridge ------------------------------------------------- */
+
+static int wait_readable(int fd, int ms) {
+  struct pollfd p = {fd, POLLIN, 0};
+  int r;
+  do r = poll(&p, 1, ms);
+  while (r < 0 && errno == EINTR);
+  return r > 0;
+}
+
+static int recv_listener(int ctl) {
+  char byte = 0;
+  struct iovec iov = {&byte, 1};
+  union {
+    struct cmsghdr h;
+    char buf[CMSG_SPACE(2 * sizeof(int))];
+  } c;
+  struct msghdr m;
+  memset(&m, 0, sizeof m);
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  m.msg_control = c.buf;
+  m.msg_controllen = sizeof c.buf;
+  if (!wait_readable(ctl, HANDOFF_TIMEOUT_MS)) return -1;
+  ssize_t n = recvmsg(ctl, &m, MSG_CMSG_CLOEXEC);
+  if (n != 1 || byte != READY || (m.msg_flags & (MSG_CTRUNC | MSG_TRUNC))) return -1;
+  struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+  if (!h || h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS ||
+      h->cmsg_len != CMSG_LEN(sizeof(int)) || CMSG_NXTHDR(&m, h) != NULL)
+    return -1;
+  int fd;
+  memcpy(&fd, CMSG_DATA(h), sizeof fd);
+  /* Validate: a listening TCP socket on 127.0.0.1. */
+  int v = 0;
+  socklen_t vl = sizeof v;
+  struct sockaddr_in sa;
+  socklen_t sl = sizeof sa;
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &vl) != 0 || v != SOCK_STREAM) goto bad;
+  vl = sizeof v;
+  if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &v, &vl) != 0 || v != IPPROTO_TCP) goto bad;
+  vl = sizeof v;
+  if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &vl) != 0 || v != 1) goto bad;
+  if (getsockname(fd, (struct sockaddr *)&sa, &sl) != 0 || sa.sin_family != AF_INET ||
+      sa.sin_addr.s_addr != htonl(INADDR_LOOPBACK) || sa.sin_port == 0)
+    goto bad;
+  return fd;
+bad:
+  close(fd);
+  return -1;
+}
+
+static int dial(const char *host, int port) {
+  if (strcmp(host, "::1") == 0) {
+    struct sockaddr_in6 a6;
+    memset(&a6, 0, sizeof a6);
+    a6.sin6_family = AF_INET6;
+    a6.sin6_port = htons((unsigned short)port);
+    a6.sin6_addr = in6addr_loopback;
+    int s = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s >= 0 && connect(s, (struct sockaddr *)&a6, sizeof a6) == 0) return s;
+    if (s >= 0) close(s);
+    return -1;
+  }
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_port = htons((unsigned short)port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (s >= 0 && connect(s, (struct sockaddr *)&a, sizeof a) == 0) return s;
+  if (s >= 0) close(s);
+  return -1;
+}
+
+/* Copies both ways until both directions saw EOF. */
+static void relay(int a, int b) {
+  char buf[16384];
+  int open_a = 1, open_b = 1;
+  while (open_a || open_b) {
+    struct pollfd p[2] = {{open_a ? a : -1, POLLIN, 0}, {open_b ? b : -1, POLLIN, 0}};
+    if (poll(p, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    for (int i = 0; i < 2; i++) {
+      if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      int from = i == 0 ? a : b, to = i == 0 ? b : a;
+      ssize_t n = read(from, buf, sizeof buf);
+      if (n <= 0) {
+        shutdown(to, SHUT_WR);
+        if (i == 0) open_a = 0;
+        else open_b = 0;
+        continue;
+      }
+      if (!csb_write_all(to, buf, (size_t)n)) return;
+    }
+  }
+}
+
+static void harden(pid_t parent) {
+  int nul = open("/dev/null", O_RDWR);
+  if (nul >= 0) {
+    dup2(nul, 0);
+    dup2(nul, 1);
+    dup2(nul, 2);
+    if (nul > 2) close(nul);
+  }
+  prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (getppid() != parent) _exit(0);
+  prctl(PR_SET_DUMPABLE, 0);
+  signal(SIGPIPE, SIG_IGN);
+  signal(SIGCHLD, SIG_IGN); /* connection workers are reaped by the kernel */
+}
+
+static void bridge_main(int ctl, const char *host, int port) {
+  char ready = READY;
+  if (!csb_write_all(ctl, &ready, 1)) _exit(1);
+  int lfd = recv_listener(ctl);
+  if (lfd < 0) _exit(1);
+  if (!csb_write_all(ctl, &ready, 1)) _exit(1);
+  close(ctl);
+  for (;;) {
+    int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+    if (c < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      _exit(0);
+    }
+    pid_t w = fork();
+    if (w == 0) {
+      close(lfd);
+      int up = dial(host, port);
+      if (up < 0) _exit(0);
+      relay(c, up);
+      _exit(0);
+    }
+    close(c);
+  }
+}
+
+int bw_proxy_start_bridges(bw_proxy_plan *plan, int start, csb_error *err) {
+  pid_t self = getpid();
+  for (size_t i = 0; i < plan->n_endpoints; i++) {
+    int sp[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0)
+      return csb_error_set(err, "proxy bridge: socketpair: %s", strerror(errno));
+    /* Keep both ends above stdio. */
+    for (int k = 0; k < 2; k++) {
+      if (sp[k] <= 2) {
+        int nfd = fcntl(sp[k], F_DUPFD_CLOEXEC, 3);
+        close(sp[k]);
+        sp[k] = nfd;
+      }
+    }
+    plan->endpoints[i].control_fd = sp[0];
+    if (!start) {
+      close(sp[1]);
+      continue;
+    }
+    pid_t pid = fork();
+    if (pid < 0) return csb_error_set(err, "proxy bridge: fork: %s", strerror(errno));
+    if (pid == 0) {
+      close(sp[0]);
+      for (size_t j = 0; j < i; j++)
+        if (plan->endpoints[j].control_fd >= 0) close(plan->endpoints[j].control_fd);
+      harden(self);
+      bridge_main(sp[1], plan->endpoints[i].host, plan->endpoints[i].port);
+      _exit(0);
+    }
+    close(sp[1]);
+    plan->endpoints[i].bridge_pid = pid;
+    char b = 0;
+    if (!wait_readable(sp[0], HANDOFF_TIMEOUT_MS) || read(sp[0], &b, 1) != 1 || b != READY)
+      return csb_error_set(err, "proxy bridge for %s:%d did not start", plan->endpoints[i].host,
+                           plan->endpoints[i].port);
+  }
+  return 1;
+}
+
+/* ---- inner side ------------------------------------------------------------ */
+
+int bw_proxy_inner_handoff(int control_fd, int *port_out, csb_error *err) {
+  int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return csb_error_set(err, "proxy listener: socket: %s", strerror(errno));
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (bind(s, (struct sockaddr *)&a, sizeof a) != 0 || listen(s, 128) != 0) {
+    int e = errno;
+    close(s);
+    return csb_error_set(err, "proxy listener: bind 127.0.0.1:0 inside the network namespace: %s "
+                              "(is the loopback interface up?)", strerror(e));
+  }
+  socklen_t al = sizeof a;
+  getsockname(s, (struct sockaddr *)&a, &al);
+  char byte = READY;
+  struct iovec iov = {&byte, 1};
+  union {
+    struct cmsghdr h;
+    char buf[CMSG_SPACE(sizeof(int))];
+  } c;
+  memset(&c, 0, sizeof c);
+  struct msghdr m;
+  memset(&m, 0, sizeof m);
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  m.msg_control = c.buf;
+  m.msg_controllen = sizeof c.buf;
+  struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+  h->cmsg_level = SOL_SOCKET;
+  h->cmsg_type = SCM_RIGHTS;
+  h->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(h), &s, sizeof s);
+  char r = 0;
+  ssize_t n;
+  do n = sendmsg(control_fd, &m, MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+  if (n != 1) {
+    close(s);
+    return csb_error_set(err, "proxy listener hand-off failed: %s", strerror(errno));
+  }
+  if (!wait_readable(control_fd, HANDOFF_TIMEOUT_MS) || read(control_fd, &r, 1) != 1 || r != READY) {
+    close(s);
+    return csb_error_set(err, "proxy bridge rejected the listener");
+  }
+  close(s);
+  close(control_fd);
+  *port_out = ntohs(a.sin_port);
+  return 1;
+}

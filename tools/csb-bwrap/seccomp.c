@@ -1,0 +1,229 @@
+/* seccomp.c - the syscall filter (libseccomp), documented in
+ * docs/csb-bwrap.md ("seccomp").
+ *
+ * Native architecture only: any other audit arch (i386 `int 0x80`, x32 via
+ * the x86-64 entry with bit 30 set) kills the process. Matching rules
+ * return EPERM (clone3: ENOSYS, so that libc falls back to clone, whose
+ * flags we can inspect); everything else is allowed.
+ *
+ * Argument comparisons are 32-bit (masked) where the kernel truncates the
+ * argument to int, so that high bits cannot smuggle a value past the
+ * filter (CVE-2019-10063). libseccomp cannot AND two comparisons on the
+ * same argument, so "domain not in {A, B}" is spelled as ranges.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "csb_bwrap.h"
+
+#ifndef AF_VSOCK
+#define AF_VSOCK 40
+#endif
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+#ifndef TIOCSTI
+#define TIOCSTI 0x5412
+#endif
+#ifndef TIOCLINUX
+#define TIOCLINUX 0x541C
+#endif
+
+#define SOCK_TYPE_MASK 0xf
+/* Equality on the low 32 bits only, whatever the high bits hold. */
+#define EQ32A0(v) SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffULL, (scmp_datum_t)(v))
+#define EQ32A1(v) SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffULL, (scmp_datum_t)(v))
+
+/* Syscalls denied in every mode. */
+static const char *const always_denied[] = {
+    /* debugging other processes */
+    "ptrace", "process_vm_readv", "process_vm_writev",
+    /* io_uring bypasses socket() and connect() filtering */
+    "io_uring_setup", "io_uring_enter", "io_uring_register",
+    /* kernel attack surface */
+    "bpf", "perf_event_open", "userfaultfd",
+    "keyctl", "add_key", "request_key",
+    /* mount table */
+    "mount", "umount2", "pivot_root", "chroot", "move_mount", "open_tree", "fsopen", "fsconfig",
+    "fsmount", "fspick", "mount_setattr",
+    /* namespaces */
+    "unshare", "setns",
+    /* file handles bypass path-based confinement */
+    "open_by_handle_at", "name_to_handle_at",
+    /* kernel modules and kexec */
+    "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module",
+    /* host administration */
+    "iopl", "ioperm", "swapon", "swapoff", "reboot", "acct", "quotactl", "quotactl_fd",
+    "lookup_dcookie", "vhangup", "syslog", "settimeofday", "clock_settime", "clock_adjtime",
+    "adjtimex", "sethostname", "setdomainname", "uselib", "nfsservctl", "_sysctl",
+    "fanotify_init", "lsm_set_self_attr",
+};
+
+/* Supervisor (pid 1 of the sandbox) needs these for Unix-socket
+ * mediation; the command never gets them. */
+static int supervisor_may(const char *name) {
+  return strcmp(name, "process_vm_readv") == 0;
+}
+
+static int deny(scmp_filter_ctx ctx, int nr, unsigned n, const struct scmp_arg_cmp *args) {
+  int rc = seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(EPERM), nr, n, args);
+  return rc == 0 || rc == -EEXIST;
+}
+
+#define DENY0(ctx, nr) deny((ctx), (nr), 0, NULL)
+#define DENYA(ctx, nr, ...)                                                   \
+  deny((ctx), (nr), sizeof((struct scmp_arg_cmp[]){__VA_ARGS__}) / sizeof(struct scmp_arg_cmp), \
+       (struct scmp_arg_cmp[]){__VA_ARGS__})
+
+static int deny_domain_except(scmp_filter_ctx ctx, int nr, const int *allowed, size_t n) {
+  /* allowed[] ascending: deny below the first, each value in between, and
+   * above the last (32-bit comparisons: the kernel takes an int). */
+  if (!DENYA(ctx, nr, SCMP_A0_32(SCMP_CMP_LT, (scmp_datum_t)allowed[0]))) return 0;
+  for (size_t i = 1; i < n; i++)
+    for (int d = allowed[i - 1] + 1; d < allowed[i]; d++)
+      if (!DENYA(ctx, nr, EQ32A0((scmp_datum_t)d))) return 0;
+  if (!DENYA(ctx, nr, SCMP_A0_32(SCMP_CMP_GT, (scmp_datum_t)allowed[n - 1]))) return 0;
+  return 1;
+}
+
+static scmp_filter_ctx build(const bw_seccomp_opts *o, int supervisor, csb_error *err) {
+  scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+  if (!ctx) {
+    csb_error_set(err, "seccomp_init failed");
+    return NULL;
+  }
+  /* Non-native architectures (i386 int 0x80, x32) are killed. */
+  seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+  int ok = 1;
+  for (size_t i = 0; ok && i < CSB_ARRAY_LEN(always_denied); i++) {
+    if (supervisor && supervisor_may(always_denied[i])) continue;
+    int nr = seccomp_syscall_resolve_name(always_denied[i]);
+    if (nr == __NR_SCMP_ERROR) continue; /* not on this architecture */
+    ok = DENY0(ctx, nr);
+    if (!ok) csb_error_set(err, "seccomp rule for %s failed", always_denied[i]);
+  }
+  if (!ok) goto fail;
+
+  /* clone with namespace flags; clone3 hides its flags in memory. */
+  {
+    /* Deny each namespace flag separately (MASKED_EQ flag == flag). */
+    static const unsigned long flags[] = {CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER,
+                                          CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWCGROUP, CLONE_NEWTIME};
+    for (size_t i = 0; i < CSB_ARRAY_LEN(flags); i++)
+      if (!DENYA(ctx, SCMP_SYS(clone), SCMP_A0(SCMP_CMP_MASKED_EQ, flags[i], flags[i]))) goto rule_fail;
+  }
+  if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0) != 0) goto rule_fail;
+
+  /* Terminal injection, compared on the low 32 bits only. */
+  if (!DENYA(ctx, SCMP_SYS(ioctl), EQ32A1(TIOCSTI))) goto rule_fail;
+  if (!DENYA(ctx, SCMP_SYS(ioctl), EQ32A1(TIOCLINUX))) goto rule_fail;
+
+  /* Socket families and types. */
+  int sock = SCMP_SYS(socket), pair = SCMP_SYS(socketpair);
+  /* Raw and packet sockets in every mode. */
+  if (!DENYA(ctx, sock, SCMP_A1(SCMP_CMP_MASKED_EQ, SOCK_TYPE_MASK, SOCK_RAW))) goto rule_fail;
+  if (!DENYA(ctx, sock, SCMP_A1(SCMP_CMP_MASKED_EQ, SOCK_TYPE_MASK, SOCK_PACKET))) goto rule_fail;
+  /* Datagram Unix sockets can address any pathname socket with
+   * sendmsg(msg_name), which no filter can inspect. */
+  if (!o->unix_all) {
+    if (!DENYA(ctx, sock, EQ32A0(AF_UNIX),
+               SCMP_A1(SCMP_CMP_MASKED_EQ, SOCK_TYPE_MASK, SOCK_DGRAM)))
+      goto rule_fail;
+    if (!DENYA(ctx, pair, EQ32A0(AF_UNIX),
+               SCMP_A1(SCMP_CMP_MASKED_EQ, SOCK_TYPE_MASK, SOCK_DGRAM)))
+      goto rule_fail;
+  }
+  /* socketpair: AF_UNIX only, always. */
+  {
+    static const int unix_only[] = {AF_UNIX};
+    if (!deny_domain_except(ctx, pair, unix_only, 1)) goto rule_fail;
+  }
+  int unix_socket_ok = o->unix_all || o->unix_mediated || o->net == BW_SECCOMP_NET_RESTRICTED;
+  switch (o->net) {
+  case BW_SECCOMP_NET_RESTRICTED: {
+    static const int unix_only[] = {AF_UNIX};
+    if (!deny_domain_except(ctx, sock, unix_only, 1)) goto rule_fail;
+    break;
+  }
+  case BW_SECCOMP_NET_PROXY: {
+    static const int with_unix[] = {AF_UNIX, AF_INET, AF_INET6};
+    static const int inet_only[] = {AF_INET, AF_INET6};
+    if (!deny_domain_except(ctx, sock, unix_socket_ok ? with_unix : inet_only, unix_socket_ok ? 3 : 2))
+      goto rule_fail;
+    break;
+  }
+  case BW_SECCOMP_NET_ENABLED:
+    if (!DENYA(ctx, sock, EQ32A0(AF_VSOCK))) goto rule_fail;
+    if (!DENYA(ctx, sock, EQ32A0(AF_PACKET))) goto rule_fail;
+    /* netlink: only NETLINK_ROUTE (interface and address queries). */
+    if (!DENYA(ctx, sock, EQ32A0(AF_NETLINK),
+               SCMP_A2_32(SCMP_CMP_NE, 0)))
+      goto rule_fail;
+    if (!unix_socket_ok && !DENYA(ctx, sock, EQ32A0(AF_UNIX))) goto rule_fail;
+    break;
+  }
+  /* connect(): Unix sockets reach host services. */
+  if (!supervisor && !o->unix_all && !o->unix_mediated && o->net == BW_SECCOMP_NET_RESTRICTED)
+    if (!DENY0(ctx, SCMP_SYS(connect))) goto rule_fail;
+  return ctx;
+rule_fail:
+  csb_error_set(err, "building the seccomp filter failed");
+fail:
+  seccomp_release(ctx);
+  return NULL;
+}
+
+int bw_seccomp_install_common(const bw_seccomp_opts *o, int supervisor, csb_error *err);
+
+int bw_seccomp_install_common(const bw_seccomp_opts *o, int supervisor, csb_error *err) {
+  scmp_filter_ctx ctx = build(o, supervisor, err);
+  if (!ctx) return 0;
+  int rc = seccomp_load(ctx);
+  seccomp_release(ctx);
+  if (rc != 0)
+    return csb_error_set(err, "loading the seccomp filter failed: %s (fix: a kernel with "
+                              "CONFIG_SECCOMP_FILTER)", strerror(-rc));
+  return 1;
+}
+
+int bw_seccomp_install(const bw_seccomp_opts *o, csb_error *err) {
+  return bw_seccomp_install_common(o, 0, err);
+}
+
+int bw_seccomp_install_notify(int *listener_out, csb_error *err) {
+  scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+  if (!ctx) return csb_error_set(err, "seccomp_init failed");
+  seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+  if (seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(connect), 0) != 0) {
+    seccomp_release(ctx);
+    return csb_error_set(err, "seccomp notify rule failed");
+  }
+  int rc = seccomp_load(ctx);
+  if (rc != 0) {
+    seccomp_release(ctx);
+    return csb_error_set(err, "loading the seccomp notify filter failed: %s (fix: Linux 5.9 or "
+                              "newer for Unix socket allow lists)", strerror(-rc));
+  }
+  int fd = seccomp_notify_fd(ctx);
+  seccomp_release(ctx);
+  if (fd < 0) return csb_error_set(err, "no seccomp notification fd");
+  *listener_out = fd;
+  return 1;
+}
+
+int bw_seccomp_export_pfc(const bw_seccomp_opts *o, int fd, csb_error *err) {
+  scmp_filter_ctx ctx = build(o, 0, err);
+  if (!ctx) return 0;
+  int rc = seccomp_export_pfc(ctx, fd);
+  seccomp_release(ctx);
+  if (rc != 0) return csb_error_set(err, "seccomp_export_pfc failed");
+  return 1;
+}

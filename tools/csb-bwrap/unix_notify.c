@@ -1,0 +1,198 @@
+/* unix_notify.c - connect() mediation for Unix socket allow lists.
+ *
+ * The command's connect() calls stop in the kernel (SECCOMP_RET_USER_NOTIF)
+ * and the sandbox's pid 1 decides. It never lets the original call
+ * continue (the arguments live in the command's memory and could change
+ * after the check); instead it copies the address once, decides on the
+ * copy, takes a duplicate of the command's socket (pidfd_getfd) and
+ * performs the connect itself, then returns its result:
+ *
+ *   pathname Unix sockets  opened O_PATH (following symlinks, relative to
+ *                          the command's cwd), checked by canonical path
+ *                          against the allow list, and connected through
+ *                          /proc/self/fd/N, so the checked inode is the one
+ *                          reached;
+ *   abstract Unix sockets  allowed only in a private network namespace;
+ *   other families         connected as asked (a forked helper, so that a
+ *                          slow TCP connect never blocks other requests).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <seccomp.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "csb_bwrap.h"
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd 438
+#endif
+
+/* Set by inner.c: 1 when the sandbox has its own network namespace. */
+int bw_unix_private_netns = 1;
+
+static int path_under(const char *root, const char *path) {
+  size_t n = strlen(root);
+  if (strcmp(root, "/") == 0) return path[0] == '/';
+  return strncmp(root, path, n) == 0 && (path[n] == 0 || path[n] == '/');
+}
+
+int bw_unix_rules_allow(const bw_unix_rules *r, const char *path) {
+  if (r->allow_all) return 1;
+  size_t best_allow = 0, best_deny = 0;
+  int allowed = 0, denied = 0;
+  for (size_t i = 0; i < r->n_allow; i++)
+    if (path_under(r->allow[i], path) && strlen(r->allow[i]) >= best_allow) {
+      best_allow = strlen(r->allow[i]);
+      allowed = 1;
+    }
+  for (size_t i = 0; i < r->n_deny; i++)
+    if (path_under(r->deny[i], path) && strlen(r->deny[i]) >= best_deny) {
+      best_deny = strlen(r->deny[i]);
+      denied = 1;
+    }
+  if (!allowed) return 0;
+  if (denied && best_deny >= best_allow) return 0;
+  return 1;
+}
+
+static int read_child(pid_t pid, unsigned long addr, void *buf, size_t len) {
+  struct iovec local = {buf, len};
+  struct iovec remote = {(void *)addr, len};
+  ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+  return n == (ssize_t)len;
+}
+
+static int child_fd(pid_t pid, int fd) {
+  int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (pidfd < 0) return -1;
+  int dup = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+  int e = errno;
+  close(pidfd);
+  errno = e;
+  return dup;
+}
+
+/* Decides and performs a Unix connect; returns 0 or an errno value. */
+static int unix_connect(pid_t pid, int sock, const struct sockaddr_un *sa, socklen_t len,
+                        const bw_unix_rules *r) {
+  size_t plen = len > offsetof(struct sockaddr_un, sun_path) ? len - offsetof(struct sockaddr_un, sun_path) : 0;
+  if (plen == 0) return EINVAL;
+  if (sa->sun_path[0] == 0) {
+    /* abstract: scoped to the network namespace */
+    if (!r->allow_all && !bw_unix_private_netns) return EPERM;
+    return connect(sock, (const struct sockaddr *)sa, len) == 0 ? 0 : errno;
+  }
+  char path[sizeof sa->sun_path + 1];
+  memcpy(path, sa->sun_path, plen);
+  path[plen] = 0;
+  if (strlen(path) == 0) return EINVAL;
+  int base = AT_FDCWD;
+  if (path[0] != '/') {
+    char cwd[64];
+    snprintf(cwd, sizeof cwd, "/proc/%d/cwd", (int)pid);
+    base = open(cwd, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (base < 0) return EPERM;
+  }
+  int pfd = openat(base, path, O_PATH | O_CLOEXEC);
+  int e = errno;
+  if (base >= 0) close(base);
+  if (pfd < 0) return e;
+  struct stat st;
+  if (fstat(pfd, &st) != 0 || !S_ISSOCK(st.st_mode)) {
+    close(pfd);
+    return ECONNREFUSED;
+  }
+  char self[64], canon[4096];
+  snprintf(self, sizeof self, "/proc/self/fd/%d", pfd);
+  ssize_t n = readlink(self, canon, sizeof canon - 1);
+  if (n <= 0) {
+    close(pfd);
+    return EPERM;
+  }
+  canon[n] = 0;
+  if (!bw_unix_rules_allow(r, canon)) {
+    close(pfd);
+    return EPERM;
+  }
+  struct sockaddr_un via;
+  memset(&via, 0, sizeof via);
+  via.sun_family = AF_UNIX;
+  snprintf(via.sun_path, sizeof via.sun_path, "%s", self);
+  int rc = connect(sock, (struct sockaddr *)&via, sizeof via);
+  e = errno;
+  close(pfd);
+  return rc == 0 ? 0 : e;
+}
+
+int bw_unix_notify_handle(int listener, const bw_unix_rules *r) {
+  struct seccomp_notif *req = NULL;
+  struct seccomp_notif_resp *resp = NULL;
+  if (seccomp_notify_alloc(&req, &resp) != 0) return 0;
+  int keep = 1;
+  if (seccomp_notify_receive(listener, req) != 0) {
+    /* the caller died (ENOENT) or we were interrupted */
+    keep = errno == ENOENT || errno == EINTR || errno == EAGAIN || errno == 0;
+    goto out;
+  }
+  resp->id = req->id;
+  resp->flags = 0;
+  resp->val = 0;
+  resp->error = -EPERM;
+  int sockfd = (int)req->data.args[0];
+  unsigned long addr = (unsigned long)req->data.args[1];
+  socklen_t len = (socklen_t)req->data.args[2];
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof ss);
+  if (len < sizeof(sa_family_t) || len > sizeof ss) {
+    resp->error = -EINVAL;
+    goto respond;
+  }
+  if (!read_child(req->pid, addr, &ss, len)) {
+    resp->error = -EFAULT;
+    goto respond;
+  }
+  if (seccomp_notify_id_valid(listener, req->id) != 0) goto out;
+  int sock = child_fd(req->pid, sockfd);
+  if (sock < 0) {
+    resp->error = errno == EBADF ? -EBADF : -EPERM;
+    goto respond;
+  }
+  if (ss.ss_family == AF_UNIX) {
+    int e = unix_connect(req->pid, sock, (const struct sockaddr_un *)&ss, len, r);
+    resp->error = -e;
+    close(sock);
+    goto respond;
+  }
+  /* Another family: connect in a helper so that we keep serving. */
+  pid_t h = fork();
+  if (h == 0) {
+    int rc = connect(sock, (struct sockaddr *)&ss, len);
+    resp->error = rc == 0 ? 0 : -errno;
+    seccomp_notify_respond(listener, resp);
+    _exit(0);
+  }
+  close(sock);
+  if (h < 0) {
+    resp->error = -EAGAIN;
+    goto respond;
+  }
+  goto out;
+respond:
+  if (seccomp_notify_respond(listener, resp) != 0 && errno != ENOENT) keep = 1;
+out:
+  seccomp_notify_free(req, resp);
+  return keep;
+}

@@ -1,0 +1,95 @@
+"""Release rules: the reproducible tarball and its DotSlash files."""
+
+load("@csb_version//:version.bzl", "CSB_VERSION")
+
+TARGET_TRIPLE = "x86_64-linux-musl"
+
+def release_basename():
+    return "csb-%s-%s" % (CSB_VERSION, TARGET_TRIPLE)
+
+def _entries(ctx):
+    """[(mode, archive path, File)] for everything in the tarball."""
+    entries = []
+    for tool in ctx.attr.tools:
+        exe = tool[DefaultInfo].files_to_run.executable
+        if not exe:
+            fail("%s is not an executable" % tool.label)
+        entries.append(("0755", "bin/" + exe.basename, exe))
+    entries.append(("0755", "libexec/csb/bwrap", ctx.executable.bwrap))
+    for doc in ctx.files.docs:
+        entries.append(("0644", "share/doc/csb/" + doc.basename, doc))
+    entries.append(("0644", "LICENSE", ctx.file.license))
+    return entries
+
+def _csb_release_tarball_impl(ctx):
+    entries = _entries(ctx)
+    out = ctx.actions.declare_file(release_basename() + ".tar.gz")
+    spec = ctx.actions.declare_file(ctx.label.name + ".spec")
+    ctx.actions.write(spec, "".join(["%s\t%s\t%s\n" % (m, a, f.path) for m, a, f in entries]))
+
+    # The same entries with runfiles paths, for the reproducibility test.
+    test_spec = ctx.actions.declare_file(ctx.label.name + ".runfiles.spec")
+    ctx.actions.write(test_spec, "".join(["%s\t%s\t%s\n" % (m, a, f.short_path) for m, a, f in entries]))
+
+    inputs = [f for _, _, f in entries]
+    ctx.actions.run(
+        executable = ctx.executable._mktar,
+        arguments = [out.path, spec.path],
+        inputs = inputs + [spec],
+        outputs = [out],
+        mnemonic = "CsbTarball",
+        progress_message = "Packing %s" % out.short_path,
+    )
+    return [
+        DefaultInfo(files = depset([out]), runfiles = ctx.runfiles(files = [out])),
+        OutputGroupInfo(
+            spec = depset([test_spec]),
+            inputs = depset(inputs),
+        ),
+    ]
+
+csb_release_tarball = rule(
+    implementation = _csb_release_tarball_impl,
+    doc = "csb-VERSION-x86_64-linux-musl.tar.gz: bin/, libexec/csb/bwrap, share/doc/csb/, LICENSE.",
+    attrs = {
+        "tools": attr.label_list(mandatory = True, doc = "tool binaries, shipped in bin/"),
+        "bwrap": attr.label(mandatory = True, executable = True, cfg = "target"),
+        "docs": attr.label_list(allow_files = [".md"]),
+        "license": attr.label(mandatory = True, allow_single_file = True),
+        "_mktar": attr.label(
+            default = "//release:mktar.py",
+            executable = True,
+            cfg = "exec",
+            allow_single_file = True,
+        ),
+    },
+)
+
+def _csb_dotslash_impl(ctx):
+    tarball = ctx.file.tarball
+    outs = [ctx.actions.declare_file("%s/%s" % (ctx.label.name, t)) for t in ctx.attr.tools]
+    ctx.actions.run(
+        executable = ctx.executable._dotslash,
+        arguments = [tarball.path, CSB_VERSION, ctx.attr.url_template, outs[0].dirname] + ctx.attr.tools,
+        inputs = [tarball],
+        outputs = outs,
+        mnemonic = "CsbDotSlash",
+        progress_message = "Writing DotSlash files for %s" % tarball.basename,
+    )
+    return [DefaultInfo(files = depset(outs), runfiles = ctx.runfiles(files = outs))]
+
+csb_dotslash = rule(
+    implementation = _csb_dotslash_impl,
+    doc = "One DotSlash file per tool (NAME/<tool>) pointing into the release tarball.",
+    attrs = {
+        "tarball": attr.label(mandatory = True, allow_single_file = [".tar.gz"]),
+        "tools": attr.string_list(mandatory = True),
+        "url_template": attr.string(mandatory = True),
+        "_dotslash": attr.label(
+            default = "//release:dotslash.py",
+            executable = True,
+            cfg = "exec",
+            allow_single_file = True,
+        ),
+    },
+)

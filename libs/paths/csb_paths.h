@@ -260,6 +260,34 @@ int csb_glob_expand_ex(const csb_glob *g, const csb_glob_expand_opts *opts,
 int csb_glob_expand(const csb_glob *g, int max_depth, size_t max_matches,
                     csb_strv *out, csb_error *err);
 
+/* ======================================================================
+ * 4. Windows paths (lexical only; for policy documents of platform
+ *    "windows", on any host). Normal form: `X:\a\b` (upper-case drive, no
+ *    trailing separator except the root `X:\`) or `\\server\share\a`.
+ *    Input may use `/` or `\`; `\\?\X:\a`, `\\.\X:\a` simplify to `X:\a`
+ *    and `\\?\UNC\s\h\a` to `\\s\h\a`. Comparisons fold ASCII case.
+ * ====================================================================== */
+
+/* 1 when `path` is a drive-absolute (`X:\...`) or UNC path (with its
+ * verbatim/device forms). `X:a` (drive-relative) and `\a` are not. */
+int csb_winpath_is_absolute(const char *path);
+/* The normal form, or NULL when `path` is not absolute. "." vanishes, ".."
+ * stops at the root. */
+char *csb_winpath_normalize(const char *path);
+/* Case-insensitive equality of normalised paths. */
+int csb_winpath_equal(const char *a, const char *b);
+/* Case-insensitive component-wise prefix test on normalised paths. */
+int csb_winpath_is_under(const char *prefix, const char *path);
+/* Components below the root ("C:\" and "\\s\h" are 0). */
+size_t csb_winpath_depth(const char *path);
+/* The root of an absolute path ("C:\", "\\s\h"), or NULL. */
+char *csb_winpath_root(const char *path);
+/* `rel` joined onto `base` and normalised (an absolute `rel` replaces
+ * base); NULL when the result is not absolute. */
+char *csb_winpath_join(const char *base, const char *rel);
+/* `path` below `root` ("" when equal), or NULL when not under it. */
+char *csb_winpath_relative_to(const char *root, const char *path);
+
 #ifdef __cplusplus
 }
 #endif

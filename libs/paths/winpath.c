@@ -1,0 +1,177 @@
+/* winpath.c - lexical handling of Windows paths (csb_winpath_*), for policy
+ * documents whose platform is "windows". Pure string work: it runs on any
+ * host and never touches the filesystem.
+ *
+ * Normal form: `X:\a\b` (drive letter upper-cased, no trailing separator
+ * except the root `X:\`) or `\\server\share\a\b` (root `\\server\share`).
+ * Both separators are accepted on input; verbatim and device prefixes are
+ * simplified: `\\?\X:\a` and `\\.\X:\a` become `X:\a`, `\\?\UNC\s\h\a`
+ * becomes `\\s\h\a`. Comparison folds ASCII case. */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "csb_paths.h"
+
+static int is_sep(char c) { return c == '\\' || c == '/'; }
+
+static int is_drive(const char *s) {
+  return isalpha((unsigned char)s[0]) && s[1] == ':';
+}
+
+/* Strips a verbatim or device prefix; *unc is set for the UNC form.
+ * Returns the rest of the path (separators still raw). */
+static const char *strip_prefix(const char *p, int *unc) {
+  *unc = 0;
+  if (is_sep(p[0]) && is_sep(p[1]) && (p[2] == '?' || p[2] == '.') && is_sep(p[3])) {
+    const char *r = p + 4;
+    if ((r[0] == 'U' || r[0] == 'u') && (r[1] == 'N' || r[1] == 'n') &&
+        (r[2] == 'C' || r[2] == 'c') && is_sep(r[3])) {
+      *unc = 1;
+      return r + 4;
+    }
+    return r;
+  }
+  if (is_sep(p[0]) && is_sep(p[1])) {
+    *unc = 1;
+    return p + 2;
+  }
+  return p;
+}
+
+/* Copies the next component of *pp (up to a separator) into b; returns its
+ * length and advances *pp past it and any following separators. */
+static size_t next_component(const char **pp, const char **start) {
+  const char *p = *pp;
+  while (is_sep(*p)) p++;
+  *start = p;
+  while (*p != '\0' && !is_sep(*p)) p++;
+  size_t n = (size_t)(p - *start);
+  *pp = p;
+  return n;
+}
+
+int csb_winpath_is_absolute(const char *path) {
+  int unc = 0;
+  const char *r = strip_prefix(path, &unc);
+  if (unc) {
+    const char *c = NULL;
+    const char *p = r;
+    size_t n1 = next_component(&p, &c);
+    if (n1 == 0 || r != c) return 0;
+    size_t n2 = next_component(&p, &c);
+    return n2 > 0;
+  }
+  return is_drive(r) && is_sep(r[2]);
+}
+
+char *csb_winpath_normalize(const char *path) {
+  if (path == NULL || !csb_winpath_is_absolute(path)) return NULL;
+  int unc = 0;
+  const char *p = strip_prefix(path, &unc);
+  csb_buf b = {0};
+  size_t root_len;
+  if (unc) {
+    const char *c = NULL;
+    size_t n = next_component(&p, &c);
+    csb_buf_puts(&b, "\\\\");
+    csb_buf_append(&b, c, n);
+    n = next_component(&p, &c);
+    csb_buf_putc(&b, '\\');
+    csb_buf_append(&b, c, n);
+    root_len = b.len;
+  } else {
+    csb_buf_putc(&b, (char)toupper((unsigned char)p[0]));
+    csb_buf_puts(&b, ":\\");
+    p += 3;
+    root_len = b.len;
+  }
+  for (;;) {
+    const char *c = NULL;
+    size_t n = next_component(&p, &c);
+    if (n == 0) break;
+    if (n == 1 && c[0] == '.') continue;
+    if (n == 2 && c[0] == '.' && c[1] == '.') {
+      if (b.len > root_len) {
+        size_t i = b.len;
+        while (i > root_len && b.data[i - 1] != '\\') i--;
+        /* i is just after the separator; drop the separator too unless it
+         * belongs to a drive root. */
+        if (i > root_len) i--;
+        b.len = i;
+        b.data[b.len] = '\0';
+      }
+      continue;
+    }
+    if (b.data[b.len - 1] != '\\') csb_buf_putc(&b, '\\');
+    csb_buf_append(&b, c, n);
+  }
+  return csb_buf_steal(&b);
+}
+
+/* Length of the root of a normalised path ("C:\" = 3, "\\s\h" = its
+ * length up to the share's end). */
+static size_t root_length(const char *p) {
+  if (p[0] == '\\' && p[1] == '\\') {
+    const char *q = p + 2;
+    while (*q && *q != '\\') q++;
+    if (*q == '\\') q++;
+    while (*q && *q != '\\') q++;
+    return (size_t)(q - p);
+  }
+  return strlen(p) >= 3 ? 3 : strlen(p);
+}
+
+static int eq_fold(const char *a, const char *b, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (tolower((unsigned char)a[i]) != tolower((unsigned char)b[i])) return 0;
+  return 1;
+}
+
+int csb_winpath_equal(const char *a, const char *b) {
+  size_t n = strlen(a);
+  return n == strlen(b) && eq_fold(a, b, n);
+}
+
+int csb_winpath_is_under(const char *prefix, const char *path) {
+  size_t n = strlen(prefix);
+  if (strlen(path) < n || !eq_fold(prefix, path, n)) return 0;
+  if (path[n] == '\0') return 1;
+  if (n > 0 && prefix[n - 1] == '\\') return 1; /* drive root "C:\" */
+  return path[n] == '\\';
+}
+
+size_t csb_winpath_depth(const char *path) {
+  size_t r = root_length(path);
+  size_t d = 0;
+  const char *p = path + r;
+  for (;;) {
+    const char *c = NULL;
+    if (next_component(&p, &c) == 0) break;
+    d++;
+  }
+  return d;
+}
+
+char *csb_winpath_root(const char *path) {
+  char *n = csb_winpath_normalize(path);
+  if (n == NULL) return NULL;
+  n[root_length(n)] = '\0';
+  return n;
+}
+
+char *csb_winpath_join(const char *base, const char *rel) {
+  if (csb_winpath_is_absolute(rel)) return csb_winpath_normalize(rel);
+  char *joined = csb_xasprintf("%s\\%s", base, rel);
+  char *n = csb_winpath_normalize(joined);
+  free(joined);
+  return n;
+}
+
+char *csb_winpath_relative_to(const char *root, const char *path) {
+  if (!csb_winpath_is_under(root, path)) return NULL;
+  size_t n = strlen(root);
+  const char *rest = path + n;
+  while (*rest == '\\') rest++;
+  return csb_xstrdup(rest);
+}

@@ -1,0 +1,86 @@
+// Tests for the lexical Windows path helpers (winpath.c).
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "csb_paths.h"
+
+namespace {
+
+std::string Norm(const char *p) {
+  char *n = csb_winpath_normalize(p);
+  if (n == nullptr) return "<null>";
+  std::string s(n);
+  free(n);
+  return s;
+}
+
+TEST(WinPath, Absolute) {
+  EXPECT_TRUE(csb_winpath_is_absolute("C:\\x"));
+  EXPECT_TRUE(csb_winpath_is_absolute("c:/x"));
+  EXPECT_TRUE(csb_winpath_is_absolute("C:\\"));
+  EXPECT_TRUE(csb_winpath_is_absolute("\\\\srv\\share"));
+  EXPECT_TRUE(csb_winpath_is_absolute("\\\\?\\C:\\x"));
+  EXPECT_TRUE(csb_winpath_is_absolute("\\\\?\\UNC\\srv\\share\\x"));
+  EXPECT_FALSE(csb_winpath_is_absolute("C:x"));
+  EXPECT_FALSE(csb_winpath_is_absolute("\\x"));
+  EXPECT_FALSE(csb_winpath_is_absolute("x\\y"));
+  EXPECT_FALSE(csb_winpath_is_absolute("\\\\srv"));
+  EXPECT_FALSE(csb_winpath_is_absolute("\\\\\\srv\\share"));
+  EXPECT_FALSE(csb_winpath_is_absolute(""));
+}
+
+TEST(WinPath, Normalize) {
+  EXPECT_EQ(Norm("c:/Users//me/./x/../y/"), "C:\\Users\\me\\y");
+  EXPECT_EQ(Norm("C:\\"), "C:\\");
+  EXPECT_EQ(Norm("C:\\.."), "C:\\");
+  EXPECT_EQ(Norm("C:\\a\\..\\.."), "C:\\");
+  EXPECT_EQ(Norm("\\\\?\\C:\\x\\y"), "C:\\x\\y");
+  EXPECT_EQ(Norm("\\\\.\\d:\\x"), "D:\\x");
+  EXPECT_EQ(Norm("\\\\?\\UNC\\srv\\share\\x"), "\\\\srv\\share\\x");
+  EXPECT_EQ(Norm("//srv/share/a/../b"), "\\\\srv\\share\\b");
+  EXPECT_EQ(Norm("\\\\srv\\share\\.."), "\\\\srv\\share");
+  EXPECT_EQ(Norm("relative\\x"), "<null>");
+}
+
+TEST(WinPath, CompareCaseInsensitive) {
+  EXPECT_TRUE(csb_winpath_equal("C:\\Repo", "c:\\rEPO"));
+  EXPECT_FALSE(csb_winpath_equal("C:\\Repo", "C:\\Repo2"));
+  EXPECT_TRUE(csb_winpath_is_under("C:\\Repo", "c:\\repo\\A"));
+  EXPECT_TRUE(csb_winpath_is_under("C:\\Repo", "C:\\Repo"));
+  EXPECT_FALSE(csb_winpath_is_under("C:\\Repo", "C:\\Repo-a"));
+  EXPECT_TRUE(csb_winpath_is_under("C:\\", "C:\\x"));
+  EXPECT_FALSE(csb_winpath_is_under("C:\\", "D:\\x"));
+  EXPECT_TRUE(csb_winpath_is_under("\\\\srv\\share", "\\\\SRV\\Share\\x"));
+  EXPECT_FALSE(csb_winpath_is_under("\\\\srv\\share", "\\\\srv\\shared"));
+}
+
+TEST(WinPath, DepthRootJoinRelative) {
+  EXPECT_EQ(csb_winpath_depth("C:\\"), 0u);
+  EXPECT_EQ(csb_winpath_depth("C:\\a\\b"), 2u);
+  EXPECT_EQ(csb_winpath_depth("\\\\srv\\share"), 0u);
+  EXPECT_EQ(csb_winpath_depth("\\\\srv\\share\\a"), 1u);
+  char *r = csb_winpath_root("c:/x/y");
+  EXPECT_STREQ(r, "C:\\");
+  free(r);
+  r = csb_winpath_root("\\\\srv\\share\\x");
+  EXPECT_STREQ(r, "\\\\srv\\share");
+  free(r);
+  EXPECT_EQ(csb_winpath_root("x"), nullptr);
+  char *j = csb_winpath_join("C:\\repo", "a/../b\\c");
+  EXPECT_STREQ(j, "C:\\repo\\b\\c");
+  free(j);
+  j = csb_winpath_join("C:\\repo", "D:\\other");
+  EXPECT_STREQ(j, "D:\\other");
+  free(j);
+  char *rel = csb_winpath_relative_to("C:\\Repo", "c:\\repo\\a\\b");
+  EXPECT_STREQ(rel, "a\\b");
+  free(rel);
+  rel = csb_winpath_relative_to("C:\\", "C:\\a");
+  EXPECT_STREQ(rel, "a");
+  free(rel);
+  EXPECT_EQ(csb_winpath_relative_to("C:\\Repo", "C:\\Other"), nullptr);
+}
+
+}  // namespace

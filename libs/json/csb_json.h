@@ -61,8 +61,13 @@ extern "C" {
 #define CSB_JSON_MAX_DEPTH 64
 #define CSB_JSON_MAX_INPUT ((size_t)16 * 1024 * 1024)
 
+/* Hard ceiling for csb_json_limits.max_depth: cJSON_Delete (and the
+ * printer) recurse once per level, so deeper trees could exhaust the
+ * stack. */
+#define CSB_JSON_DEPTH_CAP 10000
+
 typedef struct csb_json_limits {
-  size_t max_depth; /* 0: CSB_JSON_MAX_DEPTH */
+  size_t max_depth; /* 0: CSB_JSON_MAX_DEPTH; at most CSB_JSON_DEPTH_CAP */
   size_t max_len;   /* bytes; 0: CSB_JSON_MAX_INPUT */
 } csb_json_limits;
 
@@ -208,6 +213,23 @@ int csb_json_check_keys(const cJSON *obj, const char *const *allowed,
  * escaped as RFC 6901 says ('~' -> "~0", '/' -> "~1"). No-op for NULL. */
 void csb_json_error_push_key(csb_error *err, const char *key);
 void csb_json_error_push_index(csb_error *err, size_t index);
+
+/* ---- positions for errors found after parsing ---------------------------- */
+
+/* Finds where the value at the JSON pointer `pointer` starts in `text`, a
+ * document csb_json_parse accepted (the parsed tree keeps no positions; the
+ * text is scanned again, without recursion). Sets the position to the value,
+ * or, when the pointer leads nowhere, to the deepest existing ancestor
+ * (e.g. the object that lacks a required member). Returns 1 when the whole
+ * pointer was found, else 0. */
+int csb_json_locate(const char *text, size_t len, const char *pointer, int *line,
+                    int *col);
+/* For an error message that starts with a JSON pointer (as the getters
+ * write them; push the enclosing keys first so the pointer is absolute),
+ * sets err->line/err->col from csb_json_locate over `text`; the message is
+ * not changed. Returns 1 when a position was set, 0 when the message has no
+ * pointer. Keys shortened with "..." in the message resolve to their parent. */
+int csb_json_error_locate(csb_error *err, const char *text, size_t len);
 
 #ifdef __cplusplus
 }

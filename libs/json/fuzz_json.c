@@ -70,6 +70,36 @@ static void poke_getters(const cJSON *obj, int depth) {
   csb_strv_free(&v);
 }
 
+/* Every member and element (a few levels deep) must be found again in the
+ * text by csb_json_locate. */
+static void check_locate(const cJSON *v, const uint8_t *data, size_t size, csb_buf *ptr,
+                         int depth) {
+  int line = 0, col = 0;
+  if (!csb_json_locate((const char *)data, size, ptr->data ? ptr->data : "", &line, &col))
+    abort();
+  if (line < 1 || col < 1 || depth >= 3) return;
+  size_t keep = ptr->len, i = 0;
+  for (const cJSON *c = v->child; c; c = c->next, i++) {
+    if (i >= 8) break;
+    csb_buf_putc(ptr, '/');
+    if (cJSON_IsObject(v)) {
+      for (const char *k = c->string; *k; k++) {
+        if (*k == '~')
+          csb_buf_puts(ptr, "~0");
+        else if (*k == '/')
+          csb_buf_puts(ptr, "~1");
+        else
+          csb_buf_putc(ptr, *k);
+      }
+    } else {
+      csb_buf_printf(ptr, "%zu", i);
+    }
+    check_locate(c, data, size, ptr, depth + 1);
+    ptr->len = keep;
+    ptr->data[keep] = '\0';
+  }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   cJSON *v = NULL;
   csb_error err;
@@ -77,12 +107,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!csb_json_parse((const char *)data, size, &v, &err)) {
     if (v != NULL) abort();
     if (size <= CSB_JSON_MAX_INPUT && (err.line < 1 || err.col < 1)) abort();
+    /* Scanning text that is not JSON must still be safe. */
+    int line, col;
+    (void)csb_json_locate((const char *)data, size, "/a/0/b", &line, &col);
+    (void)csb_json_locate((const char *)data, size, "/0/1", &line, &col);
     return 0;
   }
   check_stable(v, 0);
   check_stable(v, CSB_JSON_COMPACT);
   check_stable(v, CSB_JSON_KEEP_ORDER);
   check_stable(v, CSB_JSON_COMPACT | CSB_JSON_KEEP_ORDER);
+  csb_buf ptr;
+  csb_buf_init(&ptr);
+  check_locate(v, data, size, &ptr, 0);
+  csb_buf_free(&ptr);
   poke_getters(v, 0);
   if (cJSON_IsArray(v)) {
     for (const cJSON *c = v->child; c; c = c->next) poke_getters(c, 1);

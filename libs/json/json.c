@@ -508,6 +508,7 @@ static void record_dup(parser *ps, const key_ent *dup, const key_ent *first) {
 static int check_frame_dups(parser *ps, size_t d) {
   size_t from = ps->stack[d].key_start;
   size_t to = d + 1 < ps->depth ? ps->stack[d + 1].key_start : ps->nkeys;
+  if (to - from < 2) return 1;
   const key_ent *first = NULL;
   const key_ent *dup = find_dup(ps->keys + from, to - from, &first);
   if (!dup) return 1;
@@ -667,6 +668,7 @@ int csb_json_parse_limits(const char *text, size_t len,
                           csb_error *err) {
   size_t max_len = limits && limits->max_len ? limits->max_len : CSB_JSON_MAX_INPUT;
   size_t max_depth = limits && limits->max_depth ? limits->max_depth : CSB_JSON_MAX_DEPTH;
+  if (max_depth > CSB_JSON_DEPTH_CAP) max_depth = CSB_JSON_DEPTH_CAP;
   *out = NULL;
   if (len > max_len)
     return csb_error_set(err, "JSON input too large (%zu bytes, limit %zu)", len, max_len);
@@ -696,6 +698,159 @@ int csb_json_parse_limits(const char *text, size_t len,
 
 int csb_json_parse(const char *text, size_t len, cJSON **out, csb_error *err) {
   return csb_json_parse_limits(text, len, NULL, out, err);
+}
+
+/* ---- locating values ------------------------------------------------------ */
+
+/* Skips the value at ps->p in a document csb_json_parse accepted (without
+ * recursion); 0 if the text turns out not to be JSON. */
+static int skip_value(parser *ps) {
+  size_t level = 0;
+  for (;;) {
+    skip_ws(ps);
+    if (ps->p >= ps->end) return 0;
+    unsigned c = *ps->p;
+    if (c == '"') {
+      if (!parse_string(ps, &ps->tmp)) return 0;
+    } else if (c == '{' || c == '[') {
+      level++;
+      ps->p++;
+      continue;
+    } else if (c == '}' || c == ']') {
+      if (level == 0) return 0;
+      level--;
+      ps->p++;
+    } else if (c == ',' || c == ':') {
+      if (level == 0) return 0;
+      ps->p++;
+      continue;
+    } else {
+      const unsigned char *q = ps->p;
+      while (ps->p < ps->end && *ps->p && !strchr(",:[]{}\" \t\r\n", *ps->p)) ps->p++;
+      if (ps->p == q) return 0;
+    }
+    if (level == 0) return 1;
+  }
+}
+
+/* With ps->p at an object or array, moves to the start of the member or
+ * element named by `seg`; 0 if there is none. */
+static int enter(parser *ps, const char *seg) {
+  if (ps->p >= ps->end) return 0;
+  if (*ps->p == '{') {
+    ps->p++;
+    for (;;) {
+      skip_ws(ps);
+      if (ps->p >= ps->end || *ps->p != '"' || !parse_string(ps, &ps->key)) return 0;
+      skip_ws(ps);
+      if (ps->p >= ps->end || *ps->p != ':') return 0;
+      ps->p++;
+      skip_ws(ps);
+      if (strcmp(ps->key.data, seg) == 0) return 1;
+      if (!skip_value(ps)) return 0;
+      skip_ws(ps);
+      if (ps->p >= ps->end || *ps->p != ',') return 0;
+      ps->p++;
+    }
+  }
+  if (*ps->p == '[') {
+    size_t idx = 0;
+    if (!*seg || (seg[0] == '0' && seg[1])) return 0;
+    for (const char *d = seg; *d; d++) {
+      if (*d < '0' || *d > '9' || idx > (SIZE_MAX - 9) / 10) return 0;
+      idx = idx * 10 + (size_t)(*d - '0');
+    }
+    ps->p++;
+    for (size_t i = 0;; i++) {
+      skip_ws(ps);
+      if (ps->p >= ps->end || *ps->p == ']') return 0;
+      if (i == idx) return 1;
+      if (!skip_value(ps)) return 0;
+      skip_ws(ps);
+      if (ps->p >= ps->end || *ps->p != ',') return 0;
+      ps->p++;
+    }
+  }
+  return 0;
+}
+
+int csb_json_locate(const char *text, size_t len, const char *pointer, int *line,
+                    int *col) {
+  parser ps;
+  memset(&ps, 0, sizeof ps);
+  if (!text) text = "";
+  ps.start = ps.p = ps.line_start = (const unsigned char *)text;
+  ps.end = ps.start + len;
+  ps.line = 1;
+  csb_buf_init(&ps.key);
+  csb_buf_init(&ps.tmp);
+  csb_buf seg;
+  csb_buf_init(&seg);
+  skip_ws(&ps);
+  *line = ps.line;
+  *col = col_of(&ps, ps.p);
+  int exact = 1;
+  const char *ptr = pointer ? pointer : "";
+  if (*ptr && *ptr != '/') exact = 0;
+  while (exact && *ptr == '/') {
+    ptr++;
+    csb_buf_reset(&seg);
+    csb_buf_append(&seg, "", 0);
+    for (; *ptr && *ptr != '/'; ptr++) {
+      if (*ptr == '~' && (ptr[1] == '0' || ptr[1] == '1')) {
+        csb_buf_putc(&seg, ptr[1] == '0' ? '~' : '/');
+        ptr++;
+      } else {
+        csb_buf_putc(&seg, *ptr);
+      }
+    }
+    if (!enter(&ps, seg.data)) {
+      exact = 0;
+      break;
+    }
+    *line = ps.line;
+    *col = col_of(&ps, ps.p);
+  }
+  csb_buf_free(&seg);
+  csb_buf_free(&ps.key);
+  csb_buf_free(&ps.tmp);
+  return exact;
+}
+
+static int hexval(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+int csb_json_error_locate(csb_error *err, const char *text, size_t len) {
+  if (!err || err->msg[0] != '`' || err->msg[1] != '/') return 0;
+  const char *close = strchr(err->msg + 1, '`');
+  if (!close) return 0;
+  /* Undo the message escapes (\u00XX, \xXX) of put_display. */
+  csb_buf ptr;
+  csb_buf_init(&ptr);
+  for (const char *p = err->msg + 1; p < close; p++) {
+    int hi, lo;
+    if (p[0] == '\\' && p[1] == 'u' && close - p >= 6 && p[2] == '0' && p[3] == '0' &&
+        (hi = hexval(p[4])) >= 0 && (lo = hexval(p[5])) >= 0 && (hi || lo)) {
+      csb_buf_putc(&ptr, (char)(hi * 16 + lo));
+      p += 5;
+    } else if (p[0] == '\\' && p[1] == 'x' && close - p >= 4 && (hi = hexval(p[2])) >= 0 &&
+               (lo = hexval(p[3])) >= 0 && (hi || lo)) {
+      csb_buf_putc(&ptr, (char)(hi * 16 + lo));
+      p += 3;
+    } else {
+      csb_buf_putc(&ptr, *p);
+    }
+  }
+  int line, col;
+  csb_json_locate(text, len, ptr.data, &line, &col);
+  csb_buf_free(&ptr);
+  err->line = line;
+  err->col = col;
+  return 1;
 }
 
 /* ---- printer -------------------------------------------------------------- */

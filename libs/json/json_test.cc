@@ -271,8 +271,14 @@ TEST(JsonParse, Depth) {
   Doc d(Nested(4), &lim);
   EXPECT_FALSE(d.ok);
   EXPECT_STREQ(d.err.msg, "1:4: nesting deeper than 3 levels");
-  csb_json_limits deep = {100000, 0};
-  EXPECT_TRUE(Doc(Nested(100000), &deep).ok);
+  csb_json_limits deep = {100000, 0};  // capped
+  Doc d3(Nested(CSB_JSON_DEPTH_CAP), &deep);
+  ASSERT_TRUE(d3.ok);
+  std::string s = Print(d3.v, CSB_JSON_COMPACT);
+  EXPECT_EQ(s, Nested(CSB_JSON_DEPTH_CAP));
+  Doc d4(Nested(CSB_JSON_DEPTH_CAP + 1), &deep);
+  EXPECT_FALSE(d4.ok);
+  EXPECT_STREQ(d4.err.msg, "1:10001: nesting deeper than 10000 levels");
 }
 
 TEST(JsonParse, SizeLimit) {
@@ -366,7 +372,23 @@ TEST(JsonNumbers, ShortestRoundTrip) {
     EXPECT_EQ(back.v->valuedouble, d) << s;
     EXPECT_EQ(Print(back.v, CSB_JSON_COMPACT), s);
     EXPECT_EQ(s.find('+'), std::string::npos) << s;
-    // Shortest: one digit less does not round-trip.
+    // Shortest: with one significant digit less it would not round-trip.
+    if (s.find_first_of(".e") != std::string::npos) {
+      std::string mant = s.substr(0, s.find('e'));
+      int digits = 0;
+      bool leading = true;
+      for (char c : mant) {
+        if (c < '0' || c > '9') continue;
+        if (c == '0' && leading) continue;
+        leading = false;
+        digits++;
+      }
+      if (digits > 1) {
+        char shorter[400];
+        snprintf(shorter, sizeof shorter, "%.*g", digits - 1, d);
+        EXPECT_NE(strtod(shorter, nullptr), d) << s;
+      }
+    }
   }
 }
 
@@ -843,6 +865,98 @@ TEST(JsonBuild, AddToArrayAndObject) {
   csb_json_add_array(o, "list");
   EXPECT_EQ(Print(a, CSB_JSON_COMPACT), "[-9007199254740992,0.25,\"\",{\"list\":[]}]");
   cJSON_Delete(a);
+}
+
+}  // namespace
+
+namespace {
+
+const char *kLocDoc =
+    "{\n"
+    "  \"profiles\": {\n"
+    "    \"web\": {\n"
+    "      \"mounts\": [\n"
+    "        {\"src\": \"/a\"},\n"
+    "        {\"src\": 5, \"x/y\": [1, {\"\\u00e9\\n\": true}]}\n"
+    "      ]\n"
+    "    }\n"
+    "  },\n"
+    "  \"skip\": [\"]}\\\"\", {\"a\": [[], {}]}, -1.5e3, null],\n"
+    "  \"last\": 1\n"
+    "}\n";
+
+TEST(JsonLocate, Pointers) {
+  std::string t = kLocDoc;
+  int line = 0, col = 0;
+  auto at = [&](const char *ptr, int want_exact, int l, int c) {
+    EXPECT_EQ(csb_json_locate(t.data(), t.size(), ptr, &line, &col), want_exact) << ptr;
+    EXPECT_EQ(line, l) << ptr;
+    EXPECT_EQ(col, c) << ptr;
+  };
+  at("", 1, 1, 1);
+  at("/profiles", 1, 2, 15);
+  at("/profiles/web/mounts", 1, 4, 17);
+  at("/profiles/web/mounts/0", 1, 5, 9);
+  at("/profiles/web/mounts/1/src", 1, 6, 17);
+  at("/profiles/web/mounts/1/x~1y/1", 1, 6, 31);
+  at("/profiles/web/mounts/1/x~1y/1/\xc3\xa9\n", 1, 6, 44);
+  at("/last", 1, 11, 11);
+  at("/skip/3", 1, 10, 45);
+  // Missing: the deepest ancestor.
+  at("/profiles/web/mounts/1/dst", 0, 6, 9);
+  at("/profiles/web/mounts/2", 0, 4, 17);
+  at("/nope/x", 0, 1, 1);
+  at("/profiles/web/mounts/01", 0, 4, 17);
+  at("x", 0, 1, 1);
+  at(nullptr, 1, 1, 1);
+  // Garbage text never crashes.
+  EXPECT_EQ(csb_json_locate("{\"a\":[1,", 8, "/a/5", &line, &col), 0);
+  EXPECT_EQ(csb_json_locate(nullptr, 0, "/a", &line, &col), 0);
+}
+
+TEST(JsonLocate, ErrorLocate) {
+  std::string t = kLocDoc;
+  Doc d(t);
+  ASSERT_TRUE(d.ok) << d.err.msg;
+  csb_error err;
+  const cJSON *m = csb_json_lookup(d.v, "/profiles/web/mounts/1");
+  const char *s;
+  ASSERT_EQ(csb_json_get_string(m, "src", &s, &err), 0);
+  csb_json_error_push_index(&err, 1);
+  csb_json_error_push_key(&err, "mounts");
+  csb_json_error_push_key(&err, "web");
+  csb_json_error_push_key(&err, "profiles");
+  ASSERT_EQ(csb_json_error_locate(&err, t.data(), t.size()), 1);
+  EXPECT_STREQ(err.msg, "`/profiles/web/mounts/1/src`: expected string, got number");
+  EXPECT_EQ(err.line, 6);
+  EXPECT_EQ(err.col, 17);
+  // Missing member: the object that lacks it.
+  ASSERT_EQ(csb_json_get_string(m, "dst", &s, &err), 0);
+  csb_json_error_push_index(&err, 1);
+  csb_json_error_push_key(&err, "mounts");
+  csb_json_error_push_key(&err, "web");
+  csb_json_error_push_key(&err, "profiles");
+  ASSERT_EQ(csb_json_error_locate(&err, t.data(), t.size()), 1);
+  EXPECT_EQ(err.line, 6);
+  EXPECT_EQ(err.col, 9);
+  // Escaped key in the message.
+  const cJSON *inner = csb_json_lookup(d.v, "/profiles/web/mounts/1/x~1y/1");
+  ASSERT_EQ(csb_json_get_string(inner, "\xc3\xa9\n", &s, &err), 0);
+  EXPECT_STREQ(err.msg, "`/\xc3\xa9\\u000a`: expected string, got boolean");
+  csb_json_error_push_index(&err, 1);
+  csb_json_error_push_key(&err, "x/y");
+  csb_json_error_push_index(&err, 1);
+  csb_json_error_push_key(&err, "mounts");
+  csb_json_error_push_key(&err, "web");
+  csb_json_error_push_key(&err, "profiles");
+  ASSERT_EQ(csb_json_error_locate(&err, t.data(), t.size()), 1);
+  EXPECT_EQ(err.line, 6);
+  EXPECT_EQ(err.col, 44);
+  // No pointer: nothing to do.
+  csb_error_set(&err, "expected object, got array");
+  EXPECT_EQ(csb_json_error_locate(&err, t.data(), t.size()), 0);
+  EXPECT_EQ(err.line, 0);
+  EXPECT_EQ(csb_json_error_locate(nullptr, t.data(), t.size()), 0);
 }
 
 }  // namespace

@@ -1,0 +1,229 @@
+#!/usr/bin/env bash
+# dev.sh - set up a Debian 12 machine for csb and run it.
+#
+#   ./dev.sh run [-- CMD ARGS...]   set up, build, and run CMD (default: a
+#                                   greeting) confined under the default
+#                                   :workspace policy of the current directory
+#   ./dev.sh test [BAZEL ARGS...]   set up and run every test (bazel test //...)
+#   ./dev.sh setup                  only set up (packages, deb-src, sources)
+#
+# Every step is idempotent and skipped when already done: apt runs only when
+# a package or the deb-src index is missing, and Debian sources come from the
+# cache directory ($CSB_DEBSRC_CACHE, default ~/.cache/csb/debsrc) once fetched.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+PACKAGES=(
+  bazel-bootstrap   # Bazel 4.2.3
+  g++               # host toolchain (GoogleTest tests, host tool variants)
+  musl-tools        # musl-gcc: static release binaries
+  bubblewrap        # system bwrap for csb-bwrap during development
+  gperf             # libseccomp syscall table
+  dpkg-dev          # dpkg-source: unpacks pinned Debian source packages
+  patch             # used by dpkg-source for Debian patches
+  xz-utils
+  googletest        # /usr/src/googletest, built by Bazel
+  libgtest-dev
+  python3           # release tarball writer and checkers
+  ca-certificates
+)
+# Debian source packages the build unpacks (see third_party/debian/pins.bzl).
+SOURCE_PACKAGES=(android-platform-external-boringssl bubblewrap cjson libcap2 libseccomp)
+
+say() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'dev.sh: error: %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo "$@"
+  else
+    die "need root for: $* (run as root or install sudo)"
+  fi
+}
+
+APT_UPDATED=0
+apt_update() {
+  if [ "$APT_UPDATED" -eq 0 ]; then
+    say "apt-get update"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    APT_UPDATED=1
+  fi
+}
+
+setup_packages() {
+  local missing=() p
+  for p in "${PACKAGES[@]}"; do
+    if [ "$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null)" != "ii " ]; then
+      missing+=("$p")
+    fi
+  done
+  if [ "${#missing[@]}" -eq 0 ]; then
+    say "packages: all ${#PACKAGES[@]} installed"
+    return
+  fi
+  say "packages: installing ${missing[*]}"
+  apt_update
+  as_root env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# True when every file pinned in third_party/debian/pins.bzl is in the cache,
+# i.e. Bazel can unpack all Debian sources without apt.
+sources_cached() {
+  local cache=${CSB_DEBSRC_CACHE:-$HOME/.cache/csb/debsrc}
+  local pins="$ROOT/third_party/debian/pins.bzl" name sum
+  [ -f "$pins" ] || return 1
+  while read -r name sum; do
+    # Debian file names start with the source package name: PKG_VERSION...
+    echo "$sum  $cache/${name%%_*}/$name"
+  done < <(sed -n 's/^ *"\([^"]*\)": "\([0-9a-f]\{64\}\)",$/\1 \2/p' "$pins") |
+    sha256sum --check --status - 2>/dev/null
+}
+
+has_deb_src() {
+  apt-get indextargets --format '$(IDENTIFIER)' 2>/dev/null | grep -cx Sources >/dev/null
+}
+
+# Writes a deb-src twin of every Debian entry in the machine's apt sources
+# (deb822 *.sources or one-line *.list/sources.list), keeping URIs, suites,
+# components and signing options. Third-party repositories (suites not named
+# after this release) are left out.
+derive_deb_src() {
+  local codename
+  codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+  [ -n "$codename" ] || die "cannot read VERSION_CODENAME from /etc/os-release"
+  local dir=/etc/apt/sources.list.d
+  local out822 tmp
+  tmp=$(mktemp)
+  # deb822 stanzas.
+  local f
+  for f in "$dir"/*.sources; do
+    [ -e "$f" ] || continue
+    case "$f" in */csb-deb-src.sources) continue ;; esac
+    awk -v code="$codename" '
+      function flush() {
+        if (n > 0 && isdeb && suite_ok) {
+          for (i = 1; i <= n; i++) print lines[i]
+          print ""
+        }
+        n = 0; isdeb = 0; suite_ok = 0
+      }
+      /^[[:space:]]*$/ { flush(); next }
+      /^#/ { next }
+      {
+        line = $0
+        if (tolower($1) == "types:") {
+          isdeb = ($0 ~ /(^|[[:space:]])deb([[:space:]]|$)/)
+          line = "Types: deb-src"
+        }
+        if (tolower($1) == "suites:") {
+          for (i = 2; i <= NF; i++) if ($i == code || index($i, code "-") == 1) suite_ok = 1
+        }
+        if (tolower($1) == "enabled:" && tolower($2) == "no") { isdeb = 0 }
+        lines[++n] = line
+      }
+      END { flush() }
+    ' "$f" >>"$tmp"
+  done
+  if [ -s "$tmp" ]; then
+    out822="$dir/csb-deb-src.sources"
+    say "deb-src: writing $out822 (derived from $dir/*.sources)"
+    as_root install -m 0644 "$tmp" "$out822"
+    rm -f "$tmp"
+    return
+  fi
+  # One-line format.
+  : >"$tmp"
+  for f in /etc/apt/sources.list "$dir"/*.list; do
+    [ -e "$f" ] || continue
+    case "$f" in */csb-deb-src.list) continue ;; esac
+    awk -v code="$codename" '
+      $1 == "deb" {
+        # deb [options] URI SUITE COMPONENTS...
+        i = 2
+        if ($2 ~ /^\[/) { while (i <= NF && $i !~ /\]$/) i++; i++ }
+        suite = $(i + 1)
+        if (suite == code || index(suite, code "-") == 1) { sub(/^deb/, "deb-src"); print }
+      }
+    ' "$f" >>"$tmp"
+  done
+  [ -s "$tmp" ] || { rm -f "$tmp"; die "found no Debian '$codename' entries in the apt sources to derive deb-src from"; }
+  say "deb-src: writing $dir/csb-deb-src.list (derived from the one-line apt sources)"
+  as_root install -m 0644 "$tmp" "$dir/csb-deb-src.list"
+  rm -f "$tmp"
+}
+
+setup_sources() {
+  if sources_cached; then
+    say "debian sources: all pinned files cached"
+    return
+  fi
+  if ! has_deb_src; then
+    derive_deb_src
+    apt_update
+  fi
+  # deb-src configured but never fetched (or stale): make sure apt knows them.
+  local p
+  for p in "${SOURCE_PACKAGES[@]}"; do
+    if ! apt-cache showsrc --only-source "$p" 2>/dev/null | grep -c '^Package:' >/dev/null; then
+      apt_update
+      break
+    fi
+  done
+  say "debian sources: deb-src ready (Bazel fetches pinned versions on first build)"
+}
+
+setup() {
+  [ -r /etc/debian_version ] || die "this script supports Debian 12 (bookworm)"
+  setup_packages
+  setup_sources
+  command -v bazel >/dev/null || die "bazel not on PATH after installing bazel-bootstrap"
+}
+
+bazel_cmd() {
+  (cd "$ROOT" && bazel "$@")
+}
+
+cmd_run() {
+  setup
+  say "building csb-resolve, csb-bwrap and bwrap (static, musl)"
+  bazel_cmd build //tools/csb-resolve //tools/csb-bwrap //third_party:bwrap
+  local bin
+  bin=$(bazel_cmd info bazel-bin 2>/dev/null)
+  local resolve="$bin/tools/csb-resolve/csb-resolve" bwrap="$bin/tools/csb-bwrap/csb-bwrap"
+  if [ "$#" -eq 0 ]; then
+    set -- sh -c 'echo hello from the sandbox'
+  fi
+  say "running: csb-resolve -C \"$PWD\" | csb-bwrap --policy - -- $*"
+  # The bundled static bwrap is used when the system has none.
+  PATH="$PATH:$bin/third_party" "$resolve" -C "$PWD" | PATH="$PATH:$bin/third_party" "$bwrap" --policy - -- "$@"
+}
+
+cmd_test() {
+  setup
+  say "bazel test //... $*"
+  bazel_cmd test //... "$@"
+}
+
+usage() {
+  sed -n '2,12s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+}
+
+main() {
+  local cmd=${1:-}
+  [ "$#" -gt 0 ] && shift
+  case "$cmd" in
+    run)
+      [ "${1:-}" = "--" ] && shift
+      cmd_run "$@"
+      ;;
+    test) cmd_test "$@" ;;
+    setup) setup ;;
+    -h | --help | help) usage ;;
+    *) usage >&2; exit 64 ;;
+  esac
+}
+
+main "$@"

@@ -39,7 +39,11 @@
 
 /* ---- lazy DFA -------------------------------------------------------------- */
 
-#define DFA_MAX_STATES 4096
+/* Cache bounds (overridable so that tests can force frequent flushes). */
+#ifndef CSB_GLOB_DFA_MAX_STATES
+#define CSB_GLOB_DFA_MAX_STATES 4096
+#endif
+#define DFA_MAX_STATES CSB_GLOB_DFA_MAX_STATES
 #define DFA_MAX_POOL ((size_t)1 << 22) /* int32 entries of state-set storage */
 #define DFA_DEAD 0
 

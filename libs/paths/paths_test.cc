@@ -1,0 +1,1211 @@
+// paths_test.cc - unit tests for libs/paths.
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <regex.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <functional>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "csb_paths.h"
+
+namespace {
+
+std::string Take(char *p) {
+  if (!p) return "<null>";
+  std::string s(p);
+  free(p);
+  return s;
+}
+
+std::string Norm(const char *p) { return Take(csb_path_normalize(p)); }
+std::string Join(const char *a, const char *b) { return Take(csb_path_join(a, b)); }
+
+// ---- temporary trees ------------------------------------------------------
+
+int RemoveEntry(const char *path, const struct stat *, int type, struct FTW *) {
+  if (type == FTW_DP || type == FTW_D || type == FTW_DNR) return rmdir(path) == 0 ? 0 : 0;
+  unlink(path);
+  return 0;
+}
+
+int OpenUp(const char *path, const struct stat *st, int type, struct FTW *) {
+  if (type == FTW_D || type == FTW_DNR || (st && S_ISDIR(st->st_mode))) chmod(path, 0755);
+  return 0;
+}
+
+class TempDir {
+ public:
+  // `world_accessible` places the directory under /tmp so that the tests
+  // that drop privileges can reach it (TEST_TMPDIR may live under a
+  // private home directory).
+  explicit TempDir(bool world_accessible = false) {
+    const char *base = world_accessible ? nullptr : getenv("TEST_TMPDIR");
+    if (!base || !*base) base = "/tmp";
+    std::string templ = std::string(base) + "/csb-paths-XXXXXX";
+    std::vector<char> buf(templ.begin(), templ.end());
+    buf.push_back('\0');
+    if (!mkdtemp(buf.data())) abort();
+    char *real = realpath(buf.data(), nullptr);
+    path_ = real;
+    free(real);
+    chmod(path_.c_str(), 0755);
+  }
+  ~TempDir() {
+    nftw(path_.c_str(), OpenUp, 64, FTW_PHYS);
+    nftw(path_.c_str(), RemoveEntry, 64, FTW_DEPTH | FTW_PHYS);
+  }
+  const std::string &path() const { return path_; }
+  std::string operator/(const std::string &rel) const { return path_ + "/" + rel; }
+
+ private:
+  std::string path_;
+};
+
+void MkDirs(const std::string &p) {
+  std::string cur;
+  size_t i = 0;
+  while (i <= p.size()) {
+    size_t j = p.find('/', i);
+    if (j == std::string::npos) j = p.size();
+    cur = p.substr(0, j);
+    if (!cur.empty()) mkdir(cur.c_str(), 0755);
+    i = j + 1;
+  }
+}
+
+void Touch(const std::string &p) {
+  size_t slash = p.rfind('/');
+  MkDirs(p.substr(0, slash));
+  int fd = open(p.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+  ASSERT_GE(fd, 0) << p;
+  close(fd);
+}
+
+void Symlink(const std::string &target, const std::string &link) {
+  ASSERT_EQ(symlink(target.c_str(), link.c_str()), 0) << link << ": " << strerror(errno);
+}
+
+// Runs fn() without privileges when the tests run as root (permission bits
+// do not stop root), in a child process; returns fn's result, or
+// kCannotDrop when privileges cannot be dropped.
+constexpr int kCannotDrop = 99;
+int RunUnprivileged(const std::function<int()> &fn) {
+  if (geteuid() != 0) return fn();
+  pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    if (setgid(65534) != 0 || setuid(65534) != 0) _exit(kCannotDrop);
+    _exit(fn());
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 98;
+}
+
+// ---- glob helpers ------------------------------------------------------------
+
+struct Glob {
+  csb_glob *g = nullptr;
+  std::string error;
+  explicit Glob(const std::string &pattern) {
+    csb_error err;
+    csb_error_clear(&err);
+    if (!csb_glob_compile(pattern.c_str(), &g, &err)) error = err.msg;
+  }
+  ~Glob() { csb_glob_free(g); }
+  bool ok() const { return g != nullptr; }
+  bool Match(const std::string &path) const {
+    return csb_glob_match_n(g, path.data(), path.size()) != 0;
+  }
+};
+
+bool GlobMatch(const std::string &pattern, const std::string &path) {
+  Glob g(pattern);
+  EXPECT_TRUE(g.ok()) << pattern << ": " << g.error;
+  return g.ok() && g.Match(path);
+}
+
+std::string CompileError(const std::string &pattern) {
+  Glob g(pattern);
+  return g.ok() ? "<compiled>" : g.error;
+}
+
+struct Expansion {
+  bool ok = false;
+  std::string error;
+  std::vector<std::string> paths;
+};
+
+Expansion Expand(const std::string &pattern, int max_depth = CSB_GLOB_DEPTH_UNLIMITED,
+                 size_t max_matches = 0, unsigned flags = 0, int threads = 0) {
+  Expansion r;
+  Glob g(pattern);
+  if (!g.ok()) {
+    r.error = g.error;
+    return r;
+  }
+  csb_glob_expand_opts o;
+  memset(&o, 0, sizeof o);
+  o.max_depth = max_depth;
+  o.max_matches = max_matches;
+  o.flags = flags;
+  o.threads = threads;
+  csb_strv v;
+  csb_strv_init(&v);
+  csb_error err;
+  csb_error_clear(&err);
+  r.ok = csb_glob_expand_ex(g.g, &o, &v, &err) != 0;
+  if (!r.ok) r.error = err.msg;
+  for (size_t i = 0; i < v.len; i++) r.paths.push_back(v.items[i]);
+  csb_strv_free(&v);
+  return r;
+}
+
+// ============================================================================
+// Lexical
+// ============================================================================
+
+TEST(PathNormalize, Absolute) {
+  EXPECT_EQ(Norm("/"), "/");
+  EXPECT_EQ(Norm("//"), "/");
+  EXPECT_EQ(Norm("/a//b/"), "/a/b");
+  EXPECT_EQ(Norm("/a/./b/."), "/a/b");
+  EXPECT_EQ(Norm("/a/../b"), "/b");
+  EXPECT_EQ(Norm("/a/b/../../.."), "/");
+  EXPECT_EQ(Norm("/.."), "/");
+  EXPECT_EQ(Norm("/../a/../../b"), "/b");
+  EXPECT_EQ(Norm("/a/.../b"), "/a/.../b");
+  EXPECT_EQ(Norm("/a/..b/c"), "/a/..b/c");
+}
+
+TEST(PathNormalize, AmbiguousUnixForms) {
+  // permissions.md 8.1 #27: these are plain absolute paths on Unix.
+  EXPECT_EQ(Norm("//server/share/x"), "/server/share/x");
+  EXPECT_EQ(Norm("/C:/x"), "/C:/x");
+  EXPECT_EQ(Norm("/C:\\x"), "/C:\\x");
+}
+
+TEST(PathNormalize, Relative) {
+  EXPECT_EQ(Norm(""), ".");
+  EXPECT_EQ(Norm("."), ".");
+  EXPECT_EQ(Norm("./a"), "a");
+  EXPECT_EQ(Norm("a/.."), ".");
+  EXPECT_EQ(Norm("a/../../b"), "../b");
+  EXPECT_EQ(Norm("../.."), "../..");
+  EXPECT_EQ(Norm("a/b/../c/"), "a/c");
+  EXPECT_EQ(Norm("../a/.."), "..");
+}
+
+TEST(PathNormalize, NonUtf8BytesPreserved) {
+  EXPECT_EQ(Norm("/a/\xff\xfe//x\x80"), "/a/\xff\xfe/x\x80");
+}
+
+TEST(PathJoin, Basics) {
+  EXPECT_EQ(Join("/a", "b"), "/a/b");
+  EXPECT_EQ(Join("/a/", "b/"), "/a/b");
+  EXPECT_EQ(Join("/a", "/b/../c"), "/c");
+  EXPECT_EQ(Join("/a/b", "../c"), "/a/c");
+  EXPECT_EQ(Join("/", "../.."), "/");
+  EXPECT_EQ(Join("/a", ""), "/a");
+  EXPECT_EQ(Join("", "x/./y"), "x/y");
+  EXPECT_EQ(Join("rel", "x"), "rel/x");
+}
+
+std::string Home(const char *path, const char *home, std::string *error = nullptr) {
+  char *out = nullptr;
+  csb_error err;
+  csb_error_clear(&err);
+  if (!csb_path_expand_home(path, home, &out, &err)) {
+    if (error) *error = err.msg;
+    return "<error>";
+  }
+  return Take(out);
+}
+
+TEST(PathExpandHome, Forms) {
+  // permissions.md 8.4 #61 and 8.1 #26.
+  EXPECT_EQ(Home("~", "/home/u"), "/home/u");
+  EXPECT_EQ(Home("~/x", "/home/u"), "/home/u/x");
+  EXPECT_EQ(Home("~//x", "/home/u"), "/home/u/x");
+  EXPECT_EQ(Home("~/x/../y", "/home/u"), "/home/u/y");
+  EXPECT_EQ(Home("~/", "/home/u/"), "/home/u");
+  EXPECT_EQ(Home("~/a/**/*.env", "/home/u"), "/home/u/a/**/*.env");
+}
+
+TEST(PathExpandHome, OtherPathsUnchanged) {
+  EXPECT_EQ(Home("~user/x", "/home/u"), "~user/x");
+  EXPECT_EQ(Home("~user", "/home/u"), "~user");
+  EXPECT_EQ(Home("/abs/~/x", "/home/u"), "/abs/~/x");
+  EXPECT_EQ(Home("rel/x", "/home/u"), "rel/x");
+  EXPECT_EQ(Home("/a//b", "/home/u"), "/a//b");
+  // Paths that need no expansion do not need a home either.
+  EXPECT_EQ(Home("/x", nullptr), "/x");
+}
+
+TEST(PathExpandHome, UnknownHomeIsAnError) {
+  std::string e;
+  EXPECT_EQ(Home("~", nullptr, &e), "<error>");
+  EXPECT_NE(e.find("home directory is unknown"), std::string::npos) << e;
+  EXPECT_EQ(Home("~/x", "", &e), "<error>");
+  EXPECT_EQ(Home("~/x", "relative/home", &e), "<error>");
+  EXPECT_NE(e.find("not absolute"), std::string::npos) << e;
+}
+
+TEST(PathUnder, ComponentWise) {
+  EXPECT_TRUE(csb_path_is_under("/repo", "/repo"));
+  EXPECT_TRUE(csb_path_is_under("/repo", "/repo/a"));
+  EXPECT_TRUE(csb_path_is_under("/repo", "/repo/a/b"));
+  EXPECT_FALSE(csb_path_is_under("/repo", "/repo-a"));
+  EXPECT_FALSE(csb_path_is_under("/repo", "/rep"));
+  EXPECT_FALSE(csb_path_is_under("/repo/a", "/repo"));
+  EXPECT_TRUE(csb_path_is_under("/", "/"));
+  EXPECT_TRUE(csb_path_is_under("/", "/anything/at/all"));
+  EXPECT_TRUE(csb_path_is_under("/repo/", "/repo//a/./b"));
+  EXPECT_FALSE(csb_path_is_under("/repo", "repo/a"));
+  EXPECT_FALSE(csb_path_is_under("repo", "/repo/a"));
+  EXPECT_TRUE(csb_path_is_under("repo", "repo/a"));
+  EXPECT_FALSE(csb_path_is_under("/a/..", "/b"));  // ".." compared literally
+}
+
+TEST(PathUnder, Strictly) {
+  EXPECT_FALSE(csb_path_is_strictly_under("/repo", "/repo"));
+  EXPECT_FALSE(csb_path_is_strictly_under("/repo", "/repo/"));
+  EXPECT_TRUE(csb_path_is_strictly_under("/repo", "/repo/a"));
+  EXPECT_FALSE(csb_path_is_strictly_under("/repo", "/repo-a/b"));
+  EXPECT_FALSE(csb_path_is_strictly_under("/", "/"));
+  EXPECT_TRUE(csb_path_is_strictly_under("/", "/x"));
+}
+
+TEST(PathUnder, AmbiguousUnixFormsKeepExactSemantics) {
+  // permissions.md 8.1 #27.
+  std::string unc = Norm("//server/share/x");
+  EXPECT_TRUE(csb_path_is_under(unc.c_str(), "/server/share/x/y"));
+  EXPECT_FALSE(csb_path_is_under(unc.c_str(), "/server/share/y"));
+  EXPECT_FALSE(csb_path_is_under(unc.c_str(), "/server"));
+  EXPECT_TRUE(csb_path_is_under("/C:/x", "/C:/x/y"));
+  EXPECT_FALSE(csb_path_is_under("/C:/x", "/C:/y"));
+  EXPECT_FALSE(csb_path_is_under("/C:/x", "/C:"));
+}
+
+TEST(PathParts, DepthParentBasename) {
+  EXPECT_EQ(csb_path_depth("/"), 0u);
+  EXPECT_EQ(csb_path_depth("/a"), 1u);
+  EXPECT_EQ(csb_path_depth("/a//b/./"), 2u);
+  EXPECT_EQ(csb_path_depth("a/b/c"), 3u);
+  EXPECT_EQ(csb_path_depth(""), 0u);
+
+  EXPECT_EQ(Take(csb_path_parent("/a/b")), "/a");
+  EXPECT_EQ(Take(csb_path_parent("/a/b/")), "/a");
+  EXPECT_EQ(Take(csb_path_parent("/a")), "/");
+  EXPECT_EQ(Take(csb_path_parent("/")), "<null>");
+  EXPECT_EQ(Take(csb_path_parent("a")), ".");
+  EXPECT_EQ(Take(csb_path_parent("a/b")), "a");
+  EXPECT_EQ(Take(csb_path_parent(".")), "<null>");
+
+  EXPECT_EQ(Take(csb_path_basename("/a/b/")), "b");
+  EXPECT_EQ(Take(csb_path_basename("/a")), "a");
+  EXPECT_EQ(Take(csb_path_basename("/")), "");
+  EXPECT_EQ(Take(csb_path_basename("x")), "x");
+}
+
+TEST(PathParts, RelativeTo) {
+  EXPECT_EQ(Take(csb_path_relative_to("/repo", "/repo")), "");
+  EXPECT_EQ(Take(csb_path_relative_to("/repo", "/repo/a//b/")), "a/b");
+  EXPECT_EQ(Take(csb_path_relative_to("/", "/a/b")), "a/b");
+  EXPECT_EQ(Take(csb_path_relative_to("/repo", "/repo-a/b")), "<null>");
+  EXPECT_EQ(Take(csb_path_relative_to("/repo/a", "/repo")), "<null>");
+}
+
+TEST(PathParts, HasGlobAndAbsolute) {
+  EXPECT_TRUE(csb_path_has_glob("/a/*.env"));
+  EXPECT_TRUE(csb_path_has_glob("/a/?"));
+  EXPECT_TRUE(csb_path_has_glob("/a/[x"));
+  EXPECT_TRUE(csb_path_has_glob("/a/x]"));
+  EXPECT_FALSE(csb_path_has_glob("/x/{a,b}"));  // braces alone are literal
+  EXPECT_FALSE(csb_path_has_glob("/plain/path"));
+  EXPECT_TRUE(csb_path_is_absolute("/x"));
+  EXPECT_FALSE(csb_path_is_absolute("x"));
+  EXPECT_FALSE(csb_path_is_absolute(""));
+  EXPECT_FALSE(csb_path_is_absolute("~/x"));
+}
+
+// ============================================================================
+// Filesystem-aware
+// ============================================================================
+
+std::string Effective(const std::string &p) {
+  char *out = nullptr;
+  if (!csb_path_effective(p.c_str(), &out, nullptr)) return "<error>";
+  return Take(out);
+}
+
+std::string CanonPrefix(const std::string &p) {
+  char *out = nullptr;
+  if (!csb_path_canonical_existing_prefix(p.c_str(), &out, nullptr)) return "<error>";
+  return Take(out);
+}
+
+std::string Canon(const std::string &p, std::string *error = nullptr) {
+  char *out = nullptr;
+  csb_error err;
+  csb_error_clear(&err);
+  if (!csb_path_canonicalize(p.c_str(), &out, &err)) {
+    if (error) *error = err.msg;
+    return "<error>";
+  }
+  return Take(out);
+}
+
+class FsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // T/real/dir/file, T/link -> real, T/abslink -> T/real/dir,
+    // T/dangling -> nowhere, T/loop1 <-> T/loop2, T/real/up -> ..
+    MkDirs(t / "real/dir");
+    Touch(t / "real/dir/file");
+    Symlink("real", t / "link");
+    Symlink(t / "real/dir", t / "abslink");
+    Symlink("nowhere", t / "dangling");
+    Symlink("loop2", t / "loop1");
+    Symlink("loop1", t / "loop2");
+    Symlink("..", t / "real/up");
+    Symlink("../link/dir", t / "real/chain");
+  }
+  TempDir t;
+};
+
+TEST_F(FsTest, CanonicalizeResolvesEverything) {
+  EXPECT_EQ(Canon(t / "link"), t / "real");
+  EXPECT_EQ(Canon(t / "link/dir/file"), t / "real/dir/file");
+  EXPECT_EQ(Canon(t / "abslink/file"), t / "real/dir/file");
+  EXPECT_EQ(Canon(t / "real/up/link/dir"), t / "real/dir");
+  EXPECT_EQ(Canon(t / "real/chain/file"), t / "real/dir/file");
+  EXPECT_EQ(Canon(t / "real/./dir/../dir"), t / "real/dir");
+  EXPECT_EQ(Canon("/"), "/");
+}
+
+TEST_F(FsTest, CanonicalizeErrors) {
+  std::string e;
+  EXPECT_EQ(Canon(t / "missing", &e), "<error>");
+  EXPECT_NE(e.find("No such file"), std::string::npos) << e;
+  EXPECT_EQ(Canon(t / "loop1", &e), "<error>");
+  EXPECT_NE(e.find("too many levels of symbolic links"), std::string::npos) << e;
+  EXPECT_EQ(Canon(t / "dangling", &e), "<error>");
+  EXPECT_EQ(Canon(t / "real/dir/file/x", &e), "<error>");
+  EXPECT_EQ(Canon("relative", &e), "<error>");
+  EXPECT_NE(e.find("not absolute"), std::string::npos) << e;
+}
+
+TEST_F(FsTest, CanonicalExistingPrefixAppendsMissingSuffix) {
+  EXPECT_EQ(CanonPrefix(t / "link/missing/x"), t / "real/missing/x");
+  EXPECT_EQ(CanonPrefix(t / "link/dir/file"), t / "real/dir/file");
+  EXPECT_EQ(CanonPrefix(t / "real/dir/file/below"), t / "real/dir/file/below");
+  // A dangling link exists but cannot be canonicalised: its parent is used.
+  EXPECT_EQ(CanonPrefix(t / "dangling/x"), t / "dangling/x");
+  EXPECT_EQ(CanonPrefix(t / "loop1/x"), t / "loop1/x");
+  EXPECT_EQ(CanonPrefix(t / "link/../link/dir"), t / "real/dir");  // lexical first
+  EXPECT_EQ(CanonPrefix("rel"), "<error>");
+}
+
+TEST_F(FsTest, EffectiveKeepsNestedSymlinks) {
+  // The temp dir is at least two levels deep, so these links are nested.
+  EXPECT_EQ(Effective(t / "link"), t / "link");
+  EXPECT_EQ(Effective(t / "link/dir/file"), t / "link/dir/file");
+  EXPECT_EQ(Effective(t / "link/missing/x"), t / "link/missing/x");
+  EXPECT_EQ(Effective(t / "abslink"), t / "abslink");
+}
+
+TEST_F(FsTest, EffectiveCanonicalisesWithoutNestedSymlinks) {
+  EXPECT_EQ(Effective(t / "real/dir"), t / "real/dir");
+  EXPECT_EQ(Effective(t / "real/missing/deeper"), t / "real/missing/deeper");
+  EXPECT_EQ(Effective(t / "real//dir/./file"), t / "real/dir/file");
+  EXPECT_EQ(Effective(t / "real/dir/../dir"), t / "real/dir");
+}
+
+TEST_F(FsTest, EffectiveFailuresKeepLogicalPath) {
+  EXPECT_EQ(Effective(t / "dangling"), t / "dangling");
+  EXPECT_EQ(Effective(t / "dangling/x/y"), t / "dangling/x/y");
+  EXPECT_EQ(Effective(t / "loop1/x"), t / "loop1/x");
+  EXPECT_EQ(Effective("/definitely-missing-csb-dir/x"), "/definitely-missing-csb-dir/x");
+  EXPECT_EQ(Effective("relative"), "<error>");
+}
+
+// Finds a top-level symlink to a directory on this system (e.g. /lib ->
+// usr/lib on merged-/usr systems).
+std::string TopLevelDirSymlink() {
+  for (const char *p : {"/lib", "/bin", "/sbin", "/lib64", "/var", "/tmp", "/etc"}) {
+    struct stat st;
+    if (lstat(p, &st) == 0 && S_ISLNK(st.st_mode) && stat(p, &st) == 0 &&
+        S_ISDIR(st.st_mode))
+      return p;
+  }
+  return "";
+}
+
+TEST(FsTopLevel, TopLevelAliasesAreResolved) {
+  std::string top = TopLevelDirSymlink();
+  if (top.empty()) GTEST_SKIP() << "no top-level directory symlink on this system";
+  char *real = realpath(top.c_str(), nullptr);
+  ASSERT_NE(real, nullptr);
+  std::string canon = Take(real);
+  EXPECT_EQ(Effective(top), canon);
+  EXPECT_EQ(Effective(top + "/csb-missing-entry/x"), canon + "/csb-missing-entry/x");
+}
+
+TEST(FsTopLevel, NestedSymlinkBelowTopLevelAliasKeepsLogicalPath) {
+  std::string top = TopLevelDirSymlink();
+  if (top.empty()) GTEST_SKIP() << "no top-level directory symlink on this system";
+  // Look for a symlink directly inside the aliased directory: then the
+  // whole logical path is kept, the top-level alias included.
+  std::string nested;
+  if (DIR *d = opendir(top.c_str())) {
+    while (struct dirent *de = readdir(d)) {
+      std::string p = top + "/" + de->d_name;
+      struct stat st;
+      if (de->d_name[0] != '.' && lstat(p.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+        nested = p;
+        break;
+      }
+    }
+    closedir(d);
+  }
+  if (nested.empty()) GTEST_SKIP() << "no symlink inside " << top;
+  EXPECT_EQ(Effective(nested), nested);
+  EXPECT_EQ(Effective(nested + "/csb-missing"), nested + "/csb-missing");
+}
+
+std::string FindLink(const std::string &p, const char *under, std::string *error = nullptr) {
+  char *link = nullptr;
+  csb_error err;
+  csb_error_clear(&err);
+  if (!csb_path_find_symlink(p.c_str(), under, &link, &err)) {
+    if (error) *error = err.msg;
+    return "<error>";
+  }
+  return Take(link);
+}
+
+TEST_F(FsTest, FindSymlink) {
+  EXPECT_EQ(FindLink(t / "link/dir/file", nullptr), t / "link");
+  EXPECT_EQ(FindLink(t / "real/dir/file", nullptr), "<null>");
+  EXPECT_EQ(FindLink(t / "real/missing/x", nullptr), "<null>");
+  EXPECT_EQ(FindLink(t / "dangling/x", nullptr), t / "dangling");
+  // Only components strictly below `under` count.
+  std::string link = t / "link";
+  EXPECT_EQ(FindLink(t / "link/dir/file", link.c_str()), "<null>");
+  EXPECT_EQ(FindLink(t / "link/dir/file", t.path().c_str()), t / "link");
+  std::string real = t / "real";
+  EXPECT_EQ(FindLink(t / "real/up/link/dir", real.c_str()), t / "real/up");
+  EXPECT_EQ(FindLink(t / "link", link.c_str()), "<null>");
+  EXPECT_EQ(FindLink("rel/x", nullptr), "<error>");
+}
+
+TEST(FsPermissions, FindSymlinkFailsClosedOnUnreadableComponents) {
+  TempDir t(true);
+  MkDirs(t / "locked/inner");
+  Symlink("/etc", t / "locked/inner/l");
+  ASSERT_EQ(chmod((t / "locked").c_str(), 0000), 0);
+  std::string path = t / "locked/inner/l/x";
+  int rc = RunUnprivileged([&]() {
+    char *link = nullptr;
+    csb_error err;
+    csb_error_clear(&err);
+    int ok = csb_path_find_symlink(path.c_str(), nullptr, &link, &err);
+    free(link);
+    if (ok) return 1;
+    return strstr(err.msg, "Permission denied") ? 0 : 2;
+  });
+  chmod((t / "locked").c_str(), 0755);
+  if (rc == kCannotDrop) GTEST_SKIP() << "cannot drop privileges";
+  EXPECT_EQ(rc, 0);
+}
+
+// ============================================================================
+// Glob language
+// ============================================================================
+
+struct MatchCase {
+  const char *pattern;
+  const char *path;
+  bool match;
+};
+
+void CheckTable(const std::vector<MatchCase> &cases) {
+  for (const auto &c : cases)
+    EXPECT_EQ(GlobMatch(c.pattern, c.path), c.match)
+        << "pattern `" << c.pattern << "` path `" << c.path << "`";
+}
+
+TEST(GlobMatch, ExactPathsVersusGlobs) {
+  // permissions.md 8.1 #24: a glob matches only what it spells; exact-path
+  // deny entries cover descendants, globs do not.
+  CheckTable({
+      {"/repo/secret", "/repo/secret", true},
+      {"/repo/secret", "/repo/secret/child", false},
+      {"/repo/secret", "/repo/secretx", false},
+      {"/repo/secret", "/repo", false},
+      {"/repo/*.env", "/repo/.env", true},
+      {"/repo/*.env", "/repo/a.env", true},
+      {"/repo/*.env", "/repo/a.env/child", false},
+      {"/repo/*.env", "/repo/a.envx", false},
+      {"/repo/dir/**", "/repo/dir/child", true},
+  });
+}
+
+TEST(GlobMatch, NonUtf8Names) {
+  CheckTable({
+      {"/r/*.env", "/r/\xff\xfe.env", true},
+      {"/r/\xff*", "/r/\xff\x80x", true},
+      {"/r/?.env", "/r/\xff.env", true},
+      {"/r/??.env", "/r/\xc3\xa9.env", true},  // '?' is one byte
+      {"/r/?.env", "/r/\xc3\xa9.env", false},
+      {"/r/[\x80-\xff]", "/r/\x90", true},
+      {"/r/[\x80-\xff]", "/r/a", false},
+      {"/r/[!a]", "/r/\xff", true},
+      {"/r/\xe2\x98\x83", "/r/\xe2\x98\x83", true},
+  });
+}
+
+TEST(GlobMatch, WildcardsNeverCrossSlash) {
+  CheckTable({
+      {"/r/*", "/r/a", true},
+      {"/r/*", "/r/", true},
+      {"/r/*", "/r/a/b", false},
+      {"/r/*.env", "/r/a/b.env", false},
+      {"/r/a*b", "/r/a/b", false},
+      {"/r/?", "/r/a", true},
+      {"/r/?", "/r/", false},
+      {"/r/a?b", "/r/a/b", false},
+      {"/r/[ab/]", "/r/a", true},
+      {"/r/x[!a]y", "/r/x/y", false},
+      {"/r/x[^a]y", "/r/x/y", false},
+      {"/r/x[!a]y", "/r/xby", true},
+      {"/r/x[.-0]y", "/r/x/y", false},  // the range '.'..'0' contains '/'
+      {"/r/x[.-0]y", "/r/x.y", true},
+      {"/r/x[.-0]y", "/r/x0y", true},
+      {"/r/a**b", "/r/a/b", false},  // not a whole component: two '*'
+      {"/r/a**b", "/r/axyb", true},
+      {"/r/**b", "/r/x/b", false},
+      {"/r/**b", "/r/xb", true},
+  });
+}
+
+TEST(GlobMatch, DoubleStarMatchesZeroOrMoreDirectories) {
+  CheckTable({
+      {"/r/**/*.env", "/r/.env", true},
+      {"/r/**/*.env", "/r/a.env", true},
+      {"/r/**/*.env", "/r/a/.env", true},
+      {"/r/**/*.env", "/r/a/b/c/x.env", true},
+      {"/r/**/*.env", "/rx/a.env", false},
+      {"/r/**/*.env", "/r/a/b/x.envy", false},
+      {"/r/**/x/*.env", "/r/x/a.env", true},
+      {"/r/**/x/*.env", "/r/a/b/x/a.env", true},
+      {"/r/**/x/*.env", "/r/ax/a.env", false},
+      {"/r/**", "/r/a", true},
+      {"/r/**", "/r/a/b/c", true},
+      {"/r/**", "/r/", true},
+      {"/r/**", "/r", false},  // a trailing /** does not match the directory
+      {"**", "", true},
+      {"**", "/any/thing", true},
+      {"**/x", "x", true},
+      {"**/x", "/x", true},
+      {"**/x", "a/b/x", true},
+      {"**/x", "ax", false},
+      {"**/x", "x/a", false},
+      {"/**", "/", true},
+      {"/**", "/a/b", true},
+      {"/**/x", "/x", true},
+      {"/**/x", "/a/x", true},
+      {"/a/**/**/b", "/a/b", true},
+      {"/a/**/**/b", "/a/x/y/b", true},
+      {"/a/**/**", "/a/x", true},
+      {"**/**", "/x/y", true},
+  });
+}
+
+TEST(GlobMatch, CharacterClasses) {
+  CheckTable({
+      {"/r/[a-c]", "/r/b", true},
+      {"/r/[a-c]", "/r/d", false},
+      {"/r/[!a-c]", "/r/d", true},
+      {"/r/[!a-c]", "/r/b", false},
+      {"/r/[^a-c]", "/r/d", true},
+      {"/r/[^a-c]", "/r/a", false},
+      {"/r/[0-9][0-9]", "/r/42", true},
+      {"/r/[]]", "/r/]", true},
+      {"/r/[]a]", "/r/a", true},
+      {"/r/[!]]", "/r/]", false},
+      {"/r/[!]]", "/r/x", true},
+      {"/r/[-]", "/r/-", true},
+      {"/r/[a-]", "/r/-", true},
+      {"/r/[-a]", "/r/a", true},
+      {"/r/[!-]", "/r/-", false},
+      {"/r/[]-a]", "/r/_", true},
+      {"/r/[--0]", "/r/.", true},
+      {"/r/[a-c-e]", "/r/d", true},  // globset: the range extends to 'e'
+      {"/r/[*]", "/r/*", true},
+      {"/r/[*]", "/r/x", false},
+      {"/r/[?]", "/r/?", true},
+      {"/r/[[]", "/r/[", true},
+      {"/r/[\\]", "/r/\\", true},  // no escapes inside a class
+      {"/r/[!!]", "/r/!", false},
+      {"/r/[{}]", "/r/{", true},
+  });
+}
+
+TEST(GlobMatch, UnclosedBracketIsLiteral) {
+  CheckTable({
+      {"/r/[", "/r/[", true},
+      {"/r/[abc", "/r/[abc", true},
+      {"/r/[abc", "/r/a", false},
+      {"/r/a[", "/r/a[", true},
+      {"/r/[]", "/r/[]", true},
+      {"/r/[!]", "/r/[!]", true},
+      {"/r/[*", "/r/[xyz", true},  // only the '[' is literal
+      {"/r/[*", "/r/x", false},
+      {"/r/[a-", "/r/[a-", true},
+      {"/r/x[z-a", "/r/x[z-a", true},
+      {"/r/[?/[*", "/r/[a/[bb", true},
+  });
+}
+
+TEST(GlobMatch, BackslashEscapes) {
+  CheckTable({
+      {"/r/\\*", "/r/*", true},
+      {"/r/\\*", "/r/a", false},
+      {"/r/\\?", "/r/?", true},
+      {"/r/\\[a]", "/r/[a]", true},
+      {"/r/\\{a,b\\}", "/r/{a,b}", true},
+      {"/r/\\\\", "/r/\\", true},
+      {"/r/\\a", "/r/a", true},
+      {"/r/a\\,b", "/r/a,b", true},
+  });
+}
+
+TEST(GlobMatch, Alternation) {
+  CheckTable({
+      {"/r/*.{env,pem}", "/r/a.env", true},
+      {"/r/*.{env,pem}", "/r/a.pem", true},
+      {"/r/*.{env,pem}", "/r/a.key", false},
+      {"/r/**/*.{env,pem}", "/r/a/b/x.pem", true},
+      {"/r/{a,b/**/c}.x", "/r/b/q/r/c.x", true},
+      {"/r/{a,b/**/c}.x", "/r/b/c.x", true},
+      {"/r/{a,b{c,d}}", "/r/bd", true},
+      {"/r/{a,b{c,d}}", "/r/b", false},
+      {"/r/{a,{b,{c,d}}}", "/r/d", true},
+      {"/r/x{,y}", "/r/xy", true},
+      {"/r/x{,y}", "/r/x", false},  // empty alternatives are dropped
+      {"/r/x{}", "/r/x", true},
+      {"/r/x{,}", "/r/x", true},
+      {"/r/{**/a,b}", "/r/q/w/a", true},
+      {"/r/{**/a,b}", "/r/b", true},
+      {"/r/{a/**,b}", "/r/a/z", true},
+      {"/r/a,b", "/r/a,b", true},  // ',' outside a group is literal
+      {"/r/{[}],x}", "/r/}", true},
+  });
+}
+
+TEST(GlobCompile, Errors) {
+  EXPECT_EQ(CompileError("/r/{a,b"),
+            "unclosed alternate group; missing '}' (maybe escape '{' with '[{]'?)");
+  EXPECT_EQ(CompileError("/r/a}"),
+            "unopened alternate group; missing '{' (maybe escape '}' with '[}]'?)");
+  EXPECT_EQ(CompileError("/r/a\\"), "dangling '\\'");
+  EXPECT_EQ(CompileError("/r/[z-a]"), "invalid range; 'z' > 'a'");
+  EXPECT_EQ(CompileError("/r/[a--]"), "invalid range; 'a' > '-'");
+  EXPECT_EQ(CompileError("/r/[\xff-a]"), "invalid range; '\\xff' > 'a'");
+  EXPECT_NE(CompileError("/r/a[/]b").find("can never match"), std::string::npos);
+  EXPECT_EQ(CompileError("/r/[!/-\xff\x01-.]"),
+            "character class `[!/-\xff\x01-.]` can never match (a class never matches "
+            "'/')");
+  std::string nested16, nested17;
+  for (int i = 0; i < 16; i++) nested16 += "{a,";
+  nested16 += "b";
+  for (int i = 0; i < 16; i++) nested16 += "}";
+  nested17 = "{" + nested16 + "}";
+  EXPECT_EQ(CompileError(nested16), "<compiled>");
+  EXPECT_EQ(CompileError(nested17), "alternate groups nested deeper than 16 levels");
+  EXPECT_EQ(CompileError(std::string(CSB_GLOB_MAX_PATTERN + 1, 'a')),
+            "glob pattern longer than 4096 bytes");
+  EXPECT_EQ(CompileError(std::string(CSB_GLOB_MAX_PATTERN, 'a')), "<compiled>");
+  EXPECT_EQ(CompileError(""), "<compiled>");
+}
+
+TEST(GlobCompile, EmptyPatternMatchesOnlyEmpty) {
+  Glob g("");
+  ASSERT_TRUE(g.ok());
+  EXPECT_TRUE(g.Match(""));
+  EXPECT_FALSE(g.Match("/"));
+}
+
+TEST(GlobCompile, StaticPrefixAndLiteral) {
+  struct {
+    const char *pattern, *prefix;
+    bool literal;
+  } cases[] = {
+      {"/repo/a/**/*.env", "/repo/a", false},
+      {"/repo/a/*.env", "/repo/a", false},
+      {"/repo/a*", "/repo", false},
+      {"/x*", "/", false},
+      {"/**", "/", false},
+      {"/**/x", "/", false},
+      {"**/x", "", false},
+      {"*.env", "", false},
+      {"a/*.env", "a", false},
+      {"/repo/a.env", "/repo", true},
+      {"/repo/", "/repo", true},
+      {"/repo/\\*x/*.env", "/repo/*x", false},
+      {"/repo/[*]x/*.env", "/repo/*x", false},  // single-byte class = literal
+      {"/repo/{a,b}/x", "/repo", false},
+      {"/repo/[ab]/x", "/repo", false},
+      {"/repo/[unclosed/x*", "/repo/[unclosed", false},
+      {"/a/b/**", "/a/b", false},
+      {"/", "/", true},
+      {"", "", true},
+  };
+  for (const auto &c : cases) {
+    Glob g(c.pattern);
+    ASSERT_TRUE(g.ok()) << c.pattern << ": " << g.error;
+    EXPECT_EQ(std::string(csb_glob_static_prefix(g.g)), c.prefix) << c.pattern;
+    EXPECT_EQ(csb_glob_is_literal(g.g) != 0, c.literal) << c.pattern;
+    EXPECT_EQ(std::string(csb_glob_pattern(g.g)), c.pattern);
+  }
+}
+
+TEST(GlobRegex, Shapes) {
+  struct {
+    const char *pattern, *regex;
+  } cases[] = {
+      {"/r/**/*.env", "^/r/(.*/)?[^/]*\\.env$"},
+      {"/r/**", "^/r/.*$"},
+      {"**", "^.*$"},
+      {"**/x", "^(.*/)?x$"},
+      {"/r/?", "^/r/[^/]$"},
+      {"/r/[a-z]", "^/r/[a-z]$"},
+      {"/r/[!a]", "^/r/[^/a]$"},
+      {"/r/{a,b}(c)+$|^", "^/r/(a|b)\\(c\\)\\+\\$\\|\\^$"},
+      {"/r/[]^-]", "^/r/[]^-]$"},
+      {"/r/[-^]", "^/r/[-^]$"},
+      {"/r/.[.]", "^/r/\\.\\.$"},
+      {"/r/x{,y}", "^/r/x(y)$"},
+      {"/r/x{}", "^/r/x$"},
+  };
+  for (const auto &c : cases) {
+    Glob g(c.pattern);
+    ASSERT_TRUE(g.ok()) << c.pattern;
+    EXPECT_EQ(Take(csb_glob_to_regex(g.g)), c.regex) << c.pattern;
+  }
+}
+
+// Every regex must compile and agree with csb_glob_match on random patterns
+// and paths (including paths derived from the pattern so that matches are
+// common).
+TEST(GlobRegex, EquivalentToMatcherOnRandomInputs) {
+  std::mt19937 rng(12345);
+  const std::vector<std::string> pat_atoms = {
+      "/", "/", "a", "b", ".", "*", "*", "**", "?", "[", "]", "!", "^", "-",
+      "{", "}", ",", "\\", "\xff", "(", "+", "$", "|", "[a-c]", "[!b]", "/**/", "{a,b}",
+      "[]]", "[^/]", "e", "=", ":", "[.", "\n"};
+  const std::vector<std::string> path_atoms = {"/", "/", "/", "a", "b", "c", ".", "e", "[",
+                                               "]", "-", "^", "\xff", "*", "{", "}", ",",
+                                               "\\", "(", "+", "$", "|", "!", "=", ":", "\n"};
+  auto pick = [&](const std::vector<std::string> &v) { return v[rng() % v.size()]; };
+  int compiled = 0, matched = 0, compared = 0;
+  for (int iter = 0; iter < 3000; iter++) {
+    std::string pat;
+    int n = rng() % 9;
+    if (rng() % 2) pat = "/";
+    for (int i = 0; i < n; i++) pat += pick(pat_atoms);
+    Glob g(pat);
+    if (!g.ok()) continue;
+    compiled++;
+    std::string re = Take(csb_glob_to_regex(g.g));
+    regex_t r;
+    int rc = regcomp(&r, re.c_str(), REG_EXTENDED | REG_NOSUB);
+    ASSERT_EQ(rc, 0) << "pattern `" << pat << "` regex `" << re << "`";
+    std::vector<std::string> paths;
+    for (int k = 0; k < 25; k++) {
+      std::string p;
+      int m = rng() % 8;
+      for (int i = 0; i < m; i++) p += pick(path_atoms);
+      paths.push_back(p);
+    }
+    // Derived: replace metacharacters of the pattern with random path atoms.
+    for (int k = 0; k < 15; k++) {
+      std::string p;
+      for (char ch : pat) {
+        if (strchr("*?[]{},\\!^", ch) && rng() % 2)
+          p += (rng() % 3) ? pick(path_atoms) : std::string();
+        else
+          p += ch;
+      }
+      paths.push_back(p);
+    }
+    for (const auto &p : paths) {
+      bool want = regexec(&r, p.c_str(), 0, nullptr, 0) == 0;
+      bool got = g.Match(p);
+      compared++;
+      matched += got;
+      ASSERT_EQ(got, want) << "pattern `" << pat << "` regex `" << re << "` path `" << p
+                           << "`";
+    }
+    regfree(&r);
+  }
+  EXPECT_GT(compiled, 1000);
+  EXPECT_GT(matched, 2000);
+  EXPECT_GT(compared, 50000);
+}
+
+TEST(GlobMatch, ThreadSafeAcrossThreads) {
+  // A compiled glob is immutable; csb_glob_match may run concurrently.
+  Glob g("/r/**/{a,b}*.env");
+  ASSERT_TRUE(g.ok());
+  std::atomic<int> bad{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; t++)
+    threads.emplace_back([&]() {
+      for (int i = 0; i < 2000; i++) {
+        bad += !g.Match("/r/x/y/ab.env");
+        bad += g.Match("/r/x/y/c.env");
+      }
+    });
+  for (auto &th : threads) th.join();
+  EXPECT_EQ(bad.load(), 0);
+}
+
+// ============================================================================
+// Expansion
+// ============================================================================
+
+class ExpandTest : public ::testing::Test {
+ protected:
+  explicit ExpandTest(bool world_accessible = false) : t(world_accessible) {}
+  void SetUp() override {
+    r = t / "r";
+    Touch(r + "/a.env");
+    Touch(r + "/b.txt");
+    Touch(r + "/.env");
+    Touch(r + "/sub/c.env");
+    Touch(r + "/sub/deep/d.env");
+    Touch(r + "/sub/deep/e/f.env");
+    Touch(r + "/sub/deep/e/g.txt");
+    Touch(r + "/\xff\xfe.env");
+    MkDirs(r + "/dir.env");  // a directory that matches
+    Touch(r + "/dir.env/inner.env");
+    Symlink("b.txt", r + "/link.env");
+    Symlink("sub", r + "/dirlink");     // never entered
+    Symlink("missing", r + "/dangling.env");
+    Symlink(".", r + "/sub/self");      // a loop through a symlink
+  }
+  std::vector<std::string> P(std::initializer_list<const char *> rels) {
+    std::vector<std::string> v;
+    for (const char *rel : rels) v.push_back(r + "/" + rel);
+    std::sort(v.begin(), v.end());
+    return v;
+  }
+  TempDir t;
+  std::string r;
+};
+
+TEST_F(ExpandTest, DoubleStarFindsFilesDirsAndLinks) {
+  Expansion e = Expand(r + "/**/*.env");
+  ASSERT_TRUE(e.ok) << e.error;
+  EXPECT_EQ(e.paths, P({".env", "a.env", "dangling.env", "dir.env", "dir.env/inner.env",
+                        "link.env", "sub/c.env", "sub/deep/d.env", "sub/deep/e/f.env",
+                        "\xff\xfe.env"}));
+}
+
+TEST_F(ExpandTest, DepthLimit) {
+  Expansion e0 = Expand(r + "/**/*.env", 0);
+  ASSERT_TRUE(e0.ok);
+  EXPECT_TRUE(e0.paths.empty());
+  Expansion e1 = Expand(r + "/**/*.env", 1);
+  ASSERT_TRUE(e1.ok);
+  EXPECT_EQ(e1.paths, P({".env", "a.env", "dangling.env", "dir.env", "link.env",
+                         "\xff\xfe.env"}));
+  Expansion e2 = Expand(r + "/**/*.env", 2);
+  ASSERT_TRUE(e2.ok);
+  EXPECT_EQ(e2.paths, P({".env", "a.env", "dangling.env", "dir.env", "dir.env/inner.env",
+                         "link.env", "sub/c.env", "\xff\xfe.env"}));
+  Expansion e3 = Expand(r + "/sub/**/*.env", 1);  // depth counts from the prefix
+  ASSERT_TRUE(e3.ok);
+  EXPECT_EQ(e3.paths, P({"sub/c.env"}));
+}
+
+TEST_F(ExpandTest, PrunesByComponent) {
+  Expansion e = Expand(r + "/sub/*/e/*");
+  ASSERT_TRUE(e.ok) << e.error;
+  EXPECT_EQ(e.paths, P({"sub/deep/e/f.env", "sub/deep/e/g.txt"}));
+  Expansion lit = Expand(r + "/sub/deep/d.env");
+  ASSERT_TRUE(lit.ok);
+  EXPECT_EQ(lit.paths, P({"sub/deep/d.env"}));
+  Expansion none = Expand(r + "/sub/deep/missing.env");
+  ASSERT_TRUE(none.ok);
+  EXPECT_TRUE(none.paths.empty());
+  Expansion trailing = Expand(r + "/sub/deep/**");
+  ASSERT_TRUE(trailing.ok);
+  EXPECT_EQ(trailing.paths, P({"sub/deep/d.env", "sub/deep/e", "sub/deep/e/f.env",
+                               "sub/deep/e/g.txt"}));
+}
+
+TEST_F(ExpandTest, AlternationAndClasses) {
+  Expansion e = Expand(r + "/{sub/deep,dir.env}/*.{env,txt}");
+  ASSERT_TRUE(e.ok) << e.error;
+  EXPECT_EQ(e.paths, P({"dir.env/inner.env", "sub/deep/d.env"}));
+  Expansion c = Expand(r + "/[ab].*");
+  ASSERT_TRUE(c.ok);
+  EXPECT_EQ(c.paths, P({"a.env", "b.txt"}));
+}
+
+TEST_F(ExpandTest, MissingPrefixAndRelativePattern) {
+  Expansion e = Expand(t / "nope/**/*.env");
+  ASSERT_TRUE(e.ok) << e.error;
+  EXPECT_TRUE(e.paths.empty());
+  Expansion f = Expand(r + "/a.env/**");  // prefix is a file
+  ASSERT_TRUE(f.ok);
+  EXPECT_TRUE(f.paths.empty());
+  Expansion rel = Expand("**/*.env");
+  EXPECT_FALSE(rel.ok);
+  EXPECT_NE(rel.error.find("not absolute"), std::string::npos) << rel.error;
+}
+
+TEST_F(ExpandTest, MatchCapIsAnError) {
+  Expansion ok = Expand(r + "/**/*.env", -1, 10);
+  ASSERT_TRUE(ok.ok) << ok.error;
+  EXPECT_EQ(ok.paths.size(), 10u);
+  for (int threads : {1, 3}) {
+    Expansion over = Expand(r + "/**/*.env", -1, 9, 0, threads);
+    EXPECT_FALSE(over.ok);
+    EXPECT_TRUE(over.paths.empty());
+    EXPECT_NE(over.error.find("more than 9 matching paths"), std::string::npos) << over.error;
+  }
+}
+
+TEST_F(ExpandTest, FailureLeavesOutputUntouched) {
+  Glob g(r + "/**/*.env");
+  csb_strv v;
+  csb_strv_init(&v);
+  csb_strv_push(&v, "keep");
+  csb_error err;
+  EXPECT_FALSE(csb_glob_expand(g.g, -1, 1, &v, &err));
+  ASSERT_EQ(v.len, 1u);
+  EXPECT_STREQ(v.items[0], "keep");
+  EXPECT_TRUE(csb_glob_expand(g.g, 1, 0, &v, &err));
+  EXPECT_EQ(v.len, 7u);
+  EXPECT_STREQ(v.items[0], "keep");
+  csb_strv_free(&v);
+}
+
+TEST_F(ExpandTest, SymlinkLoopsTerminate) {
+  Symlink("loop-b", r + "/loop-a");
+  Symlink("loop-a", r + "/loop-b");
+  Symlink("..", r + "/sub/deep/up");
+  Expansion e = Expand(r + "/**");
+  ASSERT_TRUE(e.ok) << e.error;
+  for (const auto &p : e.paths) {
+    EXPECT_EQ(p.find("/self/"), std::string::npos) << p;
+    EXPECT_EQ(p.find("/up/"), std::string::npos) << p;
+    EXPECT_EQ(p.find("/dirlink/"), std::string::npos) << p;
+  }
+  EXPECT_TRUE(std::count(e.paths.begin(), e.paths.end(), r + "/loop-a"));
+  EXPECT_TRUE(std::count(e.paths.begin(), e.paths.end(), r + "/sub/self"));
+}
+
+TEST_F(ExpandTest, SymlinkTargets) {
+  Expansion e = Expand(r + "/*.env", -1, 0, CSB_GLOB_EXPAND_SYMLINK_TARGETS);
+  ASSERT_TRUE(e.ok) << e.error;
+  EXPECT_EQ(e.paths, P({".env", "a.env", "b.txt", "dangling.env", "dir.env", "link.env",
+                        "\xff\xfe.env"}));
+  // A prefix that crosses a symlink adds the canonical spelling of every match.
+  Symlink("r", t / "rl");
+  Expansion viaLink = Expand(t / "rl/sub/*.env", -1, 0, CSB_GLOB_EXPAND_SYMLINK_TARGETS);
+  ASSERT_TRUE(viaLink.ok) << viaLink.error;
+  std::vector<std::string> want = {t / "rl/sub/c.env", r + "/sub/c.env"};
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(viaLink.paths, want);
+  Expansion plain = Expand(t / "rl/sub/*.env");
+  ASSERT_TRUE(plain.ok);
+  EXPECT_EQ(plain.paths, std::vector<std::string>{t / "rl/sub/c.env"});
+}
+
+class ExpandPublicTest : public ExpandTest {
+ protected:
+  ExpandPublicTest() : ExpandTest(true) {}
+};
+
+TEST_F(ExpandPublicTest, UnreadableDirectoriesAreSkipped) {
+  Touch(r + "/locked/x.env");
+  Touch(r + "/locked/sub/y.env");
+  Touch(r + "/traverse-only/z.env");
+  ASSERT_EQ(chmod((r + "/locked").c_str(), 0000), 0);
+  ASSERT_EQ(chmod((r + "/traverse-only").c_str(), 0111), 0);
+  std::string pattern = r + "/**/*.env";
+  std::string dirs = r + "/**";
+  std::string expect_locked = r + "/locked";
+  int rc = RunUnprivileged([&]() {
+    for (int threads : {1, 4}) {
+      Expansion e = Expand(pattern, -1, 0, 0, threads);
+      if (!e.ok) return 10;
+      for (const auto &p : e.paths)
+        if (p.find("/locked/") != std::string::npos ||
+            p.find("/traverse-only/") != std::string::npos)
+          return 11;
+      if (e.paths.size() != 10) return 12;
+      Expansion all = Expand(dirs, -1, 0, 0, threads);
+      if (!all.ok) return 13;
+      // The unreadable directory itself is still reported.
+      if (!std::count(all.paths.begin(), all.paths.end(), expect_locked)) return 14;
+    }
+    return 0;
+  });
+  chmod((r + "/locked").c_str(), 0755);
+  chmod((r + "/traverse-only").c_str(), 0755);
+  if (rc == kCannotDrop) GTEST_SKIP() << "cannot drop privileges";
+  EXPECT_EQ(rc, 0);
+}
+
+TEST_F(ExpandTest, TooDeepTreeIsAnError) {
+  std::string p = r + "/chain";
+  for (int i = 0; i < CSB_GLOB_MAX_WALK_DEPTH + 2; i++) p += "/d";
+  MkDirs(p);
+  Touch(p + "/x.env");
+  Expansion e = Expand(r + "/chain/**/x.env");
+  EXPECT_FALSE(e.ok);
+  EXPECT_NE(e.error.find("deeper than 256 levels"), std::string::npos) << e.error;
+  Expansion bounded = Expand(r + "/chain/**/x.env", 20);
+  EXPECT_TRUE(bounded.ok) << bounded.error;
+  EXPECT_TRUE(bounded.paths.empty());
+}
+
+// ---- randomised comparison with a brute-force walk --------------------------
+
+struct TreeEntry {
+  std::string path;
+  int depth;
+};
+
+std::vector<TreeEntry> *g_entries;
+
+int Collect(const char *path, const struct stat *, int, struct FTW *ftw) {
+  if (ftw->level == 0) return 0;
+  g_entries->push_back({path, ftw->level});
+  return 0;
+}
+
+std::vector<TreeEntry> AllEntries(const std::string &root) {
+  std::vector<TreeEntry> v;
+  g_entries = &v;
+  nftw(root.c_str(), Collect, 64, FTW_PHYS);
+  return v;
+}
+
+void MakeRandomTree(std::mt19937 &rng, const std::string &dir, int depth) {
+  static const char *names[] = {"a", "b", "ab", ".env", "x.env", "y.pem", "\xff",
+                                "[a]", "*", "a,b", "{c}", "sub", "deep", "e"};
+  int n = 2 + rng() % 5;
+  for (int i = 0; i < n; i++) {
+    std::string name = names[rng() % (sizeof names / sizeof *names)];
+    std::string p = dir + "/" + name;
+    struct stat st;
+    if (lstat(p.c_str(), &st) == 0) continue;
+    int kind = rng() % 10;
+    if (kind < 4 && depth < 4) {
+      mkdir(p.c_str(), 0755);
+      MakeRandomTree(rng, p, depth + 1);
+    } else if (kind < 9) {
+      Touch(p);
+    } else {
+      (void)!symlink(rng() % 2 ? "." : "missing", p.c_str());
+    }
+  }
+}
+
+TEST(ExpandRandom, AgreesWithBruteForce) {
+  TempDir t;
+  std::mt19937 rng(777);
+  std::string root = t / "tree";
+  mkdir(root.c_str(), 0755);
+  MakeRandomTree(rng, root, 0);
+  std::vector<TreeEntry> entries = AllEntries(root);
+  ASSERT_GT(entries.size(), 20u);
+  const std::vector<std::string> atoms = {"*", "**", "?", "a", "b", ".env", "[ab]",
+                                          "{a,x.env}", "e", "\\*", "[!a]*", "*.{env,pem}"};
+  int checked = 0;
+  for (int iter = 0; iter < 300; iter++) {
+    std::string pat = root;
+    int comps = 1 + rng() % 4;
+    for (int c = 0; c < comps; c++) {
+      pat += "/";
+      int k = 1 + rng() % 2;
+      for (int i = 0; i < k; i++) pat += atoms[rng() % atoms.size()];
+    }
+    Glob g(pat);
+    if (!g.ok()) continue;
+    std::string prefix = csb_glob_static_prefix(g.g);
+    size_t base_depth = csb_path_depth(prefix.c_str());
+    size_t root_depth = csb_path_depth(root.c_str());
+    for (int max_depth : {-1, 1, 2, 3}) {
+      std::vector<std::string> want;
+      for (const auto &e : entries) {
+        if (!csb_path_is_strictly_under(prefix.c_str(), e.path.c_str())) continue;
+        int rel_depth = (int)(root_depth + (size_t)e.depth - base_depth);
+        if (max_depth >= 0 && rel_depth > max_depth) continue;
+        if (g.Match(e.path)) want.push_back(e.path);
+      }
+      std::sort(want.begin(), want.end());
+      for (int threads : {1, 3}) {
+        Expansion got = Expand(pat, max_depth, 100000, 0, threads);
+        ASSERT_TRUE(got.ok) << pat << ": " << got.error;
+        ASSERT_EQ(got.paths, want) << "pattern `" << pat << "` depth " << max_depth
+                                   << " threads " << threads;
+        checked++;
+      }
+    }
+  }
+  EXPECT_GT(checked, 1000);
+}
+
+TEST(ExpandRandom, ManyDfaStatesStayCorrect) {
+  // A pattern whose DFA has many states (a '?' run after '**'), on names
+  // that exercise them; the result must still equal brute force.
+  TempDir t;
+  std::string root = t / "t";
+  std::mt19937 rng(99);
+  for (int i = 0; i < 300; i++) {
+    std::string name;
+    int n = 8 + rng() % 6;
+    for (int k = 0; k < n; k++) name += "ab"[rng() % 2];
+    Touch(root + "/d" + std::to_string(i % 7) + "/" + name);
+  }
+  std::string pat = root + "/**/*a?????b";
+  Glob g(pat);
+  ASSERT_TRUE(g.ok());
+  std::vector<std::string> want;
+  for (const auto &e : AllEntries(root))
+    if (g.Match(e.path)) want.push_back(e.path);
+  std::sort(want.begin(), want.end());
+  ASSERT_FALSE(want.empty());
+  for (int threads : {1, 2}) {
+    Expansion got = Expand(pat, -1, 100000, 0, threads);
+    ASSERT_TRUE(got.ok) << got.error;
+    EXPECT_EQ(got.paths, want);
+  }
+}
+
+}  // namespace

@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "csb_policy.h"
@@ -232,7 +233,9 @@ int csb_writable_root_allows(const csb_policy *p, const csb_writable_root *w, co
   size_t first = strcspn(rest, pl == CSB_PLATFORM_WINDOWS ? "\\" : "/");
   for (size_t i = 0; i < w->protected_names.len; i++) {
     const char *name = w->protected_names.items[i];
-    if (first == strlen(name) && strncmp(rest, name, first) == 0) goto out;
+    int same = pl == CSB_PLATFORM_WINDOWS ? strncasecmp(rest, name, first) == 0
+                                          : strncmp(rest, name, first) == 0;
+    if (first == strlen(name) && same) goto out;
   }
   ok = 1;
 out:

@@ -1,0 +1,963 @@
+// Unit tests for libs/policy: evaluation (reference §2.3-§2.5, §3.4),
+// derived views (§2.4), legacy projection and round trip (§5.3, §5.4),
+// summaries (§7), the strict JSON reader and the canonical writer.
+#include <gtest/gtest.h>
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "csb_policy.h"
+
+namespace {
+
+struct E {
+  const char *path;
+  csb_access access;
+  const char *origin;
+};
+
+// A managed, restricted policy with the given entries.
+csb_policy *Make(const char *cwd, std::initializer_list<E> entries,
+                 csb_platform pl = CSB_PLATFORM_LINUX) {
+  csb_policy *p = csb_policy_new(pl, cwd);
+  for (const E &e : entries)
+    csb_policy_add_entry(p, e.path, e.access, e.origin ? e.origin : e.path, 0, 0);
+  csb_policy_canonicalize(p);
+  return p;
+}
+
+csb_access Access(const csb_policy *p, const char *path) {
+  csb_verdict v;
+  csb_policy_access_for(p, path, &v);
+  return v.access;
+}
+
+bool CanWrite(const csb_policy *p, const char *path) {
+  csb_verdict v;
+  csb_policy_access_for(p, path, &v);
+  return v.can_write != 0;
+}
+
+bool CanRead(const csb_policy *p, const char *path) {
+  csb_verdict v;
+  csb_policy_access_for(p, path, &v);
+  return v.can_read != 0;
+}
+
+std::string Describe(const csb_policy *p, const char *path) {
+  csb_verdict v;
+  csb_policy_access_for(p, path, &v);
+  char *d = csb_verdict_describe(p, &v);
+  std::string s(d);
+  free(d);
+  return s;
+}
+
+std::string Summary(const csb_policy *p) {
+  char *s = csb_policy_summary(p);
+  std::string r(s);
+  free(s);
+  return r;
+}
+
+std::vector<std::string> Strs(const csb_strv &v) {
+  return std::vector<std::string>(v.items, v.items + v.len);
+}
+
+std::string LegacyError(const csb_policy *p) {
+  csb_legacy_policy l;
+  csb_error err;
+  csb_error_clear(&err);
+  if (csb_policy_to_legacy(p, &l, &err)) {
+    csb_legacy_policy_free(&l);
+    return "";
+  }
+  return err.msg;
+}
+
+const char kOutside[] =
+    "permissions profile requests filesystem writes outside the workspace root, which is not "
+    "supported until the runtime enforces FileSystemSandboxPolicy directly";
+
+// A temporary directory tree, removed at the end of the test.
+class TempTree {
+ public:
+  TempTree() {
+    const char *t = getenv("TEST_TMPDIR");
+    std::string base = t && *t ? t : "/tmp";
+    std::string tmpl = base + "/policy_test.XXXXXX";
+    std::vector<char> buf(tmpl.begin(), tmpl.end());
+    buf.push_back('\0');
+    char *d = mkdtemp(buf.data());
+    EXPECT_NE(d, nullptr);
+    // Canonical, so that effective paths equal the lexical ones.
+    char *real = realpath(d, nullptr);
+    root_ = real;
+    free(real);
+  }
+  ~TempTree() { Remove(root_); }
+  const std::string &root() const { return root_; }
+  std::string Path(const std::string &rel) const { return root_ + "/" + rel; }
+  void Dir(const std::string &rel) const {
+    std::string p = root_;
+    std::stringstream ss(rel);
+    std::string part;
+    while (std::getline(ss, part, '/')) {
+      p += "/" + part;
+      mkdir(p.c_str(), 0755);
+    }
+  }
+  void File(const std::string &rel, const std::string &content) const {
+    std::ofstream f(Path(rel));
+    f << content;
+  }
+  void Link(const std::string &rel, const std::string &target) const {
+    ASSERT_EQ(symlink(target.c_str(), Path(rel).c_str()), 0);
+  }
+
+ private:
+  static void Remove(const std::string &p) {
+    struct stat st;
+    if (lstat(p.c_str(), &st) != 0) return;
+    if (S_ISDIR(st.st_mode)) {
+      DIR *d = opendir(p.c_str());
+      if (d) {
+        while (dirent *e = readdir(d)) {
+          if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+          Remove(p + "/" + e->d_name);
+        }
+        closedir(d);
+      }
+      rmdir(p.c_str());
+    } else {
+      unlink(p.c_str());
+    }
+  }
+  std::string root_;
+};
+
+// ---- §2.3 most specific entry wins -------------------------------------------
+
+TEST(Evaluate, MostSpecificEntryReopensUnderDeniedParent) {
+  csb_policy *p = Make("/repo", {{"/repo", CSB_ACCESS_WRITE, nullptr},
+                                 {"/repo/a", CSB_ACCESS_DENY, nullptr},
+                                 {"/repo/a/b", CSB_ACCESS_WRITE, nullptr}});
+  EXPECT_EQ(Access(p, "/repo/x"), CSB_ACCESS_WRITE);
+  EXPECT_EQ(Access(p, "/repo/a"), CSB_ACCESS_DENY);
+  EXPECT_EQ(Access(p, "/repo/a/c"), CSB_ACCESS_DENY);
+  EXPECT_EQ(Access(p, "/repo/a/b"), CSB_ACCESS_WRITE);
+  EXPECT_EQ(Access(p, "/repo/a/b/c"), CSB_ACCESS_WRITE);
+  EXPECT_EQ(Access(p, "/repo-a"), CSB_ACCESS_DENY);  // component-wise, not bytewise
+  EXPECT_EQ(Access(p, "/elsewhere"), CSB_ACCESS_DENY);  // unmatched = deny
+  EXPECT_EQ(Describe(p, "/repo/a/c"), "deny: /repo/a (entry from /repo/a)");
+  EXPECT_EQ(Describe(p, "/elsewhere"), "deny: no rule covers this path");
+  // Relative paths are joined onto the cwd, and paths are normalised.
+  EXPECT_EQ(Access(p, "a/b/../c"), CSB_ACCESS_DENY);
+  EXPECT_EQ(Access(p, "/repo/a/../x"), CSB_ACCESS_WRITE);
+  // Overlapping re-open cannot be expressed in the legacy model exactly.
+  EXPECT_FALSE(csb_policy_round_trips(p));
+  csb_policy_free(p);
+}
+
+TEST(Evaluate, EqualDepthPrecedenceDenyWriteRead) {
+  csb_policy *p = Make("/", {{"/x", CSB_ACCESS_READ, nullptr},
+                             {"/x", CSB_ACCESS_WRITE, "w"},
+                             {"/y", CSB_ACCESS_WRITE, nullptr},
+                             {"/y", CSB_ACCESS_DENY, "d"},
+                             {"/z", CSB_ACCESS_READ, nullptr},
+                             {"/z", CSB_ACCESS_DENY, "d"}});
+  EXPECT_EQ(Access(p, "/x/f"), CSB_ACCESS_WRITE);
+  EXPECT_EQ(Access(p, "/y/f"), CSB_ACCESS_DENY);
+  EXPECT_EQ(Access(p, "/z"), CSB_ACCESS_DENY);
+  csb_policy_free(p);
+}
+
+TEST(Evaluate, EntryOrderIsIrrelevant) {
+  csb_policy *a = csb_policy_new(CSB_PLATFORM_LINUX, "/repo");
+  csb_policy *b = csb_policy_new(CSB_PLATFORM_LINUX, "/repo");
+  csb_policy_add_entry(a, "/", CSB_ACCESS_READ, ":root", 0, 0);
+  csb_policy_add_entry(a, "/repo", CSB_ACCESS_WRITE, ":workspace_roots", 0, 0);
+  csb_policy_add_entry(a, "/repo/.git", CSB_ACCESS_READ, ":workspace_roots/.git", 0, 0);
+  csb_policy_add_entry(b, "/repo/.git", CSB_ACCESS_READ, ":workspace_roots/.git", 0, 0);
+  csb_policy_add_entry(b, "/repo", CSB_ACCESS_WRITE, ":workspace_roots", 0, 0);
+  csb_policy_add_entry(b, "/", CSB_ACCESS_READ, ":root", 0, 0);
+  for (const char *path : {"/repo/x", "/repo/.git/HEAD", "/etc/passwd", "/repo"}) {
+    EXPECT_EQ(Access(a, path), Access(b, path)) << path;
+    EXPECT_EQ(CanWrite(a, path), CanWrite(b, path)) << path;
+  }
+  EXPECT_EQ(csb_policy_round_trips(a), csb_policy_round_trips(b));
+  EXPECT_EQ(Summary(a), Summary(b));
+  csb_policy_canonicalize(a);
+  csb_policy_canonicalize(b);
+  char *ja = csb_policy_to_json(a);
+  char *jb = csb_policy_to_json(b);
+  EXPECT_STREQ(ja, jb);
+  free(ja);
+  free(jb);
+  csb_policy_free(a);
+  csb_policy_free(b);
+}
+
+TEST(Evaluate, UnrestrictedAndDisabledGrantEverything) {
+  csb_policy *p = csb_policy_new(CSB_PLATFORM_LINUX, "/w");
+  p->enforcement = CSB_ENFORCE_DISABLED;
+  p->fs_kind = CSB_FS_UNRESTRICTED;
+  EXPECT_TRUE(CanWrite(p, "/etc/passwd"));
+  EXPECT_TRUE(CanWrite(p, "/w/.git/config"));  // no metadata protection without a sandbox
+  EXPECT_EQ(Describe(p, "/x"), "write: no sandbox (enforcement disabled)");
+  p->enforcement = CSB_ENFORCE_EXTERNAL;
+  p->fs_kind = CSB_FS_EXTERNAL;
+  EXPECT_TRUE(CanWrite(p, "/x"));
+  EXPECT_TRUE(csb_policy_full_disk_read(p));
+  EXPECT_TRUE(csb_policy_full_disk_write(p));
+  csb_policy_free(p);
+}
+
+// ---- §2.4 full-disk predicates and shadowing ------------------------------------
+
+TEST(Predicates, RootWriteWithReadChildIsNotFullWrite) {
+  csb_policy *p = Make("/repo", {{"/", CSB_ACCESS_WRITE, ":root"}, {"/docs", CSB_ACCESS_READ, nullptr}});
+  EXPECT_FALSE(csb_policy_full_disk_write(p));
+  EXPECT_TRUE(csb_policy_full_disk_read(p));
+  EXPECT_FALSE(csb_policy_round_trips(p));
+  EXPECT_EQ(LegacyError(p), kOutside);
+  csb_policy_compute_legacy(p, 1);
+  EXPECT_EQ(p->legacy.type, CSB_LEGACY_NONE);
+  EXPECT_STREQ(p->legacy_error, kOutside);
+  EXPECT_EQ(p->linux_backend, CSB_LINUX_BWRAP);
+  EXPECT_EQ(Summary(p), "custom permissions");
+  csb_policy_free(p);
+}
+
+TEST(Predicates, EqualDepthWriteShadowsRead) {
+  csb_policy *p = Make("/repo", {{"/", CSB_ACCESS_WRITE, ":root"},
+                                 {"/docs", CSB_ACCESS_READ, nullptr},
+                                 {"/docs", CSB_ACCESS_WRITE, "w"}});
+  EXPECT_TRUE(csb_policy_full_disk_write(p));
+  EXPECT_EQ(Summary(p), "external-sandbox");
+  p->net_mode = CSB_NET_ENABLED;
+  EXPECT_EQ(Summary(p), "danger-full-access");
+  csb_legacy_policy l;
+  ASSERT_TRUE(csb_policy_to_legacy(p, &l, nullptr));
+  EXPECT_EQ(l.type, CSB_LEGACY_DANGER_FULL_ACCESS);
+  csb_legacy_policy_free(&l);
+  csb_policy_free(p);
+}
+
+TEST(Predicates, RootDenyNextToRootWrite) {
+  csb_policy *p = Make("/repo", {{"/", CSB_ACCESS_WRITE, ":root"}, {"/", CSB_ACCESS_DENY, ":root"}});
+  EXPECT_FALSE(csb_policy_full_disk_write(p));
+  EXPECT_FALSE(csb_policy_full_disk_read(p));
+  EXPECT_EQ(Access(p, "/"), CSB_ACCESS_DENY);
+  EXPECT_EQ(Access(p, "/anything"), CSB_ACCESS_DENY);
+  csb_policy_free(p);
+}
+
+TEST(Predicates, RootDenyIsNotAnUnreadableRootButChildIsReadable) {
+  csb_policy *p = Make("/repo", {{"/", CSB_ACCESS_DENY, ":root"}, {"/repo", CSB_ACCESS_READ, nullptr}});
+  csb_policy_view *v = nullptr;
+  ASSERT_TRUE(csb_policy_view_build(p, &v, nullptr));
+  EXPECT_FALSE(v->full_read);
+  EXPECT_TRUE(Strs(v->unreadable_roots).empty());
+  EXPECT_EQ(Strs(v->readable_roots), std::vector<std::string>({"/repo"}));
+  csb_policy_view_free(v);
+  csb_policy_free(p);
+}
+
+TEST(Predicates, DenyGlobRemovesFullRead) {
+  csb_policy *p = Make("/", {{"/", CSB_ACCESS_READ, ":root"}});
+  EXPECT_TRUE(csb_policy_full_disk_read(p));
+  csb_policy_add_glob(p, "/**/*.pem", "x");
+  EXPECT_FALSE(csb_policy_full_disk_read(p));
+  csb_policy_free(p);
+}
+
+// ---- §2.5 deny matcher -------------------------------------------------------------
+
+TEST(DenyGlobs, Semantics) {
+  csb_policy *p = Make("/r", {{"/", CSB_ACCESS_WRITE, ":root"}, {"/r/secret", CSB_ACCESS_DENY, nullptr}});
+  csb_policy_add_glob(p, "/r/**/*.env", "g1");
+  csb_policy_add_glob(p, "/r/x?/[0-9]*", "g2");
+  csb_policy_add_glob(p, "/r/lit[eral", "g3");
+  // exact deny: descendants but not siblings
+  EXPECT_FALSE(CanRead(p, "/r/secret"));
+  EXPECT_FALSE(CanRead(p, "/r/secret/k"));
+  EXPECT_TRUE(CanRead(p, "/r/secret2"));
+  // ** matches zero or more directories
+  EXPECT_FALSE(CanRead(p, "/r/.env"));
+  EXPECT_FALSE(CanRead(p, "/r/a/b/c/.env"));
+  EXPECT_TRUE(CanRead(p, "/r/a/b/c/env"));
+  // * ? [..] never cross '/'
+  EXPECT_FALSE(CanRead(p, "/r/xa/12"));
+  EXPECT_TRUE(CanRead(p, "/r/xa/b/12"));
+  EXPECT_TRUE(CanRead(p, "/r/x/12"));
+  // unclosed [ is a literal
+  EXPECT_FALSE(CanRead(p, "/r/lit[eral"));
+  EXPECT_TRUE(CanRead(p, "/r/lite"));
+  // non-UTF-8 names
+  EXPECT_FALSE(CanRead(p, "/r/\xff\xfe/.env"));
+  EXPECT_EQ(Describe(p, "/r/q/.env"), "deny: deny glob /r/**/*.env (from g1)");
+  // a glob match on a directory does not cover its children
+  EXPECT_TRUE(CanRead(p, "/r/a.env/inside"));
+  // a deeper write entry cannot re-open a glob match
+  csb_policy_add_entry(p, "/r/keep", CSB_ACCESS_WRITE, "w", 0, 0);
+  EXPECT_FALSE(CanRead(p, "/r/keep/.env"));
+  csb_policy_free(p);
+}
+
+TEST(DenyGlobs, AmbiguousUnixPathsKeepExactDeny) {
+  csb_policy *p = Make("/", {{"/", CSB_ACCESS_READ, ":root"},
+                             {"/server/share/x", CSB_ACCESS_DENY, nullptr},
+                             {"/C:/x", CSB_ACCESS_DENY, nullptr}});
+  EXPECT_FALSE(CanRead(p, "//server/share/x"));
+  EXPECT_FALSE(CanRead(p, "/C:/x/y"));
+  EXPECT_TRUE(CanRead(p, "/C:/y"));
+  EXPECT_TRUE(CanRead(p, "/server/share"));
+  csb_policy_free(p);
+}
+
+// ---- §3.4 protected metadata ---------------------------------------------------------
+
+TEST(Metadata, NamesUnderWritableRootAreReadOnlyEvenWhenMissing) {
+  csb_policy *p = Make("/w", {{"/", CSB_ACCESS_READ, ":root"}, {"/w", CSB_ACCESS_WRITE, ":workspace_roots"}});
+  for (const char *name : {".git", ".agents", ".codex", ".csb"}) {
+    std::string t = std::string("/w/") + name;
+    EXPECT_FALSE(CanWrite(p, t.c_str())) << name;
+    EXPECT_TRUE(CanRead(p, t.c_str())) << name;
+    EXPECT_FALSE(CanWrite(p, (t + "/config").c_str())) << name;
+  }
+  EXPECT_TRUE(CanWrite(p, "/w/src/main.c"));
+  EXPECT_TRUE(CanWrite(p, "/w/.gitignore"));
+  EXPECT_TRUE(CanWrite(p, "/w/sub/.git/config"));  // only directly under a writable root
+  csb_verdict v;
+  csb_policy_access_for(p, "/w/.git/hooks/pre-commit", &v);
+  EXPECT_EQ(v.reason, CSB_REASON_PROTECTED);
+  EXPECT_EQ(v.access, CSB_ACCESS_READ);
+  EXPECT_STREQ(v.protected_root, "/w/.git");
+  EXPECT_STREQ(v.writable_root, "/w");
+  EXPECT_EQ(Describe(p, "/w/.codex/x"),
+            "read-only: protected metadata /w/.codex under writable root /w");
+  csb_policy_free(p);
+}
+
+TEST(Metadata, ExplicitWriteAtOrBelowTheNameReopens) {
+  csb_policy *p = Make("/w", {{"/", CSB_ACCESS_READ, ":root"},
+                              {"/w", CSB_ACCESS_WRITE, ":workspace_roots"},
+                              {"/w/.codex", CSB_ACCESS_WRITE, nullptr},
+                              {"/w/.git/hooks", CSB_ACCESS_WRITE, nullptr}});
+  EXPECT_TRUE(CanWrite(p, "/w/.codex/config.toml"));
+  EXPECT_TRUE(CanWrite(p, "/w/.git/hooks/x"));
+  EXPECT_FALSE(CanWrite(p, "/w/.git/config"));
+  csb_policy_view *v = nullptr;
+  ASSERT_TRUE(csb_policy_view_build(p, &v, nullptr));
+  const csb_writable_root *w = nullptr;
+  for (size_t i = 0; i < v->n_writable; i++)
+    if (!strcmp(v->writable[i].root, "/w")) w = &v->writable[i];
+  ASSERT_NE(w, nullptr);
+  // The explicit rule at root/.codex suppresses the default carve-out and
+  // the name protection for .codex (root == cwd would otherwise force it).
+  EXPECT_EQ(Strs(w->protected_names), std::vector<std::string>({".git", ".agents", ".csb"}));
+  EXPECT_EQ(Strs(w->read_only_subpaths), std::vector<std::string>({"/w/.csb"}));
+  csb_policy_view_free(v);
+  csb_policy_free(p);
+}
+
+TEST(Metadata, FullDiskWriteHasNoMetadataProtection) {
+  csb_policy *p = Make("/w", {{"/", CSB_ACCESS_WRITE, ":root"}});
+  EXPECT_TRUE(CanWrite(p, "/w/.git/config"));
+  csb_policy_free(p);
+}
+
+// ---- views with real trees ---------------------------------------------------------------
+
+TEST(Views, WritableRootsWithRealTree) {
+  TempTree t;
+  t.Dir("repo/.git");
+  t.Dir("repo/.agents");
+  t.Dir("repo/src");
+  t.Dir("other");
+  t.File("other/.codex", "not a dir");
+  std::string repo = t.Path("repo"), other = t.Path("other");
+  csb_policy *p = csb_policy_new(CSB_PLATFORM_LINUX, repo.c_str());
+  csb_policy_add_entry(p, "/", CSB_ACCESS_READ, ":root", 0, 0);
+  csb_policy_add_entry(p, repo.c_str(), CSB_ACCESS_WRITE, ":workspace_roots", 0, 0);
+  csb_policy_add_entry(p, other.c_str(), CSB_ACCESS_WRITE, ":workspace_roots", 0, 0);
+  csb_policy_add_entry(p, (repo + "/src/gen").c_str(), CSB_ACCESS_READ, "/gen", 0, 0);
+  csb_policy_add_entry(p, (repo + "/secret").c_str(), CSB_ACCESS_DENY, "/secret", 0, 0);
+  csb_policy_canonicalize(p);
+  csb_policy_view *v = nullptr;
+  ASSERT_TRUE(csb_policy_view_build(p, &v, nullptr));
+  EXPECT_FALSE(v->full_read);  // a deny entry exists
+  EXPECT_FALSE(v->full_write);
+  ASSERT_EQ(v->n_writable, 2u);
+  const csb_writable_root &o = v->writable[0];
+  const csb_writable_root &r = v->writable[1];
+  EXPECT_EQ(std::string(o.root), other);
+  EXPECT_EQ(std::string(r.root), repo);
+  // .git and .agents exist; .codex and .csb are protected because repo is the cwd.
+  EXPECT_EQ(Strs(r.read_only_subpaths),
+            std::vector<std::string>({repo + "/.agents", repo + "/.codex", repo + "/.csb",
+                                      repo + "/.git", repo + "/secret", repo + "/src/gen"}));
+  // other: nothing exists (a .codex *file* is not a directory), not the cwd.
+  EXPECT_TRUE(Strs(o.read_only_subpaths).empty());
+  EXPECT_EQ(Strs(o.protected_names), std::vector<std::string>({".git", ".agents", ".codex", ".csb"}));
+  EXPECT_EQ(Strs(v->unreadable_roots), std::vector<std::string>({repo + "/secret"}));
+  EXPECT_TRUE(csb_writable_root_allows(p, &r, (repo + "/src/x.c").c_str()));
+  EXPECT_FALSE(csb_writable_root_allows(p, &r, (repo + "/src/gen/x.c").c_str()));
+  EXPECT_FALSE(csb_writable_root_allows(p, &r, (repo + "/.git/config").c_str()));
+  EXPECT_FALSE(csb_writable_root_allows(p, &o, (other + "/.git").c_str()));
+  EXPECT_FALSE(csb_writable_root_allows(p, &o, (repo + "/x").c_str()));
+  csb_policy_view_free(v);
+  csb_policy_free(p);
+}
+
+TEST(Views, GitdirPointerTargetIsProtected) {
+  TempTree t;
+  t.Dir("repo/.gitdata/wt");
+  t.Dir("store/wt.git");
+  t.File("repo/.git", "gitdir: .gitdata/wt\n");
+  t.File("other/.git", "gitdir: ../store/wt.git\n");
+  std::string repo = t.Path("repo"), target = t.Path("repo/.gitdata/wt");
+  csb_policy *p = Make(repo.c_str(), {{"/", CSB_ACCESS_READ, ":root"},
+                                      {repo.c_str(), CSB_ACCESS_WRITE, ":workspace_roots"}});
+  // The gitdir: target is read-only although the writable root covers it.
+  EXPECT_FALSE(CanWrite(p, (target + "/HEAD").c_str()));
+  EXPECT_TRUE(CanWrite(p, (repo + "/.gitdata/other").c_str()));
+  csb_verdict v;
+  csb_policy_access_for(p, (target + "/objects/x").c_str(), &v);
+  EXPECT_EQ(v.reason, CSB_REASON_PROTECTED);
+  EXPECT_EQ(std::string(v.protected_root), target);
+  EXPECT_EQ(std::string(v.writable_root), repo);
+  EXPECT_FALSE(CanWrite(p, (repo + "/.git").c_str()));
+  csb_policy_view *view = nullptr;
+  ASSERT_TRUE(csb_policy_view_build(p, &view, nullptr));
+  ASSERT_EQ(view->n_writable, 1u);
+  EXPECT_EQ(Strs(view->writable[0].read_only_subpaths),
+            std::vector<std::string>({repo + "/.codex", repo + "/.csb", repo + "/.git",
+                                      target}));
+  EXPECT_FALSE(csb_writable_root_allows(p, &view->writable[0], (target + "/x").c_str()));
+  csb_policy_view_free(view);
+  // An explicit write rule at the target re-opens it, as for the names.
+  csb_policy_add_entry(p, target.c_str(), CSB_ACCESS_WRITE, "explicit", 0, 0);
+  EXPECT_TRUE(CanWrite(p, (target + "/HEAD").c_str()));
+  csb_policy_free(p);
+}
+
+TEST(Views, MissingOrMalformedGitdirKeepsDotGitProtected) {
+  TempTree t;
+  t.Dir("a");
+  t.Dir("b");
+  t.File("a/.git", "gitdir: ../nowhere\n");
+  t.File("b/.git", "gitdirx: ../b\n");
+  for (const char *name : {"a", "b"}) {
+    std::string root = t.Path(name);
+    csb_policy *p = Make(root.c_str(), {{"/", CSB_ACCESS_READ, ":root"},
+                                        {root.c_str(), CSB_ACCESS_WRITE, ":workspace_roots"}});
+    EXPECT_FALSE(CanWrite(p, (root + "/.git").c_str()));
+    EXPECT_TRUE(CanWrite(p, (root + "/x").c_str()));
+    csb_policy_view *v = nullptr;
+    ASSERT_TRUE(csb_policy_view_build(p, &v, nullptr));
+    ASSERT_EQ(v->n_writable, 1u);
+    EXPECT_EQ(Strs(v->writable[0].read_only_subpaths),
+              std::vector<std::string>({root + "/.codex", root + "/.csb", root + "/.git"}));
+    csb_policy_view_free(v);
+    csb_policy_free(p);
+  }
+}
+
+TEST(Views, SymlinkedProtectedSubpathKeepsTheLinkPath) {
+  TempTree t;
+  t.Dir("repo");
+  t.Dir("decoy");
+  t.Link("repo/.codex", "../decoy");
+  t.Link("repo/.agents", "/");
+  std::string repo = t.Path("repo");
+  csb_policy *p = Make("/elsewhere", {{"/", CSB_ACCESS_READ, ":root"},
+                                      {repo.c_str(), CSB_ACCESS_WRITE, ":workspace_roots"}});
+  csb_policy_view *v = nullptr;
+  ASSERT_TRUE(csb_policy_view_build(p, &v, nullptr));
+  ASSERT_EQ(v->n_writable, 1u);
+  EXPECT_EQ(Strs(v->writable[0].read_only_subpaths),
+            std::vector<std::string>({repo + "/.agents", repo + "/.codex"}));
+  csb_policy_view_free(v);
+  csb_policy_free(p);
+}
+
+TEST(Views, SymlinkedRootUsesEffectivePathAndRebasesCarveOuts) {
+  TempTree t;
+  t.Dir("real/sub");
+  t.Dir("top");
+  t.Link("top/link", "../real");
+  std::string link = t.Path("top/link"), real = t.Path("real");
+  csb_policy *p = Make("/elsewhere", {{"/", CSB_ACCESS_READ, ":root"},
+                                      {link.c_str(), CSB_ACCESS_WRITE, nullptr},
+                                      {(link + "/sub").c_str(), CSB_ACCESS_READ, nullptr}});
+  csb_policy_view *v = nullptr;
+  ASSERT_TRUE(csb_policy_view_build(p, &v, nullptr));
+  ASSERT_EQ(v->n_writable, 1u);
+  // The symlink is deeper than the top level, so the logical path is kept.
+  EXPECT_EQ(std::string(v->writable[0].root), link);
+  EXPECT_EQ(Strs(v->writable[0].read_only_subpaths), std::vector<std::string>({link + "/sub"}));
+  csb_policy_view_free(v);
+  csb_policy_free(p);
+}
+
+TEST(Views, FullReadAndWriteViewsAreEmpty) {
+  csb_policy *p = Make("/w", {{"/", CSB_ACCESS_WRITE, ":root"}});
+  csb_policy_view *v = nullptr;
+  ASSERT_TRUE(csb_policy_view_build(p, &v, nullptr));
+  EXPECT_TRUE(v->full_read);
+  EXPECT_TRUE(v->full_write);
+  EXPECT_EQ(v->n_writable, 0u);
+  EXPECT_EQ(v->readable_roots.len, 0u);
+  csb_policy_view_free(v);
+  csb_policy_free(p);
+}
+
+TEST(Views, PlatformDefaultsOnlyWithoutFullRead) {
+  csb_policy *p = Make("/w", {{"/w", CSB_ACCESS_READ, nullptr}});
+  p->include_platform_defaults = 1;
+  csb_policy_view *v = nullptr;
+  ASSERT_TRUE(csb_policy_view_build(p, &v, nullptr));
+  EXPECT_TRUE(v->include_platform_defaults);
+  csb_policy_view_free(v);
+  csb_policy_add_entry(p, "/", CSB_ACCESS_READ, ":root", 0, 0);
+  ASSERT_TRUE(csb_policy_view_build(p, &v, nullptr));
+  EXPECT_FALSE(v->include_platform_defaults);
+  csb_policy_view_free(v);
+  csb_policy_free(p);
+}
+
+// ---- §5.3 legacy projection and §5.4 round trip ------------------------------------------
+
+TEST(Legacy, WorkspaceWriteProjection) {
+  csb_policy *p = Make("/w", {{"/", CSB_ACCESS_READ, ":root"},
+                              {"/w", CSB_ACCESS_WRITE, ":workspace_roots"},
+                              {"/extra", CSB_ACCESS_WRITE, ":workspace_roots"},
+                              {"/tmp", CSB_ACCESS_WRITE, ":slash_tmp"},
+                              {"/w/.git", CSB_ACCESS_READ, ":workspace_roots/.git"},
+                              {"/w/secret", CSB_ACCESS_DENY, nullptr}});
+  p->net_mode = CSB_NET_ENABLED;
+  csb_legacy_policy l;
+  ASSERT_TRUE(csb_policy_to_legacy(p, &l, nullptr));
+  EXPECT_EQ(l.type, CSB_LEGACY_WORKSPACE_WRITE);
+  EXPECT_EQ(Strs(l.writable_roots), std::vector<std::string>({"/extra"}));
+  EXPECT_TRUE(l.network_access);
+  EXPECT_TRUE(l.exclude_tmpdir_env_var);
+  EXPECT_FALSE(l.exclude_slash_tmp);
+  csb_legacy_policy_free(&l);
+  // Nested carve-outs under a writable root need direct enforcement.
+  EXPECT_FALSE(csb_policy_round_trips(p));
+  p->workspace_roots = nullptr;
+  csb_policy_add_workspace_root(p, "/w", "cwd");
+  csb_policy_add_workspace_root(p, "/extra", "add-dir");
+  EXPECT_EQ(Summary(p), "workspace-write [workdir, /tmp, /extra] (network access enabled)");
+  csb_policy_free(p);
+}
+
+TEST(Legacy, LegacyWorkspaceWriteRuntimeItselfNeedsDirectEnforcement) {
+  // The runtime policy of legacy workspace-write: the metadata names of the
+  // writable roots are not all carved out by the legacy model.
+  csb_policy *p = Make("/nonexistent-w", {{"/", CSB_ACCESS_READ, ":root"},
+                                          {"/nonexistent-w", CSB_ACCESS_WRITE, ":workspace_roots"},
+                                          {"/tmp", CSB_ACCESS_WRITE, ":slash_tmp"}});
+  EXPECT_FALSE(csb_policy_round_trips(p));
+  csb_policy_compute_legacy(p, 1);
+  EXPECT_EQ(p->linux_backend, CSB_LINUX_BWRAP);
+  csb_policy_free(p);
+}
+
+TEST(Legacy, ReadOnlyAndFullAccessRoundTrip) {
+  csb_policy *p = Make("/w", {{"/", CSB_ACCESS_READ, ":root"}});
+  EXPECT_TRUE(csb_policy_round_trips(p));
+  csb_policy_compute_legacy(p, 1);
+  EXPECT_EQ(p->legacy.type, CSB_LEGACY_READ_ONLY);
+  EXPECT_EQ(p->linux_backend, CSB_LINUX_LANDLOCK);
+  csb_policy_compute_legacy(p, 0);
+  EXPECT_EQ(p->linux_backend, CSB_LINUX_BWRAP);
+  p->net_mode = CSB_NET_PROXY;
+  csb_policy_compute_legacy(p, 1);
+  EXPECT_EQ(p->linux_backend, CSB_LINUX_BWRAP);  // never Landlock behind the proxy
+  EXPECT_TRUE(p->legacy.network_access);
+  csb_policy_free(p);
+
+  p = csb_policy_new(CSB_PLATFORM_LINUX, "/w");
+  p->enforcement = CSB_ENFORCE_DISABLED;
+  p->fs_kind = CSB_FS_UNRESTRICTED;
+  p->net_mode = CSB_NET_ENABLED;
+  EXPECT_TRUE(csb_policy_round_trips(p));
+  csb_policy_compute_legacy(p, 0);
+  EXPECT_EQ(p->legacy.type, CSB_LEGACY_DANGER_FULL_ACCESS);
+  EXPECT_EQ(Summary(p), "danger-full-access");
+  p->enforcement = CSB_ENFORCE_EXTERNAL;
+  p->fs_kind = CSB_FS_EXTERNAL;
+  csb_policy_compute_legacy(p, 0);
+  EXPECT_EQ(p->legacy.type, CSB_LEGACY_EXTERNAL_SANDBOX);
+  EXPECT_TRUE(p->legacy.network_access);
+  EXPECT_EQ(Summary(p), "external-sandbox (network access enabled)");
+  csb_policy_free(p);
+}
+
+TEST(Legacy, WritesOutsideTheWorkspaceHaveNoProjection) {
+  for (auto origin : {":tmpdir", ":slash_tmp", "/opt/x"}) {
+    csb_policy *p = Make("/w", {{"/", CSB_ACCESS_READ, ":root"}, {"/opt/x", CSB_ACCESS_WRITE, origin}});
+    EXPECT_EQ(LegacyError(p), kOutside) << origin;
+    EXPECT_EQ(Summary(p), "custom permissions") << origin;
+    csb_policy_free(p);
+  }
+  // Read and deny entries alone project to read-only.
+  csb_policy *p = Make("/w", {{"/", CSB_ACCESS_READ, ":root"}, {"/w/s", CSB_ACCESS_DENY, nullptr}});
+  EXPECT_EQ(LegacyError(p), "");
+  EXPECT_EQ(Summary(p), "read-only");
+  csb_policy_free(p);
+}
+
+// ---- §7 summaries ---------------------------------------------------------------------------
+
+TEST(Summary, Variants) {
+  csb_policy *p = Make("/w", {{"/", CSB_ACCESS_READ, ":root"},
+                              {"/w", CSB_ACCESS_WRITE, ":workspace_roots"},
+                              {"/tmp", CSB_ACCESS_WRITE, ":slash_tmp"},
+                              {"/t", CSB_ACCESS_WRITE, ":tmpdir"},
+                              {"/mem", CSB_ACCESS_WRITE, "internal"}});
+  p->entries[2].internal = 1;  // sorted: /, /mem, /t, /tmp, /w
+  ASSERT_STREQ(p->entries[1].path, "/mem");
+  p->entries[1].internal = 1;
+  p->entries[2].internal = 0;
+  csb_policy_add_workspace_root(p, "/w", "cwd");
+  EXPECT_EQ(Summary(p), "workspace-write [workdir, /tmp, $TMPDIR]");
+  csb_policy_free(p);
+  p = Make("/w", {{"/", CSB_ACCESS_READ, ":root"}, {"/w/sub", CSB_ACCESS_WRITE, ":workspace_roots/sub"}});
+  EXPECT_EQ(Summary(p), "custom permissions");
+  p->net_mode = CSB_NET_ENABLED;
+  EXPECT_EQ(Summary(p), "custom permissions (network access enabled)");
+  csb_policy_free(p);
+  p = Make("/w", {});
+  EXPECT_EQ(Summary(p), "read-only");
+  csb_policy_free(p);
+}
+
+// ---- Windows documents --------------------------------------------------------------------------
+
+TEST(Windows, CaseInsensitiveDriveAndUncEvaluation) {
+  csb_policy *p = Make("C:\\Repo", {{"C:\\", CSB_ACCESS_READ, ":root"},
+                                    {"C:\\Repo", CSB_ACCESS_WRITE, ":workspace_roots"},
+                                    {"C:\\Repo\\Secret", CSB_ACCESS_DENY, nullptr},
+                                    {"C:\\Repo\\Secret\\Open", CSB_ACCESS_WRITE, nullptr},
+                                    {"\\\\srv\\share\\x", CSB_ACCESS_READ, nullptr}},
+                       CSB_PLATFORM_WINDOWS);
+  EXPECT_TRUE(CanWrite(p, "c:\\repo\\src\\a.c"));
+  EXPECT_TRUE(CanWrite(p, "C:/Repo/src/a.c"));
+  EXPECT_TRUE(CanWrite(p, "\\\\?\\C:\\REPO\\x"));
+  EXPECT_FALSE(CanRead(p, "c:\\REPO\\secret\\k"));
+  EXPECT_TRUE(CanWrite(p, "C:\\Repo\\SECRET\\open\\f"));
+  EXPECT_TRUE(CanRead(p, "C:\\Windows\\system32"));
+  EXPECT_FALSE(CanRead(p, "D:\\x"));
+  EXPECT_TRUE(CanRead(p, "\\\\SRV\\Share\\x\\y"));
+  EXPECT_TRUE(CanRead(p, "\\\\?\\UNC\\srv\\share\\x"));
+  EXPECT_FALSE(CanRead(p, "\\\\srv\\share\\y"));
+  EXPECT_FALSE(CanWrite(p, "C:\\Repo\\.GIT\\config"));
+  EXPECT_FALSE(CanWrite(p, "c:\\repo\\.git"));
+  EXPECT_TRUE(CanWrite(p, "C:\\Repo\\sub\\..\\x"));
+  EXPECT_TRUE(CanRead(p, "src\\a.c"));  // relative to the cwd
+  csb_policy_add_glob(p, "C:\\Repo\\**\\*.PEM", "g");
+  EXPECT_FALSE(CanRead(p, "c:\\repo\\a\\key.pem"));
+  csb_policy_view *v = nullptr;
+  ASSERT_TRUE(csb_policy_view_build(p, &v, nullptr));
+  ASSERT_EQ(v->n_writable, 2u);
+  EXPECT_STREQ(v->writable[0].root, "C:\\Repo");
+  // Foreign documents are not probed: only the cwd-forced names appear.
+  EXPECT_EQ(Strs(v->writable[0].read_only_subpaths),
+            std::vector<std::string>({"C:\\Repo\\.codex", "C:\\Repo\\.csb", "C:\\Repo\\Secret"}));
+  EXPECT_FALSE(csb_writable_root_allows(p, &v->writable[0], "C:\\Repo\\.Git\\x"));
+  EXPECT_TRUE(csb_writable_root_allows(p, &v->writable[0], "c:\\repo\\src"));
+  csb_policy_view_free(v);
+  csb_policy_free(p);
+}
+
+TEST(Windows, ReaderAcceptsOnlyNormalisedWindowsPaths) {
+  std::string doc = R"({"cwd":"C:\\Repo","enforcement":"managed","filesystem":{"deny_globs":[],)"
+                    R"("entries":[{"access":"read","origin":":root","path":"C:\\"}],)"
+                    R"("include_platform_defaults":false,"kind":"restricted"},)"
+                    R"("legacy":{"linux_backend":"bubblewrap","round_trips":true,)"
+                    R"("sandbox_policy":{"network_access":false,"type":"read-only"}},)"
+                    R"("network":{"allow_local_binding":false,"dangerously_allow_all_unix_sockets":false,)"
+                    R"("mode":"restricted","unix_sockets":{}},"platform":"windows",)"
+                    R"("profile":{"extends":[],"id":":read-only","kind":"builtin"},)"
+                    R"("schema":"csb.policy/v1","summary":"read-only","warnings":[],)"
+                    R"("workspace_roots":[{"origin":"cwd","path":"C:\\Repo"}]})";
+  csb_policy *p = nullptr;
+  csb_error err;
+  ASSERT_TRUE(csb_policy_from_json(doc.data(), doc.size(), &p, &err)) << err.msg;
+  EXPECT_EQ(p->platform, CSB_PLATFORM_WINDOWS);
+  EXPECT_TRUE(CanRead(p, "c:\\anything"));
+  csb_policy_free(p);
+  std::string bad = doc;
+  bad.replace(bad.find(R"("cwd":"C:\\Repo")"), strlen(R"("cwd":"C:\\Repo")"), R"("cwd":"c:/Repo/")");
+  EXPECT_FALSE(csb_policy_from_json(bad.data(), bad.size(), &p, &err));
+  EXPECT_STREQ(err.msg, "`/cwd`: expected an absolute, normalised path, got `c:/Repo/`");
+}
+
+// ---- JSON reader and writer -------------------------------------------------------------------
+
+const char kDoc[] = R"DOC({
+  "cwd": "/home/u/repo",
+  "enforcement": "managed",
+  "filesystem": {
+    "deny_globs": [
+      {
+        "origin": ":workspace_roots/**/*.env",
+        "pattern": "/home/u/repo/**/*.env"
+      }
+    ],
+    "entries": [
+      {
+        "access": "read",
+        "origin": ":root",
+        "path": "/"
+      },
+      {
+        "access": "write",
+        "internal": true,
+        "origin": "internal:memories",
+        "path": "/home/u/.codex/memories",
+        "skip_if_missing": true
+      },
+      {
+        "access": "write",
+        "origin": ":workspace_roots",
+        "path": "/home/u/repo"
+      }
+    ],
+    "glob_scan_max_depth": 3,
+    "include_platform_defaults": false,
+    "kind": "restricted"
+  },
+  "legacy": {
+    "linux_backend": "bubblewrap",
+    "round_trips": false,
+    "sandbox_policy": {
+      "exclude_slash_tmp": true,
+      "exclude_tmpdir_env_var": true,
+      "network_access": true,
+      "type": "workspace-write",
+      "writable_roots": [
+        "/home/u/.codex/memories"
+      ]
+    }
+  },
+  "network": {
+    "allow_local_binding": false,
+    "dangerously_allow_all_unix_sockets": false,
+    "mode": "proxy",
+    "proxy": {
+      "domains": {
+        "example.com": "allow"
+      },
+      "mode": "limited"
+    },
+    "unix_sockets": {
+      "/run/a.sock": "allow",
+      "/run/b.sock": "deny"
+    }
+  },
+  "platform": "linux",
+  "profile": {
+    "description": "d",
+    "extends": [
+      ":workspace"
+    ],
+    "id": "dev",
+    "kind": "named"
+  },
+  "schema": "csb.policy/v1",
+  "summary": "workspace-write [workdir] (network access enabled)",
+  "warnings": [
+    "w1"
+  ],
+  "workspace_roots": [
+    {
+      "origin": "cwd",
+      "path": "/home/u/repo"
+    }
+  ]
+}
+)DOC";
+
+std::string Emit(const csb_policy *p) {
+  char *s = csb_policy_to_json(p);
+  std::string r(s);
+  free(s);
+  return r;
+}
+
+TEST(Json, CanonicalDocumentRoundTripsByteForByte) {
+  csb_policy *p = nullptr;
+  csb_error err;
+  ASSERT_TRUE(csb_policy_from_json(kDoc, strlen(kDoc), &p, &err)) << err.msg;
+  EXPECT_EQ(Emit(p), kDoc);
+  EXPECT_EQ(p->n_entries, 3u);
+  EXPECT_TRUE(p->entries[1].internal);
+  EXPECT_TRUE(p->entries[1].skip_if_missing);
+  EXPECT_EQ(p->glob_scan_max_depth, 3);
+  EXPECT_EQ(p->net_mode, CSB_NET_PROXY);
+  ASSERT_EQ(p->n_unix_sockets, 2u);
+  EXPECT_FALSE(p->unix_sockets[1].allow);
+  EXPECT_STREQ(p->description, "d");
+  csb_policy *c = csb_policy_clone(p);
+  EXPECT_EQ(Emit(c), kDoc);
+  csb_policy_free(c);
+  csb_policy_free(p);
+}
+
+std::string ReadError(const std::string &doc) {
+  csb_policy *p = nullptr;
+  csb_error err;
+  csb_error_clear(&err);
+  if (csb_policy_from_json(doc.data(), doc.size(), &p, &err)) {
+    csb_policy_free(p);
+    return "OK";
+  }
+  return err.msg;
+}
+
+std::string Replace(std::string s, const std::string &from, const std::string &to) {
+  size_t at = s.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  if (at != std::string::npos) s.replace(at, from.size(), to);
+  return s;
+}
+
+TEST(Json, StrictReaderErrors) {
+  std::string d = kDoc;
+  EXPECT_EQ(ReadError(Replace(d, "csb.policy/v1", "csb.policy/v2")),
+            "unsupported policy schema `csb.policy/v2` (this csb reads csb.policy/v1)");
+  EXPECT_EQ(ReadError(Replace(d, "\"access\": \"read\"", "\"access\": \"all\"")),
+            "`/filesystem/entries/0/access`: expected one of read, write or deny, got `all`");
+  EXPECT_EQ(ReadError(Replace(d, "\"kind\": \"named\"", "\"kind\": \"named\", \"color\": 1")),
+            "`/profile/color`: unknown field");
+  EXPECT_EQ(ReadError(Replace(d, "\"path\": \"/\"", "\"path\": \"/a/../b\"")),
+            "`/filesystem/entries/0/path`: expected an absolute, normalised path, got `/a/../b`");
+  EXPECT_EQ(ReadError(Replace(d, "\"path\": \"/\"", "\"path\": \"rel\"")),
+            "`/filesystem/entries/0/path`: expected an absolute, normalised path, got `rel`");
+  EXPECT_EQ(ReadError(Replace(d, "\"glob_scan_max_depth\": 3", "\"glob_scan_max_depth\": 0")),
+            "`/filesystem/glob_scan_max_depth`: 0 is out of range [1, 2147483647]")
+      << "(message text comes from libs/json)";
+  EXPECT_EQ(ReadError(Replace(d, "\"round_trips\": false", "\"round_trips\": \"no\"")),
+            "`/legacy/round_trips`: expected boolean, got string");
+  EXPECT_EQ(ReadError(Replace(d, "\"/run/b.sock\": \"deny\"", "\"run/b.sock\": \"deny\"")),
+            "`/network/unix_sockets/run~1b.sock`: expected an absolute, normalised path as key, "
+            "got `run/b.sock`");
+  EXPECT_EQ(ReadError(Replace(d, "\"pattern\": \"/home/u/repo/**/*.env\"", "\"pattern\": \"**/*.env\"")),
+            "`/filesystem/deny_globs/0/pattern`: deny glob `**/*.env` must be absolute");
+  EXPECT_EQ(ReadError(Replace(d, "\"mode\": \"limited\"", "\"mode\": \"sometimes\"")).substr(0, 12),
+            "`/network`: ");
+  EXPECT_EQ(ReadError(Replace(d, "\"schema\": \"csb.policy/v1\",", "")),
+            "`/schema`: missing required field");
+  EXPECT_EQ(ReadError("[]"), "expected object, got array");
+  EXPECT_EQ(ReadError("{\"schema\": \"csb.policy/v1\""), "1:27: expected ',' or '}' after object member, got end of input")
+      << "(message text comes from libs/json)";
+  EXPECT_EQ(ReadError(Replace(d, "\"enforcement\": \"managed\"", "\"enforcement\": \"disabled\"")),
+            "`/filesystem`: enforcement `disabled` requires filesystem kind `unrestricted`");
+}
+
+// Every JSON document of the csb-resolve golden suite (tests/resolve) must
+// parse, and emitting it must give the same bytes.
+std::vector<std::string> GoldenDocuments() {
+  std::vector<std::string> docs;
+  std::string dir = "tests/resolve/cases";
+  if (const char *src = getenv("TEST_SRCDIR")) {
+    std::string ws = getenv("TEST_WORKSPACE") ? getenv("TEST_WORKSPACE") : "csb";
+    std::string cand = std::string(src) + "/" + ws + "/tests/resolve/cases";
+    struct stat st;
+    if (stat(cand.c_str(), &st) == 0) dir = cand;
+  }
+  DIR *d = opendir(dir.c_str());
+  if (d == nullptr) return docs;
+  std::vector<std::string> names;
+  while (dirent *e = readdir(d)) {
+    std::string n = e->d_name;
+    if (n.size() > 5 && n.substr(n.size() - 5) == ".case") names.push_back(n);
+  }
+  closedir(d);
+  std::sort(names.begin(), names.end());
+  for (const std::string &n : names) {
+    std::ifstream f(dir + "/" + n);
+    std::string line, body;
+    bool in = false;
+    while (std::getline(f, line)) {
+      if (line.rfind("--- ", 0) == 0) {
+        in = line == "--- stdout";
+        continue;
+      }
+      if (in) body += line + "\n";
+    }
+    if (!body.empty() && body[0] == '{') {
+      size_t at;
+      while ((at = body.find("$ROOT")) != std::string::npos) body.replace(at, 5, "/golden");
+      docs.push_back(body);
+    }
+  }
+  return docs;
+}
+
+TEST(Json, EveryGoldenDocumentRoundTrips) {
+  std::vector<std::string> docs = GoldenDocuments();
+  ASSERT_GE(docs.size(), 40u) << "golden documents not found";
+  for (const std::string &doc : docs) {
+    csb_policy *p = nullptr;
+    csb_error err;
+    csb_error_clear(&err);
+    ASSERT_TRUE(csb_policy_from_json(doc.data(), doc.size(), &p, &err)) << err.msg << "\n" << doc;
+    EXPECT_EQ(Emit(p), doc);
+    // The stored summary is the one the library computes.
+    EXPECT_EQ(Summary(p), p->summary);
+    csb_policy_free(p);
+  }
+}
+
+TEST(Model, AccessNamesAndParse) {
+  csb_access a;
+  EXPECT_TRUE(csb_access_parse("none", &a));
+  EXPECT_EQ(a, CSB_ACCESS_DENY);
+  EXPECT_TRUE(csb_access_parse("write", &a));
+  EXPECT_EQ(a, CSB_ACCESS_WRITE);
+  EXPECT_FALSE(csb_access_parse("rw", &a));
+  EXPECT_STREQ(csb_access_name(CSB_ACCESS_READ), "read");
+  EXPECT_STREQ(csb_platform_name(CSB_PLATFORM_WINDOWS), "windows");
+  EXPECT_STREQ(csb_protected_names[3], ".csb");
+}
+
+TEST(Model, CanonicalizeSortsAndDeduplicates) {
+  csb_policy *p = csb_policy_new(CSB_PLATFORM_LINUX, "/");
+  csb_policy_add_entry(p, "/b", CSB_ACCESS_DENY, "o", 0, 0);
+  csb_policy_add_entry(p, "/a", CSB_ACCESS_WRITE, "o", 0, 0);
+  csb_policy_add_entry(p, "/b", CSB_ACCESS_READ, "o", 0, 0);
+  csb_policy_add_entry(p, "/a", CSB_ACCESS_WRITE, "o", 0, 0);
+  for (int i = 0; i < 40; i++) csb_policy_add_glob(p, i % 2 ? "/x/*" : "/a/*", "g");
+  csb_policy_set_unix_socket(p, "/s2", 1);
+  csb_policy_set_unix_socket(p, "/s1", 0);
+  csb_policy_set_unix_socket(p, "/s2", 0);
+  csb_policy_canonicalize(p);
+  ASSERT_EQ(p->n_entries, 3u);
+  EXPECT_STREQ(p->entries[0].path, "/a");
+  EXPECT_EQ(p->entries[1].access, CSB_ACCESS_READ);
+  EXPECT_EQ(p->entries[2].access, CSB_ACCESS_DENY);
+  ASSERT_EQ(p->n_globs, 2u);
+  ASSERT_EQ(p->n_unix_sockets, 2u);
+  EXPECT_STREQ(p->unix_sockets[0].path, "/s1");
+  EXPECT_FALSE(p->unix_sockets[1].allow);
+  csb_policy_free(p);
+}
+
+}  // namespace

@@ -24,6 +24,8 @@
 
 #include "csb_paths.h"
 
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 namespace {
 
 std::string Take(char *p) {
@@ -1205,6 +1207,40 @@ TEST(ExpandRandom, ManyDfaStatesStayCorrect) {
     Expansion got = Expand(pat, -1, 100000, 0, threads);
     ASSERT_TRUE(got.ok) << got.error;
     EXPECT_EQ(got.paths, want);
+  }
+}
+
+// ============================================================================
+// Fuzz entry replay
+// ============================================================================
+
+TEST(FuzzGlob, EntryOnSeedsAndMutations) {
+  std::vector<std::string> seeds = {
+      "/r/**/*.env\n/r/a/b/.env",
+      "/r/{a,b{c,d}}/[!x]?\n/r/bd/yz",
+      "/r/[]-a]\\*\n/r/_*",
+      "**/x\n../a/./x",
+      "/r/[unclosed*\n//server/share/x",
+      "~/x/*.pem\n~/x/../y",
+      "/a/**/**/b/**\n/a/b/c",
+  };
+  std::mt19937_64 rng(11);
+  const char alphabet[] = "/*?[]{},!^-\\.~ab\n\x80\xff";
+  for (const auto &s : seeds) {
+    LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t *>(s.data()), s.size());
+    for (int i = 0; i < 1500; i++) {
+      std::string m = s;
+      for (int k = 1 + static_cast<int>(rng() % 3); k > 0; k--) {
+        size_t pos = rng() % (m.size() + 1);
+        char c = alphabet[rng() % (sizeof alphabet - 1)];
+        switch (rng() % 3) {
+          case 0: m.insert(pos, 1, c); break;
+          case 1: if (pos < m.size()) m.erase(pos, 1); break;
+          default: if (pos < m.size()) m[pos] = c; break;
+        }
+      }
+      LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t *>(m.data()), m.size());
+    }
   }
 }
 

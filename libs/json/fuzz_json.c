@@ -5,8 +5,19 @@
  * mode, print -> parse -> print must reproduce the first print byte for
  * byte, and the sorted and unsorted compact forms of the reparsed tree must
  * match those of the original tree. The typed getters are run over the
- * document's members to check that no wrong type can crash them. Any
- * violation aborts. */
+ * document's members to check that no wrong type can crash them, and every
+ * member must be found again in the text by csb_json_locate. Any violation
+ * aborts.
+ *
+ * json_test links this file and replays it over seeds and mutations. To
+ * fuzz for real (cJSON comes from Bazel's external repository):
+ *
+ *   CJ=$(bazel info output_base)/external/cjson
+ *   clang -std=c17 -g -O1 -fsanitize=fuzzer,address,undefined \
+ *     -Ilibs/base -I$CJ libs/json/fuzz_json.c libs/json/json.c \
+ *     libs/base/base.c $CJ/cJSON.c -o /tmp/fuzz_json
+ *   /tmp/fuzz_json -max_len=4096 -max_total_time=300 CORPUS_DIR
+ */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

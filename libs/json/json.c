@@ -558,7 +558,7 @@ static cJSON *parse_document(parser *ps) {
     const unsigned char *at = ps->p;
     cJSON *item = NULL;
     bool open = false;
-    double num;
+    double num = 0;
     if (at >= ps->end) {
       fail_unexpected(ps, at, "expected a value");
       goto fail;
@@ -1194,7 +1194,7 @@ static int member_of(const cJSON *obj, const char *key, bool required,
   int csb_json_get_##NAME(const cJSON *obj, const char *key, T *out,           \
                           csb_error *err) {                                    \
     const cJSON *v;                                                            \
-    T tmp;                                                                     \
+    T tmp = {0};                                                               \
     if (!member_of(obj, key, true, &v, err)) return 0;                         \
     if (!(AS_CALL)) {                                                          \
       csb_json_error_push_key(err, key);                                       \
@@ -1206,7 +1206,7 @@ static int member_of(const cJSON *obj, const char *key, bool required,
   int csb_json_opt_##NAME(const cJSON *obj, const char *key, T *out,           \
                           csb_error *err) {                                    \
     const cJSON *v;                                                            \
-    T tmp;                                                                     \
+    T tmp = {0};                                                               \
     if (!member_of(obj, key, false, &v, err)) return 0;                        \
     if (!v) return 1;                                                          \
     if (!(AS_CALL)) {                                                          \
@@ -1227,7 +1227,7 @@ JSON_GETTERS(const cJSON *, array, csb_json_as_array(v, &tmp, err))
 static int int_range_member(const cJSON *obj, const char *key, bool required,
                             int64_t min, int64_t max, int64_t *out, csb_error *err) {
   const cJSON *v;
-  int64_t tmp;
+  int64_t tmp = 0;
   if (!member_of(obj, key, required, &v, err)) return 0;
   if (!v) return 1;
   if (!csb_json_as_int_range(v, min, max, &tmp, err)) {

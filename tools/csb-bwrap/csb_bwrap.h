@@ -79,6 +79,12 @@ typedef struct bw_mount_opts {
   int mount_proc;       /* --proc /proc, else an empty read-only /proc */
   int has_perms;        /* bwrap supports --perms */
   const char *registry; /* synthetic-target registry dir to hide, or NULL */
+  /* Files the inner stage itself needs to start (a dynamically linked
+   * build's loader and libraries), bound read-only when the policy does
+   * not make them readable anyway. Pairs of (canonical source, path). */
+  const char *const *runtime_src;
+  const char *const *runtime_dst;
+  size_t n_runtime;
   /* Test hook: when set, data-mask fds are not opened; every
    * --ro-bind-data gets this number instead. */
   int fake_data_fd;
@@ -113,7 +119,8 @@ typedef struct bw_registry {
   size_t n;
 } bw_registry;
 
-/* Default registry directory for this user (not created). */
+/* Picks (and creates, mode 0700) the registry directory for this user;
+ * NULL when none is usable. */
 char *bw_registry_default_dir(void);
 /* Registers every target under a lock, with a marker for our pid. */
 int bw_registry_register(bw_registry *r, const char *dir, const bw_synth *t,

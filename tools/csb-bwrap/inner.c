@@ -157,6 +157,21 @@ static int recv_fd(int sock) {
   return fd;
 }
 
+/* The rule's directory resolved inside the sandbox, its last component
+ * kept as written: allowing a symlink never allows whatever it points at
+ * (a writable directory's link could be retargeted between runs). */
+static char *canonical_parent(const char *path) {
+  char *slash = strrchr(path, '/');
+  if (!slash || slash == path) return csb_xstrdup(path);
+  char *dir = csb_xstrndup(path, (size_t)(slash - path));
+  char *canon = realpath(dir, NULL);
+  free(dir);
+  if (!canon) return csb_xstrdup(path);
+  char *out = strcmp(canon, "/") == 0 ? csb_xasprintf("/%s", slash + 1) : csb_xasprintf("%s%s", canon, slash);
+  free(canon);
+  return out;
+}
+
 static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 
 int bw_supervise(pid_t child, int notify_fd, const bw_unix_rules *rules) {
@@ -229,10 +244,7 @@ int bw_inner_main(int argc, char **argv) {
       char ***list = a[7] == 'a' ? &rules.allow : &rules.deny;
       size_t *n = a[7] == 'a' ? &rules.n_allow : &rules.n_deny;
       *list = csb_xrealloc(*list, (*n + 1) * sizeof(char *));
-      /* Canonical inside the sandbox (symlinks resolved); a missing
-       * path keeps its lexical form. */
-      char *canon = realpath(v, NULL);
-      (*list)[(*n)++] = canon ? canon : csb_xstrdup(v);
+      (*list)[(*n)++] = canonical_parent(v);
       i++;
     } else if (strcmp(a, "--stderr-fd") == 0) {
       stderr_fd = parse_fd(v);
@@ -299,7 +311,11 @@ int bw_inner_main(int argc, char **argv) {
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
     return fail(CSB_EXIT_OSERR, "prctl(PR_SET_NO_NEW_PRIVS): %s", strerror(errno));
   prctl(PR_SET_DUMPABLE, 0);
-  if (!bw_seccomp_install_common(&so, 1, &e)) return fail(CSB_EXIT_UNAVAILABLE, "%s", e.msg);
+  /* Without mediation pid 1 needs nothing the command may not have: it
+   * installs the command's filter once and the child inherits it. With
+   * mediation pid 1 keeps process_vm_readv and connect, and the child
+   * adds the full filter plus the notification filter on top. */
+  if (!bw_seccomp_install_common(&so, so.unix_mediated, &e)) return fail(CSB_EXIT_UNAVAILABLE, "%s", e.msg);
 
   int sp[2] = {-1, -1};
   if (so.unix_mediated && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0)
@@ -309,8 +325,8 @@ int bw_inner_main(int argc, char **argv) {
   if (child == 0) {
     for (size_t k = 0; k < CSB_ARRAY_LEN(forwarded); k++) signal(forwarded[k], SIG_DFL);
     signal(SIGCHLD, SIG_DFL);
-    if (!bw_seccomp_install_common(&so, 0, &e)) _exit(fail(CSB_EXIT_UNAVAILABLE, "%s", e.msg));
     if (so.unix_mediated) {
+      if (!bw_seccomp_install_common(&so, 0, &e)) _exit(fail(CSB_EXIT_UNAVAILABLE, "%s", e.msg));
       int lfd = -1;
       close(sp[0]);
       if (!bw_seccomp_install_notify(&lfd, &e)) _exit(fail(CSB_EXIT_UNAVAILABLE, "%s", e.msg));

@@ -3,8 +3,12 @@
  */
 #define _GNU_SOURCE
 #include <ctype.h>
+#include <elf.h>
+#include <link.h>
+#include <sys/auxv.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +38,10 @@ static const csb_cli_opt opts[] = {
     {NULL, 0, CSB_ARG_NONE, 0, NULL, NULL},
 };
 
+typedef struct runtime_files {
+  csb_strv src, dst;
+} runtime_files;
+
 typedef struct outer {
   csb_cli cli;
   const char *policy_path;
@@ -44,6 +52,7 @@ typedef struct outer {
   csb_policy *p;
   csb_policy_view *v;
   char *cwd; /* canonical */
+  runtime_files runtime;
 } outer;
 
 void bw_print_argv_json(char *const *argv, size_t n) {
@@ -106,6 +115,46 @@ static void exec_direct(outer *o) {
   exit(csb_cli_error(&o->cli, csb_exit_for_exec_errno(e), "cannot run %s: %s", o->cmd[0], strerror(e)));
 }
 
+/* ---- our own runtime files ------------------------------------------------- */
+
+static void add_runtime(runtime_files *r, const char *path) {
+  if (!path || path[0] != '/') return;
+  char *canon = realpath(path, NULL);
+  if (!canon) return;
+  if (!csb_strv_contains(&r->dst, path)) {
+    csb_strv_push(&r->src, canon);
+    csb_strv_push(&r->dst, path);
+  }
+  free(canon);
+}
+
+static int runtime_cb(struct dl_phdr_info *info, size_t size, void *data) {
+  (void)size;
+  add_runtime(data, info->dlpi_name);
+  return 0;
+}
+
+/* A dynamically linked csb-bwrap (the host build used by tests) needs its
+ * ELF interpreter and shared libraries inside the sandbox to start the
+ * inner stage; the shipped static build needs none. */
+static void collect_runtime(runtime_files *r) {
+  csb_strv_init(&r->src);
+  csb_strv_init(&r->dst);
+  const ElfW(Phdr) *ph = (const ElfW(Phdr) *)getauxval(AT_PHDR);
+  size_t n = getauxval(AT_PHNUM);
+  const ElfW(Phdr) *interp = NULL;
+  for (size_t i = 0; ph && i < n; i++)
+    if (ph[i].p_type == PT_INTERP) interp = &ph[i];
+  if (!interp) return; /* static */
+  dl_iterate_phdr(runtime_cb, r);
+  /* the interpreter: its path from the loaded image */
+  for (size_t i = 0; ph && i < n; i++) {
+    if (ph[i].p_type != PT_PHDR) continue;
+    uintptr_t base = (uintptr_t)ph - ph[i].p_vaddr;
+    add_runtime(r, (const char *)(base + interp->p_vaddr));
+  }
+}
+
 /* ---- legacy Landlock -------------------------------------------------------- */
 
 static int run_landlock(outer *o) {
@@ -152,6 +201,9 @@ static int build_argv(outer *o, plan *pl, int mount_proc, const char *registry, 
   mo.mount_proc = mount_proc;
   mo.has_perms = pl->bw.has_perms;
   mo.registry = registry;
+  mo.runtime_src = (const char *const *)o->runtime.src.items;
+  mo.runtime_dst = (const char *const *)o->runtime.dst.items;
+  mo.n_runtime = o->runtime.dst.len;
   bw_fsargs_free(&pl->fs);
   if (!bw_mounts_build(o->p, o->v, &mo, &pl->fs, err)) return 0;
   csb_strv *a = &pl->argv;
@@ -175,7 +227,8 @@ static int build_argv(outer *o, plan *pl, int mount_proc, const char *registry, 
   csb_strv_push(a, "--unshare-uts");
   csb_strv_push(a, "--unshare-cgroup-try");
   if (o->p->net_mode != CSB_NET_ENABLED) csb_strv_push(a, "--unshare-net");
-  if (pl->bw.has_disable_userns) csb_strv_push(a, "--disable-userns");
+  /* No --disable-userns: it costs a nested user namespace per run, and the
+   * seccomp filter already refuses every way to create one. */
   csb_strv_push(a, "--cap-drop");
   csb_strv_push(a, "ALL");
   csb_strv_push(a, "--as-pid-1");
@@ -313,6 +366,13 @@ static int run_bwrap(outer *o) {
   if (o->explain) {
     print_explain(o, &pl);
     rc = 0;
+    goto out;
+  }
+  if (pl.fs.n_synth > 0 && !registry) {
+    rc = csb_cli_error(&o->cli, CSB_EXIT_OSERR,
+                       "no usable directory for the mount-target registry (tried /run/csb-bwrap, "
+                       "$XDG_RUNTIME_DIR/csb-bwrap, /tmp/csb-bwrap-UID); masks on missing paths "
+                       "would leave files behind");
     goto out;
   }
   if (!bw_registry_register(&reg, registry, pl.fs.synth, pl.fs.n_synth, &e)) {
@@ -496,8 +556,14 @@ static int outer_main(int argc, char **argv) {
     rc = csb_cli_error(&o.cli, CSB_EXIT_DATA, "policy %s: %s", o.policy_path, e.msg);
     goto done;
   }
-  if (o.p->linux_backend == CSB_LINUX_LANDLOCK) rc = run_landlock(&o);
-  else rc = run_bwrap(&o);
+  if (o.p->linux_backend == CSB_LINUX_LANDLOCK) {
+    rc = run_landlock(&o);
+  } else {
+    collect_runtime(&o.runtime);
+    rc = run_bwrap(&o);
+    csb_strv_free(&o.runtime.src);
+    csb_strv_free(&o.runtime.dst);
+  }
 done:
   csb_policy_view_free(o.v);
   csb_policy_free(o.p);

@@ -334,6 +334,8 @@ static int add_writable_root(builder *b, const csb_writable_root *w) {
   if (k >= 0) {
     b->ops[k].kind = OP_BIND;
     b->ops[k].rank = rank_of(OP_BIND);
+    free(b->ops[k].why);
+    b->ops[k].why = csb_xstrdup(why);
   } else {
     add_op(b, OP_BIND, canon, canon, why);
   }
@@ -560,6 +562,18 @@ int bw_mounts_build(const csb_policy *p, const csb_policy_view *v, const bw_moun
       }
     }
     csb_strv_free(&roots);
+  }
+
+  /* 2b. what our own (dynamically linked) binary needs to start */
+  if (!v->full_read && !v->full_write) {
+    for (size_t i = 0; i < o->n_runtime; i++) {
+      const op *c = covering_op(&b, o->runtime_dst[i]);
+      if (c && c->kind != OP_BASE_TMPFS) continue;
+      char *why = csb_xasprintf("%s: needed by this csb-bwrap build to start (a static build needs nothing)",
+                                o->runtime_dst[i]);
+      add_op(&b, OP_RO_BIND, o->runtime_dst[i], o->runtime_src[i], why);
+      free(why);
+    }
   }
 
   /* 3. writable roots: the binds first, then their carve-outs */

@@ -128,8 +128,10 @@ static scmp_filter_ctx build(const bw_seccomp_opts *o, int supervisor, csb_error
 
   /* Socket families and types. */
   int sock = SCMP_SYS(socket), pair = SCMP_SYS(socketpair);
-  /* Raw and packet sockets in every mode. */
-  if (!DENYA(ctx, sock, SCMP_A1(SCMP_CMP_MASKED_EQ, SOCK_TYPE_MASK, SOCK_RAW))) goto rule_fail;
+  /* Raw IP sockets (ICMP, spoofing) and SOCK_PACKET in every mode;
+   * AF_PACKET is refused below. Netlink uses SOCK_RAW legitimately. */
+  if (!DENYA(ctx, sock, EQ32A0(AF_INET), SCMP_A1(SCMP_CMP_MASKED_EQ, SOCK_TYPE_MASK, SOCK_RAW))) goto rule_fail;
+  if (!DENYA(ctx, sock, EQ32A0(AF_INET6), SCMP_A1(SCMP_CMP_MASKED_EQ, SOCK_TYPE_MASK, SOCK_RAW))) goto rule_fail;
   if (!DENYA(ctx, sock, SCMP_A1(SCMP_CMP_MASKED_EQ, SOCK_TYPE_MASK, SOCK_PACKET))) goto rule_fail;
   /* Datagram Unix sockets can address any pathname socket with
    * sendmsg(msg_name), which no filter can inspect. */

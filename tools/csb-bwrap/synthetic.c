@@ -29,14 +29,26 @@
 
 #include "csb_bwrap.h"
 
+static int ensure_dir(const char *dir, csb_error *err);
+
+/* Candidates, most private first: /run (root only), $XDG_RUNTIME_DIR,
+ * then /tmp. The first one we can create and verify wins. */
 char *bw_registry_default_dir(void) {
   uid_t u = geteuid();
-  if (u == 0) return csb_xstrdup("/run/csb-bwrap");
+  char *cand[3] = {NULL, NULL, NULL};
+  size_t n = 0;
+  if (u == 0) cand[n++] = csb_xstrdup("/run/csb-bwrap");
   const char *x = getenv("XDG_RUNTIME_DIR");
   struct stat st;
   if (x && x[0] == '/' && stat(x, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == u)
-    return csb_xasprintf("%s/csb-bwrap", x);
-  return csb_xasprintf("/tmp/csb-bwrap-%u", (unsigned)u);
+    cand[n++] = csb_xasprintf("%s/csb-bwrap", x);
+  cand[n++] = csb_xasprintf("/tmp/csb-bwrap-%u", (unsigned)u);
+  char *best = NULL;
+  for (size_t i = 0; i < n; i++) {
+    if (!best && ensure_dir(cand[i], NULL)) best = cand[i];
+    else free(cand[i]);
+  }
+  return best; /* NULL: no usable registry */
 }
 
 static uint64_t fnv1a(const char *s) {

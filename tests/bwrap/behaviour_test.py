@@ -1,0 +1,1071 @@
+#!/usr/bin/env python3
+"""Behaviour suite for csb-bwrap: every case runs a real sandbox on this
+machine and asserts what the sandboxed command could and could not do
+(exact outputs and exit codes).
+
+usage: behaviour_test.py CSB_BWRAP [CSB_BWRAP...] [-k SUBSTRING]
+
+Each binary given (the host build and the static musl build) runs the whole
+suite. Prints one line per case and a final "N passed, M failed" line.
+"""
+
+import http.server
+import json
+import os
+import pty
+import select
+import shutil
+import signal
+import socket
+import socketserver
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import policy_gen  # noqa: E402
+
+TIMEOUT = 30
+PY = "/usr/bin/python3"
+
+
+class Fail(Exception):
+    pass
+
+
+def eq(got, want, what="value"):
+    if got != want:
+        raise Fail(f"{what}: expected {want!r}, got {got!r}")
+
+
+def contains(text, needle, what="output"):
+    if needle not in text:
+        raise Fail(f"{what}: expected to contain {needle!r}, got {text!r}")
+
+
+class Env:
+    """A scratch directory with a workspace, and a runner for one binary."""
+
+    def __init__(self, binary, base):
+        self.bin = binary
+        self.base = tempfile.mkdtemp(prefix="case-", dir=base)
+        self.ws = os.path.join(self.base, "ws")
+        self.out = os.path.join(self.base, "outside")
+        os.makedirs(self.ws)
+        os.makedirs(self.out)
+        self.pfile = os.path.join(self.base, "policy.json")
+
+    def write(self, rel, text, mode=None):
+        p = os.path.join(self.base, rel)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        with open(p, "w") as f:
+            f.write(text)
+        if mode is not None:
+            os.chmod(p, mode)
+        return p
+
+    def read(self, rel):
+        with open(os.path.join(self.base, rel)) as f:
+            return f.read()
+
+    def exists(self, rel):
+        return os.path.lexists(os.path.join(self.base, rel))
+
+    def policy(self, entries=None, **kw):
+        if entries is None:
+            entries = [("/", "read"), (self.ws, "write")]
+        text = policy_gen.policy(self.ws, entries, **kw)
+        with open(self.pfile, "w") as f:
+            f.write(text)
+        return self.pfile
+
+    def run(self, cmd, policy=None, cwd=None, env=None, stdin=None, extra=(), timeout=TIMEOUT):
+        if policy is None:
+            policy = self.pfile if os.path.exists(self.pfile) else self.policy()
+        if isinstance(cmd, str):
+            cmd = ["/bin/sh", "-c", cmd]
+        argv = [self.bin, "--policy", policy, *extra, "--", *cmd]
+        e = dict(os.environ)
+        for k in list(e):
+            if k.lower().endswith("_proxy"):
+                del e[k]
+        if env:
+            e.update(env)
+        p = subprocess.run(argv, cwd=cwd or self.ws, env=e, input=stdin, capture_output=True,
+                           text=True, timeout=timeout)
+        return p.returncode, p.stdout, p.stderr
+
+    def sh(self, script, **kw):
+        return self.run(["/bin/sh", "-c", script], **kw)
+
+
+CASES = []
+
+
+def case(fn):
+    CASES.append(fn)
+    return fn
+
+
+# ---------------------------------------------------------------------------
+# filesystem
+# ---------------------------------------------------------------------------
+
+
+@case
+def write_inside_writable_root(t):
+    rc, out, err = t.sh("printf inside > note.txt && cat note.txt")
+    eq((rc, out), (0, "inside"))
+    eq(t.read("ws/note.txt"), "inside", "host file")
+
+
+@case
+def write_outside_roots_is_read_only(t):
+    target = os.path.join(t.out, "x")
+    rc, out, err = t.sh(f"printf no > {target}")
+    eq(rc, 2, "exit")
+    contains(err, "Read-only file system", "stderr")
+    eq(t.exists("outside/x"), False, "host file created")
+
+
+@case
+def read_outside_roots_with_root_read(t):
+    t.write("outside/data.txt", "host-data")
+    rc, out, _ = t.sh(f"cat {t.out}/data.txt")
+    eq((rc, out), (0, "host-data"))
+
+
+@case
+def restricted_read_hides_unlisted_paths(t):
+    t.write("outside/hidden.txt", "secret")
+    t.write("ws/visible.txt", "visible")
+    t.policy([(t.ws, "write")], minimal=True)
+    rc, out, _ = t.sh(f"cat visible.txt; test -e {t.out}/hidden.txt && echo leak || echo hidden; "
+                      "test -e /root && echo root-visible || echo root-hidden")
+    eq((rc, out), (0, "visiblehidden\nroot-hidden\n"))
+
+
+@case
+def restricted_read_without_platform_defaults_has_no_shell(t):
+    t.policy([(t.ws, "write")], minimal=False)
+    rc, out, err = t.run(["/bin/sh", "-c", "echo ran"])
+    eq(rc, 127, "exit")
+    eq(out, "", "stdout")
+    contains(err, "cannot run /bin/sh", "stderr")
+
+
+@case
+def readable_root_is_read_only(t):
+    os.makedirs(os.path.join(t.out, "docs"))
+    t.write("outside/docs/a.txt", "doc")
+    t.policy([(t.out + "/docs", "read"), (t.ws, "write")], minimal=True)
+    rc, out, err = t.sh(f"cat {t.out}/docs/a.txt; printf x >> {t.out}/docs/a.txt || echo denied")
+    eq((rc, out), (0, "docdenied\n"))
+    eq(t.read("outside/docs/a.txt"), "doc", "host file")
+
+
+@case
+def missing_writable_root_is_ignored(t):
+    t.policy([("/", "read"), (t.ws, "write"), (t.base + "/missing", "write")])
+    rc, out, _ = t.sh("printf ok")
+    eq((rc, out), (0, "ok"))
+    eq(t.exists("missing"), False, "missing root created")
+
+
+@case
+def git_dir_is_read_only(t):
+    t.write("ws/.git/config", "[core]\n")
+    os.makedirs(os.path.join(t.ws, ".git/hooks"))
+    rc, out, _ = t.sh("printf x >> .git/config 2>/dev/null && echo wrote-config; "
+                      "printf '#!/bin/sh\\n' > .git/hooks/pre-commit 2>/dev/null && echo wrote-hook; "
+                      "printf ok > file && cat file")
+    eq((rc, out), (0, "ok"))
+    eq(t.read("ws/.git/config"), "[core]\n", "config")
+    eq(t.exists("ws/.git/hooks/pre-commit"), False, "hook created")
+
+
+@case
+def missing_git_cannot_be_created(t):
+    rc, out, _ = t.sh("mkdir .git/hooks 2>/dev/null && echo made-hooks; "
+                      "(git init -q . >/dev/null 2>&1 && echo git-init-ok) || echo git-init-failed; "
+                      "test -d .git && echo dir-exists")
+    eq((rc, out), (0, "git-init-failed\ndir-exists\n"))
+    eq(t.exists("ws/.git"), False, "host .git left behind")
+
+
+@case
+def missing_codex_cannot_be_created(t):
+    rc, out, _ = t.sh("mkdir -p .codex 2>/dev/null; echo 'sandbox_mode = \"danger-full-access\"' "
+                      "> .codex/config.toml 2>/dev/null || echo blocked")
+    eq((rc, out), (0, "blocked\n"))
+    eq(t.exists("ws/.codex"), False, "host .codex left behind")
+
+
+@case
+def existing_agents_and_csb_are_read_only(t):
+    t.write("ws/.agents/AGENTS.md", "rules")
+    t.write("ws/.csb/x", "x")
+    rc, out, _ = t.sh("cat .agents/AGENTS.md; printf y > .agents/new 2>/dev/null || echo a-blocked; "
+                      "rm .csb/x 2>/dev/null || echo c-blocked")
+    eq((rc, out), (0, "rulesa-blocked\nc-blocked\n"))
+    eq(t.exists("ws/.agents/new"), False, "created")
+
+
+@case
+def gitdir_pointer_target_is_read_only(t):
+    real = os.path.join(t.base, "real.git")
+    os.makedirs(real)
+    t.write("real.git/HEAD", "ref: refs/heads/main\n")
+    t.write("ws/.git", f"gitdir: {real}\n")
+    t.policy([("/", "read"), (t.ws, "write"), (t.base, "write")])
+    rc, out, _ = t.sh(f"printf x > {real}/HEAD 2>/dev/null || echo target-blocked; "
+                      "printf 'gitdir: /tmp' > .git 2>/dev/null || echo pointer-blocked; "
+                      f"printf ok > {t.base}/other && cat {t.base}/other")
+    eq((rc, out), (0, "target-blocked\npointer-blocked\nok"))
+    eq(t.read("real.git/HEAD"), "ref: refs/heads/main\n", "HEAD")
+
+
+@case
+def read_only_carveout_existing(t):
+    t.write("ws/docs/a.md", "A")
+    t.policy([("/", "read"), (t.ws, "write"), (t.ws + "/docs", "read")])
+    rc, out, _ = t.sh("cat docs/a.md; printf B > docs/a.md 2>/dev/null || echo blocked; printf c > top && cat top")
+    eq((rc, out), (0, "Ablocked\nc"))
+    eq(t.read("ws/docs/a.md"), "A", "host")
+
+
+@case
+def read_only_carveout_missing_is_uncreatable_and_cleaned(t):
+    t.policy([("/", "read"), (t.ws, "write"), (t.ws + "/build/out", "read")])
+    rc, out, _ = t.sh("mkdir -p build/out 2>/dev/null || echo blocked; test -f build && echo placeholder")
+    eq((rc, out), (0, "blocked\nplaceholder\n"))
+    eq(t.exists("ws/build"), False, "host placeholder left behind")
+
+
+@case
+def deny_directory_under_writable_root(t):
+    t.write("ws/secret/key", "KEY")
+    t.policy([("/", "read"), (t.ws, "write"), (t.ws + "/secret", "deny")])
+    rc, out, _ = t.sh("cat secret/key 2>/dev/null || echo no-read; ls secret >/dev/null 2>&1 || echo no-list; "
+                      "printf x > secret/key 2>/dev/null || echo no-write")
+    eq((rc, out), (0, "no-read\nno-list\nno-write\n"))
+    eq(t.read("ws/secret/key"), "KEY", "host")
+
+
+@case
+def deny_file_under_writable_root(t):
+    t.write("ws/.env", "TOKEN=1")
+    t.policy([("/", "read"), (t.ws, "write"), (t.ws + "/.env", "deny")])
+    rc, out, _ = t.sh("cat .env 2>/dev/null || echo no-read; test -r .env || echo unreadable; "
+                      "printf x > .env 2>/dev/null || echo no-write")
+    eq((rc, out), (0, "no-read\nunreadable\nno-write\n"))
+    eq(t.read("ws/.env"), "TOKEN=1", "host")
+
+
+@case
+def deny_missing_path_cannot_be_created(t):
+    t.policy([("/", "read"), (t.ws, "write"), (t.ws + "/later.key", "deny")])
+    rc, out, _ = t.sh("printf x > later.key 2>/dev/null || echo blocked; cat later.key 2>/dev/null || echo unreadable")
+    eq((rc, out), (0, "blocked\nunreadable\n"))
+    eq(t.exists("ws/later.key"), False, "host placeholder left behind")
+
+
+@case
+def writable_child_reopens_denied_parent(t):
+    os.makedirs(os.path.join(t.ws, "blocked/allowed"))
+    t.write("ws/blocked/hidden.txt", "hidden")
+    t.policy([("/", "read"), (t.ws, "write"), (t.ws + "/blocked", "deny"),
+              (t.ws + "/blocked/allowed", "write")])
+    rc, out, _ = t.sh("printf allowed > blocked/allowed/note.txt && cat blocked/allowed/note.txt; echo; "
+                      "cat blocked/hidden.txt 2>/dev/null || echo hidden-denied; "
+                      "ls blocked 2>/dev/null || echo list-denied")
+    eq((rc, out), (0, "allowed\nhidden-denied\nlist-denied\n"))
+    eq(t.read("ws/blocked/allowed/note.txt"), "allowed", "host")
+
+
+@case
+def deny_under_root_read(t):
+    t.write("outside/blocked/secret.txt", "s")
+    t.policy([("/", "read"), (t.ws, "write"), (t.out + "/blocked", "deny")])
+    rc, out, _ = t.sh(f"cat {t.out}/blocked/secret.txt 2>/dev/null || echo denied")
+    eq((rc, out), (0, "denied\n"))
+
+
+@case
+def nested_writable_after_read_only_parent(t):
+    os.makedirs(os.path.join(t.ws, "docs/public"))
+    t.policy([("/", "read"), (t.ws, "write"), (t.ws + "/docs", "read"), (t.ws + "/docs/public", "write")])
+    rc, out, _ = t.sh("printf p > docs/public/p.txt && cat docs/public/p.txt; "
+                      "printf d > docs/d.txt 2>/dev/null || echo docs-ro")
+    eq((rc, out), (0, "pdocs-ro\n"))
+
+
+@case
+def deny_glob_masks_matches(t):
+    t.write("ws/a.env", "A")
+    t.write("ws/sub/deep/b.env", "B")
+    t.write("ws/sub/c.txt", "C")
+    t.policy([("/", "read"), (t.ws, "write")], globs=[t.ws + "/**/*.env"])
+    rc, out, _ = t.sh("cat a.env 2>/dev/null || echo a-denied; cat sub/deep/b.env 2>/dev/null || echo b-denied; cat sub/c.txt")
+    eq((rc, out), (0, "a-denied\nb-denied\nC"))
+
+
+@case
+def deny_glob_scan_depth_is_honoured(t):
+    t.write("ws/a.env", "A")
+    t.write("ws/x/y/z/deep.env", "D")
+    t.policy([("/", "read"), (t.ws, "write")], globs=[t.ws + "/**/*.env"], depth=1)
+    rc, out, _ = t.sh("cat a.env 2>/dev/null || echo a-denied; cat x/y/z/deep.env")
+    eq((rc, out), (0, "a-denied\nD"))
+
+
+@case
+def too_broad_deny_glob_fails_closed(t):
+    t.policy([("/", "read"), (t.ws, "write")], globs=["/**/*.pem"])
+    rc, out, err = t.sh("echo ran")
+    eq((rc, out), (69, ""))
+    contains(err, "too broad", "stderr")
+
+
+@case
+def carveout_crossing_writable_symlink_fails_closed(t):
+    os.makedirs(os.path.join(t.ws, "decoy"))
+    os.symlink("decoy", os.path.join(t.ws, ".codex"))
+    rc, out, err = t.sh("echo ran > .codex/config.toml")
+    eq((rc, out), (69, ""))
+    contains(err, "crosses symlink", "stderr")
+    eq(os.listdir(os.path.join(t.ws, "decoy")), [], "decoy written")
+
+
+@case
+def symlinked_writable_root_binds_target(t):
+    real = os.path.join(t.out, "real")
+    os.makedirs(real)
+    link = os.path.join(t.base, "link")
+    os.symlink(real, link)
+    t.policy([("/", "read"), (t.ws, "write"), (link, "write")])
+    rc, out, _ = t.sh(f"printf via-link > {link}/f && cat {real}/f")
+    eq((rc, out), (0, "via-link"))
+
+
+@case
+def dev_nodes_work(t):
+    rc, out, _ = t.sh("for n in null zero full random urandom tty; do [ -c /dev/$n ] || echo missing-$n; done; "
+                      "echo discard > /dev/null && head -c 16 /dev/urandom | wc -c; head -c 4 /dev/zero | od -An -tx1")
+    eq((rc, out), (0, "16\n 00 00 00 00\n"))
+
+
+@case
+def dev_shm_not_allowed_breaks_multiprocessing_lock(t):
+    rc, out, err = t.run([PY, "-c", "import multiprocessing as m\ntry:\n  m.Lock(); print('lock-ok')\n"
+                          "except OSError as e:\n  print('lock-failed', e.strerror)"])
+    eq((rc, out), (0, "lock-failed Read-only file system\n"))
+
+
+@case
+def dev_shm_writable_allows_multiprocessing_lock(t):
+    t.policy([("/", "read"), (t.ws, "write"), ("/dev/shm", "write")])
+    code = ("import multiprocessing as m\n"
+            "def f(l):\n  l.acquire(); l.release()\n"
+            "if __name__=='__main__':\n  l=m.Lock(); p=m.Process(target=f,args=(l,)); p.start(); p.join();"
+            " print('lock-ok', p.exitcode)")
+    rc, out, err = t.run([PY, "-c", code])
+    eq((rc, out), (0, "lock-ok 0\n"), "output (stderr: %s)" % err)
+
+
+@case
+def dev_shm_writable_root_reaches_host(t):
+    name = "/dev/shm/csb-bwrap-test-%d" % os.getpid()
+    with open(name, "w") as f:
+        f.write("before")
+    try:
+        t.policy([("/", "read"), (t.ws, "write"), ("/dev/shm", "write")])
+        rc, out, _ = t.sh(f"printf sandbox-after > {name}")
+        eq(rc, 0)
+        with open(name) as f:
+            eq(f.read(), "sandbox-after", "host shm file")
+    finally:
+        os.unlink(name)
+
+
+@case
+def no_new_privs_and_no_capabilities(t):
+    rc, out, _ = t.sh("grep -E '^(NoNewPrivs|Seccomp|CapEff|CapPrm):' /proc/self/status | tr -d '\\t'")
+    eq((rc, out), (0, "CapPrm:0000000000000000\nCapEff:0000000000000000\nNoNewPrivs:1\nSeccomp:2\n"))
+
+
+@case
+def proc_shows_only_the_sandbox(t):
+    rc, out, _ = t.sh("ls /proc | grep -c '^[0-9]'")
+    eq(rc, 0)
+    if int(out.strip()) > 4:
+        raise Fail("too many processes visible: " + out)
+
+
+@case
+def no_proc_option_gives_empty_proc(t):
+    rc, out, _ = t.run(["/bin/sh", "-c", "ls -A /proc | wc -l"], extra=["--no-proc"])
+    eq((rc, out.strip()), (0, "0"))
+
+
+@case
+def cwd_and_dash_c(t):
+    os.makedirs(os.path.join(t.ws, "sub"))
+    rc, out, _ = t.run(["/bin/pwd"], cwd=os.path.join(t.ws, "sub"))
+    eq((rc, out), (0, os.path.join(t.ws, "sub") + "\n"))
+    rc, out, _ = t.run(["/bin/pwd"], extra=["-C", t.ws], cwd="/")
+    eq((rc, out), (0, t.ws + "\n"))
+
+
+@case
+def environment_passes_through(t):
+    rc, out, _ = t.sh('printf "%s" "$CSB_TEST_VALUE"', env={"CSB_TEST_VALUE": "kept"})
+    eq((rc, out), (0, "kept"))
+
+
+@case
+def mount_targets_removed_after_run(t):
+    rc, out, _ = t.sh("ls -A")
+    eq(rc, 0)
+    eq(sorted(out.split()), [".agents", ".codex", ".csb", ".git"], "masks inside")
+    eq(os.listdir(t.ws), [], "host after run")
+
+
+@case
+def concurrent_runs_keep_each_others_masks(t):
+    p = subprocess.Popen([t.bin, "--policy", t.policy(), "--", "/bin/sh", "-c",
+                          "sleep 1.5; mkdir .codex/x 2>/dev/null && echo escaped || echo still-masked"],
+                         cwd=t.ws, stdout=subprocess.PIPE, text=True)
+    time.sleep(0.5)
+    rc, out, _ = t.sh("true")
+    eq(rc, 0)
+    eq(p.communicate(timeout=TIMEOUT)[0], "still-masked\n", "long run")
+    eq(os.listdir(t.ws), [], "host after both")
+
+
+# ---------------------------------------------------------------------------
+# exit codes, signals, stdio
+# ---------------------------------------------------------------------------
+
+
+@case
+def exit_status_passes_through(t):
+    eq(t.sh("exit 7")[0], 7)
+    eq(t.sh("exit 0")[0], 0)
+
+
+@case
+def command_not_found_is_127(t):
+    rc, out, err = t.run(["/no/such/cmd"])
+    eq(rc, 127)
+    contains(err, "cannot run /no/such/cmd")
+
+
+@case
+def not_executable_is_126(t):
+    t.write("ws/script.sh", "#!/bin/sh\necho hi\n", mode=0o644)
+    rc, out, err = t.run(["./script.sh"])
+    eq(rc, 126)
+
+
+@case
+def killed_by_signal_is_128_plus(t):
+    eq(t.sh("kill -TERM $$")[0], 143)
+    eq(t.sh("kill -KILL $$")[0], 137)
+
+
+def run_and_signal(t, sig):
+    p = subprocess.Popen([t.bin, "--policy", t.policy(), "--", "/bin/sh", "-c",
+                          f"trap 'echo got-{sig}; exit 3' {sig}; echo ready; "
+                          "i=0; while [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; echo timeout"],
+                         cwd=t.ws, stdout=subprocess.PIPE, text=True)
+    eq(p.stdout.readline(), "ready\n", "first line")
+    time.sleep(0.2)
+    p.send_signal(getattr(signal, "SIG" + sig))
+    rest = p.stdout.read()
+    rc = p.wait(timeout=TIMEOUT)
+    return rc, rest
+
+
+@case
+def sigterm_is_forwarded(t):
+    eq(run_and_signal(t, "TERM"), (3, "got-TERM\n"))
+
+
+@case
+def sigint_is_forwarded(t):
+    eq(run_and_signal(t, "INT"), (3, "got-INT\n"))
+
+
+@case
+def sighup_is_forwarded(t):
+    eq(run_and_signal(t, "HUP"), (3, "got-HUP\n"))
+
+
+@case
+def orphans_are_reaped(t):
+    script = ("for i in 1 2 3; do (sh -c 'exit 0' &) ; done; sleep 0.5; "
+              "z=0; for s in /proc/[0-9]*/stat; do case \"$(cut -d' ' -f3 $s 2>/dev/null)\" in Z) z=$((z+1));; esac; done; "
+              "echo zombies=$z")
+    rc, out, _ = t.sh(script)
+    eq((rc, out), (0, "zombies=0\n"))
+
+
+@case
+def stdin_stdout_stderr_pass_through(t):
+    rc, out, err = t.sh("cat; echo to-err >&2", stdin="from-stdin\n")
+    eq((rc, out, err), (0, "from-stdin\n", "to-err\n"))
+
+
+@case
+def tty_pass_through(t):
+    t.policy()
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.chdir(t.ws)
+        os.execv(t.bin, [t.bin, "--policy", t.pfile, "--", "/bin/sh", "-c",
+                         "test -t 0 && test -t 1 && echo tty-ok; stty size"])
+    data = b""
+    deadline = time.time() + TIMEOUT
+    while time.time() < deadline:
+        r, _, _ = select.select([fd], [], [], 0.5)
+        if r:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            data += chunk
+        else:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+    os.close(fd)
+    text = data.decode().replace("\r", "")
+    contains(text, "tty-ok\n")
+    lines = [l for l in text.split("\n") if l and l != "tty-ok"]
+    if not lines or len(lines[-1].split()) != 2:
+        raise Fail("stty size: " + repr(text))
+
+
+# ---------------------------------------------------------------------------
+# network
+# ---------------------------------------------------------------------------
+
+
+class TcpServer:
+    def __init__(self, family=socket.AF_INET, host="127.0.0.1", banner=b"banner\n"):
+        self.s = socket.socket(family, socket.SOCK_STREAM)
+        self.s.bind((host, 0))
+        self.s.listen(16)
+        self.port = self.s.getsockname()[1]
+        self.banner = banner
+        self.hits = 0
+        threading.Thread(target=self.loop, daemon=True).start()
+
+    def loop(self):
+        while True:
+            try:
+                c, _ = self.s.accept()
+            except OSError:
+                return
+            self.hits += 1
+            try:
+                c.sendall(self.banner)
+            finally:
+                c.close()
+
+    def close(self):
+        self.s.close()
+
+
+PROBE_TCP = ("import socket,sys\n"
+             "fam = socket.AF_INET6 if ':' in sys.argv[1] else socket.AF_INET\n"
+             "try:\n  s=socket.socket(fam); s.settimeout(3); s.connect((sys.argv[1], int(sys.argv[2])));"
+             " print('connected', s.recv(100).decode().strip())\n"
+             "except OSError as e:\n  print('blocked', type(e).__name__)\n")
+
+
+@case
+def restricted_blocks_tcp_to_host_loopback(t):
+    srv = TcpServer()
+    try:
+        rc, out, _ = t.run([PY, "-c", PROBE_TCP, "127.0.0.1", str(srv.port)])
+        eq((rc, out), (0, "blocked PermissionError\n"))
+        eq(srv.hits, 0, "server hits")
+    finally:
+        srv.close()
+
+
+@case
+def restricted_blocks_ipv6(t):
+    srv = TcpServer(socket.AF_INET6, "::1")
+    try:
+        rc, out, _ = t.run([PY, "-c", PROBE_TCP, "::1", str(srv.port)])
+        eq((rc, out), (0, "blocked PermissionError\n"))
+    finally:
+        srv.close()
+
+
+@case
+def restricted_blocks_udp(t):
+    rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rx.bind(("127.0.0.1", 0))
+    rx.settimeout(0.5)
+    port = rx.getsockname()[1]
+    try:
+        rc, out, _ = t.run([PY, "-c", "import socket\ntry:\n s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM);"
+                            f" s.sendto(b'x', ('127.0.0.1', {port})); print('sent')\n"
+                            "except OSError as e: print('blocked', type(e).__name__)"])
+        eq((rc, out), (0, "blocked PermissionError\n"))
+        try:
+            rx.recv(10)
+            raise Fail("datagram arrived")
+        except socket.timeout:
+            pass
+    finally:
+        rx.close()
+
+
+@case
+def restricted_blocks_icmp(t):
+    rc, out, _ = t.run([PY, "-c", "import socket\nfor ty,pr in ((socket.SOCK_RAW,1),(socket.SOCK_DGRAM,1)):\n"
+                        " try:\n  socket.socket(socket.AF_INET, ty, pr); print('opened')\n"
+                        " except OSError as e: print('blocked', type(e).__name__)"])
+    eq((rc, out), (0, "blocked PermissionError\nblocked PermissionError\n"))
+
+
+@case
+def restricted_blocks_dns(t):
+    rc, out, _ = t.run([PY, "-c", "import socket\ntry:\n socket.getaddrinfo('example.com', 80); print('resolved')\n"
+                        "except OSError as e: print('no-dns')"])
+    eq((rc, out), (0, "no-dns\n"))
+    rc, out, _ = t.run(["getent", "ahosts", "example.com"])
+    eq((rc, out), (2, ""))
+
+
+@case
+def restricted_blocks_bash_dev_tcp(t):
+    srv = TcpServer()
+    try:
+        rc, out, err = t.run(["bash", "-c", f"echo hi > /dev/tcp/127.0.0.1/{srv.port}"])
+        eq(rc, 1)
+        contains(err, "Operation not permitted", "stderr")
+    finally:
+        srv.close()
+
+
+@case
+def enabled_network_reaches_host_loopback(t):
+    srv = TcpServer(banner=b"hello-host\n")
+    try:
+        t.policy(net="enabled")
+        rc, out, _ = t.run([PY, "-c", PROBE_TCP, "127.0.0.1", str(srv.port)])
+        eq((rc, out), (0, "connected hello-host\n"))
+    finally:
+        srv.close()
+
+
+@case
+def enabled_network_still_blocks_raw_packet_vsock(t):
+    t.policy(net="enabled")
+    code = ("import socket\n"
+            "for a in ((socket.AF_INET, socket.SOCK_RAW, 1), (socket.AF_PACKET, socket.SOCK_RAW, 0),"
+            " (40, socket.SOCK_STREAM, 0), (socket.AF_NETLINK, socket.SOCK_RAW, 9)):\n"
+            " try:\n  socket.socket(*a); print('opened')\n"
+            " except OSError as e: print('blocked', e.errno)\n"
+            "socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0); print('route-netlink-ok')")
+    rc, out, _ = t.run([PY, "-c", code])
+    eq((rc, out), (0, "blocked 1\nblocked 1\nblocked 1\nblocked 1\nroute-netlink-ok\n"))
+
+
+@case
+def socketpair_works_dgram_refused(t):
+    code = ("import socket\na,b=socket.socketpair(); a.send(b'ping'); print(b.recv(4).decode())\n"
+            "try:\n socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM); print('dgram-ok')\n"
+            "except OSError as e: print('dgram-blocked', e.errno)")
+    rc, out, _ = t.run([PY, "-c", code])
+    eq((rc, out), (0, "ping\ndgram-blocked 1\n"))
+
+
+# ---------------------------------------------------------------------------
+# proxy mode
+# ---------------------------------------------------------------------------
+
+
+class Origin(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b"hello from origin"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *a):
+        pass
+
+
+class TestProxy(http.server.BaseHTTPRequestHandler):
+    """Forwards absolute-form GETs to 127.0.0.1 only; counts requests."""
+    hits = []
+
+    def do_GET(self):
+        TestProxy.hits.append(self.path)
+        import urllib.parse
+        u = urllib.parse.urlsplit(self.path)
+        if u.hostname != "127.0.0.1":
+            self.send_response(403)
+            self.end_headers()
+            return
+        c = socket.create_connection((u.hostname, u.port), timeout=5)
+        c.sendall(f"GET {u.path or '/'} HTTP/1.0\r\nHost: {u.netloc}\r\n\r\n".encode())
+        data = b""
+        while True:
+            chunk = c.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        c.close()
+        self.wfile.write(data)
+
+    def log_message(self, *a):
+        pass
+
+
+def serve(handler):
+    srv = socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler)
+    srv.daemon_threads = True
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv
+
+
+PROXY_CLIENT = ("import os,urllib.request,sys\n"
+                "print(os.environ['HTTP_PROXY'].startswith('http://127.0.0.1:'), os.environ['HTTP_PROXY'] != sys.argv[2])\n"
+                "o=urllib.request.build_opener(urllib.request.ProxyHandler({'http': os.environ['HTTP_PROXY']}))\n"
+                "print(o.open(sys.argv[1], timeout=5).read().decode())\n")
+
+
+@case
+def proxy_mode_reaches_origin_only_through_proxy(t):
+    origin = serve(Origin)
+    proxy = serve(TestProxy)
+    TestProxy.hits.clear()
+    try:
+        t.policy(net="proxy")
+        url = f"http://127.0.0.1:{origin.server_address[1]}/x"
+        purl = f"http://127.0.0.1:{proxy.server_address[1]}"
+        rc, out, err = t.run([PY, "-c", PROXY_CLIENT, url, purl], env={"HTTP_PROXY": purl})
+        eq((rc, out), (0, "True True\nhello from origin\n"), f"output (stderr {err!r})")
+        eq(TestProxy.hits, [url], "proxy log")
+        rc, out, _ = t.run([PY, "-c", PROBE_TCP, "127.0.0.1", str(origin.server_address[1])],
+                           env={"HTTP_PROXY": purl})
+        eq((rc, out), (0, "blocked ConnectionRefusedError\n"), "direct connection")
+    finally:
+        origin.shutdown()
+        proxy.shutdown()
+
+
+@case
+def proxy_mode_without_proxy_variable_fails_closed(t):
+    t.policy(net="proxy")
+    rc, out, err = t.sh(f"touch {t.ws}/ran")
+    eq(rc, 69)
+    contains(err, "requires a proxy environment variable")
+    eq(t.exists("ws/ran"), False, "command ran")
+
+
+@case
+def proxy_mode_rejects_non_loopback_proxy(t):
+    t.policy(net="proxy")
+    rc, out, err = t.sh("echo ran", env={"HTTPS_PROXY": "http://proxy.example:3128"})
+    eq((rc, out), (69, ""))
+    contains(err, "loopback proxy endpoint")
+
+
+@case
+def proxy_mode_refuses_unix_sockets(t):
+    t.policy(net="proxy")
+    code = ("import socket\ntry:\n socket.socket(socket.AF_UNIX); print('unix-ok')\n"
+            "except OSError as e: print('unix-blocked', e.errno)\n"
+            "a,b=socket.socketpair(); a.send(b'x'); print('pair', b.recv(1).decode())")
+    rc, out, _ = t.run([PY, "-c", code], env={"HTTP_PROXY": "http://127.0.0.1:9"})
+    eq((rc, out), (0, "unix-blocked 1\npair x\n"))
+
+
+# ---------------------------------------------------------------------------
+# Unix sockets
+# ---------------------------------------------------------------------------
+
+
+class UnixServer:
+    def __init__(self, path, reply=b"pong"):
+        self.path = path
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.s.bind(path)
+        self.s.listen(8)
+        self.reply = reply
+        threading.Thread(target=self.loop, daemon=True).start()
+
+    def loop(self):
+        while True:
+            try:
+                c, _ = self.s.accept()
+            except OSError:
+                return
+            try:
+                if c.recv(16) == b"ping":
+                    c.sendall(self.reply)
+            finally:
+                c.close()
+
+    def close(self):
+        self.s.close()
+
+
+UNIX_PROBE = ("import socket,sys\n"
+              "for p in sys.argv[1:]:\n"
+              " try:\n  s=socket.socket(socket.AF_UNIX); s.settimeout(3); s.connect(p); s.send(b'ping');"
+              " print('ok', s.recv(16).decode())\n"
+              " except OSError as e: print('blocked', e.errno)\n")
+
+
+@case
+def allow_listed_unix_socket_works_others_do_not(t):
+    good = UnixServer(os.path.join(t.out, "good.sock"), b"good")
+    bad = UnixServer(os.path.join(t.out, "bad.sock"), b"bad")
+    try:
+        t.policy(unix={good.path: "allow"})
+        rc, out, err = t.run([PY, "-c", UNIX_PROBE, good.path, bad.path])
+        eq((rc, out), (0, "ok good\nblocked 1\n"), f"output (stderr {err!r})")
+    finally:
+        good.close()
+        bad.close()
+
+
+@case
+def unix_socket_symlink_to_denied_socket_is_denied(t):
+    bad = UnixServer(os.path.join(t.out, "bad.sock"), b"bad")
+    good = UnixServer(os.path.join(t.out, "good.sock"), b"good")
+    try:
+        link = os.path.join(t.ws, "link.sock")
+        t.policy(unix={link: "allow", good.path: "allow"})
+        os.symlink(bad.path, link)
+        rc, out, _ = t.run([PY, "-c", UNIX_PROBE, link, "../outside/good.sock"])
+        eq((rc, out), (0, "blocked 1\nok good\n"))
+    finally:
+        bad.close()
+        good.close()
+
+
+@case
+def unix_socket_deny_rule_wins_inside_allowed_dir(t):
+    d = os.path.join(t.out, "run")
+    os.makedirs(d)
+    a = UnixServer(os.path.join(d, "a.sock"), b"a")
+    b = UnixServer(os.path.join(d, "b.sock"), b"b")
+    try:
+        t.policy(unix={d: "allow", b.path: "deny"})
+        rc, out, _ = t.run([PY, "-c", UNIX_PROBE, a.path, b.path])
+        eq((rc, out), (0, "ok a\nblocked 1\n"))
+    finally:
+        a.close()
+        b.close()
+
+
+@case
+def no_unix_allow_list_denies_connect(t):
+    srv = UnixServer(os.path.join(t.out, "s.sock"))
+    try:
+        rc, out, _ = t.run([PY, "-c", UNIX_PROBE, srv.path])
+        eq((rc, out), (0, "blocked 1\n"))
+    finally:
+        srv.close()
+
+
+@case
+def dangerously_allow_all_unix_sockets(t):
+    srv = UnixServer(os.path.join(t.out, "s.sock"))
+    try:
+        t.policy(unix_all=True)
+        rc, out, _ = t.run([PY, "-c", UNIX_PROBE, srv.path])
+        eq((rc, out), (0, "ok pong\n"))
+    finally:
+        srv.close()
+
+
+@case
+def unix_allow_list_in_enabled_mode_still_connects_tcp(t):
+    srv = TcpServer(banner=b"tcp-ok\n")
+    good = UnixServer(os.path.join(t.out, "good.sock"), b"good")
+    try:
+        t.policy(net="enabled", unix={good.path: "allow"})
+        rc, out, _ = t.run([PY, "-c", PROBE_TCP, "127.0.0.1", str(srv.port)])
+        eq((rc, out), (0, "connected tcp-ok\n"))
+        rc, out, _ = t.run([PY, "-c", UNIX_PROBE, good.path])
+        eq((rc, out), (0, "ok good\n"))
+    finally:
+        srv.close()
+        good.close()
+
+
+# ---------------------------------------------------------------------------
+# CLI, policy handling, backends
+# ---------------------------------------------------------------------------
+
+
+@case
+def bad_policy_is_65(t):
+    p = t.write("bad.json", "{\"schema\": \"csb.policy/v2\"}")
+    rc, out, err = t.run(["true"], policy=p)
+    eq((rc, out), (65, ""))
+    contains(err, "csb.policy/v2")
+
+
+@case
+def foreign_platform_policy_is_69(t):
+    t.policy(platform="macos")
+    rc, out, err = t.run(["true"])
+    eq(rc, 69)
+    contains(err, "platform `macos`")
+
+
+@case
+def missing_command_is_64(t):
+    t.policy()
+    p = subprocess.run([t.bin, "--policy", t.pfile], capture_output=True, text=True)
+    eq(p.returncode, 64)
+
+
+@case
+def json_errors(t):
+    t.policy(net="proxy")
+    rc, out, err = t.run(["true"], extra=["--error-format=json"])
+    eq(rc, 69)
+    obj = json.loads(err.strip().splitlines()[-1])
+    eq((obj["level"], obj["exit"], obj["tool"]), ("error", 69, "csb-bwrap"))
+
+
+@case
+def print_argv_is_json(t):
+    t.policy()
+    rc, out, _ = t.run(["true"], extra=["--print-argv"])
+    eq(rc, 0)
+    argv = json.loads(out)
+    for flag in ("--unshare-net", "--unshare-user", "--unshare-pid", "--new-session", "--die-with-parent", "--as-pid-1"):
+        if flag not in argv:
+            raise Fail("missing " + flag)
+    i = argv.index("--bind")
+    eq(argv[i + 1:i + 3], [t.ws, t.ws], "writable bind")
+    eq(argv[-2:], ["--", "true"], "tail")
+    t.policy(net="enabled")
+    argv = json.loads(t.run(["true"], extra=["--print-argv"])[1])
+    eq("--unshare-net" in argv, False, "unshare-net with network enabled")
+
+
+@case
+def explain_names_rules(t):
+    t.write("ws/.env", "x")
+    t.policy([("/", "read"), (t.ws, "write"), (t.ws + "/.env", "deny")])
+    rc, out, _ = t.run(["true"], extra=["--explain"])
+    eq(rc, 0)
+    contains(out, "writable root " + t.ws)
+    contains(out, "deny " + t.ws + "/.env")
+    contains(out, "network: restricted")
+
+
+@case
+def disabled_enforcement_runs_unsandboxed(t):
+    t.policy([], enforcement="disabled", kind="unrestricted")
+    rc, out, _ = t.sh(f"printf free > {t.out}/free && cat {t.out}/free")
+    eq((rc, out), (0, "free"))
+
+
+@case
+def full_write_with_restricted_network(t):
+    t.policy([("/", "write")])
+    srv = TcpServer()
+    try:
+        rc, out, _ = t.sh(f"printf w > {t.out}/w && cat {t.out}/w; echo; "
+                          f"{PY} -c \"{PROBE_TCP}\" 127.0.0.1 {srv.port}")
+        eq((rc, out), (0, "w\nblocked PermissionError\n"))
+    finally:
+        srv.close()
+
+
+@case
+def landlock_backend_read_only(t):
+    t.write("outside/r.txt", "readable")
+    t.policy([("/", "read")], backend="landlock")
+    rc, out, err = t.sh(f"cat {t.out}/r.txt; printf x > {t.out}/w 2>/dev/null || echo write-denied; exit 5")
+    eq((rc, out), (5, "readablewrite-denied\n"), f"(stderr {err!r})")
+    eq(t.exists("outside/w"), False, "created")
+
+
+@case
+def landlock_backend_refuses_what_it_cannot_express(t):
+    t.policy([("/", "read"), (t.ws, "write")], backend="landlock")
+    rc, out, err = t.sh("echo ran")
+    eq((rc, out), (69, ""))
+    contains(err, "Landlock")
+
+
+@case
+def missing_bwrap_fails_closed(t):
+    t.policy()
+    rc, out, err = t.run(["true"], extra=["--bwrap", "/no/such/bwrap"])
+    eq((rc, out), (69, ""))
+    contains(err, "--bwrap")
+
+
+@case
+def bwrap_planted_in_cwd_is_skipped(t):
+    fake = t.write("ws/bin/bwrap", "#!/bin/sh\necho planted > /tmp/never\nexit 99\n", mode=0o755)
+    t.policy()
+    env = {"PATH": os.path.dirname(fake) + ":/usr/bin:/bin"}
+    rc, out, _ = t.sh("echo real-sandbox", env=env)
+    eq((rc, out), (0, "real-sandbox\n"))
+
+
+def main():
+    args = sys.argv[1:]
+    only = None
+    if "-k" in args:
+        i = args.index("-k")
+        only = args[i + 1]
+        del args[i:i + 2]
+    if not args:
+        print(__doc__)
+        return 64
+    base = tempfile.mkdtemp(prefix="csb-bwrap-behaviour-", dir=os.environ.get("TEST_TMPDIR"))
+    passed = failed = 0
+    for binary in args:
+        binary = os.path.abspath(binary)
+        tag = os.path.basename(binary)
+        for fn in CASES:
+            if only and only not in fn.__name__:
+                continue
+            t = Env(binary, base)
+            t0 = time.time()
+            try:
+                fn(t)
+                passed += 1
+                print(f"PASS {tag} {fn.__name__} ({time.time() - t0:.2f}s)", flush=True)
+            except Exception as e:  # noqa: BLE001
+                failed += 1
+                print(f"FAIL {tag} {fn.__name__}: {type(e).__name__}: {e}", flush=True)
+            finally:
+                shutil.rmtree(t.base, ignore_errors=True)
+    shutil.rmtree(base, ignore_errors=True)
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -528,8 +528,14 @@ static void compute_byte_classes(csb_glob *g) {
     refine(g, &one);
   }
   for (size_t i = 0; i < g->nsets; i++) refine(g, &g->sets[i]);
-  for (int c = 0; c < g->nclasses; c++) g->class_rep[c] = 0;
-  for (unsigned b = 256; b-- > 0;) g->class_rep[g->byte_class[b]] = (uint8_t)b;
+  for (int c = 0; c < g->nclasses; c++) {
+    g->class_rep[c] = 0;
+    g->class_size[c] = 0;
+  }
+  for (unsigned b = 256; b-- > 0;) {
+    g->class_rep[g->byte_class[b]] = (uint8_t)b;
+    g->class_size[g->byte_class[b]]++;
+  }
 }
 
 /* ---- compile ------------------------------------------------------------- */

@@ -66,6 +66,14 @@ typedef struct dfa {
   unsigned gen; /* bumped on every flush */
   csb_nfa_scratch w;
   int32_t *tmp;
+  /* Per state: the only name that can follow (see dfa_literal_name);
+   * lit_len -2 = not computed, -1 = none. Names live in lit_pool. */
+  int32_t *lit_len;
+  size_t lit_len_cap;
+  size_t *lit_off;
+  size_t lit_off_cap;
+  char *lit_pool;
+  size_t lit_pool_len, lit_pool_cap;
 } dfa;
 
 static uint64_t set_hash(const int32_t *set, int32_t n, int acc) {
@@ -97,6 +105,7 @@ static int32_t dfa_intern(dfa *d, const int32_t *set, int32_t n, int acc);
 static void dfa_flush(dfa *d) {
   d->n = 0;
   d->pool_len = 0;
+  d->lit_pool_len = 0;
   d->gen++;
   dfa_ht_reset(d, d->ht_cap);
   (void)dfa_intern(d, NULL, 0, 0); /* the dead state is always 0 */
@@ -120,6 +129,9 @@ static int32_t dfa_intern(dfa *d, const int32_t *set, int32_t n, int acc) {
   d->off = csb_xgrow(d->off, &d->off_cap, d->n, sizeof *d->off);
   d->len = csb_xgrow(d->len, &d->len_cap, d->n, sizeof *d->len);
   d->trans = csb_xgrow(d->trans, &d->trans_cap, d->n * (size_t)d->ncls, sizeof *d->trans);
+  d->lit_len = csb_xgrow(d->lit_len, &d->lit_len_cap, d->n, sizeof *d->lit_len);
+  d->lit_off = csb_xgrow(d->lit_off, &d->lit_off_cap, d->n, sizeof *d->lit_off);
+  d->lit_len[id] = -2;
   d->pool = csb_xgrow(d->pool, &d->pool_cap, d->pool_len + (size_t)n + 1, sizeof *d->pool);
   d->acc[id] = (uint8_t)acc;
   d->off[id] = d->pool_len;
@@ -175,6 +187,9 @@ static void dfa_free(dfa *d) {
   free(d->len);
   free(d->pool);
   free(d->ht);
+  free(d->lit_len);
+  free(d->lit_off);
+  free(d->lit_pool);
 }
 
 static int32_t dfa_start(dfa *d) {
@@ -206,6 +221,57 @@ static int32_t dfa_step(dfa *d, int32_t s, unsigned char b) {
   t = dfa_intern(d, d->tmp, (int32_t)n, acc);
   if (d->gen == gen) d->trans[slot] = t;
   return t;
+}
+
+#define LITERAL_NAME_MAX 255
+
+/* When exactly one directory entry name can keep the match alive from
+ * state `s` (the state after "<dir>/"), copies it to `out` and returns its
+ * length; otherwise returns -1. "." and ".." never qualify (a listing would
+ * not report them either). Lets the walker probe one entry with fstatat
+ * instead of reading a whole directory, e.g. for the "config" of
+ * "/srv/<star>/config/x". Answers are cached per state. */
+static int32_t dfa_literal_name(dfa *d, int32_t s, char out[LITERAL_NAME_MAX]) {
+  if (d->lit_len[s] >= 0) {
+    memcpy(out, d->lit_pool + d->lit_off[s], (size_t)d->lit_len[s]);
+    return d->lit_len[s];
+  }
+  if (d->lit_len[s] == -1) return -1;
+  const csb_glob *g = d->g;
+  unsigned gen = d->gen;
+  int slash_cls = g->byte_class['/'];
+  int32_t len = -1, n = 0, cur = s;
+  for (;;) {
+    int viable = n > 0 && (d->acc[cur] || dfa_step(d, cur, '/') != DFA_DEAD);
+    int live = 0, only = -1;
+    int32_t next = DFA_DEAD;
+    for (int c = 0; c < d->ncls && live < 2; c++) {
+      if (c == slash_cls) continue;
+      int32_t t = dfa_step(d, cur, g->class_rep[c]);
+      if (t == DFA_DEAD) continue;
+      live++;
+      only = c;
+      next = t;
+    }
+    if (viable) {
+      if (live == 0) len = n;
+      break;
+    }
+    if (live != 1 || g->class_size[only] != 1 || n == LITERAL_NAME_MAX) break;
+    out[n++] = (char)g->class_rep[only];
+    cur = next;
+  }
+  if (len == 1 && out[0] == '.') len = -1;
+  if (len == 2 && out[0] == '.' && out[1] == '.') len = -1;
+  if (d->gen != gen) return len; /* the cache was flushed: `s` is gone */
+  if (len > 0) {
+    d->lit_pool = csb_xgrow(d->lit_pool, &d->lit_pool_cap, d->lit_pool_len + (size_t)len, 1);
+    memcpy(d->lit_pool + d->lit_pool_len, out, (size_t)len);
+    d->lit_off[s] = d->lit_pool_len;
+    d->lit_pool_len += (size_t)len;
+  }
+  d->lit_len[s] = len;
+  return len;
 }
 
 /* ---- walker ---------------------------------------------------------------- */
@@ -502,6 +568,17 @@ static void pop_frame(walker *W) {
   W->nchildren = F->child_begin;
 }
 
+static unsigned char mode_to_dtype(mode_t m) {
+  if (S_ISDIR(m)) return DT_DIR;
+  if (S_ISLNK(m)) return DT_LNK;
+  if (S_ISREG(m)) return DT_REG;
+  if (S_ISFIFO(m)) return DT_FIFO;
+  if (S_ISSOCK(m)) return DT_SOCK;
+  if (S_ISCHR(m)) return DT_CHR;
+  if (S_ISBLK(m)) return DT_BLK;
+  return DT_UNKNOWN;
+}
+
 /* Reads the directory of the top frame (once). */
 static int read_top(walker *W) {
   size_t fi = W->nframes - 1;
@@ -509,7 +586,25 @@ static int read_top(walker *W) {
   if (F->read_done) return 1;
   F->read_done = 1;
   F->child_begin = W->nchildren;
-  if (!read_dir(W, fi)) return 0;
+  char lit[LITERAL_NAME_MAX];
+  int32_t len = dfa_literal_name(&W->d, wstate_id(W, &F->st), lit);
+  int listed = 0;
+  if (len > 0) {
+    /* Only one name can match here: look it up instead of listing. */
+    char name[LITERAL_NAME_MAX + 1];
+    memcpy(name, lit, (size_t)len);
+    name[len] = '\0';
+    struct stat st;
+    if (fstatat(F->fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+      if (!visit_entry(W, fi, name, (size_t)len, mode_to_dtype(st.st_mode))) return 0;
+      listed = 1;
+    } else if (errno == ENOENT || errno == ENOTDIR) {
+      listed = 1;
+    }
+    /* Anything else (EACCES on a directory we may list but not search,
+     * ...) falls back to reading the directory. */
+  }
+  if (!listed && !read_dir(W, fi)) return 0;
   F = &W->frames[fi];
   F->child_end = W->nchildren;
   F->next_child = F->child_begin;

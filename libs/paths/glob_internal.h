@@ -40,6 +40,7 @@ struct csb_glob {
    * class. */
   uint8_t byte_class[256];
   uint8_t class_rep[256];
+  uint16_t class_size[256]; /* bytes in each class */
   int nclasses;
 };
 

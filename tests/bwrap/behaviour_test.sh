@@ -1,0 +1,8 @@
+#!/bin/bash
+# Runs the csb-bwrap behaviour suite against the host build (covered by
+# --config=asan) and the shipped static build.
+set -euo pipefail
+here="${TEST_SRCDIR:-$(dirname "$0")/..}/${TEST_WORKSPACE:-csb}"
+exec /usr/bin/python3 "$here/tests/bwrap/behaviour_test.py" \
+  "$here/tools/csb-bwrap/csb-bwrap.host" \
+  "$here/tools/csb-bwrap/csb-bwrap"

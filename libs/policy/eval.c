@@ -178,6 +178,9 @@ char *csb_verdict_describe(const csb_policy *p, const csb_verdict *v) {
                            e->origin, e->internal ? ", internal" : "");
     }
     case CSB_REASON_DEFAULT_DENY:
+      if (p->include_platform_defaults)
+        return csb_xstrdup("deny: no rule covers this path (platform default read roots "
+                           "are added by the backend, not evaluated here)");
       return csb_xstrdup("deny: no rule covers this path");
     case CSB_REASON_DENY_GLOB: {
       const csb_policy_glob *g = &p->globs[v->glob];

@@ -103,6 +103,7 @@ char *csb_policy_explain(const csb_policy *p) {
   csb_buf_printf(&b, "profile: %s (%s)", p->profile_id ? p->profile_id : "", p->profile_kind ? p->profile_kind : "");
   for (size_t i = 0; i < p->extends.len; i++)
     csb_buf_printf(&b, "%s%s", i ? " -> " : ", extends ", p->extends.items[i]);
+  if (p->description != NULL) csb_buf_printf(&b, "\ndescription: %s", p->description);
   csb_buf_printf(&b, "\ncwd: %s\n", p->cwd);
   for (size_t i = 0; i < p->n_workspace_roots; i++)
     csb_buf_printf(&b, "workspace root: %s (%s)\n", p->workspace_roots[i].path,
@@ -114,30 +115,14 @@ char *csb_policy_explain(const csb_policy *p) {
     csb_buf_printf(&b, "\nfilesystem: %s (everything readable and writable)\n",
                    p->fs_kind == CSB_FS_EXTERNAL ? "external sandbox" : "unrestricted");
   } else {
-    size_t wpath = strlen("PATH"), worigin = strlen("ORIGIN");
-    for (size_t i = 0; i < p->n_entries; i++) {
-      size_t n = strlen(p->entries[i].path);
-      if (n > wpath) wpath = n;
-      n = strlen(p->entries[i].origin);
-      if (n > worigin) worigin = n;
-    }
     csb_buf_puts(&b, "\nfilesystem (deepest rule wins; deny > write > read at equal depth; "
                      "no rule: deny):\n");
-    csb_buf_puts(&b, "  ACCESS  ");
-    put_padded(&b, "PATH", wpath + 2);
-    put_padded(&b, "ORIGIN", worigin + 2);
-    csb_buf_puts(&b, "FLAGS\n");
     for (size_t i = 0; i < p->n_entries; i++) {
       const csb_policy_entry *e = &p->entries[i];
       csb_buf_puts(&b, "  ");
-      put_padded(&b, csb_access_name(e->access), 8);
-      put_padded(&b, e->path, wpath + 2);
-      put_padded(&b, e->origin, worigin + 2);
-      const char *flags = e->skip_if_missing && e->internal ? "skip-if-missing,internal"
-                          : e->skip_if_missing              ? "skip-if-missing"
-                          : e->internal                     ? "internal"
-                                                            : "-";
-      csb_buf_printf(&b, "%s\n", flags);
+      put_padded(&b, csb_access_name(e->access), 7);
+      csb_buf_printf(&b, "%s  [%s%s%s]\n", e->path, e->origin,
+                     e->skip_if_missing ? ", skip if missing" : "", e->internal ? ", internal" : "");
     }
     if (p->n_entries == 0) csb_buf_puts(&b, "  (no entries: nothing is readable)\n");
     if (p->include_platform_defaults) csb_buf_puts(&b, "  platform default read roots: yes\n");
@@ -145,7 +130,10 @@ char *csb_policy_explain(const csb_policy *p) {
       csb_buf_printf(&b, "  deny glob %s (from %s)\n", p->globs[i].pattern, p->globs[i].origin);
     if (p->glob_scan_max_depth > 0)
       csb_buf_printf(&b, "  glob scan max depth: %d\n", p->glob_scan_max_depth);
-    if (!csb_policy_full_disk_write(p))
+    int any_write = 0;
+    for (size_t i = 0; i < p->n_entries; i++)
+      if (p->entries[i].access == CSB_ACCESS_WRITE) any_write = 1;
+    if (any_write && !csb_policy_full_disk_write(p))
       csb_buf_puts(&b, "  protected under writable roots (read-only): .git (and its gitdir: "
                        "target), .agents, .codex, .csb\n");
   }

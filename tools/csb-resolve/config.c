@@ -371,6 +371,12 @@ int rs_config_load(rs_ctx *ctx) {
   return 0;
 }
 
+void rs_flush_warnings(rs_ctx *ctx) {
+  if (ctx->policy == NULL) return;
+  for (; ctx->n_warned < ctx->policy->warnings.len; ctx->n_warned++)
+    csb_cli_warn(ctx->cli, "%s", ctx->policy->warnings.items[ctx->n_warned]);
+}
+
 void rs_ctx_free(rs_ctx *ctx) {
   for (size_t i = 0; i < ctx->n_layers; i++) {
     free(ctx->layers[i].name);

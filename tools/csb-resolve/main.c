@@ -131,8 +131,7 @@ static int resolve(rs_ctx *ctx) {
   if (rc == 0) rc = rs_materialize(ctx, &prof, &ctx->policy->warnings);
   rs_profile_free(&prof);
   if (rc) {
-    for (size_t i = 0; i < ctx->policy->warnings.len; i++)
-      csb_cli_warn(ctx->cli, "%s", ctx->policy->warnings.items[i]);
+    rs_flush_warnings(ctx);
     return rc;
   }
   csb_policy *p = ctx->policy;
@@ -141,7 +140,7 @@ static int resolve(rs_ctx *ctx) {
   add_internal_root(ctx);
   free(p->summary);
   p->summary = csb_policy_summary(p);
-  for (size_t i = 0; i < p->warnings.len; i++) csb_cli_warn(ctx->cli, "%s", p->warnings.items[i]);
+  rs_flush_warnings(ctx);
   return 0;
 }
 

@@ -43,9 +43,16 @@ int rs_materialize(rs_ctx *ctx, rs_profile *prof, csb_strv *warnings) {
     for (size_t i = 0; i < prof->rules.len; i++) {
       const rs_rule *r = &prof->rules.items[i];
       switch (r->kind) {
-        case RS_R_PATH:
-          add_entry_unique(p, r->arg, r);
+        case RS_R_PATH: {
+          /* Carve-outs for legacy writable roots only where no rule
+           * targets the path already. */
+          int taken = 0;
+          if (strcmp(r->origin, "protected-metadata") == 0)
+            for (size_t k = 0; k < p->n_entries; k++)
+              if (strcmp(p->entries[k].path, r->arg) == 0) taken = 1;
+          if (!taken) add_entry_unique(p, r->arg, r);
           break;
+        }
         case RS_R_ROOT:
           add_entry_unique(p, "/", r);
           break;

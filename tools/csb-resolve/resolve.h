@@ -49,6 +49,7 @@ typedef struct rs_ctx {
   /* output */
   csb_policy *policy;
   int want_landlock;
+  size_t n_warned;           /* warnings already printed to stderr */
 } rs_ctx;
 
 /* Reads the system and user layers, decides trust, adds the trusted project
@@ -64,6 +65,9 @@ const char *rs_get_string(const csb_toml_value *t, const char *dotted);
 /* 1 and *out when the value exists and is a bool. */
 int rs_get_bool(const csb_toml_value *t, const char *dotted, int *out);
 void rs_ctx_free(rs_ctx *ctx);
+/* Prints the warnings raised so far that were not printed yet (so that
+ * warnings come before an error that follows them). */
+void rs_flush_warnings(rs_ctx *ctx);
 /* Normalises the host keys of every `network.domains` table of a layer
  * (profiles and features.network_proxy) before merging (select.c). */
 void rs_normalize_domains(csb_toml_value *tree);

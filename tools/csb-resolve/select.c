@@ -47,6 +47,7 @@ void rs_profile_free(rs_profile *p) {
 }
 
 static int config_error(rs_ctx *ctx, const char *msg) {
+  rs_flush_warnings(ctx);
   return csb_cli_error(ctx->cli, CSB_EXIT_CONFIG, "%s", msg);
 }
 
@@ -376,6 +377,13 @@ int rs_select_profile(rs_ctx *ctx, rs_profile *out) {
   if (perms != NULL && csb_toml_table_len(perms) > 0 && syntax != SYNTAX_LEGACY && dp == NULL)
     return config_error(ctx, "config defines `[permissions]` profiles but does not set "
                              "`default_permissions`");
+  /* Legacy writable_roots are runtime workspace roots unless profiles are
+   * selected explicitly (reference §3.3). */
+  if (dp == NULL) {
+    int rc = legacy_writable_roots(ctx, &out->profile_roots);
+    if (rc) return rc;
+    out->profile_root_origin = "legacy";
+  }
   if (syntax == SYNTAX_LEGACY) return select_legacy(ctx, out, warnings);
 
   int implicit = dp == NULL;
@@ -396,14 +404,9 @@ int rs_select_profile(rs_ctx *ctx, rs_profile *out) {
       if (legacy_bool(ctx, "exclude_slash_tmp")) csb_toml_table_remove(fs, ":slash_tmp");
       if (legacy_bool(ctx, "exclude_tmpdir_env_var")) csb_toml_table_remove(fs, ":tmpdir");
       out->network_enabled = legacy_bool(ctx, "network_access");
-      int rc = legacy_writable_roots(ctx, &out->profile_roots);
-      if (rc) {
-        csb_toml_value_free(t);
-        return rc;
-      }
     }
     int rc = compile_profile_table(ctx, id, t, out, warnings);
-    if (implicit && strcmp(id, ":workspace") == 0) out->profile_root_origin = "legacy";
+    if (implicit) out->profile_root_origin = "legacy";
     csb_toml_value_free(t);
     return rc;
   }

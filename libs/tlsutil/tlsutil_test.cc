@@ -1,0 +1,327 @@
+// Unit tests for libs/tlsutil.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <openssl/bio.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "csb_tlsutil.h"
+
+namespace {
+
+std::string TempDir() {
+  const char *t = getenv("TEST_TMPDIR");
+  std::string tmpl = std::string(t ? t : "/tmp") + "/tlsXXXXXX";
+  char *d = mkdtemp(&tmpl[0]);
+  EXPECT_NE(d, nullptr);
+  return tmpl;
+}
+
+std::string Slurp(const std::string &p) {
+  std::ifstream f(p, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+void Spit(const std::string &p, const std::string &data) {
+  std::ofstream f(p, std::ios::binary);
+  f << data;
+}
+
+TEST(Files, WriteNewNeverOverwrites) {
+  std::string d = TempDir();
+  csb_error err;
+  std::string p = d + "/f";
+  ASSERT_TRUE(csb_tls_write_new_file(p.c_str(), "abc", 3, 0600, &err)) << err.msg;
+  EXPECT_EQ(Slurp(p), "abc");
+  struct stat st;
+  ASSERT_EQ(stat(p.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_FALSE(csb_tls_write_new_file(p.c_str(), "xyz", 3, 0600, &err));
+  EXPECT_NE(std::string(err.msg).find("refusing to overwrite existing file"), std::string::npos);
+  EXPECT_EQ(Slurp(p), "abc");
+}
+
+TEST(Ca, CreateReloadAndChecks) {
+  std::string d = TempDir() + "/proxy";
+  csb_error err;
+  csb_tls_ca *ca = nullptr;
+  int created = 0;
+  ASSERT_TRUE(csb_tls_ca_load_or_create(d.c_str(), &ca, &created, &err)) << err.msg;
+  EXPECT_EQ(created, 1);
+  size_t len;
+  std::string pem(csb_tls_ca_pem(ca, &len));
+  EXPECT_EQ(pem, Slurp(d + "/ca.pem"));
+  struct stat st;
+  ASSERT_EQ(stat((d + "/ca.key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_EQ(stat(d.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  EXPECT_NE(Slurp(d + "/ca.key").find("-----BEGIN PRIVATE KEY-----"), std::string::npos);
+
+  // certificate contents
+  BIO *b = BIO_new_mem_buf(pem.data(), pem.size());
+  X509 *x = PEM_read_bio_X509(b, nullptr, nullptr, nullptr);
+  BIO_free(b);
+  ASSERT_NE(x, nullptr);
+  char cn[128];
+  X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn, sizeof cn);
+  EXPECT_STREQ(cn, CSB_TLS_CA_NAME);
+  EXPECT_EQ(X509_check_ca(x), 1);
+  EVP_PKEY *pk = X509_get_pubkey(x);
+  EXPECT_EQ(EVP_PKEY_id(pk), EVP_PKEY_EC);
+  EVP_PKEY_free(pk);
+  X509_free(x);
+  csb_tls_ca_free(ca);
+
+  // reload: same files, not recreated
+  ASSERT_TRUE(csb_tls_ca_load_or_create(d.c_str(), &ca, &created, &err)) << err.msg;
+  EXPECT_EQ(created, 0);
+  EXPECT_EQ(std::string(csb_tls_ca_pem(ca, &len)), pem);
+  csb_tls_ca_free(ca);
+
+  // group-readable key is refused
+  chmod((d + "/ca.key").c_str(), 0640);
+  EXPECT_FALSE(csb_tls_ca_load_or_create(d.c_str(), &ca, &created, &err));
+  EXPECT_NE(std::string(err.msg).find("must not be group/world accessible"), std::string::npos) << err.msg;
+  chmod((d + "/ca.key").c_str(), 0600);
+
+  // a symlinked key is refused
+  ASSERT_EQ(rename((d + "/ca.key").c_str(), (d + "/real.key").c_str()), 0);
+  ASSERT_EQ(symlink((d + "/real.key").c_str(), (d + "/ca.key").c_str()), 0);
+  EXPECT_FALSE(csb_tls_ca_load_or_create(d.c_str(), &ca, &created, &err));
+  EXPECT_NE(std::string(err.msg).find("refusing to use symlink"), std::string::npos) << err.msg;
+  unlink((d + "/ca.key").c_str());
+  ASSERT_EQ(rename((d + "/real.key").c_str(), (d + "/ca.key").c_str()), 0);
+  ASSERT_TRUE(csb_tls_ca_load_or_create(d.c_str(), &ca, &created, &err)) << err.msg;
+  csb_tls_ca_free(ca);
+}
+
+TEST(Ca, OnlyOneFileIsAnError) {
+  std::string d = TempDir();
+  Spit(d + "/ca.pem", "x");
+  csb_error err;
+  csb_tls_ca *ca = nullptr;
+  EXPECT_FALSE(csb_tls_ca_load_or_create(d.c_str(), &ca, nullptr, &err));
+  EXPECT_NE(std::string(err.msg).find("both managed MITM CA files must exist"), std::string::npos) << err.msg;
+}
+
+struct Fixture {
+  std::string dir = TempDir();
+  csb_tls_ca *ca = nullptr;
+  Fixture() {
+    csb_error err;
+    EXPECT_TRUE(csb_tls_ca_load_or_create(dir.c_str(), &ca, nullptr, &err)) << err.msg;
+  }
+  ~Fixture() { csb_tls_ca_free(ca); }
+};
+
+bool LeafVerifies(csb_tls_ca *ca, csb_tls_leaf *leaf, const char *host, bool ip) {
+  size_t n;
+  const uint8_t *der = csb_tls_leaf_der(leaf, &n);
+  X509 *x = d2i_X509(nullptr, &der, static_cast<long>(n));
+  size_t pl;
+  const char *pem = csb_tls_ca_pem(ca, &pl);
+  BIO *b = BIO_new_mem_buf(pem, pl);
+  X509 *cax = PEM_read_bio_X509(b, nullptr, nullptr, nullptr);
+  BIO_free(b);
+  X509_STORE *st = X509_STORE_new();
+  X509_STORE_add_cert(st, cax);
+  X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+  X509_STORE_CTX_init(ctx, st, x, nullptr);
+  X509_VERIFY_PARAM *p = X509_STORE_CTX_get0_param(ctx);
+  if (ip)
+    X509_VERIFY_PARAM_set1_ip_asc(p, host);
+  else
+    X509_VERIFY_PARAM_set1_host(p, host, strlen(host));
+  X509_VERIFY_PARAM_set_purpose(p, X509_PURPOSE_SSL_SERVER);
+  int ok = X509_verify_cert(ctx);
+  X509_STORE_CTX_free(ctx);
+  X509_STORE_free(st);
+  X509_free(cax);
+  X509_free(x);
+  return ok == 1;
+}
+
+TEST(Leaf, IssueDnsAndIp) {
+  Fixture f;
+  csb_error err;
+  csb_tls_leaf *l = csb_tls_leaf_issue(f.ca, "api.example.test", &err);
+  ASSERT_NE(l, nullptr) << err.msg;
+  EXPECT_TRUE(LeafVerifies(f.ca, l, "api.example.test", false));
+  EXPECT_FALSE(LeafVerifies(f.ca, l, "other.example.test", false));
+  csb_tls_leaf_free(l);
+  l = csb_tls_leaf_issue(f.ca, "127.0.0.1", &err);
+  ASSERT_NE(l, nullptr) << err.msg;
+  EXPECT_TRUE(LeafVerifies(f.ca, l, "127.0.0.1", true));
+  csb_tls_leaf_free(l);
+  l = csb_tls_leaf_issue(f.ca, "::1", &err);
+  ASSERT_NE(l, nullptr) << err.msg;
+  EXPECT_TRUE(LeafVerifies(f.ca, l, "::1", true));
+  csb_tls_leaf_free(l);
+  EXPECT_EQ(csb_tls_leaf_issue(f.ca, "a,b", &err), nullptr);
+  EXPECT_EQ(csb_tls_leaf_issue(f.ca, "", &err), nullptr);
+}
+
+TEST(Leaf, LruCache) {
+  Fixture f;
+  csb_error err;
+  csb_tls_leaf_cache *c = csb_tls_leaf_cache_new(2);
+  csb_tls_leaf *a1 = csb_tls_leaf_cache_get(c, f.ca, "a.test", &err);
+  csb_tls_leaf *a2 = csb_tls_leaf_cache_get(c, f.ca, "a.test", &err);
+  EXPECT_EQ(a1, a2);
+  csb_tls_leaf *b = csb_tls_leaf_cache_get(c, f.ca, "b.test", &err);
+  csb_tls_leaf *a3 = csb_tls_leaf_cache_get(c, f.ca, "a.test", &err);  // a most recent
+  csb_tls_leaf *cc = csb_tls_leaf_cache_get(c, f.ca, "c.test", &err);  // evicts b
+  csb_tls_leaf *b2 = csb_tls_leaf_cache_get(c, f.ca, "b.test", &err);  // miss, evicts a
+  EXPECT_NE(b, b2);
+  uint64_t hits, misses;
+  size_t size;
+  csb_tls_leaf_cache_stats(c, &hits, &misses, &size);
+  EXPECT_EQ(hits, 2u);
+  EXPECT_EQ(misses, 4u);
+  EXPECT_EQ(size, 2u);
+  for (auto *l : {a1, a2, b, a3, cc, b2}) csb_tls_leaf_free(l);
+  csb_tls_leaf_cache_free(c);
+  c = csb_tls_leaf_cache_new(0);
+  a1 = csb_tls_leaf_cache_get(c, f.ca, "a.test", &err);
+  a2 = csb_tls_leaf_cache_get(c, f.ca, "a.test", &err);
+  EXPECT_NE(a1, a2);
+  csb_tls_leaf_free(a1);
+  csb_tls_leaf_free(a2);
+  csb_tls_leaf_cache_free(c);
+}
+
+// Drives a client and a server SSL over a socketpair until both finish.
+bool Handshake(SSL *cli, SSL *srv) {
+  int sv[2];
+  EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+  SSL_set_fd(cli, sv[0]);
+  SSL_set_fd(srv, sv[1]);
+  SSL_set_connect_state(cli);
+  SSL_set_accept_state(srv);
+  bool cdone = false, sdone = false, failed = false;
+  for (int i = 0; i < 1000 && !(cdone && sdone) && !failed; i++) {
+    if (!cdone) {
+      int r = SSL_do_handshake(cli);
+      if (r == 1)
+        cdone = true;
+      else if (SSL_get_error(cli, r) != SSL_ERROR_WANT_READ)
+        failed = true;
+    }
+    if (!sdone && !failed) {
+      int r = SSL_do_handshake(srv);
+      if (r == 1)
+        sdone = true;
+      else if (SSL_get_error(srv, r) != SSL_ERROR_WANT_READ)
+        failed = true;
+    }
+  }
+  close(sv[0]);
+  close(sv[1]);
+  return cdone && sdone && !failed;
+}
+
+TEST(Ctx, HandshakeVerifiesAgainstGivenRoots) {
+  Fixture f;
+  csb_error err;
+  SSL_CTX *sctx = csb_tls_server_ctx_new(&err);
+  ASSERT_NE(sctx, nullptr) << err.msg;
+  size_t pl;
+  const char *pem = csb_tls_ca_pem(f.ca, &pl);
+  SSL_CTX *cctx = csb_tls_client_ctx_new(pem, pl, &err);
+  ASSERT_NE(cctx, nullptr) << err.msg;
+  csb_tls_leaf *leaf = csb_tls_leaf_issue(f.ca, "good.test", &err);
+  for (const char *name : {"good.test", "bad.test"}) {
+    SSL *s = SSL_new(sctx);
+    SSL *c = SSL_new(cctx);
+    ASSERT_TRUE(csb_tls_leaf_apply(leaf, s));
+    ASSERT_TRUE(csb_tls_client_prepare(c, name));
+    bool ok = Handshake(c, s);
+    EXPECT_EQ(ok, std::string(name) == "good.test") << name;
+    if (ok) {
+      const uint8_t *proto;
+      unsigned plen;
+      SSL_get0_alpn_selected(c, &proto, &plen);
+      EXPECT_EQ(std::string(reinterpret_cast<const char *>(proto), plen), "http/1.1");
+    }
+    SSL_free(s);
+    SSL_free(c);
+  }
+  csb_tls_leaf_free(leaf);
+  SSL_CTX_free(cctx);
+  // a client trusting other roots fails closed
+  Fixture other;
+  const char *opem = csb_tls_ca_pem(other.ca, &pl);
+  cctx = csb_tls_client_ctx_new(opem, pl, &err);
+  leaf = csb_tls_leaf_issue(f.ca, "good.test", &err);
+  SSL *s = SSL_new(sctx);
+  SSL *c = SSL_new(cctx);
+  csb_tls_leaf_apply(leaf, s);
+  csb_tls_client_prepare(c, "good.test");
+  EXPECT_FALSE(Handshake(c, s));
+  SSL_free(s);
+  SSL_free(c);
+  csb_tls_leaf_free(leaf);
+  SSL_CTX_free(cctx);
+  SSL_CTX_free(sctx);
+  EXPECT_EQ(csb_tls_client_ctx_new("garbage", 7, &err), nullptr);
+}
+
+TEST(Bundles, PersistReuseAndRefuse) {
+  Fixture f;
+  csb_error err;
+  size_t pl;
+  std::string ca(csb_tls_ca_pem(f.ca, &pl));
+  std::string bundle = "other\n" + ca;
+  char *path = nullptr;
+  ASSERT_TRUE(csb_tls_persist_bundle(f.dir.c_str(), bundle.data(), bundle.size(), &path, &err)) << err.msg;
+  std::string p1 = path;
+  free(path);
+  EXPECT_EQ(Slurp(p1), bundle);
+  ASSERT_TRUE(csb_tls_persist_bundle(f.dir.c_str(), bundle.data(), bundle.size(), &path, &err)) << err.msg;
+  EXPECT_EQ(p1, path);
+  free(path);
+  EXPECT_TRUE(csb_tls_is_managed_bundle(f.dir.c_str(), ca.data(), ca.size(), p1.c_str()));
+  EXPECT_FALSE(csb_tls_is_managed_bundle("/elsewhere", ca.data(), ca.size(), p1.c_str()));
+  Spit(p1, bundle + "tampered");
+  EXPECT_FALSE(csb_tls_is_managed_bundle(f.dir.c_str(), ca.data(), ca.size(), p1.c_str()));
+  EXPECT_FALSE(csb_tls_persist_bundle(f.dir.c_str(), bundle.data(), bundle.size(), &path, &err));
+  EXPECT_NE(std::string(err.msg).find("refusing to reuse existing mismatched file"), std::string::npos);
+  unlink(p1.c_str());
+  ASSERT_EQ(symlink("/dev/null", p1.c_str()), 0);
+  EXPECT_FALSE(csb_tls_persist_bundle(f.dir.c_str(), bundle.data(), bundle.size(), &path, &err));
+  EXPECT_NE(std::string(err.msg).find("refusing to reuse symlink"), std::string::npos);
+}
+
+TEST(Roots, FromAFakeRootAndDeduplicated) {
+  Fixture f1, f2;
+  std::string root = TempDir();
+  ASSERT_TRUE(csb_tls_mkdirs((root + "/etc/ssl/certs").c_str(), 0755, nullptr));
+  size_t l1, l2;
+  std::string c1(csb_tls_ca_pem(f1.ca, &l1)), c2(csb_tls_ca_pem(f2.ca, &l2));
+  Spit(root + "/etc/ssl/certs/ca-certificates.crt", c1 + c2);
+  Spit(root + "/etc/ssl/certs/one.pem", c1);
+  Spit(root + "/etc/ssl/certs/junk.txt", "not a cert");
+  csb_buf out;
+  csb_buf_init(&out);
+  csb_error err;
+  ASSERT_TRUE(csb_tls_system_roots_pem(root.c_str(), &out, &err)) << err.msg;
+  EXPECT_EQ(csb_tls_pem_certs(out.data, out.len, nullptr), 2u);
+  csb_buf_free(&out);
+  std::string empty = TempDir();
+  EXPECT_FALSE(csb_tls_system_roots_pem(empty.c_str(), &out, &err));
+}
+
+}  // namespace

@@ -30,6 +30,14 @@ def _musl_transition_impl(settings, attr):
     }
     for opt in _FLAG_OPTS:
         out[opt] = [f for f in settings[opt] if not _is_sanitizer_flag(f)]
+
+    # Always change copt and linkopt (with harmless markers). Bazel 4 names the
+    # output directory after the options a transition actually changed, so
+    # without this `--config=asan` (whose flags are dropped here) would get a
+    # different musl output directory and rebuild everything, BoringSSL
+    # included, instead of sharing the plain build's musl artifacts.
+    out["//command_line_option:copt"] = out["//command_line_option:copt"] + ["-DCSB_MUSL_STATIC=1"]
+    out["//command_line_option:linkopt"] = out["//command_line_option:linkopt"] + ["-static"]
     return out
 
 musl_transition = transition(

@@ -99,6 +99,10 @@ typedef struct bw_fsargs {
   size_t n_synth;
   size_t cap_synth;
   csb_strv explain;    /* one line per decision, for --explain */
+  /* Read-only masks inside writable roots: the inner stage re-checks
+   * that each is still a read-only mount and not a symlink (a swap during
+   * setup would have let bubblewrap mount somewhere else). */
+  csb_strv verify;
 } bw_fsargs;
 
 /* Builds the filesystem arguments for the policy `p` with its derived view

@@ -27,6 +27,8 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -220,6 +222,8 @@ int bw_inner_main(int argc, char **argv) {
   memset(&rules, 0, sizeof rules);
   int stderr_fd = -1, started_fd = -1;
   proxy_arg proxies[16];
+  const char *verify[4096];
+  size_t n_verify = 0;
   size_t n_proxies = 0;
   int i = 2;
   for (; i < argc; i++) {
@@ -245,6 +249,9 @@ int bw_inner_main(int argc, char **argv) {
       size_t *n = a[7] == 'a' ? &rules.n_allow : &rules.n_deny;
       *list = csb_xrealloc(*list, (*n + 1) * sizeof(char *));
       (*list)[(*n)++] = canonical_parent(v);
+      i++;
+    } else if (strcmp(a, "--verify-ro") == 0) {
+      if (n_verify < CSB_ARRAY_LEN(verify)) verify[n_verify++] = v;
       i++;
     } else if (strcmp(a, "--stderr-fd") == 0) {
       stderr_fd = parse_fd(v);
@@ -279,6 +286,16 @@ int bw_inner_main(int argc, char **argv) {
     return fail(CSB_EXIT_UNAVAILABLE,
                 "the sandbox retained effective or permitted capabilities; refusing to run the "
                 "command (fix: use a bubblewrap that honours --cap-drop ALL)");
+  for (size_t k = 0; k < n_verify; k++) {
+    struct stat st;
+    struct statvfs sv;
+    if (lstat(verify[k], &st) != 0 || S_ISLNK(st.st_mode) || statvfs(verify[k], &sv) != 0 ||
+        !(sv.f_flag & ST_RDONLY))
+      return fail(CSB_EXIT_UNAVAILABLE,
+                  "read-only mask %s changed while the sandbox was set up (was it swapped for a "
+                  "symlink?); refusing to run the command",
+                  verify[k]);
+  }
   if (so.net == BW_SECCOMP_NET_PROXY && n_proxies == 0)
     return fail(CSB_EXIT_USAGE, "inner stage: proxy mode without routes");
   for (size_t k = 0; k < n_proxies; k++) {

@@ -253,6 +253,10 @@ static int build_argv(outer *o, plan *pl, int mount_proc, const char *registry, 
     csb_strv_push(a, o->p->unix_sockets[i].allow ? "--unix-allow" : "--unix-deny");
     csb_strv_push(a, o->p->unix_sockets[i].path);
   }
+  for (size_t i = 0; i < pl->fs.verify.len; i++) {
+    csb_strv_push(a, "--verify-ro");
+    csb_strv_push(a, pl->fs.verify.items[i]);
+  }
   csb_strv_push(a, "--stderr-fd");
   csb_strv_pushf(a, "%d", pl->stderr_fd);
   csb_strv_push(a, "--started-fd");

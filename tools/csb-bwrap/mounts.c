@@ -476,6 +476,10 @@ static int emit(builder *b) {
       break;
     }
     if (o->why) csb_strv_push(&f->explain, o->why);
+    if ((o->kind == OP_RO_BIND || o->kind == OP_EMPTY_FILE || o->kind == OP_EMPTY_DIR ||
+         o->kind == OP_DENY_DIR || o->kind == OP_DENY_FILE) &&
+        enclosing_writable(b, o->dst))
+      csb_strv_push(&f->verify, o->dst);
   }
   /* Read-only remounts of our tmpfs masks come last, after every mount
    * point below them has been created. */
@@ -528,6 +532,20 @@ int bw_mounts_build(const csb_policy *p, const csb_policy_view *v, const bw_moun
   add_op(&b, OP_PROC, "/proc", NULL,
          o->mount_proc ? "/proc: fresh procfs of the sandbox's PID namespace"
                        : "/proc: empty (this host refused a fresh procfs)");
+
+  if (o->mount_proc) {
+    /* bubblewrap leaves /proc/sys writable when its directories are not
+     * (it tests the directory). Run by root, the sandbox's uid 0 is the
+     * host's root for sysctl permission checks, so kernel settings
+     * (core_pattern, ...) would be writable from inside. */
+    static const char *const proc_ro[] = {"/proc/sys", "/proc/sysrq-trigger", "/proc/pressure"};
+    for (size_t i = 0; i < CSB_ARRAY_LEN(proc_ro); i++) {
+      struct stat st;
+      if (lstat(proc_ro[i], &st) == 0)
+        add_op(&b, OP_RO_BIND, proc_ro[i], proc_ro[i], NULL);
+    }
+    csb_strv_push(&out->explain, "/proc/sys, /proc/sysrq-trigger, /proc/pressure: read-only");
+  }
 
   for (size_t i = 0; i < v->n_writable; i++) csb_strv_push(&b.writable_logical, v->writable[i].root);
 
@@ -630,6 +648,7 @@ void bw_fsargs_free(bw_fsargs *f) {
   if (!f) return;
   csb_strv_free(&f->argv);
   csb_strv_free(&f->explain);
+  csb_strv_free(&f->verify);
   for (size_t i = 0; i < f->n_synth; i++) free(f->synth[i].path);
   free(f->synth);
   free(f->data_fds);

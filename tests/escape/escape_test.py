@@ -1,0 +1,440 @@
+#!/usr/bin/env python3
+"""Escape suite for csb-bwrap: hostile probes (static C programs from this
+directory) run inside the sandbox; every one must be blocked.
+
+usage: escape_test.py CSB_BWRAP PROBE_DIR [-k SUBSTRING]
+
+Prints a table (probe, expected, observed) and "N passed, M failed"; exits
+1 when any probe escaped (or could not run).
+"""
+
+import os
+import pty
+import select
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bwrap"))
+import policy_gen  # noqa: E402
+
+TIMEOUT = 30
+
+
+class Ctx:
+    def __init__(self, binary, probes, base):
+        self.bin = binary
+        self.probes = probes
+        self.base = tempfile.mkdtemp(prefix="e-", dir=base)
+        self.ws = os.path.join(self.base, "ws")
+        self.out = os.path.join(self.base, "out")
+        os.makedirs(self.ws)
+        os.makedirs(self.out)
+        self.pfile = os.path.join(self.base, "p.json")
+        self.cleanup = []
+
+    def policy(self, entries=None, **kw):
+        if entries is None:
+            entries = [("/", "read"), (self.ws, "write")]
+        with open(self.pfile, "w") as f:
+            f.write(policy_gen.policy(self.ws, entries, **kw))
+
+    def argv(self, prog, *args):
+        return [self.bin, "--policy", self.pfile, "--", os.path.join(self.probes, prog), *args]
+
+    def run(self, prog, *args, tty=False):
+        if not os.path.exists(self.pfile):
+            self.policy()
+        argv = self.argv(prog, *args)
+        if tty:
+            return run_tty(argv, self.ws)
+        p = subprocess.run(argv, cwd=self.ws, capture_output=True, text=True, timeout=TIMEOUT)
+        return p.returncode, p.stdout + p.stderr
+
+
+def run_tty(argv, cwd):
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.chdir(cwd)
+        os.execv(argv[0], argv)
+    data = b""
+    deadline = time.time() + TIMEOUT
+    while time.time() < deadline:
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if r:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            data += chunk
+    _, st = os.waitpid(pid, 0)
+    os.close(fd)
+    return os.waitstatus_to_exitcode(st), data.decode(errors="replace").replace("\r", "")
+
+
+def verdict(rc, out):
+    """blocked / ESCAPED / error from one probe run."""
+    lines = [l for l in out.splitlines() if l.strip()]
+    probe_line = next((l for l in lines if l.startswith(("blocked:", "ESCAPED:", "error:"))), None)
+    if probe_line:
+        return probe_line.split(":")[0], probe_line
+    if rc == 69 and "csb-bwrap: error" in out:
+        return "blocked", "csb-bwrap refused to start: " + lines[-1][:140]
+    return "error", f"exit {rc}: {out.strip()[:160]}"
+
+
+PROBES = []
+
+
+def probe(name, doc):
+    def deco(fn):
+        PROBES.append((name, doc, fn))
+        return fn
+    return deco
+
+
+def simple(name, prog, doc, *args, **policy_kw):
+    def fn(c):
+        c.policy(**policy_kw)
+        return verdict(*c.run(prog, name, *[a.format(ws=c.ws, out=c.out) for a in args]))
+    PROBES.append((name, doc, fn))
+
+
+# --- terminal ----------------------------------------------------------------
+
+
+def tty_probe(which):
+    def fn(c):
+        c.policy()
+        return verdict(*c.run("probe_io", which, tty=True))
+    return fn
+
+
+PROBES.append(("tiocsti", "TIOCSTI pushes input into the caller's terminal", tty_probe("tiocsti")))
+PROBES.append(("tiocsti_highbits", "TIOCSTI with bits above 32 set (CVE-2019-10063)", tty_probe("tiocsti_highbits")))
+PROBES.append(("tioclinux", "TIOCLINUX selection paste", tty_probe("tioclinux")))
+
+# --- syscall ABIs, namespaces, kernel surface ----------------------------------
+
+simple("x32_socket", "probe_kernel", "socket() through the x32 ABI (nr | 0x40000000)")
+simple("int80_socketcall", "probe_kernel", "i386 int 0x80 socketcall(SYS_SOCKET)")
+simple("int80_socket", "probe_kernel", "i386 int 0x80 socket (nr 359)")
+simple("io_uring", "probe_kernel", "io_uring_setup (socket/connect bypass)")
+simple("clone3_newuser", "probe_kernel", "clone3 with CLONE_NEWUSER")
+simple("clone_newuser", "probe_kernel", "clone with CLONE_NEWUSER")
+simple("unshare_user", "probe_kernel", "unshare(CLONE_NEWUSER)")
+simple("unshare_mount", "probe_kernel", "unshare(CLONE_NEWNS|CLONE_NEWUSER) to get a private mount table")
+simple("setns", "probe_kernel", "setns into a namespace")
+simple("mount_tmpfs", "probe_kernel", "mount a tmpfs over the .git mask", "{ws}/.git")
+simple("umount_protected", "probe_kernel", "umount2 the read-only .git mask", "{ws}/.git")
+simple("remount_rw", "probe_kernel", "remount the read-only root read-write", "/")
+simple("pivot_root", "probe_kernel", "pivot_root")
+simple("new_mount_api", "probe_kernel", "fsopen / open_tree(OPEN_TREE_CLONE)")
+simple("chroot", "probe_kernel", "chroot")
+simple("keyctl", "probe_kernel", "keyctl / add_key on the session keyring")
+simple("bpf", "probe_kernel", "bpf(BPF_MAP_CREATE)")
+simple("perf_event_open", "probe_kernel", "perf_event_open")
+simple("userfaultfd", "probe_kernel", "userfaultfd (race amplification)")
+simple("modules_kexec", "probe_kernel", "finit_module / kexec_load")
+simple("open_by_handle", "probe_kernel", "name_to_handle_at / open_by_handle_at")
+simple("ptrace_parent", "probe_kernel", "PTRACE_ATTACH to the parent and to pid 1")
+simple("process_vm", "probe_kernel", "process_vm_readv/writev into pid 1 and the parent")
+simple("proc_pid1_mem", "probe_kernel", "open /proc/1/mem (the unfiltered supervisor)")
+simple("proc_self_exe", "probe_kernel", "open /proc/self/exe for writing")
+simple("proc_sysctl", "probe_kernel", "write global sysctls (/proc/sys/vm/drop_caches) and /proc/sysrq-trigger")
+simple("no_new_privs", "probe_kernel", "no_new_privs set and no capabilities left")
+simple("leaked_fds", "probe_kernel", "file descriptors inherited beyond stdio")
+simple("mknod", "probe_kernel", "mknod a /dev/mem clone in the workspace", "{ws}")
+
+
+@probe("proc_root", "read a host file outside the policy through /proc/*/root")
+def _(c):
+    secret = os.path.join(c.out, "secret")
+    with open(secret, "w") as f:
+        f.write("host secret")
+    c.policy([(c.ws, "write"), (c.probes, "read")], minimal=True)
+    return verdict(*c.run("probe_kernel", "proc_root", secret))
+
+
+# --- sockets -------------------------------------------------------------------
+
+simple("raw_socket", "probe_io", "raw IPv4/IPv6 and AF_PACKET sockets (network enabled)", net="enabled")
+simple("netlink", "probe_io", "netlink route / uevent sockets (restricted network)")
+simple("vsock", "probe_io", "AF_VSOCK (WSL2 / VM host bridge), network enabled", net="enabled")
+
+
+def abstract_listener():
+    name = "csb-escape-%d-%d" % (os.getpid(), int(time.time() * 1000) % 100000)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind("\0" + name)
+    s.listen(4)
+    return s, name
+
+
+@probe("abstract_unix", "connect to a host abstract Unix socket (restricted network)")
+def _(c):
+    s, name = abstract_listener()
+    try:
+        c.policy()
+        return verdict(*c.run("probe_io", "abstract_unix", name))
+    finally:
+        s.close()
+
+
+@probe("abstract_unix_all", "same, with dangerously_allow_all_unix_sockets (network namespace still isolates)")
+def _(c):
+    s, name = abstract_listener()
+    try:
+        c.policy(unix_all=True)
+        return verdict(*c.run("probe_io", "abstract_unix", name))
+    finally:
+        s.close()
+
+
+@probe("abstract_unix_enabled", "host abstract Unix socket with the host network and an allow list")
+def _(c):
+    s, name = abstract_listener()
+    try:
+        c.policy(net="enabled", unix={c.out + "/nothing.sock": "allow"})
+        return verdict(*c.run("probe_io", "abstract_unix", name))
+    finally:
+        s.close()
+
+
+@probe("unix_path_not_allowed", "connect to a host pathname socket (docker.sock stand-in) not on the allow list")
+def _(c):
+    path = os.path.join(c.out, "docker.sock")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(path)
+    s.listen(4)
+    try:
+        allowed = os.path.join(c.out, "agent.sock")
+        a = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        a.bind(allowed)
+        a.listen(1)
+        c.policy(net="enabled", unix={allowed: "allow"})
+        r = verdict(*c.run("probe_io", "unix_path", path))
+        a.close()
+        return r
+    finally:
+        s.close()
+
+
+@probe("unix_dgram_sendmsg", "datagram to a host socket via socketpair(DGRAM)+sendmsg(msg_name) and sendto")
+def _(c):
+    path = os.path.join(c.out, "log.sock")
+    rx = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    rx.bind(path)
+    rx.settimeout(0.3)
+    try:
+        c.policy(net="enabled", unix={os.path.join(c.out, "x.sock"): "allow"})
+        v = verdict(*c.run("probe_io", "unix_dgram_sendmsg", path))
+        try:
+            rx.recv(16)
+            return "ESCAPED", "ESCAPED: a datagram reached the host socket"
+        except socket.timeout:
+            return v
+    finally:
+        rx.close()
+
+
+@probe("tcp_direct", "TCP to a host loopback listener (restricted network)")
+def _(c):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(4)
+    try:
+        c.policy()
+        return verdict(*c.run("probe_io", "tcp_direct", "127.0.0.1", str(s.getsockname()[1])))
+    finally:
+        s.close()
+
+
+@probe("tcp_direct_proxy_mode", "TCP to a host loopback service bypassing the proxy (proxy mode)")
+def _(c):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(4)
+    prx = socket.socket()
+    prx.bind(("127.0.0.1", 0))
+    prx.listen(4)
+    try:
+        c.policy(net="proxy")
+        os.environ["HTTP_PROXY"] = "http://127.0.0.1:%d" % prx.getsockname()[1]
+        try:
+            return verdict(*c.run("probe_io", "tcp_direct", "127.0.0.1", str(s.getsockname()[1])))
+        finally:
+            del os.environ["HTTP_PROXY"]
+    finally:
+        s.close()
+        prx.close()
+
+
+@probe("udp_direct", "UDP datagram to a host loopback receiver (restricted network)")
+def _(c):
+    rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rx.bind(("127.0.0.1", 0))
+    rx.settimeout(0.3)
+    try:
+        c.policy()
+        v = verdict(*c.run("probe_io", "udp_direct", "127.0.0.1", str(rx.getsockname()[1])))
+        try:
+            rx.recv(16)
+            return "ESCAPED", "ESCAPED: datagram arrived"
+        except socket.timeout:
+            return v
+    finally:
+        rx.close()
+
+
+# --- filesystem ----------------------------------------------------------------
+
+simple("create_git", "probe_fs", "create .git/config or .git/hooks where .git is protected (missing)")
+simple("create_codex", "probe_fs", "create .codex/config.toml or .agents/AGENTS.md")
+
+
+@probe("git_hooks", "write .git/hooks/pre-commit and .git/config in an existing repository")
+def _(c):
+    os.makedirs(os.path.join(c.ws, ".git/hooks"))
+    with open(os.path.join(c.ws, ".git/config"), "w") as f:
+        f.write("[core]\n")
+    c.policy()
+    v = verdict(*c.run("probe_fs", "git_hooks"))
+    if os.path.exists(os.path.join(c.ws, ".git/hooks/pre-commit")):
+        return "ESCAPED", "ESCAPED: hook exists on the host"
+    return v
+
+
+@probe("rename_protected", "rename .git away (or the workspace root) and recreate it")
+def _(c):
+    os.makedirs(os.path.join(c.ws, ".git"))
+    c.policy()
+    return verdict(*c.run("probe_fs", "rename_protected"))
+
+
+@probe("hardlink_out", "hard link a file from outside the writable roots into the workspace and write it")
+def _(c):
+    target = os.path.join(c.out, "victim")
+    with open(target, "w") as f:
+        f.write("victim")
+    c.policy()
+    v = verdict(*c.run("probe_fs", "hardlink_out", target))
+    with open(target) as f:
+        if f.read() != "victim":
+            return "ESCAPED", "ESCAPED: victim modified"
+    return v
+
+
+@probe("deny_symlink", "read a denied file directly and through a symlink planted in the workspace")
+def _(c):
+    secret = os.path.join(c.ws, "secret.key")
+    with open(secret, "w") as f:
+        f.write("KEY")
+    c.policy([("/", "read"), (c.ws, "write"), (secret, "deny")])
+    return verdict(*c.run("probe_fs", "deny_symlink", secret))
+
+
+@probe("plant_symlink_next_run", "replace a denied directory with a symlink so that the next run unmasks its target")
+def _(c):
+    d = os.path.join(c.ws, "private")
+    os.makedirs(d)
+    with open(os.path.join(d, "k"), "w") as f:
+        f.write("k")
+    c.policy([("/", "read"), (c.ws, "write"), (d, "deny")])
+    return verdict(*c.run("probe_fs", "plant_symlink", d, c.out))
+
+
+@probe("symlink_swap_race", "a concurrent sandbox keeps swapping .codex for a symlink to an outside dir while 20 sandboxes start")
+def _(c):
+    outside = os.path.join(c.out, "target")
+    os.makedirs(outside)
+    c.policy()
+    # the attacker: same policy, loops rename/rmdir/symlink on .codex (bounded)
+    attacker = subprocess.Popen(
+        [c.bin, "--policy", c.pfile, "--", "/bin/sh", "-c",
+         "i=0; while [ $i -lt 150 ]; do i=$((i+1)); mv .codex x 2>/dev/null; rmdir .codex 2>/dev/null; "
+         "ln -s %s .codex 2>/dev/null && echo planted; done" % outside],
+        cwd=c.ws, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    outcomes = {}
+    for _ in range(20):
+        rc, out = c.run("probe_fs", "create_codex")
+        k, _line = verdict(rc, out)
+        outcomes[k] = outcomes.get(k, 0) + 1
+    planted = attacker.communicate(timeout=TIMEOUT)[0].count("planted")
+    if os.listdir(outside):
+        return "ESCAPED", "ESCAPED: wrote into %s: %s" % (outside, os.listdir(outside))
+    if outcomes.get("ESCAPED") or planted:
+        return "ESCAPED", "ESCAPED: outcomes %s, symlink planted %d times" % (outcomes, planted)
+    return "blocked", "blocked: 20 runs %s; the attacker never replaced .codex; outside untouched" % outcomes
+
+
+@probe("setup_swap_detected", "a mask that bubblewrap mounted through a symlink swapped in during setup is detected")
+def _(c):
+    # Simulate the swap deterministically: plant the symlink after the
+    # outer stage checked the path, by giving bwrap a wrapper that swaps it.
+    outside = os.path.join(c.out, "target")
+    os.makedirs(outside)
+    os.makedirs(os.path.join(c.ws, ".codex"))
+    wrapper = os.path.join(c.base, "bwrap-swap")
+    with open(wrapper, "w") as f:
+        f.write("#!/bin/sh\ncase \"$1\" in --help) exec /usr/bin/bwrap --help;; esac\n"
+                "rmdir %s/.codex && ln -s %s %s/.codex\nexec /usr/bin/bwrap \"$@\"\n" % (c.ws, outside, c.ws))
+    os.chmod(wrapper, 0o755)
+    c.policy()
+    argv = [c.bin, "--policy", c.pfile, "--bwrap", wrapper, "--", os.path.join(c.probes, "probe_fs"), "create_codex"]
+    p = subprocess.run(argv, cwd=c.ws, capture_output=True, text=True, timeout=TIMEOUT)
+    if os.listdir(outside):
+        return "ESCAPED", "ESCAPED: wrote into %s" % outside
+    k, line = verdict(p.returncode, p.stdout + p.stderr)
+    if p.returncode == 69 and "changed while the sandbox was set up" in p.stderr:
+        return "blocked", "blocked: csb-bwrap refused: " + p.stderr.strip().splitlines()[-1][:120]
+    return k, line
+
+
+def main():
+    args = sys.argv[1:]
+    only = None
+    if "-k" in args:
+        i = args.index("-k")
+        only = args[i + 1]
+        del args[i:i + 2]
+    if len(args) != 2:
+        print(__doc__)
+        return 64
+    binary, probes = os.path.abspath(args[0]), os.path.abspath(args[1])
+    base = tempfile.mkdtemp(prefix="csb-esc-", dir="/tmp")
+    rows = []
+    for name, doc, fn in PROBES:
+        if only and only not in name:
+            continue
+        c = Ctx(binary, probes, base)
+        try:
+            kind, line = fn(c)
+        except Exception as e:  # noqa: BLE001
+            kind, line = "error", f"runner: {type(e).__name__}: {e}"
+        finally:
+            shutil.rmtree(c.base, ignore_errors=True)
+        rows.append((name, kind, line))
+        print(f"{'PASS' if kind == 'blocked' else 'FAIL'} {name}: {line}", flush=True)
+    shutil.rmtree(base, ignore_errors=True)
+    w = max(len(r[0]) for r in rows) if rows else 5
+    print()
+    print(f"{'probe':<{w}}  {'expected':<8}  observed")
+    print(f"{'-' * w}  {'-' * 8}  {'-' * 60}")
+    for name, kind, line in rows:
+        print(f"{name:<{w}}  {'blocked':<8}  {line}")
+    passed = sum(1 for r in rows if r[1] == "blocked")
+    failed = len(rows) - passed
+    print()
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

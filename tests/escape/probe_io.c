@@ -1,0 +1,178 @@
+/* probe_io.c - escape probes through terminals and sockets: TIOCSTI and
+ * TIOCLINUX injection, raw/packet/netlink/vsock sockets, abstract and
+ * pathname Unix sockets to host listeners, datagram tricks, direct TCP. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stddef.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+
+#include "probe.h"
+
+#ifndef AF_VSOCK
+#define AF_VSOCK 40
+#endif
+#define TIOCSTI_NR 0x5412
+#define TIOCLINUX_NR 0x541C
+
+/* Terminal injection into the caller's tty (stdin must be a tty). */
+static int p_tiocsti(int c, char **v) {
+  (void)c; (void)v;
+  if (!isatty(0)) return perror2("stdin is not a terminal");
+  char ch = 'x';
+  return expect_fail(ioctl(0, TIOCSTI_NR, &ch), "ioctl(TIOCSTI)");
+}
+
+/* Same request with garbage in the upper 32 bits (CVE-2019-10063). */
+static int p_tiocsti_highbits(int c, char **v) {
+  (void)c; (void)v;
+  if (!isatty(0)) return perror2("stdin is not a terminal");
+  char ch = 'x';
+  return expect_fail(syscall(SYS_ioctl, 0, (unsigned long)TIOCSTI_NR | (1UL << 32), &ch),
+                     "ioctl(TIOCSTI | 1<<32)");
+}
+
+static int p_tioclinux(int c, char **v) {
+  (void)c; (void)v;
+  if (!isatty(0)) return perror2("stdin is not a terminal");
+  char sub = 3; /* TIOCL_PASTESEL */
+  long r = ioctl(0, TIOCLINUX_NR, &sub);
+  if (r == 0) return escaped("ioctl(TIOCLINUX, PASTESEL) succeeded");
+  if (errno != EPERM) return escaped("TIOCLINUX reached the tty driver (%s): filter missing", strerror(errno));
+  return blocked("ioctl(TIOCLINUX): %s", strerror(errno));
+}
+
+static int p_raw_socket(int c, char **v) {
+  (void)c; (void)v;
+  int a = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
+  if (a >= 0) return escaped("socket(AF_INET, SOCK_RAW)");
+  int e1 = errno;
+  int b = socket(AF_PACKET, SOCK_RAW, 0);
+  if (b >= 0) return escaped("socket(AF_PACKET)");
+  int e2 = errno;
+  int d = socket(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6);
+  if (d >= 0) return escaped("socket(AF_INET6, SOCK_RAW)");
+  return blocked("raw: %s; packet: %s; raw6: %s", strerror(e1), strerror(e2), strerror(errno));
+}
+
+static int p_netlink(int c, char **v) {
+  (void)c; (void)v;
+  int a = socket(AF_NETLINK, SOCK_RAW, 0 /* NETLINK_ROUTE */);
+  if (a >= 0) return escaped("socket(AF_NETLINK, NETLINK_ROUTE)");
+  int e1 = errno;
+  int b = socket(AF_NETLINK, SOCK_RAW, 15 /* NETLINK_KOBJECT_UEVENT */);
+  if (b >= 0) return escaped("socket(AF_NETLINK, KOBJECT_UEVENT)");
+  return blocked("route: %s; uevent: %s", strerror(e1), strerror(errno));
+}
+
+static int p_vsock(int c, char **v) {
+  (void)c; (void)v;
+  return expect_fail(socket(AF_VSOCK, SOCK_STREAM, 0), "socket(AF_VSOCK)");
+}
+
+/* argv[2]: abstract name bound by a host listener */
+static int p_abstract_unix(int c, char **v) {
+  if (c < 3) return perror2("usage: abstract_unix NAME");
+  int s = socket(AF_UNIX, SOCK_STREAM, 0);
+  if (s < 0) return blocked("socket(AF_UNIX): %s", strerror(errno));
+  struct sockaddr_un a;
+  memset(&a, 0, sizeof a);
+  a.sun_family = AF_UNIX;
+  size_t n = strlen(v[2]);
+  memcpy(a.sun_path + 1, v[2], n);
+  socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n);
+  if (connect(s, (struct sockaddr *)&a, len) == 0) return escaped("connected to host abstract socket @%s", v[2]);
+  return blocked("connect(@%s): %s", v[2], strerror(errno));
+}
+
+/* argv[2]: pathname of a host stream listener outside the allow list */
+static int p_unix_path(int c, char **v) {
+  if (c < 3) return perror2("usage: unix_path PATH");
+  int s = socket(AF_UNIX, SOCK_STREAM, 0);
+  if (s < 0) return blocked("socket(AF_UNIX): %s", strerror(errno));
+  struct sockaddr_un a;
+  memset(&a, 0, sizeof a);
+  a.sun_family = AF_UNIX;
+  snprintf(a.sun_path, sizeof a.sun_path, "%s", v[2]);
+  if (connect(s, (struct sockaddr *)&a, sizeof a) == 0) return escaped("connected to %s", v[2]);
+  return blocked("connect(%s): %s", v[2], strerror(errno));
+}
+
+/* argv[2]: pathname of a host datagram socket; try socketpair(DGRAM) +
+ * sendmsg with msg_name, and an unconnected datagram socket. */
+static int p_unix_dgram_sendmsg(int c, char **v) {
+  if (c < 3) return perror2("usage: unix_dgram_sendmsg PATH");
+  struct sockaddr_un a;
+  memset(&a, 0, sizeof a);
+  a.sun_family = AF_UNIX;
+  snprintf(a.sun_path, sizeof a.sun_path, "%s", v[2]);
+  int sv[2];
+  int e1 = 0;
+  if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) == 0) {
+    struct iovec iov = {"pwned", 5};
+    struct msghdr m;
+    memset(&m, 0, sizeof m);
+    m.msg_name = &a;
+    m.msg_namelen = sizeof a;
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    if (sendmsg(sv[0], &m, 0) == 5) return escaped("datagram delivered to %s via socketpair+msg_name", v[2]);
+    e1 = errno;
+  } else {
+    e1 = errno;
+  }
+  int s = socket(AF_UNIX, SOCK_DGRAM, 0);
+  if (s >= 0 && sendto(s, "pwned", 5, 0, (struct sockaddr *)&a, sizeof a) == 5)
+    return escaped("datagram delivered to %s via sendto", v[2]);
+  return blocked("socketpair/sendmsg: %s; socket/sendto: %s", strerror(e1), strerror(errno));
+}
+
+/* argv[2] argv[3]: host address and port of a listener (loopback) */
+static int p_tcp_direct(int c, char **v) {
+  if (c < 4) return perror2("usage: tcp_direct ADDR PORT");
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_port = htons((uint16_t)atoi(v[3]));
+  inet_pton(AF_INET, v[2], &a.sin_addr);
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  if (s < 0) return blocked("socket(AF_INET): %s", strerror(errno));
+  if (connect(s, (struct sockaddr *)&a, sizeof a) == 0) return escaped("connected to %s:%s", v[2], v[3]);
+  return blocked("connect(%s:%s): %s", v[2], v[3], strerror(errno));
+}
+
+static int p_udp_direct(int c, char **v) {
+  if (c < 4) return perror2("usage: udp_direct ADDR PORT");
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_port = htons((uint16_t)atoi(v[3]));
+  inet_pton(AF_INET, v[2], &a.sin_addr);
+  int s = socket(AF_INET, SOCK_DGRAM, 0);
+  if (s < 0) return blocked("socket(AF_INET, SOCK_DGRAM): %s", strerror(errno));
+  if (sendto(s, "pwned", 5, 0, (struct sockaddr *)&a, sizeof a) == 5)
+    return escaped("datagram sent to %s:%s (check the host side)", v[2], v[3]);
+  return blocked("sendto(%s:%s): %s", v[2], v[3], strerror(errno));
+}
+
+static const probe probes[] = {
+    {"tiocsti", p_tiocsti},
+    {"tiocsti_highbits", p_tiocsti_highbits},
+    {"tioclinux", p_tioclinux},
+    {"raw_socket", p_raw_socket},
+    {"netlink", p_netlink},
+    {"vsock", p_vsock},
+    {"abstract_unix", p_abstract_unix},
+    {"unix_path", p_unix_path},
+    {"unix_dgram_sendmsg", p_unix_dgram_sendmsg},
+    {"tcp_direct", p_tcp_direct},
+    {"udp_direct", p_udp_direct},
+    {NULL, NULL},
+};
+
+int main(int argc, char **argv) { return probe_main(probes, argc, argv); }

@@ -1,0 +1,369 @@
+/* probe_kernel.c - escape probes against the seccomp filter and the
+ * namespace setup: other syscall ABIs, io_uring, namespaces, mounts,
+ * keyrings, bpf, perf, userfaultfd, modules, ptrace and /proc tricks. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <sched.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+
+#include "probe.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x80
+#endif
+
+/* x86-64 syscall numbers (restated) */
+#define NR_SOCKET 41
+#define X32_BIT 0x40000000L
+#define NR_IO_URING_SETUP 425
+#define NR_CLONE3 435
+#define NR_OPEN_TREE 428
+#define NR_FSOPEN 430
+#define NR_BPF 321
+#define NR_PERF_EVENT_OPEN 298
+#define NR_USERFAULTFD 323
+#define NR_KEYCTL 250
+#define NR_ADD_KEY 248
+#define NR_FINIT_MODULE 313
+#define NR_KEXEC_LOAD 246
+#define NR_OPEN_BY_HANDLE_AT 304
+#define NR_NAME_TO_HANDLE_AT 303
+
+static int do_x32_socket(void) {
+  long fd = syscall(NR_SOCKET | X32_BIT, AF_INET, SOCK_STREAM, 0);
+  return fd >= 0 ? 0 : errno;
+}
+static int p_x32_socket(int c, char **v) {
+  (void)c; (void)v;
+  return in_child(do_x32_socket, "x32 socket(AF_INET)");
+}
+
+/* i386 entry through int 0x80: socketcall(SYS_SOCKET, {AF_INET, SOCK_STREAM, 0}) */
+static int do_int80_socketcall(void) {
+  uint32_t *args = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+  if (args == MAP_FAILED) return 99;
+  args[0] = AF_INET;
+  args[1] = SOCK_STREAM;
+  args[2] = 0;
+  long ret;
+  __asm__ volatile("int $0x80" : "=a"(ret) : "a"(102), "b"(1), "c"((uint32_t)(uintptr_t)args) : "memory");
+  return ret >= 0 ? 0 : (int)-ret;
+}
+static int p_int80_socketcall(int c, char **v) {
+  (void)c; (void)v;
+  return in_child(do_int80_socketcall, "i386 int 0x80 socketcall(SYS_SOCKET)");
+}
+
+static int do_int80_socket(void) {
+  long ret;
+  __asm__ volatile("int $0x80" : "=a"(ret) : "a"(359), "b"(AF_INET), "c"(SOCK_STREAM), "d"(0) : "memory");
+  return ret >= 0 ? 0 : (int)-ret;
+}
+static int p_int80_socket(int c, char **v) {
+  (void)c; (void)v;
+  return in_child(do_int80_socket, "i386 int 0x80 socket(AF_INET)");
+}
+
+static int p_io_uring(int c, char **v) {
+  (void)c; (void)v;
+  char params[120];
+  memset(params, 0, sizeof params);
+  return expect_fail(syscall(NR_IO_URING_SETUP, 8, params), "io_uring_setup");
+}
+
+static int p_clone3_newuser(int c, char **v) {
+  (void)c; (void)v;
+  uint64_t args[11];
+  memset(args, 0, sizeof args);
+  args[0] = CLONE_NEWUSER; /* flags */
+  args[4] = SIGCHLD;       /* exit_signal */
+  long r = syscall(NR_CLONE3, args, sizeof args);
+  if (r == 0) _exit(0);
+  if (r > 0) {
+    waitpid((pid_t)r, NULL, 0);
+    return escaped("clone3(CLONE_NEWUSER) created a child");
+  }
+  return blocked("clone3(CLONE_NEWUSER): %s", strerror(errno));
+}
+
+static int p_clone_newuser(int c, char **v) {
+  (void)c; (void)v;
+  long r = syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0);
+  if (r == 0) _exit(0);
+  if (r > 0) {
+    waitpid((pid_t)r, NULL, 0);
+    return escaped("clone(CLONE_NEWUSER) created a child");
+  }
+  return blocked("clone(CLONE_NEWUSER): %s", strerror(errno));
+}
+
+static int p_unshare_user(int c, char **v) {
+  (void)c; (void)v;
+  return expect_fail(unshare(CLONE_NEWUSER), "unshare(CLONE_NEWUSER)");
+}
+
+static int p_unshare_mount(int c, char **v) {
+  (void)c; (void)v;
+  return expect_fail(unshare(CLONE_NEWNS | CLONE_NEWUSER), "unshare(CLONE_NEWNS|CLONE_NEWUSER)");
+}
+
+static int p_setns(int c, char **v) {
+  (void)c; (void)v;
+  int fd = open("/proc/self/ns/net", O_RDONLY);
+  if (fd < 0) return blocked("open /proc/self/ns/net: %s", strerror(errno));
+  return expect_fail(setns(fd, 0), "setns(own netns)");
+}
+
+/* argv[2]: a read-only mount inside the sandbox (e.g. the .git mask) */
+static int p_mount_tmpfs(int c, char **v) {
+  const char *target = c > 2 ? v[2] : "/tmp";
+  return expect_fail(syscall(SYS_mount, "none", target, "tmpfs", 0, NULL), "mount tmpfs over a protected path");
+}
+
+static int p_umount_protected(int c, char **v) {
+  const char *target = c > 2 ? v[2] : "/";
+  return expect_fail(syscall(SYS_umount2, target, 2 /* MNT_DETACH */), "umount2(protected mask)");
+}
+
+static int p_remount_rw(int c, char **v) {
+  const char *target = c > 2 ? v[2] : "/";
+  return expect_fail(syscall(SYS_mount, NULL, target, NULL, 0x20 /* MS_REMOUNT */ | 0x1000 /* MS_BIND */, NULL),
+                     "remount a read-only bind read-write");
+}
+
+static int p_pivot_root(int c, char **v) {
+  (void)c; (void)v;
+  return expect_fail(syscall(SYS_pivot_root, ".", "."), "pivot_root");
+}
+
+static int p_new_mount_api(int c, char **v) {
+  (void)c; (void)v;
+  long a = syscall(NR_FSOPEN, "tmpfs", 0);
+  if (a >= 0) return escaped("fsopen(tmpfs) returned %ld", a);
+  int e1 = errno;
+  long b = syscall(NR_OPEN_TREE, AT_FDCWD, "/", 1 /* OPEN_TREE_CLONE */);
+  if (b >= 0) return escaped("open_tree(OPEN_TREE_CLONE) returned %ld", b);
+  return blocked("fsopen: %s; open_tree: %s", strerror(e1), strerror(errno));
+}
+
+static int p_chroot(int c, char **v) {
+  (void)c; (void)v;
+  return expect_fail(chroot("/tmp"), "chroot");
+}
+
+static int p_keyctl(int c, char **v) {
+  (void)c; (void)v;
+  long a = syscall(NR_KEYCTL, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, "csb-escape");
+  if (a >= 0) return escaped("keyctl(JOIN_SESSION_KEYRING) returned %ld", a);
+  int e1 = errno;
+  long b = syscall(NR_ADD_KEY, "user", "csb-escape", "x", 1, -3 /* KEY_SPEC_SESSION_KEYRING */);
+  if (b >= 0) return escaped("add_key returned %ld", b);
+  return blocked("keyctl: %s; add_key: %s", strerror(e1), strerror(errno));
+}
+
+static int p_bpf(int c, char **v) {
+  (void)c; (void)v;
+  char attr[128];
+  memset(attr, 0, sizeof attr);
+  return expect_fail(syscall(NR_BPF, 0 /* BPF_MAP_CREATE */, attr, sizeof attr), "bpf(BPF_MAP_CREATE)");
+}
+
+static int p_perf_event_open(int c, char **v) {
+  (void)c; (void)v;
+  char attr[128];
+  memset(attr, 0, sizeof attr);
+  *(uint32_t *)attr = 1;             /* PERF_TYPE_SOFTWARE */
+  *(uint32_t *)(attr + 4) = 112;     /* size */
+  return expect_fail(syscall(NR_PERF_EVENT_OPEN, attr, 0, -1, -1, 0), "perf_event_open");
+}
+
+static int p_userfaultfd(int c, char **v) {
+  (void)c; (void)v;
+  return expect_fail(syscall(NR_USERFAULTFD, 0), "userfaultfd");
+}
+
+static int p_modules_kexec(int c, char **v) {
+  (void)c; (void)v;
+  long a = syscall(NR_FINIT_MODULE, 0, "", 0);
+  if (a == 0) return escaped("finit_module succeeded");
+  int e1 = errno;
+  long b = syscall(NR_KEXEC_LOAD, 0, 0, NULL, 0);
+  if (b == 0) return escaped("kexec_load succeeded");
+  if (e1 != EPERM || errno != EPERM) return escaped("unexpected errnos %d/%d (filter missing?)", e1, errno);
+  return blocked("finit_module and kexec_load: Operation not permitted");
+}
+
+static int p_open_by_handle(int c, char **v) {
+  (void)c; (void)v;
+  struct {
+    unsigned int bytes;
+    int type;
+    unsigned char h[128];
+  } fh;
+  fh.bytes = 128;
+  int mnt = 0;
+  long a = syscall(NR_NAME_TO_HANDLE_AT, AT_FDCWD, "/", &fh, &mnt, 0);
+  if (a == 0) return escaped("name_to_handle_at worked");
+  int e1 = errno;
+  long b = syscall(NR_OPEN_BY_HANDLE_AT, AT_FDCWD, &fh, O_RDONLY);
+  if (b >= 0) return escaped("open_by_handle_at returned %ld", b);
+  return blocked("name_to_handle_at: %s; open_by_handle_at: %s", strerror(e1), strerror(errno));
+}
+
+static int p_ptrace_parent(int c, char **v) {
+  (void)c; (void)v;
+  pid_t pp = getppid();
+  long r = syscall(SYS_ptrace, 16 /* PTRACE_ATTACH */, pp, 0, 0);
+  if (r == 0) return escaped("PTRACE_ATTACH to parent %d", (int)pp);
+  int e1 = errno;
+  long r1 = syscall(SYS_ptrace, 16, 1, 0, 0);
+  if (r1 == 0) return escaped("PTRACE_ATTACH to pid 1");
+  return blocked("ptrace(ATTACH) parent: %s; pid 1: %s", strerror(e1), strerror(errno));
+}
+
+static int p_process_vm(int c, char **v) {
+  (void)c; (void)v;
+  char buf[16];
+  struct iovec l = {buf, sizeof buf}, r = {(void *)0x400000, sizeof buf};
+  long a = process_vm_readv(1, &l, 1, &r, 1, 0);
+  if (a >= 0) return escaped("process_vm_readv(pid 1) read %ld bytes", a);
+  int e1 = errno;
+  long b = process_vm_writev(getppid(), &l, 1, &r, 1, 0);
+  if (b >= 0) return escaped("process_vm_writev(parent) wrote %ld bytes", b);
+  return blocked("process_vm_readv: %s; process_vm_writev: %s", strerror(e1), strerror(errno));
+}
+
+/* Write into the unfiltered pid 1 (the sandbox's supervisor). */
+static int p_proc_pid1_mem(int c, char **v) {
+  (void)c; (void)v;
+  int fd = open("/proc/1/mem", O_RDWR);
+  if (fd >= 0) return escaped("opened /proc/1/mem read-write");
+  int e1 = errno;
+  int fd2 = open("/proc/1/mem", O_RDONLY);
+  if (fd2 >= 0) return escaped("opened /proc/1/mem for reading");
+  return blocked("/proc/1/mem: %s / %s", strerror(e1), strerror(errno));
+}
+
+/* argv[2]: a host file outside the policy; try to reach it through
+ * /proc/PID/root of every visible process. */
+static int p_proc_root(int c, char **v) {
+  if (c < 3) return perror2("usage: proc_root HOSTFILE");
+  char path[4200];
+  for (int pid = 1; pid < 64; pid++) {
+    snprintf(path, sizeof path, "/proc/%d/root%s", pid, v[2]);
+    int fd = open(path, O_RDONLY);
+    if (fd >= 0) return escaped("read %s", path);
+  }
+  snprintf(path, sizeof path, "/proc/self/root%s", v[2]);
+  int fd = open(path, O_RDONLY);
+  if (fd >= 0) return escaped("read %s", path);
+  return blocked("%s not reachable through /proc/*/root: %s", v[2], strerror(errno));
+}
+
+/* /proc/self/mem: make our own read-only text writable through the mem
+ * file, then try to reach our filtered syscalls anyway: irrelevant to the
+ * filter (seccomp is in the kernel), so this checks that a write to
+ * /proc/self/exe (the binary on disk) is impossible. */
+static int p_proc_self_exe(int c, char **v) {
+  (void)c; (void)v;
+  int fd = open("/proc/self/exe", O_WRONLY);
+  if (fd >= 0) return escaped("opened /proc/self/exe for writing");
+  return blocked("open /proc/self/exe O_WRONLY: %s", strerror(errno));
+}
+
+/* Global kernel settings: the sandbox's uid 0 is the host's root when
+ * csb-bwrap runs as root, and sysctl permissions look only at the uid.
+ * drop_caches and sysrq 'h' (help) are harmless if they get through. */
+static int p_proc_sysctl(int c, char **v) {
+  (void)c; (void)v;
+  int fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
+  if (fd >= 0 && write(fd, "1", 1) == 1) return escaped("wrote /proc/sys/vm/drop_caches");
+  int e1 = errno;
+  int fd2 = open("/proc/sysrq-trigger", O_WRONLY);
+  if (fd2 >= 0 && write(fd2, "h", 1) == 1) return escaped("wrote /proc/sysrq-trigger");
+  return blocked("/proc/sys: %s; sysrq-trigger: %s", strerror(e1), strerror(errno));
+}
+
+static int p_no_new_privs(int c, char **v) {
+  (void)c; (void)v;
+  int nnp = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
+  if (nnp != 1) return escaped("no_new_privs is %d", nnp);
+  struct {
+    uint32_t version;
+    int pid;
+  } h = {0x20080522, 0};
+  uint32_t d[6] = {0};
+  if (syscall(SYS_capget, &h, d) != 0) return perror2("capget: %s", strerror(errno));
+  if (d[0] | d[1] | d[3] | d[4]) return escaped("capabilities eff/perm %x/%x %x/%x", d[0], d[1], d[3], d[4]);
+  return blocked("no_new_privs=1, no effective or permitted capabilities");
+}
+
+static int p_leaked_fds(int c, char **v) {
+  (void)c; (void)v;
+  for (int fd = 3; fd < 1024; fd++) {
+    if (fcntl(fd, F_GETFD) >= 0) {
+      char link[64], target[256] = "";
+      snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+      ssize_t n = readlink(link, target, sizeof target - 1);
+      if (n > 0) target[n] = 0;
+      return escaped("inherited fd %d (%s)", fd, target);
+    }
+  }
+  return blocked("only stdin/stdout/stderr inherited");
+}
+
+static int p_mknod(int c, char **v) {
+  const char *dir = c > 2 ? v[2] : ".";
+  char path[4200];
+  snprintf(path, sizeof path, "%s/csb-escape-mem", dir);
+  if (mknod(path, S_IFCHR | 0666, makedev(1, 1)) == 0) {
+    int fd = open(path, O_RDONLY);
+    unlink(path);
+    if (fd >= 0) return escaped("created and opened /dev/mem clone");
+    return blocked("mknod worked but the node cannot be opened (nodev): %s", strerror(errno));
+  }
+  return blocked("mknod(char 1,1): %s", strerror(errno));
+}
+
+static const probe probes[] = {
+    {"x32_socket", p_x32_socket},
+    {"int80_socketcall", p_int80_socketcall},
+    {"int80_socket", p_int80_socket},
+    {"io_uring", p_io_uring},
+    {"clone3_newuser", p_clone3_newuser},
+    {"clone_newuser", p_clone_newuser},
+    {"unshare_user", p_unshare_user},
+    {"unshare_mount", p_unshare_mount},
+    {"setns", p_setns},
+    {"mount_tmpfs", p_mount_tmpfs},
+    {"umount_protected", p_umount_protected},
+    {"remount_rw", p_remount_rw},
+    {"pivot_root", p_pivot_root},
+    {"new_mount_api", p_new_mount_api},
+    {"chroot", p_chroot},
+    {"keyctl", p_keyctl},
+    {"bpf", p_bpf},
+    {"perf_event_open", p_perf_event_open},
+    {"userfaultfd", p_userfaultfd},
+    {"modules_kexec", p_modules_kexec},
+    {"open_by_handle", p_open_by_handle},
+    {"ptrace_parent", p_ptrace_parent},
+    {"process_vm", p_process_vm},
+    {"proc_pid1_mem", p_proc_pid1_mem},
+    {"proc_root", p_proc_root},
+    {"proc_self_exe", p_proc_self_exe},
+    {"proc_sysctl", p_proc_sysctl},
+    {"no_new_privs", p_no_new_privs},
+    {"leaked_fds", p_leaked_fds},
+    {"mknod", p_mknod},
+    {NULL, NULL},
+};
+
+int main(int argc, char **argv) { return probe_main(probes, argc, argv); }

@@ -18,6 +18,8 @@
 
 #include "csb_policy.h"
 
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 namespace {
 
 struct E {
@@ -926,6 +928,28 @@ TEST(Json, EveryGoldenDocumentRoundTrips) {
     EXPECT_EQ(Summary(p), p->summary);
     csb_policy_free(p);
   }
+}
+
+// Replays the fuzz target (fuzz_policy_json.c) over the golden documents
+// and simple mutations of them, so that every `bazel test` exercises it.
+TEST(Fuzz, ReplaysGoldenDocumentsAndMutations) {
+  std::vector<std::string> docs = GoldenDocuments();
+  docs.push_back(kDoc);
+  ASSERT_GE(docs.size(), 2u);
+  size_t runs = 0;
+  for (const std::string &doc : docs) {
+    LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t *>(doc.data()), doc.size());
+    for (size_t cut = 0; cut < doc.size(); cut += 113) {
+      LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t *>(doc.data()), cut);
+      std::string m = doc;
+      for (char c : {'"', '0', '\xff'}) {
+        m[cut] = c;
+        LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t *>(m.data()), m.size());
+        runs++;
+      }
+    }
+  }
+  EXPECT_GT(runs, 100u);
 }
 
 TEST(Model, AccessNamesAndParse) {

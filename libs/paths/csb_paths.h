@@ -250,6 +250,8 @@ typedef struct csb_glob_expand_opts {
  * Errors: relative pattern, more than max_matches matches, a tree deeper
  * than CSB_GLOB_MAX_WALK_DEPTH, unexpected I/O errors.
  *
+ * `opts` may be NULL (unlimited depth, default cap, automatic threads).
+ *
  * Note: upstream Codex skips globs whose static prefix is "" or "/" as too
  * broad to expand; that policy belongs to the caller (see
  * csb_glob_static_prefix). */

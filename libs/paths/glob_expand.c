@@ -350,6 +350,10 @@ typedef struct walker {
 
 #define DIRBUF_SIZE (64 * 1024)
 
+/* O_DIRECTORY makes a FIFO or device swapped in for a directory fail with
+ * ENOTDIR before it could block; O_NONBLOCK is a second guard. */
+#define DIR_OPEN_FLAGS (O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK)
+
 /* Records the walker's error as the expansion's (first one wins) and asks
  * every worker to stop. Returns 0. */
 static int walker_failed(walker *W) {
@@ -644,7 +648,7 @@ static int walk(walker *W, int fd, int depth, const wstate *st) {
     }
     wchild c = W->children[F->next_child++];
     const char *name = W->names + c.name_off;
-    int cfd = openat(F->fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int cfd = openat(F->fd, name, DIR_OPEN_FLAGS | O_NOFOLLOW);
     set_path(W, F->path_len, name, c.name_len);
     if (cfd < 0) {
       if (skippable_open_error(errno)) continue;
@@ -666,7 +670,7 @@ static int open_item(walker *W, const witem *it) {
     const char *e = strchr(p, '/');
     size_t n = e ? (size_t)(e - p) : strlen(p);
     char *comp = csb_xstrndup(p, n);
-    int nfd = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int nfd = openat(fd, comp, DIR_OPEN_FLAGS | O_NOFOLLOW);
     int err = errno;
     free(comp);
     close(fd);
@@ -798,13 +802,19 @@ static int auto_threads(void) {
 
 int csb_glob_expand_ex(const csb_glob *g, const csb_glob_expand_opts *opts,
                        csb_strv *out, csb_error *err) {
+  csb_glob_expand_opts defaults;
+  if (!opts) {
+    memset(&defaults, 0, sizeof defaults);
+    defaults.max_depth = CSB_GLOB_DEPTH_UNLIMITED;
+    opts = &defaults;
+  }
   const char *root = g->prefix;
   if (root[0] != '/')
     return csb_error_set(err, "cannot expand glob `%s`: the pattern is not absolute",
                          g->pattern);
   if (opts->max_depth == 0) return 1;
 
-  int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int fd = open(root, DIR_OPEN_FLAGS);
   if (fd < 0) {
     int e = errno;
     if (skippable_open_error(e)) return 1;

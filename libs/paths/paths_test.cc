@@ -1014,6 +1014,21 @@ TEST_F(ExpandTest, FailureLeavesOutputUntouched) {
   csb_strv_free(&v);
 }
 
+TEST_F(ExpandTest, NullOptionsAndSpecialFiles) {
+  // A FIFO is matched like any entry and never opened (no hang).
+  ASSERT_EQ(mkfifo((r + "/sub/pipe.env").c_str(), 0644), 0);
+  Glob g(r + "/sub/*.env");
+  ASSERT_TRUE(g.ok());
+  csb_strv v;
+  csb_strv_init(&v);
+  csb_error err;
+  ASSERT_TRUE(csb_glob_expand_ex(g.g, nullptr, &v, &err)) << err.msg;
+  ASSERT_EQ(v.len, 2u);
+  EXPECT_EQ(std::string(v.items[0]), r + "/sub/c.env");
+  EXPECT_EQ(std::string(v.items[1]), r + "/sub/pipe.env");
+  csb_strv_free(&v);
+}
+
 TEST_F(ExpandTest, SymlinkLoopsTerminate) {
   Symlink("loop-b", r + "/loop-a");
   Symlink("loop-a", r + "/loop-b");

@@ -202,6 +202,24 @@ int csb_glob_is_literal(const csb_glob *g);
  * raw. Never returns NULL. */
 char *csb_glob_to_regex(const csb_glob *g);
 
+// Anchored POSIX EREs (under the same rules as csb_glob_to_regex) whose
+// union is the set of directories that are proper ancestors of some path
+// the glob matches: every u such that u + "/" + w is matched for some w,
+// with the empty u written as "/". For "/r/*/x.env": "^/$", "^/r$",
+// "^/r/[^/]*$"; "**" forms contribute "any directory below". Backends use
+// them to keep the directories above a denied path from being renamed.
+// The array (n entries, in pattern order, deduplicated) is borrowed from
+// the glob.
+size_t csb_glob_ancestor_regexes(const csb_glob *g, const char *const **out);
+
+/* The pattern text of `g` with its static prefix (csb_glob_static_prefix)
+ * replaced by `prefix`, an absolute path whose metacharacters are escaped:
+ * the new glob matches prefix + s exactly when g matches
+ * static_prefix + s. Used to also deny a glob below the canonical form of
+ * a symlinked prefix. Fails when the static prefix is "" or "/". *out is
+ * a heap string (caller frees). */
+int csb_glob_rebase(const csb_glob *g, const char *prefix, char **out, csb_error *err);
+
 /* ---- bounded expansion (pre-expanding deny globs for bwrap) ---------- */
 
 #define CSB_GLOB_DEFAULT_MAX_MATCHES 8192
@@ -248,7 +266,9 @@ typedef struct csb_glob_expand_opts {
  * On success the matches are appended to `out` sorted bytewise and
  * deduplicated (among themselves). On failure `out` is unchanged.
  * Errors: relative pattern, more than max_matches matches, a tree deeper
- * than CSB_GLOB_MAX_WALK_DEPTH, unexpected I/O errors.
+ * than CSB_GLOB_MAX_WALK_DEPTH, unexpected I/O errors. Like compile errors,
+ * the messages do not repeat the pattern (e.g. "more than 8192 matching
+ * paths under `/repo`"); callers add it.
  *
  * `opts` may be NULL (unlimited depth, default cap, automatic threads).
  *

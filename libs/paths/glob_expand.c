@@ -401,8 +401,8 @@ static void wstate_save(walker *W, wstate *s, int32_t id) {
 }
 
 static int read_fail(walker *W, int e) {
-  csb_error_set(&W->err, "cannot expand glob `%s`: cannot read `%s`: %s",
-                csb_glob_pattern(W->X->g), W->path.len ? W->path.data : "/", strerror(e));
+  csb_error_set(&W->err, "cannot read `%s`: %s", W->path.len ? W->path.data : "/",
+                strerror(e));
   return walker_failed(W);
 }
 
@@ -410,9 +410,8 @@ static int add_match(walker *W, const wframe *F, const char *name, size_t len,
                      unsigned char type) {
   expansion *X = W->X;
   if (atomic_fetch_add(&X->nmatches, 1) + 1 > X->max_matches) {
-    csb_error_set(&W->err,
-                  "cannot expand glob `%s`: more than %zu matching paths under `%s`",
-                  csb_glob_pattern(X->g), X->max_matches, X->root);
+    csb_error_set(&W->err, "more than %zu matching paths under `%s`", X->max_matches,
+                  X->root);
     return walker_failed(W);
   }
   size_t plen = F->path_len;
@@ -474,9 +473,8 @@ static int visit_entry(walker *W, size_t fi, const char *name, size_t len,
     if (!isdir) return 1;
   }
   if (depth > CSB_GLOB_MAX_WALK_DEPTH) {
-    csb_error_set(&W->err,
-                  "cannot expand glob `%s`: the tree under `%s` is deeper than %d levels",
-                  csb_glob_pattern(X->g), X->root, CSB_GLOB_MAX_WALK_DEPTH);
+    csb_error_set(&W->err, "the tree under `%s` is deeper than %d levels", X->root,
+                  CSB_GLOB_MAX_WALK_DEPTH);
     return walker_failed(W);
   }
   W->names = csb_xgrow(W->names, &W->names_cap, W->names_len + len + 1, 1);
@@ -620,8 +618,7 @@ static int skippable_open_error(int e) {
 }
 
 static int open_fail(walker *W, const char *what, int e) {
-  csb_error_set(&W->err, "cannot expand glob `%s`: cannot open `%s`: %s",
-                csb_glob_pattern(W->X->g), what, strerror(e));
+  csb_error_set(&W->err, "cannot open `%s`: %s", what, strerror(e));
   return walker_failed(W);
 }
 
@@ -810,16 +807,14 @@ int csb_glob_expand_ex(const csb_glob *g, const csb_glob_expand_opts *opts,
   }
   const char *root = g->prefix;
   if (root[0] != '/')
-    return csb_error_set(err, "cannot expand glob `%s`: the pattern is not absolute",
-                         g->pattern);
+    return csb_error_set(err, "the pattern is not absolute");
   if (opts->max_depth == 0) return 1;
 
   int fd = open(root, DIR_OPEN_FLAGS);
   if (fd < 0) {
     int e = errno;
     if (skippable_open_error(e)) return 1;
-    return csb_error_set(err, "cannot expand glob `%s`: cannot open `%s`: %s", g->pattern,
-                         root, strerror(e));
+    return csb_error_set(err, "cannot open `%s`: %s", root, strerror(e));
   }
 
   expansion X;

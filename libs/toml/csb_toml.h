@@ -177,7 +177,8 @@ int csb_toml_table_find(const csb_toml_value *t, const char *key, size_t len,
 int csb_toml_table_set(csb_toml_value *t, const char *key, csb_toml_value *v);
 int csb_toml_table_setn(csb_toml_value *t, const char *key, size_t len,
                         csb_toml_value *v);
-/* Removes and frees; 1 when the key was present. */
+/* Removes and frees; 1 when the key was present. Removal keeps the order
+ * of the other keys and costs time linear in the table's size. */
 int csb_toml_table_remove(csb_toml_value *t, const char *key);
 /* Removes and returns the value (caller owns it); NULL when absent. */
 csb_toml_value *csb_toml_table_take(csb_toml_value *t, const char *key,

@@ -11,10 +11,10 @@ static int is_digit(char c) { return c >= '0' && c <= '9'; }
 static int digits(const char *s, size_t len, size_t *i, int n, int *out) {
   int v = 0;
   for (int k = 0; k < n; k++) {
-    if (*i >= len || !is_digit(s[*i])) return 0;
-    v = v * 10 + (s[*i] - '0');
-    (*i)++;
+    if (*i + (size_t)k >= len || !is_digit(s[*i + (size_t)k])) return 0;
+    v = v * 10 + (s[*i + (size_t)k] - '0');
   }
+  *i += (size_t)n;
   *out = v;
   return 1;
 }

@@ -154,7 +154,12 @@ static char *float_format(double d) {
   if (isnan(d)) return csb_xstrdup("nan");
   if (isinf(d)) return csb_xstrdup(d < 0 ? "-inf" : "inf");
   char buf[64];
-  for (int prec = 1; prec <= 17; prec++) {
+  /* Enough significant digits for the integer part, so that %g does not
+   * switch to an exponent for numbers below 1e17 ("100.0", not "1e+02"). */
+  int min_prec = 1;
+  if (fabs(d) < 1e17)
+    for (double a = fabs(d); a >= 10; a /= 10) min_prec++;
+  for (int prec = min_prec; prec <= 17; prec++) {
     snprintf(buf, sizeof buf, "%.*g", prec, d);
     if (strtod(buf, NULL) == d) break;
   }
@@ -367,16 +372,39 @@ int csb_toml_table_set(csb_toml_value *t, const char *key, csb_toml_value *v) {
   return csb_toml_table_setn(t, key, strlen(key), v);
 }
 
+/* Removes entry i from the hash index (backward-shift deletion, so no
+ * tombstones are needed) and renumbers the entries that follow it. */
+static void index_remove(csb_toml_table *t, size_t i) {
+  size_t mask = t->nslots - 1;
+  size_t s = t->ents[i].hash & mask;
+  while (t->slots[s] != i + 1) s = (s + 1) & mask;
+  t->slots[s] = 0;
+  for (size_t j = (s + 1) & mask; t->slots[j]; j = (j + 1) & mask) {
+    size_t home = t->ents[t->slots[j] - 1].hash & mask;
+    /* The entry at j may move into the hole at s unless its home slot
+     * lies cyclically in (s, j]. */
+    int stays = s < j ? (home > s && home <= j) : (home > s || home <= j);
+    if (!stays) {
+      t->slots[s] = t->slots[j];
+      t->slots[j] = 0;
+      s = j;
+    }
+  }
+  for (size_t k = 0; k < t->nslots; k++)
+    if (t->slots[k] > i + 1) t->slots[k]--;
+}
+
 csb_toml_value *csb_toml_table_take(csb_toml_value *t, const char *key,
                                     size_t len) {
   size_t i;
   if (!csb_toml_table_find(t, key, len, &i)) return NULL;
   csb_toml_table *tab = t->u.tab;
   csb_toml_value *v = tab->ents[i].val;
+  if (tab->slots) index_remove(tab, i);
   free(tab->ents[i].key);
   memmove(&tab->ents[i], &tab->ents[i + 1], (tab->len - i - 1) * sizeof *tab->ents);
   tab->len--;
-  index_rebuild(tab);
+  if (tab->len < CSB_TOML_INDEX_MIN) index_rebuild(tab);
   return v;
 }
 
@@ -548,7 +576,8 @@ static void merge_tables(csb_toml_value *base, csb_toml_value *overlay) {
     }
     csb_toml_entry *be = &base->u.tab->ents[j];
     if (be->val->kind == CSB_TOML_TABLE && oe->val->kind == CSB_TOML_TABLE) {
-      merge_tables(be->val, oe->val);
+      merge_tables(be->val, oe->val); /* consumes oe->val */
+      oe->val = NULL;
     } else {
       csb_toml_value_free(be->val);
       be->val = oe->val;

@@ -36,6 +36,7 @@ typedef struct gtok {
   uint32_t set;       /* T_CLASS: index into the glob's byte sets */
   gseq *alts;         /* T_ALT */
   size_t nalts;
+  size_t raw_end;     /* top level: offset just past the token's source text */
 } gtok;
 
 struct gseq {
@@ -322,6 +323,7 @@ static int parse(parser *P) {
         P->i++;
         break;
     }
+    if (P->nbr == 1 && P->br[0].n > 0) P->br[0].v[P->br[0].n - 1].raw_end = P->i;
   }
   if (P->nalt > 0)
     return csb_error_set(P->err,
@@ -499,6 +501,79 @@ static void re_seq(csb_buf *b, const csb_glob *g, const gseq *q) {
   for (size_t i = 0; i < q->n; i++) re_tok(b, g, &q->v[i]);
 }
 
+/* ---- ancestor regexes ------------------------------------------------------ */
+
+/* Directory ancestors of the matches: the strings u such that u + "/" + w
+ * is matched for some w. For a sequence t1..tn this set is the union over
+ * k of L(t1..tk-1) . D(tk), where D(t) is what a single token contributes
+ * with a '/' inside its own match: a literal '/' gives the empty string,
+ * "**" forms give "" and "/" followed by anything (or anything at all for
+ * a leading "**" and "/"), an alternation the union over its branches.
+ * `pre` holds the regex of the tokens before; fragments are unanchored and
+ * "" stands for the empty string. */
+static void anc_push(csb_strv *out, const char *pre, const char *tail) {
+  char *f = csb_xasprintf("%s%s", pre, tail);
+  if (csb_strv_contains(out, f))
+    free(f);
+  else
+    csb_strv_push_owned(out, f);
+}
+
+static void anc_seq(csb_strv *out, const csb_glob *g, const gseq *q, const char *pre);
+
+static void anc_tok(csb_strv *out, const csb_glob *g, const gtok *t, const char *pre) {
+  switch (t->kind) {
+    case T_LIT:
+      if (t->byte == '/') anc_push(out, pre, "");
+      break;
+    case T_RPREFIX: anc_push(out, pre, ".*"); break;
+    case T_RSUFFIX:
+    case T_RZM:
+      anc_push(out, pre, "");
+      anc_push(out, pre, "/.*");
+      break;
+    case T_ALT:
+      for (size_t i = 0; i < t->nalts; i++)
+        if (!seq_is_empty(&t->alts[i])) anc_seq(out, g, &t->alts[i], pre);
+      break;
+    default: break;
+  }
+}
+
+static void anc_seq(csb_strv *out, const csb_glob *g, const gseq *q, const char *pre) {
+  csb_buf b;
+  csb_buf_init(&b);
+  csb_buf_puts(&b, pre);
+  for (size_t i = 0; i < q->n; i++) {
+    anc_tok(out, g, &q->v[i], b.data);
+    re_tok(&b, g, &q->v[i]);
+  }
+  csb_buf_free(&b);
+}
+
+static char **ancestor_regexes(const csb_glob *g, const gseq *top, size_t *n) {
+  csb_strv frags, res;
+  csb_strv_init(&frags);
+  csb_strv_init(&res);
+  if (is_match_all(top))
+    csb_strv_push(&frags, ".*");
+  else
+    anc_seq(&frags, g, top, "");
+  for (size_t i = 0; i < frags.len; i++) {
+    /* The empty ancestor is the root of an absolute pattern. */
+    const char *f = frags.items[i][0] ? frags.items[i] : "/";
+    char *r = csb_xasprintf("^%s$", f);
+    if (csb_strv_contains(&res, r))
+      free(r);
+    else
+      csb_strv_push_owned(&res, r);
+  }
+  csb_strv_free(&frags);
+  *n = res.len;
+  if (res.items == NULL) return csb_xcalloc(1, sizeof(char *));
+  return res.items; /* NULL-terminated; ownership moves to the glob */
+}
+
 /* ---- byte classes ---------------------------------------------------------- */
 
 static void refine(csb_glob *g, const csb_byteset *s) {
@@ -591,6 +666,7 @@ int csb_glob_compile(const char *pattern, csb_glob **out, csb_error *err) {
     re_seq(&re, g, top);
   csb_buf_putc(&re, '$');
   g->regex = csb_buf_steal(&re);
+  g->ancestors = ancestor_regexes(g, top, &g->nancestors);
 
   /* static prefix: the leading literal bytes (plus the '/' that a leading
    * recursive token starts with), cut at the last '/'. */
@@ -612,6 +688,9 @@ int csb_glob_compile(const char *pattern, csb_glob **out, csb_error *err) {
     lit.len = cut - 1;
   lit.data[lit.len] = '\0';
   g->prefix = csb_buf_steal(&lit);
+  /* Source offset where the prefix ends (one token per prefix byte). */
+  size_t plen = strlen(g->prefix);
+  g->prefix_raw_end = plen >= 2 && plen <= top->n ? top->v[plen - 1].raw_end : 0;
 
   for (size_t i = 0; i < P.nbr; i++) seq_free(&P.br[i]);
   free(P.br);
@@ -625,6 +704,8 @@ void csb_glob_free(csb_glob *g) {
   if (!g) return;
   free(g->pattern);
   free(g->regex);
+  for (size_t i = 0; i < g->nancestors; i++) free(g->ancestors[i]);
+  free(g->ancestors);
   free(g->prefix);
   free(g->sets);
   free(g->states);
@@ -635,6 +716,34 @@ const char *csb_glob_pattern(const csb_glob *g) { return g->pattern; }
 const char *csb_glob_static_prefix(const csb_glob *g) { return g->prefix; }
 int csb_glob_is_literal(const csb_glob *g) { return g->literal; }
 char *csb_glob_to_regex(const csb_glob *g) { return csb_xstrdup(g->regex); }
+
+size_t csb_glob_ancestor_regexes(const csb_glob *g, const char *const **out) {
+  *out = (const char *const *)g->ancestors;
+  return g->nancestors;
+}
+
+int csb_glob_rebase(const csb_glob *g, const char *prefix, char **out, csb_error *err) {
+  *out = NULL;
+  if (g->prefix_raw_end == 0)
+    return csb_error_set(err, "glob `%s` has no static directory prefix below the root",
+                         g->pattern);
+  if (prefix[0] != '/') return csb_error_set(err, "new prefix `%s` is not absolute", prefix);
+  csb_buf b;
+  csb_buf_init(&b);
+  if (strcmp(prefix, "/") != 0) {
+    for (const char *c = prefix; *c; c++) {
+      if (strchr("*?[]{},\\", *c)) csb_buf_putc(&b, '\\');
+      csb_buf_putc(&b, *c);
+    }
+  }
+  csb_buf_puts(&b, g->pattern + g->prefix_raw_end);
+  if (b.len > CSB_GLOB_MAX_PATTERN) {
+    csb_buf_free(&b);
+    return csb_error_set(err, "glob pattern longer than %d bytes", CSB_GLOB_MAX_PATTERN);
+  }
+  *out = csb_buf_steal(&b);
+  return 1;
+}
 
 /* ---- NFA simulation -------------------------------------------------------- */
 

@@ -29,6 +29,9 @@ struct csb_glob {
   char *pattern;
   char *regex;
   char *prefix;
+  size_t prefix_raw_end; /* offset in `pattern` where `prefix` ends; 0: none */
+  char **ancestors;      /* csb_glob_ancestor_regexes */
+  size_t nancestors;
   int literal;
   csb_byteset *sets;
   size_t nsets;

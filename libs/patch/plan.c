@@ -304,6 +304,14 @@ static int parents_ok(csb_patch_plan *pl, const char *path) {
   return 1;
 }
 
+/* Copies n bytes (which may include NUL) into a NUL-terminated buffer. */
+static char *dup_bytes(const char *s, size_t n) {
+  char *p = csb_xmalloc(n + 1);
+  if (n) memcpy(p, s, n);
+  p[n] = '\0';
+  return p;
+}
+
 static void set_contents(csb_patch_entity *e, char *data, size_t len) {
   free(e->data);
   e->data = data;
@@ -395,7 +403,7 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
       if (!e->exists) e->mode = default_mode();
       e->exists = 1;
       e->touched = 1;
-      set_contents(e, csb_xstrndup(h->contents, h->contents_len), h->contents_len);
+      set_contents(e, dup_bytes(h->contents, h->contents_len), h->contents_len);
       add_summary(pl, 'A', h->path, e->path, 0, h->contents_len, NULL, (size_t)(e - pl->ents));
     } else if (h->kind == CSB_PATCH_DELETE) {
       csb_patch_entity *e = unlink_ent(pl, t);
@@ -421,9 +429,10 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
         /* en set */
       }
       if (en) {
-        if (en == EINVAL)
+        if (en == EINVAL || en == EISDIR)
           plan_fail(c, CSB_PATCH_ERR_DATA,
-                    "Failed to read file to update %s: not a regular file", t->display);
+                    "Failed to read file to update %s: path `%s` is not a file", t->display,
+                    t->display);
         else
           plan_fail(c, en == ENOENT || en == EISDIR || en == ENOTDIR ? CSB_PATCH_ERR_DATA
                                                                      : CSB_PATCH_ERR_IO,

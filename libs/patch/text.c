@@ -208,11 +208,11 @@ static void add_chunk_repls(repl_vec *r, const csb_patch_chunk *c, size_t s, siz
   for (size_t k = 0; k < c->n_ctx; k++) {
     size_t oi = c->ctx_old[k], ni = c->ctx_new[k];
     if (oi >= n_old || ni >= n_new) break;
-    add_repl(r, s + po, oi - po, c->new_lines + pn, ni - pn);
+    add_repl(r, s + po, oi - po, c->new_lines ? c->new_lines + pn : NULL, ni - pn);
     po = oi + 1;
     pn = ni + 1;
   }
-  add_repl(r, s + po, n_old - po, c->new_lines + pn, n_new - pn);
+  add_repl(r, s + po, n_old - po, c->new_lines ? c->new_lines + pn : NULL, n_new - pn);
 }
 
 static void join_lines(csb_buf *b, const csb_patch_line *l, size_t n) {

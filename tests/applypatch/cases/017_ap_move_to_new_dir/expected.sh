@@ -1,0 +1,1 @@
+mkdir -p src dst/sub && printf 'b\n' > dst/sub/new.txt

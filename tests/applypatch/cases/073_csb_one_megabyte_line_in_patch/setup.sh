@@ -1,0 +1,1 @@
+python3 -c "import sys; sys.stdout.write('x'*1048576 + '\n')" > big.txt

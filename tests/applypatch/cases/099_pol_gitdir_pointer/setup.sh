@@ -1,0 +1,1 @@
+mkdir -p store && printf 'gitdir: %s\n' "$PWD/store" > .git

@@ -1,0 +1,237 @@
+#!/usr/bin/env python3
+"""Crash and failure safety of csb-applypatch.
+
+Applies a multi-file patch (adds, updates with CRLF and without a final
+newline, a delete, a move into new directories) with the test-only build
+(`csb-applypatch-fi`), stopping it after step N for every N until the run
+completes:
+
+  kill  SIGKILL at step N. Right after, every file must be entirely old or
+        entirely new. The next run (a small unrelated patch in the same
+        directories) must finish or undo the interrupted change, after which
+        the whole tree is entirely old or entirely new and no temporary file
+        remains.
+  exit  _exit() at step N; same checks.
+  fail  the system call of step N fails (EIO). The run must exit 71 and
+        leave the whole tree old (before the commit point) or old as well
+        after rolling back (after it), with no temporary file.
+
+Usage: fault_injection_test.py --bin PATH-TO-csb-applypatch-fi
+"""
+
+import argparse
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+
+PATCH = """*** Begin Patch
+*** Add File: added.txt
++brand new
+*** Add File: fresh/dir/added2.txt
++also new
+*** Update File: a.txt
+@@
+ alpha
+-beta
++BETA
+*** Update File: sub/crlf.txt
+@@
+ one
+-two
++TWO
+*** Update File: sub/nonl.txt
+@@
+-first
++FIRST
+*** Delete File: gone.txt
+*** Update File: mover.txt
+*** Move to: moved/deep/mover.txt
+@@
+-move me
++moved
+*** End Patch
+"""
+
+PROBE = """*** Begin Patch
+*** Add File: .probe
++p
+*** Add File: sub/.probe
++p
+*** End Patch
+"""
+
+OLD = {
+    "a.txt": b"alpha\nbeta\ngamma\n",
+    "sub/crlf.txt": b"one\r\ntwo\r\nthree\r\n",
+    "sub/nonl.txt": b"first\nlast",
+    "gone.txt": b"delete me\n",
+    "mover.txt": b"move me\n",
+    "keep.txt": b"untouched\n",
+}
+
+
+def make_tree(top):
+    for rel, data in OLD.items():
+        p = os.path.join(top, rel)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        with open(p, "wb") as f:
+            f.write(data)
+    os.chmod(os.path.join(top, "a.txt"), 0o755)
+
+
+def snapshot(top):
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(top):
+        for name in dirnames + filenames:
+            full = os.path.join(dirpath, name)
+            rel = os.path.relpath(full, top)
+            st = os.lstat(full)
+            if stat.S_ISDIR(st.st_mode):
+                out[rel] = ("d",)
+            elif stat.S_ISLNK(st.st_mode):
+                out[rel] = ("l", os.readlink(full))
+            else:
+                with open(full, "rb") as f:
+                    out[rel] = ("f", f.read(), stat.S_IMODE(st.st_mode))
+    return out
+
+
+def files_only(snap):
+    return {k: v for k, v in snap.items()
+            if v[0] == "f" and not os.path.basename(k).startswith(".csb-applypatch-")}
+
+
+def artifacts(top):
+    return [k for k in snapshot(top) if os.path.basename(k).startswith(".csb-applypatch-")]
+
+
+def run(binary, cwd, patch, env_extra=None):
+    env = dict(os.environ)
+    env.pop("CSB_PATCH_FAULT_STEP", None)
+    env.pop("CSB_PATCH_FAULT_MODE", None)
+    env["CSB_PATCH_FAULT_NOSYNC"] = "1"  # durability is not observable here
+    if env_extra:
+        env.update(env_extra)
+    return subprocess.run([binary, patch], cwd=cwd, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, timeout=60)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    args = ap.parse_args()
+    binary = os.path.abspath(args.bin)
+    base = tempfile.mkdtemp(prefix="apfi-", dir=os.environ.get("TEST_TMPDIR"))
+    failures = []
+    checks = 0
+    try:
+        # Reference states.
+        ref = os.path.join(base, "ref")
+        os.makedirs(ref)
+        make_tree(ref)
+        old = snapshot(ref)
+        r = run(binary, ref, PATCH)
+        if r.returncode != 0:
+            print("reference run failed: %r" % r.stderr)
+            return 1
+        new = snapshot(ref)
+        old_files, new_files = files_only(old), files_only(new)
+        if old_files == new_files:
+            print("patch changed nothing")
+            return 1
+
+        total = None
+        for mode in ("kill", "exit", "fail"):
+            outcomes = {"old": 0, "new": 0}
+            n = 0
+            while True:
+                n += 1
+                if n > 500:
+                    failures.append("%s: more than 500 steps" % mode)
+                    break
+                work = os.path.join(base, "%s-%d" % (mode, n))
+                os.makedirs(work)
+                make_tree(work)
+                r = run(binary, work, PATCH,
+                        {"CSB_PATCH_FAULT_STEP": str(n), "CSB_PATCH_FAULT_MODE": mode})
+                tag = "%s step %d" % (mode, n)
+                if r.returncode == 0 and (total is None or n > total):
+                    # Step n is past the last step: the run completed.
+                    if files_only(snapshot(work)) != new_files or artifacts(work):
+                        failures.append("%s: clean run gave a wrong tree" % mode)
+                    shutil.rmtree(work)
+                    break
+                if r.returncode == 0:
+                    # A failed cleanup step: the change is complete and the
+                    # leftovers go with the next run.
+                    if files_only(snapshot(work)) != new_files:
+                        failures.append("%s: succeeded with a wrong tree" % tag)
+                    r2 = run(binary, work, PROBE)
+                    if r2.returncode != 0 or artifacts(work):
+                        failures.append("%s: next run left %s (%r)" % (tag, artifacts(work),
+                                                                       r2.stderr))
+                    outcomes["new"] += 1
+                    checks += 1
+                    shutil.rmtree(work)
+                    continue
+                expected_rc = {"kill": -9, "exit": 86, "fail": 71}[mode]
+                if r.returncode != expected_rc:
+                    failures.append("%s: exit %d, expected %d (%r)" % (tag, r.returncode,
+                                                                       expected_rc, r.stderr))
+                # Per-file atomicity right after the stop.
+                now = files_only(snapshot(work))
+                for rel in set(old_files) | set(new_files) | set(now):
+                    if now.get(rel) not in (old_files.get(rel), new_files.get(rel)):
+                        failures.append("%s: %s is neither old nor new: %r" % (tag, rel,
+                                                                                now.get(rel)))
+                if mode == "fail":
+                    if now != old_files or artifacts(work):
+                        failures.append("%s: rollback left %s / %s" % (
+                            tag, sorted(set(now.items()) ^ set(old_files.items()))[:3],
+                            artifacts(work)))
+                    outcomes["old"] += 1
+                else:
+                    # The next run finishes or undoes the interrupted change.
+                    r2 = run(binary, work, PROBE)
+                    if r2.returncode != 0:
+                        failures.append("%s: next run failed: %r" % (tag, r2.stderr))
+                    for p in (".probe", "sub/.probe"):
+                        if os.path.exists(os.path.join(work, p)):
+                            os.unlink(os.path.join(work, p))
+                    after = files_only(snapshot(work))
+                    left = artifacts(work)
+                    if left:
+                        failures.append("%s: temporary files left after the next run: %s" %
+                                        (tag, left))
+                    if after == old_files:
+                        outcomes["old"] += 1
+                        # Directories created by the interrupted run must be gone too.
+                        dirs = {k for k, v in snapshot(work).items() if v[0] == "d"}
+                        if dirs != {k for k, v in old.items() if v[0] == "d"}:
+                            failures.append("%s: directories left: %s" % (tag, sorted(dirs)))
+                    elif after == new_files:
+                        outcomes["new"] += 1
+                    else:
+                        failures.append("%s: tree is neither old nor new after recovery" % tag)
+                checks += 1
+                shutil.rmtree(work)
+            print("%s: %d steps, outcomes %s" % (mode, n - 1, outcomes))
+            if total is None:
+                total = n - 1
+            if n - 1 < 10:
+                failures.append("%s: suspiciously few steps (%d)" % (mode, n - 1))
+            if outcomes["old"] == 0 or outcomes["new"] == 0:
+                failures.append("%s: expected both old and new outcomes" % mode)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    for f in failures[:40]:
+        print("FAIL " + f)
+    print("%d passed, %d failed" % (checks - min(len(failures), checks), len(failures)))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,277 @@
+#!/usr/bin/env python3
+"""Golden-suite runner for csb-applypatch.
+
+Each directory under cases/ is one scenario:
+
+  args         first line: how the tool is invoked - "csb" (as csb-applypatch)
+               or "apply_patch" / "applypatch" (argv[0] dispatch); every
+               further line is one argument. "@PATCH@" is replaced by the
+               patch text, "@POLICY@" by the policy file, "@ROOT@" by the
+               scenario's root directory. Without "@PATCH@" the patch (if
+               any) goes to standard input.
+  patch.txt    the patch (bytes; "@ROOT@" substituted). patch.py instead
+               prints it (for large generated patches).
+  input/       the initial tree, copied to ROOT/work (the working directory)
+  setup.sh     run in ROOT/work after the copy (symlinks, big files, ...)
+  expected/    the tree expected afterwards; or expected.sh, run in an empty
+               directory to build it; with neither, the tree must be left
+               exactly as it was after setup.
+  stdout, stderr, exit
+               expected output (missing = empty) and exit status (missing = 0);
+               "@ROOT@" stands for the scenario root.
+  policy       when present, @POLICY@ is a csb.policy/v1 document with
+               ROOT/work as the writable workspace root, "/" readable, and
+               one extra entry per line of this file ("deny PATH",
+               "write PATH", "read PATH"; PATH may use @ROOT@).
+
+ROOT/outside/secret.txt exists in every scenario and must never change, and
+no ".csb-applypatch-*" file may remain anywhere under ROOT.
+
+Usage: run_golden.py --bin PATH [--cases DIR] [--only NAME] [--record]
+"""
+
+import argparse
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def read(path, default=None):
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        return default
+
+
+def snapshot(top):
+    """Map of relative path -> ('f', bytes, exec) | ('l', target) | ('d',)."""
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(top):
+        rel_dir = os.path.relpath(dirpath, top)
+        for name in dirnames + filenames:
+            full = os.path.join(dirpath, name)
+            rel = os.path.normpath(os.path.join(rel_dir, name))
+            st = os.lstat(full)
+            if stat.S_ISLNK(st.st_mode):
+                out[rel] = ("l", os.readlink(full))
+            elif stat.S_ISDIR(st.st_mode):
+                out[rel] = ("d",)
+            else:
+                out[rel] = ("f", read(full), bool(st.st_mode & 0o100))
+        # do not descend into symlinked directories (os.walk does not)
+    return out
+
+
+def describe_diff(want, got):
+    lines = []
+    for k in sorted(set(want) | set(got)):
+        a, b = want.get(k), got.get(k)
+        if a == b:
+            continue
+        def short(v):
+            if v is None:
+                return "missing"
+            if v[0] == "f":
+                data = v[1]
+                s = repr(data[:120]) + ("..." if len(data) > 120 else "")
+                return "file(%d bytes, exec=%s) %s" % (len(data), v[2], s)
+            return repr(v)
+        lines.append("  %s: expected %s, got %s" % (k, short(a), short(b)))
+    return "\n".join(lines[:20])
+
+
+def policy_doc(root, extra):
+    work = os.path.join(root, "work")
+    entries = [
+        {"access": "read", "origin": ":root", "path": "/"},
+        {"access": "write", "origin": ":workspace_roots", "path": work},
+    ]
+    for line in extra.decode().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        access, path = line.split(None, 1)
+        path = path.replace("@ROOT@", root)
+        entries.append({"access": access, "origin": "test", "path": path})
+    order = {"read": 0, "write": 1, "deny": 2}
+    entries.sort(key=lambda e: (e["path"].encode(), order[e["access"]], e["origin"]))
+    return {
+        "cwd": work,
+        "enforcement": "managed",
+        "filesystem": {
+            "deny_globs": [],
+            "entries": entries,
+            "include_platform_defaults": False,
+            "kind": "restricted",
+        },
+        "legacy": {"linux_backend": "bubblewrap", "round_trips": False,
+                   "projection_error": "test policy"},
+        "network": {"allow_local_binding": False, "dangerously_allow_all_unix_sockets": False,
+                    "mode": "restricted", "unix_sockets": {}},
+        "platform": "linux",
+        "profile": {"extends": [], "id": ":workspace", "kind": "builtin"},
+        "schema": "csb.policy/v1",
+        "summary": "workspace-write [workdir]",
+        "warnings": [],
+        "workspace_roots": [{"origin": "cwd", "path": work}],
+    }
+
+
+def leftovers(root):
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            if name.startswith(".csb-applypatch-"):
+                found.append(os.path.join(dirpath, name))
+    return found
+
+
+def run_case(case_dir, binary, record, tmp_base):
+    name = os.path.basename(case_dir)
+    root = tempfile.mkdtemp(prefix="ap-", dir=tmp_base)
+    root = os.path.realpath(root)
+    try:
+        work = os.path.join(root, "work")
+        outside = os.path.join(root, "outside")
+        os.makedirs(outside)
+        with open(os.path.join(outside, "secret.txt"), "wb") as f:
+            f.write(b"secret\n")
+        if os.path.isdir(os.path.join(case_dir, "input")):
+            shutil.copytree(os.path.join(case_dir, "input"), work, symlinks=True)
+        else:
+            os.makedirs(work)
+        env = dict(os.environ, ROOT=root, LC_ALL="C")
+        if os.path.exists(os.path.join(case_dir, "setup.sh")):
+            subprocess.run(["sh", os.path.join(case_dir, "setup.sh")], cwd=work, env=env,
+                           check=True)
+
+        # Expected tree.
+        if os.path.isdir(os.path.join(case_dir, "expected")):
+            want = snapshot(os.path.join(case_dir, "expected"))
+        elif os.path.exists(os.path.join(case_dir, "expected.sh")):
+            exp = os.path.join(root, "expected")
+            os.makedirs(exp)
+            subprocess.run(["sh", os.path.join(case_dir, "expected.sh")], cwd=exp, env=env,
+                           check=True)
+            want = snapshot(exp)
+            shutil.rmtree(exp)
+        else:
+            want = snapshot(work)
+
+        patch = read(os.path.join(case_dir, "patch.txt"))
+        if patch is None and os.path.exists(os.path.join(case_dir, "patch.py")):
+            patch = subprocess.run([sys.executable, os.path.join(case_dir, "patch.py")],
+                                   env=env, check=True, stdout=subprocess.PIPE).stdout
+        if patch is not None:
+            patch = patch.replace(b"@ROOT@", root.encode())
+
+        args_lines = read(os.path.join(case_dir, "args"), b"csb\n").decode().split("\n")
+        if args_lines and args_lines[-1] == "":
+            args_lines.pop()
+        mode = args_lines[0]
+        extra = args_lines[1:]
+        bindir = os.path.join(root, "bin")
+        os.makedirs(bindir)
+        if mode == "csb":
+            argv0 = os.path.join(bindir, "csb-applypatch")
+        else:
+            argv0 = os.path.join(bindir, mode)
+        os.symlink(os.path.abspath(binary), argv0)
+
+        policy = read(os.path.join(case_dir, "policy"))
+        policy_path = os.path.join(root, "policy.json")
+        if policy is not None:
+            with open(policy_path, "w") as f:
+                json.dump(policy_doc(root, policy), f, indent=2, sort_keys=True)
+                f.write("\n")
+
+        argv = [argv0]
+        stdin = patch
+        for a in extra:
+            if a == "@PATCH@":
+                argv.append(os.fsdecode(patch))
+                stdin = None
+            else:
+                argv.append(a.replace("@POLICY@", policy_path).replace("@ROOT@", root))
+        res = subprocess.run(argv, cwd=work, env=env, input=stdin if stdin is not None else b"",
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+        out = res.stdout.replace(root.encode(), b"@ROOT@")
+        err = res.stderr.replace(root.encode(), b"@ROOT@")
+
+        if record:
+            for fname, data in (("stdout", out), ("stderr", err)):
+                p = os.path.join(case_dir, fname)
+                if data:
+                    with open(p, "wb") as f:
+                        f.write(data)
+                elif os.path.exists(p):
+                    os.remove(p)
+            p = os.path.join(case_dir, "exit")
+            if res.returncode:
+                with open(p, "w") as f:
+                    f.write("%d\n" % res.returncode)
+            elif os.path.exists(p):
+                os.remove(p)
+
+        problems = []
+        want_out = read(os.path.join(case_dir, "stdout"), b"")
+        want_err = read(os.path.join(case_dir, "stderr"), b"")
+        want_exit = int(read(os.path.join(case_dir, "exit"), b"0").strip() or 0)
+        if res.returncode != want_exit:
+            problems.append("exit %d, expected %d" % (res.returncode, want_exit))
+        if out != want_out:
+            problems.append("stdout %r, expected %r" % (out[:400], want_out[:400]))
+        if err != want_err:
+            problems.append("stderr %r, expected %r" % (err[:400], want_err[:400]))
+        got = snapshot(work)
+        if got != want:
+            problems.append("tree differs:\n" + describe_diff(want, got))
+        if read(os.path.join(outside, "secret.txt")) != b"secret\n" or \
+                sorted(os.listdir(outside)) != ["secret.txt"]:
+            problems.append("ROOT/outside was modified")
+        left = leftovers(root)
+        if left:
+            problems.append("temporary files left: %s" % left[:5])
+        return name, problems
+    finally:
+        subprocess.run(["chmod", "-R", "u+rwx", root], check=False)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--cases", default=os.path.join(HERE, "cases"))
+    ap.add_argument("--only", action="append")
+    ap.add_argument("--record", action="store_true",
+                    help="write stdout/stderr/exit from this run (review before committing)")
+    args = ap.parse_args()
+    tmp_base = os.environ.get("TEST_TMPDIR") or tempfile.gettempdir()
+    cases = sorted(d for d in os.listdir(args.cases)
+                   if os.path.isdir(os.path.join(args.cases, d)))
+    if args.only:
+        cases = [c for c in cases if c in args.only]
+    passed = failed = 0
+    for c in cases:
+        name, problems = run_case(os.path.join(args.cases, c), args.bin, args.record, tmp_base)
+        if problems:
+            failed += 1
+            print("FAIL %s" % name)
+            for p in problems:
+                print("    " + p.replace("\n", "\n    "))
+        else:
+            passed += 1
+            print("ok   %s" % name)
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed or not passed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -17,6 +17,9 @@
 //         the same as a whole process (this program re-executed),
 //         find ROOT -name '*.env',
 //         find ROOT -path 'ROOT/*.env',
+//         find ROOT -print0 piped into csb_glob_match (what a find-based
+//           implementation of full glob expansion has to do, since find's
+//           own patterns cannot express "**", classes or alternation),
 //       checks that every variant finds the same number of paths, and prints
 //       the median wall and CPU times and the ratios of find's medians to
 //       csb's.
@@ -186,8 +189,18 @@ static int cmd_expand(int argc, char **argv) {
 /* ---- compare --------------------------------------------------------------- */
 
 /* Runs argv with stdout to /dev/null (or counting lines into *lines when
- * lines is non-NULL); returns wall ms and child CPU ms. */
+ * lines is non-NULL; or, when filter is non-NULL, reading NUL-separated
+ * paths and counting those the glob matches into *lines); returns wall ms
+ * and CPU ms (the child's, plus ours spent filtering). */
+static void run_child_filtered(char *const argv[], const csb_glob *filter, double *wall,
+                               double *cpu, size_t *lines);
+
 static void run_child(char *const argv[], double *wall, double *cpu, size_t *lines) {
+  run_child_filtered(argv, NULL, wall, cpu, lines);
+}
+
+static void run_child_filtered(char *const argv[], const csb_glob *filter, double *wall,
+                               double *cpu, size_t *lines) {
   int pipefd[2] = {-1, -1};
   if (lines && pipe(pipefd) != 0) die("pipe");
   double t0 = now_ms();
@@ -200,32 +213,55 @@ static void run_child(char *const argv[], double *wall, double *cpu, size_t *lin
     execvp(argv[0], argv);
     _exit(127);
   }
+  double self0 = self_cpu_ms();
   if (lines) {
     close(pipefd[1]);
     char buf[65536];
     ssize_t n;
     *lines = 0;
-    while ((n = read(pipefd[0], buf, sizeof buf)) > 0)
-      for (ssize_t i = 0; i < n; i++) *lines += buf[i] == '\n';
+    char *rec = NULL;
+    size_t rlen = 0, rcap = 0;
+    while ((n = read(pipefd[0], buf, sizeof buf)) > 0) {
+      for (ssize_t i = 0; i < n; i++) {
+        if (!filter) {
+          *lines += buf[i] == '\n';
+          continue;
+        }
+        if (buf[i] != '\0') {
+          if (rlen + 1 >= rcap) {
+            rcap = rcap ? rcap * 2 : 4096;
+            rec = realloc(rec, rcap);
+            if (!rec) die("realloc");
+          }
+          rec[rlen++] = buf[i];
+          continue;
+        }
+        *lines += csb_glob_match_n(filter, rec, rlen) != 0;
+        rlen = 0;
+      }
+    }
+    free(rec);
     close(pipefd[0]);
   }
+  double self_spent = self_cpu_ms() - self0;
   int status;
   struct rusage ru;
   if (wait4(pid, &status, 0, &ru) < 0) die("wait4");
   *wall = now_ms() - t0;
-  *cpu = cpu_ms(&ru);
+  *cpu = cpu_ms(&ru) + self_spent;
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     fprintf(stderr, "bench_glob: `%s` failed\n", argv[0]);
     exit(1);
   }
 }
 
-enum { V_INPROC, V_INPROC1, V_PROC, V_FIND_NAME, V_FIND_PATH, NV };
+enum { V_INPROC, V_INPROC1, V_PROC, V_FIND_NAME, V_FIND_PATH, V_FIND_FILTER, NV };
 
 static const char *const vnames[NV] = {
     "csb (in process, auto threads)", "csb (in process, 1 thread)",
     "csb (whole process, auto threads)", "find ROOT -name '*.env'",
     "find ROOT -path 'ROOT/*.env'",
+    "find ROOT -print0 | glob filter",
 };
 
 static int cmd_compare(int argc, char **argv, const char *self) {
@@ -248,17 +284,20 @@ static int cmd_compare(int argc, char **argv, const char *self) {
   char *proc_argv[] = {(char *)self, "expand", "--runs", "0", pattern, NULL};
   char *fname_argv[] = {"find", (char *)root, "-name", "*.env", NULL};
   char *fpath_argv[] = {"find", (char *)root, "-path", path_glob, NULL};
+  char *fall_argv[] = {"find", (char *)root, "-print0", NULL};
 
   /* Correctness and warm-up: every variant must see the same paths. */
-  size_t n_csb = 0, n_csb1 = 0, n_name = 0, n_path = 0;
+  size_t n_csb = 0, n_csb1 = 0, n_name = 0, n_path = 0, n_filter = 0;
   double w, c;
   expand_once(g, 0, CSB_GLOB_DEPTH_UNLIMITED, &n_csb);
   expand_once(g, 1, CSB_GLOB_DEPTH_UNLIMITED, &n_csb1);
   run_child(fname_argv, &w, &c, &n_name);
   run_child(fpath_argv, &w, &c, &n_path);
-  if (n_csb != n_name || n_csb1 != n_name || n_path != n_name) {
+  run_child_filtered(fall_argv, g, &w, &c, &n_filter);
+  if (n_csb != n_name || n_csb1 != n_name || n_path != n_name || n_filter != n_name) {
     fprintf(stderr, "bench_glob: match counts differ: csb %zu, csb/1 %zu, find -name %zu, "
-                    "find -path %zu\n", n_csb, n_csb1, n_name, n_path);
+                    "find -path %zu, find | filter %zu\n", n_csb, n_csb1, n_name, n_path,
+            n_filter);
     return 1;
   }
 
@@ -275,6 +314,8 @@ static int cmd_compare(int argc, char **argv, const char *self) {
         expand_once(g, v == V_INPROC ? 0 : 1, CSB_GLOB_DEPTH_UNLIMITED, &cnt);
         wall[v][r] = now_ms() - t0;
         cpu[v][r] = self_cpu_ms() - c0;
+      } else if (v == V_FIND_FILTER) {
+        run_child_filtered(fall_argv, g, &wall[v][r], &cpu[v][r], &cnt);
       } else {
         char *const *av = v == V_PROC ? proc_argv : v == V_FIND_NAME ? fname_argv : fpath_argv;
         run_child(av, &wall[v][r], &cpu[v][r], NULL);
@@ -299,6 +340,8 @@ static int cmd_compare(int argc, char **argv, const char *self) {
          mw[V_FIND_PATH] / mw[V_INPROC], mc[V_FIND_PATH] / mc[V_INPROC]);
   printf("ratio find -name / csb 1 thread:       wall %5.1fx   cpu %5.1fx\n",
          mw[V_FIND_NAME] / mw[V_INPROC1], mc[V_FIND_NAME] / mc[V_INPROC1]);
+  printf("ratio find|filter / csb, in process:   wall %5.1fx   cpu %5.1fx\n",
+         mw[V_FIND_FILTER] / mw[V_INPROC], mc[V_FIND_FILTER] / mc[V_INPROC]);
   for (int v = 0; v < NV; v++) {
     free(wall[v]);
     free(cpu[v]);

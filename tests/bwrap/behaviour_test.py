@@ -4,6 +4,7 @@ machine and asserts what the sandboxed command could and could not do
 (exact outputs and exit codes).
 
 usage: behaviour_test.py CSB_BWRAP [CSB_BWRAP...] [-k SUBSTRING]
+       behaviour_test.py --codex CODEX [-k SUBSTRING]   (differential mode)
 
 Each binary given (the host build and the static musl build) runs the whole
 suite. Prints one line per case and a final "N passed, M failed" line.
@@ -33,6 +34,50 @@ PY = "/usr/bin/python3"
 
 class Fail(Exception):
     pass
+
+
+class Skip(Exception):
+    pass
+
+
+# Differential mode (--codex PATH): the same cases run under `codex sandbox`
+# with an equivalent [permissions.t] profile.
+CODEX = None
+
+
+def toml_str(s):
+    return json.dumps(s)
+
+
+def codex_home(t):
+    entries, kw = t.last
+    for k in ("backend", "enforcement", "kind", "platform", "proxy"):
+        if k in kw and kw[k] not in (None, "bubblewrap", "managed", "restricted", "linux"):
+            raise Skip(f"policy option {k}={kw[k]} has no codex equivalent here")
+    if kw.get("net") == "proxy":
+        raise Skip("proxy mode needs codex's managed network proxy")
+    lines = ['default_permissions = "t"', "", "[permissions.t.filesystem]"]
+    if kw.get("depth"):
+        lines.append(f"glob_scan_max_depth = {kw['depth']}")
+    if kw.get("minimal"):
+        lines.append('":minimal" = "read"')
+    for e in entries:
+        lines.append(f"{toml_str(e[0])} = {toml_str(e[1])}")
+    for g in kw.get("globs", ()):
+        lines.append(f"{toml_str(g)} = \"deny\"")
+    lines += ["", "[permissions.t.network]", f"enabled = {'true' if kw.get('net') == 'enabled' else 'false'}"]
+    if kw.get("unix_all"):
+        lines.append("dangerously_allow_all_unix_sockets = true")
+    if kw.get("unix"):
+        lines += ["", "[permissions.t.network.unix_sockets]"]
+        for k, v in kw["unix"].items():
+            lines.append(f"{toml_str(k)} = {toml_str(v)}")
+    # codex refuses a CODEX_HOME under /tmp
+    home = os.path.join(os.path.expanduser("~"), ".cache", "csb-bwrap-differential", os.path.basename(t.base))
+    os.makedirs(home, exist_ok=True)
+    with open(os.path.join(home, "config.toml"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return home
 
 
 def eq(got, want, what="value"):
@@ -76,21 +121,33 @@ class Env:
     def policy(self, entries=None, **kw):
         if entries is None:
             entries = [("/", "read"), (self.ws, "write")]
+        self.last = (list(entries), dict(kw))
         text = policy_gen.policy(self.ws, entries, **kw)
         with open(self.pfile, "w") as f:
             f.write(text)
         return self.pfile
 
-    def run(self, cmd, policy=None, cwd=None, env=None, stdin=None, extra=(), timeout=TIMEOUT):
+    def argv(self, cmd, policy=None, extra=(), cwd=None):
+        """The command line running cmd sandboxed (csb-bwrap, or codex in
+        differential mode), and extra environment for it."""
         if policy is None:
             policy = self.pfile if os.path.exists(self.pfile) else self.policy()
         if isinstance(cmd, str):
             cmd = ["/bin/sh", "-c", cmd]
-        argv = [self.bin, "--policy", policy, *extra, "--", *cmd]
+        if CODEX is None:
+            return [self.bin, "--policy", policy, *extra, "--", *cmd], {}
+        if extra or policy != self.pfile:
+            raise Skip("csb-only option or policy file")
+        home = codex_home(self)
+        return [CODEX, "sandbox", "-P", "t", "-C", cwd or self.ws, "--", *cmd], {"CODEX_HOME": home}
+
+    def run(self, cmd, policy=None, cwd=None, env=None, stdin=None, extra=(), timeout=TIMEOUT):
+        argv, xenv = self.argv(cmd, policy, extra, cwd)
         e = dict(os.environ)
         for k in list(e):
             if k.lower().endswith("_proxy"):
                 del e[k]
+        e.update(xenv)
         if env:
             e.update(env)
         p = subprocess.run(argv, cwd=cwd or self.ws, env=e, input=stdin, capture_output=True,
@@ -435,9 +492,9 @@ def mount_targets_removed_after_run(t):
 
 @case
 def concurrent_runs_keep_each_others_masks(t):
-    p = subprocess.Popen([t.bin, "--policy", t.policy(), "--", "/bin/sh", "-c",
-                          "sleep 1.5; mkdir .codex/x 2>/dev/null && echo escaped || echo still-masked"],
-                         cwd=t.ws, stdout=subprocess.PIPE, text=True)
+    t.policy()
+    argv, xenv = t.argv(["/bin/sh", "-c", "sleep 1.5; mkdir .codex/x 2>/dev/null && echo escaped || echo still-masked"])
+    p = subprocess.Popen(argv, cwd=t.ws, stdout=subprocess.PIPE, text=True, env={**os.environ, **xenv})
     time.sleep(0.5)
     rc, out, _ = t.sh("true")
     eq(rc, 0)
@@ -477,10 +534,10 @@ def killed_by_signal_is_128_plus(t):
 
 
 def run_and_signal(t, sig):
-    p = subprocess.Popen([t.bin, "--policy", t.policy(), "--", "/bin/sh", "-c",
-                          f"trap 'echo got-{sig}; exit 3' {sig}; echo ready; "
-                          "i=0; while [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; echo timeout"],
-                         cwd=t.ws, stdout=subprocess.PIPE, text=True)
+    t.policy()
+    argv, xenv = t.argv(["/bin/sh", "-c", f"trap 'echo got-{sig}; exit 3' {sig}; echo ready; "
+                         "i=0; while [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; echo timeout"])
+    p = subprocess.Popen(argv, cwd=t.ws, stdout=subprocess.PIPE, text=True, env={**os.environ, **xenv})
     eq(p.stdout.readline(), "ready\n", "first line")
     time.sleep(0.2)
     p.send_signal(getattr(signal, "SIG" + sig))
@@ -522,11 +579,12 @@ def stdin_stdout_stderr_pass_through(t):
 @case
 def tty_pass_through(t):
     t.policy()
+    argv, xenv = t.argv(["/bin/sh", "-c", "test -t 0 && test -t 1 && echo tty-ok; stty size"])
     pid, fd = pty.fork()
     if pid == 0:
         os.chdir(t.ws)
-        os.execv(t.bin, [t.bin, "--policy", t.pfile, "--", "/bin/sh", "-c",
-                         "test -t 0 && test -t 1 && echo tty-ok; stty size"])
+        os.environ.update(xenv)
+        os.execv(argv[0], argv)
     data = b""
     deadline = time.time() + TIMEOUT
     while time.time() < deadline:
@@ -922,6 +980,8 @@ def unix_allow_list_in_enabled_mode_still_connects_tcp(t):
 
 @case
 def bad_policy_is_65(t):
+    if CODEX:
+        raise Skip("csb command line")
     p = t.write("bad.json", "{\"schema\": \"csb.policy/v2\"}")
     rc, out, err = t.run(["true"], policy=p)
     eq((rc, out), (65, ""))
@@ -939,12 +999,16 @@ def foreign_platform_policy_is_69(t):
 @case
 def missing_command_is_64(t):
     t.policy()
+    if CODEX:
+        raise Skip("csb command line")
     p = subprocess.run([t.bin, "--policy", t.pfile], capture_output=True, text=True)
     eq(p.returncode, 64)
 
 
 @case
 def json_errors(t):
+    if CODEX:
+        raise Skip("csb command line")
     t.policy(net="proxy")
     rc, out, err = t.run(["true"], extra=["--error-format=json"])
     eq(rc, 69)
@@ -954,6 +1018,8 @@ def json_errors(t):
 
 @case
 def print_argv_is_json(t):
+    if CODEX:
+        raise Skip("csb command line")
     t.policy()
     rc, out, _ = t.run(["true"], extra=["--print-argv"])
     eq(rc, 0)
@@ -971,6 +1037,8 @@ def print_argv_is_json(t):
 
 @case
 def explain_names_rules(t):
+    if CODEX:
+        raise Skip("csb command line")
     t.write("ws/.env", "x")
     t.policy([("/", "read"), (t.ws, "write"), (t.ws + "/.env", "deny")])
     rc, out, _ = t.run(["true"], extra=["--explain"])
@@ -1018,6 +1086,8 @@ def landlock_backend_refuses_what_it_cannot_express(t):
 
 @case
 def missing_bwrap_fails_closed(t):
+    if CODEX:
+        raise Skip("csb command line")
     t.policy()
     rc, out, err = t.run(["true"], extra=["--bwrap", "/no/such/bwrap"])
     eq((rc, out), (69, ""))
@@ -1026,6 +1096,8 @@ def missing_bwrap_fails_closed(t):
 
 @case
 def bwrap_planted_in_cwd_is_skipped(t):
+    if CODEX:
+        raise Skip("csb command line")
     fake = t.write("ws/bin/bwrap", "#!/bin/sh\necho planted > /tmp/never\nexit 99\n", mode=0o755)
     t.policy()
     env = {"PATH": os.path.dirname(fake) + ":/usr/bin:/bin"}
@@ -1034,7 +1106,13 @@ def bwrap_planted_in_cwd_is_skipped(t):
 
 
 def main():
+    global CODEX
     args = sys.argv[1:]
+    if "--codex" in args:
+        i = args.index("--codex")
+        CODEX = os.path.abspath(args[i + 1])
+        del args[i:i + 2]
+        args = args or [CODEX]
     only = None
     if "-k" in args:
         i = args.index("-k")
@@ -1045,7 +1123,7 @@ def main():
         return 64
     # Short paths under /tmp: Unix socket paths are limited to 107 bytes.
     base = tempfile.mkdtemp(prefix="csb-bwrap-b-", dir="/tmp")
-    passed = failed = 0
+    passed = failed = skipped = 0
     for binary in args:
         binary = os.path.abspath(binary)
         tag = os.path.basename(binary)
@@ -1058,13 +1136,16 @@ def main():
                 fn(t)
                 passed += 1
                 print(f"PASS {tag} {fn.__name__} ({time.time() - t0:.2f}s)", flush=True)
+            except Skip as e:
+                skipped += 1
+                print(f"SKIP {tag} {fn.__name__}: {e}", flush=True)
             except Exception as e:  # noqa: BLE001
                 failed += 1
                 print(f"FAIL {tag} {fn.__name__}: {type(e).__name__}: {e}", flush=True)
             finally:
                 shutil.rmtree(t.base, ignore_errors=True)
     shutil.rmtree(base, ignore_errors=True)
-    print(f"{passed} passed, {failed} failed")
+    print(f"{passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
     return 1 if failed else 0
 
 

@@ -14,6 +14,10 @@
  * equal) recurse over the tree, so trees built by hand should stay within
  * the same depth.
  *
+ * The tree is freely editable: TOML's rules about redefining tables or
+ * extending inline tables are enforced while parsing, not by the editing
+ * functions below.
+ *
  * Positions: lines and columns are 1-based; columns count Unicode
  * characters, not bytes. `end_col` is the column of the last character of
  * the token (inclusive), so a caret excerpt spans col..end_col. Values built

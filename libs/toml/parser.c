@@ -418,7 +418,10 @@ static int check_input(const char *data, size_t len, csb_error *err) {
 
 int csb_toml_parse(const char *data, size_t len, csb_toml_value **out, csb_error *err) {
   *out = NULL;
-  if (!data) len = 0;
+  if (!data) {
+    data = "";
+    len = 0;
+  }
   if (!check_input(data, len, err)) return 0;
   parser ps;
   parser_init(&ps, data, len, err);
@@ -458,7 +461,10 @@ fail:
 int csb_toml_parse_value(const char *data, size_t len, csb_toml_value **out,
                          csb_error *err) {
   *out = NULL;
-  if (!data) len = 0;
+  if (!data) {
+    data = "";
+    len = 0;
+  }
   if (!check_input(data, len, err)) return 0;
   parser ps;
   parser_init(&ps, data, len, err);
@@ -480,7 +486,10 @@ fail:
 }
 
 int csb_toml_parse_key(const char *data, size_t len, csb_strv *out, csb_error *err) {
-  if (!data) len = 0;
+  if (!data) {
+    data = "";
+    len = 0;
+  }
   if (!check_input(data, len, err)) return 0;
   parser ps;
   parser_init(&ps, data, len, err);

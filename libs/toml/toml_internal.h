@@ -32,6 +32,7 @@ typedef struct csb_toml_table {
   size_t len, cap;
   uint32_t *slots; /* open-addressing index (entry index + 1), or NULL */
   size_t nslots;   /* power of two */
+  uint32_t seed;   /* hash seed */
 } csb_toml_table;
 
 typedef struct csb_toml_dt {

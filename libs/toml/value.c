@@ -11,19 +11,35 @@
 /* Tables up to this many keys are searched linearly. */
 #define CSB_TOML_INDEX_MIN 8
 
-static uint32_t key_hash(const char *s, size_t n) {
-  uint32_t h = 2166136261u; /* FNV-1a */
+/* FNV-1a over the key, started from a per-table seed and finished with a
+ * full avalanche so that every bit of the slot index depends on the seed:
+ * keys crafted to collide in one table do not collide in another. */
+static uint32_t key_hash(uint32_t seed, const char *s, size_t n) {
+  uint32_t h = 2166136261u ^ seed;
   for (size_t i = 0; i < n; i++) {
     h ^= (unsigned char)s[i];
     h *= 16777619u;
   }
+  h ^= h >> 16;
+  h *= 0x85ebca6bu;
+  h ^= h >> 13;
+  h *= 0xc2b2ae35u;
+  h ^= h >> 16;
   return h;
+}
+
+/* The seed comes from the table's (ASLR-randomised) address. */
+static csb_toml_table *table_alloc(void) {
+  csb_toml_table *t = csb_xcalloc(1, sizeof *t);
+  uint64_t a = (uint64_t)(uintptr_t)t * 0x9E3779B97F4A7C15ull;
+  t->seed = (uint32_t)(a >> 32);
+  return t;
 }
 
 csb_toml_value *csb_toml_i_new(csb_toml_kind kind) {
   csb_toml_value *v = csb_xcalloc(1, sizeof *v);
   v->kind = (uint8_t)kind;
-  if (kind == CSB_TOML_TABLE) v->u.tab = csb_xcalloc(1, sizeof *v->u.tab);
+  if (kind == CSB_TOML_TABLE) v->u.tab = table_alloc();
   if (kind >= CSB_TOML_DATETIME) v->u.dt = csb_xcalloc(1, sizeof *v->u.dt);
   return v;
 }
@@ -265,7 +281,7 @@ static void index_rebuild(csb_toml_table *t) {
 
 size_t csb_toml_i_find(const csb_toml_table *t, const char *key, size_t len) {
   if (t->slots) {
-    uint32_t h = key_hash(key, len);
+    uint32_t h = key_hash(t->seed, key, len);
     size_t mask = t->nslots - 1;
     for (size_t s = h & mask; t->slots[s]; s = (s + 1) & mask) {
       const csb_toml_entry *e = &t->ents[t->slots[s] - 1];
@@ -289,7 +305,7 @@ csb_toml_entry *csb_toml_i_append(csb_toml_value *tv, char *key, size_t len,
   memset(e, 0, sizeof *e);
   e->key = key;
   e->key_len = len;
-  e->hash = key_hash(key, len);
+  e->hash = key_hash(t->seed, key, len);
   e->val = v;
   t->len++;
   if (t->slots && t->len * 2 <= t->nslots)
@@ -471,13 +487,14 @@ csb_toml_value *csb_toml_clone(const csb_toml_value *v) {
   switch ((csb_toml_kind)v->kind) {
     case CSB_TOML_TABLE: {
       const csb_toml_table *t = v->u.tab;
-      csb_toml_table *n = csb_xcalloc(1, sizeof *n);
+      csb_toml_table *n = table_alloc();
       if (t->len) {
         n->ents = csb_xmalloc(t->len * sizeof *n->ents);
         n->cap = t->len;
       }
       for (size_t i = 0; i < t->len; i++) {
         n->ents[i] = t->ents[i];
+        n->ents[i].hash = key_hash(n->seed, t->ents[i].key, t->ents[i].key_len);
         n->ents[i].key = csb_xmalloc(t->ents[i].key_len + 1);
         memcpy(n->ents[i].key, t->ents[i].key, t->ents[i].key_len + 1);
         n->ents[i].val = csb_toml_clone(t->ents[i].val);

@@ -144,7 +144,8 @@ def run_case(case_dir, binary, record, tmp_base):
         with open(os.path.join(outside, "secret.txt"), "wb") as f:
             f.write(b"secret\n")
         if os.path.isdir(os.path.join(case_dir, "input")):
-            shutil.copytree(os.path.join(case_dir, "input"), work, symlinks=True)
+            # Runfiles trees are made of symlinks: copy what they point to.
+            shutil.copytree(os.path.join(case_dir, "input"), work, symlinks=False)
         else:
             os.makedirs(work)
         env = dict(os.environ, ROOT=root, LC_ALL="C")
@@ -154,7 +155,10 @@ def run_case(case_dir, binary, record, tmp_base):
 
         # Expected tree.
         if os.path.isdir(os.path.join(case_dir, "expected")):
-            want = snapshot(os.path.join(case_dir, "expected"))
+            exp = os.path.join(root, "expected")
+            shutil.copytree(os.path.join(case_dir, "expected"), exp, symlinks=False)
+            want = snapshot(exp)
+            shutil.rmtree(exp)
         elif os.path.exists(os.path.join(case_dir, "expected.sh")):
             exp = os.path.join(root, "expected")
             os.makedirs(exp)

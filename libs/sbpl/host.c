@@ -1,0 +1,222 @@
+/* host.c - host facts for profile generation: this host's filesystem
+ * (optionally with macOS's top-level aliases assumed), a host where
+ * nothing exists, and the alias rewrite of a policy document. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "csb_paths.h"
+#include "csb_sbpl.h"
+
+/* ---- helpers ----------------------------------------------------------------- */
+
+/* Length of the first component of an absolute path ("/tmp/x" -> 4 for
+ * "/tmp"); 0 for "/". */
+static size_t first_len(const char *path) {
+  if (path[0] != '/' || path[1] == '\0') return 0;
+  return 1 + strcspn(path + 1, "/");
+}
+
+/* ---- this host ------------------------------------------------------------- */
+
+typedef struct system_ctx {
+  int assume_macos;
+} system_ctx;
+
+static const char *const macos_aliases[][2] = {
+    {"/etc", "/private/etc"},
+    {"/tmp", "/private/tmp"},
+    {"/var", "/private/var"},
+};
+
+static char *system_alias(const void *ctx, const char *path) {
+  const system_ctx *c = ctx;
+  size_t n = first_len(path);
+  if (n == 0) return NULL;
+  if (c->assume_macos) {
+    for (size_t i = 0; i < CSB_ARRAY_LEN(macos_aliases); i++)
+      if (strlen(macos_aliases[i][0]) == n && strncmp(path, macos_aliases[i][0], n) == 0)
+        return csb_xasprintf("%s%s", macos_aliases[i][1], path + n);
+    return NULL;
+  }
+  char *top = csb_xstrndup(path, n);
+  struct stat st;
+  char *out = NULL;
+  if (fstatat(AT_FDCWD, top, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+    char *target = NULL;
+    if (csb_path_canonicalize(top, &target, NULL)) {
+      out = strcmp(target, "/") == 0 ? csb_xstrdup(path[n] ? path + n : "/")
+                                     : csb_xasprintf("%s%s", target, path + n);
+      free(target);
+    }
+  }
+  free(top);
+  return out;
+}
+
+static char *system_resolve_alias(const void *ctx, const char *path) {
+  char *a = system_alias(ctx, path);
+  return a ? a : csb_xstrdup(path);
+}
+
+static csb_sbpl_kind system_kind(const void *ctx, const char *path) {
+  char *p = system_resolve_alias(ctx, path);
+  struct stat st;
+  csb_sbpl_kind k = CSB_SBPL_MISSING;
+  if (fstatat(AT_FDCWD, p, &st, AT_SYMLINK_NOFOLLOW) == 0)
+    k = S_ISDIR(st.st_mode) ? CSB_SBPL_DIR : CSB_SBPL_OTHER;
+  free(p);
+  return k;
+}
+
+static char *system_realpath(const void *ctx, const char *path) {
+  char *p = system_resolve_alias(ctx, path);
+  char *out = NULL;
+  if (!csb_path_canonicalize(p, &out, NULL)) out = NULL;
+  free(p);
+  return out;
+}
+
+static int system_nested_symlink(const void *ctx, const char *path, char **link, csb_error *err) {
+  *link = NULL;
+  char *p = system_resolve_alias(ctx, path);
+  size_t n = first_len(p);
+  int ok = 1;
+  if (n > 0) {
+    char *top = csb_xstrndup(p, n);
+    ok = csb_path_find_symlink(p, top, link, err);
+    free(top);
+  }
+  free(p);
+  return ok;
+}
+
+static const system_ctx k_system_plain = {0};
+static const system_ctx k_system_macos = {1};
+
+static const csb_sbpl_host k_host_plain = {&k_system_plain, system_alias, system_kind,
+                                           system_realpath, system_nested_symlink};
+static const csb_sbpl_host k_host_macos = {&k_system_macos, system_alias, system_kind,
+                                           system_realpath, system_nested_symlink};
+
+const csb_sbpl_host *csb_sbpl_host_system(int assume_macos_paths) {
+  return assume_macos_paths ? &k_host_macos : &k_host_plain;
+}
+
+/* ---- nothing exists ---------------------------------------------------------- */
+
+static char *none_alias(const void *ctx, const char *path) {
+  (void)ctx;
+  (void)path;
+  return NULL;
+}
+static csb_sbpl_kind none_kind(const void *ctx, const char *path) {
+  (void)ctx;
+  (void)path;
+  return CSB_SBPL_MISSING;
+}
+static char *none_realpath(const void *ctx, const char *path) {
+  (void)ctx;
+  (void)path;
+  return NULL;
+}
+static int none_nested(const void *ctx, const char *path, char **link, csb_error *err) {
+  (void)ctx;
+  (void)path;
+  (void)err;
+  *link = NULL;
+  return 1;
+}
+
+static const csb_sbpl_host k_host_none = {NULL, none_alias, none_kind, none_realpath, none_nested};
+
+const csb_sbpl_host *csb_sbpl_host_none(void) { return &k_host_none; }
+
+/* ---- derived facts ----------------------------------------------------------- */
+
+char *csb_sbpl_dealias(const csb_sbpl_host *h, const char *path) {
+  char *a = h->alias(h->ctx, path);
+  return a ? a : csb_xstrdup(path);
+}
+
+char *csb_sbpl_canonical(const csb_sbpl_host *h, const char *path) {
+  char *p = csb_sbpl_dealias(h, path);
+  /* Deepest existing ancestor: try p, then its parents. */
+  size_t len = strlen(p);
+  for (;;) {
+    char saved = p[len];
+    p[len] = '\0';
+    char *real = h->realpath(h->ctx, p);
+    p[len] = saved;
+    if (real != NULL) {
+      const char *rest = p + len;
+      while (*rest == '/') rest++;
+      char *out;
+      if (*rest == '\0') {
+        out = real;
+      } else {
+        out = csb_path_join(real, rest);
+        free(real);
+      }
+      free(p);
+      return out;
+    }
+    if (len <= 1) break;
+    while (len > 1 && p[len - 1] != '/') len--;
+    if (len > 1) len--; /* drop the separator; "/x" leaves "/" */
+  }
+  return p;
+}
+
+/* ---- the document through the aliases --------------------------------------- */
+
+static void replace(const csb_sbpl_host *h, char **path) {
+  char *a = h->alias(h->ctx, *path);
+  if (a != NULL) {
+    free(*path);
+    *path = a;
+  }
+}
+
+static void replace_glob(const csb_sbpl_host *h, char **pattern) {
+  csb_glob *g = NULL;
+  if (!csb_glob_compile(*pattern, &g, NULL)) return;
+  const char *prefix = csb_glob_static_prefix(g);
+  char *a = prefix[0] == '/' ? h->alias(h->ctx, prefix) : NULL;
+  char *rebased = NULL;
+  if (a != NULL && csb_glob_rebase(g, a, &rebased, NULL)) {
+    free(*pattern);
+    *pattern = rebased;
+  }
+  free(a);
+  csb_glob_free(g);
+}
+
+csb_policy *csb_sbpl_policy_dealias(const csb_policy *p, const csb_sbpl_host *h) {
+  csb_policy *c = csb_policy_clone(p);
+  if (c->platform == CSB_PLATFORM_WINDOWS) return c;
+  replace(h, &c->cwd);
+  for (size_t i = 0; i < c->n_workspace_roots; i++) replace(h, &c->workspace_roots[i].path);
+  for (size_t i = 0; i < c->n_entries; i++) replace(h, &c->entries[i].path);
+  for (size_t i = 0; i < c->n_globs; i++) replace_glob(h, &c->globs[i].pattern);
+  /* Unix sockets are a sorted map: rebuild it. */
+  size_t n = c->n_unix_sockets;
+  csb_unix_socket_rule *old = c->unix_sockets;
+  c->unix_sockets = NULL;
+  c->n_unix_sockets = 0;
+  for (size_t i = 0; i < n; i++) {
+    replace(h, &old[i].path);
+    /* Two spellings of one path: a deny wins. */
+    int denied = 0;
+    for (size_t k = 0; k < c->n_unix_sockets; k++)
+      if (strcmp(c->unix_sockets[k].path, old[i].path) == 0 && !c->unix_sockets[k].allow) denied = 1;
+    if (!denied) csb_policy_set_unix_socket(c, old[i].path, old[i].allow);
+    free(old[i].path);
+  }
+  free(old);
+  csb_policy_canonicalize(c);
+  return c;
+}

@@ -1,0 +1,636 @@
+/* profile.c - the SBPL profile generator.
+ *
+ * Section order (docs/csb-seatbelt.md): header, base, file reads, file
+ * writes (+ writable-root anchors), network, preferences, platform
+ * defaults, deny-read globs, protected ancestors. Parameters are passed
+ * with -D in the order read, write, protected ancestors, Unix sockets.
+ * Seatbelt applies the last rule that matches an operation, so the denies
+ * that must not be re-opened come last. */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+
+#include "csb_paths.h"
+#include "sbpl_internal.h"
+
+typedef struct gen {
+  const csb_policy *p;
+  const csb_policy_view *v;
+  const csb_sbpl_host *h;
+  const csb_sbpl_opts *o;
+  csb_strv params;
+  csb_strv warnings;
+  csb_strv ancestors; /* protected ancestors, collected with the writes */
+  csb_error *err;
+} gen;
+
+static void add_param(gen *g, const char *key, const char *value) {
+  csb_strv_pushf(&g->params, "%s=%s", key, value);
+}
+
+static void push_unique(csb_strv *v, const char *s) {
+  if (!csb_strv_contains(v, s)) csb_strv_push(v, s);
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void sort_strv(csb_strv *v) {
+  if (v->len > 1) qsort(v->items, v->len, sizeof(char *), cmp_str);
+}
+
+/* ---- regexes ------------------------------------------------------------------ */
+
+char *csb_sbpl_ere_escape(const char *s) {
+  csb_buf b;
+  csb_buf_init(&b);
+  csb_buf_puts(&b, "");
+  for (; *s; s++) {
+    if (strchr(".[]{}()*+?^$|\\", *s)) csb_buf_putc(&b, '\\');
+    csb_buf_putc(&b, *s);
+  }
+  return csb_buf_steal(&b);
+}
+
+/* Length of the valid UTF-8 sequence at s, or 0. */
+static size_t utf8_len(const unsigned char *s) {
+  unsigned c = s[0];
+  if (c < 0x80) return 1;
+  size_t n;
+  unsigned min;
+  if (c >= 0xc2 && c <= 0xdf) {
+    n = 2;
+    min = 0x80;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    n = 3;
+    min = 0x800;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    n = 4;
+    min = 0x10000;
+  } else {
+    return 0;
+  }
+  unsigned cp = c & (0x7f >> n);
+  for (size_t i = 1; i < n; i++) {
+    if ((s[i] & 0xc0) != 0x80) return 0;
+    cp = (cp << 6) | (s[i] & 0x3f);
+  }
+  if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+  return n;
+}
+
+int csb_sbpl_regex_literal(const char *re, char **out, csb_error *err) {
+  *out = NULL;
+  int quote = 0;
+  for (const unsigned char *s = (const unsigned char *)re; *s;) {
+    if (*s < 0x20 || *s == 0x7f)
+      return csb_error_set(err, "the regex `%s` contains a control character (0x%02x), which a "
+                                "Seatbelt profile cannot carry", re, *s);
+    size_t n = utf8_len(s);
+    if (n == 0)
+      return csb_error_set(err, "the regex `%s` is not valid UTF-8, which a Seatbelt profile "
+                                "cannot carry", re);
+    if (*s == '"') quote = 1;
+    s += n;
+  }
+  if (!quote) {
+    *out = csb_xasprintf("#\"%s\"", re);
+    return 1;
+  }
+  csb_buf b;
+  csb_buf_init(&b);
+  csb_buf_putc(&b, '"');
+  for (const char *s = re; *s; s++) {
+    if (*s == '"' || *s == '\\') csb_buf_putc(&b, '\\');
+    csb_buf_putc(&b, *s);
+  }
+  csb_buf_putc(&b, '"');
+  *out = csb_buf_steal(&b);
+  return 1;
+}
+
+/* "(regex LIT)" for a regex, or 0 with the error naming `what`. */
+static int regex_filter(gen *g, const char *re, const char *what, csb_buf *out) {
+  char *lit = NULL;
+  if (!csb_sbpl_regex_literal(re, &lit, g->err)) {
+    csb_error_prefix(g->err, "%s", what);
+    return 0;
+  }
+  csb_buf_printf(out, "(regex %s)", lit);
+  free(lit);
+  return 1;
+}
+
+/* ---- file reads ----------------------------------------------------------------- */
+
+static void exclusion(csb_buf *b, const char *key) {
+  csb_buf_printf(b, "\n    (require-not (literal (param \"%s\")))", key);
+  csb_buf_printf(b, "\n    (require-not (subpath (param \"%s\")))", key);
+}
+
+static int read_section(gen *g, csb_buf *out) {
+  const csb_policy_view *v = g->v;
+  if (v->full_read) {
+    csb_buf_puts(out, ";; file reads: every path\n(allow file-read*)\n");
+    return 1;
+  }
+  if (v->readable_roots.len == 0) return 1;
+  csb_buf_puts(out, ";; file reads: readable roots minus the unreadable paths below them\n");
+  csb_buf_puts(out, "(allow file-read*");
+  for (size_t i = 0; i < v->readable_roots.len; i++) {
+    const char *root = v->readable_roots.items[i];
+    char *croot = csb_sbpl_canonical(g->h, root);
+    char *key = csb_xasprintf("READABLE_ROOT_%zu", i);
+    add_param(g, key, croot);
+    csb_strv ex;
+    csb_strv_init(&ex);
+    for (size_t k = 0; k < v->unreadable_roots.len; k++) {
+      const char *u = v->unreadable_roots.items[k];
+      char *cu = csb_sbpl_canonical(g->h, u);
+      if (csb_path_is_under(root, u) || csb_path_is_under(croot, cu)) push_unique(&ex, cu);
+      free(cu);
+    }
+    if (ex.len == 0) {
+      csb_buf_printf(out, "\n  (subpath (param \"%s\"))", key);
+    } else {
+      csb_buf_printf(out, "\n  (require-all (subpath (param \"%s\"))", key);
+      for (size_t j = 0; j < ex.len; j++) {
+        char *k2 = csb_xasprintf("%s_EXCLUDED_%zu", key, j);
+        add_param(g, k2, ex.items[j]);
+        exclusion(out, k2);
+        free(k2);
+      }
+      csb_buf_putc(out, ')');
+    }
+    csb_strv_free(&ex);
+    free(key);
+    free(croot);
+  }
+  csb_buf_puts(out, ")\n");
+  return 1;
+}
+
+/* ---- file writes ------------------------------------------------------------------ */
+
+/* Adds the directories from parent(y) up to `root` (inclusive). */
+static void add_ancestors(gen *g, const char *root, const char *y) {
+  if (!csb_path_is_strictly_under(root, y)) return;
+  char *a = csb_path_parent(y);
+  while (a != NULL && csb_path_is_under(root, a)) {
+    push_unique(&g->ancestors, a);
+    char *up = csb_path_parent(a);
+    free(a);
+    a = up;
+  }
+  free(a);
+}
+
+/* One protected-name regex of a writable root. */
+static char *name_regex(const char *root, const char *name) {
+  char *er = csb_sbpl_ere_escape(strcmp(root, "/") == 0 ? "" : root);
+  char *en = csb_sbpl_ere_escape(name);
+  char *re = csb_xasprintf("^%s/%s(/.*)?$", er, en);
+  free(er);
+  free(en);
+  return re;
+}
+
+static int write_root(gen *g, size_t i, csb_buf *allow, csb_buf *anchors) {
+  const csb_policy_view *v = g->v;
+  const csb_writable_root *w = &v->writable[i];
+  char *link = NULL;
+  csb_error e;
+  csb_error_clear(&e);
+  if (!g->h->nested_symlink(g->h->ctx, w->root, &link, &e))
+    return csb_error_set(g->err, "writable root `%s`: %s; csb-seatbelt cannot tell whether it "
+                                 "is safe to confine writes to it (fix the permissions or drop "
+                                 "the rule)", w->root, e.msg);
+  if (link != NULL) {
+    char *real = csb_sbpl_canonical(g->h, w->root);
+    csb_error_set(g->err,
+                  "writable root `%s` contains the symlink `%s`: Seatbelt checks the resolved "
+                  "path of every access, so csb-seatbelt refuses symlinked writable roots; write "
+                  "the resolved path `%s` in the configuration instead",
+                  w->root, link, real);
+    free(real);
+    free(link);
+    return 0;
+  }
+  char *root = csb_sbpl_dealias(g->h, w->root);
+  csb_sbpl_kind kind = g->h->kind(g->h->ctx, w->root);
+  const char *filter = kind == CSB_SBPL_OTHER ? "literal" : "subpath";
+  char *key = csb_xasprintf("WRITABLE_ROOT_%zu", i);
+  add_param(g, key, root);
+
+  /* Carve-outs: this root's own, plus those of every other writable root
+   * that lie below this one (a nested root's .git must not stay writable
+   * through the outer root). */
+  csb_strv ex, names;
+  csb_strv_init(&ex);
+  csb_strv_init(&names);
+  for (size_t k = 0; k < v->n_writable; k++) {
+    const csb_writable_root *o = &v->writable[k];
+    for (size_t j = 0; j < o->read_only_subpaths.len; j++) {
+      const char *x = o->read_only_subpaths.items[j];
+      if (k == i || csb_path_is_strictly_under(w->root, x)) push_unique(&ex, x);
+    }
+    if (k == i || csb_path_is_strictly_under(w->root, o->root)) {
+      char *oroot = csb_sbpl_dealias(g->h, o->root);
+      for (size_t j = 0; j < o->protected_names.len; j++) {
+        const char *name = o->protected_names.items[j];
+        char *re = name_regex(oroot, name);
+        push_unique(&names, re);
+        free(re);
+        if (k != i) { /* the root itself is covered by its anchor */
+          char *y = csb_path_join(oroot, name);
+          add_ancestors(g, root, y);
+          free(y);
+        }
+      }
+      free(oroot);
+    }
+  }
+  sort_strv(&ex);
+
+  int ok = 1;
+  if (ex.len == 0 && names.len == 0) {
+    csb_buf_printf(allow, "\n  (%s (param \"%s\"))", filter, key);
+  } else {
+    csb_buf_printf(allow, "\n  (require-all (%s (param \"%s\"))", filter, key);
+    for (size_t j = 0; j < ex.len; j++) {
+      char *logical = csb_sbpl_dealias(g->h, ex.items[j]);
+      char *resolved = g->h->realpath(g->h->ctx, logical);
+      char *k2 = csb_xasprintf("%s_EXCLUDED_%zu", key, j);
+      add_param(g, k2, logical);
+      exclusion(allow, k2);
+      add_ancestors(g, root, logical);
+      if (resolved != NULL && strcmp(resolved, logical) != 0) {
+        char *k3 = csb_xasprintf("%s_RESOLVED", k2);
+        add_param(g, k3, resolved);
+        exclusion(allow, k3);
+        add_ancestors(g, root, resolved);
+        free(k3);
+      }
+      free(k2);
+      free(resolved);
+      free(logical);
+    }
+    for (size_t j = 0; j < names.len && ok; j++) {
+      csb_buf_puts(allow, "\n    (require-not ");
+      char *what = csb_xasprintf("protected metadata of writable root `%s`", root);
+      ok = regex_filter(g, names.items[j], what, allow);
+      free(what);
+      csb_buf_putc(allow, ')');
+    }
+    csb_buf_putc(allow, ')');
+  }
+  /* The root itself cannot be deleted or renamed (and replaced by a
+   * symlink) while it is a directory. */
+  csb_buf_printf(anchors,
+                 "(deny file-write-unlink (require-all (literal (param \"%s\")) (vnode-type "
+                 "DIRECTORY)))\n",
+                 key);
+  csb_strv_free(&ex);
+  csb_strv_free(&names);
+  free(key);
+  free(root);
+  return ok;
+}
+
+static int write_section(gen *g, csb_buf *out) {
+  const csb_policy_view *v = g->v;
+  if (v->full_write) {
+    csb_buf_puts(out, ";; file writes: every path\n(allow file-write* (regex #\"^/\"))\n");
+    return 1;
+  }
+  if (v->n_writable == 0) return 1;
+  csb_buf allow, anchors;
+  csb_buf_init(&allow);
+  csb_buf_init(&anchors);
+  int ok = 1;
+  for (size_t i = 0; i < v->n_writable && ok; i++) ok = write_root(g, i, &allow, &anchors);
+  if (ok) {
+    csb_buf_puts(out, ";; file writes: writable roots minus their read-only carve-outs\n");
+    csb_buf_printf(out, "(allow file-write*%s)\n", allow.data);
+    csb_buf_puts(out, anchors.data);
+    sort_strv(&g->ancestors);
+    for (size_t k = 0; k < g->ancestors.len; k++) {
+      char *key = csb_xasprintf("PROTECTED_ANCESTOR_%zu", k);
+      add_param(g, key, g->ancestors.items[k]);
+      free(key);
+    }
+  }
+  csb_buf_free(&allow);
+  csb_buf_free(&anchors);
+  return ok;
+}
+
+static void ancestors_section(gen *g, csb_buf *out) {
+  if (g->ancestors.len == 0) return;
+  csb_buf_puts(out, ";; protected ancestors: directories above read-only carve-outs stay in place\n");
+  for (size_t k = 0; k < g->ancestors.len; k++)
+    csb_buf_printf(out,
+                   "(deny file-write-unlink (require-all (vnode-type DIRECTORY) (literal (param "
+                   "\"PROTECTED_ANCESTOR_%zu\"))))\n",
+                   k);
+}
+
+/* ---- deny-read globs ------------------------------------------------------------------ */
+
+static int glob_section(gen *g, csb_buf *out) {
+  const csb_policy_view *v = g->v;
+  if (v->unreadable_globs.len == 0) return 1;
+  csb_strv res, ancs;
+  csb_strv_init(&res);
+  csb_strv_init(&ancs);
+  int ok = 1;
+  for (size_t i = 0; i < v->unreadable_globs.len && ok; i++) {
+    const char *pat = v->unreadable_globs.items[i];
+    csb_glob *gl[2] = {NULL, NULL};
+    csb_error e;
+    csb_error_clear(&e);
+    if (!csb_glob_compile(pat, &gl[0], &e)) {
+      ok = csb_error_set(g->err, "invalid deny-read glob pattern `%s`: %s", pat, e.msg);
+      break;
+    }
+    /* Also deny below the canonical form of a symlinked static prefix:
+     * Seatbelt sees resolved paths. */
+    const char *prefix = csb_glob_static_prefix(gl[0]);
+    if (prefix[0] == '/' && prefix[1] != '\0') {
+      char *canon = csb_sbpl_canonical(g->h, prefix);
+      char *rebased = NULL;
+      if (strcmp(canon, prefix) != 0 && csb_glob_rebase(gl[0], canon, &rebased, NULL)) {
+        if (!csb_glob_compile(rebased, &gl[1], &e)) gl[1] = NULL;
+        free(rebased);
+      }
+      free(canon);
+    }
+    for (int k = 0; k < 2; k++) {
+      if (gl[k] == NULL) continue;
+      char *re = csb_glob_to_regex(gl[k]);
+      push_unique(&res, re);
+      free(re);
+      const char *const *a = NULL;
+      size_t n = csb_glob_ancestor_regexes(gl[k], &a);
+      for (size_t j = 0; j < n; j++)
+        if (strcmp(a[j], "^/$") != 0) push_unique(&ancs, a[j]);
+    }
+    csb_glob_free(gl[0]);
+    csb_glob_free(gl[1]);
+  }
+  if (ok) {
+    csb_buf_puts(out, ";; deny-read globs: neither readable nor writable, ancestors stay in place\n");
+    for (size_t i = 0; i < res.len && ok; i++) {
+      char *what = csb_xasprintf("deny-read glob `%s`", res.items[i]);
+      for (int k = 0; k < 2 && ok; k++) {
+        csb_buf_puts(out, k == 0 ? "(deny file-read* " : "(deny file-write* ");
+        ok = regex_filter(g, res.items[i], what, out);
+        csb_buf_puts(out, ")\n");
+      }
+      free(what);
+    }
+    for (size_t i = 0; i < ancs.len && ok; i++) {
+      char *what = csb_xasprintf("ancestors of a deny-read glob (`%s`)", ancs.items[i]);
+      csb_buf_puts(out, "(deny file-write-unlink (require-all (vnode-type DIRECTORY) ");
+      ok = regex_filter(g, ancs.items[i], what, out);
+      csb_buf_puts(out, "))\n");
+      free(what);
+    }
+  }
+  csb_strv_free(&res);
+  csb_strv_free(&ancs);
+  return ok;
+}
+
+/* ---- network -------------------------------------------------------------------------- */
+
+typedef struct unix_rule {
+  char *path;
+  int allow;
+  size_t index; /* parameter number within its kind */
+} unix_rule;
+
+static int cmp_unix_depth(const void *a, const void *b) {
+  const unix_rule *x = a, *y = b;
+  size_t dx = csb_path_depth(x->path), dy = csb_path_depth(y->path);
+  if (dx != dy) return dx < dy ? -1 : 1;
+  if (x->allow != y->allow) return x->allow ? -1 : 1; /* deny after allow */
+  return strcmp(x->path, y->path);
+}
+
+static void unix_lines(csb_buf *b, const unix_rule *r) {
+  const char *verb = r->allow ? "allow" : "deny";
+  const char *key = r->allow ? "UNIX_SOCKET_PATH" : "UNIX_SOCKET_DENY_PATH";
+  csb_buf_printf(b, "(%s network-bind (local unix-socket (subpath (param \"%s_%zu\"))))\n", verb,
+                 key, r->index);
+  csb_buf_printf(b, "(%s network-outbound (remote unix-socket (subpath (param \"%s_%zu\"))))\n",
+                 verb, key, r->index);
+}
+
+/* The Unix socket rules; *granted tells whether any socket is allowed. */
+static void unix_block(gen *g, int blanket_outbound, csb_buf *b, int *granted) {
+  const csb_policy *p = g->p;
+  csb_strv allows, denies;
+  csb_strv_init(&allows);
+  csb_strv_init(&denies);
+  for (size_t i = 0; i < p->n_unix_sockets; i++) {
+    char *c = csb_sbpl_canonical(g->h, p->unix_sockets[i].path);
+    push_unique(p->unix_sockets[i].allow ? &allows : &denies, c);
+    free(c);
+  }
+  for (size_t i = 0; g->o && i < g->o->n_unix_sockets; i++) {
+    char *n = csb_path_normalize(g->o->unix_sockets[i]);
+    char *c = csb_sbpl_canonical(g->h, n);
+    push_unique(&allows, c);
+    free(c);
+    free(n);
+  }
+  sort_strv(&allows);
+  sort_strv(&denies);
+  /* A deny matters only where something would allow it. */
+  int open_all = p->allow_all_unix_sockets || blanket_outbound;
+  csb_strv eff;
+  csb_strv_init(&eff);
+  for (size_t i = 0; i < denies.len; i++) {
+    int needed = open_all;
+    for (size_t k = 0; k < allows.len && !needed; k++)
+      needed = csb_path_is_under(allows.items[k], denies.items[i]);
+    if (needed) csb_strv_push(&eff, denies.items[i]);
+  }
+  *granted = p->allow_all_unix_sockets || allows.len > 0;
+  if (*granted || eff.len > 0) {
+    csb_buf_puts(b, "; unix domain sockets\n");
+    if (*granted) csb_buf_puts(b, "(allow system-socket (socket-domain AF_UNIX))\n");
+    if (p->allow_all_unix_sockets) {
+      csb_buf_puts(b, "(allow network-bind (local unix-socket))\n");
+      csb_buf_puts(b, "(allow network-outbound (remote unix-socket))\n");
+    }
+    size_t n = allows.len + eff.len;
+    unix_rule *rules = csb_xcalloc(n ? n : 1, sizeof *rules);
+    for (size_t i = 0; i < allows.len; i++) rules[i] = (unix_rule){allows.items[i], 1, i};
+    for (size_t i = 0; i < eff.len; i++) rules[allows.len + i] = (unix_rule){eff.items[i], 0, i};
+    /* Deepest rule last (the last match wins); without denies the
+     * allows keep their lexicographic order. */
+    if (eff.len > 0) qsort(rules, n, sizeof *rules, cmp_unix_depth);
+    for (size_t i = 0; i < n; i++) unix_lines(b, &rules[i]);
+    free(rules);
+    for (size_t i = 0; i < allows.len; i++) {
+      char *key = csb_xasprintf("UNIX_SOCKET_PATH_%zu", i);
+      add_param(g, key, allows.items[i]);
+      free(key);
+    }
+    for (size_t i = 0; i < eff.len; i++) {
+      char *key = csb_xasprintf("UNIX_SOCKET_DENY_PATH_%zu", i);
+      add_param(g, key, eff.items[i]);
+      free(key);
+    }
+  }
+  csb_strv_free(&allows);
+  csb_strv_free(&denies);
+  csb_strv_free(&eff);
+}
+
+static void network_section(gen *g, csb_buf *out) {
+  const csb_policy *p = g->p;
+  csb_buf b;
+  csb_buf_init(&b);
+  int granted = 0;
+  if (p->net_mode == CSB_NET_ENABLED) {
+    csb_buf_puts(&b, ";; network: full\n(allow network-outbound)\n(allow network-inbound)\n");
+    int unix_granted = 0;
+    unix_block(g, 1, &b, &unix_granted);
+    granted = 1;
+  } else {
+    csb_sbpl_ports ports;
+    memset(&ports, 0, sizeof ports);
+    int proxy = p->net_mode == CSB_NET_PROXY;
+    if (proxy) {
+      csb_sbpl_proxy_ports(g->o ? g->o->envp : NULL, &ports, &g->warnings);
+      if (!ports.any_set)
+        csb_strv_push(&g->warnings,
+                      "network mode `proxy`: no proxy variable (HTTP_PROXY, HTTPS_PROXY, "
+                      "ALL_PROXY, ...) is set, so the profile opens no network port; run the "
+                      "command under csb-proxy");
+      else if (ports.n == 0)
+        csb_strv_push(&g->warnings,
+                      "network mode `proxy`: no proxy variable names a loopback proxy, so the "
+                      "profile opens no network port (fail closed)");
+    }
+    csb_buf_puts(&b, proxy ? ";; network: only the loopback proxy\n"
+                           : ";; network: no IP networking\n");
+    size_t title = b.len;
+    if (p->allow_local_binding) {
+      csb_buf_puts(&b, "; local binding and loopback traffic\n");
+      csb_buf_puts(&b, "(allow network-bind (local ip \"*:*\"))\n");
+      csb_buf_puts(&b, "(allow network-inbound (local ip \"localhost:*\"))\n");
+      csb_buf_puts(&b, "(allow network-outbound (remote ip \"localhost:*\"))\n");
+      if (ports.n > 0) {
+        csb_buf_puts(&b, "; name resolution while traffic goes through the proxy\n");
+        csb_buf_puts(&b, "(allow network-outbound (remote ip \"*:53\"))\n");
+      }
+    }
+    if (ports.n > 0) csb_buf_puts(&b, "; proxy ports from the environment\n");
+    for (size_t i = 0; i < ports.n; i++)
+      csb_buf_printf(&b, "(allow network-outbound (remote ip \"localhost:%d\"))\n", ports.ports[i]);
+    int unix_granted = 0;
+    unix_block(g, 0, &b, &unix_granted);
+    granted = proxy || p->allow_local_binding || unix_granted;
+    if (!granted && b.len == title) b.len = 0; /* nothing at all: no section */
+    if (b.data) b.data[b.len] = '\0';
+  }
+  if (b.len > 0) csb_buf_puts(out, b.data);
+  if (granted) {
+    if (out->len > 0) csb_buf_putc(out, '\n');
+    csb_buf_puts(out, csb_sbpl_network_services_section);
+  }
+  csb_buf_free(&b);
+}
+
+/* ---- assembly --------------------------------------------------------------------------- */
+
+static void append_section(csb_buf *text, csb_buf *sec) {
+  if (sec->len == 0) return;
+  csb_buf_putc(text, '\n');
+  csb_buf_append(text, sec->data, sec->len);
+  csb_buf_reset(sec);
+}
+
+int csb_sbpl_generate(const csb_policy *p, const csb_policy_view *v, const csb_sbpl_host *h,
+                      const csb_sbpl_opts *o, csb_sbpl_profile **out, csb_error *err) {
+  *out = NULL;
+  if (p->platform != CSB_PLATFORM_MACOS)
+    return csb_error_set(err,
+                         "the policy was resolved for platform `%s`; csb-seatbelt enforces macOS "
+                         "policies only (resolve it on the Mac with csb-resolve)",
+                         csb_platform_name(p->platform));
+  if (p->enforcement == CSB_ENFORCE_DISABLED)
+    return csb_error_set(err, "enforcement is `disabled` (no sandbox): there is no Seatbelt "
+                              "profile to build");
+  gen g;
+  memset(&g, 0, sizeof g);
+  g.p = p;
+  g.v = v;
+  g.h = h;
+  g.o = o;
+  g.err = err;
+  csb_strv_init(&g.params);
+  csb_strv_init(&g.warnings);
+  csb_strv_init(&g.ancestors);
+
+  csb_buf text, sec;
+  csb_buf_init(&text);
+  csb_buf_init(&sec);
+  csb_buf_puts(&text, "(version 1)\n(deny default)\n");
+  csb_buf_puts(&sec, csb_sbpl_base_section);
+  append_section(&text, &sec);
+  int ok = read_section(&g, &sec);
+  append_section(&text, &sec);
+  if (ok) ok = write_section(&g, &sec);
+  append_section(&text, &sec);
+  if (ok) {
+    network_section(&g, &sec);
+    append_section(&text, &sec);
+    if (v->full_read) csb_buf_puts(&sec, csb_sbpl_preferences_section);
+    append_section(&text, &sec);
+    if (v->include_platform_defaults) csb_buf_puts(&sec, csb_sbpl_platform_section);
+    append_section(&text, &sec);
+    ok = glob_section(&g, &sec);
+    append_section(&text, &sec);
+  }
+  if (ok) {
+    ancestors_section(&g, &sec);
+    append_section(&text, &sec);
+  }
+  csb_buf_free(&sec);
+  csb_strv_free(&g.ancestors);
+  if (!ok) {
+    csb_buf_free(&text);
+    csb_strv_free(&g.params);
+    csb_strv_free(&g.warnings);
+    return 0;
+  }
+  csb_sbpl_profile *prof = csb_xcalloc(1, sizeof *prof);
+  prof->text = csb_buf_steal(&text);
+  prof->params = g.params;
+  prof->warnings = g.warnings;
+  *out = prof;
+  return 1;
+}
+
+void csb_sbpl_profile_free(csb_sbpl_profile *prof) {
+  if (prof == NULL) return;
+  free(prof->text);
+  csb_strv_free(&prof->params);
+  csb_strv_free(&prof->warnings);
+  free(prof);
+}
+
+void csb_sbpl_argv(const csb_sbpl_profile *prof, char *const *cmd, csb_strv *out) {
+  csb_strv_push(out, CSB_SBPL_SANDBOX_EXEC);
+  csb_strv_push(out, "-p");
+  csb_strv_push(out, prof->text);
+  for (size_t i = 0; i < prof->params.len; i++) csb_strv_pushf(out, "-D%s", prof->params.items[i]);
+  csb_strv_push(out, "--");
+  for (size_t i = 0; cmd != NULL && cmd[i] != NULL; i++) csb_strv_push(out, cmd[i]);
+}

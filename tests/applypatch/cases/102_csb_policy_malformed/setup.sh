@@ -1,0 +1,1 @@
+printf '{"schema": "csb.policy/v2"}' > "$ROOT/bad.json"

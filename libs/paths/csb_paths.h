@@ -309,6 +309,19 @@ char *csb_winpath_root(const char *path);
 char *csb_winpath_join(const char *base, const char *rel);
 /* `path` below `root` ("" when equal), or NULL when not under it. */
 char *csb_winpath_relative_to(const char *root, const char *path);
+/* 1 when the normalised path is a root (`C:\`, `\\s\h`). */
+int csb_winpath_is_root(const char *path);
+/* Lexical parent of a normalised path (`C:\a\b` -> `C:\a`, `C:\a` -> `C:\`),
+ * or NULL for a root or a path that is not absolute. */
+char *csb_winpath_parent(const char *path);
+/* Last component of a normalised path ("" for a root or a bad path). */
+char *csb_winpath_basename(const char *path);
+/* Comparison key: the normal form with ASCII letters lower-cased and
+ * separators written as `/`, without a trailing one (`C:\Repo\A` ->
+ * `c:/repo/a`, `C:\` -> `c:`, `\\Srv\Sh` -> `//srv/sh`). Two paths are
+ * lexically the same file exactly when their keys are equal. NULL when
+ * `path` is not absolute. */
+char *csb_winpath_key(const char *path);
 
 #ifdef __cplusplus
 }

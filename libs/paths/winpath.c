@@ -175,3 +175,45 @@ char *csb_winpath_relative_to(const char *root, const char *path) {
   while (*rest == '\\') rest++;
   return csb_xstrdup(rest);
 }
+
+int csb_winpath_is_root(const char *path) {
+  return csb_winpath_is_absolute(path) && csb_winpath_depth(path) == 0;
+}
+
+char *csb_winpath_parent(const char *path) {
+  char *n = csb_winpath_normalize(path);
+  if (n == NULL) return NULL;
+  size_t r = root_length(n);
+  size_t len = strlen(n);
+  if (len <= r) {
+    free(n);
+    return NULL;
+  }
+  size_t i = len;
+  while (i > r && n[i - 1] != '\\') i--;
+  /* i is just after the last separator; keep it only for a drive root. */
+  if (i > r) i--;
+  n[i] = '\0';
+  return n;
+}
+
+char *csb_winpath_basename(const char *path) {
+  char *n = csb_winpath_normalize(path);
+  if (n == NULL) return csb_xstrdup("");
+  size_t r = root_length(n);
+  size_t len = strlen(n);
+  size_t i = len;
+  while (i > r && n[i - 1] != '\\') i--;
+  char *b = csb_xstrdup(len > r ? n + i : "");
+  free(n);
+  return b;
+}
+
+char *csb_winpath_key(const char *path) {
+  char *n = csb_winpath_normalize(path);
+  if (n == NULL) return NULL;
+  for (char *c = n; *c; c++) *c = *c == '\\' ? '/' : (char)tolower((unsigned char)*c);
+  size_t len = strlen(n);
+  while (len > 0 && n[len - 1] == '/' && !(len == 2 && n[0] == '/')) n[--len] = '\0';
+  return n;
+}

@@ -83,4 +83,33 @@ TEST(WinPath, DepthRootJoinRelative) {
   EXPECT_EQ(csb_winpath_relative_to("C:\\Repo", "C:\\Other"), nullptr);
 }
 
+std::string Own(char *s) {
+  if (s == nullptr) return "<null>";
+  std::string r(s);
+  free(s);
+  return r;
+}
+
+TEST(WinPath, RootParentBasenameKey) {
+  EXPECT_TRUE(csb_winpath_is_root("C:\\"));
+  EXPECT_TRUE(csb_winpath_is_root("\\\\srv\\share"));
+  EXPECT_FALSE(csb_winpath_is_root("C:\\a"));
+  EXPECT_FALSE(csb_winpath_is_root("x"));
+  EXPECT_EQ(Own(csb_winpath_parent("C:\\a\\b")), "C:\\a");
+  EXPECT_EQ(Own(csb_winpath_parent("c:/a")), "C:\\");
+  EXPECT_EQ(Own(csb_winpath_parent("C:\\")), "<null>");
+  EXPECT_EQ(Own(csb_winpath_parent("\\\\srv\\share\\x")), "\\\\srv\\share");
+  EXPECT_EQ(Own(csb_winpath_parent("\\\\srv\\share")), "<null>");
+  EXPECT_EQ(Own(csb_winpath_parent("rel")), "<null>");
+  EXPECT_EQ(Own(csb_winpath_basename("C:\\a\\B.txt")), "B.txt");
+  EXPECT_EQ(Own(csb_winpath_basename("C:\\")), "");
+  EXPECT_EQ(Own(csb_winpath_basename("\\\\srv\\share")), "");
+  EXPECT_EQ(Own(csb_winpath_key("C:\\Repo\\A")), "c:/repo/a");
+  EXPECT_EQ(Own(csb_winpath_key("c:/REPO/")), "c:/repo");
+  EXPECT_EQ(Own(csb_winpath_key("C:\\")), "c:");
+  EXPECT_EQ(Own(csb_winpath_key("\\\\?\\C:\\x")), "c:/x");
+  EXPECT_EQ(Own(csb_winpath_key("\\\\Srv\\Sh\\X")), "//srv/sh/x");
+  EXPECT_EQ(Own(csb_winpath_key("x")), "<null>");
+}
+
 }  // namespace

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "csb_paths.h"
 #include "csb_policy.h"
 #include "policy_internal.h"
 
@@ -88,9 +89,32 @@ static void copy_path(char *dst, const char *src) {
   snprintf(dst, CSB_POLICY_PATH_MAX, "%s", src);
 }
 
-int csb_policy_i_metadata_denial(const csb_policy *p, const char *path, char *protected_path,
-                                 char *writable_root) {
-  if (csb_policy_full_disk_write(p)) return 0;
+void csb_policy_i_eval_init(const csb_policy *p, csb_policy_i_eval *ev) {
+  ev->n_globs = p->n_globs;
+  ev->globs = csb_xcalloc(ev->n_globs ? ev->n_globs : 1, sizeof(csb_glob *));
+  for (size_t i = 0; i < ev->n_globs; i++)
+    ev->globs[i] = csb_policy_i_glob_compile(p->platform, p->globs[i].pattern);
+  ev->full_write = csb_policy_full_disk_write(p);
+  ev->n = p->n_entries;
+  ev->gitdir = csb_xcalloc(ev->n ? ev->n : 1, sizeof(char *));
+  if (ev->full_write) return;
+  for (size_t i = 0; i < ev->n; i++)
+    if (p->entries[i].access == CSB_ACCESS_WRITE)
+      ev->gitdir[i] = csb_policy_i_gitdir_target(p, p->entries[i].path);
+}
+
+void csb_policy_i_eval_free(csb_policy_i_eval *ev) {
+  for (size_t i = 0; ev->globs != NULL && i < ev->n_globs; i++) csb_glob_free(ev->globs[i]);
+  free(ev->globs);
+  ev->globs = NULL;
+  for (size_t i = 0; ev->gitdir != NULL && i < ev->n; i++) free(ev->gitdir[i]);
+  free(ev->gitdir);
+  ev->gitdir = NULL;
+}
+
+int csb_policy_i_metadata_denial(const csb_policy *p, const csb_policy_i_eval *ev,
+                                 const char *path, char *protected_path, char *writable_root) {
+  if (ev->full_write) return 0;
   for (size_t i = 0; i < p->n_entries; i++) {
     const csb_policy_entry *r = &p->entries[i];
     if (r->access != CSB_ACCESS_WRITE) continue;
@@ -112,20 +136,31 @@ int csb_policy_i_metadata_denial(const csb_policy *p, const char *path, char *pr
   for (size_t i = 0; i < p->n_entries; i++) {
     const csb_policy_entry *r = &p->entries[i];
     if (r->access != CSB_ACCESS_WRITE) continue;
-    char *t = csb_policy_i_gitdir_target(p, r->path);
+    const char *t = i < ev->n ? ev->gitdir[i] : NULL;
     if (t == NULL) continue;
-    int hit = csb_policy_i_path_has_prefix(p->platform, path, t) && !explicit_write_below(p, path, t);
-    if (hit) {
+    if (csb_policy_i_path_has_prefix(p->platform, path, t) && !explicit_write_below(p, path, t)) {
       copy_path(protected_path, t);
       copy_path(writable_root, r->path);
+      return 1;
     }
-    free(t);
-    if (hit) return 1;
   }
   return 0;
 }
 
 void csb_policy_access_for(const csb_policy *p, const char *path, csb_verdict *out) {
+  csb_policy_i_eval ev;
+  if (unrestricted(p)) {
+    memset(&ev, 0, sizeof(ev));
+    csb_policy_i_access_for(p, &ev, path, out);
+    return;
+  }
+  csb_policy_i_eval_init(p, &ev);
+  csb_policy_i_access_for(p, &ev, path, out);
+  csb_policy_i_eval_free(&ev);
+}
+
+void csb_policy_i_access_for(const csb_policy *p, const csb_policy_i_eval *ev, const char *path,
+                             csb_verdict *out) {
   memset(out, 0, sizeof(*out));
   out->entry = -1;
   out->glob = -1;
@@ -146,7 +181,7 @@ void csb_policy_access_for(const csb_policy *p, const char *path, csb_verdict *o
   out->can_write = a == CSB_ACCESS_WRITE;
   if (out->can_read) {
     for (size_t i = 0; i < p->n_globs; i++) {
-      if (csb_policy_i_glob_match(p->platform, p->globs[i].pattern, t)) {
+      if (csb_policy_i_glob_matches(p->platform, i < ev->n_globs ? ev->globs[i] : NULL, t)) {
         out->access = CSB_ACCESS_DENY;
         out->can_read = out->can_write = 0;
         out->reason = CSB_REASON_DENY_GLOB;
@@ -156,7 +191,7 @@ void csb_policy_access_for(const csb_policy *p, const char *path, csb_verdict *o
     }
   }
   if (out->can_write &&
-      csb_policy_i_metadata_denial(p, t, out->protected_root, out->writable_root)) {
+      csb_policy_i_metadata_denial(p, ev, t, out->protected_root, out->writable_root)) {
     out->access = CSB_ACCESS_READ;
     out->can_write = 0;
     out->reason = CSB_REASON_PROTECTED;

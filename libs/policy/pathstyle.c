@@ -121,17 +121,17 @@ int csb_policy_i_glob_check(csb_platform pl, const char *pattern, csb_error *err
   return 1;
 }
 
-int csb_policy_i_glob_match(csb_platform pl, const char *pattern, const char *path) {
+csb_glob *csb_policy_i_glob_compile(csb_platform pl, const char *pattern) {
   csb_glob *g = NULL;
-  if (!compile(pl, pattern, &g, NULL)) return 1; /* fail closed */
-  int m;
-  if (is_win(pl)) {
-    char *f = fold_windows(path);
-    m = csb_glob_match(g, f);
-    free(f);
-  } else {
-    m = csb_glob_match(g, path);
-  }
-  csb_glob_free(g);
+  if (!glob_absolute(pl, pattern) || !compile(pl, pattern, &g, NULL)) return NULL;
+  return g;
+}
+
+int csb_policy_i_glob_matches(csb_platform pl, const csb_glob *g, const char *path) {
+  if (g == NULL) return 1; /* fail closed */
+  if (!is_win(pl)) return csb_glob_match(g, path);
+  char *f = fold_windows(path);
+  int m = csb_glob_match(g, f);
+  free(f);
   return m;
 }

@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 
+#include "csb_paths.h"
 #include "csb_policy.h"
 
 /* ---- paths in the document's style (pathstyle.c) ------------------------ */
@@ -48,20 +49,38 @@ int csb_policy_i_path_probe_ok(csb_platform pl);
 char *csb_policy_i_path_effective(csb_platform pl, const char *path);
 /* Checks that `pattern` is an absolute glob of the libs/paths dialect. */
 int csb_policy_i_glob_check(csb_platform pl, const char *pattern, csb_error *err);
-/* 1 when `pattern` matches `path` (Windows: case-insensitive, `\` and `/`
- * equivalent). An invalid pattern matches everything (fail closed). */
-int csb_policy_i_glob_match(csb_platform pl, const char *pattern, const char *path);
+/* Compiles a deny glob in the document's style (NULL when invalid). */
+csb_glob *csb_policy_i_glob_compile(csb_platform pl, const char *pattern);
+/* 1 when the compiled glob matches `path` (Windows: case-insensitive, `\`
+ * and `/` equivalent). A NULL glob (invalid pattern) matches everything:
+ * fail closed. */
+int csb_policy_i_glob_matches(csb_platform pl, const csb_glob *g, const char *path);
 
 /* ---- evaluation helpers (eval.c) --------------------------------------- */
 
 /* Deepest-match resolution over entries only (no globs, no metadata):
  * returns the access and stores the deciding entry index (or -1). */
 csb_access csb_policy_i_resolve(const csb_policy *p, const char *path, int *entry);
+/* What evaluating a path needs beyond the entries, computed once per policy
+ * state so that views (which evaluate many paths) stay near-linear. */
+typedef struct csb_policy_i_eval {
+  int full_write;
+  char **gitdir; /* per entry: the gitdir: target when it is a write entry */
+  size_t n;
+  csb_glob **globs; /* per deny glob: compiled, NULL when invalid (fail closed) */
+  size_t n_globs;
+} csb_policy_i_eval;
+
+void csb_policy_i_eval_init(const csb_policy *p, csb_policy_i_eval *ev);
+void csb_policy_i_eval_free(csb_policy_i_eval *ev);
+/* csb_policy_access_for with a precomputed csb_policy_i_eval. */
+void csb_policy_i_access_for(const csb_policy *p, const csb_policy_i_eval *ev, const char *path,
+                             csb_verdict *out);
 /* Protected-metadata write check for an absolute normalised path. Returns
  * 1 when a write to `path` is refused and fills the two buffers (each of
  * size CSB_POLICY_PATH_MAX) with the protected path and its writable root. */
-int csb_policy_i_metadata_denial(const csb_policy *p, const char *path,
-                                 char *protected_path, char *writable_root);
+int csb_policy_i_metadata_denial(const csb_policy *p, const csb_policy_i_eval *ev,
+                                 const char *path, char *protected_path, char *writable_root);
 /* Reads `root/.git` when it is a regular file of the form "gitdir: P" and
  * returns P resolved against root (normalised), or NULL. Only for
  * documents that can be probed on this host. */

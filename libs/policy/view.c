@@ -10,6 +10,16 @@
 #include "csb_policy.h"
 #include "policy_internal.h"
 
+/* Per-view caches: evaluation state, each entry's own resolved access and
+ * effective path. */
+typedef struct vctx {
+  const csb_policy *p;
+  csb_policy_i_eval ev;
+  csb_access *resolved;
+  char **eff;
+  char *cwd_eff;
+} vctx;
+
 static void push_unique(csb_strv *v, csb_platform pl, const char *s) {
   for (size_t i = 0; i < v->len; i++)
     if (csb_policy_i_path_equal(pl, v->items[i], s)) return;
@@ -35,29 +45,26 @@ static int exists(const csb_policy *p, const char *path, int want_dir) {
   return S_ISLNK(st.st_mode) && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-static int is_cwd(const csb_policy *p, const char *root) {
-  if (csb_policy_i_path_equal(p->platform, root, p->cwd)) return 1;
-  char *e = csb_policy_i_path_effective(p->platform, p->cwd);
-  int eq = csb_policy_i_path_equal(p->platform, root, e);
-  free(e);
-  return eq;
+static int is_cwd(const vctx *c, const char *root) {
+  const csb_policy *p = c->p;
+  return csb_policy_i_path_equal(p->platform, root, p->cwd) ||
+         csb_policy_i_path_equal(p->platform, root, c->cwd_eff);
 }
 
 /* An entry (any access) whose path is exactly `path`. */
-static int has_entry_at(const csb_policy *p, const char *path) {
-  for (size_t i = 0; i < p->n_entries; i++) {
-    if (csb_policy_i_path_equal(p->platform, p->entries[i].path, path)) return 1;
-    char *e = csb_policy_i_path_effective(p->platform, p->entries[i].path);
-    int eq = csb_policy_i_path_equal(p->platform, e, path);
-    free(e);
-    if (eq) return 1;
-  }
+static int has_entry_at(const vctx *c, const char *path) {
+  const csb_policy *p = c->p;
+  for (size_t i = 0; i < p->n_entries; i++)
+    if (csb_policy_i_path_equal(p->platform, p->entries[i].path, path) ||
+        csb_policy_i_path_equal(p->platform, c->eff[i], path))
+      return 1;
   return 0;
 }
 
 /* Default read-only subpaths of a writable root (reference §3.4 (2)):
  * gitdir: target first, then .git, .agents, .codex, .csb. */
-static void default_subpaths(const csb_policy *p, const char *root, csb_strv *out) {
+static void default_subpaths(const vctx *c, const char *root, csb_strv *out) {
+  const csb_policy *p = c->p;
   char *target = csb_policy_i_gitdir_target(p, root);
   if (target != NULL) {
     push_unique(out, p->platform, target);
@@ -72,29 +79,30 @@ static void default_subpaths(const csb_policy *p, const char *root, csb_strv *ou
     else if (strcmp(name, ".agents") == 0)
       add = exists(p, sub, 1);
     else
-      add = exists(p, sub, 1) || is_cwd(p, root);
-    if (add && !has_entry_at(p, sub)) push_unique(out, p->platform, sub);
+      add = exists(p, sub, 1) || is_cwd(c, root);
+    if (add && !has_entry_at(c, sub)) push_unique(out, p->platform, sub);
     free(sub);
   }
 }
 
-static int path_writable(const csb_policy *p, const char *path) {
+static int path_writable(const vctx *c, const char *path) {
   csb_verdict v;
-  csb_policy_access_for(p, path, &v);
+  csb_policy_i_access_for(c->p, &c->ev, path, &v);
   return v.can_write;
 }
 
-static void build_writable_root(const csb_policy *p, const char *root, const char *raw,
+static void build_writable_root(const vctx *c, const char *root, const char *raw,
                                 csb_writable_root *w) {
+  const csb_policy *p = c->p;
   csb_platform pl = p->platform;
   w->root = csb_xstrdup(root);
   csb_strv_init(&w->read_only_subpaths);
   csb_strv_init(&w->protected_names);
-  default_subpaths(p, root, &w->read_only_subpaths);
+  default_subpaths(c, root, &w->read_only_subpaths);
   for (size_t i = 0; i < p->n_entries; i++) {
     const csb_policy_entry *e = &p->entries[i];
     if (e->access == CSB_ACCESS_WRITE) continue;
-    if (csb_policy_i_resolve(p, e->path, NULL) == CSB_ACCESS_WRITE) continue;
+    if (c->resolved[i] == CSB_ACCESS_WRITE) continue;
     if (csb_policy_i_path_is_below(pl, e->path, root)) {
       push_unique(&w->read_only_subpaths, pl, e->path);
       continue;
@@ -106,17 +114,16 @@ static void build_writable_root(const csb_policy *p, const char *root, const cha
       free(rebased);
       continue;
     }
-    char *eff = csb_policy_i_path_effective(pl, e->path);
-    if (csb_policy_i_path_is_below(pl, eff, root)) push_unique(&w->read_only_subpaths, pl, eff);
-    free(eff);
+    if (csb_policy_i_path_is_below(pl, c->eff[i], root))
+      push_unique(&w->read_only_subpaths, pl, c->eff[i]);
   }
   sort_strv(&w->read_only_subpaths);
   for (size_t n = 0; n < CSB_PROTECTED_NAMES_COUNT; n++) {
     char *sub = csb_policy_i_path_join(pl, root, csb_protected_names[n]);
-    int writable = path_writable(p, sub);
+    int writable = path_writable(c, sub);
     if (writable && raw != NULL) {
       char *alias = csb_policy_i_path_join(pl, raw, csb_protected_names[n]);
-      writable = path_writable(p, alias);
+      writable = path_writable(c, alias);
       free(alias);
     }
     if (!writable) csb_strv_push(&w->protected_names, csb_protected_names[n]);
@@ -137,14 +144,22 @@ int csb_policy_view_build(const csb_policy *p, csb_policy_view **out, csb_error 
   v->include_platform_defaults = !v->full_read && restricted && p->include_platform_defaults;
   v->glob_scan_max_depth = p->glob_scan_max_depth;
 
+  vctx c;
+  c.p = p;
+  csb_policy_i_eval_init(p, &c.ev);
+  c.resolved = csb_xcalloc(p->n_entries ? p->n_entries : 1, sizeof(csb_access));
+  c.eff = csb_xcalloc(p->n_entries ? p->n_entries : 1, sizeof(char *));
+  for (size_t i = 0; i < p->n_entries; i++) {
+    c.resolved[i] = csb_policy_i_resolve(p, p->entries[i].path, NULL);
+    c.eff[i] = csb_policy_i_path_effective(pl, p->entries[i].path);
+  }
+  c.cwd_eff = csb_policy_i_path_effective(pl, p->cwd);
+
   if (!v->full_read) {
     for (size_t i = 0; i < p->n_entries; i++) {
       const csb_policy_entry *e = &p->entries[i];
-      if (e->access == CSB_ACCESS_DENY) continue;
-      if (csb_policy_i_resolve(p, e->path, NULL) == CSB_ACCESS_DENY) continue;
-      char *eff = csb_policy_i_path_effective(pl, e->path);
-      push_unique(&v->readable_roots, pl, eff);
-      free(eff);
+      if (e->access == CSB_ACCESS_DENY || c.resolved[i] == CSB_ACCESS_DENY) continue;
+      push_unique(&v->readable_roots, pl, c.eff[i]);
     }
     sort_strv(&v->readable_roots);
   }
@@ -152,10 +167,8 @@ int csb_policy_view_build(const csb_policy *p, csb_policy_view **out, csb_error 
     for (size_t i = 0; i < p->n_entries; i++) {
       const csb_policy_entry *e = &p->entries[i];
       if (e->access != CSB_ACCESS_DENY || csb_policy_i_path_is_root(pl, e->path)) continue;
-      if (csb_policy_i_resolve(p, e->path, NULL) != CSB_ACCESS_DENY) continue;
-      char *eff = csb_policy_i_path_effective(pl, e->path);
-      push_unique(&v->unreadable_roots, pl, eff);
-      free(eff);
+      if (c.resolved[i] != CSB_ACCESS_DENY) continue;
+      push_unique(&v->unreadable_roots, pl, c.eff[i]);
     }
     sort_strv(&v->unreadable_roots);
     for (size_t i = 0; i < p->n_globs; i++) {
@@ -170,8 +183,8 @@ int csb_policy_view_build(const csb_policy *p, csb_policy_view **out, csb_error 
     csb_strv_init(&raws);
     for (size_t i = 0; i < p->n_entries; i++) {
       const csb_policy_entry *e = &p->entries[i];
-      if (e->access != CSB_ACCESS_WRITE || !path_writable(p, e->path)) continue;
-      char *eff = csb_policy_i_path_effective(pl, e->path);
+      if (e->access != CSB_ACCESS_WRITE || !path_writable(&c, e->path)) continue;
+      char *eff = csb_xstrdup(c.eff[i]);
       int dup = 0;
       for (size_t j = 0; j < roots.len; j++)
         if (csb_policy_i_path_equal(pl, roots.items[j], eff)) dup = 1;
@@ -196,13 +209,18 @@ int csb_policy_view_build(const csb_policy *p, csb_policy_view **out, csb_error 
     for (size_t i = 0; i < n; i++) {
       size_t k = order[i];
       const char *raw = strcmp(raws.items[k], roots.items[k]) != 0 ? raws.items[k] : NULL;
-      build_writable_root(p, roots.items[k], raw, &v->writable[i]);
+      build_writable_root(&c, roots.items[k], raw, &v->writable[i]);
     }
     v->n_writable = n;
     free(order);
     csb_strv_free(&roots);
     csb_strv_free(&raws);
   }
+  for (size_t i = 0; i < p->n_entries; i++) free(c.eff[i]);
+  free(c.eff);
+  free(c.resolved);
+  free(c.cwd_eff);
+  csb_policy_i_eval_free(&c.ev);
   *out = v;
   return 1;
 }

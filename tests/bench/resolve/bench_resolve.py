@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""Benchmark (not a test): resolving a 50-profile configuration.
+
+Generates a config.toml with 50 named permission profiles in 5 inheritance
+chains of 10 (each profile `extends` the previous one of its chain, the
+first extends `:workspace`), each adding filesystem entries, a scoped
+`:workspace_roots` table, a deny glob and network domains, plus a few
+`--add-dir` roots. Then times csb-resolve:
+
+  - `deepest`: selecting the last profile of a chain (10 levels of extends);
+  - `all-50`: resolving every one of the 50 profiles once (-P NAME, one
+    process each), total per round;
+
+and prints the median (and min/max) over N rounds, wall time and, for the
+first, CPU time (wall time suffers when the machine is busy).
+
+    bench_resolve.py --bin PATH/TO/csb-resolve [--runs N]
+"""
+import argparse
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+
+CHAINS, DEPTH = 5, 10
+
+
+def write_config(path):
+    lines = ['default_permissions = "c4p9"', ""]
+    for c in range(CHAINS):
+        for d in range(DEPTH):
+            name = "c%dp%d" % (c, d)
+            parent = ":workspace" if d == 0 else "c%dp%d" % (c, d - 1)
+            lines += ["[permissions.%s]" % name,
+                      'description = "chain %d level %d"' % (c, d),
+                      'extends = "%s"' % parent,
+                      "[permissions.%s.filesystem]" % name,
+                      "glob_scan_max_depth = %d" % (d + 1),
+                      '"/opt/c%d/l%d" = "read"' % (c, d),
+                      '"/srv/c%d/l%d" = "%s"' % (c, d, "write" if d % 2 else "deny"),
+                      '"~/cache/c%d/l%d" = "write"' % (c, d),
+                      '"/data/c%d/l%d" = { "." = "read", "out" = "write", "**/*.key" = "deny" }' % (c, d),
+                      '":workspace_roots" = { "gen%d" = "read", "secret%d" = "deny", "secret%d/open" = "write" }' % (d, d, d),
+                      "[permissions.%s.network]" % name,
+                      "enabled = %s" % ("true" if d % 3 == 0 else "false"),
+                      "[permissions.%s.network.domains]" % name,
+                      '"api%d.example.com" = "allow"' % d,
+                      '"*.bad%d.example" = "deny"' % d,
+                      ""]
+    with open(path, "w") as f:
+        f.write("\n".join(lines))
+
+
+CPU = []
+
+
+def time_run(cmd, env, cwd):
+    """Wall time of one run; its CPU time (user+sys) is appended to CPU."""
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    dt = time.perf_counter() - t0
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU.append((r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime))
+    if proc.returncode != 0:
+        raise SystemExit("csb-resolve failed (%d): %s" % (proc.returncode, proc.stderr.decode()))
+    return dt
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--runs", type=int, default=30)
+    opts = ap.parse_args()
+    binary = os.path.abspath(opts.bin)
+    root = tempfile.mkdtemp(prefix="bench-resolve.", dir="/var/tmp")
+    try:
+        home = os.path.join(root, "home")
+        os.makedirs(os.path.join(home, ".csb"))
+        repo = os.path.join(root, "repo")
+        os.makedirs(os.path.join(repo, ".git"))
+        for i in range(3):
+            os.makedirs(os.path.join(root, "extra%d" % i, ".git"))
+        write_config(os.path.join(home, ".csb", "config.toml"))
+        env = {"HOME": home, "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        base = [binary, "--system-config", "/dev/null", "--requirements", "/dev/null"]
+        for i in range(3):
+            base += ["--add-dir", os.path.join(root, "extra%d" % i)]
+        time_run(base, env, repo)  # warm-up (page cache)
+        del CPU[:]
+        deepest = [time_run(base, env, repo) for _ in range(opts.runs)]
+        deepest_cpu = list(CPU)
+        names = ["c%dp%d" % (c, d) for c in range(CHAINS) for d in range(DEPTH)]
+        rounds = []
+        for _ in range(max(1, opts.runs // 5)):
+            rounds.append(sum(time_run(base + ["-P", n], env, repo) for n in names))
+        ms = lambda xs: "median %.2f ms (min %.2f, max %.2f, n=%d)" % (
+            statistics.median(xs) * 1e3, min(xs) * 1e3, max(xs) * 1e3, len(xs))
+        print("csb-resolve, 50 profiles in %d chains of %d, 3 --add-dir roots" % (CHAINS, DEPTH))
+        print("  deepest profile (10 levels of extends): %s" % ms(deepest))
+        print("    CPU time (user+sys) of those runs:     %s" % ms(deepest_cpu))
+        print("  all 50 profiles, one process each:      %s" % ms(rounds))
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

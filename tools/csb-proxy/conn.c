@@ -1,0 +1,734 @@
+/* conn.c - connection lifecycle: accept, streams, timeouts, the pump, the
+ * policy pipeline (host policy -> decider -> resolution -> address guard)
+ * and connecting to the destination. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "conn.h"
+
+#define LINGER_MS 2000
+#define LINGER_BYTES (256 * 1024)
+
+/* ---- buffers and streams --------------------------------------------------- */
+
+void px_buf_consume(csb_buf *b, size_t n) {
+  if (n >= b->len) {
+    b->len = 0;
+  } else {
+    memmove(b->data, b->data + n, b->len - n);
+    b->len -= n;
+  }
+  if (b->data) b->data[b->len] = '\0';
+}
+
+void px_conn_release_buffers(px_conn *c) {
+  if (c->cin.len == 0) csb_buf_free(&c->cin);
+  if (c->uin.len == 0) csb_buf_free(&c->uin);
+  if (c->cout.len == 0) csb_buf_free(&c->cout);
+  if (c->uout.len == 0) csb_buf_free(&c->uout);
+}
+
+static void on_io(csb_evloop *loop, csb_ev_io *io, uint32_t events);
+
+int px_stream_attach(px_conn *c, px_stream *s, int fd) {
+  s->fd = fd;
+  s->eof = s->shut_wr = s->err = 0;
+  csb_ev_io_init(&s->io, on_io, c);
+  return csb_ev_io_start(c->px->loop, &s->io, fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
+}
+
+void px_stream_close(px_conn *c, px_stream *s) {
+  csb_ev_io_stop(c->px->loop, &s->io);
+  if (s->ssl) {
+    SSL_free(s->ssl);
+    s->ssl = NULL;
+  }
+  if (s->fd >= 0) close(s->fd);
+  s->fd = -1;
+  s->eof = s->shut_wr = s->err = 0;
+}
+
+/* Reads into b (up to cap bytes in b). Returns 1 when the stream is still
+ * usable. *progress is set when bytes arrived or the state changed. */
+int px_stream_fill(px_stream *s, csb_buf *b, size_t cap, int *progress) {
+  if (s->fd < 0 || s->eof || s->err) return !s->err;
+  while (b->len < cap) {
+    size_t want = cap - b->len;
+    if (want > 65536) want = 65536;
+    csb_buf_reserve(b, want);
+    ssize_t n;
+    if (s->ssl) {
+      int r = SSL_read(s->ssl, b->data + b->len, (int)want);
+      if (r > 0) {
+        n = r;
+      } else {
+        int e = SSL_get_error(s->ssl, r);
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return 1;
+        if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)) {
+          ERR_clear_error();
+          s->eof = 1;
+          *progress = 1;
+          return 1;
+        }
+        ERR_clear_error();
+        s->err = 1;
+        *progress = 1;
+        return 0;
+      }
+    } else {
+      n = recv(s->fd, b->data + b->len, want, 0);
+      if (n == 0) {
+        s->eof = 1;
+        *progress = 1;
+        return 1;
+      }
+      if (n < 0) {
+        if (errno == EAGAIN || errno == EINTR) return 1;
+        s->err = 1;
+        *progress = 1;
+        return 0;
+      }
+    }
+    b->len += (size_t)n;
+    b->data[b->len] = '\0';
+    *progress = 1;
+    if ((size_t)n < want && !s->ssl) return 1;
+  }
+  return 1;
+}
+
+/* Writes as much of b as possible. Returns 1 when the stream is usable. */
+int px_stream_flush(px_stream *s, csb_buf *b, int *progress) {
+  if (s->fd < 0 || s->err) return 0;
+  size_t off = 0;
+  while (off < b->len) {
+    ssize_t n;
+    size_t want = b->len - off;
+    if (s->ssl) {
+      int r = SSL_write(s->ssl, b->data + off, (int)(want > 1 << 20 ? 1 << 20 : want));
+      if (r > 0) {
+        n = r;
+      } else {
+        int e = SSL_get_error(s->ssl, r);
+        ERR_clear_error();
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) break;
+        s->err = 1;
+        *progress = 1;
+        px_buf_consume(b, b->len);
+        return 0;
+      }
+    } else {
+      n = send(s->fd, b->data + off, want, MSG_NOSIGNAL);
+      if (n < 0) {
+        if (errno == EAGAIN || errno == EINTR) break;
+        s->err = 1;
+        *progress = 1;
+        px_buf_consume(b, b->len);
+        return 0;
+      }
+    }
+    off += (size_t)n;
+    *progress = 1;
+  }
+  if (off) px_buf_consume(b, off);
+  return 1;
+}
+
+/* ---- lifecycle ------------------------------------------------------------------ */
+
+static void conn_free(void *p) {
+  px_conn *c = p;
+  csb_buf_free(&c->cin);
+  csb_buf_free(&c->uin);
+  csb_buf_free(&c->cout);
+  csb_buf_free(&c->uout);
+  free(c->req_head);
+  free(c->unix_path);
+  if (c->pending_ssl) SSL_free(c->pending_ssl);
+  free(c);
+}
+
+void px_conn_close(px_conn *c) {
+  if (c->dead) return;
+  c->dead = 1;
+  px_proxy *px = c->px;
+  if (c->rjob) px_resolve_cancel(c->rjob);
+  c->rjob = NULL;
+  if (c->dwait) px_decider_cancel(px->decider, c->dwait);
+  c->dwait = NULL;
+  csb_ev_timer_stop(px->loop, &c->timer);
+  csb_ev_timer_stop(px->loop, &c->dns_timer);
+  if (c->udp) px_udp_detach(c);
+  px_stream_close(c, &c->cli);
+  px_stream_close(c, &c->up);
+  for (int i = 0; i < 2; i++) {
+    if (c->pipe_cu[i] >= 0) close(c->pipe_cu[i]);
+    if (c->pipe_uc[i] >= 0) close(c->pipe_uc[i]);
+    c->pipe_cu[i] = c->pipe_uc[i] = -1;
+  }
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    px->conns = c->next;
+  if (c->next) c->next->prev = c->prev;
+  px->n_conns--;
+  if (px->verbose) fprintf(stderr, "csb-proxy: [%llu] closed\n", (unsigned long long)c->id);
+  csb_evloop_defer_free(px->loop, conn_free, c);
+}
+
+void px_conn_close_all(px_proxy *px) {
+  while (px->conns) px_conn_close(px->conns);
+}
+
+void px_conn_set_deadline(px_conn *c, unsigned long ms) {
+  c->deadline = csb_evloop_now(c->px->loop) + ms;
+  if (!csb_ev_timer_armed(&c->timer) || c->timer.deadline_ms > c->deadline)
+    csb_ev_timer_set(c->px->loop, &c->timer, c->deadline);
+}
+
+void px_conn_touch(px_conn *c) {
+  /* extends the idle deadline only outside handshakes */
+  switch (c->state) {
+    case ST_FORWARD:
+    case ST_TUNNEL:
+    case ST_UDP:
+      c->deadline = csb_evloop_now(c->px->loop) + c->px->lim.idle_ms;
+      break;
+    default:
+      break;
+  }
+}
+
+static void on_timer(csb_evloop *loop, csb_ev_timer *t) {
+  px_conn *c = t->data;
+  uint64_t now = csb_evloop_now(loop);
+  if (now < c->deadline) {
+    csb_ev_timer_set(loop, t, c->deadline);
+    return;
+  }
+  if (c->px->verbose)
+    fprintf(stderr, "csb-proxy: [%llu] timeout in state %d\n", (unsigned long long)c->id, (int)c->state);
+  if (c->state == ST_HTTP_HEAD && c->cin.len > 0 && !c->in_mitm) {
+    px_conn_fail(c, 408, "Request Timeout", "request timeout", NULL);
+    return;
+  }
+  if ((c->state == ST_CONNECT || c->state == ST_UP_TLS || c->state == ST_UP_PROXY_CONNECT)) {
+    if (c->kind == REQ_SOCKS)
+      px_socks_on_connect_failed(c, ETIMEDOUT);
+    else
+      px_http_on_connect_failed(c, "connect timeout");
+    return;
+  }
+  px_conn_close(c);
+}
+
+void px_conn_fail(px_conn *c, int status, const char *reason, const char *body, const char *proxy_error) {
+  if (c->resp_bytes) {
+    /* part of a response already went out: nothing sensible to add */
+    px_conn_close(c);
+    return;
+  }
+  csb_buf_reset(&c->cout);
+  px_resp_text(&c->cout, status, reason, body, proxy_error);
+  c->state = ST_CLOSING;
+  c->resp_bytes = 1;
+  px_stream_close(c, &c->up);
+  px_conn_set_deadline(c, LINGER_MS);
+  c->repump = 1;
+}
+
+void px_conn_fail_raw(px_conn *c, const void *data, size_t len) {
+  csb_buf_reset(&c->cout);
+  csb_buf_append(&c->cout, data, len);
+  c->state = ST_CLOSING;
+  c->resp_bytes = 1;
+  px_stream_close(c, &c->up);
+  px_conn_set_deadline(c, LINGER_MS);
+  c->repump = 1;
+}
+
+/* ST_CLOSING: write the final response, shut down writing, then discard
+ * input for a while so that the peer reads the response before a reset. */
+static int pump_closing(px_conn *c) {
+  int progress = 0;
+  if (c->cout.len) {
+    if (!px_stream_flush(&c->cli, &c->cout, &progress)) {
+      px_conn_close(c);
+      return 0;
+    }
+    if (c->cout.len) return progress;
+  }
+  if (!c->cli.shut_wr) {
+    if (c->cli.ssl) SSL_shutdown(c->cli.ssl);
+    shutdown(c->cli.fd, SHUT_WR);
+    c->cli.shut_wr = 1;
+    progress = 1;
+  }
+  char buf[4096];
+  for (int i = 0; i < LINGER_BYTES / (int)sizeof buf; i++) {
+    ssize_t n = recv(c->cli.fd, buf, sizeof buf, 0);
+    if (n > 0) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return progress;
+    px_conn_close(c);
+    return 0;
+  }
+  px_conn_close(c);
+  return 0;
+}
+
+void px_conn_pump(px_conn *c) {
+  if (c->in_pump) {
+    c->repump = 1;
+    return;
+  }
+  c->in_pump = 1;
+  for (int guard = 0; guard < 10000 && !c->dead; guard++) {
+    c->repump = 0;
+    int progress = 0;
+    switch (c->state) {
+      case ST_HTTP_HEAD:
+        progress = px_http_pump_head(c);
+        break;
+      case ST_CHECK:
+        if (c->cli.err || (c->cli.eof && c->cin.len == 0)) px_conn_close(c);
+        break;
+      case ST_CONNECT:
+        break; /* driven by the upstream watcher */
+      case ST_UP_PROXY_CONNECT:
+        progress = px_up_proxy_pump(c);
+        break;
+      case ST_UP_TLS:
+        progress = px_mitm_pump_upstream(c);
+        break;
+      case ST_FORWARD:
+        progress = px_http_pump_forward(c);
+        break;
+      case ST_TUNNEL:
+        progress = px_tunnel_pump(c);
+        break;
+      case ST_TLS_ACCEPT:
+        progress = px_mitm_pump_accept(c);
+        break;
+      case ST_SOCKS_GREET:
+      case ST_SOCKS_REQ:
+        progress = px_socks_pump(c);
+        break;
+      case ST_UDP:
+        progress = px_udp_control_pump(c);
+        break;
+      case ST_CLOSING:
+        progress = pump_closing(c);
+        break;
+    }
+    if (!progress && !c->repump) break;
+  }
+  c->in_pump = 0;
+}
+
+static void on_connect_ready(px_conn *c);
+
+static void on_io(csb_evloop *loop, csb_ev_io *io, uint32_t events) {
+  (void)loop;
+  px_conn *c = io->data;
+  if (c->dead) return;
+  if (io == &c->up.io && c->state == ST_CONNECT) {
+    if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) on_connect_ready(c);
+    return;
+  }
+  if (io == &c->cli.io && (events & (EPOLLERR)) && c->state != ST_CLOSING) {
+    px_conn_close(c);
+    return;
+  }
+  px_conn_touch(c);
+  px_conn_pump(c);
+}
+
+static px_conn *conn_new(px_proxy *px, int fd, int socks) {
+  px_conn *c = csb_xcalloc(1, sizeof *c);
+  c->px = px;
+  c->id = ++px->next_id;
+  c->socks = socks;
+  c->cli.fd = -1;
+  c->up.fd = -1;
+  for (int i = 0; i < 2; i++) c->pipe_cu[i] = c->pipe_uc[i] = -1;
+  csb_ev_timer_init(&c->timer, on_timer, c);
+  csb_ev_timer_init(&c->dns_timer, NULL, c);
+  struct sockaddr_storage ss;
+  socklen_t sl = sizeof ss;
+  if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
+    csb_sock_format((struct sockaddr *)&ss, c->client, sizeof c->client);
+  else
+    snprintf(c->client, sizeof c->client, "unknown");
+  c->next = px->conns;
+  if (px->conns) px->conns->prev = c;
+  px->conns = c;
+  px->n_conns++;
+  if (!px_stream_attach(c, &c->cli, fd)) {
+    close(fd);
+    c->cli.fd = -1;
+    px_conn_close(c);
+    return NULL;
+  }
+  c->state = socks ? ST_SOCKS_GREET : ST_HTTP_HEAD;
+  px_conn_set_deadline(c, px->lim.handshake_ms);
+  return c;
+}
+
+static void do_accept(px_proxy *px, int lfd, int socks) {
+  for (int i = 0; i < 64; i++) {
+    int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return;
+    px->accepted++;
+    if (px->n_conns >= px->lim.max_connections) {
+      px->refused_limit++;
+      if (!socks) {
+        static const char busy[] =
+            "HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\n"
+            "content-length: 21\r\nconnection: close\r\n\r\ntoo many connections\n";
+        ssize_t r = send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+        (void)r;
+      }
+      close(fd);
+      continue;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, 1 /* TCP_NODELAY */, &one, sizeof one);
+    px_conn *c = conn_new(px, fd, socks);
+    if (c && px->verbose)
+      fprintf(stderr, "csb-proxy: [%llu] accepted %s on %s\n", (unsigned long long)c->id, c->client,
+              socks ? "socks" : "http");
+  }
+}
+
+void px_accept_http(csb_evloop *loop, csb_ev_io *io, uint32_t events) {
+  (void)loop;
+  (void)events;
+  px_proxy *px = io->data;
+  do_accept(px, io->fd, 0);
+}
+
+void px_accept_socks(csb_evloop *loop, csb_ev_io *io, uint32_t events) {
+  (void)loop;
+  (void)events;
+  px_proxy *px = io->data;
+  do_accept(px, io->fd, 1);
+}
+
+/* ---- policy pipeline ---------------------------------------------------------------- */
+
+void px_audit_block(px_conn *c, int domain, csb_block_reason r, px_source s, const char *decision) {
+  px_event ev = {0};
+  ev.domain_scope = domain;
+  ev.decision = decision ? decision : "deny";
+  ev.source = s;
+  ev.reason = csb_block_reason_name(r);
+  ev.proto = c->proto;
+  ev.server = c->kind == REQ_UNIX ? "unix-socket" : c->host;
+  ev.port = c->kind == REQ_UNIX ? 0 : c->port;
+  ev.method = c->method;
+  ev.client = c->client;
+  px_audit_emit(c->px->audit, &ev);
+  if (c->px->verbose)
+    fprintf(stderr, "csb-proxy: [%llu] blocked %s %s:%d (%s, %s)\n", (unsigned long long)c->id,
+            px_proto_audit_name(c->proto), c->host, c->port, csb_block_reason_name(r), px_source_name(s));
+}
+
+void px_audit_allow(px_conn *c, int override_) {
+  px_event ev = {0};
+  ev.domain_scope = c->kind != REQ_UNIX;
+  ev.decision = "allow";
+  ev.source = override_ ? SRC_DECIDER : SRC_BASELINE;
+  ev.reason = override_ ? "not_allowed" : "allow";
+  ev.proto = c->proto;
+  ev.server = c->kind == REQ_UNIX ? "unix-socket" : c->host;
+  ev.port = c->kind == REQ_UNIX ? 0 : c->port;
+  ev.method = c->method;
+  ev.client = c->client;
+  ev.override_ = override_;
+  px_audit_emit(c->px->audit, &ev);
+}
+
+static void check_blocked(px_conn *c, csb_block_reason r, px_source s, const char *decision, int audit_domain) {
+  px_audit_block(c, audit_domain, r, s, decision);
+  if (c->kind == REQ_SOCKS)
+    px_socks_on_blocked(c, r, s, decision);
+  else
+    px_http_on_blocked(c, r, s, decision);
+  px_conn_pump(c);
+}
+
+static void check_allowed(px_conn *c) {
+  px_audit_allow(c, c->check_override);
+  if (c->kind == REQ_SOCKS)
+    px_socks_on_allowed(c);
+  else
+    px_http_on_allowed(c);
+  px_conn_pump(c);
+}
+
+static void set_port(struct sockaddr_storage *ss, int port) {
+  if (ss->ss_family == AF_INET) ((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+  if (ss->ss_family == AF_INET6) ((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+}
+
+static void resolve_done(px_conn *c, const px_addrs *res) {
+  csb_ev_timer_stop(c->px->loop, &c->dns_timer);
+  c->rjob = NULL;
+  if (res->error || res->n == 0) {
+    if (c->ev.need_dns_guard) {
+      /* upstream semantics: an unresolvable name is not shown to be public */
+      check_blocked(c, CSB_BLOCK_NOT_ALLOWED_LOCAL, SRC_BASELINE, "deny", 1);
+      return;
+    }
+    c->addrs.n = 0;
+    snprintf(c->addrs.msg, sizeof c->addrs.msg, "%s", res->msg);
+    c->addrs.error = res->error ? res->error : -1;
+    check_allowed(c); /* allowed; the connect step reports the failure */
+    return;
+  }
+  for (size_t i = 0; i < res->n; i++) {
+    if (!csb_netpolicy_connect_allowed(c->px->np, &c->ev, (const struct sockaddr *)&res->a[i])) {
+      check_blocked(c, CSB_BLOCK_NOT_ALLOWED_LOCAL, SRC_BASELINE, "deny", 1);
+      return;
+    }
+  }
+  c->addrs = *res;
+  for (size_t i = 0; i < c->addrs.n; i++) set_port(&c->addrs.a[i], c->port);
+  check_allowed(c);
+}
+
+static void on_resolved(void *arg, const px_addrs *res) { resolve_done(arg, res); }
+
+static void on_dns_timeout(csb_evloop *loop, csb_ev_timer *t) {
+  (void)loop;
+  px_conn *c = t->data;
+  if (c->rjob) px_resolve_cancel(c->rjob);
+  c->rjob = NULL;
+  px_addrs none = {0};
+  none.error = -1;
+  snprintf(none.msg, sizeof none.msg, "name resolution timed out");
+  resolve_done(c, &none);
+}
+
+void px_make_up_key(px_conn *c, char *out, size_t n) {
+  if (c->kind == REQ_UNIX)
+    snprintf(out, n, "unix|%s", c->unix_path ? c->unix_path : "");
+  else
+    snprintf(out, n, "%s|%s|%d|%d", c->kind == REQ_MITM ? "tls" : "tcp", c->host, c->port, c->via_upstream);
+}
+
+static void check_resolve(px_conn *c) {
+  px_proxy *px = c->px;
+  c->via_upstream = px->np->allow_upstream_proxy && px->upstream.enabled && c->kind != REQ_UNIX &&
+                    !px_upstream_bypass(&px->upstream, c->host);
+  /* an idle connection to the same destination was checked when opened */
+  if ((c->kind == REQ_PLAIN || c->kind == REQ_MITM) && c->up.fd >= 0 && c->up_idle) {
+    char key[320];
+    px_make_up_key(c, key, sizeof key);
+    if (strcmp(key, c->up_key) == 0) {
+      check_allowed(c);
+      return;
+    }
+  }
+  memset(&c->addrs, 0, sizeof c->addrs);
+  if (c->ev.is_ip) {
+    c->addrs.a[0] = c->ev.addr;
+    c->addrs.n = 1;
+    set_port(&c->addrs.a[0], c->port);
+    if (!c->via_upstream &&
+        !csb_netpolicy_connect_allowed(px->np, &c->ev, (const struct sockaddr *)&c->addrs.a[0])) {
+      check_blocked(c, CSB_BLOCK_NOT_ALLOWED_LOCAL, SRC_BASELINE, "deny", 1);
+      return;
+    }
+    check_allowed(c);
+    return;
+  }
+  if (c->via_upstream && !c->ev.need_dns_guard) {
+    check_allowed(c);
+    return;
+  }
+  c->state = ST_CHECK;
+  csb_ev_timer_init(&c->dns_timer, on_dns_timeout, c);
+  csb_ev_timer_set(px->loop, &c->dns_timer, csb_evloop_now(px->loop) + px->lim.dns_ms);
+  c->rjob = px_resolve(px->resolver, c->host, c->port, on_resolved, c);
+}
+
+static void on_decided(void *arg, px_decision d, const char *reason) {
+  px_conn *c = arg;
+  c->dwait = NULL;
+  (void)reason;
+  if (d == DECIDE_ALLOW) {
+    c->check_override = 1;
+    check_resolve(c);
+    return;
+  }
+  check_blocked(c, CSB_BLOCK_NOT_ALLOWED, SRC_DECIDER, d == DECIDE_ASK ? "ask" : "deny", 1);
+}
+
+void px_check_start(px_conn *c) {
+  px_proxy *px = c->px;
+  c->check_override = 0;
+  c->state = ST_CHECK;
+  csb_netpolicy_evaluate_host(px->np, c->host, &c->ev);
+  snprintf(c->host, sizeof c->host, "%s", c->ev.host);
+  if (c->ev.decision == CSB_HOST_BLOCK) {
+    check_blocked(c, c->ev.reason, SRC_BASELINE, "deny", 1);
+    return;
+  }
+  if (c->ev.decision == CSB_HOST_ASK && c->kind == REQ_MITM && c->mitm_approved) {
+    /* the tunnel itself was approved: its requests are too */
+    c->check_override = 1;
+    check_resolve(c);
+    return;
+  }
+  if (c->ev.decision == CSB_HOST_ASK) {
+    if (!px->decider) {
+      check_blocked(c, CSB_BLOCK_NOT_ALLOWED, SRC_BASELINE, "deny", 1);
+      return;
+    }
+    c->dwait = px_decider_ask(px->decider, c->host, c->port, c->proto, c->method, c->client, on_decided, c);
+    return;
+  }
+  check_resolve(c);
+}
+
+/* ---- connecting ---------------------------------------------------------------------- */
+
+static void connect_failed(px_conn *c, int err) {
+  if (c->kind == REQ_SOCKS)
+    px_socks_on_connect_failed(c, err);
+  else
+    px_http_on_connect_failed(c, strerror(err));
+  px_conn_pump(c);
+}
+
+static void connected(px_conn *c) {
+  int one = 1;
+  if (c->kind != REQ_UNIX) setsockopt(c->up.fd, IPPROTO_TCP, 1 /* TCP_NODELAY */, &one, sizeof one);
+  if (c->via_upstream && c->kind != REQ_PLAIN) {
+    /* tunnel through the upstream proxy first */
+    csb_buf_reset(&c->uout);
+    char hp[300];
+    if (strchr(c->host, ':'))
+      snprintf(hp, sizeof hp, "[%s]:%d", c->host, c->port);
+    else
+      snprintf(hp, sizeof hp, "%s:%d", c->host, c->port);
+    csb_buf_printf(&c->uout, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n", hp, hp);
+    csb_buf_reset(&c->uin);
+    c->state = ST_UP_PROXY_CONNECT;
+    px_conn_set_deadline(c, c->px->lim.handshake_ms);
+    px_conn_pump(c);
+    return;
+  }
+  if (c->kind == REQ_SOCKS)
+    px_socks_on_connected(c);
+  else
+    px_http_on_connected(c);
+  px_conn_pump(c);
+}
+
+static void try_next_address(px_conn *c) {
+  px_proxy *px = c->px;
+  int last_err = ECONNREFUSED;
+  if (c->kind == REQ_UNIX) {
+    struct sockaddr_un sun;
+    memset(&sun, 0, sizeof sun);
+    sun.sun_family = AF_UNIX;
+    if (strlen(c->unix_path) >= sizeof sun.sun_path) {
+      connect_failed(c, ENAMETOOLONG);
+      return;
+    }
+    strcpy(sun.sun_path, c->unix_path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0 || (connect(fd, (struct sockaddr *)&sun, sizeof sun) != 0 && errno != EINPROGRESS && errno != EAGAIN)) {
+      int e = errno;
+      if (fd >= 0) close(fd);
+      connect_failed(c, e);
+      return;
+    }
+    if (!px_stream_attach(c, &c->up, fd)) {
+      close(fd);
+      connect_failed(c, errno);
+      return;
+    }
+    c->state = ST_CONNECT;
+    return;
+  }
+  if (c->via_upstream) {
+    if (c->addr_idx > 0) {
+      connect_failed(c, c->addrs.error > 0 ? c->addrs.error : ECONNREFUSED);
+      return;
+    }
+    c->addr_idx = 1;
+    struct sockaddr_storage *ua = (struct sockaddr_storage *)&px->upstream_addr;
+    int fd = csb_sock_connect_nb((struct sockaddr *)ua, csb_sock_len((struct sockaddr *)ua));
+    if (fd < 0) {
+      connect_failed(c, errno);
+      return;
+    }
+    if (!px_stream_attach(c, &c->up, fd)) {
+      close(fd);
+      connect_failed(c, errno);
+      return;
+    }
+    c->state = ST_CONNECT;
+    return;
+  }
+  while (c->addr_idx < c->addrs.n) {
+    struct sockaddr_storage *a = &c->addrs.a[c->addr_idx++];
+    /* connect-time guard (defence in depth against rebinding) */
+    if (!csb_netpolicy_connect_allowed(px->np, &c->ev, (struct sockaddr *)a)) {
+      check_blocked(c, CSB_BLOCK_NOT_ALLOWED_LOCAL, SRC_BASELINE, "deny", 1);
+      return;
+    }
+    int fd = csb_sock_connect_nb((struct sockaddr *)a, csb_sock_len((struct sockaddr *)a));
+    if (fd < 0) {
+      last_err = errno;
+      continue;
+    }
+    if (!px_stream_attach(c, &c->up, fd)) {
+      last_err = errno;
+      close(fd);
+      continue;
+    }
+    c->state = ST_CONNECT;
+    return;
+  }
+  if (c->addrs.n == 0 && c->addrs.error) last_err = EHOSTUNREACH;
+  connect_failed(c, last_err);
+}
+
+static void on_connect_ready(px_conn *c) {
+  int e = csb_sock_connect_result(c->up.fd);
+  if (e == 0) {
+    connected(c);
+    return;
+  }
+  px_stream_close(c, &c->up);
+  if (c->px->verbose) fprintf(stderr, "csb-proxy: [%llu] connect: %s\n", (unsigned long long)c->id, strerror(e));
+  if (c->kind == REQ_UNIX || c->via_upstream) {
+    connect_failed(c, e);
+    return;
+  }
+  try_next_address(c);
+}
+
+void px_connect_start(px_conn *c) {
+  c->addr_idx = 0;
+  px_stream_close(c, &c->up);
+  c->up_idle = 0;
+  c->up_reused = 0;
+  px_conn_set_deadline(c, c->px->lim.handshake_ms);
+  c->deadline = csb_evloop_now(c->px->loop) + c->px->lim.handshake_ms;
+  try_next_address(c);
+}

@@ -1,0 +1,811 @@
+/* http_proxy.c - the HTTP side: request heads, absolute-form forwarding
+ * with keep-alive, CONNECT, requests inside intercepted TLS sessions,
+ * Unix-socket targets, blocked and error responses. */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "conn.h"
+
+static const char k_established[] = "HTTP/1.1 200 Connection established\r\n\r\n";
+
+/* ---- helpers ------------------------------------------------------------------ */
+
+static int hdr_is(const csb_http_header *h, const char *name) { return csb_http_name_is(h, name); }
+
+static void put_header(csb_buf *b, const csb_http_header *h) {
+  csb_buf_append(b, h->name, h->name_len);
+  csb_buf_puts(b, ": ");
+  csb_buf_append(b, h->value, h->value_len);
+  csb_buf_puts(b, "\r\n");
+}
+
+static void authority_text(const char *host, int port, int default_port, char *out, size_t n) {
+  int v6 = strchr(host, ':') != NULL;
+  if (port == default_port)
+    snprintf(out, n, v6 ? "[%s]" : "%s", host);
+  else
+    snprintf(out, n, v6 ? "[%s]:%d" : "%s:%d", host, port);
+}
+
+/* Normalised host of an authority string (Host header value). */
+static int host_of(const char *v, size_t n, char *host, size_t hn, int *port) {
+  csb_http_authority a;
+  const char *why;
+  if (!csb_http_parse_authority(v, n, &a, &why)) return 0;
+  char *norm = csb_netpolicy_normalize_host(a.host);
+  snprintf(host, hn, "%s", norm);
+  free(norm);
+  *port = a.port;
+  return 1;
+}
+
+static void reply_text(px_conn *c, int status, const char *reason, const char *body) {
+  px_conn_fail(c, status, reason, body, NULL);
+}
+
+static void reply_blocked(px_conn *c, csb_block_reason r, px_source s, const char *decision) {
+  if (c->kind == REQ_PLAIN) {
+    csb_buf out;
+    csb_buf_init(&out);
+    px_resp_blocked_json(&out, c->host, r, decision, s, "http", c->port, 1);
+    px_conn_fail_raw(c, out.data, out.len);
+    csb_buf_free(&out);
+    return;
+  }
+  if (c->kind == REQ_UNIX) {
+    csb_buf out;
+    csb_buf_init(&out);
+    px_resp_blocked_json(&out, "unix-socket", r, decision, s, "http", 0, 0);
+    px_conn_fail_raw(c, out.data, out.len);
+    csb_buf_free(&out);
+    return;
+  }
+  if (r == CSB_BLOCK_PROXY_DISABLED) {
+    px_conn_fail(c, 503, "Service Unavailable", csb_block_message(r), csb_block_header_value(r));
+    return;
+  }
+  px_conn_fail(c, 403, "Forbidden", csb_block_message(r), csb_block_header_value(r));
+}
+
+static int valid_method(const char *m, size_t n) {
+  if (n == 0 || n >= 32) return 0;
+  for (size_t i = 0; i < n; i++)
+    if (!isupper((unsigned char)m[i]) && m[i] != '-' && m[i] != '_') return 0;
+  return 1;
+}
+
+
+/* ---- request heads ------------------------------------------------------------------ */
+
+static void handle_request(px_conn *c, const csb_http_head *h);
+
+int px_http_pump_head(px_conn *c) {
+  px_proxy *px = c->px;
+  size_t max = px->lim.max_header_bytes;
+  int progress = 0;
+  /* an idle upstream connection that the origin closed is useless */
+  if (c->up_idle && c->up.fd >= 0) {
+    char b;
+    ssize_t r = recv(c->up.fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR) || r > 0) {
+      px_stream_close(c, &c->up);
+      c->up_idle = 0;
+    }
+  }
+  for (int rounds = 0; rounds < 64; rounds++) {
+    if (c->cin.len > 0) {
+      size_t from = c->head_scanned > 3 ? c->head_scanned - 3 : 0;
+      int complete = memmem(c->cin.data + from, c->cin.len - from, "\r\n\r\n", 4) != NULL;
+      c->head_scanned = c->cin.len;
+      if (complete || c->cin.len <= 512 || c->cin.len >= max) {
+        csb_http_head h;
+        const char *why = NULL;
+        csb_http_status st = csb_http_parse_request(c->cin.data, c->cin.len, max, &h, &why);
+        if (st == CSB_HTTP_OK) {
+          c->head_scanned = 0;
+          handle_request(c, &h);
+          return 1;
+        }
+        if (st == CSB_HTTP_ERROR) {
+          reply_text(c, 400, "Bad Request", why ? why : "malformed request");
+          return 1;
+        }
+        if (st == CSB_HTTP_TOO_LARGE) {
+          reply_text(c, 431, "Request Header Fields Too Large", why ? why : "header section too large");
+          return 1;
+        }
+      }
+    }
+    if (c->cli.eof || c->cli.err) {
+      if (c->cin.len > 0 && !c->cli.err)
+        reply_text(c, 400, "Bad Request", "incomplete request");
+      else
+        px_conn_close(c);
+      return 1;
+    }
+    size_t before = c->cin.len;
+    int p = 0;
+    if (!px_stream_fill(&c->cli, &c->cin, max + 1, &p)) {
+      px_conn_close(c);
+      return 1;
+    }
+    progress |= p;
+    if (before == 0 && c->cin.len > 0) px_conn_set_deadline(c, px->lim.handshake_ms);
+    if (c->cin.len == before && !c->cli.eof) return progress;
+  }
+  return progress;
+}
+
+static int parse_framing(px_conn *c, const csb_http_head *h) {
+  const char *why = NULL;
+  if (!csb_http_request_framing(h, &c->req_fr, &why)) {
+    reply_text(c, 400, "Bad Request", why ? why : "invalid request framing");
+    return 0;
+  }
+  return 1;
+}
+
+static void begin_request(px_conn *c, const csb_http_head *h, px_req_kind kind) {
+  c->kind = kind;
+  memcpy(c->method, h->method, h->method_len);
+  c->method[h->method_len] = '\0';
+  c->client_http10 = h->version_minor == 0;
+  c->client_ka = csb_http_keep_alive(h) ||
+                 (h->version_minor == 0 && csb_http_has_token(h, "proxy-connection", "keep-alive"));
+  c->method_allowed = csb_netmode_allows_method(c->px->np->mode, c->method);
+  c->check_override = 0;
+}
+
+static void handle_unix(px_conn *c, const csb_http_head *h, const csb_http_header *xs) {
+  px_proxy *px = c->px;
+  c->kind = REQ_UNIX;
+  c->proto = PROTO_HTTP;
+  snprintf(c->host, sizeof c->host, "unix-socket");
+  c->port = 0;
+  for (size_t i = 0; i < xs->value_len; i++) {
+    if ((unsigned char)xs->value[i] >= 0x80) {
+      reply_text(c, 400, "Bad Request", "invalid x-unix-socket header");
+      return;
+    }
+  }
+  if (csb_http_count(h, "x-unix-socket") != 1) {
+    reply_text(c, 400, "Bad Request", "invalid x-unix-socket header");
+    return;
+  }
+  if (!px->np->enabled) {
+    px_audit_block(c, 0, CSB_BLOCK_PROXY_DISABLED, SRC_PROXY_STATE, "deny");
+    reply_blocked(c, CSB_BLOCK_PROXY_DISABLED, SRC_PROXY_STATE, "deny");
+    return;
+  }
+  if (!c->method_allowed) {
+    px_audit_block(c, 0, CSB_BLOCK_METHOD_NOT_ALLOWED, SRC_MODE_GUARD, "deny");
+    reply_blocked(c, CSB_BLOCK_METHOD_NOT_ALLOWED, SRC_MODE_GUARD, "deny");
+    return;
+  }
+  free(c->unix_path);
+  c->unix_path = csb_xstrndup(xs->value, xs->value_len);
+  if (!csb_netpolicy_unix_socket_allowed(px->np, c->unix_path)) {
+    px_audit_block(c, 0, CSB_BLOCK_NOT_ALLOWED, SRC_BASELINE, "deny");
+    reply_blocked(c, CSB_BLOCK_NOT_ALLOWED, SRC_BASELINE, "deny");
+    return;
+  }
+  if (!parse_framing(c, h)) return;
+  /* origin-form target: path and query of the request target */
+  csb_http_target t;
+  const char *why = NULL;
+  if (!csb_http_parse_target(h->target, h->target_len, &t, &why)) {
+    reply_text(c, 400, "Bad Request", why);
+    return;
+  }
+  px_audit_allow(c, 0);
+  csb_buf head;
+  csb_buf_init(&head);
+  csb_buf_printf(&head, "%s ", c->method);
+  if (t.path_len == 0 || t.path[0] != '/') csb_buf_putc(&head, '/');
+  csb_buf_append(&head, t.path, t.path_len);
+  csb_buf_printf(&head, " HTTP/1.%d\r\n", h->version_minor);
+  int have_host = 0;
+  for (size_t i = 0; i < h->n_headers; i++) {
+    const csb_http_header *x = &h->headers[i];
+    if (hdr_is(x, "x-unix-socket") || csb_http_is_hop_by_hop_in(h, x)) continue;
+    if (hdr_is(x, "host")) have_host = 1;
+    put_header(&head, x);
+  }
+  if (!have_host) csb_buf_puts(&head, "Host: localhost\r\n");
+  if (c->req_fr.kind == CSB_HTTP_BODY_CHUNKED) csb_buf_puts(&head, "Transfer-Encoding: chunked\r\n");
+  csb_buf_puts(&head, "\r\n");
+  free(c->req_head);
+  c->req_head_len = head.len;
+  c->req_head = csb_buf_steal(&head);
+  px_buf_consume(&c->cin, h->head_len);
+  char key[320];
+  px_make_up_key(c, key, sizeof key);
+  if (c->up.fd >= 0 && c->up_idle && strcmp(key, c->up_key) == 0) {
+    c->up_reused = 1;
+    px_http_on_connected(c);
+    return;
+  }
+  snprintf(c->up_key, sizeof c->up_key, "%s", key);
+  px_connect_start(c);
+}
+
+static void handle_plain(px_conn *c, const csb_http_head *h) {
+  px_proxy *px = c->px;
+  begin_request(c, h, REQ_PLAIN);
+  c->proto = PROTO_HTTP;
+  const csb_http_header *xs = csb_http_find(h, "x-unix-socket");
+  if (xs) {
+    handle_unix(c, h, xs);
+    return;
+  }
+  csb_http_target t;
+  const char *why = NULL;
+  if (!csb_http_parse_target(h->target, h->target_len, &t, &why) || !t.absolute) {
+    reply_text(c, 400, "Bad Request", "missing host");
+    return;
+  }
+  if (t.https) {
+    reply_text(c, 400, "Bad Request", "https:// request targets need CONNECT");
+    return;
+  }
+  char *norm = csb_netpolicy_normalize_host(t.authority.host);
+  snprintf(c->host, sizeof c->host, "%s", norm);
+  free(norm);
+  c->port = t.authority.port ? t.authority.port : 80;
+  size_t nhost = csb_http_count(h, "host");
+  if (nhost > 1) {
+    reply_text(c, 400, "Bad Request", "invalid Host header");
+    return;
+  }
+  if (nhost == 1) {
+    const csb_http_header *hh = csb_http_find(h, "host");
+    char hhost[256];
+    int hport = 0;
+    if (!host_of(hh->value, hh->value_len, hhost, sizeof hhost, &hport)) {
+      reply_text(c, 400, "Bad Request", "invalid Host header");
+      return;
+    }
+    if (strcmp(hhost, c->host) != 0 || (hport ? hport : 80) != c->port) {
+      reply_text(c, 400, "Bad Request", "Host header does not match request target");
+      return;
+    }
+  }
+  if (!px->np->enabled) {
+    px_audit_block(c, 0, CSB_BLOCK_PROXY_DISABLED, SRC_PROXY_STATE, "deny");
+    px_conn_fail(c, 503, "Service Unavailable", csb_block_message(CSB_BLOCK_PROXY_DISABLED), NULL);
+    return;
+  }
+  if (!parse_framing(c, h)) return;
+  px_check_start(c);
+}
+
+static void handle_connect(px_conn *c, const csb_http_head *h) {
+  px_proxy *px = c->px;
+  begin_request(c, h, REQ_CONNECT);
+  c->proto = PROTO_HTTPS_CONNECT;
+  if (h->target_len == 0) {
+    reply_text(c, 400, "Bad Request", "missing authority");
+    return;
+  }
+  csb_http_authority a;
+  const char *why = NULL;
+  if (!csb_http_parse_authority(h->target, h->target_len, &a, &why)) {
+    reply_text(c, 400, "Bad Request", "invalid host");
+    return;
+  }
+  if (a.port == 0) {
+    reply_text(c, 400, "Bad Request", "missing authority");
+    return;
+  }
+  char *norm = csb_netpolicy_normalize_host(a.host);
+  if (!*norm) {
+    free(norm);
+    reply_text(c, 400, "Bad Request", "invalid host");
+    return;
+  }
+  snprintf(c->host, sizeof c->host, "%s", norm);
+  free(norm);
+  c->port = a.port;
+  if (!px->np->enabled) {
+    px_audit_block(c, 0, CSB_BLOCK_PROXY_DISABLED, SRC_PROXY_STATE, "deny");
+    px_conn_fail(c, 503, "Service Unavailable", csb_block_message(CSB_BLOCK_PROXY_DISABLED), NULL);
+    return;
+  }
+  /* the head stays in cin until the decision; what follows it is tunnel data */
+  c->req_head_len = h->head_len;
+  px_check_start(c);
+}
+
+static void handle_mitm(px_conn *c, const csb_http_head *h) {
+  begin_request(c, h, REQ_MITM);
+  c->proto = PROTO_HTTPS_CONNECT;
+  if (strcmp(c->method, "CONNECT") == 0) {
+    reply_text(c, 405, "Method Not Allowed", "CONNECT not supported inside MITM");
+    return;
+  }
+  csb_http_target t;
+  const char *why = NULL;
+  if (!csb_http_parse_target(h->target, h->target_len, &t, &why)) {
+    reply_text(c, 400, "Bad Request", why ? why : "invalid request target");
+    return;
+  }
+  char host[256] = "";
+  int port = 0;
+  int have = 0;
+  if (t.absolute) {
+    char *norm = csb_netpolicy_normalize_host(t.authority.host);
+    snprintf(host, sizeof host, "%s", norm);
+    free(norm);
+    port = t.authority.port ? t.authority.port : (t.https ? 443 : 80);
+    have = 1;
+  }
+  size_t nhost = csb_http_count(h, "host");
+  if (nhost > 1) {
+    reply_text(c, 400, "Bad Request", "host mismatch");
+    return;
+  }
+  if (nhost == 1) {
+    const csb_http_header *hh = csb_http_find(h, "host");
+    char hhost[256];
+    int hport = 0;
+    if (!host_of(hh->value, hh->value_len, hhost, sizeof hhost, &hport)) {
+      reply_text(c, 400, "Bad Request", "host mismatch");
+      return;
+    }
+    if (!hport) hport = 443;
+    if (have && (strcmp(hhost, host) != 0 || hport != port)) {
+      reply_text(c, 400, "Bad Request", "host mismatch");
+      return;
+    }
+    snprintf(host, sizeof host, "%s", hhost);
+    port = hport;
+    have = 1;
+  }
+  if (!have || strcmp(host, c->mitm_host) != 0 || port != c->mitm_port) {
+    reply_text(c, 400, "Bad Request", "host mismatch");
+    return;
+  }
+  snprintf(c->host, sizeof c->host, "%s", c->mitm_host);
+  c->port = c->mitm_port;
+  if (!parse_framing(c, h)) return;
+  px_check_start(c);
+}
+
+static void handle_request(px_conn *c, const csb_http_head *h) {
+  if (!valid_method(h->method, h->method_len)) {
+    reply_text(c, 501, "Not Implemented", "unsupported method");
+    return;
+  }
+  c->kind = REQ_NONE;
+  c->via_upstream = 0;
+  if (c->in_mitm)
+    handle_mitm(c, h);
+  else if (h->method_len == 7 && memcmp(h->method, "CONNECT", 7) == 0)
+    handle_connect(c, h);
+  else
+    handle_plain(c, h);
+}
+
+/* ---- decisions ------------------------------------------------------------------------ */
+
+void px_http_on_blocked(px_conn *c, csb_block_reason r, px_source s, const char *decision) {
+  reply_blocked(c, r, s, decision);
+}
+
+/* Builds the head sent to the origin from the head still in cin. */
+static int build_forward_head(px_conn *c) {
+  csb_http_head h;
+  const char *why = NULL;
+  if (csb_http_parse_request(c->cin.data, c->cin.len, c->px->lim.max_header_bytes, &h, &why) != CSB_HTTP_OK) {
+    reply_text(c, 400, "Bad Request", "malformed request");
+    return 0;
+  }
+  csb_http_target t;
+  csb_http_parse_target(h.target, h.target_len, &t, &why);
+  const csb_netpolicy_hook *hook = NULL;
+  if (c->kind == REQ_MITM) {
+    csb_hook_header hh[CSB_HTTP_MAX_HEADERS];
+    for (size_t i = 0; i < h.n_headers; i++) {
+      hh[i].name = h.headers[i].name;
+      hh[i].name_len = h.headers[i].name_len;
+      hh[i].value = h.headers[i].value;
+      hh[i].value_len = h.headers[i].value_len;
+    }
+    char *target = t.path_len ? csb_xstrndup(t.path, t.path_len) : csb_xstrdup("/");
+    csb_hook_result hr = csb_netpolicy_match_hooks(c->px->np, c->host, c->method, target, hh, h.n_headers, &hook);
+    free(target);
+    if (hr == CSB_HOOK_HOST_NO_MATCH) {
+      px_audit_block(c, 0, CSB_BLOCK_MITM_HOOK_DENIED, SRC_MODE_GUARD, "deny");
+      reply_blocked(c, CSB_BLOCK_MITM_HOOK_DENIED, SRC_MODE_GUARD, "deny");
+      return 0;
+    }
+  }
+  if (!c->method_allowed) {
+    px_audit_block(c, 0, CSB_BLOCK_METHOD_NOT_ALLOWED, SRC_MODE_GUARD, "deny");
+    reply_blocked(c, CSB_BLOCK_METHOD_NOT_ALLOWED, SRC_MODE_GUARD, "deny");
+    return 0;
+  }
+  csb_buf head;
+  csb_buf_init(&head);
+  csb_buf_printf(&head, "%s ", c->method);
+  if (c->kind == REQ_PLAIN && c->via_upstream) {
+    csb_buf_append(&head, h.target, h.target_len);
+  } else {
+    if (t.path_len == 0 || t.path[0] != '/') csb_buf_putc(&head, '/');
+    csb_buf_append(&head, t.path, t.path_len);
+  }
+  csb_buf_printf(&head, " HTTP/1.%d\r\n", h.version_minor);
+  int have_host = 0;
+  for (size_t i = 0; i < h.n_headers; i++) {
+    const csb_http_header *x = &h.headers[i];
+    if (csb_http_is_hop_by_hop_in(&h, x)) continue;
+    if (hook) {
+      int strip = 0;
+      for (size_t a = 0; a < hook->n_actions && !strip; a++) {
+        const csb_netpolicy_action *act = &c->px->np->actions[hook->actions[a]];
+        for (size_t k = 0; k < act->strip_request_headers.len && !strip; k++)
+          strip = hdr_is(x, act->strip_request_headers.items[k]);
+        for (size_t k = 0; k < act->n_inject && !strip; k++) strip = hdr_is(x, act->inject[k].name);
+      }
+      if (strip) continue;
+    }
+    if (hdr_is(x, "host")) {
+      have_host = 1;
+      if (c->kind == REQ_MITM) {
+        char auth[300];
+        authority_text(c->host, c->port, 443, auth, sizeof auth);
+        csb_buf_printf(&head, "Host: %s\r\n", auth);
+        continue;
+      }
+    }
+    put_header(&head, x);
+  }
+  if (!have_host) {
+    char auth[300];
+    authority_text(c->host, c->port, c->kind == REQ_MITM ? 443 : 80, auth, sizeof auth);
+    csb_buf_printf(&head, "Host: %s\r\n", auth);
+  }
+  if (hook) {
+    for (size_t a = 0; a < hook->n_actions; a++) {
+      const csb_netpolicy_action *act = &c->px->np->actions[hook->actions[a]];
+      for (size_t k = 0; k < act->n_inject; k++)
+        csb_buf_printf(&head, "%s: %s%s\r\n", act->inject[k].name, act->inject[k].prefix ? act->inject[k].prefix : "",
+                       act->inject[k].value ? act->inject[k].value : "");
+    }
+  }
+  if (c->req_fr.kind == CSB_HTTP_BODY_CHUNKED) csb_buf_puts(&head, "Transfer-Encoding: chunked\r\n");
+  csb_buf_puts(&head, "\r\n");
+  free(c->req_head);
+  c->req_head_len = head.len;
+  c->req_head = csb_buf_steal(&head);
+  px_buf_consume(&c->cin, h.head_len);
+  return 1;
+}
+
+void px_http_on_allowed(px_conn *c) {
+  px_proxy *px = c->px;
+  if (c->kind == REQ_CONNECT) {
+    int needs_mitm = px->np->mode == CSB_NETMODE_LIMITED || csb_netpolicy_host_has_hooks(px->np, c->host);
+    if (needs_mitm && !px->mitm) {
+      px_audit_block(c, 0, CSB_BLOCK_MITM_REQUIRED, SRC_MODE_GUARD, "deny");
+      reply_blocked(c, CSB_BLOCK_MITM_REQUIRED, SRC_MODE_GUARD, "deny");
+      return;
+    }
+    px_buf_consume(&c->cin, c->req_head_len);
+    if (needs_mitm) {
+      if (c->cin.len > 0) {
+        /* bytes sent before the tunnel was confirmed cannot be intercepted */
+        px_conn_close(c);
+        return;
+      }
+      c->mitm_approved = c->check_override;
+      snprintf(c->mitm_host, sizeof c->mitm_host, "%s", c->host);
+      c->mitm_port = c->port;
+      csb_buf_append(&c->cout, k_established, sizeof k_established - 1);
+      px_mitm_start_accept(c);
+      return;
+    }
+    px_connect_start(c);
+    return;
+  }
+  /* REQ_PLAIN, REQ_MITM */
+  if (!build_forward_head(c)) return;
+  char key[320];
+  px_make_up_key(c, key, sizeof key);
+  if (c->up.fd >= 0 && c->up_idle && strcmp(key, c->up_key) == 0) {
+    c->up_reused = 1;
+    c->up_idle = 0;
+    px_http_on_connected(c);
+    return;
+  }
+  snprintf(c->up_key, sizeof c->up_key, "%s", key);
+  px_connect_start(c);
+}
+
+void px_http_on_connect_failed(px_conn *c, const char *why) {
+  if (c->px->verbose)
+    fprintf(stderr, "csb-proxy: [%llu] upstream %s:%d: %s\n", (unsigned long long)c->id, c->host, c->port, why);
+  const char *body = c->kind == REQ_UNIX ? "unix socket proxy failed"
+                     : c->kind == REQ_MITM ? "mitm upstream error"
+                                           : "upstream failure";
+  px_conn_fail(c, 502, "Bad Gateway", body, NULL);
+}
+
+static void start_forward(px_conn *c) {
+  csb_buf_append(&c->uout, c->req_head, c->req_head_len);
+  c->req_left = c->req_fr.length;
+  csb_http_chunked_init(&c->req_ch);
+  c->req_done = c->req_fr.kind == CSB_HTTP_BODY_NONE;
+  c->resp_done = c->resp_head_done = 0;
+  c->resp_bytes = 0;
+  c->resp_ka = 0;
+  c->up_idle = 0;
+  csb_buf_reset(&c->uin);
+  c->state = ST_FORWARD;
+  c->deadline = csb_evloop_now(c->px->loop) + c->px->lim.idle_ms;
+  csb_ev_timer_set(c->px->loop, &c->timer, c->deadline);
+}
+
+void px_http_on_connected(px_conn *c) {
+  if (c->kind == REQ_CONNECT) {
+    csb_buf_append(&c->cout, k_established, sizeof k_established - 1);
+    px_tunnel_start(c);
+    return;
+  }
+  if (c->kind == REQ_MITM && !c->up.ssl) {
+    px_mitm_start_upstream(c);
+    return;
+  }
+  start_forward(c);
+}
+
+void px_http_mitm_upstream_ready(px_conn *c) { start_forward(c); }
+
+/* ---- upstream proxy CONNECT ------------------------------------------------------------- */
+
+int px_up_proxy_pump(px_conn *c) {
+  int progress = 0;
+  if (c->uout.len && !px_stream_flush(&c->up, &c->uout, &progress)) {
+    px_http_on_connect_failed(c, "upstream proxy write failed");
+    return 1;
+  }
+  if (!px_stream_fill(&c->up, &c->uin, c->px->lim.max_header_bytes + 1, &progress)) {
+    px_http_on_connect_failed(c, "upstream proxy read failed");
+    return 1;
+  }
+  csb_http_head h;
+  const char *why = NULL;
+  csb_http_status st = csb_http_parse_response(c->uin.data ? c->uin.data : "", c->uin.len,
+                                               c->px->lim.max_header_bytes, &h, &why);
+  if (st == CSB_HTTP_INCOMPLETE) {
+    if (c->up.eof) {
+      px_http_on_connect_failed(c, "upstream proxy closed the connection");
+      return 1;
+    }
+    return progress;
+  }
+  if (st != CSB_HTTP_OK || h.status < 200 || h.status > 299) {
+    if (c->kind == REQ_SOCKS)
+      px_socks_on_connect_failed(c, ECONNREFUSED);
+    else
+      px_http_on_connect_failed(c, "upstream proxy refused CONNECT");
+    return 1;
+  }
+  px_buf_consume(&c->uin, h.head_len);
+  if (c->kind == REQ_SOCKS)
+    px_socks_on_connected(c);
+  else
+    px_http_on_connected(c);
+  return 1;
+}
+
+/* ---- forwarding --------------------------------------------------------------------------- */
+
+static void build_response_head(px_conn *c, const csb_http_head *h) {
+  int client_keep = c->client_ka && c->resp_fr.kind != CSB_HTTP_BODY_UNTIL_CLOSE;
+  csb_buf_printf(&c->cout, "HTTP/1.1 %d ", h->status);
+  csb_buf_append(&c->cout, h->reason ? h->reason : "", h->reason_len);
+  csb_buf_puts(&c->cout, "\r\n");
+  for (size_t i = 0; i < h->n_headers; i++) {
+    const csb_http_header *x = &h->headers[i];
+    if (csb_http_is_hop_by_hop_in(h, x)) continue;
+    put_header(&c->cout, x);
+  }
+  if (c->resp_fr.kind == CSB_HTTP_BODY_CHUNKED) csb_buf_puts(&c->cout, "Transfer-Encoding: chunked\r\n");
+  if (h->status >= 200) {
+    if (!client_keep)
+      csb_buf_puts(&c->cout, "Connection: close\r\n");
+    else if (c->client_http10)
+      csb_buf_puts(&c->cout, "Connection: keep-alive\r\n");
+    c->client_ka = client_keep;
+  }
+  csb_buf_puts(&c->cout, "\r\n");
+}
+
+static void finish_exchange(px_conn *c) {
+  px_proxy *px = c->px;
+  int up_reusable = c->resp_ka && c->req_done && !c->up.eof && !c->up.err && c->uin.len == 0;
+  if (!up_reusable) {
+    px_stream_close(c, &c->up);
+    c->up_idle = 0;
+  } else {
+    c->up_idle = 1;
+  }
+  if (!c->client_ka || c->cli.eof) {
+    c->state = ST_CLOSING;
+    px_conn_set_deadline(c, 2000);
+    return;
+  }
+  c->state = ST_HTTP_HEAD;
+  c->kind = REQ_NONE;
+  c->resp_bytes = 0;
+  c->head_scanned = 0;
+  c->deadline = csb_evloop_now(px->loop) + (c->cin.len ? px->lim.handshake_ms : px->lim.idle_ms);
+  csb_ev_timer_set(px->loop, &c->timer, c->deadline);
+  free(c->req_head);
+  c->req_head = NULL;
+  px_conn_release_buffers(c);
+}
+
+static int upstream_broken(px_conn *c) {
+  if (!c->resp_head_done && c->resp_bytes == 0) {
+    px_http_on_connect_failed(c, c->up.err ? "upstream I/O error" : "upstream closed the connection");
+  } else {
+    /* the response is truncated: the client sees the connection close */
+    px_conn_close(c);
+  }
+  return 1;
+}
+
+int px_http_pump_forward(px_conn *c) {
+  px_proxy *px = c->px;
+  size_t cap = px->lim.buffer_bytes;
+  int progress = 0;
+  const char *why = NULL;
+
+  /* to upstream */
+  if (c->uout.len) {
+    if (!px_stream_flush(&c->up, &c->uout, &progress)) {
+      if (c->req_done) return upstream_broken(c);
+      /* the origin stopped reading the request: it may still answer */
+      c->req_done = 1;
+      c->client_ka = 0;
+      csb_buf_reset(&c->uout);
+    }
+  }
+  /* request body */
+  if (!c->req_done && c->uout.len < cap) {
+    if (c->cin.len == 0 && !c->cli.eof) {
+      if (!px_stream_fill(&c->cli, &c->cin, cap, &progress)) {
+        px_conn_close(c);
+        return 1;
+      }
+    }
+    if (c->cin.len > 0) {
+      size_t n = 0;
+      if (c->req_fr.kind == CSB_HTTP_BODY_LENGTH) {
+        n = c->cin.len < c->req_left ? c->cin.len : (size_t)c->req_left;
+        c->req_left -= n;
+        if (c->req_left == 0) c->req_done = 1;
+      } else {
+        long r = csb_http_chunked_feed(&c->req_ch, c->cin.data, c->cin.len, NULL, &why);
+        if (r < 0) {
+          px_conn_close(c);
+          return 1;
+        }
+        n = (size_t)r;
+        if (c->req_ch.done) c->req_done = 1;
+      }
+      if (n) {
+        csb_buf_append(&c->uout, c->cin.data, n);
+        px_buf_consume(&c->cin, n);
+        progress = 1;
+        if (!px_stream_flush(&c->up, &c->uout, &progress)) {
+          c->req_done = 1;
+          c->client_ka = 0;
+          csb_buf_reset(&c->uout);
+        }
+      }
+    } else if (c->cli.eof || c->cli.err) {
+      px_conn_close(c); /* client gave up mid-body */
+      return 1;
+    }
+  }
+  /* response */
+  if (!c->resp_done && c->cout.len < cap) {
+    if (!px_stream_fill(&c->up, &c->uin, cap, &progress) && c->uin.len == 0) return upstream_broken(c);
+    for (int guard = 0; guard < 16 && !c->resp_head_done && c->uin.len > 0; guard++) {
+      csb_http_head h;
+      csb_http_status st = csb_http_parse_response(c->uin.data, c->uin.len, px->lim.max_header_bytes, &h, &why);
+      if (st == CSB_HTTP_INCOMPLETE) break;
+      if (st != CSB_HTTP_OK || h.status == 101 || h.status >= 600) {
+        if (px->verbose)
+          fprintf(stderr, "csb-proxy: [%llu] bad upstream response: %s\n", (unsigned long long)c->id,
+                  why ? why : "unsupported status");
+        px_http_on_connect_failed(c, "malformed upstream response");
+        return 1;
+      }
+      if (h.status < 200) {
+        if (!c->client_http10) build_response_head(c, &h);
+        px_buf_consume(&c->uin, h.head_len);
+        progress = 1;
+        continue;
+      }
+      if (!csb_http_response_framing(&h, c->method, strlen(c->method), &c->resp_fr, &why)) {
+        px_http_on_connect_failed(c, why ? why : "invalid upstream framing");
+        return 1;
+      }
+      c->resp_ka = csb_http_keep_alive(&h) && c->resp_fr.kind != CSB_HTTP_BODY_UNTIL_CLOSE;
+      build_response_head(c, &h);
+      px_buf_consume(&c->uin, h.head_len);
+      c->resp_head_done = 1;
+      c->resp_bytes = 1;
+      c->resp_left = c->resp_fr.length;
+      csb_http_chunked_init(&c->resp_ch);
+      if (c->resp_fr.kind == CSB_HTTP_BODY_NONE) c->resp_done = 1;
+      progress = 1;
+    }
+    if (c->resp_head_done && !c->resp_done && c->uin.len > 0) {
+      size_t n = 0;
+      switch (c->resp_fr.kind) {
+        case CSB_HTTP_BODY_LENGTH:
+          n = c->uin.len < c->resp_left ? c->uin.len : (size_t)c->resp_left;
+          c->resp_left -= n;
+          if (c->resp_left == 0) c->resp_done = 1;
+          break;
+        case CSB_HTTP_BODY_CHUNKED: {
+          long r = csb_http_chunked_feed(&c->resp_ch, c->uin.data, c->uin.len, NULL, &why);
+          if (r < 0) {
+            px_conn_close(c);
+            return 1;
+          }
+          n = (size_t)r;
+          if (c->resp_ch.done) c->resp_done = 1;
+          break;
+        }
+        default:
+          n = c->uin.len;
+          break;
+      }
+      csb_buf_append(&c->cout, c->uin.data, n);
+      px_buf_consume(&c->uin, n);
+      progress = 1;
+    }
+    if (!c->resp_done && (c->up.eof || c->up.err) && c->uin.len == 0) {
+      if (c->resp_head_done && c->resp_fr.kind == CSB_HTTP_BODY_UNTIL_CLOSE) {
+        c->resp_done = 1;
+        progress = 1;
+      } else if (!c->resp_head_done || c->cout.len == 0) {
+        return upstream_broken(c);
+      }
+    }
+  }
+  /* to client */
+  if (c->cout.len) {
+    if (!px_stream_flush(&c->cli, &c->cout, &progress)) {
+      px_conn_close(c);
+      return 1;
+    }
+  }
+  if (c->resp_done && c->cout.len == 0) {
+    if (c->req_done && c->uout.len == 0) {
+      finish_exchange(c);
+      return 1;
+    }
+    if (!c->req_done) {
+      /* answered before the request body ended: do not reuse anything */
+      c->state = ST_CLOSING;
+      px_stream_close(c, &c->up);
+      px_conn_set_deadline(c, 2000);
+      return 1;
+    }
+  }
+  return progress;
+}

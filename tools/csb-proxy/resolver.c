@@ -1,0 +1,254 @@
+/* resolver.c - name resolution off the event loop: a small, bounded pool
+ * of worker threads doing getaddrinfo(3) (musl has no getaddrinfo_a), and
+ * an optional hosts file that replaces DNS entirely (for tests and pinned
+ * set-ups). Results are delivered on the loop thread. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "proxy.h"
+
+#define MAX_QUEUED 1024
+
+struct px_resolve_job {
+  px_resolver *r;
+  char host[256];
+  int port;
+  px_resolve_cb cb;
+  void *arg;
+  int cancelled;
+  px_addrs res;
+  px_resolve_job *next;
+};
+
+typedef struct hosts_entry {
+  char *name;
+  struct sockaddr_storage addr;
+} hosts_entry;
+
+struct px_resolver {
+  csb_evloop *loop;
+  pthread_t *threads;
+  unsigned n_threads;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  px_resolve_job *head, *tail;
+  size_t queued;
+  int stopping;
+  /* hosts file (loop thread only) */
+  char *hosts_file;
+  struct timespec hosts_mtime;
+  off_t hosts_size;
+  int hosts_loaded;
+  hosts_entry *hosts;
+  size_t n_hosts;
+};
+
+static void job_done(void *p) {
+  px_resolve_job *j = p;
+  if (!j->cancelled) j->cb(j->arg, &j->res);
+  free(j);
+}
+
+static void do_lookup(px_resolve_job *j) {
+  struct addrinfo hints;
+  memset(&hints, 0, sizeof hints);
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  struct addrinfo *ai = NULL;
+  int rc = getaddrinfo(j->host, NULL, &hints, &ai);
+  if (rc != 0) {
+    j->res.error = rc;
+    snprintf(j->res.msg, sizeof j->res.msg, "%s", gai_strerror(rc));
+    return;
+  }
+  for (struct addrinfo *p = ai; p && j->res.n < 16; p = p->ai_next) {
+    if (p->ai_family != AF_INET && p->ai_family != AF_INET6) continue;
+    struct sockaddr_storage *ss = &j->res.a[j->res.n];
+    memset(ss, 0, sizeof *ss);
+    memcpy(ss, p->ai_addr, p->ai_addrlen);
+    int dup = 0;
+    for (size_t k = 0; k < j->res.n; k++)
+      if (memcmp(&j->res.a[k], ss, sizeof *ss) == 0) dup = 1;
+    if (!dup) j->res.n++;
+  }
+  freeaddrinfo(ai);
+  if (j->res.n == 0) {
+    j->res.error = EAI_NONAME;
+    snprintf(j->res.msg, sizeof j->res.msg, "no addresses");
+  }
+}
+
+static void set_port(struct sockaddr_storage *ss, int port) {
+  if (ss->ss_family == AF_INET) ((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+  if (ss->ss_family == AF_INET6) ((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+}
+
+static void post_result(px_resolve_job *j) {
+  for (size_t i = 0; i < j->res.n; i++) set_port(&j->res.a[i], j->port);
+  csb_evloop_post(j->r->loop, job_done, j);
+}
+
+static void *worker(void *p) {
+  px_resolver *r = p;
+  for (;;) {
+    pthread_mutex_lock(&r->mu);
+    while (!r->head && !r->stopping) pthread_cond_wait(&r->cv, &r->mu);
+    if (!r->head) {
+      pthread_mutex_unlock(&r->mu);
+      return NULL;
+    }
+    px_resolve_job *j = r->head;
+    r->head = j->next;
+    if (!r->head) r->tail = NULL;
+    r->queued--;
+    pthread_mutex_unlock(&r->mu);
+    do_lookup(j);
+    post_result(j);
+  }
+}
+
+px_resolver *px_resolver_new(csb_evloop *loop, unsigned threads, const char *hosts_file, csb_error *err) {
+  px_resolver *r = csb_xcalloc(1, sizeof *r);
+  r->loop = loop;
+  pthread_mutex_init(&r->mu, NULL);
+  pthread_cond_init(&r->cv, NULL);
+  if (hosts_file) r->hosts_file = csb_xstrdup(hosts_file);
+  if (threads == 0) threads = 1;
+  r->threads = csb_xcalloc(threads, sizeof *r->threads);
+  for (unsigned i = 0; i < threads; i++) {
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 256 * 1024);
+    int rc = pthread_create(&r->threads[i], &attr, worker, r);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+      csb_error_set(err, "cannot start resolver thread: %s", strerror(rc));
+      px_resolver_free(r);
+      return NULL;
+    }
+    r->n_threads++;
+  }
+  return r;
+}
+
+static void hosts_clear(px_resolver *r) {
+  for (size_t i = 0; i < r->n_hosts; i++) free(r->hosts[i].name);
+  free(r->hosts);
+  r->hosts = NULL;
+  r->n_hosts = 0;
+}
+
+void px_resolver_free(px_resolver *r) {
+  if (!r) return;
+  pthread_mutex_lock(&r->mu);
+  r->stopping = 1;
+  pthread_cond_broadcast(&r->cv);
+  pthread_mutex_unlock(&r->mu);
+  for (unsigned i = 0; i < r->n_threads; i++) pthread_join(r->threads[i], NULL);
+  /* jobs still queued were never started; completions already posted are
+   * drained by the loop */
+  while (r->head) {
+    px_resolve_job *j = r->head;
+    r->head = j->next;
+    free(j);
+  }
+  pthread_mutex_destroy(&r->mu);
+  pthread_cond_destroy(&r->cv);
+  hosts_clear(r);
+  free(r->hosts_file);
+  free(r->threads);
+  free(r);
+}
+
+/* (Re)loads the hosts file when it changed. A missing file is empty. */
+static void hosts_refresh(px_resolver *r) {
+  struct stat st;
+  if (stat(r->hosts_file, &st) != 0) {
+    hosts_clear(r);
+    r->hosts_loaded = 0;
+    return;
+  }
+  if (r->hosts_loaded && st.st_mtim.tv_sec == r->hosts_mtime.tv_sec &&
+      st.st_mtim.tv_nsec == r->hosts_mtime.tv_nsec && st.st_size == r->hosts_size)
+    return;
+  hosts_clear(r);
+  r->hosts_loaded = 1;
+  r->hosts_mtime = st.st_mtim;
+  r->hosts_size = st.st_size;
+  FILE *f = fopen(r->hosts_file, "re");
+  if (!f) return;
+  char line[1024];
+  while (fgets(line, sizeof line, f)) {
+    char *hash = strchr(line, '#');
+    if (hash) *hash = '\0';
+    char *save = NULL;
+    char *addr = strtok_r(line, " \t\r\n", &save);
+    if (!addr) continue;
+    struct sockaddr_storage ss;
+    if (!csb_netpolicy_parse_ip(addr, &ss)) continue;
+    for (char *name = strtok_r(NULL, " \t\r\n", &save); name; name = strtok_r(NULL, " \t\r\n", &save)) {
+      r->hosts = csb_xrealloc(r->hosts, (r->n_hosts + 1) * sizeof *r->hosts);
+      for (char *p = name; *p; p++) *p = (char)tolower((unsigned char)*p);
+      r->hosts[r->n_hosts].name = csb_xstrdup(name);
+      r->hosts[r->n_hosts].addr = ss;
+      r->n_hosts++;
+    }
+  }
+  fclose(f);
+}
+
+px_resolve_job *px_resolve(px_resolver *r, const char *host, int port, px_resolve_cb cb, void *arg) {
+  px_resolve_job *j = csb_xcalloc(1, sizeof *j);
+  j->r = r;
+  snprintf(j->host, sizeof j->host, "%s", host);
+  j->port = port;
+  j->cb = cb;
+  j->arg = arg;
+  struct sockaddr_storage lit;
+  if (csb_netpolicy_parse_ip(host, &lit)) {
+    j->res.a[0] = lit;
+    j->res.n = 1;
+    post_result(j);
+    return j;
+  }
+  if (r->hosts_file) {
+    hosts_refresh(r);
+    for (size_t i = 0; i < r->n_hosts && j->res.n < 16; i++)
+      if (strcmp(r->hosts[i].name, host) == 0) j->res.a[j->res.n++] = r->hosts[i].addr;
+    if (j->res.n == 0) {
+      j->res.error = EAI_NONAME;
+      snprintf(j->res.msg, sizeof j->res.msg, "not in the hosts file");
+    }
+    post_result(j);
+    return j;
+  }
+  pthread_mutex_lock(&r->mu);
+  if (r->queued >= MAX_QUEUED) {
+    pthread_mutex_unlock(&r->mu);
+    j->res.error = EAI_AGAIN;
+    snprintf(j->res.msg, sizeof j->res.msg, "too many pending lookups");
+    post_result(j);
+    return j;
+  }
+  if (r->tail)
+    r->tail->next = j;
+  else
+    r->head = j;
+  r->tail = j;
+  r->queued++;
+  pthread_cond_signal(&r->cv);
+  pthread_mutex_unlock(&r->mu);
+  return j;
+}
+
+void px_resolve_cancel(px_resolve_job *j) {
+  if (j) j->cancelled = 1;
+}

@@ -1,0 +1,89 @@
+/* upstream.c - the upstream proxy csb-proxy itself may have to use
+ * (allow_upstream_proxy): HTTPS_PROXY, HTTP_PROXY, ALL_PROXY (http:// only)
+ * and NO_PROXY from csb-proxy's own environment. */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "proxy.h"
+
+static const char *env_get(char **envp, const char *name) {
+  size_t n = strlen(name);
+  for (char **e = envp; e && *e; e++)
+    if (strncmp(*e, name, n) == 0 && (*e)[n] == '=') return *e + n + 1;
+  return NULL;
+}
+
+static const char *env_get_either(char **envp, const char *upper) {
+  const char *v = env_get(envp, upper);
+  int blank = 1;
+  for (const char *p = v; p && *p; p++)
+    if (!isspace((unsigned char)*p)) blank = 0;
+  if (v && !blank) return v;
+  char lower[64];
+  size_t i = 0;
+  for (; upper[i] && i + 1 < sizeof lower; i++) lower[i] = (char)tolower((unsigned char)upper[i]);
+  lower[i] = '\0';
+  v = env_get(envp, lower);
+  blank = 1;
+  for (const char *p = v; p && *p; p++)
+    if (!isspace((unsigned char)*p)) blank = 0;
+  return blank ? NULL : v;
+}
+
+/* http://[user@]host[:port][/...] -> host, port (default 80). */
+static int parse_http_proxy(const char *v, char *host, size_t hn, int *port) {
+  while (isspace((unsigned char)*v)) v++;
+  if (strncasecmp(v, "http://", 7) == 0)
+    v += 7;
+  else if (strstr(v, "://"))
+    return 0; /* https://, socks5://: not supported for upstream */
+  const char *end = v + strcspn(v, "/?# \t");
+  const char *at = memchr(v, '@', (size_t)(end - v));
+  if (at) v = at + 1;
+  csb_http_authority a;
+  const char *why;
+  if (!csb_http_parse_authority(v, (size_t)(end - v), &a, &why)) return 0;
+  if (strlen(a.host) >= hn) return 0;
+  strcpy(host, a.host);
+  *port = a.port ? a.port : 80;
+  return 1;
+}
+
+void px_upstream_from_env(px_upstream *u, char **envp) {
+  memset(u, 0, sizeof *u);
+  static const char *const keys[] = {"HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY"};
+  for (size_t i = 0; i < 3 && !u->enabled; i++) {
+    const char *v = env_get_either(envp, keys[i]);
+    if (v && parse_http_proxy(v, u->host, sizeof u->host, &u->port)) u->enabled = 1;
+  }
+  const char *np = env_get_either(envp, "NO_PROXY");
+  if (np) {
+    char *copy = csb_xstrdup(np);
+    char *save = NULL;
+    for (char *tok = strtok_r(copy, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+      for (char *p = tok; *p; p++) *p = (char)tolower((unsigned char)*p);
+      csb_strv_push(&u->no_proxy, tok);
+    }
+    free(copy);
+  }
+}
+
+int px_upstream_bypass(const px_upstream *u, const char *host) {
+  size_t hl = strlen(host);
+  for (size_t i = 0; i < u->no_proxy.len; i++) {
+    const char *e = u->no_proxy.items[i];
+    if (strcmp(e, "*") == 0) return 1;
+    if (*e == '.') e++;
+    if (*e == '*' && e[1] == '.') e += 2;
+    size_t el = strlen(e);
+    if (el == 0) continue;
+    if (hl == el && strcasecmp(host, e) == 0) return 1;
+    if (hl > el && host[hl - el - 1] == '.' && strcasecmp(host + hl - el, e) == 0) return 1;
+  }
+  return 0;
+}
+
+void px_upstream_free(px_upstream *u) { csb_strv_free(&u->no_proxy); }

@@ -193,6 +193,11 @@ int bw_seccomp_install(const bw_seccomp_opts *o, csb_error *err);
 /* Installs a second filter that sends connect() to a user-notification
  * listener; returns the listener fd. */
 int bw_seccomp_install_notify(int *listener_out, csb_error *err);
+/* The command's filter as raw BPF (struct sock_filter[]), written to fd;
+ * the outer stage compiles it while bubblewrap sets up the namespaces. */
+int bw_seccomp_export_bpf(const bw_seccomp_opts *o, int fd, csb_error *err);
+/* Loads raw BPF on the calling thread (needs no_new_privs). */
+int bw_seccomp_load_bpf(const void *prog, size_t len, csb_error *err);
 /* Writes the filter in libseccomp's PFC form to fd (for docs and tests). */
 int bw_seccomp_export_pfc(const bw_seccomp_opts *o, int fd, csb_error *err);
 
@@ -247,7 +252,7 @@ typedef struct bw_launch_result {
  * Closes err_w, info_w and started_w in the parent. */
 int bw_launch_run(const char *exec_path, char **argv, const int *keep_fds, size_t n_keep,
                   int err_w, int err_r, int started_r, int info_r, int info_w, int started_w,
-                  bw_launch_result *res);
+                  void (*after_fork)(void *), void *after_fork_arg, bw_launch_result *res);
 int bw_is_proc_failure(const char *text);
 int bw_is_userns_failure(const char *text);
 

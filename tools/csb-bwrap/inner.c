@@ -220,7 +220,7 @@ int bw_inner_main(int argc, char **argv) {
   bw_seccomp_opts so = {BW_SECCOMP_NET_RESTRICTED, 0, 0};
   bw_unix_rules rules;
   memset(&rules, 0, sizeof rules);
-  int stderr_fd = -1, started_fd = -1;
+  int stderr_fd = -1, started_fd = -1, seccomp_fd = -1;
   proxy_arg proxies[16];
   const char *verify[4096];
   size_t n_verify = 0;
@@ -255,6 +255,9 @@ int bw_inner_main(int argc, char **argv) {
       i++;
     } else if (strcmp(a, "--stderr-fd") == 0) {
       stderr_fd = parse_fd(v);
+      i++;
+    } else if (strcmp(a, "--seccomp-fd") == 0) {
+      seccomp_fd = parse_fd(v);
       i++;
     } else if (strcmp(a, "--started-fd") == 0) {
       started_fd = parse_fd(v);
@@ -307,6 +310,15 @@ int bw_inner_main(int argc, char **argv) {
     rewrite_proxy_env(proxies[k].keys, port);
     free(proxies[k].keys);
   }
+  /* The precompiled filter (non-mediated modes), read before the fds go. */
+  char *bpf = NULL;
+  size_t bpf_len = 0;
+  if (seccomp_fd >= 0) {
+    csb_error re;
+    if (!csb_read_fd(seccomp_fd, "seccomp filter", 1 << 16, &bpf, &bpf_len, &re) || bpf_len == 0)
+      return fail(CSB_EXIT_UNAVAILABLE, "no seccomp filter from the outer stage; refusing to run the command");
+    close(seccomp_fd);
+  }
   if (started_fd >= 0) {
     char ok = 1;
     csb_write_all(started_fd, &ok, 1);
@@ -332,7 +344,12 @@ int bw_inner_main(int argc, char **argv) {
    * installs the command's filter once and the child inherits it. With
    * mediation pid 1 keeps process_vm_readv and connect, and the child
    * adds the full filter plus the notification filter on top. */
-  if (!bw_seccomp_install_common(&so, so.unix_mediated, &e)) return fail(CSB_EXIT_UNAVAILABLE, "%s", e.msg);
+  if (bpf) {
+    if (!bw_seccomp_load_bpf(bpf, bpf_len, &e)) return fail(CSB_EXIT_UNAVAILABLE, "%s", e.msg);
+    free(bpf);
+  } else if (!bw_seccomp_install_common(&so, so.unix_mediated, &e)) {
+    return fail(CSB_EXIT_UNAVAILABLE, "%s", e.msg);
+  }
 
   int sp[2] = {-1, -1};
   if (so.unix_mediated && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0)

@@ -192,7 +192,8 @@ typedef struct plan {
   bw_bwrap bw;
   bw_proxy_plan proxy;
   int self_fd, stderr_fd;
-  int err_pipe[2], started_pipe[2], info_pipe[2];
+  int err_pipe[2], started_pipe[2], info_pipe[2], seccomp_pipe[2];
+  bw_seccomp_opts so;
 } plan;
 
 static int build_argv(outer *o, plan *pl, int mount_proc, const char *registry, csb_error *err) {
@@ -257,6 +258,10 @@ static int build_argv(outer *o, plan *pl, int mount_proc, const char *registry, 
     csb_strv_push(a, "--verify-ro");
     csb_strv_push(a, pl->fs.verify.items[i]);
   }
+  if (pl->seccomp_pipe[0] >= 0) {
+    csb_strv_push(a, "--seccomp-fd");
+    csb_strv_pushf(a, "%d", pl->seccomp_pipe[0]);
+  }
   csb_strv_push(a, "--stderr-fd");
   csb_strv_pushf(a, "%d", pl->stderr_fd);
   csb_strv_push(a, "--started-fd");
@@ -318,11 +323,27 @@ static void close_fd(int *fd) {
   *fd = -1;
 }
 
+/* Runs while bubblewrap sets up the namespaces: compiles the command's
+ * seccomp filter and hands it to the inner stage through a pipe. On
+ * failure nothing is written and the inner stage refuses to run. */
+static void write_filter(void *arg) {
+  plan *pl = arg;
+  if (pl->seccomp_pipe[1] < 0) return;
+  csb_error e;
+  if (!bw_seccomp_export_bpf(&pl->so, pl->seccomp_pipe[1], &e))
+    csb_write_all(2, "csb-bwrap: error: cannot compile the seccomp filter\n",
+                  strlen("csb-bwrap: error: cannot compile the seccomp filter\n"));
+  close_fd(&pl->seccomp_pipe[1]);
+}
+
 static int run_bwrap(outer *o) {
   plan pl;
   memset(&pl, 0, sizeof pl);
   pl.self_fd = pl.stderr_fd = -1;
-  for (int i = 0; i < 2; i++) pl.err_pipe[i] = pl.started_pipe[i] = pl.info_pipe[i] = -1;
+  for (int i = 0; i < 2; i++) pl.err_pipe[i] = pl.started_pipe[i] = pl.info_pipe[i] = pl.seccomp_pipe[i] = -1;
+  pl.so.net = net_of(o->p);
+  pl.so.unix_all = o->p->allow_all_unix_sockets;
+  pl.so.unix_mediated = !o->p->allow_all_unix_sockets && n_unix_allow(o->p) > 0;
   csb_error e;
   csb_error_clear(&e);
   int rc = CSB_EXIT_INTERNAL;
@@ -349,6 +370,12 @@ static int run_bwrap(outer *o) {
   pl.stderr_fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
   if (pl.stderr_fd < 0 || pipe2(pl.err_pipe, O_CLOEXEC) != 0 || pipe2(pl.started_pipe, O_CLOEXEC) != 0 ||
       pipe2(pl.info_pipe, O_CLOEXEC) != 0) {
+    rc = csb_cli_error(&o->cli, CSB_EXIT_OSERR, "pipe: %s", strerror(errno));
+    goto out;
+  }
+  /* Without connect() mediation pid 1 and the command share one filter,
+   * compiled here while bubblewrap works. */
+  if (!pl.so.unix_mediated && pipe2(pl.seccomp_pipe, O_CLOEXEC) != 0) {
     rc = csb_cli_error(&o->cli, CSB_EXIT_OSERR, "pipe: %s", strerror(errno));
     goto out;
   }
@@ -392,6 +419,7 @@ static int run_bwrap(outer *o) {
     keep[nk++] = pl.stderr_fd;
     keep[nk++] = pl.started_pipe[1];
     keep[nk++] = pl.info_pipe[1];
+    if (pl.seccomp_pipe[0] >= 0) keep[nk++] = pl.seccomp_pipe[0];
     for (size_t i = 0; i < pl.fs.n_data_fds && nk < CSB_ARRAY_LEN(keep) - 8; i++) keep[nk++] = pl.fs.data_fds[i];
     for (size_t i = 0; i < pl.proxy.n_endpoints && nk < CSB_ARRAY_LEN(keep); i++)
       keep[nk++] = pl.proxy.endpoints[i].control_fd;
@@ -403,7 +431,7 @@ static int run_bwrap(outer *o) {
     int err_w = pl.err_pipe[1], started_w = pl.started_pipe[1], info_w = pl.info_pipe[1];
     pl.err_pipe[1] = pl.started_pipe[1] = pl.info_pipe[1] = -1;
     if (!bw_launch_run(pl.bw.exec_path, pl.argv.items, keep, nk, err_w, pl.err_pipe[0],
-                       pl.started_pipe[0], pl.info_pipe[0], info_w, started_w, &res)) {
+                       pl.started_pipe[0], pl.info_pipe[0], info_w, started_w, write_filter, &pl, &res)) {
       rc = csb_cli_error(&o->cli, CSB_EXIT_OSERR, "fork: %s", strerror(res.error));
       goto out;
     }
@@ -425,8 +453,10 @@ static int run_bwrap(outer *o) {
       close_fd(&pl.err_pipe[0]);
       close_fd(&pl.started_pipe[0]);
       close_fd(&pl.info_pipe[0]);
+      close_fd(&pl.seccomp_pipe[0]);
       if (pipe2(pl.err_pipe, O_CLOEXEC) != 0 || pipe2(pl.started_pipe, O_CLOEXEC) != 0 ||
-          pipe2(pl.info_pipe, O_CLOEXEC) != 0) {
+          pipe2(pl.info_pipe, O_CLOEXEC) != 0 ||
+          (!pl.so.unix_mediated && pipe2(pl.seccomp_pipe, O_CLOEXEC) != 0)) {
         rc = csb_cli_error(&o->cli, CSB_EXIT_OSERR, "pipe: %s", strerror(errno));
         goto out;
       }
@@ -472,6 +502,7 @@ out:
     close_fd(&pl.err_pipe[i]);
     close_fd(&pl.started_pipe[i]);
     close_fd(&pl.info_pipe[i]);
+    close_fd(&pl.seccomp_pipe[i]);
   }
   return rc;
 }

@@ -30,6 +30,7 @@
 #include <strings.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -43,6 +44,9 @@ static const char *const proxy_keys[] = {
 };
 
 #define READY 0x01
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
 #define HANDOFF_TIMEOUT_MS 30000
 
 static int is_proxy_key(const char *name, size_t n) {
@@ -353,11 +357,13 @@ int bw_proxy_start_bridges(bw_proxy_plan *plan, int start, csb_error *err) {
     pid_t pid = fork();
     if (pid < 0) return csb_error_set(err, "proxy bridge: fork: %s", strerror(errno));
     if (pid == 0) {
-      close(sp[0]);
-      for (size_t j = 0; j < i; j++)
-        if (plan->endpoints[j].control_fd >= 0) close(plan->endpoints[j].control_fd);
+      /* Keep only our end of the control socket: anything else we hold
+       * (pipes to bubblewrap, other routes) must not stay open here. */
+      int ctl = sp[1] == 3 ? 3 : dup2(sp[1], 3);
+      if (ctl != 3 || syscall(SYS_close_range, 4U, ~0U, 0U) != 0)
+        for (int fd = 4; fd < 4096; fd++) close(fd);
       harden(self);
-      bridge_main(sp[1], plan->endpoints[i].host, plan->endpoints[i].port);
+      bridge_main(3, plan->endpoints[i].host, plan->endpoints[i].port);
       _exit(0);
     }
     close(sp[1]);

@@ -18,7 +18,10 @@
 #include <seccomp.h>
 #include <stdint.h>
 #include <string.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -227,5 +230,25 @@ int bw_seccomp_export_pfc(const bw_seccomp_opts *o, int fd, csb_error *err) {
   int rc = seccomp_export_pfc(ctx, fd);
   seccomp_release(ctx);
   if (rc != 0) return csb_error_set(err, "seccomp_export_pfc failed");
+  return 1;
+}
+
+int bw_seccomp_export_bpf(const bw_seccomp_opts *o, int fd, csb_error *err) {
+  scmp_filter_ctx ctx = build(o, 0, err);
+  if (!ctx) return 0;
+  int rc = seccomp_export_bpf(ctx, fd);
+  seccomp_release(ctx);
+  if (rc != 0) return csb_error_set(err, "seccomp_export_bpf failed: %s", strerror(-rc));
+  return 1;
+}
+
+int bw_seccomp_load_bpf(const void *prog, size_t len, csb_error *err) {
+  if (len == 0 || len % sizeof(struct sock_filter) != 0 || len / sizeof(struct sock_filter) > 4096)
+    return csb_error_set(err, "the precompiled seccomp filter is malformed (%zu bytes)", len);
+  struct sock_fprog fp;
+  fp.len = (unsigned short)(len / sizeof(struct sock_filter));
+  fp.filter = (struct sock_filter *)(uintptr_t)prog;
+  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fp) != 0)
+    return csb_error_set(err, "loading the seccomp filter failed: %s", strerror(errno));
   return 1;
 }

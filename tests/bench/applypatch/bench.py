@@ -27,6 +27,7 @@ WORKDIR/npm when it is not there yet.
 """
 
 import argparse
+import resource
 import filecmp
 import glob
 import os
@@ -113,17 +114,22 @@ def same_trees(a, b):
 
 
 def timed(argv, cwd, stdin_data):
+    """(wall seconds, CPU seconds user+system) of one run."""
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     r = subprocess.run(argv, cwd=cwd, input=stdin_data, stdout=subprocess.DEVNULL,
                        stderr=subprocess.PIPE)
     dt = time.perf_counter() - t0
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     if r.returncode != 0:
         sys.exit("%s failed: %s" % (argv[0], r.stderr.decode(errors="replace")))
-    return dt
+    cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
+    return dt, cpu
 
 
 def bench(name, src, runs, csb_cmd, codex_cmd, stdin_data, scratch):
     times = {"csb": [], "codex": []}
+    cpus = {"csb": [], "codex": []}
     results = {}
     for k in range(runs):
         order = ("csb", "codex") if k % 2 == 0 else ("codex", "csb")
@@ -133,13 +139,16 @@ def bench(name, src, runs, csb_cmd, codex_cmd, stdin_data, scratch):
             shutil.copytree(src, work)
             subprocess.run(["sync"], check=False)
             cmd = csb_cmd if who == "csb" else codex_cmd
-            times[who].append(timed(cmd, work, stdin_data))
+            wall, cpu = timed(cmd, work, stdin_data)
+            times[who].append(wall)
+            cpus[who].append(cpu)
             results[who] = work
     if not same_trees(results["csb"], results["codex"]):
         sys.exit("%s: csb and codex produced different trees" % name)
     for w in results.values():
         shutil.rmtree(w, ignore_errors=True)
-    return statistics.median(times["csb"]), statistics.median(times["codex"])
+    med = statistics.median
+    return (med(times["csb"]), med(times["codex"]), med(cpus["csb"]), med(cpus["codex"]))
 
 
 def main():
@@ -166,31 +175,34 @@ def main():
         tree = os.path.join(scratch, "tree-src")
         make_tree(tree)
         patch = tree_patch().encode()
-        c, x = bench("tree-2000", tree, args.runs, [csb, "-"], [codex_ap], patch, scratch)
-        rows.append(("tree-2000 (20 MB, 200 files, 2000 hunks)", c, x))
+        r = bench("tree-2000", tree, args.runs, [csb, "-"], [codex_ap], patch, scratch)
+        rows.append(("tree-2000 (20 MB, 200 files, 2000 hunks)",) + r)
         shutil.rmtree(tree)
         for mb in (25, 50):
             src = os.path.join(scratch, "file-src-%d" % mb)
             os.makedirs(src)
             n = make_big_file(os.path.join(src, "big.txt"), mb)
             p = file_patch(n)
-            c, x = bench("file-%d" % mb, src, args.runs, [csb, p],
-                         [codex, "--codex-run-as-apply-patch", p], None, scratch)
-            rows.append(("file-%dmb (1 hunk near the end)" % mb, c, x))
+            r = bench("file-%d" % mb, src, args.runs, [csb, p],
+                      [codex, "--codex-run-as-apply-patch", p], None, scratch)
+            rows.append(("file-%dmb (1 hunk near the end)" % mb,) + r)
             shutil.rmtree(src)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
     print("csb:   %s" % csb)
     print("codex: %s" % codex)
-    print("median of %d runs each (wall time, seconds)" % args.runs)
-    print("%-44s %10s %10s %14s" % ("scenario", "csb", "codex", "codex/csb"))
-    for name, c, x in rows:
-        print("%-44s %10.4f %10.4f %13.1fx" % (name, c, x, x / c))
+    print("medians of %d runs each, seconds: wall time, and CPU time (user+system)" % args.runs)
+    print("%-42s %8s %8s %7s | %8s %8s %7s" % ("scenario", "csb", "codex", "ratio",
+                                             "csb cpu", "codex", "ratio"))
+    for name, c, x, cc, xc in rows:
+        print("%-42s %8.3f %8.3f %6.1fx | %8.3f %8.3f %6.1fx" % (name, c, x, x / c, cc, xc,
+                                                                 xc / cc))
+    print("(ratio = codex / csb; > 1 means csb is faster)")
     f25 = [r for r in rows if r[0].startswith("file-25")][0]
     f50 = [r for r in rows if r[0].startswith("file-50")][0]
-    print("linearity (50 MB time / 25 MB time): csb %.2f, codex %.2f" % (
-        f50[1] / f25[1], f50[2] / f25[2]))
+    print("linearity, 50 MB / 25 MB: csb wall %.2f cpu %.2f; codex wall %.2f cpu %.2f" % (
+        f50[1] / f25[1], f50[3] / f25[3], f50[2] / f25[2], f50[4] / f25[4]))
 
 
 if __name__ == "__main__":

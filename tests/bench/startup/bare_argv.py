@@ -1,0 +1,30 @@
+#!/usr/bin/env python3
+"""Turns `csb-bwrap --print-argv` output into the bare bubblewrap argv with
+the same mounts and namespaces, running CMD directly (no inner stage, no
+seccomp): the baseline of the startup benchmark. Prints a shell-quoted
+command line."""
+import json
+import shlex
+import sys
+
+argv = json.load(sys.stdin)
+cmd = sys.argv[1:] or ["/bin/true"]
+out = []
+i = 0
+while i < len(argv):
+    a = argv[i]
+    if a == "--":
+        break
+    if a in ("--info-fd",):
+        i += 2
+        continue
+    if a in ("--ro-bind-fd",) or (a == "--ro-bind" and argv[i + 1].startswith("/proc/self/fd/")):
+        i += 3  # our own binary
+        continue
+    if a in ("--ro-bind-data",):
+        out += ["--ro-bind", "/dev/null", argv[i + 2]]  # same mount, no fd to pass
+        i += 3
+        continue
+    out.append(a)
+    i += 1
+print(" ".join(shlex.quote(x) for x in out + ["--"] + cmd))

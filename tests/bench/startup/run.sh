@@ -1,0 +1,107 @@
+#!/bin/bash
+# Startup benchmark (not a test): median wall time of
+#   csb-bwrap --policy P -- /bin/true
+#   bare bubblewrap with the same mounts and namespaces -- /bin/true
+#   codex sandbox -P :workspace -- /bin/true        (npm @openai/codex)
+#   srt -c true                                      (npm @anthropic-ai/sandbox-runtime)
+# run side by side in one run, printed as ratios. Goals: csb-bwrap at most
+# 1.25x bare bubblewrap and at least 5x faster than codex.
+#
+# usage: tests/bench/startup/run.sh [CSB_BWRAP] [RUNS]
+#   CSB_BWRAP defaults to bazel-bin/tools/csb-bwrap/csb-bwrap (the static build);
+#   codex/srt are looked up on PATH, in ./node_modules/.bin and ~/node_modules/.bin
+#   (or set CODEX / SRT). Uses hyperfine when installed, else its own loop.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../../.." && pwd)"
+csb="${1:-$root/bazel-bin/tools/csb-bwrap/csb-bwrap}"
+runs="${2:-40}"
+find_tool() {
+  local name="$1" var="$2"
+  if [ -n "${!var:-}" ]; then echo "${!var}"; return; fi
+  for c in "$(command -v "$name" 2>/dev/null)" "$root/node_modules/.bin/$name" "$HOME/node_modules/.bin/$name" "$HOME/peers/node_modules/.bin/$name"; do
+    if [ -n "$c" ] && [ -x "$c" ]; then echo "$c"; return; fi
+  done
+}
+codex="$(find_tool codex CODEX)"
+srt="$(find_tool srt SRT)"
+
+work="$(mktemp -d /tmp/csb-bench-XXXXXX)"
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/ws"
+cat > "$work/policy.json" <<JSON
+{
+  "cwd": "$work/ws",
+  "enforcement": "managed",
+  "filesystem": {
+    "deny_globs": [],
+    "entries": [
+      {"access": "read", "origin": ":root", "path": "/"},
+      {"access": "write", "origin": ":workspace_roots", "path": "$work/ws"}
+    ],
+    "include_platform_defaults": false,
+    "kind": "restricted"
+  },
+  "legacy": {"linux_backend": "bubblewrap", "projection_error": "benchmark policy", "round_trips": false},
+  "network": {"allow_local_binding": false, "dangerously_allow_all_unix_sockets": false, "mode": "restricted", "unix_sockets": {}},
+  "platform": "linux",
+  "profile": {"extends": [], "id": ":workspace", "kind": "builtin"},
+  "schema": "csb.policy/v1",
+  "summary": "workspace-write [workdir]",
+  "warnings": [],
+  "workspace_roots": [{"origin": "cwd", "path": "$work/ws"}]
+}
+JSON
+cd "$work/ws"
+bare="$("$csb" --policy "$work/policy.json" --print-argv -- /bin/true | /usr/bin/python3 "$here/bare_argv.py" /bin/true)"
+
+names=("csb-bwrap" "bare bwrap")
+cmds=("$csb --policy $work/policy.json -- /bin/true" "$bare")
+if [ -n "$codex" ]; then
+  # codex refuses a CODEX_HOME under /tmp
+  ch="$HOME/.cache/csb-bench-codex-home"; mkdir -p "$ch"
+  names+=("codex sandbox"); cmds+=("env CODEX_HOME=$ch $codex sandbox -P :workspace -C $work/ws -- /bin/true")
+else
+  echo "note: codex not found (npm i @openai/codex); skipped" >&2
+fi
+if [ -n "$srt" ]; then
+  names+=("srt"); cmds+=("$srt -c true")
+else
+  echo "note: srt not found (npm i @anthropic-ai/sandbox-runtime; needs socat and ripgrep); skipped" >&2
+fi
+
+declare -A med
+if command -v hyperfine >/dev/null; then
+  args=()
+  for i in "${!cmds[@]}"; do args+=(-n "${names[$i]}" "${cmds[$i]}"); done
+  hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/h.json" "${args[@]}" >&2
+  while IFS=$'\t' read -r n m; do med["$n"]="$m"; done < <(/usr/bin/python3 -c '
+import json,sys
+for r in json.load(open(sys.argv[1]))["results"]:
+    print(r["command"] + "\t" + str(r["median"]))' "$work/h.json")
+else
+  for i in "${!cmds[@]}"; do
+    med["${names[$i]}"]="$(/usr/bin/python3 - "$runs" "${cmds[$i]}" <<'PY'
+import shlex, statistics, subprocess, sys, time
+runs, cmd = int(sys.argv[1]), shlex.split(sys.argv[2])
+for _ in range(3): subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+ts = []
+for _ in range(runs):
+    t = time.perf_counter(); subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); ts.append(time.perf_counter() - t)
+print(statistics.median(ts))
+PY
+)"
+  done
+fi
+echo
+printf '%-16s %12s %18s %16s\n' "sandbox" "median (ms)" "vs bare bwrap" "vs csb-bwrap"
+c="${med[csb-bwrap]}"; b="${med[bare bwrap]}"
+for n in "${names[@]}"; do
+  m="${med[$n]}"
+  /usr/bin/python3 -c "import sys; n,m,b,c=sys.argv[1],float(sys.argv[2]),float(sys.argv[3]),float(sys.argv[4]); print('%-16s %12.1f %17.2fx %15.2fx' % (n, m*1000, m/b, m/c))" "$n" "$m" "$b" "$c"
+done
+/usr/bin/python3 -c "
+import sys; c,b=float(sys.argv[1]),float(sys.argv[2]); x=sys.argv[3]
+print(); print('goal csb-bwrap <= 1.25x bare bwrap: %.2fx %s' % (c/b, 'met' if c/b <= 1.25 else 'NOT met'))
+if x: print('goal codex >= 5x csb-bwrap: %.1fx %s' % (float(x)/c, 'met' if float(x)/c >= 5 else 'NOT met'))
+" "$c" "$b" "${med[codex sandbox]:-}"

@@ -236,6 +236,11 @@ enum {
    * one), when that target exists. Targets do not count towards
    * max_matches. */
   CSB_GLOB_EXPAND_SYMLINK_TARGETS = 1u << 0,
+  /* Match directory entry names with ASCII letters lower-cased (for
+   * case-insensitive file systems: compile the pattern in lower case).
+   * The static prefix is opened as written. Matches keep the names as
+   * the directory lists them. */
+  CSB_GLOB_EXPAND_FOLD_CASE = 1u << 1,
 };
 
 typedef struct csb_glob_expand_opts {

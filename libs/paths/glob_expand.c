@@ -455,8 +455,11 @@ static int visit_entry(walker *W, size_t fi, const char *name, size_t len,
   wframe *F = &W->frames[fi];
   dfa *d = &W->d;
   int32_t s = wstate_id(W, &F->st);
+  int fold = (X->flags & CSB_GLOB_EXPAND_FOLD_CASE) != 0;
   for (size_t i = 0; i < len; i++) {
-    s = dfa_step(d, s, (unsigned char)name[i]);
+    unsigned char b = (unsigned char)name[i];
+    if (fold && b >= 'A' && b <= 'Z') b = (unsigned char)(b - 'A' + 'a');
+    s = dfa_step(d, s, b);
     if (s == DFA_DEAD) return 1;
   }
   int depth = F->depth + 1;
@@ -589,7 +592,11 @@ static int read_top(walker *W) {
   F->read_done = 1;
   F->child_begin = W->nchildren;
   char lit[LITERAL_NAME_MAX];
-  int32_t len = dfa_literal_name(&W->d, wstate_id(W, &F->st), lit);
+  /* Case-folded matching lists directories: the name on disk may differ
+   * in case from the pattern's. */
+  int32_t len = (W->X->flags & CSB_GLOB_EXPAND_FOLD_CASE)
+                    ? -1
+                    : dfa_literal_name(&W->d, wstate_id(W, &F->st), lit);
   int listed = 0;
   if (len > 0) {
     /* Only one name can match here: look it up instead of listing. */

@@ -989,6 +989,26 @@ TEST_F(ExpandTest, AlternationAndClasses) {
   EXPECT_EQ(c.paths, P({"a.env", "b.txt"}));
 }
 
+TEST_F(ExpandTest, FoldCaseMatchesNamesCaseInsensitively) {
+  Touch(r + "/sub/SECRET.ENV");
+  Touch(r + "/sub/Mixed/Inner.Env");
+  // Without the flag, a lower-case pattern misses upper-case names.
+  Expansion plain = Expand(r + "/sub/**/*.env");
+  ASSERT_TRUE(plain.ok) << plain.error;
+  EXPECT_EQ(plain.paths, P({"sub/c.env", "sub/deep/d.env", "sub/deep/e/f.env"}));
+  Expansion f = Expand(r + "/sub/**/*.env", CSB_GLOB_DEPTH_UNLIMITED, 0,
+                       CSB_GLOB_EXPAND_FOLD_CASE);
+  ASSERT_TRUE(f.ok) << f.error;
+  EXPECT_EQ(f.paths, P({"sub/Mixed/Inner.Env", "sub/SECRET.ENV", "sub/c.env",
+                        "sub/deep/d.env", "sub/deep/e/f.env"}));
+  // A literal component below the static prefix is looked up by listing,
+  // so its case may differ (the prefix itself is opened as written).
+  Expansion lit = Expand(r + "/sub/*/inner.env", CSB_GLOB_DEPTH_UNLIMITED, 0,
+                         CSB_GLOB_EXPAND_FOLD_CASE);
+  ASSERT_TRUE(lit.ok) << lit.error;
+  EXPECT_EQ(lit.paths, P({"sub/Mixed/Inner.Env"}));
+}
+
 TEST_F(ExpandTest, MissingPrefixAndRelativePattern) {
   Expansion e = Expand(t / "nope/**/*.env");
   ASSERT_TRUE(e.ok) << e.error;

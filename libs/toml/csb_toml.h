@@ -96,6 +96,11 @@ int csb_toml_parse_value(const char *data, size_t len, csb_toml_value **out,
 int csb_toml_parse_key(const char *data, size_t len, csb_strv *out,
                        csb_error *err) CSB_WARN_UNUSED;
 
+/* Appends a key as it is written in TOML, for messages and paths such as
+ * `permissions."my.profile"`: bare when it only has A-Za-z0-9_- (and is not
+ * empty), otherwise a basic string with escapes. */
+void csb_toml_append_key(csb_buf *b, const char *key, size_t len);
+
 /* ---- values --------------------------------------------------------------- */
 
 void csb_toml_value_free(csb_toml_value *v);

@@ -154,9 +154,9 @@ static int is_bare(unsigned char c) {
          c == '_' || c == '-';
 }
 
-void csb_toml_i_key_repr(csb_buf *b, const char *s, size_t len) {
-  size_t shown = len > 64 ? 64 : len;
-  while (shown < len && ((unsigned char)s[shown] & 0xC0) == 0x80) shown--;
+static void key_repr(csb_buf *b, const char *s, size_t len, size_t limit) {
+  size_t shown = len > limit ? limit : len;
+  while (shown > 0 && shown < len && ((unsigned char)s[shown] & 0xC0) == 0x80) shown--;
   int bare = len > 0;
   for (size_t i = 0; i < len && bare; i++) bare = is_bare((unsigned char)s[i]);
   if (bare) {
@@ -175,6 +175,12 @@ void csb_toml_i_key_repr(csb_buf *b, const char *s, size_t len) {
     csb_buf_putc(b, '"');
   }
   if (shown < len) csb_buf_puts(b, "...");
+}
+
+void csb_toml_i_key_repr(csb_buf *b, const char *s, size_t len) { key_repr(b, s, len, 64); }
+
+void csb_toml_append_key(csb_buf *b, const char *key, size_t len) {
+  key_repr(b, key, len, len);
 }
 
 /* ---- strings ----------------------------------------------------------------- */

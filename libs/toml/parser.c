@@ -87,14 +87,17 @@ static int parse_key(parser *ps) {
   }
 }
 
-/* Creates a table under t for key part i (whose string moves into t). */
+/* Creates a table under t for key part i (the part stays intact for
+ * messages; the table gets a copy of the key). */
 static csb_toml_value *add_table(parser *ps, csb_toml_value *t, size_t i, unsigned flags) {
+  const key_part *k = &ps->keys[i];
   csb_toml_value *nt = csb_toml_table_new();
   nt->flags = (uint8_t)flags;
-  nt->pos = ps->keys[i].pos;
-  csb_toml_entry *e = csb_toml_i_append(t, ps->keys[i].s, ps->keys[i].len, nt);
-  e->key_pos = ps->keys[i].pos;
-  ps->keys[i].s = NULL;
+  nt->pos = k->pos;
+  char *key = csb_xmalloc(k->len + 1);
+  memcpy(key, k->s, k->len + 1);
+  csb_toml_entry *e = csb_toml_i_append(t, key, k->len, nt);
+  e->key_pos = k->pos;
   return nt;
 }
 

@@ -679,6 +679,29 @@ TEST(TomlParseKey, Parts) {
   csb_strv_free(&parts);
 }
 
+TEST(TomlParseKey, AppendKeyRoundTrips) {
+  const std::string keys[] = {"plain_key-1", "", "with.dot", "sp ace", "q\"uote",
+                              std::string("n\0ul", 4), "\xc3\xa9", "tab\there"};
+  for (const auto &k : keys) {
+    csb_buf b;
+    csb_buf_init(&b);
+    csb_toml_append_key(&b, k.data(), k.size());
+    std::string text(b.data, b.len);
+    csb_buf_free(&b);
+    Doc d(text + " = 1\n");
+    ASSERT_TRUE(d.ok) << text << ": " << d.err.msg;
+    EXPECT_EQ(Keys(d.v), std::vector<std::string>{k}) << text;
+  }
+  csb_buf b;
+  csb_buf_init(&b);
+  csb_toml_append_key(&b, "abc", 3);
+  EXPECT_STREQ(b.data, "abc");
+  csb_buf_reset(&b);
+  csb_toml_append_key(&b, "a.b", 3);
+  EXPECT_STREQ(b.data, "\"a.b\"");
+  csb_buf_free(&b);
+}
+
 // ---- limits ------------------------------------------------------------------------------
 
 TEST(TomlLimits, Depth) {

@@ -43,6 +43,7 @@ char *rs_abs_path(const rs_ctx *ctx, const char *path, const char *base) {
 /* ---- filesystem compilation --------------------------------------------------- */
 
 #define MSG_ABSOLUTE "filesystem path `%s` must be absolute, use `~/...`, or start with `:`"
+#define MSG_NO_HOME "filesystem path `%s` needs a home directory, but HOME is not set"
 #define MSG_NESTED "filesystem path `%s` does not support nested entries"
 #define MSG_SUBPATH "filesystem subpath `%s` must be a descendant path without `.` or `..` components"
 #define MSG_RW_GLOB                                                                        \
@@ -141,6 +142,7 @@ static int add_key_rule(compiler *c, const char *key, const char *origin, csb_ac
     }
     case K_PATH: {
       char *abs = rs_abs_path(c->ctx, key, NULL);
+      if (abs == NULL && key[0] == '~') return fail(c, MSG_NO_HOME, key);
       if (abs == NULL) return fail(c, MSG_ABSOLUTE, key);
       rs_rules_add(c->rules, RS_R_PATH, abs, a, origin, 0);
       free(abs);
@@ -151,8 +153,9 @@ static int add_key_rule(compiler *c, const char *key, const char *origin, csb_ac
 }
 
 static int pattern_abs(compiler *c, const char *key, char **out) {
-  if (classify(key) != K_PATH || (*out = rs_abs_path(c->ctx, key, NULL)) == NULL)
-    return fail(c, MSG_ABSOLUTE, key);
+  if (classify(key) != K_PATH) return fail(c, MSG_ABSOLUTE, key);
+  if ((*out = rs_abs_path(c->ctx, key, NULL)) == NULL)
+    return fail(c, key[0] == '~' ? MSG_NO_HOME : MSG_ABSOLUTE, key);
   return 1;
 }
 

@@ -321,10 +321,13 @@ static csb_toml_value *merge_layers(rs_ctx *ctx, size_t upto) {
 int rs_config_load(rs_ctx *ctx) {
   int rc = 0;
   if (!load_file_layer(ctx, ctx->system_config, 0, &rc)) return rc;
-  char *user = csb_path_join(ctx->user_home_dir, "config.toml");
-  int ok = load_file_layer(ctx, user, 0, &rc);
-  free(user);
-  if (!ok) return rc;
+  if (ctx->user_home_dir != NULL) {
+    char *user = csb_path_join(ctx->user_home_dir, "config.toml");
+    int ok = load_file_layer(ctx, user, 0, &rc);
+    free(user);
+    if (!ok) return rc;
+  }
+  int ok = 1;
   size_t n_base = ctx->n_layers;
   /* Overrides count for the trust decision, so parse them now and place
    * them last. */

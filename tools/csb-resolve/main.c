@@ -78,8 +78,6 @@ static int setup_env(rs_ctx *ctx, const char *cd, const char *codex_home) {
     ctx->user_home_dir = csb_path_join(ctx->cwd, getenv("CSB_HOME"));
   } else if (ctx->home != NULL) {
     ctx->user_home_dir = csb_path_join(ctx->home, ".csb");
-  } else {
-    ctx->user_home_dir = csb_xstrdup("/nonexistent/.csb");
   }
   for (size_t i = 0; i < ctx->add_dirs.len; i++) {
     char *abs = csb_path_join(ctx->cwd, ctx->add_dirs.items[i]);

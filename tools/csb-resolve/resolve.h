@@ -27,7 +27,7 @@ typedef struct rs_ctx {
   char *cwd;            /* absolute, normalised */
   char *home;           /* $HOME or NULL */
   char *tmpdir;         /* $TMPDIR when set, non-empty and absolute; else NULL */
-  char *user_home_dir;  /* $CSB_HOME / ~/.csb, or the Codex home */
+  char *user_home_dir;  /* $CSB_HOME / ~/.csb, or the Codex home; NULL without HOME */
   int codex_mode;       /* reading a Codex home (--codex-home / CODEX_HOME) */
   const char *system_config;
   const char *requirements_path;

@@ -1,2 +1,333 @@
+// Unit tests for csb-bwrap's pure parts: the filesystem argv builder on
+// hand-built views, bwrap feature detection, proxy URL handling, Unix
+// socket rules, SHA-256 and bubblewrap error classification.
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
 #include <gtest/gtest.h>
-TEST(Placeholder, Nothing) {}
+
+#include "csb_bwrap.h"
+
+namespace {
+
+std::vector<std::string> Argv(const bw_fsargs &f) {
+  std::vector<std::string> v;
+  for (size_t i = 0; i < f.argv.len; i++) v.push_back(f.argv.items[i]);
+  return v;
+}
+
+// Index of the first occurrence of `seq` as a contiguous run, or -1.
+long Find(const std::vector<std::string> &v, const std::vector<std::string> &seq) {
+  for (size_t i = 0; i + seq.size() <= v.size(); i++) {
+    bool ok = true;
+    for (size_t k = 0; k < seq.size() && ok; k++) ok = v[i + k] == seq[k];
+    if (ok) return (long)i;
+  }
+  return -1;
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/csb-bwrap-unit-XXXXXX";
+    path_ = mkdtemp(tmpl);
+  }
+  ~TempDir() { std::string cmd = "rm -rf '" + path_ + "'"; (void)!system(cmd.c_str()); }
+  std::string Sub(const std::string &rel) const { return path_ + "/" + rel; }
+  const std::string &path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+struct View {
+  csb_policy_view v{};
+  View() {}
+  ~View() {
+    csb_strv_free(&v.readable_roots);
+    csb_strv_free(&v.unreadable_roots);
+    csb_strv_free(&v.unreadable_globs);
+    for (size_t i = 0; i < v.n_writable; i++) {
+      free(v.writable[i].root);
+      csb_strv_free(&v.writable[i].read_only_subpaths);
+      csb_strv_free(&v.writable[i].protected_names);
+    }
+    free(v.writable);
+  }
+  csb_writable_root *AddWritable(const std::string &root) {
+    v.writable = (csb_writable_root *)realloc(v.writable, (v.n_writable + 1) * sizeof *v.writable);
+    csb_writable_root *w = &v.writable[v.n_writable++];
+    memset(w, 0, sizeof *w);
+    w->root = strdup(root.c_str());
+    return w;
+  }
+};
+
+bw_mount_opts Opts() {
+  bw_mount_opts o;
+  memset(&o, 0, sizeof o);
+  o.mount_proc = 1;
+  o.has_perms = 1;
+  o.fake_data_fd = 99;
+  return o;
+}
+
+TEST(Mounts, WorkspaceOrderAndMasks) {
+  TempDir t;
+  std::string ws = t.Sub("ws");
+  mkdir(ws.c_str(), 0755);
+  mkdir((ws + "/.git").c_str(), 0755);
+  mkdir((ws + "/secret").c_str(), 0755);
+  csb_policy *p = csb_policy_new(CSB_PLATFORM_LINUX, ws.c_str());
+  csb_policy_add_entry(p, "/", CSB_ACCESS_READ, ":root", 0, 0);
+  csb_policy_add_entry(p, ws.c_str(), CSB_ACCESS_WRITE, "ws", 0, 0);
+  View view;
+  view.v.full_read = 1;
+  csb_writable_root *w = view.AddWritable(ws);
+  csb_strv_push(&w->read_only_subpaths, (ws + "/.git").c_str());
+  for (const char *n : {".agents", ".codex"}) csb_strv_push(&w->protected_names, n);
+  csb_strv_push(&view.v.unreadable_roots, (ws + "/secret").c_str());
+  bw_mount_opts o = Opts();
+  bw_fsargs f;
+  memset(&f, 0, sizeof f);
+  csb_error e;
+  ASSERT_TRUE(bw_mounts_build(p, &view.v, &o, &f, &e)) << e.msg;
+  auto a = Argv(f);
+  long base = Find(a, {"--ro-bind", "/", "/"});
+  long dev = Find(a, {"--dev", "/dev"});
+  long bind = Find(a, {"--bind", ws, ws});
+  long git = Find(a, {"--ro-bind", ws + "/.git", ws + "/.git"});
+  long codex = Find(a, {"--perms", "0555", "--tmpfs", ws + "/.codex"});
+  long deny = Find(a, {"--perms", "0000", "--tmpfs", ws + "/secret"});
+  long remount = Find(a, {"--remount-ro", ws + "/secret"});
+  EXPECT_EQ(base, 0);
+  EXPECT_GT(dev, base);
+  EXPECT_GT(bind, dev);
+  EXPECT_GT(git, bind);
+  EXPECT_GT(codex, bind);
+  EXPECT_GT(deny, bind);
+  EXPECT_GT(remount, deny);
+  EXPECT_GE(Find(a, {"--ro-bind", "/proc/sys", "/proc/sys"}), 0);
+  // missing .agents and .codex are host mount targets; the existing (empty)
+  // .git is only tracked as possibly shared with a concurrent run
+  size_t created = 0, shared = 0;
+  for (size_t i = 0; i < f.n_synth; i++) {
+    EXPECT_EQ(f.synth[i].kind, BW_SYNTH_DIR);
+    if (f.synth[i].existing) shared++;
+    else created++;
+  }
+  EXPECT_EQ(created, 2u);
+  EXPECT_EQ(shared, 1u);
+  // masks inside the writable root are re-checked by the inner stage
+  bool verify_git = false;
+  for (size_t i = 0; i < f.verify.len; i++) verify_git |= std::string(f.verify.items[i]) == ws + "/.git";
+  EXPECT_TRUE(verify_git);
+  bw_fsargs_free(&f);
+  csb_policy_free(p);
+}
+
+TEST(Mounts, WritableChildUnderDeniedParentGetsTraverseOnlyTmpfs) {
+  TempDir t;
+  std::string ws = t.Sub("ws");
+  for (const char *d : {"ws", "ws/blocked", "ws/blocked/allowed"}) mkdir(t.Sub(d).c_str(), 0755);
+  csb_policy *p = csb_policy_new(CSB_PLATFORM_LINUX, ws.c_str());
+  View view;
+  view.v.full_read = 1;
+  view.AddWritable(ws);
+  view.AddWritable(ws + "/blocked/allowed");
+  csb_strv_push(&view.v.unreadable_roots, (ws + "/blocked").c_str());
+  bw_mount_opts o = Opts();
+  bw_fsargs f;
+  memset(&f, 0, sizeof f);
+  csb_error e;
+  ASSERT_TRUE(bw_mounts_build(p, &view.v, &o, &f, &e)) << e.msg;
+  auto a = Argv(f);
+  long deny = Find(a, {"--perms", "0111", "--tmpfs", ws + "/blocked"});
+  long child = Find(a, {"--bind", ws + "/blocked/allowed", ws + "/blocked/allowed"});
+  long remount = Find(a, {"--remount-ro", ws + "/blocked"});
+  ASSERT_GE(deny, 0);
+  EXPECT_GT(child, deny);
+  EXPECT_GT(remount, child);
+  bw_fsargs_free(&f);
+  csb_policy_free(p);
+}
+
+TEST(Mounts, MissingDenyInWritableRootIsAnUnreadableFile) {
+  TempDir t;
+  std::string ws = t.Sub("ws");
+  mkdir(ws.c_str(), 0755);
+  csb_policy *p = csb_policy_new(CSB_PLATFORM_LINUX, ws.c_str());
+  View view;
+  view.v.full_read = 1;
+  view.AddWritable(ws);
+  csb_strv_push(&view.v.unreadable_roots, (ws + "/later/key").c_str());
+  bw_mount_opts o = Opts();
+  bw_fsargs f;
+  memset(&f, 0, sizeof f);
+  csb_error e;
+  ASSERT_TRUE(bw_mounts_build(p, &view.v, &o, &f, &e)) << e.msg;
+  auto a = Argv(f);
+  EXPECT_GE(Find(a, {"--perms", "0000", "--ro-bind-data", "99", ws + "/later"}), 0);
+  ASSERT_EQ(f.n_synth, 1u);
+  EXPECT_EQ(std::string(f.synth[0].path), ws + "/later");
+  EXPECT_EQ(access((ws + "/later").c_str(), F_OK), -1) << "nothing is created while building";
+  bw_fsargs_free(&f);
+  csb_policy_free(p);
+}
+
+TEST(Mounts, CarveoutThroughWritableSymlinkFailsClosed) {
+  TempDir t;
+  std::string ws = t.Sub("ws");
+  mkdir(ws.c_str(), 0755);
+  mkdir((ws + "/decoy").c_str(), 0755);
+  ASSERT_EQ(symlink("decoy", (ws + "/.codex").c_str()), 0);
+  csb_policy *p = csb_policy_new(CSB_PLATFORM_LINUX, ws.c_str());
+  View view;
+  view.v.full_read = 1;
+  csb_writable_root *w = view.AddWritable(ws);
+  csb_strv_push(&w->protected_names, ".codex");
+  bw_mount_opts o = Opts();
+  bw_fsargs f;
+  memset(&f, 0, sizeof f);
+  csb_error e;
+  csb_error_clear(&e);
+  EXPECT_FALSE(bw_mounts_build(p, &view.v, &o, &f, &e));
+  EXPECT_NE(std::string(e.msg).find("crosses symlink"), std::string::npos) << e.msg;
+  bw_fsargs_free(&f);
+  csb_policy_free(p);
+}
+
+TEST(Mounts, RestrictedReadStartsFromEmptyRoot) {
+  TempDir t;
+  std::string ws = t.Sub("ws");
+  mkdir(ws.c_str(), 0755);
+  csb_policy *p = csb_policy_new(CSB_PLATFORM_LINUX, ws.c_str());
+  View view;
+  view.v.include_platform_defaults = 1;
+  view.AddWritable(ws);
+  bw_mount_opts o = Opts();
+  o.mount_proc = 0;
+  bw_fsargs f;
+  memset(&f, 0, sizeof f);
+  csb_error e;
+  ASSERT_TRUE(bw_mounts_build(p, &view.v, &o, &f, &e)) << e.msg;
+  auto a = Argv(f);
+  EXPECT_EQ(Find(a, {"--tmpfs", "/"}), 0);
+  EXPECT_GE(Find(a, {"--ro-bind", "/usr", "/usr"}), 0);
+  EXPECT_GE(Find(a, {"--perms", "0555", "--tmpfs", "/proc"}), 0);
+  EXPECT_EQ(Find(a, {"--proc", "/proc"}), -1);
+  bw_fsargs_free(&f);
+  csb_policy_free(p);
+}
+
+TEST(BwrapFind, HelpParsing) {
+  bw_bwrap b;
+  memset(&b, 0, sizeof b);
+  bw_bwrap_parse_help("usage\n    --as-pid-1   x\n    --perms OCTAL\n    --argv0 VALUE\n    --ro-bind-fd FD DEST\n", &b);
+  EXPECT_TRUE(b.has_as_pid_1);
+  EXPECT_TRUE(b.has_perms);
+  EXPECT_TRUE(b.has_argv0);
+  EXPECT_TRUE(b.has_ro_bind_fd);
+  memset(&b, 0, sizeof b);
+  bw_bwrap_parse_help("    --as-pid-1\n    --permsx\n", &b);
+  EXPECT_FALSE(b.has_perms);
+  EXPECT_FALSE(b.has_argv0);
+}
+
+TEST(Proxy, ParseUrl) {
+  struct {
+    const char *in;
+    const char *host;
+    int port;
+  } ok[] = {
+      {"http://127.0.0.1:3128", "127.0.0.1", 3128},
+      {"127.0.0.1:8080", "127.0.0.1", 8080},
+      {"https://localhost", "127.0.0.1", 443},
+      {"socks5h://user:pw@127.0.0.1", "127.0.0.1", 1080},
+      {"http://[::1]:9/", "::1", 9},
+      {"http://LOCALHOST:81/path", "127.0.0.1", 81},
+  };
+  for (auto &c : ok) {
+    char *h = nullptr;
+    int port = 0;
+    ASSERT_TRUE(bw_proxy_parse_url(c.in, &h, &port)) << c.in;
+    EXPECT_STREQ(h, c.host) << c.in;
+    EXPECT_EQ(port, c.port) << c.in;
+    free(h);
+  }
+  for (const char *bad : {"http://10.0.0.1:3128", "http://proxy.example", "http://127.0.0.1:0",
+                          "http://127.0.0.1:70000", "http://127.0.0.2:80", ""}) {
+    char *h = nullptr;
+    int port = 0;
+    EXPECT_FALSE(bw_proxy_parse_url(bad, &h, &port)) << bad;
+  }
+}
+
+TEST(Proxy, RewriteKeepsSchemeUserinfoAndPath) {
+  char *a = bw_proxy_rewrite_url("socks5h://u:p@127.0.0.1:8081/x?y", 43210);
+  EXPECT_STREQ(a, "socks5h://u:p@127.0.0.1:43210/x?y");
+  free(a);
+  char *b = bw_proxy_rewrite_url("localhost:3128", 5);
+  EXPECT_STREQ(b, "127.0.0.1:5");
+  free(b);
+}
+
+TEST(Proxy, PlanFailsClosed) {
+  bw_proxy_plan plan;
+  csb_error e;
+  char *none[] = {(char *)"PATH=/bin", nullptr};
+  EXPECT_FALSE(bw_proxy_plan_from_env(none, &plan, &e));
+  EXPECT_NE(std::string(e.msg).find("requires a proxy environment variable"), std::string::npos);
+  char *remote[] = {(char *)"https_proxy=http://proxy.example:3128", nullptr};
+  EXPECT_FALSE(bw_proxy_plan_from_env(remote, &plan, &e));
+  EXPECT_NE(std::string(e.msg).find("loopback"), std::string::npos);
+  char *two[] = {(char *)"http_proxy=http://127.0.0.1:3128", (char *)"HTTPS_PROXY=127.0.0.1:3128",
+                 (char *)"ALL_PROXY=socks5h://127.0.0.1:8081", nullptr};
+  ASSERT_TRUE(bw_proxy_plan_from_env(two, &plan, &e)) << e.msg;
+  EXPECT_EQ(plan.n_routes, 3u);
+  EXPECT_EQ(plan.n_endpoints, 2u);
+  bw_proxy_plan_free(&plan);
+}
+
+TEST(UnixRules, DeepestRuleWins) {
+  char a1[] = "/run", a2[] = "/home/u/agent.sock", d1[] = "/run/docker.sock";
+  char *allow[] = {a1, a2};
+  char *deny[] = {d1};
+  bw_unix_rules r = {allow, 2, deny, 1, 0};
+  EXPECT_TRUE(bw_unix_rules_allow(&r, "/run/user/1000/bus"));
+  EXPECT_FALSE(bw_unix_rules_allow(&r, "/run/docker.sock"));
+  EXPECT_TRUE(bw_unix_rules_allow(&r, "/home/u/agent.sock"));
+  EXPECT_FALSE(bw_unix_rules_allow(&r, "/home/u/agent.sock2"));
+  EXPECT_FALSE(bw_unix_rules_allow(&r, "/runx/a.sock"));
+  r.allow_all = 1;
+  EXPECT_TRUE(bw_unix_rules_allow(&r, "/run/docker.sock"));
+}
+
+TEST(Sha256, KnownVector) {
+  TempDir t;
+  std::string f = t.Sub("abc");
+  int fd = open(f.c_str(), O_CREAT | O_RDWR, 0600);
+  ASSERT_EQ(write(fd, "abc", 3), 3);
+  char hex[65];
+  csb_error e;
+  ASSERT_TRUE(bw_sha256_fd(fd, hex, &e));
+  EXPECT_STREQ(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  close(fd);
+}
+
+TEST(Errors, ProcAndUsernsClassification) {
+  EXPECT_TRUE(bw_is_proc_failure("bwrap: Can't mount proc on /newroot/proc: Invalid argument"));
+  EXPECT_TRUE(bw_is_proc_failure("bwrap: Can't mount proc on /newroot/proc: Operation not permitted"));
+  EXPECT_TRUE(bw_is_proc_failure("bwrap: Can't mount proc on /newroot/proc: Permission denied"));
+  EXPECT_FALSE(bw_is_proc_failure("bwrap: Can't bind mount /dev/null: Operation not permitted"));
+  EXPECT_TRUE(bw_is_userns_failure("bwrap: setting up uid map: Permission denied"));
+  EXPECT_TRUE(bw_is_userns_failure("bwrap: loopback: Failed RTM_NEWADDR: Operation not permitted"));
+  EXPECT_FALSE(bw_is_userns_failure("bwrap: execvp x: No such file or directory"));
+}
+
+}  // namespace

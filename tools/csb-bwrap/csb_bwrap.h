@@ -28,6 +28,10 @@
 #include "csb_base.h"
 #include "csb_policy.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Where the inner stage's binary is bound inside the sandbox. It lives on
  * the tmpfs bubblewrap creates for --dev, so nothing is created on the
  * host and no host directory becomes visible. */
@@ -259,5 +263,9 @@ int bw_is_userns_failure(const char *text);
 /* ---- JSON output helpers (main.c) --------------------------------------- */
 
 void bw_print_argv_json(char *const *argv, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* CSB_BWRAP_H */

@@ -85,6 +85,34 @@ typedef struct csb_legacy_policy {
   int exclude_slash_tmp;       /* workspace-write */
 } csb_legacy_policy;
 
+/* ---- probing the file system --------------------------------------------
+ *
+ * Views (csb_policy_view_build) and protected metadata (`.git` pointer
+ * files) depend on what exists on disk. By default a document is probed on
+ * this host's file system when its path style is the host's (linux and
+ * macos documents on a POSIX host) and not at all otherwise. A probe
+ * replaces that: e.g. csb-winacl maps a windows document onto a fixture
+ * tree or onto the Win32 API. Callbacks get absolute, normalised paths in
+ * the document's style. */
+typedef struct csb_probe_stat {
+  int exists;  /* the path names something (a final link is not followed) */
+  int is_file; /* a regular file (not following a final link) */
+  int is_dir;  /* a directory, or a link to one */
+} csb_probe_stat;
+
+typedef struct csb_policy_probe {
+  void *ctx;
+  /* Facts about `path` (all zero when it does not exist). */
+  void (*stat)(void *ctx, const char *path, csb_probe_stat *st);
+  /* The contents of a regular file of at most `max` bytes (NUL-terminated,
+   * length in *len; caller frees), or NULL (missing, not a regular file,
+   * larger, unreadable). */
+  char *(*read_file)(void *ctx, const char *path, size_t max, size_t *len);
+  /* The effective form of `path` (deepest existing ancestor canonicalised,
+   * missing rest appended; caller frees), or NULL to keep the path. */
+  char *(*effective)(void *ctx, const char *path);
+} csb_policy_probe;
+
 typedef struct csb_policy {
   csb_platform platform;
   char *cwd;
@@ -125,12 +153,17 @@ typedef struct csb_policy {
 
   char *summary;           /* csb_policy_summary() at resolve time */
   csb_strv warnings;
+
+  /* How views probe the file system (borrowed, not part of the document;
+   * NULL: the default described above). Set with csb_policy_set_probe. */
+  const csb_policy_probe *probe;
 } csb_policy;
 
 /* ---- construction ------------------------------------------------------- */
 
-/* A managed, restricted policy with no entries, network restricted,
- * platform = the host's, cwd copied. */
+/* A managed, restricted policy with no entries, network restricted, the
+ * given platform (csb_platform_host() for the host's), cwd copied, profile
+ * `:read-only`/`builtin` until the producer sets it. */
 csb_policy *csb_policy_new(csb_platform platform, const char *cwd);
 void csb_policy_free(csb_policy *p);
 csb_policy *csb_policy_clone(const csb_policy *p);
@@ -141,6 +174,10 @@ csb_policy_entry *csb_policy_add_entry(csb_policy *p, const char *path, csb_acce
 void csb_policy_add_glob(csb_policy *p, const char *pattern, const char *origin);
 void csb_policy_add_workspace_root(csb_policy *p, const char *path, const char *origin);
 void csb_policy_set_unix_socket(csb_policy *p, const char *path, int allow);
+/* Makes views, evaluation and the legacy round trip of `p` probe the file
+ * system through `probe` (borrowed: it must outlive every use of `p` and
+ * of its clones); NULL restores the default. */
+void csb_policy_set_probe(csb_policy *p, const csb_policy_probe *probe);
 /* Sorts entries, globs, unix sockets (see docs/policy.md), removes exact
  * duplicates. Call before emitting. */
 void csb_policy_canonicalize(csb_policy *p);
@@ -224,7 +261,7 @@ typedef struct csb_policy_view {
   int include_platform_defaults;
   int glob_scan_max_depth;     /* 0 = unset */
   csb_strv readable_roots;     /* empty when full_read */
-  csb_writable_root *writable; /* empty when full_write */
+  csb_writable_root *writable; /* empty when full_write; sorted by root */
   size_t n_writable;
   csb_strv unreadable_roots;   /* deny entries (not "/"), sorted */
   csb_strv unreadable_globs;   /* deny globs, sorted */
@@ -233,8 +270,11 @@ typedef struct csb_policy_view {
 /* Computes the views following reference semantics: writable roots with
  * their default read-only subpaths (existing .git dir or file and its
  * gitdir: target, existing .agents dir, .codex (existing, or root == cwd),
- * .csb likewise) plus every non-writable entry under them, protected
- * names, readable and unreadable roots. Probes the filesystem. */
+ * .csb likewise; minus those with an entry at exactly that path) plus every
+ * non-writable entry under them, protected names, readable and unreadable
+ * roots, all as effective paths (in-tree symlinks kept). Probes the
+ * filesystem, except for documents of a foreign platform (purely lexical).
+ * Never fails today; err is for future checks. */
 int csb_policy_view_build(const csb_policy *p, csb_policy_view **out, csb_error *err);
 void csb_policy_view_free(csb_policy_view *v);
 /* The writable-root test backends apply: `path` is under w->root, not under
@@ -250,6 +290,11 @@ int csb_writable_root_allows(const csb_policy *p, const csb_writable_root *w,
  * writes outside the workspace root, ..."). */
 int csb_policy_to_legacy(const csb_policy *p, csb_legacy_policy *out, csb_error *err);
 void csb_legacy_policy_free(csb_legacy_policy *l);
+/* The filesystem policy the legacy model `l` enforces for p's platform and
+ * cwd (reference legacy_runtime_fs): root read, the cwd and `l`'s writable
+ * roots (plus /tmp and the :tmpdir entries unless excluded) with the
+ * legacy carve-outs; probed like `p`. Caller frees. */
+csb_policy *csb_policy_legacy_model(const csb_policy *p, const csb_legacy_policy *l);
 /* 1 when the policy survives projection and back without semantic change
  * (the legacy Landlock backend may then enforce it). */
 int csb_policy_round_trips(const csb_policy *p);

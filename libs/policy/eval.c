@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "csb_paths.h"
 #include "csb_policy.h"
@@ -36,14 +35,11 @@ csb_access csb_policy_i_resolve(const csb_policy *p, const char *path, int *entr
 #define GITFILE_MAX 4096
 
 char *csb_policy_i_gitdir_target(const csb_policy *p, const char *root) {
-  if (!csb_policy_i_path_probe_ok(p->platform)) return NULL;
   char *gitfile = csb_policy_i_path_join(p->platform, root, ".git");
-  struct stat st;
   char *target = NULL;
-  if (lstat(gitfile, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > GITFILE_MAX) goto out;
-  char *text = NULL;
   size_t len = 0;
-  if (!csb_read_file(gitfile, GITFILE_MAX, &text, &len, NULL)) goto out;
+  char *text = csb_policy_i_read_file(p, gitfile, GITFILE_MAX, &len);
+  if (text == NULL) goto out;
   if (memchr(text, '\0', len) != NULL) {
     free(text);
     goto out;
@@ -61,7 +57,9 @@ char *csb_policy_i_gitdir_target(const csb_policy *p, const char *root) {
     while (*v == ' ' || *v == '\t') v++;
     if (*v != '\0' && strchr(v, '\n') == NULL) {
       char *t = csb_policy_i_path_join(p->platform, root, v);
-      if (lstat(t, &st) == 0)
+      csb_probe_stat st;
+      csb_policy_i_stat(p, t, &st);
+      if (st.exists)
         target = t;
       else
         free(t);

@@ -74,8 +74,9 @@ int csb_policy_to_legacy(const csb_policy *p, csb_legacy_policy *out, csb_error 
 
 /* The filesystem the legacy model would enforce for `l` (reference §5.4
  * legacy_runtime_fs), as a policy of the same platform and cwd. */
-static csb_policy *legacy_runtime(const csb_policy *p, const csb_legacy_policy *l) {
+csb_policy *csb_policy_legacy_model(const csb_policy *p, const csb_legacy_policy *l) {
   csb_policy *r = csb_policy_new(p->platform, p->cwd);
+  r->probe = p->probe;
   r->net_mode = p->net_mode;
   char *root = csb_policy_i_path_normalize(p->platform, p->cwd);
   if (root == NULL) root = csb_xstrdup(p->cwd);
@@ -116,6 +117,7 @@ static csb_policy *legacy_runtime(const csb_policy *p, const csb_legacy_policy *
        * existing ones. */
       csb_policy_view *v = NULL;
       csb_policy *probe = csb_policy_new(p->platform, p->cwd);
+      probe->probe = p->probe;
       csb_policy_add_entry(probe, root, CSB_ACCESS_READ, ":root", 0, 0);
       csb_policy_add_entry(probe, p->cwd, CSB_ACCESS_WRITE, "cwd", 0, 0);
       for (size_t i = 0; i < l->writable_roots.len; i++)
@@ -190,7 +192,7 @@ int csb_policy_round_trips(const csb_policy *p) {
   if (p->enforcement != CSB_ENFORCE_MANAGED || p->fs_kind != CSB_FS_RESTRICTED) return 1;
   csb_legacy_policy l;
   if (!csb_policy_to_legacy(p, &l, NULL)) return 0;
-  csb_policy *r = legacy_runtime(p, &l);
+  csb_policy *r = csb_policy_legacy_model(p, &l);
   csb_policy_view *pv = NULL, *lv = NULL;
   int ok = 0;
   if (csb_policy_view_build(p, &pv, NULL) && csb_policy_view_build(r, &lv, NULL))

@@ -1,9 +1,15 @@
 /* pathstyle.c - path operations in the style of a document's platform:
  * POSIX (linux, macos) through csb_path_*, Windows through csb_winpath_*.
  * Everything else in libs/policy compares paths only through these. */
+#if !defined(_WIN32)
+#define _GNU_SOURCE
+#endif
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#if !defined(_WIN32)
+#include <sys/stat.h>
+#endif
 
 #include "csb_paths.h"
 #include "policy_internal.h"
@@ -65,16 +71,50 @@ const char *csb_policy_i_path_suffix(csb_platform pl, const char *path, const ch
   return rest;
 }
 
-int csb_policy_i_path_probe_ok(csb_platform pl) {
+/* The host probes documents of its own path style (POSIX only: Windows
+ * documents are probed through a csb_policy_probe). */
+static int host_probe_ok(csb_platform pl) {
 #if defined(_WIN32)
-  return is_win(pl);
+  (void)pl;
+  return 0;
 #else
   return !is_win(pl);
 #endif
 }
 
-char *csb_policy_i_path_effective(csb_platform pl, const char *path) {
-  if (!csb_policy_i_path_probe_ok(pl)) return csb_xstrdup(path);
+void csb_policy_i_stat(const csb_policy *p, const char *path, csb_probe_stat *st) {
+  memset(st, 0, sizeof(*st));
+  if (p->probe != NULL) {
+    p->probe->stat(p->probe->ctx, path, st);
+    return;
+  }
+#if !defined(_WIN32)
+  struct stat sb;
+  if (!host_probe_ok(p->platform) || lstat(path, &sb) != 0) return;
+  st->exists = 1;
+  st->is_file = S_ISREG(sb.st_mode);
+  st->is_dir = S_ISDIR(sb.st_mode) ||
+               (S_ISLNK(sb.st_mode) && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode));
+#endif
+}
+
+char *csb_policy_i_read_file(const csb_policy *p, const char *path, size_t max, size_t *len) {
+  *len = 0;
+  if (p->probe != NULL) return p->probe->read_file(p->probe->ctx, path, max, len);
+  if (!host_probe_ok(p->platform)) return NULL;
+  csb_probe_stat st;
+  csb_policy_i_stat(p, path, &st);
+  char *text = NULL;
+  if (!st.is_file || !csb_read_file(path, max, &text, len, NULL)) return NULL;
+  return text;
+}
+
+char *csb_policy_i_path_effective(const csb_policy *p, const char *path) {
+  if (p->probe != NULL) {
+    char *e = p->probe->effective(p->probe->ctx, path);
+    return e != NULL ? e : csb_xstrdup(path);
+  }
+  if (!host_probe_ok(p->platform)) return csb_xstrdup(path);
   char *out = NULL;
   if (!csb_path_effective(path, &out, NULL)) return csb_xstrdup(path);
   return out;

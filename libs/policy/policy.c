@@ -65,6 +65,8 @@ csb_policy *csb_policy_new(csb_platform platform, const char *cwd) {
   return p;
 }
 
+void csb_policy_set_probe(csb_policy *p, const csb_policy_probe *probe) { p->probe = probe; }
+
 void csb_legacy_policy_free(csb_legacy_policy *l) {
   if (l == NULL) return;
   csb_strv_free(&l->writable_roots);
@@ -131,6 +133,7 @@ csb_policy *csb_policy_clone(const csb_policy *p) {
   }
   for (size_t i = 0; i < p->n_globs; i++)
     csb_policy_add_glob(c, p->globs[i].pattern, p->globs[i].origin);
+  c->probe = p->probe;
   c->net_mode = p->net_mode;
   c->allow_local_binding = p->allow_local_binding;
   c->allow_all_unix_sockets = p->allow_all_unix_sockets;

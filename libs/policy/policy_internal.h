@@ -40,13 +40,18 @@ char *csb_policy_i_path_join(csb_platform pl, const char *dir, const char *name)
  * equal); NULL when prefix is not a component prefix. Points into path. */
 const char *csb_policy_i_path_suffix(csb_platform pl, const char *path,
                                      const char *prefix);
-/* 1 when the host can look at paths of this style on disk (POSIX documents
- * on a POSIX host). Views of foreign documents are purely lexical. */
-int csb_policy_i_path_probe_ok(csb_platform pl);
+/* File-system facts through the policy's probe, or through this host when
+ * the document has the host's path style (POSIX documents on a POSIX
+ * host); documents that can be probed neither way read as "nothing
+ * exists" and views of them are purely lexical. */
+void csb_policy_i_stat(const csb_policy *p, const char *path, csb_probe_stat *st);
+/* A regular file's contents (at most max bytes), or NULL. */
+char *csb_policy_i_read_file(const csb_policy *p, const char *path, size_t max, size_t *len);
 /* Effective path for backends: the deepest existing ancestor canonicalised
- * (preserving in-tree symlinks, as libs/paths defines it) plus the missing
- * rest; the lexical path when probing is impossible or fails. */
-char *csb_policy_i_path_effective(csb_platform pl, const char *path);
+ * (on this host: preserving in-tree symlinks, as libs/paths defines it)
+ * plus the missing rest; the lexical path when probing is impossible or
+ * fails. */
+char *csb_policy_i_path_effective(const csb_policy *p, const char *path);
 /* Checks that `pattern` is an absolute glob of the libs/paths dialect. */
 int csb_policy_i_glob_check(csb_platform pl, const char *pattern, csb_error *err);
 /* Compiles a deny glob in the document's style (NULL when invalid). */

@@ -710,6 +710,95 @@ TEST(Windows, ReaderAcceptsOnlyNormalisedWindowsPaths) {
   EXPECT_STREQ(err.msg, "`/cwd`: expected an absolute, normalised path, got `c:/Repo/`");
 }
 
+// A probe over an in-memory Windows tree: directories, files (with
+// contents) and "junctions" (effective-path aliases).
+struct FakeFs {
+  std::vector<std::string> dirs, files, contents;
+  std::vector<std::pair<std::string, std::string>> aliases;  // link -> target
+  int stats = 0;
+  static std::string Key(std::string s) {
+    for (char &c : s) c = (char)tolower((unsigned char)c);
+    return s;
+  }
+  static void Stat(void *ctx, const char *path, csb_probe_stat *st) {
+    FakeFs *fs = static_cast<FakeFs *>(ctx);
+    fs->stats++;
+    for (const std::string &d : fs->dirs)
+      if (Key(d) == Key(path)) st->exists = st->is_dir = 1;
+    for (const std::string &f : fs->files)
+      if (Key(f) == Key(path)) st->exists = st->is_file = 1;
+  }
+  static char *Read(void *ctx, const char *path, size_t max, size_t *len) {
+    FakeFs *fs = static_cast<FakeFs *>(ctx);
+    for (size_t i = 0; i < fs->files.size(); i++) {
+      if (Key(fs->files[i]) != Key(path) || fs->contents[i].size() > max) continue;
+      *len = fs->contents[i].size();
+      return strdup(fs->contents[i].c_str());
+    }
+    return nullptr;
+  }
+  static char *Effective(void *ctx, const char *path) {
+    FakeFs *fs = static_cast<FakeFs *>(ctx);
+    for (const auto &a : fs->aliases)
+      if (Key(a.first) == Key(path)) return strdup(a.second.c_str());
+    return nullptr;
+  }
+};
+
+TEST(Windows, ProbeDrivesViewsOfForeignDocuments) {
+  FakeFs fs;
+  fs.dirs = {"C:\\Repo", "C:\\Repo\\.agents", "C:\\Real", "C:\\Repo\\.GIT"};
+  fs.files = {"C:\\Wt\\.git"};
+  fs.contents = {"gitdir: C:\\Repo\\.GIT\\worktrees\\wt\n"};
+  fs.dirs.push_back("C:\\Repo\\.GIT\\worktrees\\wt");
+  fs.aliases = {{"C:\\Link", "C:\\Real"}};
+  csb_policy_probe probe = {&fs, FakeFs::Stat, FakeFs::Read, FakeFs::Effective};
+  csb_policy *p = Make("C:\\Repo", {{"C:\\", CSB_ACCESS_READ, ":root"},
+                                    {"C:\\Repo", CSB_ACCESS_WRITE, ":workspace_roots"},
+                                    {"C:\\Wt", CSB_ACCESS_WRITE, nullptr},
+                                    {"C:\\Link", CSB_ACCESS_WRITE, nullptr}},
+                       CSB_PLATFORM_WINDOWS);
+  csb_policy_set_probe(p, &probe);
+  csb_policy_view *v = nullptr;
+  ASSERT_TRUE(csb_policy_view_build(p, &v, nullptr));
+  ASSERT_EQ(v->n_writable, 3u);
+  EXPECT_STREQ(v->writable[0].root, "C:\\Real");  // the effective form
+  EXPECT_STREQ(v->writable[1].root, "C:\\Repo");
+  // Existing .agents and .git (found case-insensitively) join the cwd's
+  // .codex and .csb.
+  EXPECT_EQ(Strs(v->writable[1].read_only_subpaths),
+            std::vector<std::string>({"C:\\Repo\\.agents", "C:\\Repo\\.codex", "C:\\Repo\\.csb",
+                                      "C:\\Repo\\.git"}));
+  // A `.git` pointer file: the file and its gitdir: target.
+  EXPECT_STREQ(v->writable[2].root, "C:\\Wt");
+  EXPECT_EQ(Strs(v->writable[2].read_only_subpaths),
+            std::vector<std::string>({"C:\\Repo\\.GIT\\worktrees\\wt", "C:\\Wt\\.git"}));
+  csb_policy_view_free(v);
+  EXPECT_FALSE(CanWrite(p, "C:\\Repo\\.git\\worktrees\\wt\\HEAD"));
+  // Clones keep the probe; resetting it makes the view lexical again.
+  csb_policy *c = csb_policy_clone(p);
+  EXPECT_EQ(c->probe, &probe);
+  csb_policy_set_probe(c, nullptr);
+  ASSERT_TRUE(csb_policy_view_build(c, &v, nullptr));
+  EXPECT_STREQ(v->writable[0].root, "C:\\Link");
+  csb_policy_view_free(v);
+  csb_policy_free(c);
+  EXPECT_GT(fs.stats, 0);
+  // The legacy model of the document is probed the same way.
+  csb_legacy_policy l;
+  csb_error err;
+  ASSERT_TRUE(csb_policy_to_legacy(p, &l, &err)) << err.msg;
+  csb_policy *m = csb_policy_legacy_model(p, &l);
+  EXPECT_EQ(m->probe, &probe);
+  ASSERT_TRUE(csb_policy_view_build(m, &v, nullptr));
+  ASSERT_EQ(v->n_writable, 3u);
+  EXPECT_STREQ(v->writable[0].root, "C:\\Real");
+  csb_policy_view_free(v);
+  csb_policy_free(m);
+  csb_legacy_policy_free(&l);
+  csb_policy_free(p);
+}
+
 // ---- JSON reader and writer -------------------------------------------------------------------
 
 const char kDoc[] = R"DOC({

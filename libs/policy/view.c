@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 
 #include "csb_policy.h"
 #include "policy_internal.h"
@@ -34,15 +33,12 @@ static void sort_strv(csb_strv *v) {
   if (v->len > 1) qsort(v->items, v->len, sizeof(char *), cmp_str);
 }
 
+/* A symlink to a directory counts as the directory: keep the link path so
+ * backends mask the link inode itself. */
 static int exists(const csb_policy *p, const char *path, int want_dir) {
-  if (!csb_policy_i_path_probe_ok(p->platform)) return 0;
-  struct stat st;
-  if (lstat(path, &st) != 0) return 0;
-  if (!want_dir) return 1;
-  if (S_ISDIR(st.st_mode)) return 1;
-  /* A symlink to a directory counts as the directory: keep the link path so
-   * backends mask the link inode itself. */
-  return S_ISLNK(st.st_mode) && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+  csb_probe_stat st;
+  csb_policy_i_stat(p, path, &st);
+  return want_dir ? st.is_dir : st.exists;
 }
 
 static int is_cwd(const vctx *c, const char *root) {
@@ -151,9 +147,9 @@ int csb_policy_view_build(const csb_policy *p, csb_policy_view **out, csb_error 
   c.eff = csb_xcalloc(p->n_entries ? p->n_entries : 1, sizeof(char *));
   for (size_t i = 0; i < p->n_entries; i++) {
     c.resolved[i] = csb_policy_i_resolve(p, p->entries[i].path, NULL);
-    c.eff[i] = csb_policy_i_path_effective(pl, p->entries[i].path);
+    c.eff[i] = csb_policy_i_path_effective(p, p->entries[i].path);
   }
-  c.cwd_eff = csb_policy_i_path_effective(pl, p->cwd);
+  c.cwd_eff = csb_policy_i_path_effective(p, p->cwd);
 
   if (!v->full_read) {
     for (size_t i = 0; i < p->n_entries; i++) {

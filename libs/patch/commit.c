@@ -5,15 +5,17 @@
  *   .j    the journal (in the first directory), flock()ed while live
  *   .p    a symlink to the journal, in every other directory involved
  *   .tN   the new contents of file N
- *   .bN   a hard link to the old file N (for rollback)
+ *   .rN   the old contents of file N, written only to roll back after
+ *         the commit point
  *
  * Sequence: pointers, journal (fsynced, "prepared"), created directories,
- * backups and temporary files (fsynced), "commit" record (the commit
- * point), renames and unlinks (directories fsynced), cleanup (journal
- * last). A failure before the commit point removes everything; after it,
- * an "abort" record is written and every change is undone from the
- * backups. After a crash, the next run rolls a committed transaction
- * forward and any other back. */
+ * temporary files (fsynced), "commit" record (the commit point), renames
+ * and unlinks (directories fsynced), cleanup (journal last). A failure
+ * before the commit point removes everything. After it, restore copies of
+ * the old contents (kept in memory by the plan) are written and fsynced,
+ * then an "abort" record, then they are renamed back. After a crash, the
+ * next run rolls an aborted transaction back and any other committed one
+ * forward; anything before the commit point is removed. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -53,7 +55,13 @@ typedef struct tx_op {
   gid_t gid;
   int chown;
   /* progress */
-  int temp_made, backup_made, done;
+  /* the original, for rolling back after the commit point */
+  const char *orig_data;
+  size_t orig_len;
+  const char *orig_link;
+  mode_t orig_mode;
+  /* progress */
+  int temp_made, done;
 } tx_op;
 
 typedef struct tx {
@@ -153,12 +161,6 @@ static int syncfs_path(const char *dir) {
   close(fd);
   errno = e;
   return r == 0;
-}
-
-static int same_file(const char *a, const char *b) {
-  struct stat sa, sb;
-  if (lstat(a, &sa) != 0 || lstat(b, &sb) != 0) return 0;
-  return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
 static int exists(const char *p) {
@@ -332,11 +334,11 @@ static void undo_prepared(tx *t) {
   for (size_t i = 0; i < t->n_ops; i++) {
     tx_op *o = &t->ops[i];
     char *tp = art_n(o->dir, t->id, 't', o->n);
-    char *bp = art_n(o->dir, t->id, 'b', o->n);
+    char *rp = art_n(o->dir, t->id, 'r', o->n);
     rm_quiet(tp);
-    rm_quiet(bp);
+    rm_quiet(rp);
     free(tp);
-    free(bp);
+    free(rp);
   }
   remove_pointers_dirs_journal(t, 1);
 }
@@ -347,52 +349,39 @@ static int redo_committed(tx *t) {
   for (size_t i = 0; i < t->n_ops; i++) {
     tx_op *o = &t->ops[i];
     char *tp = art_n(o->dir, t->id, 't', o->n);
-    char *bp = art_n(o->dir, t->id, 'b', o->n);
+    char *rp = art_n(o->dir, t->id, 'r', o->n);
     if (o->kind == OP_WRITE) {
       if (exists(tp) && rename(tp, o->target) != 0) ok = 0;
-    } else if (exists(bp) && same_file(bp, o->target)) {
-      if (unlink(o->target) != 0) ok = 0;
+    } else if (exists(o->target) && unlink(o->target) != 0) {
+      ok = 0;
     }
+    rm_quiet(rp); /* restore copies of an abort that never got recorded */
     free(tp);
-    free(bp);
+    free(rp);
   }
   if (!ok) return 0;
-  for (size_t i = 0; i < t->dirs.len; i++) (void)fsync_path(t->dirs.items[i]);
-  for (size_t i = 0; i < t->n_ops; i++) {
-    char *bp = art_n(t->ops[i].dir, t->id, 'b', t->ops[i].n);
-    rm_quiet(bp);
-    free(bp);
-  }
   for (size_t i = 0; i < t->dirs.len; i++) (void)fsync_path(t->dirs.items[i]);
   remove_pointers_dirs_journal(t, 0);
   return 1;
 }
 
-/* Aborted after the commit point: restore every old file. */
+/* Aborted after the commit point: every changed file has a restore copy
+ * (.rN) of its old contents, written before the abort record. */
 static int undo_committed(tx *t) {
   int ok = 1;
   for (size_t i = t->n_ops; i-- > 0;) {
     tx_op *o = &t->ops[i];
     char *tp = art_n(o->dir, t->id, 't', o->n);
-    char *bp = art_n(o->dir, t->id, 'b', o->n);
-    if (o->kind == OP_WRITE) {
-      if (exists(tp)) {
-        rm_quiet(tp); /* never renamed: the old file is still in place */
-        rm_quiet(bp);
-      } else if (o->orig_exists) {
-        if (exists(bp) && rename(bp, o->target) != 0) ok = 0;
-      } else if (exists(o->target) && unlink(o->target) != 0) {
-        ok = 0;
-      }
-    } else if (exists(bp)) {
-      if (!exists(o->target)) {
-        if (rename(bp, o->target) != 0) ok = 0;
-      } else {
-        rm_quiet(bp);
-      }
+    char *rp = art_n(o->dir, t->id, 'r', o->n);
+    if (exists(rp)) {
+      if (rename(rp, o->target) != 0) ok = 0;
+    } else if (exists(tp)) {
+      rm_quiet(tp); /* never renamed: the old file is still in place */
+    } else if (o->kind == OP_WRITE && !o->orig_exists) {
+      if (exists(o->target) && unlink(o->target) != 0) ok = 0;
     }
     free(tp);
-    free(bp);
+    free(rp);
   }
   if (!ok) return 0;
   for (size_t i = 0; i < t->dirs.len; i++) (void)fsync_path(t->dirs.items[i]);
@@ -433,7 +422,7 @@ static int recover_journal(const char *jpath, csb_patch_check_fn check, void *ct
   memset(&t, 0, sizeof(t));
   t.jfd = fd;
   if (!memmem(text, len, "\nprepared\n", 10)) {
-    /* Never completed: no temporary file or backup exists yet and nothing
+    /* Never completed: no temporary file exists yet and nothing
      * was renamed. Drop the journal; pointers elsewhere are orphans that
      * the scan of their directory removes. */
     free(text);
@@ -554,7 +543,6 @@ int csb_patch_recover_dir(const char *dir, csb_patch_check_fn check, void *ctx, 
         const char *suf = nm + il + 1;
         if (suf[0] == 'j') continue; /* journals are removed by recovery only */
         char *full = csb_xasprintf("%s/%s", dir, names.items[k]);
-        /* A backup whose journal is gone is only a second link. */
         rm_quiet(full);
         free(full);
       }
@@ -664,6 +652,10 @@ int csb_patch_commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts,
     o->data = e->data ? e->data : "";
     o->len = e->len;
     o->mode = e->mode;
+    o->orig_data = e->orig_data;
+    o->orig_len = e->orig_len;
+    o->orig_link = e->orig_link;
+    o->orig_mode = e->orig_mode;
     if (e->orig_exists && geteuid() == 0 && (e->orig_uid != 0 || e->orig_gid != 0)) {
       o->chown = 1;
       o->uid = e->orig_uid;
@@ -772,21 +764,9 @@ int csb_patch_commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts,
     t.pointers_made = i + 1;
   }
 
-  /* d. backups and temporary files */
-  for (size_t i = 0; i < t.n_ops; i++) {
-    tx_op *o = &t.ops[i];
-    if (o->orig_exists) {
-      char *bp = art_n(o->dir, t.id, 'b', o->n);
-      int ok = step(&t) && link(o->target, bp) == 0;
-      free(bp);
-      if (!ok) {
-        cfail(kind, err, "Failed to back up %s", o->target);
-        goto undo;
-      }
-      o->backup_made = 1;
-    }
-    if (o->kind == OP_WRITE && !write_temp(&t, o, fsync_each, kind, err)) goto undo;
-  }
+  /* d. temporary files */
+  for (size_t i = 0; i < t.n_ops; i++)
+    if (t.ops[i].kind == OP_WRITE && !write_temp(&t, &t.ops[i], fsync_each, kind, err)) goto undo;
 
   /* e. make everything durable before the commit point */
   for (size_t i = 0; i < t.dirs.len; i++) {
@@ -846,17 +826,10 @@ int csb_patch_commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts,
     if (!fsync_each) break;
   }
 
-  /* h. cleanup. The journal goes last and only when everything else is
-   * gone, so that whatever a failure leaves behind stays listed in it and
-   * the next run in any of the directories removes it. */
+  /* h. cleanup: pointers, then the journal (only when every pointer is
+   * gone, so that a leftover stays listed for the next run). */
   {
     int clean = 1;
-    for (size_t i = 0; i < t.n_ops; i++) {
-      if (!t.ops[i].backup_made) continue;
-      char *bp = art_n(t.ops[i].dir, t.id, 'b', t.ops[i].n);
-      if (!step(&t) || (unlink(bp) != 0 && errno != ENOENT)) clean = 0;
-      free(bp);
-    }
     for (size_t i = 0; i < t.pointers_made; i++)
       if (!step(&t) || (unlink(t.pointers.items[i]) != 0 && errno != ENOENT)) clean = 0;
     if (clean && step(&t)) rm_quiet(t.journal);
@@ -865,15 +838,43 @@ int csb_patch_commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts,
   return 1;
 
 abort: {
+  /* Restore copies first, then the abort record: a crash in between still
+   * finishes the change forward (the journal says committed). */
   csb_error saved;
   if (err) saved = *err;
-  int ok = csb_write_all(t.jfd, "abort\n", 6) && sync_fd(t.jfd, 1) == 0;
-  t.aborted = 1;
-  if (!ok || !undo_committed(&t)) {
+  int ok = 1;
+  for (size_t i = 0; i < t.n_ops && ok; i++) {
+    tx_op *o = &t.ops[i];
+    if (!o->done || !o->orig_exists) continue;
+    char *rp = art_n(o->dir, t.id, 'r', o->n);
+    if (o->orig_link) {
+      ok = symlink(o->orig_link, rp) == 0;
+    } else {
+      int fd = open(rp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+      ok = fd >= 0 && csb_write_all(fd, o->orig_data ? o->orig_data : "", o->orig_len) &&
+           fchmod(fd, o->orig_mode & 07777) == 0 &&
+           (!o->chown || fchown(fd, o->uid, o->gid) == 0 || errno == EPERM) &&
+           sync_fd(fd, 0) == 0;
+      if (fd >= 0) close(fd);
+    }
+    free(rp);
+  }
+  for (size_t i = 0; i < t.dirs.len && ok; i++) ok = fsync_path(t.dirs.items[i]);
+  ok = ok && csb_write_all(t.jfd, "abort\n", 6) && sync_fd(t.jfd, 1) == 0;
+  if (ok) {
+    t.aborted = 1;
+    ok = undo_committed(&t);
+  } else if (redo_committed(&t)) {
     if (err) {
       *err = saved;
-      csb_error_prefix(err, "rollback incomplete (the next run finishes it)");
+      csb_error_prefix(err, "cannot roll back, the patch was applied completely instead");
     }
+    tx_free(&t);
+    return 0;
+  }
+  if (!ok && err) {
+    *err = saved;
+    csb_error_prefix(err, "rollback incomplete (the next run finishes it)");
   }
   tx_free(&t);
   return 0;

@@ -539,8 +539,6 @@ TEST_F(Tree, RecoveryRollsCommittedForward) {
   std::string pre = ".csb-applypatch-" + id;
   Write(pre + ".t0", "new\n");
   Write("sub/" + pre + ".t1", "newb\n");
-  ASSERT_EQ(link((root + "/a.txt").c_str(), (root + "/" + pre + ".b0").c_str()), 0);
-  ASSERT_EQ(link((root + "/sub/b.txt").c_str(), (root + "/sub/" + pre + ".b1").c_str()), 0);
   ASSERT_EQ(symlink((root + "/" + pre + ".j").c_str(), (root + "/sub/" + pre + ".p").c_str()), 0);
   std::string a = root + "/a.txt", b = root + "/sub/b.txt", p = root + "/sub/" + pre + ".p";
   std::string j = "csb-applypatch-journal 1\nid " + id + "\nP " + std::to_string(p.size()) + ":" +
@@ -567,6 +565,34 @@ TEST_F(Tree, RecoveryRollsUncommittedBack) {
   ASSERT_TRUE(csb_patch_recover_dir(root.c_str(), nullptr, nullptr, &err)) << err.msg;
   ASSERT_TRUE(csb_patch_recover_dir((root + "/orphan").c_str(), nullptr, nullptr, &err));
   EXPECT_EQ(Read("a.txt"), "old\n");
+  EXPECT_TRUE(Leftovers().empty());
+}
+
+TEST_F(Tree, RecoveryFinishesAnAbort) {
+  // Interrupted while rolling back: a.txt already holds the new contents
+  // and its restore copy exists; b.txt (added) was renamed in; c.txt was
+  // never renamed (its temporary file is still there).
+  Write("a.txt", "new\n");
+  Write("b.txt", "added\n");
+  Write("c.txt", "old c\n");
+  std::string id = "5-00000000000000ee";
+  std::string pre = ".csb-applypatch-" + id;
+  Write(pre + ".r0", "old a\n", 0640);
+  Write(pre + ".t2", "new c\n");
+  std::string a = root + "/a.txt", b = root + "/b.txt", c = root + "/c.txt";
+  auto rec = [](const std::string &k, const std::string &p) {
+    return k + " " + std::to_string(p.size()) + ":" + p + "\n";
+  };
+  Write(pre + ".j", "csb-applypatch-journal 1\nid " + id + "\n" + rec("W 0 1", a) + rec("W 1 0", b) +
+                        rec("W 2 1", c) + "prepared\ncommit\nabort\n");
+  csb_error err;
+  ASSERT_TRUE(csb_patch_recover_dir(root.c_str(), nullptr, nullptr, &err)) << err.msg;
+  EXPECT_EQ(Read("a.txt"), "old a\n");
+  EXPECT_FALSE(Exists("b.txt"));
+  EXPECT_EQ(Read("c.txt"), "old c\n");
+  struct stat st;
+  ASSERT_EQ(stat(a.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0640u);
   EXPECT_TRUE(Leftovers().empty());
 }
 

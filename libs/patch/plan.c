@@ -10,6 +10,7 @@
  * (what an unlink or a rename-over affects). All of them are checked. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <fcntl.h>
@@ -114,9 +115,57 @@ static csb_patch_entity *ent_get(csb_patch_plan *pl, const char *path) {
   return e;
 }
 
-/* Reads an entity's original bytes into e->data (once). */
-static int ent_load(csb_patch_entity *e, int *err_no) {
-  if (e->loaded) return 1;
+/* ---- the plan's arena ----------------------------------------------------------
+ *
+ * File contents (old and new) live in a few large chunks that are released
+ * together: freeing hundreds of large buffers one by one costs more than
+ * everything else a patch does. */
+
+#define ARENA_CHUNK ((size_t)8 << 20)
+
+typedef struct arena_chunk {
+  struct arena_chunk *next;
+  size_t used, cap;
+  max_align_t data[];
+} arena_chunk;
+
+void *csb_patch_i_arena_alloc(void *ctx, size_t n) {
+  csb_patch_plan *pl = ctx;
+  n = (n + 15) & ~(size_t)15;
+  arena_chunk *c = pl->arena;
+  if (!c || c->cap - c->used < n) {
+    size_t cap = n > ARENA_CHUNK / 4 ? n : ARENA_CHUNK;
+    c = csb_xmalloc(sizeof(arena_chunk) + cap);
+    c->cap = cap;
+    c->used = 0;
+    if (n > ARENA_CHUNK / 4 && pl->arena) {
+      /* A large block gets its own chunk behind the current one. */
+      c->next = pl->arena->next;
+      pl->arena->next = c;
+    } else {
+      c->next = pl->arena;
+      pl->arena = c;
+    }
+  }
+  void *p = (char *)c->data + c->used;
+  c->used += n;
+  return p;
+}
+
+static void arena_free(csb_patch_plan *pl) {
+  arena_chunk *c = pl->arena;
+  while (c) {
+    arena_chunk *n = c->next;
+    free(c);
+    c = n;
+  }
+  pl->arena = NULL;
+}
+
+/* Reads an entity's original bytes (once) into the arena; they stay
+ * available for rolling back after the commit point. */
+static int ent_load(csb_patch_plan *pl, csb_patch_entity *e, int *err_no) {
+  if (e->orig_loaded) return 1;
   int fd = open(e->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) {
     *err_no = errno;
@@ -143,18 +192,56 @@ static int ent_load(csb_patch_entity *e, int *err_no) {
     *err_no = EFBIG;
     return 0;
   }
-  char *data = NULL;
-  size_t len = 0;
-  csb_error e2;
-  if (!csb_read_fd(fd, e->path, CSB_PATCH_MAX_FILE_BYTES, &data, &len, &e2)) {
-    *err_no = errno ? errno : EIO;
-    close(fd);
-    return 0;
+  /* One read of the size fstat reported; a file still growing is refused. */
+  size_t cap = (size_t)st.st_size + 1, len = 0;
+  char *data = csb_patch_i_arena_alloc(pl, cap + 1);
+  for (;;) {
+    if (len == cap) {
+      close(fd);
+      *err_no = EAGAIN;
+      return 0;
+    }
+    ssize_t n = read(fd, data + len, cap - len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      *err_no = errno;
+      close(fd);
+      return 0;
+    }
+    if (n == 0) break;
+    len += (size_t)n;
   }
+  data[len] = '\0';
   close(fd);
-  e->data = data;
-  e->len = len;
-  e->loaded = 1;
+  e->orig_data = data;
+  e->orig_len = len;
+  e->orig_loaded = 1;
+  if (!e->touched) {
+    e->data = data;
+    e->len = len;
+    e->loaded = 1;
+  }
+  return 1;
+}
+
+/* Keeps what rollback needs of an entity about to change: the bytes of a
+ * regular file, the target of a symlink. */
+static int ent_capture(csb_patch_plan *pl, csb_patch_entity *e, int *err_no) {
+  if (!e->orig_exists || e->touched) return 1;
+  if (S_ISLNK(e->orig_mode)) {
+    if (e->orig_link) return 1;
+    char buf[4096];
+    ssize_t n = readlink(e->path, buf, sizeof(buf) - 1);
+    if (n < 0) {
+      *err_no = errno;
+      return 0;
+    }
+    e->orig_link = csb_patch_i_arena_alloc(pl, (size_t)n + 1);
+    memcpy(e->orig_link, buf, (size_t)n);
+    e->orig_link[n] = '\0';
+    return 1;
+  }
+  if (S_ISREG(e->orig_mode)) return ent_load(pl, e, err_no);
   return 1;
 }
 
@@ -304,16 +391,15 @@ static int parents_ok(csb_patch_plan *pl, const char *path) {
   return 1;
 }
 
-/* Copies n bytes (which may include NUL) into a NUL-terminated buffer. */
-static char *dup_bytes(const char *s, size_t n) {
-  char *p = csb_xmalloc(n + 1);
+/* Copies n bytes (which may include NUL) into the arena, NUL-terminated. */
+static char *dup_bytes(csb_patch_plan *pl, const char *s, size_t n) {
+  char *p = csb_patch_i_arena_alloc(pl, n + 1);
   if (n) memcpy(p, s, n);
   p[n] = '\0';
   return p;
 }
 
 static void set_contents(csb_patch_entity *e, char *data, size_t len) {
-  free(e->data);
   e->data = data;
   e->len = len;
   e->loaded = 1;
@@ -400,10 +486,16 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
                   t->display);
         goto fail;
       }
+      int en = 0;
+      if (!ent_capture(pl, e, &en)) {
+        plan_fail(c, CSB_PATCH_ERR_IO, "Failed to write file %s: %s", t->display,
+                  os_error(en, ebuf, sizeof(ebuf)));
+        goto fail;
+      }
       if (!e->exists) e->mode = default_mode();
       e->exists = 1;
       e->touched = 1;
-      set_contents(e, dup_bytes(h->contents, h->contents_len), h->contents_len);
+      set_contents(e, dup_bytes(pl, h->contents, h->contents_len), h->contents_len);
       add_summary(pl, 'A', h->path, e->path, 0, h->contents_len, NULL, (size_t)(e - pl->ents));
     } else if (h->kind == CSB_PATCH_DELETE) {
       csb_patch_entity *e = unlink_ent(pl, t);
@@ -412,6 +504,12 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
         goto fail;
       }
       size_t old = e->loaded ? e->len : (size_t)e->orig_size;
+      int en = 0;
+      if (!ent_capture(pl, e, &en)) {
+        plan_fail(c, CSB_PATCH_ERR_IO, "Failed to delete file %s: %s", t->display,
+                  os_error(en, ebuf, sizeof(ebuf)));
+        goto fail;
+      }
       e->exists = 0;
       e->touched = 1;
       set_contents(e, NULL, 0);
@@ -425,7 +523,7 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
         if (e->touched) en = ENOENT;
       } else if (S_ISDIR(e->mode)) {
         en = EISDIR;
-      } else if (!e->loaded && !ent_load(e, &en)) {
+      } else if (!e->loaded && !ent_load(pl, e, &en)) {
         /* en set */
       }
       if (en) {
@@ -440,18 +538,17 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
                     os_error(en, ebuf, sizeof(ebuf)));
         goto fail;
       }
-      csb_buf out = {0};
+      char *data = NULL;
+      size_t new_len = 0;
       csb_error te;
-      if (!csb_patch_update_text(e->data, e->len, h, t->display, op->text_flags, &out, &te,
-                                 op->full_msg)) {
+      if (!csb_patch_i_update(e->data, e->len, h, t->display, op->text_flags,
+                              csb_patch_i_arena_alloc, pl, &data, &new_len, &te,
+                              op->full_msg)) {
         if (kind) *kind = CSB_PATCH_ERR_DATA;
         if (err) *err = te;
-        csb_buf_free(&out);
         goto fail;
       }
       size_t old_len = e->len;
-      size_t new_len = out.len;
-      char *data = out.data ? csb_buf_steal(&out) : csb_xstrdup("");
       if (h->move_path) {
         csb_patch_target *d = &pl->targets[2 * i + 1];
         mode_t src_mode = e->mode;
@@ -460,13 +557,19 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
         /* ent_get may have grown the array: re-derive the pointers. */
         csb_patch_entity *src = &pl->ents[src_index];
         e = &pl->ents[ei];
+        int cen = 0;
+        if (!ent_capture(pl, src, &cen) || !ent_capture(pl, de, &cen)) {
+          plan_fail(c, CSB_PATCH_ERR_IO, "Failed to write file %s: %s", d->display,
+                    os_error(cen, ebuf, sizeof(ebuf)));
+          goto fail;
+        }
+        src = &pl->ents[src_index];
+        e = &pl->ents[ei];
         if (de->exists && S_ISDIR(de->mode)) {
-          free(data);
           plan_fail(c, CSB_PATCH_ERR_DATA, "Failed to write file %s", d->display);
           goto fail;
         }
         if (!de->touched && !de->exists && !parents_ok(pl, de->path)) {
-          free(data);
           plan_fail(c, CSB_PATCH_ERR_DATA,
                     "Failed to create parent directories for %s", d->display);
           goto fail;
@@ -514,10 +617,8 @@ void csb_patch_plan_free(csb_patch_plan *pl) {
   if (!pl) return;
   for (size_t i = 0; i < pl->n_targets; i++) target_free(&pl->targets[i]);
   free(pl->targets);
-  for (size_t i = 0; i < pl->n_ents; i++) {
-    free(pl->ents[i].path);
-    free(pl->ents[i].data);
-  }
+  for (size_t i = 0; i < pl->n_ents; i++) free(pl->ents[i].path);
+  arena_free(pl);
   free(pl->ents);
   free(pl->map);
   for (size_t i = 0; i < pl->n_sum; i++) free(pl->sum[i].abs);

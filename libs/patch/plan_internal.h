@@ -22,8 +22,12 @@ typedef struct csb_patch_entity {
   int exists;          /* current (final, once all hunks ran) state */
   mode_t mode;
   int loaded;          /* data holds the current contents */
-  char *data;
+  char *data;          /* in the plan's arena */
   size_t len;
+  int orig_loaded;     /* orig_data holds the original bytes (for rollback) */
+  char *orig_data;
+  size_t orig_len;
+  char *orig_link;     /* symlink target, when the original is a symlink */
 } csb_patch_entity;
 
 typedef struct csb_patch_target {
@@ -51,6 +55,10 @@ struct csb_patch_plan {
   size_t map_cap;
   csb_patch_summary_item *sum;
   size_t n_sum, sum_cap;
+  struct arena_chunk *arena;
 };
+
+/* Allocates n bytes from the plan's arena (ctx is the plan). */
+void *csb_patch_i_arena_alloc(void *ctx, size_t n);
 
 #endif

@@ -21,10 +21,22 @@ typedef struct {
   size_t n;
 } file_lines;
 
+static size_t count_byte(const char *s, size_t len, char c) {
+  size_t n = 0;
+  const char *p = s, *end = s + len;
+  while (p < end && (p = memchr(p, c, (size_t)(end - p))) != NULL) {
+    n++;
+    p++;
+  }
+  return n;
+}
+
 static void split_file(const char *s, size_t len, file_lines *f) {
-  size_t cap = 0, cap2 = 0;
-  f->lines = NULL;
-  f->eol = NULL;
+  /* Size the arrays once: a line ends at each LF or CR, plus a last one. */
+  size_t cap = count_byte(s, len, '\n') + count_byte(s, len, '\r') + 1;
+  size_t cap2 = cap;
+  f->lines = csb_xmalloc(cap * sizeof(*f->lines));
+  f->eol = csb_xmalloc(cap);
   f->n = 0;
   size_t pos = 0;
   const char *next_cr = len ? memchr(s, '\r', len) : NULL;
@@ -225,9 +237,20 @@ static void join_lines(csb_buf *b, const csb_patch_line *l, size_t n) {
 /* Work budget for one file: line comparisons across all chunks. */
 #define SEEK_BUDGET 2000000000ULL
 
-int csb_patch_update_text(const char *old, size_t old_len, const csb_patch_hunk *h,
-                          const char *display, unsigned flags, csb_buf *out,
-                          csb_error *err, csb_buf *full) {
+typedef struct {
+  char *p;
+  size_t len;
+} writer;
+
+static void put(writer *w, const char *s, size_t n) {
+  if (n) memcpy(w->p + w->len, s, n);
+  w->len += n;
+}
+
+int csb_patch_i_update(const char *old, size_t old_len, const csb_patch_hunk *h,
+                       const char *display, unsigned flags, csb_patch_alloc_fn alloc,
+                       void *actx, char **out_data, size_t *out_len, csb_error *err,
+                       csb_buf *full) {
   file_lines f;
   split_file(old, old_len, &f);
   repl_vec r = {0};
@@ -281,13 +304,17 @@ int csb_patch_update_text(const char *old, size_t old_len, const csb_patch_hunk 
         pref = f.eol[i];
         break;
       }
-    csb_buf_reserve(out, old_len + 64);
+    size_t need = old_len;
+    for (size_t i = 0; i < r.n; i++)
+      for (size_t j = 0; j < r.v[i].n_new; j++) need += r.v[i].new_lines[j].n + 2;
+    writer w = {alloc(actx, need + 3), 0};
+    writer *out = &w;
     int pending = -1; /* ending owed by the previous output line; -1 none yet */
 #define FLUSH()                                                           \
   do {                                                                    \
     if (pending >= 0) {                                                   \
       unsigned char e_ = (unsigned char)(pending == EOL_NONE ? pref : pending); \
-      csb_buf_append(out, eol_bytes[e_], eol_len[e_]);                    \
+      put(out, eol_bytes[e_], eol_len[e_]);                    \
     }                                                                     \
   } while (0)
     size_t pos = 0;
@@ -297,7 +324,7 @@ int csb_patch_update_text(const char *old, size_t old_len, const csb_patch_hunk 
         const repl *x = &r.v[k++];
         for (size_t j = 0; j < x->n_new; j++) {
           FLUSH();
-          csb_buf_append(out, x->new_lines[j].s, x->new_lines[j].n);
+          put(out, x->new_lines[j].s, x->new_lines[j].n);
           pending = pref;
         }
         pos = x->start + x->old_len > pos ? x->start + x->old_len : pos;
@@ -312,24 +339,27 @@ int csb_patch_update_text(const char *old, size_t old_len, const csb_patch_hunk 
         const char *to = f.lines[stop - 1].s + f.lines[stop - 1].n;
         /* Lines pos..stop-2 all end with their own ending (only the last
          * line of a file can lack one). */
-        csb_buf_append(out, from, (size_t)(to - from));
+        put(out, from, (size_t)(to - from));
         pending = f.eol[stop - 1];
         pos = stop;
         continue;
       }
       FLUSH();
-      csb_buf_append(out, f.lines[pos].s, f.lines[pos].n);
+      put(out, f.lines[pos].s, f.lines[pos].n);
       pending = f.eol[pos];
       pos++;
     }
     if (pending >= 0) {
       if (pending != EOL_NONE) {
-        csb_buf_append(out, eol_bytes[pending], eol_len[pending]);
+        put(out, eol_bytes[pending], eol_len[pending]);
       } else if (flags & CSB_PATCH_TEXT_ADD_FINAL_NEWLINE) {
-        csb_buf_append(out, eol_bytes[pref], eol_len[pref]);
+        put(out, eol_bytes[pref], eol_len[pref]);
       }
     }
 #undef FLUSH
+    w.p[w.len] = '\0';
+    *out_data = w.p;
+    *out_len = w.len;
   }
   ok = 1;
   goto done;
@@ -344,4 +374,23 @@ done:
   free(f.lines);
   free(f.eol);
   return ok;
+}
+
+static void *buf_alloc(void *ctx, size_t n) {
+  csb_buf *b = ctx;
+  csb_buf_reserve(b, n);
+  return b->data + b->len;
+}
+
+int csb_patch_update_text(const char *old, size_t old_len, const csb_patch_hunk *h,
+                          const char *display, unsigned flags, csb_buf *out, csb_error *err,
+                          csb_buf *full) {
+  char *data;
+  size_t len;
+  if (!csb_patch_i_update(old, old_len, h, display, flags, buf_alloc, out, &data, &len, err,
+                          full))
+    return 0;
+  out->len += len;
+  out->data[out->len] = '\0';
+  return 1;
 }

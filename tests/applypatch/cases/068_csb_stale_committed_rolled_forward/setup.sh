@@ -1,4 +1,3 @@
 T="$PWD/a.txt"
 printf 'new\n' > .csb-applypatch-2-00000000000000cd.t0
-ln a.txt .csb-applypatch-2-00000000000000cd.b0
 printf 'csb-applypatch-journal 1\nid 2-00000000000000cd\nW 0 1 %d:%s\nprepared\ncommit\n' ${#T} "$T" > .csb-applypatch-2-00000000000000cd.j

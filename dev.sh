@@ -189,14 +189,15 @@ bazel_cmd() {
 cmd_run() {
   setup
   say "building csb-resolve, csb-bwrap and bwrap (static, musl)"
-  bazel_cmd build //tools/csb-resolve //tools/csb-bwrap //third_party:bwrap
+  bazel_cmd build --noshow_progress --ui_event_filters=-info,-stdout \
+    //tools/csb-resolve //tools/csb-bwrap //third_party:bwrap
   local bin
   bin=$(bazel_cmd info bazel-bin 2>/dev/null)
   local resolve="$bin/tools/csb-resolve/csb-resolve" bwrap="$bin/tools/csb-bwrap/csb-bwrap"
   if [ "$#" -eq 0 ]; then
     set -- sh -c 'echo hello from the sandbox'
   fi
-  say "running: csb-resolve -C \"$PWD\" | csb-bwrap --policy - -- $*"
+  say "running: csb-resolve -C $(printf '%q' "$PWD") | csb-bwrap --policy - --$(printf ' %q' "$@")"
   # The bundled static bwrap is used when the system has none.
   PATH="$PATH:$bin/third_party" "$resolve" -C "$PWD" | PATH="$PATH:$bin/third_party" "$bwrap" --policy - -- "$@"
 }

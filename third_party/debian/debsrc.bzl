@@ -111,9 +111,14 @@ def _debian_source_impl(rctx):
                       "The mirror served different bytes than were pinned. Do not just update the pin:\n" +
                       "find out why (run `%s` only if the Debian version itself changed).") %
                      (name, pkg, version, pins[name], have, _REFRESH))
-            tmp = "%s/.%s.tmp" % (pkg_cache, name)
-            _run(rctx, ["cp", str(f), tmp], "copying %s into the cache" % name)
-            _run(rctx, ["mv", "-f", tmp, "%s/%s" % (pkg_cache, name)], "storing %s in the cache" % name)
+            # Unique temporary name + rename: concurrent fetches (several
+            # output bases share the cache) never see a partial file.
+            _run(
+                rctx,
+                ["sh", "-c", 'set -e; t=$(mktemp -p "$1" ".$2.XXXXXX"); cp "$3" "$t"; chmod 0644 "$t"; mv -f "$t" "$1/$2"',
+                 "store", str(pkg_cache), name, str(f)],
+                "storing %s in the cache" % name,
+            )
         _run(rctx, ["rm", "-rf", str(dl)], "cleaning download directory")
 
     # 2. Verify every file once more, where dpkg-source will read it.

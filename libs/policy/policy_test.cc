@@ -455,6 +455,38 @@ TEST(Views, GitdirPointerTargetIsProtected) {
   csb_policy_free(p);
 }
 
+// Views agree with rule 4 where a write entry is not itself writable.
+TEST(Views, WriteEntriesKeepTheirMetadataWhenTheirOwnPathIsDenied) {
+  TempTree t;
+  t.Dir("w/g/wt");
+  t.Dir("w/s");
+  t.File("w/s/.git", "gitdir: ../g/wt\n");
+  std::string w = t.Path("w"), s = t.Path("w/s"), x = t.Path("w/x.env"), wt = t.Path("w/g/wt");
+  csb_policy *p = Make(t.root().c_str(), {{"/", CSB_ACCESS_READ, ":root"},
+                                          {w.c_str(), CSB_ACCESS_WRITE, nullptr},
+                                          {s.c_str(), CSB_ACCESS_WRITE, nullptr},
+                                          {s.c_str(), CSB_ACCESS_DENY, nullptr},
+                                          {x.c_str(), CSB_ACCESS_WRITE, nullptr}});
+  csb_policy_add_glob(p, (w + "/*.env").c_str(), "g");
+  // The deny shadows w/s, yet its gitdir: target stays protected; the glob
+  // denies w/x.env itself, yet w/x.env/.git stays protected metadata.
+  EXPECT_FALSE(CanWrite(p, (wt + "/HEAD").c_str()));
+  EXPECT_FALSE(CanWrite(p, (x + "/.git/config").c_str()));
+  EXPECT_TRUE(CanWrite(p, (x + "/a").c_str()));
+  csb_policy_view *v = nullptr;
+  ASSERT_TRUE(csb_policy_view_build(p, &v, nullptr));
+  ASSERT_EQ(v->n_writable, 2u);
+  EXPECT_EQ(std::string(v->writable[0].root), w);
+  EXPECT_EQ(Strs(v->writable[0].read_only_subpaths), std::vector<std::string>({wt, s}));
+  EXPECT_FALSE(csb_writable_root_allows(p, &v->writable[0], (wt + "/HEAD").c_str()));
+  // w/x.env is a writable root (its path is denied by the glob alone).
+  EXPECT_EQ(std::string(v->writable[1].root), x);
+  EXPECT_EQ(Strs(v->writable[1].protected_names),
+            std::vector<std::string>({".git", ".agents", ".codex", ".csb"}));
+  csb_policy_view_free(v);
+  csb_policy_free(p);
+}
+
 TEST(Views, MissingOrMalformedGitdirKeepsDotGitProtected) {
   TempTree t;
   t.Dir("a");
@@ -765,10 +797,11 @@ TEST(Windows, ProbeDrivesViewsOfForeignDocuments) {
   EXPECT_STREQ(v->writable[0].root, "C:\\Real");  // the effective form
   EXPECT_STREQ(v->writable[1].root, "C:\\Repo");
   // Existing .agents and .git (found case-insensitively) join the cwd's
-  // .codex and .csb.
+  // .codex and .csb; C:\Wt's gitdir: target lies below C:\Repo, so it is
+  // carved out of this root too.
   EXPECT_EQ(Strs(v->writable[1].read_only_subpaths),
-            std::vector<std::string>({"C:\\Repo\\.agents", "C:\\Repo\\.codex", "C:\\Repo\\.csb",
-                                      "C:\\Repo\\.git"}));
+            std::vector<std::string>({"C:\\Repo\\.GIT\\worktrees\\wt", "C:\\Repo\\.agents",
+                                      "C:\\Repo\\.codex", "C:\\Repo\\.csb", "C:\\Repo\\.git"}));
   // A `.git` pointer file: the file and its gitdir: target.
   EXPECT_STREQ(v->writable[2].root, "C:\\Wt");
   EXPECT_EQ(Strs(v->writable[2].read_only_subpaths),

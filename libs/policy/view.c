@@ -95,6 +95,13 @@ static void build_writable_root(const vctx *c, const char *root, const char *raw
   csb_strv_init(&w->read_only_subpaths);
   csb_strv_init(&w->protected_names);
   default_subpaths(c, root, &w->read_only_subpaths);
+  /* gitdir: targets of the other write entries that lie below this root:
+   * docs/policy.md rule 4 protects them for every write entry, including
+   * one shadowed by a deny entry or outside every writable root. */
+  for (size_t i = 0; i < p->n_entries && i < c->ev.n; i++) {
+    const char *t = c->ev.gitdir[i];
+    if (t != NULL && csb_policy_i_path_is_below(pl, t, root)) push_unique(&w->read_only_subpaths, pl, t);
+  }
   for (size_t i = 0; i < p->n_entries; i++) {
     const csb_policy_entry *e = &p->entries[i];
     if (e->access == CSB_ACCESS_WRITE) continue;
@@ -179,7 +186,11 @@ int csb_policy_view_build(const csb_policy *p, csb_policy_view **out, csb_error 
     csb_strv_init(&raws);
     for (size_t i = 0; i < p->n_entries; i++) {
       const csb_policy_entry *e = &p->entries[i];
-      if (e->access != CSB_ACCESS_WRITE || !path_writable(&c, e->path)) continue;
+      /* Every write entry not shadowed by a deny entry is a writable root,
+       * even when a deny glob matches its own path: the glob is enforced
+       * on its own, and the root's metadata must stay protected (rule 4
+       * counts every write entry). */
+      if (e->access != CSB_ACCESS_WRITE || c.resolved[i] != CSB_ACCESS_WRITE) continue;
       char *eff = csb_xstrdup(c.eff[i]);
       int dup = 0;
       for (size_t j = 0; j < roots.len; j++)

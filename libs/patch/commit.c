@@ -637,6 +637,7 @@ int csb_patch_commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts,
   fi_init(&t);
 
   /* Operations, sorted by target. */
+  int as_root = geteuid() == 0;
   for (size_t i = 0; i < pl->n_ents; i++) {
     csb_patch_entity *e = &pl->ents[i];
     if (!e->touched) continue;
@@ -656,7 +657,7 @@ int csb_patch_commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts,
     o->orig_len = e->orig_len;
     o->orig_link = e->orig_link;
     o->orig_mode = e->orig_mode;
-    if (e->orig_exists && geteuid() == 0 && (e->orig_uid != 0 || e->orig_gid != 0)) {
+    if (e->orig_exists && as_root && (e->orig_uid != 0 || e->orig_gid != 0)) {
       o->chown = 1;
       o->uid = e->orig_uid;
       o->gid = e->orig_gid;

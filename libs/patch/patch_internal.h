@@ -21,13 +21,15 @@ size_t csb_patch_rtrim_len(const char *s, size_t n);
 size_t csb_patch_ltrim_off(const char *s, size_t n);
 
 /* csb_patch_update_text writing into memory from `alloc` (which must
- * return at least n writable bytes; the result is NUL-terminated). */
+ * return at least n writable bytes; the result is NUL-terminated). With
+ * scratch_in_alloc the temporary line arrays come from `alloc` too (an
+ * arena); otherwise from malloc. */
 typedef void *(*csb_patch_alloc_fn)(void *ctx, size_t n);
 struct csb_patch_hunk;
 int csb_patch_i_update(const char *old, size_t old_len, const struct csb_patch_hunk *h,
                        const char *display, unsigned flags, csb_patch_alloc_fn alloc,
-                       void *actx, char **out_data, size_t *out_len, struct csb_error *err,
-                       struct csb_buf *full);
+                       void *actx, int scratch_in_alloc, char **out_data, size_t *out_len,
+                       struct csb_error *err, struct csb_buf *full);
 
 /* Stores a formatted message into err (truncated to fit) and appends it to
  * full (untruncated); either may be NULL. Returns 0. */

@@ -192,15 +192,10 @@ static int ent_load(csb_patch_plan *pl, csb_patch_entity *e, int *err_no) {
     *err_no = EFBIG;
     return 0;
   }
-  /* One read of the size fstat reported; a file still growing is refused. */
-  size_t cap = (size_t)st.st_size + 1, len = 0;
+  /* Read the size fstat reported (a concurrent writer is not waited for). */
+  size_t cap = (size_t)st.st_size, len = 0;
   char *data = csb_patch_i_arena_alloc(pl, cap + 1);
-  for (;;) {
-    if (len == cap) {
-      close(fd);
-      *err_no = EAGAIN;
-      return 0;
-    }
+  while (len < cap) {
     ssize_t n = read(fd, data + len, cap - len);
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -288,8 +283,14 @@ static int follow_final(const char *canon, char **out, csb_error *err) {
   return csb_error_set(err, "too many levels of symbolic links");
 }
 
+/* The last directory resolved (consecutive hunks usually share one). */
+typedef struct {
+  char *lex;
+  char *canon;
+} parent_cache;
+
 static int resolve(const char *cwd, const char *spelling, size_t len, csb_patch_target *t,
-                   csb_error *err) {
+                   parent_cache *cache, csb_error *err) {
   memset(t, 0, sizeof(*t));
   t->spelling = spelling;
   if (len == 0) return csb_error_set(err, "empty path");
@@ -309,10 +310,20 @@ static int resolve(const char *cwd, const char *spelling, size_t len, csb_patch_
     return csb_error_set(err, "not a file path");
   }
   char *cparent = NULL;
-  if (!csb_path_canonical_existing_prefix(parent, &cparent, err)) {
-    free(parent);
-    free(base);
-    return 0;
+  if (cache && cache->lex && strcmp(cache->lex, parent) == 0) {
+    cparent = csb_xstrdup(cache->canon);
+  } else {
+    if (!csb_path_canonical_existing_prefix(parent, &cparent, err)) {
+      free(parent);
+      free(base);
+      return 0;
+    }
+    if (cache) {
+      free(cache->lex);
+      free(cache->canon);
+      cache->lex = csb_xstrdup(parent);
+      cache->canon = csb_xstrdup(cparent);
+    }
   }
   size_t pl = strlen(cparent);
   t->entry = csb_xasprintf("%s%s%s", cparent, pl && cparent[pl - 1] == '/' ? "" : "/", base);
@@ -443,6 +454,7 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
   pl->targets = csb_xcalloc(p->n_hunks * 2, sizeof(*pl->targets));
 
   /* 1. Resolve and check every path before reading anything. */
+  parent_cache pcache = {NULL, NULL};
   for (size_t i = 0; i < p->n_hunks; i++) {
     const csb_patch_hunk *h = &p->hunks[i];
     for (int m = 0; m < 2; m++) {
@@ -455,7 +467,7 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
       csb_patch_target *t = &pl->targets[nt++];
       csb_error re;
       csb_error_clear(&re);
-      if (!resolve(op->cwd, sp, sl, t, &re)) {
+      if (!resolve(op->cwd, sp, sl, t, &pcache, &re)) {
         csb_buf b = {0};
         csb_buf_puts(&b, "invalid path '");
         csb_buf_append(&b, sp, strlen(sp));
@@ -469,6 +481,9 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
     }
   }
   pl->n_targets = nt;
+  free(pcache.lex);
+  free(pcache.canon);
+  pcache.lex = pcache.canon = NULL;
 
   /* 2. Apply the hunks in order to the overlay. */
   char ebuf[256];
@@ -542,7 +557,7 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
       size_t new_len = 0;
       csb_error te;
       if (!csb_patch_i_update(e->data, e->len, h, t->display, op->text_flags,
-                              csb_patch_i_arena_alloc, pl, &data, &new_len, &te,
+                              csb_patch_i_arena_alloc, pl, 1, &data, &new_len, &te,
                               op->full_msg)) {
         if (kind) *kind = CSB_PATCH_ERR_DATA;
         if (err) *err = te;
@@ -608,6 +623,8 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
   return pl;
 
 fail:
+  free(pcache.lex);
+  free(pcache.canon);
   pl->n_targets = nt;
   csb_patch_plan_free(pl);
   return NULL;

@@ -31,12 +31,13 @@ static size_t count_byte(const char *s, size_t len, char c) {
   return n;
 }
 
-static void split_file(const char *s, size_t len, file_lines *f) {
+/* scratch: where the line arrays go (NULL: malloc, freed by the caller). */
+static void split_file(const char *s, size_t len, file_lines *f, csb_patch_alloc_fn scratch,
+                       void *sctx) {
   /* Size the arrays once: a line ends at each LF or CR, plus a last one. */
   size_t cap = count_byte(s, len, '\n') + count_byte(s, len, '\r') + 1;
-  size_t cap2 = cap;
-  f->lines = csb_xmalloc(cap * sizeof(*f->lines));
-  f->eol = csb_xmalloc(cap);
+  f->lines = scratch ? scratch(sctx, cap * sizeof(*f->lines)) : csb_xmalloc(cap * sizeof(*f->lines));
+  f->eol = scratch ? scratch(sctx, cap) : csb_xmalloc(cap);
   f->n = 0;
   size_t pos = 0;
   const char *next_cr = len ? memchr(s, '\r', len) : NULL;
@@ -64,8 +65,6 @@ static void split_file(const char *s, size_t len, file_lines *f) {
       content_end = stop;
       next = nl ? stop + 1 : len;
     }
-    f->lines = csb_xgrow(f->lines, &cap, f->n + 1, sizeof(*f->lines));
-    f->eol = csb_xgrow(f->eol, &cap2, f->n + 1, 1);
     f->lines[f->n] = (csb_patch_line){s + pos, content_end - pos};
     f->eol[f->n] = e;
     f->n++;
@@ -249,10 +248,10 @@ static void put(writer *w, const char *s, size_t n) {
 
 int csb_patch_i_update(const char *old, size_t old_len, const csb_patch_hunk *h,
                        const char *display, unsigned flags, csb_patch_alloc_fn alloc,
-                       void *actx, char **out_data, size_t *out_len, csb_error *err,
-                       csb_buf *full) {
+                       void *actx, int scratch_in_alloc, char **out_data, size_t *out_len,
+                       csb_error *err, csb_buf *full) {
   file_lines f;
-  split_file(old, old_len, &f);
+  split_file(old, old_len, &f, scratch_in_alloc ? alloc : NULL, actx);
   repl_vec r = {0};
   unsigned long long budget = SEEK_BUDGET;
   size_t cursor = 0;
@@ -371,8 +370,10 @@ fail:
 done:
   csb_buf_free(&msg);
   free(r.v);
-  free(f.lines);
-  free(f.eol);
+  if (!scratch_in_alloc) {
+    free(f.lines);
+    free(f.eol);
+  }
   return ok;
 }
 
@@ -387,7 +388,7 @@ int csb_patch_update_text(const char *old, size_t old_len, const csb_patch_hunk 
                           csb_buf *full) {
   char *data;
   size_t len;
-  if (!csb_patch_i_update(old, old_len, h, display, flags, buf_alloc, out, &data, &len, err,
+  if (!csb_patch_i_update(old, old_len, h, display, flags, buf_alloc, out, 0, &data, &len, err,
                           full))
     return 0;
   out->len += len;

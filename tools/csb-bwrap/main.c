@@ -607,6 +607,9 @@ done:
 }
 
 int main(int argc, char **argv) {
-  if (argc >= 2 && strcmp(argv[1], BW_INNER_FLAG) == 0) return bw_inner_main(argc, argv);
+  /* The inner stage ends with _exit: it runs under its own seccomp filter,
+   * where exit-time hooks of instrumented builds (leak checkers stopping
+   * the world with ptrace) cannot work. */
+  if (argc >= 2 && strcmp(argv[1], BW_INNER_FLAG) == 0) _exit(bw_inner_main(argc, argv));
   return outer_main(argc, argv);
 }

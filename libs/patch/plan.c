@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -121,28 +122,58 @@ static csb_patch_entity *ent_get(csb_patch_plan *pl, const char *path) {
  * together: freeing hundreds of large buffers one by one costs more than
  * everything else a patch does. */
 
-#define ARENA_CHUNK ((size_t)8 << 20)
+#define ARENA_CHUNK_MIN ((size_t)256 << 10)
+#define ARENA_CHUNK_MAX ((size_t)8 << 20)
+/* Chunks this large are mapped directly and populated in one system call
+ * instead of page by page. */
+#define ARENA_MAP_MIN ((size_t)1 << 20)
 
 typedef struct arena_chunk {
   struct arena_chunk *next;
   size_t used, cap;
+  int mapped;
   max_align_t data[];
 } arena_chunk;
+
+static arena_chunk *chunk_new(size_t cap) {
+  size_t total = sizeof(arena_chunk) + cap;
+  arena_chunk *c = NULL;
+  int mapped = 0;
+  if (total >= ARENA_MAP_MIN) {
+    void *p = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
+                   -1, 0);
+    if (p != MAP_FAILED) {
+      c = p;
+      mapped = 1;
+    }
+  }
+  if (!c) c = csb_xmalloc(total);
+  c->cap = cap;
+  c->used = 0;
+  c->mapped = mapped;
+  c->next = NULL;
+  return c;
+}
 
 void *csb_patch_i_arena_alloc(void *ctx, size_t n) {
   csb_patch_plan *pl = ctx;
   n = (n + 15) & ~(size_t)15;
   arena_chunk *c = pl->arena;
   if (!c || c->cap - c->used < n) {
-    size_t cap = n > ARENA_CHUNK / 4 ? n : ARENA_CHUNK;
-    c = csb_xmalloc(sizeof(arena_chunk) + cap);
-    c->cap = cap;
-    c->used = 0;
-    if (n > ARENA_CHUNK / 4 && pl->arena) {
-      /* A large block gets its own chunk behind the current one. */
-      c->next = pl->arena->next;
-      pl->arena->next = c;
+    if (n > ARENA_CHUNK_MAX / 4) {
+      /* A large block gets a chunk of its own, behind the current one. */
+      c = chunk_new(n);
+      if (pl->arena) {
+        c->next = pl->arena->next;
+        pl->arena->next = c;
+      } else {
+        pl->arena = c;
+      }
     } else {
+      size_t cap = pl->arena ? pl->arena->cap * 2 : ARENA_CHUNK_MIN;
+      if (cap > ARENA_CHUNK_MAX) cap = ARENA_CHUNK_MAX;
+      if (cap < n) cap = n;
+      c = chunk_new(cap);
       c->next = pl->arena;
       pl->arena = c;
     }
@@ -156,7 +187,10 @@ static void arena_free(csb_patch_plan *pl) {
   arena_chunk *c = pl->arena;
   while (c) {
     arena_chunk *n = c->next;
-    free(c);
+    if (c->mapped)
+      munmap(c, sizeof(arena_chunk) + c->cap);
+    else
+      free(c);
     c = n;
   }
   pl->arena = NULL;

@@ -1105,6 +1105,63 @@ def bwrap_planted_in_cwd_is_skipped(t):
     eq((rc, out), (0, "real-sandbox\n"))
 
 
+@case
+def old_bwrap_without_argv0_or_ro_bind_fd(t):
+    if CODEX:
+        raise Skip("csb command line")
+    wrapper = t.write("old/bwrap", "#!/bin/sh\n"
+                      "if [ \"$1\" = --help ]; then /usr/bin/bwrap --help | grep -v -e --argv0 -e --ro-bind-fd; exit 0; fi\n"
+                      "exec /usr/bin/bwrap \"$@\"\n", mode=0o755)
+    t.policy()
+    rc, out, _ = t.run(["true"], extra=["--bwrap", wrapper, "--print-argv"])
+    eq(rc, 0)
+    argv = json.loads(out)
+    eq("--argv0" in argv or "--ro-bind-fd" in argv, False, "new flags used")
+    i = argv.index("/dev/.csb-bwrap")
+    eq((argv[i - 2], argv[i - 1].startswith("/proc/self/fd/")), ("--ro-bind", True), "self bind")
+    rc, out, _ = t.sh("echo old-ok", extra=["--bwrap", wrapper])
+    eq((rc, out), (0, "old-ok\n"))
+
+
+def bundled_layout(t):
+    src = os.environ.get("CSB_TEST_BUNDLED_BWRAP")
+    if not src or CODEX:
+        raise Skip("no bundled bubblewrap given (CSB_TEST_BUNDLED_BWRAP)")
+    inst = os.path.join(t.base, "inst")
+    os.makedirs(inst + "/bin")
+    os.makedirs(inst + "/libexec/csb")
+    shutil.copy(t.bin, inst + "/bin/csb-bwrap")
+    shutil.copy(src, inst + "/libexec/csb/bwrap")
+    os.chmod(inst + "/libexec/csb/bwrap", 0o755)
+    return inst
+
+
+@case
+def bundled_bwrap_is_used_when_path_has_none(t):
+    inst = bundled_layout(t)
+    t.policy()
+    env = {"PATH": "/nonexistent"}
+    p = subprocess.run([inst + "/bin/csb-bwrap", "--policy", t.pfile, "--explain", "--", "true"],
+                       cwd=t.ws, env={**os.environ, **env}, capture_output=True, text=True)
+    eq(p.returncode, 0, "explain exit (%s)" % p.stderr)
+    contains(p.stdout, "/libexec/csb/bwrap (bundled)")
+    p = subprocess.run([inst + "/bin/csb-bwrap", "--policy", t.pfile, "--", "/bin/echo", "bundled-ok"],
+                       cwd=t.ws, env={**os.environ, **env}, capture_output=True, text=True)
+    eq((p.returncode, p.stdout), (0, "bundled-ok\n"), "run (%s)" % p.stderr)
+
+
+@case
+def tampered_bundled_bwrap_is_refused(t):
+    inst = bundled_layout(t)
+    with open(inst + "/libexec/csb/bwrap", "ab") as f:
+        f.write(b"\0")
+    t.policy()
+    p = subprocess.run([inst + "/bin/csb-bwrap", "--policy", t.pfile, "--", "/bin/echo", "ran"],
+                       cwd=t.ws, env={**os.environ, "PATH": "/nonexistent"}, capture_output=True, text=True)
+    eq((p.returncode, p.stdout), (69, ""))
+    contains(p.stderr, "digest mismatch")
+
+
 def main():
     global CODEX
     args = sys.argv[1:]

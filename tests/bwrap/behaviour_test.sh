@@ -3,6 +3,7 @@
 # --config=asan) and the shipped static build.
 set -euo pipefail
 here="${TEST_SRCDIR:-$(dirname "$0")/..}/${TEST_WORKSPACE:-csb}"
+export CSB_TEST_BUNDLED_BWRAP="$here/third_party/bwrap"
 exec /usr/bin/python3 "$here/tests/bwrap/behaviour_test.py" \
   "$here/tools/csb-bwrap/csb-bwrap.host" \
   "$here/tools/csb-bwrap/csb-bwrap"

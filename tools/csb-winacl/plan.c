@@ -1,0 +1,1784 @@
+/* plan.c - the planner (see plan.h and docs/csb-winacl.md).
+ *
+ * Order of work, following the reference (windows.md B1-B5):
+ *   1. gate: platform, managed restricted filesystem, no full-disk write;
+ *   2. the policy's views (libs/policy, probed through winfs);
+ *   3. backend verdicts: `:root` read, deny-read (unelevated), re-opened
+ *      writable descendants, split writable roots (unelevated), network;
+ *   4. write roots -> capability SIDs -> deny-write carve-outs;
+ *   5. deny-read targets (exact + globs, lexical + canonical) and the
+ *      persistent state keyed by the group SID (elevated);
+ *   6. read roots (elevated);
+ *   7. ACEs in application order, sandbox directory locks, firewall, WFP,
+ *      setup marker, desktop, token, environment, identity, principals.
+ */
+#include "plan.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "csb_cli.h"
+#include "csb_json.h"
+#include "csb_netpolicy.h"
+#include "csb_paths.h"
+
+/* ---- upstream's fail-closed texts (windows.md B4) -------------------------- */
+
+#define MSG_CANNOT_ENFORCE                                                               \
+  "windows sandbox backend cannot enforce file_system=%s, network=%s, "                \
+  "permission_profile=%s; refusing to run unsandboxed"
+#define MSG_UNELEV_SPLIT_READ                                                            \
+  "windows unelevated restricted-token sandbox cannot enforce split filesystem read " \
+  "restrictions directly; refusing to run unsandboxed"
+#define MSG_UNELEV_DENY_READ                                                        \
+  "windows unelevated restricted-token sandbox cannot enforce deny-read restrictions " \
+  "directly; refusing to run unsandboxed"
+#define MSG_UNELEV_SPLIT_WRITE                                                      \
+  "windows unelevated restricted-token sandbox cannot enforce split writable root " \
+  "sets directly; refusing to run unsandboxed"
+#define MSG_UNELEV_REOPEN                                                         \
+  "windows unelevated restricted-token sandbox cannot reopen writable descendants " \
+  "under read-only carveouts directly; refusing to run unsandboxed"
+#define MSG_ELEV_REOPEN                                                                 \
+  "windows elevated sandbox cannot reopen writable descendants under read-only " \
+  "carveouts directly; refusing to run unsandboxed"
+#define MSG_ELEV_ROOT_READ "elevated Windows sandbox requires effective `:root` read access"
+#define MSG_NO_CAPS "workspace-write sandbox has no writable root capability SIDs"
+#define MSG_ROOT_GLOB                                                                   \
+  "unreadable glob `%s` cannot be safely expanded from a filesystem root without "     \
+  "`glob_scan_max_depth`; configure `glob_scan_max_depth` or use a non-root directory " \
+  "prefix"
+#define MSG_CAP_RECORD \
+  "cap sid file %s is not a valid capability SID record; refusing to regenerate capability SIDs"
+#define MSG_CAP_NEITHER                                                               \
+  "cap sid file %s is neither a JSON record nor a capability SID; refusing to " \
+  "regenerate capability SIDs"
+
+#define MAX_STATE_BYTES ((size_t)64 * 1024 * 1024)
+#define MAX_SMALL_FILE ((size_t)1024 * 1024)
+
+static const char *const kPlatformDefaultReadRoots[] = {
+    "C:\\Windows", "C:\\Program Files", "C:\\Program Files (x86)", "C:\\ProgramData"};
+
+/* Children of %USERPROFILE% never granted to the sandbox (case-insensitive). */
+static const char *const kProfileExclusions[] = {".ssh", ".tsh",   ".brev", ".gnupg",
+                                                 ".aws", ".azure", ".kube", ".docker",
+                                                 ".config", ".npm", ".pki", ".terraform.d"};
+
+static const char *const kWfpFilters[] = {
+    "ALE_AUTH_CONNECT_V4 protocol=ICMP",      "ALE_RESOURCE_ASSIGNMENT_V4 protocol=ICMP",
+    "ALE_AUTH_CONNECT_V6 protocol=ICMPV6",    "ALE_RESOURCE_ASSIGNMENT_V6 protocol=ICMPV6",
+    "ALE_AUTH_CONNECT_V4 remote_port=53",     "ALE_AUTH_CONNECT_V6 remote_port=53",
+    "ALE_AUTH_CONNECT_V4 remote_port=853",    "ALE_AUTH_CONNECT_V6 remote_port=853",
+    "ALE_AUTH_CONNECT_V4 remote_port=445",    "ALE_AUTH_CONNECT_V6 remote_port=445",
+    "ALE_AUTH_CONNECT_V4 remote_port=139",    "ALE_AUTH_CONNECT_V6 remote_port=139"};
+
+#define WFP_PROVIDER "15983033-07e5-4709-86d5-ff3e9e37b25a"
+#define WFP_SUBLAYER "fafda736-c886-4141-b933-03eaf151e332"
+
+#define FW_OUTBOUND "csb_sandbox_offline_block_outbound"
+#define FW_LOOPBACK_UDP "csb_sandbox_offline_block_loopback_udp"
+#define FW_LOOPBACK_TCP "csb_sandbox_offline_block_loopback_tcp"
+#define FW_LEGACY_ALLOW "csb_sandbox_offline_allow_loopback_proxy"
+#define FW_NON_LOOPBACK                                                          \
+  "0.0.0.0-126.255.255.255,128.0.0.0-255.255.255.255,::,::2-ffff:ffff:ffff:ffff:" \
+  "ffff:ffff:ffff:ffff"
+#define FW_LOOPBACK "127.0.0.0/8,::1"
+
+/* ---- keyed path sets -------------------------------------------------------- */
+
+typedef struct kpath {
+  char *key;
+  char *path;
+  size_t seq;
+  int flag;
+} kpath;
+
+/* Paths deduplicated by csb_winpath_key (the first spelling added wins),
+ * kept in key order. Sorting happens once, in ps_finish. */
+typedef struct pathset {
+  kpath *v;
+  size_t n, cap;
+  size_t seq;
+} pathset;
+
+static void ps_add(pathset *s, const char *path, int flag) {
+  char *key = csb_winpath_key(path);
+  if (key == NULL) return;
+  s->v = csb_xgrow(s->v, &s->cap, s->n + 1, sizeof(*s->v));
+  kpath *k = &s->v[s->n++];
+  k->key = key;
+  k->path = csb_winpath_normalize(path);
+  k->seq = s->seq++;
+  k->flag = flag;
+}
+
+static int kp_cmp(const void *a, const void *b) {
+  const kpath *x = a, *y = b;
+  int c = strcmp(x->key, y->key);
+  if (c) return c;
+  return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+static void ps_finish(pathset *s) {
+  if (s->n > 1) qsort(s->v, s->n, sizeof(*s->v), kp_cmp);
+  size_t w = 0;
+  for (size_t i = 0; i < s->n; i++) {
+    if (w > 0 && strcmp(s->v[w - 1].key, s->v[i].key) == 0) {
+      s->v[w - 1].flag |= s->v[i].flag;
+      free(s->v[i].key);
+      free(s->v[i].path);
+      continue;
+    }
+    s->v[w++] = s->v[i];
+  }
+  s->n = w;
+}
+
+static int ps_has_key(const pathset *s, const char *key) {
+  size_t lo = 0, hi = s->n;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    int c = strcmp(s->v[mid].key, key);
+    if (c == 0) return 1;
+    if (c < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return 0;
+}
+
+static void ps_free(pathset *s) {
+  for (size_t i = 0; i < s->n; i++) {
+    free(s->v[i].key);
+    free(s->v[i].path);
+  }
+  free(s->v);
+  memset(s, 0, sizeof(*s));
+}
+
+/* ---- planner state ----------------------------------------------------------- */
+
+typedef struct wroot {
+  char *path; /* canonical */
+  char *key;
+  char *trustee; /* "cap:<key>" */
+  const char *slot;
+  char *sid; /* from the record, or NULL */
+} wroot;
+
+typedef struct planner {
+  const csb_policy *src;
+  csb_policy *p; /* clone with the probe attached */
+  wfs *fs;
+  const wa_opts *o;
+  csb_error *err;
+  csb_policy_probe probe;
+  csb_policy_view *v;
+  char **entry_eff; /* effective path per entry */
+  char *cwd_canon;
+  char *cwd_key;
+  char *home;       /* csb home, normalised */
+  char *home_canon; /* canonical when it exists */
+  const char *backend;
+  int elevated;
+  /* results */
+  wroot *roots;
+  size_t n_roots;
+  int write_mode;
+  pathset deny_write;   /* flag: materialise */
+  pathset deny_read;    /* flag: materialise */
+  pathset read_roots;
+  csb_strv mkdir;       /* "for\tpath", in application order */
+  csb_strv notes;
+  cJSON *glob_summaries;
+  /* capability SID record */
+  cJSON *cap_record;    /* parsed record (object) or NULL */
+  const char *cap_status;
+  int caps_to_create;
+  /* proxy */
+  int ports[WA_MAX_PROXY_PORTS + 2];
+  size_t n_ports;
+} planner;
+
+static int fail(planner *P, int code, const char *fmt, ...) CSB_PRINTF(3, 4);
+static int fail(planner *P, int code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  csb_error_setv(P->err, fmt, ap);
+  va_end(ap);
+  return code;
+}
+
+/* Appends " (rule: ...; backend: ...; fix: ...)" to the message in err. */
+static int verdict(planner *P, const char *msg, const char *rule, const char *fix) {
+  csb_error_set(P->err, "%s (rule: %s; backend: %s; fix: %s)", msg, rule, P->backend, fix);
+  return CSB_EXIT_UNAVAILABLE;
+}
+
+static const char *sid_of(const planner *P, const char *name) {
+  size_t n = strlen(name);
+  for (size_t i = 0; i < P->o->sids.len; i++) {
+    const char *s = P->o->sids.items[i];
+    if (strncmp(s, name, n) == 0 && s[n] == '=') return s + n + 1;
+  }
+  return NULL;
+}
+
+/* ---- probe over winfs ------------------------------------------------------- */
+
+static void probe_stat(void *ctx, const char *path, csb_probe_stat *st) {
+  wfs *fs = ctx;
+  wfs_kind k = wfs_lkind(fs, path);
+  if (k == WFS_MISSING) return;
+  st->exists = 1;
+  st->is_file = k == WFS_FILE;
+  st->is_dir = k == WFS_DIR || (k == WFS_LINK && wfs_kind_follow(fs, path) == WFS_DIR);
+}
+
+static char *probe_read(void *ctx, const char *path, size_t max, size_t *len) {
+  wfs *fs = ctx;
+  if (wfs_lkind(fs, path) != WFS_FILE) return NULL;
+  char *text = NULL;
+  if (!wfs_read(fs, path, max, &text, len, NULL)) return NULL;
+  return text;
+}
+
+static char *probe_effective(void *ctx, const char *path) { return wfs_effective(ctx, path); }
+
+/* ---- small helpers ------------------------------------------------------------ */
+
+static char *key_of(const char *path) {
+  char *k = csb_winpath_key(path);
+  return k != NULL ? k : csb_xstrdup(path);
+}
+
+static int same_path(const char *a, const char *b) { return csb_winpath_equal(a, b); }
+
+static int under(const char *prefix, const char *path) {
+  return csb_winpath_is_under(prefix, path);
+}
+
+static int strictly_under(const char *prefix, const char *path) {
+  return under(prefix, path) && !same_path(prefix, path);
+}
+
+/* Canonical form when the path exists, else the normalised path. */
+static char *canonical_or_self(planner *P, const char *path) {
+  char *c = wfs_canonical(P->fs, path);
+  return c != NULL ? c : csb_winpath_normalize(path);
+}
+
+static int exists(planner *P, const char *path) { return wfs_lkind(P->fs, path) != WFS_MISSING; }
+
+static void add_mkdir(planner *P, const char *what, const char *path) {
+  if (exists(P, path)) return;
+  for (size_t i = 0; i < P->mkdir.len; i++) {
+    const char *tab = strchr(P->mkdir.items[i], '\t');
+    if (tab && same_path(tab + 1, path)) return;
+  }
+  csb_strv_pushf(&P->mkdir, "%s\t%s", what, path);
+}
+
+static void note(planner *P, const char *fmt, ...) CSB_PRINTF(2, 3);
+static void note(planner *P, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  csb_strv_push_owned(&P->notes, csb_xvasprintf(fmt, ap));
+  va_end(ap);
+}
+
+static const char *fs_kind_debug(const csb_policy *p) {
+  if (p->enforcement == CSB_ENFORCE_DISABLED) return "Unrestricted";
+  switch (p->fs_kind) {
+    case CSB_FS_RESTRICTED:
+      return "Restricted";
+    case CSB_FS_UNRESTRICTED:
+      return "Unrestricted";
+    default:
+      return "ExternalSandbox";
+  }
+}
+
+static const char *net_debug(const csb_policy *p) {
+  if (p->enforcement == CSB_ENFORCE_DISABLED) return "Enabled";
+  return p->net_mode == CSB_NET_ENABLED ? "Enabled" : "Restricted";
+}
+
+static const char *profile_debug(const csb_policy *p) {
+  switch (p->enforcement) {
+    case CSB_ENFORCE_MANAGED:
+      return "Managed";
+    case CSB_ENFORCE_DISABLED:
+      return "Disabled";
+    default:
+      return "External";
+  }
+}
+
+static const char *entry_origin_at(const csb_policy *p, char **eff, const char *path,
+                                   csb_access access) {
+  for (size_t i = 0; i < p->n_entries; i++) {
+    const csb_policy_entry *e = &p->entries[i];
+    if (e->access != access) continue;
+    if (same_path(e->path, path) || (eff && same_path(eff[i], path))) return e->origin;
+  }
+  return "?";
+}
+
+/* ---- 1-3: gate and verdicts ------------------------------------------------------- */
+
+static int gate(planner *P) {
+  const csb_policy *p = P->src;
+  if (p->platform != CSB_PLATFORM_WINDOWS) {
+    csb_error_set(P->err,
+                  "policy platform is `%s`: csb-winacl plans only documents resolved for "
+                  "`windows`; refusing to plan (rule: platform; backend: %s; fix: resolve the "
+                  "policy on the Windows host, where csb-resolve emits platform `windows`)",
+                  csb_platform_name(p->platform), P->backend);
+    return CSB_EXIT_UNAVAILABLE;
+  }
+  int managed = p->enforcement == CSB_ENFORCE_MANAGED && p->fs_kind == CSB_FS_RESTRICTED;
+  if (!managed || csb_policy_full_disk_write(p)) {
+    char *msg = csb_xasprintf(MSG_CANNOT_ENFORCE, fs_kind_debug(p), net_debug(p), profile_debug(p));
+    const char *rule;
+    char *rule_buf = NULL;
+    if (p->enforcement != CSB_ENFORCE_MANAGED)
+      rule = p->enforcement == CSB_ENFORCE_DISABLED ? "enforcement `disabled`"
+                                                   : "enforcement `external`";
+    else if (p->fs_kind != CSB_FS_RESTRICTED)
+      rule = p->fs_kind == CSB_FS_UNRESTRICTED ? "filesystem kind `unrestricted`"
+                                               : "filesystem kind `external`";
+    else
+      rule = rule_buf = csb_xasprintf("full-disk write (%s)", p->summary ? p->summary : "root write");
+    int rc = verdict(P, msg, rule,
+                     "select a profile with restricted filesystem access (e.g. :workspace); "
+                     "csb-winacl never runs a command unsandboxed");
+    free(msg);
+    free(rule_buf);
+    return rc;
+  }
+  return 0;
+}
+
+static int root_read_check(planner *P) {
+  char *root = csb_winpath_root(P->p->cwd);
+  csb_verdict v;
+  csb_policy_access_for(P->p, root, &v);
+  int rc = 0;
+  if (!v.can_read) {
+    char *why = csb_verdict_describe(P->p, &v);
+    char *rule = csb_xasprintf("the cwd's drive root `%s` is not readable (%s)", root, why);
+    if (P->elevated)
+      rc = verdict(P, MSG_ELEV_ROOT_READ, rule,
+                   "grant `:root` read and deny what must stay hidden with deny rules");
+    else
+      rc = verdict(P, MSG_UNELEV_SPLIT_READ, rule,
+                   "grant `:root` read (restricted reads cannot be enforced on Windows)");
+    free(rule);
+    free(why);
+  }
+  free(root);
+  return rc;
+}
+
+static int deny_read_unelevated(planner *P) {
+  const csb_policy_view *v = P->v;
+  if (v->unreadable_roots.len == 0 && v->unreadable_globs.len == 0) return 0;
+  char *rule;
+  if (v->unreadable_roots.len > 0) {
+    const char *u = v->unreadable_roots.items[0];
+    rule = csb_xasprintf("deny entry `%s` from %s", u,
+                         entry_origin_at(P->p, P->entry_eff, u, CSB_ACCESS_DENY));
+  } else {
+    const char *g = v->unreadable_globs.items[0];
+    const char *origin = "?";
+    for (size_t i = 0; i < P->p->n_globs; i++)
+      if (strcmp(P->p->globs[i].pattern, g) == 0) origin = P->p->globs[i].origin;
+    rule = csb_xasprintf("deny glob `%s` from %s", g, origin);
+  }
+  int rc = verdict(P, MSG_UNELEV_DENY_READ, rule, "use --backend elevated");
+  free(rule);
+  return rc;
+}
+
+static int reopen_check(planner *P) {
+  const csb_policy_view *v = P->v;
+  for (size_t a = 0; a < v->n_writable; a++) {
+    for (size_t b = 0; b < v->n_writable; b++) {
+      if (a == b || !strictly_under(v->writable[a].root, v->writable[b].root)) continue;
+      const csb_strv *ro = &v->writable[a].read_only_subpaths;
+      for (size_t k = 0; k < ro->len; k++) {
+        if (!under(ro->items[k], v->writable[b].root)) continue;
+        char *rule = csb_xasprintf(
+            "writable root `%s` lies under the read-only carve-out `%s` of writable root `%s`",
+            v->writable[b].root, ro->items[k], v->writable[a].root);
+        int rc = verdict(P, P->elevated ? MSG_ELEV_REOPEN : MSG_UNELEV_REOPEN, rule,
+                         "drop the nested write rule or the read-only carve-out above it");
+        free(rule);
+        return rc;
+      }
+    }
+  }
+  return 0;
+}
+
+static void roots_of_view(const csb_policy_view *v, csb_strv *out) {
+  for (size_t i = 0; i < v->n_writable; i++) {
+    char *k = key_of(v->writable[i].root);
+    csb_strv_push_owned(out, k);
+  }
+  csb_strv_sort_unique(out);
+}
+
+static void join_list(csb_buf *b, const csb_policy_view *v) {
+  csb_buf_putc(b, '[');
+  for (size_t i = 0; i < v->n_writable; i++) {
+    if (i) csb_buf_puts(b, ", ");
+    csb_buf_puts(b, v->writable[i].root);
+  }
+  csb_buf_putc(b, ']');
+}
+
+static int split_write_check(planner *P) {
+  csb_legacy_policy l;
+  csb_error lerr;
+  csb_error_clear(&lerr);
+  if (!csb_policy_to_legacy(P->p, &l, &lerr)) {
+    char *rule = csb_xasprintf("no legacy projection: %s", lerr.msg);
+    int rc = verdict(P, MSG_UNELEV_SPLIT_WRITE, rule, "use --backend elevated");
+    free(rule);
+    return rc;
+  }
+  csb_policy *m = csb_policy_legacy_model(P->p, &l);
+  csb_policy_view *lv = NULL;
+  int rc = 0;
+  if (!csb_policy_view_build(m, &lv, P->err)) {
+    rc = CSB_EXIT_INTERNAL;
+  } else {
+    csb_strv a, b;
+    csb_strv_init(&a);
+    csb_strv_init(&b);
+    roots_of_view(P->v, &a);
+    roots_of_view(lv, &b);
+    int same = a.len == b.len;
+    for (size_t i = 0; same && i < a.len; i++) same = strcmp(a.items[i], b.items[i]) == 0;
+    if (!same) {
+      csb_buf r = {0};
+      csb_buf_puts(&r, "writable roots ");
+      join_list(&r, P->v);
+      csb_buf_puts(&r, " differ from the legacy model's ");
+      join_list(&r, lv);
+      rc = verdict(P, MSG_UNELEV_SPLIT_WRITE, r.data, "use --backend elevated");
+      csb_buf_free(&r);
+    }
+    csb_strv_free(&a);
+    csb_strv_free(&b);
+  }
+  csb_policy_view_free(lv);
+  csb_policy_free(m);
+  csb_legacy_policy_free(&l);
+  return rc;
+}
+
+static int network_check(planner *P) {
+  const csb_policy *p = P->p;
+  if (P->elevated || p->net_mode == CSB_NET_ENABLED || P->o->best_effort_network) return 0;
+  char *msg = csb_xasprintf(
+      "windows unelevated restricted-token sandbox cannot enforce network restrictions "
+      "(network.mode=`%s`); refusing to run unsandboxed",
+      p->net_mode == CSB_NET_PROXY ? "proxy" : "restricted");
+  int rc = verdict(P, msg, "network.mode",
+                   "use --backend elevated (a firewalled offline user), or pass "
+                   "--best-effort-network to accept environment-only blocking");
+  free(msg);
+  return rc;
+}
+
+/* ---- proxy ports ---------------------------------------------------------------- */
+
+static void add_port(planner *P, int port) {
+  for (size_t i = 0; i < P->n_ports; i++)
+    if (P->ports[i] == port) return;
+  if (P->n_ports < CSB_ARRAY_LEN(P->ports)) P->ports[P->n_ports++] = port;
+}
+
+static int cmp_int(const void *a, const void *b) {
+  int x = *(const int *)a, y = *(const int *)b;
+  return (x > y) - (x < y);
+}
+
+static int proxy_ports(planner *P) {
+  const csb_policy *p = P->p;
+  if (p->net_mode == CSB_NET_PROXY) {
+    csb_netpolicy *np = csb_netpolicy_new();
+    csb_error e;
+    csb_error_clear(&e);
+    if (p->proxy != NULL && !csb_netpolicy_apply_proxy_json(np, p->proxy, "network.proxy", &e)) {
+      csb_netpolicy_free(np);
+      return fail(P, CSB_EXIT_DATA, "%s", e.msg);
+    }
+    const char *urls[2] = {np->proxy_url, np->enable_socks5 ? np->socks_url : NULL};
+    const char *names[2] = {"network.proxy.proxy_url", "network.proxy.socks_url"};
+    for (int i = 0; i < 2; i++) {
+      if (urls[i] == NULL) continue;
+      int port = wa_loopback_url_port(urls[i]);
+      if (port == 0) {
+        char *msg = csb_xasprintf(
+            "proxy URL `%s` is not a loopback URL with an explicit port: the offline "
+            "identity's firewall admits only loopback proxy ports; refusing to run unsandboxed",
+            urls[i]);
+        int rc = P->elevated ? verdict(P, msg, names[i],
+                                       "run csb-proxy on 127.0.0.1 or [::1] with an explicit port")
+                             : 0;
+        free(msg);
+        if (rc) {
+          csb_netpolicy_free(np);
+          return rc;
+        }
+        continue;
+      }
+      add_port(P, port);
+    }
+    csb_netpolicy_free(np);
+  }
+  for (size_t i = 0; i < P->o->n_proxy_ports; i++) add_port(P, P->o->proxy_ports[i]);
+  qsort(P->ports, P->n_ports, sizeof(int), cmp_int);
+  return 0;
+}
+
+/* ---- 4: write roots and capability SIDs -------------------------------------------- */
+
+static int ieq_n(const char *a, const char *b, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (tolower((unsigned char)a[i]) != tolower((unsigned char)b[i])) return 0;
+  return 1;
+}
+
+static int is_excluded_child(const char *name) {
+  for (size_t i = 0; i < CSB_ARRAY_LEN(kProfileExclusions); i++)
+    if (csb_winpath_equal(name, kProfileExclusions[i])) return 1;
+  return 0;
+}
+
+/* Profile children that ~/.ssh/config needs (IdentityFile, Include), by
+ * first component below the profile. */
+static void ssh_dependencies(planner *P, csb_strv *out) {
+  const char *profile = P->o->user_profile;
+  if (profile == NULL) return;
+  char *cfg = csb_winpath_join(profile, ".ssh\\config");
+  char *text = NULL;
+  size_t len = 0;
+  if (cfg == NULL || wfs_lkind(P->fs, cfg) != WFS_FILE ||
+      !wfs_read(P->fs, cfg, MAX_SMALL_FILE, &text, &len, NULL)) {
+    free(cfg);
+    return;
+  }
+  char *line = text;
+  while (line && *line) {
+    char *end = strchr(line, '\n');
+    if (end) *end = '\0';
+    char *s = line;
+    while (*s == ' ' || *s == '\t') s++;
+    size_t kw = strcspn(s, " \t=");
+    int want = (kw == 12 && ieq_n(s, "identityfile", 12)) || (kw == 7 && ieq_n(s, "include", 7));
+    if (want) {
+      char *v = s + kw;
+      while (*v == ' ' || *v == '\t' || *v == '=') v++;
+      size_t vl = strlen(v);
+      while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == ' ' || v[vl - 1] == '\t')) v[--vl] = '\0';
+      if (vl >= 2 && v[0] == '"' && v[vl - 1] == '"') {
+        v[vl - 1] = '\0';
+        v++;
+      }
+      char *abs = NULL;
+      if (v[0] == '~' && (v[1] == '/' || v[1] == '\\'))
+        abs = csb_winpath_join(profile, v + 2);
+      else if (csb_winpath_is_absolute(v))
+        abs = csb_winpath_normalize(v);
+      else if (v[0] != '\0')
+        abs = csb_winpath_join(profile, v);
+      char *rel = abs ? csb_winpath_relative_to(profile, abs) : NULL;
+      if (rel != NULL && rel[0] != '\0') {
+        rel[strcspn(rel, "\\")] = '\0';
+        csb_strv_push(out, rel);
+      }
+      free(rel);
+      free(abs);
+    }
+    line = end ? end + 1 : NULL;
+  }
+  free(text);
+  free(cfg);
+}
+
+/* Appends `root` (canonical) to `out`, expanding the user profile into its
+ * children minus the exclusions and ssh dependencies. */
+static void add_expanding_profile(planner *P, pathset *out, const char *root,
+                                  const csb_strv *ssh_deps, int flag) {
+  const char *profile = P->o->user_profile;
+  char *pcanon = profile ? canonical_or_self(P, profile) : NULL;
+  if (pcanon == NULL || !same_path(root, pcanon)) {
+    /* A child of the profile may itself be excluded. */
+    int drop = 0;
+    if (pcanon != NULL) {
+      char *rel = csb_winpath_relative_to(pcanon, root);
+      if (rel != NULL && rel[0] != '\0' && strchr(rel, '\\') == NULL) {
+        if (is_excluded_child(rel)) drop = 1;
+        for (size_t i = 0; i < ssh_deps->len; i++)
+          if (csb_winpath_equal(rel, ssh_deps->items[i])) drop = 1;
+      }
+      free(rel);
+    }
+    if (!drop) ps_add(out, root, flag);
+    free(pcanon);
+    return;
+  }
+  csb_strv names;
+  csb_strv_init(&names);
+  if (!wfs_list(P->fs, pcanon, &names)) {
+    ps_add(out, root, flag); /* listing failed: the profile itself */
+  } else {
+    for (size_t i = 0; i < names.len; i++) {
+      int drop = is_excluded_child(names.items[i]);
+      for (size_t k = 0; k < ssh_deps->len; k++)
+        if (csb_winpath_equal(names.items[i], ssh_deps->items[k])) drop = 1;
+      if (drop) continue;
+      char *child = csb_winpath_join(pcanon, names.items[i]);
+      if (child) ps_add(out, child, flag);
+      free(child);
+    }
+  }
+  csb_strv_free(&names);
+  free(pcanon);
+}
+
+static int sensitive_write_root(planner *P, const char *root) {
+  const char *homes[2] = {P->home, P->home_canon};
+  static const char *const dirs[] = {".sandbox", ".sandbox-bin", ".sandbox-secrets"};
+  for (int h = 0; h < 2; h++) {
+    if (homes[h] == NULL) continue;
+    if (same_path(root, homes[h])) return 1;
+    for (size_t d = 0; d < CSB_ARRAY_LEN(dirs); d++) {
+      char *s = csb_winpath_join(homes[h], dirs[d]);
+      int hit = s && under(s, root);
+      free(s);
+      if (hit) return 1;
+    }
+  }
+  return 0;
+}
+
+/* Origins of the write entries behind a view root. */
+static void write_origins(planner *P, const char *root, int *tmpdir, int *slash_tmp, int *other) {
+  *tmpdir = *slash_tmp = *other = 0;
+  for (size_t i = 0; i < P->p->n_entries; i++) {
+    const csb_policy_entry *e = &P->p->entries[i];
+    if (e->access != CSB_ACCESS_WRITE) continue;
+    if (!same_path(e->path, root) && !same_path(P->entry_eff[i], root)) continue;
+    if (strcmp(e->origin, ":tmpdir") == 0)
+      *tmpdir = 1;
+    else if (strcmp(e->origin, ":slash_tmp") == 0)
+      *slash_tmp = 1;
+    else
+      *other = 1;
+  }
+}
+
+static const char *record_sid(planner *P, const char *slot, const char *key) {
+  if (P->cap_record == NULL) return NULL;
+  const cJSON *v;
+  if (key == NULL) {
+    v = cJSON_GetObjectItemCaseSensitive(P->cap_record, slot);
+  } else {
+    const cJSON *map = cJSON_GetObjectItemCaseSensitive(P->cap_record, slot);
+    v = map ? cJSON_GetObjectItemCaseSensitive(map, key) : NULL;
+  }
+  return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int load_cap_record(planner *P) {
+  char *file = csb_winpath_join(P->home, "cap_sid");
+  P->cap_status = "missing";
+  int rc = 0;
+  if (wfs_lkind(P->fs, file) == WFS_MISSING) goto out;
+  char *text = NULL;
+  size_t len = 0;
+  csb_error e;
+  if (!wfs_read(P->fs, file, MAX_SMALL_FILE, &text, &len, &e)) {
+    rc = fail(P, CSB_EXIT_OSERR, "cannot read the capability SID file: %s", e.msg);
+    goto out;
+  }
+  cJSON *doc = NULL;
+  const char *s = text;
+  while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n') s++;
+  if (*s == '{') {
+    if (!csb_json_parse(text, len, &doc, NULL) || !cJSON_IsObject(doc)) {
+      cJSON_Delete(doc);
+      free(text);
+      rc = fail(P, CSB_EXIT_DATA, MSG_CAP_RECORD " (rule: the capability SID record; backend: %s; "
+                "fix: restore the file from a backup, or delete it, which orphans the ACEs granted to "
+                "its SIDs)",
+                file, P->backend);
+      goto out;
+    }
+    int valid = 1;
+    for (const cJSON *c = doc->child; c && valid; c = c->next) {
+      if (strcmp(c->string, "workspace") == 0 || strcmp(c->string, "readonly") == 0) {
+        valid = cJSON_IsNull(c) || (cJSON_IsString(c) && wa_is_sid(c->valuestring));
+      } else if (strcmp(c->string, "workspace_by_cwd") == 0 ||
+                 strcmp(c->string, "writable_root_by_path") == 0) {
+        valid = cJSON_IsObject(c);
+        for (const cJSON *m = valid ? c->child : NULL; m && valid; m = m->next)
+          valid = cJSON_IsString(m) && wa_is_sid(m->valuestring);
+      } else {
+        valid = 0;
+      }
+    }
+    if (!valid) {
+      cJSON_Delete(doc);
+      free(text);
+      rc = fail(P, CSB_EXIT_DATA, MSG_CAP_RECORD " (rule: the capability SID record; backend: %s; "
+                "fix: restore the file from a backup, or delete it, which orphans the ACEs granted to "
+                "its SIDs)",
+                file, P->backend);
+      goto out;
+    }
+    P->cap_record = doc;
+    P->cap_status = "record";
+  } else {
+    char *t = csb_xstrdup(s);
+    size_t n = strlen(t);
+    while (n > 0 && (t[n - 1] == '\n' || t[n - 1] == '\r' || t[n - 1] == ' ' || t[n - 1] == '\t'))
+      t[--n] = '\0';
+    if (!wa_is_sid(t)) {
+      free(t);
+      free(text);
+      rc = fail(P, CSB_EXIT_DATA, MSG_CAP_NEITHER " (rule: the capability SID record; backend: %s; "
+                "fix: restore the file from a backup, or delete it, which orphans the ACEs granted to "
+                "its SIDs)",
+                file, P->backend);
+      goto out;
+    }
+    /* A plain SID from an older layout becomes the `workspace` member. */
+    P->cap_record = csb_json_new_object();
+    csb_json_add_string(P->cap_record, "workspace", t);
+    P->cap_status = "plain-sid";
+    free(t);
+  }
+  free(text);
+out:
+  free(file);
+  return rc;
+}
+
+static int plan_write_roots(planner *P) {
+  const csb_policy_view *v = P->v;
+  pathset final = {0};
+  csb_strv ssh_deps;
+  csb_strv_init(&ssh_deps);
+  ssh_dependencies(P, &ssh_deps);
+  int policy_writes = 0, tmpdir_writable = 0;
+  for (size_t i = 0; i < v->n_writable; i++) {
+    const char *root = v->writable[i].root;
+    int tmpdir, slash, other;
+    write_origins(P, root, &tmpdir, &slash, &other);
+    if (!other && slash && !tmpdir) {
+      note(P, "writable root `%s` (:slash_tmp) has no meaning on Windows and is ignored", root);
+      continue;
+    }
+    policy_writes++;
+    if (!other && tmpdir) {
+      tmpdir_writable = 1;
+      continue;
+    }
+    if (!exists(P, root)) {
+      note(P, "writable root `%s` does not exist and is skipped", root);
+      continue;
+    }
+    char *canon = canonical_or_self(P, root);
+    add_expanding_profile(P, &final, canon, &ssh_deps, 0);
+    free(canon);
+  }
+  if (tmpdir_writable) {
+    for (size_t i = 0; i < P->o->temp_dirs.len; i++) {
+      const char *t = P->o->temp_dirs.items[i];
+      if (!exists(P, t)) {
+        note(P, "temporary directory `%s` does not exist and is skipped", t);
+        continue;
+      }
+      char *canon = canonical_or_self(P, t);
+      add_expanding_profile(P, &final, canon, &ssh_deps, 0);
+      free(canon);
+    }
+    if (P->o->temp_dirs.len == 0)
+      note(P, ":tmpdir is writable but no TEMP/TMP directory is known (pass --temp DIR)");
+  }
+  ps_finish(&final);
+  P->roots = csb_xcalloc(final.n ? final.n : 1, sizeof(*P->roots));
+  for (size_t i = 0; i < final.n; i++) {
+    const char *root = final.v[i].path;
+    if (sensitive_write_root(P, root)) {
+      note(P, "writable root `%s` is csb's own home or sandbox directory and is not granted", root);
+      continue;
+    }
+    wroot *w = &P->roots[P->n_roots++];
+    w->path = csb_xstrdup(root);
+    w->key = csb_xstrdup(final.v[i].key);
+    w->trustee = csb_xasprintf("cap:%s", w->key);
+    w->slot = strcmp(w->key, P->cwd_key) == 0 ? "workspace_by_cwd" : "writable_root_by_path";
+  }
+  ps_free(&final);
+  csb_strv_free(&ssh_deps);
+  /* The csb home (capability SIDs, deny-read state, secrets) must stay out
+   * of every writable root. */
+  for (size_t i = 0; i < P->n_roots; i++) {
+    const char *homes[2] = {P->home, P->home_canon};
+    for (int h = 0; h < 2; h++) {
+      if (homes[h] == NULL || !under(P->roots[i].path, homes[h])) continue;
+      char *rule = csb_xasprintf("csb home `%s` lies inside writable root `%s`", homes[h],
+                                 P->roots[i].path);
+      int rc = verdict(P,
+                       "the capability SID file and sandbox state would be writable from the "
+                       "sandbox; refusing to run unsandboxed",
+                       rule, "move the csb home (--csb-home, CSB_HOME) outside every writable root");
+      free(rule);
+      return rc;
+    }
+  }
+  if (policy_writes > 0 && P->n_roots == 0) {
+    char *rule = csb_xasprintf("%d writable root(s) in the policy, none usable (missing or csb's own)",
+                               policy_writes);
+    int rc = verdict(P, MSG_NO_CAPS, rule, "create the writable roots before running");
+    free(rule);
+    return rc;
+  }
+  P->write_mode = P->n_roots > 0;
+  for (size_t i = 0; i < P->n_roots; i++) {
+    wroot *w = &P->roots[i];
+    const char *sid = record_sid(P, w->slot, w->key);
+    w->sid = sid ? csb_xstrdup(sid) : NULL;
+    if (w->sid == NULL) P->caps_to_create++;
+  }
+  return 0;
+}
+
+/* ---- carve-outs ------------------------------------------------------------------- */
+
+static int explicit_entry_at(planner *P, const char *path) {
+  for (size_t i = 0; i < P->p->n_entries; i++) {
+    const csb_policy_entry *e = &P->p->entries[i];
+    if (e->access == CSB_ACCESS_WRITE || e->skip_if_missing) continue;
+    if (same_path(e->path, path) || same_path(P->entry_eff[i], path)) return 1;
+  }
+  return 0;
+}
+
+static void plan_deny_write(planner *P) {
+  const csb_policy_view *v = P->v;
+  for (size_t i = 0; i < v->n_writable; i++) {
+    const csb_writable_root *w = &v->writable[i];
+    int tmpdir, slash, other;
+    write_origins(P, w->root, &tmpdir, &slash, &other);
+    if (!other || !exists(P, w->root) || sensitive_write_root(P, w->root)) continue;
+    for (size_t k = 0; k < w->read_only_subpaths.len; k++) {
+      const char *s = w->read_only_subpaths.items[k];
+      if (exists(P, s)) {
+        ps_add(&P->deny_write, s, 0);
+        char *c = wfs_canonical(P->fs, s);
+        if (c != NULL) ps_add(&P->deny_write, c, 0);
+        free(c);
+      } else if (explicit_entry_at(P, s)) {
+        ps_add(&P->deny_write, s, 1);
+      }
+    }
+    for (size_t n = 0; n < w->protected_names.len; n++) {
+      char *sub = csb_winpath_join(w->root, w->protected_names.items[n]);
+      if (sub && !exists(P, sub) && !explicit_entry_at(P, sub))
+        note(P, "protected `%s` does not exist and is not created: a missing name cannot carry "
+                "an ACE", sub);
+      free(sub);
+    }
+  }
+  ps_finish(&P->deny_write);
+}
+
+/* ---- 5: deny-read ------------------------------------------------------------------- */
+
+static int root_target(planner *P, const char *path, const char *target) {
+  if (!csb_winpath_is_root(target)) return 0;
+  char *rule = csb_xasprintf("deny-read path `%s` resolves to the filesystem root `%s`", path, target);
+  int rc = verdict(P,
+                   "a deny-read ACE on a filesystem root would hide the whole volume; refusing "
+                   "to run unsandboxed",
+                   rule, "deny a directory below the root, or remove the link");
+  free(rule);
+  return rc;
+}
+
+/* Levels below the prefix a glob needs: unbounded (-1) with a `**`
+ * component, else its components (capped by glob_scan_max_depth). */
+static int glob_depth(const char *rest, int cap) {
+  int recursive = 0, comps = 0;
+  const char *p = rest;
+  while (*p) {
+    while (*p == '/' || *p == '\\') p++;
+    const char *c = p;
+    while (*p && *p != '/' && *p != '\\') p++;
+    if (p > c) {
+      comps++;
+      if (p - c >= 2 && strstr(c, "**") != NULL && strstr(c, "**") < p) recursive = 1;
+    }
+  }
+  if (recursive) return cap > 0 ? cap : CSB_GLOB_DEPTH_UNLIMITED;
+  if (cap > 0 && comps > cap) return cap;
+  return comps;
+}
+
+static int plan_deny_read(planner *P) {
+  const csb_policy *p = P->p;
+  const csb_policy_view *v = P->v;
+  int rc;
+  /* Exact paths: the lexical spelling of each deny entry and the view's
+   * effective path; missing ones are created as directories first. */
+  for (size_t i = 0; i < v->unreadable_roots.len; i++) {
+    const char *u = v->unreadable_roots.items[i];
+    csb_strv cands;
+    csb_strv_init(&cands);
+    for (size_t e = 0; e < p->n_entries; e++)
+      if (p->entries[e].access == CSB_ACCESS_DENY && same_path(P->entry_eff[e], u))
+        csb_strv_push(&cands, p->entries[e].path);
+    csb_strv_push(&cands, u);
+    for (size_t c = 0; c < cands.len; c++) {
+      const char *path = cands.items[c];
+      if ((rc = root_target(P, path, path)) != 0) {
+        csb_strv_free(&cands);
+        return rc;
+      }
+      if (!exists(P, path)) {
+        ps_add(&P->deny_read, path, 1);
+        continue;
+      }
+      ps_add(&P->deny_read, path, 0);
+      char *canon = wfs_canonical(P->fs, path);
+      if (canon != NULL) {
+        rc = root_target(P, path, canon);
+        if (!rc) ps_add(&P->deny_read, canon, 0);
+        free(canon);
+        if (rc) {
+          csb_strv_free(&cands);
+          return rc;
+        }
+      }
+    }
+    csb_strv_free(&cands);
+  }
+  /* Globs: expanded now (point in time) within glob_scan_max_depth. */
+  P->glob_summaries = csb_json_new_array();
+  size_t budget = P->o->max_deny_read_paths;
+  for (size_t i = 0; i < v->unreadable_globs.len; i++) {
+    const char *g = v->unreadable_globs.items[i];
+    const char *origin = "?";
+    for (size_t k = 0; k < p->n_globs; k++)
+      if (strcmp(p->globs[k].pattern, g) == 0) origin = p->globs[k].origin;
+    csb_error e;
+    csb_error_clear(&e);
+    size_t raw_len = 0;
+    char *prefix = wfs_glob_prefix(g, &raw_len, &e);
+    if (prefix == NULL)
+      return fail(P, CSB_EXIT_DATA, "invalid deny-read glob pattern `%s`: %s", g, e.msg);
+    int depth = glob_depth(g + raw_len, p->glob_scan_max_depth);
+    if (depth < 0 && csb_winpath_is_root(prefix)) {
+      char *msg = csb_xasprintf(MSG_ROOT_GLOB, g);
+      char *rule = csb_xasprintf("deny glob `%s` from %s", g, origin);
+      rc = verdict(P, msg, rule,
+                   "set glob_scan_max_depth, or start the glob below the drive root");
+      free(msg);
+      free(rule);
+      free(prefix);
+      return rc;
+    }
+    csb_strv matches, targets;
+    csb_strv_init(&matches);
+    csb_strv_init(&targets);
+    if (!wfs_glob_expand(P->fs, g, depth, budget, &matches, &targets, &e)) {
+      csb_strv_free(&matches);
+      csb_strv_free(&targets);
+      free(prefix);
+      csb_error_set(P->err,
+                    "cannot expand deny-read glob `%s`: %s (rule: deny glob from %s; backend: %s; "
+                    "fix: narrow the glob, set glob_scan_max_depth or raise "
+                    "--max-deny-read-paths)",
+                    g, e.msg, origin, P->backend);
+      return CSB_EXIT_UNAVAILABLE;
+    }
+    for (size_t k = 0; k < matches.len; k++) ps_add(&P->deny_read, matches.items[k], 0);
+    for (size_t k = 0; k < targets.len; k++) {
+      if ((rc = root_target(P, matches.len ? matches.items[0] : g, targets.items[k])) != 0) {
+        csb_strv_free(&matches);
+        csb_strv_free(&targets);
+        free(prefix);
+        return rc;
+      }
+      ps_add(&P->deny_read, targets.items[k], 0);
+    }
+    cJSON *s = csb_json_add_object(P->glob_summaries, NULL);
+    csb_json_add_string(s, "pattern", g);
+    csb_json_add_string(s, "origin", origin);
+    csb_json_add_string(s, "scan_root", prefix);
+    if (depth < 0)
+      csb_json_add_null(s, "max_depth");
+    else
+      csb_json_add_int(s, "max_depth", depth);
+    csb_json_add_int(s, "matches", (int64_t)matches.len);
+    csb_strv_free(&matches);
+    csb_strv_free(&targets);
+    free(prefix);
+  }
+  ps_finish(&P->deny_read);
+  if (P->deny_read.n > P->o->max_deny_read_paths) {
+    csb_error_set(P->err,
+                  "%zu deny-read paths exceed the limit of %zu (rule: deny rules of the policy; "
+                  "backend: %s; fix: narrow the globs or raise --max-deny-read-paths)",
+                  P->deny_read.n, P->o->max_deny_read_paths, P->backend);
+    return CSB_EXIT_UNAVAILABLE;
+  }
+  for (size_t i = 0; i < P->deny_read.n; i++)
+    if (P->deny_read.v[i].flag) add_mkdir(P, "deny_read", P->deny_read.v[i].path);
+  return 0;
+}
+
+/* Key prefix test on keys ("c:/a" covers "c:/a" and "c:/a/b"). */
+static int key_under(const char *prefix, const char *key) {
+  size_t n = strlen(prefix);
+  if (strncmp(prefix, key, n) != 0) return 0;
+  return key[n] == '\0' || key[n] == '/';
+}
+
+static int under_deny_read(planner *P, const char *key) {
+  for (size_t i = 0; i < P->deny_read.n; i++)
+    if (key_under(P->deny_read.v[i].key, key)) return 1;
+  return 0;
+}
+
+/* ---- 6: read roots (elevated) --------------------------------------------------------- */
+
+static void plan_read_roots(planner *P) {
+  pathset cand = {0};
+  csb_strv ssh_deps;
+  csb_strv_init(&ssh_deps);
+  ssh_dependencies(P, &ssh_deps);
+  char *bin = csb_winpath_join(P->home, ".sandbox-bin");
+  char *cwd_root = csb_winpath_root(P->p->cwd);
+  /* The sandbox binaries dir is created when missing: flag 1 keeps it. */
+  ps_add(&cand, bin, 1);
+  for (size_t i = 0; i < CSB_ARRAY_LEN(kPlatformDefaultReadRoots); i++)
+    ps_add(&cand, kPlatformDefaultReadRoots[i], 0);
+  if (P->o->user_profile != NULL) ps_add(&cand, P->o->user_profile, 0);
+  ps_add(&cand, P->p->cwd, 0);
+  for (size_t i = 0; i < P->n_roots; i++) ps_add(&cand, P->roots[i].path, 0);
+  for (size_t i = 0; i < P->v->readable_roots.len; i++) {
+    const char *r = P->v->readable_roots.items[i];
+    if (csb_winpath_is_root(r) && under(r, P->p->cwd)) continue;
+    ps_add(&cand, r, 0);
+  }
+  /* Existing paths only, canonicalised, the profile expanded. */
+  pathset kept = {0};
+  for (size_t i = 0; i < cand.n; i++) {
+    const char *c = cand.v[i].path;
+    if (cand.v[i].flag) {
+      ps_add(&kept, c, 0);
+      continue;
+    }
+    if (!exists(P, c)) continue;
+    char *canon = canonical_or_self(P, c);
+    add_expanding_profile(P, &kept, canon, &ssh_deps, 0);
+    free(canon);
+  }
+  ps_finish(&kept);
+  /* Inside the csb home only the binaries dir is granted: the capability
+   * SIDs, the state and the secrets stay csb's own. */
+  char *bin_key = key_of(bin);
+  char *home_keys[2] = {key_of(P->home), P->home_canon ? key_of(P->home_canon) : NULL};
+  for (size_t i = 0; i < kept.n; i++) {
+    const char *key = kept.v[i].key;
+    int drop = under_deny_read(P, key);
+    for (int h = 0; h < 2 && !drop; h++)
+      if (home_keys[h] != NULL && key_under(home_keys[h], key) && !key_under(bin_key, key)) drop = 1;
+    for (size_t w = 0; w < P->n_roots && !drop; w++)
+      if (strcmp(P->roots[w].key, key) == 0) drop = 1;
+    if (!drop) ps_add(&P->read_roots, kept.v[i].path, 0);
+  }
+  ps_finish(&P->read_roots);
+  free(bin_key);
+  free(home_keys[0]);
+  free(home_keys[1]);
+  ps_free(&kept);
+  ps_free(&cand);
+  csb_strv_free(&ssh_deps);
+  free(bin);
+  free(cwd_root);
+}
+
+/* ---- 5b: deny-read state ---------------------------------------------------------------- */
+
+static cJSON *plan_state(planner *P, int *pending_revoke, int *pending_write) {
+  cJSON *st = csb_json_new_object();
+  char *file = csb_winpath_join(P->home, ".sandbox\\deny_read_acl_state.json");
+  csb_json_add_string(st, "file", file);
+  csb_json_add_string(st, "principal", "group");
+  const char *sid = sid_of(P, "group");
+  const char *status = "missing";
+  cJSON *doc = NULL;
+  if (wfs_lkind(P->fs, file) != WFS_MISSING) {
+    char *text = NULL;
+    size_t len = 0;
+    status = "corrupt";
+    if (wfs_read(P->fs, file, MAX_STATE_BYTES, &text, &len, NULL) &&
+        csb_json_parse(text, len, &doc, NULL) && cJSON_IsObject(doc)) {
+      const cJSON *pr = cJSON_GetObjectItemCaseSensitive(doc, "principals");
+      int ok = cJSON_IsObject(pr);
+      for (const cJSON *c = ok ? pr->child : NULL; c && ok; c = c->next) {
+        ok = cJSON_IsArray(c);
+        for (const cJSON *x = ok ? c->child : NULL; x && ok; x = x->next) ok = cJSON_IsString(x);
+      }
+      if (ok) status = "ok";
+    }
+    free(text);
+  }
+  csb_json_add_string(st, "status", status);
+  cJSON *recorded = csb_json_add_array(st, "recorded");
+  cJSON *revoke = csb_json_add_array(st, "revoke");
+  cJSON *record = csb_json_add_array(st, "record");
+  csb_strv rec;
+  csb_strv_init(&rec);
+  if (strcmp(status, "ok") == 0 && sid != NULL) {
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(doc, "principals"), sid);
+    for (const cJSON *x = list ? list->child : NULL; x; x = x->next)
+      csb_strv_push(&rec, x->valuestring);
+  }
+  for (size_t i = 0; i < rec.len; i++) {
+    csb_json_add_string(recorded, NULL, rec.items[i]);
+    char *k = key_of(rec.items[i]);
+    if (!ps_has_key(&P->deny_read, k)) {
+      csb_json_add_string(revoke, NULL, rec.items[i]);
+      (*pending_revoke)++;
+    }
+    free(k);
+  }
+  int same = rec.len == P->deny_read.n;
+  for (size_t i = 0; i < P->deny_read.n; i++) {
+    csb_json_add_string(record, NULL, P->deny_read.v[i].path);
+    if (same && strcmp(rec.items[i], P->deny_read.v[i].path) != 0) same = 0;
+  }
+  *pending_write = strcmp(status, "corrupt") == 0 || !same;
+  if (sid == NULL && P->deny_read.n == 0 && strcmp(status, "corrupt") != 0) *pending_write = 0;
+  if (strcmp(status, "corrupt") == 0)
+    note(P, "the deny-read state file `%s` is corrupt: it is renamed to `%s.corrupt` and treated as empty",
+         file, file);
+  if (sid == NULL)
+    note(P, "the group SID is not known (--sid group=SID): ACEs recorded for it earlier are "
+            "compared at apply time");
+  csb_strv_free(&rec);
+  cJSON_Delete(doc);
+  free(file);
+  return st;
+}
+
+/* ---- 7: output ---------------------------------------------------------------------- */
+
+static void add_ace(cJSON *aces, const char *source, const char *path, const char *trustee,
+                    int deny, uint32_t mask, int inherit) {
+  cJSON *a = csb_json_add_object(aces, NULL);
+  csb_json_add_string(a, "source", source);
+  csb_json_add_string(a, "path", path);
+  csb_json_add_string(a, "trustee", trustee);
+  csb_json_add_string(a, "type", deny ? "deny" : "allow");
+  char hex[16];
+  snprintf(hex, sizeof hex, "0x%08x", (unsigned)mask);
+  csb_json_add_string(a, "mask", hex);
+  const char *name = wa_mask_name(mask);
+  if (name) csb_json_add_string(a, "rights", name);
+  csb_json_add_string(a, "inherit", inherit ? "CI|OI" : "none");
+}
+
+/* Capability trustees of the write roots that overlap `path`; all of them
+ * when none does. */
+static void carveout_trustees(planner *P, const char *path, csb_strv *out) {
+  for (size_t i = 0; i < P->n_roots; i++)
+    if (under(P->roots[i].path, path) || under(path, P->roots[i].path))
+      csb_strv_push(out, P->roots[i].trustee);
+  if (out->len == 0)
+    for (size_t i = 0; i < P->n_roots; i++) csb_strv_push(out, P->roots[i].trustee);
+}
+
+static void emit_aces(planner *P, cJSON *plan) {
+  cJSON *aces = csb_json_add_array(plan, "aces");
+  if (P->elevated) {
+    for (size_t i = 0; i < P->deny_read.n; i++)
+      add_ace(aces, "deny_read", P->deny_read.v[i].path, "group", 1, WA_MASK_DENY_READ, 1);
+    for (size_t i = 0; i < P->read_roots.n; i++)
+      add_ace(aces, "read_root", P->read_roots.v[i].path, "group", 0, WA_MASK_READ_EXECUTE, 1);
+    for (size_t i = 0; i < P->n_roots; i++) {
+      add_ace(aces, "write_root", P->roots[i].path, "group", 0, WA_MASK_WRITE_ALLOW, 1);
+      add_ace(aces, "write_root", P->roots[i].path, P->roots[i].trustee, 0, WA_MASK_WRITE_ALLOW, 1);
+    }
+  } else {
+    for (size_t i = 0; i < P->n_roots; i++)
+      add_ace(aces, "write_root", P->roots[i].path, P->roots[i].trustee, 0, WA_MASK_RWX, 1);
+  }
+  for (size_t i = 0; i < P->deny_write.n; i++) {
+    csb_strv t;
+    csb_strv_init(&t);
+    carveout_trustees(P, P->deny_write.v[i].path, &t);
+    for (size_t k = 0; k < t.len; k++)
+      add_ace(aces, "deny_write", P->deny_write.v[i].path, t.items[k], 1, WA_MASK_DENY_WRITE, 1);
+    csb_strv_free(&t);
+  }
+  if (!P->elevated) {
+    const char *nul = "\\\\.\\NUL";
+    if (P->write_mode) {
+      for (size_t i = 0; i < P->n_roots; i++)
+        add_ace(aces, "null_device", nul, P->roots[i].trustee, 0, WA_MASK_RWX, 0);
+      add_ace(aces, "null_device", nul, "logon", 0, WA_MASK_RWX, 0);
+    } else {
+      add_ace(aces, "null_device", nul, "cap:readonly", 0, WA_MASK_RWX, 0);
+    }
+  }
+}
+
+static void lock_ace(cJSON *arr, const char *trustee, int deny, uint32_t mask) {
+  cJSON *a = csb_json_add_object(arr, NULL);
+  csb_json_add_string(a, "trustee", trustee);
+  csb_json_add_string(a, "type", deny ? "deny" : "allow");
+  char hex[16];
+  snprintf(hex, sizeof hex, "0x%08x", (unsigned)mask);
+  csb_json_add_string(a, "mask", hex);
+}
+
+static void emit_dir_locks(planner *P, cJSON *plan) {
+  cJSON *locks = csb_json_add_array(plan, "dir_locks");
+  if (!P->elevated) return;
+  char *bin = csb_winpath_join(P->home, ".sandbox-bin");
+  char *sbx = csb_winpath_join(P->home, ".sandbox");
+  char *sec = csb_winpath_join(P->home, ".sandbox-secrets");
+  cJSON *l = csb_json_add_object(locks, NULL);
+  csb_json_add_string(l, "path", bin);
+  csb_json_add_bool(l, "protected", true);
+  cJSON *a = csb_json_add_array(l, "aces");
+  lock_ace(a, "group", 0, WA_MASK_READ_EXECUTE);
+  lock_ace(a, "real_user", 0, WA_MASK_RWXD);
+  lock_ace(a, "system", 0, WA_MASK_RWXD);
+  lock_ace(a, "administrators", 0, WA_MASK_RWXD);
+  l = csb_json_add_object(locks, NULL);
+  csb_json_add_string(l, "path", sbx);
+  csb_json_add_bool(l, "protected", false);
+  a = csb_json_add_array(l, "aces");
+  lock_ace(a, "group", 0, WA_MASK_RWXD);
+  lock_ace(a, "real_user", 0, WA_MASK_RWX);
+  l = csb_json_add_object(locks, NULL);
+  csb_json_add_string(l, "path", sec);
+  csb_json_add_bool(l, "protected", false);
+  a = csb_json_add_array(l, "aces");
+  lock_ace(a, "group", 1, WA_MASK_RWXD);
+  lock_ace(a, "real_user", 0, WA_MASK_RWX);
+  free(bin);
+  free(sbx);
+  free(sec);
+}
+
+/* Unelevated: Everyone and the logon SID are restricting SIDs, so
+ * directories writable by Everyone stay writable; the applier scans for
+ * them (windows.md B6) and denies writes there to the capability SIDs. */
+static void emit_audit(planner *P, cJSON *plan) {
+  if (P->elevated) {
+    csb_json_add_null(plan, "audit");
+    return;
+  }
+  cJSON *a = csb_json_add_object(plan, "audit");
+  csb_json_add_string(a, "kind", "everyone_writable");
+  csb_json_add_int(a, "budget_ms", 2000);
+  csb_json_add_int(a, "max_checks", 50000);
+  csb_json_add_int(a, "max_entries_per_dir", 1000);
+  cJSON *c = csb_json_add_array(a, "candidates");
+  static const char *const cands[] = {"cwd", "%TEMP%", "%TMP%", "%USERPROFILE%", "%PUBLIC%",
+                                      "%PATH%", "C:\\", "C:\\Windows"};
+  for (size_t i = 0; i < CSB_ARRAY_LEN(cands); i++) csb_json_add_string(c, NULL, cands[i]);
+  cJSON *t = csb_json_add_array(a, "deny_trustees");
+  if (P->write_mode)
+    for (size_t i = 0; i < P->n_roots; i++) csb_json_add_string(t, NULL, P->roots[i].trustee);
+  else
+    csb_json_add_string(t, NULL, "cap:readonly");
+}
+
+static void fw_rule(cJSON *arr, const char *op, const char *name, const char *friendly,
+                    const char *proto, const char *addrs, const char *ports) {
+  cJSON *r = csb_json_add_object(arr, NULL);
+  csb_json_add_string(r, "op", op);
+  csb_json_add_string(r, "name", name);
+  if (strcmp(op, "remove") == 0) return;
+  if (friendly) csb_json_add_string(r, "friendly_name", friendly);
+  if (proto) csb_json_add_string(r, "protocol", proto);
+  if (addrs) csb_json_add_string(r, "remote_addresses", addrs);
+  csb_json_add_string(r, "remote_ports", ports);
+  if (strcmp(op, "ensure") == 0) {
+    csb_json_add_string(r, "direction", "out");
+    csb_json_add_string(r, "action", "block");
+    csb_json_add_string(r, "profiles", "all");
+    csb_json_add_string(r, "local_user_authorized_list", "O:LSD:(A;;CC;;;{offline})");
+  }
+}
+
+static int offline(const planner *P) {
+  return P->elevated && P->p->net_mode != CSB_NET_ENABLED;
+}
+
+static void emit_network(planner *P, cJSON *plan) {
+  const csb_policy *p = P->p;
+  cJSON *net = csb_json_add_object(plan, "network");
+  const char *mode = p->net_mode == CSB_NET_ENABLED ? "enabled"
+                     : p->net_mode == CSB_NET_PROXY ? "proxy"
+                                                    : "restricted";
+  csb_json_add_string(net, "mode", mode);
+  csb_json_add_bool(net, "allow_local_binding", p->allow_local_binding != 0);
+  cJSON *ports = csb_json_add_array(net, "proxy_ports");
+  for (size_t i = 0; i < P->n_ports; i++) csb_json_add_int(ports, NULL, P->ports[i]);
+  const char *enforcement;
+  if (p->net_mode == CSB_NET_ENABLED)
+    enforcement = "none";
+  else if (P->elevated)
+    enforcement = "firewall";
+  else
+    enforcement = "environment";
+  csb_json_add_string(net, "enforcement", enforcement);
+
+  cJSON *fw = csb_json_add_array(plan, "firewall");
+  if (!offline(P)) return;
+  if (p->allow_local_binding) {
+    fw_rule(fw, "remove", FW_LEGACY_ALLOW, NULL, NULL, NULL, NULL);
+    fw_rule(fw, "remove", FW_LOOPBACK_UDP, NULL, NULL, NULL, NULL);
+    fw_rule(fw, "remove", FW_LOOPBACK_TCP, NULL, NULL, NULL, NULL);
+  } else {
+    fw_rule(fw, "ensure", FW_LOOPBACK_UDP, "csb Sandbox Offline - Block Loopback UDP", "UDP",
+            FW_LOOPBACK, "*");
+    fw_rule(fw, "ensure", FW_LOOPBACK_TCP,
+            "csb Sandbox Offline - Block Loopback TCP (Except Proxy)", "TCP", FW_LOOPBACK, "*");
+    fw_rule(fw, "remove", FW_LEGACY_ALLOW, NULL, NULL, NULL, NULL);
+    if (P->n_ports > 0) {
+      char *c = wa_port_complement(P->ports, P->n_ports);
+      if (c[0] != '\0') fw_rule(fw, "narrow", FW_LOOPBACK_TCP, NULL, NULL, NULL, c);
+      free(c);
+    }
+  }
+  fw_rule(fw, "ensure", FW_OUTBOUND, "csb Sandbox Offline - Block Non-Loopback Outbound", "ANY",
+          FW_NON_LOOPBACK, "*");
+}
+
+static void emit_wfp(planner *P, cJSON *plan) {
+  if (!offline(P)) {
+    csb_json_add_null(plan, "wfp");
+    return;
+  }
+  cJSON *w = csb_json_add_object(plan, "wfp");
+  csb_json_add_string(w, "provider", WFP_PROVIDER);
+  csb_json_add_string(w, "sublayer", WFP_SUBLAYER);
+  csb_json_add_int(w, "sublayer_weight", 0x8000);
+  csb_json_add_string(w, "user", "offline");
+  csb_json_add_string(w, "action", "block");
+  cJSON *f = csb_json_add_array(w, "filters");
+  for (size_t i = 0; i < CSB_ARRAY_LEN(kWfpFilters); i++) csb_json_add_string(f, NULL, kWfpFilters[i]);
+}
+
+static void port_list(csb_buf *b, const int *ports, size_t n) {
+  csb_buf_putc(b, '[');
+  for (size_t i = 0; i < n; i++) csb_buf_printf(b, "%s%d", i ? ", " : "", ports[i]);
+  csb_buf_putc(b, ']');
+}
+
+static cJSON *emit_marker(planner *P, int *pending) {
+  if (!offline(P)) return NULL;
+  cJSON *m = csb_json_new_object();
+  char *file = csb_winpath_join(P->home, ".sandbox\\setup_marker.json");
+  csb_json_add_string(m, "file", file);
+  csb_json_add_int(m, "version", WA_SETUP_VERSION);
+  csb_json_add_string(m, "offline_username", WA_OFFLINE_USER);
+  csb_json_add_string(m, "online_username", WA_ONLINE_USER);
+  cJSON *ports = csb_json_add_array(m, "proxy_ports");
+  for (size_t i = 0; i < P->n_ports; i++) csb_json_add_int(ports, NULL, P->ports[i]);
+  csb_json_add_bool(m, "allow_local_binding", P->p->allow_local_binding != 0);
+  /* Compare with the stored marker (identity.rs B2.8). */
+  const char *status = "missing";
+  char *reason = NULL;
+  char *text = NULL;
+  size_t len = 0;
+  cJSON *doc = NULL;
+  if (wfs_lkind(P->fs, file) == WFS_FILE &&
+      wfs_read(P->fs, file, MAX_SMALL_FILE, &text, &len, NULL) &&
+      csb_json_parse(text, len, &doc, NULL) && cJSON_IsObject(doc)) {
+    const cJSON *ver = cJSON_GetObjectItemCaseSensitive(doc, "version");
+    if (!cJSON_IsNumber(ver) || ver->valuedouble != WA_SETUP_VERSION) {
+      status = "mismatch";
+      reason = csb_xstrdup("sandbox setup marker missing or incompatible");
+    } else {
+      const cJSON *sp = cJSON_GetObjectItemCaseSensitive(doc, "proxy_ports");
+      const cJSON *sb = cJSON_GetObjectItemCaseSensitive(doc, "allow_local_binding");
+      int stored[WA_MAX_PROXY_PORTS + 2];
+      size_t ns = 0;
+      for (const cJSON *x = cJSON_IsArray(sp) ? sp->child : NULL; x && ns < CSB_ARRAY_LEN(stored);
+           x = x->next)
+        if (cJSON_IsNumber(x)) stored[ns++] = (int)x->valuedouble;
+      int sbind = cJSON_IsTrue(sb);
+      int same = ns == P->n_ports && sbind == (P->p->allow_local_binding != 0);
+      for (size_t i = 0; same && i < ns; i++) same = stored[i] == P->ports[i];
+      if (same) {
+        status = "ok";
+      } else {
+        status = "mismatch";
+        csb_buf b = {0};
+        csb_buf_puts(&b, "offline firewall settings changed (stored_ports=");
+        port_list(&b, stored, ns);
+        csb_buf_puts(&b, ", desired_ports=");
+        port_list(&b, P->ports, P->n_ports);
+        csb_buf_printf(&b, ", stored_allow_local_binding=%s, desired_allow_local_binding=%s)",
+                       sbind ? "true" : "false", P->p->allow_local_binding ? "true" : "false");
+        reason = csb_buf_steal(&b);
+      }
+    }
+  } else if (wfs_lkind(P->fs, file) != WFS_MISSING) {
+    status = "mismatch";
+    reason = csb_xstrdup("sandbox setup marker missing or incompatible");
+  } else {
+    reason = csb_xstrdup("sandbox setup marker missing or incompatible");
+  }
+  csb_json_add_string(m, "status", status);
+  if (reason) csb_json_add_string(m, "reason", reason);
+  *pending = strcmp(status, "ok") != 0;
+  free(reason);
+  cJSON_Delete(doc);
+  free(text);
+  free(file);
+  return m;
+}
+
+static void emit_desktop(planner *P, cJSON *plan) {
+  cJSON *d = csb_json_add_object(plan, "desktop");
+  csb_json_add_bool(d, "private", P->o->private_desktop != 0);
+  if (!P->o->private_desktop) {
+    csb_json_add_string(d, "name", "Winsta0\\Default");
+    return;
+  }
+  csb_json_add_string(d, "name_prefix", WA_DESKTOP_PREFIX);
+  csb_json_add_string(d, "nonce", "32 random hex digits, chosen at apply time");
+  char *sddl;
+  if (P->elevated)
+    sddl = csb_xasprintf("D:P(A;;0x%x;;;{real_user})(A;;0x%x;;;{%s})", WA_DESKTOP_ALL,
+                         WA_DESKTOP_PARTICIPANT, offline(P) ? "offline" : "online");
+  else
+    sddl = csb_xasprintf("D:P(A;;0x%x;;;{real_user})(A;;0x%x;;;{logon})", WA_DESKTOP_ALL,
+                         WA_DESKTOP_ALL);
+  csb_json_add_string(d, "sddl", sddl);
+  free(sddl);
+}
+
+static void emit_token(planner *P, cJSON *plan) {
+  cJSON *t = csb_json_add_object(plan, "token");
+  csb_json_add_string(t, "base", P->elevated ? "sandbox_user" : "current_process");
+  csb_json_add_string(t, "mode", P->write_mode ? "writable_roots" : "read_only");
+  cJSON *f = csb_json_add_array(t, "flags");
+  csb_json_add_string(f, NULL, "DISABLE_MAX_PRIVILEGE");
+  csb_json_add_string(f, NULL, "LUA_TOKEN");
+  csb_json_add_string(f, NULL, "WRITE_RESTRICTED");
+  cJSON *r = csb_json_add_array(t, "restricting_sids");
+  cJSON *dd = csb_json_add_array(t, "default_dacl_generic_all");
+  if (P->write_mode) {
+    for (size_t i = 0; i < P->n_roots; i++) csb_json_add_string(r, NULL, P->roots[i].trustee);
+  } else {
+    csb_json_add_string(r, NULL, "cap:readonly");
+  }
+  if (P->elevated) csb_json_add_string(r, NULL, offline(P) ? "offline" : "online");
+  csb_json_add_string(r, NULL, "logon");
+  csb_json_add_string(r, NULL, "everyone");
+  csb_json_add_string(dd, NULL, "logon");
+  csb_json_add_string(dd, NULL, "everyone");
+  if (P->write_mode)
+    for (size_t i = 0; i < P->n_roots; i++) csb_json_add_string(dd, NULL, P->roots[i].trustee);
+  else
+    csb_json_add_string(dd, NULL, "cap:readonly");
+  cJSON *pv = csb_json_add_array(t, "privileges_enabled");
+  csb_json_add_string(pv, NULL, "SeChangeNotifyPrivilege");
+}
+
+static void emit_env(planner *P, cJSON *plan) {
+  cJSON *env = csb_json_add_object(plan, "env");
+  cJSON *set = csb_json_add_object(env, "set");
+  cJSON *def = csb_json_add_object(env, "default");
+  csb_json_add_string(set, "GIT_PAGER", "more.com");
+  csb_json_add_string(set, "PAGER", "more.com");
+  csb_json_add_string(set, "LESS", "");
+  if (P->elevated) {
+    char *cwd = csb_xstrdup(P->p->cwd);
+    for (char *c = cwd; *c; c++)
+      if (*c == '\\') *c = '/';
+    csb_json_add_string(set, "GIT_CONFIG_COUNT", "1");
+    csb_json_add_string(set, "GIT_CONFIG_KEY_0", "safe.directory");
+    csb_json_add_string(set, "GIT_CONFIG_VALUE_0", cwd);
+    free(cwd);
+    return;
+  }
+  if (P->p->net_mode != CSB_NET_RESTRICTED) return;
+  /* Best-effort blocking of the unelevated backend (environment only). */
+  const char *dead = "http://127.0.0.1:9";
+  csb_json_add_string(set, "CSB_SANDBOX_NO_NETWORK", "1");
+  csb_json_add_string(set, "PIP_NO_INDEX", "1");
+  csb_json_add_string(set, "PIP_DISABLE_PIP_VERSION_CHECK", "1");
+  csb_json_add_string(set, "NPM_CONFIG_OFFLINE", "true");
+  csb_json_add_string(set, "CARGO_NET_OFFLINE", "true");
+  csb_json_add_string(set, "GIT_HTTP_PROXY", dead);
+  csb_json_add_string(set, "GIT_HTTPS_PROXY", dead);
+  csb_json_add_string(set, "GIT_SSH_COMMAND", "cmd /c exit 1");
+  csb_json_add_string(set, "GIT_ALLOW_PROTOCOLS", "");
+  csb_json_add_string(def, "HTTP_PROXY", dead);
+  csb_json_add_string(def, "HTTPS_PROXY", dead);
+  csb_json_add_string(def, "ALL_PROXY", dead);
+  csb_json_add_string(def, "NO_PROXY", "localhost,127.0.0.1,::1");
+}
+
+static void principal(cJSON *obj, const char *name, const char *account, const char *sid) {
+  cJSON *x = csb_json_add_object(obj, name);
+  if (account)
+    csb_json_add_string(x, "account", account);
+  else
+    csb_json_add_null(x, "account");
+  if (sid)
+    csb_json_add_string(x, "sid", sid);
+  else
+    csb_json_add_null(x, "sid");
+}
+
+static void emit_identity(planner *P, cJSON *plan) {
+  cJSON *id = csb_json_add_object(plan, "identity");
+  cJSON *pr = csb_json_add_object(plan, "principals");
+  if (P->elevated) {
+    int off = offline(P);
+    csb_json_add_string(id, "kind", off ? "offline" : "online");
+    csb_json_add_string(id, "account", off ? WA_OFFLINE_USER : WA_ONLINE_USER);
+    csb_json_add_string(id, "group", WA_USERS_GROUP);
+    csb_json_add_string(id, "launch", "CreateProcessWithLogonW");
+    principal(pr, "group", WA_USERS_GROUP, sid_of(P, "group"));
+    principal(pr, "offline", WA_OFFLINE_USER, sid_of(P, "offline"));
+    if (!off) principal(pr, "online", WA_ONLINE_USER, sid_of(P, "online"));
+    principal(pr, "system", "NT AUTHORITY\\SYSTEM", "S-1-5-18");
+    principal(pr, "administrators", "BUILTIN\\Administrators", "S-1-5-32-544");
+  } else {
+    csb_json_add_string(id, "kind", "real_user");
+    csb_json_add_string(id, "launch", "CreateProcessAsUserW");
+  }
+  principal(pr, "real_user", NULL, sid_of(P, "real_user"));
+  principal(pr, "logon", NULL, sid_of(P, "logon"));
+  principal(pr, "everyone", "Everyone", "S-1-1-0");
+  if (P->write_mode) {
+    for (size_t i = 0; i < P->n_roots; i++) principal(pr, P->roots[i].trustee, NULL, P->roots[i].sid);
+  } else {
+    principal(pr, "cap:readonly", NULL, record_sid(P, "readonly", NULL));
+  }
+}
+
+static void emit_caps(planner *P, cJSON *plan) {
+  cJSON *c = csb_json_add_object(plan, "capability_sids");
+  char *file = csb_winpath_join(P->home, "cap_sid");
+  csb_json_add_string(c, "file", file);
+  csb_json_add_string(c, "status", P->cap_status);
+  cJSON *e = csb_json_add_array(c, "entries");
+  if (P->write_mode) {
+    for (size_t i = 0; i < P->n_roots; i++) {
+      cJSON *x = csb_json_add_object(e, NULL);
+      csb_json_add_string(x, "trustee", P->roots[i].trustee);
+      csb_json_add_string(x, "slot", P->roots[i].slot);
+      csb_json_add_string(x, "key", P->roots[i].key);
+      if (P->roots[i].sid)
+        csb_json_add_string(x, "sid", P->roots[i].sid);
+      else
+        csb_json_add_null(x, "sid");
+    }
+  } else {
+    cJSON *x = csb_json_add_object(e, NULL);
+    csb_json_add_string(x, "trustee", "cap:readonly");
+    csb_json_add_string(x, "slot", "readonly");
+    csb_json_add_null(x, "key");
+    const char *sid = record_sid(P, "readonly", NULL);
+    if (sid)
+      csb_json_add_string(x, "sid", sid);
+    else
+      csb_json_add_null(x, "sid");
+  }
+  free(file);
+}
+
+static void sandbox_dirs(planner *P) {
+  if (!P->elevated) return;
+  static const char *const dirs[] = {".sandbox", ".sandbox-bin", ".sandbox-secrets"};
+  for (size_t i = 0; i < CSB_ARRAY_LEN(dirs); i++) {
+    char *d = csb_winpath_join(P->home, dirs[i]);
+    add_mkdir(P, "sandbox_dir", d);
+    free(d);
+  }
+}
+
+static cJSON *path_array(cJSON *parent, const char *key, const pathset *s) {
+  cJSON *a = csb_json_add_array(parent, key);
+  for (size_t i = 0; i < s->n; i++) csb_json_add_string(a, NULL, s->v[i].path);
+  return a;
+}
+
+static int build(planner *P, cJSON **out) {
+  int rc;
+  if ((rc = gate(P)) != 0) return rc;
+  P->p = csb_policy_clone(P->src);
+  P->probe.ctx = P->fs;
+  P->probe.stat = probe_stat;
+  P->probe.read_file = probe_read;
+  P->probe.effective = probe_effective;
+  csb_policy_set_probe(P->p, &P->probe);
+  if (!csb_policy_view_build(P->p, &P->v, P->err)) return CSB_EXIT_INTERNAL;
+  P->entry_eff = csb_xcalloc(P->p->n_entries ? P->p->n_entries : 1, sizeof(char *));
+  for (size_t i = 0; i < P->p->n_entries; i++)
+    P->entry_eff[i] = wfs_effective(P->fs, P->p->entries[i].path);
+  P->cwd_canon = canonical_or_self(P, P->p->cwd);
+  P->cwd_key = key_of(P->cwd_canon);
+  P->home = csb_winpath_normalize(P->o->csb_home);
+  if (P->home == NULL)
+    return fail(P, CSB_EXIT_USAGE, "csb home `%s` is not an absolute Windows path",
+                P->o->csb_home);
+  P->home_canon = wfs_canonical(P->fs, P->home);
+
+  if ((rc = root_read_check(P)) != 0) return rc;
+  if (!P->elevated && (rc = deny_read_unelevated(P)) != 0) return rc;
+  if ((rc = reopen_check(P)) != 0) return rc;
+  if (!P->elevated && (rc = split_write_check(P)) != 0) return rc;
+  if ((rc = network_check(P)) != 0) return rc;
+  if ((rc = proxy_ports(P)) != 0) return rc;
+  if ((rc = load_cap_record(P)) != 0) return rc;
+  if ((rc = plan_write_roots(P)) != 0) return rc;
+  if (!P->write_mode && record_sid(P, "readonly", NULL) == NULL) P->caps_to_create++;
+  if (P->elevated && (rc = plan_deny_read(P)) != 0) return rc;
+  plan_deny_write(P);
+  for (size_t i = 0; i < P->deny_write.n; i++)
+    if (P->deny_write.v[i].flag) add_mkdir(P, "deny_write", P->deny_write.v[i].path);
+  if (P->elevated) plan_read_roots(P);
+  sandbox_dirs(P);
+
+  cJSON *plan = csb_json_new_object();
+  csb_json_add_string(plan, "schema", WA_PLAN_SCHEMA);
+  csb_json_add_string(plan, "backend", P->backend);
+  csb_json_add_string(plan, "cwd", P->p->cwd);
+  csb_json_add_string(plan, "csb_home", P->home);
+  csb_json_add_string(plan, "summary", P->p->summary ? P->p->summary : "");
+  emit_identity(P, plan);
+  emit_token(P, plan);
+  emit_caps(P, plan);
+
+  cJSON *wr = csb_json_add_array(plan, "write_roots");
+  for (size_t i = 0; i < P->n_roots; i++) {
+    cJSON *x = csb_json_add_object(wr, NULL);
+    csb_json_add_string(x, "path", P->roots[i].path);
+    csb_json_add_string(x, "capability", P->roots[i].trustee);
+  }
+  cJSON *dw = csb_json_add_array(plan, "deny_write");
+  for (size_t i = 0; i < P->deny_write.n; i++) {
+    cJSON *x = csb_json_add_object(dw, NULL);
+    csb_json_add_string(x, "path", P->deny_write.v[i].path);
+    csb_json_add_bool(x, "materialize", P->deny_write.v[i].flag != 0);
+  }
+  path_array(plan, "read_roots", &P->read_roots);
+  int pending_revoke = 0, pending_state = 0, pending_marker = 0;
+  if (P->elevated) {
+    cJSON *dr = csb_json_add_object(plan, "deny_read");
+    cJSON *paths = csb_json_add_array(dr, "paths");
+    for (size_t i = 0; i < P->deny_read.n; i++) {
+      cJSON *x = csb_json_add_object(paths, NULL);
+      csb_json_add_string(x, "path", P->deny_read.v[i].path);
+      csb_json_add_bool(x, "materialize", P->deny_read.v[i].flag != 0);
+    }
+    cJSON_AddItemToObject(dr, "globs", P->glob_summaries);
+    P->glob_summaries = NULL;
+    cJSON_AddItemToObject(dr, "state", plan_state(P, &pending_revoke, &pending_state));
+  } else {
+    csb_json_add_null(plan, "deny_read");
+  }
+  cJSON *mk = csb_json_add_array(plan, "mkdir");
+  for (size_t i = 0; i < P->mkdir.len; i++) {
+    const char *s = P->mkdir.items[i];
+    const char *tab = strchr(s, '\t');
+    cJSON *x = csb_json_add_object(mk, NULL);
+    char *what = csb_xstrndup(s, (size_t)(tab - s));
+    csb_json_add_string(x, "for", what);
+    csb_json_add_string(x, "path", tab + 1);
+    free(what);
+  }
+  emit_aces(P, plan);
+  emit_dir_locks(P, plan);
+  emit_audit(P, plan);
+  emit_network(P, plan);
+  emit_wfp(P, plan);
+  cJSON *marker = emit_marker(P, &pending_marker);
+  if (marker)
+    cJSON_AddItemToObject(plan, "setup_marker", marker);
+  else
+    csb_json_add_null(plan, "setup_marker");
+  emit_desktop(P, plan);
+  emit_env(P, plan);
+  cJSON *pend = csb_json_add_object(plan, "pending");
+  csb_json_add_int(pend, "mkdir", (int64_t)P->mkdir.len);
+  csb_json_add_int(pend, "create_capability_sids", P->caps_to_create);
+  csb_json_add_int(pend, "revoke", pending_revoke);
+  csb_json_add_bool(pend, "write_deny_read_state", pending_state != 0);
+  csb_json_add_bool(pend, "write_setup_marker", pending_marker != 0);
+  cJSON *notes = csb_json_add_array(plan, "notes");
+  for (size_t i = 0; i < P->notes.len; i++) csb_json_add_string(notes, NULL, P->notes.items[i]);
+  *out = plan;
+  return 0;
+}
+
+int wa_plan(const csb_policy *p, wfs *fs, const wa_opts *o, cJSON **out, csb_error *err) {
+  *out = NULL;
+  planner P;
+  memset(&P, 0, sizeof(P));
+  P.src = p;
+  P.fs = fs;
+  P.o = o;
+  P.err = err;
+  P.elevated = o->backend == WA_ELEVATED;
+  P.backend = wa_backend_name(o->backend);
+  csb_strv_init(&P.mkdir);
+  csb_strv_init(&P.notes);
+  int rc = build(&P, out);
+  if (P.entry_eff != NULL)
+    for (size_t i = 0; i < P.p->n_entries; i++) free(P.entry_eff[i]);
+  free(P.entry_eff);
+  for (size_t i = 0; i < P.n_roots; i++) {
+    free(P.roots[i].path);
+    free(P.roots[i].key);
+    free(P.roots[i].trustee);
+    free(P.roots[i].sid);
+  }
+  free(P.roots);
+  ps_free(&P.deny_write);
+  ps_free(&P.deny_read);
+  ps_free(&P.read_roots);
+  csb_strv_free(&P.mkdir);
+  csb_strv_free(&P.notes);
+  cJSON_Delete(P.glob_summaries);
+  cJSON_Delete(P.cap_record);
+  csb_policy_view_free(P.v);
+  csb_policy_free(P.p);
+  free(P.cwd_canon);
+  free(P.cwd_key);
+  free(P.home);
+  free(P.home_canon);
+  return rc;
+}

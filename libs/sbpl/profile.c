@@ -2,8 +2,9 @@
  *
  * Section order (docs/csb-seatbelt.md): header, base, file reads, file
  * writes (+ writable-root anchors), network, preferences, platform
- * defaults, deny-read globs, protected ancestors. Parameters are passed
- * with -D in the order read, write, protected ancestors, Unix sockets.
+ * defaults (+ denies keeping unreadable paths unreadable), deny-read
+ * globs, protected ancestors. Parameters are passed with -D in the order
+ * read (+ unreadable), write, protected ancestors, Unix sockets.
  * Seatbelt applies the last rule that matches an operation, so the denies
  * that must not be re-opened come last. */
 #define _GNU_SOURCE
@@ -21,6 +22,7 @@ typedef struct gen {
   csb_strv params;
   csb_strv warnings;
   csb_strv ancestors; /* protected ancestors, collected with the writes */
+  csb_buf platform_denies; /* keeps :minimal from re-opening unreadable paths */
   csb_error *err;
 } gen;
 
@@ -85,12 +87,12 @@ int csb_sbpl_regex_literal(const char *re, char **out, csb_error *err) {
   int quote = 0;
   for (const unsigned char *s = (const unsigned char *)re; *s;) {
     if (*s < 0x20 || *s == 0x7f)
-      return csb_error_set(err, "the regex `%s` contains a control character (0x%02x), which a "
-                                "Seatbelt profile cannot carry", re, *s);
+      return csb_error_set(err, "its regex would contain a control character (0x%02x), which a "
+                                "Seatbelt profile cannot carry", *s);
     size_t n = utf8_len(s);
     if (n == 0)
-      return csb_error_set(err, "the regex `%s` is not valid UTF-8, which a Seatbelt profile "
-                                "cannot carry", re);
+      return csb_error_set(err, "its regex would not be valid UTF-8, which a Seatbelt profile "
+                                "cannot carry");
     if (*s == '"') quote = 1;
     s += n;
   }
@@ -110,11 +112,31 @@ int csb_sbpl_regex_literal(const char *re, char **out, csb_error *err) {
   return 1;
 }
 
-/* "(regex LIT)" for a regex, or 0 with the error naming `what`. */
-static int regex_filter(gen *g, const char *re, const char *what, csb_buf *out) {
+/* `s` for a message: control bytes as \xNN. */
+static char *printable(const char *s) {
+  csb_buf b;
+  csb_buf_init(&b);
+  csb_buf_puts(&b, "");
+  for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+    if (*c < 0x20 || *c == 0x7f)
+      csb_buf_printf(&b, "\\x%02x", *c);
+    else
+      csb_buf_putc(&b, (char)*c);
+  }
+  return csb_buf_steal(&b);
+}
+
+/* "(regex LIT)" for a regex, or 0 with an error naming the rule (`what`
+ * `subject`) and the fix. */
+static int regex_filter(gen *g, const char *re, const char *what, const char *subject,
+                        csb_buf *out) {
   char *lit = NULL;
-  if (!csb_sbpl_regex_literal(re, &lit, g->err)) {
-    csb_error_prefix(g->err, "%s", what);
+  csb_error e;
+  csb_error_clear(&e);
+  if (!csb_sbpl_regex_literal(re, &lit, &e)) {
+    char *shown = printable(subject);
+    csb_error_set(g->err, "%s `%s`: %s; rename the path or drop the rule", what, shown, e.msg);
+    free(shown);
     return 0;
   }
   csb_buf_printf(out, "(regex %s)", lit);
@@ -129,13 +151,49 @@ static void exclusion(csb_buf *b, const char *key) {
   csb_buf_printf(b, "\n    (require-not (subpath (param \"%s\")))", key);
 }
 
+/* The platform defaults (`:minimal`) come after the file rules and grant
+ * reads below /etc, /usr/lib, ...; an unreadable path there must stay
+ * unreadable (and unwritable), except below the readable roots that
+ * re-open part of it. */
+static void unreadable_denies(gen *g) {
+  const csb_policy_view *v = g->v;
+  if (v->unreadable_roots.len == 0) return;
+  csb_buf *b = &g->platform_denies;
+  csb_buf_puts(b, "; the policy's unreadable paths stay unreadable\n");
+  for (size_t k = 0; k < v->unreadable_roots.len; k++) {
+    const char *u = v->unreadable_roots.items[k];
+    char *cu = csb_sbpl_canonical(g->h, u);
+    char *key = csb_xasprintf("UNREADABLE_ROOT_%zu", k);
+    add_param(g, key, cu);
+    csb_buf buf;
+    csb_buf_init(&buf);
+    csb_buf_puts(&buf, "");
+    for (size_t i = 0; i < v->readable_roots.len; i++) {
+      const char *r = v->readable_roots.items[i];
+      if (csb_path_is_strictly_under(u, r))
+        csb_buf_printf(&buf, "\n    (require-not (subpath (param \"READABLE_ROOT_%zu\")))", i);
+    }
+    if (buf.len == 0)
+      csb_buf_printf(b, "(deny file-read* file-write* (subpath (param \"%s\")))\n", key);
+    else
+      csb_buf_printf(b, "(deny file-read* file-write*\n  (require-all (subpath (param \"%s\"))%s))\n",
+                     key, buf.data);
+    csb_buf_free(&buf);
+    free(key);
+    free(cu);
+  }
+}
+
 static int read_section(gen *g, csb_buf *out) {
   const csb_policy_view *v = g->v;
   if (v->full_read) {
     csb_buf_puts(out, ";; file reads: every path\n(allow file-read*)\n");
     return 1;
   }
-  if (v->readable_roots.len == 0) return 1;
+  if (v->readable_roots.len == 0) {
+    if (v->include_platform_defaults) unreadable_denies(g);
+    return 1;
+  }
   csb_buf_puts(out, ";; file reads: readable roots minus the unreadable paths below them\n");
   csb_buf_puts(out, "(allow file-read*");
   for (size_t i = 0; i < v->readable_roots.len; i++) {
@@ -168,6 +226,7 @@ static int read_section(gen *g, csb_buf *out) {
     free(croot);
   }
   csb_buf_puts(out, ")\n");
+  if (v->include_platform_defaults) unreadable_denies(g);
   return 1;
 }
 
@@ -278,9 +337,7 @@ static int write_root(gen *g, size_t i, csb_buf *allow, csb_buf *anchors) {
     }
     for (size_t j = 0; j < names.len && ok; j++) {
       csb_buf_puts(allow, "\n    (require-not ");
-      char *what = csb_xasprintf("protected metadata of writable root `%s`", root);
-      ok = regex_filter(g, names.items[j], what, allow);
-      free(what);
+      ok = regex_filter(g, names.items[j], "writable root", root, allow);
       csb_buf_putc(allow, ')');
     }
     csb_buf_putc(allow, ')');
@@ -382,20 +439,16 @@ static int glob_section(gen *g, csb_buf *out) {
   if (ok) {
     csb_buf_puts(out, ";; deny-read globs: neither readable nor writable, ancestors stay in place\n");
     for (size_t i = 0; i < res.len && ok; i++) {
-      char *what = csb_xasprintf("deny-read glob `%s`", res.items[i]);
       for (int k = 0; k < 2 && ok; k++) {
         csb_buf_puts(out, k == 0 ? "(deny file-read* " : "(deny file-write* ");
-        ok = regex_filter(g, res.items[i], what, out);
+        ok = regex_filter(g, res.items[i], "deny-read glob regex", res.items[i], out);
         csb_buf_puts(out, ")\n");
       }
-      free(what);
     }
     for (size_t i = 0; i < ancs.len && ok; i++) {
-      char *what = csb_xasprintf("ancestors of a deny-read glob (`%s`)", ancs.items[i]);
       csb_buf_puts(out, "(deny file-write-unlink (require-all (vnode-type DIRECTORY) ");
-      ok = regex_filter(g, ancs.items[i], what, out);
+      ok = regex_filter(g, ancs.items[i], "deny-read glob ancestor regex", ancs.items[i], out);
       csb_buf_puts(out, "))\n");
-      free(what);
     }
   }
   csb_strv_free(&res);
@@ -593,7 +646,10 @@ int csb_sbpl_generate(const csb_policy *p, const csb_policy_view *v, const csb_s
     append_section(&text, &sec);
     if (v->full_read) csb_buf_puts(&sec, csb_sbpl_preferences_section);
     append_section(&text, &sec);
-    if (v->include_platform_defaults) csb_buf_puts(&sec, csb_sbpl_platform_section);
+    if (v->include_platform_defaults) {
+      csb_buf_puts(&sec, csb_sbpl_platform_section);
+      if (g.platform_denies.len > 0) csb_buf_append(&sec, g.platform_denies.data, g.platform_denies.len);
+    }
     append_section(&text, &sec);
     ok = glob_section(&g, &sec);
     append_section(&text, &sec);
@@ -603,6 +659,7 @@ int csb_sbpl_generate(const csb_policy *p, const csb_policy_view *v, const csb_s
     append_section(&text, &sec);
   }
   csb_buf_free(&sec);
+  csb_buf_free(&g.platform_denies);
   csb_strv_free(&g.ancestors);
   if (!ok) {
     csb_buf_free(&text);

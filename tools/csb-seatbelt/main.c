@@ -123,7 +123,7 @@ int main(int argc, char **argv) {
   csb_strv av;
   csb_strv_init(&av);
   if (!csb_policy_load(policy_path, &doc, &e)) {
-    rc = csb_cli_error(&cli, CSB_EXIT_DATA, "policy %s: %s", policy_path, e.msg);
+    rc = csb_cli_error(&cli, CSB_EXIT_DATA, "%s", e.msg); /* names the file */
     goto done;
   }
   if (doc->enforcement == CSB_ENFORCE_DISABLED) {

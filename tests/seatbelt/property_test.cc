@@ -1,0 +1,306 @@
+// property_test.cc - for random policies and random paths, the file rules of
+// the generated profile (run through a small SBPL interpreter) agree with
+// libs/policy's verdict (csb_policy_access_for):
+//
+//   file-read-data  allowed  <=>  verdict.can_read
+//   file-write-data allowed  <=>  verdict.can_write
+//
+// except where a `:minimal` platform-default rule decides (the policy
+// leaves those paths to the backend). Also checked: every profile passes
+// sbpl_check, the directories above read-only carve-outs and deny-glob
+// matches cannot be unlinked or renamed, and neither can writable roots.
+//
+// Two worlds: paths below a directory that does not exist (no host facts
+// at all), and a real tree with .git directories, a `gitdir:` pointer
+// file, .agents and .codex directories, so that the facts libs/policy
+// probes for its views are exercised too.
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "csb_paths.h"
+#include "csb_policy.h"
+#include "csb_sbpl.h"
+#include "sbpl_eval.h"
+
+namespace {
+
+const std::vector<std::string> kTops = {"r", "s", "g"};
+const std::vector<std::string> kSubs = {"a", "b", ".git", ".codex", ".agents", ".csb", "x.env", "wt"};
+
+struct World {
+  std::string base;
+  bool real = false;
+};
+
+// Paths below the `:minimal` platform roots (read-only system files): the
+// platform defaults may grant them where the policy has no rule, never
+// where it denies them.
+const std::vector<std::string> kPlatformDirs = {"/etc/ssh", "/usr/lib", "/usr/share/dict",
+                                                "/Applications"};
+const std::vector<std::string> kPlatformPaths = {
+    "/etc/ssh/ssh_config", "/etc/hosts", "/usr/lib/x.dylib", "/usr/lib/sub/y.dylib",
+    "/usr/share/dict/words", "/Applications/A.app/x"};
+
+std::vector<std::string> Universe(const std::string &base) {
+  std::vector<std::string> out = {base};
+  out.insert(out.end(), kPlatformPaths.begin(), kPlatformPaths.end());
+  for (const auto &t : kTops) {
+    std::string p1 = base + "/" + t;
+    out.push_back(p1);
+    for (const auto &s1 : kSubs) {
+      std::string p2 = p1 + "/" + s1;
+      out.push_back(p2);
+      for (const auto &s2 : kSubs) {
+        out.push_back(p2 + "/" + s2);
+        if (s2 == "a") out.push_back(p2 + "/a/deep");
+      }
+    }
+  }
+  return out;
+}
+
+struct Stats {
+  long policies = 0, decisions = 0, platform_skips = 0, unlink_checks = 0;
+  long can_write = 0, can_read = 0, denied = 0, below_file = 0;
+};
+
+class PolicyGen {
+ public:
+  PolicyGen(const World &w, unsigned seed) : w_(w), rng_(seed), universe_(Universe(w.base)) {}
+
+  std::string RandomPath(int max_depth) {
+    std::string p = w_.base + "/" + kTops[rng_() % kTops.size()];
+    int d = rng_() % (max_depth + 1);
+    for (int i = 0; i < d; i++) p += "/" + kSubs[rng_() % kSubs.size()];
+    return p;
+  }
+
+  csb_policy *Make() {
+    static const char *cwds[] = {"", "/r", "/s", "/r/a", "/g/wt"};
+    std::string cwd = w_.base + cwds[rng_() % 5];
+    csb_policy *p = csb_policy_new(CSB_PLATFORM_MACOS, cwd.c_str());
+    int r = rng_() % 100;
+    if (r < 55)
+      csb_policy_add_entry(p, "/", CSB_ACCESS_READ, ":root", 0, 0);
+    else if (r < 65)
+      csb_policy_add_entry(p, "/", CSB_ACCESS_WRITE, ":root", 0, 0);
+    else if (r < 70)
+      csb_policy_add_entry(p, "/", CSB_ACCESS_DENY, ":root", 0, 0);
+    int n = 1 + rng_() % 6;
+    for (int i = 0; i < n; i++) {
+      int a = rng_() % 10;
+      csb_access acc = a < 4 ? CSB_ACCESS_READ : a < 8 ? CSB_ACCESS_WRITE : CSB_ACCESS_DENY;
+      int where = rng_() % 16;
+      std::string path = where < 2   ? w_.base
+                         : where < 4 ? kPlatformDirs[rng_() % kPlatformDirs.size()]
+                                     : RandomPath(2);
+      csb_policy_add_entry(p, path.c_str(), acc, "random", rng_() % 2, 0);
+    }
+    static const char *globs[] = {"/r/**/*.env", "/*/x.env",  "/s/{a,b}",   "/r/?",
+                                  "/[rs]/a/**",  "/**/.codex", "/g/w*",     "/r/a/x.env",
+                                  "/s/*/.git",   "/r/[!a]/b",  "/*/{a/b,wt}/**"};
+    int ng = rng_() % 4 == 0 ? 1 + rng_() % 2 : 0;
+    for (int i = 0; i < ng; i++) {
+      std::string g = w_.base + globs[rng_() % (sizeof globs / sizeof globs[0])];
+      csb_policy_add_glob(p, g.c_str(), "random");
+    }
+    p->include_platform_defaults = rng_() % 4 == 0;
+    int e = rng_() % 40;
+    if (e == 0) p->enforcement = CSB_ENFORCE_EXTERNAL;
+    if (e == 1) p->fs_kind = CSB_FS_UNRESTRICTED;
+    csb_policy_canonicalize(p);
+    return p;
+  }
+
+  const std::vector<std::string> &universe() const { return universe_; }
+
+ private:
+  World w_;
+  std::mt19937 rng_;
+  std::vector<std::string> universe_;
+};
+
+std::string Describe(const csb_policy *p) {
+  char *j = csb_policy_to_json(p);
+  std::string s = j;
+  free(j);
+  return s;
+}
+
+bool BelowAFile(const std::string &path) {
+  struct stat sb;
+  for (size_t i = path.find('/', 1); i != std::string::npos; i = path.find('/', i + 1))
+    if (lstat(path.substr(0, i).c_str(), &sb) == 0 && !S_ISDIR(sb.st_mode)) return true;
+  return false;
+}
+
+bool UnlinkDenied(const sbpl_program *prog, const std::vector<const char *> &params,
+                  const std::string &dir) {
+  sbpl_decision d;
+  sbpl_decide(prog, params.data(), params.size(), "file-write-unlink", dir.c_str(), "DIRECTORY", &d);
+  return !d.allowed;
+}
+
+void CheckOne(csb_policy *p, const std::vector<std::string> &universe, const csb_sbpl_host *host,
+              Stats *st) {
+  csb_policy_view *v = nullptr;
+  csb_error err;
+  csb_error_clear(&err);
+  ASSERT_TRUE(csb_policy_view_build(p, &v, &err)) << err.msg;
+  csb_sbpl_profile *prof = nullptr;
+  ASSERT_TRUE(csb_sbpl_generate(p, v, host, nullptr, &prof, &err))
+      << err.msg << "\n" << Describe(p);
+  std::vector<const char *> params(prof->params.items, prof->params.items + prof->params.len);
+  char perr[1024] = "";
+  sbpl_program *prog = sbpl_parse(prof->text, perr, sizeof perr);
+  ASSERT_NE(prog, nullptr) << perr << "\n" << prof->text;
+  ASSERT_TRUE(sbpl_check(prog, params.data(), params.size(), perr, sizeof perr))
+      << perr << "\n" << prof->text;
+  st->policies++;
+  for (const auto &path : universe) {
+    // Nothing can exist below a file: Seatbelt grants a file root as a
+    // literal, the lexical verdict its (impossible) subtree too.
+    if (BelowAFile(path)) {
+      st->below_file++;
+      continue;
+    }
+    csb_verdict vd;
+    csb_policy_access_for(p, path.c_str(), &vd);
+    sbpl_decision rd, wd;
+    sbpl_decide(prog, params.data(), params.size(), "file-read-data", path.c_str(),
+                "REGULAR-FILE", &rd);
+    sbpl_decide(prog, params.data(), params.size(), "file-write-data", path.c_str(),
+                "REGULAR-FILE", &wd);
+    st->decisions += 2;
+    st->can_write += vd.can_write;
+    st->can_read += vd.can_read;
+    st->denied += !vd.can_read;
+    bool plat_r = strncmp(rd.section, "platform defaults", 17) == 0;
+    bool plat_w = strncmp(wd.section, "platform defaults", 17) == 0;
+    st->platform_skips += plat_r + plat_w;
+    // A platform default may grant what no rule covers (a deny of "/" is
+    // the default, not a rule about these paths), never what a rule denies.
+    bool ruled_out = vd.reason == CSB_REASON_DENY_GLOB ||
+                     (vd.reason == CSB_REASON_ENTRY && vd.access == CSB_ACCESS_DENY &&
+                      strcmp(p->entries[vd.entry].path, "/") != 0);
+    if (plat_r && rd.allowed) {
+      ASSERT_FALSE(ruled_out) << "platform default re-opens " << path << "\n"
+                              << Describe(p) << prof->text;
+    }
+    if (plat_w && wd.allowed) {
+      ASSERT_FALSE(ruled_out || vd.can_read) << "platform default grants a write to " << path;
+    }
+    if (!plat_r) {
+      ASSERT_EQ(rd.allowed != 0, vd.can_read != 0)
+          << "read " << path << " (rule " << rd.rule << ", " << rd.section << ")\n"
+          << Describe(p) << prof->text;
+    }
+    if (!plat_w) {
+      ASSERT_EQ(wd.allowed != 0, vd.can_write != 0)
+          << "write " << path << " (rule " << wd.rule << ", " << wd.section << ")\n"
+          << Describe(p) << prof->text;
+    }
+  }
+  // Renaming the directories above a read-only carve-out would move it
+  // out from under its rule: they, and writable roots, stay in place.
+  for (size_t i = 0; i < v->n_writable; i++) {
+    const csb_writable_root *w = &v->writable[i];
+    ASSERT_TRUE(UnlinkDenied(prog, params, w->root)) << w->root << "\n" << prof->text;
+    st->unlink_checks++;
+    for (size_t k = 0; k < w->read_only_subpaths.len; k++) {
+      std::string x = w->read_only_subpaths.items[k];
+      if (!csb_path_is_strictly_under(w->root, x.c_str())) continue;
+      for (char *a = csb_path_parent(x.c_str()); a != nullptr;) {
+        bool in = csb_path_is_under(w->root, a) != 0;
+        if (in) {
+          EXPECT_TRUE(UnlinkDenied(prog, params, a)) << a << " above " << x << "\n" << prof->text;
+          st->unlink_checks++;
+        }
+        char *up = csb_path_parent(a);
+        free(a);
+        a = in ? up : (free(up), nullptr);
+      }
+    }
+  }
+  // The same for the ancestors of every path a deny glob matches.
+  for (size_t g = 0; g < v->unreadable_globs.len; g++) {
+    csb_glob *gl = nullptr;
+    ASSERT_TRUE(csb_glob_compile(v->unreadable_globs.items[g], &gl, nullptr));
+    for (const auto &path : universe) {
+      if (!csb_glob_match(gl, path.c_str())) continue;
+      for (char *a = csb_path_parent(path.c_str()); a != nullptr && strcmp(a, "/") != 0;) {
+        EXPECT_TRUE(UnlinkDenied(prog, params, a)) << a << " above glob match " << path;
+        st->unlink_checks++;
+        char *up = csb_path_parent(a);
+        free(a);
+        a = up;
+      }
+    }
+    csb_glob_free(gl);
+  }
+  sbpl_free(prog);
+  csb_sbpl_profile_free(prof);
+  csb_policy_view_free(v);
+}
+
+void RunWorld(const World &w, unsigned seed, int iterations, Stats *st) {
+  PolicyGen gen(w, seed);
+  const csb_sbpl_host *host = csb_sbpl_host_system(0);
+  for (int i = 0; i < iterations && !testing::Test::HasFatalFailure(); i++) {
+    csb_policy *p = gen.Make();
+    CheckOne(p, gen.universe(), host, st);
+    csb_policy_free(p);
+  }
+}
+
+TEST(Property, NothingExists) {
+  Stats st;
+  World w{"/nonexistent-csb-property", false};
+  struct stat sb;
+  ASSERT_NE(lstat(w.base.c_str(), &sb), 0);
+  RunWorld(w, 20260101, 800, &st);
+  printf("policies %ld, decisions %ld, platform-default decisions skipped %ld, unlink checks %ld\n",
+         st.policies, st.decisions, st.platform_skips, st.unlink_checks);
+  EXPECT_EQ(st.policies, 800);
+  EXPECT_GT(st.can_write, 5000);
+  EXPECT_GT(st.can_read, 25000);
+  EXPECT_GT(st.denied, 5000);
+}
+
+TEST(Property, RealTreeWithMetadata) {
+  const char *tmp = getenv("TEST_TMPDIR");
+  std::string t = std::string(tmp ? tmp : "/tmp") + "/propXXXXXX";
+  std::vector<char> buf(t.begin(), t.end());
+  buf.push_back('\0');
+  ASSERT_NE(mkdtemp(buf.data()), nullptr);
+  char *real = realpath(buf.data(), nullptr);
+  World w{real, true};
+  free(real);
+  for (const char *d : {"/r", "/r/.git", "/r/.agents", "/r/a", "/r/a/.git", "/s", "/s/.codex",
+                        "/g", "/g/wt", "/g/a", "/g/a/.csb"})
+    ASSERT_EQ(mkdir((w.base + d).c_str(), 0755), 0) << d;
+  // s/.git points at g/wt (a worktree-style gitdir: pointer).
+  FILE *f = fopen((w.base + "/s/.git").c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  fputs("gitdir: ../g/wt\n", f);
+  fclose(f);
+  Stats st;
+  RunWorld(w, 777, 400, &st);
+  printf("policies %ld, decisions %ld, platform-default decisions skipped %ld, unlink checks %ld, "
+         "paths below a file skipped %ld\n",
+         st.policies, st.decisions, st.platform_skips, st.unlink_checks, st.below_file);
+  EXPECT_EQ(st.policies, 400);
+  EXPECT_GT(st.can_write, 3000);
+  (void)!system(("rm -rf '" + w.base + "'").c_str());
+}
+
+}  // namespace

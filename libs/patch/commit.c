@@ -738,9 +738,11 @@ int csb_patch_commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts,
       cfail(kind, err, "Failed to lock %s", t.journal);
       goto undo;
     }
+    /* Not synced here: until the commit record, a journal lost in a crash
+     * only leaves uncommitted temporary files, which the next run removes;
+     * step e syncs it together with them. */
     char *text = journal_text(&t);
-    int ok = step(&t) && csb_write_all(t.jfd, text, strlen(text)) && step(&t) &&
-             sync_fd(t.jfd, 0) == 0 && step(&t) && fsync_path(t.journal_dir);
+    int ok = step(&t) && csb_write_all(t.jfd, text, strlen(text));
     free(text);
     if (!ok) {
       cfail(kind, err, "Failed to write file %s", t.journal);
@@ -769,7 +771,13 @@ int csb_patch_commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts,
   for (size_t i = 0; i < t.n_ops; i++)
     if (t.ops[i].kind == OP_WRITE && !write_temp(&t, &t.ops[i], fsync_each, kind, err)) goto undo;
 
-  /* e. make everything durable before the commit point */
+  /* e. make everything durable before the commit point (the journal too,
+   * so that the commit record never lands in a journal whose beginning
+   * was lost) */
+  if (fsync_each && (!step(&t) || sync_fd(t.jfd, 1) != 0)) {
+    cfail(kind, err, "Failed to write file %s", t.journal);
+    goto undo;
+  }
   for (size_t i = 0; i < t.dirs.len; i++) {
     int ok = step(&t) && (fsync_each ? fsync_path(t.dirs.items[i]) : syncfs_path(t.dirs.items[i]));
     if (!ok) {
@@ -818,14 +826,10 @@ int csb_patch_commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts,
     }
     o->done = 1;
   }
-  for (size_t i = 0; i < t.dirs.len; i++) {
-    int ok = step(&t) && (fsync_each ? fsync_path(t.dirs.items[i]) : syncfs_path(t.dirs.items[i]));
-    if (!ok) {
-      cfail(kind, err, "Failed to sync %s", t.dirs.items[i]);
-      goto abort;
-    }
-    if (!fsync_each) break;
-  }
+  /* The renames are not synced before the cleanup: journalling file
+   * systems persist metadata changes in order, so the journal's removal
+   * never becomes durable before them, and until it does a crash leaves a
+   * committed journal whose recovery redoes whatever was lost. */
 
   /* h. cleanup: pointers, then the journal (only when every pointer is
    * gone, so that a leftover stays listed for the next run). */

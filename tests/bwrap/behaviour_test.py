@@ -502,6 +502,22 @@ def concurrent_runs_keep_each_others_masks(t):
     eq(os.listdir(t.ws), [], "host after both")
 
 
+@case
+def killed_run_leftovers_are_removed_by_the_next_run(t):
+    t.policy()
+    argv, xenv = t.argv(["/bin/sh", "-c", "echo up; sleep 30"])
+    p = subprocess.Popen(argv, cwd=t.ws, stdout=subprocess.PIPE, text=True, env={**os.environ, **xenv})
+    eq(p.stdout.readline(), "up\n", "first line")
+    p.kill()  # no chance to clean up: the masks' mount points stay behind
+    p.wait()
+    time.sleep(0.3)
+    if CODEX is None:
+        eq(sorted(os.listdir(t.ws)), [".agents", ".codex", ".csb", ".git"], "left behind by the killed run")
+    rc, _, _ = t.sh("true")
+    eq(rc, 0)
+    eq(os.listdir(t.ws), [], "after the next run")
+
+
 # ---------------------------------------------------------------------------
 # exit codes, signals, stdio
 # ---------------------------------------------------------------------------

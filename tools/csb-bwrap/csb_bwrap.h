@@ -130,6 +130,9 @@ typedef struct bw_registry {
 /* Picks (and creates, mode 0700) the registry directory for this user;
  * NULL when none is usable. */
 char *bw_registry_default_dir(void);
+/* Removes what runs that died without cleaning up (SIGKILL) left behind.
+ * Call before looking at the workspace. */
+void bw_registry_sweep(const char *dir);
 /* Registers every target under a lock, with a marker for our pid. */
 int bw_registry_register(bw_registry *r, const char *dir, const bw_synth *t,
                          size_t n, csb_error *err);

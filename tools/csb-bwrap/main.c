@@ -3,6 +3,7 @@
  */
 #define _GNU_SOURCE
 #include <ctype.h>
+#include <dirent.h>
 #include <elf.h>
 #include <link.h>
 #include <sys/auxv.h>
@@ -194,6 +195,7 @@ typedef struct plan {
   int self_fd, stderr_fd;
   int err_pipe[2], started_pipe[2], info_pipe[2], seccomp_pipe[2];
   bw_seccomp_opts so;
+  const char *registry;
 } plan;
 
 static int build_argv(outer *o, plan *pl, int mount_proc, const char *registry, csb_error *err) {
@@ -326,10 +328,66 @@ static void close_fd(int *fd) {
 /* Runs while bubblewrap sets up the namespaces: compiles the command's
  * seccomp filter and hands it to the inner stage through a pipe. On
  * failure nothing is written and the inner stage refuses to run. */
+/* Compiled filters are cached in the (private, 0700) registry directory,
+ * keyed by the filter options and the identity of this binary. */
+static char *filter_cache_path(const plan *pl) {
+  struct stat st;
+  if (!pl->registry || stat("/proc/self/exe", &st) != 0) return NULL;
+  return csb_xasprintf("%s/bpf-%d%d%d-%llx-%llx-%llx-%llx", pl->registry, (int)pl->so.net,
+                       pl->so.unix_all, pl->so.unix_mediated, (unsigned long long)st.st_dev,
+                       (unsigned long long)st.st_ino, (unsigned long long)st.st_size,
+                       (unsigned long long)st.st_mtime);
+}
+
+static int write_cached_filter(const plan *pl, const char *path) {
+  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return 0;
+  struct stat st;
+  char buf[65536];
+  ssize_t n = -1;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() && !(st.st_mode & 077) &&
+      st.st_size > 0 && st.st_size < (off_t)sizeof buf && st.st_size % 8 == 0)
+    n = read(fd, buf, sizeof buf);
+  close(fd);
+  if (n <= 0 || n != st.st_size) return 0;
+  return csb_write_all(pl->seccomp_pipe[1], buf, (size_t)n);
+}
+
+static void store_filter(const plan *pl, const char *path) {
+  /* Filters of other builds of csb-bwrap are of no further use. */
+  DIR *d = opendir(pl->registry);
+  const char *base = strrchr(path, '/') + 1;
+  if (d) {
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL)
+      if (strncmp(de->d_name, "bpf-", 4) == 0 && strcmp(de->d_name, base) != 0 && !strchr(de->d_name, '.'))
+        unlinkat(dirfd(d), de->d_name, 0);
+    closedir(d);
+  }
+  char *tmp = csb_xasprintf("%s.%d", path, (int)getpid());
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  csb_error e;
+  if (fd >= 0) {
+    int ok = bw_seccomp_export_bpf(&pl->so, fd, &e);
+    close(fd);
+    if (!ok || rename(tmp, path) != 0) unlink(tmp);
+  }
+  free(tmp);
+}
+
 static void write_filter(void *arg) {
   plan *pl = arg;
   if (pl->seccomp_pipe[1] < 0) return;
   csb_error e;
+  char *cache = filter_cache_path(pl);
+  int done = cache && write_cached_filter(pl, cache);
+  if (done) {
+    free(cache);
+    close_fd(&pl->seccomp_pipe[1]);
+    return;
+  }
+  if (cache) store_filter(pl, cache);
+  free(cache);
   if (!bw_seccomp_export_bpf(&pl->so, pl->seccomp_pipe[1], &e))
     csb_write_all(2, "csb-bwrap: error: cannot compile the seccomp filter\n",
                   strlen("csb-bwrap: error: cannot compile the seccomp filter\n"));
@@ -351,6 +409,8 @@ static int run_bwrap(outer *o) {
   memset(&reg, 0, sizeof reg);
   reg.lock_fd = -1;
   char *registry = bw_registry_default_dir();
+  pl.registry = registry;
+  if (registry && !o->print_argv && !o->explain) bw_registry_sweep(registry);
 
   if (!bw_bwrap_find(o->bwrap_override, o->cwd, &pl.bw, &e)) {
     rc = csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE, "%s", e.msg);

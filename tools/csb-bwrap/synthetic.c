@@ -107,6 +107,76 @@ static int write_file(const char *path, const char *text) {
   return ok;
 }
 
+static void remove_if_ours(const char *path, int kind);
+
+/* Targets whose every marker belongs to a dead process (a run that was
+ * SIGKILLed) are cleaned up by the next registration. */
+static void sweep_stale(const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d) return;
+  struct dirent *de;
+  pid_t self = getpid();
+  while ((de = readdir(d)) != NULL) {
+    if (strlen(de->d_name) != 16 || strspn(de->d_name, "0123456789abcdef") != 16) continue;
+    char *mdir = csb_xasprintf("%s/%s", dir, de->d_name);
+    DIR *m = opendir(mdir);
+    int live = 0, kind = -1;
+    if (m) {
+      struct dirent *me;
+      while ((me = readdir(m)) != NULL) {
+        char *end = NULL;
+        long pid = strtol(me->d_name, &end, 10);
+        if (!me->d_name[0] || *end || pid <= 0) continue;
+        if (pid == self || pid_alive((pid_t)pid)) {
+          live = 1;
+          break;
+        }
+        if (kind < 0) {
+          char *mf = csb_xasprintf("%s/%s", mdir, me->d_name);
+          char buf[8] = "";
+          int fd = open(mf, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+          if (fd >= 0) {
+            ssize_t k = read(fd, buf, sizeof buf - 1);
+            if (k > 0) kind = buf[0] == 'd' ? BW_SYNTH_DIR : BW_SYNTH_FILE;
+            close(fd);
+          }
+          free(mf);
+        }
+      }
+      closedir(m);
+    }
+    if (!live) {
+      char *pf = csb_xasprintf("%s/path", mdir);
+      char *target = NULL;
+      size_t len = 0;
+      if (kind >= 0 && csb_read_file(pf, 4096, &target, &len, NULL) && target[0] == '/')
+        remove_if_ours(target, kind);
+      free(target);
+      other_live_markers(mdir); /* deletes the dead markers */
+      unlink(pf);
+      free(pf);
+      rmdir(mdir);
+    }
+    free(mdir);
+  }
+  closedir(d);
+}
+
+void bw_registry_sweep(const char *dir) {
+  char *lock = csb_xasprintf("%s/lock", dir);
+  int fd = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  free(lock);
+  if (fd < 0) return;
+  while (flock(fd, LOCK_EX) != 0)
+    if (errno != EINTR) {
+      close(fd);
+      return;
+    }
+  sweep_stale(dir);
+  flock(fd, LOCK_UN);
+  close(fd);
+}
+
 int bw_registry_register(bw_registry *r, const char *dir, const bw_synth *t, size_t n,
                          csb_error *err) {
   memset(r, 0, sizeof *r);
@@ -128,8 +198,8 @@ int bw_registry_register(bw_registry *r, const char *dir, const bw_synth *t, siz
     char *mdir = csb_xasprintf("%s/%016llx", dir, (unsigned long long)fnv1a(t[i].path));
     struct stat st;
     int had = lstat(mdir, &st) == 0 && S_ISDIR(st.st_mode);
-    if (t[i].existing && !(had && other_live_markers(mdir) > 0)) {
-      free(mdir); /* a real pre-existing path: not ours to track */
+    if (t[i].existing && !had) {
+      free(mdir); /* never registered: a real pre-existing path, not ours */
       continue;
     }
     if (!had && mkdir(mdir, 0700) != 0) {

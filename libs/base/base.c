@@ -10,6 +10,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Windows (mingw-w64): no close-on-exec or controlling terminals; files are
+ * read in binary mode (no CRLF translation). */
+#ifndef O_CLOEXEC
+#define O_CLOEXEC 0
+#endif
+#ifndef O_NOCTTY
+#define O_NOCTTY 0
+#endif
+#ifndef O_BINARY
+#define O_BINARY 0
+#endif
+
 /* Exit status used on allocation failure; equal to CSB_EXIT_INTERNAL in
  * libs/cli (kept literal here so base has no dependencies). */
 #define CSB_BASE_OOM_EXIT 70
@@ -320,7 +332,7 @@ int csb_read_fd(int fd, const char *name, size_t max_bytes, char **out,
 int csb_read_file(const char *path, size_t max_bytes, char **out,
                   size_t *len_out, csb_error *err) {
   if (strcmp(path, "-") == 0) return csb_read_fd(0, "<stdin>", max_bytes, out, len_out, err);
-  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_BINARY);
   if (fd < 0) return csb_error_set(err, "%s: cannot open: %s", path, strerror(errno));
   struct stat st;
   if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {

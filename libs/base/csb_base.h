@@ -29,7 +29,12 @@
 extern "C" {
 #endif
 
-#if defined(__GNUC__)
+#if defined(__MINGW32__)
+/* Windows builds use mingw-w64's C99 printf family (__USE_MINGW_ANSI_STDIO),
+ * so format checks follow GNU rules (%zu), not msvcrt's. */
+#define CSB_PRINTF(a, b) __attribute__((format(gnu_printf, a, b)))
+#define CSB_WARN_UNUSED __attribute__((warn_unused_result))
+#elif defined(__GNUC__)
 #define CSB_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #define CSB_WARN_UNUSED __attribute__((warn_unused_result))
 #else

@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if !defined(_WIN32)
 #include <sys/wait.h>
+#endif
 
 #include "csb_version.h"
 
@@ -30,9 +32,14 @@ const char *csb_exit_kind(int code) {
 }
 
 int csb_exit_from_wait_status(int wstatus) {
+#if defined(_WIN32)
+  /* Windows has no wait statuses: an exit code is passed through. */
+  return wstatus;
+#else
   if (WIFEXITED(wstatus)) return WEXITSTATUS(wstatus);
   if (WIFSIGNALED(wstatus)) return CSB_EXIT_SIGNAL_BASE + WTERMSIG(wstatus);
   return CSB_EXIT_INTERNAL;
+#endif
 }
 
 int csb_exit_for_exec_errno(int err) {

@@ -30,7 +30,12 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#if defined(_WIN32)
+#include <winsock2.h> /* Windows builds: sockaddr types from Winsock */
+#include <ws2tcpip.h>
+#else
 #include <sys/socket.h>
+#endif
 
 #include "csb_base.h"
 

@@ -1,8 +1,10 @@
 /* host.c - host normalisation, IP literal parsing and classification. */
 #define _GNU_SOURCE
+#if !defined(_WIN32)
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <netinet/in.h>
+#endif
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 

@@ -3,7 +3,9 @@
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
+#if !defined(_WIN32)
 #include <netinet/in.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -662,16 +664,23 @@ int csb_netpolicy_connect_allowed(const csb_netpolicy *np, const csb_host_eval *
   return 0;
 }
 
+#if defined(_WIN32)
+/* Windows builds: no realpath(3); socket paths compare only as written. */
+#define np_realpath(p) NULL
+#else
+#define np_realpath(p) realpath((p), NULL)
+#endif
+
 int csb_netpolicy_unix_socket_allowed(const csb_netpolicy *np, const char *path) {
   if (!path || path[0] != '/') return 0;
   if (np->dangerously_allow_all_unix_sockets) return 1;
   if (csb_strv_contains(&np->unix_sockets, path)) return 1;
-  char *real = realpath(path, NULL);
+  char *real = np_realpath(path);
   if (!real) return 0;
   int ok = 0;
   for (size_t i = 0; i < np->unix_sockets.len && !ok; i++) {
     if (strcmp(np->unix_sockets.items[i], real) == 0) ok = 1;
-    char *r2 = realpath(np->unix_sockets.items[i], NULL);
+    char *r2 = np_realpath(np->unix_sockets.items[i]);
     if (r2 && strcmp(r2, real) == 0) ok = 1;
     free(r2);
   }

@@ -22,7 +22,6 @@
 #define _GNU_SOURCE
 #include "glob_internal.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -31,6 +30,28 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#if defined(_WIN32)
+/* Windows builds: the same walker over Win32 directory handles (the
+ * portable readdir() reader; see dirfd_win.h). */
+#include "dirfd_win.h"
+#define open(path, flags) csb_dw_open((path), (flags))
+#define openat csb_dw_openat
+#define dup csb_dw_dup
+#define close csb_dw_close
+#define fstatat csb_dw_fstatat
+#define DIR csb_dw_dir
+#define dirent csb_dw_dirent
+#define fdopendir csb_dw_fdopendir
+#define readdir csb_dw_readdir
+#define closedir csb_dw_closedir
+#define sysconf(name) csb_dw_ncpu()
+#define CSB_GLOB_ROOT_ABSOLUTE(r)                                                     \
+  ((r)[0] == '/' || ((((r)[0] | 0x20) >= 'a' && ((r)[0] | 0x20) <= 'z') && (r)[1] == ':'))
+#else
+#include <dirent.h>
+#define CSB_GLOB_ROOT_ABSOLUTE(r) ((r)[0] == '/')
+#endif
 
 #if defined(__linux__) && !defined(CSB_GLOB_USE_READDIR)
 #include <sys/syscall.h>
@@ -813,7 +834,7 @@ int csb_glob_expand_ex(const csb_glob *g, const csb_glob_expand_opts *opts,
     opts = &defaults;
   }
   const char *root = g->prefix;
-  if (root[0] != '/')
+  if (!CSB_GLOB_ROOT_ABSOLUTE(root))
     return csb_error_set(err, "the pattern is not absolute");
   if (opts->max_depth == 0) return 1;
 

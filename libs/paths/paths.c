@@ -177,6 +177,21 @@ int csb_path_has_glob(const char *s) { return strpbrk(s, "*?[]") != NULL; }
 
 /* ---- filesystem ------------------------------------------------------------ */
 
+#if defined(_WIN32)
+/* Windows builds (mingw-w64): these functions work on POSIX-style paths and
+ * see no symbolic links there (Windows paths have csb_winpath_* and the
+ * tools' own Win32 code). */
+#define S_ISLNK(m) 0
+static int lstat_ok(const char *p, struct stat *st) { return stat(p, st) == 0; }
+
+static ssize_t read_link(const char *p, char **buf, size_t *cap) {
+  (void)p;
+  (void)buf;
+  (void)cap;
+  errno = EINVAL;
+  return -1;
+}
+#else
 static int lstat_ok(const char *p, struct stat *st) {
   return fstatat(AT_FDCWD, p, st, AT_SYMLINK_NOFOLLOW) == 0;
 }
@@ -203,6 +218,7 @@ static ssize_t read_link(const char *p, char **buf, size_t *cap) {
     *buf = csb_xrealloc(*buf, *cap);
   }
 }
+#endif
 
 /* Resolves every symlink, "." and ".." of the absolute `path` physically,
  * like realpath(3). The result (in `res`) never has a trailing '/'.

@@ -317,11 +317,35 @@ static int follow_final(const char *canon, char **out, csb_error *err) {
   return csb_error_set(err, "too many levels of symbolic links");
 }
 
-/* The last directory resolved (consecutive hunks usually share one). */
+/* Recently resolved directories (hunks usually touch few of them). */
+#define PARENT_CACHE_SIZE 64
 typedef struct {
-  char *lex;
-  char *canon;
+  char *lex[PARENT_CACHE_SIZE];
+  char *canon[PARENT_CACHE_SIZE];
+  size_t next;
 } parent_cache;
+
+static const char *cache_find(const parent_cache *c, const char *lex) {
+  for (size_t i = 0; i < PARENT_CACHE_SIZE; i++)
+    if (c->lex[i] && strcmp(c->lex[i], lex) == 0) return c->canon[i];
+  return NULL;
+}
+
+static void cache_put(parent_cache *c, const char *lex, const char *canon) {
+  size_t i = c->next++ % PARENT_CACHE_SIZE;
+  free(c->lex[i]);
+  free(c->canon[i]);
+  c->lex[i] = csb_xstrdup(lex);
+  c->canon[i] = csb_xstrdup(canon);
+}
+
+static void cache_clear(parent_cache *c) {
+  for (size_t i = 0; i < PARENT_CACHE_SIZE; i++) {
+    free(c->lex[i]);
+    free(c->canon[i]);
+    c->lex[i] = c->canon[i] = NULL;
+  }
+}
 
 static int resolve(const char *cwd, const char *spelling, size_t len, csb_patch_target *t,
                    parent_cache *cache, csb_error *err) {
@@ -344,20 +368,16 @@ static int resolve(const char *cwd, const char *spelling, size_t len, csb_patch_
     return csb_error_set(err, "not a file path");
   }
   char *cparent = NULL;
-  if (cache && cache->lex && strcmp(cache->lex, parent) == 0) {
-    cparent = csb_xstrdup(cache->canon);
+  const char *hit = cache ? cache_find(cache, parent) : NULL;
+  if (hit) {
+    cparent = csb_xstrdup(hit);
   } else {
     if (!csb_path_canonical_existing_prefix(parent, &cparent, err)) {
       free(parent);
       free(base);
       return 0;
     }
-    if (cache) {
-      free(cache->lex);
-      free(cache->canon);
-      cache->lex = csb_xstrdup(parent);
-      cache->canon = csb_xstrdup(cparent);
-    }
+    if (cache) cache_put(cache, parent, cparent);
   }
   size_t pl = strlen(cparent);
   t->entry = csb_xasprintf("%s%s%s", cparent, pl && cparent[pl - 1] == '/' ? "" : "/", base);
@@ -488,7 +508,8 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
   pl->targets = csb_xcalloc(p->n_hunks * 2, sizeof(*pl->targets));
 
   /* 1. Resolve and check every path before reading anything. */
-  parent_cache pcache = {NULL, NULL};
+  parent_cache pcache;
+  memset(&pcache, 0, sizeof(pcache));
   for (size_t i = 0; i < p->n_hunks; i++) {
     const csb_patch_hunk *h = &p->hunks[i];
     for (int m = 0; m < 2; m++) {
@@ -515,9 +536,7 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
     }
   }
   pl->n_targets = nt;
-  free(pcache.lex);
-  free(pcache.canon);
-  pcache.lex = pcache.canon = NULL;
+  cache_clear(&pcache);
 
   /* 2. Apply the hunks in order to the overlay. */
   char ebuf[256];
@@ -657,8 +676,7 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
   return pl;
 
 fail:
-  free(pcache.lex);
-  free(pcache.canon);
+  cache_clear(&pcache);
   pl->n_targets = nt;
   csb_patch_plan_free(pl);
   return NULL;

@@ -279,19 +279,38 @@ const char *csb_tls_ca_cert_path(const csb_tls_ca *ca) { return ca->cert_path; }
 /* ---- leaves ---------------------------------------------------------------- */
 
 csb_tls_leaf *csb_tls_leaf_issue(const csb_tls_ca *ca, const char *host, csb_error *err) {
-  if (!host || !*host || strlen(host) > 253) {
+  const char *names[1] = {host};
+  return csb_tls_leaf_issue_names(ca, names, 1, err);
+}
+
+csb_tls_leaf *csb_tls_leaf_issue_names(const csb_tls_ca *ca, const char *const *names, size_t n_names,
+                                       csb_error *err) {
+  if (n_names == 0) {
     csb_error_set(err, "invalid host for a leaf certificate");
     return NULL;
   }
-  for (const char *p = host; *p; p++) {
-    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
-          *p == '.' || *p == '_' || *p == ':')) {
-      csb_error_set(err, "invalid host for a leaf certificate: %s", host);
+  csb_buf sanb;
+  csb_buf_init(&sanb);
+  for (size_t i = 0; i < n_names; i++) {
+    const char *host = names[i];
+    if (!host || !*host || strlen(host) > 253) {
+      csb_buf_free(&sanb);
+      csb_error_set(err, "invalid host for a leaf certificate");
       return NULL;
     }
+    for (const char *p = host; *p; p++) {
+      if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+            *p == '.' || *p == '_' || *p == ':' || (*p == '*' && p == host && p[1] == '.'))) {
+        csb_buf_free(&sanb);
+        csb_error_set(err, "invalid host for a leaf certificate: %s", host);
+        return NULL;
+      }
+    }
+    unsigned char ipbuf[16];
+    int is_ip = inet_pton(AF_INET, host, ipbuf) == 1 || inet_pton(AF_INET6, host, ipbuf) == 1;
+    csb_buf_printf(&sanb, "%s%s:%s", i ? "," : "", is_ip ? "IP" : "DNS", host);
   }
-  unsigned char ipbuf[16];
-  int is_ip = inet_pton(AF_INET, host, ipbuf) == 1 || inet_pton(AF_INET6, host, ipbuf) == 1;
+  const char *host = names[0];
   EVP_PKEY *key = new_p256();
   if (!key) {
     tls_fail(err, "generating a leaf key");
@@ -301,7 +320,7 @@ csb_tls_leaf *csb_tls_leaf_issue(const csb_tls_ca *ca, const char *host, csb_err
   X509_NAME *name = X509_NAME_new();
   char cn[65];
   snprintf(cn, sizeof cn, "%s", host);
-  char *san = csb_xasprintf("%s:%s", is_ip ? "IP" : "DNS", host);
+  char *san = csb_buf_steal(&sanb);
   int ok = x && name && X509_set_version(x, X509_VERSION_3) && set_random_serial(x) &&
            X509_gmtime_adj(X509_getm_notBefore(x), -86400) &&
            X509_gmtime_adj(X509_getm_notAfter(x), 397L * 86400) && set_name_cn(name, cn) &&
@@ -356,6 +375,17 @@ int csb_tls_leaf_apply(const csb_tls_leaf *leaf, SSL *ssl) {
 const uint8_t *csb_tls_leaf_der(const csb_tls_leaf *leaf, size_t *len) {
   if (len) *len = CRYPTO_BUFFER_len(leaf->der);
   return CRYPTO_BUFFER_data(leaf->der);
+}
+
+int csb_tls_leaf_pem(const csb_tls_leaf *leaf, char **cert_pem, char **key_pem, csb_error *err) {
+  const uint8_t *der = CRYPTO_BUFFER_data(leaf->der);
+  X509 *x = d2i_X509(NULL, &der, (long)CRYPTO_BUFFER_len(leaf->der));
+  if (!x) return tls_fail(err, "decoding a leaf certificate");
+  size_t cl, kl;
+  int ok = pem_of(x, leaf->key, cert_pem, &cl, key_pem, &kl);
+  X509_free(x);
+  if (!ok) return tls_fail(err, "encoding a leaf certificate");
+  return 1;
 }
 
 /* ---- LRU cache --------------------------------------------------------------- */

@@ -67,12 +67,17 @@ typedef struct csb_tls_leaf csb_tls_leaf;
  * digitalSignature+keyEncipherment, valid from a day ago for 397 days,
  * signed by the CA. The result is reference counted. */
 csb_tls_leaf *csb_tls_leaf_issue(const csb_tls_ca *ca, const char *host, csb_error *err);
+/* The same for several names (the first one is also the CN). */
+csb_tls_leaf *csb_tls_leaf_issue_names(const csb_tls_ca *ca, const char *const *names, size_t n, csb_error *err);
 csb_tls_leaf *csb_tls_leaf_ref(csb_tls_leaf *leaf);
 void csb_tls_leaf_free(csb_tls_leaf *leaf); /* drops one reference */
 /* Installs the leaf (certificate + key) on a server SSL. 1/0. */
 int csb_tls_leaf_apply(const csb_tls_leaf *leaf, SSL *ssl);
 /* DER of the leaf certificate. */
 const uint8_t *csb_tls_leaf_der(const csb_tls_leaf *leaf, size_t *len);
+/* The certificate and its PKCS#8 key in PEM (e.g. for test servers);
+ * caller frees both. */
+int csb_tls_leaf_pem(const csb_tls_leaf *leaf, char **cert_pem, char **key_pem, csb_error *err);
 
 typedef struct csb_tls_leaf_cache csb_tls_leaf_cache;
 

@@ -220,6 +220,7 @@ static void on_timer(csb_evloop *loop, csb_ev_timer *t) {
     fprintf(stderr, "csb-proxy: [%llu] timeout in state %d\n", (unsigned long long)c->id, (int)c->state);
   if (c->state == ST_HTTP_HEAD && c->cin.len > 0 && !c->in_mitm) {
     px_conn_fail(c, 408, "Request Timeout", "request timeout", NULL);
+    px_conn_pump(c);
     return;
   }
   if ((c->state == ST_CONNECT || c->state == ST_UP_TLS || c->state == ST_UP_PROXY_CONNECT)) {

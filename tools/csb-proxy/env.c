@@ -80,23 +80,23 @@ static char *resolve(const px_env_opts *o, const char *p) {
  * 4 MiB, opened without following a final link, the same file as the
  * resolved path, and holding at least one certificate. */
 static int read_ca_file(const px_env_opts *o, const char *path, csb_buf *out, char *why, size_t wn) {
-  if (!can_read(o, path)) return snprintf(why, wn, "%s is not readable under the policy", path), 0;
+  if (!can_read(o, path)) return snprintf(why, wn, "%.400s is not readable under the policy", path), 0;
   char *real = realpath(path, NULL);
-  if (!real) return snprintf(why, wn, "%s: %s", path, strerror(errno)), 0;
+  if (!real) return snprintf(why, wn, "%.400s: %s", path, strerror(errno)), 0;
   int ok = 0;
   int fd = -1;
   if (!can_read(o, real)) {
-    snprintf(why, wn, "%s is not readable under the policy", real);
+    snprintf(why, wn, "%.400s is not readable under the policy", real);
     goto done;
   }
   fd = open(real, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   struct stat st, st2;
   if (fd < 0 || fstat(fd, &st) != 0) {
-    snprintf(why, wn, "%s: %s", real, strerror(errno));
+    snprintf(why, wn, "%.400s: %s", real, strerror(errno));
     goto done;
   }
   if (!S_ISREG(st.st_mode) || st.st_size > (off_t)CA_FILE_MAX) {
-    snprintf(why, wn, "%s is not a regular file of at most 4 MiB", real);
+    snprintf(why, wn, "%.400s is not a regular file of at most 4 MiB", real);
     goto done;
   }
   char link[64], target[PATH_MAX];
@@ -105,23 +105,23 @@ static int read_ca_file(const px_env_opts *o, const char *path, csb_buf *out, ch
   if (tl > 0) {
     target[tl] = '\0';
     if (!can_read(o, target)) {
-      snprintf(why, wn, "%s is not readable under the policy", target);
+      snprintf(why, wn, "%.400s is not readable under the policy", target);
       goto done;
     }
   }
   if (stat(real, &st2) != 0 || st2.st_dev != st.st_dev || st2.st_ino != st.st_ino) {
-    snprintf(why, wn, "%s changed while being read", real);
+    snprintf(why, wn, "%.400s changed while being read", real);
     goto done;
   }
   char *data = NULL;
   size_t len = 0;
   csb_error e;
   if (!csb_read_fd(fd, real, CA_FILE_MAX, &data, &len, &e)) {
-    snprintf(why, wn, "%s", e.msg);
+    snprintf(why, wn, "%.400s", e.msg);
     goto done;
   }
   if (csb_tls_pem_certs(data, len, NULL) == 0) {
-    snprintf(why, wn, "%s holds no PEM certificate", real);
+    snprintf(why, wn, "%.400s holds no PEM certificate", real);
     free(data);
     goto done;
   }

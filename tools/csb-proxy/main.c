@@ -330,6 +330,15 @@ int main(int argc, char **argv) {
   }
 
   signal(SIGPIPE, SIG_IGN);
+  /* every thread inherits this mask, so signals reach only the signalfd */
+  sigset_t mask, oldmask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGCHLD);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGHUP);
+  sigaddset(&mask, SIGQUIT);
+  sigprocmask(SIG_BLOCK, &mask, &oldmask);
   struct rlimit old_nofile, nofile;
   getrlimit(RLIMIT_NOFILE, &old_nofile);
   nofile = old_nofile;
@@ -451,15 +460,7 @@ int main(int argc, char **argv) {
     }
   }
 
-  /* ---- signals ---- */
-  sigset_t mask, oldmask;
-  sigemptyset(&mask);
-  sigaddset(&mask, SIGCHLD);
-  sigaddset(&mask, SIGINT);
-  sigaddset(&mask, SIGTERM);
-  sigaddset(&mask, SIGHUP);
-  sigaddset(&mask, SIGQUIT);
-  sigprocmask(SIG_BLOCK, &mask, &oldmask);
+  /* ---- signals (blocked since before any thread started) ---- */
   sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
   if (sfd < 0) {
     code = csb_cli_error(&cli, CSB_EXIT_OSERR, "signalfd: %s", strerror(errno));

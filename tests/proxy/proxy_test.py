@@ -1,0 +1,1145 @@
+#!/usr/bin/env python3
+"""Behaviour tests for csb-proxy with real clients (curl, Python urllib, git)
+against origin servers on loopback (plain HTTP, TLS, a Unix socket, UDP).
+
+Environment: CSB_PROXY (the binary under test), CSB_TESTCERT (the test CA
+helper). Needs curl, git, python3; the rebinding test also needs unshare and
+ip (it runs in a private network namespace). Nothing here leaves loopback.
+"""
+import http.server
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import socket
+import socketserver
+import ssl
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import urllib.request
+
+BIN = os.environ.get("CSB_PROXY", "")
+TESTCERT = os.environ.get("CSB_TESTCERT", "")
+TMP = tempfile.mkdtemp(prefix="pxtest", dir=os.environ.get("TEST_TMPDIR"))
+NAMES = ["allowed.test", "api.wild.test", "deep.api.wild.test", "wild.test", "apex.test", "sub.apex.test",
+         "denied.test", "other.test", "evilallowed.test", "hooked.test", "ask.test", "once.test", "never.test",
+         "die.test", "dedupe.test", "localhost.test", "rebind.test"]
+TS_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+PROXY_VARS = [k for k in os.environ if k.lower().endswith("_proxy") or k.lower() in (
+    "ssl_cert_file", "ssl_cert_dir", "requests_ca_bundle", "curl_ca_bundle", "git_ssl_cainfo",
+    "node_extra_ca_certs")]
+
+
+def base_env():
+    env = {k: v for k, v in os.environ.items() if k not in PROXY_VARS and not k.startswith("CSB_NETWORK")}
+    env["HOME"] = TMP
+    env["GIT_CONFIG_NOSYSTEM"] = "1"
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    return env
+
+
+# ---- origin servers ----------------------------------------------------------------------------
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def _body(self):
+        te = self.headers.get("Transfer-Encoding", "")
+        if te.lower() == "chunked":
+            data = b""
+            while True:
+                line = self.rfile.readline()
+                n = int(line.split(b";")[0], 16)
+                if n == 0:
+                    while self.rfile.readline() not in (b"\r\n", b""):
+                        pass
+                    return data
+                data += self.rfile.read(n)
+                self.rfile.read(2)
+        n = int(self.headers.get("Content-Length", "0") or 0)
+        return self.rfile.read(n) if n else b""
+
+    def _send(self, code, body, ctype="application/json", extra=None):
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (extra or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _handle(self):
+        srv = self.server
+        srv.requests += 1
+        body = self._body()
+        path = self.path
+        if path.startswith("/files/"):
+            fp = os.path.join(srv.files, path[len("/files/"):].split("?")[0])
+            if os.path.isfile(fp):
+                with open(fp, "rb") as f:
+                    self._send(200, f.read(), "application/octet-stream")
+            else:
+                self._send(404, b"not found", "text/plain")
+            return
+        if path.startswith("/chunked"):
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.send_header("Content-Type", "text/plain")
+            self.end_headers()
+            for part in (b"one,", b"two,", b"three"):
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+            self.wfile.write(b"0\r\n\r\n")
+            return
+        if path.startswith("/big"):
+            n = int(path.split("=")[1])
+            self._send(200, b"x" * n, "application/octet-stream")
+            return
+        if path.startswith("/close"):
+            self.send_response(200)
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(b"until-close body")
+            self.close_connection = True
+            return
+        info = {"method": self.command, "path": path, "body": body.decode("latin-1"),
+                "headers": {k.lower(): v for k, v in self.headers.items()}, "server": srv.label}
+        self._send(200, json.dumps(info).encode())
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_OPTIONS = _handle
+
+
+class Origin(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, label="plain", tls_dir=None, family=socket.AF_INET, host="127.0.0.1", files=None):
+        self.address_family = family
+        self.requests = 0
+        self.connections = 0
+        self.label = label
+        self.files = files or TMP
+        super().__init__((host, 0), Handler)
+        if tls_dir:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(os.path.join(tls_dir, "server.pem"), os.path.join(tls_dir, "server.key"))
+            self.socket = ctx.wrap_socket(self.socket, server_side=True, do_handshake_on_connect=False)
+        self.port = self.server_address[1]
+        self.thread = threading.Thread(target=self.serve_forever, daemon=True)
+        self.thread.start()
+
+    def get_request(self):
+        s, a = super().get_request()
+        self.connections += 1
+        s.settimeout(10)
+        return s, a
+
+    def handle_error(self, request, client_address):
+        pass
+
+    def stop(self):
+        self.shutdown()
+        self.server_close()
+
+
+class UnixOrigin(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+
+    def __init__(self, path):
+        self.requests = 0
+        self.label = "unix"
+        self.files = TMP
+        super().__init__(path, UnixHandler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+
+class UnixHandler(Handler):
+    def address_string(self):
+        return "unix"
+
+
+class UdpEcho:
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self.run, daemon=True).start()
+
+    def run(self):
+        while True:
+            try:
+                data, addr = self.sock.recvfrom(65535)
+            except OSError:
+                return
+            self.sock.sendto(b"echo:" + data, addr)
+
+
+# ---- the proxy ------------------------------------------------------------------------------------
+
+
+def policy_doc(network):
+    net = {"allow_local_binding": True, "dangerously_allow_all_unix_sockets": False, "mode": "proxy",
+           "unix_sockets": {}}
+    net.update(network)
+    return {
+        "cwd": TMP, "enforcement": "managed",
+        "filesystem": {"deny_globs": [], "entries": [{"access": "read", "origin": ":root", "path": "/"}],
+                       "include_platform_defaults": False, "kind": "restricted"},
+        "legacy": {"linux_backend": "bubblewrap", "projection_error": "custom", "round_trips": False},
+        "network": net, "platform": "linux",
+        "profile": {"extends": [], "id": ":workspace", "kind": "builtin"},
+        "schema": "csb.policy/v1", "summary": "custom permissions", "warnings": [], "workspace_roots": [],
+    }
+
+
+DEFAULT_DOMAINS = {"allowed.test": "allow", "*.wild.test": "allow", "**.apex.test": "allow",
+                   "denied.test": "deny", "hooked.test": "allow", "localhost.test": "allow",
+                   "rebind.test": "allow"}
+
+_counter = [0]
+
+
+def fresh_dir(name):
+    _counter[0] += 1
+    d = os.path.join(TMP, "%s%d" % (name, _counter[0]))
+    os.makedirs(d)
+    return d
+
+
+class Proxy:
+    def __init__(self, proxy=None, network=None, args=(), hosts=None, env=None, config=None, policy=True,
+                 upstream_ca=None, ca_dir=None):
+        self.dir = fresh_dir("proxy")
+        net = dict(network or {})
+        p = {"domains": dict(DEFAULT_DOMAINS)}
+        p.update(proxy or {})
+        net["proxy"] = p
+        self.policy = os.path.join(self.dir, "policy.json")
+        with open(self.policy, "w") as f:
+            json.dump(policy_doc(net), f)
+        self.hosts = os.path.join(self.dir, "hosts")
+        self.write_hosts(hosts or {n: "127.0.0.1" for n in NAMES})
+        self.audit_path = os.path.join(self.dir, "audit.jsonl")
+        self.ca_dir = ca_dir or os.path.join(self.dir, "ca")
+        self.stderr_path = os.path.join(self.dir, "stderr")
+        cmd = [BIN]
+        if policy:
+            cmd += ["--policy", self.policy]
+        if config is not None:
+            cpath = os.path.join(self.dir, "config.toml")
+            with open(cpath, "w") as f:
+                f.write(config)
+            cmd += ["--config", cpath]
+        cmd += ["--hosts-file", self.hosts, "--audit", self.audit_path, "--ca-dir", self.ca_dir,
+                "--upstream-ca", upstream_ca or os.path.join(CERTS, "ca.pem"), "--listen", "127.0.0.1:0",
+                "--socks-listen", "127.0.0.1:0", "--print-env", "--format", "json", "-v"]
+        cmd += list(args)
+        r, w = os.pipe()
+        cmd += ["--ready-fd", str(w)]
+        self.cmd = cmd
+        self.errf = open(self.stderr_path, "w")
+        penv = base_env()
+        penv.update(env or {})
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.errf,
+                                     pass_fds=(w,), env=penv)
+        os.close(w)
+        ready = b""
+        deadline = time.monotonic() + 20
+        while not ready.endswith(b"\n") and time.monotonic() < deadline:
+            rl, _, _ = select.select([r], [], [], 0.5)
+            if rl:
+                chunk = os.read(r, 4096)
+                if not chunk:
+                    break
+                ready += chunk
+        os.close(r)
+        if not ready:
+            self.proc.wait(10)
+            raise RuntimeError("proxy did not start (exit %s): %s" % (self.proc.returncode, self.stderr()))
+        self.addrs = json.loads(ready)
+        self.http = "http://" + self.addrs["http"]
+        self.socks = "socks5h://" + self.addrs.get("socks", "")
+        self.changes = json.loads(self.proc.stdout.readline())
+
+    def write_hosts(self, mapping):
+        tmp = self.hosts + ".new"
+        with open(tmp, "w") as f:
+            for name, addrs in mapping.items():
+                for a in ([addrs] if isinstance(addrs, str) else addrs):
+                    f.write("%s %s\n" % (a, name))
+        os.rename(tmp, self.hosts)
+
+    def env(self, extra=None):
+        e = base_env()
+        for k, v in self.changes.items():
+            if v is None:
+                e.pop(k, None)
+            else:
+                e[k] = v
+        e.update(extra or {})
+        return e
+
+    def audit(self):
+        if not os.path.exists(self.audit_path):
+            return []
+        with open(self.audit_path) as f:
+            return [json.loads(line) for line in f if line.strip()]
+
+    def stderr(self):
+        if not self.errf.closed:
+            self.errf.flush()
+        with open(self.stderr_path) as f:
+            return f.read()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.errf.close()
+        self.proc.stdout.close()
+        return self.proc.returncode
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        code = self.stop()
+        if code not in (0, None) and exc[0] is None:
+            raise AssertionError("proxy exited with %s: %s" % (code, self.stderr()))
+
+
+def run(cmd, env=None, timeout=30, input=None):
+    return subprocess.run(cmd, env=env, timeout=timeout, input=input, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE)
+
+
+def curl(args, env, timeout=30):
+    return run(["curl", "-sS", "--max-time", "20"] + args, env=env, timeout=timeout)
+
+
+def raw(addr, data, timeout=10, read_until_close=True):
+    """Sends bytes to host:port and returns what comes back until EOF."""
+    host, port = addr.rsplit(":", 1)
+    s = socket.create_connection((host, int(port)), timeout=timeout)
+    try:
+        s.sendall(data)
+        out = b""
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except (ConnectionResetError, socket.timeout):
+                break
+            if not chunk:
+                break
+            out += chunk
+            if not read_until_close:
+                break
+        return out
+    finally:
+        s.close()
+
+
+def status_of(resp):
+    # skip the proxy's answer to curl's CONNECT
+    while resp.startswith(b"HTTP/1.1 200 Connection established\r\n") and resp.partition(b"\r\n\r\n")[2]:
+        resp = resp.partition(b"\r\n\r\n")[2]
+    m = re.match(rb"HTTP/1\.[01] (\d{3})", resp)
+    return int(m.group(1)) if m else None
+
+
+CERTS = None
+ORIGIN = TLS = None
+
+
+def setUpModule():
+    global CERTS, ORIGIN, TLS
+    if not BIN or not os.path.exists(BIN):
+        raise RuntimeError("CSB_PROXY does not point at the binary")
+    for tool in ("curl", "git"):
+        if not shutil.which(tool):
+            raise RuntimeError("%s is required by these tests (see the setup script)" % tool)
+    CERTS = fresh_dir("certs")
+    subprocess.run([TESTCERT, CERTS] + NAMES, check=True)
+    ORIGIN = Origin()
+    TLS = Origin("tls", tls_dir=CERTS)
+
+
+def tearDownModule():
+    ORIGIN.stop()
+    TLS.stop()
+
+
+# ---- tests --------------------------------------------------------------------------------------------
+
+
+class HostPolicy(unittest.TestCase):
+    def test_http_allow_deny_and_wildcards(self):
+        with Proxy() as px:
+            env = px.env()
+            base = ":%d/echo" % ORIGIN.port
+            allowed = ["allowed.test", "ALLOWED.test", "api.wild.test", "deep.api.wild.test", "apex.test",
+                       "sub.apex.test"]
+            for host in allowed:
+                r = curl(["-w", "\n%{http_code}", "http://" + host + base], env)
+                self.assertTrue(r.stdout.endswith(b"\n200"), (host, r.stdout, r.stderr))
+            cases = {"denied.test": ("denied", "blocked-by-denylist"),
+                     "other.test": ("not_allowed", "blocked-by-allowlist"),
+                     "wild.test": ("not_allowed", "blocked-by-allowlist"),
+                     "evilallowed.test": ("not_allowed", "blocked-by-allowlist")}
+            for host, (reason, header) in cases.items():
+                r = curl(["-i", "http://" + host + base], env)
+                head, _, body = r.stdout.partition(b"\r\n\r\n")
+                self.assertEqual(status_of(head), 403, host)
+                self.assertIn(("x-proxy-error: " + header).encode(), head)
+                self.assertIn(b"content-type: application/json", head)
+                doc = json.loads(body)
+                self.assertEqual(list(doc), ["status", "host", "reason", "decision", "source", "protocol", "port",
+                                             "message"])
+                self.assertEqual(doc["status"], "blocked")
+                self.assertEqual(doc["host"], host)
+                self.assertEqual(doc["reason"], reason)
+                self.assertEqual(doc["decision"], "deny")
+                self.assertEqual(doc["source"], "baseline_policy")
+                self.assertEqual(doc["protocol"], "http")
+                self.assertEqual(doc["port"], ORIGIN.port)
+            events = px.audit()
+            denied = [e for e in events if e["server.address"] == "denied.test"]
+            self.assertEqual(denied[0]["network.policy.reason"], "denied")
+
+    def test_https_connect(self):
+        with Proxy() as px:
+            env = px.env()
+            ca = os.path.join(CERTS, "ca.pem")
+            r = curl(["--cacert", ca, "https://allowed.test:%d/echo" % TLS.port], env)
+            self.assertEqual(json.loads(r.stdout)["server"], "tls", r.stderr)
+            r = curl(["--cacert", ca, "-w", "%{http_connect}", "https://denied.test:%d/echo" % TLS.port], env)
+            self.assertNotEqual(r.returncode, 0)
+            self.assertEqual(r.stdout, b"403")
+            resp = raw(px.addrs["http"], b"CONNECT other.test:443 HTTP/1.1\r\nHost: other.test:443\r\n\r\n")
+            self.assertEqual(status_of(resp), 403)
+            self.assertIn(b"content-type: text/plain", resp)
+            self.assertIn(b"x-proxy-error: blocked-by-allowlist", resp)
+            self.assertTrue(resp.endswith(b"Domain not in allowlist."), resp)
+            ev = [e for e in px.audit() if e["server.address"] == "other.test"][0]
+            self.assertEqual(ev["network.transport.protocol"], "https_connect")
+            self.assertEqual(ev["http.request.method"], "CONNECT")
+
+    def test_socks5h(self):
+        with Proxy() as px:
+            env = px.env()
+            r = curl(["-x", px.socks, "http://allowed.test:%d/echo" % ORIGIN.port], env)
+            self.assertEqual(json.loads(r.stdout)["method"], "GET", r.stderr)
+            r = curl(["-x", px.socks, "--cacert", os.path.join(CERTS, "ca.pem"),
+                      "https://api.wild.test:%d/echo" % TLS.port], env)
+            self.assertEqual(json.loads(r.stdout)["server"], "tls", r.stderr)
+            r = curl(["-x", px.socks, "http://denied.test:%d/echo" % ORIGIN.port], env)
+            self.assertEqual(r.returncode, 97)
+            ev = [e for e in px.audit() if e["server.address"] == "denied.test"][0]
+            self.assertEqual(ev["network.transport.protocol"], "socks5_tcp")
+            self.assertEqual(ev["http.request.method"], "none")
+
+    def test_python_urllib(self):
+        with Proxy() as px:
+            env = px.env()
+            code = ("import urllib.request,ssl,json,sys\n"
+                    "r=urllib.request.urlopen('http://allowed.test:%d/echo',timeout=20).read()\n"
+                    "ctx=ssl.create_default_context(cafile=sys.argv[1])\n"
+                    "s=urllib.request.urlopen('https://allowed.test:%d/echo',timeout=20,context=ctx).read()\n"
+                    "print(json.loads(r)['server'],json.loads(s)['server'])\n"
+                    "try:\n urllib.request.urlopen('http://denied.test:%d/echo',timeout=20)\n"
+                    "except urllib.error.HTTPError as e: print(e.code, e.headers['x-proxy-error'])\n"
+                    % (ORIGIN.port, TLS.port, ORIGIN.port))
+            r = run([sys.executable, "-c", code, os.path.join(CERTS, "ca.pem")], env=env)
+            self.assertEqual(r.stdout.decode().split(), ["plain", "tls", "403", "blocked-by-denylist"], r.stderr)
+            try:
+                import requests  # noqa: F401  (optional client)
+            except ImportError:
+                return
+            code = ("import requests,sys;print(requests.get('http://allowed.test:%d/echo',timeout=20).status_code)"
+                    % ORIGIN.port)
+            r = run([sys.executable, "-c", code], env=env)
+            self.assertEqual(r.stdout.strip(), b"200", r.stderr)
+
+    def test_git_over_http(self):
+        work = fresh_dir("git")
+        bare = os.path.join(ORIGIN.files, "repo%d.git" % _counter[0])
+        genv = base_env()
+        genv.update({"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+                     "GIT_COMMITTER_EMAIL": "t@t"})
+        for cmd in (["git", "init", "-q", "--bare", bare], ["git", "init", "-q", work]):
+            run(cmd, env=genv).check_returncode()
+        with open(os.path.join(work, "f.txt"), "w") as f:
+            f.write("content\n")
+        for cmd in (["git", "-C", work, "add", "f.txt"], ["git", "-C", work, "commit", "-qm", "c"],
+                    ["git", "-C", work, "push", "-q", bare, "HEAD:refs/heads/main"],
+                    ["git", "-C", bare, "symbolic-ref", "HEAD", "refs/heads/main"],
+                    ["git", "-C", bare, "update-server-info"]):
+            run(cmd, env=genv).check_returncode()
+        with Proxy() as px:
+            env = px.env(genv)
+            dest = os.path.join(fresh_dir("clone"), "c")
+            url = "http://allowed.test:%d/files/%s" % (ORIGIN.port, os.path.basename(bare))
+            r = run(["git", "clone", "-q", url, dest], env=env)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            with open(os.path.join(dest, "f.txt")) as f:
+                self.assertEqual(f.read(), "content\n")
+            r = run(["git", "clone", "-q", url.replace("allowed.test", "denied.test"), dest + "2"], env=env)
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn(b"403", r.stderr)
+
+
+class LocalGuard(unittest.TestCase):
+    def test_private_destinations_blocked(self):
+        hosts = {n: "127.0.0.1" for n in NAMES}
+        hosts["rebind.test"] = "169.254.169.254"
+        hosts["api.wild.test"] = ["127.0.0.1", "10.0.0.1"]
+        with Proxy(network={"allow_local_binding": False},
+                   proxy={"domains": dict(DEFAULT_DOMAINS, **{"127.0.0.1": "allow", "*": "allow",
+                                                              "denied.test": "deny"})},
+                   hosts=hosts) as px:
+            before = ORIGIN.requests
+            for url in ["http://allowed.test:%d/echo", "http://rebind.test:%d/echo", "http://api.wild.test:%d/echo",
+                        "http://10.0.0.1:%d/echo", "http://[::ffff:127.0.0.1]:%d/echo",
+                        "http://[64:ff9b::7f00:1]:%d/echo", "http://localhost:%d/echo", "http://127.0.0.2:%d/echo",
+                        "http://169.254.169.254:%d/"]:
+                r = curl(["-i", "-x", px.http, "--noproxy", "", url % ORIGIN.port], px.env())
+                head, _, body = r.stdout.partition(b"\r\n\r\n")
+                self.assertEqual(status_of(head), 403, (url, r.stdout, r.stderr))
+                self.assertEqual(json.loads(body)["reason"], "not_allowed_local", url)
+            self.assertEqual(ORIGIN.requests, before, "a blocked destination was dialled")
+            # numeric tricks are refused as hosts
+            resp = raw(px.addrs["http"], b"GET http://2130706433:%d/ HTTP/1.1\r\n\r\n" % ORIGIN.port)
+            self.assertEqual(status_of(resp), 403)
+            resp = raw(px.addrs["http"], b"CONNECT 0177.0.0.1:%d HTTP/1.1\r\n\r\n" % TLS.port)
+            self.assertEqual(status_of(resp), 403)
+            self.assertEqual(ORIGIN.requests, before)
+            # an exactly allow-listed literal is reachable
+            r = curl(["-x", px.http, "--noproxy", "", "http://127.0.0.1:%d/echo" % ORIGIN.port], px.env())
+            self.assertEqual(json.loads(r.stdout)["method"], "GET", r.stderr)
+
+    def test_rebinding_in_network_namespace(self):
+        for tool in ("unshare", "ip"):
+            if not shutil.which(tool):
+                self.fail("%s is required (see the setup script)" % tool)
+        r = run(["unshare", "-rn", sys.executable, os.path.abspath(__file__), "--netns-rebinding"],
+                env=dict(os.environ, PXTEST_CERTS=CERTS), timeout=120)
+        self.assertEqual(r.returncode, 0, (r.stdout.decode(), r.stderr.decode()[-3000:]))
+        self.assertIn(b"rebinding ok", r.stdout)
+
+
+def netns_rebinding():
+    """Runs inside a private network namespace: lo gets 2001:db8::10 (an
+    address that counts as public), the origin listens there and on
+    127.0.0.1, and the name flips between the two."""
+    global CERTS
+    CERTS = os.environ["PXTEST_CERTS"]
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    subprocess.run(["ip", "addr", "add", "2001:db8::10/128", "dev", "lo"], check=True)
+    pub = Origin("public", family=socket.AF_INET6, host="2001:db8::10")
+    # the same port on 127.0.0.1 is the rebinding target: count any dial
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", pub.port))
+    s.listen(16)
+    hits = []
+
+    def accept_loop():
+        while True:
+            try:
+                c, _ = s.accept()
+            except OSError:
+                return
+            hits.append(1)
+            c.close()
+    threading.Thread(target=accept_loop, daemon=True).start()
+    px = Proxy(network={"allow_local_binding": False}, proxy={"domains": {"rebind.test": "allow"}},
+               hosts={"rebind.test": "2001:db8::10"})
+    try:
+        url = "http://rebind.test:%d/echo" % pub.port
+        r = curl(["-x", px.http, url], px.env())
+        assert json.loads(r.stdout)["server"] == "public", r
+        px.write_hosts({"rebind.test": "127.0.0.1"})
+        r = curl(["-i", "-x", px.http, url], px.env())
+        assert status_of(r.stdout) == 403 and b"not_allowed_local" in r.stdout, r
+        px.write_hosts({"rebind.test": ["2001:db8::10", "127.0.0.1"]})
+        r = curl(["-i", "-x", px.http, url], px.env())
+        assert status_of(r.stdout) == 403, r
+        r = curl(["-x", px.socks, url], px.env())
+        assert r.returncode == 97, r
+        assert not hits, "the local address was dialled"
+        print("rebinding ok")
+    finally:
+        px.stop()
+        pub.stop()
+        s.close()
+
+
+class LimitedMode(unittest.TestCase):
+    def test_methods_and_protocols(self):
+        with Proxy(proxy={"mode": "limited"}) as px:
+            env = px.env()
+            r = curl(["http://allowed.test:%d/echo" % ORIGIN.port], env)
+            self.assertEqual(json.loads(r.stdout)["method"], "GET")
+            r = curl(["-I", "http://allowed.test:%d/echo" % ORIGIN.port], env)
+            self.assertEqual(status_of(r.stdout), 200)
+            r = curl(["-i", "-X", "POST", "-d", "x", "http://allowed.test:%d/echo" % ORIGIN.port], env)
+            head, _, body = r.stdout.partition(b"\r\n\r\n")
+            self.assertEqual(status_of(head), 403)
+            self.assertIn(b"x-proxy-error: blocked-by-method-policy", head)
+            self.assertEqual(json.loads(body)["source"], "mode_guard")
+            # HTTPS is intercepted so that the method can be checked; trust comes from the env only
+            r = curl(["https://allowed.test:%d/echo" % TLS.port], env)
+            self.assertEqual(json.loads(r.stdout)["server"], "tls", r.stderr)
+            r = curl(["-i", "-X", "PUT", "-d", "x", "https://allowed.test:%d/echo" % TLS.port], env)
+            self.assertEqual(status_of(r.stdout), 403)
+            self.assertIn(b"x-proxy-error: blocked-by-method-policy", r.stdout)
+            self.assertTrue(r.stdout.endswith(b"Method not allowed in limited mode."))
+            # SOCKS: other ports are refused, UDP too
+            r = curl(["-x", px.socks, "http://allowed.test:%d/echo" % ORIGIN.port], env)
+            self.assertEqual(r.returncode, 97)
+            self.assertEqual(socks_udp_associate(px.addrs["socks"])[1], 2)
+            evs = px.audit()
+            self.assertTrue(any(e["network.transport.protocol"] == "socks5_udp" and
+                                e["network.policy.reason"] == "method_not_allowed" for e in evs))
+
+    def test_https_is_intercepted(self):
+        # the origin's own CA no longer verifies: the client talks to the proxy's leaf
+        with Proxy(proxy={"mode": "limited"}) as px:
+            r = curl(["--cacert", os.path.join(CERTS, "ca.pem"), "https://allowed.test:%d/echo" % TLS.port],
+                     px.env())
+            self.assertEqual(r.returncode, 60)  # the proxy's leaf is not trusted with --cacert: intercepted
+
+
+class Mitm(unittest.TestCase):
+    def test_clients_trust_the_managed_ca_through_the_env(self):
+        with Proxy(proxy={"mode": "limited"}) as px:
+            env = px.env()
+            bundle = env["SSL_CERT_FILE"]
+            self.assertTrue(os.path.basename(bundle).startswith("ca-bundle-"))
+            for k in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "GIT_SSL_CAINFO", "NODE_EXTRA_CA_CERTS",
+                      "CSB_CA_CERTIFICATE"):
+                self.assertTrue(env[k].startswith(px.ca_dir), k)
+            self.assertEqual(env["CSB_NETWORK_PROXY_MITM_CA_ENV_ACTIVE"], "1")
+            code = ("import urllib.request,json\n"
+                    "print(json.loads(urllib.request.urlopen('https://sub.apex.test:%d/echo',timeout=20).read())"
+                    "['server'])" % TLS.port)
+            r = run([sys.executable, "-c", code], env=env)
+            self.assertEqual(r.stdout.strip(), b"tls", r.stderr)
+            key = os.path.join(px.ca_dir, "ca.key")
+            self.assertEqual(os.stat(key).st_mode & 0o777, 0o600)
+            # inner requests must stay on the CONNECT target
+            r = curl(["-i", "-H", "Host: denied.test", "https://allowed.test:%d/echo" % TLS.port], env)
+            self.assertEqual(status_of(r.stdout), 400)
+            self.assertIn(b"host mismatch", r.stdout)
+
+    def test_origin_certificate_is_verified(self):
+        other = fresh_dir("otherca")
+        subprocess.run([TESTCERT, other, "unrelated.test"], check=True)
+        with Proxy(proxy={"mode": "limited"}, upstream_ca=os.path.join(other, "ca.pem")) as px:
+            r = curl(["-i", "https://allowed.test:%d/echo" % TLS.port], px.env())
+            self.assertEqual(status_of(r.stdout), 502)
+            self.assertIn(b"mitm upstream error", r.stdout)
+            self.assertIn("TLS to allowed.test", px.stderr())
+
+    def test_ca_is_created_once_and_checked(self):
+        ca_dir = os.path.join(fresh_dir("ca"), "proxy")
+        with Proxy(proxy={"mode": "limited"}, ca_dir=ca_dir):
+            pass
+        with open(os.path.join(ca_dir, "ca.pem")) as f:
+            first = f.read()
+        with Proxy(proxy={"mode": "limited"}, ca_dir=ca_dir):
+            pass
+        with open(os.path.join(ca_dir, "ca.pem")) as f:
+            self.assertEqual(f.read(), first)
+        os.chmod(os.path.join(ca_dir, "ca.key"), 0o644)
+        with self.assertRaises(RuntimeError) as cm:
+            Proxy(proxy={"mode": "limited"}, ca_dir=ca_dir)
+        self.assertIn("group/world accessible", str(cm.exception))
+
+    def test_hooks(self):
+        hooks = {"mitm": {"hooks": {"gh": {"host": "hooked.test", "methods": ["POST", "GET"],
+                                           "path_prefixes": ["/repos/"], "action": ["strip", "inject"]}},
+                          "actions": {"strip": {"strip_request_headers": ["authorization"]},
+                                      "inject": {"inject_request_headers": [
+                                          {"name": "x-token", "secret_env_var": "PXTEST_SECRET",
+                                           "prefix": "Bearer "}]}}}}
+        with Proxy(proxy=hooks, env={"PXTEST_SECRET": "s3cr3t"}) as px:
+            env = px.env()
+            r = curl(["-X", "POST", "-d", "b", "-H", "Authorization: Basic dXNlcg==", "-H", "X-Token: forged",
+                      "https://hooked.test:%d/repos/x" % TLS.port], env)
+            doc = json.loads(r.stdout)
+            self.assertNotIn("authorization", doc["headers"], r.stderr)
+            self.assertEqual(doc["headers"]["x-token"], "Bearer s3cr3t")
+            r = curl(["-i", "https://hooked.test:%d/other" % TLS.port], env)
+            self.assertEqual(status_of(r.stdout), 403)
+            self.assertIn(b"x-proxy-error: blocked-by-mitm-hook", r.stdout)
+            # a host without hooks is tunnelled, not intercepted
+            r = curl(["--cacert", os.path.join(CERTS, "ca.pem"), "-H", "Authorization: keep",
+                      "https://allowed.test:%d/echo" % TLS.port], env)
+            self.assertEqual(json.loads(r.stdout)["headers"]["authorization"], "keep")
+            # hooked host on another port through SOCKS: interception required and impossible
+            r = curl(["-x", px.socks, "http://hooked.test:%d/repos/x" % ORIGIN.port], env)
+            self.assertEqual(r.returncode, 97)
+            self.assertTrue(any(e["network.policy.reason"] == "mitm_required" for e in px.audit()))
+
+
+class Audit(unittest.TestCase):
+    def test_event_lines(self):
+        with Proxy(args=["--audit-meta", "conversation.id=c-1", "--audit-meta", "originator=tests"]) as px:
+            curl(["http://allowed.test:%d/echo?secret=1" % ORIGIN.port], px.env())
+            curl(["http://denied.test:%d/p" % ORIGIN.port], px.env())
+            evs = px.audit()
+        self.assertGreaterEqual(len(evs), 2)
+        allow = [e for e in evs if e["server.address"] == "allowed.test"][0]
+        self.assertEqual(list(allow), ["event.name", "event.timestamp", "conversation.id", "originator",
+                                       "network.policy.scope", "network.policy.decision", "network.policy.source",
+                                       "network.policy.reason", "network.transport.protocol", "server.address",
+                                       "server.port", "http.request.method", "client.address",
+                                       "network.policy.override"])
+        self.assertEqual(allow["event.name"], "codex.network_proxy.policy_decision")
+        self.assertRegex(allow["event.timestamp"], TS_RE)
+        self.assertEqual(allow["conversation.id"], "c-1")
+        self.assertEqual(allow["network.policy.scope"], "domain")
+        self.assertEqual(allow["network.policy.decision"], "allow")
+        self.assertEqual(allow["network.policy.reason"], "allow")
+        self.assertEqual(allow["server.port"], ORIGIN.port)
+        self.assertEqual(allow["http.request.method"], "GET")
+        self.assertRegex(allow["client.address"], r"^127\.0\.0\.1:\d+$")
+        self.assertIs(allow["network.policy.override"], False)
+        deny = [e for e in evs if e["server.address"] == "denied.test"][0]
+        self.assertEqual(deny["network.policy.decision"], "deny")
+        self.assertEqual(deny["network.policy.reason"], "denied")
+        for e in evs:
+            self.assertNotIn("secret", json.dumps(e))
+
+
+DECIDER = r'''
+import json, os, sys, time
+log = os.environ["PXTEST_DECIDER_LOG"]
+for line in sys.stdin:
+    q = json.loads(line)
+    with open(log, "a") as f:
+        f.write(line)
+    host = q["host"]
+    if host == "never.test":
+        continue
+    if host == "die.test":
+        sys.exit(0)
+    if host == "dedupe.test":
+        while not os.path.exists(log + ".release"):
+            time.sleep(0.05)
+    reply = {"id": q["id"], "decision": "allow" if host in ("ask.test", "once.test", "dedupe.test") else "deny",
+             "scope": "once" if host in ("once.test", "dedupe.test") else "session", "reason": "test"}
+    print(json.dumps(reply), flush=True)
+'''
+
+
+class Decider(unittest.TestCase):
+    def start(self, timeout="20s"):
+        d = fresh_dir("decider")
+        script = os.path.join(d, "decider.py")
+        with open(script, "w") as f:
+            f.write(DECIDER)
+        self.log = os.path.join(d, "log")
+        return Proxy(args=["--decider", "%s %s" % (sys.executable, script), "--decider-timeout", timeout],
+                     env={"PXTEST_DECIDER_LOG": self.log})
+
+    def questions(self):
+        if not os.path.exists(self.log):
+            return []
+        with open(self.log) as f:
+            return [json.loads(line) for line in f]
+
+    def test_protocol_cache_and_override(self):
+        with self.start() as px:
+            env = px.env()
+            for _ in range(3):
+                r = curl(["http://ask.test:%d/echo" % ORIGIN.port], env)
+                self.assertEqual(json.loads(r.stdout)["method"], "GET", r.stderr)
+            qs = self.questions()
+            self.assertEqual(len(qs), 1)
+            self.assertEqual(set(qs[0]), {"id", "type", "host", "port", "protocol", "method", "client"})
+            self.assertEqual((qs[0]["host"], qs[0]["protocol"], qs[0]["port"]), ("ask.test", "http", ORIGIN.port))
+            # another protocol or port is another question
+            r = curl(["-x", px.socks, "http://ask.test:%d/echo" % ORIGIN.port], env)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(self.questions()[-1]["protocol"], "socks5-tcp")
+            # "once" answers are not cached
+            for _ in range(2):
+                curl(["http://once.test:%d/echo" % ORIGIN.port], env)
+            self.assertEqual(len([q for q in self.questions() if q["host"] == "once.test"]), 2)
+            # denial
+            r = curl(["-i", "http://other.test:%d/echo" % ORIGIN.port], env)
+            body = json.loads(r.stdout.partition(b"\r\n\r\n")[2])
+            self.assertEqual((body["reason"], body["source"], body["decision"]), ("not_allowed", "decider", "deny"))
+            # explicit deny lists are never referred
+            curl(["http://denied.test:%d/echo" % ORIGIN.port], env)
+            self.assertFalse(any(q["host"] == "denied.test" for q in self.questions()))
+            evs = [e for e in px.audit() if e["server.address"] == "ask.test"]
+            self.assertEqual(evs[0]["network.policy.override"], True)
+            self.assertEqual(evs[0]["network.policy.reason"], "not_allowed")
+            self.assertEqual(evs[0]["network.policy.source"], "decider")
+
+    def test_concurrent_asks_are_deduplicated(self):
+        with self.start() as px:
+            env = px.env()
+            procs = [subprocess.Popen(["curl", "-sS", "--max-time", "30", "http://dedupe.test:%d/echo" % ORIGIN.port],
+                                      env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(4)]
+            deadline = time.monotonic() + 30
+            while px.stderr().count("accepted") < 4 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            while not self.questions() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            open(self.log + ".release", "w").close()
+            outs = [p.communicate(timeout=40)[0] for p in procs]
+            for o in outs:
+                self.assertEqual(json.loads(o)["method"], "GET")
+            self.assertEqual(len([q for q in self.questions() if q["host"] == "dedupe.test"]), 1)
+
+    def test_timeout_and_dead_decider_deny(self):
+        with self.start(timeout="1s") as px:
+            env = px.env()
+            r = curl(["-i", "http://never.test:%d/echo" % ORIGIN.port], env)
+            body = json.loads(r.stdout.partition(b"\r\n\r\n")[2])
+            self.assertEqual((body["reason"], body["source"]), ("not_allowed", "decider"))
+            r = curl(["-i", "http://die.test:%d/echo" % ORIGIN.port], env)
+            self.assertEqual(status_of(r.stdout), 403)
+            r = curl(["-i", "http://ask.test:%d/echo" % ORIGIN.port], env)
+            self.assertEqual(status_of(r.stdout), 403)
+            self.assertIn("decider stopped", px.stderr())
+
+
+class Protocol(unittest.TestCase):
+    def test_keep_alive_chunked_and_hop_by_hop(self):
+        with Proxy() as px:
+            before = ORIGIN.connections
+            host, port = px.addrs["http"].rsplit(":", 1)
+            s = socket.create_connection((host, int(port)), timeout=10)
+            f = s.makefile("rb")
+            u = "http://allowed.test:%d" % ORIGIN.port
+            s.sendall(("GET %s/echo HTTP/1.1\r\nHost: allowed.test:%d\r\nConnection: keep-alive, X-Secret\r\n"
+                       "X-Secret: 1\r\nKeep-Alive: 5\r\nProxy-Authorization: Basic eA==\r\nTE: trailers\r\n"
+                       "X-Forwarded-For: 1.2.3.4\r\n\r\n" % (u, ORIGIN.port)).encode())
+            doc = json.loads(read_response(f)[1])
+            for h in ("x-secret", "keep-alive", "proxy-authorization", "te"):
+                self.assertNotIn(h, doc["headers"])
+            self.assertEqual(doc["headers"]["x-forwarded-for"], "1.2.3.4")
+            s.sendall(("POST %s/echo HTTP/1.1\r\nHost: allowed.test:%d\r\nTransfer-Encoding: chunked\r\n\r\n"
+                       "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n" % (u, ORIGIN.port)).encode())
+            self.assertEqual(json.loads(read_response(f)[1])["body"], "hello world")
+            s.sendall(("GET %s/chunked HTTP/1.1\r\nHost: allowed.test:%d\r\n\r\n" % (u, ORIGIN.port)).encode())
+            head, body = read_response(f)
+            self.assertIn(b"chunked", head.lower())
+            self.assertEqual(body, b"one,two,three")
+            s.sendall(("HEAD %s/echo HTTP/1.1\r\nHost: allowed.test:%d\r\n\r\n" % (u, ORIGIN.port)).encode())
+            head, body = read_response(f, head_only=True)
+            self.assertEqual(status_of(head), 200)
+            s.sendall(("GET %s/close HTTP/1.1\r\nHost: allowed.test:%d\r\n\r\n" % (u, ORIGIN.port)).encode())
+            rest = f.read()
+            self.assertIn(b"until-close body", rest)
+            s.close()
+            self.assertEqual(ORIGIN.connections - before, 1, "the upstream connection was not reused")
+
+    def test_large_bodies(self):
+        with Proxy() as px:
+            r = curl(["-o", "/dev/null", "-w", "%{size_download}", "http://allowed.test:%d/big=5000000"
+                      % ORIGIN.port], px.env())
+            self.assertEqual(r.stdout, b"5000000")
+            data = os.path.join(TMP, "upload.bin")
+            with open(data, "wb") as f:
+                f.write(os.urandom(3000000))
+            r = curl(["--data-binary", "@" + data, "http://allowed.test:%d/echo" % ORIGIN.port], px.env())
+            self.assertEqual(len(json.loads(r.stdout)["body"]), 3000000)
+            r = curl(["--cacert", os.path.join(CERTS, "ca.pem"), "-o", "/dev/null", "-w", "%{size_download}",
+                      "https://allowed.test:%d/big=5000000" % TLS.port], px.env())
+            self.assertEqual(r.stdout, b"5000000")
+
+    def test_malformed_requests_get_400_without_harm(self):
+        with Proxy() as px:
+            a = px.addrs["http"]
+            cases = [b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03" + b"\x00" * 40,
+                     b"GET /echo HTTP/1.1\r\nHost: allowed.test\r\n\r\n",
+                     b"GET http://allowed.test:%d/ HTTP/1.1\r\nHost: denied.test\r\n\r\n" % ORIGIN.port,
+                     b"GET http://allowed.test:%d/ HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n" % ORIGIN.port,
+                     b"POST http://allowed.test:%d/ HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked"
+                     b"\r\n\r\n" % ORIGIN.port,
+                     b"POST http://allowed.test:%d/ HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"
+                     % ORIGIN.port,
+                     b"GET http://allowed.test/ HTTP/1.1\r\n Folded: x\r\n\r\n",
+                     b"GET http://allowed.test/ HTTP/1.1\nHost: x\n\n",
+                     b"GET http://user@allowed.test/ HTTP/1.1\r\n\r\n",
+                     b"GET http://allowed.test:99999/ HTTP/1.1\r\n\r\n",
+                     b"CONNECT allowed.test HTTP/1.1\r\n\r\n",
+                     b"CONNECT :443 HTTP/1.1\r\n\r\n",
+                     b"GET ftp://allowed.test/ HTTP/1.1\r\n\r\n",
+                     b"GET http://allowed.test/ HTTP/2.0\r\n\r\n"]
+            for c in cases:
+                resp = raw(a, c)
+                self.assertEqual(status_of(resp), 400, (c, resp))
+            resp = raw(a, b"get http://allowed.test/ HTTP/1.1\r\n\r\n")
+            self.assertIn(status_of(resp), (400, 501))
+            # a broken chunked body ends the exchange without harming others
+            resp = raw(a, b"POST http://allowed.test:%d/echo HTTP/1.1\r\nHost: allowed.test:%d\r\n"
+                          b"Transfer-Encoding: chunked\r\n\r\nzz\r\n" % (ORIGIN.port, ORIGIN.port))
+            self.assertNotEqual(status_of(resp), 200)
+            # SOCKS garbage
+            raw(px.addrs["socks"], b"\x04\x01\x00\x50\x7f\x00\x00\x01\x00")
+            raw(px.addrs["socks"], b"\x05\x01\x02")
+            r = curl(["http://allowed.test:%d/echo" % ORIGIN.port], px.env())
+            self.assertEqual(json.loads(r.stdout)["method"], "GET")
+
+    def test_unix_socket_targets(self):
+        # sun_path is short: keep the socket in a short directory
+        short = tempfile.mkdtemp(prefix="pxu", dir="/tmp")
+        sock = os.path.join(short, "api.sock")
+        srv = UnixOrigin(sock)
+        try:
+            with Proxy(network={"unix_sockets": {sock: "allow"}}) as px:
+                r = curl(["--noproxy", "", "-x", px.http, "-H", "x-unix-socket: " + sock, "http://localhost/echo?q=1"], px.env())
+                doc = json.loads(r.stdout)
+                self.assertEqual((doc["server"], doc["path"]), ("unix", "/echo?q=1"))
+                self.assertNotIn("x-unix-socket", doc["headers"])
+                r = curl(["-i", "--noproxy", "", "-x", px.http, "-H", "x-unix-socket: /run/other.sock", "http://localhost/"],
+                         px.env())
+                head, _, body = r.stdout.partition(b"\r\n\r\n")
+                self.assertEqual(status_of(head), 403)
+                self.assertEqual(json.loads(body), {"status": "blocked", "host": "unix-socket",
+                                                    "reason": "not_allowed"})
+                ev = [e for e in px.audit() if e["server.address"] == "unix-socket"]
+                self.assertEqual([e["network.policy.decision"] for e in ev], ["allow", "deny"])
+                self.assertEqual(ev[0]["server.port"], 0)
+        finally:
+            srv.shutdown()
+            srv.server_close()
+            shutil.rmtree(short, ignore_errors=True)
+
+    def test_socks_udp(self):
+        echo = UdpEcho()
+        with Proxy() as px:
+            s, rep, relay = socks_udp_associate(px.addrs["socks"])
+            self.assertEqual(rep, 0)
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            u.settimeout(10)
+            name = b"allowed.test"
+            hdr = b"\x00\x00\x00\x03" + bytes([len(name)]) + name + struct.pack("!H", echo.port)
+            u.sendto(hdr + b"ping", relay)
+            data, _ = u.recvfrom(65535)
+            self.assertTrue(data.endswith(b"echo:ping"), data)
+            self.assertEqual(data[3], 1)  # reply carries the IPv4 source
+            bad = b"denied.test"
+            u.sendto(b"\x00\x00\x00\x03" + bytes([len(bad)]) + bad + struct.pack("!H", echo.port) + b"x", relay)
+            u.sendto(hdr + b"again", relay)
+            data, _ = u.recvfrom(65535)
+            self.assertTrue(data.endswith(b"echo:again"))
+            s.close()
+            u.close()
+            evs = [e for e in px.audit() if e["network.transport.protocol"] == "socks5_udp"]
+            self.assertEqual({(e["server.address"], e["network.policy.decision"]) for e in evs},
+                             {("allowed.test", "allow"), ("denied.test", "deny")})
+        echo.sock.close()
+
+    def test_upstream_proxy_chain(self):
+        with Proxy() as outer:
+            with Proxy(env={"HTTP_PROXY": outer.http, "HTTPS_PROXY": outer.http}) as inner:
+                r = curl(["http://allowed.test:%d/echo" % ORIGIN.port], inner.env())
+                self.assertEqual(json.loads(r.stdout)["method"], "GET", r.stderr)
+                r = curl(["--cacert", os.path.join(CERTS, "ca.pem"), "https://allowed.test:%d/echo" % TLS.port],
+                         inner.env())
+                self.assertEqual(json.loads(r.stdout)["server"], "tls", r.stderr)
+                r = curl(["-x", inner.socks, "http://api.wild.test:%d/echo" % ORIGIN.port], inner.env())
+                self.assertEqual(r.returncode, 0, r.stderr)
+            protos = {(e["server.address"], e["network.transport.protocol"]) for e in outer.audit()}
+            self.assertIn(("allowed.test", "http"), protos)
+            self.assertIn(("allowed.test", "https_connect"), protos)
+            self.assertIn(("api.wild.test", "https_connect"), protos)
+
+    def test_proxy_disabled(self):
+        with Proxy(network={"mode": "restricted"}) as px:
+            r = curl(["-i", "http://allowed.test:%d/echo" % ORIGIN.port], px.env())
+            self.assertEqual(status_of(r.stdout), 503)
+            self.assertTrue(r.stdout.endswith(b"network proxy is disabled"))
+            ev = px.audit()[0]
+            self.assertEqual((ev["network.policy.source"], ev["network.policy.reason"],
+                              ev["network.policy.scope"]), ("proxy_state", "proxy_disabled", "non_domain"))
+
+    def test_config_toml(self):
+        cfg = ('mode = "limited"\nallow_local_binding = true\n[domains]\n"allowed.test" = "allow"\n'
+               '"denied.test" = "deny"\n[limits]\nmax_header_bytes = 2048\n')
+        with Proxy(policy=False, config=cfg) as px:
+            r = curl(["-w", "%{http_code}", "-o", "/dev/null", "http://allowed.test:%d/echo" % ORIGIN.port],
+                     px.env())
+            self.assertEqual(r.stdout, b"200")
+            r = curl(["-w", "%{http_code}", "-o", "/dev/null", "-X", "POST", "http://allowed.test:%d/echo"
+                      % ORIGIN.port], px.env())
+            self.assertEqual(r.stdout, b"403")
+            resp = raw(px.addrs["http"], b"GET http://allowed.test/ HTTP/1.1\r\nX: " + b"a" * 3000 + b"\r\n\r\n")
+            self.assertEqual(status_of(resp), 431)
+        d = fresh_dir("badcfg")
+        p = os.path.join(d, "c.toml")
+        with open(p, "w") as f:
+            f.write('mode = "fast"\n')
+        r = run([BIN, "--config", p, "--print-env"])
+        self.assertEqual(r.returncode, 78, r.stderr)
+        self.assertIn(b"mode", r.stderr)
+
+
+class Limits(unittest.TestCase):
+    def test_connection_limit(self):
+        with Proxy(args=["--max-connections", "2"]) as px:
+            host, port = px.addrs["http"].rsplit(":", 1)
+            held = [socket.create_connection((host, int(port)), timeout=10) for _ in range(2)]
+            for h in held:
+                h.sendall(b"GET http://allowed.test/ HTTP/1.1\r\n")
+            deadline = time.monotonic() + 20
+            while px.stderr().count("accepted") < 2 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            resp = raw(px.addrs["http"], b"GET http://allowed.test/ HTTP/1.1\r\n\r\n")
+            self.assertEqual(status_of(resp), 503)
+            for h in held:
+                h.close()
+
+    def test_slow_clients_time_out_without_starving_others(self):
+        with Proxy(args=["--handshake-timeout", "1s", "--idle-timeout", "2s"]) as px:
+            host, port = px.addrs["http"].rsplit(":", 1)
+            slow = socket.create_connection((host, int(port)), timeout=20)
+            slow.sendall(b"GET http://allowed.test/ HTTP/1.1\r\nHost: allowed.te")
+            silent = socket.create_connection((host, int(port)), timeout=20)
+            r = curl(["http://allowed.test:%d/echo" % ORIGIN.port], px.env())
+            self.assertEqual(json.loads(r.stdout)["method"], "GET")
+            self.assertEqual(status_of(slow.recv(4096)), 408)
+            self.assertEqual(silent.recv(4096), b"")
+            # an idle tunnel is closed
+            tun = socket.create_connection((host, int(port)), timeout=20)
+            tun.sendall(b"CONNECT allowed.test:%d HTTP/1.1\r\n\r\n" % TLS.port)
+            self.assertEqual(status_of(tun.recv(4096)), 200)
+            self.assertEqual(tun.recv(4096), b"")
+            for s in (slow, silent, tun):
+                s.close()
+
+    def test_header_limit(self):
+        with Proxy(args=["--max-header-bytes", "1024"]) as px:
+            resp = raw(px.addrs["http"], b"GET http://allowed.test/ HTTP/1.1\r\nX: " + b"a" * 2000 + b"\r\n\r\n")
+            self.assertEqual(status_of(resp), 431)
+            resp = raw(px.addrs["http"], b"GET http://allowed.test/ HTTP/1.1\r\n" + b"A: b\r\n" * 120 + b"\r\n")
+            self.assertEqual(status_of(resp), 431)
+
+
+class ChainLoading(unittest.TestCase):
+    def proxy_cmd(self, policy_net=None):
+        d = fresh_dir("chain")
+        p = os.path.join(d, "policy.json")
+        net = {"proxy": {"domains": dict(DEFAULT_DOMAINS)}}
+        net.update(policy_net or {})
+        with open(p, "w") as f:
+            json.dump(policy_doc(net), f)
+        h = os.path.join(d, "hosts")
+        with open(h, "w") as f:
+            f.write("127.0.0.1 allowed.test denied.test\n")
+        return [BIN, "--policy", p, "--hosts-file", h, "--ca-dir", os.path.join(d, "ca")]
+
+    def test_runs_the_command_with_the_env_and_returns_its_status(self):
+        code = ("import os,json,urllib.request,sys\n"
+                "r=urllib.request.urlopen('http://allowed.test:%d/echo',timeout=20).read()\n"
+                "print(json.dumps({'proxy':os.environ.get('HTTP_PROXY'),'all':os.environ.get('ALL_PROXY'),"
+                "'np':os.environ.get('NO_PROXY'),'active':os.environ.get('CSB_NETWORK_PROXY_ACTIVE'),"
+                "'server':json.loads(r)['server']}))\nsys.exit(7)" % ORIGIN.port)
+        env = base_env()
+        env["HTTP_PROXY"] = "http://user.proxy:1"
+        r = run(self.proxy_cmd() + ["--", sys.executable, "-c", code], env=env)
+        self.assertEqual(r.returncode, 7, r.stderr)
+        doc = json.loads(r.stdout)
+        self.assertRegex(doc["proxy"], r"^http://127\.0\.0\.1:\d+$")
+        self.assertRegex(doc["all"], r"^socks5h://127\.0\.0\.1:\d+$")
+        self.assertEqual(doc["np"], "localhost,127.0.0.1,::1,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16")
+        self.assertEqual((doc["active"], doc["server"]), ("1", "plain"))
+        r = run(self.proxy_cmd() + ["--", "sh", "-c", "kill -TERM $$"], env=env)
+        self.assertEqual(r.returncode, 128 + 15)
+        r = run(self.proxy_cmd() + ["--", "/nonexistent/cmd"], env=env)
+        self.assertEqual(r.returncode, 127)
+
+    def test_strip_env_removes_only_what_was_added(self):
+        env = base_env()
+        env["HTTP_PROXY"] = "http://user.proxy:1"
+        env["KEEP_ME"] = "1"
+        show = [sys.executable, "-c", "import os,json;print(json.dumps({k:v for k,v in os.environ.items() "
+                "if 'PROXY' in k.upper() or k in ('KEEP_ME','CSB_NETWORK_PROXY_ACTIVE')}))"]
+        r = run(self.proxy_cmd() + ["--", BIN, "--strip-env", "--"] + show, env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        doc = json.loads(r.stdout)
+        self.assertEqual(doc, {"HTTP_PROXY": "http://user.proxy:1", "KEEP_ME": "1"})
+        # a variable the command changed itself is kept
+        r = run(self.proxy_cmd() + ["--", "sh", "-c", 'NO_PROXY=mine exec "$0" --no-proxy -- "$@"', BIN] + show,
+                env=env)
+        self.assertEqual(json.loads(r.stdout).get("NO_PROXY"), "mine", r.stderr)
+
+    def test_print_env_sh(self):
+        cmd = self.proxy_cmd() + ["--listen", "127.0.0.1:0", "--socks-listen", "127.0.0.1:0", "--print-env"]
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=base_env())
+        lines = []
+        while True:
+            line = p.stdout.readline().decode()
+            lines.append(line)
+            if line.startswith("export wss_proxy"):
+                break
+        p.terminate()
+        p.wait(10)
+        text = "".join(lines)
+        r = run(["sh", "-c", text + '\necho "$HTTPS_PROXY|$CSB_NETWORK_PROXY_ACTIVE"'])
+        self.assertRegex(r.stdout.decode().strip(), r"^http://127\.0\.0\.1:\d+\|1$")
+
+
+def read_response(f, head_only=False):
+    head = b""
+    while not head.endswith(b"\r\n\r\n"):
+        line = f.readline()
+        if not line:
+            break
+        head += line
+    if head_only:
+        return head, b""
+    m = re.search(rb"(?i)content-length: (\d+)", head)
+    if m:
+        return head, f.read(int(m.group(1)))
+    if re.search(rb"(?i)transfer-encoding: chunked", head):
+        body = b""
+        while True:
+            n = int(f.readline().split(b";")[0], 16)
+            if n == 0:
+                f.readline()
+                return head, body
+            body += f.read(n)
+            f.readline()
+    return head, f.read()
+
+
+def socks_udp_associate(addr):
+    host, port = addr.rsplit(":", 1)
+    s = socket.create_connection((host, int(port)), timeout=10)
+    s.sendall(b"\x05\x01\x00")
+    assert s.recv(2) == b"\x05\x00"
+    s.sendall(b"\x05\x03\x00\x01\x00\x00\x00\x00\x00\x00")
+    rep = s.recv(10)
+    relay = (socket.inet_ntoa(rep[4:8]), struct.unpack("!H", rep[8:10])[0]) if len(rep) >= 10 else None
+    return s, rep[1], relay
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--netns-rebinding":
+        netns_rebinding()
+        sys.exit(0)
+    unittest.main(verbosity=2)

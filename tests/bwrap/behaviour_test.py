@@ -1139,6 +1139,38 @@ def old_bwrap_without_argv0_or_ro_bind_fd(t):
     eq((rc, out), (0, "old-ok\n"))
 
 
+def fake_bwrap(t, name, body):
+    """A bwrap wrapper that misbehaves like some hosts do (see body)."""
+    return t.write(name + "/bwrap", "#!/bin/sh\n"
+                   "if [ \"$1\" = --help ]; then exec /usr/bin/bwrap --help; fi\n" + body +
+                   "exec /usr/bin/bwrap \"$@\"\n", mode=0o755)
+
+
+@case
+def host_refusing_proc_is_retried_without_it(t):
+    if CODEX:
+        raise Skip("csb command line")
+    w = fake_bwrap(t, "noproc", 'for a in "$@"; do if [ "$a" = --proc ]; then '
+                   'echo "bwrap: Can\'t mount proc on /newroot/proc: Operation not permitted" >&2; exit 1; fi; done\n')
+    t.policy()
+    rc, out, err = t.sh("ls -A /proc | wc -l", extra=["--bwrap", w])
+    eq((rc, out.strip()), (0, "0"))
+    contains(err, "refused a fresh /proc")
+
+
+@case
+def missing_user_namespaces_fail_closed_with_the_fix(t):
+    if CODEX:
+        raise Skip("csb command line")
+    w = fake_bwrap(t, "nouserns", 'echo "bwrap: setting up uid map: Permission denied" >&2; exit 1\n')
+    t.policy()
+    rc, out, err = t.sh(f"touch {t.ws}/ran", extra=["--bwrap", w])
+    eq((rc, out), (69, ""))
+    contains(err, "user namespace")
+    contains(err, "apparmor_restrict_unprivileged_userns")
+    eq(t.exists("ws/ran"), False, "command ran")
+
+
 def bundled_layout(t):
     src = os.environ.get("CSB_TEST_BUNDLED_BWRAP")
     if not src or CODEX:

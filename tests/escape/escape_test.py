@@ -317,6 +317,20 @@ def _(c):
     return v
 
 
+@probe("proc_self_mem", "write a read-only .git/config through a shared mapping and /proc/self/mem")
+def _(c):
+    os.makedirs(os.path.join(c.ws, ".git"))
+    cfg = os.path.join(c.ws, ".git/config")
+    with open(cfg, "w") as f:
+        f.write("[core]\n" + "#" * 100 + "\n")
+    c.policy()
+    v = verdict(*c.run("probe_fs", "proc_self_mem", cfg))
+    with open(cfg) as f:
+        if f.read().startswith("PWNED"):
+            return "ESCAPED", "ESCAPED: .git/config changed on the host"
+    return v
+
+
 @probe("rename_protected", "rename .git away (or the workspace root) and recreate it")
 def _(c):
     os.makedirs(os.path.join(c.ws, ".git"))

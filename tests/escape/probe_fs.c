@@ -4,6 +4,8 @@
  * deny masks. Paths are given relative to the workspace (the cwd). */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <stdint.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
@@ -113,6 +115,23 @@ static int p_plant_symlink(int c, char **v) {
   return blocked("cannot replace %s: %s", v[2], strerror(errno));
 }
 
+/* argv[2]: a read-only file (e.g. .git/config); map it shared read-only
+ * and write the mapping through /proc/self/mem (FOLL_FORCE), which must not
+ * reach the file. */
+static int p_proc_self_mem(int c, char **v) {
+  if (c < 3) return perror2("usage: proc_self_mem FILE");
+  int fd = open(v[2], O_RDONLY);
+  if (fd < 0) return perror2("open %s: %s", v[2], strerror(errno));
+  char *m = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+  if (m == MAP_FAILED) return perror2("mmap: %s", strerror(errno));
+  int mem = open("/proc/self/mem", O_RDWR);
+  if (mem < 0) return blocked("open /proc/self/mem: %s", strerror(errno));
+  ssize_t n = pwrite(mem, "PWNED", 5, (off_t)(uintptr_t)m);
+  if (n == 5 && memcmp(m, "PWNED", 5) == 0) return escaped("wrote %s through /proc/self/mem", v[2]);
+  return blocked("pwrite /proc/self/mem over a read-only shared mapping: %s",
+                 n < 0 ? strerror(errno) : "no effect");
+}
+
 static const probe probes[] = {
     {"create_git", p_create_git},
     {"git_hooks", p_git_hooks},
@@ -121,6 +140,7 @@ static const probe probes[] = {
     {"hardlink_out", p_hardlink_out},
     {"deny_symlink", p_deny_symlink},
     {"plant_symlink", p_plant_symlink},
+    {"proc_self_mem", p_proc_self_mem},
     {NULL, NULL},
 };
 

@@ -27,6 +27,8 @@ import urllib.request
 
 BIN = os.environ.get("CSB_PROXY", "")
 TESTCERT = os.environ.get("CSB_TESTCERT", "")
+BWRAP = os.environ.get("CSB_BWRAP", "")          # csb-bwrap, for SandboxEndToEnd
+BUBBLEWRAP = os.environ.get("CSB_BUBBLEWRAP", "")  # the bubblewrap it should use
 TMP = tempfile.mkdtemp(prefix="pxtest", dir=os.environ.get("TEST_TMPDIR"))
 NAMES = ["allowed.test", "api.wild.test", "deep.api.wild.test", "wild.test", "apex.test", "sub.apex.test",
          "denied.test", "other.test", "evilallowed.test", "hooked.test", "ask.test", "once.test", "never.test",
@@ -1101,6 +1103,64 @@ class ChainLoading(unittest.TestCase):
         text = "".join(lines)
         r = run(["sh", "-c", text + '\necho "$HTTPS_PROXY|$CSB_NETWORK_PROXY_ACTIVE"'])
         self.assertRegex(r.stdout.decode().strip(), r"^http://127\.0\.0\.1:\d+\|1$")
+
+
+class SandboxEndToEnd(unittest.TestCase):
+    """csb-proxy -- csb-bwrap (network mode proxy) -- curl: the sandbox reaches
+    allowed sites through the proxy and nothing else. Run by proxy_bwrap_test."""
+
+    def setUp(self):
+        if not BWRAP:
+            self.skipTest("needs CSB_BWRAP (the proxy_bwrap_test target)")
+
+    def run_chain(self, proxy, script, extra_env=None):
+        d = fresh_dir("e2e")
+        p = os.path.join(d, "policy.json")
+        p2 = dict({"domains": dict(DEFAULT_DOMAINS)}, **proxy)
+        with open(p, "w") as f:
+            json.dump(policy_doc({"proxy": p2}), f)
+        h = os.path.join(d, "hosts")
+        with open(h, "w") as f:
+            f.write("127.0.0.1 %s\n" % " ".join(NAMES))
+        cmd = [BIN, "--policy", p, "--hosts-file", h, "--ca-dir", os.path.join(d, "ca"), "--upstream-ca",
+               os.path.join(CERTS, "ca.pem"), "--audit", os.path.join(d, "audit"), "--", BWRAP, "--policy", p]
+        if BUBBLEWRAP:
+            cmd += ["--bwrap", BUBBLEWRAP]
+        env = base_env()
+        env.update(extra_env or {})
+        r = run(cmd + ["--", "sh", "-c", script], env=env, timeout=120)
+        with open(os.path.join(d, "audit")) as f:
+            audit = [json.loads(line) for line in f]
+        return r, audit
+
+    def test_curl_reaches_allowed_sites_only(self):
+        script = ("curl -sS -o /dev/null -w 'allowed=%%{http_code}\\n' http://allowed.test:%d/echo; "
+                  "curl -sS -o /dev/null -w 'other=%%{http_code}\\n' http://other.test:%d/echo; "
+                  "curl -sS -o /dev/null -w 'tls=%%{http_code}\\n' --cacert %s https://api.wild.test:%d/echo; "
+                  "curl -sS -o /dev/null -w 'socks=%%{http_code}\\n' -x \"$ALL_PROXY\" http://apex.test:%d/echo; "
+                  "curl -sS -m 5 --noproxy '*' -o /dev/null http://127.0.0.1:%d/ || echo direct-ip=blocked; "
+                  "curl -sS -m 5 --noproxy '*' -o /dev/null http://allowed.test:%d/ || echo direct-name=blocked"
+                  % (ORIGIN.port, ORIGIN.port, os.path.join(CERTS, "ca.pem"), TLS.port, ORIGIN.port, ORIGIN.port,
+                     ORIGIN.port))
+        before = ORIGIN.requests
+        r, audit = self.run_chain({}, script)
+        out = r.stdout.decode()
+        self.assertEqual(r.returncode, 0, (out, r.stderr.decode()))
+        for want in ("allowed=200", "other=403", "tls=200", "socks=200", "direct-ip=blocked", "direct-name=blocked"):
+            self.assertIn(want, out, (out, r.stderr.decode()))
+        self.assertEqual(ORIGIN.requests - before, 2)  # allowed + socks; the direct attempts never arrived
+        self.assertEqual({(e["server.address"], e["network.policy.decision"]) for e in audit},
+                         {("allowed.test", "allow"), ("other.test", "deny"), ("api.wild.test", "allow"),
+                          ("apex.test", "allow")})
+
+    def test_interception_inside_the_sandbox(self):
+        script = ("curl -sS https://sub.apex.test:%d/echo >/dev/null && echo get=ok; "
+                  "curl -sS -o /dev/null -w 'post=%%{http_code}\\n' -X POST -d x https://sub.apex.test:%d/echo"
+                  % (TLS.port, TLS.port))
+        r, audit = self.run_chain({"mode": "limited"}, script)
+        out = r.stdout.decode()
+        self.assertIn("get=ok", out, (out, r.stderr.decode()))
+        self.assertIn("post=403", out)
 
 
 def read_response(f, head_only=False):

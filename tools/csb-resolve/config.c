@@ -76,10 +76,10 @@ static int load_file_layer(rs_ctx *ctx, const char *path, int is_project, int *r
   csb_toml_value *tree = NULL;
   if (!csb_toml_parse(text, len, &tree, &err)) {
     if (err.line > 0)
-      *rc = csb_cli_error(ctx->cli, CSB_EXIT_CONFIG, "%s:%d:%d: %s", path, err.line, err.col,
+      *rc = csb_cli_error(ctx->cli, CSB_EXIT_DATA, "%s:%d:%d: %s", path, err.line, err.col,
                           err.msg);
     else
-      *rc = csb_cli_error(ctx->cli, CSB_EXIT_CONFIG, "%s: %s", path, err.msg);
+      *rc = csb_cli_error(ctx->cli, CSB_EXIT_DATA, "%s: %s", path, err.msg);
     free(text);
     return 0;
   }

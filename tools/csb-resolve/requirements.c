@@ -77,7 +77,7 @@ static int load(rs_ctx *ctx, requirements *r, int *present) {
   int ok = csb_toml_parse(text, len, &r->tree, &err);
   free(text);
   if (!ok)
-    return csb_cli_error(ctx->cli, CSB_EXIT_CONFIG, "%s:%d:%d: %s", r->path, err.line, err.col,
+    return csb_cli_error(ctx->cli, CSB_EXIT_DATA, "%s:%d:%d: %s", r->path, err.line, err.col,
                          err.msg);
   *present = 1;
   const csb_toml_value *modes = rs_get(r->tree, "allowed_sandbox_modes");

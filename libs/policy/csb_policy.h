@@ -192,7 +192,7 @@ csb_platform csb_platform_host(void);
 /* Strict reader: the whole document is validated (schema version, types,
  * unknown fields, absolute normalised paths, enum values). Errors start
  * with the JSON pointer of the offending value (the libs/json style), e.g.
- * "`/filesystem/entries/3/access`: expected one of read, write, deny, got
+ * "`/filesystem/entries/3/access`: expected one of read, write or deny, got
  * `all`". Unknown major version: "unsupported policy schema `csb.policy/v2`
  * (this csb reads csb.policy/v1)". */
 int csb_policy_from_json(const char *text, size_t len, csb_policy **out, csb_error *err);

@@ -1074,6 +1074,45 @@ TEST(Fuzz, ReplaysGoldenDocumentsAndMutations) {
   EXPECT_GT(runs, 100u);
 }
 
+TEST(Json, LoadFileAndErrorsNameTheFile) {
+  TempTree t;
+  t.File("p.json", kDoc);
+  t.File("bad.json", "{\"schema\": \"csb.policy/v9\"}");
+  csb_policy *p = nullptr;
+  csb_error err;
+  ASSERT_TRUE(csb_policy_load(t.Path("p.json").c_str(), &p, &err)) << err.msg;
+  EXPECT_EQ(Emit(p), kDoc);
+  csb_policy_free(p);
+  EXPECT_FALSE(csb_policy_load(t.Path("bad.json").c_str(), &p, &err));
+  EXPECT_EQ(std::string(err.msg), t.Path("bad.json") +
+                                      ": unsupported policy schema `csb.policy/v9` (this csb reads "
+                                      "csb.policy/v1)");
+  EXPECT_FALSE(csb_policy_load(t.Path("missing.json").c_str(), &p, &err));
+  EXPECT_NE(std::string(err.msg).find("missing.json"), std::string::npos);
+}
+
+TEST(Explain, SummaryFirstThenRules) {
+  csb_policy *p = nullptr;
+  csb_error err;
+  ASSERT_TRUE(csb_policy_from_json(kDoc, strlen(kDoc), &p, &err)) << err.msg;
+  p->round_trips = 0;
+  char *e = csb_policy_explain(p);
+  std::string text(e);
+  free(e);
+  EXPECT_EQ(text.substr(0, text.find('\n')), "workspace-write [workdir] (network access enabled)");
+  EXPECT_NE(text.find("profile: dev (named), extends :workspace\n"), std::string::npos);
+  EXPECT_NE(text.find("  write  /home/u/repo  [:workspace_roots]\n"), std::string::npos);
+  EXPECT_NE(text.find("  write  /home/u/.codex/memories  [internal:memories, skip if missing, internal]\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("  deny glob /home/u/repo/**/*.env (from :workspace_roots/**/*.env)\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("network: proxy; local binding: no\n"), std::string::npos);
+  EXPECT_NE(text.find("  unix socket /run/b.sock: deny\n"), std::string::npos);
+  EXPECT_NE(text.find("round-trips: no; linux backend: bubblewrap\n"), std::string::npos);
+  EXPECT_NE(text.find("warning: w1\n"), std::string::npos);
+  csb_policy_free(p);
+}
+
 TEST(Model, AccessNamesAndParse) {
   csb_access a;
   EXPECT_TRUE(csb_access_parse("none", &a));

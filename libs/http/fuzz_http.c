@@ -5,7 +5,12 @@
  * and its framing, target and authority are evaluated. The bytes after the
  * head go through the chunked decoder twice, in one piece and byte by
  * byte; both runs must agree on the consumed length, the decoded bytes and
- * the verdict. Any violation aborts. Build and run: docs/fuzzing.md. */
+ * the verdict. Any violation aborts. Fuzzing proper (docs/fuzzing.md):
+ *
+ *   clang -std=c17 -g -O1 -fsanitize=fuzzer,address,undefined -Ilibs/base -Ilibs/http \
+ *     libs/base/base.c libs/http/http.c libs/http/fuzz_http.c -o /tmp/fuzz_http
+ *   /tmp/fuzz_http -max_len=8192 -max_total_time=600 /tmp/corpus_http
+ */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

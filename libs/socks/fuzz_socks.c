@@ -4,7 +4,12 @@
  * as every prefix of it: a prefix of a complete message must never be an
  * error that the whole message is not, results must stay inside the input,
  * and a parsed request re-encoded as a reply or UDP header must parse back
- * to the same address. Any violation aborts. Build and run: docs/fuzzing.md. */
+ * to the same address. Any violation aborts. Fuzzing proper (docs/fuzzing.md):
+ *
+ *   clang -std=c17 -g -O1 -fsanitize=fuzzer,address,undefined -Ilibs/socks \
+ *     libs/socks/socks.c libs/socks/fuzz_socks.c -o /tmp/fuzz_socks
+ *   /tmp/fuzz_socks -max_len=1024 -max_total_time=600 /tmp/corpus_socks
+ */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -346,6 +346,12 @@ static void on_io(csb_evloop *loop, csb_ev_io *io, uint32_t events) {
     if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) on_connect_ready(c);
     return;
   }
+  if (io == &c->up.io && c->up_idle && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
+    /* the origin closed (or spoke on) an idle keep-alive connection */
+    px_stream_close(c, &c->up);
+    c->up_idle = 0;
+    return;
+  }
   if (io == &c->cli.io && (events & (EPOLLERR)) && c->state != ST_CLOSING) {
     px_conn_close(c);
     return;
@@ -638,6 +644,26 @@ static void connected(px_conn *c) {
   px_conn_pump(c);
 }
 
+static int same_endpoint(const struct sockaddr_storage *a, const struct sockaddr_storage *l) {
+  if (a->ss_family != l->ss_family) return 0;
+  if (a->ss_family == AF_INET) {
+    const struct sockaddr_in *x = (const void *)a, *y = (const void *)l;
+    return x->sin_port == y->sin_port &&
+           (x->sin_addr.s_addr == y->sin_addr.s_addr || y->sin_addr.s_addr == htonl(INADDR_ANY) ||
+            (ntohl(x->sin_addr.s_addr) >> 24) == 127);
+  }
+  if (a->ss_family == AF_INET6) {
+    const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)l;
+    return x->sin6_port == y->sin6_port;
+  }
+  return 0;
+}
+
+static int is_own_listener(px_proxy *px, const struct sockaddr_storage *a) {
+  return (px->http_fd >= 0 && same_endpoint(a, &px->http_addr)) ||
+         (px->socks_fd >= 0 && same_endpoint(a, &px->socks_addr));
+}
+
 static void try_next_address(px_conn *c) {
   px_proxy *px = c->px;
   int last_err = ECONNREFUSED;
@@ -687,6 +713,10 @@ static void try_next_address(px_conn *c) {
   }
   while (c->addr_idx < c->addrs.n) {
     struct sockaddr_storage *a = &c->addrs.a[c->addr_idx++];
+    if (is_own_listener(px, a)) {
+      last_err = ELOOP; /* a request to the proxy itself would loop */
+      continue;
+    }
     /* connect-time guard (defence in depth against rebinding) */
     if (!csb_netpolicy_connect_allowed(px->np, &c->ev, (struct sockaddr *)a)) {
       check_blocked(c, CSB_BLOCK_NOT_ALLOWED_LOCAL, SRC_BASELINE, "deny", 1);

@@ -90,15 +90,6 @@ int px_http_pump_head(px_conn *c) {
   px_proxy *px = c->px;
   size_t max = px->lim.max_header_bytes;
   int progress = 0;
-  /* an idle upstream connection that the origin closed is useless */
-  if (c->up_idle && c->up.fd >= 0) {
-    char b;
-    ssize_t r = recv(c->up.fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR) || r > 0) {
-      px_stream_close(c, &c->up);
-      c->up_idle = 0;
-    }
-  }
   for (int rounds = 0; rounds < 64; rounds++) {
     if (c->cin.len > 0) {
       size_t from = c->head_scanned > 3 ? c->head_scanned - 3 : 0;

@@ -1,0 +1,281 @@
+/* pxbench - load generators and origin servers for tests/bench/proxy.
+ *
+ *   pxbench bytes-server PORT_FILE NBYTES     send NBYTES to every connection, then close
+ *   pxbench fetch HOST:PORT [PROXY]           read until EOF (through an HTTP CONNECT proxy
+ *                                             when PROXY is given); prints "BYTES SECONDS"
+ *   pxbench httpd PORT_FILE                   keep-alive HTTP server answering "ok" to anything
+ *   pxbench handshakes PROXY HOST:PORT SECS   CONNECT + TLS handshake loop; prints handshakes/s
+ *   pxbench idle PROXY URL N                  N keep-alive connections, one GET each through
+ *                                             PROXY, then held open until stdin closes
+ *
+ * Servers write their port to PORT_FILE and run until killed. Loopback only.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/ssl.h>
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void die(const char *what) {
+  perror(what);
+  exit(1);
+}
+
+static int parse_hostport(const char *s, struct sockaddr_in *out) {
+  char host[64];
+  const char *colon = strrchr(s, ':');
+  if (!colon || (size_t)(colon - s) >= sizeof host) return 0;
+  memcpy(host, s, (size_t)(colon - s));
+  host[colon - s] = '\0';
+  memset(out, 0, sizeof *out);
+  out->sin_family = AF_INET;
+  out->sin_port = htons((uint16_t)atoi(colon + 1));
+  return inet_pton(AF_INET, host, &out->sin_addr) == 1;
+}
+
+static int dial(const char *hostport) {
+  struct sockaddr_in sa;
+  if (!parse_hostport(hostport, &sa)) {
+    fprintf(stderr, "pxbench: bad address %s\n", hostport);
+    exit(64);
+  }
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) die("connect");
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return fd;
+}
+
+static int listen_any(const char *port_file) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 4096) != 0) die("listen");
+  socklen_t sl = sizeof sa;
+  getsockname(fd, (struct sockaddr *)&sa, &sl);
+  FILE *f = fopen(port_file, "w");
+  if (!f) die(port_file);
+  fprintf(f, "%d\n", ntohs(sa.sin_port));
+  fclose(f);
+  return fd;
+}
+
+/* Reads the proxy's answer to CONNECT (up to the empty line). */
+static void connect_through(int fd, const char *target) {
+  char req[512];
+  int n = snprintf(req, sizeof req, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n", target, target);
+  if (write(fd, req, (size_t)n) != n) die("write");
+  char buf[4096];
+  size_t got = 0;
+  while (got < sizeof buf - 1) {
+    ssize_t r = read(fd, buf + got, 1);
+    if (r <= 0) die("read CONNECT reply");
+    got += (size_t)r;
+    buf[got] = '\0';
+    if (got >= 4 && memcmp(buf + got - 4, "\r\n\r\n", 4) == 0) break;
+  }
+  if (strncmp(buf, "HTTP/1.", 7) != 0 || strncmp(buf + 8, " 200", 4) != 0) {
+    fprintf(stderr, "pxbench: CONNECT refused: %s\n", buf);
+    exit(1);
+  }
+}
+
+/* ---- bytes-server / fetch ------------------------------------------------------- */
+
+static size_t g_nbytes;
+
+static void *send_bytes(void *p) {
+  int fd = (int)(intptr_t)p;
+  static char buf[1 << 20];
+  size_t left = g_nbytes;
+  while (left > 0) {
+    ssize_t n = write(fd, buf, left < sizeof buf ? left : sizeof buf);
+    if (n <= 0) break;
+    left -= (size_t)n;
+  }
+  close(fd);
+  return NULL;
+}
+
+static int cmd_bytes_server(const char *port_file, const char *n) {
+  g_nbytes = strtoull(n, NULL, 10);
+  int lfd = listen_any(port_file);
+  for (;;) {
+    int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+    if (fd < 0) continue;
+    pthread_t t;
+    pthread_create(&t, NULL, send_bytes, (void *)(intptr_t)fd);
+    pthread_detach(t);
+  }
+  return 0;
+}
+
+static int cmd_fetch(const char *target, const char *proxy) {
+  int fd = dial(proxy ? proxy : target);
+  if (proxy) connect_through(fd, target);
+  static char buf[1 << 20];
+  double t0 = now();
+  size_t total = 0;
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    total += (size_t)n;
+  }
+  printf("%zu %.6f\n", total, now() - t0);
+  return 0;
+}
+
+/* ---- httpd -------------------------------------------------------------------------- */
+
+typedef struct hconn {
+  int fd;
+  char buf[8192];
+  size_t len;
+} hconn;
+
+static int cmd_httpd(const char *port_file) {
+  int lfd = listen_any(port_file);
+  int fl = fcntl(lfd, F_GETFL);
+  fcntl(lfd, F_SETFL, fl | O_NONBLOCK);
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+  epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
+  static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok";
+  struct epoll_event evs[256];
+  for (;;) {
+    int n = epoll_wait(ep, evs, 256, -1);
+    for (int i = 0; i < n; i++) {
+      hconn *c = evs[i].data.ptr;
+      if (!c) {
+        for (;;) {
+          int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+          if (fd < 0) break;
+          int one = 1;
+          setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+          hconn *h = calloc(1, sizeof *h);
+          h->fd = fd;
+          struct epoll_event e2 = {.events = EPOLLIN, .data.ptr = h};
+          epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e2);
+        }
+        continue;
+      }
+      ssize_t r = read(c->fd, c->buf + c->len, sizeof c->buf - c->len);
+      if (r <= 0) {
+        close(c->fd);
+        free(c);
+        continue;
+      }
+      c->len += (size_t)r;
+      char *end;
+      while ((end = memmem(c->buf, c->len, "\r\n\r\n", 4)) != NULL) {
+        size_t used = (size_t)(end + 4 - c->buf);
+        if (write(c->fd, resp, sizeof resp - 1) < 0) break;
+        memmove(c->buf, c->buf + used, c->len - used);
+        c->len -= used;
+      }
+      if (c->len == sizeof c->buf) c->len = 0;
+    }
+  }
+  return 0;
+}
+
+/* ---- handshakes --------------------------------------------------------------------- */
+
+static int cmd_handshakes(const char *proxy, const char *target, const char *secs) {
+  double dur = atof(secs);
+  SSL_CTX *ctx = SSL_CTX_new(TLS_method());
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+  char host[256];
+  snprintf(host, sizeof host, "%s", target);
+  char *colon = strrchr(host, ':');
+  if (colon) *colon = '\0';
+  double t0 = now();
+  long count = 0;
+  while (now() - t0 < dur) {
+    int fd = dial(proxy);
+    connect_through(fd, target);
+    SSL *ssl = SSL_new(ctx);
+    SSL_set_fd(ssl, fd);
+    SSL_set_tlsext_host_name(ssl, host);
+    if (SSL_connect(ssl) != 1) {
+      fprintf(stderr, "pxbench: TLS handshake failed\n");
+      return 1;
+    }
+    SSL_shutdown(ssl);
+    SSL_free(ssl);
+    close(fd);
+    count++;
+  }
+  printf("%.1f\n", (double)count / (now() - t0));
+  SSL_CTX_free(ctx);
+  return 0;
+}
+
+/* ---- idle ------------------------------------------------------------------------------ */
+
+static int cmd_idle(const char *proxy, const char *url, const char *n_s) {
+  long n = atol(n_s);
+  struct rlimit rl;
+  getrlimit(RLIMIT_NOFILE, &rl);
+  rl.rlim_cur = rl.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &rl);
+  const char *hp = url + strlen("http://");
+  char host[128];
+  snprintf(host, sizeof host, "%.*s", (int)strcspn(hp, "/"), hp);
+  char req[512];
+  int rl2 = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", url, host);
+  int *fds = calloc((size_t)n, sizeof *fds);
+  for (long i = 0; i < n; i++) {
+    fds[i] = dial(proxy);
+    if (write(fds[i], req, (size_t)rl2) != rl2) die("write");
+    char buf[4096];
+    size_t got = 0;
+    /* read the whole (small) response: head + "ok" */
+    while (got < sizeof buf) {
+      ssize_t r = read(fds[i], buf + got, sizeof buf - got);
+      if (r <= 0) die("read");
+      got += (size_t)r;
+      char *e = memmem(buf, got, "\r\n\r\n", 4);
+      if (e && (size_t)(e + 4 - buf) + 2 <= got) break;
+    }
+  }
+  printf("ready\n");
+  fflush(stdout);
+  char c;
+  while (read(0, &c, 1) > 0) {
+  }
+  for (long i = 0; i < n; i++) close(fds[i]);
+  free(fds);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  signal(SIGPIPE, SIG_IGN);
+  if (argc >= 4 && strcmp(argv[1], "bytes-server") == 0) return cmd_bytes_server(argv[2], argv[3]);
+  if (argc >= 3 && strcmp(argv[1], "fetch") == 0) return cmd_fetch(argv[2], argc > 3 ? argv[3] : NULL);
+  if (argc >= 3 && strcmp(argv[1], "httpd") == 0) return cmd_httpd(argv[2]);
+  if (argc >= 5 && strcmp(argv[1], "handshakes") == 0) return cmd_handshakes(argv[2], argv[3], argv[4]);
+  if (argc >= 5 && strcmp(argv[1], "idle") == 0) return cmd_idle(argv[2], argv[3], argv[4]);
+  fprintf(stderr, "usage: see the top of tests/bench/proxy/pxbench.c\n");
+  return 64;
+}

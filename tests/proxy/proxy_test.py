@@ -871,6 +871,19 @@ class Protocol(unittest.TestCase):
                       "https://allowed.test:%d/big=5000000" % TLS.port], px.env())
             self.assertEqual(r.stdout, b"5000000")
 
+    def test_copy_relay(self):
+        with Proxy(args=["--relay", "copy"]) as px:
+            ca = os.path.join(CERTS, "ca.pem")
+            r = curl(["--cacert", ca, "-o", "/dev/null", "-w", "%{size_download}",
+                      "https://allowed.test:%d/big=5000000" % TLS.port], px.env())
+            self.assertEqual(r.stdout, b"5000000", r.stderr)
+            data = os.path.join(TMP, "upload2.bin")
+            with open(data, "wb") as f:
+                f.write(os.urandom(2000000))
+            r = curl(["-x", px.socks, "--data-binary", "@" + data, "http://allowed.test:%d/echo" % ORIGIN.port],
+                     px.env())
+            self.assertEqual(len(json.loads(r.stdout)["body"]), 2000000)
+
     def test_malformed_requests_get_400_without_harm(self):
         with Proxy() as px:
             a = px.addrs["http"]
@@ -1103,6 +1116,109 @@ class ChainLoading(unittest.TestCase):
         text = "".join(lines)
         r = run(["sh", "-c", text + '\necho "$HTTPS_PROXY|$CSB_NETWORK_PROXY_ACTIVE"'])
         self.assertRegex(r.stdout.decode().strip(), r"^http://127\.0\.0\.1:\d+\|1$")
+
+
+class Load(unittest.TestCase):
+    """Many concurrent clients of every kind, with aborts and garbage; the
+    proxy must keep answering and exit cleanly (run under --config=asan by
+    proxy_load_test). Run alone: proxy_test.py Load."""
+
+    def test_mixed_load(self):
+        if os.environ.get("PXTEST_LOAD") != "1":
+            self.skipTest("run by proxy_load_test")
+        hooks = {"mitm": {"hooks": {"h": {"host": "hooked.test", "methods": ["GET"], "path_prefixes": ["/"],
+                                          "action": ["s"]}},
+                          "actions": {"s": {"strip_request_headers": ["authorization"]}}}}
+        errors = []
+        with Proxy(proxy=hooks, args=["--max-connections", "4096"]) as px:
+            host, port = px.addrs["http"].rsplit(":", 1)
+            port = int(port)
+            ctx = ssl.create_default_context(cafile=px.env()["SSL_CERT_FILE"])
+
+            def keepalive(n):
+                s = socket.create_connection((host, port), timeout=30)
+                f = s.makefile("rb")
+                for i in range(n):
+                    s.sendall(b"GET http://allowed.test:%d/echo?i=%d HTTP/1.1\r\nHost: allowed.test:%d\r\n\r\n"
+                              % (ORIGIN.port, i, ORIGIN.port))
+                    head, body = read_response(f)
+                    if status_of(head) != 200:
+                        errors.append(("keepalive", head))
+                        break
+                s.close()
+
+            def tunnel(n):
+                for _ in range(n):
+                    s = socket.create_connection((host, port), timeout=30)
+                    s.sendall(b"CONNECT api.wild.test:%d HTTP/1.1\r\n\r\n" % TLS.port)
+                    if status_of(s.recv(4096)) != 200:
+                        errors.append("connect")
+                    c = ssl.create_default_context(cafile=os.path.join(CERTS, "ca.pem"))
+                    t = c.wrap_socket(s, server_hostname="api.wild.test")
+                    t.sendall(b"GET /big=200000 HTTP/1.1\r\nHost: api.wild.test\r\n\r\n")
+                    head, body = read_response(t.makefile("rb"))
+                    if len(body) != 200000:
+                        errors.append("tunnel body")
+                    t.close()
+
+            def mitm(n):
+                for _ in range(n):
+                    s = socket.create_connection((host, port), timeout=30)
+                    s.sendall(b"CONNECT hooked.test:%d HTTP/1.1\r\n\r\n" % TLS.port)
+                    s.recv(4096)
+                    t = ctx.wrap_socket(s, server_hostname="hooked.test")
+                    for i in range(3):
+                        t.sendall(b"GET /echo HTTP/1.1\r\nHost: hooked.test:%d\r\nAuthorization: x\r\n\r\n"
+                                  % TLS.port)
+                        head, body = read_response(t.makefile("rb"))
+                        if b"authorization" in body:
+                            errors.append("hook")
+                    t.close()
+
+            def abusive(n):
+                for i in range(n):
+                    s = socket.create_connection((host, port), timeout=30)
+                    kind = i % 4
+                    if kind == 0:
+                        s.sendall(os.urandom(300))
+                    elif kind == 1:
+                        s.sendall(b"GET http://allowed.test:%d/big=3000000 HTTP/1.1\r\n\r\n" % ORIGIN.port)
+                        s.recv(1000)
+                    elif kind == 2:
+                        s.sendall(b"POST http://allowed.test:%d/echo HTTP/1.1\r\nContent-Length: 100000\r\n\r\nab"
+                                  % ORIGIN.port)
+                    else:
+                        s.sendall(b"CONNECT denied.test:443 HTTP/1.1\r\n\r\n")
+                        s.recv(1000)
+                    s.close()
+                for _ in range(n):
+                    s = socket.create_connection((host, int(px.addrs["socks"].rsplit(":", 1)[1])), timeout=30)
+                    s.sendall(b"\x05\x01\x00\x05\x01\x00\x03\x0callowed.test" + struct.pack("!H", ORIGIN.port))
+                    s.recv(12)
+                    s.sendall(b"GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                    while s.recv(65536):
+                        pass
+                    s.close()
+
+            def guarded(fn, n):
+                try:
+                    fn(n)
+                except Exception as e:  # noqa: BLE001 - collected and reported
+                    errors.append(repr(e))
+
+            threads = ([threading.Thread(target=guarded, args=(keepalive, 300)) for _ in range(8)] +
+                       [threading.Thread(target=guarded, args=(tunnel, 20)) for _ in range(4)] +
+                       [threading.Thread(target=guarded, args=(mitm, 20)) for _ in range(3)] +
+                       [threading.Thread(target=guarded, args=(abusive, 40)) for _ in range(3)])
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(600)
+            r = curl(["http://allowed.test:%d/echo" % ORIGIN.port], px.env())
+            self.assertEqual(json.loads(r.stdout)["method"], "GET")
+        self.assertEqual(errors, [])
+        self.assertNotIn("AddressSanitizer", px.stderr())
+        self.assertNotIn("runtime error", px.stderr())
 
 
 class SandboxEndToEnd(unittest.TestCase):

@@ -31,11 +31,39 @@ void px_buf_consume(csb_buf *b, size_t n) {
   if (b->data) b->data[b->len] = '\0';
 }
 
+/* Empty buffers go back to the proxy's pool (when they have the pool's
+ * size) or to the allocator; an idle connection holds none. */
+static void release(px_proxy *px, csb_buf *b) {
+  if (b->len != 0 || !b->data) return;
+  if (b->cap == PX_POOL_BUF && px->pool_len < PX_POOL_MAX) {
+    if (!px->pool) px->pool = csb_xmalloc(PX_POOL_MAX * sizeof *px->pool);
+    px->pool[px->pool_len++] = b->data;
+    csb_buf_init(b);
+    return;
+  }
+  csb_buf_free(b);
+}
+
 void px_conn_release_buffers(px_conn *c) {
-  if (c->cin.len == 0) csb_buf_free(&c->cin);
-  if (c->uin.len == 0) csb_buf_free(&c->uin);
-  if (c->cout.len == 0) csb_buf_free(&c->cout);
-  if (c->uout.len == 0) csb_buf_free(&c->uout);
+  release(c->px, &c->cin);
+  release(c->px, &c->uin);
+  release(c->px, &c->cout);
+  release(c->px, &c->uout);
+}
+
+void px_pool_free(px_proxy *px) {
+  for (size_t i = 0; i < px->pool_len; i++) free(px->pool[i]);
+  free(px->pool);
+  px->pool = NULL;
+  px->pool_len = 0;
+}
+
+static void take_pooled(px_proxy *px, csb_buf *b) {
+  if (b->data || px->pool_len == 0) return;
+  b->data = px->pool[--px->pool_len];
+  b->cap = PX_POOL_BUF;
+  b->len = 0;
+  b->data[0] = '\0';
 }
 
 static void on_io(csb_evloop *loop, csb_ev_io *io, uint32_t events);
@@ -60,12 +88,30 @@ void px_stream_close(px_conn *c, px_stream *s) {
 
 /* Reads into b (up to cap bytes in b). Returns 1 when the stream is still
  * usable. *progress is set when bytes arrived or the state changed. */
+static int stream_fill(px_proxy *px, px_stream *s, csb_buf *b, size_t cap, int *progress);
+
 int px_stream_fill(px_stream *s, csb_buf *b, size_t cap, int *progress) {
+  return stream_fill(NULL, s, b, cap, progress);
+}
+
+int px_conn_fill(px_conn *c, px_stream *s, csb_buf *b, size_t cap, int *progress) {
+  return stream_fill(c->px, s, b, cap, progress);
+}
+
+static int stream_fill(px_proxy *px, px_stream *s, csb_buf *b, size_t cap, int *progress) {
   if (s->fd < 0 || s->eof || s->err) return !s->err;
+  if (px) take_pooled(px, b);
   while (b->len < cap) {
-    size_t want = cap - b->len;
-    if (want > 65536) want = 65536;
-    csb_buf_reserve(b, want);
+    /* grow in small steps: large buffers would come from mmap(2) and be
+     * unmapped again after every exchange */
+    size_t room = b->cap > b->len + 1 ? b->cap - b->len - 1 : 0;
+    if (room < 2048) {
+      /* PX_POOL_BUF - 1 plus the NUL makes the capacity exactly PX_POOL_BUF */
+      size_t step = cap - b->len < PX_POOL_BUF - 1 ? cap - b->len : PX_POOL_BUF - 1;
+      csb_buf_reserve(b, step);
+      room = b->cap - b->len - 1;
+    }
+    size_t want = room < cap - b->len ? room : cap - b->len;
     ssize_t n;
     if (s->ssl) {
       int r = SSL_read(s->ssl, b->data + b->len, (int)want);
@@ -148,12 +194,18 @@ int px_stream_flush(px_stream *s, csb_buf *b, int *progress) {
 
 static void conn_free(void *p) {
   px_conn *c = p;
+  csb_buf_reset(&c->cin);
+  csb_buf_reset(&c->uin);
+  csb_buf_reset(&c->cout);
+  csb_buf_reset(&c->uout);
+  px_conn_release_buffers(c);
   csb_buf_free(&c->cin);
   csb_buf_free(&c->uin);
   csb_buf_free(&c->cout);
   csb_buf_free(&c->uout);
   free(c->req_head);
   free(c->unix_path);
+  free(c->addrs);
   if (c->pending_ssl) SSL_free(c->pending_ssl);
   free(c);
 }
@@ -483,6 +535,12 @@ static void check_allowed(px_conn *c) {
   px_conn_pump(c);
 }
 
+/* Resolved destinations live only while a connection is being set up. */
+static px_addrs *addrs_of(px_conn *c) {
+  if (!c->addrs) c->addrs = csb_xcalloc(1, sizeof *c->addrs);
+  return c->addrs;
+}
+
 static void set_port(struct sockaddr_storage *ss, int port) {
   if (ss->ss_family == AF_INET) ((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
   if (ss->ss_family == AF_INET6) ((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
@@ -497,9 +555,9 @@ static void resolve_done(px_conn *c, const px_addrs *res) {
       check_blocked(c, CSB_BLOCK_NOT_ALLOWED_LOCAL, SRC_BASELINE, "deny", 1);
       return;
     }
-    c->addrs.n = 0;
-    snprintf(c->addrs.msg, sizeof c->addrs.msg, "%s", res->msg);
-    c->addrs.error = res->error ? res->error : -1;
+    addrs_of(c)->n = 0;
+    snprintf(c->addrs->msg, sizeof c->addrs->msg, "%s", res->msg);
+    c->addrs->error = res->error ? res->error : -1;
     check_allowed(c); /* allowed; the connect step reports the failure */
     return;
   }
@@ -509,8 +567,8 @@ static void resolve_done(px_conn *c, const px_addrs *res) {
       return;
     }
   }
-  c->addrs = *res;
-  for (size_t i = 0; i < c->addrs.n; i++) set_port(&c->addrs.a[i], c->port);
+  *addrs_of(c) = *res;
+  for (size_t i = 0; i < c->addrs->n; i++) set_port(&c->addrs->a[i], c->port);
   check_allowed(c);
 }
 
@@ -547,13 +605,13 @@ static void check_resolve(px_conn *c) {
       return;
     }
   }
-  memset(&c->addrs, 0, sizeof c->addrs);
+  memset(addrs_of(c), 0, sizeof *c->addrs);
   if (c->ev.is_ip) {
-    c->addrs.a[0] = c->ev.addr;
-    c->addrs.n = 1;
-    set_port(&c->addrs.a[0], c->port);
+    c->addrs->a[0] = c->ev.addr;
+    c->addrs->n = 1;
+    set_port(&c->addrs->a[0], c->port);
     if (!c->via_upstream &&
-        !csb_netpolicy_connect_allowed(px->np, &c->ev, (const struct sockaddr *)&c->addrs.a[0])) {
+        !csb_netpolicy_connect_allowed(px->np, &c->ev, (const struct sockaddr *)&c->addrs->a[0])) {
       check_blocked(c, CSB_BLOCK_NOT_ALLOWED_LOCAL, SRC_BASELINE, "deny", 1);
       return;
     }
@@ -621,6 +679,8 @@ static void connect_failed(px_conn *c, int err) {
 
 static void connected(px_conn *c) {
   int one = 1;
+  free(c->addrs);
+  c->addrs = NULL;
   if (c->kind != REQ_UNIX) setsockopt(c->up.fd, IPPROTO_TCP, 1 /* TCP_NODELAY */, &one, sizeof one);
   if (c->via_upstream && c->kind != REQ_PLAIN) {
     /* tunnel through the upstream proxy first */
@@ -693,7 +753,7 @@ static void try_next_address(px_conn *c) {
   }
   if (c->via_upstream) {
     if (c->addr_idx > 0) {
-      connect_failed(c, c->addrs.error > 0 ? c->addrs.error : ECONNREFUSED);
+      connect_failed(c, c->addrs && c->addrs->error > 0 ? c->addrs->error : ECONNREFUSED);
       return;
     }
     c->addr_idx = 1;
@@ -711,8 +771,8 @@ static void try_next_address(px_conn *c) {
     c->state = ST_CONNECT;
     return;
   }
-  while (c->addr_idx < c->addrs.n) {
-    struct sockaddr_storage *a = &c->addrs.a[c->addr_idx++];
+  while (c->addrs && c->addr_idx < c->addrs->n) {
+    struct sockaddr_storage *a = &c->addrs->a[c->addr_idx++];
     if (is_own_listener(px, a)) {
       last_err = ELOOP; /* a request to the proxy itself would loop */
       continue;
@@ -735,7 +795,7 @@ static void try_next_address(px_conn *c) {
     c->state = ST_CONNECT;
     return;
   }
-  if (c->addrs.n == 0 && c->addrs.error) last_err = EHOSTUNREACH;
+  if (c->addrs && c->addrs->n == 0 && c->addrs->error) last_err = EHOSTUNREACH;
   connect_failed(c, last_err);
 }
 

@@ -62,7 +62,7 @@ struct px_conn {
   int port;
   px_proto proto;
   csb_host_eval ev;
-  px_addrs addrs;
+  px_addrs *addrs;     /* while connecting */
   size_t addr_idx;
   int via_upstream;
   int check_override;  /* a decider allowed it */
@@ -120,6 +120,8 @@ void px_conn_fail(px_conn *c, int status, const char *reason, const char *body, 
 void px_conn_fail_raw(px_conn *c, const void *data, size_t len);
 int px_stream_flush(px_stream *s, csb_buf *b, int *progress);
 int px_stream_fill(px_stream *s, csb_buf *b, size_t cap, int *progress);
+/* px_stream_fill with buffers from the proxy's pool. */
+int px_conn_fill(px_conn *c, px_stream *s, csb_buf *b, size_t cap, int *progress);
 void px_stream_close(px_conn *c, px_stream *s);
 int px_stream_attach(px_conn *c, px_stream *s, int fd);
 void px_buf_consume(csb_buf *b, size_t n);

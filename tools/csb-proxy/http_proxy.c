@@ -123,7 +123,7 @@ int px_http_pump_head(px_conn *c) {
     }
     size_t before = c->cin.len;
     int p = 0;
-    if (!px_stream_fill(&c->cli, &c->cin, max + 1, &p)) {
+    if (!px_conn_fill(c, &c->cli, &c->cin, max + 1, &p)) {
       px_conn_close(c);
       return 1;
     }
@@ -674,7 +674,7 @@ int px_http_pump_forward(px_conn *c) {
   /* request body */
   if (!c->req_done && c->uout.len < cap) {
     if (c->cin.len == 0 && !c->cli.eof) {
-      if (!px_stream_fill(&c->cli, &c->cin, cap, &progress)) {
+      if (!px_conn_fill(c, &c->cli, &c->cin, cap, &progress)) {
         px_conn_close(c);
         return 1;
       }
@@ -711,7 +711,7 @@ int px_http_pump_forward(px_conn *c) {
   }
   /* response */
   if (!c->resp_done && c->cout.len < cap) {
-    if (!px_stream_fill(&c->up, &c->uin, cap, &progress) && c->uin.len == 0) return upstream_broken(c);
+    if (!px_conn_fill(c, &c->up, &c->uin, cap, &progress) && c->uin.len == 0) return upstream_broken(c);
     for (int guard = 0; guard < 16 && !c->resp_head_done && c->uin.len > 0; guard++) {
       csb_http_head h;
       csb_http_status st = csb_http_parse_response(c->uin.data, c->uin.len, px->lim.max_header_bytes, &h, &why);

@@ -46,6 +46,7 @@ enum {
   OPT_DNS_TIMEOUT,
   OPT_RESOLVERS,
   OPT_LEAF_CACHE,
+  OPT_RELAY,
   OPT_STRIP,
   OPT_NO_PROXY,
   OPT_VERBOSE
@@ -73,6 +74,7 @@ static const csb_cli_opt k_opts[] = {
     {"dns-timeout", 0, CSB_ARG_REQUIRED, OPT_DNS_TIMEOUT, "TIME", "limit for one name resolution (2s)"},
     {"resolver-threads", 0, CSB_ARG_REQUIRED, OPT_RESOLVERS, "N", "name resolution threads (4)"},
     {"leaf-cache", 0, CSB_ARG_REQUIRED, OPT_LEAF_CACHE, "N", "MITM leaf certificates kept (1024; 0 = none)"},
+    {"relay", 0, CSB_ARG_REQUIRED, OPT_RELAY, "splice|copy", "how opaque tunnels move bytes (splice)"},
     {"strip-env", 0, CSB_ARG_NONE, OPT_STRIP, NULL, "run CMD without the variables csb-proxy added"},
     {"no-proxy", 0, CSB_ARG_NONE, OPT_NO_PROXY, NULL, "same as --strip-env"},
     {"verbose", 'v', CSB_ARG_NONE, OPT_VERBOSE, NULL, "log connections and decisions to stderr"},
@@ -100,7 +102,7 @@ typedef struct opts {
   const char *policy, *config, *listen, *socks_listen, *format, *audit, *decider, *hosts_file, *upstream_ca,
       *ca_dir;
   csb_strv audit_meta;
-  int print_env, strip, verbose;
+  int print_env, strip, verbose, relay_copy;
   long ready_fd;
   px_limits lim;
   int lim_set[16];
@@ -248,6 +250,11 @@ int main(int argc, char **argv) {
         if (!csb_cli_parse_uint(&cli, "--leaf-cache", arg, 1000000, &cli_lim.leaf_cache)) return cli.exit_code;
         cli_lim.leaf_cache += 1; /* 0 means "set to 0": stored +1 */
         break;
+      case OPT_RELAY:
+        if (strcmp(arg, "splice") != 0 && strcmp(arg, "copy") != 0)
+          return csb_cli_usage_error(&cli, "--relay: expected splice or copy, got `%s`", arg);
+        o.relay_copy = strcmp(arg, "copy") == 0;
+        break;
       case OPT_STRIP:
       case OPT_NO_PROXY: o.strip = 1; break;
       case OPT_VERBOSE: o.verbose = 1; break;
@@ -350,6 +357,7 @@ int main(int argc, char **argv) {
   px.np = np;
   px.lim = lim;
   px.verbose = o.verbose;
+  px.relay_copy = o.relay_copy;
   px.http_fd = px.socks_fd = -1;
   px.loop = csb_evloop_new(&err);
   if (!px.loop) return csb_cli_error(&cli, CSB_EXIT_OSERR, "%s", err.msg);
@@ -541,6 +549,7 @@ out:
   px.resolver = NULL;
   if (px.loop) csb_evloop_run_once(px.loop, 0); /* drain posted completions */
   px_mitm_free(px.mitm);
+  px_pool_free(&px);
   px_audit_close(px.audit);
   px_upstream_free(&px.upstream);
   if (px.loop) csb_evloop_free(px.loop);

@@ -143,6 +143,7 @@ typedef struct px_proxy {
   csb_netpolicy *np;
   px_limits lim;
   int verbose;
+  int relay_copy;         /* --relay copy: user-space tunnel relay */
   /* listeners */
   int http_fd, socks_fd;
   csb_ev_io http_io, socks_io;
@@ -161,7 +162,15 @@ typedef struct px_proxy {
   uint64_t next_id;
   /* counters */
   uint64_t accepted, refused_limit;
+  /* spare read buffers (PX_POOL_BUF bytes each), reused across exchanges */
+  char **pool;
+  size_t pool_len;
 } px_proxy;
+
+#define PX_POOL_BUF 16384
+#define PX_POOL_MAX 128
+/* Frees the spare buffers. */
+void px_pool_free(px_proxy *px);
 
 /* server.c */
 int px_listen(px_proxy *px, const struct sockaddr *http, const struct sockaddr *socks, csb_error *err);

@@ -102,6 +102,8 @@ EOF
   SRT_PORT=$(cat "$work/srt.port")
 }
 
+start_csb csb_copy "$work/policy.json" --relay copy
+CSB_COPY_PORT=$CSB_PORT
 start_csb csb "$work/policy.json"
 start_tinyproxy
 start_srt
@@ -119,9 +121,11 @@ best_fetch() { # [PROXY] -> best seconds of ROUNDS
 gbps() { awk "BEGIN{printf \"%.2f\", 8 * 1.073741824 / $1}"; }
 
 echo "== 1. CONNECT tunnel throughput, 1 GiB (best of $ROUNDS) =="
-d=$(best_fetch); c=$(best_fetch 127.0.0.1:$CSB_PORT); t=$(best_fetch 127.0.0.1:$TINY_PORT)
+d=$(best_fetch); c=$(best_fetch 127.0.0.1:$CSB_PORT); cc=$(best_fetch 127.0.0.1:$CSB_COPY_PORT)
+t=$(best_fetch 127.0.0.1:$TINY_PORT)
 printf "%-22s %8s s %8s Gbit/s\n" direct "$d" "$(gbps $d)"
-printf "%-22s %8s s %8s Gbit/s   %s%% of direct\n" csb-proxy "$c" "$(gbps $c)" "$(awk "BEGIN{printf \"%.0f\", 100*$d/$c}")"
+printf "%-22s %8s s %8s Gbit/s   %s%% of direct\n" "csb-proxy (splice)" "$c" "$(gbps $c)" "$(awk "BEGIN{printf \"%.0f\", 100*$d/$c}")"
+printf "%-22s %8s s %8s Gbit/s   %s%% of direct\n" "csb-proxy --relay copy" "$cc" "$(gbps $cc)" "$(awk "BEGIN{printf \"%.0f\", 100*$d/$cc}")"
 printf "%-22s %8s s %8s Gbit/s   %s%% of direct\n" tinyproxy "$t" "$(gbps $t)" "$(awk "BEGIN{printf \"%.0f\", 100*$d/$t}")"
 if [ -n "$SRT_PORT" ]; then
   s=$(best_fetch 127.0.0.1:$SRT_PORT)
@@ -154,15 +158,16 @@ printf "%-22s %10s /s\n" "leaf cache on" "$h_cached" "leaf cache off" "$h_nocach
 
 echo "== 4. memory per idle keep-alive connection ($IDLE_N connections, RSS delta) =="
 idle_mem() { # NAME PID PORT
-  local before after fifo="$work/idle.$1.in" out="$work/idle.$1.out"
+  local before after fds0 fds1 fifo="$work/idle.$1.in" out="$work/idle.$1.out"
   rm -f "$fifo" "$out"; mkfifo "$fifo"
-  before=$(rss_kb "$2")
+  before=$(rss_kb "$2"); fds0=$(ls /proc/$2/fd | wc -l)
   "$PXB" idle 127.0.0.1:$3 "http://127.0.0.1:$HTTPD/x" $IDLE_N < "$fifo" > "$out" & local idle_pid=$!
   exec 7>"$fifo"
   for _ in $(seq 1 600); do grep -q ready "$out" 2>/dev/null && break; sleep 0.1; done
   sleep 0.5
-  after=$(rss_kb "$2")
-  printf "%-22s %8.1f KiB/connection  (RSS %d -> %d KiB)\n" "$1" "$(awk "BEGIN{print ($after-$before)/$IDLE_N}")" "$before" "$after"
+  after=$(rss_kb "$2"); fds1=$(ls /proc/$2/fd | wc -l)
+  printf "%-22s %8.1f KiB/connection  (RSS %d -> %d KiB; open fds %d -> %d)\n" "$1" \
+    "$(awk "BEGIN{print ($after-$before)/$IDLE_N}")" "$before" "$after" "$fds0" "$fds1"
   exec 7>&-
   wait "$idle_pid" 2>/dev/null || true
 }

@@ -466,6 +466,17 @@ int main(int argc, char **argv) {
       code = csb_cli_error(&cli, CSB_EXIT_OSERR, "%s", err.msg);
       goto out;
     }
+    /* a sandbox built from the same policy must be able to read the bundles */
+    for (size_t i = 0; policy && i < env_changes.n; i++) {
+      if (strcmp(env_changes.v[i].key, PX_ENV_BUNDLES_KEY) != 0 || !env_changes.v[i].value) continue;
+      char *list = csb_xstrdup(env_changes.v[i].value);
+      char *save = NULL;
+      for (char *b = strtok_r(list, ":", &save); b; b = strtok_r(NULL, ":", &save))
+        if (!policy_can_read(policy, b))
+          csb_cli_warn(&cli, "the CA bundle %s is not readable under the policy; a launcher must grant it "
+                             "(see " PX_ENV_BUNDLES_KEY ")", b);
+      free(list);
+    }
   }
 
   /* ---- signals (blocked since before any thread started) ---- */

@@ -194,12 +194,21 @@ cmd_run() {
   local bin
   bin=$(bazel_cmd info bazel-bin 2>/dev/null)
   local resolve="$bin/tools/csb-resolve/csb-resolve" bwrap="$bin/tools/csb-bwrap/csb-bwrap"
+  local shown="$*"
   if [ "$#" -eq 0 ]; then
-    set -- sh -c 'echo hello from the sandbox'
+    shown="sh -c '<greeting: try writes in the workspace, /etc and .git>'"
+    # The greeting shows the confinement: the workspace is writable, the
+    # rest of the system and .git are not.
+    set -- sh -c 'echo "hello from the sandbox in $PWD";
+      for f in ./.csb-demo /etc/csb-demo .git/csb-demo; do
+        if touch "$f" 2>/dev/null; then rm -f "$f"; echo "write $f: allowed";
+        else echo "write $f: denied"; fi; done'
   fi
-  say "running: csb-resolve -C $(printf '%q' "$PWD") | csb-bwrap --policy - --$(printf ' %q' "$@")"
+  say "policy: $("$resolve" -C "$PWD" -P :workspace --explain | head -n 1)"
+  say "running: csb-resolve -C $(printf '%q' "$PWD") -P :workspace | csb-bwrap --policy - -- $shown"
   # The bundled static bwrap is used when the system has none.
-  PATH="$PATH:$bin/third_party" "$resolve" -C "$PWD" | PATH="$PATH:$bin/third_party" "$bwrap" --policy - -- "$@"
+  PATH="$PATH:$bin/third_party" "$resolve" -C "$PWD" -P :workspace |
+    PATH="$PATH:$bin/third_party" "$bwrap" --policy - -- "$@"
 }
 
 cmd_test() {

@@ -10,7 +10,8 @@ the case's fixture tree and policy are built once; then
 and the two must agree byte for byte: exit status, standard output (the
 JSON plan, or the --explain text) and standard error (after writing the
 Windows spellings of the two paths back as the Linux ones). Cases listed
-in WINE_SKIP are compared only where noted there.
+in WINE_SKIP_OUTPUT are compared only where noted there. Finally `apply`
+runs once under Wine (see apply_check).
 
 Wine runs headless and quickly: a private WINEPREFIX under the test's
 temporary directory, WINEDEBUG=-all, no DISPLAY, Mono/Gecko installers
@@ -60,6 +61,54 @@ def run_to_files(argv, cwd, env, tmp):
     with open(err_path, "rb") as f:
         stderr = f.read()
     return subprocess.CompletedProcess(argv, rc, stdout, stderr)
+
+
+def snapshot(root):
+    out = {}
+    for d, dirs, files in os.walk(root):
+        for n in dirs + files:
+            p = os.path.join(d, n)
+            with open(p, "rb") if os.path.isfile(p) else open(os.devnull, "rb") as f:
+                out[os.path.relpath(p, root)] = f.read()
+    return out
+
+
+def apply_check(linux, wine, exe, env, work):
+    """`apply` end to end under Wine (unelevated backend). Wine accepts
+    SetNamedSecurityInfoW without storing the DACL, so the applier's
+    read-back verification must refuse and undo everything it did (the
+    capability SID record it wrote); where a Wine version does store DACLs
+    the command runs instead. Either way nothing is left half-applied."""
+    tmp = tempfile.mkdtemp(prefix="apply-", dir=work)
+    fs = os.path.join(tmp, "fs")
+    os.makedirs(os.path.join(fs, "C", "repo", ".git"))
+    os.makedirs(os.path.join(fs, "C", "Users", "me"))
+    pol = os.path.join(tmp, "policy.json")
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "base_policy.json"),
+              encoding="utf-8") as f:
+        doc = run_golden.json.load(f)
+    doc["network"]["mode"] = "enabled"
+    with open(pol, "w", encoding="utf-8") as f:
+        run_golden.json.dump(doc, f)
+    plan = os.path.join(tmp, "plan.json")
+    p = subprocess.run([linux, "plan", "--backend", "unelevated", "--policy", pol, "--fs-root", fs,
+                        "-i", "--csb-home", run_golden.DEFAULT_HOME, "-o", plan],
+                       capture_output=True)
+    if p.returncode != 0:
+        return [("apply", ["planning failed: %s" % p.stderr.decode()])]
+    before = snapshot(fs)
+    r = run_to_files([wine, exe, "apply", "--plan", win_path(plan), "--fs-root", win_path(fs), "--",
+                      "cmd", "/c", "echo", "sandboxed"], tmp, env, tmp)
+    err = r.stderr.decode("utf-8", "replace")
+    if r.returncode == 0 and b"sandboxed" in r.stdout:
+        return []
+    problems = []
+    if r.returncode != 71 or "did not hold after SetNamedSecurityInfoW" not in err:
+        problems.append("apply: expected the read-back verification to refuse (exit 71), got %d:\n%s"
+                        % (r.returncode, err))
+    if snapshot(fs) != before:
+        problems.append("apply: the fixture changed although the apply was rolled back")
+    return [("apply", problems)] if problems else []
 
 
 def win_path(p):
@@ -161,6 +210,9 @@ def main():
         if problems:
             failures.append((name, problems))
         shutil.rmtree(tmp, ignore_errors=True)
+    failures += apply_check(linux, wine, exe, env, work)
+    print("apply under Wine: %s" % ("FAILED" if failures and failures[-1][0] == "apply"
+                                    else "refused and rolled back, or ran the command"))
     if wineserver:
         subprocess.run([wineserver, "-k"], env=env, stdin=subprocess.DEVNULL,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -78,6 +78,7 @@ cc_toolchain_config(
         "-luuid",
         "-luser32",
         "-lcrypt32",
+        "-lbcrypt",
         "-lws2_32",
         "-ladvapi32",
         "-lkernel32",

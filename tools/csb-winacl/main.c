@@ -23,6 +23,8 @@
 #include <fcntl.h>
 #include <io.h>
 #include <windows.h>
+
+#include "apply_win.h"
 #endif
 
 enum {
@@ -369,12 +371,15 @@ int main(int argc, char **argv) {
   /* Byte-exact output (no CRLF translation): plans compare across hosts. */
   _setmode(_fileno(stdout), _O_BINARY);
   _setmode(_fileno(stderr), _O_BINARY);
+  _setmode(_fileno(stdin), _O_BINARY);
   int wargc = 0;
   char **wargv = utf8_argv(&wargc);
   if (wargv != NULL) {
     argc = wargc;
     argv = wargv;
   }
+  /* The elevated backend's runner (started by `apply` as the sandbox user). */
+  if (argc > 1 && strcmp(argv[1], "__runner") == 0) return wa_runner_main(argc, argv);
 #endif
   csb_cli cli;
   csb_cli_init(&cli, "csb-winacl", kSynopsis, kSummary, kOpts, argc, argv);

@@ -464,6 +464,8 @@ static char *from_host(wfs *fs, const char *host) {
   return NULL;
 }
 
+char *wfs_host_path(wfs *fs, const char *path) { return to_host(fs, path); }
+
 wfs_kind wfs_lkind(wfs *fs, const char *path) {
   char *h = to_host(fs, path);
   wfs_kind k = host_lkind(h);

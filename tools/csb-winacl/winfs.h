@@ -43,6 +43,9 @@ void wfs_free(wfs *fs);
 /* The fs root as given, or NULL. */
 const char *wfs_root(const wfs *fs);
 
+/* The host path of a Windows path (the fs root applied, names resolved
+ * case-insensitively where they exist). Caller frees. */
+char *wfs_host_path(wfs *fs, const char *path);
 /* What `path` is, not following a final link. */
 wfs_kind wfs_lkind(wfs *fs, const char *path);
 /* What `path` is, following links (WFS_LINK never). */

@@ -455,6 +455,156 @@ static int dir_locks(applier *A) {
   return 1;
 }
 
+/* ---- Everyone-writable audit (unelevated) ------------------------------------ */
+
+/* The restricting SIDs of the unelevated token include Everyone and the
+ * logon SID, so a directory Everyone may write stays writable from the
+ * sandbox. Scan the usual places (reference B6) and deny writes there to
+ * the capability SIDs, unless the directory is inside a write root. */
+typedef struct audit_ctx {
+  applier *A;
+  DWORD deadline;
+  int checks, max_checks, max_entries;
+  csb_strv flagged;
+} audit_ctx;
+
+static int everyone_writable(const wchar_t *w) {
+  PACL dacl = NULL;
+  PSECURITY_DESCRIPTOR sd = NULL;
+  if (GetNamedSecurityInfoW(w, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL, &dacl, NULL,
+                            &sd) != ERROR_SUCCESS)
+    return 0; /* unreadable: not counted (logged upstream) */
+  int hit = 0;
+  if (dacl != NULL) {
+    PSID everyone = NULL;
+    ConvertStringSidToSidW(L"S-1-1-0", &everyone);
+    TRUSTEEW t;
+    memset(&t, 0, sizeof t);
+    t.TrusteeForm = TRUSTEE_IS_SID;
+    t.TrusteeType = TRUSTEE_IS_WELL_KNOWN_GROUP;
+    t.ptstrName = (LPWSTR)everyone;
+    ACCESS_MASK m = 0;
+    if (GetEffectiveRightsFromAclW(dacl, &t, &m) == ERROR_SUCCESS)
+      hit = (mapped(m) & (FILE_WRITE_DATA | FILE_APPEND_DATA | FILE_WRITE_EA |
+                          FILE_WRITE_ATTRIBUTES)) != 0;
+    LocalFree(everyone);
+  } else {
+    hit = 1; /* a NULL DACL grants everything */
+  }
+  LocalFree(sd);
+  return hit;
+}
+
+static void audit_one(audit_ctx *C, const wchar_t *w) {
+  if (C->checks >= C->max_checks || GetTickCount() > C->deadline) return;
+  C->checks++;
+  if (everyone_writable(w)) {
+    char *u = wa_utf8(w);
+    char *n = csb_winpath_normalize(u);
+    if (n) csb_strv_push_owned(&C->flagged, n);
+    free(u);
+  }
+}
+
+static int skipped_suffix(const wchar_t *w) {
+  static const wchar_t *const sfx[] = {L"\\windows\\installer", L"\\windows\\registration",
+                                       L"\\programdata"};
+  size_t n = wcslen(w);
+  for (size_t i = 0; i < 3; i++) {
+    size_t m = wcslen(sfx[i]);
+    if (n >= m && _wcsicmp(w + n - m, sfx[i]) == 0) return 1;
+  }
+  return 0;
+}
+
+static void audit_dir(audit_ctx *C, const wchar_t *dir, int children) {
+  DWORD a = GetFileAttributesW(dir);
+  if (a == INVALID_FILE_ATTRIBUTES || !(a & FILE_ATTRIBUTE_DIRECTORY) ||
+      (a & FILE_ATTRIBUTE_REPARSE_POINT) || skipped_suffix(dir))
+    return;
+  audit_one(C, dir);
+  if (!children) return;
+  size_t n = wcslen(dir);
+  wchar_t *pat = csb_xcalloc(n + 3, sizeof(wchar_t));
+  memcpy(pat, dir, n * sizeof(wchar_t));
+  wcscpy(pat + n, dir[n - 1] == L'\\' ? L"*" : L"\\*");
+  WIN32_FIND_DATAW fd;
+  HANDLE h = FindFirstFileExW(pat, FindExInfoBasic, &fd, FindExSearchLimitToDirectories, NULL, 0);
+  free(pat);
+  if (h == INVALID_HANDLE_VALUE) return;
+  int entries = 0;
+  do {
+    if (++entries > C->max_entries) break;
+    if (!(fd.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) ||
+        (fd.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT) || wcscmp(fd.cFileName, L".") == 0 ||
+        wcscmp(fd.cFileName, L"..") == 0)
+      continue;
+    size_t l = n + 2 + wcslen(fd.cFileName);
+    wchar_t *child = csb_xcalloc(l + 1, sizeof(wchar_t));
+    swprintf(child, l + 1, dir[n - 1] == L'\\' ? L"%ls%ls" : L"%ls\\%ls", dir, fd.cFileName);
+    if (!skipped_suffix(child)) audit_one(C, child);
+    free(child);
+  } while (FindNextFileW(h, &fd));
+  FindClose(h);
+}
+
+static void audit_env_dirs(audit_ctx *C, const wchar_t *name, int split) {
+  const wchar_t *v = _wgetenv(name);
+  if (v == NULL) return;
+  wchar_t *copy = _wcsdup(v);
+  for (wchar_t *t = copy; t != NULL;) {
+    wchar_t *semi = split ? wcschr(t, L';') : NULL;
+    if (semi) *semi = 0;
+    while (*t == L' ') t++;
+    if (*t) audit_dir(C, t, 1);
+    t = semi ? semi + 1 : NULL;
+  }
+  free(copy);
+}
+
+static int audit(applier *A) {
+  const cJSON *a = get(A->plan, "audit");
+  if (!cJSON_IsObject(a)) return 1;
+  audit_ctx C;
+  memset(&C, 0, sizeof C);
+  C.A = A;
+  C.deadline = GetTickCount() + (DWORD)get(a, "budget_ms")->valuedouble;
+  C.max_checks = (int)get(a, "max_checks")->valuedouble;
+  C.max_entries = (int)get(a, "max_entries_per_dir")->valuedouble;
+  csb_strv_init(&C.flagged);
+  wchar_t cwd[32768];
+  if (GetCurrentDirectoryW(32768, cwd)) audit_dir(&C, cwd, 1);
+  audit_env_dirs(&C, L"TEMP", 0);
+  audit_env_dirs(&C, L"TMP", 0);
+  audit_env_dirs(&C, L"USERPROFILE", 0);
+  audit_env_dirs(&C, L"PUBLIC", 0);
+  audit_env_dirs(&C, L"PATH", 1);
+  audit_dir(&C, L"C:\\", 1);
+  audit_dir(&C, L"C:\\Windows", 1);
+  csb_strv_sort_unique(&C.flagged);
+  int ok = 1;
+  const cJSON *roots = get(A->plan, "write_roots");
+  const cJSON *trustees = get(a, "deny_trustees");
+  for (size_t i = 0; i < C.flagged.len; i++) {
+    const char *p = C.flagged.items[i];
+    int inside = 0;
+    for (const cJSON *r = roots ? roots->child : NULL; r && !inside; r = r->next)
+      inside = csb_winpath_is_under(wa_str(r, "path"), p);
+    if (inside) continue;
+    for (const cJSON *t = trustees ? trustees->child : NULL; t; t = t->next) {
+      PSID sid = wa_principal_sid(A, t->valuestring);
+      if (sid == NULL) continue;
+      wchar_t *w = wa_wide(p);
+      EXPLICIT_ACCESSW ea;
+      fill_ea(&ea, sid, 1, WA_MASK_DENY_WRITE, 1, SET_ACCESS);
+      if (!set_dacl(A, p, w, &ea, 1, 0, 0)) ok = 0; /* all are tried; the first error stays */
+      free(w);
+    }
+  }
+  csb_strv_free(&C.flagged);
+  return ok;
+}
+
 /* ---- re-checks, capability SIDs, state -------------------------------------- */
 
 static int stale(applier *A, const char *what) {
@@ -764,6 +914,7 @@ static int setup(applier *A) {
   const cJSON *aces = get(A->plan, "aces");
   for (const cJSON *a = aces ? aces->child : NULL; ok && a; a = a->next) ok = apply_ace(A, a);
   if (ok && A->elevated) ok = state_commit(A, state);
+  if (ok && !A->elevated) ok = audit(A);
   cJSON_Delete(state);
   if (ok) ok = dir_locks(A);
   if (ok && A->offline) {

@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""Deterministic .zip writer for csb's Windows release.
+
+usage: mkzip.py OUTPUT.zip SPEC
+
+SPEC has one entry per line: `MODE<TAB>ARCHIVE_PATH<TAB>FILE` (MODE in
+octal, e.g. 0755), like mktar.py's. The archive is byte-for-byte
+reproducible: entries sorted by path, parent directories added explicitly
+(mode 0755), every entry dated 1980-01-01 00:00:00 (the earliest date the
+format has), Unix attributes from SPEC only (the inputs' own metadata is
+ignored), no extra fields and no comment, deflate at level 9.
+"""
+
+import sys
+import zipfile
+
+EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+def die(msg):
+    print("mkzip: error: " + msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def read_spec(path):
+    entries = {}
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            line = line.rstrip("\n")
+            if not line:
+                continue
+            parts = line.split("\t")
+            if len(parts) != 3:
+                die("%s:%d: expected MODE<TAB>PATH<TAB>FILE" % (path, lineno))
+            mode, arcname, src = parts
+            if arcname.startswith("/") or ".." in arcname.split("/") or arcname.endswith("/"):
+                die("%s:%d: bad archive path %r" % (path, lineno, arcname))
+            if arcname in entries:
+                die("%s:%d: duplicate archive path %r" % (path, lineno, arcname))
+            entries[arcname] = (int(mode, 8), src)
+    if not entries:
+        die("%s: no entries" % path)
+    return entries
+
+
+def info(name, mode, is_dir):
+    zi = zipfile.ZipInfo(name + ("/" if is_dir else ""), date_time=EPOCH)
+    zi.create_system = 3  # Unix: external_attr carries the mode
+    kind = 0o040000 if is_dir else 0o100000
+    zi.external_attr = ((kind | mode) << 16) | (0x10 if is_dir else 0)
+    zi.compress_type = zipfile.ZIP_STORED if is_dir else zipfile.ZIP_DEFLATED
+    return zi
+
+
+def main():
+    if len(sys.argv) != 3:
+        die("usage: mkzip.py OUTPUT.zip SPEC")
+    out, spec = sys.argv[1], sys.argv[2]
+    entries = read_spec(spec)
+    dirs = set()
+    for arcname in entries:
+        parts = arcname.split("/")[:-1]
+        for i in range(1, len(parts) + 1):
+            dirs.add("/".join(parts[:i]))
+    clash = dirs & set(entries)
+    if clash:
+        die("paths used both as file and directory: %s" % ", ".join(sorted(clash)))
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        for name in sorted(dirs | set(entries)):
+            if name in dirs:
+                z.writestr(info(name, 0o755, True), b"")
+                continue
+            mode, src = entries[name]
+            with open(src, "rb") as f:
+                data = f.read()
+            z.writestr(info(name, mode, False), data, compress_type=zipfile.ZIP_DEFLATED,
+                       compresslevel=9)
+
+
+if __name__ == "__main__":
+    main()

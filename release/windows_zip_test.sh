@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The Windows release zip is byte-for-byte reproducible: repack the same
+# inputs twice (different mtimes, permissions, entry order and umask) and
+# compare with the archive Bazel built; then check the normalised metadata.
+set -euo pipefail
+mkzip=$1
+built=$2
+spec=$3
+work=${TEST_TMPDIR:-$(mktemp -d)}
+
+stage() {
+  local dir=$1 stamp=$2 perm=$3 order=$4
+  mkdir -p "$dir"
+  local i=0 out="$dir/spec"
+  : > "$out"
+  while IFS=$'\t' read -r mode arc src; do
+    i=$((i + 1))
+    cp "$src" "$dir/f$i"
+    chmod "$perm" "$dir/f$i"
+    touch -d "$stamp" "$dir/f$i"
+    printf '%s\t%s\t%s\n' "$mode" "$arc" "$dir/f$i" >> "$out"
+  done < "$spec"
+  if [ "$order" = reverse ]; then tac "$out" > "$out.r" && mv "$out.r" "$out"; fi
+}
+
+stage "$work/a" "2001-02-03 04:05:06" 0600 forward
+stage "$work/b" "now" 0777 reverse
+(umask 077 && python3 "$mkzip" "$work/a.zip" "$work/a/spec")
+(umask 022 && python3 "$mkzip" "$work/b.zip" "$work/b/spec")
+cmp "$work/a.zip" "$work/b.zip"
+cmp "$built" "$work/a.zip"
+
+python3 - "$built" <<'PY'
+import sys, zipfile
+z = zipfile.ZipFile(sys.argv[1])
+names = z.namelist()
+assert names == sorted(names), "entries are not sorted"
+for i in z.infolist():
+    assert i.date_time == (1980, 1, 1, 0, 0, 0), i.filename
+    assert i.extra == b"" and i.comment == b"", i.filename
+    mode = (i.external_attr >> 16) & 0o7777
+    want = 0o755 if i.filename.endswith("/") or i.filename.endswith(".exe") else 0o644
+    assert mode == want, "%s: mode %o" % (i.filename, mode)
+for want in ["bin/csb-winacl.exe", "share/doc/csb/csb-winacl.md", "LICENSE"]:
+    assert want in names, want + " missing"
+exe = z.read("bin/csb-winacl.exe")
+assert exe[:2] == b"MZ", "bin/csb-winacl.exe is not a PE file"
+assert z.testzip() is None
+PY
+echo "windows_zip_test: $(basename "$built") ($(wc -c < "$built") bytes) reproduced twice"

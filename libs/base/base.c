@@ -26,7 +26,7 @@
  * libs/cli (kept literal here so base has no dependencies). */
 #define CSB_BASE_OOM_EXIT 70
 
-static void csb_oom(void) {
+void csb_oom(void) {
   static const char msg[] = "csb: error: out of memory\n";
   ssize_t r = write(2, msg, sizeof msg - 1);
   (void)r;
@@ -357,3 +357,4 @@ int csb_write_all(int fd, const void *p, size_t n) {
   }
   return 1;
 }
+

@@ -1,5 +1,5 @@
 // Unit tests for libs/base: allocation helpers, error records, buffers,
-// string vectors and file reading.
+// string vectors, file reading and UTF-8.
 #include "csb_base.h"
 
 #include <gtest/gtest.h>
@@ -205,6 +205,81 @@ TEST(Fd, ReadFdFromPipe) {
   EXPECT_EQ(9u, len);
   EXPECT_STREQ("pipe data", out);
   free(out);
+}
+
+struct Utf8Case {
+  const char *bytes;
+  size_t n;
+  size_t len;      // 0: invalid
+  uint32_t cp;     // when valid
+  const char *why; // when invalid
+};
+
+TEST(Utf8, DecodeFollowsTable3_7) {
+  const Utf8Case cases[] = {
+      {"A", 1, 1, 0x41, nullptr},
+      {"\xC2\x80", 2, 2, 0x80, nullptr},
+      {"\xDF\xBF", 2, 2, 0x7FF, nullptr},
+      {"\xE0\xA0\x80", 3, 3, 0x800, nullptr},
+      {"\xED\x9F\xBF", 3, 3, 0xD7FF, nullptr},
+      {"\xEE\x80\x80", 3, 3, 0xE000, nullptr},
+      {"\xF0\x90\x80\x80", 4, 4, 0x10000, nullptr},
+      {"\xF4\x8F\xBF\xBF", 4, 4, 0x10FFFF, nullptr},
+      {"\xE2\x82\xAC rest", 7, 3, 0x20AC, nullptr},
+      {"\x80", 1, 0, 0, "unexpected UTF-8 continuation byte"},
+      {"\xC0\xAF", 2, 0, 0, "overlong UTF-8 encoding"},
+      {"\xC1\xBF", 2, 0, 0, "overlong UTF-8 encoding"},
+      {"\xE0\x9F\xBF", 3, 0, 0, "overlong UTF-8 encoding"},
+      {"\xF0\x8F\xBF\xBF", 4, 0, 0, "overlong UTF-8 encoding"},
+      {"\xED\xA0\x80", 3, 0, 0, "UTF-8-encoded surrogate"},
+      {"\xF4\x90\x80\x80", 4, 0, 0, "UTF-8 sequence beyond U+10FFFF"},
+      {"\xF5\x80\x80\x80", 4, 0, 0, "invalid UTF-8 byte (beyond U+10FFFF)"},
+      {"\xFF", 1, 0, 0, "invalid UTF-8 byte (beyond U+10FFFF)"},
+      {"\xC3", 1, 0, 0, "truncated UTF-8 sequence"},
+      {"\xE2\x82", 2, 0, 0, "truncated UTF-8 sequence"},
+      {"\xE2\x82" "A", 3, 0, 0, "truncated UTF-8 sequence"},
+      {"\xF0\x9F\x98", 4, 0, 0, "truncated UTF-8 sequence"},  // the NUL ends it
+  };
+  for (const auto &c : cases) {
+    uint32_t cp = 0xDEAD;
+    const char *why = nullptr;
+    size_t got = csb_utf8_decode(c.bytes, c.n, &cp, &why);
+    EXPECT_EQ(c.len, got) << c.bytes;
+    if (c.len) {
+      EXPECT_EQ(c.cp, cp) << c.bytes;
+      EXPECT_EQ(nullptr, why);
+    } else {
+      ASSERT_NE(nullptr, why) << c.bytes;
+      EXPECT_STREQ(c.why, why) << c.bytes;
+    }
+    EXPECT_EQ(got, csb_utf8_decode(c.bytes, c.n, nullptr, nullptr));
+  }
+}
+
+TEST(Utf8, ValidReportsTheFirstBadSequence) {
+  size_t bad = 99;
+  EXPECT_TRUE(csb_utf8_valid("", 0, &bad));
+  EXPECT_TRUE(csb_utf8_valid("a\xC3\xA9z\xF0\x9F\x98\x80", 8, &bad));
+  EXPECT_EQ(99u, bad);
+  EXPECT_FALSE(csb_utf8_valid("ab\xC3\xA9\xED\xA0\x80x", 8, &bad));
+  EXPECT_EQ(4u, bad);
+  EXPECT_FALSE(csb_utf8_valid("abc\xE2\x82", 5, &bad));
+  EXPECT_EQ(3u, bad);
+  EXPECT_FALSE(csb_utf8_valid("\x80", 1, nullptr));
+  // A NUL byte is a valid (one-byte) character when a length is given.
+  EXPECT_TRUE(csb_utf8_valid("a\0b", 3, nullptr));
+}
+
+TEST(Utf8, EncodeRoundTrips) {
+  const uint32_t cps[] = {0, 0x41, 0x7F, 0x80, 0x7FF, 0x800, 0xD7FF, 0xE000, 0xFFFF, 0x10000, 0x10FFFF};
+  for (uint32_t cp : cps) {
+    char out[4];
+    size_t n = csb_utf8_encode(cp, out);
+    EXPECT_EQ(n, cp < 0x80 ? 1u : cp < 0x800 ? 2u : cp < 0x10000 ? 3u : 4u);
+    uint32_t back = 0xDEAD;
+    EXPECT_EQ(n, csb_utf8_decode(out, n, &back, nullptr)) << cp;
+    EXPECT_EQ(cp, back);
+  }
 }
 
 }  // namespace

@@ -34,17 +34,25 @@ extern "C" {
  * so format checks follow GNU rules (%zu), not msvcrt's. */
 #define CSB_PRINTF(a, b) __attribute__((format(gnu_printf, a, b)))
 #define CSB_WARN_UNUSED __attribute__((warn_unused_result))
+#define CSB_NORETURN __attribute__((noreturn))
 #elif defined(__GNUC__)
 #define CSB_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #define CSB_WARN_UNUSED __attribute__((warn_unused_result))
+#define CSB_NORETURN __attribute__((noreturn))
 #else
 #define CSB_PRINTF(a, b)
 #define CSB_WARN_UNUSED
+#define CSB_NORETURN
 #endif
 
 #define CSB_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ---- allocation (never returns NULL) ---------------------------------- */
+
+/* What every csb_x* allocator does on failure: prints "out of memory" and
+ * exits with status 70. For libraries whose own allocators (cJSON hooks)
+ * must fail the same way. */
+void csb_oom(void) CSB_NORETURN;
 
 void *csb_xmalloc(size_t n);
 void *csb_xcalloc(size_t count, size_t size);
@@ -136,6 +144,23 @@ int csb_read_fd(int fd, const char *name, size_t max_bytes, char **out,
                 size_t *len_out, csb_error *err);
 /* Writes all n bytes, retrying on EINTR and short writes. 1/0, errno kept. */
 int csb_write_all(int fd, const void *p, size_t n);
+
+/* ---- UTF-8 (utf8.c) -------------------------------------------------------- */
+
+/* Decodes the UTF-8 sequence at s[0..n) (n >= 1). Returns its length (1-4)
+ * and the code point in *cp (may be NULL), or 0 when the bytes there are
+ * not well-formed (Unicode Table 3-7: no overlong forms, surrogates, values
+ * above U+10FFFF, stray continuation bytes or truncated sequences), with a
+ * short reason such as "truncated UTF-8 sequence" in *why (may be NULL).
+ * Bytes are examined in order and never past the first bad one, so a
+ * NUL-terminated string may be decoded with n = 4 wherever it ends. */
+size_t csb_utf8_decode(const char *s, size_t n, uint32_t *cp, const char **why);
+/* 1 when s[0..n) is well-formed UTF-8; otherwise 0, with the offset of the
+ * first bad sequence in *bad_off (may be NULL). */
+int csb_utf8_valid(const char *s, size_t n, size_t *bad_off);
+/* Encodes a scalar value (at most U+10FFFF, not a surrogate) into out;
+ * returns its length (1-4). */
+size_t csb_utf8_encode(uint32_t cp, char out[4]);
 
 #ifdef __cplusplus
 }

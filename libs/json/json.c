@@ -12,105 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-/* Exit status on allocation failure, as for the csb_x* allocators in
- * libs/base (CSB_EXIT_INTERNAL). */
-#define JSON_OOM_EXIT 70
 
 /* 2^53: the largest magnitude below which every integer is a double. */
 #define JSON_EXACT_INT_MAX 9007199254740992.0
 
-static void json_oom(void) {
-  static const char msg[] = "csb: error: out of memory\n";
-  ssize_t r = write(2, msg, sizeof msg - 1);
-  (void)r;
-  _exit(JSON_OOM_EXIT);
-}
-
 static cJSON *must(cJSON *item) {
-  if (!item) json_oom();
+  if (!item) csb_oom();
   return item;
-}
-
-/* ---- UTF-8 ---------------------------------------------------------------- */
-
-/* Length (1-4) of the well-formed UTF-8 sequence at p (Unicode Table 3-7),
- * or 0 with *why set. Bytes are examined in order and examination stops at
- * the first bad one, so a NUL-terminated string may be passed with
- * end = p + 4. */
-static size_t utf8_seq(const unsigned char *p, const unsigned char *end,
-                       const char **why) {
-  unsigned c = p[0];
-  unsigned lo = 0x80, hi = 0xBF;
-  size_t n;
-  if (c < 0x80) return 1;
-  if (c < 0xC0) {
-    *why = "unexpected UTF-8 continuation byte";
-    return 0;
-  }
-  if (c < 0xC2) {
-    *why = "overlong UTF-8 encoding";
-    return 0;
-  }
-  if (c < 0xE0) {
-    n = 2;
-  } else if (c < 0xF0) {
-    n = 3;
-    if (c == 0xE0) lo = 0xA0;
-    if (c == 0xED) hi = 0x9F;
-  } else if (c < 0xF5) {
-    n = 4;
-    if (c == 0xF0) lo = 0x90;
-    if (c == 0xF4) hi = 0x8F;
-  } else {
-    *why = "invalid UTF-8 byte (beyond U+10FFFF)";
-    return 0;
-  }
-  if (end - p < 2 || p[1] < 0x80 || p[1] > 0xBF) {
-    *why = "truncated UTF-8 sequence";
-    return 0;
-  }
-  if (p[1] < lo) {
-    *why = "overlong UTF-8 encoding";
-    return 0;
-  }
-  if (p[1] > hi) {
-    *why = c == 0xED ? "UTF-8-encoded surrogate" : "UTF-8 sequence beyond U+10FFFF";
-    return 0;
-  }
-  for (size_t i = 2; i < n; i++) {
-    if ((size_t)(end - p) <= i || (p[i] & 0xC0) != 0x80) {
-      *why = "truncated UTF-8 sequence";
-      return 0;
-    }
-  }
-  return n;
-}
-
-static void put_utf8(csb_buf *b, uint32_t cp) {
-  char u[4];
-  size_t n;
-  if (cp < 0x80) {
-    u[0] = (char)cp;
-    n = 1;
-  } else if (cp < 0x800) {
-    u[0] = (char)(0xC0 | (cp >> 6));
-    u[1] = (char)(0x80 | (cp & 0x3F));
-    n = 2;
-  } else if (cp < 0x10000) {
-    u[0] = (char)(0xE0 | (cp >> 12));
-    u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    u[2] = (char)(0x80 | (cp & 0x3F));
-    n = 3;
-  } else {
-    u[0] = (char)(0xF0 | (cp >> 18));
-    u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    u[3] = (char)(0x80 | (cp & 0x3F));
-    n = 4;
-  }
-  csb_buf_append(b, u, n);
 }
 
 /* Appends `s` for use inside an error message: at most ~100 bytes, control
@@ -134,7 +42,7 @@ static void put_display(csb_buf *b, const char *s, bool pointer) {
     } else if (c < 0x20 || c == 0x7F) {
       csb_buf_printf(b, "\\u%04x", c);
     } else if (c >= 0x80) {
-      n = utf8_seq(p, p + 4, &why);
+      n = csb_utf8_decode((const char *)p, 4, NULL, &why);
       if (n) {
         csb_buf_append(b, p, n);
       } else {
@@ -363,7 +271,7 @@ static int parse_string(parser *ps, csb_buf *dst) {
     }
     if (c >= 0x80) {
       const char *why = "";
-      size_t n = utf8_seq(p, end, &why);
+      size_t n = csb_utf8_decode((const char *)p, (size_t)(end - p), NULL, &why);
       if (!n) return fail_at(ps, p, "%s in string (byte 0x%02X)", why, c);
       csb_buf_append(dst, p, n);
       p += n;
@@ -396,7 +304,8 @@ static int parse_string(parser *ps, csb_buf *dst) {
           p += 6;
           cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
         }
-        put_utf8(dst, (uint32_t)cp);
+        char u[4];
+        csb_buf_append(dst, u, csb_utf8_encode((uint32_t)cp, u));
         break;
       }
       default:
@@ -531,12 +440,12 @@ static void attach(parser *ps, cJSON **root, cJSON *item) {
   }
   frame *f = &ps->stack[ps->depth - 1];
   if (!f->is_obj) {
-    if (!cJSON_AddItemToArray(f->node, item)) json_oom();
+    if (!cJSON_AddItemToArray(f->node, item)) csb_oom();
     return;
   }
   if (!cJSON_AddItemToObject(f->node, ps->key.data, item)) {
     cJSON_Delete(item);
-    json_oom();
+    csb_oom();
   }
   ps->keys = csb_xgrow(ps->keys, &ps->keys_cap, ps->nkeys + 1, sizeof *ps->keys);
   key_ent *k = &ps->keys[ps->nkeys++];
@@ -867,7 +776,7 @@ static void put_string(csb_buf *out, const char *s) {
     }
     if (c >= 0x80) {
       const char *why;
-      size_t n = utf8_seq(p, p + 4, &why);
+      size_t n = csb_utf8_decode((const char *)p, 4, NULL, &why);
       if (n) {
         p += n;
         continue;
@@ -1006,7 +915,7 @@ static cJSON *add_item(cJSON *parent, const char *key, cJSON *item) {
   if (!parent) return item;
   if (key ? !cJSON_AddItemToObject(parent, key, item) : !cJSON_AddItemToArray(parent, item)) {
     cJSON_Delete(item);
-    json_oom();
+    csb_oom();
   }
   return item;
 }

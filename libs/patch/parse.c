@@ -301,7 +301,7 @@ int csb_patch_parse(const char *text, size_t len, unsigned flags, csb_patch **ou
   *out = NULL;
   if (len > CSB_PATCH_MAX_PATCH_BYTES)
     return fail(err, full, 0, "patch is larger than %zu bytes", CSB_PATCH_MAX_PATCH_BYTES);
-  if (!csb_patch_u8_valid(text, len)) return fail(err, full, 0, "patch is not valid UTF-8");
+  if (!csb_utf8_valid(text, len, NULL)) return fail(err, full, 0, "patch is not valid UTF-8");
 
   csb_patch *p = csb_xcalloc(1, sizeof(*p));
   p->text_ = dup_bytes(text, len);

@@ -5,14 +5,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Decodes one UTF-8 scalar at s[0..n). Returns its length (1..4) and sets
- * *cp; for an invalid or truncated sequence returns 1 and sets *cp to
- * 0xFFFFFFFF (the byte stands for itself). n must be > 0. */
-size_t csb_patch_u8_decode(const unsigned char *s, size_t n, uint32_t *cp);
-
-/* 1 when the whole buffer is valid UTF-8. */
-int csb_patch_u8_valid(const char *s, size_t n);
-
 /* Unicode White_Space property (what Rust's str::trim removes). */
 int csb_patch_is_space(uint32_t cp);
 

@@ -119,11 +119,12 @@ static int eq_norm(csb_patch_line a, csb_patch_line b) {
       continue;
     }
     uint32_t c1, c2;
-    size_t k1 = csb_patch_u8_decode(p + i, a.n - i, &c1);
-    size_t k2 = csb_patch_u8_decode(q + j, b.n - j, &c2);
-    if (c1 == 0xFFFFFFFFu || c2 == 0xFFFFFFFFu) {
+    size_t k1 = csb_utf8_decode(a.s + i, a.n - i, &c1, NULL);
+    size_t k2 = csb_utf8_decode(b.s + j, b.n - j, &c2, NULL);
+    if (k1 == 0 || k2 == 0) {
       /* Invalid bytes stand for themselves. */
-      if (c1 != c2 || p[i] != q[j]) return 0;
+      if (k1 != k2 || p[i] != q[j]) return 0;
+      k1 = k2 = 1;
     } else if (norm_cp(c1) != norm_cp(c2)) {
       return 0;
     }

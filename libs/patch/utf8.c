@@ -1,68 +1,9 @@
-/* utf8.c - the little UTF-8 knowledge the patch parser and matcher need,
- * and the shared error helper. */
+/* utf8.c - Unicode white space for the patch matcher (decoding is
+ * csb_utf8_decode of libs/base), and the shared error helper. */
 #include <string.h>
 
 #include "csb_base.h"
 #include "patch_internal.h"
-
-size_t csb_patch_u8_decode(const unsigned char *s, size_t n, uint32_t *cp) {
-  unsigned char c = s[0];
-  if (c < 0x80) {
-    *cp = c;
-    return 1;
-  }
-  size_t len;
-  uint32_t v, min;
-  if (c >= 0xC2 && c <= 0xDF) {
-    len = 2;
-    v = c & 0x1Fu;
-    min = 0x80;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    len = 3;
-    v = c & 0x0Fu;
-    min = 0x800;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    len = 4;
-    v = c & 0x07u;
-    min = 0x10000;
-  } else {
-    *cp = 0xFFFFFFFFu;
-    return 1;
-  }
-  if (n < len) {
-    *cp = 0xFFFFFFFFu;
-    return 1;
-  }
-  for (size_t i = 1; i < len; i++) {
-    if ((s[i] & 0xC0) != 0x80) {
-      *cp = 0xFFFFFFFFu;
-      return 1;
-    }
-    v = (v << 6) | (s[i] & 0x3Fu);
-  }
-  if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) {
-    *cp = 0xFFFFFFFFu;
-    return 1;
-  }
-  *cp = v;
-  return len;
-}
-
-int csb_patch_u8_valid(const char *s, size_t n) {
-  const unsigned char *p = (const unsigned char *)s;
-  size_t i = 0;
-  while (i < n) {
-    if (p[i] < 0x80) {
-      i++;
-      continue;
-    }
-    uint32_t cp;
-    size_t k = csb_patch_u8_decode(p + i, n - i, &cp);
-    if (cp == 0xFFFFFFFFu) return 0;
-    i += k;
-  }
-  return 1;
-}
 
 int csb_patch_is_space(uint32_t cp) {
   if (cp <= 0x20) return cp == 0x20 || (cp >= 0x09 && cp <= 0x0D);
@@ -97,8 +38,8 @@ size_t csb_patch_rtrim_len(const char *s, size_t n) {
     size_t start = n - 1;
     while (start > 0 && n - start < 4 && (p[start] & 0xC0) == 0x80) start--;
     uint32_t cp;
-    size_t k = csb_patch_u8_decode(p + start, n - start, &cp);
-    if (cp == 0xFFFFFFFFu || start + k != n || !csb_patch_is_space(cp)) return n;
+    size_t k = csb_utf8_decode(s + start, n - start, &cp, NULL);
+    if (k == 0 || start + k != n || !csb_patch_is_space(cp)) return n;
     n = start;
   }
   return 0;
@@ -117,8 +58,8 @@ size_t csb_patch_ltrim_off(const char *s, size_t n) {
       return i;
     }
     uint32_t cp;
-    size_t k = csb_patch_u8_decode(p + i, n - i, &cp);
-    if (cp == 0xFFFFFFFFu || !csb_patch_is_space(cp)) return i;
+    size_t k = csb_utf8_decode(s + i, n - i, &cp, NULL);
+    if (k == 0 || !csb_patch_is_space(cp)) return i;
     i += k;
   }
   return n;

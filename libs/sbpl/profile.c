@@ -55,33 +55,6 @@ char *csb_sbpl_ere_escape(const char *s) {
   return csb_buf_steal(&b);
 }
 
-/* Length of the valid UTF-8 sequence at s, or 0. */
-static size_t utf8_len(const unsigned char *s) {
-  unsigned c = s[0];
-  if (c < 0x80) return 1;
-  size_t n;
-  unsigned min;
-  if (c >= 0xc2 && c <= 0xdf) {
-    n = 2;
-    min = 0x80;
-  } else if (c >= 0xe0 && c <= 0xef) {
-    n = 3;
-    min = 0x800;
-  } else if (c >= 0xf0 && c <= 0xf4) {
-    n = 4;
-    min = 0x10000;
-  } else {
-    return 0;
-  }
-  unsigned cp = c & (0x7f >> n);
-  for (size_t i = 1; i < n; i++) {
-    if ((s[i] & 0xc0) != 0x80) return 0;
-    cp = (cp << 6) | (s[i] & 0x3f);
-  }
-  if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
-  return n;
-}
-
 int csb_sbpl_regex_literal(const char *re, char **out, csb_error *err) {
   *out = NULL;
   int quote = 0;
@@ -89,7 +62,7 @@ int csb_sbpl_regex_literal(const char *re, char **out, csb_error *err) {
     if (*s < 0x20 || *s == 0x7f)
       return csb_error_set(err, "its regex would contain a control character (0x%02x), which a "
                                 "Seatbelt profile cannot carry", *s);
-    size_t n = utf8_len(s);
+    size_t n = csb_utf8_decode((const char *)s, 4, NULL, NULL);
     if (n == 0)
       return csb_error_set(err, "its regex would not be valid UTF-8, which a Seatbelt profile "
                                 "cannot carry");

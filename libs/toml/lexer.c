@@ -75,15 +75,8 @@ static const char *char_desc(const csb_toml_lexer *lx, char buf[32]) {
     snprintf(buf, 32, "U+%04X", c);
   } else {
     /* Decode for the message (input is valid UTF-8 by now). */
-    uint32_t cp;
-    const unsigned char *s = (const unsigned char *)lx->p;
-    if (c < 0xE0)
-      cp = ((c & 0x1Fu) << 6) | (s[1] & 0x3Fu);
-    else if (c < 0xF0)
-      cp = ((c & 0x0Fu) << 12) | ((s[1] & 0x3Fu) << 6) | (s[2] & 0x3Fu);
-    else
-      cp = ((c & 0x07u) << 18) | ((s[1] & 0x3Fu) << 12) | ((s[2] & 0x3Fu) << 6) |
-           (s[3] & 0x3Fu);
+    uint32_t cp = c;
+    (void)csb_utf8_decode(lx->p, (size_t)(lx->end - lx->p), &cp, NULL);
     snprintf(buf, 32, "U+%04X", (unsigned)cp);
   }
   return buf;
@@ -244,7 +237,7 @@ static int lex_escape(csb_toml_lexer *lx, int multiline) {
                                 "\\%c escape U+%04X is not a Unicode scalar value", c,
                                 (unsigned)cp);
     char buf[4];
-    csb_buf_append(&lx->scratch, buf, csb_toml_i_utf8_encode(cp, buf));
+    csb_buf_append(&lx->scratch, buf, csb_utf8_encode(cp, buf));
     return 1;
   }
   if (multiline && (c == ' ' || c == '\t' || c == '\n' || c == '\r')) {

@@ -404,7 +404,7 @@ static int check_input(const char *data, size_t len, csb_error *err) {
     return csb_error_set(err, "input is too large (%zu bytes, limit %zu)", len,
                          CSB_TOML_MAX_INPUT);
   size_t bad;
-  if (csb_toml_i_utf8_validate(data, len, &bad)) return 1;
+  if (csb_utf8_valid(data, len, &bad)) return 1;
   int line = 1, col = 1;
   for (size_t i = 0; i < bad; i++) {
     unsigned char c = (unsigned char)data[i];

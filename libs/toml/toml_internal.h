@@ -127,11 +127,4 @@ const char *csb_toml_i_datetime_check(const csb_toml_datetime *dt);
 void csb_toml_i_datetime_format(const csb_toml_datetime *dt, char out[48]);
 csb_toml_kind csb_toml_i_datetime_kind(const csb_toml_datetime *dt);
 
-/* utf8.c */
-/* Validates UTF-8 (no overlongs, surrogates or values above U+10FFFF).
- * Returns 1, or 0 with the byte offset of the first bad sequence. */
-int csb_toml_i_utf8_validate(const char *s, size_t n, size_t *bad_off);
-/* Encodes a scalar value; returns the byte count (1..4). */
-size_t csb_toml_i_utf8_encode(uint32_t cp, char out[4]);
-
 #endif /* CSB_TOML_INTERNAL_H */

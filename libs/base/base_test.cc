@@ -1,5 +1,5 @@
 // Unit tests for libs/base: allocation helpers, error records, buffers,
-// string vectors, file reading and UTF-8.
+// string vectors, file reading, UTF-8 and SHA-256.
 #include "csb_base.h"
 
 #include <gtest/gtest.h>
@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <string>
 
 namespace {
@@ -280,6 +281,46 @@ TEST(Utf8, EncodeRoundTrips) {
     EXPECT_EQ(n, csb_utf8_decode(out, n, &back, nullptr)) << cp;
     EXPECT_EQ(cp, back);
   }
+}
+
+static std::string sha_hex(const std::string &s) {
+  char hex[65];
+  csb_sha256_hex(s.data(), s.size(), hex);
+  return hex;
+}
+
+TEST(Sha256, KnownAnswers) {
+  EXPECT_EQ("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", sha_hex(""));
+  EXPECT_EQ("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", sha_hex("abc"));
+  EXPECT_EQ("248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1",
+            sha_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"));
+  EXPECT_EQ("cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0",
+            sha_hex(std::string(1000000, 'a')));
+}
+
+TEST(Sha256, IncrementalEqualsOneShotAtEveryPaddingBoundary) {
+  std::string data;
+  for (int i = 0; i < 200; i++) data.push_back(static_cast<char>(i * 7 + 1));
+  for (size_t len : {0u, 1u, 55u, 56u, 57u, 63u, 64u, 65u, 119u, 120u, 128u, 200u}) {
+    std::string part = data.substr(0, len);
+    csb_sha256 s;
+    csb_sha256_init(&s);
+    for (size_t i = 0; i < part.size(); i += 3) csb_sha256_update(&s, part.data() + i, std::min<size_t>(3, part.size() - i));
+    unsigned char d[CSB_SHA256_LEN];
+    csb_sha256_final(&s, d);
+    char hex[65];
+    csb_hex_encode(d, sizeof d, hex);
+    EXPECT_EQ(sha_hex(part), hex) << len;
+  }
+}
+
+TEST(Hex, Encode) {
+  char out[9];
+  const unsigned char bytes[] = {0x00, 0x1f, 0xa0, 0xff};
+  csb_hex_encode(bytes, 4, out);
+  EXPECT_STREQ("001fa0ff", out);
+  csb_hex_encode(bytes, 0, out);
+  EXPECT_STREQ("", out);
 }
 
 }  // namespace

@@ -162,6 +162,25 @@ int csb_utf8_valid(const char *s, size_t n, size_t *bad_off);
  * returns its length (1-4). */
 size_t csb_utf8_encode(uint32_t cp, char out[4]);
 
+/* ---- SHA-256 and hex (sha256.c) ------------------------------------------- */
+
+#define CSB_SHA256_LEN 32
+
+typedef struct csb_sha256 {
+  uint32_t h[8];
+  uint64_t len;
+  unsigned char buf[64];
+  size_t used;
+} csb_sha256;
+
+void csb_sha256_init(csb_sha256 *s);
+void csb_sha256_update(csb_sha256 *s, const void *data, size_t n);
+void csb_sha256_final(csb_sha256 *s, unsigned char digest[CSB_SHA256_LEN]);
+/* The lowercase hex SHA-256 of data (64 digits and a NUL). */
+void csb_sha256_hex(const void *data, size_t n, char out[2 * CSB_SHA256_LEN + 1]);
+/* Lowercase hex of n bytes into out (2n digits and a NUL). */
+void csb_hex_encode(const void *data, size_t n, char *out);
+
 #ifdef __cplusplus
 }
 #endif

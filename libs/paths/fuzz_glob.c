@@ -25,7 +25,7 @@
  *   clang -std=c17 -g -O1 -fsanitize=fuzzer,address,undefined -pthread \
  *     -Ilibs/base -Ilibs/paths libs/paths/fuzz_glob.c libs/paths/glob.c \
  *     libs/paths/glob_expand.c libs/paths/paths.c libs/paths/winpath.c \
- *     libs/base/{base,utf8}.c -o /tmp/fuzz_glob
+ *     libs/base/{base,sha256,utf8}.c -o /tmp/fuzz_glob
  *   /tmp/fuzz_glob -max_len=512 -max_total_time=600 CORPUS_DIR
  */
 #define _GNU_SOURCE

@@ -12,7 +12,7 @@
  *   CJSON=<dir with cJSON.c/cJSON.h, e.g. dpkg-source -x of the pinned cjson>
  *   clang -std=c17 -g -O1 -fsanitize=fuzzer,address,undefined \
  *     -Ilibs/base -Ilibs/json -Ilibs/paths -Ilibs/netpolicy -Ilibs/policy -I$CJSON \
- *     libs/base/{base,utf8}.c libs/json/json.c libs/paths/{paths,glob,glob_expand,winpath}.c \
+ *     libs/base/{base,sha256,utf8}.c libs/json/json.c libs/paths/{paths,glob,glob_expand,winpath}.c \
  *     libs/netpolicy/{hooks,host,netpolicy,pattern}.c libs/policy/[elpsv]*.c \
  *     $CJSON/cJSON.c -o /tmp/fuzz_policy_json -lpthread
  *   /tmp/fuzz_policy_json -max_len=8192 -max_total_time=600 CORPUS_DIR

@@ -136,9 +136,6 @@ int csb_tls_persist_bundle(const char *dir, const char *pem, size_t len, char **
  * whose name matches its SHA-256 and that contains the exact CA PEM. */
 int csb_tls_is_managed_bundle(const char *dir, const char *ca_pem, size_t ca_len, const char *path);
 
-/* Lowercase hex SHA-256 of data into out (65 bytes). */
-void csb_tls_sha256_hex(const void *data, size_t len, char out[65]);
-
 #ifdef __cplusplus
 }
 #endif

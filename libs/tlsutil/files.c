@@ -10,20 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/sha.h>
-
 #include "csb_tlsutil.h"
-
-void csb_tls_sha256_hex(const void *data, size_t len, char out[65]) {
-  uint8_t md[SHA256_DIGEST_LENGTH];
-  SHA256(data, len, md);
-  static const char hex[] = "0123456789abcdef";
-  for (int i = 0; i < SHA256_DIGEST_LENGTH; i++) {
-    out[2 * i] = hex[md[i] >> 4];
-    out[2 * i + 1] = hex[md[i] & 15];
-  }
-  out[64] = '\0';
-}
 
 int csb_tls_mkdirs(const char *dir, unsigned mode, csb_error *err) {
   char *p = csb_xstrdup(dir);
@@ -139,7 +126,7 @@ static int read_nofollow(const char *path, size_t max, char **out, size_t *len, 
 
 int csb_tls_persist_bundle(const char *dir, const char *pem, size_t len, char **path_out, csb_error *err) {
   char hex[65];
-  csb_tls_sha256_hex(pem, len, hex);
+  csb_sha256_hex(pem, len, hex);
   char *path = csb_xasprintf("%s/ca-bundle-%s.pem", dir, hex);
   char *old = NULL;
   size_t old_len = 0;
@@ -196,7 +183,7 @@ int csb_tls_is_managed_bundle(const char *dir, const char *ca_pem, size_t ca_len
   int sym = 0;
   if (read_nofollow(path, 64u << 20, &data, &len, &sym) != 1) return 0;
   char hex[65];
-  csb_tls_sha256_hex(data, len, hex);
+  csb_sha256_hex(data, len, hex);
   int ok = strncmp(name + 10, hex, 64) == 0 && ca_len > 0 && memmem(data, len, ca_pem, ca_len) != NULL;
   free(data);
   return ok;

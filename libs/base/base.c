@@ -1,4 +1,5 @@
-/* base.c - allocation, buffers, string vectors, error records, file reads. */
+/* base.c - allocation, buffers, string vectors, error records, file reads,
+ * environments. */
 #define _GNU_SOURCE
 #include "csb_base.h"
 
@@ -241,6 +242,15 @@ void csb_buf_put_json_string(csb_buf *b, const char *s, size_t n) {
   csb_buf_putc(b, '"');
 }
 
+void csb_buf_put_json_strings(csb_buf *b, char *const *items, size_t n) {
+  csb_buf_putc(b, '[');
+  for (size_t i = 0; i < n; i++) {
+    if (i) csb_buf_puts(b, ", ");
+    csb_buf_put_json_string(b, items[i], strlen(items[i]));
+  }
+  csb_buf_putc(b, ']');
+}
+
 /* ---- string vectors ---- */
 
 void csb_strv_init(csb_strv *v) {
@@ -358,3 +368,11 @@ int csb_write_all(int fd, const void *p, size_t n) {
   return 1;
 }
 
+/* ---- environments ---- */
+
+const char *csb_env_get(char *const *envp, const char *name) {
+  size_t n = strlen(name);
+  for (char *const *e = envp; e && *e; e++)
+    if (strncmp(*e, name, n) == 0 && (*e)[n] == '=') return *e + n + 1;
+  return NULL;
+}

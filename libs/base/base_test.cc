@@ -1,5 +1,5 @@
 // Unit tests for libs/base: allocation helpers, error records, buffers,
-// string vectors, file reading, UTF-8 and SHA-256.
+// string vectors, file reading, environments, UTF-8 and SHA-256.
 #include "csb_base.h"
 
 #include <gtest/gtest.h>
@@ -206,6 +206,29 @@ TEST(Fd, ReadFdFromPipe) {
   EXPECT_EQ(9u, len);
   EXPECT_STREQ("pipe data", out);
   free(out);
+}
+
+TEST(Buf, JsonStrings) {
+  csb_buf b;
+  csb_buf_init(&b);
+  char *items[] = {(char *)"a", (char *)"q\"\n", nullptr};
+  csb_buf_put_json_strings(&b, items, 2);
+  EXPECT_STREQ("[\"a\", \"q\\\"\\n\"]", b.data);
+  csb_buf_reset(&b);
+  csb_buf_put_json_strings(&b, items, 0);
+  EXPECT_STREQ("[]", b.data);
+  csb_buf_free(&b);
+}
+
+TEST(Env, GetMatchesWholeNames) {
+  char *env[] = {(char *)"PATH=/bin", (char *)"HOME=/h", (char *)"HOMEX=/x", (char *)"EMPTY=",
+                 nullptr};
+  EXPECT_STREQ("/h", csb_env_get(env, "HOME"));
+  EXPECT_STREQ("/x", csb_env_get(env, "HOMEX"));
+  EXPECT_STREQ("", csb_env_get(env, "EMPTY"));
+  EXPECT_EQ(nullptr, csb_env_get(env, "HOM"));
+  EXPECT_EQ(nullptr, csb_env_get(env, "home"));
+  EXPECT_EQ(nullptr, csb_env_get(nullptr, "HOME"));
 }
 
 struct Utf8Case {

@@ -112,6 +112,9 @@ char *csb_buf_steal(csb_buf *b);
  * `"`, `\\`, control characters (\n \r \t \b \f, others as \u00XX);
  * bytes >= 0x80 are copied unchanged (callers validate UTF-8 if needed). */
 void csb_buf_put_json_string(csb_buf *b, const char *s, size_t n);
+/* Appends a JSON array of the n strings, one line: `["a", "b"]` (each as
+ * csb_buf_put_json_string writes it, ", " between them). */
+void csb_buf_put_json_strings(csb_buf *b, char *const *items, size_t n);
 
 /* ---- string vector ------------------------------------------------------ */
 
@@ -144,6 +147,12 @@ int csb_read_fd(int fd, const char *name, size_t max_bytes, char **out,
                 size_t *len_out, csb_error *err);
 /* Writes all n bytes, retrying on EINTR and short writes. 1/0, errno kept. */
 int csb_write_all(int fd, const void *p, size_t n);
+
+/* ---- environments --------------------------------------------------------- */
+
+/* The value of NAME in envp (a NULL-terminated KEY=VALUE array, which may
+ * itself be NULL), or NULL when it is not set. The name matches exactly. */
+const char *csb_env_get(char *const *envp, const char *name);
 
 /* ---- UTF-8 (utf8.c) -------------------------------------------------------- */
 

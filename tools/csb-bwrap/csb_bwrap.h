@@ -263,10 +263,6 @@ int bw_launch_run(const char *exec_path, char **argv, const int *keep_fds, size_
 int bw_is_proc_failure(const char *text);
 int bw_is_userns_failure(const char *text);
 
-/* ---- JSON output helpers (main.c) --------------------------------------- */
-
-void bw_print_argv_json(char *const *argv, size_t n);
-
 #ifdef __cplusplus
 }
 #endif

@@ -56,19 +56,6 @@ typedef struct outer {
   runtime_files runtime;
 } outer;
 
-void bw_print_argv_json(char *const *argv, size_t n) {
-  csb_buf b;
-  csb_buf_init(&b);
-  csb_buf_putc(&b, '[');
-  for (size_t i = 0; i < n; i++) {
-    if (i) csb_buf_puts(&b, ", ");
-    csb_buf_put_json_string(&b, argv[i], strlen(argv[i]));
-  }
-  csb_buf_puts(&b, "]\n");
-  csb_write_all(1, b.data, b.len);
-  csb_buf_free(&b);
-}
-
 static int is_wsl1(void) {
   char *text = NULL;
   size_t len = 0;
@@ -450,7 +437,12 @@ static int run_bwrap(outer *o) {
     goto out;
   }
   if (o->print_argv) {
-    bw_print_argv_json(pl.argv.items, pl.argv.len);
+    csb_buf out;
+    csb_buf_init(&out);
+    csb_buf_put_json_strings(&out, pl.argv.items, pl.argv.len);
+    csb_buf_putc(&out, '\n');
+    csb_write_all(1, out.data, out.len);
+    csb_buf_free(&out);
     rc = 0;
     goto out;
   }

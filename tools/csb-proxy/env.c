@@ -35,13 +35,6 @@ const char *const px_ca_keys[] = {"CSB_CA_CERTIFICATE", "SSL_CERT_FILE",     "RE
                                   "NPM_CONFIG_CAFILE",  "CARGO_HTTP_CAINFO", "NIX_SSL_CERT_FILE",
                                   NULL};
 
-static const char *env_get(char **envp, const char *key) {
-  size_t n = strlen(key);
-  for (char **e = envp; e && *e; e++)
-    if (strncmp(*e, key, n) == 0 && (*e)[n] == '=') return *e + n + 1;
-  return NULL;
-}
-
 static void change(px_env_changes *ch, const char *key, const char *value) {
   for (size_t i = 0; i < ch->n; i++) {
     if (strcmp(ch->v[i].key, key) == 0) {
@@ -216,7 +209,7 @@ static void record_state(char **envp, px_env_changes *ch) {
   csb_buf_puts(&b, "},\"orig\":{");
   first = 1;
   for (size_t i = 0; i < ch->n; i++) {
-    const char *old = env_get(envp, ch->v[i].key);
+    const char *old = csb_env_get(envp, ch->v[i].key);
     if (!old) continue;
     if (!first) csb_buf_putc(&b, ',');
     first = 0;
@@ -225,7 +218,7 @@ static void record_state(char **envp, px_env_changes *ch) {
     csb_buf_put_json_string(&b, old, strlen(old));
   }
   /* an outer csb-proxy's record, restored by --strip-env */
-  const char *outer = env_get(envp, PX_ENV_STATE_KEY);
+  const char *outer = csb_env_get(envp, PX_ENV_STATE_KEY);
   if (outer) {
     if (!first) csb_buf_putc(&b, ',');
     csb_buf_put_json_string(&b, PX_ENV_STATE_KEY, strlen(PX_ENV_STATE_KEY));
@@ -250,7 +243,7 @@ int px_env_compute(const px_env_opts *o, char **envp, px_env_changes *out, csb_e
     change(out, "CSB_NETWORK_PROXY_MITM_CA_ENV_ACTIVE", "1");
     csb_buf dirs;
     csb_buf_init(&dirs);
-    const char *certdir = env_get(envp, "SSL_CERT_DIR");
+    const char *certdir = csb_env_get(envp, "SSL_CERT_DIR");
     int dirs_ok = 1;
     if (certdir && *certdir) dirs_ok = read_ca_dirs(o, certdir, &dirs);
     if (!dirs_ok) csb_buf_reset(&dirs);
@@ -266,7 +259,7 @@ int px_env_compute(const px_env_opts *o, char **envp, px_env_changes *out, csb_e
     csb_strv_init(&bundles);
     for (size_t i = 0; px_ca_keys[i]; i++) {
       const char *k = px_ca_keys[i];
-      const char *v = env_get(envp, k);
+      const char *v = csb_env_get(envp, k);
       int custom = v && *v && strcmp(v, o->baseline_path) != 0 &&
                    !csb_tls_is_managed_bundle(o->ca_dir, o->ca_pem, o->ca_len, v);
       if (!custom) {
@@ -319,7 +312,7 @@ int px_env_compute(const px_env_opts *o, char **envp, px_env_changes *out, csb_e
 
 void px_env_strip_changes(char **envp, px_env_changes *out) {
   memset(out, 0, sizeof *out);
-  const char *state = env_get(envp, PX_ENV_STATE_KEY);
+  const char *state = csb_env_get(envp, PX_ENV_STATE_KEY);
   if (!state) return;
   cJSON *j = cJSON_Parse(state);
   const cJSON *set = j ? cJSON_GetObjectItemCaseSensitive(j, "set") : NULL;
@@ -327,7 +320,7 @@ void px_env_strip_changes(char **envp, px_env_changes *out) {
   if (cJSON_IsObject(set)) {
     for (const cJSON *e = set->child; e; e = e->next) {
       if (!cJSON_IsString(e) || !e->string) continue;
-      const char *cur = env_get(envp, e->string);
+      const char *cur = csb_env_get(envp, e->string);
       if (!cur || strcmp(cur, e->valuestring) != 0) continue; /* changed since: not ours any more */
       const cJSON *o = cJSON_IsObject(orig) ? cJSON_GetObjectItemCaseSensitive(orig, e->string) : NULL;
       change(out, e->string, cJSON_IsString(o) ? o->valuestring : NULL);
@@ -338,7 +331,7 @@ void px_env_strip_changes(char **envp, px_env_changes *out) {
     for (const cJSON *e = orig->child; e; e = e->next) {
       if (!cJSON_IsString(e) || !e->string || strcmp(e->string, PX_ENV_STATE_KEY) == 0) continue;
       const cJSON *s = cJSON_IsObject(set) ? cJSON_GetObjectItemCaseSensitive(set, e->string) : NULL;
-      if (!s && !env_get(envp, e->string)) change(out, e->string, e->valuestring);
+      if (!s && !csb_env_get(envp, e->string)) change(out, e->string, e->valuestring);
     }
   }
   const cJSON *outer = cJSON_IsObject(orig) ? cJSON_GetObjectItemCaseSensitive(orig, PX_ENV_STATE_KEY) : NULL;

@@ -42,12 +42,8 @@ static const csb_cli_opt opts[] = {
 static void print_argv_json(const csb_strv *a) {
   csb_buf b;
   csb_buf_init(&b);
-  csb_buf_putc(&b, '[');
-  for (size_t i = 0; i < a->len; i++) {
-    if (i) csb_buf_puts(&b, ", ");
-    csb_buf_put_json_string(&b, a->items[i], strlen(a->items[i]));
-  }
-  csb_buf_puts(&b, "]\n");
+  csb_buf_put_json_strings(&b, a->items, a->len);
+  csb_buf_putc(&b, '\n');
   csb_write_all(1, b.data, b.len);
   csb_buf_free(&b);
 }

@@ -120,19 +120,18 @@ char *csb_sbpl_ere_escape(const char *s);
  * invalid UTF-8, which a profile cannot carry. */
 int csb_sbpl_regex_literal(const char *re, char **out, csb_error *err);
 
-/* Proxy variables of the environment (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY,
- * ... and their lower-case forms): the sorted, distinct loopback ports
- * they point at. *any_set tells whether any of them is set (non-blank);
- * one that is set but unusable (not a URL, not loopback, bad port) opens
- * nothing and adds a warning. */
+/* Proxy variables of the environment (csb_proxyenv_vars: HTTP_PROXY,
+ * HTTPS_PROXY, ALL_PROXY, ... or their lower-case forms): the sorted,
+ * distinct loopback ports they point at (csb_proxyenv_parse_loopback).
+ * *any_set tells whether any of them is set (non-blank); one that is set
+ * but unusable (not a URL, not loopback, bad port) opens nothing and adds a
+ * warning. */
 typedef struct csb_sbpl_ports {
   int ports[64];
   size_t n;
   int any_set;
 } csb_sbpl_ports;
 void csb_sbpl_proxy_ports(char *const *envp, csb_sbpl_ports *out, csb_strv *warnings);
-/* Port of one proxy URL value when it names a loopback host, else 0. */
-int csb_sbpl_proxy_url_port(const char *value);
 
 /* ---- sandbox denials from `log stream --style ndjson` ------------------- */
 

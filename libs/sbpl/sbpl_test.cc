@@ -84,36 +84,6 @@ TEST(Regex, LiteralForms) {
 
 // ---- proxy ports --------------------------------------------------------
 
-TEST(Proxy, UrlPorts) {
-  struct {
-    const char *url;
-    int port;
-  } cases[] = {
-      {"http://127.0.0.1:3128", 3128},
-      {"  http://localhost:8080/  ", 8080},
-      {"127.0.0.1:9000", 9000},
-      {"localhost", 80},
-      {"https://LOCALHOST", 443},
-      {"socks5h://127.0.0.1", 1080},
-      {"socks5://127.0.0.1", 1080},
-      {"socks4a://localhost", 1080},
-      {"http://user:pw@127.0.0.1:81", 81},
-      {"http://[::1]:8443", 8443},
-      {"http://[::1]", 80},
-      {"http://10.0.0.1:3128", 0},
-      {"http://proxy.example:3128", 0},
-      {"http://127.0.0.2:3128", 0},
-      {"http://127.0.0.1:0", 0},
-      {"http://127.0.0.1:65536", 0},
-      {"http://127.0.0.1:80x", 0},
-      {"http://[::2]:80", 0},
-      {"1http://127.0.0.1:1", 0},
-      {"http://[::1", 0},
-      {"", 0},
-  };
-  for (const auto &c : cases) EXPECT_EQ(csb_sbpl_proxy_url_port(c.url), c.port) << c.url;
-}
-
 TEST(Proxy, PortsFromEnvironment) {
   const char *env[] = {"PATH=/bin",
                        "HTTP_PROXY=http://127.0.0.1:3128",

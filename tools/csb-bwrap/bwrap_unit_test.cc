@@ -239,44 +239,6 @@ TEST(BwrapFind, HelpParsing) {
   EXPECT_FALSE(b.has_argv0);
 }
 
-TEST(Proxy, ParseUrl) {
-  struct {
-    const char *in;
-    const char *host;
-    int port;
-  } ok[] = {
-      {"http://127.0.0.1:3128", "127.0.0.1", 3128},
-      {"127.0.0.1:8080", "127.0.0.1", 8080},
-      {"https://localhost", "127.0.0.1", 443},
-      {"socks5h://user:pw@127.0.0.1", "127.0.0.1", 1080},
-      {"http://[::1]:9/", "::1", 9},
-      {"http://LOCALHOST:81/path", "127.0.0.1", 81},
-  };
-  for (auto &c : ok) {
-    char *h = nullptr;
-    int port = 0;
-    ASSERT_TRUE(bw_proxy_parse_url(c.in, &h, &port)) << c.in;
-    EXPECT_STREQ(h, c.host) << c.in;
-    EXPECT_EQ(port, c.port) << c.in;
-    free(h);
-  }
-  for (const char *bad : {"http://10.0.0.1:3128", "http://proxy.example", "http://127.0.0.1:0",
-                          "http://127.0.0.1:70000", "http://127.0.0.2:80", ""}) {
-    char *h = nullptr;
-    int port = 0;
-    EXPECT_FALSE(bw_proxy_parse_url(bad, &h, &port)) << bad;
-  }
-}
-
-TEST(Proxy, RewriteKeepsSchemeUserinfoAndPath) {
-  char *a = bw_proxy_rewrite_url("socks5h://u:p@127.0.0.1:8081/x?y", 43210);
-  EXPECT_STREQ(a, "socks5h://u:p@127.0.0.1:43210/x?y");
-  free(a);
-  char *b = bw_proxy_rewrite_url("localhost:3128", 5);
-  EXPECT_STREQ(b, "127.0.0.1:5");
-  free(b);
-}
-
 TEST(Proxy, PlanFailsClosed) {
   bw_proxy_plan plan;
   csb_error e;
@@ -291,6 +253,17 @@ TEST(Proxy, PlanFailsClosed) {
   ASSERT_TRUE(bw_proxy_plan_from_env(two, &plan, &e)) << e.msg;
   EXPECT_EQ(plan.n_routes, 3u);
   EXPECT_EQ(plan.n_endpoints, 2u);
+  bw_proxy_plan_free(&plan);
+  // Names in any letter case; the endpoint is the address, not the spelling.
+  char *mixed[] = {(char *)"Http_Proxy=http://[::1]:9/", (char *)"PIP_PROXY=http://LOCALHOST:3128",
+                   nullptr};
+  ASSERT_TRUE(bw_proxy_plan_from_env(mixed, &plan, &e)) << e.msg;
+  ASSERT_EQ(plan.n_routes, 2u);
+  EXPECT_STREQ(plan.routes[0].env_key, "Http_Proxy");
+  EXPECT_STREQ(plan.routes[0].host, "::1");
+  EXPECT_EQ(plan.routes[0].port, 9);
+  EXPECT_STREQ(plan.routes[1].host, "127.0.0.1");
+  EXPECT_EQ(plan.routes[1].port, 3128);
   bw_proxy_plan_free(&plan);
 }
 

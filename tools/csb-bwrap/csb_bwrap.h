@@ -164,14 +164,11 @@ typedef struct bw_proxy_plan {
   size_t n_endpoints;
 } bw_proxy_plan;
 
-/* Scans environ for proxy variables and plans loopback routes. Fails when
- * there is no proxy variable or none names a loopback endpoint. */
+/* Scans environ for proxy variables (csb_proxyenv_is_var, any letter case)
+ * and plans a route for each loopback proxy URL in them
+ * (csb_proxyenv_parse_loopback). Fails when there is no proxy variable or
+ * none names a loopback endpoint. */
 int bw_proxy_plan_from_env(char **envp, bw_proxy_plan *out, csb_error *err);
-/* Parses one proxy URL (exposed for tests). */
-int bw_proxy_parse_url(const char *value, char **host, int *port);
-/* Rewrites `value` to point at 127.0.0.1:port, keeping scheme, userinfo
- * and path. Caller frees. */
-char *bw_proxy_rewrite_url(const char *value, int port);
 /* Creates a control socketpair and forks a hardened bridge per endpoint.
  * `start` = 0 only creates the socketpairs (for --print-argv). */
 int bw_proxy_start_bridges(bw_proxy_plan *plan, int start, csb_error *err);

@@ -35,6 +35,7 @@
 
 #include "csb_bwrap.h"
 #include "csb_cli.h"
+#include "csb_proxyenv.h"
 
 #ifndef SYS_close_range
 #define SYS_close_range 436
@@ -103,8 +104,13 @@ static void rewrite_proxy_env(const char *keys, int port) {
   for (char *k = strtok_r(copy, ",", &save); k; k = strtok_r(NULL, ",", &save)) {
     const char *v = getenv(k);
     if (!v) continue;
-    char *nv = bw_proxy_rewrite_url(v, port);
-    setenv(k, nv, 1);
+    /* The outer stage routed only loopback proxy URLs; anything else would
+     * lead nowhere, so it goes. */
+    char *nv = csb_proxyenv_rewrite_loopback(v, port);
+    if (nv)
+      setenv(k, nv, 1);
+    else
+      unsetenv(k);
     free(nv);
   }
   free(copy);

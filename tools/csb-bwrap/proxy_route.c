@@ -17,7 +17,6 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -27,7 +26,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -35,13 +33,7 @@
 #include <unistd.h>
 
 #include "csb_bwrap.h"
-
-static const char *const proxy_keys[] = {
-    "HTTP_PROXY", "HTTPS_PROXY", "WS_PROXY", "WSS_PROXY", "ALL_PROXY", "FTP_PROXY",
-    "YARN_HTTP_PROXY", "YARN_HTTPS_PROXY", "NPM_CONFIG_HTTP_PROXY", "NPM_CONFIG_HTTPS_PROXY",
-    "NPM_CONFIG_PROXY", "BUNDLE_HTTP_PROXY", "BUNDLE_HTTPS_PROXY", "PIP_PROXY",
-    "DOCKER_HTTP_PROXY", "DOCKER_HTTPS_PROXY",
-};
+#include "csb_proxyenv.h"
 
 #define READY 0x01
 #ifndef SYS_close_range
@@ -49,105 +41,20 @@ static const char *const proxy_keys[] = {
 #endif
 #define HANDOFF_TIMEOUT_MS 30000
 
-static int is_proxy_key(const char *name, size_t n) {
-  for (size_t i = 0; i < CSB_ARRAY_LEN(proxy_keys); i++)
-    if (strlen(proxy_keys[i]) == n && strncasecmp(proxy_keys[i], name, n) == 0) return 1;
-  return 0;
-}
-
-/* Parses [scheme://][user@]host[:port][/...]. Loopback hosts only. */
-int bw_proxy_parse_url(const char *value, char **host, int *port) {
-  while (isspace((unsigned char)*value)) value++;
-  const char *p = strstr(value, "://");
-  char scheme[16] = "http";
-  if (p) {
-    size_t sl = (size_t)(p - value);
-    if (sl == 0 || sl >= sizeof scheme) return 0;
-    memcpy(scheme, value, sl);
-    scheme[sl] = 0;
-    p += 3;
-  } else {
-    p = value;
-  }
-  const char *end = p + strcspn(p, "/?#");
-  const char *at = NULL;
-  for (const char *q = p; q < end; q++)
-    if (*q == '@') at = q;
-  if (at) p = at + 1;
-  char hbuf[256];
-  int pt = -1;
-  if (*p == '[') {
-    const char *rb = memchr(p, ']', (size_t)(end - p));
-    if (!rb || (size_t)(rb - p - 1) >= sizeof hbuf) return 0;
-    memcpy(hbuf, p + 1, (size_t)(rb - p - 1));
-    hbuf[rb - p - 1] = 0;
-    p = rb + 1;
-  } else {
-    const char *colon = memchr(p, ':', (size_t)(end - p));
-    const char *hend = colon ? colon : end;
-    if ((size_t)(hend - p) >= sizeof hbuf || hend == p) return 0;
-    memcpy(hbuf, p, (size_t)(hend - p));
-    hbuf[hend - p] = 0;
-    p = hend;
-  }
-  if (p < end && *p == ':') {
-    char *e = NULL;
-    long v = strtol(p + 1, &e, 10);
-    if (e != end || v <= 0 || v > 65535) return 0;
-    pt = (int)v;
-  } else if (p != end) {
-    return 0;
-  }
-  if (pt < 0) {
-    if (strcasecmp(scheme, "https") == 0) pt = 443;
-    else if (strncasecmp(scheme, "socks", 5) == 0) pt = 1080;
-    else pt = 80;
-  }
-  const char *h;
-  if (strcasecmp(hbuf, "localhost") == 0 || strcmp(hbuf, "127.0.0.1") == 0) h = "127.0.0.1";
-  else if (strcmp(hbuf, "::1") == 0) h = "::1";
-  else return 0;
-  *host = csb_xstrdup(h);
-  *port = pt;
-  return 1;
-}
-
-char *bw_proxy_rewrite_url(const char *value, int port) {
-  csb_buf b;
-  csb_buf_init(&b);
-  while (isspace((unsigned char)*value)) value++;
-  const char *p = strstr(value, "://");
-  if (p) {
-    csb_buf_append(&b, value, (size_t)(p + 3 - value));
-    p += 3;
-  } else {
-    p = value;
-  }
-  const char *end = p + strcspn(p, "/?#");
-  const char *at = NULL;
-  for (const char *q = p; q < end; q++)
-    if (*q == '@') at = q;
-  if (at) csb_buf_append(&b, p, (size_t)(at + 1 - p));
-  csb_buf_printf(&b, "127.0.0.1:%d", port);
-  csb_buf_puts(&b, end);
-  return csb_buf_steal(&b);
-}
-
 int bw_proxy_plan_from_env(char **envp, bw_proxy_plan *out, csb_error *err) {
   memset(out, 0, sizeof *out);
   size_t cap_r = 0, cap_e = 0;
   int any = 0;
   for (char **e = envp; e && *e; e++) {
     const char *eq = strchr(*e, '=');
-    if (!eq || !is_proxy_key(*e, (size_t)(eq - *e))) continue;
+    if (!eq || !csb_proxyenv_is_var(*e, (size_t)(eq - *e))) continue;
     const char *val = eq + 1;
-    const char *t = val;
-    while (isspace((unsigned char)*t)) t++;
-    if (!*t) continue;
+    if (csb_proxyenv_is_blank(val)) continue;
     any = 1;
-    char *host = NULL;
-    int port = 0;
-    if (!bw_proxy_parse_url(val, &host, &port)) continue;
+    csb_proxyenv_url u;
+    if (!csb_proxyenv_parse_loopback(val, &u)) continue;
+    const char *host = u.addr;
+    int port = u.port;
     size_t ep;
     for (ep = 0; ep < out->n_endpoints; ep++)
       if (strcmp(out->endpoints[ep].host, host) == 0 && out->endpoints[ep].port == port) break;
@@ -164,7 +71,7 @@ int bw_proxy_plan_from_env(char **envp, bw_proxy_plan *out, csb_error *err) {
     bw_proxy_route *r = &out->routes[out->n_routes++];
     r->env_key = csb_xstrndup(*e, (size_t)(eq - *e));
     r->value = csb_xstrdup(val);
-    r->host = host;
+    r->host = csb_xstrdup(host);
     r->port = port;
     r->endpoint = (int)ep;
   }

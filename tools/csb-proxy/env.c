@@ -12,19 +12,13 @@
 #include <unistd.h>
 
 #include "cJSON.h"
+#include "csb_proxyenv.h"
 #include "csb_tlsutil.h"
 #include "env.h"
 
 #define CA_FILE_MAX (4u << 20)
 #define CA_DIR_ENTRIES 256
 
-/* = http://HOST:PORT */
-const char *const px_proxy_url_keys[] = {
-    "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "YARN_HTTP_PROXY", "YARN_HTTPS_PROXY",
-    "npm_config_http_proxy", "npm_config_https_proxy", "npm_config_proxy", "NPM_CONFIG_HTTP_PROXY",
-    "NPM_CONFIG_HTTPS_PROXY", "NPM_CONFIG_PROXY", "BUNDLE_HTTP_PROXY", "BUNDLE_HTTPS_PROXY", "PIP_PROXY",
-    "DOCKER_HTTP_PROXY", "DOCKER_HTTPS_PROXY", "WS_PROXY", "WSS_PROXY", "ws_proxy", "wss_proxy", NULL};
-static const char *const k_all_proxy_keys[] = {"ALL_PROXY", "all_proxy", "FTP_PROXY", "ftp_proxy", NULL};
 static const char *const k_no_proxy_keys[] = {"NO_PROXY",           "no_proxy",      "npm_config_noproxy",
                                               "NPM_CONFIG_NOPROXY", "YARN_NO_PROXY", "BUNDLE_NO_PROXY",
                                               NULL};
@@ -234,8 +228,14 @@ int px_env_compute(const px_env_opts *o, char **envp, px_env_changes *out, csb_e
   memset(out, 0, sizeof *out);
   change(out, "CSB_NETWORK_PROXY_ACTIVE", "1");
   change(out, "CSB_NETWORK_ALLOW_LOCAL_BINDING", o->allow_local_binding ? "1" : "0");
-  for (size_t i = 0; px_proxy_url_keys[i]; i++) change(out, px_proxy_url_keys[i], o->http_url);
-  for (size_t i = 0; k_all_proxy_keys[i]; i++) change(out, k_all_proxy_keys[i], o->socks_url ? o->socks_url : o->http_url);
+  /* every proxy variable (and the lower-case spellings tools read): the
+   * HTTP listener, or the SOCKS one for any-protocol variables */
+  for (size_t i = 0; i < CSB_PROXYENV_N_VARS; i++) {
+    const csb_proxyenv_var *v = &csb_proxyenv_vars[i];
+    const char *url = (v->flags & CSB_PROXYENV_ANY_PROTOCOL) && o->socks_url ? o->socks_url : o->http_url;
+    change(out, v->upper, url);
+    if (v->flags & CSB_PROXYENV_LOWER_TOO) change(out, v->lower, url);
+  }
   for (size_t i = 0; k_no_proxy_keys[i]; i++) change(out, k_no_proxy_keys[i], NO_PROXY_VALUE);
   change(out, "ELECTRON_GET_USE_PROXY", "true");
   change(out, "NODE_USE_ENV_PROXY", "1");

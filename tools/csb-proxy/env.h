@@ -51,8 +51,7 @@ void px_env_apply(char **envp, const px_env_changes *ch, csb_strv *out);
 void px_env_print(const px_env_changes *ch, const char *format, csb_buf *out);
 void px_env_changes_free(px_env_changes *ch);
 
-/* The key lists (NULL-terminated). */
-extern const char *const px_proxy_url_keys[];
+/* The CA variables (NULL-terminated). The proxy variables are libs/proxyenv's. */
 extern const char *const px_ca_keys[];
 
 #endif

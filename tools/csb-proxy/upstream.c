@@ -1,37 +1,15 @@
 /* upstream.c - the upstream proxy csb-proxy itself may have to use
  * (allow_upstream_proxy): HTTPS_PROXY, HTTP_PROXY, ALL_PROXY (http:// only)
- * and NO_PROXY from csb-proxy's own environment. */
+ * and NO_PROXY from csb-proxy's own environment (upper case first, then
+ * lower case, blank meaning unset, as libs/proxyenv reads them). */
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "csb_proxyenv.h"
 #include "proxy.h"
-
-static const char *env_get(char **envp, const char *name) {
-  size_t n = strlen(name);
-  for (char **e = envp; e && *e; e++)
-    if (strncmp(*e, name, n) == 0 && (*e)[n] == '=') return *e + n + 1;
-  return NULL;
-}
-
-static const char *env_get_either(char **envp, const char *upper) {
-  const char *v = env_get(envp, upper);
-  int blank = 1;
-  for (const char *p = v; p && *p; p++)
-    if (!isspace((unsigned char)*p)) blank = 0;
-  if (v && !blank) return v;
-  char lower[64];
-  size_t i = 0;
-  for (; upper[i] && i + 1 < sizeof lower; i++) lower[i] = (char)tolower((unsigned char)upper[i]);
-  lower[i] = '\0';
-  v = env_get(envp, lower);
-  blank = 1;
-  for (const char *p = v; p && *p; p++)
-    if (!isspace((unsigned char)*p)) blank = 0;
-  return blank ? NULL : v;
-}
 
 /* http://[user@]host[:port][/...] -> host, port (default 80). */
 static int parse_http_proxy(const char *v, char *host, size_t hn, int *port) {
@@ -54,12 +32,13 @@ static int parse_http_proxy(const char *v, char *host, size_t hn, int *port) {
 
 void px_upstream_from_env(px_upstream *u, char **envp) {
   memset(u, 0, sizeof *u);
-  static const char *const keys[] = {"HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY"};
-  for (size_t i = 0; i < 3 && !u->enabled; i++) {
-    const char *v = env_get_either(envp, keys[i]);
+  static const char *const keys[][2] = {
+      {"HTTPS_PROXY", "https_proxy"}, {"HTTP_PROXY", "http_proxy"}, {"ALL_PROXY", "all_proxy"}};
+  for (size_t i = 0; i < CSB_ARRAY_LEN(keys) && !u->enabled; i++) {
+    const char *v = csb_proxyenv_get(envp, keys[i][0], keys[i][1], NULL);
     if (v && parse_http_proxy(v, u->host, sizeof u->host, &u->port)) u->enabled = 1;
   }
-  const char *np = env_get_either(envp, "NO_PROXY");
+  const char *np = csb_proxyenv_get(envp, "NO_PROXY", "no_proxy", NULL);
   if (np) {
     char *copy = csb_xstrdup(np);
     char *save = NULL;

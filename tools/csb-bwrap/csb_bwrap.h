@@ -177,6 +177,15 @@ void bw_proxy_plan_free(bw_proxy_plan *plan);
  * control_fd and returns the port. */
 int bw_proxy_inner_handoff(int control_fd, int *port_out, csb_error *err);
 
+/* ---- descriptor passing (fdpass.c) --------------------------------------- */
+
+/* Sends the byte `tag` with `fd` attached (SCM_RIGHTS). 1/0, errno kept. */
+int bw_send_fd(int sock, int fd, char tag);
+/* Receives one byte (into *tag, may be NULL) with exactly one descriptor
+ * (close-on-exec); -1 for anything else (nothing, truncated data, no or
+ * more descriptors, which are closed). */
+int bw_recv_fd(int sock, char *tag);
+
 /* ---- seccomp (seccomp.c) ------------------------------------------------ */
 
 typedef enum {

@@ -116,55 +116,6 @@ static void rewrite_proxy_env(const char *keys, int port) {
   free(copy);
 }
 
-static int send_fd(int sock, int fd) {
-  char byte = 1;
-  struct iovec iov = {&byte, 1};
-  union {
-    struct cmsghdr h;
-    char buf[CMSG_SPACE(sizeof(int))];
-  } c;
-  memset(&c, 0, sizeof c);
-  struct msghdr m;
-  memset(&m, 0, sizeof m);
-  m.msg_iov = &iov;
-  m.msg_iovlen = 1;
-  m.msg_control = c.buf;
-  m.msg_controllen = sizeof c.buf;
-  struct cmsghdr *h = CMSG_FIRSTHDR(&m);
-  h->cmsg_level = SOL_SOCKET;
-  h->cmsg_type = SCM_RIGHTS;
-  h->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(h), &fd, sizeof fd);
-  ssize_t n;
-  do n = sendmsg(sock, &m, MSG_NOSIGNAL);
-  while (n < 0 && errno == EINTR);
-  return n == 1;
-}
-
-static int recv_fd(int sock) {
-  char byte;
-  struct iovec iov = {&byte, 1};
-  union {
-    struct cmsghdr h;
-    char buf[CMSG_SPACE(sizeof(int))];
-  } c;
-  struct msghdr m;
-  memset(&m, 0, sizeof m);
-  m.msg_iov = &iov;
-  m.msg_iovlen = 1;
-  m.msg_control = c.buf;
-  m.msg_controllen = sizeof c.buf;
-  ssize_t n;
-  do n = recvmsg(sock, &m, MSG_CMSG_CLOEXEC);
-  while (n < 0 && errno == EINTR);
-  if (n != 1) return -1;
-  struct cmsghdr *h = CMSG_FIRSTHDR(&m);
-  if (!h || h->cmsg_type != SCM_RIGHTS || h->cmsg_len != CMSG_LEN(sizeof(int))) return -1;
-  int fd;
-  memcpy(&fd, CMSG_DATA(h), sizeof fd);
-  return fd;
-}
-
 /* The rule's directory resolved inside the sandbox, its last component
  * kept as written: allowing a symlink never allows whatever it points at
  * (a writable directory's link could be retargeted between runs). */
@@ -370,7 +321,7 @@ int bw_inner_main(int argc, char **argv) {
       int lfd = -1;
       close(sp[0]);
       if (!bw_seccomp_install_notify(&lfd, &e)) _exit(fail(CSB_EXIT_UNAVAILABLE, "%s", e.msg));
-      if (!send_fd(sp[1], lfd)) _exit(fail(CSB_EXIT_OSERR, "cannot pass the notification fd"));
+      if (!bw_send_fd(sp[1], lfd, 1)) _exit(fail(CSB_EXIT_OSERR, "cannot pass the notification fd"));
       close(lfd);
       close(sp[1]);
     }
@@ -382,7 +333,7 @@ int bw_inner_main(int argc, char **argv) {
   int listener = -1;
   if (so.unix_mediated) {
     close(sp[1]);
-    listener = recv_fd(sp[0]);
+    listener = bw_recv_fd(sp[0], NULL);
     close(sp[0]);
   }
   return bw_supervise(child, listener, &rules);

@@ -114,27 +114,11 @@ static int wait_readable(int fd, int ms) {
 }
 
 static int recv_listener(int ctl) {
-  char byte = 0;
-  struct iovec iov = {&byte, 1};
-  union {
-    struct cmsghdr h;
-    char buf[CMSG_SPACE(2 * sizeof(int))];
-  } c;
-  struct msghdr m;
-  memset(&m, 0, sizeof m);
-  m.msg_iov = &iov;
-  m.msg_iovlen = 1;
-  m.msg_control = c.buf;
-  m.msg_controllen = sizeof c.buf;
   if (!wait_readable(ctl, HANDOFF_TIMEOUT_MS)) return -1;
-  ssize_t n = recvmsg(ctl, &m, MSG_CMSG_CLOEXEC);
-  if (n != 1 || byte != READY || (m.msg_flags & (MSG_CTRUNC | MSG_TRUNC))) return -1;
-  struct cmsghdr *h = CMSG_FIRSTHDR(&m);
-  if (!h || h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS ||
-      h->cmsg_len != CMSG_LEN(sizeof(int)) || CMSG_NXTHDR(&m, h) != NULL)
-    return -1;
-  int fd;
-  memcpy(&fd, CMSG_DATA(h), sizeof fd);
+  char byte = 0;
+  int fd = bw_recv_fd(ctl, &byte);
+  if (fd < 0) return -1;
+  if (byte != READY) goto bad;
   /* Validate: a listening TCP socket on 127.0.0.1. */
   int v = 0;
   socklen_t vl = sizeof v;
@@ -300,31 +284,11 @@ int bw_proxy_inner_handoff(int control_fd, int *port_out, csb_error *err) {
   }
   socklen_t al = sizeof a;
   getsockname(s, (struct sockaddr *)&a, &al);
-  char byte = READY;
-  struct iovec iov = {&byte, 1};
-  union {
-    struct cmsghdr h;
-    char buf[CMSG_SPACE(sizeof(int))];
-  } c;
-  memset(&c, 0, sizeof c);
-  struct msghdr m;
-  memset(&m, 0, sizeof m);
-  m.msg_iov = &iov;
-  m.msg_iovlen = 1;
-  m.msg_control = c.buf;
-  m.msg_controllen = sizeof c.buf;
-  struct cmsghdr *h = CMSG_FIRSTHDR(&m);
-  h->cmsg_level = SOL_SOCKET;
-  h->cmsg_type = SCM_RIGHTS;
-  h->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(h), &s, sizeof s);
   char r = 0;
-  ssize_t n;
-  do n = sendmsg(control_fd, &m, MSG_NOSIGNAL);
-  while (n < 0 && errno == EINTR);
-  if (n != 1) {
+  if (!bw_send_fd(control_fd, s, READY)) {
+    int e = errno;
     close(s);
-    return csb_error_set(err, "proxy listener hand-off failed: %s", strerror(errno));
+    return csb_error_set(err, "proxy listener hand-off failed: %s", strerror(e));
   }
   if (!wait_readable(control_fd, HANDOFF_TIMEOUT_MS) || read(control_fd, &r, 1) != 1 || r != READY) {
     close(s);

@@ -25,6 +25,7 @@
 
 #include "csb_bwrap.h"
 #include "csb_paths.h"
+#include "csb_proc.h"
 
 #if defined(__has_include)
 #if __has_include("bundled_bwrap_sha256.h")
@@ -86,31 +87,16 @@ static void parse_features(const char *text, size_t n, bw_bwrap *b) {
 void bw_bwrap_parse_help(const char *help, bw_bwrap *b) { parse_features(help, strlen(help), b); }
 
 static int probe_help(const char *exec_path, bw_bwrap *b) {
-  int pfd[2];
-  if (pipe2(pfd, O_CLOEXEC) != 0) return 0;
-  pid_t pid = fork();
-  if (pid < 0) {
-    close(pfd[0]);
-    close(pfd[1]);
-    return 0;
-  }
-  if (pid == 0) {
-    dup2(pfd[1], 1);
-    dup2(pfd[1], 2);
-    int nul = open("/dev/null", O_RDONLY);
-    if (nul >= 0) dup2(nul, 0);
-    char *const argv[] = {(char *)"bwrap", (char *)"--help", NULL};
-    execv(exec_path, argv);
-    _exit(127);
-  }
-  close(pfd[1]);
+  char *const argv[] = {(char *)"bwrap", (char *)"--help", NULL};
+  pid_t pid;
+  int fd;
+  if (!csb_proc_spawn_output(exec_path, argv, &pid, &fd)) return 0;
   char *text = NULL;
   size_t len = 0;
   csb_error e;
-  int ok = csb_read_fd(pfd[0], "bwrap --help", 1 << 20, &text, &len, &e);
-  close(pfd[0]);
-  int st = 0;
-  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
+  int ok = csb_read_fd(fd, "bwrap --help", 1 << 20, &text, &len, &e);
+  close(fd);
+  csb_proc_wait(pid, NULL);
   if (!ok) return 0;
   parse_features(text, len, b);
   free(text);

@@ -28,6 +28,7 @@
 
 #include "csb_bwrap.h"
 #include "csb_cli.h"
+#include "csb_proc.h"
 
 #define CAPTURE_MAX (64 * 1024)
 #ifndef SYS_pidfd_open
@@ -125,7 +126,7 @@ int bw_launch_run(const char *exec_path, char **argv, const int *keep_fds, size_
     }
   }
   if (!exited) {
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    csb_proc_wait(pid, &status);
   }
   if (pidfd >= 0) close(pidfd);
   if (!res->started) res->started = poll_started(started_r);

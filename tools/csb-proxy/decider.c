@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cJSON.h"
+#include "csb_proc.h"
 #include "proxy.h"
 
 #define MAX_LINE (64 * 1024)
@@ -273,7 +274,7 @@ void px_decider_free(px_decider *d) {
   kill_decider(d, "shutting down");
   if (d->pid > 0) {
     kill(d->pid, SIGTERM);
-    waitpid(d->pid, NULL, 0);
+    csb_proc_wait(d->pid, NULL);
   }
   for (size_t i = 0; i < d->n_cache; i++) {
     free(d->cache[i].key);

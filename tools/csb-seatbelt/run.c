@@ -32,6 +32,7 @@
 #include <libproc.h>
 #endif
 
+#include "csb_proc.h"
 #include "csb_sbpl.h"
 #include "seatbelt.h"
 
@@ -45,13 +46,6 @@ typedef struct runner {
   const char *sandbox_exec;
   const char *log;
 } runner;
-
-/* pipe(2) with both ends close-on-exec (pipe2 is not portable to macOS). */
-static int cloexec_pipe(int fds[2]) {
-  if (pipe(fds) != 0) return -1;
-  for (int i = 0; i < 2; i++) fcntl(fds[i], F_SETFD, FD_CLOEXEC);
-  return 0;
-}
 
 #if !defined(__APPLE__)
 static const char *host_name(char *buf, size_t n) {
@@ -238,8 +232,7 @@ static void logger_pump(logger *lg, long ms, int until_ready, csb_sbpl_denials *
 static void logger_stop(logger *lg) {
   if (lg->pid > 0) {
     kill(lg->pid, SIGTERM);
-    while (waitpid(lg->pid, NULL, 0) < 0 && errno == EINTR) {
-    }
+    csb_proc_wait(lg->pid, NULL);
     lg->pid = -1;
   }
   if (lg->fd >= 0) close(lg->fd);
@@ -251,25 +244,11 @@ static int logger_start(const csb_cli *cli, const char *path, logger *lg, csb_sb
   memset(lg, 0, sizeof *lg);
   lg->pid = -1;
   lg->fd = -1;
-  int pfd[2];
-  if (cloexec_pipe(pfd) != 0) return 0;
-  pid_t pid = fork();
-  if (pid < 0) {
-    close(pfd[0]);
-    close(pfd[1]);
-    return 0;
-  }
-  if (pid == 0) {
-    dup2(pfd[1], 1);
-    dup2(pfd[1], 2);
-    int null = open("/dev/null", O_RDONLY);
-    if (null >= 0) dup2(null, 0);
-    execv(path, (char *const *)csb_sbpl_log_stream_argv);
-    _exit(127);
-  }
-  close(pfd[1]);
+  pid_t pid;
+  int fd;
+  if (!csb_proc_spawn_output(path, (char *const *)csb_sbpl_log_stream_argv, &pid, &fd)) return 0;
   lg->pid = pid;
-  lg->fd = pfd[0];
+  lg->fd = fd;
   logger_pump(lg, READY_TIMEOUT_MS, 1, out);
   if (!lg->ready) {
     logger_stop(lg);
@@ -289,7 +268,7 @@ static int run_with_log(const csb_cli *cli, const runner *r, const csb_strv *arg
   int logging = logger_start(cli, r->log, &lg, &den);
 
   int errp[2];
-  if (cloexec_pipe(errp) != 0) {
+  if (!csb_proc_pipe(errp)) {
     if (logging) logger_stop(&lg);
     csb_sbpl_denials_free(&den);
     return csb_cli_error(cli, CSB_EXIT_OSERR, "pipe: %s", strerror(errno));
@@ -321,8 +300,7 @@ static int run_with_log(const csb_cli *cli, const runner *r, const csb_strv *arg
   while (got < 0 && errno == EINTR);
   close(errp[0]);
   if (got == (ssize_t)sizeof exec_errno) {
-    while (waitpid(child, NULL, 0) < 0 && errno == EINTR) {
-    }
+    csb_proc_wait(child, NULL);
     rc = csb_cli_error(cli, CSB_EXIT_UNAVAILABLE, "cannot run %s: %s", r->sandbox_exec,
                        strerror(exec_errno));
     goto out;

@@ -40,6 +40,8 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+import golden  # noqa: E402
 
 
 def read(path, default=None):
@@ -258,23 +260,9 @@ def main():
                     help="write stdout/stderr/exit from this run (review before committing)")
     args = ap.parse_args()
     tmp_base = os.environ.get("TEST_TMPDIR") or tempfile.gettempdir()
-    cases = sorted(d for d in os.listdir(args.cases)
-                   if os.path.isdir(os.path.join(args.cases, d)))
-    if args.only:
-        cases = [c for c in cases if c in args.only]
-    passed = failed = 0
-    for c in cases:
-        name, problems = run_case(os.path.join(args.cases, c), args.bin, args.record, tmp_base)
-        if problems:
-            failed += 1
-            print("FAIL %s" % name)
-            for p in problems:
-                print("    " + p.replace("\n", "\n    "))
-        else:
-            passed += 1
-            print("ok   %s" % name)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed or not passed else 0
+    cases = golden.case_names(args.cases, args.only or (), dirs=True)
+    return golden.run_suite(
+        cases, lambda c: run_case(os.path.join(args.cases, c), args.bin, args.record, tmp_base)[1])
 
 
 if __name__ == "__main__":

@@ -38,75 +38,13 @@ import subprocess
 import sys
 import tempfile
 
-RESULT_SECTIONS = ("exit", "stdout", "stderr")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import golden  # noqa: E402
+
+HEADER = {"args": "", "env": "", "cwd": "repo"}
 
 
-def parse_case(text):
-    header = {"args": "", "env": "", "cwd": "repo"}
-    setup = []  # (kind, path, arg, content)
-    results = {}
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    i = 0
-    head_lines = []
-    while i < len(lines) and not lines[i].startswith("--- "):
-        line = lines[i]
-        head_lines.append(line)
-        if not line.startswith("#") and ":" in line:
-            key, val = line.split(":", 1)
-            if key.strip() in header:
-                header[key.strip()] = val.strip()
-        i += 1
-    sections = []
-    while i < len(lines):
-        marker = lines[i][4:]
-        i += 1
-        body = []
-        while i < len(lines) and not lines[i].startswith("--- "):
-            body.append(lines[i])
-            i += 1
-        sections.append((marker, body))
-    setup_text = []
-    for marker, body in sections:
-        word = marker.split(" ", 1)[0]
-        rest = marker[len(word) + 1:]
-        if word == "file":
-            setup.append(("file", rest, None, "\n".join(body) + ("\n" if body else "")))
-        elif word == "rawfile":  # no final newline
-            setup.append(("file", rest, None, "\n".join(body)))
-        elif word == "dir":
-            setup.append(("dir", rest, None, None))
-        elif word == "symlink":
-            path, target = rest.split(" -> ", 1)
-            setup.append(("symlink", path, target, None))
-        elif word == "exit":
-            results["exit"] = int(rest)
-            continue
-        elif word in ("stdout", "stderr"):
-            results[word] = "\n".join(body) + ("\n" if body else "")
-            continue
-        else:
-            raise ValueError("unknown section --- %s" % marker)
-        setup_text.append("--- " + marker)
-        setup_text.extend(body)
-    return header, setup, results, head_lines, setup_text
-
-
-def build_tree(root, setup):
-    for kind, path, arg, content in setup:
-        full = os.path.join(root, path.replace("$ROOT", root))
-        os.makedirs(os.path.dirname(full), exist_ok=True)
-        if kind == "file":
-            with open(full, "w", encoding="utf-8", newline="") as f:
-                f.write(content.replace("$ROOT", root))
-        elif kind == "dir":
-            os.makedirs(full, exist_ok=True)
-        elif kind == "symlink":
-            os.symlink(arg.replace("$ROOT", root), full)
-
-
-def run_case(binary, header, setup):
+def run_case(binary, header, sections):
     # Always below /var/tmp: never below /tmp (`:slash_tmp` grants /tmp),
     # and at a fixed place so that sorted outputs (entries are sorted by
     # path) order $ROOT the same way against /tmp, /srv, /usr, ...
@@ -115,7 +53,7 @@ def run_case(binary, header, setup):
     try:
         os.makedirs(os.path.join(root, "home"))
         os.makedirs(os.path.join(root, "repo"))
-        build_tree(root, setup)
+        golden.build_tree(root, sections, lambda s: s.replace("$ROOT", root))
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": root + "/home"}
         for item in shlex.split(header["env"]):
             key, val = item.split("=", 1)
@@ -123,9 +61,7 @@ def run_case(binary, header, setup):
                 env.pop(key, None)
             else:
                 env[key] = val.replace("$ROOT", root)
-        for var in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
-            if var in os.environ:
-                env[var] = os.environ[var]
+        golden.with_sanitizer_env(env)
         args = [a.replace("$ROOT", root) for a in shlex.split(header["args"])]
         if "--system-config" not in args:
             args = ["--system-config", root + "/etc/csb/config.toml"] + args
@@ -141,16 +77,21 @@ def run_case(binary, header, setup):
         shutil.rmtree(root, ignore_errors=True)
 
 
-def render(head_lines, setup_text, results):
-    out = list(head_lines) + list(setup_text)
-    out.append("--- exit %d" % results["exit"])
-    if results["stdout"]:
-        out.append("--- stdout")
-        out.extend(results["stdout"].rstrip("\n").split("\n") if results["stdout"] != "\n" else [""])
-    if results["stderr"]:
-        out.append("--- stderr")
-        out.extend(results["stderr"].rstrip("\n").split("\n"))
-    return "\n".join(out) + "\n"
+def split_results(sections):
+    """The setup sections, and the expected results (`--- exit N` carries
+    the status in its marker)."""
+    setup, want = [], {}
+    for marker, body in sections:
+        word, _, rest = marker.partition(" ")
+        if word == "exit":
+            want["exit"] = int(rest)
+        elif word in ("stdout", "stderr"):
+            want[word] = golden.body_text(body)
+        elif word in golden.SETUP_WORDS:
+            setup.append((marker, body))
+        else:
+            raise ValueError("unknown section --- %s" % marker)
+    return setup, want
 
 
 def main():
@@ -161,41 +102,31 @@ def main():
     ap.add_argument("names", nargs="*")
     opts = ap.parse_args()
     binary = os.path.abspath(opts.bin)
-    names = sorted(n[:-5] for n in os.listdir(opts.cases) if n.endswith(".case"))
-    if opts.names:
-        names = [n for n in names if n in opts.names]
-    passed = failed = 0
-    for name in names:
+
+    def one(name):
         path = os.path.join(opts.cases, name + ".case")
         with open(path, encoding="utf-8") as f:
             text = f.read()
-        header, setup, want, head_lines, setup_text = parse_case(text)
+        header, head, sections = golden.parse_case(text, HEADER)
+        setup, want = split_results(sections)
         got = run_case(binary, header, setup)
         if opts.update:
-            new = render(head_lines, setup_text, got)
+            results = [("exit %d" % got["exit"], "")]
+            results += [(k, got[k]) for k in ("stdout", "stderr") if got[k]]
+            new = golden.render_case(head, setup, results)
             if new != text:
                 with open(path, "w", encoding="utf-8") as f:
                     f.write(new)
                 print("updated %s" % name)
-            passed += 1
-            continue
-        want.setdefault("stderr", "")
-        want.setdefault("stdout", "")
-        problems = []
+            return []
         if "exit" not in want:
-            problems.append("case has no '--- exit' section")
-        elif got["exit"] != want["exit"]:
-            problems.append("exit %d, expected %d" % (got["exit"], want["exit"]))
-        for stream in ("stdout", "stderr"):
-            if got[stream] != want[stream]:
-                problems.append("%s differs:\n--- expected\n%s--- actual\n%s" % (stream, want[stream], got[stream]))
-        if problems:
-            failed += 1
-            print("FAIL %s\n  %s" % (name, "\n  ".join(problems)))
-        else:
-            passed += 1
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed or passed == 0 else 0
+            return ["case has no '--- exit' section"]
+        if got["exit"] != want["exit"]:
+            return ["exit %d, expected %d" % (got["exit"], want["exit"])] + \
+                golden.compare(want, got, ("stdout", "stderr"))
+        return golden.compare(want, got, ("stdout", "stderr"))
+
+    return golden.run_suite(golden.case_names(opts.cases, opts.names), one)
 
 
 if __name__ == "__main__":

@@ -55,35 +55,12 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import golden  # noqa: E402
+
 RESULT_SECTIONS = ("exit", "profile", "argv", "stdout", "stderr")
+HEADER = {"args": "", "env": "", "mode": "profile", "cmd": "", "policy": "arg"}
 DEFAULT_CMD = ["cmd", "arg"]
-
-
-def parse_case(text):
-    header = {"args": "", "env": "", "mode": "profile", "cmd": "", "policy": "arg"}
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    i = 0
-    head = []
-    while i < len(lines) and not lines[i].startswith("--- "):
-        line = lines[i]
-        head.append(line)
-        if not line.startswith("#") and ":" in line:
-            key, val = line.split(":", 1)
-            if key.strip() in header:
-                header[key.strip()] = val.strip()
-        i += 1
-    sections = []
-    while i < len(lines):
-        marker = lines[i][4:]
-        i += 1
-        body = []
-        while i < len(lines) and not lines[i].startswith("--- "):
-            body.append(lines[i])
-            i += 1
-        sections.append((marker, body))
-    return header, head, sections
 
 
 def ere_escape(s):
@@ -116,34 +93,13 @@ def normalise(text, root):
 
 
 def build_tree(root, sections):
-    policy = None
-    for marker, body in sections:
-        word, _, rest = marker.partition(" ")
-        if word in RESULT_SECTIONS:
-            continue
-        if word == "policy":
-            policy = "\n".join(body) + "\n"
-            continue
-        if word == "symlink":
-            rel, _, target = rest.partition(" -> ")
-            path = os.path.join(root, rel)
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            os.symlink(target.replace("$ROOT", root), path)
-            continue
-        path = os.path.join(root, rest)
-        if word == "dir":
-            os.makedirs(path, exist_ok=True)
-            continue
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        content = "\n".join(body)
-        if word in ("file", "exec") and body:
-            content += "\n"
-        if word not in ("file", "rawfile", "exec"):
+    """Builds the setup sections; returns the policy ($ROOT substituted)."""
+    for marker, _ in sections:
+        word = marker.partition(" ")[0]
+        if word not in RESULT_SECTIONS + golden.SETUP_WORDS + ("policy",):
             raise ValueError("unknown section `%s`" % word)
-        with open(path, "w", encoding="utf-8", newline="") as f:
-            f.write(content.replace("$ROOT", root))
-        if word == "exec":
-            os.chmod(path, 0o755)
+    golden.build_tree(root, sections, lambda s: s.replace("$ROOT", root))
+    policy = golden.section_text(sections, "policy")
     if policy is None:
         raise ValueError("case has no `--- policy` section")
     return policy.replace("$ROOT", root)
@@ -169,7 +125,7 @@ def run(cmd, env, cwd):
 
 def run_case(binary, checker, path):
     with open(path, encoding="utf-8") as f:
-        header, head, sections = parse_case(f.read())
+        header, head, sections = golden.parse_case(f.read(), HEADER)
     root = tempfile.mkdtemp(prefix="sb", dir=tree_base())
     root = os.path.realpath(root)
     problems = []
@@ -221,35 +177,17 @@ def run_case(binary, checker, path):
             raise ValueError("unknown mode `%s`" % header["mode"])
     finally:
         shutil.rmtree(root, ignore_errors=True)
+    if "exit" in got:
+        got["exit"] += "\n"
     return head, sections, got, problems
 
 
-def section_text(sections, name):
-    for marker, body in sections:
-        if marker == name:
-            return "\n".join(body) + ("\n" if body else "")
-    return None
-
-
 def write_case(path, head, sections, got):
-    out = list(head)
-    for marker, body in sections:
-        if marker.partition(" ")[0] in RESULT_SECTIONS:
-            continue
-        out.append("--- " + marker)
-        out.extend(body)
-    for name in RESULT_SECTIONS:
-        if name not in got:
-            continue
-        if name in ("stdout", "stderr") and got[name] == "":
-            continue
-        out.append("--- " + name)
-        text = got[name]
-        if name == "exit":
-            text += "\n"
-        out.extend(text[:-1].split("\n") if text.endswith("\n") else text.split("\n"))
+    keep = [(m, b) for m, b in sections if m.partition(" ")[0] not in RESULT_SECTIONS]
+    results = [(name, got[name]) for name in RESULT_SECTIONS
+               if name in got and not (name in ("stdout", "stderr") and got[name] == "")]
     with open(path, "w", encoding="utf-8") as f:
-        f.write("\n".join(out) + "\n")
+        f.write(golden.render_case(head, keep, results))
 
 
 def main():
@@ -260,41 +198,18 @@ def main():
     ap.add_argument("--update", action="store_true")
     ap.add_argument("names", nargs="*")
     a = ap.parse_args()
-    names = sorted(n for n in os.listdir(a.cases) if n.endswith(".case"))
-    if a.names:
-        names = [n for n in names if n[:-5] in a.names or n in a.names]
-    failed = 0
-    for name in names:
-        path = os.path.join(a.cases, name)
-        try:
-            head, sections, got, problems = run_case(a.bin, a.checker, path)
-        except Exception as e:  # a broken case is a failure, not a crash
-            print("FAIL %s: %s" % (name, e))
-            failed += 1
-            continue
+
+    def one(name):
+        path = os.path.join(a.cases, name + ".case")
+        head, sections, got, problems = run_case(a.bin, a.checker, path)
         if a.update:
             write_case(path, head, sections, got)
-        diffs = []
-        for key in RESULT_SECTIONS:
-            want = section_text(sections, key)
-            have = got.get(key)
-            if key == "exit" and have is not None:
-                have += "\n"
-            if key in ("stdout", "stderr") and want is None and have == "":
-                continue
-            if want != have and not a.update:
-                diffs.append("%s:\n--- want\n%s--- got\n%s" % (key, want, have))
-        if problems or diffs:
-            failed += 1
-            print("FAIL %s" % name)
-            for p in problems:
-                print("  " + p)
-            for d in diffs:
-                print(d)
-        else:
-            print("ok   %s" % name)
-    print("%d cases, %d failed" % (len(names), failed))
-    return 1 if failed else 0
+            return problems
+        want = {k: golden.section_text(sections, k) for k in RESULT_SECTIONS}
+        want = {k: v for k, v in want.items() if v is not None}
+        return problems + golden.compare(want, got, RESULT_SECTIONS)
+
+    return golden.run_suite(golden.case_names(a.cases, a.names), one)
 
 
 if __name__ == "__main__":

@@ -54,6 +54,8 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+import golden  # noqa: E402
 RESULT_SECTIONS = ("exit", "stdout", "stderr", "simulate", "stdout2")
 DEFAULT_DIRS = ["C/repo", "C/Users/me", "C/Windows", "C/Program Files",
                 "C/Program Files (x86)", "C/ProgramData"]
@@ -62,30 +64,7 @@ DEFAULT_PROFILE = "C:\\Users\\me"
 
 
 def parse_case(text):
-    header = {"args": "", "tree": "default", "then": ""}
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    i = 0
-    head = []
-    while i < len(lines) and not lines[i].startswith("--- "):
-        line = lines[i]
-        head.append(line)
-        if not line.startswith("#") and ":" in line:
-            key, val = line.split(":", 1)
-            if key.strip() in header:
-                header[key.strip()] = val.strip()
-        i += 1
-    sections = []
-    while i < len(lines):
-        marker = lines[i][4:]
-        i += 1
-        body = []
-        while i < len(lines) and not lines[i].startswith("--- "):
-            body.append(lines[i])
-            i += 1
-        sections.append((marker, body))
-    return header, head, sections
+    return golden.parse_case(text, {"args": "", "tree": "default", "then": ""})
 
 
 def merge(base, overlay):
@@ -144,22 +123,7 @@ def build_tree(fs, header, sections):
     if header["tree"] != "empty":
         for d in DEFAULT_DIRS:
             os.makedirs(os.path.join(fs, d), exist_ok=True)
-    for marker, body in sections:
-        word = marker.split(" ", 1)[0]
-        rest = marker[len(word) + 1:]
-        if word == "dir":
-            os.makedirs(os.path.join(fs, rest), exist_ok=True)
-        elif word in ("file", "rawfile"):
-            path = os.path.join(fs, rest)
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            content = "\n".join(body) + ("\n" if body and word == "file" else "")
-            with open(path, "w", encoding="utf-8") as f:
-                f.write(content)
-        elif word == "symlink":
-            link, target = [s.strip() for s in rest.split("->", 1)]
-            path = os.path.join(fs, link)
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            os.symlink(target, path)
+    golden.build_tree(fs, sections)
 
 
 def policy_text(sections):
@@ -185,7 +149,7 @@ def run_case(binary, path, update):
     with open(path, encoding="utf-8") as f:
         text = f.read()
     header, head, sections = parse_case(text)
-    expected = {m: "\n".join(b) + ("\n" if b else "") for m, b in sections if m in RESULT_SECTIONS}
+    expected = {m: golden.body_text(b) for m, b in sections if m in RESULT_SECTIONS}
     tmp = tempfile.mkdtemp(prefix="csb-winacl-golden-", dir="/var/tmp")
     problems = []
     actual = {}
@@ -241,25 +205,12 @@ def run_case(binary, path, update):
                 problems.append("third plan differs from the second")
         if update:
             keep = [(m, b) for m, b in sections if m not in RESULT_SECTIONS]
-            body = "\n".join(head) + "\n"
-            for marker, lines in keep:
-                body += "--- %s\n" % marker + "".join(l + "\n" for l in lines)
-            for key in RESULT_SECTIONS:
-                if key not in actual:
-                    continue
-                if key == "stderr" and actual[key] == "":
-                    continue
-                body += "--- %s\n%s" % (key, actual[key])
+            results = [(k, actual[k]) for k in RESULT_SECTIONS
+                       if k in actual and not (k == "stderr" and actual[k] == "")]
             with open(path, "w", encoding="utf-8") as f:
-                f.write(body)
+                f.write(golden.render_case(head, keep, results))
             return problems
-        for key in RESULT_SECTIONS:
-            want = expected.get(key, "" if key == "stderr" else None)
-            got = actual.get(key)
-            if want is None and got is None:
-                continue
-            if want != got:
-                problems.append("%s differs:\n--- expected\n%s--- actual\n%s" % (key, want or "", got or ""))
+        problems += golden.compare(expected, actual, RESULT_SECTIONS, optional=("stderr",))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return problems
@@ -273,19 +224,8 @@ def main():
     ap.add_argument("names", nargs="*")
     a = ap.parse_args()
     binary = os.path.abspath(a.bin)
-    names = sorted(n for n in os.listdir(a.cases) if n.endswith(".case"))
-    if a.names:
-        names = [n for n in names if n[:-5] in a.names or n in a.names]
-    failed = 0
-    for n in names:
-        problems = run_case(binary, os.path.join(a.cases, n), a.update)
-        if problems:
-            failed += 1
-            print("FAIL %s" % n)
-            for p in problems:
-                print("  " + p.replace("\n", "\n  "))
-    print("%d case(s), %d failed" % (len(names), failed))
-    return 1 if failed else 0
+    return golden.run_suite(golden.case_names(a.cases, a.names),
+                            lambda n: run_case(binary, os.path.join(a.cases, n + ".case"), a.update))
 
 
 if __name__ == "__main__":

@@ -42,6 +42,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 import golden  # noqa: E402
+import policy_gen  # noqa: E402
 
 
 def read(path, default=None):
@@ -91,39 +92,15 @@ def describe_diff(want, got):
 
 def policy_doc(root, extra):
     work = os.path.join(root, "work")
-    entries = [
-        {"access": "read", "origin": ":root", "path": "/"},
-        {"access": "write", "origin": ":workspace_roots", "path": work},
-    ]
+    entries = [("/", "read", ":root"), (work, "write", ":workspace_roots")]
     for line in extra.decode().splitlines():
         line = line.strip()
         if not line or line.startswith("#"):
             continue
         access, path = line.split(None, 1)
-        path = path.replace("@ROOT@", root)
-        entries.append({"access": access, "origin": "test", "path": path})
-    order = {"read": 0, "write": 1, "deny": 2}
-    entries.sort(key=lambda e: (e["path"].encode(), order[e["access"]], e["origin"]))
-    return {
-        "cwd": work,
-        "enforcement": "managed",
-        "filesystem": {
-            "deny_globs": [],
-            "entries": entries,
-            "include_platform_defaults": False,
-            "kind": "restricted",
-        },
-        "legacy": {"linux_backend": "bubblewrap", "round_trips": False,
-                   "projection_error": "test policy"},
-        "network": {"allow_local_binding": False, "dangerously_allow_all_unix_sockets": False,
-                    "mode": "restricted", "unix_sockets": {}},
-        "platform": "linux",
-        "profile": {"extends": [], "id": ":workspace", "kind": "builtin"},
-        "schema": "csb.policy/v1",
-        "summary": "workspace-write [workdir]",
-        "warnings": [],
-        "workspace_roots": [{"origin": "cwd", "path": work}],
-    }
+        entries.append((path.replace("@ROOT@", root), access, "test"))
+    return policy_gen.doc(work, entries, profile=(":workspace", "builtin"),
+                          summary="workspace-write [workdir]", projection_error="test policy")
 
 
 def leftovers(root):

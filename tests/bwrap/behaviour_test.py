@@ -13,8 +13,6 @@ suite. Prints one line per case and a final "N passed, M failed" line.
 import http.server
 import json
 import os
-import pty
-import select
 import shutil
 import signal
 import socket
@@ -25,8 +23,8 @@ import tempfile
 import threading
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import policy_gen  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import sandbox  # noqa: E402
 
 TIMEOUT = 30
 PY = "/usr/bin/python3"
@@ -90,17 +88,11 @@ def contains(text, needle, what="output"):
         raise Fail(f"{what}: expected to contain {needle!r}, got {text!r}")
 
 
-class Env:
+class Env(sandbox.Workspace):
     """A scratch directory with a workspace, and a runner for one binary."""
 
     def __init__(self, binary, base):
-        self.bin = binary
-        self.base = tempfile.mkdtemp(prefix="case-", dir=base)
-        self.ws = os.path.join(self.base, "ws")
-        self.out = os.path.join(self.base, "outside")
-        os.makedirs(self.ws)
-        os.makedirs(self.out)
-        self.pfile = os.path.join(self.base, "policy.json")
+        super().__init__(binary, base, prefix="case-", outside="outside", policy_name="policy.json")
 
     def write(self, rel, text, mode=None):
         p = os.path.join(self.base, rel)
@@ -117,15 +109,6 @@ class Env:
 
     def exists(self, rel):
         return os.path.lexists(os.path.join(self.base, rel))
-
-    def policy(self, entries=None, **kw):
-        if entries is None:
-            entries = [("/", "read"), (self.ws, "write")]
-        self.last = (list(entries), dict(kw))
-        text = policy_gen.policy(self.ws, entries, **kw)
-        with open(self.pfile, "w") as f:
-            f.write(text)
-        return self.pfile
 
     def argv(self, cmd, policy=None, extra=(), cwd=None):
         """The command line running cmd sandboxed (csb-bwrap, or codex in
@@ -596,33 +579,7 @@ def stdin_stdout_stderr_pass_through(t):
 def tty_pass_through(t):
     t.policy()
     argv, xenv = t.argv(["/bin/sh", "-c", "test -t 0 && test -t 1 && echo tty-ok; stty size"])
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.chdir(t.ws)
-        os.environ.update(xenv)
-        os.execv(argv[0], argv)
-    data = b""
-    deadline = time.time() + TIMEOUT
-    while time.time() < deadline:
-        r, _, _ = select.select([fd], [], [], 0.5)
-        if r:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            data += chunk
-        else:
-            done, _ = os.waitpid(pid, os.WNOHANG)
-            if done:
-                break
-    try:
-        os.waitpid(pid, 0)
-    except ChildProcessError:
-        pass
-    os.close(fd)
-    text = data.decode().replace("\r", "")
+    _, text = sandbox.run_tty(argv, t.ws, xenv, TIMEOUT)
     contains(text, "tty-ok\n")
     lines = [l for l in text.split("\n") if l and l != "tty-ok"]
     if not lines or len(lines[-1].split()) != 2:

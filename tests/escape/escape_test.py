@@ -9,8 +9,6 @@ Prints a table (probe, expected, observed) and "N passed, M failed"; exits
 """
 
 import os
-import pty
-import select
 import shutil
 import socket
 import subprocess
@@ -19,29 +17,17 @@ import tempfile
 import threading
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bwrap"))
-import policy_gen  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import sandbox  # noqa: E402
 
 TIMEOUT = 30
 
 
-class Ctx:
+class Ctx(sandbox.Workspace):
     def __init__(self, binary, probes, base):
-        self.bin = binary
+        super().__init__(binary, base, prefix="e-", outside="out", policy_name="p.json")
         self.probes = probes
-        self.base = tempfile.mkdtemp(prefix="e-", dir=base)
-        self.ws = os.path.join(self.base, "ws")
-        self.out = os.path.join(self.base, "out")
-        os.makedirs(self.ws)
-        os.makedirs(self.out)
-        self.pfile = os.path.join(self.base, "p.json")
         self.cleanup = []
-
-    def policy(self, entries=None, **kw):
-        if entries is None:
-            entries = [("/", "read"), (self.ws, "write")]
-        with open(self.pfile, "w") as f:
-            f.write(policy_gen.policy(self.ws, entries, **kw))
 
     def argv(self, prog, *args):
         return [self.bin, "--policy", self.pfile, "--", os.path.join(self.probes, prog), *args]
@@ -51,31 +37,9 @@ class Ctx:
             self.policy()
         argv = self.argv(prog, *args)
         if tty:
-            return run_tty(argv, self.ws)
+            return sandbox.run_tty(argv, self.ws, timeout=TIMEOUT)
         p = subprocess.run(argv, cwd=self.ws, capture_output=True, text=True, timeout=TIMEOUT)
         return p.returncode, p.stdout + p.stderr
-
-
-def run_tty(argv, cwd):
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.chdir(cwd)
-        os.execv(argv[0], argv)
-    data = b""
-    deadline = time.time() + TIMEOUT
-    while time.time() < deadline:
-        r, _, _ = select.select([fd], [], [], 0.2)
-        if r:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            data += chunk
-    _, st = os.waitpid(pid, 0)
-    os.close(fd)
-    return os.waitstatus_to_exitcode(st), data.decode(errors="replace").replace("\r", "")
 
 
 def verdict(rc, out):

@@ -25,6 +25,9 @@ import time
 import unittest
 import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import policy_gen  # noqa: E402
+
 BIN = os.environ.get("CSB_PROXY", "")
 TESTCERT = os.environ.get("CSB_TESTCERT", "")
 BWRAP = os.environ.get("CSB_BWRAP", "")          # csb-bwrap, for SandboxEndToEnd
@@ -191,18 +194,10 @@ class UdpEcho:
 
 
 def policy_doc(network):
-    net = {"allow_local_binding": True, "dangerously_allow_all_unix_sockets": False, "mode": "proxy",
-           "unix_sockets": {}}
-    net.update(network)
-    return {
-        "cwd": TMP, "enforcement": "managed",
-        "filesystem": {"deny_globs": [], "entries": [{"access": "read", "origin": ":root", "path": "/"}],
-                       "include_platform_defaults": False, "kind": "restricted"},
-        "legacy": {"linux_backend": "bubblewrap", "projection_error": "custom", "round_trips": False},
-        "network": net, "platform": "linux",
-        "profile": {"extends": [], "id": ":workspace", "kind": "builtin"},
-        "schema": "csb.policy/v1", "summary": "custom permissions", "warnings": [], "workspace_roots": [],
-    }
+    doc = policy_gen.doc(TMP, [("/", "read", ":root")], net="proxy", local_binding=True,
+                         profile=(":workspace", "builtin"), projection_error="custom", roots=[])
+    doc["network"].update(network)
+    return doc
 
 
 DEFAULT_DOMAINS = {"allowed.test": "allow", "*.wild.test": "allow", "**.apex.test": "allow",

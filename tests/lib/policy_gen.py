@@ -1,15 +1,21 @@
-"""Builds csb.policy/v1 documents for the csb-bwrap suites (by hand, the way
-docs/policy.md describes them), so the suites do not depend on csb-resolve."""
+"""Builds csb.policy/v1 documents for the test suites (by hand, the way
+docs/policy.md describes them), so that they do not depend on csb-resolve:
+csb-bwrap's behaviour and escape suites, csb-proxy's suite and
+csb-applypatch's golden cases."""
 
 import json
 
 ACCESS_ORDER = {"read": 0, "write": 1, "deny": 2}
 
 
-def policy(cwd, entries=(), net="restricted", unix=None, unix_all=False, globs=(),
-           depth=None, minimal=False, backend="bubblewrap", enforcement="managed",
-           kind="restricted", platform="linux", local_binding=False, proxy=None):
-    """entries: iterable of (path, access[, origin]); globs: deny patterns."""
+def doc(cwd, entries=(), net="restricted", unix=None, unix_all=False, globs=(),
+        depth=None, minimal=False, backend="bubblewrap", enforcement="managed",
+        kind="restricted", platform="linux", local_binding=False, proxy=None,
+        profile=("test", "named"), summary="custom permissions",
+        projection_error="not projected by the test generator", roots=None):
+    """The document as a dict. entries: iterable of (path, access[, origin]);
+    globs: deny patterns; profile: (id, kind); roots: workspace root paths
+    (default: cwd)."""
     ents = []
     for e in entries:
         path, access = e[0], e[1]
@@ -37,18 +43,22 @@ def policy(cwd, entries=(), net="restricted", unix=None, unix_all=False, globs=(
     if backend == "landlock":
         legacy["sandbox_policy"] = {"network_access": net == "enabled", "type": "read-only"}
     else:
-        legacy["projection_error"] = "not projected by the test generator"
-    doc = {
+        legacy["projection_error"] = projection_error
+    return {
         "cwd": cwd,
         "enforcement": enforcement,
         "filesystem": fs,
         "legacy": legacy,
         "network": network,
         "platform": platform,
-        "profile": {"extends": [], "id": "test", "kind": "named"},
+        "profile": {"extends": [], "id": profile[0], "kind": profile[1]},
         "schema": "csb.policy/v1",
-        "summary": "custom permissions",
+        "summary": summary,
         "warnings": [],
-        "workspace_roots": [{"origin": "cwd", "path": cwd}],
+        "workspace_roots": [{"origin": "cwd", "path": r} for r in ([cwd] if roots is None else roots)],
     }
-    return json.dumps(doc, indent=2, sort_keys=True) + "\n"
+
+
+def policy(cwd, entries=(), **kw):
+    """The document's canonical text (see doc())."""
+    return json.dumps(doc(cwd, entries, **kw), indent=2, sort_keys=True) + "\n"

@@ -198,6 +198,43 @@ csb_platform csb_platform_host(void);
 int csb_policy_from_json(const char *text, size_t len, csb_policy **out, csb_error *err);
 /* Reads a file, or stdin for "-" (bounded to 16 MiB), then parses. */
 int csb_policy_load(const char *path, csb_policy **out, csb_error *err);
+
+/* ---- the --policy option of the tools ------------------------------------
+ *
+ * Every tool that reads a policy takes it the same way (docs/policy.md,
+ * "Passing the policy to a tool"):
+ *
+ *   --policy FILE   FILE;
+ *   --policy -      standard input;
+ *   no --policy     standard input when it is open and not a terminal (a
+ *                   pipe or a file: `csb-resolve | csb-seatbelt ...`);
+ *                   otherwise a usage error naming --policy.
+ *
+ * Standard input is consumed only in the last two cases, so a command a
+ * launcher chain-loads keeps it whenever --policy FILE is given. */
+typedef enum {
+  CSB_POLICY_FROM_FILE = 0,
+  CSB_POLICY_FROM_STDIN,          /* --policy - */
+  CSB_POLICY_FROM_STDIN_IMPLICIT, /* no --policy, standard input not a terminal */
+  CSB_POLICY_FROM_NOWHERE         /* no --policy, standard input a terminal or closed */
+} csb_policy_from;
+
+/* The rule above: `arg` is the --policy value (NULL when absent). */
+csb_policy_from csb_policy_arg_from(const char *arg, int stdin_open, int stdin_tty);
+
+typedef struct csb_policy_arg {
+  const char *name; /* what was read, for messages: FILE or "<stdin>" */
+  int implicit;     /* standard input was read because --policy was absent */
+  int missing;      /* on failure: no policy was given (a usage error, exit 64),
+                       as opposed to an unreadable or invalid one (exit 65) */
+} csb_policy_arg;
+
+/* Loads the policy the rule above selects. On failure err says why: an
+ * unreadable or invalid document is named as csb_policy_load names it;
+ * with info->missing (also when standard input read without --policy is
+ * empty) the message is "--policy FILE is required: REASON". */
+int csb_policy_load_arg(const char *arg, csb_policy **out, csb_policy_arg *info,
+                        csb_error *err);
 /* Canonical text (sorted keys, 2-space indent, final newline). Entries are
  * emitted in stored order; csb_policy_canonicalize() first for the
  * canonical order. */

@@ -4,11 +4,18 @@
  * with the JSON pointer of the offending value, as libs/json does. The
  * writer builds a cJSON tree and prints it with libs/json's sorted,
  * indented printer, so canonical documents round-trip byte for byte. */
+#define _GNU_SOURCE
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(_WIN32)
+#include <io.h>
+#else
+#include <unistd.h>
+#endif
 
 #include "cJSON.h"
 #include "csb_json.h"
@@ -444,15 +451,66 @@ int csb_policy_from_json(const char *text, size_t len, csb_policy **out, csb_err
   return 1;
 }
 
+/* Parses text read from `name` (errors prefixed with it); frees text. */
+static int load_text(const char *name, char *text, size_t len, csb_policy **out, csb_error *err) {
+  int ok = csb_policy_from_json(text, len, out, err);
+  free(text);
+  if (!ok) csb_error_prefix(err, "%s", name);
+  return ok;
+}
+
 int csb_policy_load(const char *path, csb_policy **out, csb_error *err) {
   char *text = NULL;
   size_t len = 0;
   *out = NULL;
   if (!csb_read_file(path, MAX_POLICY_BYTES, &text, &len, err)) return 0;
-  int ok = csb_policy_from_json(text, len, out, err);
-  free(text);
-  if (!ok) csb_error_prefix(err, "%s", strcmp(path, "-") == 0 ? "<stdin>" : path);
-  return ok;
+  return load_text(strcmp(path, "-") == 0 ? "<stdin>" : path, text, len, out, err);
+}
+
+/* ---- the --policy option ----------------------------------------------------- */
+
+csb_policy_from csb_policy_arg_from(const char *arg, int stdin_open, int stdin_tty) {
+  if (arg != NULL) return strcmp(arg, "-") == 0 ? CSB_POLICY_FROM_STDIN : CSB_POLICY_FROM_FILE;
+  return stdin_open && !stdin_tty ? CSB_POLICY_FROM_STDIN_IMPLICIT : CSB_POLICY_FROM_NOWHERE;
+}
+
+int csb_policy_load_arg(const char *arg, csb_policy **out, csb_policy_arg *info, csb_error *err) {
+  *out = NULL;
+  info->name = NULL;
+  info->implicit = 0;
+  info->missing = 0;
+#if defined(_WIN32)
+  int in_open = 1, in_tty = _isatty(0) != 0;
+#else
+  int in_open = fcntl(0, F_GETFD) != -1, in_tty = in_open && isatty(0);
+#endif
+  switch (csb_policy_arg_from(arg, in_open, in_tty)) {
+    case CSB_POLICY_FROM_FILE:
+      info->name = arg;
+      return csb_policy_load(arg, out, err);
+    case CSB_POLICY_FROM_STDIN:
+      info->name = "<stdin>";
+      return csb_policy_load("-", out, err);
+    case CSB_POLICY_FROM_NOWHERE:
+      info->missing = 1;
+      return csb_error_set(err, "--policy FILE is required: standard input is %s, so no policy "
+                                "is read from it",
+                           in_open ? "a terminal" : "closed");
+    case CSB_POLICY_FROM_STDIN_IMPLICIT:
+      break;
+  }
+  info->name = "<stdin>";
+  info->implicit = 1;
+  char *text = NULL;
+  size_t len = 0;
+  if (!csb_read_fd(0, "<stdin>", MAX_POLICY_BYTES, &text, &len, err)) return 0;
+  if (len == 0) {
+    free(text);
+    info->missing = 1;
+    return csb_error_set(err, "--policy FILE is required: standard input, read instead, is "
+                              "empty");
+  }
+  return load_text("<stdin>", text, len, out, err);
 }
 
 /* ---- writer ---------------------------------------------------------------- */

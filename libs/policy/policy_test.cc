@@ -1091,6 +1091,91 @@ TEST(Json, LoadFileAndErrorsNameTheFile) {
   EXPECT_NE(std::string(err.msg).find("missing.json"), std::string::npos);
 }
 
+TEST(PolicyArg, TheRule) {
+  EXPECT_EQ(csb_policy_arg_from("p.json", 1, 1), CSB_POLICY_FROM_FILE);
+  EXPECT_EQ(csb_policy_arg_from("p.json", 0, 0), CSB_POLICY_FROM_FILE);
+  EXPECT_EQ(csb_policy_arg_from("-", 1, 1), CSB_POLICY_FROM_STDIN);
+  EXPECT_EQ(csb_policy_arg_from(nullptr, 1, 0), CSB_POLICY_FROM_STDIN_IMPLICIT);
+  EXPECT_EQ(csb_policy_arg_from(nullptr, 1, 1), CSB_POLICY_FROM_NOWHERE);
+  EXPECT_EQ(csb_policy_arg_from(nullptr, 0, 0), CSB_POLICY_FROM_NOWHERE);
+}
+
+// Runs fn with standard input replaced by `fd` (restored afterwards).
+template <typename F>
+static void WithStdin(int fd, F fn) {
+  int saved = dup(0);
+  ASSERT_GE(saved, 0);
+  if (fd >= 0) {
+    ASSERT_EQ(dup2(fd, 0), 0);
+  } else {
+    close(0);
+  }
+  fn();
+  ASSERT_EQ(dup2(saved, 0), 0);
+  close(saved);
+}
+
+static int PipeWith(const std::string &text) {
+  int p[2];
+  EXPECT_EQ(pipe(p), 0);
+  EXPECT_EQ(write(p[1], text.data(), text.size()), (ssize_t)text.size());
+  close(p[1]);
+  return p[0];
+}
+
+TEST(PolicyArg, LoadsFromEachSource) {
+  TempTree t;
+  t.File("p.json", kDoc);
+  csb_policy *p = nullptr;
+  csb_policy_arg a;
+  csb_error err;
+  // --policy FILE leaves standard input alone.
+  int in = PipeWith("not json");
+  WithStdin(in, [&] {
+    ASSERT_TRUE(csb_policy_load_arg(t.Path("p.json").c_str(), &p, &a, &err)) << err.msg;
+    EXPECT_EQ(std::string(a.name), t.Path("p.json"));
+    EXPECT_FALSE(a.implicit);
+    char c;
+    EXPECT_EQ(read(0, &c, 1), 1);
+  });
+  close(in);
+  csb_policy_free(p);
+  // --policy - and no --policy read a pipe.
+  for (const char *arg : {"-", (const char *)nullptr}) {
+    in = PipeWith(kDoc);
+    WithStdin(in, [&] {
+      ASSERT_TRUE(csb_policy_load_arg(arg, &p, &a, &err)) << err.msg;
+      EXPECT_STREQ(a.name, "<stdin>");
+      EXPECT_EQ(a.implicit, arg == nullptr);
+      EXPECT_EQ(Emit(p), kDoc);
+    });
+    close(in);
+    csb_policy_free(p);
+  }
+  // An invalid document read implicitly is a data error naming <stdin>.
+  in = PipeWith("{\"schema\": \"csb.policy/v9\"}");
+  WithStdin(in, [&] {
+    EXPECT_FALSE(csb_policy_load_arg(nullptr, &p, &a, &err));
+    EXPECT_FALSE(a.missing);
+    EXPECT_EQ(std::string(err.msg).rfind("<stdin>: unsupported policy schema", 0), 0u) << err.msg;
+  });
+  close(in);
+  // Empty or closed standard input: no policy at all (a usage error).
+  in = PipeWith("");
+  WithStdin(in, [&] {
+    EXPECT_FALSE(csb_policy_load_arg(nullptr, &p, &a, &err));
+    EXPECT_TRUE(a.missing);
+    EXPECT_EQ(std::string(err.msg).rfind("--policy FILE is required", 0), 0u) << err.msg;
+  });
+  close(in);
+  WithStdin(-1, [&] {
+    EXPECT_FALSE(csb_policy_load_arg(nullptr, &p, &a, &err));
+    EXPECT_TRUE(a.missing);
+    EXPECT_NE(std::string(err.msg).find("closed"), std::string::npos) << err.msg;
+  });
+  EXPECT_EQ(p, nullptr);
+}
+
 TEST(Explain, SummaryFirstThenRules) {
   csb_policy *p = nullptr;
   csb_error err;

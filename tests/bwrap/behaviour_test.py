@@ -978,6 +978,62 @@ def missing_command_is_64(t):
     eq(p.returncode, 64)
 
 
+def run_raw(t, args, stdin):
+    """csb-bwrap ARGS in the workspace with `stdin` (text) as standard input."""
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    p = subprocess.run([t.bin, *args], cwd=t.ws, env=env, input=stdin, capture_output=True,
+                       text=True, timeout=TIMEOUT)
+    return p.returncode, p.stdout, p.stderr
+
+
+@case
+def policy_from_piped_stdin_without_option(t):
+    if CODEX:
+        raise Skip("csb command line")
+    with open(t.policy()) as f:
+        doc = f.read()
+    # the command sees standard input at its end: the policy consumed it
+    rc, out, err = run_raw(t, ["--", "/bin/sh", "-c", "printf '[%s]' \"$(cat)\"; printf x > f && cat f"], doc)
+    eq((rc, out, err), (0, "[]x", ""))
+
+
+@case
+def policy_dash_reads_stdin(t):
+    if CODEX:
+        raise Skip("csb command line")
+    with open(t.policy([(t.ws, "write")], minimal=True)) as f:
+        doc = f.read()
+    rc, out, _ = run_raw(t, ["--policy", "-", "--", "/bin/sh", "-c", "test -e /root || echo hidden"], doc)
+    eq((rc, out), (0, "hidden\n"))
+
+
+@case
+def policy_file_leaves_stdin_to_the_command(t):
+    if CODEX:
+        raise Skip("csb command line")
+    t.policy()
+    rc, out, _ = run_raw(t, ["--policy", t.pfile, "--", "cat"], "for-the-command\n")
+    eq((rc, out), (0, "for-the-command\n"))
+
+
+@case
+def no_policy_with_terminal_stdin_is_64(t):
+    if CODEX:
+        raise Skip("csb command line")
+    rc, out = sandbox.run_tty([t.bin, "--", "true"], t.ws, timeout=TIMEOUT)
+    eq(rc, 64)
+    contains(out, "csb-bwrap: error: --policy FILE is required: standard input is a terminal")
+
+
+@case
+def no_policy_with_empty_stdin_is_64(t):
+    if CODEX:
+        raise Skip("csb command line")
+    rc, out, err = run_raw(t, ["--", "true"], "")
+    eq((rc, out), (64, ""))
+    contains(err, "--policy FILE is required: standard input, read instead, is empty")
+
+
 @case
 def json_errors(t):
     if CODEX:

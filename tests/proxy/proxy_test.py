@@ -9,6 +9,7 @@ ip (it runs in a private network namespace). Nothing here leaves loopback.
 import http.server
 import json
 import os
+import pty
 import re
 import select
 import shutil
@@ -1081,6 +1082,33 @@ class ChainLoading(unittest.TestCase):
         self.assertEqual(r.returncode, 128 + 15)
         r = run(self.proxy_cmd() + ["--", "/nonexistent/cmd"], env=env)
         self.assertEqual(r.returncode, 127)
+
+    def test_policy_from_piped_stdin_without_option(self):
+        cmd = self.proxy_cmd()
+        i = cmd.index("--policy")
+        with open(cmd[i + 1]) as f:
+            doc = f.read()
+        del cmd[i:i + 2]
+        show = [sys.executable, "-c", "import os,sys;print(os.environ.get('HTTP_PROXY'), repr(sys.stdin.read()))"]
+        r = run(cmd + ["--"] + show, env=base_env(), input=doc.encode())
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout.decode(), r"^http://127\.0\.0\.1:\d+ ''\n$")
+        # --policy - likewise; --policy FILE leaves standard input to the command
+        r = run(self.proxy_cmd() + ["--"] + show, env=base_env(), input=b"for-cmd")
+        self.assertRegex(r.stdout.decode(), r"^http://127\.0\.0\.1:\d+ 'for-cmd'\n$", r.stderr)
+        r = run(cmd + ["--policy", "-", "--"] + show, env=base_env(), input=doc.encode())
+        self.assertRegex(r.stdout.decode(), r"^http://127\.0\.0\.1:\d+ ''\n$", r.stderr)
+
+    def test_no_policy_with_terminal_stdin_is_64(self):
+        master, slave = pty.openpty()
+        try:
+            r = subprocess.run([BIN, "--", "true"], stdin=slave, capture_output=True, env=base_env(),
+                               timeout=30)
+        finally:
+            os.close(master)
+            os.close(slave)
+        self.assertEqual(r.returncode, 64)
+        self.assertIn(b"--policy or --config is required: standard input is a terminal", r.stderr)
 
     def test_strip_env_removes_only_what_was_added(self):
         env = base_env()

@@ -9,7 +9,13 @@ Each case is one file, cases/NAME.case:
     mode: profile                      (profile | run; default profile)
     cmd: cmd arg                       (the command after --; profile mode
                                         defaults to `cmd arg`, `-` means none)
-    policy: none                       (do not pass --policy; default: pass it)
+    policy: arg                        (how the policy is passed: `arg` --policy FILE
+                                        (default), `stdin` --policy - with the
+                                        document on stdin, `implicit` no --policy
+                                        and the document on stdin, `none` no
+                                        --policy and stdin a terminal, `empty` no
+                                        --policy and stdin empty; stdin is empty
+                                        unless the document is on it)
     --- dir repo/.git                  (setup: a directory,
     --- file repo/.git/HEAD            a file with the following lines,
     --- rawfile wt/.git                the same without a final newline,
@@ -48,6 +54,7 @@ diff by hand: goldens must encode the reference semantics).
 import argparse
 import json
 import os
+import pty
 import re
 import shlex
 import shutil
@@ -116,11 +123,34 @@ def tree_base():
     sys.exit("run_golden.py: no scratch directory outside /tmp, /var and /etc")
 
 
-def run(cmd, env, cwd):
-    p = subprocess.run(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       timeout=60)
+def run(cmd, env, cwd, stdin=b""):
+    """Runs cmd with `stdin` (bytes) as its standard input, or a terminal
+    for stdin="tty"."""
+    tty = None
+    if stdin == "tty":
+        master, slave = pty.openpty()
+        tty, stdin = slave, None
+    try:
+        p = subprocess.run(cmd, env=env, cwd=cwd, input=stdin, stdin=tty, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=60)
+    finally:
+        if tty is not None:
+            os.close(master)
+            os.close(slave)
     return p.returncode, p.stdout.decode("utf-8", "surrogateescape"), \
         p.stderr.decode("utf-8", "surrogateescape")
+
+
+POLICY_MODES = ("arg", "stdin", "implicit", "none", "empty")
+
+
+def policy_args(mode, ppath, policy):
+    """The --policy arguments and the standard input for a `policy:` mode."""
+    if mode not in POLICY_MODES:
+        raise ValueError("unknown policy mode `%s`" % mode)
+    args = {"arg": ["--policy", ppath], "stdin": ["--policy", "-"]}.get(mode, [])
+    stdin = {"stdin": policy.encode(), "implicit": policy.encode(), "none": "tty"}.get(mode, b"")
+    return args, stdin
 
 
 def run_case(binary, checker, path):
@@ -139,22 +169,22 @@ def run_case(binary, checker, path):
             k, _, v = item.partition("=")
             env[k] = v
         args = shlex.split(header["args"].replace("$ROOT", root))
-        pol = ["--policy", ppath] if header["policy"] == "arg" else []
+        pol, stdin = policy_args(header["policy"], ppath, policy)
         got = {}
         if header["mode"] == "run":
             cmd = shlex.split(header["cmd"].replace("$ROOT", root))
-            code, out, err = run([binary] + pol + args + ["--"] + cmd, env, root)
+            code, out, err = run([binary] + pol + args + ["--"] + cmd, env, root, stdin)
             got = {"exit": str(code), "stdout": normalise(out, root),
                    "stderr": normalise(err, root)}
         elif header["mode"] == "profile":
-            code, out, err = run([binary] + pol + args + ["--print-profile"], env, root)
+            code, out, err = run([binary] + pol + args + ["--print-profile"], env, root, stdin)
             got["exit"] = str(code)
             got["stderr"] = normalise(err, root)
             if code == 0:
                 got["profile"] = normalise(out, root)
                 cmd = shlex.split(header["cmd"]) or DEFAULT_CMD
                 tail = [] if cmd == ["-"] else ["--"] + cmd
-                code2, out2, err2 = run([binary] + pol + args + ["--print-argv"] + tail, env, root)
+                code2, out2, err2 = run([binary] + pol + args + ["--print-argv"] + tail, env, root, stdin)
                 if code2 != 0 or err2 != err:
                     problems.append("--print-argv: exit %d, stderr %r (want 0, %r)" % (code2, err2, err))
                 argv = json.loads(out2) if code2 == 0 else []

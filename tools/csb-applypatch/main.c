@@ -305,8 +305,11 @@ static int csb_main(int argc, char **argv) {
   csb_patch_err_kind kind = CSB_PATCH_ERR_NONE;
   check_ctx cctx = {NULL};
 
+  /* The policy is optional here and never read from standard input
+   * without `--policy -`: standard input is the patch's. */
   if (policy_path) {
-    if (!csb_policy_load(policy_path, &policy, &err)) {
+    csb_policy_arg pa;
+    if (!csb_policy_load_arg(policy_path, &policy, &pa, &err)) {
       rc = csb_cli_error(&cli, CSB_EXIT_DATA, "%s", err.msg);
       goto out;
     }

@@ -29,7 +29,7 @@ int bw_seccomp_install_common(const bw_seccomp_opts *o, int supervisor, csb_erro
 enum { OPT_POLICY, OPT_BWRAP, OPT_PRINT_ARGV, OPT_EXPLAIN, OPT_NO_PROC, OPT_CWD, OPT_PRINT_SECCOMP };
 
 static const csb_cli_opt opts[] = {
-    {"policy", 'p', CSB_ARG_REQUIRED, OPT_POLICY, "FILE", "policy document (csb.policy/v1); - reads stdin"},
+    {"policy", 'p', CSB_ARG_REQUIRED, OPT_POLICY, "FILE", "policy document (csb.policy/v1); - reads stdin, as does no --policy when stdin is not a terminal"},
     {"cwd", 'C', CSB_ARG_REQUIRED, OPT_CWD, "DIR", "run CMD in DIR (default: the current directory)"},
     {"bwrap", 0, CSB_ARG_REQUIRED, OPT_BWRAP, "PATH", "use this bubblewrap instead of searching"},
     {"no-proc", 0, CSB_ARG_NONE, OPT_NO_PROC, NULL, "do not mount a fresh /proc (an empty one instead)"},
@@ -45,7 +45,8 @@ typedef struct runtime_files {
 
 typedef struct outer {
   csb_cli cli;
-  const char *policy_path;
+  const char *policy_path; /* NULL: see csb_policy_load_arg */
+  csb_policy_arg policy_arg;
   const char *bwrap_override;
   const char *cwd_opt;
   int print_argv, explain, no_proc, print_seccomp;
@@ -562,7 +563,7 @@ out:
 static int outer_main(int argc, char **argv) {
   outer o;
   memset(&o, 0, sizeof o);
-  csb_cli_init(&o.cli, "csb-bwrap", "csb-bwrap --policy FILE|- [OPTIONS] -- CMD [ARGS...]",
+  csb_cli_init(&o.cli, "csb-bwrap", "csb-bwrap [--policy FILE|-] [OPTIONS] -- CMD [ARGS...]",
                "Runs CMD confined by a csb.policy/v1 document: bubblewrap namespaces, a seccomp "
                "filter and, when the policy asks for it, legacy Landlock.",
                opts, argc, argv);
@@ -583,15 +584,15 @@ static int outer_main(int argc, char **argv) {
     default: return csb_cli_usage_error(&o.cli, "unexpected option");
     }
   }
-  if (!o.policy_path) return csb_cli_usage_error(&o.cli, "--policy FILE is required");
   if (!o.print_seccomp && (!o.cli.has_dashdash || o.cli.rest_argc == 0))
     return csb_cli_usage_error(&o.cli, "no command: use csb-bwrap --policy FILE -- CMD [ARGS...]");
   o.cmd = o.cli.rest_argv;
 
   csb_error e;
   csb_error_clear(&e);
-  if (!csb_policy_load(o.policy_path, &o.p, &e))
-    return csb_cli_error(&o.cli, CSB_EXIT_DATA, "policy %s: %s", o.policy_path, e.msg);
+  if (!csb_policy_load_arg(o.policy_path, &o.p, &o.policy_arg, &e))
+    return o.policy_arg.missing ? csb_cli_usage_error(&o.cli, "%s", e.msg)
+                                : csb_cli_error(&o.cli, CSB_EXIT_DATA, "%s", e.msg);
   int rc;
   if (o.p->platform != CSB_PLATFORM_LINUX) {
     rc = csb_cli_error(&o.cli, CSB_EXIT_UNAVAILABLE,
@@ -640,7 +641,7 @@ static int outer_main(int argc, char **argv) {
     goto done;
   }
   if (!csb_policy_view_build(o.p, &o.v, &e)) {
-    rc = csb_cli_error(&o.cli, CSB_EXIT_DATA, "policy %s: %s", o.policy_path, e.msg);
+    rc = csb_cli_error(&o.cli, CSB_EXIT_DATA, "policy %s: %s", o.policy_arg.name, e.msg);
     goto done;
   }
   if (o.p->linux_backend == CSB_LINUX_LANDLOCK) {

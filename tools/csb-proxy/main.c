@@ -53,7 +53,7 @@ enum {
 };
 
 static const csb_cli_opt k_opts[] = {
-    {"policy", 'p', CSB_ARG_REQUIRED, OPT_POLICY, "FILE", "policy document (csb.policy/v1; - for stdin)"},
+    {"policy", 'p', CSB_ARG_REQUIRED, OPT_POLICY, "FILE", "policy document (csb.policy/v1); - reads stdin, as does no --policy (without --config) when stdin is not a terminal"},
     {"config", 0, CSB_ARG_REQUIRED, OPT_CONFIG, "FILE", "proxy settings in TOML (overrides the policy's)"},
     {"listen", 0, CSB_ARG_REQUIRED, OPT_LISTEN, "ADDR", "HTTP listener (default: ephemeral with -- CMD, else proxy_url)"},
     {"socks-listen", 0, CSB_ARG_REQUIRED, OPT_SOCKS_LISTEN, "ADDR", "SOCKS5 listener (default likewise, socks_url)"},
@@ -183,8 +183,8 @@ static int resolve_upstream(px_proxy *px) {
 int main(int argc, char **argv) {
   csb_cli cli;
   csb_cli_init(&cli, "csb-proxy",
-               "csb-proxy --policy FILE [OPTIONS] -- CMD [ARGS...]\n"
-               "csb-proxy --policy FILE --print-env [--format sh|json] [OPTIONS]\n"
+               "csb-proxy [--policy FILE|-] [OPTIONS] -- CMD [ARGS...]\n"
+               "csb-proxy [--policy FILE|-] --print-env [--format sh|json] [OPTIONS]\n"
                "csb-proxy --strip-env -- CMD [ARGS...]",
                "Filter the network traffic of CMD through an HTTP/CONNECT/SOCKS5 proxy that enforces the "
                "policy's network rules (with TLS interception when needed); or serve as a daemon.",
@@ -264,7 +264,6 @@ int main(int argc, char **argv) {
   if (o.strip) return run_strip(&cli);
   int chain = cli.has_dashdash && cli.rest_argc > 0;
   if (cli.has_dashdash && cli.rest_argc == 0) return csb_cli_usage_error(&cli, "missing command after --");
-  if (!o.policy && !o.config) return csb_cli_usage_error(&cli, "--policy or --config is required");
   if (chain && o.print_env) return csb_cli_usage_error(&cli, "--print-env cannot be combined with -- CMD");
 
   /* ---- settings ---- */
@@ -274,9 +273,14 @@ int main(int argc, char **argv) {
   csb_netpolicy *np = csb_netpolicy_new();
   px_limits lim;
   px_limits_default(&lim);
-  if (o.policy) {
-    if (!csb_policy_load(o.policy, &policy, &err)) {
+  /* --config alone is a complete configuration; otherwise the policy
+   * comes from --policy or a piped standard input (csb_policy_load_arg) */
+  if (o.policy || !o.config) {
+    csb_policy_arg pa;
+    if (!csb_policy_load_arg(o.policy, &policy, &pa, &err)) {
       csb_netpolicy_free(np);
+      if (pa.missing)
+        return csb_cli_usage_error(&cli, "--policy or --config is required%s", strchr(err.msg, ':'));
       return csb_cli_error(&cli, CSB_EXIT_DATA, "%s", err.msg);
     }
     np->enabled = policy->net_mode != CSB_NET_RESTRICTED;

@@ -26,7 +26,7 @@ enum {
 };
 
 static const csb_cli_opt opts[] = {
-    {"policy", 'p', CSB_ARG_REQUIRED, OPT_POLICY, "FILE", "policy document (csb.policy/v1); - reads stdin"},
+    {"policy", 'p', CSB_ARG_REQUIRED, OPT_POLICY, "FILE", "policy document (csb.policy/v1); - reads stdin, as does no --policy when stdin is not a terminal"},
     {"print-profile", 0, CSB_ARG_NONE, OPT_PRINT_PROFILE, NULL, "print the SBPL profile and exit"},
     {"print-argv", 0, CSB_ARG_NONE, OPT_PRINT_ARGV, NULL,
      "print the sandbox-exec argv (with -- CMD, if given) as JSON and exit"},
@@ -51,9 +51,9 @@ static void print_argv_json(const csb_strv *a) {
 int main(int argc, char **argv) {
   csb_cli cli;
   csb_cli_init(&cli, "csb-seatbelt",
-               "csb-seatbelt --policy FILE|- --print-profile [OPTIONS]\n"
-               "csb-seatbelt --policy FILE|- --print-argv [OPTIONS] [-- CMD [ARGS...]]\n"
-               "csb-seatbelt --policy FILE|- [OPTIONS] -- CMD [ARGS...]",
+               "csb-seatbelt [--policy FILE|-] --print-profile [OPTIONS]\n"
+               "csb-seatbelt [--policy FILE|-] --print-argv [OPTIONS] [-- CMD [ARGS...]]\n"
+               "csb-seatbelt [--policy FILE|-] [OPTIONS] -- CMD [ARGS...]",
                "Builds the Seatbelt profile that enforces a csb.policy/v1 document and, on "
                "macOS, runs CMD under /usr/bin/sandbox-exec with it.",
                opts, argc, argv);
@@ -89,10 +89,6 @@ int main(int argc, char **argv) {
     }
   }
   int has_cmd = cli.has_dashdash && cli.rest_argc > 0;
-  if (!policy_path) {
-    rc = csb_cli_usage_error(&cli, "--policy FILE is required");
-    goto done_args;
-  }
   if (print_profile && print_argv) {
     rc = csb_cli_usage_error(&cli, "--print-profile and --print-argv cannot be combined");
     goto done_args;
@@ -118,8 +114,10 @@ int main(int argc, char **argv) {
   csb_sbpl_profile *prof = NULL;
   csb_strv av;
   csb_strv_init(&av);
-  if (!csb_policy_load(policy_path, &doc, &e)) {
-    rc = csb_cli_error(&cli, CSB_EXIT_DATA, "%s", e.msg); /* names the file */
+  csb_policy_arg pa;
+  if (!csb_policy_load_arg(policy_path, &doc, &pa, &e)) {
+    rc = pa.missing ? csb_cli_usage_error(&cli, "%s", e.msg)
+                    : csb_cli_error(&cli, CSB_EXIT_DATA, "%s", e.msg); /* names the file */
     goto done;
   }
   if (doc->enforcement == CSB_ENFORCE_DISABLED) {
@@ -135,7 +133,7 @@ int main(int argc, char **argv) {
   const csb_sbpl_host *host = csb_sbpl_host_system(assume_macos);
   p = csb_sbpl_policy_dealias(doc, host);
   if (!csb_policy_view_build(p, &v, &e)) {
-    rc = csb_cli_error(&cli, CSB_EXIT_DATA, "policy %s: %s", policy_path, e.msg);
+    rc = csb_cli_error(&cli, CSB_EXIT_DATA, "policy %s: %s", pa.name, e.msg);
     goto done;
   }
   csb_sbpl_opts o = {environ, (const char *const *)sockets.items, sockets.len};

@@ -830,6 +830,40 @@ def proxy_mode_refuses_unix_sockets(t):
     eq((rc, out), (0, "unix-blocked 1\npair x\n"))
 
 
+CERT_PEM = ("-----BEGIN CERTIFICATE-----\n"
+            "MIIBszCCAVmgAwIBAgIUAbcdefghijklmnopqrstuvwxyz0123456789+/==\n"
+            "-----END CERTIFICATE-----\n")
+BUNDLES_VAR = "CSB_NETWORK_PROXY_CA_BUNDLES"
+
+
+@case
+def proxy_mode_binds_the_proxy_ca_bundle_read_only(t):
+    # the proxy's home is not readable under the policy; only the checked
+    # bundle appears inside, read-only, with the bytes that were checked
+    bundle = t.write("proxyhome/ca-bundle.pem", CERT_PEM)
+    t.write("proxyhome/ca.key", "secret key\n")
+    t.policy([(t.ws, "write")], minimal=True, net="proxy")
+    script = (f"cat {bundle}; echo x >> {bundle} 2>/dev/null && echo wrote; "
+              f"cat {os.path.dirname(bundle)}/ca.key 2>/dev/null || echo key-hidden")
+    rc, out, err = t.sh(script, env={"HTTP_PROXY": "http://127.0.0.1:9", BUNDLES_VAR: bundle})
+    eq((rc, out), (0, CERT_PEM + "key-hidden\n"), f"output (stderr {err!r})")
+    eq(t.read("proxyhome/ca-bundle.pem"), CERT_PEM, "host bundle")
+
+
+@case
+def proxy_mode_refuses_a_bundle_that_is_not_only_certificates(t):
+    key = t.write("proxyhome/mixed.pem", CERT_PEM + "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
+    link = os.path.join(t.base, "proxyhome", "link.pem")
+    os.symlink(t.write("proxyhome/good.pem", CERT_PEM), link)
+    t.policy(net="proxy")
+    for bad, why in ((key, "it holds a private key"), (link, "a symbolic link"),
+                     (t.ws, "not a regular file")):
+        rc, out, err = t.sh(f"touch {t.ws}/ran", env={"HTTP_PROXY": "http://127.0.0.1:9", BUNDLES_VAR: bad})
+        eq((rc, out), (69, ""), f"{bad}: status")
+        contains(err, f"{BUNDLES_VAR}: {bad}: {why}")
+        eq(t.exists("ws/ran"), False, "command ran")
+
+
 # ---------------------------------------------------------------------------
 # Unix sockets
 # ---------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 // Unit tests for csb-bwrap's pure parts: the filesystem argv builder on
-// hand-built views, bwrap feature detection, proxy URL handling, Unix
-// socket rules, SHA-256 and bubblewrap error classification.
+// hand-built views, bwrap feature detection, proxy route planning, the
+// proxy's CA bundles, Unix socket rules, SHA-256 and bubblewrap error
+// classification.
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -225,6 +226,51 @@ TEST(Mounts, RestrictedReadStartsFromEmptyRoot) {
   csb_policy_free(p);
 }
 
+TEST(Mounts, DataFilesComeLastAndReadTheirContentFromTheStart) {
+  TempDir t;
+  std::string ws = t.Sub("ws");
+  mkdir(ws.c_str(), 0755);
+  csb_policy *p = csb_policy_new(CSB_PLATFORM_LINUX, ws.c_str());
+  View view;
+  view.v.include_platform_defaults = 1;
+  view.v.unreadable_roots.items = nullptr;
+  std::string hidden = ws + "/hidden";
+  csb_strv_push(&view.v.unreadable_roots, hidden.c_str());
+  mkdir(hidden.c_str(), 0755);
+  view.AddWritable(ws);
+  int pfd[2];
+  ASSERT_EQ(pipe(pfd), 0);
+  int content = open("/dev/null", O_RDONLY);
+  std::string dst = hidden + "/ca/bundle.pem";
+  const char *dsts[] = {dst.c_str()};
+  int fds[] = {content};
+  bw_mount_opts o = Opts();
+  o.fake_data_fd = 0;
+  o.data_file_dst = dsts;
+  o.data_file_fd = fds;
+  o.n_data_files = 1;
+  bw_fsargs f;
+  memset(&f, 0, sizeof f);
+  csb_error e;
+  ASSERT_TRUE(bw_mounts_build(p, &view.v, &o, &f, &e)) << e.msg;
+  auto a = Argv(f);
+  long deny = Find(a, {"--tmpfs", hidden});
+  ASSERT_GE(deny, 0);
+  ASSERT_EQ(f.n_data_fds, 1u);
+  std::string dup_fd = std::to_string(f.data_fds[0]);
+  EXPECT_NE(f.data_fds[0], content);
+  long data = Find(a, {"--perms", "0444", "--ro-bind-data", dup_fd, dst});
+  EXPECT_GT(data, deny);
+  long remount = Find(a, {"--remount-ro", hidden});
+  EXPECT_GT(remount, data);  // created inside the mask before it turns read-only
+  for (size_t i = 0; i < f.n_data_fds; i++) close(f.data_fds[i]);
+  bw_fsargs_free(&f);
+  close(content);
+  close(pfd[0]);
+  close(pfd[1]);
+  csb_policy_free(p);
+}
+
 TEST(BwrapFind, HelpParsing) {
   bw_bwrap b;
   memset(&b, 0, sizeof b);
@@ -265,6 +311,117 @@ TEST(Proxy, PlanFailsClosed) {
   EXPECT_STREQ(plan.routes[1].host, "127.0.0.1");
   EXPECT_EQ(plan.routes[1].port, 3128);
   bw_proxy_plan_free(&plan);
+}
+
+// ---- the proxy's CA bundles -------------------------------------------------
+
+const char kCertA[] =
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIBszCCAVmgAwIBAgIUAbcdefghijklmnopqrstuvwxyz0123456789+/==\n"
+    "AQIDBA==\n"
+    "-----END CERTIFICATE-----\n";
+
+TEST(Trust, OnlyCertificateBlocks) {
+  struct {
+    std::string text;
+    const char *why;  // nullptr: accepted
+  } cases[] = {
+      {kCertA, nullptr},
+      {std::string("\n  \n") + kCertA + "\r\n" + kCertA, nullptr},
+      {"-----BEGIN CERTIFICATE-----\r\nAAAA\r\n-----END CERTIFICATE-----\r\n", nullptr},
+      {std::string(kCertA).substr(0, strlen(kCertA) - 1), nullptr},  // no final newline
+      {"", "it holds no certificate"},
+      {"\n\n", "it holds no certificate"},
+      {std::string("# Issuer: x\n") + kCertA, "it holds text outside PEM CERTIFICATE blocks"},
+      {std::string(kCertA) + "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+       "it holds a private key"},
+      {std::string(kCertA) + "-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n",
+       "it holds a private key"},
+      {"-----BEGIN TRUSTED CERTIFICATE-----\nAAAA\n-----END TRUSTED CERTIFICATE-----\n",
+       "it holds a PEM block other than CERTIFICATE"},
+      {"-----BEGIN CERTIFICATE-----\nProc-Type: 4,ENCRYPTED\nAAAA\n-----END CERTIFICATE-----\n",
+       "a PEM CERTIFICATE block holds something other than base64 (headers, keys, text)"},
+      {"-----BEGIN CERTIFICATE-----\nAAAA\n\nAAAA\n-----END CERTIFICATE-----\n",
+       "a PEM CERTIFICATE block holds something other than base64 (headers, keys, text)"},
+      {"-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n", "it holds an empty PEM CERTIFICATE block"},
+      {"-----BEGIN CERTIFICATE-----\nAAAA\n", "a PEM CERTIFICATE block is not terminated"},
+      {std::string(kCertA) + "trailer", "it holds text outside PEM CERTIFICATE blocks"},
+      {std::string(kCertA) + std::string("\0", 1), "it holds a NUL byte"},
+  };
+  for (const auto &c : cases) {
+    const char *why = nullptr;
+    int ok = bw_pem_only_certificates(c.text.data(), c.text.size(), &why);
+    if (c.why == nullptr) {
+      EXPECT_TRUE(ok) << c.text << (why ? why : "");
+    } else {
+      EXPECT_FALSE(ok) << c.text;
+      EXPECT_STREQ(why, c.why) << c.text;
+    }
+  }
+}
+
+void WriteFile(const std::string &path, const std::string &text) {
+  FILE *f = fopen(path.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  fwrite(text.data(), 1, text.size(), f);
+  fclose(f);
+}
+
+// Loads the bundles listed in `list`; on failure returns the message.
+std::string Load(const std::string &list, bw_trust_bundles *b) {
+  std::string var = std::string(BW_TRUST_BUNDLES_VAR) + "=" + list;
+  char *env[] = {(char *)"PATH=/bin", (char *)var.c_str(), nullptr};
+  csb_error e;
+  csb_error_clear(&e);
+  return bw_trust_bundles_load(env, b, &e) ? "" : e.msg;
+}
+
+TEST(Trust, LoadChecksTheFileAndKeepsASealedCopy) {
+  TempDir t;
+  std::string good = t.Sub("good.pem");
+  WriteFile(good, kCertA);
+  bw_trust_bundles b;
+  ASSERT_EQ(Load(good + "::" + good, &b), "");
+  ASSERT_EQ(b.n, 1u);
+  EXPECT_EQ(std::string(b.paths[0]), good);
+  // the copy: same bytes, sealed against writes
+  WriteFile(good, "changed after the check\n");
+  char buf[512];
+  ssize_t n = pread(b.fds[0], buf, sizeof buf, 0);
+  ASSERT_EQ(n, (ssize_t)strlen(kCertA));
+  EXPECT_EQ(std::string(buf, (size_t)n), kCertA);
+  EXPECT_LT(pwrite(b.fds[0], "x", 1, 0), 0);
+  bw_trust_bundles_free(&b);
+
+  char *none[] = {(char *)"PATH=/bin", nullptr};
+  csb_error e;
+  ASSERT_TRUE(bw_trust_bundles_load(none, &b, &e));
+  EXPECT_EQ(b.n, 0u);
+}
+
+TEST(Trust, LoadRefusesWhatIsNotACertificateFile) {
+  TempDir t;
+  std::string good = t.Sub("good.pem"), key = t.Sub("key.pem"), link = t.Sub("link.pem");
+  WriteFile(good, kCertA);
+  WriteFile(key, std::string(kCertA) + "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n");
+  ASSERT_EQ(symlink(good.c_str(), link.c_str()), 0);
+  mkdir(t.Sub("dir").c_str(), 0755);
+  bw_trust_bundles b;
+  struct {
+    std::string list, want;
+  } cases[] = {
+      {key, key + ": it holds a private key"},
+      {link, link + ": a symbolic link (only a regular file is bound)"},
+      {good + ":" + t.Sub("dir"), t.Sub("dir") + ": not a regular file"},
+      {"good.pem", "good.pem: not an absolute path"},
+      {t.path() + "/./good.pem", t.path() + "/./good.pem: not a normalised path"},
+      {t.Sub("missing.pem"), t.Sub("missing.pem") + ": No such file or directory"},
+  };
+  for (const auto &c : cases) {
+    std::string msg = Load(c.list, &b);
+    EXPECT_EQ(msg.rfind(std::string(BW_TRUST_BUNDLES_VAR) + ": " + c.want, 0), 0u) << msg;
+    EXPECT_EQ(b.n, 0u);
+  }
 }
 
 TEST(UnixRules, DeepestRuleWins) {

@@ -89,6 +89,13 @@ typedef struct bw_mount_opts {
   const char *const *runtime_src;
   const char *const *runtime_dst;
   size_t n_runtime;
+  /* Files bound read-only on top of everything else at their paths, with
+   * the contents of a descriptor (--perms 0444 --ro-bind-data; each build
+   * reads it from offset 0 through a duplicate), e.g. the proxy's CA
+   * bundles. */
+  const char *const *data_file_dst;
+  const int *data_file_fd;
+  size_t n_data_files;
   /* Test hook: when set, data-mask fds are not opened; every
    * --ro-bind-data gets this number instead. */
   int fake_data_fd;
@@ -185,6 +192,28 @@ int bw_send_fd(int sock, int fd, char tag);
  * (close-on-exec); -1 for anything else (nothing, truncated data, no or
  * more descriptors, which are closed). */
 int bw_recv_fd(int sock, char *tag);
+
+/* ---- the proxy's CA bundles (trust.c) ----------------------------------- */
+
+/* What csb-proxy exports: the bundles it made, `:`-separated. */
+#define BW_TRUST_BUNDLES_VAR "CSB_NETWORK_PROXY_CA_BUNDLES"
+
+typedef struct bw_trust_bundles {
+  char **paths; /* absolute, normalised, distinct */
+  int *fds;     /* sealed copies of what was checked (memfd) */
+  size_t n;
+} bw_trust_bundles;
+
+/* Checks every bundle BW_TRUST_BUNDLES_VAR lists in envp: an absolute,
+ * normalised path, opened without following a final symlink, to a regular
+ * file of at most 4 MiB that holds only PEM CERTIFICATE blocks; keeps a
+ * sealed copy of each. Unset or empty: no bundles. Fails on the first bad
+ * entry, err naming the variable, the path and why. */
+int bw_trust_bundles_load(char *const *envp, bw_trust_bundles *out, csb_error *err);
+void bw_trust_bundles_free(bw_trust_bundles *b);
+/* 1 when data is one or more PEM CERTIFICATE blocks (base64 lines between
+ * BEGIN and END) and blank lines, nothing else; else 0 with *why. */
+int bw_pem_only_certificates(const char *data, size_t len, const char **why);
 
 /* ---- seccomp (seccomp.c) ------------------------------------------------ */
 

@@ -180,6 +180,7 @@ typedef struct plan {
   bw_fsargs fs;
   bw_bwrap bw;
   bw_proxy_plan proxy;
+  bw_trust_bundles trust;
   int self_fd, stderr_fd;
   int err_pipe[2], started_pipe[2], info_pipe[2], seccomp_pipe[2];
   bw_seccomp_opts so;
@@ -195,6 +196,9 @@ static int build_argv(outer *o, plan *pl, int mount_proc, const char *registry, 
   mo.runtime_src = (const char *const *)o->runtime.src.items;
   mo.runtime_dst = (const char *const *)o->runtime.dst.items;
   mo.n_runtime = o->runtime.dst.len;
+  mo.data_file_dst = (const char *const *)pl->trust.paths;
+  mo.data_file_fd = pl->trust.fds;
+  mo.n_data_files = pl->trust.n;
   bw_fsargs_free(&pl->fs);
   if (!bw_mounts_build(o->p, o->v, &mo, &pl->fs, err)) return 0;
   csb_strv *a = &pl->argv;
@@ -409,6 +413,13 @@ static int run_bwrap(outer *o) {
       rc = csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE, "%s", e.msg);
       goto out;
     }
+    if (!bw_trust_bundles_load(environ, &pl.trust, &e)) {
+      rc = csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE,
+                         "network mode `proxy`: refusing to bind the proxy's CA bundle into the "
+                         "sandbox: %s (only a regular file of PEM certificates is bound)",
+                         e.msg);
+      goto out;
+    }
   }
   pl.self_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
   if (pl.self_fd < 0) {
@@ -548,6 +559,7 @@ out:
   bw_fsargs_free(&pl.fs);
   csb_strv_free(&pl.argv);
   bw_proxy_plan_free(&pl.proxy);
+  bw_trust_bundles_free(&pl.trust);
   bw_bwrap_free(&pl.bw);
   close_fd(&pl.self_fd);
   close_fd(&pl.stderr_fd);

@@ -41,7 +41,8 @@ typedef enum {
   OP_EMPTY_FILE,   /* --perms 0444 --ro-bind-data fd dst */
   OP_EMPTY_DIR,    /* --perms 0555 --tmpfs dst, remount-ro */
   OP_DENY_DIR,     /* --perms 0000|0111 --tmpfs dst, remount-ro */
-  OP_DENY_FILE     /* --perms 0000 --ro-bind-data fd dst */
+  OP_DENY_FILE,    /* --perms 0000 --ro-bind-data fd dst */
+  OP_DATA_FILE     /* --perms 0444 --ro-bind-data dup(fd) dst (launcher-supplied content) */
 } op_kind;
 
 typedef struct op {
@@ -52,6 +53,7 @@ typedef struct op {
   int rank;  /* tie-break at equal depth */
   size_t seq;
   char *why; /* explanation */
+  int fd;    /* OP_DATA_FILE: the content */
 } op;
 
 typedef struct builder {
@@ -78,6 +80,7 @@ static int rank_of(op_kind k) {
   case OP_EMPTY_FILE: case OP_EMPTY_DIR: return 3;
   case OP_BIND: return 4;
   case OP_DENY_DIR: case OP_DENY_FILE: return 5;
+  case OP_DATA_FILE: return 6;
   }
   return 6;
 }
@@ -422,10 +425,16 @@ static int cmp_ops(const void *a, const void *bb) {
   return x->seq < y->seq ? -1 : (x->seq > y->seq);
 }
 
-static void push_data_fd(builder *b) {
+/* src < 0: an empty file's data (/dev/null); else a duplicate of src,
+ * rewound, so that every build hands bubblewrap the whole content. */
+static void push_data_fd(builder *b, int src) {
   bw_fsargs *f = b->out;
   int fd = b->o->fake_data_fd;
-  if (fd <= 0) fd = open("/dev/null", O_RDONLY); /* inherited by bwrap, which closes it */
+  if (fd <= 0 && src < 0) fd = open("/dev/null", O_RDONLY); /* inherited by bwrap, which closes it */
+  if (fd <= 0 && src >= 0) {
+    fd = fcntl(src, F_DUPFD_CLOEXEC, 3);
+    if (fd >= 0) lseek(fd, 0, SEEK_SET);
+  }
   f->data_fds = csb_xgrow(f->data_fds, &f->cap_data_fds, f->n_data_fds + 1, sizeof(int));
   f->data_fds[f->n_data_fds++] = fd;
   csb_strv_pushf(&f->argv, "%d", fd);
@@ -458,7 +467,7 @@ static int emit(builder *b) {
     case OP_BIND: csb_strv_push(a, "--bind"); csb_strv_push(a, o->src); csb_strv_push(a, o->dst); break;
     case OP_EMPTY_FILE:
       csb_strv_push(a, "--perms"); csb_strv_push(a, "0444");
-      csb_strv_push(a, "--ro-bind-data"); push_data_fd(b); csb_strv_push(a, o->dst);
+      csb_strv_push(a, "--ro-bind-data"); push_data_fd(b, -1); csb_strv_push(a, o->dst);
       break;
     case OP_EMPTY_DIR:
       csb_strv_push(a, "--perms"); csb_strv_push(a, "0555");
@@ -472,12 +481,16 @@ static int emit(builder *b) {
       break;
     case OP_DENY_FILE:
       csb_strv_push(a, "--perms"); csb_strv_push(a, "0000");
-      csb_strv_push(a, "--ro-bind-data"); push_data_fd(b); csb_strv_push(a, o->dst);
+      csb_strv_push(a, "--ro-bind-data"); push_data_fd(b, -1); csb_strv_push(a, o->dst);
+      break;
+    case OP_DATA_FILE:
+      csb_strv_push(a, "--perms"); csb_strv_push(a, "0444");
+      csb_strv_push(a, "--ro-bind-data"); push_data_fd(b, o->fd); csb_strv_push(a, o->dst);
       break;
     }
     if (o->why) csb_strv_push(&f->explain, o->why);
     if ((o->kind == OP_RO_BIND || o->kind == OP_EMPTY_FILE || o->kind == OP_EMPTY_DIR ||
-         o->kind == OP_DENY_DIR || o->kind == OP_DENY_FILE) &&
+         o->kind == OP_DENY_DIR || o->kind == OP_DENY_FILE || o->kind == OP_DATA_FILE) &&
         enclosing_writable(b, o->dst))
       csb_strv_push(&f->verify, o->dst);
   }
@@ -628,6 +641,14 @@ int bw_mounts_build(const csb_policy *p, const csb_policy_view *v, const bw_moun
     if (stat(o->registry, &st) == 0 && S_ISDIR(st.st_mode) && covering_op(&b, o->registry) &&
         covering_op(&b, o->registry)->kind != OP_BASE_TMPFS && find_op(&b, o->registry) < 0)
       add_op(&b, OP_DENY_DIR, o->registry, NULL, "csb-bwrap's mount-target registry hidden");
+  }
+
+  /* 7. files the launcher supplies (the proxy's CA bundles), last at
+   * their path: a checked copy wins over whatever the policy puts there */
+  for (size_t i = 0; i < o->n_data_files; i++) {
+    char *why = csb_xasprintf("%s: checked copy bound read-only", o->data_file_dst[i]);
+    add_op(&b, OP_DATA_FILE, o->data_file_dst[i], NULL, why)->fd = o->data_file_fd[i];
+    free(why);
   }
 
   ok = emit(&b);

@@ -65,7 +65,9 @@ static char *resolve(const px_env_opts *o, const char *p) {
 /* Reads a CA file under the rules of docs/csb-proxy.md: readable by the
  * child (before and after resolving links), a regular file no larger than
  * 4 MiB, opened without following a final link, the same file as the
- * resolved path, and holding at least one certificate. */
+ * resolved path, and holding at least one certificate. Appends only its
+ * certificates (re-encoded PEM), so that a bundle made from it holds
+ * nothing else (csb-bwrap binds only such files into a sandbox). */
 static int read_ca_file(const px_env_opts *o, const char *path, csb_buf *out, char *why, size_t wn) {
   if (!can_read(o, path)) return snprintf(why, wn, "%.400s is not readable under the policy", path), 0;
   char *real = realpath(path, NULL);
@@ -107,13 +109,11 @@ static int read_ca_file(const px_env_opts *o, const char *path, csb_buf *out, ch
     snprintf(why, wn, "%.400s", e.msg);
     goto done;
   }
-  if (csb_tls_pem_certs(data, len, NULL) == 0) {
+  if (csb_tls_pem_certs(data, len, out) == 0) {
     snprintf(why, wn, "%.400s holds no PEM certificate", real);
     free(data);
     goto done;
   }
-  csb_buf_append(out, data, len);
-  if (len && data[len - 1] != '\n') csb_buf_putc(out, '\n');
   free(data);
   ok = 1;
 done:

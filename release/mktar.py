@@ -19,11 +19,15 @@ import tarfile
 
 
 def die(msg):
-    print("mktar: error: " + msg, file=sys.stderr)
+    """Exits 1 with `PROG: error: MSG` (PROG: the running script's name,
+    so that mkzip.py, which shares read_spec, reports as itself)."""
+    prog = os.path.splitext(os.path.basename(sys.argv[0]))[0] or "mktar"
+    print(prog + ": error: " + msg, file=sys.stderr)
     sys.exit(1)
 
 
 def read_spec(path):
+    """The SPEC file as {ARCHIVE_PATH: (MODE, FILE)} (shared with mkzip.py)."""
     entries = {}
     with open(path, encoding="utf-8") as f:
         for lineno, line in enumerate(f, 1):

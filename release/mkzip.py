@@ -11,36 +11,14 @@ format has), Unix attributes from SPEC only (the inputs' own metadata is
 ignored), no extra fields and no comment, deflate at level 9.
 """
 
+import os
 import sys
 import zipfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mktar import die, read_spec  # noqa: E402
+
 EPOCH = (1980, 1, 1, 0, 0, 0)
-
-
-def die(msg):
-    print("mkzip: error: " + msg, file=sys.stderr)
-    sys.exit(1)
-
-
-def read_spec(path):
-    entries = {}
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            line = line.rstrip("\n")
-            if not line:
-                continue
-            parts = line.split("\t")
-            if len(parts) != 3:
-                die("%s:%d: expected MODE<TAB>PATH<TAB>FILE" % (path, lineno))
-            mode, arcname, src = parts
-            if arcname.startswith("/") or ".." in arcname.split("/") or arcname.endswith("/"):
-                die("%s:%d: bad archive path %r" % (path, lineno, arcname))
-            if arcname in entries:
-                die("%s:%d: duplicate archive path %r" % (path, lineno, arcname))
-            entries[arcname] = (int(mode, 8), src)
-    if not entries:
-        die("%s: no entries" % path)
-    return entries
 
 
 def info(name, mode, is_dir):

@@ -32,7 +32,7 @@ def _csb_windows_zip_impl(ctx):
     ctx.actions.run(
         executable = ctx.executable._mkzip,
         arguments = [out.path, spec.path],
-        inputs = inputs + [spec],
+        inputs = inputs + [spec, ctx.file._mktar],
         outputs = [out],
         mnemonic = "CsbWindowsZip",
         progress_message = "Packing %s" % out.short_path,
@@ -55,5 +55,7 @@ csb_windows_zip = rule(
             cfg = "exec",
             allow_single_file = True,
         ),
+        # mkzip.py reads SPEC with mktar.py's read_spec
+        "_mktar": attr.label(default = "//release:mktar.py", allow_single_file = True),
     },
 )

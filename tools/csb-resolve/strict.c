@@ -44,20 +44,23 @@ static const field sandbox_workspace_write[] = {
     {"exclude_tmpdir_env_var", F_BOOL, NULL}, {"exclude_slash_tmp", F_BOOL, NULL},
     {NULL, F_ANY, NULL}};
 
+/* The network keys a profile's [network] table and the network_proxy
+ * feature table share. */
+#define NETWORK_KEYS                                           \
+  {"enabled", F_BOOL, NULL}, {"proxy_url", F_STRING, NULL},    \
+      {"enable_socks5", F_BOOL, NULL},                         \
+      {"socks_url", F_STRING, NULL},                           \
+      {"enable_socks5_udp", F_BOOL, NULL},                     \
+      {"allow_upstream_proxy", F_BOOL, NULL},                  \
+      {"dangerously_allow_non_loopback_proxy", F_BOOL, NULL},  \
+      {"dangerously_allow_all_unix_sockets", F_BOOL, NULL},    \
+      {"mode", F_ENUM, proxy_modes},                           \
+      {"domains", F_ACCESS_MAP, NULL},                         \
+      {"unix_sockets", F_ACCESS_MAP, NULL},                    \
+      {"allow_local_binding", F_BOOL, NULL}, {"mitm", F_ANY, NULL}
+
 static const field network_fields[] = {
-    {"enabled", F_BOOL, NULL},
-    {"proxy_url", F_STRING, NULL},
-    {"enable_socks5", F_BOOL, NULL},
-    {"socks_url", F_STRING, NULL},
-    {"enable_socks5_udp", F_BOOL, NULL},
-    {"allow_upstream_proxy", F_BOOL, NULL},
-    {"dangerously_allow_non_loopback_proxy", F_BOOL, NULL},
-    {"dangerously_allow_all_unix_sockets", F_BOOL, NULL},
-    {"mode", F_ENUM, proxy_modes},
-    {"domains", F_ACCESS_MAP, NULL},
-    {"unix_sockets", F_ACCESS_MAP, NULL},
-    {"allow_local_binding", F_BOOL, NULL},
-    {"mitm", F_ANY, NULL},
+    NETWORK_KEYS,
     /* legacy list keys: accepted and ignored */
     {"allowed_domains", F_ANY, NULL},
     {"denied_domains", F_ANY, NULL},
@@ -77,19 +80,7 @@ static const field project_fields[] = {{"trust_level", F_ENUM, trust_levels},
 static const field project_value = {"", F_TABLE, project_fields};
 
 static const field network_proxy_fields[] = {
-    {"enabled", F_BOOL, NULL},
-    {"proxy_url", F_STRING, NULL},
-    {"enable_socks5", F_BOOL, NULL},
-    {"socks_url", F_STRING, NULL},
-    {"enable_socks5_udp", F_BOOL, NULL},
-    {"allow_upstream_proxy", F_BOOL, NULL},
-    {"dangerously_allow_non_loopback_proxy", F_BOOL, NULL},
-    {"dangerously_allow_all_unix_sockets", F_BOOL, NULL},
-    {"mode", F_ENUM, proxy_modes},
-    {"domains", F_ACCESS_MAP, NULL},
-    {"unix_sockets", F_ACCESS_MAP, NULL},
-    {"allow_local_binding", F_BOOL, NULL},
-    {"mitm", F_ANY, NULL},
+    NETWORK_KEYS,
     {NULL, F_ANY, NULL}};
 
 /* Feature flags of the Codex configuration this version knows. */

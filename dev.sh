@@ -4,12 +4,16 @@
 #   ./dev.sh run [-- CMD ARGS...]   set up, build, and run CMD (default: a
 #                                   greeting) confined under the default
 #                                   :workspace policy of the current directory
-#   ./dev.sh test [BAZEL ARGS...]   set up and run every test (bazel test //...)
-#   ./dev.sh setup                  only set up (packages, deb-src, sources)
+#   ./dev.sh test [BAZEL ARGS...]   set up, run every test (bazel test //...),
+#                                   then the csb-bwrap differential check
+#                                   against codex (tests/bwrap/differential)
+#   ./dev.sh setup                  only set up (packages, deb-src, npm peers)
 #
 # Every step is idempotent and skipped when already done: apt runs only when
-# a package or the deb-src index is missing, and Debian sources come from the
-# cache directory ($CSB_DEBSRC_CACHE, default ~/.cache/csb/debsrc) once fetched.
+# a package or the deb-src index is missing, Debian sources come from the
+# cache directory ($CSB_DEBSRC_CACHE, default ~/.cache/csb/debsrc) once
+# fetched, and the pinned npm peers (tests/peers) are installed once into
+# $CSB_PEERS_DIR (default ~/.cache/csb/peers).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -17,6 +21,8 @@ PACKAGES=(
   bazel-bootstrap   # Bazel 4.2.3
   g++               # host toolchain (GoogleTest tests, host tool variants)
   musl-tools        # musl-gcc: static release binaries
+  gcc-mingw-w64-x86-64-posix  # csb-winacl.exe (third_party/mingw)
+  wine64            # runs csb-winacl.exe (//tests/winacl:wine_test)
   bubblewrap        # system bwrap for csb-bwrap during development
   gperf             # libseccomp syscall table
   dpkg-dev          # dpkg-source: unpacks pinned Debian source packages
@@ -24,11 +30,24 @@ PACKAGES=(
   xz-utils
   googletest        # /usr/src/googletest, built by Bazel
   libgtest-dev
-  python3           # release tarball writer and checkers
+  python3           # test runners, release tarball writer and checkers
   ca-certificates
+  curl              # csb-proxy tests (clients through the proxy)
+  git               # csb-proxy tests (git clone through the proxy)
+  iproute2          # csb-proxy tests (ip, in a private network namespace)
+  util-linux        # unshare (csb-proxy tests), chrt (benchmarks)
+  socat             # sandbox-runtime (srt), a benchmark peer
+  ripgrep           # sandbox-runtime (srt), a benchmark peer
+  hyperfine         # tests/bench/startup
+  wrk               # tests/bench/proxy
+  tinyproxy-bin     # tests/bench/proxy: the binary only, no system service
 )
 # Debian source packages the build unpacks (see third_party/debian/pins.bzl).
 SOURCE_PACKAGES=(android-platform-external-boringssl bubblewrap cjson libcap2 libseccomp)
+# npm packages pinned in tests/peers (package.json + package-lock.json):
+# codex (the differential check, benchmarks) and sandbox-runtime (benchmarks).
+PEERS_SRC="$ROOT/tests/peers"
+PEERS_DIR=${CSB_PEERS_DIR:-$HOME/.cache/csb/peers}
 
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'dev.sh: error: %s\n' "$*" >&2; exit 1; }
@@ -53,14 +72,21 @@ apt_update() {
 }
 
 setup_packages() {
-  local missing=() p
-  for p in "${PACKAGES[@]}"; do
-    if [ "$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null)" != "ii " ]; then
+  local wanted=("${PACKAGES[@]}") missing=() p
+  # Node.js and npm install the peers: a machine that already has them (from
+  # any origin, e.g. a newer Node.js) keeps them, otherwise Debian's are added.
+  command -v node >/dev/null 2>&1 || wanted+=(nodejs)
+  command -v npm >/dev/null 2>&1 || wanted+=(npm)
+  # One dpkg-query for all: prints "NAME ii " for installed ones.
+  local installed
+  installed=$(dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' "${wanted[@]}" 2>/dev/null || true)
+  for p in "${wanted[@]}"; do
+    if ! grep -qxF "$p ii " <<<"$installed"; then
       missing+=("$p")
     fi
   done
   if [ "${#missing[@]}" -eq 0 ]; then
-    say "packages: all ${#PACKAGES[@]} installed"
+    say "packages: all ${#wanted[@]} installed"
     return
   fi
   say "packages: installing ${missing[*]}"
@@ -175,10 +201,39 @@ setup_sources() {
   say "debian sources: deb-src ready (Bazel fetches pinned versions on first build)"
 }
 
+# The pinned peers as NAME@VERSION words (from tests/peers/package.json).
+peer_pins() {
+  sed -n 's/^ *"\(@[^"]*\)": "\([0-9][^"]*\)",\{0,1\}$/\1@\2/p' "$PEERS_SRC/package.json" | tr '\n' ' ' | sed 's/ $//'
+}
+
+# Installs tests/peers into $PEERS_DIR with `npm ci` (exact versions from the
+# lock file). A stamp holding the hash of package.json + package-lock.json
+# marks a finished install, so a changed pin or an interrupted install is
+# redone and anything else is left alone.
+setup_peers() {
+  local stamp="$PEERS_DIR/.csb-peers-installed" want
+  want=$(cat "$PEERS_SRC/package.json" "$PEERS_SRC/package-lock.json" | sha256sum | cut -d' ' -f1)
+  if [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] &&
+     [ -x "$PEERS_DIR/node_modules/.bin/codex" ] && [ -x "$PEERS_DIR/node_modules/.bin/srt" ]; then
+    say "npm peers: $(peer_pins) in $PEERS_DIR"
+    return
+  fi
+  say "npm peers: installing $(peer_pins) into $PEERS_DIR"
+  mkdir -p "$PEERS_DIR"
+  rm -f "$stamp"
+  cp "$PEERS_SRC/package.json" "$PEERS_SRC/package-lock.json" "$PEERS_DIR/"
+  (cd "$PEERS_DIR" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null) ||
+    die "npm ci in $PEERS_DIR failed"
+  "$PEERS_DIR/node_modules/.bin/codex" --version >/dev/null 2>&1 ||
+    die "$PEERS_DIR/node_modules/.bin/codex does not run"
+  printf '%s\n' "$want" >"$stamp"
+}
+
 setup() {
   [ -r /etc/debian_version ] || die "this script supports Debian 12 (bookworm)"
   setup_packages
   setup_sources
+  setup_peers
   command -v bazel >/dev/null || die "bazel not on PATH after installing bazel-bootstrap"
 }
 
@@ -215,10 +270,14 @@ cmd_test() {
   setup
   say "bazel test //... $*"
   bazel_cmd test //... "$@"
+  # Not a Bazel test: it runs the peer from $PEERS_DIR and keeps codex's home
+  # under ~/.cache. --require: a missing codex is a failure, not a skip.
+  say "differential check: csb-bwrap behaviour cases under codex sandbox"
+  "$ROOT/tests/bwrap/differential/run.sh" --require "$PEERS_DIR/node_modules/.bin/codex"
 }
 
 usage() {
-  sed -n '2,12s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+  sed -n '2,16s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
 main() {

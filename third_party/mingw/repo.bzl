@@ -3,7 +3,8 @@ cc_toolchain for the os=windows platform (//third_party/mingw).
 
 Debian's `mingw-w64` package provides `x86_64-w64-mingw32-gcc` in two
 thread models; the `-posix` one is preferred (libs/paths uses pthreads,
-which winpthreads provides and `-static` links in). The toolchain is
+which winpthreads provides and `-static` links in), and is all that
+dev.sh installs (`gcc-mingw-w64-x86-64-posix`). The toolchain is
 Bazel's own `unix_cc_toolchain_config` pointed at the cross tools:
 
   * everything links `-static` (no MinGW runtime DLLs), with the Win32

@@ -22,8 +22,9 @@ Usage:
 
 --csb defaults to bazel-bin/tools/csb-applypatch/csb-applypatch (the static
 release binary; build it first). --codex defaults to the native binary of
-the npm package @openai/codex, installed with `npm i @openai/codex` into
-WORKDIR/npm when it is not there yet.
+the npm package @openai/codex from the peers `./dev.sh setup` installs
+($CSB_PEERS_DIR, default ~/.cache/csb/peers), else from WORKDIR/npm, where
+it is installed with `npm i @openai/codex` when it is not there yet.
 """
 
 import argparse
@@ -42,16 +43,23 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 
 
+def codex_binaries(npm_dir):
+    return glob.glob(os.path.join(npm_dir, "node_modules", "@openai", "codex-linux-*", "vendor",
+                                  "*", "bin", "codex"))
+
+
 def find_codex(workdir):
+    peers = os.environ.get("CSB_PEERS_DIR") or os.path.expanduser("~/.cache/csb/peers")
+    found = codex_binaries(peers)
+    if found:
+        return found[0]
     npm_dir = os.path.join(workdir, "npm")
-    pattern = os.path.join(npm_dir, "node_modules", "@openai", "codex-linux-*", "vendor", "*",
-                           "bin", "codex")
-    found = glob.glob(pattern)
+    found = codex_binaries(npm_dir)
     if not found:
         os.makedirs(npm_dir, exist_ok=True)
         subprocess.run(["npm", "i", "--no-audit", "--no-fund", "@openai/codex"], cwd=npm_dir,
                        check=True)
-        found = glob.glob(pattern)
+        found = codex_binaries(npm_dir)
     if not found:
         sys.exit("cannot find the codex binary under %s" % npm_dir)
     return found[0]

@@ -8,9 +8,11 @@
 #   3. MITM handshakes/s with and without the leaf cache
 #   4. memory per idle keep-alive connection (goal: < 16 KiB)
 #
-# Needs: bazel, wrk and tinyproxy (apt), node + npm (sandbox-runtime is
-# installed with `npm i @anthropic-ai/sandbox-runtime` into the work dir;
-# skipped when npm is missing). Loopback only. Not a test: prints numbers.
+# Needs: bazel, wrk and tinyproxy (apt), node + sandbox-runtime (from the
+# peers `./dev.sh setup` installs, $CSB_PEERS_DIR, default ~/.cache/csb/peers;
+# else installed with `npm i @anthropic-ai/sandbox-runtime` into the work dir;
+# skipped when npm is missing). ./dev.sh setup installs all of them.
+# Loopback only. Not a test: prints numbers.
 #
 #   tests/bench/proxy/run.sh [--quick]          (BAZEL, BAZEL_FLAGS, BENCH_DIR)
 set -euo pipefail
@@ -85,14 +87,23 @@ EOF
 }
 
 SRT_PORT=""
+SRT_DIR=""
 start_srt() {
-  command -v node >/dev/null && command -v npm >/dev/null || return 0
-  if [ ! -d "$work/srt/node_modules/@anthropic-ai/sandbox-runtime" ]; then
-    mkdir -p "$work/srt"
-    (cd "$work/srt" && npm i --silent @anthropic-ai/sandbox-runtime >/dev/null 2>&1) || return 0
+  command -v node >/dev/null || return 0
+  local peers="${CSB_PEERS_DIR:-$HOME/.cache/csb/peers}"
+  if [ -d "$peers/node_modules/@anthropic-ai/sandbox-runtime/dist" ]; then
+    SRT_DIR="$peers"
+  else
+    command -v npm >/dev/null || return 0
+    SRT_DIR="$work/srt"
+    if [ ! -d "$SRT_DIR/node_modules/@anthropic-ai/sandbox-runtime" ]; then
+      mkdir -p "$SRT_DIR"
+      (cd "$SRT_DIR" && npm i --silent @anthropic-ai/sandbox-runtime >/dev/null 2>&1) || return 0
+    fi
   fi
-  cat > "$work/srt/proxy.mjs" <<'EOF'
-import { createHttpProxyServer } from './node_modules/@anthropic-ai/sandbox-runtime/dist/sandbox/http-proxy.js';
+  mkdir -p "$work/srt"
+  cat > "$work/srt/proxy.mjs" <<EOF
+import { createHttpProxyServer } from '$SRT_DIR/node_modules/@anthropic-ai/sandbox-runtime/dist/sandbox/http-proxy.js';
 const server = createHttpProxyServer({ filter: () => true });
 server.listen(0, '127.0.0.1', () => { console.log(server.address().port); });
 EOF
@@ -107,7 +118,7 @@ CSB_COPY_PORT=$CSB_PORT
 start_csb csb "$work/policy.json"
 start_tinyproxy
 start_srt
-SRT_VER=$(sed -n 's/.*"version": *"\([^"]*\)".*/\1/p' "$work/srt/node_modules/@anthropic-ai/sandbox-runtime/package.json" 2>/dev/null | head -1)
+SRT_VER=$(sed -n 's/.*"version": *"\([^"]*\)".*/\1/p' "$SRT_DIR/node_modules/@anthropic-ai/sandbox-runtime/package.json" 2>/dev/null | head -1)
 
 best_fetch() { # [PROXY] -> best seconds of ROUNDS
   local best=""

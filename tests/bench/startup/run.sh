@@ -9,8 +9,9 @@
 #
 # usage: tests/bench/startup/run.sh [CSB_BWRAP] [RUNS]
 #   CSB_BWRAP defaults to bazel-bin/tools/csb-bwrap/csb-bwrap (the static build);
-#   codex/srt are looked up on PATH, in ./node_modules/.bin and ~/node_modules/.bin
-#   (or set CODEX / SRT). Uses hyperfine when installed, else its own loop.
+#   codex/srt are looked up on PATH, in the peers `./dev.sh setup` installs
+#   ($CSB_PEERS_DIR, default ~/.cache/csb/peers), in ./node_modules/.bin and
+#   ~/node_modules/.bin (or set CODEX / SRT). Uses hyperfine when installed, else its own loop.
 #   As root it runs under SCHED_FIFO (chrt -f 10) so that other load on the
 #   machine does not dominate process start-up times; BENCH_RT=0 disables.
 set -euo pipefail
@@ -21,7 +22,8 @@ runs="${2:-40}"
 find_tool() {
   local name="$1" var="$2"
   if [ -n "${!var:-}" ]; then echo "${!var}"; return; fi
-  for c in "$(command -v "$name" 2>/dev/null)" "$root/node_modules/.bin/$name" "$HOME/node_modules/.bin/$name" "$HOME/peers/node_modules/.bin/$name"; do
+  local peers="${CSB_PEERS_DIR:-$HOME/.cache/csb/peers}"
+  for c in "$(command -v "$name" 2>/dev/null)" "$peers/node_modules/.bin/$name" "$root/node_modules/.bin/$name" "$HOME/node_modules/.bin/$name"; do
     if [ -n "$c" ] && [ -x "$c" ]; then echo "$c"; return; fi
   done
 }
@@ -64,12 +66,12 @@ if [ -n "$codex" ]; then
   ch="$HOME/.cache/csb-bench-codex-home"; mkdir -p "$ch"
   names+=("codex sandbox"); cmds+=("env CODEX_HOME=$ch $codex sandbox -P :workspace -C $work/ws -- /bin/true")
 else
-  echo "note: codex not found (npm i @openai/codex); skipped" >&2
+  echo "note: codex not found (./dev.sh setup installs it); skipped" >&2
 fi
 if [ -n "$srt" ]; then
   names+=("srt"); cmds+=("$srt -c true")
 else
-  echo "note: srt not found (npm i @anthropic-ai/sandbox-runtime; needs socat and ripgrep); skipped" >&2
+  echo "note: srt not found (./dev.sh setup installs it with socat and ripgrep); skipped" >&2
 fi
 
 rt=()

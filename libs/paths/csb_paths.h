@@ -101,6 +101,22 @@ int csb_path_has_glob(const char *s);
  * symbolic links", ...). */
 int csb_path_canonicalize(const char *path, char **out, csb_error *err);
 
+/* One symlink met while resolving a path. */
+typedef struct csb_path_link {
+  char *path;   /* where the link is: absolute, every component before it resolved */
+  char *target; /* its content exactly as readlink(2) returned it */
+} csb_path_link;
+
+/* csb_path_canonicalize that also reports, in the order they were
+ * followed, every symlink the resolution went through (the links of a
+ * link's target included), so that the same lexical path can be made to
+ * resolve identically elsewhere (e.g. inside a sandbox that recreates the
+ * links). Fails exactly when csb_path_canonicalize fails; on failure
+ * nothing is returned. Free the list with csb_path_links_free. */
+int csb_path_resolve_links(const char *path, char **out, csb_path_link **links,
+                           size_t *n_links, csb_error *err);
+void csb_path_links_free(csb_path_link *links, size_t n);
+
 /* Full canonicalisation of the deepest existing ancestor, with the missing
  * suffix re-appended: "/link/missing/x" -> "<target>/missing/x". An
  * ancestor that exists but cannot be canonicalised (dangling symlink,

@@ -225,7 +225,11 @@ static ssize_t read_link(const char *p, char **buf, size_t *cap) {
  * Returns 0 with errno set when a component is missing, is not a directory
  * where one is needed, cannot be inspected, or when more than
  * CSB_PATH_MAX_SYMLINKS symlinks had to be followed. */
-static int resolve_physical(const char *path, csb_buf *res) {
+/* Called for every symlink resolve_physical follows: the link's absolute
+ * path (its directory already resolved) and its content as read. */
+typedef void (*link_fn)(void *ctx, const char *link, const char *target);
+
+static int resolve_physical_links(const char *path, csb_buf *res, link_fn on_link, void *ctx) {
   csb_buf rest, tmp;
   csb_buf_init(&rest);
   csb_buf_init(&tmp);
@@ -269,6 +273,7 @@ static int resolve_physical(const char *path, csb_buf *res) {
         errno = ENOENT;
         goto out;
       }
+      if (on_link) on_link(ctx, res->data, link);
       res->len = link[0] == '/' ? 0 : save;
       res->data[res->len] = '\0';
       csb_buf_reset(&tmp);
@@ -295,17 +300,34 @@ out:;
   return ok;
 }
 
+static int resolve_physical(const char *path, csb_buf *res) {
+  return resolve_physical_links(path, res, NULL, NULL);
+}
+
 static int need_absolute(const char *path, csb_error *err) {
   if (path[0] == '/') return 1;
   return csb_error_set(err, "path `%s` is not absolute", path);
 }
 
-int csb_path_canonicalize(const char *path, char **out, csb_error *err) {
+typedef struct link_list {
+  csb_path_link *items;
+  size_t n, cap;
+} link_list;
+
+static void collect_link(void *ctx, const char *link, const char *target) {
+  link_list *l = ctx;
+  l->items = csb_xgrow(l->items, &l->cap, l->n + 1, sizeof *l->items);
+  l->items[l->n].path = csb_xstrdup(link);
+  l->items[l->n].target = csb_xstrdup(target);
+  l->n++;
+}
+
+static int canonicalize(const char *path, char **out, link_list *links, csb_error *err) {
   if (!need_absolute(path, err)) return 0;
   char *norm = csb_path_normalize(path);
   csb_buf res;
   csb_buf_init(&res);
-  if (!resolve_physical(norm, &res)) {
+  if (!resolve_physical_links(norm, &res, links ? collect_link : NULL, links)) {
     int e = errno;
     csb_buf_free(&res);
     free(norm);
@@ -318,6 +340,32 @@ int csb_path_canonicalize(const char *path, char **out, csb_error *err) {
   free(norm);
   *out = csb_buf_steal(&res);
   return 1;
+}
+
+int csb_path_canonicalize(const char *path, char **out, csb_error *err) {
+  return canonicalize(path, out, NULL, err);
+}
+
+int csb_path_resolve_links(const char *path, char **out, csb_path_link **links,
+                           size_t *n_links, csb_error *err) {
+  link_list l = {NULL, 0, 0};
+  *links = NULL;
+  *n_links = 0;
+  if (!canonicalize(path, out, &l, err)) {
+    csb_path_links_free(l.items, l.n);
+    return 0;
+  }
+  *links = l.items;
+  *n_links = l.n;
+  return 1;
+}
+
+void csb_path_links_free(csb_path_link *links, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    free(links[i].path);
+    free(links[i].target);
+  }
+  free(links);
 }
 
 /* Length of the ancestor of the normalised absolute `p` that ends before

@@ -414,6 +414,45 @@ TEST_F(FsTest, CanonicalizeErrors) {
   EXPECT_NE(e.find("not absolute"), std::string::npos) << e;
 }
 
+// "canonical | link=target | link=target ..." or "<error>".
+std::string Links(const std::string &p) {
+  char *out = nullptr;
+  csb_path_link *links = nullptr;
+  size_t n = 0;
+  csb_error err;
+  csb_error_clear(&err);
+  if (!csb_path_resolve_links(p.c_str(), &out, &links, &n, &err)) {
+    EXPECT_EQ(links, nullptr);
+    EXPECT_EQ(n, 0u);
+    return "<error>";
+  }
+  std::string s = Take(out);
+  for (size_t i = 0; i < n; i++) s += std::string(" | ") + links[i].path + "=" + links[i].target;
+  csb_path_links_free(links, n);
+  return s;
+}
+
+TEST_F(FsTest, ResolveLinksReportsEveryLinkInOrder) {
+  EXPECT_EQ(Links(t / "real/dir/file"), t / "real/dir/file");
+  EXPECT_EQ(Links(t / "link/dir"), t / "real/dir" + " | " + t / "link" + "=real");
+  EXPECT_EQ(Links(t / "abslink/file"), t / "real/dir/file" + " | " + t / "abslink" + "=" + t / "real/dir");
+  // A link inside a link's target is reported where it really is, with
+  // its content byte for byte (relative targets stay relative).
+  EXPECT_EQ(Links(t / "real/chain/file"), t / "real/dir/file" + " | " + t / "real/chain" +
+                                              "=../link/dir | " + t / "link" + "=real");
+  EXPECT_EQ(Links(t / "link/up/link/dir"), t / "real/dir" + " | " + t / "link" + "=real | " +
+                                               t / "real/up" + "=.. | " + t / "link" + "=real");
+  EXPECT_EQ(Links("/"), "/");
+}
+
+TEST_F(FsTest, ResolveLinksFailsLikeCanonicalize) {
+  EXPECT_EQ(Links(t / "missing"), "<error>");
+  EXPECT_EQ(Links(t / "link/missing"), "<error>");
+  EXPECT_EQ(Links(t / "dangling"), "<error>");
+  EXPECT_EQ(Links(t / "loop1"), "<error>");
+  EXPECT_EQ(Links("relative"), "<error>");
+}
+
 TEST_F(FsTest, CanonicalExistingPrefixAppendsMissingSuffix) {
   EXPECT_EQ(CanonPrefix(t / "link/missing/x"), t / "real/missing/x");
   EXPECT_EQ(CanonPrefix(t / "link/dir/file"), t / "real/dir/file");

@@ -46,6 +46,13 @@ typedef enum { CSB_LINUX_BWRAP = 0, CSB_LINUX_LANDLOCK } csb_linux_backend;
 extern const char *const csb_protected_names[CSB_PROTECTED_NAMES_COUNT];
 /* = { ".git", ".agents", ".codex", ".csb" } (a constant table, not state) */
 
+/* Read roots a Linux backend adds for `include_platform_defaults`
+ * (`:minimal`), as written; views list the ones that exist. */
+#define CSB_LINUX_PLATFORM_READ_ROOTS_COUNT 8
+extern const char *const csb_linux_platform_read_roots[CSB_LINUX_PLATFORM_READ_ROOTS_COUNT];
+/* = { "/bin", "/sbin", "/usr", "/etc", "/lib", "/lib64", "/nix/store",
+ *     "/run/current-system/sw" } */
+
 typedef struct csb_policy_entry {
   char *path;          /* absolute, normalised */
   csb_access access;
@@ -292,12 +299,35 @@ typedef struct csb_writable_root {
   csb_strv protected_names;    /* subset of csb_protected_names */
 } csb_writable_root;
 
+/* A symlink on the way from a readable root as written to its effective
+ * path (e.g. "/bin" -> "usr/bin" for the root "/bin", effective
+ * "/usr/bin"). */
+typedef struct csb_view_link {
+  char *path;   /* the link: absolute, every component before it resolved */
+  char *target; /* its content exactly as readlink(2) returned it */
+  char *root;   /* the effective readable root the written path leads to */
+} csb_view_link;
+
 typedef struct csb_policy_view {
   int full_read;
   int full_write;
   int include_platform_defaults;
   int glob_scan_max_depth;     /* 0 = unset */
   csb_strv readable_roots;     /* empty when full_read */
+  /* Linux documents with include_platform_defaults: the
+   * csb_linux_platform_read_roots that exist, as effective paths, sorted;
+   * empty otherwise. Not part of readable_roots. */
+  csb_strv platform_read_roots;
+  /* For every readable root (entries and platform read roots) whose
+   * effective path differs from the path as written because the written
+   * path goes through symlinks: those symlinks, in the order they are
+   * followed, so that a backend building a file tree from the effective
+   * roots can recreate them and keep the written path working. Probed on
+   * this host only (empty for documents probed otherwise), sorted by path
+   * then root, without duplicates. Only the links leading to a root: they
+   * never make anything else readable. */
+  csb_view_link *readable_links;
+  size_t n_readable_links;
   csb_writable_root *writable; /* empty when full_write; sorted by root */
   size_t n_writable;
   csb_strv unreadable_roots;   /* deny entries (not "/"), sorted */

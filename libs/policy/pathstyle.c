@@ -120,6 +120,15 @@ char *csb_policy_i_path_effective(const csb_policy *p, const char *path) {
   return out;
 }
 
+int csb_policy_i_path_links(const csb_policy *p, const char *path, char **canonical,
+                            csb_path_link **links, size_t *n_links) {
+  *canonical = NULL;
+  *links = NULL;
+  *n_links = 0;
+  if (p->probe != NULL || !host_probe_ok(p->platform)) return 0;
+  return csb_path_resolve_links(path, canonical, links, n_links, NULL);
+}
+
 /* Windows patterns are matched in a folded form: both separators become
  * '/', ASCII letters lower-case (so backslash is never an escape). */
 static char *fold_windows(const char *s) {

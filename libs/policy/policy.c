@@ -10,6 +10,10 @@
 const char *const csb_protected_names[CSB_PROTECTED_NAMES_COUNT] = {
     ".git", ".agents", ".codex", ".csb"};
 
+const char *const csb_linux_platform_read_roots[CSB_LINUX_PLATFORM_READ_ROOTS_COUNT] = {
+    "/bin", "/sbin", "/usr", "/etc", "/lib", "/lib64", "/nix/store", "/run/current-system/sw",
+};
+
 static const char *const access_names[] = {"read", "write", "deny"};
 static const char *const platform_names[] = {"linux", "macos", "windows"};
 

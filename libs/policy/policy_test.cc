@@ -572,6 +572,134 @@ TEST(Views, PlatformDefaultsOnlyWithoutFullRead) {
   csb_policy_free(p);
 }
 
+// A top-level symlink to a directory on this host (/bin -> usr/bin on
+// merged-/usr systems), or "".
+std::string TopLevelDirLink() {
+  for (const char *p : {"/bin", "/sbin", "/lib", "/lib64"}) {
+    struct stat st;
+    if (lstat(p, &st) == 0 && S_ISLNK(st.st_mode) && stat(p, &st) == 0 && S_ISDIR(st.st_mode))
+      return p;
+  }
+  return "";
+}
+
+std::string ReadLink(const std::string &p) {
+  char buf[4096];
+  ssize_t n = readlink(p.c_str(), buf, sizeof buf);
+  return n > 0 ? std::string(buf, (size_t)n) : "";
+}
+
+std::string RealPath(const std::string &p) {
+  char *r = realpath(p.c_str(), nullptr);
+  std::string s = r ? r : "";
+  free(r);
+  return s;
+}
+
+// "path=target>root" per link.
+std::vector<std::string> Links(const csb_policy_view *v) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < v->n_readable_links; i++)
+    out.push_back(std::string(v->readable_links[i].path) + "=" + v->readable_links[i].target + ">" +
+                  v->readable_links[i].root);
+  return out;
+}
+
+TEST(Views, ReadableRootThroughTopLevelSymlinkKeepsTheLink) {
+  std::string top = TopLevelDirLink();
+  if (top.empty()) GTEST_SKIP() << "no top-level directory symlink on this host";
+  std::string real = RealPath(top), target = ReadLink(top);
+  csb_policy *p = Make("/w", {{"/w", CSB_ACCESS_WRITE, nullptr}, {top.c_str(), CSB_ACCESS_READ, nullptr}});
+  csb_policy_view *v = nullptr;
+  ASSERT_TRUE(csb_policy_view_build(p, &v, nullptr));
+  EXPECT_EQ(Strs(v->readable_roots), std::vector<std::string>({real, "/w"}));
+  // The link's content is kept byte for byte (usually relative).
+  EXPECT_EQ(Links(v), std::vector<std::string>({top + "=" + target + ">" + real}));
+  EXPECT_EQ(v->platform_read_roots.len, 0u);
+  csb_policy_view_free(v);
+  // A path below the link: the same link leads to the deeper root.
+  std::string below;
+  if (DIR *d = opendir(real.c_str())) {
+    while (struct dirent *de = readdir(d)) {
+      std::string q = real + "/" + de->d_name;
+      struct stat st;
+      if (de->d_name[0] != '.' && lstat(q.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+        below = de->d_name;
+        break;
+      }
+    }
+    closedir(d);
+  }
+  if (!below.empty()) {
+    csb_policy_add_entry(p, (top + "/" + below).c_str(), CSB_ACCESS_READ, "below", 0, 0);
+    csb_policy_canonicalize(p);
+    ASSERT_TRUE(csb_policy_view_build(p, &v, nullptr));
+    EXPECT_EQ(Links(v), std::vector<std::string>({top + "=" + target + ">" + real,
+                                                  top + "=" + target + ">" + real + "/" + below}));
+    csb_policy_view_free(v);
+  }
+  csb_policy_free(p);
+}
+
+TEST(Views, DeniedOrUnreadRootsGetNoLinks) {
+  std::string top = TopLevelDirLink();
+  if (top.empty()) GTEST_SKIP() << "no top-level directory symlink on this host";
+  // A deny entry is no readable root.
+  csb_policy *p = Make("/w", {{"/w", CSB_ACCESS_WRITE, nullptr}, {top.c_str(), CSB_ACCESS_DENY, nullptr}});
+  csb_policy_view *v = nullptr;
+  ASSERT_TRUE(csb_policy_view_build(p, &v, nullptr));
+  EXPECT_TRUE(Links(v).empty());
+  csb_policy_view_free(v);
+  csb_policy_free(p);
+  // Full read binds everything as it is: no links needed.
+  p = Make("/w", {{"/", CSB_ACCESS_READ, ":root"}, {top.c_str(), CSB_ACCESS_READ, nullptr}});
+  ASSERT_TRUE(csb_policy_view_build(p, &v, nullptr));
+  EXPECT_TRUE(v->full_read);
+  EXPECT_TRUE(Links(v).empty());
+  csb_policy_view_free(v);
+  csb_policy_free(p);
+}
+
+TEST(Views, NestedSymlinksStayLogicalWithoutLinks) {
+  TempTree t;
+  t.Dir("real/sub");
+  t.Link("link", "real");
+  std::string link = t.Path("link");
+  csb_policy *p = Make("/w", {{link.c_str(), CSB_ACCESS_READ, nullptr},
+                              {t.Path("real/sub").c_str(), CSB_ACCESS_READ, nullptr}});
+  csb_policy_view *v = nullptr;
+  ASSERT_TRUE(csb_policy_view_build(p, &v, nullptr));
+  EXPECT_EQ(Strs(v->readable_roots), std::vector<std::string>({link, t.Path("real/sub")}));
+  EXPECT_TRUE(Links(v).empty());
+  csb_policy_view_free(v);
+  csb_policy_free(p);
+}
+
+TEST(Views, PlatformReadRootsAreEffectiveAndLinked) {
+  csb_policy *p = Make("/w", {{"/w", CSB_ACCESS_WRITE, nullptr}});
+  p->include_platform_defaults = 1;
+  csb_policy_view *v = nullptr;
+  ASSERT_TRUE(csb_policy_view_build(p, &v, nullptr));
+  std::vector<std::string> want, links;
+  std::vector<std::pair<std::string, std::string>> pairs;  // (link, root), sorted like the view
+  for (const char *r : csb_linux_platform_read_roots) {
+    struct stat st;
+    if (stat(r, &st) != 0 || !S_ISDIR(st.st_mode)) continue;
+    std::string real = RealPath(r);
+    if (std::find(want.begin(), want.end(), real) == want.end()) want.push_back(real);
+    if (lstat(r, &st) == 0 && S_ISLNK(st.st_mode) && real.rfind(r, 0) != 0) pairs.push_back({r, real});
+  }
+  std::sort(want.begin(), want.end());
+  std::sort(pairs.begin(), pairs.end());
+  for (const auto &l : pairs) links.push_back(l.first + "=" + ReadLink(l.first) + ">" + l.second);
+  EXPECT_EQ(Strs(v->platform_read_roots), want);
+  EXPECT_EQ(Links(v), links);
+  // Platform read roots are not readable roots of the document.
+  EXPECT_EQ(Strs(v->readable_roots), std::vector<std::string>({"/w"}));
+  csb_policy_view_free(v);
+  csb_policy_free(p);
+}
+
 // ---- §5.3 legacy projection and §5.4 round trip ------------------------------------------
 
 TEST(Legacy, WorkspaceWriteProjection) {

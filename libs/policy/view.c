@@ -81,6 +81,47 @@ static void default_subpaths(const vctx *c, const char *root, csb_strv *out) {
   }
 }
 
+/* ---- symlinks to readable roots ----------------------------------------- */
+
+typedef struct link_set {
+  csb_view_link *items;
+  size_t n, cap;
+} link_set;
+
+/* Records the links from `written` to its effective form `eff`, when the
+ * two differ and the written path resolves (on this host) to exactly
+ * `eff`. */
+static void add_links(const csb_policy *p, link_set *set, const char *written, const char *eff) {
+  if (csb_policy_i_path_equal(p->platform, written, eff)) return;
+  char *canon = NULL;
+  csb_path_link *links = NULL;
+  size_t n = 0;
+  if (!csb_policy_i_path_links(p, written, &canon, &links, &n)) return;
+  if (strcmp(canon, eff) == 0) {
+    for (size_t i = 0; i < n; i++) {
+      int dup = 0;
+      for (size_t j = 0; j < set->n && !dup; j++)
+        dup = strcmp(set->items[j].path, links[i].path) == 0 &&
+              strcmp(set->items[j].target, links[i].target) == 0 &&
+              strcmp(set->items[j].root, eff) == 0;
+      if (dup) continue;
+      set->items = csb_xgrow(set->items, &set->cap, set->n + 1, sizeof *set->items);
+      csb_view_link *l = &set->items[set->n++];
+      l->path = csb_xstrdup(links[i].path);
+      l->target = csb_xstrdup(links[i].target);
+      l->root = csb_xstrdup(eff);
+    }
+  }
+  csb_path_links_free(links, n);
+  free(canon);
+}
+
+static int cmp_link(const void *a, const void *b) {
+  const csb_view_link *x = a, *y = b;
+  int c = strcmp(x->path, y->path);
+  return c ? c : strcmp(x->root, y->root);
+}
+
 static int path_writable(const vctx *c, const char *path) {
   csb_verdict v;
   csb_policy_i_access_for(c->p, &c->ev, path, &v);
@@ -139,6 +180,7 @@ int csb_policy_view_build(const csb_policy *p, csb_policy_view **out, csb_error 
   csb_platform pl = p->platform;
   csb_policy_view *v = csb_xcalloc(1, sizeof(*v));
   csb_strv_init(&v->readable_roots);
+  csb_strv_init(&v->platform_read_roots);
   csb_strv_init(&v->unreadable_roots);
   csb_strv_init(&v->unreadable_globs);
   v->full_read = csb_policy_full_disk_read(p);
@@ -159,12 +201,30 @@ int csb_policy_view_build(const csb_policy *p, csb_policy_view **out, csb_error 
   c.cwd_eff = csb_policy_i_path_effective(p, p->cwd);
 
   if (!v->full_read) {
+    link_set links = {NULL, 0, 0};
     for (size_t i = 0; i < p->n_entries; i++) {
       const csb_policy_entry *e = &p->entries[i];
       if (e->access == CSB_ACCESS_DENY || c.resolved[i] == CSB_ACCESS_DENY) continue;
       push_unique(&v->readable_roots, pl, c.eff[i]);
+      add_links(p, &links, e->path, c.eff[i]);
     }
     sort_strv(&v->readable_roots);
+    if (v->include_platform_defaults && pl == CSB_PLATFORM_LINUX) {
+      for (size_t i = 0; i < CSB_LINUX_PLATFORM_READ_ROOTS_COUNT; i++) {
+        const char *r = csb_linux_platform_read_roots[i];
+        csb_probe_stat st;
+        csb_policy_i_stat(p, r, &st);
+        if (!st.is_dir) continue;
+        char *eff = csb_policy_i_path_effective(p, r);
+        push_unique(&v->platform_read_roots, pl, eff);
+        add_links(p, &links, r, eff);
+        free(eff);
+      }
+      sort_strv(&v->platform_read_roots);
+    }
+    if (links.n > 1) qsort(links.items, links.n, sizeof *links.items, cmp_link);
+    v->readable_links = links.items;
+    v->n_readable_links = links.n;
   }
   if (restricted) {
     for (size_t i = 0; i < p->n_entries; i++) {
@@ -235,6 +295,13 @@ int csb_policy_view_build(const csb_policy *p, csb_policy_view **out, csb_error 
 void csb_policy_view_free(csb_policy_view *v) {
   if (v == NULL) return;
   csb_strv_free(&v->readable_roots);
+  csb_strv_free(&v->platform_read_roots);
+  for (size_t i = 0; i < v->n_readable_links; i++) {
+    free(v->readable_links[i].path);
+    free(v->readable_links[i].target);
+    free(v->readable_links[i].root);
+  }
+  free(v->readable_links);
   csb_strv_free(&v->unreadable_roots);
   csb_strv_free(&v->unreadable_globs);
   for (size_t i = 0; i < v->n_writable; i++) {

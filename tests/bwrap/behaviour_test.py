@@ -196,6 +196,46 @@ def restricted_read_without_platform_defaults_has_no_shell(t):
     contains(err, "cannot run /bin/sh", "stderr")
 
 
+def merged_usr_links():
+    """The top-level symlinks of a merged-/usr host (/bin -> usr/bin, ...),
+    as {path: content}; Skip when /bin is a directory here."""
+    links = {p: os.readlink(p) for p in ("/bin", "/sbin", "/lib", "/lib64") if os.path.islink(p)}
+    if "/bin" not in links:
+        raise Skip("/bin is not a symlink on this host")
+    return links
+
+
+@case
+def restricted_read_recreates_symlinked_readable_roots(t):
+    links = merged_usr_links()
+    t.policy([(t.ws, "write"), ("/usr", "read")] + [(p, "read") for p in links])
+    script = "".join(f"readlink {p}; " for p in sorted(links)) + "echo ok"
+    rc, out, err = t.run(["/bin/sh", "-c", script])
+    eq((rc, out), (0, "".join(links[p] + "\n" for p in sorted(links)) + "ok\n"), err)
+    # the way through the link reaches the same files
+    rc, out, _ = t.run(["/bin/sh", "-c", "test /bin/sh -ef /usr/bin/sh && echo same"])
+    eq((rc, out), (0, "same\n"))
+
+
+@case
+def platform_defaults_keep_symlinked_roots_as_symlinks(t):
+    links = merged_usr_links()
+    t.policy([(t.ws, "write")], minimal=True)
+    rc, out, err = t.run(["/bin/sh", "-c", "test -L /bin && readlink /bin"])
+    eq((rc, out), (0, links["/bin"] + "\n"), err)
+
+
+@case
+def symlinked_root_leading_to_a_denied_path_stays_unreadable(t):
+    links = merged_usr_links()
+    if "/sbin" not in links or not os.path.isdir("/usr/sbin"):
+        raise Skip("/sbin is not a symlink to /usr/sbin here")
+    t.policy([(t.ws, "write"), ("/usr", "read"), ("/usr/sbin", "deny")] + [(p, "read") for p in links])
+    rc, out, err = t.run(["/bin/sh", "-c", "readlink /sbin; ls /sbin/ >/dev/null 2>&1 && echo leak || echo denied; "
+                                           "ls /usr/sbin/ >/dev/null 2>&1 && echo leak || echo denied"])
+    eq((rc, out), (0, links["/sbin"] + "\ndenied\ndenied\n"), err)
+
+
 @case
 def readable_root_is_read_only(t):
     os.makedirs(os.path.join(t.out, "docs"))

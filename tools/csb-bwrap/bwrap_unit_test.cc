@@ -51,6 +51,13 @@ struct View {
   View() {}
   ~View() {
     csb_strv_free(&v.readable_roots);
+    csb_strv_free(&v.platform_read_roots);
+    for (size_t i = 0; i < v.n_readable_links; i++) {
+      free(v.readable_links[i].path);
+      free(v.readable_links[i].target);
+      free(v.readable_links[i].root);
+    }
+    free(v.readable_links);
     csb_strv_free(&v.unreadable_roots);
     csb_strv_free(&v.unreadable_globs);
     for (size_t i = 0; i < v.n_writable; i++) {
@@ -59,6 +66,13 @@ struct View {
       csb_strv_free(&v.writable[i].protected_names);
     }
     free(v.writable);
+  }
+  void AddLink(const std::string &path, const std::string &target, const std::string &root) {
+    v.readable_links = (csb_view_link *)realloc(v.readable_links, (v.n_readable_links + 1) * sizeof *v.readable_links);
+    csb_view_link *l = &v.readable_links[v.n_readable_links++];
+    l->path = strdup(path.c_str());
+    l->target = strdup(target.c_str());
+    l->root = strdup(root.c_str());
   }
   csb_writable_root *AddWritable(const std::string &root) {
     v.writable = (csb_writable_root *)realloc(v.writable, (v.n_writable + 1) * sizeof *v.writable);
@@ -210,6 +224,7 @@ TEST(Mounts, RestrictedReadStartsFromEmptyRoot) {
   csb_policy *p = csb_policy_new(CSB_PLATFORM_LINUX, ws.c_str());
   View view;
   view.v.include_platform_defaults = 1;
+  csb_strv_push(&view.v.platform_read_roots, "/usr");
   view.AddWritable(ws);
   bw_mount_opts o = Opts();
   o.mount_proc = 0;
@@ -224,6 +239,143 @@ TEST(Mounts, RestrictedReadStartsFromEmptyRoot) {
   EXPECT_EQ(Find(a, {"--proc", "/proc"}), -1);
   bw_fsargs_free(&f);
   csb_policy_free(p);
+}
+
+// Builds the filesystem argv of a restricted-read view; "" when it fails
+// (error in *err).
+std::vector<std::string> Build(const View &view, const bw_mount_opts &o, std::string *err = nullptr,
+                               std::vector<std::string> *explain = nullptr) {
+  csb_policy *p = csb_policy_new(CSB_PLATFORM_LINUX, "/");
+  bw_fsargs f;
+  memset(&f, 0, sizeof f);
+  csb_error e;
+  csb_error_clear(&e);
+  std::vector<std::string> a;
+  if (bw_mounts_build(p, &view.v, &o, &f, &e)) {
+    a = Argv(f);
+    if (explain)
+      for (size_t i = 0; i < f.explain.len; i++) explain->push_back(f.explain.items[i]);
+  } else if (err) {
+    *err = e.msg;
+  }
+  bw_fsargs_free(&f);
+  csb_policy_free(p);
+  return a;
+}
+
+TEST(Mounts, SymlinksOnTheWayToReadableRootsAreRecreated) {
+  // T/real/dir, T/alias -> real, T/hop -> alias/dir (a chain: hop, then alias)
+  TempDir t;
+  mkdir(t.Sub("real").c_str(), 0755);
+  mkdir(t.Sub("real/dir").c_str(), 0755);
+  ASSERT_EQ(symlink("real", t.Sub("alias").c_str()), 0);
+  ASSERT_EQ(symlink("alias/dir", t.Sub("hop").c_str()), 0);
+  View view;
+  csb_strv_push(&view.v.readable_roots, t.Sub("real/dir").c_str());
+  view.AddLink(t.Sub("alias"), "real", t.Sub("real/dir"));
+  view.AddLink(t.Sub("hop"), "alias/dir", t.Sub("real/dir"));
+  bw_mount_opts o = Opts();
+  auto a = Build(view, o);
+  long bind = Find(a, {"--ro-bind", t.Sub("real/dir"), t.Sub("real/dir")});
+  EXPECT_GE(bind, 0);
+  // exactly the host's link contents, relative as on the host
+  EXPECT_GE(Find(a, {"--symlink", "real", t.Sub("alias")}), 0);
+  EXPECT_GE(Find(a, {"--symlink", "alias/dir", t.Sub("hop")}), 0);
+}
+
+TEST(Mounts, LinksToRootsThatAreNotBoundAreNotRecreated) {
+  TempDir t;
+  mkdir(t.Sub("real").c_str(), 0755);
+  ASSERT_EQ(symlink("real", t.Sub("alias").c_str()), 0);
+  View view;  // the link's root is not a readable root
+  view.AddLink(t.Sub("alias"), "real", t.Sub("real"));
+  std::vector<std::string> explain;
+  auto a = Build(view, Opts(), nullptr, &explain);
+  EXPECT_EQ(Find(a, {"--symlink", "real", t.Sub("alias")}), -1);
+  EXPECT_EQ(Find(a, {"--ro-bind", t.Sub("real"), t.Sub("real")}), -1);
+  bool said = false;
+  for (const auto &l : explain) said |= l.find("not recreated") != std::string::npos;
+  EXPECT_TRUE(said);
+}
+
+TEST(Mounts, LinkToADeniedRootLeadsToTheMask) {
+  TempDir t;
+  mkdir(t.Sub("real").c_str(), 0755);
+  ASSERT_EQ(symlink("real", t.Sub("alias").c_str()), 0);
+  View view;
+  csb_strv_push(&view.v.readable_roots, t.Sub("real").c_str());
+  csb_strv_push(&view.v.unreadable_roots, t.Sub("real").c_str());
+  view.AddLink(t.Sub("alias"), "real", t.Sub("real"));
+  auto a = Build(view, Opts());
+  long link = Find(a, {"--symlink", "real", t.Sub("alias")});
+  long deny = Find(a, {"--perms", "0000", "--tmpfs", t.Sub("real")});
+  EXPECT_GE(link, 0);
+  EXPECT_GE(deny, 0);
+}
+
+TEST(Mounts, LinkInsideAWritableRootFailsClosed) {
+  // A root reached through a link the sandboxed command could retarget.
+  TempDir t;
+  mkdir(t.Sub("ws").c_str(), 0755);
+  mkdir(t.Sub("real").c_str(), 0755);
+  ASSERT_EQ(symlink(t.Sub("real").c_str(), t.Sub("ws/l").c_str()), 0);
+  View view;
+  view.AddWritable(t.Sub("ws"));
+  csb_strv_push(&view.v.readable_roots, t.Sub("real").c_str());
+  view.AddLink(t.Sub("ws/l"), t.Sub("real"), t.Sub("real"));
+  std::string err;
+  auto a = Build(view, Opts(), &err);
+  EXPECT_TRUE(a.empty());
+  EXPECT_NE(err.find("crosses symlink " + t.Sub("ws/l")), std::string::npos) << err;
+}
+
+TEST(Mounts, NestedReadableRootsInsideAReadOnlyBindNeedNoMount) {
+  TempDir t;
+  for (const char *d : {"usr", "usr/bin", "usr/lib", "usr/lib/sub", "ws"}) mkdir(t.Sub(d).c_str(), 0755);
+  View view;
+  csb_strv_push(&view.v.readable_roots, t.Sub("usr").c_str());
+  csb_strv_push(&view.v.readable_roots, t.Sub("usr/bin").c_str());
+  csb_strv_push(&view.v.platform_read_roots, t.Sub("usr/lib").c_str());
+  csb_strv_push(&view.v.readable_roots, t.Sub("usr/lib/sub").c_str());
+  csb_strv_push(&view.v.unreadable_roots, t.Sub("usr/lib").c_str());
+  auto a = Build(view, Opts());
+  EXPECT_GE(Find(a, {"--ro-bind", t.Sub("usr"), t.Sub("usr")}), 0);
+  EXPECT_EQ(Find(a, {"--ro-bind", t.Sub("usr/bin"), t.Sub("usr/bin")}), -1);
+  // below a deny mask the readable child is bound again
+  EXPECT_GE(Find(a, {"--perms", "0111", "--tmpfs", t.Sub("usr/lib")}), 0);
+  EXPECT_GE(Find(a, {"--ro-bind", t.Sub("usr/lib/sub"), t.Sub("usr/lib/sub")}), 0);
+}
+
+TEST(Mounts, RuntimeFilesAreReachedThroughRecreatedLinks) {
+  // A dynamically linked build's loader named through a link:
+  // T/lib64 -> usr/lib64, T/usr/lib64/ld.so -> ../lib/ld.so (the file).
+  TempDir t;
+  for (const char *d : {"usr", "usr/lib", "usr/lib64"}) mkdir(t.Sub(d).c_str(), 0755);
+  int fd = open(t.Sub("usr/lib/ld.so").c_str(), O_CREAT | O_WRONLY, 0755);
+  ASSERT_GE(fd, 0);
+  close(fd);
+  ASSERT_EQ(symlink("usr/lib64", t.Sub("lib64").c_str()), 0);
+  ASSERT_EQ(symlink("../lib/ld.so", t.Sub("usr/lib64/ld.so").c_str()), 0);
+  std::string src = t.Sub("usr/lib/ld.so"), dst = t.Sub("lib64/ld.so");
+  const char *srcs[] = {src.c_str()}, *dsts[] = {dst.c_str()};
+  bw_mount_opts o = Opts();
+  o.runtime_src = srcs;
+  o.runtime_dst = dsts;
+  o.n_runtime = 1;
+  View view;
+  auto a = Build(view, o);
+  EXPECT_GE(Find(a, {"--symlink", "usr/lib64", t.Sub("lib64")}), 0);
+  EXPECT_GE(Find(a, {"--symlink", "../lib/ld.so", t.Sub("usr/lib64/ld.so")}), 0);
+  EXPECT_GE(Find(a, {"--ro-bind", src, src}), 0);
+  // when the policy already shows the tree, nothing is added
+  View readable;
+  csb_strv_push(&readable.v.readable_roots, t.Sub("usr").c_str());
+  readable.AddLink(t.Sub("lib64"), "usr/lib64", t.Sub("usr/lib64"));
+  csb_strv_push(&readable.v.readable_roots, t.Sub("usr/lib64").c_str());
+  a = Build(readable, o);
+  EXPECT_GE(Find(a, {"--symlink", "usr/lib64", t.Sub("lib64")}), 0);
+  EXPECT_EQ(Find(a, {"--ro-bind", src, src}), -1);
+  EXPECT_EQ(Find(a, {"--ro-bind", src, dst}), -1);
 }
 
 TEST(Mounts, DataFilesComeLastAndReadTheirContentFromTheStart) {

@@ -161,11 +161,8 @@ int bw_landlock_apply(const csb_policy *p, const csb_policy_view *v, csb_error *
     } else {
       for (size_t i = 0; ok && i < v->readable_roots.len; i++)
         ok = add_rule(rs, v->readable_roots.items[i], LL_READ, handled, err);
-      static const char *const defaults[] = {"/bin", "/sbin", "/usr", "/etc", "/lib", "/lib64",
-                                             "/nix/store", "/run/current-system/sw"};
-      if (v->include_platform_defaults)
-        for (size_t i = 0; ok && i < CSB_ARRAY_LEN(defaults); i++)
-          ok = add_rule(rs, defaults[i], LL_READ, handled, err);
+      for (size_t i = 0; ok && i < v->platform_read_roots.len; i++)
+        ok = add_rule(rs, v->platform_read_roots.items[i], LL_READ, handled, err);
     }
     for (size_t i = 0; ok && i < v->n_writable; i++)
       ok = add_rule(rs, v->writable[i].root, all, handled, err);

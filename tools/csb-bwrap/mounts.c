@@ -14,6 +14,8 @@
  *   deny, directory                    --perms 0000|0111 --tmpfs P  (+ --remount-ro P)
  *   deny, file                         --perms 0000 --ro-bind-data FD P
  *   deny, missing in a writable area   --perms 0000 --ro-bind-data FD M
+ *   symlink on the way to a readable root (restricted read)
+ *                                      --symlink TARGET LINK   (TARGET: the host's readlink)
  * Paths that bubblewrap has to create on the host (a mask on a missing path
  * inside a read-write bind) are reported as synthetic targets so that the
  * launcher can remove them after the run.
@@ -42,7 +44,8 @@ typedef enum {
   OP_EMPTY_DIR,    /* --perms 0555 --tmpfs dst, remount-ro */
   OP_DENY_DIR,     /* --perms 0000|0111 --tmpfs dst, remount-ro */
   OP_DENY_FILE,    /* --perms 0000 --ro-bind-data fd dst */
-  OP_DATA_FILE     /* --perms 0444 --ro-bind-data dup(fd) dst (launcher-supplied content) */
+  OP_DATA_FILE,    /* --perms 0444 --ro-bind-data dup(fd) dst (launcher-supplied content) */
+  OP_SYMLINK       /* --symlink src dst (src: the link's content on the host) */
 } op_kind;
 
 typedef struct op {
@@ -68,15 +71,11 @@ typedef struct builder {
   csb_error *err;
 } builder;
 
-static const char *const platform_defaults[] = {
-    "/bin", "/sbin", "/usr", "/etc", "/lib", "/lib64", "/nix/store", "/run/current-system/sw",
-};
-
 static int rank_of(op_kind k) {
   switch (k) {
   case OP_BASE_RO: case OP_BASE_RW: case OP_BASE_TMPFS: return 0;
   case OP_DEV: case OP_PROC: return 1;
-  case OP_RO_BIND: return 2;
+  case OP_RO_BIND: case OP_SYMLINK: return 2;
   case OP_EMPTY_FILE: case OP_EMPTY_DIR: return 3;
   case OP_BIND: return 4;
   case OP_DENY_DIR: case OP_DENY_FILE: return 5;
@@ -272,6 +271,15 @@ static int add_unreadable(builder *b, const char *u, const char *origin) {
   struct stat st;
   char *target = NULL;
   const op *cov = covering_op(b, u);
+  if (cov && cov->kind == OP_SYMLINK) {
+    /* Seen through a link we recreate: what it shows is the canonical
+     * path, masked there. */
+    csb_error e;
+    if (!csb_path_canonicalize(u, &target, &e)) return 1; /* nothing there to read */
+    int ok = strcmp(target, u) == 0 || add_unreadable(b, target, origin);
+    free(target);
+    return ok;
+  }
   if (!cov || cov->kind == OP_BASE_TMPFS || cov->kind == OP_DENY_DIR || cov->kind == OP_DENY_FILE ||
       cov->kind == OP_EMPTY_DIR || cov->kind == OP_EMPTY_FILE)
     return 1; /* not visible in the sandbox anyway */
@@ -414,6 +422,85 @@ static int expand_globs(builder *b, csb_strv *out) {
   return 1;
 }
 
+/* ---- symlinks on the way to readable roots ------------------------------------ */
+
+/* Some operation mounts or creates something strictly below `path`, so
+ * bubblewrap needs a real directory there. */
+static int has_op_below(const builder *b, const char *path) {
+  for (size_t i = 0; i < b->n; i++)
+    if (csb_path_is_strictly_under(path, b->ops[i].dst)) return 1;
+  return 0;
+}
+
+/* Recreates the host symlink `link` (content `target`, exactly as the
+ * host's readlink returned it) inside the sandbox when nothing there shows
+ * it already: the empty root would otherwise have nothing at that path.
+ * 1 when the link is visible afterwards (recreated, or seen through a
+ * bind of the host directory holding it). */
+static int add_link(builder *b, const char *link, const char *target, const char *why) {
+  const op *at = covering_op(b, link);
+  if (at && at->kind == OP_SYMLINK && strcmp(at->dst, link) == 0) return strcmp(at->src, target) == 0;
+  if (at && (at->kind == OP_RO_BIND || at->kind == OP_BIND || at->kind == OP_BASE_RO ||
+             at->kind == OP_BASE_RW))
+    return 1; /* the host's own link, through the bind */
+  if (!at || at->kind != OP_BASE_TMPFS) return 0; /* masked, or under another link */
+  if (has_op_below(b, link)) {
+    csb_strv_pushf(&b->out->explain, "symlink %s -> %s not recreated: something is mounted below it",
+                   link, target);
+    return 0;
+  }
+  add_op(b, OP_SYMLINK, link, target, why);
+  return 1;
+}
+
+/* The symlinks of the view: a readable root written through symlinks
+ * (/bin -> usr/bin) is bound at its effective path, and its links are
+ * recreated so that the path as written works too. Only links leading to
+ * a root that was bound (so they reach nothing the mounts do not already
+ * show), and never a link inside a writable root (the sandboxed command
+ * could retarget it for the next run): that fails closed, like any
+ * readable root crossing such a link. */
+static int add_readable_links(builder *b) {
+  for (size_t i = 0; i < b->v->n_readable_links; i++) {
+    const csb_view_link *l = &b->v->readable_links[i];
+    const op *r = covering_op(b, l->root);
+    if (!r || (r->kind != OP_RO_BIND && r->kind != OP_BIND)) {
+      csb_strv_pushf(&b->out->explain, "symlink %s -> %s not recreated: %s is not bound", l->path,
+                     l->target, l->root);
+      continue;
+    }
+    if (!check_writable_symlink(b, l->path, "readable root")) return 0;
+    char *why = csb_xasprintf("symlink %s -> %s (the way to readable root %s)", l->path, l->target, l->root);
+    add_link(b, l->path, l->target, why);
+    free(why);
+  }
+  return 1;
+}
+
+/* A file our own (dynamically linked) binary needs to start: `dst` as the
+ * loader names it, `src` its canonical path. Made reachable at `dst` the
+ * way the host reaches it: the links on the way recreated, the file bound
+ * at its canonical path; when that is impossible, bound at `dst`. */
+static void add_runtime_file(builder *b, const char *src, const char *dst) {
+  const op *c = covering_op(b, dst);
+  if (c && c->kind != OP_BASE_TMPFS && c->kind != OP_SYMLINK) return; /* visible (or masked) */
+  char *canon = NULL;
+  csb_path_link *links = NULL;
+  size_t n = 0;
+  int ok = csb_path_resolve_links(dst, &canon, &links, &n, NULL) && strcmp(canon, src) == 0;
+  char *why = csb_xasprintf("%s: needed by this csb-bwrap build to start (a static build needs nothing)", dst);
+  for (size_t i = 0; ok && i < n; i++) ok = add_link(b, links[i].path, links[i].target, why);
+  if (ok) {
+    const op *t = covering_op(b, canon);
+    if (!t || t->kind == OP_BASE_TMPFS) add_op(b, OP_RO_BIND, canon, canon, why);
+  } else if (c && c->kind == OP_BASE_TMPFS) {
+    add_op(b, OP_RO_BIND, dst, src, why);
+  }
+  free(why);
+  csb_path_links_free(links, n);
+  free(canon);
+}
+
 /* ---- emission -------------------------------------------------------------- */
 
 static int cmp_ops(const void *a, const void *bb) {
@@ -448,6 +535,23 @@ static int emit(builder *b) {
   for (size_t i = 0; i < b->n; i++) {
     op *o = &b->ops[i];
     csb_strv *a = &f->argv;
+    if (o->kind == OP_SYMLINK && has_op_below(b, o->dst)) {
+      /* a later rule mounts below it: bubblewrap needs a directory */
+      csb_strv_pushf(&f->explain, "symlink %s -> %s not recreated: something is mounted below it",
+                     o->dst, o->src);
+      continue;
+    }
+    if (o->kind == OP_RO_BIND && strcmp(o->src, o->dst) == 0 && strcmp(o->dst, "/") != 0) {
+      /* Inside a read-only bind of the same host tree (nothing in
+       * between), the path already shows exactly this: no own mount. */
+      char *parent = csb_path_parent(o->dst);
+      const op *c = parent ? covering_op(b, parent) : NULL;
+      free(parent);
+      if (c && ((c->kind == OP_RO_BIND && strcmp(c->src, c->dst) == 0) || c->kind == OP_BASE_RO)) {
+        if (o->why) csb_strv_pushf(&f->explain, "%s: already visible read-only through %s", o->why, c->dst);
+        continue;
+      }
+    }
     switch (o->kind) {
     case OP_BASE_RO: csb_strv_push(a, "--ro-bind"); csb_strv_push(a, "/"); csb_strv_push(a, "/"); break;
     case OP_BASE_RW: csb_strv_push(a, "--bind"); csb_strv_push(a, "/"); csb_strv_push(a, "/"); break;
@@ -487,6 +591,7 @@ static int emit(builder *b) {
       csb_strv_push(a, "--perms"); csb_strv_push(a, "0444");
       csb_strv_push(a, "--ro-bind-data"); push_data_fd(b, o->fd); csb_strv_push(a, o->dst);
       break;
+    case OP_SYMLINK: csb_strv_push(a, "--symlink"); csb_strv_push(a, o->src); csb_strv_push(a, o->dst); break;
     }
     if (o->why) csb_strv_push(&f->explain, o->why);
     if ((o->kind == OP_RO_BIND || o->kind == OP_EMPTY_FILE || o->kind == OP_EMPTY_DIR ||
@@ -562,13 +667,12 @@ int bw_mounts_build(const csb_policy *p, const csb_policy_view *v, const bw_moun
 
   for (size_t i = 0; i < v->n_writable; i++) csb_strv_push(&b.writable_logical, v->writable[i].root);
 
-  /* 2. readable roots (restricted read) */
+  /* 2. readable roots (restricted read), with the platform read roots */
   if (!v->full_read && !v->full_write) {
     csb_strv roots;
     csb_strv_init(&roots);
     for (size_t i = 0; i < v->readable_roots.len; i++) csb_strv_push(&roots, v->readable_roots.items[i]);
-    if (v->include_platform_defaults)
-      for (size_t i = 0; i < CSB_ARRAY_LEN(platform_defaults); i++) csb_strv_push(&roots, platform_defaults[i]);
+    for (size_t i = 0; i < v->platform_read_roots.len; i++) csb_strv_push(&roots, v->platform_read_roots.items[i]);
     csb_strv_sort_unique(&roots);
     for (size_t i = 0; i < roots.len; i++) {
       const char *r = roots.items[i];
@@ -587,7 +691,9 @@ int bw_mounts_build(const csb_policy *p, const csb_policy_view *v, const bw_moun
         goto out;
       }
       if (find_op(&b, r) < 0) {
-        char *why = csb_xasprintf("readable root %s", r);
+        int platform = csb_strv_contains(&v->platform_read_roots, r) &&
+                       !csb_strv_contains(&v->readable_roots, r);
+        char *why = csb_xasprintf(platform ? "platform read root %s" : "readable root %s", r);
         add_op(&b, OP_RO_BIND, r, r, why);
         free(why);
       }
@@ -595,21 +701,16 @@ int bw_mounts_build(const csb_policy *p, const csb_policy_view *v, const bw_moun
     csb_strv_free(&roots);
   }
 
-  /* 2b. what our own (dynamically linked) binary needs to start */
-  if (!v->full_read && !v->full_write) {
-    for (size_t i = 0; i < o->n_runtime; i++) {
-      const op *c = covering_op(&b, o->runtime_dst[i]);
-      if (c && c->kind != OP_BASE_TMPFS) continue;
-      char *why = csb_xasprintf("%s: needed by this csb-bwrap build to start (a static build needs nothing)",
-                                o->runtime_dst[i]);
-      add_op(&b, OP_RO_BIND, o->runtime_dst[i], o->runtime_src[i], why);
-      free(why);
-    }
-  }
-
   /* 3. writable roots: the binds first, then their carve-outs */
   for (size_t i = 0; i < v->n_writable; i++)
     if (!add_writable_root(&b, &v->writable[i])) goto out;
+
+  if (!v->full_read && !v->full_write) {
+    /* 3a. the symlinks on the way to readable roots (/bin -> usr/bin) */
+    if (!add_readable_links(&b)) goto out;
+    /* 3b. what our own (dynamically linked) binary needs to start */
+    for (size_t i = 0; i < o->n_runtime; i++) add_runtime_file(&b, o->runtime_src[i], o->runtime_dst[i]);
+  }
 
   /* 4. unreadable paths (entries + expanded globs) */
   for (size_t i = 0; i < v->unreadable_roots.len; i++) csb_strv_push(&unreadable, v->unreadable_roots.items[i]);

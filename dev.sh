@@ -181,14 +181,19 @@ derive_deb_src() {
   rm -f "$tmp"
 }
 
+# Before the packages: a new deb-src entry then costs no second apt-get update.
+setup_deb_src() {
+  if sources_cached || has_deb_src; then
+    return
+  fi
+  derive_deb_src
+  APT_UPDATED=0 # the next apt_update must run and fetch the Sources indexes
+}
+
 setup_sources() {
   if sources_cached; then
     say "debian sources: all pinned files cached"
     return
-  fi
-  if ! has_deb_src; then
-    derive_deb_src
-    apt_update
   fi
   # deb-src configured but never fetched (or stale): make sure apt knows them.
   local p
@@ -231,6 +236,7 @@ setup_peers() {
 
 setup() {
   [ -r /etc/debian_version ] || die "this script supports Debian 12 (bookworm)"
+  setup_deb_src
   setup_packages
   setup_sources
   setup_peers

@@ -5,32 +5,41 @@
 //       10 x 10 x 10 leaf directories holding NFILES files in total (default
 //       100000), 2% of them named *.env, plus a few hidden directories.
 //
-//   bench_glob expand [--runs N] [--threads T] [--max-depth D] PATTERN
+//   bench_glob expand [--runs N] [--threads T] [--max-depth D] [--print] PATTERN
 //       Expands PATTERN N times in this process and prints every time, the
 //       median and the number of matches. With --runs 0 it expands once and
-//       prints nothing (used by `compare` for whole-process timings).
+//       prints nothing, or the matches with --print (used by `compare` for
+//       whole-process timings, like find printing its matches).
 //
 //   bench_glob compare [--runs N] ROOT
-//       Times, round-robin, N runs each of:
-//         csb_glob_expand of "ROOT/**/*.env" in process (auto threads),
-//         the same with one thread,
-//         the same as a whole process (this program re-executed),
-//         find ROOT -name '*.env',
-//         find ROOT -path 'ROOT/*.env',
-//         find ROOT -print0 piped into csb_glob_match (what a find-based
-//           implementation of full glob expansion has to do, since find's
-//           own patterns cannot express "**", classes or alternation),
-//       checks that every variant finds the same number of paths, and prints
-//       the median wall and CPU times and the ratios of find's medians to
-//       csb's.
+//       Times, round-robin after a warm-up round (so every variant sees
+//       warm dentry and inode caches), N runs each of:
+//         csb as a whole process printing its matches, one thread (what
+//           find does: one process, one thread) and automatic threads;
+//         csb_glob_expand in this process, one thread and automatic threads;
+//         the listing floor: openat + getdents64 + close of every directory
+//           of the tree, matching nothing (what any expansion of a "**"
+//           glob has to pay the kernel for);
+//         find ROOT -name '*.env' and find ROOT -path 'ROOT/*.env', the
+//           find-based equivalents of ROOT/**/*.env (find's '*' in -path
+//           crosses '/', and a leading "**/" also matches no directory);
+//       checks that csb and both finds report the same paths count, and
+//       prints the medians of wall time and of CPU time (user + sys, the
+//       figure to trust on a busy machine) and the ratios of find's medians
+//       to csb's.
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#if defined(__linux__)
+#include <sys/syscall.h>
+#endif
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -42,17 +51,6 @@ static double now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static double cpu_ms(const struct rusage *ru) {
-  return (double)(ru->ru_utime.tv_sec + ru->ru_stime.tv_sec) * 1e3 +
-         (double)(ru->ru_utime.tv_usec + ru->ru_stime.tv_usec) / 1e3;
-}
-
-static double self_cpu_ms(void) {
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  return cpu_ms(&ru);
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -122,7 +120,9 @@ static int cmd_mktree(int argc, char **argv) {
 
 /* ---- expand ---------------------------------------------------------------- */
 
-static int expand_once(const csb_glob *g, int threads, int max_depth, size_t *count) {
+/* Expands once; prints the matches when `print` is set. */
+static void expand_once(const csb_glob *g, int threads, int max_depth, int print,
+                        size_t *count) {
   csb_glob_expand_opts o;
   memset(&o, 0, sizeof o);
   o.max_depth = max_depth;
@@ -135,9 +135,10 @@ static int expand_once(const csb_glob *g, int threads, int max_depth, size_t *co
     fprintf(stderr, "bench_glob: %s\n", err.msg);
     exit(1);
   }
+  if (print)
+    for (size_t i = 0; i < v.len; i++) puts(v.items[i]);
   *count = v.len;
   csb_strv_free(&v);
-  return 1;
 }
 
 static csb_glob *compile_or_die(const char *pattern) {
@@ -151,32 +152,38 @@ static csb_glob *compile_or_die(const char *pattern) {
 }
 
 static int cmd_expand(int argc, char **argv) {
-  int runs = 10, threads = 0, max_depth = CSB_GLOB_DEPTH_UNLIMITED, i = 0;
-  for (; i < argc - 1; i += 2) {
+  int runs = 10, threads = 0, max_depth = CSB_GLOB_DEPTH_UNLIMITED, print = 0, i = 0;
+  for (; i < argc - 1; i++) {
+    if (strcmp(argv[i], "--print") == 0) {
+      print = 1;
+      continue;
+    }
+    if (i + 1 >= argc - 1) break;
     if (strcmp(argv[i], "--runs") == 0)
-      runs = atoi(argv[i + 1]);
+      runs = atoi(argv[++i]);
     else if (strcmp(argv[i], "--threads") == 0)
-      threads = atoi(argv[i + 1]);
+      threads = atoi(argv[++i]);
     else if (strcmp(argv[i], "--max-depth") == 0)
-      max_depth = atoi(argv[i + 1]);
+      max_depth = atoi(argv[++i]);
     else
       break;
   }
   if (i != argc - 1) {
-    fprintf(stderr, "usage: bench_glob expand [--runs N] [--threads T] [--max-depth D] PATTERN\n");
+    fprintf(stderr, "usage: bench_glob expand [--runs N] [--threads T] [--max-depth D] "
+                    "[--print] PATTERN\n");
     return 2;
   }
   csb_glob *g = compile_or_die(argv[i]);
   size_t count = 0;
   if (runs <= 0) {
-    expand_once(g, threads, max_depth, &count);
+    expand_once(g, threads, max_depth, print, &count);
     csb_glob_free(g);
     return 0;
   }
   double *t = calloc((size_t)runs, sizeof *t);
   for (int r = 0; r < runs; r++) {
     double t0 = now_ms();
-    expand_once(g, threads, max_depth, &count);
+    expand_once(g, threads, max_depth, 0, &count);
     t[r] = now_ms() - t0;
     printf("run %2d: %8.2f ms\n", r + 1, t[r]);
   }
@@ -186,23 +193,119 @@ static int cmd_expand(int argc, char **argv) {
   return 0;
 }
 
-/* ---- compare --------------------------------------------------------------- */
+/* ---- listing floor --------------------------------------------------------- */
 
-/* Runs argv with stdout to /dev/null (or counting lines into *lines when
- * lines is non-NULL; or, when filter is non-NULL, reading NUL-separated
- * paths and counting those the glob matches into *lines); returns wall ms
- * and CPU ms (the child's, plus ours spent filtering). */
-static void run_child_filtered(char *const argv[], const csb_glob *filter, double *wall,
-                               double *cpu, size_t *lines);
+/* Names of subdirectories, NUL-separated. */
+typedef struct namelist {
+  char *data;
+  size_t len, cap;
+} namelist;
 
-static void run_child(char *const argv[], double *wall, double *cpu, size_t *lines) {
-  run_child_filtered(argv, NULL, wall, cpu, lines);
+/* Counts an entry of directory `fd` and keeps it in *subdirs when it is a
+ * directory (d_type, or fstatat for DT_UNKNOWN). */
+static void floor_entry(int fd, const char *name, unsigned char type, namelist *subdirs,
+                        size_t *seen) {
+  (*seen)++;
+  if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'))) return;
+  if (type == DT_UNKNOWN) {
+    struct stat st;
+    if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+      type = DT_DIR;
+  }
+  if (type != DT_DIR) return;
+  size_t k = strlen(name) + 1;
+  if (subdirs->len + k > subdirs->cap) {
+    subdirs->cap = (subdirs->len + k) * 2;
+    subdirs->data = realloc(subdirs->data, subdirs->cap);
+    if (!subdirs->data) die("realloc");
+  }
+  memcpy(subdirs->data + subdirs->len, name, k);
+  subdirs->len += k;
 }
 
-static void run_child_filtered(char *const argv[], const csb_glob *filter, double *wall,
-                               double *cpu, size_t *lines) {
+#if defined(__linux__)
+struct floor_dirent64 {
+  uint64_t d_ino;
+  int64_t d_off;
+  unsigned short d_reclen;
+  unsigned char d_type;
+  char d_name[];
+};
+
+static void floor_list(int fd, char *buf, size_t bufsize, namelist *subdirs, size_t *seen) {
+  long n;
+  while ((n = syscall(SYS_getdents64, fd, buf, bufsize)) > 0) {
+    for (long pos = 0; pos < n;) {
+      struct floor_dirent64 *de = (struct floor_dirent64 *)(void *)(buf + pos);
+      pos += de->d_reclen;
+      floor_entry(fd, de->d_name, de->d_type, subdirs, seen);
+    }
+  }
+}
+#else
+static void floor_list(int fd, char *buf, size_t bufsize, namelist *subdirs, size_t *seen) {
+  (void)buf;
+  (void)bufsize;
+  DIR *dir = fdopendir(dup(fd));
+  if (!dir) return;
+  struct dirent *de;
+  while ((de = readdir(dir)) != NULL) floor_entry(fd, de->d_name, de->d_type, subdirs, seen);
+  closedir(dir);
+}
+#endif
+
+/* Lists every directory below `fd` (which it closes) the cheapest way the
+ * kernel offers: one openat per directory, getdents64 into a large buffer
+ * until it returns 0, d_type for the entry types, close. Matches nothing
+ * and builds no paths: the cost of reading the tree that any expansion of
+ * a "**" glob pays. Returns the number of entries seen. */
+static size_t floor_walk(int fd, char *buf, size_t bufsize) {
+  size_t seen = 0;
+  namelist subdirs = {NULL, 0, 0};
+  floor_list(fd, buf, bufsize, &subdirs, &seen);
+  for (size_t off = 0; off < subdirs.len; off += strlen(subdirs.data + off) + 1) {
+    int sub = openat(fd, subdirs.data + off, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    if (sub >= 0) seen += floor_walk(sub, buf, bufsize);
+  }
+  free(subdirs.data);
+  close(fd);
+  return seen;
+}
+
+static size_t floor_once(const char *root) {
+  static const size_t bufsize = 64 * 1024;
+  char *buf = malloc(bufsize);
+  if (!buf) die("malloc");
+  int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) die(root);
+  size_t seen = floor_walk(fd, buf, bufsize);
+  free(buf);
+  return seen;
+}
+
+/* ---- compare --------------------------------------------------------------- */
+
+typedef struct sample {
+  double wall, user, sys; /* ms */
+} sample;
+
+static double tv_ms(struct timeval tv) {
+  return (double)tv.tv_sec * 1e3 + (double)tv.tv_usec / 1e3;
+}
+
+static void self_times(double *user, double *sys) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  *user = tv_ms(ru.ru_utime);
+  *sys = tv_ms(ru.ru_stime);
+}
+
+/* Runs argv with stdout to /dev/null, or into a pipe whose lines are
+ * counted into *lines when `lines` is non-NULL. */
+static sample run_child(char *const argv[], size_t *lines) {
   int pipefd[2] = {-1, -1};
   if (lines && pipe(pipefd) != 0) die("pipe");
+  sample sm;
   double t0 = now_ms();
   pid_t pid = fork();
   if (pid < 0) die("fork");
@@ -213,56 +316,72 @@ static void run_child_filtered(char *const argv[], const csb_glob *filter, doubl
     execvp(argv[0], argv);
     _exit(127);
   }
-  double self0 = self_cpu_ms();
   if (lines) {
     close(pipefd[1]);
     char buf[65536];
     ssize_t n;
     *lines = 0;
-    char *rec = NULL;
-    size_t rlen = 0, rcap = 0;
-    while ((n = read(pipefd[0], buf, sizeof buf)) > 0) {
-      for (ssize_t i = 0; i < n; i++) {
-        if (!filter) {
-          *lines += buf[i] == '\n';
-          continue;
-        }
-        if (buf[i] != '\0') {
-          if (rlen + 1 >= rcap) {
-            rcap = rcap ? rcap * 2 : 4096;
-            rec = realloc(rec, rcap);
-            if (!rec) die("realloc");
-          }
-          rec[rlen++] = buf[i];
-          continue;
-        }
-        *lines += csb_glob_match_n(filter, rec, rlen) != 0;
-        rlen = 0;
-      }
-    }
-    free(rec);
+    while ((n = read(pipefd[0], buf, sizeof buf)) > 0)
+      for (ssize_t i = 0; i < n; i++) *lines += buf[i] == '\n';
     close(pipefd[0]);
   }
-  double self_spent = self_cpu_ms() - self0;
   int status;
   struct rusage ru;
   if (wait4(pid, &status, 0, &ru) < 0) die("wait4");
-  *wall = now_ms() - t0;
-  *cpu = cpu_ms(&ru) + self_spent;
+  sm.wall = now_ms() - t0;
+  sm.user = tv_ms(ru.ru_utime);
+  sm.sys = tv_ms(ru.ru_stime);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     fprintf(stderr, "bench_glob: `%s` failed\n", argv[0]);
     exit(1);
   }
+  return sm;
 }
 
-enum { V_INPROC, V_INPROC1, V_PROC, V_FIND_NAME, V_FIND_PATH, V_FIND_FILTER, NV };
+enum { V_PROC1, V_PROCN, V_INPROC1, V_INPROCN, V_FLOOR, V_FIND_NAME, V_FIND_PATH, NV };
 
 static const char *const vnames[NV] = {
-    "csb (in process, auto threads)", "csb (in process, 1 thread)",
-    "csb (whole process, auto threads)", "find ROOT -name '*.env'",
+    "csb, whole process, 1 thread",      "csb, whole process, auto threads",
+    "csb, in process, 1 thread",         "csb, in process, auto threads",
+    "listing floor, in process",         "find ROOT -name '*.env'",
     "find ROOT -path 'ROOT/*.env'",
-    "find ROOT -print0 | glob filter",
 };
+
+typedef struct bench {
+  const char *root;
+  const csb_glob *g;
+  char **argv[NV]; /* child variants */
+} bench;
+
+static sample run_variant(const bench *B, int v, size_t *count) {
+  if (B->argv[v]) return run_child(B->argv[v], count);
+  sample sm;
+  double u0, s0, u1, s1;
+  self_times(&u0, &s0);
+  double t0 = now_ms();
+  size_t n;
+  if (v == V_FLOOR)
+    n = floor_once(B->root);
+  else
+    expand_once(B->g, v == V_INPROC1 ? 1 : 0, CSB_GLOB_DEPTH_UNLIMITED, 0, &n);
+  sm.wall = now_ms() - t0;
+  self_times(&u1, &s1);
+  sm.user = u1 - u0;
+  sm.sys = s1 - s0;
+  if (count) *count = n;
+  return sm;
+}
+
+static double median_of(const sample *v, int n, int field) {
+  double *x = malloc((size_t)n * sizeof *x);
+  if (!x) die("malloc");
+  for (int i = 0; i < n; i++)
+    x[i] = field == 0 ? v[i].wall : field == 1 ? v[i].user + v[i].sys
+                                   : field == 2 ? v[i].user : v[i].sys;
+  double m = median(x, n);
+  free(x);
+  return m;
+}
 
 static int cmd_compare(int argc, char **argv, const char *self) {
   int runs = 15, i = 0;
@@ -281,71 +400,67 @@ static int cmd_compare(int argc, char **argv, const char *self) {
     die("asprintf");
   csb_glob *g = compile_or_die(pattern);
 
-  char *proc_argv[] = {(char *)self, "expand", "--runs", "0", pattern, NULL};
+  char *proc1_argv[] = {(char *)self, "expand", "--runs", "0", "--threads", "1",
+                        "--print", pattern, NULL};
+  char *procn_argv[] = {(char *)self, "expand", "--runs", "0", "--print", pattern, NULL};
   char *fname_argv[] = {"find", (char *)root, "-name", "*.env", NULL};
   char *fpath_argv[] = {"find", (char *)root, "-path", path_glob, NULL};
-  char *fall_argv[] = {"find", (char *)root, "-print0", NULL};
+  bench B;
+  memset(&B, 0, sizeof B);
+  B.root = root;
+  B.g = g;
+  B.argv[V_PROC1] = proc1_argv;
+  B.argv[V_PROCN] = procn_argv;
+  B.argv[V_FIND_NAME] = fname_argv;
+  B.argv[V_FIND_PATH] = fpath_argv;
 
-  /* Correctness and warm-up: every variant must see the same paths. */
-  size_t n_csb = 0, n_csb1 = 0, n_name = 0, n_path = 0, n_filter = 0;
-  double w, c;
-  expand_once(g, 0, CSB_GLOB_DEPTH_UNLIMITED, &n_csb);
-  expand_once(g, 1, CSB_GLOB_DEPTH_UNLIMITED, &n_csb1);
-  run_child(fname_argv, &w, &c, &n_name);
-  run_child(fpath_argv, &w, &c, &n_path);
-  run_child_filtered(fall_argv, g, &w, &c, &n_filter);
-  if (n_csb != n_name || n_csb1 != n_name || n_path != n_name || n_filter != n_name) {
-    fprintf(stderr, "bench_glob: match counts differ: csb %zu, csb/1 %zu, find -name %zu, "
-                    "find -path %zu, find | filter %zu\n", n_csb, n_csb1, n_name, n_path,
-            n_filter);
+  /* Warm-up round, which also checks that every variant agrees. */
+  size_t counts[NV];
+  for (int v = 0; v < NV; v++) (void)run_variant(&B, v, &counts[v]);
+  for (int v = 0; v < NV; v++) {
+    if (v == V_FLOOR || counts[v] == counts[V_FIND_NAME]) continue;
+    fprintf(stderr, "bench_glob: `%s` found %zu paths, find -name %zu\n", vnames[v],
+            counts[v], counts[V_FIND_NAME]);
     return 1;
   }
 
-  double *wall[NV], *cpu[NV];
+  sample *sm[NV];
   for (int v = 0; v < NV; v++) {
-    wall[v] = calloc((size_t)runs, sizeof(double));
-    cpu[v] = calloc((size_t)runs, sizeof(double));
+    sm[v] = calloc((size_t)runs, sizeof(sample));
+    if (!sm[v]) die("calloc");
   }
-  for (int r = 0; r < runs; r++) {
-    for (int v = 0; v < NV; v++) {
-      size_t cnt;
-      if (v == V_INPROC || v == V_INPROC1) {
-        double c0 = self_cpu_ms(), t0 = now_ms();
-        expand_once(g, v == V_INPROC ? 0 : 1, CSB_GLOB_DEPTH_UNLIMITED, &cnt);
-        wall[v][r] = now_ms() - t0;
-        cpu[v][r] = self_cpu_ms() - c0;
-      } else if (v == V_FIND_FILTER) {
-        run_child_filtered(fall_argv, g, &wall[v][r], &cpu[v][r], &cnt);
-      } else {
-        char *const *av = v == V_PROC ? proc_argv : v == V_FIND_NAME ? fname_argv : fpath_argv;
-        run_child(av, &wall[v][r], &cpu[v][r], NULL);
-      }
-    }
-  }
+  for (int r = 0; r < runs; r++)
+    for (int v = 0; v < NV; v++) sm[v][r] = run_variant(&B, v, NULL);
 
   double mw[NV], mc[NV];
+  printf("tree: %s (%zu entries)\npattern: %s (%zu matches, both finds agree)\n"
+         "runs: %d per variant, round-robin after a warm-up round; medians\n\n",
+         root, counts[V_FLOOR], pattern, counts[V_FIND_NAME], runs);
+  printf("%-34s %10s %10s %10s %10s\n", "variant", "wall ms", "cpu ms", "user ms",
+         "sys ms");
   for (int v = 0; v < NV; v++) {
-    mw[v] = median(wall[v], runs);
-    mc[v] = median(cpu[v], runs);
+    mw[v] = median_of(sm[v], runs, 0);
+    mc[v] = median_of(sm[v], runs, 1);
+    printf("%-34s %10.2f %10.2f %10.2f %10.2f\n", vnames[v], mw[v], mc[v],
+           median_of(sm[v], runs, 2), median_of(sm[v], runs, 3));
   }
-  printf("tree: %s\npattern: %s (%zu matches, find agrees)\nruns: %d, round-robin; medians\n\n",
-         root, pattern, n_name, runs);
-  printf("%-36s %12s %12s\n", "variant", "wall ms", "cpu ms");
-  for (int v = 0; v < NV; v++) printf("%-36s %12.2f %12.2f\n", vnames[v], mw[v], mc[v]);
-  printf("\nratio find -name / csb, in process:    wall %5.1fx   cpu %5.1fx\n",
-         mw[V_FIND_NAME] / mw[V_INPROC], mc[V_FIND_NAME] / mc[V_INPROC]);
-  printf("ratio find -name / csb, whole process: wall %5.1fx   cpu %5.1fx\n",
-         mw[V_FIND_NAME] / mw[V_PROC], mc[V_FIND_NAME] / mc[V_PROC]);
-  printf("ratio find -path / csb, in process:    wall %5.1fx   cpu %5.1fx\n",
-         mw[V_FIND_PATH] / mw[V_INPROC], mc[V_FIND_PATH] / mc[V_INPROC]);
-  printf("ratio find -name / csb 1 thread:       wall %5.1fx   cpu %5.1fx\n",
+  printf("\nspeed-up of csb over find (find's median / csb's median):\n");
+  printf("  find -name / csb whole process, 1 thread:    wall %5.2fx   cpu %5.2fx\n",
+         mw[V_FIND_NAME] / mw[V_PROC1], mc[V_FIND_NAME] / mc[V_PROC1]);
+  printf("  find -path / csb whole process, 1 thread:    wall %5.2fx   cpu %5.2fx\n",
+         mw[V_FIND_PATH] / mw[V_PROC1], mc[V_FIND_PATH] / mc[V_PROC1]);
+  printf("  find -name / csb whole process, auto threads: wall %5.2fx   cpu %5.2fx\n",
+         mw[V_FIND_NAME] / mw[V_PROCN], mc[V_FIND_NAME] / mc[V_PROCN]);
+  printf("  find -name / csb in process, 1 thread:       wall %5.2fx   cpu %5.2fx\n",
          mw[V_FIND_NAME] / mw[V_INPROC1], mc[V_FIND_NAME] / mc[V_INPROC1]);
-  printf("ratio find|filter / csb, in process:   wall %5.1fx   cpu %5.1fx\n",
-         mw[V_FIND_FILTER] / mw[V_INPROC], mc[V_FIND_FILTER] / mc[V_INPROC]);
-  for (int v = 0; v < NV; v++) {
-    free(wall[v]);
-    free(cpu[v]);
-  }
+  printf("  find -name / csb in process, auto threads:   wall %5.2fx   cpu %5.2fx\n",
+         mw[V_FIND_NAME] / mw[V_INPROCN], mc[V_FIND_NAME] / mc[V_INPROCN]);
+  printf("listing floor:\n");
+  printf("  csb in process, 1 thread / floor:            cpu %5.2fx\n",
+         mc[V_INPROC1] / mc[V_FLOOR]);
+  printf("  find -name / floor (bound on any lister):    cpu %5.2fx\n",
+         mc[V_FIND_NAME] / mc[V_FLOOR]);
+  for (int v = 0; v < NV; v++) free(sm[v]);
   free(pattern);
   free(path_glob);
   csb_glob_free(g);

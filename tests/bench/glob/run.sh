@@ -2,11 +2,13 @@
 # run.sh - deny-glob expansion benchmark (not part of `bazel test`).
 #
 # Builds bench_glob (optimised), creates a 100,000-file tree in a temporary
-# directory, then times median-of-N runs of csb_glob_expand on ROOT/**/*.env
-# against `find ROOT -name '*.env'`, `find ROOT -path 'ROOT/*.env'` and
-# `find ROOT -print0` filtered through the glob matcher (a find-based
-# implementation of full glob expansion), and prints the medians (wall and
-# CPU) and the ratios. Every variant must find the same paths.
+# directory, then times median-of-N runs (round-robin, after a warm-up
+# round) of csb expanding ROOT/**/*.env against its find-based equivalents,
+# `find ROOT -name '*.env'` and `find ROOT -path 'ROOT/*.env'`, and against
+# the listing floor (reading every directory and nothing else). Prints wall
+# and CPU medians and the ratios; every variant must find the same paths.
+# With strace installed it also counts the system calls of one csb process
+# and one find. On a shared machine trust CPU time over wall time.
 #
 # Environment:
 #   RUNS=15          runs per variant (round-robin)
@@ -14,6 +16,7 @@
 #   BENCH_BIN=path   use this bench_glob binary instead of building one
 #   BAZEL=bazel      Bazel command (e.g. "bazel --output_base=/tmp/ob")
 #   KEEP_TREE=1      keep the generated tree
+#   STRACE=0         skip the system call counts
 set -euo pipefail
 
 RUNS=${RUNS:-15}
@@ -40,10 +43,24 @@ if [ -z "$bin" ]; then
     bin="$tmp/bench_glob"
     ${CC:-cc} -std=c17 -O2 -pthread -I"$repo/libs/base" -I"$repo/libs/paths" \
       "$repo/tests/bench/glob/bench_glob.c" "$repo"/libs/paths/*.c \
-      "$repo/libs/base/base.c" -o "$bin"
+      "$repo"/libs/base/*.c -o "$bin"
   fi
 fi
 
 echo "machine: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), $(find --version | head -1)"
 "$bin" mktree "$tmp/tree" "$NFILES"
 "$bin" compare --runs "$RUNS" "$tmp/tree"
+echo "load after the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# System calls of one run of each (strace -c totals: calls, errors).
+if [ "${STRACE:-1}" != 0 ] && command -v strace >/dev/null 2>&1; then
+  count() {
+    strace -f -c -o "$tmp/strace.txt" "$@" >/dev/null 2>&1 &&
+      awk '$NF == "total" { print $4 " calls, " (NF == 6 ? $5 : 0) " failed" }' \
+        "$tmp/strace.txt"
+  }
+  echo
+  echo "system calls of one run:"
+  echo "  csb, 1 thread:   $(count "$bin" expand --runs 0 --threads 1 --print "$tmp/tree/**/*.env")"
+  echo "  find -name:      $(count find "$tmp/tree" -name '*.env')"
+fi

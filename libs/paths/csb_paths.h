@@ -280,9 +280,10 @@ typedef struct csb_glob_expand_opts {
  * symlinks (the link itself; symlinked directories are never entered) and
  * other file types. The walk descends only into directories below which
  * the pattern can still match, reads directories with getdents64 and d_type
- * where available, and silently skips directories it may not read
- * (EACCES) or that vanish during the walk. A missing prefix yields no
- * matches.
+ * where available (an entry listed without a type is inspected with
+ * fstatat, not following symlinks), and silently skips directories it may
+ * not read (EACCES) or that vanish during the walk. A missing prefix
+ * yields no matches.
  *
  * On success the matches are appended to `out` sorted bytewise and
  * deduplicated (among themselves). On failure `out` is unchanged.

@@ -613,6 +613,62 @@ static void compute_byte_classes(csb_glob *g) {
   }
 }
 
+/* ---- required tail --------------------------------------------------------- */
+
+/* Appends to `rev`, last byte first, the bytes that every string of `q`
+ * ends with, stopping at a '/' or at anything that is not a literal.
+ * Returns 1 when the whole of `q` was consumed that way (the caller may
+ * go on with the tokens before it). */
+static int tail_rev(const gseq *q, csb_buf *rev) {
+  for (size_t i = q->n; i-- > 0;) {
+    const gtok *t = &q->v[i];
+    if (t->kind == T_LIT && t->byte != '/') {
+      csb_buf_putc(rev, (char)t->byte);
+      continue;
+    }
+    if (t->kind != T_ALT) return 0;
+    if (alt_is_empty(t)) continue; /* matches only "" */
+    /* The longest common tail of the non-empty alternatives. */
+    csb_buf common;
+    csb_buf_init(&common);
+    int first = 1, all_whole = 1;
+    for (size_t k = 0; k < t->nalts; k++) {
+      if (seq_is_empty(&t->alts[k])) continue;
+      csb_buf one;
+      csb_buf_init(&one);
+      int whole = tail_rev(&t->alts[k], &one);
+      if (first) {
+        csb_buf_append(&common, one.data ? one.data : "", one.len);
+        first = 0;
+        all_whole = whole;
+      } else {
+        size_t m = 0;
+        while (m < common.len && m < one.len && common.data[m] == one.data[m]) m++;
+        if (m != common.len || m != one.len || !whole) all_whole = 0;
+        common.len = m;
+      }
+      csb_buf_free(&one);
+    }
+    if (common.len) csb_buf_append(rev, common.data, common.len);
+    csb_buf_free(&common);
+    /* Identical all-literal alternatives ("{x,x}") behave like one
+     * literal; anything else ends the tail here. */
+    if (!all_whole) return 0;
+  }
+  return 1;
+}
+
+static void compute_tail(csb_glob *g, const gseq *top) {
+  csb_buf rev;
+  csb_buf_init(&rev);
+  (void)tail_rev(top, &rev);
+  g->tail_len = rev.len;
+  g->tail = csb_xmalloc(rev.len + 1);
+  for (size_t i = 0; i < rev.len; i++) g->tail[i] = rev.data[rev.len - 1 - i];
+  g->tail[rev.len] = '\0';
+  csb_buf_free(&rev);
+}
+
 /* ---- compile ------------------------------------------------------------- */
 
 int csb_glob_compile(const char *pattern, csb_glob **out, csb_error *err) {
@@ -667,6 +723,7 @@ int csb_glob_compile(const char *pattern, csb_glob **out, csb_error *err) {
   csb_buf_putc(&re, '$');
   g->regex = csb_buf_steal(&re);
   g->ancestors = ancestor_regexes(g, top, &g->nancestors);
+  compute_tail(g, top);
 
   /* static prefix: the leading literal bytes (plus the '/' that a leading
    * recursive token starts with), cut at the last '/'. */
@@ -707,6 +764,7 @@ void csb_glob_free(csb_glob *g) {
   for (size_t i = 0; i < g->nancestors; i++) free(g->ancestors[i]);
   free(g->ancestors);
   free(g->prefix);
+  free(g->tail);
   free(g->sets);
   free(g->states);
   free(g);

@@ -7,7 +7,13 @@
  * lookup per byte of its name, and a directory is entered only when the
  * state after "<dir>/<name>/" is not dead: literal components and
  * non-matching names prune whole subtrees, while "**" keeps a (memoised)
- * set of positions alive instead of backtracking.
+ * set of positions alive instead of backtracking. Before that, an entry
+ * that will not be entered (not a directory, or at the depth limit) is
+ * rejected when its name lacks the literal bytes every match ends with
+ * (".env" for a pattern ending in "*.env"), which settles most names of a
+ * large tree with one short comparison. Entry types come from d_type;
+ * only entries listed as DT_UNKNOWN cost an fstatat, and only when the
+ * type matters.
  *
  * The DFA cache is bounded; when it fills up it is flushed and rebuilt
  * from the state sets that the walk keeps for every pending directory, so
@@ -51,6 +57,15 @@
 #else
 #include <dirent.h>
 #define CSB_GLOB_ROOT_ABSOLUTE(r) ((r)[0] == '/')
+#endif
+
+/* Test hook: CSB_GLOB_TEST_DT_UNKNOWN makes the directory reader report
+ * every entry as DT_UNKNOWN (as some file systems do), so that the
+ * fstatat fallback runs for every entry. */
+#ifdef CSB_GLOB_TEST_DT_UNKNOWN
+#define LISTED_TYPE(t) ((void)(t), (unsigned char)DT_UNKNOWN)
+#else
+#define LISTED_TYPE(t) (t)
 #endif
 
 #if defined(__linux__) && !defined(CSB_GLOB_USE_READDIR)
@@ -222,9 +237,10 @@ static int32_t dfa_start(dfa *d) {
   return dfa_intern(d, d->tmp, (int32_t)n, acc);
 }
 
-static int32_t dfa_step(dfa *d, int32_t s, unsigned char b) {
+/* The transition of state `s` on byte class `cls`, computed and cached
+ * when missing. */
+static int32_t dfa_step_cls(dfa *d, int32_t s, size_t cls) {
   const csb_glob *g = d->g;
-  size_t cls = g->byte_class[b];
   size_t slot = (size_t)s * (size_t)d->ncls + cls;
   int32_t t = d->trans[slot];
   if (t >= 0) return t;
@@ -242,6 +258,10 @@ static int32_t dfa_step(dfa *d, int32_t s, unsigned char b) {
   t = dfa_intern(d, d->tmp, (int32_t)n, acc);
   if (d->gen == gen) d->trans[slot] = t;
   return t;
+}
+
+static int32_t dfa_step(dfa *d, int32_t s, unsigned char b) {
+  return dfa_step_cls(d, s, d->g->byte_class[b]);
 }
 
 #define LITERAL_NAME_MAX 255
@@ -354,6 +374,8 @@ typedef struct expansion {
 typedef struct walker {
   expansion *X;
   dfa d;
+  /* Byte class of every name byte, after case folding when asked. */
+  uint8_t cls[256];
   csb_error err;
   csb_buf path; /* current directory ("" for "/") */
   char *names;
@@ -427,8 +449,34 @@ static int read_fail(walker *W, int e) {
   return walker_failed(W);
 }
 
+static unsigned char mode_to_dtype(mode_t m) {
+  if (S_ISDIR(m)) return DT_DIR;
+  if (S_ISLNK(m)) return DT_LNK;
+  if (S_ISREG(m)) return DT_REG;
+  if (S_ISFIFO(m)) return DT_FIFO;
+  if (S_ISSOCK(m)) return DT_SOCK;
+  if (S_ISCHR(m)) return DT_CHR;
+  if (S_ISBLK(m)) return DT_BLK;
+  return DT_UNKNOWN;
+}
+
+static unsigned char fold_byte(unsigned char b) {
+  return b >= 'A' && b <= 'Z' ? (unsigned char)(b - 'A' + 'a') : b;
+}
+
+/* The type of entry `name` of directory `dirfd` when the listing did not
+ * say (DT_UNKNOWN), from fstatat without following a symlink; DT_UNKNOWN
+ * again when the entry cannot be inspected (e.g. it vanished). */
+static unsigned char entry_type(int dirfd, const char *name) {
+  struct stat st;
+  if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) return DT_UNKNOWN;
+  return mode_to_dtype(st.st_mode);
+}
+
+/* Records a match. `*type` is the entry's type, resolved here (and then
+ * kept for the caller) when the symlink targets need it. */
 static int add_match(walker *W, const wframe *F, const char *name, size_t len,
-                     unsigned char type) {
+                     unsigned char *type) {
   expansion *X = W->X;
   if (atomic_fetch_add(&X->nmatches, 1) + 1 > X->max_matches) {
     csb_error_set(&W->err, "more than %zu matching paths under `%s`", X->max_matches,
@@ -443,13 +491,8 @@ static int add_match(walker *W, const wframe *F, const char *name, size_t len,
   p[plen + 1 + len] = '\0';
   csb_strv_push_owned(&W->found, p);
   if (!(X->flags & CSB_GLOB_EXPAND_SYMLINK_TARGETS)) return 1;
-  int is_link = type == DT_LNK;
-  if (type == DT_UNKNOWN) {
-    struct stat st;
-    is_link = fstatat(F->fd, p + plen + 1, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-              S_ISLNK(st.st_mode);
-  }
-  if (is_link) {
+  if (*type == DT_UNKNOWN) *type = entry_type(F->fd, name);
+  if (*type == DT_LNK) {
     char *canon = NULL;
     if (csb_path_canonicalize(p, &canon, NULL)) {
       if (strcmp(canon, p) != 0)
@@ -467,35 +510,56 @@ static int add_match(walker *W, const wframe *F, const char *name, size_t len,
   return 1;
 }
 
-/* Matches one directory entry; queues it as a child to visit when the
- * pattern can still match below it. */
+/* 1 when `name` (len bytes) ends with the glob's tail, compared as the
+ * DFA would see the bytes (folded when asked). */
+static int has_tail(const walker *W, const char *name, size_t len) {
+  const csb_glob *g = W->X->g;
+  size_t n = g->tail_len;
+  if (len < n) return 0;
+  const unsigned char *a = (const unsigned char *)name + (len - n);
+  const unsigned char *t = (const unsigned char *)g->tail;
+  if (!(W->X->flags & CSB_GLOB_EXPAND_FOLD_CASE)) return memcmp(a, t, n) == 0;
+  for (size_t i = 0; i < n; i++)
+    if (fold_byte(a[i]) != t[i]) return 0;
+  return 1;
+}
+
+/* Matches one directory entry (`name` is NUL-terminated, len bytes);
+ * queues it as a child to visit when the pattern can still match below
+ * it. Types come from the listing; an entry of type DT_UNKNOWN is
+ * inspected with fstatat only when the answer matters (it could be a
+ * directory worth entering, or a matched symlink). */
 static int visit_entry(walker *W, size_t fi, const char *name, size_t len,
                        unsigned char type) {
   if (name[0] == '.' && (len == 1 || (len == 2 && name[1] == '.'))) return 1;
   expansion *X = W->X;
   wframe *F = &W->frames[fi];
+  int depth = F->depth + 1;
+  int may_enter = (type == DT_DIR || type == DT_UNKNOWN) &&
+                  (X->max_depth < 0 || depth < X->max_depth);
+  /* An entry that will not be entered can only matter by matching, and
+   * every match ends with the tail: most names stop here. */
+  if (!may_enter && X->g->tail_len && !has_tail(W, name, len)) return 1;
   dfa *d = &W->d;
   int32_t s = wstate_id(W, &F->st);
-  int fold = (X->flags & CSB_GLOB_EXPAND_FOLD_CASE) != 0;
+  const int32_t *trans = d->trans;
+  const size_t ncls = (size_t)d->ncls;
   for (size_t i = 0; i < len; i++) {
-    unsigned char b = (unsigned char)name[i];
-    if (fold && b >= 'A' && b <= 'Z') b = (unsigned char)(b - 'A' + 'a');
-    s = dfa_step(d, s, b);
-    if (s == DFA_DEAD) return 1;
+    size_t c = W->cls[(unsigned char)name[i]];
+    int32_t t = trans[(size_t)s * ncls + c];
+    if (t < 0) {
+      t = dfa_step_cls(d, s, c);
+      trans = d->trans; /* may have moved */
+    }
+    if (t == DFA_DEAD) return 1;
+    s = t;
   }
-  int depth = F->depth + 1;
-  if (d->acc[s] && !add_match(W, F, name, len, type)) return 0;
-  if (X->max_depth >= 0 && depth >= X->max_depth) return 1;
-  if (type != DT_DIR && type != DT_UNKNOWN) return 1;
+  if (d->acc[s] && !add_match(W, F, name, len, &type)) return 0;
+  if (!may_enter) return 1;
   int32_t t = dfa_step(d, s, '/');
   if (t == DFA_DEAD) return 1;
-  if (type == DT_UNKNOWN) {
-    struct stat st;
-    char *nm = csb_xstrndup(name, len);
-    int isdir = fstatat(F->fd, nm, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
-    free(nm);
-    if (!isdir) return 1;
-  }
+  if (type == DT_UNKNOWN) type = entry_type(F->fd, name);
+  if (type != DT_DIR) return 1;
   if (depth > CSB_GLOB_MAX_WALK_DEPTH) {
     csb_error_set(&W->err, "the tree under `%s` is deeper than %d levels", X->root,
                   CSB_GLOB_MAX_WALK_DEPTH);
@@ -536,7 +600,8 @@ static int read_dir(walker *W, size_t fi) {
     for (long pos = 0; pos < n;) {
       struct csb_dirent64 *de = (struct csb_dirent64 *)(void *)(W->dbuf + pos);
       pos += de->d_reclen;
-      if (!visit_entry(W, fi, de->d_name, strlen(de->d_name), de->d_type)) return 0;
+      if (!visit_entry(W, fi, de->d_name, strlen(de->d_name), LISTED_TYPE(de->d_type)))
+        return 0;
     }
   }
 }
@@ -563,7 +628,7 @@ static int read_dir(walker *W, size_t fi) {
 #else
     unsigned char type = DT_UNKNOWN;
 #endif
-    if (!visit_entry(W, fi, de->d_name, strlen(de->d_name), type)) {
+    if (!visit_entry(W, fi, de->d_name, strlen(de->d_name), LISTED_TYPE(type))) {
       ok = 0;
       break;
     }
@@ -592,17 +657,6 @@ static void pop_frame(walker *W) {
   W->names_len = F->names_mark;
   W->sets_len = F->sets_mark;
   W->nchildren = F->child_begin;
-}
-
-static unsigned char mode_to_dtype(mode_t m) {
-  if (S_ISDIR(m)) return DT_DIR;
-  if (S_ISLNK(m)) return DT_LNK;
-  if (S_ISREG(m)) return DT_REG;
-  if (S_ISFIFO(m)) return DT_FIFO;
-  if (S_ISSOCK(m)) return DT_SOCK;
-  if (S_ISCHR(m)) return DT_CHR;
-  if (S_ISBLK(m)) return DT_BLK;
-  return DT_UNKNOWN;
 }
 
 /* Reads the directory of the top frame (once). */
@@ -750,6 +804,9 @@ static void walker_init(walker *W, expansion *X) {
   memset(W, 0, sizeof *W);
   W->X = X;
   dfa_init(&W->d, X->g);
+  int fold = (X->flags & CSB_GLOB_EXPAND_FOLD_CASE) != 0;
+  for (unsigned b = 0; b < 256; b++)
+    W->cls[b] = X->g->byte_class[fold ? fold_byte((unsigned char)b) : b];
   W->dbuf = csb_xmalloc(DIRBUF_SIZE);
   csb_buf_puts(&W->path, "");
 }

@@ -33,6 +33,11 @@ struct csb_glob {
   char **ancestors;      /* csb_glob_ancestor_regexes */
   size_t nancestors;
   int literal;
+  /* Bytes that every matching path ends with, cut at the last '/' (so a
+   * suffix of every matching entry name); tail_len 0 when there are none.
+   * The walker rejects most names with it before running the DFA. */
+  char *tail;
+  size_t tail_len;
   csb_byteset *sets;
   size_t nsets;
   csb_nstate *states;

@@ -1183,6 +1183,57 @@ TEST_F(ExpandTest, TooDeepTreeIsAnError) {
   EXPECT_TRUE(bounded.paths.empty());
 }
 
+TEST_F(ExpandTest, NameTailsOfThePattern) {
+  // Names are rejected early by the bytes every match must end with; names
+  // around those bytes must still come out exactly as the matcher says.
+  Touch(r + "/tails/env");          // shorter than ".env"
+  Touch(r + "/tails/x.env.bak");    // ".env" not at the end
+  Touch(r + "/tails/*.env");        // a literal star
+  Touch(r + "/tails/ab");
+  Touch(r + "/tails/cb");
+  Touch(r + "/tails/b");
+  Touch(r + "/tails/X.ENV");
+  Touch(r + "/tails/\xff.env\xfe");
+  MkDirs(r + "/tails/no-tail");     // entered although its name lacks the tail
+  Touch(r + "/tails/no-tail/y.env");
+  auto rel = [&](const Expansion &e) {
+    std::vector<std::string> v;
+    for (const auto &p : e.paths) v.push_back(p.substr(r.size() + 1));
+    return v;
+  };
+  using V = std::vector<std::string>;
+  Expansion star = Expand(r + "/tails/**/*.env");
+  ASSERT_TRUE(star.ok) << star.error;
+  EXPECT_EQ(rel(star), (V{"tails/*.env", "tails/no-tail/y.env"}));
+  Expansion escaped = Expand(r + "/tails/\\*.env");
+  ASSERT_TRUE(escaped.ok) << escaped.error;
+  EXPECT_EQ(rel(escaped), (V{"tails/*.env"}));
+  Expansion common = Expand(r + "/tails/{a,c,}b");  // tail "b" from the group
+  ASSERT_TRUE(common.ok) << common.error;
+  EXPECT_EQ(rel(common), (V{"tails/ab", "tails/cb"}));
+  Expansion same = Expand(r + "/tails/*{.e,.e}nv");  // identical alternatives
+  ASSERT_TRUE(same.ok) << same.error;
+  EXPECT_EQ(rel(same), (V{"tails/*.env"}));
+  Expansion alts = Expand(r + "/tails/*.{env,bak}");
+  ASSERT_TRUE(alts.ok) << alts.error;
+  EXPECT_EQ(rel(alts), (V{"tails/*.env", "tails/x.env.bak"}));
+  Expansion empty_group = Expand(r + "/tails/*{}env");  // an empty group matches ""
+  ASSERT_TRUE(empty_group.ok) << empty_group.error;
+  EXPECT_EQ(rel(empty_group), (V{"tails/*.env", "tails/env"}));
+  Expansion high = Expand(r + "/tails/*.env\xfe");
+  ASSERT_TRUE(high.ok) << high.error;
+  EXPECT_EQ(rel(high), (V{"tails/\xff.env\xfe"}));
+  Expansion folded = Expand(r + "/tails/*.env", CSB_GLOB_DEPTH_UNLIMITED, 0,
+                            CSB_GLOB_EXPAND_FOLD_CASE);
+  ASSERT_TRUE(folded.ok) << folded.error;
+  EXPECT_EQ(rel(folded), (V{"tails/*.env", "tails/X.ENV"}));
+  // At the depth limit a directory is matched by its name alone.
+  MkDirs(r + "/tails/deeper.env/z");
+  Expansion bounded = Expand(r + "/tails/**/*.env", 1);
+  ASSERT_TRUE(bounded.ok) << bounded.error;
+  EXPECT_EQ(rel(bounded), (V{"tails/*.env", "tails/deeper.env"}));
+}
+
 // ---- randomised comparison with a brute-force walk --------------------------
 
 struct TreeEntry {
@@ -1269,6 +1320,70 @@ TEST(ExpandRandom, AgreesWithBruteForce) {
     }
   }
   EXPECT_GT(checked, 1000);
+}
+
+TEST(ExpandRandom, NameTailsAgreeWithBruteForce) {
+  // Last components that end in literals, alternations with and without a
+  // common tail, escapes and classes, over names built around them; with
+  // and without case folding (brute force: the names below the prefix
+  // lower-cased, then the plain matcher).
+  TempDir t;
+  std::string root = t / "t";
+  static const char *names[] = {".env", "env", "a.env", "A.ENV", "x.env.bak", "ab",
+                                "cb", "b", "*.env", "nv", "x.pem", "\xff.env"};
+  std::mt19937 rng(5);
+  std::vector<std::string> dirs = {root};
+  for (int i = 0; i < 40; i++) {
+    const std::string &parent = dirs[rng() % dirs.size()];
+    std::string p = parent + "/" + names[rng() % (sizeof names / sizeof *names)];
+    struct stat st;
+    if (lstat(p.c_str(), &st) == 0) continue;
+    if (rng() % 3 == 0 && csb_path_depth(p.c_str()) < csb_path_depth(root.c_str()) + 3) {
+      MkDirs(p);
+      dirs.push_back(p);
+    } else {
+      Touch(p);
+    }
+  }
+  std::vector<TreeEntry> entries = AllEntries(root);
+  const std::vector<std::string> lasts = {
+      "*.env",  ".env",   "*{.env,nv}", "{a,c,}b", "*{b,b}", "\\*.env", "[.]env",
+      "*.{env,bak}", "?nv", "*{,.env}", "{x,}{.env,.ENV}", "*{}env", "a{.e{nv,nv}}",
+      "*.[ep]{nv,em}", "*\xff.env", "[!a]*.env"};
+  const std::vector<std::string> heads = {"", "**/", "*/", "{a.env,b}/", "**/*/"};
+  int checked = 0;
+  for (const auto &head : heads) {
+    for (const auto &last : lasts) {
+      std::string pat = root + "/" + head + last;
+      Glob g(pat);
+      ASSERT_TRUE(g.ok()) << pat << ": " << g.error;
+      std::string prefix = csb_glob_static_prefix(g.g);
+      size_t base_depth = csb_path_depth(prefix.c_str());
+      size_t root_depth = csb_path_depth(root.c_str());
+      for (unsigned flags : {0u, (unsigned)CSB_GLOB_EXPAND_FOLD_CASE}) {
+        for (int max_depth : {-1, 1, 2}) {
+          std::vector<std::string> want;
+          for (const auto &e : entries) {
+            if (!csb_path_is_strictly_under(prefix.c_str(), e.path.c_str())) continue;
+            int rel_depth = (int)(root_depth + (size_t)e.depth - base_depth);
+            if (max_depth >= 0 && rel_depth > max_depth) continue;
+            std::string seen = e.path;
+            if (flags)
+              for (size_t i = prefix.size(); i < seen.size(); i++)
+                if (seen[i] >= 'A' && seen[i] <= 'Z') seen[i] = (char)(seen[i] - 'A' + 'a');
+            if (g.Match(seen)) want.push_back(e.path);
+          }
+          std::sort(want.begin(), want.end());
+          Expansion got = Expand(pat, max_depth, 100000, flags, 1);
+          ASSERT_TRUE(got.ok) << pat << ": " << got.error;
+          ASSERT_EQ(got.paths, want) << "pattern `" << pat << "` depth " << max_depth
+                                     << " flags " << flags;
+          checked++;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(checked, 5 * 16 * 2 * 3);
 }
 
 TEST(ExpandRandom, ManyDfaStatesStayCorrect) {

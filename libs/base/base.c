@@ -308,17 +308,21 @@ void csb_strv_sort_unique(csb_strv *v) {
 
 /* ---- files ---- */
 
-int csb_read_fd(int fd, const char *name, size_t max_bytes, char **out,
-                size_t *len_out, csb_error *err) {
+/* `size_hint`: the size of a regular file (0 when unknown). The buffer
+ * starts at that size (one read fills it, the next sees the end) or at a
+ * page, and doubles when full: small inputs never take a large buffer
+ * (which the allocator would map and unmap for each file). */
+static int read_fd_sized(int fd, const char *name, size_t max_bytes, size_t size_hint, char **out,
+                         size_t *len_out, csb_error *err) {
   csb_buf b;
   csb_buf_init(&b);
-  csb_buf_reserve(&b, 4096);
+  csb_buf_reserve(&b, size_hint > 0 && size_hint <= max_bytes ? size_hint + 1 : 4095);
   for (;;) {
     if (b.len > max_bytes) {
       csb_buf_free(&b);
       return csb_error_set(err, "%s: input larger than %zu bytes", name, max_bytes);
     }
-    csb_buf_reserve(&b, 65536);
+    if (b.cap - b.len - 1 == 0) csb_buf_reserve(&b, b.len);
     ssize_t n = read(fd, b.data + b.len, b.cap - b.len - 1);
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -339,17 +343,26 @@ int csb_read_fd(int fd, const char *name, size_t max_bytes, char **out,
   return 1;
 }
 
+int csb_read_fd(int fd, const char *name, size_t max_bytes, char **out,
+                size_t *len_out, csb_error *err) {
+  struct stat st;
+  size_t hint = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size : 0;
+  return read_fd_sized(fd, name, max_bytes, hint, out, len_out, err);
+}
+
 int csb_read_file(const char *path, size_t max_bytes, char **out,
                   size_t *len_out, csb_error *err) {
   if (strcmp(path, "-") == 0) return csb_read_fd(0, "<stdin>", max_bytes, out, len_out, err);
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_BINARY);
   if (fd < 0) return csb_error_set(err, "%s: cannot open: %s", path, strerror(errno));
   struct stat st;
-  if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+  int have = fstat(fd, &st) == 0;
+  if (have && S_ISDIR(st.st_mode)) {
     close(fd);
     return csb_error_set(err, "%s: is a directory", path);
   }
-  int ok = csb_read_fd(fd, path, max_bytes, out, len_out, err);
+  size_t hint = have && S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size : 0;
+  int ok = read_fd_sized(fd, path, max_bytes, hint, out, len_out, err);
   close(fd);
   return ok;
 }

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -181,6 +182,51 @@ TEST_F(FileTest, RejectsTooLarge) {
   EXPECT_NE(nullptr, strstr(err.msg, "larger than 99 bytes")) << err.msg;
   EXPECT_EQ(nullptr, out);
   ASSERT_TRUE(csb_read_file(path_.c_str(), 100, &out, nullptr, &err)) << err.msg;
+  free(out);
+}
+
+TEST_F(FileTest, SizesFromTheFileOrGrowing) {
+  // Exactly the size, larger than a page, and a file that reports no size.
+  for (size_t n : {size_t(1), size_t(4095), size_t(4096), size_t(70000), size_t(300000)}) {
+    std::string content;
+    for (size_t i = 0; i < n; i++) content += char('a' + i % 26);
+    Write(content);
+    char *out = nullptr;
+    size_t len = 0;
+    csb_error err;
+    ASSERT_TRUE(csb_read_file(path_.c_str(), 1 << 20, &out, &len, &err)) << err.msg;
+    EXPECT_EQ(n, len);
+    EXPECT_EQ(0, memcmp(out, content.data(), n));
+    free(out);
+    EXPECT_FALSE(csb_read_file(path_.c_str(), n - 1, &out, nullptr, &err));
+  }
+  char *out = nullptr;
+  size_t len = 0;
+  ASSERT_TRUE(csb_read_file("/proc/self/status", 1 << 20, &out, &len, nullptr));
+  EXPECT_GT(len, 0u);
+  EXPECT_NE(nullptr, strstr(out, "Name:"));
+  free(out);
+}
+
+TEST(Fd, ReadFdFromPipeLargerThanTheBuffer) {
+  int p[2];
+  ASSERT_EQ(0, pipe(p));
+  std::string content(50000, 'z');
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    close(p[0]);
+    _exit(csb_write_all(p[1], content.data(), content.size()) ? 0 : 1);
+  }
+  close(p[1]);
+  char *out = nullptr;
+  size_t len = 0;
+  ASSERT_TRUE(csb_read_fd(p[0], "pipe", 1 << 20, &out, &len, nullptr));
+  close(p[0]);
+  int st = 0;
+  waitpid(pid, &st, 0);
+  EXPECT_EQ(content.size(), len);
+  EXPECT_EQ(std::string(out, len), content);
   free(out);
 }
 

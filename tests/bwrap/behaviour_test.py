@@ -541,6 +541,63 @@ def killed_run_leftovers_are_removed_by_the_next_run(t):
     eq(os.listdir(t.ws), [], "after the next run")
 
 
+def registry_dir():
+    """Where csb-bwrap keeps its mount-target registry (docs/csb-bwrap.md)."""
+    if os.geteuid() == 0:
+        return "/run/csb-bwrap"
+    x = os.environ.get("XDG_RUNTIME_DIR", "")
+    if x.startswith("/") and os.path.isdir(x) and os.stat(x).st_uid == os.geteuid():
+        return os.path.join(x, "csb-bwrap")
+    return "/tmp/csb-bwrap-%d" % os.geteuid()
+
+
+def fnv1a(path):
+    h = 0xcbf29ce484222325
+    for b in path.encode():
+        h = ((h ^ b) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return "%016x" % h
+
+
+def dead_pid():
+    p = subprocess.Popen(["true"])
+    p.wait()
+    return p.pid
+
+
+@case
+def earlier_registry_layout_is_honoured(t):
+    """A registry entry in the layout of earlier versions (KEY/path plus one
+    file per pid): a dead run's target is removed, a live run's is kept."""
+    if CODEX:
+        raise Skip("csb registry")
+    reg = registry_dir()
+    t.policy()
+    t.sh("true")  # creates the registry
+    entries = []
+    for name, pid in ((".codex", dead_pid()), (".agents", os.getpid())):
+        target = os.path.join(t.ws, name)
+        os.mkdir(target)
+        d = os.path.join(reg, fnv1a(target))
+        os.mkdir(d, 0o700)
+        entries.append(d)
+        with open(os.path.join(d, "path"), "w") as f:
+            f.write(target)
+        with open(os.path.join(d, str(pid)), "w") as f:
+            f.write("dir\n")
+    try:
+        rc, out, _ = t.sh("ls -A")
+        eq((rc, sorted(out.split())), (0, [".agents", ".codex", ".csb", ".git"]))
+        eq(os.listdir(t.ws), [".agents"], "host after the run (kept for the live run)")
+        eq(os.path.exists(entries[0]), False, "dead entry swept")
+    finally:
+        for d in entries:
+            shutil.rmtree(d, ignore_errors=True)
+    # (the live run would remove its own target; once nothing registers an
+    # empty directory it is a pre-existing path and stays)
+    t.sh("true")
+    eq(os.listdir(t.ws), [".agents"], "unregistered empty directory")
+
+
 # ---------------------------------------------------------------------------
 # exit codes, signals, stdio
 # ---------------------------------------------------------------------------

@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -59,7 +58,10 @@ int bw_sha256_fd(int fd, char hex[65], csb_error *err) {
 
 /* ---- feature detection ---------------------------------------------------- */
 
-static int has_word(const char *text, size_t n, const char *word) {
+/* `text` may be a piece of a larger text: unless it is the last piece
+ * (`last`), a word running into its end does not count (the next piece
+ * starts early enough to see it whole). */
+static int has_word(const char *text, size_t n, const char *word, int last) {
   size_t wl = strlen(word);
   const char *p = text, *end = text + n;
   while (p < end) {
@@ -68,23 +70,27 @@ static int has_word(const char *text, size_t n, const char *word) {
     const char *after = hit + wl;
     /* "--perms" must not match "--permsx"; options end at a space, NUL,
      * '=', or newline. */
-    if (after >= end || *after == ' ' || *after == 0 || *after == '\n' || *after == '\t' || *after == '=')
-      return 1;
+    if (after >= end) return last;
+    if (*after == ' ' || *after == 0 || *after == '\n' || *after == '\t' || *after == '=') return 1;
     p = hit + 1;
   }
   return 0;
 }
 
-static void parse_features(const char *text, size_t n, bw_bwrap *b) {
-  b->has_argv0 = has_word(text, n, "--argv0");
-  b->has_ro_bind_fd = has_word(text, n, "--ro-bind-fd");
-  b->has_disable_userns = has_word(text, n, "--disable-userns");
-  b->has_perms = has_word(text, n, "--perms");
-  b->has_as_pid_1 = has_word(text, n, "--as-pid-1");
-  b->has_info_fd = has_word(text, n, "--info-fd");
+/* Longer than every option name below, with its terminator. */
+#define FEATURE_WORD_MAX 24
+
+/* ORs the features named in `text` into b. */
+static void parse_features(const char *text, size_t n, int last, bw_bwrap *b) {
+  b->has_argv0 |= has_word(text, n, "--argv0", last);
+  b->has_ro_bind_fd |= has_word(text, n, "--ro-bind-fd", last);
+  b->has_disable_userns |= has_word(text, n, "--disable-userns", last);
+  b->has_perms |= has_word(text, n, "--perms", last);
+  b->has_as_pid_1 |= has_word(text, n, "--as-pid-1", last);
+  b->has_info_fd |= has_word(text, n, "--info-fd", last);
 }
 
-void bw_bwrap_parse_help(const char *help, bw_bwrap *b) { parse_features(help, strlen(help), b); }
+void bw_bwrap_parse_help(const char *help, bw_bwrap *b) { parse_features(help, strlen(help), 1, b); }
 
 static int probe_help(const char *exec_path, bw_bwrap *b) {
   char *const argv[] = {(char *)"bwrap", (char *)"--help", NULL};
@@ -98,24 +104,41 @@ static int probe_help(const char *exec_path, bw_bwrap *b) {
   close(fd);
   csb_proc_wait(pid, NULL);
   if (!ok) return 0;
-  parse_features(text, len, b);
+  parse_features(text, len, 1, b);
   free(text);
   return 1;
+}
+
+/* Scans the binary for the option names in pieces read into a buffer on
+ * the stack (each piece starts with the end of the previous one, so no
+ * name is missed at a boundary). Returns 1 for an ELF file, 0 otherwise. */
+int bw_bwrap_scan_binary(int fd, off_t size, bw_bwrap *b) {
+  char buf[32768];
+  size_t carry = 0;
+  off_t off = 0;
+  int elf = 0;
+  while (off < size) {
+    ssize_t r = pread(fd, buf + carry, sizeof buf - carry, off);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return 0;
+    if (off == 0) {
+      elf = r >= 4 && memcmp(buf, "\177ELF", 4) == 0;
+      if (!elf) return 0;
+    }
+    off += r;
+    size_t n = carry + (size_t)r;
+    parse_features(buf, n, off >= size, b);
+    carry = n < FEATURE_WORD_MAX ? n : FEATURE_WORD_MAX;
+    memmove(buf, buf + n - carry, carry);
+  }
+  return elf;
 }
 
 static int detect_features(int fd, const char *exec_path, bw_bwrap *b) {
   struct stat st;
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < 4) return 0;
-  size_t n = (size_t)st.st_size;
-  if (n <= (64u << 20)) {
-    void *m = mmap(NULL, n, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (m != MAP_FAILED) {
-      int elf = memcmp(m, "\177ELF", 4) == 0;
-      if (elf) parse_features(m, n, b);
-      munmap(m, n);
-      if (elf && b->has_perms && b->has_as_pid_1) return 1;
-    }
-  }
+  if (st.st_size <= (64 << 20) && bw_bwrap_scan_binary(fd, st.st_size, b) && b->has_perms && b->has_as_pid_1)
+    return 1;
   return probe_help(exec_path, b);
 }
 

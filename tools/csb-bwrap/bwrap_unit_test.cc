@@ -437,6 +437,37 @@ TEST(BwrapFind, HelpParsing) {
   EXPECT_FALSE(b.has_argv0);
 }
 
+TEST(BwrapFind, BinaryScanSeesNamesAcrossPieces) {
+  TempDir t;
+  std::string path = t.Sub("bwrap");
+  // Option names straddling the scanner's 32 KiB pieces, one that only
+  // looks like a name there ("--argv0x"), and one at the very end.
+  std::string data = "\177ELF";
+  data.resize(32768 - 4, 'x');
+  data += " --perms ";          // starts before the boundary, ends after it
+  // The second piece ends at 32768 + (32768 - 24): "--argv0" ends exactly
+  // there and goes on with "x" in the third piece, so it is no match.
+  data.resize(65512 - 8, 'y');
+  data += " --argv0x --info-fd\n";
+  data += std::string(1000, 'z') + " --as-pid-1";
+  int fd = open(path.c_str(), O_CREAT | O_RDWR | O_TRUNC, 0755);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(write(fd, data.data(), data.size()), (ssize_t)data.size());
+  bw_bwrap b;
+  memset(&b, 0, sizeof b);
+  EXPECT_TRUE(bw_bwrap_scan_binary(fd, (off_t)data.size(), &b));
+  EXPECT_TRUE(b.has_perms);
+  EXPECT_TRUE(b.has_info_fd);
+  EXPECT_TRUE(b.has_as_pid_1);
+  EXPECT_FALSE(b.has_argv0);
+  EXPECT_FALSE(b.has_ro_bind_fd);
+  // not an ELF file: nothing is trusted
+  ASSERT_EQ(pwrite(fd, "#!/b", 4, 0), 4);
+  memset(&b, 0, sizeof b);
+  EXPECT_FALSE(bw_bwrap_scan_binary(fd, (off_t)data.size(), &b));
+  close(fd);
+}
+
 TEST(Proxy, PlanFailsClosed) {
   bw_proxy_plan plan;
   csb_error e;

@@ -63,6 +63,10 @@ int bw_bwrap_find(const char *override, const char *cwd, bw_bwrap *out,
 void bw_bwrap_free(bw_bwrap *b);
 /* Parses `bwrap --help` text into the has_* flags (exposed for tests). */
 void bw_bwrap_parse_help(const char *help, bw_bwrap *b);
+/* Sets the has_* flags of the option names found in the first `size`
+ * bytes of the ELF file fd (bubblewrap embeds its --help text), read in
+ * pieces; 0 when it is not an ELF file (exposed for tests). */
+int bw_bwrap_scan_binary(int fd, off_t size, bw_bwrap *b);
 /* SHA-256 of an open file descriptor, hex (65 bytes incl. NUL). */
 int bw_sha256_fd(int fd, char hex[65], csb_error *err);
 
@@ -128,7 +132,7 @@ void bw_fsargs_free(bw_fsargs *f);
 typedef struct bw_registry {
   char *dir;        /* registry directory */
   int lock_fd;
-  char **marker_dirs; /* per-target marker directories we registered */
+  char **markers;    /* per-target markers we registered */
   char **targets;
   int *kinds;
   size_t n;

@@ -5,11 +5,21 @@
  * bubblewrap creates in the host directory: an empty file or directory.
  * We record each such target in a per-user registry before the run and
  * remove it afterwards, but only when
- *   - no other live csb-bwrap run still uses the same target (one marker
- *     file per pid in the target's directory; removing a mount point in
- *     the host namespace would detach the other run's mask), and
+ *   - no other live csb-bwrap run still uses the same target (removing a
+ *     mount point in the host namespace would detach the other run's
+ *     mask), and
  *   - it is still exactly what bubblewrap created (an empty regular file,
  *     or an empty directory), so nothing a person put there is lost.
+ *
+ * One marker per run and target, directly in the registry: a symlink
+ * named KEY.PID (KEY: 16 hex digits of the target path's FNV-1a hash)
+ * whose content is "d:PATH" or "f:PATH" (empty directory or file). A
+ * symlink is one system call to write and to read, and a short one keeps
+ * its content in the inode: no directory or data block to allocate and
+ * free per run. Markers are only ever read with readlink, never followed.
+ * Registries written by earlier versions (a KEY directory holding a "path"
+ * file and one file per PID) are still honoured and swept.
+ *
  * All registry operations happen under flock(2). The registry directory
  * must be a real directory owned by us with mode 0700, never a symlink,
  * and is hidden inside the sandbox.
@@ -75,8 +85,95 @@ static int ensure_dir(const char *dir, csb_error *err) {
 
 static int pid_alive(pid_t pid) { return pid > 0 && (kill(pid, 0) == 0 || errno != ESRCH); }
 
-/* Live markers other than ours in mdir; stale ones are deleted. */
-static int other_live_markers(const char *mdir) {
+static void remove_if_ours(const char *path, int kind) {
+  struct stat st;
+  if (lstat(path, &st) != 0) return;
+  if (kind == BW_SYNTH_DIR && S_ISDIR(st.st_mode)) {
+    rmdir(path); /* fails harmlessly when something was put inside */
+  } else if (kind == BW_SYNTH_FILE && S_ISREG(st.st_mode) && st.st_size == 0) {
+    unlink(path);
+  }
+}
+
+/* ---- the registry's entries ---------------------------------------------- */
+
+typedef struct marker {
+  char *name;   /* KEY.PID */
+  uint64_t key;
+  long pid;
+} marker;
+
+typedef struct listing {
+  marker *m;
+  size_t n, cap;
+  char **old;   /* KEY directories of the earlier layout */
+  size_t n_old, cap_old;
+} listing;
+
+static int parse_key(const char *s, uint64_t *key) {
+  if (strspn(s, "0123456789abcdef") != 16) return 0;
+  char hex[17];
+  memcpy(hex, s, 16);
+  hex[16] = 0;
+  *key = strtoull(hex, NULL, 16);
+  return 1;
+}
+
+static void list_registry(const char *dir, listing *l) {
+  memset(l, 0, sizeof *l);
+  DIR *d = opendir(dir);
+  if (!d) return;
+  struct dirent *de;
+  while ((de = readdir(d)) != NULL) {
+    uint64_t key;
+    if (!parse_key(de->d_name, &key)) continue;
+    const char *rest = de->d_name + 16;
+    if (*rest == 0) {
+      l->old = csb_xgrow(l->old, &l->cap_old, l->n_old + 1, sizeof *l->old);
+      l->old[l->n_old++] = csb_xstrdup(de->d_name);
+      continue;
+    }
+    char *end = NULL;
+    long pid = rest[0] == '.' ? strtol(rest + 1, &end, 10) : 0;
+    if (pid <= 0 || !end || *end) continue;
+    l->m = csb_xgrow(l->m, &l->cap, l->n + 1, sizeof *l->m);
+    l->m[l->n].name = csb_xstrdup(de->d_name);
+    l->m[l->n].key = key;
+    l->m[l->n].pid = pid;
+    l->n++;
+  }
+  closedir(d);
+}
+
+static void listing_free(listing *l) {
+  for (size_t i = 0; i < l->n; i++) free(l->m[i].name);
+  for (size_t i = 0; i < l->n_old; i++) free(l->old[i]);
+  free(l->m);
+  free(l->old);
+  memset(l, 0, sizeof *l);
+}
+
+/* The target a marker names: kind and path (caller frees), or 0. */
+static int read_marker(const char *dir, const char *name, int *kind, char **path) {
+  char *p = csb_xasprintf("%s/%s", dir, name);
+  char buf[4096 + 3];
+  ssize_t n = readlink(p, buf, sizeof buf - 1);
+  free(p);
+  if (n < 4 || (size_t)n >= sizeof buf - 1 || (buf[0] != 'd' && buf[0] != 'f') || buf[1] != ':' || buf[2] != '/')
+    return 0;
+  buf[n] = 0;
+  *kind = buf[0] == 'd' ? BW_SYNTH_DIR : BW_SYNTH_FILE;
+  *path = csb_xstrdup(buf + 2);
+  return 1;
+}
+
+static char *marker_name(uint64_t key, long pid) {
+  return csb_xasprintf("%016llx.%ld", (unsigned long long)key, pid);
+}
+
+/* Earlier layout: live PID files (other than ours) in DIR/KEY; the dead
+ * ones are deleted. With `kind` non-NULL, the kind of a dead one. */
+static int old_layout_live(const char *mdir, int *kind) {
   DIR *d = opendir(mdir);
   if (!d) return 0;
   int live = 0;
@@ -85,93 +182,135 @@ static int other_live_markers(const char *mdir) {
   while ((de = readdir(d)) != NULL) {
     char *end = NULL;
     long pid = strtol(de->d_name, &end, 10);
-    if (!de->d_name[0] || *end || pid <= 0) continue;
-    if (pid == self) continue;
+    if (!de->d_name[0] || *end || pid <= 0 || pid == self) continue;
     if (pid_alive((pid_t)pid)) {
       live++;
-    } else {
-      char *f = csb_xasprintf("%s/%s", mdir, de->d_name);
-      unlink(f);
-      free(f);
+      continue;
     }
+    char *f = csb_xasprintf("%s/%s", mdir, de->d_name);
+    if (kind && *kind < 0) {
+      char buf[8] = "";
+      int fd = open(f, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+      if (fd >= 0) {
+        if (read(fd, buf, sizeof buf - 1) > 0) *kind = buf[0] == 'd' ? BW_SYNTH_DIR : BW_SYNTH_FILE;
+        close(fd);
+      }
+    }
+    unlink(f);
+    free(f);
   }
   closedir(d);
   return live;
 }
 
-static int write_file(const char *path, const char *text) {
-  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) return 0;
-  int ok = csb_write_all(fd, text, strlen(text));
-  close(fd);
-  return ok;
+/* Removes an earlier-layout KEY directory whose processes are all gone. */
+static void old_layout_drop(const char *mdir) {
+  char *pf = csb_xasprintf("%s/path", mdir);
+  unlink(pf);
+  free(pf);
+  rmdir(mdir);
 }
 
-static void remove_if_ours(const char *path, int kind);
+/* Whether a live run other than us uses the target `key` (new markers of
+ * other live pids naming `path`, or the earlier layout); the markers of
+ * dead runs for it are deleted. */
+static int in_use_by_others(const char *dir, const listing *l, uint64_t key, const char *path) {
+  int live = 0;
+  pid_t self = getpid();
+  for (size_t i = 0; i < l->n; i++) {
+    const marker *m = &l->m[i];
+    if (m->key != key || m->pid == self) continue;
+    int kind;
+    char *p = NULL;
+    if (!read_marker(dir, m->name, &kind, &p)) continue;
+    int same = strcmp(p, path) == 0;
+    free(p);
+    if (!same) continue;
+    if (pid_alive((pid_t)m->pid)) {
+      live = 1;
+    } else {
+      char *f = csb_xasprintf("%s/%s", dir, m->name);
+      unlink(f);
+      free(f);
+    }
+  }
+  char *mdir = csb_xasprintf("%s/%016llx", dir, (unsigned long long)key);
+  struct stat st;
+  if (lstat(mdir, &st) == 0 && S_ISDIR(st.st_mode)) {
+    if (old_layout_live(mdir, NULL)) live = 1;
+    else old_layout_drop(mdir);
+  }
+  free(mdir);
+  return live;
+}
+
+/* ---- sweep, register, cleanup --------------------------------------------- */
 
 /* Targets whose every marker belongs to a dead process (a run that was
- * SIGKILLed) are cleaned up by the next registration. */
+ * SIGKILLed) are cleaned up by the next run. */
 static void sweep_stale(const char *dir) {
-  DIR *d = opendir(dir);
-  if (!d) return;
-  struct dirent *de;
+  listing l;
+  list_registry(dir, &l);
   pid_t self = getpid();
-  while ((de = readdir(d)) != NULL) {
-    if (strlen(de->d_name) != 16 || strspn(de->d_name, "0123456789abcdef") != 16) continue;
-    char *mdir = csb_xasprintf("%s/%s", dir, de->d_name);
-    DIR *m = opendir(mdir);
-    int live = 0, kind = -1;
-    if (m) {
-      struct dirent *me;
-      while ((me = readdir(m)) != NULL) {
-        char *end = NULL;
-        long pid = strtol(me->d_name, &end, 10);
-        if (!me->d_name[0] || *end || pid <= 0) continue;
-        if (pid == self || pid_alive((pid_t)pid)) {
-          live = 1;
-          break;
-        }
-        if (kind < 0) {
-          char *mf = csb_xasprintf("%s/%s", mdir, me->d_name);
-          char buf[8] = "";
-          int fd = open(mf, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-          if (fd >= 0) {
-            ssize_t k = read(fd, buf, sizeof buf - 1);
-            if (k > 0) kind = buf[0] == 'd' ? BW_SYNTH_DIR : BW_SYNTH_FILE;
-            close(fd);
-          }
-          free(mf);
-        }
-      }
-      closedir(m);
+  for (size_t i = 0; i < l.n; i++) {
+    marker *m = &l.m[i];
+    if (m->pid == self || pid_alive((pid_t)m->pid)) continue;
+    int kind;
+    char *path = NULL;
+    if (!read_marker(dir, m->name, &kind, &path)) {
+      struct stat st;
+      char *f = csb_xasprintf("%s/%s", dir, m->name);
+      if (lstat(f, &st) == 0) unlink(f); /* not a marker of ours: unusable */
+      free(f);
+      continue;
     }
-    if (!live) {
+    char *f = csb_xasprintf("%s/%s", dir, m->name);
+    if (!in_use_by_others(dir, &l, m->key, path)) remove_if_ours(path, kind);
+    unlink(f); /* (a marker in_use_by_others deleted is no longer readable: skipped) */
+    free(f);
+    free(path);
+  }
+  for (size_t i = 0; i < l.n_old; i++) {
+    /* earlier layout: every marker dead, and no new marker of a live run */
+    char *mdir = csb_xasprintf("%s/%s", dir, l.old[i]);
+    int kind = -1;
+    if (old_layout_live(mdir, &kind) == 0) {
       char *pf = csb_xasprintf("%s/path", mdir);
       char *target = NULL;
       size_t len = 0;
-      if (kind >= 0 && csb_read_file(pf, 4096, &target, &len, NULL) && target[0] == '/')
-        remove_if_ours(target, kind);
+      uint64_t key;
+      int busy = 0;
+      if (kind >= 0 && csb_read_file(pf, 4096, &target, &len, NULL) && target[0] == '/' &&
+          parse_key(l.old[i], &key)) {
+        for (size_t j = 0; j < l.n && !busy; j++)
+          busy = l.m[j].key == key && pid_alive((pid_t)l.m[j].pid);
+        if (!busy) remove_if_ours(target, kind);
+      }
       free(target);
-      other_live_markers(mdir); /* deletes the dead markers */
-      unlink(pf);
       free(pf);
-      rmdir(mdir);
+      old_layout_drop(mdir);
     }
     free(mdir);
   }
-  closedir(d);
+  listing_free(&l);
 }
 
-void bw_registry_sweep(const char *dir) {
+static int lock_registry(const char *dir) {
   char *lock = csb_xasprintf("%s/lock", dir);
   int fd = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
   free(lock);
-  if (fd < 0) return;
+  if (fd < 0) return -1;
   while (flock(fd, LOCK_EX) != 0)
     if (errno != EINTR) {
       close(fd);
-      return;
+      return -1;
     }
+  return fd;
+}
+
+void bw_registry_sweep(const char *dir) {
+  int fd = lock_registry(dir);
+  if (fd < 0) return;
   sweep_stale(dir);
   flock(fd, LOCK_UN);
   close(fd);
@@ -184,75 +323,69 @@ int bw_registry_register(bw_registry *r, const char *dir, const bw_synth *t, siz
   if (n == 0) return 1;
   if (!ensure_dir(dir, err)) return 0;
   r->dir = csb_xstrdup(dir);
-  char *lock = csb_xasprintf("%s/lock", dir);
-  r->lock_fd = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-  free(lock);
-  if (r->lock_fd < 0) return csb_error_set(err, "mount-target registry lock: %s", strerror(errno));
-  while (flock(r->lock_fd, LOCK_EX) != 0)
-    if (errno != EINTR) return csb_error_set(err, "flock: %s", strerror(errno));
-  r->marker_dirs = csb_xcalloc(n, sizeof(char *));
+  r->lock_fd = lock_registry(dir);
+  if (r->lock_fd < 0) return csb_error_set(err, "mount-target registry lock %s/lock: %s", dir, strerror(errno));
+  r->markers = csb_xcalloc(n, sizeof(char *));
   r->targets = csb_xcalloc(n, sizeof(char *));
   r->kinds = csb_xcalloc(n, sizeof(int));
+  listing l;
+  int listed = 0;
   int ok = 1;
+  long self = (long)getpid();
   for (size_t i = 0; ok && i < n; i++) {
-    char *mdir = csb_xasprintf("%s/%016llx", dir, (unsigned long long)fnv1a(t[i].path));
-    struct stat st;
-    int had = lstat(mdir, &st) == 0 && S_ISDIR(st.st_mode);
-    if (t[i].existing && !had) {
-      free(mdir); /* never registered: a real pre-existing path, not ours */
-      continue;
-    }
-    if (!had && mkdir(mdir, 0700) != 0) {
-      ok = csb_error_set(err, "mount-target registry: %s: %s", mdir, strerror(errno));
+    uint64_t key = fnv1a(t[i].path);
+    if (t[i].existing) {
+      /* An existing empty path is ours only when a run registered it
+       * (then it is a mount target bubblewrap made); else it is a real
+       * pre-existing path, never to be removed. */
+      if (!listed) list_registry(dir, &l);
+      listed = 1;
+      int had = 0;
+      for (size_t j = 0; j < l.n && !had; j++) {
+        int kind;
+        char *p = NULL;
+        if (l.m[j].key == key && read_marker(dir, l.m[j].name, &kind, &p)) had = strcmp(p, t[i].path) == 0;
+        free(p);
+      }
+      char *mdir = csb_xasprintf("%s/%016llx", dir, (unsigned long long)key);
+      struct stat st;
+      had = had || (lstat(mdir, &st) == 0 && S_ISDIR(st.st_mode));
       free(mdir);
-      break;
+      if (!had) continue;
     }
-    char *pf = csb_xasprintf("%s/path", mdir);
-    if (!had) write_file(pf, t[i].path);
-    free(pf);
-    char *mf = csb_xasprintf("%s/%d", mdir, (int)getpid());
-    if (!write_file(mf, t[i].kind == BW_SYNTH_DIR ? "dir\n" : "file\n"))
+    char *name = marker_name(key, self);
+    char *mf = csb_xasprintf("%s/%s", dir, name);
+    char *content = csb_xasprintf("%c:%s", t[i].kind == BW_SYNTH_DIR ? 'd' : 'f', t[i].path);
+    free(name);
+    if (symlink(content, mf) != 0 && (errno != EEXIST || unlink(mf) != 0 || symlink(content, mf) != 0))
       ok = csb_error_set(err, "mount-target registry: %s: %s", mf, strerror(errno));
-    free(mf);
-    r->marker_dirs[r->n] = mdir;
+    free(content);
+    r->markers[r->n] = mf;
     r->targets[r->n] = csb_xstrdup(t[i].path);
     r->kinds[r->n] = (int)t[i].kind;
     r->n++;
   }
+  if (listed) listing_free(&l);
   flock(r->lock_fd, LOCK_UN);
   return ok;
-}
-
-static void remove_if_ours(const char *path, int kind) {
-  struct stat st;
-  if (lstat(path, &st) != 0) return;
-  if (kind == BW_SYNTH_DIR && S_ISDIR(st.st_mode)) {
-    rmdir(path); /* fails harmlessly when something was put inside */
-  } else if (kind == BW_SYNTH_FILE && S_ISREG(st.st_mode) && st.st_size == 0) {
-    unlink(path);
-  }
 }
 
 void bw_registry_cleanup(bw_registry *r) {
   if (!r || r->lock_fd < 0) return;
   while (flock(r->lock_fd, LOCK_EX) != 0 && errno == EINTR) {}
+  for (size_t i = 0; i < r->n; i++) unlink(r->markers[i]);
+  listing l;
+  list_registry(r->dir, &l);
   for (size_t i = r->n; i-- > 0;) {
-    char *mf = csb_xasprintf("%s/%d", r->marker_dirs[i], (int)getpid());
-    unlink(mf);
-    free(mf);
-    if (other_live_markers(r->marker_dirs[i]) == 0) {
+    if (!in_use_by_others(r->dir, &l, fnv1a(r->targets[i]), r->targets[i]))
       remove_if_ours(r->targets[i], r->kinds[i]);
-      char *pf = csb_xasprintf("%s/path", r->marker_dirs[i]);
-      unlink(pf);
-      free(pf);
-      rmdir(r->marker_dirs[i]);
-    }
-    free(r->marker_dirs[i]);
+    free(r->markers[i]);
     free(r->targets[i]);
   }
+  listing_free(&l);
   flock(r->lock_fd, LOCK_UN);
   close(r->lock_fd);
-  free(r->marker_dirs);
+  free(r->markers);
   free(r->targets);
   free(r->kinds);
   free(r->dir);

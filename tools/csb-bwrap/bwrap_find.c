@@ -8,8 +8,9 @@
  * closed with a diagnosis.
  *
  * Feature detection reads the option names out of the binary (bubblewrap
- * embeds its --help text), which costs no process; a file that does not
- * look like an ELF binary (a wrapper script) is asked `--help` instead.
+ * embeds its --help text) in one pass over small pieces, which costs no
+ * process; a file that does not look like an ELF binary (a wrapper
+ * script) is asked `--help` instead.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -58,36 +59,38 @@ int bw_sha256_fd(int fd, char hex[65], csb_error *err) {
 
 /* ---- feature detection ---------------------------------------------------- */
 
-/* `text` may be a piece of a larger text: unless it is the last piece
- * (`last`), a word running into its end does not count (the next piece
- * starts early enough to see it whole). */
-static int has_word(const char *text, size_t n, const char *word, int last) {
-  size_t wl = strlen(word);
-  const char *p = text, *end = text + n;
-  while (p < end) {
-    const char *hit = memmem(p, (size_t)(end - p), word, wl);
-    if (!hit) return 0;
-    const char *after = hit + wl;
-    /* "--perms" must not match "--permsx"; options end at a space, NUL,
-     * '=', or newline. */
-    if (after >= end) return last;
-    if (*after == ' ' || *after == 0 || *after == '\n' || *after == '\t' || *after == '=') return 1;
-    p = hit + 1;
-  }
-  return 0;
-}
-
 /* Longer than every option name below, with its terminator. */
 #define FEATURE_WORD_MAX 24
 
-/* ORs the features named in `text` into b. */
+static int *feature_flag(bw_bwrap *b, size_t i) {
+  int *flags[] = {&b->has_argv0, &b->has_ro_bind_fd, &b->has_disable_userns,
+                  &b->has_perms, &b->has_as_pid_1,   &b->has_info_fd};
+  return flags[i];
+}
+static const char *const feature_names[] = {"--argv0", "--ro-bind-fd", "--disable-userns",
+                                            "--perms", "--as-pid-1",   "--info-fd"};
+
+/* Sets the flags of the option names in `text`, in one pass. A name
+ * counts when an option terminator follows it ("--perms" is no match in
+ * "--permsx"): a space, NUL, '=', tab or newline. `text` may be a piece
+ * of a larger text: unless it is the last piece (`last`), a name running
+ * into its end does not count (the next piece starts early enough to see
+ * it whole). */
 static void parse_features(const char *text, size_t n, int last, bw_bwrap *b) {
-  b->has_argv0 |= has_word(text, n, "--argv0", last);
-  b->has_ro_bind_fd |= has_word(text, n, "--ro-bind-fd", last);
-  b->has_disable_userns |= has_word(text, n, "--disable-userns", last);
-  b->has_perms |= has_word(text, n, "--perms", last);
-  b->has_as_pid_1 |= has_word(text, n, "--as-pid-1", last);
-  b->has_info_fd |= has_word(text, n, "--info-fd", last);
+  const char *p = text, *end = text + n;
+  while (p + 1 < end && (p = memchr(p, '-', (size_t)(end - p))) != NULL) {
+    if (p + 1 < end && p[1] == '-') {
+      for (size_t i = 0; i < CSB_ARRAY_LEN(feature_names); i++) {
+        size_t wl = strlen(feature_names[i]);
+        if ((size_t)(end - p) < wl || memcmp(p, feature_names[i], wl) != 0) continue;
+        const char *after = p + wl;
+        if (after >= end ? last
+                         : (*after == ' ' || *after == 0 || *after == '\n' || *after == '\t' || *after == '='))
+          *feature_flag(b, i) = 1;
+      }
+    }
+    p++;
+  }
 }
 
 void bw_bwrap_parse_help(const char *help, bw_bwrap *b) { parse_features(help, strlen(help), 1, b); }
@@ -113,7 +116,7 @@ static int probe_help(const char *exec_path, bw_bwrap *b) {
  * the stack (each piece starts with the end of the previous one, so no
  * name is missed at a boundary). Returns 1 for an ELF file, 0 otherwise. */
 int bw_bwrap_scan_binary(int fd, off_t size, bw_bwrap *b) {
-  char buf[32768];
+  char buf[8192];
   size_t carry = 0;
   off_t off = 0;
   int elf = 0;

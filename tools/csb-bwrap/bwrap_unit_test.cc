@@ -440,14 +440,14 @@ TEST(BwrapFind, HelpParsing) {
 TEST(BwrapFind, BinaryScanSeesNamesAcrossPieces) {
   TempDir t;
   std::string path = t.Sub("bwrap");
-  // Option names straddling the scanner's 32 KiB pieces, one that only
+  // Option names straddling the scanner's 8 KiB pieces, one that only
   // looks like a name there ("--argv0x"), and one at the very end.
   std::string data = "\177ELF";
-  data.resize(32768 - 4, 'x');
+  data.resize(8192 - 4, 'x');
   data += " --perms ";          // starts before the boundary, ends after it
-  // The second piece ends at 32768 + (32768 - 24): "--argv0" ends exactly
+  // The second piece ends at 8192 + (8192 - 24): "--argv0" ends exactly
   // there and goes on with "x" in the third piece, so it is no match.
-  data.resize(65512 - 8, 'y');
+  data.resize(16360 - 8, '-');
   data += " --argv0x --info-fd\n";
   data += std::string(1000, 'z') + " --as-pid-1";
   int fd = open(path.c_str(), O_CREAT | O_RDWR | O_TRUNC, 0755);

@@ -293,7 +293,14 @@ typedef struct bw_launch_result {
   char *captured;  /* bubblewrap's stderr before the start (caller frees) */
 } bw_launch_result;
 
-/* Forks and execs bubblewrap with stderr on err_w, clearing FD_CLOEXEC on
+/* Starts fn(arg) in a child process that shares our memory until it execs
+ * or exits (vfork: no page tables to copy, no copy-on-write faults, which
+ * is most of what fork() of a small process costs); we wait suspended
+ * until then. fn may only make system calls (no allocation, no stdio
+ * buffers) and ends with exec, or returns the child's exit status; what
+ * it stores in memory is seen by us afterwards. -1 with errno on failure. */
+pid_t bw_spawn(int (*fn)(void *), void *arg);
+/* Starts bubblewrap (bw_spawn) with stderr on err_w, clearing FD_CLOEXEC on
  * keep_fds in the child; forwards signals; relays err_r after the start.
  * Closes err_w, info_w and started_w in the parent. */
 int bw_launch_run(const char *exec_path, char **argv, const int *keep_fds, size_t n_keep,

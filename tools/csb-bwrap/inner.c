@@ -35,6 +35,7 @@
 
 #include "csb_bwrap.h"
 #include "csb_cli.h"
+#include "csb_proc.h"
 #include "csb_proxyenv.h"
 
 #ifndef SYS_close_range
@@ -132,6 +133,24 @@ static char *canonical_parent(const char *path) {
 }
 
 static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+
+typedef struct cmd_child {
+  char **cmd;
+  const sigset_t *mask;
+  int exec_errno; /* set by the child when exec fails */
+} cmd_child;
+
+/* CMD's process (bw_spawn: sharing our memory until it execs), without
+ * connect() mediation: the filter pid 1 loaded is inherited. */
+static int exec_cmd(void *arg) {
+  cmd_child *c = arg;
+  for (size_t k = 0; k < CSB_ARRAY_LEN(forwarded); k++) signal(forwarded[k], SIG_DFL);
+  signal(SIGCHLD, SIG_DFL);
+  sigprocmask(SIG_SETMASK, c->mask, NULL);
+  execvp(c->cmd[0], c->cmd);
+  c->exec_errno = errno ? errno : ENOEXEC;
+  return 127;
+}
 
 int bw_supervise(pid_t child, int notify_fd, const bw_unix_rules *rules) {
   sigset_t set;
@@ -267,14 +286,25 @@ int bw_inner_main(int argc, char **argv) {
     rewrite_proxy_env(proxies[k].keys, port);
     free(proxies[k].keys);
   }
-  /* The precompiled filter (non-mediated modes), read before the fds go. */
-  char *bpf = NULL;
+  /* The precompiled filter (non-mediated modes), read before the fds go,
+   * into a static buffer (only the pages it fills are touched; at most
+   * BPF_MAXINSNS instructions of 8 bytes). */
+  static _Alignas(8) char bpf_buf[4096 * 8 + 1];
+  const char *bpf = NULL;
   size_t bpf_len = 0;
   if (seccomp_fd >= 0) {
-    csb_error re;
-    if (!csb_read_fd(seccomp_fd, "seccomp filter", 1 << 16, &bpf, &bpf_len, &re) || bpf_len == 0)
+    for (;;) {
+      ssize_t r = read(seccomp_fd, bpf_buf + bpf_len, sizeof bpf_buf - bpf_len);
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) bpf_len = 0;
+      if (r <= 0) break;
+      bpf_len += (size_t)r;
+      if (bpf_len == sizeof bpf_buf) break; /* too long for a filter: refused below */
+    }
+    if (bpf_len == 0 || bpf_len == sizeof bpf_buf)
       return fail(CSB_EXIT_UNAVAILABLE, "no seccomp filter from the outer stage; refusing to run the command");
     close(seccomp_fd);
+    bpf = bpf_buf;
   }
   if (started_fd >= 0) {
     char ok = 1;
@@ -303,38 +333,44 @@ int bw_inner_main(int argc, char **argv) {
    * adds the full filter plus the notification filter on top. */
   if (bpf) {
     if (!bw_seccomp_load_bpf(bpf, bpf_len, &e)) return fail(CSB_EXIT_UNAVAILABLE, "%s", e.msg);
-    free(bpf);
   } else if (!bw_seccomp_install_common(&so, so.unix_mediated, &e)) {
     return fail(CSB_EXIT_UNAVAILABLE, "%s", e.msg);
   }
 
+  if (!so.unix_mediated) {
+    cmd_child c = {cmd, &old, 0};
+    pid_t child = bw_spawn(exec_cmd, &c);
+    if (child < 0) return fail(CSB_EXIT_OSERR, "fork: %s", strerror(errno));
+    if (c.exec_errno) {
+      csb_proc_wait(child, NULL);
+      return fail(csb_exit_for_exec_errno(c.exec_errno), "cannot run %s: %s", cmd[0], strerror(c.exec_errno));
+    }
+    return bw_supervise(child, -1, &rules);
+  }
+  /* With mediation the child sets up its own filters (libseccomp
+   * allocates): a plain fork. */
   int sp[2] = {-1, -1};
-  if (so.unix_mediated && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0)
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0)
     return fail(CSB_EXIT_OSERR, "socketpair: %s", strerror(errno));
   pid_t child = fork();
   if (child < 0) return fail(CSB_EXIT_OSERR, "fork: %s", strerror(errno));
   if (child == 0) {
     for (size_t k = 0; k < CSB_ARRAY_LEN(forwarded); k++) signal(forwarded[k], SIG_DFL);
     signal(SIGCHLD, SIG_DFL);
-    if (so.unix_mediated) {
-      if (!bw_seccomp_install_common(&so, 0, &e)) _exit(fail(CSB_EXIT_UNAVAILABLE, "%s", e.msg));
-      int lfd = -1;
-      close(sp[0]);
-      if (!bw_seccomp_install_notify(&lfd, &e)) _exit(fail(CSB_EXIT_UNAVAILABLE, "%s", e.msg));
-      if (!bw_send_fd(sp[1], lfd, 1)) _exit(fail(CSB_EXIT_OSERR, "cannot pass the notification fd"));
-      close(lfd);
-      close(sp[1]);
-    }
+    if (!bw_seccomp_install_common(&so, 0, &e)) _exit(fail(CSB_EXIT_UNAVAILABLE, "%s", e.msg));
+    int lfd = -1;
+    close(sp[0]);
+    if (!bw_seccomp_install_notify(&lfd, &e)) _exit(fail(CSB_EXIT_UNAVAILABLE, "%s", e.msg));
+    if (!bw_send_fd(sp[1], lfd, 1)) _exit(fail(CSB_EXIT_OSERR, "cannot pass the notification fd"));
+    close(lfd);
+    close(sp[1]);
     sigprocmask(SIG_SETMASK, &old, NULL);
     execvp(cmd[0], cmd);
     int err = errno;
     _exit(fail(csb_exit_for_exec_errno(err), "cannot run %s: %s", cmd[0], strerror(err)));
   }
-  int listener = -1;
-  if (so.unix_mediated) {
-    close(sp[1]);
-    listener = bw_recv_fd(sp[0], NULL);
-    close(sp[0]);
-  }
+  close(sp[1]);
+  int listener = bw_recv_fd(sp[0], NULL);
+  close(sp[0]);
   return bw_supervise(child, listener, &rules);
 }

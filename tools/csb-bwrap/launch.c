@@ -55,6 +55,38 @@ static pid_t read_child_pid(int info_r) {
   return (pid_t)strtol(k + 1, NULL, 10);
 }
 
+pid_t bw_spawn(int (*fn)(void *), void *arg) {
+  pid_t pid = vfork();
+  if (pid == 0) _exit(fn(arg));
+  return pid;
+}
+
+typedef struct bwrap_child {
+  const char *exec_path;
+  char **argv;
+  const int *keep_fds;
+  size_t n_keep;
+  int err_w;
+  pid_t parent;
+  const sigset_t *mask;
+} bwrap_child;
+
+/* In the child (sharing our memory until it execs): system calls only. */
+static int exec_bwrap(void *arg) {
+  const bwrap_child *c = arg;
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != c->parent) return CSB_EXIT_OSERR;
+  sigprocmask(SIG_SETMASK, c->mask, NULL);
+  if (dup2(c->err_w, 2) < 0) return CSB_EXIT_OSERR;
+  for (size_t i = 0; i < c->n_keep; i++) clear_cloexec(c->keep_fds[i]);
+  execv(c->exec_path, c->argv);
+  char msg[512];
+  snprintf(msg, sizeof msg, "csb-bwrap: error: cannot execute bubblewrap %s: %s\n", c->exec_path,
+           strerror(errno));
+  csb_write_all(c->err_w, msg, strlen(msg));
+  return CSB_EXIT_UNAVAILABLE;
+}
+
 /* 1 when the inner stage reported that the sandbox is set up. */
 static int poll_started(int started_r) {
   struct pollfd p = {started_r, POLLIN, 0};
@@ -71,25 +103,12 @@ int bw_launch_run(const char *exec_path, char **argv, const int *keep_fds, size_
   sigaddset(&set, SIGCHLD);
   for (size_t i = 0; i < CSB_ARRAY_LEN(forwarded); i++) sigaddset(&set, forwarded[i]);
   sigprocmask(SIG_BLOCK, &set, &old);
-  pid_t parent = getpid();
-  pid_t pid = fork();
+  bwrap_child c = {exec_path, argv, keep_fds, n_keep, err_w, getpid(), &old};
+  pid_t pid = bw_spawn(exec_bwrap, &c);
   if (pid < 0) {
     sigprocmask(SIG_SETMASK, &old, NULL);
     res->error = errno;
     return 0;
-  }
-  if (pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(CSB_EXIT_OSERR);
-    sigprocmask(SIG_SETMASK, &old, NULL);
-    if (dup2(err_w, 2) < 0) _exit(CSB_EXIT_OSERR);
-    for (size_t i = 0; i < n_keep; i++) clear_cloexec(keep_fds[i]);
-    execv(exec_path, argv);
-    char msg[512];
-    snprintf(msg, sizeof msg, "csb-bwrap: error: cannot execute bubblewrap %s: %s\n", exec_path,
-             strerror(errno));
-    csb_write_all(err_w, msg, strlen(msg));
-    _exit(CSB_EXIT_UNAVAILABLE);
   }
   close(err_w);
   close(info_w);

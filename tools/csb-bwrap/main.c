@@ -58,10 +58,14 @@ typedef struct outer {
 } outer;
 
 static int is_wsl1(void) {
-  char *text = NULL;
-  size_t len = 0;
-  csb_error e;
-  if (!csb_read_file("/proc/version", 1 << 16, &text, &len, &e)) return 0;
+  char text[1024];
+  int fd = open("/proc/version", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, text, sizeof text - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  size_t len = (size_t)n;
+  text[len] = 0;
   for (size_t i = 0; i < len; i++) text[i] = (char)tolower((unsigned char)text[i]);
   int wsl1 = 0, seen = 0;
   for (char *p = strstr(text, "wsl"); p; p = strstr(p + 3, "wsl")) {
@@ -72,7 +76,6 @@ static int is_wsl1(void) {
     }
   }
   if (!seen) wsl1 = strstr(text, "microsoft") && !strstr(text, "microsoft-standard");
-  free(text);
   return wsl1;
 }
 

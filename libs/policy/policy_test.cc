@@ -1259,9 +1259,10 @@ TEST(PolicyArg, LoadsFromEachSource) {
   csb_error err;
   // --policy FILE leaves standard input alone.
   int in = PipeWith("not json");
+  const std::string file = t.Path("p.json");  // a.name points into it
   WithStdin(in, [&] {
-    ASSERT_TRUE(csb_policy_load_arg(t.Path("p.json").c_str(), &p, &a, &err)) << err.msg;
-    EXPECT_EQ(std::string(a.name), t.Path("p.json"));
+    ASSERT_TRUE(csb_policy_load_arg(file.c_str(), &p, &a, &err)) << err.msg;
+    EXPECT_EQ(std::string(a.name), file);
     EXPECT_FALSE(a.implicit);
     char c;
     EXPECT_EQ(read(0, &c, 1), 1);

@@ -7,6 +7,15 @@
 # run side by side in one run, printed as ratios. Goals: csb-bwrap at most
 # 1.25x bare bubblewrap and at least 5x faster than codex.
 #
+# What every csb-bwrap run does on top of the bare one: its own exec and
+# planning; the inner stage (csb-bwrap executed again as the sandbox's pid 1:
+# capability and mask checks, the seccomp filter, CMD as its child); and
+# creating and removing the mount targets of the missing protected names
+# (.git .agents .codex .csb) in the workspace. Bare bubblewrap creates those
+# on its first run and leaves them behind, so its later runs only mount over
+# them; on a disk file system the create/remove pair alone is a sizeable
+# part of the difference.
+#
 # usage: tests/bench/startup/run.sh [CSB_BWRAP] [RUNS]
 #   CSB_BWRAP defaults to bazel-bin/tools/csb-bwrap/csb-bwrap (the static build);
 #   codex/srt are looked up on PATH, in the peers `./dev.sh setup` installs

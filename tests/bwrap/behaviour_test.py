@@ -628,6 +628,24 @@ def earlier_registry_layout_is_honoured(t):
     eq(os.listdir(t.ws), [".agents"], "unregistered empty directory")
 
 
+@case
+def compiled_filters_of_several_policies_are_kept(t):
+    """Runs alternating between network modes reuse their compiled filters."""
+    if CODEX:
+        raise Skip("csb registry")
+    reg = registry_dir()
+    for net in ("restricted", "enabled", "restricted"):
+        t.policy(net=net)
+        eq(t.sh("true")[0], 0, "run with network " + net)
+    names = [n for n in os.listdir(reg) if n.startswith("bpf-") and "." not in n]
+    suffixes = {}
+    for n in names:
+        mode, rest = n[4:].split("-", 1)
+        suffixes.setdefault(rest, set()).add(mode)
+    if not any({"000", "200"} <= modes for modes in suffixes.values()):
+        raise Fail(f"expected the restricted and the enabled filter of one build side by side, got {names}")
+
+
 # ---------------------------------------------------------------------------
 # exit codes, signals, stdio
 # ---------------------------------------------------------------------------

@@ -348,15 +348,50 @@ static int write_cached_filter(const plan *pl, const char *path) {
   return csb_write_all(pl->seccomp_pipe[1], buf, (size_t)n);
 }
 
+/* How many compiled filters the registry keeps: one per network mode and
+ * build of csb-bwrap in use, so that runs alternating between policies or
+ * between installed builds do not recompile every time. */
+#define FILTER_CACHE_MAX 16
+
 static void store_filter(const plan *pl, const char *path) {
-  /* Filters of other builds of csb-bwrap are of no further use. */
+  /* Make room: the least recently written filters go first. */
   DIR *d = opendir(pl->registry);
   const char *base = strrchr(path, '/') + 1;
   if (d) {
+    struct {
+      char name[256];
+      time_t mtime;
+    } old[FILTER_CACHE_MAX];
+    size_t n = 0;
     struct dirent *de;
-    while ((de = readdir(d)) != NULL)
-      if (strncmp(de->d_name, "bpf-", 4) == 0 && strcmp(de->d_name, base) != 0 && !strchr(de->d_name, '.'))
-        unlinkat(dirfd(d), de->d_name, 0);
+    while ((de = readdir(d)) != NULL) {
+      struct stat st;
+      if (strncmp(de->d_name, "bpf-", 4) != 0 || strcmp(de->d_name, base) == 0 || strchr(de->d_name, '.') ||
+          fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+        continue;
+      size_t k = n;
+      if (n == CSB_ARRAY_LEN(old)) { /* full: drop the oldest of the list and this one */
+        k = 0;
+        for (size_t i = 1; i < n; i++)
+          if (old[i].mtime < old[k].mtime) k = i;
+        if (st.st_mtime < old[k].mtime) {
+          unlinkat(dirfd(d), de->d_name, 0);
+          continue;
+        }
+        unlinkat(dirfd(d), old[k].name, 0);
+      } else {
+        n++;
+      }
+      snprintf(old[k].name, sizeof old[k].name, "%s", de->d_name);
+      old[k].mtime = st.st_mtime;
+    }
+    while (n >= FILTER_CACHE_MAX) {
+      size_t k = 0;
+      for (size_t i = 1; i < n; i++)
+        if (old[i].mtime < old[k].mtime) k = i;
+      unlinkat(dirfd(d), old[k].name, 0);
+      old[k] = old[--n];
+    }
     closedir(d);
   }
   char *tmp = csb_xasprintf("%s.%d", path, (int)getpid());

@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,8 @@
 #define MAX_JOURNAL_BYTES ((size_t)64 << 20)
 /* Above this many files one syncfs() replaces per-file fsync(). */
 #define FSYNC_EACH_MAX 16
+/* Threads for the independent per-file steps (see pool.c). */
+#define COMMIT_THREADS 8
 
 enum { OP_WRITE = 1, OP_DELETE = 2 };
 
@@ -62,6 +65,7 @@ typedef struct tx_op {
   mode_t orig_mode;
   /* progress */
   int temp_made, done;
+  int err_no; /* errno of this file's failed step, else 0 */
 } tx_op;
 
 typedef struct tx {
@@ -77,8 +81,12 @@ typedef struct tx {
   size_t pointers_made;
   csb_strv dirs;     /* every directory holding artifacts or targets */
   int prepared, committed, aborted;
+  int fsync_each;    /* fsync each file (else one syncfs per file system) */
+  csb_patch_pool *pool; /* threads for the per-file steps */
+  size_t *order;     /* op indices, directories interleaved (see spread) */
   /* fault injection (test builds only) */
-  long fi_step, fi_count;
+  long fi_step;
+  atomic_long fi_count;
   int fi_mode; /* 0 kill, 1 _exit, 2 fail */
 } tx;
 
@@ -97,8 +105,8 @@ static char *art_n(const char *dir, const char *id, char kind, size_t n) {
 /* One forward step. Returns 0 (errno = EIO) when a fault is injected. */
 static int step(tx *t) {
 #ifdef CSB_FAULT_INJECTION
-  t->fi_count++;
-  if (t->fi_step > 0 && t->fi_count == t->fi_step) {
+  long n = atomic_fetch_add(&t->fi_count, 1) + 1;
+  if (t->fi_step > 0 && n == t->fi_step) {
     if (t->fi_mode == 0) {
       kill(getpid(), SIGKILL);
       for (;;) pause();
@@ -117,6 +125,7 @@ static void fi_init(tx *t) {
 #ifdef CSB_FAULT_INJECTION
   const char *s = getenv("CSB_PATCH_FAULT_STEP");
   const char *m = getenv("CSB_PATCH_FAULT_MODE");
+  atomic_init(&t->fi_count, 0);
   t->fi_step = s ? strtol(s, NULL, 10) : 0;
   t->fi_mode = 0;
   if (m && strcmp(m, "exit") == 0) t->fi_mode = 1;
@@ -174,6 +183,10 @@ static void tx_free(tx *t) {
     free(t->ops[i].dir);
   }
   free(t->ops);
+  csb_patch_i_pool_free(t->pool);
+  t->pool = NULL;
+  free(t->order);
+  t->order = NULL;
   csb_strv_free(&t->mkdirs);
   csb_strv_free(&t->pointers);
   csb_strv_free(&t->dirs);
@@ -394,6 +407,11 @@ static int undo_committed(tx *t) {
 static void collect_dirs(tx *t) {
   for (size_t i = 0; i < t->n_ops; i++)
     if (t->ops[i].dir) csb_strv_push(&t->dirs, t->ops[i].dir);
+  /* A created directory's own entry lives in its parent. */
+  for (size_t i = 0; i < t->mkdirs.len; i++) {
+    char *p = csb_path_parent(t->mkdirs.items[i]);
+    if (p) csb_strv_push_owned(&t->dirs, p);
+  }
   if (t->journal_dir) csb_strv_push(&t->dirs, t->journal_dir);
   csb_strv_sort_unique(&t->dirs);
 }
@@ -602,30 +620,168 @@ static int cfail(csb_patch_err_kind *kind, csb_error *err, const char *fmt, ...)
   return 0;
 }
 
-static int write_temp(tx *t, tx_op *o, int fsync_each, csb_patch_err_kind *kind, csb_error *err) {
+/* Writes file o's temporary file (and syncs it when t->fsync_each). Runs on
+ * a pool thread: on failure it records errno in o->err_no and returns 0. */
+static int write_temp(tx *t, tx_op *o) {
   char *tp = art_n(o->dir, t->id, 't', o->n);
-  int fd = -1;
-  if (!step(t) || (fd = open(tp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
-    cfail(kind, err, "Failed to write file %s", o->target);
-    free(tp);
-    return 0;
-  }
+  int fd = -1, ok = 0;
+  if (!step(t) || (fd = open(tp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
+    goto out;
   o->temp_made = 1;
   if (!step(t) || !csb_write_all(fd, o->data, o->len) || fchmod(fd, o->mode & 07777) != 0 ||
       (o->chown && fchown(fd, o->uid, o->gid) != 0 && errno != EPERM) ||
-      (fsync_each && (!step(t) || sync_fd(fd, 0) != 0))) {
-    cfail(kind, err, "Failed to write file %s", o->target);
-    close(fd);
-    free(tp);
-    return 0;
-  }
-  if (close(fd) != 0) {
-    cfail(kind, err, "Failed to write file %s", o->target);
-    free(tp);
-    return 0;
+      (t->fsync_each && (!step(t) || sync_fd(fd, 0) != 0)))
+    goto out;
+  ok = 1;
+out:
+  if (!ok) o->err_no = errno ? errno : EIO;
+  if (fd >= 0 && close(fd) != 0 && ok) {
+    o->err_no = errno;
+    ok = 0;
   }
   free(tp);
+  return ok;
+}
+
+static int task_write(void *ctx, size_t i) {
+  tx *t = ctx;
+  tx_op *o = &t->ops[t->order[i]];
+  return o->kind != OP_WRITE || write_temp(t, o);
+}
+
+/* Renames file i's temporary file over its target, or unlinks a deleted
+ * one. Only after the commit point. */
+static int task_apply(void *ctx, size_t i) {
+  tx *t = ctx;
+  tx_op *o = &t->ops[t->order[i]];
+  int ok;
+  if (o->kind == OP_WRITE) {
+    char *tp = art_n(o->dir, t->id, 't', o->n);
+    /* Hold the file being replaced open so that freeing it happens at the
+     * close() below instead of inside rename(), which holds the directory
+     * locked meanwhile: otherwise renames in one directory would queue
+     * behind each other's block freeing. */
+    int hold = o->orig_exists ? open(o->target, O_PATH | O_NOFOLLOW | O_CLOEXEC) : -1;
+    ok = step(t) && rename(tp, o->target) == 0;
+    int e = errno;
+    if (hold >= 0) close(hold);
+    errno = e;
+    free(tp);
+  } else {
+    ok = step(t) && unlink(o->target) == 0;
+  }
+  if (!ok) {
+    o->err_no = errno ? errno : EIO;
+    return 0;
+  }
+  o->done = 1;
   return 1;
+}
+
+/* Syncs directory i of t->dirs (index t->dirs.len: the journal's data). */
+typedef struct {
+  tx *t;
+  int *err_no; /* per index, 0 when synced */
+} sync_job;
+
+static int task_sync_dir(void *ctx, size_t i) {
+  sync_job *j = ctx;
+  tx *t = j->t;
+  int ok;
+  if (i == t->dirs.len)
+    ok = step(t) && sync_fd(t->jfd, 1) == 0;
+  else
+    ok = step(t) && fsync_path(t->dirs.items[i]);
+  if (!ok) j->err_no[i] = errno ? errno : EIO;
+  return ok;
+}
+
+/* Syncs every directory of t->dirs (and the journal's data when with_journal)
+ * in parallel. On failure returns 0 with errno set and *which the failed
+ * path (the journal for index dirs.len). */
+static int sync_dirs(tx *t, int with_journal, const char **which) {
+  size_t n = t->dirs.len + (with_journal ? 1 : 0);
+  sync_job j = {t, csb_xcalloc(n ? n : 1, sizeof(int))};
+  int ok = csb_patch_i_pool_run(t->pool, n, task_sync_dir, &j);
+  if (!ok)
+    for (size_t i = 0; i < n; i++)
+      if (j.err_no[i]) {
+        *which = i == t->dirs.len ? t->journal : t->dirs.items[i];
+        errno = j.err_no[i];
+        break;
+      }
+  free(j.err_no);
+  return ok;
+}
+
+/* One syncfs() per file system holding a directory of the transaction. */
+static int sync_filesystems(tx *t, const char **which) {
+  dev_t seen[8];
+  size_t n_seen = 0;
+  for (size_t i = 0; i < t->dirs.len; i++) {
+    struct stat st;
+    int have = stat(t->dirs.items[i], &st) == 0;
+    if (have) {
+      size_t k = 0;
+      while (k < n_seen && seen[k] != st.st_dev) k++;
+      if (k < n_seen) continue;
+      if (n_seen < CSB_ARRAY_LEN(seen)) seen[n_seen++] = st.st_dev;
+    }
+    /* A directory that cannot be stat()ed is synced on its own account. */
+    if (!step(t) || !(have ? syncfs_path(t->dirs.items[i]) : fsync_path(t->dirs.items[i]))) {
+      *which = t->dirs.items[i];
+      return 0;
+    }
+  }
+  return 1;
+}
+
+/* Orders the ops for the pool so that files of one directory are far apart:
+ * creating or renaming a file locks its directory, so threads working in
+ * different directories do not wait for each other. */
+typedef struct {
+  const char *dir;
+  size_t rank, group, op;
+} spread_key;
+
+static int by_dir(const void *a, const void *b) {
+  const spread_key *x = a, *y = b;
+  int c = strcmp(x->dir, y->dir);
+  if (c) return c;
+  return x->op < y->op ? -1 : (x->op > y->op);
+}
+
+static int by_rank(const void *a, const void *b) {
+  const spread_key *x = a, *y = b;
+  if (x->rank != y->rank) return x->rank < y->rank ? -1 : 1;
+  return x->group < y->group ? -1 : (x->group > y->group);
+}
+
+static void spread(tx *t) {
+  size_t n = t->n_ops;
+  spread_key *k = csb_xcalloc(n ? n : 1, sizeof(*k));
+  for (size_t i = 0; i < n; i++) k[i] = (spread_key){t->ops[i].dir, 0, 0, i};
+  qsort(k, n, sizeof(*k), by_dir);
+  for (size_t i = 1; i < n; i++) {
+    int same = strcmp(k[i].dir, k[i - 1].dir) == 0;
+    k[i].group = k[i - 1].group + !same;
+    k[i].rank = same ? k[i - 1].rank + 1 : 0;
+  }
+  qsort(k, n, sizeof(*k), by_rank);
+  t->order = csb_xcalloc(n ? n : 1, sizeof(size_t));
+  for (size_t i = 0; i < n; i++) t->order[i] = k[i].op;
+  free(k);
+}
+
+/* The first failed file of a parallel phase, in target order. */
+static tx_op *first_failed(tx *t) {
+  for (size_t i = 0; i < t->n_ops; i++)
+    if (t->ops[i].err_no) {
+      errno = t->ops[i].err_no;
+      return &t->ops[i];
+    }
+  errno = EIO;
+  return NULL;
 }
 
 int csb_patch_commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts,
@@ -715,7 +871,7 @@ int csb_patch_commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts,
   size_t n_anchor_ptrs = anchors.len ? anchors.len - 1 : 0;
   csb_strv_free(&anchors);
   collect_dirs(&t);
-  int fsync_each = t.n_ops <= FSYNC_EACH_MAX;
+  t.fsync_each = t.n_ops <= FSYNC_EACH_MAX;
 
   /* a. pointers in the existing directories */
   for (size_t i = 0; i < n_anchor_ptrs; i++) {
@@ -767,37 +923,27 @@ int csb_patch_commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts,
     t.pointers_made = i + 1;
   }
 
-  /* d. temporary files */
-  for (size_t i = 0; i < t.n_ops; i++)
-    if (t.ops[i].kind == OP_WRITE && !write_temp(&t, &t.ops[i], fsync_each, kind, err)) goto undo;
-
-  /* e. make everything durable before the commit point (the journal too,
-   * so that the commit record never lands in a journal whose beginning
-   * was lost) */
-  if (fsync_each && (!step(&t) || sync_fd(t.jfd, 1) != 0)) {
-    cfail(kind, err, "Failed to write file %s", t.journal);
+  /* d. temporary files, several at a time */
+  t.pool = csb_patch_i_pool_new(t.n_ops < COMMIT_THREADS ? t.n_ops : COMMIT_THREADS);
+  spread(&t);
+  if (!csb_patch_i_pool_run(t.pool, t.n_ops, task_write, &t)) {
+    tx_op *o = first_failed(&t);
+    cfail(kind, err, "Failed to write file %s", o ? o->target : t.journal);
     goto undo;
   }
-  for (size_t i = 0; i < t.dirs.len; i++) {
-    int ok = step(&t) && (fsync_each ? fsync_path(t.dirs.items[i]) : syncfs_path(t.dirs.items[i]));
+
+  /* e. make everything durable before the commit point: the temporary
+   * files (synced in d, or here by one syncfs per file system), their
+   * directory entries, created directories, pointers, and the journal (so
+   * that the commit record never lands in a journal whose beginning was
+   * lost) */
+  {
+    const char *which = NULL;
+    int ok = t.fsync_each ? sync_dirs(&t, 1, &which) : sync_filesystems(&t, &which);
     if (!ok) {
-      cfail(kind, err, "Failed to sync %s", t.dirs.items[i]);
+      cfail(kind, err, "Failed to sync %s", which ? which : t.journal);
       goto undo;
     }
-    if (!fsync_each) break; /* one syncfs covers the filesystem */
-  }
-  if (!fsync_each) {
-    /* Directories on other filesystems. */
-    struct stat first;
-    if (stat(t.dirs.items[0], &first) == 0)
-      for (size_t i = 1; i < t.dirs.len; i++) {
-        struct stat st;
-        if (stat(t.dirs.items[i], &st) == 0 && st.st_dev != first.st_dev &&
-            (!step(&t) || !syncfs_path(t.dirs.items[i]))) {
-          cfail(kind, err, "Failed to sync %s", t.dirs.items[i]);
-          goto undo;
-        }
-      }
   }
 
   /* f. the commit point */
@@ -807,31 +953,29 @@ int csb_patch_commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts,
   }
   t.committed = 1;
 
-  /* g. renames and unlinks */
-  for (size_t i = 0; i < t.n_ops; i++) {
-    tx_op *o = &t.ops[i];
-    if (o->kind == OP_WRITE) {
-      char *tp = art_n(o->dir, t.id, 't', o->n);
-      int ok = step(&t) && rename(tp, o->target) == 0;
-      free(tp);
-      if (!ok) {
-        cfail(kind, err, "Failed to write file %s", o->target);
-        goto abort;
-      }
-    } else {
-      if (!step(&t) || unlink(o->target) != 0) {
-        cfail(kind, err, "Failed to delete file %s", o->target);
-        goto abort;
-      }
-    }
-    o->done = 1;
+  /* g. renames and unlinks, several at a time: they are independent, and
+   * replacing a file can block while the file system frees (and discards)
+   * the old one's blocks. Recovery redoes any of them in any order. */
+  if (!csb_patch_i_pool_run(t.pool, t.n_ops, task_apply, &t)) {
+    tx_op *o = first_failed(&t);
+    cfail(kind, err, o && o->kind == OP_DELETE ? "Failed to delete file %s" : "Failed to write file %s",
+          o ? o->target : t.journal);
+    goto abort;
   }
-  /* The renames are not synced before the cleanup: journalling file
-   * systems persist metadata changes in order, so the journal's removal
-   * never becomes durable before them, and until it does a crash leaves a
-   * committed journal whose recovery redoes whatever was lost. */
 
-  /* h. cleanup: pointers, then the journal (only when every pointer is
+  /* h. make the renames durable before the journal goes: not every file
+   * system persists metadata in order (ext2, ext4 without a journal), and
+   * a journal removed ahead of a lost rename would leave a mix of old and
+   * new files after a power failure. A failure here rolls back. */
+  {
+    const char *which = NULL;
+    if (!sync_dirs(&t, 0, &which)) {
+      cfail(kind, err, "Failed to sync %s", which ? which : t.journal);
+      goto abort;
+    }
+  }
+
+  /* i. cleanup: pointers, then the journal (only when every pointer is
    * gone, so that a leftover stays listed for the next run). */
   {
     int clean = 1;

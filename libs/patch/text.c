@@ -4,6 +4,7 @@
  * its own ending. Chunks are located with the seek ladder; the located
  * ranges are split around the chunk's context lines so that context lines
  * keep their original bytes, and only the gaps are replaced. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,51 +22,79 @@ typedef struct {
   size_t n;
 } file_lines;
 
-static size_t count_byte(const char *s, size_t len, char c) {
-  size_t n = 0;
-  const char *p = s, *end = s + len;
-  while (p < end && (p = memchr(p, c, (size_t)(end - p))) != NULL) {
-    n++;
-    p++;
-  }
+/* Line endings are found eight bytes at a time: eol_mask(w) has the high
+ * bit set in exactly the bytes of w that are LF or CR (no false positives,
+ * so the bits can be counted). */
+#define ONES 0x0101010101010101ULL
+#define LOW7 0x7f7f7f7f7f7f7f7fULL
+
+static inline uint64_t zero_bytes(uint64_t x) { return ~(((x & LOW7) + LOW7) | x | LOW7); }
+
+static inline uint64_t eol_mask(uint64_t w) {
+  return zero_bytes(w ^ (ONES * '\n')) | zero_bytes(w ^ (ONES * '\r'));
+}
+
+static inline uint64_t load8(const char *p) {
+  uint64_t w;
+  memcpy(&w, p, sizeof(w));
+  return w;
+}
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && defined(__GNUC__)
+#define WORD_SCAN 1
+#else
+#define WORD_SCAN 0
+#endif
+
+static size_t count_eols(const char *s, size_t len) {
+  size_t n = 0, i = 0;
+#if WORD_SCAN
+  for (; i + 8 <= len; i += 8) n += (size_t)__builtin_popcountll(eol_mask(load8(s + i)));
+#endif
+  for (; i < len; i++) n += s[i] == '\n' || s[i] == '\r';
   return n;
+}
+
+/* Index of the first LF or CR at or after i, or len. */
+static size_t next_eol(const char *s, size_t len, size_t i) {
+#if WORD_SCAN
+  for (; i + 8 <= len; i += 8) {
+    uint64_t m = eol_mask(load8(s + i));
+    if (m) return i + (size_t)(__builtin_ctzll(m) >> 3);
+  }
+#endif
+  for (; i < len; i++)
+    if (s[i] == '\n' || s[i] == '\r') return i;
+  return len;
 }
 
 /* scratch: where the line arrays go (NULL: malloc, freed by the caller). */
 static void split_file(const char *s, size_t len, file_lines *f, csb_patch_alloc_fn scratch,
                        void *sctx) {
   /* Size the arrays once: a line ends at each LF or CR, plus a last one. */
-  size_t cap = count_byte(s, len, '\n') + count_byte(s, len, '\r') + 1;
+  size_t cap = count_eols(s, len) + 1;
   f->lines = scratch ? scratch(sctx, cap * sizeof(*f->lines)) : csb_xmalloc(cap * sizeof(*f->lines));
   f->eol = scratch ? scratch(sctx, cap) : csb_xmalloc(cap);
   f->n = 0;
   size_t pos = 0;
-  const char *next_cr = len ? memchr(s, '\r', len) : NULL;
   while (pos < len) {
-    const char *nl = memchr(s + pos, '\n', len - pos);
-    size_t stop = nl ? (size_t)(nl - s) : len;
-    if (next_cr && (size_t)(next_cr - s) < pos)
-      next_cr = memchr(s + pos, '\r', len - pos);
+    size_t at = next_eol(s, len, pos);
     unsigned char e;
-    size_t content_end, next;
-    if (next_cr && (size_t)(next_cr - s) < stop) {
-      size_t cr = (size_t)(next_cr - s);
-      if (cr + 1 == stop && nl) {
-        e = EOL_CRLF;
-        content_end = cr;
-        next = stop + 1;
-      } else {
-        e = EOL_CR;
-        content_end = cr;
-        next = cr + 1;
-      }
-      next_cr = (next < len) ? memchr(s + next, '\r', len - next) : NULL;
+    size_t next;
+    if (at == len) {
+      e = EOL_NONE;
+      next = len;
+    } else if (s[at] == '\n') {
+      e = EOL_LF;
+      next = at + 1;
+    } else if (at + 1 < len && s[at + 1] == '\n') {
+      e = EOL_CRLF;
+      next = at + 2;
     } else {
-      e = nl ? EOL_LF : EOL_NONE;
-      content_end = stop;
-      next = nl ? stop + 1 : len;
+      e = EOL_CR;
+      next = at + 1;
     }
-    f->lines[f->n] = (csb_patch_line){s + pos, content_end - pos};
+    f->lines[f->n] = (csb_patch_line){s + pos, at - pos};
     f->eol[f->n] = e;
     f->n++;
     pos = next;

@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -51,8 +52,11 @@ typedef struct tx_op {
   char *target;
   char *dir;
   int orig_exists;
-  const char *data; /* borrowed from the plan */
-  size_t len;
+  /* the new contents, borrowed from the plan: pieces, or (pieces NULL)
+   * the single block `whole` */
+  const csb_patch_piece *pieces;
+  size_t n_pieces;
+  csb_patch_piece whole;
   mode_t mode;
   uid_t uid;
   gid_t gid;
@@ -620,6 +624,47 @@ static int cfail(csb_patch_err_kind *kind, csb_error *err, const char *fmt, ...)
   return 0;
 }
 
+/* Writes n pieces to fd, several per system call. */
+static int write_pieces(int fd, const csb_patch_piece *pc, size_t n) {
+  size_t i = 0, off = 0; /* the next byte to write is pc[i].s[off] */
+  for (;;) {
+    while (i < n && off == pc[i].n) {
+      i++;
+      off = 0;
+    }
+    if (i == n) return 1;
+    struct iovec v[64];
+    int k = 0;
+    for (size_t j = i; j < n && k < (int)CSB_ARRAY_LEN(v); j++) {
+      size_t skip = j == i ? off : 0;
+      if (pc[j].n == skip) continue;
+      v[k].iov_base = (void *)(pc[j].s + skip);
+      v[k].iov_len = pc[j].n - skip;
+      k++;
+    }
+    ssize_t w = writev(fd, v, k);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return 0;
+    }
+    if (w == 0) {
+      errno = EIO;
+      return 0;
+    }
+    size_t left = (size_t)w;
+    while (left > 0) {
+      size_t avail = pc[i].n - off;
+      if (left < avail) {
+        off += left;
+        break;
+      }
+      left -= avail;
+      i++;
+      off = 0;
+    }
+  }
+}
+
 /* Writes file o's temporary file (and syncs it when t->fsync_each). Runs on
  * a pool thread: on failure it records errno in o->err_no and returns 0. */
 static int write_temp(tx *t, tx_op *o) {
@@ -628,7 +673,9 @@ static int write_temp(tx *t, tx_op *o) {
   if (!step(t) || (fd = open(tp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
     goto out;
   o->temp_made = 1;
-  if (!step(t) || !csb_write_all(fd, o->data, o->len) || fchmod(fd, o->mode & 07777) != 0 ||
+  if (!step(t) ||
+      !(o->pieces ? write_pieces(fd, o->pieces, o->n_pieces) : csb_write_all(fd, o->whole.s, o->whole.n)) ||
+      fchmod(fd, o->mode & 07777) != 0 ||
       (o->chown && fchown(fd, o->uid, o->gid) != 0 && errno != EPERM) ||
       (t->fsync_each && (!step(t) || sync_fd(fd, 0) != 0)))
     goto out;
@@ -806,8 +853,12 @@ int csb_patch_commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts,
     o->target = csb_xstrdup(e->path);
     o->dir = csb_path_parent(e->path);
     o->orig_exists = e->orig_exists;
-    o->data = e->data ? e->data : "";
-    o->len = e->len;
+    if (e->pieces) {
+      o->pieces = e->pieces;
+      o->n_pieces = e->n_pieces;
+    } else {
+      o->whole = (csb_patch_piece){e->data ? e->data : "", e->len};
+    }
     o->mode = e->mode;
     o->orig_data = e->orig_data;
     o->orig_len = e->orig_len;

@@ -175,15 +175,18 @@ typedef struct csb_patch_summary_entry {
  * opts->check before reading anything, then reads the files and computes
  * every final state in memory, applying hunks in patch order (a later hunk
  * sees the result of an earlier one). Nothing is written. On failure
- * returns NULL, sets *kind and err (upstream message texts). */
+ * returns NULL, sets *kind and err (upstream message texts). The plan
+ * refers to the patch (its paths and lines): free the patch after it. */
 csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_opts *opts,
                                      csb_patch_err_kind *kind, csb_error *err);
 void csb_patch_plan_free(csb_patch_plan *plan);
 
 size_t csb_patch_plan_summary_len(const csb_patch_plan *plan);
 const csb_patch_summary_entry *csb_patch_plan_summary_at(const csb_patch_plan *plan, size_t i);
-/* Final contents for the i-th summary entry (NULL for a delete). */
-const char *csb_patch_plan_new_contents(const csb_patch_plan *plan, size_t i, size_t *len);
+/* Final contents for the i-th summary entry (NULL for a delete). The plan
+ * keeps updated files as pieces of their old contents and of the patch;
+ * this joins them (once) and so is not const. */
+const char *csb_patch_plan_new_contents(csb_patch_plan *plan, size_t i, size_t *len);
 
 typedef struct csb_patch_commit_opts {
   /* Before writing, remove (or finish) the leftovers of interrupted runs

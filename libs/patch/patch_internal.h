@@ -12,16 +12,35 @@ int csb_patch_is_space(uint32_t cp);
 size_t csb_patch_rtrim_len(const char *s, size_t n);
 size_t csb_patch_ltrim_off(const char *s, size_t n);
 
-/* csb_patch_update_text writing into memory from `alloc` (which must
- * return at least n writable bytes; the result is NUL-terminated). With
- * scratch_in_alloc the temporary line arrays come from `alloc` too (an
- * arena); otherwise from malloc. */
-typedef void *(*csb_patch_alloc_fn)(void *ctx, size_t n);
+/* A byte range of a file's new contents. */
+typedef struct csb_patch_piece {
+  const char *s;
+  size_t n;
+} csb_patch_piece;
+
+/* Working memory of csb_patch_i_update, reused from call to call (zero it
+ * before the first call; free with csb_patch_i_scratch_free). */
+typedef struct csb_patch_scratch {
+  struct csb_patch_line *lines;
+  unsigned char *eol;
+  size_t lines_cap;
+  csb_patch_piece *pieces;
+  size_t pieces_cap;
+} csb_patch_scratch;
+void csb_patch_i_scratch_free(csb_patch_scratch *sc);
+
+/* csb_patch_update_text without the copy: the new contents are the
+ * *n_pieces pieces left in sc->pieces (valid until the next call), which
+ * point into `old`, into the hunk's lines and into static line endings;
+ * *out_len is their total length. */
 struct csb_patch_hunk;
 int csb_patch_i_update(const char *old, size_t old_len, const struct csb_patch_hunk *h,
-                       const char *display, unsigned flags, csb_patch_alloc_fn alloc,
-                       void *actx, int scratch_in_alloc, char **out_data, size_t *out_len,
-                       struct csb_error *err, struct csb_buf *full);
+                       const char *display, unsigned flags, csb_patch_scratch *sc,
+                       size_t *n_pieces, size_t *out_len, struct csb_error *err,
+                       struct csb_buf *full);
+
+/* Copies n pieces to out (which has room for all) and returns the length. */
+size_t csb_patch_i_join(const csb_patch_piece *pc, size_t n, char *out);
 
 /* Stores a formatted message into err (truncated to fit) and appends it to
  * full (untruncated); either may be NULL. Returns 0. */

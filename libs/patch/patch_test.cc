@@ -4,7 +4,10 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -492,6 +495,88 @@ TEST_F(Tree, SequentialSemantics) {
   EXPECT_EQ(msg, "Failed to read file to update " + root +
                      "/s.txt: No such file or directory (os error 2)");
   EXPECT_EQ(Read("s.txt"), "2\n");
+}
+
+// More files than are synced one by one (the batched path), in several
+// directories, with a file updated by two hunks and kept in pieces in between.
+TEST_F(Tree, ManyFilesAllOrNothing) {
+  std::string patch;
+  for (int i = 0; i < 40; i++) {
+    std::string rel = "d" + std::to_string(i % 5) + "/f" + std::to_string(i) + ".txt";
+    std::string body;
+    for (int k = 0; k < 50; k++) body += "line " + std::to_string(k) + (i % 3 ? "\n" : "\r\n");
+    Write(rel, body);
+    patch += "*** Update File: " + rel + "\n@@\n line 9\n-line 10\n+LINE 10\n@@\n-line 40\n+LINE 40\n";
+  }
+  patch += "*** Update File: d0/f0.txt\n@@\n-LINE 10\n+again\n";
+  patch += "*** Add File: d9/new.txt\n+n\n*** Delete File: d1/f1.txt\n";
+  ASSERT_EQ(Apply(P(patch)), CSB_PATCH_ERR_NONE);
+  EXPECT_EQ(Read("d0/f0.txt").substr(0, 16), "line 0\r\nline 1\r\n");
+  EXPECT_NE(Read("d0/f0.txt").find("line 9\r\nagain\r\nline 11\r\n"), std::string::npos);
+  EXPECT_NE(Read("d2/f2.txt").find("line 39\nLINE 40\nline 41\n"), std::string::npos);
+  EXPECT_EQ(Read("d9/new.txt"), "n\n");
+  EXPECT_FALSE(Exists("d1/f1.txt"));
+  EXPECT_TRUE(Leftovers().empty());
+  // One hunk that does not fit: nothing changes.
+  std::string msg;
+  EXPECT_EQ(Apply(P(patch), &msg), CSB_PATCH_ERR_DATA);
+  EXPECT_NE(Read("d2/f2.txt").find("LINE 40"), std::string::npos);
+  EXPECT_TRUE(Leftovers().empty());
+}
+
+// A file rewritten in many pieces (more than one writev() takes) comes out
+// as the in-memory update says, and the plan's joined contents agree.
+TEST_F(Tree, ManyPiecesWritten) {
+  std::string body, patch = "*** Update File: big.txt\n";
+  for (int k = 0; k < 2000; k++) body += "row " + std::to_string(k) + "\n";
+  for (int k = 5; k < 2000; k += 7)
+    patch += "@@\n-row " + std::to_string(k) + "\n+ROW " + std::to_string(k) + "\n+extra\n";
+  Write("big.txt", body);
+  std::string expect;
+  ASSERT_TRUE(Update(body, P(patch), &expect));
+  Parsed r;
+  Parse(P(patch), &r);
+  ASSERT_TRUE(r.ok);
+  csb_patch_plan_opts o = {root.c_str(), 0, nullptr, nullptr, nullptr};
+  csb_patch_err_kind kind;
+  csb_error err;
+  csb_patch_plan *plan = csb_patch_plan_build(r.p, &o, &kind, &err);
+  ASSERT_NE(plan, nullptr) << err.msg;
+  csb_patch_commit_opts co = {1, nullptr, nullptr};
+  ASSERT_EQ(csb_patch_commit(plan, &co, &kind, &err), 1) << err.msg;
+  size_t len = 0;
+  const char *data = csb_patch_plan_new_contents(plan, 0, &len);
+  EXPECT_EQ(std::string(data, len), expect);
+  csb_patch_plan_free(plan);
+  EXPECT_EQ(Read("big.txt"), expect);
+}
+
+// A write cut short (here by the file size limit, after part of the data
+// went out) rolls everything back.
+TEST_F(Tree, ShortWriteRollsBack) {
+  std::string body;
+  for (int k = 0; k < 400; k++) body += "row " + std::to_string(k) + "\n";
+  Write("a.txt", "a\n");
+  Write("big.txt", body);
+  std::string patch = "*** Update File: a.txt\n@@\n-a\n+A\n*** Update File: big.txt\n";
+  for (int k = 3; k < 400; k += 4)
+    patch += "@@\n-row " + std::to_string(k) + "\n+a much longer row " + std::to_string(k) + "\n";
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit rl = {(rlim_t)body.size(), (rlim_t)body.size()};
+    if (setrlimit(RLIMIT_FSIZE, &rl) != 0) _exit(99);
+    std::string msg;
+    _exit(Apply(P(patch), &msg) == CSB_PATCH_ERR_IO ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(Read("a.txt"), "a\n");
+  EXPECT_EQ(Read("big.txt"), body);
+  EXPECT_TRUE(Leftovers().empty());
 }
 
 static int deny_outside(void *ctx, const char *, const char *abs, csb_error *err) {

@@ -465,9 +465,30 @@ static char *dup_bytes(csb_patch_plan *pl, const char *s, size_t n) {
 }
 
 static void set_contents(csb_patch_entity *e, char *data, size_t len) {
+  e->pieces = NULL;
+  e->n_pieces = 0;
   e->data = data;
   e->len = len;
   e->loaded = 1;
+}
+
+static void set_pieces(csb_patch_entity *e, const csb_patch_piece *pc, size_t n, size_t len) {
+  e->data = NULL;
+  e->pieces = pc;
+  e->n_pieces = n;
+  e->len = len;
+  e->loaded = 1;
+}
+
+const char *csb_patch_i_ent_flat(csb_patch_plan *pl, csb_patch_entity *e) {
+  if (!e->data && e->pieces) {
+    char *d = csb_patch_i_arena_alloc(pl, e->len + 1);
+    d[csb_patch_i_join(e->pieces, e->n_pieces, d)] = '\0';
+    e->data = d;
+    e->pieces = NULL;
+    e->n_pieces = 0;
+  }
+  return e->data ? e->data : "";
 }
 
 static void add_summary(csb_patch_plan *pl, char op, const char *spelling, const char *abs,
@@ -606,16 +627,20 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
                     os_error(en, ebuf, sizeof(ebuf)));
         goto fail;
       }
-      char *data = NULL;
-      size_t new_len = 0;
+      size_t n_pieces = 0, new_len = 0;
       csb_error te;
-      if (!csb_patch_i_update(e->data, e->len, h, t->display, op->text_flags,
-                              csb_patch_i_arena_alloc, pl, 1, &data, &new_len, &te,
-                              op->full_msg)) {
+      const char *cur = csb_patch_i_ent_flat(pl, e);
+      if (!csb_patch_i_update(cur, e->len, h, t->display, op->text_flags, &pl->scratch,
+                              &n_pieces, &new_len, &te, op->full_msg)) {
         if (kind) *kind = CSB_PATCH_ERR_DATA;
         if (err) *err = te;
         goto fail;
       }
+      /* The new contents stay in pieces (no copy of the bytes); the piece
+       * list moves from the scratch space to the arena. */
+      csb_patch_piece *pieces =
+          csb_patch_i_arena_alloc(pl, (n_pieces ? n_pieces : 1) * sizeof(*pieces));
+      if (n_pieces) memcpy(pieces, pl->scratch.pieces, n_pieces * sizeof(*pieces));
       size_t old_len = e->len;
       if (h->move_path) {
         csb_patch_target *d = &pl->targets[2 * i + 1];
@@ -645,7 +670,7 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
         de->exists = 1;
         de->touched = 1;
         de->mode = src_mode;
-        set_contents(de, data, new_len);
+        set_pieces(de, pieces, n_pieces, new_len);
         if (src != de) {
           src->exists = 0;
           src->touched = 1;
@@ -655,7 +680,7 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
                     (size_t)(de - pl->ents));
       } else {
         e->touched = 1;
-        set_contents(e, data, new_len);
+        set_pieces(e, pieces, n_pieces, new_len);
         add_summary(pl, 'M', h->path, e->path, old_len, new_len, NULL, (size_t)(e - pl->ents));
       }
     }
@@ -688,6 +713,7 @@ void csb_patch_plan_free(csb_patch_plan *pl) {
   free(pl->targets);
   for (size_t i = 0; i < pl->n_ents; i++) free(pl->ents[i].path);
   arena_free(pl);
+  csb_patch_i_scratch_free(&pl->scratch);
   free(pl->ents);
   free(pl->map);
   for (size_t i = 0; i < pl->n_sum; i++) free(pl->sum[i].abs);
@@ -702,13 +728,13 @@ const csb_patch_summary_entry *csb_patch_plan_summary_at(const csb_patch_plan *p
   return i < pl->n_sum ? &pl->sum[i].pub : NULL;
 }
 
-const char *csb_patch_plan_new_contents(const csb_patch_plan *pl, size_t i, size_t *len) {
+const char *csb_patch_plan_new_contents(csb_patch_plan *pl, size_t i, size_t *len) {
   if (i >= pl->n_sum) return NULL;
-  const csb_patch_entity *e = &pl->ents[pl->sum[i].ent];
+  csb_patch_entity *e = &pl->ents[pl->sum[i].ent];
   if (!e->exists) {
     if (len) *len = 0;
     return NULL;
   }
   if (len) *len = e->len;
-  return e->data ? e->data : "";
+  return csb_patch_i_ent_flat(pl, e);
 }

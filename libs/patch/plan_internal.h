@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include "csb_patch.h"
+#include "patch_internal.h"
 
 /* One directory entry the patch touches, keyed by its canonical path. */
 typedef struct csb_patch_entity {
@@ -21,9 +22,14 @@ typedef struct csb_patch_entity {
   int touched;         /* some hunk changed it */
   int exists;          /* current (final, once all hunks ran) state */
   mode_t mode;
-  int loaded;          /* data holds the current contents */
-  char *data;          /* in the plan's arena */
+  int loaded;          /* data or pieces hold the current contents */
+  char *data;          /* in the plan's arena; NULL when in pieces */
   size_t len;
+  /* The contents as byte ranges of the original, of the patch and of
+   * static line endings (in the plan's arena), as an update leaves them;
+   * csb_patch_i_ent_flat joins them when contiguous bytes are needed. */
+  const csb_patch_piece *pieces;
+  size_t n_pieces;
   int orig_loaded;     /* orig_data holds the original bytes (for rollback) */
   char *orig_data;
   size_t orig_len;
@@ -56,9 +62,14 @@ struct csb_patch_plan {
   csb_patch_summary_item *sum;
   size_t n_sum, sum_cap;
   struct arena_chunk *arena;
+  csb_patch_scratch scratch;
 };
 
 /* Allocates n bytes from the plan's arena (ctx is the plan). */
 void *csb_patch_i_arena_alloc(void *ctx, size_t n);
+
+/* An entity's current contents as contiguous bytes (joining its pieces
+ * into the arena the first time). */
+const char *csb_patch_i_ent_flat(csb_patch_plan *pl, csb_patch_entity *e);
 
 #endif

@@ -49,7 +49,9 @@ static inline uint64_t load8(const char *p) {
 static size_t count_eols(const char *s, size_t len) {
   size_t n = 0, i = 0;
 #if WORD_SCAN
-  for (; i + 8 <= len; i += 8) n += (size_t)__builtin_popcountll(eol_mask(load8(s + i)));
+  /* The mask has at most the top bit of each byte set: gather those bits
+   * into the top byte to count them. */
+  for (; i + 8 <= len; i += 8) n += (size_t)(((eol_mask(load8(s + i)) >> 7) * ONES) >> 56);
 #endif
   for (; i < len; i++) n += s[i] == '\n' || s[i] == '\r';
   return n;
@@ -68,13 +70,22 @@ static size_t next_eol(const char *s, size_t len, size_t i) {
   return len;
 }
 
-/* scratch: where the line arrays go (NULL: malloc, freed by the caller). */
-static void split_file(const char *s, size_t len, file_lines *f, csb_patch_alloc_fn scratch,
-                       void *sctx) {
+/* The line arrays live in the scratch space, reused from call to call. */
+static void split_file(const char *s, size_t len, file_lines *f, csb_patch_scratch *sc) {
   /* Size the arrays once: a line ends at each LF or CR, plus a last one. */
   size_t cap = count_eols(s, len) + 1;
-  f->lines = scratch ? scratch(sctx, cap * sizeof(*f->lines)) : csb_xmalloc(cap * sizeof(*f->lines));
-  f->eol = scratch ? scratch(sctx, cap) : csb_xmalloc(cap);
+  if (cap > sc->lines_cap) {
+    free(sc->lines);
+    free(sc->eol);
+    size_t c = sc->lines_cap ? sc->lines_cap : 256;
+    while (c < cap) c *= 2;
+    if (c > SIZE_MAX / sizeof(*sc->lines)) csb_oom();
+    sc->lines = csb_xmalloc(c * sizeof(*sc->lines));
+    sc->eol = csb_xmalloc(c);
+    sc->lines_cap = c;
+  }
+  f->lines = sc->lines;
+  f->eol = sc->eol;
   f->n = 0;
   size_t pos = 0;
   while (pos < len) {
@@ -266,22 +277,45 @@ static void join_lines(csb_buf *b, const csb_patch_line *l, size_t n) {
 /* Work budget for one file: line comparisons across all chunks. */
 #define SEEK_BUDGET 2000000000ULL
 
+/* Collects the new contents as pieces in the scratch space, merging a piece
+ * of the old contents with the previous one when it continues it (kept
+ * lines with their own endings form one piece per untouched stretch). */
 typedef struct {
-  char *p;
-  size_t len;
-} writer;
+  csb_patch_scratch *sc;
+  uintptr_t old, old_end; /* the old contents' addresses */
+  size_t n;   /* pieces */
+  size_t len; /* bytes */
+} sink;
 
-static void put(writer *w, const char *s, size_t n) {
-  if (n) memcpy(w->p + w->len, s, n);
-  w->len += n;
+static void emit(sink *o, const char *s, size_t n) {
+  if (n == 0) return;
+  csb_patch_scratch *sc = o->sc;
+  o->len += n;
+  uintptr_t a = (uintptr_t)s;
+  if (o->n && a >= o->old && a < o->old_end) {
+    csb_patch_piece *last = &sc->pieces[o->n - 1];
+    uintptr_t b = (uintptr_t)last->s;
+    if (b >= o->old && b < o->old_end && b + last->n == a) {
+      last->n += n;
+      return;
+    }
+  }
+  sc->pieces = csb_xgrow(sc->pieces, &sc->pieces_cap, o->n + 1, sizeof(*sc->pieces));
+  sc->pieces[o->n++] = (csb_patch_piece){s, n};
+}
+
+void csb_patch_i_scratch_free(csb_patch_scratch *sc) {
+  free(sc->lines);
+  free(sc->eol);
+  free(sc->pieces);
+  memset(sc, 0, sizeof(*sc));
 }
 
 int csb_patch_i_update(const char *old, size_t old_len, const csb_patch_hunk *h,
-                       const char *display, unsigned flags, csb_patch_alloc_fn alloc,
-                       void *actx, int scratch_in_alloc, char **out_data, size_t *out_len,
-                       csb_error *err, csb_buf *full) {
+                       const char *display, unsigned flags, csb_patch_scratch *sc,
+                       size_t *n_pieces, size_t *out_len, csb_error *err, csb_buf *full) {
   file_lines f;
-  split_file(old, old_len, &f, scratch_in_alloc ? alloc : NULL, actx);
+  split_file(old, old_len, &f, sc);
   repl_vec r = {0};
   unsigned long long budget = SEEK_BUDGET;
   size_t cursor = 0;
@@ -333,18 +367,29 @@ int csb_patch_i_update(const char *old, size_t old_len, const csb_patch_hunk *h,
         pref = f.eol[i];
         break;
       }
-    size_t need = old_len;
-    for (size_t i = 0; i < r.n; i++)
-      for (size_t j = 0; j < r.v[i].n_new; j++) need += r.v[i].new_lines[j].n + 2;
-    writer w = {alloc(actx, need + 3), 0};
-    writer *out = &w;
-    int pending = -1; /* ending owed by the previous output line; -1 none yet */
-#define FLUSH()                                                           \
-  do {                                                                    \
-    if (pending >= 0) {                                                   \
-      unsigned char e_ = (unsigned char)(pending == EOL_NONE ? pref : pending); \
-      put(out, eol_bytes[e_], eol_len[e_]);                    \
-    }                                                                     \
+    sink o = {sc, (uintptr_t)old, (uintptr_t)old + old_len, 0, 0};
+    /* The line ending owed by the last line put (put once another line
+     * follows, or at the end): a kept line's own ending bytes, the
+     * preferred ending for a new line, or none for a kept last line that
+     * has none (it gets the preferred one only if a line follows). */
+    int owed = 0, owed_none = 0;
+    const char *owe_s = NULL;
+    size_t owe_n = 0;
+#define FLUSH()                                          \
+  do {                                                   \
+    if (owed) {                                          \
+      if (owed_none)                                     \
+        emit(&o, eol_bytes[pref], eol_len[pref]);        \
+      else                                               \
+        emit(&o, owe_s, owe_n);                          \
+    }                                                    \
+  } while (0)
+#define OWE_OWN(i)                                        \
+  do {                                                    \
+    owed = 1;                                             \
+    owed_none = f.eol[i] == EOL_NONE;                     \
+    owe_s = f.lines[i].s + f.lines[i].n;                  \
+    owe_n = eol_len[f.eol[i]];                            \
   } while (0)
     size_t pos = 0;
     size_t k = 0;
@@ -353,42 +398,37 @@ int csb_patch_i_update(const char *old, size_t old_len, const csb_patch_hunk *h,
         const repl *x = &r.v[k++];
         for (size_t j = 0; j < x->n_new; j++) {
           FLUSH();
-          put(out, x->new_lines[j].s, x->new_lines[j].n);
-          pending = pref;
+          emit(&o, x->new_lines[j].s, x->new_lines[j].n);
+          owed = 1;
+          owed_none = 0;
+          owe_s = eol_bytes[pref];
+          owe_n = eol_len[pref];
         }
         pos = x->start + x->old_len > pos ? x->start + x->old_len : pos;
         continue;
       }
       if (pos >= f.n) break;
-      /* Copy untouched lines up to the next replacement in one go. */
+      /* Keep untouched lines up to the next replacement in one go. */
       size_t stop = k < r.n && r.v[k].start < f.n ? r.v[k].start : f.n;
-      if (stop > pos + 1) {
-        FLUSH();
-        const char *from = f.lines[pos].s;
-        const char *to = f.lines[stop - 1].s + f.lines[stop - 1].n;
-        /* Lines pos..stop-2 all end with their own ending (only the last
-         * line of a file can lack one). */
-        put(out, from, (size_t)(to - from));
-        pending = f.eol[stop - 1];
-        pos = stop;
-        continue;
-      }
       FLUSH();
-      put(out, f.lines[pos].s, f.lines[pos].n);
-      pending = f.eol[pos];
-      pos++;
+      /* Lines pos..stop-2 all end with their own ending (only the last
+       * line of a file can lack one). */
+      const char *from = f.lines[pos].s;
+      const char *to = f.lines[stop - 1].s + f.lines[stop - 1].n;
+      emit(&o, from, (size_t)(to - from));
+      OWE_OWN(stop - 1);
+      pos = stop;
     }
-    if (pending >= 0) {
-      if (pending != EOL_NONE) {
-        put(out, eol_bytes[pending], eol_len[pending]);
-      } else if (flags & CSB_PATCH_TEXT_ADD_FINAL_NEWLINE) {
-        put(out, eol_bytes[pref], eol_len[pref]);
-      }
+    if (owed) {
+      if (!owed_none)
+        emit(&o, owe_s, owe_n);
+      else if (flags & CSB_PATCH_TEXT_ADD_FINAL_NEWLINE)
+        emit(&o, eol_bytes[pref], eol_len[pref]);
     }
 #undef FLUSH
-    w.p[w.len] = '\0';
-    *out_data = w.p;
-    *out_len = w.len;
+#undef OWE_OWN
+    *n_pieces = o.n;
+    *out_len = o.len;
   }
   ok = 1;
   goto done;
@@ -400,28 +440,29 @@ fail:
 done:
   csb_buf_free(&msg);
   free(r.v);
-  if (!scratch_in_alloc) {
-    free(f.lines);
-    free(f.eol);
-  }
   return ok;
 }
 
-static void *buf_alloc(void *ctx, size_t n) {
-  csb_buf *b = ctx;
-  csb_buf_reserve(b, n);
-  return b->data + b->len;
+size_t csb_patch_i_join(const csb_patch_piece *pc, size_t n, char *out) {
+  size_t len = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (pc[i].n) memcpy(out + len, pc[i].s, pc[i].n);
+    len += pc[i].n;
+  }
+  return len;
 }
 
 int csb_patch_update_text(const char *old, size_t old_len, const csb_patch_hunk *h,
                           const char *display, unsigned flags, csb_buf *out, csb_error *err,
                           csb_buf *full) {
-  char *data;
-  size_t len;
-  if (!csb_patch_i_update(old, old_len, h, display, flags, buf_alloc, out, 0, &data, &len, err,
-                          full))
-    return 0;
-  out->len += len;
-  out->data[out->len] = '\0';
-  return 1;
+  csb_patch_scratch sc = {0};
+  size_t n = 0, len = 0;
+  int ok = csb_patch_i_update(old, old_len, h, display, flags, &sc, &n, &len, err, full);
+  if (ok) {
+    csb_buf_reserve(out, len);
+    out->len += csb_patch_i_join(sc.pieces, n, out->data + out->len);
+    out->data[out->len] = '\0';
+  }
+  csb_patch_i_scratch_free(&sc);
+  return ok;
 }

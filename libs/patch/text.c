@@ -23,8 +23,7 @@ typedef struct {
 } file_lines;
 
 /* Line endings are found eight bytes at a time: eol_mask(w) has the high
- * bit set in exactly the bytes of w that are LF or CR (no false positives,
- * so the bits can be counted). */
+ * bit set in the bytes of w that are LF or CR (and only in those). */
 #define ONES 0x0101010101010101ULL
 #define LOW7 0x7f7f7f7f7f7f7f7fULL
 
@@ -34,34 +33,19 @@ static inline uint64_t eol_mask(uint64_t w) {
   return zero_bytes(w ^ (ONES * '\n')) | zero_bytes(w ^ (ONES * '\r'));
 }
 
-static inline uint64_t load8(const char *p) {
-  uint64_t w;
-  memcpy(&w, p, sizeof(w));
-  return w;
-}
-
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && defined(__GNUC__)
 #define WORD_SCAN 1
 #else
 #define WORD_SCAN 0
 #endif
 
-static size_t count_eols(const char *s, size_t len) {
-  size_t n = 0, i = 0;
-#if WORD_SCAN
-  /* The mask has at most the top bit of each byte set: gather those bits
-   * into the top byte to count them. */
-  for (; i + 8 <= len; i += 8) n += (size_t)(((eol_mask(load8(s + i)) >> 7) * ONES) >> 56);
-#endif
-  for (; i < len; i++) n += s[i] == '\n' || s[i] == '\r';
-  return n;
-}
-
 /* Index of the first LF or CR at or after i, or len. */
 static size_t next_eol(const char *s, size_t len, size_t i) {
 #if WORD_SCAN
   for (; i + 8 <= len; i += 8) {
-    uint64_t m = eol_mask(load8(s + i));
+    uint64_t w;
+    memcpy(&w, s + i, sizeof(w));
+    uint64_t m = eol_mask(w);
     if (m) return i + (size_t)(__builtin_ctzll(m) >> 3);
   }
 #endif
@@ -70,25 +54,21 @@ static size_t next_eol(const char *s, size_t len, size_t i) {
   return len;
 }
 
-/* The line arrays live in the scratch space, reused from call to call. */
+/* Makes room for at least one more line in the scratch arrays. */
+static void lines_grow(csb_patch_scratch *sc, size_t hint) {
+  size_t c = sc->lines_cap ? sc->lines_cap * 2 : (hint > 256 ? hint : 256);
+  if (c > SIZE_MAX / sizeof(*sc->lines)) csb_oom();
+  sc->lines = csb_xrealloc(sc->lines, c * sizeof(*sc->lines));
+  sc->eol = csb_xrealloc(sc->eol, c);
+  sc->lines_cap = c;
+}
+
+/* Splits s into lines in one pass. The line arrays live in the scratch
+ * space, reused (and grown) from call to call. */
 static void split_file(const char *s, size_t len, file_lines *f, csb_patch_scratch *sc) {
-  /* Size the arrays once: a line ends at each LF or CR, plus a last one. */
-  size_t cap = count_eols(s, len) + 1;
-  if (cap > sc->lines_cap) {
-    free(sc->lines);
-    free(sc->eol);
-    size_t c = sc->lines_cap ? sc->lines_cap : 256;
-    while (c < cap) c *= 2;
-    if (c > SIZE_MAX / sizeof(*sc->lines)) csb_oom();
-    sc->lines = csb_xmalloc(c * sizeof(*sc->lines));
-    sc->eol = csb_xmalloc(c);
-    sc->lines_cap = c;
-  }
-  f->lines = sc->lines;
-  f->eol = sc->eol;
-  f->n = 0;
-  size_t pos = 0;
+  size_t n = 0, pos = 0;
   while (pos < len) {
+    if (n == sc->lines_cap) lines_grow(sc, len / 32);
     size_t at = next_eol(s, len, pos);
     unsigned char e;
     size_t next;
@@ -105,11 +85,14 @@ static void split_file(const char *s, size_t len, file_lines *f, csb_patch_scrat
       e = EOL_CR;
       next = at + 1;
     }
-    f->lines[f->n] = (csb_patch_line){s + pos, at - pos};
-    f->eol[f->n] = e;
-    f->n++;
+    sc->lines[n] = (csb_patch_line){s + pos, at - pos};
+    sc->eol[n] = e;
+    n++;
     pos = next;
   }
+  f->lines = sc->lines;
+  f->eol = sc->eol;
+  f->n = n;
 }
 
 /* ---- the seek ladder ------------------------------------------------------ */

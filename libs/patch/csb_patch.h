@@ -79,6 +79,7 @@ typedef struct csb_patch {
   csb_patch_hunk *hunks;
   size_t n_hunks;
   char *text_;           /* private: owned copy the lines point into */
+  struct csb_patch_arena *arena_; /* private: where the hunks' arrays live */
 } csb_patch;
 
 enum {

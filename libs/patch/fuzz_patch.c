@@ -10,7 +10,7 @@
  *
  * Build and run (clang with libFuzzer):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Ilibs/base -Ilibs/paths \
- *     -Ilibs/patch libs/patch/fuzz_patch.c libs/patch/{parse,utf8,text,plan,commit}.c \
+ *     -Ilibs/patch libs/patch/fuzz_patch.c libs/patch/{arena,parse,utf8,text,plan,pool,commit}.c \
  *     libs/paths/paths.c libs/paths/glob.c libs/paths/glob_expand.c libs/base/{base,sha256,utf8}.c \
  *     -o /tmp/fuzz_patch -pthread
  *   /tmp/fuzz_patch -max_total_time=600 -max_len=4096 /tmp/patch-corpus

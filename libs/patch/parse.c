@@ -36,6 +36,37 @@ static void vec_push(csb_patch_line **v, size_t *n, size_t *cap, csb_patch_line 
   (*v)[(*n)++] = l;
 }
 
+/* The parser's working state: the patch's arena, where every array and
+ * string of the result goes, and growable vectors reused from chunk to
+ * chunk (a finished chunk's arrays are copied to the arena at their final
+ * size). */
+typedef struct {
+  csb_patch_arena *arena;
+  line_vec old, new_;
+  size_t *ctx_old, *ctx_new;
+  size_t n_ctx, cap_ctx_old, cap_ctx_new;
+  csb_patch_chunk *chunks;
+  size_t n_chunks, cap_chunks;
+  csb_buf add;
+} parser;
+
+static void parser_free(parser *x) {
+  free(x->old.v);
+  free(x->new_.v);
+  free(x->ctx_old);
+  free(x->ctx_new);
+  free(x->chunks);
+  csb_buf_free(&x->add);
+}
+
+/* A copy of n bytes in the arena (NULL when n is 0). */
+static void *arena_copy(parser *x, const void *src, size_t n) {
+  if (n == 0) return NULL;
+  void *d = csb_patch_i_arena_take(x->arena, n);
+  memcpy(d, src, n);
+  return d;
+}
+
 /* Formats a message into err (truncated) and full (untruncated). */
 CSB_PRINTF(4, 5)
 static int fail(csb_error *err, csb_buf *full, int line, const char *fmt, ...) {
@@ -86,8 +117,9 @@ static int line_ends(csb_patch_line l, const char *lit) {
   return l.n >= n && memcmp(l.s + l.n - n, lit, n) == 0;
 }
 
-static char *dup_bytes(const char *s, size_t n) {
-  char *p = csb_xmalloc(n + 1);
+/* A NUL-terminated copy of n bytes, in the arena when x is given. */
+static char *dup_bytes(parser *x, const char *s, size_t n) {
+  char *p = x ? csb_patch_i_arena_take(x->arena, n + 1) : csb_xmalloc(n + 1);
   if (n) memcpy(p, s, n);
   p[n] = '\0';
   return p;
@@ -122,25 +154,13 @@ static int is_shell_heredoc_opener(csb_patch_line l) {
   return 0;
 }
 
-static void chunk_free(csb_patch_chunk *c) {
-  free(c->old_lines);
-  free(c->new_lines);
-  free(c->ctx_old);
-  free(c->ctx_new);
-}
-
-static void hunk_free(csb_patch_hunk *h) {
-  free(h->path);
-  free(h->move_path);
-  free(h->contents);
-  for (size_t i = 0; i < h->n_chunks; i++) chunk_free(&h->chunks[i]);
-  free(h->chunks);
-}
-
 void csb_patch_free(csb_patch *p) {
   if (!p) return;
-  for (size_t i = 0; i < p->n_hunks; i++) hunk_free(&p->hunks[i]);
   free(p->hunks);
+  if (p->arena_) {
+    csb_patch_i_arena_release(p->arena_);
+    free(p->arena_);
+  }
   free(p->text_);
   free(p);
 }
@@ -151,10 +171,11 @@ static const char k_unexpected_post[] =
 
 /* Parses one chunk of an update hunk from lines[0..n). *used gets the
  * number of lines consumed. */
-static int parse_chunk(const csb_patch_line *lines, size_t n, int line_number,
+static int parse_chunk(parser *x, const csb_patch_line *lines, size_t n, int line_number,
                        int allow_missing_context, csb_patch_chunk *c, size_t *used,
                        csb_error *err, csb_buf *full) {
   memset(c, 0, sizeof(*c));
+  x->old.n = x->new_.n = x->n_ctx = 0;
   c->line = line_number;
   if (n == 0) return fail(err, full, line_number, "Update hunk does not contain any lines");
   size_t start;
@@ -174,48 +195,50 @@ static int parse_chunk(const csb_patch_line *lines, size_t n, int line_number,
   }
   if (start >= n)
     return fail(err, full, line_number + 1, "Update hunk does not contain any lines");
-  size_t cap_old = 0, cap_new = 0, cap_ctx = 0, cap_ctx2 = 0;
   size_t parsed = 0;
   for (size_t i = start; i < n; i++) {
     csb_patch_line l = lines[i];
     if (line_eq(l, EOF_MARKER)) {
-      if (parsed == 0) {
-        chunk_free(c);
+      if (parsed == 0)
         return fail(err, full, line_number + 1, "Update hunk does not contain any lines");
-      }
       c->is_end_of_file = 1;
       parsed++;
       break;
     }
     if (l.n == 0 || l.s[0] == ' ') {
       csb_patch_line body = l.n ? (csb_patch_line){l.s + 1, l.n - 1} : l;
-      c->ctx_old = csb_xgrow(c->ctx_old, &cap_ctx, c->n_ctx + 1, sizeof(size_t));
-      c->ctx_new = csb_xgrow(c->ctx_new, &cap_ctx2, c->n_ctx + 1, sizeof(size_t));
-      c->ctx_old[c->n_ctx] = c->n_old;
-      c->ctx_new[c->n_ctx] = c->n_new;
-      c->n_ctx++;
-      vec_push(&c->old_lines, &c->n_old, &cap_old, body);
-      vec_push(&c->new_lines, &c->n_new, &cap_new, body);
+      x->ctx_old = csb_xgrow(x->ctx_old, &x->cap_ctx_old, x->n_ctx + 1, sizeof(size_t));
+      x->ctx_new = csb_xgrow(x->ctx_new, &x->cap_ctx_new, x->n_ctx + 1, sizeof(size_t));
+      x->ctx_old[x->n_ctx] = x->old.n;
+      x->ctx_new[x->n_ctx] = x->new_.n;
+      x->n_ctx++;
+      vec_push(&x->old.v, &x->old.n, &x->old.cap, body);
+      vec_push(&x->new_.v, &x->new_.n, &x->new_.cap, body);
     } else if (l.s[0] == '+') {
-      vec_push(&c->new_lines, &c->n_new, &cap_new, (csb_patch_line){l.s + 1, l.n - 1});
+      vec_push(&x->new_.v, &x->new_.n, &x->new_.cap, (csb_patch_line){l.s + 1, l.n - 1});
     } else if (l.s[0] == '-') {
-      vec_push(&c->old_lines, &c->n_old, &cap_old, (csb_patch_line){l.s + 1, l.n - 1});
+      vec_push(&x->old.v, &x->old.n, &x->old.cap, (csb_patch_line){l.s + 1, l.n - 1});
     } else {
-      if (parsed == 0) {
-        chunk_free(c);
+      if (parsed == 0)
         return fail_with_line(err, full, line_number + 1,
                               "Unexpected line found in update hunk: '", l, k_unexpected_post);
-      }
       break;
     }
     parsed++;
   }
+  c->old_lines = arena_copy(x, x->old.v, x->old.n * sizeof(*x->old.v));
+  c->n_old = x->old.n;
+  c->new_lines = arena_copy(x, x->new_.v, x->new_.n * sizeof(*x->new_.v));
+  c->n_new = x->new_.n;
+  c->ctx_old = arena_copy(x, x->ctx_old, x->n_ctx * sizeof(size_t));
+  c->ctx_new = arena_copy(x, x->ctx_new, x->n_ctx * sizeof(size_t));
+  c->n_ctx = x->n_ctx;
   *used = parsed + start;
   return 1;
 }
 
 /* Parses one hunk from lines[0..n); *used gets the lines consumed. */
-static int parse_hunk(const csb_patch_line *lines, size_t n, int line_number,
+static int parse_hunk(parser *x, const csb_patch_line *lines, size_t n, int line_number,
                       csb_patch_hunk *h, size_t *used, csb_error *err, csb_buf *full) {
   memset(h, 0, sizeof(*h));
   h->line = line_number;
@@ -223,23 +246,24 @@ static int parse_hunk(const csb_patch_line *lines, size_t n, int line_number,
   if (line_starts(first, ADD_MARKER)) {
     size_t k = strlen(ADD_MARKER);
     h->kind = CSB_PATCH_ADD;
-    h->path = dup_bytes(first.s + k, first.n - k);
+    h->path = dup_bytes(x, first.s + k, first.n - k);
     h->path_len = first.n - k;
-    csb_buf b = {0};
+    csb_buf *b = &x->add;
+    b->len = 0;
     size_t i = 1;
     for (; i < n && lines[i].n > 0 && lines[i].s[0] == '+'; i++) {
-      csb_buf_append(&b, lines[i].s + 1, lines[i].n - 1);
-      csb_buf_putc(&b, '\n');
+      csb_buf_append(b, lines[i].s + 1, lines[i].n - 1);
+      csb_buf_putc(b, '\n');
     }
-    h->contents_len = b.len;
-    h->contents = b.data ? csb_buf_steal(&b) : csb_xstrdup("");
+    h->contents_len = b->len;
+    h->contents = dup_bytes(x, b->len ? b->data : "", b->len);
     *used = i;
     return 1;
   }
   if (line_starts(first, DELETE_MARKER)) {
     size_t k = strlen(DELETE_MARKER);
     h->kind = CSB_PATCH_DELETE;
-    h->path = dup_bytes(first.s + k, first.n - k);
+    h->path = dup_bytes(x, first.s + k, first.n - k);
     h->path_len = first.n - k;
     *used = 1;
     return 1;
@@ -247,16 +271,16 @@ static int parse_hunk(const csb_patch_line *lines, size_t n, int line_number,
   if (line_starts(first, UPDATE_MARKER)) {
     size_t k = strlen(UPDATE_MARKER);
     h->kind = CSB_PATCH_UPDATE;
-    h->path = dup_bytes(first.s + k, first.n - k);
+    h->path = dup_bytes(x, first.s + k, first.n - k);
     h->path_len = first.n - k;
     size_t i = 1;
     if (i < n && line_starts(lines[i], MOVE_MARKER)) {
       size_t m = strlen(MOVE_MARKER);
-      h->move_path = dup_bytes(lines[i].s + m, lines[i].n - m);
+      h->move_path = dup_bytes(x, lines[i].s + m, lines[i].n - m);
       h->move_path_len = lines[i].n - m;
       i++;
     }
-    size_t cap = 0;
+    x->n_chunks = 0;
     while (i < n) {
       csb_patch_line t = trim_line(lines[i]);
       if (t.n == 0) {
@@ -266,16 +290,17 @@ static int parse_hunk(const csb_patch_line *lines, size_t n, int line_number,
       if (lines[i].n > 0 && lines[i].s[0] == '*') break;
       csb_patch_chunk c;
       size_t cu = 0;
-      if (!parse_chunk(lines + i, n - i, line_number + (int)i, h->n_chunks == 0, &c, &cu,
+      if (!parse_chunk(x, lines + i, n - i, line_number + (int)i, x->n_chunks == 0, &c, &cu,
                        err, full)) {
-        hunk_free(h);
         memset(h, 0, sizeof(*h));
         return 0;
       }
-      h->chunks = csb_xgrow(h->chunks, &cap, h->n_chunks + 1, sizeof(*h->chunks));
-      h->chunks[h->n_chunks++] = c;
+      x->chunks = csb_xgrow(x->chunks, &x->cap_chunks, x->n_chunks + 1, sizeof(*x->chunks));
+      x->chunks[x->n_chunks++] = c;
       i += cu;
     }
+    h->chunks = arena_copy(x, x->chunks, x->n_chunks * sizeof(*x->chunks));
+    h->n_chunks = x->n_chunks;
     if (h->n_chunks == 0) {
       csb_buf b = {0};
       csb_buf_puts(&b, "Update file hunk for path '");
@@ -284,7 +309,6 @@ static int parse_hunk(const csb_patch_line *lines, size_t n, int line_number,
       csb_patch_line l = {b.data, b.len};
       fail_with_line(err, full, line_number, "", l, "");
       csb_buf_free(&b);
-      hunk_free(h);
       memset(h, 0, sizeof(*h));
       return 0;
     }
@@ -304,7 +328,11 @@ int csb_patch_parse(const char *text, size_t len, unsigned flags, csb_patch **ou
   if (!csb_utf8_valid(text, len, NULL)) return fail(err, full, 0, "patch is not valid UTF-8");
 
   csb_patch *p = csb_xcalloc(1, sizeof(*p));
-  p->text_ = dup_bytes(text, len);
+  p->text_ = dup_bytes(NULL, text, len);
+  p->arena_ = csb_xcalloc(1, sizeof(*p->arena_));
+  parser x;
+  memset(&x, 0, sizeof(x));
+  x.arena = p->arena_;
   const char *s = p->text_;
   size_t off = csb_patch_ltrim_off(s, len);
   size_t end = off + csb_patch_rtrim_len(s + off, len - off);
@@ -346,7 +374,7 @@ int csb_patch_parse(const char *text, size_t len, unsigned flags, csb_patch **ou
     while (i < last) {
       csb_patch_hunk h;
       size_t used = 0;
-      if (!parse_hunk(lines + i, last - i, line_number, &h, &used, err, full)) goto fail;
+      if (!parse_hunk(&x, lines + i, last - i, line_number, &h, &used, err, full)) goto fail;
       p->hunks = csb_xgrow(p->hunks, &cap, p->n_hunks + 1, sizeof(*p->hunks));
       p->hunks[p->n_hunks++] = h;
       i += used;
@@ -355,12 +383,14 @@ int csb_patch_parse(const char *text, size_t len, unsigned flags, csb_patch **ou
   }
   csb_buf_free(&strict_full);
   free(lv.v);
+  parser_free(&x);
   *out = p;
   return 1;
 
 fail:
   csb_buf_free(&strict_full);
   free(lv.v);
+  parser_free(&x);
   csb_patch_free(p);
   return 0;
 }

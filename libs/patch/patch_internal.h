@@ -12,6 +12,16 @@ int csb_patch_is_space(uint32_t cp);
 size_t csb_patch_rtrim_len(const char *s, size_t n);
 size_t csb_patch_ltrim_off(const char *s, size_t n);
 
+/* Memory handed out in a few large chunks and released all at once
+ * (arena.c): freeing thousands of blocks one by one costs more than
+ * everything else a patch does. Zero-initialise before use. */
+typedef struct csb_patch_arena {
+  struct arena_chunk *head;
+} csb_patch_arena;
+/* n bytes, 16-byte aligned (never NULL: out of memory aborts). */
+void *csb_patch_i_arena_take(csb_patch_arena *a, size_t n);
+void csb_patch_i_arena_release(csb_patch_arena *a);
+
 /* A byte range of a file's new contents. */
 typedef struct csb_patch_piece {
   const char *s;

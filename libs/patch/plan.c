@@ -16,7 +16,6 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -116,84 +115,9 @@ static csb_patch_entity *ent_get(csb_patch_plan *pl, const char *path) {
   return e;
 }
 
-/* ---- the plan's arena ----------------------------------------------------------
- *
- * File contents (old and new) live in a few large chunks that are released
- * together: freeing hundreds of large buffers one by one costs more than
- * everything else a patch does. */
-
-#define ARENA_CHUNK_MIN ((size_t)256 << 10)
-#define ARENA_CHUNK_MAX ((size_t)8 << 20)
-/* Chunks this large are mapped directly and populated in one system call
- * instead of page by page. */
-#define ARENA_MAP_MIN ((size_t)1 << 20)
-
-typedef struct arena_chunk {
-  struct arena_chunk *next;
-  size_t used, cap;
-  int mapped;
-  max_align_t data[];
-} arena_chunk;
-
-static arena_chunk *chunk_new(size_t cap) {
-  size_t total = sizeof(arena_chunk) + cap;
-  arena_chunk *c = NULL;
-  int mapped = 0;
-  if (total >= ARENA_MAP_MIN) {
-    void *p = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
-                   -1, 0);
-    if (p != MAP_FAILED) {
-      c = p;
-      mapped = 1;
-    }
-  }
-  if (!c) c = csb_xmalloc(total);
-  c->cap = cap;
-  c->used = 0;
-  c->mapped = mapped;
-  c->next = NULL;
-  return c;
-}
-
 void *csb_patch_i_arena_alloc(void *ctx, size_t n) {
   csb_patch_plan *pl = ctx;
-  n = (n + 15) & ~(size_t)15;
-  arena_chunk *c = pl->arena;
-  if (!c || c->cap - c->used < n) {
-    if (n > ARENA_CHUNK_MAX / 4) {
-      /* A large block gets a chunk of its own, behind the current one. */
-      c = chunk_new(n);
-      if (pl->arena) {
-        c->next = pl->arena->next;
-        pl->arena->next = c;
-      } else {
-        pl->arena = c;
-      }
-    } else {
-      size_t cap = pl->arena ? pl->arena->cap * 2 : ARENA_CHUNK_MIN;
-      if (cap > ARENA_CHUNK_MAX) cap = ARENA_CHUNK_MAX;
-      if (cap < n) cap = n;
-      c = chunk_new(cap);
-      c->next = pl->arena;
-      pl->arena = c;
-    }
-  }
-  void *p = (char *)c->data + c->used;
-  c->used += n;
-  return p;
-}
-
-static void arena_free(csb_patch_plan *pl) {
-  arena_chunk *c = pl->arena;
-  while (c) {
-    arena_chunk *n = c->next;
-    if (c->mapped)
-      munmap(c, sizeof(arena_chunk) + c->cap);
-    else
-      free(c);
-    c = n;
-  }
-  pl->arena = NULL;
+  return csb_patch_i_arena_take(&pl->arena, n);
 }
 
 /* Reads an entity's original bytes (once) into the arena; they stay
@@ -712,7 +636,7 @@ void csb_patch_plan_free(csb_patch_plan *pl) {
   for (size_t i = 0; i < pl->n_targets; i++) target_free(&pl->targets[i]);
   free(pl->targets);
   for (size_t i = 0; i < pl->n_ents; i++) free(pl->ents[i].path);
-  arena_free(pl);
+  csb_patch_i_arena_release(&pl->arena);
   csb_patch_i_scratch_free(&pl->scratch);
   free(pl->ents);
   free(pl->map);

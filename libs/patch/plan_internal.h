@@ -61,7 +61,7 @@ struct csb_patch_plan {
   size_t map_cap;
   csb_patch_summary_item *sum;
   size_t n_sum, sum_cap;
-  struct arena_chunk *arena;
+  csb_patch_arena arena; /* file contents, pieces */
   csb_patch_scratch scratch;
 };
 

@@ -690,7 +690,8 @@ out:
   return ok;
 }
 
-static int task_write(void *ctx, size_t i) {
+static int task_write(void *ctx, size_t i, size_t self) {
+  (void)self;
   tx *t = ctx;
   tx_op *o = &t->ops[t->order[i]];
   return o->kind != OP_WRITE || write_temp(t, o);
@@ -698,7 +699,8 @@ static int task_write(void *ctx, size_t i) {
 
 /* Renames file i's temporary file over its target, or unlinks a deleted
  * one. Only after the commit point. */
-static int task_apply(void *ctx, size_t i) {
+static int task_apply(void *ctx, size_t i, size_t self) {
+  (void)self;
   tx *t = ctx;
   tx_op *o = &t->ops[t->order[i]];
   int ok;
@@ -731,7 +733,8 @@ typedef struct {
   int *err_no; /* per index, 0 when synced */
 } sync_job;
 
-static int task_sync_dir(void *ctx, size_t i) {
+static int task_sync_dir(void *ctx, size_t i, size_t self) {
+  (void)self;
   sync_job *j = ctx;
   tx *t = j->t;
   int ok;

@@ -62,16 +62,19 @@ int csb_patch_set_msg(struct csb_error *err, struct csb_buf *full, int line,
 /* A few threads that run the independent steps of a phase (pool.c).
  * csb_patch_i_pool_new starts up to threads - 1 workers (fewer when threads
  * cannot be created; never more than CSB_PATCH_MAX_THREADS in all).
- * csb_patch_i_pool_run calls fn(ctx, i) for every i in [0, n) on the workers
- * and the calling thread, and returns when all calls are done; once a call
- * returns 0 no further index is started. It returns 1 when every call ran
- * and returned 1. fn must be thread-safe for distinct indices; the caller
- * sees everything the calls wrote. */
+ * csb_patch_i_pool_run calls fn(ctx, i, self) for every i in [0, n) on the
+ * workers and the calling thread, and returns when all calls are done;
+ * self identifies the thread making the call (0 for the caller, below
+ * csb_patch_i_pool_size). Once a call returns 0 no further index is
+ * started. It returns 1 when every call ran and returned 1. fn must be
+ * thread-safe for distinct indices; the caller sees everything the calls
+ * wrote. */
 #define CSB_PATCH_MAX_THREADS 16
-typedef int (*csb_patch_task_fn)(void *ctx, size_t i);
+typedef int (*csb_patch_task_fn)(void *ctx, size_t i, size_t self);
 typedef struct csb_patch_pool csb_patch_pool;
 csb_patch_pool *csb_patch_i_pool_new(size_t threads);
 int csb_patch_i_pool_run(csb_patch_pool *p, size_t n, csb_patch_task_fn fn, void *ctx);
+size_t csb_patch_i_pool_size(const csb_patch_pool *p);
 void csb_patch_i_pool_free(csb_patch_pool *p);
 
 #endif

@@ -524,6 +524,41 @@ TEST_F(Tree, ManyFilesAllOrNothing) {
   EXPECT_TRUE(Leftovers().empty());
 }
 
+// Updates computed ahead on several threads keep the in-order semantics:
+// the first failing hunk in patch order is reported, files named twice
+// (directly and through a symlink) see the earlier hunk, and a move of an
+// updated file works.
+TEST_F(Tree, ReadAheadKeepsOrder) {
+  for (int i = 0; i < 6; i++) Write("f" + std::to_string(i), "x\ny\n");
+  ASSERT_EQ(symlink("f1", (root + "/ln").c_str()), 0);
+  std::string msg;
+  EXPECT_EQ(Apply(P("*** Update File: f0\n@@\n-x\n+X\n"
+                    "*** Update File: f2\n@@\n-nope2\n+Z\n"
+                    "*** Update File: f3\n@@\n-nope3\n+Z\n"
+                    "*** Update File: f4\n@@\n-x\n+X\n"),
+                  &msg),
+            CSB_PATCH_ERR_DATA);
+  EXPECT_EQ(msg, "Failed to find expected lines in " + root + "/f2:\nnope2");
+  EXPECT_EQ(Apply(P("*** Update File: f3\n@@\n-x\n+X\n"
+                    "*** Update File: f5/sub\n@@\n-x\n+X\n"
+                    "*** Update File: f4\n@@\n-nope\n+X\n"),
+                  &msg),
+            CSB_PATCH_ERR_DATA);
+  EXPECT_EQ(msg, "Failed to read file to update " + root +
+                     "/f5/sub: Not a directory (os error 20)");
+  EXPECT_EQ(Read("f0"), "x\ny\n");
+  ASSERT_EQ(Apply(P("*** Update File: f1\n@@\n-x\n+X\n"
+                    "*** Update File: ln\n@@\n-X\n+XX\n"
+                    "*** Update File: f2\n*** Move to: moved/f2\n@@\n-y\n+Y\n"
+                    "*** Update File: f3\n@@\n-y\n+Y\n")),
+            CSB_PATCH_ERR_NONE);
+  EXPECT_EQ(Read("f1"), "XX\ny\n");
+  EXPECT_EQ(Read("moved/f2"), "x\nY\n");
+  EXPECT_FALSE(Exists("f2"));
+  EXPECT_EQ(Read("f3"), "x\nY\n");
+  EXPECT_TRUE(Leftovers().empty());
+}
+
 // A file rewritten in many pieces (more than one writev() takes) comes out
 // as the in-memory update says, and the plan's joined contents agree.
 TEST_F(Tree, ManyPiecesWritten) {

@@ -120,9 +120,9 @@ void *csb_patch_i_arena_alloc(void *ctx, size_t n) {
   return csb_patch_i_arena_take(&pl->arena, n);
 }
 
-/* Reads an entity's original bytes (once) into the arena; they stay
- * available for rolling back after the commit point. */
-static int ent_load(csb_patch_plan *pl, csb_patch_entity *e, int *err_no) {
+/* Reads an entity's original bytes (once) into an arena of the plan; they
+ * stay available for rolling back after the commit point. */
+static int ent_load_in(csb_patch_arena *arena, csb_patch_entity *e, int *err_no) {
   if (e->orig_loaded) return 1;
   int fd = open(e->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) {
@@ -152,7 +152,7 @@ static int ent_load(csb_patch_plan *pl, csb_patch_entity *e, int *err_no) {
   }
   /* Read the size fstat reported (a concurrent writer is not waited for). */
   size_t cap = (size_t)st.st_size, len = 0;
-  char *data = csb_patch_i_arena_alloc(pl, cap + 1);
+  char *data = csb_patch_i_arena_take(arena, cap + 1);
   while (len < cap) {
     ssize_t n = read(fd, data + len, cap - len);
     if (n < 0) {
@@ -175,6 +175,10 @@ static int ent_load(csb_patch_plan *pl, csb_patch_entity *e, int *err_no) {
     e->loaded = 1;
   }
   return 1;
+}
+
+static int ent_load(csb_patch_plan *pl, csb_patch_entity *e, int *err_no) {
+  return ent_load_in(&pl->arena, e, err_no);
 }
 
 /* Keeps what rollback needs of an entity about to change: the bytes of a
@@ -437,6 +441,142 @@ static mode_t default_mode(void) {
   return (mode_t)(S_IFREG | (0666 & ~m));
 }
 
+/* ---- reading and updating files ahead, several at a time ------------------
+ *
+ * Most of a large patch's time goes to reading files and applying update
+ * hunks to them. When a file is named by exactly one path of the whole
+ * patch (so no other hunk can change it first) and is not reached through
+ * a symlink, its update depends only on its original bytes: such updates
+ * are computed on the pool's threads before the hunks are applied in
+ * order, which then takes the precomputed result (or error) at that hunk's
+ * turn. Anything else, and any file that could not be read ahead, is left
+ * to the in-order pass, so results and messages do not change. */
+
+#define AHEAD_THREADS 4
+
+typedef struct {
+  size_t hunk;
+  size_t ent;
+  int state; /* 0 not computed, 1 computed, -1 the update failed */
+  const csb_patch_piece *pieces;
+  size_t n_pieces, new_len;
+  csb_error err;
+  csb_buf full;
+} ahead_item;
+
+typedef struct {
+  csb_patch_plan *pl;
+  const csb_patch *p;
+  const csb_patch_plan_opts *op;
+  ahead_item *items;
+  size_t n_items;
+  size_t *by_hunk; /* hunk index -> item index, or SIZE_MAX */
+  csb_patch_scratch *scratch; /* one per pool thread */
+} ahead;
+
+static int task_ahead(void *ctx, size_t i, size_t self) {
+  ahead *a = ctx;
+  ahead_item *it = &a->items[i];
+  csb_patch_entity *e = &a->pl->ents[it->ent];
+  csb_patch_arena *arena = &a->pl->ahead_arenas[self];
+  int en = 0;
+  if (!ent_load_in(arena, e, &en)) return 1;
+  const csb_patch_target *t = &a->pl->targets[2 * it->hunk];
+  size_t n = 0, len = 0;
+  if (!csb_patch_i_update(e->data, e->len, &a->p->hunks[it->hunk], t->display,
+                          a->op->text_flags, &a->scratch[self], &n, &len, &it->err,
+                          a->op->full_msg ? &it->full : NULL)) {
+    it->state = -1;
+    return 1;
+  }
+  csb_patch_piece *pc = csb_patch_i_arena_take(arena, (n ? n : 1) * sizeof(*pc));
+  if (n) memcpy(pc, a->scratch[self].pieces, n * sizeof(*pc));
+  it->pieces = pc;
+  it->n_pieces = n;
+  it->new_len = len;
+  it->state = 1;
+  return 1;
+}
+
+static int str_cmp(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* How many of the sorted paths v[0..n) equal s. */
+static size_t count_eq(const char **v, size_t n, const char *s) {
+  size_t lo = 0, hi = n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (strcmp(v[mid], s) < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  size_t k = 0;
+  while (lo + k < n && strcmp(v[lo + k], s) == 0) k++;
+  return k;
+}
+
+static void ahead_run(csb_patch_plan *pl, const csb_patch *p, const csb_patch_plan_opts *op,
+                      ahead *a) {
+  memset(a, 0, sizeof(*a));
+  a->pl = pl;
+  a->p = p;
+  a->op = op;
+  a->by_hunk = csb_xmalloc(p->n_hunks * sizeof(size_t));
+  for (size_t i = 0; i < p->n_hunks; i++) a->by_hunk[i] = SIZE_MAX;
+  size_t n_upd = 0;
+  for (size_t i = 0; i < p->n_hunks; i++) n_upd += p->hunks[i].kind == CSB_PATCH_UPDATE;
+  if (n_upd < 2) return;
+  /* Every canonical path any hunk names. */
+  const char **paths = csb_xmalloc((pl->n_targets * 2 + 1) * sizeof(*paths));
+  size_t np = 0;
+  for (size_t i = 0; i < pl->n_targets; i++) {
+    const csb_patch_target *t = &pl->targets[i];
+    if (!t->entry) continue;
+    paths[np++] = t->entry;
+    if (strcmp(t->content, t->entry) != 0) paths[np++] = t->content;
+  }
+  qsort(paths, np, sizeof(*paths), str_cmp);
+  a->items = csb_xcalloc(n_upd, sizeof(*a->items));
+  for (size_t i = 0; i < p->n_hunks; i++) {
+    const csb_patch_target *t = &pl->targets[2 * i];
+    if (p->hunks[i].kind != CSB_PATCH_UPDATE || t->entry_is_link ||
+        count_eq(paths, np, t->entry) != 1)
+      continue;
+    csb_patch_entity *e = ent_get(pl, t->entry);
+    if (!e->orig_exists || !S_ISREG(e->orig_mode) || e->touched || e->orig_loaded) continue;
+    ahead_item *it = &a->items[a->n_items];
+    it->hunk = i;
+    it->ent = (size_t)(e - pl->ents);
+    a->by_hunk[i] = a->n_items++;
+  }
+  free(paths);
+  if (a->n_items < 2) {
+    for (size_t i = 0; i < p->n_hunks; i++) a->by_hunk[i] = SIZE_MAX;
+    a->n_items = 0;
+    return;
+  }
+  size_t threads = a->n_items < AHEAD_THREADS ? a->n_items : AHEAD_THREADS;
+  csb_patch_pool *pool = csb_patch_i_pool_new(threads);
+  size_t nt = csb_patch_i_pool_size(pool);
+  pl->ahead_arenas = csb_xcalloc(nt, sizeof(*pl->ahead_arenas));
+  pl->n_ahead_arenas = nt;
+  a->scratch = csb_xcalloc(nt, sizeof(*a->scratch));
+  (void)csb_patch_i_pool_run(pool, a->n_items, task_ahead, a);
+  csb_patch_i_pool_free(pool);
+  for (size_t i = 0; i < nt; i++) csb_patch_i_scratch_free(&a->scratch[i]);
+  free(a->scratch);
+  a->scratch = NULL;
+}
+
+static void ahead_free(ahead *a) {
+  for (size_t i = 0; i < a->n_items; i++) csb_buf_free(&a->items[i].full);
+  free(a->items);
+  free(a->by_hunk);
+  memset(a, 0, sizeof(*a));
+}
+
 csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_opts *opts_in,
                                      csb_patch_err_kind *kind, csb_error *err) {
   const csb_patch_plan_opts *op = opts_in;
@@ -455,6 +595,8 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
   /* 1. Resolve and check every path before reading anything. */
   parent_cache pcache;
   memset(&pcache, 0, sizeof(pcache));
+  ahead ah;
+  memset(&ah, 0, sizeof(ah));
   for (size_t i = 0; i < p->n_hunks; i++) {
     const csb_patch_hunk *h = &p->hunks[i];
     for (int m = 0; m < 2; m++) {
@@ -483,7 +625,9 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
   pl->n_targets = nt;
   cache_clear(&pcache);
 
-  /* 2. Apply the hunks in order to the overlay. */
+  /* 2. Read and update what can be done ahead, then apply the hunks in
+   * order to the overlay. */
+  ahead_run(pl, p, op, &ah);
   char ebuf[256];
   for (size_t i = 0; i < p->n_hunks; i++) {
     const csb_patch_hunk *h = &p->hunks[i];
@@ -552,19 +696,34 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
         goto fail;
       }
       size_t n_pieces = 0, new_len = 0;
-      csb_error te;
-      const char *cur = csb_patch_i_ent_flat(pl, e);
-      if (!csb_patch_i_update(cur, e->len, h, t->display, op->text_flags, &pl->scratch,
-                              &n_pieces, &new_len, &te, op->full_msg)) {
+      const csb_patch_piece *pieces;
+      const ahead_item *pre = ah.by_hunk && ah.by_hunk[i] != SIZE_MAX ? &ah.items[ah.by_hunk[i]] : NULL;
+      if (pre && (pre->state == 0 || pre->ent != ei)) pre = NULL;
+      if (pre && pre->state < 0) {
         if (kind) *kind = CSB_PATCH_ERR_DATA;
-        if (err) *err = te;
+        if (err) *err = pre->err;
+        if (op->full_msg) csb_buf_append(op->full_msg, pre->full.data, pre->full.len);
         goto fail;
+      } else if (pre) {
+        pieces = pre->pieces;
+        n_pieces = pre->n_pieces;
+        new_len = pre->new_len;
+      } else {
+        csb_error te;
+        const char *cur = csb_patch_i_ent_flat(pl, e);
+        if (!csb_patch_i_update(cur, e->len, h, t->display, op->text_flags, &pl->scratch,
+                                &n_pieces, &new_len, &te, op->full_msg)) {
+          if (kind) *kind = CSB_PATCH_ERR_DATA;
+          if (err) *err = te;
+          goto fail;
+        }
+        /* The new contents stay in pieces (no copy of the bytes); the piece
+         * list moves from the scratch space to the arena. */
+        csb_patch_piece *pc =
+            csb_patch_i_arena_alloc(pl, (n_pieces ? n_pieces : 1) * sizeof(*pc));
+        if (n_pieces) memcpy(pc, pl->scratch.pieces, n_pieces * sizeof(*pc));
+        pieces = pc;
       }
-      /* The new contents stay in pieces (no copy of the bytes); the piece
-       * list moves from the scratch space to the arena. */
-      csb_patch_piece *pieces =
-          csb_patch_i_arena_alloc(pl, (n_pieces ? n_pieces : 1) * sizeof(*pieces));
-      if (n_pieces) memcpy(pieces, pl->scratch.pieces, n_pieces * sizeof(*pieces));
       size_t old_len = e->len;
       if (h->move_path) {
         csb_patch_target *d = &pl->targets[2 * i + 1];
@@ -622,9 +781,11 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
     pl->sum = sorted;
     pl->sum_cap = pl->n_sum;
   }
+  ahead_free(&ah);
   return pl;
 
 fail:
+  ahead_free(&ah);
   cache_clear(&pcache);
   pl->n_targets = nt;
   csb_patch_plan_free(pl);
@@ -637,6 +798,8 @@ void csb_patch_plan_free(csb_patch_plan *pl) {
   free(pl->targets);
   for (size_t i = 0; i < pl->n_ents; i++) free(pl->ents[i].path);
   csb_patch_i_arena_release(&pl->arena);
+  for (size_t i = 0; i < pl->n_ahead_arenas; i++) csb_patch_i_arena_release(&pl->ahead_arenas[i]);
+  free(pl->ahead_arenas);
   csb_patch_i_scratch_free(&pl->scratch);
   free(pl->ents);
   free(pl->map);

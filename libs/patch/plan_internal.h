@@ -62,6 +62,8 @@ struct csb_patch_plan {
   csb_patch_summary_item *sum;
   size_t n_sum, sum_cap;
   csb_patch_arena arena; /* file contents, pieces */
+  csb_patch_arena *ahead_arenas; /* the same, read ahead (one per thread) */
+  size_t n_ahead_arenas;
   csb_patch_scratch scratch;
 };
 

@@ -18,11 +18,18 @@
 #include "csb_base.h"
 #include "patch_internal.h"
 
+/* What a worker thread is started with. */
+typedef struct worker_arg {
+  struct csb_patch_pool *pool;
+  size_t self; /* 1.. (the calling thread is 0) */
+} worker_arg;
+
 struct csb_patch_pool {
   pthread_mutex_t mu;
   pthread_cond_t wake; /* a new phase, or shutdown */
   pthread_cond_t idle; /* a worker finished its part of the phase */
   pthread_t th[CSB_PATCH_MAX_THREADS];
+  worker_arg args[CSB_PATCH_MAX_THREADS];
   size_t n_threads;    /* started workers (the caller is not counted) */
   unsigned long gen;   /* phase number, guarded by mu */
   size_t busy;         /* workers still in the current phase, guarded by mu */
@@ -35,17 +42,19 @@ struct csb_patch_pool {
   atomic_int stop;
 };
 
-static void phase_run(csb_patch_pool *p) {
+static void phase_run(csb_patch_pool *p, size_t self) {
   for (;;) {
     if (atomic_load(&p->stop)) return;
     size_t i = atomic_fetch_add(&p->next, 1);
     if (i >= p->n) return;
-    if (!p->fn(p->ctx, i)) atomic_store(&p->stop, 1);
+    if (!p->fn(p->ctx, i, self)) atomic_store(&p->stop, 1);
   }
 }
 
 static void *worker(void *arg) {
-  csb_patch_pool *p = arg;
+  worker_arg *w = arg;
+  csb_patch_pool *p = w->pool;
+  size_t self = w->self;
   unsigned long seen = 0;
   pthread_mutex_lock(&p->mu);
   for (;;) {
@@ -53,7 +62,7 @@ static void *worker(void *arg) {
     if (p->quit) break;
     seen = p->gen;
     pthread_mutex_unlock(&p->mu);
-    phase_run(p);
+    phase_run(p, self);
     pthread_mutex_lock(&p->mu);
     if (--p->busy == 0) pthread_cond_signal(&p->idle);
   }
@@ -76,7 +85,10 @@ csb_patch_pool *csb_patch_i_pool_new(size_t threads) {
     /* A thread that cannot be created only means less overlap: the
      * calling thread works through whatever the others leave. */
     for (size_t i = 1; i < threads; i++) {
-      if (pthread_create(&p->th[p->n_threads], have_attr ? &attr : NULL, worker, p) != 0) break;
+      worker_arg *w = &p->args[p->n_threads];
+      w->pool = p;
+      w->self = p->n_threads + 1;
+      if (pthread_create(&p->th[p->n_threads], have_attr ? &attr : NULL, worker, w) != 0) break;
       p->n_threads++;
     }
     if (have_attr) pthread_attr_destroy(&attr);
@@ -100,7 +112,7 @@ int csb_patch_i_pool_run(csb_patch_pool *p, size_t n, csb_patch_task_fn fn, void
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->mu);
   }
-  phase_run(p);
+  phase_run(p, 0);
   if (helpers) {
     pthread_mutex_lock(&p->mu);
     while (p->busy > 0) pthread_cond_wait(&p->idle, &p->mu);
@@ -121,3 +133,5 @@ void csb_patch_i_pool_free(csb_patch_pool *p) {
   pthread_mutex_destroy(&p->mu);
   free(p);
 }
+
+size_t csb_patch_i_pool_size(const csb_patch_pool *p) { return p->n_threads + 1; }

@@ -4,10 +4,12 @@
  * statuses. See docs/csb-applypatch.md. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "csb_base.h"
@@ -33,6 +35,18 @@
 #ifndef FREE_BEFORE_EXIT
 #define FREE_BEFORE_EXIT 0
 #endif
+
+/* A patch piped on standard input arrives through the pipe's buffer (64
+ * KiB by default): a large patch takes a dozen round trips between the
+ * writer and us, each waiting for the other to be scheduled. A larger
+ * buffer lets the writer hand over the rest at once. A hint: failure
+ * (not a pipe, over the per-user limit) changes nothing. */
+static void widen_stdin_pipe(void) {
+#ifdef F_SETPIPE_SZ
+  struct stat st;
+  if (fstat(0, &st) == 0 && S_ISFIFO(st.st_mode)) (void)fcntl(0, F_SETPIPE_SZ, 1 << 20);
+#endif
+}
 
 static void release(csb_patch_plan *plan, csb_patch *p) {
   if (!FREE_BEFORE_EXIT) return;
@@ -109,6 +123,7 @@ static int upstream_main(int argc, char **argv) {
     text = csb_xstrdup(argv[1]);
   } else {
     csb_error e;
+    widen_stdin_pipe();
     if (!csb_read_fd(0, "<stdin>", CSB_PATCH_MAX_PATCH_BYTES, &text, &len, &e)) {
       fprintf(stderr, "Error: Failed to read PATCH from stdin.\n%s\n", e.msg);
       return 1;
@@ -305,6 +320,7 @@ static int csb_main(int argc, char **argv) {
   csb_error_clear(&err);
   if (patch_file || !patch_arg || strcmp(patch_arg, "-") == 0) {
     const char *src = patch_file ? patch_file : "-";
+    if (strcmp(src, "-") == 0) widen_stdin_pipe();
     if (!csb_read_file(src, CSB_PATCH_MAX_PATCH_BYTES, &text, &len, &err)) {
       free(cwd);
       return csb_cli_error(&cli, CSB_EXIT_DATA, "cannot read the patch: %s", err.msg);

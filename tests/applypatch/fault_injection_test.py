@@ -4,7 +4,10 @@
 Applies a multi-file patch (adds, updates with CRLF and without a final
 newline, a delete, a move into new directories) with the test-only build
 (`csb-applypatch-fi`), stopping it after step N for every N until the run
-completes:
+completes. Two patches: a small one (each file synced on its own) and one
+over more files than that, in several directories (one syncfs before the
+commit record); both write their files and rename them on several threads,
+so step N falls on whichever file a thread reaches first.
 
   kill  SIGKILL at step N. Right after, every file must be entirely old or
         entirely new. The next run (a small unrelated patch in the same
@@ -62,6 +65,14 @@ PROBE = """*** Begin Patch
 +p
 *** End Patch
 """
+PROBE_FILES = (".probe", "sub/.probe")
+
+
+def probe_for(dirs):
+    """A small patch adding .probe in each directory (the next run there)."""
+    files = tuple(os.path.join(d, ".probe") if d else ".probe" for d in dirs)
+    return ("*** Begin Patch\n" + "".join("*** Add File: %s\n+p\n" % f for f in files) +
+            "*** End Patch\n"), files
 
 OLD = {
     "a.txt": b"alpha\nbeta\ngamma\n",
@@ -73,8 +84,31 @@ OLD = {
 }
 
 
-def make_tree(top):
-    for rel, data in OLD.items():
+# More files than are synced one by one: 24 updates in 4 directories, an add
+# into a new directory, a delete and a move between directories.
+MANY_OLD = {"a.txt": b"alpha\nbeta\n", "sub/keep.txt": b"untouched\n"}
+MANY_PATCH = ["*** Begin Patch\n*** Update File: a.txt\n@@\n-beta\n+BETA\n"]
+for _i in range(24):
+    _rel = "d%d/f%02d.txt" % (_i % 4, _i)
+    MANY_OLD[_rel] = ("".join("line %d\n" % k for k in range(20))).encode()
+    MANY_PATCH.append("*** Update File: %s\n@@\n line 4\n-line 5\n+LINE 5\n@@\n-line 15\n"
+                      "+LINE 15\n" % _rel)
+MANY_OLD["d1/gone.txt"] = b"bye\n"
+MANY_OLD["d2/mover.txt"] = b"move me\n"
+MANY_PATCH.append("*** Add File: fresh/x/new.txt\n+new\n*** Delete File: d1/gone.txt\n"
+                  "*** Update File: d2/mover.txt\n*** Move to: d3/moved.txt\n@@\n-move me\n"
+                  "+moved\n*** End Patch\n")
+MANY_PATCH = "".join(MANY_PATCH)
+
+# Leftovers of a run stopped before its journal was complete (pointers to
+# it in the other directories) go with the next run in their directory:
+# each scenario's probe touches every directory the patch does.
+SCENARIOS = (("small", OLD, PATCH, (PROBE, PROBE_FILES)),
+             ("batched", MANY_OLD, MANY_PATCH, probe_for(("", "sub", "d0", "d1", "d2", "d3"))))
+
+
+def make_tree(top, files=None):
+    for rel, data in (files or OLD).items():
         p = os.path.join(top, rel)
         os.makedirs(os.path.dirname(p), exist_ok=True)
         with open(p, "wb") as f:
@@ -119,6 +153,110 @@ def run(binary, cwd, patch, env_extra=None):
                           stderr=subprocess.PIPE, timeout=60)
 
 
+def run_scenario(binary, base, name, files, patch, probe, failures):
+    """Stops the patch at every step in each mode; returns the checks made."""
+    checks = 0
+    probe, probe_files = probe
+    # Reference states.
+    ref = os.path.join(base, "%s-ref" % name)
+    os.makedirs(ref)
+    make_tree(ref, files)
+    old = snapshot(ref)
+    r = run(binary, ref, patch)
+    if r.returncode != 0:
+        failures.append("%s: reference run failed: %r" % (name, r.stderr))
+        return checks
+    new = snapshot(ref)
+    old_files, new_files = files_only(old), files_only(new)
+    if old_files == new_files:
+        failures.append("%s: patch changed nothing" % name)
+        return checks
+
+    total = None
+    for mode in ("kill", "exit", "fail"):
+        outcomes = {"old": 0, "new": 0}
+        n = 0
+        while True:
+            n += 1
+            if n > 500:
+                failures.append("%s %s: more than 500 steps" % (name, mode))
+                break
+            work = os.path.join(base, "%s-%s-%d" % (name, mode, n))
+            os.makedirs(work)
+            make_tree(work, files)
+            r = run(binary, work, patch,
+                    {"CSB_PATCH_FAULT_STEP": str(n), "CSB_PATCH_FAULT_MODE": mode})
+            tag = "%s %s step %d" % (name, mode, n)
+            if r.returncode == 0 and (total is None or n > total):
+                # Step n is past the last step: the run completed.
+                if files_only(snapshot(work)) != new_files or artifacts(work):
+                    failures.append("%s %s: clean run gave a wrong tree" % (name, mode))
+                shutil.rmtree(work)
+                break
+            if r.returncode == 0:
+                # A failed cleanup step: the change is complete and the
+                # leftovers go with the next run.
+                if files_only(snapshot(work)) != new_files:
+                    failures.append("%s: succeeded with a wrong tree" % tag)
+                r2 = run(binary, work, probe)
+                if r2.returncode != 0 or artifacts(work):
+                    failures.append("%s: next run left %s (%r)" % (tag, artifacts(work),
+                                                                   r2.stderr))
+                outcomes["new"] += 1
+                checks += 1
+                shutil.rmtree(work)
+                continue
+            expected_rc = {"kill": -9, "exit": 86, "fail": 71}[mode]
+            if r.returncode != expected_rc:
+                failures.append("%s: exit %d, expected %d (%r)" % (tag, r.returncode,
+                                                                   expected_rc, r.stderr))
+            # Per-file atomicity right after the stop.
+            now = files_only(snapshot(work))
+            for rel in set(old_files) | set(new_files) | set(now):
+                if now.get(rel) not in (old_files.get(rel), new_files.get(rel)):
+                    failures.append("%s: %s is neither old nor new: %r" % (tag, rel,
+                                                                            now.get(rel)))
+            if mode == "fail":
+                if now != old_files or artifacts(work):
+                    failures.append("%s: rollback left %s / %s" % (
+                        tag, sorted(set(now.items()) ^ set(old_files.items()))[:3],
+                        artifacts(work)))
+                outcomes["old"] += 1
+            else:
+                # The next run finishes or undoes the interrupted change.
+                r2 = run(binary, work, probe)
+                if r2.returncode != 0:
+                    failures.append("%s: next run failed: %r" % (tag, r2.stderr))
+                for p in probe_files:
+                    if os.path.exists(os.path.join(work, p)):
+                        os.unlink(os.path.join(work, p))
+                after = files_only(snapshot(work))
+                left = artifacts(work)
+                if left:
+                    failures.append("%s: temporary files left after the next run: %s" %
+                                    (tag, left))
+                if after == old_files:
+                    outcomes["old"] += 1
+                    # Directories created by the interrupted run must be gone too.
+                    dirs = {k for k, v in snapshot(work).items() if v[0] == "d"}
+                    if dirs != {k for k, v in old.items() if v[0] == "d"}:
+                        failures.append("%s: directories left: %s" % (tag, sorted(dirs)))
+                elif after == new_files:
+                    outcomes["new"] += 1
+                else:
+                    failures.append("%s: tree is neither old nor new after recovery" % tag)
+            checks += 1
+            shutil.rmtree(work)
+        print("%s %s: %d steps, outcomes %s" % (name, mode, n - 1, outcomes))
+        if total is None:
+            total = n - 1
+        if n - 1 < 10:
+            failures.append("%s %s: suspiciously few steps (%d)" % (name, mode, n - 1))
+        if outcomes["old"] == 0 or outcomes["new"] == 0:
+            failures.append("%s %s: expected both old and new outcomes" % (name, mode))
+    return checks
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
@@ -128,103 +266,8 @@ def main():
     failures = []
     checks = 0
     try:
-        # Reference states.
-        ref = os.path.join(base, "ref")
-        os.makedirs(ref)
-        make_tree(ref)
-        old = snapshot(ref)
-        r = run(binary, ref, PATCH)
-        if r.returncode != 0:
-            print("reference run failed: %r" % r.stderr)
-            return 1
-        new = snapshot(ref)
-        old_files, new_files = files_only(old), files_only(new)
-        if old_files == new_files:
-            print("patch changed nothing")
-            return 1
-
-        total = None
-        for mode in ("kill", "exit", "fail"):
-            outcomes = {"old": 0, "new": 0}
-            n = 0
-            while True:
-                n += 1
-                if n > 500:
-                    failures.append("%s: more than 500 steps" % mode)
-                    break
-                work = os.path.join(base, "%s-%d" % (mode, n))
-                os.makedirs(work)
-                make_tree(work)
-                r = run(binary, work, PATCH,
-                        {"CSB_PATCH_FAULT_STEP": str(n), "CSB_PATCH_FAULT_MODE": mode})
-                tag = "%s step %d" % (mode, n)
-                if r.returncode == 0 and (total is None or n > total):
-                    # Step n is past the last step: the run completed.
-                    if files_only(snapshot(work)) != new_files or artifacts(work):
-                        failures.append("%s: clean run gave a wrong tree" % mode)
-                    shutil.rmtree(work)
-                    break
-                if r.returncode == 0:
-                    # A failed cleanup step: the change is complete and the
-                    # leftovers go with the next run.
-                    if files_only(snapshot(work)) != new_files:
-                        failures.append("%s: succeeded with a wrong tree" % tag)
-                    r2 = run(binary, work, PROBE)
-                    if r2.returncode != 0 or artifacts(work):
-                        failures.append("%s: next run left %s (%r)" % (tag, artifacts(work),
-                                                                       r2.stderr))
-                    outcomes["new"] += 1
-                    checks += 1
-                    shutil.rmtree(work)
-                    continue
-                expected_rc = {"kill": -9, "exit": 86, "fail": 71}[mode]
-                if r.returncode != expected_rc:
-                    failures.append("%s: exit %d, expected %d (%r)" % (tag, r.returncode,
-                                                                       expected_rc, r.stderr))
-                # Per-file atomicity right after the stop.
-                now = files_only(snapshot(work))
-                for rel in set(old_files) | set(new_files) | set(now):
-                    if now.get(rel) not in (old_files.get(rel), new_files.get(rel)):
-                        failures.append("%s: %s is neither old nor new: %r" % (tag, rel,
-                                                                                now.get(rel)))
-                if mode == "fail":
-                    if now != old_files or artifacts(work):
-                        failures.append("%s: rollback left %s / %s" % (
-                            tag, sorted(set(now.items()) ^ set(old_files.items()))[:3],
-                            artifacts(work)))
-                    outcomes["old"] += 1
-                else:
-                    # The next run finishes or undoes the interrupted change.
-                    r2 = run(binary, work, PROBE)
-                    if r2.returncode != 0:
-                        failures.append("%s: next run failed: %r" % (tag, r2.stderr))
-                    for p in (".probe", "sub/.probe"):
-                        if os.path.exists(os.path.join(work, p)):
-                            os.unlink(os.path.join(work, p))
-                    after = files_only(snapshot(work))
-                    left = artifacts(work)
-                    if left:
-                        failures.append("%s: temporary files left after the next run: %s" %
-                                        (tag, left))
-                    if after == old_files:
-                        outcomes["old"] += 1
-                        # Directories created by the interrupted run must be gone too.
-                        dirs = {k for k, v in snapshot(work).items() if v[0] == "d"}
-                        if dirs != {k for k, v in old.items() if v[0] == "d"}:
-                            failures.append("%s: directories left: %s" % (tag, sorted(dirs)))
-                    elif after == new_files:
-                        outcomes["new"] += 1
-                    else:
-                        failures.append("%s: tree is neither old nor new after recovery" % tag)
-                checks += 1
-                shutil.rmtree(work)
-            print("%s: %d steps, outcomes %s" % (mode, n - 1, outcomes))
-            if total is None:
-                total = n - 1
-            if n - 1 < 10:
-                failures.append("%s: suspiciously few steps (%d)" % (mode, n - 1))
-            if outcomes["old"] == 0 or outcomes["new"] == 0:
-                failures.append("%s: expected both old and new outcomes" % mode)
+        for name, files, patch, probe in SCENARIOS:
+            checks += run_scenario(binary, base, name, files, patch, probe, failures)
     finally:
         shutil.rmtree(base, ignore_errors=True)
     for f in failures[:40]:

@@ -37,6 +37,9 @@
 #include "patch_internal.h"
 #include "plan_internal.h"
 
+/* Files are opened with openat(AT_FDCWD, ...): some C libraries follow
+ * open(..., O_CLOEXEC) with an fcntl() call of their own, one more system
+ * call per file. */
 #define JOURNAL_MAGIC "csb-applypatch-journal 1\n"
 #define MAX_JOURNAL_BYTES ((size_t)64 << 20)
 /* Above this many files one syncfs() replaces per-file fsync(). */
@@ -150,7 +153,7 @@ static int sync_fd(int fd, int data_only) {
 }
 
 static int fsync_path(const char *dir) {
-  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int fd = openat(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return 0;
   int r = sync_fd(fd, 0);
   int e = errno;
@@ -160,7 +163,7 @@ static int fsync_path(const char *dir) {
 }
 
 static int syncfs_path(const char *dir) {
-  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int fd = openat(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return 0;
   int r;
 #ifdef CSB_FAULT_INJECTION
@@ -422,7 +425,7 @@ static void collect_dirs(tx *t) {
 
 static int recover_journal(const char *jpath, csb_patch_check_fn check, void *ctx,
                            csb_error *err) {
-  int fd = open(jpath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+  int fd = openat(AT_FDCWD, jpath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return errno == ENOENT ? 1 : csb_error_set(err, "cannot open %s: %s", jpath, strerror(errno));
   if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
     close(fd);
@@ -551,7 +554,7 @@ int csb_patch_recover_dir(const char *dir, csb_patch_check_fn check, void *ctx, 
      * journal is still held by a live process. */
     int live = 0;
     if (journal && exists(journal)) {
-      int fd = open(journal, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+      int fd = openat(AT_FDCWD, journal, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
       if (fd >= 0) {
         if (flock(fd, LOCK_EX | LOCK_NB) != 0) live = 1;
         close(fd);
@@ -582,7 +585,7 @@ int csb_patch_recover_dir(const char *dir, csb_patch_check_fn check, void *ctx, 
 
 static void make_id(tx *t) {
   unsigned char r[8] = {0};
-  int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+  int fd = openat(AT_FDCWD, "/dev/urandom", O_RDONLY | O_CLOEXEC);
   int got = 0;
   if (fd >= 0) {
     got = read(fd, r, sizeof(r)) == (ssize_t)sizeof(r);
@@ -670,7 +673,7 @@ static int write_pieces(int fd, const csb_patch_piece *pc, size_t n) {
 static int write_temp(tx *t, tx_op *o) {
   char *tp = art_n(o->dir, t->id, 't', o->n);
   int fd = -1, ok = 0;
-  if (!step(t) || (fd = open(tp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
+  if (!step(t) || (fd = openat(AT_FDCWD, tp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
     goto out;
   o->temp_made = 1;
   if (!step(t) ||
@@ -710,7 +713,7 @@ static int task_apply(void *ctx, size_t i, size_t self) {
      * close() below instead of inside rename(), which holds the directory
      * locked meanwhile: otherwise renames in one directory would queue
      * behind each other's block freeing. */
-    int hold = o->orig_exists ? open(o->target, O_PATH | O_NOFOLLOW | O_CLOEXEC) : -1;
+    int hold = o->orig_exists ? openat(AT_FDCWD, o->target, O_PATH | O_NOFOLLOW | O_CLOEXEC) : -1;
     ok = step(t) && rename(tp, o->target) == 0;
     int e = errno;
     if (hold >= 0) close(hold);
@@ -884,6 +887,8 @@ int csb_patch_commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts,
   csb_strv anchors;
   csb_strv_init(&anchors);
   for (size_t i = 0; i < t.n_ops; i++) {
+    /* ops are sorted by target: a directory's files mostly come together */
+    if (i > 0 && strcmp(t.ops[i].dir, t.ops[i - 1].dir) == 0) continue;
     char *d = csb_xstrdup(t.ops[i].dir);
     while (d && !exists(d)) {
       csb_strv_push(&t.mkdirs, d);
@@ -939,7 +944,7 @@ int csb_patch_commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts,
   /* b. the journal */
   {
     if (!step(&t) ||
-        (t.jfd = open(t.journal, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
+        (t.jfd = openat(AT_FDCWD, t.journal, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
       cfail(kind, err, "Failed to write file %s", t.journal);
       goto undo_no_journal;
     }
@@ -1053,7 +1058,7 @@ abort: {
     if (o->orig_link) {
       ok = symlink(o->orig_link, rp) == 0;
     } else {
-      int fd = open(rp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+      int fd = openat(AT_FDCWD, rp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
       ok = fd >= 0 && csb_write_all(fd, o->orig_data ? o->orig_data : "", o->orig_len) &&
            fchmod(fd, o->orig_mode & 07777) == 0 &&
            (!o->chown || fchown(fd, o->uid, o->gid) == 0 || errno == EPERM) &&

@@ -124,7 +124,7 @@ void *csb_patch_i_arena_alloc(void *ctx, size_t n) {
  * stay available for rolling back after the commit point. */
 static int ent_load_in(csb_patch_arena *arena, csb_patch_entity *e, int *err_no) {
   if (e->orig_loaded) return 1;
-  int fd = open(e->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  int fd = openat(AT_FDCWD, e->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) {
     *err_no = errno;
     return 0;

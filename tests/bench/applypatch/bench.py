@@ -4,34 +4,43 @@
 Not a test. Scenarios (each run on a fresh copy of its input, copy untimed):
 
   tree-2000   a 2,000-hunk patch (10 hunks in each of 200 files) over a
-              20 MB tree of 200 files, given on stdin (too large for argv):
-              Codex runs as `apply_patch` (argv[0] dispatch of the codex
-              binary), csb as `csb-applypatch -`.
-  file-25mb   a 1-hunk patch near the end of a 25 MB file
-  file-50mb   the same for a 50 MB file (the two sizes show whether the
-              cost is linear in the file size). Codex runs as
-              `codex --codex-run-as-apply-patch PATCH`, csb as
-              `csb-applypatch PATCH`.
+              20 MB tree of 200 files in 20 directories, given on stdin
+              (533 kB: more than one argv string may hold). Codex runs as
+              `apply_patch` (argv[0] dispatch of the codex binary), csb as
+              `csb-applypatch -`.
+  file-N      a 1-hunk patch near the end of one N MB file, for N in
+              --sizes (default 10, 25, 50: whether the cost is linear in the
+              file size). Codex runs as `codex --codex-run-as-apply-patch
+              PATCH`, csb as `csb-applypatch PATCH`.
 
 Both tools read the same patch and must produce byte-identical trees (the
-script checks). Reported: median wall time of N runs each, interleaved, and
-the ratio codex/csb (> 1 means csb is faster).
+script checks). Runs alternate between the tools (csb first on even runs,
+Codex first on odd ones). Reported per scenario: the median over --runs of
+wall time and of CPU time (user + system, the process and its threads), the
+ratios of the medians codex/csb (> 1: csb is faster), and for the file
+sizes the cost per MB and the ratios between sizes. With --strace, each
+tool also runs once per scenario under `strace -f -c` and the system call
+counts are printed. The load average before and after is printed too: on
+a shared machine wall times are noisy, CPU times and system calls less so.
 
 Usage:
-  bench.py [--csb BIN] [--codex BIN] [--runs N] [--workdir DIR]
+  bench.py [--csb BIN] [--codex BIN] [--runs N] [--sizes 10,25,50]
+           [--only tree|file] [--strace] [--workdir DIR]
 
 --csb defaults to bazel-bin/tools/csb-applypatch/csb-applypatch (the static
-release binary; build it first). --codex defaults to the native binary of
-the npm package @openai/codex from the peers `./dev.sh setup` installs
-($CSB_PEERS_DIR, default ~/.cache/csb/peers), else from WORKDIR/npm, where
-it is installed with `npm i @openai/codex` when it is not there yet.
+release binary; build it first). --codex takes the native codex binary or
+the `node_modules/.bin/codex` launcher of the npm package @openai/codex
+(the native binary next to it is used). Without it the native binary of
+the peers `./dev.sh setup` installs ($CSB_PEERS_DIR, default
+~/.cache/csb/peers) is used, else that of WORKDIR/npm, where the package is
+installed with `npm i @openai/codex` when it is not there yet.
 """
 
 import argparse
-import resource
 import filecmp
 import glob
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -41,11 +50,24 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
+NATIVE = os.path.join("@openai", "codex-linux-*", "vendor", "*", "bin", "codex")
+
+
+def native_codex(path):
+    """The native binary for a codex path (the binary itself or the npm launcher)."""
+    real = os.path.realpath(path)
+    if not real.endswith(".js"):
+        return real
+    # node_modules/@openai/codex/bin/codex.js -> node_modules
+    node_modules = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(real))))
+    found = sorted(glob.glob(os.path.join(node_modules, NATIVE)))
+    if not found:
+        sys.exit("no native codex binary under %s" % node_modules)
+    return found[0]
 
 
 def codex_binaries(npm_dir):
-    return glob.glob(os.path.join(npm_dir, "node_modules", "@openai", "codex-linux-*", "vendor",
-                                  "*", "bin", "codex"))
+    return sorted(glob.glob(os.path.join(npm_dir, "node_modules", NATIVE)))
 
 
 def find_codex(workdir):
@@ -135,7 +157,33 @@ def timed(argv, cwd, stdin_data):
     return dt, cpu
 
 
-def bench(name, src, runs, csb_cmd, codex_cmd, stdin_data, scratch):
+def syscalls(argv, cwd, stdin_data, scratch):
+    """(total system calls, the five most frequent as 'name:count') of one run."""
+    out = os.path.join(scratch, "strace.txt")
+    r = subprocess.run(["strace", "-f", "-c", "-o", out] + argv, cwd=cwd, input=stdin_data,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if r.returncode != 0:
+        sys.exit("strace %s failed: %s" % (argv[0], r.stderr.decode(errors="replace")))
+    rows, total = [], 0
+    with open(out) as f:
+        for text in f:
+            parts = text.split()
+            if len(parts) >= 5 and parts[0][0].isdigit() and parts[-1] != "total":
+                rows.append((int(parts[3]), parts[-1]))
+            elif parts and parts[-1] == "total":
+                total = int(parts[3])
+    rows.sort(reverse=True)
+    return total, " ".join("%s:%d" % (name, n) for n, name in rows[:5])
+
+
+def fresh_copy(src, work):
+    shutil.rmtree(work, ignore_errors=True)
+    shutil.copytree(src, work)
+    subprocess.run(["sync"], check=False)
+
+
+def bench(name, src, runs, cmds, stdin_data, scratch, strace):
+    """cmds: {"csb": argv, "codex": argv}. Medians per tool, and syscall counts."""
     times = {"csb": [], "codex": []}
     cpus = {"csb": [], "codex": []}
     results = {}
@@ -143,20 +191,32 @@ def bench(name, src, runs, csb_cmd, codex_cmd, stdin_data, scratch):
         order = ("csb", "codex") if k % 2 == 0 else ("codex", "csb")
         for who in order:
             work = os.path.join(scratch, "%s-%s" % (name, who))
-            shutil.rmtree(work, ignore_errors=True)
-            shutil.copytree(src, work)
-            subprocess.run(["sync"], check=False)
-            cmd = csb_cmd if who == "csb" else codex_cmd
-            wall, cpu = timed(cmd, work, stdin_data)
+            fresh_copy(src, work)
+            wall, cpu = timed(cmds[who], work, stdin_data)
             times[who].append(wall)
             cpus[who].append(cpu)
             results[who] = work
     if not same_trees(results["csb"], results["codex"]):
         sys.exit("%s: csb and codex produced different trees" % name)
+    calls = {}
+    if strace:
+        for who in ("csb", "codex"):
+            work = os.path.join(scratch, "%s-%s" % (name, who))
+            fresh_copy(src, work)
+            calls[who] = syscalls(cmds[who], work, stdin_data, scratch)
     for w in results.values():
         shutil.rmtree(w, ignore_errors=True)
     med = statistics.median
-    return (med(times["csb"]), med(times["codex"]), med(cpus["csb"]), med(cpus["codex"]))
+    return {"wall": {w: med(times[w]) for w in times}, "cpu": {w: med(cpus[w]) for w in cpus},
+            "calls": calls}
+
+
+def loadavg():
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "?"
 
 
 def main():
@@ -165,52 +225,81 @@ def main():
                                                   "csb-applypatch"))
     ap.add_argument("--codex")
     ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--sizes", default="10,25,50")
+    ap.add_argument("--only", choices=("tree", "file"))
+    ap.add_argument("--strace", action="store_true")
     ap.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "csb-bench-applypatch"))
     args = ap.parse_args()
+    sizes = [int(x) for x in args.sizes.split(",") if x]
     os.makedirs(args.workdir, exist_ok=True)
     csb = os.path.abspath(args.csb)
     if not os.access(csb, os.X_OK):
         sys.exit("no csb-applypatch at %s (bazel build //tools/csb-applypatch)" % csb)
-    codex = os.path.abspath(args.codex) if args.codex else find_codex(args.workdir)
+    codex = native_codex(args.codex) if args.codex else find_codex(args.workdir)
+    if args.strace and not shutil.which("strace"):
+        sys.exit("--strace needs strace on PATH")
     scratch = tempfile.mkdtemp(prefix="run-", dir=args.workdir)
     bindir = os.path.join(scratch, "bin")
     os.makedirs(bindir)
     codex_ap = os.path.join(bindir, "apply_patch")
     os.symlink(codex, codex_ap)
 
+    load_before = loadavg()
     rows = []
+    files = []  # (mb, result)
     try:
-        tree = os.path.join(scratch, "tree-src")
-        make_tree(tree)
-        patch = tree_patch().encode()
-        r = bench("tree-2000", tree, args.runs, [csb, "-"], [codex_ap], patch, scratch)
-        rows.append(("tree-2000 (20 MB, 200 files, 2000 hunks)",) + r)
-        shutil.rmtree(tree)
-        for mb in (25, 50):
-            src = os.path.join(scratch, "file-src-%d" % mb)
-            os.makedirs(src)
-            n = make_big_file(os.path.join(src, "big.txt"), mb)
-            p = file_patch(n)
-            r = bench("file-%d" % mb, src, args.runs, [csb, p],
-                      [codex, "--codex-run-as-apply-patch", p], None, scratch)
-            rows.append(("file-%dmb (1 hunk near the end)" % mb,) + r)
-            shutil.rmtree(src)
+        if args.only in (None, "tree"):
+            tree = os.path.join(scratch, "tree-src")
+            make_tree(tree)
+            patch = tree_patch().encode()
+            r = bench("tree-2000", tree, args.runs, {"csb": [csb, "-"], "codex": [codex_ap]},
+                      patch, scratch, args.strace)
+            rows.append(("tree-2000 (20 MB, 200 files, 2000 hunks)", r))
+            shutil.rmtree(tree)
+        if args.only in (None, "file"):
+            for mb in sizes:
+                src = os.path.join(scratch, "file-src-%d" % mb)
+                os.makedirs(src)
+                n = make_big_file(os.path.join(src, "big.txt"), mb)
+                p = file_patch(n)
+                r = bench("file-%d" % mb, src, args.runs,
+                          {"csb": [csb, p], "codex": [codex, "--codex-run-as-apply-patch", p]},
+                          None, scratch, args.strace)
+                rows.append(("file-%dmb (1 hunk near the end)" % mb, r))
+                files.append((mb, r))
+                shutil.rmtree(src)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
     print("csb:   %s" % csb)
     print("codex: %s" % codex)
+    print("load average before %s, after %s" % (load_before, loadavg()))
     print("medians of %d runs each, seconds: wall time, and CPU time (user+system)" % args.runs)
     print("%-42s %8s %8s %7s | %8s %8s %7s" % ("scenario", "csb", "codex", "ratio",
                                              "csb cpu", "codex", "ratio"))
-    for name, c, x, cc, xc in rows:
-        print("%-42s %8.3f %8.3f %6.1fx | %8.3f %8.3f %6.1fx" % (name, c, x, x / c, cc, xc,
-                                                                 xc / cc))
+    for name, r in rows:
+        w, c = r["wall"], r["cpu"]
+        print("%-42s %8.3f %8.3f %6.1fx | %8.3f %8.3f %6.1fx" % (
+            name, w["csb"], w["codex"], w["codex"] / w["csb"], c["csb"], c["codex"],
+            c["codex"] / c["csb"]))
     print("(ratio = codex / csb; > 1 means csb is faster)")
-    f25 = [r for r in rows if r[0].startswith("file-25")][0]
-    f50 = [r for r in rows if r[0].startswith("file-50")][0]
-    print("linearity, 50 MB / 25 MB: csb wall %.2f cpu %.2f; codex wall %.2f cpu %.2f" % (
-        f50[1] / f25[1], f50[3] / f25[3], f50[2] / f25[2], f50[4] / f25[4]))
+    if any(r["calls"] for _, r in rows):
+        print("system calls (one run under strace -f -c): total, most frequent")
+        for name, r in rows:
+            for who in ("csb", "codex"):
+                total, top = r["calls"][who]
+                print("  %-40s %-5s %7d  %s" % (name, who, total, top))
+    if len(files) >= 2:
+        print("cost against file size (median wall / CPU per MB, ms):")
+        for mb, r in files:
+            print("  %3d MB: csb %6.1f / %6.1f   codex %6.1f / %6.1f" % (
+                mb, 1000 * r["wall"]["csb"] / mb, 1000 * r["cpu"]["csb"] / mb,
+                1000 * r["wall"]["codex"] / mb, 1000 * r["cpu"]["codex"] / mb))
+        (m0, r0), (m1, r1) = files[0], files[-1]
+        print("  %d MB / %d MB (size ratio %.1f): csb wall %.2f cpu %.2f; codex wall %.2f cpu %.2f"
+              % (m1, m0, m1 / m0, r1["wall"]["csb"] / r0["wall"]["csb"],
+                 r1["cpu"]["csb"] / r0["cpu"]["csb"], r1["wall"]["codex"] / r0["wall"]["codex"],
+                 r1["cpu"]["codex"] / r0["cpu"]["codex"]))
 
 
 if __name__ == "__main__":

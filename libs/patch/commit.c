@@ -42,8 +42,12 @@
  * call per file. */
 #define JOURNAL_MAGIC "csb-applypatch-journal 1\n"
 #define MAX_JOURNAL_BYTES ((size_t)64 << 20)
-/* Above this many files one syncfs() replaces per-file fsync(). */
-#define FSYNC_EACH_MAX 16
+/* Up to this many files, each temporary file is fsynced on the thread that
+ * wrote it (the syncs overlap, and concurrent device cache flushes are
+ * merged); above, one syncfs() per file system replaces them. syncfs also
+ * waits for whatever else is dirty on the file system, which on a busy
+ * machine can take much longer than syncing a few hundred files. */
+#define FSYNC_EACH_MAX 1000
 /* Threads for the independent per-file steps (see pool.c). */
 #define COMMIT_THREADS 8
 
@@ -140,6 +144,16 @@ static void fi_init(tx *t) {
 #else
   (void)t;
 #endif
+}
+
+/* FSYNC_EACH_MAX, which test builds can lower (CSB_PATCH_FAULT_FSYNC_EACH_MAX)
+ * to take the syncfs path with a few files. */
+static size_t fsync_each_max(void) {
+#ifdef CSB_FAULT_INJECTION
+  const char *s = getenv("CSB_PATCH_FAULT_FSYNC_EACH_MAX");
+  if (s && *s) return (size_t)strtoul(s, NULL, 10);
+#endif
+  return FSYNC_EACH_MAX;
 }
 
 /* fsync(), which test builds can turn off (CSB_PATCH_FAULT_NOSYNC=1) to
@@ -930,7 +944,7 @@ int csb_patch_commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts,
   size_t n_anchor_ptrs = anchors.len ? anchors.len - 1 : 0;
   csb_strv_free(&anchors);
   collect_dirs(&t);
-  t.fsync_each = t.n_ops <= FSYNC_EACH_MAX;
+  t.fsync_each = t.n_ops <= fsync_each_max();
 
   /* a. pointers in the existing directories */
   for (size_t i = 0; i < n_anchor_ptrs; i++) {

@@ -497,8 +497,9 @@ TEST_F(Tree, SequentialSemantics) {
   EXPECT_EQ(Read("s.txt"), "2\n");
 }
 
-// More files than are synced one by one (the batched path), in several
-// directories, with a file updated by two hunks and kept in pieces in between.
+// Many files in several directories (written, synced and renamed on
+// several threads), with a file updated by two hunks and kept in pieces in
+// between.
 TEST_F(Tree, ManyFilesAllOrNothing) {
   std::string patch;
   for (int i = 0; i < 40; i++) {

@@ -5,9 +5,11 @@ Applies a multi-file patch (adds, updates with CRLF and without a final
 newline, a delete, a move into new directories) with the test-only build
 (`csb-applypatch-fi`), stopping it after step N for every N until the run
 completes. Two patches: a small one (each file synced on its own) and one
-over more files than that, in several directories (one syncfs before the
-commit record); both write their files and rename them on several threads,
-so step N falls on whichever file a thread reaches first.
+over 28 files in several directories, run with the threshold for syncing
+files one by one lowered (CSB_PATCH_FAULT_FSYNC_EACH_MAX=16) so that one
+syncfs makes them durable before the commit record; both write their files
+and rename them on several threads, so step N falls on whichever file a
+thread reaches first.
 
   kill  SIGKILL at step N. Right after, every file must be entirely old or
         entirely new. The next run (a small unrelated patch in the same
@@ -103,8 +105,9 @@ MANY_PATCH = "".join(MANY_PATCH)
 # Leftovers of a run stopped before its journal was complete (pointers to
 # it in the other directories) go with the next run in their directory:
 # each scenario's probe touches every directory the patch does.
-SCENARIOS = (("small", OLD, PATCH, (PROBE, PROBE_FILES)),
-             ("batched", MANY_OLD, MANY_PATCH, probe_for(("", "sub", "d0", "d1", "d2", "d3"))))
+SCENARIOS = (("small", OLD, PATCH, (PROBE, PROBE_FILES), {}),
+             ("batched", MANY_OLD, MANY_PATCH, probe_for(("", "sub", "d0", "d1", "d2", "d3")),
+              {"CSB_PATCH_FAULT_FSYNC_EACH_MAX": "16"}))
 
 
 def make_tree(top, files=None):
@@ -153,7 +156,7 @@ def run(binary, cwd, patch, env_extra=None):
                           stderr=subprocess.PIPE, timeout=60)
 
 
-def run_scenario(binary, base, name, files, patch, probe, failures):
+def run_scenario(binary, base, name, files, patch, probe, env, failures):
     """Stops the patch at every step in each mode; returns the checks made."""
     checks = 0
     probe, probe_files = probe
@@ -162,7 +165,7 @@ def run_scenario(binary, base, name, files, patch, probe, failures):
     os.makedirs(ref)
     make_tree(ref, files)
     old = snapshot(ref)
-    r = run(binary, ref, patch)
+    r = run(binary, ref, patch, env)
     if r.returncode != 0:
         failures.append("%s: reference run failed: %r" % (name, r.stderr))
         return checks
@@ -185,7 +188,7 @@ def run_scenario(binary, base, name, files, patch, probe, failures):
             os.makedirs(work)
             make_tree(work, files)
             r = run(binary, work, patch,
-                    {"CSB_PATCH_FAULT_STEP": str(n), "CSB_PATCH_FAULT_MODE": mode})
+                    dict(env, CSB_PATCH_FAULT_STEP=str(n), CSB_PATCH_FAULT_MODE=mode))
             tag = "%s %s step %d" % (name, mode, n)
             if r.returncode == 0 and (total is None or n > total):
                 # Step n is past the last step: the run completed.
@@ -266,8 +269,8 @@ def main():
     failures = []
     checks = 0
     try:
-        for name, files, patch, probe in SCENARIOS:
-            checks += run_scenario(binary, base, name, files, patch, probe, failures)
+        for name, files, patch, probe, env in SCENARIOS:
+            checks += run_scenario(binary, base, name, files, patch, probe, env, failures)
     finally:
         shutil.rmtree(base, ignore_errors=True)
     for f in failures[:40]:

@@ -5,9 +5,10 @@ Not a test. Scenarios (each run on a fresh copy of its input, copy untimed):
 
   tree-2000   a 2,000-hunk patch (10 hunks in each of 200 files) over a
               20 MB tree of 200 files in 20 directories, given on stdin
-              (533 kB: more than one argv string may hold). Codex runs as
-              `apply_patch` (argv[0] dispatch of the codex binary), csb as
-              `csb-applypatch -`.
+              (533 kB: more than one argv string may hold), which is a file
+              holding the patch (`< patch`: no other process feeds a pipe
+              meanwhile). Codex runs as `apply_patch` (argv[0] dispatch of
+              the codex binary), csb as `csb-applypatch -`.
   file-N      a 1-hunk patch near the end of one N MB file, for N in
               --sizes (default 10, 25, 50: whether the cost is linear in the
               file size). Codex runs as `codex --codex-run-as-apply-patch
@@ -143,12 +144,17 @@ def same_trees(a, b):
     return True
 
 
-def timed(argv, cwd, stdin_data):
+def stdin_file(path):
+    return open(path, "rb") if path else subprocess.DEVNULL
+
+
+def timed(argv, cwd, stdin_path):
     """(wall seconds, CPU seconds user+system) of one run."""
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    r = subprocess.run(argv, cwd=cwd, input=stdin_data, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.PIPE)
+    with stdin_file(stdin_path) as stdin:
+        r = subprocess.run(argv, cwd=cwd, stdin=stdin, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE)
     dt = time.perf_counter() - t0
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     if r.returncode != 0:
@@ -157,11 +163,12 @@ def timed(argv, cwd, stdin_data):
     return dt, cpu
 
 
-def syscalls(argv, cwd, stdin_data, scratch):
+def syscalls(argv, cwd, stdin_path, scratch):
     """(total system calls, the five most frequent as 'name:count') of one run."""
     out = os.path.join(scratch, "strace.txt")
-    r = subprocess.run(["strace", "-f", "-c", "-o", out] + argv, cwd=cwd, input=stdin_data,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    with stdin_file(stdin_path) as stdin:
+        r = subprocess.run(["strace", "-f", "-c", "-o", out] + argv, cwd=cwd, stdin=stdin,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     if r.returncode != 0:
         sys.exit("strace %s failed: %s" % (argv[0], r.stderr.decode(errors="replace")))
     rows, total = [], 0
@@ -182,7 +189,7 @@ def fresh_copy(src, work):
     subprocess.run(["sync"], check=False)
 
 
-def bench(name, src, runs, cmds, stdin_data, scratch, strace):
+def bench(name, src, runs, cmds, stdin_path, scratch, strace):
     """cmds: {"csb": argv, "codex": argv}. Medians per tool, and syscall counts."""
     times = {"csb": [], "codex": []}
     cpus = {"csb": [], "codex": []}
@@ -192,7 +199,7 @@ def bench(name, src, runs, cmds, stdin_data, scratch, strace):
         for who in order:
             work = os.path.join(scratch, "%s-%s" % (name, who))
             fresh_copy(src, work)
-            wall, cpu = timed(cmds[who], work, stdin_data)
+            wall, cpu = timed(cmds[who], work, stdin_path)
             times[who].append(wall)
             cpus[who].append(cpu)
             results[who] = work
@@ -203,7 +210,7 @@ def bench(name, src, runs, cmds, stdin_data, scratch, strace):
         for who in ("csb", "codex"):
             work = os.path.join(scratch, "%s-%s" % (name, who))
             fresh_copy(src, work)
-            calls[who] = syscalls(cmds[who], work, stdin_data, scratch)
+            calls[who] = syscalls(cmds[who], work, stdin_path, scratch)
     for w in results.values():
         shutil.rmtree(w, ignore_errors=True)
     med = statistics.median
@@ -251,7 +258,9 @@ def main():
         if args.only in (None, "tree"):
             tree = os.path.join(scratch, "tree-src")
             make_tree(tree)
-            patch = tree_patch().encode()
+            patch = os.path.join(scratch, "tree.patch")
+            with open(patch, "w") as f:
+                f.write(tree_patch())
             r = bench("tree-2000", tree, args.runs, {"csb": [csb, "-"], "codex": [codex_ap]},
                       patch, scratch, args.strace)
             rows.append(("tree-2000 (20 MB, 200 files, 2000 hunks)", r))

@@ -145,7 +145,7 @@ def same_trees(a, b):
 
 
 def stdin_file(path):
-    return open(path, "rb") if path else subprocess.DEVNULL
+    return open(path or os.devnull, "rb")
 
 
 def timed(argv, cwd, stdin_path):

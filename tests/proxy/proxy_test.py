@@ -11,6 +11,7 @@ import json
 import os
 import pty
 import re
+import resource
 import select
 import shutil
 import signal
@@ -112,6 +113,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             n = int(path.split("=")[1])
             self._send(200, b"x" * n, "application/octet-stream")
             return
+        if path.startswith("/pattern"):
+            self._send(200, pattern(int(path.split("=")[1])), "application/octet-stream")
+            return
         if path.startswith("/close"):
             self.send_response(200)
             self.send_header("Connection", "close")
@@ -206,6 +210,21 @@ DEFAULT_DOMAINS = {"allowed.test": "allow", "*.wild.test": "allow", "**.apex.tes
                    "rebind.test": "allow"}
 
 _counter = [0]
+
+
+def pattern(n):
+    """n bytes whose order can be checked (period 251)."""
+    return (bytes(range(251)) * (n // 251 + 1))[:n]
+
+
+def pipe_fds(pid):
+    n = 0
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            n += os.readlink("/proc/%d/fd/%s" % (pid, fd)).startswith("pipe:")
+        except OSError:
+            pass
+    return n
 
 
 def fresh_dir(name):
@@ -879,6 +898,51 @@ class Protocol(unittest.TestCase):
             r = curl(["-x", px.socks, "--data-binary", "@" + data, "http://allowed.test:%d/echo" % ORIGIN.port],
                      px.env())
             self.assertEqual(len(json.loads(r.stdout)["body"]), 2000000)
+
+    def test_tunnel_pipes_are_bounded_and_shared(self):
+        n = 40
+        with Proxy() as px:
+            host, port = px.addrs["http"].rsplit(":", 1)
+            base = pipe_fds(px.proc.pid)
+            conns, files = [], []
+
+            def get_all(path, check):
+                for s in conns:
+                    s.sendall(b"GET %s HTTP/1.1\r\nHost: allowed.test:%d\r\n\r\n" % (path, ORIGIN.port))
+                for f in files:
+                    head, body = read_response(f)
+                    self.assertEqual(status_of(head), 200)
+                    check(body)
+
+            for i in range(n):
+                s = socket.create_connection((host, int(port)), timeout=60)
+                s.sendall(b"CONNECT allowed.test:%d HTTP/1.1\r\nHost: allowed.test:%d\r\n\r\n"
+                          % (ORIGIN.port, ORIGIN.port))
+                f = s.makefile("rb")
+                head, _ = read_response(f, head_only=True)
+                self.assertEqual(status_of(head), 200)
+                conns.append(s)
+                files.append(f)
+            # idle tunnels hold no pipes, only the few spare ones do
+            get_all(b"/pattern=300000", lambda body: self.assertTrue(body == pattern(300000)))
+            time.sleep(0.2)
+            self.assertLessEqual(pipe_fds(px.proc.pid) - base, 2 * 16)
+            # With no descriptor for another pipe, bursts go through buffers.
+            # The bodies are larger than what the sockets can queue (4 MiB
+            # send buffers), so every tunnel holds bytes in flight while its
+            # client is not reading; every byte must still arrive, in order.
+            limits = resource.prlimit(px.proc.pid, resource.RLIMIT_NOFILE)
+            resource.prlimit(px.proc.pid, resource.RLIMIT_NOFILE,
+                             (len(os.listdir("/proc/%d/fd" % px.proc.pid)), limits[1]))
+            big = 6000000
+            get_all(b"/pattern=%d" % big, lambda body: self.assertTrue(body == pattern(big),
+                                                                      "tunnel bytes lost or reordered"))
+            self.assertIn("relaying through a buffer", px.stderr())
+            resource.prlimit(px.proc.pid, resource.RLIMIT_NOFILE, limits)
+            get_all(b"/echo", lambda body: self.assertEqual(json.loads(body)["path"], "/echo"))
+            for s, f in zip(conns, files):
+                f.close()
+                s.close()
 
     def test_malformed_requests_get_400_without_harm(self):
         with Proxy() as px:

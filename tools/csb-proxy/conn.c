@@ -56,6 +56,7 @@ void px_pool_free(px_proxy *px) {
   free(px->pool);
   px->pool = NULL;
   px->pool_len = 0;
+  px_pipes_free(px);
 }
 
 static void take_pooled(px_proxy *px, csb_buf *b) {
@@ -223,11 +224,7 @@ void px_conn_close(px_conn *c) {
   if (c->udp) px_udp_detach(c);
   px_stream_close(c, &c->cli);
   px_stream_close(c, &c->up);
-  for (int i = 0; i < 2; i++) {
-    if (c->pipe_cu[i] >= 0) close(c->pipe_cu[i]);
-    if (c->pipe_uc[i] >= 0) close(c->pipe_uc[i]);
-    c->pipe_cu[i] = c->pipe_uc[i] = -1;
-  }
+  px_tunnel_release(c);
   if (c->prev)
     c->prev->next = c->next;
   else
@@ -419,7 +416,7 @@ static px_conn *conn_new(px_proxy *px, int fd, int socks) {
   c->socks = socks;
   c->cli.fd = -1;
   c->up.fd = -1;
-  for (int i = 0; i < 2; i++) c->pipe_cu[i] = c->pipe_uc[i] = -1;
+  c->pipe_cu.rd = c->pipe_cu.wr = c->pipe_uc.rd = c->pipe_uc.wr = -1;
   csb_ev_timer_init(&c->timer, on_timer, c);
   csb_ev_timer_init(&c->dns_timer, NULL, c);
   struct sockaddr_storage ss;

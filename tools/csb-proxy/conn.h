@@ -92,8 +92,8 @@ struct px_conn {
   int client_http10;
   char *unix_path;
 
-  /* tunnel */
-  int pipe_cu[2], pipe_uc[2];
+  /* tunnel: a pipe per direction while bytes are in flight */
+  px_pipe pipe_cu, pipe_uc;
   size_t in_cu, in_uc;
 
   /* async */
@@ -150,6 +150,10 @@ int px_up_proxy_pump(px_conn *c);
 /* tunnel.c */
 void px_tunnel_start(px_conn *c);
 int px_tunnel_pump(px_conn *c);
+/* Gives the connection's pipes back (spare when empty, else closed). */
+void px_tunnel_release(px_conn *c);
+/* Closes the spare pipes. */
+void px_pipes_free(px_proxy *px);
 
 /* socks_proxy.c */
 int px_socks_pump(px_conn *c);

@@ -131,6 +131,14 @@ void px_decider_cancel(px_decider *d, px_decide_wait *w);
 typedef struct px_conn px_conn;
 typedef struct px_udp px_udp;
 
+/* A pipe that carries one direction of an opaque tunnel (tunnel.c). */
+#define PX_PIPE_SPARE 16 /* spare pipes kept for the next tunnel burst */
+typedef struct px_pipe {
+  int rd, wr;   /* -1 when none */
+  size_t cap;   /* F_GETPIPE_SZ */
+  int no_grow;  /* F_SETPIPE_SZ was refused */
+} px_pipe;
+
 typedef struct px_mitm {
   csb_tls_ca *ca;
   csb_tls_leaf_cache *leaves;
@@ -165,11 +173,18 @@ typedef struct px_proxy {
   /* spare read buffers (PX_POOL_BUF bytes each), reused across exchanges */
   char **pool;
   size_t pool_len;
+  /* tunnel pipes: spare ones, and the capacity of every open one (spare or
+   * carrying bytes) and of the enlarged ones, bounded by PX_PIPE_BUDGET
+   * and PX_PIPE_BIG_BUDGET (tunnel.c) */
+  px_pipe pipes[PX_PIPE_SPARE];
+  size_t pipes_len;
+  size_t pipe_bytes, pipe_big_bytes;
+  uint64_t relay_fallbacks; /* bursts relayed by copy for want of a pipe */
 } px_proxy;
 
 #define PX_POOL_BUF 16384
 #define PX_POOL_MAX 128
-/* Frees the spare buffers. */
+/* Frees the spare buffers and pipes. */
 void px_pool_free(px_proxy *px);
 
 /* server.c */

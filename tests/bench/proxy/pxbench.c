@@ -2,11 +2,18 @@
  *
  *   pxbench bytes-server PORT_FILE NBYTES     send NBYTES to every connection, then close
  *   pxbench fetch HOST:PORT [PROXY]           read until EOF (through an HTTP CONNECT proxy
- *                                             when PROXY is given); prints "BYTES SECONDS"
+ *                                             when PROXY is given); prints "BYTES SECONDS
+ *                                             CPU_SECONDS" (CPU: user+sys of the reader)
+ *   pxbench relay PORT_FILE splice|copy       the smallest CONNECT relay that can be written:
+ *                                             no policy, no limits, blocking I/O, one thread
+ *                                             per direction, splice(2) through a 1 MiB pipe
+ *                                             or read/write through a 256 KiB buffer. The
+ *                                             cost floor of relaying on this machine.
  *   pxbench httpd PORT_FILE                   keep-alive HTTP server answering "ok" to anything
  *   pxbench handshakes PROXY HOST:PORT SECS   CONNECT + TLS handshake loop; prints handshakes/s
  *   pxbench idle PROXY URL N                  N keep-alive connections, one GET each through
  *                                             PROXY, then held open until stdin closes
+ *   pxbench idle-tunnel PROXY URL N           the same through N CONNECT tunnels
  *
  * Servers write their port to PORT_FILE and run until killed. Loopback only.
  */
@@ -130,18 +137,123 @@ static int cmd_bytes_server(const char *port_file, const char *n) {
   return 0;
 }
 
+static double cpu_self(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+         (double)ru.ru_stime.tv_usec / 1e6;
+}
+
 static int cmd_fetch(const char *target, const char *proxy) {
   int fd = dial(proxy ? proxy : target);
   if (proxy) connect_through(fd, target);
   static char buf[1 << 20];
-  double t0 = now();
+  double t0 = now(), c0 = cpu_self();
   size_t total = 0;
   for (;;) {
     ssize_t n = read(fd, buf, sizeof buf);
     if (n <= 0) break;
     total += (size_t)n;
   }
-  printf("%zu %.6f\n", total, now() - t0);
+  double t1 = now();
+  printf("%zu %.6f %.6f\n", total, t1 - t0, cpu_self() - c0);
+  return 0;
+}
+
+/* ---- relay ------------------------------------------------------------------------------ */
+
+typedef struct half {
+  int src, dst;
+  int use_splice;
+} half;
+
+static void *relay_half(void *p) {
+  half *h = p;
+  if (h->use_splice) {
+    int pp[2];
+    if (pipe2(pp, O_CLOEXEC) != 0) die("pipe2");
+    fcntl(pp[1], F_SETPIPE_SZ, 1 << 20);
+    for (;;) {
+      ssize_t n = splice(h->src, NULL, pp[1], NULL, 1 << 20, SPLICE_F_MOVE);
+      if (n <= 0) break;
+      while (n > 0) {
+        ssize_t w = splice(pp[0], NULL, h->dst, NULL, (size_t)n, SPLICE_F_MOVE);
+        if (w <= 0) goto out;
+        n -= w;
+      }
+    }
+  out:
+    close(pp[0]);
+    close(pp[1]);
+  } else {
+    enum { COPY_BYTES = 256 * 1024 };
+    char *buf = malloc(COPY_BYTES);
+    if (!buf) die("malloc");
+    for (;;) {
+      ssize_t n = read(h->src, buf, COPY_BYTES);
+      if (n <= 0) break;
+      for (ssize_t off = 0; off < n;) {
+        ssize_t w = write(h->dst, buf + off, (size_t)(n - off));
+        if (w <= 0) goto done;
+        off += w;
+      }
+    }
+  done:
+    free(buf);
+  }
+  shutdown(h->dst, SHUT_WR);
+  return NULL;
+}
+
+static void *relay_conn(void *p) {
+  half *h = p;
+  int cfd = h->src;
+  char head[4096];
+  size_t got = 0;
+  while (got < sizeof head - 1) {
+    ssize_t r = read(cfd, head + got, 1);
+    if (r <= 0) goto out;
+    got += (size_t)r;
+    if (got >= 4 && memcmp(head + got - 4, "\r\n\r\n", 4) == 0) break;
+  }
+  head[got] = '\0';
+  char target[128];
+  if (sscanf(head, "CONNECT %127s ", target) != 1) goto out;
+  int ufd = dial(target);
+  static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
+  if (write(cfd, ok, sizeof ok - 1) != (ssize_t)sizeof ok - 1) {
+    close(ufd);
+    goto out;
+  }
+  half up = {cfd, ufd, h->use_splice}, down = {ufd, cfd, h->use_splice};
+  pthread_t t;
+  pthread_create(&t, NULL, relay_half, &up);
+  relay_half(&down);
+  pthread_join(t, NULL);
+  close(ufd);
+out:
+  close(cfd);
+  free(h);
+  return NULL;
+}
+
+static int cmd_relay(const char *port_file, const char *mode) {
+  int use_splice = strcmp(mode, "splice") == 0;
+  if (!use_splice && strcmp(mode, "copy") != 0) {
+    fprintf(stderr, "pxbench: relay mode is splice or copy\n");
+    return 64;
+  }
+  int lfd = listen_any(port_file);
+  for (;;) {
+    int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+    if (fd < 0) continue;
+    half *h = calloc(1, sizeof *h);
+    h->src = fd;
+    h->use_splice = use_splice;
+    pthread_t t;
+    pthread_create(&t, NULL, relay_conn, h);
+    pthread_detach(t);
+  }
   return 0;
 }
 
@@ -233,7 +345,7 @@ static int cmd_handshakes(const char *proxy, const char *target, const char *sec
 
 /* ---- idle ------------------------------------------------------------------------------ */
 
-static int cmd_idle(const char *proxy, const char *url, const char *n_s) {
+static int cmd_idle(const char *proxy, const char *url, const char *n_s, int tunnel) {
   long n = atol(n_s);
   struct rlimit rl;
   getrlimit(RLIMIT_NOFILE, &rl);
@@ -243,10 +355,13 @@ static int cmd_idle(const char *proxy, const char *url, const char *n_s) {
   char host[128];
   snprintf(host, sizeof host, "%.*s", (int)strcspn(hp, "/"), hp);
   char req[512];
-  int rl2 = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", url, host);
+  /* through a tunnel the request has the origin form */
+  int rl2 = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n", tunnel ? hp + strlen(host) : url,
+                     host);
   int *fds = calloc((size_t)n, sizeof *fds);
   for (long i = 0; i < n; i++) {
     fds[i] = dial(proxy);
+    if (tunnel) connect_through(fds[i], host);
     if (write(fds[i], req, (size_t)rl2) != rl2) die("write");
     char buf[4096];
     size_t got = 0;
@@ -257,6 +372,12 @@ static int cmd_idle(const char *proxy, const char *url, const char *n_s) {
       got += (size_t)r;
       char *e = memmem(buf, got, "\r\n\r\n", 4);
       if (e && (size_t)(e + 4 - buf) + 2 <= got) break;
+    }
+    if (got < 12 || memcmp(buf + 8, " 200", 4) != 0) {
+      size_t line = 0;
+      while (line < got && buf[line] != '\r') line++;
+      fprintf(stderr, "pxbench: connection %ld refused: %.*s\n", i, (int)line, buf);
+      exit(1);
     }
   }
   printf("ready\n");
@@ -273,9 +394,11 @@ int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
   if (argc >= 4 && strcmp(argv[1], "bytes-server") == 0) return cmd_bytes_server(argv[2], argv[3]);
   if (argc >= 3 && strcmp(argv[1], "fetch") == 0) return cmd_fetch(argv[2], argc > 3 ? argv[3] : NULL);
+  if (argc >= 4 && strcmp(argv[1], "relay") == 0) return cmd_relay(argv[2], argv[3]);
   if (argc >= 3 && strcmp(argv[1], "httpd") == 0) return cmd_httpd(argv[2]);
   if (argc >= 5 && strcmp(argv[1], "handshakes") == 0) return cmd_handshakes(argv[2], argv[3], argv[4]);
-  if (argc >= 5 && strcmp(argv[1], "idle") == 0) return cmd_idle(argv[2], argv[3], argv[4]);
+  if (argc >= 5 && strcmp(argv[1], "idle") == 0) return cmd_idle(argv[2], argv[3], argv[4], 0);
+  if (argc >= 5 && strcmp(argv[1], "idle-tunnel") == 0) return cmd_idle(argv[2], argv[3], argv[4], 1);
   fprintf(stderr, "usage: see the top of tests/bench/proxy/pxbench.c\n");
   return 64;
 }

@@ -1,26 +1,47 @@
 #!/bin/bash
-# Benchmarks csb-proxy side by side with a direct loopback transfer,
-# tinyproxy and sandbox-runtime's HTTP proxy, in one run:
+# Benchmarks csb-proxy side by side with a direct loopback transfer, the
+# smallest possible relays, tinyproxy and sandbox-runtime's HTTP proxy, in
+# one run (see README.md in this directory for what each number means):
 #
-#   1. CONNECT tunnel throughput for 1 GiB (goal: >= 90% of direct)
+#   1. CONNECT tunnel throughput for 1 GiB: wall time and CPU seconds per GiB
+#      of every process involved (goal: >= 90% of direct; see README.md for
+#      why a 2-CPU machine cannot get there and what is compared instead)
 #   2. small HTTP requests/s, 100 keep-alive connections, wrk (goal: >= 2x
 #      tinyproxy, ahead of sandbox-runtime)
 #   3. MITM handshakes/s with and without the leaf cache
-#   4. memory per idle keep-alive connection (goal: < 16 KiB)
+#   4. memory per idle keep-alive connection (goal: < 16 KiB) and per idle
+#      CONNECT tunnel
 #
-# Needs: bazel, wrk and tinyproxy (apt), node + sandbox-runtime (from the
-# peers `./dev.sh setup` installs, $CSB_PEERS_DIR, default ~/.cache/csb/peers;
-# else installed with `npm i @anthropic-ai/sandbox-runtime` into the work dir;
-# skipped when npm is missing). ./dev.sh setup installs all of them.
+# Every figure is the median of ROUNDS runs taken in turn (peers side by
+# side in each round); ratios are medians of the per-round ratios.
+#
+# Needs: bazel, wrk and tinyproxy, and node for sandbox-runtime (./dev.sh
+# setup installs all of them). sandbox-runtime is found through SRT (its
+# `srt` executable or package directory), else as `srt` on PATH, in the peers
+# ./dev.sh setup installs ($CSB_PEERS_DIR, default ~/.cache/csb/peers), in
+# ./node_modules/.bin or ~/node_modules/.bin, else installed with `npm i
+# @anthropic-ai/sandbox-runtime` into the work directory when npm exists.
 # Loopback only. Not a test: prints numbers.
 #
-#   tests/bench/proxy/run.sh [--quick]          (BAZEL, BAZEL_FLAGS, BENCH_DIR)
+#   tests/bench/proxy/run.sh [--quick] [--only 1,2,3,4]
+#   environment: BAZEL, BAZEL_FLAGS, BENCH_DIR, ROUNDS, SRT, CSB_PROXY_BIN (another
+#   csb-proxy binary to measure instead of the one built from this tree)
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
-QUICK=0
-[ "${1:-}" = "--quick" ] && QUICK=1
-DUR=10; CONNS=100; IDLE_N=2000; ROUNDS=3
-[ $QUICK = 1 ] && DUR=3 && IDLE_N=500 && ROUNDS=1
+QUICK=0 ONLY=1,2,3,4
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) QUICK=1 ;;
+    --only) ONLY="$2"; shift ;;
+    *) echo "usage: run.sh [--quick] [--only 1,2,3,4]" >&2; exit 64 ;;
+  esac
+  shift
+done
+want() { [[ ",$ONLY," == *",$1,"* ]]; }
+DUR=10; CONNS=100; IDLE_N=2000; RPS_ROUNDS=3; DEFAULT_ROUNDS=5
+if [ $QUICK = 1 ]; then DUR=3; IDLE_N=500; RPS_ROUNDS=1; DEFAULT_ROUNDS=3; fi
+ROUNDS=${ROUNDS:-$DEFAULT_ROUNDS}
+GIB=$((1 << 30))
 BAZEL="${BAZEL:-bazel}"
 work="${BENCH_DIR:-$(mktemp -d /tmp/pxbench.XXXXXX)}"
 mkdir -p "$work"
@@ -33,20 +54,29 @@ trap cleanup EXIT
 
 $BAZEL build ${BAZEL_FLAGS:-} -c opt //tools/csb-proxy:csb-proxy //tests/bench/proxy:pxbench.host >&2
 bin="$($BAZEL info ${BAZEL_FLAGS:-} -c opt bazel-bin 2>/dev/null)"
-PROXY="$bin/tools/csb-proxy/csb-proxy"
+PROXY="${CSB_PROXY_BIN:-$bin/tools/csb-proxy/csb-proxy}"
 PXB="$bin/tests/bench/proxy/pxbench.host"
 for t in wrk tinyproxy; do command -v $t >/dev/null || { echo "run.sh: $t is required (apt-get install $t)" >&2; exit 69; }; done
 
 wait_file() { for _ in $(seq 1 100); do [ -s "$1" ] && return 0; sleep 0.1; done; echo "run.sh: $1 never appeared" >&2; exit 1; }
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+HZ=$(getconf CLK_TCK)
+# CPU seconds (user + system, with reaped children) of a process so far
+cpu_s() { awk -v hz="$HZ" '{print ($14 + $15 + $16 + $17) / hz}' "/proc/$1/stat"; }
+median() { sort -g | awk '{a[NR] = $1} END {if (NR == 0) print "nan"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+calc() { awk "BEGIN {printf \"$1\", $2}"; }
 
-# ---- origins --------------------------------------------------------------------------------
-"$PXB" bytes-server "$work/bytes.port" $((1 << 30)) & pids+=($!)
+echo "csb-proxy benchmark: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg), $ROUNDS rounds"
+
+# ---- origins and relays ----------------------------------------------------------------------
+"$PXB" bytes-server "$work/bytes.port" $GIB & SRV_PID=$!; pids+=($!)
 "$PXB" httpd "$work/httpd.port" & pids+=($!)
-wait_file "$work/bytes.port"; wait_file "$work/httpd.port"
+"$PXB" relay "$work/ideal_splice.port" splice & IDEAL_SPLICE_PID=$!; pids+=($!)
+"$PXB" relay "$work/ideal_copy.port" copy & IDEAL_COPY_PID=$!; pids+=($!)
+for f in bytes httpd ideal_splice ideal_copy; do wait_file "$work/$f.port"; done
 BYTES=$(cat "$work/bytes.port"); HTTPD=$(cat "$work/httpd.port")
 
-# ---- proxies --------------------------------------------------------------------------------
+# ---- proxies ----------------------------------------------------------------------------------
 cat > "$work/policy.json" <<EOF
 {"cwd":"/","enforcement":"managed",
  "filesystem":{"deny_globs":[],"entries":[{"access":"read","origin":":root","path":"/"}],"include_platform_defaults":false,"kind":"restricted"},
@@ -86,104 +116,205 @@ EOF
   echo "run.sh: tinyproxy did not start" >&2; exit 1
 }
 
-SRT_PORT=""
-SRT_DIR=""
-start_srt() {
-  command -v node >/dev/null || return 0
-  local peers="${CSB_PEERS_DIR:-$HOME/.cache/csb/peers}"
-  if [ -d "$peers/node_modules/@anthropic-ai/sandbox-runtime/dist" ]; then
-    SRT_DIR="$peers"
-  else
-    command -v npm >/dev/null || return 0
-    SRT_DIR="$work/srt"
-    if [ ! -d "$SRT_DIR/node_modules/@anthropic-ai/sandbox-runtime" ]; then
-      mkdir -p "$SRT_DIR"
-      (cd "$SRT_DIR" && npm i --silent @anthropic-ai/sandbox-runtime >/dev/null 2>&1) || return 0
-    fi
+# sandbox-runtime's HTTP proxy on its own: the same createHttpProxyServer
+# that srt runs in its host process, with a filter that allows everything
+# (srt's own filter does domain matching on top, so this favours srt). The
+# sandbox itself (bubblewrap, socat bridges, ripgrep) is not involved.
+SRT_PORT="" SRT_VER=""
+find_srt_pkg() {
+  local s="${SRT:-}" c peers="${CSB_PEERS_DIR:-$HOME/.cache/csb/peers}"
+  if [ -z "$s" ]; then
+    for c in "$(command -v srt 2>/dev/null || true)" "$peers/node_modules/.bin/srt" "$PWD/node_modules/.bin/srt" \
+             "$HOME/node_modules/.bin/srt"; do
+      if [ -n "$c" ] && [ -x "$c" ]; then s="$c"; break; fi
+    done
   fi
-  mkdir -p "$work/srt"
-  cat > "$work/srt/proxy.mjs" <<EOF
-import { createHttpProxyServer } from '$SRT_DIR/node_modules/@anthropic-ai/sandbox-runtime/dist/sandbox/http-proxy.js';
+  if [ -n "$s" ]; then
+    s="$(readlink -f "$s")"
+    [ -f "$s" ] && s="$(dirname "$(dirname "$s")")" # .../dist/cli.js -> package
+    [ -f "$s/dist/sandbox/http-proxy.js" ] && { echo "$s"; return 0; }
+    echo "run.sh: SRT=$s is not a sandbox-runtime package" >&2
+    return 1
+  fi
+  command -v npm >/dev/null || return 1
+  if [ ! -d "$work/srt/node_modules/@anthropic-ai/sandbox-runtime" ]; then
+    mkdir -p "$work/srt"
+    (cd "$work/srt" && npm i --silent @anthropic-ai/sandbox-runtime >/dev/null 2>&1) || return 1
+  fi
+  echo "$work/srt/node_modules/@anthropic-ai/sandbox-runtime"
+}
+start_srt() {
+  command -v node >/dev/null || { echo "(sandbox-runtime skipped: no node)"; return 0; }
+  local pkg
+  pkg="$(find_srt_pkg)" || { echo "(sandbox-runtime skipped: set SRT to its srt executable)"; return 0; }
+  SRT_VER=$(sed -n 's/.*"version": *"\([^"]*\)".*/\1/p' "$pkg/package.json" | head -1)
+  cat > "$work/srt-proxy.mjs" <<'EOF'
+const { createHttpProxyServer } = await import(process.argv[2] + '/dist/sandbox/http-proxy.js');
 const server = createHttpProxyServer({ filter: () => true });
 server.listen(0, '127.0.0.1', () => { console.log(server.address().port); });
 EOF
-  (cd "$work/srt" && exec node proxy.mjs > "$work/srt.port" 2>"$work/srt.log") & SRT_PID=$!
+  rm -f "$work/srt.port"
+  node "$work/srt-proxy.mjs" "$pkg" > "$work/srt.port" 2>"$work/srt.log" & SRT_PID=$!
   pids+=($SRT_PID)
   wait_file "$work/srt.port"
   SRT_PORT=$(cat "$work/srt.port")
 }
 
 start_csb csb_copy "$work/policy.json" --relay copy
-CSB_COPY_PORT=$CSB_PORT
+CSB_COPY_PORT=$CSB_PORT CSB_COPY_PID=$CSB_PID
 start_csb csb "$work/policy.json"
+CSB_MAIN_PORT=$CSB_PORT CSB_MAIN_PID=$CSB_PID
 start_tinyproxy
 start_srt
-SRT_VER=$(sed -n 's/.*"version": *"\([^"]*\)".*/\1/p' "$SRT_DIR/node_modules/@anthropic-ai/sandbox-runtime/package.json" 2>/dev/null | head -1)
 
-best_fetch() { # [PROXY] -> best seconds of ROUNDS
-  local best=""
-  for _ in $(seq 1 $ROUNDS); do
-    read -r bytes secs < <("$PXB" fetch 127.0.0.1:$BYTES ${1:-})
-    [ "$bytes" = $((1 << 30)) ] || { echo "run.sh: short transfer ($bytes)" >&2; exit 1; }
-    if [ -z "$best" ] || awk "BEGIN{exit !($secs < $best)}"; then best=$secs; fi
-  done
-  echo "$best"
+# ---- 1. tunnel throughput ----------------------------------------------------------------------
+# rows: label|relay pid|relay port (empty for direct)
+rows=("direct||"
+      "ideal relay (splice)|$IDEAL_SPLICE_PID|$(cat "$work/ideal_splice.port")"
+      "ideal relay (copy)|$IDEAL_COPY_PID|$(cat "$work/ideal_copy.port")"
+      "csb-proxy|$CSB_MAIN_PID|$CSB_MAIN_PORT"
+      "csb-proxy --relay copy|$CSB_COPY_PID|$CSB_COPY_PORT"
+      "tinyproxy|$TINY_PID|$TINY_PORT")
+[ -n "$SRT_PORT" ] && rows+=("sandbox-runtime $SRT_VER|$SRT_PID|$SRT_PORT")
+
+fetch_once() { # INDEX RELAY_PID PORT -> appends "wall client server relay" to $work/tp.INDEX
+  local s0 r0=0 s1 r1=0 bytes secs ccpu
+  s0=$(cpu_s $SRV_PID); [ -n "$2" ] && r0=$(cpu_s "$2")
+  read -r bytes secs ccpu < <("$PXB" fetch 127.0.0.1:$BYTES ${3:+127.0.0.1:$3})
+  s1=$(cpu_s $SRV_PID); [ -n "$2" ] && r1=$(cpu_s "$2")
+  [ "$bytes" = $GIB ] || { echo "run.sh: short transfer ($bytes bytes) for row $1" >&2; exit 1; }
+  echo "$secs $ccpu $(calc %.3f "$s1 - $s0") $(calc %.3f "$r1 - $r0")" >> "$work/tp.$1"
 }
-gbps() { awk "BEGIN{printf \"%.2f\", 8 * 1.073741824 / $1}"; }
+col() { awk -v c="$2" '{print $c}' "$1" | median; }
+ratio_col() { paste -d' ' "$1" "$2" | awk -v a="$3" -v b="$4" '{print $a / $b}' | median; }
 
-echo "== 1. CONNECT tunnel throughput, 1 GiB (best of $ROUNDS) =="
-d=$(best_fetch); c=$(best_fetch 127.0.0.1:$CSB_PORT); cc=$(best_fetch 127.0.0.1:$CSB_COPY_PORT)
-t=$(best_fetch 127.0.0.1:$TINY_PORT)
-printf "%-22s %8s s %8s Gbit/s\n" direct "$d" "$(gbps $d)"
-printf "%-22s %8s s %8s Gbit/s   %s%% of direct\n" "csb-proxy (splice)" "$c" "$(gbps $c)" "$(awk "BEGIN{printf \"%.0f\", 100*$d/$c}")"
-printf "%-22s %8s s %8s Gbit/s   %s%% of direct\n" "csb-proxy --relay copy" "$cc" "$(gbps $cc)" "$(awk "BEGIN{printf \"%.0f\", 100*$d/$cc}")"
-printf "%-22s %8s s %8s Gbit/s   %s%% of direct\n" tinyproxy "$t" "$(gbps $t)" "$(awk "BEGIN{printf \"%.0f\", 100*$d/$t}")"
-if [ -n "$SRT_PORT" ]; then
-  s=$(best_fetch 127.0.0.1:$SRT_PORT)
-  printf "%-22s %8s s %8s Gbit/s   %s%% of direct\n" "sandbox-runtime $SRT_VER" "$s" "$(gbps $s)" "$(awk "BEGIN{printf \"%.0f\", 100*$d/$s}")"
+if want 1; then
+  echo
+  echo "== 1. CONNECT tunnel, 1 GiB (median of $ROUNDS rounds; CPU = user+sys seconds per GiB) =="
+  rm -f "$work"/tp.*
+  # each round starts at another row, so that no row always follows the same one
+  for r in $(seq 0 $((ROUNDS - 1))); do
+    for k in "${!rows[@]}"; do
+      i=$(((k + r) % ${#rows[@]}))
+      IFS='|' read -r _ rpid rport <<< "${rows[$i]}"
+      fetch_once "$i" "$rpid" "$rport"
+    done
+  done
+  printf "%-26s %7s %7s %8s   %6s %6s %6s %6s\n" "" "wall s" "Gbit/s" "%direct" client server relay total
+  for i in "${!rows[@]}"; do
+    IFS='|' read -r label _ rport <<< "${rows[$i]}"
+    f="$work/tp.$i"
+    w=$(col "$f" 1) c=$(col "$f" 2) s=$(col "$f" 3) r=$(col "$f" 4)
+    pct=$(calc %.0f "100 * $(ratio_col "$work/tp.0" "$f" 1 5)")
+    t=$(calc %.2f "$c + $s + $r")
+    if [ -z "$rport" ]; then r=-; fi
+    printf "%-26s %7.3f %7.2f %7s%%   %6.2f %6.2f %6s %6.2f\n" "$label" "$w" "$(calc %.2f "8.589934592 / $w")" \
+      "$pct" "$c" "$s" "$r" "$t"
+  done
+  d_cpu=$(calc %.3f "$(col "$work/tp.0" 2) + $(col "$work/tp.0" 3)")
+  i_cpu=$(calc %.3f "$(col "$work/tp.1" 2) + $(col "$work/tp.1" 3) + $(col "$work/tp.1" 4)")
+  echo "csb-proxy vs the ideal splice relay: $(calc %.0f "100 * $(ratio_col "$work/tp.1" "$work/tp.3" 1 5)")% of its" \
+    "throughput, relay CPU $(calc %.2f "$(col "$work/tp.3" 4) / $(col "$work/tp.1" 4)")x"
+  echo "bound here: a direct GiB costs ${d_cpu} CPU s (2 processes), a relayed one ${i_cpu} even with the ideal" \
+    "relay (3 processes);"
+  echo "  once the CPUs are saturated throughput follows 1/CPU, so no relay can exceed" \
+    "~$(calc %.0f "100 * $d_cpu / $i_cpu")% of direct on this machine (README.md)"
 fi
 
-echo "== 2. small HTTP requests/s, $CONNS keep-alive connections, ${DUR}s (wrk) =="
-cat > "$work/proxy.lua" <<EOF
+# ---- 2. small requests ----------------------------------------------------------------------
+if want 2; then
+  echo
+  echo "== 2. small HTTP requests/s, $CONNS keep-alive connections, ${DUR}s wrk runs (median of $RPS_ROUNDS) =="
+  cat > "$work/proxy.lua" <<EOF
 wrk.path = "http://127.0.0.1:$HTTPD/small"
 wrk.headers["Host"] = "127.0.0.1:$HTTPD"
 EOF
-rps() { wrk -t2 -c$CONNS -d${DUR}s "$@" 2>/dev/null | awk '/^Requests\/sec/ {printf "%.0f", $2}'; }
-r_direct=$(rps http://127.0.0.1:$HTTPD/small)
-r_csb=$(rps -s "$work/proxy.lua" http://127.0.0.1:$CSB_PORT)
-r_tiny=$(rps -s "$work/proxy.lua" http://127.0.0.1:$TINY_PORT)
-printf "%-22s %10s req/s\n" direct "$r_direct"
-printf "%-22s %10s req/s   %sx tinyproxy\n" csb-proxy "$r_csb" "$(awk "BEGIN{printf \"%.2f\", $r_csb/$r_tiny}")"
-printf "%-22s %10s req/s\n" tinyproxy "$r_tiny"
-if [ -n "$SRT_PORT" ]; then
-  r_srt=$(rps -s "$work/proxy.lua" http://127.0.0.1:$SRT_PORT)
-  printf "%-22s %10s req/s   (csb-proxy: %sx)\n" "sandbox-runtime $SRT_VER" "$r_srt" "$(awk "BEGIN{printf \"%.2f\", $r_csb/$r_srt}")"
+  rrows=("direct||" "csb-proxy|$CSB_MAIN_PID|$CSB_MAIN_PORT" "tinyproxy|$TINY_PID|$TINY_PORT")
+  [ -n "$SRT_PORT" ] && rrows+=("sandbox-runtime $SRT_VER|$SRT_PID|$SRT_PORT")
+  rm -f "$work"/rps.*
+  for _ in $(seq 1 $RPS_ROUNDS); do
+    for i in "${!rrows[@]}"; do
+      IFS='|' read -r _ rpid rport <<< "${rrows[$i]}"
+      p0=0 p1=0
+      [ -n "$rpid" ] && p0=$(cpu_s "$rpid")
+      if [ -z "$rport" ]; then
+        out=$(wrk -t2 -c$CONNS -d${DUR}s http://127.0.0.1:$HTTPD/small 2>/dev/null)
+      else
+        out=$(wrk -t2 -c$CONNS -d${DUR}s -s "$work/proxy.lua" http://127.0.0.1:$rport 2>/dev/null)
+      fi
+      [ -n "$rpid" ] && p1=$(cpu_s "$rpid")
+      rps=$(awk '/^Requests\/sec/ {print $2}' <<< "$out")
+      n=$(awk '/requests in/ {print $1}' <<< "$out"); n=${n:-0}
+      errs=$(awk '/Non-2xx|Socket errors/' <<< "$out")
+      [ -n "$errs" ] && echo "  ${rrows[$i]%%|*}: $errs" >&2
+      echo "$rps $(calc %.2f "1e6 * ($p1 - $p0) / ($n > 0 ? $n : 1)")" >> "$work/rps.$i"
+    done
+  done
+  printf "%-26s %10s %14s\n" "" "req/s" "proxy CPU us/req"
+  for i in "${!rrows[@]}"; do
+    IFS='|' read -r label _ rport <<< "${rrows[$i]}"
+    us=$(col "$work/rps.$i" 2); [ -z "$rport" ] && us=-
+    printf "%-26s %10.0f %14s\n" "$label" "$(col "$work/rps.$i" 1)" "$us"
+  done
+  echo "csb-proxy: $(calc %.2f "$(ratio_col "$work/rps.1" "$work/rps.2" 1 3)")x tinyproxy (goal >= 2x)"
+  [ -n "$SRT_PORT" ] && echo "csb-proxy: $(calc %.2f "$(ratio_col "$work/rps.1" "$work/rps.3" 1 3)")x sandbox-runtime (goal > 1x)"
 fi
 
-echo "== 3. MITM handshakes/s (CONNECT + TLS to the proxy, one client) =="
-start_csb mitm_cached "$work/limited.json"
-h_cached=$("$PXB" handshakes 127.0.0.1:$CSB_PORT bench.test:443 $DUR)
-start_csb mitm_nocache "$work/limited.json" --leaf-cache 0
-h_nocache=$("$PXB" handshakes 127.0.0.1:$CSB_PORT bench.test:443 $DUR)
-printf "%-22s %10s /s\n" "leaf cache on" "$h_cached" "leaf cache off" "$h_nocache"
+# ---- 3. MITM handshakes ----------------------------------------------------------------------
+if want 3; then
+  echo
+  echo "== 3. MITM handshakes/s: CONNECT + TLS to the proxy, one client, ${DUR}s runs (median of $RPS_ROUNDS) =="
+  start_csb mitm_cached "$work/limited.json"; MC_PID=$CSB_PID MC_PORT=$CSB_PORT
+  start_csb mitm_nocache "$work/limited.json" --leaf-cache 0; MN_PID=$CSB_PID MN_PORT=$CSB_PORT
+  rm -f "$work"/hs.*
+  for _ in $(seq 1 $RPS_ROUNDS); do
+    for v in MC MN; do
+      pid_var=${v}_PID port_var=${v}_PORT
+      p0=$(cpu_s "${!pid_var}")
+      h=$("$PXB" handshakes 127.0.0.1:${!port_var} bench.test:443 $DUR)
+      p1=$(cpu_s "${!pid_var}")
+      echo "$h $(calc %.0f "1e6 * ($p1 - $p0) / ($h * $DUR)")" >> "$work/hs.$v"
+    done
+  done
+  printf "%-26s %10s %18s\n" "" "/s" "proxy CPU us/each"
+  printf "%-26s %10.1f %18s\n" "leaf cache on" "$(col "$work/hs.MC" 1)" "$(col "$work/hs.MC" 2)"
+  printf "%-26s %10.1f %18s\n" "leaf cache off" "$(col "$work/hs.MN" 1)" "$(col "$work/hs.MN" 2)"
+fi
 
-echo "== 4. memory per idle keep-alive connection ($IDLE_N connections, RSS delta) =="
-idle_mem() { # NAME PID PORT
-  local before after fds0 fds1 fifo="$work/idle.$1.in" out="$work/idle.$1.out"
-  rm -f "$fifo" "$out"; mkfifo "$fifo"
-  before=$(rss_kb "$2"); fds0=$(ls /proc/$2/fd | wc -l)
-  "$PXB" idle 127.0.0.1:$3 "http://127.0.0.1:$HTTPD/x" $IDLE_N < "$fifo" > "$out" & local idle_pid=$!
-  exec 7>"$fifo"
-  for _ in $(seq 1 600); do grep -q ready "$out" 2>/dev/null && break; sleep 0.1; done
-  sleep 0.5
-  after=$(rss_kb "$2"); fds1=$(ls /proc/$2/fd | wc -l)
-  printf "%-22s %8.1f KiB/connection  (RSS %d -> %d KiB; open fds %d -> %d)\n" "$1" \
-    "$(awk "BEGIN{print ($after-$before)/$IDLE_N}")" "$before" "$after" "$fds0" "$fds1"
-  exec 7>&-
-  wait "$idle_pid" 2>/dev/null || true
-}
-start_csb idle "$work/policy.json"
-idle_mem csb-proxy "$CSB_PID" "$CSB_PORT"
-idle_mem tinyproxy "$TINY_PID" "$TINY_PORT"
-[ -n "$SRT_PORT" ] && idle_mem "sandbox-runtime" "$SRT_PID" "$SRT_PORT"
+# ---- 4. idle memory ----------------------------------------------------------------------------
+if want 4; then
+  echo
+  echo "== 4. memory per idle connection ($IDLE_N connections, RSS delta; goal < 16 KiB) =="
+  idle_mem() { # LABEL PID PORT MODE(idle|idle-tunnel)
+    local before after fds0 fds1 pipes fifo="$work/idle.in" out="$work/idle.out"
+    rm -f "$fifo" "$out"; mkfifo "$fifo"
+    before=$(rss_kb "$2"); fds0=$(ls /proc/$2/fd | wc -l)
+    "$PXB" "$4" 127.0.0.1:$3 "http://127.0.0.1:$HTTPD/x" $IDLE_N < "$fifo" > "$out" & local idle_pid=$!
+    exec 7>"$fifo"
+    for _ in $(seq 1 600); do
+      grep -q ready "$out" 2>/dev/null && break
+      kill -0 "$idle_pid" 2>/dev/null || { echo "run.sh: $1: the idle client failed" >&2; break; }
+      sleep 0.1
+    done
+    sleep 0.5
+    after=$(rss_kb "$2"); fds1=$(ls /proc/$2/fd | wc -l)
+    pipes=$(find /proc/$2/fd -lname 'pipe:*' 2>/dev/null | wc -l)
+    if [ $((fds1 - fds0)) -lt $((IDLE_N / 2)) ]; then
+      printf "%-34s %11s  (closes idle connections: descriptors %d -> %d)\n" "$1" "n/a" "$fds0" "$fds1"
+    else
+      printf "%-34s %7.1f KiB  (RSS %d -> %d KiB; descriptors %d -> %d, %d of them pipes)\n" "$1" \
+        "$(calc %.1f "($after - $before) / $IDLE_N")" "$before" "$after" "$fds0" "$fds1" "$pipes"
+    fi
+    exec 7>&-
+    wait "$idle_pid" 2>/dev/null || true
+  }
+  start_csb idle "$work/policy.json" --max-connections $((IDLE_N + 100))
+  idle_mem "csb-proxy keep-alive" "$CSB_PID" "$CSB_PORT" idle
+  idle_mem "tinyproxy keep-alive" "$TINY_PID" "$TINY_PORT" idle
+  [ -n "$SRT_PORT" ] && idle_mem "sandbox-runtime keep-alive" "$SRT_PID" "$SRT_PORT" idle
+  start_csb idle_tunnel "$work/policy.json" --max-connections $((IDLE_N + 100))
+  idle_mem "csb-proxy CONNECT tunnel" "$CSB_PID" "$CSB_PORT" idle-tunnel
+  idle_mem "tinyproxy CONNECT tunnel" "$TINY_PID" "$TINY_PORT" idle-tunnel
+  [ -n "$SRT_PORT" ] && idle_mem "sandbox-runtime CONNECT tunnel" "$SRT_PID" "$SRT_PORT" idle-tunnel
+fi
 echo "(work dir: $work)"

@@ -236,7 +236,7 @@ def fresh_dir(name):
 
 class Proxy:
     def __init__(self, proxy=None, network=None, args=(), hosts=None, env=None, config=None, policy=True,
-                 upstream_ca=None, ca_dir=None):
+                 upstream_ca=None, ca_dir=None, nofile=None):
         self.dir = fresh_dir("proxy")
         net = dict(network or {})
         p = {"domains": dict(DEFAULT_DOMAINS)}
@@ -268,8 +268,12 @@ class Proxy:
         self.errf = open(self.stderr_path, "w")
         penv = base_env()
         penv.update(env or {})
+        def limit():
+            if nofile is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.errf,
-                                     pass_fds=(w,), env=penv)
+                                     pass_fds=(w,), env=penv, preexec_fn=limit)
         os.close(w)
         ready = b""
         deadline = time.monotonic() + 20
@@ -1087,6 +1091,46 @@ class Limits(unittest.TestCase):
             self.assertEqual(status_of(resp), 503)
             for h in held:
                 h.close()
+
+    def test_out_of_descriptors_refuses_without_spinning(self):
+        # the proxy's descriptor limit is reached by held connections: the
+        # ones it cannot take are refused (not left pending, which would
+        # wake a level-triggered listener forever), and it serves again
+        # once descriptors are free
+        with Proxy(nofile=40) as px:
+            host, port = px.addrs["http"].rsplit(":", 1)
+            held = []
+            for _ in range(60):
+                c = socket.create_connection((host, int(port)), timeout=10)
+                c.sendall(b"GET http://allowed.test/ HTTP/1.1\r\n")
+                held.append(c)
+            refused = 0
+            for c in held:
+                c.settimeout(0.2)
+                try:
+                    data = c.recv(4096)
+                    refused += data == b"" or status_of(data) == 503
+                except socket.timeout:
+                    pass
+            self.assertGreater(refused, 0)
+
+            def cpu():
+                with open("/proc/%d/stat" % px.proc.pid) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+            before = cpu()
+            time.sleep(2)
+            self.assertLess(cpu() - before, 0.5, "proxy CPU while out of descriptors")
+            for c in held:
+                c.close()
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                r = curl(["http://allowed.test:%d/echo" % ORIGIN.port], px.env())
+                if r.returncode == 0:
+                    break
+                time.sleep(0.2)
+            self.assertEqual(json.loads(r.stdout)["method"], "GET")
 
     def test_slow_clients_time_out_without_starving_others(self):
         with Proxy(args=["--handshake-timeout", "1s", "--idle-timeout", "2s"]) as px:

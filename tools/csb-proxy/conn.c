@@ -440,21 +440,47 @@ static px_conn *conn_new(px_proxy *px, int fd, int socks) {
   return c;
 }
 
+/* Refuses an accepted connection: a 503 for HTTP clients, a close for
+ * SOCKS ones (which have not spoken yet). */
+static void refuse(int fd, int socks) {
+  if (!socks) {
+    static const char busy[] =
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\n"
+        "content-length: 21\r\nconnection: close\r\n\r\ntoo many connections\n";
+    ssize_t r = send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+    (void)r;
+  }
+  close(fd);
+}
+
+/* accept4 failed with EMFILE/ENFILE: takes the pending connection with
+ * the reserve descriptor and refuses it. 0 when there is no reserve (the
+ * caller stops for this round). */
+static int refuse_without_descriptor(px_proxy *px, int lfd, int socks) {
+  if (px->reserve_fd < 0) px->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (px->reserve_fd < 0) return 0;
+  close(px->reserve_fd);
+  int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  if (fd >= 0) {
+    px->refused_fds++;
+    refuse(fd, socks);
+  }
+  px->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  return fd >= 0;
+}
+
 static void do_accept(px_proxy *px, int lfd, int socks) {
   for (int i = 0; i < 64; i++) {
     int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) return;
+    if (fd < 0) {
+      if (errno == ECONNABORTED || errno == EINTR) continue;
+      if ((errno == EMFILE || errno == ENFILE) && refuse_without_descriptor(px, lfd, socks)) continue;
+      return;
+    }
     px->accepted++;
     if (px->n_conns >= px->lim.max_connections) {
       px->refused_limit++;
-      if (!socks) {
-        static const char busy[] =
-            "HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\n"
-            "content-length: 21\r\nconnection: close\r\n\r\ntoo many connections\n";
-        ssize_t r = send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-        (void)r;
-      }
-      close(fd);
+      refuse(fd, socks);
       continue;
     }
     int one = 1;

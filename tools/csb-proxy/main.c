@@ -363,6 +363,7 @@ int main(int argc, char **argv) {
   px.verbose = o.verbose;
   px.relay_copy = o.relay_copy;
   px.http_fd = px.socks_fd = -1;
+  px.reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
   px.loop = csb_evloop_new(&err);
   if (!px.loop) return csb_cli_error(&cli, CSB_EXIT_OSERR, "%s", err.msg);
   int code = CSB_EXIT_OK;
@@ -568,6 +569,7 @@ out:
   px_audit_close(px.audit);
   px_upstream_free(&px.upstream);
   if (px.loop) csb_evloop_free(px.loop);
+  if (px.reserve_fd >= 0) close(px.reserve_fd);
   if (sfd >= 0) close(sfd);
   px_env_changes_free(&env_changes);
   csb_buf_free(&baseline);

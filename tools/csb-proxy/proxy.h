@@ -168,8 +168,12 @@ typedef struct px_proxy {
   px_upstream upstream;
   struct sockaddr_storage upstream_addr; /* resolved once at start-up */
   uint64_t next_id;
+  /* a descriptor held in reserve (/dev/null): when accept fails for want
+   * of descriptors it is given up to take the pending connection and
+   * refuse it, so that a level-triggered listener does not spin */
+  int reserve_fd;
   /* counters */
-  uint64_t accepted, refused_limit;
+  uint64_t accepted, refused_limit, refused_fds;
   /* spare read buffers (PX_POOL_BUF bytes each), reused across exchanges */
   char **pool;
   size_t pool_len;

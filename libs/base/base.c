@@ -353,7 +353,7 @@ int csb_read_fd(int fd, const char *name, size_t max_bytes, char **out,
 int csb_read_file(const char *path, size_t max_bytes, char **out,
                   size_t *len_out, csb_error *err) {
   if (strcmp(path, "-") == 0) return csb_read_fd(0, "<stdin>", max_bytes, out, len_out, err);
-  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_BINARY);
+  int fd = csb_os_open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_BINARY, 0);
   if (fd < 0) return csb_error_set(err, "%s: cannot open: %s", path, strerror(errno));
   struct stat st;
   int have = fstat(fd, &st) == 0;

@@ -1,11 +1,14 @@
 // Unit tests for libs/base: allocation helpers, error records, buffers,
-// string vectors, file reading, environments, UTF-8 and SHA-256.
+// string vectors, file reading, environments, UTF-8, SHA-256 and the host
+// system calls (os.c).
 #include "csb_base.h"
 
 #include <gtest/gtest.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -390,6 +393,73 @@ TEST(Hex, Encode) {
   EXPECT_STREQ("001fa0ff", out);
   csb_hex_encode(bytes, 0, out);
   EXPECT_STREQ("", out);
+}
+
+// ---- the host system (os.c), POSIX side ---------------------------------------
+
+TEST(Os, InitLeavesArgumentsAlone) {
+  char a0[] = "tool", a1[] = "x";
+  char *args[] = {a0, a1, nullptr};
+  int argc = 2;
+  char **argv = args;
+  csb_os_init(&argc, &argv);
+  EXPECT_EQ(argc, 2);
+  EXPECT_EQ(argv, args);
+}
+
+TEST(Os, Getenv) {
+  ASSERT_EQ(setenv("CSB_OS_TEST_VAR", "v\xc3\xa4l", 1), 0);
+  char *v = csb_os_getenv("CSB_OS_TEST_VAR");
+  ASSERT_NE(v, nullptr);
+  EXPECT_STREQ(v, "v\xc3\xa4l");
+  free(v);
+  ASSERT_EQ(setenv("CSB_OS_TEST_VAR", "", 1), 0);
+  v = csb_os_getenv("CSB_OS_TEST_VAR");
+  ASSERT_NE(v, nullptr);
+  EXPECT_STREQ(v, "");
+  free(v);
+  unsetenv("CSB_OS_TEST_VAR");
+  EXPECT_EQ(csb_os_getenv("CSB_OS_TEST_VAR"), nullptr);
+}
+
+TEST(Os, GetcwdAndFileTypes) {
+  char *cwd = csb_os_getcwd();
+  ASSERT_NE(cwd, nullptr);
+  EXPECT_EQ(cwd[0], '/');
+  free(cwd);
+  const char *tmp = getenv("TEST_TMPDIR");
+  std::string dir = std::string(tmp ? tmp : "/tmp") + "/csb_os_types";
+  std::string file = dir + "/f", link = dir + "/l", dlink = dir + "/dl";
+  mkdir(dir.c_str(), 0700);
+  int fd = open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  ASSERT_GE(fd, 0);
+  close(fd);
+  unlink(link.c_str());
+  unlink(dlink.c_str());
+  ASSERT_EQ(symlink("f", link.c_str()), 0);
+  ASSERT_EQ(symlink(".", dlink.c_str()), 0);
+  csb_file_type t;
+  ASSERT_TRUE(csb_os_file_type(dir.c_str(), 0, &t));
+  EXPECT_EQ(t, CSB_FILE_DIR);
+  ASSERT_TRUE(csb_os_file_type(file.c_str(), 0, &t));
+  EXPECT_EQ(t, CSB_FILE_REGULAR);
+  ASSERT_TRUE(csb_os_file_type(link.c_str(), 0, &t));
+  EXPECT_EQ(t, CSB_FILE_LINK);
+  ASSERT_TRUE(csb_os_file_type(link.c_str(), 1, &t));
+  EXPECT_EQ(t, CSB_FILE_REGULAR);
+  ASSERT_TRUE(csb_os_file_type(dlink.c_str(), 1, &t));
+  EXPECT_EQ(t, CSB_FILE_DIR);
+  ASSERT_TRUE(csb_os_file_type("/dev/null", 1, &t));
+  EXPECT_EQ(t, CSB_FILE_OTHER);
+  errno = 0;
+  EXPECT_FALSE(csb_os_file_type((dir + "/missing").c_str(), 0, &t));
+  EXPECT_EQ(errno, ENOENT);
+  EXPECT_EQ(t, CSB_FILE_NONE);
+  EXPECT_FALSE(csb_os_file_type((file + "/below").c_str(), 1, &t));
+  EXPECT_EQ(errno, ENOTDIR);
+  fd = csb_os_open(file.c_str(), O_RDONLY, 0);
+  EXPECT_GE(fd, 0);
+  close(fd);
 }
 
 }  // namespace

@@ -154,6 +154,48 @@ int csb_write_all(int fd, const void *p, size_t n);
  * itself be NULL), or NULL when it is not set. The name matches exactly. */
 const char *csb_env_get(char *const *envp, const char *name);
 
+/* ---- the host system, with UTF-8 strings (os.c) ------------------------------
+ *
+ * Thin wrappers on POSIX hosts. Windows builds go through the wide (UTF-16)
+ * Win32 and C runtime calls, so that arguments, environment values and
+ * paths are UTF-8 there too, whatever the ANSI code page is. */
+
+/* Call first in main(). Windows: the standard streams switch to binary mode
+ * (no CRLF translation, so output is byte for byte that of other hosts) and
+ * argc and argv are replaced by the UTF-8 arguments of the wide command line
+ * (allocated once, for the life of the process). Elsewhere: nothing. */
+void csb_os_init(int *argc, char ***argv);
+/* A heap copy of an environment variable's value, or NULL when it is not
+ * set (a set, empty variable gives ""). */
+char *csb_os_getenv(const char *name);
+/* The working directory (heap), or NULL with errno set. */
+char *csb_os_getcwd(void);
+
+typedef enum {
+  CSB_FILE_NONE = 0,
+  CSB_FILE_REGULAR,
+  CSB_FILE_DIR,
+  CSB_FILE_LINK, /* a symlink; on Windows any reparse point (junction, symlink) */
+  CSB_FILE_OTHER
+} csb_file_type;
+
+/* What `path` names; with `follow` a final link is followed (and never
+ * reported). Returns 1, or 0 with errno set (ENOENT or ENOTDIR when there
+ * is nothing; Win32 errors are mapped with csb_os_errno). */
+int csb_os_file_type(const char *path, int follow, csb_file_type *out);
+/* open(2) of a UTF-8 path (Windows: _wopen, always O_BINARY). */
+int csb_os_open(const char *path, int flags, int mode);
+
+#if defined(_WIN32)
+/* UTF-8 to UTF-16 and back (heap); NULL when the input is not valid. */
+wchar_t *csb_os_wide(const char *s);
+char *csb_os_utf8(const wchar_t *w);
+/* csb_os_utf8 that never fails: unpaired surrogates become U+FFFD. */
+char *csb_os_utf8_lossy(const wchar_t *w);
+/* The errno value closest to a Win32 error code (EIO when none is). */
+int csb_os_errno(unsigned long win32_error);
+#endif
+
 /* ---- UTF-8 (utf8.c) -------------------------------------------------------- */
 
 /* Decodes the UTF-8 sequence at s[0..n) (n >= 1). Returns its length (1-4)

@@ -1,4 +1,4 @@
-/* csb_paths.h - POSIX path handling and the deny-glob language.
+/* csb_paths.h - POSIX and Windows path handling and the deny-glob language.
  *
  * Three layers:
  *
@@ -9,6 +9,8 @@
  *     plain canonicalisation, and symlink detection along a path.
  *  3. Deny-read globs: compile, match, convert to a POSIX ERE, and expand
  *     against the live filesystem with a bounded, pruning directory walk.
+ *  4. Windows paths (lexical, any host; the file system on Windows).
+ *  5. Either style, chosen by a parameter (csb_spath_*).
  *
  * Paths are byte strings: any byte except NUL may appear in a name, and
  * nothing here assumes UTF-8. Conventions (1/0 returns, csb_error, ownership)
@@ -344,6 +346,54 @@ char *csb_winpath_basename(const char *path);
  * lexically the same file exactly when their keys are equal. NULL when
  * `path` is not absolute. */
 char *csb_winpath_key(const char *path);
+
+/* The Windows file system of this host (Windows builds; elsewhere these
+ * fail with "no Windows file system on this host"). */
+
+/* The final path of an existing object (every junction and symlink
+ * resolved, names spelled as on disk), normalised. Errors name the path and
+ * the reason ("No such file or directory", ...). */
+int csb_winpath_canonicalize(const char *path, char **out, csb_error *err);
+/* The deepest existing ancestor of `path` (itself included) canonicalised,
+ * with the missing rest re-appended as written; an ancestor that exists but
+ * cannot be canonicalised is skipped in favour of its parent. Fails only
+ * for a path that is not absolute (or off Windows). */
+int csb_winpath_effective(const char *path, char **out, csb_error *err);
+
+/* ======================================================================
+ * 5. Paths in a given style (csb_spath_*): csb_path_* for POSIX,
+ *    csb_winpath_* for Windows, for code that serves both (a tool built
+ *    for either host picks csb_path_style_host()).
+ * ====================================================================== */
+
+typedef enum { CSB_PATH_POSIX = 0, CSB_PATH_WINDOWS = 1 } csb_path_style;
+
+/* CSB_PATH_WINDOWS in Windows builds, else CSB_PATH_POSIX. */
+csb_path_style csb_path_style_host(void);
+/* A separator: '/' (and '\' for Windows). */
+int csb_spath_is_sep(csb_path_style st, char c);
+int csb_spath_is_absolute(csb_path_style st, const char *path);
+/* The normal form of an absolute path; NULL when `path` is not absolute. */
+char *csb_spath_normalize(csb_path_style st, const char *path);
+/* `rel` joined onto the absolute `base` and normalised (an absolute `rel`
+ * replaces `base`); NULL when the result is not absolute. */
+char *csb_spath_join(csb_path_style st, const char *base, const char *rel);
+/* Lexical parent; NULL for a root or a path that is not absolute. */
+char *csb_spath_parent(csb_path_style st, const char *path);
+/* Last component ("" for a root). */
+char *csb_spath_basename(csb_path_style st, const char *path);
+/* The root of an absolute path ("/", "C:\", "\\srv\share"), or NULL. */
+char *csb_spath_root(csb_path_style st, const char *path);
+/* 1 when the normalised path is a root. */
+int csb_spath_is_root(csb_path_style st, const char *path);
+/* Equality and component-wise prefix test of normalised paths (Windows:
+ * ASCII case folded). */
+int csb_spath_equal(csb_path_style st, const char *a, const char *b);
+int csb_spath_is_under(csb_path_style st, const char *prefix, const char *path);
+/* Components below the root. */
+size_t csb_spath_depth(csb_path_style st, const char *path);
+/* csb_path_canonicalize or csb_winpath_canonicalize. */
+int csb_spath_canonicalize(csb_path_style st, const char *path, char **out, csb_error *err);
 
 #ifdef __cplusplus
 }

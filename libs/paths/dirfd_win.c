@@ -24,28 +24,7 @@ struct csb_dw_dir {
 static HANDLE to_handle(int fd) { return (HANDLE)(intptr_t)fd; }
 
 static int set_errno_from(DWORD e) {
-  switch (e) {
-    case ERROR_FILE_NOT_FOUND:
-    case ERROR_PATH_NOT_FOUND:
-    case ERROR_INVALID_NAME:
-    case ERROR_BAD_NETPATH:
-    case ERROR_BAD_NET_NAME:
-      errno = ENOENT;
-      break;
-    case ERROR_ACCESS_DENIED:
-    case ERROR_SHARING_VIOLATION:
-      errno = EACCES;
-      break;
-    case ERROR_DIRECTORY:
-      errno = ENOTDIR;
-      break;
-    case ERROR_CANT_RESOLVE_FILENAME:
-      errno = ELOOP;
-      break;
-    default:
-      errno = EIO;
-      break;
-  }
+  errno = csb_os_errno(e);
   return -1;
 }
 
@@ -69,15 +48,9 @@ static wchar_t *wide_path(const char *path) {
   for (const char *c = path; *c; c++) csb_buf_putc(&b, *c == '/' ? '\\' : *c);
   if (absolute == 1 && b.len == 6) csb_buf_putc(&b, '\\'); /* "\\?\c:" -> its root */
   if (b.data == NULL) csb_buf_puts(&b, "");
-  int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, b.data, -1, NULL, 0);
-  if (n <= 0) {
-    csb_buf_free(&b);
-    errno = ENOENT;
-    return NULL;
-  }
-  wchar_t *w = csb_xmalloc((size_t)n * sizeof(wchar_t));
-  MultiByteToWideChar(CP_UTF8, 0, b.data, -1, w, n);
+  wchar_t *w = csb_os_wide(b.data);
   csb_buf_free(&b);
+  if (w == NULL) errno = ENOENT;
   return w;
 }
 
@@ -101,18 +74,19 @@ static wchar_t *child_path(int dfd, const char *name) {
     set_errno_from(GetLastError());
     return NULL;
   }
-  int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, name, -1, NULL, 0);
-  if (n <= 0) {
+  wchar_t *wname = csb_os_wide(name);
+  if (wname == NULL) {
     free(dir);
     errno = ENOENT;
     return NULL;
   }
-  size_t dl = wcslen(dir);
-  wchar_t *w = csb_xmalloc((dl + 1 + (size_t)n) * sizeof(wchar_t));
+  size_t dl = wcslen(dir), nl = wcslen(wname);
+  wchar_t *w = csb_xmalloc((dl + 2 + nl) * sizeof(wchar_t));
   memcpy(w, dir, dl * sizeof(wchar_t));
   size_t at = dl;
   if (at == 0 || w[at - 1] != L'\\') w[at++] = L'\\';
-  MultiByteToWideChar(CP_UTF8, 0, name, -1, w + at, n);
+  memcpy(w + at, wname, (nl + 1) * sizeof(wchar_t));
+  free(wname);
   free(dir);
   return w;
 }

@@ -112,4 +112,63 @@ TEST(WinPath, RootParentBasenameKey) {
   EXPECT_EQ(Own(csb_winpath_key("x")), "<null>");
 }
 
+// csb_spath_*: one call site, either style.
+TEST(StylePath, PosixAndWindows) {
+  const csb_path_style P = CSB_PATH_POSIX, W = CSB_PATH_WINDOWS;
+  EXPECT_EQ(csb_path_style_host(), P);
+  EXPECT_TRUE(csb_spath_is_sep(P, '/'));
+  EXPECT_FALSE(csb_spath_is_sep(P, '\\'));
+  EXPECT_TRUE(csb_spath_is_sep(W, '\\'));
+  EXPECT_TRUE(csb_spath_is_sep(W, '/'));
+  EXPECT_TRUE(csb_spath_is_absolute(P, "/a"));
+  EXPECT_FALSE(csb_spath_is_absolute(P, "C:\\a"));
+  EXPECT_TRUE(csb_spath_is_absolute(W, "c:/a"));
+  EXPECT_FALSE(csb_spath_is_absolute(W, "/a"));
+  EXPECT_EQ(Own(csb_spath_normalize(P, "/a/./b/../c/")), "/a/c");
+  EXPECT_EQ(Own(csb_spath_normalize(P, "a/b")), "<null>");
+  EXPECT_EQ(Own(csb_spath_normalize(W, "c:/a/./b/../c/")), "C:\\a\\c");
+  EXPECT_EQ(Own(csb_spath_normalize(W, "/a")), "<null>");
+  EXPECT_EQ(Own(csb_spath_join(P, "/r", "x/../y")), "/r/y");
+  EXPECT_EQ(Own(csb_spath_join(P, "/r", "/abs")), "/abs");
+  EXPECT_EQ(Own(csb_spath_join(W, "C:\\r", "x/y")), "C:\\r\\x\\y");
+  EXPECT_EQ(Own(csb_spath_join(W, "C:\\r", "D:\\abs")), "D:\\abs");
+  EXPECT_EQ(Own(csb_spath_parent(P, "/a/b")), "/a");
+  EXPECT_EQ(Own(csb_spath_parent(P, "/")), "<null>");
+  EXPECT_EQ(Own(csb_spath_parent(P, "rel")), "<null>");
+  EXPECT_EQ(Own(csb_spath_parent(W, "C:\\a")), "C:\\");
+  EXPECT_EQ(Own(csb_spath_basename(W, "C:\\a\\b")), "b");
+  EXPECT_EQ(Own(csb_spath_basename(P, "/a/b")), "b");
+  EXPECT_EQ(Own(csb_spath_root(P, "/a/b")), "/");
+  EXPECT_EQ(Own(csb_spath_root(P, "a")), "<null>");
+  EXPECT_EQ(Own(csb_spath_root(W, "d:\\a\\b")), "D:\\");
+  EXPECT_EQ(Own(csb_spath_root(W, "\\\\srv\\sh\\a")), "\\\\srv\\sh");
+  EXPECT_TRUE(csb_spath_is_root(P, "/"));
+  EXPECT_TRUE(csb_spath_is_root(W, "C:\\"));
+  EXPECT_FALSE(csb_spath_is_root(W, "C:\\a"));
+  EXPECT_TRUE(csb_spath_equal(W, "C:\\Repo", "c:\\repo"));
+  EXPECT_FALSE(csb_spath_equal(P, "/Repo", "/repo"));
+  EXPECT_TRUE(csb_spath_is_under(W, "C:\\Repo", "c:\\REPO\\x"));
+  EXPECT_FALSE(csb_spath_is_under(P, "/Repo", "/repo/x"));
+  EXPECT_TRUE(csb_spath_is_under(P, "/repo", "/repo/x"));
+  EXPECT_EQ(csb_spath_depth(P, "/a/b"), 2u);
+  EXPECT_EQ(csb_spath_depth(W, "C:\\a\\b"), 2u);
+}
+
+// The Windows file system exists only in Windows builds.
+TEST(WinPathFs, FailsOffWindows) {
+  char *out = reinterpret_cast<char *>(1);
+  csb_error err;
+  csb_error_clear(&err);
+  EXPECT_FALSE(csb_winpath_canonicalize("C:\\x", &out, &err));
+  EXPECT_EQ(out, nullptr);
+  EXPECT_STREQ(err.msg, "C:\\x: no Windows file system on this host");
+  out = reinterpret_cast<char *>(1);
+  EXPECT_FALSE(csb_winpath_effective("C:\\x", &out, &err));
+  EXPECT_EQ(out, nullptr);
+  EXPECT_FALSE(csb_spath_canonicalize(CSB_PATH_WINDOWS, "C:\\x", &out, &err));
+  ASSERT_TRUE(csb_spath_canonicalize(CSB_PATH_POSIX, "/", &out, &err)) << err.msg;
+  EXPECT_STREQ(out, "/");
+  free(out);
+}
+
 }  // namespace

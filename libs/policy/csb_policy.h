@@ -97,7 +97,8 @@ typedef struct csb_legacy_policy {
  * Views (csb_policy_view_build) and protected metadata (`.git` pointer
  * files) depend on what exists on disk. By default a document is probed on
  * this host's file system when its path style is the host's (linux and
- * macos documents on a POSIX host) and not at all otherwise. A probe
+ * macos documents on a POSIX host, windows documents on Windows through
+ * the Win32 API) and not at all otherwise. A probe
  * replaces that: e.g. csb-winacl maps a windows document onto a fixture
  * tree or onto the Win32 API. Callbacks get absolute, normalised paths in
  * the document's style. */
@@ -193,6 +194,13 @@ const char *csb_access_name(csb_access a);           /* "read" ... */
 int csb_access_parse(const char *s, csb_access *out); /* accepts "none" for deny */
 const char *csb_platform_name(csb_platform p);
 csb_platform csb_platform_host(void);
+
+/* Checks a deny glob of a document of platform `pl`: absolute ("deny glob
+ * `P` must be absolute"), and valid in the libs/paths dialect
+ * ("invalid deny-read glob pattern `P`: REASON"); Windows patterns are
+ * checked as they are matched (case folded, `\` a separator, not an
+ * escape). */
+int csb_policy_glob_check(csb_platform pl, const char *pattern, csb_error *err);
 
 /* ---- JSON --------------------------------------------------------------- */
 

@@ -7,20 +7,18 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
-#if !defined(_WIN32)
-#include <sys/stat.h>
-#endif
 
 #include "csb_paths.h"
 #include "policy_internal.h"
 
 static int is_win(csb_platform pl) { return pl == CSB_PLATFORM_WINDOWS; }
 
+static csb_path_style style(csb_platform pl) {
+  return is_win(pl) ? CSB_PATH_WINDOWS : CSB_PATH_POSIX;
+}
+
 char *csb_policy_i_path_normalize(csb_platform pl, const char *path) {
-  if (path == NULL) return NULL;
-  if (is_win(pl)) return csb_winpath_normalize(path);
-  if (!csb_path_is_absolute(path)) return NULL;
-  return csb_path_normalize(path);
+  return csb_spath_normalize(style(pl), path);
 }
 
 int csb_policy_i_path_is_canonical(csb_platform pl, const char *path) {
@@ -31,8 +29,7 @@ int csb_policy_i_path_is_canonical(csb_platform pl, const char *path) {
 }
 
 int csb_policy_i_path_has_prefix(csb_platform pl, const char *path, const char *prefix) {
-  if (is_win(pl)) return csb_winpath_is_under(prefix, path);
-  return csb_path_is_under(prefix, path);
+  return csb_spath_is_under(style(pl), prefix, path);
 }
 
 int csb_policy_i_path_is_below(csb_platform pl, const char *path, const char *prefix) {
@@ -41,13 +38,11 @@ int csb_policy_i_path_is_below(csb_platform pl, const char *path, const char *pr
 }
 
 int csb_policy_i_path_equal(csb_platform pl, const char *a, const char *b) {
-  if (is_win(pl)) return csb_winpath_equal(a, b);
-  return strcmp(a, b) == 0;
+  return csb_spath_equal(style(pl), a, b);
 }
 
 size_t csb_policy_i_path_depth(csb_platform pl, const char *path) {
-  if (is_win(pl)) return csb_winpath_depth(path);
-  return csb_path_depth(path);
+  return csb_spath_depth(style(pl), path);
 }
 
 int csb_policy_i_path_is_root(csb_platform pl, const char *path) {
@@ -71,12 +66,11 @@ const char *csb_policy_i_path_suffix(csb_platform pl, const char *path, const ch
   return rest;
 }
 
-/* The host probes documents of its own path style (POSIX only: Windows
- * documents are probed through a csb_policy_probe). */
+/* The host probes documents of its own path style: POSIX documents on
+ * POSIX hosts, Windows documents on Windows (through the Win32 API). */
 static int host_probe_ok(csb_platform pl) {
 #if defined(_WIN32)
-  (void)pl;
-  return 0;
+  return is_win(pl);
 #else
   return !is_win(pl);
 #endif
@@ -88,14 +82,12 @@ void csb_policy_i_stat(const csb_policy *p, const char *path, csb_probe_stat *st
     p->probe->stat(p->probe->ctx, path, st);
     return;
   }
-#if !defined(_WIN32)
-  struct stat sb;
-  if (!host_probe_ok(p->platform) || lstat(path, &sb) != 0) return;
+  csb_file_type t, ft;
+  if (!host_probe_ok(p->platform) || !csb_os_file_type(path, 0, &t)) return;
   st->exists = 1;
-  st->is_file = S_ISREG(sb.st_mode);
-  st->is_dir = S_ISDIR(sb.st_mode) ||
-               (S_ISLNK(sb.st_mode) && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode));
-#endif
+  st->is_file = t == CSB_FILE_REGULAR;
+  st->is_dir = t == CSB_FILE_DIR ||
+               (t == CSB_FILE_LINK && csb_os_file_type(path, 1, &ft) && ft == CSB_FILE_DIR);
 }
 
 char *csb_policy_i_read_file(const csb_policy *p, const char *path, size_t max, size_t *len) {
@@ -116,8 +108,9 @@ char *csb_policy_i_path_effective(const csb_policy *p, const char *path) {
   }
   if (!host_probe_ok(p->platform)) return csb_xstrdup(path);
   char *out = NULL;
-  if (!csb_path_effective(path, &out, NULL)) return csb_xstrdup(path);
-  return out;
+  int ok = is_win(p->platform) ? csb_winpath_effective(path, &out, NULL)
+                               : csb_path_effective(path, &out, NULL);
+  return ok ? out : csb_xstrdup(path);
 }
 
 int csb_policy_i_path_links(const csb_policy *p, const char *path, char **canonical,
@@ -125,7 +118,7 @@ int csb_policy_i_path_links(const csb_policy *p, const char *path, char **canoni
   *canonical = NULL;
   *links = NULL;
   *n_links = 0;
-  if (p->probe != NULL || !host_probe_ok(p->platform)) return 0;
+  if (p->probe != NULL || !host_probe_ok(p->platform) || is_win(p->platform)) return 0;
   return csb_path_resolve_links(path, canonical, links, n_links, NULL);
 }
 
@@ -158,7 +151,7 @@ static int compile(csb_platform pl, const char *pattern, csb_glob **g, csb_error
   return ok;
 }
 
-int csb_policy_i_glob_check(csb_platform pl, const char *pattern, csb_error *err) {
+int csb_policy_glob_check(csb_platform pl, const char *pattern, csb_error *err) {
   csb_glob *g = NULL;
   if (!glob_absolute(pl, pattern))
     return csb_error_set(err, "deny glob `%s` must be absolute", pattern);

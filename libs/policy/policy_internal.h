@@ -53,12 +53,11 @@ char *csb_policy_i_read_file(const csb_policy *p, const char *path, size_t max, 
  * fails. */
 char *csb_policy_i_path_effective(const csb_policy *p, const char *path);
 /* The symlinks followed when resolving `path` fully, on this host only
- * (csb_path_resolve_links); 0 and nothing when the document is probed
- * otherwise, is of a foreign path style, or the path does not resolve. */
+ * (csb_path_resolve_links, POSIX documents only); 0 and nothing when the
+ * document is probed otherwise, is of another path style, or the path does
+ * not resolve. */
 int csb_policy_i_path_links(const csb_policy *p, const char *path, char **canonical,
                             csb_path_link **links, size_t *n_links);
-/* Checks that `pattern` is an absolute glob of the libs/paths dialect. */
-int csb_policy_i_glob_check(csb_platform pl, const char *pattern, csb_error *err);
 /* Compiles a deny glob in the document's style (NULL when invalid). */
 csb_glob *csb_policy_i_glob_compile(csb_platform pl, const char *pattern);
 /* 1 when the compiled glob matches `path` (Windows: case-insensitive, `\`

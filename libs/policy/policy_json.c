@@ -180,7 +180,7 @@ static int read_glob(csb_policy *p, const cJSON *o, csb_error *err) {
       !csb_json_get_string(o, "pattern", &pattern, err) ||
       !csb_json_get_string(o, "origin", &origin, err))
     return 0;
-  if (!csb_policy_i_glob_check(p->platform, pattern, err)) {
+  if (!csb_policy_glob_check(p->platform, pattern, err)) {
     csb_json_error_push_key(err, "pattern");
     return 0;
   }

@@ -38,20 +38,11 @@
 /* ---- small helpers ------------------------------------------------------- */
 
 wchar_t *wa_wide(const char *s) {
-  int n = MultiByteToWideChar(CP_UTF8, 0, s, -1, NULL, 0);
-  if (n <= 0) n = 1;
-  wchar_t *w = csb_xcalloc((size_t)n, sizeof(wchar_t));
-  MultiByteToWideChar(CP_UTF8, 0, s, -1, w, n);
-  return w;
+  wchar_t *w = csb_os_wide(s);
+  return w != NULL ? w : csb_xcalloc(1, sizeof(wchar_t));
 }
 
-char *wa_utf8(const wchar_t *w) {
-  int n = WideCharToMultiByte(CP_UTF8, 0, w, -1, NULL, 0, NULL, NULL);
-  if (n <= 0) return csb_xstrdup("");
-  char *s = csb_xmalloc((size_t)n);
-  WideCharToMultiByte(CP_UTF8, 0, w, -1, s, n, NULL, NULL);
-  return s;
-}
+char *wa_utf8(const wchar_t *w) { return csb_os_utf8_lossy(w); }
 
 const char *wa_str(const cJSON *obj, const char *key) {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);

@@ -20,8 +20,6 @@
 #include "winfs.h"
 
 #if defined(_WIN32)
-#include <fcntl.h>
-#include <io.h>
 #include <windows.h>
 
 #include "apply_win.h"
@@ -74,20 +72,14 @@ static const char kSummary[] =
     "csb.policy/v1 document (or refuses, fail-closed); `apply` carries a plan out on Windows "
     "and runs CMD as the sandbox identity; `simulate` previews a plan's file-system effects.";
 
+/* A non-empty environment variable (UTF-8 on every host), or NULL. */
 static char *env_utf8(const char *name) {
-#if defined(_WIN32)
-  wchar_t wname[64];
-  if (MultiByteToWideChar(CP_UTF8, 0, name, -1, wname, 64) <= 0) return NULL;
-  const wchar_t *w = _wgetenv(wname);
-  if (w == NULL || w[0] == 0) return NULL;
-  int n = WideCharToMultiByte(CP_UTF8, 0, w, -1, NULL, 0, NULL, NULL);
-  char *s = csb_xmalloc((size_t)n);
-  WideCharToMultiByte(CP_UTF8, 0, w, -1, s, n, NULL, NULL);
-  return s;
-#else
-  const char *v = getenv(name);
-  return v && v[0] ? csb_xstrdup(v) : NULL;
-#endif
+  char *v = csb_os_getenv(name);
+  if (v != NULL && v[0] == '\0') {
+    free(v);
+    v = NULL;
+  }
+  return v;
 }
 
 /* A Windows path option: absolute Windows syntax, normalised. */
@@ -346,38 +338,12 @@ static int cmd_apply(csb_cli *cli, args *a) {
   return rc;
 }
 
-#if defined(_WIN32)
-/* UTF-8 argv from the wide command line (the C runtime's argv is in the
- * ANSI code page). */
-static char **utf8_argv(int *argc) {
-  int n = 0;
-  wchar_t **w = CommandLineToArgvW(GetCommandLineW(), &n);
-  if (w == NULL) return NULL;
-  char **out = csb_xcalloc((size_t)n + 1, sizeof(char *));
-  for (int i = 0; i < n; i++) {
-    int len = WideCharToMultiByte(CP_UTF8, 0, w[i], -1, NULL, 0, NULL, NULL);
-    out[i] = csb_xmalloc((size_t)(len > 0 ? len : 1));
-    out[i][0] = '\0';
-    if (len > 0) WideCharToMultiByte(CP_UTF8, 0, w[i], -1, out[i], len, NULL, NULL);
-  }
-  LocalFree(w);
-  *argc = n;
-  return out;
-}
-#endif
 
 int main(int argc, char **argv) {
+  /* UTF-8 arguments; byte-exact output (no CRLF translation): plans compare
+   * across hosts. */
+  csb_os_init(&argc, &argv);
 #if defined(_WIN32)
-  /* Byte-exact output (no CRLF translation): plans compare across hosts. */
-  _setmode(_fileno(stdout), _O_BINARY);
-  _setmode(_fileno(stderr), _O_BINARY);
-  _setmode(_fileno(stdin), _O_BINARY);
-  int wargc = 0;
-  char **wargv = utf8_argv(&wargc);
-  if (wargv != NULL) {
-    argc = wargc;
-    argv = wargv;
-  }
   /* The elevated backend's runner (started by `apply` as the sandbox user). */
   if (argc > 1 && strcmp(argv[1], "__runner") == 0) return wa_runner_main(argc, argv);
 #endif

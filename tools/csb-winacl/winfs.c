@@ -106,21 +106,9 @@ done:
 
 #if defined(_WIN32)
 
-static wchar_t *to_wide(const char *s) {
-  int n = MultiByteToWideChar(CP_UTF8, 0, s, -1, NULL, 0);
-  if (n <= 0) return NULL;
-  wchar_t *w = csb_xmalloc((size_t)n * sizeof(wchar_t));
-  MultiByteToWideChar(CP_UTF8, 0, s, -1, w, n);
-  return w;
-}
+static wchar_t *to_wide(const char *s) { return csb_os_wide(s); }
 
-static char *from_wide(const wchar_t *w) {
-  int n = WideCharToMultiByte(CP_UTF8, 0, w, -1, NULL, 0, NULL, NULL);
-  if (n <= 0) return csb_xstrdup("");
-  char *s = csb_xmalloc((size_t)n);
-  WideCharToMultiByte(CP_UTF8, 0, w, -1, s, n, NULL, NULL);
-  return s;
-}
+static char *from_wide(const wchar_t *w) { return csb_os_utf8_lossy(w); }
 
 /* `\\?\` form of a normalised host path, so long paths work. */
 static wchar_t *long_wide(const char *host) {
@@ -185,17 +173,8 @@ static int host_list(const char *host, csb_strv *names) {
 
 /* The final path of an existing object, normalised, or NULL. */
 static char *host_realpath(const char *host) {
-  HANDLE h = open_follow(host);
-  if (h == INVALID_HANDLE_VALUE) return NULL;
-  wchar_t buf[32768];
-  DWORD n = GetFinalPathNameByHandleW(h, buf, (DWORD)(sizeof buf / sizeof buf[0]),
-                                      FILE_NAME_NORMALIZED | VOLUME_NAME_DOS);
-  CloseHandle(h);
-  if (n == 0 || n >= sizeof buf / sizeof buf[0]) return NULL;
-  char *u = from_wide(buf);
-  char *norm = csb_winpath_normalize(u);
-  free(u);
-  return norm;
+  char *out = NULL;
+  return csb_winpath_canonicalize(host, &out, NULL) ? out : NULL;
 }
 
 static int host_read(const char *host, size_t max, char **out, size_t *len, csb_error *err) {

@@ -1,0 +1,241 @@
+/* os.c - the host system with UTF-8 strings: process start-up, the
+ * environment, the working directory, file types and open(2). On POSIX
+ * hosts these are thin wrappers; Windows builds (mingw-w64) go through the
+ * wide (UTF-16) Win32 and C runtime calls, so that arguments, environment
+ * values and paths are UTF-8 whatever the ANSI code page is. */
+#define _GNU_SOURCE
+#include "csb_base.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#if defined(_WIN32)
+#include <io.h>
+#include <stdio.h>
+#include <windows.h>
+/* after windows.h */
+#include <shellapi.h>
+#else
+#include <unistd.h>
+#endif
+
+#ifndef O_BINARY
+#define O_BINARY 0
+#endif
+
+#if defined(_WIN32)
+
+wchar_t *csb_os_wide(const char *s) {
+  int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, NULL, 0);
+  if (n <= 0) return NULL;
+  wchar_t *w = csb_xmalloc((size_t)n * sizeof(wchar_t));
+  if (MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, w, n) != n) {
+    free(w);
+    return NULL;
+  }
+  return w;
+}
+
+char *csb_os_utf8(const wchar_t *w) {
+  int n = WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, w, -1, NULL, 0, NULL, NULL);
+  if (n <= 0) return NULL;
+  char *s = csb_xmalloc((size_t)n);
+  if (WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, w, -1, s, n, NULL, NULL) != n) {
+    free(s);
+    return NULL;
+  }
+  return s;
+}
+
+char *csb_os_utf8_lossy(const wchar_t *w) {
+  char *s = csb_os_utf8(w);
+  if (s != NULL) return s;
+  int n = WideCharToMultiByte(CP_UTF8, 0, w, -1, NULL, 0, NULL, NULL);
+  s = csb_xmalloc((size_t)(n > 0 ? n : 1));
+  s[0] = '\0';
+  if (n > 0) WideCharToMultiByte(CP_UTF8, 0, w, -1, s, n, NULL, NULL);
+  return s;
+}
+
+int csb_os_errno(unsigned long code) {
+  switch (code) {
+    case ERROR_FILE_NOT_FOUND:
+    case ERROR_PATH_NOT_FOUND:
+    case ERROR_INVALID_NAME:
+    case ERROR_INVALID_DRIVE:
+    case ERROR_BAD_NETPATH:
+    case ERROR_BAD_NET_NAME:
+    case ERROR_BAD_PATHNAME:
+      return ENOENT;
+    case ERROR_DIRECTORY:
+      return ENOTDIR;
+    case ERROR_ACCESS_DENIED:
+    case ERROR_SHARING_VIOLATION:
+    case ERROR_LOCK_VIOLATION:
+    case ERROR_PRIVILEGE_NOT_HELD:
+      return EACCES;
+    case ERROR_FILE_EXISTS:
+    case ERROR_ALREADY_EXISTS:
+      return EEXIST;
+    case ERROR_DIR_NOT_EMPTY:
+      return ENOTEMPTY;
+    case ERROR_NOT_SAME_DEVICE:
+      return EXDEV;
+    case ERROR_DISK_FULL:
+    case ERROR_HANDLE_DISK_FULL:
+      return ENOSPC;
+    case ERROR_FILENAME_EXCED_RANGE:
+      return ENAMETOOLONG;
+    case ERROR_NOT_ENOUGH_MEMORY:
+    case ERROR_OUTOFMEMORY:
+      return ENOMEM;
+    case ERROR_CANT_RESOLVE_FILENAME:
+      return ELOOP;
+    case ERROR_INVALID_PARAMETER:
+      return EINVAL;
+    default:
+      return EIO;
+  }
+}
+
+void csb_os_init(int *argc, char ***argv) {
+  /* Byte-exact standard streams: no CRLF translation, so that output is
+   * the same as on other hosts. */
+  _setmode(_fileno(stdin), _O_BINARY);
+  _setmode(_fileno(stdout), _O_BINARY);
+  _setmode(_fileno(stderr), _O_BINARY);
+  int n = 0;
+  wchar_t **w = CommandLineToArgvW(GetCommandLineW(), &n);
+  if (w == NULL) return;
+  char **out = csb_xcalloc((size_t)n + 1, sizeof(char *));
+  for (int i = 0; i < n; i++) out[i] = csb_os_utf8_lossy(w[i]);
+  LocalFree(w);
+  *argc = n;
+  *argv = out;
+}
+
+char *csb_os_getenv(const char *name) {
+  wchar_t *wname = csb_os_wide(name);
+  if (wname == NULL) return NULL;
+  DWORD n = GetEnvironmentVariableW(wname, NULL, 0);
+  if (n == 0) {
+    int unset = GetLastError() == ERROR_ENVVAR_NOT_FOUND;
+    free(wname);
+    return unset ? NULL : csb_xstrdup("");
+  }
+  wchar_t *w = csb_xmalloc((size_t)n * sizeof(wchar_t));
+  DWORD got = GetEnvironmentVariableW(wname, w, n);
+  free(wname);
+  char *s = got > 0 && got < n ? csb_os_utf8(w) : NULL;
+  free(w);
+  if (s == NULL && got == 0) s = csb_xstrdup("");
+  return s;
+}
+
+char *csb_os_getcwd(void) {
+  DWORD n = GetCurrentDirectoryW(0, NULL);
+  if (n == 0) {
+    errno = csb_os_errno(GetLastError());
+    return NULL;
+  }
+  wchar_t *w = csb_xmalloc((size_t)n * sizeof(wchar_t));
+  DWORD got = GetCurrentDirectoryW(n, w);
+  char *s = got > 0 && got < n ? csb_os_utf8(w) : NULL;
+  free(w);
+  if (s == NULL) errno = EIO;
+  return s;
+}
+
+int csb_os_file_type(const char *path, int follow, csb_file_type *out) {
+  *out = CSB_FILE_NONE;
+  wchar_t *w = csb_os_wide(path);
+  if (w == NULL) {
+    errno = EINVAL;
+    return 0;
+  }
+  DWORD a = GetFileAttributesW(w);
+  if (a == INVALID_FILE_ATTRIBUTES) {
+    errno = csb_os_errno(GetLastError());
+    free(w);
+    return 0;
+  }
+  if ((a & FILE_ATTRIBUTE_REPARSE_POINT) && follow) {
+    /* Open the object the reparse point leads to. */
+    HANDLE h = CreateFileW(w, 0, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+                           OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, NULL);
+    if (h == INVALID_HANDLE_VALUE) {
+      errno = csb_os_errno(GetLastError());
+      free(w);
+      return 0;
+    }
+    BY_HANDLE_FILE_INFORMATION info;
+    int ok = GetFileInformationByHandle(h, &info) != 0;
+    DWORD e = GetLastError();
+    CloseHandle(h);
+    if (!ok) {
+      errno = csb_os_errno(e);
+      free(w);
+      return 0;
+    }
+    a = info.dwFileAttributes & ~(DWORD)FILE_ATTRIBUTE_REPARSE_POINT;
+  }
+  free(w);
+  if (a & FILE_ATTRIBUTE_REPARSE_POINT)
+    *out = CSB_FILE_LINK;
+  else if (a & FILE_ATTRIBUTE_DIRECTORY)
+    *out = CSB_FILE_DIR;
+  else if (a & FILE_ATTRIBUTE_DEVICE)
+    *out = CSB_FILE_OTHER;
+  else
+    *out = CSB_FILE_REGULAR;
+  return 1;
+}
+
+int csb_os_open(const char *path, int flags, int mode) {
+  wchar_t *w = csb_os_wide(path);
+  if (w == NULL) {
+    errno = EINVAL;
+    return -1;
+  }
+  int fd = _wopen(w, flags | O_BINARY, mode);
+  int e = errno;
+  free(w);
+  errno = e;
+  return fd;
+}
+
+#else /* POSIX */
+
+void csb_os_init(int *argc, char ***argv) {
+  (void)argc;
+  (void)argv;
+}
+
+char *csb_os_getenv(const char *name) {
+  const char *v = getenv(name);
+  return v ? csb_xstrdup(v) : NULL;
+}
+
+char *csb_os_getcwd(void) { return getcwd(NULL, 0); }
+
+int csb_os_file_type(const char *path, int follow, csb_file_type *out) {
+  *out = CSB_FILE_NONE;
+  struct stat st;
+  if ((follow ? stat(path, &st) : lstat(path, &st)) != 0) return 0;
+  if (S_ISLNK(st.st_mode))
+    *out = CSB_FILE_LINK;
+  else if (S_ISDIR(st.st_mode))
+    *out = CSB_FILE_DIR;
+  else if (S_ISREG(st.st_mode))
+    *out = CSB_FILE_REGULAR;
+  else
+    *out = CSB_FILE_OTHER;
+  return 1;
+}
+
+int csb_os_open(const char *path, int flags, int mode) { return open(path, flags, mode); }
+
+#endif

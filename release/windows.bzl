@@ -6,10 +6,11 @@ load("@csb_version//:version.bzl", "CSB_VERSION")
 
 WINDOWS_TRIPLE = "x86_64-windows"
 
-# Tools with a Windows build (//tools/<tool>:<tool>.exe). csb-resolve and
-# csb-applypatch need more than portability shims (POSIX path model, mmap
-# and file ownership) and are not built for Windows yet.
-CSB_WINDOWS_TOOL_LABELS = ["//tools/csb-winacl:csb-winacl.exe"]
+# Tools with a Windows build (//tools/<tool>:<tool>.exe).
+CSB_WINDOWS_TOOL_LABELS = [
+    "//tools/csb-resolve:csb-resolve.exe",
+    "//tools/csb-winacl:csb-winacl.exe",
+]
 
 def windows_basename():
     return "csb-%s-%s" % (CSB_VERSION, WINDOWS_TRIPLE)

@@ -41,10 +41,12 @@ for i in z.infolist():
     mode = (i.external_attr >> 16) & 0o7777
     want = 0o755 if i.filename.endswith("/") or i.filename.endswith(".exe") else 0o644
     assert mode == want, "%s: mode %o" % (i.filename, mode)
-for want in ["bin/csb-winacl.exe", "share/doc/csb/csb-winacl.md", "LICENSE"]:
+exes = ["bin/csb-resolve.exe", "bin/csb-winacl.exe"]
+for want in exes + ["share/doc/csb/csb-resolve.md", "share/doc/csb/csb-winacl.md", "LICENSE"]:
     assert want in names, want + " missing"
-exe = z.read("bin/csb-winacl.exe")
-assert exe[:2] == b"MZ", "bin/csb-winacl.exe is not a PE file"
+assert [n for n in names if n.startswith("bin/") and n != "bin/"] == exes, names
+for exe in exes:
+    assert z.read(exe)[:2] == b"MZ", exe + " is not a PE file"
 assert z.testzip() is None
 PY
 echo "windows_zip_test: $(basename "$built") ($(wc -c < "$built") bytes) reproduced twice"

@@ -83,7 +83,7 @@ mingw_binary = rule(
     },
 )
 
-def csb_windows_binary(name, srcs, deps = [], copts = [], **kw):
+def csb_windows_binary(name, srcs, deps = [], copts = [], visibility = None, testonly = False, **kw):
     """NAME.exe: a static Windows build of a tool.
 
     Creates NAME.win (the cc_binary, compatible with os=windows only, so
@@ -96,10 +96,12 @@ def csb_windows_binary(name, srcs, deps = [], copts = [], **kw):
         copts = copts,
         target_compatible_with = ["@platforms//os:windows"],
         visibility = ["//visibility:private"],
+        testonly = testonly,
         **kw
     )
     mingw_binary(
         name = name + ".exe",
         binary = ":" + name + ".win",
-        visibility = ["//visibility:public"],
+        visibility = visibility or ["//visibility:public"],
+        testonly = testonly,
     )

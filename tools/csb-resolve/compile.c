@@ -29,21 +29,67 @@ void rs_rules_free(rs_rules *r) {
   memset(r, 0, sizeof(*r));
 }
 
-char *rs_abs_path(const rs_ctx *ctx, const char *path, const char *base) {
-  if (path[0] == '~' && (path[1] == '\0' || path[1] == '/')) {
-    char *out = NULL;
-    if (!csb_path_expand_home(path, ctx->home, &out, NULL)) return NULL;
-    return out;
+/* ---- paths in the host's syntax ------------------------------------------------ */
+
+static int win(const rs_ctx *ctx) { return ctx->style == CSB_PATH_WINDOWS; }
+
+int rs_is_home_path(const rs_ctx *ctx, const char *path) {
+  return path[0] == '~' && (path[1] == '\0' || csb_spath_is_sep(ctx->style, path[1]));
+}
+
+const char *rs_home_var(const rs_ctx *ctx) { return win(ctx) ? "USERPROFILE" : "HOME"; }
+
+char *rs_join(const rs_ctx *ctx, const char *base, const char *rel) {
+  if (!win(ctx)) return csb_path_join(base, rel);
+  char *j = csb_winpath_join(base, rel);
+  return j != NULL ? j : csb_xstrdup(base);
+}
+
+char *rs_dir_of(const rs_ctx *ctx, const char *path) {
+  if (!win(ctx)) {
+    char *d = csb_path_parent(path);
+    return d ? d : csb_xstrdup("/");
   }
-  if (csb_path_is_absolute(path)) return csb_path_normalize(path);
+  char *abs = csb_winpath_join(ctx->cwd, path);
+  char *d = abs ? csb_winpath_parent(abs) : NULL;
+  if (d == NULL && abs != NULL) d = csb_winpath_root(abs);
+  free(abs);
+  return d ? d : csb_xstrdup(ctx->cwd);
+}
+
+size_t rs_device_prefix_len(const rs_ctx *ctx, const char *s) {
+  csb_path_style st = ctx->style;
+  if (win(ctx) && csb_spath_is_sep(st, s[0]) && csb_spath_is_sep(st, s[1]) &&
+      (s[2] == '?' || s[2] == '.') && csb_spath_is_sep(st, s[3]))
+    return 4;
+  return 0;
+}
+
+int rs_has_glob(const rs_ctx *ctx, const char *s, int meta_only) {
+  s += rs_device_prefix_len(ctx, s);
+  return strpbrk(s, meta_only ? "*?[" : "*?[]") != NULL;
+}
+
+char *rs_abs_path(const rs_ctx *ctx, const char *path, const char *base) {
+  if (rs_is_home_path(ctx, path)) {
+    char *out = NULL;
+    if (!win(ctx)) {
+      if (!csb_path_expand_home(path, ctx->home, &out, NULL)) return NULL;
+      return out;
+    }
+    /* Windows: `~`, `~\x` and `~/x` against %USERPROFILE%. */
+    if (ctx->home == NULL) return NULL;
+    return path[1] == '\0' ? csb_xstrdup(ctx->home) : csb_winpath_join(ctx->home, path + 2);
+  }
+  if (csb_spath_is_absolute(ctx->style, path)) return csb_spath_normalize(ctx->style, path);
   if (base == NULL) return NULL;
-  return csb_path_join(base, path);
+  return rs_join(ctx, base, path);
 }
 
 /* ---- filesystem compilation --------------------------------------------------- */
 
 #define MSG_ABSOLUTE "filesystem path `%s` must be absolute, use `~/...`, or start with `:`"
-#define MSG_NO_HOME "filesystem path `%s` needs a home directory, but HOME is not set"
+#define MSG_NO_HOME "filesystem path `%s` needs a home directory, but %s is not set"
 #define MSG_NESTED "filesystem path `%s` does not support nested entries"
 #define MSG_SUBPATH "filesystem subpath `%s` must be a descendant path without `.` or `..` components"
 #define MSG_RW_GLOB                                                                        \
@@ -76,29 +122,46 @@ static rs_rule_kind special_kind(const char *k) {
   return RS_R_UNKNOWN;
 }
 
-static key_class classify(const char *k) {
+static key_class classify(const rs_ctx *ctx, const char *k) {
   if (k[0] == ':') return K_SPECIAL;
-  if ((k[0] == '~' && (k[1] == '\0' || k[1] == '/')) || k[0] == '/') return K_PATH;
+  if (rs_is_home_path(ctx, k) || csb_spath_is_absolute(ctx->style, k)) return K_PATH;
   return K_RELATIVE;
 }
 
-static char *strip_subtree(const char *s) {
+static char *strip_subtree(const rs_ctx *ctx, const char *s) {
   size_t n = strlen(s);
-  if (n >= 3 && strcmp(s + n - 3, "/**") == 0) return csb_xstrndup(s, n - 3);
+  if (n >= 3 && csb_spath_is_sep(ctx->style, s[n - 3]) && strcmp(s + n - 2, "**") == 0)
+    return csb_xstrndup(s, n - 3);
   return csb_xstrdup(s);
 }
 
-/* validate_relative: non-empty, no leading '/', no '..', no leading "./";
- * interior "./" and "//" fold. Returns the folded subpath or NULL. */
-static char *validate_relative(const char *s) {
-  if (s[0] == '\0' || s[0] == '/') return NULL;
-  if (s[0] == '.' && (s[1] == '/' || s[1] == '\0')) return NULL;
+/* validate_relative: non-empty, no leading separator, no '..', no leading
+ * "./"; interior "./" and "//" fold (Windows: `\` separates too, and the
+ * result is written with `\`). Returns the folded subpath or NULL. */
+static char *validate_relative(const rs_ctx *ctx, const char *s) {
+  csb_path_style st = ctx->style;
+  if (s[0] == '\0' || csb_spath_is_sep(st, s[0])) return NULL;
+  if (s[0] == '.' && (csb_spath_is_sep(st, s[1]) || s[1] == '\0')) return NULL;
+  const char *seps = win(ctx) ? "/\\" : "/";
   const char *p = s;
   while (*p) {
-    size_t n = strcspn(p, "/");
+    size_t n = strcspn(p, seps);
     if (n == 2 && p[0] == '.' && p[1] == '.') return NULL;
     p += n;
-    while (*p == '/') p++;
+    while (*p && csb_spath_is_sep(st, *p)) p++;
+  }
+  if (win(ctx)) {
+    csb_buf b = {0};
+    for (p = s; *p;) {
+      size_t n = strcspn(p, seps);
+      if (n > 0 && !(n == 1 && p[0] == '.')) {
+        if (b.len) csb_buf_putc(&b, '\\');
+        csb_buf_append(&b, p, n);
+      }
+      p += n;
+      while (*p && csb_spath_is_sep(st, *p)) p++;
+    }
+    return b.len ? csb_buf_steal(&b) : NULL;
   }
   char *norm = csb_path_normalize(s);
   if (strcmp(norm, ".") == 0) {
@@ -128,7 +191,7 @@ static int fail(compiler *c, const char *fmt, ...) {
 /* Adds the rule for a key without glob (or with its subtree suffix
  * stripped). */
 static int add_key_rule(compiler *c, const char *key, const char *origin, csb_access a) {
-  switch (classify(key)) {
+  switch (classify(c->ctx, key)) {
     case K_RELATIVE:
       return fail(c, MSG_ABSOLUTE, key);
     case K_SPECIAL: {
@@ -142,7 +205,7 @@ static int add_key_rule(compiler *c, const char *key, const char *origin, csb_ac
     }
     case K_PATH: {
       char *abs = rs_abs_path(c->ctx, key, NULL);
-      if (abs == NULL && key[0] == '~') return fail(c, MSG_NO_HOME, key);
+      if (abs == NULL && key[0] == '~') return fail(c, MSG_NO_HOME, key, rs_home_var(c->ctx));
       if (abs == NULL) return fail(c, MSG_ABSOLUTE, key);
       rs_rules_add(c->rules, RS_R_PATH, abs, a, origin, 0);
       free(abs);
@@ -153,14 +216,16 @@ static int add_key_rule(compiler *c, const char *key, const char *origin, csb_ac
 }
 
 static int pattern_abs(compiler *c, const char *key, char **out) {
-  if (classify(key) != K_PATH) return fail(c, MSG_ABSOLUTE, key);
-  if ((*out = rs_abs_path(c->ctx, key, NULL)) == NULL)
-    return fail(c, key[0] == '~' ? MSG_NO_HOME : MSG_ABSOLUTE, key);
+  if (classify(c->ctx, key) != K_PATH) return fail(c, MSG_ABSOLUTE, key);
+  if ((*out = rs_abs_path(c->ctx, key, NULL)) == NULL) {
+    if (key[0] == '~') return fail(c, MSG_NO_HOME, key, rs_home_var(c->ctx));
+    return fail(c, MSG_ABSOLUTE, key);
+  }
   return 1;
 }
 
 static int compile_access(compiler *c, const char *key, csb_access a) {
-  if (!csb_path_has_glob(key)) return add_key_rule(c, key, key, a);
+  if (!rs_has_glob(c->ctx, key, 0)) return add_key_rule(c, key, key, a);
   if (a == CSB_ACCESS_DENY) {
     char *pat = NULL;
     if (!pattern_abs(c, key, &pat)) return 0;
@@ -168,9 +233,9 @@ static int compile_access(compiler *c, const char *key, csb_access a) {
     free(pat);
     return 1;
   }
-  char *k2 = strip_subtree(key);
+  char *k2 = strip_subtree(c->ctx, key);
   int ok;
-  if (csb_path_has_glob(k2))
+  if (rs_has_glob(c->ctx, k2, 0))
     ok = fail(c, MSG_RW_GLOB, key, csb_access_name(a));
   else
     ok = add_key_rule(c, k2, key, a);
@@ -179,12 +244,13 @@ static int compile_access(compiler *c, const char *key, csb_access a) {
 }
 
 static int compile_scoped_one(compiler *c, const char *key, const char *sub, csb_access a) {
-  key_class kc = classify(key);
+  key_class kc = classify(c->ctx, key);
   rs_rule_kind sk = kc == K_SPECIAL ? special_kind(key) : RS_R_PATH;
   char *origin = csb_xasprintf("%s/%s", key, sub);
   int ok = 1;
-  if (csb_path_has_glob(sub) && a == CSB_ACCESS_DENY && (sk == RS_R_WORKSPACE || kc != K_SPECIAL)) {
-    char *rel = validate_relative(sub);
+  if (rs_has_glob(c->ctx, sub, 0) && a == CSB_ACCESS_DENY &&
+      (sk == RS_R_WORKSPACE || kc != K_SPECIAL)) {
+    char *rel = validate_relative(c->ctx, sub);
     if (rel == NULL) {
       ok = fail(c, MSG_SUBPATH, sub);
     } else if (sk == RS_R_WORKSPACE) {
@@ -192,7 +258,7 @@ static int compile_scoped_one(compiler *c, const char *key, const char *sub, csb
     } else {
       char *base = NULL;
       if ((ok = pattern_abs(c, key, &base))) {
-        char *pat = csb_path_join(base, rel);
+        char *pat = rs_join(c->ctx, base, rel);
         rs_rules_add(c->rules, RS_R_GLOB, pat, a, origin, 0);
         free(pat);
         free(base);
@@ -202,13 +268,13 @@ static int compile_scoped_one(compiler *c, const char *key, const char *sub, csb
     free(origin);
     return ok;
   }
-  char *s2 = csb_path_has_glob(sub) ? strip_subtree(sub) : csb_xstrdup(sub);
-  if (csb_path_has_glob(s2)) {
+  char *s2 = rs_has_glob(c->ctx, sub, 0) ? strip_subtree(c->ctx, sub) : csb_xstrdup(sub);
+  if (rs_has_glob(c->ctx, s2, 0)) {
     ok = fail(c, MSG_RW_GLOB, sub, csb_access_name(a));
   } else if (strcmp(s2, ".") == 0) {
     ok = add_key_rule(c, key, key, a);
   } else if (kc == K_SPECIAL) {
-    char *rel = validate_relative(s2);
+    char *rel = validate_relative(c->ctx, s2);
     if (rel == NULL)
       ok = fail(c, MSG_SUBPATH, s2);
     else if (sk == RS_R_WORKSPACE)
@@ -219,12 +285,12 @@ static int compile_scoped_one(compiler *c, const char *key, const char *sub, csb
       ok = fail(c, MSG_NESTED, key);
     free(rel);
   } else {
-    char *rel = validate_relative(s2);
+    char *rel = validate_relative(c->ctx, s2);
     char *base = NULL;
     if (rel == NULL) {
       ok = fail(c, MSG_SUBPATH, s2);
     } else if ((ok = pattern_abs(c, key, &base))) {
-      char *p = csb_path_join(base, rel);
+      char *p = rs_join(c->ctx, base, rel);
       rs_rules_add(c->rules, RS_R_PATH, p, a, origin, 0);
       free(p);
     }
@@ -261,11 +327,11 @@ static int access_of(const csb_toml_value *v, csb_access *a) {
 /* Startup warnings of §2.2, computed before compiling. */
 static void glob_warnings(compiler *c, const char *key, const char *sub, csb_access a) {
   const char *s = sub ? sub : key;
-  if (!csb_path_has_glob(s)) return;
+  if (!rs_has_glob(c->ctx, s, 0)) return;
   char *shown = sub ? csb_xasprintf("%s/%s", key, sub) : csb_xstrdup(key);
   if (a != CSB_ACCESS_DENY) {
-    char *stripped = strip_subtree(s);
-    if (csb_path_has_glob(stripped)) csb_strv_pushf(c->warnings, WARN_RW_GLOB, shown);
+    char *stripped = strip_subtree(c->ctx, s);
+    if (rs_has_glob(c->ctx, stripped, 0)) csb_strv_pushf(c->warnings, WARN_RW_GLOB, shown);
     free(stripped);
   } else if (strstr(s, "**") != NULL && !c->depth_set) {
     csb_strv_pushf(c->warnings, WARN_DEEP_GLOB, shown);

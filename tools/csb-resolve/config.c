@@ -4,8 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <strings.h>
 
 #include "csb_paths.h"
 #include "resolve.h"
@@ -51,16 +50,11 @@ static rs_layer *new_layer(rs_ctx *ctx) {
   return l;
 }
 
-static char *dir_of(const char *path) {
-  char *d = csb_path_parent(path);
-  return d ? d : csb_xstrdup("/");
-}
-
 /* Reads one TOML file as a layer. A missing file is not an error (returns
  * 1 without adding a layer); anything else that goes wrong is (exit 78). */
 static int load_file_layer(rs_ctx *ctx, const char *path, int is_project, int *rc) {
-  struct stat st;
-  if (stat(path, &st) != 0) {
+  csb_file_type ft;
+  if (!csb_os_file_type(path, 1, &ft)) {
     if (errno == ENOENT || errno == ENOTDIR) return 1;
     *rc = csb_cli_error(ctx->cli, CSB_EXIT_CONFIG, "%s: %s", path, strerror(errno));
     return 0;
@@ -85,7 +79,7 @@ static int load_file_layer(rs_ctx *ctx, const char *path, int is_project, int *r
   }
   rs_layer *l = new_layer(ctx);
   l->name = csb_xstrdup(path);
-  l->base_dir = dir_of(path);
+  l->base_dir = rs_dir_of(ctx, path);
   l->text = text;
   l->tree = tree;
   l->is_project = is_project;
@@ -198,20 +192,31 @@ static int load_override(rs_ctx *ctx, const char *arg, int *rc) {
 /* ---- trust and project root ----------------------------------------------------- */
 
 static int is_file_or_dir(const char *path) {
-  struct stat st;
-  return lstat(path, &st) == 0;
+  csb_file_type t;
+  return csb_os_file_type(path, 0, &t);
+}
+
+/* The start of "/.git/worktrees/" in a normalised path (Windows: with `\`,
+ * in any case), or NULL. */
+static char *worktrees_part(const rs_ctx *ctx, char *abs) {
+  if (ctx->style == CSB_PATH_POSIX) return strstr(abs, "/.git/worktrees/");
+  static const char needle[] = "\\.git\\worktrees\\";
+  size_t n = sizeof needle - 1;
+  for (char *p = abs; *p; p++)
+    if (strncasecmp(p, needle, n) == 0) return p;
+  return NULL;
 }
 
 /* The nearest ancestor of `dir` (itself included) holding a `.git`; for a
  * worktree (`.git` file pointing into `<main>/.git/worktrees/...`) the
  * main repository's root. NULL when there is none. */
-static char *git_root(const char *dir) {
+static char *git_root(const rs_ctx *ctx, const char *dir) {
   char *cur = csb_xstrdup(dir);
   for (;;) {
-    char *dotgit = csb_path_join(cur, ".git");
-    struct stat st;
-    int found = lstat(dotgit, &st) == 0;
-    if (found && S_ISREG(st.st_mode)) {
+    char *dotgit = rs_join(ctx, cur, ".git");
+    csb_file_type t;
+    int found = csb_os_file_type(dotgit, 0, &t);
+    if (found && t == CSB_FILE_REGULAR) {
       char *text = NULL;
       size_t len = 0;
       if (csb_read_file(dotgit, 4096, &text, &len, NULL)) {
@@ -220,12 +225,16 @@ static char *git_root(const char *dir) {
           g += 7;
           while (*g == ' ') g++;
           char *target = csb_xstrndup(g, strcspn(g, "\r\n"));
-          char *abs = csb_path_join(cur, target);
-          char *w = strstr(abs, "/.git/worktrees/");
+          char *abs = rs_join(ctx, cur, target);
+          char *w = worktrees_part(ctx, abs);
           if (w != NULL) {
-            *w = '\0';
-            free(cur);
-            cur = csb_xstrdup(abs[0] ? abs : "/");
+            /* Keep the separator, so that a root stays a root. */
+            w[1] = '\0';
+            char *main_root = csb_spath_normalize(ctx->style, abs);
+            if (main_root != NULL) {
+              free(cur);
+              cur = main_root;
+            }
           }
           free(abs);
           free(target);
@@ -235,29 +244,38 @@ static char *git_root(const char *dir) {
     }
     free(dotgit);
     if (found) return cur;
-    char *up = csb_path_parent(cur);
+    char *up = csb_spath_parent(ctx->style, cur);
     free(cur);
     if (up == NULL) return NULL;
     cur = up;
   }
 }
 
-static const char *trust_for(const csb_toml_value *merged, const char *path) {
+/* The trust level recorded for `path` in `projects` (Windows: the keys
+ * are compared as paths, ignoring case and the separator's spelling). */
+static const char *trust_for(const rs_ctx *ctx, const csb_toml_value *merged, const char *path) {
   const csb_toml_value *projects = rs_get(merged, "projects");
   if (projects == NULL || csb_toml_value_kind(projects) != CSB_TOML_TABLE) return NULL;
   const csb_toml_value *proj = csb_toml_table_get(projects, path);
+  if (proj == NULL && ctx->style == CSB_PATH_WINDOWS) {
+    for (size_t i = 0; proj == NULL && i < csb_toml_table_len(projects); i++) {
+      char *k = csb_winpath_normalize(csb_toml_table_key_at(projects, i, NULL));
+      if (k != NULL && csb_winpath_equal(k, path)) proj = csb_toml_table_value_at(projects, i);
+      free(k);
+    }
+  }
   if (proj == NULL || csb_toml_value_kind(proj) != CSB_TOML_TABLE) return NULL;
   return csb_toml_as_string(csb_toml_table_get(proj, "trust_level"), NULL);
 }
 
 static void decide_trust(rs_ctx *ctx, const csb_toml_value *merged) {
   char *canon = NULL;
-  if (!csb_path_canonicalize(ctx->cwd, &canon, NULL)) canon = csb_xstrdup(ctx->cwd);
-  ctx->project_root = git_root(canon);
+  if (!csb_spath_canonicalize(ctx->style, ctx->cwd, &canon, NULL)) canon = csb_xstrdup(ctx->cwd);
+  ctx->project_root = git_root(ctx, canon);
   const char *keys[3] = {canon, ctx->cwd, ctx->project_root};
   for (size_t i = 0; i < 3; i++) {
     if (keys[i] == NULL) continue;
-    const char *level = trust_for(merged, keys[i]);
+    const char *level = trust_for(ctx, merged, keys[i]);
     if (level != NULL) {
       ctx->trust_key = csb_xstrdup(keys[i]);
       ctx->trust_level = csb_xstrdup(level);
@@ -271,15 +289,15 @@ static void decide_trust(rs_ctx *ctx, const csb_toml_value *merged) {
  * home mode only) then `.csb/` in each directory. */
 static int load_project_layers(rs_ctx *ctx, int *rc) {
   char *canon = NULL;
-  if (!csb_path_canonicalize(ctx->cwd, &canon, NULL)) canon = csb_xstrdup(ctx->cwd);
+  if (!csb_spath_canonicalize(ctx->style, ctx->cwd, &canon, NULL)) canon = csb_xstrdup(ctx->cwd);
   const char *top = ctx->project_root ? ctx->project_root : canon;
   csb_strv dirs;
   csb_strv_init(&dirs);
   char *cur = csb_xstrdup(canon);
   for (;;) {
     csb_strv_push(&dirs, cur);
-    if (strcmp(cur, top) == 0 || !csb_path_is_under(top, cur)) break;
-    char *up = csb_path_parent(cur);
+    if (csb_spath_equal(ctx->style, cur, top) || !csb_spath_is_under(ctx->style, top, cur)) break;
+    char *up = csb_spath_parent(ctx->style, cur);
     free(cur);
     if (up == NULL) {
       cur = NULL;
@@ -293,8 +311,8 @@ static int load_project_layers(rs_ctx *ctx, int *rc) {
     static const char *const subdirs[] = {".codex", ".csb"};
     for (size_t k = 0; ok && k < 2; k++) {
       if (k == 0 && !ctx->codex_mode) continue;
-      char *d = csb_path_join(dirs.items[i], subdirs[k]);
-      char *f = csb_path_join(d, "config.toml");
+      char *d = rs_join(ctx, dirs.items[i], subdirs[k]);
+      char *f = rs_join(ctx, d, "config.toml");
       if (is_file_or_dir(f)) ok = load_file_layer(ctx, f, 1, rc);
       free(d);
       free(f);
@@ -322,7 +340,7 @@ int rs_config_load(rs_ctx *ctx) {
   int rc = 0;
   if (!load_file_layer(ctx, ctx->system_config, 0, &rc)) return rc;
   if (ctx->user_home_dir != NULL) {
-    char *user = csb_path_join(ctx->user_home_dir, "config.toml");
+    char *user = rs_join(ctx, ctx->user_home_dir, "config.toml");
     int ok = load_file_layer(ctx, user, 0, &rc);
     free(user);
     if (!ok) return rc;
@@ -393,6 +411,8 @@ void rs_ctx_free(rs_ctx *ctx) {
   free(ctx->home);
   free(ctx->tmpdir);
   free(ctx->user_home_dir);
+  free(ctx->default_system_config);
+  free(ctx->default_requirements);
   free(ctx->trust_key);
   free(ctx->trust_level);
   free(ctx->project_root);

@@ -1,15 +1,22 @@
 /* csb-resolve - layered configuration to the csb.policy/v1 document.
- * See docs/csb-resolve.md. */
+ * See docs/csb-resolve.md. The process entry is entry.c; rs_main is the
+ * whole tool. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "csb_paths.h"
 #include "resolve.h"
+
+#if defined(_WIN32)
+#define DEFAULT_SYSTEM_CONFIG "%ProgramData%\\csb\\config.toml"
+#define DEFAULT_REQUIREMENTS "%ProgramData%\\csb\\requirements.toml"
+#else
+#define DEFAULT_SYSTEM_CONFIG "/etc/csb/config.toml"
+#define DEFAULT_REQUIREMENTS "/etc/csb/requirements.toml"
+#endif
 
 
 enum {
@@ -40,9 +47,9 @@ static const csb_cli_opt opts[] = {
     {"codex-home", 0, CSB_ARG_REQUIRED, OPT_CODEX_HOME, "DIR",
      "read a Codex home's config.toml (default: $CODEX_HOME)"},
     {"system-config", 0, CSB_ARG_REQUIRED, OPT_SYSTEM_CONFIG, "FILE",
-     "system configuration (default: /etc/csb/config.toml)"},
+     "system configuration (default: " DEFAULT_SYSTEM_CONFIG ")"},
     {"requirements", 0, CSB_ARG_REQUIRED, OPT_REQUIREMENTS, "FILE",
-     "requirements (default: /etc/csb/requirements.toml)"},
+     "requirements (default: " DEFAULT_REQUIREMENTS ")"},
     {"include-managed-config", 0, CSB_ARG_NONE, OPT_INCLUDE_MANAGED, NULL,
      "apply requirements even with --permissions-profile"},
     {"strict-config", 0, CSB_ARG_NONE, OPT_STRICT, NULL, "unknown configuration fields are errors"},
@@ -52,35 +59,82 @@ static const csb_cli_opt opts[] = {
     {"access", 0, CSB_ARG_REQUIRED, OPT_ACCESS, "read|write", "access for --check (default read)"},
     {NULL, 0, CSB_ARG_NONE, 0, NULL, NULL}};
 
-static char *env_abs(const char *name) {
-  const char *v = getenv(name);
-  if (v == NULL || v[0] == '\0' || v[0] != '/') return NULL;
-  return csb_path_normalize(v);
+/* An environment variable holding an absolute path (normalised), or NULL
+ * when it is unset, empty or relative. */
+static char *env_abs(const rs_ctx *ctx, const char *name) {
+  char *v = csb_os_getenv(name);
+  char *n = v != NULL && v[0] != '\0' ? csb_spath_normalize(ctx->style, v) : NULL;
+  free(v);
+  return n;
 }
 
-static int setup_env(rs_ctx *ctx, const char *cd, const char *codex_home) {
-  char *proc = getcwd(NULL, 0);
-  if (proc == NULL && (cd == NULL || cd[0] != '/'))
+/* A non-empty environment variable (heap), or NULL. */
+static char *env_set(const char *name) {
+  char *v = csb_os_getenv(name);
+  if (v != NULL && v[0] == '\0') {
+    free(v);
+    v = NULL;
+  }
+  return v;
+}
+
+/* The built-in locations of the system layer and the requirements:
+ * /etc/csb, or on Windows %ProgramData%\csb (C:\ProgramData when unset). */
+static void default_locations(rs_ctx *ctx) {
+  if (ctx->style == CSB_PATH_POSIX) {
+    ctx->system_config = DEFAULT_SYSTEM_CONFIG;
+    ctx->requirements_path = DEFAULT_REQUIREMENTS;
+    return;
+  }
+  char *pd = env_abs(ctx, "ProgramData");
+  if (pd == NULL) pd = csb_xstrdup("C:\\ProgramData");
+  ctx->default_system_config = csb_xasprintf("%s\\csb\\config.toml", pd);
+  ctx->default_requirements = csb_xasprintf("%s\\csb\\requirements.toml", pd);
+  free(pd);
+  ctx->system_config = ctx->default_system_config;
+  ctx->requirements_path = ctx->default_requirements;
+}
+
+static int setup_env(rs_ctx *ctx, const char *cd, const char *codex_home_flag) {
+  csb_path_style st = ctx->style;
+  char *proc = csb_os_getcwd();
+  if (proc == NULL && (cd == NULL || !csb_spath_is_absolute(st, cd)))
     return csb_cli_error(ctx->cli, CSB_EXIT_OSERR, "cannot determine the working directory: %s",
                          strerror(errno));
-  ctx->cwd = cd ? csb_path_join(proc ? proc : "/", cd) : csb_path_normalize(proc);
+  if (cd != NULL)
+    ctx->cwd = proc != NULL ? rs_join(ctx, proc, cd) : csb_spath_normalize(st, cd);
+  else
+    ctx->cwd = csb_spath_normalize(st, proc);
+  if (ctx->cwd == NULL) ctx->cwd = csb_xstrdup(proc ? proc : cd);
   free(proc);
-  struct stat st;
-  if (stat(ctx->cwd, &st) != 0 || !S_ISDIR(st.st_mode))
+  csb_file_type ft;
+  if (!csb_os_file_type(ctx->cwd, 1, &ft) || ft != CSB_FILE_DIR)
     return csb_cli_usage_error(ctx->cli, "working directory `%s` is not a directory", ctx->cwd);
-  ctx->home = env_abs("HOME");
-  ctx->tmpdir = env_abs("TMPDIR");
-  if (codex_home == NULL) codex_home = getenv("CODEX_HOME");
+  if (st == CSB_PATH_WINDOWS) {
+    /* The profile is the home; `:tmpdir` is %TMPDIR%, else the Windows
+     * temporary directory (%TEMP%, else %TMP%). */
+    ctx->home = env_abs(ctx, "USERPROFILE");
+    ctx->tmpdir = env_abs(ctx, "TMPDIR");
+    if (ctx->tmpdir == NULL) ctx->tmpdir = env_abs(ctx, "TEMP");
+    if (ctx->tmpdir == NULL) ctx->tmpdir = env_abs(ctx, "TMP");
+  } else {
+    ctx->home = env_abs(ctx, "HOME");
+    ctx->tmpdir = env_abs(ctx, "TMPDIR");
+  }
+  char *codex_home = codex_home_flag ? csb_xstrdup(codex_home_flag) : env_set("CODEX_HOME");
+  char *csb_home = env_set("CSB_HOME");
   if (codex_home != NULL && codex_home[0] != '\0') {
     ctx->codex_mode = 1;
-    ctx->user_home_dir = csb_path_join(ctx->cwd, codex_home);
-  } else if (getenv("CSB_HOME") != NULL && getenv("CSB_HOME")[0] != '\0') {
-    ctx->user_home_dir = csb_path_join(ctx->cwd, getenv("CSB_HOME"));
+    ctx->user_home_dir = rs_join(ctx, ctx->cwd, codex_home);
+  } else if (csb_home != NULL) {
+    ctx->user_home_dir = rs_join(ctx, ctx->cwd, csb_home);
   } else if (ctx->home != NULL) {
-    ctx->user_home_dir = csb_path_join(ctx->home, ".csb");
+    ctx->user_home_dir = rs_join(ctx, ctx->home, ".csb");
   }
+  free(codex_home);
+  free(csb_home);
   for (size_t i = 0; i < ctx->add_dirs.len; i++) {
-    char *abs = csb_path_join(ctx->cwd, ctx->add_dirs.items[i]);
+    char *abs = rs_join(ctx, ctx->cwd, ctx->add_dirs.items[i]);
     free(ctx->add_dirs.items[i]);
     ctx->add_dirs.items[i] = abs;
   }
@@ -92,7 +146,7 @@ static int setup_env(rs_ctx *ctx, const char *cd, const char *codex_home) {
 static void add_internal_root(rs_ctx *ctx) {
   csb_policy *p = ctx->policy;
   if (!ctx->codex_mode || p->legacy.type != CSB_LEGACY_WORKSPACE_WRITE) return;
-  char *mem = csb_path_join(ctx->user_home_dir, "memories");
+  char *mem = rs_join(ctx, ctx->user_home_dir, "memories");
   csb_verdict v;
   csb_policy_access_for(p, mem, &v);
   if (!v.can_write) {
@@ -105,7 +159,7 @@ static void add_internal_root(rs_ctx *ctx) {
 
 static int run_check(rs_ctx *ctx, const char *path, const char *access) {
   csb_policy *p = ctx->policy;
-  char *abs = csb_path_join(ctx->cwd, path);
+  char *abs = rs_join(ctx, ctx->cwd, path);
   csb_verdict v;
   csb_policy_access_for(p, abs, &v);
   int want_write = strcmp(access, "write") == 0;
@@ -142,7 +196,7 @@ static int resolve(rs_ctx *ctx) {
   return 0;
 }
 
-int main(int argc, char **argv) {
+int rs_main(int argc, char **argv) {
   csb_cli cli;
   csb_cli_init(&cli, "csb-resolve",
                "csb-resolve [OPTIONS]\ncsb-resolve [OPTIONS] --explain\n"
@@ -152,8 +206,8 @@ int main(int argc, char **argv) {
   rs_ctx ctx;
   memset(&ctx, 0, sizeof(ctx));
   ctx.cli = &cli;
-  ctx.system_config = "/etc/csb/config.toml";
-  ctx.requirements_path = "/etc/csb/requirements.toml";
+  ctx.style = csb_path_style_host();
+  default_locations(&ctx);
   csb_strv_init(&ctx.add_dirs);
   csb_strv_init(&ctx.overrides);
   const char *cd = NULL, *codex_home = NULL, *check = NULL, *access = "read";

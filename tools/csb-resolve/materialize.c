@@ -53,16 +53,20 @@ int rs_materialize(rs_ctx *ctx, rs_profile *prof, csb_strv *warnings) {
           if (!taken) add_entry_unique(p, r->arg, r);
           break;
         }
-        case RS_R_ROOT:
-          add_entry_unique(p, "/", r);
+        case RS_R_ROOT: {
+          /* The file system root of the cwd (Windows: its drive or share). */
+          char *root = csb_spath_root(ctx->style, ctx->cwd);
+          add_entry_unique(p, root ? root : "/", r);
+          free(root);
           break;
+        }
         case RS_R_MINIMAL:
           if (r->access != CSB_ACCESS_DENY) p->include_platform_defaults = 1;
           break;
         case RS_R_WORKSPACE:
           for (size_t k = 0; k < p->n_workspace_roots; k++) {
             const char *root = p->workspace_roots[k].path;
-            char *path = r->arg ? csb_path_join(root, r->arg) : csb_xstrdup(root);
+            char *path = r->arg ? rs_join(ctx, root, r->arg) : csb_xstrdup(root);
             add_entry_unique(p, path, r);
             free(path);
           }
@@ -71,7 +75,8 @@ int rs_materialize(rs_ctx *ctx, rs_profile *prof, csb_strv *warnings) {
           if (ctx->tmpdir != NULL) add_entry_unique(p, ctx->tmpdir, r);
           break;
         case RS_R_SLASH_TMP:
-          add_entry_unique(p, "/tmp", r);
+          /* POSIX only: `/tmp` has no meaning on Windows. */
+          if (ctx->style == CSB_PATH_POSIX) add_entry_unique(p, "/tmp", r);
           break;
         case RS_R_UNKNOWN:
           break;
@@ -80,7 +85,7 @@ int rs_materialize(rs_ctx *ctx, rs_profile *prof, csb_strv *warnings) {
           break;
         case RS_R_WS_GLOB:
           for (size_t k = 0; k < p->n_workspace_roots; k++) {
-            char *pat = csb_path_join(p->workspace_roots[k].path, r->arg);
+            char *pat = rs_join(ctx, p->workspace_roots[k].path, r->arg);
             csb_policy_add_glob(p, pat, r->origin);
             free(pat);
           }
@@ -89,13 +94,10 @@ int rs_materialize(rs_ctx *ctx, rs_profile *prof, csb_strv *warnings) {
     }
   }
   for (size_t i = 0; i < p->n_globs; i++) {
-    csb_glob *g = NULL;
     csb_error err;
     csb_error_clear(&err);
-    if (!csb_glob_compile(p->globs[i].pattern, &g, &err))
-      return csb_cli_error(ctx->cli, CSB_EXIT_CONFIG, "invalid deny-read glob pattern `%s`: %s",
-                           p->globs[i].pattern, err.msg);
-    csb_glob_free(g);
+    if (!csb_policy_glob_check(p->platform, p->globs[i].pattern, &err))
+      return csb_cli_error(ctx->cli, CSB_EXIT_CONFIG, "%s", err.msg);
   }
   return rs_network(ctx, prof, p);
 }

@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "csb_paths.h"
 #include "resolve.h"
@@ -35,16 +34,17 @@ static int req_error(rs_ctx *ctx, const requirements *r, const char *msg) {
   return csb_cli_error(ctx->cli, CSB_EXIT_CONFIG, "%s: %s", r->path, msg);
 }
 
-static int has_meta(const char *s) { return strpbrk(s, "*?[") != NULL; }
 
 /* FilesystemDenyReadPattern normalisation: plain paths are made absolute
  * (relative to the requirements file, `~` expanded); patterns keep their
  * glob suffix after the last separator before the first metacharacter. */
 static char *normalize_deny_read(rs_ctx *ctx, const char *in, const char *base) {
-  if (!has_meta(in)) return rs_abs_path(ctx, in, base);
-  size_t first = strcspn(in, "*?[");
+  if (!rs_has_glob(ctx, in, 1)) return rs_abs_path(ctx, in, base);
+  /* A Windows verbatim or device prefix (`\\?\`, `\\.\`) is not a glob. */
+  size_t skip = rs_device_prefix_len(ctx, in);
+  size_t first = skip + strcspn(in + skip, "*?[");
   size_t cut = first;
-  while (cut > 0 && in[cut - 1] != '/') cut--;
+  while (cut > 0 && !csb_spath_is_sep(ctx->style, in[cut - 1])) cut--;
   char *prefix = csb_xstrndup(in, cut);
   const char *suffix = in + cut;
   char *dir;
@@ -55,16 +55,18 @@ static char *normalize_deny_read(rs_ctx *ctx, const char *in, const char *base) 
   }
   free(prefix);
   if (dir == NULL) return NULL;
-  char *out = strcmp(dir, "/") == 0 ? csb_xasprintf("/%s", suffix)
-                                    : csb_xasprintf("%s/%s", dir, suffix);
+  size_t dl = strlen(dir);
+  char sep = ctx->style == CSB_PATH_WINDOWS ? '\\' : '/';
+  char *out = dl > 0 && dir[dl - 1] == sep ? csb_xasprintf("%s%s", dir, suffix)
+                                           : csb_xasprintf("%s%c%s", dir, sep, suffix);
   free(dir);
   return out;
 }
 
 static int load(rs_ctx *ctx, requirements *r, int *present) {
   *present = 0;
-  struct stat st;
-  if (stat(r->path, &st) != 0) {
+  csb_file_type ft;
+  if (!csb_os_file_type(r->path, 1, &ft)) {
     if ((errno == ENOENT || errno == ENOTDIR) && !ctx->requirements_explicit) return 0;
     return csb_cli_error(ctx->cli, CSB_EXIT_CONFIG, "%s: %s", r->path, strerror(errno));
   }
@@ -116,8 +118,7 @@ static int load(rs_ctx *ctx, requirements *r, int *present) {
     const csb_toml_value *dr = csb_toml_table_get(fs, "deny_read");
     if (dr != NULL && csb_toml_value_kind(dr) != CSB_TOML_ARRAY)
       return req_error(ctx, r, "invalid type for `permissions.filesystem.deny_read`: expected an array of strings");
-    char *base = csb_path_parent(r->path);
-    if (base == NULL) base = csb_xstrdup("/");
+    char *base = rs_dir_of(ctx, r->path);
     for (size_t i = 0; dr != NULL && i < csb_toml_array_len(dr); i++) {
       const char *s = csb_toml_as_string(csb_toml_array_at(dr, i), NULL);
       if (s == NULL) {
@@ -237,7 +238,7 @@ int rs_apply_requirements(rs_ctx *ctx, rs_profile *prof, csb_strv *warnings) {
   }
   for (size_t i = 0; i < r.deny_read.len; i++) {
     const char *d = r.deny_read.items[i];
-    rs_rule_kind kind = has_meta(d) ? RS_R_GLOB : RS_R_PATH;
+    rs_rule_kind kind = rs_has_glob(ctx, d, 1) ? RS_R_GLOB : RS_R_PATH;
     int dup = 0;
     for (size_t k = 0; k < prof->rules.len; k++) {
       const rs_rule *x = &prof->rules.items[k];

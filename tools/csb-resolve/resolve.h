@@ -4,11 +4,15 @@
 
 #include "csb_base.h"
 #include "csb_cli.h"
+#include "csb_paths.h"
 #include "csb_policy.h"
 #include "csb_toml.h"
 
 /* Bound on any configuration or requirements file. */
 #define RS_MAX_CONFIG_BYTES ((size_t)4 * 1024 * 1024)
+
+/* The whole tool: argv as UTF-8 (main.c; entry.c is the process entry). */
+int rs_main(int argc, char **argv);
 
 /* ---- configuration layers (config.c) -------------------------------------- */
 
@@ -23,14 +27,20 @@ typedef struct rs_layer {
 
 typedef struct rs_ctx {
   csb_cli *cli;
+  /* The host's path syntax: POSIX, or Windows (drive and UNC paths,
+   * case-insensitive) in Windows builds, which resolve `windows` documents. */
+  csb_path_style style;
   /* environment and flags */
   char *cwd;            /* absolute, normalised */
-  char *home;           /* $HOME or NULL */
-  char *tmpdir;         /* $TMPDIR when set, non-empty and absolute; else NULL */
+  char *home;           /* $HOME (Windows: %USERPROFILE%) or NULL */
+  char *tmpdir;         /* $TMPDIR when set, non-empty and absolute (Windows:
+                           else %TEMP%, else %TMP%); else NULL */
   char *user_home_dir;  /* $CSB_HOME / ~/.csb, or the Codex home; NULL without HOME */
   int codex_mode;       /* reading a Codex home (--codex-home / CODEX_HOME) */
   const char *system_config;
   const char *requirements_path;
+  char *default_system_config;  /* owned defaults of the two above */
+  char *default_requirements;
   int requirements_explicit;
   int include_managed;
   int strict;
@@ -144,6 +154,23 @@ int rs_compile_filesystem(rs_ctx *ctx, const char *profile_id, const csb_toml_va
 /* Expands `~` and checks an absolute path; relative paths resolve against
  * `base` when it is non-NULL, else fail. */
 char *rs_abs_path(const rs_ctx *ctx, const char *path, const char *base);
+
+/* Paths in the host's syntax (compile.c). */
+/* `~`, `~/x` (Windows: also `~\x`): a path relative to the home. */
+int rs_is_home_path(const rs_ctx *ctx, const char *path);
+/* The name of the home's environment variable ("HOME", Windows
+ * "USERPROFILE"), for messages. */
+const char *rs_home_var(const rs_ctx *ctx);
+/* `rel` joined onto the absolute `base`, normalised. */
+char *rs_join(const rs_ctx *ctx, const char *base, const char *rel);
+/* The directory of a file path ("/" or the drive root when none). */
+char *rs_dir_of(const rs_ctx *ctx, const char *path);
+/* Whether a key or subpath is a glob: it contains any of `* ? [ ]` (on
+ * Windows after a `\\?\` or `\\.\` prefix, so verbatim paths are not
+ * globs). `meta_only` leaves `]` out (requirements). */
+int rs_has_glob(const rs_ctx *ctx, const char *s, int meta_only);
+/* 4 for a Windows `\\?\` or `\\.\` prefix, else 0. */
+size_t rs_device_prefix_len(const rs_ctx *ctx, const char *s);
 
 /* Builds the policy from a profile: workspace roots, materialised rules,
  * network. Returns 0 or an exit code. */

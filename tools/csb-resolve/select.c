@@ -4,7 +4,6 @@
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "csb_netpolicy.h"
 #include "csb_paths.h"
@@ -243,7 +242,7 @@ static int legacy_writable_roots(rs_ctx *ctx, csb_strv *out) {
     }
     int dup = 0;
     for (size_t j = 0; j < out->len; j++)
-      if (strcmp(out->items[j], abs) == 0) dup = 1;
+      if (csb_spath_equal(ctx->style, out->items[j], abs)) dup = 1;
     if (dup)
       free(abs);
     else
@@ -254,12 +253,13 @@ static int legacy_writable_roots(rs_ctx *ctx, csb_strv *out) {
 
 /* The existing protected subpaths of a legacy writable root (`.git` dir
  * or file, `.agents` and `.codex` directories), as skip-if-missing reads. */
-static void add_protected_of_root(rs_profile *out, const char *root) {
+static void add_protected_of_root(const rs_ctx *ctx, rs_profile *out, const char *root) {
   static const char *const names[] = {".git", ".agents", ".codex"};
   for (size_t i = 0; i < CSB_ARRAY_LEN(names); i++) {
-    char *p = csb_path_join(root, names[i]);
-    struct stat st;
-    int present = i == 0 ? lstat(p, &st) == 0 : (stat(p, &st) == 0 && S_ISDIR(st.st_mode));
+    char *p = rs_join(ctx, root, names[i]);
+    csb_file_type t;
+    int present = i == 0 ? csb_os_file_type(p, 0, &t)
+                         : (csb_os_file_type(p, 1, &t) && t == CSB_FILE_DIR);
     if (present) rs_rules_add(&out->rules, RS_R_PATH, p, CSB_ACCESS_READ, "protected-metadata", 1);
     free(p);
   }
@@ -321,7 +321,7 @@ static int select_legacy(rs_ctx *ctx, rs_profile *out, csb_strv *warnings) {
     rs_rules_add(&out->rules, RS_R_WORKSPACE, names[i], CSB_ACCESS_READ, origin, 1);
     free(origin);
   }
-  for (size_t i = 0; i < roots.len; i++) add_protected_of_root(out, roots.items[i]);
+  for (size_t i = 0; i < roots.len; i++) add_protected_of_root(ctx, out, roots.items[i]);
   out->network_enabled = legacy_bool(ctx, "network_access");
   csb_strv_free(&roots);
   return 0;

@@ -120,9 +120,11 @@ void *csb_patch_i_arena_alloc(void *ctx, size_t n) {
   return csb_patch_i_arena_take(&pl->arena, n);
 }
 
-/* Reads an entity's original bytes (once) into an arena of the plan; they
- * stay available for rolling back after the commit point. */
-static int ent_load_in(csb_patch_arena *arena, csb_patch_entity *e, int *err_no) {
+/* Reads an entity's original bytes (once) into `room` when they fit in
+ * room_cap bytes (with a NUL), else into an arena of the plan; they stay
+ * available for rolling back after the commit point. */
+static int ent_load_in(csb_patch_arena *arena, char *room, size_t room_cap,
+                       csb_patch_entity *e, int *err_no) {
   if (e->orig_loaded) return 1;
   int fd = openat(AT_FDCWD, e->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) {
@@ -152,7 +154,7 @@ static int ent_load_in(csb_patch_arena *arena, csb_patch_entity *e, int *err_no)
   }
   /* Read the size fstat reported (a concurrent writer is not waited for). */
   size_t cap = (size_t)st.st_size, len = 0;
-  char *data = csb_patch_i_arena_take(arena, cap + 1);
+  char *data = room && cap < room_cap ? room : csb_patch_i_arena_take(arena, cap + 1);
   while (len < cap) {
     ssize_t n = read(fd, data + len, cap - len);
     if (n < 0) {
@@ -178,7 +180,7 @@ static int ent_load_in(csb_patch_arena *arena, csb_patch_entity *e, int *err_no)
 }
 
 static int ent_load(csb_patch_plan *pl, csb_patch_entity *e, int *err_no) {
-  return ent_load_in(&pl->arena, e, err_no);
+  return ent_load_in(&pl->arena, NULL, 0, e, err_no);
 }
 
 /* Keeps what rollback needs of an entity about to change: the bytes of a
@@ -457,6 +459,8 @@ static mode_t default_mode(void) {
 typedef struct {
   size_t hunk;
   size_t ent;
+  char *room; /* where its bytes go when the file has not grown */
+  size_t room_cap;
   int state; /* 0 not computed, 1 computed, -1 the update failed */
   const csb_patch_piece *pieces;
   size_t n_pieces, new_len;
@@ -480,7 +484,7 @@ static int task_ahead(void *ctx, size_t i, size_t self) {
   csb_patch_entity *e = &a->pl->ents[it->ent];
   csb_patch_arena *arena = &a->pl->ahead_arenas[self];
   int en = 0;
-  if (!ent_load_in(arena, e, &en)) return 1;
+  if (!ent_load_in(arena, it->room, it->room_cap, e, &en)) return 1;
   const csb_patch_target *t = &a->pl->targets[2 * it->hunk];
   size_t n = 0, len = 0;
   if (!csb_patch_i_update(e->data, e->len, &a->p->hunks[it->hunk], t->display,
@@ -556,6 +560,20 @@ static void ahead_run(csb_patch_plan *pl, const csb_patch *p, const csb_patch_pl
     for (size_t i = 0; i < p->n_hunks; i++) a->by_hunk[i] = SIZE_MAX;
     a->n_items = 0;
     return;
+  }
+  /* One block for all the files read ahead, sized from lstat (a file that
+   * grew since goes to its thread's arena): large blocks get huge pages. */
+  size_t total = 0;
+  for (size_t i = 0; i < a->n_items; i++) {
+    size_t sz = (size_t)pl->ents[a->items[i].ent].orig_size;
+    if (sz > CSB_PATCH_MAX_FILE_BYTES || total > ((size_t)4 << 30)) continue;
+    a->items[i].room_cap = (sz + 16) & ~(size_t)15;
+    total += a->items[i].room_cap;
+  }
+  char *room = total ? csb_patch_i_arena_take(&pl->arena, total) : NULL;
+  for (size_t i = 0; i < a->n_items && room; i++) {
+    a->items[i].room = a->items[i].room_cap ? room : NULL;
+    room += a->items[i].room_cap;
   }
   size_t threads = a->n_items < AHEAD_THREADS ? a->n_items : AHEAD_THREADS;
   csb_patch_pool *pool = csb_patch_i_pool_new(threads);

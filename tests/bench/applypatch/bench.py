@@ -16,7 +16,14 @@ Not a test. Scenarios (each run on a fresh copy of its input, copy untimed):
 
 Both tools read the same patch and must produce byte-identical trees (the
 script checks). Runs alternate between the tools (csb first on even runs,
-Codex first on odd ones). Reported per scenario: the median over --runs of
+Codex first on odd ones). Every run's copy is made before the first run
+and all are removed at the end: ext4 without a journal does not reuse an
+inode for a minute after it was freed, and each file creation scans past
+all such inodes of its group, so removing a 200-file copy right before
+each run would charge the harness's own deletions to the next run of the
+tool that creates files (csb writes a temporary file per changed file;
+Codex overwrites files in place). --churn does that instead (each copy
+made right before its run, the previous one removed). Reported per scenario: the median over --runs of
 wall time and of CPU time (user + system, the process and its threads), the
 ratios of the medians codex/csb (> 1: csb is faster), and for the file
 sizes the cost per MB and the ratios between sizes. With --strace, each
@@ -26,7 +33,7 @@ a shared machine wall times are noisy, CPU times and system calls less so.
 
 Usage:
   bench.py [--csb BIN] [--codex BIN] [--runs N] [--sizes 10,25,50]
-           [--only tree|file] [--strace] [--workdir DIR]
+           [--only tree|file] [--strace] [--churn] [--workdir DIR]
 
 --csb defaults to bazel-bin/tools/csb-applypatch/csb-applypatch (the static
 release binary; build it first). --codex takes the native codex binary or
@@ -189,16 +196,27 @@ def fresh_copy(src, work):
     subprocess.run(["sync"], check=False)
 
 
-def bench(name, src, runs, cmds, stdin_path, scratch, strace):
+def bench(name, src, runs, cmds, stdin_path, scratch, strace, churn):
     """cmds: {"csb": argv, "codex": argv}. Medians per tool, and syscall counts."""
     times = {"csb": [], "codex": []}
     cpus = {"csb": [], "codex": []}
     results = {}
+    made = []
+    if not churn:
+        # Every run's copy, made before any run is timed (see --churn).
+        for k in range(runs):
+            for who in ("csb", "codex"):
+                work = os.path.join(scratch, "%s-%s-%d" % (name, who, k))
+                fresh_copy(src, work)
+                made.append(work)
     for k in range(runs):
         order = ("csb", "codex") if k % 2 == 0 else ("codex", "csb")
         for who in order:
-            work = os.path.join(scratch, "%s-%s" % (name, who))
-            fresh_copy(src, work)
+            work = os.path.join(scratch, "%s-%s-%d" % (name, who, k))
+            if churn:
+                shutil.rmtree(results.get(who, work), ignore_errors=True)
+                fresh_copy(src, work)
+                made.append(work)
             wall, cpu = timed(cmds[who], work, stdin_path)
             times[who].append(wall)
             cpus[who].append(cpu)
@@ -208,10 +226,11 @@ def bench(name, src, runs, cmds, stdin_path, scratch, strace):
     calls = {}
     if strace:
         for who in ("csb", "codex"):
-            work = os.path.join(scratch, "%s-%s" % (name, who))
+            work = os.path.join(scratch, "%s-%s-strace" % (name, who))
             fresh_copy(src, work)
+            made.append(work)
             calls[who] = syscalls(cmds[who], work, stdin_path, scratch)
-    for w in results.values():
+    for w in made:
         shutil.rmtree(w, ignore_errors=True)
     med = statistics.median
     return {"wall": {w: med(times[w]) for w in times}, "cpu": {w: med(cpus[w]) for w in cpus},
@@ -235,6 +254,7 @@ def main():
     ap.add_argument("--sizes", default="10,25,50")
     ap.add_argument("--only", choices=("tree", "file"))
     ap.add_argument("--strace", action="store_true")
+    ap.add_argument("--churn", action="store_true")
     ap.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "csb-bench-applypatch"))
     args = ap.parse_args()
     sizes = [int(x) for x in args.sizes.split(",") if x]
@@ -262,7 +282,7 @@ def main():
             with open(patch, "w") as f:
                 f.write(tree_patch())
             r = bench("tree-2000", tree, args.runs, {"csb": [csb, "-"], "codex": [codex_ap]},
-                      patch, scratch, args.strace)
+                      patch, scratch, args.strace, args.churn)
             rows.append(("tree-2000 (20 MB, 200 files, 2000 hunks)", r))
             shutil.rmtree(tree)
         if args.only in (None, "file"):
@@ -273,7 +293,7 @@ def main():
                 p = file_patch(n)
                 r = bench("file-%d" % mb, src, args.runs,
                           {"csb": [csb, p], "codex": [codex, "--codex-run-as-apply-patch", p]},
-                          None, scratch, args.strace)
+                          None, scratch, args.strace, args.churn)
                 rows.append(("file-%dmb (1 hunk near the end)" % mb, r))
                 files.append((mb, r))
                 shutil.rmtree(src)

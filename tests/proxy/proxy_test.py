@@ -570,8 +570,16 @@ def netns_rebinding():
     global CERTS
     CERTS = os.environ["PXTEST_CERTS"]
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-    subprocess.run(["ip", "addr", "add", "2001:db8::10/128", "dev", "lo"], check=True)
-    pub = Origin("public", family=socket.AF_INET6, host="2001:db8::10")
+    # nodad: usable at once, not "tentative" while duplicate detection runs
+    subprocess.run(["ip", "addr", "add", "2001:db8::10/128", "dev", "lo", "nodad"], check=True)
+    for attempt in range(50):  # and should the kernel still say "not yet" (EADDRNOTAVAIL)
+        try:
+            pub = Origin("public", family=socket.AF_INET6, host="2001:db8::10")
+            break
+        except OSError as e:
+            if e.errno != 99 or attempt == 49:
+                raise
+            time.sleep(0.1)
     # the same port on 127.0.0.1 is the rebinding target: count any dial
     s = socket.socket()
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -27,6 +27,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../../.." && pwd)"
 csb="${1:-$root/bazel-bin/tools/csb-bwrap/csb-bwrap}"
+case "$csb" in /*) ;; *) csb="$PWD/$csb" ;; esac
 runs="${2:-40}"
 find_tool() {
   local name="$1" var="$2"

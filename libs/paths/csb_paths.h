@@ -347,6 +347,16 @@ char *csb_winpath_basename(const char *path);
  * `path` is not absolute. */
 char *csb_winpath_key(const char *path);
 
+/* Why Win32 would not store a file name as written, or NULL when it would:
+ * a character it forbids (`<>:"|?*`, controls; `:` also names alternate
+ * data streams), a final dot or space (dropped: `x.` opens `x`), a DOS
+ * device name (`NUL`, `con.txt`, `COM1`, ...). "." and ".." pass. A static
+ * string. */
+const char *csb_winpath_name_problem(const char *name, size_t n);
+/* The problem (see above) of the first component below the root of a
+ * Windows path, or NULL when every component is stored as written. */
+const char *csb_winpath_names_problem(const char *path);
+
 /* The Windows file system of this host (Windows builds; elsewhere these
  * fail with "no Windows file system on this host"). */
 

@@ -217,3 +217,48 @@ char *csb_winpath_key(const char *path) {
   while (len > 0 && n[len - 1] == '/' && !(len == 2 && n[0] == '/')) n[--len] = '\0';
   return n;
 }
+
+/* DOS device names, reserved in every directory: CON, PRN, AUX, NUL,
+ * COM0-9, LPT0-9, alone or with an extension. */
+static int is_device_name(const char *s, size_t n) {
+  size_t stem = 0;
+  while (stem < n && s[stem] != '.') stem++;
+  static const char *const three[] = {"CON", "PRN", "AUX", "NUL"};
+  if (stem == 3) {
+    for (size_t i = 0; i < 4; i++)
+      if (eq_fold(s, three[i], 3)) return 1;
+  }
+  if (stem == 4 && (eq_fold(s, "COM", 3) || eq_fold(s, "LPT", 3)) && isdigit((unsigned char)s[3]))
+    return 1;
+  return 0;
+}
+
+const char *csb_winpath_name_problem(const char *name, size_t n) {
+  if (n == 0) return "an empty name";
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)name[i];
+    if (c < 0x20) return "a control character";
+    if (strchr("<>:\"|?*", c) != NULL) return "a character Windows does not allow in names";
+  }
+  if (n == 1 && name[0] == '.') return NULL;
+  if (n == 2 && name[0] == '.' && name[1] == '.') return NULL;
+  if (name[n - 1] == '.' || name[n - 1] == ' ')
+    return "a final dot or space, which Windows drops";
+  if (is_device_name(name, n)) return "a DOS device name";
+  return NULL;
+}
+
+const char *csb_winpath_names_problem(const char *path) {
+  char *norm = csb_winpath_normalize(path);
+  if (norm == NULL) return "not an absolute Windows path";
+  const char *p = norm + root_length(norm);
+  const char *why = NULL;
+  for (;;) {
+    const char *c = NULL;
+    size_t n = next_component(&p, &c);
+    if (n == 0) break;
+    if ((why = csb_winpath_name_problem(c, n)) != NULL) break;
+  }
+  free(norm);
+  return why;
+}

@@ -171,4 +171,40 @@ TEST(WinPathFs, FailsOffWindows) {
   free(out);
 }
 
+// Names Win32 would not store as written.
+TEST(WinPath, NameProblems) {
+  auto problem = [](const char *n) {
+    const char *p = csb_winpath_name_problem(n, strlen(n));
+    return std::string(p ? p : "");
+  };
+  EXPECT_EQ(problem("file.txt"), "");
+  EXPECT_EQ(problem("."), "");
+  EXPECT_EQ(problem(".."), "");
+  EXPECT_EQ(problem(".git"), "");
+  EXPECT_EQ(problem("con.d"), "a DOS device name");
+  EXPECT_EQ(problem("NUL"), "a DOS device name");
+  EXPECT_EQ(problem("nul.txt"), "a DOS device name");
+  EXPECT_EQ(problem("Com1"), "a DOS device name");
+  EXPECT_EQ(problem("lpt9.log"), "a DOS device name");
+  EXPECT_EQ(problem("COM10"), "");
+  EXPECT_EQ(problem("console"), "");
+  EXPECT_EQ(problem("nul_"), "");
+  EXPECT_EQ(problem("x."), "a final dot or space, which Windows drops");
+  EXPECT_EQ(problem(".git."), "a final dot or space, which Windows drops");
+  EXPECT_EQ(problem("x "), "a final dot or space, which Windows drops");
+  EXPECT_EQ(problem("a:b"), "a character Windows does not allow in names");
+  EXPECT_EQ(problem("a*"), "a character Windows does not allow in names");
+  EXPECT_EQ(problem("a\x01"), "a control character");
+  EXPECT_EQ(problem(""), "an empty name");
+  EXPECT_EQ(csb_winpath_names_problem("C:\\repo\\a\\b.txt"), nullptr);
+  EXPECT_EQ(csb_winpath_names_problem("C:\\"), nullptr);
+  EXPECT_EQ(csb_winpath_names_problem("\\\\srv\\share\\x"), nullptr);
+  EXPECT_STREQ(csb_winpath_names_problem("C:\\repo\\.codex.\\config.toml"),
+               "a final dot or space, which Windows drops");
+  EXPECT_STREQ(csb_winpath_names_problem("C:\\repo\\a.txt:evil"),
+               "a character Windows does not allow in names");
+  EXPECT_STREQ(csb_winpath_names_problem("c:/repo/aux/x"), "a DOS device name");
+  EXPECT_STREQ(csb_winpath_names_problem("repo"), "not an absolute Windows path");
+}
+
 }  // namespace

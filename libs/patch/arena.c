@@ -7,7 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#if !defined(_WIN32)
 #include <sys/mman.h>
+#endif
 
 #include "csb_base.h"
 #include "patch_internal.h"
@@ -35,6 +37,7 @@ static arena_chunk *chunk_new(size_t cap) {
   size_t total = sizeof(arena_chunk) + cap;
   arena_chunk *c = NULL;
   int mapped = 0;
+#if !defined(_WIN32)
   if (total >= ARENA_MAP_MIN) {
 #if defined(MADV_HUGEPAGE) && defined(MADV_POPULATE_WRITE)
     /* Large chunks in huge pages where the system offers them: populating
@@ -60,6 +63,7 @@ static arena_chunk *chunk_new(size_t cap) {
       }
     }
   }
+#endif
   if (!c) c = csb_xmalloc(total);
   c->cap = cap;
   c->used = 0;
@@ -100,9 +104,11 @@ void csb_patch_i_arena_release(csb_patch_arena *a) {
   arena_chunk *c = a->head;
   while (c) {
     arena_chunk *n = c->next;
+#if !defined(_WIN32)
     if (c->mapped)
       munmap(c, sizeof(arena_chunk) + c->cap);
     else
+#endif
       free(c);
     c = n;
   }

@@ -2,8 +2,9 @@
  *
  * Artifacts (all named ".csb-applypatch-TXID.SUFFIX", in the directory of
  * the file they belong to):
- *   .j    the journal (in the first directory), flock()ed while live
- *   .p    a symlink to the journal, in every other directory involved
+ *   .j    the journal (in the first directory), locked while live
+ *   .p    a pointer to the journal (a symlink; on Windows a file holding
+ *         its path), in every other directory involved
  *   .tN   the new contents of file N
  *   .rN   the old contents of file N, written only to roll back after
  *         the commit point
@@ -17,29 +18,24 @@
  * next run rolls an aborted transaction back and any other committed one
  * forward; anything before the commit point is removed. */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "csb_patch.h"
 #include "csb_paths.h"
+#include "fsys.h"
 #include "patch_internal.h"
 #include "plan_internal.h"
 
-/* Files are opened with openat(AT_FDCWD, ...): some C libraries follow
- * open(..., O_CLOEXEC) with an fcntl() call of their own, one more system
- * call per file. */
+/* The file system calls are those of fsys.h (POSIX, or their Win32
+ * counterparts). */
 #define JOURNAL_MAGIC "csb-applypatch-journal 1\n"
 #define MAX_JOURNAL_BYTES ((size_t)64 << 20)
 /* Up to this many files, each temporary file is fsynced on the thread that
@@ -104,7 +100,7 @@ typedef struct tx {
 static char *art(const char *dir, const char *id, const char *suffix) {
   size_t n = strlen(dir);
   return csb_xasprintf("%s%s" CSB_PATCH_TMP_PREFIX "%s.%s", dir,
-                       n && dir[n - 1] == '/' ? "" : "/", id, suffix);
+                       n && dir[n - 1] == PFS_SEP ? "" : PFS_SEP_STR, id, suffix);
 }
 
 static char *art_n(const char *dir, const char *id, char kind, size_t n) {
@@ -113,15 +109,32 @@ static char *art_n(const char *dir, const char *id, char kind, size_t n) {
   return art(dir, id, suf);
 }
 
+#ifdef CSB_FAULT_INJECTION
+/* The test knobs are read with csb_os_getenv, so that a Windows test driver
+ * can set them in its own process. */
+static char *fi_env(const char *name) {
+  char *v = csb_os_getenv(name);
+  if (v && !*v) {
+    free(v);
+    v = NULL;
+  }
+  return v;
+}
+
+static int fi_env_is(const char *name, const char *want) {
+  char *v = fi_env(name);
+  int is = v && strcmp(v, want) == 0;
+  free(v);
+  return is;
+}
+#endif
+
 /* One forward step. Returns 0 (errno = EIO) when a fault is injected. */
 static int step(tx *t) {
 #ifdef CSB_FAULT_INJECTION
   long n = atomic_fetch_add(&t->fi_count, 1) + 1;
   if (t->fi_step > 0 && n == t->fi_step) {
-    if (t->fi_mode == 0) {
-      kill(getpid(), SIGKILL);
-      for (;;) pause();
-    }
+    if (t->fi_mode == 0) pfs_kill_self();
     if (t->fi_mode == 1) _exit(86);
     errno = EIO;
     return 0;
@@ -134,13 +147,13 @@ static int step(tx *t) {
 
 static void fi_init(tx *t) {
 #ifdef CSB_FAULT_INJECTION
-  const char *s = getenv("CSB_PATCH_FAULT_STEP");
-  const char *m = getenv("CSB_PATCH_FAULT_MODE");
+  char *s = fi_env("CSB_PATCH_FAULT_STEP");
   atomic_init(&t->fi_count, 0);
   t->fi_step = s ? strtol(s, NULL, 10) : 0;
+  free(s);
   t->fi_mode = 0;
-  if (m && strcmp(m, "exit") == 0) t->fi_mode = 1;
-  if (m && strcmp(m, "fail") == 0) t->fi_mode = 2;
+  if (fi_env_is("CSB_PATCH_FAULT_MODE", "exit")) t->fi_mode = 1;
+  if (fi_env_is("CSB_PATCH_FAULT_MODE", "fail")) t->fi_mode = 2;
 #else
   (void)t;
 #endif
@@ -149,9 +162,14 @@ static void fi_init(tx *t) {
 /* FSYNC_EACH_MAX, which test builds can lower (CSB_PATCH_FAULT_FSYNC_EACH_MAX)
  * to take the syncfs path with a few files. */
 static size_t fsync_each_max(void) {
+  if (!PFS_DIR_SYNC) return SIZE_MAX; /* no syncfs: every file on its own */
 #ifdef CSB_FAULT_INJECTION
-  const char *s = getenv("CSB_PATCH_FAULT_FSYNC_EACH_MAX");
-  if (s && *s) return (size_t)strtoul(s, NULL, 10);
+  char *s = fi_env("CSB_PATCH_FAULT_FSYNC_EACH_MAX");
+  if (s) {
+    size_t n = (size_t)strtoul(s, NULL, 10);
+    free(s);
+    return n;
+  }
 #endif
   return FSYNC_EACH_MAX;
 }
@@ -160,14 +178,14 @@ static size_t fsync_each_max(void) {
  * run the fault-injection suite quickly: it cannot observe durability. */
 static int sync_fd(int fd, int data_only) {
 #ifdef CSB_FAULT_INJECTION
-  const char *ns = getenv("CSB_PATCH_FAULT_NOSYNC");
-  if (ns && strcmp(ns, "1") == 0) return 0;
+  if (fi_env_is("CSB_PATCH_FAULT_NOSYNC", "1")) return 0;
 #endif
-  return data_only ? fdatasync(fd) : fsync(fd);
+  return data_only ? pfs_fdatasync(fd) : pfs_fsync(fd);
 }
 
 static int fsync_path(const char *dir) {
-  int fd = openat(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (!PFS_DIR_SYNC) return 1;
+  int fd = pfs_open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
   if (fd < 0) return 0;
   int r = sync_fd(fd, 0);
   int e = errno;
@@ -177,16 +195,15 @@ static int fsync_path(const char *dir) {
 }
 
 static int syncfs_path(const char *dir) {
-  int fd = openat(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int fd = pfs_open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
   if (fd < 0) return 0;
   int r;
 #ifdef CSB_FAULT_INJECTION
-  const char *ns = getenv("CSB_PATCH_FAULT_NOSYNC");
-  if (ns && strcmp(ns, "1") == 0)
+  if (fi_env_is("CSB_PATCH_FAULT_NOSYNC", "1"))
     r = 0;
   else
 #endif
-    r = syncfs(fd);
+    r = pfs_syncfs(fd);
   int e = errno;
   close(fd);
   errno = e;
@@ -195,7 +212,7 @@ static int syncfs_path(const char *dir) {
 
 static int exists(const char *p) {
   struct stat st;
-  return lstat(p, &st) == 0;
+  return pfs_lstat(p, &st) == 0;
 }
 
 static void tx_free(tx *t) {
@@ -280,11 +297,18 @@ static int valid_id(const char *id) {
 }
 
 static int normalised_abs(const char *p) {
-  if (p[0] != '/') return 0;
-  char *n = csb_path_normalize(p);
-  int ok = strcmp(n, p) == 0 && strcmp(p, "/") != 0;
+  char *n = csb_spath_normalize(PFS_STYLE, p);
+  int ok = n != NULL && strcmp(n, p) == 0 && !csb_spath_is_root(PFS_STYLE, p);
   free(n);
   return ok;
+}
+
+/* memmem(3), which not every C library has. */
+static int contains(const char *s, size_t n, const char *what) {
+  size_t w = strlen(what);
+  for (size_t i = 0; i + w <= n; i++)
+    if (memcmp(s + i, what, w) == 0) return 1;
+  return 0;
 }
 
 /* Parses a journal into t (ops, mkdirs, pointers, state flags). */
@@ -338,7 +362,7 @@ static int journal_parse(const char *text, size_t len, tx *t) {
       o->kind = p[0] == 'W' ? OP_WRITE : OP_DELETE;
       o->n = n;
       o->target = path;
-      o->dir = csb_path_parent(path);
+      o->dir = csb_spath_parent(PFS_STYLE, path);
       o->orig_exists = orig;
     } else {
       return 0;
@@ -351,7 +375,7 @@ static int journal_parse(const char *text, size_t len, tx *t) {
 /* ---- undo / redo (shared by the live path and recovery) --------------------- */
 
 static void rm_quiet(const char *p) {
-  if (unlink(p) != 0 && errno != ENOENT) {
+  if (pfs_unlink(p) != 0 && errno != ENOENT) {
     /* best effort; a later run retries */
   }
 }
@@ -359,7 +383,7 @@ static void rm_quiet(const char *p) {
 static void remove_pointers_dirs_journal(tx *t, int rmdirs) {
   for (size_t i = t->pointers.len; i-- > 0;) rm_quiet(t->pointers.items[i]);
   if (rmdirs)
-    for (size_t i = t->mkdirs.len; i-- > 0;) (void)rmdir(t->mkdirs.items[i]);
+    for (size_t i = t->mkdirs.len; i-- > 0;) (void)pfs_rmdir(t->mkdirs.items[i]);
   if (t->journal) rm_quiet(t->journal);
 }
 
@@ -385,8 +409,8 @@ static int redo_committed(tx *t) {
     char *tp = art_n(o->dir, t->id, 't', o->n);
     char *rp = art_n(o->dir, t->id, 'r', o->n);
     if (o->kind == OP_WRITE) {
-      if (exists(tp) && rename(tp, o->target) != 0) ok = 0;
-    } else if (exists(o->target) && unlink(o->target) != 0) {
+      if (exists(tp) && pfs_rename(tp, o->target) != 0) ok = 0;
+    } else if (exists(o->target) && pfs_unlink(o->target) != 0) {
       ok = 0;
     }
     rm_quiet(rp); /* restore copies of an abort that never got recorded */
@@ -408,11 +432,11 @@ static int undo_committed(tx *t) {
     char *tp = art_n(o->dir, t->id, 't', o->n);
     char *rp = art_n(o->dir, t->id, 'r', o->n);
     if (exists(rp)) {
-      if (rename(rp, o->target) != 0) ok = 0;
+      if (pfs_rename(rp, o->target) != 0) ok = 0;
     } else if (exists(tp)) {
       rm_quiet(tp); /* never renamed: the old file is still in place */
     } else if (o->kind == OP_WRITE && !o->orig_exists) {
-      if (exists(o->target) && unlink(o->target) != 0) ok = 0;
+      if (exists(o->target) && pfs_unlink(o->target) != 0) ok = 0;
     }
     free(tp);
     free(rp);
@@ -430,7 +454,7 @@ static void collect_dirs(tx *t) {
     if (t->ops[i].dir) csb_strv_push(&t->dirs, t->ops[i].dir);
   /* A created directory's own entry lives in its parent. */
   for (size_t i = 0; i < t->mkdirs.len; i++) {
-    char *p = csb_path_parent(t->mkdirs.items[i]);
+    char *p = csb_spath_parent(PFS_STYLE, t->mkdirs.items[i]);
     if (p) csb_strv_push_owned(&t->dirs, p);
   }
   if (t->journal_dir) csb_strv_push(&t->dirs, t->journal_dir);
@@ -439,14 +463,14 @@ static void collect_dirs(tx *t) {
 
 static int recover_journal(const char *jpath, csb_patch_check_fn check, void *ctx,
                            csb_error *err) {
-  int fd = openat(AT_FDCWD, jpath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+  int fd = pfs_open(jpath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0);
   if (fd < 0) return errno == ENOENT ? 1 : csb_error_set(err, "cannot open %s: %s", jpath, strerror(errno));
-  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+  if (pfs_trylock(fd) != 0) {
     close(fd);
     return 1; /* a live transaction */
   }
   struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink == 0) {
+  if (pfs_fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink == 0) {
     close(fd);
     return 1;
   }
@@ -460,7 +484,7 @@ static int recover_journal(const char *jpath, csb_patch_check_fn check, void *ct
   tx t;
   memset(&t, 0, sizeof(t));
   t.jfd = fd;
-  if (!memmem(text, len, "\nprepared\n", 10)) {
+  if (!contains(text, len, "\nprepared\n")) {
     /* Never completed: no temporary file exists yet and nothing
      * was renamed. Drop the journal; pointers elsewhere are orphans that
      * the scan of their directory removes. */
@@ -471,7 +495,7 @@ static int recover_journal(const char *jpath, csb_patch_check_fn check, void *ct
   }
   int ok = journal_parse(text, len, &t);
   free(text);
-  char *base = csb_path_basename(jpath);
+  char *base = csb_spath_basename(PFS_STYLE, jpath);
   char want[128];
   snprintf(want, sizeof(want), CSB_PATCH_TMP_PREFIX "%s.j", t.id);
   if (ok && strcmp(base, want) != 0) ok = 0;
@@ -491,7 +515,7 @@ static int recover_journal(const char *jpath, csb_patch_check_fn check, void *ct
     if (check && !check(ctx, t.mkdirs.items[i], t.mkdirs.items[i], &ce)) ok = 0;
   }
   for (size_t i = 0; i < t.pointers.len && ok; i++) {
-    char *b = csb_path_basename(t.pointers.items[i]);
+    char *b = csb_spath_basename(PFS_STYLE, t.pointers.items[i]);
     char w[128];
     snprintf(w, sizeof(w), CSB_PATCH_TMP_PREFIX "%s.p", t.id);
     if (strcmp(b, w) != 0) ok = 0;
@@ -503,7 +527,7 @@ static int recover_journal(const char *jpath, csb_patch_check_fn check, void *ct
                          jpath);
   }
   t.journal = csb_xstrdup(jpath);
-  t.journal_dir = csb_path_parent(jpath);
+  t.journal_dir = csb_spath_parent(PFS_STYLE, jpath);
   collect_dirs(&t);
   int r;
   if (!t.committed)
@@ -518,16 +542,20 @@ static int recover_journal(const char *jpath, csb_patch_check_fn check, void *ct
 }
 
 int csb_patch_recover_dir(const char *dir, csb_patch_check_fn check, void *ctx, csb_error *err) {
-  DIR *d = opendir(dir);
-  if (!d) return errno == ENOENT || errno == ENOTDIR ? 1 : csb_error_set(err, "cannot read %s: %s", dir, strerror(errno));
+  csb_strv all;
+  csb_strv_init(&all);
+  if (!pfs_list(dir, &all)) {
+    csb_strv_free(&all);
+    return errno == ENOENT || errno == ENOTDIR ? 1 : csb_error_set(err, "cannot read %s: %s", dir, strerror(errno));
+  }
   csb_strv ids, names;
   csb_strv_init(&ids);
   csb_strv_init(&names);
   size_t pl = strlen(CSB_PATCH_TMP_PREFIX);
-  struct dirent *de;
-  while ((de = readdir(d)) != NULL) {
-    if (strncmp(de->d_name, CSB_PATCH_TMP_PREFIX, pl) != 0) continue;
-    const char *rest = de->d_name + pl;
+  for (size_t a = 0; a < all.len; a++) {
+    const char *d_name = all.items[a];
+    if (strncmp(d_name, CSB_PATCH_TMP_PREFIX, pl) != 0) continue;
+    const char *rest = d_name + pl;
     const char *dot = strrchr(rest, '.');
     if (!dot || dot == rest || (size_t)(dot - rest) >= 64) continue;
     char id[64];
@@ -535,9 +563,9 @@ int csb_patch_recover_dir(const char *dir, csb_patch_check_fn check, void *ctx, 
     id[dot - rest] = '\0';
     if (!valid_id(id)) continue;
     csb_strv_push(&ids, id);
-    csb_strv_push(&names, de->d_name);
+    csb_strv_push(&names, d_name);
   }
-  closedir(d);
+  csb_strv_free(&all);
   csb_strv_sort_unique(&ids);
   int ok = 1;
   for (size_t i = 0; i < ids.len; i++) {
@@ -546,17 +574,18 @@ int csb_patch_recover_dir(const char *dir, csb_patch_check_fn check, void *ctx, 
     char *pp = art(dir, id, "p");
     char *journal = NULL;
     struct stat st;
-    if (lstat(jp, &st) == 0) {
+    if (pfs_lstat(jp, &st) == 0) {
       journal = csb_xstrdup(jp);
-    } else if (lstat(pp, &st) == 0 && S_ISLNK(st.st_mode)) {
+    } else if (pfs_lstat(pp, &st) == 0) {
       char buf[4096];
-      ssize_t n = readlink(pp, buf, sizeof(buf) - 1);
+      ssize_t n = pfs_pointer_read(pp, buf, sizeof(buf) - 1);
       if (n > 0) {
         buf[n] = '\0';
-        char *b = csb_path_basename(buf);
+        char *b = csb_spath_basename(PFS_STYLE, buf);
         char w[128];
         snprintf(w, sizeof(w), CSB_PATCH_TMP_PREFIX "%s.j", id);
-        if (buf[0] == '/' && strcmp(b, w) == 0 && lstat(buf, &st) == 0) journal = csb_xstrdup(buf);
+        if (normalised_abs(buf) && strcmp(b, w) == 0 && pfs_lstat(buf, &st) == 0)
+          journal = csb_xstrdup(buf);
         free(b);
       }
     }
@@ -568,9 +597,9 @@ int csb_patch_recover_dir(const char *dir, csb_patch_check_fn check, void *ctx, 
      * journal is still held by a live process. */
     int live = 0;
     if (journal && exists(journal)) {
-      int fd = openat(AT_FDCWD, journal, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+      int fd = pfs_open(journal, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0);
       if (fd >= 0) {
-        if (flock(fd, LOCK_EX | LOCK_NB) != 0) live = 1;
+        if (pfs_trylock(fd) != 0) live = 1;
         close(fd);
       }
     }
@@ -581,7 +610,9 @@ int csb_patch_recover_dir(const char *dir, csb_patch_check_fn check, void *ctx, 
         if (strncmp(nm, id, il) != 0 || nm[il] != '.') continue;
         const char *suf = nm + il + 1;
         if (suf[0] == 'j') continue; /* journals are removed by recovery only */
-        char *full = csb_xasprintf("%s/%s", dir, names.items[k]);
+        size_t dl = strlen(dir);
+        char *full = csb_xasprintf("%s%s%s", dir, dl && dir[dl - 1] == PFS_SEP ? "" : PFS_SEP_STR,
+                                   names.items[k]);
         rm_quiet(full);
         free(full);
       }
@@ -599,19 +630,8 @@ int csb_patch_recover_dir(const char *dir, csb_patch_check_fn check, void *ctx, 
 
 static void make_id(tx *t) {
   unsigned char r[8] = {0};
-  int fd = openat(AT_FDCWD, "/dev/urandom", O_RDONLY | O_CLOEXEC);
-  int got = 0;
-  if (fd >= 0) {
-    got = read(fd, r, sizeof(r)) == (ssize_t)sizeof(r);
-    close(fd);
-  }
-  if (!got) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    uint64_t v = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ (uint64_t)(uintptr_t)t;
-    memcpy(r, &v, sizeof(r));
-  }
-  snprintf(t->id, sizeof(t->id), "%lx-%02x%02x%02x%02x%02x%02x%02x%02x", (unsigned long)getpid(),
+  pfs_random(r, sizeof(r));
+  snprintf(t->id, sizeof(t->id), "%lx-%02x%02x%02x%02x%02x%02x%02x%02x", pfs_pid(),
            r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
 }
 
@@ -659,7 +679,7 @@ static int write_pieces(int fd, const csb_patch_piece *pc, size_t n) {
       v[k].iov_len = pc[j].n - skip;
       k++;
     }
-    ssize_t w = writev(fd, v, k);
+    ssize_t w = pfs_writev(fd, v, k);
     if (w < 0) {
       if (errno == EINTR) continue;
       return 0;
@@ -687,13 +707,13 @@ static int write_pieces(int fd, const csb_patch_piece *pc, size_t n) {
 static int write_temp(tx *t, tx_op *o) {
   char *tp = art_n(o->dir, t->id, 't', o->n);
   int fd = -1, ok = 0;
-  if (!step(t) || (fd = openat(AT_FDCWD, tp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
+  if (!step(t) || (fd = pfs_open(tp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
     goto out;
   o->temp_made = 1;
   if (!step(t) ||
       !(o->pieces ? write_pieces(fd, o->pieces, o->n_pieces) : csb_write_all(fd, o->whole.s, o->whole.n)) ||
-      fchmod(fd, o->mode & 07777) != 0 ||
-      (o->chown && fchown(fd, o->uid, o->gid) != 0 && errno != EPERM) ||
+      pfs_fchmod(fd, o->mode & 07777) != 0 ||
+      (o->chown && pfs_fchown(fd, o->uid, o->gid) != 0 && errno != EPERM) ||
       (t->fsync_each && (!step(t) || sync_fd(fd, 0) != 0)))
     goto out;
   ok = 1;
@@ -727,14 +747,16 @@ static int task_apply(void *ctx, size_t i, size_t self) {
      * close() below instead of inside rename(), which holds the directory
      * locked meanwhile: otherwise renames in one directory would queue
      * behind each other's block freeing. */
-    int hold = o->orig_exists ? openat(AT_FDCWD, o->target, O_PATH | O_NOFOLLOW | O_CLOEXEC) : -1;
-    ok = step(t) && rename(tp, o->target) == 0;
+    int hold = PFS_HOLD_REPLACED && o->orig_exists
+                   ? pfs_open(o->target, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0)
+                   : -1;
+    ok = step(t) && pfs_rename(tp, o->target) == 0;
     int e = errno;
     if (hold >= 0) close(hold);
     errno = e;
     free(tp);
   } else {
-    ok = step(t) && unlink(o->target) == 0;
+    ok = step(t) && pfs_unlink(o->target) == 0;
   }
   if (!ok) {
     o->err_no = errno ? errno : EIO;
@@ -787,7 +809,7 @@ static int sync_filesystems(tx *t, const char **which) {
   size_t n_seen = 0;
   for (size_t i = 0; i < t->dirs.len; i++) {
     struct stat st;
-    int have = stat(t->dirs.items[i], &st) == 0;
+    int have = pfs_stat(t->dirs.items[i], &st) == 0;
     if (have) {
       size_t k = 0;
       while (k < n_seen && seen[k] != st.st_dev) k++;
@@ -860,7 +882,7 @@ int csb_patch_commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts,
   fi_init(&t);
 
   /* Operations, sorted by target. */
-  int as_root = geteuid() == 0;
+  int as_root = pfs_is_root();
   for (size_t i = 0; i < pl->n_ents; i++) {
     csb_patch_entity *e = &pl->ents[i];
     if (!e->touched) continue;
@@ -871,7 +893,7 @@ int csb_patch_commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts,
     memset(o, 0, sizeof(*o));
     o->kind = kindop;
     o->target = csb_xstrdup(e->path);
-    o->dir = csb_path_parent(e->path);
+    o->dir = csb_spath_parent(PFS_STYLE, e->path);
     o->orig_exists = e->orig_exists;
     if (e->pieces) {
       o->pieces = e->pieces;
@@ -906,7 +928,7 @@ int csb_patch_commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts,
     char *d = csb_xstrdup(t.ops[i].dir);
     while (d && !exists(d)) {
       csb_strv_push(&t.mkdirs, d);
-      char *p = csb_path_parent(d);
+      char *p = csb_spath_parent(PFS_STYLE, d);
       free(d);
       d = p;
     }
@@ -948,7 +970,7 @@ int csb_patch_commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts,
 
   /* a. pointers in the existing directories */
   for (size_t i = 0; i < n_anchor_ptrs; i++) {
-    if (!step(&t) || symlink(t.journal, t.pointers.items[i]) != 0) {
+    if (!step(&t) || pfs_pointer_make(t.journal, t.pointers.items[i]) != 0) {
       cfail(kind, err, "Failed to write file %s", t.pointers.items[i]);
       goto undo;
     }
@@ -958,12 +980,12 @@ int csb_patch_commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts,
   /* b. the journal */
   {
     if (!step(&t) ||
-        (t.jfd = openat(AT_FDCWD, t.journal, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
+        (t.jfd = pfs_open(t.journal, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
       cfail(kind, err, "Failed to write file %s", t.journal);
       goto undo_no_journal;
     }
     struct stat st;
-    if (flock(t.jfd, LOCK_EX) != 0 || fstat(t.jfd, &st) != 0 || st.st_nlink == 0) {
+    if (pfs_lock(t.jfd) != 0 || pfs_fstat(t.jfd, &st) != 0 || st.st_nlink == 0) {
       cfail(kind, err, "Failed to lock %s", t.journal);
       goto undo;
     }
@@ -982,14 +1004,14 @@ int csb_patch_commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts,
 
   /* c. created directories (and their pointers) */
   for (size_t i = 0; i < t.mkdirs.len; i++) {
-    if (!step(&t) || mkdir(t.mkdirs.items[i], 0777) != 0) {
+    if (!step(&t) || pfs_mkdir(t.mkdirs.items[i], 0777) != 0) {
       cfail(kind, err, "Failed to create parent directories for %s", t.mkdirs.items[i]);
       goto undo;
     }
     t.mkdirs_made = i + 1;
   }
   for (size_t i = n_anchor_ptrs; i < t.pointers.len; i++) {
-    if (!step(&t) || symlink(t.journal, t.pointers.items[i]) != 0) {
+    if (!step(&t) || pfs_pointer_make(t.journal, t.pointers.items[i]) != 0) {
       cfail(kind, err, "Failed to write file %s", t.pointers.items[i]);
       goto undo;
     }
@@ -1053,7 +1075,7 @@ int csb_patch_commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts,
   {
     int clean = 1;
     for (size_t i = 0; i < t.pointers_made; i++)
-      if (!step(&t) || (unlink(t.pointers.items[i]) != 0 && errno != ENOENT)) clean = 0;
+      if (!step(&t) || (pfs_unlink(t.pointers.items[i]) != 0 && errno != ENOENT)) clean = 0;
     if (clean && step(&t)) rm_quiet(t.journal);
   }
   tx_free(&t);
@@ -1070,12 +1092,12 @@ abort: {
     if (!o->done || !o->orig_exists) continue;
     char *rp = art_n(o->dir, t.id, 'r', o->n);
     if (o->orig_link) {
-      ok = symlink(o->orig_link, rp) == 0;
+      ok = pfs_symlink(o->orig_link, rp) == 0;
     } else {
-      int fd = openat(AT_FDCWD, rp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+      int fd = pfs_open(rp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
       ok = fd >= 0 && csb_write_all(fd, o->orig_data ? o->orig_data : "", o->orig_len) &&
-           fchmod(fd, o->orig_mode & 07777) == 0 &&
-           (!o->chown || fchown(fd, o->uid, o->gid) == 0 || errno == EPERM) &&
+           pfs_fchmod(fd, o->orig_mode & 07777) == 0 &&
+           (!o->chown || pfs_fchown(fd, o->uid, o->gid) == 0 || errno == EPERM) &&
            sync_fd(fd, 0) == 0;
       if (fd >= 0) close(fd);
     }

@@ -16,11 +16,13 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "csb_patch.h"
 #include "csb_paths.h"
+#include "fsys.h"
 #include "patch_internal.h"
 #include "plan_internal.h"
 
@@ -54,10 +56,20 @@ static const char *os_error(int e, char *buf, size_t n) {
 
 /* ---- the overlay (a small open-addressing hash map) ------------------------ */
 
+/* Entities are keyed by path: bytewise, or on Windows ignoring ASCII case
+ * (NTFS names compare that way), so two spellings are one file. */
 static uint64_t hash_str(const char *s) {
   uint64_t h = 1469598103934665603ULL;
-  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (PFS_STYLE == CSB_PATH_WINDOWS && c >= 'A' && c <= 'Z') c = (unsigned char)(c + 32);
+    h = (h ^ c) * 1099511628211ULL;
+  }
   return h;
+}
+
+static int same_path(const char *a, const char *b) {
+  return PFS_STYLE == CSB_PATH_WINDOWS ? csb_winpath_equal(a, b) : strcmp(a, b) == 0;
 }
 
 static void map_grow(csb_patch_plan *pl) {
@@ -78,7 +90,7 @@ static csb_patch_entity *ent_find(csb_patch_plan *pl, const char *path) {
   if (!pl->map_cap) return NULL;
   size_t j = hash_str(path) & (pl->map_cap - 1);
   while (pl->map[j] != SIZE_MAX) {
-    if (strcmp(pl->ents[pl->map[j]].path, path) == 0) return &pl->ents[pl->map[j]];
+    if (same_path(pl->ents[pl->map[j]].path, path)) return &pl->ents[pl->map[j]];
     j = (j + 1) & (pl->map_cap - 1);
   }
   return NULL;
@@ -95,7 +107,7 @@ static csb_patch_entity *ent_get(csb_patch_plan *pl, const char *path) {
   memset(e, 0, sizeof(*e));
   e->path = csb_xstrdup(path);
   struct stat st;
-  if (lstat(path, &st) == 0) {
+  if (pfs_lstat(path, &st) == 0) {
     e->orig_exists = 1;
     e->orig_mode = st.st_mode;
     e->orig_dev = st.st_dev;
@@ -126,13 +138,13 @@ void *csb_patch_i_arena_alloc(void *ctx, size_t n) {
 static int ent_load_in(csb_patch_arena *arena, char *room, size_t room_cap,
                        csb_patch_entity *e, int *err_no) {
   if (e->orig_loaded) return 1;
-  int fd = openat(AT_FDCWD, e->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  int fd = pfs_open(e->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0);
   if (fd < 0) {
     *err_no = errno;
     return 0;
   }
   struct stat st;
-  if (fstat(fd, &st) != 0) {
+  if (pfs_fstat(fd, &st) != 0) {
     *err_no = errno;
     close(fd);
     return 0;
@@ -190,7 +202,7 @@ static int ent_capture(csb_patch_plan *pl, csb_patch_entity *e, int *err_no) {
   if (S_ISLNK(e->orig_mode)) {
     if (e->orig_link) return 1;
     char buf[4096];
-    ssize_t n = readlink(e->path, buf, sizeof(buf) - 1);
+    ssize_t n = pfs_readlink(e->path, buf, sizeof(buf) - 1);
     if (n < 0) {
       *err_no = errno;
       return 0;
@@ -214,17 +226,23 @@ static void target_free(csb_patch_target *t) {
 }
 
 /* Follows a final symlink chain (also a dangling one) to the path a write
- * would create. */
+ * would create. Windows: a reparse point is followed to its final target,
+ * which must exist. */
 static int follow_final(const char *canon, char **out, csb_error *err) {
+  if (PFS_STYLE == CSB_PATH_WINDOWS) {
+    if (csb_winpath_canonicalize(canon, out, err)) return 1;
+    csb_error_prefix(err, "cannot follow the link");
+    return 0;
+  }
   char *cur = csb_xstrdup(canon);
   for (int i = 0; i < CSB_PATH_MAX_SYMLINKS; i++) {
     struct stat st;
-    if (lstat(cur, &st) != 0 || !S_ISLNK(st.st_mode)) {
+    if (pfs_lstat(cur, &st) != 0 || !S_ISLNK(st.st_mode)) {
       *out = cur;
       return 1;
     }
     char buf[4096];
-    ssize_t n = readlink(cur, buf, sizeof(buf) - 1);
+    ssize_t n = pfs_readlink(cur, buf, sizeof(buf) - 1);
     if (n < 0) {
       free(cur);
       return csb_error_set(err, "cannot read symlink: %s", strerror(errno));
@@ -234,7 +252,7 @@ static int follow_final(const char *canon, char **out, csb_error *err) {
     char *joined = csb_path_join(parent ? parent : "/", buf);
     free(parent);
     char *next = NULL;
-    if (!csb_path_canonical_existing_prefix(joined, &next, err)) {
+    if (!pfs_canonical_existing_prefix(joined, &next, err)) {
       free(joined);
       free(cur);
       return 0;
@@ -257,7 +275,7 @@ typedef struct {
 
 static const char *cache_find(const parent_cache *c, const char *lex) {
   for (size_t i = 0; i < PARENT_CACHE_SIZE; i++)
-    if (c->lex[i] && strcmp(c->lex[i], lex) == 0) return c->canon[i];
+    if (c->lex[i] && same_path(c->lex[i], lex)) return c->canon[i];
   return NULL;
 }
 
@@ -283,15 +301,28 @@ static int resolve(const char *cwd, const char *spelling, size_t len, csb_patch_
   t->spelling = spelling;
   if (len == 0) return csb_error_set(err, "empty path");
   if (strlen(spelling) != len) return csb_error_set(err, "path contains a NUL byte");
-  if (spelling[0] == '/') {
+  if (csb_spath_is_absolute(PFS_STYLE, spelling)) {
     t->display = csb_xstrdup(spelling);
   } else {
+    /* Windows: a path relative to a drive's current directory (`D:x`) or
+     * to the root of the current drive (`\x`) is refused. */
+    if (PFS_STYLE == CSB_PATH_WINDOWS &&
+        (csb_spath_is_sep(PFS_STYLE, spelling[0]) || (spelling[0] && spelling[1] == ':')))
+      return csb_error_set(err, "not a file path");
     size_t cl = strlen(cwd);
-    t->display = csb_xasprintf("%s%s%s", cwd, cl && cwd[cl - 1] == '/' ? "" : "/", spelling);
+    t->display = csb_xasprintf("%s%s%s", cwd, cl && cwd[cl - 1] == PFS_SEP ? "" : PFS_SEP_STR,
+                               spelling);
   }
-  t->lexical = csb_path_join(cwd, spelling);
-  char *parent = csb_path_parent(t->lexical);
-  char *base = csb_path_basename(t->lexical);
+  t->lexical = csb_spath_join(PFS_STYLE, cwd, spelling);
+  /* Windows: a name Win32 would change (`x.` is `x`, `a:s` a stream of
+   * `a`, `nul` a device) would be checked as one path and written as
+   * another: refused. */
+  const char *bad = PFS_STYLE == CSB_PATH_WINDOWS && t->lexical
+                        ? csb_winpath_names_problem(t->lexical)
+                        : NULL;
+  if (bad) return csb_error_set(err, "the path has %s", bad);
+  char *parent = t->lexical ? csb_spath_parent(PFS_STYLE, t->lexical) : NULL;
+  char *base = t->lexical ? csb_spath_basename(PFS_STYLE, t->lexical) : NULL;
   if (!parent || !base || !base[0]) {
     free(parent);
     free(base);
@@ -302,7 +333,7 @@ static int resolve(const char *cwd, const char *spelling, size_t len, csb_patch_
   if (hit) {
     cparent = csb_xstrdup(hit);
   } else {
-    if (!csb_path_canonical_existing_prefix(parent, &cparent, err)) {
+    if (!pfs_canonical_existing_prefix(parent, &cparent, err)) {
       free(parent);
       free(base);
       return 0;
@@ -310,15 +341,25 @@ static int resolve(const char *cwd, const char *spelling, size_t len, csb_patch_
     if (cache) cache_put(cache, parent, cparent);
   }
   size_t pl = strlen(cparent);
-  t->entry = csb_xasprintf("%s%s%s", cparent, pl && cparent[pl - 1] == '/' ? "" : "/", base);
+  t->entry = csb_xasprintf("%s%s%s", cparent, pl && cparent[pl - 1] == PFS_SEP ? "" : PFS_SEP_STR,
+                           base);
   free(cparent);
   free(parent);
   free(base);
   struct stat st;
-  if (lstat(t->entry, &st) == 0 && S_ISLNK(st.st_mode)) {
+  int there = pfs_lstat(t->entry, &st) == 0;
+  if (there && S_ISLNK(st.st_mode)) {
     t->entry_is_link = 1;
     if (!follow_final(t->entry, &t->content, err)) return 0;
   } else {
+    /* Windows: an existing name as the directory spells it (names match
+     * ignoring case; the file keeps its name when it is replaced). */
+    char *disk = NULL;
+    if (PFS_STYLE == CSB_PATH_WINDOWS && there &&
+        csb_winpath_canonicalize(t->entry, &disk, NULL)) {
+      free(t->entry);
+      t->entry = disk;
+    }
     t->content = csb_xstrdup(t->entry);
   }
   return 1;
@@ -358,8 +399,8 @@ static csb_patch_entity *unlink_ent(csb_patch_plan *pl, const csb_patch_target *
 /* Every missing ancestor of a new file must be creatable: an existing
  * non-directory in the way fails like upstream's create_dir_all. */
 static int parents_ok(csb_patch_plan *pl, const char *path) {
-  char *p = csb_path_parent(path);
-  while (p && strcmp(p, "/") != 0) {
+  char *p = csb_spath_parent(PFS_STYLE, path);
+  while (p && !csb_spath_is_root(PFS_STYLE, p)) {
     csb_patch_entity *e = ent_find(pl, p);
     if (e && e->touched) {
       if (e->exists) {
@@ -368,7 +409,7 @@ static int parents_ok(csb_patch_plan *pl, const char *path) {
       }
     } else {
       struct stat st;
-      if (stat(p, &st) == 0) {
+      if (pfs_stat(p, &st) == 0) {
         int ok = S_ISDIR(st.st_mode);
         free(p);
         return ok;
@@ -378,7 +419,7 @@ static int parents_ok(csb_patch_plan *pl, const char *path) {
         return 0;
       }
     }
-    char *q = csb_path_parent(p);
+    char *q = csb_spath_parent(PFS_STYLE, p);
     free(p);
     p = q;
   }
@@ -437,11 +478,7 @@ static void add_summary(csb_patch_plan *pl, char op, const char *spelling, const
   s->ent = ent_index;
 }
 
-static mode_t default_mode(void) {
-  mode_t m = umask(022);
-  umask(m);
-  return (mode_t)(S_IFREG | (0666 & ~m));
-}
+static mode_t default_mode(void) { return pfs_default_mode(); }
 
 /* ---- reading and updating files ahead, several at a time ------------------
  *
@@ -502,8 +539,13 @@ static int task_ahead(void *ctx, size_t i, size_t self) {
   return 1;
 }
 
+/* The order of entity keys (see hash_str). */
+static int path_cmp(const char *a, const char *b) {
+  return PFS_STYLE == CSB_PATH_WINDOWS ? strcasecmp(a, b) : strcmp(a, b);
+}
+
 static int str_cmp(const void *a, const void *b) {
-  return strcmp(*(const char *const *)a, *(const char *const *)b);
+  return path_cmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 /* How many of the sorted paths v[0..n) equal s. */
@@ -511,13 +553,13 @@ static size_t count_eq(const char **v, size_t n, const char *s) {
   size_t lo = 0, hi = n;
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
-    if (strcmp(v[mid], s) < 0)
+    if (path_cmp(v[mid], s) < 0)
       lo = mid + 1;
     else
       hi = mid;
   }
   size_t k = 0;
-  while (lo + k < n && strcmp(v[lo + k], s) == 0) k++;
+  while (lo + k < n && path_cmp(v[lo + k], s) == 0) k++;
   return k;
 }
 

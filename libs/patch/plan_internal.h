@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include "csb_patch.h"
+#include "fsys.h"
 #include "patch_internal.h"
 
 /* One directory entry the patch touches, keyed by its canonical path. */

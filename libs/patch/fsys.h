@@ -1,0 +1,269 @@
+/* fsys.h - the file system calls of libs/patch (private).
+ *
+ * POSIX builds call the POSIX functions themselves (these wrappers are
+ * inline). Windows builds (mingw-w64) get their Win32 counterparts from
+ * fsys_win.c, with the same contract: UTF-8 paths, the POSIX return value,
+ * errno set on failure (csb_os_errno for Win32 errors). Where Windows
+ * differs:
+ *
+ *  - every file is opened sharing read, write and delete, so that a file
+ *    held open (the journal) can still be renamed or removed;
+ *  - O_NOFOLLOW refuses a reparse point (junction, symlink) with ELOOP, and
+ *    opening a directory fails with EISDIR;
+ *  - pfs_rename replaces an existing target (MoveFileExW with
+ *    MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH);
+ *  - pfs_fsync is FlushFileBuffers; directories are not synced
+ *    (PFS_DIR_SYNC 0: NTFS logs its metadata, and renames are written
+ *    through), and there is no syncfs (every file is synced on its own);
+ *  - pfs_lock takes an exclusive LockFileEx lock on a byte far beyond the
+ *    data (released when the process ends, like flock);
+ *  - journal pointers are small regular files holding the journal's path
+ *    (POSIX: symlinks to it);
+ *  - there are no POSIX modes or owners: regular files are 0666, read-only
+ *    ones 0444, and pfs_fchmod / pfs_fchown do nothing;
+ *  - st_size (a 32-bit off_t) is clamped to INT32_MAX, above every limit
+ *    of libs/patch.
+ */
+#ifndef CSB_PATCH_FSYS_H
+#define CSB_PATCH_FSYS_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "csb_base.h"
+#include "csb_paths.h"
+
+#if defined(_WIN32)
+
+#include <io.h>
+#include <unistd.h>
+
+#define PFS_STYLE CSB_PATH_WINDOWS
+#define PFS_SEP '\\'
+#define PFS_SEP_STR "\\"
+
+#ifndef O_NOFOLLOW
+#define O_NOFOLLOW 0x1000000
+#endif
+#ifndef O_CLOEXEC
+#define O_CLOEXEC 0
+#endif
+#ifndef O_NONBLOCK
+#define O_NONBLOCK 0
+#endif
+#ifndef O_NOCTTY
+#define O_NOCTTY 0
+#endif
+#ifndef O_PATH
+#define O_PATH 0
+#endif
+#ifndef O_DIRECTORY
+#define O_DIRECTORY 0
+#endif
+/* Directories are not synced, and there is no syncfs. */
+#define PFS_DIR_SYNC 0
+#ifndef S_IFLNK
+#define S_IFLNK 0xA000
+#endif
+#ifndef S_ISLNK
+#define S_ISLNK(m) (((m) & S_IFMT) == S_IFLNK)
+#endif
+
+typedef int uid_t;
+typedef int gid_t;
+
+int csb_patch_i_fs_stat(const char *path, int follow, struct stat *st);
+int csb_patch_i_fs_fstat(int fd, struct stat *st);
+int csb_patch_i_fs_open(const char *path, int flags, int mode);
+int csb_patch_i_fs_fsync(int fd);
+int csb_patch_i_fs_rename(const char *from, const char *to);
+int csb_patch_i_fs_unlink(const char *path);
+int csb_patch_i_fs_mkdir(const char *path);
+int csb_patch_i_fs_rmdir(const char *path);
+int csb_patch_i_fs_lock(int fd, int nonblock);
+int csb_patch_i_fs_pointer_make(const char *journal, const char *pointer);
+ssize_t csb_patch_i_fs_pointer_read(const char *pointer, char *buf, size_t n);
+int csb_patch_i_fs_list(const char *dir, csb_strv *names);
+void csb_patch_i_fs_random(unsigned char *buf, size_t n);
+unsigned long csb_patch_i_fs_pid(void);
+
+static inline int pfs_lstat(const char *p, struct stat *st) { return csb_patch_i_fs_stat(p, 0, st); }
+static inline int pfs_stat(const char *p, struct stat *st) { return csb_patch_i_fs_stat(p, 1, st); }
+static inline int pfs_fstat(int fd, struct stat *st) { return csb_patch_i_fs_fstat(fd, st); }
+static inline int pfs_open(const char *p, int flags, int mode) {
+  return csb_patch_i_fs_open(p, flags, mode);
+}
+static inline int pfs_fsync(int fd) { return csb_patch_i_fs_fsync(fd); }
+static inline int pfs_fdatasync(int fd) { return csb_patch_i_fs_fsync(fd); }
+static inline int pfs_syncfs(int fd) {
+  (void)fd;
+  return 0;
+}
+static inline int pfs_rename(const char *a, const char *b) { return csb_patch_i_fs_rename(a, b); }
+static inline int pfs_unlink(const char *p) { return csb_patch_i_fs_unlink(p); }
+static inline int pfs_mkdir(const char *p, mode_t m) {
+  (void)m;
+  return csb_patch_i_fs_mkdir(p);
+}
+static inline int pfs_rmdir(const char *p) { return csb_patch_i_fs_rmdir(p); }
+static inline int pfs_lock(int fd) { return csb_patch_i_fs_lock(fd, 0); }
+static inline int pfs_trylock(int fd) { return csb_patch_i_fs_lock(fd, 1); }
+static inline int pfs_pointer_make(const char *journal, const char *pointer) {
+  return csb_patch_i_fs_pointer_make(journal, pointer);
+}
+static inline ssize_t pfs_pointer_read(const char *pointer, char *buf, size_t n) {
+  return csb_patch_i_fs_pointer_read(pointer, buf, n);
+}
+static inline int pfs_fchmod(int fd, mode_t m) {
+  (void)fd;
+  (void)m;
+  return 0;
+}
+static inline int pfs_fchown(int fd, uid_t u, gid_t g) {
+  (void)fd;
+  (void)u;
+  (void)g;
+  return 0;
+}
+static inline int pfs_list(const char *dir, csb_strv *names) { return csb_patch_i_fs_list(dir, names); }
+static inline void pfs_random(unsigned char *buf, size_t n) { csb_patch_i_fs_random(buf, n); }
+static inline unsigned long pfs_pid(void) { return csb_patch_i_fs_pid(); }
+/* No symlinks are read or made (reparse points are followed by
+ * canonicalisation instead, and never restored). */
+static inline ssize_t pfs_readlink(const char *p, char *buf, size_t n) {
+  (void)p;
+  (void)buf;
+  (void)n;
+  errno = EPERM;
+  return -1;
+}
+static inline int pfs_symlink(const char *target, const char *link) {
+  (void)target;
+  (void)link;
+  errno = EPERM;
+  return -1;
+}
+struct iovec {
+  void *iov_base;
+  size_t iov_len;
+};
+/* A partial writev(2): the first non-empty buffer. */
+static inline ssize_t pfs_writev(int fd, const struct iovec *v, int n) {
+  for (int i = 0; i < n; i++) {
+    if (v[i].iov_len == 0) continue;
+    unsigned len = v[i].iov_len > (1u << 30) ? (1u << 30) : (unsigned)v[i].iov_len;
+    return write(fd, v[i].iov_base, len);
+  }
+  return 0;
+}
+/* The deepest existing ancestor canonicalised (every reparse point
+ * resolved), the missing rest appended. */
+static inline int pfs_canonical_existing_prefix(const char *p, char **out, csb_error *err) {
+  return csb_winpath_effective(p, out, err);
+}
+/* Not needed: replacing a file does not free it inside the rename. */
+#define PFS_HOLD_REPLACED 0
+/* Ends the process at once, as a crash would (fault injection). */
+void csb_patch_i_fs_kill_self(void) CSB_NORETURN;
+static inline void pfs_kill_self(void) { csb_patch_i_fs_kill_self(); }
+static inline int pfs_is_root(void) { return 0; }
+static inline mode_t pfs_default_mode(void) { return (mode_t)(S_IFREG | 0666); }
+
+#else /* POSIX */
+
+#include <dirent.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PFS_STYLE CSB_PATH_POSIX
+#define PFS_SEP '/'
+#define PFS_SEP_STR "/"
+
+/* Files are opened with openat(AT_FDCWD, ...): some C libraries follow
+ * open(..., O_CLOEXEC) with an fcntl() call of their own, one more system
+ * call per file. */
+static inline int pfs_lstat(const char *p, struct stat *st) { return lstat(p, st); }
+static inline int pfs_stat(const char *p, struct stat *st) { return stat(p, st); }
+static inline int pfs_fstat(int fd, struct stat *st) { return fstat(fd, st); }
+static inline int pfs_open(const char *p, int flags, int mode) {
+  return openat(AT_FDCWD, p, flags, mode);
+}
+static inline int pfs_fsync(int fd) { return fsync(fd); }
+static inline int pfs_fdatasync(int fd) { return fdatasync(fd); }
+static inline int pfs_syncfs(int fd) { return syncfs(fd); }
+#define PFS_DIR_SYNC 1
+static inline int pfs_rename(const char *a, const char *b) { return rename(a, b); }
+static inline int pfs_unlink(const char *p) { return unlink(p); }
+static inline int pfs_mkdir(const char *p, mode_t m) { return mkdir(p, m); }
+static inline int pfs_rmdir(const char *p) { return rmdir(p); }
+static inline int pfs_lock(int fd) { return flock(fd, LOCK_EX); }
+static inline int pfs_trylock(int fd) { return flock(fd, LOCK_EX | LOCK_NB); }
+/* A pointer is a symlink to the journal. */
+static inline int pfs_pointer_make(const char *journal, const char *pointer) {
+  return symlink(journal, pointer);
+}
+static inline ssize_t pfs_pointer_read(const char *pointer, char *buf, size_t n) {
+  struct stat st;
+  if (lstat(pointer, &st) != 0) return -1;
+  if (!S_ISLNK(st.st_mode)) {
+    errno = EINVAL;
+    return -1;
+  }
+  return readlink(pointer, buf, n);
+}
+static inline int pfs_fchmod(int fd, mode_t m) { return fchmod(fd, m); }
+static inline int pfs_fchown(int fd, uid_t u, gid_t g) { return fchown(fd, u, g); }
+static inline int pfs_list(const char *dir, csb_strv *names) {
+  DIR *d = opendir(dir);
+  if (!d) return 0;
+  struct dirent *de;
+  while ((de = readdir(d)) != NULL) csb_strv_push(names, de->d_name);
+  closedir(d);
+  return 1;
+}
+/* Random bytes for transaction names (the clock when /dev/urandom fails). */
+static inline void pfs_random(unsigned char *buf, size_t n) {
+  int fd = openat(AT_FDCWD, "/dev/urandom", O_RDONLY | O_CLOEXEC);
+  int got = 0;
+  if (fd >= 0) {
+    got = read(fd, buf, n) == (ssize_t)n;
+    close(fd);
+  }
+  if (!got) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t v = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ (uint64_t)(uintptr_t)buf;
+    for (size_t i = 0; i < n; i++) buf[i] = (unsigned char)(v >> (8 * (i % 8)));
+  }
+}
+static inline unsigned long pfs_pid(void) { return (unsigned long)getpid(); }
+static inline ssize_t pfs_readlink(const char *p, char *buf, size_t n) { return readlink(p, buf, n); }
+static inline int pfs_symlink(const char *target, const char *link) { return symlink(target, link); }
+static inline ssize_t pfs_writev(int fd, const struct iovec *v, int n) { return writev(fd, v, n); }
+static inline int pfs_canonical_existing_prefix(const char *p, char **out, csb_error *err) {
+  return csb_path_canonical_existing_prefix(p, out, err);
+}
+/* The file a rename replaces is held open across it (see commit.c). */
+#define PFS_HOLD_REPLACED 1
+/* Ends the process at once, as a crash would (fault injection). */
+static inline void pfs_kill_self(void) {
+  kill(getpid(), SIGKILL);
+  for (;;) pause();
+}
+static inline int pfs_is_root(void) { return geteuid() == 0; }
+static inline mode_t pfs_default_mode(void) {
+  mode_t m = umask(022);
+  umask(m);
+  return (mode_t)(S_IFREG | (0666 & ~m));
+}
+
+#endif
+
+#endif /* CSB_PATCH_FSYS_H */

@@ -21,8 +21,8 @@ PACKAGES=(
   bazel-bootstrap   # Bazel 4.2.3
   g++               # host toolchain (GoogleTest tests, host tool variants)
   musl-tools        # musl-gcc: static release binaries
-  gcc-mingw-w64-x86-64-posix  # csb-winacl.exe, csb-resolve.exe (third_party/mingw)
-  wine64            # runs the .exe tests (//tests/winacl:wine_test, //tests/resolve:wine_test)
+  gcc-mingw-w64-x86-64-posix  # the .exe builds (third_party/mingw)
+  wine64            # runs them in //tests/{winacl,resolve,applypatch}:wine_test
   bubblewrap        # system bwrap for csb-bwrap during development
   gperf             # libseccomp syscall table
   dpkg-dev          # dpkg-source: unpacks pinned Debian source packages

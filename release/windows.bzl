@@ -8,6 +8,7 @@ WINDOWS_TRIPLE = "x86_64-windows"
 
 # Tools with a Windows build (//tools/<tool>:<tool>.exe).
 CSB_WINDOWS_TOOL_LABELS = [
+    "//tools/csb-applypatch:csb-applypatch.exe",
     "//tools/csb-resolve:csb-resolve.exe",
     "//tools/csb-winacl:csb-winacl.exe",
 ]

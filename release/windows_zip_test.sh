@@ -41,8 +41,8 @@ for i in z.infolist():
     mode = (i.external_attr >> 16) & 0o7777
     want = 0o755 if i.filename.endswith("/") or i.filename.endswith(".exe") else 0o644
     assert mode == want, "%s: mode %o" % (i.filename, mode)
-exes = ["bin/csb-resolve.exe", "bin/csb-winacl.exe"]
-for want in exes + ["share/doc/csb/csb-resolve.md", "share/doc/csb/csb-winacl.md", "LICENSE"]:
+exes = ["bin/csb-applypatch.exe", "bin/csb-resolve.exe", "bin/csb-winacl.exe"]
+for want in exes + ["share/doc/csb/" + e[4:-4] + ".md" for e in exes] + ["LICENSE"]:
     assert want in names, want + " missing"
 assert [n for n in names if n.startswith("bin/") and n != "bin/"] == exes, names
 for exe in exes:

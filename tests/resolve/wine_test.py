@@ -117,7 +117,8 @@ class Suite:
             "WINEPREFIX": os.path.join(work, "prefix"),
             "WINEDEBUG": "-all",
             "WINEDLLOVERRIDES": "mscoree,mshtml=;winemenubuilder.exe=d",
-            "LC_ALL": "C",
+            # UTF-8 file names and arguments (Wine converts them with the locale).
+            "LC_ALL": "C.UTF-8",
         }
 
     def new_root(self, name):

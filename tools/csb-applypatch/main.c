@@ -9,11 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "applypatch.h"
 #include "csb_base.h"
 #include "csb_cli.h"
+#include "csb_paths.h"
 #include "csb_patch.h"
 #include "csb_policy.h"
 
@@ -140,8 +143,8 @@ static int upstream_main(int argc, char **argv) {
       return 1;
     }
   }
-  char cwd[PATH_MAX];
-  if (!getcwd(cwd, sizeof(cwd))) {
+  char *cwd = csb_os_getcwd();
+  if (!cwd) {
     fprintf(stderr, "Error: Failed to determine current directory.\n%s (os error %d)\n",
             strerror(errno), errno);
     free(text);
@@ -178,10 +181,35 @@ out:
   csb_buf_free(&full);
   release(plan, p);
   free(text);
+  free(cwd);
   return rc;
 }
 
 /* ---- csb mode ------------------------------------------------------------------- */
+
+/* The canonical form of a directory (-C), or NULL with errno. */
+static char *canonical_dir(const char *d) {
+#if defined(_WIN32)
+  char *proc = csb_os_getcwd();
+  if (!proc) return NULL;
+  char *abs = csb_winpath_join(proc, d);
+  free(proc);
+  csb_file_type t;
+  char *out = NULL;
+  if (!abs || !csb_os_file_type(abs, 1, &t)) {
+    if (!abs) errno = ENOENT;
+  } else if (t != CSB_FILE_DIR) {
+    errno = ENOTDIR;
+  } else if (!csb_winpath_canonicalize(abs, &out, NULL)) {
+    errno = EIO;
+  }
+  free(abs);
+  return out;
+#else
+  char buf[PATH_MAX];
+  return realpath(d, buf) ? csb_xstrdup(buf) : NULL;
+#endif
+}
 
 enum { OPT_POLICY, OPT_DIR, OPT_DRY_RUN, OPT_JSON, OPT_FILE };
 
@@ -304,14 +332,9 @@ static int csb_main(int argc, char **argv) {
     return csb_cli_usage_error(&cli, "the policy and the patch cannot both come from stdin");
 
   /* The working directory. */
-  char *cwd = NULL;
-  {
-    char buf[PATH_MAX];
-    const char *d = dir ? dir : ".";
-    if (!realpath(d, buf))
-      return csb_cli_usage_error(&cli, "cannot use directory %s: %s", d, strerror(errno));
-    cwd = csb_xstrdup(buf);
-  }
+  const char *d = dir ? dir : ".";
+  char *cwd = canonical_dir(d);
+  if (!cwd) return csb_cli_usage_error(&cli, "cannot use directory %s: %s", d, strerror(errno));
 
   /* The patch. */
   char *text = NULL;
@@ -352,6 +375,14 @@ static int csb_main(int argc, char **argv) {
       goto out;
     }
     cctx.policy = policy;
+    /* Fail closed on a document whose paths this host does not use. */
+    if ((policy->platform == CSB_PLATFORM_WINDOWS) !=
+        (csb_platform_host() == CSB_PLATFORM_WINDOWS)) {
+      rc = csb_cli_error(&cli, CSB_EXIT_DATA,
+                         "the policy is for platform `%s`, whose paths this host does not use",
+                         csb_platform_name(policy->platform));
+      goto out;
+    }
   }
   if (!csb_patch_parse(text, len, CSB_PATCH_PARSE_SHELL_HEREDOC, &p, &err, &full)) {
     if (err.line > 0)
@@ -392,11 +423,22 @@ out:
   return rc;
 }
 
-int main(int argc, char **argv) {
-  const char *a0 = argc > 0 && argv[0] ? argv[0] : "";
-  const char *slash = strrchr(a0, '/');
-  const char *base = slash ? slash + 1 : a0;
-  if (strcmp(base, "apply_patch") == 0 || strcmp(base, "applypatch") == 0)
-    return upstream_main(argc, argv);
-  return csb_main(argc, argv);
+/* The name the tool was invoked as: argv[0]'s last component (Windows:
+ * after `/` or `\\`, without a final `.exe` in any case). */
+static char *invoked_as(const char *a0) {
+  const char *base = a0;
+  for (const char *c = a0; *c; c++)
+    if (*c == '/' || (csb_platform_host() == CSB_PLATFORM_WINDOWS && *c == '\\')) base = c + 1;
+  char *name = csb_xstrdup(base);
+  size_t n = strlen(name);
+  if (csb_platform_host() == CSB_PLATFORM_WINDOWS && n > 4 && strcasecmp(name + n - 4, ".exe") == 0)
+    name[n - 4] = '\0';
+  return name;
+}
+
+int ap_main(int argc, char **argv) {
+  char *name = invoked_as(argc > 0 && argv[0] ? argv[0] : "");
+  int upstream = strcmp(name, "apply_patch") == 0 || strcmp(name, "applypatch") == 0;
+  free(name);
+  return upstream ? upstream_main(argc, argv) : csb_main(argc, argv);
 }

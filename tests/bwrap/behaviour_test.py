@@ -525,6 +525,197 @@ def concurrent_runs_keep_each_others_masks(t):
     eq(os.listdir(t.ws), [], "host after both")
 
 
+PR_SET_CHILD_SUBREAPER = 36
+
+# The moments a launcher is killed at (kill_runs).
+MOMENTS = ("start", "setup", "inner", "command")
+
+
+def child_pids(pid):
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
+def comm(pid):
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return "?"
+
+
+def processes_naming(marker):
+    """Live processes with `marker` anywhere in their command line."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if marker.encode() in f.read():
+                    found.append(int(pid))
+        except OSError:
+            pass
+    return found
+
+
+def stage_reached(launcher, moment):
+    """Whether csb-bwrap's run reached `moment`: bubblewrap's child exists
+    but has not yet executed the inner stage ("setup"), or it has ("inner")."""
+    want = {"setup": "bwrap", "inner": ".csb-bwrap"}[moment]
+    return any(comm(c) == want for b in child_pids(launcher) for c in child_pids(b))
+
+
+def kill_at(argv, cwd, env, moment, wait):
+    """One run of argv (a command printing a line, then sleeping), SIGKILLed
+    at `moment`: right after it started, while bubblewrap sets up, once the
+    inner stage runs, once the command printed, or half a second later
+    ("later"). Called by a child
+    subreaper: whatever the run leaves behind becomes our child. Returns
+    whether the moment was seen and what was still running after `wait`
+    seconds (then killed)."""
+    p = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL)
+    seen = True
+    if moment in ("command", "later"):
+        seen = p.stdout.readline() != b""
+        if moment == "later":
+            time.sleep(0.5)
+    elif moment != "start":
+        deadline = time.time() + TIMEOUT
+        while not stage_reached(p.pid, moment):
+            if p.poll() is not None or time.time() > deadline:
+                seen = False
+                break
+    p.kill()
+    p.wait()
+    deadline = time.time() + wait
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            p.stdout.close()
+            return seen, []
+        if pid == 0:
+            if time.time() > deadline:
+                break
+            time.sleep(0.01)
+    left = [f"{c} ({comm(c)}, children {child_pids(c)})" for c in child_pids(os.getpid())]
+    # kill what is left, and what killing it re-parents to us in turn
+    while True:
+        for c in child_pids(os.getpid()):
+            os.kill(c, signal.SIGKILL)
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if pid == 0:
+            time.sleep(0.01)
+    p.stdout.close()
+    return seen, left
+
+
+def kill_runs(argv, cwd, env, moments, wait=10):
+    """Runs argv once per entry of `moments` (see kill_at) in a forked child
+    that is a child subreaper: every process a killed run leaves behind is
+    re-parented to it, and once it has no child left nothing of the run is
+    left (the init of a PID namespace exits only after every other process
+    in it). Returns, per run, [moment, seen, what was left]."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(r)
+            import ctypes
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+                raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
+            out = [[m, *kill_at(argv, cwd, env, m, wait)] for m in moments]
+        except BaseException as e:  # noqa: BLE001
+            out = {"error": repr(e)}
+        finally:
+            try:
+                os.write(w, json.dumps(out).encode())
+            finally:
+                os._exit(0)
+    os.close(w)
+    data = b""
+    while True:
+        chunk = os.read(r, 65536)
+        if not chunk:
+            break
+        data += chunk
+    os.close(r)
+    os.waitpid(pid, 0)
+    res = json.loads(data)
+    if isinstance(res, dict):
+        raise Fail(f"killing runs: {res['error']}")
+    return res
+
+
+def check_killed_runs(argv, env, cwd, moments, marker):
+    runs = kill_runs(argv, cwd, {**os.environ, **env}, moments)
+    left = [(m, l) for m, _, l in runs if l]
+    # nothing may have escaped the accounting either
+    stray = processes_naming(marker)
+    if left or stray:
+        ps = subprocess.run(["ps", "-eo", "pid,ppid,stat,wchan:20,args"], capture_output=True, text=True).stdout
+        raise Fail(f"processes outlived their killed launcher by 10 s: {left}; naming {marker}: {stray}\n{ps}")
+    return runs
+
+
+@case
+def killed_launcher_takes_the_whole_sandbox_down(t):
+    """SIGKILL to csb-bwrap at any moment of a run leaves no process of the
+    sandbox behind: right after it started, while bubblewrap sets up the
+    sandbox (before the inner stage runs), once the inner stage runs, and
+    while the command runs."""
+    if CODEX:
+        raise Skip("csb process tree")
+    t.policy()
+    marker = "29.%06d" % (os.getpid() * 7919 % 1000000)
+    argv, xenv = t.argv(["/bin/sh", "-c", f"echo up; exec sleep {marker}"])
+    runs = check_killed_runs(argv, xenv, t.ws, MOMENTS * 3, marker)
+    for m in MOMENTS:
+        if not any(seen for mm, seen, _ in runs if mm == m):
+            raise Fail(f"no run was killed at moment {m!r}: {runs}")
+
+
+@case
+def killed_launcher_takes_down_a_sandbox_whose_pid_1_is_blocked(t):
+    """pid 1 blocked in a mediated connect() (the listener's backlog is full
+    and nobody accepts) still takes the sandbox down at once when csb-bwrap
+    is killed."""
+    if CODEX:
+        raise Skip("csb connect() mediation")
+    path = os.path.join(t.out, "full.sock")
+    srv = socket.socket(socket.AF_UNIX)
+    queued = []
+    try:
+        srv.bind(path)
+        srv.listen(0)
+        while True:
+            c = socket.socket(socket.AF_UNIX)
+            queued.append(c)
+            c.setblocking(False)
+            try:
+                c.connect(path)
+            except BlockingIOError:
+                break
+        t.policy(unix={path: "allow"})
+        marker = "29.%06d" % (os.getpid() * 7919 % 1000000 + 2)
+        prog = "import socket,sys; print('up', flush=True); socket.socket(socket.AF_UNIX).connect(sys.argv[1])"
+        argv, xenv = t.argv([PY, "-c", prog, path, marker])
+        check_killed_runs(argv, xenv, t.ws, ["later"], marker)
+    finally:
+        for c in queued:
+            c.close()
+        srv.close()
+
+
 def any_process_runs(marker):
     """The processes that have `marker` as an argument."""
     found = []
@@ -1240,9 +1431,12 @@ def print_argv_is_json(t):
     rc, out, _ = t.run(["true"], extra=["--print-argv"])
     eq(rc, 0)
     argv = json.loads(out)
-    for flag in ("--unshare-net", "--unshare-user", "--unshare-pid", "--new-session", "--die-with-parent", "--as-pid-1"):
+    for flag in ("--unshare-net", "--unshare-user", "--unshare-pid", "--new-session", "--as-pid-1", "--lifeline-fd"):
         if flag not in argv:
             raise Fail("missing " + flag)
+    # the sandbox dies with csb-bwrap through the lifeline, not through
+    # bubblewrap's parent-death signal (docs/csb-bwrap.md)
+    eq("--die-with-parent" in argv, False, "--die-with-parent")
     i = argv.index("--bind")
     eq(argv[i + 1:i + 3], [t.ws, t.ws], "writable bind")
     eq(argv[-2:], ["--", "true"], "tail")

@@ -281,8 +281,9 @@ char *bw_landlock_unsupported(const csb_policy *p, const csb_policy_view *v);
 int bw_inner_main(int argc, char **argv);
 /* pid-1 duty loop shared with the legacy path: runs argv as a child,
  * forwards signals, reaps everything, returns CMD's exit code. When
- * notify_fd >= 0 it also serves Unix-socket mediation. */
-int bw_supervise(pid_t child, int notify_fd, const bw_unix_rules *rules);
+ * notify_fd >= 0 it also serves Unix-socket mediation. Returns at once
+ * (128+SIGKILL) when the lifeline hangs up: the outer stage is gone. */
+int bw_supervise(pid_t child, int notify_fd, int lifeline, const bw_unix_rules *rules);
 
 /* ---- running bubblewrap (launch.c) -------------------------------------- */
 

@@ -6,13 +6,25 @@
  *   2. checks that no effective or permitted capability survived;
  *   3. proxy mode: hands a loopback listener to each host bridge and
  *      rewrites the proxy variables;
- *   4. tells the outer stage that setup is done, closes every other fd;
+ *   4. tells the outer stage that setup is done, closes every other fd
+ *      but the lifeline;
  *   5. no_new_privs, not dumpable, its own seccomp filter;
  *   6. forks CMD, which installs the full filter (plus the connect()
  *      notification filter when a Unix socket allow list is in force) and
  *      execs; pid 1 forwards SIGINT/SIGTERM/SIGHUP/SIGQUIT, reaps every
  *      orphan, serves connect() mediation and exits with CMD's status (or
  *      128+signal).
+ *
+ * The lifeline is the read end of a pipe whose write end only the outer
+ * stage holds: it hangs up when the outer stage is gone, however it died.
+ * pid 1 checks it before each step that leads to the command, polls it
+ * while it supervises and gets SIGIO when it hangs up (so a blocking call
+ * cannot hold it back); it then exits at once, and with it every process
+ * of the sandbox (the kernel kills a PID namespace whose init exits).
+ * Nothing else ties the sandbox to the outer stage: pid 1 of a PID
+ * namespace ignores every signal it has no handler for (SIGPIPE from a
+ * write to the dead outer stage included), and launch.c says why
+ * bubblewrap's parent-death signal is not used.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -134,6 +146,44 @@ static char *canonical_parent(const char *path) {
 
 static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 
+/* pid 1's status when the outer stage is gone: nobody waits for it, the
+ * sandbox goes down as if killed. */
+#define LAUNCHER_GONE (CSB_EXIT_SIGNAL_BASE + SIGKILL)
+
+/* 1 when the lifeline hung up (or cannot be polled): the outer stage is
+ * gone. Nothing is ever written to it, so any event means that. */
+static int launcher_gone(int lifeline) {
+  struct pollfd p = {lifeline, POLLIN, 0};
+  int n;
+  do n = poll(&p, 1, 0);
+  while (n < 0 && errno == EINTR);
+  return n != 0;
+}
+
+static int watched_lifeline = -1;
+
+/* SIGIO: the lifeline may have hung up. A SIGIO from anything else (the
+ * command can have its own descriptors signal us) finds it still open. */
+static void on_sigio(int sig) {
+  (void)sig;
+  int saved = errno;
+  if (launcher_gone(watched_lifeline)) _exit(LAUNCHER_GONE);
+  errno = saved;
+}
+
+/* Asks the kernel for SIGIO to pid 1 when the lifeline hangs up. */
+static int watch_lifeline(int lifeline) {
+  watched_lifeline = lifeline;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_sigio;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  int fl = fcntl(lifeline, F_GETFL);
+  return fl >= 0 && sigaction(SIGIO, &sa, NULL) == 0 && fcntl(lifeline, F_SETOWN, getpid()) == 0 &&
+         fcntl(lifeline, F_SETFL, fl | O_ASYNC) == 0;
+}
+
 typedef struct cmd_child {
   char **cmd;
   const sigset_t *mask;
@@ -152,7 +202,7 @@ static int exec_cmd(void *arg) {
   return 127;
 }
 
-int bw_supervise(pid_t child, int notify_fd, const bw_unix_rules *rules) {
+int bw_supervise(pid_t child, int notify_fd, int lifeline, const bw_unix_rules *rules) {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGCHLD);
@@ -169,12 +219,14 @@ int bw_supervise(pid_t child, int notify_fd, const bw_unix_rules *rules) {
       if (p == child && (WIFEXITED(st) || WIFSIGNALED(st))) status = st;
     }
     if (status != -1) break;
-    struct pollfd pf[2] = {{sfd, POLLIN, 0}, {notify_fd, POLLIN, 0}};
-    int n = poll(pf, notify_fd >= 0 ? 2 : 1, -1);
+    struct pollfd pf[3] = {{sfd, POLLIN, 0}, {lifeline, POLLIN, 0}, {notify_fd, POLLIN, 0}};
+    int n = poll(pf, notify_fd >= 0 ? 3 : 2, -1);
     if (n < 0) {
       if (errno == EINTR) continue;
       return fail(CSB_EXIT_OSERR, "poll: %s", strerror(errno));
     }
+    /* The outer stage is gone: so is the sandbox (see the top). */
+    if (pf[1].revents) return LAUNCHER_GONE;
     if (pf[0].revents & POLLIN) {
       struct signalfd_siginfo si;
       while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
@@ -182,8 +234,8 @@ int bw_supervise(pid_t child, int notify_fd, const bw_unix_rules *rules) {
         kill(child, (int)si.ssi_signo);
       }
     }
-    if (notify_fd >= 0 && (pf[1].revents & POLLIN)) bw_unix_notify_handle(notify_fd, rules);
-    if (notify_fd >= 0 && (pf[1].revents & (POLLHUP | POLLERR | POLLNVAL))) {
+    if (notify_fd >= 0 && (pf[2].revents & POLLIN)) bw_unix_notify_handle(notify_fd, rules);
+    if (notify_fd >= 0 && (pf[2].revents & (POLLHUP | POLLERR | POLLNVAL))) {
       close(notify_fd);
       notify_fd = -1;
     }
@@ -196,7 +248,7 @@ int bw_inner_main(int argc, char **argv) {
   bw_seccomp_opts so = {BW_SECCOMP_NET_RESTRICTED, 0, 0};
   bw_unix_rules rules;
   memset(&rules, 0, sizeof rules);
-  int stderr_fd = -1, started_fd = -1, seccomp_fd = -1;
+  int stderr_fd = -1, started_fd = -1, seccomp_fd = -1, lifeline = -1;
   proxy_arg proxies[16];
   const char *verify[4096];
   size_t n_verify = 0;
@@ -238,6 +290,9 @@ int bw_inner_main(int argc, char **argv) {
     } else if (strcmp(a, "--started-fd") == 0) {
       started_fd = parse_fd(v);
       i++;
+    } else if (strcmp(a, "--lifeline-fd") == 0) {
+      lifeline = parse_fd(v);
+      i++;
     } else if (strcmp(a, "--proxy") == 0) {
       const char *eq = strchr(v, '=');
       if (!eq || n_proxies == CSB_ARRAY_LEN(proxies)) return fail(CSB_EXIT_USAGE, "inner stage: bad --proxy");
@@ -258,6 +313,10 @@ int bw_inner_main(int argc, char **argv) {
     dup2(stderr_fd, 2);
     close(stderr_fd);
   }
+  /* Without a lifeline nothing would take the sandbox down with the outer
+   * stage; with a dead one there is nobody to run the command for. */
+  if (lifeline < 0) return fail(CSB_EXIT_USAGE, "inner stage: no --lifeline-fd");
+  if (launcher_gone(lifeline)) return LAUNCHER_GONE;
   so.unix_mediated = !rules.allow_all && rules.n_allow > 0;
   bw_unix_private_netns = so.net != BW_SECCOMP_NET_ENABLED;
 
@@ -301,20 +360,31 @@ int bw_inner_main(int argc, char **argv) {
       bpf_len += (size_t)r;
       if (bpf_len == sizeof bpf_buf) break; /* too long for a filter: refused below */
     }
-    if (bpf_len == 0 || bpf_len == sizeof bpf_buf)
+    if (bpf_len == 0 || bpf_len == sizeof bpf_buf) {
+      if (launcher_gone(lifeline)) return LAUNCHER_GONE; /* it died before writing it */
       return fail(CSB_EXIT_UNAVAILABLE, "no seccomp filter from the outer stage; refusing to run the command");
+    }
     close(seccomp_fd);
     bpf = bpf_buf;
   }
   if (started_fd >= 0) {
     char ok = 1;
-    csb_write_all(started_fd, &ok, 1);
+    /* EPIPE: the outer stage is gone (pid 1 is spared the SIGPIPE). */
+    if (!csb_write_all(started_fd, &ok, 1)) return LAUNCHER_GONE;
     close(started_fd);
   }
-  /* Nothing but stdio crosses into the command. */
-  if (syscall(SYS_close_range, 3U, ~0U, 0U) != 0) {
-    for (int fd = 3; fd < 1024; fd++) close(fd);
+  /* Nothing but stdio crosses into the command; pid 1 keeps the lifeline
+   * (as fd 3, closed on exec). */
+  if (lifeline != 3) {
+    if (dup3(lifeline, 3, O_CLOEXEC) != 3) return fail(CSB_EXIT_OSERR, "dup3: %s", strerror(errno));
+    lifeline = 3;
+  } else if (fcntl(lifeline, F_SETFD, FD_CLOEXEC) != 0) {
+    return fail(CSB_EXIT_OSERR, "fcntl: %s", strerror(errno));
   }
+  if (syscall(SYS_close_range, 4U, ~0U, 0U) != 0) {
+    for (int fd = 4; fd < 1024; fd++) close(fd);
+  }
+  if (!watch_lifeline(lifeline)) return fail(CSB_EXIT_OSERR, "cannot watch the outer stage: %s", strerror(errno));
 
   sigset_t set, old;
   sigemptyset(&set);
@@ -337,6 +407,7 @@ int bw_inner_main(int argc, char **argv) {
     return fail(CSB_EXIT_UNAVAILABLE, "%s", e.msg);
   }
 
+  if (launcher_gone(lifeline)) return LAUNCHER_GONE;
   if (!so.unix_mediated) {
     cmd_child c = {cmd, &old, 0};
     pid_t child = bw_spawn(exec_cmd, &c);
@@ -345,7 +416,7 @@ int bw_inner_main(int argc, char **argv) {
       csb_proc_wait(child, NULL);
       return fail(csb_exit_for_exec_errno(c.exec_errno), "cannot run %s: %s", cmd[0], strerror(c.exec_errno));
     }
-    return bw_supervise(child, -1, &rules);
+    return bw_supervise(child, -1, lifeline, &rules);
   }
   /* With mediation the child sets up its own filters (libseccomp
    * allocates): a plain fork. */
@@ -372,5 +443,5 @@ int bw_inner_main(int argc, char **argv) {
   close(sp[1]);
   int listener = bw_recv_fd(sp[0], NULL);
   close(sp[0]);
-  return bw_supervise(child, listener, &rules);
+  return bw_supervise(child, listener, lifeline, &rules);
 }

@@ -11,6 +11,22 @@
  *     host pid bubblewrap reports on --info-fd), which forwards them to
  *     CMD, instead of letting them kill bubblewrap;
  *   - remove host-side mount targets after the run.
+ *
+ * However we die, the sandbox goes with us: its pid 1 (the inner stage)
+ * exits when the lifeline, a pipe only we hold the write end of, hangs up,
+ * and the kernel then kills every process of the sandbox. bubblewrap's
+ * parent-death signal (--die-with-parent) is deliberately not used: its
+ * child, the sandbox's future pid 1, waits on an eventfd for a word from
+ * bubblewrap's parent process before it arms that signal: a parent
+ * killed with us before that word strands it forever, still holding the
+ * caller's stdio, and one killed after it, but before the child arms the
+ * signal, leaves it armed for a parent that never dies (the host's init),
+ * so pid 1 would run the command with no launcher to its end.
+ * Without it bubblewrap's parent outlives us only as long as the sandbox
+ * takes to notice, which it does as soon as the inner stage runs.
+ * bubblewrap's parent can still be killed on its own (a terminal's SIGINT
+ * reaches it); we are a child subreaper, so what it leaves behind comes
+ * back to us and is killed once it has exited.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -74,8 +90,7 @@ typedef struct bwrap_child {
 /* In the child (sharing our memory until it execs): system calls only. */
 static int exec_bwrap(void *arg) {
   const bwrap_child *c = arg;
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid() != c->parent) return CSB_EXIT_OSERR;
+  if (getppid() != c->parent) return CSB_EXIT_OSERR; /* we are gone already */
   sigprocmask(SIG_SETMASK, c->mask, NULL);
   if (dup2(c->err_w, 2) < 0) return CSB_EXIT_OSERR;
   for (size_t i = 0; i < c->n_keep; i++) clear_cloexec(c->keep_fds[i]);
@@ -85,6 +100,37 @@ static int exec_bwrap(void *arg) {
            strerror(errno));
   csb_write_all(c->err_w, msg, strlen(msg));
   return CSB_EXIT_UNAVAILABLE;
+}
+
+/* Kills and reaps our children in another PID namespace: what bubblewrap
+ * left behind when it exited (re-parented to us). Our own helpers (proxy
+ * bridges) share our namespace and stay. */
+static void kill_strays(void) {
+  char path[64], self_ns[64], ns[64], list[4096];
+  snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)getpid());
+  ssize_t n = readlink("/proc/self/ns/pid", self_ns, sizeof self_ns - 1);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (n <= 0 || fd < 0) {
+    if (fd >= 0) close(fd);
+    return;
+  }
+  self_ns[n] = 0;
+  ssize_t len = read(fd, list, sizeof list - 1);
+  close(fd);
+  if (len <= 0) return;
+  list[len] = 0;
+  for (char *p = list, *end; *p; p = end) {
+    long v = strtol(p, &end, 10);
+    if (end == p) break;
+    pid_t child = (pid_t)v;
+    snprintf(path, sizeof path, "/proc/%d/ns/pid", (int)child);
+    ssize_t m = readlink(path, ns, sizeof ns - 1);
+    if (m <= 0) continue;
+    ns[m] = 0;
+    if (strcmp(ns, self_ns) == 0) continue;
+    kill(child, SIGKILL);
+    csb_proc_wait(child, NULL);
+  }
 }
 
 /* 1 when the inner stage reported that the sandbox is set up. */
@@ -103,6 +149,7 @@ int bw_launch_run(const char *exec_path, char **argv, const int *keep_fds, size_
   sigaddset(&set, SIGCHLD);
   for (size_t i = 0; i < CSB_ARRAY_LEN(forwarded); i++) sigaddset(&set, forwarded[i]);
   sigprocmask(SIG_BLOCK, &set, &old);
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
   bwrap_child c = {exec_path, argv, keep_fds, n_keep, err_w, getpid(), &old};
   pid_t pid = bw_spawn(exec_bwrap, &c);
   if (pid < 0) {
@@ -147,6 +194,7 @@ int bw_launch_run(const char *exec_path, char **argv, const int *keep_fds, size_
   if (!exited) {
     csb_proc_wait(pid, &status);
   }
+  kill_strays();
   if (pidfd >= 0) close(pidfd);
   if (!res->started) res->started = poll_started(started_r);
   /* What bubblewrap said: relayed after a start, analysed otherwise. */

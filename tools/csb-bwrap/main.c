@@ -186,6 +186,10 @@ typedef struct plan {
   bw_trust_bundles trust;
   int self_fd, stderr_fd;
   int err_pipe[2], started_pipe[2], info_pipe[2], seccomp_pipe[2];
+  /* The inner stage's lifeline: the read end goes to the sandbox, the
+   * write end stays here alone (close-on-exec, not kept for bubblewrap),
+   * so that it hangs up exactly when this process is gone. */
+  int lifeline[2];
   bw_seccomp_opts so;
   const char *registry;
 } plan;
@@ -208,7 +212,6 @@ static int build_argv(outer *o, plan *pl, int mount_proc, const char *registry, 
   csb_strv_free(a);
   csb_strv_push(a, pl->bw.path);
   csb_strv_push(a, "--new-session");
-  csb_strv_push(a, "--die-with-parent");
   for (size_t i = 0; i < pl->fs.argv.len; i++) csb_strv_push(a, pl->fs.argv.items[i]);
   /* our own binary, read-only, on bubblewrap's /dev tmpfs */
   if (pl->bw.has_ro_bind_fd) {
@@ -263,6 +266,8 @@ static int build_argv(outer *o, plan *pl, int mount_proc, const char *registry, 
   csb_strv_pushf(a, "%d", pl->stderr_fd);
   csb_strv_push(a, "--started-fd");
   csb_strv_pushf(a, "%d", pl->started_pipe[1]);
+  csb_strv_push(a, "--lifeline-fd");
+  csb_strv_pushf(a, "%d", pl->lifeline[0]);
   for (size_t e = 0; e < pl->proxy.n_endpoints; e++) {
     csb_buf keys;
     csb_buf_init(&keys);
@@ -428,7 +433,8 @@ static int run_bwrap(outer *o) {
   plan pl;
   memset(&pl, 0, sizeof pl);
   pl.self_fd = pl.stderr_fd = -1;
-  for (int i = 0; i < 2; i++) pl.err_pipe[i] = pl.started_pipe[i] = pl.info_pipe[i] = pl.seccomp_pipe[i] = -1;
+  for (int i = 0; i < 2; i++)
+    pl.err_pipe[i] = pl.started_pipe[i] = pl.info_pipe[i] = pl.seccomp_pipe[i] = pl.lifeline[i] = -1;
   pl.so.net = net_of(o->p);
   pl.so.unix_all = o->p->allow_all_unix_sockets;
   pl.so.unix_mediated = !o->p->allow_all_unix_sockets && n_unix_allow(o->p) > 0;
@@ -466,7 +472,7 @@ static int run_bwrap(outer *o) {
   }
   pl.stderr_fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
   if (pl.stderr_fd < 0 || pipe2(pl.err_pipe, O_CLOEXEC) != 0 || pipe2(pl.started_pipe, O_CLOEXEC) != 0 ||
-      pipe2(pl.info_pipe, O_CLOEXEC) != 0) {
+      pipe2(pl.info_pipe, O_CLOEXEC) != 0 || pipe2(pl.lifeline, O_CLOEXEC) != 0) {
     rc = csb_cli_error(&o->cli, CSB_EXIT_OSERR, "pipe: %s", strerror(errno));
     goto out;
   }
@@ -521,6 +527,10 @@ static int run_bwrap(outer *o) {
     keep[nk++] = pl.stderr_fd;
     keep[nk++] = pl.started_pipe[1];
     keep[nk++] = pl.info_pipe[1];
+    /* bubblewrap's parent holds a reader too: its report never fails
+     * (which would kill it, stranding its child) once we are gone */
+    keep[nk++] = pl.info_pipe[0];
+    keep[nk++] = pl.lifeline[0];
     if (pl.seccomp_pipe[0] >= 0) keep[nk++] = pl.seccomp_pipe[0];
     for (size_t i = 0; i < pl.fs.n_data_fds && nk < CSB_ARRAY_LEN(keep) - 8; i++) keep[nk++] = pl.fs.data_fds[i];
     for (size_t i = 0; i < pl.proxy.n_endpoints && nk < CSB_ARRAY_LEN(keep); i++)
@@ -606,6 +616,7 @@ out:
     close_fd(&pl.started_pipe[i]);
     close_fd(&pl.info_pipe[i]);
     close_fd(&pl.seccomp_pipe[i]);
+    close_fd(&pl.lifeline[i]);
   }
   return rc;
 }

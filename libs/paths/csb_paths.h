@@ -274,7 +274,30 @@ typedef struct csb_glob_expand_opts {
   /* Walker threads: 0 picks min(online CPUs, 4); 1 walks in the calling
    * thread only. Threads are joined before the call returns. */
   int threads;
+  /* Optional cache of earlier expansions (POSIX only; ignored on
+   * Windows): a directory that only the effective user can write (the
+   * caller checks that; the files in it must be owned by that user and
+   * writable by no one else, or they are ignored). When set, a directory
+   * read by an earlier expansion of the same pattern, depth limit and
+   * flags is not read again if a stat of it now shows the same device,
+   * inode, mode, mtime and ctime as when it was read, and it had settled
+   * then (mtime and ctime more than a second old) on a file system known
+   * to keep directory times exactly (ext2/3/4, XFS, btrfs, tmpfs). Every
+   * other directory is read, and the cache file for the pattern is
+   * rewritten. The result is the same as without a cache. Cache files
+   * that are missing, foreign or malformed are ignored; failing to write
+   * one is not an error. */
+  const char *cache_dir;
+  /* Optional: filled in when the call returns (success or not). */
+  struct csb_glob_expand_stats *stats;
 } csb_glob_expand_opts;
+
+typedef struct csb_glob_expand_stats {
+  size_t dirs_read;   /* directories read (listed, or looked up by name) */
+  size_t dirs_reused; /* directories taken from the cache without reading */
+  int cache_loaded;   /* a valid cache file for this expansion was found */
+  int cache_stored;   /* a new cache file was written */
+} csb_glob_expand_stats;
 
 /* Expands an absolute glob against the filesystem: walks the static prefix
  * directory (following symlinks in the prefix itself, as `open` would) and

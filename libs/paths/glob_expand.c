@@ -24,6 +24,13 @@
  * the top levels breadth-first until there are enough subtrees, then every
  * thread (each with its own DFA cache and directory-fd chain) takes whole
  * subtrees from a shared list. Matches are merged and sorted at the end.
+ *
+ * With a cache directory (POSIX), every directory read is recorded with
+ * its identity (glob_cache.h), and a later expansion first replays the
+ * cached records top-down in the calling thread: a directory whose
+ * identity still matches contributes its recorded matches and children
+ * without being opened; every other one becomes a work item for the
+ * walkers above, which read its whole subtree afresh.
  */
 #define _GNU_SOURCE
 #include "glob_internal.h"
@@ -56,7 +63,11 @@
   ((r)[0] == '/' || ((((r)[0] | 0x20) >= 'a' && ((r)[0] | 0x20) <= 'z') && (r)[1] == ':'))
 #else
 #include <dirent.h>
+#include <time.h>
+
+#include "glob_cache.h"
 #define CSB_GLOB_ROOT_ABSOLUTE(r) ((r)[0] == '/')
+#define CSB_GLOB_CACHE 1
 #endif
 
 /* Test hook: CSB_GLOB_TEST_DT_UNKNOWN makes the directory reader report
@@ -369,6 +380,10 @@ typedef struct expansion {
   witem *items;
   size_t nitems;
   atomic_size_t next_item;
+  atomic_size_t dirs_read;
+  /* Recording directories for the cache (glob_cache.h). */
+  int record;
+  struct timespec start;
 } expansion;
 
 typedef struct walker {
@@ -387,8 +402,18 @@ typedef struct walker {
   wframe *frames;
   size_t nframes, frames_cap;
   csb_strv found;
+  unsigned char *found_types; /* per match, when recording */
+  size_t found_types_cap;
   csb_strv targets;
   char *dbuf;
+  /* Records of the directories read (when recording): serialized back
+   * to back in `recs`, starting at rec_off[i]. */
+  csb_buf recs;
+  size_t *rec_off;
+  size_t nrec, rec_off_cap;
+  /* The file system last checked by gc_fs_trusted. */
+  uint64_t fs_dev;
+  int fs_known, fs_ok;
 } walker;
 
 #define DIRBUF_SIZE (64 * 1024)
@@ -473,26 +498,31 @@ static unsigned char entry_type(int dirfd, const char *name) {
   return mode_to_dtype(st.st_mode);
 }
 
-/* Records a match. `*type` is the entry's type, resolved here (and then
- * kept for the caller) when the symlink targets need it. */
-static int add_match(walker *W, const wframe *F, const char *name, size_t len,
-                     unsigned char *type) {
+/* Counts one more match against the limit. */
+static int count_match(walker *W) {
   expansion *X = W->X;
   if (atomic_fetch_add(&X->nmatches, 1) + 1 > X->max_matches) {
     csb_error_set(&W->err, "more than %zu matching paths under `%s`", X->max_matches,
                   X->root);
     return walker_failed(W);
   }
-  size_t plen = F->path_len;
-  char *p = csb_xmalloc(plen + len + 2);
-  memcpy(p, W->path.data, plen);
-  p[plen] = '/';
-  memcpy(p + plen + 1, name, len);
-  p[plen + 1 + len] = '\0';
+  return 1;
+}
+
+/* Pushes the match `p` (taken over) of the given type. */
+static void push_match(walker *W, char *p, unsigned char type) {
   csb_strv_push_owned(&W->found, p);
-  if (!(X->flags & CSB_GLOB_EXPAND_SYMLINK_TARGETS)) return 1;
-  if (*type == DT_UNKNOWN) *type = entry_type(F->fd, name);
-  if (*type == DT_LNK) {
+  if (W->X->record) {
+    W->found_types = csb_xgrow(W->found_types, &W->found_types_cap, W->found.len, 1);
+    W->found_types[W->found.len - 1] = type;
+  }
+}
+
+/* Adds the canonical target of the match `p` (see
+ * CSB_GLOB_EXPAND_SYMLINK_TARGETS). */
+static void add_target(walker *W, const char *p, unsigned char type) {
+  expansion *X = W->X;
+  if (type == DT_LNK) {
     char *canon = NULL;
     if (csb_path_canonicalize(p, &canon, NULL)) {
       if (strcmp(canon, p) != 0)
@@ -507,6 +537,24 @@ static int add_match(walker *W, const wframe *F, const char *name, size_t len,
     else
       csb_strv_pushf(&W->targets, "%s%s", X->root_canon, rest);
   }
+}
+
+/* Records a match. `*type` is the entry's type, resolved here (and then
+ * kept for the caller) when the symlink targets need it. */
+static int add_match(walker *W, const wframe *F, const char *name, size_t len,
+                     unsigned char *type) {
+  expansion *X = W->X;
+  if (!count_match(W)) return 0;
+  size_t plen = F->path_len;
+  char *p = csb_xmalloc(plen + len + 2);
+  memcpy(p, W->path.data, plen);
+  p[plen] = '/';
+  memcpy(p + plen + 1, name, len);
+  p[plen + 1 + len] = '\0';
+  if (X->flags & CSB_GLOB_EXPAND_SYMLINK_TARGETS && *type == DT_UNKNOWN)
+    *type = entry_type(F->fd, name);
+  push_match(W, p, *type);
+  if (X->flags & CSB_GLOB_EXPAND_SYMLINK_TARGETS) add_target(W, p, *type);
   return 1;
 }
 
@@ -659,6 +707,61 @@ static void pop_frame(walker *W) {
   W->nchildren = F->child_begin;
 }
 
+#ifdef CSB_GLOB_CACHE
+/* 1 when the file system of the directory `fd` (device `dev`) keeps
+ * directory times exactly; checked once per device and walker. */
+static int fs_trusted(walker *W, int fd, uint64_t dev) {
+  if (!W->fs_known || W->fs_dev != dev) {
+    W->fs_ok = gc_fs_trusted(fd);
+    W->fs_dev = dev;
+    W->fs_known = 1;
+  }
+  return W->fs_ok;
+}
+
+/* The path of directory `path` (len bytes) below the static prefix. */
+static const char *rel_of(const walker *W, const char *path, size_t len, size_t *rel_len) {
+  size_t rl = strlen(W->X->root_path);
+  if (len <= rl) {
+    *rel_len = 0;
+    return "";
+  }
+  *rel_len = len - rl - 1;
+  return path + rl + 1;
+}
+
+/* Appends the record of the directory of frame `fi`, just read: `id` is
+ * its identity from before the read, the matches it contributed start at
+ * W->found.items[found_mark]. */
+static void record_dir(walker *W, size_t fi, const gc_id *id, size_t found_mark) {
+  const wframe *F = &W->frames[fi];
+  uint32_t flags = 0;
+  if (gc_id_settled(id, &W->X->start) && fs_trusted(W, F->fd, id->dev)) flags |= GC_TRUSTED;
+  size_t nm = W->found.len - found_mark, nc = F->child_end - F->child_begin;
+  const char **names = csb_xcalloc(nm + nc + 1, sizeof *names);
+  size_t *lens = csb_xcalloc(nm + nc + 1, sizeof *lens);
+  for (size_t i = 0; i < nm; i++) {
+    const char *m = W->found.items[found_mark + i];
+    names[i] = m + F->path_len + 1;
+    lens[i] = strlen(names[i]);
+  }
+  for (size_t i = 0; i < nc; i++) {
+    const wchild *c = &W->children[F->child_begin + i];
+    names[nm + i] = W->names + c->name_off;
+    lens[nm + i] = c->name_len;
+  }
+  size_t rel_len;
+  const char *rel = rel_of(W, W->path.data, F->path_len, &rel_len);
+  W->rec_off = csb_xgrow(W->rec_off, &W->rec_off_cap, W->nrec + 1, sizeof *W->rec_off);
+  W->rec_off[W->nrec++] = W->recs.len;
+  gc_put_record(&W->recs, rel, rel_len, id, flags, names, lens,
+                W->found_types ? W->found_types + found_mark : NULL, nm, names + nm, lens + nm,
+                nc);
+  free(names);
+  free(lens);
+}
+#endif
+
 /* Reads the directory of the top frame (once). */
 static int read_top(walker *W) {
   size_t fi = W->nframes - 1;
@@ -666,6 +769,21 @@ static int read_top(walker *W) {
   if (F->read_done) return 1;
   F->read_done = 1;
   F->child_begin = W->nchildren;
+  atomic_fetch_add_explicit(&W->X->dirs_read, 1, memory_order_relaxed);
+#ifdef CSB_GLOB_CACHE
+  /* The identity is taken before reading: a change made after the stat
+   * shows in a later stat, one made before it is in the listing. */
+  gc_id id;
+  int have_id = 0;
+  size_t found_mark = W->found.len;
+  if (W->X->record) {
+    struct stat st;
+    if (fstat(F->fd, &st) == 0) {
+      gc_id_from_stat(&st, &id);
+      have_id = 1;
+    }
+  }
+#endif
   char lit[LITERAL_NAME_MAX];
   /* Case-folded matching lists directories: the name on disk may differ
    * in case from the pattern's. */
@@ -692,6 +810,9 @@ static int read_top(walker *W) {
   F = &W->frames[fi];
   F->child_end = W->nchildren;
   F->next_child = F->child_begin;
+#ifdef CSB_GLOB_CACHE
+  if (have_id) record_dir(W, fi, &id, found_mark);
+#endif
   return 1;
 }
 
@@ -821,7 +942,10 @@ static void walker_free(walker *W) {
   free(W->frames);
   free(W->dbuf);
   csb_strv_free(&W->found);
+  free(W->found_types);
   csb_strv_free(&W->targets);
+  csb_buf_free(&W->recs);
+  free(W->rec_off);
 }
 
 static void items_free(witem *v, size_t n) {
@@ -875,6 +999,205 @@ static int bfs_level(walker *W, const witem *cur, size_t ncur, witem **next,
   return 1;
 }
 
+#ifdef CSB_GLOB_CACHE
+/* ---- the cache: replay and store --------------------------------------------- */
+
+static char *cache_key(const csb_glob *g, int max_depth, unsigned flags, size_t *len) {
+  csb_buf b;
+  csb_buf_init(&b);
+  csb_buf_puts(&b, "csb-glob-cache/1");
+  csb_buf_putc(&b, '\0');
+  csb_buf_puts(&b, csb_glob_pattern(g));
+  csb_buf_putc(&b, '\0');
+  csb_buf_printf(&b, "%d", max_depth);
+  csb_buf_putc(&b, '\0');
+  csb_buf_printf(&b, "%u", flags & (CSB_GLOB_EXPAND_SYMLINK_TARGETS | CSB_GLOB_EXPAND_FOLD_CASE));
+  *len = b.len;
+  return csb_buf_steal(&b);
+}
+
+/* The DFA state after "<prefix>/<rel>/" (rel of len bytes, "" for the
+ * prefix), given the state after "<prefix>/". */
+static int32_t state_below(walker *W, wstate *top, const char *rel, size_t len) {
+  dfa *d = &W->d;
+  int32_t s = wstate_id(W, top);
+  if (len == 0) return s;
+  for (size_t i = 0; i < len && s != DFA_DEAD; i++)
+    s = dfa_step_cls(d, s, W->cls[(unsigned char)rel[i]]);
+  if (s != DFA_DEAD) s = dfa_step(d, s, '/');
+  return s;
+}
+
+typedef struct rnode {
+  char *rel;
+  int depth;
+} rnode;
+
+/* Pushes rel + "/" + name (or name when rel is "") on the replay stack. */
+static void push_rnode(rnode **stack, size_t *n, size_t *cap, const char *rel, size_t rl,
+                       const char *name, size_t len, int depth) {
+  *stack = csb_xgrow(*stack, cap, *n + 1, sizeof **stack);
+  char *p = csb_xmalloc(rl + len + 2);
+  size_t k = 0;
+  if (rl) {
+    memcpy(p, rel, rl);
+    p[rl] = '/';
+    k = rl + 1;
+  }
+  memcpy(p + k, name, len);
+  p[k + len] = '\0';
+  (*stack)[*n].rel = p;
+  (*stack)[*n].depth = depth;
+  (*n)++;
+}
+
+/* Reads the one directory `rel` (not what lies below it), as the walk
+ * would, recording it; pushes the children to enter on the replay stack.
+ * 0 on error. */
+static int read_one(walker *W, wstate *top, const char *rel, size_t rl, int depth,
+                    rnode **stack, size_t *n, size_t *cap) {
+  int32_t t = state_below(W, top, rel, rl);
+  if (t == DFA_DEAD) return 1;
+  dfa *d = &W->d;
+  witem it = make_item(rel, d->pool + d->off[t], d->len[t], d->acc[t], depth);
+  int fd = open_item(W, &it);
+  int ok = fd != -2;
+  if (fd >= 0) {
+    item_path(W, &it);
+    wstate st;
+    wstate_from_set(W, &st, it.set, it.len, it.acc);
+    push_frame(W, fd, depth, &st);
+    ok = read_top(W);
+    if (ok) {
+      const wframe *F = &W->frames[W->nframes - 1];
+      for (size_t k = F->child_begin; k < F->child_end; k++) {
+        const wchild *c = &W->children[k];
+        push_rnode(stack, n, cap, rel, rl, W->names + c->name_off, c->name_len, depth + 1);
+      }
+    }
+    pop_frame(W);
+  }
+  free(it.rel);
+  free(it.set);
+  return ok;
+}
+
+/* Replays the records of `cf` top-down from the prefix, in the calling
+ * thread: a directory whose record is trusted and whose identity is
+ * unchanged contributes its recorded matches and its recorded children
+ * without being read; a changed or untrusted one is read (that directory
+ * alone) and its children are replayed in turn; a directory without a
+ * record becomes a work item (X->items) for the walkers, to be read with
+ * everything below it. Reused records are appended to *keep. 0 on error
+ * (too many matches, I/O errors). */
+static int replay(walker *W, const gc_file *cf, wstate *top, gc_slice **keep, size_t *nkeep,
+                  size_t *reused) {
+  expansion *X = W->X;
+  int symlinks = (X->flags & CSB_GLOB_EXPAND_SYMLINK_TARGETS) != 0;
+  rnode *stack = csb_xmalloc(sizeof *stack);
+  size_t n = 1, cap = 1, kcap = 0, icap = 0;
+  stack[0].rel = csb_xstrdup("");
+  stack[0].depth = 0;
+  int ok = 1;
+  while (n > 0) {
+    rnode nd = stack[--n];
+    if (!ok) {
+      free(nd.rel);
+      continue;
+    }
+    size_t rl = strlen(nd.rel);
+    set_path(W, 0, NULL, 0);
+    csb_buf_puts(&W->path, X->root_path);
+    if (rl) {
+      csb_buf_putc(&W->path, '/');
+      csb_buf_append(&W->path, nd.rel, rl);
+    }
+    size_t dir_len = W->path.len;
+    const gc_rec *r = gc_find(cf, nd.rel, rl);
+    int same = 0;
+    if (r && (r->flags & GC_TRUSTED)) {
+      /* The prefix is opened following symlinks, everything below it
+       * without (as the walk does). */
+      struct stat st;
+      gc_id id;
+      if (fstatat(AT_FDCWD, rl ? W->path.data : X->root, &st, rl ? AT_SYMLINK_NOFOLLOW : 0) == 0) {
+        gc_id_from_stat(&st, &id);
+        same = gc_id_equal(&id, &r->id);
+      }
+    }
+    if (!same && r) {
+      ok = read_one(W, top, nd.rel, rl, nd.depth, &stack, &n, &cap);
+      free(nd.rel);
+      continue;
+    }
+    if (!same) {
+      int32_t t = state_below(W, top, nd.rel, rl);
+      if (t != DFA_DEAD) {
+        dfa *d = &W->d;
+        X->items = csb_xgrow(X->items, &icap, X->nitems + 1, sizeof *X->items);
+        X->items[X->nitems++] = make_item(nd.rel, d->pool + d->off[t], d->len[t], d->acc[t], nd.depth);
+      }
+      free(nd.rel);
+      continue;
+    }
+    (*reused)++;
+    *keep = csb_xgrow(*keep, &kcap, *nkeep + 1, sizeof **keep);
+    (*keep)[(*nkeep)++] = (gc_slice){r->raw, r->raw_len, r->rel, r->rel_len};
+    const unsigned char *p = r->matches;
+    for (uint32_t i = 0; i < r->nmatch && ok; i++) {
+      size_t len;
+      unsigned char type;
+      const char *name = gc_next_match(&p, &len, &type);
+      if (!count_match(W)) {
+        ok = 0;
+        break;
+      }
+      char *m = csb_xmalloc(dir_len + len + 2);
+      memcpy(m, W->path.data, dir_len);
+      m[dir_len] = '/';
+      memcpy(m + dir_len + 1, name, len);
+      m[dir_len + 1 + len] = '\0';
+      if (symlinks && type == DT_UNKNOWN) type = entry_type(AT_FDCWD, m);
+      push_match(W, m, type);
+      if (symlinks) add_target(W, m, type);
+    }
+    p = r->children;
+    for (uint32_t i = 0; i < r->nchild && ok; i++) {
+      size_t len;
+      const char *name = gc_next_child(&p, &len);
+      push_rnode(&stack, &n, &cap, nd.rel, rl, name, len, nd.depth + 1);
+    }
+    free(nd.rel);
+  }
+  free(stack);
+  return ok;
+}
+
+/* Writes the cache file of this expansion: the reused records and every
+ * walker's new ones. */
+static int store_cache(const char *dir, const char *key, size_t key_len, walker *W, int nthreads,
+                       gc_slice *keep, size_t nkeep) {
+  size_t total = nkeep;
+  for (int t = 0; t < nthreads; t++) total += W[t].nrec;
+  gc_slice *all = csb_xcalloc(total + 1, sizeof *all);
+  if (nkeep) memcpy(all, keep, nkeep * sizeof *keep);
+  size_t k = nkeep;
+  for (int t = 0; t < nthreads; t++) {
+    for (size_t i = 0; i < W[t].nrec; i++) {
+      size_t off = W[t].rec_off[i];
+      size_t end = i + 1 < W[t].nrec ? W[t].rec_off[i + 1] : W[t].recs.len;
+      const unsigned char *raw = (const unsigned char *)W[t].recs.data + off;
+      uint32_t rl;
+      memcpy(&rl, raw, 4);
+      all[k++] = (gc_slice){raw, end - off, (const char *)raw + 4, rl};
+    }
+  }
+  int ok = gc_store(dir, key, key_len, all, k);
+  free(all);
+  return ok;
+}
+#endif
+
 static int auto_threads(void) {
   long n = sysconf(_SC_NPROCESSORS_ONLN);
   if (n < 1) n = 1;
@@ -926,6 +1249,24 @@ int csb_glob_expand_ex(const csb_glob *g, const csb_glob_expand_opts *opts,
   int nthreads = opts->threads > 0 ? opts->threads : auto_threads();
   if (nthreads > CSB_GLOB_MAX_THREADS) nthreads = CSB_GLOB_MAX_THREADS;
 
+  atomic_init(&X.dirs_read, 0);
+  size_t reused = 0;
+  int cache_loaded = 0, cache_stored = 0;
+#ifdef CSB_GLOB_CACHE
+  char *key = NULL;
+  size_t key_len = 0;
+  gc_file cf;
+  memset(&cf, 0, sizeof cf);
+  gc_slice *keep = NULL;
+  size_t nkeep = 0;
+  if (opts->cache_dir) {
+    X.record = 1;
+    clock_gettime(CLOCK_REALTIME, &X.start);
+    key = cache_key(g, X.max_depth, X.flags, &key_len);
+    cache_loaded = gc_load(opts->cache_dir, key, key_len, &cf);
+  }
+#endif
+
   walker *W = csb_xcalloc((size_t)nthreads, sizeof *W);
   walker_init(&W[0], &X);
   int ok = 1;
@@ -937,9 +1278,18 @@ int csb_glob_expand_ex(const csb_glob *g, const csb_glob_expand_opts *opts,
   if (s != DFA_DEAD) s = dfa_step(&W[0].d, s, '/');
   if (s != DFA_DEAD) {
     dfa *d = &W[0].d;
-    X.nitems = 1;
-    X.items = csb_xmalloc(sizeof *X.items);
-    X.items[0] = make_item("", d->pool + d->off[s], d->len[s], d->acc[s], 0);
+#ifdef CSB_GLOB_CACHE
+    if (cache_loaded) {
+      wstate top;
+      wstate_save(&W[0], &top, s);
+      ok = replay(&W[0], &cf, &top, &keep, &nkeep, &reused);
+    } else
+#endif
+    {
+      X.nitems = 1;
+      X.items = csb_xmalloc(sizeof *X.items);
+      X.items[0] = make_item("", d->pool + d->off[s], d->len[s], d->acc[s], 0);
+    }
     /* With several threads, expand the top levels breadth-first until
      * there is enough independent work to share. */
     for (int level = 0; nthreads > 1 && level < 4 && ok; level++) {
@@ -969,6 +1319,20 @@ int csb_glob_expand_ex(const csb_glob *g, const csb_glob_expand_opts *opts,
       for (int t = 1; t <= started; t++) pthread_join(tid[t], NULL);
       if (X.failed) ok = 0;
     }
+  }
+
+#ifdef CSB_GLOB_CACHE
+  if (ok && X.record && atomic_load(&X.dirs_read) > 0)
+    cache_stored = store_cache(opts->cache_dir, key, key_len, W, nthreads, keep, nkeep);
+  free(keep);
+  gc_file_free(&cf);
+  free(key);
+#endif
+  if (opts->stats) {
+    opts->stats->dirs_read = atomic_load(&X.dirs_read);
+    opts->stats->dirs_reused = reused;
+    opts->stats->cache_loaded = cache_loaded;
+    opts->stats->cache_stored = cache_stored;
   }
 
   if (ok) {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,6 +26,7 @@
 #include "csb_paths.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+extern "C" int csb_fuzz_glob_cache_one(const uint8_t *data, size_t size);
 
 namespace {
 
@@ -1410,6 +1412,279 @@ TEST(ExpandRandom, ManyDfaStatesStayCorrect) {
     Expansion got = Expand(pat, -1, 100000, 0, threads);
     ASSERT_TRUE(got.ok) << got.error;
     EXPECT_EQ(got.paths, want);
+  }
+}
+
+// ============================================================================
+// Expansion cache
+// ============================================================================
+
+class ExpandCacheTest : public ExpandTest {
+ protected:
+  void SetUp() override {
+    ExpandTest::SetUp();
+    cache = t / "cache";
+    ASSERT_EQ(mkdir(cache.c_str(), 0700), 0);
+    for (int i = 0; i < 6; i++)
+      Touch(r + "/many/d" + std::to_string(i) + "/x" + std::to_string(i) + ".env");
+  }
+  // Expands with the cache; st receives the statistics.
+  Expansion ExpandC(const std::string &pattern, csb_glob_expand_stats *st, unsigned flags = 0,
+                    int threads = 1, int max_depth = CSB_GLOB_DEPTH_UNLIMITED,
+                    size_t max_matches = 0) {
+    Expansion res;
+    Glob g(pattern);
+    EXPECT_TRUE(g.ok()) << g.error;
+    csb_glob_expand_opts o;
+    memset(&o, 0, sizeof o);
+    o.max_depth = max_depth;
+    o.max_matches = max_matches;
+    o.flags = flags;
+    o.threads = threads;
+    o.cache_dir = cache.c_str();
+    o.stats = st;
+    csb_strv v;
+    csb_strv_init(&v);
+    csb_error err;
+    csb_error_clear(&err);
+    res.ok = csb_glob_expand_ex(g.g, &o, &v, &err) != 0;
+    if (!res.ok) res.error = err.msg;
+    for (size_t i = 0; i < v.len; i++) res.paths.push_back(v.items[i]);
+    csb_strv_free(&v);
+    return res;
+  }
+  // Expands with the cache and checks the result against an expansion
+  // without it, made right after.
+  csb_glob_expand_stats Same(const std::string &pattern, unsigned flags = 0, int threads = 1,
+                             int max_depth = CSB_GLOB_DEPTH_UNLIMITED) {
+    csb_glob_expand_stats st;
+    memset(&st, 0xff, sizeof st);
+    Expansion got = ExpandC(pattern, &st, flags, threads, max_depth);
+    Expansion want = Expand(pattern, max_depth, 0, flags, threads);
+    EXPECT_TRUE(got.ok) << got.error;
+    EXPECT_TRUE(want.ok) << want.error;
+    EXPECT_EQ(got.paths, want.paths) << pattern;
+    return st;
+  }
+  // Directories are trusted by the cache once their times are more than a
+  // second old.
+  static void Settle() { usleep(1200 * 1000); }
+  std::vector<std::string> CacheFiles() {
+    std::vector<std::string> v;
+    DIR *d = opendir(cache.c_str());
+    if (!d) return v;
+    while (struct dirent *de = readdir(d))
+      if (de->d_name[0] != '.') v.push_back(cache + "/" + de->d_name);
+    closedir(d);
+    std::sort(v.begin(), v.end());
+    return v;
+  }
+  std::string cache;
+};
+
+TEST_F(ExpandCacheTest, ReusesExactlyTheSettledUnchangedDirectories) {
+  const std::string pat = r + "/**/*.env";
+  const unsigned fl = CSB_GLOB_EXPAND_SYMLINK_TARGETS;
+  csb_glob_expand_stats st = Same(pat, fl);
+  EXPECT_FALSE(st.cache_loaded);
+  EXPECT_TRUE(st.cache_stored);
+  EXPECT_EQ(st.dirs_reused, 0u);
+  const size_t ndirs = st.dirs_read;
+  EXPECT_GE(ndirs, 12u);
+  ASSERT_EQ(CacheFiles().size(), 1u);
+  struct stat fst;
+  ASSERT_EQ(stat(CacheFiles()[0].c_str(), &fst), 0);
+  EXPECT_EQ(fst.st_mode & 07777, 0600u);
+
+  // Just made: no directory is trusted yet, every one is read again.
+  st = Same(pat, fl);
+  EXPECT_TRUE(st.cache_loaded);
+  EXPECT_EQ(st.dirs_reused, 0u);
+  EXPECT_EQ(st.dirs_read, ndirs);
+
+  Settle();
+  st = Same(pat, fl);  // records made before settling: still read
+  EXPECT_EQ(st.dirs_read, ndirs);
+  EXPECT_TRUE(st.cache_stored);
+  st = Same(pat, fl);
+  EXPECT_TRUE(st.cache_loaded);
+  EXPECT_EQ(st.dirs_read, 0u);
+  EXPECT_EQ(st.dirs_reused, ndirs);
+  EXPECT_FALSE(st.cache_stored);
+
+  // A new match: only its directory is read again (not the one below it).
+  Touch(r + "/sub/deep/new.env");
+  st = Same(pat, fl);
+  EXPECT_EQ(st.dirs_read, 1u);
+  EXPECT_EQ(st.dirs_reused, ndirs - 1);
+  {
+    Expansion e = ExpandC(pat, &st, fl);
+    EXPECT_TRUE(std::count(e.paths.begin(), e.paths.end(), r + "/sub/deep/new.env"));
+  }
+
+  // A removed match.
+  ASSERT_EQ(unlink((r + "/sub/c.env").c_str()), 0);
+  st = Same(pat, fl);
+  EXPECT_GE(st.dirs_read, 1u);
+
+  // An entry added while the directory's mtime is set back: its ctime
+  // still moves, and the entry is found.
+  struct stat before;
+  ASSERT_EQ(stat((r + "/many/d0").c_str(), &before), 0);
+  Touch(r + "/many/d0/forged.env");
+  struct timespec times[2] = {before.st_atim, before.st_mtim};
+  ASSERT_EQ(utimensat(AT_FDCWD, (r + "/many/d0").c_str(), times, 0), 0);
+  {
+    Expansion e = ExpandC(pat, &st, fl);
+    EXPECT_TRUE(std::count(e.paths.begin(), e.paths.end(), r + "/many/d0/forged.env"));
+  }
+  Same(pat, fl);
+
+  // A directory replaced by another one, and one replaced by a symlink.
+  ASSERT_EQ(rename((r + "/many/d1").c_str(), (r + "/many/d1-old").c_str()), 0);
+  Touch(r + "/many/d1/other.env");
+  ASSERT_EQ(unlink((r + "/many/d2/x2.env").c_str()), 0);
+  ASSERT_EQ(rmdir((r + "/many/d2").c_str()), 0);
+  Symlink("../sub", r + "/many/d2");
+  Same(pat, fl);
+  // A match turned into a directory with a match inside.
+  ASSERT_EQ(unlink((r + "/many/d3/x3.env").c_str()), 0);
+  Touch(r + "/many/d3/x3.env/in.env");
+  Same(pat, fl);
+
+  // Settled again, nothing is read.
+  Settle();
+  Same(pat, fl);
+  st = Same(pat, fl);
+  EXPECT_EQ(st.dirs_read, 0u);
+  EXPECT_GT(st.dirs_reused, 0u);
+}
+
+TEST_F(ExpandCacheTest, PatternsDepthsAndThreads) {
+  Settle();
+  const std::vector<std::string> pats = {r + "/**/*.env", r + "/sub/**",
+                                         r + "/{sub/deep,dir.env}/*.{env,txt}", r + "/**",
+                                         r + "/*/d?/*"};
+  for (int depth : {CSB_GLOB_DEPTH_UNLIMITED, 2}) {
+    for (const auto &p : pats) {
+      for (int threads : {1, 4}) {
+        Same(p, 0, threads, depth);
+        csb_glob_expand_stats st = Same(p, 0, threads, depth);
+        EXPECT_TRUE(st.cache_loaded) << p;
+        EXPECT_EQ(st.dirs_read, 0u) << p;
+      }
+    }
+  }
+  // One file per pattern and depth limit (threads do not matter).
+  EXPECT_EQ(CacheFiles().size(), pats.size() * 2);
+  // Changed directories are read again, alone; a new one with everything
+  // below it, by the walker threads.
+  for (int i = 0; i < 6; i++) Touch(r + "/many/d" + std::to_string(i) + "/y.env");
+  Touch(r + "/new/a/b/z.env");
+  Touch(r + "/new/c/z.env");
+  csb_glob_expand_stats st = Same(pats[0], 0, 4);
+  // many/d0..d5; r (which gained "new"); new, new/a, new/a/b, new/c.
+  EXPECT_EQ(st.dirs_read, 6u + 1 + 4);
+  // Folding case is a key of its own.
+  Same(r + "/**/*.env", CSB_GLOB_EXPAND_FOLD_CASE, 1);
+  EXPECT_EQ(CacheFiles().size(), pats.size() * 2 + 1);
+}
+
+TEST_F(ExpandCacheTest, TooManyMatchesFailsAlikeFromTheCache) {
+  Settle();
+  const std::string pat = r + "/**/*.env";
+  csb_glob_expand_stats st;
+  Same(pat);
+  Expansion e = ExpandC(pat, &st, 0, 1, CSB_GLOB_DEPTH_UNLIMITED, 3);
+  EXPECT_TRUE(st.cache_loaded);
+  EXPECT_EQ(st.dirs_read, 0u);
+  ASSERT_FALSE(e.ok);
+  EXPECT_EQ(e.error, Expand(pat, CSB_GLOB_DEPTH_UNLIMITED, 3).error);
+  EXPECT_NE(e.error.find("more than 3 matching paths"), std::string::npos) << e.error;
+}
+
+std::string ReadAll(const std::string &path) {
+  std::string s;
+  FILE *f = fopen(path.c_str(), "rb");
+  if (!f) return s;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) s.append(buf, n);
+  fclose(f);
+  return s;
+}
+
+void WriteAll(const std::string &path, const std::string &data, mode_t mode = 0600) {
+  unlink(path.c_str());
+  int fd = open(path.c_str(), O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, mode);
+  ASSERT_GE(fd, 0) << path;
+  ASSERT_EQ(write(fd, data.data(), data.size()), static_cast<ssize_t>(data.size()));
+  close(fd);
+  chmod(path.c_str(), mode);
+}
+
+TEST_F(ExpandCacheTest, DamagedOrForeignFilesAreIgnored) {
+  Settle();
+  const std::string pat = r + "/**/*.env";
+  Same(pat);
+  csb_glob_expand_stats st = Same(pat);
+  ASSERT_EQ(st.dirs_read, 0u);
+  ASSERT_EQ(CacheFiles().size(), 1u);
+  const std::string file = CacheFiles()[0];
+  const std::string good = ReadAll(file);
+  ASSERT_GT(good.size(), 100u);
+
+  auto ignored = [&](const char *what) {
+    csb_glob_expand_stats s2 = Same(pat);
+    EXPECT_FALSE(s2.cache_loaded) << what;
+    EXPECT_EQ(s2.dirs_reused, 0u) << what;
+    EXPECT_TRUE(s2.cache_stored) << what;
+  };
+  std::string flipped = good;
+  flipped[good.size() / 2] ^= 0x40;
+  WriteAll(file, flipped);
+  ignored("a flipped byte");
+  WriteAll(file, good.substr(0, good.size() - 9));
+  ignored("truncated");
+  WriteAll(file, good + "x");
+  ignored("trailing byte");
+  WriteAll(file, good, 0620);
+  ignored("group-writable");
+  WriteAll(file, good, 0602);
+  ignored("world-writable");
+  WriteAll(file + ".real", good);
+  unlink(file.c_str());
+  Symlink(file + ".real", file);
+  ignored("a symlink");
+  unlink((file + ".real").c_str());
+  WriteAll(file, good);
+  if (geteuid() == 0 && chown(file.c_str(), 65534, 65534) == 0)  // not in every user namespace
+    ignored("owned by someone else");
+  // And the good file is used again.
+  WriteAll(file, good);
+  st = Same(pat);
+  EXPECT_TRUE(st.cache_loaded);
+  EXPECT_EQ(st.dirs_read, 0u);
+
+  // The reader under the fuzz entry: the file (without its checksum) and
+  // mutations of it.
+  std::string body = good.substr(0, good.size() - 8);
+  csb_fuzz_glob_cache_one(reinterpret_cast<const uint8_t *>(body.data()), body.size());
+  std::mt19937_64 rng(5);
+  for (int i = 0; i < 3000; i++) {
+    std::string m = body;
+    for (int k = 1 + static_cast<int>(rng() % 3); k > 0; k--) {
+      size_t pos = rng() % (m.size() + 1);
+      unsigned char c = static_cast<unsigned char>(rng());
+      if (rng() % 4 == 0) c = "/\0.\x01\xff"[rng() % 5];
+      switch (rng() % 4) {
+        case 0: m.insert(pos, 1, static_cast<char>(c)); break;
+        case 1: if (pos < m.size()) m.erase(pos, 1); break;
+        case 2: if (pos + 4 <= m.size()) m.replace(pos, 4, 4, static_cast<char>(c)); break;
+        default: if (pos < m.size()) m[pos] = static_cast<char>(c); break;
+      }
+    }
+    csb_fuzz_glob_cache_one(reinterpret_cast<const uint8_t *>(m.data()), m.size());
   }
 }
 

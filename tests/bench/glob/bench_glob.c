@@ -5,11 +5,15 @@
 //       10 x 10 x 10 leaf directories holding NFILES files in total (default
 //       100000), 2% of them named *.env, plus a few hidden directories.
 //
-//   bench_glob expand [--runs N] [--threads T] [--max-depth D] [--print] PATTERN
+//   bench_glob expand [--runs N] [--threads T] [--max-depth D] [--cache DIR]
+//                     [--stats] [--print] PATTERN
 //       Expands PATTERN N times in this process and prints every time, the
 //       median and the number of matches. With --runs 0 it expands once and
 //       prints nothing, or the matches with --print (used by `compare` for
-//       whole-process timings, like find printing its matches).
+//       whole-process timings, like find printing its matches). --cache
+//       uses DIR as the expansion cache (as csb-bwrap does with its
+//       registry); --stats prints the directories read and reused to
+//       stderr.
 //
 //   bench_glob compare [--runs N] ROOT
 //       Times, round-robin after a warm-up round (so every variant sees
@@ -23,6 +27,14 @@
 //         find ROOT -name '*.env' and find ROOT -path 'ROOT/*.env', the
 //           find-based equivalents of ROOT/**/*.env (find's '*' in -path
 //           crosses '/', and a leading "**/" also matches no directory);
+//         csb as a whole process, one thread, with the expansion cache:
+//           cold (the cache file removed before each run, so the run reads
+//           every directory and writes the cache) and warm (nothing changed
+//           since the previous run: every directory is checked with one
+//           stat and none is read);
+//       then, on their own, N runs of the warm cached csb after a file was
+//       created and removed in one leaf directory before each run (that
+//       directory is read again, every other one is reused);
 //       checks that csb and both finds report the same paths count, and
 //       prints the medians of wall time and of CPU time (user + sys, the
 //       figure to trust on a busy machine) and the ratios of find's medians
@@ -122,12 +134,15 @@ static int cmd_mktree(int argc, char **argv) {
 
 /* Expands once; prints the matches when `print` is set. */
 static void expand_once(const csb_glob *g, int threads, int max_depth, int print,
-                        size_t *count) {
+                        size_t *count, const char *cache, int stats) {
   csb_glob_expand_opts o;
+  csb_glob_expand_stats st;
   memset(&o, 0, sizeof o);
   o.max_depth = max_depth;
   o.max_matches = 1000000;
   o.threads = threads;
+  o.cache_dir = cache;
+  o.stats = &st;
   csb_strv v;
   csb_strv_init(&v);
   csb_error err;
@@ -137,6 +152,10 @@ static void expand_once(const csb_glob *g, int threads, int max_depth, int print
   }
   if (print)
     for (size_t i = 0; i < v.len; i++) puts(v.items[i]);
+  if (stats)
+    fprintf(stderr, "directories read %zu, reused %zu; cache %s, %s\n", st.dirs_read,
+            st.dirs_reused, st.cache_loaded ? "loaded" : "not loaded",
+            st.cache_stored ? "stored" : "not stored");
   *count = v.len;
   csb_strv_free(&v);
 }
@@ -152,10 +171,16 @@ static csb_glob *compile_or_die(const char *pattern) {
 }
 
 static int cmd_expand(int argc, char **argv) {
-  int runs = 10, threads = 0, max_depth = CSB_GLOB_DEPTH_UNLIMITED, print = 0, i = 0;
+  int runs = 10, threads = 0, max_depth = CSB_GLOB_DEPTH_UNLIMITED, print = 0, stats = 0,
+      i = 0;
+  const char *cache = NULL;
   for (; i < argc - 1; i++) {
     if (strcmp(argv[i], "--print") == 0) {
       print = 1;
+      continue;
+    }
+    if (strcmp(argv[i], "--stats") == 0) {
+      stats = 1;
       continue;
     }
     if (i + 1 >= argc - 1) break;
@@ -165,25 +190,27 @@ static int cmd_expand(int argc, char **argv) {
       threads = atoi(argv[++i]);
     else if (strcmp(argv[i], "--max-depth") == 0)
       max_depth = atoi(argv[++i]);
+    else if (strcmp(argv[i], "--cache") == 0)
+      cache = argv[++i];
     else
       break;
   }
   if (i != argc - 1) {
     fprintf(stderr, "usage: bench_glob expand [--runs N] [--threads T] [--max-depth D] "
-                    "[--print] PATTERN\n");
+                    "[--cache DIR] [--stats] [--print] PATTERN\n");
     return 2;
   }
   csb_glob *g = compile_or_die(argv[i]);
   size_t count = 0;
   if (runs <= 0) {
-    expand_once(g, threads, max_depth, print, &count);
+    expand_once(g, threads, max_depth, print, &count, cache, stats);
     csb_glob_free(g);
     return 0;
   }
   double *t = calloc((size_t)runs, sizeof *t);
   for (int r = 0; r < runs; r++) {
     double t0 = now_ms();
-    expand_once(g, threads, max_depth, 0, &count);
+    expand_once(g, threads, max_depth, 0, &count, cache, stats);
     t[r] = now_ms() - t0;
     printf("run %2d: %8.2f ms\n", r + 1, t[r]);
   }
@@ -338,22 +365,47 @@ static sample run_child(char *const argv[], size_t *lines) {
   return sm;
 }
 
-enum { V_PROC1, V_PROCN, V_INPROC1, V_INPROCN, V_FLOOR, V_FIND_NAME, V_FIND_PATH, NV };
+enum {
+  V_PROC1,
+  V_PROCN,
+  V_INPROC1,
+  V_INPROCN,
+  V_FLOOR,
+  V_FIND_NAME,
+  V_FIND_PATH,
+  V_CACHE_COLD,
+  V_CACHE_WARM,
+  NV
+};
 
 static const char *const vnames[NV] = {
     "csb, whole process, 1 thread",      "csb, whole process, auto threads",
     "csb, in process, 1 thread",         "csb, in process, auto threads",
     "listing floor, in process",         "find ROOT -name '*.env'",
-    "find ROOT -path 'ROOT/*.env'",
+    "find ROOT -path 'ROOT/*.env'",      "csb, cache cold (reads, stores)",
+    "csb, cache warm (nothing changed)",
 };
 
 typedef struct bench {
   const char *root;
   const csb_glob *g;
-  char **argv[NV]; /* child variants */
+  const char *cold_cache; /* emptied before every cold run */
+  char **argv[NV];        /* child variants */
 } bench;
 
+/* Removes every file of `dir` (the cold cache). */
+static void empty_dir(const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d) die(dir);
+  struct dirent *de;
+  while ((de = readdir(d)) != NULL)
+    if (de->d_name[0] != '.' || (de->d_name[1] && strcmp(de->d_name, "..") != 0))
+      if (unlinkat(dirfd(d), de->d_name, 0) != 0) die(de->d_name);
+  closedir(d);
+}
+
 static sample run_variant(const bench *B, int v, size_t *count) {
+  if (v == V_CACHE_COLD) empty_dir(B->cold_cache);
   if (B->argv[v]) return run_child(B->argv[v], count);
   sample sm;
   double u0, s0, u1, s1;
@@ -363,7 +415,7 @@ static sample run_variant(const bench *B, int v, size_t *count) {
   if (v == V_FLOOR)
     n = floor_once(B->root);
   else
-    expand_once(B->g, v == V_INPROC1 ? 1 : 0, CSB_GLOB_DEPTH_UNLIMITED, 0, &n);
+    expand_once(B->g, v == V_INPROC1 ? 1 : 0, CSB_GLOB_DEPTH_UNLIMITED, 0, &n, NULL, 0);
   sm.wall = now_ms() - t0;
   self_times(&u1, &s1);
   sm.user = u1 - u0;
@@ -405,14 +457,39 @@ static int cmd_compare(int argc, char **argv, const char *self) {
   char *procn_argv[] = {(char *)self, "expand", "--runs", "0", "--print", pattern, NULL};
   char *fname_argv[] = {"find", (char *)root, "-name", "*.env", NULL};
   char *fpath_argv[] = {"find", (char *)root, "-path", path_glob, NULL};
+  /* Cache directories (private, as the cache requires) next to the tree. */
+  char *cold = NULL, *warm = NULL, *touch = NULL, *leaf = NULL;
+  if (asprintf(&cold, "%s.cache-cold", root) < 0 || asprintf(&warm, "%s.cache-warm", root) < 0 ||
+      asprintf(&touch, "%s.cache-touch", root) < 0 || asprintf(&leaf, "%s/pkg0/mod0/src0/.touch", root) < 0)
+    die("asprintf");
+  if ((mkdir(cold, 0700) != 0 && errno != EEXIST) || (mkdir(warm, 0700) != 0 && errno != EEXIST) ||
+      (mkdir(touch, 0700) != 0 && errno != EEXIST))
+    die("mkdir cache");
+  char *cold_argv[] = {(char *)self, "expand", "--runs", "0", "--threads", "1", "--cache", cold,
+                       "--print", pattern, NULL};
+  char *warm_argv[] = {(char *)self, "expand", "--runs", "0", "--threads", "1", "--cache", warm,
+                       "--print", pattern, NULL};
+  char *touch_argv[] = {(char *)self, "expand", "--runs", "0", "--threads", "1", "--cache", touch,
+                        "--print", pattern, NULL};
   bench B;
   memset(&B, 0, sizeof B);
   B.root = root;
   B.g = g;
+  B.cold_cache = cold;
   B.argv[V_PROC1] = proc1_argv;
   B.argv[V_PROCN] = procn_argv;
   B.argv[V_FIND_NAME] = fname_argv;
   B.argv[V_FIND_PATH] = fpath_argv;
+  B.argv[V_CACHE_COLD] = cold_argv;
+  B.argv[V_CACHE_WARM] = warm_argv;
+
+  /* The cache trusts a directory only once its times are more than a
+   * second old; a tree made just now has to settle first. */
+  struct stat rst;
+  if (stat(root, &rst) != 0) die(root);
+  struct timespec tnow;
+  clock_gettime(CLOCK_REALTIME, &tnow);
+  if (tnow.tv_sec - rst.st_ctim.tv_sec < 3) sleep(3);
 
   /* Warm-up round, which also checks that every variant agrees. */
   size_t counts[NV];
@@ -460,6 +537,40 @@ static int cmd_compare(int argc, char **argv, const char *self) {
          mc[V_INPROC1] / mc[V_FLOOR]);
   printf("  find -name / floor (bound on any lister):    cpu %5.2fx\n",
          mc[V_FIND_NAME] / mc[V_FLOOR]);
+  printf("  find -name / csb cache cold:                wall %5.2fx   cpu %5.2fx\n",
+         mw[V_FIND_NAME] / mw[V_CACHE_COLD], mc[V_FIND_NAME] / mc[V_CACHE_COLD]);
+  printf("  find -name / csb cache warm:                wall %5.2fx   cpu %5.2fx\n",
+         mw[V_FIND_NAME] / mw[V_CACHE_WARM], mc[V_FIND_NAME] / mc[V_CACHE_WARM]);
+
+  /* The warm cache when one leaf directory changed since the last run. */
+  sample *ts = calloc((size_t)runs, sizeof(sample));
+  if (!ts) die("calloc");
+  size_t tcount = 0;
+  (void)run_child(touch_argv, &tcount);
+  for (int r = 0; r < runs; r++) {
+    int fd = open(leaf, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+    if (fd < 0) die(leaf);
+    close(fd);
+    if (unlink(leaf) != 0) die(leaf);
+    ts[r] = run_child(touch_argv, r == 0 ? &tcount : NULL);
+  }
+  if (tcount != counts[V_FIND_NAME]) {
+    fprintf(stderr, "bench_glob: the cache after a change found %zu paths, find -name %zu\n",
+            tcount, counts[V_FIND_NAME]);
+    return 1;
+  }
+  double tw = median_of(ts, runs, 0), tc = median_of(ts, runs, 1);
+  printf("\nthen %d runs of the warm cache, one leaf directory changed before each run:\n"
+         "%-34s %10.2f %10.2f %10.2f %10.2f\n",
+         runs, "csb, cache warm, 1 dir changed", tw, tc, median_of(ts, runs, 2),
+         median_of(ts, runs, 3));
+  printf("  find -name (above) / csb:                    wall %5.2fx   cpu %5.2fx\n",
+         mw[V_FIND_NAME] / tw, mc[V_FIND_NAME] / tc);
+  free(ts);
+  free(cold);
+  free(warm);
+  free(touch);
+  free(leaf);
   for (int v = 0; v < NV; v++) free(sm[v]);
   free(pattern);
   free(path_glob);

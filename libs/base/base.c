@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -287,21 +288,75 @@ int csb_strv_contains(const csb_strv *v, const char *s) {
   return 0;
 }
 
-static int cmp_str(const void *a, const void *b) {
-  return strcmp(*(char *const *)a, *(char *const *)b);
+/* A string and its length, for sorting. */
+typedef struct skey {
+  char *s;
+  size_t n;
+} skey;
+
+/* Bytewise comparison (as strcmp) eight bytes at a time: sorted paths
+ * share long prefixes. */
+static int skey_cmp(const skey *a, const skey *b) {
+  const unsigned char *x = (const unsigned char *)a->s, *y = (const unsigned char *)b->s;
+  size_t n = a->n < b->n ? a->n : b->n, i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t p, q;
+    memcpy(&p, x + i, 8);
+    memcpy(&q, y + i, 8);
+    if (p != q) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+      p = __builtin_bswap64(p);
+      q = __builtin_bswap64(q);
+#endif
+      return p < q ? -1 : 1;
+    }
+  }
+  for (; i < n; i++)
+    if (x[i] != y[i]) return x[i] < y[i] ? -1 : 1;
+  return a->n < b->n ? -1 : a->n > b->n;
+}
+
+/* Bottom-up merge sort (fewer comparisons than some C libraries' qsort,
+ * and the same order everywhere). */
+static void skey_sort(skey *v, size_t n) {
+  skey *tmp = csb_xmalloc(n * sizeof *tmp);
+  skey *src = v, *dst = tmp;
+  for (size_t width = 1; width < n; width *= 2) {
+    for (size_t lo = 0; lo < n; lo += 2 * width) {
+      size_t mid = lo + width < n ? lo + width : n;
+      size_t hi = lo + 2 * width < n ? lo + 2 * width : n;
+      size_t i = lo, j = mid, k = lo;
+      while (i < mid && j < hi) dst[k++] = skey_cmp(&src[j], &src[i]) < 0 ? src[j++] : src[i++];
+      while (i < mid) dst[k++] = src[i++];
+      while (j < hi) dst[k++] = src[j++];
+    }
+    skey *t = src;
+    src = dst;
+    dst = t;
+  }
+  if (src != v) memcpy(v, src, n * sizeof *v);
+  free(tmp);
 }
 
 void csb_strv_sort_unique(csb_strv *v) {
   if (v->len < 2) return;
-  qsort(v->items, v->len, sizeof *v->items, cmp_str);
+  skey *k = csb_xmalloc(v->len * sizeof *k);
+  for (size_t i = 0; i < v->len; i++) {
+    k[i].s = v->items[i];
+    k[i].n = strlen(v->items[i]);
+  }
+  skey_sort(k, v->len);
+  v->items[0] = k[0].s;
   size_t w = 1;
   for (size_t r = 1; r < v->len; r++) {
-    if (strcmp(v->items[r], v->items[w - 1]) == 0) {
-      free(v->items[r]);
+    if (k[r].n == k[w - 1].n && memcmp(k[r].s, k[w - 1].s, k[r].n) == 0) {
+      free(k[r].s);
     } else {
-      v->items[w++] = v->items[r];
+      k[w] = k[r];
+      v->items[w++] = k[r].s;
     }
   }
+  free(k);
   v->len = w;
   v->items[w] = NULL;
 }

@@ -3,6 +3,8 @@
 // system calls (os.c).
 #include "csb_base.h"
 
+#include <random>
+#include <vector>
 #include <gtest/gtest.h>
 
 #include <errno.h>
@@ -146,6 +148,38 @@ TEST(Strv, PushSortUniqueIsArgv) {
   csb_strv_free(&v);
   EXPECT_EQ(0u, v.len);
   csb_strv_free(&v);  // idempotent
+}
+
+TEST(Strv, SortUniqueIsBytewiseOnRandomStrings) {
+  // Long shared prefixes, bytes above 0x7f, prefixes of one another and
+  // duplicates: the order must be strcmp's (unsigned bytes).
+  std::mt19937_64 rng(3);
+  const char alphabet[] = "/ab.-\x7f\x80\xff";
+  for (int round = 0; round < 50; round++) {
+    csb_strv v;
+    csb_strv_init(&v);
+    std::vector<std::string> want;
+    size_t n = rng() % 300;
+    for (size_t i = 0; i < n; i++) {
+      std::string x = "/tmp/some/long/common/prefix/" + std::string(rng() % 3, 'p');
+      for (size_t k = rng() % 20; k > 0; k--) x += alphabet[rng() % (sizeof alphabet - 1)];
+      want.push_back(x);
+      csb_strv_push(&v, x.c_str());
+      if (rng() % 5 == 0) {
+        want.push_back(x);
+        csb_strv_push(&v, x.c_str());
+      }
+    }
+    std::sort(want.begin(), want.end(), [](const std::string &a, const std::string &b) {
+      return strcmp(a.c_str(), b.c_str()) < 0;
+    });
+    want.erase(std::unique(want.begin(), want.end()), want.end());
+    csb_strv_sort_unique(&v);
+    ASSERT_EQ(v.len, want.size());
+    for (size_t i = 0; i < v.len; i++) ASSERT_EQ(want[i], v.items[i]) << i;
+    EXPECT_EQ(nullptr, v.items[v.len]);
+    csb_strv_free(&v);
+  }
 }
 
 class FileTest : public ::testing::Test {

@@ -12,6 +12,7 @@ suite. Prints one line per case and a final "N passed, M failed" line.
 
 import http.server
 import json
+import re
 import os
 import shutil
 import signal
@@ -399,6 +400,52 @@ def deny_glob_scan_depth_is_honoured(t):
     t.policy([("/", "read"), (t.ws, "write")], globs=[t.ws + "/**/*.env"], depth=1)
     rc, out, _ = t.sh("cat a.env 2>/dev/null || echo a-denied; cat x/y/z/deep.env")
     eq((rc, out), (0, "a-denied\nD"))
+
+
+def glob_stats(t, extra=()):
+    """(directories read, directories reused) of the one deny glob, from
+    --explain."""
+    rc, out, err = t.run(["true"], extra=("--explain", *extra))
+    eq(rc, 0, "--explain status (%s)" % err)
+    m = re.search(r"(\d+) director(?:y|ies) read, (\d+) unchanged since the cached expansion", out)
+    if not m:
+        raise Fail("no deny glob statistics in --explain:\n" + out)
+    return int(m.group(1)), int(m.group(2))
+
+
+@case
+def deny_glob_cache_sees_every_change(t):
+    for i in range(4):
+        t.write("ws/d%d/keep.txt" % i, "k")
+    t.write("ws/d0/a.env", "A")
+    t.policy([("/", "read"), (t.ws, "write")], globs=[t.ws + "/**/*.env"])
+    time.sleep(1.2)  # the cache trusts directories whose times are over a second old
+    first = glob_stats(t)
+    eq(first[1], 0, "directories reused by the first expansion")
+    ndirs = first[0]
+    eq(glob_stats(t), (0, ndirs), "(read, reused) when nothing changed")
+    # A file created after the cached expansion is denied all the same.
+    t.write("ws/d2/new.env", "N")
+    rc, out, _ = t.sh("cat d0/a.env 2>/dev/null || echo a-denied; "
+                      "cat d2/new.env 2>/dev/null || echo new-denied; cat d1/keep.txt")
+    eq((rc, out), (0, "a-denied\nnew-denied\nk"))
+    read, reused = glob_stats(t)
+    # d2, and the workspace root: each run creates and removes its mount
+    # targets for the missing .git, .codex, .agents and .csb there.
+    eq((read, reused), (2, ndirs - 2), "(read, reused) after one directory changed")
+    # And a removed match is no longer masked (nothing to mask), a renamed
+    # directory's matches are found under the new name.
+    os.rename(os.path.join(t.ws, "d0"), os.path.join(t.ws, "d0-moved"))
+    rc, out, _ = t.sh("cat d0-moved/a.env 2>/dev/null || echo moved-denied")
+    eq((rc, out), (0, "moved-denied\n"))
+    # The cache is csb-bwrap's own: the sandbox cannot see it.
+    reg = registry_dir()
+    eq(any(n.startswith("glob-") for n in os.listdir(reg)), True, "a cache file in the registry")
+    rc, out, _ = t.sh("ls -A %s 2>/dev/null | grep -c glob- || true" % reg)
+    eq(out.strip(), "0", "cache files visible inside the sandbox")
+    # --no-glob-cache reads every directory.
+    read, reused = glob_stats(t, ("--no-glob-cache",))
+    eq((read > 0, reused), (True, 0), "(read, reused) with --no-glob-cache")
 
 
 @case

@@ -87,6 +87,9 @@ typedef struct bw_mount_opts {
   int mount_proc;       /* --proc /proc, else an empty read-only /proc */
   int has_perms;        /* bwrap supports --perms */
   const char *registry; /* synthetic-target registry dir to hide, or NULL */
+  /* Cache directory of deny-glob expansions (csb_glob_expand_opts), or
+   * NULL for none. */
+  const char *glob_cache;
   /* Files the inner stage itself needs to start (a dynamically linked
    * build's loader and libraries), bound read-only when the policy does
    * not make them readable anyway. Pairs of (canonical source, path). */

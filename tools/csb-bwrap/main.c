@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -26,13 +27,14 @@ extern char **environ;
 
 int bw_seccomp_install_common(const bw_seccomp_opts *o, int supervisor, csb_error *err);
 
-enum { OPT_POLICY, OPT_BWRAP, OPT_PRINT_ARGV, OPT_EXPLAIN, OPT_NO_PROC, OPT_CWD, OPT_PRINT_SECCOMP };
+enum { OPT_POLICY, OPT_BWRAP, OPT_PRINT_ARGV, OPT_EXPLAIN, OPT_NO_PROC, OPT_CWD, OPT_PRINT_SECCOMP, OPT_NO_GLOB_CACHE };
 
 static const csb_cli_opt opts[] = {
     {"policy", 'p', CSB_ARG_REQUIRED, OPT_POLICY, "FILE", "policy document (csb.policy/v1); - reads stdin, as does no --policy when stdin is not a terminal"},
     {"cwd", 'C', CSB_ARG_REQUIRED, OPT_CWD, "DIR", "run CMD in DIR (default: the current directory)"},
     {"bwrap", 0, CSB_ARG_REQUIRED, OPT_BWRAP, "PATH", "use this bubblewrap instead of searching"},
     {"no-proc", 0, CSB_ARG_NONE, OPT_NO_PROC, NULL, "do not mount a fresh /proc (an empty one instead)"},
+    {"no-glob-cache", 0, CSB_ARG_NONE, OPT_NO_GLOB_CACHE, NULL, "read every directory for deny globs (no expansion cache)"},
     {"print-argv", 0, CSB_ARG_NONE, OPT_PRINT_ARGV, NULL, "print the bubblewrap argv as JSON and exit"},
     {"print-seccomp", 0, CSB_ARG_NONE, OPT_PRINT_SECCOMP, NULL, "print the seccomp filter (libseccomp PFC) and exit"},
     {"explain", 0, CSB_ARG_NONE, OPT_EXPLAIN, NULL, "print what would be enforced and why, and exit"},
@@ -49,7 +51,7 @@ typedef struct outer {
   csb_policy_arg policy_arg;
   const char *bwrap_override;
   const char *cwd_opt;
-  int print_argv, explain, no_proc, print_seccomp;
+  int print_argv, explain, no_proc, print_seccomp, no_glob_cache;
   char **cmd;
   csb_policy *p;
   csb_policy_view *v;
@@ -194,12 +196,19 @@ typedef struct plan {
   const char *registry;
 } plan;
 
+static void evict_cache_files(const char *dir, const char *prefix, const char *spare, size_t keep);
+
+/* How many deny-glob expansions the registry keeps (one file per pattern
+ * and depth limit; see csb_glob_expand_opts.cache_dir). */
+#define GLOB_CACHE_MAX 64
+
 static int build_argv(outer *o, plan *pl, int mount_proc, const char *registry, csb_error *err) {
   bw_mount_opts mo;
   memset(&mo, 0, sizeof mo);
   mo.mount_proc = mount_proc;
   mo.has_perms = pl->bw.has_perms;
   mo.registry = registry;
+  mo.glob_cache = o->no_glob_cache ? NULL : registry;
   mo.runtime_src = (const char *const *)o->runtime.src.items;
   mo.runtime_dst = (const char *const *)o->runtime.dst.items;
   mo.n_runtime = o->runtime.dst.len;
@@ -208,6 +217,8 @@ static int build_argv(outer *o, plan *pl, int mount_proc, const char *registry, 
   mo.n_data_files = pl->trust.n;
   bw_fsargs_free(&pl->fs);
   if (!bw_mounts_build(o->p, o->v, &mo, &pl->fs, err)) return 0;
+  if (mo.glob_cache && o->v->unreadable_globs.len > 0)
+    evict_cache_files(mo.glob_cache, "glob-", NULL, GLOB_CACHE_MAX);
   csb_strv *a = &pl->argv;
   csb_strv_free(a);
   csb_strv_push(a, pl->bw.path);
@@ -358,47 +369,58 @@ static int write_cached_filter(const plan *pl, const char *path) {
  * between installed builds do not recompile every time. */
 #define FILTER_CACHE_MAX 16
 
-static void store_filter(const plan *pl, const char *path) {
-  /* Make room: the least recently written filters go first. */
-  DIR *d = opendir(pl->registry);
-  const char *base = strrchr(path, '/') + 1;
-  if (d) {
-    struct {
-      char name[256];
-      time_t mtime;
-    } old[FILTER_CACHE_MAX];
-    size_t n = 0;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-      struct stat st;
-      if (strncmp(de->d_name, "bpf-", 4) != 0 || strcmp(de->d_name, base) == 0 || strchr(de->d_name, '.') ||
-          fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
-        continue;
-      size_t k = n;
-      if (n == CSB_ARRAY_LEN(old)) { /* full: drop the oldest of the list and this one */
-        k = 0;
-        for (size_t i = 1; i < n; i++)
-          if (old[i].mtime < old[k].mtime) k = i;
-        if (st.st_mtime < old[k].mtime) {
-          unlinkat(dirfd(d), de->d_name, 0);
-          continue;
-        }
-        unlinkat(dirfd(d), old[k].name, 0);
-      } else {
-        n++;
-      }
-      snprintf(old[k].name, sizeof old[k].name, "%s", de->d_name);
-      old[k].mtime = st.st_mtime;
+/* Keeps at most `keep` of the registry's cache files named PREFIX... (the
+ * most recently written; never `spare`, the one about to be written),
+ * and removes what an interrupted writer left (".PREFIX..." temporary
+ * files and PREFIX...PID ones, older than a minute). */
+static void evict_cache_files(const char *dir, const char *prefix, const char *spare, size_t keep) {
+  DIR *d = opendir(dir);
+  if (!d) return;
+  struct {
+    char name[256];
+    time_t mtime;
+  } old[64];
+  if (keep > CSB_ARRAY_LEN(old)) keep = CSB_ARRAY_LEN(old);
+  size_t n = 0, plen = strlen(prefix);
+  time_t now = time(NULL);
+  struct dirent *de;
+  while ((de = readdir(d)) != NULL) {
+    struct stat st;
+    const char *nm = de->d_name;
+    int temp = nm[0] == '.' && strncmp(nm + 1, prefix, plen) == 0;
+    if ((!temp && strncmp(nm, prefix, plen) != 0) || (spare && strcmp(nm, spare) == 0) ||
+        fstatat(dirfd(d), nm, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+      continue;
+    if (temp || strchr(nm, '.')) {
+      if (now - st.st_mtime > 60) unlinkat(dirfd(d), nm, 0);
+      continue;
     }
-    while (n >= FILTER_CACHE_MAX) {
-      size_t k = 0;
+    size_t k = n;
+    if (n == keep) { /* full: drop the oldest of the list and this one */
+      if (keep == 0) {
+        unlinkat(dirfd(d), nm, 0);
+        continue;
+      }
+      k = 0;
       for (size_t i = 1; i < n; i++)
         if (old[i].mtime < old[k].mtime) k = i;
+      if (st.st_mtime < old[k].mtime) {
+        unlinkat(dirfd(d), nm, 0);
+        continue;
+      }
       unlinkat(dirfd(d), old[k].name, 0);
-      old[k] = old[--n];
+    } else {
+      n++;
     }
-    closedir(d);
+    snprintf(old[k].name, sizeof old[k].name, "%s", nm);
+    old[k].mtime = st.st_mtime;
   }
+  closedir(d);
+}
+
+static void store_filter(const plan *pl, const char *path) {
+  /* Make room: the least recently written filters go first. */
+  evict_cache_files(pl->registry, "bpf-", strrchr(path, '/') + 1, FILTER_CACHE_MAX - 1);
   char *tmp = csb_xasprintf("%s.%d", path, (int)getpid());
   int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   csb_error e;
@@ -639,6 +661,7 @@ static int outer_main(int argc, char **argv) {
     case OPT_BWRAP: o.bwrap_override = arg; break;
     case OPT_CWD: o.cwd_opt = arg; break;
     case OPT_NO_PROC: o.no_proc = 1; break;
+    case OPT_NO_GLOB_CACHE: o.no_glob_cache = 1; break;
     case OPT_PRINT_ARGV: o.print_argv = 1; break;
     case OPT_PRINT_SECCOMP: o.print_seccomp = 1; break;
     case OPT_EXPLAIN: o.explain = 1; break;

@@ -410,13 +410,20 @@ static int expand_globs(builder *b, csb_strv *out) {
     eo.max_depth = depth;
     eo.flags = CSB_GLOB_EXPAND_SYMLINK_TARGETS;
     eo.threads = 1;
+    /* The cache lives in the registry, which the sandbox cannot see. */
+    eo.cache_dir = b->o->glob_cache;
+    csb_glob_expand_stats st;
+    eo.stats = &st;
     size_t before = out->len;
     if (!csb_glob_expand_ex(g, &eo, out, &e)) {
       csb_glob_free(g);
       return csb_error_set(b->err, "cannot expand deny-read glob `%s`: %s", pat, e.msg);
     }
-    csb_strv_pushf(&b->out->explain, "deny glob %s: %zu match(es) now (depth %s)", pat,
-                   out->len - before, depth < 0 ? "unlimited" : "limited");
+    csb_strv_pushf(&b->out->explain,
+                   "deny glob %s: %zu match(es) now (depth %s; %zu director%s read, %zu unchanged "
+                   "since the cached expansion)",
+                   pat, out->len - before, depth < 0 ? "unlimited" : "limited", st.dirs_read,
+                   st.dirs_read == 1 ? "y" : "ies", st.dirs_reused);
     csb_glob_free(g);
   }
   return 1;

@@ -5,8 +5,11 @@
 # directory, then times median-of-N runs (round-robin, after a warm-up
 # round) of csb expanding ROOT/**/*.env against its find-based equivalents,
 # `find ROOT -name '*.env'` and `find ROOT -path 'ROOT/*.env'`, and against
-# the listing floor (reading every directory and nothing else). Prints wall
+# the listing floor (reading every directory and nothing else), and csb with
+# its expansion cache (as csb-bwrap uses it): cold (the cache written),
+# warm (nothing changed) and warm after one directory changed. Prints wall
 # and CPU medians and the ratios; every variant must find the same paths.
+# bench_glob is static and musl-linked, like the shipped csb binaries.
 # With strace installed it also counts the system calls of one csb process
 # and one find. On a shared machine trust CPU time over wall time.
 #
@@ -42,7 +45,7 @@ if [ -z "$bin" ]; then
     echo "run.sh: building bench_glob with ${CC:-cc}" >&2
     bin="$tmp/bench_glob"
     ${CC:-cc} -std=c17 -O2 -pthread -I"$repo/libs/base" -I"$repo/libs/paths" \
-      "$repo/tests/bench/glob/bench_glob.c" "$repo"/libs/paths/*.c \
+      "$repo/tests/bench/glob/bench_glob.c" "$repo"/libs/paths/{glob,glob_cache,glob_expand,paths,spath,winpath,winpath_fs}.c \
       "$repo"/libs/base/*.c -o "$bin"
   fi
 fi

@@ -17,7 +17,7 @@
  *
  *   clang -std=c17 -g -O1 -fsanitize=fuzzer,address,undefined -pthread \
  *     -DCSB_FUZZ_ENTRY -Ilibs/base -Ilibs/paths libs/paths/fuzz_glob_cache.c \
- *     libs/paths/glob_cache.c libs/base/{base,sha256,utf8}.c -o /tmp/fuzz_glob_cache
+ *     libs/paths/glob_cache.c libs/base/{base,os,sha256,utf8}.c -o /tmp/fuzz_glob_cache
  *   /tmp/fuzz_glob_cache -max_len=4096 -max_total_time=600 CORPUS_DIR
  */
 #define _GNU_SOURCE

@@ -157,7 +157,8 @@ struct Expansion {
 };
 
 Expansion Expand(const std::string &pattern, int max_depth = CSB_GLOB_DEPTH_UNLIMITED,
-                 size_t max_matches = 0, unsigned flags = 0, int threads = 0) {
+                 size_t max_matches = 0, unsigned flags = 0, int threads = 0,
+                 const char *cache_dir = nullptr, csb_glob_expand_stats *stats = nullptr) {
   Expansion r;
   Glob g(pattern);
   if (!g.ok()) {
@@ -170,6 +171,8 @@ Expansion Expand(const std::string &pattern, int max_depth = CSB_GLOB_DEPTH_UNLI
   o.max_matches = max_matches;
   o.flags = flags;
   o.threads = threads;
+  o.cache_dir = cache_dir;
+  o.stats = stats;
   csb_strv v;
   csb_strv_init(&v);
   csb_error err;
@@ -1432,26 +1435,7 @@ class ExpandCacheTest : public ExpandTest {
   Expansion ExpandC(const std::string &pattern, csb_glob_expand_stats *st, unsigned flags = 0,
                     int threads = 1, int max_depth = CSB_GLOB_DEPTH_UNLIMITED,
                     size_t max_matches = 0) {
-    Expansion res;
-    Glob g(pattern);
-    EXPECT_TRUE(g.ok()) << g.error;
-    csb_glob_expand_opts o;
-    memset(&o, 0, sizeof o);
-    o.max_depth = max_depth;
-    o.max_matches = max_matches;
-    o.flags = flags;
-    o.threads = threads;
-    o.cache_dir = cache.c_str();
-    o.stats = st;
-    csb_strv v;
-    csb_strv_init(&v);
-    csb_error err;
-    csb_error_clear(&err);
-    res.ok = csb_glob_expand_ex(g.g, &o, &v, &err) != 0;
-    if (!res.ok) res.error = err.msg;
-    for (size_t i = 0; i < v.len; i++) res.paths.push_back(v.items[i]);
-    csb_strv_free(&v);
-    return res;
+    return Expand(pattern, max_depth, max_matches, flags, threads, cache.c_str(), st);
   }
   // Expands with the cache and checks the result against an expansion
   // without it, made right after.

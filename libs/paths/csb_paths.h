@@ -283,8 +283,11 @@ typedef struct csb_glob_expand_opts {
    * inode, mode, mtime and ctime as when it was read, and it had settled
    * then (mtime and ctime more than a second old) on a file system known
    * to keep directory times exactly (ext2/3/4, XFS, btrfs, tmpfs). Every
-   * other directory is read, and the cache file for the pattern is
-   * rewritten. The result is the same as without a cache. Cache files
+   * other directory is read (alone; a directory never seen before with
+   * everything below it), and the cache file for the pattern is
+   * rewritten, unless all of those directories were unsettled (then they
+   * will be read again next time anyway). The result is the same as
+   * without a cache. Cache files
    * that are missing, foreign or malformed are ignored; failing to write
    * one is not an error. */
   const char *cache_dir;

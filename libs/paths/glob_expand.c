@@ -381,6 +381,7 @@ typedef struct expansion {
   size_t nitems;
   atomic_size_t next_item;
   atomic_size_t dirs_read;
+  atomic_size_t dirs_trusted; /* directories read and recorded as trusted */
   /* Recording directories for the cache (glob_cache.h). */
   int record;
   struct timespec start;
@@ -736,7 +737,10 @@ static const char *rel_of(const walker *W, const char *path, size_t len, size_t 
 static void record_dir(walker *W, size_t fi, const gc_id *id, size_t found_mark) {
   const wframe *F = &W->frames[fi];
   uint32_t flags = 0;
-  if (gc_id_settled(id, &W->X->start) && fs_trusted(W, F->fd, id->dev)) flags |= GC_TRUSTED;
+  if (gc_id_settled(id, &W->X->start) && fs_trusted(W, F->fd, id->dev)) {
+    flags |= GC_TRUSTED;
+    atomic_fetch_add_explicit(&W->X->dirs_trusted, 1, memory_order_relaxed);
+  }
   size_t nm = W->found.len - found_mark, nc = F->child_end - F->child_begin;
   const char **names = csb_xcalloc(nm + nc + 1, sizeof *names);
   size_t *lens = csb_xcalloc(nm + nc + 1, sizeof *lens);
@@ -1250,6 +1254,7 @@ int csb_glob_expand_ex(const csb_glob *g, const csb_glob_expand_opts *opts,
   if (nthreads > CSB_GLOB_MAX_THREADS) nthreads = CSB_GLOB_MAX_THREADS;
 
   atomic_init(&X.dirs_read, 0);
+  atomic_init(&X.dirs_trusted, 0);
   size_t reused = 0;
   int cache_loaded = 0, cache_stored = 0;
 #ifdef CSB_GLOB_CACHE
@@ -1322,7 +1327,11 @@ int csb_glob_expand_ex(const csb_glob *g, const csb_glob_expand_opts *opts,
   }
 
 #ifdef CSB_GLOB_CACHE
-  if (ok && X.record && atomic_load(&X.dirs_read) > 0)
+  /* A new file is written when something was read, unless every
+   * directory read has to be read again next time anyway (untrusted:
+   * typically just changed, which is what made it be read). */
+  if (ok && X.record && atomic_load(&X.dirs_read) > 0 &&
+      (!cache_loaded || atomic_load(&X.dirs_trusted) > 0))
     cache_stored = store_cache(opts->cache_dir, key, key_len, W, nthreads, keep, nkeep);
   free(keep);
   gc_file_free(&cf);

@@ -1501,6 +1501,8 @@ TEST_F(ExpandCacheTest, ReusesExactlyTheSettledUnchangedDirectories) {
   st = Same(pat, fl);
   EXPECT_EQ(st.dirs_read, 1u);
   EXPECT_EQ(st.dirs_reused, ndirs - 1);
+  // It was read unsettled (just changed): no point in a new file.
+  EXPECT_FALSE(st.cache_stored);
   {
     Expansion e = ExpandC(pat, &st, fl);
     EXPECT_TRUE(std::count(e.paths.begin(), e.paths.end(), r + "/sub/deep/new.env"));

@@ -58,19 +58,8 @@ import fault_injection_test as fi  # noqa: E402  (its patches and trees)
 import golden  # noqa: E402
 import policy_gen  # noqa: E402
 import run_golden  # noqa: E402  (the Linux suite: scenario layout, snapshots)
-
-
-def find_wine(explicit):
-    cands = [explicit] if explicit else []
-    cands += [shutil.which("wine64"), "/usr/lib/wine/wine64", shutil.which("wine")]
-    for c in cands:
-        if c and os.path.exists(c):
-            return c
-    return None
-
-
-def win(path):
-    return "Z:" + path.replace("/", "\\")
+import wine  # noqa: E402
+from wine import win  # noqa: E402
 
 
 def to_root(data, root, windows):
@@ -259,10 +248,11 @@ FAULT_SCENARIOS = (("small", fi.OLD, fi.PATCH, fi.PROBE, 60, 1),
                     fi.probe_for(("", "sub", "d0", "d1", "d2", "d3"))[0], 150, 3))
 
 
-def fault_suite(linux, fi_batch, wine_run, work, failures):
-    """Runs the fail-mode injection under Wine; returns the runs checked."""
+def fault_suite(linux, fi_batch, wn, work, failures):
+    """Runs the fail-mode injection under Wine (`wn`, a wine.Wine); returns
+    the runs checked."""
     top = os.path.join(work, "fi")
-    spec, runs = [], []
+    spec, runs = wine.Batch(os.path.join(top, "runs")), []
     for name, files, patch, probe, steps, stride in FAULT_SCENARIOS:
         ref = os.path.join(top, name + "-linux")
         os.makedirs(ref)
@@ -279,31 +269,23 @@ def fault_suite(linux, fi_batch, wine_run, work, failures):
             fi.make_tree(tree, files)
             env = {"CSB_PATCH_FAULT_STEP": str(n), "CSB_PATCH_FAULT_MODE": "fail",
                    "CSB_PATCH_FAULT_NOSYNC": "1"}
-            spec.append({"cwd": win(tree), "env": env, "args": ["csb-applypatch", patch],
-                         "stdin": None, "stdout": win(tree + ".out"), "stderr": win(tree + ".err")})
+            spec.add(win(tree), env, ["csb-applypatch", patch])
             runs.append((name, n, tree, old, new, probe))
-    if not spec:
+    if not runs:
         return 0
 
-    def batch(entries):
-        sp, rp = os.path.join(top, "spec.json"), os.path.join(top, "results.json")
-        if os.path.exists(rp):
-            os.remove(rp)
-        with open(sp, "w", encoding="utf-8") as f:
-            json.dump(entries, f)
-        rc, out, err = wine_run([fi_batch, win(sp), win(rp)], work)
-        if rc != 0 or not os.path.exists(rp):
-            failures.append(("fault batch", ["failed (%d): %s%s" % (
-                rc, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))]))
+    def batch(b):
+        try:
+            return b.run(wn, fi_batch, work)
+        except wine.BatchError as e:
+            failures.append(("fault batch", ["failed (%d): %s%s" % (e.rc, e.out, e.err)]))
             return None
-        with open(rp, encoding="utf-8") as f:
-            return json.load(f)
 
-    codes = batch(spec)
-    if codes is None:
+    results = batch(spec)
+    if results is None:
         return 0
     probes, last, outcomes = [], {}, {}
-    for (name, n, tree, old, new, probe), rc in zip(runs, codes):
+    for (name, n, tree, old, new, probe), (rc, _, err) in zip(runs, results):
         tag = "fault %s step %d" % (name, n)
         now, left = contents(tree)
         if rc == 71:
@@ -316,8 +298,7 @@ def fault_suite(linux, fi_batch, wine_run, work, failures):
             if left:
                 probes.append((tag, tree, new, probe))
         else:
-            err = run_golden.read(tree + ".err", b"").decode("utf-8", "replace")
-            failures.append((tag, ["exit %d, expected 71 or 0: %s" % (rc, err)]))
+            failures.append((tag, ["exit %d, expected 71 or 0: %s" % (rc, wine.text(err))]))
         last[name] = (rc, left, n)
         outcomes.setdefault(name, {}).setdefault(rc, 0)
         outcomes[name][rc] += 1
@@ -325,12 +306,11 @@ def fault_suite(linux, fi_batch, wine_run, work, failures):
         if rc != 0 or left:
             failures.append(("fault " + name, ["step %d still failed: more steps than tried" % n]))
     if probes:
-        entries = [{"cwd": win(tree), "env": {"CSB_PATCH_FAULT_STEP": None,
-                                              "CSB_PATCH_FAULT_MODE": None},
-                    "args": ["csb-applypatch", probe], "stdin": None,
-                    "stdout": win(tree + ".out2"), "stderr": win(tree + ".err2")}
-                   for tag, tree, new, probe in probes]
-        for (tag, tree, new, probe), rc in zip(probes, batch(entries) or []):
+        again = wine.Batch(os.path.join(top, "probes"))
+        for tag, tree, new, probe in probes:
+            again.add(win(tree), {"CSB_PATCH_FAULT_STEP": None, "CSB_PATCH_FAULT_MODE": None},
+                      ["csb-applypatch", probe])
+        for (tag, tree, new, probe), (rc, _, _) in zip(probes, batch(again) or []):
             now, left = contents(tree)
             now = {k: v for k, v in now.items() if os.path.basename(k) != ".probe"}
             if rc != 0 or left or now != new:
@@ -354,9 +334,9 @@ def main():
     ap.add_argument("names", nargs="*")
     a = ap.parse_args()
     linux, exe, batch = (os.path.abspath(p) for p in (a.linux, a.exe, a.batch))
-    wine = find_wine(a.wine)
-    if wine is None:
-        print("wine_test: wine64 not found: install Debian's wine64 (./dev.sh setup does)")
+    binary = wine.find(a.wine)
+    if binary is None:
+        print("wine_test: " + wine.NOT_FOUND)
         return 1
     listed = []
     with open(os.path.join(HERE, "wine_shared.txt"), encoding="utf-8") as f:
@@ -367,86 +347,37 @@ def main():
     wnames = golden.case_names(os.path.join(HERE, "wine_cases"), a.names, dirs=True)
     base = os.environ.get("TEST_TMPDIR") or tempfile.gettempdir()
     work = os.path.realpath(tempfile.mkdtemp(prefix="wine-ap.", dir=base))
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": work,
-        "XDG_CACHE_HOME": os.path.join(work, "cache"),
-        "WINEPREFIX": os.path.join(work, "prefix"),
-        "WINEDEBUG": "-all",
-        "WINEDLLOVERRIDES": "mscoree,mshtml=;winemenubuilder.exe=d",
-        # UTF-8 file names and arguments (Wine converts them with the locale).
-        "LC_ALL": "C.UTF-8",
-    }
-    out_dir = os.path.join(work, "out")
-    os.makedirs(out_dir)
+    wn = wine.Wine(binary, work)
     failures = []
     fault_runs = 0
 
-    def wine_run(argv, cwd, stdin_path=None):
-        o, e = os.path.join(out_dir, "run.out"), os.path.join(out_dir, "run.err")
-        with open(o, "wb") as fo, open(e, "wb") as fe, \
-                open(stdin_path or os.devnull, "rb") as fi:
-            rc = subprocess.run([wine] + argv, cwd=cwd, env=env, stdin=fi, stdout=fo, stderr=fe,
-                                timeout=300).returncode
-        return rc, run_golden.read(o), run_golden.read(e)
-
     try:
         # The prefix (created once, which takes a while) and one wineserver.
-        rc, _, err = wine_run([exe, "--version"], work)
-        if rc != 0:
-            print("wine_test: `wine csb-applypatch.exe --version` failed (%d):\n%s" %
-                  (rc, err.decode("utf-8", "replace")))
+        problem = wn.boot(exe)
+        if problem:
+            print("wine_test: " + problem)
             return 1
-        wineserver = os.path.join(os.path.dirname(wine), "wineserver")
-        if not os.path.exists(wineserver):
-            wineserver = shutil.which("wineserver")
-        if wineserver:
-            subprocess.run([wineserver, "-p"], env=env, stdin=subprocess.DEVNULL,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
-        spec, pending, exe_runs = [], [], []
+        spec, pending, exe_runs = wine.Batch(os.path.join(work, "out")), [], []
         for name, flags in listed:
             lin = run_linux(linux, Scenario(name, os.path.join(work, "l", name), False))
-            sc = Scenario(name, os.path.join(work, "w", name), True)
-            n = len(spec)
-            spec.append({
-                "cwd": win(sc.work),
-                "env": {},
-                "args": ["csb-applypatch" if sc.mode == "csb" else sc.mode] + sc.args,
-                "stdin": win(sc.stdin_path),
-                "stdout": win(os.path.join(out_dir, "%d.out" % n)),
-                "stderr": win(os.path.join(out_dir, "%d.err" % n)),
-            })
-            pending.append((name, sc, lin))
+            pending.append((name, Scenario(name, os.path.join(work, "w", name), True), lin))
             if flags and flags[0] == "exe":
                 exe_runs.append((name, flags[1:], lin))
         for name in wnames:
             sc = Scenario(name, os.path.join(work, "w", name), True, "wine_cases")
             pending.append((name, sc, expected(sc)))
-        for name, sc, _ in pending[len(spec):]:
-            n = len(spec)
-            spec.append({
-                "cwd": win(sc.work),
-                "env": {},
-                "args": ["csb-applypatch" if sc.mode == "csb" else sc.mode] + sc.args,
-                "stdin": win(sc.stdin_path),
-                "stdout": win(os.path.join(out_dir, "%d.out" % n)),
-                "stderr": win(os.path.join(out_dir, "%d.err" % n)),
-            })
-        spec_path, res_path = os.path.join(work, "batch.json"), os.path.join(work, "results.json")
-        with open(spec_path, "w", encoding="utf-8") as f:
-            json.dump(spec, f)
-        rc, out, err = wine_run([batch, win(spec_path), win(res_path)], work)
-        codes = []
-        if rc != 0 or not os.path.exists(res_path):
-            failures.append(("batch", ["the batch run failed (%d):\n%s%s" % (
-                rc, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))]))
-        else:
-            with open(res_path, encoding="utf-8") as f:
-                codes = json.load(f)
-        for (name, sc, lin), code, n in zip(pending, codes, range(len(codes))):
-            got = sc.result(code, run_golden.read(os.path.join(out_dir, "%d.out" % n)),
-                            run_golden.read(os.path.join(out_dir, "%d.err" % n)))
+        for name, sc, _ in pending:
+            spec.add(win(sc.work), {},
+                     ["csb-applypatch" if sc.mode == "csb" else sc.mode] + sc.args,
+                     win(sc.stdin_path))
+        try:
+            results = spec.run(wn, batch, work)
+        except wine.BatchError as e:
+            failures.append(("batch", ["the batch run failed (%d):\n%s%s" % (e.rc, e.out, e.err)]))
+            results = []
+        for (name, sc, lin), (code, out, err) in zip(pending, results):
+            got = sc.result(code, out, err)
             if a.record and sc.case.endswith(os.path.join("wine_cases", name)):
                 record(sc, got)
                 continue
@@ -460,26 +391,20 @@ def main():
             exe_name = (flags[0] if flags else "csb-applypatch") + ".exe"
             copy = os.path.join(work, "x", name, exe_name)
             shutil.copyfile(exe, copy)
-            rc, out, err = wine_run([copy] + sc.args, sc.work, sc.stdin_path)
+            rc, out, err = wn.run([copy] + sc.args, sc.work, sc.stdin_path)
             problems = compare(lin, sc.result(rc, out, err))
             if problems:
                 failures.append(("exe " + name, problems))
         fault_runs = 0
         if a.fi_batch and not a.names and not a.record:
-            fault_runs = fault_suite(linux, os.path.abspath(a.fi_batch), wine_run, work,
-                                     failures)
+            fault_runs = fault_suite(linux, os.path.abspath(a.fi_batch), wn, work, failures)
             if fault_runs == 0:
                 failures.append(("fault", ["no failure was injected"]))
-        if wineserver:
-            subprocess.run([wineserver, "-k"], env=env, stdin=subprocess.DEVNULL,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     finally:
+        wn.stop()
         subprocess.run(["chmod", "-R", "u+rwx", work], check=False)
         shutil.rmtree(work, ignore_errors=True)
-    for name, problems in failures:
-        print("FAIL %s" % name)
-        for p in problems:
-            print("  " + p.replace("\n", "\n  "))
+    wine.print_failures(failures)
     print("under Wine: %d scenario(s) against the Linux build, %d Windows scenario(s), "
           "%d run(s) of the shipped exe, %d fault-injection run(s); %d failed" % (
               len(listed), len(wnames), len([1 for _, f in listed if f and f[0] == "exe"]),

@@ -33,7 +33,6 @@ Wine process start costs about a second.
 (review the diff).
 """
 import argparse
-import json
 import os
 import re
 import shlex
@@ -47,21 +46,10 @@ sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 sys.path.insert(0, HERE)
 import golden  # noqa: E402
 import run_golden  # noqa: E402  (the Linux suite's runner: case layout)
+import wine  # noqa: E402
+from wine import win  # noqa: E402
 
 WIN_HEADER = {"args": "", "env": "", "cwd": "repo", "exe": "no"}
-
-
-def find_wine(explicit):
-    cands = [explicit] if explicit else []
-    cands += [shutil.which("wine64"), "/usr/lib/wine/wine64", shutil.which("wine")]
-    for c in cands:
-        if c and os.path.exists(c):
-            return c
-    return None
-
-
-def win(path):
-    return "Z:" + path.replace("/", "\\")
 
 
 def to_posix(text, root):
@@ -85,41 +73,16 @@ def posix_arg_to_win(arg, root):
                   lambda m: win(root) + m.group(1).replace("/", "\\"), arg)
 
 
-def run_to_files(argv, cwd, env, tmp):
-    """Runs argv with stdout/stderr in files: Wine's helper processes inherit
-    the child's handles and would keep pipes open after it exits."""
-    out_path, err_path = os.path.join(tmp, "stdout"), os.path.join(tmp, "stderr")
-    with open(out_path, "wb") as out, open(err_path, "wb") as err:
-        rc = subprocess.run(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out,
-                            stderr=err, timeout=300).returncode
-    with open(out_path, "rb") as f:
-        stdout = f.read()
-    with open(err_path, "rb") as f:
-        stderr = f.read()
-    return rc, stdout, stderr
-
-
 class Suite:
-    def __init__(self, a, wine, work):
+    def __init__(self, a, wn, work):
         self.a = a
-        self.wine = wine
+        self.wine = wn  # a wine.Wine
         self.work = work
-        self.batch = []  # (spec entry, callback(rc, stdout, stderr))
-        self.out_dir = os.path.join(work, "out")
-        os.makedirs(self.out_dir)
+        self.batch = wine.Batch(os.path.join(work, "out"))
+        self.callbacks = []  # callback(rc, stdout, stderr) of each batch case
         self.failures = []
         self.exe_cases = []  # (name, cwd, args, callback)
         self.counts = {"shared": 0, "windows": 0, "exe": 0}
-        self.env = {
-            "PATH": "/usr/bin:/bin",
-            "HOME": work,
-            "XDG_CACHE_HOME": os.path.join(work, "cache"),
-            "WINEPREFIX": os.path.join(work, "prefix"),
-            "WINEDEBUG": "-all",
-            "WINEDLLOVERRIDES": "mscoree,mshtml=;winemenubuilder.exe=d",
-            # UTF-8 file names and arguments (Wine converts them with the locale).
-            "LC_ALL": "C.UTF-8",
-        }
 
     def new_root(self, name):
         root = os.path.join(self.work, "t", name)
@@ -128,16 +91,8 @@ class Suite:
         return root
 
     def add(self, cwd, env, args, callback):
-        n = len(self.batch)
-        entry = {
-            "cwd": cwd,
-            "env": env,
-            "args": ["csb-resolve"] + args,
-            "stdin": None,
-            "stdout": win(os.path.join(self.out_dir, "%d.out" % n)),
-            "stderr": win(os.path.join(self.out_dir, "%d.err" % n)),
-        }
-        self.batch.append((entry, callback))
+        self.batch.add(cwd, env, ["csb-resolve"] + args)
+        self.callbacks.append(callback)
 
     # ---- 1. shared cases ----------------------------------------------------
 
@@ -249,46 +204,34 @@ class Suite:
 
     # ---- running ------------------------------------------------------------
 
-    def wine_run(self, argv, cwd):
-        return run_to_files([self.wine] + argv, cwd, self.env, self.work)
-
     def run_batch(self):
-        spec = os.path.join(self.work, "batch.json")
-        results = os.path.join(self.work, "results.json")
-        with open(spec, "w", encoding="utf-8") as f:
-            json.dump([e for e, _ in self.batch], f)
-        rc, out, err = self.wine_run([self.a.batch, win(spec), win(results)], self.work)
-        if rc != 0 or not os.path.exists(results):
+        try:
+            results = self.batch.run(self.wine, self.a.batch, self.work)
+        except wine.BatchError as e:
             self.failures.append(("batch", ["the batch run failed (%d):\n%s%s" % (
-                rc, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))]))
+                e.rc, e.out, e.err)]))
             return
-        with open(results, encoding="utf-8") as f:
-            codes = json.load(f)
-        for (entry, callback), code in zip(self.batch, codes):
-            with open(entry["stdout"][2:].replace("\\", "/"), "rb") as f:
-                out = f.read()
-            with open(entry["stderr"][2:].replace("\\", "/"), "rb") as f:
-                err = f.read()
+        for callback, (code, out, err) in zip(self.callbacks, results):
             callback(code, out, err)
 
     def boot(self):
-        """Creates the prefix (which takes a while) with the shipped exe."""
-        rc, out, err = self.wine_run([self.a.exe, "--version"], self.work)
-        if rc != 0:
-            self.failures.append(("exe boot", ["`wine csb-resolve.exe --version` failed (%d):\n%s"
-                                               % (rc, err.decode("utf-8", "replace"))]))
+        """Creates the prefix (which takes a while) with the shipped exe and
+        keeps one wineserver for every later run."""
+        problem = self.wine.boot(self.a.exe)
+        if problem:
+            self.failures.append(("exe boot", [problem]))
             return False
         return True
 
     def run_exe(self):
         lin = subprocess.run([self.a.linux, "--version"], capture_output=True)
-        rc, out, err = self.wine_run([self.a.exe, "--version"], self.work)
+        rc, out, err = self.wine.run([self.a.exe, "--version"], self.work)
         self.counts["exe"] += 1
         if (rc, out, err) != (lin.returncode, lin.stdout, lin.stderr):
             self.failures.append(("exe --version", ["linux %r, windows %r" % (
                 (lin.returncode, lin.stdout, lin.stderr), (rc, out, err))]))
         for name, cwd, args, check in self.exe_cases:
-            rc, out, err = self.wine_run([self.a.exe] + args, cwd[2:].replace("\\", "/"))
+            rc, out, err = self.wine.run([self.a.exe] + args, wine.posix(cwd))
             check(rc, out, err)
 
 
@@ -302,14 +245,14 @@ def main():
     ap.add_argument("names", nargs="*")
     a = ap.parse_args()
     a.linux, a.exe, a.batch = (os.path.abspath(p) for p in (a.linux, a.exe, a.batch))
-    wine = find_wine(a.wine)
-    if wine is None:
-        print("wine_test: wine64 not found: install Debian's wine64 (./dev.sh setup does)")
+    binary = wine.find(a.wine)
+    if binary is None:
+        print("wine_test: " + wine.NOT_FOUND)
         return 1
     # Trees below /var/tmp, as in the Linux suite (sorted outputs order
     # $ROOT the same way).
     work = os.path.realpath(tempfile.mkdtemp(prefix="wine-resolve.", dir="/var/tmp"))
-    s = Suite(a, wine, work)
+    s = Suite(a, wine.Wine(binary, work), work)
     try:
         with open(os.path.join(HERE, "wine_shared.txt"), encoding="utf-8") as f:
             shared = [l.split("#")[0].strip() for l in f]
@@ -321,24 +264,13 @@ def main():
         for n in wcases:
             s.windows_case(n)
         # One prefix, one wineserver for every run.
-        wineserver = os.path.join(os.path.dirname(wine), "wineserver")
-        if not os.path.exists(wineserver):
-            wineserver = shutil.which("wineserver")
         if s.boot():
-            if wineserver:
-                subprocess.run([wineserver, "-p"], env=s.env, stdin=subprocess.DEVNULL,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             s.run_exe()
             s.run_batch()
-        if wineserver:
-            subprocess.run([wineserver, "-k"], env=s.env, stdin=subprocess.DEVNULL,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     finally:
+        s.wine.stop()
         shutil.rmtree(work, ignore_errors=True)
-    for name, problems in s.failures:
-        print("FAIL %s" % name)
-        for p in problems:
-            print("  " + p.replace("\n", "\n  "))
+    wine.print_failures(s.failures)
     print("under Wine: %d shared case(s) byte for byte against Linux, %d Windows case(s), "
           "%d run(s) of the shipped exe; %d failed" % (
               s.counts["shared"], s.counts["windows"], s.counts["exe"], len(s.failures)))

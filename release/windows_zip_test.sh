@@ -6,29 +6,9 @@ set -euo pipefail
 mkzip=$1
 built=$2
 spec=$3
-work=${TEST_TMPDIR:-$(mktemp -d)}
+. "$(dirname "${BASH_SOURCE[0]}")/repack.sh"
 
-stage() {
-  local dir=$1 stamp=$2 perm=$3 order=$4
-  mkdir -p "$dir"
-  local i=0 out="$dir/spec"
-  : > "$out"
-  while IFS=$'\t' read -r mode arc src; do
-    i=$((i + 1))
-    cp "$src" "$dir/f$i"
-    chmod "$perm" "$dir/f$i"
-    touch -d "$stamp" "$dir/f$i"
-    printf '%s\t%s\t%s\n' "$mode" "$arc" "$dir/f$i" >> "$out"
-  done < "$spec"
-  if [ "$order" = reverse ]; then tac "$out" > "$out.r" && mv "$out.r" "$out"; fi
-}
-
-stage "$work/a" "2001-02-03 04:05:06" 0600 forward
-stage "$work/b" "now" 0777 reverse
-(umask 077 && python3 "$mkzip" "$work/a.zip" "$work/a/spec")
-(umask 022 && python3 "$mkzip" "$work/b.zip" "$work/b/spec")
-cmp "$work/a.zip" "$work/b.zip"
-cmp "$built" "$work/a.zip"
+repack_twice "$built" "$spec" .zip python3 "$mkzip"
 
 python3 - "$built" <<'PY'
 import sys, zipfile

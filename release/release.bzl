@@ -1,6 +1,7 @@
 """Release rules: the reproducible tarball and its DotSlash files."""
 
 load("@csb_version//:version.bzl", "CSB_VERSION")
+load(":archive.bzl", "doc_entries", "pack_archive")
 
 TARGET_TRIPLE = "x86_64-linux-musl"
 
@@ -16,37 +17,16 @@ def _entries(ctx):
             fail("%s is not an executable" % tool.label)
         entries.append(("0755", "bin/" + exe.basename, exe))
     entries.append(("0755", "libexec/csb/bwrap", ctx.executable.bwrap))
-    for doc in ctx.files.docs:
-        entries.append(("0644", "share/doc/csb/" + doc.basename, doc))
-    entries.append(("0644", "LICENSE", ctx.file.license))
-    return entries
+    return entries + doc_entries(ctx)
 
 def _csb_release_tarball_impl(ctx):
-    entries = _entries(ctx)
-    out = ctx.actions.declare_file(release_basename() + ".tar.gz")
-    spec = ctx.actions.declare_file(ctx.label.name + ".spec")
-    ctx.actions.write(spec, "".join(["%s\t%s\t%s\n" % (m, a, f.path) for m, a, f in entries]))
-
-    # The same entries with runfiles paths, for the reproducibility test.
-    test_spec = ctx.actions.declare_file(ctx.label.name + ".runfiles.spec")
-    ctx.actions.write(test_spec, "".join(["%s\t%s\t%s\n" % (m, a, f.short_path) for m, a, f in entries]))
-
-    inputs = [f for _, _, f in entries]
-    ctx.actions.run(
-        executable = ctx.executable._mktar,
-        arguments = [out.path, spec.path],
-        inputs = inputs + [spec],
-        outputs = [out],
+    return pack_archive(
+        ctx,
+        out = ctx.actions.declare_file(release_basename() + ".tar.gz"),
+        entries = _entries(ctx),
+        packer = ctx.executable._mktar,
         mnemonic = "CsbTarball",
-        progress_message = "Packing %s" % out.short_path,
     )
-    return [
-        DefaultInfo(files = depset([out]), runfiles = ctx.runfiles(files = [out])),
-        OutputGroupInfo(
-            spec = depset([test_spec]),
-            inputs = depset(inputs),
-        ),
-    ]
 
 csb_release_tarball = rule(
     implementation = _csb_release_tarball_impl,

@@ -3,6 +3,7 @@ reproducible, see mkzip.py). Holds the static mingw-w64 builds of the tools
 that run on Windows (bin/*.exe), the docs and the LICENSE."""
 
 load("@csb_version//:version.bzl", "CSB_VERSION")
+load(":archive.bzl", "doc_entries", "pack_archive")
 
 WINDOWS_TRIPLE = "x86_64-windows"
 
@@ -22,27 +23,14 @@ def _csb_windows_zip_impl(ctx):
         for f in tool[DefaultInfo].files.to_list():
             if f.basename.endswith(".exe"):
                 entries.append(("0755", "bin/" + f.basename, f))
-    for doc in ctx.files.docs:
-        entries.append(("0644", "share/doc/csb/" + doc.basename, doc))
-    entries.append(("0644", "LICENSE", ctx.file.license))
-    out = ctx.actions.declare_file(windows_basename() + ".zip")
-    spec = ctx.actions.declare_file(ctx.label.name + ".spec")
-    ctx.actions.write(spec, "".join(["%s\t%s\t%s\n" % (m, a, f.path) for m, a, f in entries]))
-    test_spec = ctx.actions.declare_file(ctx.label.name + ".runfiles.spec")
-    ctx.actions.write(test_spec, "".join(["%s\t%s\t%s\n" % (m, a, f.short_path) for m, a, f in entries]))
-    inputs = [f for _, _, f in entries]
-    ctx.actions.run(
-        executable = ctx.executable._mkzip,
-        arguments = [out.path, spec.path],
-        inputs = inputs + [spec, ctx.file._mktar],
-        outputs = [out],
+    return pack_archive(
+        ctx,
+        out = ctx.actions.declare_file(windows_basename() + ".zip"),
+        entries = entries + doc_entries(ctx),
+        packer = ctx.executable._mkzip,
         mnemonic = "CsbWindowsZip",
-        progress_message = "Packing %s" % out.short_path,
+        packer_inputs = [ctx.file._mktar],
     )
-    return [
-        DefaultInfo(files = depset([out]), runfiles = ctx.runfiles(files = [out])),
-        OutputGroupInfo(spec = depset([test_spec]), inputs = depset(inputs)),
-    ]
 
 csb_windows_zip = rule(
     implementation = _csb_windows_zip_impl,

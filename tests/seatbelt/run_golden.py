@@ -113,14 +113,25 @@ def build_tree(root, sections):
 
 
 def tree_base():
-    for base in (os.environ.get("TEST_TMPDIR"), os.path.expanduser("~/.cache/csb-seatbelt-golden")):
+    """The first writable scratch directory outside /tmp, /var and /etc:
+    $TEST_TMPDIR (unless Bazel's output base is itself below /tmp), a
+    private one in /dev/shm, ~/.cache/csb-seatbelt-golden."""
+    shm = "/dev/shm/csb-seatbelt-golden-%d" % os.getuid()
+    for base in (os.environ.get("TEST_TMPDIR"), shm,
+                 os.path.expanduser("~/.cache/csb-seatbelt-golden")):
         if not base:
             continue
-        os.makedirs(base, exist_ok=True)
-        real = os.path.realpath(base)
+        try:
+            os.makedirs(base, mode=0o700, exist_ok=True)
+            real = os.path.realpath(base)
+            st = os.lstat(real)
+            if st.st_uid != os.getuid() or not os.access(real, os.W_OK):
+                continue
+        except OSError:
+            continue
         if not re.match(r"^/(tmp|var|etc|private)(/|$)", real):
             return real
-    sys.exit("run_golden.py: no scratch directory outside /tmp, /var and /etc")
+    sys.exit("run_golden.py: no writable scratch directory outside /tmp, /var and /etc")
 
 
 def run(cmd, env, cwd, stdin=b""):

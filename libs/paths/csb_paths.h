@@ -383,6 +383,25 @@ const char *csb_winpath_name_problem(const char *name, size_t n);
  * Windows path, or NULL when every component is stored as written. */
 const char *csb_winpath_names_problem(const char *path);
 
+/* A file system lookup for csb_winpath_effective_with. `path` is a
+ * normalised absolute Windows path. When it exists and can be
+ * canonicalised, the function sets *out to its canonical form (normalised,
+ * absolute, heap-allocated; ownership passes to the caller) and returns 1;
+ * otherwise it returns 0 and leaves *out NULL. `ctx` is the caller's,
+ * passed through unchanged. */
+typedef int (*csb_winpath_canonical_fn)(void *ctx, const char *path, char **out);
+
+/* The effective path of `path` on the file system `canonical` describes:
+ * the deepest ancestor of the normalised path (itself included) for which
+ * `canonical` returns 1, in the form it returns, with the missing rest
+ * re-appended as written. `canonical` is asked about the path first, then
+ * about each parent in turn up to the root, and not again after its first
+ * 1; when it never returns 1 the result is the normalised path. Fails
+ * (*out NULL, err set) only when `path` is not absolute, without calling
+ * `canonical`. No file system access of its own: it runs on any host. */
+int csb_winpath_effective_with(const char *path, csb_winpath_canonical_fn canonical, void *ctx,
+                               char **out, csb_error *err);
+
 /* The Windows file system of this host (Windows builds; elsewhere these
  * fail with "no Windows file system on this host"). */
 
@@ -392,7 +411,8 @@ const char *csb_winpath_names_problem(const char *path);
 int csb_winpath_canonicalize(const char *path, char **out, csb_error *err);
 /* The deepest existing ancestor of `path` (itself included) canonicalised,
  * with the missing rest re-appended as written; an ancestor that exists but
- * cannot be canonicalised is skipped in favour of its parent. Fails only
+ * cannot be canonicalised is skipped in favour of its parent
+ * (csb_winpath_effective_with over csb_winpath_canonicalize). Fails only
  * for a path that is not absolute (or off Windows). */
 int csb_winpath_effective(const char *path, char **out, csb_error *err);
 

@@ -1,6 +1,7 @@
 /* winpath.c - lexical handling of Windows paths (csb_winpath_*), for policy
  * documents whose platform is "windows". Pure string work: it runs on any
- * host and never touches the filesystem.
+ * host and never touches the filesystem (csb_winpath_effective_with sees it
+ * only through its caller's callback).
  *
  * Normal form: `X:\a\b` (drive letter upper-cased, no trailing separator
  * except the root `X:\`) or `\\server\share\a\b` (root `\\server\share`).
@@ -261,4 +262,33 @@ const char *csb_winpath_names_problem(const char *path) {
   }
   free(norm);
   return why;
+}
+
+int csb_winpath_effective_with(const char *path, csb_winpath_canonical_fn canonical, void *ctx,
+                               char **out, csb_error *err) {
+  *out = NULL;
+  char *cur = csb_winpath_normalize(path);
+  if (cur == NULL) return csb_error_set(err, "`%s` is not an absolute Windows path", path);
+  csb_strv rest;
+  csb_strv_init(&rest);
+  char *canon = NULL;
+  for (;;) {
+    if (!canonical(ctx, cur, &canon)) canon = NULL;
+    if (canon != NULL) break;
+    char *up = csb_winpath_parent(cur);
+    if (up == NULL) break;
+    csb_strv_push_owned(&rest, csb_winpath_basename(cur));
+    free(cur);
+    cur = up;
+  }
+  char *res = canon != NULL ? canon : csb_xstrdup(cur);
+  for (size_t i = rest.len; i > 0; i--) {
+    char *j = csb_winpath_join(res, rest.items[i - 1]);
+    free(res);
+    res = j;
+  }
+  free(cur);
+  csb_strv_free(&rest);
+  *out = res;
+  return 1;
 }

@@ -58,33 +58,16 @@ int csb_winpath_canonicalize(const char *path, char **out, csb_error *err) {
   return 1;
 }
 
-int csb_winpath_effective(const char *path, char **out, csb_error *err) {
+/* csb_winpath_canonical_fn over this host's file system. */
+static int fs_canonical(void *ctx, const char *path, char **out) {
+  (void)ctx;
+  csb_file_type t;
   *out = NULL;
-  char *cur = csb_winpath_normalize(path);
-  if (cur == NULL) return csb_error_set(err, "`%s` is not an absolute Windows path", path);
-  csb_strv rest;
-  csb_strv_init(&rest);
-  char *canon = NULL;
-  for (;;) {
-    csb_file_type t;
-    if (csb_os_file_type(cur, 0, &t) && !csb_winpath_canonicalize(cur, &canon, NULL)) canon = NULL;
-    if (canon != NULL) break;
-    char *up = csb_winpath_parent(cur);
-    if (up == NULL) break;
-    csb_strv_push_owned(&rest, csb_winpath_basename(cur));
-    free(cur);
-    cur = up;
-  }
-  char *res = canon != NULL ? canon : csb_xstrdup(cur);
-  for (size_t i = rest.len; i > 0; i--) {
-    char *j = csb_winpath_join(res, rest.items[i - 1]);
-    free(res);
-    res = j;
-  }
-  free(cur);
-  csb_strv_free(&rest);
-  *out = res;
-  return 1;
+  return csb_os_file_type(path, 0, &t) && csb_winpath_canonicalize(path, out, NULL);
+}
+
+int csb_winpath_effective(const char *path, char **out, csb_error *err) {
+  return csb_winpath_effective_with(path, fs_canonical, NULL, out, err);
 }
 
 #else

@@ -2,7 +2,9 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "csb_paths.h"
 
@@ -110,6 +112,91 @@ TEST(WinPath, RootParentBasenameKey) {
   EXPECT_EQ(Own(csb_winpath_key("\\\\?\\C:\\x")), "c:/x");
   EXPECT_EQ(Own(csb_winpath_key("\\\\Srv\\Sh\\X")), "//srv/sh/x");
   EXPECT_EQ(Own(csb_winpath_key("x")), "<null>");
+}
+
+// A file system for csb_winpath_effective_with: comparison keys
+// (csb_winpath_key) of the objects that exist, each with its canonical form
+// ("" for one that exists but cannot be canonicalised), and every path the
+// lookup was asked about.
+struct FakeFs {
+  std::map<std::string, std::string> canon;
+  std::vector<std::string> asked;
+};
+
+int FakeCanonical(void *ctx, const char *path, char **out) {
+  FakeFs *fs = static_cast<FakeFs *>(ctx);
+  fs->asked.push_back(path);
+  *out = nullptr;
+  char *key = csb_winpath_key(path);
+  auto it = fs->canon.find(key);
+  free(key);
+  if (it == fs->canon.end() || it->second.empty()) return 0;
+  *out = csb_xstrdup(it->second.c_str());
+  return 1;
+}
+
+std::string Effective(FakeFs *fs, const char *path) {
+  char *out = nullptr;
+  csb_error err;
+  csb_error_clear(&err);
+  if (!csb_winpath_effective_with(path, FakeCanonical, fs, &out, &err)) {
+    EXPECT_EQ(out, nullptr);
+    return "<error> " + std::string(err.msg);
+  }
+  return Own(out);
+}
+
+TEST(WinPathEffective, PathExists) {
+  FakeFs fs;
+  fs.canon["c:/repo/a"] = "C:\\Repo\\A";
+  fs.canon["c:/repo"] = "C:\\Repo";
+  EXPECT_EQ(Effective(&fs, "c:/repo/./a/"), "C:\\Repo\\A");
+  // Asked once, with the normalised path.
+  EXPECT_EQ(fs.asked, std::vector<std::string>({"C:\\repo\\a"}));
+}
+
+TEST(WinPathEffective, PrefixExistsTailReappended) {
+  FakeFs fs;
+  fs.canon["c:/repo"] = "D:\\Real\\Repo";  // a junction
+  EXPECT_EQ(Effective(&fs, "c:\\repo\\new\\Sub\\f.txt"), "D:\\Real\\Repo\\new\\Sub\\f.txt");
+  EXPECT_EQ(fs.asked, std::vector<std::string>({"C:\\repo\\new\\Sub\\f.txt", "C:\\repo\\new\\Sub",
+                                                "C:\\repo\\new", "C:\\repo"}));
+  // An ancestor that exists but cannot be canonicalised gives way to its
+  // parent; the tail keeps its spelling.
+  fs.asked.clear();
+  fs.canon["c:/repo/broken"] = "";
+  EXPECT_EQ(Effective(&fs, "C:\\REPO\\broken\\X"), "D:\\Real\\Repo\\broken\\X");
+  EXPECT_EQ(fs.asked,
+            std::vector<std::string>({"C:\\REPO\\broken\\X", "C:\\REPO\\broken", "C:\\REPO"}));
+  // Only the root exists.
+  fs.asked.clear();
+  fs.canon["//srv/share"] = "\\\\SRV\\Share";
+  EXPECT_EQ(Effective(&fs, "//srv/share/a/b"), "\\\\SRV\\Share\\a\\b");
+  EXPECT_EQ(fs.asked, std::vector<std::string>(
+                          {"\\\\srv\\share\\a\\b", "\\\\srv\\share\\a", "\\\\srv\\share"}));
+}
+
+TEST(WinPathEffective, NothingExists) {
+  FakeFs fs;
+  EXPECT_EQ(Effective(&fs, "e:/a//b/../c/"), "E:\\a\\c");
+  EXPECT_EQ(fs.asked, std::vector<std::string>({"E:\\a\\c", "E:\\a", "E:\\"}));
+  fs.asked.clear();
+  EXPECT_EQ(Effective(&fs, "\\\\?\\UNC\\srv\\share\\x"), "\\\\srv\\share\\x");
+  EXPECT_EQ(fs.asked, std::vector<std::string>({"\\\\srv\\share\\x", "\\\\srv\\share"}));
+}
+
+TEST(WinPathEffective, NotAbsolute) {
+  FakeFs fs;
+  fs.canon["c:/repo"] = "C:\\Repo";
+  EXPECT_EQ(Effective(&fs, "repo\\x"), "<error> `repo\\x` is not an absolute Windows path");
+  EXPECT_EQ(Effective(&fs, "C:repo"), "<error> `C:repo` is not an absolute Windows path");
+  EXPECT_EQ(Effective(&fs, "\\repo"), "<error> `\\repo` is not an absolute Windows path");
+  EXPECT_EQ(Effective(&fs, ""), "<error> `` is not an absolute Windows path");
+  EXPECT_TRUE(fs.asked.empty());
+  // err may be NULL.
+  char *out = reinterpret_cast<char *>(1);
+  EXPECT_FALSE(csb_winpath_effective_with("x", FakeCanonical, &fs, &out, nullptr));
+  EXPECT_EQ(out, nullptr);
 }
 
 // csb_spath_*: one call site, either style.

@@ -486,29 +486,17 @@ char *wfs_canonical(wfs *fs, const char *path) {
   return w;
 }
 
+/* csb_winpath_canonical_fn over a wfs: an object that exists (not following
+ * a final link) and whose canonical path stays inside the fs. */
+static int effective_lookup(void *ctx, const char *path, char **out) {
+  wfs *fs = ctx;
+  *out = wfs_lkind(fs, path) != WFS_MISSING ? wfs_canonical(fs, path) : NULL;
+  return *out != NULL;
+}
+
 char *wfs_effective(wfs *fs, const char *path) {
-  char *cur = csb_winpath_normalize(path);
-  if (cur == NULL) return csb_xstrdup(path);
-  csb_strv rest;
-  csb_strv_init(&rest);
-  char *canon = NULL;
-  for (;;) {
-    if (wfs_lkind(fs, cur) != WFS_MISSING) canon = wfs_canonical(fs, cur);
-    if (canon != NULL) break;
-    char *up = csb_winpath_parent(cur);
-    if (up == NULL) break;
-    csb_strv_push_owned(&rest, csb_winpath_basename(cur));
-    free(cur);
-    cur = up;
-  }
-  char *out = canon != NULL ? canon : csb_xstrdup(cur);
-  for (size_t i = rest.len; i > 0; i--) {
-    char *j = csb_winpath_join(out, rest.items[i - 1]);
-    free(out);
-    out = j;
-  }
-  free(cur);
-  csb_strv_free(&rest);
+  char *out = NULL;
+  if (!csb_winpath_effective_with(path, effective_lookup, fs, &out, NULL)) return csb_xstrdup(path);
   return out;
 }
 

@@ -152,6 +152,31 @@ int csb_path_effective(const char *path, char **out, csb_error *err);
 int csb_path_find_symlink(const char *path, const char *under,
                           char **link_out, csb_error *err);
 
+/* ---- a memo of lookups for one piece of work (pathmemo.c) -----------
+ *
+ * Work that resolves many related paths (the effective path of every
+ * entry of a policy, for several views) asks lstat(2) about the same
+ * ancestors again and again. A memo remembers, per path, what lstat and
+ * readlink answered the first time (errors included) and answers from
+ * that afterwards: every path is asked of the kernel at most once while
+ * the memo lives. It is a snapshot for one piece of work, not a cache to
+ * keep: create it, use it, free it (the file system may change later).
+ * Not thread-safe. The functions below behave like their counterparts
+ * without `_memo`, with `m` NULL meaning no memo. */
+typedef struct csb_path_memo csb_path_memo;
+
+csb_path_memo *csb_path_memo_new(void);
+void csb_path_memo_free(csb_path_memo *m);
+
+int csb_path_effective_memo(csb_path_memo *m, const char *path, char **out,
+                            csb_error *err);
+int csb_path_resolve_links_memo(csb_path_memo *m, const char *path, char **out,
+                                csb_path_link **links, size_t *n_links,
+                                csb_error *err);
+/* csb_os_file_type(path, 0, type) (the link itself, not followed). */
+int csb_path_file_type_memo(csb_path_memo *m, const char *path,
+                            csb_file_type *type);
+
 // ======================================================================
 // 3. Deny-read globs
 //
@@ -191,6 +216,9 @@ typedef struct csb_glob csb_glob;
  * callers add the pattern (``invalid deny-read glob pattern `P`: ...``). */
 int csb_glob_compile(const char *pattern, csb_glob **out, csb_error *err);
 void csb_glob_free(csb_glob *g);
+/* 1 when csb_glob_compile would accept the pattern (0 with the same error
+ * otherwise), without building the matcher: for checking configuration. */
+int csb_glob_check(const char *pattern, csb_error *err);
 
 /* The pattern as given to csb_glob_compile (borrowed). */
 const char *csb_glob_pattern(const csb_glob *g);

@@ -671,22 +671,38 @@ static void compute_tail(csb_glob *g, const gseq *top) {
 
 /* ---- compile ------------------------------------------------------------- */
 
-int csb_glob_compile(const char *pattern, csb_glob **out, csb_error *err) {
-  *out = NULL;
+static void parser_free(parser *P) {
+  for (size_t i = 0; i < P->nbr; i++) seq_free(&P->br[i]);
+  free(P->br);
+  free(P->alt);
+  free(P->sets);
+}
+
+/* Parses the pattern into *P (parser_free it, whatever the outcome). Every
+ * error a pattern can have is found here. */
+static int parse_pattern(const char *pattern, parser *P, csb_error *err) {
+  memset(P, 0, sizeof *P);
   size_t n = strlen(pattern);
   if (n > CSB_GLOB_MAX_PATTERN)
     return csb_error_set(err, "glob pattern longer than %d bytes", CSB_GLOB_MAX_PATTERN);
+  P->s = (const unsigned char *)pattern;
+  P->n = n;
+  P->err = err;
+  return parse(P);
+}
+
+int csb_glob_check(const char *pattern, csb_error *err) {
   parser P;
-  memset(&P, 0, sizeof P);
-  P.s = (const unsigned char *)pattern;
-  P.n = n;
-  P.err = err;
-  int ok = parse(&P);
-  if (!ok) {
-    for (size_t i = 0; i < P.nbr; i++) seq_free(&P.br[i]);
-    free(P.br);
-    free(P.alt);
-    free(P.sets);
+  int ok = parse_pattern(pattern, &P, err);
+  parser_free(&P);
+  return ok;
+}
+
+int csb_glob_compile(const char *pattern, csb_glob **out, csb_error *err) {
+  *out = NULL;
+  parser P;
+  if (!parse_pattern(pattern, &P, err)) {
+    parser_free(&P);
     return 0;
   }
   gseq *top = &P.br[0];
@@ -745,14 +761,12 @@ int csb_glob_compile(const char *pattern, csb_glob **out, csb_error *err) {
     lit.len = cut - 1;
   lit.data[lit.len] = '\0';
   g->prefix = csb_buf_steal(&lit);
+  g->prefix_len = strlen(g->prefix);
   /* Source offset where the prefix ends (one token per prefix byte). */
-  size_t plen = strlen(g->prefix);
+  size_t plen = g->prefix_len;
   g->prefix_raw_end = plen >= 2 && plen <= top->n ? top->v[plen - 1].raw_end : 0;
 
-  for (size_t i = 0; i < P.nbr; i++) seq_free(&P.br[i]);
-  free(P.br);
-  free(P.alt);
-  free(P.sets);
+  parser_free(&P);
   *out = g;
   return 1;
 }
@@ -853,7 +867,18 @@ void csb_nfa_next_stamp(csb_nfa_scratch *w, size_t nstates) {
   }
 }
 
+/* 1 when `path` lies strictly below the static prefix, as every path the
+ * glob matches does: it starts with the prefix and a '/' after it (just
+ * "/" for the root; anything for an empty prefix). */
+static int below_prefix(const csb_glob *g, const char *path, size_t len) {
+  size_t n = g->prefix_len;
+  if (n == 0) return 1;
+  if (len < n || memcmp(path, g->prefix, n) != 0) return 0;
+  return n == 1 || (len > n && path[n] == '/');
+}
+
 int csb_glob_match_n(const csb_glob *g, const char *path, size_t len) {
+  if (!below_prefix(g, path, len)) return 0;
   csb_nfa_scratch w;
   csb_nfa_scratch_init(&w, g);
   int32_t *a = csb_xmalloc(g->nstates * sizeof *a);

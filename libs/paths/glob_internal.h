@@ -29,6 +29,7 @@ struct csb_glob {
   char *pattern;
   char *regex;
   char *prefix;
+  size_t prefix_len;
   size_t prefix_raw_end; /* offset in `pattern` where `prefix` ends; 0: none */
   char **ancestors;      /* csb_glob_ancestor_regexes */
   size_t nancestors;

@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "pathmemo.h"
+
 /* ---- component iteration ------------------------------------------------ */
 
 /* Advances *pp to the next component that is neither empty nor ".".
@@ -39,43 +41,48 @@ static int comp_is_dotdot(const char *s, size_t n) {
 
 int csb_path_is_absolute(const char *path) { return path && path[0] == '/'; }
 
-char *csb_path_normalize(const char *path) {
-  size_t n = strlen(path);
+/* Normalises the path made of `head` and then `tail` (NULL for none) as
+ * if they were joined with a '/': the components of both, in order, into
+ * one new string. */
+static char *normalize_parts(const char *head, const char *tail) {
+  size_t n = strlen(head) + (tail ? strlen(tail) + 1 : 0);
   char *out = csb_xmalloc(n + 2);
-  int abs = path[0] == '/';
+  int abs = head[0] == '/';
   size_t o = 0;
   if (abs) out[o++] = '/';
   size_t base = o;
   size_t ncomps = 0, nleading_dotdot = 0;
-  const char *p = path, *s;
-  size_t len;
-  while (next_comp(&p, &s, &len)) {
-    if (comp_is_dotdot(s, len)) {
-      if (abs || ncomps > nleading_dotdot) {
-        if (ncomps == 0) continue; /* ".." at the root */
-        while (o > base && out[o - 1] != '/') o--;
-        if (o > base) o--; /* the separator before the component */
-        ncomps--;
-        continue;
+  const char *parts[2] = {head, tail};
+  for (size_t k = 0; k < 2 && parts[k] != NULL; k++) {
+    const char *p = parts[k], *s;
+    size_t len;
+    while (next_comp(&p, &s, &len)) {
+      if (comp_is_dotdot(s, len)) {
+        if (abs || ncomps > nleading_dotdot) {
+          if (ncomps == 0) continue; /* ".." at the root */
+          while (o > base && out[o - 1] != '/') o--;
+          if (o > base) o--; /* the separator before the component */
+          ncomps--;
+          continue;
+        }
+        nleading_dotdot++;
       }
-      nleading_dotdot++;
+      if (o > base) out[o++] = '/';
+      memcpy(out + o, s, len);
+      o += len;
+      ncomps++;
     }
-    if (o > base) out[o++] = '/';
-    memcpy(out + o, s, len);
-    o += len;
-    ncomps++;
   }
   if (o == 0) out[o++] = '.';
   out[o] = '\0';
   return out;
 }
 
+char *csb_path_normalize(const char *path) { return normalize_parts(path, NULL); }
+
 char *csb_path_join(const char *base, const char *rel) {
   if (rel[0] == '/' || base[0] == '\0') return csb_path_normalize(rel);
-  char *tmp = csb_xasprintf("%s/%s", base, rel);
-  char *out = csb_path_normalize(tmp);
-  free(tmp);
-  return out;
+  return normalize_parts(base, rel);
 }
 
 int csb_path_expand_home(const char *path, const char *home, char **out,
@@ -220,6 +227,56 @@ static ssize_t read_link(const char *p, char **buf, size_t *cap) {
 }
 #endif
 
+/* lstat(2) of `p` through the memo `m` (NULL: no memo): 1 and the mode,
+ * or 0 with errno set. */
+static int lstat_mode(csb_path_memo *m, const char *p, unsigned *mode) {
+  struct stat st;
+  if (m == NULL) {
+    if (!lstat_ok(p, &st)) return 0;
+    *mode = (unsigned)st.st_mode;
+    return 1;
+  }
+  csb_path_memo_rec *r = csb_path_memo_rec_of(m, p);
+  if (!r->has_lstat) {
+    r->has_lstat = 1;
+    r->lstat_err = lstat_ok(p, &st) ? 0 : errno;
+    r->mode = r->lstat_err == 0 ? (unsigned)st.st_mode : 0;
+  }
+  if (r->lstat_err != 0) {
+    errno = r->lstat_err;
+    return 0;
+  }
+  *mode = r->mode;
+  return 1;
+}
+
+/* read_link through the memo `m` (NULL: no memo). */
+static ssize_t read_link_memo(csb_path_memo *m, const char *p, char **buf, size_t *cap) {
+  if (m == NULL) return read_link(p, buf, cap);
+  csb_path_memo_rec *r = csb_path_memo_rec_of(m, p);
+  if (!r->has_link) {
+    char *b = NULL;
+    size_t c = 0;
+    r->has_link = 1;
+    r->link_err = read_link(p, &b, &c) < 0 ? errno : 0;
+    if (r->link_err == 0)
+      r->link = b;
+    else
+      free(b);
+  }
+  if (r->link_err != 0) {
+    errno = r->link_err;
+    return -1;
+  }
+  size_t n = strlen(r->link);
+  if (*cap < n + 1) {
+    *cap = n + 1 < 256 ? 256 : n + 1;
+    *buf = csb_xrealloc(*buf, *cap);
+  }
+  memcpy(*buf, r->link, n + 1);
+  return (ssize_t)n;
+}
+
 /* Resolves every symlink, "." and ".." of the absolute `path` physically,
  * like realpath(3). The result (in `res`) never has a trailing '/'.
  * Returns 0 with errno set when a component is missing, is not a directory
@@ -229,7 +286,8 @@ static ssize_t read_link(const char *p, char **buf, size_t *cap) {
  * path (its directory already resolved) and its content as read. */
 typedef void (*link_fn)(void *ctx, const char *link, const char *target);
 
-static int resolve_physical_links(const char *path, csb_buf *res, link_fn on_link, void *ctx) {
+static int resolve_physical_links(csb_path_memo *m, const char *path, csb_buf *res,
+                                  link_fn on_link, void *ctx) {
   csb_buf rest, tmp;
   csb_buf_init(&rest);
   csb_buf_init(&tmp);
@@ -260,14 +318,14 @@ static int resolve_physical_links(const char *path, csb_buf *res, link_fn on_lin
     size_t save = res->len;
     csb_buf_putc(res, '/');
     csb_buf_append(res, c, clen);
-    struct stat st;
-    if (!lstat_ok(res->data, &st)) goto out;
-    if (S_ISLNK(st.st_mode)) {
+    unsigned mode;
+    if (!lstat_mode(m, res->data, &mode)) goto out;
+    if (S_ISLNK(mode)) {
       if (++hops > CSB_PATH_MAX_SYMLINKS) {
         errno = ELOOP;
         goto out;
       }
-      ssize_t tl = read_link(res->data, &link, &link_cap);
+      ssize_t tl = read_link_memo(m, res->data, &link, &link_cap);
       if (tl < 0) goto out;
       if (tl == 0) {
         errno = ENOENT;
@@ -287,7 +345,7 @@ static int resolve_physical_links(const char *path, csb_buf *res, link_fn on_lin
       last_dir = 1;
       continue;
     }
-    last_dir = S_ISDIR(st.st_mode);
+    last_dir = S_ISDIR(mode);
   }
   if (res->len == 0) csb_buf_putc(res, '/');
   ok = 1;
@@ -300,8 +358,8 @@ out:;
   return ok;
 }
 
-static int resolve_physical(const char *path, csb_buf *res) {
-  return resolve_physical_links(path, res, NULL, NULL);
+static int resolve_physical(csb_path_memo *m, const char *path, csb_buf *res) {
+  return resolve_physical_links(m, path, res, NULL, NULL);
 }
 
 static int need_absolute(const char *path, csb_error *err) {
@@ -322,12 +380,13 @@ static void collect_link(void *ctx, const char *link, const char *target) {
   l->n++;
 }
 
-static int canonicalize(const char *path, char **out, link_list *links, csb_error *err) {
+static int canonicalize(csb_path_memo *m, const char *path, char **out, link_list *links,
+                        csb_error *err) {
   if (!need_absolute(path, err)) return 0;
   char *norm = csb_path_normalize(path);
   csb_buf res;
   csb_buf_init(&res);
-  if (!resolve_physical_links(norm, &res, links ? collect_link : NULL, links)) {
+  if (!resolve_physical_links(m, norm, &res, links ? collect_link : NULL, links)) {
     int e = errno;
     csb_buf_free(&res);
     free(norm);
@@ -343,15 +402,20 @@ static int canonicalize(const char *path, char **out, link_list *links, csb_erro
 }
 
 int csb_path_canonicalize(const char *path, char **out, csb_error *err) {
-  return canonicalize(path, out, NULL, err);
+  return canonicalize(NULL, path, out, NULL, err);
 }
 
 int csb_path_resolve_links(const char *path, char **out, csb_path_link **links,
                            size_t *n_links, csb_error *err) {
+  return csb_path_resolve_links_memo(NULL, path, out, links, n_links, err);
+}
+
+int csb_path_resolve_links_memo(csb_path_memo *m, const char *path, char **out,
+                                csb_path_link **links, size_t *n_links, csb_error *err) {
   link_list l = {NULL, 0, 0};
   *links = NULL;
   *n_links = 0;
-  if (!canonicalize(path, out, &l, err)) {
+  if (!canonicalize(m, path, out, &l, err)) {
     csb_path_links_free(l.items, l.n);
     return 0;
   }
@@ -388,16 +452,16 @@ static char *join_suffix(const char *head, const char *norm, size_t cut) {
 /* Walks the ancestors of `norm` from the deepest one and calls `fn` on the
  * first that exists (lstat). `fn` returns 1 with *head set to accept the
  * ancestor, or 0 to move on to its parent. */
-typedef int (*ancestor_fn)(const char *anc, char **head);
+typedef int (*ancestor_fn)(csb_path_memo *m, const char *anc, char **head);
 
-static char *on_existing_ancestor(char *norm, ancestor_fn fn) {
+static char *on_existing_ancestor(csb_path_memo *m, char *norm, ancestor_fn fn) {
   size_t len = strlen(norm);
   for (;;) {
     char saved = norm[len];
     norm[len] = '\0';
-    struct stat st;
+    unsigned mode;
     char *head = NULL;
-    int accepted = lstat_ok(norm, &st) && fn(norm, &head);
+    int accepted = lstat_mode(m, norm, &mode) && fn(m, norm, &head);
     norm[len] = saved;
     if (accepted) {
       char *res = join_suffix(head, norm, len);
@@ -410,10 +474,10 @@ static char *on_existing_ancestor(char *norm, ancestor_fn fn) {
   return csb_xstrdup(norm);
 }
 
-static int accept_canonical(const char *anc, char **head) {
+static int accept_canonical(csb_path_memo *m, const char *anc, char **head) {
   csb_buf res;
   csb_buf_init(&res);
-  if (!resolve_physical(anc, &res)) {
+  if (!resolve_physical(m, anc, &res)) {
     csb_buf_free(&res);
     return 0;
   }
@@ -425,14 +489,14 @@ int csb_path_canonical_existing_prefix(const char *path, char **out,
                                        csb_error *err) {
   if (!need_absolute(path, err)) return 0;
   char *norm = csb_path_normalize(path);
-  *out = on_existing_ancestor(norm, accept_canonical);
+  *out = on_existing_ancestor(NULL, norm, accept_canonical);
   free(norm);
   return 1;
 }
 
 /* Codex's should_preserve_logical_path: some component of `p` below the
  * top level ("/x/y" or deeper) is a symlink. */
-static int has_nested_symlink(const char *p) {
+static int has_nested_symlink(csb_path_memo *m, const char *p) {
   size_t n = strlen(p);
   char *buf = csb_xstrdup(p);
   int found = 0;
@@ -443,23 +507,23 @@ static int has_nested_symlink(const char *p) {
     if (depth < 2) continue;
     char saved = buf[i];
     buf[i] = '\0';
-    struct stat st;
-    if (lstat_ok(buf, &st) && S_ISLNK(st.st_mode)) found = 1;
+    unsigned mode;
+    if (lstat_mode(m, buf, &mode) && S_ISLNK(mode)) found = 1;
     buf[i] = saved;
   }
   free(buf);
   return found;
 }
 
-static int accept_preserving(const char *anc, char **head) {
+static int accept_preserving(csb_path_memo *m, const char *anc, char **head) {
   csb_buf res;
   csb_buf_init(&res);
-  if (!resolve_physical(anc, &res)) {
+  if (!resolve_physical(m, anc, &res)) {
     csb_buf_free(&res);
     *head = csb_xstrdup(anc);
     return 1;
   }
-  if (strcmp(res.data, anc) != 0 && has_nested_symlink(anc)) {
+  if (strcmp(res.data, anc) != 0 && has_nested_symlink(m, anc)) {
     csb_buf_free(&res);
     *head = csb_xstrdup(anc);
     return 1;
@@ -469,10 +533,38 @@ static int accept_preserving(const char *anc, char **head) {
 }
 
 int csb_path_effective(const char *path, char **out, csb_error *err) {
+  return csb_path_effective_memo(NULL, path, out, err);
+}
+
+int csb_path_effective_memo(csb_path_memo *m, const char *path, char **out, csb_error *err) {
   if (!need_absolute(path, err)) return 0;
+  if (m != NULL) {
+    csb_path_memo_rec *r = csb_path_memo_rec_of(m, path);
+    if (r->effective != NULL) {
+      *out = csb_xstrdup(r->effective);
+      return 1;
+    }
+  }
   char *norm = csb_path_normalize(path);
-  *out = on_existing_ancestor(norm, accept_preserving);
+  *out = on_existing_ancestor(m, norm, accept_preserving);
   free(norm);
+  /* The record again: resolving added others and may have moved it. */
+  if (m != NULL) csb_path_memo_rec_of(m, path)->effective = csb_xstrdup(*out);
+  return 1;
+}
+
+int csb_path_file_type_memo(csb_path_memo *m, const char *path, csb_file_type *type) {
+  unsigned mode;
+  *type = CSB_FILE_NONE;
+  if (!lstat_mode(m, path, &mode)) return 0;
+  if (S_ISLNK(mode))
+    *type = CSB_FILE_LINK;
+  else if (S_ISDIR(mode))
+    *type = CSB_FILE_DIR;
+  else if (S_ISREG(mode))
+    *type = CSB_FILE_REGULAR;
+  else
+    *type = CSB_FILE_OTHER;
   return 1;
 }
 

@@ -145,9 +145,16 @@ bool GlobMatch(const std::string &pattern, const std::string &path) {
   return g.ok() && g.Match(path);
 }
 
+// The compile error of a pattern, after checking that csb_glob_check
+// reports the same without compiling.
 std::string CompileError(const std::string &pattern) {
   Glob g(pattern);
-  return g.ok() ? "<compiled>" : g.error;
+  std::string r = g.ok() ? "<compiled>" : g.error;
+  csb_error err;
+  csb_error_clear(&err);
+  int ok = csb_glob_check(pattern.c_str(), &err);
+  EXPECT_EQ(ok ? "<compiled>" : std::string(err.msg), r) << pattern;
+  return r;
 }
 
 struct Expansion {
@@ -490,6 +497,85 @@ TEST_F(FsTest, EffectiveFailuresKeepLogicalPath) {
   EXPECT_EQ(Effective(t / "loop1/x"), t / "loop1/x");
   EXPECT_EQ(Effective("/definitely-missing-csb-dir/x"), "/definitely-missing-csb-dir/x");
   EXPECT_EQ(Effective("relative"), "<error>");
+}
+
+// ---- csb_path_memo ----------------------------------------------------------
+
+// What the resolution functions answer for `p` through `m` (NULL: none):
+// effective path, links (or the error message) and the file type.
+std::string Answers(csb_path_memo *m, const std::string &p) {
+  std::string s;
+  char *out = nullptr;
+  s += csb_path_effective_memo(m, p.c_str(), &out, nullptr) ? Take(out) : "<error>";
+  csb_path_link *links = nullptr;
+  size_t n = 0;
+  csb_error err;
+  csb_error_clear(&err);
+  if (csb_path_resolve_links_memo(m, p.c_str(), &out, &links, &n, &err)) {
+    s += " ; " + Take(out);
+    for (size_t i = 0; i < n; i++) s += std::string(" | ") + links[i].path + "=" + links[i].target;
+    csb_path_links_free(links, n);
+  } else {
+    s += std::string(" ; ") + err.msg;
+  }
+  csb_file_type t = CSB_FILE_NONE;
+  errno = 0;
+  int ok = m != nullptr ? csb_path_file_type_memo(m, p.c_str(), &t)
+                        : csb_os_file_type(p.c_str(), 0, &t);
+  s += " ; " + (ok ? std::to_string((int)t) : std::string("errno ") + std::to_string(errno));
+  return s;
+}
+
+TEST_F(FsTest, MemoAnswersLikeTheFileSystem) {
+  const char *const rels[] = {"",        "real",          "real/dir",        "real/dir/file",
+                              "real/dir/file/x", "link",  "link/dir",        "link/dir/file",
+                              "link/missing/x",  "abslink", "abslink/file",  "dangling",
+                              "dangling/x/y",    "loop1", "loop1/x",         "real/up",
+                              "real/up/link/dir", "real/chain/file", "missing", "real//dir/./file",
+                              "real/dir/../dir", "link/up/link/dir"};
+  csb_path_memo *m = csb_path_memo_new();
+  // Twice: the second round is answered from what the first one recorded.
+  for (int round = 0; round < 2; round++)
+    for (const char *rel : rels) {
+      std::string p = t / rel;
+      EXPECT_EQ(Answers(m, p), Answers(nullptr, p)) << p << " round " << round;
+    }
+  EXPECT_EQ(Answers(m, "/"), Answers(nullptr, "/"));
+  EXPECT_EQ(Answers(m, "relative"), Answers(nullptr, "relative"));
+  csb_path_memo_free(m);
+  csb_path_memo_free(nullptr);
+}
+
+TEST_F(FsTest, MemoIsASnapshot) {
+  csb_path_memo *m = csb_path_memo_new();
+  std::string later = t / "real/later";
+  std::string before = Answers(m, later + "/x");
+  MkDirs(later);
+  // Created after the memo looked: still missing for this memo, there for
+  // a new one.
+  EXPECT_EQ(Answers(m, later + "/x"), before);
+  csb_file_type ft;
+  EXPECT_FALSE(csb_path_file_type_memo(m, later.c_str(), &ft));
+  EXPECT_EQ(errno, ENOENT);
+  csb_path_memo *fresh = csb_path_memo_new();
+  EXPECT_TRUE(csb_path_file_type_memo(fresh, later.c_str(), &ft));
+  EXPECT_EQ(ft, CSB_FILE_DIR);
+  EXPECT_EQ(Answers(fresh, later + "/x"), Answers(nullptr, later + "/x"));
+  csb_path_memo_free(fresh);
+  csb_path_memo_free(m);
+}
+
+TEST_F(FsTest, MemoHoldsManyPaths) {
+  csb_path_memo *m = csb_path_memo_new();
+  for (int round = 0; round < 2; round++)
+    for (int i = 0; i < 3000; i++) {
+      std::string p = t / ("real/dir/missing" + std::to_string(i));
+      csb_file_type ft;
+      ASSERT_FALSE(csb_path_file_type_memo(m, p.c_str(), &ft)) << p;
+      ASSERT_EQ(errno, ENOENT);
+    }
+  EXPECT_EQ(Answers(m, t / "link/dir/file"), Answers(nullptr, t / "link/dir/file"));
+  csb_path_memo_free(m);
 }
 
 // Finds a top-level symlink to a directory on this system (e.g. /lib ->
@@ -893,6 +979,7 @@ TEST(GlobRegex, EquivalentToMatcherOnRandomInputs) {
     if (rng() % 2) pat = "/";
     for (int i = 0; i < n; i++) pat += pick(pat_atoms);
     Glob g(pat);
+    EXPECT_EQ(csb_glob_check(pat.c_str(), nullptr) != 0, g.ok()) << pat;
     if (!g.ok()) continue;
     compiled++;
     std::string re = Take(csb_glob_to_regex(g.g));

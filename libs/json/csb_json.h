@@ -122,6 +122,10 @@ cJSON *csb_json_new_array(void);
  * is non-NULL (parent is an object), appended when `key` is NULL (parent is
  * an array). Strings are copied. Integers beyond 2^53 lose precision. */
 cJSON *csb_json_add_string(cJSON *parent, const char *key, const char *s);
+/* csb_json_add_string with `key` and `s` borrowed, not copied: both must
+ * outlive the item (for a document printed and deleted while the strings it
+ * shows stay alive, which saves two allocations per string). */
+cJSON *csb_json_add_string_ref(cJSON *parent, const char *key, const char *s);
 cJSON *csb_json_add_int(cJSON *parent, const char *key, int64_t n);
 cJSON *csb_json_add_number(cJSON *parent, const char *key, double d);
 cJSON *csb_json_add_bool(cJSON *parent, const char *key, bool b);

@@ -924,6 +924,16 @@ cJSON *csb_json_add_string(cJSON *parent, const char *key, const char *s) {
   return add_item(parent, key, cJSON_CreateString(s ? s : ""));
 }
 
+cJSON *csb_json_add_string_ref(cJSON *parent, const char *key, const char *s) {
+  cJSON *item = must(cJSON_CreateStringReference(s ? s : ""));
+  if (!parent) return item;
+  if (key ? !cJSON_AddItemToObjectCS(parent, key, item) : !cJSON_AddItemToArray(parent, item)) {
+    cJSON_Delete(item);
+    csb_oom();
+  }
+  return item;
+}
+
 cJSON *csb_json_add_int(cJSON *parent, const char *key, int64_t n) {
   return add_item(parent, key, cJSON_CreateNumber((double)n));
 }

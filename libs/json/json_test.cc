@@ -867,6 +867,25 @@ TEST(JsonBuild, AddToArrayAndObject) {
   cJSON_Delete(a);
 }
 
+TEST(JsonBuild, BorrowedStringsPrintLikeCopies) {
+  std::string key = "k\"ey", value = "v\nal\xff";
+  cJSON *docs[2] = {csb_json_new_object(), csb_json_new_object()};
+  cJSON *item = nullptr;
+  for (int borrow = 0; borrow < 2; borrow++) {
+    auto add = borrow ? csb_json_add_string_ref : csb_json_add_string;
+    item = add(docs[borrow], key.c_str(), value.c_str());
+    add(docs[borrow], "z", nullptr);
+    add(csb_json_add_array(docs[borrow], "a"), nullptr, value.c_str());
+  }
+  // The item points at the caller's strings, and deleting it leaves them.
+  EXPECT_EQ(item->valuestring, value.c_str());
+  EXPECT_EQ(item->string, key.c_str());
+  EXPECT_EQ(Print(docs[1], 0), Print(docs[0], 0));
+  cJSON_Delete(docs[0]);
+  cJSON_Delete(docs[1]);
+  EXPECT_EQ(value, "v\nal\xff");
+}
+
 }  // namespace
 
 namespace {

@@ -13,16 +13,17 @@ static int unrestricted(const csb_policy *p) {
   return p->enforcement != CSB_ENFORCE_MANAGED || p->fs_kind != CSB_FS_RESTRICTED;
 }
 
-csb_access csb_policy_i_resolve(const csb_policy *p, const char *path, int *entry) {
+/* Deepest match among `cover`, the entries covering the path. */
+static csb_access resolve_among(const csb_policy *p, const csb_policy_i_eval *ev,
+                                const csb_policy_i_hits *cover, int *entry) {
   int best = -1;
   size_t best_depth = 0;
-  for (size_t i = 0; i < p->n_entries; i++) {
-    const csb_policy_entry *e = &p->entries[i];
-    if (!csb_policy_i_path_has_prefix(p->platform, path, e->path)) continue;
-    size_t d = csb_policy_i_path_depth(p->platform, e->path);
+  for (size_t k = 0; k < cover->len; k++) {
+    int i = cover->ids[k];
+    size_t d = ev->depth[i];
     if (best < 0 || d > best_depth ||
-        (d == best_depth && e->access > p->entries[best].access)) {
-      best = (int)i;
+        (d == best_depth && p->entries[i].access > p->entries[best].access)) {
+      best = i;
       best_depth = d;
     }
   }
@@ -30,15 +31,21 @@ csb_access csb_policy_i_resolve(const csb_policy *p, const char *path, int *entr
   return best < 0 ? CSB_ACCESS_DENY : p->entries[best].access;
 }
 
+csb_access csb_policy_i_resolve(const csb_policy *p, csb_policy_i_eval *ev, const char *path,
+                                int *entry) {
+  csb_policy_i_index_covering(&ev->index, path, &ev->cover);
+  return resolve_among(p, ev, &ev->cover, entry);
+}
+
 /* ---- .git pointer files ---------------------------------------------------- */
 
 #define GITFILE_MAX 4096
 
-char *csb_policy_i_gitdir_target(const csb_policy *p, const char *root) {
-  char *gitfile = csb_policy_i_path_join(p->platform, root, ".git");
+char *csb_policy_i_gitdir_target(const csb_policy *p, csb_path_memo *memo, const char *root,
+                                 const char *gitfile) {
   char *target = NULL;
   size_t len = 0;
-  char *text = csb_policy_i_read_file(p, gitfile, GITFILE_MAX, &len);
+  char *text = csb_policy_i_read_file(p, memo, gitfile, GITFILE_MAX, &len);
   if (text == NULL) goto out;
   if (memchr(text, '\0', len) != NULL) {
     free(text);
@@ -58,7 +65,7 @@ char *csb_policy_i_gitdir_target(const csb_policy *p, const char *root) {
     if (*v != '\0' && strchr(v, '\n') == NULL) {
       char *t = csb_policy_i_path_join(p->platform, root, v);
       csb_probe_stat st;
-      csb_policy_i_stat(p, t, &st);
+      csb_policy_i_stat(p, memo, t, &st);
       if (st.exists)
         target = t;
       else
@@ -67,38 +74,64 @@ char *csb_policy_i_gitdir_target(const csb_policy *p, const char *root) {
   }
   free(text);
 out:
-  free(gitfile);
   return target;
 }
 
-/* A write entry at or below `protected_path` that covers `path`. */
-static int explicit_write_below(const csb_policy *p, const char *path, const char *protected_path) {
-  for (size_t i = 0; i < p->n_entries; i++) {
-    const csb_policy_entry *e = &p->entries[i];
-    if (e->access != CSB_ACCESS_WRITE) continue;
-    if (csb_policy_i_path_has_prefix(p->platform, e->path, protected_path) &&
-        csb_policy_i_path_has_prefix(p->platform, path, e->path))
+/* A write entry at or below `protected_path` among `cover`, the entries
+ * covering the path in question. */
+static int explicit_write_below(const csb_policy *p, const csb_policy_i_hits *cover,
+                                const char *protected_path) {
+  for (size_t k = 0; k < cover->len; k++) {
+    const csb_policy_entry *e = &p->entries[cover->ids[k]];
+    if (e->access == CSB_ACCESS_WRITE &&
+        csb_policy_i_path_has_prefix(p->platform, e->path, protected_path))
       return 1;
   }
   return 0;
 }
 
+/* Copies src into a buffer of CSB_POLICY_PATH_MAX bytes, cut to fit. */
 static void copy_path(char *dst, const char *src) {
-  snprintf(dst, CSB_POLICY_PATH_MAX, "%s", src);
+  size_t n = strnlen(src, CSB_POLICY_PATH_MAX - 1);
+  memcpy(dst, src, n);
+  dst[n] = '\0';
 }
 
-void csb_policy_i_eval_init(const csb_policy *p, csb_policy_i_eval *ev) {
+void csb_policy_i_eval_init(const csb_policy *p, csb_path_memo *memo, csb_policy_i_eval *ev) {
+  memset(ev, 0, sizeof(*ev));
   ev->n_globs = p->n_globs;
   ev->globs = csb_xcalloc(ev->n_globs ? ev->n_globs : 1, sizeof(csb_glob *));
   for (size_t i = 0; i < ev->n_globs; i++)
     ev->globs[i] = csb_policy_i_glob_compile(p->platform, p->globs[i].pattern);
   ev->full_write = csb_policy_full_disk_write(p);
   ev->n = p->n_entries;
+  ev->paths = csb_xcalloc(ev->n ? ev->n : 1, sizeof(char *));
+  ev->depth = csb_xcalloc(ev->n ? ev->n : 1, sizeof(size_t));
+  for (size_t i = 0; i < ev->n; i++) {
+    ev->paths[i] = p->entries[i].path;
+    ev->depth[i] = csb_policy_i_path_depth(p->platform, p->entries[i].path);
+  }
+  csb_policy_i_index_init(&ev->index, p->platform, ev->paths, ev->n);
   ev->gitdir = csb_xcalloc(ev->n ? ev->n : 1, sizeof(char *));
-  if (ev->full_write) return;
-  for (size_t i = 0; i < ev->n; i++)
-    if (p->entries[i].access == CSB_ACCESS_WRITE)
-      ev->gitdir[i] = csb_policy_i_gitdir_target(p, p->entries[i].path);
+  size_t n_meta = ev->n * CSB_PROTECTED_NAMES_COUNT;
+  ev->meta = csb_xcalloc(n_meta ? n_meta : 1, sizeof(char *));
+  ev->meta_paths = csb_xcalloc(n_meta ? n_meta : 1, sizeof(char *));
+  ev->meta_of = csb_xcalloc(n_meta ? n_meta : 1, sizeof(int));
+  size_t k = 0;
+  if (!ev->full_write) {
+    for (size_t i = 0; i < ev->n; i++) {
+      const csb_policy_entry *e = &p->entries[i];
+      if (e->access != CSB_ACCESS_WRITE) continue;
+      char **prot = &ev->meta[i * CSB_PROTECTED_NAMES_COUNT];
+      for (size_t n = 0; n < CSB_PROTECTED_NAMES_COUNT; n++) {
+        prot[n] = csb_policy_i_path_join(p->platform, e->path, csb_protected_names[n]);
+        ev->meta_paths[k] = prot[n];
+        ev->meta_of[k++] = (int)(i * CSB_PROTECTED_NAMES_COUNT + n);
+      }
+      ev->gitdir[i] = csb_policy_i_gitdir_target(p, memo, e->path, prot[0]);
+    }
+  }
+  csb_policy_i_index_init(&ev->meta_index, p->platform, ev->meta_paths, k);
 }
 
 void csb_policy_i_eval_free(csb_policy_i_eval *ev) {
@@ -108,25 +141,61 @@ void csb_policy_i_eval_free(csb_policy_i_eval *ev) {
   for (size_t i = 0; ev->gitdir != NULL && i < ev->n; i++) free(ev->gitdir[i]);
   free(ev->gitdir);
   ev->gitdir = NULL;
+  for (size_t i = 0; ev->meta != NULL && i < ev->n * CSB_PROTECTED_NAMES_COUNT; i++)
+    free(ev->meta[i]);
+  free(ev->meta);
+  ev->meta = NULL;
+  csb_policy_i_index_free(&ev->meta_index);
+  csb_policy_i_hits_free(&ev->meta_hits);
+  free(ev->meta_paths);
+  ev->meta_paths = NULL;
+  free(ev->meta_of);
+  ev->meta_of = NULL;
+  free(ev->paths);
+  ev->paths = NULL;
+  free(ev->depth);
+  ev->depth = NULL;
+  csb_policy_i_index_free(&ev->index);
+  csb_policy_i_hits_free(&ev->cover);
 }
 
-int csb_policy_i_metadata_denial(const csb_policy *p, const csb_policy_i_eval *ev,
-                                 const char *path, char *protected_path, char *writable_root) {
+/* 1 when entry `i` is among `cover` (increasing ids). */
+static int covers(const csb_policy_i_hits *cover, int i) {
+  size_t lo = 0, hi = cover->len;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (cover->ids[mid] == i) return 1;
+    if (cover->ids[mid] < i)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return 0;
+}
+
+/* Protected-metadata write check for an absolute normalised path whose
+ * covering entries are `cover` (docs/policy.md, rule 4). Returns 1 when a
+ * write to `path` is refused and fills the two buffers (each of size
+ * CSB_POLICY_PATH_MAX) with the protected path and its writable root. */
+static int metadata_denial(const csb_policy *p, csb_policy_i_eval *ev,
+                           const csb_policy_i_hits *cover, const char *path,
+                           char *protected_path, char *writable_root) {
   if (ev->full_write) return 0;
-  for (size_t i = 0; i < p->n_entries; i++) {
+  /* For every write entry R covering the path (in order), the first name
+   * such that R/NAME covers it without a write entry at or below R/NAME
+   * covering it too. The protected paths covering the path come in that
+   * order. */
+  csb_policy_i_index_covering(&ev->meta_index, path, &ev->meta_hits);
+  for (size_t k = 0; k < ev->meta_hits.len; k++) {
+    int x = ev->meta_of[ev->meta_hits.ids[k]];
+    int i = x / CSB_PROTECTED_NAMES_COUNT;
     const csb_policy_entry *r = &p->entries[i];
-    if (r->access != CSB_ACCESS_WRITE) continue;
-    if (!csb_policy_i_path_has_prefix(p->platform, path, r->path)) continue;
-    for (size_t n = 0; n < CSB_PROTECTED_NAMES_COUNT; n++) {
-      char *m = csb_policy_i_path_join(p->platform, r->path, csb_protected_names[n]);
-      int hit = csb_policy_i_path_has_prefix(p->platform, path, m) &&
-                !explicit_write_below(p, path, m);
-      if (hit) {
-        copy_path(protected_path, m);
-        copy_path(writable_root, r->path);
-      }
-      free(m);
-      if (hit) return 1;
+    if (r->access != CSB_ACCESS_WRITE || !covers(cover, i)) continue;
+    const char *m = ev->meta[x];
+    if (!explicit_write_below(p, cover, m)) {
+      copy_path(protected_path, m);
+      copy_path(writable_root, r->path);
+      return 1;
     }
   }
   /* gitdir: targets of .git pointer files directly under writable roots
@@ -136,7 +205,7 @@ int csb_policy_i_metadata_denial(const csb_policy *p, const csb_policy_i_eval *e
     if (r->access != CSB_ACCESS_WRITE) continue;
     const char *t = i < ev->n ? ev->gitdir[i] : NULL;
     if (t == NULL) continue;
-    if (csb_policy_i_path_has_prefix(p->platform, path, t) && !explicit_write_below(p, path, t)) {
+    if (csb_policy_i_path_has_prefix(p->platform, path, t) && !explicit_write_below(p, cover, t)) {
       copy_path(protected_path, t);
       copy_path(writable_root, r->path);
       return 1;
@@ -152,12 +221,12 @@ void csb_policy_access_for(const csb_policy *p, const char *path, csb_verdict *o
     csb_policy_i_access_for(p, &ev, path, out);
     return;
   }
-  csb_policy_i_eval_init(p, &ev);
+  csb_policy_i_eval_init(p, NULL, &ev);
   csb_policy_i_access_for(p, &ev, path, out);
   csb_policy_i_eval_free(&ev);
 }
 
-void csb_policy_i_access_for(const csb_policy *p, const csb_policy_i_eval *ev, const char *path,
+void csb_policy_i_access_for(const csb_policy *p, csb_policy_i_eval *ev, const char *path,
                              csb_verdict *out) {
   memset(out, 0, sizeof(*out));
   out->entry = -1;
@@ -170,8 +239,10 @@ void csb_policy_i_access_for(const csb_policy *p, const csb_policy_i_eval *ev, c
   }
   char *t = csb_policy_i_path_normalize(p->platform, path);
   if (t == NULL) t = csb_policy_i_path_join(p->platform, p->cwd, path);
+  const csb_policy_i_hits *cover = &ev->cover;
+  csb_policy_i_index_covering(&ev->index, t, &ev->cover);
   int entry = -1;
-  csb_access a = csb_policy_i_resolve(p, t, &entry);
+  csb_access a = resolve_among(p, ev, cover, &entry);
   out->access = a;
   out->entry = entry;
   out->reason = entry < 0 ? CSB_REASON_DEFAULT_DENY : CSB_REASON_ENTRY;
@@ -189,7 +260,7 @@ void csb_policy_i_access_for(const csb_policy *p, const csb_policy_i_eval *ev, c
     }
   }
   if (out->can_write &&
-      csb_policy_i_metadata_denial(p, ev, t, out->protected_root, out->writable_root)) {
+      metadata_denial(p, ev, cover, t, out->protected_root, out->writable_root)) {
     out->access = CSB_ACCESS_READ;
     out->can_write = 0;
     out->reason = CSB_REASON_PROTECTED;

@@ -75,6 +75,14 @@ int csb_policy_to_legacy(const csb_policy *p, csb_legacy_policy *out, csb_error 
 /* The filesystem the legacy model would enforce for `l` (reference §5.4
  * legacy_runtime_fs), as a policy of the same platform and cwd. */
 csb_policy *csb_policy_legacy_model(const csb_policy *p, const csb_legacy_policy *l) {
+  csb_path_memo *memo = csb_policy_i_memo_new(p);
+  csb_policy *r = csb_policy_i_legacy_model(p, l, memo);
+  csb_path_memo_free(memo);
+  return r;
+}
+
+csb_policy *csb_policy_i_legacy_model(const csb_policy *p, const csb_legacy_policy *l,
+                                      csb_path_memo *memo) {
   csb_policy *r = csb_policy_new(p->platform, p->cwd);
   r->probe = p->probe;
   r->net_mode = p->net_mode;
@@ -115,20 +123,18 @@ csb_policy *csb_policy_legacy_model(const csb_policy *p, const csb_legacy_policy
       /* Skip-missing read carve-outs: the cwd's default protected subpaths
        * (.codex and .csb even when missing) and each writable root's
        * existing ones. */
-      csb_policy_view *v = NULL;
       csb_policy *probe = csb_policy_new(p->platform, p->cwd);
       probe->probe = p->probe;
       csb_policy_add_entry(probe, root, CSB_ACCESS_READ, ":root", 0, 0);
       csb_policy_add_entry(probe, p->cwd, CSB_ACCESS_WRITE, "cwd", 0, 0);
       for (size_t i = 0; i < l->writable_roots.len; i++)
         csb_policy_add_entry(probe, l->writable_roots.items[i], CSB_ACCESS_WRITE, "root", 0, 0);
-      if (csb_policy_view_build(probe, &v, NULL)) {
-        for (size_t w = 0; w < v->n_writable; w++)
-          for (size_t k = 0; k < v->writable[w].read_only_subpaths.len; k++)
-            csb_policy_add_entry(r, v->writable[w].read_only_subpaths.items[k], CSB_ACCESS_READ,
-                                 "legacy:protected", 1, 0);
-        csb_policy_view_free(v);
-      }
+      csb_policy_view *v = csb_policy_i_view_build(probe, memo);
+      for (size_t w = 0; w < v->n_writable; w++)
+        for (size_t k = 0; k < v->writable[w].read_only_subpaths.len; k++)
+          csb_policy_add_entry(r, v->writable[w].read_only_subpaths.items[k], CSB_ACCESS_READ,
+                               "legacy:protected", 1, 0);
+      csb_policy_view_free(v);
       csb_policy_free(probe);
       break;
     }
@@ -188,18 +194,35 @@ static int names_need_direct(const csb_policy *p, const csb_policy_view *pv,
   return 0;
 }
 
+/* A deny glob, or a deny entry other than the filesystem root. Such a
+ * rule is in the policy's view (an unreadable glob; an unreadable root,
+ * since a deny entry always decides its own path: no covering entry is
+ * deeper and deny wins at equal depth), while the legacy model, made of
+ * read and write entries only, has neither. */
+static int has_denials(const csb_policy *p) {
+  if (p->n_globs > 0) return 1;
+  for (size_t i = 0; i < p->n_entries; i++)
+    if (p->entries[i].access == CSB_ACCESS_DENY && !csb_policy_i_entry_is_root(p, &p->entries[i]))
+      return 1;
+  return 0;
+}
+
 int csb_policy_round_trips(const csb_policy *p) {
   if (p->enforcement != CSB_ENFORCE_MANAGED || p->fs_kind != CSB_FS_RESTRICTED) return 1;
+  /* The signatures compared below would differ: no need to build them. */
+  if (has_denials(p)) return 0;
   csb_legacy_policy l;
   if (!csb_policy_to_legacy(p, &l, NULL)) return 0;
-  csb_policy *r = csb_policy_legacy_model(p, &l);
-  csb_policy_view *pv = NULL, *lv = NULL;
-  int ok = 0;
-  if (csb_policy_view_build(p, &pv, NULL) && csb_policy_view_build(r, &lv, NULL))
-    ok = !names_need_direct(p, pv, lv) && same_signature(pv, lv);
+  /* One memo for the three views: they look at the same paths. */
+  csb_path_memo *memo = csb_policy_i_memo_new(p);
+  csb_policy *r = csb_policy_i_legacy_model(p, &l, memo);
+  csb_policy_view *pv = csb_policy_i_view_build(p, memo);
+  csb_policy_view *lv = csb_policy_i_view_build(r, memo);
+  int ok = !names_need_direct(p, pv, lv) && same_signature(pv, lv);
   csb_policy_view_free(pv);
   csb_policy_view_free(lv);
   csb_policy_free(r);
+  csb_path_memo_free(memo);
   csb_legacy_policy_free(&l);
   return ok;
 }

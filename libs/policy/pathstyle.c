@@ -76,32 +76,42 @@ static int host_probe_ok(csb_platform pl) {
 #endif
 }
 
-void csb_policy_i_stat(const csb_policy *p, const char *path, csb_probe_stat *st) {
+csb_path_memo *csb_policy_i_memo_new(const csb_policy *p) {
+  /* The memo answers for POSIX resolution on this host only. */
+  if (p->probe != NULL || !host_probe_ok(p->platform) || is_win(p->platform)) return NULL;
+  return csb_path_memo_new();
+}
+
+void csb_policy_i_stat(const csb_policy *p, csb_path_memo *memo, const char *path,
+                       csb_probe_stat *st) {
   memset(st, 0, sizeof(*st));
   if (p->probe != NULL) {
     p->probe->stat(p->probe->ctx, path, st);
     return;
   }
   csb_file_type t, ft;
-  if (!host_probe_ok(p->platform) || !csb_os_file_type(path, 0, &t)) return;
+  if (!host_probe_ok(p->platform)) return;
+  if (!(memo != NULL ? csb_path_file_type_memo(memo, path, &t) : csb_os_file_type(path, 0, &t)))
+    return;
   st->exists = 1;
   st->is_file = t == CSB_FILE_REGULAR;
   st->is_dir = t == CSB_FILE_DIR ||
                (t == CSB_FILE_LINK && csb_os_file_type(path, 1, &ft) && ft == CSB_FILE_DIR);
 }
 
-char *csb_policy_i_read_file(const csb_policy *p, const char *path, size_t max, size_t *len) {
+char *csb_policy_i_read_file(const csb_policy *p, csb_path_memo *memo, const char *path,
+                             size_t max, size_t *len) {
   *len = 0;
   if (p->probe != NULL) return p->probe->read_file(p->probe->ctx, path, max, len);
   if (!host_probe_ok(p->platform)) return NULL;
   csb_probe_stat st;
-  csb_policy_i_stat(p, path, &st);
+  csb_policy_i_stat(p, memo, path, &st);
   char *text = NULL;
   if (!st.is_file || !csb_read_file(path, max, &text, len, NULL)) return NULL;
   return text;
 }
 
-char *csb_policy_i_path_effective(const csb_policy *p, const char *path) {
+char *csb_policy_i_path_effective(const csb_policy *p, csb_path_memo *memo, const char *path) {
   if (p->probe != NULL) {
     char *e = p->probe->effective(p->probe->ctx, path);
     return e != NULL ? e : csb_xstrdup(path);
@@ -109,17 +119,17 @@ char *csb_policy_i_path_effective(const csb_policy *p, const char *path) {
   if (!host_probe_ok(p->platform)) return csb_xstrdup(path);
   char *out = NULL;
   int ok = is_win(p->platform) ? csb_winpath_effective(path, &out, NULL)
-                               : csb_path_effective(path, &out, NULL);
+                               : csb_path_effective_memo(memo, path, &out, NULL);
   return ok ? out : csb_xstrdup(path);
 }
 
-int csb_policy_i_path_links(const csb_policy *p, const char *path, char **canonical,
-                            csb_path_link **links, size_t *n_links) {
+int csb_policy_i_path_links(const csb_policy *p, csb_path_memo *memo, const char *path,
+                            char **canonical, csb_path_link **links, size_t *n_links) {
   *canonical = NULL;
   *links = NULL;
   *n_links = 0;
   if (p->probe != NULL || !host_probe_ok(p->platform) || is_win(p->platform)) return 0;
-  return csb_path_resolve_links(path, canonical, links, n_links, NULL);
+  return csb_path_resolve_links_memo(memo, path, canonical, links, n_links, NULL);
 }
 
 /* Windows patterns are matched in a folded form: both separators become
@@ -152,15 +162,13 @@ static int compile(csb_platform pl, const char *pattern, csb_glob **g, csb_error
 }
 
 int csb_policy_glob_check(csb_platform pl, const char *pattern, csb_error *err) {
-  csb_glob *g = NULL;
   if (!glob_absolute(pl, pattern))
     return csb_error_set(err, "deny glob `%s` must be absolute", pattern);
-  if (!compile(pl, pattern, &g, err)) {
-    csb_error_prefix(err, "invalid deny-read glob pattern `%s`", pattern);
-    return 0;
-  }
-  csb_glob_free(g);
-  return 1;
+  char *f = is_win(pl) ? fold_windows(pattern) : NULL;
+  int ok = csb_glob_check(f != NULL ? f : pattern, err);
+  free(f);
+  if (!ok) csb_error_prefix(err, "invalid deny-read glob pattern `%s`", pattern);
+  return ok;
 }
 
 csb_glob *csb_policy_i_glob_compile(csb_platform pl, const char *pattern) {

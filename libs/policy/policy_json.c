@@ -515,16 +515,19 @@ int csb_policy_load_arg(const char *arg, csb_policy **out, csb_policy_arg *info,
 
 /* ---- writer ---------------------------------------------------------------- */
 
+/* The writer builds a cJSON document that borrows the policy's strings
+ * (csb_json_add_string_ref), prints it and deletes it before returning. */
+
 static void put_legacy(const csb_policy *p, cJSON *legacy) {
-  csb_json_add_string(legacy, "linux_backend", backend_names[p->linux_backend == CSB_LINUX_LANDLOCK]);
+  csb_json_add_string_ref(legacy, "linux_backend", backend_names[p->linux_backend == CSB_LINUX_LANDLOCK]);
   csb_json_add_bool(legacy, "round_trips", p->round_trips != 0);
   const csb_legacy_policy *l = &p->legacy;
   if (l->type == CSB_LEGACY_NONE) {
-    csb_json_add_string(legacy, "projection_error", p->legacy_error ? p->legacy_error : "");
+    csb_json_add_string_ref(legacy, "projection_error", p->legacy_error ? p->legacy_error : "");
     return;
   }
   cJSON *sp = csb_json_add_object(legacy, "sandbox_policy");
-  csb_json_add_string(sp, "type", legacy_types[l->type - 1]);
+  csb_json_add_string_ref(sp, "type", legacy_types[l->type - 1]);
   switch (l->type) {
     case CSB_LEGACY_READ_ONLY:
       csb_json_add_bool(sp, "network_access", l->network_access != 0);
@@ -535,40 +538,58 @@ static void put_legacy(const csb_policy *p, cJSON *legacy) {
       csb_json_add_bool(sp, "exclude_slash_tmp", l->exclude_slash_tmp != 0);
       cJSON *arr = csb_json_add_array(sp, "writable_roots");
       for (size_t i = 0; i < l->writable_roots.len; i++)
-        csb_json_add_string(arr, NULL, l->writable_roots.items[i]);
+        csb_json_add_string_ref(arr, NULL, l->writable_roots.items[i]);
       break;
     }
     case CSB_LEGACY_EXTERNAL_SANDBOX:
-      csb_json_add_string(sp, "network_access", l->network_access ? "enabled" : "restricted");
+      csb_json_add_string_ref(sp, "network_access", l->network_access ? "enabled" : "restricted");
       break;
     default:
       break;
   }
 }
 
+/* Room for the printed document (a few lines per entry, glob or root plus
+ * their strings), so that the text is not copied into a buffer twice the
+ * size a dozen times as it grows. A guess: a larger document grows on. */
+static size_t text_size_hint(const csb_policy *p) {
+  size_t n = 2048 + (p->summary ? strlen(p->summary) : 0);
+  for (size_t i = 0; i < p->n_entries; i++)
+    n += 128 + strlen(p->entries[i].path) + strlen(p->entries[i].origin);
+  for (size_t i = 0; i < p->n_globs; i++)
+    n += 96 + strlen(p->globs[i].pattern) + strlen(p->globs[i].origin);
+  for (size_t i = 0; i < p->n_workspace_roots; i++)
+    n += 96 + strlen(p->workspace_roots[i].path) + strlen(p->workspace_roots[i].origin);
+  for (size_t i = 0; i < p->legacy.writable_roots.len; i++)
+    n += 16 + strlen(p->legacy.writable_roots.items[i]);
+  for (size_t i = 0; i < p->n_unix_sockets; i++) n += 32 + strlen(p->unix_sockets[i].path);
+  for (size_t i = 0; i < p->warnings.len; i++) n += 16 + strlen(p->warnings.items[i]);
+  return n;
+}
+
 char *csb_policy_to_json(const csb_policy *p) {
   cJSON *root = csb_json_new_object();
-  csb_json_add_string(root, "schema", CSB_POLICY_SCHEMA);
-  csb_json_add_string(root, "platform", platform_names[p->platform % 3]);
-  csb_json_add_string(root, "cwd", p->cwd ? p->cwd : "/");
-  csb_json_add_string(root, "enforcement", enforcement_names[p->enforcement % 3]);
+  csb_json_add_string_ref(root, "schema", CSB_POLICY_SCHEMA);
+  csb_json_add_string_ref(root, "platform", platform_names[p->platform % 3]);
+  csb_json_add_string_ref(root, "cwd", p->cwd ? p->cwd : "/");
+  csb_json_add_string_ref(root, "enforcement", enforcement_names[p->enforcement % 3]);
 
   cJSON *prof = csb_json_add_object(root, "profile");
-  csb_json_add_string(prof, "id", p->profile_id ? p->profile_id : "");
-  csb_json_add_string(prof, "kind", p->profile_kind ? p->profile_kind : "builtin");
+  csb_json_add_string_ref(prof, "id", p->profile_id ? p->profile_id : "");
+  csb_json_add_string_ref(prof, "kind", p->profile_kind ? p->profile_kind : "builtin");
   cJSON *ext = csb_json_add_array(prof, "extends");
-  for (size_t i = 0; i < p->extends.len; i++) csb_json_add_string(ext, NULL, p->extends.items[i]);
-  if (p->description != NULL) csb_json_add_string(prof, "description", p->description);
+  for (size_t i = 0; i < p->extends.len; i++) csb_json_add_string_ref(ext, NULL, p->extends.items[i]);
+  if (p->description != NULL) csb_json_add_string_ref(prof, "description", p->description);
 
   cJSON *roots = csb_json_add_array(root, "workspace_roots");
   for (size_t i = 0; i < p->n_workspace_roots; i++) {
     cJSON *r = csb_json_add_object(roots, NULL);
-    csb_json_add_string(r, "path", p->workspace_roots[i].path);
-    csb_json_add_string(r, "origin", p->workspace_roots[i].origin);
+    csb_json_add_string_ref(r, "path", p->workspace_roots[i].path);
+    csb_json_add_string_ref(r, "origin", p->workspace_roots[i].origin);
   }
 
   cJSON *fs = csb_json_add_object(root, "filesystem");
-  csb_json_add_string(fs, "kind", fs_kind_names[p->fs_kind % 3]);
+  csb_json_add_string_ref(fs, "kind", fs_kind_names[p->fs_kind % 3]);
   csb_json_add_bool(fs, "include_platform_defaults", p->include_platform_defaults != 0);
   if (p->glob_scan_max_depth > 0)
     csb_json_add_int(fs, "glob_scan_max_depth", p->glob_scan_max_depth);
@@ -576,26 +597,26 @@ char *csb_policy_to_json(const csb_policy *p) {
   for (size_t i = 0; i < p->n_entries; i++) {
     const csb_policy_entry *e = &p->entries[i];
     cJSON *o = csb_json_add_object(ents, NULL);
-    csb_json_add_string(o, "path", e->path);
-    csb_json_add_string(o, "access", csb_access_name(e->access));
-    csb_json_add_string(o, "origin", e->origin);
+    csb_json_add_string_ref(o, "path", e->path);
+    csb_json_add_string_ref(o, "access", csb_access_name(e->access));
+    csb_json_add_string_ref(o, "origin", e->origin);
     if (e->skip_if_missing) csb_json_add_bool(o, "skip_if_missing", true);
     if (e->internal) csb_json_add_bool(o, "internal", true);
   }
   cJSON *globs = csb_json_add_array(fs, "deny_globs");
   for (size_t i = 0; i < p->n_globs; i++) {
     cJSON *o = csb_json_add_object(globs, NULL);
-    csb_json_add_string(o, "pattern", p->globs[i].pattern);
-    csb_json_add_string(o, "origin", p->globs[i].origin);
+    csb_json_add_string_ref(o, "pattern", p->globs[i].pattern);
+    csb_json_add_string_ref(o, "origin", p->globs[i].origin);
   }
 
   cJSON *net = csb_json_add_object(root, "network");
-  csb_json_add_string(net, "mode", net_mode_names[p->net_mode % 3]);
+  csb_json_add_string_ref(net, "mode", net_mode_names[p->net_mode % 3]);
   csb_json_add_bool(net, "allow_local_binding", p->allow_local_binding != 0);
   csb_json_add_bool(net, "dangerously_allow_all_unix_sockets", p->allow_all_unix_sockets != 0);
   cJSON *socks = csb_json_add_object(net, "unix_sockets");
   for (size_t i = 0; i < p->n_unix_sockets; i++)
-    csb_json_add_string(socks, p->unix_sockets[i].path, p->unix_sockets[i].allow ? "allow" : "deny");
+    csb_json_add_string_ref(socks, p->unix_sockets[i].path, p->unix_sockets[i].allow ? "allow" : "deny");
   if (p->proxy != NULL) {
     cJSON *dup = cJSON_Duplicate(p->proxy, 1);
     if (dup == NULL) (void)csb_xmalloc((size_t)-1); /* out of memory: exits 70 */
@@ -603,11 +624,12 @@ char *csb_policy_to_json(const csb_policy *p) {
   }
 
   put_legacy(p, csb_json_add_object(root, "legacy"));
-  csb_json_add_string(root, "summary", p->summary ? p->summary : "");
+  csb_json_add_string_ref(root, "summary", p->summary ? p->summary : "");
   cJSON *warn = csb_json_add_array(root, "warnings");
-  for (size_t i = 0; i < p->warnings.len; i++) csb_json_add_string(warn, NULL, p->warnings.items[i]);
+  for (size_t i = 0; i < p->warnings.len; i++) csb_json_add_string_ref(warn, NULL, p->warnings.items[i]);
 
   csb_buf b = {0};
+  csb_buf_reserve(&b, text_size_hint(p));
   csb_json_print(root, 0, &b);
   cJSON_Delete(root);
   if (b.data == NULL) csb_buf_puts(&b, "");

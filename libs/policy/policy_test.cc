@@ -12,10 +12,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "csb_paths.h"
 #include "csb_policy.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -1371,6 +1373,254 @@ TEST(Model, CanonicalizeSortsAndDeduplicates) {
   EXPECT_STREQ(p->unix_sockets[0].path, "/s1");
   EXPECT_FALSE(p->unix_sockets[1].allow);
   csb_policy_free(p);
+}
+
+// ---- evaluation and round trip against their definitions ------------------
+//
+// Evaluation looks only at the entries on a path's way, and the round trip
+// skips building views when the policy denies something; these tests check
+// both against the rules as docs/policy.md states them, applied by a scan
+// of every entry and by building and comparing the views.
+
+std::string Own(char *s) {
+  std::string r = s ? s : "<null>";
+  free(s);
+  return r;
+}
+
+bool Under(csb_platform pl, const std::string &prefix, const std::string &path) {
+  csb_path_style st = pl == CSB_PLATFORM_WINDOWS ? CSB_PATH_WINDOWS : CSB_PATH_POSIX;
+  return csb_spath_is_under(st, prefix.c_str(), path.c_str()) != 0;
+}
+
+std::string JoinIn(csb_platform pl, const std::string &dir, const char *name) {
+  if (pl != CSB_PLATFORM_WINDOWS) return Own(csb_path_join(dir.c_str(), name));
+  char *j = csb_winpath_join(dir.c_str(), name);
+  return j ? Own(j) : dir;
+}
+
+// The gitdir: target of DIR/.git as the fake file system has it ("" when none).
+std::string GitdirOf(const FakeFs &fs, csb_platform pl, const std::string &dir) {
+  std::string git = JoinIn(pl, dir, ".git");
+  for (size_t i = 0; i < fs.files.size(); i++) {
+    if (FakeFs::Key(fs.files[i]) != FakeFs::Key(git)) continue;
+    std::string c = fs.contents[i];
+    while (!c.empty() && strchr(" \t\r\n", c.back())) c.pop_back();
+    if (c.compare(0, 7, "gitdir:") != 0) return "";
+    std::string v = c.substr(7);
+    v.erase(0, v.find_first_not_of(" \t"));
+    std::string t = JoinIn(pl, dir, v.c_str());
+    csb_probe_stat st = {};
+    FakeFs::Stat(const_cast<FakeFs *>(&fs), t.c_str(), &st);
+    return st.exists ? t : "";
+  }
+  return "";
+}
+
+// csb_verdict as docs/policy.md "Evaluation" defines it, by scanning every
+// entry (deny globs: POSIX documents only).
+std::string ReferenceVerdict(const csb_policy *p, const FakeFs &fs, const std::string &in) {
+  csb_platform pl = p->platform;
+  csb_path_style st = pl == CSB_PLATFORM_WINDOWS ? CSB_PATH_WINDOWS : CSB_PATH_POSIX;
+  char *n = csb_spath_normalize(st, in.c_str());
+  std::string t = n ? Own(n) : JoinIn(pl, p->cwd, in.c_str());
+  int best = -1;
+  size_t best_depth = 0;
+  for (size_t i = 0; i < p->n_entries; i++) {
+    const csb_policy_entry &e = p->entries[i];
+    if (!Under(pl, e.path, t)) continue;
+    size_t d = csb_spath_depth(st, e.path);
+    if (best < 0 || d > best_depth || (d == best_depth && e.access > p->entries[best].access)) {
+      best = (int)i;
+      best_depth = d;
+    }
+  }
+  csb_access a = best < 0 ? CSB_ACCESS_DENY : p->entries[best].access;
+  std::string r = std::string(csb_access_name(a)) + " entry " + std::to_string(best);
+  if (a == CSB_ACCESS_DENY) return r;
+  for (size_t i = 0; i < p->n_globs; i++) {
+    csb_glob *g = nullptr;
+    bool match =
+        !csb_glob_compile(p->globs[i].pattern, &g, nullptr) || csb_glob_match(g, t.c_str());
+    csb_glob_free(g);
+    if (match) return "deny glob " + std::to_string(i);
+  }
+  if (a != CSB_ACCESS_WRITE || csb_policy_full_disk_write(p)) return r;
+  auto explicit_write = [&](const std::string &m) {
+    for (size_t i = 0; i < p->n_entries; i++)
+      if (p->entries[i].access == CSB_ACCESS_WRITE && Under(pl, m, p->entries[i].path) &&
+          Under(pl, p->entries[i].path, t))
+        return true;
+    return false;
+  };
+  for (size_t i = 0; i < p->n_entries; i++) {
+    const csb_policy_entry &w = p->entries[i];
+    if (w.access != CSB_ACCESS_WRITE || !Under(pl, w.path, t)) continue;
+    for (const char *name : csb_protected_names) {
+      std::string m = JoinIn(pl, w.path, name);
+      if (Under(pl, m, t) && !explicit_write(m)) return "protected " + m + " in " + w.path;
+    }
+  }
+  for (size_t i = 0; i < p->n_entries; i++) {
+    const csb_policy_entry &w = p->entries[i];
+    if (w.access != CSB_ACCESS_WRITE) continue;
+    std::string g = GitdirOf(fs, pl, w.path);
+    if (!g.empty() && Under(pl, g, t) && !explicit_write(g))
+      return "protected " + g + " in " + w.path;
+  }
+  return r;
+}
+
+std::string VerdictOf(const csb_policy *p, const std::string &path) {
+  csb_verdict v;
+  csb_policy_access_for(p, path.c_str(), &v);
+  switch (v.reason) {
+    case CSB_REASON_DENY_GLOB:
+      return "deny glob " + std::to_string(v.glob);
+    case CSB_REASON_PROTECTED:
+      return std::string("protected ") + v.protected_root + " in " + v.writable_root;
+    default:
+      return std::string(csb_access_name(v.access)) + " entry " + std::to_string(v.entry);
+  }
+}
+
+std::string RandomPosixPath(std::mt19937 &rng) {
+  static const char *const names[] = {"w", "a", "b", ".git", ".codex", ".agents", ".csb",
+                                      "gd", "x", "..", "."};
+  std::string p;
+  int n = (int)(rng() % 5);
+  for (int i = 0; i < n; i++)
+    p += std::string("/") + names[rng() % (sizeof names / sizeof names[0])];
+  return p.empty() ? "/" : p;
+}
+
+std::string RandomWindowsPath(std::mt19937 &rng) {
+  static const char *const names[] = {"W", "w", "a", ".git", ".Codex", "gd", ".."};
+  std::string p = rng() % 5 ? "C:" : "\\\\s\\h";
+  int n = (int)(rng() % 4);
+  for (int i = 0; i < n; i++)
+    p += std::string("\\") + names[rng() % (sizeof names / sizeof names[0])];
+  return n == 0 && p == "C:" ? "C:\\" : p;
+}
+
+csb_policy *RandomPolicy(std::mt19937 &rng, csb_platform pl, const csb_policy_probe *probe) {
+  bool win = pl == CSB_PLATFORM_WINDOWS;
+  csb_policy *p = csb_policy_new(pl, win ? "C:\\w" : "/w");
+  csb_policy_set_probe(p, probe);
+  int n = (int)(rng() % 12);
+  for (int i = 0; i < n; i++) {
+    std::string path = win ? RandomWindowsPath(rng) : RandomPosixPath(rng);
+    csb_policy_add_entry(p, path.c_str(), (csb_access)(rng() % 3), "o", 0, 0);
+  }
+  if (!win && rng() % 3 == 0) csb_policy_add_glob(p, "/w/**/.env", "g");
+  if (!win && rng() % 4 == 0) csb_policy_add_glob(p, "/w/a/*", "g");
+  csb_policy_canonicalize(p);
+  return p;
+}
+
+void CheckEvaluation(csb_platform pl, unsigned seed) {
+  bool win = pl == CSB_PLATFORM_WINDOWS;
+  std::mt19937 rng(seed);
+  FakeFs fs;
+  // `.git` pointer files whose targets exist, and one whose target does not.
+  fs.files = win ? std::vector<std::string>{"C:\\w\\.git", "C:\\a\\.git"}
+                 : std::vector<std::string>{"/w/.git", "/a/.git", "/w/a/.git"};
+  fs.contents = win ? std::vector<std::string>{"gitdir: gd", "gitdir: C:\\missing"}
+                    : std::vector<std::string>{"gitdir: gd", "gitdir: ../w/x", "gitdir: /nope"};
+  fs.dirs = win ? std::vector<std::string>{"C:\\w\\gd"} : std::vector<std::string>{"/w/gd", "/w/x"};
+  csb_policy_probe probe = {&fs, FakeFs::Stat, FakeFs::Read, FakeFs::Effective};
+  for (int round = 0; round < 300; round++) {
+    csb_policy *p = RandomPolicy(rng, pl, &probe);
+    for (int q = 0; q < 30; q++) {
+      std::string path = win ? RandomWindowsPath(rng) : RandomPosixPath(rng);
+      if (q % 5 == 0) {  // relative: joined to the cwd
+        size_t skip = win ? (path.compare(0, 3, "C:\\") == 0 ? 3 : 0) : path.find_first_not_of('/');
+        path = skip == std::string::npos ? "." : path.substr(skip);
+      }
+      ASSERT_EQ(VerdictOf(p, path), ReferenceVerdict(p, fs, path))
+          << Own(csb_policy_to_json(p)) << path;
+    }
+    csb_policy_free(p);
+  }
+}
+
+TEST(Evaluate, AgreesWithAScanOfEveryEntry) { CheckEvaluation(CSB_PLATFORM_LINUX, 7); }
+
+TEST(Evaluate, AgreesWithAScanOfEveryEntryOnWindows) { CheckEvaluation(CSB_PLATFORM_WINDOWS, 8); }
+
+bool SameStrv(const csb_strv &a, const csb_strv &b) { return Strs(a) == Strs(b); }
+
+// csb_policy_round_trips as docs/policy.md defines it: the policy's view
+// and that of its legacy model's policy are identical, and the legacy
+// model carves out every protected name of a writable root.
+bool ReferenceRoundTrips(const csb_policy *p) {
+  if (p->enforcement != CSB_ENFORCE_MANAGED || p->fs_kind != CSB_FS_RESTRICTED) return true;
+  csb_legacy_policy l;
+  if (!csb_policy_to_legacy(p, &l, nullptr)) return false;
+  csb_policy *r = csb_policy_legacy_model(p, &l);
+  csb_policy_view *pv = nullptr, *lv = nullptr;
+  EXPECT_TRUE(csb_policy_view_build(p, &pv, nullptr));
+  EXPECT_TRUE(csb_policy_view_build(r, &lv, nullptr));
+  bool same = pv->full_read == lv->full_read && pv->full_write == lv->full_write &&
+              pv->include_platform_defaults == lv->include_platform_defaults &&
+              SameStrv(pv->readable_roots, lv->readable_roots) &&
+              SameStrv(pv->unreadable_roots, lv->unreadable_roots) &&
+              SameStrv(pv->unreadable_globs, lv->unreadable_globs) &&
+              pv->n_writable == lv->n_writable;
+  for (size_t i = 0; same && i < pv->n_writable; i++)
+    same = strcmp(pv->writable[i].root, lv->writable[i].root) == 0 &&
+           SameStrv(pv->writable[i].read_only_subpaths, lv->writable[i].read_only_subpaths) &&
+           SameStrv(pv->writable[i].protected_names, lv->writable[i].protected_names);
+  bool carved = true;
+  for (size_t i = 0; i < pv->n_writable; i++) {
+    const csb_writable_root *w = &pv->writable[i];
+    const csb_writable_root *m = nullptr;
+    for (size_t j = 0; j < lv->n_writable; j++)
+      if (Under(p->platform, lv->writable[j].root, w->root) &&
+          Under(p->platform, w->root, lv->writable[j].root))
+        m = &lv->writable[j];
+    for (size_t k = 0; k < w->protected_names.len; k++) {
+      std::string sub = JoinIn(p->platform, w->root, w->protected_names.items[k]);
+      bool found = false;
+      for (size_t j = 0; m != nullptr && j < m->read_only_subpaths.len; j++)
+        found = found || (Under(p->platform, sub, m->read_only_subpaths.items[j]) &&
+                          Under(p->platform, m->read_only_subpaths.items[j], sub));
+      carved = carved && found;
+    }
+  }
+  csb_policy_view_free(pv);
+  csb_policy_view_free(lv);
+  csb_policy_free(r);
+  csb_legacy_policy_free(&l);
+  return same && carved;
+}
+
+TEST(Legacy, RoundTripsAgreesWithComparingTheViews) {
+  std::mt19937 rng(9);
+  FakeFs fs;
+  fs.dirs = {"/w", "/w/.git", "/w/.codex", "/a"};
+  csb_policy_probe probe = {&fs, FakeFs::Stat, FakeFs::Read, FakeFs::Effective};
+  int agree_true = 0;
+  for (int round = 0; round < 400; round++) {
+    csb_policy *p = RandomPolicy(rng, CSB_PLATFORM_LINUX, &probe);
+    if (round % 2 == 0) {
+      // The legacy model of a workspace policy round-trips more often.
+      csb_policy *q = Make("/w", {{"/", CSB_ACCESS_READ, ":root"},
+                                  {"/w", CSB_ACCESS_WRITE, ":workspace_roots"},
+                                  {"/tmp", CSB_ACCESS_WRITE, ":slash_tmp"}});
+      csb_policy_set_probe(q, &probe);
+      for (size_t i = 0; i < p->n_entries && i < 2; i++)
+        csb_policy_add_entry(q, p->entries[i].path, p->entries[i].access, "o", 0, 0);
+      csb_policy_canonicalize(q);
+      csb_policy_free(p);
+      p = q;
+    }
+    bool want = ReferenceRoundTrips(p);
+    agree_true += want;
+    ASSERT_EQ(csb_policy_round_trips(p) != 0, want) << Own(csb_policy_to_json(p));
+    csb_policy_free(p);
+  }
+  EXPECT_GT(agree_true, 10);
 }
 
 }  // namespace

@@ -10,13 +10,17 @@
 #include "policy_internal.h"
 
 /* Per-view caches: evaluation state, each entry's own resolved access and
- * effective path. */
+ * effective path (indexed like the entries' paths), and a query answer to
+ * reuse. */
 typedef struct vctx {
   const csb_policy *p;
+  csb_path_memo *memo;
   csb_policy_i_eval ev;
   csb_access *resolved;
   char **eff;
+  csb_policy_i_index eff_index;
   char *cwd_eff;
+  csb_policy_i_hits hits;
 } vctx;
 
 static void push_unique(csb_strv *v, csb_platform pl, const char *s) {
@@ -35,9 +39,9 @@ static void sort_strv(csb_strv *v) {
 
 /* A symlink to a directory counts as the directory: keep the link path so
  * backends mask the link inode itself. */
-static int exists(const csb_policy *p, const char *path, int want_dir) {
+static int exists(const vctx *c, const char *path, int want_dir) {
   csb_probe_stat st;
-  csb_policy_i_stat(p, path, &st);
+  csb_policy_i_stat(c->p, c->memo, path, &st);
   return want_dir ? st.is_dir : st.exists;
 }
 
@@ -47,37 +51,36 @@ static int is_cwd(const vctx *c, const char *root) {
          csb_policy_i_path_equal(p->platform, root, c->cwd_eff);
 }
 
-/* An entry (any access) whose path is exactly `path`. */
-static int has_entry_at(const vctx *c, const char *path) {
-  const csb_policy *p = c->p;
-  for (size_t i = 0; i < p->n_entries; i++)
-    if (csb_policy_i_path_equal(p->platform, p->entries[i].path, path) ||
-        csb_policy_i_path_equal(p->platform, c->eff[i], path))
-      return 1;
-  return 0;
+/* An entry (any access) whose path, as written or effective, is exactly
+ * `path`. */
+static int has_entry_at(vctx *c, const char *path) {
+  csb_policy_i_index_equal(&c->ev.index, path, &c->hits);
+  if (c->hits.len > 0) return 1;
+  csb_policy_i_index_equal(&c->eff_index, path, &c->hits);
+  return c->hits.len > 0;
 }
 
 /* Default read-only subpaths of a writable root (reference §3.4 (2)):
- * gitdir: target first, then .git, .agents, .codex, .csb. */
-static void default_subpaths(const vctx *c, const char *root, csb_strv *out) {
+ * gitdir: target first, then .git, .agents, .codex, .csb. subs[n] is
+ * root/csb_protected_names[n]. */
+static void default_subpaths(vctx *c, const char *root, char *const *subs, csb_strv *out) {
   const csb_policy *p = c->p;
-  char *target = csb_policy_i_gitdir_target(p, root);
+  char *target = csb_policy_i_gitdir_target(p, c->memo, root, subs[0]);
   if (target != NULL) {
     push_unique(out, p->platform, target);
     free(target);
   }
   for (size_t n = 0; n < CSB_PROTECTED_NAMES_COUNT; n++) {
     const char *name = csb_protected_names[n];
-    char *sub = csb_policy_i_path_join(p->platform, root, name);
+    const char *sub = subs[n];
     int add;
     if (strcmp(name, ".git") == 0)
-      add = exists(p, sub, 0);
+      add = exists(c, sub, 0);
     else if (strcmp(name, ".agents") == 0)
-      add = exists(p, sub, 1);
+      add = exists(c, sub, 1);
     else
-      add = exists(p, sub, 1) || is_cwd(c, root);
+      add = exists(c, sub, 1) || is_cwd(c, root);
     if (add && !has_entry_at(c, sub)) push_unique(out, p->platform, sub);
-    free(sub);
   }
 }
 
@@ -91,12 +94,13 @@ typedef struct link_set {
 /* Records the links from `written` to its effective form `eff`, when the
  * two differ and the written path resolves (on this host) to exactly
  * `eff`. */
-static void add_links(const csb_policy *p, link_set *set, const char *written, const char *eff) {
+static void add_links(const vctx *c, link_set *set, const char *written, const char *eff) {
+  const csb_policy *p = c->p;
   if (csb_policy_i_path_equal(p->platform, written, eff)) return;
   char *canon = NULL;
   csb_path_link *links = NULL;
   size_t n = 0;
-  if (!csb_policy_i_path_links(p, written, &canon, &links, &n)) return;
+  if (!csb_policy_i_path_links(p, c->memo, written, &canon, &links, &n)) return;
   if (strcmp(canon, eff) == 0) {
     for (size_t i = 0; i < n; i++) {
       int dup = 0;
@@ -122,20 +126,56 @@ static int cmp_link(const void *a, const void *b) {
   return c ? c : strcmp(x->root, y->root);
 }
 
-static int path_writable(const vctx *c, const char *path) {
+static int path_writable(vctx *c, const char *path) {
   csb_verdict v;
   csb_policy_i_access_for(c->p, &c->ev, path, &v);
   return v.can_write;
 }
 
-static void build_writable_root(const vctx *c, const char *root, const char *raw,
+/* Appends the ids of `h` to `ids`. */
+static void add_ids(csb_policy_i_hits *ids, const csb_policy_i_hits *h) {
+  if (h->len == 0) return;
+  ids->ids = csb_xgrow(ids->ids, &ids->cap, ids->len + h->len, sizeof(*ids->ids));
+  memcpy(ids->ids + ids->len, h->ids, h->len * sizeof(*h->ids));
+  ids->len += h->len;
+}
+
+static int cmp_id(const void *a, const void *b) {
+  int x = *(const int *)a, y = *(const int *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* The entries that may lie below a writable root (as written, below its
+ * path as written `raw`, or effectively), in increasing order without
+ * duplicates: every entry the scan in build_writable_root acts on. */
+static void entries_below(vctx *c, const char *root, const char *raw, csb_policy_i_hits *ids) {
+  ids->len = 0;
+  csb_policy_i_index_under(&c->ev.index, root, &c->hits);
+  add_ids(ids, &c->hits);
+  if (raw != NULL) {
+    csb_policy_i_index_under(&c->ev.index, raw, &c->hits);
+    add_ids(ids, &c->hits);
+  }
+  csb_policy_i_index_under(&c->eff_index, root, &c->hits);
+  add_ids(ids, &c->hits);
+  if (ids->len > 1) qsort(ids->ids, ids->len, sizeof(*ids->ids), cmp_id);
+  size_t w = 0;
+  for (size_t k = 0; k < ids->len; k++)
+    if (w == 0 || ids->ids[w - 1] != ids->ids[k]) ids->ids[w++] = ids->ids[k];
+  ids->len = w;
+}
+
+static void build_writable_root(vctx *c, const char *root, const char *raw,
                                 csb_writable_root *w) {
   const csb_policy *p = c->p;
   csb_platform pl = p->platform;
   w->root = csb_xstrdup(root);
   csb_strv_init(&w->read_only_subpaths);
   csb_strv_init(&w->protected_names);
-  default_subpaths(c, root, &w->read_only_subpaths);
+  char *subs[CSB_PROTECTED_NAMES_COUNT];
+  for (size_t n = 0; n < CSB_PROTECTED_NAMES_COUNT; n++)
+    subs[n] = csb_policy_i_path_join(pl, root, csb_protected_names[n]);
+  default_subpaths(c, root, subs, &w->read_only_subpaths);
   /* gitdir: targets of the other write entries that lie below this root:
    * docs/policy.md rule 4 protects them for every write entry, including
    * one shadowed by a deny entry or outside every writable root. */
@@ -143,7 +183,10 @@ static void build_writable_root(const vctx *c, const char *root, const char *raw
     const char *t = c->ev.gitdir[i];
     if (t != NULL && csb_policy_i_path_is_below(pl, t, root)) push_unique(&w->read_only_subpaths, pl, t);
   }
-  for (size_t i = 0; i < p->n_entries; i++) {
+  csb_policy_i_hits below = {0};
+  entries_below(c, root, raw, &below);
+  for (size_t k = 0; k < below.len; k++) {
+    size_t i = (size_t)below.ids[k];
     const csb_policy_entry *e = &p->entries[i];
     if (e->access == CSB_ACCESS_WRITE) continue;
     if (c->resolved[i] == CSB_ACCESS_WRITE) continue;
@@ -161,22 +204,29 @@ static void build_writable_root(const vctx *c, const char *root, const char *raw
     if (csb_policy_i_path_is_below(pl, c->eff[i], root))
       push_unique(&w->read_only_subpaths, pl, c->eff[i]);
   }
+  csb_policy_i_hits_free(&below);
   sort_strv(&w->read_only_subpaths);
   for (size_t n = 0; n < CSB_PROTECTED_NAMES_COUNT; n++) {
-    char *sub = csb_policy_i_path_join(pl, root, csb_protected_names[n]);
-    int writable = path_writable(c, sub);
+    int writable = path_writable(c, subs[n]);
     if (writable && raw != NULL) {
       char *alias = csb_policy_i_path_join(pl, raw, csb_protected_names[n]);
       writable = path_writable(c, alias);
       free(alias);
     }
     if (!writable) csb_strv_push(&w->protected_names, csb_protected_names[n]);
-    free(sub);
+    free(subs[n]);
   }
 }
 
 int csb_policy_view_build(const csb_policy *p, csb_policy_view **out, csb_error *err) {
   (void)err;
+  csb_path_memo *memo = csb_policy_i_memo_new(p);
+  *out = csb_policy_i_view_build(p, memo);
+  csb_path_memo_free(memo);
+  return 1;
+}
+
+csb_policy_view *csb_policy_i_view_build(const csb_policy *p, csb_path_memo *memo) {
   csb_platform pl = p->platform;
   csb_policy_view *v = csb_xcalloc(1, sizeof(*v));
   csb_strv_init(&v->readable_roots);
@@ -191,14 +241,17 @@ int csb_policy_view_build(const csb_policy *p, csb_policy_view **out, csb_error 
 
   vctx c;
   c.p = p;
-  csb_policy_i_eval_init(p, &c.ev);
+  c.memo = memo;
+  csb_policy_i_eval_init(p, memo, &c.ev);
   c.resolved = csb_xcalloc(p->n_entries ? p->n_entries : 1, sizeof(csb_access));
   c.eff = csb_xcalloc(p->n_entries ? p->n_entries : 1, sizeof(char *));
   for (size_t i = 0; i < p->n_entries; i++) {
-    c.resolved[i] = csb_policy_i_resolve(p, p->entries[i].path, NULL);
-    c.eff[i] = csb_policy_i_path_effective(p, p->entries[i].path);
+    c.resolved[i] = csb_policy_i_resolve(p, &c.ev, p->entries[i].path, NULL);
+    c.eff[i] = csb_policy_i_path_effective(p, memo, p->entries[i].path);
   }
-  c.cwd_eff = csb_policy_i_path_effective(p, p->cwd);
+  csb_policy_i_index_init(&c.eff_index, pl, (const char *const *)c.eff, p->n_entries);
+  c.cwd_eff = csb_policy_i_path_effective(p, memo, p->cwd);
+  memset(&c.hits, 0, sizeof(c.hits));
 
   if (!v->full_read) {
     link_set links = {NULL, 0, 0};
@@ -206,18 +259,18 @@ int csb_policy_view_build(const csb_policy *p, csb_policy_view **out, csb_error 
       const csb_policy_entry *e = &p->entries[i];
       if (e->access == CSB_ACCESS_DENY || c.resolved[i] == CSB_ACCESS_DENY) continue;
       push_unique(&v->readable_roots, pl, c.eff[i]);
-      add_links(p, &links, e->path, c.eff[i]);
+      add_links(&c, &links, e->path, c.eff[i]);
     }
     sort_strv(&v->readable_roots);
     if (v->include_platform_defaults && pl == CSB_PLATFORM_LINUX) {
       for (size_t i = 0; i < CSB_LINUX_PLATFORM_READ_ROOTS_COUNT; i++) {
         const char *r = csb_linux_platform_read_roots[i];
         csb_probe_stat st;
-        csb_policy_i_stat(p, r, &st);
+        csb_policy_i_stat(p, memo, r, &st);
         if (!st.is_dir) continue;
-        char *eff = csb_policy_i_path_effective(p, r);
+        char *eff = csb_policy_i_path_effective(p, memo, r);
         push_unique(&v->platform_read_roots, pl, eff);
-        add_links(p, &links, r, eff);
+        add_links(&c, &links, r, eff);
         free(eff);
       }
       sort_strv(&v->platform_read_roots);
@@ -283,13 +336,14 @@ int csb_policy_view_build(const csb_policy *p, csb_policy_view **out, csb_error 
     csb_strv_free(&roots);
     csb_strv_free(&raws);
   }
+  csb_policy_i_hits_free(&c.hits);
+  csb_policy_i_index_free(&c.eff_index);
   for (size_t i = 0; i < p->n_entries; i++) free(c.eff[i]);
   free(c.eff);
   free(c.resolved);
   free(c.cwd_eff);
   csb_policy_i_eval_free(&c.ev);
-  *out = v;
-  return 1;
+  return v;
 }
 
 void csb_policy_view_free(csb_policy_view *v) {

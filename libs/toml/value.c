@@ -300,6 +300,11 @@ size_t csb_toml_i_find(const csb_toml_table *t, const char *key, size_t len) {
 csb_toml_entry *csb_toml_i_append(csb_toml_value *tv, char *key, size_t len,
                                   csb_toml_value *v) {
   csb_toml_table *t = tv->u.tab;
+  /* Most tables hold a few keys: start with room for two, not eight. */
+  if (t->cap == 0) {
+    t->ents = csb_xmalloc(2 * sizeof *t->ents);
+    t->cap = 2;
+  }
   t->ents = csb_xgrow(t->ents, &t->cap, t->len + 1, sizeof *t->ents);
   csb_toml_entry *e = &t->ents[t->len];
   memset(e, 0, sizeof *e);

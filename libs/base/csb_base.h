@@ -65,6 +65,22 @@ char *csb_xstrndup(const char *s, size_t n);
 char *csb_xasprintf(const char *fmt, ...) CSB_PRINTF(1, 2);
 char *csb_xvasprintf(const char *fmt, va_list ap) CSB_PRINTF(1, 0);
 
+/* Whether a tool hands its memory back before its process exits: 1 in
+ * sanitizer builds, so that leak checks stay meaningful; 0 otherwise. The
+ * kernel reclaims the whole address space at exit in one go, while
+ * freeing thousands of blocks one by one costs time and munmap() calls,
+ * each of which interrupts every CPU the process ran on. */
+#if defined(__SANITIZE_ADDRESS__)
+#define CSB_FREE_BEFORE_EXIT 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(leak_sanitizer)
+#define CSB_FREE_BEFORE_EXIT 1
+#endif
+#endif
+#ifndef CSB_FREE_BEFORE_EXIT
+#define CSB_FREE_BEFORE_EXIT 0
+#endif
+
 /* ---- error record ------------------------------------------------------ */
 
 /* A single human-readable message with an optional source position.

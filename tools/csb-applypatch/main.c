@@ -22,23 +22,6 @@
 
 /* ---- shared helpers ---------------------------------------------------------- */
 
-/* Whether to free the plan and the patch before exiting. The plan holds
- * every file's old and new contents, the parsed patch thousands of small
- * blocks; handing them back piece by piece costs hundreds of munmap()
- * calls, each of which interrupts every CPU the commit's threads ran on,
- * while the kernel reclaims the whole address space at exit in one go.
- * Sanitizer builds free everything so that leak checks stay meaningful. */
-#if defined(__SANITIZE_ADDRESS__)
-#define FREE_BEFORE_EXIT 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(leak_sanitizer)
-#define FREE_BEFORE_EXIT 1
-#endif
-#endif
-#ifndef FREE_BEFORE_EXIT
-#define FREE_BEFORE_EXIT 0
-#endif
-
 /* A patch piped on standard input arrives through the pipe's buffer (64
  * KiB by default): a large patch takes a dozen round trips between the
  * writer and us, each waiting for the other to be scheduled. A larger
@@ -51,8 +34,13 @@ static void widen_stdin_pipe(void) {
 #endif
 }
 
+/* Frees the plan and the patch before exiting only when
+ * CSB_FREE_BEFORE_EXIT: the plan holds every file's old and new contents,
+ * the parsed patch thousands of small blocks; handing them back piece by
+ * piece costs hundreds of munmap() calls, each of which interrupts every
+ * CPU the commit's threads ran on. */
 static void release(csb_patch_plan *plan, csb_patch *p) {
-  if (!FREE_BEFORE_EXIT) return;
+  if (!CSB_FREE_BEFORE_EXIT) return;
   csb_patch_plan_free(plan);
   csb_patch_free(p);
 }

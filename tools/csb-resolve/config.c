@@ -325,13 +325,35 @@ static int load_project_layers(rs_ctx *ctx, int *rc) {
 
 /* ---- the whole load ------------------------------------------------------------- */
 
-static csb_toml_value *merge_layers(rs_ctx *ctx, size_t upto) {
+/* The deep merge of the layers' `projects` tables alone, as a table with
+ * that one key: what the merge of the whole layers has there, which is all
+ * the trust decision reads. */
+static csb_toml_value *merge_projects(rs_ctx *ctx) {
   csb_toml_value *m = csb_toml_table_new();
-  for (size_t i = 0; i < upto; i++) {
+  for (size_t i = 0; i < ctx->n_layers; i++) {
+    const csb_toml_value *projects = csb_toml_table_get(ctx->layers[i].tree, "projects");
+    if (projects == NULL) continue;
     csb_error err;
-    csb_toml_value *layer = csb_toml_clone(ctx->layers[i].tree);
-    rs_normalize_domains(layer);
-    (void)csb_toml_merge(m, layer, &err);
+    csb_toml_value *one = csb_toml_table_new();
+    csb_toml_table_set(one, "projects", csb_toml_clone(projects));
+    (void)csb_toml_merge(m, one, &err);
+  }
+  return m;
+}
+
+/* The deep merge of every layer, lowest first. The layers' trees are
+ * moved into it (only their top-level facts that profile selection reads
+ * are kept). */
+static csb_toml_value *merge_layers(rs_ctx *ctx) {
+  csb_toml_value *m = csb_toml_table_new();
+  for (size_t i = 0; i < ctx->n_layers; i++) {
+    rs_layer *l = &ctx->layers[i];
+    l->has_sandbox_mode = rs_get(l->tree, "sandbox_mode") != NULL;
+    l->has_default_permissions = rs_get(l->tree, "default_permissions") != NULL;
+    csb_error err;
+    rs_normalize_domains(l->tree);
+    (void)csb_toml_merge(m, l->tree, &err);
+    l->tree = NULL;
   }
   return m;
 }
@@ -354,9 +376,9 @@ int rs_config_load(rs_ctx *ctx) {
   for (size_t i = 0; i < ctx->overrides.len; i++)
     if (!load_override(ctx, ctx->overrides.items[i], &rc)) return rc;
   n_saved = ctx->n_layers - n_base;
-  csb_toml_value *pre = merge_layers(ctx, ctx->n_layers);
-  decide_trust(ctx, pre);
-  csb_toml_value_free(pre);
+  csb_toml_value *projects = merge_projects(ctx);
+  decide_trust(ctx, projects);
+  csb_toml_value_free(projects);
   if (ctx->trust_level != NULL && strcmp(ctx->trust_level, "trusted") == 0) {
     /* Take the override layers out, add project layers, put them back. */
     saved = csb_xmalloc((n_saved ? n_saved : 1) * sizeof(*saved));
@@ -388,7 +410,7 @@ int rs_config_load(rs_ctx *ctx) {
     }
   }
   csb_buf_free(&msg);
-  ctx->merged = merge_layers(ctx, ctx->n_layers);
+  ctx->merged = merge_layers(ctx);
   return 0;
 }
 

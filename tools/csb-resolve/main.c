@@ -304,6 +304,8 @@ int rs_main(int argc, char **argv) {
   if (fflush(stdout) != 0 || ferror(stdout))
     rc = csb_cli_error(&cli, CSB_EXIT_OSERR, "cannot write to standard output: %s", strerror(errno));
 done:
-  rs_ctx_free(&ctx);
+  /* The configuration trees alone are thousands of blocks: leave them to
+   * the process's exit (see CSB_FREE_BEFORE_EXIT). */
+  if (CSB_FREE_BEFORE_EXIT) rs_ctx_free(&ctx);
   return rc;
 }

@@ -196,7 +196,10 @@ int rs_apply_requirements(rs_ctx *ctx, rs_profile *prof, csb_strv *warnings) {
     return rc;
   }
   int cls = 0;
-  if ((rc = classify_profile(ctx, prof, &cls)) != 0) {
+  /* The class (which materialises the profile) matters only to the
+   * sandbox-mode checks below, which need allowed modes or deny_read. */
+  int constrained = r.has_modes || r.deny_read.len > 0;
+  if (constrained && (rc = classify_profile(ctx, prof, &cls)) != 0) {
     req_free(&r);
     return rc;
   }

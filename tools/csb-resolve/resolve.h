@@ -20,9 +20,12 @@ typedef struct rs_layer {
   char *name;      /* file path, or "session-flags" for -c */
   char *base_dir;  /* directory relative paths in this layer resolve against */
   char *text;      /* source text (for excerpts); may be NULL */
-  csb_toml_value *tree;
+  csb_toml_value *tree; /* NULL once merged (moved into rs_ctx.merged) */
   int is_cli;      /* a -c override */
   int is_project;  /* a trusted project layer */
+  /* whether the tree has these top-level keys (kept when it is merged) */
+  int has_sandbox_mode;
+  int has_default_permissions;
 } rs_layer;
 
 typedef struct rs_ctx {
@@ -51,7 +54,7 @@ typedef struct rs_ctx {
   /* layers, lowest precedence first */
   rs_layer *layers;
   size_t n_layers;
-  csb_toml_value *merged;    /* deep merge of every layer */
+  csb_toml_value *merged;    /* deep merge of every layer (their trees, moved) */
   /* trust */
   char *trust_key;           /* the projects."<path>" key that decided, or NULL */
   char *trust_level;         /* "trusted", "untrusted" or NULL */

@@ -333,8 +333,7 @@ static int detect_syntax(rs_ctx *ctx) {
   if (ctx->sandbox_flag) return SYNTAX_LEGACY;
   if (ctx->profile_flag) return SYNTAX_PROFILES;
   for (size_t i = 0; i < ctx->n_layers; i++)
-    if (ctx->layers[i].is_cli && rs_get(ctx->layers[i].tree, "default_permissions"))
-      return SYNTAX_PROFILES;
+    if (ctx->layers[i].is_cli && ctx->layers[i].has_default_permissions) return SYNTAX_PROFILES;
   const char *prof = rs_get_string(ctx->merged, "profile");
   if (prof != NULL) {
     const csb_toml_value *profiles = rs_get(ctx->merged, "profiles");
@@ -343,9 +342,8 @@ static int detect_syntax(rs_ctx *ctx) {
   }
   int syntax = SYNTAX_NONE;
   for (size_t i = 0; i < ctx->n_layers; i++) {
-    const csb_toml_value *t = ctx->layers[i].tree;
-    if (rs_get(t, "sandbox_mode")) syntax = SYNTAX_LEGACY;
-    if (rs_get(t, "default_permissions")) syntax = SYNTAX_PROFILES;
+    if (ctx->layers[i].has_sandbox_mode) syntax = SYNTAX_LEGACY;
+    if (ctx->layers[i].has_default_permissions) syntax = SYNTAX_PROFILES;
   }
   return syntax;
 }

@@ -12,9 +12,11 @@ first extends `:workspace`), each adding filesystem entries, a scoped
     process each), total per round;
 
 and prints the median (and min/max) over N rounds, wall time and, for the
-first, CPU time (wall time suffers when the machine is busy).
+first, CPU time (wall time suffers when the machine is busy). With several
+--bin options the binaries take turns in every round (same machine, same
+load), e.g. an older build next to the current one.
 
-    bench_resolve.py --bin PATH/TO/csb-resolve [--runs N]
+    bench_resolve.py --bin PATH/TO/csb-resolve [--bin OTHER ...] [--runs N]
 """
 import argparse
 import os
@@ -54,17 +56,15 @@ def write_config(path):
         f.write("\n".join(lines))
 
 
-CPU = []
-
-
-def time_run(cmd, env, cwd):
-    """Wall time of one run; its CPU time (user+sys) is appended to CPU."""
+def time_run(cmd, env, cwd, cpu=None):
+    """Wall time of one run; its CPU time (user+sys) is appended to cpu."""
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     dt = time.perf_counter() - t0
     r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    CPU.append((r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime))
+    if cpu is not None:
+        cpu.append((r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime))
     if proc.returncode != 0:
         raise SystemExit("csb-resolve failed (%d): %s" % (proc.returncode, proc.stderr.decode()))
     return dt
@@ -72,10 +72,10 @@ def time_run(cmd, env, cwd):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--bin", required=True)
+    ap.add_argument("--bin", required=True, action="append")
     ap.add_argument("--runs", type=int, default=30)
     opts = ap.parse_args()
-    binary = os.path.abspath(opts.bin)
+    binaries = [os.path.abspath(b) for b in opts.bin]
     root = tempfile.mkdtemp(prefix="bench-resolve.", dir="/var/tmp")
     try:
         home = os.path.join(root, "home")
@@ -86,23 +86,30 @@ def main():
             os.makedirs(os.path.join(root, "extra%d" % i, ".git"))
         write_config(os.path.join(home, ".csb", "config.toml"))
         env = {"HOME": home, "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-        base = [binary, "--system-config", "/dev/null", "--requirements", "/dev/null"]
+        args = ["--system-config", "/dev/null", "--requirements", "/dev/null"]
         for i in range(3):
-            base += ["--add-dir", os.path.join(root, "extra%d" % i)]
-        time_run(base, env, repo)  # warm-up (page cache)
-        del CPU[:]
-        deepest = [time_run(base, env, repo) for _ in range(opts.runs)]
-        deepest_cpu = list(CPU)
+            args += ["--add-dir", os.path.join(root, "extra%d" % i)]
+        for b in binaries:
+            time_run([b] + args, env, repo)  # warm-up (page cache)
+        deepest = {b: [] for b in binaries}
+        deepest_cpu = {b: [] for b in binaries}
+        for _ in range(opts.runs):
+            for b in binaries:
+                deepest[b].append(time_run([b] + args, env, repo, deepest_cpu[b]))
         names = ["c%dp%d" % (c, d) for c in range(CHAINS) for d in range(DEPTH)]
-        rounds = []
+        rounds = {b: [] for b in binaries}
         for _ in range(max(1, opts.runs // 5)):
-            rounds.append(sum(time_run(base + ["-P", n], env, repo) for n in names))
+            for b in binaries:
+                rounds[b].append(sum(time_run([b] + args + ["-P", n], env, repo) for n in names))
         ms = lambda xs: "median %.2f ms (min %.2f, max %.2f, n=%d)" % (
             statistics.median(xs) * 1e3, min(xs) * 1e3, max(xs) * 1e3, len(xs))
         print("csb-resolve, 50 profiles in %d chains of %d, 3 --add-dir roots" % (CHAINS, DEPTH))
-        print("  deepest profile (10 levels of extends): %s" % ms(deepest))
-        print("    CPU time (user+sys) of those runs:     %s" % ms(deepest_cpu))
-        print("  all 50 profiles, one process each:      %s" % ms(rounds))
+        for b in binaries:
+            if len(binaries) > 1:
+                print(b)
+            print("  deepest profile (10 levels of extends): %s" % ms(deepest[b]))
+            print("    CPU time (user+sys) of those runs:     %s" % ms(deepest_cpu[b]))
+            print("  all 50 profiles, one process each:      %s" % ms(rounds[b]))
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

@@ -1,8 +1,9 @@
 """Windows builds under Wine (Debian's wine64), shared by the Wine suites of
-tests/resolve and tests/applypatch: finding wine, one private prefix with
-one persistent wineserver, runs whose output goes through files, and batch
-runs of a test build whose main() runs the tool function for every case
-(tests/lib/winbatch.h), since every Wine process start costs about a second.
+tests/resolve, tests/applypatch and tests/winacl: finding wine, one private
+prefix with one persistent wineserver, runs whose output goes through files,
+and batch runs of a test build whose main() runs the tool function for every
+case (tests/lib/winbatch.h), since every Wine process start costs about a
+second.
 
 A runner loads it with
 

@@ -2,8 +2,8 @@
 tests/resolve, tests/applypatch and tests/winacl: finding wine, one private
 prefix with one persistent wineserver, runs whose output goes through files,
 and batch runs of a test build whose main() runs the tool function for every
-case (tests/lib/winbatch.h), since every Wine process start costs about a
-second.
+case (tests/lib/winbatch.h), since every Wine process start costs a fifth of
+a second or more.
 
 A runner loads it with
 
@@ -19,6 +19,9 @@ import shutil
 import subprocess
 
 NOT_FOUND = "wine64 not found: install Debian's wine64 (./dev.sh setup does)"
+
+# Seconds the wineserver stays after its last process exits (see Wine.boot).
+PERSIST = 60
 
 
 def find(explicit=None):
@@ -73,6 +76,7 @@ class Wine:
         }
         server = os.path.join(os.path.dirname(binary), "wineserver")
         self.wineserver = server if os.path.exists(server) else shutil.which("wineserver")
+        self.server_log = os.path.join(work, "wineserver.log")
 
     def run(self, argv, cwd, stdin=None):
         """Runs `wine ARGV` in cwd with standard input from the file `stdin`
@@ -92,24 +96,53 @@ class Wine:
         return rc, stdout, stderr
 
     def boot(self, exe):
-        """Creates the prefix (which takes a while) by running `exe --version`,
-        then keeps one wineserver for every later run. Returns None, or what
-        failed."""
+        """Starts the prefix's one wineserver, then creates the prefix (which
+        takes a while) by running `exe --version`. Returns None, or what
+        failed.
+
+        Debian's wineserver exits as soon as its last process has (`-p0`):
+        without a server of our own, each run would start a new server,
+        wineboot and Wine's services, or race the shutdown of the previous
+        run's server. Ours starts before the first run, as `wineserver -p`
+        does nothing while another server holds the prefix, and stays
+        PERSIST seconds after the last process exits: through the whole
+        suite, but not for long after a suite that died without stop()."""
+        if self.wineserver:
+            os.makedirs(self.env["WINEPREFIX"], exist_ok=True)
+            with open(self.server_log, "wb") as log:
+                rc = self._server("-p%d" % PERSIST, log)
+            if rc != 0:
+                return "`wineserver -p%d` failed (%d):\n%s" % (PERSIST, rc, self._log())
         rc, _, err = self.run([exe, "--version"], self.work)
         if rc != 0:
             return "`wine %s --version` failed (%d):\n%s" % (os.path.basename(exe), rc, text(err))
-        self._server("-p")
         return None
 
     def stop(self):
-        """Stops the wineserver (and the processes it keeps)."""
+        """Stops the wineserver (and the processes it keeps) and prints what
+        it wrote on its standard error, if anything (it says nothing unless
+        something went wrong)."""
         self._server("-k")
+        said = self._log()
+        if said:
+            print("wineserver said:\n  " + said.rstrip("\n").replace("\n", "\n  "))
 
-    def _server(self, flag):
-        if self.wineserver:
-            # The server daemonizes: do not wait on its output.
-            subprocess.run([self.wineserver, flag], env=self.env, stdin=subprocess.DEVNULL,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    def _server(self, flag, stderr=subprocess.DEVNULL):
+        """Runs `wineserver FLAG`; returns its exit status (0 when there is
+        no wineserver to run)."""
+        if not self.wineserver:
+            return 0
+        # A started server daemonizes and keeps its standard streams: do not
+        # wait on its output.
+        return subprocess.run([self.wineserver, flag], env=self.env, stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=stderr).returncode
+
+    def _log(self):
+        try:
+            with open(self.server_log, "rb") as f:
+                return text(f.read())
+        except FileNotFoundError:
+            return ""
 
 
 class BatchError(Exception):

@@ -121,6 +121,7 @@ typedef struct bw_fsargs {
    * that each is still a read-only mount and not a symlink (a swap during
    * setup would have let bubblewrap mount somewhere else). */
   csb_strv verify;
+  int glob_cache_stored; /* a deny-glob expansion wrote a new cache file */
 } bw_fsargs;
 
 /* Builds the filesystem arguments for the policy `p` with its derived view

@@ -217,7 +217,8 @@ static int build_argv(outer *o, plan *pl, int mount_proc, const char *registry, 
   mo.n_data_files = pl->trust.n;
   bw_fsargs_free(&pl->fs);
   if (!bw_mounts_build(o->p, o->v, &mo, &pl->fs, err)) return 0;
-  if (mo.glob_cache && o->v->unreadable_globs.len > 0)
+  /* Only a run that wrote a cache file can have grown the registry. */
+  if (mo.glob_cache && pl->fs.glob_cache_stored)
     evict_cache_files(mo.glob_cache, "glob-", NULL, GLOB_CACHE_MAX);
   csb_strv *a = &pl->argv;
   csb_strv_free(a);

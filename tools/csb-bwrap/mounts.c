@@ -419,6 +419,7 @@ static int expand_globs(builder *b, csb_strv *out) {
       csb_glob_free(g);
       return csb_error_set(b->err, "cannot expand deny-read glob `%s`: %s", pat, e.msg);
     }
+    if (st.cache_stored) b->out->glob_cache_stored = 1;
     csb_strv_pushf(&b->out->explain,
                    "deny glob %s: %zu match(es) now (depth %s; %zu director%s read, %zu unchanged "
                    "since the cached expansion)",

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "csb_http.h"
+#include "tests/lib/mutate.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -243,28 +244,11 @@ TEST(Fuzz, SeedsAndMutations) {
       "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
       "3\r\nabc\r\n0\r\nT: x\r\n\r\n",
   };
-  std::mt19937 rng(12345);
-  for (const auto &s : seeds) {
-    LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t *>(s.data()), s.size());
-    for (int i = 0; i < 2000; i++) {
-      std::string m = s;
-      int edits = 1 + rng() % 4;
-      for (int e = 0; e < edits; e++) {
-        size_t pos = m.empty() ? 0 : rng() % m.size();
-        switch (rng() % 3) {
-          case 0:
-            if (!m.empty()) m[pos] = static_cast<char>(rng());
-            break;
-          case 1:
-            m.insert(pos, 1, static_cast<char>(rng()));
-            break;
-          default:
-            if (!m.empty()) m.erase(pos, 1);
-        }
-      }
-      LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t *>(m.data()), m.size());
-    }
-  }
+  csbtest::MutateOptions o;
+  o.rounds = 2000;
+  o.max_edits = 4;
+  o.seed = 12345;
+  csbtest::ForEachMutation(seeds, o, LLVMFuzzerTestOneInput);
 }
 
 }  // namespace

@@ -13,6 +13,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/lib/mutate.h"
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 namespace {
@@ -602,24 +604,11 @@ TEST(JsonRoundTrip, FuzzEntryOnCorpusAndMutations) {
       "\"just a string\"",
       "12345678901234567890",
   };
-  std::mt19937_64 rng(7);
-  const char alphabet[] = "{}[]:,\"\\u0123456789abcdefnrtE+-. \n\x80\xc3\xa9\xed\xf0";
-  for (const auto &s : seeds) {
-    LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t *>(s.data()), s.size());
-    for (int i = 0; i < 3000; i++) {
-      std::string m = s;
-      for (int k = 1 + static_cast<int>(rng() % 3); k > 0; k--) {
-        size_t pos = rng() % (m.size() + 1);
-        char c = alphabet[rng() % (sizeof alphabet - 1)];
-        switch (rng() % 3) {
-          case 0: m.insert(pos, 1, c); break;
-          case 1: if (pos < m.size()) m.erase(pos, 1); break;
-          default: if (pos < m.size()) m[pos] = c; break;
-        }
-      }
-      LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t *>(m.data()), m.size());
-    }
-  }
+  csbtest::MutateOptions o;
+  o.rounds = 3000;
+  o.alphabet = "{}[]:,\"\\u0123456789abcdefnrtE+-. \n\x80\xc3\xa9\xed\xf0";
+  o.seed = 7;
+  csbtest::ForEachMutation(seeds, o, LLVMFuzzerTestOneInput);
 }
 
 // ---- typed getters -------------------------------------------------------------

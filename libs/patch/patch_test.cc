@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "csb_patch.h"
+#include "tests/lib/mutate.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -740,23 +741,13 @@ TEST(Fuzz, Replay) {
       "<<EOF\n" + P("*** Update File: f\n@@ q\n+1\n") + "EOF\n",
       "garbage",
   };
-  std::mt19937 rng(1234);
-  for (const auto &s : seeds) {
-    LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t *>(s.data()), s.size());
-    for (int i = 0; i < 300; i++) {
-      std::string m = s;
-      int edits = 1 + (int)(rng() % 4);
-      for (int e = 0; e < edits && !m.empty(); e++) {
-        size_t pos = rng() % m.size();
-        switch (rng() % 3) {
-          case 0: m[pos] = (char)(rng() % 256); break;
-          case 1: m.erase(pos, 1); break;
-          default: m.insert(pos, 1, "\n+- @*\r"[rng() % 7]); break;
-        }
-      }
-      LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t *>(m.data()), m.size());
-    }
-  }
+  csbtest::MutateOptions o;  // any byte, then the patch grammar's own
+  o.rounds = 150;
+  o.max_edits = 4;
+  o.seed = 1234;
+  csbtest::ForEachMutation(seeds, o, LLVMFuzzerTestOneInput);
+  o.alphabet = "\n+- @*\r";
+  csbtest::ForEachMutation(seeds, o, LLVMFuzzerTestOneInput);
 }
 
 }  // namespace

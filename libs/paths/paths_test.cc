@@ -23,6 +23,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/lib/mutate.h"
+
 #include "csb_paths.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -1742,23 +1744,12 @@ TEST_F(ExpandCacheTest, DamagedOrForeignFilesAreIgnored) {
   // The reader under the fuzz entry: the file (without its checksum) and
   // mutations of it.
   std::string body = good.substr(0, good.size() - 8);
-  csb_fuzz_glob_cache_one(reinterpret_cast<const uint8_t *>(body.data()), body.size());
-  std::mt19937_64 rng(5);
-  for (int i = 0; i < 3000; i++) {
-    std::string m = body;
-    for (int k = 1 + static_cast<int>(rng() % 3); k > 0; k--) {
-      size_t pos = rng() % (m.size() + 1);
-      unsigned char c = static_cast<unsigned char>(rng());
-      if (rng() % 4 == 0) c = "/\0.\x01\xff"[rng() % 5];
-      switch (rng() % 4) {
-        case 0: m.insert(pos, 1, static_cast<char>(c)); break;
-        case 1: if (pos < m.size()) m.erase(pos, 1); break;
-        case 2: if (pos + 4 <= m.size()) m.replace(pos, 4, 4, static_cast<char>(c)); break;
-        default: if (pos < m.size()) m[pos] = static_cast<char>(c); break;
-      }
-    }
-    csb_fuzz_glob_cache_one(reinterpret_cast<const uint8_t *>(m.data()), m.size());
-  }
+  csbtest::MutateOptions o;  // any byte, then mostly separators and sentinels
+  o.rounds = 1500;
+  o.seed = 5;
+  csbtest::ForEachMutation({body}, o, csb_fuzz_glob_cache_one);
+  o.alphabet = std::string("/\0.\x01\xff", 5);
+  csbtest::ForEachMutation({body}, o, csb_fuzz_glob_cache_one);
 }
 
 // ============================================================================
@@ -1775,24 +1766,11 @@ TEST(FuzzGlob, EntryOnSeedsAndMutations) {
       "~/x/*.pem\n~/x/../y",
       "/a/**/**/b/**\n/a/b/c",
   };
-  std::mt19937_64 rng(11);
-  const char alphabet[] = "/*?[]{},!^-\\.~ab\n\x80\xff";
-  for (const auto &s : seeds) {
-    LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t *>(s.data()), s.size());
-    for (int i = 0; i < 500; i++) {
-      std::string m = s;
-      for (int k = 1 + static_cast<int>(rng() % 3); k > 0; k--) {
-        size_t pos = rng() % (m.size() + 1);
-        char c = alphabet[rng() % (sizeof alphabet - 1)];
-        switch (rng() % 3) {
-          case 0: m.insert(pos, 1, c); break;
-          case 1: if (pos < m.size()) m.erase(pos, 1); break;
-          default: if (pos < m.size()) m[pos] = c; break;
-        }
-      }
-      LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t *>(m.data()), m.size());
-    }
-  }
+  csbtest::MutateOptions o;
+  o.rounds = 500;
+  o.alphabet = "/*?[]{},!^-\\.~ab\n\x80\xff";
+  o.seed = 11;
+  csbtest::ForEachMutation(seeds, o, LLVMFuzzerTestOneInput);
 }
 
 }  // namespace

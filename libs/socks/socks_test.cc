@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "csb_socks.h"
+#include "tests/lib/mutate.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -116,28 +117,12 @@ TEST(Udp, HeaderRoundTrip) {
 TEST(Fuzz, SeedsAndMutations) {
   std::vector<Bytes> seeds = {{5, 1, 0}, {5, 1, 0, 1, 127, 0, 0, 1, 0, 80},
                               {5, 1, 0, 3, 3, 'a', '.', 'b', 1, 187}, {0, 0, 0, 1, 1, 2, 3, 4, 0, 53, 'q'}};
-  std::mt19937 rng(7);
-  for (const auto &s : seeds) {
-    LLVMFuzzerTestOneInput(s.data(), s.size());
-    for (int i = 0; i < 5000; i++) {
-      Bytes m = s;
-      int edits = 1 + rng() % 3;
-      for (int e = 0; e < edits; e++) {
-        size_t pos = m.empty() ? 0 : rng() % m.size();
-        switch (rng() % 3) {
-          case 0:
-            if (!m.empty()) m[pos] = static_cast<uint8_t>(rng());
-            break;
-          case 1:
-            m.insert(m.begin() + pos, static_cast<uint8_t>(rng()));
-            break;
-          default:
-            if (!m.empty()) m.erase(m.begin() + pos);
-        }
-      }
-      LLVMFuzzerTestOneInput(m.data(), m.size());
-    }
-  }
+  std::vector<std::string> strs;
+  for (const Bytes &b : seeds) strs.emplace_back(b.begin(), b.end());
+  csbtest::MutateOptions o;
+  o.rounds = 5000;
+  o.seed = 7;
+  csbtest::ForEachMutation(strs, o, LLVMFuzzerTestOneInput);
 }
 
 }  // namespace

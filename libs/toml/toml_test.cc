@@ -11,6 +11,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/lib/mutate.h"
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 namespace {
@@ -947,30 +949,12 @@ TEST(TomlFuzz, EntryPointOnSeedsAndMutations) {
       "[x.y]\nz = 0x1F\n[x]\nw = -inf\n[[x.y.v]]\n",
       "s = \"\"\"\\\n  a\\tb\"\"\"\nd = 1979-05-27 00:00:00.123-07:00\n",
   };
-  std::mt19937_64 rng(11);
-  const char alphabet[] = "[]{}=,.\"'#\n\r\t \\u0123456789abefinrtxzTZ:+-_\xc3\xa9\x80\xed";
-  for (const auto &s : seeds) {
-    LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t *>(s.data()), s.size());
-    for (int i = 0; i < 3000; i++) {
-      std::string m = s;
-      int edits = 1 + int(rng() % 4);
-      for (int e = 0; e < edits; e++) {
-        size_t pos = m.empty() ? 0 : rng() % (m.size() + 1);
-        char c = alphabet[rng() % (sizeof alphabet - 1)];
-        switch (rng() % 3) {
-          case 0:
-            m.insert(m.begin() + long(pos), c);
-            break;
-          case 1:
-            if (pos < m.size()) m.erase(m.begin() + long(pos));
-            break;
-          default:
-            if (pos < m.size()) m[pos] = c;
-        }
-      }
-      LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t *>(m.data()), m.size());
-    }
-  }
+  csbtest::MutateOptions o;
+  o.rounds = 3000;
+  o.max_edits = 4;
+  o.alphabet = "[]{}=,.\"'#\n\r\t \\u0123456789abefinrtxzTZ:+-_\xc3\xa9\x80\xed";
+  o.seed = 11;
+  csbtest::ForEachMutation(seeds, o, LLVMFuzzerTestOneInput);
 }
 
 }  // namespace

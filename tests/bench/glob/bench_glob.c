@@ -27,6 +27,9 @@
 //         find ROOT -name '*.env' and find ROOT -path 'ROOT/*.env', the
 //           find-based equivalents of ROOT/**/*.env (find's '*' in -path
 //           crosses '/', and a leading "**/" also matches no directory);
+//         when rg is on PATH, the scan Codex runs for the same deny glob:
+//           rg --files --hidden --no-ignore --glob '**/*.env' -- ROOT
+//           (ripgrep, multi-threaded);
 //         csb as a whole process, one thread, with the expansion cache:
 //           cold (the cache file removed before each run, so the run reads
 //           every directory and writes the cache) and warm (nothing changed
@@ -373,6 +376,7 @@ enum {
   V_FLOOR,
   V_FIND_NAME,
   V_FIND_PATH,
+  V_RG,
   V_CACHE_COLD,
   V_CACHE_WARM,
   NV
@@ -382,7 +386,8 @@ static const char *const vnames[NV] = {
     "csb, whole process, 1 thread",      "csb, whole process, auto threads",
     "csb, in process, 1 thread",         "csb, in process, auto threads",
     "listing floor, in process",         "find ROOT -name '*.env'",
-    "find ROOT -path 'ROOT/*.env'",      "csb, cache cold (reads, stores)",
+    "find ROOT -path 'ROOT/*.env'",      "rg --files --glob '**/*.env'",
+    "csb, cache cold (reads, stores)",
     "csb, cache warm (nothing changed)",
 };
 
@@ -402,6 +407,23 @@ static void empty_dir(const char *dir) {
     if (de->d_name[0] != '.' || (de->d_name[1] && strcmp(de->d_name, "..") != 0))
       if (unlinkat(dirfd(d), de->d_name, 0) != 0) die(de->d_name);
   closedir(d);
+}
+
+/* Whether `name` is an executable file in a directory of $PATH. */
+static int on_path(const char *name) {
+  const char *path = getenv("PATH");
+  if (!path) return 0;
+  while (*path) {
+    size_t n = strcspn(path, ":");
+    char *f = NULL;
+    if (n > 0 && asprintf(&f, "%.*s/%s", (int)n, path, name) >= 0) {
+      int ok = access(f, X_OK) == 0;
+      free(f);
+      if (ok) return 1;
+    }
+    path += n + (path[n] == ':');
+  }
+  return 0;
 }
 
 static sample run_variant(const bench *B, int v, size_t *count) {
@@ -457,6 +479,9 @@ static int cmd_compare(int argc, char **argv, const char *self) {
   char *procn_argv[] = {(char *)self, "expand", "--runs", "0", "--print", pattern, NULL};
   char *fname_argv[] = {"find", (char *)root, "-name", "*.env", NULL};
   char *fpath_argv[] = {"find", (char *)root, "-path", path_glob, NULL};
+  char *rg_argv[] = {"rg", "--files", "--hidden", "--no-ignore", "--glob", "**/*.env", "--",
+                     (char *)root, NULL};
+  int have_rg = on_path("rg");
   /* Cache directories (private, as the cache requires) next to the tree. */
   char *cold = NULL, *warm = NULL, *touch = NULL, *leaf = NULL;
   if (asprintf(&cold, "%s.cache-cold", root) < 0 || asprintf(&warm, "%s.cache-warm", root) < 0 ||
@@ -480,6 +505,7 @@ static int cmd_compare(int argc, char **argv, const char *self) {
   B.argv[V_PROCN] = procn_argv;
   B.argv[V_FIND_NAME] = fname_argv;
   B.argv[V_FIND_PATH] = fpath_argv;
+  B.argv[V_RG] = have_rg ? rg_argv : NULL;
   B.argv[V_CACHE_COLD] = cold_argv;
   B.argv[V_CACHE_WARM] = warm_argv;
 
@@ -493,9 +519,10 @@ static int cmd_compare(int argc, char **argv, const char *self) {
 
   /* Warm-up round, which also checks that every variant agrees. */
   size_t counts[NV];
-  for (int v = 0; v < NV; v++) (void)run_variant(&B, v, &counts[v]);
+  for (int v = 0; v < NV; v++)
+    if (v != V_RG || have_rg) (void)run_variant(&B, v, &counts[v]);
   for (int v = 0; v < NV; v++) {
-    if (v == V_FLOOR || counts[v] == counts[V_FIND_NAME]) continue;
+    if (v == V_FLOOR || (v == V_RG && !have_rg) || counts[v] == counts[V_FIND_NAME]) continue;
     fprintf(stderr, "bench_glob: `%s` found %zu paths, find -name %zu\n", vnames[v],
             counts[v], counts[V_FIND_NAME]);
     return 1;
@@ -507,15 +534,21 @@ static int cmd_compare(int argc, char **argv, const char *self) {
     if (!sm[v]) die("calloc");
   }
   for (int r = 0; r < runs; r++)
-    for (int v = 0; v < NV; v++) sm[v][r] = run_variant(&B, v, NULL);
+    for (int v = 0; v < NV; v++)
+      if (v != V_RG || have_rg) sm[v][r] = run_variant(&B, v, NULL);
 
   double mw[NV], mc[NV];
-  printf("tree: %s (%zu entries)\npattern: %s (%zu matches, both finds agree)\n"
+  printf("tree: %s (%zu entries)\npattern: %s (%zu matches, every variant agrees)\n"
          "runs: %d per variant, round-robin after a warm-up round; medians\n\n",
          root, counts[V_FLOOR], pattern, counts[V_FIND_NAME], runs);
   printf("%-34s %10s %10s %10s %10s\n", "variant", "wall ms", "cpu ms", "user ms",
          "sys ms");
   for (int v = 0; v < NV; v++) {
+    if (v == V_RG && !have_rg) {
+      printf("%-34s %10s   (rg not on PATH)\n", vnames[v], "n/a");
+      mw[v] = mc[v] = 0;
+      continue;
+    }
     mw[v] = median_of(sm[v], runs, 0);
     mc[v] = median_of(sm[v], runs, 1);
     printf("%-34s %10.2f %10.2f %10.2f %10.2f\n", vnames[v], mw[v], mc[v],
@@ -532,6 +565,9 @@ static int cmd_compare(int argc, char **argv, const char *self) {
          mw[V_FIND_NAME] / mw[V_INPROC1], mc[V_FIND_NAME] / mc[V_INPROC1]);
   printf("  find -name / csb in process, auto threads:   wall %5.2fx   cpu %5.2fx\n",
          mw[V_FIND_NAME] / mw[V_INPROCN], mc[V_FIND_NAME] / mc[V_INPROCN]);
+  if (have_rg)
+    printf("  rg (Codex's scan) / csb whole process, 1 thread: wall %5.2fx   cpu %5.2fx\n",
+           mw[V_RG] / mw[V_PROC1], mc[V_RG] / mc[V_PROC1]);
   printf("listing floor:\n");
   printf("  csb in process, 1 thread / floor:            cpu %5.2fx\n",
          mc[V_INPROC1] / mc[V_FLOOR]);

@@ -1,6 +1,9 @@
 /* pxbench - load generators and origin servers for tests/bench/proxy.
  *
- *   pxbench bytes-server PORT_FILE NBYTES     send NBYTES to every connection, then close
+ *   pxbench bytes-server PORT_FILE NBYTES [ADDR]
+ *                                             send NBYTES to every connection, then close;
+ *                                             listens on ADDR (an IPv4 literal, default
+ *                                             127.0.0.1)
  *   pxbench fetch HOST:PORT [PROXY]           read until EOF (through an HTTP CONNECT proxy
  *                                             when PROXY is given); prints "BYTES SECONDS
  *                                             CPU_SECONDS" (CPU: user+sys of the reader)
@@ -15,7 +18,8 @@
  *                                             PROXY, then held open until stdin closes
  *   pxbench idle-tunnel PROXY URL N           the same through N CONNECT tunnels
  *
- * Servers write their port to PORT_FILE and run until killed. Loopback only.
+ * Servers write their port to PORT_FILE and run until killed. Loopback only, but for
+ * the ADDR of bytes-server (run.sh gives it the address of a veth it creates).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -72,11 +76,16 @@ static int dial(const char *hostport) {
   return fd;
 }
 
-static int listen_any(const char *port_file) {
+/* Listens on an ephemeral port of ADDR (NULL: 127.0.0.1) and writes the port to PORT_FILE. */
+static int listen_on(const char *port_file, const char *addr) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  if (addr && inet_pton(AF_INET, addr, &sa.sin_addr) != 1) {
+    fprintf(stderr, "pxbench: bad address %s\n", addr);
+    exit(64);
+  }
   if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 4096) != 0) die("listen");
   socklen_t sl = sizeof sa;
   getsockname(fd, (struct sockaddr *)&sa, &sl);
@@ -86,6 +95,8 @@ static int listen_any(const char *port_file) {
   fclose(f);
   return fd;
 }
+
+static int listen_any(const char *port_file) { return listen_on(port_file, NULL); }
 
 /* Reads the proxy's answer to CONNECT (up to the empty line). */
 static void connect_through(int fd, const char *target) {
@@ -124,9 +135,9 @@ static void *send_bytes(void *p) {
   return NULL;
 }
 
-static int cmd_bytes_server(const char *port_file, const char *n) {
+static int cmd_bytes_server(const char *port_file, const char *n, const char *addr) {
   g_nbytes = strtoull(n, NULL, 10);
-  int lfd = listen_any(port_file);
+  int lfd = listen_on(port_file, addr);
   for (;;) {
     int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
     if (fd < 0) continue;
@@ -392,7 +403,8 @@ static int cmd_idle(const char *proxy, const char *url, const char *n_s, int tun
 
 int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
-  if (argc >= 4 && strcmp(argv[1], "bytes-server") == 0) return cmd_bytes_server(argv[2], argv[3]);
+  if (argc >= 4 && strcmp(argv[1], "bytes-server") == 0)
+    return cmd_bytes_server(argv[2], argv[3], argc > 4 ? argv[4] : NULL);
   if (argc >= 3 && strcmp(argv[1], "fetch") == 0) return cmd_fetch(argv[2], argc > 3 ? argv[3] : NULL);
   if (argc >= 4 && strcmp(argv[1], "relay") == 0) return cmd_relay(argv[2], argv[3]);
   if (argc >= 3 && strcmp(argv[1], "httpd") == 0) return cmd_httpd(argv[2]);

@@ -11,6 +11,10 @@
 #   3. MITM handshakes/s with and without the leaf cache
 #   4. memory per idle keep-alive connection (goal: < 16 KiB) and per idle
 #      CONNECT tunnel
+#   5. CONNECT tunnel throughput when a network link, not the loopback CPU,
+#      bounds the transfer: the origin sits in a network namespace behind a
+#      veth pair shaped with tbf, at a few link rates (root only; skipped
+#      with the reason otherwise)
 #
 # Every figure is the median of ROUNDS runs taken in turn (peers side by
 # side in each round); ratios are medians of the per-round ratios.
@@ -21,36 +25,53 @@
 # ./dev.sh setup installs ($CSB_PEERS_DIR, default ~/.cache/csb/peers), in
 # ./node_modules/.bin or ~/node_modules/.bin, else installed with `npm i
 # @anthropic-ai/sandbox-runtime` into the work directory when npm exists.
-# Loopback only. Not a test: prints numbers.
+# Loopback only, but for section 5's veth pair (a private /30 that is checked
+# to be unused, in a namespace of its own, removed on every exit). Not a
+# test: prints numbers.
 #
-#   tests/bench/proxy/run.sh [--quick] [--only 1,2,3,4]
+#   tests/bench/proxy/run.sh [--quick] [--only 1,2,3,4,5]
 #   environment: BAZEL, BAZEL_FLAGS, BENCH_DIR, ROUNDS, SRT, CSB_PROXY_BIN (another
-#   csb-proxy binary to measure instead of the one built from this tree)
+#   csb-proxy binary to measure instead of the one built from this tree),
+#   LINK_RATES (section 5's link rates in Mbit/s, default "1000 5000 7500 10000")
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
-QUICK=0 ONLY=1,2,3,4
+QUICK=0 ONLY=1,2,3,4,5
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1 ;;
     --only) ONLY="$2"; shift ;;
-    *) echo "usage: run.sh [--quick] [--only 1,2,3,4]" >&2; exit 64 ;;
+    *) echo "usage: run.sh [--quick] [--only 1,2,3,4,5]" >&2; exit 64 ;;
   esac
   shift
 done
 want() { [[ ",$ONLY," == *",$1,"* ]]; }
-DUR=10; CONNS=100; IDLE_N=2000; RPS_ROUNDS=3; DEFAULT_ROUNDS=5
-if [ $QUICK = 1 ]; then DUR=3; IDLE_N=500; RPS_ROUNDS=1; DEFAULT_ROUNDS=3; fi
+DUR=10; CONNS=100; IDLE_N=2000; RPS_ROUNDS=3; DEFAULT_ROUNDS=5; LINK_SECS=2
+if [ $QUICK = 1 ]; then DUR=3; IDLE_N=500; RPS_ROUNDS=1; DEFAULT_ROUNDS=3; LINK_SECS=1; fi
 ROUNDS=${ROUNDS:-$DEFAULT_ROUNDS}
 GIB=$((1 << 30))
 BAZEL="${BAZEL:-bazel}"
 work="${BENCH_DIR:-$(mktemp -d /tmp/pxbench.XXXXXX)}"
 mkdir -p "$work"
 pids=()
+LINK_NS="" LINK_HOST_DEV=""
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  link_down
+}
+# section 5's namespace, veth pair and qdiscs (deleting the host end deletes
+# the pair and the qdiscs of both ends); safe to call when none exist
+link_down() {
+  if [ -n "$LINK_HOST_DEV" ]; then
+    tc qdisc del dev "$LINK_HOST_DEV" root 2>/dev/null || true
+    ip link del "$LINK_HOST_DEV" 2>/dev/null || true
+    LINK_HOST_DEV=""
+  fi
+  if [ -n "$LINK_NS" ]; then ip netns del "$LINK_NS" 2>/dev/null || true; LINK_NS=""; fi
 }
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
 
 $BAZEL build ${BAZEL_FLAGS:-} -c opt //tools/csb-proxy:csb-proxy //tests/bench/proxy:pxbench.host >&2
 bin="$($BAZEL info ${BAZEL_FLAGS:-} -c opt bazel-bin 2>/dev/null)"
@@ -177,40 +198,53 @@ rows=("direct||"
       "tinyproxy|$TINY_PID|$TINY_PORT")
 [ -n "$SRT_PORT" ] && rows+=("sandbox-runtime $SRT_VER|$SRT_PID|$SRT_PORT")
 
-fetch_once() { # INDEX RELAY_PID PORT -> appends "wall client server relay" to $work/tp.INDEX
-  local s0 r0=0 s1 r1=0 bytes secs ccpu
-  s0=$(cpu_s $SRV_PID); [ -n "$2" ] && r0=$(cpu_s "$2")
-  read -r bytes secs ccpu < <("$PXB" fetch 127.0.0.1:$BYTES ${3:+127.0.0.1:$3})
-  s1=$(cpu_s $SRV_PID); [ -n "$2" ] && r1=$(cpu_s "$2")
-  [ "$bytes" = $GIB ] || { echo "run.sh: short transfer ($bytes bytes) for row $1" >&2; exit 1; }
-  echo "$secs $ccpu $(calc %.3f "$s1 - $s0") $(calc %.3f "$r1 - $r0")" >> "$work/tp.$1"
+# The origin of sections 1 and 5: ORIGIN (address:port), ORIGIN_PID, NBYTES (what it sends)
+ORIGIN=127.0.0.1:$BYTES ORIGIN_PID=$SRV_PID NBYTES=$GIB
+fetch_once() { # FILE RELAY_PID PORT -> appends "wall client server relay" (CPU s per GiB) to FILE
+  local s0 r0=0 s1 r1=0 bytes secs ccpu per_gib
+  s0=$(cpu_s "$ORIGIN_PID"); [ -n "$2" ] && r0=$(cpu_s "$2")
+  read -r bytes secs ccpu < <("$PXB" fetch "$ORIGIN" ${3:+127.0.0.1:$3})
+  s1=$(cpu_s "$ORIGIN_PID"); [ -n "$2" ] && r1=$(cpu_s "$2")
+  [ "$bytes" = "$NBYTES" ] || { echo "run.sh: short transfer ($bytes of $NBYTES bytes) for ${1##*/}" >&2; exit 1; }
+  per_gib=$(calc %.6f "$GIB / $NBYTES")
+  echo "$secs $(calc %.3f "$ccpu * $per_gib") $(calc %.3f "($s1 - $s0) * $per_gib")" \
+    "$(calc %.3f "($r1 - $r0) * $per_gib")" >> "$1"
 }
 col() { awk -v c="$2" '{print $c}' "$1" | median; }
 ratio_col() { paste -d' ' "$1" "$2" | awk -v a="$3" -v b="$4" '{print $a / $b}' | median; }
+tp_rounds() { # ROWS_ARRAY FILE_PREFIX: ROUNDS rounds, every row once in each, each round starting at another row
+  local -n rws=$1
+  local r k i rpid rport
+  rm -f "$2".*
+  for r in $(seq 0 $((ROUNDS - 1))); do
+    for k in "${!rws[@]}"; do
+      i=$(((k + r) % ${#rws[@]}))
+      IFS='|' read -r _ rpid rport <<< "${rws[$i]}"
+      fetch_once "$2.$i" "$rpid" "$rport"
+    done
+  done
+}
+tp_table() { # ROWS_ARRAY FILE_PREFIX (row 0 is direct)
+  local -n rws=$1
+  local i label rport f w c s r pct t
+  printf "%-26s %7s %7s %8s   %6s %6s %6s %6s\n" "" "wall s" "Gbit/s" "%direct" client server relay total
+  for i in "${!rws[@]}"; do
+    IFS='|' read -r label _ rport <<< "${rws[$i]}"
+    f="$2.$i"
+    w=$(col "$f" 1) c=$(col "$f" 2) s=$(col "$f" 3) r=$(col "$f" 4)
+    pct=$(calc %.0f "100 * $(ratio_col "$2.0" "$f" 1 5)")
+    t=$(calc %.2f "$c + $s + $r")
+    if [ -z "$rport" ]; then r=-; else r=$(calc %.2f "$r"); fi
+    printf "%-26s %7.3f %7.2f %7s%%   %6.2f %6.2f %6s %6.2f\n" "$label" "$w" "$(calc %.2f "$NBYTES * 8e-9 / $w")" \
+      "$pct" "$c" "$s" "$r" "$t"
+  done
+}
 
 if want 1; then
   echo
   echo "== 1. CONNECT tunnel, 1 GiB (median of $ROUNDS rounds; CPU = user+sys seconds per GiB) =="
-  rm -f "$work"/tp.*
-  # each round starts at another row, so that no row always follows the same one
-  for r in $(seq 0 $((ROUNDS - 1))); do
-    for k in "${!rows[@]}"; do
-      i=$(((k + r) % ${#rows[@]}))
-      IFS='|' read -r _ rpid rport <<< "${rows[$i]}"
-      fetch_once "$i" "$rpid" "$rport"
-    done
-  done
-  printf "%-26s %7s %7s %8s   %6s %6s %6s %6s\n" "" "wall s" "Gbit/s" "%direct" client server relay total
-  for i in "${!rows[@]}"; do
-    IFS='|' read -r label _ rport <<< "${rows[$i]}"
-    f="$work/tp.$i"
-    w=$(col "$f" 1) c=$(col "$f" 2) s=$(col "$f" 3) r=$(col "$f" 4)
-    pct=$(calc %.0f "100 * $(ratio_col "$work/tp.0" "$f" 1 5)")
-    t=$(calc %.2f "$c + $s + $r")
-    if [ -z "$rport" ]; then r=-; fi
-    printf "%-26s %7.3f %7.2f %7s%%   %6.2f %6.2f %6s %6.2f\n" "$label" "$w" "$(calc %.2f "8.589934592 / $w")" \
-      "$pct" "$c" "$s" "$r" "$t"
-  done
+  tp_rounds rows "$work/tp"
+  tp_table rows "$work/tp"
   d_cpu=$(calc %.3f "$(col "$work/tp.0" 2) + $(col "$work/tp.0" 3)")
   i_cpu=$(calc %.3f "$(col "$work/tp.1" 2) + $(col "$work/tp.1" 3) + $(col "$work/tp.1" 4)")
   echo "csb-proxy vs the ideal splice relay: $(calc %.0f "100 * $(ratio_col "$work/tp.1" "$work/tp.3" 1 5)")% of its" \
@@ -316,5 +350,94 @@ if want 4; then
   idle_mem "csb-proxy CONNECT tunnel" "$CSB_PID" "$CSB_PORT" idle-tunnel
   idle_mem "tinyproxy CONNECT tunnel" "$TINY_PID" "$TINY_PORT" idle-tunnel
   [ -n "$SRT_PORT" ] && idle_mem "sandbox-runtime CONNECT tunnel" "$SRT_PID" "$SRT_PORT" idle-tunnel
+fi
+
+# ---- 5. tunnel over a shaped link -------------------------------------------------------------
+# The origin runs in a network namespace of its own, reached over a veth pair
+# whose two ends are shaped with tbf (a full-duplex link of RATE each way; the
+# data flows from the namespace, the requests and ACKs towards it). The client,
+# the relays and csb-proxy stay on the host, on loopback as in section 1.
+link_pick_net() { # prints the first 10.231.N (N = 77..96) whose .0/30 no address or route here touches
+  local n p
+  for n in $(seq 77 96); do
+    p=10.231.$n.0/30
+    [ -z "$(ip -4 -o addr show to "$p")" ] || continue
+    [ -z "$(ip -4 route show table all match "$p" | grep -v '^default')" ] || continue
+    [ -z "$(ip -4 route show table all root "$p")" ] || continue
+    echo 10.231.$n; return 0
+  done
+  return 1
+}
+link_shape() { # DEV MBIT [NETNS]: tbf at MBIT Mbit/s, 1 ms of it as burst (at least 128 KiB), 20 ms queue
+  local burst=$(($2 * 125)); [ $burst -lt 131072 ] && burst=131072
+  ${3:+ip netns exec "$3"} tc qdisc replace dev "$1" root tbf rate "${2}mbit" burst "$burst" latency 20ms
+}
+link_mib() { # MBIT -> MiB per transfer: about LINK_SECS seconds of the link, at most 1 GiB
+  local m=$(($1 * LINK_SECS / 8)); echo $((m < 1024 ? m : 1024))
+}
+LINK_SKIP=""
+link_up() { # -> LINK_NS, LINK_HOST_DEV, LINK_ORIGIN_ADDR, or LINK_SKIP set and status 1
+  local net ns_dev err
+  [ "$(id -u)" = 0 ] || { LINK_SKIP="needs root (network namespace, veth, tc)"; return 1; }
+  command -v ip >/dev/null && command -v tc >/dev/null || { LINK_SKIP="needs ip and tc (iproute2)"; return 1; }
+  net=$(link_pick_net) || { LINK_SKIP="every 10.231.N.0/30 (N = 77..96) is in use here"; return 1; }
+  err=$(ip netns add "pxbench$$" 2>&1) || { LINK_SKIP="cannot create a network namespace: $err"; return 1; }
+  LINK_NS=pxbench$$
+  ns_dev=pxb$$n
+  err=$(ip link add "pxb$$h" type veth peer name "$ns_dev" netns "$LINK_NS" 2>&1) \
+    || { LINK_SKIP="cannot create a veth pair: $err"; return 1; }
+  LINK_HOST_DEV=pxb$$h
+  ip addr add "$net.1/30" dev "$LINK_HOST_DEV" && ip link set "$LINK_HOST_DEV" up \
+    && ip -n "$LINK_NS" addr add "$net.2/30" dev "$ns_dev" && ip -n "$LINK_NS" link set "$ns_dev" up \
+    && ip -n "$LINK_NS" link set lo up || { LINK_SKIP="cannot configure the veth pair"; return 1; }
+  err=$(link_shape "$LINK_HOST_DEV" 1000 2>&1) || { LINK_SKIP="no tbf qdisc: $err"; return 1; }
+  err=$(link_shape "$ns_dev" 1000 "$LINK_NS" 2>&1) || { LINK_SKIP="no tbf qdisc: $err"; return 1; }
+  LINK_NS_DEV=$ns_dev LINK_ORIGIN_ADDR=$net.2
+}
+
+if want 5; then
+  LINK_RATES=${LINK_RATES:-1000 5000 7500 10000}
+  echo
+  echo "== 5. CONNECT tunnel over a shaped link: origin in a network namespace, veth + tbf (median of $ROUNDS rounds;" \
+    "CPU = user+sys seconds per GiB) =="
+  if ! link_up; then
+    echo "(section 5 skipped: ${LINK_SKIP%%$'\n'*})"
+    link_down
+  else
+    mtu=$(cat "/sys/class/net/$LINK_HOST_DEV/mtu")
+    echo "veth $LINK_HOST_DEV <-> $LINK_ORIGIN_ADDR in netns $LINK_NS, MTU $mtu; tbf counts whole frames, so TCP" \
+      "payload gets at most $(calc %.1f "100 * ($mtu - 52) / ($mtu + 14)")% of the rate"
+    sed "s/\"127.0.0.1\":\"allow\"/&,\"$LINK_ORIGIN_ADDR\":\"allow\"/" "$work/policy.json" > "$work/link.json"
+    start_csb csb_link "$work/link.json"
+    lrows=("direct||"
+           "ideal relay (splice)|$IDEAL_SPLICE_PID|$(cat "$work/ideal_splice.port")"
+           "csb-proxy|$CSB_PID|$CSB_PORT")
+    # one origin per rate
+    declare -A link_pid
+    for mbit in $LINK_RATES; do
+      mib=$(link_mib "$mbit")
+      rm -f "$work/link$mbit.port"
+      ip netns exec "$LINK_NS" "$PXB" bytes-server "$work/link$mbit.port" $((mib << 20)) "$LINK_ORIGIN_ADDR" &
+      link_pid[$mbit]=$!; pids+=($!)
+    done
+    summary=""
+    for mbit in $LINK_RATES; do
+      mib=$(link_mib "$mbit")
+      NBYTES=$((mib << 20)) ORIGIN_PID=${link_pid[$mbit]}
+      wait_file "$work/link$mbit.port"
+      ORIGIN=$LINK_ORIGIN_ADDR:$(cat "$work/link$mbit.port")
+      link_shape "$LINK_HOST_DEV" "$mbit"
+      link_shape "$LINK_NS_DEV" "$mbit" "$LINK_NS"
+      echo
+      short=""; [ "$mib" -lt 1024 ] && short=" (less than 1 GiB to keep the section short)"
+      echo "-- link $mbit Mbit/s, $mib MiB per transfer$short"
+      tp_rounds lrows "$work/link$mbit"
+      tp_table lrows "$work/link$mbit"
+      pct=$(calc %.0f "100 * $(ratio_col "$work/link$mbit.0" "$work/link$mbit.2" 1 5)")
+      summary+="${summary:+, }$pct% at $mbit Mbit/s"
+    done
+    echo
+    echo "csb-proxy, % of a direct transfer over the same link: $summary"
+  fi
 fi
 echo "(work dir: $work)"

@@ -14,6 +14,7 @@ import http.server
 import json
 import re
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -125,7 +126,9 @@ class Env(sandbox.Workspace):
         home = codex_home(self)
         return [CODEX, "sandbox", "-P", "t", "-C", cwd or self.ws, "--", *cmd], {"CODEX_HOME": home}
 
-    def run(self, cmd, policy=None, cwd=None, env=None, stdin=None, extra=(), timeout=TIMEOUT):
+    def run(self, cmd, policy=None, cwd=None, env=None, stdin=None, extra=(), timeout=TIMEOUT,
+            nofile=None):
+        """nofile: (soft, hard) RLIMIT_NOFILE to start the launcher with."""
         argv, xenv = self.argv(cmd, policy, extra, cwd)
         e = dict(os.environ)
         for k in list(e):
@@ -134,8 +137,9 @@ class Env(sandbox.Workspace):
         e.update(xenv)
         if env:
             e.update(env)
+        pre = (lambda: resource.setrlimit(resource.RLIMIT_NOFILE, nofile)) if nofile else None
         p = subprocess.run(argv, cwd=cwd or self.ws, env=e, input=stdin, capture_output=True,
-                           text=True, timeout=timeout)
+                           text=True, timeout=timeout, preexec_fn=pre)
         return p.returncode, p.stdout, p.stderr
 
     def sh(self, script, **kw):
@@ -400,6 +404,59 @@ def deny_glob_scan_depth_is_honoured(t):
     t.policy([("/", "read"), (t.ws, "write")], globs=[t.ws + "/**/*.env"], depth=1)
     rc, out, _ = t.sh("cat a.env 2>/dev/null || echo a-denied; cat x/y/z/deep.env")
     eq((rc, out), (0, "a-denied\nD"))
+
+
+def many_matches(t, n, dirlen):
+    """n files matching *.env spread over directories with dirlen-byte
+    names, and one file that matches nothing."""
+    for i in range(n):
+        t.write("ws/d%02d/%s/f%04d.env" % (i // 50, "x" * dirlen, i), "secret")
+    t.write("ws/plain.txt", "visible")
+    t.policy([("/", "read"), (t.ws, "write")], globs=[t.ws + "/**/*.env"])
+
+
+# Counts the *.env files below the working directory that can and cannot be
+# read, prints the soft open-file limit, then the plain file.
+COUNT_READABLE = (
+    "import pathlib, resource\n"
+    "ok = bad = 0\n"
+    "for p in pathlib.Path('.').rglob('*.env'):\n"
+    "    try:\n"
+    "        p.read_bytes(); ok += 1\n"
+    "    except PermissionError:\n"
+    "        bad += 1\n"
+    "print(ok, bad, resource.getrlimit(resource.RLIMIT_NOFILE)[0])\n"
+    "print(open('plain.txt').read())\n")
+
+
+@case
+def deny_glob_with_hundreds_of_matches(t):
+    # 600 file masks, one descriptor each for bubblewrap: more than the soft
+    # open-file limit the launcher starts with (raised up to the hard one,
+    # and the command gets the old one back), and options longer than 128
+    # KiB (handed to bubblewrap through --args).
+    many_matches(t, 600, 200)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1024:
+        raise Skip("hard open-file limit below 1024")
+    rc, out, err = t.run([PY, "-c", COUNT_READABLE], nofile=(256, hard), timeout=120)
+    eq((rc, out), (0, "0 600 256\nvisible\n"), "readable, unreadable, soft limit (%s)" % err)
+
+
+@case
+def deny_glob_beyond_bubblewrap_limits_fails_closed(t):
+    if CODEX:
+        raise Skip("csb's refusal: bubblewrap's argument limit")
+    # 1,800 file masks need more than the 9,000 arguments bubblewrap parses.
+    many_matches(t, 1800, 1)
+    rc, out, err = t.sh("echo ran", timeout=120)
+    eq((rc, out), (69, ""))
+    contains(err, "bubblewrap accepts at most 9000", "stderr")
+    # Masks need descriptors: a hard limit too low for them is refused too.
+    many_matches(t, 300, 1)
+    rc, out, err = t.sh("echo ran", nofile=(128, 128))
+    eq((rc, out), (69, ""))
+    contains(err, "the hard open-file limit is 128", "stderr")
 
 
 def glob_stats(t, extra=()):

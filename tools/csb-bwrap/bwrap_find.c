@@ -64,11 +64,11 @@ int bw_sha256_fd(int fd, char hex[65], csb_error *err) {
 
 static int *feature_flag(bw_bwrap *b, size_t i) {
   int *flags[] = {&b->has_argv0, &b->has_ro_bind_fd, &b->has_disable_userns,
-                  &b->has_perms, &b->has_as_pid_1,   &b->has_info_fd};
+                  &b->has_perms, &b->has_as_pid_1,   &b->has_info_fd, &b->has_args};
   return flags[i];
 }
 static const char *const feature_names[] = {"--argv0", "--ro-bind-fd", "--disable-userns",
-                                            "--perms", "--as-pid-1",   "--info-fd"};
+                                            "--perms", "--as-pid-1",   "--info-fd", "--args"};
 
 /* Sets the flags of the option names in `text`, in one pass. A name
  * counts when an option terminator follows it ("--perms" is no match in

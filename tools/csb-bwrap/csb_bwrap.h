@@ -53,6 +53,7 @@ typedef struct bw_bwrap {
   int has_perms;
   int has_as_pid_1;
   int has_info_fd;
+  int has_args; /* --args FD: arguments read from a descriptor */
 } bw_bwrap;
 
 /* Finds bubblewrap. `override` is --bwrap (NULL when absent); `cwd` is the
@@ -122,6 +123,9 @@ typedef struct bw_fsargs {
    * setup would have let bubblewrap mount somewhere else). */
   csb_strv verify;
   int glob_cache_stored; /* a deny-glob expansion wrote a new cache file */
+  /* The soft RLIMIT_NOFILE before the build raised it to hold data_fds (the
+   * command gets it back), or 0 when it was left alone. */
+  unsigned long long nofile_restore;
 } bw_fsargs;
 
 /* Builds the filesystem arguments for the policy `p` with its derived view
@@ -219,6 +223,9 @@ typedef struct bw_trust_bundles {
  * entry, err naming the variable, the path and why. */
 int bw_trust_bundles_load(char *const *envp, bw_trust_bundles *out, csb_error *err);
 void bw_trust_bundles_free(bw_trust_bundles *b);
+/* A memfd named `name` holding `data`, sealed against every change and
+ * rewound, close-on-exec; -1 with errno set on failure. */
+int bw_sealed_memfd(const char *name, const char *data, size_t len);
 /* 1 when data is one or more PEM CERTIFICATE blocks (base64 lines between
  * BEGIN and END) and blank lines, nothing else; else 0 with *why. */
 int bw_pem_only_certificates(const char *data, size_t len, const char **why);

@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -98,6 +99,9 @@ static int capabilities_clear(void) {
   if (syscall(SYS_capget, &h, d) != 0) return 0;
   return d[0].effective == 0 && d[0].permitted == 0 && d[1].effective == 0 && d[1].permitted == 0;
 }
+
+/* Bound on the list of read-only masks (NUL-separated paths). */
+#define VERIFY_MAX (64u << 20)
 
 static int parse_fd(const char *s) {
   char *e = NULL;
@@ -250,8 +254,8 @@ int bw_inner_main(int argc, char **argv) {
   memset(&rules, 0, sizeof rules);
   int stderr_fd = -1, started_fd = -1, seccomp_fd = -1, lifeline = -1;
   proxy_arg proxies[16];
-  const char *verify[4096];
-  size_t n_verify = 0;
+  int verify_fd = -1;
+  unsigned long long nofile = 0;
   size_t n_proxies = 0;
   int i = 2;
   for (; i < argc; i++) {
@@ -278,8 +282,15 @@ int bw_inner_main(int argc, char **argv) {
       *list = csb_xrealloc(*list, (*n + 1) * sizeof(char *));
       (*list)[(*n)++] = canonical_parent(v);
       i++;
-    } else if (strcmp(a, "--verify-ro") == 0) {
-      if (n_verify < CSB_ARRAY_LEN(verify)) verify[n_verify++] = v;
+    } else if (strcmp(a, "--verify-fd") == 0) {
+      verify_fd = parse_fd(v);
+      if (verify_fd < 0) return fail(CSB_EXIT_USAGE, "inner stage: bad --verify-fd");
+      i++;
+    } else if (strcmp(a, "--nofile") == 0) {
+      char *end = NULL;
+      errno = 0;
+      nofile = strtoull(v, &end, 10);
+      if (!v[0] || *end || errno || nofile == 0) return fail(CSB_EXIT_USAGE, "inner stage: bad --nofile");
       i++;
     } else if (strcmp(a, "--stderr-fd") == 0) {
       stderr_fd = parse_fd(v);
@@ -324,15 +335,33 @@ int bw_inner_main(int argc, char **argv) {
     return fail(CSB_EXIT_UNAVAILABLE,
                 "the sandbox retained effective or permitted capabilities; refusing to run the "
                 "command (fix: use a bubblewrap that honours --cap-drop ALL)");
-  for (size_t k = 0; k < n_verify; k++) {
-    struct stat st;
-    struct statvfs sv;
-    if (lstat(verify[k], &st) != 0 || S_ISLNK(st.st_mode) || statvfs(verify[k], &sv) != 0 ||
-        !(sv.f_flag & ST_RDONLY))
-      return fail(CSB_EXIT_UNAVAILABLE,
-                  "read-only mask %s changed while the sandbox was set up (was it swapped for a "
-                  "symlink?); refusing to run the command",
-                  verify[k]);
+  if (verify_fd >= 0) {
+    /* NUL-separated paths, every one of which must be there, no symlink,
+     * on a read-only mount. */
+    char *list = NULL;
+    size_t len = 0;
+    csb_error re;
+    int read_ok = csb_read_fd(verify_fd, "the list of read-only masks", VERIFY_MAX, &list, &len, &re);
+    close(verify_fd);
+    if (!read_ok || (len && list[len - 1] != 0)) {
+      free(list);
+      return fail(CSB_EXIT_INTERNAL, "inner stage: cannot read the list of read-only masks");
+    }
+    for (size_t at = 0; at < len; at += strlen(list + at) + 1) {
+      const char *path = list + at;
+      struct stat st;
+      struct statvfs sv;
+      if (lstat(path, &st) != 0 || S_ISLNK(st.st_mode) || statvfs(path, &sv) != 0 ||
+          !(sv.f_flag & ST_RDONLY)) {
+        int rc = fail(CSB_EXIT_UNAVAILABLE,
+                      "read-only mask %s changed while the sandbox was set up (was it swapped for "
+                      "a symlink?); refusing to run the command",
+                      path);
+        free(list);
+        return rc;
+      }
+    }
+    free(list);
   }
   if (so.net == BW_SECCOMP_NET_PROXY && n_proxies == 0)
     return fail(CSB_EXIT_USAGE, "inner stage: proxy mode without routes");
@@ -383,6 +412,15 @@ int bw_inner_main(int argc, char **argv) {
   }
   if (syscall(SYS_close_range, 4U, ~0U, 0U) != 0) {
     for (int fd = 4; fd < 1024; fd++) close(fd);
+  }
+  if (nofile) {
+    /* The outer stage raised the soft limit for bubblewrap's mask
+     * descriptors; the command gets the one it was started with. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && nofile < rl.rlim_cur) {
+      rl.rlim_cur = (rlim_t)nofile;
+      if (setrlimit(RLIMIT_NOFILE, &rl) != 0) return fail(CSB_EXIT_OSERR, "setrlimit: %s", strerror(errno));
+    }
   }
   if (!watch_lifeline(lifeline)) return fail(CSB_EXIT_OSERR, "cannot watch the outer stage: %s", strerror(errno));
 

@@ -192,11 +192,16 @@ typedef struct plan {
    * write end stays here alone (close-on-exec, not kept for bubblewrap),
    * so that it hangs up exactly when this process is gone. */
   int lifeline[2];
+  /* The read-only masks the inner stage re-checks (NUL-separated paths in
+   * a sealed memfd: there can be thousands), or -1. */
+  int verify_fd;
+  size_t sep; /* index in argv of the "--" before the inner stage */
   bw_seccomp_opts so;
   const char *registry;
 } plan;
 
 static void evict_cache_files(const char *dir, const char *prefix, const char *spare, size_t keep);
+static void close_fd(int *fd);
 
 /* How many deny-glob expansions the registry keeps (one file per pattern
  * and depth limit; see csb_glob_expand_opts.cache_dir). */
@@ -215,8 +220,12 @@ static int build_argv(outer *o, plan *pl, int mount_proc, const char *registry, 
   mo.data_file_dst = (const char *const *)pl->trust.paths;
   mo.data_file_fd = pl->trust.fds;
   mo.n_data_files = pl->trust.n;
+  /* A rebuild (the retry without /proc) finds the limit raised already:
+   * the command still gets the original one back. */
+  unsigned long long nofile_restore = pl->fs.nofile_restore;
   bw_fsargs_free(&pl->fs);
   if (!bw_mounts_build(o->p, o->v, &mo, &pl->fs, err)) return 0;
+  if (!pl->fs.nofile_restore) pl->fs.nofile_restore = nofile_restore;
   /* Only a run that wrote a cache file can have grown the registry. */
   if (mo.glob_cache && pl->fs.glob_cache_stored)
     evict_cache_files(mo.glob_cache, "glob-", NULL, GLOB_CACHE_MAX);
@@ -255,6 +264,7 @@ static int build_argv(outer *o, plan *pl, int mount_proc, const char *registry, 
     csb_strv_push(a, "--argv0");
     csb_strv_push(a, "csb-bwrap");
   }
+  pl->sep = a->len;
   csb_strv_push(a, "--");
   csb_strv_push(a, BW_INNER_PATH);
   csb_strv_push(a, BW_INNER_FLAG);
@@ -266,9 +276,23 @@ static int build_argv(outer *o, plan *pl, int mount_proc, const char *registry, 
     csb_strv_push(a, o->p->unix_sockets[i].allow ? "--unix-allow" : "--unix-deny");
     csb_strv_push(a, o->p->unix_sockets[i].path);
   }
-  for (size_t i = 0; i < pl->fs.verify.len; i++) {
-    csb_strv_push(a, "--verify-ro");
-    csb_strv_push(a, pl->fs.verify.items[i]);
+  close_fd(&pl->verify_fd);
+  if (pl->fs.verify.len) {
+    csb_buf list;
+    csb_buf_init(&list);
+    for (size_t i = 0; i < pl->fs.verify.len; i++)
+      csb_buf_append(&list, pl->fs.verify.items[i], strlen(pl->fs.verify.items[i]) + 1);
+    pl->verify_fd = bw_sealed_memfd("csb-bwrap-masks", list.data, list.len);
+    csb_buf_free(&list);
+    if (pl->verify_fd < 0)
+      return csb_error_set(err, "cannot hand the list of read-only masks to the sandbox: memfd: %s",
+                           strerror(errno));
+    csb_strv_push(a, "--verify-fd");
+    csb_strv_pushf(a, "%d", pl->verify_fd);
+  }
+  if (pl->fs.nofile_restore) {
+    csb_strv_push(a, "--nofile");
+    csb_strv_pushf(a, "%llu", pl->fs.nofile_restore);
   }
   if (pl->seccomp_pipe[0] >= 0) {
     csb_strv_push(a, "--seccomp-fd");
@@ -452,10 +476,58 @@ static void write_filter(void *arg) {
   close_fd(&pl->seccomp_pipe[1]);
 }
 
+/* Options longer than this go to bubblewrap through --args (exec's own
+ * limit is a quarter of the stack limit, 2 MiB by default, environment
+ * included). */
+#define ARGS_INLINE_MAX (128 * 1024)
+/* bubblewrap refuses to parse more arguments than this, --args included
+ * (MAX_ARGS in bubblewrap.c, every version). */
+#define BWRAP_MAX_ARGS 9000
+
+/* What to exec: pl->argv itself (*fd = -1, *out = NULL), or, when the
+ * options are too long for exec, `bwrap --args FD -- INNER...` with the
+ * options before the inner stage's "--" in a sealed memfd (bubblewrap reads
+ * only options from there). Fails when bubblewrap would refuse the count. */
+static int pack_args(const plan *pl, int *fd, char ***out, csb_error *err) {
+  *fd = -1;
+  *out = NULL;
+  if (pl->argv.len + 2 > BWRAP_MAX_ARGS)
+    return csb_error_set(err,
+                         "cannot enforce this policy with bubblewrap: its masks (%zu files, more "
+                         "directories) and the command need %zu bubblewrap arguments, and "
+                         "bubblewrap accepts at most %d; narrow the deny globs, or deny the "
+                         "directories that hold the matches instead of each file",
+                         pl->fs.n_data_fds, pl->argv.len, BWRAP_MAX_ARGS);
+  size_t total = 0;
+  for (size_t i = 0; i < pl->argv.len; i++) total += strlen(pl->argv.items[i]) + 1 + sizeof(char *);
+  if (total <= ARGS_INLINE_MAX) return 1;
+  if (!pl->bw.has_args)
+    return csb_error_set(err,
+                         "cannot enforce this policy with %s: its masks make a bubblewrap argument "
+                         "list of %zu bytes, more than exec takes, and this bubblewrap has no "
+                         "--args to read it from a descriptor; use a newer bubblewrap (or the "
+                         "bundled one) or narrow the deny globs",
+                         pl->bw.path, total);
+  csb_buf b;
+  csb_buf_init(&b);
+  for (size_t i = 1; i < pl->sep; i++) csb_buf_append(&b, pl->argv.items[i], strlen(pl->argv.items[i]) + 1);
+  *fd = bw_sealed_memfd("csb-bwrap-args", b.data, b.len);
+  csb_buf_free(&b);
+  if (*fd < 0) return csb_error_set(err, "cannot hand bubblewrap its arguments: memfd: %s", strerror(errno));
+  char **v = csb_xcalloc(pl->argv.len - pl->sep + 4, sizeof *v);
+  size_t n = 0;
+  v[n++] = pl->argv.items[0];
+  v[n++] = "--args";
+  v[n++] = csb_xasprintf("%d", *fd);
+  for (size_t i = pl->sep; i < pl->argv.len; i++) v[n++] = pl->argv.items[i];
+  *out = v;
+  return 1;
+}
+
 static int run_bwrap(outer *o) {
   plan pl;
   memset(&pl, 0, sizeof pl);
-  pl.self_fd = pl.stderr_fd = -1;
+  pl.self_fd = pl.stderr_fd = pl.verify_fd = -1;
   for (int i = 0; i < 2; i++)
     pl.err_pipe[i] = pl.started_pipe[i] = pl.info_pipe[i] = pl.seccomp_pipe[i] = pl.lifeline[i] = -1;
   pl.so.net = net_of(o->p);
@@ -542,36 +614,46 @@ static int run_bwrap(outer *o) {
     goto out;
   }
   for (int attempt = 0; attempt < 2; attempt++) {
-    csb_strv keep_v;
-    csb_strv_init(&keep_v);
-    int keep[64];
-    size_t nk = 0;
-    keep[nk++] = pl.self_fd;
-    keep[nk++] = pl.stderr_fd;
-    keep[nk++] = pl.started_pipe[1];
-    keep[nk++] = pl.info_pipe[1];
-    /* bubblewrap's parent holds a reader too: its report never fails
-     * (which would kill it, stranding its child) once we are gone */
-    keep[nk++] = pl.info_pipe[0];
-    keep[nk++] = pl.lifeline[0];
-    if (pl.seccomp_pipe[0] >= 0) keep[nk++] = pl.seccomp_pipe[0];
-    for (size_t i = 0; i < pl.fs.n_data_fds && nk < CSB_ARRAY_LEN(keep) - 8; i++) keep[nk++] = pl.fs.data_fds[i];
-    for (size_t i = 0; i < pl.proxy.n_endpoints && nk < CSB_ARRAY_LEN(keep); i++)
-      keep[nk++] = pl.proxy.endpoints[i].control_fd;
-    if (pl.fs.n_data_fds + nk > CSB_ARRAY_LEN(keep)) {
-      rc = csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE, "too many masks for one bubblewrap run");
+    int fixed[] = {pl.self_fd, pl.stderr_fd, pl.started_pipe[1], pl.info_pipe[1],
+                   /* bubblewrap's parent holds a reader too: its report never
+                    * fails (which would kill it, stranding its child) once we
+                    * are gone */
+                   pl.info_pipe[0], pl.lifeline[0], pl.seccomp_pipe[0], pl.verify_fd};
+    int *keep = NULL;
+    size_t nk = 0, cap = 0;
+    keep = csb_xgrow(keep, &cap, CSB_ARRAY_LEN(fixed) + pl.fs.n_data_fds + pl.proxy.n_endpoints + 1,
+                     sizeof *keep);
+    for (size_t i = 0; i < CSB_ARRAY_LEN(fixed); i++)
+      if (fixed[i] >= 0) keep[nk++] = fixed[i];
+    for (size_t i = 0; i < pl.fs.n_data_fds; i++) keep[nk++] = pl.fs.data_fds[i];
+    for (size_t i = 0; i < pl.proxy.n_endpoints; i++) keep[nk++] = pl.proxy.endpoints[i].control_fd;
+    /* Thousands of masks make an argument list longer than exec allows:
+     * bubblewrap then reads it from a descriptor (--args). */
+    char **packed = NULL;
+    int args_fd = -1;
+    if (!pack_args(&pl, &args_fd, &packed, &e)) {
+      free(keep);
+      rc = csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE, "%s", e.msg);
       goto out;
     }
+    char **argv = packed ? packed : pl.argv.items;
+    if (args_fd >= 0) keep[nk++] = args_fd;
     bw_launch_result res;
     int err_w = pl.err_pipe[1], started_w = pl.started_pipe[1], info_w = pl.info_pipe[1];
     pl.err_pipe[1] = pl.started_pipe[1] = pl.info_pipe[1] = -1;
-    if (!bw_launch_run(pl.bw.exec_path, pl.argv.items, keep, nk, err_w, pl.err_pipe[0],
-                       pl.started_pipe[0], pl.info_pipe[0], info_w, started_w, write_filter, &pl, &res)) {
+    int launched = bw_launch_run(pl.bw.exec_path, argv, keep, nk, err_w, pl.err_pipe[0], pl.started_pipe[0],
+                                 pl.info_pipe[0], info_w, started_w, write_filter, &pl, &res);
+    free(keep);
+    close_fd(&args_fd);
+    if (packed) free(packed[2]);
+    free(packed);
+    if (!launched) {
       rc = csb_cli_error(&o->cli, CSB_EXIT_OSERR, "fork: %s", strerror(res.error));
       goto out;
     }
     for (size_t i = 0; i < pl.fs.n_data_fds; i++) close(pl.fs.data_fds[i]);
     pl.fs.n_data_fds = 0;
+    close_fd(&pl.verify_fd);
     if (res.started || !res.captured || !res.captured[0]) {
       /* Either CMD ran (its status passes through), or the inner stage
        * failed and already said why on the real stderr. */
@@ -634,6 +716,7 @@ out:
   bw_bwrap_free(&pl.bw);
   close_fd(&pl.self_fd);
   close_fd(&pl.stderr_fd);
+  close_fd(&pl.verify_fd);
   for (int i = 0; i < 2; i++) {
     close_fd(&pl.err_pipe[i]);
     close_fd(&pl.started_pipe[i]);

@@ -24,8 +24,10 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -51,13 +53,25 @@ typedef enum {
 typedef struct op {
   op_kind kind;
   char *dst;
+  char *key; /* dst as the index spells it (see path_key) */
   char *src;
   size_t depth;
   int rank;  /* tie-break at equal depth */
   size_t seq;
   char *why; /* explanation */
   int fd;    /* OP_DATA_FILE: the content */
+  long same; /* the previous operation on the same destination, or -1 */
 } op;
+
+/* One path of the index: a destination, an ancestor of one, or both. */
+typedef struct pslot {
+  char *key; /* NULL: free slot */
+  size_t len;
+  uint64_t hash;
+  long head;           /* the latest operation on this path, or -1 */
+  size_t below;        /* operations strictly below it */
+  size_t mounts_below; /* binds (read-only or not) strictly below it */
+} pslot;
 
 typedef struct builder {
   const csb_policy *p;
@@ -65,6 +79,8 @@ typedef struct builder {
   const bw_mount_opts *o;
   op *ops;
   size_t n, cap;
+  pslot *slots; /* open addressing, power-of-two size */
+  size_t n_slots, used_slots;
   csb_strv rw_dirs; /* destinations bound read-write (canonical) */
   csb_strv writable_logical; /* writable roots as written */
   bw_fsargs *out;
@@ -84,38 +100,169 @@ static int rank_of(op_kind k) {
   return 6;
 }
 
+/* ---- the path index -----------------------------------------------------------
+ *
+ * Deny globs can add thousands of operations; every question the builder
+ * asks about them (what covers a path, is anything mounted below it) is
+ * answered from a hash of destinations and their ancestors, never by a scan.
+ * Keys are the paths' components joined by single slashes ("/" for the
+ * root), so "/a//b/." and "/a/b" are one path, as for csb_path_is_under. */
+
+static char *path_key(const char *path) {
+  size_t n = strlen(path);
+  char *k = csb_xmalloc(n + 2);
+  size_t o = 0;
+  const char *p = path;
+  while (*p) {
+    while (*p == '/') p++;
+    const char *c = p;
+    while (*p && *p != '/') p++;
+    size_t l = (size_t)(p - c);
+    if (l == 0 || (l == 1 && c[0] == '.')) continue;
+    k[o++] = '/';
+    memcpy(k + o, c, l);
+    o += l;
+  }
+  if (o == 0) k[o++] = '/';
+  k[o] = 0;
+  return k;
+}
+
+static uint64_t key_hash(const char *k, size_t len) {
+  uint64_t h = 1469598103934665603ULL;
+  for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)k[i]) * 1099511628211ULL;
+  return h;
+}
+
+static pslot *slot_find(const builder *b, const char *k, size_t len) {
+  if (!b->n_slots) return NULL;
+  uint64_t h = key_hash(k, len);
+  for (size_t i = (size_t)h & (b->n_slots - 1);; i = (i + 1) & (b->n_slots - 1)) {
+    pslot *s = &b->slots[i];
+    if (!s->key) return NULL;
+    if (s->hash == h && s->len == len && memcmp(s->key, k, len) == 0) return s;
+  }
+}
+
+static pslot *slot_get(builder *b, const char *k, size_t len) {
+  pslot *s = slot_find(b, k, len);
+  if (s) return s;
+  if (2 * (b->used_slots + 1) > b->n_slots) {
+    size_t n = b->n_slots ? 2 * b->n_slots : 256;
+    pslot *t = csb_xcalloc(n, sizeof *t);
+    for (size_t i = 0; i < b->n_slots; i++) {
+      if (!b->slots[i].key) continue;
+      size_t j = (size_t)b->slots[i].hash & (n - 1);
+      while (t[j].key) j = (j + 1) & (n - 1);
+      t[j] = b->slots[i];
+    }
+    free(b->slots);
+    b->slots = t;
+    b->n_slots = n;
+  }
+  uint64_t h = key_hash(k, len);
+  size_t i = (size_t)h & (b->n_slots - 1);
+  while (b->slots[i].key) i = (i + 1) & (b->n_slots - 1);
+  s = &b->slots[i];
+  s->key = csb_xstrndup(k, len);
+  s->len = len;
+  s->hash = h;
+  s->head = -1;
+  s->below = s->mounts_below = 0;
+  b->used_slots++;
+  return s;
+}
+
+static int is_mount(op_kind k) { return k == OP_BIND || k == OP_RO_BIND; }
+
+/* Adds `d` to the counters of every strict ancestor of `key`. */
+static void count_ancestors(builder *b, const char *key, long d_below, long d_mounts) {
+  size_t len = strlen(key);
+  for (size_t i = 0; i < len; i++) {
+    if (key[i] != '/' || (i == len - 1)) continue;
+    pslot *s = slot_get(b, key, i == 0 ? 1 : i);
+    s->below = (size_t)((long)s->below + d_below);
+    s->mounts_below = (size_t)((long)s->mounts_below + d_mounts);
+  }
+}
+
+static void set_kind(builder *b, op *o, op_kind k) {
+  if (is_mount(o->kind) != is_mount(k)) count_ancestors(b, o->key, 0, is_mount(k) ? 1 : -1);
+  o->kind = k;
+  o->rank = rank_of(k);
+}
+
+static void relink(builder *b) {
+  for (size_t i = 0; i < b->n_slots; i++) b->slots[i].head = -1;
+  for (size_t i = 0; i < b->n; i++) {
+    pslot *s = slot_get(b, b->ops[i].key, strlen(b->ops[i].key));
+    b->ops[i].same = s->head;
+    s->head = (long)i;
+  }
+}
+
 static op *add_op(builder *b, op_kind k, const char *dst, const char *src, const char *why) {
   b->ops = csb_xgrow(b->ops, &b->cap, b->n + 1, sizeof *b->ops);
   op *o = &b->ops[b->n];
   memset(o, 0, sizeof *o);
   o->kind = k;
   o->dst = csb_xstrdup(dst);
+  o->key = path_key(dst);
   o->src = src ? csb_xstrdup(src) : NULL;
   o->depth = csb_path_depth(dst);
   o->rank = rank_of(k);
   o->seq = b->n;
   o->why = why ? csb_xstrdup(why) : NULL;
+  pslot *s = slot_get(b, o->key, strlen(o->key));
+  o->same = s->head;
+  s->head = (long)b->n;
+  count_ancestors(b, o->key, 1, is_mount(k) ? 1 : 0);
   b->n++;
   return o;
 }
 
-static int find_op(const builder *b, const char *dst) {
-  for (size_t i = 0; i < b->n; i++)
-    if (strcmp(b->ops[i].dst, dst) == 0) return (int)i;
-  return -1;
+/* The first operation on exactly `dst`, or -1. */
+static long find_op(const builder *b, const char *dst) {
+  char *k = path_key(dst);
+  const pslot *s = slot_find(b, k, strlen(k));
+  free(k);
+  long first = -1;
+  for (long i = s ? s->head : -1; i >= 0; i = b->ops[i].same) first = i;
+  return first;
 }
 
 /* The operation deciding what the sandbox sees at `path` (the deepest op
- * whose destination covers it, latest on ties), or NULL. */
+ * whose destination covers it; on one destination the highest rank, then
+ * the latest), or NULL. */
 static const op *covering_op(const builder *b, const char *path) {
+  char *k = path_key(path);
+  size_t len = strlen(k);
   const op *best = NULL;
-  for (size_t i = 0; i < b->n; i++) {
-    const op *o = &b->ops[i];
-    if (!csb_path_is_under(o->dst, path)) continue;
-    if (!best || o->depth > best->depth || (o->depth == best->depth && o->rank >= best->rank))
-      best = o;
+  for (;;) {
+    const pslot *s = slot_find(b, k, len);
+    for (long i = s ? s->head : -1; i >= 0; i = b->ops[i].same)
+      if (!best || b->ops[i].rank > best->rank) best = &b->ops[i];
+    if (best || len == 1) break;
+    while (len > 1 && k[len - 1] != '/') len--;
+    if (len > 1) len--; /* drop the slash, but keep "/" itself */
   }
+  free(k);
   return best;
+}
+
+/* Something (has_mount_below: a bind) is set up strictly below `path`. */
+static int has_op_below(const builder *b, const char *path) {
+  char *k = path_key(path);
+  const pslot *s = slot_find(b, k, strlen(k));
+  free(k);
+  return s && s->below > 0;
+}
+
+static int has_mount_below(const builder *b, const char *dir) {
+  char *k = path_key(dir);
+  const pslot *s = slot_find(b, k, strlen(k));
+  free(k);
+  return s && s->mounts_below > 0;
 }
 
 /* 1 when bubblewrap creating `path` would create it on the host: the
@@ -256,16 +403,6 @@ static int add_read_only(builder *b, const char *s, const char *origin) {
   return rc;
 }
 
-static int has_mount_below(const builder *b, const char *dir) {
-  for (size_t i = 0; i < b->n; i++) {
-    const op *o = &b->ops[i];
-    if (csb_path_is_strictly_under(dir, o->dst) &&
-        (o->kind == OP_BIND || o->kind == OP_RO_BIND))
-      return 1;
-  }
-  return 0;
-}
-
 static int add_unreadable(builder *b, const char *u, const char *origin) {
   if (!check_writable_symlink(b, u, "deny-read path")) return 0;
   struct stat st;
@@ -305,7 +442,7 @@ static int add_unreadable(builder *b, const char *u, const char *origin) {
     u = target;
   }
   char *why = csb_xasprintf("deny %s (%s)", u, origin);
-  int k = find_op(b, u);
+  long k = find_op(b, u);
   if (k >= 0 && (b->ops[k].kind == OP_DENY_DIR || b->ops[k].kind == OP_DENY_FILE)) {
     free(why);
     free(target);
@@ -341,10 +478,9 @@ static int add_writable_root(builder *b, const csb_writable_root *w) {
     free(canon);
     return 1; /* handled by the base */
   }
-  int k = find_op(b, canon);
+  long k = find_op(b, canon);
   if (k >= 0) {
-    b->ops[k].kind = OP_BIND;
-    b->ops[k].rank = rank_of(OP_BIND);
+    set_kind(b, &b->ops[k], OP_BIND);
     free(b->ops[k].why);
     b->ops[k].why = csb_xstrdup(why);
   } else {
@@ -432,14 +568,6 @@ static int expand_globs(builder *b, csb_strv *out) {
 
 /* ---- symlinks on the way to readable roots ------------------------------------ */
 
-/* Some operation mounts or creates something strictly below `path`, so
- * bubblewrap needs a real directory there. */
-static int has_op_below(const builder *b, const char *path) {
-  for (size_t i = 0; i < b->n; i++)
-    if (csb_path_is_strictly_under(path, b->ops[i].dst)) return 1;
-  return 0;
-}
-
 /* Recreates the host symlink `link` (content `target`, exactly as the
  * host's readlink returned it) inside the sandbox when nothing there shows
  * it already: the empty root would otherwise have nothing at that path.
@@ -492,6 +620,7 @@ static int add_readable_links(builder *b) {
 static void add_runtime_file(builder *b, const char *src, const char *dst) {
   const op *c = covering_op(b, dst);
   if (c && c->kind != OP_BASE_TMPFS && c->kind != OP_SYMLINK) return; /* visible (or masked) */
+  int under_tmpfs = c && c->kind == OP_BASE_TMPFS; /* c dangles once an op is added */
   char *canon = NULL;
   csb_path_link *links = NULL;
   size_t n = 0;
@@ -501,7 +630,7 @@ static void add_runtime_file(builder *b, const char *src, const char *dst) {
   if (ok) {
     const op *t = covering_op(b, canon);
     if (!t || t->kind == OP_BASE_TMPFS) add_op(b, OP_RO_BIND, canon, canon, why);
-  } else if (c && c->kind == OP_BASE_TMPFS) {
+  } else if (under_tmpfs) {
     add_op(b, OP_RO_BIND, dst, src, why);
   }
   free(why);
@@ -520,9 +649,41 @@ static int cmp_ops(const void *a, const void *bb) {
   return x->seq < y->seq ? -1 : (x->seq > y->seq);
 }
 
+static int uses_data_fd(op_kind k) {
+  return k == OP_EMPTY_FILE || k == OP_DENY_FILE || k == OP_DATA_FILE;
+}
+
+/* bubblewrap reads every --ro-bind-data from a descriptor of its own (it
+ * closes each after use), all open at once when it starts: make sure the
+ * open-file limit has room for `need` of them on top of ours and its own,
+ * raising the soft limit up to the hard one if it must (the command gets
+ * the old soft limit back, see nofile_restore). */
+#define FD_HEADROOM 256
+static int reserve_fds(builder *b, size_t need) {
+  if (need == 0) return 1;
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+    return csb_error_set(b->err, "getrlimit(RLIMIT_NOFILE): %s", strerror(errno));
+  rlim_t want = (rlim_t)need + FD_HEADROOM;
+  if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= want) return 1;
+  if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want)
+    return csb_error_set(b->err,
+                         "cannot enforce %zu file masks (deny rules and read-only paths that are "
+                         "files): bubblewrap needs an open descriptor for each, and the hard "
+                         "open-file limit is %llu; raise it (ulimit -Hn %llu or more) or narrow "
+                         "the deny globs",
+                         need, (unsigned long long)rl.rlim_max, (unsigned long long)want);
+  if (!b->out->nofile_restore) b->out->nofile_restore = (unsigned long long)rl.rlim_cur;
+  rl.rlim_cur = want;
+  if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+    return csb_error_set(b->err, "setrlimit(RLIMIT_NOFILE, %llu): %s", (unsigned long long)want,
+                         strerror(errno));
+  return 1;
+}
+
 /* src < 0: an empty file's data (/dev/null); else a duplicate of src,
  * rewound, so that every build hands bubblewrap the whole content. */
-static void push_data_fd(builder *b, int src) {
+static int push_data_fd(builder *b, int src) {
   bw_fsargs *f = b->out;
   int fd = b->o->fake_data_fd;
   if (fd <= 0 && src < 0) fd = open("/dev/null", O_RDONLY); /* inherited by bwrap, which closes it */
@@ -530,9 +691,13 @@ static void push_data_fd(builder *b, int src) {
     fd = fcntl(src, F_DUPFD_CLOEXEC, 3);
     if (fd >= 0) lseek(fd, 0, SEEK_SET);
   }
+  if (fd < 0)
+    return csb_error_set(b->err, "cannot open a descriptor for a mask (%zu open for masks): %s",
+                         f->n_data_fds, strerror(errno));
   f->data_fds = csb_xgrow(f->data_fds, &f->cap_data_fds, f->n_data_fds + 1, sizeof(int));
   f->data_fds[f->n_data_fds++] = fd;
   csb_strv_pushf(&f->argv, "%d", fd);
+  return 1;
 }
 
 static int emit(builder *b) {
@@ -540,6 +705,10 @@ static int emit(builder *b) {
   csb_strv remount;
   csb_strv_init(&remount);
   qsort(b->ops, b->n, sizeof *b->ops, cmp_ops);
+  relink(b);
+  size_t need = 0;
+  for (size_t i = 0; i < b->n; i++) need += uses_data_fd(b->ops[i].kind);
+  if (b->o->fake_data_fd <= 0 && !reserve_fds(b, need)) goto fail;
   for (size_t i = 0; i < b->n; i++) {
     op *o = &b->ops[i];
     csb_strv *a = &f->argv;
@@ -579,7 +748,9 @@ static int emit(builder *b) {
     case OP_BIND: csb_strv_push(a, "--bind"); csb_strv_push(a, o->src); csb_strv_push(a, o->dst); break;
     case OP_EMPTY_FILE:
       csb_strv_push(a, "--perms"); csb_strv_push(a, "0444");
-      csb_strv_push(a, "--ro-bind-data"); push_data_fd(b, -1); csb_strv_push(a, o->dst);
+      csb_strv_push(a, "--ro-bind-data");
+      if (!push_data_fd(b, -1)) goto fail;
+      csb_strv_push(a, o->dst);
       break;
     case OP_EMPTY_DIR:
       csb_strv_push(a, "--perms"); csb_strv_push(a, "0555");
@@ -593,11 +764,15 @@ static int emit(builder *b) {
       break;
     case OP_DENY_FILE:
       csb_strv_push(a, "--perms"); csb_strv_push(a, "0000");
-      csb_strv_push(a, "--ro-bind-data"); push_data_fd(b, -1); csb_strv_push(a, o->dst);
+      csb_strv_push(a, "--ro-bind-data");
+      if (!push_data_fd(b, -1)) goto fail;
+      csb_strv_push(a, o->dst);
       break;
     case OP_DATA_FILE:
       csb_strv_push(a, "--perms"); csb_strv_push(a, "0444");
-      csb_strv_push(a, "--ro-bind-data"); push_data_fd(b, o->fd); csb_strv_push(a, o->dst);
+      csb_strv_push(a, "--ro-bind-data");
+      if (!push_data_fd(b, o->fd)) goto fail;
+      csb_strv_push(a, o->dst);
       break;
     case OP_SYMLINK: csb_strv_push(a, "--symlink"); csb_strv_push(a, o->src); csb_strv_push(a, o->dst); break;
     }
@@ -615,6 +790,9 @@ static int emit(builder *b) {
   }
   csb_strv_free(&remount);
   return 1;
+fail:
+  csb_strv_free(&remount);
+  return 0;
 }
 
 int bw_mounts_build(const csb_policy *p, const csb_policy_view *v, const bw_mount_opts *o,
@@ -764,10 +942,13 @@ int bw_mounts_build(const csb_policy *p, const csb_policy_view *v, const bw_moun
 out:
   for (size_t i = 0; i < b.n; i++) {
     free(b.ops[i].dst);
+    free(b.ops[i].key);
     free(b.ops[i].src);
     free(b.ops[i].why);
   }
   free(b.ops);
+  for (size_t i = 0; i < b.n_slots; i++) free(b.slots[i].key);
+  free(b.slots);
   csb_strv_free(&b.rw_dirs);
   csb_strv_free(&b.writable_logical);
   csb_strv_free(&unreadable);

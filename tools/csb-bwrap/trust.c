@@ -113,9 +113,8 @@ int bw_pem_only_certificates(const char *data, size_t len, const char **why) {
   return 1;
 }
 
-/* A sealed, read-only-from-now-on memfd holding data (offset 0), or -1. */
-static int sealed_copy(const char *data, size_t len) {
-  int fd = (int)syscall(SYS_memfd_create, "csb-ca-bundle", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+int bw_sealed_memfd(const char *name, const char *data, size_t len) {
+  int fd = (int)syscall(SYS_memfd_create, name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (fd < 0) return -1;
   if (!csb_write_all(fd, data, len) ||
       fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0 ||
@@ -153,7 +152,7 @@ static int load_one(const char *path, bw_trust_bundles *out, csb_error *err) {
   if (!csb_read_fd(fd, path, BUNDLE_MAX, &data, &len, &rerr)) REFUSE("%s", rerr.msg);
   const char *why = NULL;
   if (!bw_pem_only_certificates(data, len, &why)) REFUSE("%s: %s", path, why);
-  int copy = sealed_copy(data, len);
+  int copy = bw_sealed_memfd("csb-ca-bundle", data, len);
   if (copy < 0) REFUSE("%s: cannot make a sealed copy: %s", path, strerror(errno));
   out->paths = csb_xrealloc(out->paths, (out->n + 1) * sizeof *out->paths);
   out->fds = csb_xrealloc(out->fds, (out->n + 1) * sizeof *out->fds);

@@ -83,7 +83,9 @@ int csb_http_has_token(const csb_http_head *h, const char *name, const char *tok
 /* 1 for headers that are hop-by-hop on their own: connection, keep-alive,
  * proxy-connection, proxy-authorization, proxy-authenticate, trailer,
  * transfer-encoding, upgrade, te. Headers named in Connection are
- * hop-by-hop too: see csb_http_is_hop_by_hop_in. */
+ * hop-by-hop too (csb_http_is_hop_by_hop_in), except Content-Length and
+ * Host, which a Connection option never removes: the next hop must frame
+ * the body exactly as the proxy did. */
 int csb_http_is_hop_by_hop(const char *name, size_t name_len);
 int csb_http_is_hop_by_hop_in(const csb_http_head *h, const csb_http_header *hdr);
 

@@ -233,6 +233,10 @@ int csb_http_is_hop_by_hop(const char *name, size_t n) {
 
 int csb_http_is_hop_by_hop_in(const csb_http_head *h, const csb_http_header *hdr) {
   if (csb_http_is_hop_by_hop(hdr->name, hdr->name_len)) return 1;
+  /* Content-Length frames the message and Host names its target: dropping
+   * either because Connection names it would leave the next hop reading
+   * the body as another request */
+  if (csb_http_name_is(hdr, "content-length") || csb_http_name_is(hdr, "host")) return 0;
   for (size_t i = 0; i < h->n_headers; i++) {
     const csb_http_header *c = &h->headers[i];
     if (!csb_http_name_is(c, "connection")) continue;

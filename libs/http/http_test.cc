@@ -148,6 +148,18 @@ TEST(Response, ParseAndFraming) {
   EXPECT_EQ(csb_http_parse_response(s.data(), s.size(), 8192, &h, nullptr), CSB_HTTP_ERROR);
 }
 
+TEST(HopByHop, ConnectionCannotNameFramingOrHost) {
+  csb_http_head h;
+  std::string s =
+      "GET http://a.test/ HTTP/1.1\r\nHost: a.test\r\nConnection: content-length, Host, x-y\r\n"
+      "Content-Length: 5\r\nx-y: 1\r\n\r\n";
+  ASSERT_EQ(csb_http_parse_request(s.data(), s.size(), 8192, &h, nullptr), CSB_HTTP_OK);
+  EXPECT_FALSE(csb_http_is_hop_by_hop_in(&h, &h.headers[0]));  // Host
+  EXPECT_TRUE(csb_http_is_hop_by_hop_in(&h, &h.headers[1]));   // Connection
+  EXPECT_FALSE(csb_http_is_hop_by_hop_in(&h, &h.headers[2]));  // Content-Length
+  EXPECT_TRUE(csb_http_is_hop_by_hop_in(&h, &h.headers[3]));   // x-y
+}
+
 TEST(HopByHop, Names) {
   EXPECT_TRUE(csb_http_is_hop_by_hop("Proxy-Connection", 16));
   EXPECT_TRUE(csb_http_is_hop_by_hop("te", 2));

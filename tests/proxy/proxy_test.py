@@ -90,6 +90,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def _handle(self):
         srv = self.server
         srv.requests += 1
+        srv.log.append((self.command, self.path))
         body = self._body()
         path = self.path
         if path.startswith("/files/"):
@@ -137,6 +138,7 @@ class Origin(socketserver.ThreadingMixIn, http.server.HTTPServer):
     def __init__(self, label="plain", tls_dir=None, family=socket.AF_INET, host="127.0.0.1", files=None):
         self.address_family = family
         self.requests = 0
+        self.log = []  # (method, target) of every request, in order
         self.connections = 0
         self.label = label
         self.files = files or TMP
@@ -168,6 +170,7 @@ class UnixOrigin(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
 
     def __init__(self, path):
         self.requests = 0
+        self.log = []
         self.label = "unix"
         self.files = TMP
         super().__init__(path, UnixHandler)
@@ -645,6 +648,36 @@ class LimitedMode(unittest.TestCase):
             evs = px.audit()
             self.assertTrue(any(e["network.transport.protocol"] == "socks5_udp" and
                                 e["network.policy.reason"] == "method_not_allowed" for e in evs))
+
+    def test_connection_header_cannot_unframe_a_body(self):
+        # "Connection: content-length" must not strip the length that frames
+        # the body: the origin would read the body as a second request, a
+        # POST the method policy never saw (plain and intercepted)
+        smuggled = b"POST /smuggled HTTP/1.1\r\nHost: allowed.test\r\n\r\n"
+        with Proxy(proxy={"mode": "limited"}) as px:
+            for origin, wrap in ((ORIGIN, None), (TLS, ssl.create_default_context(cafile=px.env()["SSL_CERT_FILE"]))):
+                host, port = px.addrs["http"].rsplit(":", 1)
+                s = socket.create_connection((host, int(port)), timeout=10)
+                if wrap:
+                    s.sendall(b"CONNECT allowed.test:%d HTTP/1.1\r\n\r\n" % origin.port)
+                    self.assertEqual(status_of(s.recv(4096)), 200)
+                    s = wrap.wrap_socket(s, server_hostname="allowed.test")
+                    prefix = b""
+                else:
+                    prefix = b"http://allowed.test:%d" % origin.port
+                f = s.makefile("rb")
+                before = len(origin.log)
+                s.sendall(b"GET %s/a HTTP/1.1\r\nHost: allowed.test:%d\r\nConnection: content-length\r\n"
+                          b"Content-Length: %d\r\n\r\n%s" % (prefix, origin.port, len(smuggled), smuggled))
+                head, body = read_response(f)
+                self.assertEqual(status_of(head), 200)
+                self.assertEqual(json.loads(body)["body"], smuggled.decode())
+                s.sendall(b"GET %s/b HTTP/1.1\r\nHost: allowed.test:%d\r\nConnection: close\r\n\r\n"
+                          % (prefix, origin.port))
+                head, body = read_response(f)
+                self.assertEqual(json.loads(body)["path"], "/b")
+                s.close()
+                self.assertEqual(origin.log[before:], [("GET", "/a"), ("GET", "/b")], origin.label)
 
     def test_https_is_intercepted(self):
         # the origin's own CA no longer verifies: the client talks to the proxy's leaf

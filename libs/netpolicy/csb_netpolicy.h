@@ -238,7 +238,9 @@ int csb_netpolicy_connect_allowed(const csb_netpolicy *np, const csb_host_eval *
 /* Matches a pattern against a normalised host (pattern semantics as in the
  * allow/deny lists). Exposed for tests and tools. */
 int csb_netpolicy_pattern_matches(const char *pattern, const char *host);
-/* 1 when any allow/deny entry matches. */
+/* 1 when any allow/deny entry matches: as written, without an IPv6
+ * scope, and for IP literals by address (an IPv4-mapped or NAT64 literal
+ * as its IPv4 address), so that no spelling of a denied address escapes. */
 int csb_netpolicy_allow_matches(const csb_netpolicy *np, const char *host);
 int csb_netpolicy_deny_matches(const csb_netpolicy *np, const char *host);
 

@@ -553,15 +553,44 @@ static void strip_scope(const char *host, char *buf, size_t n) {
   if (pct && strchr(buf, ':')) *pct = '\0';
 }
 
+/* The text an IP literal is compared under: its IPv4 address when it is
+ * IPv4-mapped (::ffff:0:0/96) or NAT64 (64:ff9b::/96), which reach that
+ * IPv4 host, else its canonical form ("2001:0DB8:0::5" -> "2001:db8::5").
+ * The scope is dropped. 0 when `s` is not an IP literal. */
+static int ip_key(const char *s, char *buf, size_t n) {
+  struct sockaddr_storage ss;
+  if (!csb_netpolicy_parse_ip(s, &ss)) return 0;
+  if (ss.ss_family == AF_INET6) {
+    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    static const uint8_t nat64[12] = {0x00, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
+    const uint8_t *a = ((const struct sockaddr_in6 *)&ss)->sin6_addr.s6_addr;
+    if (memcmp(a, mapped, 12) == 0 || memcmp(a, nat64, 12) == 0) {
+      snprintf(buf, n, "%u.%u.%u.%u", a[12], a[13], a[14], a[15]);
+      return 1;
+    }
+  }
+  csb_netpolicy_addr_str((const struct sockaddr *)&ss, buf, n);
+  return 1;
+}
+
+/* A host matches an entry as written, without its IPv6 scope, and (IP
+ * literals) by address: the same address spelt another way must not slip
+ * past a deny entry. */
 static int list_matches(const csb_netpolicy *np, const char *host, int deny) {
   char unscoped[256];
   strip_scope(host, unscoped, sizeof unscoped);
   int has_scope = strcmp(unscoped, host) != 0;
+  char key[64];
+  int is_ip = ip_key(host, key, sizeof key);
   for (size_t i = 0; i < np->n_domains; i++) {
     if (np->domains[i].deny != deny) continue;
     const char *pat = np->domains[i].pattern;
     if (csb_netpolicy_pattern_matches(pat, host)) return 1;
     if (has_scope && csb_netpolicy_pattern_matches(pat, unscoped)) return 1;
+    if (!is_ip) continue;
+    if (csb_netpolicy_pattern_matches(pat, key)) return 1;
+    char pkey[64];
+    if (!strchr(pat, '%') && ip_key(pat, pkey, sizeof pkey) && strcmp(pkey, key) == 0) return 1;
   }
   return 0;
 }

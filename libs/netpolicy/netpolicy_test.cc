@@ -222,6 +222,34 @@ TEST(Evaluate, ScopedDeny) {
   EXPECT_EQ(p.Eval("fe80::1").reason, CSB_BLOCK_NOT_ALLOWED_LOCAL);
 }
 
+TEST(Evaluate, IpLiteralsMatchWhateverTheSpelling) {
+  // the same address written differently must not slip past a deny entry
+  Policy p;
+  p.Allow("*");
+  p.Deny("93.184.216.34");
+  p.Deny("2001:db8::5");
+  p.Deny("198.51.*");
+  p.Deny("::ffff:203.0.113.9");
+  p.Deny("2001:0DB8:0::0007");
+  p.np->allow_local_binding = 1;
+  p.Finish();
+  for (const char *h : {"93.184.216.34", "[::ffff:93.184.216.34]", "::ffff:5db8:d822", "[0:0:0:0:0:ffff:93.184.216.34]",
+                        "[64:ff9b::93.184.216.34]", "[2001:db8::5]", "[2001:0db8::5]", "2001:db8:0:0:0:0:0:5",
+                        "[2001:DB8::0005]", "[2001:db8::5%25eth0]", "[::ffff:198.51.100.7]", "203.0.113.9",
+                        "[2001:db8::7]"})
+    EXPECT_EQ(p.Eval(h).reason, CSB_BLOCK_DENIED) << h;
+  EXPECT_EQ(p.Eval("[::ffff:93.184.216.35]").decision, CSB_HOST_ALLOW);
+  EXPECT_EQ(p.Eval("[2001:db8::6]").decision, CSB_HOST_ALLOW);
+
+  Policy q;
+  q.Allow("93.184.216.34");
+  q.Allow("2001:0db8::5");
+  q.Finish();
+  EXPECT_EQ(q.Eval("[::ffff:93.184.216.34]").decision, CSB_HOST_ALLOW);
+  EXPECT_EQ(q.Eval("[2001:db8:0::5]").decision, CSB_HOST_ALLOW);
+  EXPECT_EQ(q.Eval("[2001:db8::6]").decision, CSB_HOST_ASK);
+}
+
 TEST(Evaluate, ConnectGuard) {
   Policy p;
   p.Allow("*");

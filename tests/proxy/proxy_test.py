@@ -556,6 +556,27 @@ class LocalGuard(unittest.TestCase):
             r = curl(["-x", px.http, "--noproxy", "", "http://127.0.0.1:%d/echo" % ORIGIN.port], px.env())
             self.assertEqual(json.loads(r.stdout)["method"], "GET", r.stderr)
 
+    def test_denied_literal_in_other_spellings(self):
+        # a deny entry for an address holds however the literal is written
+        victim = socket.socket()
+        victim.bind(("127.0.0.3", 0))
+        victim.listen(16)
+        victim.settimeout(0.2)
+        port = victim.getsockname()[1]
+        with Proxy(proxy={"domains": {"*": "allow", "127.0.0.3": "deny", "::1": "deny"}}) as px:
+            for host in ["127.0.0.3", "[::ffff:127.0.0.3]", "[::ffff:7f00:3]", "[0:0:0:0:0:ffff:127.0.0.3]",
+                         "[64:ff9b::127.0.0.3]", "[0::1]", "[0000:0000::0001]", "[::0:1]"]:
+                resp = raw(px.addrs["http"], b"GET http://%s:%d/ HTTP/1.1\r\n\r\n" % (host.encode(), port))
+                self.assertEqual(status_of(resp), 403, (host, resp))
+                self.assertEqual(json.loads(resp.partition(b"\r\n\r\n")[2])["reason"], "denied", host)
+                resp = raw(px.addrs["http"], b"CONNECT %s:%d HTTP/1.1\r\n\r\n" % (host.encode(), port))
+                self.assertIn(b"x-proxy-error: blocked-by-denylist", resp, host)
+            socks = b"\x05\x01\x00\x05\x01\x00\x04" + socket.inet_pton(socket.AF_INET6, "::ffff:127.0.0.3")
+            self.assertEqual(raw(px.addrs["socks"], socks + struct.pack("!H", port))[2:4], b"\x05\x02")
+            with self.assertRaises(socket.timeout):
+                victim.accept()
+        victim.close()
+
     def test_rebinding_in_network_namespace(self):
         for tool in ("unshare", "ip"):
             if not shutil.which(tool):

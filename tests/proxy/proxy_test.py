@@ -778,6 +778,15 @@ class Mitm(unittest.TestCase):
             # hooked host on another port through SOCKS: interception required and impossible
             r = curl(["-x", px.socks, "http://hooked.test:%d/repos/x" % ORIGIN.port], env)
             self.assertEqual(r.returncode, 97)
+            # nor does plain HTTP get around the hooks
+            before = len(ORIGIN.log)
+            for method in ("GET", "POST"):
+                r = curl(["-i", "-X", method, "http://hooked.test:%d/other" % ORIGIN.port], env)
+                head, _, body = r.stdout.partition(b"\r\n\r\n")
+                self.assertEqual(status_of(head), 403, r.stdout)
+                self.assertIn(b"x-proxy-error: blocked-by-mitm-required", head)
+                self.assertEqual(json.loads(body)["reason"], "mitm_required")
+            self.assertEqual(ORIGIN.log[before:], [])
             self.assertTrue(any(e["network.policy.reason"] == "mitm_required" for e in px.audit()))
 
 

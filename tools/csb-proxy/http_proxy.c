@@ -507,6 +507,12 @@ void px_http_on_allowed(px_conn *c) {
     return;
   }
   /* REQ_PLAIN, REQ_MITM */
+  if (c->kind == REQ_PLAIN && csb_netpolicy_host_has_hooks(px->np, c->host)) {
+    /* hooks apply to intercepted requests only: plain HTTP would bypass them */
+    px_audit_block(c, 0, CSB_BLOCK_MITM_REQUIRED, SRC_MODE_GUARD, "deny");
+    reply_blocked(c, CSB_BLOCK_MITM_REQUIRED, SRC_MODE_GUARD, "deny");
+    return;
+  }
   if (!build_forward_head(c)) return;
   char key[320];
   px_make_up_key(c, key, sizeof key);

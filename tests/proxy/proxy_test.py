@@ -1078,6 +1078,47 @@ class Protocol(unittest.TestCase):
             srv.server_close()
             shutil.rmtree(short, ignore_errors=True)
 
+    def test_unix_socket_path_swapped_after_the_check(self):
+        # a link that flips between an allowed and another socket: the
+        # proxy must connect to the path it checked, not look it up again
+        short = tempfile.mkdtemp(prefix="pxu", dir="/tmp")
+        good, other = os.path.join(short, "good.sock"), os.path.join(short, "other.sock")
+        srv, victim = UnixOrigin(good), UnixOrigin(other)
+        link = os.path.join(short, "l")
+        os.symlink(good, link)
+        stop = threading.Event()
+
+        def flip():
+            i = 0
+            while not stop.is_set():
+                tmp = "%s.%d" % (link, i % 2)
+                if os.path.lexists(tmp):
+                    os.unlink(tmp)
+                os.symlink(other if i % 2 else good, tmp)
+                os.rename(tmp, link)
+                i += 1
+        flipper = threading.Thread(target=flip, daemon=True)
+        try:
+            with Proxy(network={"unix_sockets": {good: "allow"}}) as px:
+                flipper.start()
+                codes = set()
+                deadline = time.monotonic() + 10
+                for _ in range(300):
+                    if victim.requests or time.monotonic() > deadline:
+                        break
+                    codes.add(status_of(raw(px.addrs["http"], b"GET http://localhost/x HTTP/1.1\r\nx-unix-socket: "
+                                            b"%s\r\nConnection: close\r\n\r\n" % link.encode())))
+                self.assertEqual(victim.requests, 0, "a request reached a socket the policy does not allow")
+                self.assertLessEqual(codes, {200, 403})
+        finally:
+            stop.set()
+            if flipper.is_alive():
+                flipper.join(5)
+            for s in (srv, victim):
+                s.shutdown()
+                s.server_close()
+            shutil.rmtree(short, ignore_errors=True)
+
     def test_socks_udp(self):
         echo = UdpEcho()
         with Proxy() as px:

@@ -182,6 +182,15 @@ static void handle_unix(px_conn *c, const csb_http_head *h, const csb_http_heade
   }
   free(c->unix_path);
   c->unix_path = csb_xstrndup(xs->value, xs->value_len);
+  if (c->unix_path[0] == '/') {
+    /* check and connect to the resolved path: a symbolic link in the given
+     * one could point elsewhere by the time of connect() */
+    char *real = realpath(c->unix_path, NULL);
+    if (real) {
+      free(c->unix_path);
+      c->unix_path = real;
+    }
+  }
   if (!csb_netpolicy_unix_socket_allowed(px->np, c->unix_path)) {
     px_audit_block(c, 0, CSB_BLOCK_NOT_ALLOWED, SRC_BASELINE, "deny");
     reply_blocked(c, CSB_BLOCK_NOT_ALLOWED, SRC_BASELINE, "deny");

@@ -102,7 +102,8 @@ typedef struct csb_http_framing {
 } csb_http_framing;
 
 /* Body framing of a request. 0 with *why on smuggling-prone or malformed
- * framing. */
+ * framing, including Content_Length / Transfer_Encoding spelled with '_'
+ * (read as the real header by servers that map names to variables). */
 int csb_http_request_framing(const csb_http_head *req, csb_http_framing *out, const char **why);
 /* Body framing of a response to a request with method `method`. */
 int csb_http_response_framing(const csb_http_head *resp, const char *method, size_t method_len,
@@ -122,7 +123,9 @@ typedef struct csb_http_chunked {
 } csb_http_chunked;
 
 void csb_http_chunked_init(csb_http_chunked *c);
-/* Consumes bytes of a chunked body from p[0..n): returns how many belong
+/* Chunk sizes are limited to 8 hex digits and 2^31-1 (so that a next hop
+ * with 32-bit sizes reads the same framing).
+ * Consumes bytes of a chunked body from p[0..n): returns how many belong
  * to the body (stops right after its end; c->done is then set), or -1 on
  * malformed input (*why set). When `decoded` is non-NULL the chunk data is
  * appended to it. Chunk-size lines (extensions included) and the trailer

@@ -316,8 +316,27 @@ static int transfer_encoding(const csb_http_head *h, int *chunked) {
   return present;
 }
 
+/* The header's name is `name` with some '-' written as '_': servers that
+ * map header names to variables (CGI, some front ends) read it as `name`. */
+static int name_is_underscored(const csb_http_header *h, const char *name) {
+  size_t n = strlen(name);
+  if (h->name_len != n || !memchr(h->name, '_', n)) return 0;
+  for (size_t i = 0; i < n; i++) {
+    char a = h->name[i] == '_' ? '-' : (char)tolower((unsigned char)h->name[i]);
+    if (a != name[i]) return 0;
+  }
+  return 1;
+}
+
 int csb_http_request_framing(const csb_http_head *req, csb_http_framing *out, const char **why) {
   memset(out, 0, sizeof *out);
+  for (size_t i = 0; i < req->n_headers; i++) {
+    if (name_is_underscored(&req->headers[i], "content-length") ||
+        name_is_underscored(&req->headers[i], "transfer-encoding")) {
+      if (why) *why = "a framing header name written with '_'";
+      return 0;
+    }
+  }
   int chunked = 0, cl_present = 0;
   uint64_t cl = 0;
   int te = transfer_encoding(req, &chunked);
@@ -393,6 +412,8 @@ enum {
 };
 
 #define CHUNK_LINE_MAX 4096
+#define CHUNK_SIZE_DIGITS_MAX 8
+#define CHUNK_SIZE_MAX 0x7fffffffu
 #define TRAILER_MAX 16384
 
 void csb_http_chunked_init(csb_http_chunked *c) { memset(c, 0, sizeof *c); }
@@ -417,8 +438,12 @@ long csb_http_chunked_feed(csb_http_chunked *c, const char *p, size_t n, csb_buf
       case CH_SIZE: {
         int v = hexv(ch);
         if (v >= 0) {
-          if (c->line_len >= 15) CFAIL("chunk size too large");
+          /* At most 8 digits and 2^31-1: the raw chunk lines are what the
+           * next hop reads, and a 32-bit parser there must see the same
+           * size (a wrapped one would take the rest for a new message). */
+          if (c->line_len >= CHUNK_SIZE_DIGITS_MAX) CFAIL("chunk size too large");
           c->remaining = c->remaining * 16 + (uint64_t)v;
+          if (c->remaining > CHUNK_SIZE_MAX) CFAIL("chunk size too large");
           c->line_len++;
           i++;
           break;

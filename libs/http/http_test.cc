@@ -105,6 +105,11 @@ TEST(Framing, SmugglingDefences) {
       {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", 0, CSB_HTTP_BODY_NONE, 0},
       {"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 0, CSB_HTTP_BODY_NONE, 0},
       {"GET / HTTP/1.1\r\n\r\n", 1, CSB_HTTP_BODY_NONE, 0},
+      // framing headers spelled with '_' (variables to CGI-style servers)
+      {"POST / HTTP/1.1\r\nContent_Length: 5\r\n\r\n", 0, CSB_HTTP_BODY_NONE, 0},
+      {"POST / HTTP/1.1\r\nContent-Length: 5\r\ntransfer_ENCODING: chunked\r\n\r\n", 0,
+       CSB_HTTP_BODY_NONE, 0},
+      {"POST / HTTP/1.1\r\nX_Content_Length: 5\r\nContent-Length: 5\r\n\r\n", 1, CSB_HTTP_BODY_LENGTH, 5},
   };
   for (const auto &c : cases) {
     csb_http_head h;
@@ -206,8 +211,16 @@ TEST(Chunked, Decode) {
   Decode("3\r\nab", &n, &done);
   EXPECT_FALSE(done);
   EXPECT_EQ(n, 5);
+  // The largest chunk size a 32-bit parser downstream reads the same way.
+  Decode("7fffffff\r\nab", &n, &done);
+  EXPECT_EQ(n, 12);
+  EXPECT_FALSE(done);
+  Decode("00000003\r\nabc\r\n0\r\n\r\n", &n, &done);
+  EXPECT_TRUE(done);
   const char *bad[] = {"x\r\n", "3\r\nabcX", "3\nabc", "-1\r\n", "10000000000000000\r\n",
-                       "0\r\n bad\r\n\r\n", "3;\n", ";\r\n"};
+                       "0\r\n bad\r\n\r\n", "3;\n", ";\r\n",
+                       // wraps to 0 or to a small size in 32 bits; 9 digits
+                       "100000000\r\n", "100000003\r\n", "80000000\r\n", "000000003\r\n"};
   for (const char *b : bad) {
     Decode(b, &n, &done);
     EXPECT_EQ(n, -1) << b;

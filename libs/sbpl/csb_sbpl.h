@@ -57,6 +57,9 @@ typedef struct csb_sbpl_host {
    * directory that is a symlink: 1 with *link set (or NULL when there is
    * none); 0 with err when a component cannot be inspected. */
   int (*nested_symlink)(const void *ctx, const char *path, char **link, csb_error *err);
+  /* The content of the symlink at the (alias-resolved) path, byte for
+   * byte; NULL when it is not a symlink or cannot be read. */
+  char *(*readlink)(const void *ctx, const char *path);
 } csb_sbpl_host;
 
 /* This host's filesystem. With assume_macos_paths, the top-level aliases
@@ -69,8 +72,12 @@ const csb_sbpl_host *csb_sbpl_host_none(void);
 
 /* The path with its top-level alias resolved (a copy when there is none). */
 char *csb_sbpl_dealias(const csb_sbpl_host *h, const char *path);
-/* Canonical form: alias resolved, then the realpath of the deepest
- * existing ancestor with the missing rest re-appended. */
+/* Canonical form, the path the kernel reaches (and reports) when `path`
+ * is opened or created: alias resolved, then the realpath of the deepest
+ * existing ancestor with the missing rest re-appended, where a dangling
+ * symlink at the start of the missing rest is followed as well (creating
+ * `/r/.codex/x` through `.codex -> data` creates `/r/data/x`), for at
+ * most CSB_PATH_MAX_SYMLINKS links. */
 char *csb_sbpl_canonical(const csb_sbpl_host *h, const char *path);
 
 /* A copy of the document with every path (cwd, workspace roots, entries,

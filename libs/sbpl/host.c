@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "csb_paths.h"
 #include "csb_sbpl.h"
@@ -94,13 +95,42 @@ static int system_nested_symlink(const void *ctx, const char *path, char **link,
   return ok;
 }
 
+static char *system_readlink(const void *ctx, const char *path) {
+  char *p = system_resolve_alias(ctx, path);
+  char *out = NULL;
+  struct stat st;
+  if (fstatat(AT_FDCWD, p, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+    size_t cap = 256;
+    for (;;) {
+      char *buf = csb_xmalloc(cap);
+      ssize_t n = readlinkat(AT_FDCWD, p, buf, cap);
+      if (n < 0) {
+        free(buf);
+        break;
+      }
+      if ((size_t)n < cap) {
+        buf[n] = '\0';
+        out = buf;
+        break;
+      }
+      free(buf);
+      if (cap >= ((size_t)1 << 20)) break;
+      cap *= 2;
+    }
+  }
+  free(p);
+  return out;
+}
+
 static const system_ctx k_system_plain = {0};
 static const system_ctx k_system_macos = {1};
 
-static const csb_sbpl_host k_host_plain = {&k_system_plain, system_alias, system_kind,
-                                           system_realpath, system_nested_symlink};
-static const csb_sbpl_host k_host_macos = {&k_system_macos, system_alias, system_kind,
-                                           system_realpath, system_nested_symlink};
+static const csb_sbpl_host k_host_plain = {&k_system_plain,        system_alias,
+                                           system_kind,           system_realpath,
+                                           system_nested_symlink, system_readlink};
+static const csb_sbpl_host k_host_macos = {&k_system_macos,        system_alias,
+                                           system_kind,           system_realpath,
+                                           system_nested_symlink, system_readlink};
 
 const csb_sbpl_host *csb_sbpl_host_system(int assume_macos_paths) {
   return assume_macos_paths ? &k_host_macos : &k_host_plain;
@@ -131,7 +161,14 @@ static int none_nested(const void *ctx, const char *path, char **link, csb_error
   return 1;
 }
 
-static const csb_sbpl_host k_host_none = {NULL, none_alias, none_kind, none_realpath, none_nested};
+static char *none_readlink(const void *ctx, const char *path) {
+  (void)ctx;
+  (void)path;
+  return NULL;
+}
+
+static const csb_sbpl_host k_host_none = {NULL,          none_alias,  none_kind,
+                                          none_realpath, none_nested, none_readlink};
 
 const csb_sbpl_host *csb_sbpl_host_none(void) { return &k_host_none; }
 
@@ -142,9 +179,11 @@ char *csb_sbpl_dealias(const csb_sbpl_host *h, const char *path) {
   return a ? a : csb_xstrdup(path);
 }
 
-char *csb_sbpl_canonical(const csb_sbpl_host *h, const char *path) {
-  char *p = csb_sbpl_dealias(h, path);
-  /* Deepest existing ancestor: try p, then its parents. */
+/* The realpath of the deepest existing ancestor of `p` with the missing
+ * rest re-appended; *rest_at is set to the offset in `p` where the missing
+ * rest starts (strlen(p) when it all exists). Returns NULL when not even
+ * "/" resolves (a host where nothing exists). */
+static char *deepest_real(const csb_sbpl_host *h, char *p, size_t *rest_at) {
   size_t len = strlen(p);
   for (;;) {
     char saved = p[len];
@@ -152,23 +191,50 @@ char *csb_sbpl_canonical(const csb_sbpl_host *h, const char *path) {
     char *real = h->realpath(h->ctx, p);
     p[len] = saved;
     if (real != NULL) {
-      const char *rest = p + len;
-      while (*rest == '/') rest++;
-      char *out;
-      if (*rest == '\0') {
-        out = real;
-      } else {
-        out = csb_path_join(real, rest);
-        free(real);
-      }
-      free(p);
-      return out;
+      *rest_at = len;
+      return real;
     }
-    if (len <= 1) break;
+    if (len <= 1) return NULL;
     while (len > 1 && p[len - 1] != '/') len--;
     if (len > 1) len--; /* drop the separator; "/x" leaves "/" */
   }
-  return p;
+}
+
+char *csb_sbpl_canonical(const csb_sbpl_host *h, const char *path) {
+  char *p = csb_sbpl_dealias(h, path);
+  for (int hops = 0;; hops++) {
+    size_t at = 0;
+    char *real = deepest_real(h, p, &at);
+    if (real == NULL) return p;
+    const char *rest = p + at;
+    while (*rest == '/') rest++;
+    if (*rest == '\0') {
+      free(p);
+      return real;
+    }
+    /* The first missing component may be a dangling symlink: what is
+     * created through it is created at its target. */
+    size_t n = strcspn(rest, "/");
+    char *first = csb_xstrndup(rest, n);
+    char *at_link = csb_path_join(real, first);
+    free(first);
+    char *target = hops < CSB_PATH_MAX_SYMLINKS ? h->readlink(h->ctx, at_link) : NULL;
+    free(at_link);
+    if (target == NULL) {
+      char *out = csb_path_join(real, rest);
+      free(real);
+      free(p);
+      return out;
+    }
+    char *base = csb_path_join(real, target);
+    char *next = rest[n] != '\0' ? csb_path_join(base, rest + n + 1) : csb_xstrdup(base);
+    free(base);
+    free(target);
+    free(real);
+    free(p);
+    p = csb_sbpl_dealias(h, next);
+    free(next);
+  }
 }
 
 /* ---- the document through the aliases --------------------------------------- */

@@ -292,7 +292,9 @@ static int write_root(gen *g, size_t i, csb_buf *allow, csb_buf *anchors) {
     csb_buf_printf(allow, "\n  (require-all (%s (param \"%s\"))", filter, key);
     for (size_t j = 0; j < ex.len; j++) {
       char *logical = csb_sbpl_dealias(g->h, ex.items[j]);
-      char *resolved = g->h->realpath(g->h->ctx, logical);
+      /* Where a write to the carve-out lands: through a symlink along it
+       * (even one whose target is missing yet), Seatbelt sees the target. */
+      char *resolved = csb_sbpl_canonical(g->h, logical);
       char *k2 = csb_xasprintf("%s_EXCLUDED_%zu", key, j);
       add_param(g, k2, logical);
       exclusion(allow, k2);

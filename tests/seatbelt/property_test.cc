@@ -35,10 +35,28 @@ namespace {
 
 const std::vector<std::string> kTops = {"r", "s", "g"};
 const std::vector<std::string> kSubs = {"a", "b", ".git", ".codex", ".agents", ".csb", "x.env", "wt"};
+const std::vector<std::string> kGlobs = {"/r/**/*.env", "/*/x.env",  "/s/{a,b}",   "/r/?",
+                                         "/[rs]/a/**",  "/**/.codex", "/g/w*",     "/r/a/x.env",
+                                         "/s/*/.git",   "/r/[!a]/b",  "/*/{a/b,wt}/**"};
+
+// Names an attacker may choose (workspace and file names): regex and SBPL
+// string metacharacters, near misses of a pattern's literal parts, a
+// prefix of another name, non-ASCII bytes. Globs escape them as needed.
+const std::vector<std::string> kHostileTops = {"r", "r2", "q\"(t)", "b\\s.x"};
+const std::vector<std::string> kHostileSubs = {"a.env", "aXenv", "a.env.bak", "p(1)|x", "[x]",
+                                               "^$+{}",  "\xc3\xa9", ".git", "a"};
+const std::vector<std::string> kHostileGlobs = {
+    "/r/a.env",        "/r/**/a.env",     "/*/a.env*",     "/r/[]x]*",       "/r/[!a]*",
+    "/r?/a.env",       "/r/a?env",        "/r/p(1)|x/**",  "/r/\\[x\\]",     "/*/^$+\\{\\}",
+    "/q\"(t)/**/.git", "/b\\\\s.x/a.*", "/r/{a.env,[x]}/*", "/*/\xc3\xa9/a*", "/r/[-.]*"};
 
 struct World {
   std::string base;
   bool real = false;
+  const std::vector<std::string> *tops = &kTops;
+  const std::vector<std::string> *subs = &kSubs;
+  const std::vector<std::string> *globs = &kGlobs;
+  unsigned glob_odds = 4; // one policy in glob_odds has deny globs
 };
 
 // Paths below the `:minimal` platform roots (read-only system files): the
@@ -50,7 +68,10 @@ const std::vector<std::string> kPlatformPaths = {
     "/etc/ssh/ssh_config", "/etc/hosts", "/usr/lib/x.dylib", "/usr/lib/sub/y.dylib",
     "/usr/share/dict/words", "/Applications/A.app/x"};
 
-std::vector<std::string> Universe(const std::string &base) {
+std::vector<std::string> Universe(const World &w) {
+  const std::string &base = w.base;
+  const auto &kTops = *w.tops;
+  const auto &kSubs = *w.subs;
   std::vector<std::string> out = {base};
   out.insert(out.end(), kPlatformPaths.begin(), kPlatformPaths.end());
   for (const auto &t : kTops) {
@@ -75,9 +96,11 @@ struct Stats {
 
 class PolicyGen {
  public:
-  PolicyGen(const World &w, unsigned seed) : w_(w), rng_(seed), universe_(Universe(w.base)) {}
+  PolicyGen(const World &w, unsigned seed) : w_(w), rng_(seed), universe_(Universe(w)) {}
 
   std::string RandomPath(int max_depth) {
+    const auto &kTops = *w_.tops;
+    const auto &kSubs = *w_.subs;
     std::string p = w_.base + "/" + kTops[rng_() % kTops.size()];
     int d = rng_() % (max_depth + 1);
     for (int i = 0; i < d; i++) p += "/" + kSubs[rng_() % kSubs.size()];
@@ -105,12 +128,9 @@ class PolicyGen {
                                      : RandomPath(2);
       csb_policy_add_entry(p, path.c_str(), acc, "random", rng_() % 2, 0);
     }
-    static const char *globs[] = {"/r/**/*.env", "/*/x.env",  "/s/{a,b}",   "/r/?",
-                                  "/[rs]/a/**",  "/**/.codex", "/g/w*",     "/r/a/x.env",
-                                  "/s/*/.git",   "/r/[!a]/b",  "/*/{a/b,wt}/**"};
-    int ng = rng_() % 4 == 0 ? 1 + rng_() % 2 : 0;
+    int ng = rng_() % w_.glob_odds == 0 ? 1 + rng_() % 2 : 0;
     for (int i = 0; i < ng; i++) {
-      std::string g = w_.base + globs[rng_() % (sizeof globs / sizeof globs[0])];
+      std::string g = w_.base + (*w_.globs)[rng_() % w_.globs->size()];
       csb_policy_add_glob(p, g.c_str(), "random");
     }
     p->include_platform_defaults = rng_() % 4 == 0;
@@ -279,6 +299,17 @@ TEST(Property, NothingExists) {
   EXPECT_EQ(st.policies, Scaled(800));
   EXPECT_GT(st.can_write, Scaled(5000));
   EXPECT_GT(st.can_read, Scaled(25000));
+  EXPECT_GT(st.denied, Scaled(5000));
+}
+
+TEST(Property, HostileNames) {
+  Stats st;
+  World w{"/nonexistent-csb-property", false, &kHostileTops, &kHostileSubs, &kHostileGlobs, 2};
+  RunWorld(w, 4242, Scaled(600), &st);
+  printf("policies %ld, decisions %ld, platform-default decisions skipped %ld, unlink checks %ld\n",
+         st.policies, st.decisions, st.platform_skips, st.unlink_checks);
+  EXPECT_EQ(st.policies, Scaled(600));
+  EXPECT_GT(st.can_write, Scaled(5000));
   EXPECT_GT(st.denied, Scaled(5000));
 }
 

@@ -1,7 +1,8 @@
 /* plan.c - the planner (see plan.h and docs/csb-winacl.md).
  *
  * Order of work, following the reference (windows.md B1-B5):
- *   1. gate: platform, managed restricted filesystem, no full-disk write;
+ *   1. gate: platform, managed restricted filesystem, no full-disk write,
+ *      paths and globs that name files as Windows stores them;
  *   2. the policy's views (libs/policy, probed through winfs);
  *   3. backend verdicts: `:root` read, deny-read (unelevated), re-opened
  *      writable descendants, split writable roots (unelevated), network;
@@ -361,6 +362,80 @@ static int gate(planner *P) {
     free(msg);
     free(rule_buf);
     return rc;
+  }
+  return 0;
+}
+
+/* ---- names Windows would not store as written ---------------------------------- */
+
+/* Win32 drops a final dot or space (`C:\secret.` opens `C:\secret`), reads
+ * `:` as an alternate data stream and maps DOS device names (`CON`,
+ * `aux.txt`) to devices, while the plan is applied through verbatim
+ * (`\\?\`) paths that keep every name as written: an ACE would land on
+ * another object (or a new directory) than the one programs in the
+ * sandbox open, and the rule would silently protect nothing. */
+static int bad_name(planner *P, const char *what, const char *path, const char *origin,
+                    const char *why) {
+  char *msg = csb_xasprintf("%s `%s` has %s, so no ACE would protect what Windows programs "
+                            "open under that name; refusing to plan",
+                            what, path, why);
+  char *rule = csb_xasprintf("%s from %s", what, origin);
+  int rc = verdict(P, msg, rule,
+                   "write the path as Windows stores it: no final dot or space, no `:` stream "
+                   "suffix, no device name, no `.` or `..` component");
+  free(msg);
+  free(rule);
+  return rc;
+}
+
+/* The problem of a glob pattern's components (after the drive): characters
+ * no name can hold or a final literal dot or space (a component that can
+ * never match what Windows stores), or a `.` or `..` component (matched
+ * literally, so never against a normalised path). */
+static const char *glob_names_problem(const char *pattern) {
+  const char *rest = isalpha((unsigned char)pattern[0]) && pattern[1] == ':' ? pattern + 2 : pattern;
+  const char *p = rest;
+  while (*p) {
+    while (*p == '\\' || *p == '/') p++;
+    const char *c = p;
+    while (*p && *p != '\\' && *p != '/') p++;
+    if (p == c) break;
+    for (const char *k = c; k < p; k++) {
+      unsigned char b = (unsigned char)*k;
+      if (b < 0x20) return "a control character";
+      if (strchr("<>:\"|", b) != NULL) return "a character Windows does not allow in names";
+    }
+    if ((p - c == 1 && c[0] == '.') || (p - c == 2 && c[0] == '.' && c[1] == '.'))
+      return "a `.` or `..` component, which a glob matches literally";
+    if (p[-1] == '.' || p[-1] == ' ')
+      return "a final dot or space, which Windows drops";
+  }
+  return NULL;
+}
+
+static int names_check(planner *P) {
+  const csb_policy *p = P->src;
+  for (size_t i = 0; i < p->n_entries; i++) {
+    const csb_policy_entry *e = &p->entries[i];
+    const char *why = csb_winpath_names_problem(e->path);
+    if (why != NULL) {
+      char *what = csb_xasprintf("%s entry", csb_access_name(e->access));
+      int rc = bad_name(P, what, e->path, e->origin, why);
+      free(what);
+      return rc;
+    }
+  }
+  for (size_t i = 0; i < p->n_globs; i++) {
+    const csb_policy_glob *g = &p->globs[i];
+    csb_error e;
+    csb_error_clear(&e);
+    size_t raw_len = 0;
+    char *prefix = wfs_glob_prefix(g->pattern, &raw_len, &e);
+    if (prefix == NULL) continue; /* reported with its position later */
+    const char *why = csb_winpath_names_problem(prefix);
+    if (why == NULL) why = glob_names_problem(g->pattern);
+    free(prefix);
+    if (why != NULL) return bad_name(P, "deny glob", g->pattern, g->origin, why);
   }
   return 0;
 }
@@ -1638,6 +1713,7 @@ static cJSON *path_array(cJSON *parent, const char *key, const pathset *s) {
 static int build(planner *P, cJSON **out) {
   int rc;
   if ((rc = gate(P)) != 0) return rc;
+  if ((rc = names_check(P)) != 0) return rc;
   P->p = csb_policy_clone(P->src);
   P->probe.ctx = P->fs;
   P->probe.stat = probe_stat;

@@ -47,10 +47,10 @@ char *csb_policy_i_gitdir_target(const csb_policy *p, csb_path_memo *memo, const
   size_t len = 0;
   char *text = csb_policy_i_read_file(p, memo, gitfile, GITFILE_MAX, &len);
   if (text == NULL) goto out;
-  if (memchr(text, '\0', len) != NULL) {
-    free(text);
-    goto out;
-  }
+  /* Git reads the pointer as a C string: what follows a NUL byte is
+   * ignored ("gitdir: ../wt\0junk" points at ../wt), so it is here too;
+   * skipping such a file left the target git uses writable. */
+  (void)len;
   /* Trimmed content must be "gitdir: P": exactly "gitdir" before the first
    * ':' and a non-empty P after it. */
   char *s = text;

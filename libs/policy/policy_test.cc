@@ -489,6 +489,22 @@ TEST(Views, WriteEntriesKeepTheirMetadataWhenTheirOwnPathIsDenied) {
   csb_policy_free(p);
 }
 
+// Git reads a .git pointer file up to its first NUL byte: the target it
+// then uses is protected, whatever follows.
+TEST(Views, GitdirPointerEndsAtNulLikeGit) {
+  TempTree t;
+  t.Dir("repo");
+  t.Dir("wt");
+  t.File("repo/.git", std::string("gitdir: ../wt\0junk\n", 19));
+  std::string repo = t.Path("repo"), wt = t.Path("wt");
+  csb_policy *p = Make(repo.c_str(), {{"/", CSB_ACCESS_READ, ":root"},
+                                      {t.root().c_str(), CSB_ACCESS_WRITE, ":workspace_roots"},
+                                      {repo.c_str(), CSB_ACCESS_WRITE, ":workspace_roots"}});
+  EXPECT_FALSE(CanWrite(p, (wt + "/hooks/pre-commit").c_str()));
+  EXPECT_TRUE(CanWrite(p, t.Path("other").c_str()));
+  csb_policy_free(p);
+}
+
 TEST(Views, MissingOrMalformedGitdirKeepsDotGitProtected) {
   TempTree t;
   t.Dir("a");

@@ -112,9 +112,10 @@ typedef struct csb_policy_probe {
   void *ctx;
   /* Facts about `path` (all zero when it does not exist). */
   void (*stat)(void *ctx, const char *path, csb_probe_stat *st);
-  /* The contents of a regular file of at most `max` bytes (NUL-terminated,
-   * length in *len; caller frees), or NULL (missing, not a regular file,
-   * larger, unreadable). */
+  /* The first bytes of a regular file: all of it when it holds at most
+   * `max` bytes, else its first `max` (NUL-terminated, length in *len;
+   * caller frees), or NULL (missing, not a regular file, unreadable).
+   * Ask for one byte more than needed to learn whether there is more. */
   char *(*read_file)(void *ctx, const char *path, size_t max, size_t *len);
   /* The effective form of `path` (deepest existing ancestor canonicalised,
    * missing rest appended; caller frees), or NULL to keep the path. */

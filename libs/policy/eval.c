@@ -39,20 +39,52 @@ csb_access csb_policy_i_resolve(const csb_policy *p, csb_policy_i_eval *ev, cons
 
 /* ---- .git pointer files ---------------------------------------------------- */
 
-#define GITFILE_MAX 4096
+/* What is read of a `.git` file: far more than any path (PATH_MAX is 4096). */
+#define GITFILE_MAX (64 * 1024)
+
+/* The path git itself takes from a `.git` file (setup.c, read_gitfile):
+ * the file starts with "gitdir: "; its trailing CRs and LFs are dropped;
+ * the path is the rest, up to a NUL. `text[0..len)` is the file, or its
+ * first GITFILE_MAX bytes: then the rest is either CRs and LFs (and the
+ * path is the one seen here), or the path runs past GITFILE_MAX bytes,
+ * longer than any file system takes, and git finds nothing there. NULL
+ * when git sees no path. */
+static char *git_pointer(const char *text, size_t len) {
+  if (len < 8 || memcmp(text, "gitdir: ", 8) != 0) return NULL;
+  size_t end = strnlen(text, len);
+  if (end == len)
+    while (end > 8 && (text[end - 1] == '\n' || text[end - 1] == '\r')) end--;
+  if (end <= 8) return NULL;
+  return csb_xstrndup(text + 8, end - 8);
+}
+
+/* The target of `v` (relative to root) when it exists, else NULL. */
+static char *existing_target(const csb_policy *p, csb_path_memo *memo, const char *root, const char *v) {
+  char *t = csb_policy_i_path_join(p->platform, root, v);
+  csb_probe_stat st;
+  csb_policy_i_stat(p, memo, t, &st);
+  if (st.exists) return t;
+  free(t);
+  return NULL;
+}
 
 char *csb_policy_i_gitdir_target(const csb_policy *p, csb_path_memo *memo, const char *root,
                                  const char *gitfile) {
   char *target = NULL;
   size_t len = 0;
-  char *text = csb_policy_i_read_file(p, memo, gitfile, GITFILE_MAX, &len);
+  char *text = csb_policy_i_read_file(p, memo, gitfile, GITFILE_MAX + 1, &len);
   if (text == NULL) goto out;
-  /* Git reads the pointer as a C string: what follows a NUL byte is
-   * ignored ("gitdir: ../wt\0junk" points at ../wt), so it is here too;
-   * skipping such a file left the target git uses writable. */
-  (void)len;
-  /* Trimmed content must be "gitdir: P": exactly "gitdir" before the first
-   * ':' and a non-empty P after it. */
+  if (len > GITFILE_MAX) text[len = GITFILE_MAX] = '\0'; /* see git_pointer */
+  /* First the path git uses, exactly as git reads it (a NUL ends it:
+   * "gitdir: ../wt\0junk" points at ../wt; CRs and LFs are dropped from
+   * the end of the file only, however many). */
+  char *exact = git_pointer(text, len);
+  if (exact != NULL) target = existing_target(p, memo, root, exact);
+  free(exact);
+  if (target != NULL) goto done;
+  /* Then a lenient reading (more than git accepts, so more is protected):
+   * trimmed content "gitdir: P", exactly "gitdir" before the first ':'
+   * and a non-empty one-line P after it. */
   char *s = text;
   while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') s++;
   char *end = s + strlen(s);
@@ -62,16 +94,9 @@ char *csb_policy_i_gitdir_target(const csb_policy *p, csb_path_memo *memo, const
   if (colon != NULL && (size_t)(colon - s) == 6 && strncmp(s, "gitdir", 6) == 0) {
     char *v = colon + 1;
     while (*v == ' ' || *v == '\t') v++;
-    if (*v != '\0' && strchr(v, '\n') == NULL) {
-      char *t = csb_policy_i_path_join(p->platform, root, v);
-      csb_probe_stat st;
-      csb_policy_i_stat(p, memo, t, &st);
-      if (st.exists)
-        target = t;
-      else
-        free(t);
-    }
+    if (*v != '\0' && strchr(v, '\n') == NULL) target = existing_target(p, memo, root, v);
   }
+done:
   free(text);
 out:
   return target;

@@ -505,6 +505,38 @@ TEST(Views, GitdirPointerEndsAtNulLikeGit) {
   csb_policy_free(p);
 }
 
+// Git drops every CR and LF at the end of the file, however many, and
+// keeps anything else, trailing blanks included: the target it then uses is
+// the one protected (as well as the trimmed spelling).
+TEST(Views, GitdirPointerReadLikeGitWhateverItsLength) {
+  TempTree t;
+  t.Dir("repo");
+  t.Dir("wt");
+  t.Dir("sp ");
+  t.Dir("sp");
+  t.Dir("other");
+  std::string repo = t.Path("repo");
+  struct {
+    std::string content;
+    std::vector<std::string> protected_dirs;
+  } cases[] = {
+      {"gitdir: ../wt" + std::string(70000, '\n'), {"wt"}},
+      {"gitdir: ../wt" + std::string(30000, '\r') + std::string(30000, '\n'), {"wt"}},
+      {"gitdir: ../sp \n", {"sp "}},
+      {"gitdir:  ../sp\n", {"sp"}},  // git: " ../sp" (missing); the trimmed one is protected
+  };
+  for (const auto &c : cases) {
+    t.File("repo/.git", c.content);
+    csb_policy *p = Make(repo.c_str(), {{"/", CSB_ACCESS_READ, ":root"},
+                                        {t.root().c_str(), CSB_ACCESS_WRITE, ":workspace_roots"},
+                                        {repo.c_str(), CSB_ACCESS_WRITE, ":workspace_roots"}});
+    for (const std::string &d : c.protected_dirs)
+      EXPECT_FALSE(CanWrite(p, (t.Path(d) + "/hooks/pre-commit").c_str())) << d << " " << c.content.size();
+    EXPECT_TRUE(CanWrite(p, t.Path("other/x").c_str()));
+    csb_policy_free(p);
+  }
+}
+
 TEST(Views, MissingOrMalformedGitdirKeepsDotGitProtected) {
   TempTree t;
   t.Dir("a");
@@ -909,9 +941,13 @@ struct FakeFs {
   static char *Read(void *ctx, const char *path, size_t max, size_t *len) {
     FakeFs *fs = static_cast<FakeFs *>(ctx);
     for (size_t i = 0; i < fs->files.size(); i++) {
-      if (Key(fs->files[i]) != Key(path) || fs->contents[i].size() > max) continue;
-      *len = fs->contents[i].size();
-      return strdup(fs->contents[i].c_str());
+      if (Key(fs->files[i]) != Key(path)) continue;
+      std::string head = fs->contents[i].substr(0, max);
+      *len = head.size();
+      char *out = static_cast<char *>(malloc(head.size() + 1));
+      memcpy(out, head.data(), head.size());
+      out[head.size()] = '\0';
+      return out;
     }
     return nullptr;
   }

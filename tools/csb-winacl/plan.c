@@ -245,7 +245,7 @@ static char *probe_read(void *ctx, const char *path, size_t max, size_t *len) {
   wfs *fs = ctx;
   if (wfs_lkind(fs, path) != WFS_FILE) return NULL;
   char *text = NULL;
-  if (!wfs_read(fs, path, max, &text, len, NULL)) return NULL;
+  if (!wfs_read_head(fs, path, max, &text, len)) return NULL;
   return text;
 }
 

@@ -177,7 +177,7 @@ static char *host_realpath(const char *host) {
   return csb_winpath_canonicalize(host, &out, NULL) ? out : NULL;
 }
 
-static int host_read(const char *host, size_t max, char **out, size_t *len, csb_error *err) {
+static int host_read(const char *host, size_t max, int head, char **out, size_t *len, csb_error *err) {
   wchar_t *w = long_wide(host);
   HANDLE h = w ? CreateFileW(w, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
                              NULL, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL)
@@ -197,6 +197,10 @@ static int host_read(const char *host, size_t max, char **out, size_t *len, csb_
                            (unsigned long)GetLastError());
     }
     if (got == 0) break;
+    if (head && b.len + got >= max) {
+      csb_buf_append(&b, chunk, max - b.len);
+      break;
+    }
     if (b.len + got > max) {
       CloseHandle(h);
       csb_buf_free(&b);
@@ -300,8 +304,22 @@ static int host_list(const char *host, csb_strv *names) {
 
 static char *host_realpath(const char *host) { return realpath(host, NULL); }
 
-static int host_read(const char *host, size_t max, char **out, size_t *len, csb_error *err) {
-  return csb_read_file(host, max, out, len, err);
+static int host_read(const char *host, size_t max, int head, char **out, size_t *len, csb_error *err) {
+  if (!head) return csb_read_file(host, max, out, len, err);
+  FILE *f = fopen(host, "rb");
+  if (f == NULL) return csb_error_set(err, "cannot open `%s`: %s", host, strerror(errno));
+  char *text = csb_xmalloc(max + 1);
+  size_t n = fread(text, 1, max, f);
+  int bad = ferror(f);
+  fclose(f);
+  if (bad) {
+    free(text);
+    return csb_error_set(err, "cannot read `%s`", host);
+  }
+  text[n] = '\0';
+  *out = text;
+  *len = n;
+  return 1;
 }
 
 static int host_mkdir(const char *host, csb_error *err) {
@@ -502,7 +520,14 @@ char *wfs_effective(wfs *fs, const char *path) {
 
 int wfs_read(wfs *fs, const char *path, size_t max, char **out, size_t *len, csb_error *err) {
   char *h = to_host(fs, path);
-  int ok = host_read(h, max, out, len, err);
+  int ok = host_read(h, max, 0, out, len, err);
+  free(h);
+  return ok;
+}
+
+int wfs_read_head(wfs *fs, const char *path, size_t max, char **out, size_t *len) {
+  char *h = to_host(fs, path);
+  int ok = host_read(h, max, 1, out, len, NULL);
   free(h);
   return ok;
 }

@@ -62,6 +62,8 @@ char *wfs_canonical(wfs *fs, const char *path);
 char *wfs_effective(wfs *fs, const char *path);
 /* Reads a regular file (at most max bytes, NUL-terminated). */
 int wfs_read(wfs *fs, const char *path, size_t max, char **out, size_t *len, csb_error *err);
+/* Its first max bytes (all of it when smaller), NUL-terminated; 1/0. */
+int wfs_read_head(wfs *fs, const char *path, size_t max, char **out, size_t *len);
 
 /* Creates a directory and its missing parents. */
 int wfs_mkdirs(wfs *fs, const char *path, csb_error *err);

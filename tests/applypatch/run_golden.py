@@ -54,7 +54,8 @@ def read(path, default=None):
 
 
 def snapshot(top):
-    """Map of relative path -> ('f', bytes, exec) | ('l', target) | ('d',)."""
+    """Map of relative path -> ('f', bytes, exec) | ('l', target) | ('d',) |
+    ('s', file type) for FIFOs, sockets and devices."""
     out = {}
     for dirpath, dirnames, filenames in os.walk(top):
         rel_dir = os.path.relpath(dirpath, top)
@@ -70,6 +71,8 @@ def snapshot(top):
                 out[rel] = ("f", read(full), bool(st.st_mode & 0o100))
         # do not descend into symlinked directories (os.walk does not)
     return out
+            elif not stat.S_ISREG(st.st_mode):
+                out[rel] = ("s", stat.S_IFMT(st.st_mode))  # never opened
 
 
 def describe_diff(want, got):

@@ -740,6 +740,8 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
         if (e->touched) en = ENOENT;
       } else if (S_ISDIR(e->mode)) {
         en = EISDIR;
+      } else if (!e->loaded && !S_ISREG(e->mode)) {
+        en = EINVAL; /* not opened: a socket would fail with ENXIO */
       } else if (!e->loaded && !ent_load(pl, e, &en)) {
         /* en set */
       }

@@ -461,6 +461,20 @@ static void collect_dirs(tx *t) {
   csb_strv_sort_unique(&t->dirs);
 }
 
+/* Whether p's parent directory is reached without a symlink (Windows: a
+ * reparse point): its canonical form is itself. */
+static int parent_is_canonical(const char *p) {
+  char *parent = csb_spath_parent(PFS_STYLE, p);
+  char *canon = NULL;
+  csb_error ce;
+  int ok = parent && pfs_canonical_existing_prefix(parent, &canon, &ce) &&
+           (PFS_STYLE == CSB_PATH_WINDOWS ? csb_winpath_equal(canon, parent)
+                                          : strcmp(canon, parent) == 0);
+  free(canon);
+  free(parent);
+  return ok;
+}
+
 static int recover_journal(const char *jpath, csb_patch_check_fn check, void *ctx,
                            csb_error *err) {
   int fd = pfs_open(jpath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0);
@@ -521,6 +535,12 @@ static int recover_journal(const char *jpath, csb_patch_check_fn check, void *ct
     if (strcmp(b, w) != 0) ok = 0;
     free(b);
   }
+  /* A journal of ours names canonical paths; a parent that now resolves
+   * elsewhere (a directory replaced by a symlink or junction) would move
+   * the renames and unlinks to where no check was made. */
+  for (size_t i = 0; i < t.n_ops && ok; i++) ok = parent_is_canonical(t.ops[i].target);
+  for (size_t i = 0; i < t.mkdirs.len && ok; i++) ok = parent_is_canonical(t.mkdirs.items[i]);
+  for (size_t i = 0; i < t.pointers.len && ok; i++) ok = parent_is_canonical(t.pointers.items[i]);
   if (!ok) {
     tx_free(&t);
     return csb_error_set(err, "refusing to recover %s: it names paths outside what may be written",

@@ -25,7 +25,8 @@ Each directory under cases/ is one scenario:
                "write PATH", "read PATH"; PATH may use @ROOT@).
 
 ROOT/outside/secret.txt exists in every scenario and must never change, and
-no ".csb-applypatch-*" file may remain anywhere under ROOT.
+no ".csb-applypatch-*" file may remain anywhere under ROOT (but those that
+setup.sh made, which the expected tree then names).
 
 Usage: run_golden.py --bin PATH [--cases DIR] [--only NAME] [--record]
 """
@@ -154,6 +155,7 @@ def run_case(case_dir, binary, record, tmp_base):
         patch = read(os.path.join(case_dir, "patch.txt"))
         if patch is None and os.path.exists(os.path.join(case_dir, "patch.py")):
             patch = subprocess.run([sys.executable, os.path.join(case_dir, "patch.py")],
+        planted = set(leftovers(root))
                                    env=env, check=True, stdout=subprocess.PIPE).stdout
         if patch is not None:
             patch = patch.replace(b"@ROOT@", root.encode())
@@ -222,7 +224,7 @@ def run_case(case_dir, binary, record, tmp_base):
         if read(os.path.join(outside, "secret.txt")) != b"secret\n" or \
                 sorted(os.listdir(outside)) != ["secret.txt"]:
             problems.append("ROOT/outside was modified")
-        left = leftovers(root)
+        left = [p for p in leftovers(root) if p not in planted]
         if left:
             problems.append("temporary files left: %s" % left[:5])
         return name, problems

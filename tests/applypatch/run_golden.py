@@ -19,6 +19,8 @@ Each directory under cases/ is one scenario:
   stdout, stderr, exit
                expected output (missing = empty) and exit status (missing = 0);
                "@ROOT@" stands for the scenario root.
+  fsize        when present, the tool runs with RLIMIT_FSIZE set to the
+               number of bytes it holds.
   policy       when present, @POLICY@ is a csb.policy/v1 document with
                ROOT/work as the writable workspace root, "/" readable, and
                one extra entry per line of this file ("deny PATH",
@@ -34,6 +36,7 @@ Usage: run_golden.py --bin PATH [--cases DIR] [--only NAME] [--record]
 import argparse
 import json
 import os
+import resource
 import shutil
 import stat
 import subprocess
@@ -68,12 +71,12 @@ def snapshot(top):
                 out[rel] = ("l", os.readlink(full))
             elif stat.S_ISDIR(st.st_mode):
                 out[rel] = ("d",)
+            elif not stat.S_ISREG(st.st_mode):
+                out[rel] = ("s", stat.S_IFMT(st.st_mode))  # never opened
             else:
                 out[rel] = ("f", read(full), bool(st.st_mode & 0o100))
         # do not descend into symlinked directories (os.walk does not)
     return out
-            elif not stat.S_ISREG(st.st_mode):
-                out[rel] = ("s", stat.S_IFMT(st.st_mode))  # never opened
 
 
 def describe_diff(want, got):
@@ -152,10 +155,10 @@ def run_case(case_dir, binary, record, tmp_base):
         else:
             want = snapshot(work)
 
+        planted = set(leftovers(root))
         patch = read(os.path.join(case_dir, "patch.txt"))
         if patch is None and os.path.exists(os.path.join(case_dir, "patch.py")):
             patch = subprocess.run([sys.executable, os.path.join(case_dir, "patch.py")],
-        planted = set(leftovers(root))
                                    env=env, check=True, stdout=subprocess.PIPE).stdout
         if patch is not None:
             patch = patch.replace(b"@ROOT@", root.encode())
@@ -188,8 +191,14 @@ def run_case(case_dir, binary, record, tmp_base):
                 stdin = None
             else:
                 argv.append(a.replace("@POLICY@", policy_path).replace("@ROOT@", root))
+        fsize = read(os.path.join(case_dir, "fsize"))
+        limit = None
+        if fsize is not None:
+            n = int(fsize.strip())
+            limit = lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (n, n))  # noqa: E731
         res = subprocess.run(argv, cwd=work, env=env, input=stdin if stdin is not None else b"",
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120,
+                             preexec_fn=limit)
         out = res.stdout.replace(root.encode(), b"@ROOT@")
         err = res.stderr.replace(root.encode(), b"@ROOT@")
 

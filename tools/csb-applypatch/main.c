@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -425,6 +426,11 @@ static char *invoked_as(const char *a0) {
 }
 
 int ap_main(int argc, char **argv) {
+#ifdef SIGXFSZ
+  /* Past RLIMIT_FSIZE a write fails with EFBIG and the patch is rolled
+   * back, instead of the signal ending the process half-way. */
+  signal(SIGXFSZ, SIG_IGN);
+#endif
   char *name = invoked_as(argc > 0 && argv[0] ? argv[0] : "");
   int upstream = strcmp(name, "apply_patch") == 0 || strcmp(name, "applypatch") == 0;
   free(name);

@@ -81,6 +81,10 @@ static int load(rs_ctx *ctx, requirements *r, int *present) {
   if (!ok)
     return csb_cli_error(ctx->cli, CSB_EXIT_DATA, "%s:%d:%d: %s", r->path, err.line, err.col,
                          err.msg);
+  csb_toml_pos pos;
+  if (rs_find_nul(r->tree, &pos))
+    return csb_cli_error(ctx->cli, CSB_EXIT_CONFIG, "%s:%d:%d: %s", r->path, pos.line, pos.col,
+                         RS_NUL_MESSAGE);
   *present = 1;
   const csb_toml_value *modes = rs_get(r->tree, "allowed_sandbox_modes");
   if (modes != NULL) {

@@ -91,6 +91,11 @@ void rs_normalize_domains(csb_toml_value *tree);
  * reports the first unknown field instead. Returns 1 when clean; otherwise
  * fills `msg` with "NAME:LINE:COL: message" plus a caret excerpt. */
 int rs_check_layer(const rs_layer *layer, int unknown, csb_buf *msg);
+/* Whether a key or string anywhere in v holds a NUL (`\u0000`), which no
+ * path, name or setting can carry: they are C strings from here on, and a
+ * truncated path would name another file. Sets *pos to the first one. */
+int rs_find_nul(const csb_toml_value *v, csb_toml_pos *pos);
+#define RS_NUL_MESSAGE "a key or string contains a NUL character (`\\u0000`), which is not supported"
 /* Formats "NAME:LINE:COL: MESSAGE" and the excerpt of the position. */
 void rs_format_diag(const rs_layer *layer, const csb_toml_pos *pos, const char *message,
                     csb_buf *out);

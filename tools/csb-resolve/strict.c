@@ -454,9 +454,42 @@ static int check_value(checker *c, const csb_toml_value *v, const field *f) {
   return 1;
 }
 
+int rs_find_nul(const csb_toml_value *v, csb_toml_pos *pos) {
+  size_t n = 0;
+  switch (csb_toml_value_kind(v)) {
+    case CSB_TOML_STRING: {
+      const char *s = csb_toml_as_string(v, &n);
+      if (strlen(s) == n) return 0;
+      *pos = csb_toml_value_pos(v);
+      return 1;
+    }
+    case CSB_TOML_ARRAY:
+      for (size_t i = 0; i < csb_toml_array_len(v); i++)
+        if (rs_find_nul(csb_toml_array_at(v, i), pos)) return 1;
+      return 0;
+    case CSB_TOML_TABLE:
+      for (size_t i = 0; i < csb_toml_table_len(v); i++) {
+        const char *k = csb_toml_table_key_at(v, i, &n);
+        if (strlen(k) != n) {
+          *pos = csb_toml_table_key_pos_at(v, i);
+          return 1;
+        }
+        if (rs_find_nul(csb_toml_table_value_at(v, i), pos)) return 1;
+      }
+      return 0;
+    default:
+      return 0;
+  }
+}
+
 int rs_check_layer(const rs_layer *layer, int unknown, csb_buf *msg) {
   checker c = {layer, unknown, msg, {0}};
   csb_buf_reset(msg);
+  csb_toml_pos pos;
+  if (!unknown && rs_find_nul(layer->tree, &pos)) {
+    rs_format_diag(layer, &pos, RS_NUL_MESSAGE, msg);
+    return 0;
+  }
   int ok = check_value(&c, layer->tree, &top_schema);
   csb_buf_free(&c.path);
   return ok;

@@ -82,13 +82,14 @@ def render_case(head, sections, results):
     return "\n".join(out) + "\n"
 
 
-SETUP_WORDS = ("dir", "file", "rawfile", "exec", "symlink")
+SETUP_WORDS = ("dir", "file", "rawfile", "exec", "symlink", "fifo")
 
 
 def build_tree(root, sections, subst=lambda s: s):
     """Creates the setup sections below `root`: `dir PATH`, `file PATH` (the
     body, each line ending with a newline), `rawfile PATH` (no final
-    newline), `exec PATH` (a file, mode 0755) and `symlink PATH -> TARGET`.
+    newline), `exec PATH` (a file, mode 0755), `symlink PATH -> TARGET` and
+    `fifo PATH` (a named pipe).
     `subst` is applied to paths, targets and contents. Other sections are
     left to the caller."""
     for marker, body in sections:
@@ -104,6 +105,10 @@ def build_tree(root, sections, subst=lambda s: s):
         path = os.path.join(root, subst(rest))
         if word == "dir":
             os.makedirs(path, exist_ok=True)
+            continue
+        if word == "fifo":
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            os.mkfifo(path)
             continue
         os.makedirs(os.path.dirname(path), exist_ok=True)
         content = "\n".join(body)

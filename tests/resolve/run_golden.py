@@ -11,6 +11,7 @@ Each case is one file, cases/NAME.case:
     default_permissions = ":workspace"
     --- dir repo/.git
     --- symlink repo/.codex -> ../decoy
+    --- fifo home/.csb/config.toml    (a named pipe)
     --- exit 0
     --- stdout
     ...expected standard output...

@@ -52,11 +52,18 @@ static rs_layer *new_layer(rs_ctx *ctx) {
 
 /* Reads one TOML file as a layer. A missing file is not an error (returns
  * 1 without adding a layer); anything else that goes wrong is (exit 78). */
-static int load_file_layer(rs_ctx *ctx, const char *path, int is_project, int *rc) {
+static int load_file_layer(rs_ctx *ctx, const char *path, int is_project, int is_explicit,
+                           int *rc) {
   csb_file_type ft;
   if (!csb_os_file_type(path, 1, &ft)) {
     if (errno == ENOENT || errno == ENOTDIR) return 1;
     *rc = csb_cli_error(ctx->cli, CSB_EXIT_CONFIG, "%s: %s", path, strerror(errno));
+    return 0;
+  }
+  /* A FIFO found in a home or a project would block the read until some
+   * process writes it; one named on the command line (`<(...)`) is read. */
+  if (!is_explicit && ft == CSB_FILE_OTHER) {
+    *rc = csb_cli_error(ctx->cli, CSB_EXIT_CONFIG, "%s: not a regular file", path);
     return 0;
   }
   csb_error err;
@@ -313,7 +320,7 @@ static int load_project_layers(rs_ctx *ctx, int *rc) {
       if (k == 0 && !ctx->codex_mode) continue;
       char *d = rs_join(ctx, dirs.items[i], subdirs[k]);
       char *f = rs_join(ctx, d, "config.toml");
-      if (is_file_or_dir(f)) ok = load_file_layer(ctx, f, 1, rc);
+      if (is_file_or_dir(f)) ok = load_file_layer(ctx, f, 1, 0, rc);
       free(d);
       free(f);
     }
@@ -360,10 +367,10 @@ static csb_toml_value *merge_layers(rs_ctx *ctx) {
 
 int rs_config_load(rs_ctx *ctx) {
   int rc = 0;
-  if (!load_file_layer(ctx, ctx->system_config, 0, &rc)) return rc;
+  if (!load_file_layer(ctx, ctx->system_config, 0, ctx->system_config_explicit, &rc)) return rc;
   if (ctx->user_home_dir != NULL) {
     char *user = rs_join(ctx, ctx->user_home_dir, "config.toml");
-    int ok = load_file_layer(ctx, user, 0, &rc);
+    int ok = load_file_layer(ctx, user, 0, 0, &rc);
     free(user);
     if (!ok) return rc;
   }

@@ -248,6 +248,7 @@ int rs_main(int argc, char **argv) {
         break;
       case OPT_SYSTEM_CONFIG:
         ctx.system_config = arg;
+        ctx.system_config_explicit = 1;
         break;
       case OPT_REQUIREMENTS:
         ctx.requirements_path = arg;

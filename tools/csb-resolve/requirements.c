@@ -70,6 +70,9 @@ static int load(rs_ctx *ctx, requirements *r, int *present) {
     if ((errno == ENOENT || errno == ENOTDIR) && !ctx->requirements_explicit) return 0;
     return csb_cli_error(ctx->cli, CSB_EXIT_CONFIG, "%s: %s", r->path, strerror(errno));
   }
+  /* As for configuration layers: a FIFO is read only when named. */
+  if (!ctx->requirements_explicit && ft == CSB_FILE_OTHER)
+    return csb_cli_error(ctx->cli, CSB_EXIT_CONFIG, "%s: not a regular file", r->path);
   char *text = NULL;
   size_t len = 0;
   csb_error err;

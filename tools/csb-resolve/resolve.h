@@ -41,6 +41,7 @@ typedef struct rs_ctx {
   char *user_home_dir;  /* $CSB_HOME / ~/.csb, or the Codex home; NULL without HOME */
   int codex_mode;       /* reading a Codex home (--codex-home / CODEX_HOME) */
   const char *system_config;
+  int system_config_explicit; /* --system-config given */
   const char *requirements_path;
   char *default_system_config;  /* owned defaults of the two above */
   char *default_requirements;

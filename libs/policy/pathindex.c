@@ -32,6 +32,7 @@
 struct csb_policy_i_node {
   int parent; /* -1 for the top (no segment) */
   int first_child, next_sibling;
+  int last_child; /* so that adding a child does not walk the siblings */
   int first_id;  /* the paths that end here, linked through ix->next_id; -1 */
   uint32_t seg;  /* the segment: ix->segs + seg, seg_len bytes (folded) */
   uint32_t seg_len;
@@ -164,14 +165,13 @@ static int add_child(csb_policy_i_index *ix, int parent, const char *s, size_t l
   ix->segs.data[ix->segs.len] = '\0';
   /* Children are kept in the order they were added. */
   n->next_sibling = -1;
+  n->last_child = -1;
   csb_policy_i_node *pn = &ix->nodes[parent];
-  if (pn->first_child < 0) {
+  if (pn->first_child < 0)
     pn->first_child = k;
-  } else {
-    int c = pn->first_child;
-    while (ix->nodes[c].next_sibling >= 0) c = ix->nodes[c].next_sibling;
-    ix->nodes[c].next_sibling = k;
-  }
+  else
+    ix->nodes[pn->last_child].next_sibling = k;
+  pn->last_child = k;
   if (2 * ix->n_nodes > ix->nslots) grow_slots(ix);
   else slot_insert(ix, k);
   return k;
@@ -193,7 +193,8 @@ void csb_policy_i_index_init(csb_policy_i_index *ix, csb_platform pl, const char
   /* Node 0 is the top, above the first segment of every path. */
   ix->nodes = csb_xgrow(NULL, &ix->cap_nodes, n + 2, sizeof(*ix->nodes));
   ix->n_nodes = 1;
-  ix->nodes[0] = (csb_policy_i_node){-1, -1, -1, -1, 0, 0, 0};
+  ix->nodes[0] = (csb_policy_i_node){.parent = -1, .first_child = -1, .next_sibling = -1,
+                                     .last_child = -1, .first_id = -1};
   /* Paths are linked in reverse so that each node lists its ids in
    * increasing order. */
   for (size_t i = n; i-- > 0;) {

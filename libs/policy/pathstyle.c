@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #endif
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,4 +197,78 @@ int csb_policy_i_glob_matches(csb_platform pl, const csb_glob *g, const char *pa
   int m = csb_glob_match(g, f);
   free(f);
   return m;
+}
+
+/* ---- a set of distinct paths ---------------------------------------------- */
+
+void csb_policy_i_pathset_init(csb_policy_i_pathset *s, csb_platform pl, int bytewise,
+                               csb_strv *out) {
+  memset(s, 0, sizeof(*s));
+  s->pl = pl;
+  s->bytewise = bytewise;
+  s->out = out;
+}
+
+void csb_policy_i_pathset_free(csb_policy_i_pathset *s) {
+  free(s->slots);
+  s->slots = NULL;
+  s->cap = s->n_hashed = 0;
+}
+
+/* Windows paths hash with ASCII letters folded, as they compare. */
+static size_t set_hash(const csb_policy_i_pathset *s, const char *p) {
+  int fold = !s->bytewise && s->pl == CSB_PLATFORM_WINDOWS;
+  uint64_t h = 1469598103934665603ULL;
+  for (; *p; p++) {
+    unsigned char c = (unsigned char)*p;
+    if (fold && c >= 'A' && c <= 'Z') c = (unsigned char)(c + 32);
+    h = (h ^ c) * 1099511628211ULL;
+  }
+  return (size_t)h;
+}
+
+static int set_equal(const csb_policy_i_pathset *s, const char *a, const char *b) {
+  return s->bytewise ? strcmp(a, b) == 0 : csb_policy_i_path_equal(s->pl, a, b);
+}
+
+/* The slot of a path equal to p, or of the free slot where it would go. */
+static size_t set_find(const csb_policy_i_pathset *s, const char *p) {
+  size_t j = set_hash(s, p) & (s->cap - 1);
+  while (s->slots[j] != SIZE_MAX && !set_equal(s, s->out->items[s->slots[j]], p))
+    j = (j + 1) & (s->cap - 1);
+  return j;
+}
+
+/* Hashes what `out` holds: everything again when the table must grow. */
+static void set_sync(csb_policy_i_pathset *s) {
+  if ((s->out->len + 1) * 2 > s->cap) {
+    size_t cap = s->cap ? s->cap : 16;
+    while ((s->out->len + 1) * 2 > cap) cap *= 2;
+    free(s->slots);
+    s->slots = csb_xmalloc(cap * sizeof(*s->slots));
+    for (size_t i = 0; i < cap; i++) s->slots[i] = SIZE_MAX;
+    s->cap = cap;
+    s->n_hashed = 0;
+  }
+  for (; s->n_hashed < s->out->len; s->n_hashed++) {
+    size_t j = set_find(s, s->out->items[s->n_hashed]);
+    if (s->slots[j] == SIZE_MAX) s->slots[j] = s->n_hashed;
+  }
+}
+
+int csb_policy_i_pathset_add_owned(csb_policy_i_pathset *s, char *path) {
+  set_sync(s);
+  size_t j = set_find(s, path);
+  if (s->slots[j] != SIZE_MAX) {
+    free(path);
+    return 0;
+  }
+  s->slots[j] = s->out->len;
+  csb_strv_push_owned(s->out, path);
+  s->n_hashed = s->out->len;
+  return 1;
+}
+
+int csb_policy_i_pathset_add(csb_policy_i_pathset *s, const char *path) {
+  return csb_policy_i_pathset_add_owned(s, csb_xstrdup(path));
 }

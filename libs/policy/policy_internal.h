@@ -73,6 +73,28 @@ csb_glob *csb_policy_i_glob_compile(csb_platform pl, const char *pattern);
  * fail closed. */
 int csb_policy_i_glob_matches(csb_platform pl, const csb_glob *g, const char *path);
 
+/* ---- a set of distinct paths (pathstyle.c) ------------------------------ */
+
+/* Keeps `out` (borrowed) free of duplicates under csb_policy_i_path_equal
+ * (bytewise when `bytewise`), in first-added order, with a hash set beside
+ * it, so that an add costs O(1) instead of a scan of the list. Strings
+ * pushed to `out` directly are taken into account at the next add. */
+typedef struct csb_policy_i_pathset {
+  csb_platform pl;
+  int bytewise;
+  csb_strv *out;
+  size_t *slots; /* index into out->items, SIZE_MAX when free */
+  size_t cap, n_hashed;
+} csb_policy_i_pathset;
+
+void csb_policy_i_pathset_init(csb_policy_i_pathset *s, csb_platform pl, int bytewise,
+                               csb_strv *out);
+/* Pushes a copy of `path` unless an equal one is there; 1 when pushed. */
+int csb_policy_i_pathset_add(csb_policy_i_pathset *s, const char *path);
+/* Like _add, taking ownership of `path` (freed when not pushed). */
+int csb_policy_i_pathset_add_owned(csb_policy_i_pathset *s, char *path);
+void csb_policy_i_pathset_free(csb_policy_i_pathset *s);
+
 /* ---- an index of paths for prefix queries (pathindex.c) ----------------- */
 
 /* Paths (borrowed) in a prefix tree of their segments (the components the

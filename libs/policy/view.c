@@ -21,12 +21,26 @@ typedef struct vctx {
   csb_policy_i_index eff_index;
   char *cwd_eff;
   csb_policy_i_hits hits;
+  size_t *with_gitdir; /* the entries that have a gitdir: target */
+  size_t n_with_gitdir;
 } vctx;
 
 static void push_unique(csb_strv *v, csb_platform pl, const char *s) {
   for (size_t i = 0; i < v->len; i++)
     if (csb_policy_i_path_equal(pl, v->items[i], s)) return;
   csb_strv_push(v, s);
+}
+
+typedef struct {
+  const char *root;
+  size_t index;
+} root_order;
+
+static int cmp_root_order(const void *a, const void *b) {
+  int r = strcmp(((const root_order *)a)->root, ((const root_order *)b)->root);
+  if (r) return r;
+  size_t x = ((const root_order *)a)->index, y = ((const root_order *)b)->index;
+  return x < y ? -1 : x > y;
 }
 
 static int cmp_str(const void *a, const void *b) {
@@ -179,9 +193,9 @@ static void build_writable_root(vctx *c, const char *root, const char *raw,
   /* gitdir: targets of the other write entries that lie below this root:
    * docs/policy.md rule 4 protects them for every write entry, including
    * one shadowed by a deny entry or outside every writable root. */
-  for (size_t i = 0; i < p->n_entries && i < c->ev.n; i++) {
-    const char *t = c->ev.gitdir[i];
-    if (t != NULL && csb_policy_i_path_is_below(pl, t, root)) push_unique(&w->read_only_subpaths, pl, t);
+  for (size_t k = 0; k < c->n_with_gitdir; k++) {
+    const char *t = c->ev.gitdir[c->with_gitdir[k]];
+    if (csb_policy_i_path_is_below(pl, t, root)) push_unique(&w->read_only_subpaths, pl, t);
   }
   csb_policy_i_hits below = {0};
   entries_below(c, root, raw, &below);
@@ -252,15 +266,22 @@ csb_policy_view *csb_policy_i_view_build(const csb_policy *p, csb_path_memo *mem
   csb_policy_i_index_init(&c.eff_index, pl, (const char *const *)c.eff, p->n_entries);
   c.cwd_eff = csb_policy_i_path_effective(p, memo, p->cwd);
   memset(&c.hits, 0, sizeof(c.hits));
+  c.with_gitdir = csb_xcalloc(p->n_entries ? p->n_entries : 1, sizeof(size_t));
+  c.n_with_gitdir = 0;
+  for (size_t i = 0; i < p->n_entries && i < c.ev.n; i++)
+    if (c.ev.gitdir[i] != NULL) c.with_gitdir[c.n_with_gitdir++] = i;
 
   if (!v->full_read) {
     link_set links = {NULL, 0, 0};
+    csb_policy_i_pathset readable;
+    csb_policy_i_pathset_init(&readable, pl, 0, &v->readable_roots);
     for (size_t i = 0; i < p->n_entries; i++) {
       const csb_policy_entry *e = &p->entries[i];
       if (e->access == CSB_ACCESS_DENY || c.resolved[i] == CSB_ACCESS_DENY) continue;
-      push_unique(&v->readable_roots, pl, c.eff[i]);
+      csb_policy_i_pathset_add(&readable, c.eff[i]);
       add_links(&c, &links, e->path, c.eff[i]);
     }
+    csb_policy_i_pathset_free(&readable);
     sort_strv(&v->readable_roots);
     if (v->include_platform_defaults && pl == CSB_PLATFORM_LINUX) {
       for (size_t i = 0; i < CSB_LINUX_PLATFORM_READ_ROOTS_COUNT; i++) {
@@ -280,23 +301,27 @@ csb_policy_view *csb_policy_i_view_build(const csb_policy *p, csb_path_memo *mem
     v->n_readable_links = links.n;
   }
   if (restricted) {
+    csb_policy_i_pathset set;
+    csb_policy_i_pathset_init(&set, pl, 0, &v->unreadable_roots);
     for (size_t i = 0; i < p->n_entries; i++) {
       const csb_policy_entry *e = &p->entries[i];
       if (e->access != CSB_ACCESS_DENY || csb_policy_i_path_is_root(pl, e->path)) continue;
       if (c.resolved[i] != CSB_ACCESS_DENY) continue;
-      push_unique(&v->unreadable_roots, pl, c.eff[i]);
+      csb_policy_i_pathset_add(&set, c.eff[i]);
     }
+    csb_policy_i_pathset_free(&set);
     sort_strv(&v->unreadable_roots);
-    for (size_t i = 0; i < p->n_globs; i++) {
-      if (!csb_strv_contains(&v->unreadable_globs, p->globs[i].pattern))
-        csb_strv_push(&v->unreadable_globs, p->globs[i].pattern);
-    }
+    csb_policy_i_pathset_init(&set, pl, 1, &v->unreadable_globs);
+    for (size_t i = 0; i < p->n_globs; i++) csb_policy_i_pathset_add(&set, p->globs[i].pattern);
+    csb_policy_i_pathset_free(&set);
     sort_strv(&v->unreadable_globs);
   }
   if (!v->full_write) {
     csb_strv roots, raws;
     csb_strv_init(&roots);
     csb_strv_init(&raws);
+    csb_policy_i_pathset set;
+    csb_policy_i_pathset_init(&set, pl, 0, &roots);
     for (size_t i = 0; i < p->n_entries; i++) {
       const csb_policy_entry *e = &p->entries[i];
       /* Every write entry not shadowed by a deny entry is a writable root,
@@ -304,30 +329,17 @@ csb_policy_view *csb_policy_i_view_build(const csb_policy *p, csb_path_memo *mem
        * on its own, and the root's metadata must stay protected (rule 4
        * counts every write entry). */
       if (e->access != CSB_ACCESS_WRITE || c.resolved[i] != CSB_ACCESS_WRITE) continue;
-      char *eff = csb_xstrdup(c.eff[i]);
-      int dup = 0;
-      for (size_t j = 0; j < roots.len; j++)
-        if (csb_policy_i_path_equal(pl, roots.items[j], eff)) dup = 1;
-      if (!dup) {
-        csb_strv_push_owned(&roots, eff);
-        csb_strv_push(&raws, e->path);
-      } else {
-        free(eff);
-      }
+      if (csb_policy_i_pathset_add(&set, c.eff[i])) csb_strv_push(&raws, e->path);
     }
-    /* Sorted by root for a deterministic view. */
+    csb_policy_i_pathset_free(&set);
+    /* Sorted by root for a deterministic view (the roots are distinct). */
     size_t n = roots.len;
     v->writable = csb_xcalloc(n ? n : 1, sizeof(*v->writable));
-    size_t *order = csb_xcalloc(n ? n : 1, sizeof(size_t));
-    for (size_t i = 0; i < n; i++) order[i] = i;
-    for (size_t i = 1; i < n; i++)
-      for (size_t j = i; j > 0 && strcmp(roots.items[order[j - 1]], roots.items[order[j]]) > 0; j--) {
-        size_t t = order[j];
-        order[j] = order[j - 1];
-        order[j - 1] = t;
-      }
+    root_order *order = csb_xcalloc(n ? n : 1, sizeof(*order));
+    for (size_t i = 0; i < n; i++) order[i] = (root_order){roots.items[i], i};
+    qsort(order, n, sizeof(*order), cmp_root_order);
     for (size_t i = 0; i < n; i++) {
-      size_t k = order[i];
+      size_t k = order[i].index;
       const char *raw = strcmp(raws.items[k], roots.items[k]) != 0 ? raws.items[k] : NULL;
       build_writable_root(&c, roots.items[k], raw, &v->writable[i]);
     }
@@ -341,6 +353,7 @@ csb_policy_view *csb_policy_i_view_build(const csb_policy *p, csb_path_memo *mem
   for (size_t i = 0; i < p->n_entries; i++) free(c.eff[i]);
   free(c.eff);
   free(c.resolved);
+  free(c.with_gitdir);
   free(c.cwd_eff);
   csb_policy_i_eval_free(&c.ev);
   return v;

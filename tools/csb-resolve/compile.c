@@ -304,18 +304,24 @@ static int compile_scoped_one(compiler *c, const char *key, const char *sub, csb
 
 /* Indices of a table's keys in bytewise order (the reference iterates
  * BTreeMaps). */
+typedef struct {
+  const char *key;
+  size_t index;
+} keyed;
+
+static int keyed_cmp(const void *a, const void *b) {
+  return strcmp(((const keyed *)a)->key, ((const keyed *)b)->key);
+}
+
 static size_t *sorted_keys(const csb_toml_value *t, size_t *n_out) {
   size_t n = csb_toml_table_len(t);
+  keyed *k = csb_xcalloc(n ? n : 1, sizeof(*k));
+  for (size_t i = 0; i < n; i++) k[i] = (keyed){csb_toml_table_key_at(t, i, NULL), i};
+  /* Keys are distinct (NUL-free, see rs_find_nul), so the order is total. */
+  qsort(k, n, sizeof(*k), keyed_cmp);
   size_t *idx = csb_xcalloc(n ? n : 1, sizeof(size_t));
-  for (size_t i = 0; i < n; i++) idx[i] = i;
-  for (size_t i = 1; i < n; i++)
-    for (size_t j = i; j > 0 && strcmp(csb_toml_table_key_at(t, idx[j - 1], NULL),
-                                       csb_toml_table_key_at(t, idx[j], NULL)) > 0;
-         j--) {
-      size_t x = idx[j];
-      idx[j] = idx[j - 1];
-      idx[j - 1] = x;
-    }
+  for (size_t i = 0; i < n; i++) idx[i] = k[i].index;
+  free(k);
   *n_out = n;
   return idx;
 }

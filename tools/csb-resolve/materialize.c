@@ -1,15 +1,54 @@
 /* materialize.c - from a selected profile to the policy document:
  * workspace roots (cwd, --add-dir, profile roots), one concrete entry per
  * root for `:workspace_roots` rules, `:tmpdir`, `:slash_tmp`, `:root`. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "csb_paths.h"
 #include "resolve.h"
 
-static void add_entry_unique(csb_policy *p, const char *path, const rs_rule *r) {
-  for (size_t i = 0; i < p->n_entries; i++) {
-    const csb_policy_entry *e = &p->entries[i];
+/* The document's entries as a hash set of (access, path, origin), so that
+ * adding one is not a scan of all of them (profiles may have many). */
+typedef struct {
+  size_t *slots; /* entry index, SIZE_MAX when free */
+  size_t cap, n;
+} entry_set;
+
+static size_t entry_hash(csb_access a, const char *path, const char *origin) {
+  size_t h = (size_t)1469598103934665603ULL ^ (size_t)a;
+  for (const char *s = path; *s; s++) h = (h ^ (unsigned char)*s) * (size_t)1099511628211ULL;
+  h = (h ^ 0xff) * (size_t)1099511628211ULL;
+  for (const char *s = origin; *s; s++) h = (h ^ (unsigned char)*s) * (size_t)1099511628211ULL;
+  return h;
+}
+
+static void set_insert(entry_set *es, const csb_policy *p, size_t i) {
+  const csb_policy_entry *e = &p->entries[i];
+  size_t j = entry_hash(e->access, e->path, e->origin) & (es->cap - 1);
+  while (es->slots[j] != SIZE_MAX) j = (j + 1) & (es->cap - 1);
+  es->slots[j] = i;
+  es->n++;
+}
+
+static void set_sync(entry_set *es, const csb_policy *p) {
+  if (p->n_entries * 2 >= es->cap) {
+    size_t cap = es->cap ? es->cap : 64;
+    while (p->n_entries * 2 >= cap) cap *= 2;
+    free(es->slots);
+    es->slots = csb_xmalloc(cap * sizeof(*es->slots));
+    for (size_t i = 0; i < cap; i++) es->slots[i] = SIZE_MAX;
+    es->cap = cap;
+    es->n = 0;
+  }
+  while (es->n < p->n_entries) set_insert(es, p, es->n);
+}
+
+static void add_entry_unique(entry_set *es, csb_policy *p, const char *path, const rs_rule *r) {
+  set_sync(es, p);
+  size_t j = entry_hash(r->access, path, r->origin) & (es->cap - 1);
+  for (; es->slots[j] != SIZE_MAX; j = (j + 1) & (es->cap - 1)) {
+    const csb_policy_entry *e = &p->entries[es->slots[j]];
     if (e->access == r->access && strcmp(e->path, path) == 0 && strcmp(e->origin, r->origin) == 0)
       return;
   }
@@ -39,6 +78,7 @@ int rs_materialize(rs_ctx *ctx, rs_profile *prof, csb_strv *warnings) {
   p->enforcement = prof->enforcement;
   p->fs_kind = prof->fs_kind;
   p->glob_scan_max_depth = prof->glob_scan_max_depth;
+  entry_set seen = {NULL, 0, 0};
   if (prof->fs_kind == CSB_FS_RESTRICTED) {
     for (size_t i = 0; i < prof->rules.len; i++) {
       const rs_rule *r = &prof->rules.items[i];
@@ -50,13 +90,13 @@ int rs_materialize(rs_ctx *ctx, rs_profile *prof, csb_strv *warnings) {
           if (strcmp(r->origin, "protected-metadata") == 0)
             for (size_t k = 0; k < p->n_entries; k++)
               if (strcmp(p->entries[k].path, r->arg) == 0) taken = 1;
-          if (!taken) add_entry_unique(p, r->arg, r);
+          if (!taken) add_entry_unique(&seen, p, r->arg, r);
           break;
         }
         case RS_R_ROOT: {
           /* The file system root of the cwd (Windows: its drive or share). */
           char *root = csb_spath_root(ctx->style, ctx->cwd);
-          add_entry_unique(p, root ? root : "/", r);
+          add_entry_unique(&seen, p, root ? root : "/", r);
           free(root);
           break;
         }
@@ -67,16 +107,16 @@ int rs_materialize(rs_ctx *ctx, rs_profile *prof, csb_strv *warnings) {
           for (size_t k = 0; k < p->n_workspace_roots; k++) {
             const char *root = p->workspace_roots[k].path;
             char *path = r->arg ? rs_join(ctx, root, r->arg) : csb_xstrdup(root);
-            add_entry_unique(p, path, r);
+            add_entry_unique(&seen, p, path, r);
             free(path);
           }
           break;
         case RS_R_TMPDIR:
-          if (ctx->tmpdir != NULL) add_entry_unique(p, ctx->tmpdir, r);
+          if (ctx->tmpdir != NULL) add_entry_unique(&seen, p, ctx->tmpdir, r);
           break;
         case RS_R_SLASH_TMP:
           /* POSIX only: `/tmp` has no meaning on Windows. */
-          if (ctx->style == CSB_PATH_POSIX) add_entry_unique(p, "/tmp", r);
+          if (ctx->style == CSB_PATH_POSIX) add_entry_unique(&seen, p, "/tmp", r);
           break;
         case RS_R_UNKNOWN:
           break;
@@ -93,6 +133,7 @@ int rs_materialize(rs_ctx *ctx, rs_profile *prof, csb_strv *warnings) {
       }
     }
   }
+  free(seen.slots);
   for (size_t i = 0; i < p->n_globs; i++) {
     csb_error err;
     csb_error_clear(&err);

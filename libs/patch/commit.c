@@ -16,7 +16,13 @@
  * the old contents (kept in memory by the plan) are written and fsynced,
  * then an "abort" record, then they are renamed back. After a crash, the
  * next run rolls an aborted transaction back and any other committed one
- * forward; anything before the commit point is removed. */
+ * forward; anything before the commit point is removed.
+ *
+ * The live transaction first pins every directory involved (pfs_dir_pin:
+ * reached from "/" without following symlinks) and works relative to the
+ * pinned directories from then on, so a directory swapped for a symlink
+ * after the plan's checks cannot redirect a write, rename or unlink.
+ * Recovery works by path, on journals whose paths it checked. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -70,6 +76,7 @@ typedef struct tx_op {
   size_t orig_len;
   const char *orig_link;
   mode_t orig_mode;
+  int dfd; /* its directory, pinned (borrowed from tx.dfds) */
   /* progress */
   int temp_made, done;
   int err_no; /* errno of this file's failed step, else 0 */
@@ -87,6 +94,7 @@ typedef struct tx {
   csb_strv pointers;
   size_t pointers_made;
   csb_strv dirs;     /* every directory holding artifacts or targets */
+  int *dfds;         /* per dirs item: pinned (pfs_dir_pin), or -1 */
   int prepared, committed, aborted;
   int fsync_each;    /* fsync each file (else one syncfs per file system) */
   csb_patch_pool *pool; /* threads for the per-file steps */
@@ -94,7 +102,7 @@ typedef struct tx {
   /* fault injection (test builds only) */
   long fi_step;
   atomic_long fi_count;
-  int fi_mode; /* 0 kill, 1 _exit, 2 fail */
+  int fi_mode; /* 0 kill, 1 _exit, 2 fail, 3 swap */
 } tx;
 
 static char *art(const char *dir, const char *id, const char *suffix) {
@@ -107,6 +115,16 @@ static char *art_n(const char *dir, const char *id, char kind, size_t n) {
   char suf[32];
   snprintf(suf, sizeof(suf), "%c%zu", kind, n);
   return art(dir, id, suf);
+}
+
+/* The last component of a path. */
+static const char *base_of(const char *p) {
+  const char *s = strrchr(p, PFS_SEP);
+  return s ? s + 1 : p;
+}
+
+static int find_dir(const void *key, const void *item) {
+  return strcmp((const char *)key, *(char *const *)item);
 }
 
 #ifdef CSB_FAULT_INJECTION
@@ -136,6 +154,18 @@ static int step(tx *t) {
   if (t->fi_step > 0 && n == t->fi_step) {
     if (t->fi_mode == 0) pfs_kill_self();
     if (t->fi_mode == 1) _exit(86);
+    if (t->fi_mode == 3) {
+      /* What a racing process can do: CSB_PATCH_FAULT_SWAP_DIR moves
+       * aside (to DIR.orig) and becomes a symlink to
+       * CSB_PATCH_FAULT_SWAP_TO; the step itself goes on. */
+      char *dir = fi_env("CSB_PATCH_FAULT_SWAP_DIR"), *to = fi_env("CSB_PATCH_FAULT_SWAP_TO");
+      char *aside = dir ? csb_xasprintf("%s.orig", dir) : NULL;
+      if (!dir || !to || pfs_rename(dir, aside) != 0 || pfs_symlink(to, dir) != 0) _exit(87);
+      free(aside);
+      free(dir);
+      free(to);
+      return 1;
+    }
     errno = EIO;
     return 0;
   }
@@ -154,6 +184,7 @@ static void fi_init(tx *t) {
   t->fi_mode = 0;
   if (fi_env_is("CSB_PATCH_FAULT_MODE", "exit")) t->fi_mode = 1;
   if (fi_env_is("CSB_PATCH_FAULT_MODE", "fail")) t->fi_mode = 2;
+  if (fi_env_is("CSB_PATCH_FAULT_MODE", "swap")) t->fi_mode = 3;
 #else
   (void)t;
 #endif
@@ -183,9 +214,35 @@ static int sync_fd(int fd, int data_only) {
   return data_only ? pfs_fdatasync(fd) : pfs_fsync(fd);
 }
 
-static int fsync_path(const char *dir) {
+/* Where t->dfds keeps the pinned directory of dir (t->dirs is sorted). */
+static int *dfd_slot(const tx *t, const char *dir) {
+  if (!t->dfds) return NULL;
+  char *const *hit = bsearch(dir, t->dirs.items, t->dirs.len, sizeof(char *), find_dir);
+  return hit ? &t->dfds[hit - t->dirs.items] : NULL;
+}
+
+/* The pinned directory holding path (-1 with EBADF when there is none). */
+static int dfd_of(const tx *t, const char *path) {
+  char *dir = csb_spath_parent(PFS_STYLE, path);
+  int *slot = dir ? dfd_slot(t, dir) : NULL;
+  free(dir);
+  if (!slot || *slot < 0) {
+    errno = EBADF;
+    return -1;
+  }
+  return *slot;
+}
+
+/* A directory of t opened to be synced: through its pin when it has one. */
+static int open_dir(const tx *t, const char *dir) {
+  int *slot = dfd_slot(t, dir);
+  if (slot && *slot >= 0) return pfs_dir_open_pinned(*slot, dir);
+  return pfs_open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+}
+
+static int fsync_path(const tx *t, const char *dir) {
   if (!PFS_DIR_SYNC) return 1;
-  int fd = pfs_open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+  int fd = open_dir(t, dir);
   if (fd < 0) return 0;
   int r = sync_fd(fd, 0);
   int e = errno;
@@ -194,8 +251,8 @@ static int fsync_path(const char *dir) {
   return r == 0 || errno == EINVAL;
 }
 
-static int syncfs_path(const char *dir) {
-  int fd = pfs_open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+static int syncfs_path(const tx *t, const char *dir) {
+  int fd = open_dir(t, dir);
   if (fd < 0) return 0;
   int r;
 #ifdef CSB_FAULT_INJECTION
@@ -227,6 +284,9 @@ static void tx_free(tx *t) {
   t->order = NULL;
   csb_strv_free(&t->mkdirs);
   csb_strv_free(&t->pointers);
+  for (size_t i = 0; t->dfds && i < t->dirs.len; i++) pfs_dir_unpin(t->dfds[i]);
+  free(t->dfds);
+  t->dfds = NULL;
   csb_strv_free(&t->dirs);
   free(t->journal);
   free(t->journal_dir);
@@ -380,11 +440,39 @@ static void rm_quiet(const char *p) {
   }
 }
 
+/* File operations on the paths of a transaction: in its pinned
+ * directories when it has them (the live path), else by path (recovery,
+ * which checks the paths first: see parent_is_canonical). */
+static int tx_unlink(const tx *t, const char *p) {
+  return t->dfds ? pfs_unlink_in(dfd_of(t, p), p, base_of(p)) : pfs_unlink(p);
+}
+
+static int tx_rmdir(const tx *t, const char *p) {
+  return t->dfds ? pfs_rmdir_in(dfd_of(t, p), p, base_of(p)) : pfs_rmdir(p);
+}
+
+/* from and to are in the same directory. */
+static int tx_rename(const tx *t, const char *from, const char *to) {
+  return t->dfds ? pfs_rename_in(dfd_of(t, to), from, base_of(from), to, base_of(to))
+                 : pfs_rename(from, to);
+}
+
+static int tx_exists(const tx *t, const char *p) {
+  struct stat st;
+  return t->dfds ? pfs_lstat_in(dfd_of(t, p), p, base_of(p), &st) == 0 : pfs_lstat(p, &st) == 0;
+}
+
+static void tx_rm_quiet(const tx *t, const char *p) {
+  if (tx_unlink(t, p) != 0 && errno != ENOENT) {
+    /* best effort; a later run retries */
+  }
+}
+
 static void remove_pointers_dirs_journal(tx *t, int rmdirs) {
-  for (size_t i = t->pointers.len; i-- > 0;) rm_quiet(t->pointers.items[i]);
+  for (size_t i = t->pointers.len; i-- > 0;) tx_rm_quiet(t, t->pointers.items[i]);
   if (rmdirs)
-    for (size_t i = t->mkdirs.len; i-- > 0;) (void)pfs_rmdir(t->mkdirs.items[i]);
-  if (t->journal) rm_quiet(t->journal);
+    for (size_t i = t->mkdirs.len; i-- > 0;) (void)tx_rmdir(t, t->mkdirs.items[i]);
+  if (t->journal) tx_rm_quiet(t, t->journal);
 }
 
 /* Nothing was renamed yet: drop every artifact. */
@@ -393,8 +481,8 @@ static void undo_prepared(tx *t) {
     tx_op *o = &t->ops[i];
     char *tp = art_n(o->dir, t->id, 't', o->n);
     char *rp = art_n(o->dir, t->id, 'r', o->n);
-    rm_quiet(tp);
-    rm_quiet(rp);
+    tx_rm_quiet(t, tp);
+    tx_rm_quiet(t, rp);
     free(tp);
     free(rp);
   }
@@ -409,16 +497,16 @@ static int redo_committed(tx *t) {
     char *tp = art_n(o->dir, t->id, 't', o->n);
     char *rp = art_n(o->dir, t->id, 'r', o->n);
     if (o->kind == OP_WRITE) {
-      if (exists(tp) && pfs_rename(tp, o->target) != 0) ok = 0;
-    } else if (exists(o->target) && pfs_unlink(o->target) != 0) {
+      if (tx_exists(t, tp) && tx_rename(t, tp, o->target) != 0) ok = 0;
+    } else if (tx_exists(t, o->target) && tx_unlink(t, o->target) != 0) {
       ok = 0;
     }
-    rm_quiet(rp); /* restore copies of an abort that never got recorded */
+    tx_rm_quiet(t, rp); /* restore copies of an abort that never got recorded */
     free(tp);
     free(rp);
   }
   if (!ok) return 0;
-  for (size_t i = 0; i < t->dirs.len; i++) (void)fsync_path(t->dirs.items[i]);
+  for (size_t i = 0; i < t->dirs.len; i++) (void)fsync_path(t, t->dirs.items[i]);
   remove_pointers_dirs_journal(t, 0);
   return 1;
 }
@@ -431,18 +519,18 @@ static int undo_committed(tx *t) {
     tx_op *o = &t->ops[i];
     char *tp = art_n(o->dir, t->id, 't', o->n);
     char *rp = art_n(o->dir, t->id, 'r', o->n);
-    if (exists(rp)) {
-      if (pfs_rename(rp, o->target) != 0) ok = 0;
-    } else if (exists(tp)) {
-      rm_quiet(tp); /* never renamed: the old file is still in place */
+    if (tx_exists(t, rp)) {
+      if (tx_rename(t, rp, o->target) != 0) ok = 0;
+    } else if (tx_exists(t, tp)) {
+      tx_rm_quiet(t, tp); /* never renamed: the old file is still in place */
     } else if (o->kind == OP_WRITE && !o->orig_exists) {
-      if (exists(o->target) && pfs_unlink(o->target) != 0) ok = 0;
+      if (tx_exists(t, o->target) && tx_unlink(t, o->target) != 0) ok = 0;
     }
     free(tp);
     free(rp);
   }
   if (!ok) return 0;
-  for (size_t i = 0; i < t->dirs.len; i++) (void)fsync_path(t->dirs.items[i]);
+  for (size_t i = 0; i < t->dirs.len; i++) (void)fsync_path(t, t->dirs.items[i]);
   remove_pointers_dirs_journal(t, 1);
   return 1;
 }
@@ -727,7 +815,8 @@ static int write_pieces(int fd, const csb_patch_piece *pc, size_t n) {
 static int write_temp(tx *t, tx_op *o) {
   char *tp = art_n(o->dir, t->id, 't', o->n);
   int fd = -1, ok = 0;
-  if (!step(t) || (fd = pfs_open(tp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
+  if (!step(t) || (fd = pfs_open_in(o->dfd, tp, base_of(tp),
+                                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
     goto out;
   o->temp_made = 1;
   if (!step(t) ||
@@ -768,15 +857,16 @@ static int task_apply(void *ctx, size_t i, size_t self) {
      * locked meanwhile: otherwise renames in one directory would queue
      * behind each other's block freeing. */
     int hold = PFS_HOLD_REPLACED && o->orig_exists
-                   ? pfs_open(o->target, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0)
+                   ? pfs_open_in(o->dfd, o->target, base_of(o->target),
+                                 O_PATH | O_NOFOLLOW | O_CLOEXEC, 0)
                    : -1;
-    ok = step(t) && pfs_rename(tp, o->target) == 0;
+    ok = step(t) && pfs_rename_in(o->dfd, tp, base_of(tp), o->target, base_of(o->target)) == 0;
     int e = errno;
     if (hold >= 0) close(hold);
     errno = e;
     free(tp);
   } else {
-    ok = step(t) && pfs_unlink(o->target) == 0;
+    ok = step(t) && pfs_unlink_in(o->dfd, o->target, base_of(o->target)) == 0;
   }
   if (!ok) {
     o->err_no = errno ? errno : EIO;
@@ -800,7 +890,7 @@ static int task_sync_dir(void *ctx, size_t i, size_t self) {
   if (i == t->dirs.len)
     ok = step(t) && sync_fd(t->jfd, 1) == 0;
   else
-    ok = step(t) && fsync_path(t->dirs.items[i]);
+    ok = step(t) && fsync_path(t, t->dirs.items[i]);
   if (!ok) j->err_no[i] = errno ? errno : EIO;
   return ok;
 }
@@ -837,7 +927,7 @@ static int sync_filesystems(tx *t, const char **which) {
       if (n_seen < CSB_ARRAY_LEN(seen)) seen[n_seen++] = st.st_dev;
     }
     /* A directory that cannot be stat()ed is synced on its own account. */
-    if (!step(t) || !(have ? syncfs_path(t->dirs.items[i]) : fsync_path(t->dirs.items[i]))) {
+    if (!step(t) || !(have ? syncfs_path(t, t->dirs.items[i]) : fsync_path(t, t->dirs.items[i]))) {
       *which = t->dirs.items[i];
       return 0;
     }
@@ -988,10 +1078,25 @@ int csb_patch_commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts,
   collect_dirs(&t);
   t.fsync_each = t.n_ops <= fsync_each_max();
 
+  /* Pin every existing directory involved (created ones are pinned as
+   * they are made): from here on, files are created, renamed and removed
+   * relative to them, never through a path that could have been changed
+   * into a symlink since the plan checked it. */
+  t.dfds = csb_xmalloc((t.dirs.len ? t.dirs.len : 1) * sizeof(int));
+  for (size_t i = 0; i < t.dirs.len; i++) t.dfds[i] = -1;
+  for (size_t i = 0; i < t.dirs.len; i++) {
+    if (csb_strv_contains(&t.mkdirs, t.dirs.items[i])) continue;
+    if ((t.dfds[i] = pfs_dir_pin(t.dirs.items[i])) < 0) {
+      cfail(kind, err, "Failed to open directory %s", t.dirs.items[i]);
+      goto undo_no_journal;
+    }
+  }
+
   /* a. pointers in the existing directories */
   for (size_t i = 0; i < n_anchor_ptrs; i++) {
-    if (!step(&t) || pfs_pointer_make(t.journal, t.pointers.items[i]) != 0) {
-      cfail(kind, err, "Failed to write file %s", t.pointers.items[i]);
+    const char *pp = t.pointers.items[i];
+    if (!step(&t) || pfs_pointer_make_in(t.journal, dfd_of(&t, pp), pp, base_of(pp)) != 0) {
+      cfail(kind, err, "Failed to write file %s", pp);
       goto undo;
     }
     t.pointers_made = i + 1;
@@ -1000,7 +1105,8 @@ int csb_patch_commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts,
   /* b. the journal */
   {
     if (!step(&t) ||
-        (t.jfd = pfs_open(t.journal, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
+        (t.jfd = pfs_open_in(dfd_of(&t, t.journal), t.journal, base_of(t.journal),
+                             O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
       cfail(kind, err, "Failed to write file %s", t.journal);
       goto undo_no_journal;
     }
@@ -1024,19 +1130,28 @@ int csb_patch_commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts,
 
   /* c. created directories (and their pointers) */
   for (size_t i = 0; i < t.mkdirs.len; i++) {
-    if (!step(&t) || pfs_mkdir(t.mkdirs.items[i], 0777) != 0) {
-      cfail(kind, err, "Failed to create parent directories for %s", t.mkdirs.items[i]);
+    const char *d = t.mkdirs.items[i];
+    int pfd = dfd_of(&t, d);
+    int *slot = dfd_slot(&t, d);
+    if (!step(&t) || pfs_mkdir_in(pfd, d, base_of(d)) != 0) {
+      cfail(kind, err, "Failed to create parent directories for %s", d);
       goto undo;
     }
     t.mkdirs_made = i + 1;
+    if (slot && (*slot = pfs_dir_pin_in(pfd, d, base_of(d))) < 0) {
+      cfail(kind, err, "Failed to create parent directories for %s", d);
+      goto undo;
+    }
   }
   for (size_t i = n_anchor_ptrs; i < t.pointers.len; i++) {
-    if (!step(&t) || pfs_pointer_make(t.journal, t.pointers.items[i]) != 0) {
-      cfail(kind, err, "Failed to write file %s", t.pointers.items[i]);
+    const char *pp = t.pointers.items[i];
+    if (!step(&t) || pfs_pointer_make_in(t.journal, dfd_of(&t, pp), pp, base_of(pp)) != 0) {
+      cfail(kind, err, "Failed to write file %s", pp);
       goto undo;
     }
     t.pointers_made = i + 1;
   }
+  for (size_t i = 0; i < t.n_ops; i++) t.ops[i].dfd = dfd_of(&t, t.ops[i].target);
 
   /* d. temporary files, several at a time */
   t.pool = csb_patch_i_pool_new(t.n_ops < COMMIT_THREADS ? t.n_ops : COMMIT_THREADS);
@@ -1095,8 +1210,8 @@ int csb_patch_commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts,
   {
     int clean = 1;
     for (size_t i = 0; i < t.pointers_made; i++)
-      if (!step(&t) || (pfs_unlink(t.pointers.items[i]) != 0 && errno != ENOENT)) clean = 0;
-    if (clean && step(&t)) rm_quiet(t.journal);
+      if (!step(&t) || (tx_unlink(&t, t.pointers.items[i]) != 0 && errno != ENOENT)) clean = 0;
+    if (clean && step(&t)) tx_rm_quiet(&t, t.journal);
   }
   tx_free(&t);
   return 1;
@@ -1112,9 +1227,10 @@ abort: {
     if (!o->done || !o->orig_exists) continue;
     char *rp = art_n(o->dir, t.id, 'r', o->n);
     if (o->orig_link) {
-      ok = pfs_symlink(o->orig_link, rp) == 0;
+      ok = pfs_symlink_in(o->orig_link, o->dfd, rp, base_of(rp)) == 0;
     } else {
-      int fd = pfs_open(rp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+      int fd = pfs_open_in(o->dfd, rp, base_of(rp),
+                           O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
       ok = fd >= 0 && csb_write_all(fd, o->orig_data ? o->orig_data : "", o->orig_len) &&
            pfs_fchmod(fd, o->orig_mode & 07777) == 0 &&
            (!o->chown || pfs_fchown(fd, o->uid, o->gid) == 0 || errno == EPERM) &&
@@ -1123,7 +1239,7 @@ abort: {
     }
     free(rp);
   }
-  for (size_t i = 0; i < t.dirs.len && ok; i++) ok = fsync_path(t.dirs.items[i]);
+  for (size_t i = 0; i < t.dirs.len && ok; i++) ok = fsync_path(&t, t.dirs.items[i]);
   ok = ok && csb_write_all(t.jfd, "abort\n", 6) && sync_fd(t.jfd, 1) == 0;
   if (ok) {
     t.aborted = 1;

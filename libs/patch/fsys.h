@@ -173,10 +173,74 @@ static inline void pfs_kill_self(void) { csb_patch_i_fs_kill_self(); }
 static inline int pfs_is_root(void) { return 0; }
 static inline mode_t pfs_default_mode(void) { return (mode_t)(S_IFREG | 0666); }
 
+/* Directories are not pinned (no *at calls): the _in calls below use the
+ * full path, as before; PFS_PINNED stands for a pinned directory. */
+#define PFS_PINNED 0x7fffffff
+static inline int pfs_dir_pin(const char *dir) {
+  (void)dir;
+  return PFS_PINNED;
+}
+static inline int pfs_dir_pin_in(int dfd, const char *path, const char *name) {
+  (void)dfd;
+  (void)path;
+  (void)name;
+  return PFS_PINNED;
+}
+static inline void pfs_dir_unpin(int dfd) { (void)dfd; }
+static inline int pfs_open_in(int dfd, const char *path, const char *name, int flags, int mode) {
+  (void)dfd;
+  (void)name;
+  return pfs_open(path, flags, mode);
+}
+static inline int pfs_rename_in(int dfd, const char *from, const char *from_name, const char *to,
+                                const char *to_name) {
+  (void)dfd;
+  (void)from_name;
+  (void)to_name;
+  return pfs_rename(from, to);
+}
+static inline int pfs_unlink_in(int dfd, const char *path, const char *name) {
+  (void)dfd;
+  (void)name;
+  return pfs_unlink(path);
+}
+static inline int pfs_mkdir_in(int dfd, const char *path, const char *name) {
+  (void)dfd;
+  (void)name;
+  return pfs_mkdir(path, 0777);
+}
+static inline int pfs_pointer_make_in(const char *journal, int dfd, const char *pointer,
+                                      const char *name) {
+  (void)dfd;
+  (void)name;
+  return pfs_pointer_make(journal, pointer);
+}
+static inline int pfs_symlink_in(const char *target, int dfd, const char *link, const char *name) {
+  (void)dfd;
+  (void)name;
+  return pfs_symlink(target, link);
+}
+static inline int pfs_rmdir_in(int dfd, const char *path, const char *name) {
+  (void)dfd;
+  (void)name;
+  return pfs_rmdir(path);
+}
+/* A pinned directory opened for reading (to sync it). */
+static inline int pfs_dir_open_pinned(int dfd, const char *path) {
+  (void)dfd;
+  return pfs_open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+}
+static inline int pfs_lstat_in(int dfd, const char *path, const char *name, struct stat *st) {
+  (void)dfd;
+  (void)name;
+  return pfs_lstat(path, st);
+}
+
 #else /* POSIX */
 
 #include <dirent.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/file.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -252,6 +316,90 @@ static inline int pfs_canonical_existing_prefix(const char *p, char **out, csb_e
 }
 /* The file a rename replaces is held open across it (see commit.c). */
 #define PFS_HOLD_REPLACED 1
+
+/* A directory pinned for the _in calls below, reached from "/" without
+ * following a symlink in any component (each is opened O_NOFOLLOW), so
+ * that what commit.c creates, renames and unlinks lands in the directory
+ * the plan checked even when a path component is swapped for a symlink
+ * meanwhile. -1 with errno (ENOTDIR for a symlink) when it cannot be. */
+static inline int pfs_dir_pin(const char *dir) {
+  if (dir[0] != '/') {
+    errno = EINVAL;
+    return -1;
+  }
+  int fd = openat(AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  const char *p = dir;
+  while (fd >= 0) {
+    while (*p == '/') p++;
+    if (!*p) return fd;
+    size_t n = strcspn(p, "/");
+    char name[256];
+    if (n >= sizeof(name)) {
+      close(fd);
+      errno = ENAMETOOLONG;
+      return -1;
+    }
+    memcpy(name, p, n);
+    name[n] = '\0';
+    p += n;
+    int next = openat(fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int e = errno;
+    close(fd);
+    errno = e;
+    fd = next;
+  }
+  return -1;
+}
+/* A directory just created in the pinned directory dfd. */
+static inline int pfs_dir_pin_in(int dfd, const char *path, const char *name) {
+  (void)path;
+  return openat(dfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+static inline void pfs_dir_unpin(int dfd) {
+  if (dfd >= 0) close(dfd);
+}
+/* `name` in the pinned directory dfd (`path` is its full path, which
+ * Windows builds use instead). */
+static inline int pfs_open_in(int dfd, const char *path, const char *name, int flags, int mode) {
+  (void)path;
+  return openat(dfd, name, flags, mode);
+}
+static inline int pfs_rename_in(int dfd, const char *from, const char *from_name, const char *to,
+                                const char *to_name) {
+  (void)from;
+  (void)to;
+  return renameat(dfd, from_name, dfd, to_name);
+}
+static inline int pfs_unlink_in(int dfd, const char *path, const char *name) {
+  (void)path;
+  return unlinkat(dfd, name, 0);
+}
+static inline int pfs_mkdir_in(int dfd, const char *path, const char *name) {
+  (void)path;
+  return mkdirat(dfd, name, 0777);
+}
+static inline int pfs_pointer_make_in(const char *journal, int dfd, const char *pointer,
+                                      const char *name) {
+  (void)pointer;
+  return symlinkat(journal, dfd, name);
+}
+static inline int pfs_symlink_in(const char *target, int dfd, const char *link, const char *name) {
+  (void)link;
+  return symlinkat(target, dfd, name);
+}
+static inline int pfs_rmdir_in(int dfd, const char *path, const char *name) {
+  (void)path;
+  return unlinkat(dfd, name, AT_REMOVEDIR);
+}
+/* A pinned directory opened for reading (to sync it). */
+static inline int pfs_dir_open_pinned(int dfd, const char *path) {
+  (void)path;
+  return openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+static inline int pfs_lstat_in(int dfd, const char *path, const char *name, struct stat *st) {
+  (void)path;
+  return fstatat(dfd, name, st, AT_SYMLINK_NOFOLLOW);
+}
 /* Ends the process at once, as a crash would (fault injection). */
 static inline void pfs_kill_self(void) {
   kill(getpid(), SIGKILL);

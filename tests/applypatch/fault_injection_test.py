@@ -20,6 +20,8 @@ thread reaches first.
   fail  the system call of step N fails (EIO). The run must exit 71 and
         leave the whole tree old (before the commit point) or old as well
         after rolling back (after it), with no temporary file.
+  swap  after step N a directory of the patch becomes a symlink to one
+        outside the tree (see run_swaps): the outside one must not change.
 
 Usage: fault_injection_test.py --bin PATH-TO-csb-applypatch-fi
 """
@@ -260,6 +262,58 @@ def run_scenario(binary, base, name, files, patch, probe, env, failures):
     return checks
 
 
+# A racing process: after step N (anything the run creates, renames or
+# removes comes after the plan checked the paths), the directory d, where
+# the patch adds, updates, deletes and creates a subdirectory, is moved
+# aside and replaced by a symlink to a directory outside the tree, with
+# files of the same names. The run must work in the directory it checked
+# (now d.orig) or fail, and never touch the outside one.
+SWAP_OLD = {"d/a.txt": b"inside\n", "d/gone.txt": b"inside gone\n", "keep.txt": b"k\n"}
+SWAP_PATCH = """*** Begin Patch
+*** Update File: d/a.txt
+@@
+-inside
++changed
+*** Delete File: d/gone.txt
+*** Add File: d/new.txt
++new
+*** Add File: d/sub/deep.txt
++deep
+*** Update File: keep.txt
+@@
+-k
++K
+*** End Patch
+"""
+SWAP_OUTSIDE = {"a.txt": b"outside\n", "gone.txt": b"outside gone\n"}
+
+
+def run_swaps(binary, base, failures):
+    checks = 0
+    for n in range(1, 41):
+        top = os.path.join(base, "swap-%d" % n)
+        work, outside = os.path.join(top, "work"), os.path.join(top, "outside")
+        for d, files in ((work, SWAP_OLD), (outside, SWAP_OUTSIDE)):
+            for rel, data in files.items():
+                os.makedirs(os.path.dirname(os.path.join(d, rel)), exist_ok=True)
+                with open(os.path.join(d, rel), "wb") as f:
+                    f.write(data)
+        r = run(binary, work, SWAP_PATCH,
+                {"CSB_PATCH_FAULT_STEP": str(n), "CSB_PATCH_FAULT_MODE": "swap",
+                 "CSB_PATCH_FAULT_SWAP_DIR": os.path.join(work, "d"),
+                 "CSB_PATCH_FAULT_SWAP_TO": outside})
+        tag = "swap at step %d" % n
+        if r.returncode not in (0, 71):
+            failures.append("%s: exit %d (%r)" % (tag, r.returncode, r.stderr))
+        got = {k: v[1] if v[0] == "f" else v for k, v in snapshot(outside).items()}
+        if got != SWAP_OUTSIDE:
+            failures.append("%s: the outside directory changed: %s" % (tag, sorted(got)))
+        checks += 1
+        shutil.rmtree(top)
+    print("swap: 40 steps")
+    return checks
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
@@ -271,6 +325,7 @@ def main():
     try:
         for name, files, patch, probe, env in SCENARIOS:
             checks += run_scenario(binary, base, name, files, patch, probe, env, failures)
+        checks += run_swaps(binary, base, failures)
     finally:
         shutil.rmtree(base, ignore_errors=True)
     for f in failures[:40]:

@@ -618,6 +618,20 @@ def mount_targets_removed_after_run(t):
 
 
 @case
+def mount_target_cleanup_does_not_follow_planted_symlinks(t):
+    """The command moves the directory holding a mount target away and
+    links its name to a directory outside the writable roots: removing the
+    target after the run must not delete the same name there."""
+    os.makedirs(os.path.join(t.ws, "config"))
+    victim = t.write("outside/secrets.json", "")
+    t.policy([("/", "read"), (t.ws, "write"), (t.ws + "/config/secrets.json", "deny")])
+    rc, out, _ = t.sh(f"mv config moved && ln -s {t.out} config && echo swapped")
+    eq((rc, out), (0, "swapped\n"))
+    eq(os.path.exists(victim), True, "empty file outside the writable roots still there")
+    eq(os.path.islink(os.path.join(t.ws, "config")), True, "the command's symlink is left alone")
+
+
+@case
 def concurrent_runs_keep_each_others_masks(t):
     t.policy()
     argv, xenv = t.argv(["/bin/sh", "-c", "sleep 1.5; mkdir .codex/x 2>/dev/null && echo escaped || echo still-masked"])

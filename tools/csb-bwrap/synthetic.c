@@ -86,14 +86,47 @@ static int ensure_dir(const char *dir, csb_error *err) {
 
 static int pid_alive(pid_t pid) { return pid > 0 && (kill(pid, 0) == 0 || errno != ESRCH); }
 
-static void remove_if_ours(const char *path, int kind) {
-  struct stat st;
-  if (lstat(path, &st) != 0) return;
-  if (kind == BW_SYNTH_DIR && S_ISDIR(st.st_mode)) {
-    rmdir(path); /* fails harmlessly when something was put inside */
-  } else if (kind == BW_SYNTH_FILE && S_ISREG(st.st_mode) && st.st_size == 0) {
-    unlink(path);
+/* The directory holding `path`, reached one component at a time without
+ * following any symlink (-1 when a component is a symlink, or missing).
+ * A target's path was canonical when it was recorded; a symlink on the way
+ * now was planted since, typically by the sandboxed command renaming a
+ * parent of the mount point inside a writable root and linking its old
+ * name elsewhere: following it would make us delete a file of the same
+ * name wherever the link points. */
+static int open_parent_nofollow(const char *path, const char **leaf) {
+  if (path[0] != '/') return -1;
+  int fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  const char *p = path;
+  while (fd >= 0) {
+    while (*p == '/') p++;
+    const char *end = strchr(p, '/');
+    if (!end) {
+      *leaf = p;
+      return *p ? fd : (close(fd), -1);
+    }
+    char *comp = csb_xstrndup(p, (size_t)(end - p));
+    int next = openat(fd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    free(comp);
+    close(fd);
+    fd = next;
+    p = end;
   }
+  return -1;
+}
+
+static void remove_if_ours(const char *path, int kind) {
+  const char *leaf = NULL;
+  int dfd = open_parent_nofollow(path, &leaf);
+  if (dfd < 0) return;
+  struct stat st;
+  if (fstatat(dfd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+    if (kind == BW_SYNTH_DIR && S_ISDIR(st.st_mode)) {
+      unlinkat(dfd, leaf, AT_REMOVEDIR); /* fails harmlessly when something was put inside */
+    } else if (kind == BW_SYNTH_FILE && S_ISREG(st.st_mode) && st.st_size == 0) {
+      unlinkat(dfd, leaf, 0);
+    }
+  }
+  close(dfd);
 }
 
 /* ---- the registry's entries ---------------------------------------------- */

@@ -388,6 +388,28 @@ def nested_writable_after_read_only_parent(t):
 
 
 @case
+def directories_on_the_way_to_nested_rules_cannot_be_renamed(t):
+    """A nested writable root, a read-only carve-out and a deny entry below
+    plain directories of a writable root: renaming such a directory would
+    carry the mount along and free the path for a new, unprotected one (a
+    fresh .git with hooks at the nested workspace's path)."""
+    repo = os.path.join(t.ws, "projects", "repo")
+    os.makedirs(os.path.join(repo, ".git"))
+    t.write("ws/docs/spec/v1.txt", "spec")
+    t.write("ws/conf/app/secret.env", "KEY")
+    t.policy([("/", "read"), (t.ws, "write"), (repo, "write"), (t.ws + "/docs/spec", "read"),
+              (t.ws + "/conf/app/secret.env", "deny")])
+    rc, out, _ = t.sh("for d in projects docs conf/app; do mv $d $d.old 2>/dev/null && echo moved $d || echo kept $d; done; "
+                      "mkdir -p projects/repo/.git 2>/dev/null; echo x > projects/repo/.git/hook 2>/dev/null || echo git-read-only; "
+                      "echo x > conf/app/secret.env 2>/dev/null || echo deny-kept; "
+                      "touch docs/new && rm docs/new && echo docs-writable")
+    eq((rc, out), (0, "kept projects\nkept docs\nkept conf/app\ngit-read-only\ndeny-kept\ndocs-writable\n"))
+    eq(sorted(os.listdir(t.ws)), ["conf", "docs", "projects"], "host workspace")
+    eq(os.listdir(os.path.join(repo, ".git")), [], "host .git")
+    eq(t.read("ws/conf/app/secret.env"), "KEY", "host denied file")
+
+
+@case
 def deny_glob_masks_matches(t):
     t.write("ws/a.env", "A")
     t.write("ws/sub/deep/b.env", "B")

@@ -381,6 +381,32 @@ def _(c):
     return k, line
 
 
+@probe("nested_root_swap_detected", "a read-write bind inside a writable root that bubblewrap mounted through a symlink swapped in during setup is detected")
+def _(c):
+    # The nested writable root ws/sub/inner and the directory holding it
+    # (bound onto itself so that it cannot be renamed) are read-write binds:
+    # swapped for a relative symlink before bubblewrap mounts them, they
+    # would make a read-only directory writable.
+    outside = os.path.join(c.out, "inner")
+    os.makedirs(outside)
+    os.makedirs(os.path.join(c.ws, "sub", "inner"))
+    wrapper = os.path.join(c.base, "bwrap-swap")
+    with open(wrapper, "w") as f:
+        f.write("#!/bin/sh\ncase \"$1\" in --help) exec /usr/bin/bwrap --help;; esac\n"
+                "rm -r %s/sub && ln -s ../out %s/sub\nexec /usr/bin/bwrap \"$@\"\n" % (c.ws, c.ws))
+    os.chmod(wrapper, 0o755)
+    c.policy([("/", "read"), (c.ws, "write"), (c.ws + "/sub/inner", "write")])
+    argv = [c.bin, "--policy", c.pfile, "--bwrap", wrapper, "--", "/bin/sh", "-c",
+            "echo x > %s/pwned && echo 'ESCAPED: wrote into the read-only directory' || echo 'blocked: read-only'" % outside]
+    p = subprocess.run(argv, cwd=c.ws, capture_output=True, text=True, timeout=TIMEOUT)
+    if os.path.exists(os.path.join(outside, "pwned")):
+        return "ESCAPED", "ESCAPED: wrote into %s" % outside
+    k, line = verdict(p.returncode, p.stdout + p.stderr)
+    if p.returncode == 69 and "changed while the sandbox was set up" in p.stderr:
+        return "blocked", "blocked: csb-bwrap refused: " + p.stderr.strip().splitlines()[0][:120]
+    return k, line
+
+
 def main():
     args = sys.argv[1:]
     only = None

@@ -120,7 +120,9 @@ typedef struct bw_fsargs {
   csb_strv explain;    /* one line per decision, for --explain */
   /* Read-only masks inside writable roots: the inner stage re-checks
    * that each is still a read-only mount and not a symlink (a swap during
-   * setup would have let bubblewrap mount somewhere else). */
+   * setup would have let bubblewrap mount somewhere else); and, as
+   * "w:PATH", read-write binds inside writable roots, re-checked as
+   * directories that are still mount points. */
   csb_strv verify;
   int glob_cache_stored; /* a deny-glob expansion wrote a new cache file */
   /* The soft RLIMIT_NOFILE before the build raised it to hold data_fds (the

@@ -103,6 +103,30 @@ static int capabilities_clear(void) {
 /* Bound on the list of read-only masks (NUL-separated paths). */
 #define VERIFY_MAX (64u << 20)
 
+/* Whether `path` is the root of a mount: 1 yes, 0 no, -1 unknown (statx
+ * or STATX_ATTR_MOUNT_ROOT, Linux 5.8, unavailable). The kernel's struct
+ * statx, restated up to the attribute mask. */
+#ifndef SYS_statx
+#define SYS_statx 332
+#endif
+#define CSB_STATX_ATTR_MOUNT_ROOT 0x2000ULL
+#define CSB_AT_STATX_DONT_SYNC 0x4000
+static int is_mount_root(const char *path) {
+  struct {
+    uint32_t mask, blksize;
+    uint64_t attributes;
+    uint32_t nlink, uid, gid;
+    uint16_t mode, spare0;
+    uint64_t ino, size, blocks, attributes_mask;
+    unsigned char rest[256 - 64];
+  } sx;
+  memset(&sx, 0, sizeof sx);
+  if (syscall(SYS_statx, AT_FDCWD, path, AT_SYMLINK_NOFOLLOW | CSB_AT_STATX_DONT_SYNC, 0, &sx) != 0)
+    return -1;
+  if (!(sx.attributes_mask & CSB_STATX_ATTR_MOUNT_ROOT)) return -1;
+  return (sx.attributes & CSB_STATX_ATTR_MOUNT_ROOT) != 0;
+}
+
 static int parse_fd(const char *s) {
   char *e = NULL;
   long v = strtol(s, &e, 10);
@@ -337,7 +361,10 @@ int bw_inner_main(int argc, char **argv) {
                 "command (fix: use a bubblewrap that honours --cap-drop ALL)");
   if (verify_fd >= 0) {
     /* NUL-separated paths, every one of which must be there, no symlink,
-     * on a read-only mount. */
+     * on a read-only mount; or, prefixed with "w:", a read-write bind inside
+     * a writable root (a nested root, or a directory bound onto itself so
+     * that it cannot be renamed): a directory, no symlink, the root of a
+     * mount that is not read-only. */
     char *list = NULL;
     size_t len = 0;
     csb_error re;
@@ -351,6 +378,19 @@ int bw_inner_main(int argc, char **argv) {
       const char *path = list + at;
       struct stat st;
       struct statvfs sv;
+      if (strncmp(path, "w:", 2) == 0) {
+        path += 2;
+        if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode) || statvfs(path, &sv) != 0 ||
+            (sv.f_flag & ST_RDONLY) || is_mount_root(path) == 0) {
+          int rc = fail(CSB_EXIT_UNAVAILABLE,
+                        "read-write bind %s changed while the sandbox was set up (was it swapped "
+                        "for a symlink?); refusing to run the command",
+                        path);
+          free(list);
+          return rc;
+        }
+        continue;
+      }
       if (lstat(path, &st) != 0 || S_ISLNK(st.st_mode) || statvfs(path, &sv) != 0 ||
           !(sv.f_flag & ST_RDONLY)) {
         int rc = fail(CSB_EXIT_UNAVAILABLE,

@@ -60,6 +60,7 @@ typedef struct op {
   size_t seq;
   char *why; /* explanation */
   int fd;    /* OP_DATA_FILE: the content */
+  int pin;   /* its path must keep naming it (see pin_ancestors) */
   long same; /* the previous operation on the same destination, or -1 */
 } op;
 
@@ -83,6 +84,7 @@ typedef struct builder {
   size_t n_slots, used_slots;
   csb_strv rw_dirs; /* destinations bound read-write (canonical) */
   csb_strv writable_logical; /* writable roots as written */
+  int pinning; /* operations added now get `pin` */
   bw_fsargs *out;
   csb_error *err;
 } builder;
@@ -213,6 +215,7 @@ static op *add_op(builder *b, op_kind k, const char *dst, const char *src, const
   o->rank = rank_of(k);
   o->seq = b->n;
   o->why = why ? csb_xstrdup(why) : NULL;
+  o->pin = b->pinning;
   pslot *s = slot_get(b, o->key, strlen(o->key));
   o->same = s->head;
   s->head = (long)b->n;
@@ -375,7 +378,11 @@ static int add_read_only(builder *b, const char *s, const char *origin) {
   struct stat st;
   char *m = first_missing(s);
   if (!m) {
-    if (find_op(b, s) >= 0) return 1;
+    long k = find_op(b, s);
+    if (k >= 0) {
+      b->ops[k].pin |= b->pinning; /* a readable root bound already */
+      return 1;
+    }
     /* An empty protected directory or file may be a concurrent run's mount
      * target: bound read-only like any existing path, and registered so
      * that its creator does not remove it while we use it. */
@@ -481,6 +488,7 @@ static int add_writable_root(builder *b, const csb_writable_root *w) {
   long k = find_op(b, canon);
   if (k >= 0) {
     set_kind(b, &b->ops[k], OP_BIND);
+    b->ops[k].pin = b->pinning;
     free(b->ops[k].why);
     b->ops[k].why = csb_xstrdup(why);
   } else {
@@ -638,6 +646,41 @@ static void add_runtime_file(builder *b, const char *src, const char *dst) {
   free(canon);
 }
 
+/* ---- pinning the way to nested mounts ------------------------------------------
+
+ * A mount is attached to a directory, not to its path. Inside a writable
+ * root the command could rename a plain directory holding a nested
+ * writable root, a read-only carve-out, protected metadata or a deny mask
+ * (the mount moves along with it) and create a new directory under the old
+ * name: what it then writes at the policy's path lands on the host
+ * unprotected (a workspace under a writable /tmp gets a fresh .git with
+ * hooks). Each directory between the enclosing read-write bind and such a
+ * mount is bound onto itself: a mount point cannot be renamed or removed
+ * (EBUSY). Deny-glob matches are not pinned: a glob only denies reading,
+ * and a new matching file can be created anyway. */
+static void pin_ancestors(builder *b) {
+  size_t n = b->n;
+  for (size_t i = 0; i < n; i++) {
+    if (!b->ops[i].pin) continue;
+    char *cur = csb_path_parent(b->ops[i].dst);
+    while (cur) {
+      const op *c = covering_op(b, cur);
+      if (!c || c->kind != OP_BIND) break;
+      char *k = path_key(cur);
+      int same = strcmp(c->key, k) == 0;
+      free(k);
+      if (same) break;
+      char *why = csb_xasprintf("%s bound onto itself: the way to %s cannot be renamed", cur, b->ops[i].dst);
+      add_op(b, OP_BIND, cur, cur, why);
+      free(why);
+      char *up = csb_path_parent(cur);
+      free(cur);
+      cur = up;
+    }
+    free(cur);
+  }
+}
+
 /* ---- emission -------------------------------------------------------------- */
 
 static int cmp_ops(const void *a, const void *bb) {
@@ -781,6 +824,8 @@ static int emit(builder *b) {
          o->kind == OP_DENY_DIR || o->kind == OP_DENY_FILE || o->kind == OP_DATA_FILE) &&
         enclosing_writable(b, o->dst))
       csb_strv_push(&f->verify, o->dst);
+    else if (o->kind == OP_BIND && enclosing_writable(b, o->dst))
+      csb_strv_pushf(&f->verify, "w:%s", o->dst);
   }
   /* Read-only remounts of our tmpfs masks come last, after every mount
    * point below them has been created. */
@@ -888,8 +933,10 @@ int bw_mounts_build(const csb_policy *p, const csb_policy_view *v, const bw_moun
   }
 
   /* 3. writable roots: the binds first, then their carve-outs */
+  b.pinning = 1;
   for (size_t i = 0; i < v->n_writable; i++)
     if (!add_writable_root(&b, &v->writable[i])) goto out;
+  b.pinning = 0;
 
   if (!v->full_read && !v->full_write) {
     /* 3a. the symlinks on the way to readable roots (/bin -> usr/bin) */
@@ -903,10 +950,15 @@ int bw_mounts_build(const csb_policy *p, const csb_policy_view *v, const bw_moun
   if (!expand_globs(&b, &unreadable)) goto out;
   csb_strv_sort_unique(&unreadable);
 
+  b.pinning = 1;
   for (size_t i = 0; i < v->n_writable; i++)
     if (!add_writable_carveouts(&b, &v->writable[i])) goto out;
-  for (size_t i = 0; i < unreadable.len; i++)
+  for (size_t i = 0; i < unreadable.len; i++) {
+    b.pinning = csb_strv_contains(&v->unreadable_roots, unreadable.items[i]);
     if (!add_unreadable(&b, unreadable.items[i], "deny rule")) goto out;
+  }
+  b.pinning = 0;
+  pin_ancestors(&b);
 
   /* 5. /dev/shm follows the policy (bubblewrap's own is private and
    * writable, which the policy may not allow). */

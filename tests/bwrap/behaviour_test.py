@@ -640,20 +640,6 @@ def mount_targets_removed_after_run(t):
 
 
 @case
-def mount_target_cleanup_does_not_follow_planted_symlinks(t):
-    """The command moves the directory holding a mount target away and
-    links its name to a directory outside the writable roots: removing the
-    target after the run must not delete the same name there."""
-    os.makedirs(os.path.join(t.ws, "config"))
-    victim = t.write("outside/secrets.json", "")
-    t.policy([("/", "read"), (t.ws, "write"), (t.ws + "/config/secrets.json", "deny")])
-    rc, out, _ = t.sh(f"mv config moved && ln -s {t.out} config && echo swapped")
-    eq((rc, out), (0, "swapped\n"))
-    eq(os.path.exists(victim), True, "empty file outside the writable roots still there")
-    eq(os.path.islink(os.path.join(t.ws, "config")), True, "the command's symlink is left alone")
-
-
-@case
 def concurrent_runs_keep_each_others_masks(t):
     t.policy()
     argv, xenv = t.argv(["/bin/sh", "-c", "sleep 1.5; mkdir .codex/x 2>/dev/null && echo escaped || echo still-masked"])
@@ -935,6 +921,31 @@ def earlier_registry_layout_is_honoured(t):
     # empty directory it is a pre-existing path and stays)
     t.sh("true")
     eq(os.listdir(t.ws), [".agents"], "unregistered empty directory")
+
+
+@case
+def stale_mount_target_is_not_removed_through_a_symlink(t):
+    """A killed run's mount target whose parent has since been moved away
+    and its name linked outside the writable roots (by a command run under
+    another policy): the sweep must not delete the same name there."""
+    if CODEX:
+        raise Skip("csb registry")
+    reg = registry_dir()
+    t.policy()
+    t.sh("true")  # creates the registry
+    victim = t.write("outside/secrets.json", "")
+    os.symlink(t.out, os.path.join(t.ws, "config"))
+    target = os.path.join(t.ws, "config", "secrets.json")
+    marker = os.path.join(reg, "%s.%d" % (fnv1a(target), dead_pid()))
+    os.symlink("f:" + target, marker)
+    try:
+        rc, _, _ = t.sh("true")
+        eq(rc, 0)
+        eq(os.path.lexists(marker), False, "stale marker swept")
+        eq(os.path.exists(victim), True, "empty file outside the writable roots still there")
+    finally:
+        if os.path.lexists(marker):
+            os.unlink(marker)
 
 
 @case

@@ -150,7 +150,7 @@ typedef struct bw_registry {
 
 /* Picks (and creates, mode 0700) the registry directory for this user;
  * NULL when none is usable. */
-char *bw_registry_default_dir(void);
+char *bw_registry_default_dir(csb_error *why);
 /* Removes what runs that died without cleaning up (SIGKILL) left behind.
  * Call before looking at the workspace. */
 void bw_registry_sweep(const char *dir);

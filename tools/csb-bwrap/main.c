@@ -539,7 +539,9 @@ static int run_bwrap(outer *o) {
   bw_registry reg;
   memset(&reg, 0, sizeof reg);
   reg.lock_fd = -1;
-  char *registry = bw_registry_default_dir();
+  csb_error reg_why;
+  csb_error_clear(&reg_why);
+  char *registry = bw_registry_default_dir(&reg_why);
   pl.registry = registry;
   if (registry && !o->print_argv && !o->explain) bw_registry_sweep(registry);
 
@@ -604,9 +606,11 @@ static int run_bwrap(outer *o) {
   }
   if (pl.fs.n_synth > 0 && !registry) {
     rc = csb_cli_error(&o->cli, CSB_EXIT_OSERR,
-                       "no usable directory for the mount-target registry (tried /run/csb-bwrap, "
-                       "$XDG_RUNTIME_DIR/csb-bwrap, /tmp/csb-bwrap-UID); masks on missing paths "
-                       "would leave files behind");
+                       "no usable directory for the mount-target registry (/run/csb-bwrap when "
+                       "run as root, $XDG_RUNTIME_DIR/csb-bwrap, /tmp/csb-bwrap-UID), which masks "
+                       "on missing paths need so that their mount points are removed after the "
+                       "run: %s (or set XDG_RUNTIME_DIR to a directory of your own)",
+                       reg_why.msg[0] ? reg_why.msg : "none could be created");
     goto out;
   }
   if (!bw_registry_register(&reg, registry, pl.fs.synth, pl.fs.n_synth, &e)) {

@@ -43,8 +43,9 @@
 static int ensure_dir(const char *dir, csb_error *err);
 
 /* Candidates, most private first: /run (root only), $XDG_RUNTIME_DIR,
- * then /tmp. The first one we can create and verify wins. */
-char *bw_registry_default_dir(void) {
+ * then /tmp. The first one we can create and verify wins; when none does,
+ * `why` says what was wrong with the last one. */
+char *bw_registry_default_dir(csb_error *why) {
   uid_t u = geteuid();
   char *cand[3] = {NULL, NULL, NULL};
   size_t n = 0;
@@ -56,7 +57,7 @@ char *bw_registry_default_dir(void) {
   cand[n++] = csb_xasprintf("/tmp/csb-bwrap-%u", (unsigned)u);
   char *best = NULL;
   for (size_t i = 0; i < n; i++) {
-    if (!best && ensure_dir(cand[i], NULL)) best = cand[i];
+    if (!best && ensure_dir(cand[i], why)) best = cand[i];
     else free(cand[i]);
   }
   return best; /* NULL: no usable registry */

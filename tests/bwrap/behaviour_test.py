@@ -651,6 +651,27 @@ def concurrent_runs_keep_each_others_masks(t):
     eq(os.listdir(t.ws), [], "host after both")
 
 
+@case
+def concurrent_runs_keep_masks_of_missing_paths(t):
+    """A masks a missing denied path and a missing read-only path (their mount
+    points are created on the host); B, started while A runs, finds those
+    empty files: A's cleanup must not delete them under B, which would
+    detach B's masks."""
+    if CODEX:
+        raise Skip("csb cleans up mount targets (codex's placeholders differ)")
+    t.policy([("/", "read"), (t.ws, "write"), (t.ws + "/later.key", "deny"), (t.ws + "/build/out", "read")])
+    argv, xenv = t.argv(["/bin/sh", "-c", "sleep 1"])
+    a = subprocess.Popen(argv, cwd=t.ws, env={**os.environ, **xenv})
+    deadline = time.time() + 10
+    while not (t.exists("ws/later.key") and t.exists("ws/build")) and time.time() < deadline:
+        time.sleep(0.02)
+    rc, out, _ = t.sh("sleep 2; printf x > later.key 2>/dev/null || echo blocked; "
+                      "cat later.key 2>/dev/null || echo unreadable; mkdir -p build/out 2>/dev/null || echo ro")
+    eq(a.wait(timeout=TIMEOUT), 0, "first run")
+    eq((rc, out), (0, "blocked\nunreadable\nro\n"))
+    eq(os.listdir(t.ws), [], "host after both")
+
+
 PR_SET_CHILD_SUBREAPER = 36
 
 # The moments a launcher is killed at (kill_runs).

@@ -604,7 +604,9 @@ static int run_bwrap(outer *o) {
     rc = 0;
     goto out;
   }
-  if (pl.fs.n_synth > 0 && !registry) {
+  size_t n_new_synth = 0;
+  for (size_t i = 0; i < pl.fs.n_synth; i++) n_new_synth += !pl.fs.synth[i].existing;
+  if (n_new_synth > 0 && !registry) {
     rc = csb_cli_error(&o->cli, CSB_EXIT_OSERR,
                        "no usable directory for the mount-target registry (/run/csb-bwrap when "
                        "run as root, $XDG_RUNTIME_DIR/csb-bwrap, /tmp/csb-bwrap-UID), which masks "
@@ -613,7 +615,7 @@ static int run_bwrap(outer *o) {
                        reg_why.msg[0] ? reg_why.msg : "none could be created");
     goto out;
   }
-  if (!bw_registry_register(&reg, registry, pl.fs.synth, pl.fs.n_synth, &e)) {
+  if (!bw_registry_register(&reg, registry, pl.fs.synth, registry ? pl.fs.n_synth : 0, &e)) {
     rc = csb_cli_error(&o->cli, CSB_EXIT_OSERR, "%s", e.msg);
     goto out;
   }

@@ -370,6 +370,26 @@ static int dir_is_empty(const char *path) {
   return empty;
 }
 
+/* `path` is missing because its parent is not a directory (typically an
+ * empty file a concurrent run created as the mount target for the same
+ * rule): nothing can be created there while that file stays, so it is
+ * kept in place, bound read-only onto itself, and registered when it is
+ * such a mount target. 1 when that applies (`m`: the first missing
+ * component of `path`). */
+static int keep_blocking_file(builder *b, const char *m, const char *origin) {
+  struct stat st;
+  char *par = csb_path_parent(m);
+  int blocked = par && lstat(par, &st) == 0 && !S_ISDIR(st.st_mode);
+  if (blocked && host_writable_at(b, par) && find_op(b, par) < 0) {
+    if (S_ISREG(st.st_mode) && st.st_size == 0) add_synth_existing(b->out, par, BW_SYNTH_FILE);
+    char *why = csb_xasprintf("%s kept in place read-only: %s cannot exist below it (%s)", par, m, origin);
+    add_op(b, OP_RO_BIND, par, par, why);
+    free(why);
+  }
+  free(par);
+  return blocked;
+}
+
 /* ---- rules ---------------------------------------------------------------- */
 
 /* A read-only carve-out `s` inside writable root `w`. */
@@ -383,12 +403,13 @@ static int add_read_only(builder *b, const char *s, const char *origin) {
       b->ops[k].pin |= b->pinning; /* a readable root bound already */
       return 1;
     }
-    /* An empty protected directory or file may be a concurrent run's mount
-     * target: bound read-only like any existing path, and registered so
-     * that its creator does not remove it while we use it. */
+    /* An empty file, or an empty protected directory, may be a concurrent
+     * run's mount target: bound read-only like any existing path, and
+     * registered so that its creator does not remove it while we use it. */
     char *base = csb_path_basename(s);
-    if (is_protected_name(base) && lstat(s, &st) == 0 &&
-        ((S_ISDIR(st.st_mode) && dir_is_empty(s)) || (S_ISREG(st.st_mode) && st.st_size == 0)))
+    if (lstat(s, &st) == 0 && host_writable_at(b, s) &&
+        ((S_ISDIR(st.st_mode) && is_protected_name(base) && dir_is_empty(s)) ||
+         (S_ISREG(st.st_mode) && st.st_size == 0)))
       add_synth_existing(b->out, s, S_ISDIR(st.st_mode) ? BW_SYNTH_DIR : BW_SYNTH_FILE);
     free(base);
     char *why = csb_xasprintf("read-only %s (%s)", s, origin);
@@ -397,6 +418,10 @@ static int add_read_only(builder *b, const char *s, const char *origin) {
     return 1;
   }
   int rc = 1;
+  if (keep_blocking_file(b, m, origin)) {
+    free(m);
+    return 1;
+  }
   if (host_writable_at(b, m) && find_op(b, m) < 0) {
     char *base = csb_path_basename(m);
     int meta = is_protected_name(base);
@@ -429,7 +454,7 @@ static int add_unreadable(builder *b, const char *u, const char *origin) {
     return 1; /* not visible in the sandbox anyway */
   if (!exists_nofollow(u, &st)) {
     char *m = first_missing(u);
-    if (m && host_writable_at(b, m) && find_op(b, m) < 0) {
+    if (m && !keep_blocking_file(b, m, origin) && host_writable_at(b, m) && find_op(b, m) < 0) {
       char *why = csb_xasprintf("missing %s kept impossible to create (deny %s, %s)", m, u, origin);
       add_op(b, OP_DENY_FILE, m, NULL, why);
       free(why);
@@ -448,6 +473,12 @@ static int add_unreadable(builder *b, const char *u, const char *origin) {
     }
     u = target;
   }
+  /* An empty file may be the mount target a concurrent run made for this
+   * very rule while the path was missing: registered like in
+   * add_read_only, else that run's cleanup would delete it and detach our
+   * mask (the command could then create the denied path). */
+  if (S_ISREG(st.st_mode) && st.st_size == 0 && host_writable_at(b, u))
+    add_synth_existing(b->out, u, BW_SYNTH_FILE);
   char *why = csb_xasprintf("deny %s (%s)", u, origin);
   long k = find_op(b, u);
   if (k >= 0 && (b->ops[k].kind == OP_DENY_DIR || b->ops[k].kind == OP_DENY_FILE)) {

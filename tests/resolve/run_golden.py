@@ -6,7 +6,8 @@ Each case is one file, cases/NAME.case:
     # free comment lines
     args: -P dev --explain            (shell-quoted; $ROOT is the case's tree)
     env: TMPDIR=$ROOT/tmp CODEX_HOME=$ROOT/codex
-    cwd: repo                         (relative to $ROOT; default "repo")
+    cwd: repo                         (relative to $ROOT; default "repo"; a \\xNN is
+                                       that byte, and the directory is created)
     --- file home/.csb/config.toml    (a file and its content, up to the next ---)
     default_permissions = ":workspace"
     --- dir repo/.git
@@ -33,6 +34,7 @@ path with $ROOT. A missing `--- stderr` means empty stderr.
 """
 import argparse
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -70,6 +72,10 @@ def run_case(binary, header, sections):
             req = root + "/etc/csb/requirements.toml"
             args = ["--requirements", req if os.path.exists(req) else "/dev/null"] + args
         cwd = os.path.join(root, header["cwd"].replace("$ROOT", root))
+        if "\\x" in cwd:
+            cwd = os.fsdecode(re.sub(rb"\\x([0-9a-fA-F]{2})", lambda m: bytes([int(m.group(1), 16)]),
+                                     os.fsencode(cwd)))
+            os.makedirs(cwd, exist_ok=True)
         proc = subprocess.run([binary] + args, cwd=cwd, env=env, capture_output=True, timeout=60)
         out = proc.stdout.decode("utf-8", "replace").replace(root, "$ROOT")
         err = proc.stderr.decode("utf-8", "replace").replace(root, "$ROOT")

@@ -196,6 +196,20 @@ static int resolve(rs_ctx *ctx) {
   return 0;
 }
 
+static int is_utf8(const char *s) { return csb_utf8_valid(s, strlen(s), NULL); }
+
+/* The first path of the document that is not valid UTF-8, or NULL. */
+static const char *non_utf8_path(const csb_policy *p) {
+  if (!is_utf8(p->cwd)) return p->cwd;
+  for (size_t i = 0; i < p->n_workspace_roots; i++)
+    if (!is_utf8(p->workspace_roots[i].path)) return p->workspace_roots[i].path;
+  for (size_t i = 0; i < p->n_entries; i++)
+    if (!is_utf8(p->entries[i].path)) return p->entries[i].path;
+  for (size_t i = 0; i < p->n_globs; i++)
+    if (!is_utf8(p->globs[i].pattern)) return p->globs[i].pattern;
+  return NULL;
+}
+
 int rs_main(int argc, char **argv) {
   csb_cli cli;
   csb_cli_init(&cli, "csb-resolve",
@@ -289,6 +303,7 @@ int rs_main(int argc, char **argv) {
     rc = csb_cli_usage_error(&cli, "--explain and --check cannot be combined");
     goto done;
   }
+  const char *bad = NULL;
   if ((rc = setup_env(&ctx, cd, codex_home)) != 0) goto done;
   if ((rc = resolve(&ctx)) != 0) goto done;
   if (check != NULL) {
@@ -297,6 +312,14 @@ int rs_main(int argc, char **argv) {
     char *text = csb_policy_explain(ctx.policy);
     fputs(text, stdout);
     free(text);
+  } else if ((bad = non_utf8_path(ctx.policy)) != NULL) {
+    /* JSON strings are UTF-8: the document would name another path (each
+     * invalid byte written as U+FFFD), so its rules would miss this one. */
+    rc = csb_cli_error(&cli, CSB_EXIT_DATA,
+                       "path `%s` is not valid UTF-8, so a csb.policy/v1 document cannot name it "
+                       "(its rules would apply to another path); rename it, or run from a "
+                       "directory whose path is UTF-8",
+                       bad);
   } else {
     char *json = csb_policy_to_json(ctx.policy);
     fputs(json, stdout);

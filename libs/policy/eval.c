@@ -68,37 +68,53 @@ static char *existing_target(const csb_policy *p, csb_path_memo *memo, const cha
   return NULL;
 }
 
-char *csb_policy_i_gitdir_target(const csb_policy *p, csb_path_memo *memo, const char *root,
-                                 const char *gitfile) {
-  char *target = NULL;
-  size_t len = 0;
-  char *text = csb_policy_i_read_file(p, memo, gitfile, GITFILE_MAX + 1, &len);
-  if (text == NULL) goto out;
-  if (len > GITFILE_MAX) text[len = GITFILE_MAX] = '\0'; /* see git_pointer */
-  /* First the path git uses, exactly as git reads it (a NUL ends it:
-   * "gitdir: ../wt\0junk" points at ../wt; CRs and LFs are dropped from
-   * the end of the file only, however many). */
-  char *exact = git_pointer(text, len);
-  if (exact != NULL) target = existing_target(p, memo, root, exact);
-  free(exact);
-  if (target != NULL) goto done;
-  /* Then a lenient reading (more than git accepts, so more is protected):
-   * trimmed content "gitdir: P", exactly "gitdir" before the first ':'
-   * and a non-empty one-line P after it. */
+/* A lenient reading (more than git accepts, so that more is protected):
+ * trimmed content "gitdir: P", exactly "gitdir" before the first ':' and a
+ * non-empty one-line P after it. Trims `text` in place. */
+static char *lenient_pointer(char *text) {
   char *s = text;
   while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') s++;
   char *end = s + strlen(s);
   while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n' || end[-1] == '\r'))
     *--end = '\0';
   char *colon = strchr(s, ':');
-  if (colon != NULL && (size_t)(colon - s) == 6 && strncmp(s, "gitdir", 6) == 0) {
-    char *v = colon + 1;
-    while (*v == ' ' || *v == '\t') v++;
-    if (*v != '\0' && strchr(v, '\n') == NULL) target = existing_target(p, memo, root, v);
-  }
-done:
+  if (colon == NULL || (size_t)(colon - s) != 6 || strncmp(s, "gitdir", 6) != 0) return NULL;
+  char *v = colon + 1;
+  while (*v == ' ' || *v == '\t') v++;
+  if (*v == '\0' || strchr(v, '\n') != NULL) return NULL;
+  return csb_xstrdup(v);
+}
+
+static int printable(const char *s) {
+  for (; *s; s++)
+    if ((unsigned char)*s < 0x20 || *s == 0x7f) return 0;
+  return 1;
+}
+
+char *csb_policy_i_gitdir_target(const csb_policy *p, csb_path_memo *memo, const char *root,
+                                 const char *gitfile) {
+  char *target = NULL;
+  size_t len = 0;
+  char *text = csb_policy_i_read_file(p, memo, gitfile, GITFILE_MAX + 1, &len);
+  if (text == NULL) return NULL;
+  if (len > GITFILE_MAX) text[len = GITFILE_MAX] = '\0'; /* see git_pointer */
+  /* The path git uses, exactly as git reads it (a NUL ends it: "gitdir:
+   * ../wt\0junk" points at ../wt; CRs and LFs are dropped from the end of
+   * the file only, however many), and the lenient reading. */
+  char *exact = git_pointer(text, len);
+  char *loose = lenient_pointer(text);
+  /* An existing target first; else the path git would use is protected
+   * although missing: the sandboxed command could otherwise create it,
+   * hooks and config included, for git to run outside the sandbox. */
+  if (exact != NULL) target = existing_target(p, memo, root, exact);
+  if (target == NULL && loose != NULL) target = existing_target(p, memo, root, loose);
+  if (target == NULL && exact != NULL && printable(exact))
+    target = csb_policy_i_path_join(p->platform, root, exact);
+  if (target == NULL && loose != NULL && printable(loose))
+    target = csb_policy_i_path_join(p->platform, root, loose);
+  free(exact);
+  free(loose);
   free(text);
-out:
   return target;
 }
 

@@ -576,11 +576,28 @@ TEST(Views, MissingOrMalformedGitdirKeepsDotGitProtected) {
     csb_policy_view *v = nullptr;
     ASSERT_TRUE(csb_policy_view_build(p, &v, nullptr));
     ASSERT_EQ(v->n_writable, 1u);
-    EXPECT_EQ(Strs(v->writable[0].read_only_subpaths),
-              std::vector<std::string>({root + "/.codex", root + "/.csb", root + "/.git"}));
+    std::vector<std::string> want = {root + "/.codex", root + "/.csb", root + "/.git"};
+    if (std::string(name) == "a") want.push_back(t.Path("nowhere"));  // missing, protected
+    EXPECT_EQ(Strs(v->writable[0].read_only_subpaths), want);
     csb_policy_view_free(v);
     csb_policy_free(p);
   }
+}
+
+// A gitdir: target that does not exist is protected all the same: created
+// from inside the sandbox (hooks, config), git outside would run it.
+TEST(Views, MissingGitdirTargetCannotBeCreated) {
+  TempTree t;
+  t.Dir("ws/repo");
+  t.File("ws/repo/.git", "gitdir: ../wt\n");
+  std::string ws = t.Path("ws");
+  csb_policy *p = Make(ws.c_str(), {{"/", CSB_ACCESS_READ, ":root"},
+                                    {ws.c_str(), CSB_ACCESS_WRITE, ":workspace_roots"},
+                                    {t.Path("ws/repo").c_str(), CSB_ACCESS_WRITE, ":workspace_roots"}});
+  EXPECT_FALSE(CanWrite(p, (ws + "/wt").c_str()));
+  EXPECT_FALSE(CanWrite(p, (ws + "/wt/hooks/post-checkout").c_str()));
+  EXPECT_TRUE(CanWrite(p, (ws + "/wt2").c_str()));
+  csb_policy_free(p);
 }
 
 TEST(Views, SymlinkedProtectedSubpathKeepsTheLinkPath) {
@@ -1475,20 +1492,33 @@ std::string JoinIn(csb_platform pl, const std::string &dir, const char *name) {
   return j ? Own(j) : dir;
 }
 
-// The gitdir: target of DIR/.git as the fake file system has it ("" when none).
+// The gitdir: target of DIR/.git as the fake file system has it ("" when
+// none): git's own reading of the file, else the trimmed one, an existing
+// target first, a missing one protected too (the worlds' contents have no
+// NUL, no inner newline and no leading blank, so the two readings differ
+// only in trailing blanks).
 std::string GitdirOf(const FakeFs &fs, csb_platform pl, const std::string &dir) {
   std::string git = JoinIn(pl, dir, ".git");
   for (size_t i = 0; i < fs.files.size(); i++) {
     if (FakeFs::Key(fs.files[i]) != FakeFs::Key(git)) continue;
     std::string c = fs.contents[i];
+    std::vector<std::string> readings;
+    std::string e = c;
+    while (!e.empty() && strchr("\r\n", e.back())) e.pop_back();
+    if (e.compare(0, 8, "gitdir: ") == 0 && e.size() > 8) readings.push_back(e.substr(8));
     while (!c.empty() && strchr(" \t\r\n", c.back())) c.pop_back();
-    if (c.compare(0, 7, "gitdir:") != 0) return "";
-    std::string v = c.substr(7);
-    v.erase(0, v.find_first_not_of(" \t"));
-    std::string t = JoinIn(pl, dir, v.c_str());
-    csb_probe_stat st = {};
-    FakeFs::Stat(const_cast<FakeFs *>(&fs), t.c_str(), &st);
-    return st.exists ? t : "";
+    if (c.compare(0, 7, "gitdir:") == 0) {
+      std::string v = c.substr(7);
+      v.erase(0, std::min(v.size(), v.find_first_not_of(" \t")));
+      if (!v.empty()) readings.push_back(v);
+    }
+    for (const std::string &r : readings) {
+      std::string t = JoinIn(pl, dir, r.c_str());
+      csb_probe_stat st = {};
+      FakeFs::Stat(const_cast<FakeFs *>(&fs), t.c_str(), &st);
+      if (st.exists) return t;
+    }
+    return readings.empty() ? "" : JoinIn(pl, dir, readings[0].c_str());
   }
   return "";
 }

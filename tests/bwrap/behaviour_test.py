@@ -313,6 +313,18 @@ def gitdir_pointer_target_is_read_only(t):
 
 
 @case
+def missing_gitdir_target_cannot_be_created(t):
+    # repo/.git points at a gitdir that does not exist (yet): created from
+    # inside, with hooks, git outside the sandbox would run them.
+    t.write("ws/repo/.git", "gitdir: ../wt\n")
+    t.policy([("/", "read"), (t.ws, "write"), (t.ws + "/repo", "write")])
+    rc, out, _ = t.sh("mkdir -p ../wt/hooks 2>/dev/null || echo target-blocked; "
+                      "printf ok > ../other && cat ../other", cwd=t.ws + "/repo")
+    eq((rc, out), (0, "target-blocked\nok"))
+    eq(t.exists("ws/wt"), False, "gitdir target left on the host")
+
+
+@case
 def read_only_carveout_existing(t):
     t.write("ws/docs/a.md", "A")
     t.policy([("/", "read"), (t.ws, "write"), (t.ws + "/docs", "read")])

@@ -301,6 +301,10 @@ static int resolve(const char *cwd, const char *spelling, size_t len, csb_patch_
   t->spelling = spelling;
   if (len == 0) return csb_error_set(err, "empty path");
   if (strlen(spelling) != len) return csb_error_set(err, "path contains a NUL byte");
+  /* "d/" names a directory: upstream fails writing it; normalising it to
+   * the file "d" would write what the patch did not name. */
+  if (csb_spath_is_sep(PFS_STYLE, spelling[len - 1]))
+    return csb_error_set(err, "ends with a separator (not a file path)");
   if (csb_spath_is_absolute(PFS_STYLE, spelling)) {
     t->display = csb_xstrdup(spelling);
   } else {

@@ -422,6 +422,24 @@ int csb_read_file(const char *path, size_t max_bytes, char **out,
   return ok;
 }
 
+int csb_read_file_head(const char *path, size_t max_bytes, char **out, size_t *len_out,
+                       csb_error *err) {
+  FILE *f = fopen(path, "rb");
+  if (f == NULL) return csb_error_set(err, "%s: cannot open: %s", path, strerror(errno));
+  char *text = csb_xmalloc(max_bytes + 1);
+  size_t n = fread(text, 1, max_bytes, f);
+  int bad = ferror(f);
+  fclose(f);
+  if (bad) {
+    free(text);
+    return csb_error_set(err, "%s: cannot read", path);
+  }
+  text[n] = '\0';
+  *out = text;
+  *len_out = n;
+  return 1;
+}
+
 int csb_write_all(int fd, const void *p, size_t n) {
   const char *c = p;
   while (n) {

@@ -222,6 +222,23 @@ TEST_F(FileTest, RejectsTooLarge) {
   free(out);
 }
 
+TEST_F(FileTest, HeadOfALargerFile) {
+  Write(std::string("ab\0", 3) + std::string(100, 'x'));
+  char *out = nullptr;
+  size_t len = 0;
+  csb_error err;
+  ASSERT_TRUE(csb_read_file_head(path_.c_str(), 10, &out, &len, &err)) << err.msg;
+  EXPECT_EQ(10u, len);
+  EXPECT_EQ(0, memcmp(out, "ab\0xxxxxxx", 10));
+  EXPECT_EQ('\0', out[10]);
+  free(out);
+  ASSERT_TRUE(csb_read_file_head(path_.c_str(), 1000, &out, &len, &err)) << err.msg;
+  EXPECT_EQ(103u, len);
+  free(out);
+  EXPECT_FALSE(csb_read_file_head((dir_ + "/missing").c_str(), 10, &out, &len, &err));
+  EXPECT_NE(nullptr, strstr(err.msg, "cannot open")) << err.msg;
+}
+
 TEST_F(FileTest, SizesFromTheFileOrGrowing) {
   // Exactly the size, larger than a page, and a file that reports no size.
   for (size_t n : {size_t(1), size_t(4095), size_t(4096), size_t(70000), size_t(300000)}) {

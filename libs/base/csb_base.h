@@ -158,6 +158,11 @@ void csb_strv_sort_unique(csb_strv *v);
  * larger than max_bytes. Returns 1/0 with err naming the path. */
 int csb_read_file(const char *path, size_t max_bytes, char **out,
                   size_t *len_out, csb_error *err);
+/* The first bytes of a file: all of it when it holds at most max_bytes,
+ * else its first max_bytes (NUL-terminated; *len_out the length; caller
+ * frees *out). Returns 1/0 with err naming the path. */
+int csb_read_file_head(const char *path, size_t max_bytes, char **out, size_t *len_out,
+                       csb_error *err);
 /* Reads everything from fd. Same contract as csb_read_file. */
 int csb_read_fd(int fd, const char *name, size_t max_bytes, char **out,
                 size_t *len_out, csb_error *err);

@@ -6,7 +6,6 @@
 #endif
 #include <ctype.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -108,19 +107,8 @@ char *csb_policy_i_read_file(const csb_policy *p, csb_path_memo *memo, const cha
   if (!host_probe_ok(p->platform)) return NULL;
   csb_probe_stat st;
   csb_policy_i_stat(p, memo, path, &st);
-  if (!st.is_file) return NULL;
-  FILE *f = fopen(path, "rb");
-  if (f == NULL) return NULL;
-  char *text = csb_xmalloc(max + 1);
-  size_t n = fread(text, 1, max, f);
-  int bad = ferror(f);
-  fclose(f);
-  if (bad) {
-    free(text);
-    return NULL;
-  }
-  text[n] = '\0';
-  *len = n;
+  char *text = NULL;
+  if (!st.is_file || !csb_read_file_head(path, max, &text, len, NULL)) return NULL;
   return text;
 }
 

@@ -305,21 +305,7 @@ static int host_list(const char *host, csb_strv *names) {
 static char *host_realpath(const char *host) { return realpath(host, NULL); }
 
 static int host_read(const char *host, size_t max, int head, char **out, size_t *len, csb_error *err) {
-  if (!head) return csb_read_file(host, max, out, len, err);
-  FILE *f = fopen(host, "rb");
-  if (f == NULL) return csb_error_set(err, "cannot open `%s`: %s", host, strerror(errno));
-  char *text = csb_xmalloc(max + 1);
-  size_t n = fread(text, 1, max, f);
-  int bad = ferror(f);
-  fclose(f);
-  if (bad) {
-    free(text);
-    return csb_error_set(err, "cannot read `%s`", host);
-  }
-  text[n] = '\0';
-  *out = text;
-  *len = n;
-  return 1;
+  return head ? csb_read_file_head(host, max, out, len, err) : csb_read_file(host, max, out, len, err);
 }
 
 static int host_mkdir(const char *host, csb_error *err) {

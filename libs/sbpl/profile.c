@@ -286,6 +286,37 @@ static int write_root(gen *g, size_t i, csb_buf *allow, csb_buf *anchors) {
   sort_strv(&ex);
 
   int ok = 1;
+  /* A carve-out reached through a symlink inside the root: the sandboxed
+   * command could remove the link (only directories above carve-outs are
+   * kept in place) and point the path elsewhere. */
+  for (size_t j = 0; j < ex.len && ok; j++) {
+    if (!csb_path_is_strictly_under(w->root, ex.items[j])) continue;
+    char *parent = csb_path_parent(ex.items[j]);
+    char *via = NULL;
+    csb_error le;
+    csb_error_clear(&le);
+    if (parent != NULL && !g->h->nested_symlink(g->h->ctx, parent, &via, &le)) {
+      ok = csb_error_set(g->err, "read-only path `%s`: %s; csb-seatbelt cannot tell whether it is "
+                                 "reached through a symlink (fix the permissions or drop the rule)",
+                         ex.items[j], le.msg);
+    } else if (via != NULL) {
+      ok = csb_error_set(g->err,
+                         "read-only path `%s` is reached through the symlink `%s` inside writable "
+                         "root `%s`: the sandboxed command could replace the link and point the "
+                         "path elsewhere, so csb-seatbelt refuses it; name the resolved path in "
+                         "the configuration, or replace the symlink with a directory",
+                         ex.items[j], via, w->root);
+      free(via);
+    }
+    free(parent);
+  }
+  if (!ok) {
+    csb_strv_free(&ex);
+    csb_strv_free(&names);
+    free(key);
+    free(root);
+    return 0;
+  }
   if (ex.len == 0 && names.len == 0) {
     csb_buf_printf(allow, "\n  (%s (param \"%s\"))", filter, key);
   } else {

@@ -367,12 +367,18 @@ void csb_strv_sort_unique(csb_strv *v) {
  * starts at that size (one read fills it, the next sees the end) or at a
  * page, and doubles when full: small inputs never take a large buffer
  * (which the allocator would map and unmap for each file). */
-static int read_fd_sized(int fd, const char *name, size_t max_bytes, size_t size_hint, char **out,
-                         size_t *len_out, csb_error *err) {
+/* head: keep the first max_bytes of a larger input instead of failing. */
+static int read_fd_sized(int fd, const char *name, size_t max_bytes, size_t size_hint, int head,
+                         char **out, size_t *len_out, csb_error *err) {
   csb_buf b;
   csb_buf_init(&b);
+  if (head && size_hint > max_bytes) size_hint = max_bytes;
   csb_buf_reserve(&b, size_hint > 0 && size_hint <= max_bytes ? size_hint + 1 : 4095);
   for (;;) {
+    if (head && b.len >= max_bytes) {
+      b.len = max_bytes;
+      break;
+    }
     if (b.len > max_bytes) {
       csb_buf_free(&b);
       return csb_error_set(err, "%s: input larger than %zu bytes", name, max_bytes);
@@ -402,12 +408,11 @@ int csb_read_fd(int fd, const char *name, size_t max_bytes, char **out,
                 size_t *len_out, csb_error *err) {
   struct stat st;
   size_t hint = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size : 0;
-  return read_fd_sized(fd, name, max_bytes, hint, out, len_out, err);
+  return read_fd_sized(fd, name, max_bytes, hint, 0, out, len_out, err);
 }
 
-int csb_read_file(const char *path, size_t max_bytes, char **out,
-                  size_t *len_out, csb_error *err) {
-  if (strcmp(path, "-") == 0) return csb_read_fd(0, "<stdin>", max_bytes, out, len_out, err);
+static int read_path(const char *path, size_t max_bytes, int head, char **out, size_t *len_out,
+                     csb_error *err) {
   int fd = csb_os_open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_BINARY, 0);
   if (fd < 0) return csb_error_set(err, "%s: cannot open: %s", path, strerror(errno));
   struct stat st;
@@ -417,27 +422,31 @@ int csb_read_file(const char *path, size_t max_bytes, char **out,
     return csb_error_set(err, "%s: is a directory", path);
   }
   size_t hint = have && S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size : 0;
-  int ok = read_fd_sized(fd, path, max_bytes, hint, out, len_out, err);
+  int ok = read_fd_sized(fd, path, max_bytes, hint, head, out, len_out, err);
   close(fd);
   return ok;
 }
 
+uint64_t csb_hash64(const void *p, size_t n, int fold_case) {
+  const unsigned char *c = p;
+  uint64_t h = 1469598103934665603ULL;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char b = c[i];
+    if (fold_case && b >= 'A' && b <= 'Z') b = (unsigned char)(b + 32);
+    h = (h ^ b) * 1099511628211ULL;
+  }
+  return h;
+}
+
+int csb_read_file(const char *path, size_t max_bytes, char **out,
+                  size_t *len_out, csb_error *err) {
+  if (strcmp(path, "-") == 0) return csb_read_fd(0, "<stdin>", max_bytes, out, len_out, err);
+  return read_path(path, max_bytes, 0, out, len_out, err);
+}
+
 int csb_read_file_head(const char *path, size_t max_bytes, char **out, size_t *len_out,
                        csb_error *err) {
-  FILE *f = fopen(path, "rb");
-  if (f == NULL) return csb_error_set(err, "%s: cannot open: %s", path, strerror(errno));
-  char *text = csb_xmalloc(max_bytes + 1);
-  size_t n = fread(text, 1, max_bytes, f);
-  int bad = ferror(f);
-  fclose(f);
-  if (bad) {
-    free(text);
-    return csb_error_set(err, "%s: cannot read", path);
-  }
-  text[n] = '\0';
-  *out = text;
-  *len_out = n;
-  return 1;
+  return read_path(path, max_bytes, 1, out, len_out, err);
 }
 
 int csb_write_all(int fd, const void *p, size_t n) {

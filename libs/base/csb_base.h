@@ -158,6 +158,12 @@ void csb_strv_sort_unique(csb_strv *v);
  * larger than max_bytes. Returns 1/0 with err naming the path. */
 int csb_read_file(const char *path, size_t max_bytes, char **out,
                   size_t *len_out, csb_error *err);
+/* FNV-1a (64-bit) of p[0..n), with ASCII letters lower-cased first when
+ * fold_case (for names that compare ignoring ASCII case). Not a keyed
+ * hash: for tables whose keys the caller controls or can afford to see
+ * collide. */
+uint64_t csb_hash64(const void *p, size_t n, int fold_case);
+
 /* The first bytes of a file: all of it when it holds at most max_bytes,
  * else its first max_bytes (NUL-terminated; *len_out the length; caller
  * frees *out). Returns 1/0 with err naming the path. */

@@ -59,13 +59,7 @@ static const char *os_error(int e, char *buf, size_t n) {
 /* Entities are keyed by path: bytewise, or on Windows ignoring ASCII case
  * (NTFS names compare that way), so two spellings are one file. */
 static uint64_t hash_str(const char *s) {
-  uint64_t h = 1469598103934665603ULL;
-  for (; *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (PFS_STYLE == CSB_PATH_WINDOWS && c >= 'A' && c <= 'Z') c = (unsigned char)(c + 32);
-    h = (h ^ c) * 1099511628211ULL;
-  }
-  return h;
+  return csb_hash64(s, strlen(s), PFS_STYLE == CSB_PATH_WINDOWS);
 }
 
 static int same_path(const char *a, const char *b) {

@@ -44,15 +44,7 @@ void csb_path_memo_free(csb_path_memo *m) {
   free(m);
 }
 
-/* FNV-1a. */
-static uint32_t hash_bytes(const char *s, size_t n) {
-  uint32_t h = 2166136261u;
-  for (size_t i = 0; i < n; i++) {
-    h ^= (unsigned char)s[i];
-    h *= 16777619u;
-  }
-  return h;
-}
+static uint32_t hash_bytes(const char *s, size_t n) { return (uint32_t)csb_hash64(s, n, 0); }
 
 static void slot_insert(uint32_t *slots, size_t nslots, uint32_t hash, size_t ent) {
   size_t i = hash & (nslots - 1);

@@ -205,14 +205,7 @@ void csb_policy_i_pathset_free(csb_policy_i_pathset *s) {
 
 /* Windows paths hash with ASCII letters folded, as they compare. */
 static size_t set_hash(const csb_policy_i_pathset *s, const char *p) {
-  int fold = !s->bytewise && s->pl == CSB_PLATFORM_WINDOWS;
-  uint64_t h = 1469598103934665603ULL;
-  for (; *p; p++) {
-    unsigned char c = (unsigned char)*p;
-    if (fold && c >= 'A' && c <= 'Z') c = (unsigned char)(c + 32);
-    h = (h ^ c) * 1099511628211ULL;
-  }
-  return (size_t)h;
+  return (size_t)csb_hash64(p, strlen(p), !s->bytewise && s->pl == CSB_PLATFORM_WINDOWS);
 }
 
 static int set_equal(const csb_policy_i_pathset *s, const char *a, const char *b) {

@@ -405,11 +405,7 @@ struct csb_tls_leaf_cache {
   uint64_t hits, misses;
 };
 
-static uint64_t hash_str(const char *s) {
-  uint64_t h = 1469598103934665603ull;
-  for (; *s; s++) h = (h ^ (uint8_t)*s) * 1099511628211ull;
-  return h;
-}
+static uint64_t hash_str(const char *s) { return csb_hash64(s, strlen(s), 0); }
 
 csb_tls_leaf_cache *csb_tls_leaf_cache_new(size_t capacity) {
   csb_tls_leaf_cache *c = csb_xcalloc(1, sizeof *c);

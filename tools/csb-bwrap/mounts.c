@@ -53,7 +53,7 @@ typedef enum {
 typedef struct op {
   op_kind kind;
   char *dst;
-  char *key; /* dst as the index spells it (see path_key) */
+  char *key; /* dst normalised, as the index spells it */
   char *src;
   size_t depth;
   int rank;  /* tie-break at equal depth */
@@ -107,38 +107,12 @@ static int rank_of(op_kind k) {
  * Deny globs can add thousands of operations; every question the builder
  * asks about them (what covers a path, is anything mounted below it) is
  * answered from a hash of destinations and their ancestors, never by a scan.
- * Keys are the paths' components joined by single slashes ("/" for the
- * root), so "/a//b/." and "/a/b" are one path, as for csb_path_is_under. */
-
-static char *path_key(const char *path) {
-  size_t n = strlen(path);
-  char *k = csb_xmalloc(n + 2);
-  size_t o = 0;
-  const char *p = path;
-  while (*p) {
-    while (*p == '/') p++;
-    const char *c = p;
-    while (*p && *p != '/') p++;
-    size_t l = (size_t)(p - c);
-    if (l == 0 || (l == 1 && c[0] == '.')) continue;
-    k[o++] = '/';
-    memcpy(k + o, c, l);
-    o += l;
-  }
-  if (o == 0) k[o++] = '/';
-  k[o] = 0;
-  return k;
-}
-
-static uint64_t key_hash(const char *k, size_t len) {
-  uint64_t h = 1469598103934665603ULL;
-  for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)k[i]) * 1099511628211ULL;
-  return h;
-}
+ * Keys are normalised paths (csb_path_normalize: "/" for the root, no
+ * empty or "." component), so "/a//b/." and "/a/b" are one path. */
 
 static pslot *slot_find(const builder *b, const char *k, size_t len) {
   if (!b->n_slots) return NULL;
-  uint64_t h = key_hash(k, len);
+  uint64_t h = csb_hash64(k, len, 0);
   for (size_t i = (size_t)h & (b->n_slots - 1);; i = (i + 1) & (b->n_slots - 1)) {
     pslot *s = &b->slots[i];
     if (!s->key) return NULL;
@@ -162,7 +136,7 @@ static pslot *slot_get(builder *b, const char *k, size_t len) {
     b->slots = t;
     b->n_slots = n;
   }
-  uint64_t h = key_hash(k, len);
+  uint64_t h = csb_hash64(k, len, 0);
   size_t i = (size_t)h & (b->n_slots - 1);
   while (b->slots[i].key) i = (i + 1) & (b->n_slots - 1);
   s = &b->slots[i];
@@ -209,7 +183,7 @@ static op *add_op(builder *b, op_kind k, const char *dst, const char *src, const
   memset(o, 0, sizeof *o);
   o->kind = k;
   o->dst = csb_xstrdup(dst);
-  o->key = path_key(dst);
+  o->key = csb_path_normalize(dst);
   o->src = src ? csb_xstrdup(src) : NULL;
   o->depth = csb_path_depth(dst);
   o->rank = rank_of(k);
@@ -226,7 +200,7 @@ static op *add_op(builder *b, op_kind k, const char *dst, const char *src, const
 
 /* The first operation on exactly `dst`, or -1. */
 static long find_op(const builder *b, const char *dst) {
-  char *k = path_key(dst);
+  char *k = csb_path_normalize(dst);
   const pslot *s = slot_find(b, k, strlen(k));
   free(k);
   long first = -1;
@@ -238,7 +212,7 @@ static long find_op(const builder *b, const char *dst) {
  * whose destination covers it; on one destination the highest rank, then
  * the latest), or NULL. */
 static const op *covering_op(const builder *b, const char *path) {
-  char *k = path_key(path);
+  char *k = csb_path_normalize(path);
   size_t len = strlen(k);
   const op *best = NULL;
   for (;;) {
@@ -255,14 +229,14 @@ static const op *covering_op(const builder *b, const char *path) {
 
 /* Something (has_mount_below: a bind) is set up strictly below `path`. */
 static int has_op_below(const builder *b, const char *path) {
-  char *k = path_key(path);
+  char *k = csb_path_normalize(path);
   const pslot *s = slot_find(b, k, strlen(k));
   free(k);
   return s && s->below > 0;
 }
 
 static int has_mount_below(const builder *b, const char *dir) {
-  char *k = path_key(dir);
+  char *k = csb_path_normalize(dir);
   const pslot *s = slot_find(b, k, strlen(k));
   free(k);
   return s && s->mounts_below > 0;
@@ -697,7 +671,7 @@ static void pin_ancestors(builder *b) {
     while (cur) {
       const op *c = covering_op(b, cur);
       if (!c || c->kind != OP_BIND) break;
-      char *k = path_key(cur);
+      char *k = csb_path_normalize(cur);
       int same = strcmp(c->key, k) == 0;
       free(k);
       if (same) break;

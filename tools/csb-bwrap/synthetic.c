@@ -63,14 +63,7 @@ char *bw_registry_default_dir(csb_error *why) {
   return best; /* NULL: no usable registry */
 }
 
-static uint64_t fnv1a(const char *s) {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (; *s; s++) {
-    h ^= (unsigned char)*s;
-    h *= 0x100000001b3ULL;
-  }
-  return h;
-}
+static uint64_t fnv1a(const char *s) { return csb_hash64(s, strlen(s), 0); }
 
 static int ensure_dir(const char *dir, csb_error *err) {
   if (mkdir(dir, 0700) != 0 && errno != EEXIST)

@@ -462,11 +462,8 @@ static int tx_exists(const tx *t, const char *p) {
   return t->dfds ? pfs_lstat_in(dfd_of(t, p), p, base_of(p), &st) == 0 : pfs_lstat(p, &st) == 0;
 }
 
-static void tx_rm_quiet(const tx *t, const char *p) {
-  if (tx_unlink(t, p) != 0 && errno != ENOENT) {
-    /* best effort; a later run retries */
-  }
-}
+/* Best effort: what cannot be removed now, a later run retries. */
+static void tx_rm_quiet(const tx *t, const char *p) { (void)tx_unlink(t, p); }
 
 static void remove_pointers_dirs_journal(tx *t, int rmdirs) {
   for (size_t i = t->pointers.len; i-- > 0;) tx_rm_quiet(t, t->pointers.items[i]);

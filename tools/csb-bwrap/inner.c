@@ -272,6 +272,42 @@ int bw_supervise(pid_t child, int notify_fd, int lifeline, const bw_unix_rules *
   return csb_exit_from_wait_status(status);
 }
 
+/* The masks bubblewrap set up, as the outer stage listed them in a sealed
+ * memfd: NUL-separated paths, every one of which must be there, no
+ * symlink, on a read-only mount; or, prefixed with "w:", a read-write bind
+ * inside a writable root (a nested root, or a directory bound onto itself
+ * so that it cannot be renamed): a directory, no symlink, the root of a
+ * mount that is not read-only. 0, or the exit code after saying why. */
+static int verify_masks(int fd) {
+  char *list = NULL;
+  size_t len = 0;
+  csb_error re;
+  int read_ok = csb_read_fd(fd, "the list of read-only masks", VERIFY_MAX, &list, &len, &re);
+  close(fd);
+  if (!read_ok || (len && list[len - 1] != 0)) {
+    free(list);
+    return fail(CSB_EXIT_INTERNAL, "inner stage: cannot read the list of read-only masks");
+  }
+  int rc = 0;
+  for (size_t at = 0; at < len && rc == 0; at += strlen(list + at) + 1) {
+    const char *path = list + at;
+    int rw = strncmp(path, "w:", 2) == 0;
+    if (rw) path += 2;
+    struct stat st;
+    struct statvfs sv;
+    int bad = lstat(path, &st) != 0 || statvfs(path, &sv) != 0 ||
+              (rw ? !S_ISDIR(st.st_mode) || (sv.f_flag & ST_RDONLY) || is_mount_root(path) == 0
+                  : S_ISLNK(st.st_mode) || !(sv.f_flag & ST_RDONLY));
+    if (bad)
+      rc = fail(CSB_EXIT_UNAVAILABLE,
+                "%s %s changed while the sandbox was set up (was it swapped for a symlink?); "
+                "refusing to run the command",
+                rw ? "read-write bind" : "read-only mask", path);
+  }
+  free(list);
+  return rc;
+}
+
 int bw_inner_main(int argc, char **argv) {
   bw_seccomp_opts so = {BW_SECCOMP_NET_RESTRICTED, 0, 0};
   bw_unix_rules rules;
@@ -360,48 +396,8 @@ int bw_inner_main(int argc, char **argv) {
                 "the sandbox retained effective or permitted capabilities; refusing to run the "
                 "command (fix: use a bubblewrap that honours --cap-drop ALL)");
   if (verify_fd >= 0) {
-    /* NUL-separated paths, every one of which must be there, no symlink,
-     * on a read-only mount; or, prefixed with "w:", a read-write bind inside
-     * a writable root (a nested root, or a directory bound onto itself so
-     * that it cannot be renamed): a directory, no symlink, the root of a
-     * mount that is not read-only. */
-    char *list = NULL;
-    size_t len = 0;
-    csb_error re;
-    int read_ok = csb_read_fd(verify_fd, "the list of read-only masks", VERIFY_MAX, &list, &len, &re);
-    close(verify_fd);
-    if (!read_ok || (len && list[len - 1] != 0)) {
-      free(list);
-      return fail(CSB_EXIT_INTERNAL, "inner stage: cannot read the list of read-only masks");
-    }
-    for (size_t at = 0; at < len; at += strlen(list + at) + 1) {
-      const char *path = list + at;
-      struct stat st;
-      struct statvfs sv;
-      if (strncmp(path, "w:", 2) == 0) {
-        path += 2;
-        if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode) || statvfs(path, &sv) != 0 ||
-            (sv.f_flag & ST_RDONLY) || is_mount_root(path) == 0) {
-          int rc = fail(CSB_EXIT_UNAVAILABLE,
-                        "read-write bind %s changed while the sandbox was set up (was it swapped "
-                        "for a symlink?); refusing to run the command",
-                        path);
-          free(list);
-          return rc;
-        }
-        continue;
-      }
-      if (lstat(path, &st) != 0 || S_ISLNK(st.st_mode) || statvfs(path, &sv) != 0 ||
-          !(sv.f_flag & ST_RDONLY)) {
-        int rc = fail(CSB_EXIT_UNAVAILABLE,
-                      "read-only mask %s changed while the sandbox was set up (was it swapped for "
-                      "a symlink?); refusing to run the command",
-                      path);
-        free(list);
-        return rc;
-      }
-    }
-    free(list);
+    int rc = verify_masks(verify_fd);
+    if (rc != 0) return rc;
   }
   if (so.net == BW_SECCOMP_NET_PROXY && n_proxies == 0)
     return fail(CSB_EXIT_USAGE, "inner stage: proxy mode without routes");

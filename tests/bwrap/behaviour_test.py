@@ -260,6 +260,34 @@ def missing_writable_root_is_ignored(t):
 
 
 @case
+def workspace_at_slash_is_writable_with_its_carveouts(t):
+    """A workspace root at / (`csb-resolve -C /` with :workspace, entries as
+    it writes them): / is bound read-write, not silently read-only, and the
+    protected names at / stay read-only and uncreatable, their mount targets
+    removed afterwards."""
+    if CODEX is not None:
+        raise Skip("the same path (/) for the read and write entries has no TOML spelling here")
+    names = (".agents", ".codex", ".csb", ".git")
+    before = [n for n in names if os.path.lexists("/" + n)]
+    entries = [("/", "read", ":root"), ("/", "write", ":workspace_roots")]
+    entries += [("/" + n, "read", ":workspace_roots/" + n) for n in (".agents", ".codex", ".git")]
+    with open(t.pfile, "w") as f:
+        f.write(sandbox.policy_gen.policy("/", entries))
+    try:
+        rc, out, _ = t.run(["/bin/sh", "-c",
+                            f"printf w > {t.out}/from-slash && cat {t.out}/from-slash; "
+                            f"for n in {' '.join(names)}; do mkdir -p /$n/x 2>/dev/null && echo made-$n; done; "
+                            "echo end"], cwd="/")
+    finally:
+        made = [n for n in names if os.path.lexists("/" + n) and n not in before]
+        for n in made:
+            shutil.rmtree("/" + n, ignore_errors=True)
+    eq((rc, out), (0, "wend\n"))
+    eq(t.read("outside/from-slash"), "w", "host file")
+    eq(made, [], "protected names left at / after the run")
+
+
+@case
 def git_dir_is_read_only(t):
     t.write("ws/.git/config", "[core]\n")
     os.makedirs(os.path.join(t.ws, ".git/hooks"))

@@ -486,9 +486,25 @@ static int add_writable_root(builder *b, const csb_writable_root *w) {
                   ? csb_xasprintf("writable root %s", w->root)
                   : csb_xasprintf("writable root %s (symlink; bound at its target %s)", w->root, canon);
   if (strcmp(canon, "/") == 0) {
+    /* A writable root at / (a workspace at /, or one that is a link to
+     * it): the base becomes a read-write bind and the carve-outs come back
+     * read-only on top of it. The base is the first op at "/". */
+    long k = find_op(b, "/");
+    if (k < 0 || !(b->ops[k].kind == OP_BASE_RO || b->ops[k].kind == OP_BASE_RW ||
+                   b->ops[k].kind == OP_BASE_TMPFS)) {
+      free(why);
+      free(canon);
+      return csb_error_set(b->err, "internal error: no base mount for the writable root /");
+    }
+    if (b->ops[k].kind != OP_BASE_RW) {
+      set_kind(b, &b->ops[k], OP_BASE_RW);
+      free(b->ops[k].why);
+      b->ops[k].why = csb_xasprintf("%s: / bound read-write", why);
+      csb_strv_push(&b->rw_dirs, "/");
+    }
     free(why);
     free(canon);
-    return 1; /* handled by the base */
+    return 1;
   }
   long k = find_op(b, canon);
   if (k >= 0) {

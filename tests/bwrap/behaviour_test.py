@@ -576,6 +576,36 @@ def too_broad_deny_glob_fails_closed(t):
 
 
 @case
+def deny_glob_matching_a_symlink_hides_its_target(t):
+    """A deny-glob match that is a symlink inside the workspace: what it
+    points at is hidden (outside the workspace or inside it), the rest of the
+    workspace stays usable, and retargeting the link shows nothing denied."""
+    t.write("outside/keys/prod.env", "SECRET")
+    t.write("ws/real/plain.txt", "plain")
+    t.write("ws/notes.txt", "notes")
+    os.symlink(os.path.join(t.out, "keys/prod.env"), os.path.join(t.ws, "prod.env"))
+    os.symlink("real/plain.txt", os.path.join(t.ws, "plain.env"))
+    os.symlink("missing-target", os.path.join(t.ws, "dangling.env"))
+    t.policy([("/", "read"), (t.ws, "write")], globs=[t.ws + "/**/*.env"], depth=3)
+    rc, out, _ = t.sh(f"for f in prod.env plain.env {t.out}/keys/prod.env real/plain.txt; do "
+                      "cat $f 2>/dev/null || echo hidden-$f; echo; done; cat notes.txt; echo; "
+                      f"ln -sf {t.out}/keys/prod.env again.env && (cat again.env 2>/dev/null || echo hidden-again); "
+                      "printf w > real/new && cat real/new")
+    eq((rc, out), (0, f"hidden-prod.env\n\nhidden-plain.env\n\nhidden-{t.out}/keys/prod.env\n\n"
+                      "hidden-real/plain.txt\n\nnotes\nhidden-again\nw"))
+    eq(t.read("outside/keys/prod.env"), "SECRET", "host secret")
+
+
+@case
+def deny_of_a_symlink_to_a_workspace_ancestor_fails_closed(t):
+    os.symlink("..", os.path.join(t.ws, "up.env"))
+    t.policy([("/", "read"), (t.ws, "write")], globs=[t.ws + "/*.env"])
+    rc, out, err = t.sh("echo ran")
+    eq((rc, out), (69, ""))
+    contains(err, "it is a symlink to " + t.base, "stderr")
+
+
+@case
 def carveout_crossing_writable_symlink_fails_closed(t):
     os.makedirs(os.path.join(t.ws, "decoy"))
     os.symlink("decoy", os.path.join(t.ws, ".codex"))
@@ -1789,16 +1819,16 @@ def tampered_bundled_bwrap_is_refused(t):
 def main():
     global CODEX
     args = sys.argv[1:]
-    if "--codex" in args:
-        i = args.index("--codex")
-        CODEX = os.path.abspath(args[i + 1])
-        del args[i:i + 2]
-        args = args or [CODEX]
     only = None
     if "-k" in args:
         i = args.index("-k")
         only = args[i + 1]
         del args[i:i + 2]
+    if "--codex" in args:
+        i = args.index("--codex")
+        CODEX = os.path.abspath(args[i + 1])
+        del args[i:i + 2]
+        args = args or [CODEX]
     if not args:
         print(__doc__)
         return 64

@@ -287,8 +287,10 @@ static const char *enclosing_writable(const builder *b, const char *path) {
 }
 
 /* Fails when `path` crosses a symlink located inside a writable root: the
- * sandboxed process could retarget it for the next run, or race us. */
-static int check_writable_symlink(builder *b, const char *path, const char *what) {
+ * sandboxed process could retarget it for the next run, or race us. With
+ * `final_ok`, `path` itself may be such a symlink (the caller handles what
+ * it points at); only the directories on the way may not. */
+static int check_writable_symlink_at(builder *b, const char *path, const char *what, int final_ok) {
   const char *w = enclosing_writable(b, path);
   if (!w) return 1;
   char *link = NULL;
@@ -296,6 +298,15 @@ static int check_writable_symlink(builder *b, const char *path, const char *what
   csb_error_clear(&e);
   if (!csb_path_find_symlink(path, w, &link, &e))
     return csb_error_set(b->err, "cannot enforce %s %s: %s", what, path, e.msg);
+  if (link && final_ok) {
+    char *n = csb_path_normalize(path);
+    int is_final = strcmp(n, link) == 0;
+    free(n);
+    if (is_final) {
+      free(link);
+      return 1;
+    }
+  }
   if (link) {
     csb_error_set(b->err,
                   "cannot enforce %s %s because it crosses symlink %s inside writable root %s "
@@ -306,6 +317,10 @@ static int check_writable_symlink(builder *b, const char *path, const char *what
     return 0;
   }
   return 1;
+}
+
+static int check_writable_symlink(builder *b, const char *path, const char *what) {
+  return check_writable_symlink_at(b, path, what, 0);
 }
 
 static void add_synth(bw_fsargs *f, const char *path, bw_synth_kind k) {
@@ -410,7 +425,7 @@ static int add_read_only(builder *b, const char *s, const char *origin) {
 }
 
 static int add_unreadable(builder *b, const char *u, const char *origin) {
-  if (!check_writable_symlink(b, u, "deny-read path")) return 0;
+  if (!check_writable_symlink_at(b, u, "deny-read path", 1)) return 0;
   struct stat st;
   char *target = NULL;
   const op *cov = covering_op(b, u);
@@ -438,12 +453,27 @@ static int add_unreadable(builder *b, const char *u, const char *origin) {
     return 1;
   }
   if (S_ISLNK(st.st_mode)) {
-    /* Outside writable roots: deny what the link points at. */
+    /* A denied path that is a symlink: deny what it points at (what reading
+     * the path would show), as csb-winacl covers the canonical target. A
+     * mount cannot hide the link itself; inside a writable root the command
+     * may retarget it, but only to something it could read anyway. */
+    const char *orig = u;
     csb_error e;
     if (!csb_path_canonicalize(u, &target, &e)) return 1; /* dangling: nothing to read */
     if (stat(target, &st) != 0) {
       free(target);
       return 1;
+    }
+    const char *held = NULL;
+    for (size_t i = 0; !held && i < b->rw_dirs.len; i++)
+      if (csb_path_is_under(target, b->rw_dirs.items[i])) held = b->rw_dirs.items[i];
+    if (held || strcmp(target, "/") == 0) {
+      csb_error_set(b->err,
+                    "cannot enforce deny-read path %s (%s): it is a symlink to %s, and hiding that "
+                    "would hide %s too; deny the files below it by name instead",
+                    orig, origin, target, held ? held : "the whole file system");
+      free(target);
+      return 0;
     }
     u = target;
   }

@@ -137,6 +137,13 @@ int bw_mounts_build(const csb_policy *p, const csb_policy_view *v,
                     const bw_mount_opts *o, bw_fsargs *out, csb_error *err);
 void bw_fsargs_free(bw_fsargs *f);
 
+/* ---- directory listing (dirlist.c) -------------------------------------- */
+
+/* Calls fn(ctx, dfd, name) for every entry of `dir` but "." and "..", until
+ * fn returns 0 (dfd: the directory, for *at() calls; entries may be removed
+ * while listing). Allocates nothing. 0 when `dir` cannot be opened, else 1. */
+int bw_dir_each(const char *dir, int (*fn)(void *ctx, int dfd, const char *name), void *ctx);
+
 /* ---- synthetic mount targets (synthetic.c) ------------------------------ */
 
 typedef struct bw_registry {

@@ -21,7 +21,6 @@
  * launcher can remove them after the run.
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -344,19 +343,16 @@ static int is_protected_name(const char *base) {
   return 0;
 }
 
+static int note_entry(void *ctx, int dfd, const char *name) {
+  (void)dfd;
+  (void)name;
+  *(int *)ctx = 0;
+  return 0;
+}
+
 static int dir_is_empty(const char *path) {
-  DIR *d = opendir(path);
-  if (!d) return 0;
-  struct dirent *de;
   int empty = 1;
-  while ((de = readdir(d)) != NULL) {
-    if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
-      empty = 0;
-      break;
-    }
-  }
-  closedir(d);
-  return empty;
+  return bw_dir_each(path, note_entry, &empty) && empty;
 }
 
 /* `path` is missing because its parent is not a directory (typically an

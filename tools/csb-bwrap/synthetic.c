@@ -147,57 +147,31 @@ static int parse_key(const char *s, uint64_t *key) {
   return 1;
 }
 
-/* Calls fn for every name in `dir`, reading the entries with getdents64
- * into a buffer on the stack (the registry is listed two or three times
- * per run; opendir would allocate a buffer each time). */
-struct dirent64_raw {
-  uint64_t ino;
-  int64_t off;
-  unsigned short reclen;
-  unsigned char type;
-  char name[];
-};
-
-static void each_name(const char *dir, void (*fn)(void *, const char *), void *ctx) {
-  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return;
-  _Alignas(8) char buf[4096];
-  for (;;) {
-    long n = syscall(SYS_getdents64, fd, buf, sizeof buf);
-    if (n <= 0) break;
-    for (long off = 0; off + (long)sizeof(struct dirent64_raw) <= n;) {
-      const struct dirent64_raw *d = (const struct dirent64_raw *)(const void *)(buf + off);
-      if (d->reclen == 0) break;
-      if (strcmp(d->name, ".") && strcmp(d->name, "..")) fn(ctx, d->name);
-      off += d->reclen;
-    }
-  }
-  close(fd);
-}
-
-static void list_entry(void *ctx, const char *name) {
+static int list_entry(void *ctx, int dfd, const char *name) {
+  (void)dfd;
   listing *l = ctx;
   uint64_t key;
-  if (!parse_key(name, &key)) return;
+  if (!parse_key(name, &key)) return 1;
   const char *rest = name + 16;
   if (*rest == 0) {
     l->old = csb_xgrow(l->old, &l->cap_old, l->n_old + 1, sizeof *l->old);
     l->old[l->n_old++] = csb_xstrdup(name);
-    return;
+    return 1;
   }
   char *end = NULL;
   long pid = rest[0] == '.' ? strtol(rest + 1, &end, 10) : 0;
-  if (pid <= 0 || !end || *end) return;
+  if (pid <= 0 || !end || *end) return 1;
   l->m = csb_xgrow(l->m, &l->cap, l->n + 1, sizeof *l->m);
   l->m[l->n].name = csb_xstrdup(name);
   l->m[l->n].key = key;
   l->m[l->n].pid = pid;
   l->n++;
+  return 1;
 }
 
 static void list_registry(const char *dir, listing *l) {
   memset(l, 0, sizeof *l);
-  each_name(dir, list_entry, l);
+  bw_dir_each(dir, list_entry, l);
 }
 
 static void listing_free(listing *l) {

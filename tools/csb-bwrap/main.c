@@ -151,6 +151,17 @@ static void collect_runtime(runtime_files *r) {
 
 /* ---- legacy Landlock -------------------------------------------------------- */
 
+/* The policy's view of this host (what the backends enforce); 0 with *rc
+ * set when the document does not hold up. Built once. */
+static int build_view(outer *o, int *rc) {
+  if (o->v) return 1;
+  csb_error e;
+  csb_error_clear(&e);
+  if (csb_policy_view_build(o->p, &o->v, &e)) return 1;
+  *rc = csb_cli_error(&o->cli, CSB_EXIT_DATA, "policy %s: %s", o->policy_arg.name, e.msg);
+  return 0;
+}
+
 static int run_landlock(outer *o) {
   csb_error e;
   csb_error_clear(&e);
@@ -622,6 +633,8 @@ static int early_finish(void *arg) {
   plan *pl = c->pl;
   csb_error e;
   csb_error_clear(&e);
+  if (c->registry) bw_registry_sweep(c->registry);
+  if (!build_view(c->o, &c->rc)) return 0;
   if (!plan_mounts(c->o, pl, !c->o->no_proc, c->registry, &e)) {
     c->rc = csb_cli_error(&c->o->cli, CSB_EXIT_UNAVAILABLE, "%s", e.msg);
     return 0;
@@ -816,7 +829,6 @@ static int run_bwrap(outer *o) {
   csb_error_clear(&reg_why);
   char *registry = bw_registry_default_dir(&reg_why);
   pl.registry = registry;
-  if (registry && !o->print_argv && !o->explain) bw_registry_sweep(registry);
 
   if (!bw_bwrap_find(o->bwrap_override, o->cwd, &pl.bw, &e)) {
     rc = csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE, "%s", e.msg);
@@ -856,6 +868,8 @@ static int run_bwrap(outer *o) {
   bw_launch_result res;
   memset(&res, 0, sizeof res);
   int attempt = 0;
+  /* The registry sweep and the view come after bubblewrap's start when it
+   * starts early (early_finish), else here. */
   if (early_eligible(o, &pl)) {
     int r = run_early(o, &pl, registry, &reg_why, &reg, &res, &rc);
     if (r == 0) goto out;
@@ -866,6 +880,9 @@ static int run_bwrap(outer *o) {
       attempt = 1;
       goto launch_ordinary;
     }
+  } else {
+    if (registry && !o->print_argv && !o->explain) bw_registry_sweep(registry);
+    if (!build_view(o, &rc)) goto out;
   }
   if (!build_argv(o, &pl, mount_proc, registry, &e)) {
     rc = csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE, "%s", e.msg);
@@ -1017,12 +1034,8 @@ static int outer_main(int argc, char **argv) {
                        "csb-bwrap uses bubblewrap, which WSL1 cannot run (no user namespaces); use WSL2");
     goto done;
   }
-  if (!csb_policy_view_build(o.p, &o.v, &e)) {
-    rc = csb_cli_error(&o.cli, CSB_EXIT_DATA, "policy %s: %s", o.policy_arg.name, e.msg);
-    goto done;
-  }
   if (o.p->linux_backend == CSB_LINUX_LANDLOCK) {
-    rc = run_landlock(&o);
+    if (build_view(&o, &rc)) rc = run_landlock(&o);
   } else {
     collect_runtime(&o.runtime);
     rc = run_bwrap(&o);

@@ -381,6 +381,48 @@ def _(c):
     return k, line
 
 
+@probe("registry_cache_poison", "plant an allow-all seccomp filter in a registry this run does not use (/tmp/csb-bwrap-UID); a later run that picks it loads it")
+def _(c):
+    # Another user than root (root always prefers /run/csb-bwrap): run 1
+    # has XDG_RUNTIME_DIR, so its registry is there, and /tmp writable;
+    # run 2, without XDG_RUNTIME_DIR, uses /tmp/csb-bwrap-UID.
+    uid = 65534
+    reg = "/tmp/csb-bwrap-%d" % uid
+    shutil.rmtree(reg, ignore_errors=True)
+    for d in (os.path.dirname(c.base), c.base):
+        os.chmod(d, 0o711)
+    bindir = os.path.join(c.base, "bin")
+    os.makedirs(bindir)
+    for f in (c.bin, os.path.join(c.probes, "probe_fs"), os.path.join(c.probes, "probe_kernel")):
+        shutil.copy(os.path.realpath(f), os.path.join(bindir, os.path.basename(f)))
+    os.chmod(bindir, 0o755)
+    xdg = os.path.join(c.base, "xdg")
+    os.makedirs(xdg, mode=0o700)
+    for d in (xdg, c.ws):
+        os.chown(d, uid, uid)
+    binary = os.path.join(bindir, os.path.basename(c.bin))
+
+    def run(entries, env, prog, *args):
+        c.policy(entries)
+        os.chmod(c.pfile, 0o644)
+        argv = [binary, "--policy", c.pfile, "--", os.path.join(bindir, prog), *args]
+        e = {k: v for k, v in os.environ.items() if k != "XDG_RUNTIME_DIR"}
+        e.update(env)
+        p = subprocess.run(argv, cwd=c.ws, env=e, user=uid, group=uid, extra_groups=[],
+                           capture_output=True, text=True, timeout=TIMEOUT)
+        return verdict(p.returncode, p.stdout + p.stderr)
+
+    try:
+        k, line = run([("/", "read"), (c.ws, "write"), ("/tmp", "write")], {"XDG_RUNTIME_DIR": xdg},
+                      "probe_fs", "registry_plant", reg)
+        if k != "ESCAPED":
+            return k, line
+        k2, line2 = run([("/", "read"), (c.ws, "write")], {}, "probe_kernel", "unshare_user")
+        return k2, "%s (after run 1: %s)" % (line2, line)
+    finally:
+        shutil.rmtree(reg, ignore_errors=True)
+
+
 @probe("nested_root_swap_detected", "a read-write bind inside a writable root that bubblewrap mounted through a symlink swapped in during setup is detected")
 def _(c):
     # The nested writable root ws/sub/inner and the directory holding it

@@ -132,6 +132,41 @@ static int p_proc_self_mem(int c, char **v) {
                  n < 0 ? strerror(errno) : "no effect");
 }
 
+/* Plants an allow-everything seccomp filter in a mount-target registry
+ * that this run does not use (argv[2]: /tmp/csb-bwrap-UID) under every
+ * name the filter cache gives it: csb-bwrap keys cached filters by the
+ * network mode and the identity (device, inode, size, mtime) of its own
+ * binary, which the sandbox sees at /dev/.csb-bwrap. A later run that
+ * picks that registry (say, without XDG_RUNTIME_DIR) would hand the
+ * planted filter to its inner stage. "ESCAPED" here means the files are
+ * in place; the runner then shows what a later run does with them. */
+static int p_registry_plant(int c, char **v) {
+  if (c < 3) return perror2("usage: registry_plant DIR");
+  struct stat st;
+  if (stat("/dev/.csb-bwrap", &st) != 0) return perror2("stat /dev/.csb-bwrap: %s", strerror(errno));
+  if (mkdir(v[2], 0700) != 0 && errno != EEXIST) return blocked("mkdir %s: %s", v[2], strerror(errno));
+  /* one BPF instruction: return SECCOMP_RET_ALLOW */
+  const unsigned char allow[8] = {0x06, 0, 0, 0, 0x00, 0x00, 0xff, 0x7f};
+  int planted = 0, err = 0;
+  for (int net = 0; net < 3; net++)
+    for (int all = 0; all < 2; all++)
+      for (int med = 0; med < 2; med++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/bpf-%d%d%d-%llx-%llx-%llx-%llx", v[2], net, all, med,
+                 (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+                 (unsigned long long)st.st_size, (unsigned long long)st.st_mtime);
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600);
+        if (fd < 0) {
+          err = errno;
+          continue;
+        }
+        if (write(fd, allow, sizeof allow) == (ssize_t)sizeof allow) planted++;
+        close(fd);
+      }
+  if (planted) return escaped("planted %d allow-all filters in %s", planted, v[2]);
+  return blocked("cannot write into %s: %s", v[2], strerror(err));
+}
+
 static const probe probes[] = {
     {"create_git", p_create_git},
     {"git_hooks", p_git_hooks},
@@ -141,6 +176,7 @@ static const probe probes[] = {
     {"deny_symlink", p_deny_symlink},
     {"plant_symlink", p_plant_symlink},
     {"proc_self_mem", p_proc_self_mem},
+    {"registry_plant", p_registry_plant},
     {NULL, NULL},
 };
 

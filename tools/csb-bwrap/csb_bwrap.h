@@ -88,6 +88,13 @@ typedef struct bw_mount_opts {
   int mount_proc;       /* --proc /proc, else an empty read-only /proc */
   int has_perms;        /* bwrap supports --perms */
   const char *registry; /* synthetic-target registry dir to hide, or NULL */
+  /* The other directories a run may pick as its registry (another
+   * environment, another fallback): hidden too, and created first when
+   * the sandbox could write there, so that no run can plant cache files
+   * (compiled seccomp filters, glob expansions) or registry entries that
+   * a later run would trust. */
+  const char *const *registry_others;
+  size_t n_registry_others;
   /* Cache directory of deny-glob expansions (csb_glob_expand_opts), or
    * NULL for none. */
   const char *glob_cache;
@@ -158,6 +165,14 @@ typedef struct bw_registry {
 /* Picks (and creates, mode 0700) the registry directory for this user;
  * NULL when none is usable. */
 char *bw_registry_default_dir(csb_error *why);
+/* Every directory a run of this user may pick as its registry (another
+ * environment picks another one), newly allocated into `out`; with
+ * `hide_only`, also those a later run from a login session may pick. */
+#define BW_REGISTRY_MAX_CANDIDATES 4
+size_t bw_registry_candidates(char **out, int hide_only);
+/* Creates `dir` (mode 0700) when missing and checks that it is a directory
+ * of ours that nobody else can write, as the registry must be. */
+int bw_registry_secure(const char *dir, csb_error *err);
 /* Removes what runs that died without cleaning up (SIGKILL) left behind.
  * Call before looking at the workspace. */
 void bw_registry_sweep(const char *dir);

@@ -212,6 +212,9 @@ typedef struct plan {
   size_t sep; /* index in argv of the "--" before the inner stage */
   bw_seccomp_opts so;
   const char *registry;
+  /* Every directory a run may pick as its registry (hidden as well). */
+  char *registry_all[BW_REGISTRY_MAX_CANDIDATES];
+  size_t n_registry_all;
 } plan;
 
 static void evict_cache_files(const char *dir, const char *prefix, const char *spare, size_t keep);
@@ -228,6 +231,8 @@ static int plan_mounts(outer *o, plan *pl, int mount_proc, const char *registry,
   mo.mount_proc = mount_proc;
   mo.has_perms = pl->bw.has_perms;
   mo.registry = registry;
+  mo.registry_others = (const char *const *)pl->registry_all;
+  mo.n_registry_others = pl->n_registry_all;
   mo.glob_cache = o->no_glob_cache ? NULL : registry;
   mo.runtime_src = (const char *const *)o->runtime.src.items;
   mo.runtime_dst = (const char *const *)o->runtime.dst.items;
@@ -829,6 +834,7 @@ static int run_bwrap(outer *o) {
   csb_error_clear(&reg_why);
   char *registry = bw_registry_default_dir(&reg_why);
   pl.registry = registry;
+  pl.n_registry_all = bw_registry_candidates(pl.registry_all, 1);
 
   if (!bw_bwrap_find(o->bwrap_override, o->cwd, &pl.bw, &e)) {
     rc = csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE, "%s", e.msg);
@@ -942,6 +948,7 @@ out:
   pl.fs.n_data_fds = 0;
   bw_fsargs_free(&pl.fs);
   csb_strv_free(&pl.argv);
+  for (size_t i = 0; i < pl.n_registry_all; i++) free(pl.registry_all[i]);
   bw_proxy_plan_free(&pl.proxy);
   bw_trust_bundles_free(&pl.trust);
   bw_bwrap_free(&pl.bw);

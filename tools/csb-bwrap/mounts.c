@@ -1021,12 +1021,35 @@ int bw_mounts_build(const csb_policy *p, const csb_policy_view *v, const bw_moun
     }
   }
 
-  /* 6. hide the synthetic-target registry */
+  /* 6. hide the synthetic-target registry, and every other directory a
+   * run may pick as its registry: a later run (another environment, say
+   * without XDG_RUNTIME_DIR) trusts what it finds there as its own. One
+   * the sandbox could create is created now, so that it is hidden too. */
   if (o->registry) {
     struct stat st;
     if (stat(o->registry, &st) == 0 && S_ISDIR(st.st_mode) && covering_op(&b, o->registry) &&
         covering_op(&b, o->registry)->kind != OP_BASE_TMPFS && find_op(&b, o->registry) < 0)
       add_op(&b, OP_DENY_DIR, o->registry, NULL, "csb-bwrap's mount-target registry hidden");
+  }
+  for (size_t i = 0; i < o->n_registry_others; i++) {
+    const char *r = o->registry_others[i];
+    if (o->registry && strcmp(r, o->registry) == 0) continue;
+    csb_verdict vd;
+    csb_policy_access_for(p, r, &vd);
+    csb_error why;
+    csb_error_clear(&why);
+    if (vd.can_write && !bw_registry_secure(r, &why)) {
+      csb_error_set(err,
+                    "%s: the sandbox could write this directory, which a later run may pick as "
+                    "csb-bwrap's private registry and whose cached seccomp filters it would load; "
+                    "it cannot be made private (%s) (backend: bubblewrap; fix: remove %s)",
+                    r, why.msg, r);
+      goto out;
+    }
+    struct stat st;
+    if (lstat(r, &st) == 0 && S_ISDIR(st.st_mode) && covering_op(&b, r) &&
+        covering_op(&b, r)->kind != OP_BASE_TMPFS && find_op(&b, r) < 0)
+      add_op(&b, OP_DENY_DIR, r, NULL, "another directory csb-bwrap may use as its registry hidden");
   }
 
   /* 7. files the launcher supplies (the proxy's CA bundles), last at

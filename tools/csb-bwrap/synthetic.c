@@ -43,18 +43,36 @@
 static int ensure_dir(const char *dir, csb_error *err);
 
 /* Candidates, most private first: /run (root only), $XDG_RUNTIME_DIR,
- * then /tmp. The first one we can create and verify wins; when none does,
- * `why` says what was wrong with the last one. */
-char *bw_registry_default_dir(csb_error *why) {
+ * then /tmp; with `hide_only`, also the usual runtime directory
+ * /run/user/UID when $XDG_RUNTIME_DIR names another one (a later run from
+ * a login session picks it). Fills `out` (at most BW_REGISTRY_MAX_CANDIDATES)
+ * and returns how many. */
+size_t bw_registry_candidates(char **out, int hide_only) {
   uid_t u = geteuid();
-  char *cand[3] = {NULL, NULL, NULL};
   size_t n = 0;
-  if (u == 0) cand[n++] = csb_xstrdup("/run/csb-bwrap");
+  if (u == 0) out[n++] = csb_xstrdup("/run/csb-bwrap");
   const char *x = getenv("XDG_RUNTIME_DIR");
   struct stat st;
   if (x && x[0] == '/' && stat(x, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == u)
-    cand[n++] = csb_xasprintf("%s/csb-bwrap", x);
-  cand[n++] = csb_xasprintf("/tmp/csb-bwrap-%u", (unsigned)u);
+    out[n++] = csb_xasprintf("%s/csb-bwrap", x);
+  if (hide_only) {
+    char *run_user = csb_xasprintf("/run/user/%u", (unsigned)u);
+    char *cand = csb_xasprintf("%s/csb-bwrap", run_user);
+    if (stat(run_user, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == u && (n == 0 || strcmp(out[n - 1], cand) != 0))
+      out[n++] = cand;
+    else
+      free(cand);
+    free(run_user);
+  }
+  out[n++] = csb_xasprintf("/tmp/csb-bwrap-%u", (unsigned)u);
+  return n;
+}
+
+/* The first candidate we can create and verify wins; when none does, `why`
+ * says what was wrong with the last one. */
+char *bw_registry_default_dir(csb_error *why) {
+  char *cand[BW_REGISTRY_MAX_CANDIDATES];
+  size_t n = bw_registry_candidates(cand, 0);
   char *best = NULL;
   for (size_t i = 0; i < n; i++) {
     if (!best && ensure_dir(cand[i], why)) best = cand[i];
@@ -62,6 +80,8 @@ char *bw_registry_default_dir(csb_error *why) {
   }
   return best; /* NULL: no usable registry */
 }
+
+int bw_registry_secure(const char *dir, csb_error *err) { return ensure_dir(dir, err); }
 
 static uint64_t fnv1a(const char *s) { return csb_hash64(s, strlen(s), 0); }
 

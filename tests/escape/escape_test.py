@@ -196,6 +196,19 @@ def _(c):
         s.close()
 
 
+@probe("unix_connect_overlong", "connect() mediation given an address longer than struct sockaddr_un (the kernel says EINVAL)")
+def _(c):
+    allowed = os.path.join(c.out, "agent.sock")
+    a = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    a.bind(allowed)
+    a.listen(4)
+    try:
+        c.policy(net="enabled", unix={allowed: "allow"})
+        return verdict(*c.run("probe_io", "unix_overlong", allowed))
+    finally:
+        a.close()
+
+
 @probe("unix_dgram_sendmsg", "datagram to a host socket via socketpair(DGRAM)+sendmsg(msg_name) and sendto")
 def _(c):
     path = os.path.join(c.out, "log.sock")

@@ -103,6 +103,32 @@ static int p_unix_path(int c, char **v) {
   return blocked("connect(%s): %s", v[2], strerror(errno));
 }
 
+/* argv[2]: pathname of an allowed host socket, reached through an address
+ * longer than struct sockaddr_un (128 bytes: a sockaddr_storage, the path
+ * padded with leading slashes so that its last 18 bytes lie beyond
+ * sun_path). The kernel refuses such an address (EINVAL); pid 1, which
+ * performs mediated connect() calls, must too: connecting means it took a
+ * path from beyond the structure into a buffer sized for sun_path. */
+static int p_unix_overlong(int c, char **v) {
+  if (c < 3) return perror2("usage: unix_overlong PATH");
+  const size_t room = sizeof(struct sockaddr_storage) - offsetof(struct sockaddr_un, sun_path);
+  size_t len = strlen(v[2]);
+  if (v[2][0] != '/' || len >= room)
+    return perror2("unix_overlong: %s must be absolute and shorter than %zu bytes", v[2], room);
+  unsigned char addr[sizeof(struct sockaddr_storage)];
+  memset(addr, '/', sizeof addr);
+  sa_family_t fam = AF_UNIX;
+  memcpy(addr, &fam, sizeof fam);
+  memcpy(addr + sizeof addr - (len - 1), v[2] + 1, len - 1);
+  int s = socket(AF_UNIX, SOCK_STREAM, 0);
+  if (s < 0) return perror2("socket(AF_UNIX): %s", strerror(errno));
+  if (connect(s, (struct sockaddr *)addr, sizeof addr) == 0)
+    return escaped("connected to %s through a %zu-byte address (the kernel refuses more than %zu)", v[2],
+                   sizeof addr, sizeof(struct sockaddr_un));
+  if (errno != EINVAL) return escaped("a %zu-byte address was parsed (errno %s, not EINVAL)", sizeof addr, strerror(errno));
+  return blocked("connect with a %zu-byte address: %s", sizeof addr, strerror(errno));
+}
+
 /* argv[2]: pathname of a host datagram socket; try socketpair(DGRAM) +
  * sendmsg with msg_name, and an unconnected datagram socket. */
 static int p_unix_dgram_sendmsg(int c, char **v) {
@@ -170,6 +196,7 @@ static const probe probes[] = {
     {"abstract_unix", p_abstract_unix},
     {"unix_path", p_unix_path},
     {"unix_dgram_sendmsg", p_unix_dgram_sendmsg},
+    {"unix_overlong", p_unix_overlong},
     {"tcp_direct", p_tcp_direct},
     {"udp_direct", p_udp_direct},
     {NULL, NULL},

@@ -88,6 +88,9 @@ static int child_fd(pid_t pid, int fd) {
 /* Decides and performs a Unix connect; returns 0 or an errno value. */
 static int unix_connect(pid_t pid, int sock, const struct sockaddr_un *sa, socklen_t len,
                         const bw_unix_rules *r) {
+  /* The kernel refuses an address longer than struct sockaddr_un, and so
+   * do we: the path is copied into a buffer sized for sun_path. */
+  if (len > sizeof *sa) return EINVAL;
   size_t plen = len > offsetof(struct sockaddr_un, sun_path) ? len - offsetof(struct sockaddr_un, sun_path) : 0;
   if (plen == 0) return EINVAL;
   if (sa->sun_path[0] == 0) {

@@ -110,6 +110,7 @@ simple("open_by_handle", "probe_kernel", "name_to_handle_at / open_by_handle_at"
 simple("ptrace_parent", "probe_kernel", "PTRACE_ATTACH to the parent and to pid 1")
 simple("process_vm", "probe_kernel", "process_vm_readv/writev into pid 1 and the parent")
 simple("proc_pid1_mem", "probe_kernel", "open /proc/1/mem (the unfiltered supervisor)")
+simple("proc_pid1_rest", "probe_kernel", "pid 1's environ, maps, fd/N, cwd and root through /proc, and pidfd_getfd of its lifeline")
 simple("proc_self_exe", "probe_kernel", "open /proc/self/exe for writing")
 simple("proc_sysctl", "probe_kernel", "write global sysctls (/proc/sys/vm/drop_caches) and /proc/sysrq-trigger")
 simple("no_new_privs", "probe_kernel", "no_new_privs set and no capabilities left")

@@ -251,6 +251,33 @@ static int p_proc_pid1_mem(int c, char **v) {
   return blocked("/proc/1/mem: %s / %s", strerror(e1), strerror(errno));
 }
 
+/* The rest of pid 1 through /proc and pidfds: its environment, memory
+ * map, descriptors (fd 3 is its lifeline; with connect() mediation it
+ * also holds the notification listener) and, by pidfd_getfd, a duplicate
+ * of one. All need ptrace access, which a non-dumpable pid 1 refuses. */
+static int p_proc_pid1_rest(int c, char **v) {
+  (void)c; (void)v;
+  static const char *const paths[] = {"/proc/1/environ", "/proc/1/maps", "/proc/1/fd/0",
+                                      "/proc/1/fd/3", "/proc/1/cwd/.", "/proc/1/root/."};
+  char why[512] = "";
+  for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+    int fd = open(paths[i], O_RDONLY);
+    if (fd >= 0) return escaped("opened %s", paths[i]);
+    size_t n = strlen(why);
+    snprintf(why + n, sizeof why - n, "%s%s: %s", n ? "; " : "", paths[i], strerror(errno));
+  }
+  char link[256];
+  if (readlink("/proc/1/fd/3", link, sizeof link) >= 0) return escaped("read the link /proc/1/fd/3");
+  int pidfd = (int)syscall(434 /* pidfd_open */, 1, 0);
+  if (pidfd >= 0) {
+    int dup = (int)syscall(438 /* pidfd_getfd */, pidfd, 3, 0);
+    if (dup >= 0) return escaped("pidfd_getfd took pid 1's fd 3");
+    size_t n = strlen(why);
+    snprintf(why + n, sizeof why - n, "; pidfd_getfd: %s", strerror(errno));
+  }
+  return blocked("%s", why);
+}
+
 /* argv[2]: a host file outside the policy; try to reach it through
  * /proc/PID/root of every visible process. */
 static int p_proc_root(int c, char **v) {
@@ -357,6 +384,7 @@ static const probe probes[] = {
     {"ptrace_parent", p_ptrace_parent},
     {"process_vm", p_process_vm},
     {"proc_pid1_mem", p_proc_pid1_mem},
+    {"proc_pid1_rest", p_proc_pid1_rest},
     {"proc_root", p_proc_root},
     {"proc_self_exe", p_proc_self_exe},
     {"proc_sysctl", p_proc_sysctl},

@@ -470,7 +470,11 @@ int bw_inner_main(int argc, char **argv) {
   csb_error_clear(&e);
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
     return fail(CSB_EXIT_OSERR, "prctl(PR_SET_NO_NEW_PRIVS): %s", strerror(errno));
-  prctl(PR_SET_DUMPABLE, 0);
+  /* Not dumpable: the command (same uid, same user namespace) must not
+   * reach pid 1's memory, descriptors or environment through /proc/1. */
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+    return fail(CSB_EXIT_OSERR, "prctl(PR_SET_DUMPABLE, 0): %s; refusing to run the command with pid 1 "
+                "open to it through /proc/1", strerror(errno));
   /* Without mediation pid 1 needs nothing the command may not have: it
    * installs the command's filter once and the child inherits it. With
    * mediation pid 1 keeps process_vm_readv and connect, and the child

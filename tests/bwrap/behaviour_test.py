@@ -17,6 +17,7 @@ import os
 import resource
 import shutil
 import signal
+import stat
 import socket
 import socketserver
 import subprocess
@@ -965,6 +966,27 @@ def registry_dir():
     if x.startswith("/") and os.path.isdir(x) and os.stat(x).st_uid == os.geteuid():
         return os.path.join(x, "csb-bwrap")
     return "/tmp/csb-bwrap-%d" % os.geteuid()
+
+
+@case
+def other_registry_candidates_are_hidden(t):
+    """A directory another run would pick as its registry (here, as root,
+    /tmp/csb-bwrap-0 next to /run/csb-bwrap) is created when the sandbox
+    could write there and is hidden like the registry in use: a command
+    cannot plant cache files (compiled seccomp filters) that a later run in
+    another environment would trust."""
+    if CODEX:
+        raise Skip("csb registry")
+    if os.geteuid() != 0:
+        raise Skip("needs root (the registry in use is /run/csb-bwrap)")
+    other = "/tmp/csb-bwrap-0"
+    t.policy([("/", "read"), (t.ws, "write"), ("/tmp", "write")])
+    rc, out, err = t.sh(f"mkdir -p {other} 2>/dev/null; touch {other}/bpf-x 2>/dev/null && echo planted || echo refused; "
+                        f"ls {other} >/dev/null 2>&1 && echo listed || echo unlisted; "
+                        f"rmdir {other} 2>/dev/null && echo removed || echo kept")
+    eq((rc, out, err), (0, "refused\nunlisted\nkept\n", ""))
+    st = os.lstat(other)
+    eq((stat.S_ISDIR(st.st_mode), st.st_uid, stat.S_IMODE(st.st_mode)), (True, 0, 0o700), other)
 
 
 def fnv1a(path):

@@ -1144,6 +1144,66 @@ class Protocol(unittest.TestCase):
                              {("allowed.test", "allow"), ("denied.test", "deny")})
         echo.sock.close()
 
+    def test_socks_udp_declared_source(self):
+        """RFC 1928 section 7: a non-zero DST.ADDR/DST.PORT in UDP ASSOCIATE names the
+        only source whose datagrams are relayed; a zero port keeps the first-datagram lock."""
+        echo = UdpEcho()
+        name = b"allowed.test"
+        hdr = b"\x00\x00\x00\x03" + bytes([len(name)]) + name + struct.pack("!H", echo.port)
+
+        def udp():
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            u.bind(("127.0.0.1", 0))
+            u.settimeout(0.5)
+            return u
+
+        def silent(sock):
+            try:
+                data = sock.recv(65535)
+            except socket.timeout:
+                return True
+            self.fail("unexpected datagram %r" % data)
+
+        with Proxy() as px:
+            for ip in (b"\x7f\x00\x00\x01", b"\x00\x00\x00\x00"):
+                mine, other = udp(), udp()
+                dst = b"\x01" + ip + struct.pack("!H", mine.getsockname()[1])
+                s, rep, relay = socks_udp_associate(px.addrs["socks"], dst)
+                self.assertEqual(rep, 0)
+                # another local socket speaks first: neither relayed nor locked in
+                other.sendto(hdr + b"intruder", relay)
+                silent(other)
+                mine.settimeout(10)
+                mine.sendto(hdr + b"mine", relay)
+                self.assertTrue(mine.recv(65535).endswith(b"echo:mine"))
+                other.sendto(hdr + b"intruder", relay)
+                silent(other)
+                silent(mine)
+                s.close()
+                mine.close()
+                other.close()
+            # zero port: the first datagram's source port is locked in
+            first, second = udp(), udp()
+            s, rep, relay = socks_udp_associate(px.addrs["socks"], b"\x01\x7f\x00\x00\x01\x00\x00")
+            self.assertEqual(rep, 0)
+            first.settimeout(10)
+            first.sendto(hdr + b"first", relay)
+            self.assertTrue(first.recv(65535).endswith(b"echo:first"))
+            second.sendto(hdr + b"second", relay)
+            silent(second)
+            s.close()
+            first.close()
+            second.close()
+            # an address other than the client's own, or a name: refused
+            for dst, code in ((b"\x01\x7f\x00\x00\x02\x30\x39", 2),
+                              (b"\x04" + socket.inet_pton(socket.AF_INET6, "::1") + b"\x30\x39", 2),
+                              (b"\x03\x09localhost\x30\x39", 8)):
+                s, rep, relay = socks_udp_associate(px.addrs["socks"], dst)
+                self.assertEqual((rep, relay), (code, ("0.0.0.0", 0)), dst)
+                self.assertEqual(s.recv(10), b"")
+                s.close()
+        echo.sock.close()
+
     def test_upstream_proxy_chain(self):
         with Proxy() as outer:
             with Proxy(env={"HTTP_PROXY": outer.http, "HTTPS_PROXY": outer.http}) as inner:
@@ -1546,12 +1606,13 @@ def read_response(f, head_only=False):
     return head, f.read()
 
 
-def socks_udp_associate(addr):
+def socks_udp_associate(addr, dst=b"\x01\x00\x00\x00\x00\x00\x00"):
+    """UDP ASSOCIATE with DST.ADDR/DST.PORT `dst` (ATYP ADDR PORT; default all zeros)."""
     host, port = addr.rsplit(":", 1)
     s = socket.create_connection((host, int(port)), timeout=10)
     s.sendall(b"\x05\x01\x00")
     assert s.recv(2) == b"\x05\x00"
-    s.sendall(b"\x05\x03\x00\x01\x00\x00\x00\x00\x00\x00")
+    s.sendall(b"\x05\x03\x00" + dst)
     rep = s.recv(10)
     relay = (socket.inet_ntoa(rep[4:8]), struct.unpack("!H", rep[8:10])[0]) if len(rep) >= 10 else None
     return s, rep[1], relay

@@ -3,6 +3,7 @@
 #ifndef CSB_PROXY_CONN_H
 #define CSB_PROXY_CONN_H
 
+#include "csb_socks.h"
 #include "proxy.h"
 
 typedef struct px_stream {
@@ -169,7 +170,8 @@ void px_mitm_start_upstream(px_conn *c);
 int px_mitm_pump_upstream(px_conn *c);
 
 /* udp.c */
-void px_udp_start(px_conn *c);
+/* dst: DST.ADDR/DST.PORT of the UDP ASSOCIATE request. */
+void px_udp_start(px_conn *c, const csb_socks_addr *dst);
 int px_udp_control_pump(px_conn *c);
 void px_udp_detach(px_conn *c);
 

@@ -50,7 +50,7 @@ static void handle_request(px_conn *c, const csb_socks_request *req) {
       reply_close(c, CSB_SOCKS_REP_NOT_ALLOWED);
       return;
     }
-    px_udp_start(c);
+    px_udp_start(c, &req->dst);
     return;
   }
   c->proto = PROTO_SOCKS5_TCP;

@@ -2,8 +2,10 @@
  * destination is put through the host policy (protocol socks5_udp) once per
  * association, datagrams to it wait while that is pending and are dropped
  * when it is blocked. Only datagrams from the client that opened the
- * association are relayed, and only replies from destinations it wrote to
- * are returned. Fragmented datagrams are dropped. */
+ * association are relayed: from the address and port its request named
+ * (RFC 1928 section 7), or, when it sent zeros, from its TCP address and
+ * the port of its first datagram. Only replies from destinations it wrote
+ * to are returned. Fragmented datagrams are dropped. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <netinet/in.h>
@@ -40,27 +42,49 @@ struct px_udp {
   int fd, out4, out6;
   csb_ev_io io, io4, io6;
   struct sockaddr_storage peer; /* TCP client address (IP must match) */
-  struct sockaddr_storage client;
-  int have_client;
+  struct sockaddr_storage client; /* the one source datagrams may come from */
+  int have_client;                /* client is set (declared, or locked) */
   udp_dest *dests[MAX_DESTS];
   size_t n_dests;
 };
 
+/* The IPv4 address of an AF_INET or IPv4-mapped AF_INET6 address (so that a
+ * request naming 127.0.0.1 matches a dual-stack socket's ::ffff:127.0.0.1). */
+static int v4_of(const struct sockaddr_storage *a, uint32_t *out) {
+  if (a->ss_family == AF_INET) {
+    *out = ((const struct sockaddr_in *)a)->sin_addr.s_addr;
+    return 1;
+  }
+  if (a->ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&((const struct sockaddr_in6 *)a)->sin6_addr)) {
+    memcpy(out, ((const struct sockaddr_in6 *)a)->sin6_addr.s6_addr + 12, 4);
+    return 1;
+  }
+  return 0;
+}
+
 static int same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b) {
-  if (a->ss_family != b->ss_family) return 0;
-  if (a->ss_family == AF_INET)
-    return ((const struct sockaddr_in *)a)->sin_addr.s_addr == ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-  if (a->ss_family == AF_INET6)
+  uint32_t a4 = 0, b4 = 0;
+  int av4 = v4_of(a, &a4), bv4 = v4_of(b, &b4);
+  if (av4 || bv4) return av4 && bv4 && a4 == b4;
+  if (a->ss_family == AF_INET6 && b->ss_family == AF_INET6)
     return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr, &((const struct sockaddr_in6 *)b)->sin6_addr, 16) ==
            0;
   return 0;
 }
 
+static uint16_t port_of(const struct sockaddr_storage *a) {
+  if (a->ss_family == AF_INET) return ((const struct sockaddr_in *)a)->sin_port;
+  if (a->ss_family == AF_INET6) return ((const struct sockaddr_in6 *)a)->sin6_port;
+  return 0;
+}
+
+static void set_port_of(struct sockaddr_storage *a, uint16_t port_be) {
+  if (a->ss_family == AF_INET) ((struct sockaddr_in *)a)->sin_port = port_be;
+  if (a->ss_family == AF_INET6) ((struct sockaddr_in6 *)a)->sin6_port = port_be;
+}
+
 static int same_ip_port(const struct sockaddr_storage *a, const struct sockaddr_storage *b) {
-  if (!same_ip(a, b)) return 0;
-  if (a->ss_family == AF_INET)
-    return ((const struct sockaddr_in *)a)->sin_port == ((const struct sockaddr_in *)b)->sin_port;
-  return ((const struct sockaddr_in6 *)a)->sin6_port == ((const struct sockaddr_in6 *)b)->sin6_port;
+  return same_ip(a, b) && port_of(a) == port_of(b);
 }
 
 static void audit(udp_dest *d, const char *decision, px_source s, const char *reason, int override_) {
@@ -245,7 +269,42 @@ static void on_remote_dgram(csb_evloop *loop, csb_ev_io *io, uint32_t events) {
   }
 }
 
-void px_udp_start(px_conn *c) {
+static void udp_refuse(px_conn *c, px_udp *u, uint8_t rep) {
+  free(u);
+  uint8_t b[32];
+  px_conn_fail_raw(c, b, csb_socks_build_reply(b, rep, NULL));
+}
+
+static int all_zero(const void *p, size_t n) {
+  const uint8_t *b = p;
+  for (size_t i = 0; i < n; i++)
+    if (b[i]) return 0;
+  return 1;
+}
+
+/* DST.ADDR/DST.PORT of the request: where the client will send from.
+ * Zeros mean "not known yet" (the TCP client's address, the first
+ * datagram's port); an address must be the TCP client's own; names are
+ * refused. Returns a SOCKS reply code, 0 when accepted. */
+static uint8_t expect_source(px_udp *u, const csb_socks_addr *dst) {
+  const struct sockaddr_storage *ip = &dst->ip;
+  int zero_ip;
+  if (dst->atyp == CSB_SOCKS_ATYP_IPV4)
+    zero_ip = all_zero(&((const struct sockaddr_in *)ip)->sin_addr, 4);
+  else if (dst->atyp == CSB_SOCKS_ATYP_IPV6)
+    zero_ip = all_zero(&((const struct sockaddr_in6 *)ip)->sin6_addr, 16);
+  else
+    return CSB_SOCKS_REP_ADDRESS_NOT_SUPPORTED;
+  if (!zero_ip && !same_ip(ip, &u->peer)) return CSB_SOCKS_REP_NOT_ALLOWED;
+  if (dst->port != 0) {
+    u->client = u->peer;
+    set_port_of(&u->client, htons(dst->port));
+    u->have_client = 1;
+  }
+  return 0;
+}
+
+void px_udp_start(px_conn *c, const csb_socks_addr *dst) {
   px_udp *u = csb_xcalloc(1, sizeof *u);
   u->px = c->px;
   u->ctl = c;
@@ -258,24 +317,25 @@ void px_udp_start(px_conn *c) {
   socklen_t ll = sizeof local;
   if (getpeername(c->cli.fd, (struct sockaddr *)&u->peer, &sl) != 0 ||
       getsockname(c->cli.fd, (struct sockaddr *)&local, &ll) != 0) {
-    free(u);
-    uint8_t b[32];
-    px_conn_fail_raw(c, b, csb_socks_build_reply(b, CSB_SOCKS_REP_GENERAL_FAILURE, NULL));
+    udp_refuse(c, u, CSB_SOCKS_REP_GENERAL_FAILURE);
     return;
   }
-  if (local.ss_family == AF_INET)
-    ((struct sockaddr_in *)&local)->sin_port = 0;
-  else
-    ((struct sockaddr_in6 *)&local)->sin6_port = 0;
+  uint8_t rep = expect_source(u, dst);
+  if (rep) {
+    if (c->px->verbose)
+      fprintf(stderr, "csb-proxy: [%llu] udp associate: the client will send from %s:%d, not from its own address\n",
+              (unsigned long long)c->id, dst->host, dst->port);
+    udp_refuse(c, u, rep);
+    return;
+  }
+  set_port_of(&local, 0);
   u->fd = socket(local.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   ll = sizeof local;
   if (u->fd < 0 || bind(u->fd, (struct sockaddr *)&local, csb_sock_len((struct sockaddr *)&local)) != 0 ||
       getsockname(u->fd, (struct sockaddr *)&local, &ll) != 0 ||
       !csb_ev_io_start(c->px->loop, &u->io, u->fd, EPOLLIN | EPOLLET)) {
     if (u->fd >= 0) close(u->fd);
-    free(u);
-    uint8_t b[32];
-    px_conn_fail_raw(c, b, csb_socks_build_reply(b, CSB_SOCKS_REP_GENERAL_FAILURE, NULL));
+    udp_refuse(c, u, CSB_SOCKS_REP_GENERAL_FAILURE);
     return;
   }
   c->udp = u;

@@ -99,6 +99,9 @@ int csb_sock_connect_nb(const struct sockaddr *sa, socklen_t len);
 /* After EPOLLOUT on a connecting socket: 0 when connected, else the errno. */
 int csb_sock_connect_result(int fd);
 socklen_t csb_sock_len(const struct sockaddr *sa);
+/* An IPv4-mapped IPv6 address (::ffff:a.b.c.d) as the AF_INET address it
+ * reaches, port kept; any other address copied as is. */
+void csb_sock_unmap_v4(const struct sockaddr_storage *in, struct sockaddr_storage *out);
 
 #ifdef __cplusplus
 }

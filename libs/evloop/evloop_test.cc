@@ -139,4 +139,23 @@ TEST(Sock, ParseAndListen) {
   close(fd);
 }
 
+TEST(Sock, UnmapV4) {
+  struct sockaddr_storage ss, out;
+  socklen_t len;
+  csb_error err;
+  char buf[64];
+  ASSERT_TRUE(csb_sock_parse_addr("[::ffff:127.0.0.1]:8080", &ss, &len, &err));
+  csb_sock_unmap_v4(&ss, &out);
+  EXPECT_EQ(out.ss_family, AF_INET);
+  EXPECT_STREQ(csb_sock_format(reinterpret_cast<sockaddr *>(&out), buf, sizeof buf), "127.0.0.1:8080");
+  csb_sock_unmap_v4(&ss, &ss); /* in place */
+  EXPECT_STREQ(csb_sock_format(reinterpret_cast<sockaddr *>(&ss), buf, sizeof buf), "127.0.0.1:8080");
+  for (const char *keep : {"[::1]:80", "[::127.0.0.1]:80", "10.0.0.1:80"}) {
+    ASSERT_TRUE(csb_sock_parse_addr(keep, &ss, &len, &err));
+    csb_sock_unmap_v4(&ss, &out);
+    EXPECT_EQ(out.ss_family, ss.ss_family) << keep;
+    EXPECT_STREQ(csb_sock_format(reinterpret_cast<sockaddr *>(&out), buf, sizeof buf), keep);
+  }
+}
+
 }  // namespace

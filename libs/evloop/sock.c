@@ -18,6 +18,21 @@ socklen_t csb_sock_len(const struct sockaddr *sa) {
   return sizeof(struct sockaddr_storage);
 }
 
+void csb_sock_unmap_v4(const struct sockaddr_storage *in, struct sockaddr_storage *out) {
+  const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)in;
+  if (in->ss_family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+    if (out != in) memcpy(out, in, sizeof *out);
+    return;
+  }
+  struct sockaddr_in v4;
+  memset(&v4, 0, sizeof v4);
+  v4.sin_family = AF_INET;
+  v4.sin_port = s6->sin6_port;
+  memcpy(&v4.sin_addr, s6->sin6_addr.s6_addr + 12, 4);
+  memset(out, 0, sizeof *out);
+  memcpy(out, &v4, sizeof v4);
+}
+
 static int parse_port(const char *s, int *out) {
   if (!*s || strlen(s) > 5) return 0;
   int p = 0;

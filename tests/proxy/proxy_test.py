@@ -1053,6 +1053,31 @@ class Protocol(unittest.TestCase):
             r = curl(["http://allowed.test:%d/echo" % ORIGIN.port], px.env())
             self.assertEqual(json.loads(r.stdout)["method"], "GET")
 
+    def test_requests_to_the_proxy_itself_are_refused(self):
+        """Every spelling of the proxy's own listeners (0.0.0.0, IPv4-mapped IPv6) is
+        refused before connecting, instead of looping through the proxy."""
+        with Proxy(proxy={"domains": {"*": "allow"}}) as px:
+            hport = int(px.addrs["http"].rsplit(":", 1)[1])
+            sport = int(px.addrs["socks"].rsplit(":", 1)[1])
+            n = 0
+            for host in ("127.0.0.1", "0.0.0.0", "[::ffff:127.0.0.1]", "[::ffff:0.0.0.0]"):
+                for port in (hport, sport):
+                    for req in (b"GET http://%s:%d/ HTTP/1.1\r\n\r\n", b"CONNECT %s:%d HTTP/1.1\r\n\r\n"):
+                        resp = raw(px.addrs["http"], req % (host.encode(), port), timeout=5)
+                        n += 1
+                        self.assertEqual(status_of(resp), 502, (host, port, resp))
+                        self.assertTrue(resp.endswith(b"\r\n\r\nupstream failure"), resp)
+            for ip in ("::ffff:127.0.0.1", "::ffff:0.0.0.0"):
+                s = socket.create_connection(px.addrs["socks"].rsplit(":", 1), timeout=5)
+                n += 1
+                s.sendall(b"\x05\x01\x00")
+                self.assertEqual(s.recv(2), b"\x05\x00")
+                s.sendall(b"\x05\x01\x00\x04" + socket.inet_pton(socket.AF_INET6, ip) + struct.pack("!H", hport))
+                self.assertEqual(s.recv(10)[:2], b"\x05\x01")
+                s.close()
+            time.sleep(0.2)
+            self.assertEqual(px.stderr().count(" accepted "), n, px.stderr())
+
     def test_unix_socket_targets(self):
         # sun_path is short: keep the socket in a short directory
         short = tempfile.mkdtemp(prefix="pxu", dir="/tmp")

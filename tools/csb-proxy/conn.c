@@ -727,16 +727,22 @@ static void connected(px_conn *c) {
   px_conn_pump(c);
 }
 
-static int same_endpoint(const struct sockaddr_storage *a, const struct sockaddr_storage *l) {
-  if (a->ss_family != l->ss_family) return 0;
-  if (a->ss_family == AF_INET) {
-    const struct sockaddr_in *x = (const void *)a, *y = (const void *)l;
+/* 1 when connecting to `dst` would reach the listener bound at `l`: the same
+ * port and the same address, a wildcard listener, or a destination that is
+ * this host on any spelling (127/8, 0.0.0.0 and their IPv4-mapped forms;
+ * any IPv6 address with the port, to be safe). */
+static int same_endpoint(const struct sockaddr_storage *dst, const struct sockaddr_storage *l) {
+  struct sockaddr_storage a;
+  csb_sock_unmap_v4(dst, &a);
+  if (a.ss_family == AF_INET && l->ss_family == AF_INET) {
+    const struct sockaddr_in *x = (const void *)&a, *y = (const void *)l;
+    uint32_t xa = ntohl(x->sin_addr.s_addr);
     return x->sin_port == y->sin_port &&
            (x->sin_addr.s_addr == y->sin_addr.s_addr || y->sin_addr.s_addr == htonl(INADDR_ANY) ||
-            (ntohl(x->sin_addr.s_addr) >> 24) == 127);
+            (xa >> 24) == 127 || xa == INADDR_ANY);
   }
-  if (a->ss_family == AF_INET6) {
-    const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)l;
+  if (dst->ss_family == AF_INET6 && l->ss_family == AF_INET6) {
+    const struct sockaddr_in6 *x = (const void *)dst, *y = (const void *)l;
     return x->sin6_port == y->sin6_port;
   }
   return 0;

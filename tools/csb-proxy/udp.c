@@ -48,26 +48,17 @@ struct px_udp {
   size_t n_dests;
 };
 
-/* The IPv4 address of an AF_INET or IPv4-mapped AF_INET6 address (so that a
- * request naming 127.0.0.1 matches a dual-stack socket's ::ffff:127.0.0.1). */
-static int v4_of(const struct sockaddr_storage *a, uint32_t *out) {
-  if (a->ss_family == AF_INET) {
-    *out = ((const struct sockaddr_in *)a)->sin_addr.s_addr;
-    return 1;
-  }
-  if (a->ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&((const struct sockaddr_in6 *)a)->sin6_addr)) {
-    memcpy(out, ((const struct sockaddr_in6 *)a)->sin6_addr.s6_addr + 12, 4);
-    return 1;
-  }
-  return 0;
-}
-
-static int same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b) {
-  uint32_t a4 = 0, b4 = 0;
-  int av4 = v4_of(a, &a4), bv4 = v4_of(b, &b4);
-  if (av4 || bv4) return av4 && bv4 && a4 == b4;
-  if (a->ss_family == AF_INET6 && b->ss_family == AF_INET6)
-    return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr, &((const struct sockaddr_in6 *)b)->sin6_addr, 16) ==
+/* IPv4-mapped IPv6 and plain IPv4 spellings of an address are the same
+ * (a request naming 127.0.0.1 on a dual-stack socket's ::ffff:127.0.0.1). */
+static int same_ip(const struct sockaddr_storage *a_in, const struct sockaddr_storage *b_in) {
+  struct sockaddr_storage a, b;
+  csb_sock_unmap_v4(a_in, &a);
+  csb_sock_unmap_v4(b_in, &b);
+  if (a.ss_family != b.ss_family) return 0;
+  if (a.ss_family == AF_INET)
+    return ((const struct sockaddr_in *)&a)->sin_addr.s_addr == ((const struct sockaddr_in *)&b)->sin_addr.s_addr;
+  if (a.ss_family == AF_INET6)
+    return memcmp(&((const struct sockaddr_in6 *)&a)->sin6_addr, &((const struct sockaddr_in6 *)&b)->sin6_addr, 16) ==
            0;
   return 0;
 }

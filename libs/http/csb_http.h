@@ -98,7 +98,11 @@ typedef enum {
 
 typedef struct csb_http_framing {
   csb_http_body_kind kind;
-  uint64_t length; /* CSB_HTTP_BODY_LENGTH */
+  uint64_t length; /* the Content-Length value (CSB_HTTP_BODY_LENGTH, or 0) */
+  int has_length;  /* framing came from Content-Length headers (all equal);
+                      a proxy sends one "Content-Length: length" instead of
+                      them, so that the next hop cannot read a list or a
+                      repeated header differently */
 } csb_http_framing;
 
 /* Body framing of a request. 0 with *why on smuggling-prone or malformed

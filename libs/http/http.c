@@ -353,10 +353,9 @@ int csb_http_request_framing(const csb_http_head *req, csb_http_framing *out, co
     out->kind = CSB_HTTP_BODY_CHUNKED;
     return 1;
   }
-  if (cl_present && cl > 0) {
-    out->kind = CSB_HTTP_BODY_LENGTH;
-    out->length = cl;
-  }
+  out->has_length = cl_present;
+  out->length = cl;
+  if (cl_present && cl > 0) out->kind = CSB_HTTP_BODY_LENGTH;
   return 1;
 }
 
@@ -379,10 +378,9 @@ int csb_http_response_framing(const csb_http_head *resp, const char *method, siz
     return 1;
   }
   if (cl_present) {
-    if (cl > 0) {
-      out->kind = CSB_HTTP_BODY_LENGTH;
-      out->length = cl;
-    }
+    out->has_length = 1;
+    out->length = cl;
+    if (cl > 0) out->kind = CSB_HTTP_BODY_LENGTH;
     return 1;
   }
   out->kind = CSB_HTTP_BODY_UNTIL_CLOSE;

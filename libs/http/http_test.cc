@@ -121,6 +121,7 @@ TEST(Framing, SmugglingDefences) {
     if (c.ok) {
       EXPECT_EQ(f.kind, c.kind) << c.head;
       EXPECT_EQ(f.length, c.len) << c.head;
+      EXPECT_EQ(f.has_length, strstr(c.head, "Content-Length") != nullptr) << c.head;
     }
   }
 }
@@ -133,8 +134,11 @@ TEST(Response, ParseAndFraming) {
   csb_http_framing f;
   ASSERT_TRUE(csb_http_response_framing(&h, "GET", 3, &f, nullptr));
   EXPECT_EQ(f.kind, CSB_HTTP_BODY_LENGTH);
+  EXPECT_EQ(f.length, 3u);
+  EXPECT_EQ(f.has_length, 1);
   ASSERT_TRUE(csb_http_response_framing(&h, "HEAD", 4, &f, nullptr));
   EXPECT_EQ(f.kind, CSB_HTTP_BODY_NONE);
+  EXPECT_EQ(f.has_length, 0); /* describes the GET representation: passed on as is */
   s = "HTTP/1.0 200\r\n\r\n";
   ASSERT_EQ(csb_http_parse_response(s.data(), s.size(), 8192, &h, nullptr), CSB_HTTP_OK);
   ASSERT_TRUE(csb_http_response_framing(&h, "GET", 3, &f, nullptr));

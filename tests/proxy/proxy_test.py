@@ -182,6 +182,61 @@ class UnixHandler(Handler):
         return "unix"
 
 
+class ScriptedOrigin:
+    """A TCP origin that answers with exact bytes: `script(conn, n)` serves
+    the n-th request read from conn (bytes; (bytes, True) to close after
+    them; None to close). Keeps every head and body it read in `received`."""
+
+    def __init__(self, script):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.script = script
+        self.received = []
+        threading.Thread(target=self.run, daemon=True).start()
+
+    def run(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
+
+    def serve(self, c):
+        c.settimeout(10)
+        buf = b""
+        try:
+            while True:
+                while b"\r\n\r\n" not in buf:
+                    chunk = c.recv(65536)
+                    if not chunk:
+                        return
+                    buf += chunk
+                head, _, buf = buf.partition(b"\r\n\r\n")
+                m = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
+                while m and len(buf) < int(m.group(1)):
+                    buf += c.recv(65536)
+                n = int(m.group(1)) if m else 0
+                self.received.append(head + b"\r\n\r\n" + buf[:n])
+                buf = buf[n:]
+                answer = self.script(c, len(self.received))
+                if answer is None:
+                    return
+                if isinstance(answer, tuple):
+                    c.sendall(answer[0])
+                    return
+                c.sendall(answer)
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    def stop(self):
+        self.sock.close()
+
+
 class UdpEcho:
     def __init__(self):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -946,6 +1001,49 @@ class Protocol(unittest.TestCase):
             self.assertIn(b"until-close body", rest)
             s.close()
             self.assertEqual(ORIGIN.connections - before, 1, "the upstream connection was not reused")
+
+    def test_framing_headers_are_the_proxys_own(self):
+        """Content-Length goes on as one header with the checked value (never a list or a
+        repeat another parser could read differently), interim responses carry no framing,
+        and a body read until close keeps its announced codings."""
+        def script(c, n):
+            return ([None,
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 5, 5\r\n\r\nhello",
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok",
+                    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+                    b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n",
+                    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n", True)]
+                    + [None] * 9)[n]
+
+        origin = ScriptedOrigin(script)
+        with Proxy() as px:
+            host, port = px.addrs["http"].rsplit(":", 1)
+            s = socket.create_connection((host, int(port)), timeout=10)
+            f = s.makefile("rb")
+            u = b"http://allowed.test:%d" % origin.port
+            hh = b"Host: allowed.test:%d\r\n" % origin.port
+            s.sendall(b"POST " + u + b"/a HTTP/1.1\r\n" + hh + b"Content-Length: 2, 2\r\n\r\nhi")
+            self.assertEqual(read_response(f), (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", b"hello"))
+            s.sendall(b"POST " + u + b"/b HTTP/1.1\r\n" + hh + b"Content-Length: 2\r\ncontent-length: 2\r\n\r\nhi")
+            self.assertEqual(read_response(f), (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n", b"ok"))
+            s.sendall(b"GET " + u + b"/c HTTP/1.1\r\n" + hh + b"\r\n")
+            self.assertEqual(read_response(f), (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", b"ok"))
+            s.sendall(b"PUT " + u + b"/d HTTP/1.1\r\n" + hh + b"Expect: 100-continue\r\nContent-Length: 0\r\n\r\n")
+            self.assertEqual(f.readline() + f.readline(), b"HTTP/1.1 100 Continue\r\n\r\n")
+            self.assertEqual(read_response(f, head_only=True)[0], b"HTTP/1.1 204 No Content\r\n\r\n")
+            s.sendall(b"GET " + u + b"/e HTTP/1.1\r\n" + hh + b"\r\n")
+            self.assertEqual(f.read(), b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nConnection: close\r\n"
+                                       b"\r\n2\r\nok\r\n0\r\n\r\n")
+            s.close()
+            self.assertEqual(origin.received[:2], [
+                b"POST /a HTTP/1.1\r\n" + hh + b"Content-Length: 2\r\n\r\nhi",
+                b"POST /b HTTP/1.1\r\n" + hh + b"Content-Length: 2\r\n\r\nhi"])
+            # a malformed chunked request body gets a 400 (its head already went on)
+            resp = raw(px.addrs["http"], b"POST " + u + b"/f HTTP/1.1\r\n" + hh +
+                       b"Transfer-Encoding: chunked\r\n\r\n0x1\r\nx\r\n0\r\n\r\n")
+            self.assertEqual(resp, b"HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain; charset=utf-8\r\n"
+                                   b"content-length: 20\r\nconnection: close\r\n\r\nmalformed chunk size")
+        origin.stop()
 
     def test_large_bodies(self):
         with Proxy() as px:

@@ -26,6 +26,16 @@ static void put_header(csb_buf *b, const csb_http_header *h) {
   csb_buf_puts(b, "\r\n");
 }
 
+/* The framing headers of a forwarded message: the proxy's own, since the
+ * originals are dropped (Transfer-Encoding as hop-by-hop, Content-Length
+ * because a list or a repeated header might be read differently). */
+static int is_content_length(const csb_http_header *h) { return hdr_is(h, "content-length"); }
+
+static void put_framing(csb_buf *b, const csb_http_framing *fr) {
+  if (fr->kind == CSB_HTTP_BODY_CHUNKED) csb_buf_puts(b, "Transfer-Encoding: chunked\r\n");
+  if (fr->has_length) csb_buf_printf(b, "Content-Length: %llu\r\n", (unsigned long long)fr->length);
+}
+
 static void authority_text(const char *host, int port, int default_port, char *out, size_t n) {
   int v6 = strchr(host, ':') != NULL;
   if (port == default_port)
@@ -214,12 +224,12 @@ static void handle_unix(px_conn *c, const csb_http_head *h, const csb_http_heade
   int have_host = 0;
   for (size_t i = 0; i < h->n_headers; i++) {
     const csb_http_header *x = &h->headers[i];
-    if (hdr_is(x, "x-unix-socket") || csb_http_is_hop_by_hop_in(h, x)) continue;
+    if (hdr_is(x, "x-unix-socket") || csb_http_is_hop_by_hop_in(h, x) || is_content_length(x)) continue;
     if (hdr_is(x, "host")) have_host = 1;
     put_header(&head, x);
   }
   if (!have_host) csb_buf_puts(&head, "Host: localhost\r\n");
-  if (c->req_fr.kind == CSB_HTTP_BODY_CHUNKED) csb_buf_puts(&head, "Transfer-Encoding: chunked\r\n");
+  put_framing(&head, &c->req_fr);
   csb_buf_puts(&head, "\r\n");
   free(c->req_head);
   c->req_head_len = head.len;
@@ -445,7 +455,7 @@ static int build_forward_head(px_conn *c) {
   int have_host = 0;
   for (size_t i = 0; i < h.n_headers; i++) {
     const csb_http_header *x = &h.headers[i];
-    if (csb_http_is_hop_by_hop_in(&h, x)) continue;
+    if (csb_http_is_hop_by_hop_in(&h, x) || is_content_length(x)) continue;
     if (hook) {
       int strip = 0;
       for (size_t a = 0; a < hook->n_actions && !strip; a++) {
@@ -480,7 +490,7 @@ static int build_forward_head(px_conn *c) {
                        act->inject[k].value ? act->inject[k].value : "");
     }
   }
-  if (c->req_fr.kind == CSB_HTTP_BODY_CHUNKED) csb_buf_puts(&head, "Transfer-Encoding: chunked\r\n");
+  put_framing(&head, &c->req_fr);
   csb_buf_puts(&head, "\r\n");
   free(c->req_head);
   c->req_head_len = head.len;
@@ -614,17 +624,24 @@ int px_up_proxy_pump(px_conn *c) {
 
 /* ---- forwarding --------------------------------------------------------------------------- */
 
-static void build_response_head(px_conn *c, const csb_http_head *h) {
-  int client_keep = c->client_ka && c->resp_fr.kind != CSB_HTTP_BODY_UNTIL_CLOSE;
+/* fr: the framing of a final response, NULL for an interim (1xx) one. */
+static void build_response_head(px_conn *c, const csb_http_head *h, const csb_http_framing *fr) {
+  static const csb_http_framing none = {0};
+  if (!fr) fr = &none;
+  int client_keep = c->client_ka && fr->kind != CSB_HTTP_BODY_UNTIL_CLOSE;
   csb_buf_printf(&c->cout, "HTTP/1.1 %d ", h->status);
   csb_buf_append(&c->cout, h->reason ? h->reason : "", h->reason_len);
   csb_buf_puts(&c->cout, "\r\n");
   for (size_t i = 0; i < h->n_headers; i++) {
     const csb_http_header *x = &h->headers[i];
-    if (csb_http_is_hop_by_hop_in(h, x)) continue;
+    /* an HTTP/1.1 body read until close because its last coding is not
+     * chunked goes on as it came: its codings are announced too */
+    int keep_te = fr->kind == CSB_HTTP_BODY_UNTIL_CLOSE && h->version_minor == 1 && !c->client_http10 &&
+                  hdr_is(x, "transfer-encoding");
+    if (!keep_te && (csb_http_is_hop_by_hop_in(h, x) || (fr->has_length && is_content_length(x)))) continue;
     put_header(&c->cout, x);
   }
-  if (c->resp_fr.kind == CSB_HTTP_BODY_CHUNKED) csb_buf_puts(&c->cout, "Transfer-Encoding: chunked\r\n");
+  put_framing(&c->cout, fr);
   if (h->status >= 200) {
     if (!client_keep)
       csb_buf_puts(&c->cout, "Connection: close\r\n");
@@ -703,7 +720,8 @@ int px_http_pump_forward(px_conn *c) {
       } else {
         long r = csb_http_chunked_feed(&c->req_ch, c->cin.data, c->cin.len, NULL, &why);
         if (r < 0) {
-          px_conn_close(c);
+          /* a 400 unless the response has begun (then the connection ends) */
+          reply_text(c, 400, "Bad Request", why ? why : "malformed chunked body");
           return 1;
         }
         n = (size_t)r;
@@ -739,7 +757,7 @@ int px_http_pump_forward(px_conn *c) {
         return 1;
       }
       if (h.status < 200) {
-        if (!c->client_http10) build_response_head(c, &h);
+        if (!c->client_http10) build_response_head(c, &h, NULL);
         px_buf_consume(&c->uin, h.head_len);
         progress = 1;
         continue;
@@ -749,7 +767,7 @@ int px_http_pump_forward(px_conn *c) {
         return 1;
       }
       c->resp_ka = csb_http_keep_alive(&h) && c->resp_fr.kind != CSB_HTTP_BODY_UNTIL_CLOSE;
-      build_response_head(c, &h);
+      build_response_head(c, &h, &c->resp_fr);
       px_buf_consume(&c->uin, h.head_len);
       c->resp_head_done = 1;
       c->resp_bytes = 1;

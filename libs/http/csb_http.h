@@ -145,8 +145,9 @@ typedef struct csb_http_authority {
 } csb_http_authority;
 
 /* Parses "host", "host:port", "[v6]" or "[v6]:port". Refuses userinfo
- * ('@'), empty hosts, ports outside 1..65535 and characters outside the
- * host grammar. */
+ * ('@'), empty hosts, ports outside 1..65535, characters outside the
+ * host grammar and brackets around anything but an IPv6 address (with an
+ * optional non-empty zone after "%" or "%25"). */
 int csb_http_parse_authority(const char *s, size_t n, csb_http_authority *out, const char **why);
 
 typedef struct csb_http_target {

@@ -1,5 +1,7 @@
 /* http.c - HTTP/1.x head parsing, framing, chunked decoding, targets. */
+#include <arpa/inet.h>
 #include <ctype.h>
+#include <netinet/in.h>
 #include <string.h>
 #include <strings.h>
 
@@ -556,6 +558,26 @@ int csb_http_parse_authority(const char *s, size_t n, csb_http_authority *out, c
         if (why) *why = "invalid host";
         return 0;
       }
+    }
+    /* brackets hold an IPv6 address (RFC 3986 IP-literal; a zone after
+     * "%" or "%25"), nothing else: "[a.example]" would be checked and
+     * reached as a name that no client meant */
+    const char *pct = memchr(s + hs, '%', he - hs);
+    size_t al = pct ? (size_t)(pct - (s + hs)) : he - hs;
+    char addr[INET6_ADDRSTRLEN];
+    struct in6_addr a6;
+    /* the zone: after "%25" (RFC 6874) or "%"; never empty */
+    size_t zl = pct ? (size_t)(s + he - pct) - 1 : 0;
+    if (pct && zl >= 2 && pct[1] == '2' && pct[2] == '5') zl -= 2;
+    if (al == 0 || al >= sizeof addr || (pct && zl == 0)) {
+      if (why) *why = "invalid host";
+      return 0;
+    }
+    memcpy(addr, s + hs, al);
+    addr[al] = '\0';
+    if (inet_pton(AF_INET6, addr, &a6) != 1) {
+      if (why) *why = "invalid host";
+      return 0;
     }
     out->ipv6_literal = 1;
     i = he + 1;

@@ -263,6 +263,12 @@ TEST(Authority, ConnectForm) {
   EXPECT_FALSE(csb_http_parse_authority(":443", 4, &a, &why));
   EXPECT_FALSE(csb_http_parse_authority("a.com:", 6, &a, &why));
   EXPECT_FALSE(csb_http_parse_authority("a.com:123456", 12, &a, &why));
+  // brackets hold IPv6 addresses only
+  for (const char *ok : {"[::1]:80", "[::ffff:127.0.0.1]:80", "[fe80::1%lo0]:80", "[2001:DB8::5]"})
+    EXPECT_TRUE(csb_http_parse_authority(ok, strlen(ok), &a, &why)) << ok;
+  for (const char *bad : {"[allowed.example]:443", "[127.0.0.1]:80", "[]:80", "[%25lo0]:80", "[::1%]:80",
+                          "[::1%25]:80", "[1:2:3:4:5:6:7:8:9]:80", "[::1]x"})
+    EXPECT_FALSE(csb_http_parse_authority(bad, strlen(bad), &a, &why)) << bad;
 }
 
 TEST(Fuzz, SeedsAndMutations) {

@@ -79,14 +79,47 @@ static void form_decode(const char *s, size_t n, csb_buf *out) {
   if (!out->data) csb_buf_puts(out, "");
 }
 
+/* A path an origin could read as another one than the hook saw: a "." or
+ * ".." segment (also spelled %2e), an encoded '/' or '\\', or a '\\'
+ * (servers normalise these before routing). */
+static int path_is_ambiguous(const char *path) {
+  for (const char *q = path; *q; q++) {
+    if (*q == '\\') return 1;
+    if (q[0] == '%' && q[1] && q[2] &&
+        ((q[1] == '2' && (q[2] == 'f' || q[2] == 'F')) || (q[1] == '5' && (q[2] == 'c' || q[2] == 'C'))))
+      return 1;
+  }
+  const char *seg = path;
+  for (;;) {
+    const char *end = strchr(seg, '/');
+    size_t n = end ? (size_t)(end - seg) : strlen(seg);
+    size_t dots = 0, i = 0;
+    while (i < n) {
+      if (seg[i] == '.') {
+        i++;
+      } else if (i + 3 <= n && seg[i] == '%' && seg[i + 1] == '2' && (seg[i + 2] == 'e' || seg[i + 2] == 'E')) {
+        i += 3;
+      } else {
+        break;
+      }
+      dots++;
+    }
+    if (i == n && (dots == 1 || dots == 2)) return 1;
+    if (!end) return 0;
+    seg = end + 1;
+  }
+}
+
+/* Every occurrence of the name has an accepted value (and there is one):
+ * an origin may read any of them. */
 static int query_has(const char *query, const csb_netpolicy_kv *kv) {
   if (!query) return 0;
   csb_buf name, value;
   csb_buf_init(&name);
   csb_buf_init(&value);
-  int found = 0;
+  int found = 0, bad = 0;
   const char *p = query;
-  while (*p && !found) {
+  while (*p && !bad) {
     const char *amp = strchr(p, '&');
     size_t n = amp ? (size_t)(amp - p) : strlen(p);
     const char *eq = memchr(p, '=', n);
@@ -97,29 +130,37 @@ static int query_has(const char *query, const csb_netpolicy_kv *kv) {
     else
       form_decode("", 0, &value);
     if (strcmp(name.data, kv->name) == 0) {
-      if (kv->values.len == 0) found = 1;
+      int ok = kv->values.len == 0;
       for (size_t i = 0; i < kv->values.len; i++)
-        if (strcmp(kv->values.items[i], value.data) == 0) found = 1;
+        if (strcmp(kv->values.items[i], value.data) == 0) ok = 1;
+      if (ok)
+        found = 1;
+      else
+        bad = 1;
     }
     p += n;
     if (*p == '&') p++;
   }
   csb_buf_free(&name);
   csb_buf_free(&value);
-  return found;
+  return found && !bad;
 }
 
+/* Every header of that name has an accepted value (and there is one). */
 static int header_has(const csb_hook_header *h, size_t nh, const csb_netpolicy_kv *kv) {
   size_t kl = strlen(kv->name);
+  int found = 0;
   for (size_t i = 0; i < nh; i++) {
     if (h[i].name_len != kl || strncasecmp(h[i].name, kv->name, kl) != 0) continue;
-    if (kv->values.len == 0) return 1;
-    for (size_t j = 0; j < kv->values.len; j++) {
+    int ok = kv->values.len == 0;
+    for (size_t j = 0; j < kv->values.len && !ok; j++) {
       const char *v = kv->values.items[j];
-      if (strlen(v) == h[i].value_len && memcmp(v, h[i].value, h[i].value_len) == 0) return 1;
+      ok = strlen(v) == h[i].value_len && memcmp(v, h[i].value, h[i].value_len) == 0;
     }
+    if (!ok) return 0;
+    found = 1;
   }
-  return 0;
+  return found;
 }
 
 csb_hook_result csb_netpolicy_match_hooks(const csb_netpolicy *np, const char *host, const char *method,
@@ -138,7 +179,8 @@ csb_hook_result csb_netpolicy_match_hooks(const csb_netpolicy *np, const char *h
   if (!path.data) csb_buf_puts(&path, "");
   const char *query = q ? q + 1 : NULL;
   csb_hook_result res = CSB_HOOK_HOST_NO_MATCH;
-  for (size_t i = 0; i < np->n_hooks && res != CSB_HOOK_MATCHED; i++) {
+  /* no hook vouches for a path the origin may resolve elsewhere */
+  for (size_t i = 0; i < np->n_hooks && res != CSB_HOOK_MATCHED && !path_is_ambiguous(path.data); i++) {
     const csb_netpolicy_hook *h = &np->hooks[i];
     if (strcmp(h->host, host) != 0) continue;
     if (!csb_strv_contains(&h->methods, mbuf)) continue;

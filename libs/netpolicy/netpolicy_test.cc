@@ -402,6 +402,22 @@ TEST(Hooks, Matching) {
   EXPECT_EQ(csb_netpolicy_match_hooks(p.np, "api.github.com", "GET", "/v2/x/items/a?x=1", hdr, 1, &h),
             CSB_HOOK_HOST_NO_MATCH);
   EXPECT_TRUE(csb_netpolicy_host_has_hooks(p.np, "api.github.com"));
+  // a path the origin could resolve elsewhere matches no hook
+  for (const char *t : {"/repos/openai/../../orgs/x", "/repos/openai/%2e%2E/x", "/repos/openai/./x",
+                        "/repos/openai/.%2e", "/repos/openai/x%2f..%2fy", "/repos/openai/x%5Cy",
+                        "/repos/openai/x\\y"})
+    EXPECT_EQ(csb_netpolicy_match_hooks(p.np, "api.github.com", "POST", t, nullptr, 0, &h), CSB_HOOK_HOST_NO_MATCH)
+        << t;
+  for (const char *t : {"/repos/openai/...", "/repos/openai/.x", "/repos/openai/x..", "/repos/openai/a.b?p=../x"})
+    EXPECT_EQ(csb_netpolicy_match_hooks(p.np, "api.github.com", "POST", t, nullptr, 0, &h), CSB_HOOK_MATCHED) << t;
+  // every occurrence of a constrained query parameter or header must be accepted
+  EXPECT_EQ(csb_netpolicy_match_hooks(p.np, "api.github.com", "GET", "/v2/items/a?x=1&x=9", hdr, 1, &h),
+            CSB_HOOK_HOST_NO_MATCH);
+  EXPECT_EQ(csb_netpolicy_match_hooks(p.np, "api.github.com", "GET", "/v2/items/a?x=1&x=2&y=9", hdr, 1, &h),
+            CSB_HOOK_MATCHED);
+  csb_hook_header two[] = {{"X-Kind", 6, "k", 1}, {"x-kind", 6, "other", 5}};
+  EXPECT_EQ(csb_netpolicy_match_hooks(p.np, "api.github.com", "GET", "/v2/items/a?x=1", two, 2, &h),
+            CSB_HOOK_HOST_NO_MATCH);
 }
 
 }  // namespace

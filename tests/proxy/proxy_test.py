@@ -826,6 +826,13 @@ class Mitm(unittest.TestCase):
             r = curl(["-i", "https://hooked.test:%d/other" % TLS.port], env)
             self.assertEqual(status_of(r.stdout), 403)
             self.assertIn(b"x-proxy-error: blocked-by-mitm-hook", r.stdout)
+            # a hooked prefix followed by dot segments (the origin would resolve them) matches no hook
+            before = len(TLS.log)
+            for path in ("/repos/../other", "/repos/%2e%2e/other", "/repos/x%2f..%2f..%2fother"):
+                r = curl(["-i", "--path-as-is", "https://hooked.test:%d%s" % (TLS.port, path)], env)
+                self.assertEqual(status_of(r.stdout), 403, (path, r.stdout))
+                self.assertIn(b"x-proxy-error: blocked-by-mitm-hook", r.stdout)
+            self.assertEqual(TLS.log[before:], [])
             # a host without hooks is tunnelled, not intercepted
             r = curl(["--cacert", os.path.join(CERTS, "ca.pem"), "-H", "Authorization: keep",
                       "https://allowed.test:%d/echo" % TLS.port], env)

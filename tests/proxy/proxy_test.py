@@ -1052,6 +1052,27 @@ class Protocol(unittest.TestCase):
                                    b"content-length: 20\r\nconnection: close\r\n\r\nmalformed chunk size")
         origin.stop()
 
+    def test_quiet_upstream_or_client_times_out_with_a_status(self):
+        """Within --idle-timeout: an origin that never answers gets the client a 504, a
+        client that stops sending its body a 408; neither connection is kept."""
+        def script(c, n):
+            time.sleep(5)
+            return None
+
+        origin = ScriptedOrigin(script)
+        with Proxy(args=["--idle-timeout", "1s"]) as px:
+            u = b"http://allowed.test:%d" % origin.port
+            for req, status, body in (
+                    (b"GET " + u + b"/ HTTP/1.1\r\n\r\n", b"504 Gateway Timeout", b"upstream timeout"),
+                    (b"POST " + u + b"/ HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc", b"408 Request Timeout",
+                     b"request timeout")):
+                t0 = time.monotonic()
+                resp = raw(px.addrs["http"], req, timeout=10)
+                self.assertLess(time.monotonic() - t0, 4)
+                self.assertEqual(resp, b"HTTP/1.1 " + status + b"\r\ncontent-type: text/plain; charset=utf-8\r\n"
+                                 b"content-length: %d\r\nconnection: close\r\n\r\n" % len(body) + body)
+        origin.stop()
+
     def test_large_bodies(self):
         with Proxy() as px:
             r = curl(["-o", "/dev/null", "-w", "%{size_download}", "http://allowed.test:%d/big=5000000"

@@ -272,6 +272,15 @@ static void on_timer(csb_evloop *loop, csb_ev_timer *t) {
     px_conn_pump(c);
     return;
   }
+  if (c->state == ST_FORWARD && !c->resp_bytes) {
+    /* nothing of a response yet: say who went quiet */
+    if (c->req_done)
+      px_conn_fail(c, 504, "Gateway Timeout", "upstream timeout", NULL);
+    else
+      px_conn_fail(c, 408, "Request Timeout", "request timeout", NULL);
+    px_conn_pump(c);
+    return;
+  }
   if ((c->state == ST_CONNECT || c->state == ST_UP_TLS || c->state == ST_UP_PROXY_CONNECT)) {
     if (c->kind == REQ_SOCKS)
       px_socks_on_connect_failed(c, ETIMEDOUT);

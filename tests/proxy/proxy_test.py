@@ -1174,8 +1174,19 @@ class Protocol(unittest.TestCase):
                           b"Transfer-Encoding: chunked\r\n\r\nzz\r\n" % (ORIGIN.port, ORIGIN.port))
             self.assertNotEqual(status_of(resp), 200)
             # SOCKS garbage
-            raw(px.addrs["socks"], b"\x04\x01\x00\x50\x7f\x00\x00\x01\x00")
-            raw(px.addrs["socks"], b"\x05\x01\x02")
+            self.assertEqual(raw(px.addrs["socks"], b"\x04\x01\x00\x50\x7f\x00\x00\x01\x00"), b"")
+            self.assertEqual(raw(px.addrs["socks"], b"\x05\x01\x02"), b"\x05\xff")
+            self.assertEqual(raw(px.addrs["socks"], b"\x05\x00"), b"\x05\xff")  # no method offered
+            # empty domain, unknown address type, split across reads: a reply, then the close
+            for req, rep in ((b"\x05\x01\x00\x03\x00\x00\x50", 1), (b"\x05\x01\x00\x07\x00\x00", 8)):
+                s = socket.create_connection(px.addrs["socks"].rsplit(":", 1), timeout=10)
+                s.sendall(b"\x05\x01\x00")
+                for i in range(len(req)):
+                    s.sendall(req[i:i + 1])
+                    time.sleep(0.01)
+                self.assertEqual(s.recv(2) + s.recv(2) + s.recv(10) + s.recv(10),
+                                 b"\x05\x00\x05" + bytes([rep]) + b"\x00\x01" + b"\x00" * 6)
+                s.close()
             r = curl(["http://allowed.test:%d/echo" % ORIGIN.port], px.env())
             self.assertEqual(json.loads(r.stdout)["method"], "GET")
 

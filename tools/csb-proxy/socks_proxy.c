@@ -86,14 +86,19 @@ int px_socks_pump(px_conn *c) {
   if (c->state == ST_SOCKS_GREET) {
     int no_auth = 0;
     csb_socks_status st = csb_socks_parse_greeting((const uint8_t *)c->cin.data, c->cin.len, &used, &no_auth, &why);
+    static const uint8_t refuse[] = {5, CSB_SOCKS_METHOD_UNACCEPTABLE};
     if (st == CSB_SOCKS_ERROR) {
+      /* a SOCKS5 greeting offering no method is told so (RFC 1928 §3) */
+      if ((uint8_t)c->cin.data[0] == CSB_SOCKS_VERSION) {
+        px_conn_fail_raw(c, refuse, sizeof refuse);
+        return 1;
+      }
       px_conn_close(c);
       return 0;
     }
     if (st == CSB_SOCKS_OK) {
       px_buf_consume(&c->cin, used);
       if (!no_auth) {
-        static const uint8_t refuse[] = {5, CSB_SOCKS_METHOD_UNACCEPTABLE};
         px_conn_fail_raw(c, refuse, sizeof refuse);
         return 1;
       }

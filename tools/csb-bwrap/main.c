@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "csb_bwrap.h"
+#include "bw_filters.h"
 #include "csb_cli.h"
 #include "csb_paths.h"
 
@@ -411,39 +412,6 @@ static void close_fd(int *fd) {
   *fd = -1;
 }
 
-/* Runs while bubblewrap sets up the namespaces: compiles the command's
- * seccomp filter and hands it to the inner stage through a pipe. On
- * failure nothing is written and the inner stage refuses to run. */
-/* Compiled filters are cached in the (private, 0700) registry directory,
- * keyed by the filter options and the identity of this binary. */
-static char *filter_cache_path(const plan *pl) {
-  struct stat st;
-  if (!pl->registry || stat("/proc/self/exe", &st) != 0) return NULL;
-  return csb_xasprintf("%s/bpf-%d%d%d-%llx-%llx-%llx-%llx", pl->registry, (int)pl->so.net,
-                       pl->so.unix_all, pl->so.unix_mediated, (unsigned long long)st.st_dev,
-                       (unsigned long long)st.st_ino, (unsigned long long)st.st_size,
-                       (unsigned long long)st.st_mtime);
-}
-
-static int write_cached_filter(const plan *pl, const char *path) {
-  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return 0;
-  struct stat st;
-  char buf[65536];
-  ssize_t n = -1;
-  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() && !(st.st_mode & 077) &&
-      st.st_size > 0 && st.st_size < (off_t)sizeof buf && st.st_size % 8 == 0)
-    n = read(fd, buf, sizeof buf);
-  close(fd);
-  if (n <= 0 || n != st.st_size) return 0;
-  return csb_write_all(pl->seccomp_pipe[1], buf, (size_t)n);
-}
-
-/* How many compiled filters the registry keeps: one per network mode and
- * build of csb-bwrap in use, so that runs alternating between policies or
- * between installed builds do not recompile every time. */
-#define FILTER_CACHE_MAX 16
-
 /* Keeps at most `keep` of the registry's cache files named PREFIX... (the
  * most recently written; never `spare`, the one about to be written),
  * and removes what an interrupted writer left (".PREFIX..." temporary
@@ -493,36 +461,21 @@ static void evict_cache_files(const char *dir, const char *prefix, const char *s
   closedir(d);
 }
 
-static void store_filter(const plan *pl, const char *path) {
-  /* Make room: the least recently written filters go first. */
-  evict_cache_files(pl->registry, "bpf-", strrchr(path, '/') + 1, FILTER_CACHE_MAX - 1);
-  char *tmp = csb_xasprintf("%s.%d", path, (int)getpid());
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  csb_error e;
-  if (fd >= 0) {
-    int ok = bw_seccomp_export_bpf(&pl->so, fd, &e);
-    close(fd);
-    if (!ok || rename(tmp, path) != 0) unlink(tmp);
-  }
-  free(tmp);
-}
-
+/* Runs while bubblewrap sets up the namespaces: hands the command's
+ * seccomp filter to the inner stage through a pipe. The filters are
+ * compiled at build time (seccomp_gen.c), never read from a file a
+ * sandboxed command could have written. On failure nothing is written and
+ * the inner stage refuses to run. */
 static int write_filter(void *arg) {
   plan *pl = arg;
   if (pl->seccomp_pipe[1] < 0) return 1;
-  csb_error e;
-  char *cache = filter_cache_path(pl);
-  int done = cache && write_cached_filter(pl, cache);
-  if (done) {
-    free(cache);
-    close_fd(&pl->seccomp_pipe[1]);
-    return 1;
+  for (size_t i = 0; i < CSB_ARRAY_LEN(bw_prebuilt_filters); i++) {
+    const bw_prebuilt_filter *f = &bw_prebuilt_filters[i];
+    if (f->net == pl->so.net && f->unix_all == pl->so.unix_all && !pl->so.unix_mediated) {
+      csb_write_all(pl->seccomp_pipe[1], f->prog, f->len);
+      break;
+    }
   }
-  if (cache) store_filter(pl, cache);
-  free(cache);
-  if (!bw_seccomp_export_bpf(&pl->so, pl->seccomp_pipe[1], &e))
-    csb_write_all(2, "csb-bwrap: error: cannot compile the seccomp filter\n",
-                  strlen("csb-bwrap: error: cannot compile the seccomp filter\n"));
   close_fd(&pl->seccomp_pipe[1]);
   return 1;
 }

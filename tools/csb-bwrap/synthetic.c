@@ -168,9 +168,13 @@ static int parse_key(const char *s, uint64_t *key) {
 }
 
 static int list_entry(void *ctx, int dfd, const char *name) {
-  (void)dfd;
   listing *l = ctx;
   uint64_t key;
+  /* seccomp filters cached by earlier versions (now built in) */
+  if (strncmp(name, "bpf-", 4) == 0 || strncmp(name, ".bpf-", 5) == 0) {
+    unlinkat(dfd, name, 0);
+    return 1;
+  }
   if (!parse_key(name, &key)) return 1;
   const char *rest = name + 16;
   if (*rest == 0) {

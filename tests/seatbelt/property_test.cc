@@ -68,11 +68,14 @@ const std::vector<std::string> kPlatformPaths = {
     "/etc/ssh/ssh_config", "/etc/hosts", "/usr/lib/x.dylib", "/usr/lib/sub/y.dylib",
     "/usr/share/dict/words", "/Applications/A.app/x"};
 
+// The world's base directory as a path ("/" for a world at the root).
+std::string BasePath(const World &w) { return w.base.empty() ? "/" : w.base; }
+
 std::vector<std::string> Universe(const World &w) {
   const std::string &base = w.base;
   const auto &kTops = *w.tops;
   const auto &kSubs = *w.subs;
-  std::vector<std::string> out = {base};
+  std::vector<std::string> out = {BasePath(w)};
   out.insert(out.end(), kPlatformPaths.begin(), kPlatformPaths.end());
   for (const auto &t : kTops) {
     std::string p1 = base + "/" + t;
@@ -110,6 +113,7 @@ class PolicyGen {
   csb_policy *Make() {
     static const char *cwds[] = {"", "/r", "/s", "/r/a", "/g/wt"};
     std::string cwd = w_.base + cwds[rng_() % 5];
+    if (cwd.empty()) cwd = "/";
     csb_policy *p = csb_policy_new(CSB_PLATFORM_MACOS, cwd.c_str());
     int r = rng_() % 100;
     if (r < 55)
@@ -123,7 +127,7 @@ class PolicyGen {
       int a = rng_() % 10;
       csb_access acc = a < 4 ? CSB_ACCESS_READ : a < 8 ? CSB_ACCESS_WRITE : CSB_ACCESS_DENY;
       int where = rng_() % 16;
-      std::string path = where < 2   ? w_.base
+      std::string path = where < 2   ? BasePath(w_)
                          : where < 4 ? kPlatformDirs[rng_() % kPlatformDirs.size()]
                                      : RandomPath(2);
       csb_policy_add_entry(p, path.c_str(), acc, "random", rng_() % 2, 0);
@@ -311,6 +315,27 @@ TEST(Property, HostileNames) {
   EXPECT_EQ(st.policies, Scaled(600));
   EXPECT_GT(st.can_write, Scaled(5000));
   EXPECT_GT(st.denied, Scaled(5000));
+}
+
+// A world at / itself (a workspace at /, `csb-resolve -C /`): the
+// protected names directly below / (/.git, /.codex, ...) and writable
+// roots that are ancestors of every other root.
+const std::vector<std::string> kSlashTops = {"nonexistent-csb-property-r", ".git", ".codex",
+                                             ".agents", ".csb", "nonexistent-csb-property-s"};
+
+TEST(Property, WorldAtSlash) {
+  for (const auto &t : kSlashTops) {
+    struct stat sb;
+    ASSERT_NE(lstat(("/" + t).c_str(), &sb), 0) << "/" << t << " exists on this host";
+  }
+  Stats st;
+  World w{"", false, &kSlashTops};
+  RunWorld(w, 31337, Scaled(800), &st);
+  printf("policies %ld, decisions %ld, platform-default decisions skipped %ld, unlink checks %ld\n",
+         st.policies, st.decisions, st.platform_skips, st.unlink_checks);
+  EXPECT_EQ(st.policies, Scaled(800));
+  EXPECT_GT(st.can_write, Scaled(3000));
+  EXPECT_GT(st.denied, Scaled(3000));
 }
 
 TEST(Property, RealTreeWithMetadata) {

@@ -46,6 +46,12 @@ typedef enum { CSB_LINUX_BWRAP = 0, CSB_LINUX_LANDLOCK } csb_linux_backend;
 extern const char *const csb_protected_names[CSB_PROTECTED_NAMES_COUNT];
 /* = { ".git", ".agents", ".codex", ".csb" } (a constant table, not state) */
 
+/* 1 when the `len` bytes at `s` spell `name` (a protected name) the way a
+ * case-insensitive macOS file system may: ASCII letters in either case,
+ * and U+017F LATIN SMALL LETTER LONG S (which case-folds to `s`) for `s`.
+ * The exact spelling matches too. */
+int csb_policy_name_folds_to(const char *s, size_t len, const char *name);
+
 /* Read roots a Linux backend adds for `include_platform_defaults`
  * (`:minimal`), as written; views list the ones that exist. */
 #define CSB_LINUX_PLATFORM_READ_ROOTS_COUNT 8

@@ -239,6 +239,34 @@ static int metadata_denial(const csb_policy *p, csb_policy_i_eval *ev,
       return 1;
     }
   }
+  /* macOS file systems ignore case by default: `R/.GIT` is `R/.git` there
+   * (and, when missing, creating it creates what git later finds as
+   * `.git`). A name directly under a writable root that spells a protected
+   * name in another case is read-only the same way, unless a write entry
+   * at or below that spelling covers the path. */
+  if (p->platform == CSB_PLATFORM_MACOS) {
+    for (size_t k = 0; k < cover->len; k++) {
+      const csb_policy_entry *r = &p->entries[cover->ids[k]];
+      if (r->access != CSB_ACCESS_WRITE) continue;
+      const char *rest = csb_policy_i_path_suffix(p->platform, path, r->path);
+      if (rest == NULL || *rest == '\0') continue;
+      size_t len = strcspn(rest, "/");
+      for (size_t n = 0; n < CSB_PROTECTED_NAMES_COUNT; n++) {
+        const char *name = csb_protected_names[n];
+        if ((strlen(name) == len && memcmp(rest, name, len) == 0) ||
+            !csb_policy_name_folds_to(rest, len, name))
+          continue; /* the exact spelling is decided above */
+        char *variant = csb_xstrndup(path, (size_t)(rest - path) + len);
+        int reopened = explicit_write_below(p, cover, variant);
+        if (!reopened) {
+          copy_path(protected_path, variant);
+          copy_path(writable_root, r->path);
+        }
+        free(variant);
+        if (!reopened) return 1;
+      }
+    }
+  }
   /* gitdir: targets of .git pointer files directly under writable roots
    * (they may lie anywhere, so every write entry is considered). */
   for (size_t i = 0; i < p->n_entries; i++) {

@@ -14,6 +14,23 @@ const char *const csb_linux_platform_read_roots[CSB_LINUX_PLATFORM_READ_ROOTS_CO
     "/bin", "/sbin", "/usr", "/etc", "/lib", "/lib64", "/nix/store", "/run/current-system/sw",
 };
 
+int csb_policy_name_folds_to(const char *s, size_t len, const char *name) {
+  size_t i = 0;
+  for (; *name; name++) {
+    if (i < len && (s[i] == *name || (s[i] >= 'A' && s[i] <= 'Z' && s[i] - 'A' + 'a' == *name))) {
+      i++;
+      continue;
+    }
+    if (*name == 's' && i + 1 < len && (unsigned char)s[i] == 0xc5 &&
+        (unsigned char)s[i + 1] == 0xbf) {
+      i += 2;
+      continue;
+    }
+    return 0;
+  }
+  return i == len;
+}
+
 static const char *const access_names[] = {"read", "write", "deny"};
 static const char *const platform_names[] = {"linux", "macos", "windows"};
 

@@ -377,6 +377,39 @@ TEST(Metadata, ExplicitWriteAtOrBelowTheNameReopens) {
   csb_policy_free(p);
 }
 
+// macOS file systems ignore case by default: `.GIT` is `.git` there, and a
+// missing `.codex` created as `.Codex` is what the next session reads.
+TEST(Metadata, OtherSpellingsAreProtectedOnMacos) {
+  csb_policy *p = Make("/w", {{"/", CSB_ACCESS_READ, ":root"}, {"/w", CSB_ACCESS_WRITE, ":workspace_roots"}},
+                       CSB_PLATFORM_MACOS);
+  for (const char *t : {"/w/.GIT/config", "/w/.Git", "/w/.Codex/config.toml", "/w/.AGENTS/x",
+                        "/w/.CSB", "/w/.c\xc5\xbf" "b/config.toml", "/w/.agent\xc5\xbf" "/x"}) {
+    EXPECT_FALSE(CanWrite(p, t)) << t;
+    EXPECT_TRUE(CanRead(p, t)) << t;
+  }
+  EXPECT_EQ(Describe(p, "/w/.GIT/hooks/pre-commit"),
+            "read-only: protected metadata /w/.GIT under writable root /w");
+  for (const char *t : {"/w/.gitx", "/w/.GITIGNORE", "/w/x/.GIT/config", "/w/.c\xc5\xbf", "/w/.cs"})
+    EXPECT_TRUE(CanWrite(p, t)) << t;
+  csb_policy_free(p);
+  // Linux file systems compare bytes: another spelling is another file.
+  p = Make("/w", {{"/", CSB_ACCESS_READ, ":root"}, {"/w", CSB_ACCESS_WRITE, ":workspace_roots"}});
+  EXPECT_TRUE(CanWrite(p, "/w/.GIT/config"));
+  csb_policy_free(p);
+  // A write entry at one spelling reopens that spelling only.
+  p = Make("/w", {{"/", CSB_ACCESS_READ, ":root"},
+                  {"/w", CSB_ACCESS_WRITE, ":workspace_roots"},
+                  {"/w/.codex", CSB_ACCESS_WRITE, nullptr},
+                  {"/w/.GIT/hooks", CSB_ACCESS_WRITE, nullptr}},
+           CSB_PLATFORM_MACOS);
+  EXPECT_TRUE(CanWrite(p, "/w/.codex/config.toml"));
+  EXPECT_FALSE(CanWrite(p, "/w/.CODEX/config.toml"));
+  EXPECT_TRUE(CanWrite(p, "/w/.GIT/hooks/x"));
+  EXPECT_FALSE(CanWrite(p, "/w/.GIT/config"));
+  EXPECT_FALSE(CanWrite(p, "/w/.git/hooks/x"));
+  csb_policy_free(p);
+}
+
 TEST(Metadata, FullDiskWriteHasNoMetadataProtection) {
   csb_policy *p = Make("/w", {{"/", CSB_ACCESS_WRITE, ":root"}});
   EXPECT_TRUE(CanWrite(p, "/w/.git/config"));

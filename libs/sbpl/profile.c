@@ -218,13 +218,31 @@ static void add_ancestors(gen *g, const char *root, const char *y) {
   free(a);
 }
 
-/* One protected-name regex of a writable root. */
+/* One protected-name regex of a writable root. macOS file systems ignore
+ * case by default, so the name matches in every spelling the file system
+ * takes for it (csb_policy_name_folds_to): `.GIT` is `.git` there, and a
+ * missing `.git` must not be created as `.Git` either. */
 static char *name_regex(const char *root, const char *name) {
   char *er = csb_sbpl_ere_escape(strcmp(root, "/") == 0 ? "" : root);
-  char *en = csb_sbpl_ere_escape(name);
-  char *re = csb_xasprintf("^%s/%s(/.*)?$", er, en);
+  csb_buf en;
+  csb_buf_init(&en);
+  csb_buf_puts(&en, "");
+  for (const char *c = name; *c; c++) {
+    if (*c == 's')
+      csb_buf_puts(&en, "(s|S|\xc5\xbf)"); /* U+017F folds to s */
+    else if (*c >= 'a' && *c <= 'z')
+      csb_buf_printf(&en, "[%c%c]", *c, *c - 'a' + 'A');
+    else {
+      char one[2] = {*c, '\0'};
+      char *e = csb_sbpl_ere_escape(one);
+      csb_buf_puts(&en, e);
+      free(e);
+    }
+  }
+  char *n = csb_buf_steal(&en);
+  char *re = csb_xasprintf("^%s/%s(/.*)?$", er, n);
   free(er);
-  free(en);
+  free(n);
   return re;
 }
 
@@ -269,11 +287,17 @@ static int write_root(gen *g, size_t i, csb_buf *allow, csb_buf *anchors) {
     }
     if (k == i || csb_path_is_strictly_under(w->root, o->root)) {
       char *oroot = csb_sbpl_dealias(g->h, o->root);
-      for (size_t j = 0; j < o->protected_names.len; j++) {
-        const char *name = o->protected_names.items[j];
-        char *re = name_regex(oroot, name);
+      /* Every name, also one with a write entry at exactly o/NAME (not a
+       * protected name of o): its other spellings are read-only all the
+       * same (docs/policy.md, rule 4), and o/NAME itself is granted by
+       * that entry's own clause. */
+      for (size_t j = 0; j < CSB_PROTECTED_NAMES_COUNT; j++) {
+        char *re = name_regex(oroot, csb_protected_names[j]);
         push_unique(&names, re);
         free(re);
+      }
+      for (size_t j = 0; j < o->protected_names.len; j++) {
+        const char *name = o->protected_names.items[j];
         if (k != i) { /* the root itself is covered by its anchor */
           char *y = csb_path_join(oroot, name);
           add_ancestors(g, root, y);

@@ -338,6 +338,23 @@ TEST(Property, WorldAtSlash) {
   EXPECT_GT(st.denied, Scaled(3000));
 }
 
+// macOS file systems ignore case: other spellings of the protected names
+// (and U+017F, which case-folds to s) are protected metadata as well, in
+// the verdict and in the profile alike.
+const std::vector<std::string> kCaseSubs = {"a",     ".git",  ".GIT",  ".Git",        ".codex",
+                                            ".Codex", ".CSB", ".agentS", ".c\xc5\xbf" "b", "wt"};
+
+TEST(Property, ProtectedNamesInAnyCase) {
+  Stats st;
+  World w{"/nonexistent-csb-property", false, &kTops, &kCaseSubs};
+  RunWorld(w, 1717, Scaled(800), &st);
+  printf("policies %ld, decisions %ld, platform-default decisions skipped %ld, unlink checks %ld\n",
+         st.policies, st.decisions, st.platform_skips, st.unlink_checks);
+  EXPECT_EQ(st.policies, Scaled(800));
+  EXPECT_GT(st.can_write, Scaled(3000));
+  EXPECT_GT(st.denied, Scaled(3000));
+}
+
 TEST(Property, RealTreeWithMetadata) {
   const char *tmp = getenv("TEST_TMPDIR");
   std::string t = std::string(tmp ? tmp : "/tmp") + "/propXXXXXX";

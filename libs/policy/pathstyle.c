@@ -162,9 +162,38 @@ static int compile(csb_platform pl, const char *pattern, csb_glob **g, csb_error
   return ok;
 }
 
+/* 1 when the components of an absolute pattern (folded for Windows) are
+ * those of a normalised path: none empty (`//`, a final `/`), `.` or
+ * `..`. Paths are matched in normalised form, where such a component never
+ * occurs, so a backend could only guess what the pattern means (folding
+ * `a/..` away, say, where the verdict matches nothing). */
+static int glob_normalised(csb_platform pl, const char *f) {
+  const char *c = f;
+  if (is_win(pl))
+    c += (f[0] == '/' && f[1] == '/') ? 2 : 3; /* `//server` or `x:/` */
+  else
+    c += 1;
+  if (*c == '\0') return !is_win(pl) || f[0] != '/'; /* `/` or `x:/` */
+  for (;;) {
+    size_t n = strcspn(c, "/");
+    if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.')) return 0;
+    if (c[n] == '\0') return 1;
+    c += n + 1;
+  }
+}
+
 int csb_policy_glob_check(csb_platform pl, const char *pattern, csb_error *err) {
   if (!glob_absolute(pl, pattern))
     return csb_error_set(err, "deny glob `%s` must be absolute", pattern);
+  char *folded = is_win(pl) ? fold_windows(pattern) : NULL;
+  int normalised = glob_normalised(pl, folded != NULL ? folded : pattern);
+  free(folded);
+  if (!normalised)
+    return csb_error_set(err,
+                         "deny glob `%s` is not normalised: an empty, `.` or `..` component never "
+                         "matches a path, which backends would read differently; write the "
+                         "pattern without it",
+                         pattern);
   char *f = is_win(pl) ? fold_windows(pattern) : NULL;
   int ok = csb_glob_check(f != NULL ? f : pattern, err);
   free(f);

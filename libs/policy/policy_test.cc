@@ -992,6 +992,20 @@ TEST(Windows, ReaderAcceptsOnlyNormalisedWindowsPaths) {
   bad.replace(bad.find(R"("cwd":"C:\\Repo")"), strlen(R"("cwd":"C:\\Repo")"), R"("cwd":"c:/Repo/")");
   EXPECT_FALSE(csb_policy_from_json(bad.data(), bad.size(), &p, &err));
   EXPECT_STREQ(err.msg, "`/cwd`: expected an absolute, normalised path, got `c:/Repo/`");
+  // Deny globs: either separator, drive or UNC prefix; no `..`, `.` or
+  // empty component.
+  // (JSON strings: every backslash doubled.)
+  for (auto [g, ok] : std::vector<std::pair<const char *, bool>>{
+           {R"(C:\\Repo\\**\\*.env)", true}, {"C:/Repo/*.env", true}, {R"(\\\\srv\\sh\\*)", true},
+           {R"(C:\\Repo\\..\\*)", false}, {R"(C:\\Repo\\.\\*)", false}, {"C:/Repo//*", false},
+           {R"(\\\\srv\\sh\\x\\..\\*)", false}, {R"(C:\\Repo\\*\\)", false}}) {
+    std::string gd = doc;
+    gd.replace(gd.find(R"("deny_globs":[])"), strlen(R"("deny_globs":[])"),
+               std::string(R"("deny_globs":[{"origin":"o","pattern":")") + g + R"("}])");
+    bool parsed = csb_policy_from_json(gd.data(), gd.size(), &p, &err);
+    EXPECT_EQ(parsed, ok) << g << ": " << (parsed ? "" : err.msg);
+    if (parsed) csb_policy_free(p);
+  }
 }
 
 // A probe over an in-memory Windows tree: directories, files (with
@@ -1240,6 +1254,25 @@ TEST(Json, StrictReaderErrors) {
             "got `run/b.sock`");
   EXPECT_EQ(ReadError(Replace(d, "\"pattern\": \"/home/u/repo/**/*.env\"", "\"pattern\": \"**/*.env\"")),
             "`/filesystem/deny_globs/0/pattern`: deny glob `**/*.env` must be absolute");
+  // Deny globs are normalised like paths: the verdict matches normalised
+  // paths, where `..`, `.` and empty components never occur, while a
+  // backend could fold them away (csb-seatbelt denied all of / for
+  // `/home/u/repo/../**`, which the verdict matches nowhere).
+  for (const char *g : {"/home/u/repo/../**", "/home/u/./*.env", "/home//u/*.env", "/home/u/**/",
+                        "/home/u/*/../x*", "/home/u/**/.."}) {
+    EXPECT_EQ(ReadError(Replace(d, "\"pattern\": \"/home/u/repo/**/*.env\"",
+                                std::string("\"pattern\": \"") + g + "\"")),
+              std::string("`/filesystem/deny_globs/0/pattern`: deny glob `") + g +
+                  "` is not normalised: an empty, `.` or `..` component never matches a path, "
+                  "which backends would read differently; write the pattern without it")
+        << g;
+  }
+  for (const char *g : {"/home/u/.*", "/home/u/..x*", "/home/u/{a,b}/*.env", "/*"}) {
+    EXPECT_EQ(ReadError(Replace(d, "\"pattern\": \"/home/u/repo/**/*.env\"",
+                                std::string("\"pattern\": \"") + g + "\"")),
+              "OK")
+        << g;
+  }
   EXPECT_EQ(ReadError(Replace(d, "\"mode\": \"limited\"", "\"mode\": \"sometimes\"")).substr(0, 12),
             "`/network`: ");
   EXPECT_EQ(ReadError(Replace(d, "\"schema\": \"csb.policy/v1\",", "")),

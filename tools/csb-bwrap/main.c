@@ -152,17 +152,6 @@ static void collect_runtime(runtime_files *r) {
 
 /* ---- legacy Landlock -------------------------------------------------------- */
 
-/* The policy's view of this host (what the backends enforce); 0 with *rc
- * set when the document does not hold up. Built once. */
-static int build_view(outer *o, int *rc) {
-  if (o->v) return 1;
-  csb_error e;
-  csb_error_clear(&e);
-  if (csb_policy_view_build(o->p, &o->v, &e)) return 1;
-  *rc = csb_cli_error(&o->cli, CSB_EXIT_DATA, "policy %s: %s", o->policy_arg.name, e.msg);
-  return 0;
-}
-
 static int run_landlock(outer *o) {
   csb_error e;
   csb_error_clear(&e);
@@ -591,8 +580,6 @@ static int early_finish(void *arg) {
   plan *pl = c->pl;
   csb_error e;
   csb_error_clear(&e);
-  if (c->registry) bw_registry_sweep(c->registry);
-  if (!build_view(c->o, &c->rc)) return 0;
   if (!plan_mounts(c->o, pl, !c->o->no_proc, c->registry, &e)) {
     c->rc = csb_cli_error(&c->o->cli, CSB_EXIT_UNAVAILABLE, "%s", e.msg);
     return 0;
@@ -788,6 +775,7 @@ static int run_bwrap(outer *o) {
   char *registry = bw_registry_default_dir(&reg_why);
   pl.registry = registry;
   pl.n_registry_all = bw_registry_candidates(pl.registry_all, 1);
+  if (registry && !o->print_argv && !o->explain) bw_registry_sweep(registry);
 
   if (!bw_bwrap_find(o->bwrap_override, o->cwd, &pl.bw, &e)) {
     rc = csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE, "%s", e.msg);
@@ -827,8 +815,6 @@ static int run_bwrap(outer *o) {
   bw_launch_result res;
   memset(&res, 0, sizeof res);
   int attempt = 0;
-  /* The registry sweep and the view come after bubblewrap's start when it
-   * starts early (early_finish), else here. */
   if (early_eligible(o, &pl)) {
     int r = run_early(o, &pl, registry, &reg_why, &reg, &res, &rc);
     if (r == 0) goto out;
@@ -839,9 +825,6 @@ static int run_bwrap(outer *o) {
       attempt = 1;
       goto launch_ordinary;
     }
-  } else {
-    if (registry && !o->print_argv && !o->explain) bw_registry_sweep(registry);
-    if (!build_view(o, &rc)) goto out;
   }
   if (!build_argv(o, &pl, mount_proc, registry, &e)) {
     rc = csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE, "%s", e.msg);
@@ -994,8 +977,12 @@ static int outer_main(int argc, char **argv) {
                        "csb-bwrap uses bubblewrap, which WSL1 cannot run (no user namespaces); use WSL2");
     goto done;
   }
+  if (!csb_policy_view_build(o.p, &o.v, &e)) {
+    rc = csb_cli_error(&o.cli, CSB_EXIT_DATA, "policy %s: %s", o.policy_arg.name, e.msg);
+    goto done;
+  }
   if (o.p->linux_backend == CSB_LINUX_LANDLOCK) {
-    if (build_view(&o, &rc)) rc = run_landlock(&o);
+    rc = run_landlock(&o);
   } else {
     collect_runtime(&o.runtime);
     rc = run_bwrap(&o);

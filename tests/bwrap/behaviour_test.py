@@ -1784,60 +1784,12 @@ def fake_bwrap(t, name, body):
 def host_refusing_proc_is_retried_without_it(t):
     if CODEX:
         raise Skip("csb command line")
-    refuse = 'echo "bwrap: Can\'t mount proc on /newroot/proc: Operation not permitted" >&2; exit 1'
-    # Options may come on the command line or, when csb-bwrap starts
-    # bubblewrap before its planning is done, through --args FD.
-    w = fake_bwrap(t, "noproc", 'if [ "$1" = --args ]; then f=$(mktemp); cat /proc/self/fd/$2 > "$f"; '
-                   f'if tr "\\0" "\\n" < "$f" | grep -qx -- --proc; then rm -f "$f"; {refuse}; fi; '
-                   'shift 2; exec 9<"$f"; rm -f "$f"; exec /usr/bin/bwrap --args 9 "$@"; fi\n'
-                   f'for a in "$@"; do if [ "$a" = --proc ]; then {refuse}; fi; done\n')
+    w = fake_bwrap(t, "noproc", 'for a in "$@"; do if [ "$a" = --proc ]; then '
+                   'echo "bwrap: Can\'t mount proc on /newroot/proc: Operation not permitted" >&2; exit 1; fi; done\n')
     t.policy()
     rc, out, err = t.sh("ls -A /proc | wc -l", extra=["--bwrap", w])
     eq((rc, out.strip()), (0, "0"))
     contains(err, "refused a fresh /proc")
-
-
-@case
-def bubblewrap_is_started_before_the_planning_when_it_can_be(t):
-    """bubblewrap gets `--args FD` and loads while csb-bwrap plans, unless
-    the policy has deny rules (masked files need descriptors) or the plan
-    turns out to need descriptors anyway (then the early bubblewrap is
-    killed before it reads anything, and started again the ordinary way);
-    a refusal by the planning kills it too. The outcome is the same either
-    way, and nothing is left behind."""
-    if CODEX:
-        raise Skip("csb command line")
-    log = os.path.join(t.base, "first-args")
-    w = fake_bwrap(t, "logging", f'echo "$1" >> {log}\n')
-    t.write("ws/secret.txt", "s")
-    runs = [
-        ([("/", "read"), (t.ws, "write")], "s", "--args"),
-        ([("/", "read"), (t.ws, "write"), (t.ws + "/secret.txt", "deny")], "denied\n", "--new-session"),
-        # a missing read-only file needs a descriptor (the early bubblewrap
-        # may be killed before its wrapper logs anything)
-        ([("/", "read"), (t.ws, "write"), (t.ws + "/ro.txt", "read")], "sro-kept\n", "--new-session"),
-    ]
-    for entries, want_out, want_last in runs:
-        if os.path.exists(log):
-            os.unlink(log)
-        t.policy(entries)
-        script = "cat secret.txt 2>/dev/null || echo denied; "
-        if "/ro.txt" in entries[-1][0]:
-            script += "echo x > ro.txt 2>/dev/null || echo ro-kept; "
-        rc, out, _ = t.sh(script + "echo x > .git 2>/dev/null || echo git-kept", extra=["--bwrap", w])
-        eq((rc, out), (0, want_out + "git-kept\n"), f"run with {entries[-1]}")
-        with open(log) as f:
-            eq(f.read().split()[-1], want_last, f"bubblewrap's first argument with {entries[-1]}")
-        eq(sorted(os.listdir(t.ws)), ["secret.txt"], "workspace after the run")
-    # refused by the planning after bubblewrap started: killed, nothing left
-    os.symlink("secret.txt", os.path.join(t.ws, "link"))
-    t.policy([("/", "read"), (t.ws, "write"), (t.ws + "/link/x", "read")])
-    os.unlink(log)
-    rc, out, err = t.sh("echo ran", extra=["--bwrap", w])
-    eq((rc, out), (69, ""))
-    contains(err, "crosses symlink", "stderr")
-    eq(open(log).read().split() if os.path.exists(log) else ["--args"], ["--args"], "bubblewrap started early")
-    eq(sorted(os.listdir(t.ws)), ["link", "secret.txt"], "workspace after the refusal")
 
 
 @case

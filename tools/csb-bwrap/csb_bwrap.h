@@ -250,10 +250,6 @@ void bw_trust_bundles_free(bw_trust_bundles *b);
 /* A memfd named `name` holding `data`, sealed against every change and
  * rewound, close-on-exec; -1 with errno set on failure. */
 int bw_sealed_memfd(const char *name, const char *data, size_t len);
-/* The same in two steps: an empty sealable memfd (close-on-exec; -1 with
- * errno), and later its content, sealed and rewound (0 with errno). */
-int bw_memfd_open(const char *name);
-int bw_memfd_seal(int fd, const char *data, size_t len);
 /* 1 when data is one or more PEM CERTIFICATE blocks (base64 lines between
  * BEGIN and END) and blank lines, nothing else; else 0 with *why. */
 int bw_pem_only_certificates(const char *data, size_t len, const char **why);
@@ -331,7 +327,6 @@ typedef struct bw_launch_result {
   int wait_status; /* bubblewrap's wait status */
   int error;       /* errno of a failed fork */
   char *captured;  /* bubblewrap's stderr before the start (caller frees) */
-  int aborted;     /* after_fork returned 0: bubblewrap was killed and reaped */
 } bw_launch_result;
 
 /* Starts fn(arg) in a child process that shares our memory until it execs
@@ -343,13 +338,10 @@ typedef struct bw_launch_result {
 pid_t bw_spawn(int (*fn)(void *), void *arg);
 /* Starts bubblewrap (bw_spawn) with stderr on err_w, clearing FD_CLOEXEC on
  * keep_fds in the child; forwards signals; relays err_r after the start.
- * Closes err_w, info_w and started_w in the parent. after_fork (if any) runs
- * in the parent once bubblewrap is started; when it returns 0 bubblewrap
- * is killed (it must not have been given its arguments yet) and the result
- * is `aborted`. */
+ * Closes err_w, info_w and started_w in the parent. */
 int bw_launch_run(const char *exec_path, char **argv, const int *keep_fds, size_t n_keep,
                   int err_w, int err_r, int started_r, int info_r, int info_w, int started_w,
-                  int (*after_fork)(void *), void *after_fork_arg, bw_launch_result *res);
+                  void (*after_fork)(void *), void *after_fork_arg, bw_launch_result *res);
 int bw_is_proc_failure(const char *text);
 int bw_is_userns_failure(const char *text);
 

@@ -193,9 +193,6 @@ typedef struct plan {
    * write end stays here alone (close-on-exec, not kept for bubblewrap),
    * so that it hangs up exactly when this process is gone. */
   int lifeline[2];
-  /* info_pipe[1]'s number, which bubblewrap inherits (we close our copy
-   * when it starts, which may come before its options are written) */
-  int info_fd;
   /* The read-only masks the inner stage re-checks (NUL-separated paths in
    * a sealed memfd: there can be thousands), or -1. */
   int verify_fd;
@@ -214,8 +211,7 @@ static void close_fd(int *fd);
  * and depth limit; see csb_glob_expand_opts.cache_dir). */
 #define GLOB_CACHE_MAX 64
 
-/* Plans the mounts (pl->fs). */
-static int plan_mounts(outer *o, plan *pl, int mount_proc, const char *registry, csb_error *err) {
+static int build_argv(outer *o, plan *pl, int mount_proc, const char *registry, csb_error *err) {
   bw_mount_opts mo;
   memset(&mo, 0, sizeof mo);
   mo.mount_proc = mount_proc;
@@ -239,16 +235,20 @@ static int plan_mounts(outer *o, plan *pl, int mount_proc, const char *registry,
   /* Only a run that wrote a cache file can have grown the registry. */
   if (mo.glob_cache && pl->fs.glob_cache_stored)
     evict_cache_files(mo.glob_cache, "glob-", NULL, GLOB_CACHE_MAX);
-  return 1;
-}
-
-/* bubblewrap's options (everything before the inner stage's "--"). The
- * inner stage's binary is bound last: should the options ever arrive
- * incomplete (through --args from a launcher killed while writing them),
- * bubblewrap finds nothing to run. */
-static void push_options(outer *o, plan *pl, csb_strv *a) {
+  csb_strv *a = &pl->argv;
+  csb_strv_free(a);
+  csb_strv_push(a, pl->bw.path);
   csb_strv_push(a, "--new-session");
   for (size_t i = 0; i < pl->fs.argv.len; i++) csb_strv_push(a, pl->fs.argv.items[i]);
+  /* our own binary, read-only, on bubblewrap's /dev tmpfs */
+  if (pl->bw.has_ro_bind_fd) {
+    csb_strv_push(a, "--ro-bind-fd");
+    csb_strv_pushf(a, "%d", pl->self_fd);
+  } else {
+    csb_strv_push(a, "--ro-bind");
+    csb_strv_pushf(a, "/proc/self/fd/%d", pl->self_fd);
+  }
+  csb_strv_push(a, BW_INNER_PATH);
   csb_strv_push(a, "--unshare-user");
   csb_strv_push(a, "--unshare-pid");
   csb_strv_push(a, "--unshare-ipc");
@@ -262,7 +262,7 @@ static void push_options(outer *o, plan *pl, csb_strv *a) {
   csb_strv_push(a, "--as-pid-1");
   if (pl->bw.has_info_fd) {
     csb_strv_push(a, "--info-fd");
-    csb_strv_pushf(a, "%d", pl->info_fd); /* the number bubblewrap inherits */
+    csb_strv_pushf(a, "%d", pl->info_pipe[1]);
   }
   csb_strv_push(a, "--chdir");
   csb_strv_push(a, o->cwd);
@@ -270,28 +270,7 @@ static void push_options(outer *o, plan *pl, csb_strv *a) {
     csb_strv_push(a, "--argv0");
     csb_strv_push(a, "csb-bwrap");
   }
-  /* our own binary, read-only, on bubblewrap's /dev tmpfs */
-  if (pl->bw.has_ro_bind_fd) {
-    csb_strv_push(a, "--ro-bind-fd");
-    csb_strv_pushf(a, "%d", pl->self_fd);
-  } else {
-    csb_strv_push(a, "--ro-bind");
-    csb_strv_pushf(a, "/proc/self/fd/%d", pl->self_fd);
-  }
-  csb_strv_push(a, BW_INNER_PATH);
-}
-
-/* The masks the inner stage re-checks, NUL-separated. */
-static void verify_list(const plan *pl, csb_buf *list) {
-  csb_buf_init(list);
-  for (size_t i = 0; i < pl->fs.verify.len; i++)
-    csb_buf_append(list, pl->fs.verify.items[i], strlen(pl->fs.verify.items[i]) + 1);
-}
-
-/* "--", the inner stage's command line, "--", CMD. The list of masks to
- * re-check goes into pl->verify_fd: a new sealed memfd, or with `early`
- * the memfd made before the planning (filled later, see early_finish). */
-static int push_inner(outer *o, plan *pl, csb_strv *a, int early, csb_error *err) {
+  pl->sep = a->len;
   csb_strv_push(a, "--");
   csb_strv_push(a, BW_INNER_PATH);
   csb_strv_push(a, BW_INNER_FLAG);
@@ -303,22 +282,19 @@ static int push_inner(outer *o, plan *pl, csb_strv *a, int early, csb_error *err
     csb_strv_push(a, o->p->unix_sockets[i].allow ? "--unix-allow" : "--unix-deny");
     csb_strv_push(a, o->p->unix_sockets[i].path);
   }
-  if (early) {
+  close_fd(&pl->verify_fd);
+  if (pl->fs.verify.len) {
+    csb_buf list;
+    csb_buf_init(&list);
+    for (size_t i = 0; i < pl->fs.verify.len; i++)
+      csb_buf_append(&list, pl->fs.verify.items[i], strlen(pl->fs.verify.items[i]) + 1);
+    pl->verify_fd = bw_sealed_memfd("csb-bwrap-masks", list.data, list.len);
+    csb_buf_free(&list);
+    if (pl->verify_fd < 0)
+      return csb_error_set(err, "cannot hand the list of read-only masks to the sandbox: memfd: %s",
+                           strerror(errno));
     csb_strv_push(a, "--verify-fd");
     csb_strv_pushf(a, "%d", pl->verify_fd);
-  } else {
-    close_fd(&pl->verify_fd);
-    if (pl->fs.verify.len) {
-      csb_buf list;
-      verify_list(pl, &list);
-      pl->verify_fd = bw_sealed_memfd("csb-bwrap-masks", list.data, list.len);
-      csb_buf_free(&list);
-      if (pl->verify_fd < 0)
-        return csb_error_set(err, "cannot hand the list of read-only masks to the sandbox: memfd: %s",
-                             strerror(errno));
-      csb_strv_push(a, "--verify-fd");
-      csb_strv_pushf(a, "%d", pl->verify_fd);
-    }
   }
   if (pl->fs.nofile_restore) {
     csb_strv_push(a, "--nofile");
@@ -349,16 +325,6 @@ static int push_inner(outer *o, plan *pl, csb_strv *a, int early, csb_error *err
   csb_strv_push(a, "--");
   for (char **c = o->cmd; *c; c++) csb_strv_push(a, *c);
   return 1;
-}
-
-static int build_argv(outer *o, plan *pl, int mount_proc, const char *registry, csb_error *err) {
-  if (!plan_mounts(o, pl, mount_proc, registry, err)) return 0;
-  csb_strv *a = &pl->argv;
-  csb_strv_free(a);
-  csb_strv_push(a, pl->bw.path);
-  push_options(o, pl, a);
-  pl->sep = a->len;
-  return push_inner(o, pl, a, 0, err);
 }
 
 static void print_explain(outer *o, plan *pl) {
@@ -455,9 +421,9 @@ static void evict_cache_files(const char *dir, const char *prefix, const char *s
  * compiled at build time (seccomp_gen.c), never read from a file a
  * sandboxed command could have written. On failure nothing is written and
  * the inner stage refuses to run. */
-static int write_filter(void *arg) {
+static void write_filter(void *arg) {
   plan *pl = arg;
-  if (pl->seccomp_pipe[1] < 0) return 1;
+  if (pl->seccomp_pipe[1] < 0) return;
   for (size_t i = 0; i < CSB_ARRAY_LEN(bw_prebuilt_filters); i++) {
     const bw_prebuilt_filter *f = &bw_prebuilt_filters[i];
     if (f->net == pl->so.net && f->unix_all == pl->so.unix_all && !pl->so.unix_mediated) {
@@ -466,7 +432,6 @@ static int write_filter(void *arg) {
     }
   }
   close_fd(&pl->seccomp_pipe[1]);
-  return 1;
 }
 
 /* Options longer than this go to bubblewrap through --args (exec's own
@@ -517,244 +482,6 @@ static int pack_args(const plan *pl, int *fd, char ***out, csb_error *err) {
   return 1;
 }
 
-/* ---- early start ------------------------------------------------------------
- *
- * bubblewrap, a dynamically linked program, spends a millisecond or more
- * loading before it looks at its arguments. When the policy needs nothing
- * that only the planning can open (descriptors for masked files, a raised
- * open-file limit, proxy bridges), bubblewrap is started first with
- * `--args FD` on a pipe, and the mounts are planned while it loads: it
- * blocks reading the pipe until the options are complete. Anything that
- * goes wrong before they are written (a refusal, a plan that needs
- * descriptors after all) kills it before it has done anything, and the
- * run continues on the ordinary path or fails with the planning's error. */
-
-static int early_eligible(const outer *o, const plan *pl) {
-  if (o->print_argv || o->explain || !pl->bw.has_args || o->p->net_mode == CSB_NET_PROXY ||
-      o->p->n_globs > 0)
-    return 0;
-  for (size_t i = 0; i < o->p->n_entries; i++)
-    if (o->p->entries[i].access == CSB_ACCESS_DENY) return 0;
-  return 1;
-}
-
-typedef struct early_ctx {
-  outer *o;
-  plan *pl;
-  const char *registry;
-  const csb_error *reg_why;
-  bw_registry *reg;
-  int args_w;
-  size_t n_inner; /* arguments on bubblewrap's command line after --args FD */
-  int fallback;   /* the plan needs the ordinary path */
-  int rc;         /* the exit code of a failure */
-} early_ctx;
-
-/* Registers the mount targets the plan creates; 0 with *rc set on failure. */
-static int register_targets(outer *o, plan *pl, const char *registry, const csb_error *reg_why,
-                            bw_registry *reg, int *rc) {
-  size_t n_new_synth = 0;
-  csb_error e;
-  csb_error_clear(&e);
-  for (size_t i = 0; i < pl->fs.n_synth; i++) n_new_synth += !pl->fs.synth[i].existing;
-  if (n_new_synth > 0 && !registry) {
-    *rc = csb_cli_error(&o->cli, CSB_EXIT_OSERR,
-                        "no usable directory for the mount-target registry (/run/csb-bwrap when "
-                        "run as root, $XDG_RUNTIME_DIR/csb-bwrap, /tmp/csb-bwrap-UID), which masks "
-                        "on missing paths need so that their mount points are removed after the "
-                        "run: %s (or set XDG_RUNTIME_DIR to a directory of your own)",
-                        reg_why->msg[0] ? reg_why->msg : "none could be created");
-    return 0;
-  }
-  if (!bw_registry_register(reg, registry, pl->fs.synth, registry ? pl->fs.n_synth : 0, &e)) {
-    *rc = csb_cli_error(&o->cli, CSB_EXIT_OSERR, "%s", e.msg);
-    return 0;
-  }
-  return 1;
-}
-
-/* Runs once bubblewrap is started: plans, registers, hands over the mask
- * list and the options, then the seccomp filter. 0 to kill bubblewrap. */
-static int early_finish(void *arg) {
-  early_ctx *c = arg;
-  plan *pl = c->pl;
-  csb_error e;
-  csb_error_clear(&e);
-  if (!plan_mounts(c->o, pl, !c->o->no_proc, c->registry, &e)) {
-    c->rc = csb_cli_error(&c->o->cli, CSB_EXIT_UNAVAILABLE, "%s", e.msg);
-    return 0;
-  }
-  csb_strv opt_list;
-  csb_strv_init(&opt_list);
-  push_options(c->o, pl, &opt_list);
-  if (pl->fs.n_data_fds || pl->fs.nofile_restore || opt_list.len + c->n_inner + 3 > BWRAP_MAX_ARGS) {
-    csb_strv_free(&opt_list);
-    c->fallback = 1;
-    return 0;
-  }
-  if (!register_targets(c->o, pl, c->registry, c->reg_why, c->reg, &c->rc)) {
-    csb_strv_free(&opt_list);
-    return 0;
-  }
-  csb_buf list;
-  verify_list(pl, &list);
-  int ok = bw_memfd_seal(pl->verify_fd, list.data, list.len);
-  csb_buf_free(&list);
-  if (!ok) {
-    csb_strv_free(&opt_list);
-    c->rc = csb_cli_error(&c->o->cli, CSB_EXIT_OSERR,
-                          "cannot hand the list of read-only masks to the sandbox: memfd: %s", strerror(errno));
-    return 0;
-  }
-  csb_buf b;
-  csb_buf_init(&b);
-  for (size_t i = 0; i < opt_list.len; i++) csb_buf_append(&b, opt_list.items[i], strlen(opt_list.items[i]) + 1);
-  csb_strv_free(&opt_list);
-  ok = csb_write_all(c->args_w, b.data, b.len);
-  csb_buf_free(&b);
-  if (!ok) {
-    c->rc = csb_cli_error(&c->o->cli, CSB_EXIT_OSERR, "cannot hand bubblewrap its arguments: %s",
-                          strerror(errno));
-    return 0;
-  }
-  close_fd(&c->args_w); /* bubblewrap goes on from here */
-  return write_filter(pl);
-}
-
-static int make_pipes(plan *pl) {
-  if (pipe2(pl->err_pipe, O_CLOEXEC) != 0 || pipe2(pl->started_pipe, O_CLOEXEC) != 0 ||
-      pipe2(pl->info_pipe, O_CLOEXEC) != 0 || (!pl->so.unix_mediated && pipe2(pl->seccomp_pipe, O_CLOEXEC) != 0))
-    return 0;
-  pl->info_fd = pl->info_pipe[1];
-  return 1;
-}
-
-static void close_pipes(plan *pl) {
-  for (int i = 0; i < 2; i++) {
-    close_fd(&pl->err_pipe[i]);
-    close_fd(&pl->started_pipe[i]);
-    close_fd(&pl->info_pipe[i]);
-    close_fd(&pl->seccomp_pipe[i]);
-  }
-}
-
-/* bubblewrap with what every run passes it (fixed) and `extra`. */
-static int launch(plan *pl, char **argv, const int *extra, size_t n_extra, int (*after)(void *),
-                  void *after_arg, bw_launch_result *res) {
-  int fixed[] = {pl->self_fd, pl->stderr_fd, pl->started_pipe[1], pl->info_pipe[1],
-                 /* bubblewrap's parent holds a reader too: its report never
-                  * fails (which would kill it, stranding its child) once we
-                  * are gone */
-                 pl->info_pipe[0], pl->lifeline[0], pl->seccomp_pipe[0], pl->verify_fd};
-  int *keep = NULL;
-  size_t nk = 0, cap = 0;
-  keep = csb_xgrow(keep, &cap, CSB_ARRAY_LEN(fixed) + n_extra + 1, sizeof *keep);
-  for (size_t i = 0; i < CSB_ARRAY_LEN(fixed); i++)
-    if (fixed[i] >= 0) keep[nk++] = fixed[i];
-  for (size_t i = 0; i < n_extra; i++) keep[nk++] = extra[i];
-  int err_w = pl->err_pipe[1], started_w = pl->started_pipe[1], info_w = pl->info_pipe[1];
-  pl->err_pipe[1] = pl->started_pipe[1] = pl->info_pipe[1] = -1;
-  int launched = bw_launch_run(pl->bw.exec_path, argv, keep, nk, err_w, pl->err_pipe[0], pl->started_pipe[0],
-                               pl->info_pipe[0], info_w, started_w, after, after_arg, res);
-  free(keep);
-  return launched;
-}
-
-/* Starts bubblewrap early (see above). 1: launched, *res filled; 0: failed,
- * *rc set; 2: the plan needs the ordinary path (pipes are new again). */
-static int run_early(outer *o, plan *pl, const char *registry, const csb_error *reg_why, bw_registry *reg,
-                     bw_launch_result *res, int *rc) {
-  int args[2] = {-1, -1};
-  pl->verify_fd = bw_memfd_open("csb-bwrap-masks");
-  if (pl->verify_fd < 0 || pipe2(args, O_CLOEXEC) != 0) {
-    *rc = csb_cli_error(&o->cli, CSB_EXIT_OSERR, "cannot prepare bubblewrap's arguments: %s", strerror(errno));
-    close_fd(&pl->verify_fd);
-    return 0;
-  }
-  csb_strv a;
-  csb_strv_init(&a);
-  csb_strv_push(&a, pl->bw.path);
-  csb_strv_push(&a, "--args");
-  csb_strv_pushf(&a, "%d", args[0]);
-  size_t sep = a.len;
-  csb_error e;
-  csb_error_clear(&e);
-  push_inner(o, pl, &a, 1, &e);
-  early_ctx c = {o, pl, registry, reg_why, reg, args[1], a.len - sep, 0, CSB_EXIT_INTERNAL};
-  int launched = launch(pl, a.items, &args[0], 1, early_finish, &c, res);
-  csb_strv_free(&a);
-  close_fd(&args[0]);
-  close_fd(&c.args_w);
-  if (!launched) {
-    *rc = csb_cli_error(&o->cli, CSB_EXIT_OSERR, "fork: %s", strerror(res->error));
-    return 0;
-  }
-  if (!res->aborted) return 1;
-  close_fd(&pl->verify_fd);
-  if (!c.fallback) {
-    *rc = c.rc;
-    return 0;
-  }
-  close_pipes(pl);
-  if (!make_pipes(pl)) {
-    *rc = csb_cli_error(&o->cli, CSB_EXIT_OSERR, "pipe: %s", strerror(errno));
-    return 0;
-  }
-  return 2;
-}
-
-/* What a finished launch means. 0: done, *rc set; 1: try again without a
- * fresh /proc (pipes and argv rebuilt). */
-static int conclude(outer *o, plan *pl, const char *registry, bw_launch_result *res, int attempt,
-                    int *mount_proc, int *rc) {
-  csb_error e;
-  csb_error_clear(&e);
-  for (size_t i = 0; i < pl->fs.n_data_fds; i++) close(pl->fs.data_fds[i]);
-  pl->fs.n_data_fds = 0;
-  close_fd(&pl->verify_fd);
-  if (res->started || !res->captured || !res->captured[0]) {
-    /* Either CMD ran (its status passes through), or the inner stage
-     * failed and already said why on the real stderr. */
-    *rc = csb_exit_from_wait_status(res->wait_status);
-    return 0;
-  }
-  if (attempt == 0 && *mount_proc && bw_is_proc_failure(res->captured)) {
-    csb_cli_warn(&o->cli, "this host refused a fresh /proc for the sandbox (%s); retrying with "
-                          "an empty /proc (use --no-proc to skip this attempt)",
-                 strtok(res->captured, "\n"));
-    *mount_proc = 0;
-    close_pipes(pl);
-    if (!make_pipes(pl)) {
-      *rc = csb_cli_error(&o->cli, CSB_EXIT_OSERR, "pipe: %s", strerror(errno));
-      return 0;
-    }
-    if (!build_argv(o, pl, *mount_proc, registry, &e)) {
-      *rc = csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE, "%s", e.msg);
-      return 0;
-    }
-    return 1;
-  }
-  /* bubblewrap failed before CMD could start */
-  size_t l = strlen(res->captured);
-  while (l && res->captured[l - 1] == '\n') res->captured[--l] = 0;
-  if (bw_is_userns_failure(res->captured)) {
-    *rc = csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE,
-                        "cannot create the sandbox's user namespace (%s). Fix: allow unprivileged "
-                        "user namespaces (Ubuntu 24.04+: an AppArmor profile granting `userns` to "
-                        "%s, or sysctl kernel.apparmor_restrict_unprivileged_userns=0; elsewhere "
-                        "sysctl user.max_user_namespaces>0 / kernel.unprivileged_userns_clone=1; in "
-                        "a container: --security-opt seccomp=unconfined --security-opt "
-                        "apparmor=unconfined)",
-                        res->captured, pl->bw.path);
-  } else if (bw_is_proc_failure(res->captured)) {
-    *rc = csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE, "bubblewrap cannot mount /proc: %s", res->captured);
-  } else {
-    *rc = csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE, "bubblewrap (%s) failed to set up the sandbox: %s",
-                        pl->bw.path, res->captured);
-  }
-  return 0;
-}
-
 static int run_bwrap(outer *o) {
   plan pl;
   memset(&pl, 0, sizeof pl);
@@ -800,9 +527,14 @@ static int run_bwrap(outer *o) {
     goto out;
   }
   pl.stderr_fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
+  if (pl.stderr_fd < 0 || pipe2(pl.err_pipe, O_CLOEXEC) != 0 || pipe2(pl.started_pipe, O_CLOEXEC) != 0 ||
+      pipe2(pl.info_pipe, O_CLOEXEC) != 0 || pipe2(pl.lifeline, O_CLOEXEC) != 0) {
+    rc = csb_cli_error(&o->cli, CSB_EXIT_OSERR, "pipe: %s", strerror(errno));
+    goto out;
+  }
   /* Without connect() mediation pid 1 and the command share one filter,
    * compiled here while bubblewrap works. */
-  if (pl.stderr_fd < 0 || pipe2(pl.lifeline, O_CLOEXEC) != 0 || !make_pipes(&pl)) {
+  if (!pl.so.unix_mediated && pipe2(pl.seccomp_pipe, O_CLOEXEC) != 0) {
     rc = csb_cli_error(&o->cli, CSB_EXIT_OSERR, "pipe: %s", strerror(errno));
     goto out;
   }
@@ -812,20 +544,6 @@ static int run_bwrap(outer *o) {
     goto out;
   }
   int mount_proc = !o->no_proc;
-  bw_launch_result res;
-  memset(&res, 0, sizeof res);
-  int attempt = 0;
-  if (early_eligible(o, &pl)) {
-    int r = run_early(o, &pl, registry, &reg_why, &reg, &res, &rc);
-    if (r == 0) goto out;
-    if (r == 1) {
-      int again = conclude(o, &pl, registry, &res, 0, &mount_proc, &rc);
-      free(res.captured);
-      if (!again) goto out;
-      attempt = 1;
-      goto launch_ordinary;
-    }
-  }
   if (!build_argv(o, &pl, mount_proc, registry, &e)) {
     rc = csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE, "%s", e.msg);
     goto out;
@@ -845,26 +563,52 @@ static int run_bwrap(outer *o) {
     rc = 0;
     goto out;
   }
-  if (!register_targets(o, &pl, registry, &reg_why, &reg, &rc)) goto out;
-launch_ordinary:
-  for (; attempt < 2; attempt++) {
+  size_t n_new_synth = 0;
+  for (size_t i = 0; i < pl.fs.n_synth; i++) n_new_synth += !pl.fs.synth[i].existing;
+  if (n_new_synth > 0 && !registry) {
+    rc = csb_cli_error(&o->cli, CSB_EXIT_OSERR,
+                       "no usable directory for the mount-target registry (/run/csb-bwrap when "
+                       "run as root, $XDG_RUNTIME_DIR/csb-bwrap, /tmp/csb-bwrap-UID), which masks "
+                       "on missing paths need so that their mount points are removed after the "
+                       "run: %s (or set XDG_RUNTIME_DIR to a directory of your own)",
+                       reg_why.msg[0] ? reg_why.msg : "none could be created");
+    goto out;
+  }
+  if (!bw_registry_register(&reg, registry, pl.fs.synth, registry ? pl.fs.n_synth : 0, &e)) {
+    rc = csb_cli_error(&o->cli, CSB_EXIT_OSERR, "%s", e.msg);
+    goto out;
+  }
+  for (int attempt = 0; attempt < 2; attempt++) {
+    int fixed[] = {pl.self_fd, pl.stderr_fd, pl.started_pipe[1], pl.info_pipe[1],
+                   /* bubblewrap's parent holds a reader too: its report never
+                    * fails (which would kill it, stranding its child) once we
+                    * are gone */
+                   pl.info_pipe[0], pl.lifeline[0], pl.seccomp_pipe[0], pl.verify_fd};
+    int *keep = NULL;
+    size_t nk = 0, cap = 0;
+    keep = csb_xgrow(keep, &cap, CSB_ARRAY_LEN(fixed) + pl.fs.n_data_fds + pl.proxy.n_endpoints + 1,
+                     sizeof *keep);
+    for (size_t i = 0; i < CSB_ARRAY_LEN(fixed); i++)
+      if (fixed[i] >= 0) keep[nk++] = fixed[i];
+    for (size_t i = 0; i < pl.fs.n_data_fds; i++) keep[nk++] = pl.fs.data_fds[i];
+    for (size_t i = 0; i < pl.proxy.n_endpoints; i++) keep[nk++] = pl.proxy.endpoints[i].control_fd;
     /* Thousands of masks make an argument list longer than exec allows:
      * bubblewrap then reads it from a descriptor (--args). */
     char **packed = NULL;
     int args_fd = -1;
     if (!pack_args(&pl, &args_fd, &packed, &e)) {
+      free(keep);
       rc = csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE, "%s", e.msg);
       goto out;
     }
     char **argv = packed ? packed : pl.argv.items;
-    int *extra = NULL;
-    size_t n_extra = 0, cap = 0;
-    extra = csb_xgrow(extra, &cap, pl.fs.n_data_fds + pl.proxy.n_endpoints + 1, sizeof *extra);
-    for (size_t i = 0; i < pl.fs.n_data_fds; i++) extra[n_extra++] = pl.fs.data_fds[i];
-    for (size_t i = 0; i < pl.proxy.n_endpoints; i++) extra[n_extra++] = pl.proxy.endpoints[i].control_fd;
-    if (args_fd >= 0) extra[n_extra++] = args_fd;
-    int launched = launch(&pl, argv, extra, n_extra, write_filter, &pl, &res);
-    free(extra);
+    if (args_fd >= 0) keep[nk++] = args_fd;
+    bw_launch_result res;
+    int err_w = pl.err_pipe[1], started_w = pl.started_pipe[1], info_w = pl.info_pipe[1];
+    pl.err_pipe[1] = pl.started_pipe[1] = pl.info_pipe[1] = -1;
+    int launched = bw_launch_run(pl.bw.exec_path, argv, keep, nk, err_w, pl.err_pipe[0], pl.started_pipe[0],
+                                 pl.info_pipe[0], info_w, started_w, write_filter, &pl, &res);
+    free(keep);
     close_fd(&args_fd);
     if (packed) free(packed[2]);
     free(packed);
@@ -872,10 +616,58 @@ launch_ordinary:
       rc = csb_cli_error(&o->cli, CSB_EXIT_OSERR, "fork: %s", strerror(res.error));
       goto out;
     }
-    int again = conclude(o, &pl, registry, &res, attempt, &mount_proc, &rc);
+    for (size_t i = 0; i < pl.fs.n_data_fds; i++) close(pl.fs.data_fds[i]);
+    pl.fs.n_data_fds = 0;
+    close_fd(&pl.verify_fd);
+    if (res.started || !res.captured || !res.captured[0]) {
+      /* Either CMD ran (its status passes through), or the inner stage
+       * failed and already said why on the real stderr. */
+      free(res.captured);
+      rc = csb_exit_from_wait_status(res.wait_status);
+      goto out;
+    }
+    if (attempt == 0 && mount_proc && bw_is_proc_failure(res.captured)) {
+      csb_cli_warn(&o->cli, "this host refused a fresh /proc for the sandbox (%s); retrying with "
+                            "an empty /proc (use --no-proc to skip this attempt)",
+                   strtok(res.captured, "\n"));
+      free(res.captured);
+      mount_proc = 0;
+      close_fd(&pl.err_pipe[0]);
+      close_fd(&pl.started_pipe[0]);
+      close_fd(&pl.info_pipe[0]);
+      close_fd(&pl.seccomp_pipe[0]);
+      if (pipe2(pl.err_pipe, O_CLOEXEC) != 0 || pipe2(pl.started_pipe, O_CLOEXEC) != 0 ||
+          pipe2(pl.info_pipe, O_CLOEXEC) != 0 ||
+          (!pl.so.unix_mediated && pipe2(pl.seccomp_pipe, O_CLOEXEC) != 0)) {
+        rc = csb_cli_error(&o->cli, CSB_EXIT_OSERR, "pipe: %s", strerror(errno));
+        goto out;
+      }
+      if (!build_argv(o, &pl, mount_proc, registry, &e)) {
+        rc = csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE, "%s", e.msg);
+        goto out;
+      }
+      continue;
+    }
+    /* bubblewrap failed before CMD could start */
+    size_t l = strlen(res.captured);
+    while (l && res.captured[l - 1] == '\n') res.captured[--l] = 0;
+    if (bw_is_userns_failure(res.captured)) {
+      rc = csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE,
+                         "cannot create the sandbox's user namespace (%s). Fix: allow unprivileged "
+                         "user namespaces (Ubuntu 24.04+: an AppArmor profile granting `userns` to "
+                         "%s, or sysctl kernel.apparmor_restrict_unprivileged_userns=0; elsewhere "
+                         "sysctl user.max_user_namespaces>0 / kernel.unprivileged_userns_clone=1; in "
+                         "a container: --security-opt seccomp=unconfined --security-opt "
+                         "apparmor=unconfined)",
+                         res.captured, pl.bw.path);
+    } else if (bw_is_proc_failure(res.captured)) {
+      rc = csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE, "bubblewrap cannot mount /proc: %s", res.captured);
+    } else {
+      rc = csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE, "bubblewrap (%s) failed to set up the sandbox: %s",
+                         pl.bw.path, res.captured);
+    }
     free(res.captured);
-    res.captured = NULL;
-    if (!again) goto out;
+    goto out;
   }
 out:
   bw_registry_cleanup(&reg);
@@ -891,8 +683,13 @@ out:
   close_fd(&pl.self_fd);
   close_fd(&pl.stderr_fd);
   close_fd(&pl.verify_fd);
-  close_pipes(&pl);
-  for (int i = 0; i < 2; i++) close_fd(&pl.lifeline[i]);
+  for (int i = 0; i < 2; i++) {
+    close_fd(&pl.err_pipe[i]);
+    close_fd(&pl.started_pipe[i]);
+    close_fd(&pl.info_pipe[i]);
+    close_fd(&pl.seccomp_pipe[i]);
+    close_fd(&pl.lifeline[i]);
+  }
   return rc;
 }
 

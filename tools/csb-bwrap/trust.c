@@ -113,20 +113,12 @@ int bw_pem_only_certificates(const char *data, size_t len, const char **why) {
   return 1;
 }
 
-int bw_memfd_open(const char *name) {
-  return (int)syscall(SYS_memfd_create, name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
-}
-
-int bw_memfd_seal(int fd, const char *data, size_t len) {
-  return (!len || csb_write_all(fd, data, len)) &&
-         fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) == 0 &&
-         lseek(fd, 0, SEEK_SET) == 0;
-}
-
 int bw_sealed_memfd(const char *name, const char *data, size_t len) {
-  int fd = bw_memfd_open(name);
+  int fd = (int)syscall(SYS_memfd_create, name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (fd < 0) return -1;
-  if (!bw_memfd_seal(fd, data, len)) {
+  if (!csb_write_all(fd, data, len) ||
+      fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0 ||
+      lseek(fd, 0, SEEK_SET) != 0) {
     int e = errno;
     close(fd);
     errno = e;

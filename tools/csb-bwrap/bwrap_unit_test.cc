@@ -644,3 +644,16 @@ TEST(Errors, ProcAndUsernsClassification) {
 }
 
 }  // namespace
+
+TEST(Registry, OnlyStandardPlacesAreTrustedForCaches) {
+  unsigned u = (unsigned)geteuid();
+  std::string tmp = "/tmp/csb-bwrap-" + std::to_string(u);
+  std::string run_user = "/run/user/" + std::to_string(u) + "/csb-bwrap";
+  EXPECT_EQ(bw_registry_trusted(tmp.c_str()), 1);
+  EXPECT_EQ(bw_registry_trusted(run_user.c_str()), 1);
+  EXPECT_EQ(bw_registry_trusted("/run/csb-bwrap"), u == 0 ? 1 : 0);
+  EXPECT_EQ(bw_registry_trusted("/home/u/.run/csb-bwrap"), 0);
+  EXPECT_EQ(bw_registry_trusted((tmp + "/x").c_str()), 0);
+  EXPECT_EQ(bw_registry_trusted("/tmp/csb-bwrap-99999999"), 0);
+  EXPECT_EQ(bw_registry_trusted(nullptr), 0);
+}

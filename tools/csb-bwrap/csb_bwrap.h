@@ -170,6 +170,13 @@ char *bw_registry_default_dir(csb_error *why);
  * `hide_only`, also those a later run from a login session may pick. */
 #define BW_REGISTRY_MAX_CANDIDATES 4
 size_t bw_registry_candidates(char **out, int hide_only);
+/* 1 when `dir` is a registry every run of this user hides from its sandbox
+ * whatever its environment (/run/csb-bwrap for root, /run/user/UID/csb-bwrap,
+ * /tmp/csb-bwrap-UID). Elsewhere (XDG_RUNTIME_DIR set to another place) an
+ * earlier run with another environment may have let its command write
+ * there, so what the registry caches (deny-glob expansions) is not
+ * trusted; mount targets are still registered there. */
+int bw_registry_trusted(const char *dir);
 /* Creates `dir` (mode 0700) when missing and checks that it is a directory
  * of ours that nobody else can write, as the registry must be. */
 int bw_registry_secure(const char *dir, csb_error *err);

@@ -219,7 +219,7 @@ static int build_argv(outer *o, plan *pl, int mount_proc, const char *registry, 
   mo.registry = registry;
   mo.registry_others = (const char *const *)pl->registry_all;
   mo.n_registry_others = pl->n_registry_all;
-  mo.glob_cache = o->no_glob_cache ? NULL : registry;
+  mo.glob_cache = o->no_glob_cache || !bw_registry_trusted(registry) ? NULL : registry;
   mo.runtime_src = (const char *const *)o->runtime.src.items;
   mo.runtime_dst = (const char *const *)o->runtime.dst.items;
   mo.n_runtime = o->runtime.dst.len;

@@ -83,6 +83,15 @@ char *bw_registry_default_dir(csb_error *why) {
 
 int bw_registry_secure(const char *dir, csb_error *err) { return ensure_dir(dir, err); }
 
+int bw_registry_trusted(const char *dir) {
+  if (!dir) return 0;
+  unsigned u = (unsigned)geteuid();
+  char run_user[64], tmp[64];
+  snprintf(run_user, sizeof run_user, "/run/user/%u/csb-bwrap", u);
+  snprintf(tmp, sizeof tmp, "/tmp/csb-bwrap-%u", u);
+  return (u == 0 && strcmp(dir, "/run/csb-bwrap") == 0) || strcmp(dir, run_user) == 0 || strcmp(dir, tmp) == 0;
+}
+
 static uint64_t fnv1a(const char *s) { return csb_hash64(s, strlen(s), 0); }
 
 static int ensure_dir(const char *dir, csb_error *err) {

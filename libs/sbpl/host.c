@@ -122,15 +122,47 @@ static char *system_readlink(const void *ctx, const char *path) {
   return out;
 }
 
+static int system_glob_link_targets(const void *ctx, const char *pattern, int max_depth, csb_strv *out,
+                                    csb_error *err) {
+  (void)ctx;
+  csb_glob *g = NULL;
+  if (!csb_glob_compile(pattern, &g, err)) return 0;
+  const char *prefix = csb_glob_static_prefix(g);
+  if (prefix[0] != '/' || prefix[1] == '\0') {
+    csb_glob_free(g);
+    return 1;
+  }
+  csb_glob_expand_opts eo;
+  memset(&eo, 0, sizeof eo);
+  eo.max_depth = max_depth > 0 ? max_depth : CSB_GLOB_DEPTH_UNLIMITED;
+  eo.threads = 1;
+  csb_strv m;
+  csb_strv_init(&m);
+  int ok = csb_glob_expand_ex(g, &eo, &m, err);
+  csb_glob_free(g);
+  for (size_t i = 0; ok && i < m.len; i++) {
+    struct stat st;
+    char *target = NULL;
+    if (lstat(m.items[i], &st) != 0 || !S_ISLNK(st.st_mode)) continue;
+    if (csb_path_canonicalize(m.items[i], &target, NULL) && stat(target, &st) == 0)
+      csb_strv_push(out, target);
+    free(target);
+  }
+  csb_strv_free(&m);
+  return ok;
+}
+
 static const system_ctx k_system_plain = {0};
 static const system_ctx k_system_macos = {1};
 
 static const csb_sbpl_host k_host_plain = {&k_system_plain,        system_alias,
                                            system_kind,           system_realpath,
-                                           system_nested_symlink, system_readlink};
+                                           system_nested_symlink, system_readlink,
+                                           system_glob_link_targets};
 static const csb_sbpl_host k_host_macos = {&k_system_macos,        system_alias,
                                            system_kind,           system_realpath,
-                                           system_nested_symlink, system_readlink};
+                                           system_nested_symlink, system_readlink,
+                                           system_glob_link_targets};
 
 const csb_sbpl_host *csb_sbpl_host_system(int assume_macos_paths) {
   return assume_macos_paths ? &k_host_macos : &k_host_plain;
@@ -167,8 +199,19 @@ static char *none_readlink(const void *ctx, const char *path) {
   return NULL;
 }
 
+static int none_glob_link_targets(const void *ctx, const char *pattern, int max_depth, csb_strv *out,
+                                  csb_error *err) {
+  (void)ctx;
+  (void)pattern;
+  (void)max_depth;
+  (void)out;
+  (void)err;
+  return 1;
+}
+
 static const csb_sbpl_host k_host_none = {NULL,          none_alias,  none_kind,
-                                          none_realpath, none_nested, none_readlink};
+                                          none_realpath, none_nested, none_readlink,
+                                          none_glob_link_targets};
 
 const csb_sbpl_host *csb_sbpl_host_none(void) { return &k_host_none; }
 

@@ -466,6 +466,36 @@ static int glob_section(gen *g, csb_buf *out) {
     csb_glob_free(gl[0]);
     csb_glob_free(gl[1]);
   }
+  /* Seatbelt checks the path a symlink leads to, which the regexes do not
+   * name: a match that is a symlink gets what it points at denied (as
+   * csb-bwrap hides and csb-winacl covers the canonical target). */
+  csb_strv links;
+  csb_strv_init(&links);
+  for (size_t i = 0; i < v->unreadable_globs.len && ok; i++) {
+    csb_error e;
+    csb_error_clear(&e);
+    if (!g->h->glob_link_targets(g->h->ctx, v->unreadable_globs.items[i], v->glob_scan_max_depth, &links, &e))
+      ok = csb_error_set(g->err, "cannot expand deny-read glob `%s` to find the symlinks it matches: %s",
+                         v->unreadable_globs.items[i], e.msg);
+  }
+  csb_strv_sort_unique(&links);
+  for (size_t i = 0; i < links.len && ok; i++) {
+    const char *t = links.items[i];
+    if (strcmp(t, "/") == 0) {
+      ok = csb_error_set(g->err, "cannot enforce a deny-read glob: a match is a symlink to /; deny the files "
+                                 "below it by name instead");
+      break;
+    }
+    for (size_t k = 0; k < v->n_writable && ok; k++) {
+      char *cw = csb_sbpl_canonical(g->h, v->writable[k].root);
+      if (csb_path_is_under(t, cw))
+        ok = csb_error_set(g->err,
+                           "cannot enforce a deny-read glob: a match is a symlink to %s, and denying "
+                           "that would deny writable root %s too; deny the files below it by name instead",
+                           t, v->writable[k].root);
+      free(cw);
+    }
+  }
   if (ok) {
     csb_buf_puts(out, ";; deny-read globs: neither readable nor writable, ancestors stay in place\n");
     for (size_t i = 0; i < res.len && ok; i++) {
@@ -480,7 +510,14 @@ static int glob_section(gen *g, csb_buf *out) {
       ok = regex_filter(g, ancs.items[i], "deny-read glob ancestor regex", ancs.items[i], out);
       csb_buf_puts(out, "))\n");
     }
+    for (size_t i = 0; i < links.len; i++) {
+      char *key = csb_xasprintf("DENY_GLOB_LINK_TARGET_%zu", i);
+      add_param(g, key, links.items[i]);
+      csb_buf_printf(out, "(deny file-read* file-write* (subpath (param \"%s\")))\n", key);
+      free(key);
+    }
   }
+  csb_strv_free(&links);
   csb_strv_free(&res);
   csb_strv_free(&ancs);
   return ok;

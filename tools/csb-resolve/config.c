@@ -440,6 +440,8 @@ void rs_ctx_free(rs_ctx *ctx) {
   free(ctx->home);
   free(ctx->tmpdir);
   free(ctx->user_home_dir);
+  free(ctx->csb_home_dir);
+  free(ctx->codex_home_dir);
   free(ctx->default_system_config);
   free(ctx->default_requirements);
   free(ctx->trust_key);

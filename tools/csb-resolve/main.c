@@ -82,8 +82,8 @@ static char *env_set(const char *name) {
  * /etc/csb, or on Windows %ProgramData%\csb (C:\ProgramData when unset). */
 static void default_locations(rs_ctx *ctx) {
   if (ctx->style == CSB_PATH_POSIX) {
-    ctx->system_config = DEFAULT_SYSTEM_CONFIG;
-    ctx->requirements_path = DEFAULT_REQUIREMENTS;
+    ctx->system_config = ctx->builtin_system_config = DEFAULT_SYSTEM_CONFIG;
+    ctx->requirements_path = ctx->builtin_requirements = DEFAULT_REQUIREMENTS;
     return;
   }
   char *pd = env_abs(ctx, "ProgramData");
@@ -91,8 +91,8 @@ static void default_locations(rs_ctx *ctx) {
   ctx->default_system_config = csb_xasprintf("%s\\csb\\config.toml", pd);
   ctx->default_requirements = csb_xasprintf("%s\\csb\\requirements.toml", pd);
   free(pd);
-  ctx->system_config = ctx->default_system_config;
-  ctx->requirements_path = ctx->default_requirements;
+  ctx->system_config = ctx->builtin_system_config = ctx->default_system_config;
+  ctx->requirements_path = ctx->builtin_requirements = ctx->default_requirements;
 }
 
 static int setup_env(rs_ctx *ctx, const char *cd, const char *codex_home_flag) {
@@ -131,6 +131,15 @@ static int setup_env(rs_ctx *ctx, const char *cd, const char *codex_home_flag) {
   } else if (ctx->home != NULL) {
     ctx->user_home_dir = rs_join(ctx, ctx->home, ".csb");
   }
+  /* Both homes, whichever is read here: a later session may read either. */
+  if (csb_home != NULL)
+    ctx->csb_home_dir = rs_join(ctx, ctx->cwd, csb_home);
+  else if (ctx->home != NULL)
+    ctx->csb_home_dir = rs_join(ctx, ctx->home, ".csb");
+  if (codex_home != NULL && codex_home[0] != '\0')
+    ctx->codex_home_dir = rs_join(ctx, ctx->cwd, codex_home);
+  else if (ctx->home != NULL)
+    ctx->codex_home_dir = rs_join(ctx, ctx->home, ".codex");
   free(codex_home);
   free(csb_home);
   for (size_t i = 0; i < ctx->add_dirs.len; i++) {
@@ -189,6 +198,9 @@ static int resolve(rs_ctx *ctx) {
   csb_policy *p = ctx->policy;
   csb_policy_canonicalize(p);
   csb_policy_compute_legacy(p, ctx->want_landlock);
+  /* Before the internal root: `$CODEX_HOME/memories` stays writable below
+   * a Codex home made read-only. */
+  rs_protect_config_homes(ctx);
   add_internal_root(ctx);
   free(p->summary);
   p->summary = csb_policy_summary(p);

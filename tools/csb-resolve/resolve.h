@@ -40,11 +40,19 @@ typedef struct rs_ctx {
                            else %TEMP%, else %TMP%); else NULL */
   char *user_home_dir;  /* $CSB_HOME / ~/.csb, or the Codex home; NULL without HOME */
   int codex_mode;       /* reading a Codex home (--codex-home / CODEX_HOME) */
+  /* The configuration homes a later session reads, whichever this one
+   * reads (NULL when unknown: no HOME and no variable): csb's ($CSB_HOME,
+   * else ~/.csb) and the Codex home (--codex-home, $CODEX_HOME, else
+   * ~/.codex). Absolute, normalised. */
+  char *csb_home_dir;
+  char *codex_home_dir;
   const char *system_config;
   int system_config_explicit; /* --system-config given */
   const char *requirements_path;
-  char *default_system_config;  /* owned defaults of the two above */
+  char *default_system_config;  /* owned defaults of the two above (Windows) */
   char *default_requirements;
+  const char *builtin_system_config; /* the built-in locations of the two above */
+  const char *builtin_requirements;
   int requirements_explicit;
   int include_managed;
   int strict;
@@ -186,6 +194,14 @@ size_t rs_device_prefix_len(const rs_ctx *ctx, const char *s);
 int rs_materialize(rs_ctx *ctx, rs_profile *prof, csb_strv *warnings);
 /* The network part of the document (network.c). */
 int rs_network(rs_ctx *ctx, rs_profile *prof, csb_policy *p);
+
+/* ---- configuration homes (homes.c) ---------------------------------------- */
+
+/* Makes the configuration a later session reads read-only when a writable
+ * root of the finished policy covers it (docs/policy.md, "Configuration
+ * homes"): the csb home, the Codex home, the system layer and the
+ * requirements. Canonicalises the policy when it adds entries. */
+void rs_protect_config_homes(rs_ctx *ctx);
 
 /* ---- requirements (requirements.c) ---------------------------------------- */
 

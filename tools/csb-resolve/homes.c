@@ -1,0 +1,91 @@
+/* homes.c - the configuration a later session reads is read-only to the
+ * sandboxed command even when a writable root covers it from above (a
+ * workspace at `/`, `/home` or `/Users`): the csb home, the Codex home,
+ * the system layer and the requirements (docs/policy.md, "Configuration
+ * homes"). Otherwise the command could rewrite `config.toml` so that the
+ * next session starts with `sandbox_mode = "danger-full-access"`. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "csb_paths.h"
+#include "resolve.h"
+
+typedef struct {
+  char *path;         /* absolute, normalised (owned) */
+  const char *origin; /* the entry's origin */
+} protected_place;
+
+/* Whether a write of `path` is allowed only through a write entry above
+ * it: the deepest entry covering it is a write entry at a strict ancestor,
+ * and no protected-metadata rule already makes it read-only. A write entry
+ * at exactly `path` (the workspace is the home, a profile grants the home)
+ * is an explicit grant and is left alone; write entries below `path` are
+ * deeper than the entry added here and keep deciding their own subtrees. */
+static int writable_from_above(const rs_ctx *ctx, const char *path) {
+  const csb_policy *p = ctx->policy;
+  csb_verdict v;
+  csb_policy_access_for(p, path, &v);
+  if (v.entry < 0 || v.reason == CSB_REASON_PROTECTED) return 0;
+  const csb_policy_entry *e = &p->entries[v.entry];
+  /* With a deny glob matching `path` itself, its entries below may still
+   * be writable through `e`: the reason is then the glob, the entry `e`. */
+  if (e->access != CSB_ACCESS_WRITE) return 0;
+  return !csb_spath_equal(ctx->style, e->path, path);
+}
+
+/* A configuration file named on the command line, as an absolute path;
+ * NULL when it exists and is not a regular file (`/dev/null`, a pipe from
+ * `<(...)`): nothing a later session reads from there can be rewritten in
+ * place, and a device must stay writable. Relative names are read from
+ * the process's directory, like the file itself. */
+static char *config_file(const rs_ctx *ctx, const char *name) {
+  csb_file_type ft;
+  if (csb_os_file_type(name, 1, &ft) && ft != CSB_FILE_REGULAR) return NULL;
+  if (csb_spath_is_absolute(ctx->style, name)) return csb_spath_normalize(ctx->style, name);
+  char *proc = csb_os_getcwd();
+  if (proc == NULL) return NULL;
+  char *abs = rs_join(ctx, proc, name);
+  free(proc);
+  return abs;
+}
+
+static void add_place(protected_place *places, size_t *n, char *path, const char *origin) {
+  if (path == NULL) return;
+  places[*n].path = path;
+  places[(*n)++].origin = origin;
+}
+
+void rs_protect_config_homes(rs_ctx *ctx) {
+  csb_policy *p = ctx->policy;
+  /* No filesystem sandbox at all (`:danger-full-access`, an external
+   * sandbox, an unrestricted file system, `:root` writable with nothing
+   * narrowing it): the user asked for none, and protected metadata is not
+   * enforced there either. */
+  if (csb_policy_full_disk_write(p)) return;
+  protected_place places[6];
+  size_t n = 0;
+  add_place(places, &n, ctx->csb_home_dir ? csb_xstrdup(ctx->csb_home_dir) : NULL, ":csb_home");
+  add_place(places, &n, ctx->codex_home_dir ? csb_xstrdup(ctx->codex_home_dir) : NULL,
+            ":codex_home");
+  /* The built-in locations (a later session without the options reads
+   * them) and the ones named on the command line. */
+  add_place(places, &n, config_file(ctx, ctx->builtin_system_config), ":system_config");
+  if (ctx->system_config_explicit)
+    add_place(places, &n, config_file(ctx, ctx->system_config), ":system_config");
+  add_place(places, &n, config_file(ctx, ctx->builtin_requirements), ":requirements");
+  if (ctx->requirements_explicit)
+    add_place(places, &n, config_file(ctx, ctx->requirements_path), ":requirements");
+  /* Every place is judged against the policy as resolved, then the
+   * entries are added: the result does not depend on their order. */
+  int protect[6] = {0};
+  size_t added = 0;
+  for (size_t i = 0; i < n; i++)
+    if ((protect[i] = writable_from_above(ctx, places[i].path))) added++;
+  for (size_t i = 0; i < n; i++) {
+    if (protect[i]) csb_policy_add_entry(p, places[i].path, CSB_ACCESS_READ, places[i].origin, 0, 0);
+    free(places[i].path);
+  }
+  if (added == 0) return;
+  csb_policy_canonicalize(p);
+  csb_policy_compute_legacy(p, ctx->want_landlock);
+}

@@ -353,6 +353,48 @@ def missing_gitdir_target_cannot_be_created(t):
     eq(t.exists("ws/wt"), False, "gitdir target left on the host")
 
 
+def resolve_policy(t, args, env):
+    """Writes the policy csb-resolve (CSB_TEST_RESOLVE) prints for `args`
+    with `env` (no system layer or requirements) to the policy file."""
+    resolver = os.environ.get("CSB_TEST_RESOLVE")
+    if not resolver:
+        raise Skip("no csb-resolve given (CSB_TEST_RESOLVE)")
+    full = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **env}
+    for var in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
+        if var in os.environ:
+            full[var] = os.environ[var]
+    p = subprocess.run([resolver, "--system-config", "/dev/null", "--requirements", "/dev/null", *args],
+                       env=full, capture_output=True, text=True, timeout=TIMEOUT)
+    eq(p.returncode, 0, "csb-resolve exit (%s)" % p.stderr)
+    with open(t.pfile, "w") as f:
+        f.write(p.stdout)
+
+
+@case
+def config_homes_below_the_workspace_are_read_only(t):
+    """A workspace above the configuration homes (`csb-resolve -P
+    :workspace -C /home`; BASE/ws stands for /home, HOME is BASE/ws/u): the
+    command writes in the home, but cannot rewrite the next session's
+    configuration in ~/.codex, create ~/.csb, or move the home away and
+    recreate it."""
+    home = os.path.join(t.ws, "u")
+    t.write("ws/u/.codex/config.toml", 'sandbox_mode = "read-only"\n')
+    # codex (differential): the same filesystem, `/` readable and the workspace writable
+    t.policy([("/", "read"), (t.ws, "write")])
+    if CODEX is None:
+        resolve_policy(t, ["-P", ":workspace", "-C", t.ws], {"HOME": home})
+    danger = 'sandbox_mode = "danger-full-access"'
+    rc, out, err = t.sh(f"printf '{danger}' > .codex/config.toml 2>/dev/null && echo wrote-codex; "
+                        "mv .codex .codex.old 2>/dev/null && echo moved-codex; "
+                        f"mkdir -p .csb 2>/dev/null; printf '{danger}' > .csb/config.toml 2>/dev/null && echo wrote-csb; "
+                        "mv ../u ../u.old 2>/dev/null && echo moved-home; "
+                        "printf ok > notes && cat notes", cwd=home)
+    eq((rc, out), (0, "ok"), err)
+    eq(t.read("ws/u/.codex/config.toml"), 'sandbox_mode = "read-only"\n', "host ~/.codex/config.toml")
+    eq(sorted(os.listdir(home)), [".codex", "notes"], "host home")
+    eq(sorted(os.listdir(t.ws)), ["u"], "host workspace")
+
+
 @case
 def read_only_carveout_existing(t):
     t.write("ws/docs/a.md", "A")

@@ -141,6 +141,15 @@ static int load_override(rs_ctx *ctx, const char *arg, int *rc) {
     *rc = csb_cli_usage_error(ctx->cli, "invalid -c override `%s`: empty key", arg);
     return 0;
   }
+  /* The tree built below is as deep as the key has parts: bound it as
+   * the parser bounds the nesting of files (tree operations recurse). */
+  size_t parts = 1;
+  for (const char *q = ks; q < ke; q++) parts += *q == '.';
+  if (parts > CSB_TOML_MAX_DEPTH) {
+    *rc = csb_cli_usage_error(ctx->cli, "invalid -c override: key has more than %d parts",
+                              CSB_TOML_MAX_DEPTH);
+    return 0;
+  }
   char *key = csb_xstrndup(ks, (size_t)(ke - ks));
   if (strcmp(key, "use_legacy_landlock") == 0) {
     free(key);
@@ -449,5 +458,7 @@ void rs_ctx_free(rs_ctx *ctx) {
   free(ctx->project_root);
   csb_strv_free(&ctx->add_dirs);
   csb_strv_free(&ctx->overrides);
+  csb_strv_free(&ctx->managed_deny);
+  free(ctx->managed_deny_source);
   csb_policy_free(ctx->policy);
 }

@@ -202,6 +202,11 @@ static int resolve(rs_ctx *ctx) {
    * a Codex home made read-only. */
   rs_protect_config_homes(ctx);
   add_internal_root(ctx);
+  if (ctx->managed_deny.len > 0) {
+    size_t before = p->n_entries;
+    rs_enforce_deny_floor(ctx);
+    if (p->n_entries != before) csb_policy_compute_legacy(p, ctx->want_landlock);
+  }
   free(p->summary);
   p->summary = csb_policy_summary(p);
   rs_flush_warnings(ctx);
@@ -236,6 +241,7 @@ int rs_main(int argc, char **argv) {
   default_locations(&ctx);
   csb_strv_init(&ctx.add_dirs);
   csb_strv_init(&ctx.overrides);
+  csb_strv_init(&ctx.managed_deny);
   const char *cd = NULL, *codex_home = NULL, *check = NULL, *access = "read";
   int explain = 0, id;
   const char *arg = NULL;

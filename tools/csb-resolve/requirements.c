@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "csb_paths.h"
 #include "resolve.h"
@@ -22,6 +23,10 @@ static const char *const mode_names[] = {"read-only", "workspace-write", "danger
                                          "external-sandbox"};
 static const char *const mode_labels[] = {"ReadOnly", "WorkspaceWrite", "DangerFullAccess",
                                           "ExternalSandbox"};
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
 static void req_free(requirements *r) {
   free(r->path);
@@ -89,6 +94,25 @@ static int load(rs_ctx *ctx, requirements *r, int *present) {
     return csb_cli_error(ctx->cli, CSB_EXIT_CONFIG, "%s:%d:%d: %s", r->path, pos.line, pos.col,
                          RS_NUL_MESSAGE);
   *present = 1;
+  /* Requirements csb cannot enforce are refused, never ignored: each of
+   * these would allow less than csb's document does. */
+  static const char *const unsupported[][2] = {
+      {"experimental_network", "managed network requirements"},
+      {"remote_sandbox_config", "per-host sandbox modes"},
+  };
+  for (size_t i = 0; i < CSB_ARRAY_LEN(unsupported); i++) {
+    if (csb_toml_table_get(r->tree, unsupported[i][0]) == NULL) continue;
+    char *m = csb_xasprintf("`%s` (%s) is not supported by csb, which cannot enforce it; "
+                            "remove it from the requirements (and enforce it another way) "
+                            "rather than have it ignored",
+                            unsupported[i][0], unsupported[i][1]);
+    int rc = req_error(ctx, r, m);
+    free(m);
+    return rc;
+  }
+  const csb_toml_value *perms = csb_toml_table_get(r->tree, "permissions");
+  if (perms != NULL && csb_toml_value_kind(perms) != CSB_TOML_TABLE)
+    return req_error(ctx, r, "invalid type for `permissions`: expected a table");
   const csb_toml_value *modes = rs_get(r->tree, "allowed_sandbox_modes");
   if (modes != NULL) {
     if (csb_toml_value_kind(modes) != CSB_TOML_ARRAY)
@@ -96,11 +120,13 @@ static int load(rs_ctx *ctx, requirements *r, int *present) {
     r->has_modes = 1;
     for (size_t i = 0; i < csb_toml_array_len(modes); i++) {
       const char *s = csb_toml_as_string(csb_toml_array_at(modes, i), NULL);
+      if (s == NULL)
+        return req_error(ctx, r, "invalid type for `allowed_sandbox_modes`: expected an array of strings");
       size_t k = 0;
-      while (s && k < 4 && strcmp(s, mode_names[k]) != 0) k++;
-      if (s == NULL || k == 4) {
+      while (k < 4 && strcmp(s, mode_names[k]) != 0) k++;
+      if (k == 4) {
         char *m = csb_xasprintf("invalid value for `allowed_sandbox_modes`: unknown sandbox mode `%s`",
-                                s ? s : "");
+                                s);
         int rc = req_error(ctx, r, m);
         free(m);
         return rc;
@@ -133,12 +159,22 @@ static int load(rs_ctx *ctx, requirements *r, int *present) {
         return req_error(ctx, r, "invalid type for `permissions.filesystem.deny_read`: expected an array of strings");
       }
       char *n = normalize_deny_read(ctx, s, base);
-      if (n != NULL && !csb_strv_contains(&r->deny_read, n))
-        csb_strv_push_owned(&r->deny_read, n);
-      else
-        free(n); /* unparsable paths are skipped */
+      if (n == NULL) {
+        /* Leaving it out would make the path readable: refuse. */
+        free(base);
+        char *m = csb_xasprintf("`permissions.filesystem.deny_read` entry `%s` cannot be "
+                                "resolved: it needs a home directory, but %s is not set; set "
+                                "%s or write the path in full",
+                                s, rs_home_var(ctx), rs_home_var(ctx));
+        int rc = req_error(ctx, r, m);
+        free(m);
+        return rc;
+      }
+      csb_strv_push_owned(&r->deny_read, n);
     }
     free(base);
+    /* Duplicates go here, not by a scan per entry (thousands of them). */
+    csb_strv_sort_unique(&r->deny_read);
   }
   return 0;
 }
@@ -246,16 +282,103 @@ int rs_apply_requirements(rs_ctx *ctx, rs_profile *prof, csb_strv *warnings) {
     free(detail);
     fall_back_to_read_only(prof);
   }
+  /* The profile's own deny rules, sorted, as "P<path>" / "G<pattern>". */
+  csb_strv have;
+  csb_strv_init(&have);
+  for (size_t k = 0; k < prof->rules.len; k++) {
+    const rs_rule *x = &prof->rules.items[k];
+    if (x->access == CSB_ACCESS_DENY && x->arg && (x->kind == RS_R_PATH || x->kind == RS_R_GLOB))
+      csb_strv_pushf(&have, "%c%s", x->kind == RS_R_GLOB ? 'G' : 'P', x->arg);
+  }
+  csb_strv_sort_unique(&have);
   for (size_t i = 0; i < r.deny_read.len; i++) {
     const char *d = r.deny_read.items[i];
     rs_rule_kind kind = rs_has_glob(ctx, d, 1) ? RS_R_GLOB : RS_R_PATH;
-    int dup = 0;
-    for (size_t k = 0; k < prof->rules.len; k++) {
-      const rs_rule *x = &prof->rules.items[k];
-      if (x->kind == kind && x->access == CSB_ACCESS_DENY && x->arg && strcmp(x->arg, d) == 0) dup = 1;
-    }
+    if (kind == RS_R_PATH) csb_strv_push(&ctx->managed_deny, d);
+    char *key = csb_xasprintf("%c%s", kind == RS_R_GLOB ? 'G' : 'P', d);
+    int dup = have.len > 0 && bsearch(&key, have.items, have.len, sizeof(char *), cmp_str) != NULL;
+    free(key);
     if (!dup) rs_rules_add(&prof->rules, kind, d, CSB_ACCESS_DENY, "requirements:deny_read", 0);
+  }
+  csb_strv_free(&have);
+  if (ctx->managed_deny.len > 0) {
+    free(ctx->managed_deny_source);
+    ctx->managed_deny_source = csb_xstrdup(r.path);
   }
   req_free(&r);
   return 0;
+}
+
+/* ---- the deny-read floor ------------------------------------------------------ */
+
+/* A set of paths (open addressing over csb_hash64), so that each entry
+ * is checked against every managed path by walking up its own ancestors
+ * instead of comparing it with all of them. */
+typedef struct {
+  const char **slots;
+  size_t cap;
+} path_set;
+
+/* The stored path equal to p[0..n), or NULL. */
+static const char *path_set_find(const path_set *s, const char *p, size_t n, int fold) {
+  size_t j = (size_t)csb_hash64(p, n, fold) & (s->cap - 1);
+  for (; s->slots[j] != NULL; j = (j + 1) & (s->cap - 1)) {
+    const char *q = s->slots[j];
+    if (strlen(q) == n && (fold ? strncasecmp(q, p, n) == 0 : memcmp(q, p, n) == 0)) return q;
+  }
+  return NULL;
+}
+
+static void path_set_add(path_set *s, const char *p, int fold) {
+  size_t n = strlen(p);
+  if (path_set_find(s, p, n, fold) != NULL) return;
+  size_t j = (size_t)csb_hash64(p, n, fold) & (s->cap - 1);
+  while (s->slots[j] != NULL) j = (j + 1) & (s->cap - 1);
+  s->slots[j] = p;
+}
+
+/* The managed path strictly above `path` (normalised), or NULL: its
+ * ancestors are its root and its prefixes that end before a separator. */
+static const char *denying_ancestor(const rs_ctx *ctx, const path_set *set, const char *path) {
+  int fold = ctx->style == CSB_PATH_WINDOWS;
+  size_t n = strlen(path);
+  char *root = csb_spath_root(ctx->style, path);
+  size_t root_len = root ? strlen(root) : 0;
+  free(root);
+  const char *found = NULL;
+  for (size_t i = n; found == NULL && i-- > root_len;)
+    if (csb_spath_is_sep(ctx->style, path[i])) found = path_set_find(set, path, i, fold);
+  if (found == NULL && root_len > 0 && root_len < n) found = path_set_find(set, path, root_len, fold);
+  return found;
+}
+
+void rs_enforce_deny_floor(rs_ctx *ctx) {
+  csb_policy *p = ctx->policy;
+  if (ctx->managed_deny.len == 0 || p->enforcement != CSB_ENFORCE_MANAGED ||
+      p->fs_kind != CSB_FS_RESTRICTED)
+    return;
+  int fold = ctx->style == CSB_PATH_WINDOWS;
+  path_set set = {NULL, 16};
+  while (set.cap < ctx->managed_deny.len * 2) set.cap *= 2;
+  set.slots = csb_xcalloc(set.cap, sizeof(*set.slots));
+  for (size_t i = 0; i < ctx->managed_deny.len; i++) path_set_add(&set, ctx->managed_deny.items[i], fold);
+  size_t w = 0;
+  for (size_t i = 0; i < p->n_entries; i++) {
+    csb_policy_entry *e = &p->entries[i];
+    const char *d = e->access == CSB_ACCESS_DENY ? NULL : denying_ancestor(ctx, &set, e->path);
+    if (d == NULL) {
+      p->entries[w++] = *e;
+      continue;
+    }
+    csb_strv_pushf(&p->warnings,
+                   "Filesystem entry `%s` (%s, from %s) is inside `%s`, which requirements deny "
+                   "reading (set by %s); the entry is dropped. Ask the administrator to narrow "
+                   "`permissions.filesystem.deny_read` if it is needed.",
+                   e->path, e->access == CSB_ACCESS_WRITE ? "write" : "read", e->origin, d,
+                   ctx->managed_deny_source);
+    free(e->path);
+    free(e->origin);
+  }
+  p->n_entries = w;
+  free(set.slots);
 }

@@ -71,6 +71,10 @@ typedef struct rs_ctx {
   /* output */
   csb_policy *policy;
   int want_landlock;
+  /* Managed deny-read paths (exact, not globs) of the requirements that
+   * were applied, and the file that set them (rs_enforce_deny_floor). */
+  csb_strv managed_deny;
+  char *managed_deny_source;
   size_t n_warned;           /* warnings already printed to stderr */
 } rs_ctx;
 
@@ -206,5 +210,9 @@ void rs_protect_config_homes(rs_ctx *ctx);
 /* ---- requirements (requirements.c) ---------------------------------------- */
 
 int rs_apply_requirements(rs_ctx *ctx, rs_profile *prof, csb_strv *warnings);
+/* Managed deny-read is a floor: drops (with a warning) every entry of the
+ * document that would grant access strictly inside a managed deny-read
+ * path, since the deepest entry would otherwise reopen it. */
+void rs_enforce_deny_floor(rs_ctx *ctx);
 
 #endif /* CSB_RESOLVE_H */

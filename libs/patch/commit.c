@@ -818,8 +818,10 @@ static int write_temp(tx *t, tx_op *o) {
   o->temp_made = 1;
   if (!step(t) ||
       !(o->pieces ? write_pieces(fd, o->pieces, o->n_pieces) : csb_write_all(fd, o->whole.s, o->whole.n)) ||
-      pfs_fchmod(fd, o->mode & 07777) != 0 ||
+      /* Owner first: a change of owner clears the set-user-ID and
+       * set-group-ID bits, which the mode then restores. */
       (o->chown && pfs_fchown(fd, o->uid, o->gid) != 0 && errno != EPERM) ||
+      pfs_fchmod(fd, o->mode & 07777) != 0 ||
       (t->fsync_each && (!step(t) || sync_fd(fd, 0) != 0)))
     goto out;
   ok = 1;
@@ -1229,8 +1231,8 @@ abort: {
       int fd = pfs_open_in(o->dfd, rp, base_of(rp),
                            O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
       ok = fd >= 0 && csb_write_all(fd, o->orig_data ? o->orig_data : "", o->orig_len) &&
-           pfs_fchmod(fd, o->orig_mode & 07777) == 0 &&
            (!o->chown || pfs_fchown(fd, o->uid, o->gid) == 0 || errno == EPERM) &&
+           pfs_fchmod(fd, o->orig_mode & 07777) == 0 &&
            sync_fd(fd, 0) == 0;
       if (fd >= 0) close(fd);
     }

@@ -19,6 +19,8 @@ Each directory under cases/ is one scenario:
   stdout, stderr, exit
                expected output (missing = empty) and exit status (missing = 0);
                "@ROOT@" stands for the scenario root.
+  check.sh     when present, run in ROOT/work after the tool; it must exit 0
+               (for what the tree snapshot does not show: modes, owners)
   fsize        when present, the tool runs with RLIMIT_FSIZE set to the
                number of bytes it holds.
   policy       when present, @POLICY@ is a csb.policy/v1 document with
@@ -227,6 +229,11 @@ def run_case(case_dir, binary, record, tmp_base):
             problems.append("stdout %r, expected %r" % (out[:400], want_out[:400]))
         if err != want_err:
             problems.append("stderr %r, expected %r" % (err[:400], want_err[:400]))
+        if os.path.exists(os.path.join(case_dir, "check.sh")):
+            chk = subprocess.run(["sh", os.path.join(case_dir, "check.sh")], cwd=work, env=env,
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            if chk.returncode != 0:
+                problems.append("check.sh failed: %r" % chk.stdout[-400:])
         got = snapshot(work)
         if got != want:
             problems.append("tree differs:\n" + describe_diff(want, got))

@@ -433,6 +433,28 @@ static char *dup_bytes(csb_patch_plan *pl, const char *s, size_t n) {
   return p;
 }
 
+/* Replaces an entity's contents; `own` (may be NULL) becomes the heap
+ * buffer it owns, and the one it owned before is freed: the caller makes
+ * sure nothing refers to it any more. */
+static void set_own(csb_patch_entity *e, char *own) {
+  if (e->own != own) free(e->own);
+  e->own = own;
+}
+
+/* The new contents of an update of e, copied to the heap when e's current
+ * contents are themselves the result of an earlier hunk (else NULL: the
+ * pieces point into the original bytes, which are kept anyway). The pieces
+ * point into those contents, which the update replaces: the copy lets them
+ * go, so that memory stays at one copy of a file however many hunks
+ * update it, instead of keeping every intermediate version to the end. */
+static char *own_copy(const csb_patch_entity *e, const csb_patch_piece *pieces, size_t n,
+                      size_t len) {
+  if (!e->touched) return NULL;
+  char *b = csb_xmalloc(len + 1);
+  b[csb_patch_i_join(pieces, n, b)] = '\0';
+  return b;
+}
+
 static void set_contents(csb_patch_entity *e, char *data, size_t len) {
   e->pieces = NULL;
   e->n_pieces = 0;
@@ -710,6 +732,7 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
       if (!e->exists) e->mode = default_mode();
       e->exists = 1;
       e->touched = 1;
+      set_own(e, NULL);
       set_contents(e, dup_bytes(pl, h->contents, h->contents_len), h->contents_len);
       add_summary(pl, 'A', h->path, e->path, 0, h->contents_len, NULL, (size_t)(e - pl->ents));
     } else if (h->kind == CSB_PATCH_DELETE) {
@@ -727,6 +750,7 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
       }
       e->exists = 0;
       e->touched = 1;
+      set_own(e, NULL);
       set_contents(e, NULL, 0);
       add_summary(pl, 'D', h->path, e->path, old, 0, NULL, (size_t)(e - pl->ents));
     } else {
@@ -810,20 +834,31 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
                     "Failed to create parent directories for %s", d->display);
           goto fail;
         }
+        char *nb = own_copy(e, pieces, n_pieces, new_len);
         de->exists = 1;
         de->touched = 1;
         de->mode = src_mode;
-        set_pieces(de, pieces, n_pieces, new_len);
+        set_own(de, nb);
+        if (nb)
+          set_contents(de, nb, new_len);
+        else
+          set_pieces(de, pieces, n_pieces, new_len);
         if (src != de) {
           src->exists = 0;
           src->touched = 1;
+          set_own(src, NULL);
           set_contents(src, NULL, 0);
         }
         add_summary(pl, 'M', h->move_path, de->path, old_len, new_len, h->path,
                     (size_t)(de - pl->ents));
       } else {
+        char *nb = own_copy(e, pieces, n_pieces, new_len);
         e->touched = 1;
-        set_pieces(e, pieces, n_pieces, new_len);
+        set_own(e, nb);
+        if (nb)
+          set_contents(e, nb, new_len);
+        else
+          set_pieces(e, pieces, n_pieces, new_len);
         add_summary(pl, 'M', h->path, e->path, old_len, new_len, NULL, (size_t)(e - pl->ents));
       }
     }
@@ -856,7 +891,10 @@ void csb_patch_plan_free(csb_patch_plan *pl) {
   if (!pl) return;
   for (size_t i = 0; i < pl->n_targets; i++) target_free(&pl->targets[i]);
   free(pl->targets);
-  for (size_t i = 0; i < pl->n_ents; i++) free(pl->ents[i].path);
+  for (size_t i = 0; i < pl->n_ents; i++) {
+    free(pl->ents[i].path);
+    free(pl->ents[i].own);
+  }
   csb_patch_i_arena_release(&pl->arena);
   for (size_t i = 0; i < pl->n_ahead_arenas; i++) csb_patch_i_arena_release(&pl->ahead_arenas[i]);
   free(pl->ahead_arenas);

@@ -24,7 +24,11 @@ typedef struct csb_patch_entity {
   int exists;          /* current (final, once all hunks ran) state */
   mode_t mode;
   int loaded;          /* data or pieces hold the current contents */
-  char *data;          /* in the plan's arena; NULL when in pieces */
+  char *data;          /* in the plan's arena, or `own`; NULL when in pieces */
+  /* The contents left by a second or later update of the entity (heap):
+   * freed when a later hunk replaces them, so that many hunks on one file
+   * keep one copy of it instead of one per hunk. */
+  char *own;
   size_t len;
   /* The contents as byte ranges of the original, of the patch and of
    * static line endings (in the plan's arena), as an update leaves them;

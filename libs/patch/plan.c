@@ -401,7 +401,10 @@ static int parents_ok(csb_patch_plan *pl, const char *path) {
   while (p && !csb_spath_is_root(PFS_STYLE, p)) {
     csb_patch_entity *e = ent_find(pl, p);
     if (e && e->touched) {
-      if (e->exists) {
+      /* A file an earlier hunk adds, or deletes: the commit does not
+       * order a removal before the creation of a directory in its place
+       * (docs/csb-applypatch.md). */
+      if (e->exists || e->orig_exists) {
         free(p);
         return 0;
       }

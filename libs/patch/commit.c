@@ -9,7 +9,8 @@
  *   .rN   the old contents of file N, written only to roll back after
  *         the commit point
  *
- * Sequence: pointers, journal (fsynced, "prepared"), created directories,
+ * Sequence: journal (created and locked), pointers, the journal's
+ * contents (fsynced with the rest, "prepared"), created directories,
  * temporary files (fsynced), "commit" record (the commit point), renames
  * and unlinks (directories fsynced), cleanup (journal last). A failure
  * before the commit point removes everything. After it, restore copies of
@@ -26,6 +27,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -102,7 +104,7 @@ typedef struct tx {
   /* fault injection (test builds only) */
   long fi_step;
   atomic_long fi_count;
-  int fi_mode; /* 0 kill, 1 _exit, 2 fail, 3 swap */
+  int fi_mode; /* 0 kill, 1 _exit, 2 fail, 3 swap, 4 stop */
 } tx;
 
 static char *art(const char *dir, const char *id, const char *suffix) {
@@ -166,6 +168,14 @@ static int step(tx *t) {
       free(to);
       return 1;
     }
+#ifdef SIGSTOP
+    if (t->fi_mode == 4) {
+      /* Stopped before the step, for a concurrent run to go meanwhile
+       * (the test resumes it with SIGCONT); then the step goes on. */
+      raise(SIGSTOP);
+      return 1;
+    }
+#endif
     errno = EIO;
     return 0;
   }
@@ -185,6 +195,7 @@ static void fi_init(tx *t) {
   if (fi_env_is("CSB_PATCH_FAULT_MODE", "exit")) t->fi_mode = 1;
   if (fi_env_is("CSB_PATCH_FAULT_MODE", "fail")) t->fi_mode = 2;
   if (fi_env_is("CSB_PATCH_FAULT_MODE", "swap")) t->fi_mode = 3;
+  if (fi_env_is("CSB_PATCH_FAULT_MODE", "stop")) t->fi_mode = 4;
 #else
   (void)t;
 #endif
@@ -1091,17 +1102,9 @@ int csb_patch_commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts,
     }
   }
 
-  /* a. pointers in the existing directories */
-  for (size_t i = 0; i < n_anchor_ptrs; i++) {
-    const char *pp = t.pointers.items[i];
-    if (!step(&t) || pfs_pointer_make_in(t.journal, dfd_of(&t, pp), pp, base_of(pp)) != 0) {
-      cfail(kind, err, "Failed to write file %s", pp);
-      goto undo;
-    }
-    t.pointers_made = i + 1;
-  }
-
-  /* b. the journal */
+  /* a. the journal, locked before anything points to it: a concurrent
+   * run that finds a pointer to a journal that does not exist (yet)
+   * removes it as an orphan */
   {
     if (!step(&t) ||
         (t.jfd = pfs_open_in(dfd_of(&t, t.journal), t.journal, base_of(t.journal),
@@ -1114,6 +1117,20 @@ int csb_patch_commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts,
       cfail(kind, err, "Failed to lock %s", t.journal);
       goto undo;
     }
+  }
+
+  /* b. pointers in the existing directories */
+  for (size_t i = 0; i < n_anchor_ptrs; i++) {
+    const char *pp = t.pointers.items[i];
+    if (!step(&t) || pfs_pointer_make_in(t.journal, dfd_of(&t, pp), pp, base_of(pp)) != 0) {
+      cfail(kind, err, "Failed to write file %s", pp);
+      goto undo;
+    }
+    t.pointers_made = i + 1;
+  }
+
+  /* The journal's contents. */
+  {
     /* Not synced here: until the commit record, a journal lost in a crash
      * only leaves uncommitted temporary files, which the next run removes;
      * step e syncs it together with them. */

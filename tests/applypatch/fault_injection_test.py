@@ -22,6 +22,10 @@ thread reaches first.
         after rolling back (after it), with no temporary file.
   swap  after step N a directory of the patch becomes a symlink to one
         outside the tree (see run_swaps): the outside one must not change.
+  stop  the run stops (SIGSTOP) before step N while a second run applies
+        another patch to the same directories, then goes on (see
+        run_concurrent): the second run must not remove any file of the
+        first, both must succeed, with both changes in the tree.
 
 Usage: fault_injection_test.py --bin PATH-TO-csb-applypatch-fi
 """
@@ -29,6 +33,7 @@ Usage: fault_injection_test.py --bin PATH-TO-csb-applypatch-fi
 import argparse
 import os
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -314,6 +319,78 @@ def run_swaps(binary, base, failures):
     return checks
 
 
+# A second patch over the same directories as PATCH (the top directory,
+# which holds the first run's journal, and sub/, which holds a pointer to
+# it), applied while the first run is stopped.
+OTHER_PATCH = """*** Begin Patch
+*** Update File: keep.txt
+@@
+-untouched
++touched by the other run
+*** Add File: sub/other.txt
++other
+*** End Patch
+"""
+
+
+def run_concurrent(binary, base, failures):
+    checks = 0
+    ref = os.path.join(base, "concurrent-ref")
+    os.makedirs(ref)
+    make_tree(ref)
+    for p in (PATCH, OTHER_PATCH):
+        r = run(binary, ref, p)
+        if r.returncode != 0:
+            failures.append("concurrent: reference run failed: %r" % r.stderr)
+            return checks
+    want = files_only(snapshot(ref))
+    n = 0
+    while True:
+        n += 1
+        tag = "stopped before step %d" % n
+        work = os.path.join(base, "concurrent-%d" % n)
+        os.makedirs(work)
+        make_tree(work)
+        env = dict(os.environ, CSB_PATCH_FAULT_STEP=str(n), CSB_PATCH_FAULT_MODE="stop",
+                   CSB_PATCH_FAULT_NOSYNC="1")
+        with tempfile.TemporaryFile() as err:
+            proc = subprocess.Popen([binary, PATCH], cwd=work, env=env,
+                                    stdout=subprocess.DEVNULL, stderr=err)
+            _, status = os.waitpid(proc.pid, os.WUNTRACED)
+            if not os.WIFSTOPPED(status):
+                proc.returncode = os.waitstatus_to_exitcode(status)
+                break  # the run ended before step n: every step was covered
+            # The other run must leave the stopped run's files alone: a
+            # pointer it removed would hide the stopped run's journal from
+            # the recovery of that directory after a crash, a temporary
+            # file would fail the run.
+            before = set(artifacts(work))
+            other = run(binary, work, OTHER_PATCH)
+            gone = before - set(artifacts(work))
+            if gone:
+                failures.append("%s: the other run removed %s" % (tag, sorted(gone)))
+            os.kill(proc.pid, signal.SIGCONT)
+            _, status = os.waitpid(proc.pid, 0)
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            err.seek(0)
+            first_err = err.read()
+        if other.returncode != 0:
+            failures.append("%s: the other run exited %d (%r)" % (tag, other.returncode,
+                                                                   other.stderr))
+        if proc.returncode != 0:
+            failures.append("%s: exit %d (%r)" % (tag, proc.returncode, first_err))
+        got = files_only(snapshot(work))
+        if proc.returncode == 0 and other.returncode == 0 and got != want:
+            diff = sorted(k for k in set(got) | set(want) if got.get(k) != want.get(k))
+            failures.append("%s: tree differs at %s" % (tag, diff))
+        if artifacts(work):
+            failures.append("%s: leftovers %s" % (tag, artifacts(work)))
+        checks += 1
+        shutil.rmtree(work)
+    print("concurrent: %d steps" % (n - 1))
+    return checks
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
@@ -326,6 +403,7 @@ def main():
         for name, files, patch, probe, env in SCENARIOS:
             checks += run_scenario(binary, base, name, files, patch, probe, env, failures)
         checks += run_swaps(binary, base, failures)
+        checks += run_concurrent(binary, base, failures)
     finally:
         shutil.rmtree(base, ignore_errors=True)
     for f in failures[:40]:

@@ -387,6 +387,19 @@ static int csb_main(int argc, char **argv) {
     rc = csb_cli_error(&cli, exit_for(kind), "%s", message(&full, &err));
     goto out;
   }
+  /* JSON text is UTF-8: a change whose absolute path is not (a directory
+   * or link target named in another encoding) cannot be reported, so it is
+   * not made either. */
+  for (size_t i = 0; json && i < csb_patch_plan_summary_len(plan); i++) {
+    const csb_patch_summary_entry *e = csb_patch_plan_summary_at(plan, i);
+    if (!utf8_ok(e->abs_path, strlen(e->abs_path))) {
+      rc = csb_cli_error(&cli, CSB_EXIT_DATA,
+                         "--json cannot report the change of %s: its absolute path is not "
+                         "valid UTF-8",
+                         e->path);
+      goto out;
+    }
+  }
   if (dry_run) {
     if (json)
       print_json(plan, 1);

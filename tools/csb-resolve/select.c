@@ -50,6 +50,20 @@ static int config_error(rs_ctx *ctx, const char *msg) {
   return csb_cli_error(ctx->cli, CSB_EXIT_CONFIG, "%s", msg);
 }
 
+/* The same, at the file, line and column of `where` (a value of the merged
+ * configuration) when it came from a file or -c. */
+static int config_error_at(rs_ctx *ctx, const csb_toml_value *where, const char *msg) {
+  const rs_layer *l = where ? rs_layer_of(ctx, where) : NULL;
+  if (l == NULL) return config_error(ctx, msg);
+  csb_toml_pos pos = csb_toml_value_pos(where);
+  csb_buf b;
+  csb_buf_init(&b);
+  rs_format_diag(l, &pos, msg, &b);
+  int rc = config_error(ctx, b.data);
+  csb_buf_free(&b);
+  return rc;
+}
+
 /* ---- host normalisation for network.domains keys --------------------------- */
 
 static void normalize_domain_table(csb_toml_value *domains) {
@@ -96,12 +110,13 @@ static csb_toml_value *merge_profiles(csb_toml_value *parent, csb_toml_value *ch
 }
 
 static int resolve_extends(rs_ctx *ctx, const csb_toml_value *perms, const char *selected,
-                           csb_toml_value **out, csb_strv *inherited) {
+                           const csb_toml_value *selected_at, csb_toml_value **out, csb_strv *inherited) {
   csb_strv chain;
   csb_strv_init(&chain);
   csb_toml_value **stack = NULL;
   size_t n_stack = 0;
   const char *name = selected;
+  const csb_toml_value *name_at = selected_at; /* where `name` was written */
   csb_toml_value *base = NULL;
   int rc = 0;
   for (;;) {
@@ -111,7 +126,7 @@ static int resolve_extends(rs_ctx *ctx, const csb_toml_value *perms, const char 
         csb_buf_puts(&b, "permissions profile inheritance cycle detected: ");
         for (size_t j = i; j < chain.len; j++) csb_buf_printf(&b, "%s -> ", chain.items[j]);
         csb_buf_puts(&b, name);
-        rc = config_error(ctx, b.data);
+        rc = config_error_at(ctx, name_at, b.data);
         csb_buf_free(&b);
         goto fail;
       }
@@ -132,16 +147,18 @@ static int resolve_extends(rs_ctx *ctx, const csb_toml_value *perms, const char 
       else
         m = csb_xasprintf("permissions profile `%s` extends undefined profile `%s`",
                           chain.items[chain.len - 1], name);
-      rc = config_error(ctx, m);
+      rc = config_error_at(ctx, name_at, m);
       free(m);
       goto fail;
     }
     csb_strv_push(&chain, name);
-    const char *ext = csb_toml_as_string(csb_toml_table_get(p, "extends"), NULL);
+    const csb_toml_value *ext_at = csb_toml_table_get(p, "extends");
+    const char *ext = csb_toml_as_string(ext_at, NULL);
     if (ext != NULL) {
       stack = csb_xrealloc(stack, (n_stack + 1) * sizeof(*stack));
       stack[n_stack++] = p;
       name = ext; /* borrowed from p, which stays alive on the stack */
+      name_at = ext_at;
       continue;
     }
     base = p;
@@ -372,6 +389,7 @@ int rs_select_profile(rs_ctx *ctx, rs_profile *out) {
   }
   const char *dp = ctx->profile_flag ? ctx->profile_flag
                                      : rs_get_string(ctx->merged, "default_permissions");
+  const csb_toml_value *dp_at = ctx->profile_flag ? NULL : rs_get(ctx->merged, "default_permissions");
   if (perms != NULL && csb_toml_table_len(perms) > 0 && syntax != SYNTAX_LEGACY && dp == NULL)
     return config_error(ctx, "config defines `[permissions]` profiles but does not set "
                              "`default_permissions`");
@@ -410,13 +428,13 @@ int rs_select_profile(rs_ctx *ctx, rs_profile *out) {
   }
   if (id[0] == ':') {
     char *m = csb_xasprintf("default_permissions refers to unknown built-in profile `%s`", id);
-    int rc = config_error(ctx, m);
+    int rc = config_error_at(ctx, dp_at, m);
     free(m);
     return rc;
   }
-  if (perms == NULL) return config_error(ctx, "default_permissions requires a `[permissions]` table");
+  if (perms == NULL) return config_error_at(ctx, dp_at, "default_permissions requires a `[permissions]` table");
   csb_toml_value *merged = NULL;
-  int rc = resolve_extends(ctx, perms, id, &merged, &out->extends);
+  int rc = resolve_extends(ctx, perms, id, dp_at, &merged, &out->extends);
   if (rc) return rc;
   out->kind = "named";
   rc = compile_profile_table(ctx, id, merged, out, warnings);

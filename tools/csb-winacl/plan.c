@@ -953,7 +953,25 @@ static int explicit_entry_at(planner *P, const char *path) {
   return 0;
 }
 
-static void plan_deny_write(planner *P) {
+/* 1 when `path` is one of the protected names directly below `root`. */
+static int protected_child(const char *root, const char *path) {
+  for (size_t n = 0; n < CSB_PROTECTED_NAMES_COUNT; n++) {
+    char *sub = csb_winpath_join(root, csb_protected_names[n]);
+    int hit = sub != NULL && same_path(sub, path);
+    free(sub);
+    if (hit) return 1;
+  }
+  return 0;
+}
+
+/* 1 when `path` lies in (or is) one of the planned write roots. */
+static int under_write_root(planner *P, const char *path) {
+  for (size_t i = 0; i < P->n_roots; i++)
+    if (under(P->roots[i].path, path)) return 1;
+  return 0;
+}
+
+static int plan_deny_write(planner *P) {
   const csb_policy_view *v = P->v;
   for (size_t i = 0; i < v->n_writable; i++) {
     const csb_writable_root *w = &v->writable[i];
@@ -962,6 +980,15 @@ static void plan_deny_write(planner *P) {
     if (!other || !exists(P, w->root) || sensitive_write_root(P, w->root)) continue;
     for (size_t k = 0; k < w->read_only_subpaths.len; k++) {
       const char *s = w->read_only_subpaths.items[k];
+      /* Entries passed names_check; a `gitdir:` target comes from a file
+       * and may name what Win32 opens elsewhere (`wt.` opens `wt`). */
+      const char *why = csb_winpath_names_problem(s);
+      if (why != NULL) {
+        char *origin = csb_xasprintf("writable root `%s`", w->root);
+        int rc = bad_name(P, "read-only carve-out", s, origin, why);
+        free(origin);
+        return rc;
+      }
       if (exists(P, s)) {
         ps_add(&P->deny_write, s, 0);
         char *c = wfs_canonical(P->fs, s);
@@ -969,6 +996,12 @@ static void plan_deny_write(planner *P) {
         free(c);
       } else if (explicit_entry_at(P, s)) {
         ps_add(&P->deny_write, s, 1);
+      } else if (!protected_child(w->root, s) && under_write_root(P, s)) {
+        /* A missing `gitdir:` target is read-only too (docs/policy.md rule
+         * 4): inside a write root the command could create it, hooks and
+         * config included, for git to run outside the sandbox. */
+        ps_add(&P->deny_write, s, 1);
+        note(P, "`gitdir:` target `%s` does not exist and is created read-only", s);
       }
     }
     for (size_t n = 0; n < w->protected_names.len; n++) {
@@ -980,6 +1013,7 @@ static void plan_deny_write(planner *P) {
     }
   }
   ps_finish(&P->deny_write);
+  return 0;
 }
 
 /* ---- 5: deny-read ------------------------------------------------------------------- */
@@ -1742,7 +1776,7 @@ static int build(planner *P, cJSON **out) {
   if ((rc = plan_write_roots(P)) != 0) return rc;
   if (!P->write_mode && record_sid(P, "readonly", NULL) == NULL) P->caps_to_create++;
   if (P->elevated && (rc = plan_deny_read(P)) != 0) return rc;
-  plan_deny_write(P);
+  if ((rc = plan_deny_write(P)) != 0) return rc;
   for (size_t i = 0; i < P->deny_write.n; i++)
     if (P->deny_write.v[i].flag) add_mkdir(P, "deny_write", P->deny_write.v[i].path);
   if (P->elevated) plan_read_roots(P);

@@ -228,6 +228,12 @@ const char *csb_glob_pattern(const csb_glob *g);
 int csb_glob_match(const csb_glob *g, const char *path);
 int csb_glob_match_n(const csb_glob *g, const char *path, size_t len);
 
+/* 1 when some path `dir/w` (w not empty) could match: `dir` is where a
+ * walk stands (the static prefix, or a directory above or below it), written as the
+ * pattern would match it. Lets a walk that reaches a directory by another
+ * route (a followed link) prune as the expansion walker does. */
+int csb_glob_may_match_below(const csb_glob *g, const char *dir);
+
 // The longest leading directory of the pattern that contains no
 // metacharacter (escapes removed), borrowed:
 //   "/repo/a/**/*.env" -> "/repo/a"     "/repo/a*" -> "/repo"
@@ -321,6 +327,13 @@ typedef struct csb_glob_expand_opts {
   const char *cache_dir;
   /* Optional: filled in when the call returns (success or not). */
   struct csb_glob_expand_stats *stats;
+  /* Optional: on success, the symlinks (on Windows: reparse points) below
+   * the prefix that the walk reached and did not enter although the
+   * pattern could match below them and the depth limit leaves a level
+   * below them, appended sorted (whether or not the link itself matched).
+   * A caller that follows links walks below them itself. When set,
+   * cache_dir is ignored. */
+  csb_strv *links;
 } csb_glob_expand_opts;
 
 typedef struct csb_glob_expand_stats {

@@ -877,8 +877,40 @@ static int below_prefix(const csb_glob *g, const char *path, size_t len) {
   return n == 1 || (len > n && path[n] == '/');
 }
 
+/* The NFA run over path[0..len): 1 when it accepts; with `below`, 1 when
+ * states remain alive after it (some continuation may still match). */
+static int nfa_run(const csb_glob *g, const char *path, size_t len, int below);
+
 int csb_glob_match_n(const csb_glob *g, const char *path, size_t len) {
   if (!below_prefix(g, path, len)) return 0;
+  return nfa_run(g, path, len, 0);
+}
+
+int csb_glob_may_match_below(const csb_glob *g, const char *dir) {
+  size_t len = strlen(dir);
+  /* `dir` must be the prefix or lie below it (or above it: the prefix
+   * itself is then still ahead). */
+  size_t n = g->prefix_len;
+  if (n > 1) {
+    size_t m = len < n ? len : n;
+    if (memcmp(dir, g->prefix, m) != 0) return 0;
+    if (len < n) {
+      if (g->prefix[len] != '/' && len != 1) return 0;
+    } else if (len > n && dir[n] != '/') {
+      return 0;
+    }
+  }
+  char *d = csb_xmalloc(len + 2);
+  memcpy(d, dir, len);
+  size_t dl = len;
+  if (dl == 0 || d[dl - 1] != '/') d[dl++] = '/';
+  d[dl] = '\0';
+  int r = nfa_run(g, d, dl, 1);
+  free(d);
+  return r;
+}
+
+static int nfa_run(const csb_glob *g, const char *path, size_t len, int below) {
   csb_nfa_scratch w;
   csb_nfa_scratch_init(&w, g);
   int32_t *a = csb_xmalloc(g->nstates * sizeof *a);
@@ -902,7 +934,7 @@ int csb_glob_match_n(const csb_glob *g, const char *path, size_t len) {
     b = t;
     na = nb;
   }
-  int res = i == len ? acc : 0;
+  int res = i == len ? (below ? na > 0 || acc : acc) : 0;
   free(a);
   free(b);
   csb_nfa_scratch_free(&w);

@@ -117,6 +117,43 @@ TEST(GlobAncestors, AgreeWithBruteForce) {
   EXPECT_GT(checked, 1000);
 }
 
+// csb_glob_may_match_below(dir) holds exactly for the directories the
+// ancestor regexes describe (proper '/'-prefixes of matching paths).
+TEST(GlobMayMatchBelow, AgreesWithAncestorRegexes) {
+  EXPECT_TRUE(csb_glob_may_match_below(Glob("/r/*/x.env").g, "/r"));
+  EXPECT_TRUE(csb_glob_may_match_below(Glob("/r/*/x.env").g, "/r/a"));
+  EXPECT_FALSE(csb_glob_may_match_below(Glob("/r/*/x.env").g, "/r/a/b"));
+  EXPECT_FALSE(csb_glob_may_match_below(Glob("/r/*/x.env").g, "/q"));
+  EXPECT_FALSE(csb_glob_may_match_below(Glob("/r/*/x.env").g, "/rr"));
+  EXPECT_TRUE(csb_glob_may_match_below(Glob("/r/*/x.env").g, "/"));
+  EXPECT_TRUE(csb_glob_may_match_below(Glob("/r/**/*.env").g, "/r/a/b/c"));
+  std::mt19937 rng(777);
+  const std::vector<std::string> atoms = {"/", "a", "b", "*", "?", "**", "/**", "/**/", "{a,b/a}",
+                                          "[ab]"};
+  const std::string alpha = "ab/";
+  std::vector<std::string> dirs = {"/"};
+  for (size_t i = 0; i < dirs.size(); i++)
+    if (dirs[i].size() < 6)
+      for (char c : alpha) dirs.push_back(dirs[i] + c);
+  int compared = 0;
+  for (int iter = 0; iter < 300; iter++) {
+    std::string pat = "/";
+    int n = 1 + rng() % 4;
+    for (int i = 0; i < n; i++) pat += atoms[rng() % atoms.size()];
+    if (pat.find("//") != std::string::npos) continue;
+    Glob g(pat);
+    if (!g.ok()) continue;
+    Regexes re(g.Ancestors());
+    for (const auto &d : dirs) {
+      if (d.find("//") != std::string::npos || (d.size() > 1 && d.back() == '/')) continue;
+      EXPECT_EQ(csb_glob_may_match_below(g.g, d.c_str()) != 0, re.Any(d))
+          << "pattern `" << pat << "`, dir `" << d << "`";
+      compared++;
+    }
+  }
+  EXPECT_GT(compared, 1000);
+}
+
 TEST(GlobRebase, Shapes) {
   struct {
     const char *pattern, *prefix, *want;

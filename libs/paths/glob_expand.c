@@ -368,6 +368,7 @@ typedef struct expansion {
   int max_depth;
   size_t max_matches;
   unsigned flags;
+  int want_links;        /* opts->links given */
   const char *root;      /* static prefix as written */
   const char *root_path; /* "" for "/", otherwise root */
   char *root_canon;      /* canonical prefix when it crosses a symlink */
@@ -406,6 +407,7 @@ typedef struct walker {
   unsigned char *found_types; /* per match, when recording */
   size_t found_types_cap;
   csb_strv targets;
+  csb_strv links; /* see csb_glob_expand_opts.links */
   char *dbuf;
   /* Records of the directories read (when recording): serialized back
    * to back in `recs`, starting at rec_off[i]. */
@@ -584,11 +586,13 @@ static int visit_entry(walker *W, size_t fi, const char *name, size_t len,
   expansion *X = W->X;
   wframe *F = &W->frames[fi];
   int depth = F->depth + 1;
-  int may_enter = (type == DT_DIR || type == DT_UNKNOWN) &&
-                  (X->max_depth < 0 || depth < X->max_depth);
+  int depth_ok = X->max_depth < 0 || depth < X->max_depth;
+  int may_enter = (type == DT_DIR || type == DT_UNKNOWN) && depth_ok;
+  /* A link is reported (not entered) when the caller asks for links. */
+  int may_link = X->want_links && (type == DT_LNK || type == DT_UNKNOWN) && depth_ok;
   /* An entry that will not be entered can only matter by matching, and
    * every match ends with the tail: most names stop here. */
-  if (!may_enter && X->g->tail_len && !has_tail(W, name, len)) return 1;
+  if (!may_enter && !may_link && X->g->tail_len && !has_tail(W, name, len)) return 1;
   dfa *d = &W->d;
   int32_t s = wstate_id(W, &F->st);
   const int32_t *trans = d->trans;
@@ -604,11 +608,21 @@ static int visit_entry(walker *W, size_t fi, const char *name, size_t len,
     s = t;
   }
   if (d->acc[s] && !add_match(W, F, name, len, &type)) return 0;
-  if (!may_enter) return 1;
+  if (!may_enter && !may_link) return 1;
   int32_t t = dfa_step(d, s, '/');
   if (t == DFA_DEAD) return 1;
   if (type == DT_UNKNOWN) type = entry_type(F->fd, name);
-  if (type != DT_DIR) return 1;
+  if (type == DT_LNK && X->want_links) {
+    size_t plen = F->path_len;
+    char *p = csb_xmalloc(plen + len + 2);
+    memcpy(p, W->path.data, plen);
+    p[plen] = '/';
+    memcpy(p + plen + 1, name, len);
+    p[plen + 1 + len] = '\0';
+    csb_strv_push_owned(&W->links, p);
+    return 1;
+  }
+  if (type != DT_DIR || !may_enter) return 1;
   if (depth > CSB_GLOB_MAX_WALK_DEPTH) {
     csb_error_set(&W->err, "the tree under `%s` is deeper than %d levels", X->root,
                   CSB_GLOB_MAX_WALK_DEPTH);
@@ -948,6 +962,7 @@ static void walker_free(walker *W) {
   csb_strv_free(&W->found);
   free(W->found_types);
   csb_strv_free(&W->targets);
+  csb_strv_free(&W->links);
   csb_buf_free(&W->recs);
   free(W->rec_off);
 }
@@ -1235,6 +1250,7 @@ int csb_glob_expand_ex(const csb_glob *g, const csb_glob_expand_opts *opts,
   X.max_depth = opts->max_depth < 0 ? -1 : opts->max_depth;
   X.max_matches = opts->max_matches ? opts->max_matches : CSB_GLOB_DEFAULT_MAX_MATCHES;
   X.flags = opts->flags;
+  X.want_links = opts->links != NULL;
   X.root = root;
   X.root_path = strcmp(root, "/") == 0 ? "" : root;
   X.root_fd = fd;
@@ -1264,7 +1280,7 @@ int csb_glob_expand_ex(const csb_glob *g, const csb_glob_expand_opts *opts,
   memset(&cf, 0, sizeof cf);
   gc_slice *keep = NULL;
   size_t nkeep = 0;
-  if (opts->cache_dir) {
+  if (opts->cache_dir && !X.want_links) {
     X.record = 1;
     clock_gettime(CLOCK_REALTIME, &X.start);
     key = cache_key(g, X.max_depth, X.flags, &key_len);
@@ -1360,6 +1376,20 @@ int csb_glob_expand_ex(const csb_glob *g, const csb_glob_expand_opts *opts,
     csb_strv_sort_unique(&all);
     for (size_t i = 0; i < all.len; i++) csb_strv_push_owned(out, all.items[i]);
     free(all.items);
+    if (X.want_links) {
+      csb_strv links;
+      csb_strv_init(&links);
+      for (int t = 0; t < nthreads; t++) {
+        for (size_t i = 0; i < W[t].links.len; i++) {
+          csb_strv_push_owned(&links, W[t].links.items[i]);
+          W[t].links.items[i] = NULL;
+        }
+        W[t].links.len = 0;
+      }
+      csb_strv_sort_unique(&links);
+      for (size_t i = 0; i < links.len; i++) csb_strv_push_owned(opts->links, links.items[i]);
+      free(links.items);
+    }
   }
   for (int t = 0; t < nthreads; t++)
     if (W[t].X) walker_free(&W[t]);

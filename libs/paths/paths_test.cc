@@ -1196,6 +1196,51 @@ TEST_F(ExpandTest, NullOptionsAndSpecialFiles) {
   csb_strv_free(&v);
 }
 
+// With opts.links, the links the walk reaches and does not enter are
+// reported when the pattern could match below them (depth permitting).
+TEST_F(ExpandTest, ReportsLinksBelowWhichThePatternCouldMatch) {
+  for (int threads : {1, 4}) {
+    Glob g(r + "/**/*.env");
+    ASSERT_TRUE(g.ok());
+    csb_glob_expand_opts o;
+    memset(&o, 0, sizeof o);
+    o.max_depth = CSB_GLOB_DEPTH_UNLIMITED;
+    o.threads = threads;
+    csb_strv v, links;
+    csb_strv_init(&v);
+    csb_strv_init(&links);
+    o.links = &links;
+    csb_error err;
+    ASSERT_TRUE(csb_glob_expand_ex(g.g, &o, &v, &err)) << err.msg;
+    std::vector<std::string> got(links.items, links.items + links.len);
+    // Every link: the pattern can match below any directory.
+    EXPECT_EQ(got, P({"dangling.env", "dirlink", "link.env", "sub/self"}));
+    csb_strv_free(&v);
+    csb_strv_free(&links);
+  }
+  // A depth limit that leaves no level below a link, and a pattern that
+  // cannot match below it, report nothing.
+  struct {
+    std::string pattern;
+    int depth;
+  } none[] = {{r + "/**/*.env", 1}, {r + "/*.env", -1}, {r + "/sub/*.env", -1}};
+  for (const auto &c : none) {
+    Glob g(c.pattern);
+    csb_glob_expand_opts o;
+    memset(&o, 0, sizeof o);
+    o.max_depth = c.depth;
+    csb_strv v, links;
+    csb_strv_init(&v);
+    csb_strv_init(&links);
+    o.links = &links;
+    csb_error err;
+    ASSERT_TRUE(csb_glob_expand_ex(g.g, &o, &v, &err)) << err.msg;
+    EXPECT_EQ(links.len, 0u) << c.pattern << " " << (links.len ? links.items[0] : "");
+    csb_strv_free(&v);
+    csb_strv_free(&links);
+  }
+}
+
 TEST_F(ExpandTest, SymlinkLoopsTerminate) {
   Symlink("loop-b", r + "/loop-a");
   Symlink("loop-a", r + "/loop-b");

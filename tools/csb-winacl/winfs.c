@@ -656,6 +656,139 @@ static char *walker_form(const char *host) {
   return s;
 }
 
+/* ---- below directory links ------------------------------------------------
+ *
+ * The walker does not enter links (junctions, symlinks). The policy
+ * matches paths lexically, so `C:\repo\lnk\a.env` is denied by
+ * `C:\repo\**\*.env` even when `lnk` leads elsewhere: what lies below a
+ * link is walked here, by the link's lexical path, and every match is
+ * denied under that path and its canonical target. */
+
+/* Entries looked at below links, per glob, before giving up. */
+#define FOLLOW_MAX_VISITS ((size_t)1000000)
+
+typedef struct follow_ctx {
+  wfs *fs;
+  const csb_glob *hg;    /* the pattern over walker-form host paths */
+  const char *walk_root; /* walker form of the prefix's host path */
+  const char *win_prefix;
+  int max_depth;
+  size_t max_matches, nmatches, visits;
+  csb_strv chain; /* canonical host directories entered through links */
+  csb_strv *matches, *targets;
+  csb_error *err;
+} follow_ctx;
+
+/* A walker-form path as the pattern matches it: names below the walk root
+ * ASCII-folded (the walker folds them the same way). */
+static char *follow_test_form(const follow_ctx *C, const char *lex) {
+  char *t = csb_xstrdup(lex);
+  for (char *c = t + strlen(C->walk_root); *c; c++) *c = (char)tolower((unsigned char)*c);
+  return t;
+}
+
+/* Host path of a walker-form or host path (separators of this host). */
+static char *host_form(const char *p) {
+  char *h = csb_xstrdup(p);
+#if defined(_WIN32)
+  for (char *c = h; *c; c++)
+    if (*c == '/') *c = '\\';
+#endif
+  return h;
+}
+
+/* 1 when host path `path` is `dir` or lies below it. */
+static int host_under(const char *dir, const char *path) {
+  size_t n = strlen(dir);
+#if defined(_WIN32)
+  if (_strnicmp(dir, path, n) != 0) return 0;
+#else
+  if (strncmp(dir, path, n) != 0) return 0;
+#endif
+  return path[n] == '\0' || path[n] == '/' || path[n] == '\\' ||
+         (n > 0 && (dir[n - 1] == '/' || dir[n - 1] == '\\'));
+}
+
+static int follow_link(follow_ctx *C, const char *lex, const char *link_host, int depth);
+
+/* Walks the directory `canon` (host path), reached by the walker-form
+ * lexical path `lex` at `depth` levels below the walk root. */
+static int follow_dir(follow_ctx *C, const char *lex, const char *canon, int depth) {
+  if (depth >= CSB_GLOB_MAX_WALK_DEPTH)
+    return csb_error_set(C->err, "the tree under `%s` is deeper than %d levels", C->win_prefix,
+                         CSB_GLOB_MAX_WALK_DEPTH);
+  csb_strv names;
+  csb_strv_init(&names);
+  if (!host_list(canon, &names)) return 1; /* unreadable or gone: as the walker */
+  sort_names(&names);
+  int ok = 1;
+  for (size_t i = 0; i < names.len && ok; i++) {
+    if (++C->visits > FOLLOW_MAX_VISITS) {
+      ok = csb_error_set(C->err, "more than %zu entries below links under `%s`",
+                         FOLLOW_MAX_VISITS, C->win_prefix);
+      break;
+    }
+    char *child_lex = csb_xasprintf("%s/%s", lex, names.items[i]);
+    csb_buf cb = {0};
+    csb_buf_puts(&cb, canon);
+    host_join(&cb, names.items[i]);
+    char *child = csb_buf_steal(&cb);
+    char *test = follow_test_form(C, child_lex);
+    int d = depth + 1;
+    if (csb_glob_match(C->hg, test)) {
+      if (++C->nmatches > C->max_matches) {
+        ok = csb_error_set(C->err, "more than %zu matching paths under `%s`", C->max_matches,
+                           C->win_prefix);
+      } else {
+        char *rel = csb_xstrdup(child_lex + strlen(C->walk_root) + 1);
+        for (char *c = rel; *c; c++)
+          if (*c == '/') *c = '\\';
+        char *w = csb_winpath_join(C->win_prefix, rel);
+        if (w != NULL) csb_strv_push_owned(C->matches, w);
+        char *real = host_realpath(child);
+        char *t = real ? from_host(C->fs, real) : NULL;
+        if (t != NULL) csb_strv_push_owned(C->targets, t);
+        free(real);
+        free(rel);
+      }
+    }
+    if (ok && (C->max_depth < 0 || d < C->max_depth) && csb_glob_may_match_below(C->hg, test)) {
+      wfs_kind k = host_lkind(child);
+      if (k == WFS_DIR)
+        ok = follow_dir(C, child_lex, child, d);
+      else if (k == WFS_LINK)
+        ok = follow_link(C, child_lex, child, d);
+    }
+    free(test);
+    free(child);
+    free(child_lex);
+  }
+  csb_strv_free(&names);
+  return ok;
+}
+
+/* Walks below the link `link_host` (host path), reached by the walker-form
+ * lexical path `lex` at `depth`: a directory inside the fs root. Without a
+ * depth limit a link leading back above where it was entered is walked
+ * once: every object below it is reached then. */
+static int follow_link(follow_ctx *C, const char *lex, const char *link_host, int depth) {
+  char *t = host_realpath(link_host);
+  if (t == NULL) return 1;
+  char *w = from_host(C->fs, t);
+  int ok = 1;
+  if (w == NULL || host_kind_follow(t) != WFS_DIR) goto out;
+  if (C->max_depth < 0)
+    for (size_t i = 0; i < C->chain.len; i++)
+      if (host_under(t, C->chain.items[i])) goto out;
+  csb_strv_push(&C->chain, t);
+  ok = follow_dir(C, lex, t, depth);
+  free(C->chain.items[--C->chain.len]);
+out:
+  free(w);
+  free(t);
+  return ok;
+}
+
 int wfs_glob_expand(wfs *fs, const char *pattern, int max_depth, size_t max_matches,
                     csb_strv *matches, csb_strv *targets, csb_error *err) {
   csb_glob *g = NULL;
@@ -684,8 +817,9 @@ int wfs_glob_expand(wfs *fs, const char *pattern, int max_depth, size_t max_matc
   }
   csb_buf_puts(&rebased, folded + plen);
   csb_glob *hg = NULL;
-  csb_strv found;
+  csb_strv found, links;
   csb_strv_init(&found);
+  csb_strv_init(&links);
   int ok = csb_glob_compile(rebased.data, &hg, err);
   if (ok) {
     csb_glob_expand_opts o;
@@ -693,6 +827,7 @@ int wfs_glob_expand(wfs *fs, const char *pattern, int max_depth, size_t max_matc
     o.max_depth = max_depth;
     o.max_matches = max_matches;
     o.flags = CSB_GLOB_EXPAND_FOLD_CASE;
+    o.links = &links;
     ok = csb_glob_expand_ex(hg, &o, &found, err);
     if (!ok && err != NULL) {
       /* Name the directory as the policy does, not by its host path. */
@@ -740,6 +875,38 @@ int wfs_glob_expand(wfs *fs, const char *pattern, int max_depth, size_t max_matc
       free(rel);
     }
   }
+  if (ok && links.len > 0) {
+    follow_ctx C;
+    memset(&C, 0, sizeof C);
+    C.fs = fs;
+    C.hg = hg;
+    C.walk_root = walk_root;
+    C.win_prefix = win_prefix;
+    C.max_depth = max_depth;
+    C.max_matches = max_matches;
+    C.nmatches = found.len;
+    csb_strv_init(&C.chain);
+    C.matches = matches;
+    C.targets = targets;
+    C.err = err;
+    size_t rn = strlen(walk_root);
+    for (size_t i = 0; i < links.len && ok; i++) {
+      const char *l = links.items[i];
+      if (strncmp(l, walk_root, rn) != 0 || l[rn] != '/') continue;
+      int depth = 0;
+      for (const char *c = l + rn; *c; c++) depth += *c == '/';
+      char *h = host_form(l);
+      ok = follow_link(&C, l, h, depth);
+      free(h);
+    }
+    csb_strv_free(&C.chain);
+    if (ok) {
+      /* In sorted order, as the walker's (the caller may dedupe). */
+      csb_strv_sort_unique(matches);
+      csb_strv_sort_unique(targets);
+    }
+  }
+  csb_strv_free(&links);
   csb_strv_free(&found);
   csb_glob_free(hg);
   csb_buf_free(&rebased);

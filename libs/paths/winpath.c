@@ -220,17 +220,26 @@ char *csb_winpath_key(const char *path) {
 }
 
 /* DOS device names, reserved in every directory: CON, PRN, AUX, NUL,
- * COM0-9, LPT0-9, alone or with an extension. */
+ * COM0-9, LPT0-9 (also with the superscript digits ¹ ² ³, which Win32
+ * counts as digits there), CONIN$, CONOUT$, alone or with an extension;
+ * spaces before the extension do not count (`NUL .txt` is NUL). */
 static int is_device_name(const char *s, size_t n) {
   size_t stem = 0;
   while (stem < n && s[stem] != '.') stem++;
+  while (stem > 0 && s[stem - 1] == ' ') stem--;
   static const char *const three[] = {"CON", "PRN", "AUX", "NUL"};
   if (stem == 3) {
     for (size_t i = 0; i < 4; i++)
       if (eq_fold(s, three[i], 3)) return 1;
   }
-  if (stem == 4 && (eq_fold(s, "COM", 3) || eq_fold(s, "LPT", 3)) && isdigit((unsigned char)s[3]))
-    return 1;
+  if (stem >= 4 && (eq_fold(s, "COM", 3) || eq_fold(s, "LPT", 3))) {
+    if (stem == 4 && isdigit((unsigned char)s[3])) return 1;
+    /* U+00B9, U+00B2, U+00B3 in UTF-8 */
+    if (stem == 5 && (unsigned char)s[3] == 0xC2 &&
+        ((unsigned char)s[4] == 0xB9 || (unsigned char)s[4] == 0xB2 || (unsigned char)s[4] == 0xB3))
+      return 1;
+  }
+  if ((stem == 6 && eq_fold(s, "CONIN$", 6)) || (stem == 7 && eq_fold(s, "CONOUT$", 7))) return 1;
   return 0;
 }
 

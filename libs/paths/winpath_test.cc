@@ -274,6 +274,14 @@ TEST(WinPath, NameProblems) {
   EXPECT_EQ(problem("Com1"), "a DOS device name");
   EXPECT_EQ(problem("lpt9.log"), "a DOS device name");
   EXPECT_EQ(problem("COM10"), "");
+  EXPECT_EQ(problem("COM\xc2\xb9"), "a DOS device name");      // COM¹
+  EXPECT_EQ(problem("lpt\xc2\xb3.txt"), "a DOS device name");  // lpt³.txt
+  EXPECT_EQ(problem("COM\xc2\xb4"), "");                      // ´ is no digit
+  EXPECT_EQ(problem("NUL .txt"), "a DOS device name");
+  EXPECT_EQ(problem("aux  .d"), "a DOS device name");
+  EXPECT_EQ(problem("conin$"), "a DOS device name");
+  EXPECT_EQ(problem("CONOUT$.log"), "a DOS device name");
+  EXPECT_EQ(problem("CONIN"), "");
   EXPECT_EQ(problem("console"), "");
   EXPECT_EQ(problem("nul_"), "");
   EXPECT_EQ(problem("x."), "a final dot or space, which Windows drops");

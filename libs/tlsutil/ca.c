@@ -274,6 +274,14 @@ const char *csb_tls_ca_pem(const csb_tls_ca *ca, size_t *len) {
   return ca->pem;
 }
 const char *csb_tls_ca_dir(const csb_tls_ca *ca) { return ca->dir; }
+
+int csb_tls_ca_key_matches(const csb_tls_ca *ca, X509 *cert) {
+  EVP_PKEY *pk = cert ? X509_get_pubkey(cert) : NULL;
+  int same = pk && EVP_PKEY_cmp(pk, ca->key) == 1;
+  EVP_PKEY_free(pk);
+  ERR_clear_error();
+  return same;
+}
 const char *csb_tls_ca_cert_path(const csb_tls_ca *ca) { return ca->cert_path; }
 
 /* ---- leaves ---------------------------------------------------------------- */

@@ -26,6 +26,7 @@ extern "C" {
 
 typedef struct ssl_st SSL;
 typedef struct ssl_ctx_st SSL_CTX;
+typedef struct x509_st X509;
 
 /* Subject common name of CAs created here. */
 #define CSB_TLS_CA_NAME "csb-proxy MITM CA"
@@ -57,6 +58,9 @@ void csb_tls_ca_free(csb_tls_ca *ca);
 const char *csb_tls_ca_pem(const csb_tls_ca *ca, size_t *len);
 const char *csb_tls_ca_dir(const csb_tls_ca *ca);
 const char *csb_tls_ca_cert_path(const csb_tls_ca *ca);
+/* 1 when `cert` carries the CA's public key (the CA itself, or a copy of
+ * it re-issued or cross-signed under another name). */
+int csb_tls_ca_key_matches(const csb_tls_ca *ca, X509 *cert);
 
 /* ---- leaves ---------------------------------------------------------------- */
 
@@ -99,11 +103,16 @@ SSL_CTX *csb_tls_server_ctx_new(csb_error *err);
 
 /* Client side towards origin servers: TLS 1.2+, peer verification against
  * the PEM roots in `roots_pem` (NULL: the system roots, see
- * csb_tls_system_roots_pem), ALPN "http/1.1". Fails when no root could be
- * loaded. */
-SSL_CTX *csb_tls_client_ctx_new(const char *roots_pem, size_t roots_len, csb_error *err);
+ * csb_tls_system_roots_pem), ALPN "http/1.1". `distrust` (NULL: none) is
+ * the managed CA, never trusted for an origin: roots carrying its key are
+ * dropped and a chain holding a certificate with its key fails
+ * verification ("certificate rejected"); it must outlive the context.
+ * Fails when no root could be loaded. */
+SSL_CTX *csb_tls_client_ctx_new(const char *roots_pem, size_t roots_len, const csb_tls_ca *distrust,
+                                csb_error *err);
 /* Per connection: SNI (host names only) and host name / IP verification
- * against `host`. 1/0. */
+ * against `host`; host names are matched against the subjectAltName only
+ * (never the subject CN), without partial wildcards. 1/0. */
 int csb_tls_client_prepare(SSL *ssl, const char *host);
 
 /* Text of the last BoringSSL error on this thread (and clears the queue). */

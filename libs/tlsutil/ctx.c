@@ -43,7 +43,24 @@ SSL_CTX *csb_tls_server_ctx_new(csb_error *err) {
   return ctx;
 }
 
-SSL_CTX *csb_tls_client_ctx_new(const char *roots_pem, size_t roots_len, csb_error *err) {
+/* Chain verification for origins: the usual checks, then no certificate of
+ * the chain may carry the managed CA's key (the proxy never trusts its own
+ * CA for an origin, whatever the roots hold). */
+static int verify_origin_chain(X509_STORE_CTX *sctx, void *arg) {
+  const csb_tls_ca *distrust = arg;
+  if (X509_verify_cert(sctx) != 1) return 0;
+  STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(sctx);
+  for (size_t i = 0; chain && i < sk_X509_num(chain); i++) {
+    if (csb_tls_ca_key_matches(distrust, sk_X509_value(chain, i))) {
+      X509_STORE_CTX_set_error(sctx, X509_V_ERR_CERT_REJECTED);
+      return 0;
+    }
+  }
+  return 1;
+}
+
+SSL_CTX *csb_tls_client_ctx_new(const char *roots_pem, size_t roots_len, const csb_tls_ca *distrust,
+                                csb_error *err) {
   csb_buf sys;
   csb_buf_init(&sys);
   if (!roots_pem) {
@@ -70,7 +87,7 @@ SSL_CTX *csb_tls_client_ctx_new(const char *roots_pem, size_t roots_len, csb_err
   size_t added = 0;
   X509 *x;
   while (bio && (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
-    if (X509_STORE_add_cert(store, x)) added++;
+    if (!(distrust && csb_tls_ca_key_matches(distrust, x)) && X509_STORE_add_cert(store, x)) added++;
     X509_free(x);
   }
   ERR_clear_error();
@@ -81,6 +98,7 @@ SSL_CTX *csb_tls_client_ctx_new(const char *roots_pem, size_t roots_len, csb_err
     csb_error_set(err, "no trust roots could be loaded for upstream TLS verification");
     return NULL;
   }
+  if (distrust) SSL_CTX_set_cert_verify_callback(ctx, verify_origin_chain, (void *)distrust);
   return ctx;
 }
 
@@ -90,6 +108,8 @@ int csb_tls_client_prepare(SSL *ssl, const char *host) {
   if (inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1)
     return X509_VERIFY_PARAM_set1_ip_asc(param, host);
   if (!SSL_set_tlsext_host_name(ssl, host)) return 0;
-  X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+  /* names come from subjectAltName only: a certificate without one does
+   * not vouch for a host through its subject CN */
+  X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS | X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
   return X509_VERIFY_PARAM_set1_host(param, host, strlen(host));
 }

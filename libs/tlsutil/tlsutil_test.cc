@@ -2,6 +2,10 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <openssl/bio.h>
+#include <openssl/ec_key.h>
+#include <openssl/evp.h>
+#include <openssl/obj.h>
+#include <openssl/pool.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -14,6 +18,8 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "csb_tlsutil.h"
 
@@ -240,7 +246,7 @@ TEST(Ctx, HandshakeVerifiesAgainstGivenRoots) {
   ASSERT_NE(sctx, nullptr) << err.msg;
   size_t pl;
   const char *pem = csb_tls_ca_pem(f.ca, &pl);
-  SSL_CTX *cctx = csb_tls_client_ctx_new(pem, pl, &err);
+  SSL_CTX *cctx = csb_tls_client_ctx_new(pem, pl, nullptr, &err);
   ASSERT_NE(cctx, nullptr) << err.msg;
   csb_tls_leaf *leaf = csb_tls_leaf_issue(f.ca, "good.test", &err);
   for (const char *name : {"good.test", "bad.test"}) {
@@ -264,7 +270,7 @@ TEST(Ctx, HandshakeVerifiesAgainstGivenRoots) {
   // a client trusting other roots fails closed
   Fixture other;
   const char *opem = csb_tls_ca_pem(other.ca, &pl);
-  cctx = csb_tls_client_ctx_new(opem, pl, &err);
+  cctx = csb_tls_client_ctx_new(opem, pl, nullptr, &err);
   leaf = csb_tls_leaf_issue(f.ca, "good.test", &err);
   SSL *s = SSL_new(sctx);
   SSL *c = SSL_new(cctx);
@@ -276,7 +282,156 @@ TEST(Ctx, HandshakeVerifiesAgainstGivenRoots) {
   csb_tls_leaf_free(leaf);
   SSL_CTX_free(cctx);
   SSL_CTX_free(sctx);
-  EXPECT_EQ(csb_tls_client_ctx_new("garbage", 7, &err), nullptr);
+  EXPECT_EQ(csb_tls_client_ctx_new("garbage", 7, nullptr, &err), nullptr);
+}
+
+// The CA of a fixture as objects: its certificate and its key (read from
+// the files it wrote).
+X509 *CaCert(csb_tls_ca *ca) {
+  size_t pl;
+  const char *pem = csb_tls_ca_pem(ca, &pl);
+  BIO *b = BIO_new_mem_buf(pem, pl);
+  X509 *x = PEM_read_bio_X509(b, nullptr, nullptr, nullptr);
+  BIO_free(b);
+  return x;
+}
+
+EVP_PKEY *CaKey(const std::string &dir) {
+  std::string pem = Slurp(dir + "/ca.key");
+  BIO *b = BIO_new_mem_buf(pem.data(), pem.size());
+  EVP_PKEY *k = PEM_read_bio_PrivateKey(b, nullptr, nullptr, nullptr);
+  BIO_free(b);
+  return k;
+}
+
+// A certificate for `pub` named CN=cn, issued by `issuer` (NULL: self) and
+// signed with `sign_key`: a CA, or a server certificate with `san` as its
+// DNS subjectAltName (none when empty).
+X509 *MakeCert(const char *cn, EVP_PKEY *pub, X509 *issuer, EVP_PKEY *sign_key, bool ca, const std::string &san) {
+  X509 *x = X509_new();
+  X509_set_version(x, X509_VERSION_3);
+  ASN1_INTEGER_set(X509_get_serialNumber(x), 4242);
+  X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+  X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+  X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_UTF8,
+                             reinterpret_cast<const unsigned char *>(cn), -1, -1, 0);
+  X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : X509_get_subject_name(x));
+  X509_set_pubkey(x, pub);
+  X509V3_CTX v3;
+  X509V3_set_ctx(&v3, issuer ? issuer : x, x, nullptr, nullptr, 0);
+  std::vector<std::pair<int, std::string>> exts;
+  if (ca) {
+    exts = {{NID_basic_constraints, "critical,CA:TRUE"}, {NID_key_usage, "critical,keyCertSign"}};
+  } else {
+    exts = {{NID_basic_constraints, "critical,CA:FALSE"}, {NID_ext_key_usage, "serverAuth"}};
+    if (!san.empty()) exts.push_back({NID_subject_alt_name, "DNS:" + san});
+  }
+  for (auto &e : exts) {
+    X509_EXTENSION *ext = X509V3_EXT_nconf_nid(nullptr, &v3, e.first, e.second.c_str());
+    EXPECT_NE(ext, nullptr) << e.second;
+    X509_add_ext(x, ext, -1);
+    X509_EXTENSION_free(ext);
+  }
+  EXPECT_TRUE(X509_sign(x, sign_key, EVP_sha256()));
+  return x;
+}
+
+EVP_PKEY *NewKey() {
+  EC_KEY *ec = EC_KEY_new_by_curve_name(NID_X9_62_prime256v1);
+  EC_KEY_generate_key(ec);
+  EVP_PKEY *k = EVP_PKEY_new();
+  EVP_PKEY_assign_EC_KEY(k, ec);
+  return k;
+}
+
+// A client of `cctx` connecting to `host`, served `chain` (leaf first) with
+// `key`: did the handshake succeed?
+bool ServeChain(SSL_CTX *cctx, const std::vector<X509 *> &chain, EVP_PKEY *key, const char *host) {
+  csb_error err;
+  SSL_CTX *sctx = csb_tls_server_ctx_new(&err);
+  std::vector<CRYPTO_BUFFER *> bufs;
+  for (X509 *x : chain) {
+    uint8_t *der = nullptr;
+    int n = i2d_X509(x, &der);
+    bufs.push_back(CRYPTO_BUFFER_new(der, n, nullptr));
+    OPENSSL_free(der);
+  }
+  SSL *s = SSL_new(sctx);
+  SSL *c = SSL_new(cctx);
+  EXPECT_TRUE(SSL_set_chain_and_key(s, bufs.data(), bufs.size(), key, nullptr));
+  EXPECT_TRUE(csb_tls_client_prepare(c, host));
+  bool ok = Handshake(c, s);
+  SSL_free(s);
+  SSL_free(c);
+  for (auto *b : bufs) CRYPTO_BUFFER_free(b);
+  SSL_CTX_free(sctx);
+  return ok;
+}
+
+std::string Pem(X509 *x) {
+  BIO *b = BIO_new(BIO_s_mem());
+  PEM_write_bio_X509(b, x);
+  const uint8_t *p;
+  size_t n;
+  BIO_mem_contents(b, &p, &n);
+  std::string s(reinterpret_cast<const char *>(p), n);
+  BIO_free(b);
+  return s;
+}
+
+TEST(Ctx, OriginsAreNeverVerifiedWithTheManagedCa) {
+  // the proxy's own CA must not vouch for an origin, even when the roots
+  // hold it (installed system-wide, or in --upstream-ca): it signs every
+  // interception leaf
+  Fixture managed;
+  EVP_PKEY *other_key = NewKey(), *leaf_key = NewKey();
+  X509 *other_cert = MakeCert("Other Root", other_key, nullptr, other_key, true, "");
+  size_t l1;
+  std::string roots = Pem(other_cert) + csb_tls_ca_pem(managed.ca, &l1);
+  csb_error err;
+  SSL_CTX *trusting = csb_tls_client_ctx_new(roots.data(), roots.size(), nullptr, &err);
+  SSL_CTX *cctx = csb_tls_client_ctx_new(roots.data(), roots.size(), managed.ca, &err);
+  ASSERT_NE(cctx, nullptr) << err.msg;
+  X509 *managed_cert = CaCert(managed.ca);
+  EVP_PKEY *managed_key = CaKey(managed.dir);
+  // a leaf issued by the managed CA
+  X509 *leaf = MakeCert("good.test", leaf_key, managed_cert, managed_key, false, "good.test");
+  EXPECT_TRUE(ServeChain(trusting, {leaf}, leaf_key, "good.test"));
+  EXPECT_FALSE(ServeChain(cctx, {leaf}, leaf_key, "good.test"));
+  // the managed key certified by a trusted root (a cross-signed copy of the CA)
+  X509 *cross = MakeCert("Cross", managed_key, other_cert, other_key, true, "");
+  X509 *leaf2 = MakeCert("good.test", leaf_key, cross, managed_key, false, "good.test");
+  EXPECT_TRUE(ServeChain(trusting, {leaf2, cross}, leaf_key, "good.test"));
+  EXPECT_FALSE(ServeChain(cctx, {leaf2, cross}, leaf_key, "good.test"));
+  // other roots still verify
+  X509 *leaf3 = MakeCert("good.test", leaf_key, other_cert, other_key, false, "good.test");
+  EXPECT_TRUE(ServeChain(cctx, {leaf3}, leaf_key, "good.test"));
+  // roots holding nothing but the managed CA leave nothing to trust
+  EXPECT_EQ(csb_tls_client_ctx_new(csb_tls_ca_pem(managed.ca, &l1), l1, managed.ca, &err), nullptr);
+  for (X509 *x : {managed_cert, other_cert, leaf, cross, leaf2, leaf3}) X509_free(x);
+  for (EVP_PKEY *k : {managed_key, other_key, leaf_key}) EVP_PKEY_free(k);
+  SSL_CTX_free(trusting);
+  SSL_CTX_free(cctx);
+}
+
+TEST(Ctx, SubjectCommonNameIsNotAHostName) {
+  // only subjectAltName names a host (RFC 6125, CA/Browser Forum): a
+  // certificate without one proves nothing about the name in its CN
+  Fixture f;
+  size_t pl;
+  const char *pem = csb_tls_ca_pem(f.ca, &pl);
+  csb_error err;
+  SSL_CTX *cctx = csb_tls_client_ctx_new(pem, pl, nullptr, &err);
+  ASSERT_NE(cctx, nullptr) << err.msg;
+  X509 *ca = CaCert(f.ca);
+  EVP_PKEY *ca_key = CaKey(f.dir), *leaf_key = NewKey();
+  X509 *cn_only = MakeCert("good.test", leaf_key, ca, ca_key, false, "");
+  X509 *with_san = MakeCert("good.test", leaf_key, ca, ca_key, false, "good.test");
+  EXPECT_FALSE(ServeChain(cctx, {cn_only}, leaf_key, "good.test"));
+  EXPECT_TRUE(ServeChain(cctx, {with_san}, leaf_key, "good.test"));
+  for (X509 *x : {ca, cn_only, with_san}) X509_free(x);
+  for (EVP_PKEY *k : {ca_key, leaf_key}) EVP_PKEY_free(k);
+  SSL_CTX_free(cctx);
 }
 
 TEST(Bundles, PersistReuseAndRefuse) {

@@ -794,6 +794,32 @@ class Mitm(unittest.TestCase):
             self.assertIn(b"mitm upstream error", r.stdout)
             self.assertIn("TLS to allowed.test", px.stderr())
 
+    def test_origin_certificate_from_the_managed_ca_is_refused(self):
+        # the CA that signs every interception leaf never vouches for an
+        # origin, even when the upstream roots hold it
+        ca_dir = fresh_dir("ownca")
+        srv = fresh_dir("ownsrv")
+        subprocess.run([TESTCERT, ca_dir, "allowed.test"], check=True)
+        for name in ("server.pem", "server.key"):
+            os.rename(os.path.join(ca_dir, name), os.path.join(srv, name))
+        roots = os.path.join(srv, "roots.pem")
+        with open(roots, "w") as out:
+            for p in (os.path.join(CERTS, "ca.pem"), os.path.join(ca_dir, "ca.pem")):
+                with open(p) as f:
+                    out.write(f.read())
+        own = Origin("own", tls_dir=srv)
+        try:
+            with Proxy(proxy={"mode": "limited"}, upstream_ca=roots, ca_dir=ca_dir) as px:
+                r = curl(["-i", "https://allowed.test:%d/echo" % own.port], px.env())
+                self.assertEqual(status_of(r.stdout), 502, r.stdout)
+                self.assertIn(b"mitm upstream error", r.stdout)
+                self.assertEqual(own.requests, 0)
+                # the other root still verifies
+                r = curl(["https://allowed.test:%d/echo" % TLS.port], px.env())
+                self.assertEqual(json.loads(r.stdout)["server"], "tls", r.stderr)
+        finally:
+            own.stop()
+
     def test_ca_is_created_once_and_checked(self):
         ca_dir = os.path.join(fresh_dir("ca"), "proxy")
         with Proxy(proxy={"mode": "limited"}, ca_dir=ca_dir):

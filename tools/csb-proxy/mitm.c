@@ -24,7 +24,7 @@ int px_mitm_init(px_proxy *px, const char *ca_dir, const char *upstream_roots_pe
   if (created && px->verbose) fprintf(stderr, "csb-proxy: created the MITM CA in %s\n", ca_dir);
   m->leaves = csb_tls_leaf_cache_new(px->lim.leaf_cache);
   m->server_ctx = csb_tls_server_ctx_new(err);
-  if (m->server_ctx) m->client_ctx = csb_tls_client_ctx_new(upstream_roots_pem, roots_len, err);
+  if (m->server_ctx) m->client_ctx = csb_tls_client_ctx_new(upstream_roots_pem, roots_len, m->ca, err);
   if (!m->server_ctx || !m->client_ctx) {
     px_mitm_free(m);
     return 0;

@@ -163,8 +163,17 @@ static int load_ca(csb_tls_ca *ca, csb_error *err) {
   if (st.st_mode & 077)
     return csb_error_set(err, "managed MITM CA key %s must not be group/world accessible (mode=%03o; expected <= 600)",
                          ca->key_path, (unsigned)(st.st_mode & 0777));
+  /* a key someone else owns is a key someone else knows */
+  if (st.st_uid != geteuid())
+    return csb_error_set(err, "managed MITM CA key %s is owned by uid %u, not by the user running csb-proxy (uid %u)",
+                         ca->key_path, (unsigned)st.st_uid, (unsigned)geteuid());
   int fd = open(ca->key_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return csb_error_set(err, "cannot open %s: %s", ca->key_path, strerror(errno));
+  struct stat fst;
+  if (fstat(fd, &fst) != 0 || fst.st_dev != st.st_dev || fst.st_ino != st.st_ino) {
+    close(fd);
+    return csb_error_set(err, "managed MITM CA key %s changed while being opened", ca->key_path);
+  }
   char *key_pem = NULL;
   size_t key_len = 0;
   int ok = csb_read_fd(fd, ca->key_path, 1 << 20, &key_pem, &key_len, err);
@@ -182,8 +191,17 @@ static int load_ca(csb_tls_ca *ca, csb_error *err) {
   BIO_free(cb);
   memset(key_pem, 0, key_len);
   free(key_pem);
-  if (!ca->key) return tls_fail(err, "parsing the managed MITM CA key");
-  if (!ca->cert) return tls_fail(err, "parsing the managed MITM CA certificate");
+  if (!ca->key) {
+    char b[256];
+    return csb_error_set(err, "cannot parse the managed MITM CA key %s (%s); it is never replaced: restore it, or "
+                              "remove both %s and %s to create a new CA (clients must then trust the new one)",
+                         ca->key_path, csb_tls_last_error(b, sizeof b), ca->key_path, ca->cert_path);
+  }
+  if (!ca->cert) {
+    char b[256];
+    return csb_error_set(err, "cannot parse the managed MITM CA certificate %s (%s)", ca->cert_path,
+                         csb_tls_last_error(b, sizeof b));
+  }
   if (!X509_check_private_key(ca->cert, ca->key))
     return csb_error_set(err, "managed MITM CA key %s does not match %s", ca->key_path, ca->cert_path);
   return 1;
@@ -226,6 +244,16 @@ int csb_tls_ca_load_or_create(const char *dir, csb_tls_ca **out, int *created, c
   *out = NULL;
   if (created) *created = 0;
   if (!csb_tls_mkdirs(dir, 0700, err)) return 0;
+  /* whoever may write the directory may put a CA of their own in it (or
+   * swap ours) before the next start */
+  struct stat dst;
+  if (stat(dir, &dst) != 0) return csb_error_set(err, "cannot stat %s: %s", dir, strerror(errno));
+  if (dst.st_uid != geteuid() && dst.st_uid != 0)
+    return csb_error_set(err, "managed MITM CA directory %s is owned by uid %u, not by the user running csb-proxy "
+                              "(uid %u)", dir, (unsigned)dst.st_uid, (unsigned)geteuid());
+  if (dst.st_mode & 022)
+    return csb_error_set(err, "managed MITM CA directory %s must not be group/world writable (mode=%03o)", dir,
+                         (unsigned)(dst.st_mode & 0777));
   csb_tls_ca *ca = csb_xcalloc(1, sizeof *ca);
   ca->dir = csb_xstrdup(dir);
   ca->cert_path = csb_xasprintf("%s/ca.pem", dir);

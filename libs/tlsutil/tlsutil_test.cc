@@ -114,6 +114,55 @@ TEST(Ca, CreateReloadAndChecks) {
   csb_tls_ca_free(ca);
 }
 
+TEST(Ca, DirectoryAndKeyOwnershipAreChecked) {
+  std::string d = TempDir() + "/proxy";
+  csb_error err;
+  csb_tls_ca *ca = nullptr;
+  ASSERT_TRUE(csb_tls_ca_load_or_create(d.c_str(), &ca, nullptr, &err)) << err.msg;
+  csb_tls_ca_free(ca);
+  std::string pem = Slurp(d + "/ca.pem");
+  // a directory others may write: they could plant a CA of their own
+  for (mode_t m : {0770, 0703, 01777}) {
+    ASSERT_EQ(chmod(d.c_str(), m), 0);
+    EXPECT_FALSE(csb_tls_ca_load_or_create(d.c_str(), &ca, nullptr, &err));
+    EXPECT_NE(std::string(err.msg).find("must not be group/world writable"), std::string::npos) << err.msg;
+  }
+  // nor is a CA created in one
+  std::string fresh = TempDir() + "/fresh";
+  ASSERT_EQ(mkdir(fresh.c_str(), 0700), 0);
+  ASSERT_EQ(chmod(fresh.c_str(), 0777), 0);
+  EXPECT_FALSE(csb_tls_ca_load_or_create(fresh.c_str(), &ca, nullptr, &err));
+  EXPECT_EQ(access((fresh + "/ca.key").c_str(), F_OK), -1);
+  ASSERT_EQ(chmod(d.c_str(), 0750), 0);
+  ASSERT_TRUE(csb_tls_ca_load_or_create(d.c_str(), &ca, nullptr, &err)) << err.msg;
+  csb_tls_ca_free(ca);
+  // a corrupted key is an error naming the file, and nothing is replaced
+  std::string key = Slurp(d + "/ca.key");
+  ASSERT_EQ(unlink((d + "/ca.key").c_str()), 0);
+  Spit(d + "/ca.key", "garbage\n");
+  ASSERT_EQ(chmod((d + "/ca.key").c_str(), 0600), 0);
+  EXPECT_FALSE(csb_tls_ca_load_or_create(d.c_str(), &ca, nullptr, &err));
+  EXPECT_NE(std::string(err.msg).find("cannot parse the managed MITM CA key " + d + "/ca.key"), std::string::npos)
+      << err.msg;
+  EXPECT_EQ(Slurp(d + "/ca.key"), "garbage\n");
+  EXPECT_EQ(Slurp(d + "/ca.pem"), pem);
+  ASSERT_EQ(unlink((d + "/ca.key").c_str()), 0);
+  Spit(d + "/ca.key", key);
+  ASSERT_EQ(chmod((d + "/ca.key").c_str(), 0600), 0);
+  // a key (or a directory) owned by someone else: they know the key (this
+  // part needs chown(2) to another user: root outside a user namespace)
+  if (geteuid() != 0 || chown((d + "/ca.key").c_str(), 65534, (gid_t)-1) != 0) return;
+  EXPECT_FALSE(csb_tls_ca_load_or_create(d.c_str(), &ca, nullptr, &err));
+  EXPECT_NE(std::string(err.msg).find("is owned by uid 65534"), std::string::npos) << err.msg;
+  ASSERT_EQ(chown((d + "/ca.key").c_str(), 0, (gid_t)-1), 0);
+  ASSERT_EQ(chown(d.c_str(), 65534, (gid_t)-1), 0);
+  EXPECT_FALSE(csb_tls_ca_load_or_create(d.c_str(), &ca, nullptr, &err));
+  EXPECT_NE(std::string(err.msg).find("directory " + d + " is owned by uid 65534"), std::string::npos) << err.msg;
+  ASSERT_EQ(chown(d.c_str(), 0, (gid_t)-1), 0);
+  ASSERT_TRUE(csb_tls_ca_load_or_create(d.c_str(), &ca, nullptr, &err)) << err.msg;
+  csb_tls_ca_free(ca);
+}
+
 TEST(Ca, OnlyOneFileIsAnError) {
   std::string d = TempDir();
   Spit(d + "/ca.pem", "x");

@@ -820,6 +820,63 @@ class Mitm(unittest.TestCase):
         finally:
             own.stop()
 
+    def test_truncated_close_delimited_body_is_not_vouched_for(self):
+        # a body read until close that ends without the origin's TLS
+        # close_notify may have been cut short on the way: the client must
+        # see an unclean end too, not the proxy's close_notify
+        lsock = socket.socket()
+        lsock.bind(("127.0.0.1", 0))
+        lsock.listen(4)
+        sctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        sctx.load_cert_chain(os.path.join(CERTS, "server.pem"), os.path.join(CERTS, "server.key"))
+
+        def serve():
+            for clean in (True, False):
+                conn, _ = lsock.accept()
+                try:
+                    t = sctx.wrap_socket(conn, server_side=True)
+                    t.settimeout(10)
+                    head = b""
+                    while b"\r\n\r\n" not in head:
+                        head += t.recv(4096)
+                    t.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nfirst part")
+                    if clean:
+                        t = t.unwrap()  # close_notify
+                    t.close()
+                except (OSError, ssl.SSLError):
+                    conn.close()
+
+        th = threading.Thread(target=serve, daemon=True)
+        th.start()
+        port = lsock.getsockname()[1]
+        try:
+            with Proxy(proxy={"mode": "limited"}) as px:
+                host, pport = px.addrs["http"].rsplit(":", 1)
+                ctx = ssl.create_default_context(cafile=px.env()["SSL_CERT_FILE"])
+                for clean in (True, False):
+                    s = socket.create_connection((host, int(pport)), timeout=10)
+                    s.sendall(b"CONNECT allowed.test:%d HTTP/1.1\r\n\r\n" % port)
+                    self.assertEqual(status_of(s.recv(4096)), 200)
+                    t = ctx.wrap_socket(s, server_hostname="allowed.test", suppress_ragged_eofs=False)
+                    t.sendall(b"GET / HTTP/1.1\r\nHost: allowed.test:%d\r\n\r\n" % port)
+                    data, end = b"", None
+                    while end is None:
+                        try:
+                            chunk = t.recv(4096)
+                        except ssl.SSLEOFError:
+                            end = "unclean"
+                            continue
+                        if chunk:
+                            data += chunk
+                        else:
+                            end = "close_notify"
+                    t.close()
+                    self.assertTrue(data.endswith(b"first part"), data)
+                    self.assertEqual(end, "close_notify" if clean else "unclean")
+        finally:
+            th.join(10)
+            lsock.close()
+
     def test_ca_is_created_once_and_checked(self):
         ca_dir = os.path.join(fresh_dir("ca"), "proxy")
         with Proxy(proxy={"mode": "limited"}, ca_dir=ca_dir):

@@ -71,7 +71,7 @@ static void on_io(csb_evloop *loop, csb_ev_io *io, uint32_t events);
 
 int px_stream_attach(px_conn *c, px_stream *s, int fd) {
   s->fd = fd;
-  s->eof = s->shut_wr = s->err = 0;
+  s->eof = s->shut_wr = s->err = s->unclean = 0;
   csb_ev_io_init(&s->io, on_io, c);
   return csb_ev_io_start(c->px->loop, &s->io, fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
 }
@@ -84,7 +84,7 @@ void px_stream_close(px_conn *c, px_stream *s) {
   }
   if (s->fd >= 0) close(s->fd);
   s->fd = -1;
-  s->eof = s->shut_wr = s->err = 0;
+  s->eof = s->shut_wr = s->err = s->unclean = 0;
 }
 
 /* Reads into b (up to cap bytes in b). Returns 1 when the stream is still
@@ -124,6 +124,7 @@ static int stream_fill(px_proxy *px, px_stream *s, csb_buf *b, size_t cap, int *
         if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)) {
           ERR_clear_error();
           s->eof = 1;
+          s->unclean = e != SSL_ERROR_ZERO_RETURN;
           *progress = 1;
           return 1;
         }
@@ -328,7 +329,7 @@ static int pump_closing(px_conn *c) {
     if (c->cout.len) return progress;
   }
   if (!c->cli.shut_wr) {
-    if (c->cli.ssl) SSL_shutdown(c->cli.ssl);
+    if (c->cli.ssl && !c->no_close_notify) SSL_shutdown(c->cli.ssl);
     shutdown(c->cli.fd, SHUT_WR);
     c->cli.shut_wr = 1;
     progress = 1;

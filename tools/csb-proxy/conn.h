@@ -13,6 +13,7 @@ typedef struct px_stream {
   int eof;     /* read side saw EOF */
   int shut_wr; /* write side shut down */
   int err;     /* fatal I/O error */
+  int unclean; /* TLS: the EOF came without close_notify (maybe a truncation) */
 } px_stream;
 
 typedef enum {
@@ -73,6 +74,7 @@ struct px_conn {
 
   /* MITM */
   int in_mitm;
+  int no_close_notify;   /* the response ended with an unauthenticated EOF: so does the client's stream */
   int mitm_after_check;  /* CONNECT/SOCKS: intercept instead of tunnelling */
   int mitm_approved;     /* the CONNECT was approved by a decider */
   char mitm_host[256];

@@ -805,6 +805,11 @@ int px_http_pump_forward(px_conn *c) {
     if (!c->resp_done && (c->up.eof || c->up.err) && c->uin.len == 0) {
       if (c->resp_head_done && c->resp_fr.kind == CSB_HTTP_BODY_UNTIL_CLOSE) {
         c->resp_done = 1;
+        /* a body that ends at a TLS EOF without close_notify may have been
+         * cut short by anyone on the path: the client must not get a
+         * close_notify that vouches for its end (it is not reused either,
+         * since a body read until close ends the connection) */
+        if (c->up.unclean) c->no_close_notify = 1;
         progress = 1;
       } else if (!c->resp_head_done || c->cout.len == 0) {
         return upstream_broken(c);

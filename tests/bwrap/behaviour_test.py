@@ -396,6 +396,21 @@ def config_homes_below_the_workspace_are_read_only(t):
 
 
 @case
+def proxy_ca_key_is_hidden_from_the_command(t):
+    """csb-proxy's MITM CA key in its default place ($CSB_HOME/proxy) is
+    denied by the policy csb-resolve writes (the command could otherwise
+    issue certificates every client of the proxy trusts); the CA
+    certificate stays readable."""
+    if CODEX is not None:
+        raise Skip("csb-resolve's policy")
+    t.write("outside/csb/proxy/ca.key", "PRIVATE")
+    t.write("outside/csb/proxy/ca.pem", "CERT")
+    resolve_policy(t, ["-P", ":workspace", "-C", t.ws], {"HOME": t.base, "CSB_HOME": t.out + "/csb"})
+    rc, out, _ = t.sh(f"cat {t.out}/csb/proxy/ca.key 2>/dev/null || echo hidden; cat {t.out}/csb/proxy/ca.pem")
+    eq((rc, out), (0, "hidden\nCERT"))
+
+
+@case
 def read_only_carveout_existing(t):
     t.write("ws/docs/a.md", "A")
     t.policy([("/", "read"), (t.ws, "write"), (t.ws + "/docs", "read")])

@@ -89,3 +89,26 @@ void rs_protect_config_homes(rs_ctx *ctx) {
   csb_policy_canonicalize(p);
   csb_policy_compute_legacy(p, ctx->want_landlock);
 }
+
+void rs_hide_proxy_ca_key(rs_ctx *ctx) {
+  csb_policy *p = ctx->policy;
+  /* Windows: the unelevated backend cannot deny reads, and the key is
+   * kept from other accounts by its ACL there. No file system sandbox:
+   * the user asked for none. */
+  if (p->platform == CSB_PLATFORM_WINDOWS || ctx->csb_home_dir == NULL || csb_policy_full_disk_write(p))
+    return;
+  char *dir = rs_join(ctx, ctx->csb_home_dir, "proxy");
+  char *key = rs_join(ctx, dir, "ca.key");
+  free(dir);
+  csb_file_type ft;
+  csb_verdict v;
+  if (csb_os_file_type(key, 0, &ft) && ft == CSB_FILE_REGULAR) {
+    csb_policy_access_for(p, key, &v);
+    if (v.can_read) {
+      csb_policy_add_entry(p, key, CSB_ACCESS_DENY, ":proxy_ca_key", 0, 0);
+      csb_policy_canonicalize(p);
+      csb_policy_compute_legacy(p, ctx->want_landlock);
+    }
+  }
+  free(key);
+}

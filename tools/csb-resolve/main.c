@@ -201,6 +201,7 @@ static int resolve(rs_ctx *ctx) {
   /* Before the internal root: `$CODEX_HOME/memories` stays writable below
    * a Codex home made read-only. */
   rs_protect_config_homes(ctx);
+  rs_hide_proxy_ca_key(ctx);
   add_internal_root(ctx);
   if (ctx->managed_deny.len > 0) {
     size_t before = p->n_entries;

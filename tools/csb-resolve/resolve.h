@@ -206,6 +206,11 @@ int rs_network(rs_ctx *ctx, rs_profile *prof, csb_policy *p);
  * homes"): the csb home, the Codex home, the system layer and the
  * requirements. Canonicalises the policy when it adds entries. */
 void rs_protect_config_homes(rs_ctx *ctx);
+/* csb-proxy's MITM CA key in its default place ($CSB_HOME/proxy/ca.key),
+ * when it exists and the policy would let the command read it: denied, so
+ * that the command cannot issue certificates clients of the proxy trust
+ * (not on Windows; not without a file system sandbox). */
+void rs_hide_proxy_ca_key(rs_ctx *ctx);
 
 /* ---- requirements (requirements.c) ---------------------------------------- */
 

@@ -8,7 +8,7 @@
  * the verdict. Any violation aborts. Fuzzing proper (docs/fuzzing.md):
  *
  *   clang -std=c17 -g -O1 -fsanitize=fuzzer,address,undefined -Ilibs/base -Ilibs/http \
- *     libs/base/{base,sha256,utf8}.c libs/http/http.c libs/http/fuzz_http.c -o /tmp/fuzz_http
+ *     libs/base/{base,os,sha256,utf8}.c libs/http/http.c libs/http/fuzz_http.c -o /tmp/fuzz_http
  *   /tmp/fuzz_http -max_len=8192 -max_total_time=600 /tmp/corpus_http
  */
 #include <stdint.h>

@@ -15,7 +15,7 @@
  *   CJ=$(bazel info output_base)/external/cjson
  *   clang -std=c17 -g -O1 -fsanitize=fuzzer,address,undefined \
  *     -Ilibs/base -I$CJ libs/json/fuzz_json.c libs/json/json.c \
- *     libs/base/{base,sha256,utf8}.c $CJ/cJSON.c -o /tmp/fuzz_json
+ *     libs/base/{base,os,sha256,utf8}.c $CJ/cJSON.c -o /tmp/fuzz_json
  *   /tmp/fuzz_json -max_len=4096 -max_total_time=300 CORPUS_DIR
  */
 #include <stdint.h>

@@ -9,10 +9,10 @@
  * to apply. Any violation aborts.
  *
  * Build and run (clang with libFuzzer):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Ilibs/base -Ilibs/paths \
+ *   clang -std=c17 -g -O1 -fsanitize=fuzzer,address,undefined -Ilibs/base -Ilibs/paths \
  *     -Ilibs/patch libs/patch/fuzz_patch.c libs/patch/{arena,parse,utf8,text,plan,pool,commit}.c \
- *     libs/paths/paths.c libs/paths/glob.c libs/paths/glob_expand.c libs/base/{base,sha256,utf8}.c \
- *     -o /tmp/fuzz_patch -pthread
+ *     libs/paths/{dirfd_win,glob,glob_cache,glob_expand,pathmemo,paths,spath,winpath,winpath_fs}.c \
+ *     libs/base/{base,os,sha256,utf8}.c -o /tmp/fuzz_patch -pthread
  *   /tmp/fuzz_patch -max_total_time=600 -max_len=4096 /tmp/patch-corpus
  */
 #include <stdint.h>

@@ -23,9 +23,9 @@
  * fuzz for real:
  *
  *   clang -std=c17 -g -O1 -fsanitize=fuzzer,address,undefined -pthread \
- *     -Ilibs/base -Ilibs/paths libs/paths/fuzz_glob.c libs/paths/glob.c \
- *     libs/paths/glob_expand.c libs/paths/paths.c libs/paths/winpath.c \
- *     libs/base/{base,sha256,utf8}.c -o /tmp/fuzz_glob
+ *     -Ilibs/base -Ilibs/paths libs/paths/fuzz_glob.c \
+ *     libs/paths/{glob,glob_cache,glob_expand,pathmemo,paths,winpath}.c \
+ *     libs/base/{base,os,sha256,utf8}.c -o /tmp/fuzz_glob
  *   /tmp/fuzz_glob -max_len=512 -max_total_time=600 CORPUS_DIR
  */
 #define _GNU_SOURCE

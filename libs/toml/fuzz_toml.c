@@ -10,7 +10,7 @@
  *
  * Build and run (see also docs/fuzzing.md):
  *   clang -std=c17 -g -O1 -fsanitize=fuzzer,address,undefined \
- *     -Ilibs/base -Ilibs/toml libs/base/{base,sha256,utf8}.c libs/toml/[dlpv]*.c \
+ *     -Ilibs/base -Ilibs/toml libs/base/{base,os,sha256,utf8}.c libs/toml/[dlpv]*.c \
  *     libs/toml/fuzz_toml.c -o /tmp/fuzz_toml
  *   /tmp/fuzz_toml -max_len=4096 -max_total_time=600 CORPUS_DIR
  */

@@ -542,18 +542,24 @@ static void add_target(walker *W, const char *p, unsigned char type) {
   }
 }
 
-/* Records a match. `*type` is the entry's type, resolved here (and then
- * kept for the caller) when the symlink targets need it. */
-static int add_match(walker *W, const wframe *F, const char *name, size_t len,
-                     unsigned char *type) {
-  expansion *X = W->X;
-  if (!count_match(W)) return 0;
+/* The path of entry `name` of the directory of frame F (caller frees). */
+static char *entry_path(const walker *W, const wframe *F, const char *name, size_t len) {
   size_t plen = F->path_len;
   char *p = csb_xmalloc(plen + len + 2);
   memcpy(p, W->path.data, plen);
   p[plen] = '/';
   memcpy(p + plen + 1, name, len);
   p[plen + 1 + len] = '\0';
+  return p;
+}
+
+/* Records a match. `*type` is the entry's type, resolved here (and then
+ * kept for the caller) when the symlink targets need it. */
+static int add_match(walker *W, const wframe *F, const char *name, size_t len,
+                     unsigned char *type) {
+  expansion *X = W->X;
+  if (!count_match(W)) return 0;
+  char *p = entry_path(W, F, name, len);
   if (X->flags & CSB_GLOB_EXPAND_SYMLINK_TARGETS && *type == DT_UNKNOWN)
     *type = entry_type(F->fd, name);
   push_match(W, p, *type);
@@ -613,13 +619,7 @@ static int visit_entry(walker *W, size_t fi, const char *name, size_t len,
   if (t == DFA_DEAD) return 1;
   if (type == DT_UNKNOWN) type = entry_type(F->fd, name);
   if (type == DT_LNK && X->want_links) {
-    size_t plen = F->path_len;
-    char *p = csb_xmalloc(plen + len + 2);
-    memcpy(p, W->path.data, plen);
-    p[plen] = '/';
-    memcpy(p + plen + 1, name, len);
-    p[plen + 1 + len] = '\0';
-    csb_strv_push_owned(&W->links, p);
+    csb_strv_push_owned(&W->links, entry_path(W, F, name, len));
     return 1;
   }
   if (type != DT_DIR || !may_enter) return 1;

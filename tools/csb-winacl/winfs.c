@@ -687,6 +687,21 @@ static char *follow_test_form(const follow_ctx *C, const char *lex) {
   return t;
 }
 
+/* The part of walker-form `m` below `walk_root`, or NULL when `m` does not
+ * lie below it. */
+static const char *walker_tail(const char *walk_root, const char *m) {
+  size_t rn = strlen(walk_root);
+  return strncmp(m, walk_root, rn) == 0 && m[rn] == '/' ? m + rn + 1 : NULL;
+}
+
+/* A walker-form relative path with Windows separators. */
+static char *win_rel(const char *tail) {
+  char *rel = csb_xstrdup(tail);
+  for (char *c = rel; *c; c++)
+    if (*c == '/') *c = '\\';
+  return rel;
+}
+
 /* Host path of a walker-form or host path (separators of this host). */
 static char *host_form(const char *p) {
   char *h = csb_xstrdup(p);
@@ -740,9 +755,7 @@ static int follow_dir(follow_ctx *C, const char *lex, const char *canon, int dep
         ok = csb_error_set(C->err, "more than %zu matching paths under `%s`", C->max_matches,
                            C->win_prefix);
       } else {
-        char *rel = csb_xstrdup(child_lex + strlen(C->walk_root) + 1);
-        for (char *c = rel; *c; c++)
-          if (*c == '/') *c = '\\';
+        char *rel = win_rel(walker_tail(C->walk_root, child_lex));
         char *w = csb_winpath_join(C->win_prefix, rel);
         if (w != NULL) csb_strv_push_owned(C->matches, w);
         char *real = host_realpath(child);
@@ -841,13 +854,11 @@ int wfs_glob_expand(wfs *fs, const char *pattern, int max_depth, size_t max_matc
     }
   }
   if (ok) {
-    size_t rn = strlen(walk_root);
     for (size_t i = 0; i < found.len; i++) {
       const char *m = found.items[i];
-      if (strncmp(m, walk_root, rn) != 0 || m[rn] != '/') continue;
-      char *rel = csb_xstrdup(m + rn + 1);
-      for (char *c = rel; *c; c++)
-        if (*c == '/') *c = '\\';
+      const char *tail = walker_tail(walk_root, m);
+      if (tail == NULL) continue;
+      char *rel = win_rel(tail);
       char *w = csb_winpath_join(win_prefix, rel);
       if (w == NULL) {
         free(rel);
@@ -857,11 +868,7 @@ int wfs_glob_expand(wfs *fs, const char *pattern, int max_depth, size_t max_matc
       /* Lexical and canonical target: a link is resolved; anything else
        * has the canonical prefix's spelling when the prefix crosses one
        * (the walker never enters a link). */
-      char *hm = csb_xstrdup(m);
-#if defined(_WIN32)
-      for (char *c = hm; *c; c++)
-        if (*c == '/') *c = '\\';
-#endif
+      char *hm = host_form(m);
       char *t = NULL;
       if (host_lkind(hm) == WFS_LINK) {
         char *real = host_realpath(hm);
@@ -889,12 +896,12 @@ int wfs_glob_expand(wfs *fs, const char *pattern, int max_depth, size_t max_matc
     C.matches = matches;
     C.targets = targets;
     C.err = err;
-    size_t rn = strlen(walk_root);
     for (size_t i = 0; i < links.len && ok; i++) {
       const char *l = links.items[i];
-      if (strncmp(l, walk_root, rn) != 0 || l[rn] != '/') continue;
-      int depth = 0;
-      for (const char *c = l + rn; *c; c++) depth += *c == '/';
+      const char *tail = walker_tail(walk_root, l);
+      if (tail == NULL) continue;
+      int depth = 1;
+      for (const char *c = tail; *c; c++) depth += *c == '/';
       char *h = host_form(l);
       ok = follow_link(&C, l, h, depth);
       free(h);

@@ -16,11 +16,9 @@ typedef struct {
 } entry_set;
 
 static size_t entry_hash(csb_access a, const char *path, const char *origin) {
-  size_t h = (size_t)1469598103934665603ULL ^ (size_t)a;
-  for (const char *s = path; *s; s++) h = (h ^ (unsigned char)*s) * (size_t)1099511628211ULL;
-  h = (h ^ 0xff) * (size_t)1099511628211ULL;
-  for (const char *s = origin; *s; s++) h = (h ^ (unsigned char)*s) * (size_t)1099511628211ULL;
-  return h;
+  uint64_t h = csb_hash64(path, strlen(path), 0) ^ (uint64_t)a;
+  h = h * 1099511628211ULL ^ csb_hash64(origin, strlen(origin), 0);
+  return (size_t)h;
 }
 
 static void set_insert(entry_set *es, const csb_policy *p, size_t i) {

@@ -221,6 +221,14 @@ static int verdict(planner *P, const char *msg, const char *rule, const char *fi
   return CSB_EXIT_UNAVAILABLE;
 }
 
+/* verdict() with a message and a rule built for it, freed here. */
+static int verdict_owned(planner *P, char *msg, char *rule, const char *fix) {
+  int rc = verdict(P, msg, rule, fix);
+  free(msg);
+  free(rule);
+  return rc;
+}
+
 static const char *sid_of(const planner *P, const char *name) {
   size_t n = strlen(name);
   for (size_t i = 0; i < P->o->sids.len; i++) {
@@ -346,22 +354,18 @@ static int gate(planner *P) {
   int managed = p->enforcement == CSB_ENFORCE_MANAGED && p->fs_kind == CSB_FS_RESTRICTED;
   if (!managed || csb_policy_full_disk_write(p)) {
     char *msg = csb_xasprintf(MSG_CANNOT_ENFORCE, fs_kind_debug(p), net_debug(p), profile_debug(p));
-    const char *rule;
-    char *rule_buf = NULL;
+    char *rule;
     if (p->enforcement != CSB_ENFORCE_MANAGED)
-      rule = p->enforcement == CSB_ENFORCE_DISABLED ? "enforcement `disabled`"
-                                                   : "enforcement `external`";
+      rule = csb_xstrdup(p->enforcement == CSB_ENFORCE_DISABLED ? "enforcement `disabled`"
+                                                                : "enforcement `external`");
     else if (p->fs_kind != CSB_FS_RESTRICTED)
-      rule = p->fs_kind == CSB_FS_UNRESTRICTED ? "filesystem kind `unrestricted`"
-                                               : "filesystem kind `external`";
+      rule = csb_xstrdup(p->fs_kind == CSB_FS_UNRESTRICTED ? "filesystem kind `unrestricted`"
+                                                           : "filesystem kind `external`");
     else
-      rule = rule_buf = csb_xasprintf("full-disk write (%s)", p->summary ? p->summary : "root write");
-    int rc = verdict(P, msg, rule,
-                     "select a profile with restricted filesystem access (e.g. :workspace); "
-                     "csb-winacl never runs a command unsandboxed");
-    free(msg);
-    free(rule_buf);
-    return rc;
+      rule = csb_xasprintf("full-disk write (%s)", p->summary ? p->summary : "root write");
+    return verdict_owned(P, msg, rule,
+                         "select a profile with restricted filesystem access (e.g. :workspace); "
+                         "csb-winacl never runs a command unsandboxed");
   }
   return 0;
 }
@@ -380,12 +384,9 @@ static int bad_name(planner *P, const char *what, const char *path, const char *
                             "open under that name; refusing to plan",
                             what, path, why);
   char *rule = csb_xasprintf("%s from %s", what, origin);
-  int rc = verdict(P, msg, rule,
-                   "write the path as Windows stores it: no final dot or space, no `:` stream "
-                   "suffix, no device name, no `.` or `..` component");
-  free(msg);
-  free(rule);
-  return rc;
+  return verdict_owned(P, msg, rule,
+                       "write the path as Windows stores it: no final dot or space, no `:` stream "
+                       "suffix, no device name, no `.` or `..` component");
 }
 
 /* The problem of a glob pattern's components (after the drive): characters
@@ -1102,14 +1103,10 @@ static int plan_deny_read(planner *P) {
       return fail(P, CSB_EXIT_DATA, "invalid deny-read glob pattern `%s`: %s", g, e.msg);
     int depth = glob_depth(g + raw_len, p->glob_scan_max_depth);
     if (depth < 0 && csb_winpath_is_root(prefix)) {
-      char *msg = csb_xasprintf(MSG_ROOT_GLOB, g);
-      char *rule = csb_xasprintf("deny glob `%s` from %s", g, origin);
-      rc = verdict(P, msg, rule,
-                   "set glob_scan_max_depth, or start the glob below the drive root");
-      free(msg);
-      free(rule);
       free(prefix);
-      return rc;
+      return verdict_owned(P, csb_xasprintf(MSG_ROOT_GLOB, g),
+                           csb_xasprintf("deny glob `%s` from %s", g, origin),
+                           "set glob_scan_max_depth, or start the glob below the drive root");
     }
     csb_strv matches, targets;
     csb_strv_init(&matches);

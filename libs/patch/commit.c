@@ -564,8 +564,7 @@ static int parent_is_canonical(const char *p) {
   char *canon = NULL;
   csb_error ce;
   int ok = parent && pfs_canonical_existing_prefix(parent, &canon, &ce) &&
-           (PFS_STYLE == CSB_PATH_WINDOWS ? csb_winpath_equal(canon, parent)
-                                          : strcmp(canon, parent) == 0);
+           csb_spath_equal(PFS_STYLE, canon, parent);
   free(canon);
   free(parent);
   return ok;

@@ -479,6 +479,11 @@ static int glob_section(gen *g, csb_buf *out) {
                          v->unreadable_globs.items[i], e.msg);
   }
   csb_strv_sort_unique(&links);
+  /* The writable roots where Seatbelt sees them, resolved once for all links. */
+  csb_strv cws;
+  csb_strv_init(&cws);
+  for (size_t k = 0; k < v->n_writable && links.len > 0; k++)
+    csb_strv_push_owned(&cws, csb_sbpl_canonical(g->h, v->writable[k].root));
   for (size_t i = 0; i < links.len && ok; i++) {
     const char *t = links.items[i];
     if (strcmp(t, "/") == 0) {
@@ -486,16 +491,15 @@ static int glob_section(gen *g, csb_buf *out) {
                                  "below it by name instead");
       break;
     }
-    for (size_t k = 0; k < v->n_writable && ok; k++) {
-      char *cw = csb_sbpl_canonical(g->h, v->writable[k].root);
-      if (csb_path_is_under(t, cw))
+    for (size_t k = 0; k < cws.len && ok; k++) {
+      if (csb_path_is_under(t, cws.items[k]))
         ok = csb_error_set(g->err,
                            "cannot enforce a deny-read glob: a match is a symlink to %s, and denying "
                            "that would deny writable root %s too; deny the files below it by name instead",
                            t, v->writable[k].root);
-      free(cw);
     }
   }
+  csb_strv_free(&cws);
   if (ok) {
     csb_buf_puts(out, ";; deny-read globs: neither readable nor writable, ancestors stay in place\n");
     for (size_t i = 0; i < res.len && ok; i++) {

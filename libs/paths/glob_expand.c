@@ -1224,6 +1224,23 @@ static int auto_threads(void) {
   return (int)n;
 }
 
+/* Moves the strings of `from` to the end of `to`, leaving `from` empty. */
+static void move_items(csb_strv *from, csb_strv *to) {
+  for (size_t i = 0; i < from->len; i++) {
+    csb_strv_push_owned(to, from->items[i]);
+    from->items[i] = NULL;
+  }
+  from->len = 0;
+}
+
+/* Appends the strings of `v`, sorted and without duplicates, to `out`;
+ * consumes `v`. */
+static void append_sorted(csb_strv *v, csb_strv *out) {
+  csb_strv_sort_unique(v);
+  for (size_t i = 0; i < v->len; i++) csb_strv_push_owned(out, v->items[i]);
+  free(v->items);
+}
+
 int csb_glob_expand_ex(const csb_glob *g, const csb_glob_expand_opts *opts,
                        csb_strv *out, csb_error *err) {
   csb_glob_expand_opts defaults;
@@ -1364,31 +1381,15 @@ int csb_glob_expand_ex(const csb_glob *g, const csb_glob_expand_opts *opts,
     csb_strv all;
     csb_strv_init(&all);
     for (int t = 0; t < nthreads; t++) {
-      csb_strv *lists[2] = {&W[t].found, &W[t].targets};
-      for (int l = 0; l < 2; l++) {
-        for (size_t i = 0; i < lists[l]->len; i++) {
-          csb_strv_push_owned(&all, lists[l]->items[i]);
-          lists[l]->items[i] = NULL;
-        }
-        lists[l]->len = 0;
-      }
+      move_items(&W[t].found, &all);
+      move_items(&W[t].targets, &all);
     }
-    csb_strv_sort_unique(&all);
-    for (size_t i = 0; i < all.len; i++) csb_strv_push_owned(out, all.items[i]);
-    free(all.items);
+    append_sorted(&all, out);
     if (X.want_links) {
       csb_strv links;
       csb_strv_init(&links);
-      for (int t = 0; t < nthreads; t++) {
-        for (size_t i = 0; i < W[t].links.len; i++) {
-          csb_strv_push_owned(&links, W[t].links.items[i]);
-          W[t].links.items[i] = NULL;
-        }
-        W[t].links.len = 0;
-      }
-      csb_strv_sort_unique(&links);
-      for (size_t i = 0; i < links.len; i++) csb_strv_push_owned(opts->links, links.items[i]);
-      free(links.items);
+      for (int t = 0; t < nthreads; t++) move_items(&W[t].links, &links);
+      append_sorted(&links, opts->links);
     }
   }
   for (int t = 0; t < nthreads; t++)

@@ -204,7 +204,7 @@ typedef struct plan {
   size_t n_registry_all;
 } plan;
 
-static void evict_cache_files(const char *dir, const char *prefix, const char *spare, size_t keep);
+static void evict_cache_files(const char *dir, const char *prefix, size_t keep);
 static void close_fd(int *fd);
 
 /* How many deny-glob expansions the registry keeps (one file per pattern
@@ -234,7 +234,7 @@ static int build_argv(outer *o, plan *pl, int mount_proc, const char *registry, 
   if (!pl->fs.nofile_restore) pl->fs.nofile_restore = nofile_restore;
   /* Only a run that wrote a cache file can have grown the registry. */
   if (mo.glob_cache && pl->fs.glob_cache_stored)
-    evict_cache_files(mo.glob_cache, "glob-", NULL, GLOB_CACHE_MAX);
+    evict_cache_files(mo.glob_cache, "glob-", GLOB_CACHE_MAX);
   csb_strv *a = &pl->argv;
   csb_strv_free(a);
   csb_strv_push(a, pl->bw.path);
@@ -368,10 +368,9 @@ static void close_fd(int *fd) {
 }
 
 /* Keeps at most `keep` of the registry's cache files named PREFIX... (the
- * most recently written; never `spare`, the one about to be written),
- * and removes what an interrupted writer left (".PREFIX..." temporary
+ * most recently written), and removes what an interrupted writer left (".PREFIX..." temporary
  * files and PREFIX...PID ones, older than a minute). */
-static void evict_cache_files(const char *dir, const char *prefix, const char *spare, size_t keep) {
+static void evict_cache_files(const char *dir, const char *prefix, size_t keep) {
   DIR *d = opendir(dir);
   if (!d) return;
   struct {
@@ -386,7 +385,7 @@ static void evict_cache_files(const char *dir, const char *prefix, const char *s
     struct stat st;
     const char *nm = de->d_name;
     int temp = nm[0] == '.' && strncmp(nm + 1, prefix, plen) == 0;
-    if ((!temp && strncmp(nm, prefix, plen) != 0) || (spare && strcmp(nm, spare) == 0) ||
+    if ((!temp && strncmp(nm, prefix, plen) != 0) ||
         fstatat(dirfd(d), nm, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
       continue;
     if (temp || strchr(nm, '.')) {

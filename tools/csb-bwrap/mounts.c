@@ -197,11 +197,17 @@ static op *add_op(builder *b, op_kind k, const char *dst, const char *src, const
   return o;
 }
 
-/* The first operation on exactly `dst`, or -1. */
-static long find_op(const builder *b, const char *dst) {
-  char *k = csb_path_normalize(dst);
+/* The slot of `path` (any spelling), or NULL. */
+static const pslot *slot_of(const builder *b, const char *path) {
+  char *k = csb_path_normalize(path);
   const pslot *s = slot_find(b, k, strlen(k));
   free(k);
+  return s;
+}
+
+/* The first operation on exactly `dst`, or -1. */
+static long find_op(const builder *b, const char *dst) {
+  const pslot *s = slot_of(b, dst);
   long first = -1;
   for (long i = s ? s->head : -1; i >= 0; i = b->ops[i].same) first = i;
   return first;
@@ -226,20 +232,14 @@ static const op *covering_op(const builder *b, const char *path) {
   return best;
 }
 
-/* Something (has_mount_below: a bind) is set up strictly below `path`. */
-static int has_op_below(const builder *b, const char *path) {
-  char *k = csb_path_normalize(path);
-  const pslot *s = slot_find(b, k, strlen(k));
-  free(k);
-  return s && s->below > 0;
-}
+/* Something is set up strictly below the path of slot `s`. */
+static int has_op_below(const pslot *s) { return s && s->below > 0; }
 
-static int has_mount_below(const builder *b, const char *dir) {
-  char *k = csb_path_normalize(dir);
-  const pslot *s = slot_find(b, k, strlen(k));
-  free(k);
-  return s && s->mounts_below > 0;
-}
+/* A bind (read-only or not) is set up strictly below the path of slot `s`. */
+static int has_mount_below(const pslot *s) { return s && s->mounts_below > 0; }
+
+/* The slot of an operation's destination (its key is normalised already). */
+static const pslot *op_slot(const builder *b, const op *o) { return slot_find(b, o->key, strlen(o->key)); }
 
 /* 1 when bubblewrap creating `path` would create it on the host: the
  * covering mount is a read-write bind of a host directory. */
@@ -635,7 +635,7 @@ static int add_link(builder *b, const char *link, const char *target, const char
              at->kind == OP_BASE_RW))
     return 1; /* the host's own link, through the bind */
   if (!at || at->kind != OP_BASE_TMPFS) return 0; /* masked, or under another link */
-  if (has_op_below(b, link)) {
+  if (has_op_below(slot_of(b, link))) {
     csb_strv_pushf(&b->out->explain, "symlink %s -> %s not recreated: something is mounted below it",
                    link, target);
     return 0;
@@ -802,7 +802,7 @@ static int emit(builder *b) {
   for (size_t i = 0; i < b->n; i++) {
     op *o = &b->ops[i];
     csb_strv *a = &f->argv;
-    if (o->kind == OP_SYMLINK && has_op_below(b, o->dst)) {
+    if (o->kind == OP_SYMLINK && has_op_below(op_slot(b, o))) {
       /* a later rule mounts below it: bubblewrap needs a directory */
       csb_strv_pushf(&f->explain, "symlink %s -> %s not recreated: something is mounted below it",
                      o->dst, o->src);
@@ -848,7 +848,7 @@ static int emit(builder *b) {
       csb_strv_push(&remount, o->dst);
       break;
     case OP_DENY_DIR:
-      csb_strv_push(a, "--perms"); csb_strv_push(a, has_mount_below(b, o->dst) ? "0111" : "0000");
+      csb_strv_push(a, "--perms"); csb_strv_push(a, has_mount_below(op_slot(b, o)) ? "0111" : "0000");
       csb_strv_push(a, "--tmpfs"); csb_strv_push(a, o->dst);
       csb_strv_push(&remount, o->dst);
       break;

@@ -887,6 +887,13 @@ fail:
   return 0;
 }
 
+/* Hides the directory `dir` behind an empty mask when the sandbox would
+ * otherwise show it (not under the empty root) and no rule mounts there. */
+static void hide_dir(builder *b, const char *dir, const char *why) {
+  const op *c = covering_op(b, dir);
+  if (c && c->kind != OP_BASE_TMPFS && find_op(b, dir) < 0) add_op(b, OP_DENY_DIR, dir, NULL, why);
+}
+
 int bw_mounts_build(const csb_policy *p, const csb_policy_view *v, const bw_mount_opts *o,
                     bw_fsargs *out, csb_error *err) {
   builder b;
@@ -1027,9 +1034,8 @@ int bw_mounts_build(const csb_policy *p, const csb_policy_view *v, const bw_moun
    * the sandbox could create is created now, so that it is hidden too. */
   if (o->registry) {
     struct stat st;
-    if (stat(o->registry, &st) == 0 && S_ISDIR(st.st_mode) && covering_op(&b, o->registry) &&
-        covering_op(&b, o->registry)->kind != OP_BASE_TMPFS && find_op(&b, o->registry) < 0)
-      add_op(&b, OP_DENY_DIR, o->registry, NULL, "csb-bwrap's mount-target registry hidden");
+    if (stat(o->registry, &st) == 0 && S_ISDIR(st.st_mode))
+      hide_dir(&b, o->registry, "csb-bwrap's mount-target registry hidden");
   }
   for (size_t i = 0; i < o->n_registry_others; i++) {
     const char *r = o->registry_others[i];
@@ -1047,9 +1053,8 @@ int bw_mounts_build(const csb_policy *p, const csb_policy_view *v, const bw_moun
       goto out;
     }
     struct stat st;
-    if (lstat(r, &st) == 0 && S_ISDIR(st.st_mode) && covering_op(&b, r) &&
-        covering_op(&b, r)->kind != OP_BASE_TMPFS && find_op(&b, r) < 0)
-      add_op(&b, OP_DENY_DIR, r, NULL, "another directory csb-bwrap may use as its registry hidden");
+    if (lstat(r, &st) == 0 && S_ISDIR(st.st_mode))
+      hide_dir(&b, r, "another directory csb-bwrap may use as its registry hidden");
   }
 
   /* 7. files the launcher supplies (the proxy's CA bundles), last at

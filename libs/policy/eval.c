@@ -257,13 +257,13 @@ static int metadata_denial(const csb_policy *p, csb_policy_i_eval *ev,
             !csb_policy_name_folds_to(rest, len, name))
           continue; /* the exact spelling is decided above */
         char *variant = csb_xstrndup(path, (size_t)(rest - path) + len);
-        int reopened = explicit_write_below(p, cover, variant);
-        if (!reopened) {
+        int protected_here = !explicit_write_below(p, cover, variant);
+        if (protected_here) {
           copy_path(protected_path, variant);
           copy_path(writable_root, r->path);
         }
         free(variant);
-        if (!reopened) return 1;
+        if (protected_here) return 1;
       }
     }
   }

@@ -1030,7 +1030,7 @@ def other_registry_candidates_are_hidden(t):
     """A directory another run would pick as its registry (here, as root,
     /tmp/csb-bwrap-0 next to /run/csb-bwrap) is created when the sandbox
     could write there and is hidden like the registry in use: a command
-    cannot plant cache files (compiled seccomp filters) that a later run in
+    cannot plant cache files (deny-glob expansions) that a later run in
     another environment would trust."""
     if CODEX:
         raise Skip("csb registry")

@@ -91,7 +91,7 @@ typedef struct bw_mount_opts {
   /* The other directories a run may pick as its registry (another
    * environment, another fallback): hidden too, and created first when
    * the sandbox could write there, so that no run can plant cache files
-   * (compiled seccomp filters, glob expansions) or registry entries that
+   * (deny-glob expansions) or registry entries that
    * a later run would trust. */
   const char *const *registry_others;
   size_t n_registry_others;

@@ -1047,7 +1047,7 @@ int bw_mounts_build(const csb_policy *p, const csb_policy_view *v, const bw_moun
     if (vd.can_write && !bw_registry_secure(r, &why)) {
       csb_error_set(err,
                     "%s: the sandbox could write this directory, which a later run may pick as "
-                    "csb-bwrap's private registry and whose cached seccomp filters it would load; "
+                    "csb-bwrap's private registry and whose deny-glob expansions and mount-target entries it would trust; "
                     "it cannot be made private (%s) (backend: bubblewrap; fix: remove %s)",
                     r, why.msg, r);
       goto out;

@@ -180,7 +180,8 @@ csb_hook_result csb_netpolicy_match_hooks(const csb_netpolicy *np, const char *h
   const char *query = q ? q + 1 : NULL;
   csb_hook_result res = CSB_HOOK_HOST_NO_MATCH;
   /* no hook vouches for a path the origin may resolve elsewhere */
-  for (size_t i = 0; i < np->n_hooks && res != CSB_HOOK_MATCHED && !path_is_ambiguous(path.data); i++) {
+  size_t n_hooks = path_is_ambiguous(path.data) ? 0 : np->n_hooks;
+  for (size_t i = 0; i < n_hooks && res != CSB_HOOK_MATCHED; i++) {
     const csb_netpolicy_hook *h = &np->hooks[i];
     if (strcmp(h->host, host) != 0) continue;
     if (!csb_strv_contains(&h->methods, mbuf)) continue;

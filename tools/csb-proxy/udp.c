@@ -48,17 +48,15 @@ struct px_udp {
   size_t n_dests;
 };
 
-/* IPv4-mapped IPv6 and plain IPv4 spellings of an address are the same
- * (a request naming 127.0.0.1 on a dual-stack socket's ::ffff:127.0.0.1). */
-static int same_ip(const struct sockaddr_storage *a_in, const struct sockaddr_storage *b_in) {
-  struct sockaddr_storage a, b;
-  csb_sock_unmap_v4(a_in, &a);
-  csb_sock_unmap_v4(b_in, &b);
-  if (a.ss_family != b.ss_family) return 0;
-  if (a.ss_family == AF_INET)
-    return ((const struct sockaddr_in *)&a)->sin_addr.s_addr == ((const struct sockaddr_in *)&b)->sin_addr.s_addr;
-  if (a.ss_family == AF_INET6)
-    return memcmp(&((const struct sockaddr_in6 *)&a)->sin6_addr, &((const struct sockaddr_in6 *)&b)->sin6_addr, 16) ==
+/* Datagram sources, the TCP client's address and the destinations are each
+ * compared with an address of their own socket's family: no unmapping here
+ * (see expect_source for the one comparison across spellings). */
+static int same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b) {
+  if (a->ss_family != b->ss_family) return 0;
+  if (a->ss_family == AF_INET)
+    return ((const struct sockaddr_in *)a)->sin_addr.s_addr == ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+  if (a->ss_family == AF_INET6)
+    return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr, &((const struct sockaddr_in6 *)b)->sin6_addr, 16) ==
            0;
   return 0;
 }
@@ -286,7 +284,12 @@ static uint8_t expect_source(px_udp *u, const csb_socks_addr *dst) {
     zero_ip = all_zero(&((const struct sockaddr_in6 *)ip)->sin6_addr, 16);
   else
     return CSB_SOCKS_REP_ADDRESS_NOT_SUPPORTED;
-  if (!zero_ip && !same_ip(ip, &u->peer)) return CSB_SOCKS_REP_NOT_ALLOWED;
+  /* IPv4-mapped IPv6 and plain IPv4 spellings of an address are the same
+   * (a request naming 127.0.0.1 on a dual-stack socket's ::ffff:127.0.0.1) */
+  struct sockaddr_storage want, peer;
+  csb_sock_unmap_v4(ip, &want);
+  csb_sock_unmap_v4(&u->peer, &peer);
+  if (!zero_ip && !same_ip(&want, &peer)) return CSB_SOCKS_REP_NOT_ALLOWED;
   if (dst->port != 0) {
     u->client = u->peer;
     set_port_of(&u->client, htons(dst->port));

@@ -102,6 +102,9 @@ socklen_t csb_sock_len(const struct sockaddr *sa);
 /* An IPv4-mapped IPv6 address (::ffff:a.b.c.d) as the AF_INET address it
  * reaches, port kept; any other address copied as is. */
 void csb_sock_unmap_v4(const struct sockaddr_storage *in, struct sockaddr_storage *out);
+/* Sets the port (host order) of an AF_INET or AF_INET6 address; others
+ * are left alone. */
+void csb_sock_set_port(struct sockaddr_storage *ss, int port);
 
 #ifdef __cplusplus
 }

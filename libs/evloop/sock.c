@@ -33,6 +33,11 @@ void csb_sock_unmap_v4(const struct sockaddr_storage *in, struct sockaddr_storag
   memcpy(out, &v4, sizeof v4);
 }
 
+void csb_sock_set_port(struct sockaddr_storage *ss, int port) {
+  if (ss->ss_family == AF_INET) ((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+  if (ss->ss_family == AF_INET6) ((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+}
+
 static int parse_port(const char *s, int *out) {
   if (!*s || strlen(s) > 5) return 0;
   int p = 0;

@@ -574,11 +574,6 @@ static px_addrs *addrs_of(px_conn *c) {
   return c->addrs;
 }
 
-static void set_port(struct sockaddr_storage *ss, int port) {
-  if (ss->ss_family == AF_INET) ((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
-  if (ss->ss_family == AF_INET6) ((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
-}
-
 static void resolve_done(px_conn *c, const px_addrs *res) {
   csb_ev_timer_stop(c->px->loop, &c->dns_timer);
   c->rjob = NULL;
@@ -601,7 +596,7 @@ static void resolve_done(px_conn *c, const px_addrs *res) {
     }
   }
   *addrs_of(c) = *res;
-  for (size_t i = 0; i < c->addrs->n; i++) set_port(&c->addrs->a[i], c->port);
+  for (size_t i = 0; i < c->addrs->n; i++) csb_sock_set_port(&c->addrs->a[i], c->port);
   check_allowed(c);
 }
 
@@ -642,7 +637,7 @@ static void check_resolve(px_conn *c) {
   if (c->ev.is_ip) {
     c->addrs->a[0] = c->ev.addr;
     c->addrs->n = 1;
-    set_port(&c->addrs->a[0], c->port);
+    csb_sock_set_port(&c->addrs->a[0], c->port);
     if (!c->via_upstream &&
         !csb_netpolicy_connect_allowed(px->np, &c->ev, (const struct sockaddr *)&c->addrs->a[0])) {
       check_blocked(c, CSB_BLOCK_NOT_ALLOWED_LOCAL, SRC_BASELINE, "deny", 1);

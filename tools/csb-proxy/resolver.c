@@ -86,13 +86,8 @@ static void do_lookup(px_resolve_job *j) {
   }
 }
 
-static void set_port(struct sockaddr_storage *ss, int port) {
-  if (ss->ss_family == AF_INET) ((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
-  if (ss->ss_family == AF_INET6) ((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
-}
-
 static void post_result(px_resolve_job *j) {
-  for (size_t i = 0; i < j->res.n; i++) set_port(&j->res.a[i], j->port);
+  for (size_t i = 0; i < j->res.n; i++) csb_sock_set_port(&j->res.a[i], j->port);
   csb_evloop_post(j->r->loop, job_done, j);
 }
 

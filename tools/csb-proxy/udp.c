@@ -67,11 +67,6 @@ static uint16_t port_of(const struct sockaddr_storage *a) {
   return 0;
 }
 
-static void set_port_of(struct sockaddr_storage *a, uint16_t port_be) {
-  if (a->ss_family == AF_INET) ((struct sockaddr_in *)a)->sin_port = port_be;
-  if (a->ss_family == AF_INET6) ((struct sockaddr_in6 *)a)->sin6_port = port_be;
-}
-
 static int same_ip_port(const struct sockaddr_storage *a, const struct sockaddr_storage *b) {
   return same_ip(a, b) && port_of(a) == port_of(b);
 }
@@ -292,7 +287,7 @@ static uint8_t expect_source(px_udp *u, const csb_socks_addr *dst) {
   if (!zero_ip && !same_ip(&want, &peer)) return CSB_SOCKS_REP_NOT_ALLOWED;
   if (dst->port != 0) {
     u->client = u->peer;
-    set_port_of(&u->client, htons(dst->port));
+    csb_sock_set_port(&u->client, dst->port);
     u->have_client = 1;
   }
   return 0;
@@ -322,7 +317,7 @@ void px_udp_start(px_conn *c, const csb_socks_addr *dst) {
     udp_refuse(c, u, rep);
     return;
   }
-  set_port_of(&local, 0);
+  csb_sock_set_port(&local, 0);
   u->fd = socket(local.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   ll = sizeof local;
   if (u->fd < 0 || bind(u->fd, (struct sockaddr *)&local, csb_sock_len((struct sockaddr *)&local)) != 0 ||

@@ -259,13 +259,6 @@ static void udp_refuse(px_conn *c, px_udp *u, uint8_t rep) {
   px_conn_fail_raw(c, b, csb_socks_build_reply(b, rep, NULL));
 }
 
-static int all_zero(const void *p, size_t n) {
-  const uint8_t *b = p;
-  for (size_t i = 0; i < n; i++)
-    if (b[i]) return 0;
-  return 1;
-}
-
 /* DST.ADDR/DST.PORT of the request: where the client will send from.
  * Zeros mean "not known yet" (the TCP client's address, the first
  * datagram's port); an address must be the TCP client's own; names are
@@ -274,9 +267,9 @@ static uint8_t expect_source(px_udp *u, const csb_socks_addr *dst) {
   const struct sockaddr_storage *ip = &dst->ip;
   int zero_ip;
   if (dst->atyp == CSB_SOCKS_ATYP_IPV4)
-    zero_ip = all_zero(&((const struct sockaddr_in *)ip)->sin_addr, 4);
+    zero_ip = ((const struct sockaddr_in *)ip)->sin_addr.s_addr == htonl(INADDR_ANY);
   else if (dst->atyp == CSB_SOCKS_ATYP_IPV6)
-    zero_ip = all_zero(&((const struct sockaddr_in6 *)ip)->sin6_addr, 16);
+    zero_ip = IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)ip)->sin6_addr);
   else
     return CSB_SOCKS_REP_ADDRESS_NOT_SUPPORTED;
   /* IPv4-mapped IPv6 and plain IPv4 spellings of an address are the same

@@ -439,6 +439,7 @@ TEST(Ctx, OriginsAreNeverVerifiedWithTheManagedCa) {
   std::string roots = Pem(other_cert) + csb_tls_ca_pem(managed.ca, &l1);
   csb_error err;
   SSL_CTX *trusting = csb_tls_client_ctx_new(roots.data(), roots.size(), nullptr, &err);
+  ASSERT_NE(trusting, nullptr) << err.msg;
   SSL_CTX *cctx = csb_tls_client_ctx_new(roots.data(), roots.size(), managed.ca, &err);
   ASSERT_NE(cctx, nullptr) << err.msg;
   X509 *managed_cert = CaCert(managed.ca);

@@ -97,6 +97,12 @@ int csb_path_has_glob(const char *s);
 
 #define CSB_PATH_MAX_SYMLINKS 40
 
+/* The target of the symlink at `path`, exactly as readlink(2) returns it
+ * (NUL-terminated, caller frees), or NULL with errno set: EINVAL when
+ * `path` is not a symlink, ENAMETOOLONG for targets of 64 KiB or more, the
+ * system call's errno otherwise. Windows builds always answer EINVAL. */
+char *csb_path_read_link(const char *path);
+
 /* Full canonicalisation of a path that must exist (realpath semantics):
  * every symlink resolved, "." and ".." resolved physically. Errors name the
  * path and the reason ("No such file or directory", "too many levels of

@@ -227,6 +227,18 @@ static ssize_t read_link(const char *p, char **buf, size_t *cap) {
 }
 #endif
 
+char *csb_path_read_link(const char *path) {
+  char *buf = NULL;
+  size_t cap = 0;
+  if (read_link(path, &buf, &cap) < 0) {
+    int e = errno;
+    free(buf);
+    errno = e;
+    return NULL;
+  }
+  return buf;
+}
+
 /* lstat(2) of `p` through the memo `m` (NULL: no memo): 1 and the mode,
  * or 0 with errno set. */
 static int lstat_mode(csb_path_memo *m, const char *p, unsigned *mode) {

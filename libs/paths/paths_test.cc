@@ -467,6 +467,26 @@ TEST_F(FsTest, ResolveLinksFailsLikeCanonicalize) {
   EXPECT_EQ(Links("relative"), "<error>");
 }
 
+TEST_F(FsTest, ReadLinkReturnsTheTargetByteForByte) {
+  auto read = [](const std::string &p) -> std::string {
+    errno = 0;
+    char *s = csb_path_read_link(p.c_str());
+    if (s == nullptr) return "<errno " + std::to_string(errno) + ">";
+    return Take(s);
+  };
+  EXPECT_EQ(read(t / "link"), "real");
+  EXPECT_EQ(read(t / "abslink"), t / "real/dir");
+  EXPECT_EQ(read(t / "dangling"), "nowhere");
+  EXPECT_EQ(read(t / "real/chain"), "../link/dir");
+  // Not a symlink, missing: NULL with the system call's errno.
+  EXPECT_EQ(read(t / "real/dir"), "<errno " + std::to_string(EINVAL) + ">");
+  EXPECT_EQ(read(t / "missing"), "<errno " + std::to_string(ENOENT) + ">");
+  // A target longer than the first 256-byte buffer comes back whole.
+  std::string longt(1000, 'x');
+  Symlink(longt, t / "longlink");
+  EXPECT_EQ(read(t / "longlink"), longt);
+}
+
 TEST_F(FsTest, CanonicalExistingPrefixAppendsMissingSuffix) {
   EXPECT_EQ(CanonPrefix(t / "link/missing/x"), t / "real/missing/x");
   EXPECT_EQ(CanonPrefix(t / "link/dir/file"), t / "real/dir/file");

@@ -97,27 +97,7 @@ static int system_nested_symlink(const void *ctx, const char *path, char **link,
 
 static char *system_readlink(const void *ctx, const char *path) {
   char *p = system_resolve_alias(ctx, path);
-  char *out = NULL;
-  struct stat st;
-  if (fstatat(AT_FDCWD, p, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
-    size_t cap = 256;
-    for (;;) {
-      char *buf = csb_xmalloc(cap);
-      ssize_t n = readlinkat(AT_FDCWD, p, buf, cap);
-      if (n < 0) {
-        free(buf);
-        break;
-      }
-      if ((size_t)n < cap) {
-        buf[n] = '\0';
-        out = buf;
-        break;
-      }
-      free(buf);
-      if (cap >= ((size_t)1 << 20)) break;
-      cap *= 2;
-    }
-  }
+  char *out = csb_path_read_link(p);
   free(p);
   return out;
 }

@@ -1014,6 +1014,7 @@ int csb_patch_commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts,
     o->target = csb_xstrdup(e->path);
     o->dir = csb_spath_parent(PFS_STYLE, e->path);
     o->orig_exists = e->orig_exists;
+    if (e->doc) csb_patch_i_ent_flat(pl, e);
     if (e->pieces) {
       o->pieces = e->pieces;
       o->n_pieces = e->n_pieces;

@@ -49,6 +49,22 @@ int csb_patch_i_update(const char *old, size_t old_len, const struct csb_patch_h
                        size_t *n_pieces, size_t *out_len, struct csb_error *err,
                        struct csb_buf *full);
 
+/* A file's lines kept between the hunks that update it (text.c): built
+ * once from its bytes, updated in place by each hunk at a cost that
+ * depends on what the hunk searches and changes, not on the file's size.
+ * The lines point into the bytes given to csb_patch_i_doc_new and into
+ * the patch, which must outlive the doc. */
+typedef struct csb_patch_doc csb_patch_doc;
+csb_patch_doc *csb_patch_i_doc_new(const char *s, size_t len, csb_patch_scratch *sc);
+void csb_patch_i_doc_free(csb_patch_doc *d);
+/* csb_patch_i_update's result and errors; on failure d is unchanged. */
+int csb_patch_i_doc_update(csb_patch_doc *d, const struct csb_patch_hunk *h,
+                           const char *display, unsigned flags, struct csb_error *err,
+                           struct csb_buf *full);
+size_t csb_patch_i_doc_len(const csb_patch_doc *d);
+/* Writes the contents (csb_patch_i_doc_len bytes) to out. */
+void csb_patch_i_doc_write(const csb_patch_doc *d, char *out);
+
 /* Copies n pieces to out (which has room for all) and returns the length. */
 size_t csb_patch_i_join(const csb_patch_piece *pc, size_t n, char *out);
 

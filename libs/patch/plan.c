@@ -459,6 +459,8 @@ static char *own_copy(const csb_patch_entity *e, const csb_patch_piece *pieces, 
 }
 
 static void set_contents(csb_patch_entity *e, char *data, size_t len) {
+  csb_patch_i_doc_free(e->doc);
+  e->doc = NULL;
   e->pieces = NULL;
   e->n_pieces = 0;
   e->data = data;
@@ -467,6 +469,8 @@ static void set_contents(csb_patch_entity *e, char *data, size_t len) {
 }
 
 static void set_pieces(csb_patch_entity *e, const csb_patch_piece *pc, size_t n, size_t len) {
+  csb_patch_i_doc_free(e->doc);
+  e->doc = NULL;
   e->data = NULL;
   e->pieces = pc;
   e->n_pieces = n;
@@ -474,7 +478,26 @@ static void set_pieces(csb_patch_entity *e, const csb_patch_piece *pc, size_t n,
   e->loaded = 1;
 }
 
+/* Moves a doc to e (which may already hold it). */
+static void set_doc(csb_patch_entity *e, csb_patch_doc *d) {
+  if (e->doc != d) csb_patch_i_doc_free(e->doc);
+  e->doc = d;
+  e->data = NULL;
+  e->pieces = NULL;
+  e->n_pieces = 0;
+  e->len = csb_patch_i_doc_len(d);
+  e->loaded = 1;
+}
+
 const char *csb_patch_i_ent_flat(csb_patch_plan *pl, csb_patch_entity *e) {
+  if (e->doc) {
+    char *d = csb_patch_i_arena_alloc(pl, e->len + 1);
+    csb_patch_i_doc_write(e->doc, d);
+    d[e->len] = '\0';
+    csb_patch_i_doc_free(e->doc);
+    e->doc = NULL;
+    e->data = d;
+  }
   if (!e->data && e->pieces) {
     char *d = csb_patch_i_arena_alloc(pl, e->len + 1);
     d[csb_patch_i_join(e->pieces, e->n_pieces, d)] = '\0';
@@ -784,6 +807,7 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
       }
       size_t n_pieces = 0, new_len = 0;
       const csb_patch_piece *pieces;
+      csb_patch_doc *doc = NULL;
       const ahead_item *pre = ah.by_hunk && ah.by_hunk[i] != SIZE_MAX ? &ah.items[ah.by_hunk[i]] : NULL;
       if (pre && (pre->state == 0 || pre->ent != ei)) pre = NULL;
       if (pre && pre->state < 0) {
@@ -795,6 +819,31 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
         pieces = pre->pieces;
         n_pieces = pre->n_pieces;
         new_len = pre->new_len;
+      } else if (e->touched && (!h->move_path || !t->entry_is_link)) {
+        /* A later hunk on a file an earlier one changed: its lines are
+         * kept and updated in place (the entity keeps its old contents
+         * only when a move goes through a symlink to it). */
+        if (!e->doc) {
+          /* The lines point into the contents: out of a heap copy that a
+           * later hunk could free, into the arena. */
+          if (e->own) {
+            set_contents(e, dup_bytes(pl, e->own, e->len), e->len);
+            set_own(e, NULL);
+          }
+          const char *cur = csb_patch_i_ent_flat(pl, e);
+          set_doc(e, csb_patch_i_doc_new(cur, e->len, &pl->scratch));
+        }
+        size_t before = e->len;
+        csb_error te;
+        if (!csb_patch_i_doc_update(e->doc, h, t->display, op->text_flags, &te, op->full_msg)) {
+          if (kind) *kind = CSB_PATCH_ERR_DATA;
+          if (err) *err = te;
+          goto fail;
+        }
+        doc = e->doc;
+        new_len = csb_patch_i_doc_len(doc);
+        e->len = before;
+        pieces = NULL;
       } else {
         csb_error te;
         const char *cur = csb_patch_i_ent_flat(pl, e);
@@ -837,15 +886,20 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
                     "Failed to create parent directories for %s", d->display);
           goto fail;
         }
-        char *nb = own_copy(e, pieces, n_pieces, new_len);
+        char *nb = doc ? NULL : own_copy(e, pieces, n_pieces, new_len);
         de->exists = 1;
         de->touched = 1;
         de->mode = src_mode;
-        set_own(de, nb);
-        if (nb)
-          set_contents(de, nb, new_len);
-        else
-          set_pieces(de, pieces, n_pieces, new_len);
+        if (doc) {
+          e->doc = NULL; /* e is src, or de */
+          set_doc(de, doc);
+        } else {
+          set_own(de, nb);
+          if (nb)
+            set_contents(de, nb, new_len);
+          else
+            set_pieces(de, pieces, n_pieces, new_len);
+        }
         if (src != de) {
           src->exists = 0;
           src->touched = 1;
@@ -855,13 +909,17 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
         add_summary(pl, 'M', h->move_path, de->path, old_len, new_len, h->path,
                     (size_t)(de - pl->ents));
       } else {
-        char *nb = own_copy(e, pieces, n_pieces, new_len);
         e->touched = 1;
-        set_own(e, nb);
-        if (nb)
-          set_contents(e, nb, new_len);
-        else
-          set_pieces(e, pieces, n_pieces, new_len);
+        if (doc) {
+          set_doc(e, doc);
+        } else {
+          char *nb = own_copy(e, pieces, n_pieces, new_len);
+          set_own(e, nb);
+          if (nb)
+            set_contents(e, nb, new_len);
+          else
+            set_pieces(e, pieces, n_pieces, new_len);
+        }
         add_summary(pl, 'M', h->path, e->path, old_len, new_len, NULL, (size_t)(e - pl->ents));
       }
     }
@@ -897,6 +955,7 @@ void csb_patch_plan_free(csb_patch_plan *pl) {
   for (size_t i = 0; i < pl->n_ents; i++) {
     free(pl->ents[i].path);
     free(pl->ents[i].own);
+    csb_patch_i_doc_free(pl->ents[i].doc);
   }
   csb_patch_i_arena_release(&pl->arena);
   for (size_t i = 0; i < pl->n_ahead_arenas; i++) csb_patch_i_arena_release(&pl->ahead_arenas[i]);

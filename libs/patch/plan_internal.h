@@ -35,6 +35,9 @@ typedef struct csb_patch_entity {
    * csb_patch_i_ent_flat joins them when contiguous bytes are needed. */
   const csb_patch_piece *pieces;
   size_t n_pieces;
+  /* The contents as lines, once a second hunk updates the entity: later
+   * hunks update them in place (heap; NULL otherwise). */
+  csb_patch_doc *doc;
   int orig_loaded;     /* orig_data holds the original bytes (for rollback) */
   char *orig_data;
   size_t orig_len;

@@ -206,6 +206,385 @@ int csb_patch_seek(const csb_patch_line *lines, size_t n_lines,
   return 0;
 }
 
+/* ---- an editable, indexed line sequence -------------------------------------
+ *
+ * A file updated by several hunks is kept between them as a sequence of
+ * lines in blocks of at most DOC_BLOCK lines, so that a hunk costs what it
+ * searches and changes instead of a split and a copy of the whole file.
+ * For each pass of the ladder a block keeps, once a search needs them, a
+ * hash of every line's key (the bytes the pass compares) and a Bloom
+ * filter of those hashes: a search visits the blocks in order, skips those
+ * whose filter rules the pattern's anchor line out and checks the
+ * candidates of the others with the pass's own comparison, so the match
+ * chosen is the one the plain ladder (csb_patch_seek) chooses. */
+
+#define DOC_BLOCK 1024
+#define BLOOM_WORDS 128 /* 8192 bits */
+#define N_PASSES 4
+
+typedef struct doc_block {
+  csb_patch_line *l;
+  unsigned char *eol;
+  size_t n, cap;
+  uint64_t *h[N_PASSES]; /* n hashes, then BLOOM_WORDS words; or NULL */
+} doc_block;
+
+struct csb_patch_doc {
+  doc_block **b;
+  size_t nb, cap;
+  size_t *first;  /* index of each block's first line (when !stale) */
+  size_t first_cap;
+  int stale;
+  size_t n;       /* lines */
+  size_t bytes;   /* bytes of the contents */
+};
+
+static uint64_t fmix(uint64_t h) {
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  h ^= h >> 33;
+  return h;
+}
+
+static uint64_t fnv(uint64_t h, uint32_t v) { return (h ^ v) * 1099511628211ULL; }
+
+/* A hash of a line's key under pass p: equal keys (the pass's eq_fn says
+ * the lines match) give equal hashes. */
+static uint64_t key_hash(csb_patch_line a, size_t p) {
+  uint64_t h = 1469598103934665603ULL;
+  if (p == 1) a.n = csb_patch_rtrim_len(a.s, a.n);
+  if (p >= 2) a = trimmed(a);
+  const unsigned char *s = (const unsigned char *)a.s;
+  if (p < 3) {
+    for (size_t i = 0; i < a.n; i++) h = fnv(h, s[i]);
+    return fmix(h ^ a.n);
+  }
+  /* The tokens eq_norm compares: normalised code points, and invalid
+   * bytes standing for themselves (outside the code point range). */
+  size_t i = 0, k = 0;
+  while (i < a.n) {
+    uint32_t c = s[i];
+    size_t len = 1;
+    if (c >= 0x80) {
+      len = csb_utf8_decode(a.s + i, a.n - i, &c, NULL);
+      if (len == 0) {
+        c = 0x110000u + s[i];
+        len = 1;
+      } else {
+        c = norm_cp(c);
+      }
+    }
+    h = fnv(h, c);
+    i += len;
+    k++;
+  }
+  return fmix(h ^ k);
+}
+
+static void bloom_set(uint64_t *bl, uint64_t h) {
+  bl[(h & 8191) >> 6] |= 1ULL << (h & 63);
+  bl[((h >> 13) & 8191) >> 6] |= 1ULL << ((h >> 13) & 63);
+}
+
+static int bloom_has(const uint64_t *bl, uint64_t h) {
+  return (bl[(h & 8191) >> 6] >> (h & 63) & 1) && (bl[((h >> 13) & 8191) >> 6] >> ((h >> 13) & 63) & 1);
+}
+
+static void block_invalidate(doc_block *b) {
+  for (size_t p = 0; p < N_PASSES; p++) {
+    free(b->h[p]);
+    b->h[p] = NULL;
+  }
+}
+
+static const uint64_t *block_hashes(doc_block *b, size_t p) {
+  if (!b->h[p]) {
+    uint64_t *h = csb_xcalloc(b->n + BLOOM_WORDS, sizeof(uint64_t));
+    for (size_t i = 0; i < b->n; i++) {
+      h[i] = key_hash(b->l[i], p);
+      bloom_set(h + b->n, h[i]);
+    }
+    b->h[p] = h;
+  }
+  return b->h[p];
+}
+
+static doc_block *block_new(size_t cap) {
+  doc_block *b = csb_xcalloc(1, sizeof(*b));
+  b->cap = cap ? cap : 1;
+  b->l = csb_xmalloc(b->cap * sizeof(*b->l));
+  b->eol = csb_xmalloc(b->cap);
+  return b;
+}
+
+static void block_free(doc_block *b) {
+  if (!b) return;
+  block_invalidate(b);
+  free(b->l);
+  free(b->eol);
+  free(b);
+}
+
+/* Inserts blocks v[0..k) at index at. */
+static void doc_insert_blocks(csb_patch_doc *d, size_t at, doc_block **v, size_t k) {
+  d->b = csb_xgrow(d->b, &d->cap, d->nb + k, sizeof(*d->b));
+  memmove(d->b + at + k, d->b + at, (d->nb - at) * sizeof(*d->b));
+  memcpy(d->b + at, v, k * sizeof(*v));
+  d->nb += k;
+  d->stale = 1;
+}
+
+static void doc_remove_block(csb_patch_doc *d, size_t at) {
+  block_free(d->b[at]);
+  memmove(d->b + at, d->b + at + 1, (d->nb - at - 1) * sizeof(*d->b));
+  d->nb--;
+  d->stale = 1;
+}
+
+/* Appends lines to a new run of blocks, half full so that insertions have
+ * room. */
+static void doc_put_blocks(csb_patch_doc *d, size_t at, const csb_patch_line *l,
+                           const unsigned char *eol, size_t n) {
+  size_t per = DOC_BLOCK / 2, k = (n + per - 1) / per;
+  if (k == 0) return;
+  doc_block **v = csb_xmalloc(k * sizeof(*v));
+  for (size_t i = 0; i < k; i++) {
+    size_t m = n - i * per < per ? n - i * per : per;
+    v[i] = block_new(DOC_BLOCK);
+    memcpy(v[i]->l, l + i * per, m * sizeof(*l));
+    memcpy(v[i]->eol, eol + i * per, m);
+    v[i]->n = m;
+  }
+  doc_insert_blocks(d, at, v, k);
+  free(v);
+}
+
+csb_patch_doc *csb_patch_i_doc_new(const char *s, size_t len, csb_patch_scratch *sc) {
+  file_lines f;
+  split_file(s, len, &f, sc);
+  csb_patch_doc *d = csb_xcalloc(1, sizeof(*d));
+  doc_put_blocks(d, 0, f.lines, f.eol, f.n);
+  d->n = f.n;
+  d->bytes = len;
+  return d;
+}
+
+void csb_patch_i_doc_free(csb_patch_doc *d) {
+  if (!d) return;
+  for (size_t i = 0; i < d->nb; i++) block_free(d->b[i]);
+  free(d->b);
+  free(d->first);
+  free(d);
+}
+
+size_t csb_patch_i_doc_len(const csb_patch_doc *d) { return d->bytes; }
+
+void csb_patch_i_doc_write(const csb_patch_doc *d, char *out) {
+  size_t o = 0;
+  for (size_t i = 0; i < d->nb; i++) {
+    const doc_block *b = d->b[i];
+    for (size_t j = 0; j < b->n; j++) {
+      if (b->l[j].n) memcpy(out + o, b->l[j].s, b->l[j].n);
+      o += b->l[j].n;
+      memcpy(out + o, eol_bytes[b->eol[j]], eol_len[b->eol[j]]);
+      o += eol_len[b->eol[j]];
+    }
+  }
+}
+
+/* The block holding line i (i < d->n), and i's offset in it. */
+static size_t doc_find(csb_patch_doc *d, size_t i, size_t *off) {
+  if (d->stale) {
+    d->first = csb_xgrow(d->first, &d->first_cap, d->nb + 1, sizeof(size_t));
+    size_t f = 0;
+    for (size_t k = 0; k < d->nb; k++) {
+      d->first[k] = f;
+      f += d->b[k]->n;
+    }
+    d->stale = 0;
+  }
+  size_t lo = 0, hi = d->nb; /* last block whose first line <= i */
+  while (hi - lo > 1) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (d->first[mid] <= i)
+      lo = mid;
+    else
+      hi = mid;
+  }
+  while (lo + 1 < d->nb && d->b[lo]->n == i - d->first[lo] + 0 && i - d->first[lo] >= d->b[lo]->n)
+    lo++;
+  *off = i - d->first[lo];
+  return lo;
+}
+
+static csb_patch_line *doc_at(csb_patch_doc *d, size_t i, unsigned char **eol) {
+  size_t off, k = doc_find(d, i, &off);
+  if (eol) *eol = &d->b[k]->eol[off];
+  return &d->b[k]->l[off];
+}
+
+/* Replaces lines [pos, pos + del) with ins[0..n_ins). */
+static void doc_splice(csb_patch_doc *d, size_t pos, size_t del, const csb_patch_line *ins,
+                       const unsigned char *ins_eol, size_t n_ins) {
+  if (d->nb == 0) {
+    doc_put_blocks(d, 0, ins, ins_eol, n_ins);
+    d->n = n_ins;
+    for (size_t i = 0; i < n_ins; i++) d->bytes += ins[i].n + eol_len[ins_eol[i]];
+    return;
+  }
+  size_t bi, off;
+  if (pos == d->n) {
+    bi = d->nb - 1;
+    off = d->b[bi]->n;
+  } else {
+    bi = doc_find(d, pos, &off);
+  }
+  /* Deletion, possibly across blocks. */
+  size_t left = del, k = bi, o = off;
+  while (left > 0) {
+    doc_block *b = d->b[k];
+    size_t m = b->n - o < left ? b->n - o : left;
+    for (size_t j = o; j < o + m; j++) d->bytes -= b->l[j].n + eol_len[b->eol[j]];
+    memmove(b->l + o, b->l + o + m, (b->n - o - m) * sizeof(*b->l));
+    memmove(b->eol + o, b->eol + o + m, b->n - o - m);
+    b->n -= m;
+    block_invalidate(b);
+    left -= m;
+    if (b->n == 0 && k != bi) {
+      doc_remove_block(d, k);
+    } else {
+      k++;
+      o = 0;
+    }
+  }
+  d->n -= del;
+  /* Insertion into block bi at off. */
+  doc_block *b = d->b[bi];
+  for (size_t i = 0; i < n_ins; i++) d->bytes += ins[i].n + eol_len[ins_eol[i]];
+  d->n += n_ins;
+  if (b->n + n_ins <= DOC_BLOCK) {
+    if (n_ins) {
+      if (b->n + n_ins > b->cap) {
+        b->cap = DOC_BLOCK;
+        b->l = csb_xrealloc(b->l, b->cap * sizeof(*b->l));
+        b->eol = csb_xrealloc(b->eol, b->cap);
+      }
+      memmove(b->l + off + n_ins, b->l + off, (b->n - off) * sizeof(*b->l));
+      memmove(b->eol + off + n_ins, b->eol + off, b->n - off);
+      memcpy(b->l + off, ins, n_ins * sizeof(*ins));
+      memcpy(b->eol + off, ins_eol, n_ins);
+      b->n += n_ins;
+      block_invalidate(b);
+    }
+    if (b->n == 0 && d->nb > 1) doc_remove_block(d, bi);
+  } else {
+    size_t total = b->n + n_ins;
+    csb_patch_line *l = csb_xmalloc(total * sizeof(*l));
+    unsigned char *e = csb_xmalloc(total);
+    memcpy(l, b->l, off * sizeof(*l));
+    memcpy(e, b->eol, off);
+    memcpy(l + off, ins, n_ins * sizeof(*l));
+    memcpy(e + off, ins_eol, n_ins);
+    memcpy(l + off + n_ins, b->l + off, (b->n - off) * sizeof(*l));
+    memcpy(e + off + n_ins, b->eol + off, b->n - off);
+    doc_remove_block(d, bi);
+    doc_put_blocks(d, bi, l, e, total);
+    free(l);
+    free(e);
+  }
+  d->stale = 1;
+}
+
+/* 1 when pat matches at line i under pass p; -1 when the budget ran out. */
+static int doc_match_at(csb_patch_doc *d, const csb_patch_line *pat, const uint64_t *ph,
+                        size_t n_pat, size_t i, size_t p, unsigned long long *budget) {
+  size_t off, k = doc_find(d, i, &off);
+  for (size_t j = 0; j < n_pat; j++) {
+    if (budget) {
+      if (*budget == 0) return -1;
+      (*budget)--;
+    }
+    while (off >= d->b[k]->n) {
+      k++;
+      off = 0;
+    }
+    doc_block *b = d->b[k];
+    if (ph && block_hashes(b, p)[off] != ph[j]) return 0;
+    if (!passes[p](b->l[off], pat[j])) return 0;
+    off++;
+  }
+  return 1;
+}
+
+/* The first i in [start, last] where pat matches under pass p. */
+static int doc_find_first(csb_patch_doc *d, const csb_patch_line *pat, const uint64_t *ph,
+                          size_t n_pat, size_t start, size_t last, size_t p, size_t *at,
+                          unsigned long long *budget) {
+  /* The anchor: the longest pattern line, likely the rarest. */
+  size_t a = 0;
+  for (size_t j = 1; j < n_pat; j++)
+    if (pat[j].n > pat[a].n) a = j;
+  size_t q = start + a, qmax = last + a, off;
+  size_t k = doc_find(d, q, &off);
+  for (; k < d->nb; k++, off = 0) {
+    doc_block *b = d->b[k];
+    size_t f = d->first[k];
+    if (f > qmax) break;
+    if (budget) {
+      if (*budget == 0) return -1;
+      (*budget)--;
+    }
+    const uint64_t *h = block_hashes(b, p);
+    if (!bloom_has(h + b->n, ph[a])) continue;
+    size_t end = qmax - f + 1 < b->n ? qmax - f + 1 : b->n;
+    for (size_t j = off; j < end; j++) {
+      if (h[j] != ph[a]) continue;
+      int r = doc_match_at(d, pat, ph, n_pat, f + j - a, p, budget);
+      if (r) {
+        if (r > 0) *at = f + j - a;
+        return r;
+      }
+      /* doc_match_at may have refreshed the block index: b, h, f stay
+       * valid (no edit happens during a search). */
+    }
+  }
+  return 0;
+}
+
+/* csb_patch_seek over a doc. */
+static int doc_seek(csb_patch_doc *d, const csb_patch_line *pat, size_t n_pat, size_t start,
+                    int eof, size_t *at, unsigned long long *budget) {
+  if (n_pat == 0) {
+    *at = start;
+    return 1;
+  }
+  if (n_pat > d->n) return 0;
+  size_t last = d->n - n_pat;
+  if (eof && last >= start) {
+    for (size_t p = 0; p < N_PASSES; p++) {
+      int r = doc_match_at(d, pat, NULL, n_pat, last, p, budget);
+      if (r < 0) return 0;
+      if (r) {
+        *at = last;
+        return 1;
+      }
+    }
+  }
+  if (start > last) return 0;
+  uint64_t *ph = csb_xmalloc(n_pat * sizeof(*ph));
+  int found = 0;
+  for (size_t p = 0; p < N_PASSES && !found; p++) {
+    for (size_t j = 0; j < n_pat; j++) ph[j] = key_hash(pat[j], p);
+    int r = doc_find_first(d, pat, ph, n_pat, start, last, p, at, budget);
+    if (r < 0) break;
+    found = r;
+  }
+  free(ph);
+  return found;
+}
+
 /* ---- replacements ----------------------------------------------------------- */
 
 typedef struct {
@@ -294,22 +673,34 @@ void csb_patch_i_scratch_free(csb_patch_scratch *sc) {
   memset(sc, 0, sizeof(*sc));
 }
 
-int csb_patch_i_update(const char *old, size_t old_len, const csb_patch_hunk *h,
-                       const char *display, unsigned flags, csb_patch_scratch *sc,
-                       size_t *n_pieces, size_t *out_len, csb_error *err, csb_buf *full) {
-  file_lines f;
-  split_file(old, old_len, &f, sc);
-  repl_vec r = {0};
+/* A search over some lines: csb_patch_seek's contract. */
+typedef int (*seek_fn)(void *src, const csb_patch_line *pat, size_t n_pat, size_t start,
+                       int eof, size_t *at, unsigned long long *budget);
+
+static int seek_flat(void *src, const csb_patch_line *pat, size_t n_pat, size_t start, int eof,
+                     size_t *at, unsigned long long *budget) {
+  const file_lines *f = src;
+  return csb_patch_seek(f->lines, f->n, pat, n_pat, start, eof, at, budget);
+}
+
+static int seek_doc(void *src, const csb_patch_line *pat, size_t n_pat, size_t start, int eof,
+                    size_t *at, unsigned long long *budget) {
+  return doc_seek(src, pat, n_pat, start, eof, at, budget);
+}
+
+/* Locates every chunk of h, in order, each searched forward from where the
+ * previous one ended, in n lines searched by seek; adds their
+ * replacements to r (unsorted). */
+static int locate(void *src, size_t n, seek_fn seek, const csb_patch_hunk *h,
+                  const char *display, repl_vec *r, csb_error *err, csb_buf *full) {
   unsigned long long budget = SEEK_BUDGET;
   size_t cursor = 0;
-  int ok = 0;
   csb_buf msg = {0};
-
   for (size_t ci = 0; ci < h->n_chunks; ci++) {
     const csb_patch_chunk *c = &h->chunks[ci];
     if (c->has_context) {
       size_t at;
-      if (!csb_patch_seek(f.lines, f.n, &c->context, 1, cursor, 0, &at, &budget)) {
+      if (!seek(src, &c->context, 1, cursor, 0, &at, &budget)) {
         if (budget == 0) goto too_complex;
         csb_buf_puts(&msg, "Failed to find context '");
         csb_buf_append(&msg, c->context.s, c->context.n);
@@ -319,17 +710,15 @@ int csb_patch_i_update(const char *old, size_t old_len, const csb_patch_hunk *h,
       cursor = at + 1;
     }
     if (c->n_old == 0) {
-      add_repl(&r, f.n, 0, c->new_lines, c->n_new);
+      add_repl(r, n, 0, c->new_lines, c->n_new);
       continue;
     }
     size_t n_old = c->n_old, n_new = c->n_new, at;
-    int found = csb_patch_seek(f.lines, f.n, c->old_lines, n_old, cursor, c->is_end_of_file,
-                               &at, &budget);
+    int found = seek(src, c->old_lines, n_old, cursor, c->is_end_of_file, &at, &budget);
     if (!found && budget > 0 && c->old_lines[n_old - 1].n == 0) {
       n_old--;
       if (n_new > 0 && c->new_lines[n_new - 1].n == 0) n_new--;
-      found = csb_patch_seek(f.lines, f.n, c->old_lines, n_old, cursor, c->is_end_of_file,
-                             &at, &budget);
+      found = seek(src, c->old_lines, n_old, cursor, c->is_end_of_file, &at, &budget);
     }
     if (!found) {
       if (budget == 0) goto too_complex;
@@ -337,8 +726,28 @@ int csb_patch_i_update(const char *old, size_t old_len, const csb_patch_hunk *h,
       join_lines(&msg, c->old_lines, c->n_old);
       goto fail;
     }
-    add_chunk_repls(&r, c, at, n_old, n_new);
+    add_chunk_repls(r, c, at, n_old, n_new);
     cursor = at + n_old;
+  }
+  return 1;
+
+too_complex:
+  csb_buf_printf(&msg, "Failed to find expected lines in %s: search too expensive", display);
+fail:
+  csb_patch_set_msg(err, full, 0, &msg);
+  csb_buf_free(&msg);
+  return 0;
+}
+
+int csb_patch_i_update(const char *old, size_t old_len, const csb_patch_hunk *h,
+                       const char *display, unsigned flags, csb_patch_scratch *sc,
+                       size_t *n_pieces, size_t *out_len, csb_error *err, csb_buf *full) {
+  file_lines f;
+  split_file(old, old_len, &f, sc);
+  repl_vec r = {0};
+  if (!locate(&f, f.n, seek_flat, h, display, &r, err, full)) {
+    free(r.v);
+    return 0;
   }
 
   if (r.n > 1) qsort(r.v, r.n, sizeof(*r.v), repl_cmp);
@@ -413,17 +822,8 @@ int csb_patch_i_update(const char *old, size_t old_len, const csb_patch_hunk *h,
     *n_pieces = o.n;
     *out_len = o.len;
   }
-  ok = 1;
-  goto done;
-
-too_complex:
-  csb_buf_printf(&msg, "Failed to find expected lines in %s: search too expensive", display);
-fail:
-  csb_patch_set_msg(err, full, 0, &msg);
-done:
-  csb_buf_free(&msg);
   free(r.v);
-  return ok;
+  return 1;
 }
 
 size_t csb_patch_i_join(const csb_patch_piece *pc, size_t n, char *out) {
@@ -448,4 +848,115 @@ int csb_patch_update_text(const char *old, size_t old_len, const csb_patch_hunk 
   }
   csb_patch_i_scratch_free(&sc);
   return ok;
+}
+
+/* ---- updating a doc in place ---------------------------------------------- */
+
+typedef struct {
+  csb_patch_line *l;
+  unsigned char *e;
+  size_t n, cap_l, cap_e;
+} line_vec;
+
+static void lv_push(line_vec *v, const char *s, size_t n, unsigned char e) {
+  v->l = csb_xgrow(v->l, &v->cap_l, v->n + 1, sizeof(*v->l));
+  v->e = csb_xgrow(v->e, &v->cap_e, v->n + 1, 1);
+  v->l[v->n] = (csb_patch_line){s, n};
+  v->e[v->n++] = e;
+}
+
+/* A new line t with ending e, as the lines split_file makes of its bytes:
+ * a CR inside t ends a line (and with an LF ending after it, a final CR
+ * and that LF are one CRLF). */
+static void lv_push_new(line_vec *v, csb_patch_line t, unsigned char e) {
+  size_t from = 0;
+  for (size_t i = 0; i < t.n; i++) {
+    if (t.s[i] != '\r') continue;
+    if (i + 1 == t.n && e == EOL_LF) {
+      lv_push(v, t.s + from, i - from, EOL_CRLF);
+      return;
+    }
+    lv_push(v, t.s + from, i - from, EOL_CR);
+    from = i + 1;
+  }
+  lv_push(v, t.s + from, t.n - from, e);
+}
+
+typedef struct {
+  size_t start, del, ins, n_ins;
+} edit;
+
+/* Line p ends with a lone CR and line p + 1 is an empty line ending with
+ * LF: their bytes are one CRLF line. */
+static void doc_join_at(csb_patch_doc *d, size_t p) {
+  if (p + 1 >= d->n) return;
+  unsigned char *e1, *e2;
+  doc_at(d, p, &e1);
+  csb_patch_line *b = doc_at(d, p + 1, &e2);
+  if (*e1 != EOL_CR || b->n != 0 || *e2 != EOL_LF) return;
+  doc_splice(d, p + 1, 1, NULL, NULL, 0);
+  doc_at(d, p, &e1);
+  *e1 = EOL_CRLF;
+  d->bytes += 1;
+}
+
+int csb_patch_i_doc_update(csb_patch_doc *d, const csb_patch_hunk *h, const char *display,
+                           unsigned flags, csb_error *err, csb_buf *full) {
+  repl_vec r = {0};
+  if (!locate(d, d->n, seek_doc, h, display, &r, err, full)) {
+    free(r.v);
+    return 0;
+  }
+  if (r.n > 1) qsort(r.v, r.n, sizeof(*r.v), repl_cmp);
+  unsigned char pref = EOL_LF;
+  for (size_t k = 0, got = 0; k < d->nb && !got; k++)
+    for (size_t j = 0; j < d->b[k]->n; j++)
+      if (d->b[k]->eol[j] != EOL_NONE) {
+        pref = d->b[k]->eol[j];
+        got = 1;
+        break;
+      }
+  /* The same walk as csb_patch_i_update's, as edits that do not overlap:
+   * a replacement starting inside an earlier one's range inserts its lines
+   * where that range ends and removes what remains of its own. */
+  size_t n = d->n, pos = 0, appended = 0;
+  unsigned char *last_eol = NULL;
+  if (n) doc_at(d, n - 1, &last_eol);
+  int last_kept = n && *last_eol == EOL_NONE;
+  line_vec iv = {0};
+  edit *ed = csb_xcalloc(r.n ? r.n : 1, sizeof(*ed));
+  for (size_t k = 0; k < r.n; k++) {
+    const repl *x = &r.v[k];
+    size_t es = x->start > pos ? x->start : pos;
+    size_t ee = x->start + x->old_len > pos ? x->start + x->old_len : pos;
+    if (es <= n - 1 && ee > n - 1) last_kept = 0;
+    size_t off = iv.n;
+    for (size_t j = 0; j < x->n_new; j++) lv_push_new(&iv, x->new_lines[j], pref);
+    ed[k] = (edit){es, ee - es, off, iv.n - off};
+    if (es == n) appended += iv.n - off;
+    pos = ee;
+  }
+  for (size_t k = r.n; k-- > 0;)
+    doc_splice(d, ed[k].start, ed[k].del, iv.l + ed[k].ins, iv.e + ed[k].ins, ed[k].n_ins);
+  if (last_kept && (appended || (flags & CSB_PATCH_TEXT_ADD_FINAL_NEWLINE))) {
+    doc_at(d, d->n - 1 - appended, &last_eol);
+    *last_eol = pref;
+    d->bytes += eol_len[pref];
+  }
+  /* Where edits made lines adjacent, their bytes may split differently:
+   * join those pairs, from the end so that indices stay valid. */
+  size_t shift = 0;
+  for (size_t k = 0; k < r.n; k++) {
+    ed[k].start += shift;
+    shift += ed[k].n_ins - ed[k].del;
+  }
+  for (size_t k = r.n; k-- > 0;) {
+    doc_join_at(d, ed[k].start + ed[k].n_ins - 1);
+    if (ed[k].start > 0) doc_join_at(d, ed[k].start - 1);
+  }
+  free(ed);
+  free(iv.l);
+  free(iv.e);
+  free(r.v);
+  return 1;
 }

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -649,6 +650,195 @@ TEST_F(Tree, ManyHunksOnOneFileKeepOneCopy) {
   EXPECT_FALSE(Exists("big.txt"));
   EXPECT_EQ(Read("moved.txt"), want);
   EXPECT_TRUE(Leftovers().empty());
+}
+
+// The new contents of the last summary entry after planning `patch` in
+// root, or the error message.
+bool PlanLast(const std::string &root, const std::string &patch, unsigned flags,
+              std::string *out) {
+  Parsed r;
+  Parse(patch, &r);
+  EXPECT_TRUE(r.ok) << r.err.msg;
+  if (!r.ok) return false;
+  csb_buf full = {};
+  csb_patch_plan_opts o = {root.c_str(), flags, nullptr, nullptr, &full};
+  csb_patch_err_kind kind;
+  csb_error err;
+  csb_patch_plan *plan = csb_patch_plan_build(r.p, &o, &kind, &err);
+  bool ok = plan != nullptr;
+  if (ok) {
+    size_t len = 0;
+    const char *d = csb_patch_plan_new_contents(plan, csb_patch_plan_summary_len(plan) - 1, &len);
+    out->assign(d ? d : "", len);
+  } else {
+    out->assign(full.data ? full.data : "", full.len);
+  }
+  csb_buf_free(&full);
+  csb_patch_plan_free(plan);
+  return ok;
+}
+
+// Lines as the applier splits them (LF, CRLF, lone CR), without endings.
+std::vector<std::string> SplitLines(const std::string &s) {
+  std::vector<std::string> v;
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t j = s.find_first_of("\r\n", i);
+    if (j == std::string::npos) {
+      v.push_back(s.substr(i));
+      break;
+    }
+    v.push_back(s.substr(i, j - i));
+    i = j + (s[j] == '\r' && j + 1 < s.size() && s[j + 1] == '\n' ? 2 : 1);
+  }
+  return v;
+}
+
+// Several update hunks on one file (kept as lines between hunks) give
+// exactly what applying them one at a time to the bytes gives: mixed and
+// missing line endings, lines joined by an edit ("x\r" then "\n"), new
+// lines holding CR, every pass of the ladder, pure additions, End of File,
+// and the first failing hunk's message.
+TEST_F(Tree, SequentialHunksMatchOneAtATime) {
+  std::mt19937 rng(20261123);
+  const std::vector<std::string> vocab = {"a", "b", "c", "a ", "  b", "", "x\xe2\x80\x94y",
+                                          "x-y", "q\xc2\xa0", "}"};
+  // (The parser drops one CR before each LF: "r\r\r" adds "r\r".)
+  const std::vector<std::string> added = {"n", "", "p\rq", "r\r\r", "\r\r", "a", "}"};
+  const char *eols[] = {"\n", "\r\n", "\r"};
+  int checked_ok = 0, checked_fail = 0;
+  for (int iter = 0; iter < 1000; iter++) {
+    std::string file;
+    int nl = (int)(rng() % 30);
+    int eol_kind = (int)(rng() % 4); // 3: mixed
+    for (int i = 0; i < nl; i++) {
+      file += vocab[rng() % vocab.size()];
+      if (i + 1 < nl || rng() % 3) file += eols[eol_kind == 3 ? rng() % 3 : eol_kind];
+    }
+    unsigned flags = rng() % 4 == 0 ? CSB_PATCH_TEXT_ADD_FINAL_NEWLINE : 0;
+    std::string want = file, want_msg, patch;
+    bool want_ok = true;
+    int hunks = 2 + (int)(rng() % 4);
+    for (int k = 0; k < hunks; k++) {
+      std::vector<std::string> cur = SplitLines(want);
+      std::string h = "*** Update File: f.txt\n";
+      int chunks = 1 + (int)(rng() % 2);
+      size_t from = 0;
+      for (int c = 0; c < chunks; c++) {
+        h += "@@\n";
+        if (rng() % 10 == 0 || from >= cur.size()) {
+          h += "+" + added[rng() % added.size()] + "\n";
+          continue;
+        }
+        size_t s0 = from + rng() % (cur.size() - from);
+        size_t n0 = 1 + rng() % 3;
+        if (s0 + n0 > cur.size()) n0 = cur.size() - s0;
+        for (size_t i = s0; i < s0 + n0; i++) {
+          std::string l = cur[i];
+          if (rng() % 5 == 0) l += " ";           // trailing-whitespace pass
+          if (rng() % 7 == 0) l = "  " + l;       // trimmed pass
+          if (rng() % 50 == 0) l = "zz";          // not found
+          h += (rng() % 2 ? " " : "-") + l + "\n";
+          if (rng() % 3 == 0) h += "+" + added[rng() % added.size()] + "\n";
+        }
+        if (s0 + n0 == cur.size() && rng() % 3 == 0) h += "*** End of File\n";
+        from = s0 + n0;
+      }
+      patch += h;
+      if (want_ok) {
+        Parsed r;
+        Parse(P(h), &r);
+        ASSERT_TRUE(r.ok) << r.err.msg;
+        csb_buf b = {}, full = {};
+        csb_error err;
+        std::string display = root + "/f.txt";
+        if (csb_patch_update_text(want.data(), want.size(), &r.p->hunks[0], display.c_str(),
+                                  flags, &b, &err, &full)) {
+          want.assign(b.data ? b.data : "", b.len);
+        } else {
+          want_ok = false;
+          want_msg.assign(full.data, full.len);
+        }
+        csb_buf_free(&b);
+        csb_buf_free(&full);
+      }
+    }
+    std::ofstream(root + "/f.txt", std::ios::binary | std::ios::trunc) << file;
+    std::string got;
+    bool ok = PlanLast(root, P(patch), flags, &got);
+    ASSERT_EQ(ok, want_ok) << "iteration " << iter << "\n" << patch << "\n" << got;
+    ASSERT_EQ(got, want_ok ? want : want_msg) << "iteration " << iter << "\n" << patch;
+    (want_ok ? checked_ok : checked_fail)++;
+  }
+  EXPECT_GT(checked_ok, 100);
+  EXPECT_GT(checked_fail, 10);
+}
+
+// An edit that leaves a line ending with CR before an empty line ending
+// with LF makes one CRLF line of them for the next hunk, as reading the
+// bytes again would.
+TEST_F(Tree, EditJoinsCrAndLfLinesForTheNextHunk) {
+  Write("f.txt", "a\nx\ry\n");
+  std::string got;
+  ASSERT_TRUE(PlanLast(root, P("*** Update File: f.txt\n@@\n x\n-y\n+\n"
+                               "*** Update File: f.txt\n@@\n x\n+z\n"),
+                       0, &got))
+      << got;
+  EXPECT_EQ(got, "a\nx\r\nz\n");
+  // And a new line ending with CR takes the LF after it (the parser drops
+  // one CR before each LF of the patch).
+  Write("g.txt", "a\nb\n");
+  ASSERT_TRUE(PlanLast(root, P("*** Update File: g.txt\n@@\n-a\n+p\r\r\n"
+                               "*** Update File: g.txt\n@@\n p\n+q\n"),
+                       0, &got))
+      << got;
+  EXPECT_EQ(got, "p\r\nq\r\nb\n");
+}
+
+// A large file updated by many hunks, in no particular order (each
+// searches from the top again), some only matching with trailing white
+// space ignored, then by one hunk of many chunks: exact bytes.
+TEST_F(Tree, LargeFileManyHunksAndChunks) {
+  const int n = 100000, hunks = 2000;
+  std::vector<std::string> lines(n);
+  std::string body;
+  for (int i = 0; i < n; i++) {
+    char b[64];
+    snprintf(b, sizeof(b), "line %06d%s", i, i % 7 == 3 ? "  " : "");
+    lines[i] = b;
+    body += lines[i] + "\n";
+  }
+  Write("big.txt", body);
+  std::vector<int> order(hunks);
+  for (int k = 0; k < hunks; k++) order[k] = k;
+  std::shuffle(order.begin(), order.end(), std::mt19937(7));
+  std::string patch;
+  std::vector<std::string> want = lines;
+  for (int k : order) {
+    int i = k * (n / hunks) + 3; // 3 mod 7 for some: the file has trailing spaces there
+    char b[64];
+    snprintf(b, sizeof(b), "line %06d", i);
+    patch += "*** Update File: big.txt\n@@\n-" + std::string(b) + "\n+hunk " +
+             std::to_string(k) + "\n+added " + std::to_string(k) + "\n";
+    want[i] = "hunk " + std::to_string(k) + "\nadded " + std::to_string(k);
+  }
+  patch += "*** Update File: big.txt\n";
+  for (int i = 1; i < n - 1; i += 50) {
+    patch += "@@\n " + want[i - 1] .substr(0, want[i - 1].find('\n')) + "\n";
+    patch += "-" + want[i].substr(0, want[i].find('\n')) + "\n+chunk " + std::to_string(i) + "\n";
+  }
+  // The chunk's context is the first line of a replaced pair at most once
+  // per 50 lines, so build the expectation the same way.
+  for (int i = 1; i < n - 1; i += 50) {
+    std::string rest = want[i].find('\n') == std::string::npos ? "" : want[i].substr(want[i].find('\n'));
+    want[i] = "chunk " + std::to_string(i) + rest;
+  }
+  std::string expect;
+  for (const auto &l : want) expect += l + "\n";
+  std::string got;
+  ASSERT_TRUE(PlanLast(root, P(patch), 0, &got)) << got;
+  EXPECT_EQ(got.size(), expect.size());
+  EXPECT_TRUE(got == expect);
 }
 
 // A write cut short (here by the file size limit, after part of the data

@@ -594,8 +594,9 @@ static int str_cmp(const void *a, const void *b) {
   return path_cmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* How many of the sorted paths v[0..n) equal s. */
-static size_t count_eq(const char **v, size_t n, const char *s) {
+/* Whether exactly one of the sorted paths v[0..n) equals s (without
+ * counting them: a path named by every hunk must not cost hunks^2). */
+static int named_once(const char **v, size_t n, const char *s) {
   size_t lo = 0, hi = n;
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
@@ -604,9 +605,7 @@ static size_t count_eq(const char **v, size_t n, const char *s) {
     else
       hi = mid;
   }
-  size_t k = 0;
-  while (lo + k < n && path_cmp(v[lo + k], s) == 0) k++;
-  return k;
+  return lo < n && path_cmp(v[lo], s) == 0 && (lo + 1 == n || path_cmp(v[lo + 1], s) != 0);
 }
 
 static void ahead_run(csb_patch_plan *pl, const csb_patch *p, const csb_patch_plan_opts *op,
@@ -634,7 +633,7 @@ static void ahead_run(csb_patch_plan *pl, const csb_patch *p, const csb_patch_pl
   for (size_t i = 0; i < p->n_hunks; i++) {
     const csb_patch_target *t = &pl->targets[2 * i];
     if (p->hunks[i].kind != CSB_PATCH_UPDATE || t->entry_is_link ||
-        count_eq(paths, np, t->entry) != 1)
+        !named_once(paths, np, t->entry))
       continue;
     csb_patch_entity *e = ent_get(pl, t->entry);
     if (!e->orig_exists || !S_ISREG(e->orig_mode) || e->touched || e->orig_loaded) continue;

@@ -372,6 +372,33 @@ TEST(Update, ErrorsCarryUpstreamText) {
   EXPECT_EQ(msg, "Failed to find expected lines in /x/f:\nq\nr");
 }
 
+// One hunk of many chunks against a large file, each chunk only found by
+// a later pass of the ladder (the file has trailing white space, or
+// typographic dashes): every chunk is searched forward from the previous
+// one and the bytes are exact.
+TEST(Update, ManyChunksLaterPassesLargeFile) {
+  const int n = 60000;
+  std::string file, want, body = "*** Update File: f\n";
+  for (int i = 0; i < n; i++) {
+    std::string l = "line " + std::to_string(i) + (i % 3 ? " \t" : " \xe2\x80\x94 x");
+    file += l + "\n";
+    if (i % 20 == 5) {
+      std::string pat = "line " + std::to_string(i) + (i % 3 ? "" : " - x");
+      body += "@@\n-" + pat + "\n+new " + std::to_string(i) + "\n";
+      want += "new " + std::to_string(i) + "\n";
+    } else {
+      want += l + "\n";
+    }
+  }
+  // And a line added after the last one.
+  body += "@@\n line 59999 \t\n+end\n";
+  want += "end\n";
+  std::string out;
+  ASSERT_TRUE(Update(file, P(body), &out));
+  EXPECT_EQ(out.size(), want.size());
+  EXPECT_TRUE(out == want);
+}
+
 TEST(Update, RepeatedLinesOrder) {
   std::string out;
   ASSERT_TRUE(Update("x\r\nx\r\nx\r\n", P("*** Update File: f\n@@\n x\n-x\n+y\n x\n"), &out));

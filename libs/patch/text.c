@@ -677,10 +677,34 @@ void csb_patch_i_scratch_free(csb_patch_scratch *sc) {
 typedef int (*seek_fn)(void *src, const csb_patch_line *pat, size_t n_pat, size_t start,
                        int eof, size_t *at, unsigned long long *budget);
 
+/* The lines of one update: searched with the plain ladder while that has
+ * cost at most about twice the file's lines in all (a chunk found near
+ * where the previous one ended, or one search through the file), then in
+ * a doc made of them, so that a hunk of many chunks the plain ladder would
+ * each search to the end of the file costs what the doc search does. */
+typedef struct {
+  const file_lines *f;
+  unsigned long long plain_left;
+  csb_patch_doc *doc;
+} flat_src;
+
 static int seek_flat(void *src, const csb_patch_line *pat, size_t n_pat, size_t start, int eof,
                      size_t *at, unsigned long long *budget) {
-  const file_lines *f = src;
-  return csb_patch_seek(f->lines, f->n, pat, n_pat, start, eof, at, budget);
+  flat_src *fs = src;
+  if (!fs->doc && fs->plain_left > 0) {
+    unsigned long long b = fs->plain_left < *budget ? fs->plain_left : *budget;
+    unsigned long long b0 = b;
+    int found = csb_patch_seek(fs->f->lines, fs->f->n, pat, n_pat, start, eof, at, &b);
+    fs->plain_left -= b0 - b;
+    *budget -= b0 - b;
+    if (found || b > 0 || *budget == 0) return found;
+  }
+  if (!fs->doc) {
+    fs->doc = csb_xcalloc(1, sizeof(*fs->doc));
+    doc_put_blocks(fs->doc, 0, fs->f->lines, fs->f->eol, fs->f->n);
+    fs->doc->n = fs->f->n;
+  }
+  return doc_seek(fs->doc, pat, n_pat, start, eof, at, budget);
 }
 
 static int seek_doc(void *src, const csb_patch_line *pat, size_t n_pat, size_t start, int eof,
@@ -745,7 +769,10 @@ int csb_patch_i_update(const char *old, size_t old_len, const csb_patch_hunk *h,
   file_lines f;
   split_file(old, old_len, &f, sc);
   repl_vec r = {0};
-  if (!locate(&f, f.n, seek_flat, h, display, &r, err, full)) {
+  flat_src fs = {&f, 2 * (unsigned long long)f.n + 65536, NULL};
+  int found = locate(&fs, f.n, seek_flat, h, display, &r, err, full);
+  csb_patch_i_doc_free(fs.doc);
+  if (!found) {
     free(r.v);
     return 0;
   }
@@ -951,7 +978,7 @@ int csb_patch_i_doc_update(csb_patch_doc *d, const csb_patch_hunk *h, const char
     shift += ed[k].n_ins - ed[k].del;
   }
   for (size_t k = r.n; k-- > 0;) {
-    doc_join_at(d, ed[k].start + ed[k].n_ins - 1);
+    if (ed[k].start + ed[k].n_ins > 0) doc_join_at(d, ed[k].start + ed[k].n_ins - 1);
     if (ed[k].start > 0) doc_join_at(d, ed[k].start - 1);
   }
   free(ed);

@@ -14,6 +14,14 @@ Not a test. Scenarios (each run on a fresh copy of its input, copy untimed):
               file size). Codex runs as `codex --codex-run-as-apply-patch
               PATCH`, csb as `csb-applypatch PATCH`.
 
+  hunks-H-N   H update hunks (each a separate "*** Update File:" of the same
+              file, in file order; every one searches from the top again)
+              against one N MB file, given on stdin (--hunks, default
+              10000x50 and 100x50). Codex rereads and rewrites the file per
+              hunk, which takes hours at these sizes: this scenario runs csb
+              only, or csb against another csb build with --before BIN
+              (--runs applies; keep H small for a quadratic build).
+
 Both tools read the same patch and must produce byte-identical trees (the
 script checks). Runs alternate between the tools (csb first on even runs,
 Codex first on odd ones). Every run's copy is made before the first run
@@ -33,7 +41,8 @@ a shared machine wall times are noisy, CPU times and system calls less so.
 
 Usage:
   bench.py [--csb BIN] [--codex BIN] [--runs N] [--sizes 10,25,50]
-           [--only tree|file] [--strace] [--churn] [--workdir DIR]
+           [--only tree|file|hunks] [--hunks 10000x50,100x50] [--before BIN]
+           [--strace] [--churn] [--workdir DIR]
 
 --csb defaults to bazel-bin/tools/csb-applypatch/csb-applypatch (the static
 release binary; build it first). --codex takes the native codex binary or
@@ -137,6 +146,18 @@ def file_patch(n):
         line(i - 1), line(i), line(i).replace("lazy", "LAZY"), line(i + 1)))
 
 
+def hunks_patch(n, hunks):
+    """hunks update hunks of big.txt (n lines), one line each, in file order."""
+    parts = ["*** Begin Patch\n"]
+    step = n // hunks
+    for h in range(hunks):
+        i = h * step + step // 2
+        parts.append("*** Update File: big.txt\n@@\n %s-%s+%s %s" % (
+            line(i - 1), line(i), line(i).replace("brown", "BROWN"), line(i + 1)))
+    parts.append("*** End Patch\n")
+    return "".join(parts)
+
+
 def same_trees(a, b):
     cmp = filecmp.dircmp(a, b)
     if cmp.left_only or cmp.right_only or cmp.diff_files or cmp.funny_files:
@@ -197,20 +218,22 @@ def fresh_copy(src, work):
 
 
 def bench(name, src, runs, cmds, stdin_path, scratch, strace, churn):
-    """cmds: {"csb": argv, "codex": argv}. Medians per tool, and syscall counts."""
-    times = {"csb": [], "codex": []}
-    cpus = {"csb": [], "codex": []}
+    """cmds: {"csb": argv, "codex": argv} (or other tools). Medians per tool,
+    and syscall counts."""
+    tools = tuple(cmds)
+    times = {w: [] for w in tools}
+    cpus = {w: [] for w in tools}
     results = {}
     made = []
     if not churn:
         # Every run's copy, made before any run is timed (see --churn).
         for k in range(runs):
-            for who in ("csb", "codex"):
+            for who in tools:
                 work = os.path.join(scratch, "%s-%s-%d" % (name, who, k))
                 fresh_copy(src, work)
                 made.append(work)
     for k in range(runs):
-        order = ("csb", "codex") if k % 2 == 0 else ("codex", "csb")
+        order = tools if k % 2 == 0 else tools[::-1]
         for who in order:
             work = os.path.join(scratch, "%s-%s-%d" % (name, who, k))
             if churn:
@@ -221,11 +244,12 @@ def bench(name, src, runs, cmds, stdin_path, scratch, strace, churn):
             times[who].append(wall)
             cpus[who].append(cpu)
             results[who] = work
-    if not same_trees(results["csb"], results["codex"]):
-        sys.exit("%s: csb and codex produced different trees" % name)
+    for who in tools[1:]:
+        if not same_trees(results[tools[0]], results[who]):
+            sys.exit("%s: %s and %s produced different trees" % (name, tools[0], who))
     calls = {}
     if strace:
-        for who in ("csb", "codex"):
+        for who in tools:
             work = os.path.join(scratch, "%s-%s-strace" % (name, who))
             fresh_copy(src, work)
             made.append(work)
@@ -252,7 +276,9 @@ def main():
     ap.add_argument("--codex")
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--sizes", default="10,25,50")
-    ap.add_argument("--only", choices=("tree", "file"))
+    ap.add_argument("--only", choices=("tree", "file", "hunks"))
+    ap.add_argument("--hunks", default="10000x50,100x50")
+    ap.add_argument("--before")
     ap.add_argument("--strace", action="store_true")
     ap.add_argument("--churn", action="store_true")
     ap.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "csb-bench-applypatch"))
@@ -262,17 +288,21 @@ def main():
     csb = os.path.abspath(args.csb)
     if not os.access(csb, os.X_OK):
         sys.exit("no csb-applypatch at %s (bazel build //tools/csb-applypatch)" % csb)
-    codex = native_codex(args.codex) if args.codex else find_codex(args.workdir)
+    before = os.path.abspath(args.before) if args.before else None
+    codex = (None if args.only == "hunks" else
+             native_codex(args.codex) if args.codex else find_codex(args.workdir))
     if args.strace and not shutil.which("strace"):
         sys.exit("--strace needs strace on PATH")
     scratch = tempfile.mkdtemp(prefix="run-", dir=args.workdir)
     bindir = os.path.join(scratch, "bin")
     os.makedirs(bindir)
     codex_ap = os.path.join(bindir, "apply_patch")
-    os.symlink(codex, codex_ap)
+    if codex:
+        os.symlink(codex, codex_ap)
 
     load_before = loadavg()
     rows = []
+    hunk_rows = []
     files = []  # (mb, result)
     try:
         if args.only in (None, "tree"):
@@ -297,10 +327,38 @@ def main():
                 rows.append(("file-%dmb (1 hunk near the end)" % mb, r))
                 files.append((mb, r))
                 shutil.rmtree(src)
+        if args.only == "hunks":
+            for spec in args.hunks.split(","):
+                h, mb = (int(x) for x in spec.split("x"))
+                src = os.path.join(scratch, "hunks-src")
+                os.makedirs(src)
+                n = make_big_file(os.path.join(src, "big.txt"), mb)
+                patch = os.path.join(scratch, "hunks.patch")
+                with open(patch, "w") as f:
+                    f.write(hunks_patch(n, h))
+                cmds = {"csb": [csb, "-"]}
+                if before:
+                    cmds["before"] = [before, "-"]
+                r = bench("hunks-%d-%d" % (h, mb), src, args.runs, cmds, patch, scratch,
+                          args.strace, args.churn)
+                hunk_rows.append(("hunks-%d-%dmb (%d hunks, one %d MB file)" % (h, mb, h, mb), r))
+                shutil.rmtree(src)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
     print("csb:   %s" % csb)
+    if hunk_rows:
+        print("before: %s" % (before or "-"))
+        print("load average before %s, after %s" % (load_before, loadavg()))
+        print("medians of %d runs each, seconds: wall, CPU (user+system)" % args.runs)
+        for name, r in hunk_rows:
+            w, c = r["wall"], r["cpu"]
+            extra = ""
+            if "before" in w:
+                extra = " | before %8.3f %8.3f (%.1fx / %.1fx)" % (
+                    w["before"], c["before"], w["before"] / w["csb"], c["before"] / c["csb"])
+            print("%-42s %8.3f %8.3f%s" % (name, w["csb"], c["csb"], extra))
+        return
     print("codex: %s" % codex)
     print("load average before %s, after %s" % (load_before, loadavg()))
     print("medians of %d runs each, seconds: wall time, and CPU time (user+system)" % args.runs)

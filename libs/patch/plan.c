@@ -908,11 +908,11 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
         add_summary(pl, 'M', h->move_path, de->path, old_len, new_len, h->path,
                     (size_t)(de - pl->ents));
       } else {
+        char *nb = doc ? NULL : own_copy(e, pieces, n_pieces, new_len);
         e->touched = 1;
         if (doc) {
           set_doc(e, doc);
         } else {
-          char *nb = own_copy(e, pieces, n_pieces, new_len);
           set_own(e, nb);
           if (nb)
             set_contents(e, nb, new_len);

@@ -6,9 +6,13 @@
 
 #include "netpolicy_internal.h"
 
+/* Hook hosts are stored as np_host_key gives them: an IP literal finds the
+ * hooks of its address however it is spelt (`::ffff:1.2.3.4`, `0:0::5`). */
 int csb_netpolicy_host_has_hooks(const csb_netpolicy *np, const char *host) {
+  char key[256];
+  np_host_key(host, key, sizeof key);
   for (size_t i = 0; i < np->n_hooks; i++)
-    if (strcmp(np->hooks[i].host, host) == 0) return 1;
+    if (strcmp(np->hooks[i].host, key) == 0) return 1;
   return 0;
 }
 
@@ -168,6 +172,8 @@ csb_hook_result csb_netpolicy_match_hooks(const csb_netpolicy *np, const char *h
                                           size_t n_headers, const csb_netpolicy_hook **hook_out) {
   if (hook_out) *hook_out = NULL;
   if (!csb_netpolicy_host_has_hooks(np, host)) return CSB_HOOK_NONE_FOR_HOST;
+  char key[256];
+  np_host_key(host, key, sizeof key);
   char mbuf[64];
   size_t ml = strlen(method);
   if (ml >= sizeof mbuf) return CSB_HOOK_HOST_NO_MATCH;
@@ -183,7 +189,7 @@ csb_hook_result csb_netpolicy_match_hooks(const csb_netpolicy *np, const char *h
   size_t n_hooks = path_is_ambiguous(path.data) ? 0 : np->n_hooks;
   for (size_t i = 0; i < n_hooks && res != CSB_HOOK_MATCHED; i++) {
     const csb_netpolicy_hook *h = &np->hooks[i];
-    if (strcmp(h->host, host) != 0) continue;
+    if (strcmp(h->host, key) != 0) continue;
     if (!csb_strv_contains(&h->methods, mbuf)) continue;
     int pm = 0;
     for (size_t j = 0; j < h->path_prefixes.len && !pm; j++) pm = path_matches(h->path_prefixes.items[j], path.data);

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "csb_netpolicy.h"
+#include "netpolicy_internal.h"
 
 static int is_ws(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; }
 
@@ -187,4 +187,24 @@ const char *csb_netpolicy_addr_str(const struct sockaddr *sa, char *buf, size_t 
   else
     snprintf(buf, n, "?");
   return buf;
+}
+
+int np_ip_key(const char *s, char *buf, size_t n) {
+  struct sockaddr_storage ss;
+  if (!csb_netpolicy_parse_ip(s, &ss)) return 0;
+  if (ss.ss_family == AF_INET6) {
+    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    static const uint8_t nat64[12] = {0x00, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
+    const uint8_t *a = ((const struct sockaddr_in6 *)&ss)->sin6_addr.s6_addr;
+    if (memcmp(a, mapped, 12) == 0 || memcmp(a, nat64, 12) == 0) {
+      snprintf(buf, n, "%u.%u.%u.%u", a[12], a[13], a[14], a[15]);
+      return 1;
+    }
+  }
+  csb_netpolicy_addr_str((const struct sockaddr *)&ss, buf, n);
+  return 1;
+}
+
+void np_host_key(const char *host, char *buf, size_t n) {
+  if (!np_ip_key(host, buf, n)) snprintf(buf, n, "%s", host);
 }

@@ -330,6 +330,29 @@ static int parse_actions(csb_netpolicy *np, const cJSON *obj, const char *where,
   return 1;
 }
 
+/* A hook names one host exactly as a client sends it: an ASCII DNS name or
+ * an IP literal (kept in the canonical form np_host_key gives, so that
+ * every spelling of the address finds the hook). Anything else could never
+ * match a request, and the host would silently go without its hooks. */
+static int check_hook_host(csb_netpolicy_hook *h, csb_error *err) {
+  for (const char *p = h->host; *p; p++)
+    if ((unsigned char)*p >= 0x80)
+      return csb_error_set(err,
+                           "network.mitm.hooks.%s.host: `%s` is not ASCII; clients send the IDNA form, so write "
+                           "that (`xn--...` labels) instead",
+                           h->name, h->host);
+  if (strlen(h->host) > 255 || !csb_netpolicy_host_is_valid(h->host))
+    return csb_error_set(err,
+                         "network.mitm.hooks.%s.host: `%s` is not a host name or IP literal (a hook names one "
+                         "host exactly; patterns are not supported, add one hook per host)",
+                         h->name, h->host);
+  char key[256];
+  np_host_key(h->host, key, sizeof key);
+  free(h->host);
+  h->host = csb_xstrdup(key);
+  return 1;
+}
+
 static int parse_hooks(csb_netpolicy *np, const cJSON *obj, const char *where, csb_strv *action_refs,
                        csb_error *err) {
   if (!cJSON_IsObject(obj)) return csb_error_set(err, "%s: expected object, got %s", where, type_name(obj));
@@ -370,6 +393,7 @@ static int parse_hooks(csb_netpolicy *np, const cJSON *obj, const char *where, c
     }
     if (ok && (!h->host || !*h->host))
       ok = csb_error_set(err, "network.mitm.hooks.%s.host must not be empty", h->name);
+    if (ok) ok = check_hook_host(h, err);
     if (ok && h->methods.len == 0)
       ok = csb_error_set(err, "network.mitm.hooks.%s.methods must not be empty", h->name);
     if (ok && h->path_prefixes.len == 0)
@@ -553,26 +577,6 @@ static void strip_scope(const char *host, char *buf, size_t n) {
   if (pct && strchr(buf, ':')) *pct = '\0';
 }
 
-/* The text an IP literal is compared under: its IPv4 address when it is
- * IPv4-mapped (::ffff:0:0/96) or NAT64 (64:ff9b::/96), which reach that
- * IPv4 host, else its canonical form ("2001:0DB8:0::5" -> "2001:db8::5").
- * The scope is dropped. 0 when `s` is not an IP literal. */
-static int ip_key(const char *s, char *buf, size_t n) {
-  struct sockaddr_storage ss;
-  if (!csb_netpolicy_parse_ip(s, &ss)) return 0;
-  if (ss.ss_family == AF_INET6) {
-    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    static const uint8_t nat64[12] = {0x00, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
-    const uint8_t *a = ((const struct sockaddr_in6 *)&ss)->sin6_addr.s6_addr;
-    if (memcmp(a, mapped, 12) == 0 || memcmp(a, nat64, 12) == 0) {
-      snprintf(buf, n, "%u.%u.%u.%u", a[12], a[13], a[14], a[15]);
-      return 1;
-    }
-  }
-  csb_netpolicy_addr_str((const struct sockaddr *)&ss, buf, n);
-  return 1;
-}
-
 /* A host matches an entry as written, without its IPv6 scope, and (IP
  * literals) by address: the same address spelt another way must not slip
  * past a deny entry. */
@@ -581,7 +585,7 @@ static int list_matches(const csb_netpolicy *np, const char *host, int deny) {
   strip_scope(host, unscoped, sizeof unscoped);
   int has_scope = strcmp(unscoped, host) != 0;
   char key[64];
-  int is_ip = ip_key(host, key, sizeof key);
+  int is_ip = np_ip_key(host, key, sizeof key);
   for (size_t i = 0; i < np->n_domains; i++) {
     if (np->domains[i].deny != deny) continue;
     const char *pat = np->domains[i].pattern;
@@ -590,7 +594,7 @@ static int list_matches(const csb_netpolicy *np, const char *host, int deny) {
     if (!is_ip) continue;
     if (csb_netpolicy_pattern_matches(pat, key)) return 1;
     char pkey[64];
-    if (!strchr(pat, '%') && ip_key(pat, pkey, sizeof pkey) && strcmp(pkey, key) == 0) return 1;
+    if (!strchr(pat, '%') && np_ip_key(pat, pkey, sizeof pkey) && strcmp(pkey, key) == 0) return 1;
   }
   return 0;
 }

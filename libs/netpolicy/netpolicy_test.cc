@@ -338,6 +338,15 @@ TEST(Json, Errors) {
       {R"({"mitm":{"hooks":{"h":{"host":"x.com","methods":["GET"],"path_prefixes":["/"],"body":{},"action":["a"]}},
           "actions":{"a":{"strip_request_headers":["x"]}}}})",
        "reserved for a future release"},
+      {R"({"mitm":{"hooks":{"h":{"host":"b\u00fccher.example","methods":["GET"],"path_prefixes":["/"],
+          "action":["a"]}},"actions":{"a":{"strip_request_headers":["x"]}}}})",
+       "network.mitm.hooks.h.host: `b\xc3\xbc" "cher.example` is not ASCII; clients send the IDNA form"},
+      {R"({"mitm":{"hooks":{"h":{"host":"*.github.com","methods":["GET"],"path_prefixes":["/"],"action":["a"]}},
+          "actions":{"a":{"strip_request_headers":["x"]}}}})",
+       "network.mitm.hooks.h.host: `*.github.com` is not a host name or IP literal"},
+      {R"({"mitm":{"hooks":{"h":{"host":"0x7f.1","methods":["GET"],"path_prefixes":["/"],"action":["a"]}},
+          "actions":{"a":{"strip_request_headers":["x"]}}}})",
+       "network.mitm.hooks.h.host: `0x7f.1` is not a host name or IP literal"},
       {R"({"mitm":{"actions":{"a":{"inject_request_headers":[{"name":"x"}]}}}})",
        "expected exactly one of secret_env_var or secret_file"},
       {R"({"mitm":{"actions":{"a":{"inject_request_headers":[{"name":"x","secret_env_var":"CSB_TEST_SURELY_UNSET_VAR"}]}}}})",
@@ -418,6 +427,55 @@ TEST(Hooks, Matching) {
   csb_hook_header two[] = {{"X-Kind", 6, "k", 1}, {"x-kind", 6, "other", 5}};
   EXPECT_EQ(csb_netpolicy_match_hooks(p.np, "api.github.com", "GET", "/v2/items/a?x=1", two, 2, &h),
             CSB_HOOK_HOST_NO_MATCH);
+}
+
+// A hook finds its host however a request spells it: the normalisation of
+// CONNECT hosts (case, trailing dots, ports), and for IP literals every
+// spelling of the address (canonical IPv6, IPv4-mapped, NAT64, scoped).
+TEST(Hooks, HostSpellings) {
+  Policy p;
+  std::string msg;
+  ASSERT_TRUE(p.Json(R"({"mitm":{"hooks":{
+      "n":{"host":"API.GitHub.com.","methods":["GET"],"path_prefixes":["/"],"action":["s"]},
+      "v4":{"host":"[::FFFF:203.0.113.7]:443","methods":["GET"],"path_prefixes":["/"],"action":["s"]},
+      "v6":{"host":"2001:0DB8:0:0::5","methods":["GET"],"path_prefixes":["/"],"action":["s"]}},
+      "actions":{"s":{"strip_request_headers":["authorization"]}}}})",
+                     &msg))
+      << msg;
+  EXPECT_STREQ(p.np->hooks[0].host, "api.github.com");
+  EXPECT_STREQ(p.np->hooks[1].host, "203.0.113.7");
+  EXPECT_STREQ(p.np->hooks[2].host, "2001:db8::5");
+  for (const char *in : {"api.github.com", "API.GITHUB.COM", "api.github.com.", "api.github.com:443",
+                         "Api.GitHub.Com..:8443"}) {
+    char *host = csb_netpolicy_normalize_host(in);
+    EXPECT_TRUE(csb_netpolicy_host_has_hooks(p.np, host)) << in;
+    const csb_netpolicy_hook *h = nullptr;
+    EXPECT_EQ(csb_netpolicy_match_hooks(p.np, host, "POST", "/", nullptr, 0, &h), CSB_HOOK_HOST_NO_MATCH) << in;
+    EXPECT_EQ(csb_netpolicy_match_hooks(p.np, host, "GET", "/", nullptr, 0, &h), CSB_HOOK_MATCHED) << in;
+    EXPECT_STREQ(h ? h->name : "", "n") << in;
+    free(host);
+  }
+  for (const char *in : {"203.0.113.7", "[::ffff:203.0.113.7]:443", "[::ffff:cb00:7107]", "[64:ff9b::cb00:7107]",
+                         "[0:0:0:0:0:ffff:203.0.113.7]"}) {
+    char *host = csb_netpolicy_normalize_host(in);
+    const csb_netpolicy_hook *h = nullptr;
+    EXPECT_EQ(csb_netpolicy_match_hooks(p.np, host, "GET", "/", nullptr, 0, &h), CSB_HOOK_MATCHED) << in;
+    EXPECT_STREQ(h ? h->name : "", "v4") << in;
+    free(host);
+  }
+  for (const char *in : {"[2001:db8::5]", "[2001:DB8:0000::0005]:443", "[2001:db8::5%25eth0]"}) {
+    char *host = csb_netpolicy_normalize_host(in);
+    const csb_netpolicy_hook *h = nullptr;
+    EXPECT_EQ(csb_netpolicy_match_hooks(p.np, host, "GET", "/", nullptr, 0, &h), CSB_HOOK_MATCHED) << in;
+    EXPECT_STREQ(h ? h->name : "", "v6") << in;
+    free(host);
+  }
+  // other names and addresses are not hooked
+  for (const char *in : {"api.github.com.evil", "xapi.github.com", "203.0.113.8", "[2001:db8::6]", "github.com"}) {
+    char *host = csb_netpolicy_normalize_host(in);
+    EXPECT_FALSE(csb_netpolicy_host_has_hooks(p.np, host)) << in;
+    free(host);
+  }
 }
 
 }  // namespace

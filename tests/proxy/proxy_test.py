@@ -939,6 +939,122 @@ class Mitm(unittest.TestCase):
             self.assertTrue(any(e["network.policy.reason"] == "mitm_required" for e in px.audit()))
 
 
+    def test_hook_bypasses(self):
+        """Every way to name a hooked origin either meets its hooks or is refused."""
+        hooks = {"domains": dict(DEFAULT_DOMAINS, **{"127.0.0.1": "allow", "::1": "allow"}),
+                 "mitm": {"hooks": {
+                     "gh": {"host": "hooked.test", "methods": ["GET"], "path_prefixes": ["/echo"], "action": ["s"]},
+                     "ip": {"host": "127.0.0.1", "methods": ["GET"], "path_prefixes": ["/echo"], "action": ["s"]}},
+                     "actions": {"s": {"strip_request_headers": ["authorization"]}}}}
+        unverified = ssl.create_default_context()
+        unverified.check_hostname = False
+        unverified.verify_mode = ssl.CERT_NONE
+
+        def tunnel(px, authority, sni):
+            s = socket.create_connection(tuple(px.addrs["http"].rsplit(":", 1)), timeout=10)
+            s.sendall(b"CONNECT %s HTTP/1.1\r\n\r\n" % authority)
+            head = s.recv(4096)
+            if status_of(head) != 200:
+                s.close()
+                return status_of(head), None
+            return 200, unverified.wrap_socket(s, server_hostname=sni)
+
+        def ask(t, requests):
+            t.sendall(requests)
+            f = t.makefile("rb")
+            out = []
+            for _ in range(requests.count(b"\r\n\r\n")):
+                try:
+                    out.append(read_response(f))
+                except (OSError, ValueError):
+                    break
+            t.close()
+            return out
+
+        with Proxy(proxy=hooks) as px:
+            before = len(TLS.log)
+            # spellings of the name and of the port: intercepted, hooks apply (a path no hook matches -> 403)
+            for auth, sni in ((b"HOOKED.TEST:%d", "HOOKED.TEST"), (b"hooked.test.:%d", "hooked.test."),
+                              (b"HoOkEd.TeSt..:%d", "hooked.test"), (b" hooked.test:%d", "hooked.test"),
+                              (b"127.0.0.1:%d", None), (b"[::ffff:127.0.0.1]:%d", None),
+                              (b"[::FFFF:7f00:1]:%d", None), (b"[64:ff9b::7f00:1]:%d", None),
+                              # the SNI the client sends does not choose the origin: the CONNECT host does
+                              (b"hooked.test:%d", "allowed.test")):
+                st, t = tunnel(px, auth % TLS.port, sni)
+                if st != 200:
+                    self.assertIn(st, (400, 403), auth)
+                    continue
+                host = auth.strip() % TLS.port
+                (head, body), = ask(t, b"GET /other HTTP/1.1\r\nHost: %s\r\n\r\n" % host)
+                self.assertEqual(status_of(head), 403, (auth, head))
+                self.assertIn(b"x-proxy-error: blocked-by-mitm-hook", head, auth)
+            # spellings that are not the name: refused before any tunnel (invalid or numeric forms)
+            for auth in (b"hooked%%2etest:%d", b"user@hooked.test:%d", b"hooked.test:%d@allowed.test:1",
+                         b"\xef\xbd\x88ooked.test:%d", b"2130706433:%d", b"0x7f.1:%d", b"0177.0.0.1:%d",
+                         b"127.1:%d", b"[::ffff:127.0.0.1%%25lo]x:%d"):
+                st, t = tunnel(px, auth.replace(b"%d", b"%d" % TLS.port), None)
+                self.assertIsNone(t, auth)
+                self.assertIn(st, (400, 403), auth)
+            self.assertEqual(TLS.log[before:], [])
+            # inside an intercepted tunnel the Host must stay the CONNECT host, request after request
+            st, t = tunnel(px, b"hooked.test:%d" % TLS.port, "hooked.test")
+            self.assertEqual(st, 200)
+            out = ask(t, b"GET /echo HTTP/1.1\r\nHost: hooked.test:%d\r\nAuthorization: x\r\n\r\n"
+                         b"GET /echo HTTP/1.1\r\nHost: allowed.test:%d\r\nAuthorization: x\r\n\r\n"
+                         % (TLS.port, TLS.port))
+            self.assertEqual(status_of(out[0][0]), 200, out)
+            self.assertNotIn("authorization", json.loads(out[0][1])["headers"])
+            self.assertEqual(status_of(out[1][0]), 400, out)
+            self.assertEqual(out[1][1], b"host mismatch")
+            p = TLS.port
+            for req in (b"GET https://allowed.test:%d/echo HTTP/1.1\r\nHost: hooked.test:%d\r\n\r\n" % (p, p),
+                        b"GET https://allowed.test:%d/echo HTTP/1.1\r\n\r\n" % p,
+                        b"GET /echo HTTP/1.1\r\nHost: hooked.test:%d\r\nHost: allowed.test:%d\r\n\r\n" % (p, p),
+                        b"GET /echo HTTP/1.1\r\nHost: hooked.test\r\n\r\n"):
+                st, t = tunnel(px, b"hooked.test:%d" % p, "hooked.test")
+                (head, body), = ask(t, req)
+                self.assertEqual(status_of(head), 400, (req, head))
+                self.assertEqual(body, b"host mismatch", req)
+            # plain HTTP to any spelling of a hooked host is refused
+            before = len(ORIGIN.log)
+            for url in (b"http://HOOKED.test.:%d/echo", b"http://127.0.0.1:%d/echo", b"http://[::ffff:127.0.0.1]:%d/echo"):
+                r = raw(px.addrs["http"], b"GET %s HTTP/1.1\r\n\r\n" % (url % ORIGIN.port))
+                self.assertEqual(status_of(r), 403, (url, r))
+                self.assertIn(b"mitm_required", r)
+            self.assertEqual(ORIGIN.log[before:], [])
+            # SOCKS5 CONNECT to a hooked name or address off port 443 cannot be intercepted: refused (code 2)
+            for dst in (b"\x03\x0bHOOKED.TEST", b"\x01\x7f\x00\x00\x01",
+                        b"\x04" + socket.inet_pton(socket.AF_INET6, "::ffff:127.0.0.1")):
+                s = socket.create_connection(tuple(px.addrs["socks"].rsplit(":", 1)), timeout=10)
+                s.sendall(b"\x05\x01\x00")
+                self.assertEqual(s.recv(2), b"\x05\x00")
+                s.sendall(b"\x05\x01\x00" + dst + struct.pack("!H", TLS.port))
+                self.assertEqual(s.recv(10)[1], 2, dst)
+                s.close()
+            # SOCKS5 UDP (HTTP/3) to a hooked name or address is dropped
+            echo = UdpEcho()
+            s, rep, relay = socks_udp_associate(px.addrs["socks"])
+            self.assertEqual(rep, 0)
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            u.settimeout(2)
+            for dst in (b"\x03\x0bhooked.test", b"\x03\x0cHooked.Test.",
+                        b"\x04" + socket.inet_pton(socket.AF_INET6, "::ffff:127.0.0.1")):
+                u.sendto(b"\x00\x00\x00" + dst + struct.pack("!H", echo.port) + b"ping", relay)
+            with self.assertRaises(socket.timeout):
+                u.recvfrom(65535)
+            name = b"allowed.test"
+            u.sendto(b"\x00\x00\x00\x03" + bytes([len(name)]) + name + struct.pack("!H", echo.port) + b"ok", relay)
+            u.settimeout(10)
+            self.assertTrue(u.recvfrom(65535)[0].endswith(b"echo:ok"))
+            s.close()
+            u.close()
+            echo.sock.close()
+            udp = {(e["server.address"], e["network.policy.reason"]) for e in px.audit()
+                   if e["network.transport.protocol"] == "socks5_udp"}
+            self.assertEqual(udp, {("hooked.test", "mitm_required"), ("::ffff:127.0.0.1", "mitm_required"),
+                                   ("allowed.test", "allow")})
+
+
 class Audit(unittest.TestCase):
     def test_event_lines(self):
         with Proxy(args=["--audit-meta", "conversation.id=c-1", "--audit-meta", "originator=tests"]) as px:

@@ -180,6 +180,9 @@ static udp_dest *dest_get(px_udp *u, const csb_socks_addr *a) {
   csb_netpolicy_evaluate_host(px->np, d->host, &d->ev);
   if (d->port == 0 || d->ev.decision == CSB_HOST_BLOCK) {
     dest_blocked(d, "deny", SRC_BASELINE, d->port == 0 ? CSB_BLOCK_NOT_ALLOWED : d->ev.reason);
+  } else if (csb_netpolicy_host_has_hooks(px->np, d->ev.host)) {
+    /* datagrams (HTTP/3) to a hooked host would never meet its hooks */
+    dest_blocked(d, "deny", SRC_MODE_GUARD, CSB_BLOCK_MITM_REQUIRED);
   } else if (d->ev.decision == CSB_HOST_ASK) {
     if (!px->decider)
       dest_blocked(d, "deny", SRC_BASELINE, CSB_BLOCK_NOT_ALLOWED);

@@ -145,6 +145,11 @@ typedef struct csb_netpolicy_hook {
 typedef struct csb_netpolicy_domain {
   char *pattern; /* normalised */
   int deny;      /* 1 deny, 0 allow */
+  /* parsed once when the entry is added: the pattern is an IP literal */
+  int is_ip;
+  int scoped;                   /* ... with an IPv6 %scope */
+  struct sockaddr_storage addr; /* its address (scope ignored) */
+  char ip_key[64];              /* the text it is compared under (see allow_matches) */
 } csb_netpolicy_domain;
 
 typedef struct csb_netpolicy {
@@ -264,6 +269,11 @@ typedef struct csb_hook_header {
 
 /* 1 when at least one hook names this (normalised) host. */
 int csb_netpolicy_host_has_hooks(const csb_netpolicy *np, const char *host);
+/* 1 (with the message in buf) when hooks cannot be enforced as configured:
+ * full mode with an allow entry matching every host (`*`), so that an
+ * opaque tunnel to any other name or address can carry requests for a
+ * hooked host (TLS SNI or Host inside the tunnel) that no hook sees. */
+int csb_netpolicy_hooks_unenforceable(const csb_netpolicy *np, char *buf, size_t n);
 /* Evaluates the hooks of `host` against a request. `target` is the
  * origin-form request target (path plus optional "?query"). */
 csb_hook_result csb_netpolicy_match_hooks(const csb_netpolicy *np, const char *host,

@@ -1,6 +1,7 @@
 /* hooks.c - MITM hook matching (method, path prefix or glob, query and
  * header constraints). */
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -203,4 +204,18 @@ csb_hook_result csb_netpolicy_match_hooks(const csb_netpolicy *np, const char *h
   }
   csb_buf_free(&path);
   return res;
+}
+
+int csb_netpolicy_hooks_unenforceable(const csb_netpolicy *np, char *buf, size_t n) {
+  if (np->n_hooks == 0 || np->mode == CSB_NETMODE_LIMITED) return 0;
+  for (size_t i = 0; i < np->n_domains; i++) {
+    if (np->domains[i].deny || !np_pattern_is_global(np->domains[i].pattern)) continue;
+    snprintf(buf, n,
+             "network.proxy.mitm.hooks: the allow entry `%s` lets a tunnel to any other name or address carry "
+             "requests for a hooked host (TLS SNI or Host inside the tunnel) that no hook sees; allow only the "
+             "names needed, or set network.proxy.mode = \"limited\" to intercept every tunnel",
+             np->domains[i].pattern);
+    return 1;
+  }
+  return 0;
 }

@@ -478,4 +478,31 @@ TEST(Hooks, HostSpellings) {
   }
 }
 
+// Hooks next to an allow-everything entry cannot hold: any tunnel can front.
+TEST(Hooks, UnenforceableWarning) {
+  const char *hooks = R"("mitm":{"hooks":{"h":{"host":"api.example","methods":["GET"],"path_prefixes":["/"],
+      "action":["s"]}},"actions":{"s":{"strip_request_headers":["authorization"]}}})";
+  struct Case {
+    std::string doc;
+    bool warn;
+  } cases[] = {
+      {std::string(R"({"domains":{"*":"allow"},)") + hooks + "}", true},
+      {std::string(R"({"domains":{"**.[*]":"allow"},)") + hooks + "}", true},
+      {std::string(R"({"domains":{"*":"allow"},"mode":"limited",)") + hooks + "}", false},
+      {std::string(R"({"domains":{"**.example":"allow"},)") + hooks + "}", false},
+      {R"({"domains":{"*":"allow"}})", false},
+  };
+  for (const auto &c : cases) {
+    Policy p;
+    std::string msg;
+    ASSERT_TRUE(p.Json(c.doc.c_str(), &msg)) << c.doc << " -> " << msg;
+    char buf[512] = "";
+    EXPECT_EQ(csb_netpolicy_hooks_unenforceable(p.np, buf, sizeof buf), c.warn ? 1 : 0) << c.doc;
+    if (c.warn) {
+      EXPECT_NE(std::string(buf).find("network.proxy.mitm.hooks: the allow entry `"), std::string::npos) << buf;
+      EXPECT_NE(std::string(buf).find("mode = \"limited\""), std::string::npos) << buf;
+    }
+  }
+}
+
 }  // namespace

@@ -1053,6 +1053,12 @@ class Mitm(unittest.TestCase):
                    if e["network.transport.protocol"] == "socks5_udp"}
             self.assertEqual(udp, {("hooked.test", "mitm_required"), ("::ffff:127.0.0.1", "mitm_required"),
                                    ("allowed.test", "allow")})
+        # hooks next to an allow-everything entry cannot hold: a warning names the entry and the fix
+        self.assertNotIn("mitm.hooks", px.stderr())
+        with Proxy(proxy=dict(hooks, domains={"*": "allow"})) as px:
+            self.assertIn("csb-proxy: warning: network.proxy.mitm.hooks: the allow entry `*` lets a tunnel",
+                          px.stderr())
+            self.assertIn('set network.proxy.mode = "limited" to intercept every tunnel', px.stderr())
 
 
 class Audit(unittest.TestCase):

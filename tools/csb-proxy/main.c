@@ -311,6 +311,9 @@ int main(int argc, char **argv) {
     csb_policy_free(policy);
     return csb_cli_error(&cli, CSB_EXIT_CONFIG, "%s", err.msg);
   }
+  char hook_warning[512];
+  if (csb_netpolicy_hooks_unenforceable(np, hook_warning, sizeof hook_warning))
+    fprintf(stderr, "csb-proxy: warning: %s\n", hook_warning);
   if (cli_lim.max_connections) lim.max_connections = cli_lim.max_connections;
   if (cli_lim.max_header_bytes) lim.max_header_bytes = cli_lim.max_header_bytes;
   if (cli_lim.idle_ms) lim.idle_ms = cli_lim.idle_ms;

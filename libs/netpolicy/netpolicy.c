@@ -139,9 +139,14 @@ int csb_netpolicy_add_domain(csb_netpolicy *np, const char *pattern, int deny, c
     }
   }
   np->domains = csb_xrealloc(np->domains, (np->n_domains + 1) * sizeof *np->domains);
-  np->domains[np->n_domains].pattern = norm;
-  np->domains[np->n_domains].deny = deny;
-  np->n_domains++;
+  csb_netpolicy_domain *d = &np->domains[np->n_domains++];
+  memset(d, 0, sizeof *d);
+  d->pattern = norm;
+  d->deny = deny;
+  /* IP literals are parsed here, once, not on every policy check */
+  d->is_ip = csb_netpolicy_parse_ip(norm, &d->addr);
+  d->scoped = strchr(norm, '%') != NULL;
+  if (d->is_ip) np_ip_key(norm, d->ip_key, sizeof d->ip_key);
   return 1;
 }
 
@@ -579,51 +584,55 @@ static void strip_scope(const char *host, char *buf, size_t n) {
 
 /* A host matches an entry as written, without its IPv6 scope, and (IP
  * literals) by address: the same address spelt another way must not slip
- * past a deny entry. */
-static int list_matches(const csb_netpolicy *np, const char *host, int deny) {
+ * past a deny entry. `key` is np_ip_key of the host, NULL when the host is
+ * not an IP literal. */
+static int list_matches_key(const csb_netpolicy *np, const char *host, const char *key, int deny) {
   char unscoped[256];
   strip_scope(host, unscoped, sizeof unscoped);
   int has_scope = strcmp(unscoped, host) != 0;
-  char key[64];
-  int is_ip = np_ip_key(host, key, sizeof key);
   for (size_t i = 0; i < np->n_domains; i++) {
-    if (np->domains[i].deny != deny) continue;
-    const char *pat = np->domains[i].pattern;
-    if (csb_netpolicy_pattern_matches(pat, host)) return 1;
-    if (has_scope && csb_netpolicy_pattern_matches(pat, unscoped)) return 1;
-    if (!is_ip) continue;
-    if (csb_netpolicy_pattern_matches(pat, key)) return 1;
-    char pkey[64];
-    if (!strchr(pat, '%') && np_ip_key(pat, pkey, sizeof pkey) && strcmp(pkey, key) == 0) return 1;
+    const csb_netpolicy_domain *d = &np->domains[i];
+    if (d->deny != deny) continue;
+    if (csb_netpolicy_pattern_matches(d->pattern, host)) return 1;
+    if (has_scope && csb_netpolicy_pattern_matches(d->pattern, unscoped)) return 1;
+    if (!key) continue;
+    if (csb_netpolicy_pattern_matches(d->pattern, key)) return 1;
+    if (d->is_ip && !d->scoped && strcmp(d->ip_key, key) == 0) return 1;
   }
   return 0;
+}
+
+static int list_matches(const csb_netpolicy *np, const char *host, int deny) {
+  char key[64];
+  return list_matches_key(np, host, np_ip_key(host, key, sizeof key) ? key : NULL, deny);
 }
 
 int csb_netpolicy_allow_matches(const csb_netpolicy *np, const char *host) { return list_matches(np, host, 0); }
 int csb_netpolicy_deny_matches(const csb_netpolicy *np, const char *host) { return list_matches(np, host, 1); }
 
-static int exact_allowlisted(const csb_netpolicy *np, const char *host) {
+/* `ha` is the host's address when it is an IP literal, else NULL. */
+static int exact_allowlisted(const csb_netpolicy *np, const char *host, const struct sockaddr_storage *ha) {
   char unscoped[256];
   strip_scope(host, unscoped, sizeof unscoped);
-  struct sockaddr_storage ha;
-  int host_ip = csb_netpolicy_parse_ip(host, &ha);
   for (size_t i = 0; i < np->n_domains; i++) {
-    if (np->domains[i].deny) continue;
-    const char *pat = np->domains[i].pattern;
+    const csb_netpolicy_domain *d = &np->domains[i];
+    if (d->deny) continue;
+    const char *pat = d->pattern;
     if (!np_pattern_is_exact(pat)) continue;
     if (strcmp(pat, host) == 0) return 1;
     char pu[256];
     strip_scope(pat, pu, sizeof pu);
     if (strcmp(pu, unscoped) == 0 && strcmp(pat, pu) == 0) return 1; /* unscoped pattern, scoped host */
     /* compare IP literals by value ("::1" vs "0:0::1") */
-    struct sockaddr_storage pa;
-    if (host_ip && csb_netpolicy_parse_ip(pat, &pa) && pa.ss_family == ha.ss_family) {
-      if (pa.ss_family == AF_INET &&
-          ((struct sockaddr_in *)&pa)->sin_addr.s_addr == ((struct sockaddr_in *)&ha)->sin_addr.s_addr)
+    if (ha && d->is_ip && d->addr.ss_family == ha->ss_family) {
+      if (ha->ss_family == AF_INET &&
+          ((const struct sockaddr_in *)&d->addr)->sin_addr.s_addr ==
+              ((const struct sockaddr_in *)ha)->sin_addr.s_addr)
         return 1;
-      if (pa.ss_family == AF_INET6 &&
-          memcmp(&((struct sockaddr_in6 *)&pa)->sin6_addr, &((struct sockaddr_in6 *)&ha)->sin6_addr, 16) == 0 &&
-          (strchr(pat, '%') == NULL || strcmp(pat, host) == 0))
+      if (ha->ss_family == AF_INET6 &&
+          memcmp(&((const struct sockaddr_in6 *)&d->addr)->sin6_addr, &((const struct sockaddr_in6 *)ha)->sin6_addr,
+                 16) == 0 &&
+          (!d->scoped || strcmp(pat, host) == 0))
         return 1;
     }
   }
@@ -643,7 +652,9 @@ void csb_netpolicy_evaluate_host(const csb_netpolicy *np, const char *host_in, c
   snprintf(out->host, sizeof out->host, "%s", host);
   free(host);
   out->is_ip = csb_netpolicy_parse_ip(out->host, &out->addr);
-  if (csb_netpolicy_deny_matches(np, out->host)) {
+  char keybuf[64];
+  const char *key = out->is_ip && np_ip_key(out->host, keybuf, sizeof keybuf) ? keybuf : NULL;
+  if (list_matches_key(np, out->host, key, 1)) {
     out->reason = CSB_BLOCK_DENIED;
     return;
   }
@@ -651,7 +662,7 @@ void csb_netpolicy_evaluate_host(const csb_netpolicy *np, const char *host_in, c
     int local_literal = strcmp(out->host, "localhost") == 0 ||
                         (out->is_ip && csb_netpolicy_addr_is_non_public((struct sockaddr *)&out->addr));
     if (local_literal) {
-      if (!exact_allowlisted(np, out->host)) {
+      if (!exact_allowlisted(np, out->host, out->is_ip ? &out->addr : NULL)) {
         out->reason = CSB_BLOCK_NOT_ALLOWED_LOCAL;
         return;
       }
@@ -661,7 +672,7 @@ void csb_netpolicy_evaluate_host(const csb_netpolicy *np, const char *host_in, c
       out->need_dns_guard = 1;
     }
   }
-  if (!csb_netpolicy_allow_matches(np, out->host)) {
+  if (!list_matches_key(np, out->host, key, 0)) {
     out->decision = CSB_HOST_ASK;
     out->reason = CSB_BLOCK_NOT_ALLOWED;
     return;

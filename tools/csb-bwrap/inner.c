@@ -3,7 +3,9 @@
  * Runs as pid 1 of the sandbox's PID namespace (bwrap --as-pid-1):
  *   1. takes back the real stderr (bubblewrap's own stderr is a pipe to the
  *      outer stage, which reads setup errors from it);
- *   2. checks that no effective or permitted capability survived;
+ *   2. checks that no effective or permitted capability survived, and
+ *      reopens a read-only standard descriptor on a file through the
+ *      sandbox's view (rebind_stdio);
  *   3. proxy mode: hands a loopback listener to each host bridge and
  *      rewrites the proxy variables;
  *   4. tells the outer stage that setup is done, closes every other fd
@@ -308,6 +310,54 @@ static int verify_masks(int fd) {
   return rc;
 }
 
+/* A standard descriptor the caller opened read-only on a file (stdin
+ * redirected from one) still names the file through the host's mount:
+ * reopening /proc/self/fd/N for writing would go through that mount, not
+ * the sandbox's read-only view, and write a file the policy only lets the
+ * command read. Such a descriptor is replaced by the same file opened
+ * through the sandbox's view (same flags, same offset), so that a reopen
+ * meets the policy's mounts. A file that view does not show (denied,
+ * outside the readable roots) cannot be handed over safely: refused.
+ * Pipes, sockets, terminals and unlinked files have nothing to reopen
+ * into (a terminal's writes are the caller's own output). 0, or the exit
+ * code after saying why. */
+static int rebind_stdio(void) {
+  for (int fd = 0; fd <= 2; fd++) {
+    int fl = fcntl(fd, F_GETFL);
+    struct stat st;
+    if (fl < 0 || (fl & O_ACCMODE) != O_RDONLY || fstat(fd, &st) != 0) continue;
+    if (!(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISCHR(st.st_mode))) continue;
+    if (st.st_nlink == 0 || isatty(fd)) continue;
+    char link[32], path[PATH_MAX];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, path, sizeof path - 1);
+    if (n <= 0 || path[0] != '/')
+      return fail(CSB_EXIT_UNAVAILABLE, "standard descriptor %d (read-only) has no path in the sandbox; "
+                  "refusing to run the command with it (fix: pass the input through a pipe)", fd);
+    path[n] = 0;
+    int nfd = open(path, (fl & (O_ACCMODE | O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME)) | O_NOCTTY | O_CLOEXEC);
+    struct stat nst;
+    int same = nfd >= 0 && fstat(nfd, &nst) == 0 && nst.st_dev == st.st_dev && nst.st_ino == st.st_ino;
+    if (!same) {
+      int e = nfd < 0 ? errno : 0;
+      if (nfd >= 0) close(nfd);
+      return fail(CSB_EXIT_UNAVAILABLE,
+                  "standard descriptor %d is %s, opened read-only, which the sandbox %s; the command could "
+                  "reopen it for writing through /proc/self/fd/%d, past the policy; refusing to run it "
+                  "(fix: pass the input through a pipe, e.g. cat %s | csb-bwrap ...)",
+                  fd, path, e ? "cannot open" : "shows as another file", fd, path);
+    }
+    off_t off = S_ISREG(st.st_mode) ? lseek(fd, 0, SEEK_CUR) : -1;
+    if ((off >= 0 && lseek(nfd, off, SEEK_SET) != off) || dup2(nfd, fd) != fd) {
+      int e = errno;
+      close(nfd);
+      return fail(CSB_EXIT_OSERR, "rebinding standard descriptor %d (%s): %s", fd, path, strerror(e));
+    }
+    close(nfd);
+  }
+  return 0;
+}
+
 int bw_inner_main(int argc, char **argv) {
   bw_seccomp_opts so = {BW_SECCOMP_NET_RESTRICTED, 0, 0};
   bw_unix_rules rules;
@@ -397,6 +447,10 @@ int bw_inner_main(int argc, char **argv) {
                 "command (fix: use a bubblewrap that honours --cap-drop ALL)");
   if (verify_fd >= 0) {
     int rc = verify_masks(verify_fd);
+    if (rc != 0) return rc;
+  }
+  {
+    int rc = rebind_stdio();
     if (rc != 0) return rc;
   }
   if (so.net == BW_SECCOMP_NET_PROXY && n_proxies == 0)

@@ -146,6 +146,38 @@ TEST(Mounts, WorkspaceOrderAndMasks) {
   csb_policy_free(p);
 }
 
+TEST(Mounts, SysStaysReadOnlyBelowAWritableRoot) {
+  TempDir t;
+  csb_policy *p = csb_policy_new(CSB_PLATFORM_LINUX, t.path().c_str());
+  csb_policy_add_entry(p, "/", CSB_ACCESS_WRITE, ":root", 0, 0);
+  View view;
+  view.v.full_read = 1;
+  view.v.full_write = 1;
+  bw_mount_opts o = Opts();
+  bw_fsargs f;
+  memset(&f, 0, sizeof f);
+  csb_error e;
+  ASSERT_TRUE(bw_mounts_build(p, &view.v, &o, &f, &e)) << e.msg;
+  auto a = Argv(f);
+  long base = Find(a, {"--bind", "/", "/"});
+  long sys = Find(a, {"--ro-bind", "/sys", "/sys"});
+  EXPECT_EQ(base, 0);
+  EXPECT_GT(sys, base);
+  bw_fsargs_free(&f);
+  csb_policy_free(p);
+
+  // a read-only root shows /sys read-only already: no mount of its own
+  p = csb_policy_new(CSB_PLATFORM_LINUX, t.path().c_str());
+  csb_policy_add_entry(p, "/", CSB_ACCESS_READ, ":root", 0, 0);
+  View ro;
+  ro.v.full_read = 1;
+  memset(&f, 0, sizeof f);
+  ASSERT_TRUE(bw_mounts_build(p, &ro.v, &o, &f, &e)) << e.msg;
+  EXPECT_EQ(Find(Argv(f), {"--ro-bind", "/sys", "/sys"}), -1);
+  bw_fsargs_free(&f);
+  csb_policy_free(p);
+}
+
 TEST(Mounts, WritableChildUnderDeniedParentGetsTraverseOnlyTmpfs) {
   TempDir t;
   std::string ws = t.Sub("ws");

@@ -992,6 +992,18 @@ int bw_mounts_build(const csb_policy *p, const csb_policy_view *v, const bw_moun
     if (!add_writable_root(&b, &v->writable[i])) goto out;
   b.pinning = 0;
 
+  /* /sys is kernel state, not files: a writable root above it (full disk
+   * write, or a writable "/") would make global settings writable, and run
+   * by root the sandbox's uid 0 passes sysfs's and cgroupfs's owner checks
+   * (/sys/kernel/mm/..., cgroup v1 files). It stays read-only unless a rule
+   * names a path below it. */
+  {
+    struct stat st;
+    if (host_writable_at(&b, "/sys") && find_op(&b, "/sys") < 0 && lstat("/sys", &st) == 0 &&
+        S_ISDIR(st.st_mode))
+      add_op(&b, OP_RO_BIND, "/sys", "/sys", "/sys: kernel settings, bound read-only below a writable root");
+  }
+
   if (!v->full_read && !v->full_write) {
     /* 3a. the symlinks on the way to readable roots (/bin -> usr/bin) */
     if (!add_readable_links(&b)) goto out;

@@ -83,6 +83,7 @@ def tty_probe(which):
 PROBES.append(("tiocsti", "TIOCSTI pushes input into the caller's terminal", tty_probe("tiocsti")))
 PROBES.append(("tiocsti_highbits", "TIOCSTI with bits above 32 set (CVE-2019-10063)", tty_probe("tiocsti_highbits")))
 PROBES.append(("tioclinux", "TIOCLINUX selection paste", tty_probe("tioclinux")))
+PROBES.append(("ctty", "/dev/tty and setsid + TIOCSCTTY(force) to take the caller's terminal", tty_probe("ctty")))
 
 # --- syscall ABIs, namespaces, kernel surface ----------------------------------
 
@@ -116,6 +117,78 @@ simple("proc_sysctl", "probe_kernel", "write global sysctls (/proc/sys/vm/drop_c
 simple("no_new_privs", "probe_kernel", "no_new_privs set and no capabilities left")
 simple("leaked_fds", "probe_kernel", "file descriptors inherited beyond stdio")
 simple("mknod", "probe_kernel", "mknod a /dev/mem clone in the workspace", "{ws}")
+simple("sysfs_write", "probe_kernel", "write /sys/kernel/mm, create or join cgroups, release_agent, core_pattern")
+simple("kernel_log", "probe_kernel", "read the kernel log: syslog(2), /dev/kmsg, /proc/kmsg")
+simple("admin_syscalls", "probe_kernel", "fanotify_init, acct, swapon, quotactl, prctl(PR_SET_MM_*), settimeofday, sethostname")
+simple("pid1_numa", "probe_kernel", "migrate_pages / move_pages on pid 1")
+simple("clone_ns_variants", "probe_kernel", "clone / unshare with every namespace flag (NEWCGROUP, NEWTIME, ...)")
+
+
+@probe("sysfs_write_full", "same, with `/` writable (a writable root above /sys)")
+def _(c):
+    c.policy([("/", "write")])
+    return verdict(*c.run("probe_kernel", "sysfs_write"))
+
+
+@probe("kill_host", "kill / pidfd_open a host process by pid, and kill(-1)")
+def _(c):
+    victim = subprocess.Popen(["sleep", "60"])
+    try:
+        c.policy()
+        v = verdict(*c.run("probe_kernel", "kill_host", str(victim.pid)))
+        if victim.poll() is not None:
+            return "ESCAPED", "ESCAPED: the host victim died (%s)" % victim.returncode
+        return v
+    finally:
+        victim.kill()
+        victim.wait()
+
+
+@probe("dotdot_walk", "walk ../ (openat, openat2, RESOLVE_BENEATH) out of a bind mount to a host file outside the policy")
+def _(c):
+    secret = os.path.join(c.out, "secret")
+    with open(secret, "w") as f:
+        f.write("host secret")
+    bindir = os.path.join(c.base, "bin")
+    os.makedirs(bindir)
+    shutil.copy(os.path.realpath(os.path.join(c.probes, "probe_kernel")), bindir)
+    c.probes = bindir
+    c.policy([(c.ws, "write"), (bindir, "read")], minimal=True)
+    return verdict(*c.run("probe_kernel", "dotdot_walk", secret))
+
+
+def host_ipc(minimal):
+    def fn(c):
+        name = "csb-escape-%d" % os.getpid()
+        shm = os.path.join("/dev/shm", name)
+        with open(shm, "w") as f:
+            f.write("host object")
+        out = subprocess.run(["ipcmk", "-M", "4096"], capture_output=True, text=True, check=True).stdout
+        shmid = out.split()[-1]
+        key = next(l.split()[0] for l in subprocess.run(["ipcs", "-m"], capture_output=True, text=True).stdout.splitlines()
+                   if len(l.split()) > 1 and l.split()[1] == shmid)
+        try:
+            if minimal:
+                bindir = os.path.join(c.base, "bin")
+                os.makedirs(bindir)
+                shutil.copy(os.path.realpath(os.path.join(c.probes, "probe_kernel")), bindir)
+                c.probes = bindir
+                c.policy([(c.ws, "write"), (bindir, "read")], minimal=True)
+            else:
+                c.policy()
+            v = verdict(*c.run("probe_kernel", "host_ipc", key, name))
+            with open(shm) as f:
+                if f.read() != "host object":
+                    return "ESCAPED", "ESCAPED: %s changed on the host" % shm
+            return v
+        finally:
+            os.unlink(shm)
+            subprocess.run(["ipcrm", "-m", shmid], capture_output=True)
+    return fn
+
+
+PROBES.append(("host_ipc", "host SysV shared memory and a host /dev/shm object (/ readable)", host_ipc(False)))
+PROBES.append(("host_ipc_minimal", "same, /dev/shm not granted (restricted read)", host_ipc(True)))
 
 
 @probe("proc_root", "read a host file outside the policy through /proc/*/root")
@@ -306,6 +379,62 @@ def _(c):
     with open(cfg) as f:
         if f.read().startswith("PWNED"):
             return "ESCAPED", "ESCAPED: .git/config changed on the host"
+    return v
+
+
+@probe("stdin_reopen", "reopen stdin, a file outside the writable roots, for writing through /proc/self/fd/0")
+def _(c):
+    victim = os.path.join(c.out, "victim")
+    with open(victim, "w") as f:
+        f.write("victim")
+    c.policy()
+    with open(victim) as stdin:
+        p = subprocess.run(c.argv("probe_fs", "stdin_reopen"), cwd=c.ws, stdin=stdin,
+                           capture_output=True, text=True, timeout=TIMEOUT)
+    with open(victim) as f:
+        if f.read() != "victim":
+            return "ESCAPED", "ESCAPED: %s changed on the host" % victim
+    return verdict(p.returncode, p.stdout + p.stderr)
+
+
+@probe("stdin_reopen_hidden", "same, stdin a file the sandbox cannot see (restricted read): the run is refused")
+def _(c):
+    victim = os.path.join(c.out, "victim")
+    with open(victim, "w") as f:
+        f.write("victim")
+    bindir = os.path.join(c.base, "bin")
+    os.makedirs(bindir)
+    shutil.copy(os.path.realpath(os.path.join(c.probes, "probe_fs")), bindir)
+    c.probes = bindir
+    c.policy([(c.ws, "write"), (bindir, "read")], minimal=True)
+    with open(victim) as stdin:
+        p = subprocess.run(c.argv("probe_fs", "stdin_reopen"), cwd=c.ws, stdin=stdin,
+                           capture_output=True, text=True, timeout=TIMEOUT)
+    with open(victim) as f:
+        if f.read() != "victim":
+            return "ESCAPED", "ESCAPED: %s changed on the host" % victim
+    return verdict(p.returncode, p.stdout + p.stderr)
+
+
+@probe("ro_metadata", "truncate, fallocate, utimensat, chmod, chown, setxattr (user.*, security.*) on a read-only .git/config")
+def _(c):
+    os.makedirs(os.path.join(c.ws, ".git"))
+    cfg = os.path.join(c.ws, ".git/config")
+    with open(cfg, "w") as f:
+        f.write("[core]\n")
+    os.utime(cfg, (1000000, 1000000))
+    before = os.stat(cfg)
+    c.policy()
+    v = verdict(*c.run("probe_fs", "ro_metadata", cfg))
+    after = os.stat(cfg)
+    for k in ("st_size", "st_mode", "st_uid", "st_gid", "st_mtime"):
+        if getattr(before, k) != getattr(after, k):
+            return "ESCAPED", "ESCAPED: %s of .git/config changed on the host" % k
+    try:
+        if os.listxattr(cfg):
+            return "ESCAPED", "ESCAPED: .git/config got extended attributes %s" % os.listxattr(cfg)
+    except OSError:
+        pass
     return v
 
 

@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 
 #include "probe.h"
 
@@ -167,6 +168,50 @@ static int p_registry_plant(int c, char **v) {
   return blocked("cannot write into %s: %s", v[2], strerror(err));
 }
 
+/* The inherited stdin is a file the policy only lets the command read:
+ * reopen it for writing through /proc/self/fd/0, which follows the
+ * descriptor's own mount rather than a path in the sandbox. */
+static int p_stdin_reopen(int c, char **v) {
+  (void)c; (void)v;
+  int fd = open("/proc/self/fd/0", O_WRONLY);
+  if (fd >= 0 && write(fd, "PWNED", 5) == 5) return escaped("wrote stdin's file through /proc/self/fd/0");
+  int e1 = errno;
+  fd = open("/proc/self/fd/0", O_RDWR);
+  if (fd >= 0 && write(fd, "PWNED", 5) == 5) return escaped("wrote stdin's file through /proc/self/fd/0 (O_RDWR)");
+  return blocked("reopen /proc/self/fd/0 O_WRONLY: %s; O_RDWR: %s", strerror(e1), strerror(errno));
+}
+
+/* argv[2]: a read-only file (e.g. .git/config); change it without opening
+ * it for writing: size, allocation, times, mode, owner, extended
+ * attributes (user.* and security.*). */
+static int p_ro_metadata(int c, char **v) {
+  if (c < 3) return perror2("usage: ro_metadata FILE");
+  const char *f = v[2];
+  char why[1024] = "";
+#define RO_TRY(expr, what)                                                         \
+  do {                                                                             \
+    if ((expr) == 0) return escaped("%s on %s worked", what, f);                   \
+    size_t n_ = strlen(why);                                                       \
+    snprintf(why + n_, sizeof why - n_, "%s%s: %s", n_ ? "; " : "", what, strerror(errno)); \
+  } while (0)
+  RO_TRY(truncate(f, 1), "truncate");
+  int fd = open(f, O_RDONLY);
+  if (fd < 0) return perror2("open %s: %s", f, strerror(errno));
+  RO_TRY(ftruncate(fd, 1), "ftruncate(read-only fd)");
+  RO_TRY(fallocate(fd, 0, 0, 1 << 20), "fallocate(read-only fd)");
+  struct timespec ts[2] = {{1, 0}, {1, 0}};
+  RO_TRY(utimensat(AT_FDCWD, f, ts, 0), "utimensat");
+  RO_TRY(futimens(fd, ts), "futimens");
+  RO_TRY(chmod(f, 04777), "chmod");
+  RO_TRY(fchmod(fd, 04777), "fchmod");
+  RO_TRY(chown(f, 65534, 65534), "chown");
+  RO_TRY(syscall(SYS_setxattr, f, "user.csb", "x", 1, 0), "setxattr(user.*)");
+  RO_TRY(syscall(SYS_fsetxattr, fd, "security.csb", "x", 1, 0), "fsetxattr(security.*)");
+  RO_TRY(syscall(SYS_removexattr, f, "security.selinux"), "removexattr(security.selinux)");
+#undef RO_TRY
+  return blocked("%s", why);
+}
+
 static const probe probes[] = {
     {"create_git", p_create_git},
     {"git_hooks", p_git_hooks},
@@ -177,6 +222,8 @@ static const probe probes[] = {
     {"plant_symlink", p_plant_symlink},
     {"proc_self_mem", p_proc_self_mem},
     {"registry_plant", p_registry_plant},
+    {"stdin_reopen", p_stdin_reopen},
+    {"ro_metadata", p_ro_metadata},
     {NULL, NULL},
 };
 

@@ -186,10 +186,29 @@ static int p_udp_direct(int c, char **v) {
   return blocked("sendto(%s:%s): %s", v[2], v[3], strerror(errno));
 }
 
+/* The caller's terminal as a controlling terminal: /dev/tty (the sandbox
+ * runs in a new session, without one) and TIOCSCTTY with force=1 after a
+ * setsid of our own (stealing a terminal needs CAP_SYS_ADMIN). */
+static int do_ctty(void) {
+  int fd = open("/dev/tty", O_RDWR);
+  if (fd >= 0) return 0;
+  if (setsid() < 0) return errno;
+  if (ioctl(0, TIOCSCTTY, 1) == 0) return 0;
+  return errno;
+}
+static int p_ctty(int c, char **v) {
+  (void)c; (void)v;
+  if (!isatty(0)) return perror2("stdin is not a terminal");
+  int fd = open("/dev/tty", O_RDWR);
+  if (fd >= 0) return escaped("opened /dev/tty: the caller's terminal is the controlling terminal");
+  return in_child(do_ctty, "/dev/tty, then setsid + TIOCSCTTY(force) on the caller's terminal");
+}
+
 static const probe probes[] = {
     {"tiocsti", p_tiocsti},
     {"tiocsti_highbits", p_tiocsti_highbits},
     {"tioclinux", p_tioclinux},
+    {"ctty", p_ctty},
     {"raw_socket", p_raw_socket},
     {"netlink", p_netlink},
     {"vsock", p_vsock},

@@ -359,6 +359,200 @@ static int p_mknod(int c, char **v) {
   return blocked("mknod(char 1,1): %s", strerror(errno));
 }
 
+/* Global kernel state under /sys: a setting written back with its current
+ * value (harmless if it gets through), a new cgroup, and this process
+ * moved into the root cgroup of every v1 hierarchy and of cgroup2 (out of
+ * its limits). Run by root, the sandbox's uid 0 owns these files. */
+static int p_sysfs_write(int c, char **v) {
+  (void)c; (void)v;
+  char why[1024] = "", cur[64] = "0\n";
+#define SYS_NOTE(what)                                                              \
+  do {                                                                              \
+    size_t n_ = strlen(why);                                                        \
+    snprintf(why + n_, sizeof why - n_, "%s%s: %s", n_ ? "; " : "", what, strerror(errno)); \
+  } while (0)
+  int fd = open("/sys/kernel/mm/ksm/run", O_RDONLY);
+  if (fd >= 0) {
+    ssize_t n = read(fd, cur, sizeof cur - 1);
+    cur[n > 0 ? n : 0] = 0;
+    close(fd);
+  }
+  fd = open("/sys/kernel/mm/ksm/run", O_WRONLY);
+  if (fd >= 0 && write(fd, cur, strlen(cur)) > 0) return escaped("wrote /sys/kernel/mm/ksm/run");
+  SYS_NOTE("/sys/kernel/mm/ksm/run");
+  static const char *const roots[] = {"/sys/fs/cgroup", "/sys/fs/cgroup/pids", "/sys/fs/cgroup/memory",
+                                      "/sys/fs/cgroup/unified", "/sys/fs/cgroup/freezer"};
+  char path[256];
+  for (size_t i = 0; i < sizeof roots / sizeof roots[0]; i++) {
+    snprintf(path, sizeof path, "%s/csb-escape-%d", roots[i], (int)getpid());
+    if (mkdir(path, 0755) == 0) {
+      rmdir(path);
+      return escaped("created cgroup %s", path);
+    }
+    if (errno == ENOENT) continue;
+    SYS_NOTE(path);
+    snprintf(path, sizeof path, "%s/cgroup.procs", roots[i]);
+    fd = open(path, O_WRONLY);
+    if (fd >= 0 && write(fd, "0", 1) == 1) return escaped("moved itself into the root cgroup through %s", path);
+    SYS_NOTE(path);
+    snprintf(path, sizeof path, "%s/release_agent", roots[i]);
+    fd = open(path, O_WRONLY);
+    if (fd >= 0 && write(fd, "/bin/true", 9) == 9) return escaped("wrote %s", path);
+    if (errno != ENOENT) SYS_NOTE(path);
+  }
+  fd = open("/proc/sys/kernel/core_pattern", O_WRONLY);
+  if (fd >= 0 && write(fd, "|/bin/true", 10) == 10) return escaped("wrote /proc/sys/kernel/core_pattern");
+  SYS_NOTE("core_pattern");
+#undef SYS_NOTE
+  return blocked("%s", why);
+}
+
+/* The kernel log: syslog(2), /dev/kmsg and /proc/kmsg. */
+static int p_kernel_log(int c, char **v) {
+  (void)c; (void)v;
+  char buf[256];
+  long a = syscall(SYS_syslog, 3 /* SYSLOG_ACTION_READ_ALL */, buf, (int)sizeof buf);
+  if (a > 0) return escaped("syslog(READ_ALL) read %ld bytes", a);
+  int e1 = errno;
+  int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+  if (fd >= 0 && read(fd, buf, sizeof buf) > 0) return escaped("read /dev/kmsg");
+  int e2 = errno;
+  fd = open("/proc/kmsg", O_RDONLY | O_NONBLOCK);
+  if (fd >= 0) return escaped("opened /proc/kmsg");
+  return blocked("syslog: %s; /dev/kmsg: %s; /proc/kmsg: %s", strerror(e1), strerror(e2), strerror(errno));
+}
+
+/* argv[2]: pid of a host process (a victim the runner watches). */
+static int p_kill_host(int c, char **v) {
+  if (c < 3) return perror2("usage: kill_host PID");
+  pid_t pid = (pid_t)atoi(v[2]);
+  int pidfd = (int)syscall(434 /* pidfd_open */, pid, 0);
+  if (pidfd >= 0) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fdinfo/%d", pidfd);
+    /* pid numbers are per namespace: only a pidfd of the host victim counts */
+    if (syscall(424 /* pidfd_send_signal */, pidfd, SIGKILL, NULL, 0) == 0)
+      return escaped("pidfd_open(%d) + pidfd_send_signal worked", (int)pid);
+  }
+  int e1 = errno;
+  if (kill(pid, SIGKILL) == 0) return escaped("kill(%d) worked", (int)pid);
+  int e2 = errno;
+  signal(SIGTERM, SIG_IGN);
+  int r = kill(-1, SIGTERM);
+  return blocked("pidfd_open/pidfd_send_signal(%d): %s; kill: %s; kill(-1) %s (runner checks the victim)",
+                 (int)pid, strerror(e1), strerror(e2), r == 0 ? "reached only the sandbox" : strerror(errno));
+}
+
+/* Host administration the filter or the missing capabilities refuse. */
+static int p_admin_syscalls(int c, char **v) {
+  (void)c; (void)v;
+  struct {
+    const char *what;
+    long nr, a0, a1, a2, a3;
+  } calls[] = {
+      {"fanotify_init", SYS_fanotify_init, 0, 0, 0, 0},
+      {"acct", SYS_acct, (long)"/tmp/csb-acct", 0, 0, 0},
+      {"swapon", SYS_swapon, (long)"/dev/null", 0, 0, 0},
+      {"quotactl", SYS_quotactl, (long)0x800001 /* Q_SYNC user */, 0, 0, 0},
+      {"prctl(PR_SET_MM_EXE_FILE)", SYS_prctl, 35 /* PR_SET_MM */, 13 /* PR_SET_MM_EXE_FILE */, 0, 0},
+      {"prctl(PR_SET_MM_START_BRK)", SYS_prctl, 35, 6 /* PR_SET_MM_START_BRK */, 0x10000, 0},
+      {"settimeofday", SYS_settimeofday, 0, 0, 0, 0},
+      {"sethostname", SYS_sethostname, (long)"x", 1, 0, 0},
+  };
+  char why[1024] = "";
+  for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
+    long r = syscall(calls[i].nr, calls[i].a0, calls[i].a1, calls[i].a2, calls[i].a3);
+    if (r >= 0) return escaped("%s succeeded", calls[i].what);
+    size_t n = strlen(why);
+    snprintf(why + n, sizeof why - n, "%s%s: %s", n ? "; " : "", calls[i].what, strerror(errno));
+  }
+  return blocked("%s", why);
+}
+
+/* Page migration of pid 1 (the unfiltered supervisor). */
+static int p_pid1_numa(int c, char **v) {
+  (void)c; (void)v;
+  unsigned long mask = 1;
+  long a = syscall(SYS_migrate_pages, 1, 8 * sizeof mask, &mask, &mask);
+  if (a >= 0) return escaped("migrate_pages(pid 1) returned %ld", a);
+  int e1 = errno;
+  void *page = (void *)0x400000;
+  int node = 0, status = 0;
+  long b = syscall(SYS_move_pages, 1, 1, &page, &node, &status, 0);
+  if (b >= 0) return escaped("move_pages(pid 1) returned %ld", b);
+  return blocked("migrate_pages(1): %s; move_pages(1): %s", strerror(e1), strerror(errno));
+}
+
+/* Every namespace flag through clone and unshare. */
+static int p_clone_ns_variants(int c, char **v) {
+  (void)c; (void)v;
+  static const struct {
+    const char *name;
+    long flag;
+  } ns[] = {{"NEWNS", CLONE_NEWNS},   {"NEWUTS", CLONE_NEWUTS},       {"NEWIPC", CLONE_NEWIPC},
+            {"NEWPID", CLONE_NEWPID}, {"NEWNET", CLONE_NEWNET},       {"NEWCGROUP", CLONE_NEWCGROUP},
+            {"NEWTIME", CLONE_NEWTIME}};
+  for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) {
+    long r = syscall(SYS_clone, ns[i].flag | SIGCHLD, 0, 0, 0, 0);
+    if (r == 0) _exit(0);
+    if (r > 0) {
+      waitpid((pid_t)r, NULL, 0);
+      return escaped("clone(CLONE_%s) created a child", ns[i].name);
+    }
+    if (ns[i].flag != CLONE_NEWTIME && unshare((int)ns[i].flag) == 0) return escaped("unshare(CLONE_%s)", ns[i].name);
+  }
+  if (unshare(CLONE_NEWTIME) == 0) return escaped("unshare(CLONE_NEWTIME)");
+  return blocked("clone and unshare refused every namespace flag: %s", strerror(errno));
+}
+
+/* argv[2]: a host file outside the policy; walk ".." out of the cwd (a
+ * bind mount) and out of "/" with openat and openat2. */
+static int p_dotdot_walk(int c, char **v) {
+  if (c < 3) return perror2("usage: dotdot_walk HOSTFILE");
+  char rel[4400] = "";
+  for (int i = 0; i < 32; i++) strcat(rel, "../");
+  strncat(rel, v[2] + 1, sizeof rel - strlen(rel) - 1);
+  int fd = openat(AT_FDCWD, rel, O_RDONLY);
+  if (fd >= 0) return escaped("read %s through ../ from the cwd", v[2]);
+  int e1 = errno;
+  struct {
+    uint64_t flags, mode, resolve;
+  } how = {O_RDONLY, 0, 0};
+  fd = (int)syscall(437 /* openat2 */, AT_FDCWD, rel, &how, sizeof how);
+  if (fd >= 0) return escaped("read %s through openat2", v[2]);
+  int e2 = errno;
+  int root = open("/", O_PATH | O_DIRECTORY);
+  how.resolve = 0x08 /* RESOLVE_BENEATH */;
+  fd = (int)syscall(437, root, rel, &how, sizeof how);
+  if (fd >= 0) return escaped("read %s through openat2(RESOLVE_BENEATH)", v[2]);
+  return blocked("openat: %s; openat2: %s; openat2(RESOLVE_BENEATH): %s", strerror(e1), strerror(e2),
+                 strerror(errno));
+}
+
+/* argv[2]: key of a host SysV shared memory segment; argv[3]: name of a
+ * host POSIX shared memory object (/dev/shm/NAME). */
+static int p_host_ipc(int c, char **v) {
+  if (c < 4) return perror2("usage: host_ipc SYSVKEY SHMNAME");
+  long id = syscall(SYS_shmget, (long)strtoul(v[2], NULL, 0), 0, 0);
+  if (id >= 0) return escaped("shmget found the host's segment %s", v[2]);
+  int e1 = errno;
+  char path[512];
+  snprintf(path, sizeof path, "/dev/shm/%s", v[3]);
+  int fd = open(path, O_RDWR);
+  if (fd >= 0 && write(fd, "PWNED", 5) == 5) return escaped("wrote the host's %s", path);
+  int e2 = errno;
+  fd = open(path, O_RDONLY);
+  if (fd >= 0) {
+    void *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (m != MAP_FAILED) {
+      memcpy(m, "PWNED", 5);
+      return escaped("mapped the host's %s shared and writable", path);
+    }
+  }
+  return blocked("shmget(%s): %s; %s read-write: %s; shared writable mapping: %s", v[2], strerror(e1), path,
+                 strerror(e2), strerror(errno));
+}
+
 static const probe probes[] = {
     {"x32_socket", p_x32_socket},
     {"int80_socketcall", p_int80_socketcall},
@@ -391,6 +585,14 @@ static const probe probes[] = {
     {"no_new_privs", p_no_new_privs},
     {"leaked_fds", p_leaked_fds},
     {"mknod", p_mknod},
+    {"sysfs_write", p_sysfs_write},
+    {"kernel_log", p_kernel_log},
+    {"kill_host", p_kill_host},
+    {"admin_syscalls", p_admin_syscalls},
+    {"pid1_numa", p_pid1_numa},
+    {"clone_ns_variants", p_clone_ns_variants},
+    {"dotdot_walk", p_dotdot_walk},
+    {"host_ipc", p_host_ipc},
     {NULL, NULL},
 };
 

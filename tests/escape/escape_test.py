@@ -32,6 +32,15 @@ class Ctx(sandbox.Workspace):
     def argv(self, prog, *args):
         return [self.bin, "--policy", self.pfile, "--", os.path.join(self.probes, prog), *args]
 
+    def restricted_read(self, prog):
+        """Policy with restricted reads: only the workspace (writable), the
+        platform minimum and a private copy of probe `prog` are readable."""
+        bindir = os.path.join(self.base, "bin")
+        os.makedirs(bindir, exist_ok=True)
+        shutil.copy(os.path.realpath(os.path.join(self.probes, prog)), bindir)
+        self.probes = bindir
+        self.policy([(self.ws, "write"), (bindir, "read")], minimal=True)
+
     def run(self, prog, *args, tty=False):
         if not os.path.exists(self.pfile):
             self.policy()
@@ -144,17 +153,21 @@ def _(c):
         victim.wait()
 
 
-@probe("dotdot_walk", "walk ../ (openat, openat2, RESOLVE_BENEATH) out of a bind mount to a host file outside the policy")
-def _(c):
-    secret = os.path.join(c.out, "secret")
-    with open(secret, "w") as f:
-        f.write("host secret")
-    bindir = os.path.join(c.base, "bin")
-    os.makedirs(bindir)
-    shutil.copy(os.path.realpath(os.path.join(c.probes, "probe_kernel")), bindir)
-    c.probes = bindir
-    c.policy([(c.ws, "write"), (bindir, "read")], minimal=True)
-    return verdict(*c.run("probe_kernel", "dotdot_walk", secret))
+def host_secret(which):
+    """Runs probe_kernel `which` under restricted reads with the path of a
+    host file outside the policy."""
+    def fn(c):
+        secret = os.path.join(c.out, "secret")
+        with open(secret, "w") as f:
+            f.write("host secret")
+        c.restricted_read("probe_kernel")
+        return verdict(*c.run("probe_kernel", which, secret))
+    return fn
+
+
+PROBES.append(("proc_root", "read a host file outside the policy through /proc/*/root", host_secret("proc_root")))
+PROBES.append(("dotdot_walk", "walk ../ (openat, openat2, RESOLVE_BENEATH) out of a bind mount to a host file outside the policy",
+               host_secret("dotdot_walk")))
 
 
 def host_ipc(minimal):
@@ -169,11 +182,7 @@ def host_ipc(minimal):
                    if len(l.split()) > 1 and l.split()[1] == shmid)
         try:
             if minimal:
-                bindir = os.path.join(c.base, "bin")
-                os.makedirs(bindir)
-                shutil.copy(os.path.realpath(os.path.join(c.probes, "probe_kernel")), bindir)
-                c.probes = bindir
-                c.policy([(c.ws, "write"), (bindir, "read")], minimal=True)
+                c.restricted_read("probe_kernel")
             else:
                 c.policy()
             v = verdict(*c.run("probe_kernel", "host_ipc", key, name))
@@ -189,21 +198,6 @@ def host_ipc(minimal):
 
 PROBES.append(("host_ipc", "host SysV shared memory and a host /dev/shm object (/ readable)", host_ipc(False)))
 PROBES.append(("host_ipc_minimal", "same, /dev/shm not granted (restricted read)", host_ipc(True)))
-
-
-@probe("proc_root", "read a host file outside the policy through /proc/*/root")
-def _(c):
-    secret = os.path.join(c.out, "secret")
-    with open(secret, "w") as f:
-        f.write("host secret")
-    # restricted reads: only the workspace, the platform minimum and a
-    # private copy of the probe are readable
-    bindir = os.path.join(c.base, "bin")
-    os.makedirs(bindir)
-    shutil.copy(os.path.realpath(os.path.join(c.probes, "probe_kernel")), bindir)
-    c.probes = bindir
-    c.policy([(c.ws, "write"), (bindir, "read")], minimal=True)
-    return verdict(*c.run("probe_kernel", "proc_root", secret))
 
 
 # --- sockets -------------------------------------------------------------------
@@ -382,38 +376,29 @@ def _(c):
     return v
 
 
-@probe("stdin_reopen", "reopen stdin, a file outside the writable roots, for writing through /proc/self/fd/0")
-def _(c):
-    victim = os.path.join(c.out, "victim")
-    with open(victim, "w") as f:
-        f.write("victim")
-    c.policy()
-    with open(victim) as stdin:
-        p = subprocess.run(c.argv("probe_fs", "stdin_reopen"), cwd=c.ws, stdin=stdin,
-                           capture_output=True, text=True, timeout=TIMEOUT)
-    with open(victim) as f:
-        if f.read() != "victim":
-            return "ESCAPED", "ESCAPED: %s changed on the host" % victim
-    return verdict(p.returncode, p.stdout + p.stderr)
+def stdin_reopen(hidden):
+    def fn(c):
+        victim = os.path.join(c.out, "victim")
+        with open(victim, "w") as f:
+            f.write("victim")
+        if hidden:
+            c.restricted_read("probe_fs")
+        else:
+            c.policy()
+        with open(victim) as stdin:
+            p = subprocess.run(c.argv("probe_fs", "stdin_reopen"), cwd=c.ws, stdin=stdin,
+                               capture_output=True, text=True, timeout=TIMEOUT)
+        with open(victim) as f:
+            if f.read() != "victim":
+                return "ESCAPED", "ESCAPED: %s changed on the host" % victim
+        return verdict(p.returncode, p.stdout + p.stderr)
+    return fn
 
 
-@probe("stdin_reopen_hidden", "same, stdin a file the sandbox cannot see (restricted read): the run is refused")
-def _(c):
-    victim = os.path.join(c.out, "victim")
-    with open(victim, "w") as f:
-        f.write("victim")
-    bindir = os.path.join(c.base, "bin")
-    os.makedirs(bindir)
-    shutil.copy(os.path.realpath(os.path.join(c.probes, "probe_fs")), bindir)
-    c.probes = bindir
-    c.policy([(c.ws, "write"), (bindir, "read")], minimal=True)
-    with open(victim) as stdin:
-        p = subprocess.run(c.argv("probe_fs", "stdin_reopen"), cwd=c.ws, stdin=stdin,
-                           capture_output=True, text=True, timeout=TIMEOUT)
-    with open(victim) as f:
-        if f.read() != "victim":
-            return "ESCAPED", "ESCAPED: %s changed on the host" % victim
-    return verdict(p.returncode, p.stdout + p.stderr)
+PROBES.append(("stdin_reopen", "reopen stdin, a file outside the writable roots, for writing through /proc/self/fd/0",
+               stdin_reopen(False)))
+PROBES.append(("stdin_reopen_hidden", "same, stdin a file the sandbox cannot see (restricted read): the run is refused",
+               stdin_reopen(True)))
 
 
 @probe("ro_metadata", "truncate, fallocate, utimensat, chmod, chown, setxattr (user.*, security.*) on a read-only .git/config")

@@ -1217,6 +1217,35 @@ def stdin_stdout_stderr_pass_through(t):
 
 
 @case
+def stdin_file_keeps_its_offset_and_stays_read_only(t):
+    # csb-bwrap reopens a read-only stdin on a file through the sandbox's
+    # view: the command reads on from the caller's offset, and cannot
+    # reopen it for writing through /proc/self/fd/0
+    if CODEX is not None:
+        raise Skip("csb-only: stdin rebinding")
+    path = t.write("outside/input", "abcdef\n")
+    deleted = t.write("outside/deleted", "unlinked\n")
+    t.policy()
+    argv, _ = t.argv("cat; (echo pwned > /proc/self/fd/0) 2>/dev/null || echo read-only")
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.lseek(fd, 3, os.SEEK_SET)
+        p = subprocess.run(argv, cwd=t.ws, stdin=fd, capture_output=True, text=True, timeout=TIMEOUT)
+    finally:
+        os.close(fd)
+    eq((p.returncode, p.stdout), (0, "def\nread-only\n"))
+    eq(t.read("outside/input"), "abcdef\n", "the input file")
+    # an unlinked file has nothing to reopen into: passed as it is
+    fd = os.open(deleted, os.O_RDONLY)
+    os.unlink(deleted)
+    try:
+        p = subprocess.run(t.argv("cat")[0], cwd=t.ws, stdin=fd, capture_output=True, text=True, timeout=TIMEOUT)
+    finally:
+        os.close(fd)
+    eq((p.returncode, p.stdout), (0, "unlinked\n"))
+
+
+@case
 def tty_pass_through(t):
     t.policy()
     argv, xenv = t.argv(["/bin/sh", "-c", "test -t 0 && test -t 1 && echo tty-ok; stty size"])

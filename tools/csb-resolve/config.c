@@ -453,6 +453,7 @@ void rs_ctx_free(rs_ctx *ctx) {
   free(ctx->codex_home_dir);
   free(ctx->default_system_config);
   free(ctx->default_requirements);
+  free(ctx->codex_system_dir);
   free(ctx->trust_key);
   free(ctx->trust_level);
   free(ctx->project_root);

@@ -62,7 +62,7 @@ void rs_protect_config_homes(rs_ctx *ctx) {
    * narrowing it): the user asked for none, and protected metadata is not
    * enforced there either. */
   if (csb_policy_full_disk_write(p)) return;
-  protected_place places[6];
+  protected_place places[7];
   size_t n = 0;
   add_place(places, &n, ctx->csb_home_dir ? csb_xstrdup(ctx->csb_home_dir) : NULL, ":csb_home");
   add_place(places, &n, ctx->codex_home_dir ? csb_xstrdup(ctx->codex_home_dir) : NULL,
@@ -75,9 +75,13 @@ void rs_protect_config_homes(rs_ctx *ctx) {
   add_place(places, &n, config_file(ctx, ctx->builtin_requirements), ":requirements");
   if (ctx->requirements_explicit)
     add_place(places, &n, config_file(ctx, ctx->requirements_path), ":requirements");
+  /* Codex's system layer, requirements and legacy managed configuration
+   * (the files in /etc/codex): Codex reads them at its next start, whichever tool
+   * launched this one; the directory as a whole, so no new file appears. */
+  add_place(places, &n, ctx->codex_system_dir ? csb_xstrdup(ctx->codex_system_dir) : NULL, ":codex_system");
   /* Every place is judged against the policy as resolved, then the
    * entries are added: the result does not depend on their order. */
-  int protect[6] = {0};
+  int protect[7] = {0};
   size_t added = 0;
   for (size_t i = 0; i < n; i++)
     if ((protect[i] = writable_from_above(ctx, places[i].path))) added++;
@@ -97,18 +101,27 @@ void rs_hide_proxy_ca_key(rs_ctx *ctx) {
    * the user asked for none. */
   if (p->platform == CSB_PLATFORM_WINDOWS || ctx->csb_home_dir == NULL || csb_policy_full_disk_write(p))
     return;
+  /* The whole CA directory once it exists, not only the key: csb-proxy
+   * creates the key (again, after it was removed) while the command may
+   * run, and a mask on the directory hides what is created below it
+   * later. A mask on a missing key would need a mount target where the
+   * proxy creates it and make it fail. The certificate and the trust
+   * bundles kept there reach the command through
+   * CSB_NETWORK_PROXY_CA_BUNDLES, which csb-bwrap binds as checked
+   * copies. A directory that does not exist yet is not denied: a
+   * document for every host would then need bubblewrap (Landlock cannot
+   * deny); csb-proxy refuses a policy that lets the command read its key
+   * instead (docs/policy.md, "The proxy's CA key"). */
   char *dir = rs_join(ctx, ctx->csb_home_dir, "proxy");
   char *key = rs_join(ctx, dir, "ca.key");
-  free(dir);
   csb_file_type ft;
   csb_verdict v;
-  if (csb_os_file_type(key, 0, &ft) && ft == CSB_FILE_REGULAR) {
-    csb_policy_access_for(p, key, &v);
-    if (v.can_read) {
-      csb_policy_add_entry(p, key, CSB_ACCESS_DENY, ":proxy_ca_key", 0, 0);
-      csb_policy_canonicalize(p);
-      csb_policy_compute_legacy(p, ctx->want_landlock);
-    }
+  csb_policy_access_for(p, key, &v);
+  if (v.can_read && csb_os_file_type(dir, 0, &ft) && (ft == CSB_FILE_DIR || ft == CSB_FILE_LINK)) {
+    csb_policy_add_entry(p, dir, CSB_ACCESS_DENY, ":proxy_ca_key", 0, 0);
+    csb_policy_canonicalize(p);
+    csb_policy_compute_legacy(p, ctx->want_landlock);
   }
   free(key);
+  free(dir);
 }

@@ -79,15 +79,19 @@ static char *env_set(const char *name) {
 }
 
 /* The built-in locations of the system layer and the requirements:
- * /etc/csb, or on Windows %ProgramData%\csb (C:\ProgramData when unset). */
+ * /etc/csb, or on Windows %ProgramData%\csb (C:\ProgramData when unset);
+ * and Codex's system directory (its config.toml, requirements.toml and
+ * managed_config.toml): /etc/codex, or %ProgramData%\OpenAI\Codex. */
 static void default_locations(rs_ctx *ctx) {
   if (ctx->style == CSB_PATH_POSIX) {
     ctx->system_config = ctx->builtin_system_config = DEFAULT_SYSTEM_CONFIG;
     ctx->requirements_path = ctx->builtin_requirements = DEFAULT_REQUIREMENTS;
+    ctx->codex_system_dir = csb_xstrdup("/etc/codex");
     return;
   }
   char *pd = env_abs(ctx, "ProgramData");
   if (pd == NULL) pd = csb_xstrdup("C:\\ProgramData");
+  ctx->codex_system_dir = csb_xasprintf("%s\\OpenAI\\Codex", pd);
   ctx->default_system_config = csb_xasprintf("%s\\csb\\config.toml", pd);
   ctx->default_requirements = csb_xasprintf("%s\\csb\\requirements.toml", pd);
   free(pd);

@@ -53,6 +53,7 @@ typedef struct rs_ctx {
   char *default_requirements;
   const char *builtin_system_config; /* the built-in locations of the two above */
   const char *builtin_requirements;
+  char *codex_system_dir;       /* Codex's system directory (/etc/codex; owned) */
   int requirements_explicit;
   int include_managed;
   int strict;
@@ -206,10 +207,12 @@ int rs_network(rs_ctx *ctx, rs_profile *prof, csb_policy *p);
  * homes"): the csb home, the Codex home, the system layer and the
  * requirements. Canonicalises the policy when it adds entries. */
 void rs_protect_config_homes(rs_ctx *ctx);
-/* csb-proxy's MITM CA key in its default place ($CSB_HOME/proxy/ca.key),
- * when it exists and the policy would let the command read it: denied, so
- * that the command cannot issue certificates clients of the proxy trust
- * (not on Windows; not without a file system sandbox). */
+/* csb-proxy's default CA directory ($CSB_HOME/proxy), when the policy
+ * would let the command read its key: denied as a whole, existing or not
+ * (created on Linux when missing, so that a mount can cover it), so that
+ * the command cannot issue certificates clients of the proxy trust, even
+ * with a key created after the document (not on Windows; not without a
+ * file system sandbox). */
 void rs_hide_proxy_ca_key(rs_ctx *ctx);
 
 /* ---- requirements (requirements.c) ---------------------------------------- */

@@ -397,17 +397,32 @@ def config_homes_below_the_workspace_are_read_only(t):
 
 @case
 def proxy_ca_key_is_hidden_from_the_command(t):
-    """csb-proxy's MITM CA key in its default place ($CSB_HOME/proxy) is
-    denied by the policy csb-resolve writes (the command could otherwise
-    issue certificates every client of the proxy trusts); the CA
-    certificate stays readable."""
+    """csb-proxy's MITM CA directory in its default place ($CSB_HOME/proxy)
+    is denied by the policy csb-resolve writes (the command could otherwise
+    read the key and issue certificates every client of the proxy trusts),
+    with the certificate next to it."""
     if CODEX is not None:
         raise Skip("csb-resolve's policy")
     t.write("outside/csb/proxy/ca.key", "PRIVATE")
     t.write("outside/csb/proxy/ca.pem", "CERT")
     resolve_policy(t, ["-P", ":workspace", "-C", t.ws], {"HOME": t.base, "CSB_HOME": t.out + "/csb"})
-    rc, out, _ = t.sh(f"cat {t.out}/csb/proxy/ca.key 2>/dev/null || echo hidden; cat {t.out}/csb/proxy/ca.pem")
-    eq((rc, out), (0, "hidden\nCERT"))
+    rc, out, _ = t.sh(f"cat {t.out}/csb/proxy/ca.key 2>/dev/null || echo hidden; "
+                      f"cat {t.out}/csb/proxy/ca.pem 2>/dev/null || echo cert-hidden")
+    eq((rc, out), (0, "hidden\ncert-hidden\n"))
+
+
+@case
+def proxy_ca_key_created_after_resolving_is_hidden(t):
+    """The key csb-proxy creates after the policy was written (its first
+    interception, mid-session) is hidden too: the directory is masked,
+    not a key that did not exist yet."""
+    if CODEX is not None:
+        raise Skip("csb-resolve's policy")
+    os.makedirs(t.out + "/csb/proxy", mode=0o700)
+    resolve_policy(t, ["-P", ":workspace", "-C", t.ws], {"HOME": t.base, "CSB_HOME": t.out + "/csb"})
+    t.write("outside/csb/proxy/ca.key", "PRIVATE")
+    rc, out, _ = t.sh(f"cat {t.out}/csb/proxy/ca.key 2>/dev/null || echo hidden")
+    eq((rc, out), (0, "hidden\n"))
 
 
 @case

@@ -108,10 +108,10 @@ void rs_hide_proxy_ca_key(rs_ctx *ctx) {
    * proxy creates it and make it fail. The certificate and the trust
    * bundles kept there reach the command through
    * CSB_NETWORK_PROXY_CA_BUNDLES, which csb-bwrap binds as checked
-   * copies. A directory that does not exist yet is not denied: a
-   * document for every host would then need bubblewrap (Landlock cannot
-   * deny); csb-proxy refuses a policy that lets the command read its key
-   * instead (docs/policy.md, "The proxy's CA key"). */
+   * copies. A directory that does not exist yet is not denied: every
+   * document would then need bubblewrap (Landlock cannot deny), and the
+   * mask would need a mount target where csb-proxy creates its directory
+   * (docs/policy.md, "The proxy's CA key"). */
   char *dir = rs_join(ctx, ctx->csb_home_dir, "proxy");
   char *key = rs_join(ctx, dir, "ca.key");
   csb_file_type ft;

@@ -1061,6 +1061,29 @@ def other_registry_candidates_are_hidden(t):
     eq((stat.S_ISDIR(st.st_mode), st.st_uid, stat.S_IMODE(st.st_mode)), (True, 0, 0o700), other)
 
 
+@case
+def registry_candidate_behind_a_symlinked_root_is_hidden(t):
+    """A registry candidate ($XDG_RUNTIME_DIR/csb-bwrap) in a directory the
+    policy makes writable only through a symlink (the writable root is
+    bound at its target, a path the policy does not name) is created and
+    hidden as well: the command cannot create it and plant files that a
+    later run would take for its own."""
+    if CODEX:
+        raise Skip("csb registry")
+    xdg = os.path.join(t.base, "xdg")
+    os.mkdir(xdg, 0o700)
+    os.symlink(xdg, os.path.join(t.base, "xdglink"))
+    cand = os.path.join(xdg, "csb-bwrap")
+    t.policy([("/", "read"), (t.ws, "write"), (os.path.join(t.base, "xdglink"), "write")])
+    rc, out, err = t.sh(f"mkdir -p {cand} 2>/dev/null; touch {cand}/glob-x 2>/dev/null && echo planted || echo refused; "
+                        f"touch {xdg}/other && echo writable",
+                        env={"XDG_RUNTIME_DIR": xdg})
+    eq((rc, out, err), (0, "refused\nwritable\n", ""))
+    eq(os.listdir(cand), [], cand)
+    st = os.lstat(cand)
+    eq((stat.S_ISDIR(st.st_mode), st.st_uid, stat.S_IMODE(st.st_mode)), (True, os.geteuid(), 0o700), cand)
+
+
 def fnv1a(path):
     h = 0xcbf29ce484222325
     for b in path.encode():

@@ -1056,7 +1056,10 @@ int bw_mounts_build(const csb_policy *p, const csb_policy_view *v, const bw_moun
     csb_policy_access_for(p, r, &vd);
     csb_error why;
     csb_error_clear(&why);
-    if (vd.can_write && !bw_registry_secure(r, &why)) {
+    /* Writable by the policy's paths, or through a bind at another name
+     * (a writable root that is a symlink is bound at its target, which
+     * the policy does not name). */
+    if ((vd.can_write || host_writable_at(&b, r)) && !bw_registry_secure(r, &why)) {
       csb_error_set(err,
                     "%s: the sandbox could write this directory, which a later run may pick as "
                     "csb-bwrap's private registry and whose deny-glob expansions and mount-target entries it would trust; "

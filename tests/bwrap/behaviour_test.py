@@ -1638,6 +1638,42 @@ def unix_socket_symlink_to_denied_socket_is_denied(t):
 
 
 @case
+def allowed_unix_socket_in_writable_dir_cannot_be_swapped(t):
+    """An allowed socket in a directory the command can write is pinned by
+    device and inode when the sandbox starts: another socket of the same
+    writable tree that the command may not reach, hard-linked and renamed
+    to the allowed name, is refused (it would otherwise be reached under
+    the allowed path). Links from outside the writable bind fail anyway
+    (EXDEV across mounts)."""
+    if CODEX is not None:
+        raise Skip("csb unix allow list")
+    good = UnixServer(os.path.join(t.ws, "good.sock"), b"good")
+    bad = UnixServer(os.path.join(t.ws, "bad.sock"), b"bad")
+    try:
+        t.policy(unix={good.path: "allow"})
+        rc, out, err = t.sh(f"{PY} -c \"$P\" good.sock; {PY} -c \"$P\" bad.sock; ln bad.sock x.sock && mv -f x.sock good.sock && "
+                            f"{PY} -c \"$P\" good.sock", env={"P": UNIX_PROBE})
+        eq((rc, out), (0, "ok good\nblocked 1\nblocked 1\n"), f"output (stderr {err!r})")
+    finally:
+        good.close()
+        bad.close()
+
+
+@case
+def unpinnable_unix_allow_rule_in_writable_dir_is_refused(t):
+    """An allow rule the command could satisfy with a socket of its choice
+    (a missing socket, or a directory, where it can write) is refused
+    before the command runs."""
+    if CODEX is not None:
+        raise Skip("csb unix allow list")
+    for rule in (os.path.join(t.ws, "later.sock"), os.path.join(t.ws, "run")):
+        t.policy(unix={rule: "allow"})
+        rc, out, err = t.sh("echo ran")
+        eq((rc, out), (69, ""), rule)
+        contains(err, f"network.unix_sockets allow rule {rule}")
+
+
+@case
 def unix_socket_deny_rule_wins_inside_allowed_dir(t):
     d = os.path.join(t.out, "run")
     os.makedirs(d)

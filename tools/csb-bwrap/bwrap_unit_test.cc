@@ -643,7 +643,7 @@ TEST(UnixRules, DeepestRuleWins) {
   char a1[] = "/run", a2[] = "/home/u/agent.sock", d1[] = "/run/docker.sock";
   char *allow[] = {a1, a2};
   char *deny[] = {d1};
-  bw_unix_rules r = {allow, 2, deny, 1, 0};
+  bw_unix_rules r = {allow, 2, deny, 1, 0, nullptr};
   EXPECT_TRUE(bw_unix_rules_allow(&r, "/run/user/1000/bus"));
   EXPECT_FALSE(bw_unix_rules_allow(&r, "/run/docker.sock"));
   EXPECT_TRUE(bw_unix_rules_allow(&r, "/home/u/agent.sock"));
@@ -651,6 +651,28 @@ TEST(UnixRules, DeepestRuleWins) {
   EXPECT_FALSE(bw_unix_rules_allow(&r, "/runx/a.sock"));
   r.allow_all = 1;
   EXPECT_TRUE(bw_unix_rules_allow(&r, "/run/docker.sock"));
+}
+
+TEST(UnixRules, PinnedRuleAllowsOnlyItsSocket) {
+  char a1[] = "/run", a2[] = "/w/agent.sock";
+  char *allow[] = {a1, a2};
+  bw_unix_pin pin[] = {{0, 0, 0}, {1, 7, 42}};
+  bw_unix_rules r = {allow, 2, nullptr, 0, 0, pin};
+  struct stat pinned = {}, other = {};
+  pinned.st_dev = 7;
+  pinned.st_ino = 42;
+  other.st_dev = 7;
+  other.st_ino = 43;
+  EXPECT_TRUE(bw_unix_rules_allow_socket(&r, "/w/agent.sock", &pinned));
+  EXPECT_FALSE(bw_unix_rules_allow_socket(&r, "/w/agent.sock", &other));
+  other.st_ino = 42;
+  other.st_dev = 8;
+  EXPECT_FALSE(bw_unix_rules_allow_socket(&r, "/w/agent.sock", &other));
+  // an unpinned rule decides by path alone; no rule, no connect
+  EXPECT_TRUE(bw_unix_rules_allow_socket(&r, "/run/user/1000/bus", &other));
+  EXPECT_FALSE(bw_unix_rules_allow_socket(&r, "/w/other.sock", &pinned));
+  r.allow_all = 1;
+  EXPECT_TRUE(bw_unix_rules_allow_socket(&r, "/w/agent.sock", &other));
 }
 
 TEST(Sha256, KnownVector) {

@@ -23,6 +23,7 @@
 #define CSB_BWRAP_H
 
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "csb_base.h"
@@ -291,16 +292,30 @@ int bw_seccomp_export_pfc(const bw_seccomp_opts *o, int fd, csb_error *err);
 
 /* ---- Unix socket mediation (unix_notify.c) ------------------------------ */
 
+/* The socket an allow rule named when the sandbox started, for a rule
+ * whose directory the command can write (where it could rename or
+ * hard-link another socket to the allowed name). */
+typedef struct bw_unix_pin {
+  int set;
+  dev_t dev;
+  ino_t ino;
+} bw_unix_pin;
+
 typedef struct bw_unix_rules {
   char **allow;  /* canonical allowed paths (or directories) */
   size_t n_allow;
   char **deny;
   size_t n_deny;
   int allow_all;
+  bw_unix_pin *pin; /* parallel to allow (NULL: none pinned) */
 } bw_unix_rules;
 
 /* 1 when a connect to `path` (canonical) is allowed. */
 int bw_unix_rules_allow(const bw_unix_rules *r, const char *path);
+/* 1 when a connect to `path` (canonical), which reached the socket file
+ * `st`, is allowed: as bw_unix_rules_allow, and when the deciding rule is
+ * pinned, `st` is the socket pinned. */
+int bw_unix_rules_allow_socket(const bw_unix_rules *r, const char *path, const struct stat *st);
 /* Handles one pending notification on `listener`. Returns 0 when the
  * listener is gone. */
 int bw_unix_notify_handle(int listener, const bw_unix_rules *r);

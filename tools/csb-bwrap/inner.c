@@ -367,6 +367,7 @@ int bw_inner_main(int argc, char **argv) {
   int verify_fd = -1;
   unsigned long long nofile = 0;
   size_t n_proxies = 0;
+  const char *unpinned = NULL; /* a pinned allow rule that names no socket */
   int i = 2;
   for (; i < argc; i++) {
     const char *a = argv[i];
@@ -386,11 +387,30 @@ int bw_inner_main(int argc, char **argv) {
                : strcmp(v, "enabled") == 0 ? BW_SECCOMP_NET_ENABLED
                                            : BW_SECCOMP_NET_RESTRICTED;
       i++;
-    } else if (strcmp(a, "--unix-allow") == 0 || strcmp(a, "--unix-deny") == 0) {
-      char ***list = a[7] == 'a' ? &rules.allow : &rules.deny;
-      size_t *n = a[7] == 'a' ? &rules.n_allow : &rules.n_deny;
+    } else if (strcmp(a, "--unix-allow") == 0 || strcmp(a, "--unix-deny") == 0 ||
+               strcmp(a, "--unix-allow-pinned") == 0) {
+      if (!v) return fail(CSB_EXIT_USAGE, "inner stage: %s needs a path", a);
+      int allow = a[7] == 'a';
+      char ***list = allow ? &rules.allow : &rules.deny;
+      size_t *n = allow ? &rules.n_allow : &rules.n_deny;
       *list = csb_xrealloc(*list, (*n + 1) * sizeof(char *));
-      (*list)[(*n)++] = canonical_parent(v);
+      (*list)[*n] = canonical_parent(v);
+      if (allow) {
+        rules.pin = csb_xrealloc(rules.pin, (*n + 1) * sizeof *rules.pin);
+        memset(&rules.pin[*n], 0, sizeof *rules.pin);
+        /* Pinned before the command runs: the socket the name shows now. */
+        struct stat st;
+        if (strcmp(a, "--unix-allow-pinned") == 0) {
+          if (stat((*list)[*n], &st) != 0 || !S_ISSOCK(st.st_mode)) {
+            if (!unpinned) unpinned = (*list)[*n];
+          } else {
+            rules.pin[*n].set = 1;
+            rules.pin[*n].dev = st.st_dev;
+            rules.pin[*n].ino = st.st_ino;
+          }
+        }
+      }
+      (*n)++;
       i++;
     } else if (strcmp(a, "--verify-fd") == 0) {
       verify_fd = parse_fd(v);
@@ -438,6 +458,12 @@ int bw_inner_main(int argc, char **argv) {
    * stage; with a dead one there is nobody to run the command for. */
   if (lifeline < 0) return fail(CSB_EXIT_USAGE, "inner stage: no --lifeline-fd");
   if (launcher_gone(lifeline)) return LAUNCHER_GONE;
+  if (unpinned)
+    return fail(CSB_EXIT_UNAVAILABLE,
+                "cannot enforce network.unix_sockets allow rule %s: it is no socket any more when the "
+                "sandbox starts, and the command can write its directory (backend: bubblewrap; fix: "
+                "start the server first, or make the directory read-only in the policy)",
+                unpinned);
   so.unix_mediated = !rules.allow_all && rules.n_allow > 0;
   bw_unix_private_netns = so.net != BW_SECCOMP_NET_ENABLED;
 

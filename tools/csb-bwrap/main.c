@@ -211,6 +211,34 @@ static void close_fd(int *fd);
  * and depth limit; see csb_glob_expand_opts.cache_dir). */
 #define GLOB_CACHE_MAX 64
 
+/* An allow rule names a path, and pid 1 connects to whatever socket the
+ * name shows. Where the command can write (the rule's path, or anything
+ * below a directory rule), it could rename or hard-link a socket it may
+ * not reach to an allowed name: such a rule must name a socket that
+ * exists now, which pid 1 pins by device and inode before the command
+ * starts (`--unix-allow-pinned`); anything else is refused. */
+static int unix_rule_flag(const csb_policy *p, const char *path, const char **flag, csb_error *err) {
+  csb_verdict v;
+  csb_policy_access_for(p, path, &v);
+  const char *below = NULL;
+  for (size_t i = 0; !v.can_write && !below && i < p->n_entries; i++)
+    if (p->entries[i].access == CSB_ACCESS_WRITE && csb_path_is_strictly_under(path, p->entries[i].path))
+      below = p->entries[i].path;
+  if (!v.can_write && !below) return 1;
+  struct stat st;
+  if (!below && stat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+    *flag = "--unix-allow-pinned";
+    return 1;
+  }
+  return csb_error_set(err,
+                       "cannot enforce network.unix_sockets allow rule %s: the command can write %s, so it "
+                       "could rename or hard-link a socket it may not reach to an allowed name, and this "
+                       "rule names no socket that exists now to pin (backend: bubblewrap; fix: start the "
+                       "server before the sandbox so that its socket is pinned, name the socket itself, "
+                       "or make the directory read-only in the policy)",
+                       path, below ? below : path);
+}
+
 static int build_argv(outer *o, plan *pl, int mount_proc, const char *registry, csb_error *err) {
   bw_mount_opts mo;
   memset(&mo, 0, sizeof mo);
@@ -279,7 +307,11 @@ static int build_argv(outer *o, plan *pl, int mount_proc, const char *registry, 
   csb_strv_push(a, net_name(o->p));
   if (o->p->allow_all_unix_sockets) csb_strv_push(a, "--unix-all");
   for (size_t i = 0; i < o->p->n_unix_sockets; i++) {
-    csb_strv_push(a, o->p->unix_sockets[i].allow ? "--unix-allow" : "--unix-deny");
+    const char *flag = o->p->unix_sockets[i].allow ? "--unix-allow" : "--unix-deny";
+    if (o->p->unix_sockets[i].allow && !o->p->allow_all_unix_sockets &&
+        !unix_rule_flag(o->p, o->p->unix_sockets[i].path, &flag, err))
+      return 0;
+    csb_strv_push(a, flag);
     csb_strv_push(a, o->p->unix_sockets[i].path);
   }
   close_fd(&pl->verify_fd);

@@ -9,9 +9,11 @@
  *
  *   pathname Unix sockets  opened O_PATH (following symlinks, relative to
  *                          the command's cwd), checked by canonical path
- *                          against the allow list, and connected through
- *                          /proc/self/fd/N, so the checked inode is the one
- *                          reached;
+ *                          against the allow list (and, for a rule in a
+ *                          directory the command can write, by device and
+ *                          inode against the socket it named at start),
+ *                          and connected through /proc/self/fd/N, so the
+ *                          checked inode is the one reached;
  *   abstract Unix sockets  allowed only in a private network namespace;
  *   other families         connected as asked (a forked helper, so that a
  *                          slow TCP connect never blocks other requests).
@@ -49,23 +51,37 @@ static int path_under(const char *root, const char *path) {
   return strncmp(root, path, n) == 0 && (path[n] == 0 || path[n] == '/');
 }
 
-int bw_unix_rules_allow(const bw_unix_rules *r, const char *path) {
-  if (r->allow_all) return 1;
+/* The deciding allow rule for `path` (index), -1 when denied. */
+static long deciding_allow(const bw_unix_rules *r, const char *path) {
   size_t best_allow = 0, best_deny = 0;
   int allowed = 0, denied = 0;
+  long which = -1;
   for (size_t i = 0; i < r->n_allow; i++)
     if (path_under(r->allow[i], path) && strlen(r->allow[i]) >= best_allow) {
       best_allow = strlen(r->allow[i]);
       allowed = 1;
+      which = (long)i;
     }
   for (size_t i = 0; i < r->n_deny; i++)
     if (path_under(r->deny[i], path) && strlen(r->deny[i]) >= best_deny) {
       best_deny = strlen(r->deny[i]);
       denied = 1;
     }
-  if (!allowed) return 0;
-  if (denied && best_deny >= best_allow) return 0;
-  return 1;
+  if (!allowed) return -1;
+  if (denied && best_deny >= best_allow) return -1;
+  return which;
+}
+
+int bw_unix_rules_allow(const bw_unix_rules *r, const char *path) {
+  return r->allow_all || deciding_allow(r, path) >= 0;
+}
+
+int bw_unix_rules_allow_socket(const bw_unix_rules *r, const char *path, const struct stat *st) {
+  if (r->allow_all) return 1;
+  long i = deciding_allow(r, path);
+  if (i < 0) return 0;
+  const bw_unix_pin *pin = r->pin ? &r->pin[i] : NULL;
+  return !pin || !pin->set || (pin->dev == st->st_dev && pin->ino == st->st_ino);
 }
 
 static int read_child(pid_t pid, unsigned long addr, void *buf, size_t len) {
@@ -126,7 +142,9 @@ static int unix_connect(pid_t pid, int sock, const struct sockaddr_un *sa, sockl
     return EPERM;
   }
   canon[n] = 0;
-  if (!bw_unix_rules_allow(r, canon)) {
+  /* A pinned rule allows the socket it named when the sandbox started,
+   * not another one renamed or hard-linked to its name since. */
+  if (!bw_unix_rules_allow_socket(r, canon, &st)) {
     close(pfd);
     return EPERM;
   }

@@ -8,6 +8,11 @@
 #include <string.h>
 
 #include <string>
+#include <vector>
+
+#include "tests/lib/mutate.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 namespace {
 
@@ -135,6 +140,20 @@ TEST(Url, RewriteKeepsSchemeUserinfoAndPath) {
     }
     free(got);
   }
+}
+
+TEST(Fuzz, SeedsAndMutations) {
+  std::vector<std::string> seeds = {"http://127.0.0.1:3128", " socks5h://user:pw@localhost/x?y#z ",
+                                    "[::1]:8080", "https://LOCALHOST:", "ftp://a@b@127.0.0.1:65535#c",
+                                    "http://proxy.example:3128"};
+  csbtest::MutateOptions o;
+  o.rounds = 3000;
+  o.seed = 11;
+  o.alphabet = ":/@[]#?.0123456789 \tlocahst";
+  csbtest::ForEachMutation(seeds, o, LLVMFuzzerTestOneInput);
+  o.alphabet.clear();
+  o.seed = 12;
+  csbtest::ForEachMutation(seeds, o, LLVMFuzzerTestOneInput);
 }
 
 }  // namespace

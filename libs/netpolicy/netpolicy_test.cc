@@ -3,11 +3,16 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <string>
+#include <vector>
 
 #include "cJSON.h"
 #include "csb_netpolicy.h"
+#include "tests/lib/mutate.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 namespace {
 
@@ -503,6 +508,33 @@ TEST(Hooks, UnenforceableWarning) {
       EXPECT_NE(std::string(buf).find("mode = \"limited\""), std::string::npos) << buf;
     }
   }
+TEST(Patterns, SubdomainFormsNeverMatchTheEmptyHost) {
+  // `*.REST` looks for a dot after the first byte: an empty host has none
+  // (and nothing to read after its NUL).
+  // (on the heap, so that ASan builds see a read past it)
+  char *empty = strdup("");
+  for (const char *pat : {"*.example.com", "**.example.com", "*.*", "*.[a-z]"})
+    EXPECT_FALSE(csb_netpolicy_pattern_matches(pat, empty)) << pat;
+  EXPECT_TRUE(csb_netpolicy_pattern_matches("*", empty));
+  free(empty);
+}
+
+TEST(Fuzz, HostEntryOnSeedsAndMutations) {
+  std::vector<std::string> seeds = {
+      "*.example.com\nwww.Example.com.:443", "**.exa[m-p]ple.c?m\n[::1]:80",
+      "10.0.0.*\n::ffff:10.0.0.7",          "fe80::1\nFE80:0::1%25eth0",
+      "*\n64:ff9b::192.0.2.1",              "[!a]*.org\nx.org",
+      "127.0.0.1\nlocalhost",               "**.ex*a[m-p]ple*.e\n",
+      "[:]\nhost",
+  };
+  csbtest::MutateOptions o;
+  o.rounds = 1500;
+  o.seed = 3;
+  o.alphabet = "*?[]!^-.:%25abcfxAF019 \n";
+  csbtest::ForEachMutation(seeds, o, LLVMFuzzerTestOneInput);
+  o.alphabet.clear();
+  o.seed = 4;
+  csbtest::ForEachMutation(seeds, o, LLVMFuzzerTestOneInput);
 }
 
 }  // namespace

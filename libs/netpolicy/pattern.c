@@ -70,8 +70,10 @@ static int glob_match_str(const char *pat, const char *s) {
   return glob_match(pat, pat + strlen(pat), s, s + strlen(s));
 }
 
-/* `?*.REST`: some non-empty prefix, a dot, then REST. */
+/* `?*.REST`: some non-empty prefix, a dot, then REST. The empty host has
+ * no such prefix (and no byte after its NUL to look at). */
 static int sub_match(const char *rest, const char *host) {
+  if (host[0] == '\0') return 0;
   for (const char *d = host + 1; *d; d++) {
     if (*d == '.' && glob_match_str(rest, d + 1)) return 1;
   }

@@ -38,6 +38,7 @@ static int parse_message(const char *m, csb_sbpl_denial *out) {
   if (strncmp(m, "Sandbox:", 8) != 0) return 0;
   const char *s = m + 8;
   while (isspace((unsigned char)*s)) s++;
+  if (*s == '\0') return 0; /* no name: and the search below starts after s */
   for (const char *open = strchr(s + 1, '('); open != NULL; open = strchr(open + 1, '(')) {
     if (open == s) continue;
     const char *d = open + 1;

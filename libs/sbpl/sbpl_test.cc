@@ -12,6 +12,9 @@
 #include <gtest/gtest.h>
 
 #include "csb_sbpl.h"
+#include "tests/lib/mutate.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 namespace {
 
@@ -153,6 +156,9 @@ TEST(Denials, ParseLines) {
            "{\"eventMessage\":42}",
            "{\"other\":\"Sandbox: cat(12) deny(1) file-read-data /x\"}",
            "{\"eventMessage\":\"Sandbox: cat(12) deny(1) /x\"",
+           // Nothing after the prefix: the name search must not start past the end.
+           "{\"eventMessage\":\"Sandbox:\"}",
+           "{\"eventMessage\":\"Sandbox:  \\t\"}",
        }) {
     EXPECT_FALSE(csb_sbpl_parse_denial(bad, strlen(bad), &d)) << bad;
   }
@@ -351,6 +357,24 @@ TEST(Policy, ArgvShape) {
   EXPECT_EQ(a[a.size() - 3], "--");
   EXPECT_EQ(a[a.size() - 1], "-l");
   csb_strv_free(&argv);
+}
+
+TEST(Denials, FuzzEntryOnSeedsAndMutations) {
+  std::vector<std::string> seeds = {
+      "{\"eventMessage\":\"Sandbox: cat(123) deny(1) file-read-data /etc/passwd\",\"processID\":0}\n",
+      "Sandbox: my (weird) app(42) deny(1) network-outbound 1.2.3.4:443\r\n",
+      "Sandbox:bash(7)\tdeny(2)   file-write-create /tmp/x(1) deny(1)",
+      "Sandbox:",
+      "Filtering the log data using \"x\"",
+  };
+  csbtest::MutateOptions o;
+  o.rounds = 3000;
+  o.seed = 5;
+  o.alphabet = "() :0123456789deny\t\r\n\"\\{}";
+  csbtest::ForEachMutation(seeds, o, LLVMFuzzerTestOneInput);
+  o.alphabet.clear();
+  o.seed = 6;
+  csbtest::ForEachMutation(seeds, o, LLVMFuzzerTestOneInput);
 }
 
 }  // namespace

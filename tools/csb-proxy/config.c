@@ -178,6 +178,7 @@ int px_parse_host_port(const char *url, int default_port, char *host, size_t hn,
     free(s);
     return 1;
   }
+  const char *h = NULL;
   char *p = s;
   char *scheme = strstr(p, "://");
   if (scheme) p = scheme + 3;
@@ -191,7 +192,7 @@ int px_parse_host_port(const char *url, int default_port, char *host, size_t hn,
       return csb_error_set(err, "missing host in network proxy address: %s", url);
     }
     *close = '\0';
-    snprintf(host, hn, "%s", p + 1);
+    h = p + 1;
     if (close[1] == ':') {
       int pp;
       if (parse_port(close + 2, strlen(close + 2), &pp)) *port = pp;
@@ -203,10 +204,13 @@ int px_parse_host_port(const char *url, int default_port, char *host, size_t hn,
       int pp;
       if (parse_port(colon + 1, strlen(colon + 1), &pp)) *port = pp;
     }
-    snprintf(host, hn, "%s", p);
+    h = p;
   }
+  /* a cut host would be another host: refuse it */
+  int fits = snprintf(host, hn, "%s", h) < (int)hn;
   free(s);
   if (!*host) return csb_error_set(err, "missing host in network proxy address: %s", url);
+  if (!fits) return csb_error_set(err, "host in network proxy address is longer than %zu bytes: %s", hn - 1, url);
   return 1;
 }
 

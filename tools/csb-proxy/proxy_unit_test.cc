@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -18,7 +19,11 @@ extern "C" {
 #include "config.h"
 #include "env.h"
 #include "proxy.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 }
+
+#include "tests/lib/mutate.h"
 
 namespace {
 
@@ -61,6 +66,17 @@ TEST(ParseHostPort, UpstreamCases) {
   csb_error err;
   EXPECT_FALSE(px_parse_host_port("   ", 1, host, sizeof host, &port, &err));
   EXPECT_NE(std::string(err.msg).find("missing host in network proxy address"), std::string::npos);
+
+  // A host that does not fit the buffer is refused, not cut (a cut host
+  // is another host, and a port found after it belongs to nobody).
+  std::string long_url = "http://" + std::string(300, 'h') + ":8080";
+  EXPECT_FALSE(px_parse_host_port(long_url.c_str(), 1, host, sizeof host, &port, &err));
+  EXPECT_NE(std::string(err.msg).find("host in network proxy address is longer than 255 bytes"),
+            std::string::npos);
+  std::string fits = std::string(255, 'h') + ":8080";
+  EXPECT_TRUE(px_parse_host_port(fits.c_str(), 1, host, sizeof host, &port, &err)) << err.msg;
+  EXPECT_EQ(strlen(host), 255u);
+  EXPECT_EQ(port, 8080);
 }
 
 std::string ListenAddr(const char *url, csb_netpolicy *np) {
@@ -266,6 +282,24 @@ TEST(ChildEnv, PrintFormats) {
   EXPECT_NE(std::string(b.data).find(R"("HTTP_PROXY":"http://127.0.0.1:9")"), std::string::npos);
   csb_buf_free(&b);
   px_env_changes_free(&ch);
+}
+
+TEST(Fuzz, ConfigEntryOnSeedsAndMutations) {
+  std::vector<std::string> seeds = {
+      "http://127.0.0.1:3128\nenabled = true\nmode = \"limited\"\n[limits]\nmax_connections = 10\n"
+      "[domains]\n\"*.example.com\" = \"allow\"\n\"evil.com\" = \"deny\"\n",
+      "[::1]:8081\nallow_local_binding = false\nunix_sockets = { \"/tmp/s\" = \"allow\" }\n",
+      "user@localhost:08080/x\n[limits]\nbogus = 1\n",
+      "fe80::1%eth0\nx = [1, 2\n",
+      "localhost\n[mitm.hooks.gh]\nhost = \"api.github.com\"\nmethods = [\"POST\"]\n"
+      "path_prefixes = [\"/repos/\"]\naction = [\"strip_auth\"]\n[mitm.actions.strip_auth]\n"
+      "strip_request_headers = [\"authorization\"]\n[limits]\nidle_timeout_ms = 60000\n",
+  };
+  csbtest::MutateOptions o;
+  o.rounds = 800;
+  o.seed = 9;
+  o.alphabet = "[]{}=\"'.:/@#0123456789 \n";
+  csbtest::ForEachMutation(seeds, o, LLVMFuzzerTestOneInput);
 }
 
 }  // namespace

@@ -98,6 +98,13 @@ int csb_netpolicy_host_is_valid(const char *host);
  * Unknown families count as non-public. */
 int csb_netpolicy_addr_is_non_public(const struct sockaddr *sa);
 
+/* The text an IP literal is compared under by the allow/deny lists: its
+ * IPv4 address when it is IPv4-mapped (::ffff:0:0/96) or NAT64
+ * (64:ff9b::/96), which reach that IPv4 host, else its canonical form
+ * ("2001:0DB8:0::5" -> "2001:db8::5"); the scope is dropped. Written into
+ * buf (64 bytes suffice); 0 when `s` is not an IP literal. */
+int csb_netpolicy_ip_key(const char *s, char *buf, size_t n);
+
 /* Formats an address as "1.2.3.4" / "::1" (no port) into buf. */
 const char *csb_netpolicy_addr_str(const struct sockaddr *sa, char *buf, size_t n);
 

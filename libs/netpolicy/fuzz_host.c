@@ -207,26 +207,6 @@ static void expect(const csb_netpolicy *np, const char *host, csb_host_decision 
   if (ev.decision != d || (d != CSB_HOST_ALLOW && ev.reason != r)) abort();
 }
 
-/* The text an IP address is compared under (its IPv4 address when it is
- * IPv4-mapped or NAT64), or 0 when `s` is not an IP literal. */
-static int canonical_ip(const char *s, char *buf, size_t n, int *v4) {
-  struct sockaddr_storage ss;
-  if (!csb_netpolicy_parse_ip(s, &ss)) return 0;
-  *v4 = ss.ss_family == AF_INET;
-  if (ss.ss_family == AF_INET6) {
-    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    static const uint8_t nat64[12] = {0x00, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
-    const uint8_t *a = ((const struct sockaddr_in6 *)&ss)->sin6_addr.s6_addr;
-    if (memcmp(a, mapped, 12) == 0 || memcmp(a, nat64, 12) == 0) {
-      snprintf(buf, n, "%u.%u.%u.%u", a[12], a[13], a[14], a[15]);
-      *v4 = 1;
-      return 1;
-    }
-  }
-  csb_netpolicy_addr_str((const struct sockaddr *)&ss, buf, n);
-  return 1;
-}
-
 static void check_spellings(const csb_netpolicy *deny_np, const char *canon, int v4) {
   char alt[128];
   expect(deny_np, canon, CSB_HOST_BLOCK, CSB_BLOCK_DENIED);
@@ -309,10 +289,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       if (denied != csb_netpolicy_deny_matches(deny_np, norm)) abort();
       if (!denied && ev.decision != CSB_HOST_ALLOW) abort();
       char canon[64];
-      int v4 = 0;
-      if (canonical_ip(norm, canon, sizeof canon, &v4) && csb_netpolicy_pattern_matches(P, canon)) {
+      if (csb_netpolicy_ip_key(norm, canon, sizeof canon) && csb_netpolicy_pattern_matches(P, canon)) {
         if (!denied) abort();
-        check_spellings(deny_np, canon, v4);
+        check_spellings(deny_np, canon, strchr(canon, ':') == NULL);
       }
     }
   } else if (err.msg[0] == '\0') {

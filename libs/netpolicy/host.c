@@ -189,7 +189,7 @@ const char *csb_netpolicy_addr_str(const struct sockaddr *sa, char *buf, size_t 
   return buf;
 }
 
-int np_ip_key(const char *s, char *buf, size_t n) {
+int csb_netpolicy_ip_key(const char *s, char *buf, size_t n) {
   struct sockaddr_storage ss;
   if (!csb_netpolicy_parse_ip(s, &ss)) return 0;
   if (ss.ss_family == AF_INET6) {
@@ -206,5 +206,5 @@ int np_ip_key(const char *s, char *buf, size_t n) {
 }
 
 void np_host_key(const char *host, char *buf, size_t n) {
-  if (!np_ip_key(host, buf, n)) snprintf(buf, n, "%s", host);
+  if (!csb_netpolicy_ip_key(host, buf, n)) snprintf(buf, n, "%s", host);
 }

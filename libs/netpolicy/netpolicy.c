@@ -146,7 +146,7 @@ int csb_netpolicy_add_domain(csb_netpolicy *np, const char *pattern, int deny, c
   /* IP literals are parsed here, once, not on every policy check */
   d->is_ip = csb_netpolicy_parse_ip(norm, &d->addr);
   d->scoped = strchr(norm, '%') != NULL;
-  if (d->is_ip) np_ip_key(norm, d->ip_key, sizeof d->ip_key);
+  if (d->is_ip) csb_netpolicy_ip_key(norm, d->ip_key, sizeof d->ip_key);
   return 1;
 }
 
@@ -584,7 +584,7 @@ static void strip_scope(const char *host, char *buf, size_t n) {
 
 /* A host matches an entry as written, without its IPv6 scope, and (IP
  * literals) by address: the same address spelt another way must not slip
- * past a deny entry. `key` is np_ip_key of the host, NULL when the host is
+ * past a deny entry. `key` is csb_netpolicy_ip_key of the host, NULL when the host is
  * not an IP literal. */
 static int list_matches_key(const csb_netpolicy *np, const char *host, const char *key, int deny) {
   char unscoped[256];
@@ -604,7 +604,7 @@ static int list_matches_key(const csb_netpolicy *np, const char *host, const cha
 
 static int list_matches(const csb_netpolicy *np, const char *host, int deny) {
   char key[64];
-  return list_matches_key(np, host, np_ip_key(host, key, sizeof key) ? key : NULL, deny);
+  return list_matches_key(np, host, csb_netpolicy_ip_key(host, key, sizeof key) ? key : NULL, deny);
 }
 
 int csb_netpolicy_allow_matches(const csb_netpolicy *np, const char *host) { return list_matches(np, host, 0); }
@@ -653,7 +653,7 @@ void csb_netpolicy_evaluate_host(const csb_netpolicy *np, const char *host_in, c
   free(host);
   out->is_ip = csb_netpolicy_parse_ip(out->host, &out->addr);
   char keybuf[64];
-  const char *key = out->is_ip && np_ip_key(out->host, keybuf, sizeof keybuf) ? keybuf : NULL;
+  const char *key = out->is_ip && csb_netpolicy_ip_key(out->host, keybuf, sizeof keybuf) ? keybuf : NULL;
   if (list_matches_key(np, out->host, key, 1)) {
     out->reason = CSB_BLOCK_DENIED;
     return;

@@ -21,6 +21,7 @@
 #define CSB_PATHS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "csb_base.h"
 
@@ -299,6 +300,9 @@ enum {
    * The static prefix is opened as written. Matches keep the names as
    * the directory lists them. */
   CSB_GLOB_EXPAND_FOLD_CASE = 1u << 1,
+  /* With FOLD_CASE: fold names as NTFS compares them (csb_winname_fold),
+   * non-ASCII letters included; compile the pattern folded the same way. */
+  CSB_GLOB_EXPAND_FOLD_WINDOWS = 1u << 2,
 };
 
 typedef struct csb_glob_expand_opts {
@@ -384,8 +388,27 @@ int csb_glob_expand(const csb_glob *g, int max_depth, size_t max_matches,
  *    "windows", on any host). Normal form: `X:\a\b` (upper-case drive, no
  *    trailing separator except the root `X:\`) or `\\server\share\a`.
  *    Input may use `/` or `\`; `\\?\X:\a`, `\\.\X:\a` simplify to `X:\a`
- *    and `\\?\UNC\s\h\a` to `\\s\h\a`. Comparisons fold ASCII case.
+ *    and `\\?\UNC\s\h\a` to `\\s\h\a`. Comparisons fold names as NTFS
+ *    does (csb_winname_fold).
  * ====================================================================== */
+
+/* Windows name folding (winfold.c): every BMP code point of UTF-8 text is
+ * mapped through NTFS's upper-case table (one UTF-16 unit to one; `ß`
+ * stays, code points above the BMP and non-UTF-8 bytes are copied), then
+ * ASCII letters are put in lower case. Two names are the same name on
+ * NTFS exactly when their folded forms are equal. */
+/* The upper case NTFS gives a code point (itself when none or above the
+ * BMP). */
+uint32_t csb_winname_upcase(uint32_t cp);
+/* Appends the folded form of s[0..n) to b. */
+void csb_winname_fold_into(csb_buf *b, const char *s, size_t n);
+/* The folded form of s[0..n). Caller frees. */
+char *csb_winname_fold(const char *s, size_t n);
+/* The length of the start of `s` whose folded form is folded_len bytes
+ * long (all of `s` when shorter). */
+size_t csb_winname_prefix_bytes(const char *s, size_t folded_len);
+/* 1 when a[0..an) and b[0..bn) fold equal. */
+int csb_winname_equal(const char *a, size_t an, const char *b, size_t bn);
 
 /* 1 when `path` is a drive-absolute (`X:\...`) or UNC path (with its
  * verbatim/device forms). `X:a` (drive-relative) and `\a` are not. */
@@ -397,6 +420,9 @@ char *csb_winpath_normalize(const char *path);
 int csb_winpath_equal(const char *a, const char *b);
 /* Case-insensitive component-wise prefix test on normalised paths. */
 int csb_winpath_is_under(const char *prefix, const char *path);
+/* The bytes of `path` that `prefix` covers (`path` must be under it:
+ * spellings that fold equal may differ in length). */
+size_t csb_winpath_prefix_bytes(const char *prefix, const char *path);
 /* Components below the root ("C:\" and "\\s\h" are 0). */
 size_t csb_winpath_depth(const char *path);
 /* The root of an absolute path ("C:\", "\\s\h"), or NULL. */
@@ -413,7 +439,7 @@ int csb_winpath_is_root(const char *path);
 char *csb_winpath_parent(const char *path);
 /* Last component of a normalised path ("" for a root or a bad path). */
 char *csb_winpath_basename(const char *path);
-/* Comparison key: the normal form with ASCII letters lower-cased and
+/* Comparison key: the normal form folded (csb_winname_fold) and
  * separators written as `/`, without a trailing one (`C:\Repo\A` ->
  * `c:/repo/a`, `C:\` -> `c:`, `\\Srv\Sh` -> `//srv/sh`). Two paths are
  * lexically the same file exactly when their keys are equal. NULL when

@@ -583,12 +583,12 @@ static int has_tail(const walker *W, const char *name, size_t len) {
 
 /* Matches one directory entry (`name` is NUL-terminated, len bytes);
  * queues it as a child to visit when the pattern can still match below
- * it. Types come from the listing; an entry of type DT_UNKNOWN is
+ * it. `mname` (mlen bytes) is the form the pattern sees. Types come from
+ * the listing; an entry of type DT_UNKNOWN is
  * inspected with fstatat only when the answer matters (it could be a
  * directory worth entering, or a matched symlink). */
-static int visit_entry(walker *W, size_t fi, const char *name, size_t len,
-                       unsigned char type) {
-  if (name[0] == '.' && (len == 1 || (len == 2 && name[1] == '.'))) return 1;
+static int visit_entry_as(walker *W, size_t fi, const char *name, size_t len, const char *mname,
+                          size_t mlen, unsigned char type) {
   expansion *X = W->X;
   wframe *F = &W->frames[fi];
   int depth = F->depth + 1;
@@ -598,13 +598,13 @@ static int visit_entry(walker *W, size_t fi, const char *name, size_t len,
   int may_link = X->want_links && (type == DT_LNK || type == DT_UNKNOWN) && depth_ok;
   /* An entry that will not be entered can only matter by matching, and
    * every match ends with the tail: most names stop here. */
-  if (!may_enter && !may_link && X->g->tail_len && !has_tail(W, name, len)) return 1;
+  if (!may_enter && !may_link && X->g->tail_len && !has_tail(W, mname, mlen)) return 1;
   dfa *d = &W->d;
   int32_t s = wstate_id(W, &F->st);
   const int32_t *trans = d->trans;
   const size_t ncls = (size_t)d->ncls;
-  for (size_t i = 0; i < len; i++) {
-    size_t c = W->cls[(unsigned char)name[i]];
+  for (size_t i = 0; i < mlen; i++) {
+    size_t c = W->cls[(unsigned char)mname[i]];
     int32_t t = trans[(size_t)s * ncls + c];
     if (t < 0) {
       t = dfa_step_cls(d, s, c);
@@ -639,6 +639,26 @@ static int visit_entry(walker *W, size_t fi, const char *name, size_t len,
   W->names_len += len + 1;
   wstate_save(W, &c->st, t);
   return 1;
+}
+
+static int has_non_ascii(const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if ((unsigned char)s[i] >= 0x80) return 1;
+  return 0;
+}
+
+/* Matches one directory entry (`name` is NUL-terminated, len bytes),
+ * against its NTFS-folded form when asked (CSB_GLOB_EXPAND_FOLD_WINDOWS;
+ * ASCII is folded through the byte classes). */
+static int visit_entry(walker *W, size_t fi, const char *name, size_t len,
+                       unsigned char type) {
+  if (name[0] == '.' && (len == 1 || (len == 2 && name[1] == '.'))) return 1;
+  if (!(W->X->flags & CSB_GLOB_EXPAND_FOLD_WINDOWS) || !has_non_ascii(name, len))
+    return visit_entry_as(W, fi, name, len, name, len, type);
+  char *m = csb_winname_fold(name, len);
+  int ok = visit_entry_as(W, fi, name, len, m, strlen(m), type);
+  free(m);
+  return ok;
 }
 
 #ifdef CSB_HAVE_GETDENTS64
@@ -1030,7 +1050,9 @@ static char *cache_key(const csb_glob *g, int max_depth, unsigned flags, size_t 
   csb_buf_putc(&b, '\0');
   csb_buf_printf(&b, "%d", max_depth);
   csb_buf_putc(&b, '\0');
-  csb_buf_printf(&b, "%u", flags & (CSB_GLOB_EXPAND_SYMLINK_TARGETS | CSB_GLOB_EXPAND_FOLD_CASE));
+  csb_buf_printf(&b, "%u",
+                 flags & (CSB_GLOB_EXPAND_SYMLINK_TARGETS | CSB_GLOB_EXPAND_FOLD_CASE |
+                          CSB_GLOB_EXPAND_FOLD_WINDOWS));
   *len = b.len;
   return csb_buf_steal(&b);
 }
@@ -1041,9 +1063,16 @@ static int32_t state_below(walker *W, wstate *top, const char *rel, size_t len) 
   dfa *d = &W->d;
   int32_t s = wstate_id(W, top);
   if (len == 0) return s;
+  char *m = NULL;
+  if ((W->X->flags & CSB_GLOB_EXPAND_FOLD_WINDOWS) && has_non_ascii(rel, len)) {
+    m = csb_winname_fold(rel, len);
+    rel = m;
+    len = strlen(m);
+  }
   for (size_t i = 0; i < len && s != DFA_DEAD; i++)
     s = dfa_step_cls(d, s, W->cls[(unsigned char)rel[i]]);
   if (s != DFA_DEAD) s = dfa_step(d, s, '/');
+  free(m);
   return s;
 }
 

@@ -7,7 +7,7 @@
  * except the root `X:\`) or `\\server\share\a\b` (root `\\server\share`).
  * Both separators are accepted on input; verbatim and device prefixes are
  * simplified: `\\?\X:\a` and `\\.\X:\a` become `X:\a`, `\\?\UNC\s\h\a`
- * becomes `\\s\h\a`. Comparison folds ASCII case. */
+ * becomes `\\s\h\a`. Comparison folds names as NTFS does (winfold.c). */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,6 +123,7 @@ static size_t root_length(const char *p) {
   return strlen(p) >= 3 ? 3 : strlen(p);
 }
 
+/* ASCII-only comparison, for the fixed ASCII names below. */
 static int eq_fold(const char *a, const char *b, size_t n) {
   for (size_t i = 0; i < n; i++)
     if (tolower((unsigned char)a[i]) != tolower((unsigned char)b[i])) return 0;
@@ -130,16 +131,30 @@ static int eq_fold(const char *a, const char *b, size_t n) {
 }
 
 int csb_winpath_equal(const char *a, const char *b) {
-  size_t n = strlen(a);
-  return n == strlen(b) && eq_fold(a, b, n);
+  return csb_winname_equal(a, strlen(a), b, strlen(b));
 }
 
+/* Folding maps code points to code points and leaves `\` alone, so the
+ * folded path starts with the folded prefix exactly when the prefix's
+ * code points fold equal to the path's first ones. */
 int csb_winpath_is_under(const char *prefix, const char *path) {
-  size_t n = strlen(prefix);
-  if (strlen(path) < n || !eq_fold(prefix, path, n)) return 0;
-  if (path[n] == '\0') return 1;
-  if (n > 0 && prefix[n - 1] == '\\') return 1; /* drive root "C:\" */
-  return path[n] == '\\';
+  char *fp = csb_winname_fold(prefix, strlen(prefix));
+  char *fq = csb_winname_fold(path, strlen(path));
+  size_t n = strlen(fp);
+  int under = 0;
+  if (strncmp(fp, fq, n) == 0)
+    under = fq[n] == '\0' || (n > 0 && fp[n - 1] == '\\') /* drive root "C:\" */ ||
+            fq[n] == '\\';
+  free(fp);
+  free(fq);
+  return under;
+}
+
+size_t csb_winpath_prefix_bytes(const char *prefix, const char *path) {
+  char *fp = csb_winname_fold(prefix, strlen(prefix));
+  size_t n = csb_winname_prefix_bytes(path, strlen(fp));
+  free(fp);
+  return n;
 }
 
 size_t csb_winpath_depth(const char *path) {
@@ -171,7 +186,7 @@ char *csb_winpath_join(const char *base, const char *rel) {
 
 char *csb_winpath_relative_to(const char *root, const char *path) {
   if (!csb_winpath_is_under(root, path)) return NULL;
-  size_t n = strlen(root);
+  size_t n = csb_winpath_prefix_bytes(root, path);
   const char *rest = path + n;
   while (*rest == '\\') rest++;
   return csb_xstrdup(rest);
@@ -211,9 +226,12 @@ char *csb_winpath_basename(const char *path) {
 }
 
 char *csb_winpath_key(const char *path) {
-  char *n = csb_winpath_normalize(path);
-  if (n == NULL) return NULL;
-  for (char *c = n; *c; c++) *c = *c == '\\' ? '/' : (char)tolower((unsigned char)*c);
+  char *norm = csb_winpath_normalize(path);
+  if (norm == NULL) return NULL;
+  char *n = csb_winname_fold(norm, strlen(norm));
+  free(norm);
+  for (char *c = n; *c; c++)
+    if (*c == '\\') *c = '/';
   size_t len = strlen(n);
   while (len > 0 && n[len - 1] == '/' && !(len == 2 && n[0] == '/')) n[--len] = '\0';
   return n;

@@ -11,7 +11,8 @@
  *    "/" -> "". These are exactly the components csb_path_is_under
  *    compares, so a path's segments start with those of a prefix exactly
  *    when the prefix covers the path.
- *  - Windows: the path with ASCII letters folded to lower case, cut at
+ *  - Windows: the path folded as NTFS compares names (csb_winname_fold:
+ *    ASCII letters in lower case, others through the upcase table), cut at
  *    every "\" (a final "\" ends the last segment and adds none):
  *    "C:\A" -> "c:", "a"; "C:\" -> "c:"; "\\s\h" -> "", "", "s", "h".
  *    When a prefix covers a path (csb_winpath_is_under), the path's
@@ -48,6 +49,7 @@ typedef struct seg_iter {
   int win;
   int first; /* POSIX: the "" or "." segment is next */
   int done;
+  csb_buf fold; /* Windows: a non-ASCII segment, folded */
 } seg_iter;
 
 static void seg_begin(seg_iter *it, csb_platform pl, const char *path) {
@@ -55,10 +57,20 @@ static void seg_begin(seg_iter *it, csb_platform pl, const char *path) {
   it->win = is_win(pl);
   it->first = 1;
   it->done = 0;
+  it->fold = (csb_buf){0};
 }
 
-/* The next segment of the path (raw bytes: Windows segments are folded by
- * the caller), or 0 at the end. */
+static void seg_end(seg_iter *it) { csb_buf_free(&it->fold); }
+
+static int has_non_ascii(const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if ((unsigned char)s[i] >= 0x80) return 1;
+  return 0;
+}
+
+/* The next segment of the path, or 0 at the end. Windows segments with
+ * non-ASCII bytes come folded (valid until the next call); ASCII letters
+ * are folded by the caller. */
 static int seg_next(seg_iter *it, const char **s, size_t *len) {
   if (it->done) return 0;
   const char *p = it->p;
@@ -69,6 +81,13 @@ static int seg_next(seg_iter *it, const char **s, size_t *len) {
     *len = (size_t)(e - p);
     if (*e == '\0' || e[1] == '\0') it->done = 1; /* "...\" ends here */
     it->p = *e ? e + 1 : e;
+    if (has_non_ascii(*s, *len)) {
+      it->fold.len = 0;
+      csb_buf_puts(&it->fold, "");
+      csb_winname_fold_into(&it->fold, *s, *len);
+      *s = it->fold.data;
+      *len = it->fold.len;
+    }
     return 1;
   }
   if (it->first) {
@@ -208,6 +227,7 @@ void csb_policy_i_index_init(csb_policy_i_index *ix, csb_platform pl, const char
       int next = find_child(ix, cur, s, len, h);
       cur = next >= 0 ? next : add_child(ix, cur, s, len, h);
     }
+    seg_end(&it);
     ix->next_id[i] = ix->nodes[cur].first_id;
     ix->nodes[cur].first_id = (int)i;
   }
@@ -263,12 +283,13 @@ static int walk(const csb_policy_i_index *ix, const char *path, csb_policy_i_hit
   int cur = 0;
   while (seg_next(&it, &s, &len)) {
     cur = find_child(ix, cur, s, len, seg_hash(cur, s, len, ix->win));
-    if (cur < 0) return -1;
+    if (cur < 0) break;
     if (each == NULL) continue;
     for (int id = ix->nodes[cur].first_id; id >= 0; id = ix->next_id[id])
       if (!ix->win || csb_policy_i_path_has_prefix(ix->pl, path, ix->paths[id]))
         push_id(each, id);
   }
+  seg_end(&it);
   return cur;
 }
 

@@ -60,7 +60,7 @@ char *csb_policy_i_path_join(csb_platform pl, const char *dir, const char *name)
 
 const char *csb_policy_i_path_suffix(csb_platform pl, const char *path, const char *prefix) {
   if (!csb_policy_i_path_has_prefix(pl, path, prefix)) return NULL;
-  size_t n = strlen(prefix);
+  size_t n = is_win(pl) ? csb_winpath_prefix_bytes(prefix, path) : strlen(prefix);
   const char *rest = path + n;
   char sep = is_win(pl) ? '\\' : '/';
   while (*rest == sep) rest++;
@@ -134,15 +134,12 @@ int csb_policy_i_path_links(const csb_policy *p, csb_path_memo *memo, const char
 }
 
 /* Windows patterns are matched in a folded form: both separators become
- * '/', ASCII letters lower-case (so backslash is never an escape). */
+ * '/', names folded as NTFS compares them (csb_winname_fold; so backslash
+ * is never an escape). */
 static char *fold_windows(const char *s) {
-  char *f = csb_xstrdup(s);
-  for (char *c = f; *c; c++) {
-    if (*c == '\\')
-      *c = '/';
-    else
-      *c = (char)tolower((unsigned char)*c);
-  }
+  char *f = csb_winname_fold(s, strlen(s));
+  for (char *c = f; *c; c++)
+    if (*c == '\\') *c = '/';
   return f;
 }
 
@@ -232,9 +229,13 @@ void csb_policy_i_pathset_free(csb_policy_i_pathset *s) {
   s->cap = s->n_hashed = 0;
 }
 
-/* Windows paths hash with ASCII letters folded, as they compare. */
+/* Windows paths hash folded, as they compare. */
 static size_t set_hash(const csb_policy_i_pathset *s, const char *p) {
-  return (size_t)csb_hash64(p, strlen(p), !s->bytewise && s->pl == CSB_PLATFORM_WINDOWS);
+  if (s->bytewise || s->pl != CSB_PLATFORM_WINDOWS) return (size_t)csb_hash64(p, strlen(p), 0);
+  char *f = csb_winname_fold(p, strlen(p));
+  size_t h = (size_t)csb_hash64(f, strlen(f), 0);
+  free(f);
+  return h;
 }
 
 static int set_equal(const csb_policy_i_pathset *s, const char *a, const char *b) {

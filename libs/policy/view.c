@@ -392,9 +392,9 @@ int csb_writable_root_allows(const csb_policy *p, const csb_writable_root *w, co
   size_t first = strcspn(rest, pl == CSB_PLATFORM_WINDOWS ? "\\" : "/");
   for (size_t i = 0; i < w->protected_names.len; i++) {
     const char *name = w->protected_names.items[i];
-    int same = pl == CSB_PLATFORM_WINDOWS ? strncasecmp(rest, name, first) == 0
-                                          : strncmp(rest, name, first) == 0;
-    if (first == strlen(name) && same) goto out;
+    int same = pl == CSB_PLATFORM_WINDOWS ? csb_winname_equal(rest, first, name, strlen(name))
+                                          : first == strlen(name) && strncmp(rest, name, first) == 0;
+    if (same) goto out;
   }
   ok = 1;
 out:

@@ -30,10 +30,9 @@ struct wfs {
 
 const char *wfs_root(const wfs *fs) { return fs->root; }
 
+/* Names compare as NTFS compares them (csb_winname_fold). */
 static int eq_fold(const char *a, const char *b) {
-  for (; *a && *b; a++, b++)
-    if (tolower((unsigned char)*a) != tolower((unsigned char)*b)) return 0;
-  return *a == *b;
+  return csb_winname_equal(a, strlen(a), b, strlen(b));
 }
 
 static int cmp_str(const void *a, const void *b) {
@@ -585,11 +584,13 @@ int wfs_rename(wfs *fs, const char *from, const char *to, csb_error *err) {
  * Globs
  * ====================================================================== */
 
-/* Windows patterns are matched folded: `\` -> `/`, ASCII lower case (the
- * policy library matches them the same way, so `\` is never an escape). */
+/* Windows patterns are matched folded: `\` -> `/`, names as NTFS compares
+ * them (the policy library matches them the same way, so `\` is never an
+ * escape). */
 static char *fold_pattern(const char *s) {
-  char *f = csb_xstrdup(s);
-  for (char *c = f; *c; c++) *c = *c == '\\' ? '/' : (char)tolower((unsigned char)*c);
+  char *f = csb_winname_fold(s, strlen(s));
+  for (char *c = f; *c; c++)
+    if (*c == '\\') *c = '/';
   return f;
 }
 
@@ -599,8 +600,8 @@ static int pattern_absolute(const char *f) {
 }
 
 /* Compiles the folded pattern and finds its prefix as spelled: *prefix_len
- * is the length of the literal prefix in the pattern text (the folding is
- * one byte for one byte), *win_prefix its normalised Windows form. */
+ * is the length of the literal prefix in the pattern text (folding may
+ * change the length of a name), *win_prefix its normalised Windows form. */
 static int glob_split(const char *pattern, csb_glob **g, size_t *prefix_len, char **win_prefix,
                       csb_error *err) {
   *g = NULL;
@@ -618,6 +619,7 @@ static int glob_split(const char *pattern, csb_glob **g, size_t *prefix_len, cha
     csb_error_set(err, "the pattern has no literal drive or share prefix");
     goto out;
   }
+  n = csb_winname_prefix_bytes(pattern, n);
   char *spelled = csb_xstrndup(pattern, n);
   char *withsep = csb_xasprintf("%s\\", spelled);
   *win_prefix = csb_winpath_normalize(withsep);
@@ -680,11 +682,13 @@ typedef struct follow_ctx {
 } follow_ctx;
 
 /* A walker-form path as the pattern matches it: names below the walk root
- * ASCII-folded (the walker folds them the same way). */
+ * folded (the walker folds them the same way). */
 static char *follow_test_form(const follow_ctx *C, const char *lex) {
-  char *t = csb_xstrdup(lex);
-  for (char *c = t + strlen(C->walk_root); *c; c++) *c = (char)tolower((unsigned char)*c);
-  return t;
+  size_t rn = strlen(C->walk_root);
+  csb_buf b = {0};
+  csb_buf_append(&b, lex, rn);
+  csb_winname_fold_into(&b, lex + rn, strlen(lex + rn));
+  return csb_buf_steal(&b);
 }
 
 /* The part of walker-form `m` below `walk_root`, or NULL when `m` does not
@@ -828,7 +832,9 @@ int wfs_glob_expand(wfs *fs, const char *pattern, int max_depth, size_t max_matc
     if (strchr("*?[]{},\\", *c)) csb_buf_putc(&rebased, '\\');
     csb_buf_putc(&rebased, *c);
   }
-  csb_buf_puts(&rebased, folded + plen);
+  char *folded_prefix = csb_winname_fold(pattern, plen);
+  csb_buf_puts(&rebased, folded + strlen(folded_prefix));
+  free(folded_prefix);
   csb_glob *hg = NULL;
   csb_strv found, links;
   csb_strv_init(&found);
@@ -839,7 +845,7 @@ int wfs_glob_expand(wfs *fs, const char *pattern, int max_depth, size_t max_matc
     memset(&o, 0, sizeof o);
     o.max_depth = max_depth;
     o.max_matches = max_matches;
-    o.flags = CSB_GLOB_EXPAND_FOLD_CASE;
+    o.flags = CSB_GLOB_EXPAND_FOLD_CASE | CSB_GLOB_EXPAND_FOLD_WINDOWS;
     o.links = &links;
     ok = csb_glob_expand_ex(hg, &o, &found, err);
     if (!ok && err != NULL) {

@@ -8,6 +8,8 @@ Each case is one file, cases/NAME.case:
                                    (split like a shell, but `\` is literal)
     tree: default                  (or `empty`: no default directories)
     then: simulate                 (optional: simulate the plan, plan again)
+    env: CSB_HOME=C:foo            (optional: added to the tool's environment,
+                                    which is otherwise PATH and LC_ALL only)
     --- policy                     (JSON merged into base_policy.json: objects
     {"network": {"mode": "proxy"}}  merge member by member, anything else replaces)
     --- policy-file                (a whole document instead of base + overlay)
@@ -64,7 +66,7 @@ DEFAULT_PROFILE = "C:\\Users\\me"
 
 
 def parse_case(text):
-    return golden.parse_case(text, {"args": "", "tree": "default", "then": ""})
+    return golden.parse_case(text, {"args": "", "tree": "default", "then": "", "env": ""})
 
 
 def merge(base, overlay):
@@ -139,8 +141,11 @@ def policy_text(sections):
     return json.dumps(doc, indent=2, sort_keys=True) + "\n"
 
 
-def run(binary, args, cwd):
+def run(binary, args, cwd, extra_env=""):
     env = {"PATH": "/usr/bin:/bin", "LC_ALL": "C"}
+    if extra_env:
+        name, _, value = extra_env.partition("=")
+        env[name] = value
     p = subprocess.run([binary] + args, cwd=cwd, env=env, capture_output=True)
     return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
 
@@ -180,7 +185,7 @@ def run_case(binary, path, update):
         def norm(s):
             return s.replace(fs, "$FS").replace(tmp, "$TMP")
 
-        rc, out, err = run(binary, args, tmp)
+        rc, out, err = run(binary, args, tmp, header["env"])
         actual["exit"] = "%d\n" % rc
         actual["stdout"] = norm(render_stdout(out, problems, "plan"))
         actual["stderr"] = norm(err)

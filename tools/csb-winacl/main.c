@@ -6,6 +6,7 @@
  *   csb-winacl apply --plan FILE -- CMD [ARGS...]          (Windows)
  */
 #include <stdio.h>
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -227,18 +228,40 @@ static int parse(csb_cli *cli, args *a) {
   return 0;
 }
 
+/* How Windows would resolve a path that is not absolute. */
+static const char *relative_kind(const char *v) {
+  if (isalpha((unsigned char)v[0]) && v[1] == ':')
+    return "drive-relative: Windows resolves it against the current directory of that drive";
+  if ((v[0] == '\\' || v[0] == '/') && v[1] != '\\' && v[1] != '/')
+    return "root-relative: Windows resolves it against the current drive";
+  if (v[0] == '\\' || v[0] == '/') return "not a complete UNC path";
+  return "relative: Windows resolves it against the current directory";
+}
+
 /* Environment defaults (unless --ignore-environment): only values that are
- * absolute Windows paths count. */
-static void env_defaults(args *a) {
-  if (a->ignore_env) return;
+ * absolute Windows paths count, except CSB_HOME, which must be one when it
+ * is set: a relative csb home names a different directory (capability
+ * SIDs, deny-read state) in each process. */
+static int env_defaults(csb_cli *cli, args *a) {
+  if (a->ignore_env) return 0;
+  if (a->o.csb_home == NULL) {
+    char *v = env_utf8("CSB_HOME");
+    if (v != NULL && (a->o.csb_home = csb_winpath_normalize(v)) == NULL) {
+      int rc = csb_cli_error(
+          cli, CSB_EXIT_USAGE,
+          "CSB_HOME `%s` is %s, so each process could use a different csb home "
+          "(rule: the csb home is an absolute path; backend: %s; fix: set CSB_HOME to an "
+          "absolute path such as `C:\\Users\\me\\.csb`, unset it to use "
+          "%%USERPROFILE%%\\.csb, or pass --csb-home)",
+          v, relative_kind(v), wa_backend_name(a->o.backend));
+      free(v);
+      return rc;
+    }
+    free(v);
+  }
   if (a->o.user_profile == NULL) {
     char *v = env_utf8("USERPROFILE");
     a->o.user_profile = v ? csb_winpath_normalize(v) : NULL;
-    free(v);
-  }
-  if (a->o.csb_home == NULL) {
-    char *v = env_utf8("CSB_HOME");
-    a->o.csb_home = v ? csb_winpath_normalize(v) : NULL;
     free(v);
   }
   if (!a->have_temp) {
@@ -258,12 +281,14 @@ static void env_defaults(args *a) {
       free(v);
     }
   }
+  return 0;
 }
 
 static int cmd_plan(csb_cli *cli, args *a) {
   if (a->policy == NULL) return csb_cli_usage_error(cli, "plan: --policy FILE is required");
   if (cli->has_dashdash) return csb_cli_usage_error(cli, "plan: takes no command (use apply)");
-  env_defaults(a);
+  int erc = env_defaults(cli, a);
+  if (erc != 0) return erc;
   if (a->o.csb_home == NULL && a->o.user_profile != NULL)
     a->o.csb_home = csb_winpath_join(a->o.user_profile, ".csb");
   if (a->o.csb_home == NULL)

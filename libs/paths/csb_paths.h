@@ -516,7 +516,7 @@ char *csb_spath_root(csb_path_style st, const char *path);
 /* 1 when the normalised path is a root. */
 int csb_spath_is_root(csb_path_style st, const char *path);
 /* Equality and component-wise prefix test of normalised paths (Windows:
- * ASCII case folded). */
+ * names folded, csb_winname_fold). */
 int csb_spath_equal(csb_path_style st, const char *a, const char *b);
 int csb_spath_is_under(csb_path_style st, const char *prefix, const char *path);
 /* Components below the root. */

@@ -46,6 +46,58 @@ TEST(WinPath, Normalize) {
   EXPECT_EQ(Norm("relative\\x"), "<null>");
 }
 
+static std::string Fold(const std::string &s) {
+  char *f = csb_winname_fold(s.data(), s.size());
+  std::string r(f);
+  free(f);
+  return r;
+}
+
+TEST(WinName, UpcaseTable) {
+  EXPECT_EQ(csb_winname_upcase(0x61), 0x41u);        // a -> A
+  EXPECT_EQ(csb_winname_upcase(0xE9), 0xC9u);        // é -> É
+  EXPECT_EQ(csb_winname_upcase(0x3C9), 0x3A9u);      // ω -> Ω
+  EXPECT_EQ(csb_winname_upcase(0x434), 0x414u);      // д -> Д
+  EXPECT_EQ(csb_winname_upcase(0x1C6), 0x1C4u);      // ǆ -> Ǆ
+  EXPECT_EQ(csb_winname_upcase(0x1C5), 0x1C4u);      // ǅ -> Ǆ
+  EXPECT_EQ(csb_winname_upcase(0xDF), 0xDFu);        // ß: upper case is two letters
+  EXPECT_EQ(csb_winname_upcase(0x149), 0x149u);      // ŉ: likewise
+  EXPECT_EQ(csb_winname_upcase(0x10428), 0x10428u);  // 𐐨: outside the BMP
+  EXPECT_EQ(csb_winname_upcase(0x212A), 0x212Au);    // KELVIN SIGN is upper case
+  EXPECT_EQ(csb_winname_upcase(0xD800), 0xD800u);    // a surrogate unit
+}
+
+TEST(WinName, FoldExactBytes) {
+  EXPECT_EQ(Fold("C:\\Users\\ÉLODIE\\Proj"), "c:\\users\\Élodie\\proj");
+  EXPECT_EQ(Fold("c:\\users\\élodie\\PROJ"), "c:\\users\\Élodie\\proj");
+  EXPECT_EQ(Fold("σοφία"), "ΣΟΦΊΑ");
+  EXPECT_EQ(Fold("ёлка"), "ЁЛКА");
+  EXPECT_EQ(Fold("straße"), "straße");
+  EXPECT_EQ(Fold("𐐨x"), "𐐨x");
+  EXPECT_EQ(Fold("\xff\xc3(A"), "\xff\xc3(a");  // not UTF-8: copied, ASCII folded
+  EXPECT_EQ(Fold("\xed\xa0\x80"), "\xed\xa0\x80");  // an encoded surrogate: copied
+  EXPECT_EQ(Fold("ı"), "i");  // dotless i upper-cases to I, shorter in UTF-8
+}
+
+TEST(WinName, EqualAndPaths) {
+  EXPECT_TRUE(csb_winpath_equal("C:\\Users\\ÉLODIE\\proj", "C:\\users\\élodie\\PROJ"));
+  EXPECT_FALSE(csb_winpath_equal("C:\\repo\\STRASSE", "C:\\repo\\straße"));
+  EXPECT_FALSE(csb_winpath_equal("C:\\repo\\𐐀", "C:\\repo\\𐐨"));
+  EXPECT_FALSE(csb_winpath_equal("C:\\repo\\K", "C:\\repo\\\xe2\x84\xaa"));  // K vs KELVIN SIGN
+  EXPECT_TRUE(csb_winpath_is_under("C:\\ΩMEGA", "C:\\ωmega\\x"));
+  EXPECT_FALSE(csb_winpath_is_under("C:\\ΩMEGA", "C:\\ωmegax"));
+  // Folding changes the length: `ı` (2 bytes) is `I` (1 byte).
+  EXPECT_TRUE(csb_winpath_is_under("C:\\I", "C:\\ı\\sub"));
+  EXPECT_EQ(csb_winpath_prefix_bytes("C:\\I", "C:\\ı\\sub"), 5u);
+  char *rel = csb_winpath_relative_to("C:\\ı", "C:\\I\\Дом");
+  ASSERT_NE(rel, nullptr);
+  EXPECT_STREQ(rel, "Дом");
+  free(rel);
+  char *k = csb_winpath_key("C:\\Users\\ÉLODIE\\");
+  EXPECT_STREQ(k, "c:/users/Élodie");
+  free(k);
+}
+
 TEST(WinPath, CompareCaseInsensitive) {
   EXPECT_TRUE(csb_winpath_equal("C:\\Repo", "c:\\rEPO"));
   EXPECT_FALSE(csb_winpath_equal("C:\\Repo", "C:\\Repo2"));

@@ -10,9 +10,9 @@
  *
  * Names compare case-insensitively, as on NTFS: a component that does not
  * exist with the spelling asked for is looked up among the directory's
- * entries ignoring ASCII case. Symbolic links in a fixture tree stand in
- * for junctions and symlinks; they must point inside the tree (a link
- * that leaves it reads as missing).
+ * entries, names folded as NTFS folds them (csb_winname_fold). Symbolic
+ * links in a fixture tree stand in for junctions and symlinks; they must
+ * point inside the tree (a link that leaves it reads as missing).
  *
  * On Windows the fs root is a Windows directory (e.g. `Z:\tmp\fixture`
  * under Wine), mapped the same way; without one, paths are used as they

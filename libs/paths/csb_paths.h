@@ -524,6 +524,28 @@ size_t csb_spath_depth(csb_path_style st, const char *path);
 /* csb_path_canonicalize or csb_winpath_canonicalize. */
 int csb_spath_canonicalize(csb_path_style st, const char *path, char **out, csb_error *err);
 
+/* A set of distinct paths: keeps `out` (borrowed) free of duplicates under
+ * csb_spath_equal (bytewise when `bytewise`), in first-added order, with a
+ * hash table beside it, so that an add costs O(1) instead of a scan of the
+ * list. Strings pushed to `out` directly are taken into account at the
+ * next add or lookup. */
+typedef struct csb_spath_set {
+  csb_path_style st;
+  int bytewise;
+  csb_strv *out;
+  size_t *slots; /* index into out->items, SIZE_MAX when free */
+  size_t cap, n_hashed;
+} csb_spath_set;
+
+void csb_spath_set_init(csb_spath_set *s, csb_path_style st, int bytewise, csb_strv *out);
+/* Pushes a copy of `path` unless an equal one is there; 1 when pushed. */
+int csb_spath_set_add(csb_spath_set *s, const char *path);
+/* Like _add, taking ownership of `path` (freed when not pushed). */
+int csb_spath_set_add_owned(csb_spath_set *s, char *path);
+/* The index in `out` of a path equal to `path`, or -1. */
+long csb_spath_set_find(csb_spath_set *s, const char *path);
+void csb_spath_set_free(csb_spath_set *s);
+
 #ifdef __cplusplus
 }
 #endif

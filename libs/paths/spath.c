@@ -1,6 +1,7 @@
 /* spath.c - lexical path operations in a given style (csb_spath_*): POSIX
  * through csb_path_*, Windows through csb_winpath_*, so that code shared by
  * both kinds of host (or of policy document) picks the style once. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,4 +74,80 @@ size_t csb_spath_depth(csb_path_style st, const char *path) {
 int csb_spath_canonicalize(csb_path_style st, const char *path, char **out, csb_error *err) {
   return is_win(st) ? csb_winpath_canonicalize(path, out, err)
                     : csb_path_canonicalize(path, out, err);
+}
+
+/* ---- a set of distinct paths ---------------------------------------------- */
+
+void csb_spath_set_init(csb_spath_set *s, csb_path_style st, int bytewise, csb_strv *out) {
+  memset(s, 0, sizeof(*s));
+  s->st = st;
+  s->bytewise = bytewise;
+  s->out = out;
+}
+
+void csb_spath_set_free(csb_spath_set *s) {
+  free(s->slots);
+  s->slots = NULL;
+  s->cap = s->n_hashed = 0;
+}
+
+/* Windows paths hash folded (csb_winname_fold), as they compare. */
+static size_t set_hash(const csb_spath_set *s, const char *p) {
+  if (s->bytewise || !is_win(s->st)) return (size_t)csb_hash64(p, strlen(p), 0);
+  char *f = csb_winname_fold(p, strlen(p));
+  size_t h = (size_t)csb_hash64(f, strlen(f), 0);
+  free(f);
+  return h;
+}
+
+static int set_equal(const csb_spath_set *s, const char *a, const char *b) {
+  return s->bytewise ? strcmp(a, b) == 0 : csb_spath_equal(s->st, a, b);
+}
+
+/* The slot of a path equal to p, or of the free slot where it would go. */
+static size_t set_slot(const csb_spath_set *s, const char *p) {
+  size_t j = set_hash(s, p) & (s->cap - 1);
+  while (s->slots[j] != SIZE_MAX && !set_equal(s, s->out->items[s->slots[j]], p))
+    j = (j + 1) & (s->cap - 1);
+  return j;
+}
+
+/* Hashes what `out` holds: everything again when the table must grow. */
+static void set_sync(csb_spath_set *s) {
+  if ((s->out->len + 1) * 2 > s->cap) {
+    size_t cap = s->cap ? s->cap : 16;
+    while ((s->out->len + 1) * 2 > cap) cap *= 2;
+    free(s->slots);
+    s->slots = csb_xmalloc(cap * sizeof(*s->slots));
+    for (size_t i = 0; i < cap; i++) s->slots[i] = SIZE_MAX;
+    s->cap = cap;
+    s->n_hashed = 0;
+  }
+  for (; s->n_hashed < s->out->len; s->n_hashed++) {
+    size_t j = set_slot(s, s->out->items[s->n_hashed]);
+    if (s->slots[j] == SIZE_MAX) s->slots[j] = s->n_hashed;
+  }
+}
+
+long csb_spath_set_find(csb_spath_set *s, const char *path) {
+  set_sync(s);
+  size_t j = set_slot(s, path);
+  return s->slots[j] == SIZE_MAX ? -1 : (long)s->slots[j];
+}
+
+int csb_spath_set_add_owned(csb_spath_set *s, char *path) {
+  set_sync(s);
+  size_t j = set_slot(s, path);
+  if (s->slots[j] != SIZE_MAX) {
+    free(path);
+    return 0;
+  }
+  s->slots[j] = s->out->len;
+  csb_strv_push_owned(s->out, path);
+  s->n_hashed = s->out->len;
+  return 1;
+}
+
+int csb_spath_set_add(csb_spath_set *s, const char *path) {
+  return csb_spath_set_add_owned(s, csb_xstrdup(path));
 }

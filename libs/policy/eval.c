@@ -173,6 +173,16 @@ void csb_policy_i_eval_init(const csb_policy *p, csb_path_memo *memo, csb_policy
     }
   }
   csb_policy_i_index_init(&ev->meta_index, p->platform, ev->meta_paths, k);
+  /* The gitdir: targets, indexed (in increasing entry order). */
+  ev->gitdir_paths = csb_xcalloc(ev->n ? ev->n : 1, sizeof(char *));
+  ev->gitdir_of = csb_xcalloc(ev->n ? ev->n : 1, sizeof(int));
+  size_t g = 0;
+  for (size_t i = 0; i < ev->n; i++) {
+    if (ev->gitdir[i] == NULL) continue;
+    ev->gitdir_paths[g] = ev->gitdir[i];
+    ev->gitdir_of[g++] = (int)i;
+  }
+  csb_policy_i_index_init(&ev->gitdir_index, p->platform, ev->gitdir_paths, g);
 }
 
 void csb_policy_i_eval_free(csb_policy_i_eval *ev) {
@@ -187,6 +197,11 @@ void csb_policy_i_eval_free(csb_policy_i_eval *ev) {
   free(ev->meta);
   ev->meta = NULL;
   csb_policy_i_index_free(&ev->meta_index);
+  csb_policy_i_index_free(&ev->gitdir_index);
+  free(ev->gitdir_paths);
+  ev->gitdir_paths = NULL;
+  free(ev->gitdir_of);
+  ev->gitdir_of = NULL;
   csb_policy_i_hits_free(&ev->meta_hits);
   free(ev->meta_paths);
   ev->meta_paths = NULL;
@@ -268,15 +283,15 @@ static int metadata_denial(const csb_policy *p, csb_policy_i_eval *ev,
     }
   }
   /* gitdir: targets of .git pointer files directly under writable roots
-   * (they may lie anywhere, so every write entry is considered). */
-  for (size_t i = 0; i < p->n_entries; i++) {
-    const csb_policy_entry *r = &p->entries[i];
-    if (r->access != CSB_ACCESS_WRITE) continue;
-    const char *t = i < ev->n ? ev->gitdir[i] : NULL;
-    if (t == NULL) continue;
-    if (csb_policy_i_path_has_prefix(p->platform, path, t) && !explicit_write_below(p, cover, t)) {
+   * (they may lie anywhere, so every write entry is considered): those
+   * covering the path, in entry order. */
+  csb_policy_i_index_covering(&ev->gitdir_index, path, &ev->meta_hits);
+  for (size_t k = 0; k < ev->meta_hits.len; k++) {
+    int i = ev->gitdir_of[ev->meta_hits.ids[k]];
+    const char *t = ev->gitdir[i];
+    if (!explicit_write_below(p, cover, t)) {
       copy_path(protected_path, t);
-      copy_path(writable_root, r->path);
+      copy_path(writable_root, p->entries[i].path);
       return 1;
     }
   }
@@ -377,26 +392,33 @@ int csb_policy_full_disk_read(const csb_policy *p) {
   return root && p->n_globs == 0;
 }
 
-/* A read entry is shadowed when a write entry targets the same path. */
-static int shadowed(const csb_policy *p, const csb_policy_entry *e) {
-  for (size_t i = 0; i < p->n_entries; i++) {
-    const csb_policy_entry *o = &p->entries[i];
-    if (o->access == CSB_ACCESS_WRITE && csb_policy_i_path_equal(p->platform, o->path, e->path))
-      return 1;
-  }
-  return 0;
-}
-
 int csb_policy_full_disk_write(const csb_policy *p) {
   if (unrestricted(p)) return 1;
   if (p->n_globs > 0) return 0;
-  int root_write = 0;
+  int root_write = 0, other_read = 0;
   for (size_t i = 0; i < p->n_entries; i++) {
     const csb_policy_entry *e = &p->entries[i];
     int is_root = csb_policy_i_entry_is_root(p, e);
     if (e->access == CSB_ACCESS_DENY) return 0;
     if (e->access == CSB_ACCESS_WRITE && is_root) root_write = 1;
-    if (e->access == CSB_ACCESS_READ && !is_root && !shadowed(p, e)) return 0;
+    if (e->access == CSB_ACCESS_READ && !is_root) other_read = 1;
   }
-  return root_write;
+  if (!root_write || !other_read) return root_write;
+  /* Every read entry other than the root must be shadowed: a write entry
+   * targets the same path. The write entries' paths in a hash set. */
+  csb_strv writes;
+  csb_strv_init(&writes);
+  csb_spath_set set;
+  csb_spath_set_init(&set, csb_policy_i_style(p->platform), 0, &writes);
+  for (size_t i = 0; i < p->n_entries; i++)
+    if (p->entries[i].access == CSB_ACCESS_WRITE) csb_strv_push(&writes, p->entries[i].path);
+  int all_shadowed = 1;
+  for (size_t i = 0; i < p->n_entries && all_shadowed; i++) {
+    const csb_policy_entry *e = &p->entries[i];
+    if (e->access == CSB_ACCESS_READ && !csb_policy_i_entry_is_root(p, e))
+      all_shadowed = csb_spath_set_find(&set, e->path) >= 0;
+  }
+  csb_spath_set_free(&set);
+  csb_strv_free(&writes);
+  return all_shadowed;
 }

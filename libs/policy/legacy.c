@@ -35,8 +35,8 @@ int csb_policy_to_legacy(const csb_policy *p, csb_legacy_policy *out, csb_error 
   int ws = 0, tmpdir = 0, slash = 0, root_write = 0;
   csb_strv roots;
   csb_strv_init(&roots);
-  csb_policy_i_pathset seen;
-  csb_policy_i_pathset_init(&seen, p->platform, 0, &roots);
+  csb_spath_set seen;
+  csb_spath_set_init(&seen, csb_policy_i_style(p->platform), 0, &roots);
   for (size_t i = 0; i < p->n_entries; i++) {
     const csb_policy_entry *e = &p->entries[i];
     if (e->access != CSB_ACCESS_WRITE) continue;
@@ -49,10 +49,10 @@ int csb_policy_to_legacy(const csb_policy *p, csb_legacy_policy *out, csb_error 
     } else if (csb_policy_i_path_equal(p->platform, e->path, p->cwd)) {
       ws = 1;
     } else {
-      csb_policy_i_pathset_add(&seen, e->path);
+      csb_spath_set_add(&seen, e->path);
     }
   }
-  csb_policy_i_pathset_free(&seen);
+  csb_spath_set_free(&seen);
   if (ws) {
     out->type = CSB_LEGACY_WORKSPACE_WRITE;
     out->writable_roots = roots;

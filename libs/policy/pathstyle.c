@@ -14,12 +14,12 @@
 
 static int is_win(csb_platform pl) { return pl == CSB_PLATFORM_WINDOWS; }
 
-static csb_path_style style(csb_platform pl) {
+csb_path_style csb_policy_i_style(csb_platform pl) {
   return is_win(pl) ? CSB_PATH_WINDOWS : CSB_PATH_POSIX;
 }
 
 char *csb_policy_i_path_normalize(csb_platform pl, const char *path) {
-  return csb_spath_normalize(style(pl), path);
+  return csb_spath_normalize(csb_policy_i_style(pl), path);
 }
 
 int csb_policy_i_path_is_canonical(csb_platform pl, const char *path) {
@@ -30,7 +30,7 @@ int csb_policy_i_path_is_canonical(csb_platform pl, const char *path) {
 }
 
 int csb_policy_i_path_has_prefix(csb_platform pl, const char *path, const char *prefix) {
-  return csb_spath_is_under(style(pl), prefix, path);
+  return csb_spath_is_under(csb_policy_i_style(pl), prefix, path);
 }
 
 int csb_policy_i_path_is_below(csb_platform pl, const char *path, const char *prefix) {
@@ -39,11 +39,11 @@ int csb_policy_i_path_is_below(csb_platform pl, const char *path, const char *pr
 }
 
 int csb_policy_i_path_equal(csb_platform pl, const char *a, const char *b) {
-  return csb_spath_equal(style(pl), a, b);
+  return csb_spath_equal(csb_policy_i_style(pl), a, b);
 }
 
 size_t csb_policy_i_path_depth(csb_platform pl, const char *path) {
-  return csb_spath_depth(style(pl), path);
+  return csb_spath_depth(csb_policy_i_style(pl), path);
 }
 
 int csb_policy_i_path_is_root(csb_platform pl, const char *path) {
@@ -211,75 +211,4 @@ int csb_policy_i_glob_matches(csb_platform pl, const csb_glob *g, const char *pa
   int m = csb_glob_match(g, f);
   free(f);
   return m;
-}
-
-/* ---- a set of distinct paths ---------------------------------------------- */
-
-void csb_policy_i_pathset_init(csb_policy_i_pathset *s, csb_platform pl, int bytewise,
-                               csb_strv *out) {
-  memset(s, 0, sizeof(*s));
-  s->pl = pl;
-  s->bytewise = bytewise;
-  s->out = out;
-}
-
-void csb_policy_i_pathset_free(csb_policy_i_pathset *s) {
-  free(s->slots);
-  s->slots = NULL;
-  s->cap = s->n_hashed = 0;
-}
-
-/* Windows paths hash folded, as they compare. */
-static size_t set_hash(const csb_policy_i_pathset *s, const char *p) {
-  if (s->bytewise || s->pl != CSB_PLATFORM_WINDOWS) return (size_t)csb_hash64(p, strlen(p), 0);
-  char *f = csb_winname_fold(p, strlen(p));
-  size_t h = (size_t)csb_hash64(f, strlen(f), 0);
-  free(f);
-  return h;
-}
-
-static int set_equal(const csb_policy_i_pathset *s, const char *a, const char *b) {
-  return s->bytewise ? strcmp(a, b) == 0 : csb_policy_i_path_equal(s->pl, a, b);
-}
-
-/* The slot of a path equal to p, or of the free slot where it would go. */
-static size_t set_find(const csb_policy_i_pathset *s, const char *p) {
-  size_t j = set_hash(s, p) & (s->cap - 1);
-  while (s->slots[j] != SIZE_MAX && !set_equal(s, s->out->items[s->slots[j]], p))
-    j = (j + 1) & (s->cap - 1);
-  return j;
-}
-
-/* Hashes what `out` holds: everything again when the table must grow. */
-static void set_sync(csb_policy_i_pathset *s) {
-  if ((s->out->len + 1) * 2 > s->cap) {
-    size_t cap = s->cap ? s->cap : 16;
-    while ((s->out->len + 1) * 2 > cap) cap *= 2;
-    free(s->slots);
-    s->slots = csb_xmalloc(cap * sizeof(*s->slots));
-    for (size_t i = 0; i < cap; i++) s->slots[i] = SIZE_MAX;
-    s->cap = cap;
-    s->n_hashed = 0;
-  }
-  for (; s->n_hashed < s->out->len; s->n_hashed++) {
-    size_t j = set_find(s, s->out->items[s->n_hashed]);
-    if (s->slots[j] == SIZE_MAX) s->slots[j] = s->n_hashed;
-  }
-}
-
-int csb_policy_i_pathset_add_owned(csb_policy_i_pathset *s, char *path) {
-  set_sync(s);
-  size_t j = set_find(s, path);
-  if (s->slots[j] != SIZE_MAX) {
-    free(path);
-    return 0;
-  }
-  s->slots[j] = s->out->len;
-  csb_strv_push_owned(s->out, path);
-  s->n_hashed = s->out->len;
-  return 1;
-}
-
-int csb_policy_i_pathset_add(csb_policy_i_pathset *s, const char *path) {
-  return csb_policy_i_pathset_add_owned(s, csb_xstrdup(path));
 }

@@ -18,6 +18,8 @@
 
 /* ---- paths in the document's style (pathstyle.c) ------------------------ */
 
+/* The libs/paths style of a platform's documents. */
+csb_path_style csb_policy_i_style(csb_platform pl);
 /* Lexically normalised absolute form of `path`, or NULL when it is not
  * absolute in this style. Caller frees. */
 char *csb_policy_i_path_normalize(csb_platform pl, const char *path);
@@ -73,27 +75,8 @@ csb_glob *csb_policy_i_glob_compile(csb_platform pl, const char *pattern);
  * fail closed. */
 int csb_policy_i_glob_matches(csb_platform pl, const csb_glob *g, const char *path);
 
-/* ---- a set of distinct paths (pathstyle.c) ------------------------------ */
-
-/* Keeps `out` (borrowed) free of duplicates under csb_policy_i_path_equal
- * (bytewise when `bytewise`), in first-added order, with a hash set beside
- * it, so that an add costs O(1) instead of a scan of the list. Strings
- * pushed to `out` directly are taken into account at the next add. */
-typedef struct csb_policy_i_pathset {
-  csb_platform pl;
-  int bytewise;
-  csb_strv *out;
-  size_t *slots; /* index into out->items, SIZE_MAX when free */
-  size_t cap, n_hashed;
-} csb_policy_i_pathset;
-
-void csb_policy_i_pathset_init(csb_policy_i_pathset *s, csb_platform pl, int bytewise,
-                               csb_strv *out);
-/* Pushes a copy of `path` unless an equal one is there; 1 when pushed. */
-int csb_policy_i_pathset_add(csb_policy_i_pathset *s, const char *path);
-/* Like _add, taking ownership of `path` (freed when not pushed). */
-int csb_policy_i_pathset_add_owned(csb_policy_i_pathset *s, char *path);
-void csb_policy_i_pathset_free(csb_policy_i_pathset *s);
+/* Appends a workspace root without looking for an equal one (policy.c). */
+void csb_policy_i_push_root(csb_policy *p, const char *path, const char *origin);
 
 /* ---- an index of paths for prefix queries (pathindex.c) ----------------- */
 
@@ -163,6 +146,11 @@ typedef struct csb_policy_i_eval {
   const char **meta_paths;
   int *meta_of;
   csb_policy_i_index meta_index;
+  /* the gitdir: targets that are set, indexed; gitdir_of maps their ids
+   * to entries (increasing) */
+  const char **gitdir_paths;
+  int *gitdir_of;
+  csb_policy_i_index gitdir_index;
   csb_glob **globs; /* per deny glob: compiled, NULL when invalid (fail closed) */
   size_t n_globs;
   csb_policy_i_hits cover;     /* scratch: the entries covering the path evaluated */

@@ -2,6 +2,7 @@
  * read-only subpaths and protected names) and unreadable roots, deny
  * globs. Follows the reference's derived predicates (§2.4, §3.4). */
 #define _GNU_SOURCE
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -21,15 +22,7 @@ typedef struct vctx {
   csb_policy_i_index eff_index;
   char *cwd_eff;
   csb_policy_i_hits hits;
-  size_t *with_gitdir; /* the entries that have a gitdir: target */
-  size_t n_with_gitdir;
 } vctx;
-
-static void push_unique(csb_strv *v, csb_platform pl, const char *s) {
-  for (size_t i = 0; i < v->len; i++)
-    if (csb_policy_i_path_equal(pl, v->items[i], s)) return;
-  csb_strv_push(v, s);
-}
 
 typedef struct {
   const char *root;
@@ -77,13 +70,10 @@ static int has_entry_at(vctx *c, const char *path) {
 /* Default read-only subpaths of a writable root (reference §3.4 (2)):
  * gitdir: target first, then .git, .agents, .codex, .csb. subs[n] is
  * root/csb_protected_names[n]. */
-static void default_subpaths(vctx *c, const char *root, char *const *subs, csb_strv *out) {
+static void default_subpaths(vctx *c, const char *root, char *const *subs, csb_spath_set *out) {
   const csb_policy *p = c->p;
   char *target = csb_policy_i_gitdir_target(p, c->memo, root, subs[0]);
-  if (target != NULL) {
-    push_unique(out, p->platform, target);
-    free(target);
-  }
+  if (target != NULL) csb_spath_set_add_owned(out, target);
   for (size_t n = 0; n < CSB_PROTECTED_NAMES_COUNT; n++) {
     const char *name = csb_protected_names[n];
     const char *sub = subs[n];
@@ -94,7 +84,7 @@ static void default_subpaths(vctx *c, const char *root, char *const *subs, csb_s
       add = exists(c, sub, 1);
     else
       add = exists(c, sub, 1) || is_cwd(c, root);
-    if (add && !has_entry_at(c, sub)) push_unique(out, p->platform, sub);
+    if (add && !has_entry_at(c, sub)) csb_spath_set_add(out, sub);
   }
 }
 
@@ -103,7 +93,45 @@ static void default_subpaths(vctx *c, const char *root, char *const *subs, csb_s
 typedef struct link_set {
   csb_view_link *items;
   size_t n, cap;
+  size_t *slots; /* hash table of items: index, SIZE_MAX when free */
+  size_t nslots; /* a power of two, at least twice n */
 } link_set;
+
+static size_t link_hash(const char *path, const char *target, const char *root) {
+  uint64_t h = csb_hash64(path, strlen(path), 0);
+  h = h * 1099511628211ULL ^ csb_hash64(target, strlen(target), 0);
+  h = h * 1099511628211ULL ^ csb_hash64(root, strlen(root), 0);
+  return (size_t)h;
+}
+
+/* The slot of the link (path, target, root), or of the free slot where it
+ * would go. */
+static size_t link_slot(const link_set *set, const char *path, const char *target,
+                        const char *root) {
+  size_t mask = set->nslots - 1;
+  size_t j = link_hash(path, target, root) & mask;
+  for (; set->slots[j] != SIZE_MAX; j = (j + 1) & mask) {
+    const csb_view_link *l = &set->items[set->slots[j]];
+    if (strcmp(l->path, path) == 0 && strcmp(l->target, target) == 0 &&
+        strcmp(l->root, root) == 0)
+      break;
+  }
+  return j;
+}
+
+static void link_slots_grow(link_set *set) {
+  if ((set->n + 1) * 2 <= set->nslots) return;
+  size_t cap = set->nslots ? set->nslots * 2 : 16;
+  while ((set->n + 1) * 2 > cap) cap *= 2;
+  free(set->slots);
+  set->slots = csb_xmalloc(cap * sizeof(*set->slots));
+  for (size_t i = 0; i < cap; i++) set->slots[i] = SIZE_MAX;
+  set->nslots = cap;
+  for (size_t i = 0; i < set->n; i++) {
+    const csb_view_link *l = &set->items[i];
+    set->slots[link_slot(set, l->path, l->target, l->root)] = i;
+  }
+}
 
 /* Records the links from `written` to its effective form `eff`, when the
  * two differ and the written path resolves (on this host) to exactly
@@ -117,12 +145,10 @@ static void add_links(const vctx *c, link_set *set, const char *written, const c
   if (!csb_policy_i_path_links(p, c->memo, written, &canon, &links, &n)) return;
   if (strcmp(canon, eff) == 0) {
     for (size_t i = 0; i < n; i++) {
-      int dup = 0;
-      for (size_t j = 0; j < set->n && !dup; j++)
-        dup = strcmp(set->items[j].path, links[i].path) == 0 &&
-              strcmp(set->items[j].target, links[i].target) == 0 &&
-              strcmp(set->items[j].root, eff) == 0;
-      if (dup) continue;
+      link_slots_grow(set);
+      size_t j = link_slot(set, links[i].path, links[i].target, eff);
+      if (set->slots[j] != SIZE_MAX) continue; /* recorded already */
+      set->slots[j] = set->n;
       set->items = csb_xgrow(set->items, &set->cap, set->n + 1, sizeof *set->items);
       csb_view_link *l = &set->items[set->n++];
       l->path = csb_xstrdup(links[i].path);
@@ -189,13 +215,18 @@ static void build_writable_root(vctx *c, const char *root, const char *raw,
   char *subs[CSB_PROTECTED_NAMES_COUNT];
   for (size_t n = 0; n < CSB_PROTECTED_NAMES_COUNT; n++)
     subs[n] = csb_policy_i_path_join(pl, root, csb_protected_names[n]);
-  default_subpaths(c, root, subs, &w->read_only_subpaths);
+  /* read_only_subpaths without duplicates, in time linear in them */
+  csb_spath_set ro;
+  csb_spath_set_init(&ro, csb_policy_i_style(pl), 0, &w->read_only_subpaths);
+  default_subpaths(c, root, subs, &ro);
   /* gitdir: targets of the other write entries that lie below this root:
    * docs/policy.md rule 4 protects them for every write entry, including
-   * one shadowed by a deny entry or outside every writable root. */
-  for (size_t k = 0; k < c->n_with_gitdir; k++) {
-    const char *t = c->ev.gitdir[c->with_gitdir[k]];
-    if (csb_policy_i_path_is_below(pl, t, root)) push_unique(&w->read_only_subpaths, pl, t);
+   * one shadowed by a deny entry or outside every writable root. In entry
+   * order. */
+  csb_policy_i_index_under(&c->ev.gitdir_index, root, &c->hits);
+  for (size_t k = 0; k < c->hits.len; k++) {
+    const char *t = c->ev.gitdir_paths[c->hits.ids[k]];
+    if (csb_policy_i_path_is_below(pl, t, root)) csb_spath_set_add(&ro, t);
   }
   csb_policy_i_hits below = {0};
   entries_below(c, root, raw, &below);
@@ -205,19 +236,18 @@ static void build_writable_root(vctx *c, const char *root, const char *raw,
     if (e->access == CSB_ACCESS_WRITE) continue;
     if (c->resolved[i] == CSB_ACCESS_WRITE) continue;
     if (csb_policy_i_path_is_below(pl, e->path, root)) {
-      push_unique(&w->read_only_subpaths, pl, e->path);
+      csb_spath_set_add(&ro, e->path);
       continue;
     }
     const char *suffix = raw ? csb_policy_i_path_suffix(pl, e->path, raw) : NULL;
     if (suffix != NULL && suffix[0] != '\0' && !csb_policy_i_path_is_root(pl, root)) {
-      char *rebased = csb_policy_i_path_join(pl, root, suffix);
-      push_unique(&w->read_only_subpaths, pl, rebased);
-      free(rebased);
+      csb_spath_set_add_owned(&ro, csb_policy_i_path_join(pl, root, suffix));
       continue;
     }
     if (csb_policy_i_path_is_below(pl, c->eff[i], root))
-      push_unique(&w->read_only_subpaths, pl, c->eff[i]);
+      csb_spath_set_add(&ro, c->eff[i]);
   }
+  csb_spath_set_free(&ro);
   csb_policy_i_hits_free(&below);
   sort_strv(&w->read_only_subpaths);
   for (size_t n = 0; n < CSB_PROTECTED_NAMES_COUNT; n++) {
@@ -266,62 +296,62 @@ csb_policy_view *csb_policy_i_view_build(const csb_policy *p, csb_path_memo *mem
   csb_policy_i_index_init(&c.eff_index, pl, (const char *const *)c.eff, p->n_entries);
   c.cwd_eff = csb_policy_i_path_effective(p, memo, p->cwd);
   memset(&c.hits, 0, sizeof(c.hits));
-  c.with_gitdir = csb_xcalloc(p->n_entries ? p->n_entries : 1, sizeof(size_t));
-  c.n_with_gitdir = 0;
-  for (size_t i = 0; i < p->n_entries && i < c.ev.n; i++)
-    if (c.ev.gitdir[i] != NULL) c.with_gitdir[c.n_with_gitdir++] = i;
 
   if (!v->full_read) {
-    link_set links = {NULL, 0, 0};
-    csb_policy_i_pathset readable;
-    csb_policy_i_pathset_init(&readable, pl, 0, &v->readable_roots);
+    link_set links = {NULL, 0, 0, NULL, 0};
+    csb_spath_set readable;
+    csb_spath_set_init(&readable, csb_policy_i_style(pl), 0, &v->readable_roots);
     for (size_t i = 0; i < p->n_entries; i++) {
       const csb_policy_entry *e = &p->entries[i];
       if (e->access == CSB_ACCESS_DENY || c.resolved[i] == CSB_ACCESS_DENY) continue;
-      csb_policy_i_pathset_add(&readable, c.eff[i]);
+      csb_spath_set_add(&readable, c.eff[i]);
       add_links(&c, &links, e->path, c.eff[i]);
     }
-    csb_policy_i_pathset_free(&readable);
+    csb_spath_set_free(&readable);
     sort_strv(&v->readable_roots);
     if (v->include_platform_defaults && pl == CSB_PLATFORM_LINUX) {
+      csb_spath_set pset;
+      csb_spath_set_init(&pset, csb_policy_i_style(pl), 0, &v->platform_read_roots);
       for (size_t i = 0; i < CSB_LINUX_PLATFORM_READ_ROOTS_COUNT; i++) {
         const char *r = csb_linux_platform_read_roots[i];
         csb_probe_stat st;
         csb_policy_i_stat(p, memo, r, &st);
         if (!st.is_dir) continue;
         char *eff = csb_policy_i_path_effective(p, memo, r);
-        push_unique(&v->platform_read_roots, pl, eff);
+        csb_spath_set_add(&pset, eff);
         add_links(&c, &links, r, eff);
         free(eff);
       }
+      csb_spath_set_free(&pset);
       sort_strv(&v->platform_read_roots);
     }
+    free(links.slots);
     if (links.n > 1) qsort(links.items, links.n, sizeof *links.items, cmp_link);
     v->readable_links = links.items;
     v->n_readable_links = links.n;
   }
   if (restricted) {
-    csb_policy_i_pathset set;
-    csb_policy_i_pathset_init(&set, pl, 0, &v->unreadable_roots);
+    csb_spath_set set;
+    csb_spath_set_init(&set, csb_policy_i_style(pl), 0, &v->unreadable_roots);
     for (size_t i = 0; i < p->n_entries; i++) {
       const csb_policy_entry *e = &p->entries[i];
       if (e->access != CSB_ACCESS_DENY || csb_policy_i_path_is_root(pl, e->path)) continue;
       if (c.resolved[i] != CSB_ACCESS_DENY) continue;
-      csb_policy_i_pathset_add(&set, c.eff[i]);
+      csb_spath_set_add(&set, c.eff[i]);
     }
-    csb_policy_i_pathset_free(&set);
+    csb_spath_set_free(&set);
     sort_strv(&v->unreadable_roots);
-    csb_policy_i_pathset_init(&set, pl, 1, &v->unreadable_globs);
-    for (size_t i = 0; i < p->n_globs; i++) csb_policy_i_pathset_add(&set, p->globs[i].pattern);
-    csb_policy_i_pathset_free(&set);
+    csb_spath_set_init(&set, csb_policy_i_style(pl), 1, &v->unreadable_globs);
+    for (size_t i = 0; i < p->n_globs; i++) csb_spath_set_add(&set, p->globs[i].pattern);
+    csb_spath_set_free(&set);
     sort_strv(&v->unreadable_globs);
   }
   if (!v->full_write) {
     csb_strv roots, raws;
     csb_strv_init(&roots);
     csb_strv_init(&raws);
-    csb_policy_i_pathset set;
-    csb_policy_i_pathset_init(&set, pl, 0, &roots);
+    csb_spath_set set;
+    csb_spath_set_init(&set, csb_policy_i_style(pl), 0, &roots);
     for (size_t i = 0; i < p->n_entries; i++) {
       const csb_policy_entry *e = &p->entries[i];
       /* Every write entry not shadowed by a deny entry is a writable root,
@@ -329,9 +359,9 @@ csb_policy_view *csb_policy_i_view_build(const csb_policy *p, csb_path_memo *mem
        * on its own, and the root's metadata must stay protected (rule 4
        * counts every write entry). */
       if (e->access != CSB_ACCESS_WRITE || c.resolved[i] != CSB_ACCESS_WRITE) continue;
-      if (csb_policy_i_pathset_add(&set, c.eff[i])) csb_strv_push(&raws, e->path);
+      if (csb_spath_set_add(&set, c.eff[i])) csb_strv_push(&raws, e->path);
     }
-    csb_policy_i_pathset_free(&set);
+    csb_spath_set_free(&set);
     /* Sorted by root for a deterministic view (the roots are distinct). */
     size_t n = roots.len;
     v->writable = csb_xcalloc(n ? n : 1, sizeof(*v->writable));
@@ -353,7 +383,6 @@ csb_policy_view *csb_policy_i_view_build(const csb_policy *p, csb_path_memo *mem
   for (size_t i = 0; i < p->n_entries; i++) free(c.eff[i]);
   free(c.eff);
   free(c.resolved);
-  free(c.with_gitdir);
   free(c.cwd_eff);
   csb_policy_i_eval_free(&c.ev);
   return v;

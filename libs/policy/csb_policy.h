@@ -187,7 +187,13 @@ csb_policy *csb_policy_clone(const csb_policy *p);
 csb_policy_entry *csb_policy_add_entry(csb_policy *p, const char *path, csb_access access,
                                        const char *origin, int skip_if_missing, int internal);
 void csb_policy_add_glob(csb_policy *p, const char *pattern, const char *origin);
+/* Appends a workspace root unless one equal to it is there already (a
+ * scan of the roots: use _add_workspace_roots for many). */
 void csb_policy_add_workspace_root(csb_policy *p, const char *path, const char *origin);
+/* csb_policy_add_workspace_root for each of paths[0..n) in turn, all with
+ * `origin`, in time linear in the roots. */
+void csb_policy_add_workspace_roots(csb_policy *p, const char *const *paths, size_t n,
+                                    const char *origin);
 void csb_policy_set_unix_socket(csb_policy *p, const char *path, int allow);
 /* Makes views, evaluation and the legacy round trip of `p` probe the file
  * system through `probe` (borrowed: it must outlive every use of `p` and

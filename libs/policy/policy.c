@@ -126,6 +126,9 @@ void csb_policy_free(csb_policy *p) {
   free(p);
 }
 
+static void add_roots(csb_policy *p, size_t n, const char *const *paths,
+                      const csb_policy_root *roots, const char *origin);
+
 static char *dup_or_null(const char *s) { return s ? csb_xstrdup(s) : NULL; }
 
 static void strv_copy(csb_strv *dst, const csb_strv *src) {
@@ -143,8 +146,7 @@ csb_policy *csb_policy_clone(const csb_policy *p) {
   c->profile_kind = dup_or_null(p->profile_kind);
   strv_copy(&c->extends, &p->extends);
   c->description = dup_or_null(p->description);
-  for (size_t i = 0; i < p->n_workspace_roots; i++)
-    csb_policy_add_workspace_root(c, p->workspace_roots[i].path, p->workspace_roots[i].origin);
+  add_roots(c, p->n_workspace_roots, NULL, p->workspace_roots, NULL);
   c->fs_kind = p->fs_kind;
   c->include_platform_defaults = p->include_platform_defaults;
   c->glob_scan_max_depth = p->glob_scan_max_depth;
@@ -211,14 +213,41 @@ void csb_policy_add_glob(csb_policy *p, const char *pattern, const char *origin)
   g->origin = csb_xstrdup(origin ? origin : "");
 }
 
-void csb_policy_add_workspace_root(csb_policy *p, const char *path, const char *origin) {
-  for (size_t i = 0; i < p->n_workspace_roots; i++)
-    if (csb_policy_i_path_equal(p->platform, p->workspace_roots[i].path, path)) return;
+void csb_policy_i_push_root(csb_policy *p, const char *path, const char *origin) {
   p->workspace_roots =
       grow_one(p->workspace_roots, p->n_workspace_roots, sizeof(*p->workspace_roots));
   csb_policy_root *r = &p->workspace_roots[p->n_workspace_roots++];
   r->path = csb_xstrdup(path);
   r->origin = csb_xstrdup(origin ? origin : "cwd");
+}
+
+/* Appends the n roots not equal to one already there or to an earlier one
+ * of them, in order: paths[i] with `origin`, or (paths NULL) roots[i]. A
+ * hash set of the roots' paths makes each test O(1). */
+static void add_roots(csb_policy *p, size_t n, const char *const *paths,
+                      const csb_policy_root *roots, const char *origin) {
+  csb_strv seen;
+  csb_strv_init(&seen);
+  for (size_t i = 0; i < p->n_workspace_roots; i++)
+    csb_strv_push(&seen, p->workspace_roots[i].path);
+  csb_spath_set set;
+  csb_spath_set_init(&set, csb_policy_i_style(p->platform), 0, &seen);
+  for (size_t i = 0; i < n; i++) {
+    const char *path = paths ? paths[i] : roots[i].path;
+    if (csb_spath_set_add(&set, path))
+      csb_policy_i_push_root(p, path, paths ? origin : roots[i].origin);
+  }
+  csb_spath_set_free(&set);
+  csb_strv_free(&seen);
+}
+
+void csb_policy_add_workspace_root(csb_policy *p, const char *path, const char *origin) {
+  add_roots(p, 1, &path, NULL, origin);
+}
+
+void csb_policy_add_workspace_roots(csb_policy *p, const char *const *paths, size_t n,
+                                    const char *origin) {
+  add_roots(p, n, paths, NULL, origin);
 }
 
 void csb_policy_set_unix_socket(csb_policy *p, const char *path, int allow) {
@@ -268,6 +297,19 @@ static int cmp_root(const csb_policy_root *x, const csb_policy_root *y) {
   return c != 0 ? c : strcmp(x->origin, y->origin);
 }
 
+typedef struct {
+  const csb_policy_root *root;
+  size_t index;
+} root_pos;
+
+/* By root, then by position: the first of equal roots sorts first. */
+static int cmp_root_pos(const void *a, const void *b) {
+  const root_pos *x = a, *y = b;
+  int c = cmp_root(x->root, y->root);
+  if (c != 0) return c;
+  return x->index < y->index ? -1 : x->index > y->index;
+}
+
 void csb_policy_canonicalize(csb_policy *p) {
   if (p->n_entries > 1) {
     qsort(p->entries, p->n_entries, sizeof(*p->entries), cmp_entry);
@@ -296,20 +338,29 @@ void csb_policy_canonicalize(csb_policy *p) {
     p->n_globs = w;
   }
   /* Workspace roots keep their meaningful order (cwd, add-dir, profile,
-   * legacy); only exact duplicates go. */
-  size_t w = 0;
-  for (size_t i = 0; i < p->n_workspace_roots; i++) {
-    int dup = 0;
-    for (size_t j = 0; j < w; j++)
-      if (cmp_root(&p->workspace_roots[j], &p->workspace_roots[i]) == 0) dup = 1;
-    if (dup) {
-      free(p->workspace_roots[i].path);
-      free(p->workspace_roots[i].origin);
-      continue;
+   * legacy); only exact duplicates go: the later ones of each group of
+   * equal roots, found by sorting their positions. */
+  if (p->n_workspace_roots > 1) {
+    size_t n = p->n_workspace_roots;
+    root_pos *order = csb_xcalloc(n, sizeof(*order));
+    for (size_t i = 0; i < n; i++) order[i] = (root_pos){&p->workspace_roots[i], i};
+    qsort(order, n, sizeof(*order), cmp_root_pos);
+    unsigned char *dup = csb_xcalloc(n, 1);
+    for (size_t i = 1; i < n; i++)
+      if (cmp_root(order[i - 1].root, order[i].root) == 0) dup[order[i].index] = 1;
+    free(order);
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++) {
+      if (dup[i]) {
+        free(p->workspace_roots[i].path);
+        free(p->workspace_roots[i].origin);
+        continue;
+      }
+      p->workspace_roots[w++] = p->workspace_roots[i];
     }
-    p->workspace_roots[w++] = p->workspace_roots[i];
+    free(dup);
+    p->n_workspace_roots = w;
   }
-  p->n_workspace_roots = w;
   /* Unix sockets are kept sorted by csb_policy_set_unix_socket. */
 }
 

@@ -133,8 +133,14 @@ static int read_profile(csb_policy *p, const cJSON *obj, csb_error *err) {
 static int read_roots(csb_policy *p, const cJSON *arr, csb_error *err) {
   static const char *const keys[] = {"path", "origin", NULL};
   if (!csb_json_as_array(arr, &arr, err)) return 0;
+  csb_strv seen;
+  csb_strv_init(&seen);
+  for (size_t j = 0; j < p->n_workspace_roots; j++) csb_strv_push(&seen, p->workspace_roots[j].path);
+  csb_spath_set set;
+  csb_spath_set_init(&set, csb_policy_i_style(p->platform), 0, &seen);
+  int ok = 1;
   size_t i = 0;
-  for (const cJSON *it = arr->child; it != NULL; it = it->next, i++) {
+  for (const cJSON *it = arr->child; ok && it != NULL; it = it->next, i++) {
     const cJSON *o = NULL;
     const char *path = NULL;
     int origin = 0;
@@ -142,19 +148,19 @@ static int read_roots(csb_policy *p, const cJSON *arr, csb_error *err) {
         !get_path(p, o, "path", &path, err) ||
         !get_enum(o, "origin", root_origins, CSB_ARRAY_LEN(root_origins), &origin, err)) {
       csb_json_error_push_index(err, i);
-      return 0;
+      ok = 0;
+    } else if (!csb_spath_set_add(&set, path)) {
+      csb_error_set(err, "duplicate workspace root `%s`", path);
+      csb_json_error_push_key(err, "path");
+      csb_json_error_push_index(err, i);
+      ok = 0;
+    } else {
+      csb_policy_i_push_root(p, path, root_origins[origin]);
     }
-    for (size_t j = 0; j < p->n_workspace_roots; j++) {
-      if (csb_policy_i_path_equal(p->platform, p->workspace_roots[j].path, path)) {
-        csb_error_set(err, "duplicate workspace root `%s`", path);
-        csb_json_error_push_key(err, "path");
-        csb_json_error_push_index(err, i);
-        return 0;
-      }
-    }
-    csb_policy_add_workspace_root(p, path, root_origins[origin]);
   }
-  return 1;
+  csb_spath_set_free(&set);
+  csb_strv_free(&seen);
+  return ok;
 }
 
 static int read_entry(csb_policy *p, const cJSON *o, csb_error *err) {

@@ -53,6 +53,18 @@ static void add_entry_unique(entry_set *es, csb_policy *p, const char *path, con
   csb_policy_add_entry(p, path, r->access, r->origin, r->skip_if_missing, 0);
 }
 
+/* The paths of the document's entries (bytewise), to tell whether a rule
+ * targets a path already without a scan of all entries. */
+typedef struct {
+  csb_strv paths; /* of p->entries[0..paths.len) */
+  csb_spath_set set;
+} taken_paths;
+
+static int path_taken(taken_paths *t, const csb_policy *p, const char *path) {
+  while (t->paths.len < p->n_entries) csb_strv_push(&t->paths, p->entries[t->paths.len].path);
+  return csb_spath_set_find(&t->set, path) >= 0;
+}
+
 int rs_materialize(rs_ctx *ctx, rs_profile *prof, csb_strv *warnings) {
   (void)warnings;
   csb_policy *p = ctx->policy;
@@ -68,15 +80,18 @@ int rs_materialize(rs_ctx *ctx, rs_profile *prof, csb_strv *warnings) {
 
   /* Effective workspace roots: runtime (cwd, --add-dir) then profile. */
   csb_policy_add_workspace_root(p, ctx->cwd, "cwd");
-  for (size_t i = 0; i < ctx->add_dirs.len; i++)
-    csb_policy_add_workspace_root(p, ctx->add_dirs.items[i], "add-dir");
-  for (size_t i = 0; i < prof->profile_roots.len; i++)
-    csb_policy_add_workspace_root(p, prof->profile_roots.items[i], prof->profile_root_origin);
+  csb_policy_add_workspace_roots(p, (const char *const *)ctx->add_dirs.items, ctx->add_dirs.len,
+                                 "add-dir");
+  csb_policy_add_workspace_roots(p, (const char *const *)prof->profile_roots.items,
+                                 prof->profile_roots.len, prof->profile_root_origin);
 
   p->enforcement = prof->enforcement;
   p->fs_kind = prof->fs_kind;
   p->glob_scan_max_depth = prof->glob_scan_max_depth;
   entry_set seen = {NULL, 0, 0};
+  taken_paths taken;
+  csb_strv_init(&taken.paths);
+  csb_spath_set_init(&taken.set, CSB_PATH_POSIX, 1, &taken.paths);
   if (prof->fs_kind == CSB_FS_RESTRICTED) {
     for (size_t i = 0; i < prof->rules.len; i++) {
       const rs_rule *r = &prof->rules.items[i];
@@ -84,11 +99,8 @@ int rs_materialize(rs_ctx *ctx, rs_profile *prof, csb_strv *warnings) {
         case RS_R_PATH: {
           /* Carve-outs for legacy writable roots only where no rule
            * targets the path already. */
-          int taken = 0;
-          if (strcmp(r->origin, "protected-metadata") == 0)
-            for (size_t k = 0; k < p->n_entries; k++)
-              if (strcmp(p->entries[k].path, r->arg) == 0) taken = 1;
-          if (!taken) add_entry_unique(&seen, p, r->arg, r);
+          if (strcmp(r->origin, "protected-metadata") != 0 || !path_taken(&taken, p, r->arg))
+            add_entry_unique(&seen, p, r->arg, r);
           break;
         }
         case RS_R_ROOT: {
@@ -132,6 +144,8 @@ int rs_materialize(rs_ctx *ctx, rs_profile *prof, csb_strv *warnings) {
     }
   }
   free(seen.slots);
+  csb_spath_set_free(&taken.set);
+  csb_strv_free(&taken.paths);
   for (size_t i = 0; i < p->n_globs; i++) {
     csb_error err;
     csb_error_clear(&err);

@@ -245,6 +245,8 @@ static int legacy_bool(rs_ctx *ctx, const char *key) {
  * resolve against the directory of the file that set them). */
 static int legacy_writable_roots(rs_ctx *ctx, csb_strv *out) {
   const csb_toml_value *arr = rs_get(ctx->merged, "sandbox_workspace_write.writable_roots");
+  csb_spath_set set; /* out without duplicates, in time linear in the roots */
+  csb_spath_set_init(&set, ctx->style, 0, out);
   for (size_t i = 0; arr != NULL && i < csb_toml_array_len(arr); i++) {
     const csb_toml_value *it = csb_toml_array_at(arr, i);
     const char *s = csb_toml_as_string(it, NULL);
@@ -255,16 +257,12 @@ static int legacy_writable_roots(rs_ctx *ctx, csb_strv *out) {
                               s ? s : "");
       int rc = config_error(ctx, m);
       free(m);
+      csb_spath_set_free(&set);
       return rc;
     }
-    int dup = 0;
-    for (size_t j = 0; j < out->len; j++)
-      if (csb_spath_equal(ctx->style, out->items[j], abs)) dup = 1;
-    if (dup)
-      free(abs);
-    else
-      csb_strv_push_owned(out, abs);
+    csb_spath_set_add_owned(&set, abs);
   }
+  csb_spath_set_free(&set);
   return 0;
 }
 

@@ -11,12 +11,17 @@ first extends `:workspace`), each adding filesystem entries, a scoped
   - `all-50`: resolving every one of the 50 profiles once (-P NAME, one
     process each), total per round;
 
+  - `roots-N`: a legacy `workspace-write` configuration with N writable
+    roots (--roots, default 1000,5000,20000), one process each, CPU time
+    (--roots "" skips it);
+
 and prints the median (and min/max) over N rounds, wall time and, for the
 first, CPU time (wall time suffers when the machine is busy). With several
 --bin options the binaries take turns in every round (same machine, same
 load), e.g. an older build next to the current one.
 
     bench_resolve.py --bin PATH/TO/csb-resolve [--bin OTHER ...] [--runs N]
+                     [--roots 1000,5000,20000] [--roots-runs N]
 """
 import argparse
 import os
@@ -56,6 +61,13 @@ def write_config(path):
         f.write("\n".join(lines))
 
 
+def write_roots_config(path, n):
+    roots = ", ".join('"/srv/bench-roots/w%05d"' % i for i in range(n))
+    with open(path, "w") as f:
+        f.write('sandbox_mode = "workspace-write"\n[sandbox_workspace_write]\n'
+                "writable_roots = [%s]\n" % roots)
+
+
 def time_run(cmd, env, cwd, cpu=None):
     """Wall time of one run; its CPU time (user+sys) is appended to cpu."""
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -74,6 +86,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True, action="append")
     ap.add_argument("--runs", type=int, default=30)
+    ap.add_argument("--roots", default="1000,5000,20000")
+    ap.add_argument("--roots-runs", type=int, default=5)
     opts = ap.parse_args()
     binaries = [os.path.abspath(b) for b in opts.bin]
     root = tempfile.mkdtemp(prefix="bench-resolve.", dir="/var/tmp")
@@ -110,6 +124,19 @@ def main():
             print("  deepest profile (10 levels of extends): %s" % ms(deepest[b]))
             print("    CPU time (user+sys) of those runs:     %s" % ms(deepest_cpu[b]))
             print("  all 50 profiles, one process each:      %s" % ms(rounds[b]))
+        for n in [int(x) for x in opts.roots.split(",") if x]:
+            rhome = os.path.join(root, "roots%d" % n)
+            os.makedirs(os.path.join(rhome, ".csb"))
+            write_roots_config(os.path.join(rhome, ".csb", "config.toml"), n)
+            renv = {"HOME": rhome, "PATH": env["PATH"]}
+            rargs = ["--system-config", "/dev/null", "--requirements", "/dev/null"]
+            cpu = {b: [] for b in binaries}
+            for _ in range(opts.roots_runs):
+                for b in binaries:
+                    time_run([b] + rargs, renv, repo, cpu[b])
+            print("%d writable roots, CPU time (user+sys)" % n)
+            for b in binaries:
+                print("  %s%s" % (b + ": " if len(binaries) > 1 else "", ms(cpu[b])))
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

@@ -1839,3 +1839,55 @@ TEST(FuzzGlob, EntryOnSeedsAndMutations) {
 }
 
 }  // namespace
+
+// csb_spath_set keeps the first of equal paths, in order, and takes what
+// was pushed to its list directly into account: the same list a scan with
+// csb_spath_equal would keep, for 20,000 paths with every one added twice.
+TEST(SpathSet, KeepsFirstOfEqualPathsInOrder) {
+  csb_strv out;
+  csb_strv_init(&out);
+  csb_strv_push(&out, "/pre");
+  csb_spath_set s;
+  csb_spath_set_init(&s, CSB_PATH_POSIX, 0, &out);
+  EXPECT_EQ(csb_spath_set_add(&s, "/pre"), 0);
+  const size_t n = 20000;
+  for (size_t i = 0; i < n; i++) {
+    char a[32], b[32];
+    snprintf(a, sizeof a, "/r/w%05zu", i);
+    snprintf(b, sizeof b, "/r/w%05zu", n - 1 - i);
+    csb_spath_set_add(&s, a);
+    csb_spath_set_add(&s, b);
+  }
+  ASSERT_EQ(out.len, 1 + n);
+  EXPECT_STREQ(out.items[0], "/pre");
+  for (size_t k = 1; k <= n; k++) {
+    size_t i = (k - 1) / 2;
+    char want[32];
+    snprintf(want, sizeof want, "/r/w%05zu", k % 2 ? i : n - 1 - i);
+    ASSERT_STREQ(out.items[k], want) << k;
+  }
+  csb_strv_push(&out, "/direct");
+  EXPECT_EQ(csb_spath_set_find(&s, "/direct"), (long)(n + 1));
+  EXPECT_EQ(csb_spath_set_find(&s, "/R/w00000"), -1);
+  csb_spath_set_free(&s);
+  csb_strv_free(&out);
+}
+
+TEST(SpathSet, WindowsFoldsCaseUnlessBytewise) {
+  csb_strv out;
+  csb_strv_init(&out);
+  csb_spath_set s;
+  csb_spath_set_init(&s, CSB_PATH_WINDOWS, 0, &out);
+  EXPECT_EQ(csb_spath_set_add(&s, "C:\\Repo\\X"), 1);
+  EXPECT_EQ(csb_spath_set_add(&s, "c:\\repo\\x"), 0);
+  EXPECT_EQ(csb_spath_set_find(&s, "C:\\REPO\\X"), 0);
+  csb_spath_set_free(&s);
+  csb_strv_free(&out);
+  csb_strv_init(&out);
+  csb_spath_set_init(&s, CSB_PATH_WINDOWS, 1, &out);
+  EXPECT_EQ(csb_spath_set_add(&s, "C:\\Repo\\X"), 1);
+  EXPECT_EQ(csb_spath_set_add(&s, "c:\\repo\\x"), 1);
+  EXPECT_EQ(out.len, 2u);
+  csb_spath_set_free(&s);
+  csb_strv_free(&out);
+}

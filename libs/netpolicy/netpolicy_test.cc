@@ -508,6 +508,8 @@ TEST(Hooks, UnenforceableWarning) {
       EXPECT_NE(std::string(buf).find("mode = \"limited\""), std::string::npos) << buf;
     }
   }
+}
+
 TEST(Patterns, SubdomainFormsNeverMatchTheEmptyHost) {
   // `*.REST` looks for a dot after the first byte: an empty host has none
   // (and nothing to read after its NUL).

@@ -56,15 +56,11 @@ static const char *os_error(int e, char *buf, size_t n) {
 
 /* ---- the overlay (a small open-addressing hash map) ------------------------ */
 
-/* Entities are keyed by path: bytewise, or on Windows ignoring ASCII case
- * (NTFS names compare that way), so two spellings are one file. */
-static uint64_t hash_str(const char *s) {
-  return csb_hash64(s, strlen(s), PFS_STYLE == CSB_PATH_WINDOWS);
-}
+/* Entities are keyed by path: bytewise, or on Windows with names folded as
+ * NTFS compares them, so two spellings are one file. */
+static uint64_t hash_str(const char *s) { return csb_spath_hash(PFS_STYLE, s, strlen(s)); }
 
-static int same_path(const char *a, const char *b) {
-  return PFS_STYLE == CSB_PATH_WINDOWS ? csb_winpath_equal(a, b) : strcmp(a, b) == 0;
-}
+static int same_path(const char *a, const char *b) { return csb_spath_equal(PFS_STYLE, a, b); }
 
 static void map_grow(csb_patch_plan *pl) {
   size_t ncap = pl->map_cap ? pl->map_cap * 2 : 64;

@@ -518,6 +518,9 @@ int csb_spath_is_root(csb_path_style st, const char *path);
 /* Equality and component-wise prefix test of normalised paths (Windows:
  * names folded, csb_winname_fold). */
 int csb_spath_equal(csb_path_style st, const char *a, const char *b);
+/* A hash of the path p[0..n) that agrees with csb_spath_equal: paths it
+ * calls equal hash equal (Windows: the csb_winname_fold form is hashed). */
+uint64_t csb_spath_hash(csb_path_style st, const char *p, size_t n);
 int csb_spath_is_under(csb_path_style st, const char *prefix, const char *path);
 /* Components below the root. */
 size_t csb_spath_depth(csb_path_style st, const char *path);

@@ -1873,6 +1873,24 @@ TEST(SpathSet, KeepsFirstOfEqualPathsInOrder) {
   csb_strv_free(&out);
 }
 
+TEST(SpathHash, AgreesWithEqual) {
+  const char *pairs[][2] = {{"C:\\Repo\\X", "c:\\REPO\\x"},
+                            {"C:\\\u00c9\u03a9\u0414", "c:\\\u00e9\u03c9\u0434"},
+                            {"\\\\Srv\\Share\\\u01c5", "\\\\srv\\share\\\u01c6"}};
+  for (auto &p : pairs) {
+    ASSERT_TRUE(csb_spath_equal(CSB_PATH_WINDOWS, p[0], p[1])) << p[0];
+    EXPECT_EQ(csb_spath_hash(CSB_PATH_WINDOWS, p[0], strlen(p[0])),
+              csb_spath_hash(CSB_PATH_WINDOWS, p[1], strlen(p[1])))
+        << p[0];
+    EXPECT_NE(csb_spath_hash(CSB_PATH_POSIX, p[0], strlen(p[0])),
+              csb_spath_hash(CSB_PATH_POSIX, p[1], strlen(p[1])))
+        << p[0];
+  }
+  // A prefix is hashed as a path of its own.
+  const char *full = "C:\\\u00c9\\x";
+  EXPECT_EQ(csb_spath_hash(CSB_PATH_WINDOWS, full, 5), csb_spath_hash(CSB_PATH_WINDOWS, "c:\\\u00e9", 5));
+}
+
 TEST(SpathSet, WindowsFoldsCaseUnlessBytewise) {
   csb_strv out;
   csb_strv_init(&out);
@@ -1881,6 +1899,13 @@ TEST(SpathSet, WindowsFoldsCaseUnlessBytewise) {
   EXPECT_EQ(csb_spath_set_add(&s, "C:\\Repo\\X"), 1);
   EXPECT_EQ(csb_spath_set_add(&s, "c:\\repo\\x"), 0);
   EXPECT_EQ(csb_spath_set_find(&s, "C:\\REPO\\X"), 0);
+  // Names differing in non-ASCII case are one path too (NTFS upcase), but
+  // not ß and SS, which the upcase table keeps apart.
+  EXPECT_EQ(csb_spath_set_add(&s, "C:\\Users\\\u00c9lodie"), 1);
+  EXPECT_EQ(csb_spath_set_add(&s, "c:\\users\\\u00e9LODIE"), 0);
+  EXPECT_EQ(csb_spath_set_add(&s, "C:\\Stra\u00dfe"), 1);
+  EXPECT_EQ(csb_spath_set_add(&s, "C:\\STRASSE"), 1);
+  EXPECT_EQ(out.len, 4u);
   csb_spath_set_free(&s);
   csb_strv_free(&out);
   csb_strv_init(&out);

@@ -63,6 +63,14 @@ int csb_spath_equal(csb_path_style st, const char *a, const char *b) {
   return is_win(st) ? csb_winpath_equal(a, b) : strcmp(a, b) == 0;
 }
 
+uint64_t csb_spath_hash(csb_path_style st, const char *p, size_t n) {
+  if (!is_win(st)) return csb_hash64(p, n, 0);
+  char *f = csb_winname_fold(p, n);
+  uint64_t h = csb_hash64(f, strlen(f), 0);
+  free(f);
+  return h;
+}
+
 int csb_spath_is_under(csb_path_style st, const char *prefix, const char *path) {
   return is_win(st) ? csb_winpath_is_under(prefix, path) : csb_path_is_under(prefix, path);
 }
@@ -91,13 +99,8 @@ void csb_spath_set_free(csb_spath_set *s) {
   s->cap = s->n_hashed = 0;
 }
 
-/* Windows paths hash folded (csb_winname_fold), as they compare. */
 static size_t set_hash(const csb_spath_set *s, const char *p) {
-  if (s->bytewise || !is_win(s->st)) return (size_t)csb_hash64(p, strlen(p), 0);
-  char *f = csb_winname_fold(p, strlen(p));
-  size_t h = (size_t)csb_hash64(f, strlen(f), 0);
-  free(f);
-  return h;
+  return (size_t)(s->bytewise ? csb_hash64(p, strlen(p), 0) : csb_spath_hash(s->st, p, strlen(p)));
 }
 
 static int set_equal(const csb_spath_set *s, const char *a, const char *b) {

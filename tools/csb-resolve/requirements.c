@@ -319,20 +319,28 @@ typedef struct {
   size_t cap;
 } path_set;
 
-/* The stored path equal to p[0..n), or NULL. */
-static const char *path_set_find(const path_set *s, const char *p, size_t n, int fold) {
-  size_t j = (size_t)csb_hash64(p, n, fold) & (s->cap - 1);
-  for (; s->slots[j] != NULL; j = (j + 1) & (s->cap - 1)) {
+/* The stored path equal to p[0..n) (csb_spath_equal in `st`), or NULL. */
+static const char *path_set_find(const path_set *s, csb_path_style st, const char *p, size_t n) {
+  size_t j = (size_t)csb_spath_hash(st, p, n) & (s->cap - 1);
+  char *want = NULL;
+  const char *found = NULL;
+  for (; found == NULL && s->slots[j] != NULL; j = (j + 1) & (s->cap - 1)) {
     const char *q = s->slots[j];
-    if (strlen(q) == n && (fold ? strncasecmp(q, p, n) == 0 : memcmp(q, p, n) == 0)) return q;
+    if (st != CSB_PATH_WINDOWS) {
+      if (strlen(q) == n && memcmp(q, p, n) == 0) found = q;
+      continue;
+    }
+    if (want == NULL) want = csb_xstrndup(p, n);
+    if (csb_spath_equal(st, q, want)) found = q;
   }
-  return NULL;
+  free(want);
+  return found;
 }
 
-static void path_set_add(path_set *s, const char *p, int fold) {
+static void path_set_add(path_set *s, csb_path_style st, const char *p) {
   size_t n = strlen(p);
-  if (path_set_find(s, p, n, fold) != NULL) return;
-  size_t j = (size_t)csb_hash64(p, n, fold) & (s->cap - 1);
+  if (path_set_find(s, st, p, n) != NULL) return;
+  size_t j = (size_t)csb_spath_hash(st, p, n) & (s->cap - 1);
   while (s->slots[j] != NULL) j = (j + 1) & (s->cap - 1);
   s->slots[j] = p;
 }
@@ -340,15 +348,14 @@ static void path_set_add(path_set *s, const char *p, int fold) {
 /* The managed path strictly above `path` (normalised), or NULL: its
  * ancestors are its root and its prefixes that end before a separator. */
 static const char *denying_ancestor(const rs_ctx *ctx, const path_set *set, const char *path) {
-  int fold = ctx->style == CSB_PATH_WINDOWS;
   size_t n = strlen(path);
   char *root = csb_spath_root(ctx->style, path);
   size_t root_len = root ? strlen(root) : 0;
   free(root);
   const char *found = NULL;
   for (size_t i = n; found == NULL && i-- > root_len;)
-    if (csb_spath_is_sep(ctx->style, path[i])) found = path_set_find(set, path, i, fold);
-  if (found == NULL && root_len > 0 && root_len < n) found = path_set_find(set, path, root_len, fold);
+    if (csb_spath_is_sep(ctx->style, path[i])) found = path_set_find(set, ctx->style, path, i);
+  if (found == NULL && root_len > 0 && root_len < n) found = path_set_find(set, ctx->style, path, root_len);
   return found;
 }
 
@@ -357,11 +364,10 @@ void rs_enforce_deny_floor(rs_ctx *ctx) {
   if (ctx->managed_deny.len == 0 || p->enforcement != CSB_ENFORCE_MANAGED ||
       p->fs_kind != CSB_FS_RESTRICTED)
     return;
-  int fold = ctx->style == CSB_PATH_WINDOWS;
   path_set set = {NULL, 16};
   while (set.cap < ctx->managed_deny.len * 2) set.cap *= 2;
   set.slots = csb_xcalloc(set.cap, sizeof(*set.slots));
-  for (size_t i = 0; i < ctx->managed_deny.len; i++) path_set_add(&set, ctx->managed_deny.items[i], fold);
+  for (size_t i = 0; i < ctx->managed_deny.len; i++) path_set_add(&set, ctx->style, ctx->managed_deny.items[i]);
   size_t w = 0;
   for (size_t i = 0; i < p->n_entries; i++) {
     csb_policy_entry *e = &p->entries[i];

@@ -95,7 +95,13 @@ int csb_proxyenv_parse_loopback(const char *value, csb_proxyenv_url *out) {
   }
   if (rest != v && !scheme_ok(scheme, slen)) return 0;
   const char *aend = rest;
-  while (aend < vend && *aend != '/' && *aend != '?' && *aend != '#') aend++;
+  while (aend < vend && *aend != '/' && *aend != '?' && *aend != '#') {
+    /* URL parsers disagree on a backslash here (WHATWG ends the authority
+     * at it for http and https, curl keeps it in the user name): a value
+     * clients may read as another host is not a usable loopback proxy. */
+    if (*aend == '\\') return 0;
+    aend++;
+  }
   const char *host = rest;
   for (const char *q = rest; q < aend; q++)
     if (*q == '@') host = q + 1;

@@ -98,6 +98,11 @@ TEST(Url, LoopbackPortsAndAddresses) {
       {"http://", 0, nullptr},
       {"", 0, nullptr},
       {"   ", 0, nullptr},
+      // a backslash in the authority: WHATWG parsers read host evil.example
+      {"http://evil.example\\@localhost:3128", 0, nullptr},
+      {"http://127.0.0.1:3128\\@evil.example", 0, nullptr},
+      {"http://localhost\\:3128", 0, nullptr},
+      {"http://localhost:3128/a\\b", 3128, "127.0.0.1"},
   };
   for (const auto &c : cases) {
     csb_proxyenv_url u;

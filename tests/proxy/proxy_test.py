@@ -780,10 +780,23 @@ class Mitm(unittest.TestCase):
             self.assertEqual(r.stdout.strip(), b"tls", r.stderr)
             key = os.path.join(px.ca_dir, "ca.key")
             self.assertEqual(os.stat(key).st_mode & 0o777, 0o600)
+            # the test policy reads `/`, so a sandbox built from it could read the key
+            self.assertIn("warning: the MITM CA key %s is readable under the policy" % key, px.stderr())
             # inner requests must stay on the CONNECT target
             r = curl(["-i", "-H", "Host: denied.test", "https://allowed.test:%d/echo" % TLS.port], env)
             self.assertEqual(status_of(r.stdout), 400)
             self.assertIn(b"host mismatch", r.stdout)
+
+    def test_no_ca_key_warning_when_the_policy_denies_it(self):
+        ca = fresh_dir("deniedca")
+        doc = policy_doc({"proxy": {"domains": dict(DEFAULT_DOMAINS), "mode": "limited"}})
+        doc["filesystem"]["entries"].append({"access": "deny", "origin": "test", "path": ca})
+        path = os.path.join(fresh_dir("denypolicy"), "policy.json")
+        with open(path, "w") as f:
+            json.dump(doc, f)
+        with Proxy(policy=False, ca_dir=ca, args=("--policy", path)) as px:
+            self.assertTrue(os.path.exists(os.path.join(ca, "ca.key")))
+            self.assertNotIn("CA key", px.stderr())
 
     def test_origin_certificate_is_verified(self):
         other = fresh_dir("otherca")

@@ -474,6 +474,16 @@ int main(int argc, char **argv) {
       code = csb_cli_error(&cli, CSB_EXIT_OSERR, "%s", err.msg);
       goto out;
     }
+    /* ... and must not read the CA key: csb-resolve denies $CSB_HOME/proxy only
+     * when it exists when resolving, and knows nothing of --ca-dir */
+    if (policy && px.mitm) {
+      char *key = csb_xasprintf("%s/ca.key", ca_dir);
+      if (policy_can_read(policy, key))
+        csb_cli_warn(&cli, "the MITM CA key %s is readable under the policy: a sandbox built from it lets "
+                           "the command sign certificates that every client of this proxy trusts; resolve "
+                           "the policy again now that the CA exists, or deny %s in it", key, ca_dir);
+      free(key);
+    }
     /* a sandbox built from the same policy must be able to read the bundles */
     for (size_t i = 0; policy && i < env_changes.n; i++) {
       if (strcmp(env_changes.v[i].key, PX_ENV_BUNDLES_KEY) != 0 || !env_changes.v[i].value) continue;

@@ -702,15 +702,20 @@ static int run_bwrap(outer *o) {
   }
 out:
   bw_registry_cleanup(&reg);
-  free(registry);
   for (size_t i = 0; i < pl.fs.n_data_fds; i++) close(pl.fs.data_fds[i]);
   pl.fs.n_data_fds = 0;
-  bw_fsargs_free(&pl.fs);
-  csb_strv_free(&pl.argv);
-  for (size_t i = 0; i < pl.n_registry_all; i++) free(pl.registry_all[i]);
+  /* The process exits next: outside sanitizer builds its memory goes
+   * back with it, which after a run is on the way from the command's
+   * exit to ours (see CSB_FREE_BEFORE_EXIT). */
+  if (CSB_FREE_BEFORE_EXIT) {
+    free(registry);
+    bw_fsargs_free(&pl.fs);
+    csb_strv_free(&pl.argv);
+    for (size_t i = 0; i < pl.n_registry_all; i++) free(pl.registry_all[i]);
+    bw_trust_bundles_free(&pl.trust);
+    bw_bwrap_free(&pl.bw);
+  }
   bw_proxy_plan_free(&pl.proxy);
-  bw_trust_bundles_free(&pl.trust);
-  bw_bwrap_free(&pl.bw);
   close_fd(&pl.self_fd);
   close_fd(&pl.stderr_fd);
   close_fd(&pl.verify_fd);
@@ -814,13 +819,17 @@ static int outer_main(int argc, char **argv) {
   } else {
     collect_runtime(&o.runtime);
     rc = run_bwrap(&o);
-    csb_strv_free(&o.runtime.src);
-    csb_strv_free(&o.runtime.dst);
+    if (CSB_FREE_BEFORE_EXIT) {
+      csb_strv_free(&o.runtime.src);
+      csb_strv_free(&o.runtime.dst);
+    }
   }
 done:
-  csb_policy_view_free(o.v);
-  csb_policy_free(o.p);
-  free(o.cwd);
+  if (CSB_FREE_BEFORE_EXIT) {
+    csb_policy_view_free(o.v);
+    csb_policy_free(o.p);
+    free(o.cwd);
+  }
   return rc;
 }
 

@@ -1284,6 +1284,72 @@ def stdin_file_keeps_its_offset_and_stays_read_only(t):
 
 
 @case
+def stdout_file_outside_writable_roots_is_relayed(t):
+    # stdout and stderr appended to a log the policy denies: the command
+    # writes through a pipe pid 1 copies into the caller's descriptor, so
+    # /proc/self/fd/1 cannot reopen the log to read it or truncate it,
+    # and output (2>&1 sharing one open file) keeps its order and bytes
+    if CODEX is not None:
+        raise Skip("csb-only: stdio relay")
+    log = t.write("outside/logs/run.log", "secret-prior\n")
+    t.policy([("/", "read"), (t.ws, "write"), (os.path.dirname(log), "deny")])
+    script = ("dd if=/proc/self/fd/1 bs=64 count=1 iflag=nonblock 2>/dev/null; "
+              ": > /proc/self/fd/1; "
+              "(cat " + log + ") 2>/dev/null || echo denied; "
+              "echo a; echo b >&2; echo c; echo d >&2; "
+              "head -c 300000 /dev/zero | tr '\\0' x; echo; "
+              "case $(readlink /proc/$$/fd/2) in pipe:*) echo piped >&2;; *) echo not-piped >&2;; esac; "
+              "exit 3")
+    argv, _ = t.argv(script)
+    fd = os.open(log, os.O_WRONLY | os.O_APPEND)
+    try:
+        p = subprocess.run(argv, cwd=t.ws, stdout=fd, stderr=fd, timeout=TIMEOUT)
+    finally:
+        os.close(fd)
+    eq(p.returncode, 3, "exit code")
+    eq(t.read("outside/logs/run.log"),
+       "secret-prior\ndenied\na\nb\nc\nd\n" + "x" * 300000 + "\npiped\n", "the log")
+
+
+@case
+def stdout_file_in_writable_root_is_reopened(t):
+    # a write-only stdout on a file the command may write is handed over
+    # as that file (reopened through the sandbox's view), offset kept
+    if CODEX is not None:
+        raise Skip("csb-only: stdio rebinding")
+    out = t.write("ws/out.txt", "0123456789")
+    t.policy()
+    argv, _ = t.argv('printf AB; case $(readlink /proc/$$/fd/1) in "' + out + '") printf file;; *) printf other;; esac')
+    fd = os.open(out, os.O_WRONLY)
+    try:
+        os.lseek(fd, 4, os.SEEK_SET)
+        p = subprocess.run(argv, cwd=t.ws, stdout=fd, timeout=TIMEOUT)
+    finally:
+        os.close(fd)
+    eq(p.returncode, 0, "exit code")
+    eq(t.read("ws/out.txt"), "0123ABfile", "the output file")
+
+
+@case
+def read_write_stdio_outside_writable_roots_is_refused(t):
+    # a read-write descriptor on a file the command may only read could be
+    # reopened for writing; there is no pipe to stand in for both ways
+    if CODEX is not None:
+        raise Skip("csb-only: stdio rebinding")
+    path = t.write("outside/state", "keep\n")
+    t.policy()
+    argv, _ = t.argv("echo pwned")
+    fd = os.open(path, os.O_RDWR)
+    try:
+        p = subprocess.run(argv, cwd=t.ws, stdout=fd, stderr=subprocess.PIPE, text=True, timeout=TIMEOUT)
+    finally:
+        os.close(fd)
+    eq(p.returncode, 69, "exit code")
+    contains(p.stderr, "standard descriptor 1 is " + path + ", opened read-write", "stderr")
+    eq(t.read("outside/state"), "keep\n", "the file")
+
+
+@case
 def tty_pass_through(t):
     t.policy()
     argv, xenv = t.argv(["/bin/sh", "-c", "test -t 0 && test -t 1 && echo tty-ok; stty size"])

@@ -335,12 +335,22 @@ char *bw_landlock_unsupported(const csb_policy *p, const csb_policy_view *v);
 
 /* ---- inner stage (inner.c) ---------------------------------------------- */
 
+/* A standard descriptor the command gets as a pipe that pid 1 copies into
+ * the caller's file (see rebind_stdio in inner.c). */
+typedef struct bw_stdio_relay {
+  int out;    /* the caller's descriptor, pid 1's copy */
+  int in;     /* read end of the pipe, non-blocking; -1 once drained */
+  int fds[3]; /* the standard descriptors it stands for */
+  int n_fds;
+} bw_stdio_relay;
+
 int bw_inner_main(int argc, char **argv);
 /* pid-1 duty loop shared with the legacy path: runs argv as a child,
  * forwards signals, reaps everything, returns CMD's exit code. When
  * notify_fd >= 0 it also serves Unix-socket mediation. Returns at once
  * (128+SIGKILL) when the lifeline hangs up: the outer stage is gone. */
-int bw_supervise(pid_t child, int notify_fd, int lifeline, const bw_unix_rules *rules);
+int bw_supervise(pid_t child, int notify_fd, int lifeline, const bw_unix_rules *rules,
+                 struct bw_stdio_relay *relays, size_t n_relays);
 
 /* ---- running bubblewrap (launch.c) -------------------------------------- */
 

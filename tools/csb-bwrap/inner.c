@@ -232,7 +232,10 @@ static int exec_cmd(void *arg) {
   return 127;
 }
 
-int bw_supervise(pid_t child, int notify_fd, int lifeline, const bw_unix_rules *rules) {
+static void relay_pump(bw_stdio_relay *r, int drain);
+
+int bw_supervise(pid_t child, int notify_fd, int lifeline, const bw_unix_rules *rules,
+                 bw_stdio_relay *relays, size_t n_relays) {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGCHLD);
@@ -249,8 +252,9 @@ int bw_supervise(pid_t child, int notify_fd, int lifeline, const bw_unix_rules *
       if (p == child && (WIFEXITED(st) || WIFSIGNALED(st))) status = st;
     }
     if (status != -1) break;
-    struct pollfd pf[3] = {{sfd, POLLIN, 0}, {lifeline, POLLIN, 0}, {notify_fd, POLLIN, 0}};
-    int n = poll(pf, notify_fd >= 0 ? 3 : 2, -1);
+    struct pollfd pf[6] = {{sfd, POLLIN, 0}, {lifeline, POLLIN, 0}, {notify_fd, POLLIN, 0}};
+    for (size_t k = 0; k < n_relays && k < 3; k++) pf[3 + k] = (struct pollfd){relays[k].in, POLLIN, 0};
+    int n = poll(pf, 3 + (nfds_t)(n_relays < 3 ? n_relays : 3), -1);
     if (n < 0) {
       if (errno == EINTR) continue;
       return fail(CSB_EXIT_OSERR, "poll: %s", strerror(errno));
@@ -264,6 +268,8 @@ int bw_supervise(pid_t child, int notify_fd, int lifeline, const bw_unix_rules *
         kill(child, (int)si.ssi_signo);
       }
     }
+    for (size_t k = 0; k < n_relays && k < 3; k++)
+      if (pf[3 + k].revents) relay_pump(&relays[k], 0);
     if (notify_fd >= 0 && (pf[2].revents & POLLIN)) bw_unix_notify_handle(notify_fd, rules);
     if (notify_fd >= 0 && (pf[2].revents & (POLLHUP | POLLERR | POLLNVAL))) {
       close(notify_fd);
@@ -271,6 +277,9 @@ int bw_supervise(pid_t child, int notify_fd, int lifeline, const bw_unix_rules *
     }
   }
   close(sfd);
+  /* What the command wrote before it exited; writes of orphans it left
+   * behind after this point are lost with them. */
+  for (size_t k = 0; k < n_relays; k++) relay_pump(&relays[k], 1);
   return csb_exit_from_wait_status(status);
 }
 
@@ -310,52 +319,164 @@ static int verify_masks(int fd) {
   return rc;
 }
 
-/* A standard descriptor the caller opened read-only on a file (stdin
- * redirected from one) still names the file through the host's mount:
- * reopening /proc/self/fd/N for writing would go through that mount, not
- * the sandbox's read-only view, and write a file the policy only lets the
- * command read. Such a descriptor is replaced by the same file opened
- * through the sandbox's view (same flags, same offset), so that a reopen
- * meets the policy's mounts. A file that view does not show (denied,
- * outside the readable roots) cannot be handed over safely: refused.
+/* A standard descriptor the caller opened on a file still names the file
+ * through the host's mount: reopening /proc/self/fd/N goes through that
+ * mount, not the sandbox's view, and with any access mode the file's
+ * permissions allow. Read-only stdin on a file could be reopened for
+ * writing, a write-only stdout or stderr for reading (a log the command
+ * may not read) or, opened for appending, for overwriting what is there.
+ *
+ * Such a descriptor is replaced by the same file opened through the
+ * sandbox's view (same flags, same offset), so that a reopen meets the
+ * policy's mounts. When that view does not show the file, or not with
+ * that access (denied, outside the readable or writable roots):
+ *   - read-only: refused (there is no safe way to hand it over);
+ *   - write-only: the command gets a pipe, and pid 1, which it cannot
+ *     reach (not dumpable), copies what arrives into the caller's
+ *     descriptor, in order and with its flags (appending stays
+ *     appending). Descriptors that share one open file (2>&1) share one
+ *     pipe, so their writes keep their order;
+ *   - read-write: refused.
  * Pipes, sockets, terminals and unlinked files have nothing to reopen
  * into (a terminal's writes are the caller's own output). 0, or the exit
  * code after saying why. */
-static int rebind_stdio(void) {
+static int same_open_file(int a, int b) {
+#ifdef SYS_kcmp
+  pid_t me = getpid();
+  long r = syscall(SYS_kcmp, me, me, 0 /* KCMP_FILE */, a, b);
+  if (r >= 0) return r == 0;
+#endif
+  (void)a;
+  (void)b;
+  return 0;
+}
+
+static int rebind_stdio(bw_stdio_relay *relays, size_t *n_relays) {
+  *n_relays = 0;
   for (int fd = 0; fd <= 2; fd++) {
     int fl = fcntl(fd, F_GETFL);
     struct stat st;
-    if (fl < 0 || (fl & O_ACCMODE) != O_RDONLY || fstat(fd, &st) != 0) continue;
+    if (fl < 0 || fstat(fd, &st) != 0) continue;
     if (!(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISCHR(st.st_mode))) continue;
     if (st.st_nlink == 0 || isatty(fd)) continue;
+    int mode = fl & O_ACCMODE;
+    const char *how = mode == O_RDONLY ? "read-only" : mode == O_WRONLY ? "write-only" : "read-write";
     char link[32], path[PATH_MAX];
     snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
     ssize_t n = readlink(link, path, sizeof path - 1);
-    if (n <= 0 || path[0] != '/')
-      return fail(CSB_EXIT_UNAVAILABLE, "standard descriptor %d (read-only) has no path in the sandbox; "
-                  "refusing to run the command with it (fix: pass the input through a pipe)", fd);
-    path[n] = 0;
-    int nfd = open(path, (fl & (O_ACCMODE | O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME)) | O_NOCTTY | O_CLOEXEC);
-    struct stat nst;
-    int same = nfd >= 0 && fstat(nfd, &nst) == 0 && nst.st_dev == st.st_dev && nst.st_ino == st.st_ino;
-    if (!same) {
-      int e = nfd < 0 ? errno : 0;
-      if (nfd >= 0) close(nfd);
-      return fail(CSB_EXIT_UNAVAILABLE,
-                  "standard descriptor %d is %s, opened read-only, which the sandbox %s; the command could "
-                  "reopen it for writing through /proc/self/fd/%d, past the policy; refusing to run it "
-                  "(fix: pass the input through a pipe, e.g. cat %s | csb-bwrap ...)",
-                  fd, path, e ? "cannot open" : "shows as another file", fd, path);
+    int nfd = -1, e = 0, same = 0;
+    if (n > 0 && path[0] == '/') {
+      path[n] = 0;
+      nfd = open(path, (fl & (O_ACCMODE | O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME)) | O_NOCTTY | O_CLOEXEC);
+      e = nfd < 0 ? errno : 0;
+      struct stat nst;
+      same = nfd >= 0 && fstat(nfd, &nst) == 0 && nst.st_dev == st.st_dev && nst.st_ino == st.st_ino;
+    } else {
+      snprintf(path, sizeof path, "(no path in the sandbox)");
+      e = ENOENT;
     }
-    off_t off = S_ISREG(st.st_mode) ? lseek(fd, 0, SEEK_CUR) : -1;
-    if ((off >= 0 && lseek(nfd, off, SEEK_SET) != off) || dup2(nfd, fd) != fd) {
-      int e = errno;
+    if (!same && nfd >= 0) close(nfd);
+    if (same) {
+      off_t off = S_ISREG(st.st_mode) && !(fl & O_APPEND) ? lseek(fd, 0, SEEK_CUR) : -1;
+      if ((off >= 0 && lseek(nfd, off, SEEK_SET) != off) || dup2(nfd, fd) != fd) {
+        int err = errno;
+        close(nfd);
+        return fail(CSB_EXIT_OSERR, "rebinding standard descriptor %d (%s): %s", fd, path, strerror(err));
+      }
       close(nfd);
-      return fail(CSB_EXIT_OSERR, "rebinding standard descriptor %d (%s): %s", fd, path, strerror(e));
+      continue;
     }
-    close(nfd);
+    if (mode != O_WRONLY)
+      return fail(CSB_EXIT_UNAVAILABLE,
+                  "standard descriptor %d is %s, opened %s, which the sandbox %s; the command could "
+                  "reopen it through /proc/self/fd/%d with access the policy does not give; refusing "
+                  "to run it (fix: pass the data through a pipe, e.g. cat FILE | csb-bwrap ...)",
+                  fd, path, how, e ? "cannot open that way" : "shows as another file", fd);
+    /* write-only: relayed */
+    size_t k = 0;
+    while (k < *n_relays && !same_open_file(relays[k].out, fd)) k++;
+    if (k == *n_relays) {
+      int p[2];
+      if (pipe2(p, O_CLOEXEC) != 0) return fail(CSB_EXIT_OSERR, "pipe: %s", strerror(errno));
+      /* above the descriptors the inner stage moves about (the lifeline
+       * goes to 3) */
+      int out = fcntl(fd, F_DUPFD_CLOEXEC, 10), in = fcntl(p[0], F_DUPFD_CLOEXEC, 10);
+      if (out < 0 || in < 0 || fcntl(in, F_SETFL, O_NONBLOCK) != 0)
+        return fail(CSB_EXIT_OSERR, "relaying standard descriptor %d: %s", fd, strerror(errno));
+      close(p[0]);
+      p[0] = in;
+      relays[k].out = out;
+      relays[k].in = p[0];
+      relays[k].n_fds = 0;
+      /* the write end waits at fd, for the command */
+      if (dup2(p[1], fd) != fd) return fail(CSB_EXIT_OSERR, "dup2: %s", strerror(errno));
+      close(p[1]);
+      (*n_relays)++;
+    } else if (dup2(relays[k].fds[0], fd) != fd) {
+      return fail(CSB_EXIT_OSERR, "dup2: %s", strerror(errno));
+    }
+    relays[k].fds[relays[k].n_fds++] = fd;
   }
   return 0;
+}
+
+/* Copies what is in the relay's pipe into the caller's descriptor; at
+ * end of file (or when `drain` and nothing is left) the pipe is closed.
+ * A write error drops the relay: the command's next write fails with
+ * EPIPE as it would have failed on the file. */
+static void relay_pump(bw_stdio_relay *r, int drain) {
+  static char buf[65536];
+  /* bounded, so that a command (or an orphan, while pid 1 drains) that
+   * writes without end cannot hold pid 1 here */
+  for (int round = 0; r->in >= 0 && round < 32; round++) {
+    ssize_t n = read(r->in, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN && !drain) return;
+    if (n <= 0 || !csb_write_all(r->out, buf, (size_t)n)) {
+      close(r->in);
+      r->in = -1;
+    }
+  }
+  if (drain && r->in >= 0) {
+    close(r->in);
+    r->in = -1;
+  }
+}
+
+/* Closes every descriptor from `from` up except those in keep[] (each
+ * >= from, at most 8). */
+static void close_from_except(int from, const int *keep, size_t n) {
+  int k[8];
+  size_t m = 0;
+  for (size_t i = 0; i < n && m < 8; i++)
+    if (keep[i] >= from) k[m++] = keep[i];
+  for (size_t i = 1; i < m; i++)
+    for (size_t j = i; j > 0 && k[j - 1] > k[j]; j--) {
+      int t = k[j];
+      k[j] = k[j - 1];
+      k[j - 1] = t;
+    }
+  int lo = from;
+  for (size_t i = 0; i <= m; i++) {
+    unsigned hi = i < m ? (unsigned)k[i] - 1 : ~0U;
+    if (i < m && k[i] < lo) continue;
+    if ((i == m || k[i] > lo) && syscall(SYS_close_range, (unsigned)lo, hi, 0U) != 0) {
+      int top = i < m ? k[i] : 1024;
+      for (int fd = lo; fd < top; fd++) close(fd);
+    }
+    if (i < m) lo = k[i] + 1;
+  }
+}
+
+/* Once the command runs, pid 1 lets go of the pipes' write ends (so that
+ * they reach end of file with the command's last writer) and takes the
+ * caller's descriptors back as its own standard ones, for its own
+ * messages. */
+static int keep_relays_to_command(const bw_stdio_relay *relays, size_t n) {
+  for (size_t k = 0; k < n; k++)
+    for (int i = 0; i < relays[k].n_fds; i++)
+      if (dup2(relays[k].out, relays[k].fds[i]) != relays[k].fds[i]) return 0;
+  return 1;
 }
 
 int bw_inner_main(int argc, char **argv) {
@@ -475,8 +596,10 @@ int bw_inner_main(int argc, char **argv) {
     int rc = verify_masks(verify_fd);
     if (rc != 0) return rc;
   }
+  bw_stdio_relay relays[3];
+  size_t n_relays = 0;
   {
-    int rc = rebind_stdio();
+    int rc = rebind_stdio(relays, &n_relays);
     if (rc != 0) return rc;
   }
   if (so.net == BW_SECCOMP_NET_PROXY && n_proxies == 0)
@@ -526,8 +649,14 @@ int bw_inner_main(int argc, char **argv) {
   } else if (fcntl(lifeline, F_SETFD, FD_CLOEXEC) != 0) {
     return fail(CSB_EXIT_OSERR, "fcntl: %s", strerror(errno));
   }
-  if (syscall(SYS_close_range, 4U, ~0U, 0U) != 0) {
-    for (int fd = 4; fd < 1024; fd++) close(fd);
+  {
+    int keep[6];
+    size_t nk = 0;
+    for (size_t k = 0; k < n_relays; k++) {
+      keep[nk++] = relays[k].out;
+      keep[nk++] = relays[k].in;
+    }
+    close_from_except(4, keep, nk);
   }
   if (nofile) {
     /* The outer stage raised the soft limit for bubblewrap's mask
@@ -574,7 +703,8 @@ int bw_inner_main(int argc, char **argv) {
       csb_proc_wait(child, NULL);
       return fail(csb_exit_for_exec_errno(c.exec_errno), "cannot run %s: %s", cmd[0], strerror(c.exec_errno));
     }
-    return bw_supervise(child, -1, lifeline, &rules);
+    if (!keep_relays_to_command(relays, n_relays)) return fail(CSB_EXIT_OSERR, "dup2: %s", strerror(errno));
+    return bw_supervise(child, -1, lifeline, &rules, relays, n_relays);
   }
   /* With mediation the child sets up its own filters (libseccomp
    * allocates): a plain fork. */
@@ -599,7 +729,8 @@ int bw_inner_main(int argc, char **argv) {
     _exit(fail(csb_exit_for_exec_errno(err), "cannot run %s: %s", cmd[0], strerror(err)));
   }
   close(sp[1]);
+  if (!keep_relays_to_command(relays, n_relays)) return fail(CSB_EXIT_OSERR, "dup2: %s", strerror(errno));
   int listener = bw_recv_fd(sp[0], NULL);
   close(sp[0]);
-  return bw_supervise(child, listener, lifeline, &rules);
+  return bw_supervise(child, listener, lifeline, &rules, relays, n_relays);
 }

@@ -52,6 +52,16 @@ extern const char *const csb_protected_names[CSB_PROTECTED_NAMES_COUNT];
  * The exact spelling matches too. */
 int csb_policy_name_folds_to(const char *s, size_t len, const char *name);
 
+/* The paths a `.git` pointer file's text[0..len) names (a NUL inside it
+ * is allowed). *exact: the path git itself takes (setup.c,
+ * read_gitfile): the text starts with "gitdir: ", its trailing CRs and
+ * LFs are dropped, the path is the rest up to a NUL. *lenient: the text
+ * up to a NUL, trimmed of blanks (spaces, tabs, CRs, LFs), is "gitdir",
+ * ':', blanks and a non-empty path on one line, what Codex reads for
+ * trust and protection (it trims the text, then the part after the ':'). Each is NULL when that reading finds no path;
+ * neither is ever empty or holds a NUL. Caller frees both. */
+void csb_policy_gitdir_pointer(const char *text, size_t len, char **exact, char **lenient);
+
 /* Read roots a Linux backend adds for `include_platform_defaults`
  * (`:minimal`), as written; views list the ones that exist. */
 #define CSB_LINUX_PLATFORM_READ_ROOTS_COUNT 8

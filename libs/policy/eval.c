@@ -43,12 +43,7 @@ csb_access csb_policy_i_resolve(const csb_policy *p, csb_policy_i_eval *ev, cons
 #define GITFILE_MAX (64 * 1024)
 
 /* The path git itself takes from a `.git` file (setup.c, read_gitfile):
- * the file starts with "gitdir: "; its trailing CRs and LFs are dropped;
- * the path is the rest, up to a NUL. `text[0..len)` is the file, or its
- * first GITFILE_MAX bytes: then the rest is either CRs and LFs (and the
- * path is the one seen here), or the path runs past GITFILE_MAX bytes,
- * longer than any file system takes, and git finds nothing there. NULL
- * when git sees no path. */
+ * see csb_policy_gitdir_pointer. */
 static char *git_pointer(const char *text, size_t len) {
   if (len < 8 || memcmp(text, "gitdir: ", 8) != 0) return NULL;
   size_t end = strnlen(text, len);
@@ -56,6 +51,28 @@ static char *git_pointer(const char *text, size_t len) {
     while (end > 8 && (text[end - 1] == '\n' || text[end - 1] == '\r')) end--;
   if (end <= 8) return NULL;
   return csb_xstrndup(text + 8, end - 8);
+}
+
+static int gitfile_blank(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+/* A lenient reading (more than git accepts, so that more is protected):
+ * trimmed content "gitdir: P", exactly "gitdir" before the first ':' and a
+ * non-empty one-line P after it and its blanks; the text ends at a NUL. */
+static char *lenient_pointer(const char *text, size_t len) {
+  const char *s = text, *end = text + strnlen(text, len);
+  while (s < end && gitfile_blank(*s)) s++;
+  while (end > s && gitfile_blank(end[-1])) end--;
+  const char *colon = memchr(s, ':', (size_t)(end - s));
+  if (colon == NULL || colon - s != 6 || memcmp(s, "gitdir", 6) != 0) return NULL;
+  const char *v = colon + 1;
+  while (v < end && gitfile_blank(*v)) v++;
+  if (v == end || memchr(v, '\n', (size_t)(end - v)) != NULL) return NULL;
+  return csb_xstrndup(v, (size_t)(end - v));
+}
+
+void csb_policy_gitdir_pointer(const char *text, size_t len, char **exact, char **lenient) {
+  *exact = git_pointer(text, len);
+  *lenient = lenient_pointer(text, len);
 }
 
 /* The target of `v` (relative to root) when it exists, else NULL. */
@@ -66,23 +83,6 @@ static char *existing_target(const csb_policy *p, csb_path_memo *memo, const cha
   if (st.exists) return t;
   free(t);
   return NULL;
-}
-
-/* A lenient reading (more than git accepts, so that more is protected):
- * trimmed content "gitdir: P", exactly "gitdir" before the first ':' and a
- * non-empty one-line P after it. Trims `text` in place. */
-static char *lenient_pointer(char *text) {
-  char *s = text;
-  while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') s++;
-  char *end = s + strlen(s);
-  while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n' || end[-1] == '\r'))
-    *--end = '\0';
-  char *colon = strchr(s, ':');
-  if (colon == NULL || (size_t)(colon - s) != 6 || strncmp(s, "gitdir", 6) != 0) return NULL;
-  char *v = colon + 1;
-  while (*v == ' ' || *v == '\t') v++;
-  if (*v == '\0' || strchr(v, '\n') != NULL) return NULL;
-  return csb_xstrdup(v);
 }
 
 static int printable(const char *s) {
@@ -101,8 +101,8 @@ char *csb_policy_i_gitdir_target(const csb_policy *p, csb_path_memo *memo, const
   /* The path git uses, exactly as git reads it (a NUL ends it: "gitdir:
    * ../wt\0junk" points at ../wt; CRs and LFs are dropped from the end of
    * the file only, however many), and the lenient reading. */
-  char *exact = git_pointer(text, len);
-  char *loose = lenient_pointer(text);
+  char *exact = NULL, *loose = NULL;
+  csb_policy_gitdir_pointer(text, len, &exact, &loose);
   /* An existing target first; else the path git would use is protected
    * although missing: the sandboxed command could otherwise create it,
    * hooks and config included, for git to run outside the sandbox. */

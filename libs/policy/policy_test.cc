@@ -20,8 +20,10 @@
 
 #include "csb_paths.h"
 #include "csb_policy.h"
+#include "tests/lib/mutate.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+extern "C" int csb_fuzz_gitdir_one(const uint8_t *data, size_t size);
 
 namespace {
 
@@ -1373,6 +1375,70 @@ TEST(Fuzz, ReplaysGoldenDocumentsAndMutations) {
     }
   }
   EXPECT_GT(runs, 100u);
+}
+
+struct Pointer {
+  std::string exact, lenient;  // "-" for none
+};
+
+Pointer ReadPointer(const std::string &text) {
+  char *e = nullptr, *l = nullptr;
+  csb_policy_gitdir_pointer(text.data(), text.size(), &e, &l);
+  Pointer r{e ? e : "-", l ? l : "-"};
+  free(e);
+  free(l);
+  return r;
+}
+
+TEST(Gitdir, PointerReadings) {
+  struct Case {
+    std::string text, exact, lenient;
+  } cases[] = {
+      {"gitdir: ../wt\n", "../wt", "../wt"},
+      {"gitdir: ../wt", "../wt", "../wt"},
+      {"gitdir: ../wt\r\n\r\n", "../wt", "../wt"},
+      {"gitdir:../wt\n", "-", "../wt"},            // git wants the blank
+      {"  gitdir:\t../wt \n", "-", "../wt"},      // trimmed
+      {"gitdir: ../sp \n", "../sp ", "../sp"},     // git keeps the blank
+      {"gitdir:  ../sp\n", " ../sp", "../sp"},
+      {std::string("gitdir: ../wt\0junk\n", 19), "../wt", "../wt"},  // a NUL ends both
+      {"gitdir: a\nb\n", "a\nb", "-"},            // two lines: git only
+      // Blanks after the ':' are trimmed whatever they are (as Codex
+      // trims): a CR or a line break before the path is not part of it.
+      {"gitdir: \r../wt\n", "\r../wt", "../wt"},
+      {"gitdir:\n../wt\n", "-", "../wt"},
+      {"gitdir: \r\n", "-", "-"},
+      {"gitdirx: ../b\n", "-", "-"},
+      {"xgitdir: ../b\n", "-", "-"},
+      {"gitdir ../b\n", "-", "-"},
+      {"gitdir: \n", "-", "-"},
+      {"gitdir:", "-", "-"},
+      {"", "-", "-"},
+      {"gitdir: C:/repo/.git/worktrees/x\r\n", "C:/repo/.git/worktrees/x", "C:/repo/.git/worktrees/x"},
+  };
+  for (const Case &c : cases) {
+    Pointer r = ReadPointer(c.text);
+    EXPECT_EQ(r.exact, c.exact) << c.text;
+    EXPECT_EQ(r.lenient, c.lenient) << c.text;
+  }
+}
+
+// Replays the fuzz target (fuzz_gitdir.c) over pointer files and
+// mutations of them.
+TEST(Gitdir, FuzzEntryOnSeedsAndMutations) {
+  std::vector<std::string> seeds = {
+      "gitdir: ../wt\n",
+      "gitdir: /srv/main/.git/worktrees/feature\r\n",
+      " gitdir:\t../sp \n\n",
+      std::string("gitdir: ../wt\0junk\n", 19),
+      "gitdir: C:\\Repo\\.git\\worktrees\\wt\n",
+      "gitdir: a\nb\n",
+  };
+  csbtest::MutateOptions o;
+  o.rounds = 2000;
+  o.seed = 11;
+  o.alphabet = std::string("gitdr: \t\r\n/.\\\0", 14);
+  EXPECT_GT(csbtest::ForEachMutation(seeds, o, csb_fuzz_gitdir_one), 12000u);
 }
 
 TEST(Json, LoadFileAndErrorsNameTheFile) {

@@ -236,11 +236,12 @@ static char *git_root(const rs_ctx *ctx, const char *dir) {
       char *text = NULL;
       size_t len = 0;
       if (csb_read_file(dotgit, 4096, &text, &len, NULL)) {
-        const char *g = strstr(text, "gitdir:");
-        if (g != NULL) {
-          g += 7;
-          while (*g == ' ') g++;
-          char *target = csb_xstrndup(g, strcspn(g, "\r\n"));
+        /* Read as the policy reads it for protection (and as Codex does
+         * for trust): the trimmed text is `gitdir: PATH`. */
+        char *exact = NULL, *target = NULL;
+        csb_policy_gitdir_pointer(text, len, &exact, &target);
+        free(exact);
+        if (target != NULL) {
           char *abs = rs_join(ctx, cur, target);
           char *w = worktrees_part(ctx, abs);
           if (w != NULL) {

@@ -411,7 +411,9 @@ size_t csb_winname_prefix_bytes(const char *s, size_t folded_len);
 int csb_winname_equal(const char *a, size_t an, const char *b, size_t bn);
 
 /* 1 when `path` is a drive-absolute (`X:\...`) or UNC path (with its
- * verbatim/device forms). `X:a` (drive-relative) and `\a` are not. */
+ * verbatim/device forms). `X:a` (drive-relative) and `\a` are not, nor
+ * is a UNC path whose server is `?` or `.` (`\\?\UNC\?\s`): written in
+ * normal form it would read as a verbatim or device path. */
 int csb_winpath_is_absolute(const char *path);
 /* The normal form, or NULL when `path` is not absolute. "." vanishes, ".."
  * stops at the root. */
@@ -430,7 +432,10 @@ char *csb_winpath_root(const char *path);
 /* `rel` joined onto `base` and normalised (an absolute `rel` replaces
  * base); NULL when the result is not absolute. */
 char *csb_winpath_join(const char *base, const char *rel);
-/* `path` below `root` ("" when equal), or NULL when not under it. */
+/* `path` below `root` ("" when equal), or NULL when not under it. When
+ * the rest would read as an absolute path (a first component `D:`, which
+ * only a foreign file system stores), it starts with `.\`, so that
+ * csb_winpath_join(root, rest) gives `path` back instead of `D:\...`. */
 char *csb_winpath_relative_to(const char *root, const char *path);
 /* 1 when the normalised path is a root (`C:\`, `\\s\h`). */
 int csb_winpath_is_root(const char *path);

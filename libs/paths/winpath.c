@@ -60,6 +60,10 @@ int csb_winpath_is_absolute(const char *path) {
     const char *p = r;
     size_t n1 = next_component(&p, &c);
     if (n1 == 0 || r != c) return 0;
+    /* A server `?` or `.` (`\\?\UNC\?\...`) has no normal form: written
+     * as `\\?\...` or `\\.\...` it would read as a verbatim or device
+     * path, another path. */
+    if (n1 == 1 && (c[0] == '?' || c[0] == '.')) return 0;
     size_t n2 = next_component(&p, &c);
     return n2 > 0;
   }
@@ -189,6 +193,7 @@ char *csb_winpath_relative_to(const char *root, const char *path) {
   size_t n = csb_winpath_prefix_bytes(root, path);
   const char *rest = path + n;
   while (*rest == '\\') rest++;
+  if (csb_winpath_is_absolute(rest)) return csb_xasprintf(".\\%s", rest);
   return csb_xstrdup(rest);
 }
 

@@ -7,6 +7,9 @@
 #include <vector>
 
 #include "csb_paths.h"
+#include "tests/lib/mutate.h"
+
+extern "C" int csb_fuzz_winpath_one(const uint8_t *data, size_t size);
 
 namespace {
 
@@ -28,6 +31,13 @@ TEST(WinPath, Absolute) {
   EXPECT_FALSE(csb_winpath_is_absolute("C:x"));
   EXPECT_FALSE(csb_winpath_is_absolute("\\x"));
   EXPECT_FALSE(csb_winpath_is_absolute("x\\y"));
+  // A UNC server `?` or `.` has no normal form (`\\?\s\h` is verbatim,
+  // `\\.\s\h` a device path): refused (found by fuzz_winpath).
+  EXPECT_FALSE(csb_winpath_is_absolute("\\\\?\\UNC\\?\\UNC\\s\\s"));
+  EXPECT_FALSE(csb_winpath_is_absolute("\\\\?\\UNC\\.\\C:\\x"));
+  EXPECT_EQ(Norm("\\\\?\\UNC\\?\\UNC\\s\\s"), "<null>");
+  EXPECT_EQ(Norm("//?/unc/./share/x"), "<null>");
+  EXPECT_EQ(Norm("\\\\?\\UNC\\??\\share\\x"), "\\\\??\\share\\x");
   EXPECT_FALSE(csb_winpath_is_absolute("\\\\srv"));
   EXPECT_FALSE(csb_winpath_is_absolute("\\\\\\srv\\share"));
   EXPECT_FALSE(csb_winpath_is_absolute(""));
@@ -135,6 +145,30 @@ TEST(WinPath, DepthRootJoinRelative) {
   EXPECT_STREQ(rel, "a");
   free(rel);
   EXPECT_EQ(csb_winpath_relative_to("C:\\Repo", "C:\\Other"), nullptr);
+}
+
+// A rest whose first component is `D:` (stored only by a foreign file
+// system, such as a fixture tree) would read as another drive: it is
+// returned as `.\D:\...`, so that joining it onto the root gives the path
+// back (found by fuzz_winpath).
+TEST(WinPath, RelativeRestThatLooksAbsoluteJoinsBack) {
+  struct Case {
+    const char *root, *path, *rel;
+  } cases[] = {
+      {"\\\\C:\\Repo", "\\\\C:\\Repo\\D:\\dev", ".\\D:\\dev"},
+      {"C:\\", "C:\\D:\\x", ".\\D:\\x"},
+      {"C:\\a", "C:\\a\\D:", "D:"},  // `D:` alone is drive-relative, not absolute
+      {"C:\\a", "C:\\a\\D:x\\y", "D:x\\y"},
+  };
+  for (const Case &c : cases) {
+    char *rel = csb_winpath_relative_to(c.root, c.path);
+    ASSERT_NE(rel, nullptr) << c.path;
+    EXPECT_STREQ(rel, c.rel) << c.path;
+    char *back = csb_winpath_join(c.root, rel);
+    EXPECT_STREQ(back, c.path) << c.path;
+    free(back);
+    free(rel);
+  }
 }
 
 std::string Own(char *s) {
@@ -352,6 +386,27 @@ TEST(WinPath, NameProblems) {
                "a character Windows does not allow in names");
   EXPECT_STREQ(csb_winpath_names_problem("c:/repo/aux/x"), "a DOS device name");
   EXPECT_STREQ(csb_winpath_names_problem("repo"), "not an absolute Windows path");
+}
+
+// Replays the fuzz target (fuzz_winpath.c) over drive, UNC, verbatim and
+// device paths and mutations of them.
+TEST(WinPath, FuzzEntryOnSeedsAndMutations) {
+  std::vector<std::string> seeds = {
+      "C:\\Users\\me\\repo\\.git",
+      "c:/a/./b/../c/",
+      "\\\\srv\\share\\dir\\..\\x",
+      "//srv/share",
+      "\\\\?\\C:\\a\\b",
+      "\\\\?\\UNC\\srv\\share\\a",
+      "\\\\.\\D:\\dev",
+      "C:\\Repo\\\xce\xa3\xcf\x83\\stra\xc3\x9f""e",
+      "C:x\\rel",
+  };
+  csbtest::MutateOptions o;
+  o.rounds = 1500;
+  o.seed = 5;
+  o.alphabet = "\\/.:?CcUNaz\xc3\x9f ";
+  EXPECT_GT(csbtest::ForEachMutation(seeds, o, csb_fuzz_winpath_one), 13000u);
 }
 
 }  // namespace

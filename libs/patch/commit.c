@@ -312,31 +312,36 @@ static void put_path(csb_buf *b, const char *p) {
   csb_buf_puts(b, p);
 }
 
-static char *journal_text(const tx *t) {
-  csb_buf b = {0};
-  csb_buf_puts(&b, JOURNAL_MAGIC);
-  csb_buf_printf(&b, "id %s\n", t->id);
+/* The journal's header and records, as they are first written. */
+static void journal_records(const tx *t, csb_buf *b) {
+  csb_buf_puts(b, JOURNAL_MAGIC);
+  csb_buf_printf(b, "id %s\n", t->id);
   for (size_t i = 0; i < t->pointers.len; i++) {
-    csb_buf_puts(&b, "P ");
-    put_path(&b, t->pointers.items[i]);
-    csb_buf_putc(&b, '\n');
+    csb_buf_puts(b, "P ");
+    put_path(b, t->pointers.items[i]);
+    csb_buf_putc(b, '\n');
   }
   for (size_t i = 0; i < t->mkdirs.len; i++) {
-    csb_buf_puts(&b, "D ");
-    put_path(&b, t->mkdirs.items[i]);
-    csb_buf_putc(&b, '\n');
+    csb_buf_puts(b, "D ");
+    put_path(b, t->mkdirs.items[i]);
+    csb_buf_putc(b, '\n');
   }
   for (size_t i = 0; i < t->n_ops; i++) {
     const tx_op *o = &t->ops[i];
-    csb_buf_printf(&b, "%c %zu %d ", o->kind == OP_WRITE ? 'W' : 'X', o->n, o->orig_exists);
-    put_path(&b, o->target);
-    csb_buf_putc(&b, '\n');
+    csb_buf_printf(b, "%c %zu %d ", o->kind == OP_WRITE ? 'W' : 'X', o->n, o->orig_exists);
+    put_path(b, o->target);
+    csb_buf_putc(b, '\n');
   }
+}
+
+static char *journal_text(const tx *t) {
+  csb_buf b = {0};
+  journal_records(t, &b);
   csb_buf_puts(&b, "prepared\n");
   return csb_buf_steal(&b);
 }
 
-/* Reads "LEN:BYTES" at *pp (bounded by end). */
+/* Reads "LEN:BYTES" at *pp (bounded by end; LEN without a leading zero). */
 static char *get_path(const char **pp, const char *end) {
   const char *p = *pp;
   size_t n = 0;
@@ -346,7 +351,7 @@ static char *get_path(const char **pp, const char *end) {
     p++;
     digits++;
   }
-  if (!digits || p >= end || *p != ':') return NULL;
+  if (!digits || (digits > 1 && **pp == '0') || p >= end || *p != ':') return NULL;
   p++;
   if ((size_t)(end - p) < n || n == 0) return NULL;
   char *s = csb_xstrndup(p, n);
@@ -356,6 +361,23 @@ static char *get_path(const char **pp, const char *end) {
   }
   *pp = p + n;
   return s;
+}
+
+/* Reads a file index at *pp: decimal as the committer writes it (no
+ * sign, blank or leading zero), at most 100000000, then a blank. */
+static int get_index(const char **pp, const char *end, size_t *out) {
+  const char *p = *pp;
+  size_t n = 0, digits = 0;
+  while (p < end && *p >= '0' && *p <= '9' && digits < 10) {
+    n = n * 10 + (size_t)(*p - '0');
+    p++;
+    digits++;
+  }
+  if (digits == 0 || (digits > 1 && **pp == '0') || n > 100000000u) return 0;
+  if (p >= end || *p != ' ') return 0;
+  *pp = p + 1;
+  *out = n;
+  return 1;
 }
 
 static int valid_id(const char *id) {
@@ -397,7 +419,8 @@ static int journal_parse(const char *text, size_t len, tx *t) {
       if (n >= sizeof(t->id)) return 0;
       memcpy(t->id, p + 3, n);
       t->id[n] = '\0';
-      if (!valid_id(t->id)) return 0;
+      /* (a NUL would cut it to another id) */
+      if (strlen(t->id) != n || !valid_id(t->id)) return 0;
       have_id = 1;
     } else if (nl - p == 8 && memcmp(p, "prepared", 8) == 0) {
       t->prepared = 1;
@@ -415,10 +438,8 @@ static int journal_parse(const char *text, size_t len, tx *t) {
       csb_strv_push_owned(p[0] == 'P' ? &t->pointers : &t->mkdirs, path);
     } else if (nl - p > 2 && (p[0] == 'W' || p[0] == 'X') && p[1] == ' ') {
       const char *q = p + 2;
-      char *endn;
-      unsigned long n = strtoul(q, &endn, 10);
-      if (endn == q || endn >= nl || *endn != ' ' || n > 100000000UL) return 0;
-      q = endn + 1;
+      size_t n = 0;
+      if (!get_index(&q, nl, &n)) return 0;
       if (q + 2 > nl || (q[0] != '0' && q[0] != '1') || q[1] != ' ') return 0;
       int orig = q[0] == '1';
       q += 2;
@@ -441,6 +462,24 @@ static int journal_parse(const char *text, size_t len, tx *t) {
     p = nl + 1;
   }
   return have_id;
+}
+
+int csb_patch_i_journal_reformat(const char *text, size_t len, char **out) {
+  *out = NULL;
+  tx t;
+  memset(&t, 0, sizeof(t));
+  t.jfd = -1;
+  int ok = journal_parse(text, len, &t);
+  if (ok) {
+    csb_buf b = {0};
+    journal_records(&t, &b);
+    if (t.prepared) csb_buf_puts(&b, "prepared\n");
+    if (t.committed) csb_buf_puts(&b, "commit\n");
+    if (t.aborted) csb_buf_puts(&b, "abort\n");
+    *out = csb_buf_steal(&b);
+  }
+  tx_free(&t);
+  return ok;
 }
 
 /* ---- undo / redo (shared by the live path and recovery) --------------------- */

@@ -93,4 +93,12 @@ int csb_patch_i_pool_run(csb_patch_pool *p, size_t n, csb_patch_task_fn fn, void
 size_t csb_patch_i_pool_size(const csb_patch_pool *p);
 void csb_patch_i_pool_free(csb_patch_pool *p);
 
+/* The crash-recovery journal (commit.c), read as recovery reads it and
+ * written again: 1 when text[0..len) is a well-formed journal (its magic
+ * line, an id, only known records, a torn last line ignored), with *out
+ * its id and records in the order the committer writes them, then the
+ * `prepared`, `commit` and `abort` marks it carries (caller frees);
+ * else 0 and *out NULL. For unit tests and the fuzz target. */
+int csb_patch_i_journal_reformat(const char *text, size_t len, char **out);
+
 #endif

@@ -125,41 +125,33 @@ static int count_chars(const char *s, size_t n) {
   return c;
 }
 
-/* One -c KEY=VALUE override as its own layer ("session-flags"). The value
- * is parsed as TOML, else taken as a string with surrounding quotes
- * stripped; the key is split on every '.'. */
-static int load_override(rs_ctx *ctx, const char *arg, int *rc) {
+int rs_parse_override(const char *arg, csb_toml_value **out, csb_error *err) {
+  *out = NULL;
   const char *eq = strchr(arg, '=');
-  if (eq == NULL) {
-    *rc = csb_cli_usage_error(ctx->cli, "invalid -c override `%s`: expected KEY=VALUE", arg);
-    return 0;
-  }
+  if (eq == NULL) return csb_error_set(err, "invalid -c override `%s`: expected KEY=VALUE", arg);
   const char *ks = arg, *ke = eq;
   while (ks < ke && (*ks == ' ' || *ks == '\t')) ks++;
   while (ke > ks && (ke[-1] == ' ' || ke[-1] == '\t')) ke--;
-  if (ks == ke) {
-    *rc = csb_cli_usage_error(ctx->cli, "invalid -c override `%s`: empty key", arg);
-    return 0;
-  }
+  if (ks == ke) return csb_error_set(err, "invalid -c override `%s`: empty key", arg);
   /* The tree built below is as deep as the key has parts: bound it as
    * the parser bounds the nesting of files (tree operations recurse). */
   size_t parts = 1;
   for (const char *q = ks; q < ke; q++) parts += *q == '.';
-  if (parts > CSB_TOML_MAX_DEPTH) {
-    *rc = csb_cli_usage_error(ctx->cli, "invalid -c override: key has more than %d parts",
-                              CSB_TOML_MAX_DEPTH);
-    return 0;
-  }
+  if (parts > CSB_TOML_MAX_DEPTH)
+    return csb_error_set(err, "invalid -c override: key has more than %d parts",
+                         CSB_TOML_MAX_DEPTH);
   char *key = csb_xstrndup(ks, (size_t)(ke - ks));
-  if (strcmp(key, "use_legacy_landlock") == 0) {
+  /* Both parts of the key this one stands for point at it as written. */
+  int renamed = strcmp(key, "use_legacy_landlock") == 0;
+  if (renamed) {
     free(key);
     key = csb_xstrdup("features.use_legacy_landlock");
   }
   const char *vs = eq + 1;
   csb_toml_value *val = NULL;
-  csb_error err;
-  csb_error_clear(&err);
-  if (csb_toml_parse_value(vs, strlen(vs), &val, &err)) {
+  csb_error verr;
+  csb_error_clear(&verr);
+  if (csb_toml_parse_value(vs, strlen(vs), &val, &verr)) {
     shift_positions(val, count_chars(arg, (size_t)(vs - arg)));
   } else {
     const char *s = vs;
@@ -181,6 +173,7 @@ static int load_override(rs_ctx *ctx, const char *arg, int *rc) {
     const char *dot = strchr(p, '.');
     size_t n = dot ? (size_t)(dot - p) : strlen(p);
     csb_toml_pos kp = {1, col, 1, col + count_chars(p, n) - (n > 0 ? 1 : 0), 0};
+    if (renamed) kp.end_col = col + count_chars(ks, (size_t)(ke - ks)) - 1;
     if (dot == NULL) {
       csb_toml_table_setn(cur, p, n, val);
       csb_toml_table_set_key_pos_at(cur, csb_toml_table_len(cur) - 1, &kp);
@@ -191,10 +184,23 @@ static int load_override(rs_ctx *ctx, const char *arg, int *rc) {
     csb_toml_table_set_key_pos_at(cur, csb_toml_table_len(cur) - 1, &kp);
     csb_toml_value_set_pos(next, &kp);
     cur = next;
-    col += count_chars(p, n) + 1;
+    if (!renamed) col += count_chars(p, n) + 1;
     p = dot + 1;
   }
   free(key);
+  *out = root;
+  return 1;
+}
+
+/* One -c KEY=VALUE override as its own layer ("session-flags"). */
+static int load_override(rs_ctx *ctx, const char *arg, int *rc) {
+  csb_toml_value *root = NULL;
+  csb_error err;
+  csb_error_clear(&err);
+  if (!rs_parse_override(arg, &root, &err)) {
+    *rc = csb_cli_usage_error(ctx->cli, "%s", err.msg);
+    return 0;
+  }
   rs_layer *l = new_layer(ctx);
   l->name = csb_xstrdup("session-flags");
   l->base_dir = csb_xstrdup(ctx->cwd);

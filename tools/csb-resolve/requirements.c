@@ -10,15 +10,6 @@
 #include "csb_paths.h"
 #include "resolve.h"
 
-typedef struct requirements {
-  char *path;
-  csb_toml_value *tree;
-  int has_modes;
-  int modes[4]; /* read-only, workspace-write, danger-full-access, external-sandbox */
-  csb_strv modes_order;
-  csb_strv deny_read; /* normalised patterns / paths */
-} requirements;
-
 static const char *const mode_names[] = {"read-only", "workspace-write", "danger-full-access",
                                          "external-sandbox"};
 static const char *const mode_labels[] = {"ReadOnly", "WorkspaceWrite", "DangerFullAccess",
@@ -28,22 +19,24 @@ static int cmp_str(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void req_free(requirements *r) {
+void rs_requirements_free(rs_requirements *r) {
   free(r->path);
   csb_toml_value_free(r->tree);
   csb_strv_free(&r->modes_order);
   csb_strv_free(&r->deny_read);
+  memset(r, 0, sizeof(*r));
 }
 
-static int req_error(rs_ctx *ctx, const requirements *r, const char *msg) {
-  return csb_cli_error(ctx->cli, CSB_EXIT_CONFIG, "%s: %s", r->path, msg);
+static int req_error(const rs_requirements *r, csb_buf *msg, const char *m) {
+  csb_buf_printf(msg, "%s: %s", r->path, m);
+  return CSB_EXIT_CONFIG;
 }
 
 
 /* FilesystemDenyReadPattern normalisation: plain paths are made absolute
  * (relative to the requirements file, `~` expanded); patterns keep their
  * glob suffix after the last separator before the first metacharacter. */
-static char *normalize_deny_read(rs_ctx *ctx, const char *in, const char *base) {
+static char *normalize_deny_read(const rs_ctx *ctx, const char *in, const char *base) {
   if (!rs_has_glob(ctx, in, 1)) return rs_abs_path(ctx, in, base);
   /* A Windows verbatim or device prefix (`\\?\`, `\\.\`) is not a glob. */
   size_t skip = rs_device_prefix_len(ctx, in);
@@ -68,7 +61,107 @@ static char *normalize_deny_read(rs_ctx *ctx, const char *in, const char *base) 
   return out;
 }
 
-static int load(rs_ctx *ctx, requirements *r, int *present) {
+int rs_requirements_parse(const rs_ctx *ctx, const char *text, size_t len, rs_requirements *r,
+                          csb_buf *msg) {
+  csb_error err;
+  csb_error_clear(&err);
+  int ok = csb_toml_parse(text, len, &r->tree, &err);
+  if (!ok) {
+    csb_buf_printf(msg, "%s:%d:%d: %s", r->path, err.line, err.col, err.msg);
+    return CSB_EXIT_DATA;
+  }
+  csb_toml_pos pos;
+  if (rs_find_nul(r->tree, &pos)) {
+    csb_buf_printf(msg, "%s:%d:%d: %s", r->path, pos.line, pos.col, RS_NUL_MESSAGE);
+    return CSB_EXIT_CONFIG;
+  }
+  /* Requirements csb cannot enforce are refused, never ignored: each of
+   * these would allow less than csb's document does. */
+  static const char *const unsupported[][2] = {
+      {"experimental_network", "managed network requirements"},
+      {"remote_sandbox_config", "per-host sandbox modes"},
+  };
+  for (size_t i = 0; i < CSB_ARRAY_LEN(unsupported); i++) {
+    if (csb_toml_table_get(r->tree, unsupported[i][0]) == NULL) continue;
+    char *m = csb_xasprintf("`%s` (%s) is not supported by csb, which cannot enforce it; "
+                            "remove it from the requirements (and enforce it another way) "
+                            "rather than have it ignored",
+                            unsupported[i][0], unsupported[i][1]);
+    int rc = req_error(r, msg, m);
+    free(m);
+    return rc;
+  }
+  const csb_toml_value *perms = csb_toml_table_get(r->tree, "permissions");
+  if (perms != NULL && csb_toml_value_kind(perms) != CSB_TOML_TABLE)
+    return req_error(r, msg, "invalid type for `permissions`: expected a table");
+  const csb_toml_value *modes = rs_get(r->tree, "allowed_sandbox_modes");
+  if (modes != NULL) {
+    if (csb_toml_value_kind(modes) != CSB_TOML_ARRAY)
+      return req_error(r, msg, "invalid type for `allowed_sandbox_modes`: expected an array of strings");
+    r->has_modes = 1;
+    for (size_t i = 0; i < csb_toml_array_len(modes); i++) {
+      const char *s = csb_toml_as_string(csb_toml_array_at(modes, i), NULL);
+      if (s == NULL)
+        return req_error(r, msg, "invalid type for `allowed_sandbox_modes`: expected an array of strings");
+      size_t k = 0;
+      while (k < 4 && strcmp(s, mode_names[k]) != 0) k++;
+      if (k == 4) {
+        char *m = csb_xasprintf("invalid value for `allowed_sandbox_modes`: unknown sandbox mode `%s`",
+                                s);
+        int rc = req_error(r, msg, m);
+        free(m);
+        return rc;
+      }
+      if (!r->modes[k]) csb_strv_push(&r->modes_order, mode_labels[k]);
+      r->modes[k] = 1;
+    }
+    if (!r->modes[0])
+      return req_error(r, msg, "invalid value for `allowed_sandbox_modes`: the allowed set must "
+                               "include 'read-only' to allow any PermissionProfile");
+  }
+  const csb_toml_value *fs = rs_get(r->tree, "permissions.filesystem");
+  if (fs != NULL) {
+    static const char *const reserved[] = {"description", "extends", "workspace_roots",
+                                           "filesystem", "network"};
+    if (csb_toml_value_kind(fs) != CSB_TOML_TABLE)
+      return req_error(r, msg, "invalid type for `permissions.filesystem`: expected a table");
+    for (size_t i = 0; i < CSB_ARRAY_LEN(reserved); i++)
+      if (csb_toml_table_get(fs, reserved[i]) != NULL)
+        return req_error(r, msg, "`permissions.filesystem` is reserved for requirements-level "
+                                 "filesystem constraints and cannot define a profile");
+    const csb_toml_value *dr = csb_toml_table_get(fs, "deny_read");
+    if (dr != NULL && csb_toml_value_kind(dr) != CSB_TOML_ARRAY)
+      return req_error(r, msg, "invalid type for `permissions.filesystem.deny_read`: expected an array of strings");
+    char *base = rs_dir_of(ctx, r->path);
+    for (size_t i = 0; dr != NULL && i < csb_toml_array_len(dr); i++) {
+      const char *s = csb_toml_as_string(csb_toml_array_at(dr, i), NULL);
+      if (s == NULL) {
+        free(base);
+        return req_error(r, msg, "invalid type for `permissions.filesystem.deny_read`: expected an array of strings");
+      }
+      char *n = normalize_deny_read(ctx, s, base);
+      if (n == NULL) {
+        /* Leaving it out would make the path readable: refuse. */
+        free(base);
+        char *m = csb_xasprintf("`permissions.filesystem.deny_read` entry `%s` cannot be "
+                                "resolved: it needs a home directory, but %s is not set; set "
+                                "%s or write the path in full",
+                                s, rs_home_var(ctx), rs_home_var(ctx));
+        int rc = req_error(r, msg, m);
+        free(m);
+        return rc;
+      }
+      csb_strv_push_owned(&r->deny_read, n);
+    }
+    free(base);
+    /* Duplicates go here, not by a scan per entry (thousands of them). */
+    csb_strv_sort_unique(&r->deny_read);
+  }
+  return 0;
+}
+
+
+static int load(rs_ctx *ctx, rs_requirements *r, int *present) {
   *present = 0;
   csb_file_type ft;
   if (!csb_os_file_type(r->path, 1, &ft)) {
@@ -84,99 +177,13 @@ static int load(rs_ctx *ctx, requirements *r, int *present) {
   csb_error_clear(&err);
   if (!csb_read_file(r->path, RS_MAX_CONFIG_BYTES, &text, &len, &err))
     return csb_cli_error(ctx->cli, CSB_EXIT_CONFIG, "%s", err.msg);
-  int ok = csb_toml_parse(text, len, &r->tree, &err);
+  csb_buf msg = {0};
+  int rc = rs_requirements_parse(ctx, text, len, r, &msg);
   free(text);
-  if (!ok)
-    return csb_cli_error(ctx->cli, CSB_EXIT_DATA, "%s:%d:%d: %s", r->path, err.line, err.col,
-                         err.msg);
-  csb_toml_pos pos;
-  if (rs_find_nul(r->tree, &pos))
-    return csb_cli_error(ctx->cli, CSB_EXIT_CONFIG, "%s:%d:%d: %s", r->path, pos.line, pos.col,
-                         RS_NUL_MESSAGE);
-  *present = 1;
-  /* Requirements csb cannot enforce are refused, never ignored: each of
-   * these would allow less than csb's document does. */
-  static const char *const unsupported[][2] = {
-      {"experimental_network", "managed network requirements"},
-      {"remote_sandbox_config", "per-host sandbox modes"},
-  };
-  for (size_t i = 0; i < CSB_ARRAY_LEN(unsupported); i++) {
-    if (csb_toml_table_get(r->tree, unsupported[i][0]) == NULL) continue;
-    char *m = csb_xasprintf("`%s` (%s) is not supported by csb, which cannot enforce it; "
-                            "remove it from the requirements (and enforce it another way) "
-                            "rather than have it ignored",
-                            unsupported[i][0], unsupported[i][1]);
-    int rc = req_error(ctx, r, m);
-    free(m);
-    return rc;
-  }
-  const csb_toml_value *perms = csb_toml_table_get(r->tree, "permissions");
-  if (perms != NULL && csb_toml_value_kind(perms) != CSB_TOML_TABLE)
-    return req_error(ctx, r, "invalid type for `permissions`: expected a table");
-  const csb_toml_value *modes = rs_get(r->tree, "allowed_sandbox_modes");
-  if (modes != NULL) {
-    if (csb_toml_value_kind(modes) != CSB_TOML_ARRAY)
-      return req_error(ctx, r, "invalid type for `allowed_sandbox_modes`: expected an array of strings");
-    r->has_modes = 1;
-    for (size_t i = 0; i < csb_toml_array_len(modes); i++) {
-      const char *s = csb_toml_as_string(csb_toml_array_at(modes, i), NULL);
-      if (s == NULL)
-        return req_error(ctx, r, "invalid type for `allowed_sandbox_modes`: expected an array of strings");
-      size_t k = 0;
-      while (k < 4 && strcmp(s, mode_names[k]) != 0) k++;
-      if (k == 4) {
-        char *m = csb_xasprintf("invalid value for `allowed_sandbox_modes`: unknown sandbox mode `%s`",
-                                s);
-        int rc = req_error(ctx, r, m);
-        free(m);
-        return rc;
-      }
-      if (!r->modes[k]) csb_strv_push(&r->modes_order, mode_labels[k]);
-      r->modes[k] = 1;
-    }
-    if (!r->modes[0])
-      return req_error(ctx, r, "invalid value for `allowed_sandbox_modes`: the allowed set must "
-                               "include 'read-only' to allow any PermissionProfile");
-  }
-  const csb_toml_value *fs = rs_get(r->tree, "permissions.filesystem");
-  if (fs != NULL) {
-    static const char *const reserved[] = {"description", "extends", "workspace_roots",
-                                           "filesystem", "network"};
-    if (csb_toml_value_kind(fs) != CSB_TOML_TABLE)
-      return req_error(ctx, r, "invalid type for `permissions.filesystem`: expected a table");
-    for (size_t i = 0; i < CSB_ARRAY_LEN(reserved); i++)
-      if (csb_toml_table_get(fs, reserved[i]) != NULL)
-        return req_error(ctx, r, "`permissions.filesystem` is reserved for requirements-level "
-                                 "filesystem constraints and cannot define a profile");
-    const csb_toml_value *dr = csb_toml_table_get(fs, "deny_read");
-    if (dr != NULL && csb_toml_value_kind(dr) != CSB_TOML_ARRAY)
-      return req_error(ctx, r, "invalid type for `permissions.filesystem.deny_read`: expected an array of strings");
-    char *base = rs_dir_of(ctx, r->path);
-    for (size_t i = 0; dr != NULL && i < csb_toml_array_len(dr); i++) {
-      const char *s = csb_toml_as_string(csb_toml_array_at(dr, i), NULL);
-      if (s == NULL) {
-        free(base);
-        return req_error(ctx, r, "invalid type for `permissions.filesystem.deny_read`: expected an array of strings");
-      }
-      char *n = normalize_deny_read(ctx, s, base);
-      if (n == NULL) {
-        /* Leaving it out would make the path readable: refuse. */
-        free(base);
-        char *m = csb_xasprintf("`permissions.filesystem.deny_read` entry `%s` cannot be "
-                                "resolved: it needs a home directory, but %s is not set; set "
-                                "%s or write the path in full",
-                                s, rs_home_var(ctx), rs_home_var(ctx));
-        int rc = req_error(ctx, r, m);
-        free(m);
-        return rc;
-      }
-      csb_strv_push_owned(&r->deny_read, n);
-    }
-    free(base);
-    /* Duplicates go here, not by a scan per entry (thousands of them). */
-    csb_strv_sort_unique(&r->deny_read);
-  }
-  return 0;
+  if (rc != 0) rc = csb_cli_error(ctx->cli, rc, "%s", msg.data);
+  csb_buf_free(&msg);
+  *present = rc == 0;
+  return rc;
 }
 
 /* sandbox_mode_requirement_for_permission_profile */
@@ -229,13 +236,13 @@ static void fall_back_to_read_only(rs_profile *prof) {
 
 int rs_apply_requirements(rs_ctx *ctx, rs_profile *prof, csb_strv *warnings) {
   if (ctx->profile_flag != NULL && !ctx->include_managed) return 0;
-  requirements r;
+  rs_requirements r;
   memset(&r, 0, sizeof(r));
   r.path = csb_xstrdup(ctx->requirements_path);
   int present = 0;
   int rc = load(ctx, &r, &present);
   if (rc != 0 || !present) {
-    req_free(&r);
+    rs_requirements_free(&r);
     return rc;
   }
   int cls = 0;
@@ -243,7 +250,7 @@ int rs_apply_requirements(rs_ctx *ctx, rs_profile *prof, csb_strv *warnings) {
    * sandbox-mode checks below, which need allowed modes or deny_read. */
   int constrained = r.has_modes || r.deny_read.len > 0;
   if (constrained && (rc = classify_profile(ctx, prof, &cls)) != 0) {
-    req_free(&r);
+    rs_requirements_free(&r);
     return rc;
   }
   char *detail = NULL;
@@ -270,7 +277,7 @@ int rs_apply_requirements(rs_ctx *ctx, rs_profile *prof, csb_strv *warnings) {
           "with approvals disabled. Choose an `approval_policy` based on what you need, such as "
           "`on-request`, or choose an allowed sandbox mode.");
       free(detail);
-      req_free(&r);
+      rs_requirements_free(&r);
       return rc;
     }
     int silent = strcmp(prof->kind, "legacy") == 0 && !prof->legacy_mode_explicit;
@@ -305,7 +312,7 @@ int rs_apply_requirements(rs_ctx *ctx, rs_profile *prof, csb_strv *warnings) {
     free(ctx->managed_deny_source);
     ctx->managed_deny_source = csb_xstrdup(r.path);
   }
-  req_free(&r);
+  rs_requirements_free(&r);
   return 0;
 }
 

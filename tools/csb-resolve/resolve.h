@@ -84,6 +84,14 @@ typedef struct rs_ctx {
  * checks for unknown fields in) every layer, then merges them. Prints the
  * error and returns the exit code on failure, 0 on success. */
 int rs_config_load(rs_ctx *ctx);
+/* One `-c KEY=VALUE` argument as the tree of its layer: the key (blanks
+ * around it dropped) split on every '.', no quoting, into nested tables
+ * (`use_legacy_landlock` is `features.use_legacy_landlock`); the value
+ * parsed as TOML, else taken as a string with blanks and one pair of
+ * matching surrounding quotes stripped. Positions count columns in
+ * characters of `arg`. Returns 1 with *out, or 0 with the message (no
+ * `=`, an empty key, more than CSB_TOML_MAX_DEPTH parts). */
+int rs_parse_override(const char *arg, csb_toml_value **out, csb_error *err);
 /* The layer a merged value came from (by its position's source tag). */
 const rs_layer *rs_layer_of(const rs_ctx *ctx, const csb_toml_value *v);
 /* Dotted-path lookup in a table ("a.b.c"; no quoting). */
@@ -216,6 +224,26 @@ void rs_protect_config_homes(rs_ctx *ctx);
 void rs_hide_proxy_ca_key(rs_ctx *ctx);
 
 /* ---- requirements (requirements.c) ---------------------------------------- */
+
+/* A requirements file, read (zero it, then set `path`, owned). */
+typedef struct rs_requirements {
+  char *path;
+  csb_toml_value *tree;
+  int has_modes;
+  int modes[4]; /* read-only, workspace-write, danger-full-access, external-sandbox */
+  csb_strv modes_order; /* their labels ("ReadOnly", ...), as first listed */
+  csb_strv deny_read;   /* absolute, normalised paths and patterns, sorted, distinct */
+} rs_requirements;
+
+/* Reads the text of the requirements file r->path into r: TOML,
+ * `allowed_sandbox_modes` and `[permissions.filesystem] deny_read`
+ * (relative entries resolve against the file's directory, `~` against
+ * the home of `ctx`, which gives the path style). Returns 0, or the exit
+ * code (CSB_EXIT_DATA for TOML syntax, else CSB_EXIT_CONFIG) with the
+ * message, which names the file, appended to `msg`. */
+int rs_requirements_parse(const rs_ctx *ctx, const char *text, size_t len, rs_requirements *r,
+                          csb_buf *msg);
+void rs_requirements_free(rs_requirements *r);
 
 int rs_apply_requirements(rs_ctx *ctx, rs_profile *prof, csb_strv *warnings);
 /* Managed deny-read is a floor: drops (with a warning) every entry of the

@@ -702,7 +702,7 @@ static int caps(applier *A) {
 static int state_check(applier *A, cJSON **doc_out) {
   *doc_out = NULL;
   const cJSON *st = get(get(A->plan, "deny_read"), "state");
-  if (st == NULL) return 1;
+  if (!cJSON_IsObject(st)) return 1; /* none, or null */
   const char *file = wa_str(st, "file");
   const char *status = wa_str(st, "status");
   char *text = NULL;
@@ -741,7 +741,7 @@ static int state_check(applier *A, cJSON **doc_out) {
 
 static int state_commit(applier *A, cJSON *doc) {
   const cJSON *st = get(get(A->plan, "deny_read"), "state");
-  if (st == NULL) return 1;
+  if (!cJSON_IsObject(st)) return 1; /* none, or null */
   const char *file = wa_str(st, "file");
   if (strcmp(wa_str(st, "status"), "corrupt") == 0) {
     char *bak = csb_xasprintf("%s.corrupt", file);
@@ -919,10 +919,9 @@ static int setup(applier *A) {
 int wa_apply(const cJSON *plan, const char *fs_root, char *const *cmd, int *failed,
              csb_error *err) {
   *failed = 0;
-  const char *schema = wa_str(plan, "schema");
-  if (schema == NULL || strcmp(schema, WA_PLAN_SCHEMA) != 0) {
+  /* Everything below reads the plan's members as wa_plan_check knows them. */
+  if (!wa_plan_check(plan, err)) {
     *failed = 1;
-    csb_error_set(err, "not a %s plan", WA_PLAN_SCHEMA);
     return CSB_EXIT_DATA;
   }
   applier A;

@@ -113,9 +113,9 @@ static int load_plan(csb_cli *cli, const char *path, cJSON **out) {
   char *text = NULL;
   size_t len = 0;
   csb_error err;
-  if (!csb_read_file(path, (size_t)256 << 20, &text, &len, &err))
+  if (!csb_read_file(path, WA_MAX_PLAN_BYTES, &text, &len, &err))
     return csb_cli_error(cli, CSB_EXIT_DATA, "%s", err.msg);
-  if (!csb_json_parse_limits(text, len, &(csb_json_limits){0, (size_t)256 << 20}, out, &err)) {
+  if (!csb_json_parse_limits(text, len, &(csb_json_limits){0, WA_MAX_PLAN_BYTES}, out, &err)) {
     free(text);
     return csb_cli_error(cli, CSB_EXIT_DATA, "%s: %s", path, err.msg);
   }

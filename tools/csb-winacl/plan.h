@@ -92,4 +92,13 @@ char *wa_port_complement(const int *ports, size_t n);
  * userinfo allowed; the port must be explicit and non-zero), else 0. */
 int wa_loopback_url_port(const char *url);
 
+/* Bound on a plan file. */
+#define WA_MAX_PLAN_BYTES ((size_t)256 << 20)
+/* 1 when `plan` (parsed, WA_MAX_PLAN_BYTES at most) is a plan whose members the applier and the simulator
+ * can read as they do: the schema, and every value they use without
+ * looking first has its type (ACE strings, audit limits, capability and
+ * state files, the token's SID lists, ...). Else 0 with err naming the
+ * first member that is missing or of another type. */
+int wa_plan_check(const cJSON *plan, csb_error *err);
+
 #endif /* CSB_WINACL_PLAN_H */

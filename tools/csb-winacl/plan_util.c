@@ -135,3 +135,156 @@ int wa_loopback_url_port(const char *url) {
   }
   return v >= 1 && v <= 65535 ? v : 0;
 }
+
+/* ---- reading a plan (simulate, apply) -------------------------------------- */
+
+/* The shape of what the applier and the simulator read from a plan and
+ * use without looking first: "PATH:TYPE", PATH keys joined by '.', `[]`
+ * for every item of an array and `*` for every member of an object;
+ * TYPE s(tring), n(umber), o(bject), a(rray), with `?` when the value may
+ * be missing or null (then nothing below it is checked). */
+static const char *const plan_shape[] = {
+    "schema:s",
+    "backend:s",
+    "csb_home:s?",
+    "identity:o?",
+    "identity.kind:s?",
+    "principals:o?",
+    "principals.*:o",
+    "principals.*.sid:s?",
+    "capability_sids:o",
+    "capability_sids.file:s",
+    "capability_sids.status:s",
+    "capability_sids.entries:a?",
+    "capability_sids.entries[]:o",
+    "capability_sids.entries[].slot:s",
+    "capability_sids.entries[].key:s?",
+    "capability_sids.entries[].sid:s?",
+    "capability_sids.entries[].trustee:s?",
+    "deny_read:o?",
+    "deny_read.state:o?",
+    "deny_read.state.file:s",
+    "deny_read.state.status:s",
+    "deny_read.state.recorded:a?",
+    "deny_read.state.recorded[]:s",
+    "deny_read.state.revoke:a?",
+    "deny_read.state.revoke[]:s",
+    "mkdir:a?",
+    "mkdir[]:o",
+    "mkdir[].path:s",
+    "aces:a?",
+    "aces[]:o",
+    "audit:o?",
+    "audit.budget_ms:n",
+    "audit.max_checks:n",
+    "audit.max_entries_per_dir:n",
+    "audit.deny_trustees:a?",
+    "audit.deny_trustees[]:s",
+    "write_roots:a?",
+    "write_roots[]:o",
+    "write_roots[].path:s",
+    "dir_locks:a?",
+    "dir_locks[]:o",
+    "dir_locks[].path:s",
+    "dir_locks[].aces:a?",
+    "dir_locks[].aces[]:o",
+    "dir_locks[].aces[].trustee:s",
+    "dir_locks[].aces[].type:s",
+    "dir_locks[].aces[].mask:s",
+    "firewall:a?",
+    "firewall[]:o",
+    "wfp:o?",
+    "wfp.sublayer_weight:n",
+    "wfp.filters:a?",
+    "env:o?",
+    "env.set:o?",
+    "env.default:o?",
+    "token:o?",
+    "token.restricting_sids:a?",
+    "token.restricting_sids[]:s",
+    "token.default_dacl_generic_all:a?",
+    "token.default_dacl_generic_all[]:s",
+    "desktop:o?",
+    "setup_marker:o?",
+    "setup_marker.file:s",
+};
+
+static int has_type(const cJSON *v, char t) {
+  switch (t) {
+    case 's':
+      return cJSON_IsString(v);
+    case 'n':
+      return cJSON_IsNumber(v);
+    case 'o':
+      return cJSON_IsObject(v);
+    default:
+      return cJSON_IsArray(v);
+  }
+}
+
+/* Checks the rest of a shape path (`path`, up to `end`) below v, whose
+ * name so far is in `where`. */
+static int check_shape(const cJSON *v, const char *path, const char *end, char type, int optional,
+                       csb_buf *where, csb_error *err) {
+  if (path == end) {
+    if (optional && (v == NULL || cJSON_IsNull(v))) return 1;
+    if (v == NULL) return csb_error_set(err, "malformed plan: `%s` is missing", where->data);
+    if (has_type(v, type)) return 1;
+    static const char *const names[] = {"a string", "a number", "an object", "an array"};
+    size_t k = type == 's' ? 0 : type == 'n' ? 1 : type == 'o' ? 2 : 3;
+    return csb_error_set(err, "malformed plan: `%s` is not %s", where->data, names[k]);
+  }
+  size_t saved = where->len;
+  int ok = 1;
+  if (path[0] == '[') { /* "[]": every item */
+    size_t i = 0;
+    for (const cJSON *x = v->child; ok && x != NULL; x = x->next, i++) {
+      where->len = saved;
+      csb_buf_printf(where, "[%zu]", i);
+      ok = check_shape(x, path + 2, end, type, optional, where, err);
+    }
+  } else {
+    const char *seg = path[0] == '.' ? path + 1 : path;
+    size_t n = strcspn(seg, ".[");
+    if (seg + n > end) n = (size_t)(end - seg);
+    if (n == 1 && seg[0] == '*') {
+      for (const cJSON *x = v->child; ok && x != NULL; x = x->next) {
+        where->len = saved;
+        csb_buf_printf(where, "%s%s", saved ? "." : "", x->string ? x->string : "");
+        ok = check_shape(x, seg + 1, end, type, optional, where, err);
+      }
+    } else {
+      csb_buf_printf(where, "%s%.*s", saved ? "." : "", (int)n, seg);
+      char *key = csb_xstrndup(seg, n);
+      const cJSON *x = cJSON_GetObjectItemCaseSensitive(v, key);
+      free(key);
+      /* Below a value that may be missing (its own line, earlier in the
+       * list, checked that): nothing to check when it is. */
+      if ((x == NULL || cJSON_IsNull(x)) && seg + n != end)
+        ok = 1;
+      else
+        ok = check_shape(x, seg + n, end, type, optional, where, err);
+    }
+  }
+  where->len = saved;
+  if (where->data) where->data[saved] = '\0';
+  return ok;
+}
+
+int wa_plan_check(const cJSON *plan, csb_error *err) {
+  if (!cJSON_IsObject(plan)) return csb_error_set(err, "not a %s plan", WA_PLAN_SCHEMA);
+  const cJSON *schema = cJSON_GetObjectItemCaseSensitive(plan, "schema");
+  if (!cJSON_IsString(schema) || strcmp(schema->valuestring, WA_PLAN_SCHEMA) != 0)
+    return csb_error_set(err, "not a %s plan", WA_PLAN_SCHEMA);
+  csb_buf where = {0};
+  int ok = 1;
+  for (size_t i = 0; ok && i < CSB_ARRAY_LEN(plan_shape); i++) {
+    const char *spec = plan_shape[i];
+    const char *colon = strrchr(spec, ':');
+    int optional = colon[2] == '?';
+    csb_buf_reset(&where);
+    ok = check_shape(plan, spec, colon, colon[1], optional, &where, err);
+  }
+  csb_buf_free(&where);
+  return ok;
+}

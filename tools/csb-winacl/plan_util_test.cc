@@ -3,11 +3,17 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <string>
+#include <vector>
 
 extern "C" {
+#include "csb_json.h"
 #include "plan.h"
+int csb_fuzz_plan_one(const uint8_t *data, size_t size);
 }
+
+#include "tests/lib/mutate.h"
 
 namespace {
 
@@ -87,6 +93,99 @@ TEST(Masks, NamesAndValues) {
   EXPECT_EQ(wa_mask_name(0x1), nullptr);
   EXPECT_EQ(WA_DESKTOP_ALL, 0x000f01ffu);
   EXPECT_EQ(WA_DESKTOP_PARTICIPANT, 0x000201ffu);
+}
+
+// A plan with every member the applier and the simulator read.
+const char *const kPlan = R"({"schema": "csb.winacl.plan/v1", "backend": "elevated",
+ "csb_home": "C:\\Users\\me\\.csb", "identity": {"kind": "offline"},
+ "principals": {"group": {"sid": "S-1-5-21-1-2-3-1001"}, "offline": {"sid": null}},
+ "capability_sids": {"file": "C:\\Users\\me\\.csb\\cap_sid", "status": "record",
+   "entries": [{"slot": "workspace_by_cwd", "key": "c:/repo", "sid": null, "trustee": "cap:c:/repo"}]},
+ "deny_read": {"state": {"file": "C:\\Users\\me\\.csb\\.sandbox\\deny_read_acl_state.json",
+   "status": "ok", "recorded": ["C:\\repo\\old"], "revoke": ["C:\\repo\\old"]}},
+ "mkdir": [{"path": "C:\\Users\\me\\.csb\\.sandbox", "for": "state"}],
+ "aces": [{"path": "C:\\repo", "trustee": "group", "type": "allow", "mask": "0x001301bf",
+   "source": "write_root", "inherit": "CI|OI"}],
+ "audit": {"budget_ms": 2000, "max_checks": 5000, "max_entries_per_dir": 500,
+   "deny_trustees": ["group"]},
+ "write_roots": [{"path": "C:\\repo"}],
+ "dir_locks": [{"path": "C:\\Users\\me\\.csb\\.sandbox", "protected": true,
+   "aces": [{"trustee": "group", "type": "deny", "mask": "0x40130156"}]}],
+ "firewall": [{"op": "ensure", "name": "csb_offline_block"}],
+ "wfp": {"sublayer_weight": 32768, "filters": ["ale_connect_v4_tcp_53"]},
+ "env": {"set": {"A": "1"}, "default": {}},
+ "token": {"restricting_sids": ["group", "logon"], "default_dacl_generic_all": ["logon"]},
+ "desktop": {"private": true},
+ "setup_marker": {"file": "C:\\Users\\me\\.csb\\.sandbox\\setup_marker.json", "version": 1}})";
+
+std::string PlanError(const std::string &text) {
+  cJSON *plan = nullptr;
+  csb_error err;
+  csb_error_clear(&err);
+  if (!csb_json_parse(text.data(), text.size(), &plan, &err)) return err.msg;
+  int ok = wa_plan_check(plan, &err);
+  cJSON_Delete(plan);
+  return ok ? "" : err.msg;
+}
+
+// What the applier (elevated, on Windows) used without looking first: a
+// plan missing it or holding another type is refused before anything is
+// applied, naming the member.
+TEST(PlanRead, MembersTheReadersUseHaveTheirTypes) {
+  std::string plan = kPlan;
+  EXPECT_EQ(PlanError(plan), "");
+  struct Case {
+    const char *from, *to, *error;
+  } cases[] = {
+      {"\"budget_ms\": 2000, ", "", "malformed plan: `audit.budget_ms` is missing"},
+      {"\"deny_trustees\": [\"group\"]", "\"deny_trustees\": [\"group\", 5]",
+       "malformed plan: `audit.deny_trustees[1]` is not a string"},
+      {"\"principals\": {\"group\": {\"sid\": \"S-1-5-21-1-2-3-1001\"}, \"offline\": {\"sid\": null}}",
+       "\"principals\": [\"group\"]", "malformed plan: `principals` is not an object"},
+      {"\"status\": \"ok\", ", "", "malformed plan: `deny_read.state.status` is missing"},
+      {"\"sublayer_weight\": 32768", "\"sublayer_weight\": \"x\"",
+       "malformed plan: `wfp.sublayer_weight` is not a number"},
+      {"\"restricting_sids\": [\"group\", \"logon\"]", "\"restricting_sids\": [null]",
+       "malformed plan: `token.restricting_sids[0]` is not a string"},
+      {"\"file\": \"C:\\\\Users\\\\me\\\\.csb\\\\cap_sid\", ", "",
+       "malformed plan: `capability_sids.file` is missing"},
+      {"\"slot\": \"workspace_by_cwd\", ", "", "malformed plan: `capability_sids.entries[0].slot` is missing"},
+      {"\"mkdir\": [{\"path\": ", "\"mkdir\": [{\"p\": ", "malformed plan: `mkdir[0].path` is missing"},
+      {"\"trustee\": \"group\", \"type\": \"deny\"", "\"type\": \"deny\"",
+       "malformed plan: `dir_locks[0].aces[0].trustee` is missing"},
+      {"\"schema\": \"csb.winacl.plan/v1\"", "\"schema\": \"csb.winacl.plan/v2\"",
+       "not a csb.winacl.plan/v1 plan"},
+  };
+  for (const Case &c : cases) {
+    std::string bad = plan;
+    size_t at = bad.find(c.from);
+    ASSERT_NE(at, std::string::npos) << c.from;
+    bad.replace(at, strlen(c.from), c.to);
+    EXPECT_EQ(PlanError(bad), c.error) << c.from;
+  }
+  // Optional members may be missing or null; nothing below them is read.
+  std::string nulls = plan;
+  nulls.replace(nulls.find("\"state\": {"), 10, "\"state\": null, \"x\": {");
+  EXPECT_EQ(PlanError(nulls), "");
+  EXPECT_EQ(PlanError(R"({"schema": "csb.winacl.plan/v1", "backend": "unelevated",
+                          "capability_sids": {"file": "f", "status": "missing"}, "audit": null})"),
+            "");
+  EXPECT_NE(PlanError("[1]"), "");
+  EXPECT_NE(PlanError("{"), "");
+}
+
+TEST(PlanRead, FuzzEntryOnSeedsAndMutations) {
+  std::vector<std::string> seeds = {
+      kPlan,
+      R"({"schema": "csb.winacl.plan/v1", "backend": "unelevated", "capability_sids":
+          {"file": "f", "status": "missing", "entries": []}, "audit": {"budget_ms": 1,
+          "max_checks": 2, "max_entries_per_dir": 3, "deny_trustees": []}, "wfp": null})",
+  };
+  csbtest::MutateOptions o;
+  o.rounds = 400;
+  o.seed = 8;
+  o.alphabet = "{}[]\":,n0\\ ";
+  EXPECT_GT(csbtest::ForEachMutation(seeds, o, csb_fuzz_plan_one), 800u);
 }
 
 }  // namespace

@@ -105,7 +105,7 @@ static int caps(wfs *fs, const cJSON *plan, csb_buf *log, csb_error *err) {
 
 static int state(wfs *fs, const cJSON *plan, csb_buf *log, csb_error *err) {
   const cJSON *st = get(get(plan, "deny_read"), "state");
-  if (st == NULL) return 1;
+  if (!cJSON_IsObject(st)) return 1; /* none, or null */
   const char *file = str(st, "file");
   const char *status = str(st, "status");
   const char *sid = str(get(get(plan, "principals"), "group"), "sid");
@@ -155,12 +155,11 @@ static int marker(wfs *fs, const cJSON *plan, csb_buf *log, csb_error *err) {
 }
 
 int wa_simulate(const cJSON *plan, wfs *fs, csb_buf *log, csb_error *err) {
-  const char *schema = str(plan, "schema");
-  if (schema == NULL || strcmp(schema, WA_PLAN_SCHEMA) != 0)
-    return csb_error_set(err, "not a %s plan", WA_PLAN_SCHEMA);
+  if (!wa_plan_check(plan, err)) return 0;
   for (const cJSON *m = get(plan, "mkdir") ? get(plan, "mkdir")->child : NULL; m; m = m->next) {
     if (!wfs_mkdirs(fs, str(m, "path"), err)) return 0;
-    csb_buf_printf(log, "created %s (%s)\n", str(m, "path"), str(m, "for"));
+    const char *why = str(m, "for");
+    csb_buf_printf(log, "created %s (%s)\n", str(m, "path"), why ? why : "?");
   }
   return caps(fs, plan, log, err) && state(fs, plan, log, err) && marker(fs, plan, log, err);
 }

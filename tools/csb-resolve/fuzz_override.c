@@ -55,21 +55,16 @@ static int chars(const char *s, size_t n) {
   return c;
 }
 
-/* Appends s[0..n) as a TOML basic string, or returns 0 when it is not
- * valid UTF-8 (which TOML cannot hold). */
+/* Appends s[0..n) as a TOML basic string (the escapes of
+ * csb_toml_append_key), or returns 0 when it is not valid UTF-8, which
+ * TOML cannot hold. */
 static int put_toml_string(csb_buf *b, const char *s, size_t n) {
   if (!csb_utf8_valid(s, n, NULL)) return 0;
-  csb_buf_putc(b, '"');
-  for (size_t i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)s[i];
-    if (c == '"' || c == '\\')
-      csb_buf_printf(b, "\\%c", c);
-    else if (c < 0x20 || c == 0x7f)
-      csb_buf_printf(b, "\\u%04X", c);
-    else
-      csb_buf_putc(b, (char)c);
-  }
-  csb_buf_putc(b, '"');
+  csb_buf k = {0};
+  csb_toml_append_key(&k, s, n);
+  int quoted = k.len > 0 && k.data[0] == '"';
+  csb_buf_printf(b, quoted ? "%s" : "\"%s\"", k.data);
+  csb_buf_free(&k);
   return 1;
 }
 

@@ -33,19 +33,13 @@ static void check(int ok) {
 static const char *const mode_names[] = {"read-only", "workspace-write", "danger-full-access",
                                          "external-sandbox"};
 
-/* Appends s as a TOML basic string (s is valid UTF-8: it came from TOML). */
+/* Appends s as a TOML basic string (the escapes of csb_toml_append_key;
+ * s is valid UTF-8: it came from TOML). */
 static void put_toml_string(csb_buf *b, const char *s) {
-  csb_buf_putc(b, '"');
-  for (; *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (c == '"' || c == '\\')
-      csb_buf_printf(b, "\\%c", c);
-    else if (c < 0x20 || c == 0x7f)
-      csb_buf_printf(b, "\\u%04X", c);
-    else
-      csb_buf_putc(b, (char)c);
-  }
-  csb_buf_putc(b, '"');
+  csb_buf k = {0};
+  csb_toml_append_key(&k, s, strlen(s));
+  csb_buf_printf(b, k.len > 0 && k.data[0] == '"' ? "%s" : "\"%s\"", k.data);
+  csb_buf_free(&k);
 }
 
 static void read_once(const rs_ctx *ctx, const char *path, const char *text, size_t len) {

@@ -330,6 +330,10 @@ static int cmd_simulate(csb_cli *cli, args *a) {
   int rc = load_plan(cli, a->plan, &plan);
   if (rc) return rc;
   csb_error err;
+  if (!wa_plan_check(plan, &err)) {
+    cJSON_Delete(plan);
+    return csb_cli_error(cli, CSB_EXIT_DATA, "%s: %s", a->plan, err.msg);
+  }
   wfs *fs = NULL;
   if (!wfs_open(a->fs_root, &fs, &err)) {
     cJSON_Delete(plan);

@@ -139,6 +139,8 @@ csb_clienthello_status csb_clienthello_parse(const uint8_t *p, size_t n, csb_cli
   size_t want = HS_HEADER; /* the header, then the whole message */
   size_t off = 0;         /* start of the current record */
   for (;;) {
+    if (off + REC_HEADER + 1 > CSB_CLIENTHELLO_MAX_INPUT)
+      FAIL("ClientHello not complete within 32768 bytes of records");
     size_t avail_hdr = n - off < REC_HEADER ? n - off : REC_HEADER;
     const uint8_t *h = p + off;
     /* judge what there is of the header before waiting for the rest */

@@ -1104,6 +1104,398 @@ class Audit(unittest.TestCase):
             self.assertNotIn("secret", json.dumps(e))
 
 
+# ---- opaque tunnels and TLS server names ---------------------------------------------------------
+
+
+class RecordingOrigin:
+    """A TCP origin that keeps every byte each connection sent it, in order
+    (`conns`: one dict per accepted connection with its bytes and an event set
+    when the client side closed). It may speak first (`banner`) and answers
+    every chunk with b"echo:" + chunk when `echo`."""
+
+    def __init__(self, banner=b"", echo=True):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.banner = banner
+        self.echo = echo
+        self.conns = []
+        threading.Thread(target=self.run, daemon=True).start()
+
+    def run(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            rec = {"data": bytearray(), "closed": threading.Event()}
+            self.conns.append(rec)
+            threading.Thread(target=self.serve, args=(c, rec), daemon=True).start()
+
+    def serve(self, c, rec):
+        c.settimeout(20)
+        try:
+            if self.banner:
+                c.sendall(self.banner)
+            while True:
+                data = c.recv(65536)
+                if not data:
+                    break
+                rec["data"] += data
+                if self.echo:
+                    c.sendall(b"echo:" + data)
+        except OSError:
+            pass
+        finally:
+            rec["closed"].set()
+            c.close()
+
+    def conn(self, i, timeout=10):
+        """The bytes of the i-th connection (from 0), once its client side closed."""
+        deadline = time.monotonic() + timeout
+        while len(self.conns) <= i and time.monotonic() < deadline:
+            time.sleep(0.02)
+        rec = self.conns[i]
+        rec["closed"].wait(timeout)
+        assert rec["closed"].is_set(), "the origin connection stayed open"
+        return bytes(rec["data"])
+
+    def last(self, timeout=10):
+        return self.conn(len(self.conns) - 1, timeout)
+
+    def stop(self):
+        self.sock.close()
+
+
+def real_hello(sni):
+    """The first flight of Python's TLS client (OpenSSL) for server name `sni`."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(incoming, outgoing, server_hostname=sni)
+    try:
+        obj.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return outgoing.read()
+
+
+def built_hello(sni, ech=False, record=16384):
+    """A minimal ClientHello written by hand: TLS 1.2 legacy_version, one
+    suite, supported_versions, server_name (when sni) and an empty
+    encrypted_client_hello extension (when ech), in records of `record` bytes."""
+    exts = b"\x00\x2b\x00\x05\x04\x03\x04\x03\x03"
+    if sni is not None:
+        name = sni.encode() if isinstance(sni, str) else sni
+        exts += struct.pack("!HHHBH", 0, len(name) + 5, len(name) + 3, 0, len(name)) + name
+    if ech:
+        exts += b"\xfe\x0d\x00\x00"
+    body = b"\x03\x03" + bytes(range(32)) + b"\x00" + b"\x00\x02\x13\x01" + b"\x01\x00"
+    body += struct.pack("!H", len(exts)) + exts
+    return records(b"\x01" + struct.pack("!I", len(body))[1:] + body, record)
+
+
+def records(msg, size):
+    return b"".join(b"\x16\x03\x01" + struct.pack("!H", len(msg[i:i + size])) + msg[i:i + size]
+                    for i in range(0, len(msg), size))
+
+
+def resplit(flight, size):
+    """The handshake bytes of `flight` (TLS records) in records of `size` bytes."""
+    msg, off = b"", 0
+    while off + 5 <= len(flight):
+        n = struct.unpack("!H", flight[off + 3:off + 5])[0]
+        msg += flight[off + 5:off + 5 + n]
+        off += 5 + n
+    return records(msg, size)
+
+
+def http_tunnel(px, authority, first=b""):
+    """CONNECT authority; returns the socket once `200` came (first: bytes
+    sent right behind the request, in the same segment)."""
+    s = socket.create_connection(tuple(px.addrs["http"].rsplit(":", 1)), timeout=10)
+    s.sendall(b"CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (authority, authority) + first)
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = s.recv(1)
+        if not chunk:
+            break
+        head += chunk
+    assert status_of(head) == 200, head
+    return s
+
+
+def socks_tunnel(px, dst, port):
+    """SOCKS5 CONNECT (dst: ATYP + address bytes); returns the socket after the success reply."""
+    s = socket.create_connection(tuple(px.addrs["socks"].rsplit(":", 1)), timeout=10)
+    s.sendall(b"\x05\x01\x00")
+    assert s.recv(2) == b"\x05\x00"
+    s.sendall(b"\x05\x01\x00" + dst + struct.pack("!H", port))
+    rep = b""
+    while len(rep) < 10:
+        chunk = s.recv(10 - len(rep))
+        if not chunk:
+            break
+        rep += chunk
+    assert rep[:2] == b"\x05\x00", rep
+    return s
+
+
+def rest(s, timeout=10):
+    """What the peer sends until it closes (a reset counts as a close)."""
+    s.settimeout(timeout)
+    out = b""
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+    except ConnectionResetError:
+        pass
+    s.close()
+    return out
+
+
+class SniTunnels(unittest.TestCase):
+    """The TLS server name sent through an opaque tunnel must be the
+    tunnel's host or a host the policy would tunnel to itself."""
+
+    HOOKS = {"mitm": {"hooks": {"h": {"host": "hooked.test", "methods": ["GET"], "path_prefixes": ["/"],
+                                      "action": ["s"]}},
+                      "actions": {"s": {"strip_request_headers": ["authorization"]}}}}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.rec = RecordingOrigin()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.rec.stop()
+
+    def proxy(self, **kw):
+        proxy = dict(self.HOOKS)
+        proxy["domains"] = dict(DEFAULT_DOMAINS, **{"127.0.0.1": "allow"})
+        return Proxy(proxy=proxy, **kw)
+
+    def http(self, px, authority, first=b""):
+        """A CONNECT tunnel; self.mark notes which origin connection is its."""
+        self.mark = len(self.rec.conns)
+        return http_tunnel(px, authority, first)
+
+    def socks(self, px, dst):
+        self.mark = len(self.rec.conns)
+        return socks_tunnel(px, dst, self.rec.port)
+
+    def refused(self, px, s, flight, sni, reason, proto="https_connect", source="baseline_policy", before=None):
+        """Sends `flight` through tunnel s: the tunnel must close, the origin
+        must have received nothing, and the audit (after line `before`) must
+        say why."""
+        if before is None:
+            before = len(px.audit())
+        s.sendall(flight)
+        self.assertEqual(rest(s), b"", sni)
+        self.assertEqual(self.rec.conn(self.mark), b"", sni)
+        deadline = time.monotonic() + 5
+        while len(px.audit()) == before and time.monotonic() < deadline:
+            time.sleep(0.02)
+        ev = px.audit()[before:]
+        self.assertEqual(len(ev), 1, ev)
+        ev = ev[0]
+        self.assertEqual(ev["network.policy.reason"], reason, ev)
+        self.assertEqual(ev["network.policy.decision"], "deny")
+        self.assertEqual(ev["network.policy.source"], source)
+        self.assertEqual(ev["server.address"], sni)
+        self.assertEqual(ev["server.port"], self.rec.port)
+        self.assertEqual(ev["network.transport.protocol"], proto)
+        self.assertEqual(ev["http.request.method"], "CONNECT" if proto == "https_connect" else "none")
+        self.assertEqual(ev["network.policy.override"], False)
+        return ev
+
+    def passed(self, s, flight, more=b"GET / HTTP/1.1\r\n\r\n", earlier=b""):
+        """Sends `flight`, then `more` through tunnel s (after `earlier`): the
+        origin must get exactly those bytes, and its answers must come back."""
+        s.sendall(flight)
+        time.sleep(0.05)
+        s.sendall(more)
+        s.shutdown(socket.SHUT_WR)
+        got = rest(s)
+        self.assertEqual(self.rec.conn(self.mark), earlier + flight + more)
+        self.assertTrue(got.startswith(b"echo:"), got[:40])
+        self.assertEqual(got.replace(b"echo:", b""), earlier + flight + more)
+
+    def test_matching_or_allowed_names_work_end_to_end(self):
+        ca = os.path.join(CERTS, "ca.pem")
+        with self.proxy() as px:
+            env = px.env()
+            # real clients: the server name is the tunnel's host
+            r = curl(["--cacert", ca, "https://allowed.test:%d/echo" % TLS.port], env)
+            self.assertEqual(json.loads(r.stdout)["server"], "tls", r.stderr)
+            r = curl(["--cacert", ca, "-x", px.socks, "https://api.wild.test:%d/echo" % TLS.port], env)
+            self.assertEqual(json.loads(r.stdout)["server"], "tls", r.stderr)
+            # the same name however the tunnel spelt it
+            ctx = ssl.create_default_context(cafile=ca)
+            for authority, sni in ((b"ALLOWED.test.:%d", "allowed.test"), (b"allowed.test:%d", "Allowed.TEST.")):
+                t = ctx.wrap_socket(http_tunnel(px, authority % TLS.port), server_hostname=sni.rstrip("."))
+                t.sendall(b"GET /echo HTTP/1.1\r\nHost: allowed.test\r\n\r\n")
+                head, body = read_response(t.makefile("rb"))
+                self.assertEqual(status_of(head), 200)
+                t.close()
+                self.passed(self.http(px, authority % self.rec.port), built_hello(sni))
+            # another name the policy allows: tunnelled, and audited as a decision
+            before = len(px.audit())
+            t = ctx.wrap_socket(http_tunnel(px, b"allowed.test:%d" % TLS.port), server_hostname="sub.apex.test")
+            t.sendall(b"GET /echo HTTP/1.1\r\nHost: sub.apex.test\r\n\r\n")
+            self.assertEqual(status_of(read_response(t.makefile("rb"))[0]), 200)
+            t.close()
+            ev = [e for e in px.audit()[before:] if e["server.address"] == "sub.apex.test"]
+            self.assertEqual([(e["network.policy.decision"], e["network.policy.reason"]) for e in ev],
+                             [("allow", "allow")])
+            # no server name, Encrypted Client Hello with an allowed outer name: passed unchanged
+            self.passed(self.http(px, b"allowed.test:%d" % self.rec.port), built_hello(None))
+            self.passed(self.http(px, b"allowed.test:%d" % self.rec.port), built_hello("allowed.test", ech=True))
+            # an IP-literal tunnel has no name: any server name is judged on its own
+            self.passed(self.http(px, b"127.0.0.1:%d" % self.rec.port), real_hello("allowed.test"))
+            self.refused(px, self.http(px, b"127.0.0.1:%d" % self.rec.port), real_hello("other.test"),
+                         "other.test", "sni_not_allowed")
+
+    def test_names_the_policy_refuses_close_the_tunnel_unsent(self):
+        with self.proxy() as px:
+            ca = os.path.join(CERTS, "ca.pem")
+            tunnel = lambda: self.http(px, b"allowed.test:%d" % self.rec.port)  # noqa: E731
+            # a denied host fronted by an allowed one
+            self.refused(px, tunnel(), real_hello("denied.test"), "denied.test", "sni_denied")
+            self.refused(px, tunnel(), real_hello("DENIED.test."), "denied.test", "sni_denied")
+            # a hooked host through a tunnel that is not intercepted
+            ev = self.refused(px, tunnel(), real_hello("hooked.test"), "hooked.test", "sni_mitm_required",
+                              source="mode_guard")
+            self.assertEqual(ev["network.policy.scope"], "non_domain")
+            # a host on neither list
+            ev = self.refused(px, tunnel(), real_hello("other.test"), "other.test", "sni_not_allowed")
+            self.assertEqual(ev["network.policy.scope"], "domain")
+            # the ClientHello right behind the CONNECT request, in the same segment
+            before = len(px.audit()) + 1  # after the tunnel's own line
+            s = self.http(px, b"allowed.test:%d" % self.rec.port, first=real_hello("denied.test"))
+            self.refused(px, s, b"", "denied.test", "sni_denied", before=before)
+            # a real client against the real origin: the handshake never reaches it
+            before = len(TLS.log)
+            ctx = ssl.create_default_context(cafile=ca)
+            with self.assertRaises((ssl.SSLError, OSError)):
+                t = ctx.wrap_socket(http_tunnel(px, b"allowed.test:%d" % TLS.port), server_hostname="denied.test")
+                t.sendall(b"GET /echo HTTP/1.1\r\nHost: denied.test\r\n\r\n")
+                t.recv(100)
+            self.assertEqual(TLS.log[before:], [])
+            # curl sends the name of the URL and connects where --connect-to says
+            r = curl(["--cacert", ca, "--connect-to", "denied.test:443:allowed.test:%d" % TLS.port,
+                      "https://denied.test/echo"], px.env())
+            self.assertNotEqual(r.returncode, 0)
+            self.assertEqual(r.stdout, b"")
+            self.assertEqual(TLS.log[before:], [])
+            ev = px.audit()[-1]
+            self.assertEqual((ev["server.address"], ev["network.policy.reason"]), ("denied.test", "sni_denied"))
+
+    def test_split_hellos(self):
+        with self.proxy() as px:
+            hello = real_hello("api.wild.test")
+            for size in (1, 3, 100):
+                # over records and TCP segments (one record per segment)
+                flight = resplit(hello, size)
+                s = self.http(px, b"allowed.test:%d" % self.rec.port)
+                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                parts = [flight[i:i + 7 * size] for i in range(0, len(flight), 7 * size)]
+                for part in parts[:-1]:
+                    s.sendall(part)
+                    time.sleep(0.01)
+                self.passed(s, parts[-1], b"after", earlier=b"".join(parts[:-1]))
+            # split, with a name that is refused: nothing of it arrives
+            s = self.http(px, b"allowed.test:%d" % self.rec.port)
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            flight = resplit(real_hello("denied.test"), 50)
+            for i in range(0, len(flight) - 10, 10):
+                s.sendall(flight[i:i + 10])
+                time.sleep(0.005)
+            self.refused(px, s, flight[i + 10:], "denied.test", "sni_denied")
+
+    def test_malformed_handshakes_fail_closed(self):
+        with self.proxy(args=["--handshake-timeout", "1s"]) as px:
+            tunnel = lambda: self.http(px, b"allowed.test:%d" % self.rec.port)  # noqa: E731
+            host = "allowed.test"
+            for flight in (b"\x16garbage after the handshake type\r\n",
+                           b"\x16\x03\x01\x00\x05\x02\x00\x00\x01\x00",          # a ServerHello
+                           resplit(built_hello("a.test"), 40)[:45] + b"\x17\x03\x03\x00\x01x",  # another record inside
+                           built_hello("bad:name.test"),
+                           built_hello(b"allowed.test\x00.denied.test"),
+                           built_hello("allowed.test")[:5] + b"\x00" * 5,             # not a handshake message
+                           b"\x16\x03\x01\x00\x00"):                                  # an empty record
+                self.refused(px, tunnel(), flight, host, "sni_malformed")
+            # a ClientHello that stops halfway: refused when the handshake timeout expires
+            s = tunnel()
+            s.sendall(real_hello("allowed.test")[:100])
+            t0 = time.monotonic()
+            self.assertEqual(rest(s), b"")
+            self.assertLess(time.monotonic() - t0, 5)
+            self.assertEqual(self.rec.conn(self.mark), b"")
+            self.assertEqual(px.audit()[-1]["network.policy.reason"], "sni_malformed")
+            # the handshake timeout does not apply before a client's first byte
+            s = tunnel()
+            time.sleep(1.5)
+            self.passed(s, b"late but fine")
+
+    def test_other_protocols_pass_unchanged(self):
+        ssh = RecordingOrigin(banner=b"SSH-2.0-OpenSSH_test\r\n")
+        try:
+            for args in ((), ("--relay", "copy")):
+                with self.proxy(args=args) as px:
+                    # the origin speaks first, the client answers
+                    s = http_tunnel(px, b"allowed.test:%d" % ssh.port)
+                    s.settimeout(10)
+                    self.assertEqual(s.recv(100), b"SSH-2.0-OpenSSH_test\r\n")
+                    s.sendall(b"SSH-2.0-client\r\n")
+                    self.assertEqual(s.recv(100), b"echo:SSH-2.0-client\r\n")
+                    payload = pattern(300000)
+                    s.sendall(payload)
+                    s.shutdown(socket.SHUT_WR)
+                    got = rest(s, 20)
+                    self.assertEqual(ssh.last(), b"SSH-2.0-client\r\n" + payload)
+                    self.assertEqual(len(got), len(payload) + 5 * got.count(b"echo:"))
+                    # plain HTTP inside a tunnel, through both listeners
+                    for s in (http_tunnel(px, b"allowed.test:%d" % ORIGIN.port),
+                              socks_tunnel(px, b"\x03\x0callowed.test", ORIGIN.port)):
+                        s.sendall(b"GET /echo HTTP/1.1\r\nHost: allowed.test\r\nConnection: close\r\n\r\n")
+                        self.assertEqual(status_of(rest(s)), 200)
+                    # a first byte other than 22 is not looked at further
+                    self.passed(self.http(px, b"allowed.test:%d" % self.rec.port), b"\x17\x03\x03junk")
+                    self.assertFalse(any(e["network.policy.reason"].startswith("sni_") for e in px.audit()))
+        finally:
+            ssh.stop()
+
+    def test_socks5(self):
+        with self.proxy() as px:
+            name = lambda n: b"\x03" + bytes([len(n)]) + n  # noqa: E731
+            ip = b"\x01\x7f\x00\x00\x01"
+            self.passed(self.socks(px, name(b"allowed.test")), real_hello("allowed.test"))
+            self.passed(self.socks(px, ip), real_hello("api.wild.test"))
+            for dst in (name(b"allowed.test"), ip):
+                self.refused(px, self.socks(px, dst), real_hello("denied.test"), "denied.test",
+                             "sni_denied", proto="socks5_tcp")
+                self.refused(px, self.socks(px, dst), real_hello("other.test"), "other.test",
+                             "sni_not_allowed", proto="socks5_tcp")
+                self.refused(px, self.socks(px, dst), real_hello("hooked.test"), "hooked.test",
+                             "sni_mitm_required", proto="socks5_tcp", source="mode_guard")
+            self.refused(px, self.socks(px, ip), b"\x16\x03\x01\x00\x01\x00", "127.0.0.1",
+                         "sni_malformed", proto="socks5_tcp")
+            # the socks5h client of a real program
+            ca = os.path.join(CERTS, "ca.pem")
+            r = curl(["--cacert", ca, "-x", px.socks, "--connect-to", "denied.test:443:allowed.test:%d" % TLS.port,
+                      "https://denied.test/echo"], px.env())
+            self.assertNotEqual(r.returncode, 0)
+            ev = px.audit()[-1]
+            self.assertEqual((ev["server.address"], ev["network.policy.reason"], ev["network.transport.protocol"]),
+                             ("denied.test", "sni_denied", "socks5_tcp"))
+
+
 DECIDER = r'''
 import json, os, sys, time
 log = os.environ["PXTEST_DECIDER_LOG"]
@@ -1170,6 +1562,35 @@ class Decider(unittest.TestCase):
             self.assertEqual(evs[0]["network.policy.override"], True)
             self.assertEqual(evs[0]["network.policy.reason"], "not_allowed")
             self.assertEqual(evs[0]["network.policy.source"], "decider")
+
+    def test_tls_server_names_are_referred_like_tunnels(self):
+        rec = RecordingOrigin()
+        try:
+            with self.start() as px:
+                hello = real_hello("ask.test")
+                s = http_tunnel(px, b"allowed.test:%d" % rec.port)
+                s.sendall(hello)
+                time.sleep(0.05)
+                s.sendall(b"more")
+                s.shutdown(socket.SHUT_WR)
+                self.assertEqual(rest(s).replace(b"echo:", b""), hello + b"more")
+                self.assertEqual(rec.last(), hello + b"more")
+                q = [q for q in self.questions() if q["host"] == "ask.test"]
+                self.assertEqual([(x["protocol"], x["port"], x["method"]) for x in q], [("https", rec.port, "CONNECT")])
+                ev = [e for e in px.audit() if e["server.address"] == "ask.test"]
+                self.assertEqual([(e["network.policy.decision"], e["network.policy.source"],
+                                   e["network.policy.override"]) for e in ev], [("allow", "decider", True)])
+                # a name the decider refuses
+                n = len(rec.conns)
+                s = http_tunnel(px, b"allowed.test:%d" % rec.port)
+                s.sendall(real_hello("other.test"))
+                self.assertEqual(rest(s), b"")
+                self.assertEqual(rec.conn(n), b"")
+                ev = px.audit()[-1]
+                self.assertEqual((ev["server.address"], ev["network.policy.reason"], ev["network.policy.source"],
+                                  ev["network.policy.decision"]), ("other.test", "sni_not_allowed", "decider", "deny"))
+        finally:
+            rec.stop()
 
     def test_concurrent_asks_are_deduplicated(self):
         with self.start() as px:

@@ -249,6 +249,10 @@ void px_conn_set_deadline(px_conn *c, unsigned long ms) {
 void px_conn_touch(px_conn *c) {
   /* extends the idle deadline only outside handshakes */
   switch (c->state) {
+    case ST_TUNNEL_PEEK:
+      /* idle until a TLS handshake begins, then the handshake timeout */
+      if (!c->sni_started) c->deadline = csb_evloop_now(c->px->loop) + c->px->lim.idle_ms;
+      break;
     case ST_FORWARD:
     case ST_TUNNEL:
     case ST_UDP:
@@ -268,6 +272,10 @@ static void on_timer(csb_evloop *loop, csb_ev_timer *t) {
   }
   if (c->px->verbose)
     fprintf(stderr, "csb-proxy: [%llu] timeout in state %d\n", (unsigned long long)c->id, (int)c->state);
+  if (c->state == ST_TUNNEL_PEEK && c->sni_started) {
+    px_sni_timeout(c);
+    return;
+  }
   if (c->state == ST_HTTP_HEAD && c->cin.len > 0 && !c->in_mitm) {
     px_conn_fail(c, 408, "Request Timeout", "request timeout", NULL);
     px_conn_pump(c);
@@ -372,6 +380,9 @@ void px_conn_pump(px_conn *c) {
         break;
       case ST_FORWARD:
         progress = px_http_pump_forward(c);
+        break;
+      case ST_TUNNEL_PEEK:
+        progress = px_sni_pump(c);
         break;
       case ST_TUNNEL:
         progress = px_tunnel_pump(c);

@@ -23,6 +23,7 @@ typedef enum {
   ST_UP_PROXY_CONNECT, /* CONNECT sent to the upstream proxy, awaiting 200 */
   ST_UP_TLS,           /* TLS handshake with the origin (MITM) */
   ST_FORWARD,          /* relaying one HTTP exchange */
+  ST_TUNNEL_PEEK,      /* opaque tunnel: reading the client's first flight (sni.c) */
   ST_TUNNEL,           /* opaque byte relay (splice) */
   ST_TLS_ACCEPT,       /* TLS handshake with the client (MITM) */
   ST_SOCKS_GREET,
@@ -98,6 +99,10 @@ struct px_conn {
   /* tunnel: a pipe per direction while bytes are in flight */
   px_pipe pipe_cu, pipe_uc;
   size_t in_cu, in_uc;
+  /* ... and its first client flight (sni.c) */
+  int sni_started;     /* a TLS handshake record has begun */
+  size_t sni_need;     /* bytes the ClientHello parser asked for */
+  char sni_host[256];  /* the normalised server name being judged */
 
   /* async */
   px_resolve_job *rjob;
@@ -151,12 +156,24 @@ void px_http_on_connect_failed(px_conn *c, const char *why);
 int px_up_proxy_pump(px_conn *c);
 
 /* tunnel.c */
+/* The tunnel is confirmed (the reply is in cout): its first client flight
+ * is inspected (ST_TUNNEL_PEEK) before the relay starts. */
 void px_tunnel_start(px_conn *c);
+/* The relay proper (ST_TUNNEL), with the client bytes read so far first. */
+void px_tunnel_open(px_conn *c);
 int px_tunnel_pump(px_conn *c);
+/* Relays origin -> client only (while the first flight is inspected).
+ * Returns -1 on error, else progress. */
+int px_tunnel_relay_down(px_conn *c);
 /* Gives the connection's pipes back (spare when empty, else closed). */
 void px_tunnel_release(px_conn *c);
 /* Closes the spare pipes. */
 void px_pipes_free(px_proxy *px);
+
+/* sni.c */
+int px_sni_pump(px_conn *c);
+/* The handshake timeout expired inside the ClientHello. */
+void px_sni_timeout(px_conn *c);
 
 /* socks_proxy.c */
 int px_socks_pump(px_conn *c);

@@ -139,13 +139,23 @@ void px_tunnel_release(px_conn *c) {
 
 void px_tunnel_start(px_conn *c) {
   /* bytes the client sent after the request (e.g. a pipelined TLS hello)
-   * go to the destination first */
+   * stay in cin: they are the start of the first flight */
+  csb_buf_free(&c->uin);
+  c->in_cu = c->in_uc = 0;
+  c->sni_started = 0;
+  c->sni_need = 0;
+  c->state = ST_TUNNEL_PEEK;
+  c->deadline = csb_evloop_now(c->px->loop) + c->px->lim.idle_ms;
+  csb_ev_timer_set(c->px->loop, &c->timer, c->deadline);
+  c->repump = 1;
+}
+
+void px_tunnel_open(px_conn *c) {
+  /* the inspected bytes go to the destination first */
   if (c->cin.len) {
     csb_buf_append(&c->uout, c->cin.data, c->cin.len);
     csb_buf_reset(&c->cin);
   }
-  csb_buf_free(&c->uin);
-  c->in_cu = c->in_uc = 0;
   c->state = ST_TUNNEL;
   c->deadline = csb_evloop_now(c->px->loop) + c->px->lim.idle_ms;
   csb_ev_timer_set(c->px->loop, &c->timer, c->deadline);
@@ -235,6 +245,11 @@ static int relay(px_conn *c, px_stream *src, px_stream *dst, px_pipe *p, size_t 
   /* nothing in flight: the pipe can serve another tunnel meanwhile */
   if (*in_pipe == 0) pipe_release(px, p);
   return progress;
+}
+
+int px_tunnel_relay_down(px_conn *c) {
+  if (c->px->relay_copy) return relay_copy(c, &c->up, &c->cli, &c->cout, COPY_BUF);
+  return relay(c, &c->up, &c->cli, &c->pipe_uc, &c->in_uc, &c->cout);
 }
 
 int px_tunnel_pump(px_conn *c) {

@@ -164,7 +164,11 @@ TEST(ClientHello, Malformed) {
   expect_error(many, "too many records");
   {
     csb_clienthello_info in;
-    EXPECT_EQ(csb_clienthello_parse(many.data(), 32766, &in, nullptr), CSB_CLIENTHELLO_INCOMPLETE);
+    // 5460 whole records (32760 bytes): one more record may still fit
+    EXPECT_EQ(csb_clienthello_parse(many.data(), 32760, &in, nullptr), CSB_CLIENTHELLO_INCOMPLETE);
+    EXPECT_EQ(in.consumed, 32765u);
+    // 5461 (32766 bytes): none can, so the parser need not wait for one
+    EXPECT_EQ(csb_clienthello_parse(many.data(), 32766, &in, nullptr), CSB_CLIENTHELLO_ERROR);
   }
   // lengths inside the message that disagree with their container
   auto at_sni = [&](Bytes b) {

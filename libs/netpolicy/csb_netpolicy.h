@@ -279,7 +279,8 @@ int csb_netpolicy_host_has_hooks(const csb_netpolicy *np, const char *host);
 /* 1 (with the message in buf) when hooks cannot be enforced as configured:
  * full mode with an allow entry matching every host (`*`), so that an
  * opaque tunnel to any other name or address can carry requests for a
- * hooked host (TLS SNI or Host inside the tunnel) that no hook sees. */
+ * hooked host (a Host header inside a TLS session that names the tunnel's
+ * host, or a cleartext protocol) that no hook sees. */
 int csb_netpolicy_hooks_unenforceable(const csb_netpolicy *np, char *buf, size_t n);
 /* Evaluates the hooks of `host` against a request. `target` is the
  * origin-form request target (path plus optional "?query"). */

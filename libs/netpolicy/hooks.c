@@ -212,8 +212,8 @@ int csb_netpolicy_hooks_unenforceable(const csb_netpolicy *np, char *buf, size_t
     if (np->domains[i].deny || !np_pattern_is_global(np->domains[i].pattern)) continue;
     snprintf(buf, n,
              "network.proxy.mitm.hooks: the allow entry `%s` lets a tunnel to any other name or address carry "
-             "requests for a hooked host (TLS SNI or Host inside the tunnel) that no hook sees; allow only the "
-             "names needed, or set network.proxy.mode = \"limited\" to intercept every tunnel",
+             "requests for a hooked host (a Host header inside TLS, a cleartext protocol) that no hook sees; "
+             "allow only the names needed, or set network.proxy.mode = \"limited\" to intercept every tunnel",
              np->domains[i].pattern);
     return 1;
   }

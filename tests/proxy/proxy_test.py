@@ -182,19 +182,19 @@ class UnixHandler(Handler):
         return "unix"
 
 
-class ScriptedOrigin:
-    """A TCP origin that answers with exact bytes: `script(conn, n)` serves
-    the n-th request read from conn (bytes; (bytes, True) to close after
-    them; None to close). Keeps every head and body it read in `received`."""
+class TcpOrigin:
+    """A loopback TCP listener serving each connection on a thread of its own
+    with `serve(*self.accepted(conn))` (subclasses define both)."""
 
-    def __init__(self, script):
+    def __init__(self):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(16)
         self.port = self.sock.getsockname()[1]
-        self.script = script
-        self.received = []
         threading.Thread(target=self.run, daemon=True).start()
+
+    def accepted(self, c):
+        return (c,)
 
     def run(self):
         while True:
@@ -202,7 +202,21 @@ class ScriptedOrigin:
                 c, _ = self.sock.accept()
             except OSError:
                 return
-            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
+            threading.Thread(target=self.serve, args=self.accepted(c), daemon=True).start()
+
+    def stop(self):
+        self.sock.close()
+
+
+class ScriptedOrigin(TcpOrigin):
+    """A TCP origin that answers with exact bytes: `script(conn, n)` serves
+    the n-th request read from conn (bytes; (bytes, True) to close after
+    them; None to close). Keeps every head and body it read in `received`."""
+
+    def __init__(self, script):
+        self.script = script
+        self.received = []
+        super().__init__()
 
     def serve(self, c):
         c.settimeout(10)
@@ -232,9 +246,6 @@ class ScriptedOrigin:
             pass
         finally:
             c.close()
-
-    def stop(self):
-        self.sock.close()
 
 
 class UdpEcho:
@@ -1107,31 +1118,22 @@ class Audit(unittest.TestCase):
 # ---- opaque tunnels and TLS server names ---------------------------------------------------------
 
 
-class RecordingOrigin:
+class RecordingOrigin(TcpOrigin):
     """A TCP origin that keeps every byte each connection sent it, in order
     (`conns`: one dict per accepted connection with its bytes and an event set
     when the client side closed). It may speak first (`banner`) and answers
     every chunk with b"echo:" + chunk when `echo`."""
 
     def __init__(self, banner=b"", echo=True):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
         self.banner = banner
         self.echo = echo
         self.conns = []
-        threading.Thread(target=self.run, daemon=True).start()
+        super().__init__()
 
-    def run(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            rec = {"data": bytearray(), "closed": threading.Event()}
-            self.conns.append(rec)
-            threading.Thread(target=self.serve, args=(c, rec), daemon=True).start()
+    def accepted(self, c):
+        rec = {"data": bytearray(), "closed": threading.Event()}
+        self.conns.append(rec)  # in the order of accept
+        return c, rec
 
     def serve(self, c, rec):
         c.settimeout(20)
@@ -1163,9 +1165,6 @@ class RecordingOrigin:
 
     def last(self, timeout=10):
         return self.conn(len(self.conns) - 1, timeout)
-
-    def stop(self):
-        self.sock.close()
 
 
 def real_hello(sni):

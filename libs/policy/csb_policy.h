@@ -309,6 +309,40 @@ typedef struct csb_verdict {
  * docs/policy.md (probes the filesystem only to read `.git` pointer files
  * directly under writable roots). */
 void csb_policy_access_for(const csb_policy *p, const char *path, csb_verdict *out);
+
+/* csb_policy_access_for for many paths of one policy. Creating an
+ * evaluator does the per-policy work once (the entries indexed by path,
+ * the deny globs compiled, the protected-metadata paths and the targets of
+ * `.git` pointer files directly under writable roots collected), so that
+ * each path then costs only the entries and globs on its way;
+ * csb_policy_access_for pays all of that on every call.
+ *
+ *   csb_policy_evaluator *ev = csb_policy_evaluator_new(p);
+ *   for (...) csb_policy_evaluator_access_for(ev, path, &v);
+ *   csb_policy_evaluator_free(ev);
+ *
+ * Lifetime: `p` is borrowed. It (and its probe) must outlive the
+ * evaluator and must not be modified while the evaluator exists (entries
+ * added, canonicalized, freed): free the evaluator first and create a new
+ * one for the changed policy.
+ *
+ * The file system: `.git` pointer files are read (through the policy's
+ * probe) when the evaluator is created, not on each call. Its answers are
+ * those csb_policy_access_for gives at that moment; a caller that changes
+ * the tree in between (writes a `.git` file under a writable root) and
+ * needs the new answer creates a new evaluator.
+ *
+ * Threads: an evaluator holds scratch space, so one evaluator serves one
+ * call at a time (hence the non-const pointer); use one per thread.
+ * Several evaluators of one policy may be used concurrently (the policy is
+ * only read), as far as its probe allows. Never returns NULL (csb_x*). */
+typedef struct csb_policy_evaluator csb_policy_evaluator;
+csb_policy_evaluator *csb_policy_evaluator_new(const csb_policy *p);
+void csb_policy_evaluator_free(csb_policy_evaluator *ev);
+/* The verdict csb_policy_access_for(p, path, out) gives, for the `p` the
+ * evaluator was created for. */
+void csb_policy_evaluator_access_for(csb_policy_evaluator *ev, const char *path,
+                                     csb_verdict *out);
 /* One line naming the deciding rule, e.g.
  * "deny: /repo/a (entry from /repo/a)", "read-only: protected metadata
  * /repo/.git under writable root /repo". Caller frees. */

@@ -1,5 +1,6 @@
-/* eval.c - csb_policy_access_for (deepest match, deny globs, protected
- * metadata), verdict descriptions and the full-disk predicates. */
+/* eval.c - csb_policy_access_for and the reusable csb_policy_evaluator
+ * (deepest match, deny globs, protected metadata), verdict descriptions
+ * and the full-disk predicates. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -298,16 +299,34 @@ static int metadata_denial(const csb_policy *p, csb_policy_i_eval *ev,
   return 0;
 }
 
+struct csb_policy_evaluator {
+  const csb_policy *p;  /* borrowed */
+  int init;             /* ev was initialised (restricted policies only) */
+  csb_policy_i_eval ev; /* zeroed otherwise: unrestricted verdicts need none */
+};
+
+csb_policy_evaluator *csb_policy_evaluator_new(const csb_policy *p) {
+  csb_policy_evaluator *e = csb_xcalloc(1, sizeof(*e));
+  e->p = p;
+  e->init = !unrestricted(p);
+  if (e->init) csb_policy_i_eval_init(p, NULL, &e->ev);
+  return e;
+}
+
+void csb_policy_evaluator_free(csb_policy_evaluator *e) {
+  if (e == NULL) return;
+  if (e->init) csb_policy_i_eval_free(&e->ev);
+  free(e);
+}
+
+void csb_policy_evaluator_access_for(csb_policy_evaluator *e, const char *path, csb_verdict *out) {
+  csb_policy_i_access_for(e->p, &e->ev, path, out);
+}
+
 void csb_policy_access_for(const csb_policy *p, const char *path, csb_verdict *out) {
-  csb_policy_i_eval ev;
-  if (unrestricted(p)) {
-    memset(&ev, 0, sizeof(ev));
-    csb_policy_i_access_for(p, &ev, path, out);
-    return;
-  }
-  csb_policy_i_eval_init(p, NULL, &ev);
-  csb_policy_i_access_for(p, &ev, path, out);
-  csb_policy_i_eval_free(&ev);
+  csb_policy_evaluator *e = csb_policy_evaluator_new(p);
+  csb_policy_evaluator_access_for(e, path, out);
+  csb_policy_evaluator_free(e);
 }
 
 void csb_policy_i_access_for(const csb_policy *p, csb_policy_i_eval *ev, const char *path,

@@ -34,15 +34,23 @@ static void check(int cond) {
 static void exercise(csb_policy *p) {
   const char *paths[4] = {p->cwd, "/", "relative/x", NULL};
   if (p->n_entries > 0) paths[3] = p->entries[p->n_entries - 1].path;
+  /* One evaluator for all the paths agrees with evaluating each alone. */
+  csb_policy_evaluator *ev = csb_policy_evaluator_new(p);
   for (size_t i = 0; i < 4; i++) {
     if (paths[i] == NULL) continue;
-    csb_verdict v;
+    csb_verdict v, w;
     csb_policy_access_for(p, paths[i], &v);
+    csb_policy_evaluator_access_for(ev, paths[i], &w);
+    check(v.access == w.access && v.can_read == w.can_read && v.can_write == w.can_write &&
+          v.reason == w.reason && v.entry == w.entry && v.glob == w.glob &&
+          strcmp(v.protected_root, w.protected_root) == 0 &&
+          strcmp(v.writable_root, w.writable_root) == 0);
     check(!v.can_write || v.can_read);
     char *d = csb_verdict_describe(p, &v);
     check(d != NULL && d[0] != '\0');
     free(d);
   }
+  csb_policy_evaluator_free(ev);
   char *s = csb_policy_summary(p);
   free(s);
   char *e = csb_policy_explain(p);

@@ -1756,25 +1756,37 @@ csb_policy *RandomPolicy(std::mt19937 &rng, csb_platform pl, const csb_policy_pr
   return p;
 }
 
-void CheckEvaluation(csb_platform pl, unsigned seed) {
-  bool win = pl == CSB_PLATFORM_WINDOWS;
-  std::mt19937 rng(seed);
+// The file system the random policies are evaluated on: `.git` pointer
+// files whose targets exist, and one whose target does not.
+FakeFs EvaluationWorld(bool win) {
   FakeFs fs;
-  // `.git` pointer files whose targets exist, and one whose target does not.
   fs.files = win ? std::vector<std::string>{"C:\\w\\.git", "C:\\a\\.git"}
                  : std::vector<std::string>{"/w/.git", "/a/.git", "/w/a/.git"};
   fs.contents = win ? std::vector<std::string>{"gitdir: gd", "gitdir: C:\\missing"}
                     : std::vector<std::string>{"gitdir: gd", "gitdir: ../w/x", "gitdir: /nope"};
   fs.dirs = win ? std::vector<std::string>{"C:\\w\\gd"} : std::vector<std::string>{"/w/gd", "/w/x"};
+  return fs;
+}
+
+// A random query: absolute, or (every fifth) relative, joined to the cwd.
+std::string RandomQuery(std::mt19937 &rng, bool win, int q) {
+  std::string path = win ? RandomWindowsPath(rng) : RandomPosixPath(rng);
+  if (q % 5 == 0) {
+    size_t skip = win ? (path.compare(0, 3, "C:\\") == 0 ? 3 : 0) : path.find_first_not_of('/');
+    path = skip == std::string::npos ? "." : path.substr(skip);
+  }
+  return path;
+}
+
+void CheckEvaluation(csb_platform pl, unsigned seed) {
+  bool win = pl == CSB_PLATFORM_WINDOWS;
+  std::mt19937 rng(seed);
+  FakeFs fs = EvaluationWorld(win);
   csb_policy_probe probe = {&fs, FakeFs::Stat, FakeFs::Read, FakeFs::Effective};
   for (int round = 0; round < 300; round++) {
     csb_policy *p = RandomPolicy(rng, pl, &probe);
     for (int q = 0; q < 30; q++) {
-      std::string path = win ? RandomWindowsPath(rng) : RandomPosixPath(rng);
-      if (q % 5 == 0) {  // relative: joined to the cwd
-        size_t skip = win ? (path.compare(0, 3, "C:\\") == 0 ? 3 : 0) : path.find_first_not_of('/');
-        path = skip == std::string::npos ? "." : path.substr(skip);
-      }
+      std::string path = RandomQuery(rng, win, q);
       ASSERT_EQ(VerdictOf(p, path), ReferenceVerdict(p, fs, path))
           << Own(csb_policy_to_json(p)) << path;
     }
@@ -1785,6 +1797,74 @@ void CheckEvaluation(csb_platform pl, unsigned seed) {
 TEST(Evaluate, AgreesWithAScanOfEveryEntry) { CheckEvaluation(CSB_PLATFORM_LINUX, 7); }
 
 TEST(Evaluate, AgreesWithAScanOfEveryEntryOnWindows) { CheckEvaluation(CSB_PLATFORM_WINDOWS, 8); }
+
+// Every field of two verdicts, as text (for a readable failure).
+std::string VerdictText(const csb_verdict &v) {
+  return std::string(csb_access_name(v.access)) + " r" + std::to_string(v.can_read) + " w" +
+         std::to_string(v.can_write) + " reason " + std::to_string(v.reason) + " entry " +
+         std::to_string(v.entry) + " glob " + std::to_string(v.glob) + " protected " +
+         v.protected_root + " in " + v.writable_root;
+}
+
+// One evaluator per policy answers exactly what csb_policy_access_for
+// answers, for random policies (restricted or not, with `.git` pointer
+// files, deny globs, every platform) and many paths asked in any order,
+// the same path several times.
+void CheckEvaluator(csb_platform pl, unsigned seed) {
+  bool win = pl == CSB_PLATFORM_WINDOWS;
+  std::mt19937 rng(seed);
+  FakeFs fs = EvaluationWorld(win);
+  csb_policy_probe probe = {&fs, FakeFs::Stat, FakeFs::Read, FakeFs::Effective};
+  int restricted = 0, protected_seen = 0, globbed = 0;
+  for (int round = 0; round < 200; round++) {
+    csb_policy *p = RandomPolicy(rng, pl, &probe);
+    // Documents hold normalised paths (the reader refuses others).
+    for (size_t i = 0; i < p->n_entries; i++) {
+      char *n = csb_spath_normalize(win ? CSB_PATH_WINDOWS : CSB_PATH_POSIX, p->entries[i].path);
+      ASSERT_NE(n, nullptr) << p->entries[i].path;
+      free(p->entries[i].path);
+      p->entries[i].path = n;
+    }
+    csb_policy_canonicalize(p);
+    switch (rng() % 6) {
+      case 0:
+        p->enforcement = (csb_enforcement)(1 + rng() % 2);
+        break;
+      case 1:
+        p->fs_kind = (csb_fs_kind)(1 + rng() % 2);
+        break;
+      default:
+        restricted++;
+    }
+    csb_policy_evaluator *ev = csb_policy_evaluator_new(p);
+    std::vector<std::string> asked;
+    for (int q = 0; q < 40; q++) {
+      std::string path = !asked.empty() && q % 7 == 0 ? asked[rng() % asked.size()]
+                                                      : RandomQuery(rng, win, q);
+      asked.push_back(path);
+      csb_verdict once, reused;
+      csb_policy_access_for(p, path.c_str(), &once);
+      csb_policy_evaluator_access_for(ev, path.c_str(), &reused);
+      protected_seen += once.reason == CSB_REASON_PROTECTED;
+      globbed += once.reason == CSB_REASON_DENY_GLOB;
+      ASSERT_EQ(VerdictText(reused), VerdictText(once)) << Own(csb_policy_to_json(p)) << path;
+    }
+    csb_policy_evaluator_free(ev);
+    csb_policy_free(p);
+  }
+  // The random policies exercise what the evaluator precomputes.
+  EXPECT_GT(restricted, 100);
+  EXPECT_GT(protected_seen, 0);
+  if (!win) {
+    EXPECT_GT(globbed, 0);
+  }
+}
+
+TEST(Evaluator, AnswersEqualAccessForOnLinux) { CheckEvaluator(CSB_PLATFORM_LINUX, 11); }
+TEST(Evaluator, AnswersEqualAccessForOnMacos) { CheckEvaluator(CSB_PLATFORM_MACOS, 12); }
+TEST(Evaluator, AnswersEqualAccessForOnWindows) { CheckEvaluator(CSB_PLATFORM_WINDOWS, 13); }
+
+TEST(Evaluator, FreeNullIsANoOp) { csb_policy_evaluator_free(nullptr); }
 
 bool SameStrv(const csb_strv &a, const csb_strv &b) { return Strs(a) == Strs(b); }
 

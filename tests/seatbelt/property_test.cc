@@ -1,6 +1,6 @@
 // property_test.cc - for random policies and random paths, the file rules of
 // the generated profile (run through a small SBPL interpreter) agree with
-// libs/policy's verdict (csb_policy_access_for):
+// libs/policy's verdict (csb_policy_access_for, through one evaluator):
 //
 //   file-read-data  allowed  <=>  verdict.can_read
 //   file-write-data allowed  <=>  verdict.can_write
@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <memory>
 #include <random>
 #include <set>
 #include <string>
@@ -190,6 +191,9 @@ void CheckOne(csb_policy *p, const std::vector<std::string> &universe, const csb
   ASSERT_TRUE(sbpl_check(prog, params.data(), params.size(), perr, sizeof perr))
       << perr << "\n" << prof->text;
   st->policies++;
+  // One evaluator for the whole universe (freed however the loop ends).
+  std::unique_ptr<csb_policy_evaluator, void (*)(csb_policy_evaluator *)> ev(
+      csb_policy_evaluator_new(p), csb_policy_evaluator_free);
   for (const auto &path : universe) {
     // Nothing can exist below a file: Seatbelt grants a file root as a
     // literal, the lexical verdict its (impossible) subtree too.
@@ -198,7 +202,7 @@ void CheckOne(csb_policy *p, const std::vector<std::string> &universe, const csb
       continue;
     }
     csb_verdict vd;
-    csb_policy_access_for(p, path.c_str(), &vd);
+    csb_policy_evaluator_access_for(ev.get(), path.c_str(), &vd);
     sbpl_decision rd, wd;
     sbpl_decide(prog, params.data(), params.size(), "file-read-data", path.c_str(),
                 "REGULAR-FILE", &rd);

@@ -212,8 +212,14 @@ static const csb_cli_opt k_opts[] = {
     {NULL, 0, CSB_ARG_NONE, 0, NULL, NULL},
 };
 
+/* The plan checks every touched path before anything is written: one
+ * evaluator answers them all. The commit checks only what it recovers from
+ * an interrupted earlier run, and recovering changes the tree (a `.git`
+ * pointer file among it changes what is protected): there each path is
+ * evaluated afresh (`ev` NULL). */
 typedef struct {
   const csb_policy *policy;
+  csb_policy_evaluator *ev; /* NULL: evaluate each path on its own */
 } check_ctx;
 
 /* Every touched path must be writable; the refusal names the path and the
@@ -221,7 +227,10 @@ typedef struct {
 static int policy_check(void *ctx, const char *spelling, const char *abs_path, csb_error *err) {
   const check_ctx *c = ctx;
   csb_verdict v;
-  csb_policy_access_for(c->policy, abs_path, &v);
+  if (c->ev != NULL)
+    csb_policy_evaluator_access_for(c->ev, abs_path, &v);
+  else
+    csb_policy_access_for(c->policy, abs_path, &v);
   if (v.can_write) return 1;
   char *why = csb_verdict_describe(c->policy, &v);
   if (strcmp(spelling, abs_path) == 0)
@@ -353,7 +362,7 @@ static int csb_main(int argc, char **argv) {
   csb_patch_plan *plan = NULL;
   csb_buf full = {0};
   csb_patch_err_kind kind = CSB_PATCH_ERR_NONE;
-  check_ctx cctx = {NULL};
+  check_ctx cctx = {NULL, NULL}, commit_cctx = {NULL, NULL};
 
   /* The policy is optional here and never read from standard input
    * without `--policy -`: standard input is the patch's. */
@@ -363,7 +372,7 @@ static int csb_main(int argc, char **argv) {
       rc = csb_cli_error(&cli, CSB_EXIT_DATA, "%s", err.msg);
       goto out;
     }
-    cctx.policy = policy;
+    cctx.policy = commit_cctx.policy = policy;
     /* Fail closed on a document whose paths this host does not use. */
     if ((policy->platform == CSB_PLATFORM_WINDOWS) !=
         (csb_platform_host() == CSB_PLATFORM_WINDOWS)) {
@@ -381,8 +390,11 @@ static int csb_main(int argc, char **argv) {
       rc = csb_cli_error(&cli, CSB_EXIT_DATA, "Invalid patch: %s", message(&full, &err));
     goto out;
   }
+  if (policy) cctx.ev = csb_policy_evaluator_new(policy);
   csb_patch_plan_opts po = {cwd, 0, policy ? policy_check : NULL, policy ? &cctx : NULL, &full};
   plan = csb_patch_plan_build(p, &po, &kind, &err);
+  csb_policy_evaluator_free(cctx.ev);
+  cctx.ev = NULL;
   if (!plan) {
     rc = csb_cli_error(&cli, exit_for(kind), "%s", message(&full, &err));
     goto out;
@@ -407,7 +419,7 @@ static int csb_main(int argc, char **argv) {
       print_summary(plan, "Dry run. Would update the following files:\n");
     goto out;
   }
-  csb_patch_commit_opts co = {1, policy ? policy_check : NULL, policy ? &cctx : NULL};
+  csb_patch_commit_opts co = {1, policy ? policy_check : NULL, policy ? &commit_cctx : NULL};
   if (!csb_patch_commit(plan, &co, &kind, &err)) {
     rc = csb_cli_error(&cli, exit_for(kind), "%s", err.msg);
     goto out;

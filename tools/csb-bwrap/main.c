@@ -217,9 +217,10 @@ static void close_fd(int *fd);
  * not reach to an allowed name: such a rule must name a socket that
  * exists now, which pid 1 pins by device and inode before the command
  * starts (`--unix-allow-pinned`); anything else is refused. */
-static int unix_rule_flag(const csb_policy *p, const char *path, const char **flag, csb_error *err) {
+static int unix_rule_flag(const csb_policy *p, csb_policy_evaluator *ev, const char *path,
+                          const char **flag, csb_error *err) {
   csb_verdict v;
-  csb_policy_access_for(p, path, &v);
+  csb_policy_evaluator_access_for(ev, path, &v);
   const char *below = NULL;
   for (size_t i = 0; !v.can_write && !below && i < p->n_entries; i++)
     if (p->entries[i].access == CSB_ACCESS_WRITE && csb_path_is_strictly_under(path, p->entries[i].path))
@@ -306,14 +307,20 @@ static int build_argv(outer *o, plan *pl, int mount_proc, const char *registry, 
   csb_strv_push(a, "--net");
   csb_strv_push(a, net_name(o->p));
   if (o->p->allow_all_unix_sockets) csb_strv_push(a, "--unix-all");
+  csb_policy_evaluator *ev = NULL; /* for the allow rules' paths, made on first use */
   for (size_t i = 0; i < o->p->n_unix_sockets; i++) {
     const char *flag = o->p->unix_sockets[i].allow ? "--unix-allow" : "--unix-deny";
-    if (o->p->unix_sockets[i].allow && !o->p->allow_all_unix_sockets &&
-        !unix_rule_flag(o->p, o->p->unix_sockets[i].path, &flag, err))
-      return 0;
+    if (o->p->unix_sockets[i].allow && !o->p->allow_all_unix_sockets) {
+      if (ev == NULL) ev = csb_policy_evaluator_new(o->p);
+      if (!unix_rule_flag(o->p, ev, o->p->unix_sockets[i].path, &flag, err)) {
+        csb_policy_evaluator_free(ev);
+        return 0;
+      }
+    }
     csb_strv_push(a, flag);
     csb_strv_push(a, o->p->unix_sockets[i].path);
   }
+  csb_policy_evaluator_free(ev);
   close_fd(&pl->verify_fd);
   if (pl->fs.verify.len) {
     csb_buf list;

@@ -906,6 +906,7 @@ int bw_mounts_build(const csb_policy *p, const csb_policy_view *v, const bw_moun
   csb_strv_init(&b.rw_dirs);
   csb_strv_init(&b.writable_logical);
   int ok = 0;
+  csb_policy_evaluator *ev = NULL; /* for the paths of steps 5 and 6 */
   csb_strv unreadable;
   csb_strv_init(&unreadable);
 
@@ -1028,9 +1029,10 @@ int bw_mounts_build(const csb_policy *p, const csb_policy_view *v, const bw_moun
 
   /* 5. /dev/shm follows the policy (bubblewrap's own is private and
    * writable, which the policy may not allow). */
+  ev = csb_policy_evaluator_new(p);
   if (find_op(&b, "/dev/shm") < 0) {
     csb_verdict vd;
-    csb_policy_access_for(p, "/dev/shm", &vd);
+    csb_policy_evaluator_access_for(ev, "/dev/shm", &vd);
     if (vd.can_write) {
       add_op(&b, OP_BIND, "/dev/shm", "/dev/shm", "/dev/shm writable: host /dev/shm shared");
     } else if (vd.can_read) {
@@ -1053,7 +1055,7 @@ int bw_mounts_build(const csb_policy *p, const csb_policy_view *v, const bw_moun
     const char *r = o->registry_others[i];
     if (o->registry && strcmp(r, o->registry) == 0) continue;
     csb_verdict vd;
-    csb_policy_access_for(p, r, &vd);
+    csb_policy_evaluator_access_for(ev, r, &vd);
     csb_error why;
     csb_error_clear(&why);
     /* Writable by the policy's paths, or through a bind at another name
@@ -1082,6 +1084,7 @@ int bw_mounts_build(const csb_policy *p, const csb_policy_view *v, const bw_moun
 
   ok = emit(&b);
 out:
+  csb_policy_evaluator_free(ev);
   for (size_t i = 0; i < b.n; i++) {
     free(b.ops[i].dst);
     free(b.ops[i].key);

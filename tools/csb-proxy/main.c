@@ -109,10 +109,10 @@ typedef struct opts {
   px_limits cli_lim;
 } opts;
 
+/* ctx: an evaluator of the policy (every file the environment names). */
 static int policy_can_read(void *ctx, const char *path) {
-  const csb_policy *p = ctx;
   csb_verdict v;
-  csb_policy_access_for(p, path, &v);
+  csb_policy_evaluator_access_for(ctx, path, &v);
   return v.can_read;
 }
 
@@ -463,14 +463,16 @@ int main(int argc, char **argv) {
       eo.baseline_len = baseline.len;
       eo.baseline_path = baseline_path;
     }
+    csb_policy_evaluator *pev = policy ? csb_policy_evaluator_new(policy) : NULL;
     if (policy) {
       eo.can_read = policy_can_read;
-      eo.can_read_ctx = policy;
+      eo.can_read_ctx = pev;
     }
     int ok = px_env_compute(&eo, environ, &env_changes, &err);
     free(http_url);
     free(socks_url);
     if (!ok) {
+      csb_policy_evaluator_free(pev);
       code = csb_cli_error(&cli, CSB_EXIT_OSERR, "%s", err.msg);
       goto out;
     }
@@ -478,7 +480,7 @@ int main(int argc, char **argv) {
      * when it exists when resolving, and knows nothing of --ca-dir */
     if (policy && px.mitm) {
       char *key = csb_xasprintf("%s/ca.key", ca_dir);
-      if (policy_can_read(policy, key))
+      if (policy_can_read(pev, key))
         csb_cli_warn(&cli, "the MITM CA key %s is readable under the policy: a sandbox built from it lets "
                            "the command sign certificates that every client of this proxy trusts; resolve "
                            "the policy again now that the CA exists, or deny %s in it", key, ca_dir);
@@ -490,11 +492,12 @@ int main(int argc, char **argv) {
       char *list = csb_xstrdup(env_changes.v[i].value);
       char *save = NULL;
       for (char *b = strtok_r(list, ":", &save); b; b = strtok_r(NULL, ":", &save))
-        if (!policy_can_read(policy, b))
+        if (!policy_can_read(pev, b))
           csb_cli_warn(&cli, "the CA bundle %s is not readable under the policy; a launcher must grant it "
                              "(see " PX_ENV_BUNDLES_KEY ")", b);
       free(list);
     }
+    csb_policy_evaluator_free(pev);
   }
 
   /* ---- signals (blocked since before any thread started) ---- */

@@ -21,10 +21,10 @@ typedef struct {
  * at exactly `path` (the workspace is the home, a profile grants the home)
  * is an explicit grant and is left alone; write entries below `path` are
  * deeper than the entry added here and keep deciding their own subtrees. */
-static int writable_from_above(const rs_ctx *ctx, const char *path) {
+static int writable_from_above(const rs_ctx *ctx, csb_policy_evaluator *ev, const char *path) {
   const csb_policy *p = ctx->policy;
   csb_verdict v;
-  csb_policy_access_for(p, path, &v);
+  csb_policy_evaluator_access_for(ev, path, &v);
   if (v.entry < 0 || v.reason == CSB_REASON_PROTECTED) return 0;
   const csb_policy_entry *e = &p->entries[v.entry];
   /* With a deny glob matching `path` itself, its entries below may still
@@ -83,8 +83,10 @@ void rs_protect_config_homes(rs_ctx *ctx) {
    * entries are added: the result does not depend on their order. */
   int protect[7] = {0};
   size_t added = 0;
+  csb_policy_evaluator *ev = csb_policy_evaluator_new(p);
   for (size_t i = 0; i < n; i++)
-    if ((protect[i] = writable_from_above(ctx, places[i].path))) added++;
+    if ((protect[i] = writable_from_above(ctx, ev, places[i].path))) added++;
+  csb_policy_evaluator_free(ev);
   for (size_t i = 0; i < n; i++) {
     if (protect[i]) csb_policy_add_entry(p, places[i].path, CSB_ACCESS_READ, places[i].origin, 0, 0);
     free(places[i].path);

@@ -204,7 +204,15 @@ void csb_policy_add_workspace_root(csb_policy *p, const char *path, const char *
  * `origin`, in time linear in the roots. */
 void csb_policy_add_workspace_roots(csb_policy *p, const char *const *paths, size_t n,
                                     const char *origin);
+/* Sets the rule of a unix socket path (path copied), replacing the one
+ * set before for the same path; p->unix_sockets stays sorted by path. A
+ * binary search, then an insertion that moves the rules sorting after the
+ * path (none when it sorts last): use _set_unix_sockets for many. */
 void csb_policy_set_unix_socket(csb_policy *p, const char *path, int allow);
+/* csb_policy_set_unix_socket for each of rules[0..n) in turn (a later rule
+ * for the same path wins), in O((m + n) log(m + n)) for m rules set
+ * before. Paths copied. */
+void csb_policy_set_unix_sockets(csb_policy *p, const csb_unix_socket_rule *rules, size_t n);
 /* Makes views, evaluation and the legacy round trip of `p` probe the file
  * system through `probe` (borrowed: it must outlive every use of `p` and
  * of its clones); NULL restores the default. */

@@ -160,8 +160,7 @@ csb_policy *csb_policy_clone(const csb_policy *p) {
   c->net_mode = p->net_mode;
   c->allow_local_binding = p->allow_local_binding;
   c->allow_all_unix_sockets = p->allow_all_unix_sockets;
-  for (size_t i = 0; i < p->n_unix_sockets; i++)
-    csb_policy_set_unix_socket(c, p->unix_sockets[i].path, p->unix_sockets[i].allow);
+  csb_policy_set_unix_sockets(c, p->unix_sockets, p->n_unix_sockets);
   if (p->proxy != NULL) {
     c->proxy = cJSON_Duplicate(p->proxy, 1);
     if (c->proxy == NULL) {
@@ -270,6 +269,47 @@ void csb_policy_set_unix_socket(csb_policy *p, const char *path, int allow) {
   p->unix_sockets[lo].path = csb_xstrdup(path);
   p->unix_sockets[lo].allow = allow ? 1 : 0;
   p->n_unix_sockets++;
+}
+
+typedef struct {
+  csb_unix_socket_rule rule;
+  size_t seq; /* position among the rules set so far: the last one wins */
+} socket_pos;
+
+static int cmp_socket_pos(const void *a, const void *b) {
+  const socket_pos *x = a, *y = b;
+  int c = strcmp(x->rule.path, y->rule.path);
+  if (c != 0) return c;
+  return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+void csb_policy_set_unix_sockets(csb_policy *p, const csb_unix_socket_rule *rules, size_t n) {
+  size_t m = p->n_unix_sockets;
+  if (n == 0) return;
+  if (n == 1) {
+    csb_policy_set_unix_socket(p, rules[0].path, rules[0].allow);
+    return;
+  }
+  /* The rules so far and the new ones, sorted once by path and then by
+   * when they were set; of each path the last one is kept. */
+  socket_pos *all = csb_xcalloc(m + n, sizeof(*all));
+  for (size_t i = 0; i < m; i++) all[i] = (socket_pos){p->unix_sockets[i], i};
+  for (size_t i = 0; i < n; i++)
+    all[m + i] = (socket_pos){{csb_xstrdup(rules[i].path), rules[i].allow ? 1 : 0}, m + i};
+  qsort(all, m + n, sizeof(*all), cmp_socket_pos);
+  /* Refilled through grow_one, which owns the array's capacity. */
+  free(p->unix_sockets);
+  p->unix_sockets = NULL;
+  p->n_unix_sockets = 0;
+  for (size_t i = 0; i < m + n; i++) {
+    if (i + 1 < m + n && strcmp(all[i].rule.path, all[i + 1].rule.path) == 0) {
+      free(all[i].rule.path); /* set again later */
+      continue;
+    }
+    p->unix_sockets = grow_one(p->unix_sockets, p->n_unix_sockets, sizeof(*p->unix_sockets));
+    p->unix_sockets[p->n_unix_sockets++] = all[i].rule;
+  }
+  free(all);
 }
 
 /* ---- canonical order ---------------------------------------------------- */

@@ -263,6 +263,11 @@ static int read_network(csb_policy *p, const cJSON *obj, csb_error *err) {
   if (!get_bool_int(obj, "dangerously_allow_all_unix_sockets", &p->allow_all_unix_sockets, err))
     return 0;
   if (!csb_json_get_object(obj, "unix_sockets", &socks, err)) return 0;
+  /* Checked first, then set at once (in any order of the keys). */
+  size_t n_socks = 0;
+  for (const cJSON *c = socks->child; c != NULL; c = c->next) n_socks++;
+  csb_unix_socket_rule *rules = csb_xcalloc(n_socks ? n_socks : 1, sizeof(*rules));
+  size_t k = 0;
   for (const cJSON *c = socks->child; c != NULL; c = c->next) {
     const char *s = NULL;
     if (!csb_policy_i_path_is_canonical(p->platform, c->string)) {
@@ -274,13 +279,16 @@ static int read_network(csb_policy *p, const cJSON *obj, csb_error *err) {
       csb_error_set(err, "expected allow or deny, got `%s`", s);
       goto sock_fail;
     }
-    csb_policy_set_unix_socket(p, c->string, strcmp(s, "allow") == 0);
+    rules[k++] = (csb_unix_socket_rule){c->string, strcmp(s, "allow") == 0};
     continue;
   sock_fail:
+    free(rules);
     csb_json_error_push_key(err, c->string);
     csb_json_error_push_key(err, "unix_sockets");
     return 0;
   }
+  csb_policy_set_unix_sockets(p, rules, k);
+  free(rules);
   const cJSON *proxy = csb_json_get(obj, "proxy");
   if (proxy != NULL && !read_proxy(p, proxy, err)) return 0;
   return 1;

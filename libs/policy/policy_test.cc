@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <random>
 #include <sstream>
 #include <string>
@@ -1865,6 +1866,78 @@ TEST(Evaluator, AnswersEqualAccessForOnMacos) { CheckEvaluator(CSB_PLATFORM_MACO
 TEST(Evaluator, AnswersEqualAccessForOnWindows) { CheckEvaluator(CSB_PLATFORM_WINDOWS, 13); }
 
 TEST(Evaluator, FreeNullIsANoOp) { csb_policy_evaluator_free(nullptr); }
+
+std::map<std::string, int> SocketsOf(const csb_policy *p) {
+  std::map<std::string, int> m;
+  for (size_t i = 0; i < p->n_unix_sockets; i++) {
+    if (i > 0) {
+      EXPECT_LT(strcmp(p->unix_sockets[i - 1].path, p->unix_sockets[i].path), 0);
+    }
+    m[p->unix_sockets[i].path] = p->unix_sockets[i].allow;
+  }
+  EXPECT_EQ(m.size(), p->n_unix_sockets);
+  return m;
+}
+
+// Many unix socket rules in random order, paths repeated: set at once (and
+// merged with rules set before), the result is what setting them one by
+// one gives (the last rule of a path wins, sorted by path), byte for byte
+// in the document; the JSON reader takes keys in any order.
+TEST(Model, ManyUnixSocketsInAnyOrder) {
+  std::mt19937 rng(21);
+  std::vector<std::string> paths;
+  std::vector<csb_unix_socket_rule> rules;
+  for (int i = 0; i < 60000; i++) paths.push_back("/s/" + std::to_string(rng() % 40000));
+  for (const std::string &path : paths)
+    rules.push_back({const_cast<char *>(path.c_str()), (int)(rng() % 2)});
+  std::map<std::string, int> want;
+  for (const csb_unix_socket_rule &r : rules) want[r.path] = r.allow;
+
+  csb_policy *a = csb_policy_new(CSB_PLATFORM_LINUX, "/w");
+  size_t half = rules.size() / 2;
+  csb_policy_set_unix_sockets(a, rules.data(), half);
+  csb_policy_set_unix_socket(a, "/s/extra", 1);  // one more in between, then the rest
+  csb_policy_set_unix_sockets(a, rules.data() + half, rules.size() - half);
+  want["/s/extra"] = 1;
+  EXPECT_EQ(SocketsOf(a), want);
+  want.erase("/s/extra");
+  csb_policy *cl = csb_policy_clone(a);
+  EXPECT_EQ(Own(csb_policy_to_json(cl)), Own(csb_policy_to_json(a)));
+  csb_policy_free(cl);
+
+  // One by one (quadratic at worst, so a prefix) gives the same document.
+  csb_policy *one = csb_policy_new(CSB_PLATFORM_LINUX, "/w");
+  csb_policy *all = csb_policy_new(CSB_PLATFORM_LINUX, "/w");
+  for (size_t i = 0; i < 3000; i++) csb_policy_set_unix_socket(one, rules[i].path, rules[i].allow);
+  csb_policy_set_unix_sockets(all, rules.data(), 3000);
+  EXPECT_EQ(Own(csb_policy_to_json(all)), Own(csb_policy_to_json(one)));
+  csb_policy_set_unix_sockets(all, nullptr, 0);
+  EXPECT_EQ(Own(csb_policy_to_json(all)), Own(csb_policy_to_json(one)));
+  csb_policy_free(one);
+  csb_policy_free(all);
+
+  // A document with every path once, keys in descending order.
+  csb_policy *d = csb_policy_new(CSB_PLATFORM_LINUX, "/w");
+  csb_policy_set_unix_socket(d, "/s/KEYS", 1);
+  std::string doc = Own(csb_policy_to_json(d));
+  csb_policy_free(d);
+  std::string keys;
+  for (auto it = want.rbegin(); it != want.rend(); ++it)
+    keys += (keys.empty() ? "\"" : ", \"") + it->first + "\": \"" + (it->second ? "allow" : "deny") + "\"";
+  size_t at = doc.find("\"/s/KEYS\": \"allow\"");
+  ASSERT_NE(at, std::string::npos) << doc;
+  doc.replace(at, strlen("\"/s/KEYS\": \"allow\""), keys);
+  csb_policy *r = nullptr;
+  csb_error err;
+  csb_error_clear(&err);
+  ASSERT_TRUE(csb_policy_from_json(doc.data(), doc.size(), &r, &err)) << err.msg;
+  EXPECT_EQ(SocketsOf(r), want);
+  // Equal to the rules set at once, without the extra one.
+  csb_policy_set_unix_socket(r, "/s/extra", 1);
+  EXPECT_EQ(Own(csb_policy_to_json(r)), Own(csb_policy_to_json(a)));
+  csb_policy_free(r);
+  csb_policy_free(a);
+}
 
 bool SameStrv(const csb_strv &a, const csb_strv &b) { return Strs(a) == Strs(b); }
 

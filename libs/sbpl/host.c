@@ -296,15 +296,18 @@ csb_policy *csb_sbpl_policy_dealias(const csb_policy *p, const csb_sbpl_host *h)
   csb_unix_socket_rule *old = c->unix_sockets;
   c->unix_sockets = NULL;
   c->n_unix_sockets = 0;
+  /* Two spellings of one path: a deny wins (the denies are set last). */
+  csb_unix_socket_rule *order = csb_xcalloc(n ? n : 1, sizeof(*order));
+  size_t k = 0;
   for (size_t i = 0; i < n; i++) {
     replace(h, &old[i].path);
-    /* Two spellings of one path: a deny wins. */
-    int denied = 0;
-    for (size_t k = 0; k < c->n_unix_sockets; k++)
-      if (strcmp(c->unix_sockets[k].path, old[i].path) == 0 && !c->unix_sockets[k].allow) denied = 1;
-    if (!denied) csb_policy_set_unix_socket(c, old[i].path, old[i].allow);
-    free(old[i].path);
+    if (old[i].allow) order[k++] = old[i];
   }
+  for (size_t i = 0; i < n; i++)
+    if (!old[i].allow) order[k++] = old[i];
+  csb_policy_set_unix_sockets(c, order, k);
+  for (size_t i = 0; i < n; i++) free(old[i].path);
+  free(order);
   free(old);
   csb_policy_canonicalize(c);
   return c;

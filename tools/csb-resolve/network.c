@@ -118,17 +118,26 @@ static int overlay_flags(rs_ctx *ctx, csb_policy *p, const csb_toml_value *net) 
   if (csb_toml_as_bool(csb_toml_table_get(net, "dangerously_allow_all_unix_sockets"), &b))
     p->allow_all_unix_sockets = b;
   const csb_toml_value *socks = csb_toml_table_get(net, "unix_sockets");
-  for (size_t i = 0; socks != NULL && i < csb_toml_table_len(socks); i++) {
+  size_t n = socks != NULL ? csb_toml_table_len(socks) : 0;
+  /* Set at once, in the table's order (a later key for the same path wins). */
+  csb_unix_socket_rule *rules = csb_xcalloc(n ? n : 1, sizeof(*rules));
+  int rc = 0;
+  size_t got = 0;
+  for (size_t i = 0; i < n; i++) {
     const char *k = csb_toml_table_key_at(socks, i, NULL);
     const char *v = csb_toml_as_string(csb_toml_table_value_at(socks, i), NULL);
     char *abs = rs_abs_path(ctx, k, NULL);
-    if (abs == NULL)
-      return csb_cli_error(ctx->cli, CSB_EXIT_CONFIG,
-                           "network unix socket path `%s` must be absolute or start with `~/`", k);
-    csb_policy_set_unix_socket(p, abs, v != NULL && strcmp(v, "allow") == 0);
-    free(abs);
+    if (abs == NULL) {
+      rc = csb_cli_error(ctx->cli, CSB_EXIT_CONFIG,
+                         "network unix socket path `%s` must be absolute or start with `~/`", k);
+      break;
+    }
+    rules[got++] = (csb_unix_socket_rule){abs, v != NULL && strcmp(v, "allow") == 0};
   }
-  return 0;
+  if (rc == 0) csb_policy_set_unix_sockets(p, rules, got);
+  for (size_t i = 0; i < got; i++) free(rules[i].path);
+  free(rules);
+  return rc;
 }
 
 /* The proxy settings must be valid for csb-proxy: validated with the same

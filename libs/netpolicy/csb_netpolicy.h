@@ -71,8 +71,11 @@ const char *csb_block_message(csb_block_reason r);
 
 /* Upstream normalize_host: trims ASCII whitespace; `[x]...` -> x (with
  * "%25" inside the brackets decoded to "%"); otherwise exactly one ':'
- * strips a port; lowercases; strips trailing dots. Returns a new string
- * (possibly empty). */
+ * strips a port; lowercases; strips trailing dots. Unlike upstream it is
+ * idempotent: a result that these rules would change again (`[:]` -> ":",
+ * `[a:b]`, `[[x]]`, `[ x]`, `a :80` -> "a ") is no host, and "" is
+ * returned for it; valid hosts are never such results. Returns a new
+ * string (possibly empty). */
 char *csb_netpolicy_normalize_host(const char *host);
 
 /* Strict IP literal parser: dotted-quad IPv4 (no octal, hex or short

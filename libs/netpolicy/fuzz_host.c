@@ -7,14 +7,17 @@
  * (as a client sends it in a request target, Host header, CONNECT or SOCKS5
  * request); both are cut at a NUL byte. For every input:
  *   - the normalised host is lower case, has no trailing dot and is no
- *     longer than the input; normalising a valid host again changes nothing;
+ *     longer than the input; normalising it again changes nothing (valid
+ *     or not: `[:]` once normalised to ":", which normalises to "");
  *     a valid host is an IP literal or a DNS name of [a-z0-9_-] labels;
  *   - an IPv4 literal prints back exactly as written (no octal, hex or short
  *     forms are accepted); an IPv6 literal prints as text that parses back to
  *     the same address;
  *   - a pattern is accepted, or refused with a message; an accepted one
- *     matches the host exactly when a separate matcher (dynamic programming
- *     over the pattern's tokens instead of star backtracking) says so;
+ *     is accepted again as it was stored (a policy csb-resolve writes is
+ *     read back the same), and matches the host exactly when a separate
+ *     matcher (dynamic programming over the pattern's tokens instead of
+ *     star backtracking) says so;
  *   - with the pattern as the only allow entry, a valid host it matches is
  *     allowed and an unmatched one is asked about; with `*` allowed and the
  *     pattern denied, a valid host it matches is denied, and so is every
@@ -165,10 +168,10 @@ static void check_host(const char *raw, const char *norm) {
     if (*q >= 'A' && *q <= 'Z') abort();
   size_t n = strlen(norm);
   if (n > 0 && norm[n - 1] == '.') abort();
-  if (!csb_netpolicy_host_is_valid(norm)) return;
   char *again = csb_netpolicy_normalize_host(norm);
   if (strcmp(again, norm) != 0) abort();
   free(again);
+  if (!csb_netpolicy_host_is_valid(norm)) return;
   struct sockaddr_storage ss;
   if (csb_netpolicy_parse_ip(norm, &ss)) {
     char buf[64];
@@ -258,6 +261,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   if (np->n_domains != 1) abort();
   const char *P = np->domains[0].pattern;
+  csb_netpolicy *again = csb_netpolicy_new();
+  if (!csb_netpolicy_add_domain(again, P, 0, &err) || again->n_domains != 1 ||
+      strcmp(again->domains[0].pattern, P) != 0)
+    abort();
+  csb_netpolicy_free(again);
   int m = csb_netpolicy_pattern_matches(P, norm);
   if (m != ref_matches(P, norm)) abort();
 

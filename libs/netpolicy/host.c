@@ -12,7 +12,11 @@
 
 static int is_ws(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; }
 
-char *csb_netpolicy_normalize_host(const char *host) {
+/* One pass of the upstream rules. Not idempotent on its own: what comes
+ * out of brackets, or is left after a port, may be read again in another
+ * way (`[:]` gives ":", whose ':' then strips an empty port; `[[x]]` gives
+ * "[x"; `a :80` gives "a "). */
+static char *normalize_once(const char *host) {
   size_t len = strlen(host);
   size_t b = 0, e = len;
   while (b < e && is_ws(host[b])) b++;
@@ -43,6 +47,21 @@ char *csb_netpolicy_normalize_host(const char *host) {
   for (size_t i = 0; i < out.len; i++) out.data[i] = (char)tolower((unsigned char)out.data[i]);
   while (out.len > 0 && out.data[out.len - 1] == '.') out.data[--out.len] = '\0';
   return csb_buf_steal(&out);
+}
+
+char *csb_netpolicy_normalize_host(const char *host) {
+  /* A result that one more pass would change is no host (every valid one
+   * is a fixed point): "" instead, which every pass keeps. So normalising
+   * is idempotent, and a document that carries a normalised name (a domain
+   * pattern csb-resolve wrote) is read back as the same name, or refused
+   * in both places. */
+  char *once = normalize_once(host);
+  char *again = normalize_once(once);
+  int fixed = strcmp(once, again) == 0;
+  free(again);
+  if (fixed) return once;
+  once[0] = '\0';
+  return once;
 }
 
 int csb_netpolicy_parse_ip(const char *s, struct sockaddr_storage *out) {

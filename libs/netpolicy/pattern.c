@@ -133,7 +133,11 @@ char *np_normalize_pattern(const char *pattern, csb_error *err) {
     }
     char *norm = csb_netpolicy_normalize_host(rest);
     if (!*norm) {
-      if (rest[0] == '[')
+      /* Brackets that hold no host, or a blank left before a port ("a :80":
+       * no host either), are bad patterns; nothing before a port is none. */
+      int blank = 0;
+      for (const char *q = rest; *q; q++) blank |= (unsigned char)*q <= ' ';
+      if (rest[0] == '[' || blank)
         csb_error_set(err, "invalid glob pattern: %s", pattern);
       else
         csb_error_set(err, "invalid domain pattern `%s`: empty host", pattern);

@@ -70,7 +70,14 @@ static void normalize_domain_table(csb_toml_value *domains) {
   if (domains == NULL || csb_toml_value_kind(domains) != CSB_TOML_TABLE) return;
   csb_toml_value *fresh = csb_toml_table_new();
   for (size_t i = 0; i < csb_toml_table_len(domains); i++) {
-    char *k = csb_netpolicy_normalize_host(csb_toml_table_key_at(domains, i, NULL));
+    const char *written = csb_toml_table_key_at(domains, i, NULL);
+    char *k = csb_netpolicy_normalize_host(written);
+    /* No host at all: kept as written, for the check of the patterns to
+     * refuse it by that name. */
+    if (k[0] == '\0') {
+      free(k);
+      k = csb_xstrdup(written);
+    }
     csb_toml_pos kp = csb_toml_table_key_pos_at(domains, i);
     csb_toml_table_set(fresh, k, csb_toml_clone(csb_toml_table_value_at(domains, i)));
     size_t idx = 0;

@@ -92,6 +92,27 @@ bw_mount_opts Opts() {
   return o;
 }
 
+// bw_mounts_build of a view for a policy, which it takes over: both the
+// policy and what was built are freed with it.
+struct Built {
+  csb_policy *p;
+  bw_fsargs f{};
+  csb_error e{};
+  bool ok;
+  std::vector<std::string> a;  // the filesystem argv (empty on failure)
+  Built(csb_policy *policy, const View &view, const bw_mount_opts &o) : p(policy) {
+    csb_error_clear(&e);
+    ok = bw_mounts_build(p, &view.v, &o, &f, &e) != 0;
+    if (ok) a = Argv(f);
+  }
+  Built(const Built &) = delete;
+  Built &operator=(const Built &) = delete;
+  ~Built() {
+    bw_fsargs_free(&f);
+    csb_policy_free(p);
+  }
+};
+
 TEST(Mounts, WorkspaceOrderAndMasks) {
   TempDir t;
   std::string ws = t.Sub("ws");
@@ -107,12 +128,10 @@ TEST(Mounts, WorkspaceOrderAndMasks) {
   csb_strv_push(&w->read_only_subpaths, (ws + "/.git").c_str());
   for (const char *n : {".agents", ".codex"}) csb_strv_push(&w->protected_names, n);
   csb_strv_push(&view.v.unreadable_roots, (ws + "/secret").c_str());
-  bw_mount_opts o = Opts();
-  bw_fsargs f;
-  memset(&f, 0, sizeof f);
-  csb_error e;
-  ASSERT_TRUE(bw_mounts_build(p, &view.v, &o, &f, &e)) << e.msg;
-  auto a = Argv(f);
+  Built b(p, view, Opts());
+  ASSERT_TRUE(b.ok) << b.e.msg;
+  const auto &a = b.a;
+  const bw_fsargs &f = b.f;
   long base = Find(a, {"--ro-bind", "/", "/"});
   long dev = Find(a, {"--dev", "/dev"});
   long bind = Find(a, {"--bind", ws, ws});
@@ -142,8 +161,6 @@ TEST(Mounts, WorkspaceOrderAndMasks) {
   bool verify_git = false;
   for (size_t i = 0; i < f.verify.len; i++) verify_git |= std::string(f.verify.items[i]) == ws + "/.git";
   EXPECT_TRUE(verify_git);
-  bw_fsargs_free(&f);
-  csb_policy_free(p);
 }
 
 TEST(Mounts, SysStaysReadOnlyBelowAWritableRoot) {
@@ -153,29 +170,21 @@ TEST(Mounts, SysStaysReadOnlyBelowAWritableRoot) {
   View view;
   view.v.full_read = 1;
   view.v.full_write = 1;
-  bw_mount_opts o = Opts();
-  bw_fsargs f;
-  memset(&f, 0, sizeof f);
-  csb_error e;
-  ASSERT_TRUE(bw_mounts_build(p, &view.v, &o, &f, &e)) << e.msg;
-  auto a = Argv(f);
-  long base = Find(a, {"--bind", "/", "/"});
-  long sys = Find(a, {"--ro-bind", "/sys", "/sys"});
+  Built b(p, view, Opts());
+  ASSERT_TRUE(b.ok) << b.e.msg;
+  long base = Find(b.a, {"--bind", "/", "/"});
+  long sys = Find(b.a, {"--ro-bind", "/sys", "/sys"});
   EXPECT_EQ(base, 0);
   EXPECT_GT(sys, base);
-  bw_fsargs_free(&f);
-  csb_policy_free(p);
 
   // a read-only root shows /sys read-only already: no mount of its own
   p = csb_policy_new(CSB_PLATFORM_LINUX, t.path().c_str());
   csb_policy_add_entry(p, "/", CSB_ACCESS_READ, ":root", 0, 0);
   View ro;
   ro.v.full_read = 1;
-  memset(&f, 0, sizeof f);
-  ASSERT_TRUE(bw_mounts_build(p, &ro.v, &o, &f, &e)) << e.msg;
-  EXPECT_EQ(Find(Argv(f), {"--ro-bind", "/sys", "/sys"}), -1);
-  bw_fsargs_free(&f);
-  csb_policy_free(p);
+  Built r(p, ro, Opts());
+  ASSERT_TRUE(r.ok) << r.e.msg;
+  EXPECT_EQ(Find(r.a, {"--ro-bind", "/sys", "/sys"}), -1);
 }
 
 TEST(Mounts, WritableChildUnderDeniedParentGetsTraverseOnlyTmpfs) {
@@ -188,20 +197,15 @@ TEST(Mounts, WritableChildUnderDeniedParentGetsTraverseOnlyTmpfs) {
   view.AddWritable(ws);
   view.AddWritable(ws + "/blocked/allowed");
   csb_strv_push(&view.v.unreadable_roots, (ws + "/blocked").c_str());
-  bw_mount_opts o = Opts();
-  bw_fsargs f;
-  memset(&f, 0, sizeof f);
-  csb_error e;
-  ASSERT_TRUE(bw_mounts_build(p, &view.v, &o, &f, &e)) << e.msg;
-  auto a = Argv(f);
+  Built b(p, view, Opts());
+  ASSERT_TRUE(b.ok) << b.e.msg;
+  const auto &a = b.a;
   long deny = Find(a, {"--perms", "0111", "--tmpfs", ws + "/blocked"});
   long child = Find(a, {"--bind", ws + "/blocked/allowed", ws + "/blocked/allowed"});
   long remount = Find(a, {"--remount-ro", ws + "/blocked"});
   ASSERT_GE(deny, 0);
   EXPECT_GT(child, deny);
   EXPECT_GT(remount, child);
-  bw_fsargs_free(&f);
-  csb_policy_free(p);
 }
 
 TEST(Mounts, MissingDenyInWritableRootIsAnUnreadableFile) {
@@ -213,18 +217,12 @@ TEST(Mounts, MissingDenyInWritableRootIsAnUnreadableFile) {
   view.v.full_read = 1;
   view.AddWritable(ws);
   csb_strv_push(&view.v.unreadable_roots, (ws + "/later/key").c_str());
-  bw_mount_opts o = Opts();
-  bw_fsargs f;
-  memset(&f, 0, sizeof f);
-  csb_error e;
-  ASSERT_TRUE(bw_mounts_build(p, &view.v, &o, &f, &e)) << e.msg;
-  auto a = Argv(f);
-  EXPECT_GE(Find(a, {"--perms", "0000", "--ro-bind-data", "99", ws + "/later"}), 0);
-  ASSERT_EQ(f.n_synth, 1u);
-  EXPECT_EQ(std::string(f.synth[0].path), ws + "/later");
+  Built b(p, view, Opts());
+  ASSERT_TRUE(b.ok) << b.e.msg;
+  EXPECT_GE(Find(b.a, {"--perms", "0000", "--ro-bind-data", "99", ws + "/later"}), 0);
+  ASSERT_EQ(b.f.n_synth, 1u);
+  EXPECT_EQ(std::string(b.f.synth[0].path), ws + "/later");
   EXPECT_EQ(access((ws + "/later").c_str(), F_OK), -1) << "nothing is created while building";
-  bw_fsargs_free(&f);
-  csb_policy_free(p);
 }
 
 TEST(Mounts, CarveoutThroughWritableSymlinkFailsClosed) {
@@ -238,15 +236,9 @@ TEST(Mounts, CarveoutThroughWritableSymlinkFailsClosed) {
   view.v.full_read = 1;
   csb_writable_root *w = view.AddWritable(ws);
   csb_strv_push(&w->protected_names, ".codex");
-  bw_mount_opts o = Opts();
-  bw_fsargs f;
-  memset(&f, 0, sizeof f);
-  csb_error e;
-  csb_error_clear(&e);
-  EXPECT_FALSE(bw_mounts_build(p, &view.v, &o, &f, &e));
-  EXPECT_NE(std::string(e.msg).find("crosses symlink"), std::string::npos) << e.msg;
-  bw_fsargs_free(&f);
-  csb_policy_free(p);
+  Built b(p, view, Opts());
+  EXPECT_FALSE(b.ok);
+  EXPECT_NE(std::string(b.e.msg).find("crosses symlink"), std::string::npos) << b.e.msg;
 }
 
 TEST(Mounts, RestrictedReadStartsFromEmptyRoot) {
@@ -260,39 +252,23 @@ TEST(Mounts, RestrictedReadStartsFromEmptyRoot) {
   view.AddWritable(ws);
   bw_mount_opts o = Opts();
   o.mount_proc = 0;
-  bw_fsargs f;
-  memset(&f, 0, sizeof f);
-  csb_error e;
-  ASSERT_TRUE(bw_mounts_build(p, &view.v, &o, &f, &e)) << e.msg;
-  auto a = Argv(f);
-  EXPECT_EQ(Find(a, {"--tmpfs", "/"}), 0);
-  EXPECT_GE(Find(a, {"--ro-bind", "/usr", "/usr"}), 0);
-  EXPECT_GE(Find(a, {"--perms", "0555", "--tmpfs", "/proc"}), 0);
-  EXPECT_EQ(Find(a, {"--proc", "/proc"}), -1);
-  bw_fsargs_free(&f);
-  csb_policy_free(p);
+  Built b(p, view, o);
+  ASSERT_TRUE(b.ok) << b.e.msg;
+  EXPECT_EQ(Find(b.a, {"--tmpfs", "/"}), 0);
+  EXPECT_GE(Find(b.a, {"--ro-bind", "/usr", "/usr"}), 0);
+  EXPECT_GE(Find(b.a, {"--perms", "0555", "--tmpfs", "/proc"}), 0);
+  EXPECT_EQ(Find(b.a, {"--proc", "/proc"}), -1);
 }
 
 // Builds the filesystem argv of a restricted-read view; "" when it fails
 // (error in *err).
 std::vector<std::string> Build(const View &view, const bw_mount_opts &o, std::string *err = nullptr,
                                std::vector<std::string> *explain = nullptr) {
-  csb_policy *p = csb_policy_new(CSB_PLATFORM_LINUX, "/");
-  bw_fsargs f;
-  memset(&f, 0, sizeof f);
-  csb_error e;
-  csb_error_clear(&e);
-  std::vector<std::string> a;
-  if (bw_mounts_build(p, &view.v, &o, &f, &e)) {
-    a = Argv(f);
-    if (explain)
-      for (size_t i = 0; i < f.explain.len; i++) explain->push_back(f.explain.items[i]);
-  } else if (err) {
-    *err = e.msg;
-  }
-  bw_fsargs_free(&f);
-  csb_policy_free(p);
-  return a;
+  Built b(csb_policy_new(CSB_PLATFORM_LINUX, "/"), view, o);
+  if (b.ok && explain)
+    for (size_t i = 0; i < b.f.explain.len; i++) explain->push_back(b.f.explain.items[i]);
+  if (!b.ok && err) *err = b.e.msg;
+  return b.a;
 }
 
 TEST(Mounts, SymlinksOnTheWayToReadableRootsAreRecreated) {
@@ -433,11 +409,10 @@ TEST(Mounts, DataFilesComeLastAndReadTheirContentFromTheStart) {
   o.data_file_dst = dsts;
   o.data_file_fd = fds;
   o.n_data_files = 1;
-  bw_fsargs f;
-  memset(&f, 0, sizeof f);
-  csb_error e;
-  ASSERT_TRUE(bw_mounts_build(p, &view.v, &o, &f, &e)) << e.msg;
-  auto a = Argv(f);
+  Built b(p, view, o);
+  ASSERT_TRUE(b.ok) << b.e.msg;
+  const auto &a = b.a;
+  const bw_fsargs &f = b.f;
   long deny = Find(a, {"--tmpfs", hidden});
   ASSERT_GE(deny, 0);
   ASSERT_EQ(f.n_data_fds, 1u);
@@ -448,11 +423,9 @@ TEST(Mounts, DataFilesComeLastAndReadTheirContentFromTheStart) {
   long remount = Find(a, {"--remount-ro", hidden});
   EXPECT_GT(remount, data);  // created inside the mask before it turns read-only
   for (size_t i = 0; i < f.n_data_fds; i++) close(f.data_fds[i]);
-  bw_fsargs_free(&f);
   close(content);
   close(pfd[0]);
   close(pfd[1]);
-  csb_policy_free(p);
 }
 
 TEST(BwrapFind, HelpParsing) {
@@ -643,7 +616,7 @@ TEST(UnixRules, DeepestRuleWins) {
   char a1[] = "/run", a2[] = "/home/u/agent.sock", d1[] = "/run/docker.sock";
   char *allow[] = {a1, a2};
   char *deny[] = {d1};
-  bw_unix_rules r = {allow, 2, deny, 1, 0, nullptr};
+  bw_unix_rules r = {allow, 2, deny, 1, 0, nullptr, 1};
   EXPECT_TRUE(bw_unix_rules_allow(&r, "/run/user/1000/bus"));
   EXPECT_FALSE(bw_unix_rules_allow(&r, "/run/docker.sock"));
   EXPECT_TRUE(bw_unix_rules_allow(&r, "/home/u/agent.sock"));
@@ -657,7 +630,7 @@ TEST(UnixRules, PinnedRuleAllowsOnlyItsSocket) {
   char a1[] = "/run", a2[] = "/w/agent.sock";
   char *allow[] = {a1, a2};
   bw_unix_pin pin[] = {{0, 0, 0}, {1, 7, 42}};
-  bw_unix_rules r = {allow, 2, nullptr, 0, 0, pin};
+  bw_unix_rules r = {allow, 2, nullptr, 0, 0, pin, 1};
   struct stat pinned = {}, other = {};
   pinned.st_dev = 7;
   pinned.st_ino = 42;

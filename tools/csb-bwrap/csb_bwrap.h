@@ -308,6 +308,10 @@ typedef struct bw_unix_rules {
   size_t n_deny;
   int allow_all;
   bw_unix_pin *pin; /* parallel to allow (NULL: none pinned) */
+  /* 1 when the sandbox has its own network namespace: abstract sockets
+   * (scoped to it) reach only the sandbox's own. 0 (the host's namespace):
+   * only allow_all lets a connect to one through. */
+  int private_netns;
 } bw_unix_rules;
 
 /* 1 when a connect to `path` (canonical) is allowed. */

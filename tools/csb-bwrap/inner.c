@@ -57,7 +57,6 @@
 #define SYS_close_range 436
 #endif
 
-extern int bw_unix_private_netns;
 int bw_seccomp_install_common(const bw_seccomp_opts *o, int supervisor, csb_error *err);
 
 static int json_errors;
@@ -586,7 +585,7 @@ int bw_inner_main(int argc, char **argv) {
                 "start the server first, or make the directory read-only in the policy)",
                 unpinned);
   so.unix_mediated = !rules.allow_all && rules.n_allow > 0;
-  bw_unix_private_netns = so.net != BW_SECCOMP_NET_ENABLED;
+  rules.private_netns = so.net != BW_SECCOMP_NET_ENABLED;
 
   if (!capabilities_clear())
     return fail(CSB_EXIT_UNAVAILABLE,

@@ -42,9 +42,6 @@
 #define SYS_pidfd_getfd 438
 #endif
 
-/* Set by inner.c: 1 when the sandbox has its own network namespace. */
-int bw_unix_private_netns = 1;
-
 static int path_under(const char *root, const char *path) {
   size_t n = strlen(root);
   if (strcmp(root, "/") == 0) return path[0] == '/';
@@ -111,7 +108,7 @@ static int unix_connect(pid_t pid, int sock, const struct sockaddr_un *sa, sockl
   if (plen == 0) return EINVAL;
   if (sa->sun_path[0] == 0) {
     /* abstract: scoped to the network namespace */
-    if (!r->allow_all && !bw_unix_private_netns) return EPERM;
+    if (!r->allow_all && !r->private_netns) return EPERM;
     return connect(sock, (const struct sockaddr *)sa, len) == 0 ? 0 : errno;
   }
   char path[sizeof sa->sun_path + 1];

@@ -134,19 +134,20 @@ int csb_error_set_at(csb_error *err, int line, int col, const char *fmt, ...) {
 
 void csb_error_prefix(csb_error *err, const char *fmt, ...) {
   if (!err) return;
-  char prefix[512];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(prefix, sizeof prefix, fmt, ap);
+  char *prefix = csb_xvasprintf(fmt, ap); /* may name a path: never cut here */
   va_end(ap);
-  char old[sizeof err->msg];
-  memcpy(old, err->msg, sizeof old);
-  size_t cap = sizeof err->msg, plen = strlen(prefix), olen = strnlen(old, cap - 1);
+  size_t cap = sizeof err->msg, plen = strlen(prefix), olen = strnlen(err->msg, cap - 1);
+  /* The old message moves right by what goes before it (cut at the end). */
+  size_t shift = plen + 2 < cap - 1 ? plen + 2 : cap - 1;
+  size_t keep = olen < cap - 1 - shift ? olen : cap - 1 - shift;
+  memmove(err->msg + shift, err->msg, keep);
   size_t n = 0;
-  for (size_t i = 0; i < plen && n < cap - 1; i++) err->msg[n++] = prefix[i];
-  for (size_t i = 0; i < 2 && n < cap - 1; i++) err->msg[n++] = ": "[i];
-  for (size_t i = 0; i < olen && n < cap - 1; i++) err->msg[n++] = old[i];
-  err->msg[n] = '\0';
+  for (size_t i = 0; i < plen && n < shift; i++) err->msg[n++] = prefix[i];
+  for (size_t i = 0; i < 2 && n < shift; i++) err->msg[n++] = ": "[i];
+  err->msg[shift + keep] = '\0';
+  free(prefix);
 }
 
 /* ---- buffers ---- */

@@ -86,11 +86,31 @@ TEST(Error, SetClearPrefixAndNull) {
 
 TEST(Error, LongMessagesTruncateSafely) {
   csb_error e;
-  std::string big(5000, 'a');
+  std::string big(CSB_ERROR_MSG_MAX + 1000, 'a');
   csb_error_set(&e, "%s", big.c_str());
   EXPECT_EQ(sizeof e.msg - 1, strlen(e.msg));
   csb_error_prefix(&e, "%s", big.c_str());
   EXPECT_EQ(sizeof e.msg - 1, strlen(e.msg));
+  // A prefix longer than the room left cuts the old message at its end.
+  csb_error_set(&e, "%s", big.c_str());
+  csb_error_prefix(&e, "p");
+  EXPECT_EQ(sizeof e.msg - 1, strlen(e.msg));
+  EXPECT_EQ(0, strncmp(e.msg, "p: aaa", 6));
+}
+
+// Messages that name paths of PATH_MAX (4096) bytes keep them whole, even
+// four of them, and a prefix naming one keeps both.
+TEST(Error, PathsOfPathMaxStayWhole) {
+  std::string path = "/" + std::string(4094, 'p');
+  csb_error e;
+  csb_error_set(&e, "refusing to write %s (%s): read-only: protected metadata %s under writable root %s",
+                path.c_str(), path.c_str(), path.c_str(), path.c_str());
+  std::string want = "refusing to write " + path + " (" + path + "): read-only: protected metadata " +
+                     path + " under writable root " + path;
+  EXPECT_EQ(want, e.msg);
+  csb_error_set(&e, "cannot read %s", path.c_str());
+  csb_error_prefix(&e, "policy %s", path.c_str());
+  EXPECT_EQ("policy " + path + ": cannot read " + path, e.msg);
 }
 
 TEST(Buf, AppendPrintfSteal) {

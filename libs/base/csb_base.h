@@ -85,8 +85,14 @@ char *csb_xvasprintf(const char *fmt, va_list ap) CSB_PRINTF(1, 0);
 
 /* A single human-readable message with an optional source position.
  * line/col are 1-based; 0 means "no position". */
+/* Room for a message naming four paths of PATH_MAX (4096) bytes and its
+ * text (a refusal names the path as written, its absolute form, and the
+ * rule's path and root): a message is cut only past that, never in the
+ * middle of a path a user needs to find the rule. */
+#define CSB_ERROR_MSG_MAX (4 * 4096 + 1024)
+
 typedef struct csb_error {
-  char msg[1024];
+  char msg[CSB_ERROR_MSG_MAX];
   int line;
   int col;
 } csb_error;

@@ -161,7 +161,7 @@ typedef struct parser {
   bool failed;
   size_t err_off;
   int err_line, err_col;
-  char err_msg[900];
+  char err_msg[CSB_ERROR_MSG_MAX - 124]; /* room for the position before it */
 } parser;
 
 static int clamp_int(size_t v) { return v > INT_MAX ? INT_MAX : (int)v; }

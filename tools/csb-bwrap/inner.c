@@ -63,10 +63,9 @@ static int json_errors;
 
 static int fail(int code, const char *fmt, ...) CSB_PRINTF(2, 3);
 static int fail(int code, const char *fmt, ...) {
-  char msg[2048];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
+  char *msg = csb_xvasprintf(fmt, ap); /* whole: it may name long paths */
   va_end(ap);
   csb_buf b;
   csb_buf_init(&b);
@@ -81,6 +80,7 @@ static int fail(int code, const char *fmt, ...) {
   }
   csb_write_all(2, b.data, b.len);
   csb_buf_free(&b);
+  free(msg);
   return code;
 }
 

@@ -95,7 +95,7 @@ static int exec_bwrap(void *arg) {
   if (dup2(c->err_w, 2) < 0) return CSB_EXIT_OSERR;
   for (size_t i = 0; i < c->n_keep; i++) clear_cloexec(c->keep_fds[i]);
   execv(c->exec_path, c->argv);
-  char msg[512];
+  char msg[4096 + 512]; /* a whole path (no allocation here) */
   snprintf(msg, sizeof msg, "csb-bwrap: error: cannot execute bubblewrap %s: %s\n", c->exec_path,
            strerror(errno));
   csb_write_all(c->err_w, msg, strlen(msg));

@@ -78,6 +78,10 @@ char *csb_path_parent(const char *path);
 /* Last component of the normalised path ("/a/b/" -> "b"); "" for "/". */
 char *csb_path_basename(const char *path);
 
+/* When csb_path_is_under(prefix, path): the rest of `path` after the
+ * components of `prefix` (a pointer into `path`); else NULL. */
+const char *csb_path_rest_under(const char *prefix, const char *path);
+
 /* `path` relative to `root` when csb_path_is_under(root, path): "" when
  * they are equal, otherwise the remaining components joined by '/'.
  * Returns NULL when `path` is not under `root`. */
@@ -527,6 +531,11 @@ int csb_spath_equal(csb_path_style st, const char *a, const char *b);
  * calls equal hash equal (Windows: the csb_winname_fold form is hashed). */
 uint64_t csb_spath_hash(csb_path_style st, const char *p, size_t n);
 int csb_spath_is_under(csb_path_style st, const char *prefix, const char *path);
+/* When csb_spath_is_under(st, prefix, path): the part of `path` after the
+ * components `prefix` covers (a pointer into `path`, separators not
+ * skipped); else NULL. Never past the end of `path`, whatever spelling
+ * `prefix` has ("/w/." covers "/w" with nothing left). */
+const char *csb_spath_rest_under(csb_path_style st, const char *prefix, const char *path);
 /* Components below the root. */
 size_t csb_spath_depth(csb_path_style st, const char *path);
 /* csb_path_canonicalize or csb_winpath_canonicalize. */

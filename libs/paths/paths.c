@@ -122,6 +122,11 @@ int csb_path_is_under(const char *prefix, const char *path) {
   return match_prefix(prefix, path, &rest);
 }
 
+const char *csb_path_rest_under(const char *prefix, const char *path) {
+  const char *rest;
+  return match_prefix(prefix, path, &rest) ? rest : NULL;
+}
+
 int csb_path_is_strictly_under(const char *prefix, const char *path) {
   const char *rest, *s;
   size_t len;

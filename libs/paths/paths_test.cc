@@ -299,6 +299,21 @@ TEST(PathUnder, ComponentWise) {
   EXPECT_FALSE(csb_path_is_under("/a/..", "/b"));  // ".." compared literally
 }
 
+// The rest after a prefix points into the path, never past it, whatever
+// the prefix's spelling ("/w/." is longer than the "/w" it covers).
+TEST(PathUnder, RestPointsIntoThePath) {
+  const char *path = "/w";
+  EXPECT_EQ(csb_path_rest_under("/w/.", path), path + 2);
+  EXPECT_EQ(csb_spath_rest_under(CSB_PATH_POSIX, "/w/./", path), path + 2);
+  EXPECT_EQ(csb_spath_rest_under(CSB_PATH_POSIX, "//w//", path), path + 2);
+  const char *deep = "/w/.GIT/x";
+  EXPECT_STREQ(csb_spath_rest_under(CSB_PATH_POSIX, "/w/.", deep), "/.GIT/x");
+  EXPECT_EQ(csb_spath_rest_under(CSB_PATH_POSIX, "/v", deep), nullptr);
+  const char *win = "C:\\W\\.git";
+  EXPECT_STREQ(csb_spath_rest_under(CSB_PATH_WINDOWS, "c:\\w", win), "\\.git");
+  EXPECT_STREQ(csb_spath_rest_under(CSB_PATH_WINDOWS, "C:\\W\\.GIT", win), "");
+}
+
 TEST(PathUnder, Strictly) {
   EXPECT_FALSE(csb_path_is_strictly_under("/repo", "/repo"));
   EXPECT_FALSE(csb_path_is_strictly_under("/repo", "/repo/"));

@@ -75,6 +75,13 @@ int csb_spath_is_under(csb_path_style st, const char *prefix, const char *path) 
   return is_win(st) ? csb_winpath_is_under(prefix, path) : csb_path_is_under(prefix, path);
 }
 
+const char *csb_spath_rest_under(csb_path_style st, const char *prefix, const char *path) {
+  if (!csb_spath_is_under(st, prefix, path)) return NULL;
+  if (!is_win(st)) return csb_path_rest_under(prefix, path);
+  size_t n = csb_winpath_prefix_bytes(prefix, path), len = strlen(path);
+  return path + (n < len ? n : len);
+}
+
 size_t csb_spath_depth(csb_path_style st, const char *path) {
   return is_win(st) ? csb_winpath_depth(path) : csb_path_depth(path);
 }

@@ -59,9 +59,8 @@ char *csb_policy_i_path_join(csb_platform pl, const char *dir, const char *name)
 }
 
 const char *csb_policy_i_path_suffix(csb_platform pl, const char *path, const char *prefix) {
-  if (!csb_policy_i_path_has_prefix(pl, path, prefix)) return NULL;
-  size_t n = is_win(pl) ? csb_winpath_prefix_bytes(prefix, path) : strlen(prefix);
-  const char *rest = path + n;
+  const char *rest = csb_spath_rest_under(csb_policy_i_style(pl), prefix, path);
+  if (rest == NULL) return NULL;
   char sep = is_win(pl) ? '\\' : '/';
   while (*rest == sep) rest++;
   return rest;

@@ -413,6 +413,17 @@ TEST(Metadata, OtherSpellingsAreProtectedOnMacos) {
   csb_policy_free(p);
 }
 
+// Entries made through the API need not be normalised: a write root
+// spelled "/w/." longer than the path it covers is still read in bounds.
+TEST(Metadata, UnnormalisedWriteRootOnMacos) {
+  csb_policy *p = Make("/w", {{"/", CSB_ACCESS_READ, ":root"}, {"/w/.", CSB_ACCESS_WRITE, ":workspace_roots"}},
+                       CSB_PLATFORM_MACOS);
+  EXPECT_TRUE(CanWrite(p, "/w"));
+  EXPECT_TRUE(CanWrite(p, "/w/a"));
+  EXPECT_FALSE(CanWrite(p, "/w/.GIT/config"));
+  csb_policy_free(p);
+}
+
 TEST(Metadata, FullDiskWriteHasNoMetadataProtection) {
   csb_policy *p = Make("/w", {{"/", CSB_ACCESS_WRITE, ":root"}});
   EXPECT_TRUE(CanWrite(p, "/w/.git/config"));

@@ -37,7 +37,7 @@ BUBBLEWRAP = os.environ.get("CSB_BUBBLEWRAP", "")  # the bubblewrap it should us
 TMP = tempfile.mkdtemp(prefix="pxtest", dir=os.environ.get("TEST_TMPDIR"))
 NAMES = ["allowed.test", "api.wild.test", "deep.api.wild.test", "wild.test", "apex.test", "sub.apex.test",
          "denied.test", "other.test", "evilallowed.test", "hooked.test", "ask.test", "once.test", "never.test",
-         "die.test", "dedupe.test", "localhost.test", "rebind.test"]
+         "die.test", "dedupe.test", "odd.test", "localhost.test", "rebind.test"]
 TS_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 PROXY_VARS = [k for k in os.environ if k.lower().endswith("_proxy") or k.lower() in (
     "ssl_cert_file", "ssl_cert_dir", "requests_ca_bundle", "curl_ca_bundle", "git_ssl_cainfo",
@@ -1510,6 +1510,12 @@ for line in sys.stdin:
     if host == "dedupe.test":
         while not os.path.exists(log + ".release"):
             time.sleep(0.05)
+    if host == "odd.test":
+        # ids that name no question, then the answer with a scope of unclear reach
+        for bad in ("-1", "1e999", str(q["id"]) + ".5", '"%d"' % q["id"], "null"):
+            print('{"id":%s,"decision":"allow"}' % bad, flush=True)
+        print(json.dumps({"id": q["id"], "decision": "allow", "scope": "forever"}), flush=True)
+        continue
     reply = {"id": q["id"], "decision": "allow" if host in ("ask.test", "once.test", "dedupe.test") else "deny",
              "scope": "once" if host in ("once.test", "dedupe.test") else "session", "reason": "test"}
     print(json.dumps(reply), flush=True)
@@ -1606,6 +1612,17 @@ class Decider(unittest.TestCase):
             for o in outs:
                 self.assertEqual(json.loads(o)["method"], "GET")
             self.assertEqual(len([q for q in self.questions() if q["host"] == "dedupe.test"]), 1)
+
+    def test_replies_naming_no_question_are_ignored_and_unknown_scopes_do_not_cache(self):
+        with self.start() as px:
+            env = px.env()
+            for _ in range(2):
+                r = curl(["-i", "http://odd.test:%d/echo" % ORIGIN.port], env)
+                self.assertEqual(status_of(r.stdout), 200, (r.stdout, px.stderr()))
+            self.assertEqual(len([q for q in self.questions() if q["host"] == "odd.test"]), 2)
+            err = px.stderr()
+            self.assertEqual(err.count("ignoring malformed decider reply"), 10, err)
+            self.assertEqual(err.count("unknown decider scope `forever`; using once"), 2, err)
 
     def test_timeout_and_dead_decider_deny(self):
         with self.start(timeout="1s") as px:

@@ -143,8 +143,11 @@ static void handle_line(px_decider *d, const char *line, size_t len) {
   const cJSON *dec = j ? cJSON_GetObjectItemCaseSensitive(j, "decision") : NULL;
   const cJSON *scope = j ? cJSON_GetObjectItemCaseSensitive(j, "scope") : NULL;
   const cJSON *reason = j ? cJSON_GetObjectItemCaseSensitive(j, "reason") : NULL;
-  if (!cJSON_IsObject(j) || !cJSON_IsNumber(id) || !cJSON_IsString(dec) || (scope && !cJSON_IsString(scope)) ||
-      (reason && !cJSON_IsString(reason))) {
+  /* ids are the integers csb-proxy hands out: anything else (negative,
+   * fractional, beyond 2^53, not finite) names no question */
+  double idv = cJSON_IsNumber(id) ? id->valuedouble : -1;
+  if (!cJSON_IsObject(j) || !(idv >= 0 && idv <= 9007199254740992.0 && idv == (double)(uint64_t)idv) ||
+      !cJSON_IsString(dec) || (scope && !cJSON_IsString(scope)) || (reason && !cJSON_IsString(reason))) {
     fprintf(stderr, "csb-proxy: warning: ignoring malformed decider reply: %.*s\n", (int)(len > 200 ? 200 : len),
             line);
     cJSON_Delete(j);
@@ -165,10 +168,14 @@ static void handle_line(px_decider *d, const char *line, size_t len) {
   if (scope) {
     if (strcmp(scope->valuestring, "once") == 0)
       session = 0;
-    else if (strcmp(scope->valuestring, "session") != 0)
-      fprintf(stderr, "csb-proxy: warning: unknown decider scope `%s`; using session\n", scope->valuestring);
+    else if (strcmp(scope->valuestring, "session") != 0) {
+      /* an answer whose reach is unclear reaches no further than this
+       * request */
+      fprintf(stderr, "csb-proxy: warning: unknown decider scope `%s`; using once\n", scope->valuestring);
+      session = 0;
+    }
   }
-  uint64_t want = (uint64_t)id->valuedouble;
+  uint64_t want = (uint64_t)idv;
   for (pending *p = d->pending; p; p = p->next) {
     if (p->id == want) {
       finish(d, p, decision, reason ? reason->valuestring : "", session && decision != DECIDE_ASK);

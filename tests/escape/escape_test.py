@@ -295,6 +295,29 @@ def _(c):
         rx.close()
 
 
+@probe("unix_raw_sendto", "datagram to a host socket via socket(AF_UNIX, SOCK_RAW)/socketpair + sendto, "
+       "with and without a Unix allow list")
+def _(c):
+    path = os.path.join(c.out, "log.sock")
+    rx = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    rx.bind(path)
+    rx.settimeout(0.3)
+    try:
+        for unix in ({}, {os.path.join(c.out, "x.sock"): "allow"}):
+            c.policy(unix=unix)
+            v = verdict(*c.run("probe_io", "unix_raw_sendto", path))
+            try:
+                rx.recv(16)
+                return "ESCAPED", "ESCAPED: a datagram reached the host socket"
+            except socket.timeout:
+                pass
+            if v[0] != "blocked":
+                return v
+        return v
+    finally:
+        rx.close()
+
+
 @probe("tcp_direct", "TCP to a host loopback listener (restricted network)")
 def _(c):
     s = socket.socket()

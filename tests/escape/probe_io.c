@@ -158,6 +158,34 @@ static int p_unix_dgram_sendmsg(int c, char **v) {
   return blocked("socketpair/sendmsg: %s; socket/sendto: %s", strerror(e1), strerror(errno));
 }
 
+/* argv[2]: pathname of a host datagram socket; the kernel turns AF_UNIX
+ * SOCK_RAW into a datagram socket: try socket(SOCK_RAW) + sendto and
+ * socketpair(SOCK_RAW) + sendmsg with msg_name. */
+static int p_unix_raw_sendto(int c, char **v) {
+  if (c < 3) return perror2("usage: unix_raw_sendto PATH");
+  struct sockaddr_un a;
+  memset(&a, 0, sizeof a);
+  a.sun_family = AF_UNIX;
+  snprintf(a.sun_path, sizeof a.sun_path, "%s", v[2]);
+  int e1 = 0;
+  int s = socket(AF_UNIX, SOCK_RAW, 0);
+  if (s >= 0 && sendto(s, "pwned", 5, 0, (struct sockaddr *)&a, sizeof a) == 5)
+    return escaped("datagram delivered to %s via socket(AF_UNIX, SOCK_RAW) + sendto", v[2]);
+  e1 = errno;
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_RAW, 0, sv) == 0) {
+    struct iovec iov = {"pwned", 5};
+    struct msghdr m;
+    memset(&m, 0, sizeof m);
+    m.msg_name = &a;
+    m.msg_namelen = sizeof a;
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    if (sendmsg(sv[0], &m, 0) == 5) return escaped("datagram delivered to %s via socketpair(SOCK_RAW)+msg_name", v[2]);
+  }
+  return blocked("socket(SOCK_RAW)/sendto: %s; socketpair(SOCK_RAW)/sendmsg: %s", strerror(e1), strerror(errno));
+}
+
 /* argv[2] argv[3]: host address and port of a listener (loopback) */
 static int p_tcp_direct(int c, char **v) {
   if (c < 4) return perror2("usage: tcp_direct ADDR PORT");
@@ -215,6 +243,7 @@ static const probe probes[] = {
     {"abstract_unix", p_abstract_unix},
     {"unix_path", p_unix_path},
     {"unix_dgram_sendmsg", p_unix_dgram_sendmsg},
+    {"unix_raw_sendto", p_unix_raw_sendto},
     {"unix_overlong", p_unix_overlong},
     {"tcp_direct", p_tcp_direct},
     {"udp_direct", p_udp_direct},

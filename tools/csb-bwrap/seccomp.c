@@ -137,14 +137,18 @@ static scmp_filter_ctx build(const bw_seccomp_opts *o, int supervisor, csb_error
   if (!DENYA(ctx, sock, EQ32A0(AF_INET6), SCMP_A1(SCMP_CMP_MASKED_EQ, SOCK_TYPE_MASK, SOCK_RAW))) goto rule_fail;
   if (!DENYA(ctx, sock, SCMP_A1(SCMP_CMP_MASKED_EQ, SOCK_TYPE_MASK, SOCK_PACKET))) goto rule_fail;
   /* Datagram Unix sockets can address any pathname socket with
-   * sendmsg(msg_name), which no filter can inspect. */
+   * sendmsg(msg_name), which no filter can inspect. The kernel makes
+   * AF_UNIX SOCK_RAW a datagram socket too. */
   if (!o->unix_all) {
-    if (!DENYA(ctx, sock, EQ32A0(AF_UNIX),
-               SCMP_A1(SCMP_CMP_MASKED_EQ, SOCK_TYPE_MASK, SOCK_DGRAM)))
-      goto rule_fail;
-    if (!DENYA(ctx, pair, EQ32A0(AF_UNIX),
-               SCMP_A1(SCMP_CMP_MASKED_EQ, SOCK_TYPE_MASK, SOCK_DGRAM)))
-      goto rule_fail;
+    static const int dgram_types[] = {SOCK_DGRAM, SOCK_RAW};
+    for (size_t i = 0; i < CSB_ARRAY_LEN(dgram_types); i++) {
+      if (!DENYA(ctx, sock, EQ32A0(AF_UNIX),
+                 SCMP_A1(SCMP_CMP_MASKED_EQ, SOCK_TYPE_MASK, (scmp_datum_t)dgram_types[i])))
+        goto rule_fail;
+      if (!DENYA(ctx, pair, EQ32A0(AF_UNIX),
+                 SCMP_A1(SCMP_CMP_MASKED_EQ, SOCK_TYPE_MASK, (scmp_datum_t)dgram_types[i])))
+        goto rule_fail;
+    }
   }
   /* socketpair: AF_UNIX only, always. */
   {

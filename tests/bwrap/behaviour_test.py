@@ -1689,6 +1689,23 @@ def allow_listed_unix_socket_works_others_do_not(t):
 
 
 @case
+def allow_listed_unix_socket_from_a_thread(t):
+    """connect() from a thread that does not lead its process is decided
+    like any other (pid 1 is told the thread's id)."""
+    good = UnixServer(os.path.join(t.out, "good.sock"), b"good")
+    bad = UnixServer(os.path.join(t.out, "bad.sock"), b"bad")
+    try:
+        t.policy(unix={good.path: "allow"})
+        code = ("import sys,threading\n"
+                "th=threading.Thread(target=exec, args=(sys.stdin.read(), {})); th.start(); th.join()\n")
+        rc, out, err = t.run([PY, "-c", code, good.path, bad.path], stdin=UNIX_PROBE)
+        eq((rc, out), (0, "ok good\nblocked 1\n"), f"output (stderr {err!r})")
+    finally:
+        good.close()
+        bad.close()
+
+
+@case
 def unix_socket_symlink_to_denied_socket_is_denied(t):
     bad = UnixServer(os.path.join(t.out, "bad.sock"), b"bad")
     good = UnixServer(os.path.join(t.out, "good.sock"), b"good")

@@ -21,6 +21,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <seccomp.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -41,6 +42,8 @@
 #ifndef SYS_pidfd_getfd
 #define SYS_pidfd_getfd 438
 #endif
+/* pidfd_open flag for a thread that need not lead its group (Linux 6.9). */
+#define CSB_PIDFD_THREAD O_EXCL
 
 static int path_under(const char *root, const char *path) {
   size_t n = strlen(root);
@@ -88,19 +91,45 @@ static int read_child(pid_t pid, unsigned long addr, void *buf, size_t len) {
   return n == (ssize_t)len;
 }
 
-static int child_fd(pid_t pid, int fd) {
-  int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-  if (pidfd < 0) return -1;
-  int dup = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
-  int e = errno;
-  close(pidfd);
-  errno = e;
-  return dup;
+/* The thread group of thread `tid` (its "Tgid:" in /proc), -1 unknown. */
+static pid_t thread_group(pid_t tid) {
+  char path[64], buf[512];
+  snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return -1;
+  buf[n] = 0;
+  const char *t = strstr(buf, "\nTgid:");
+  if (!t) return -1;
+  char *end = NULL;
+  long v = strtol(t + 6, &end, 10);
+  return end != t + 6 && v > 0 && v <= INT_MAX ? (pid_t)v : -1;
 }
 
-/* Decides and performs a Unix connect; returns 0 or an errno value. */
-static int unix_connect(pid_t pid, int sock, const struct sockaddr_un *sa, socklen_t len,
-                        const bw_unix_rules *r) {
+/* A pidfd for the thread that made the call (req->pid is a thread id, and
+ * only a thread group's leader has a plain pidfd): PIDFD_THREAD (Linux
+ * 6.9), else the pidfd of its thread group, which shares its descriptor
+ * table. -1 with errno on failure. */
+static int thread_pidfd(pid_t tid) {
+  int fd = (int)syscall(SYS_pidfd_open, tid, CSB_PIDFD_THREAD);
+  if (fd >= 0 || errno != EINVAL) return fd;
+  pid_t tgid = thread_group(tid);
+  if (tgid < 0) {
+    errno = ESRCH;
+    return -1;
+  }
+  return (int)syscall(SYS_pidfd_open, tgid, 0);
+}
+
+/* Decides a connect to a Unix address: 0 when it may go ahead, with *via
+ * the socket file to connect through (opened O_PATH; -1 for an abstract
+ * name, connected as asked), or an errno value. Relative names are
+ * resolved from `cwd`, the calling thread's working directory. */
+static int unix_decide(int cwd, const struct sockaddr_un *sa, socklen_t len, const bw_unix_rules *r,
+                       int *via) {
+  *via = -1;
   /* The kernel refuses an address longer than struct sockaddr_un, and so
    * do we: the path is copied into a buffer sized for sun_path. */
   if (len > sizeof *sa) return EINVAL;
@@ -109,23 +138,14 @@ static int unix_connect(pid_t pid, int sock, const struct sockaddr_un *sa, sockl
   if (sa->sun_path[0] == 0) {
     /* abstract: scoped to the network namespace */
     if (!r->allow_all && !r->private_netns) return EPERM;
-    return connect(sock, (const struct sockaddr *)sa, len) == 0 ? 0 : errno;
+    return 0;
   }
   char path[sizeof sa->sun_path + 1];
   memcpy(path, sa->sun_path, plen);
   path[plen] = 0;
-  if (strlen(path) == 0) return EINVAL;
-  int base = AT_FDCWD;
-  if (path[0] != '/') {
-    char cwd[64];
-    snprintf(cwd, sizeof cwd, "/proc/%d/cwd", (int)pid);
-    base = open(cwd, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (base < 0) return EPERM;
-  }
-  int pfd = openat(base, path, O_PATH | O_CLOEXEC);
-  int e = errno;
-  if (base >= 0) close(base);
-  if (pfd < 0) return e;
+  if (path[0] != '/' && cwd < 0) return EPERM;
+  int pfd = openat(path[0] == '/' ? AT_FDCWD : cwd, path, O_PATH | O_CLOEXEC);
+  if (pfd < 0) return errno;
   struct stat st;
   if (fstat(pfd, &st) != 0 || !S_ISSOCK(st.st_mode)) {
     close(pfd);
@@ -145,21 +165,22 @@ static int unix_connect(pid_t pid, int sock, const struct sockaddr_un *sa, sockl
     close(pfd);
     return EPERM;
   }
-  struct sockaddr_un via;
-  memset(&via, 0, sizeof via);
-  via.sun_family = AF_UNIX;
-  snprintf(via.sun_path, sizeof via.sun_path, "%s", self);
-  int rc = connect(sock, (struct sockaddr *)&via, sizeof via);
-  e = errno;
-  close(pfd);
-  return rc == 0 ? 0 : e;
+  *via = pfd;
+  return 0;
+}
+
+/* 1 when a Unix address names a path relative to the caller's cwd. */
+static int unix_relative(const struct sockaddr_storage *ss, socklen_t len) {
+  const struct sockaddr_un *sa = (const struct sockaddr_un *)ss;
+  return ss->ss_family == AF_UNIX && len > offsetof(struct sockaddr_un, sun_path) && sa->sun_path[0] != 0 &&
+         sa->sun_path[0] != '/';
 }
 
 int bw_unix_notify_handle(int listener, const bw_unix_rules *r) {
   struct seccomp_notif *req = NULL;
   struct seccomp_notif_resp *resp = NULL;
   if (seccomp_notify_alloc(&req, &resp) != 0) return 0;
-  int keep = 1;
+  int keep = 1, pidfd = -1, cwd = -1, sock = -1, via = -1;
   if (seccomp_notify_receive(listener, req) != 0) {
     /* the caller died (ENOENT) or we were interrupted */
     keep = errno == ENOENT || errno == EINTR || errno == EAGAIN || errno == 0;
@@ -178,20 +199,44 @@ int bw_unix_notify_handle(int listener, const bw_unix_rules *r) {
     resp->error = -EINVAL;
     goto respond;
   }
+  /* Everything looked up by the caller's thread id (its pidfd, memory and
+   * working directory) is taken before SECCOMP_IOCTL_NOTIF_ID_VALID: once
+   * that says the call is still pending, the id had not been reused. */
+  pidfd = thread_pidfd(req->pid);
+  if (pidfd < 0) goto respond;
   if (!read_child(req->pid, addr, &ss, len)) {
     resp->error = -EFAULT;
     goto respond;
   }
+  if (unix_relative(&ss, len)) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/cwd", (int)req->pid);
+    cwd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  }
   if (seccomp_notify_id_valid(listener, req->id) != 0) goto out;
-  int sock = child_fd(req->pid, sockfd);
+  sock = (int)syscall(SYS_pidfd_getfd, pidfd, sockfd, 0);
   if (sock < 0) {
     resp->error = errno == EBADF ? -EBADF : -EPERM;
     goto respond;
   }
   if (ss.ss_family == AF_UNIX) {
-    int e = unix_connect(req->pid, sock, (const struct sockaddr_un *)&ss, len, r);
-    resp->error = -e;
-    close(sock);
+    int e = unix_decide(cwd, (const struct sockaddr_un *)&ss, len, r, &via);
+    if (e != 0) {
+      resp->error = -e;
+      goto respond;
+    }
+    if (via >= 0) {
+      /* through the descriptor, so that the checked inode is the one
+       * reached */
+      struct sockaddr_un *un = (struct sockaddr_un *)&ss;
+      memset(&ss, 0, sizeof ss);
+      un->sun_family = AF_UNIX;
+      snprintf(un->sun_path, sizeof un->sun_path, "/proc/self/fd/%d", via);
+      len = (socklen_t)sizeof *un;
+    }
+  }
+  if (ss.ss_family == AF_UNIX) {
+    resp->error = connect(sock, (struct sockaddr *)&ss, len) == 0 ? 0 : -errno;
     goto respond;
   }
   /* Another family: connect in a helper so that we keep serving. */
@@ -202,7 +247,6 @@ int bw_unix_notify_handle(int listener, const bw_unix_rules *r) {
     seccomp_notify_respond(listener, resp);
     _exit(0);
   }
-  close(sock);
   if (h < 0) {
     resp->error = -EAGAIN;
     goto respond;
@@ -211,6 +255,10 @@ int bw_unix_notify_handle(int listener, const bw_unix_rules *r) {
 respond:
   if (seccomp_notify_respond(listener, resp) != 0 && errno != ENOENT) keep = 1;
 out:
+  if (via >= 0) close(via);
+  if (sock >= 0) close(sock);
+  if (cwd >= 0) close(cwd);
+  if (pidfd >= 0) close(pidfd);
   seccomp_notify_free(req, resp);
   return keep;
 }

@@ -1706,6 +1706,35 @@ def allow_listed_unix_socket_from_a_thread(t):
 
 
 @case
+def unix_connect_waiting_on_a_full_backlog_blocks_no_other(t):
+    """pid 1 performs each mediated connect(); one that waits (a blocking
+    socket, a server whose backlog is full) must not hold back another
+    process's connect or the command's exit."""
+    full = os.path.join(t.out, "full.sock")
+    srv = socket.socket(socket.AF_UNIX)
+    srv.bind(full)
+    srv.listen(0)
+    filler = socket.socket(socket.AF_UNIX)
+    filler.connect(full)
+    good = UnixServer(os.path.join(t.out, "good.sock"), b"good")
+    code = ("import os,socket,sys,time\n"
+            "if os.fork() == 0:\n socket.socket(socket.AF_UNIX).connect(sys.argv[1]); os._exit(0)\n"
+            "time.sleep(0.3)\n"
+            "s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[2]); s.send(b'ping'); print('ok', s.recv(16).decode())\n")
+    try:
+        t.policy(unix={full: "allow", good.path: "allow"})
+        try:
+            rc, out, err = t.run([PY, "-c", code, full, good.path], timeout=10)
+        except subprocess.TimeoutExpired:
+            raise Fail("the connect to a full backlog held back the other connect")
+        eq((rc, out), (0, "ok good\n"), f"output (stderr {err!r})")
+    finally:
+        good.close()
+        filler.close()
+        srv.close()
+
+
+@case
 def unix_socket_symlink_to_denied_socket_is_denied(t):
     bad = UnixServer(os.path.join(t.out, "bad.sock"), b"bad")
     good = UnixServer(os.path.join(t.out, "good.sock"), b"good")

@@ -5,7 +5,8 @@
  * continue (the arguments live in the command's memory and could change
  * after the check); instead it copies the address once, decides on the
  * copy, takes a duplicate of the command's socket (pidfd_getfd) and
- * performs the connect itself, then returns its result:
+ * performs the connect itself in a forked helper (so that a connect that
+ * waits never blocks other requests), which returns its result:
  *
  *   pathname Unix sockets  opened O_PATH (following symlinks, relative to
  *                          the command's cwd), checked by canonical path
@@ -15,8 +16,7 @@
  *                          and connected through /proc/self/fd/N, so the
  *                          checked inode is the one reached;
  *   abstract Unix sockets  allowed only in a private network namespace;
- *   other families         connected as asked (a forked helper, so that a
- *                          slow TCP connect never blocks other requests).
+ *   other families         connected as asked.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -235,11 +235,9 @@ int bw_unix_notify_handle(int listener, const bw_unix_rules *r) {
       len = (socklen_t)sizeof *un;
     }
   }
-  if (ss.ss_family == AF_UNIX) {
-    resp->error = connect(sock, (struct sockaddr *)&ss, len) == 0 ? 0 : -errno;
-    goto respond;
-  }
-  /* Another family: connect in a helper so that we keep serving. */
+  /* The connect itself runs in a helper, so that one that waits (a Unix
+   * server's full backlog, a slow TCP handshake) never blocks other
+   * requests, signals or reaping. */
   pid_t h = fork();
   if (h == 0) {
     int rc = connect(sock, (struct sockaddr *)&ss, len);

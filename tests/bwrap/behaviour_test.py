@@ -1772,6 +1772,31 @@ def allowed_unix_socket_in_writable_dir_cannot_be_swapped(t):
 
 
 @case
+def allowed_unix_socket_through_a_link_into_a_writable_dir_cannot_be_swapped(t):
+    """A rule spelled through a symlinked directory that leads into a
+    writable one is pinned like one spelled there directly."""
+    if CODEX is not None:
+        raise Skip("csb unix allow list")
+    good = UnixServer(os.path.join(t.ws, "good.sock"), b"good")
+    bad = UnixServer(os.path.join(t.ws, "bad.sock"), b"bad")
+    try:
+        link = os.path.join(t.out, "run")
+        os.symlink(t.ws, link)
+        t.policy(unix={os.path.join(link, "good.sock"): "allow"})
+        rc, out, err = t.sh(f"{PY} -c \"$P\" good.sock; {PY} -c \"$P\" bad.sock; ln bad.sock x.sock && mv -f x.sock good.sock && "
+                            f"{PY} -c \"$P\" good.sock", env={"P": UNIX_PROBE})
+        eq((rc, out), (0, "ok good\nblocked 1\nblocked 1\n"), f"output (stderr {err!r})")
+        later = os.path.join(link, "later.sock")
+        t.policy(unix={later: "allow"})
+        rc, out, err = t.sh("echo ran")
+        eq((rc, out), (69, ""), later)
+        contains(err, f"network.unix_sockets allow rule {later}: the command can write {t.ws}/later.sock")
+    finally:
+        good.close()
+        bad.close()
+
+
+@case
 def unpinnable_unix_allow_rule_in_writable_dir_is_refused(t):
     """An allow rule the command could satisfy with a socket of its choice
     (a missing socket, or a directory, where it can write) is refused

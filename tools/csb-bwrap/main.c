@@ -217,27 +217,53 @@ static void close_fd(int *fd);
  * not reach to an allowed name: such a rule must name a socket that
  * exists now, which pid 1 pins by device and inode before the command
  * starts (`--unix-allow-pinned`); anything else is refused. */
-static int unix_rule_flag(const csb_policy *p, csb_policy_evaluator *ev, const char *path,
-                          const char **flag, csb_error *err) {
+static int command_can_write(const csb_policy *p, csb_policy_evaluator *ev, const char *path,
+                             const char **below) {
   csb_verdict v;
   csb_policy_evaluator_access_for(ev, path, &v);
-  const char *below = NULL;
-  for (size_t i = 0; !v.can_write && !below && i < p->n_entries; i++)
+  *below = NULL;
+  for (size_t i = 0; !v.can_write && !*below && i < p->n_entries; i++)
     if (p->entries[i].access == CSB_ACCESS_WRITE && csb_path_is_strictly_under(path, p->entries[i].path))
-      below = p->entries[i].path;
-  if (!v.can_write && !below) return 1;
-  struct stat st;
-  if (!below && stat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
-    *flag = "--unix-allow-pinned";
-    return 1;
+      *below = p->entries[i].path;
+  return v.can_write || *below;
+}
+
+static int unix_rule_flag(const csb_policy *p, csb_policy_evaluator *ev, const char *path,
+                          const char **flag, csb_error *err) {
+  /* The inner stage resolves the symlinks of the rule's directory
+   * (canonical_parent in inner.c): a directory reached through a link
+   * counts as the one it leads to. */
+  char *dir = csb_path_parent(path), *canon_dir = NULL, *resolved = NULL;
+  csb_error ignored;
+  if (dir && csb_path_canonical_existing_prefix(dir, &canon_dir, &ignored)) {
+    char *base = csb_path_basename(path);
+    resolved = csb_path_join(canon_dir, base);
+    free(base);
   }
-  return csb_error_set(err,
-                       "cannot enforce network.unix_sockets allow rule %s: the command can write %s, so it "
-                       "could rename or hard-link a socket it may not reach to an allowed name, and this "
-                       "rule names no socket that exists now to pin (backend: bubblewrap; fix: start the "
-                       "server before the sandbox so that its socket is pinned, name the socket itself, "
-                       "or make the directory read-only in the policy)",
-                       path, below ? below : path);
+  free(dir);
+  free(canon_dir);
+  const char *below = NULL, *seen = path;
+  int writable = command_can_write(p, ev, path, &below);
+  if (!writable && resolved && strcmp(resolved, path) != 0) {
+    writable = command_can_write(p, ev, resolved, &below);
+    seen = resolved;
+  }
+  struct stat st;
+  int ok = !writable;
+  if (writable && !below && stat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+    *flag = "--unix-allow-pinned";
+    ok = 1;
+  }
+  if (!ok)
+    csb_error_set(err,
+                  "cannot enforce network.unix_sockets allow rule %s: the command can write %s, so it "
+                  "could rename or hard-link a socket it may not reach to an allowed name, and this "
+                  "rule names no socket that exists now to pin (backend: bubblewrap; fix: start the "
+                  "server before the sandbox so that its socket is pinned, name the socket itself, "
+                  "or make the directory read-only in the policy)",
+                  path, below ? below : seen);
+  free(resolved);
+  return ok;
 }
 
 static int build_argv(outer *o, plan *pl, int mount_proc, const char *registry, csb_error *err) {

@@ -1811,6 +1811,23 @@ def unpinnable_unix_allow_rule_in_writable_dir_is_refused(t):
 
 
 @case
+def unix_allow_list_without_proc_is_refused(t):
+    """connect() mediation works through /proc: with an empty one every
+    allowed socket would be refused, so the run is."""
+    if CODEX is not None:
+        raise Skip("csb option")
+    good = UnixServer(os.path.join(t.out, "good.sock"), b"good")
+    try:
+        t.policy(unix={good.path: "allow"})
+        rc, out, err = t.run([PY, "-c", UNIX_PROBE, good.path], extra=["--no-proc"], stdin="")
+        eq((rc, out), (69, ""), f"exit and output (stderr {err!r})")
+        contains(err, "cannot enforce the network.unix_sockets allow rules without a fresh /proc")
+        contains(err, "drop --no-proc")
+    finally:
+        good.close()
+
+
+@case
 def unix_socket_deny_rule_wins_inside_allowed_dir(t):
     d = os.path.join(t.out, "run")
     os.makedirs(d)

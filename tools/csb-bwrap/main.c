@@ -267,6 +267,16 @@ static int unix_rule_flag(const csb_policy *p, csb_policy_evaluator *ev, const c
 }
 
 static int build_argv(outer *o, plan *pl, int mount_proc, const char *registry, csb_error *err) {
+  /* pid 1 opens the command's working directory (/proc/PID/cwd) and
+   * connects to an allowed socket through its own descriptor
+   * (/proc/self/fd/N): without a /proc every connect would be refused. */
+  if (!mount_proc && pl->so.unix_mediated)
+    return csb_error_set(err,
+                         "cannot enforce the network.unix_sockets allow rules without a fresh /proc in "
+                         "the sandbox (%s): pid 1 decides and performs each connect() through /proc "
+                         "(backend: bubblewrap; fix: %s, or remove the allow rules)",
+                         o->no_proc ? "--no-proc was given" : "this host refused one",
+                         o->no_proc ? "drop --no-proc" : "run where the sandbox may mount /proc");
   bw_mount_opts mo;
   memset(&mo, 0, sizeof mo);
   mo.mount_proc = mount_proc;

@@ -1331,6 +1331,31 @@ def stdout_file_in_writable_root_is_reopened(t):
 
 
 @case
+def stdio_files_without_proc_are_checked_by_the_outer_stage_path(t):
+    # without /proc (--no-proc, or a host that refuses one) the sandbox
+    # cannot read its standard descriptors' paths: the outer stage's are
+    # used, so that /dev/null and readable files are still handed over and
+    # a file the policy denies is still refused
+    if CODEX is not None:
+        raise Skip("csb-only: stdio rebinding")
+    path = t.write("outside/input", "abcdef\n")
+    secret = t.write("outside/secret/key", "secret\n")
+    t.policy([("/", "read"), (t.ws, "write"), (os.path.dirname(secret), "deny")])
+    argv, _ = t.argv("cat", extra=["--no-proc"])
+    got = []
+    for f in ("/dev/null", path, secret):
+        fd = os.open(f, os.O_RDONLY)
+        try:
+            p = subprocess.run(argv, cwd=t.ws, stdin=fd, capture_output=True, text=True, timeout=TIMEOUT)
+        finally:
+            os.close(fd)
+        got.append((p.returncode, p.stdout))
+        if f == secret:
+            contains(p.stderr, "standard descriptor 0 is " + secret + ", opened read-only", "stderr")
+    eq(got, [(0, ""), (0, "abcdef\n"), (69, "")])
+
+
+@case
 def read_write_stdio_outside_writable_roots_is_refused(t):
     # a read-write descriptor on a file the command may only read could be
     # reopened for writing; there is no pipe to stand in for both ways

@@ -337,8 +337,11 @@ static int verify_masks(int fd) {
  *     pipe, so their writes keep their order;
  *   - read-write: refused.
  * Pipes, sockets, terminals and unlinked files have nothing to reopen
- * into (a terminal's writes are the caller's own output). 0, or the exit
- * code after saying why. */
+ * into (a terminal's writes are the caller's own output). A descriptor's
+ * path is read from /proc, or, in a sandbox without one, taken from
+ * `known` (the outer stage's reading, --stdio-path; NULL when unknown):
+ * either way the file opened must be the same one. 0, or the exit code
+ * after saying why. */
 static int same_open_file(int a, int b) {
 #ifdef SYS_kcmp
   pid_t me = getpid();
@@ -350,7 +353,7 @@ static int same_open_file(int a, int b) {
   return 0;
 }
 
-static int rebind_stdio(bw_stdio_relay *relays, size_t *n_relays) {
+static int rebind_stdio(bw_stdio_relay *relays, size_t *n_relays, const char *const known[3]) {
   *n_relays = 0;
   for (int fd = 0; fd <= 2; fd++) {
     int fl = fcntl(fd, F_GETFL);
@@ -363,9 +366,13 @@ static int rebind_stdio(bw_stdio_relay *relays, size_t *n_relays) {
     char link[32], path[PATH_MAX];
     snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
     ssize_t n = readlink(link, path, sizeof path - 1);
+    if (n > 0) path[n] = 0;
+    if (n <= 0 && known[fd] && strlen(known[fd]) < sizeof path) {
+      snprintf(path, sizeof path, "%s", known[fd]);
+      n = (ssize_t)strlen(path);
+    }
     int nfd = -1, e = 0, same = 0;
     if (n > 0 && path[0] == '/') {
-      path[n] = 0;
       nfd = open(path, (fl & (O_ACCMODE | O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME)) | O_NOCTTY | O_CLOEXEC);
       e = nfd < 0 ? errno : 0;
       struct stat nst;
@@ -488,6 +495,7 @@ int bw_inner_main(int argc, char **argv) {
   unsigned long long nofile = 0;
   size_t n_proxies = 0;
   const char *unpinned = NULL; /* a pinned allow rule that names no socket */
+  const char *stdio_path[3] = {NULL, NULL, NULL};
   int i = 2;
   for (; i < argc; i++) {
     const char *a = argv[i];
@@ -541,6 +549,11 @@ int bw_inner_main(int argc, char **argv) {
       errno = 0;
       nofile = strtoull(v, &end, 10);
       if (!v[0] || *end || errno || nofile == 0) return fail(CSB_EXIT_USAGE, "inner stage: bad --nofile");
+      i++;
+    } else if (strcmp(a, "--stdio-path") == 0) {
+      /* N:PATH, the outer stage's reading of standard descriptor N */
+      if (!(v[0] >= '0' && v[0] <= '2' && v[1] == ':')) return fail(CSB_EXIT_USAGE, "inner stage: bad --stdio-path");
+      stdio_path[v[0] - '0'] = v + 2;
       i++;
     } else if (strcmp(a, "--stderr-fd") == 0) {
       stderr_fd = parse_fd(v);
@@ -598,7 +611,7 @@ int bw_inner_main(int argc, char **argv) {
   bw_stdio_relay relays[3];
   size_t n_relays = 0;
   {
-    int rc = rebind_stdio(relays, &n_relays);
+    int rc = rebind_stdio(relays, &n_relays, stdio_path);
     if (rc != 0) return rc;
   }
   if (so.net == BW_SECCOMP_NET_PROXY && n_proxies == 0)

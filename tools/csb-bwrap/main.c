@@ -379,6 +379,20 @@ static int build_argv(outer *o, plan *pl, int mount_proc, const char *registry, 
     csb_strv_push(a, "--seccomp-fd");
     csb_strv_pushf(a, "%d", pl->seccomp_pipe[0]);
   }
+  if (!mount_proc) {
+    /* The sandbox has no /proc to read the standard descriptors' paths
+     * from (inner.c, rebind_stdio): ours, which it checks by device and
+     * inode. */
+    for (int fd = 0; fd <= 2; fd++) {
+      char link[32], target[4096];
+      snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+      ssize_t n = readlink(link, target, sizeof target - 1);
+      if (n <= 0 || target[0] != '/') continue;
+      target[n] = 0;
+      csb_strv_push(a, "--stdio-path");
+      csb_strv_pushf(a, "%d:%s", fd, target);
+    }
+  }
   csb_strv_push(a, "--stderr-fd");
   csb_strv_pushf(a, "%d", pl->stderr_fd);
   csb_strv_push(a, "--started-fd");

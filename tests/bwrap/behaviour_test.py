@@ -1356,6 +1356,25 @@ def stdio_files_without_proc_are_checked_by_the_outer_stage_path(t):
 
 
 @case
+def stdout_and_stderr_on_one_file_in_writable_root_share_it(t):
+    # `> out.txt 2>&1` on a file the command may write: both descriptors
+    # are reopened as one open file, so their writes follow each other
+    # instead of overwriting each other from their own offsets
+    if CODEX is not None:
+        raise Skip("csb-only: stdio rebinding")
+    out = t.write("ws/out.txt", "")
+    t.policy()
+    argv, _ = t.argv("echo a; echo b >&2; echo c; echo d >&2")
+    fd = os.open(out, os.O_WRONLY)
+    try:
+        p = subprocess.run(argv, cwd=t.ws, stdout=fd, stderr=fd, timeout=TIMEOUT)
+    finally:
+        os.close(fd)
+    eq(p.returncode, 0, "exit code")
+    eq(t.read("ws/out.txt"), "a\nb\nc\nd\n", "the output file")
+
+
+@case
 def read_write_stdio_outside_writable_roots_is_refused(t):
     # a read-write descriptor on a file the command may only read could be
     # reopened for writing; there is no pipe to stand in for both ways

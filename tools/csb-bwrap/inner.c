@@ -355,7 +355,21 @@ static int same_open_file(int a, int b) {
 
 static int rebind_stdio(bw_stdio_relay *relays, size_t *n_relays, const char *const known[3]) {
   *n_relays = 0;
+  /* Descriptors that share one open file (2>&1) go on sharing one:
+   * reopened each on its own, they would write at their own offsets,
+   * over each other's output. */
+  int first[3], reopened[3] = {0, 0, 0};
   for (int fd = 0; fd <= 2; fd++) {
+    first[fd] = fd;
+    for (int j = 0; j < fd && first[fd] == fd; j++)
+      if (same_open_file(j, fd)) first[fd] = j;
+  }
+  for (int fd = 0; fd <= 2; fd++) {
+    if (reopened[first[fd]]) {
+      if (dup2(first[fd], fd) != fd)
+        return fail(CSB_EXIT_OSERR, "rebinding standard descriptor %d: %s", fd, strerror(errno));
+      continue;
+    }
     int fl = fcntl(fd, F_GETFL);
     struct stat st;
     if (fl < 0 || fstat(fd, &st) != 0) continue;
@@ -390,6 +404,7 @@ static int rebind_stdio(bw_stdio_relay *relays, size_t *n_relays, const char *co
         return fail(CSB_EXIT_OSERR, "rebinding standard descriptor %d (%s): %s", fd, path, strerror(err));
       }
       close(nfd);
+      reopened[fd] = 1;
       continue;
     }
     if (mode != O_WRONLY)

@@ -2040,6 +2040,57 @@ class Protocol(unittest.TestCase):
             self.assertIn(("allowed.test", "https_connect"), protos)
             self.assertIn(("api.wild.test", "https_connect"), protos)
 
+    def test_upstream_proxy_bytes_after_its_200_reach_the_client(self):
+        # a server-first greeting that arrives in the same read as the
+        # upstream proxy's answer to CONNECT
+        class GreetingProxy(TcpOrigin):
+            def serve(self, c):
+                c.settimeout(10)
+                buf = b""
+                try:
+                    while b"\r\n\r\n" not in buf:
+                        chunk = c.recv(4096)
+                        if not chunk:
+                            return
+                        buf += chunk
+                    c.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n220 greeting\r\n")
+                    c.recv(1)
+                except OSError:
+                    pass
+                finally:
+                    c.close()
+
+        up = GreetingProxy()
+        try:
+            upstream = "http://127.0.0.1:%d" % up.port
+            with Proxy(env={"HTTP_PROXY": upstream, "HTTPS_PROXY": upstream}) as px:
+                def first_bytes(sock, want):
+                    sock.settimeout(10)
+                    got = b""
+                    while len(got) < want:
+                        chunk = sock.recv(4096)
+                        if not chunk:
+                            break
+                        got += chunk
+                    return got
+
+                host, port = px.addrs["http"].rsplit(":", 1)
+                with socket.create_connection((host, int(port)), timeout=10) as s:
+                    s.sendall(b"CONNECT allowed.test:25 HTTP/1.1\r\nHost: allowed.test:25\r\n\r\n")
+                    want = b"HTTP/1.1 200 Connection established\r\n\r\n220 greeting\r\n"
+                    self.assertEqual(first_bytes(s, len(want)), want)
+                host, port = px.addrs["socks"].rsplit(":", 1)
+                with socket.create_connection((host, int(port)), timeout=10) as s:
+                    s.sendall(b"\x05\x01\x00")
+                    self.assertEqual(first_bytes(s, 2), b"\x05\x00")
+                    name = b"allowed.test"
+                    s.sendall(b"\x05\x01\x00\x03" + bytes([len(name)]) + name + struct.pack(">H", 25))
+                    reply = first_bytes(s, 10 + len(b"220 greeting\r\n"))
+                    self.assertEqual(reply[:2], b"\x05\x00")
+                    self.assertEqual(reply[10:], b"220 greeting\r\n")
+        finally:
+            up.stop()
+
     def test_proxy_disabled(self):
         with Proxy(network={"mode": "restricted"}) as px:
             r = curl(["-i", "http://allowed.test:%d/echo" % ORIGIN.port], px.env())

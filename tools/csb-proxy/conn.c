@@ -862,6 +862,8 @@ static void on_connect_ready(px_conn *c) {
 void px_connect_start(px_conn *c) {
   c->addr_idx = 0;
   px_stream_close(c, &c->up);
+  /* nothing read from an earlier destination reaches this one's client */
+  csb_buf_reset(&c->uin);
   c->up_idle = 0;
   c->up_reused = 0;
   px_conn_set_deadline(c, c->px->lim.handshake_ms);

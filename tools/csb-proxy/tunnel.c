@@ -139,7 +139,10 @@ void px_tunnel_release(px_conn *c) {
 
 void px_tunnel_start(px_conn *c) {
   /* bytes the client sent after the request (e.g. a pipelined TLS hello)
-   * stay in cin: they are the start of the first flight */
+   * stay in cin: they are the start of the first flight; bytes an upstream
+   * proxy sent right after its 200 (a server-first greeting) follow the
+   * confirmation in cout */
+  if (c->uin.len) csb_buf_append(&c->cout, c->uin.data, c->uin.len);
   csb_buf_free(&c->uin);
   c->in_cu = c->in_uc = 0;
   c->sni_started = 0;

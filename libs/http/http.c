@@ -242,12 +242,8 @@ int csb_http_is_hop_by_hop_in(const csb_http_head *h, const csb_http_header *hdr
   for (size_t i = 0; i < h->n_headers; i++) {
     const csb_http_header *c = &h->headers[i];
     if (!csb_http_name_is(c, "connection")) continue;
-    /* a header named in Connection */
-    char tok[128];
-    if (hdr->name_len >= sizeof tok) continue;
-    memcpy(tok, hdr->name, hdr->name_len);
-    tok[hdr->name_len] = '\0';
-    if (list_contains(c->value, c->value_len, tok, hdr->name_len)) return 1;
+    /* a header named in Connection, however long its name */
+    if (list_contains(c->value, c->value_len, hdr->name, hdr->name_len)) return 1;
   }
   return 0;
 }

@@ -169,6 +169,16 @@ TEST(HopByHop, ConnectionCannotNameFramingOrHost) {
   EXPECT_TRUE(csb_http_is_hop_by_hop_in(&h, &h.headers[3]));   // x-y
 }
 
+TEST(HopByHop, ConnectionNamesLongHeaderNames) {
+  csb_http_head h;
+  std::string name(200, 'x');
+  std::string s = "GET http://a.test/ HTTP/1.1\r\nHost: a.test\r\nConnection: " + name + "\r\n" + name +
+                  ": 1\r\n" + name + "y: 2\r\n\r\n";
+  ASSERT_EQ(csb_http_parse_request(s.data(), s.size(), 8192, &h, nullptr), CSB_HTTP_OK);
+  EXPECT_TRUE(csb_http_is_hop_by_hop_in(&h, &h.headers[2]));
+  EXPECT_FALSE(csb_http_is_hop_by_hop_in(&h, &h.headers[3]));
+}
+
 TEST(HopByHop, Names) {
   EXPECT_TRUE(csb_http_is_hop_by_hop("Proxy-Connection", 16));
   EXPECT_TRUE(csb_http_is_hop_by_hop("te", 2));

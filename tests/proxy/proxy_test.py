@@ -2025,6 +2025,35 @@ class Protocol(unittest.TestCase):
                 s.close()
         echo.sock.close()
 
+    def test_socks_udp_datagrams_waiting_for_a_decision_are_bounded(self):
+        def rss_kib(pid):
+            with open("/proc/%d/status" % pid) as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        return int(line.split()[1])
+            return 0
+
+        # a decider that never answers: every destination stays pending
+        with Proxy(args=["--decider", "sleep 1000", "--decider-timeout", "60s"]) as px:
+            s, rep, relay = socks_udp_associate(px.addrs["socks"])
+            self.assertEqual(rep, 0)
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            time.sleep(0.2)
+            before = rss_kib(px.proc.pid)
+            name = b"ask.test"
+            payload = b"x" * 60000
+            for port in range(1000, 1064):
+                for _ in range(8):
+                    u.sendto(b"\x00\x00\x00\x03" + bytes([len(name)]) + name + struct.pack("!H", port) + payload,
+                             relay)
+                    time.sleep(0.001)
+            time.sleep(0.5)
+            grown = rss_kib(px.proc.pid) - before
+            # 64 destinations x 8 datagrams x 60000 bytes would be 30 MiB
+            self.assertLess(grown, 8 * 1024, "the proxy grew by %d KiB" % grown)
+            s.close()
+            u.close()
+
     def test_upstream_proxy_chain(self):
         with Proxy() as outer:
             with Proxy(env={"HTTP_PROXY": outer.http, "HTTPS_PROXY": outer.http}) as inner:

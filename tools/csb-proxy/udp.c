@@ -1,11 +1,12 @@
 /* udp.c - SOCKS5 UDP ASSOCIATE: a relay socket per association; every
  * destination is put through the host policy (protocol socks5_udp) once per
- * association, datagrams to it wait while that is pending and are dropped
- * when it is blocked. Only datagrams from the client that opened the
- * association are relayed: from the address and port its request named
- * (RFC 1928 section 7), or, when it sent zeros, from its TCP address and
- * the port of its first datagram. Only replies from destinations it wrote
- * to are returned. Fragmented datagrams are dropped. */
+ * association, datagrams to it wait while that is pending (at most
+ * MAX_QUEUED per destination and buffer_bytes per association; more are
+ * dropped) and are dropped when it is blocked. Only datagrams from the
+ * client that opened the association are relayed: from the address and
+ * port its request named (RFC 1928 section 7), or, when it sent zeros, from
+ * its TCP address and the port of its first datagram. Only replies from
+ * destinations it wrote to are returned. Fragmented datagrams are dropped. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <netinet/in.h>
@@ -46,6 +47,7 @@ struct px_udp {
   int have_client;                /* client is set (declared, or locked) */
   udp_dest *dests[MAX_DESTS];
   size_t n_dests;
+  size_t queued_bytes; /* of all the destinations' queues */
 };
 
 /* Datagram sources, the TCP client's address and the destinations are each
@@ -112,6 +114,7 @@ static void flush_queue(udp_dest *d) {
     if (d->state == 1) send_to_dest(d, (const uint8_t *)d->queue.data + off + 2, n);
     off += 2 + n;
   }
+  d->u->queued_bytes -= d->queue.len;
   csb_buf_free(&d->queue);
   d->n_queued = 0;
 }
@@ -223,11 +226,13 @@ static void on_client_dgram(csb_evloop *loop, csb_ev_io *io, uint32_t events) {
     size_t plen = (size_t)n - hl;
     if (d->state == 1) {
       send_to_dest(d, buf + hl, plen);
-    } else if (d->state == 0 && d->n_queued < MAX_QUEUED) {
+    } else if (d->state == 0 && d->n_queued < MAX_QUEUED &&
+               u->queued_bytes + 2 + plen <= u->px->lim.buffer_bytes) {
       uint8_t lenb[2] = {(uint8_t)(plen >> 8), (uint8_t)plen};
       csb_buf_append(&d->queue, lenb, 2);
       csb_buf_append(&d->queue, buf + hl, plen);
       d->n_queued++;
+      u->queued_bytes += 2 + plen;
     }
   }
 }

@@ -1636,6 +1636,22 @@ class Decider(unittest.TestCase):
             self.assertEqual(status_of(r.stdout), 403)
             self.assertIn("decider stopped", px.stderr())
 
+    def test_questions_left_by_closed_connections_are_bounded(self):
+        # a decider that reads nothing: questions of clients that hang up
+        # at once stay pending until their timeout
+        with Proxy(args=["--decider", "sleep 1000", "--decider-timeout", "60s", "--handshake-timeout", "1s"]) as px:
+            host, port = px.addrs["http"].rsplit(":", 1)
+            for i in range(1100):
+                if i % 500 == 499:
+                    time.sleep(1.5)  # the waiting connections time out; their questions stay
+                with socket.create_connection((host, int(port)), timeout=10) as s:
+                    s.sendall(b"CONNECT q%d.test:443 HTTP/1.1\r\nHost: q%d.test:443\r\n\r\n" % (i, i))
+            time.sleep(0.5)
+            # refused at once instead of waiting for a decider that will never read it
+            r = raw(px.addrs["http"], b"CONNECT last.test:443 HTTP/1.1\r\nHost: last.test:443\r\n\r\n", timeout=5)
+            self.assertEqual(status_of(r), 403, r)
+            self.assertIn("new ones are denied", px.stderr())
+
 
 class Protocol(unittest.TestCase):
     def test_keep_alive_chunked_and_hop_by_hop(self):

@@ -23,6 +23,10 @@
 
 #define MAX_LINE (64 * 1024)
 #define MAX_CACHE 4096
+/* Questions outlive the connections that asked them (until their answer
+ * or timeout): beyond these, new questions are denied unasked. */
+#define MAX_PENDING 1024
+#define MAX_UNSENT (1024 * 1024) /* question bytes the decider has not read */
 
 struct px_decide_wait {
   px_decide_cb cb;
@@ -57,6 +61,8 @@ struct px_decider {
   unsigned long timeout_ms;
   uint64_t next_id;
   pending *pending;
+  size_t n_pending;
+  int full_warned;
   cache_entry *cache;
   size_t n_cache;
 };
@@ -114,7 +120,10 @@ static void cache_put(px_decider *d, const char *key, px_decision dec, const cha
 static void finish(px_decider *d, pending *p, px_decision dec, const char *reason, int cache) {
   pending **pp = &d->pending;
   while (*pp && *pp != p) pp = &(*pp)->next;
-  if (*pp) *pp = p->next;
+  if (*pp) {
+    *pp = p->next;
+    d->n_pending--;
+  }
   csb_ev_timer_stop(d->loop, &p->timer);
   if (cache) cache_put(d, p->key, dec, reason);
   px_decide_wait *w = p->waiters;
@@ -312,7 +321,17 @@ px_decide_wait *px_decider_ask(px_decider *d, const char *host, int port, px_pro
   pending *p;
   for (p = d->pending; p; p = p->next)
     if (strcmp(p->key, key) == 0) break;
+  if (!p && (d->n_pending >= MAX_PENDING || d->wbuf.len >= MAX_UNSENT)) {
+    if (!d->full_warned)
+      fprintf(stderr, "csb-proxy: warning: %zu questions pending (%zu bytes unread by the decider); new ones are "
+                      "denied\n", d->n_pending, d->wbuf.len);
+    d->full_warned = 1;
+    free(key);
+    cb(arg, DECIDE_DENY, "too many pending questions");
+    return NULL;
+  }
   if (!p) {
+    d->full_warned = 0;
     p = csb_xcalloc(1, sizeof *p);
     p->id = ++d->next_id;
     p->key = key;
@@ -320,6 +339,7 @@ px_decide_wait *px_decider_ask(px_decider *d, const char *host, int port, px_pro
     p->d = d;
     p->next = d->pending;
     d->pending = p;
+    d->n_pending++;
     csb_ev_timer_init(&p->timer, on_timeout, p);
     csb_ev_timer_set(d->loop, &p->timer, csb_evloop_now(d->loop) + d->timeout_ms);
     csb_buf_printf(&d->wbuf, "{\"id\":%llu,\"type\":\"network_access\",\"host\":", (unsigned long long)p->id);

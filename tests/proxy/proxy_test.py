@@ -963,6 +963,22 @@ class Mitm(unittest.TestCase):
             self.assertTrue(any(e["network.policy.reason"] == "mitm_required" for e in px.audit()))
 
 
+    def test_hook_headers_are_matched_as_the_origin_gets_them(self):
+        hooks = {"mitm": {"hooks": {"h": {"host": "hooked.test", "methods": ["GET"], "path_prefixes": ["/echo"],
+                                          "headers": {"x-scope": ["read"]}, "action": ["s"]}},
+                          "actions": {"s": {"strip_request_headers": ["authorization"]}}}}
+        with Proxy(proxy=hooks) as px:
+            env = px.env()
+            url = "https://hooked.test:%d/echo" % TLS.port
+            r = curl(["-H", "X-Scope: read", url], env)
+            self.assertEqual(json.loads(r.stdout)["headers"]["x-scope"], "read", r.stderr)
+            # a header named in Connection is not forwarded: the hook cannot vouch for it
+            before = len(TLS.log)
+            r = curl(["-i", "-H", "X-Scope: read", "-H", "Connection: x-scope", url], env)
+            self.assertEqual(status_of(r.stdout), 403, r.stdout)
+            self.assertIn(b"x-proxy-error: blocked-by-mitm-hook", r.stdout)
+            self.assertEqual(TLS.log[before:], [])
+
     def test_hook_bypasses(self):
         """Every way to name a hooked origin either meets its hooks or is refused."""
         hooks = {"domains": dict(DEFAULT_DOMAINS, **{"127.0.0.1": "allow", "::1": "allow"}),

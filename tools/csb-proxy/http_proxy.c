@@ -421,15 +421,20 @@ static int build_forward_head(px_conn *c) {
   csb_http_parse_target(h.target, h.target_len, &t, &why);
   const csb_netpolicy_hook *hook = NULL;
   if (c->kind == REQ_MITM) {
+    /* hooks see the headers the origin gets: one named in Connection is
+     * not forwarded, so no hook may vouch for it */
     csb_hook_header hh[CSB_HTTP_MAX_HEADERS];
+    size_t nh = 0;
     for (size_t i = 0; i < h.n_headers; i++) {
-      hh[i].name = h.headers[i].name;
-      hh[i].name_len = h.headers[i].name_len;
-      hh[i].value = h.headers[i].value;
-      hh[i].value_len = h.headers[i].value_len;
+      if (csb_http_is_hop_by_hop_in(&h, &h.headers[i])) continue;
+      hh[nh].name = h.headers[i].name;
+      hh[nh].name_len = h.headers[i].name_len;
+      hh[nh].value = h.headers[i].value;
+      hh[nh].value_len = h.headers[i].value_len;
+      nh++;
     }
     char *target = t.path_len ? csb_xstrndup(t.path, t.path_len) : csb_xstrdup("/");
-    csb_hook_result hr = csb_netpolicy_match_hooks(c->px->np, c->host, c->method, target, hh, h.n_headers, &hook);
+    csb_hook_result hr = csb_netpolicy_match_hooks(c->px->np, c->host, c->method, target, hh, nh, &hook);
     free(target);
     if (hr == CSB_HOOK_HOST_NO_MATCH) {
       px_audit_block(c, 0, CSB_BLOCK_MITM_HOOK_DENIED, SRC_MODE_GUARD, "deny");

@@ -70,10 +70,16 @@ static void take_pooled(px_proxy *px, csb_buf *b) {
 static void on_io(csb_evloop *loop, csb_ev_io *io, uint32_t events);
 
 int px_stream_attach(px_conn *c, px_stream *s, int fd) {
-  s->fd = fd;
   s->eof = s->shut_wr = s->err = s->unclean = 0;
   csb_ev_io_init(&s->io, on_io, c);
-  return csb_ev_io_start(c->px->loop, &s->io, fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
+  if (!csb_ev_io_start(c->px->loop, &s->io, fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)) {
+    /* the caller closes fd: the stream must not close that number again
+     * (by then it may be another descriptor, e.g. a resolver thread's) */
+    s->fd = -1;
+    return 0;
+  }
+  s->fd = fd;
+  return 1;
 }
 
 void px_stream_close(px_conn *c, px_stream *s) {

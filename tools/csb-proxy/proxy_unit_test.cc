@@ -17,6 +17,7 @@
 
 extern "C" {
 #include "config.h"
+#include "conn.h"
 #include "env.h"
 #include "proxy.h"
 
@@ -282,6 +283,28 @@ TEST(ChildEnv, PrintFormats) {
   EXPECT_NE(std::string(b.data).find(R"("HTTP_PROXY":"http://127.0.0.1:9")"), std::string::npos);
   csb_buf_free(&b);
   px_env_changes_free(&ch);
+}
+
+TEST(Stream, AttachFailureKeepsNoDescriptor) {
+  csb_error err;
+  csb_evloop *loop = csb_evloop_new(&err);
+  ASSERT_NE(loop, nullptr) << err.msg;
+  px_proxy px;
+  memset(&px, 0, sizeof px);
+  px.loop = loop;
+  px_conn c;
+  memset(&c, 0, sizeof c);
+  c.px = &px;
+  c.up.fd = -1;
+  // epoll refuses a regular file: the caller closes the descriptor, and the
+  // stream must not close that number again later
+  FILE *f = tmpfile();
+  ASSERT_NE(f, nullptr);
+  int fd = fileno(f);
+  EXPECT_FALSE(px_stream_attach(&c, &c.up, fd));
+  EXPECT_EQ(c.up.fd, -1);
+  fclose(f);
+  csb_evloop_free(loop);
 }
 
 TEST(Fuzz, ConfigEntryOnSeedsAndMutations) {

@@ -2152,6 +2152,38 @@ class Protocol(unittest.TestCase):
         finally:
             up.stop()
 
+    def test_upstream_proxy_failures_are_told_to_socks_clients_in_socks(self):
+        class ClosingProxy(TcpOrigin):
+            def serve(self, c):
+                try:
+                    c.settimeout(10)
+                    c.recv(4096)
+                except OSError:
+                    pass
+                c.close()
+
+        up = ClosingProxy()
+        try:
+            upstream = "http://127.0.0.1:%d" % up.port
+            with Proxy(env={"HTTP_PROXY": upstream, "HTTPS_PROXY": upstream}) as px:
+                host, port = px.addrs["socks"].rsplit(":", 1)
+                with socket.create_connection((host, int(port)), timeout=10) as s:
+                    s.sendall(b"\x05\x01\x00")
+                    self.assertEqual(s.recv(2), b"\x05\x00")
+                    name = b"allowed.test"
+                    s.sendall(b"\x05\x01\x00\x03" + bytes([len(name)]) + name + struct.pack(">H", 25))
+                    reply = b""
+                    while True:
+                        chunk = s.recv(4096)
+                        if not chunk:
+                            break
+                        reply += chunk
+                    self.assertEqual(len(reply), 10, reply)
+                    self.assertEqual(reply[0], 5, reply)
+                    self.assertNotEqual(reply[1], 0, reply)
+        finally:
+            up.stop()
+
     def test_proxy_disabled(self):
         with Proxy(network={"mode": "restricted"}) as px:
             r = curl(["-i", "http://allowed.test:%d/echo" % ORIGIN.port], px.env())

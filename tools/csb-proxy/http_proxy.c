@@ -591,34 +591,32 @@ void px_http_mitm_upstream_ready(px_conn *c) { start_forward(c); }
 
 /* ---- upstream proxy CONNECT ------------------------------------------------------------- */
 
+/* The upstream proxy did not open the tunnel: the client is told in its
+ * own protocol. */
+static int up_proxy_failed(px_conn *c, int err, const char *why) {
+  if (c->kind == REQ_SOCKS)
+    px_socks_on_connect_failed(c, err);
+  else
+    px_http_on_connect_failed(c, why);
+  return 1;
+}
+
 int px_up_proxy_pump(px_conn *c) {
   int progress = 0;
-  if (c->uout.len && !px_stream_flush(&c->up, &c->uout, &progress)) {
-    px_http_on_connect_failed(c, "upstream proxy write failed");
-    return 1;
-  }
-  if (!px_stream_fill(&c->up, &c->uin, c->px->lim.max_header_bytes + 1, &progress)) {
-    px_http_on_connect_failed(c, "upstream proxy read failed");
-    return 1;
-  }
+  if (c->uout.len && !px_stream_flush(&c->up, &c->uout, &progress))
+    return up_proxy_failed(c, ECONNRESET, "upstream proxy write failed");
+  if (!px_stream_fill(&c->up, &c->uin, c->px->lim.max_header_bytes + 1, &progress))
+    return up_proxy_failed(c, ECONNRESET, "upstream proxy read failed");
   csb_http_head h;
   const char *why = NULL;
   csb_http_status st = csb_http_parse_response(c->uin.data ? c->uin.data : "", c->uin.len,
                                                c->px->lim.max_header_bytes, &h, &why);
   if (st == CSB_HTTP_INCOMPLETE) {
-    if (c->up.eof) {
-      px_http_on_connect_failed(c, "upstream proxy closed the connection");
-      return 1;
-    }
+    if (c->up.eof) return up_proxy_failed(c, ECONNRESET, "upstream proxy closed the connection");
     return progress;
   }
-  if (st != CSB_HTTP_OK || h.status < 200 || h.status > 299) {
-    if (c->kind == REQ_SOCKS)
-      px_socks_on_connect_failed(c, ECONNREFUSED);
-    else
-      px_http_on_connect_failed(c, "upstream proxy refused CONNECT");
-    return 1;
-  }
+  if (st != CSB_HTTP_OK || h.status < 200 || h.status > 299)
+    return up_proxy_failed(c, ECONNREFUSED, "upstream proxy refused CONNECT");
   px_buf_consume(&c->uin, h.head_len);
   if (c->kind == REQ_SOCKS)
     px_socks_on_connected(c);

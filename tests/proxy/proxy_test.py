@@ -2294,6 +2294,22 @@ class Limits(unittest.TestCase):
             resp = raw(px.addrs["http"], b"GET http://allowed.test/ HTTP/1.1\r\n" + b"A: b\r\n" * 120 + b"\r\n")
             self.assertEqual(status_of(resp), 431)
 
+    def test_response_head_larger_than_the_buffer(self):
+        big = b"x" * 100000
+        origin = ScriptedOrigin(lambda c, n: b"HTTP/1.1 200 OK\r\nX-Big: " + big + b"\r\nContent-Length: 2\r\n\r\nok")
+        try:
+            with Proxy(config="[limits]\nbuffer_bytes = 4096\nidle_timeout_ms = 5000\n",
+                       args=["--max-header-bytes", "200000"]) as px:
+                start = time.monotonic()
+                resp = raw(px.addrs["http"], b"GET http://allowed.test:%d/ HTTP/1.1\r\nHost: allowed.test:%d\r\n"
+                           b"Connection: close\r\n\r\n" % (origin.port, origin.port), timeout=20)
+                self.assertEqual(status_of(resp), 200, resp[:200])
+                self.assertIn(b"X-Big: " + big + b"\r\n", resp)
+                self.assertTrue(resp.endswith(b"\r\n\r\nok"))
+                self.assertLess(time.monotonic() - start, 4)
+        finally:
+            origin.stop()
+
 
 class ChainLoading(unittest.TestCase):
     def proxy_cmd(self, policy_net=None):

@@ -745,9 +745,10 @@ int px_http_pump_forward(px_conn *c) {
       return 1;
     }
   }
-  /* response */
+  /* response: a head may take up to max_header_bytes, more than cap */
+  size_t ucap = !c->resp_head_done && px->lim.max_header_bytes + 1 > cap ? px->lim.max_header_bytes + 1 : cap;
   if (!c->resp_done && c->cout.len < cap) {
-    if (!px_conn_fill(c, &c->up, &c->uin, cap, &progress) && c->uin.len == 0) return upstream_broken(c);
+    if (!px_conn_fill(c, &c->up, &c->uin, ucap, &progress) && c->uin.len == 0) return upstream_broken(c);
     for (int guard = 0; guard < 16 && !c->resp_head_done && c->uin.len > 0; guard++) {
       csb_http_head h;
       csb_http_status st = csb_http_parse_response(c->uin.data, c->uin.len, px->lim.max_header_bytes, &h, &why);

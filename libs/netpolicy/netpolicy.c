@@ -198,6 +198,21 @@ static int want_string(const cJSON *v, const char *where, const char *key, const
   return 1;
 }
 
+/* An HTTP field name (RFC 9110 token). */
+static int is_token(const char *s) {
+  if (!*s) return 0;
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+    if (!isalnum(*p) && !strchr("!#$%&'*+-.^_`|~", *p)) return 0;
+  return 1;
+}
+
+/* Text of an HTTP field value: no control character but HTAB. */
+static int is_field_text(const char *s) {
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+    if ((*p < 0x20 && *p != '\t') || *p == 0x7f) return 0;
+  return 1;
+}
+
 static int want_strings(const cJSON *v, const char *where, csb_strv *out, int upper, int lower,
                         csb_error *err) {
   if (!cJSON_IsArray(v)) return csb_error_set(err, "%s: expected array, got %s", where, type_name(v));
@@ -319,6 +334,13 @@ static int parse_actions(csb_netpolicy *np, const cJSON *obj, const char *where,
             }
             if (ok && (!inj->name || !*inj->name))
               ok = csb_error_set(err, "%s[%d].name: missing required field", w, i);
+            /* the proxy writes "NAME: PREFIXSECRET" as a header line */
+            if (ok && !is_token(inj->name))
+              ok = csb_error_set(err, "%s[%d].name: not a header name (letters, digits and !#$%%&'*+-.^_`|~)",
+                                 w, i);
+            if (ok && inj->prefix && !is_field_text(inj->prefix))
+              ok = csb_error_set(err, "%s[%d].prefix: a control character cannot be part of a header value", w,
+                                 i);
             if (ok && (!inj->secret_env_var == !inj->secret_file))
               ok = csb_error_set(err, "%s[%d]: expected exactly one of secret_env_var or secret_file", w, i);
           }

@@ -427,6 +427,16 @@ TEST(Json, Errors) {
        "expected exactly one of secret_env_var or secret_file"},
       {R"({"mitm":{"actions":{"a":{"inject_request_headers":[{"name":"x","secret_env_var":"CSB_TEST_SURELY_UNSET_VAR"}]}}}})",
        "missing required environment variable CSB_TEST_SURELY_UNSET_VAR"},
+      // the proxy writes "NAME: PREFIXSECRET\r\n": neither may end the line or the name
+      {R"({"mitm":{"actions":{"a":{"inject_request_headers":[{"name":"x-a: 1\r\nx-b",
+          "secret_env_var":"CSB_TEST_SURELY_UNSET_VAR"}]}}}})",
+       "mitm.actions.a.inject_request_headers[0].name: not a header name"},
+      {R"({"mitm":{"actions":{"a":{"inject_request_headers":[{"name":"x a",
+          "secret_env_var":"CSB_TEST_SURELY_UNSET_VAR"}]}}}})",
+       "mitm.actions.a.inject_request_headers[0].name: not a header name"},
+      {R"({"mitm":{"actions":{"a":{"inject_request_headers":[{"name":"x","prefix":"Bearer\r\nx-b: 1\r\n",
+          "secret_env_var":"CSB_TEST_SURELY_UNSET_VAR"}]}}}})",
+       "mitm.actions.a.inject_request_headers[0].prefix: a control character"},
   };
   for (const auto &c : cases) {
     Policy p;

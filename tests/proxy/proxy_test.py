@@ -1652,17 +1652,36 @@ class Decider(unittest.TestCase):
             self.assertEqual(status_of(r.stdout), 403)
             self.assertIn("decider stopped", px.stderr())
 
+    def test_a_slow_answer_outlasts_the_handshake_timeout(self):
+        # answers after 2 s, past the 1 s handshake timeout but within the decider's
+        slow = ("while read -r l; do sleep 2; id=${l#*\\\"id\\\":}; id=${id%%,*}; "
+                "echo \"{\\\"id\\\":$id,\\\"decision\\\":\\\"allow\\\",\\\"scope\\\":\\\"once\\\"}\"; done")
+        with Proxy(args=["--decider", slow, "--decider-timeout", "10s", "--handshake-timeout", "1s"]) as px:
+            env = px.env()
+            r = curl(["-i", "http://ask.test:%d/echo" % ORIGIN.port], env)
+            self.assertEqual(status_of(r.stdout), 200, (r.stdout, r.stderr))
+            r = curl(["-i", "--cacert", os.path.join(CERTS, "ca.pem"), "https://ask.test:%d/echo" % TLS.port], env)
+            self.assertEqual(status_of(r.stdout), 200, (r.stdout, r.stderr))
+
     def test_questions_left_by_closed_connections_are_bounded(self):
         # a decider that reads nothing: questions of clients that hang up
         # at once stay pending until their timeout
-        with Proxy(args=["--decider", "sleep 1000", "--decider-timeout", "60s", "--handshake-timeout", "1s"]) as px:
+        with Proxy(args=["--decider", "sleep 1000", "--decider-timeout", "60s"]) as px:
             host, port = px.addrs["http"].rsplit(":", 1)
-            for i in range(1100):
-                if i % 500 == 499:
-                    time.sleep(1.5)  # the waiting connections time out; their questions stay
-                with socket.create_connection((host, int(port)), timeout=10) as s:
+            for batch in range(11):
+                socks = []
+                for i in range(batch * 100, batch * 100 + 100):
+                    s = socket.create_connection((host, int(port)), timeout=10)
                     s.sendall(b"CONNECT q%d.test:443 HTTP/1.1\r\nHost: q%d.test:443\r\n\r\n" % (i, i))
-            time.sleep(0.5)
+                    socks.append(s)
+                time.sleep(0.3)
+                for s in socks:
+                    # a reset: the proxy drops the connection, its question stays
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    s.close()
+            deadline = time.monotonic() + 20
+            while px.stderr().count("closed") < 1100 and time.monotonic() < deadline:
+                time.sleep(0.05)
             # refused at once instead of waiting for a decider that will never read it
             r = raw(px.addrs["http"], b"CONNECT last.test:443 HTTP/1.1\r\nHost: last.test:443\r\n\r\n", timeout=5)
             self.assertEqual(status_of(r), 403, r)

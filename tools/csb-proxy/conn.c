@@ -252,6 +252,13 @@ void px_conn_set_deadline(px_conn *c, unsigned long ms) {
     csb_ev_timer_set(c->px->loop, &c->timer, c->deadline);
 }
 
+void px_conn_await_decider(px_conn *c) {
+  /* an answer may take the decider's whole timeout (which then denies):
+   * the handshake deadline must not end the connection first */
+  c->deadline = csb_evloop_now(c->px->loop) + c->px->lim.decider_ms + c->px->lim.handshake_ms;
+  csb_ev_timer_set(c->px->loop, &c->timer, c->deadline);
+}
+
 void px_conn_touch(px_conn *c) {
   /* extends the idle deadline only outside handshakes */
   switch (c->state) {
@@ -707,6 +714,7 @@ void px_check_start(px_conn *c) {
       return;
     }
     c->dwait = px_decider_ask(px->decider, c->host, c->port, c->proto, c->method, c->client, on_decided, c);
+    if (c->dwait) px_conn_await_decider(c);
     return;
   }
   check_resolve(c);

@@ -122,6 +122,8 @@ void px_conn_close(px_conn *c);
 void px_conn_pump(px_conn *c);
 void px_conn_touch(px_conn *c);
 void px_conn_set_deadline(px_conn *c, unsigned long ms);
+/* A decider question of c is pending: its deadline allows for the answer. */
+void px_conn_await_decider(px_conn *c);
 /* Queues a final response and closes once it is written. */
 void px_conn_fail(px_conn *c, int status, const char *reason, const char *body, const char *proxy_error);
 /* Queues raw bytes (a SOCKS reply, a JSON 403) and closes once written. */

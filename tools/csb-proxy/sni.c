@@ -101,6 +101,7 @@ static void judge(px_conn *c, const char *sni) {
       return;
     }
     c->dwait = px_decider_ask(px->decider, c->sni_host, c->port, c->proto, c->method, c->client, on_decided, c);
+    if (c->dwait) px_conn_await_decider(c);
     return;
   }
   audit(c, c->sni_host, 1, "allow", SRC_BASELINE, "allow", 0);

@@ -341,8 +341,14 @@ static char *journal_text(const tx *t) {
   return csb_buf_steal(&b);
 }
 
-/* Reads "LEN:BYTES" at *pp (bounded by end; LEN without a leading zero). */
-static char *get_path(const char **pp, const char *end) {
+/* Results of reading a journal record: malformed, whole, or cut short
+ * by the end of the text (a torn last record). */
+enum { REC_BAD = 0, REC_OK = 1, REC_TORN = -1 };
+
+/* Reads "LEN:BYTES" at *pp (LEN without a leading zero), bounded by end.
+ * The bytes are taken by their length, not up to a line end: a directory
+ * name or a symlink target can hold a newline. */
+static int get_path(const char **pp, const char *end, char **out) {
   const char *p = *pp;
   size_t n = 0;
   int digits = 0;
@@ -351,16 +357,14 @@ static char *get_path(const char **pp, const char *end) {
     p++;
     digits++;
   }
-  if (!digits || (digits > 1 && **pp == '0') || p >= end || *p != ':') return NULL;
+  if (p >= end) return REC_TORN;
+  if (!digits || (digits > 1 && **pp == '0') || *p != ':' || n == 0) return REC_BAD;
   p++;
-  if ((size_t)(end - p) < n || n == 0) return NULL;
-  char *s = csb_xstrndup(p, n);
-  if (strlen(s) != n) {
-    free(s);
-    return NULL;
-  }
+  if ((size_t)(end - p) < n) return REC_TORN;
+  if (memchr(p, '\0', n) != NULL) return REC_BAD;
+  *out = csb_xstrndup(p, n);
   *pp = p + n;
-  return s;
+  return REC_OK;
 }
 
 /* Reads a file index at *pp: decimal as the committer writes it (no
@@ -373,11 +377,11 @@ static int get_index(const char **pp, const char *end, size_t *out) {
     p++;
     digits++;
   }
-  if (digits == 0 || (digits > 1 && **pp == '0') || n > 100000000u) return 0;
-  if (p >= end || *p != ' ') return 0;
+  if (p >= end) return REC_TORN;
+  if (digits == 0 || (digits > 1 && **pp == '0') || n > 100000000u || *p != ' ') return REC_BAD;
   *pp = p + 1;
   *out = n;
-  return 1;
+  return REC_OK;
 }
 
 static int valid_id(const char *id) {
@@ -404,7 +408,48 @@ static int contains(const char *s, size_t n, const char *what) {
   return 0;
 }
 
-/* Parses a journal into t (ops, mkdirs, pointers, state flags). */
+/* Reads the record at *pp that names a path ("P LEN:PATH", "D LEN:PATH",
+ * "W N 0|1 LEN:PATH", "X N 0|1 LEN:PATH", then LF) into t. */
+static int path_record(const char **pp, const char *end, tx *t) {
+  const char *p = *pp, *q = p + 2;
+  char kind = p[0];
+  size_t n = 0;
+  int orig = 0, r;
+  if (kind == 'W' || kind == 'X') {
+    if ((r = get_index(&q, end, &n)) != REC_OK) return r;
+    if (end - q < 2) return REC_TORN;
+    if ((q[0] != '0' && q[0] != '1') || q[1] != ' ') return REC_BAD;
+    orig = q[0] == '1';
+    q += 2;
+  }
+  char *path = NULL;
+  if ((r = get_path(&q, end, &path)) != REC_OK) return r;
+  if (q >= end) {
+    free(path);
+    return REC_TORN;
+  }
+  if (*q != '\n' || !normalised_abs(path)) {
+    free(path);
+    return REC_BAD;
+  }
+  if (kind == 'P' || kind == 'D') {
+    csb_strv_push_owned(kind == 'P' ? &t->pointers : &t->mkdirs, path);
+  } else {
+    t->ops = csb_xgrow(t->ops, &t->ops_cap, t->n_ops + 1, sizeof(*t->ops));
+    tx_op *o = &t->ops[t->n_ops++];
+    memset(o, 0, sizeof(*o));
+    o->kind = kind == 'W' ? OP_WRITE : OP_DELETE;
+    o->n = n;
+    o->target = path;
+    o->dir = csb_spath_parent(PFS_STYLE, path);
+    o->orig_exists = orig;
+  }
+  *pp = q + 1;
+  return REC_OK;
+}
+
+/* Parses a journal into t (ops, mkdirs, pointers, state flags). A torn
+ * last line (no final LF) is ignored. */
 static int journal_parse(const char *text, size_t len, tx *t) {
   const char *p = text, *end = text + len;
   size_t ml = strlen(JOURNAL_MAGIC);
@@ -412,6 +457,15 @@ static int journal_parse(const char *text, size_t len, tx *t) {
   p += ml;
   int have_id = 0;
   while (p < end) {
+    if (*p != '\0' && strchr("PDWX", *p) != NULL && end - p >= 2 && p[1] == ' ') {
+      int r = path_record(&p, end, t);
+      /* Cut short: a torn last line when no LF follows (the committer
+       * writes each record whole, so one cut after a LF of its path is
+       * not a record of ours). */
+      if (r == REC_TORN && memchr(p, '\n', (size_t)(end - p)) == NULL) break;
+      if (r != REC_OK) return 0;
+      continue;
+    }
     const char *nl = memchr(p, '\n', (size_t)(end - p));
     if (!nl) break; /* torn last record: ignored */
     if (nl - p >= 3 && memcmp(p, "id ", 3) == 0) {
@@ -428,34 +482,6 @@ static int journal_parse(const char *text, size_t len, tx *t) {
       t->committed = 1;
     } else if (nl - p == 5 && memcmp(p, "abort", 5) == 0) {
       t->aborted = 1;
-    } else if (nl - p > 2 && (p[0] == 'P' || p[0] == 'D') && p[1] == ' ') {
-      const char *q = p + 2;
-      char *path = get_path(&q, nl);
-      if (!path || q != nl || !normalised_abs(path)) {
-        free(path);
-        return 0;
-      }
-      csb_strv_push_owned(p[0] == 'P' ? &t->pointers : &t->mkdirs, path);
-    } else if (nl - p > 2 && (p[0] == 'W' || p[0] == 'X') && p[1] == ' ') {
-      const char *q = p + 2;
-      size_t n = 0;
-      if (!get_index(&q, nl, &n)) return 0;
-      if (q + 2 > nl || (q[0] != '0' && q[0] != '1') || q[1] != ' ') return 0;
-      int orig = q[0] == '1';
-      q += 2;
-      char *path = get_path(&q, nl);
-      if (!path || q != nl || !normalised_abs(path)) {
-        free(path);
-        return 0;
-      }
-      t->ops = csb_xgrow(t->ops, &t->ops_cap, t->n_ops + 1, sizeof(*t->ops));
-      tx_op *o = &t->ops[t->n_ops++];
-      memset(o, 0, sizeof(*o));
-      o->kind = p[0] == 'W' ? OP_WRITE : OP_DELETE;
-      o->n = n;
-      o->target = path;
-      o->dir = csb_spath_parent(PFS_STYLE, path);
-      o->orig_exists = orig;
     } else {
       return 0;
     }

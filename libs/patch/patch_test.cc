@@ -1085,6 +1085,20 @@ TEST(Journal, ReadAndWrittenBack) {
   EXPECT_EQ(Reformat(kJournalMagic + "id 6-ff\nD 04:/w/a\n"), "<refused>");
   EXPECT_EQ(Reformat(kJournalMagic + "id 6-ff\nW 10 1 4:/w/a\n"),
             kJournalMagic + "id 6-ff\nW 10 1 4:/w/a\n");
+  // Paths are read by their length: a directory name may hold a newline.
+  // A record cut short is a torn last line only when no LF follows its
+  // start.
+  std::string nl = kJournalMagic + "id 6-ff\nP " + JPath("/w/a\nb/.csb-applypatch-6-ff.p") +
+                   "\nD " + JPath("/w/a\nb/c") + "\nW 0 1 " + JPath("/w/a\nb/c/f") +
+                   "\nX 1 1 " + JPath("/w/a\nprepared\ncommit\n") + "\nprepared\n";
+  EXPECT_EQ(Reformat(nl), nl);
+  EXPECT_EQ(Reformat(nl + "commit\n"), nl + "commit\n");
+  std::string cut = kJournalMagic + "id 6-ff\nW 0 1 " + JPath("/w/a\nb/c");
+  EXPECT_EQ(Reformat(cut.substr(0, cut.size() - 2)), "<refused>");
+  EXPECT_EQ(Reformat(cut + "X"), "<refused>");
+  EXPECT_EQ(Reformat(cut + "\nprepared\n"), cut + "\nprepared\n");
+  EXPECT_EQ(Reformat(cut.substr(0, cut.size() - 2) + "\nprepared\n"), "<refused>");
+  EXPECT_EQ(Reformat(kJournalMagic + "id 6-ff\nW 0 1 12:/w/a"), kJournalMagic + "id 6-ff\n");
 }
 
 // Replays the fuzz target (fuzz_journal.c) over journals and mutations.

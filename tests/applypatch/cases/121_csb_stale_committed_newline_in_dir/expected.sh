@@ -1,0 +1,3 @@
+mkdir 'a
+b' && printf 'new\n' > 'a
+b/c.txt' && printf 'new\n' > a.txt && printf 'o\n' > other.txt

@@ -317,22 +317,24 @@ static inline int pfs_canonical_existing_prefix(const char *p, char **out, csb_e
 /* The file a rename replaces is held open across it (see commit.c). */
 #define PFS_HOLD_REPLACED 1
 
-/* A directory pinned for the _in calls below, reached from "/" without
- * following a symlink in any component (each is opened O_NOFOLLOW), so
- * that what commit.c creates, renames and unlinks lands in the directory
- * the plan checked even when a path component is swapped for a symlink
- * meanwhile. -1 with errno (ENOTDIR for a symlink) when it cannot be. */
-static inline int pfs_dir_pin(const char *dir) {
-  if (dir[0] != '/') {
+/* The directory dir[0..len) pinned for the _in calls below, reached from
+ * "/" without following a symlink in any component (each is opened
+ * O_NOFOLLOW), so that what commit.c creates, renames and unlinks lands in
+ * the directory the plan checked even when a path component is swapped
+ * for a symlink meanwhile. -1 with errno (ENOTDIR for a symlink) when it
+ * cannot be. */
+static inline int pfs_dir_pin_n(const char *dir, size_t len) {
+  if (len == 0 || dir[0] != '/') {
     errno = EINVAL;
     return -1;
   }
   int fd = openat(AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-  const char *p = dir;
+  const char *p = dir, *end = dir + len;
   while (fd >= 0) {
-    while (*p == '/') p++;
-    if (!*p) return fd;
-    size_t n = strcspn(p, "/");
+    while (p < end && *p == '/') p++;
+    if (p == end) return fd;
+    const char *slash = memchr(p, '/', (size_t)(end - p));
+    size_t n = slash ? (size_t)(slash - p) : (size_t)(end - p);
     char name[256];
     if (n >= sizeof(name)) {
       close(fd);
@@ -350,6 +352,7 @@ static inline int pfs_dir_pin(const char *dir) {
   }
   return -1;
 }
+static inline int pfs_dir_pin(const char *dir) { return pfs_dir_pin_n(dir, strlen(dir)); }
 /* A directory just created in the pinned directory dfd. */
 static inline int pfs_dir_pin_in(int dfd, const char *path, const char *name) {
   (void)path;

@@ -921,6 +921,63 @@ TEST_F(Tree, PolicyCallbackSeesSymlinkTargets) {
             CSB_PATCH_ERR_NONE);
 }
 
+// A process racing the plan: once the last path is checked, directory
+// `dir` is moved aside and becomes a symlink to `to`.
+struct SwapAfterChecks {
+  std::string dir, to;
+  int calls = 0, at = 0;
+};
+
+static int swap_after_checks(void *ctx, const char *, const char *, csb_error *) {
+  SwapAfterChecks *s = static_cast<SwapAfterChecks *>(ctx);
+  if (++s->calls == s->at) {
+    EXPECT_EQ(rename(s->dir.c_str(), (s->dir + ".orig").c_str()), 0);
+    EXPECT_EQ(symlink(s->to.c_str(), s->dir.c_str()), 0);
+  }
+  return 1;
+}
+
+// The plan reads a file through the directories it checked: a directory
+// swapped for a symlink after the checks does not make it read (and then
+// copy into the tree) a file elsewhere. One update is read in order, two
+// are read ahead.
+TEST_F(Tree, PlanDoesNotReadThroughSwappedDirectory) {
+  for (int hunks : {1, 2}) {
+    std::string sub = "t" + std::to_string(hunks);
+    Write(sub + "/d/a.txt", "a\n");
+    Write(sub + "/d/b.txt", "b\n");
+    Write(sub + "/out/a.txt", "secret a\n");
+    Write(sub + "/out/b.txt", "secret b\n");
+    std::string body = "*** Update File: d/a.txt\n*** Move to: leak-a.txt\n@@\n+x\n";
+    if (hunks == 2) body += "*** Update File: d/b.txt\n*** Move to: leak-b.txt\n@@\n+x\n";
+    Parsed r;
+    Parse(P(body), &r);
+    ASSERT_TRUE(r.ok);
+    SwapAfterChecks sw;
+    sw.dir = root + "/" + sub + "/d";
+    sw.to = root + "/" + sub + "/out";
+    sw.at = 2 * hunks;  // the source and the destination of each move
+    std::string cwd = root + "/" + sub;
+    csb_buf full = {};
+    csb_patch_plan_opts o = {cwd.c_str(), 0, swap_after_checks, &sw, &full};
+    csb_patch_err_kind kind = CSB_PATCH_ERR_NONE;
+    csb_error err;
+    csb_patch_plan *plan = csb_patch_plan_build(r.p, &o, &kind, &err);
+    EXPECT_EQ(sw.calls, 2 * hunks);
+    for (size_t i = 0; plan && i < csb_patch_plan_summary_len(plan); i++) {
+      size_t n = 0;
+      const char *c = csb_patch_plan_new_contents(plan, i, &n);
+      EXPECT_EQ(std::string(c ? c : "", n).find("secret"), std::string::npos) << hunks;
+    }
+    EXPECT_EQ(plan, nullptr) << hunks;
+    EXPECT_EQ(std::string(full.data ? full.data : "", full.len),
+              "Failed to read file to update " + cwd + "/d/a.txt: Not a directory (os error 20)")
+        << hunks;
+    csb_buf_free(&full);
+    csb_patch_plan_free(plan);
+  }
+}
+
 TEST_F(Tree, WritesThroughSymlinkKeepLink) {
   Write("real.txt", "a\n");
   ASSERT_EQ(symlink("real.txt", (root + "/ln").c_str()), 0);

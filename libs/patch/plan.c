@@ -122,13 +122,31 @@ void *csb_patch_i_arena_alloc(void *ctx, size_t n) {
   return csb_patch_i_arena_take(&pl->arena, n);
 }
 
+/* Where a path's last component starts, and the length of its directory
+ * ("/" for a file at the root). */
+static const char *split_last(const char *path, size_t *dir_len) {
+  const char *sep = strrchr(path, PFS_SEP);
+  if (!sep) {
+    *dir_len = 0;
+    return path;
+  }
+  *dir_len = sep == path ? 1 : (size_t)(sep - path);
+  return sep + 1;
+}
+
 /* Reads an entity's original bytes (once) into `room` when they fit in
  * room_cap bytes (with a NUL), else into an arena of the plan; they stay
- * available for rolling back after the commit point. */
+ * available for rolling back after the commit point. The file is opened in
+ * dfd, its directory pinned (pfs_dir_pin), so that it is read from the
+ * directory that was checked and never through a symlink that replaced
+ * it (or a component above it) since. */
 static int ent_load_in(csb_patch_arena *arena, char *room, size_t room_cap,
-                       csb_patch_entity *e, int *err_no) {
+                       csb_patch_entity *e, int dfd, int *err_no) {
   if (e->orig_loaded) return 1;
-  int fd = pfs_open(e->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0);
+  size_t dl;
+  const char *name = split_last(e->path, &dl);
+  int fd = pfs_open_in(dfd, e->path, name,
+                       O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0);
   if (fd < 0) {
     *err_no = errno;
     return 0;
@@ -181,8 +199,34 @@ static int ent_load_in(csb_patch_arena *arena, char *room, size_t room_cap,
   return 1;
 }
 
+/* The pinned directory of path for the in-order pass (kept from one call
+ * to the next while the directory is the same), or -1 with errno. */
+static int plan_pin(csb_patch_plan *pl, const char *path) {
+  size_t dl;
+  (void)split_last(path, &dl);
+  if (pl->pin_dir && strlen(pl->pin_dir) == dl && memcmp(pl->pin_dir, path, dl) == 0)
+    return pl->pin_fd;
+  pfs_dir_unpin(pl->pin_fd);
+  free(pl->pin_dir);
+  pl->pin_dir = csb_xstrndup(path, dl);
+  pl->pin_fd = pfs_dir_pin(pl->pin_dir);
+  if (pl->pin_fd < 0) {
+    int e = errno;
+    free(pl->pin_dir);
+    pl->pin_dir = NULL;
+    errno = e;
+  }
+  return pl->pin_fd;
+}
+
 static int ent_load(csb_patch_plan *pl, csb_patch_entity *e, int *err_no) {
-  return ent_load_in(&pl->arena, NULL, 0, e, err_no);
+  if (e->orig_loaded) return 1;
+  int dfd = plan_pin(pl, e->path);
+  if (dfd < 0) {
+    *err_no = errno;
+    return 0;
+  }
+  return ent_load_in(&pl->arena, NULL, 0, e, dfd, err_no);
 }
 
 /* Keeps what rollback needs of an entity about to change: the bytes of a
@@ -540,6 +584,7 @@ typedef struct {
   size_t ent;
   char *room; /* where its bytes go when the file has not grown */
   size_t room_cap;
+  int dfd; /* its directory, pinned (or -1: left to the in-order pass) */
   int state; /* 0 not computed, 1 computed, -1 the update failed */
   const csb_patch_piece *pieces;
   size_t n_pieces, new_len;
@@ -563,7 +608,7 @@ static int task_ahead(void *ctx, size_t i, size_t self) {
   csb_patch_entity *e = &a->pl->ents[it->ent];
   csb_patch_arena *arena = &a->pl->ahead_arenas[self];
   int en = 0;
-  if (!ent_load_in(arena, it->room, it->room_cap, e, &en)) return 1;
+  if (it->dfd < 0 || !ent_load_in(arena, it->room, it->room_cap, e, it->dfd, &en)) return 1;
   const csb_patch_target *t = &a->pl->targets[2 * it->hunk];
   size_t n = 0, len = 0;
   if (!csb_patch_i_update(e->data, e->len, &a->p->hunks[it->hunk], t->display,
@@ -602,6 +647,48 @@ static int named_once(const char **v, size_t n, const char *s) {
       hi = mid;
   }
   return lo < n && path_cmp(v[lo], s) == 0 && (lo + 1 == n || path_cmp(v[lo + 1], s) != 0);
+}
+
+/* An item's directory (the first dir_len bytes of its path), for pinning
+ * each directory once. */
+typedef struct {
+  const char *path;
+  size_t dir_len;
+  size_t item;
+} item_dir;
+
+static int item_dir_cmp(const void *a, const void *b) {
+  const item_dir *x = a, *y = b;
+  size_t n = x->dir_len < y->dir_len ? x->dir_len : y->dir_len;
+  int c = memcmp(x->path, y->path, n);
+  if (c) return c;
+  return x->dir_len < y->dir_len ? -1 : (x->dir_len > y->dir_len);
+}
+
+/* Pins the directory of every item (once per directory), in the calling
+ * thread; a directory that cannot be pinned leaves its items (dfd -1) to
+ * the in-order pass, which reports the error. Returns the pins. */
+static int *ahead_pin(csb_patch_plan *pl, ahead *a, size_t *n_pins) {
+  item_dir *v = csb_xmalloc(a->n_items * sizeof(*v));
+  for (size_t i = 0; i < a->n_items; i++) {
+    v[i].path = pl->ents[a->items[i].ent].path;
+    (void)split_last(v[i].path, &v[i].dir_len);
+    v[i].item = i;
+  }
+  qsort(v, a->n_items, sizeof(*v), item_dir_cmp);
+  int *pins = csb_xmalloc(a->n_items * sizeof(*pins));
+  size_t np = 0;
+  for (size_t i = 0; i < a->n_items; i++) {
+    if (i == 0 || item_dir_cmp(&v[i], &v[i - 1]) != 0) {
+      char *dir = csb_xstrndup(v[i].path, v[i].dir_len);
+      pins[np++] = pfs_dir_pin(dir);
+      free(dir);
+    }
+    a->items[v[i].item].dfd = pins[np - 1];
+  }
+  free(v);
+  *n_pins = np;
+  return pins;
 }
 
 static void ahead_run(csb_patch_plan *pl, const csb_patch *p, const csb_patch_plan_opts *op,
@@ -664,8 +751,12 @@ static void ahead_run(csb_patch_plan *pl, const csb_patch *p, const csb_patch_pl
   pl->ahead_arenas = csb_xcalloc(nt, sizeof(*pl->ahead_arenas));
   pl->n_ahead_arenas = nt;
   a->scratch = csb_xcalloc(nt, sizeof(*a->scratch));
+  size_t n_pins = 0;
+  int *pins = ahead_pin(pl, a, &n_pins);
   (void)csb_patch_i_pool_run(pool, a->n_items, task_ahead, a);
   csb_patch_i_pool_free(pool);
+  for (size_t i = 0; i < n_pins; i++) pfs_dir_unpin(pins[i]);
+  free(pins);
   for (size_t i = 0; i < nt; i++) csb_patch_i_scratch_free(&a->scratch[i]);
   free(a->scratch);
   a->scratch = NULL;
@@ -689,6 +780,7 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
     return NULL;
   }
   csb_patch_plan *pl = csb_xcalloc(1, sizeof(*pl));
+  pl->pin_fd = -1;
   pl->cwd = csb_xstrdup(op->cwd);
   size_t nt = 0;
   pl->targets = csb_xcalloc(p->n_hunks * 2, sizeof(*pl->targets));
@@ -956,6 +1048,8 @@ void csb_patch_plan_free(csb_patch_plan *pl) {
   for (size_t i = 0; i < pl->n_ahead_arenas; i++) csb_patch_i_arena_release(&pl->ahead_arenas[i]);
   free(pl->ahead_arenas);
   csb_patch_i_scratch_free(&pl->scratch);
+  pfs_dir_unpin(pl->pin_fd);
+  free(pl->pin_dir);
   free(pl->ents);
   free(pl->map);
   for (size_t i = 0; i < pl->n_sum; i++) free(pl->sum[i].abs);

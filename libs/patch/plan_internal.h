@@ -73,6 +73,10 @@ struct csb_patch_plan {
   csb_patch_arena *ahead_arenas; /* the same, read ahead (one per thread) */
   size_t n_ahead_arenas;
   csb_patch_scratch scratch;
+  /* The directory the in-order pass last read a file in, pinned
+   * (pfs_dir_pin), with its path; -1 and NULL when none. */
+  int pin_fd;
+  char *pin_dir;
 };
 
 /* Allocates n bytes from the plan's arena (ctx is the plan). */

@@ -1095,6 +1095,12 @@ int csb_patch_commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts,
       o->chown = 1;
       o->uid = e->orig_uid;
       o->gid = e->orig_gid;
+    } else if (e->orig_exists && !as_root) {
+      /* The group, which a user may set to any group of theirs (a file
+       * shared with a group stays shared); the owner cannot change. */
+      o->chown = 1;
+      o->uid = (uid_t)-1;
+      o->gid = e->orig_gid;
     }
   }
   if (t.n_ops == 0) {

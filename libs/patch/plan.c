@@ -250,6 +250,16 @@ static int ent_capture(csb_patch_plan *pl, csb_patch_entity *e, int *err_no) {
   return 1;
 }
 
+/* Whether a hunk may replace an entity's file: one its permissions do not
+ * let the user write (mode 0444) is refused, as writing it in place
+ * (upstream) fails; renaming over it would only need the directory's
+ * permission. */
+static int ent_writable(const csb_patch_entity *e, int *err_no) {
+  if (!e->orig_exists || e->touched || !S_ISREG(e->orig_mode) || pfs_can_write(e->path)) return 1;
+  *err_no = errno ? errno : EACCES;
+  return 0;
+}
+
 /* ---- path resolution ----------------------------------------------------- */
 
 static void target_free(csb_patch_target *t) {
@@ -837,7 +847,7 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
         goto fail;
       }
       int en = 0;
-      if (!ent_capture(pl, e, &en)) {
+      if (!ent_capture(pl, e, &en) || !ent_writable(e, &en)) {
         plan_fail(c, CSB_PATCH_ERR_IO, "Failed to write file %s: %s", t->display,
                   os_error(en, ebuf, sizeof(ebuf)));
         goto fail;
@@ -957,7 +967,8 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
         csb_patch_entity *src = &pl->ents[src_index];
         e = &pl->ents[ei];
         int cen = 0;
-        if (!ent_capture(pl, src, &cen) || !ent_capture(pl, de, &cen)) {
+        if (!ent_capture(pl, src, &cen) || !ent_capture(pl, de, &cen) ||
+            !ent_writable(de, &cen)) {
           plan_fail(c, CSB_PATCH_ERR_IO, "Failed to write file %s: %s", d->display,
                     os_error(cen, ebuf, sizeof(ebuf)));
           goto fail;
@@ -996,6 +1007,12 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
         add_summary(pl, 'M', h->move_path, de->path, old_len, new_len, h->path,
                     (size_t)(de - pl->ents));
       } else {
+        int wen = 0;
+        if (!ent_writable(e, &wen)) {
+          plan_fail(c, CSB_PATCH_ERR_IO, "Failed to write file %s: %s", t->display,
+                    os_error(wen, ebuf, sizeof(ebuf)));
+          goto fail;
+        }
         char *nb = doc ? NULL : own_copy(e, pieces, n_pieces, new_len);
         e->touched = 1;
         if (doc) {

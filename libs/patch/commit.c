@@ -635,6 +635,50 @@ static int parent_is_canonical(const char *p) {
   return ok;
 }
 
+/* Whether the file at pp is a pointer to the journal jpath. */
+static int is_pointer_to(const char *pp, const char *jpath) {
+  char buf[4096];
+  ssize_t n = pfs_pointer_read(pp, buf, sizeof(buf) - 1);
+  if (n <= 0) return 0;
+  buf[n] = '\0';
+  return csb_spath_equal(PFS_STYLE, buf, jpath);
+}
+
+/* Keeps the files of a recovered journal that it may act on: those in the
+ * journal's own directory or in one holding a pointer to it (the
+ * committer makes one in every other directory it works in, and removes
+ * them only when every file is in place, so a directory without one has
+ * nothing left to do), and the pointers that point to it. A journal
+ * planted in a writable directory thus cannot name files elsewhere to
+ * remove or replace, also when no policy is checked. */
+static void keep_pointed(tx *t, const char *jpath) {
+  char *jdir = csb_spath_parent(PFS_STYLE, jpath);
+  size_t k = 0;
+  for (size_t i = 0; i < t->n_ops; i++) {
+    tx_op *o = &t->ops[i];
+    int here = jdir && o->dir && csb_spath_equal(PFS_STYLE, o->dir, jdir);
+    if (!here && o->dir) {
+      char *pp = art(o->dir, t->id, "p");
+      here = is_pointer_to(pp, jpath);
+      free(pp);
+    }
+    if (here) {
+      t->ops[k++] = *o;
+    } else {
+      free(o->target);
+      free(o->dir);
+    }
+  }
+  t->n_ops = k;
+  csb_strv kept;
+  csb_strv_init(&kept);
+  for (size_t i = 0; i < t->pointers.len; i++)
+    if (is_pointer_to(t->pointers.items[i], jpath)) csb_strv_push(&kept, t->pointers.items[i]);
+  csb_strv_free(&t->pointers);
+  t->pointers = kept;
+  free(jdir);
+}
+
 static int recover_journal(const char *jpath, csb_patch_check_fn check, void *ctx,
                            csb_error *err) {
   int fd = pfs_open(jpath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0);
@@ -706,6 +750,7 @@ static int recover_journal(const char *jpath, csb_patch_check_fn check, void *ct
     return csb_error_set(err, "refusing to recover %s: it names paths outside what may be written",
                          jpath);
   }
+  keep_pointed(&t, jpath);
   t.journal = csb_xstrdup(jpath);
   t.journal_dir = csb_spath_parent(PFS_STYLE, jpath);
   collect_dirs(&t);

@@ -23,7 +23,7 @@
  * reached from "/" without following symlinks) and works relative to the
  * pinned directories from then on, so a directory swapped for a symlink
  * after the plan's checks cannot redirect a write, rename or unlink.
- * Recovery works by path, on journals whose paths it checked. */
+ * Recovery does the same once it has checked a journal's paths. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -185,9 +185,12 @@ static int step(tx *t) {
   return 1;
 }
 
-static void fi_init(tx *t) {
+/* The live transaction counts steps for CSB_PATCH_FAULT_STEP, the
+ * recovery of an interrupted one (recovery 1) for
+ * CSB_PATCH_FAULT_RECOVERY_STEP. */
+static void fi_init(tx *t, int recovery) {
 #ifdef CSB_FAULT_INJECTION
-  char *s = fi_env("CSB_PATCH_FAULT_STEP");
+  char *s = fi_env(recovery ? "CSB_PATCH_FAULT_RECOVERY_STEP" : "CSB_PATCH_FAULT_STEP");
   atomic_init(&t->fi_count, 0);
   t->fi_step = s ? strtol(s, NULL, 10) : 0;
   free(s);
@@ -198,6 +201,7 @@ static void fi_init(tx *t) {
   if (fi_env_is("CSB_PATCH_FAULT_MODE", "stop")) t->fi_mode = 4;
 #else
   (void)t;
+  (void)recovery;
 #endif
 }
 
@@ -517,8 +521,8 @@ static void rm_quiet(const char *p) {
 }
 
 /* File operations on the paths of a transaction: in its pinned
- * directories when it has them (the live path), else by path (recovery,
- * which checks the paths first: see parent_is_canonical). */
+ * directories when it has them (the live path, and recovery once it has
+ * checked the paths), else by path. */
 static int tx_unlink(const tx *t, const char *p) {
   return t->dfds ? pfs_unlink_in(dfd_of(t, p), p, base_of(p)) : pfs_unlink(p);
 }
@@ -754,6 +758,22 @@ static int recover_journal(const char *jpath, csb_patch_check_fn check, void *ct
   t.journal = csb_xstrdup(jpath);
   t.journal_dir = csb_spath_parent(PFS_STYLE, jpath);
   collect_dirs(&t);
+  /* Every directory pinned (pfs_dir_pin) before anything changes, so that
+   * what is renamed and removed is in the directories just checked, even
+   * when one is swapped for a symlink meanwhile. A missing one has
+   * nothing to act on. */
+  t.dfds = csb_xmalloc((t.dirs.len ? t.dirs.len : 1) * sizeof(int));
+  for (size_t i = 0; i < t.dirs.len; i++) t.dfds[i] = -1;
+  for (size_t i = 0; i < t.dirs.len; i++) {
+    if ((t.dfds[i] = pfs_dir_pin(t.dirs.items[i])) >= 0 || errno == ENOENT) continue;
+    int e = errno;
+    csb_error_set(err, "refusing to recover %s: cannot open directory %s: %s", jpath,
+                  t.dirs.items[i], strerror(e));
+    tx_free(&t);
+    return 0;
+  }
+  fi_init(&t, 1);
+  (void)step(&t);
   int r;
   if (!t.committed)
     undo_prepared(&t), r = 1;
@@ -1108,7 +1128,7 @@ int csb_patch_commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts,
   tx t;
   memset(&t, 0, sizeof(t));
   t.jfd = -1;
-  fi_init(&t);
+  fi_init(&t, 0);
 
   /* Operations, sorted by target. */
   int as_root = pfs_is_root();

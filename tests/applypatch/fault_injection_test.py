@@ -21,7 +21,9 @@ thread reaches first.
         leave the whole tree old (before the commit point) or old as well
         after rolling back (after it), with no temporary file.
   swap  after step N a directory of the patch becomes a symlink to one
-        outside the tree (see run_swaps): the outside one must not change.
+        outside the tree (see run_swaps): the outside one must not change;
+        the same once the recovery of an interrupted run has checked its
+        paths (run_recovery_swap).
   stop  the run stops (SIGSTOP) before step N while a second run applies
         another patch to the same directories, then goes on (see
         run_concurrent): the second run must not remove any file of the
@@ -319,6 +321,43 @@ def run_swaps(binary, base, failures):
     return checks
 
 
+# A racing process during recovery: a committed journal (as a crash leaves
+# it, with a pointer in d) deletes d/victim.txt; once the recovery has
+# checked its paths (its step 1), d is moved aside and replaced by a
+# symlink to a directory outside the tree holding a victim.txt of its own,
+# which must not be removed.
+RECOVERY_ID = "7-00000000000000aa"
+
+
+def run_recovery_swap(binary, base, failures):
+    top = os.path.join(base, "recovery-swap")
+    work, outside = os.path.join(top, "work"), os.path.join(top, "outside")
+    d = os.path.join(work, "d")
+    os.makedirs(d)
+    os.makedirs(outside)
+    for where in (d, outside):
+        with open(os.path.join(where, "victim.txt"), "wb") as f:
+            f.write(b"keep\n")
+    journal = os.path.join(work, ".csb-applypatch-%s.j" % RECOVERY_ID)
+    pointer = os.path.join(d, ".csb-applypatch-%s.p" % RECOVERY_ID)
+    os.symlink(journal, pointer)
+    victim = os.path.join(d, "victim.txt")
+    with open(journal, "w") as f:
+        f.write("csb-applypatch-journal 1\nid %s\nP %d:%s\nX 0 1 %d:%s\nprepared\ncommit\n" %
+                (RECOVERY_ID, len(pointer), pointer, len(victim), victim))
+    r = run(binary, work, "*** Begin Patch\n*** Add File: new.txt\n+n\n*** End Patch\n",
+            {"CSB_PATCH_FAULT_RECOVERY_STEP": "1", "CSB_PATCH_FAULT_MODE": "swap",
+             "CSB_PATCH_FAULT_SWAP_DIR": d, "CSB_PATCH_FAULT_SWAP_TO": outside})
+    if r.returncode not in (0, 71):
+        failures.append("recovery swap: exit %d (%r)" % (r.returncode, r.stderr))
+    if sorted(os.listdir(outside)) != ["victim.txt"]:
+        failures.append("recovery swap: the outside directory changed: %s" %
+                        sorted(os.listdir(outside)))
+    print("recovery swap: exit %d" % r.returncode)
+    shutil.rmtree(top)
+    return 1
+
+
 # A second patch over the same directories as PATCH (the top directory,
 # which holds the first run's journal, and sub/, which holds a pointer to
 # it), applied while the first run is stopped.
@@ -403,6 +442,7 @@ def main():
         for name, files, patch, probe, env in SCENARIOS:
             checks += run_scenario(binary, base, name, files, patch, probe, env, failures)
         checks += run_swaps(binary, base, failures)
+        checks += run_recovery_swap(binary, base, failures)
         checks += run_concurrent(binary, base, failures)
     finally:
         shutil.rmtree(base, ignore_errors=True)

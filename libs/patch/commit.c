@@ -71,7 +71,7 @@ typedef struct tx_op {
   mode_t mode;
   uid_t uid;
   gid_t gid;
-  int chown;
+  int chown; /* 1: owner and group (root), 2: the group, best effort */
   /* progress */
   /* the original, for rolling back after the commit point */
   const char *orig_data;
@@ -947,6 +947,15 @@ static int write_pieces(int fd, const csb_patch_piece *pc, size_t n) {
   }
 }
 
+/* Gives a new file the owner of the file it replaces (see tx_op.chown):
+ * 0 with errno on failure, but for a change the user may not make (EPERM)
+ * and for a group, which is only attempted. */
+static int set_owner(int fd, const tx_op *o) {
+  if (!o->chown) return 1;
+  if (pfs_fchown(fd, o->uid, o->gid) == 0 || o->chown == 2 || errno == EPERM) return 1;
+  return 0;
+}
+
 /* Writes file o's temporary file (and syncs it when t->fsync_each). Runs on
  * a pool thread: on failure it records errno in o->err_no and returns 0. */
 static int write_temp(tx *t, tx_op *o) {
@@ -960,7 +969,7 @@ static int write_temp(tx *t, tx_op *o) {
       !(o->pieces ? write_pieces(fd, o->pieces, o->n_pieces) : csb_write_all(fd, o->whole.s, o->whole.n)) ||
       /* Owner first: a change of owner clears the set-user-ID and
        * set-group-ID bits, which the mode then restores. */
-      (o->chown && pfs_fchown(fd, o->uid, o->gid) != 0 && errno != EPERM) ||
+      !set_owner(fd, o) ||
       pfs_fchmod(fd, o->mode & 07777) != 0 ||
       (t->fsync_each && (!step(t) || sync_fd(fd, 0) != 0)))
     goto out;
@@ -1163,7 +1172,7 @@ int csb_patch_commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts,
     } else if (e->orig_exists && !as_root) {
       /* The group, which a user may set to any group of theirs (a file
        * shared with a group stays shared); the owner cannot change. */
-      o->chown = 1;
+      o->chown = 2;
       o->uid = (uid_t)-1;
       o->gid = e->orig_gid;
     }
@@ -1384,7 +1393,7 @@ abort: {
       int fd = pfs_open_in(o->dfd, rp, base_of(rp),
                            O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
       ok = fd >= 0 && csb_write_all(fd, o->orig_data ? o->orig_data : "", o->orig_len) &&
-           (!o->chown || pfs_fchown(fd, o->uid, o->gid) == 0 || errno == EPERM) &&
+           set_owner(fd, o) &&
            pfs_fchmod(fd, o->orig_mode & 07777) == 0 &&
            sync_fd(fd, 0) == 0;
       if (fd >= 0) close(fd);

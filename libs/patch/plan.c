@@ -260,6 +260,13 @@ static int ent_writable(const csb_patch_entity *e, int *err_no) {
   return 0;
 }
 
+/* A FIFO, socket or device the patch has not changed yet: removing or
+ * replacing it is refused, since rolling back could not make it again
+ * (and a replacement would take its mode). */
+static int ent_special(const csb_patch_entity *e) {
+  return e->exists && !e->touched && !S_ISREG(e->mode) && !S_ISLNK(e->mode) && !S_ISDIR(e->mode);
+}
+
 /* ---- path resolution ----------------------------------------------------- */
 
 static void target_free(csb_patch_target *t) {
@@ -841,6 +848,11 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
         plan_fail(c, CSB_PATCH_ERR_DATA, "Failed to write file %s", t->display);
         goto fail;
       }
+      if (ent_special(e)) {
+        plan_fail(c, CSB_PATCH_ERR_DATA, "Failed to write file %s: path `%s` is not a file",
+                  t->display, t->display);
+        goto fail;
+      }
       if (!e->touched && !parents_ok(pl, e->path)) {
         plan_fail(c, CSB_PATCH_ERR_DATA, "Failed to create parent directories for %s",
                   t->display);
@@ -862,6 +874,11 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
       csb_patch_entity *e = unlink_ent(pl, t);
       if (!e->exists || (S_ISDIR(e->mode))) {
         plan_fail(c, CSB_PATCH_ERR_DATA, "Failed to delete file %s", t->display);
+        goto fail;
+      }
+      if (ent_special(e)) {
+        plan_fail(c, CSB_PATCH_ERR_DATA, "Failed to delete file %s: path `%s` is not a file",
+                  t->display, t->display);
         goto fail;
       }
       size_t old = e->loaded ? e->len : (size_t)e->orig_size;
@@ -977,6 +994,11 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
         e = &pl->ents[ei];
         if (de->exists && S_ISDIR(de->mode)) {
           plan_fail(c, CSB_PATCH_ERR_DATA, "Failed to write file %s", d->display);
+          goto fail;
+        }
+        if (ent_special(de)) {
+          plan_fail(c, CSB_PATCH_ERR_DATA, "Failed to write file %s: path `%s` is not a file",
+                    d->display, d->display);
           goto fail;
         }
         if (!de->touched && !de->exists && !parents_ok(pl, de->path)) {

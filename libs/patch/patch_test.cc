@@ -1103,6 +1103,8 @@ std::vector<std::string> JournalSeeds() {
       kJournalMagic + "id 2-00000000000000bb\nW 0 1 " + JPath("/w/a b.txt") + "\nprepared\n",
       kJournalMagic + "id 3-00000000000000cc\nX 0 1 " + JPath("/w/d") + "\nprepared\ncommit\nabort\n",
       kJournalMagic + "id 4-00000000000000dd\nW 0 0 " + JPath("/w/torn") + "\nprep",
+      kJournalMagic + "id 5-00000000000000ee\nP " + JPath("/w/a\nb/.csb-applypatch-5-00000000000000ee.p") +
+          "\nW 0 1 " + JPath("/w/a\nb/f") + "\nprepared\ncommit\n",
   };
 }
 

@@ -425,6 +425,55 @@ static void ancestors_section(gen *g, csb_buf *out) {
 
 /* ---- deny-read globs ------------------------------------------------------------------ */
 
+/* The top-level names macOS makes symlinks (to /private/...). */
+static const char *const k_top_aliases[] = {"/etc", "/tmp", "/var"};
+
+/* For each top-level alias A -> P + A at or below which the glob `pat`
+ * (compiled as gl[0]) may match, the glob P + pat in gl[*n]. It also
+ * matches P + s for the few other s the glob matches (paths below /private
+ * that are no alias), which denies more, never less. 0 with an error when
+ * the alias target does not end with the alias or the pattern grows too
+ * long. */
+static int alias_variants(gen *g, const char *pat, csb_glob **gl, size_t *n) {
+  for (size_t i = 0; i < CSB_ARRAY_LEN(k_top_aliases); i++) {
+    const char *a = k_top_aliases[i];
+    if (!csb_glob_match(gl[0], a) && !csb_glob_may_match_below(gl[0], a)) continue;
+    char *t = g->h->alias(g->h->ctx, a);
+    if (t == NULL) continue;
+    size_t tl = strlen(t), al = strlen(a);
+    if (tl <= al || strcmp(t + tl - al, a) != 0 || t[tl - al - 1] == '/') {
+      csb_error_set(g->err,
+                    "deny-read glob `%s` may match below %s, which Seatbelt sees as %s: "
+                    "csb-seatbelt cannot rewrite the glob for that path; write the glob below "
+                    "%s instead",
+                    pat, a, t, t);
+      free(t);
+      return 0;
+    }
+    csb_buf b;
+    csb_buf_init(&b);
+    for (size_t k = 0; k < tl - al; k++) {
+      if (strchr("*?[]{},\\", t[k])) csb_buf_putc(&b, '\\');
+      csb_buf_putc(&b, t[k]);
+    }
+    csb_buf_puts(&b, pat);
+    csb_error e;
+    csb_error_clear(&e);
+    int ok = csb_glob_compile(b.data, &gl[*n], &e);
+    if (ok)
+      (*n)++;
+    else
+      csb_error_set(g->err,
+                    "deny-read glob `%s`: cannot rewrite it for %s, which Seatbelt sees as %s "
+                    "(%s); write the glob below %s instead, shorter",
+                    pat, a, t, e.msg, t);
+    csb_buf_free(&b);
+    free(t);
+    if (!ok) return 0;
+  }
+  return 1;
+}
+
 static int glob_section(gen *g, csb_buf *out) {
   const csb_policy_view *v = g->v;
   if (v->unreadable_globs.len == 0) return 1;
@@ -434,7 +483,8 @@ static int glob_section(gen *g, csb_buf *out) {
   int ok = 1;
   for (size_t i = 0; i < v->unreadable_globs.len && ok; i++) {
     const char *pat = v->unreadable_globs.items[i];
-    csb_glob *gl[2] = {NULL, NULL};
+    csb_glob *gl[2 + CSB_ARRAY_LEN(k_top_aliases)] = {NULL};
+    size_t ngl = 1;
     csb_error e;
     csb_error_clear(&e);
     if (!csb_glob_compile(pat, &gl[0], &e)) {
@@ -442,19 +492,30 @@ static int glob_section(gen *g, csb_buf *out) {
       break;
     }
     /* Also deny below the canonical form of a symlinked static prefix:
-     * Seatbelt sees resolved paths. */
+     * Seatbelt sees resolved paths. Without that form the glob would deny
+     * nothing there, so failing to build it fails the profile. */
     const char *prefix = csb_glob_static_prefix(gl[0]);
     if (prefix[0] == '/' && prefix[1] != '\0') {
       char *canon = csb_sbpl_canonical(g->h, prefix);
-      char *rebased = NULL;
-      if (strcmp(canon, prefix) != 0 && csb_glob_rebase(gl[0], canon, &rebased, NULL)) {
-        if (!csb_glob_compile(rebased, &gl[1], &e)) gl[1] = NULL;
+      if (strcmp(canon, prefix) != 0) {
+        char *rebased = NULL;
+        if (!csb_glob_rebase(gl[0], canon, &rebased, &e) || !csb_glob_compile(rebased, &gl[ngl], &e))
+          ok = csb_error_set(g->err,
+                             "deny-read glob `%s`: cannot rewrite it below `%s`, where "
+                             "Seatbelt sees its prefix (%s), so csb-seatbelt would deny "
+                             "nothing there; write the glob below that path, shorter",
+                             pat, canon, e.msg);
+        else
+          ngl++;
         free(rebased);
       }
       free(canon);
     }
-    for (int k = 0; k < 2; k++) {
-      if (gl[k] == NULL) continue;
+    /* A glob that may match at or below a top-level alias without naming
+     * it in its prefix ("/t?p/x", "/{tmp,var}/x"): Seatbelt sees /tmp/x as
+     * /private/tmp/x, which the glob's regex does not match. */
+    if (ok && pat[0] == '/') ok = alias_variants(g, pat, gl, &ngl);
+    for (size_t k = 0; k < ngl && ok; k++) {
       char *re = csb_glob_to_regex(gl[k]);
       push_unique(&res, re);
       free(re);
@@ -463,8 +524,7 @@ static int glob_section(gen *g, csb_buf *out) {
       for (size_t j = 0; j < n; j++)
         if (strcmp(a[j], "^/$") != 0) push_unique(&ancs, a[j]);
     }
-    csb_glob_free(gl[0]);
-    csb_glob_free(gl[1]);
+    for (size_t k = 0; k < ngl; k++) csb_glob_free(gl[k]);
   }
   /* Seatbelt checks the path a symlink leads to, which the regexes do not
    * name: a match that is a symlink gets what it points at denied (as

@@ -281,6 +281,58 @@ TEST(Policy, DealiasRewritesEveryPath) {
   csb_policy_free(p);
 }
 
+// Seatbelt sees /tmp/x as /private/tmp/x: a glob whose form below the
+// resolved prefix cannot be built would deny nothing there, so the profile
+// is refused.
+TEST(Policy, DenyGlobTooLongBelowItsResolvedPrefixIsRefused) {
+  std::string pat = "/tmp/" + std::string(60, 'a') + "/";
+  for (int i = 0; i < 19; i++) pat += std::string(200, 'b') + "/";
+  pat += std::string(202, 'c') + "*.pem";
+  ASSERT_EQ(pat.size(), 4092u);
+  csb_policy *p = csb_policy_new(CSB_PLATFORM_MACOS, "/Users/a/w");
+  csb_policy_add_workspace_root(p, "/Users/a/w", "cwd");
+  csb_policy_add_entry(p, "/", CSB_ACCESS_READ, ":root", 0, 0);
+  csb_policy_add_entry(p, "/tmp", CSB_ACCESS_WRITE, ":slash_tmp", 0, 0);
+  csb_policy_add_glob(p, pat.c_str(), "g");
+  Gen g;
+  EXPECT_FALSE(g.Run(p, csb_sbpl_host_system(1)));
+  std::string msg = g.err.msg;
+  EXPECT_EQ(msg, "deny-read glob `" + pat + "`: cannot rewrite it below `/private" +
+                     pat.substr(0, pat.rfind('/')) + "`, where Seatbelt sees its prefix "
+                     "(glob pattern longer than 4096 bytes), so csb-seatbelt would deny "
+                     "nothing there; write the glob below that path, shorter");
+}
+
+// "/t?p/x" matches /tmp/x, which Seatbelt sees as /private/tmp/x: the glob
+// is also denied below /private. Globs that cannot match below an alias
+// get no such form.
+TEST(Policy, DenyGlobThatMayMatchBelowAnAliasCoversItsTarget) {
+  csb_policy *p = csb_policy_new(CSB_PLATFORM_MACOS, "/Users/a/w");
+  csb_policy_add_workspace_root(p, "/Users/a/w", "cwd");
+  csb_policy_add_entry(p, "/", CSB_ACCESS_READ, ":root", 0, 0);
+  csb_policy_add_entry(p, "/tmp", CSB_ACCESS_WRITE, ":slash_tmp", 0, 0);
+  csb_policy_add_glob(p, "/t?p/x.key", "g");
+  csb_policy_add_glob(p, "/*/y.key", "g");
+  csb_policy_add_glob(p, "/Users/*/z.key", "g");
+  Gen g;
+  ASSERT_TRUE(g.Run(p, csb_sbpl_host_system(1))) << g.err.msg;
+  std::string t = g.Text();
+  for (const char *re : {"^/private/t[^/]p/x\\.key$", "^/private/[^/]*/y\\.key$"}) {
+    EXPECT_NE(t.find(std::string("(deny file-read* (regex #\"") + re + "\"))"), std::string::npos)
+        << re << "\n" << t;
+    EXPECT_NE(t.find(std::string("(deny file-write* (regex #\"") + re + "\"))"), std::string::npos)
+        << re;
+  }
+  EXPECT_EQ(t.find("^/private/Users"), std::string::npos) << t;
+  // A host without aliases needs no second form.
+  p = csb_policy_new(CSB_PLATFORM_MACOS, "/Users/a/w");
+  csb_policy_add_entry(p, "/", CSB_ACCESS_READ, ":root", 0, 0);
+  csb_policy_add_glob(p, "/t?p/x.key", "g");
+  Gen g2;
+  ASSERT_TRUE(g2.Run(p, csb_sbpl_host_none())) << g2.err.msg;
+  EXPECT_EQ(g2.Text().find("^/private"), std::string::npos);
+}
+
 TEST(Policy, RefusesOtherPlatformsAndDisabledEnforcement) {
   Gen g;
   csb_policy *p = csb_policy_new(CSB_PLATFORM_LINUX, "/w");

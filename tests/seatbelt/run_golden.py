@@ -7,6 +7,7 @@ Each case is one file, cases/NAME.case:
     args: --assume-macos-paths         (shell-quoted; $ROOT is the case's tree)
     env: HTTP_PROXY=http://127.0.0.1:3128
     mode: profile                      (profile | run; default profile)
+    sigchld: ignore                    (csb-seatbelt starts with SIGCHLD ignored)
     cmd: cmd arg                       (the command after --; profile mode
                                         defaults to `cmd arg`, `-` means none)
     policy: arg                        (how the policy is passed: `arg` --policy FILE
@@ -58,6 +59,7 @@ import pty
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -66,7 +68,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import golden  # noqa: E402
 
 RESULT_SECTIONS = ("exit", "profile", "argv", "stdout", "stderr")
-HEADER = {"args": "", "env": "", "mode": "profile", "cmd": "", "policy": "arg"}
+HEADER = {"args": "", "env": "", "mode": "profile", "cmd": "", "policy": "arg", "sigchld": ""}
 DEFAULT_CMD = ["cmd", "arg"]
 
 
@@ -134,16 +136,20 @@ def tree_base():
     sys.exit("run_golden.py: no writable scratch directory outside /tmp, /var and /etc")
 
 
-def run(cmd, env, cwd, stdin=b""):
+def ignore_sigchld():
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+
+
+def run(cmd, env, cwd, stdin=b"", preexec=None):
     """Runs cmd with `stdin` (bytes) as its standard input, or a terminal
-    for stdin="tty"."""
+    for stdin="tty"; `preexec` runs in the child before the exec."""
     tty = None
     if stdin == "tty":
         master, slave = pty.openpty()
         tty, stdin = slave, None
     try:
         p = subprocess.run(cmd, env=env, cwd=cwd, input=stdin, stdin=tty, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, timeout=60)
+                           stderr=subprocess.PIPE, timeout=60, preexec_fn=preexec)
     finally:
         if tty is not None:
             os.close(master)
@@ -184,7 +190,10 @@ def run_case(binary, checker, path):
         got = {}
         if header["mode"] == "run":
             cmd = shlex.split(header["cmd"].replace("$ROOT", root))
-            code, out, err = run([binary] + pol + args + ["--"] + cmd, env, root, stdin)
+            if header["sigchld"] not in ("", "ignore"):
+                raise ValueError("unknown sigchld `%s`" % header["sigchld"])
+            preexec = ignore_sigchld if header["sigchld"] == "ignore" else None
+            code, out, err = run([binary] + pol + args + ["--"] + cmd, env, root, stdin, preexec)
             got = {"exit": str(code), "stdout": normalise(out, root),
                    "stderr": normalise(err, root)}
         elif header["mode"] == "profile":

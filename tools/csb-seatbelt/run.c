@@ -262,6 +262,13 @@ static int logger_start(const csb_cli *cli, const char *path, logger *lg, csb_sb
 /* ---- running ---------------------------------------------------------------- */
 
 static int run_with_log(const csb_cli *cli, const runner *r, const csb_strv *argv) {
+  /* An ignored SIGCHLD (inherited from the caller) makes the kernel reap
+   * children itself: waitpid would fail and the command's status be lost.
+   * The command gets the caller's disposition back. */
+  struct sigaction dfl, old_chld;
+  memset(&dfl, 0, sizeof dfl);
+  dfl.sa_handler = SIG_DFL;
+  sigaction(SIGCHLD, &dfl, &old_chld);
   csb_sbpl_denials den;
   csb_sbpl_denials_init(&den);
   logger lg;
@@ -269,9 +276,11 @@ static int run_with_log(const csb_cli *cli, const runner *r, const csb_strv *arg
 
   int errp[2];
   if (!csb_proc_pipe(errp)) {
+    int e = errno;
     if (logging) logger_stop(&lg);
     csb_sbpl_denials_free(&den);
-    return csb_cli_error(cli, CSB_EXIT_OSERR, "pipe: %s", strerror(errno));
+    sigaction(SIGCHLD, &old_chld, NULL);
+    return csb_cli_error(cli, CSB_EXIT_OSERR, "pipe: %s", strerror(e));
   }
   struct sigaction ign, old_int, old_quit;
   memset(&ign, 0, sizeof ign);
@@ -282,6 +291,7 @@ static int run_with_log(const csb_cli *cli, const runner *r, const csb_strv *arg
   if (child == 0) {
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGQUIT, &old_quit, NULL);
+    sigaction(SIGCHLD, &old_chld, NULL);
     execv(r->sandbox_exec, argv->items);
     int e = errno;
     (void)!write(errp[1], &e, sizeof e);
@@ -307,13 +317,13 @@ static int run_with_log(const csb_cli *cli, const runner *r, const csb_strv *arg
   }
   pidset pids = {NULL, 0, 0};
   pidset_add(&pids, child);
-  int status = 0;
+  int status = 0, wait_errno = 0;
   for (;;) {
     track_descendants(&pids);
     pid_t w = waitpid(child, &status, WNOHANG);
     if (w == child) break;
     if (w < 0 && errno != EINTR) {
-      status = 0;
+      wait_errno = errno;
       break;
     }
     if (logging)
@@ -330,10 +340,15 @@ static int run_with_log(const csb_cli *cli, const runner *r, const csb_strv *arg
     free(report);
   }
   free(pids.v);
-  rc = csb_exit_from_wait_status(status);
+  if (wait_errno != 0)
+    rc = csb_cli_error(cli, CSB_EXIT_OSERR, "waiting for %s: %s; its exit status is unknown",
+                       r->sandbox_exec, strerror(wait_errno));
+  else
+    rc = csb_exit_from_wait_status(status);
 out:
   sigaction(SIGINT, &old_int, NULL);
   sigaction(SIGQUIT, &old_quit, NULL);
+  sigaction(SIGCHLD, &old_chld, NULL);
   if (logging) logger_stop(&lg);
   csb_sbpl_denials_free(&den);
   return rc;

@@ -275,7 +275,9 @@ static int write_root(gen *g, size_t i, csb_buf *allow, csb_buf *anchors) {
 
   /* Carve-outs: this root's own, plus those of every other writable root
    * that lie below this one (a nested root's .git must not stay writable
-   * through the outer root). */
+   * through the outer root) or that a symlink leads into this one (a
+   * write to `/r/.codex/x` through `.codex -> /w/data` lands in root /w,
+   * whose own clause would grant it). */
   csb_strv ex, names;
   csb_strv_init(&ex);
   csb_strv_init(&names);
@@ -283,7 +285,15 @@ static int write_root(gen *g, size_t i, csb_buf *allow, csb_buf *anchors) {
     const csb_writable_root *o = &v->writable[k];
     for (size_t j = 0; j < o->read_only_subpaths.len; j++) {
       const char *x = o->read_only_subpaths.items[j];
-      if (k == i || csb_path_is_strictly_under(w->root, x)) push_unique(&ex, x);
+      if (k == i || csb_path_is_strictly_under(w->root, x)) {
+        push_unique(&ex, x);
+        continue;
+      }
+      char *lx = csb_sbpl_dealias(g->h, x);
+      char *cx = csb_sbpl_canonical(g->h, lx);
+      if (strcmp(cx, lx) != 0 && csb_path_is_under(root, cx)) push_unique(&ex, cx);
+      free(cx);
+      free(lx);
     }
     if (k == i || csb_path_is_strictly_under(w->root, o->root)) {
       char *oroot = csb_sbpl_dealias(g->h, o->root);

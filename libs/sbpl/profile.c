@@ -295,6 +295,22 @@ static int write_root(gen *g, size_t i, csb_buf *allow, csb_buf *anchors) {
       free(cx);
       free(lx);
     }
+    /* A protected name that is a symlink (its target missing, say, so it
+     * is no carve-out): the regexes cover the name, not where a write
+     * through it lands, and creating the target creates the name. */
+    for (size_t j = 0; j < o->protected_names.len; j++) {
+      char *oroot = csb_sbpl_dealias(g->h, o->root);
+      char *y = csb_path_join(oroot, o->protected_names.items[j]);
+      char *t = csb_strv_contains(&o->read_only_subpaths, y) ? NULL : g->h->readlink(g->h->ctx, y);
+      if (t != NULL) {
+        char *cy = csb_sbpl_canonical(g->h, y);
+        if (strcmp(cy, y) != 0 && csb_path_is_under(root, cy)) push_unique(&ex, cy);
+        free(cy);
+      }
+      free(t);
+      free(y);
+      free(oroot);
+    }
     if (k == i || csb_path_is_strictly_under(w->root, o->root)) {
       char *oroot = csb_sbpl_dealias(g->h, o->root);
       /* Every name, also one with a write entry at exactly o/NAME (not a

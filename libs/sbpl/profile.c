@@ -278,9 +278,10 @@ static int write_root(gen *g, size_t i, csb_buf *allow, csb_buf *anchors) {
    * through the outer root) or that a symlink leads into this one (a
    * write to `/r/.codex/x` through `.codex -> /w/data` lands in root /w,
    * whose own clause would grant it). */
-  csb_strv ex, names;
+  csb_strv ex, names, name_roots; /* name_roots[j]: the root names[j] is for */
   csb_strv_init(&ex);
   csb_strv_init(&names);
+  csb_strv_init(&name_roots);
   for (size_t k = 0; k < v->n_writable; k++) {
     const csb_writable_root *o = &v->writable[k];
     for (size_t j = 0; j < o->read_only_subpaths.len; j++) {
@@ -319,7 +320,10 @@ static int write_root(gen *g, size_t i, csb_buf *allow, csb_buf *anchors) {
        * that entry's own clause. */
       for (size_t j = 0; j < CSB_PROTECTED_NAMES_COUNT; j++) {
         char *re = name_regex(oroot, csb_protected_names[j]);
-        push_unique(&names, re);
+        if (!csb_strv_contains(&names, re)) {
+          csb_strv_push(&names, re);
+          csb_strv_push(&name_roots, oroot);
+        }
         free(re);
       }
       for (size_t j = 0; j < o->protected_names.len; j++) {
@@ -363,6 +367,7 @@ static int write_root(gen *g, size_t i, csb_buf *allow, csb_buf *anchors) {
   if (!ok) {
     csb_strv_free(&ex);
     csb_strv_free(&names);
+    csb_strv_free(&name_roots);
     free(key);
     free(root);
     return 0;
@@ -393,7 +398,7 @@ static int write_root(gen *g, size_t i, csb_buf *allow, csb_buf *anchors) {
     }
     for (size_t j = 0; j < names.len && ok; j++) {
       csb_buf_puts(allow, "\n    (require-not ");
-      ok = regex_filter(g, names.items[j], "writable root", root, allow);
+      ok = regex_filter(g, names.items[j], "writable root", name_roots.items[j], allow);
       csb_buf_putc(allow, ')');
     }
     csb_buf_putc(allow, ')');
@@ -406,6 +411,7 @@ static int write_root(gen *g, size_t i, csb_buf *allow, csb_buf *anchors) {
                  key);
   csb_strv_free(&ex);
   csb_strv_free(&names);
+  csb_strv_free(&name_roots);
   free(key);
   free(root);
   return ok;

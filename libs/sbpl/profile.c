@@ -246,6 +246,80 @@ static char *name_regex(const char *root, const char *name) {
   return re;
 }
 
+/* 1 when a writable root holds `path` (so the sandboxed command may create
+ * it, its parent existing). */
+static int in_writable_root(gen *g, const char *path) {
+  int in = 0;
+  for (size_t k = 0; k < g->v->n_writable && !in; k++) {
+    char *r = csb_sbpl_dealias(g->h, g->v->writable[k].root);
+    in = csb_path_is_strictly_under(r, path);
+    free(r);
+  }
+  return in;
+}
+
+/* A missing directory inside a writable root on the way a symlinked
+ * carve-out resolves (`.codex -> a/b` with `a` missing, or
+ * `.codex -> missing/../x`), or NULL. The sandboxed command could create it
+ * as a symlink and send the carve-out anywhere its rules do not name.
+ * `link` is the carve-out's path, `resolved` where it leads. */
+static char *creatable_detour(gen *g, const char *link, const char *resolved) {
+  const csb_sbpl_host *h = g->h;
+  char *m = NULL;
+  char *a = csb_path_parent(resolved);
+  while (a != NULL && strcmp(a, "/") != 0 && h->kind(h->ctx, a) == CSB_SBPL_MISSING) {
+    free(m);
+    m = a;
+    a = csb_path_parent(a);
+  }
+  free(a);
+  if (m != NULL && in_writable_root(g, m)) return m;
+  free(m);
+  m = NULL;
+  /* A ".." after a missing component of the link's target: the resolved
+   * path shows where it leads while that component is missing, not once
+   * it is a symlink. */
+  char *t = h->readlink(h->ctx, link);
+  if (t == NULL) return NULL;
+  char *cur = t[0] == '/' ? csb_xstrdup("/") : csb_path_parent(link);
+  for (const char *c = t; cur != NULL && *c != '\0';) {
+    size_t n = strcspn(c, "/");
+    if (n == 2 && c[0] == '.' && c[1] == '.') {
+      if (h->kind(h->ctx, cur) == CSB_SBPL_MISSING && in_writable_root(g, cur)) {
+        m = cur;
+        cur = NULL;
+        break;
+      }
+      /* An existing component's ".." is its real parent. */
+      char *real = h->realpath(h->ctx, cur);
+      char *up = csb_path_parent(real != NULL ? real : cur);
+      free(real);
+      free(cur);
+      cur = up;
+    } else if (n > 0 && !(n == 1 && c[0] == '.')) {
+      char *part = csb_xstrndup(c, n);
+      char *next = csb_path_join(cur, part);
+      free(part);
+      free(cur);
+      cur = next;
+    }
+    c += n;
+    while (*c == '/') c++;
+  }
+  free(cur);
+  free(t);
+  return m;
+}
+
+static int detour_error(gen *g, const char *path, const char *resolved, const char *missing) {
+  return csb_error_set(g->err,
+                       "read-only path `%s` is a symlink leading to `%s` through the missing "
+                       "`%s` inside a writable root: the sandboxed command could create that as "
+                       "a symlink and point the path elsewhere, so csb-seatbelt refuses it; "
+                       "create `%s` as a directory, or remove the symlink",
+                       path, resolved, missing, missing);
+}
+
 static int write_root(gen *g, size_t i, csb_buf *allow, csb_buf *anchors) {
   const csb_policy_view *v = g->v;
   const csb_writable_root *w = &v->writable[i];
@@ -282,6 +356,7 @@ static int write_root(gen *g, size_t i, csb_buf *allow, csb_buf *anchors) {
   csb_strv_init(&ex);
   csb_strv_init(&names);
   csb_strv_init(&name_roots);
+  int ok = 1;
   for (size_t k = 0; k < v->n_writable; k++) {
     const csb_writable_root *o = &v->writable[k];
     for (size_t j = 0; j < o->read_only_subpaths.len; j++) {
@@ -305,7 +380,10 @@ static int write_root(gen *g, size_t i, csb_buf *allow, csb_buf *anchors) {
       char *t = csb_strv_contains(&o->read_only_subpaths, y) ? NULL : g->h->readlink(g->h->ctx, y);
       if (t != NULL) {
         char *cy = csb_sbpl_canonical(g->h, y);
+        char *m = k == i && ok ? creatable_detour(g, y, cy) : NULL;
+        if (m != NULL) ok = detour_error(g, y, cy, m);
         if (strcmp(cy, y) != 0 && csb_path_is_under(root, cy)) push_unique(&ex, cy);
+        free(m);
         free(cy);
       }
       free(t);
@@ -339,12 +417,19 @@ static int write_root(gen *g, size_t i, csb_buf *allow, csb_buf *anchors) {
   }
   sort_strv(&ex);
 
-  int ok = 1;
   /* A carve-out reached through a symlink inside the root: the sandboxed
    * command could remove the link (only directories above carve-outs are
    * kept in place) and point the path elsewhere. */
   for (size_t j = 0; j < ex.len && ok; j++) {
     if (!csb_path_is_strictly_under(w->root, ex.items[j])) continue;
+    char *lx = csb_sbpl_dealias(g->h, ex.items[j]);
+    char *cx = csb_sbpl_canonical(g->h, lx);
+    char *m = strcmp(cx, lx) != 0 ? creatable_detour(g, lx, cx) : NULL;
+    if (m != NULL) ok = detour_error(g, ex.items[j], cx, m);
+    free(m);
+    free(cx);
+    free(lx);
+    if (!ok) break;
     char *parent = csb_path_parent(ex.items[j]);
     char *via = NULL;
     csb_error le;

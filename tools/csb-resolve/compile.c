@@ -224,23 +224,42 @@ static int pattern_abs(compiler *c, const char *key, char **out) {
   return 1;
 }
 
-static int compile_access(compiler *c, const char *key, csb_access a) {
-  if (!rs_has_glob(c->ctx, key, 0)) return add_key_rule(c, key, key, a);
+static int compile_access(compiler *c, const char *key, const char *origin, csb_access a) {
+  if (!rs_has_glob(c->ctx, key, 0)) return add_key_rule(c, key, origin, a);
   if (a == CSB_ACCESS_DENY) {
     char *pat = NULL;
     if (!pattern_abs(c, key, &pat)) return 0;
-    rs_rules_add(c->rules, RS_R_GLOB, pat, a, key, 0);
+    rs_rules_add(c->rules, RS_R_GLOB, pat, a, origin, 0);
     free(pat);
     return 1;
   }
   char *k2 = strip_subtree(c->ctx, key);
   int ok;
   if (rs_has_glob(c->ctx, k2, 0))
-    ok = fail(c, MSG_RW_GLOB, key, csb_access_name(a));
+    ok = fail(c, MSG_RW_GLOB, origin, csb_access_name(a));
   else
-    ok = add_key_rule(c, k2, key, a);
+    ok = add_key_rule(c, k2, origin, a);
   free(k2);
   return ok;
+}
+
+/* Whether the key of a scoped table is a path pattern: its subpaths then
+ * name patterns too, compiled as the key `KEY/SUBPATH` would be. */
+static int is_glob_path_key(const compiler *c, const char *key) {
+  return classify(c->ctx, key) == K_PATH && rs_has_glob(c->ctx, key, 0);
+}
+
+/* `key/sub` as one key (`key` for "."); NULL when the subpath is not a
+ * descendant path. */
+static char *glob_key_join(const compiler *c, const char *key, const char *sub) {
+  if (strcmp(sub, ".") == 0) return csb_xstrdup(key);
+  char *rel = validate_relative(c->ctx, sub);
+  if (rel == NULL) return NULL;
+  size_t n = strlen(key);
+  int sep = n > 0 && csb_spath_is_sep(c->ctx->style, key[n - 1]);
+  char *full = csb_xasprintf("%s%s%s", key, sep ? "" : win(c->ctx) ? "\\" : "/", rel);
+  free(rel);
+  return full;
 }
 
 static int compile_scoped_one(compiler *c, const char *key, const char *sub, csb_access a) {
@@ -248,6 +267,17 @@ static int compile_scoped_one(compiler *c, const char *key, const char *sub, csb
   rs_rule_kind sk = kc == K_SPECIAL ? special_kind(key) : RS_R_PATH;
   char *origin = csb_xasprintf("%s/%s", key, sub);
   int ok = 1;
+  if (is_glob_path_key(c, key)) {
+    /* A key `/srv/<glob>` with subpath `secret` denies `/srv/<any>/secret`:
+     * were the key taken literally, the rule would name no file and deny
+     * nothing. */
+    char *full = glob_key_join(c, key, sub);
+    const char *shown = strcmp(sub, ".") == 0 ? key : origin;
+    ok = full != NULL ? compile_access(c, full, shown, a) : fail(c, MSG_SUBPATH, sub);
+    free(full);
+    free(origin);
+    return ok;
+  }
   if (rs_has_glob(c->ctx, sub, 0) && a == CSB_ACCESS_DENY &&
       (sk == RS_R_WORKSPACE || kc != K_SPECIAL)) {
     char *rel = validate_relative(c->ctx, sub);
@@ -332,8 +362,12 @@ static int access_of(const csb_toml_value *v, csb_access *a) {
 
 /* Startup warnings of §2.2, computed before compiling. */
 static void glob_warnings(compiler *c, const char *key, const char *sub, csb_access a) {
-  const char *s = sub ? sub : key;
-  if (!rs_has_glob(c->ctx, s, 0)) return;
+  char *joined = sub && is_glob_path_key(c, key) ? glob_key_join(c, key, sub) : NULL;
+  const char *s = joined ? joined : sub ? sub : key;
+  if (!rs_has_glob(c->ctx, s, 0)) {
+    free(joined);
+    return;
+  }
   char *shown = sub ? csb_xasprintf("%s/%s", key, sub) : csb_xstrdup(key);
   if (a != CSB_ACCESS_DENY) {
     char *stripped = strip_subtree(c->ctx, s);
@@ -343,6 +377,7 @@ static void glob_warnings(compiler *c, const char *key, const char *sub, csb_acc
     csb_strv_pushf(c->warnings, WARN_DEEP_GLOB, shown);
   }
   free(shown);
+  free(joined);
 }
 
 int rs_compile_filesystem(rs_ctx *ctx, const char *profile_id, const csb_toml_value *fs,
@@ -389,7 +424,7 @@ int rs_compile_filesystem(rs_ctx *ctx, const char *profile_id, const csb_toml_va
         if (pass == 0)
           glob_warnings(&c, key, NULL, a);
         else
-          ok = compile_access(&c, key, a);
+          ok = compile_access(&c, key, key, a);
       } else {
         ok = csb_error_set(err, "invalid filesystem access for `%s`", key);
       }

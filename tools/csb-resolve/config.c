@@ -366,15 +366,17 @@ static csb_toml_value *merge_projects(rs_ctx *ctx) {
 
 /* The deep merge of every layer, lowest first. The layers' trees are
  * moved into it (only their top-level facts that profile selection reads
- * are kept). */
-static csb_toml_value *merge_layers(rs_ctx *ctx) {
+ * are kept). NULL with the diagnostic in `msg` when a layer's domains
+ * disagree (rs_normalize_domains). */
+static csb_toml_value *merge_layers(rs_ctx *ctx, csb_buf *msg) {
+  for (size_t i = 0; i < ctx->n_layers; i++)
+    if (!rs_normalize_domains(&ctx->layers[i], ctx->layers[i].tree, msg)) return NULL;
   csb_toml_value *m = csb_toml_table_new();
   for (size_t i = 0; i < ctx->n_layers; i++) {
     rs_layer *l = &ctx->layers[i];
     l->has_sandbox_mode = rs_get(l->tree, "sandbox_mode") != NULL;
     l->has_default_permissions = rs_get(l->tree, "default_permissions") != NULL;
     csb_error err;
-    rs_normalize_domains(l->tree);
     (void)csb_toml_merge(m, l->tree, &err);
     l->tree = NULL;
   }
@@ -432,9 +434,11 @@ int rs_config_load(rs_ctx *ctx) {
       }
     }
   }
+  csb_buf_reset(&msg);
+  ctx->merged = merge_layers(ctx, &msg);
+  if (ctx->merged == NULL) rc = csb_cli_error(ctx->cli, CSB_EXIT_CONFIG, "%s", msg.data);
   csb_buf_free(&msg);
-  ctx->merged = merge_layers(ctx);
-  return 0;
+  return rc;
 }
 
 void rs_flush_warnings(rs_ctx *ctx) {

@@ -104,8 +104,10 @@ void rs_ctx_free(rs_ctx *ctx);
  * warnings come before an error that follows them). */
 void rs_flush_warnings(rs_ctx *ctx);
 /* Normalises the host keys of every `network.domains` table of a layer
- * (profiles and features.network_proxy) before merging (select.c). */
-void rs_normalize_domains(csb_toml_value *tree);
+ * (profiles and features.network_proxy) before merging (select.c).
+ * Returns 0 with a diagnostic in `msg` when two keys of one table name
+ * the same host with different access. */
+int rs_normalize_domains(const rs_layer *layer, csb_toml_value *tree, csb_buf *msg);
 
 /* ---- strict checking (strict.c) ------------------------------------------- */
 

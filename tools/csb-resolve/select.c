@@ -66,11 +66,22 @@ static int config_error_at(rs_ctx *ctx, const csb_toml_value *where, const char 
 
 /* ---- host normalisation for network.domains keys --------------------------- */
 
-static void normalize_domain_table(csb_toml_value *domains) {
-  if (domains == NULL || csb_toml_value_kind(domains) != CSB_TOML_TABLE) return;
+static int is_allow(const csb_toml_value *v) {
+  const char *s = csb_toml_as_string(v, NULL);
+  return s != NULL && strcmp(s, "allow") == 0;
+}
+
+/* Keys of one table that name the same host must agree: whichever came
+ * last would otherwise decide, and a deny written first was dropped. */
+static int normalize_domain_table(const rs_layer *layer, csb_toml_value *domains, csb_buf *msg) {
+  if (domains == NULL || csb_toml_value_kind(domains) != CSB_TOML_TABLE) return 1;
   csb_toml_value *fresh = csb_toml_table_new();
-  for (size_t i = 0; i < csb_toml_table_len(domains); i++) {
+  csb_strv written_as; /* the key each entry of `fresh` was written as */
+  csb_strv_init(&written_as);
+  int ok = 1;
+  for (size_t i = 0; ok && i < csb_toml_table_len(domains); i++) {
     const char *written = csb_toml_table_key_at(domains, i, NULL);
+    const csb_toml_value *v = csb_toml_table_value_at(domains, i);
     char *k = csb_netpolicy_normalize_host(written);
     /* No host at all: kept as written, for the check of the patterns to
      * refuse it by that name. */
@@ -79,29 +90,48 @@ static void normalize_domain_table(csb_toml_value *domains) {
       k = csb_xstrdup(written);
     }
     csb_toml_pos kp = csb_toml_table_key_pos_at(domains, i);
-    csb_toml_table_set(fresh, k, csb_toml_clone(csb_toml_table_value_at(domains, i)));
     size_t idx = 0;
-    if (csb_toml_table_find(fresh, k, strlen(k), &idx)) csb_toml_table_set_key_pos_at(fresh, idx, &kp);
+    if (csb_toml_table_find(fresh, k, strlen(k), &idx)) {
+      if (is_allow(csb_toml_table_value_at(fresh, idx)) != is_allow(v)) {
+        char *m = csb_xasprintf("network domains `%s` and `%s` name the same host `%s` with "
+                                "different access; keep one of them",
+                                written_as.items[idx], written, k);
+        rs_format_diag(layer, &kp, m, msg);
+        free(m);
+        ok = 0;
+      }
+      free(k);
+      continue;
+    }
+    csb_toml_table_set(fresh, k, csb_toml_clone(v));
+    csb_toml_table_set_key_pos_at(fresh, csb_toml_table_len(fresh) - 1, &kp);
+    csb_strv_push(&written_as, written);
     free(k);
   }
-  while (csb_toml_table_len(domains) > 0)
-    csb_toml_table_remove(domains, csb_toml_table_key_at(domains, 0, NULL));
-  for (size_t i = 0; i < csb_toml_table_len(fresh); i++) {
-    const char *k = csb_toml_table_key_at(fresh, i, NULL);
-    csb_toml_pos kp = csb_toml_table_key_pos_at(fresh, i);
-    csb_toml_table_set(domains, k, csb_toml_clone(csb_toml_table_value_at(fresh, i)));
-    csb_toml_table_set_key_pos_at(domains, i, &kp);
+  if (ok) {
+    while (csb_toml_table_len(domains) > 0)
+      csb_toml_table_remove(domains, csb_toml_table_key_at(domains, 0, NULL));
+    for (size_t i = 0; i < csb_toml_table_len(fresh); i++) {
+      const char *k = csb_toml_table_key_at(fresh, i, NULL);
+      csb_toml_pos kp = csb_toml_table_key_pos_at(fresh, i);
+      csb_toml_table_set(domains, k, csb_toml_clone(csb_toml_table_value_at(fresh, i)));
+      csb_toml_table_set_key_pos_at(domains, i, &kp);
+    }
   }
+  csb_strv_free(&written_as);
   csb_toml_value_free(fresh);
+  return ok;
 }
 
-void rs_normalize_domains(csb_toml_value *tree) {
+int rs_normalize_domains(const rs_layer *layer, csb_toml_value *tree, csb_buf *msg) {
   csb_toml_value *perms = rs_get(tree, "permissions");
   if (perms != NULL && csb_toml_value_kind(perms) == CSB_TOML_TABLE) {
     for (size_t i = 0; i < csb_toml_table_len(perms); i++)
-      normalize_domain_table(rs_get(csb_toml_table_value_at(perms, i), "network.domains"));
+      if (!normalize_domain_table(layer, rs_get(csb_toml_table_value_at(perms, i), "network.domains"),
+                                  msg))
+        return 0;
   }
-  normalize_domain_table(rs_get(tree, "features.network_proxy.domains"));
+  return normalize_domain_table(layer, rs_get(tree, "features.network_proxy.domains"), msg);
 }
 
 /* ---- extends ----------------------------------------------------------------- */

@@ -136,11 +136,15 @@ static char *strip_subtree(const rs_ctx *ctx, const char *s) {
 }
 
 /* validate_relative: non-empty, no leading separator, no '..', no leading
- * "./"; interior "./" and "//" fold (Windows: `\` separates too, and the
- * result is written with `\`). Returns the folded subpath or NULL. */
+ * "./"; interior "./" and "//" fold (Windows: `\` separates too, the
+ * result is written with `\`, and a leading drive `X:` is refused, since
+ * joined onto the key `D:\x` or `D:x` would name a path on that drive).
+ * Returns the folded subpath or NULL. */
 static char *validate_relative(const rs_ctx *ctx, const char *s) {
   csb_path_style st = ctx->style;
   if (s[0] == '\0' || csb_spath_is_sep(st, s[0])) return NULL;
+  if (win(ctx) && ((s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z')) && s[1] == ':')
+    return NULL;
   if (s[0] == '.' && (csb_spath_is_sep(st, s[1]) || s[1] == '\0')) return NULL;
   const char *seps = win(ctx) ? "/\\" : "/";
   const char *p = s;

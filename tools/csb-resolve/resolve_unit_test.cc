@@ -209,3 +209,64 @@ TEST(Requirements, FuzzEntryOnSeedsAndMutations) {
 }
 
 }  // namespace
+
+namespace {
+
+// The rules a `[permissions.<id>.filesystem]` table (TOML text) compiles
+// to, as "KIND ACCESS ARG" lines, or "error: MESSAGE".
+std::string Rules(csb_path_style style, const char *toml) {
+  rs_ctx ctx;
+  memset(&ctx, 0, sizeof ctx);
+  ctx.style = style;
+  ctx.cwd = strdup(style == CSB_PATH_WINDOWS ? "C:\\repo" : "/repo");
+  ctx.home = strdup(style == CSB_PATH_WINDOWS ? "C:\\Users\\u" : "/home/u");
+  csb_toml_value *fs = nullptr;
+  csb_error e;
+  csb_error_clear(&e);
+  EXPECT_TRUE(csb_toml_parse(toml, strlen(toml), &fs, &e)) << e.msg;
+  rs_rules rules = {nullptr, 0, 0};
+  csb_strv warnings;
+  csb_strv_init(&warnings);
+  int depth = 0;
+  std::string out;
+  if (!rs_compile_filesystem(&ctx, "p", fs, &rules, &depth, &warnings, &e)) {
+    out = std::string("error: ") + e.msg;
+  } else {
+    for (size_t i = 0; i < rules.len; i++) {
+      const rs_rule *r = &rules.items[i];
+      out += std::to_string((int)r->kind) + " " + csb_access_name(r->access) + " " +
+             (r->arg ? r->arg : "-") + "\n";
+    }
+  }
+  rs_rules_free(&rules);
+  csb_strv_free(&warnings);
+  csb_toml_value_free(fs);
+  free(ctx.cwd);
+  free(ctx.home);
+  return out;
+}
+
+TEST(Filesystem, WindowsSubpathsStayUnderTheirKey) {
+  // A subpath starting with a drive named a path on that drive (`D:\x`,
+  // which the join took as absolute) or kept the drive in a component.
+  const std::string refused =
+      "error: filesystem subpath `%s` must be a descendant path without `.` or `..` components";
+  auto err = [&](const char *sub) {
+    std::string m = refused;
+    return m.replace(m.find("%s"), 2, sub);
+  };
+  EXPECT_EQ(Rules(CSB_PATH_WINDOWS, "\"C:\\\\data\" = { \"D:\\\\x\" = \"write\" }\n"),
+            err("D:\\x"));
+  EXPECT_EQ(Rules(CSB_PATH_WINDOWS, "\"C:\\\\data\" = { \"a:b\" = \"write\" }\n"), err("a:b"));
+  EXPECT_EQ(Rules(CSB_PATH_WINDOWS, "\":workspace_roots\" = { \"D:\\\\x\" = \"write\" }\n"),
+            err("D:\\x"));
+  EXPECT_EQ(Rules(CSB_PATH_WINDOWS, "\":workspace_roots\" = { \"D:x\" = \"write\" }\n"), err("D:x"));
+  EXPECT_EQ(Rules(CSB_PATH_WINDOWS, "\"C:\\\\data\" = { \"D:\\\\*.key\" = \"deny\" }\n"),
+            err("D:\\*.key"));
+  // Not a drive: a name holding ':' further on, and POSIX names.
+  EXPECT_EQ(Rules(CSB_PATH_WINDOWS, "\"C:\\\\data\" = { \"ab:c\" = \"write\" }\n"),
+            "0 write C:\\data\\ab:c\n");
+  EXPECT_EQ(Rules(CSB_PATH_POSIX, "\"/data\" = { \"D:x\" = \"write\" }\n"), "0 write /data/D:x\n");
+}
+
+}  // namespace

@@ -409,6 +409,19 @@ int rs_select_profile(rs_ctx *ctx, rs_profile *out) {
   out->profile_root_origin = "profile";
   csb_strv *warnings = &ctx->policy->warnings;
 
+  /* A config profile that is not there is an error (upstream: "config
+   * profile not found"): ignored, the top-level settings it was meant to
+   * replace would decide, full access among them. */
+  const csb_toml_value *cfg_prof_at = rs_get(ctx->merged, "profile");
+  const char *cfg_prof = csb_toml_as_string(cfg_prof_at, NULL);
+  if (cfg_prof != NULL && csb_toml_table_get(rs_get(ctx->merged, "profiles"), cfg_prof) == NULL) {
+    char *m = csb_xasprintf("config profile `%s` not found: define `[profiles.%s]` or remove "
+                            "`profile`",
+                            cfg_prof, cfg_prof);
+    int rc = config_error_at(ctx, cfg_prof_at, m);
+    free(m);
+    return rc;
+  }
   int syntax = detect_syntax(ctx);
   const csb_toml_value *perms = rs_get(ctx->merged, "permissions");
   if (perms != NULL) {

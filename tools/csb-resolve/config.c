@@ -366,11 +366,11 @@ static csb_toml_value *merge_projects(rs_ctx *ctx) {
 
 /* The deep merge of every layer, lowest first. The layers' trees are
  * moved into it (only their top-level facts that profile selection reads
- * are kept). NULL with the diagnostic in `msg` when a layer's domains
- * disagree (rs_normalize_domains). */
+ * are kept). NULL with the diagnostic in `msg` when a layer's domains or
+ * unix sockets disagree (rs_normalize_network_keys). */
 static csb_toml_value *merge_layers(rs_ctx *ctx, csb_buf *msg) {
   for (size_t i = 0; i < ctx->n_layers; i++)
-    if (!rs_normalize_domains(&ctx->layers[i], ctx->layers[i].tree, msg)) return NULL;
+    if (!rs_normalize_network_keys(ctx, &ctx->layers[i], ctx->layers[i].tree, msg)) return NULL;
   csb_toml_value *m = csb_toml_table_new();
   for (size_t i = 0; i < ctx->n_layers; i++) {
     rs_layer *l = &ctx->layers[i];

@@ -103,11 +103,13 @@ void rs_ctx_free(rs_ctx *ctx);
 /* Prints the warnings raised so far that were not printed yet (so that
  * warnings come before an error that follows them). */
 void rs_flush_warnings(rs_ctx *ctx);
-/* Normalises the host keys of every `network.domains` table of a layer
- * (profiles and features.network_proxy) before merging (select.c).
- * Returns 0 with a diagnostic in `msg` when two keys of one table name
- * the same host with different access. */
-int rs_normalize_domains(const rs_layer *layer, csb_toml_value *tree, csb_buf *msg);
+/* Normalises the keys of every `network.domains` (hosts) and
+ * `network.unix_sockets` (absolute paths) table of a layer (profiles and
+ * features.network_proxy) before merging (select.c). Returns 0 with a
+ * diagnostic in `msg` when two keys of one table name the same host or
+ * path with different access. */
+int rs_normalize_network_keys(const rs_ctx *ctx, const rs_layer *layer, csb_toml_value *tree,
+                              csb_buf *msg);
 
 /* ---- strict checking (strict.c) ------------------------------------------- */
 

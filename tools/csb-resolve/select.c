@@ -64,38 +64,57 @@ static int config_error_at(rs_ctx *ctx, const csb_toml_value *where, const char 
   return rc;
 }
 
-/* ---- host normalisation for network.domains keys --------------------------- */
+/* ---- normalised keys of network.domains and network.unix_sockets ----------- */
 
 static int is_allow(const csb_toml_value *v) {
   const char *s = csb_toml_as_string(v, NULL);
   return s != NULL && strcmp(s, "allow") == 0;
 }
 
-/* Keys of one table that name the same host must agree: whichever came
- * last would otherwise decide, and a deny written first was dropped. */
-static int normalize_domain_table(const rs_layer *layer, csb_toml_value *domains, csb_buf *msg) {
-  if (domains == NULL || csb_toml_value_kind(domains) != CSB_TOML_TABLE) return 1;
+/* A domains key as csb-proxy matches it; one that is no host at all is
+ * kept as written, for the check of the patterns to refuse it by that
+ * name. */
+static char *domain_key(const rs_ctx *ctx, const char *written) {
+  (void)ctx;
+  char *k = csb_netpolicy_normalize_host(written);
+  if (k[0] == '\0') {
+    free(k);
+    k = csb_xstrdup(written);
+  }
+  return k;
+}
+
+/* A unix_sockets key as the document holds it; one that cannot be made
+ * absolute is kept as written, for rs_network to refuse it by that name. */
+static char *socket_key(const rs_ctx *ctx, const char *written) {
+  char *k = rs_abs_path(ctx, written, NULL);
+  return k != NULL ? k : csb_xstrdup(written);
+}
+
+/* Rewrites a table's keys in their normal form. Keys of one table that
+ * become the same must agree: whichever came last would otherwise decide
+ * (a deny written first was dropped), and an entry a later layer set for
+ * one spelling would lose to another spelling placed after it. */
+static int normalize_keys(const rs_ctx *ctx, const rs_layer *layer, csb_toml_value *table,
+                          char *(*norm)(const rs_ctx *, const char *), const char *what,
+                          csb_buf *msg) {
+  if (table == NULL || csb_toml_value_kind(table) != CSB_TOML_TABLE) return 1;
   csb_toml_value *fresh = csb_toml_table_new();
   csb_strv written_as; /* the key each entry of `fresh` was written as */
   csb_strv_init(&written_as);
   int ok = 1;
-  for (size_t i = 0; ok && i < csb_toml_table_len(domains); i++) {
-    const char *written = csb_toml_table_key_at(domains, i, NULL);
-    const csb_toml_value *v = csb_toml_table_value_at(domains, i);
-    char *k = csb_netpolicy_normalize_host(written);
-    /* No host at all: kept as written, for the check of the patterns to
-     * refuse it by that name. */
-    if (k[0] == '\0') {
-      free(k);
-      k = csb_xstrdup(written);
-    }
-    csb_toml_pos kp = csb_toml_table_key_pos_at(domains, i);
+  for (size_t i = 0; ok && i < csb_toml_table_len(table); i++) {
+    const char *written = csb_toml_table_key_at(table, i, NULL);
+    const csb_toml_value *v = csb_toml_table_value_at(table, i);
+    char *k = norm(ctx, written);
+    csb_toml_pos kp = csb_toml_table_key_pos_at(table, i);
     size_t idx = 0;
     if (csb_toml_table_find(fresh, k, strlen(k), &idx)) {
       if (is_allow(csb_toml_table_value_at(fresh, idx)) != is_allow(v)) {
-        char *m = csb_xasprintf("network domains `%s` and `%s` name the same host `%s` with "
-                                "different access; keep one of them",
-                                written_as.items[idx], written, k);
+        char *m = csb_xasprintf("%s `%s` and `%s` name the same %s `%s` with different access; "
+                                "keep one of them",
+                                what, written_as.items[idx], written,
+                                norm == domain_key ? "host" : "path", k);
         rs_format_diag(layer, &kp, m, msg);
         free(m);
         ok = 0;
@@ -109,13 +128,13 @@ static int normalize_domain_table(const rs_layer *layer, csb_toml_value *domains
     free(k);
   }
   if (ok) {
-    while (csb_toml_table_len(domains) > 0)
-      csb_toml_table_remove(domains, csb_toml_table_key_at(domains, 0, NULL));
+    while (csb_toml_table_len(table) > 0)
+      csb_toml_table_remove(table, csb_toml_table_key_at(table, 0, NULL));
     for (size_t i = 0; i < csb_toml_table_len(fresh); i++) {
       const char *k = csb_toml_table_key_at(fresh, i, NULL);
       csb_toml_pos kp = csb_toml_table_key_pos_at(fresh, i);
-      csb_toml_table_set(domains, k, csb_toml_clone(csb_toml_table_value_at(fresh, i)));
-      csb_toml_table_set_key_pos_at(domains, i, &kp);
+      csb_toml_table_set(table, k, csb_toml_clone(csb_toml_table_value_at(fresh, i)));
+      csb_toml_table_set_key_pos_at(table, i, &kp);
     }
   }
   csb_strv_free(&written_as);
@@ -123,15 +142,24 @@ static int normalize_domain_table(const rs_layer *layer, csb_toml_value *domains
   return ok;
 }
 
-int rs_normalize_domains(const rs_layer *layer, csb_toml_value *tree, csb_buf *msg) {
+static int normalize_network(const rs_ctx *ctx, const rs_layer *layer, csb_toml_value *net,
+                             csb_buf *msg) {
+  if (net == NULL || csb_toml_value_kind(net) != CSB_TOML_TABLE) return 1;
+  return normalize_keys(ctx, layer, csb_toml_table_get(net, "domains"), domain_key,
+                        "network domains", msg) &&
+         normalize_keys(ctx, layer, csb_toml_table_get(net, "unix_sockets"), socket_key,
+                        "network unix sockets", msg);
+}
+
+int rs_normalize_network_keys(const rs_ctx *ctx, const rs_layer *layer, csb_toml_value *tree,
+                              csb_buf *msg) {
   csb_toml_value *perms = rs_get(tree, "permissions");
   if (perms != NULL && csb_toml_value_kind(perms) == CSB_TOML_TABLE) {
     for (size_t i = 0; i < csb_toml_table_len(perms); i++)
-      if (!normalize_domain_table(layer, rs_get(csb_toml_table_value_at(perms, i), "network.domains"),
-                                  msg))
+      if (!normalize_network(ctx, layer, rs_get(csb_toml_table_value_at(perms, i), "network"), msg))
         return 0;
   }
-  return normalize_domain_table(layer, rs_get(tree, "features.network_proxy.domains"), msg);
+  return normalize_network(ctx, layer, rs_get(tree, "features.network_proxy"), msg);
 }
 
 /* ---- extends ----------------------------------------------------------------- */

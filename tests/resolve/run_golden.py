@@ -8,6 +8,7 @@ Each case is one file, cases/NAME.case:
     env: TMPDIR=$ROOT/tmp CODEX_HOME=$ROOT/codex
     cwd: repo                         (relative to $ROOT; default "repo"; a \\xNN is
                                        that byte, and the directory is created)
+    (in env: values too, a \\xNN is that byte)
     --- file home/.csb/config.toml    (a file and its content, up to the next ---)
     default_permissions = ":workspace"
     --- dir repo/.git
@@ -47,6 +48,14 @@ import golden  # noqa: E402
 HEADER = {"args": "", "env": "", "cwd": "repo"}
 
 
+def unescape_bytes(s):
+    """Each \\xNN of s as that byte (for paths that are not UTF-8)."""
+    if "\\x" not in s:
+        return s
+    return os.fsdecode(re.sub(rb"\\x([0-9a-fA-F]{2})", lambda m: bytes([int(m.group(1), 16)]),
+                              os.fsencode(s)))
+
+
 def run_case(binary, header, sections):
     # Always below /var/tmp: never below /tmp (`:slash_tmp` grants /tmp),
     # and at a fixed place so that sorted outputs (entries are sorted by
@@ -63,7 +72,7 @@ def run_case(binary, header, sections):
             if val == "<unset>":
                 env.pop(key, None)
             else:
-                env[key] = val.replace("$ROOT", root)
+                env[key] = unescape_bytes(val.replace("$ROOT", root))
         golden.with_sanitizer_env(env)
         args = [a.replace("$ROOT", root) for a in shlex.split(header["args"])]
         if "--system-config" not in args:
@@ -73,8 +82,7 @@ def run_case(binary, header, sections):
             args = ["--requirements", req if os.path.exists(req) else "/dev/null"] + args
         cwd = os.path.join(root, header["cwd"].replace("$ROOT", root))
         if "\\x" in cwd:
-            cwd = os.fsdecode(re.sub(rb"\\x([0-9a-fA-F]{2})", lambda m: bytes([int(m.group(1), 16)]),
-                                     os.fsencode(cwd)))
+            cwd = unescape_bytes(cwd)
             os.makedirs(cwd, exist_ok=True)
         proc = subprocess.run([binary] + args, cwd=cwd, env=env, capture_output=True, timeout=60)
         out = proc.stdout.decode("utf-8", "replace").replace(root, "$ROOT")

@@ -229,6 +229,8 @@ static const char *non_utf8_path(const csb_policy *p) {
     if (!is_utf8(p->entries[i].path)) return p->entries[i].path;
   for (size_t i = 0; i < p->n_globs; i++)
     if (!is_utf8(p->globs[i].pattern)) return p->globs[i].pattern;
+  for (size_t i = 0; i < p->n_unix_sockets; i++)
+    if (!is_utf8(p->unix_sockets[i].path)) return p->unix_sockets[i].path;
   return NULL;
 }
 

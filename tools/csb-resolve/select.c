@@ -178,23 +178,26 @@ static int resolve_extends(rs_ctx *ctx, const csb_toml_value *perms, const char 
                            const csb_toml_value *selected_at, csb_toml_value **out, csb_strv *inherited) {
   csb_strv chain;
   csb_strv_init(&chain);
+  /* name -> its index in chain: a long chain is checked for a cycle in
+   * linear time (a scan of the chain per step took quadratic time, over
+   * a minute for the profiles a few files can hold). */
+  csb_toml_value *seen = csb_toml_table_new();
   csb_toml_value **stack = NULL;
-  size_t n_stack = 0;
+  size_t n_stack = 0, cap_stack = 0;
   const char *name = selected;
   const csb_toml_value *name_at = selected_at; /* where `name` was written */
   csb_toml_value *base = NULL;
   int rc = 0;
   for (;;) {
-    for (size_t i = 0; i < chain.len; i++) {
-      if (strcmp(chain.items[i], name) == 0) {
-        csb_buf b = {0};
-        csb_buf_puts(&b, "permissions profile inheritance cycle detected: ");
-        for (size_t j = i; j < chain.len; j++) csb_buf_printf(&b, "%s -> ", chain.items[j]);
-        csb_buf_puts(&b, name);
-        rc = config_error_at(ctx, name_at, b.data);
-        csb_buf_free(&b);
-        goto fail;
-      }
+    int64_t at = 0;
+    if (csb_toml_as_int(csb_toml_table_get(seen, name), &at)) {
+      csb_buf b = {0};
+      csb_buf_puts(&b, "permissions profile inheritance cycle detected: ");
+      for (size_t j = (size_t)at; j < chain.len; j++) csb_buf_printf(&b, "%s -> ", chain.items[j]);
+      csb_buf_puts(&b, name);
+      rc = config_error_at(ctx, name_at, b.data);
+      csb_buf_free(&b);
+      goto fail;
     }
     const csb_toml_value *user = name[0] != ':' ? csb_toml_table_get(perms, name) : NULL;
     csb_toml_value *p = NULL;
@@ -216,11 +219,12 @@ static int resolve_extends(rs_ctx *ctx, const csb_toml_value *perms, const char 
       free(m);
       goto fail;
     }
+    csb_toml_table_set(seen, name, csb_toml_int_new((int64_t)chain.len));
     csb_strv_push(&chain, name);
     const csb_toml_value *ext_at = csb_toml_table_get(p, "extends");
     const char *ext = csb_toml_as_string(ext_at, NULL);
     if (ext != NULL) {
-      stack = csb_xrealloc(stack, (n_stack + 1) * sizeof(*stack));
+      stack = csb_xgrow(stack, &cap_stack, n_stack + 1, sizeof(*stack));
       stack[n_stack++] = p;
       name = ext; /* borrowed from p, which stays alive on the stack */
       name_at = ext_at;
@@ -237,12 +241,14 @@ static int resolve_extends(rs_ctx *ctx, const csb_toml_value *perms, const char 
   for (size_t i = 1; i < chain.len; i++) csb_strv_push(inherited, chain.items[i]);
   free(stack);
   csb_strv_free(&chain);
+  csb_toml_value_free(seen);
   *out = base;
   return 0;
 fail:
   for (size_t i = 0; i < n_stack; i++) csb_toml_value_free(stack[i]);
   free(stack);
   csb_strv_free(&chain);
+  csb_toml_value_free(seen);
   return rc;
 }
 

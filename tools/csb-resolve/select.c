@@ -95,9 +95,10 @@ static char *socket_key(const rs_ctx *ctx, const char *written) {
  * become the same must agree: whichever came last would otherwise decide
  * (a deny written first was dropped), and an entry a later layer set for
  * one spelling would lose to another spelling placed after it. */
-static int normalize_keys(const rs_ctx *ctx, const rs_layer *layer, csb_toml_value *table,
-                          char *(*norm)(const rs_ctx *, const char *), const char *what,
-                          csb_buf *msg) {
+static int normalize_keys(const rs_ctx *ctx, const rs_layer *layer, csb_toml_value *net,
+                          const char *name, char *(*norm)(const rs_ctx *, const char *),
+                          const char *what, csb_buf *msg) {
+  csb_toml_value *table = csb_toml_table_get(net, name);
   if (table == NULL || csb_toml_value_kind(table) != CSB_TOML_TABLE) return 1;
   csb_toml_value *fresh = csb_toml_table_new();
   csb_strv written_as; /* the key each entry of `fresh` was written as */
@@ -127,28 +128,24 @@ static int normalize_keys(const rs_ctx *ctx, const rs_layer *layer, csb_toml_val
     csb_strv_push(&written_as, written);
     free(k);
   }
-  if (ok) {
-    while (csb_toml_table_len(table) > 0)
-      csb_toml_table_remove(table, csb_toml_table_key_at(table, 0, NULL));
-    for (size_t i = 0; i < csb_toml_table_len(fresh); i++) {
-      const char *k = csb_toml_table_key_at(fresh, i, NULL);
-      csb_toml_pos kp = csb_toml_table_key_pos_at(fresh, i);
-      csb_toml_table_set(table, k, csb_toml_clone(csb_toml_table_value_at(fresh, i)));
-      csb_toml_table_set_key_pos_at(table, i, &kp);
-    }
-  }
   csb_strv_free(&written_as);
-  csb_toml_value_free(fresh);
-  return ok;
+  if (!ok) {
+    csb_toml_value_free(fresh);
+    return 0;
+  }
+  /* Replaced as a whole (key by key, each removal shifted the rest: time
+   * quadratic in the keys, minutes for tens of thousands of domains). */
+  csb_toml_pos tp = csb_toml_value_pos(table);
+  csb_toml_value_set_pos(fresh, &tp);
+  csb_toml_table_set(net, name, fresh);
+  return 1;
 }
 
 static int normalize_network(const rs_ctx *ctx, const rs_layer *layer, csb_toml_value *net,
                              csb_buf *msg) {
   if (net == NULL || csb_toml_value_kind(net) != CSB_TOML_TABLE) return 1;
-  return normalize_keys(ctx, layer, csb_toml_table_get(net, "domains"), domain_key,
-                        "network domains", msg) &&
-         normalize_keys(ctx, layer, csb_toml_table_get(net, "unix_sockets"), socket_key,
-                        "network unix sockets", msg);
+  return normalize_keys(ctx, layer, net, "domains", domain_key, "network domains", msg) &&
+         normalize_keys(ctx, layer, net, "unix_sockets", socket_key, "network unix sockets", msg);
 }
 
 int rs_normalize_network_keys(const rs_ctx *ctx, const rs_layer *layer, csb_toml_value *tree,

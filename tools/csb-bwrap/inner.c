@@ -482,7 +482,10 @@ static void close_from_except(int from, const int *keep, size_t n) {
     unsigned hi = i < m ? (unsigned)k[i] - 1 : ~0U;
     if (i < m && k[i] < lo) continue;
     if ((i == m || k[i] > lo) && syscall(SYS_close_range, (unsigned)lo, hi, 0U) != 0) {
-      int top = i < m ? k[i] : 1024;
+      /* no close_range (before Linux 5.9, or refused by a seccomp
+       * profile): every descriptor the open-file limit allows */
+      long max = sysconf(_SC_OPEN_MAX);
+      int top = i < m ? k[i] : (max > 0 && max < (1L << 20) ? (int)max : 1 << 20);
       for (int fd = lo; fd < top; fd++) close(fd);
     }
     if (i < m) lo = k[i] + 1;

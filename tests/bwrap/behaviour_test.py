@@ -1254,6 +1254,20 @@ def stdin_stdout_stderr_pass_through(t):
     eq((rc, out, err), (0, "from-stdin\n", "to-err\n"))
 
 
+def run_on_file(t, argv, path, flags, streams, offset=None, unlink=False, **kw):
+    """Runs argv in the workspace with `path` opened with `flags` (at
+    `offset`; unlinked first if asked) as each of `streams`."""
+    fd = os.open(path, flags)
+    try:
+        if offset is not None:
+            os.lseek(fd, offset, os.SEEK_SET)
+        if unlink:
+            os.unlink(path)
+        return subprocess.run(argv, cwd=t.ws, timeout=TIMEOUT, **{k: fd for k in streams}, **kw)
+    finally:
+        os.close(fd)
+
+
 @case
 def stdin_file_keeps_its_offset_and_stays_read_only(t):
     # csb-bwrap reopens a read-only stdin on a file through the sandbox's
@@ -1265,21 +1279,12 @@ def stdin_file_keeps_its_offset_and_stays_read_only(t):
     deleted = t.write("outside/deleted", "unlinked\n")
     t.policy()
     argv, _ = t.argv("cat; (echo pwned > /proc/self/fd/0) 2>/dev/null || echo read-only")
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.lseek(fd, 3, os.SEEK_SET)
-        p = subprocess.run(argv, cwd=t.ws, stdin=fd, capture_output=True, text=True, timeout=TIMEOUT)
-    finally:
-        os.close(fd)
+    p = run_on_file(t, argv, path, os.O_RDONLY, ("stdin",), offset=3, capture_output=True, text=True)
     eq((p.returncode, p.stdout), (0, "def\nread-only\n"))
     eq(t.read("outside/input"), "abcdef\n", "the input file")
     # an unlinked file has nothing to reopen into: passed as it is
-    fd = os.open(deleted, os.O_RDONLY)
-    os.unlink(deleted)
-    try:
-        p = subprocess.run(t.argv("cat")[0], cwd=t.ws, stdin=fd, capture_output=True, text=True, timeout=TIMEOUT)
-    finally:
-        os.close(fd)
+    p = run_on_file(t, t.argv("cat")[0], deleted, os.O_RDONLY, ("stdin",), unlink=True,
+                    capture_output=True, text=True)
     eq((p.returncode, p.stdout), (0, "unlinked\n"))
 
 
@@ -1301,11 +1306,7 @@ def stdout_file_outside_writable_roots_is_relayed(t):
               "case $(readlink /proc/$$/fd/2) in pipe:*) echo piped >&2;; *) echo not-piped >&2;; esac; "
               "exit 3")
     argv, _ = t.argv(script)
-    fd = os.open(log, os.O_WRONLY | os.O_APPEND)
-    try:
-        p = subprocess.run(argv, cwd=t.ws, stdout=fd, stderr=fd, timeout=TIMEOUT)
-    finally:
-        os.close(fd)
+    p = run_on_file(t, argv, log, os.O_WRONLY | os.O_APPEND, ("stdout", "stderr"))
     eq(p.returncode, 3, "exit code")
     eq(t.read("outside/logs/run.log"),
        "secret-prior\ndenied\na\nb\nc\nd\n" + "x" * 300000 + "\npiped\n", "the log")
@@ -1320,12 +1321,7 @@ def stdout_file_in_writable_root_is_reopened(t):
     out = t.write("ws/out.txt", "0123456789")
     t.policy()
     argv, _ = t.argv('printf AB; case $(readlink /proc/$$/fd/1) in "' + out + '") printf file;; *) printf other;; esac')
-    fd = os.open(out, os.O_WRONLY)
-    try:
-        os.lseek(fd, 4, os.SEEK_SET)
-        p = subprocess.run(argv, cwd=t.ws, stdout=fd, timeout=TIMEOUT)
-    finally:
-        os.close(fd)
+    p = run_on_file(t, argv, out, os.O_WRONLY, ("stdout",), offset=4)
     eq(p.returncode, 0, "exit code")
     eq(t.read("ws/out.txt"), "0123ABfile", "the output file")
 
@@ -1344,11 +1340,7 @@ def stdio_files_without_proc_are_checked_by_the_outer_stage_path(t):
     argv, _ = t.argv("cat", extra=["--no-proc"])
     got = []
     for f in ("/dev/null", path, secret):
-        fd = os.open(f, os.O_RDONLY)
-        try:
-            p = subprocess.run(argv, cwd=t.ws, stdin=fd, capture_output=True, text=True, timeout=TIMEOUT)
-        finally:
-            os.close(fd)
+        p = run_on_file(t, argv, f, os.O_RDONLY, ("stdin",), capture_output=True, text=True)
         got.append((p.returncode, p.stdout))
         if f == secret:
             contains(p.stderr, "standard descriptor 0 is " + secret + ", opened read-only", "stderr")
@@ -1365,11 +1357,7 @@ def stdout_and_stderr_on_one_file_in_writable_root_share_it(t):
     out = t.write("ws/out.txt", "")
     t.policy()
     argv, _ = t.argv("echo a; echo b >&2; echo c; echo d >&2")
-    fd = os.open(out, os.O_WRONLY)
-    try:
-        p = subprocess.run(argv, cwd=t.ws, stdout=fd, stderr=fd, timeout=TIMEOUT)
-    finally:
-        os.close(fd)
+    p = run_on_file(t, argv, out, os.O_WRONLY, ("stdout", "stderr"))
     eq(p.returncode, 0, "exit code")
     eq(t.read("ws/out.txt"), "a\nb\nc\nd\n", "the output file")
 
@@ -1383,11 +1371,7 @@ def read_write_stdio_outside_writable_roots_is_refused(t):
     path = t.write("outside/state", "keep\n")
     t.policy()
     argv, _ = t.argv("echo pwned")
-    fd = os.open(path, os.O_RDWR)
-    try:
-        p = subprocess.run(argv, cwd=t.ws, stdout=fd, stderr=subprocess.PIPE, text=True, timeout=TIMEOUT)
-    finally:
-        os.close(fd)
+    p = run_on_file(t, argv, path, os.O_RDWR, ("stdout",), stderr=subprocess.PIPE, text=True)
     eq(p.returncode, 69, "exit code")
     contains(p.stderr, "standard descriptor 1 is " + path + ", opened read-write", "stderr")
     eq(t.read("outside/state"), "keep\n", "the file")

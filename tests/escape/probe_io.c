@@ -129,17 +129,15 @@ static int p_unix_overlong(int c, char **v) {
   return blocked("connect with a %zu-byte address: %s", sizeof addr, strerror(errno));
 }
 
-/* argv[2]: pathname of a host datagram socket; try socketpair(DGRAM) +
- * sendmsg with msg_name, and an unconnected datagram socket. */
-static int p_unix_dgram_sendmsg(int c, char **v) {
-  if (c < 3) return perror2("usage: unix_dgram_sendmsg PATH");
+/* Sends a datagram to the host socket at `path` from a socketpair of
+ * `type` (with msg_name) and from a socket of `type` (sendto). */
+static int unix_datagram_probe(const char *path, int type, const char *tname) {
   struct sockaddr_un a;
   memset(&a, 0, sizeof a);
   a.sun_family = AF_UNIX;
-  snprintf(a.sun_path, sizeof a.sun_path, "%s", v[2]);
-  int sv[2];
-  int e1 = 0;
-  if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) == 0) {
+  snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
+  int sv[2], e1;
+  if (socketpair(AF_UNIX, type, 0, sv) == 0) {
     struct iovec iov = {"pwned", 5};
     struct msghdr m;
     memset(&m, 0, sizeof m);
@@ -147,43 +145,27 @@ static int p_unix_dgram_sendmsg(int c, char **v) {
     m.msg_namelen = sizeof a;
     m.msg_iov = &iov;
     m.msg_iovlen = 1;
-    if (sendmsg(sv[0], &m, 0) == 5) return escaped("datagram delivered to %s via socketpair+msg_name", v[2]);
-    e1 = errno;
-  } else {
-    e1 = errno;
+    if (sendmsg(sv[0], &m, 0) == 5)
+      return escaped("datagram delivered to %s via socketpair(%s)+msg_name", path, tname);
   }
-  int s = socket(AF_UNIX, SOCK_DGRAM, 0);
+  e1 = errno;
+  int s = socket(AF_UNIX, type, 0);
   if (s >= 0 && sendto(s, "pwned", 5, 0, (struct sockaddr *)&a, sizeof a) == 5)
-    return escaped("datagram delivered to %s via sendto", v[2]);
-  return blocked("socketpair/sendmsg: %s; socket/sendto: %s", strerror(e1), strerror(errno));
+    return escaped("datagram delivered to %s via socket(%s)+sendto", path, tname);
+  return blocked("socketpair(%s)/sendmsg: %s; socket(%s)/sendto: %s", tname, strerror(e1), tname, strerror(errno));
+}
+
+/* argv[2]: pathname of a host datagram socket */
+static int p_unix_dgram_sendmsg(int c, char **v) {
+  if (c < 3) return perror2("usage: unix_dgram_sendmsg PATH");
+  return unix_datagram_probe(v[2], SOCK_DGRAM, "SOCK_DGRAM");
 }
 
 /* argv[2]: pathname of a host datagram socket; the kernel turns AF_UNIX
- * SOCK_RAW into a datagram socket: try socket(SOCK_RAW) + sendto and
- * socketpair(SOCK_RAW) + sendmsg with msg_name. */
+ * SOCK_RAW into a datagram socket */
 static int p_unix_raw_sendto(int c, char **v) {
   if (c < 3) return perror2("usage: unix_raw_sendto PATH");
-  struct sockaddr_un a;
-  memset(&a, 0, sizeof a);
-  a.sun_family = AF_UNIX;
-  snprintf(a.sun_path, sizeof a.sun_path, "%s", v[2]);
-  int e1 = 0;
-  int s = socket(AF_UNIX, SOCK_RAW, 0);
-  if (s >= 0 && sendto(s, "pwned", 5, 0, (struct sockaddr *)&a, sizeof a) == 5)
-    return escaped("datagram delivered to %s via socket(AF_UNIX, SOCK_RAW) + sendto", v[2]);
-  e1 = errno;
-  int sv[2];
-  if (socketpair(AF_UNIX, SOCK_RAW, 0, sv) == 0) {
-    struct iovec iov = {"pwned", 5};
-    struct msghdr m;
-    memset(&m, 0, sizeof m);
-    m.msg_name = &a;
-    m.msg_namelen = sizeof a;
-    m.msg_iov = &iov;
-    m.msg_iovlen = 1;
-    if (sendmsg(sv[0], &m, 0) == 5) return escaped("datagram delivered to %s via socketpair(SOCK_RAW)+msg_name", v[2]);
-  }
-  return blocked("socket(SOCK_RAW)/sendto: %s; socketpair(SOCK_RAW)/sendmsg: %s", strerror(e1), strerror(errno));
+  return unix_datagram_probe(v[2], SOCK_RAW, "SOCK_RAW");
 }
 
 /* argv[2] argv[3]: host address and port of a listener (loopback) */

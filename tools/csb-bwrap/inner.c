@@ -358,16 +358,22 @@ static int rebind_stdio(bw_stdio_relay *relays, size_t *n_relays, const char *co
   /* Descriptors that share one open file (2>&1) go on sharing one:
    * reopened each on its own, they would write at their own offsets,
    * over each other's output. */
-  int first[3], reopened[3] = {0, 0, 0};
+  int first[3], reopened[3] = {0, 0, 0}, relay_of[3] = {-1, -1, -1};
   for (int fd = 0; fd <= 2; fd++) {
     first[fd] = fd;
     for (int j = 0; j < fd && first[fd] == fd; j++)
       if (same_open_file(j, fd)) first[fd] = j;
   }
   for (int fd = 0; fd <= 2; fd++) {
-    if (reopened[first[fd]]) {
-      if (dup2(first[fd], fd) != fd)
+    int f = first[fd];
+    if (reopened[f] || relay_of[f] >= 0) {
+      /* f now holds the reopened file or the relay's pipe */
+      if (dup2(f, fd) != fd)
         return fail(CSB_EXIT_OSERR, "rebinding standard descriptor %d: %s", fd, strerror(errno));
+      if (relay_of[f] >= 0) {
+        bw_stdio_relay *r = &relays[relay_of[f]];
+        r->fds[r->n_fds++] = fd;
+      }
       continue;
     }
     int fl = fcntl(fd, F_GETFL);
@@ -414,29 +420,19 @@ static int rebind_stdio(bw_stdio_relay *relays, size_t *n_relays, const char *co
                   "to run it (fix: pass the data through a pipe, e.g. cat FILE | csb-bwrap ...)",
                   fd, path, how, e ? "cannot open that way" : "shows as another file", fd);
     /* write-only: relayed */
-    size_t k = 0;
-    while (k < *n_relays && !same_open_file(relays[k].out, fd)) k++;
-    if (k == *n_relays) {
-      int p[2];
-      if (pipe2(p, O_CLOEXEC) != 0) return fail(CSB_EXIT_OSERR, "pipe: %s", strerror(errno));
-      /* above the descriptors the inner stage moves about (the lifeline
-       * goes to 3) */
-      int out = fcntl(fd, F_DUPFD_CLOEXEC, 10), in = fcntl(p[0], F_DUPFD_CLOEXEC, 10);
-      if (out < 0 || in < 0 || fcntl(in, F_SETFL, O_NONBLOCK) != 0)
-        return fail(CSB_EXIT_OSERR, "relaying standard descriptor %d: %s", fd, strerror(errno));
-      close(p[0]);
-      p[0] = in;
-      relays[k].out = out;
-      relays[k].in = p[0];
-      relays[k].n_fds = 0;
-      /* the write end waits at fd, for the command */
-      if (dup2(p[1], fd) != fd) return fail(CSB_EXIT_OSERR, "dup2: %s", strerror(errno));
-      close(p[1]);
-      (*n_relays)++;
-    } else if (dup2(relays[k].fds[0], fd) != fd) {
-      return fail(CSB_EXIT_OSERR, "dup2: %s", strerror(errno));
-    }
-    relays[k].fds[relays[k].n_fds++] = fd;
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0) return fail(CSB_EXIT_OSERR, "pipe: %s", strerror(errno));
+    /* above the descriptors the inner stage moves about (the lifeline
+     * goes to 3) */
+    int out = fcntl(fd, F_DUPFD_CLOEXEC, 10), in = fcntl(p[0], F_DUPFD_CLOEXEC, 10);
+    if (out < 0 || in < 0 || fcntl(in, F_SETFL, O_NONBLOCK) != 0)
+      return fail(CSB_EXIT_OSERR, "relaying standard descriptor %d: %s", fd, strerror(errno));
+    close(p[0]);
+    /* the write end waits at fd, for the command */
+    if (dup2(p[1], fd) != fd) return fail(CSB_EXIT_OSERR, "dup2: %s", strerror(errno));
+    close(p[1]);
+    relays[*n_relays] = (bw_stdio_relay){.out = out, .in = in, .fds = {fd}, .n_fds = 1};
+    relay_of[fd] = (int)(*n_relays)++;
   }
   return 0;
 }

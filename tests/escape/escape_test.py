@@ -8,9 +8,11 @@ Prints a table (probe, expected, observed) and "N passed, M failed"; exits
 1 when any probe escaped (or could not run).
 """
 
+import fcntl
 import os
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -93,6 +95,32 @@ PROBES.append(("tiocsti", "TIOCSTI pushes input into the caller's terminal", tty
 PROBES.append(("tiocsti_highbits", "TIOCSTI with bits above 32 set (CVE-2019-10063)", tty_probe("tiocsti_highbits")))
 PROBES.append(("tioclinux", "TIOCLINUX selection paste", tty_probe("tioclinux")))
 PROBES.append(("ctty", "/dev/tty and setsid + TIOCSCTTY(force) to take the caller's terminal", tty_probe("ctty")))
+
+TIOCGETD = 0x5424
+TIOCGEXCL = 0x80045440
+
+
+@probe("tty_state", "TIOCSETD (line discipline), TIOCEXCL, TIOCCONS, TIOCGPTPEER on the caller's terminal and on one of its own")
+def _(c):
+    # stdin is a terminal the runner keeps open (stdout a pipe, so that the
+    # probe's report survives a discarding line discipline); what the
+    # command left on it is read back afterwards.
+    c.policy()
+    master, slave = os.openpty()
+    try:
+        p = subprocess.run(c.argv("probe_io", "tty_state"), cwd=c.ws, stdin=slave, capture_output=True,
+                           text=True, timeout=TIMEOUT, start_new_session=True)
+        disc = struct.unpack("i", fcntl.ioctl(slave, TIOCGETD, b"\0" * 4))[0]
+        excl = struct.unpack("i", fcntl.ioctl(slave, TIOCGEXCL, b"\0" * 4))[0]
+        if disc != 0:
+            return "ESCAPED", "ESCAPED: the caller's terminal has line discipline %d after the run" % disc
+        if excl:
+            return "ESCAPED", "ESCAPED: the caller's terminal is in exclusive mode after the run"
+        return verdict(p.returncode, p.stdout + p.stderr)
+    finally:
+        os.close(master)
+        os.close(slave)
+
 
 # --- syscall ABIs, namespaces, kernel surface ----------------------------------
 

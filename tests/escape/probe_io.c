@@ -19,6 +19,13 @@
 #endif
 #define TIOCSTI_NR 0x5412
 #define TIOCLINUX_NR 0x541C
+#define TIOCSETD_NR 0x5423
+#define TIOCGETD_NR 0x5424
+#define TIOCEXCL_NR 0x540C
+#define TIOCNXCL_NR 0x540D
+#define TIOCCONS_NR 0x541D
+#define TIOCGPTPEER_NR 0x5441
+#define N_NULL_LDISC 27
 
 /* Terminal injection into the caller's tty (stdin must be a tty). */
 static int p_tiocsti(int c, char **v) {
@@ -214,11 +221,57 @@ static int p_ctty(int c, char **v) {
   return in_child(do_ctty, "/dev/tty, then setsid + TIOCSCTTY(force) on the caller's terminal");
 }
 
+/* State of the caller's terminal that outlives the command: its line
+ * discipline (TIOCSETD to N_NULL discards everything typed and shown on
+ * it, for the caller's shell too), exclusive mode (TIOCEXCL: every later
+ * open of it, /dev/tty included, fails with EBUSY) and console
+ * redirection (TIOCCONS); and TIOCGPTPEER, which on a master would open
+ * its other side. Stdin must be the caller's terminal (the runner checks
+ * it afterwards); the same is tried on a terminal of our own. */
+static int tty_state_on(int fd, const char *which, char *why, size_t cap) {
+  int d = N_NULL_LDISC;
+  if (ioctl(fd, TIOCSETD_NR, &d) == 0) {
+    int now = -1;
+    ioctl(fd, TIOCGETD_NR, &now);
+    return escaped("TIOCSETD(N_NULL) on %s: line discipline now %d", which, now);
+  }
+  size_t n = strlen(why);
+  snprintf(why + n, cap - n, "%sTIOCSETD on %s: %s", n ? "; " : "", which, strerror(errno));
+  if (ioctl(fd, TIOCEXCL_NR) == 0) {
+    ioctl(fd, TIOCNXCL_NR);
+    return escaped("TIOCEXCL on %s: later opens of it fail", which);
+  }
+  n = strlen(why);
+  snprintf(why + n, cap - n, "; TIOCEXCL on %s: %s", which, strerror(errno));
+  return 0;
+}
+
+static int p_tty_state(int c, char **v) {
+  (void)c; (void)v;
+  if (!isatty(0)) return perror2("stdin is not a terminal");
+  char why[1024] = "";
+  if (tty_state_on(0, "the caller's terminal", why, sizeof why)) return 1;
+  if (ioctl(0, TIOCCONS_NR) == 0) return escaped("TIOCCONS redirected the console to the caller's terminal");
+  size_t n = strlen(why);
+  snprintf(why + n, sizeof why - n, "; TIOCCONS: %s", strerror(errno));
+  int peer = ioctl(0, TIOCGPTPEER_NR, O_RDWR);
+  if (peer >= 0) return escaped("TIOCGPTPEER on the caller's terminal opened descriptor %d", peer);
+  n = strlen(why);
+  snprintf(why + n, sizeof why - n, "; TIOCGPTPEER: %s", strerror(errno));
+  int m = posix_openpt(O_RDWR | O_NOCTTY);
+  if (m < 0 || unlockpt(m) != 0) return perror2("posix_openpt: %s", strerror(errno));
+  int s = ioctl(m, TIOCGPTPEER_NR, O_RDWR | O_NOCTTY);
+  if (s < 0) return perror2("TIOCGPTPEER on our own terminal: %s", strerror(errno));
+  if (tty_state_on(s, "a terminal of our own", why, sizeof why)) return 1;
+  return blocked("%s", why);
+}
+
 static const probe probes[] = {
     {"tiocsti", p_tiocsti},
     {"tiocsti_highbits", p_tiocsti_highbits},
     {"tioclinux", p_tioclinux},
     {"ctty", p_ctty},
+    {"tty_state", p_tty_state},
     {"raw_socket", p_raw_socket},
     {"netlink", p_netlink},
     {"vsock", p_vsock},

@@ -439,7 +439,7 @@ static void print_explain(outer *o, plan *pl) {
     printf("proxy route: %s -> %s:%d (rewritten to a loopback listener inside)\n",
            pl->proxy.routes[i].env_key, pl->proxy.routes[i].host, pl->proxy.routes[i].port);
   printf("seccomp: ptrace, process_vm_*, io_uring, bpf, perf_event_open, keyctl, mount family, "
-         "unshare/setns/namespace clone, kexec/modules, TIOCSTI/TIOCLINUX denied; other "
+         "unshare/setns/namespace clone, kexec/modules, TIOCSTI/TIOCLINUX/TIOCSETD/TIOCEXCL denied; other "
          "architectures killed (docs/csb-bwrap.md)\n");
   printf("filesystem:\n");
   for (size_t i = 0; i < pl->fs.explain.len; i++) printf("  %s\n", pl->fs.explain.items[i]);

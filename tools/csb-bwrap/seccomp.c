@@ -39,6 +39,12 @@
 #ifndef TIOCLINUX
 #define TIOCLINUX 0x541C
 #endif
+#ifndef TIOCSETD
+#define TIOCSETD 0x5423
+#endif
+#ifndef TIOCEXCL
+#define TIOCEXCL 0x540C
+#endif
 
 #define SOCK_TYPE_MASK 0xf
 /* Equality on the low 32 bits only, whatever the high bits hold. */
@@ -128,6 +134,11 @@ static scmp_filter_ctx build(const bw_seccomp_opts *o, int supervisor, csb_error
   /* Terminal injection, compared on the low 32 bits only. */
   if (!DENYA(ctx, SCMP_SYS(ioctl), EQ32A1(TIOCSTI))) goto rule_fail;
   if (!DENYA(ctx, SCMP_SYS(ioctl), EQ32A1(TIOCLINUX))) goto rule_fail;
+  /* Terminal state that outlives the command on the caller's terminal: a
+   * line discipline (N_NULL discards all its input and output; others
+   * are rarely used kernel code) and exclusive mode (later opens fail). */
+  if (!DENYA(ctx, SCMP_SYS(ioctl), EQ32A1(TIOCSETD))) goto rule_fail;
+  if (!DENYA(ctx, SCMP_SYS(ioctl), EQ32A1(TIOCEXCL))) goto rule_fail;
 
   /* Socket families and types. */
   int sock = SCMP_SYS(socket), pair = SCMP_SYS(socketpair);

@@ -149,6 +149,20 @@ simple("ptrace_parent", "probe_kernel", "PTRACE_ATTACH to the parent and to pid 
 simple("process_vm", "probe_kernel", "process_vm_readv/writev into pid 1 and the parent")
 simple("proc_pid1_mem", "probe_kernel", "open /proc/1/mem (the unfiltered supervisor)")
 simple("proc_pid1_rest", "probe_kernel", "pid 1's environ, maps, fd/N, cwd and root through /proc, and pidfd_getfd of its lifeline")
+@probe("pid1_reach", "pidfd_getfd and /proc/1/fd of every pid 1 descriptor (it holds the caller's log), kcmp, process_madvise, SIGSTOP/SIGKILL to pid 1")
+def _(c):
+    # stdout and stderr append to a file the sandbox cannot write: pid 1
+    # relays them, holding the caller's descriptor.
+    log = os.path.join(c.out, "log")
+    c.policy()
+    with open(log, "a") as f:
+        p = subprocess.run(c.argv("probe_kernel", "pid1_reach"), cwd=c.ws, stdin=subprocess.DEVNULL, stdout=f,
+                           stderr=f, timeout=TIMEOUT)
+    with open(log) as f:
+        return verdict(p.returncode, f.read())
+
+
+simple("pid1_sched", "probe_kernel", "prlimit, setpriority (process and group), sched_setscheduler/param/attr/affinity on pid 1")
 simple("proc_self_exe", "probe_kernel", "open /proc/self/exe for writing")
 simple("proc_sysctl", "probe_kernel", "write global sysctls (/proc/sys/vm/drop_caches) and /proc/sysrq-trigger")
 simple("no_new_privs", "probe_kernel", "no_new_privs set and no capabilities left")

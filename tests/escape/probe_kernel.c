@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -553,6 +554,117 @@ static int p_host_ipc(int c, char **v) {
                  strerror(e2), strerror(errno));
 }
 
+/* Everything else of pid 1 a command might reach by pid or pidfd while
+ * pid 1 holds the caller's descriptors (the runner relays stdout: pid 1
+ * holds the caller's log file): pidfd_getfd of each descriptor, each
+ * /proc/1/fd entry, kcmp against them, process_madvise of its memory, and
+ * stop or kill signals (a stopped pid 1 would no longer take the sandbox
+ * down with csb-bwrap). */
+static int p_pid1_reach(int c, char **v) {
+  (void)c; (void)v;
+  char why[1024] = "";
+#define REACH_NOTE(...)                                       \
+  do {                                                        \
+    size_t n_ = strlen(why);                                  \
+    snprintf(why + n_, sizeof why - n_, n_ ? "; " : "");      \
+    n_ = strlen(why);                                         \
+    snprintf(why + n_, sizeof why - n_, __VA_ARGS__);         \
+  } while (0)
+  int pidfd = (int)syscall(434 /* pidfd_open */, 1, 0);
+  if (pidfd < 0) return perror2("pidfd_open(1): %s", strerror(errno));
+  int err = 0;
+  for (int fd = 0; fd < 256; fd++) {
+    int d = (int)syscall(438 /* pidfd_getfd */, pidfd, fd, 0);
+    if (d >= 0) return escaped("pidfd_getfd took pid 1's fd %d", fd);
+    if (errno != EBADF || !err) err = errno;
+  }
+  REACH_NOTE("pidfd_getfd(pid 1, 0..255): %s", strerror(err));
+  int listed = 0;
+  err = 0;
+  for (int fd = 0; fd < 256; fd++) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/1/fd/%d", fd);
+    struct stat st;
+    if (lstat(path, &st) != 0) continue;
+    listed++;
+    int o = open(path, O_RDONLY | O_NONBLOCK);
+    if (o < 0) o = open(path, O_WRONLY | O_NONBLOCK);
+    if (o >= 0) return escaped("opened %s", path);
+    err = errno;
+  }
+  REACH_NOTE("%d entries in /proc/1/fd, opening them: %s", listed, err ? strerror(err) : "none listed");
+  long k = syscall(SYS_kcmp, 1, getpid(), 0 /* KCMP_FILE */, 3, 1);
+  if (k >= 0) return escaped("kcmp compared pid 1's fd 3 with our stdout (%ld)", k);
+  REACH_NOTE("kcmp(pid 1): %s", strerror(errno));
+  static char page[4096];
+  struct iovec iov = {page, sizeof page};
+  long m = syscall(440 /* process_madvise */, pidfd, &iov, 1, 20 /* MADV_COLD */, 0);
+  if (m >= 0) return escaped("process_madvise(pid 1, MADV_COLD) advised %ld bytes", m);
+  REACH_NOTE("process_madvise(pid 1): %s", strerror(errno));
+  static const int sigs[] = {SIGSTOP, SIGTSTP, SIGTTIN, SIGKILL};
+  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+    kill(1, sigs[i]);
+    syscall(424 /* pidfd_send_signal */, pidfd, sigs[i], NULL, 0);
+  }
+  for (int i = 0; i < 20; i++) {
+    char stat[256] = "";
+    int fd = open("/proc/1/stat", O_RDONLY);
+    ssize_t n = fd >= 0 ? read(fd, stat, sizeof stat - 1) : -1;
+    if (fd >= 0) close(fd);
+    const char *p = n > 0 ? strrchr(stat, ')') : NULL;
+    if (p && (p[2] == 'T' || p[2] == 't')) {
+      kill(1, SIGCONT);
+      return escaped("pid 1 stopped (state %c)", p[2]);
+    }
+    usleep(10000);
+  }
+  REACH_NOTE("SIGSTOP, SIGTSTP, SIGTTIN, SIGKILL to pid 1 (kill and pidfd_send_signal): pid 1 runs on");
+#undef REACH_NOTE
+  return blocked("%s", why);
+}
+
+/* Scheduling and resource limits of pid 1 (same uid, so the kernel lets
+ * the command change them): SCHED_IDLE, a single CPU, nice 19 or tiny
+ * limits would let busy processes of the command hold pid 1 back long
+ * after csb-bwrap is gone. Each call sets what pid 1 has already. */
+static int p_pid1_sched(int c, char **v) {
+  (void)c; (void)v;
+  char why[1024] = "";
+#define SCHED_TRY(what, call)                                                                         \
+  do {                                                                                                \
+    errno = 0;                                                                                        \
+    if ((call) == 0) return escaped("%s on pid 1 worked", what);                                      \
+    size_t n_ = strlen(why);                                                                          \
+    snprintf(why + n_, sizeof why - n_, "%s%s: %s", n_ ? "; " : "", what, strerror(errno));           \
+  } while (0)
+  struct {
+    uint64_t cur, max;
+  } rl;
+  if (syscall(SYS_prlimit64, 1, 7 /* RLIMIT_NOFILE */, NULL, &rl) != 0)
+    return perror2("prlimit64(1) read: %s", strerror(errno));
+  SCHED_TRY("prlimit64(RLIMIT_NOFILE)", syscall(SYS_prlimit64, 1, 7, &rl, NULL));
+  errno = 0;
+  int nice = getpriority(0 /* PRIO_PROCESS */, 1);
+  if (nice == -1 && errno) return perror2("getpriority(1): %s", strerror(errno));
+  SCHED_TRY("setpriority(PRIO_PROCESS, 1)", setpriority(0, 1, nice));
+  SCHED_TRY("setpriority(PRIO_PGRP, 1)", setpriority(1 /* PRIO_PGRP */, 1, nice));
+  if (getpgrp() == 1) SCHED_TRY("setpriority(PRIO_PGRP, 0) from pid 1's group", setpriority(1, 0, nice));
+  int policy = (int)syscall(SYS_sched_getscheduler, 1);
+  struct sched_param sp;
+  if (policy < 0 || syscall(SYS_sched_getparam, 1, &sp) != 0) return perror2("sched_getscheduler(1): %s", strerror(errno));
+  SCHED_TRY("sched_setscheduler", (int)syscall(SYS_sched_setscheduler, 1, policy, &sp));
+  SCHED_TRY("sched_setparam", (int)syscall(SYS_sched_setparam, 1, &sp));
+  uint32_t attr[14];
+  memset(attr, 0, sizeof attr);
+  if (syscall(SYS_sched_getattr, 1, attr, sizeof attr, 0) != 0) return perror2("sched_getattr(1): %s", strerror(errno));
+  SCHED_TRY("sched_setattr", (int)syscall(SYS_sched_setattr, 1, attr, 0));
+  cpu_set_t set;
+  if (sched_getaffinity(1, sizeof set, &set) != 0) return perror2("sched_getaffinity(1): %s", strerror(errno));
+  SCHED_TRY("sched_setaffinity", (int)syscall(SYS_sched_setaffinity, 1, sizeof set, &set));
+#undef SCHED_TRY
+  return blocked("%s", why);
+}
+
 static const probe probes[] = {
     {"x32_socket", p_x32_socket},
     {"int80_socketcall", p_int80_socketcall},
@@ -579,6 +691,8 @@ static const probe probes[] = {
     {"process_vm", p_process_vm},
     {"proc_pid1_mem", p_proc_pid1_mem},
     {"proc_pid1_rest", p_proc_pid1_rest},
+    {"pid1_reach", p_pid1_reach},
+    {"pid1_sched", p_pid1_sched},
     {"proc_root", p_proc_root},
     {"proc_self_exe", p_proc_self_exe},
     {"proc_sysctl", p_proc_sysctl},

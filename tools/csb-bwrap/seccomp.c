@@ -21,6 +21,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -139,6 +140,27 @@ static scmp_filter_ctx build(const bw_seccomp_opts *o, int supervisor, csb_error
    * are rarely used kernel code) and exclusive mode (later opens fail). */
   if (!DENYA(ctx, SCMP_SYS(ioctl), EQ32A1(TIOCSETD))) goto rule_fail;
   if (!DENYA(ctx, SCMP_SYS(ioctl), EQ32A1(TIOCEXCL))) goto rule_fail;
+
+  /* pid 1 of the sandbox, the supervisor, shares the command's uid, so the
+   * kernel would let the command lower its priority, pin it to one CPU or
+   * shrink its limits: with enough busy processes of its own the command
+   * could then hold pid 1 back long after csb-bwrap is gone. pid numbers
+   * are the sandbox's own (no new PID namespace can be made), so 1 is
+   * always the supervisor; PRIO_PGRP 0 is pid 1's group as long as the
+   * command stays in it. */
+  {
+    static const char *const by_pid[] = {"sched_setaffinity", "sched_setscheduler", "sched_setparam",
+                                         "sched_setattr"};
+    for (size_t i = 0; i < CSB_ARRAY_LEN(by_pid); i++) {
+      int nr = seccomp_syscall_resolve_name(by_pid[i]);
+      if (nr != __NR_SCMP_ERROR && !DENYA(ctx, nr, EQ32A0(1))) goto rule_fail;
+    }
+    /* prlimit64 may still read them (no new limit) */
+    if (!DENYA(ctx, SCMP_SYS(prlimit64), EQ32A0(1), SCMP_A2(SCMP_CMP_NE, 0))) goto rule_fail;
+    if (!DENYA(ctx, SCMP_SYS(setpriority), EQ32A0(PRIO_PROCESS), EQ32A1(1))) goto rule_fail;
+    if (!DENYA(ctx, SCMP_SYS(setpriority), EQ32A0(PRIO_PGRP), EQ32A1(1))) goto rule_fail;
+    if (!DENYA(ctx, SCMP_SYS(setpriority), EQ32A0(PRIO_PGRP), EQ32A1(0))) goto rule_fail;
+  }
 
   /* Socket families and types. */
   int sock = SCMP_SYS(socket), pair = SCMP_SYS(socketpair);

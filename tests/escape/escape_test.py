@@ -212,6 +212,19 @@ PROBES.append(("dotdot_walk", "walk ../ (openat, openat2, RESOLVE_BENEATH) out o
                host_secret("dotdot_walk")))
 
 
+@probe("dev_nodes", "device nodes in /dev beyond the pseudo devices and terminals; /dev/core and /proc/kcore")
+def _(c):
+    for minimal in (False, True):
+        if minimal:
+            c.restricted_read("probe_kernel")
+        else:
+            c.policy()
+        v = verdict(*c.run("probe_kernel", "dev_nodes"))
+        if v[0] != "blocked":
+            return v
+    return v
+
+
 def host_ipc(minimal):
     def fn(c):
         name = "csb-escape-%d" % os.getpid()
@@ -360,6 +373,36 @@ def _(c):
         rx.close()
 
 
+@probe("seccomp_listener", "a seccomp listener of the command's own answers connect() with CONTINUE: "
+       "refused (restricted) and mediated (allow list) connects to a host socket not allowed")
+def _(c):
+    path = os.path.join(c.out, "docker.sock")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(path)
+    s.listen(4)
+    s.setblocking(False)
+    allowed = os.path.join(c.out, "agent.sock")
+    a = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    a.bind(allowed)
+    a.listen(1)
+    try:
+        v = None
+        for kw in ({}, {"net": "enabled", "unix": {allowed: "allow"}}):
+            c.policy(**kw)
+            v = verdict(*c.run("probe_kernel", "seccomp_listener", path))
+            try:
+                s.accept()
+                return "ESCAPED", "ESCAPED: the host socket accepted a connection (%s)" % (kw or "restricted")
+            except BlockingIOError:
+                pass
+            if v[0] != "blocked":
+                return v
+        return v
+    finally:
+        s.close()
+        a.close()
+
+
 @probe("tcp_direct", "TCP to a host loopback listener (restricted network)")
 def _(c):
     s = socket.socket()
@@ -505,6 +548,23 @@ def _(c):
     with open(target) as f:
         if f.read() != "victim":
             return "ESCAPED", "ESCAPED: victim modified"
+    return v
+
+
+@probe("carveout_escape", "hard link, move, or rename/exchange away the directory holding a read-only carve-out and recreate it")
+def _(c):
+    ro = os.path.join(c.ws, "a", "ro")
+    os.makedirs(ro)
+    victim = os.path.join(ro, "f")
+    with open(victim, "w") as f:
+        f.write("victim")
+    c.policy([("/", "read"), (c.ws, "write"), (ro, "read")])
+    v = verdict(*c.run("probe_fs", "carveout_escape"))
+    with open(victim) as f:
+        if f.read() != "victim":
+            return "ESCAPED", "ESCAPED: %s changed on the host" % victim
+    if os.listdir(ro) != ["f"]:
+        return "ESCAPED", "ESCAPED: %s holds %s on the host" % (ro, os.listdir(ro))
     return v
 
 

@@ -212,12 +212,49 @@ static int p_ro_metadata(int c, char **v) {
   return blocked("%s", why);
 }
 
+/* A read-only carve-out inside the workspace (a/ro, holding f): a hard
+ * link to its file from the writable part, then a write through it; the
+ * directory holding the carve-out renamed or exchanged away (its mount
+ * would move along) and a/ro recreated as a plain writable directory;
+ * a/ro/f renamed into the writable part. */
+static int p_carveout_escape(int c, char **v) {
+  (void)c; (void)v;
+  char why[1024] = "";
+  if (link("a/ro/f", "linked") == 0) {
+    int fd = open("linked", O_WRONLY | O_APPEND);
+    if (fd >= 0 && write(fd, "pwned", 5) == 5) return escaped("wrote a/ro/f through a hard link");
+    unlink("linked");
+    return escaped("hard-linked a/ro/f into the writable workspace");
+  }
+  snprintf(why, sizeof why, "link a/ro/f: %s", strerror(errno));
+  if (rename("a/ro/f", "moved") == 0) return escaped("moved a/ro/f into the writable workspace");
+  size_t n = strlen(why);
+  snprintf(why + n, sizeof why - n, "; rename a/ro/f: %s", strerror(errno));
+  if (rename("a", "a-moved") == 0) {
+    if (mkdir("a", 0755) == 0 && mkdir("a/ro", 0755) == 0 && write_file("a/ro/f", "pwned") == 0)
+      return escaped("renamed a away and wrote a new a/ro/f");
+    return escaped("renamed a (holding the carve-out) away");
+  }
+  n = strlen(why);
+  snprintf(why + n, sizeof why - n, "; rename a: %s", strerror(errno));
+  if (mkdir("b", 0755) != 0) return perror2("mkdir b: %s", strerror(errno));
+  if (syscall(SYS_renameat2, AT_FDCWD, "a", AT_FDCWD, "b", 2 /* RENAME_EXCHANGE */) == 0)
+    return escaped("exchanged a (holding the carve-out) with a fresh directory");
+  n = strlen(why);
+  snprintf(why + n, sizeof why - n, "; renameat2(a, b, RENAME_EXCHANGE): %s", strerror(errno));
+  if (rmdir("a") == 0) return escaped("removed a");
+  n = strlen(why);
+  snprintf(why + n, sizeof why - n, "; rmdir a: %s", strerror(errno));
+  return blocked("%s", why);
+}
+
 static const probe probes[] = {
     {"create_git", p_create_git},
     {"git_hooks", p_git_hooks},
     {"create_codex", p_create_codex},
     {"rename_protected", p_rename_protected},
     {"hardlink_out", p_hardlink_out},
+    {"carveout_escape", p_carveout_escape},
     {"deny_symlink", p_deny_symlink},
     {"plant_symlink", p_plant_symlink},
     {"proc_self_mem", p_proc_self_mem},

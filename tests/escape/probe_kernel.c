@@ -2,9 +2,15 @@
  * namespace setup: other syscall ABIs, io_uring, namespaces, mounts,
  * keyrings, bpf, perf, userfaultfd, modules, ptrace and /proc tricks. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <stddef.h>
 #include <sched.h>
 #include <stdint.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -13,6 +19,7 @@
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 
 #include "probe.h"
 
@@ -665,6 +672,108 @@ static int p_pid1_sched(int c, char **v) {
   return blocked("%s", why);
 }
 
+/* Device nodes in the sandbox's /dev (walked two levels deep): only the
+ * pseudo devices (null, zero, full, random, urandom), tty, ptmx and the
+ * terminals of the sandbox's own devpts (and the caller's terminal bound
+ * as /dev/console) may be there; no block device at all. /dev/core leads
+ * to /proc/kcore (kernel memory). */
+static int dev_allowed(dev_t d) {
+  unsigned ma = major(d), mi = minor(d);
+  if (ma == 1) return mi == 3 || mi == 5 || mi == 7 || mi == 8 || mi == 9;
+  if (ma == 5) return mi == 0 || mi == 2;
+  return ma >= 136 && ma <= 143; /* Unix98 pty slaves */
+}
+static int dev_walk(const char *dir, int depth, int *count) {
+  DIR *d = opendir(dir);
+  if (!d) return 0;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (e->d_name[0] == '.' && (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2]))) continue;
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    struct stat st;
+    if (lstat(path, &st) != 0) continue;
+    if (S_ISBLK(st.st_mode) || (S_ISCHR(st.st_mode) && !dev_allowed(st.st_rdev))) {
+      closedir(d);
+      return escaped("%s device %u:%u at %s", S_ISBLK(st.st_mode) ? "block" : "character", major(st.st_rdev),
+                     minor(st.st_rdev), path);
+    }
+    if (S_ISCHR(st.st_mode)) (*count)++;
+    if (S_ISDIR(st.st_mode) && depth > 0 && dev_walk(path, depth - 1, count)) {
+      closedir(d);
+      return 1;
+    }
+  }
+  closedir(d);
+  return 0;
+}
+static int p_dev_nodes(int c, char **v) {
+  (void)c; (void)v;
+  int count = 0;
+  if (dev_walk("/dev", 2, &count)) return 1;
+  if (count == 0) return perror2("no device node in /dev at all");
+  int fd = open("/dev/core", O_RDONLY);
+  if (fd >= 0) return escaped("opened /dev/core (kernel memory)");
+  int e1 = errno;
+  fd = open("/proc/kcore", O_RDONLY);
+  if (fd >= 0) return escaped("opened /proc/kcore");
+  return blocked("%d device nodes, all pseudo devices or terminals; /dev/core: %s; /proc/kcore: %s", count,
+                 strerror(e1), strerror(errno));
+}
+
+/* A seccomp filter of our own with a listener (allowed under
+ * no_new_privs) that sends every connect() to us, answered with
+ * SECCOMP_USER_NOTIF_FLAG_CONTINUE: it must not turn a connect the
+ * sandbox refuses or mediates into one that goes ahead. argv[2]: a host
+ * Unix socket the policy does not allow. */
+static const char *listener_target;
+static int do_listener_connect(void) {
+  int s = socket(AF_UNIX, SOCK_STREAM, 0);
+  if (s < 0) return errno;
+  struct sockaddr_un a;
+  memset(&a, 0, sizeof a);
+  a.sun_family = AF_UNIX;
+  snprintf(a.sun_path, sizeof a.sun_path, "%s", listener_target);
+  return connect(s, (struct sockaddr *)&a, sizeof a) == 0 ? 0 : errno;
+}
+static int p_seccomp_listener(int c, char **v) {
+  if (c < 3) return perror2("usage: seccomp_listener SOCKET");
+  listener_target = v[2];
+  struct sock_filter f[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_connect, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  struct sock_fprog prog = {(unsigned short)(sizeof f / sizeof f[0]), f};
+  int lfd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+  if (lfd < 0) return blocked("seccomp(SET_MODE_FILTER, NEW_LISTENER): %s", strerror(errno));
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid < 0) return perror2("fork: %s", strerror(errno));
+  if (pid == 0) _exit(do_listener_connect());
+  int answered = 0;
+  struct pollfd pfd = {lfd, POLLIN, 0};
+  if (poll(&pfd, 1, 2000) == 1 && (pfd.revents & POLLIN)) {
+    struct seccomp_notif req;
+    memset(&req, 0, sizeof req);
+    if (ioctl(lfd, SECCOMP_IOCTL_NOTIF_RECV, &req) == 0) {
+      struct seccomp_notif_resp resp;
+      memset(&resp, 0, sizeof resp);
+      resp.id = req.id;
+      resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+      answered = ioctl(lfd, SECCOMP_IOCTL_NOTIF_SEND, &resp) == 0;
+    }
+  }
+  int st = 0;
+  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+    return escaped("connect to %s went ahead (our listener %s)", v[2], answered ? "let it continue" : "saw nothing");
+  return blocked("our listener %s; the connect failed: %s", answered ? "was asked and let it continue" : "was never asked",
+                 WIFEXITED(st) ? strerror(WEXITSTATUS(st)) : "killed");
+}
+
 static const probe probes[] = {
     {"x32_socket", p_x32_socket},
     {"int80_socketcall", p_int80_socketcall},
@@ -707,6 +816,8 @@ static const probe probes[] = {
     {"clone_ns_variants", p_clone_ns_variants},
     {"dotdot_walk", p_dotdot_walk},
     {"host_ipc", p_host_ipc},
+    {"dev_nodes", p_dev_nodes},
+    {"seccomp_listener", p_seccomp_listener},
     {NULL, NULL},
 };
 

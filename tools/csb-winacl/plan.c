@@ -184,7 +184,7 @@ typedef struct planner {
   char *cwd_canon;
   char *cwd_key;
   char *home;       /* csb home, normalised */
-  char *home_canon; /* canonical when it exists */
+  char *home_canon; /* effective: the deepest existing ancestor resolved */
   const char *backend;
   int elevated;
   /* results */
@@ -1761,7 +1761,9 @@ static int build(planner *P, cJSON **out) {
   if (P->home == NULL)
     return fail(P, CSB_EXIT_USAGE, "csb home `%s` is not an absolute Windows path",
                 P->o->csb_home);
-  P->home_canon = wfs_canonical(P->fs, P->home);
+  /* Effective, not only canonical: a home that apply creates below a link
+   * (C:\link\state, C:\link -> C:\repo) lands where the link leads. */
+  P->home_canon = wfs_effective(P->fs, P->home);
 
   if ((rc = root_read_check(P)) != 0) return rc;
   if (!P->elevated && (rc = deny_read_unelevated(P)) != 0) return rc;

@@ -978,9 +978,13 @@ static int plan_deny_write(planner *P) {
     const csb_writable_root *w = &v->writable[i];
     int tmpdir, slash, other;
     write_origins(P, w->root, &tmpdir, &slash, &other);
-    if (!other || !exists(P, w->root) || sensitive_write_root(P, w->root)) continue;
+    /* A :tmpdir root is granted as the TEMP/TMP directories: its
+     * carve-outs that lie in one of them stay read-only there. */
+    int temp_only = !other && tmpdir;
+    if ((!other && !tmpdir) || !exists(P, w->root) || sensitive_write_root(P, w->root)) continue;
     for (size_t k = 0; k < w->read_only_subpaths.len; k++) {
       const char *s = w->read_only_subpaths.items[k];
+      if (temp_only && !under_write_root(P, s)) continue;
       /* Entries passed names_check; a `gitdir:` target comes from a file
        * and may name what Win32 opens elsewhere (`wt.` opens `wt`). */
       const char *why = csb_winpath_names_problem(s);
@@ -1007,7 +1011,8 @@ static int plan_deny_write(planner *P) {
     }
     for (size_t n = 0; n < w->protected_names.len; n++) {
       char *sub = csb_winpath_join(w->root, w->protected_names.items[n]);
-      if (sub && !exists(P, sub) && !explicit_entry_at(P, sub))
+      if (sub && !exists(P, sub) && !explicit_entry_at(P, sub) &&
+          (!temp_only || under_write_root(P, sub)))
         note(P, "protected `%s` does not exist and is not created: a missing name cannot carry "
                 "an ACE", sub);
       free(sub);

@@ -252,6 +252,10 @@ int csb_glob_may_match_below(const csb_glob *g, const char *dir);
 //   "/repo/a.env" (no metacharacter at all) -> "/repo"
 // Every path the glob matches lies strictly below this directory.
 const char *csb_glob_static_prefix(const csb_glob *g);
+/* The length of the pattern text that spells the static prefix: longer
+ * than the prefix when a class of one member stands for one of its bytes
+ * ("/r[e]po/x*" -> 7 for "/repo"); 0 when the prefix is "" or "/". */
+size_t csb_glob_static_prefix_source_len(const csb_glob *g);
 
 /* 1 when the pattern has no metacharacter at all (after escapes), i.e. it
  * matches exactly one path. */

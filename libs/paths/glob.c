@@ -786,6 +786,7 @@ void csb_glob_free(csb_glob *g) {
 
 const char *csb_glob_pattern(const csb_glob *g) { return g->pattern; }
 const char *csb_glob_static_prefix(const csb_glob *g) { return g->prefix; }
+size_t csb_glob_static_prefix_source_len(const csb_glob *g) { return g->prefix_raw_end; }
 int csb_glob_is_literal(const csb_glob *g) { return g->literal; }
 char *csb_glob_to_regex(const csb_glob *g) { return csb_xstrdup(g->regex); }
 

@@ -957,6 +957,27 @@ TEST(GlobCompile, StaticPrefixAndLiteral) {
   }
 }
 
+TEST(GlobCompile, StaticPrefixSourceLength) {
+  struct {
+    const char *pattern;
+    size_t len;
+  } cases[] = {
+      {"/repo/a/**/*.env", 7},   // "/repo/a"
+      {"/repo/\\*x/*.env", 9},   // "/repo/\\*x" spells "/repo/*x"
+      {"/repo/[*]x/*.env", 10},  // "/repo/[*]x"
+      {"/r[e]po/x*", 7},         // "/r[e]po" spells "/repo"
+      {"c:/[k]eys/**", 9},       // "c:/[k]eys"
+      {"c:/*.env", 2},           // "c:"
+      {"/x*", 0},                // "/"
+      {"*.env", 0},              // ""
+  };
+  for (const auto &c : cases) {
+    Glob g(c.pattern);
+    ASSERT_TRUE(g.ok()) << c.pattern << ": " << g.error;
+    EXPECT_EQ(csb_glob_static_prefix_source_len(g.g), c.len) << c.pattern;
+  }
+}
+
 TEST(GlobRegex, Shapes) {
   struct {
     const char *pattern, *regex;

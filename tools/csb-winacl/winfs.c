@@ -615,12 +615,18 @@ static int glob_split(const char *pattern, csb_glob **g, size_t *prefix_len, cha
   if (!csb_glob_compile(f, g, err)) goto out;
   const char *sp = csb_glob_static_prefix(*g);
   size_t n = strlen(sp);
-  if (n < 2 || strncmp(sp, f, n) != 0) {
+  size_t src = csb_glob_static_prefix_source_len(*g);
+  if (n < 2 || src < n) {
     csb_error_set(err, "the pattern has no literal drive or share prefix");
     goto out;
   }
-  n = csb_winname_prefix_bytes(pattern, n);
-  char *spelled = csb_xstrndup(pattern, n);
+  /* As the pattern spells it; a class of one member (`[k]`, or `[sS]`
+   * once folded) is a literal of the glob the text does not spell, and
+   * the prefix is then written as folded. */
+  char *spelled = strncmp(sp, f, n) == 0 && src == n
+                      ? csb_xstrndup(pattern, csb_winname_prefix_bytes(pattern, n))
+                      : csb_xstrdup(sp);
+  n = csb_winname_prefix_bytes(pattern, src);
   char *withsep = csb_xasprintf("%s\\", spelled);
   *win_prefix = csb_winpath_normalize(withsep);
   free(spelled);

@@ -160,7 +160,7 @@ static const char *const plan_shape[] = {
     "capability_sids.entries[].slot:s",
     "capability_sids.entries[].key:s?",
     "capability_sids.entries[].sid:s?",
-    "capability_sids.entries[].trustee:s?",
+    "capability_sids.entries[].trustee:s",
     "deny_read:o?",
     "deny_read.state:o?",
     "deny_read.state.file:s",
@@ -278,8 +278,14 @@ int wa_plan_check(const cJSON *plan, csb_error *err) {
     return csb_error_set(err, "not a %s plan", WA_PLAN_SCHEMA);
   csb_buf where = {0};
   int ok = 1;
-  for (size_t i = 0; ok && i < CSB_ARRAY_LEN(plan_shape); i++) {
-    const char *spec = plan_shape[i];
+  /* A private desktop is named and secured from these (apply). */
+  static const char *const private_desktop_shape[] = {"desktop.name_prefix:s", "desktop.sddl:s"};
+  const cJSON *desktop = cJSON_GetObjectItemCaseSensitive(plan, "desktop");
+  int private_desktop = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(desktop, "private"));
+  size_t n = CSB_ARRAY_LEN(plan_shape) + (private_desktop ? CSB_ARRAY_LEN(private_desktop_shape) : 0);
+  for (size_t i = 0; ok && i < n; i++) {
+    const char *spec = i < CSB_ARRAY_LEN(plan_shape) ? plan_shape[i]
+                                                     : private_desktop_shape[i - CSB_ARRAY_LEN(plan_shape)];
     const char *colon = strrchr(spec, ':');
     int optional = colon[2] == '?';
     csb_buf_reset(&where);

@@ -115,7 +115,7 @@ const char *const kPlan = R"({"schema": "csb.winacl.plan/v1", "backend": "elevat
  "wfp": {"sublayer_weight": 32768, "filters": ["ale_connect_v4_tcp_53"]},
  "env": {"set": {"A": "1"}, "default": {}},
  "token": {"restricting_sids": ["group", "logon"], "default_dacl_generic_all": ["logon"]},
- "desktop": {"private": true},
+ "desktop": {"private": true, "name_prefix": "CsbSandboxDesktop-", "sddl": "D:P"},
  "setup_marker": {"file": "C:\\Users\\me\\.csb\\.sandbox\\setup_marker.json", "version": 1}})";
 
 std::string PlanError(const std::string &text) {
@@ -150,6 +150,9 @@ TEST(PlanRead, MembersTheReadersUseHaveTheirTypes) {
       {"\"file\": \"C:\\\\Users\\\\me\\\\.csb\\\\cap_sid\", ", "",
        "malformed plan: `capability_sids.file` is missing"},
       {"\"slot\": \"workspace_by_cwd\", ", "", "malformed plan: `capability_sids.entries[0].slot` is missing"},
+      {", \"trustee\": \"cap:c:/repo\"", "", "malformed plan: `capability_sids.entries[0].trustee` is missing"},
+      {"\"sddl\": \"D:P\"", "\"sddl\": 1",
+       "malformed plan: `desktop.sddl` is not a string"},
       {"\"mkdir\": [{\"path\": ", "\"mkdir\": [{\"p\": ", "malformed plan: `mkdir[0].path` is missing"},
       {"\"trustee\": \"group\", \"type\": \"deny\"", "\"type\": \"deny\"",
        "malformed plan: `dir_locks[0].aces[0].trustee` is missing"},

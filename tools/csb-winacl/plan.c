@@ -1035,8 +1035,9 @@ static int root_target(planner *P, const char *path, const char *target) {
   return rc;
 }
 
-/* Levels below the prefix a glob needs: unbounded (-1) with a `**`
- * component, else its components (capped by glob_scan_max_depth). */
+/* Levels below the prefix a glob needs: with a `**` component
+ * glob_scan_max_depth, unbounded (-1) when unset; else its components,
+ * whatever the limit (capped below them, the glob could match nothing). */
 static int glob_depth(const char *rest, int cap) {
   int recursive = 0, comps = 0;
   const char *p = rest;
@@ -1050,7 +1051,6 @@ static int glob_depth(const char *rest, int cap) {
     }
   }
   if (recursive) return cap > 0 ? cap : CSB_GLOB_DEPTH_UNLIMITED;
-  if (cap > 0 && comps > cap) return cap;
   return comps;
 }
 

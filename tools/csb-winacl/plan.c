@@ -406,6 +406,22 @@ static const char *glob_names_problem(const char *pattern) {
       if (b < 0x20) return "a control character";
       if (strchr("<>:\"|", b) != NULL) return "a character Windows does not allow in names";
     }
+    int depth = 0; /* of `{` groups in this component */
+    for (const char *k = c; k < p; k++) {
+      if (*k == '[' && p - k > 2) { /* a class: its braces and commas are members */
+        const char *close = memchr(k + 2, ']', (size_t)(p - k - 2));
+        if (close != NULL) {
+          k = close;
+          continue;
+        }
+      }
+      if (*k == '{') depth++;
+      if ((*k == ',' || *k == '}') && depth > 0) {
+        if (k[-1] == '.' || k[-1] == ' ')
+          return "an alternative with a final dot or space, which Windows drops";
+        if (*k == '}') depth--;
+      }
+    }
     if ((p - c == 1 && c[0] == '.') || (p - c == 2 && c[0] == '.' && c[1] == '.'))
       return "a `.` or `..` component, which a glob matches literally";
     if (p[-1] == '.' || p[-1] == ' ')

@@ -669,6 +669,34 @@ static int p_pid1_sched(int c, char **v) {
   if (sched_getaffinity(1, sizeof set, &set) != 0) return perror2("sched_getaffinity(1): %s", strerror(errno));
   SCHED_TRY("sched_setaffinity", (int)syscall(SYS_sched_setaffinity, 1, sizeof set, &set));
 #undef SCHED_TRY
+  /* Autogroups (kernels with CONFIG_SCHED_AUTOGROUP): the command may set
+   * the nice value of its own, which therefore must not be pid 1's, and
+   * pid 1's must not be writable (run by root, the sandbox's uid 0 owns
+   * pid 1's /proc files). */
+  char mine[128], theirs[128];
+  int fd = open("/proc/self/autogroup", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    ssize_t n = read(fd, mine, sizeof mine - 1);
+    close(fd);
+    if (n <= 0) return perror2("read /proc/self/autogroup");
+    mine[n] = 0;
+    mine[strcspn(mine, " ")] = 0; /* "/autogroup-N nice X" */
+    fd = open("/proc/self/autogroup", O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, "19", 2) != 2) return perror2("cannot renice its own autogroup: %s", strerror(errno));
+    close(fd);
+    fd = open("/proc/1/autogroup", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      n = read(fd, theirs, sizeof theirs - 1);
+      close(fd);
+      theirs[n > 0 ? n : 0] = 0;
+      theirs[strcspn(theirs, " ")] = 0;
+      if (strcmp(mine, theirs) == 0) return escaped("pid 1 shares the command's autogroup %s, now at nice 19", mine);
+    }
+    fd = open("/proc/1/autogroup", O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) return escaped("/proc/1/autogroup opened for writing");
+    size_t k = strlen(why);
+    snprintf(why + k, sizeof why - k, "; own autogroup %s, pid 1's not writable: %s", mine, strerror(errno));
+  }
   return blocked("%s", why);
 }
 

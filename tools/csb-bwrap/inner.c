@@ -226,6 +226,12 @@ static int exec_cmd(void *arg) {
   for (size_t k = 0; k < CSB_ARRAY_LEN(forwarded); k++) signal(forwarded[k], SIG_DFL);
   signal(SIGCHLD, SIG_DFL);
   sigprocmask(SIG_SETMASK, c->mask, NULL);
+  /* A session (and so an autogroup) of its own: writing its own
+   * /proc/self/autogroup must not lower pid 1's priority. */
+  if (setsid() < 0) {
+    c->exec_errno = errno;
+    return 127;
+  }
   execvp(c->cmd[0], c->cmd);
   c->exec_errno = errno ? errno : ENOEXEC;
   return 127;
@@ -750,6 +756,7 @@ int bw_inner_main(int argc, char **argv) {
     close(lfd);
     close(sp[1]);
     sigprocmask(SIG_SETMASK, &old, NULL);
+    if (setsid() < 0) _exit(fail(CSB_EXIT_OSERR, "setsid: %s", strerror(errno)));
     execvp(cmd[0], cmd);
     int err = errno;
     _exit(fail(csb_exit_for_exec_errno(err), "cannot run %s: %s", cmd[0], strerror(err)));

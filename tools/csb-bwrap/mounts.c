@@ -949,6 +949,15 @@ int bw_mounts_build(const csb_policy *p, const csb_policy_view *v, const bw_moun
         add_op(&b, OP_RO_BIND, proc_ro[i], proc_ro[i], NULL);
     }
     csb_strv_push(&out->explain, "/proc/sys, /proc/sysrq-trigger, /proc/pressure: read-only");
+    /* pid 1 is not dumpable, so its /proc files belong to root: run by
+     * root, the command (the sandbox's uid 0) could set the nice value of
+     * pid 1's autogroup, and with busy processes of its own starve the
+     * supervisor (it would notice csb-bwrap gone seconds late). */
+    struct stat ag;
+    if (geteuid() == 0 && lstat("/proc/self/autogroup", &ag) == 0) {
+      add_op(&b, OP_RO_BIND, "/proc/1/autogroup", "/dev/null", NULL);
+      csb_strv_push(&out->explain, "/proc/1/autogroup: masked (the sandbox's uid 0 would own it)");
+    }
   }
 
   for (size_t i = 0; i < v->n_writable; i++) csb_strv_push(&b.writable_logical, v->writable[i].root);

@@ -8,16 +8,7 @@
 #include <thread>
 #include <vector>
 
-extern "C" {
-void *bw_alloc_malloc(size_t n);
-void bw_alloc_free(void *p);
-void *bw_alloc_calloc(size_t a, size_t b);
-void *bw_alloc_realloc(void *p, size_t n);
-void *bw_alloc_aligned_alloc(size_t align, size_t n);
-void *bw_alloc_memalign(size_t align, size_t n);
-int bw_alloc_posix_memalign(void **out, size_t align, size_t n);
-size_t bw_alloc_malloc_usable_size(void *p);
-}
+#include "alloc.h"
 
 namespace {
 

@@ -260,6 +260,8 @@ PROBES.append(("host_ipc_minimal", "same, /dev/shm not granted (restricted read)
 simple("raw_socket", "probe_io", "raw IPv4/IPv6 and AF_PACKET sockets (network enabled)", net="enabled")
 simple("netlink", "probe_io", "netlink route / uevent sockets (restricted network)")
 simple("vsock", "probe_io", "AF_VSOCK (WSL2 / VM host bridge), network enabled", net="enabled")
+simple("other_families", "probe_io", "every socket family but unix/inet/inet6/netlink, every type, "
+       "network enabled: EPERM from the filter, not the kernel's answer", net="enabled")
 
 
 def abstract_listener():

@@ -82,6 +82,27 @@ static int p_vsock(int c, char **v) {
   return expect_fail(socket(AF_VSOCK, SOCK_STREAM, 0), "socket(AF_VSOCK)");
 }
 
+/* Every socket family but AF_UNIX, AF_INET, AF_INET6 and AF_NETLINK, in
+ * every type: the filter must refuse each with EPERM before the kernel
+ * looks (an absent family fails with EAFNOSUPPORT, which would hide a
+ * missing rule on this kernel and not on the next). */
+static int p_other_families(int c, char **v) {
+  (void)c; (void)v;
+  static const int types[] = {SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_RAW, SOCK_RDM};
+  int n = 0;
+  for (int fam = 0; fam < 64; fam++) {
+    if (fam == AF_UNIX || fam == AF_INET || fam == AF_INET6 || fam == AF_NETLINK) continue;
+    for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
+      errno = 0;
+      int s = socket(fam, types[t], 0);
+      if (s >= 0) return escaped("socket(%d, %d) opened", fam, types[t]);
+      if (errno != EPERM) return escaped("socket(%d, %d) reached the kernel: %s", fam, types[t], strerror(errno));
+      n++;
+    }
+  }
+  return blocked("%d family/type pairs refused with EPERM", n);
+}
+
 /* argv[2]: abstract name bound by a host listener */
 static int p_abstract_unix(int c, char **v) {
   if (c < 3) return perror2("usage: abstract_unix NAME");
@@ -275,6 +296,7 @@ static const probe probes[] = {
     {"raw_socket", p_raw_socket},
     {"netlink", p_netlink},
     {"vsock", p_vsock},
+    {"other_families", p_other_families},
     {"abstract_unix", p_abstract_unix},
     {"unix_path", p_unix_path},
     {"unix_dgram_sendmsg", p_unix_dgram_sendmsg},

@@ -202,15 +202,20 @@ static scmp_filter_ctx build(const bw_seccomp_opts *o, int supervisor, csb_error
       goto rule_fail;
     break;
   }
-  case BW_SECCOMP_NET_ENABLED:
-    if (!DENYA(ctx, sock, EQ32A0(AF_VSOCK))) goto rule_fail;
-    if (!DENYA(ctx, sock, EQ32A0(AF_PACKET))) goto rule_fail;
+  case BW_SECCOMP_NET_ENABLED: {
+    /* The families a networked command uses; the rest of the kernel's
+     * socket code (AF_ALG, AF_TIPC, AF_RDS, AF_KCM, AF_VSOCK, AF_PACKET,
+     * ...) stays out of its reach. */
+    static const int with_unix[] = {AF_UNIX, AF_INET, AF_INET6, AF_NETLINK};
+    static const int no_unix[] = {AF_INET, AF_INET6, AF_NETLINK};
+    if (!deny_domain_except(ctx, sock, unix_socket_ok ? with_unix : no_unix, unix_socket_ok ? 4 : 3))
+      goto rule_fail;
     /* netlink: only NETLINK_ROUTE (interface and address queries). */
     if (!DENYA(ctx, sock, EQ32A0(AF_NETLINK),
                SCMP_A2_32(SCMP_CMP_NE, 0)))
       goto rule_fail;
-    if (!unix_socket_ok && !DENYA(ctx, sock, EQ32A0(AF_UNIX))) goto rule_fail;
     break;
+  }
   }
   /* connect(): Unix sockets reach host services. */
   if (!supervisor && !o->unix_all && !o->unix_mediated && o->net == BW_SECCOMP_NET_RESTRICTED)

@@ -133,7 +133,18 @@ csb_clienthello_status csb_clienthello_parse(const uint8_t *p, size_t n, csb_cli
     out->consumed = 1;
     return CSB_CLIENTHELLO_INCOMPLETE;
   }
-  if (p[0] != CSB_CLIENTHELLO_RECORD_HANDSHAKE) return CSB_CLIENTHELLO_NOT_TLS;
+  if (p[0] != CSB_CLIENTHELLO_RECORD_HANDSHAKE) {
+    /* a TLS record of another type (change_cipher_spec, alert,
+     * application_data, heartbeat) is TLS all the same: some servers skip
+     * a warning alert and read the ClientHello behind it */
+    if (p[0] < 20 || p[0] > 24) return CSB_CLIENTHELLO_NOT_TLS;
+    if (n < 2) {
+      out->consumed = 2;
+      return CSB_CLIENTHELLO_INCOMPLETE;
+    }
+    if (p[1] != 3) return CSB_CLIENTHELLO_NOT_TLS;
+    FAIL("a TLS record other than a handshake before the ClientHello");
+  }
   uint8_t msg[HS_HEADER + CSB_CLIENTHELLO_MAX_MESSAGE];
   size_t have = 0;        /* bytes of the handshake message gathered */
   size_t want = HS_HEADER; /* the header, then the whole message */

@@ -120,13 +120,33 @@ TEST(ClientHello, NotTlsAndIncomplete) {
   const char *why = nullptr;
   EXPECT_EQ(Parse(Bytes{}, &in), CSB_CLIENTHELLO_INCOMPLETE);
   EXPECT_EQ(in.consumed, 1u);
-  for (Bytes b : {Bytes{'S', 'S', 'H', '-'}, Bytes{'G', 'E', 'T'}, Bytes{0x80, 0x2e, 0x01}, Bytes{23, 3, 3},
-                  Bytes{21, 3, 3, 0, 2, 2, 40}})
+  for (Bytes b : {Bytes{'S', 'S', 'H', '-'}, Bytes{'G', 'E', 'T'}, Bytes{0x80, 0x2e, 0x01}, Bytes{23, 'x'},
+                  Bytes{21, 2, 3, 0, 2, 2, 40}, Bytes{25, 3, 3}})
     EXPECT_EQ(Parse(b, &in, &why), CSB_CLIENTHELLO_NOT_TLS);
   EXPECT_EQ(Parse(Bytes{22}, &in), CSB_CLIENTHELLO_INCOMPLETE);
   EXPECT_EQ(in.consumed, 5u);
   EXPECT_EQ(Parse(Bytes{22, 3, 1, 0, 10}, &in), CSB_CLIENTHELLO_INCOMPLETE);
   EXPECT_EQ(in.consumed, 15u);
+}
+
+// A TLS record of another type first (change_cipher_spec, alert,
+// application_data, heartbeat) is TLS, not another protocol: BoringSSL and
+// Go servers skip a warning alert and read the ClientHello behind it, whose
+// server name must not go unseen.
+TEST(ClientHello, OtherRecordFirst) {
+  Bytes hello = Build("denied.example");
+  for (uint8_t type : {20, 21, 23, 24}) {
+    csb_clienthello_info in;
+    const char *why = nullptr;
+    Bytes b{type, 3, 1, 0, 2, 1, 90};
+    b.insert(b.end(), hello.begin(), hello.end());
+    EXPECT_EQ(Parse(b, &in, &why), CSB_CLIENTHELLO_ERROR) << int(type);
+    EXPECT_STREQ(why, "a TLS record other than a handshake before the ClientHello");
+    EXPECT_FALSE(in.has_sni);
+    EXPECT_EQ(Parse(Bytes{type, 3}, &in), CSB_CLIENTHELLO_ERROR) << int(type);
+    EXPECT_EQ(Parse(Bytes{type}, &in), CSB_CLIENTHELLO_INCOMPLETE) << int(type);
+    EXPECT_EQ(in.consumed, 2u);
+  }
 }
 
 // Record type 22 and then anything that is not a ClientHello: errors, with a message.

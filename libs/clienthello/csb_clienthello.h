@@ -10,7 +10,9 @@
  * container, and a server_name extension must hold exactly one host_name
  * of letters, digits, `-`, `_` and `.`. Anything else after a first byte
  * of 22 (handshake) is an error, so that a caller can refuse what an
- * origin might read differently.
+ * origin might read differently; so is a first record of another TLS type
+ * (20, 21, 23 or 24 and major version 3), since servers may skip one (a
+ * warning alert) and read a ClientHello behind it.
  *
  * Conventions: see csb_base.h. Nothing here allocates or keeps state
  * between calls: the parser is given the bytes received so far and says
@@ -38,7 +40,7 @@ enum {
 typedef enum {
   CSB_CLIENTHELLO_OK = 0,
   CSB_CLIENTHELLO_INCOMPLETE, /* a valid beginning: more bytes are needed */
-  CSB_CLIENTHELLO_NOT_TLS,    /* the first byte is not a handshake record */
+  CSB_CLIENTHELLO_NOT_TLS,    /* the first bytes are not a TLS record */
   CSB_CLIENTHELLO_ERROR       /* handshake records without a well-formed ClientHello */
 } csb_clienthello_status;
 
@@ -58,9 +60,10 @@ typedef struct csb_clienthello_info {
   size_t n_extensions;
 } csb_clienthello_info;
 
-/* Parses the first n bytes a client sent. NOT_TLS only when n > 0 and
- * p[0] is not 22; INCOMPLETE when n is 0 or the bytes are a valid
- * beginning of a ClientHello that is not yet whole. On ERROR *why (when
+/* Parses the first n bytes a client sent. NOT_TLS only when n > 0, p[0]
+ * is not 22, and p[0] is not 20, 21, 23 or 24 or p[1] is not 3;
+ * INCOMPLETE when n is 0, the bytes are a valid beginning of a
+ * ClientHello that is not yet whole, or one byte of 20, 21, 23 or 24. On ERROR *why (when
  * why is not NULL) is a static message. `out` is always written. */
 csb_clienthello_status csb_clienthello_parse(const uint8_t *p, size_t n, csb_clienthello_info *out,
                                              const char **why);

@@ -52,6 +52,8 @@ static csb_clienthello_status check_stream(const uint8_t *data, size_t size, csb
   switch (st) {
     case CSB_CLIENTHELLO_NOT_TLS:
       if (size == 0 || data[0] == CSB_CLIENTHELLO_RECORD_HANDSHAKE) abort();
+      /* a TLS record of another type is never passed as another protocol */
+      if (data[0] >= 20 && data[0] <= 24 && (size < 2 || data[1] == 3)) abort();
       return st;
     case CSB_CLIENTHELLO_INCOMPLETE:
       if (in->consumed <= size || in->consumed > CSB_CLIENTHELLO_MAX_INPUT) abort();

@@ -9,8 +9,10 @@
  * policy would let the client open a tunnel to itself (deny list, local
  * rule, allow list or decider, and no MITM hooks, since a hooked host is
  * never tunnelled). Otherwise the tunnel is closed before a single client
- * byte reached the origin, with an audit line. Bytes that do not start a
- * handshake record and ClientHellos without a server name pass unchanged.
+ * byte reached the origin, with an audit line; so is one whose first TLS
+ * record is not a handshake (a server may skip a warning alert and read a
+ * ClientHello behind it). Bytes that do not start a TLS record and
+ * ClientHellos without a server name pass unchanged.
  * Origin bytes are relayed meanwhile (server-first protocols), and after
  * the first flight the relay of tunnel.c carries everything.
  *

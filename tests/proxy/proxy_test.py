@@ -1227,6 +1227,34 @@ def resplit(flight, size):
     return records(msg, size)
 
 
+# A HelloRetryRequest (RFC 8446 §4.1.3): a ServerHello whose random is this value.
+HRR_RANDOM = bytes.fromhex("cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c")
+HRR_BODY = (b"\x03\x03" + HRR_RANDOM + b"\x00" + b"\x13\x01" + b"\x00" +
+            b"\x00\x0c" + b"\x00\x2b\x00\x02\x03\x04" + b"\x00\x33\x00\x02\x00\x17")
+HRR = records(b"\x02" + struct.pack("!I", len(HRR_BODY))[1:] + HRR_BODY, 16384).replace(b"\x16\x03\x01", b"\x16\x03\x03", 1)
+
+
+class HrrOrigin(RecordingOrigin):
+    """A RecordingOrigin that answers the first bytes of each connection
+    with a HelloRetryRequest and then says nothing."""
+
+    def serve(self, c, rec):
+        c.settimeout(20)
+        try:
+            while True:
+                data = c.recv(65536)
+                if not data:
+                    break
+                if not rec["data"]:
+                    c.sendall(HRR)
+                rec["data"] += data
+        except OSError:
+            pass
+        finally:
+            rec["closed"].set()
+            c.close()
+
+
 def http_tunnel(px, authority, first=b""):
     """CONNECT authority; returns the socket once `200` came (first: bytes
     sent right behind the request, in the same segment)."""
@@ -1462,6 +1490,76 @@ class SniTunnels(unittest.TestCase):
             s = tunnel()
             time.sleep(1.5)
             self.passed(s, b"late but fine")
+
+    def test_second_client_hello_after_a_retry_request(self):
+        # TLS 1.3: a server that answers the first ClientHello with a
+        # HelloRetryRequest reads a second one, and OpenSSL takes its server
+        # name again (the name a virtual host is chosen by): it must be the
+        # first one's
+        hrr = HrrOrigin()
+        try:
+            with self.proxy(args=["--handshake-timeout", "2s"]) as px:
+                ccs = b"\x14\x03\x03\x00\x01\x01"
+                for first, second, ok in (("allowed.test", "denied.test", False),
+                                          ("allowed.test", "other.test", False),
+                                          ("allowed.test", None, False),
+                                          (None, "denied.test", False),
+                                          ("allowed.test", "ALLOWED.test.", True),
+                                          (None, None, True)):
+                    for pre in (b"", ccs):
+                        mark = len(hrr.conns)
+                        s = http_tunnel(px, b"allowed.test:%d" % hrr.port)
+                        ch1, ch2 = built_hello(first), built_hello(second, record=50)
+                        s.sendall(ch1)
+                        s.settimeout(10)
+                        got = b""
+                        while len(got) < len(HRR):
+                            chunk = s.recv(4096)
+                            if not chunk:
+                                break
+                            got += chunk
+                        self.assertEqual(got, HRR)
+                        before = len(px.audit())
+                        s.sendall(pre + ch2 + b"after")
+                        if ok:
+                            s.shutdown(socket.SHUT_WR)
+                            self.assertEqual(rest(s), b"")
+                            self.assertEqual(hrr.conn(mark), ch1 + pre + ch2 + b"after")
+                            continue
+                        self.assertEqual(rest(s), b"", (first, second))
+                        self.assertEqual(hrr.conn(mark), ch1, (first, second))
+                        ev = px.audit()[before:]
+                        self.assertEqual([(e["network.policy.reason"], e["server.address"]) for e in ev],
+                                         [("sni_malformed", "allowed.test")], (first, second))
+                # a real client and server: the server's one group makes it ask again
+                ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+                ctx.load_cert_chain(os.path.join(CERTS, "server.pem"), os.path.join(CERTS, "server.key"))
+                ctx.set_ecdh_curve("prime256v1")  # Python's client offers a key share for x25519 only
+                names = []
+                ctx.sni_callback = lambda sock, name, c: names.append(name)
+                srv = socket.create_server(("127.0.0.1", 0))
+                port = srv.getsockname()[1]
+
+                def serve():
+                    c = srv.accept()[0]
+                    with ctx.wrap_socket(c, server_side=True) as t:
+                        t.sendall(t.version().encode())
+
+                th = threading.Thread(target=serve, daemon=True)
+                th.start()
+                cctx = ssl.create_default_context(cafile=os.path.join(CERTS, "ca.pem"))
+                with cctx.wrap_socket(http_tunnel(px, b"allowed.test:%d" % port), server_hostname="allowed.test") as t:
+                    self.assertEqual(t.recv(100), b"TLSv1.3")
+                th.join(10)
+                srv.close()
+                self.assertEqual(names, ["allowed.test", "allowed.test"])
+                # without a retry request nothing after the first ClientHello is looked at
+                mark = len(self.rec.conns)
+                s = http_tunnel(px, b"allowed.test:%d" % self.rec.port)
+                self.mark = mark
+                self.passed(s, built_hello("allowed.test"), ccs + built_hello("denied.test"))
+        finally:
+            hrr.stop()
 
     def test_other_protocols_pass_unchanged(self):
         ssh = RecordingOrigin(banner=b"SSH-2.0-OpenSSH_test\r\n")

@@ -103,6 +103,10 @@ struct px_conn {
   int sni_started;     /* a TLS handshake record has begun */
   size_t sni_need;     /* bytes the ClientHello parser asked for */
   char sni_host[256];  /* the normalised server name being judged */
+  int sni_phase;       /* SNI_* of sni.c: which flight is being looked at */
+  size_t sni_hello_len; /* bytes of the first ClientHello, once accepted */
+  int sni_first_has;   /* it named a server ... */
+  char sni_first[256]; /* ... this one (normalised) */
 
   /* async */
   px_resolve_job *rjob;

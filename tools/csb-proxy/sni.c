@@ -16,15 +16,63 @@
  * Origin bytes are relayed meanwhile (server-first protocols), and after
  * the first flight the relay of tunnel.c carries everything.
  *
+ * An accepted ClientHello goes upstream alone: the rest waits for the
+ * server's first handshake message. A HelloRetryRequest (TLS 1.3) makes
+ * the client send a second ClientHello, whose server name servers read
+ * again (OpenSSL's callback runs once more): it must be the first one's,
+ * or the tunnel is closed before it reaches the origin.
+ *
  * Not seen: names inside the encrypted part of a TLS session (the Host of
  * a request, the inner ClientHello of Encrypted Client Hello) and
  * whatever a non-TLS protocol names (docs/csb-proxy.md). */
 #define _GNU_SOURCE
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "conn.h"
 #include "csb_clienthello.h"
+
+/* c->sni_phase */
+enum {
+  SNI_FIRST = 0, /* the first flight */
+  SNI_SERVER,    /* its ClientHello went upstream: the server's answer decides */
+  SNI_SECOND     /* the server asked for another ClientHello */
+};
+
+/* The random of a ServerHello that is a HelloRetryRequest (RFC 8446 §4.1.3). */
+static const uint8_t k_retry_random[32] = {0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c,
+                                           0x02, 0x1e, 0x65, 0xb8, 0x91, 0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb,
+                                           0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c};
+
+/* What of a ServerHello is needed: type, length, legacy_version, random. */
+#define SERVER_HELLO_HEAD 38
+/* The server's first bytes read to find it (38 one-byte records fit). */
+#define SERVER_PEEK 512
+
+/* 1 when the server's first bytes p[0..n) start a HelloRetryRequest
+ * (however split over handshake records), 0 when they do not, -1 when
+ * more are needed. */
+static int is_retry_request(const uint8_t *p, size_t n) {
+  uint8_t msg[SERVER_HELLO_HEAD];
+  size_t have = 0, off = 0;
+  for (;;) {
+    if (off >= n) return -1;
+    if (p[off] != CSB_CLIENTHELLO_RECORD_HANDSHAKE) return 0;
+    if (n - off >= 2 && p[off + 1] != 3) return 0;
+    if (n - off < 5) return -1;
+    size_t len = ((size_t)p[off + 3] << 8) | p[off + 4];
+    if (len == 0) return 0;
+    size_t avail = n - off - 5 < len ? n - off - 5 : len;
+    size_t take = avail < sizeof msg - have ? avail : sizeof msg - have;
+    memcpy(msg + have, p + off + 5, take);
+    have += take;
+    if (msg[0] != 2) return 0; /* not a ServerHello */
+    if (have == sizeof msg) return memcmp(msg + 6, k_retry_random, sizeof k_retry_random) == 0;
+    if (avail < len) return -1;
+    off += 5 + len;
+  }
+}
 
 /* Reasons of the audit lines (docs/csb-proxy.md, "Blocked responses"). */
 static const char *sni_reason(csb_block_reason r) {
@@ -62,13 +110,25 @@ static void refuse(px_conn *c, const char *server, int domain, const char *decis
   px_conn_close(c);
 }
 
+/* The first ClientHello may go on: it goes upstream alone, and the rest
+ * waits for the server's answer (SNI_SERVER). */
+static void hello_passed(px_conn *c) {
+  csb_buf_append(&c->uout, c->cin.data, c->sni_hello_len);
+  px_buf_consume(&c->cin, c->sni_hello_len);
+  c->sni_phase = SNI_SERVER;
+  c->sni_need = 0;
+  c->deadline = csb_evloop_now(c->px->loop) + c->px->lim.handshake_ms;
+  csb_ev_timer_set(c->px->loop, &c->timer, c->deadline);
+  c->repump = 1;
+}
+
 static void on_decided(void *arg, px_decision d, const char *why) {
   px_conn *c = arg;
   (void)why;
   c->dwait = NULL;
   if (d == DECIDE_ALLOW) {
     audit(c, c->sni_host, 1, "allow", SRC_DECIDER, "not_allowed", 1);
-    px_tunnel_open(c);
+    hello_passed(c);
   } else {
     refuse(c, c->sni_host, 1, d == DECIDE_ASK ? "ask" : "deny", SRC_DECIDER, "sni_not_allowed",
            "TLS server name refused by the decider");
@@ -84,7 +144,7 @@ static void judge(px_conn *c, const char *sni) {
   snprintf(c->sni_host, sizeof c->sni_host, "%s", ev.host[0] ? ev.host : sni);
   /* the tunnel's own name, however spelt; an IP-literal tunnel has none */
   if (!c->ev.is_ip && strcmp(ev.host, c->host) == 0) {
-    px_tunnel_open(c);
+    hello_passed(c);
     return;
   }
   if (ev.decision == CSB_HOST_BLOCK) {
@@ -107,15 +167,105 @@ static void judge(px_conn *c, const char *sni) {
     return;
   }
   audit(c, c->sni_host, 1, "allow", SRC_BASELINE, "allow", 0);
-  px_tunnel_open(c);
+  hello_passed(c);
 }
 
 void px_sni_timeout(px_conn *c) {
-  refuse(c, c->host, 0, "deny", SRC_BASELINE, "sni_malformed", "ClientHello not complete within the handshake timeout");
+  refuse(c, c->host, 0, "deny", SRC_BASELINE, "sni_malformed",
+         c->sni_phase == SNI_SERVER ? "no answer to the ClientHello within the handshake timeout"
+                                    : "ClientHello not complete within the handshake timeout");
+}
+
+/* SNI_SERVER: the first ClientHello is sent, nothing else of the client's
+ * is; the server's first bytes are read (and then passed on) to see
+ * whether it asks for a second ClientHello. */
+static int await_server(px_conn *c) {
+  int progress = 0;
+  if ((c->cout.len && !px_stream_flush(&c->cli, &c->cout, &progress)) ||
+      (c->uout.len && !px_stream_flush(&c->up, &c->uout, &progress)) ||
+      !px_conn_fill(c, &c->up, &c->uin, SERVER_PEEK, &progress)) {
+    px_conn_close(c);
+    return 0;
+  }
+  int retry = c->uin.len ? is_retry_request((const uint8_t *)c->uin.data, c->uin.len) : -1;
+  if (retry < 0 && !c->up.eof && c->uin.len < SERVER_PEEK) return progress;
+  /* the server's bytes go on as they came, ahead of the rest */
+  csb_buf_append(&c->cout, c->uin.data, c->uin.len);
+  csb_buf_free(&c->uin);
+  if (retry != 1) {
+    c->sni_phase = SNI_FIRST;
+    px_tunnel_open(c);
+    return 1;
+  }
+  c->sni_phase = SNI_SECOND;
+  c->deadline = csb_evloop_now(c->px->loop) + c->px->lim.handshake_ms;
+  csb_ev_timer_set(c->px->loop, &c->timer, c->deadline);
+  return 1;
+}
+
+/* SNI_SECOND: the client's next flight. Records other than handshake ones
+ * (change_cipher_spec, alerts, early data) are skipped as a server skips
+ * them; a handshake record that starts a ClientHello must name the same
+ * server as the first one (RFC 8446 §4.1.2 allows no other change). */
+static int second_hello(px_conn *c) {
+  const uint8_t *p = (const uint8_t *)c->cin.data;
+  size_t n = c->cin.len, off = 0;
+  while (off < n && p[off] >= 20 && p[off] <= 24 && p[off] != CSB_CLIENTHELLO_RECORD_HANDSHAKE) {
+    if (n - off < 5) {
+      c->sni_need = off + 5;
+      return 0;
+    }
+    if (p[off + 1] != 3) break;
+    off += 5 + (((size_t)p[off + 3] << 8) | p[off + 4]);
+  }
+  if (off >= n) {
+    if (off >= CSB_CLIENTHELLO_MAX_INPUT) {
+      refuse(c, c->host, 0, "deny", SRC_BASELINE, "sni_malformed", "no second ClientHello within the bounds");
+      return -1;
+    }
+    c->sni_need = off + 1;
+    return 0;
+  }
+  if (p[off] == CSB_CLIENTHELLO_RECORD_HANDSHAKE && n - off < 6) {
+    c->sni_need = off + 6;
+    return 0;
+  }
+  if (p[off] != CSB_CLIENTHELLO_RECORD_HANDSHAKE || p[off + 1] != 3 || p[off + 5] != 1) {
+    /* not TLS, or another handshake message: the server refuses it */
+    px_tunnel_open(c);
+    return 1;
+  }
+  csb_clienthello_info hi;
+  const char *why = "";
+  switch (csb_clienthello_parse(p + off, n - off, &hi, &why)) {
+    case CSB_CLIENTHELLO_INCOMPLETE:
+      c->sni_need = off + hi.consumed;
+      return 0;
+    case CSB_CLIENTHELLO_OK:
+      break;
+    default:
+      refuse(c, c->host, 0, "deny", SRC_BASELINE, "sni_malformed", why);
+      return -1;
+  }
+  int same = hi.has_sni == c->sni_first_has;
+  if (same && hi.has_sni) {
+    char *norm = csb_netpolicy_normalize_host(hi.sni);
+    same = strcmp(norm, c->sni_first) == 0;
+    free(norm);
+  }
+  if (!same) {
+    refuse(c, c->host, 0, "deny", SRC_BASELINE, "sni_malformed",
+           "the second ClientHello names another server than the first");
+    return -1;
+  }
+  c->sni_phase = SNI_FIRST;
+  px_tunnel_open(c);
+  return 1;
 }
 
 int px_sni_pump(px_conn *c) {
   int progress = 0;
+  if (c->sni_phase == SNI_SERVER) return await_server(c);
   /* the origin may speak first; the confirmation of the tunnel goes out too */
   int r = px_tunnel_relay_down(c);
   if (r < 0) {
@@ -133,6 +283,14 @@ int px_sni_pump(px_conn *c) {
     return progress;
   }
   if (c->cin.len < c->sni_need && !c->cli.eof) return progress;
+  if (c->sni_phase == SNI_SECOND) {
+    if (c->cli.eof && c->cin.len < c->sni_need) {
+      refuse(c, c->host, 0, "deny", SRC_BASELINE, "sni_malformed", "connection closed inside the second flight");
+      return 0;
+    }
+    int sr = second_hello(c);
+    return sr < 0 ? 0 : (progress | sr);
+  }
   csb_clienthello_info hi;
   const char *why = "";
   switch (csb_clienthello_parse((const uint8_t *)c->cin.data, c->cin.len, &hi, &why)) {
@@ -157,10 +315,16 @@ int px_sni_pump(px_conn *c) {
     case CSB_CLIENTHELLO_OK:
       break;
   }
+  c->sni_hello_len = hi.consumed;
+  c->sni_first_has = hi.has_sni;
+  c->sni_first[0] = '\0';
   if (!hi.has_sni) {
-    px_tunnel_open(c);
+    hello_passed(c);
     return 1;
   }
+  char *norm = csb_netpolicy_normalize_host(hi.sni);
+  snprintf(c->sni_first, sizeof c->sni_first, "%s", norm);
+  free(norm);
   judge(c, hi.sni);
   return 1;
 }

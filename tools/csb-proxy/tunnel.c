@@ -147,6 +147,7 @@ void px_tunnel_start(px_conn *c) {
   c->in_cu = c->in_uc = 0;
   c->sni_started = 0;
   c->sni_need = 0;
+  c->sni_phase = 0;
   c->state = ST_TUNNEL_PEEK;
   c->deadline = csb_evloop_now(c->px->loop) + c->px->lim.idle_ms;
   csb_ev_timer_set(c->px->loop, &c->timer, c->deadline);

@@ -514,12 +514,6 @@ int csb_patch_i_journal_reformat(const char *text, size_t len, char **out) {
 
 /* ---- undo / redo (shared by the live path and recovery) --------------------- */
 
-static void rm_quiet(const char *p) {
-  if (pfs_unlink(p) != 0 && errno != ENOENT) {
-    /* best effort; a later run retries */
-  }
-}
-
 /* File operations on the paths of a transaction: in its pinned
  * directories when it has them (the live path, and recovery once it has
  * checked the paths), else by path. */
@@ -537,19 +531,46 @@ static int tx_rename(const tx *t, const char *from, const char *to) {
                  : pfs_rename(from, to);
 }
 
-static int tx_exists(const tx *t, const char *p) {
-  struct stat st;
-  return t->dfds ? pfs_lstat_in(dfd_of(t, p), p, base_of(p), &st) == 0 : pfs_lstat(p, &st) == 0;
+/* The kinds of object the committer makes, renames and removes. */
+enum { K_NONE = 0, K_REG = 1, K_LNK = 2, K_DIR = 4, K_OTHER = 8 };
+/* A pointer is a symlink (Windows: a small regular file). */
+#define K_POINTER (PFS_POINTER_IS_LINK ? K_LNK : K_REG)
+/* A temporary file is a regular file; a restore copy is one, or a symlink
+ * when the file it restores was one; a file the committer deletes is
+ * either (it never removes a FIFO, socket or device). */
+#define K_TEMP K_REG
+#define K_RESTORE (K_REG | K_LNK)
+
+static int kind_of(mode_t m) {
+  if (S_ISREG(m)) return K_REG;
+  if (S_ISLNK(m)) return K_LNK;
+  if (S_ISDIR(m)) return K_DIR;
+  return K_OTHER;
 }
 
-/* Best effort: what cannot be removed now, a later run retries. */
-static void tx_rm_quiet(const tx *t, const char *p) { (void)tx_unlink(t, p); }
+/* What p is now (K_NONE when it does not exist). */
+static int tx_kind(const tx *t, const char *p) {
+  struct stat st;
+  int r = t->dfds ? pfs_lstat_in(dfd_of(t, p), p, base_of(p), &st) : pfs_lstat(p, &st);
+  return r == 0 ? kind_of(st.st_mode) : K_NONE;
+}
+
+/* Best effort, and only when p is of one of the kinds `want`, that is
+ * what the transaction would have made there: what cannot be removed now,
+ * a later run retries. */
+static void tx_rm_quiet(const tx *t, const char *p, int want) {
+  if (tx_kind(t, p) & want) (void)tx_unlink(t, p);
+}
 
 static void remove_pointers_dirs_journal(tx *t, int rmdirs) {
-  for (size_t i = t->pointers.len; i-- > 0;) tx_rm_quiet(t, t->pointers.items[i]);
+  for (size_t i = t->pointers.len; i-- > 0;) tx_rm_quiet(t, t->pointers.items[i], K_POINTER);
+  /* A journal kept in a directory the transaction created goes first, so
+   * that the directory can go too. */
+  int jfirst = rmdirs && t->journal_dir && csb_strv_contains(&t->mkdirs, t->journal_dir);
+  if (t->journal && jfirst) tx_rm_quiet(t, t->journal, K_REG);
   if (rmdirs)
     for (size_t i = t->mkdirs.len; i-- > 0;) (void)tx_rmdir(t, t->mkdirs.items[i]);
-  if (t->journal) tx_rm_quiet(t, t->journal);
+  if (t->journal && !jfirst) tx_rm_quiet(t, t->journal, K_REG);
 }
 
 /* Nothing was renamed yet: drop every artifact. */
@@ -558,15 +579,17 @@ static void undo_prepared(tx *t) {
     tx_op *o = &t->ops[i];
     char *tp = art_n(o->dir, t->id, 't', o->n);
     char *rp = art_n(o->dir, t->id, 'r', o->n);
-    tx_rm_quiet(t, tp);
-    tx_rm_quiet(t, rp);
+    tx_rm_quiet(t, tp, K_TEMP);
+    tx_rm_quiet(t, rp, K_RESTORE);
     free(tp);
     free(rp);
   }
   remove_pointers_dirs_journal(t, 1);
 }
 
-/* Committed and not aborted: finish the renames and unlinks. */
+/* Committed and not aborted: finish the renames and unlinks. Anything
+ * else than what the committer makes in their place (a temporary file
+ * that is no regular file, a FIFO to delete) fails. */
 static int redo_committed(tx *t) {
   int ok = 1;
   for (size_t i = 0; i < t->n_ops; i++) {
@@ -574,11 +597,13 @@ static int redo_committed(tx *t) {
     char *tp = art_n(o->dir, t->id, 't', o->n);
     char *rp = art_n(o->dir, t->id, 'r', o->n);
     if (o->kind == OP_WRITE) {
-      if (tx_exists(t, tp) && tx_rename(t, tp, o->target) != 0) ok = 0;
-    } else if (tx_exists(t, o->target) && tx_unlink(t, o->target) != 0) {
-      ok = 0;
+      int k = tx_kind(t, tp);
+      if (k != K_NONE && (k != K_TEMP || tx_rename(t, tp, o->target) != 0)) ok = 0;
+    } else {
+      int k = tx_kind(t, o->target);
+      if (k != K_NONE && (!(k & (K_REG | K_LNK)) || tx_unlink(t, o->target) != 0)) ok = 0;
     }
-    tx_rm_quiet(t, rp); /* restore copies of an abort that never got recorded */
+    tx_rm_quiet(t, rp, K_RESTORE); /* restore copies of an abort that never got recorded */
     free(tp);
     free(rp);
   }
@@ -596,12 +621,17 @@ static int undo_committed(tx *t) {
     tx_op *o = &t->ops[i];
     char *tp = art_n(o->dir, t->id, 't', o->n);
     char *rp = art_n(o->dir, t->id, 'r', o->n);
-    if (tx_exists(t, rp)) {
-      if (tx_rename(t, rp, o->target) != 0) ok = 0;
-    } else if (tx_exists(t, tp)) {
-      tx_rm_quiet(t, tp); /* never renamed: the old file is still in place */
+    int kr = tx_kind(t, rp), kt = tx_kind(t, tp);
+    if (kr != K_NONE) {
+      if (!(kr & K_RESTORE) || tx_rename(t, rp, o->target) != 0) ok = 0;
+    } else if (kt != K_NONE) {
+      /* never renamed: the old file is still in place */
+      if (kt == K_TEMP) tx_rm_quiet(t, tp, K_TEMP);
+      else ok = 0;
     } else if (o->kind == OP_WRITE && !o->orig_exists) {
-      if (tx_exists(t, o->target) && tx_unlink(t, o->target) != 0) ok = 0;
+      /* an added file: the committer made a regular file */
+      int k = tx_kind(t, o->target);
+      if (k != K_NONE && (k != K_REG || tx_unlink(t, o->target) != 0)) ok = 0;
     }
     free(tp);
     free(rp);
@@ -657,6 +687,38 @@ static int is_pointer_to(const char *pp, const char *jpath) {
  * remove or replace, also when no policy is checked. */
 static void keep_pointed(tx *t, const char *jpath) {
   char *jdir = csb_spath_parent(PFS_STYLE, jpath);
+  /* Created directories: only those the transaction would have made,
+   * which lie on the way to a directory of one of its files, below a
+   * directory that holds the journal or a pointer to it (the committer
+   * puts one in every existing directory it creates directories in,
+   * before it creates any; a directory it was not allowed to put one in
+   * keeps the directories created there after a crash). An empty
+   * directory elsewhere, named by a planted journal, is left alone. */
+  csb_strv dirs_kept;
+  csb_strv_init(&dirs_kept);
+  for (size_t i = 0; i < t->mkdirs.len; i++) {
+    const char *d = t->mkdirs.items[i];
+    int on_way = 0;
+    for (size_t j = 0; j < t->n_ops && !on_way; j++)
+      on_way = t->ops[j].dir && (csb_spath_equal(PFS_STYLE, d, t->ops[j].dir) ||
+                                 csb_spath_is_under(PFS_STYLE, d, t->ops[j].dir));
+    char *root = csb_spath_parent(PFS_STYLE, d);
+    while (root && csb_strv_contains(&t->mkdirs, root)) {
+      char *up = csb_spath_parent(PFS_STYLE, root);
+      free(root);
+      root = up;
+    }
+    int marked = 0;
+    if (on_way && root) {
+      char *pp = art(root, t->id, "p");
+      marked = (jdir && csb_spath_equal(PFS_STYLE, root, jdir)) || is_pointer_to(pp, jpath);
+      free(pp);
+    }
+    free(root);
+    if (marked) csb_strv_push(&dirs_kept, d);
+  }
+  csb_strv_free(&t->mkdirs);
+  t->mkdirs = dirs_kept;
   size_t k = 0;
   for (size_t i = 0; i < t->n_ops; i++) {
     tx_op *o = &t->ops[i];
@@ -683,6 +745,30 @@ static void keep_pointed(tx *t, const char *jpath) {
   free(jdir);
 }
 
+/* Whether the check (none: everything) allows writing p. */
+static int allowed(csb_patch_check_fn check, void *ctx, const char *p) {
+  csb_error ce;
+  return !check || check(ctx, p, p, &ce);
+}
+
+static int refuse_journal(csb_error *err, const char *jpath) {
+  return csb_error_set(err, "refusing to recover %s: it names paths outside what may be written",
+                       jpath);
+}
+
+/* Removes the journal jpath if it is still the file `held` describes, in
+ * its directory reached without a symlink. */
+static void rm_journal(const char *jpath, const struct stat *held) {
+  char *dir = csb_spath_parent(PFS_STYLE, jpath);
+  int dfd = dir ? pfs_dir_pin(dir) : -1;
+  struct stat st;
+  if (dfd >= 0 && pfs_lstat_in(dfd, jpath, base_of(jpath), &st) == 0 && S_ISREG(st.st_mode) &&
+      st.st_dev == held->st_dev && st.st_ino == held->st_ino)
+    (void)pfs_unlink_in(dfd, jpath, base_of(jpath));
+  pfs_dir_unpin(dfd);
+  free(dir);
+}
+
 static int recover_journal(const char *jpath, csb_patch_check_fn check, void *ctx,
                            csb_error *err) {
   int fd = pfs_open(jpath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0);
@@ -695,6 +781,12 @@ static int recover_journal(const char *jpath, csb_patch_check_fn check, void *ct
   if (pfs_fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink == 0) {
     close(fd);
     return 1;
+  }
+  /* The journal goes in the end: it must be a file the check allows, in a
+   * directory reached without a symlink (a pointer may name any path). */
+  if (!allowed(check, ctx, jpath) || !parent_is_canonical(jpath)) {
+    close(fd);
+    return refuse_journal(err, jpath);
   }
   char *text = NULL;
   size_t len = 0;
@@ -711,7 +803,7 @@ static int recover_journal(const char *jpath, csb_patch_check_fn check, void *ct
      * was renamed. Drop the journal; pointers elsewhere are orphans that
      * the scan of their directory removes. */
     free(text);
-    rm_quiet(jpath);
+    rm_journal(jpath, &st);
     close(fd);
     return 1;
   }
@@ -727,20 +819,21 @@ static int recover_journal(const char *jpath, csb_patch_check_fn check, void *ct
     return csb_error_set(err, "refusing to recover from malformed journal %s", jpath);
   }
   /* Only paths that the current check allows, and artifacts with our
-   * names, are ever touched. */
+   * names, are ever touched: the files, their temporary files and restore
+   * copies, the created directories and the pointers. */
   for (size_t i = 0; i < t.n_ops && ok; i++) {
-    csb_error ce;
-    if (check && !check(ctx, t.ops[i].target, t.ops[i].target, &ce)) ok = 0;
+    tx_op *o = &t.ops[i];
+    char *tp = art_n(o->dir, t.id, 't', o->n), *rp = art_n(o->dir, t.id, 'r', o->n);
+    ok = allowed(check, ctx, o->target) && allowed(check, ctx, tp) && allowed(check, ctx, rp);
+    free(tp);
+    free(rp);
   }
-  for (size_t i = 0; i < t.mkdirs.len && ok; i++) {
-    csb_error ce;
-    if (check && !check(ctx, t.mkdirs.items[i], t.mkdirs.items[i], &ce)) ok = 0;
-  }
+  for (size_t i = 0; i < t.mkdirs.len && ok; i++) ok = allowed(check, ctx, t.mkdirs.items[i]);
   for (size_t i = 0; i < t.pointers.len && ok; i++) {
     char *b = csb_spath_basename(PFS_STYLE, t.pointers.items[i]);
     char w[128];
     snprintf(w, sizeof(w), CSB_PATCH_TMP_PREFIX "%s.p", t.id);
-    if (strcmp(b, w) != 0) ok = 0;
+    if (strcmp(b, w) != 0 || !allowed(check, ctx, t.pointers.items[i])) ok = 0;
     free(b);
   }
   /* A journal of ours names canonical paths; a parent that now resolves
@@ -751,8 +844,7 @@ static int recover_journal(const char *jpath, csb_patch_check_fn check, void *ct
   for (size_t i = 0; i < t.pointers.len && ok; i++) ok = parent_is_canonical(t.pointers.items[i]);
   if (!ok) {
     tx_free(&t);
-    return csb_error_set(err, "refusing to recover %s: it names paths outside what may be written",
-                         jpath);
+    return refuse_journal(err, jpath);
   }
   keep_pointed(&t, jpath);
   t.journal = csb_xstrdup(jpath);
@@ -786,7 +878,28 @@ static int recover_journal(const char *jpath, csb_patch_check_fn check, void *ct
   return 1;
 }
 
+/* The kinds an artifact suffix of another directory's scan may have
+ * ("p", "tN", "rN" with N as the committer writes it), or 0. */
+static int artifact_kind(const char *suf) {
+  if (strcmp(suf, "p") == 0) return K_POINTER;
+  if (suf[0] != 't' && suf[0] != 'r') return 0;
+  const char *d = suf + 1;
+  size_t n = strspn(d, "0123456789");
+  if (n == 0 || n > 9 || d[n] != '\0' || (n > 1 && d[0] == '0')) return 0;
+  return suf[0] == 't' ? K_TEMP : K_RESTORE;
+}
+
+/* dir pinned at its canonical path (-1 when it cannot be). */
+static int pin_canonical(const char *dir) {
+  char *canon = NULL;
+  csb_error ce;
+  int fd = pfs_canonical_existing_prefix(dir, &canon, &ce) ? pfs_dir_pin(canon) : -1;
+  free(canon);
+  return fd;
+}
+
 int csb_patch_recover_dir(const char *dir, csb_patch_check_fn check, void *ctx, csb_error *err) {
+  int dfd = -2; /* dir pinned once something is to be removed from it */
   csb_strv all;
   csb_strv_init(&all);
   if (!pfs_list(dir, &all)) {
@@ -853,12 +966,20 @@ int csb_patch_recover_dir(const char *dir, csb_patch_check_fn check, void *ctx, 
       for (size_t k = 0; k < names.len; k++) {
         const char *nm = names.items[k] + pl;
         if (strncmp(nm, id, il) != 0 || nm[il] != '.') continue;
-        const char *suf = nm + il + 1;
-        if (suf[0] == 'j') continue; /* journals are removed by recovery only */
+        /* Journals are removed by recovery only; and only names and kinds
+         * the committer makes, where the check allows it. */
+        int want = artifact_kind(nm + il + 1);
+        if (!want) continue;
         size_t dl = strlen(dir);
         char *full = csb_xasprintf("%s%s%s", dir, dl && dir[dl - 1] == PFS_SEP ? "" : PFS_SEP_STR,
                                    names.items[k]);
-        rm_quiet(full);
+        if (allowed(check, ctx, full)) {
+          if (dfd == -2) dfd = pin_canonical(dir);
+          struct stat ast;
+          if (dfd >= 0 && pfs_lstat_in(dfd, full, names.items[k], &ast) == 0 &&
+              (kind_of(ast.st_mode) & want))
+            (void)pfs_unlink_in(dfd, full, names.items[k]);
+        }
         free(full);
       }
     }
@@ -868,6 +989,7 @@ int csb_patch_recover_dir(const char *dir, csb_patch_check_fn check, void *ctx, 
   }
   csb_strv_free(&ids);
   csb_strv_free(&names);
+  if (dfd >= 0) pfs_dir_unpin(dfd);
   return ok;
 }
 
@@ -1372,7 +1494,7 @@ int csb_patch_commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts,
     int clean = 1;
     for (size_t i = 0; i < t.pointers_made; i++)
       if (!step(&t) || (tx_unlink(&t, t.pointers.items[i]) != 0 && errno != ENOENT)) clean = 0;
-    if (clean && step(&t)) tx_rm_quiet(&t, t.journal);
+    if (clean && step(&t)) tx_rm_quiet(&t, t.journal, K_REG);
   }
   tx_free(&t);
   return 1;

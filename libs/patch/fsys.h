@@ -165,6 +165,8 @@ static inline ssize_t pfs_writev(int fd, const struct iovec *v, int n) {
 static inline int pfs_canonical_existing_prefix(const char *p, char **out, csb_error *err) {
   return csb_winpath_effective(p, out, err);
 }
+/* Pointers are regular files. */
+#define PFS_POINTER_IS_LINK 0
 /* Not needed: replacing a file does not free it inside the rename. */
 #define PFS_HOLD_REPLACED 0
 /* Ends the process at once, as a crash would (fault injection). */
@@ -276,6 +278,7 @@ static inline int pfs_rmdir(const char *p) { return rmdir(p); }
 static inline int pfs_lock(int fd) { return flock(fd, LOCK_EX); }
 static inline int pfs_trylock(int fd) { return flock(fd, LOCK_EX | LOCK_NB); }
 /* A pointer is a symlink to the journal. */
+#define PFS_POINTER_IS_LINK 1
 static inline int pfs_pointer_make(const char *journal, const char *pointer) {
   return symlink(journal, pointer);
 }

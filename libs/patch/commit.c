@@ -1253,6 +1253,37 @@ static tx_op *first_failed(tx *t) {
   return NULL;
 }
 
+/* Creates the directories of t->mkdirs (parents first), each pinned as
+ * it is made. */
+static int make_dirs(tx *t, csb_patch_err_kind *kind, csb_error *err) {
+  for (size_t i = 0; i < t->mkdirs.len; i++) {
+    const char *d = t->mkdirs.items[i];
+    int pfd = dfd_of(t, d);
+    int *slot = dfd_slot(t, d);
+    if (!step(t) || pfs_mkdir_in(pfd, d, base_of(d)) != 0)
+      return cfail(kind, err, "Failed to create parent directories for %s", d);
+    t->mkdirs_made = i + 1;
+    if (slot && (*slot = pfs_dir_pin_in(pfd, d, base_of(d))) < 0)
+      return cfail(kind, err, "Failed to create parent directories for %s", d);
+  }
+  return 1;
+}
+
+/* A refusal of the check: kind POLICY and its message. */
+static int policy_fail(csb_patch_err_kind *kind, csb_error *err, const csb_error *ce) {
+  csb_patch_set_msg(err, NULL, 0, &(csb_buf){(char *)ce->msg, strlen(ce->msg), 0});
+  if (kind) *kind = CSB_PATCH_ERR_POLICY;
+  return 0;
+}
+
+/* Whether the check (none: everything) allows writing p; else fails. */
+static int check_or_fail(csb_patch_check_fn check, void *ctx, const char *p,
+                         csb_patch_err_kind *kind, csb_error *err) {
+  csb_error ce;
+  if (!check || check(ctx, p, p, &ce)) return 1;
+  return policy_fail(kind, err, &ce);
+}
+
 int csb_patch_commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts,
                      csb_patch_err_kind *kind, csb_error *err) {
   if (kind) *kind = CSB_PATCH_ERR_NONE;
@@ -1339,19 +1370,73 @@ int csb_patch_commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts,
   }
 
   make_id(&t);
-  t.journal_dir = csb_xstrdup(anchors.items[0]);
-  t.journal = art(t.journal_dir, t.id, "j");
-  for (size_t i = 1; i < anchors.len; i++) csb_strv_push_owned(&t.pointers, art(anchors.items[i], t.id, "p"));
-  for (size_t i = 0; i < t.mkdirs.len; i++) {
-    /* Created directories that hold temporary files get a pointer too. */
+  /* Every file and directory the run makes is a path the check allows:
+   * created directories and temporary files where they must be; the
+   * journal in the first existing directory that allows it (else in the
+   * first created directory holding files, created before it), pointers
+   * in the other existing directories that allow one (a directory that
+   * does not holds none: the run makes nothing else there but the
+   * directories it creates) and in every created directory holding
+   * files. */
+  csb_patch_check_fn check = opts ? opts->check : NULL;
+  void *cctx = opts ? opts->check_ctx : NULL;
+  csb_strv created; /* created directories that hold files */
+  csb_strv_init(&created);
+  for (size_t i = 0; i < t.mkdirs.len; i++)
     for (size_t k = 0; k < t.n_ops; k++)
       if (strcmp(t.ops[k].dir, t.mkdirs.items[i]) == 0) {
-        csb_strv_push_owned(&t.pointers, art(t.mkdirs.items[i], t.id, "p"));
+        csb_strv_push(&created, t.mkdirs.items[i]);
         break;
       }
+  int placed = 1, journal_created = 0;
+  for (size_t i = 0; i < t.mkdirs.len && placed; i++)
+    placed = check_or_fail(check, cctx, t.mkdirs.items[i], kind, err);
+  for (size_t i = 0; i < t.n_ops && placed; i++) {
+    if (t.ops[i].kind != OP_WRITE) continue;
+    char *tp = art_n(t.ops[i].dir, t.id, 't', t.ops[i].n);
+    csb_error ce;
+    if (check && !check(cctx, t.ops[i].target, tp, &ce)) placed = policy_fail(kind, err, &ce);
+    free(tp);
   }
-  size_t n_anchor_ptrs = anchors.len ? anchors.len - 1 : 0;
+  for (size_t i = 0; i < anchors.len + created.len && placed && !t.journal; i++) {
+    const char *d = i < anchors.len ? anchors.items[i] : created.items[i - anchors.len];
+    char *jp = art(d, t.id, "j");
+    if (allowed(check, cctx, jp)) {
+      t.journal_dir = csb_xstrdup(d);
+      t.journal = jp;
+      journal_created = i >= anchors.len;
+    } else {
+      free(jp);
+    }
+  }
+  if (placed && !t.journal) {
+    char *jp = art(anchors.items[0], t.id, "j");
+    placed = check_or_fail(check, cctx, jp, kind, err);
+    free(jp);
+  }
+  size_t n_anchor_ptrs = 0;
+  for (size_t i = 0; i < anchors.len && placed; i++) {
+    if (strcmp(anchors.items[i], t.journal_dir) == 0) continue;
+    char *pp = art(anchors.items[i], t.id, "p");
+    if (allowed(check, cctx, pp)) {
+      csb_strv_push_owned(&t.pointers, pp);
+      n_anchor_ptrs++;
+    } else {
+      free(pp);
+    }
+  }
+  for (size_t i = 0; i < created.len && placed; i++) {
+    if (strcmp(created.items[i], t.journal_dir) == 0) continue;
+    char *pp = art(created.items[i], t.id, "p");
+    placed = check_or_fail(check, cctx, pp, kind, err);
+    csb_strv_push_owned(&t.pointers, pp);
+  }
+  csb_strv_free(&created);
   csb_strv_free(&anchors);
+  if (!placed) {
+    tx_free(&t);
+    return 0;
+  }
   collect_dirs(&t);
   t.fsync_each = t.n_ops <= fsync_each_max();
 
@@ -1368,6 +1453,9 @@ int csb_patch_commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts,
       goto undo_no_journal;
     }
   }
+
+  /* A journal that goes in a created directory: the directories first. */
+  if (journal_created && !make_dirs(&t, kind, err)) goto undo_no_journal;
 
   /* a. the journal, locked before anything points to it: a concurrent
    * run that finds a pointer to a journal that does not exist (yet)
@@ -1412,20 +1500,7 @@ int csb_patch_commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts,
   }
 
   /* c. created directories (and their pointers) */
-  for (size_t i = 0; i < t.mkdirs.len; i++) {
-    const char *d = t.mkdirs.items[i];
-    int pfd = dfd_of(&t, d);
-    int *slot = dfd_slot(&t, d);
-    if (!step(&t) || pfs_mkdir_in(pfd, d, base_of(d)) != 0) {
-      cfail(kind, err, "Failed to create parent directories for %s", d);
-      goto undo;
-    }
-    t.mkdirs_made = i + 1;
-    if (slot && (*slot = pfs_dir_pin_in(pfd, d, base_of(d))) < 0) {
-      cfail(kind, err, "Failed to create parent directories for %s", d);
-      goto undo;
-    }
-  }
+  if (!journal_created && !make_dirs(&t, kind, err)) goto undo;
   for (size_t i = n_anchor_ptrs; i < t.pointers.len; i++) {
     const char *pp = t.pointers.items[i];
     if (!step(&t) || pfs_pointer_make_in(t.journal, dfd_of(&t, pp), pp, base_of(pp)) != 0) {

@@ -29,17 +29,30 @@ thread reaches first.
         run_concurrent): the second run must not remove any file of the
         first, both must succeed, with both changes in the tree.
 
+Under a policy whose writable directory lies below a read-only one that
+the patch creates it in (run_placement), killed at every step: no file
+of the run may ever be in a directory the policy keeps read-only, and
+files the policy does not let the run write (a temporary file next to a
+file granted alone, a directory created in a read-only one) are refused
+with nothing written.
+
 Usage: fault_injection_test.py --bin PATH-TO-csb-applypatch-fi
 """
 
 import argparse
+import json
 import os
+import re
 import shutil
 import signal
 import stat
 import subprocess
 import sys
 import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+import policy_gen  # noqa: E402
 
 PATCH = """*** Begin Patch
 *** Add File: added.txt
@@ -154,14 +167,15 @@ def artifacts(top):
     return [k for k in snapshot(top) if os.path.basename(k).startswith(".csb-applypatch-")]
 
 
-def run(binary, cwd, patch, env_extra=None):
+def run(binary, cwd, patch, env_extra=None, policy=None):
     env = dict(os.environ)
     env.pop("CSB_PATCH_FAULT_STEP", None)
     env.pop("CSB_PATCH_FAULT_MODE", None)
     env["CSB_PATCH_FAULT_NOSYNC"] = "1"  # durability is not observable here
     if env_extra:
         env.update(env_extra)
-    return subprocess.run([binary, patch], cwd=cwd, env=env, stdout=subprocess.PIPE,
+    argv = [binary] + (["--policy", policy] if policy else []) + [patch]
+    return subprocess.run(argv, cwd=cwd, env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, timeout=60)
 
 
@@ -430,6 +444,118 @@ def run_concurrent(binary, base, failures):
     return checks
 
 
+# The workspace is writable but for ro/, which is read-only but for ro/a/
+# and ro/c/d/ (missing: a patch creates them) and ro/alone.txt (a file
+# granted alone).
+PLACEMENT_OLD = {"x.txt": b"x\n", "ro/r.txt": b"r\n", "ro/alone.txt": b"alone\n"}
+PLACEMENT_PATCHES = (
+    # only below ro/: the journal cannot go in ro/
+    ("below", "*** Begin Patch\n*** Add File: ro/a/f.txt\n+f\n*** End Patch\n"),
+    # and in the workspace: the journal goes there, no pointer in ro/
+    ("both", "*** Begin Patch\n*** Add File: ro/a/f.txt\n+f\n*** Update File: x.txt\n@@\n"
+             "-x\n+X\n*** End Patch\n"),
+)
+
+
+def placement_policy(top, work):
+    path = os.path.join(top, "policy.json")
+    ro = os.path.join(work, "ro")
+    entries = [("/", "read", ":root"), (work, "write", ":workspace_roots"), (ro, "read", "test"),
+               (os.path.join(ro, "a"), "write", "test"),
+               (os.path.join(ro, "c", "d"), "write", "test"),
+               (os.path.join(ro, "alone.txt"), "write", "test")]
+    with open(path, "w") as f:
+        json.dump(policy_gen.doc(work, entries, profile=(":workspace", "builtin"),
+                                 summary="workspace-write [workdir]",
+                                 projection_error="test policy"), f, indent=2, sort_keys=True)
+        f.write("\n")
+    return path
+
+
+def make_placement_tree(work):
+    for rel, data in PLACEMENT_OLD.items():
+        os.makedirs(os.path.dirname(os.path.join(work, rel)), exist_ok=True)
+        with open(os.path.join(work, rel), "wb") as f:
+            f.write(data)
+
+
+PLACEMENT_PROBE = ("*** Begin Patch\n*** Add File: .probe\n+p\n*** Add File: ro/a/.probe\n+p\n"
+                   "*** End Patch\n")
+
+
+def run_placement(binary, base, failures):
+    checks = 0
+    mask = os.umask(0)
+    os.umask(mask)
+    for name, patch in PLACEMENT_PATCHES:
+        n = 0
+        while True:
+            n += 1
+            top = os.path.join(base, "placement-%s-%d" % (name, n))
+            work = os.path.join(top, "work")
+            make_placement_tree(work)
+            policy = placement_policy(top, work)
+            old = files_only(snapshot(work))
+            r = run(binary, work, patch, {"CSB_PATCH_FAULT_STEP": str(n),
+                                          "CSB_PATCH_FAULT_MODE": "kill"}, policy)
+            tag = "placement %s step %d" % (name, n)
+            in_ro = [a for a in artifacts(work) if os.path.dirname(a) == "ro"]
+            if in_ro:
+                failures.append("%s: wrote %s, which the policy keeps read-only" % (tag, in_ro))
+            checks += 1
+            if r.returncode == 0:
+                shutil.rmtree(top)
+                break
+            if r.returncode != -9:
+                failures.append("%s: exit %d (%r)" % (tag, r.returncode, r.stderr))
+                shutil.rmtree(top)
+                break
+            # The next run under the same policy, in the same directories,
+            # finishes or undoes it.
+            r2 = run(binary, work, PLACEMENT_PROBE, None, policy)
+            if r2.returncode != 0:
+                failures.append("%s: next run failed: %r" % (tag, r2.stderr))
+            for probe in (".probe", "ro/a/.probe"):
+                if os.path.exists(os.path.join(work, probe)):
+                    os.unlink(os.path.join(work, probe))
+            after = files_only(snapshot(work))
+            new = dict(old, **{"ro/a/f.txt": ("f", b"f\n", 0o666 & ~mask)})
+            if name == "both":
+                new["x.txt"] = ("f", b"X\n", old["x.txt"][2])
+            if artifacts(work) or after not in (old, new):
+                failures.append("%s: after the next run: %s / %s" % (
+                    tag, artifacts(work), sorted(set(after.items()) ^ set(old.items()))[:3]))
+            shutil.rmtree(top)
+        print("placement %s: %d steps" % (name, n - 1))
+        if n < 5:
+            failures.append("placement %s: suspiciously few steps (%d)" % (name, n - 1))
+    # Refused with nothing written: a temporary file next to a file granted
+    # alone, a directory created in a read-only one.
+    for what, patch, pattern in (
+            ("alone", "*** Begin Patch\n*** Update File: ro/alone.txt\n@@\n-alone\n+ALONE\n"
+                      "*** End Patch\n",
+             r"csb-applypatch: error: refusing to write (\S+)/work/ro/alone\.txt "
+             r"\(\1/work/ro/\.csb-applypatch-[0-9a-f]+-[0-9a-f]{16}\.t0\): "
+             r"read: \1/work/ro \(entry from test\)\n"),
+            ("created", "*** Begin Patch\n*** Add File: ro/c/d/f.txt\n+f\n*** End Patch\n",
+             r"csb-applypatch: error: refusing to write (\S+)/work/ro/c: "
+             r"read: \1/work/ro \(entry from test\)\n")):
+        top = os.path.join(base, "placement-%s" % what)
+        work = os.path.join(top, "work")
+        make_placement_tree(work)
+        policy = placement_policy(top, work)
+        before = snapshot(work)
+        r = run(binary, work, patch, None, policy)
+        tag = "placement %s" % what
+        if r.returncode != 77 or not re.fullmatch(pattern, r.stderr.decode()):
+            failures.append("%s: exit %d, %r" % (tag, r.returncode, r.stderr))
+        if snapshot(work) != before:
+            failures.append("%s: the tree changed" % tag)
+        checks += 1
+        shutil.rmtree(top)
+    return checks
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
@@ -444,6 +570,7 @@ def main():
         checks += run_swaps(binary, base, failures)
         checks += run_recovery_swap(binary, base, failures)
         checks += run_concurrent(binary, base, failures)
+        checks += run_placement(binary, base, failures)
     finally:
         shutil.rmtree(base, ignore_errors=True)
     for f in failures[:40]:

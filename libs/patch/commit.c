@@ -78,6 +78,17 @@ typedef struct tx_op {
   size_t orig_len;
   const char *orig_link;
   mode_t orig_mode;
+  /* The regular file whose extended attributes and ACLs the new file
+   * carries (the file replaced, or a move's source; NULL for none), as
+   * the plan saw it, and those attributes once read (task_write); the
+   * same of the original file, for its restore copy. */
+  const char *attrs_path;
+  dev_t attrs_dev;
+  ino_t attrs_ino;
+  csb_buf attrs;
+  dev_t orig_dev;
+  ino_t orig_ino;
+  csb_buf orig_attrs;
   int dfd; /* its directory, pinned (borrowed from tx.dfds) */
   /* progress */
   int temp_made, done;
@@ -291,6 +302,8 @@ static void tx_free(tx *t) {
   for (size_t i = 0; i < t->n_ops; i++) {
     free(t->ops[i].target);
     free(t->ops[i].dir);
+    csb_buf_free(&t->ops[i].attrs);
+    csb_buf_free(&t->ops[i].orig_attrs);
   }
   free(t->ops);
   csb_patch_i_pool_free(t->pool);
@@ -1078,6 +1091,47 @@ static int set_owner(int fd, const tx_op *o) {
   return 0;
 }
 
+/* Reads the carried attributes of the regular file at path (opened in its
+ * pinned directory), which must still be the file the plan saw. */
+static int read_attrs_of(const tx *t, const char *path, dev_t dev, ino_t ino, csb_buf *out) {
+  int fd = pfs_open_in(dfd_of(t, path), path, base_of(path),
+                       O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0);
+  if (fd < 0) return 0;
+  struct stat st;
+  int ok = pfs_fstat(fd, &st) == 0;
+  if (ok && (!S_ISREG(st.st_mode) || st.st_dev != dev || st.st_ino != ino)) {
+    errno = ESTALE; /* replaced since the plan read it */
+    ok = 0;
+  }
+  ok = ok && pfs_attrs_get(fd, out);
+  int e = errno;
+  close(fd);
+  errno = e;
+  return ok;
+}
+
+/* Reads, before the commit point, the attributes of the file o replaces or
+ * deletes (for its restore copy) and those its new file carries. */
+static int read_attrs(const tx *t, tx_op *o) {
+  if (!PFS_HAS_ATTRS) return 1;
+  if (o->orig_exists && S_ISREG(o->orig_mode) &&
+      !read_attrs_of(t, o->target, o->orig_dev, o->orig_ino, &o->orig_attrs))
+    return 0;
+  if (o->kind != OP_WRITE || !o->attrs_path || strcmp(o->attrs_path, o->target) == 0) return 1;
+  return read_attrs_of(t, o->attrs_path, o->attrs_dev, o->attrs_ino, &o->attrs);
+}
+
+/* The attributes o's new file carries. */
+static const csb_buf *new_attrs(const tx_op *o) {
+  return o->attrs_path && strcmp(o->attrs_path, o->target) == 0 ? &o->orig_attrs : &o->attrs;
+}
+
+/* Gives fd the attributes read_attrs kept in b: 0 with errno when the
+ * file system refuses one. */
+static int set_attrs(int fd, const csb_buf *b) {
+  return b->len == 0 || pfs_attrs_set(fd, b->data, b->len);
+}
+
 /* Writes file o's temporary file (and syncs it when t->fsync_each). Runs on
  * a pool thread: on failure it records errno in o->err_no and returns 0. */
 static int write_temp(tx *t, tx_op *o) {
@@ -1090,8 +1144,11 @@ static int write_temp(tx *t, tx_op *o) {
   if (!step(t) ||
       !(o->pieces ? write_pieces(fd, o->pieces, o->n_pieces) : csb_write_all(fd, o->whole.s, o->whole.n)) ||
       /* Owner first: a change of owner clears the set-user-ID and
-       * set-group-ID bits, which the mode then restores. */
+       * set-group-ID bits, which the mode then restores; then the
+       * extended attributes and ACLs (an ACL sets the group bits, which
+       * the mode, consistent with it, sets again). */
       !set_owner(fd, o) ||
+      (new_attrs(o)->len && (!step(t) || !set_attrs(fd, new_attrs(o)))) ||
       pfs_fchmod(fd, o->mode & 07777) != 0 ||
       (t->fsync_each && (!step(t) || sync_fd(fd, 0) != 0)))
     goto out;
@@ -1110,6 +1167,10 @@ static int task_write(void *ctx, size_t i, size_t self) {
   (void)self;
   tx *t = ctx;
   tx_op *o = &t->ops[t->order[i]];
+  if (!read_attrs(t, o)) {
+    o->err_no = errno ? errno : EIO;
+    return 0;
+  }
   return o->kind != OP_WRITE || write_temp(t, o);
 }
 
@@ -1318,6 +1379,14 @@ int csb_patch_commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts,
     o->orig_len = e->orig_len;
     o->orig_link = e->orig_link;
     o->orig_mode = e->orig_mode;
+    o->orig_dev = e->orig_dev;
+    o->orig_ino = e->orig_ino;
+    if (e->attrs_from != SIZE_MAX && e->exists) {
+      const csb_patch_entity *src = &pl->ents[e->attrs_from];
+      o->attrs_path = src->path;
+      o->attrs_dev = src->orig_dev;
+      o->attrs_ino = src->orig_ino;
+    }
     if (e->orig_exists && as_root && (e->orig_uid != 0 || e->orig_gid != 0)) {
       o->chown = 1;
       o->uid = e->orig_uid;
@@ -1590,7 +1659,7 @@ abort: {
       int fd = pfs_open_in(o->dfd, rp, base_of(rp),
                            O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
       ok = fd >= 0 && csb_write_all(fd, o->orig_data ? o->orig_data : "", o->orig_len) &&
-           set_owner(fd, o) &&
+           set_owner(fd, o) && set_attrs(fd, &o->orig_attrs) &&
            pfs_fchmod(fd, o->orig_mode & 07777) == 0 &&
            sync_fd(fd, 0) == 0;
       if (fd >= 0) close(fd);

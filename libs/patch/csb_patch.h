@@ -198,8 +198,9 @@ typedef struct csb_patch_commit_opts {
 } csb_patch_commit_opts;
 
 /* Writes the plan all-or-nothing. Every new file content goes to a
- * temporary file in its target directory, is fsynced and gets the mode of
- * the file it replaces (new files: 0666 & ~umask); a journal next to the
+ * temporary file in its target directory, is fsynced and gets the mode,
+ * and on Linux the user.* extended attributes and POSIX ACLs, of the file
+ * it replaces (new files: 0666 & ~umask, none); a journal next to the
  * first target records the transaction; then the files are renamed into
  * place and deletions done. If a step fails everything done is rolled
  * back. If the process dies, the next commit (or csb_patch_recover_dir) in

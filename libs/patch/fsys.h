@@ -167,6 +167,22 @@ static inline int pfs_canonical_existing_prefix(const char *p, char **out, csb_e
 }
 /* Pointers are regular files. */
 #define PFS_POINTER_IS_LINK 0
+#ifndef ESTALE
+#define ESTALE EIO
+#endif
+/* No extended attributes or POSIX ACLs are carried (see the POSIX side). */
+#define PFS_HAS_ATTRS 0
+static inline int pfs_attrs_get(int fd, csb_buf *out) {
+  (void)fd;
+  (void)out;
+  return 1;
+}
+static inline int pfs_attrs_set(int fd, const char *p, size_t n) {
+  (void)fd;
+  (void)p;
+  (void)n;
+  return 1;
+}
 /* Not needed: replacing a file does not free it inside the rename. */
 #define PFS_HOLD_REPLACED 0
 /* Ends the process at once, as a crash would (fault injection). */
@@ -251,6 +267,9 @@ static inline int pfs_lstat_in(int dfd, const char *path, const char *name, stru
 #include <string.h>
 #include <sys/file.h>
 #include <sys/uio.h>
+#if defined(__linux__)
+#include <sys/xattr.h>
+#endif
 #include <time.h>
 #include <unistd.h>
 
@@ -293,6 +312,83 @@ static inline ssize_t pfs_pointer_read(const char *pointer, char *buf, size_t n)
 }
 static inline int pfs_fchmod(int fd, mode_t m) { return fchmod(fd, m); }
 static inline int pfs_fchown(int fd, uid_t u, gid_t g) { return fchown(fd, u, g); }
+
+/* The attributes a file's replacement carries over (Linux): the user.*
+ * extended attributes and the POSIX ACLs (system.posix_acl_access and
+ * _default). Never security.* (file capabilities, security labels) or
+ * trusted.*. Kept as NAME NUL, a 4-byte length, the value. */
+static inline int pfs_attr_carried(const char *name) {
+  return strncmp(name, "user.", 5) == 0 || strcmp(name, "system.posix_acl_access") == 0 ||
+         strcmp(name, "system.posix_acl_default") == 0;
+}
+#if defined(__linux__)
+#define PFS_HAS_ATTRS 1
+/* Appends fd's carried attributes to out: 0 with errno on failure (a file
+ * system without extended attributes has none). */
+static inline int pfs_attrs_get(int fd, csb_buf *out) {
+  char *names = NULL, *val = NULL;
+  int ok = 0;
+  for (int tries = 0; tries < 4 && !ok; tries++) {
+    ssize_t n = flistxattr(fd, NULL, 0);
+    if (n < 0) return errno == ENOTSUP;
+    free(names);
+    names = csb_xmalloc((size_t)n + 1);
+    ssize_t got = flistxattr(fd, names, (size_t)n + 1);
+    if (got < 0 && errno != ERANGE) break;
+    if (got < 0) continue; /* grew meanwhile */
+    ok = 1;
+    for (ssize_t i = 0; i < got && ok; i += (ssize_t)strlen(names + i) + 1) {
+      const char *name = names + i;
+      if (!pfs_attr_carried(name)) continue;
+      ssize_t vn = fgetxattr(fd, name, NULL, 0);
+      if (vn < 0 && errno == ENODATA) continue; /* removed meanwhile */
+      free(val);
+      val = vn >= 0 ? csb_xmalloc((size_t)vn + 1) : NULL;
+      ssize_t vgot = val ? fgetxattr(fd, name, val, (size_t)vn + 1) : -1;
+      if (vgot < 0 || vgot > (ssize_t)UINT32_MAX) {
+        ok = 0;
+        break;
+      }
+      uint32_t len = (uint32_t)vgot;
+      csb_buf_append(out, name, strlen(name) + 1);
+      csb_buf_append(out, (const char *)&len, sizeof(len));
+      csb_buf_append(out, val, (size_t)vgot);
+    }
+    if (!ok) break;
+  }
+  free(names);
+  free(val);
+  return ok;
+}
+/* Sets the attributes pfs_attrs_get kept (p[0..n)) on fd: 0 with errno
+ * when one is refused (a file system without them, ENOTSUP). */
+static inline int pfs_attrs_set(int fd, const char *p, size_t n) {
+  size_t off = 0;
+  while (off < n) {
+    const char *name = p + off;
+    off += strlen(name) + 1;
+    uint32_t len;
+    memcpy(&len, p + off, sizeof(len));
+    off += sizeof(len);
+    if (fsetxattr(fd, name, p + off, len, 0) != 0) return 0;
+    off += len;
+  }
+  return 1;
+}
+#else
+#define PFS_HAS_ATTRS 0
+static inline int pfs_attrs_get(int fd, csb_buf *out) {
+  (void)fd;
+  (void)out;
+  return 1;
+}
+static inline int pfs_attrs_set(int fd, const char *p, size_t n) {
+  (void)fd;
+  (void)p;
+  (void)n;
+  return 1;
+}
+#endif
 static inline int pfs_list(const char *dir, csb_strv *names) {
   DIR *d = opendir(dir);
   if (!d) return 0;

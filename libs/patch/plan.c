@@ -110,6 +110,7 @@ static csb_patch_entity *ent_get(csb_patch_plan *pl, const char *path) {
   }
   e->exists = e->orig_exists;
   e->mode = e->orig_mode;
+  e->attrs_from = e->orig_exists && S_ISREG(e->orig_mode) ? pl->n_ents : SIZE_MAX;
   size_t j = hash_str(path) & (pl->map_cap - 1);
   while (pl->map[j] != SIZE_MAX) j = (j + 1) & (pl->map_cap - 1);
   pl->map[j] = pl->n_ents;
@@ -864,7 +865,10 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
                   os_error(en, ebuf, sizeof(ebuf)));
         goto fail;
       }
-      if (!e->exists) e->mode = default_mode();
+      if (!e->exists) {
+        e->mode = default_mode();
+        e->attrs_from = SIZE_MAX;
+      }
       e->exists = 1;
       e->touched = 1;
       set_own(e, NULL);
@@ -978,6 +982,7 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
       if (h->move_path) {
         csb_patch_target *d = &pl->targets[2 * i + 1];
         mode_t src_mode = e->mode;
+        size_t src_attrs = e->attrs_from;
         size_t src_index = (size_t)(unlink_ent(pl, t) - pl->ents);
         csb_patch_entity *de = content_ent(pl, d);
         /* ent_get may have grown the array: re-derive the pointers. */
@@ -1010,6 +1015,7 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
         de->exists = 1;
         de->touched = 1;
         de->mode = src_mode;
+        de->attrs_from = src_attrs;
         if (doc) {
           e->doc = NULL; /* e is src, or de */
           set_doc(de, doc);

@@ -23,6 +23,10 @@ typedef struct csb_patch_entity {
   int touched;         /* some hunk changed it */
   int exists;          /* current (final, once all hunks ran) state */
   mode_t mode;
+  /* The entity whose original regular file lends the current contents
+   * its extended attributes and ACLs (itself, or a move's source; taken
+   * with the mode); SIZE_MAX for none (a new file). */
+  size_t attrs_from;
   int loaded;          /* data or pieces hold the current contents */
   char *data;          /* in the plan's arena, or `own`; NULL when in pieces */
   /* The contents left by a second or later update of the entity (heap):

@@ -121,24 +121,24 @@ void csb_netpolicy_free(csb_netpolicy *np) {
   free(np);
 }
 
-int csb_netpolicy_add_domain(csb_netpolicy *np, const char *pattern, int deny, csb_error *err) {
+/* The normalised pattern of a domain rule, or NULL with err set. */
+static char *domain_pattern(const char *pattern, int deny, csb_error *err) {
   char *norm = np_normalize_pattern(pattern, err);
-  if (!norm) return 0;
+  if (!norm) return NULL;
   if (deny && np_pattern_is_global(norm)) {
     free(norm);
-    return csb_error_set(err,
-                         "invalid denied domain `%s`: a global wildcard is not allowed (allowed: "
-                         "exact hosts or scoped wildcards like *.example.com or **.example.com)",
-                         pattern);
+    csb_error_set(err,
+                  "invalid denied domain `%s`: a global wildcard is not allowed (allowed: "
+                  "exact hosts or scoped wildcards like *.example.com or **.example.com)",
+                  pattern);
+    return NULL;
   }
-  for (size_t i = 0; i < np->n_domains; i++) {
-    if (strcmp(np->domains[i].pattern, norm) == 0) {
-      if (deny) np->domains[i].deny = 1; /* strongest permission wins */
-      free(norm);
-      return 1;
-    }
-  }
-  np->domains = csb_xrealloc(np->domains, (np->n_domains + 1) * sizeof *np->domains);
+  return norm;
+}
+
+/* Appends a rule for a pattern not yet listed (room must be there); takes
+ * `norm`. */
+static void append_domain(csb_netpolicy *np, char *norm, int deny) {
   csb_netpolicy_domain *d = &np->domains[np->n_domains++];
   memset(d, 0, sizeof *d);
   d->pattern = norm;
@@ -147,28 +147,126 @@ int csb_netpolicy_add_domain(csb_netpolicy *np, const char *pattern, int deny, c
   d->is_ip = csb_netpolicy_parse_ip(norm, &d->addr);
   d->scoped = strchr(norm, '%') != NULL;
   if (d->is_ip) csb_netpolicy_ip_key(norm, d->ip_key, sizeof d->ip_key);
-  return 1;
 }
 
-int csb_netpolicy_set_unix_socket(csb_netpolicy *np, const char *path, int allow, csb_error *err) {
-  if (!path || path[0] != '/')
-    return csb_error_set(err, "unix socket path `%s` must be absolute", path ? path : "");
-  for (size_t i = 0; i < np->unix_sockets.len; i++) {
-    if (strcmp(np->unix_sockets.items[i], path) == 0) {
-      if (!allow) {
-        free(np->unix_sockets.items[i]);
-        memmove(&np->unix_sockets.items[i], &np->unix_sockets.items[i + 1],
-                (np->unix_sockets.len - i) * sizeof(char *));
-        np->unix_sockets.len--;
-      }
+int csb_netpolicy_add_domain(csb_netpolicy *np, const char *pattern, int deny, csb_error *err) {
+  char *norm = domain_pattern(pattern, deny, err);
+  if (!norm) return 0;
+  for (size_t i = 0; i < np->n_domains; i++) {
+    if (strcmp(np->domains[i].pattern, norm) == 0) {
+      if (deny) np->domains[i].deny = 1; /* strongest permission wins */
+      free(norm);
       return 1;
     }
   }
-  if (allow) {
-    csb_strv_push(&np->unix_sockets, path);
-    csb_strv_sort_unique(&np->unix_sockets);
-  }
+  np->domains = csb_xrealloc(np->domains, (np->n_domains + 1) * sizeof *np->domains);
+  append_domain(np, norm, deny);
   return 1;
+}
+
+/* A pattern of the merge below: seq < n_domains an existing rule, else new
+ * rule seq - n_domains. */
+typedef struct {
+  const char *pattern;
+  size_t seq;
+} domain_ref;
+
+static int cmp_domain_ref(const void *a, const void *b) {
+  const domain_ref *x = a, *y = b;
+  int c = strcmp(x->pattern, y->pattern);
+  if (c != 0) return c;
+  return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Adds the normalised rules norm[0..n) (taking every string) with the
+ * result of calling csb_netpolicy_add_domain on each in turn: a pattern
+ * already listed, or listed earlier in norm, keeps its place and gains a
+ * deny; the others are appended in order. One sort of all the patterns,
+ * where a search of the list per rule took time quadratic in the rules. */
+static void add_domains(csb_netpolicy *np, char **norm, const int *deny, size_t n) {
+  if (n == 0) return;
+  size_t old = np->n_domains, total = old + n;
+  domain_ref *refs = csb_xcalloc(total, sizeof *refs);
+  for (size_t i = 0; i < old; i++) refs[i] = (domain_ref){np->domains[i].pattern, i};
+  for (size_t k = 0; k < n; k++) refs[old + k] = (domain_ref){norm[k], old + k};
+  qsort(refs, total, sizeof *refs, cmp_domain_ref);
+  int *keep = csb_xcalloc(n, sizeof *keep); /* new rule k: 0 dropped, else 1 + its deny */
+  size_t kept = 0;
+  for (size_t g = 0; g < total;) {
+    size_t e = g + 1;
+    int any_deny = refs[g].seq < old ? np->domains[refs[g].seq].deny : deny[refs[g].seq - old];
+    for (; e < total && strcmp(refs[e].pattern, refs[g].pattern) == 0; e++)
+      if (refs[e].seq >= old && deny[refs[e].seq - old]) any_deny = 1;
+    if (refs[g].seq < old) {
+      if (any_deny) np->domains[refs[g].seq].deny = 1; /* strongest permission wins */
+    } else {
+      keep[refs[g].seq - old] = 1 + (any_deny != 0);
+      kept++;
+    }
+    g = e;
+  }
+  free(refs);
+  np->domains = csb_xrealloc(np->domains, (old + kept) * sizeof *np->domains);
+  for (size_t k = 0; k < n; k++) {
+    if (keep[k])
+      append_domain(np, norm[k], keep[k] - 1);
+    else
+      free(norm[k]);
+  }
+  free(keep);
+}
+
+/* An existing allowed path (seq < its count, allow = 1) or operation
+ * seq - count of the batch below. */
+typedef struct {
+  const char *path;
+  size_t seq;
+  int allow;
+} socket_op;
+
+static int cmp_socket_op(const void *a, const void *b) {
+  const socket_op *x = a, *y = b;
+  int c = strcmp(x->path, y->path);
+  if (c != 0) return c;
+  return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+int csb_netpolicy_set_unix_sockets(csb_netpolicy *np, const char *const *paths, const int *allow, size_t n,
+                                   csb_error *err) {
+  size_t valid = n;
+  int ok = 1;
+  for (size_t i = 0; i < n; i++) {
+    if (!paths[i] || paths[i][0] != '/') {
+      ok = csb_error_set(err, "unix socket path `%s` must be absolute", paths[i] ? paths[i] : "");
+      valid = i; /* the paths before it are set, as one by one */
+      break;
+    }
+  }
+  if (valid == 0) return ok;
+  /* Each path ends as the last operation on it left it (the list as it
+   * was when there is none); one sort of the list and the operations,
+   * where a search and a sort per path took time quadratic in the paths. */
+  size_t old = np->unix_sockets.len, total = old + valid;
+  socket_op *ops = csb_xcalloc(total, sizeof *ops);
+  for (size_t i = 0; i < old; i++) ops[i] = (socket_op){np->unix_sockets.items[i], i, 1};
+  for (size_t k = 0; k < valid; k++) ops[old + k] = (socket_op){paths[k], old + k, allow[k] != 0};
+  qsort(ops, total, sizeof *ops, cmp_socket_op);
+  csb_strv out;
+  csb_strv_init(&out);
+  for (size_t g = 0; g < total;) {
+    size_t e = g + 1;
+    while (e < total && strcmp(ops[e].path, ops[g].path) == 0) e++;
+    if (ops[e - 1].allow) csb_strv_push(&out, ops[g].path);
+    g = e;
+  }
+  free(ops);
+  csb_strv_free(&np->unix_sockets);
+  np->unix_sockets = out;
+  return ok;
+}
+
+int csb_netpolicy_set_unix_socket(csb_netpolicy *np, const char *path, int allow, csb_error *err) {
+  return csb_netpolicy_set_unix_sockets(np, &path, &allow, 1, err);
 }
 
 /* ---- JSON input -------------------------------------------------------------- */
@@ -232,43 +330,76 @@ static int want_strings(const cJSON *v, const char *where, csb_strv *out, int up
 
 static int parse_domains(csb_netpolicy *np, const cJSON *obj, const char *where, csb_error *err) {
   if (!cJSON_IsObject(obj)) return csb_error_set(err, "%s: expected object, got %s", where, type_name(obj));
-  for (const cJSON *e = obj->child; e; e = e->next) {
+  size_t n = 0;
+  for (const cJSON *e = obj->child; e; e = e->next) n++;
+  char **norm = csb_xcalloc(n ? n : 1, sizeof *norm);
+  int *denies = csb_xcalloc(n ? n : 1, sizeof *denies);
+  size_t got = 0;
+  int ok = 1;
+  for (const cJSON *e = obj->child; e && ok; e = e->next) {
     const char *v = NULL;
-    if (!cJSON_IsString(e) || !e->valuestring)
-      return csb_error_set(err, "%s.\"%s\": expected \"allow\" or \"deny\", got %s", where, e->string,
-                           type_name(e));
+    if (!cJSON_IsString(e) || !e->valuestring) {
+      ok = csb_error_set(err, "%s.\"%s\": expected \"allow\" or \"deny\", got %s", where, e->string,
+                         type_name(e));
+      break;
+    }
     v = e->valuestring;
     int deny;
-    if (strcmp(v, "allow") == 0)
+    if (strcmp(v, "allow") == 0) {
       deny = 0;
-    else if (strcmp(v, "deny") == 0)
+    } else if (strcmp(v, "deny") == 0) {
       deny = 1;
-    else
-      return csb_error_set(err, "%s.\"%s\": expected \"allow\" or \"deny\", got \"%s\"", where, e->string, v);
-    if (!csb_netpolicy_add_domain(np, e->string, deny, err)) {
-      csb_error_prefix(err, "%s", where);
-      return 0;
+    } else {
+      ok = csb_error_set(err, "%s.\"%s\": expected \"allow\" or \"deny\", got \"%s\"", where, e->string, v);
+      break;
     }
+    char *p = domain_pattern(e->string, deny, err);
+    if (!p) {
+      csb_error_prefix(err, "%s", where);
+      ok = 0;
+      break;
+    }
+    norm[got] = p;
+    denies[got++] = deny;
   }
-  return 1;
+  /* the rules before an invalid one are added, as one by one */
+  add_domains(np, norm, denies, got);
+  free(norm);
+  free(denies);
+  return ok;
 }
 
 static int parse_unix_sockets(csb_netpolicy *np, const cJSON *obj, const char *where, csb_error *err) {
   if (!cJSON_IsObject(obj)) return csb_error_set(err, "%s: expected object, got %s", where, type_name(obj));
+  size_t n = 0;
+  for (const cJSON *e = obj->child; e; e = e->next) n++;
+  const char **paths = csb_xcalloc(n ? n : 1, sizeof *paths);
+  int *allows = csb_xcalloc(n ? n : 1, sizeof *allows);
+  size_t got = 0;
+  const cJSON *bad = NULL; /* the first entry whose value is neither */
   for (const cJSON *e = obj->child; e; e = e->next) {
     int allow;
-    if (cJSON_IsString(e) && e->valuestring && strcmp(e->valuestring, "allow") == 0)
+    if (cJSON_IsString(e) && e->valuestring && strcmp(e->valuestring, "allow") == 0) {
       allow = 1;
-    else if (cJSON_IsString(e) && e->valuestring &&
-             (strcmp(e->valuestring, "deny") == 0 || strcmp(e->valuestring, "none") == 0))
+    } else if (cJSON_IsString(e) && e->valuestring &&
+               (strcmp(e->valuestring, "deny") == 0 || strcmp(e->valuestring, "none") == 0)) {
       allow = 0;
-    else
-      return csb_error_set(err, "%s.\"%s\": expected \"allow\" or \"deny\"", where, e->string);
-    if (!csb_netpolicy_set_unix_socket(np, e->string, allow, err)) {
-      csb_error_prefix(err, "%s", where);
-      return 0;
+    } else {
+      bad = e;
+      break;
     }
+    paths[got] = e->string;
+    allows[got++] = allow;
   }
+  /* the entries before an invalid one are set, as one by one */
+  int ok = csb_netpolicy_set_unix_sockets(np, paths, allows, got, err);
+  free(paths);
+  free(allows);
+  if (!ok) {
+    csb_error_prefix(err, "%s", where);
+    return 0;
+  }
+  if (bad) return csb_error_set(err, "%s.\"%s\": expected \"allow\" or \"deny\"", where, bad->string);
   return 1;
 }
 

@@ -219,6 +219,55 @@ TEST(Patterns, CompileRules) {
   EXPECT_EQ(p.np->domains[1].deny, 1);  // deny wins on the same pattern
 }
 
+// A domains object adds its rules as csb_netpolicy_add_domain one by one
+// would: a pattern already listed (or listed earlier in the object) keeps
+// its place and gains a deny, new ones follow in order, and the rules
+// before an invalid one are kept.
+TEST(Json, DomainsMergeInOrder) {
+  Policy p;
+  p.Allow("b.test");
+  p.Deny("c.test");
+  std::string msg;
+  ASSERT_TRUE(p.Json(R"({"domains":{"z.test":"allow","B.test.":"deny","a.test":"allow","c.test":"allow",
+      "Z.TEST":"allow","a.test.":"deny","y.test":"allow"}})", &msg)) << msg;
+  std::vector<std::string> got;
+  for (size_t i = 0; i < p.np->n_domains; i++)
+    got.push_back(std::string(p.np->domains[i].pattern) + (p.np->domains[i].deny ? "=deny" : "=allow"));
+  EXPECT_EQ(got, (std::vector<std::string>{"b.test=deny", "c.test=deny", "z.test=allow", "a.test=deny",
+                                            "y.test=allow"}));
+  EXPECT_FALSE(p.Json(R"({"domains":{"x.test":"allow","b.test":"deny","*":"deny","w.test":"allow"}})", &msg));
+  EXPECT_NE(msg.find("global wildcard"), std::string::npos) << msg;
+  ASSERT_EQ(p.np->n_domains, 6u);
+  EXPECT_STREQ(p.np->domains[5].pattern, "x.test");
+}
+
+// unix_sockets: each path ends as the last entry for it left it, the list
+// stays sorted, and the entries before an invalid one are applied.
+TEST(Json, UnixSocketsLastEntryWins) {
+  Policy p;
+  csb_error err;
+  ASSERT_TRUE(csb_netpolicy_set_unix_socket(p.np, "/run/old.sock", 1, &err));
+  ASSERT_TRUE(csb_netpolicy_set_unix_socket(p.np, "/run/gone.sock", 1, &err));
+  const char *paths[] = {"/run/z.sock", "/run/gone.sock", "/run/a.sock", "/run/z.sock", "/run/a.sock",
+                         "/run/z.sock"};
+  const int allow[] = {1, 0, 1, 0, 0, 1};
+  ASSERT_TRUE(csb_netpolicy_set_unix_sockets(p.np, paths, allow, 6, &err)) << err.msg;
+  std::vector<std::string> got(p.np->unix_sockets.items, p.np->unix_sockets.items + p.np->unix_sockets.len);
+  EXPECT_EQ(got, (std::vector<std::string>{"/run/old.sock", "/run/z.sock"}));
+  const char *bad[] = {"/run/b.sock", "rel.sock", "/run/c.sock"};
+  const int yes[] = {1, 1, 1};
+  EXPECT_FALSE(csb_netpolicy_set_unix_sockets(p.np, bad, yes, 3, &err));
+  EXPECT_STREQ(err.msg, "unix socket path `rel.sock` must be absolute");
+  got.assign(p.np->unix_sockets.items, p.np->unix_sockets.items + p.np->unix_sockets.len);
+  EXPECT_EQ(got, (std::vector<std::string>{"/run/b.sock", "/run/old.sock", "/run/z.sock"}));
+  cJSON *j = cJSON_Parse(R"({"unix_sockets":{"/run/d.sock":"allow","/run/z.sock":"maybe","/run/e.sock":"allow"}})");
+  EXPECT_FALSE(csb_netpolicy_apply_config_json(p.np, j, nullptr, &err));
+  cJSON_Delete(j);
+  EXPECT_STREQ(err.msg, "config.unix_sockets.\"/run/z.sock\": expected \"allow\" or \"deny\"");
+  EXPECT_TRUE(csb_netpolicy_unix_socket_allowed(p.np, "/run/d.sock"));
+  EXPECT_FALSE(csb_netpolicy_unix_socket_allowed(p.np, "/run/e.sock"));
+}
+
 TEST(Evaluate, DenyWinsAndAllowlistRequired) {
   Policy p;
   p.Allow("**.example.com");

@@ -88,6 +88,62 @@ static cJSON *to_json(const csb_toml_value *v) {
   }
 }
 
+/* A key of the table being laid over `domains`, and where it stands. */
+typedef struct {
+  const char *key;
+  size_t index;
+} domain_key;
+
+static int cmp_domain_key(const void *a, const void *b) {
+  const domain_key *x = a, *y = b;
+  int c = strcmp(x->key, y->key);
+  if (c != 0) return c;
+  return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static const domain_key *find_domain_key(const domain_key *keys, size_t n, const char *k) {
+  size_t lo = 0, hi = n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    int c = strcmp(keys[mid].key, k);
+    if (c == 0) return &keys[mid];
+    if (c < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return NULL;
+}
+
+/* Lays the TOML table `v` over the JSON object `d` as if each of its keys
+ * in turn were removed from `d` and appended to it: the members `v` does
+ * not name keep their order, those it names follow in its order (a key
+ * named twice where it was named last). One sort of the keys instead of a
+ * search of `d` per key, which took time quadratic in the domains. */
+static void overlay_domains(cJSON *d, const csb_toml_value *v) {
+  size_t n = csb_toml_table_len(v);
+  if (n == 0) return;
+  domain_key *keys = csb_xcalloc(n, sizeof *keys);
+  for (size_t j = 0; j < n; j++) keys[j] = (domain_key){csb_toml_table_key_at(v, j, NULL), j};
+  qsort(keys, n, sizeof *keys, cmp_domain_key);
+  unsigned char *last = csb_xcalloc(n, 1); /* by index: the key's last occurrence */
+  for (size_t j = 0; j < n; j++)
+    if (j + 1 == n || strcmp(keys[j].key, keys[j + 1].key) != 0) last[keys[j].index] = 1;
+  for (cJSON *c = d->child, *next; c != NULL; c = next) {
+    next = c->next;
+    if (c->string != NULL && find_domain_key(keys, n, c->string) != NULL)
+      cJSON_Delete(cJSON_DetachItemViaPointer(d, c));
+  }
+  for (size_t j = 0; j < n; j++) {
+    if (!last[j]) continue;
+    const char *host = csb_toml_table_key_at(v, j, NULL);
+    const char *val = csb_toml_as_string(csb_toml_table_value_at(v, j), NULL);
+    csb_json_add_string(d, host, val && strcmp(val, "allow") == 0 ? "allow" : "deny");
+  }
+  free(last);
+  free(keys);
+}
+
 /* Overlays the proxy keys of a TOML network table onto `proxy` (a JSON
  * object): domains merge per key, everything else replaces. */
 static void overlay_proxy(cJSON *proxy, const csb_toml_value *net) {
@@ -98,12 +154,7 @@ static void overlay_proxy(cJSON *proxy, const csb_toml_value *net) {
     if (strcmp(k, "domains") == 0 && csb_toml_value_kind(v) == CSB_TOML_TABLE) {
       cJSON *d = cJSON_GetObjectItemCaseSensitive(proxy, "domains");
       if (d == NULL) d = csb_json_add_object(proxy, "domains");
-      for (size_t j = 0; j < csb_toml_table_len(v); j++) {
-        const char *host = csb_toml_table_key_at(v, j, NULL);
-        const char *val = csb_toml_as_string(csb_toml_table_value_at(v, j), NULL);
-        cJSON_DeleteItemFromObjectCaseSensitive(d, host);
-        csb_json_add_string(d, host, val && strcmp(val, "allow") == 0 ? "allow" : "deny");
-      }
+      overlay_domains(d, v);
       continue;
     }
     cJSON_DeleteItemFromObjectCaseSensitive(proxy, k);

@@ -1866,6 +1866,26 @@ class Protocol(unittest.TestCase):
                                    b"content-length: 20\r\nconnection: close\r\n\r\nmalformed chunk size")
         origin.stop()
 
+    def test_chunked_response_to_an_http10_client_is_dechunked(self):
+        """An HTTP/1.0 client cannot read chunked framing: it gets the chunk data,
+        delimited by the close, without Transfer-Encoding (also when it asked to keep
+        the connection alive); an HTTP/1.1 client on the same origin keeps the chunks."""
+        chunked = (b"HTTP/1.1 200 OK\r\nX-A: 1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                   b"5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n")
+        origin = ScriptedOrigin(lambda c, n: chunked)
+        with Proxy() as px:
+            u = b"http://allowed.test:%d" % origin.port
+            hh = b"Host: allowed.test:%d\r\n" % origin.port
+            for extra in (b"", b"Proxy-Connection: keep-alive\r\n", b"Connection: keep-alive\r\n"):
+                resp = raw(px.addrs["http"], b"GET " + u + b"/ HTTP/1.0\r\n" + hh + extra + b"\r\n")
+                self.assertEqual(resp, b"HTTP/1.1 200 OK\r\nX-A: 1\r\nConnection: close\r\n\r\nhello world",
+                                 extra)
+            resp = raw(px.addrs["http"], b"GET " + u + b"/ HTTP/1.1\r\n" + hh + b"Connection: close\r\n\r\n")
+            self.assertEqual(resp, b"HTTP/1.1 200 OK\r\nX-A: 1\r\nTransfer-Encoding: chunked\r\n"
+                                   b"Connection: close\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\n"
+                                   b"X-Trailer: t\r\n\r\n")
+        origin.stop()
+
     def test_quiet_upstream_or_client_times_out_with_a_status(self):
         """Within --idle-timeout: an origin that never answers gets the client a 504, a
         client that stops sending its body a 408; neither connection is kept."""

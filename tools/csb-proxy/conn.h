@@ -94,6 +94,7 @@ struct px_conn {
   int client_ka, resp_ka, up_ka;
   int resp_bytes;        /* response bytes already given to the client */
   int client_http10;
+  int resp_dechunk;      /* a chunked response to an HTTP/1.0 client: its data only, until close */
   char *unix_path;
 
   /* tunnel: a pipe per direction while bytes are in flight */

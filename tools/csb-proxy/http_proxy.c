@@ -567,6 +567,7 @@ static void start_forward(px_conn *c) {
   c->resp_done = c->resp_head_done = 0;
   c->resp_bytes = 0;
   c->resp_ka = 0;
+  c->resp_dechunk = 0;
   c->up_idle = 0;
   csb_buf_reset(&c->uin);
   c->state = ST_FORWARD;
@@ -631,7 +632,10 @@ int px_up_proxy_pump(px_conn *c) {
 static void build_response_head(px_conn *c, const csb_http_head *h, const csb_http_framing *fr) {
   static const csb_http_framing none = {0};
   if (!fr) fr = &none;
-  int client_keep = c->client_ka && fr->kind != CSB_HTTP_BODY_UNTIL_CLOSE;
+  /* an HTTP/1.0 client cannot read chunked framing: it gets the chunk
+   * data, delimited by the end of the connection */
+  int dechunk = fr->kind == CSB_HTTP_BODY_CHUNKED && c->client_http10;
+  int client_keep = c->client_ka && fr->kind != CSB_HTTP_BODY_UNTIL_CLOSE && !dechunk;
   csb_buf_printf(&c->cout, "HTTP/1.1 %d ", h->status);
   csb_buf_append(&c->cout, h->reason ? h->reason : "", h->reason_len);
   csb_buf_puts(&c->cout, "\r\n");
@@ -644,8 +648,9 @@ static void build_response_head(px_conn *c, const csb_http_head *h, const csb_ht
     if (!keep_te && (csb_http_is_hop_by_hop_in(h, x) || (fr->has_length && is_content_length(x)))) continue;
     put_header(&c->cout, x);
   }
-  put_framing(&c->cout, fr);
+  if (!dechunk) put_framing(&c->cout, fr);
   if (h->status >= 200) {
+    c->resp_dechunk = dechunk;
     if (!client_keep)
       csb_buf_puts(&c->cout, "Connection: close\r\n");
     else if (c->client_http10)
@@ -789,7 +794,8 @@ int px_http_pump_forward(px_conn *c) {
           if (c->resp_left == 0) c->resp_done = 1;
           break;
         case CSB_HTTP_BODY_CHUNKED: {
-          long r = csb_http_chunked_feed(&c->resp_ch, c->uin.data, c->uin.len, NULL, &why);
+          long r = csb_http_chunked_feed(&c->resp_ch, c->uin.data, c->uin.len,
+                                         c->resp_dechunk ? &c->cout : NULL, &why);
           if (r < 0) {
             px_conn_close(c);
             return 1;
@@ -802,7 +808,7 @@ int px_http_pump_forward(px_conn *c) {
           n = c->uin.len;
           break;
       }
-      csb_buf_append(&c->cout, c->uin.data, n);
+      if (!(c->resp_fr.kind == CSB_HTTP_BODY_CHUNKED && c->resp_dechunk)) csb_buf_append(&c->cout, c->uin.data, n);
       px_buf_consume(&c->uin, n);
       progress = 1;
     }

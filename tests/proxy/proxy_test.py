@@ -653,6 +653,16 @@ class LocalGuard(unittest.TestCase):
         self.assertIn(b"rebinding ok", r.stdout)
 
 
+    def test_wildcard_listener_loop_guard_in_network_namespaces(self):
+        for tool in ("unshare", "ip"):
+            if not shutil.which(tool):
+                self.fail("%s is required (see the setup script)" % tool)
+        r = run(["unshare", "-rn", sys.executable, os.path.abspath(__file__), "--netns-loop-guard"],
+                env=dict(os.environ, PXTEST_CERTS=CERTS), timeout=120)
+        self.assertEqual(r.returncode, 0, (r.stdout.decode(), r.stderr.decode()[-3000:]))
+        self.assertIn(b"loop guard ok", r.stdout)
+
+
 def netns_rebinding():
     """Runs inside a private network namespace: lo gets 2001:db8::10 (an
     address that counts as public), the origin listens there and on
@@ -706,6 +716,103 @@ def netns_rebinding():
         px.stop()
         pub.stop()
         s.close()
+
+
+def netns_loop_guard():
+    """Runs inside a private network namespace joined by a veth pair to a
+    second one (the "remote" host, 10.200.0.2 and fd00:200::2). csb-proxy
+    listens on a wildcard address; a remote origin listens on the proxy's
+    own port. Requests to it go through; requests to this namespace's own
+    addresses on that port are refused as loops."""
+    global CERTS
+    CERTS = os.environ["PXTEST_CERTS"]
+    ip = lambda *a: subprocess.run(["ip"] + list(a), check=True)
+    ip("link", "set", "lo", "up")
+    ip("link", "add", "pxv0", "type", "veth", "peer", "name", "pxv1")
+    peer = subprocess.Popen(["unshare", "-n", sys.executable, os.path.abspath(__file__), "--netns-loop-peer"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        # the peer runs in its own namespace once it speaks (not before unshare)
+        assert peer.stdout.readline() == b"started\n"
+        ip("link", "set", "pxv1", "netns", str(peer.pid))
+        ip("addr", "add", "10.200.0.1/24", "dev", "pxv0")
+        ip("addr", "add", "fd00:200::1/64", "dev", "pxv0", "nodad")
+        ip("link", "set", "pxv0", "up")
+        for listen in ("0.0.0.0:0", "[::]:0"):
+            domains = {"10.200.0.1": "allow", "10.200.0.2": "allow", "fd00:200::1": "allow",
+                       "fd00:200::2": "allow", "127.0.0.1": "allow", "::1": "allow"}
+            with Proxy(network={"allow_local_binding": False}, proxy={"domains": domains},
+                       args=["--listen", listen]) as px:
+                port = int(px.addrs["http"].rsplit(":", 1)[1])
+                addr = ("::1:%d" if listen.startswith("[") else "127.0.0.1:%d") % port
+                peer.stdin.write(b"%d\n" % port)
+                peer.stdin.flush()
+                assert peer.stdout.readline() == b"ready\n"
+                remote = ["10.200.0.2", "[fd00:200::2]"] if listen.startswith("[") else ["10.200.0.2"]
+                for host in remote:
+                    hp = "%s:%d" % (host, port)
+                    resp = raw(addr, ("GET http://%s/ HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n"
+                                      % (hp, hp)).encode())
+                    assert resp.endswith(b"\r\n\r\nremote"), (listen, host, resp)
+                    resp = raw(addr, ("CONNECT %s HTTP/1.1\r\n\r\n" % hp).encode(), read_until_close=False)
+                    assert resp.startswith(b"HTTP/1.1 200 Connection established\r\n"), (listen, host, resp)
+                for host in ("10.200.0.1", "127.0.0.1", "[fd00:200::1]", "[::1]"):
+                    hp = "%s:%d" % (host, port)
+                    resp = raw(addr, ("GET http://%s/ HTTP/1.1\r\nHost: %s\r\n\r\n" % (hp, hp)).encode())
+                    assert status_of(resp) == 502 and resp.endswith(b"\r\n\r\nupstream failure"), (listen, host, resp)
+                peer.stdin.write(b"0\n")
+                peer.stdin.flush()
+                assert peer.stdout.readline() == b"stopped\n"
+        print("loop guard ok")
+    finally:
+        peer.stdin.close()
+        peer.wait(10)
+
+
+def netns_loop_peer():
+    """The remote host of netns_loop_guard: for each port read from stdin,
+    an origin on 10.200.0.2 and fd00:200::2 at that port until 0 is read."""
+    print("started", flush=True)
+    for _ in range(100):
+        if subprocess.run(["ip", "link", "show", "pxv1"], capture_output=True).returncode == 0:
+            break
+        time.sleep(0.05)
+    for a in (["addr", "add", "10.200.0.2/24", "dev", "pxv1"],
+              ["addr", "add", "fd00:200::2/64", "dev", "pxv1", "nodad"], ["link", "set", "pxv1", "up"]):
+        subprocess.run(["ip"] + a, check=True)
+    socks = []
+
+    def serve(ls):
+        while True:
+            try:
+                c, _ = ls.accept()
+            except OSError:
+                return
+            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\nremote")
+            c.close()
+    for line in sys.stdin:
+        for ls in socks:
+            ls.close()
+        socks = []
+        port = int(line)
+        if port == 0:
+            print("stopped", flush=True)
+            continue
+        for fam, host in ((socket.AF_INET, "10.200.0.2"), (socket.AF_INET6, "fd00:200::2")):
+            for attempt in range(50):  # the address may not be usable yet
+                try:
+                    ls = socket.socket(fam, socket.SOCK_STREAM)
+                    ls.bind((host, port))
+                    break
+                except OSError:
+                    ls.close()
+                    if attempt == 49:
+                        raise
+                    time.sleep(0.1)
+            ls.listen(16)
+            socks.append(ls)
+            threading.Thread(target=serve, args=(ls,), daemon=True).start()
+        print("ready", flush=True)
 
 
 class LimitedMode(unittest.TestCase):
@@ -2745,5 +2852,11 @@ def socks_udp_associate(addr, dst=b"\x01\x00\x00\x00\x00\x00\x00"):
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--netns-rebinding":
         netns_rebinding()
+        sys.exit(0)
+    if len(sys.argv) > 1 and sys.argv[1] == "--netns-loop-guard":
+        netns_loop_guard()
+        sys.exit(0)
+    if len(sys.argv) > 1 and sys.argv[1] == "--netns-loop-peer":
+        netns_loop_peer()
         sys.exit(0)
     unittest.main(verbosity=2)

@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -757,25 +758,70 @@ static void connected(px_conn *c) {
   px_conn_pump(c);
 }
 
-/* 1 when connecting to `dst` would reach the listener bound at `l`: the same
- * port and the same address, a wildcard listener, or a destination that is
- * this host on any spelling (127/8, 0.0.0.0 and their IPv4-mapped forms;
- * any IPv6 address with the port, to be safe). */
-static int same_endpoint(const struct sockaddr_storage *dst, const struct sockaddr_storage *l) {
-  struct sockaddr_storage a;
-  csb_sock_unmap_v4(dst, &a);
-  if (a.ss_family == AF_INET && l->ss_family == AF_INET) {
-    const struct sockaddr_in *x = (const void *)&a, *y = (const void *)l;
-    uint32_t xa = ntohl(x->sin_addr.s_addr);
-    return x->sin_port == y->sin_port &&
-           (x->sin_addr.s_addr == y->sin_addr.s_addr || y->sin_addr.s_addr == htonl(INADDR_ANY) ||
-            (xa >> 24) == 127 || xa == INADDR_ANY);
+static int sa_port(const struct sockaddr_storage *a) {
+  if (a->ss_family == AF_INET) return ntohs(((const struct sockaddr_in *)a)->sin_port);
+  if (a->ss_family == AF_INET6) return ntohs(((const struct sockaddr_in6 *)a)->sin6_port);
+  return -1;
+}
+
+static int sa_same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b) {
+  if (a->ss_family != b->ss_family) return 0;
+  if (a->ss_family == AF_INET)
+    return ((const struct sockaddr_in *)a)->sin_addr.s_addr == ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+  if (a->ss_family == AF_INET6)
+    return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr, &((const struct sockaddr_in6 *)b)->sin6_addr,
+                  16) == 0;
+  return 0;
+}
+
+/* Loopback (127/8, ::1) or unspecified (0.0.0.0, ::): a connection to it
+ * stays on this host. `a` has no IPv4-mapped form. */
+static int sa_is_loopback_or_any(const struct sockaddr_storage *a) {
+  if (a->ss_family == AF_INET) {
+    uint32_t x = ntohl(((const struct sockaddr_in *)a)->sin_addr.s_addr);
+    return (x >> 24) == 127 || x == INADDR_ANY;
   }
-  if (dst->ss_family == AF_INET6 && l->ss_family == AF_INET6) {
-    const struct sockaddr_in6 *x = (const void *)dst, *y = (const void *)l;
-    return x->sin6_port == y->sin6_port;
+  if (a->ss_family == AF_INET6) {
+    const struct in6_addr *x = &((const struct sockaddr_in6 *)a)->sin6_addr;
+    return IN6_IS_ADDR_LOOPBACK(x) || IN6_IS_ADDR_UNSPECIFIED(x);
   }
   return 0;
+}
+
+/* An address of one of this host's interfaces; when they cannot be listed,
+ * every address counts (a loop is refused rather than risked). */
+static int sa_is_interface_address(const struct sockaddr_storage *a) {
+  struct ifaddrs *list = NULL;
+  if (getifaddrs(&list) != 0) return 1;
+  int found = 0;
+  for (struct ifaddrs *i = list; i != NULL && !found; i = i->ifa_next) {
+    if (i->ifa_addr == NULL || (i->ifa_addr->sa_family != AF_INET && i->ifa_addr->sa_family != AF_INET6)) continue;
+    struct sockaddr_storage ia;
+    memset(&ia, 0, sizeof ia);
+    memcpy(&ia, i->ifa_addr,
+           i->ifa_addr->sa_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
+    found = sa_same_ip(&ia, a);
+  }
+  freeifaddrs(list);
+  return found;
+}
+
+/* 1 when connecting to `dst` would reach the listener bound at `l`: the
+ * same port and either the listener's own address, this host's loopback
+ * or unspecified address in any spelling (127/8, ::1, 0.0.0.0, ::, their
+ * IPv4-mapped forms), or, for a wildcard listener (0.0.0.0, ::, which an
+ * IPv4 connection can reach too), an address of one of this host's
+ * interfaces. Any other host on that port is another server. */
+static int same_endpoint(const struct sockaddr_storage *dst, const struct sockaddr_storage *l) {
+  struct sockaddr_storage a, la;
+  csb_sock_unmap_v4(dst, &a);
+  csb_sock_unmap_v4(l, &la);
+  if (sa_port(&a) < 0 || sa_port(&a) != sa_port(&la)) return 0;
+  if (sa_same_ip(&a, &la) || sa_is_loopback_or_any(&a)) return 1;
+  int wildcard = (la.ss_family == AF_INET &&
+                  ((const struct sockaddr_in *)&la)->sin_addr.s_addr == htonl(INADDR_ANY)) ||
+                 (la.ss_family == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)&la)->sin6_addr));
+  return wildcard && sa_is_interface_address(&a);
 }
 
 static int is_own_listener(px_proxy *px, const struct sockaddr_storage *a) {

@@ -1993,6 +1993,42 @@ class Protocol(unittest.TestCase):
                                    b"X-Trailer: t\r\n\r\n")
         origin.stop()
 
+    def test_interim_responses_then_a_failure_stay_well_formed(self):
+        """An origin that sends interim (1xx) responses and then fails (closes, or sends
+        a malformed head): the client gets every interim head whole, then a whole 502;
+        none that was queued is dropped or cut short by the error response."""
+        hint = b"HTTP/1.1 103 Early Hints\r\nLink: <" + b"/a" * 8000 + b">; rel=preload\r\n\r\n"
+        cont = b"HTTP/1.1 100 Continue\r\n\r\n"
+        bad = (b"HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/plain; charset=utf-8\r\n"
+               b"content-length: 16\r\nconnection: close\r\n\r\nupstream failure")
+        cases = {"/close": (cont, 1, b""), "/flood": (hint, 40, b""),
+                 "/garbage": (hint, 40, b"HTTP/1.1 99 Nope\r\n\r\n"), "/garbage1": (cont, 1, b"junk\r\n\r\n"),
+                 # Upgrade is hop-by-hop and never forwarded, so a 101 is no answer to the request
+                 "/switch": (cont, 1, b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: upgrade\r\n\r\n")}
+        origin = ScriptedOrigin(lambda c, n: (lambda i, k, tail: (i * k + tail, True))(
+            *cases[origin.received[-1].split(b" ")[1].decode()]))
+        with Proxy(args=["--max-header-bytes", "65536"]) as px:
+            host, port = px.addrs["http"].rsplit(":", 1)
+            for path, (interim, count, _) in sorted(cases.items()):
+                s = socket.create_connection((host, int(port)), timeout=10)
+                s.sendall(b"GET http://allowed.test:%d%s HTTP/1.1\r\nHost: allowed.test:%d\r\n"
+                          b"Connection: upgrade\r\nUpgrade: x\r\n\r\n" % (origin.port, path.encode(), origin.port))
+                data = b""
+                for _ in range(10000):
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                s.close()
+                n = 0
+                while data.startswith(interim):
+                    data = data[len(interim):]
+                    n += 1
+                self.assertEqual((n, data), (count, bad), path)
+                self.assertEqual(origin.received[-1], b"GET %s HTTP/1.1\r\nHost: allowed.test:%d\r\n\r\n"
+                                 % (path.encode(), origin.port))
+        origin.stop()
+
     def test_quiet_upstream_or_client_times_out_with_a_status(self):
         """Within --idle-timeout: an origin that never answers gets the client a 504, a
         client that stops sending its body a 408; neither connection is kept."""

@@ -320,7 +320,9 @@ void px_conn_fail(px_conn *c, int status, const char *reason, const char *body, 
     px_conn_close(c);
     return;
   }
-  csb_buf_reset(&c->cout);
+  /* interim (1xx) heads still queued go out whole before it: dropped, one
+   * partly written already would run into this response */
+  if (!c->interim_queued) csb_buf_reset(&c->cout);
   px_resp_text(&c->cout, status, reason, body, proxy_error);
   c->state = ST_CLOSING;
   c->resp_bytes = 1;

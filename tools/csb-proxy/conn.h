@@ -95,6 +95,7 @@ struct px_conn {
   int resp_bytes;        /* response bytes already given to the client */
   int client_http10;
   int resp_dechunk;      /* a chunked response to an HTTP/1.0 client: its data only, until close */
+  int interim_queued;    /* interim (1xx) heads went to cout in this exchange */
   char *unix_path;
 
   /* tunnel: a pipe per direction while bytes are in flight */

@@ -568,6 +568,7 @@ static void start_forward(px_conn *c) {
   c->resp_bytes = 0;
   c->resp_ka = 0;
   c->resp_dechunk = 0;
+  c->interim_queued = 0;
   c->up_idle = 0;
   csb_buf_reset(&c->uin);
   c->state = ST_FORWARD;
@@ -677,6 +678,7 @@ static void finish_exchange(px_conn *c) {
   c->state = ST_HTTP_HEAD;
   c->kind = REQ_NONE;
   c->resp_bytes = 0;
+  c->interim_queued = 0;
   c->head_scanned = 0;
   c->deadline = csb_evloop_now(px->loop) + (c->cin.len ? px->lim.handshake_ms : px->lim.idle_ms);
   csb_ev_timer_set(px->loop, &c->timer, c->deadline);
@@ -766,7 +768,10 @@ int px_http_pump_forward(px_conn *c) {
         return 1;
       }
       if (h.status < 200) {
-        if (!c->client_http10) build_response_head(c, &h, NULL);
+        if (!c->client_http10) {
+          build_response_head(c, &h, NULL);
+          c->interim_queued = 1;
+        }
         px_buf_consume(&c->uin, h.head_len);
         progress = 1;
         continue;

@@ -66,38 +66,55 @@ cat > "$work/policy.json" <<JSON
   "workspace_roots": [{"origin": "cwd", "path": "$work/ws"}]
 }
 JSON
+# Bare bubblewrap leaves the mount targets it creates behind, csb-bwrap
+# removes those it created: each kind of row has a workspace of its own
+# (same layout, same mounts), so that csb-bwrap creates and removes them on
+# every run, as it does for a user, whatever ran before it.
+policy_for() {  # DIR -> policy file for that workspace
+  sed "s#$work/ws\"#$1\"#g" "$work/policy.json" > "$work/policy-$(basename "$1").json"
+  echo "$work/policy-$(basename "$1").json"
+}
+bare_for() {  # DIR [--pid1 FLOOR] -> bare command for that workspace
+  local d="$1"; shift
+  (cd "$d" && "$csb" --policy "$(policy_for "$d")" --print-argv -- /bin/true | /usr/bin/python3 "$here/bare_argv.py" "$@" /bin/true)
+}
+mkdir -p "$work/ws-bare" "$work/ws-codex"
 cd "$work/ws"
-bare="$("$csb" --policy "$work/policy.json" --print-argv -- /bin/true | /usr/bin/python3 "$here/bare_argv.py" /bin/true)"
+bare="$(bare_for "$work/ws-bare")"
 # The same in a git checkout (.git present, the other protected names
 # missing): one mount target fewer to create and remove per run.
-mkdir -p "$work/repo/.git/objects" "$work/repo/.git/refs"
-echo "ref: refs/heads/main" > "$work/repo/.git/HEAD"
-sed "s#$work/ws#$work/repo#g" "$work/policy.json" > "$work/policy-repo.json"
-bare_repo="$(cd "$work/repo" && "$csb" --policy "$work/policy-repo.json" --print-argv -- /bin/true | /usr/bin/python3 "$here/bare_argv.py" /bin/true)"
+for d in repo repo-bare; do
+  mkdir -p "$work/$d/.git/objects" "$work/$d/.git/refs"
+  echo "ref: refs/heads/main" > "$work/$d/.git/HEAD"
+done
+policy_repo="$(policy_for "$work/repo")"
+bare_repo="$(bare_for "$work/repo-bare")"
 
 # The floor of the two-stage design: the same bare command with floor.c as
 # the sandbox's pid 1 (it starts /bin/true and reaps), and that again
 # started by floor.c as the launcher. What csb-bwrap takes above the second
 # row is its own work (planning, checks, seccomp, mount targets); the rest
 # is the cost of its process structure on this machine.
-floor="${FLOOR:-}"
-if [ -z "$floor" ]; then
-  if command -v bazel >/dev/null && (cd "$root" && bazel build //tests/bench/startup:floor >&2); then
-    floor="$root/bazel-bin/tests/bench/startup/floor"
+# roundrobin.c runs the commands in turn (see "Timing" in README.md).
+floor="${FLOOR:-}" rr="${ROUNDROBIN:-}"
+if [ -z "$floor" ] || [ -z "$rr" ]; then
+  if command -v bazel >/dev/null && (cd "$root" && bazel build //tests/bench/startup:floor //tests/bench/startup:roundrobin >&2); then
+    floor="${floor:-$root/bazel-bin/tests/bench/startup/floor}"
+    rr="${rr:-$root/bazel-bin/tests/bench/startup/roundrobin}"
   else
-    floor="$work/floor"
-    ${CC:-cc} -std=c17 -O2 -static -o "$floor" "$here/floor.c"
+    [ -n "$floor" ] || { floor="$work/floor"; ${CC:-cc} -std=c17 -O2 -static -o "$floor" "$here/floor.c"; }
+    [ -n "$rr" ] || { rr="$work/roundrobin"; ${CC:-cc} -std=c17 -O2 -o "$rr" "$here/roundrobin.c"; }
   fi
 fi
-floor_pid1="$("$csb" --policy "$work/policy.json" --print-argv -- /bin/true | /usr/bin/python3 "$here/bare_argv.py" --pid1 "$floor" /bin/true)"
+floor_pid1="$(bare_for "$work/ws-bare" --pid1 "$floor")"
 
 names=("csb-bwrap" "bare bwrap" "floor: pid 1" "floor: launcher + pid 1" "csb-bwrap (repo)" "bare bwrap (repo)")
 cmds=("$csb --policy $work/policy.json -- /bin/true" "$bare" "$floor_pid1" "$floor $floor_pid1"
-      "$csb --policy $work/policy-repo.json -C $work/repo -- /bin/true" "$bare_repo")
+      "$csb --policy $policy_repo -C $work/repo -- /bin/true" "$bare_repo")
 if [ -n "$codex" ]; then
   # codex refuses a CODEX_HOME under /tmp
   ch="$HOME/.cache/csb-bench-codex-home"; mkdir -p "$ch"
-  names+=("codex sandbox"); cmds+=("env CODEX_HOME=$ch $codex sandbox -P :workspace -C $work/ws -- /bin/true")
+  names+=("codex sandbox"); cmds+=("env CODEX_HOME=$ch $codex sandbox -P :workspace -C $work/ws-codex -- /bin/true")
 else
   echo "note: codex not found (./dev.sh setup installs it); skipped" >&2
 fi
@@ -113,7 +130,14 @@ if [ "${BENCH_RT:-1}" = 1 ] && [ "$(id -u)" = 0 ] && command -v chrt >/dev/null;
   echo "note: timing under SCHED_FIFO (chrt -f 10); BENCH_RT=0 to disable" >&2
 fi
 declare -A med
-if command -v hyperfine >/dev/null; then
+quoted=0
+for c in "${cmds[@]}"; do case "$c" in *\'*|*\"*) quoted=1 ;; esac; done
+tool="${BENCH_TOOL:-roundrobin}"
+if [ "$tool" = roundrobin ] && [ "$quoted" = 0 ]; then
+  args=()
+  for i in "${!cmds[@]}"; do args+=("${names[$i]}=${cmds[$i]}"); done
+  while IFS=$'\t' read -r n m; do med["$n"]="$m"; done < <("${rt[@]}" "$rr" "$runs" "${args[@]}")
+elif command -v hyperfine >/dev/null; then
   args=()
   for i in "${!cmds[@]}"; do args+=(-n "${names[$i]}" "${cmds[$i]}"); done
   "${rt[@]}" hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/h.json" "${args[@]}" >&2

@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "csb_paths.h"
 #include "sbpl_internal.h"
@@ -218,32 +219,203 @@ static void add_ancestors(gen *g, const char *root, const char *y) {
   free(a);
 }
 
-/* One protected-name regex of a writable root. macOS file systems ignore
- * case by default, so the name matches in every spelling the file system
- * takes for it (csb_policy_name_folds_to): `.GIT` is `.git` there, and a
- * missing `.git` must not be created as `.Git` either. */
-static char *name_regex(const char *root, const char *name) {
-  char *er = csb_sbpl_ere_escape(strcmp(root, "/") == 0 ? "" : root);
-  csb_buf en;
-  csb_buf_init(&en);
-  csb_buf_puts(&en, "");
-  for (const char *c = name; *c; c++) {
-    if (*c == 's')
-      csb_buf_puts(&en, "(s|S|\xc5\xbf)"); /* U+017F folds to s */
-    else if (*c >= 'a' && *c <= 'z')
-      csb_buf_printf(&en, "[%c%c]", *c, *c - 'a' + 'A');
-    else {
-      char one[2] = {*c, '\0'};
-      char *e = csb_sbpl_ere_escape(one);
-      csb_buf_puts(&en, e);
-      free(e);
-    }
+/* The spellings a case-insensitive volume takes for one name, as an ERE
+ * (no anchors), or NULL when the name holds a byte that is not ASCII.
+ * APFS compares names after canonical decomposition and full case
+ * folding, so besides either case of each ASCII letter, a name may spell
+ * s as U+017F, k as U+212A, ss as U+00DF or U+1E9E, ff, fi, fl, ffi, ffl
+ * and st as the ligatures U+FB00..U+FB06, and `;` and the grave accent as
+ * U+037E and U+1FEF (which decompose to them). No other character folds
+ * or decomposes to ASCII. */
+static const struct {
+  const char *letters; /* lower case */
+  const char *alternatives;
+} k_folded_runs[] = {
+    {"ffi", "\xef\xac\x83"}, {"ffl", "\xef\xac\x84"}, {"ff", "\xef\xac\x80"},
+    {"fi", "\xef\xac\x81"},  {"fl", "\xef\xac\x82"},  {"ss", "\xc3\x9f|\xe1\xba\x9e"},
+    {"st", "\xef\xac\x85|\xef\xac\x86"},
+};
+
+static void fold_char(csb_buf *b, char c) {
+  if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
+  if (c == 's')
+    csb_buf_puts(b, "(s|S|\xc5\xbf)");
+  else if (c == 'k')
+    csb_buf_puts(b, "(k|K|\xe2\x84\xaa)");
+  else if (c >= 'a' && c <= 'z')
+    csb_buf_printf(b, "[%c%c]", c, c - 'a' + 'A');
+  else if (c == ';')
+    csb_buf_puts(b, "(;|\xcd\xbe)");
+  else if (c == '`')
+    csb_buf_puts(b, "(`|\xe1\xbf\xaf)");
+  else {
+    char one[2] = {c, '\0'};
+    char *e = csb_sbpl_ere_escape(one);
+    csb_buf_puts(b, e);
+    free(e);
   }
-  char *n = csb_buf_steal(&en);
-  char *re = csb_xasprintf("^%s/%s(/.*)?$", er, n);
+}
+
+/* The spellings of name[i..]: each character folded, or a run of letters
+ * as one of its ligatures (then the rest after it). */
+static void fold_from(csb_buf *b, const char *name) {
+  if (*name == '\0') return;
+  int alt = 0;
+  for (size_t k = 0; k < CSB_ARRAY_LEN(k_folded_runs); k++)
+    alt |= strncasecmp(name, k_folded_runs[k].letters, strlen(k_folded_runs[k].letters)) == 0;
+  if (!alt) {
+    fold_char(b, *name);
+    fold_from(b, name + 1);
+    return;
+  }
+  csb_buf_putc(b, '(');
+  fold_char(b, *name);
+  fold_from(b, name + 1);
+  for (size_t k = 0; k < CSB_ARRAY_LEN(k_folded_runs); k++) {
+    size_t n = strlen(k_folded_runs[k].letters);
+    if (strncasecmp(name, k_folded_runs[k].letters, n) != 0) continue;
+    csb_buf_printf(b, "|(%s)", k_folded_runs[k].alternatives);
+    fold_from(b, name + n);
+  }
+  csb_buf_putc(b, ')');
+}
+
+/* Characters outside ASCII that fold (or decompose) to ASCII letters. */
+static const struct {
+  const char *utf8;
+  const char *ascii;
+} k_folds_to_ascii[] = {
+    {"\xc5\xbf", "s"},      {"\xe2\x84\xaa", "k"},  {"\xc3\x9f", "ss"},     {"\xe1\xba\x9e", "ss"},
+    {"\xef\xac\x80", "ff"}, {"\xef\xac\x81", "fi"}, {"\xef\xac\x82", "fl"}, {"\xef\xac\x83", "ffi"},
+    {"\xef\xac\x84", "ffl"}, {"\xef\xac\x85", "st"}, {"\xef\xac\x86", "st"}, {"\xcd\xbe", ";"},
+    {"\xe1\xbf\xaf", "`"},
+};
+
+/* Longest regex one folded name may take (a name of many `ss`, `ff` and
+ * `st` runs grows fast); a longer one refuses the policy. */
+#define FOLDED_NAME_MAX 4096
+
+/* NULL when the name, its characters that fold to ASCII folded, still
+ * holds a byte that is not ASCII, or its regex grows too long. */
+static char *fold_name_ere(const char *name) {
+  csb_buf a;
+  csb_buf_init(&a);
+  csb_buf_puts(&a, "");
+  for (const char *c = name; *c;) {
+    size_t k = 0;
+    for (; k < CSB_ARRAY_LEN(k_folds_to_ascii); k++) {
+      size_t n = strlen(k_folds_to_ascii[k].utf8);
+      if (strncmp(c, k_folds_to_ascii[k].utf8, n) == 0) {
+        csb_buf_puts(&a, k_folds_to_ascii[k].ascii);
+        c += n;
+        break;
+      }
+    }
+    if (k < CSB_ARRAY_LEN(k_folds_to_ascii)) continue;
+    if ((unsigned char)*c >= 0x80) {
+      csb_buf_free(&a);
+      return NULL;
+    }
+    csb_buf_putc(&a, *c++);
+  }
+  csb_buf b;
+  csb_buf_init(&b);
+  csb_buf_puts(&b, "");
+  fold_from(&b, a.data);
+  csb_buf_free(&a);
+  if (b.len > FOLDED_NAME_MAX) {
+    csb_buf_free(&b);
+    return NULL;
+  }
+  return csb_buf_steal(&b);
+}
+
+/* ^DIR/C1/.../Cn(/.*)?$ for the relative path `rel` below `dir`, every
+ * component Ci in every spelling (DIR as it is); NULL when a component
+ * cannot be spelled so (fold_name_ere). */
+static char *folded_regex(const char *dir, const char *rel) {
+  csb_buf b;
+  csb_buf_init(&b);
+  char *er = csb_sbpl_ere_escape(strcmp(dir, "/") == 0 ? "" : dir);
+  csb_buf_printf(&b, "^%s", er);
   free(er);
-  free(n);
+  for (const char *c = rel; *c;) {
+    size_t n = strcspn(c, "/");
+    char *part = csb_xstrndup(c, n);
+    char *en = fold_name_ere(part);
+    free(part);
+    if (en == NULL) {
+      csb_buf_free(&b);
+      return NULL;
+    }
+    csb_buf_printf(&b, "/%s", en);
+    free(en);
+    c += n;
+    while (*c == '/') c++;
+  }
+  csb_buf_puts(&b, "(/.*)?$");
+  return csb_buf_steal(&b);
+}
+
+/* One protected-name regex of writable root `oroot`, for the clause of
+ * writable root `root` (oroot itself or one above it). macOS file systems
+ * ignore case by default, so the name matches in every spelling the file
+ * system takes for it: `.GIT` is `.git` there, and a missing `.git` must
+ * not be created as `.Git` either. So do the components of a nested root
+ * that is missing (below its deepest existing ancestor, within `root`):
+ * creating `/w/Sub` creates the missing root `/w/sub`, and `/w/Sub/.git`
+ * is its `.git`. NULL when a name cannot be spelled so. */
+static char *name_regex(gen *g, const char *root, const char *oroot, const char *name) {
+  char *dir = csb_xstrdup(oroot);
+  while (strcmp(dir, root) != 0 && g->h->kind(g->h->ctx, dir) == CSB_SBPL_MISSING) {
+    char *up = csb_path_parent(dir);
+    if (up == NULL || !csb_path_is_under(root, up)) {
+      free(up);
+      break;
+    }
+    free(dir);
+    dir = up;
+  }
+  const char *rest = csb_path_rest_under(dir, oroot);
+  while (rest != NULL && *rest == '/') rest++;
+  char *rel = rest != NULL && *rest ? csb_path_join(rest, name) : csb_xstrdup(name);
+  char *re = folded_regex(dir, rel);
+  free(rel);
+  free(dir);
   return re;
+}
+
+/* A missing read-only path `x` (canonical) below writable root `root`
+ * (canonical): the first missing component on its way, below its deepest
+ * existing ancestor E (or below the root, when the root's parent is
+ * missing too: nothing here can exist before something else creates the
+ * root's parent, whose own rule covers it). That component must not be
+ * created in any spelling: when it is `x`, a case-insensitive volume
+ * would take `X` for `x`; when it is a directory above `x`, a directory
+ * renamed there or a symlink would bring `x` along (Seatbelt cannot tell
+ * mkdir from a rename). Sets *dir and *name (caller frees); 0 when `x`
+ * exists or does not lie below the root. */
+static int first_missing(gen *g, const char *root, const char *x, char **dir, char **name) {
+  *dir = *name = NULL;
+  if (!csb_path_is_strictly_under(root, x) || g->h->kind(g->h->ctx, x) != CSB_SBPL_MISSING) return 0;
+  char *e = csb_path_parent(x);
+  while (e != NULL && strcmp(e, "/") != 0 && g->h->kind(g->h->ctx, e) == CSB_SBPL_MISSING) {
+    char *up = csb_path_parent(e);
+    free(e);
+    e = up;
+  }
+  if (e == NULL) e = csb_xstrdup("/");
+  char *rp = csb_path_parent(root);
+  if (rp != NULL && !csb_path_is_under(rp, e)) {
+    free(e);
+    e = csb_xstrdup(root);
+  }
+  free(rp);
+  const char *rest = csb_path_rest_under(e, x);
+  while (rest != NULL && *rest == '/') rest++;
+  *name = csb_xstrndup(rest, strcspn(rest, "/"));
+  *dir = e;
+  return 1;
 }
 
 /* 1 when a writable root holds `path` (so the sandboxed command may create
@@ -396,9 +568,20 @@ static int write_root(gen *g, size_t i, csb_buf *allow, csb_buf *anchors) {
        * protected name of o): its other spellings are read-only all the
        * same (docs/policy.md, rule 4), and o/NAME itself is granted by
        * that entry's own clause. */
-      for (size_t j = 0; j < CSB_PROTECTED_NAMES_COUNT; j++) {
-        char *re = name_regex(oroot, csb_protected_names[j]);
-        if (!csb_strv_contains(&names, re)) {
+      for (size_t j = 0; j < CSB_PROTECTED_NAMES_COUNT && ok; j++) {
+        char *re = name_regex(g, root, oroot, csb_protected_names[j]);
+        if (re == NULL) {
+          char *so = printable(oroot);
+          ok = csb_error_set(g->err,
+                             "writable root `%s` is missing and has a non-ASCII (or overlong) "
+                             "name, which csb-seatbelt cannot spell in every way a "
+                             "case-insensitive volume takes for it (case, Unicode "
+                             "normalization), so the sandboxed command could create it under "
+                             "another spelling with a `%s` of its own; create it before "
+                             "running, or use an ASCII name",
+                             so, csb_protected_names[j]);
+          free(so);
+        } else if (!csb_strv_contains(&names, re)) {
           csb_strv_push(&names, re);
           csb_strv_push(&name_roots, oroot);
         }
@@ -449,6 +632,43 @@ static int write_root(gen *g, size_t i, csb_buf *allow, csb_buf *anchors) {
     }
     free(parent);
   }
+  /* Missing carve-outs: their first missing component, in every
+   * spelling (first_missing). */
+  char *croot = csb_sbpl_canonical(g->h, root);
+  for (size_t j = 0; j < ex.len && ok; j++) {
+    char *lx = csb_sbpl_dealias(g->h, ex.items[j]);
+    char *cx = csb_sbpl_canonical(g->h, lx);
+    char *dir = NULL, *name = NULL;
+    if (first_missing(g, croot, cx, &dir, &name)) {
+      char *re = folded_regex(dir, name);
+      char *m = csb_path_join(dir, name);
+      if (re == NULL) {
+        char *sx = printable(ex.items[j]), *sm = printable(m);
+        char *what = strcmp(m, cx) == 0 ? csb_xstrdup("is missing and")
+                                         : csb_xasprintf("lies below the missing `%s`, which", sm);
+        ok = csb_error_set(g->err,
+                           "read-only path `%s` %s has a non-ASCII (or overlong) name: "
+                           "csb-seatbelt cannot spell it in every way a case-insensitive volume "
+                           "takes for it (case, Unicode normalization), so the sandboxed command "
+                           "could create it under another spelling; create `%s` before running, "
+                           "or use an ASCII name",
+                           sx, what, sm);
+        free(what);
+        free(sx);
+        free(sm);
+      } else if (!csb_strv_contains(&names, re)) {
+        csb_strv_push(&names, re);
+        csb_strv_push(&name_roots, root);
+      }
+      free(m);
+      free(re);
+    }
+    free(dir);
+    free(name);
+    free(cx);
+    free(lx);
+  }
+  free(croot);
   if (!ok) {
     csb_strv_free(&ex);
     csb_strv_free(&names);

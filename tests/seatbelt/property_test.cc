@@ -14,6 +14,18 @@
 // at all), and a real tree with .git directories, a `gitdir:` pointer
 // file, .agents and .codex directories, so that the facts libs/policy
 // probes for its views are exercised too.
+//
+// A missing directory between a writable root and a missing read-only
+// carve-out below it cannot be created in the sandbox (a directory renamed
+// there, or a symlink, would bring the carve-out along): writes at and
+// below it may be denied where the verdict allows them, never the other
+// way round, and creating it is denied wherever it could be created.
+//
+// Both worlds also on a case-insensitive volume (macOS's default): the
+// command spells paths as it likes (`A`, `.GIT`, U+212A for k, U+00DF for
+// ss, ...), the kernel reports an existing file under its stored name
+// (sbpl_volume_path), and whatever the profile allows must be allowed by
+// the verdict for the file that spelling names.
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -58,6 +70,12 @@ struct World {
   const std::vector<std::string> *subs = &kSubs;
   const std::vector<std::string> *globs = &kGlobs;
   unsigned glob_odds = 4; // one policy in glob_odds has deny globs
+  // Other spellings of the names in subs, in the universe only (never in
+  // a policy), and the volume they are looked up on: case-insensitive,
+  // holding `existing` (absolute paths as stored).
+  const std::vector<std::string> *variants = nullptr;
+  bool case_insensitive = false;
+  std::vector<std::string> existing = {};
 };
 
 // Paths below the `:minimal` platform roots (read-only system files): the
@@ -78,13 +96,15 @@ std::vector<std::string> Universe(const World &w) {
   const auto &kSubs = *w.subs;
   std::vector<std::string> out = {BasePath(w)};
   out.insert(out.end(), kPlatformPaths.begin(), kPlatformPaths.end());
+  std::vector<std::string> names = kSubs;
+  if (w.variants != nullptr) names.insert(names.end(), w.variants->begin(), w.variants->end());
   for (const auto &t : kTops) {
     std::string p1 = base + "/" + t;
     out.push_back(p1);
-    for (const auto &s1 : kSubs) {
+    for (const auto &s1 : names) {
       std::string p2 = p1 + "/" + s1;
       out.push_back(p2);
-      for (const auto &s2 : kSubs) {
+      for (const auto &s2 : names) {
         out.push_back(p2 + "/" + s2);
         if (s2 == "a") out.push_back(p2 + "/a/deep");
       }
@@ -96,6 +116,11 @@ std::vector<std::string> Universe(const World &w) {
 struct Stats {
   long policies = 0, decisions = 0, platform_skips = 0, unlink_checks = 0;
   long can_write = 0, can_read = 0, denied = 0, below_file = 0;
+  long refused = 0;          // non-ASCII missing names (csb-seatbelt refuses them)
+  long uncreatable = 0;      // decisions at or below an uncreatable directory
+  long uncreatable_denied = 0;  // creations of one checked denied
+  long other_spellings = 0;  // decisions on a spelling that names another path
+  long folded_denials = 0;   // writes denied only because of that
 };
 
 class PolicyGen {
@@ -175,15 +200,71 @@ bool UnlinkDenied(const sbpl_program *prog, const std::vector<const char *> &par
   return !d.allowed;
 }
 
-void CheckOne(csb_policy *p, const std::vector<std::string> &universe, const csb_sbpl_host *host,
-              Stats *st) {
+bool Exists(const std::string &path) {
+  struct stat sb;
+  return lstat(path.c_str(), &sb) == 0;
+}
+
+std::string Parent(const std::string &path) {
+  char *p = csb_path_parent(path.c_str());
+  std::string s = p != nullptr ? p : "";
+  free(p);
+  return s;
+}
+
+bool Under(const std::string &prefix, const std::string &path) {
+  return csb_path_is_under(prefix.c_str(), path.c_str()) != 0;
+}
+
+// The missing directories between writable roots and the missing read-only
+// carve-outs below them that the sandbox may not create: for a carve-out
+// X strictly under writable root R whose deepest existing ancestor is E,
+// the component of X right below E, or right below R when R's parent is
+// missing too (then R's rule cannot create it), unless that is X itself.
+// *creatable gets those whose parent exists (the command could create
+// them but for the profile).
+std::vector<std::string> Uncreatable(const csb_policy_view *v, std::vector<std::string> *creatable) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < v->n_writable; i++) {
+    std::string r = v->writable[i].root;
+    for (size_t k = 0; k < v->n_writable; k++) {
+      const csb_strv &xs = v->writable[k].read_only_subpaths;
+      for (size_t j = 0; j < xs.len; j++) {
+        std::string x = xs.items[j];
+        if (!csb_path_is_strictly_under(r.c_str(), x.c_str()) || Exists(x)) continue;
+        std::string e = Parent(x);
+        while (e != "/" && !Exists(e)) e = Parent(e);
+        bool parent_exists = r == "/" || Under(Parent(r), e);
+        std::string b = parent_exists ? e : r;
+        const char *rest = csb_path_rest_under(b.c_str(), x.c_str());
+        while (*rest == '/') rest++;
+        std::string m = (b == "/" ? "" : b) + "/" + std::string(rest, strcspn(rest, "/"));
+        if (m == x) continue;
+        out.push_back(m);
+        if (parent_exists) creatable->push_back(m);
+      }
+    }
+  }
+  return out;
+}
+
+void CheckOne(csb_policy *p, const World &w, const std::vector<std::string> &universe,
+              const csb_sbpl_host *host, Stats *st) {
   csb_policy_view *v = nullptr;
   csb_error err;
   csb_error_clear(&err);
   ASSERT_TRUE(csb_policy_view_build(p, &v, &err)) << err.msg;
   csb_sbpl_profile *prof = nullptr;
-  ASSERT_TRUE(csb_sbpl_generate(p, v, host, nullptr, &prof, &err))
-      << err.msg << "\n" << Describe(p);
+  if (!csb_sbpl_generate(p, v, host, nullptr, &prof, &err)) {
+    // Refused only for a non-ASCII name no rule can spell in every way.
+    bool non_ascii = false;
+    for (size_t i = 0; i < p->n_entries; i++)
+      for (const char *c = p->entries[i].path; *c; c++) non_ascii |= (unsigned char)*c >= 0x80;
+    ASSERT_TRUE(non_ascii && strstr(err.msg, "non-ASCII") != nullptr) << err.msg << "\n" << Describe(p);
+    st->refused++;
+    csb_policy_view_free(v);
+    return;
+  }
   std::vector<const char *> params(prof->params.items, prof->params.items + prof->params.len);
   char perr[1024] = "";
   sbpl_program *prog = sbpl_parse(prof->text, perr, sizeof perr);
@@ -194,20 +275,68 @@ void CheckOne(csb_policy *p, const std::vector<std::string> &universe, const csb
   // One evaluator for the whole universe (freed however the loop ends).
   std::unique_ptr<csb_policy_evaluator, void (*)(csb_policy_evaluator *)> ev(
       csb_policy_evaluator_new(p), csb_policy_evaluator_free);
-  for (const auto &path : universe) {
+  std::vector<std::string> creatable;
+  std::vector<std::string> uncreatable = Uncreatable(v, &creatable);
+  // On a case-insensitive volume: the files that exist (as stored), and
+  // the spellings the policy gives paths (which the verdict is about).
+  std::vector<const char *> existing, known;
+  std::vector<std::string> named;
+  for (const auto &e : w.existing) existing.push_back(e.c_str());
+  for (size_t i = 0; i < p->n_entries; i++)
+    for (std::string a = p->entries[i].path; a != "/" && !a.empty(); a = Parent(a)) named.push_back(a);
+  known = existing;
+  for (const auto &n : named) known.push_back(n.c_str());
+  std::unique_ptr<sbpl_volume, void (*)(sbpl_volume *)> volume(
+      sbpl_volume_new(existing.data(), existing.size()), sbpl_volume_free);
+  std::unique_ptr<sbpl_volume, void (*)(sbpl_volume *)> names(
+      sbpl_volume_new(known.data(), known.size()), sbpl_volume_free);
+  for (const auto &spelled : universe) {
     // Nothing can exist below a file: Seatbelt grants a file root as a
     // literal, the lexical verdict its (impossible) subtree too.
-    if (BelowAFile(path)) {
+    if (BelowAFile(spelled)) {
       st->below_file++;
       continue;
     }
+    // The path Seatbelt sees, and the one the verdict is asked about: on
+    // a case-insensitive volume, the path the policy names in the spelling
+    // used. Elsewhere the verdict is lexical, and the profile may still
+    // deny a path that spells another path of the policy differently
+    // (the profile is the same for either kind of volume).
+    std::string seen = spelled, path = spelled;
+    char *s2 = sbpl_volume_path(names.get(), spelled.c_str());
+    bool other_spelling = spelled != s2;
+    if (w.case_insensitive) {
+      char *s1 = sbpl_volume_path(volume.get(), spelled.c_str());
+      seen = s1;
+      path = s2;
+      free(s1);
+    }
+    free(s2);
     csb_verdict vd;
     csb_policy_evaluator_access_for(ev.get(), path.c_str(), &vd);
     sbpl_decision rd, wd;
-    sbpl_decide(prog, params.data(), params.size(), "file-read-data", path.c_str(),
+    sbpl_decide(prog, params.data(), params.size(), "file-read-data", seen.c_str(),
                 "REGULAR-FILE", &rd);
-    sbpl_decide(prog, params.data(), params.size(), "file-write-data", path.c_str(),
+    sbpl_decide(prog, params.data(), params.size(), "file-write-data", seen.c_str(),
                 "REGULAR-FILE", &wd);
+    bool below_uncreatable = false;
+    for (const auto &m : uncreatable) below_uncreatable |= Under(m, path);
+    for (const auto &m : creatable) {
+      if (m != path) continue;
+      sbpl_decision cd;
+      sbpl_decide(prog, params.data(), params.size(), "file-write-create", seen.c_str(),
+                  "DIRECTORY", &cd);
+      ASSERT_FALSE(cd.allowed) << "creating " << spelled << " (above a missing carve-out)\n"
+                               << Describe(p) << prof->text;
+      st->uncreatable_denied++;
+    }
+    st->uncreatable += below_uncreatable;
+    st->other_spellings += other_spelling;
+    if (other_spelling && !wd.allowed && vd.can_write) {
+      csb_verdict lex;
+      csb_policy_evaluator_access_for(ev.get(), spelled.c_str(), &lex);
+      st->folded_denials += lex.can_write;
+    }
     st->decisions += 2;
     st->can_write += vd.can_write;
     st->can_read += vd.can_read;
@@ -227,15 +356,31 @@ void CheckOne(csb_policy *p, const std::vector<std::string> &universe, const csb
     if (plat_w && wd.allowed) {
       ASSERT_FALSE(ruled_out || vd.can_read) << "platform default grants a write to " << path;
     }
-    if (!plat_r) {
-      ASSERT_EQ(rd.allowed != 0, vd.can_read != 0)
-          << "read " << path << " (rule " << rd.rule << ", " << rd.section << ")\n"
-          << Describe(p) << prof->text;
+    // Another spelling of a path, or a path below a directory the sandbox
+    // cannot create: the profile may deny more than the verdict, never
+    // less. Elsewhere they agree.
+    bool at_most = other_spelling || below_uncreatable;
+    // Reading another spelling of a missing path reads nothing: the
+    // command cannot create it in any spelling (checked with the writes).
+    if (!plat_r && !(other_spelling && !Exists(seen))) {
+      if (at_most)
+        ASSERT_TRUE(!rd.allowed || vd.can_read)
+            << "read " << spelled << " (" << path << ", rule " << rd.rule << ", " << rd.section
+            << ")\n" << Describe(p) << prof->text;
+      else
+        ASSERT_EQ(rd.allowed != 0, vd.can_read != 0)
+            << "read " << path << " (rule " << rd.rule << ", " << rd.section << ")\n"
+            << Describe(p) << prof->text;
     }
     if (!plat_w) {
-      ASSERT_EQ(wd.allowed != 0, vd.can_write != 0)
-          << "write " << path << " (rule " << wd.rule << ", " << wd.section << ")\n"
-          << Describe(p) << prof->text;
+      if (at_most)
+        ASSERT_TRUE(!wd.allowed || vd.can_write)
+            << "write " << spelled << " (" << path << ", rule " << wd.rule << ", " << wd.section
+            << ")\n" << Describe(p) << prof->text;
+      else
+        ASSERT_EQ(wd.allowed != 0, vd.can_write != 0)
+            << "write " << path << " (rule " << wd.rule << ", " << wd.section << ")\n"
+            << Describe(p) << prof->text;
     }
   }
   // Renaming the directories above a read-only carve-out would move it
@@ -286,12 +431,20 @@ void CheckOne(csb_policy *p, const std::vector<std::string> &universe, const csb
 // quarter of the iterations to stay within the test timeout.
 int Scaled(int n) { return getenv("ASAN_OPTIONS") != nullptr ? n / 4 : n; }
 
+void PrintStats(const Stats &st) {
+  printf("policies %ld (refused %ld), decisions %ld, platform-default decisions skipped %ld, "
+         "unlink checks %ld, paths below a file skipped %ld, below an uncreatable directory %ld "
+         "(creations denied %ld), other spellings %ld (writes denied for that %ld)\n",
+         st.policies, st.refused, st.decisions, st.platform_skips, st.unlink_checks, st.below_file,
+         st.uncreatable, st.uncreatable_denied, st.other_spellings, st.folded_denials);
+}
+
 void RunWorld(const World &w, unsigned seed, int iterations, Stats *st) {
   PolicyGen gen(w, seed);
   const csb_sbpl_host *host = csb_sbpl_host_system(0);
   for (int i = 0; i < iterations && !testing::Test::HasFatalFailure(); i++) {
     csb_policy *p = gen.Make();
-    CheckOne(p, gen.universe(), host, st);
+    CheckOne(p, w, gen.universe(), host, st);
     csb_policy_free(p);
   }
 }
@@ -314,9 +467,9 @@ TEST(Property, HostileNames) {
   Stats st;
   World w{"/nonexistent-csb-property", false, &kHostileTops, &kHostileSubs, &kHostileGlobs, 2};
   RunWorld(w, 4242, Scaled(600), &st);
-  printf("policies %ld, decisions %ld, platform-default decisions skipped %ld, unlink checks %ld\n",
-         st.policies, st.decisions, st.platform_skips, st.unlink_checks);
-  EXPECT_EQ(st.policies, Scaled(600));
+  PrintStats(st);
+  EXPECT_EQ(st.policies + st.refused, Scaled(600));
+  EXPECT_GT(st.policies, Scaled(400));
   EXPECT_GT(st.can_write, Scaled(5000));
   EXPECT_GT(st.denied, Scaled(5000));
 }
@@ -352,11 +505,56 @@ TEST(Property, ProtectedNamesInAnyCase) {
   Stats st;
   World w{"/nonexistent-csb-property", false, &kTops, &kCaseSubs};
   RunWorld(w, 1717, Scaled(800), &st);
-  printf("policies %ld, decisions %ld, platform-default decisions skipped %ld, unlink checks %ld\n",
-         st.policies, st.decisions, st.platform_skips, st.unlink_checks);
+  PrintStats(st);
   EXPECT_EQ(st.policies, Scaled(800));
   EXPECT_GT(st.can_write, Scaled(3000));
   EXPECT_GT(st.denied, Scaled(3000));
+}
+
+// A case-insensitive volume: policies name paths in one spelling, the
+// command uses others. A missing read-only path below a writable root must
+// not be creatable in any of them (creating `A` creates what the policy
+// calls `a`); an existing one is reported under its stored name.
+const std::vector<std::string> kFoldSubs = {"a", "kb", "sst", ".git", ".codex", "wt"};
+const std::vector<std::string> kFoldVariants = {
+    "A",    "\xe2\x84\xaa" "b" /* U+212A */,    "KB",  "\xc3\x9f" "t" /* U+00DF */,
+    "S\xef\xac\x86" /* U+FB06 */, "s\xc5\xbf" "T" /* U+017F */, "\xe1\xba\x9e" "T" /* U+1E9E */,
+    ".GIT", ".CODEX", "Wt"};
+
+
+TEST(Property, CaseInsensitiveVolumeNothingExists) {
+  Stats st;
+  World w{"/nonexistent-csb-property", false, &kTops, &kFoldSubs, &kGlobs, 1u << 30,
+          &kFoldVariants, true, {}};
+  RunWorld(w, 9091, Scaled(600), &st);
+  PrintStats(st);
+  EXPECT_EQ(st.policies, Scaled(600));
+  EXPECT_GT(st.other_spellings, Scaled(20000));
+  EXPECT_GT(st.folded_denials, Scaled(2000));
+  EXPECT_GT(st.uncreatable, Scaled(2000));
+}
+
+TEST(Property, CaseInsensitiveVolumeRealTree) {
+  const char *tmp = getenv("TEST_TMPDIR");
+  std::string t = std::string(tmp ? tmp : "/tmp") + "/propXXXXXX";
+  std::vector<char> buf(t.begin(), t.end());
+  buf.push_back('\0');
+  ASSERT_NE(mkdtemp(buf.data()), nullptr);
+  char *real = realpath(buf.data(), nullptr);
+  World w{real, true, &kTops, &kFoldSubs, &kGlobs, 1u << 30, &kFoldVariants, true, {}};
+  free(real);
+  for (std::string a = w.base; a != "/"; a = Parent(a)) w.existing.push_back(a);
+  for (const char *d : {"/r", "/r/a", "/r/.git", "/r/sst", "/s", "/s/kb", "/s/kb/a", "/g", "/g/wt"}) {
+    ASSERT_EQ(mkdir((w.base + d).c_str(), 0755), 0) << d;
+    w.existing.push_back(w.base + d);
+  }
+  Stats st;
+  RunWorld(w, 5150, Scaled(200), &st);
+  PrintStats(st);
+  EXPECT_EQ(st.policies, Scaled(200));
+  EXPECT_GT(st.folded_denials, Scaled(200));
+  EXPECT_GT(st.uncreatable_denied, Scaled(20));
+  (void)!system(("rm -rf '" + w.base + "'").c_str());
 }
 
 TEST(Property, RealTreeWithMetadata) {
@@ -378,10 +576,9 @@ TEST(Property, RealTreeWithMetadata) {
   fclose(f);
   Stats st;
   RunWorld(w, 777, Scaled(400), &st);
-  printf("policies %ld, decisions %ld, platform-default decisions skipped %ld, unlink checks %ld, "
-         "paths below a file skipped %ld\n",
-         st.policies, st.decisions, st.platform_skips, st.unlink_checks, st.below_file);
+  PrintStats(st);
   EXPECT_EQ(st.policies, Scaled(400));
+  EXPECT_GT(st.uncreatable_denied, Scaled(20));
   EXPECT_GT(st.can_write, Scaled(3000));
   (void)!system(("rm -rf '" + w.base + "'").c_str());
 }

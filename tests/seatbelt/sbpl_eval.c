@@ -563,3 +563,113 @@ void sbpl_decide(const sbpl_program *p, const char *const *params, size_t nparam
     out->section = p->sections[i];
   }
 }
+
+/* ---- a case-insensitive volume --------------------------------------------------- */
+
+static const struct {
+  const char *utf8;
+  const char *folded;
+} kFolds[] = {
+    {"\xc5\xbf", "s"},          /* U+017F LATIN SMALL LETTER LONG S */
+    {"\xe2\x84\xaa", "k"},      /* U+212A KELVIN SIGN */
+    {"\xc3\x9f", "ss"},         /* U+00DF LATIN SMALL LETTER SHARP S */
+    {"\xe1\xba\x9e", "ss"},     /* U+1E9E LATIN CAPITAL LETTER SHARP S */
+    {"\xef\xac\x80", "ff"},     /* U+FB00..U+FB06 ligatures */
+    {"\xef\xac\x81", "fi"},
+    {"\xef\xac\x82", "fl"},
+    {"\xef\xac\x83", "ffi"},
+    {"\xef\xac\x84", "ffl"},
+    {"\xef\xac\x85", "st"},
+    {"\xef\xac\x86", "st"},
+    {"\xcd\xbe", ";"},          /* U+037E GREEK QUESTION MARK */
+    {"\xe1\xbf\xaf", "`"},      /* U+1FEF GREEK VARIA */
+};
+
+char *sbpl_fold(const char *s) {
+  size_t n = strlen(s);
+  char *out = xrealloc(NULL, 3 * n + 1);
+  size_t k = 0;
+  while (*s) {
+    size_t i = 0;
+    for (; i < sizeof kFolds / sizeof kFolds[0]; i++) {
+      size_t l = strlen(kFolds[i].utf8);
+      if (strncmp(s, kFolds[i].utf8, l) == 0) {
+        size_t fl = strlen(kFolds[i].folded);
+        memcpy(out + k, kFolds[i].folded, fl);
+        k += fl;
+        s += l;
+        break;
+      }
+    }
+    if (i < sizeof kFolds / sizeof kFolds[0]) continue;
+    out[k++] = (*s >= 'A' && *s <= 'Z') ? (char)(*s - 'A' + 'a') : *s;
+    s++;
+  }
+  out[k] = '\0';
+  return out;
+}
+
+struct sbpl_volume {
+  char **stored, **folded;
+  size_t n;
+};
+
+sbpl_volume *sbpl_volume_new(const char *const *existing, size_t n) {
+  sbpl_volume *v = calloc(1, sizeof *v);
+  if (!v) abort();
+  v->stored = xrealloc(NULL, (n + 1) * sizeof(char *));
+  v->folded = xrealloc(NULL, (n + 1) * sizeof(char *));
+  for (size_t i = 0; i < n; i++) {
+    v->stored[i] = xstrndup(existing[i], strlen(existing[i]));
+    v->folded[i] = sbpl_fold(existing[i]);
+  }
+  v->n = n;
+  return v;
+}
+
+void sbpl_volume_free(sbpl_volume *v) {
+  if (!v) return;
+  for (size_t i = 0; i < v->n; i++) {
+    free(v->stored[i]);
+    free(v->folded[i]);
+  }
+  free(v->stored);
+  free(v->folded);
+  free(v);
+}
+
+char *sbpl_volume_path(const sbpl_volume *v, const char *path) {
+  size_t cap = strlen(path) + 2, cl = 0;
+  char *cur = xrealloc(NULL, cap);
+  cur[0] = '\0';
+  int exists = 1;
+  for (const char *c = path; *c;) {
+    while (*c == '/') c++;
+    if (!*c) break;
+    size_t l = strcspn(c, "/");
+    if (cl + l + 2 > cap) cur = xrealloc(cur, cap = 2 * (cl + l + 2));
+    cur[cl++] = '/';
+    memcpy(cur + cl, c, l);
+    cl += l;
+    cur[cl] = '\0';
+    c += l;
+    if (!exists) continue;
+    char *want = sbpl_fold(cur);
+    const char *stored = NULL;
+    for (size_t i = 0; i < v->n && !stored; i++)
+      if (strcmp(v->folded[i], want) == 0) stored = v->stored[i];
+    free(want);
+    if (stored == NULL) {
+      exists = 0;
+      continue;
+    }
+    cl = strlen(stored);
+    if (cl + 1 > cap) cur = xrealloc(cur, cap = cl + 1);
+    memcpy(cur, stored, cl + 1);
+  }
+  if (cl == 0) {
+    cur = xrealloc(cur, 2);
+    strcpy(cur, "/");
+  }
+  return cur;
+}

@@ -16,7 +16,13 @@
  * wins; (deny default) otherwise. Filters: literal, subpath, regex,
  * path-ancestors, require-all/any/not, vnode-type; anything that is not
  * about file paths (extension, sysctl-name, ...) never matches a file
- * query.
+ * query. Filters compare paths byte for byte, as Seatbelt does.
+ *
+ * Volume: on a case-insensitive volume (macOS's default) a path names an
+ * existing file whatever its spelling, and the kernel reports (and
+ * Seatbelt checks) the file's stored name; a name that does not exist yet
+ * is checked as spelled. sbpl_volume_path models that, so the caller
+ * decides on the path the kernel would report.
  */
 #ifndef CSB_TESTS_SBPL_EVAL_H
 #define CSB_TESTS_SBPL_EVAL_H
@@ -59,6 +65,27 @@ typedef struct sbpl_decision {
 void sbpl_decide(const sbpl_program *p, const char *const *params, size_t nparams,
                  const char *operation, const char *path, const char *vnode_type,
                  sbpl_decision *out);
+
+/* `s` with every name folded the way a case-insensitive APFS volume
+ * compares names (Unicode full case folding after canonical
+ * decomposition), for the characters that fold to ASCII: ASCII letters to
+ * lower case, U+017F to s, U+212A to k, U+00DF and U+1E9E to ss, the
+ * ligatures U+FB00..U+FB06 to ff, fi, fl, ffi, ffl, st, st, and U+037E
+ * and U+1FEF to `;` and the grave accent they decompose to. Other bytes
+ * are kept. Caller frees. */
+char *sbpl_fold(const char *s);
+
+/* A case-insensitive volume where the `n` absolute paths of `existing`
+ * exist, each spelled as stored (copied). */
+typedef struct sbpl_volume sbpl_volume;
+sbpl_volume *sbpl_volume_new(const char *const *existing, size_t n);
+void sbpl_volume_free(sbpl_volume *v);
+
+/* The path the kernel reports for the absolute `path` on the volume: the
+ * leading components that name an existing file (compared through
+ * sbpl_fold) take its stored spelling, the rest, from the first missing
+ * component on, keeps the spelling given. Caller frees. */
+char *sbpl_volume_path(const sbpl_volume *v, const char *path);
 
 #ifdef __cplusplus
 }

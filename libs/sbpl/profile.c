@@ -158,6 +158,49 @@ static void unreadable_denies(gen *g) {
   }
 }
 
+/* The syslog socket the platform defaults let a process connect to. */
+#define SYSLOG_SOCKET "/private/var/run/syslog"
+
+/* The platform defaults come after the network rules and grant a
+ * connection to the syslog socket; a policy that denies it (a deny entry
+ * other than `/` deciding the path, a deny glob matching it, or a
+ * unix_sockets deny that no deeper allow re-opens) keeps it closed. */
+static void syslog_deny(gen *g) {
+  csb_verdict vd;
+  csb_policy_access_for(g->p, SYSLOG_SOCKET, &vd);
+  int deny = vd.reason == CSB_REASON_DENY_GLOB ||
+             (vd.reason == CSB_REASON_ENTRY && vd.access == CSB_ACCESS_DENY &&
+              strcmp(g->p->entries[vd.entry].path, "/") != 0);
+  /* A deny glob matching it, also where no rule covers the path (the
+   * verdict then stops at "no rule"), in either spelling of /var. */
+  for (size_t i = 0; i < g->p->n_globs && !deny; i++) {
+    csb_glob *gl = NULL;
+    if (!csb_glob_compile(g->p->globs[i].pattern, &gl, NULL)) continue;
+    deny = csb_glob_match(gl, SYSLOG_SOCKET) || csb_glob_match(gl, "/var/run/syslog");
+    csb_glob_free(gl);
+  }
+  size_t depth = 0;
+  int found = 0, allow = 0;
+  for (size_t i = 0; i < g->p->n_unix_sockets; i++) {
+    char *c = csb_sbpl_canonical(g->h, g->p->unix_sockets[i].path);
+    if (csb_path_is_under(c, SYSLOG_SOCKET)) {
+      size_t d = csb_path_depth(c);
+      int a = g->p->unix_sockets[i].allow != 0;
+      /* The deepest rule decides; a deny wins at equal depth. */
+      if (!found || d > depth || (d == depth && !a)) {
+        depth = d;
+        allow = a;
+      }
+      found = 1;
+    }
+    free(c);
+  }
+  if (!deny && !(found && !allow)) return;
+  csb_buf_puts(&g->platform_denies, "; the policy denies the syslog socket\n");
+  csb_buf_puts(&g->platform_denies,
+               "(deny network-outbound (literal \"" SYSLOG_SOCKET "\"))\n");
+}
+
 static int read_section(gen *g, csb_buf *out) {
   const csb_policy_view *v = g->v;
   if (v->full_read) {
@@ -1107,6 +1150,7 @@ int csb_sbpl_generate(const csb_policy *p, const csb_policy_view *v, const csb_s
   append_section(&text, &sec);
   int ok = read_section(&g, &sec);
   append_section(&text, &sec);
+  if (v->include_platform_defaults) syslog_deny(&g);
   if (ok) ok = write_section(&g, &sec);
   append_section(&text, &sec);
   if (ok) {

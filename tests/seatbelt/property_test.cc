@@ -584,3 +584,67 @@ TEST(Property, RealTreeWithMetadata) {
 }
 
 }  // namespace
+
+namespace {
+
+// The `:minimal` platform defaults let a process log through
+// /private/var/run/syslog; a policy that denies that socket (a `deny`
+// entry at or above it, a deny glob matching it, or a unix_sockets deny)
+// keeps it closed, unless a deeper rule re-opens it. (A policy that reads
+// every file has no platform section: libs/policy's view drops `:minimal`
+// there.)
+struct SyslogCase {
+  const char *name;
+  std::vector<std::pair<std::string, csb_access>> entries;
+  std::vector<std::pair<std::string, int>> unix_sockets;
+  std::vector<std::string> globs;
+  bool allowed;
+};
+
+TEST(Platform, SyslogFollowsThePolicy) {
+  const std::vector<SyslogCase> cases = {
+      {"no rule about it", {{"/Users/u/w", CSB_ACCESS_WRITE}}, {}, {}, true},
+      {"readable", {{"/Users", CSB_ACCESS_READ}}, {}, {}, true},
+      {"deny entry above", {{"/private/var/run", CSB_ACCESS_DENY}}, {}, {}, false},
+      {"deny entry at it", {{"/Users", CSB_ACCESS_READ}, {"/private/var/run/syslog", CSB_ACCESS_DENY}}, {}, {}, false},
+      {"re-opened below a deny",
+       {{"/private/var", CSB_ACCESS_DENY}, {"/private/var/run/syslog", CSB_ACCESS_READ}}, {}, {}, true},
+      {"deny glob", {{"/Users", CSB_ACCESS_READ}}, {}, {"/private/var/run/sys*"}, false},
+      {"unix socket deny", {{"/Users", CSB_ACCESS_READ}}, {{"/private/var/run/syslog", 0}}, {}, false},
+      {"unix socket deny above", {{"/Users", CSB_ACCESS_READ}}, {{"/private/var/run", 0}}, {}, false},
+      {"unix socket allow below a deny",
+       {{"/Users", CSB_ACCESS_READ}}, {{"/private/var/run", 0}, {"/private/var/run/syslog", 1}}, {}, true},
+  };
+  for (const auto &c : cases) {
+    csb_policy *p = csb_policy_new(CSB_PLATFORM_MACOS, "/Users/u/w");
+    for (const auto &e : c.entries) csb_policy_add_entry(p, e.first.c_str(), e.second, "test", 0, 0);
+    for (const auto &g : c.globs) csb_policy_add_glob(p, g.c_str(), "test");
+    std::vector<csb_unix_socket_rule> us;
+    for (const auto &u : c.unix_sockets) us.push_back({const_cast<char *>(u.first.c_str()), u.second});
+    csb_policy_set_unix_sockets(p, us.data(), us.size());
+    p->include_platform_defaults = 1;
+    csb_policy_canonicalize(p);
+    csb_policy_view *v = nullptr;
+    csb_error err;
+    csb_error_clear(&err);
+    ASSERT_TRUE(csb_policy_view_build(p, &v, &err)) << err.msg;
+    csb_sbpl_profile *prof = nullptr;
+    ASSERT_TRUE(csb_sbpl_generate(p, v, csb_sbpl_host_none(), nullptr, &prof, &err)) << err.msg;
+    std::vector<const char *> params(prof->params.items, prof->params.items + prof->params.len);
+    char perr[1024] = "";
+    sbpl_program *prog = sbpl_parse(prof->text, perr, sizeof perr);
+    ASSERT_NE(prog, nullptr) << perr;
+    ASSERT_TRUE(sbpl_check(prog, params.data(), params.size(), perr, sizeof perr)) << perr;
+    sbpl_decision d;
+    sbpl_decide(prog, params.data(), params.size(), "network-outbound", "/private/var/run/syslog",
+                "SOCKET", &d);
+    EXPECT_EQ(d.allowed != 0, c.allowed) << c.name << " (rule " << d.rule << ", " << d.section << ")\n"
+                                         << prof->text;
+    sbpl_free(prog);
+    csb_sbpl_profile_free(prof);
+    csb_policy_view_free(v);
+    csb_policy_free(p);
+  }
+}
+
+}  // namespace

@@ -299,10 +299,15 @@ static void fold_char(csb_buf *b, char c) {
   }
 }
 
+/* Longest regex one folded name may take (a name of many `ss`, `ff` and
+ * `st` runs grows exponentially); a longer one refuses the policy. */
+#define FOLDED_NAME_MAX 4096
+
 /* The spellings of name[i..]: each character folded, or a run of letters
- * as one of its ligatures (then the rest after it). */
+ * as one of its ligatures (then the rest after it). Stops early once the
+ * regex is too long (the caller then refuses it). */
 static void fold_from(csb_buf *b, const char *name) {
-  if (*name == '\0') return;
+  if (*name == '\0' || b->len > FOLDED_NAME_MAX) return;
   int alt = 0;
   for (size_t k = 0; k < CSB_ARRAY_LEN(k_folded_runs); k++)
     alt |= strncasecmp(name, k_folded_runs[k].letters, strlen(k_folded_runs[k].letters)) == 0;
@@ -333,10 +338,6 @@ static const struct {
     {"\xef\xac\x84", "ffl"}, {"\xef\xac\x85", "st"}, {"\xef\xac\x86", "st"}, {"\xcd\xbe", ";"},
     {"\xe1\xbf\xaf", "`"},
 };
-
-/* Longest regex one folded name may take (a name of many `ss`, `ff` and
- * `st` runs grows fast); a longer one refuses the policy. */
-#define FOLDED_NAME_MAX 4096
 
 /* NULL when the name, its characters that fold to ASCII folded, still
  * holds a byte that is not ASCII, or its regex grows too long. */

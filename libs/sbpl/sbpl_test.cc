@@ -348,6 +348,20 @@ TEST(Policy, RefusesOtherPlatformsAndDisabledEnforcement) {
                "enforcement is `disabled` (no sandbox): there is no Seatbelt profile to build");
 }
 
+// A missing carve-out's name is spelled in every way a case-insensitive
+// volume takes it; each `ss` run doubles the spellings, so a name of many
+// stops early and refuses the policy instead of growing without bound.
+TEST(Policy, MissingCarveOutWithTooManySpellingsIsRefused) {
+  Gen g;
+  csb_policy *p = csb_policy_new(CSB_PLATFORM_MACOS, "/nonexistent-csb/r");
+  csb_policy_add_entry(p, "/", CSB_ACCESS_READ, ":root", 0, 0);
+  csb_policy_add_entry(p, "/nonexistent-csb/r", CSB_ACCESS_WRITE, "r", 0, 0);
+  std::string ro = "/nonexistent-csb/r/" + std::string(250, 's');
+  csb_policy_add_entry(p, ro.c_str(), CSB_ACCESS_READ, "ro", 0, 0);
+  EXPECT_FALSE(g.Run(p, csb_sbpl_host_none()));
+  EXPECT_NE(strstr(g.err.msg, "non-ASCII (or overlong) name"), nullptr) << g.err.msg;
+}
+
 TEST(Policy, NestedWritableRootsKeepInnerCarveOuts) {
   Gen g;
   csb_policy *p = csb_policy_new(CSB_PLATFORM_MACOS, "/nonexistent-csb/r");

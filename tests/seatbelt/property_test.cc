@@ -549,11 +549,11 @@ TEST(Property, CaseInsensitiveVolumeRealTree) {
     w.existing.push_back(w.base + d);
   }
   Stats st;
-  RunWorld(w, 5150, Scaled(200), &st);
+  RunWorld(w, 5150, Scaled(80), &st);
   PrintStats(st);
-  EXPECT_EQ(st.policies, Scaled(200));
-  EXPECT_GT(st.folded_denials, Scaled(200));
-  EXPECT_GT(st.uncreatable_denied, Scaled(20));
+  EXPECT_EQ(st.policies, Scaled(80));
+  EXPECT_GT(st.folded_denials, Scaled(80));
+  EXPECT_GT(st.uncreatable_denied, Scaled(8));
   (void)!system(("rm -rf '" + w.base + "'").c_str());
 }
 

@@ -172,17 +172,6 @@ static inline int pfs_canonical_existing_prefix(const char *p, char **out, csb_e
 #endif
 /* No extended attributes or POSIX ACLs are carried (see the POSIX side). */
 #define PFS_HAS_ATTRS 0
-static inline int pfs_attrs_get(int fd, csb_buf *out) {
-  (void)fd;
-  (void)out;
-  return 1;
-}
-static inline int pfs_attrs_set(int fd, const char *p, size_t n) {
-  (void)fd;
-  (void)p;
-  (void)n;
-  return 1;
-}
 /* Not needed: replacing a file does not free it inside the rename. */
 #define PFS_HOLD_REPLACED 0
 /* Ends the process at once, as a crash would (fault injection). */
@@ -377,17 +366,6 @@ static inline int pfs_attrs_set(int fd, const char *p, size_t n) {
 }
 #else
 #define PFS_HAS_ATTRS 0
-static inline int pfs_attrs_get(int fd, csb_buf *out) {
-  (void)fd;
-  (void)out;
-  return 1;
-}
-static inline int pfs_attrs_set(int fd, const char *p, size_t n) {
-  (void)fd;
-  (void)p;
-  (void)n;
-  return 1;
-}
 #endif
 static inline int pfs_list(const char *dir, csb_strv *names) {
   DIR *d = opendir(dir);
@@ -523,6 +501,21 @@ static inline mode_t pfs_default_mode(void) {
   return (mode_t)(S_IFREG | (0666 & ~m));
 }
 
+#endif
+
+#if !PFS_HAS_ATTRS
+/* Nothing to carry: reading and setting succeed with no attributes. */
+static inline int pfs_attrs_get(int fd, csb_buf *out) {
+  (void)fd;
+  (void)out;
+  return 1;
+}
+static inline int pfs_attrs_set(int fd, const char *p, size_t n) {
+  (void)fd;
+  (void)p;
+  (void)n;
+  return 1;
+}
 #endif
 
 #endif /* CSB_PATCH_FSYS_H */

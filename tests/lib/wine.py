@@ -106,9 +106,17 @@ class Wine:
         run's server. Ours starts before the first run, as `wineserver -p`
         does nothing while another server holds the prefix, and stays
         PERSIST seconds after the last process exits: through the whole
-        suite, but not for long after a suite that died without stop()."""
+        suite, but not for long after a suite that died without stop().
+
+        A server is found by the device and inode of its prefix: one left
+        by an earlier suite whose prefix is gone, and whose inode number our
+        new prefix got, would serve us that missing prefix ("could not load
+        kernel32.dll"). Whatever server answers for our prefix before we
+        start ours is such a leftover, and is stopped first."""
         if self.wineserver:
             os.makedirs(self.env["WINEPREFIX"], exist_ok=True)
+            self._server("-k")
+            self._server("-w")
             with open(self.server_log, "wb") as log:
                 rc = self._server("-p%d" % PERSIST, log)
             if rc != 0:

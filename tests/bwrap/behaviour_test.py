@@ -73,12 +73,23 @@ def codex_home(t):
         lines += ["", "[permissions.t.network.unix_sockets]"]
         for k, v in kw["unix"].items():
             lines.append(f"{toml_str(k)} = {toml_str(v)}")
-    # codex refuses a CODEX_HOME under /tmp
-    home = os.path.join(os.path.expanduser("~"), ".cache", "csb-bwrap-differential", os.path.basename(t.base))
+    home = os.path.join(codex_homes(), os.path.basename(t.base))
     os.makedirs(home, exist_ok=True)
     with open(os.path.join(home, "config.toml"), "w") as f:
         f.write("\n".join(lines) + "\n")
     return home
+
+
+def codex_homes():
+    """Where the codex homes go: codex refuses a CODEX_HOME below the
+    temporary directory, so ~/.cache unless $HOME is there too, else the
+    first of /var/tmp and /var/cache that is not."""
+    tmp = os.path.realpath(tempfile.gettempdir())
+    for base in (os.path.join(os.path.expanduser("~"), ".cache"), "/var/tmp", "/var/cache"):
+        real = os.path.realpath(base)
+        if real != tmp and not real.startswith(tmp + "/"):
+            return os.path.join(base, "csb-bwrap-differential")
+    raise SystemExit("no directory outside %s for codex homes" % tmp)
 
 
 def eq(got, want, what="value"):

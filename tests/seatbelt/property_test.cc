@@ -362,26 +362,19 @@ void CheckOne(csb_policy *p, const World &w, const std::vector<std::string> &uni
     bool at_most = other_spelling || below_uncreatable;
     // Reading another spelling of a missing path reads nothing: the
     // command cannot create it in any spelling (checked with the writes).
-    if (!plat_r && !(other_spelling && !Exists(seen))) {
+    auto agrees = [&](const char *op, const sbpl_decision &d, bool verdict) {
       if (at_most)
-        ASSERT_TRUE(!rd.allowed || vd.can_read)
-            << "read " << spelled << " (" << path << ", rule " << rd.rule << ", " << rd.section
-            << ")\n" << Describe(p) << prof->text;
-      else
-        ASSERT_EQ(rd.allowed != 0, vd.can_read != 0)
-            << "read " << path << " (rule " << rd.rule << ", " << rd.section << ")\n"
+        ASSERT_TRUE(!d.allowed || verdict)
+            << op << " " << spelled << " (" << path << ", rule " << d.rule << ", " << d.section << ")\n"
             << Describe(p) << prof->text;
-    }
-    if (!plat_w) {
-      if (at_most)
-        ASSERT_TRUE(!wd.allowed || vd.can_write)
-            << "write " << spelled << " (" << path << ", rule " << wd.rule << ", " << wd.section
-            << ")\n" << Describe(p) << prof->text;
       else
-        ASSERT_EQ(wd.allowed != 0, vd.can_write != 0)
-            << "write " << path << " (rule " << wd.rule << ", " << wd.section << ")\n"
-            << Describe(p) << prof->text;
-    }
+        ASSERT_EQ(d.allowed != 0, verdict)
+            << op << " " << path << " (rule " << d.rule << ", " << d.section << ")\n" << Describe(p) << prof->text;
+    };
+    if (!plat_r && !(other_spelling && !Exists(seen))) agrees("read", rd, vd.can_read != 0);
+    if (testing::Test::HasFatalFailure()) return;
+    if (!plat_w) agrees("write", wd, vd.can_write != 0);
+    if (testing::Test::HasFatalFailure()) return;
   }
   // Renaming the directories above a read-only carve-out would move it
   // out from under its rule: they, and writable roots, stay in place.

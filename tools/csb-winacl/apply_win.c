@@ -623,7 +623,7 @@ static int caps(applier *A) {
       char *t = csb_xstrdup(text);
       char *e = t + strlen(t);
       while (e > t && (e[-1] == '\n' || e[-1] == '\r' || e[-1] == ' ')) *--e = '\0';
-      if (wa_is_sid(t)) {
+      if (wa_is_cap_sid(t)) {
         csb_json_add_string(rec, "workspace", t);
         now = "plain-sid";
       } else {

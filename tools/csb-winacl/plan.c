@@ -793,6 +793,62 @@ static const char *record_sid(planner *P, const char *slot, const char *key) {
   return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+/* Each writable root's capability SID grants writes to that root alone,
+ * and the read-only SID none: a record that gives one SID to two roots,
+ * or the read-only SID to a root, would let a run write where its policy
+ * does not (a token holding the SID of root A also matches the ACEs of
+ * root B). The same key in both maps (the cwd, also listed as a root) may
+ * share its SID. Returns 1 when the SIDs are distinct, else fails. */
+/* SID strings (wa_is_sid) naming the same SID: "S"/"s", leading zeros. */
+static int sid_equal(const char *a, const char *b) {
+  a += 2, b += 2;
+  for (;;) {
+    unsigned long long x = strtoull(a, (char **)&a, 10), y = strtoull(b, (char **)&b, 10);
+    if (x != y || *a != *b) return 0;
+    if (*a == '\0') return 1;
+    a++, b++;
+  }
+}
+
+static int cap_sids_distinct(planner *P, const cJSON *doc, const char *file) {
+  static const char *const maps[2] = {"workspace_by_cwd", "writable_root_by_path"};
+  const cJSON *ro = cJSON_GetObjectItemCaseSensitive(doc, "readonly");
+  const char *ro_sid = cJSON_IsString(ro) ? ro->valuestring : NULL;
+  for (int a = 0; a < 2; a++) {
+    const cJSON *ma = cJSON_GetObjectItemCaseSensitive(doc, maps[a]);
+    for (const cJSON *x = ma ? ma->child : NULL; x; x = x->next) {
+      const char *other = NULL, *other_key = NULL;
+      if (ro_sid != NULL && sid_equal(ro_sid, x->valuestring)) {
+        other = "readonly";
+      } else {
+        for (int b = a; b < 2 && other == NULL; b++) {
+          const cJSON *mb = cJSON_GetObjectItemCaseSensitive(doc, maps[b]);
+          for (const cJSON *y = b == a ? x->next : (mb ? mb->child : NULL); y; y = y->next) {
+            if (!sid_equal(x->valuestring, y->valuestring) || strcmp(x->string, y->string) == 0) continue;
+            other = maps[b];
+            other_key = y->string;
+            break;
+          }
+        }
+      }
+      if (other == NULL) continue;
+      char *rule = other_key ? csb_xasprintf("%s[\"%s\"] and %s[\"%s\"] hold %s", maps[a], x->string, other,
+                                             other_key, x->valuestring)
+                             : csb_xasprintf("%s[\"%s\"] holds the readonly SID %s", maps[a], x->string,
+                                             x->valuestring);
+      fail(P, CSB_EXIT_DATA,
+           "cap sid file %s gives one capability SID to two purposes (%s), so a run could write "
+           "where its policy does not; refusing to use it (rule: the capability SID record; "
+           "backend: %s; fix: restore the file from a backup, or delete it, which orphans the "
+           "ACEs granted to its SIDs)",
+           file, rule, P->backend);
+      free(rule);
+      return 0;
+    }
+  }
+  return 1;
+}
+
 static int load_cap_record(planner *P) {
   char *file = csb_winpath_join(P->home, "cap_sid");
   P->cap_status = "missing";
@@ -821,15 +877,21 @@ static int load_cap_record(planner *P) {
     int valid = 1;
     for (const cJSON *c = doc->child; c && valid; c = c->next) {
       if (strcmp(c->string, "workspace") == 0 || strcmp(c->string, "readonly") == 0) {
-        valid = cJSON_IsNull(c) || (cJSON_IsString(c) && wa_is_sid(c->valuestring));
+        valid = cJSON_IsNull(c) || (cJSON_IsString(c) && wa_is_cap_sid(c->valuestring));
       } else if (strcmp(c->string, "workspace_by_cwd") == 0 ||
                  strcmp(c->string, "writable_root_by_path") == 0) {
         valid = cJSON_IsObject(c);
         for (const cJSON *m = valid ? c->child : NULL; m && valid; m = m->next)
-          valid = cJSON_IsString(m) && wa_is_sid(m->valuestring);
+          valid = cJSON_IsString(m) && wa_is_cap_sid(m->valuestring);
       } else {
         valid = 0;
       }
+    }
+    if (valid && !cap_sids_distinct(P, doc, file)) {
+      cJSON_Delete(doc);
+      free(text);
+      rc = CSB_EXIT_DATA;
+      goto out;
     }
     if (!valid) {
       cJSON_Delete(doc);
@@ -847,7 +909,7 @@ static int load_cap_record(planner *P) {
     size_t n = strlen(t);
     while (n > 0 && (t[n - 1] == '\n' || t[n - 1] == '\r' || t[n - 1] == ' ' || t[n - 1] == '\t'))
       t[--n] = '\0';
-    if (!wa_is_sid(t)) {
+    if (!wa_is_cap_sid(t)) {
       free(t);
       free(text);
       rc = fail(P, CSB_EXIT_DATA, MSG_CAP_NEITHER " (rule: the capability SID record; backend: %s; "

@@ -85,6 +85,10 @@ const char *wa_backend_name(wa_backend b);
 const char *wa_mask_name(uint32_t mask);
 /* 1 when `s` is a SID string (S-1-<authority>(-<subauthority>)+). */
 int wa_is_sid(const char *s);
+/* 1 when `s` has the form of a capability SID as csb and Codex create them:
+ * S-1-5-21- and four 32-bit subauthorities. A well-known or account SID
+ * (Everyone, Users, a domain group) is not one. */
+int wa_is_cap_sid(const char *s);
 /* The firewall complement of sorted, distinct ports (1..65535): "1-3127,3129-65535";
  * "" when every port is listed. Caller frees. */
 char *wa_port_complement(const int *ports, size_t n);

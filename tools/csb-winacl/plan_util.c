@@ -72,6 +72,13 @@ int wa_is_sid(const char *s) {
   return *p == '\0' && subs >= 1 && subs <= 15;
 }
 
+int wa_is_cap_sid(const char *s) {
+  if (!wa_is_sid(s) || strncmp(s + 1, "-1-5-21-", 8) != 0) return 0;
+  int dashes = 0;
+  for (const char *p = s; *p; p++) dashes += *p == '-';
+  return dashes == 7; /* S-1-5-21-a-b-c-d */
+}
+
 char *wa_port_complement(const int *ports, size_t n) {
   csb_buf b = {0};
   csb_buf_puts(&b, "");

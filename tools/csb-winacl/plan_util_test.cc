@@ -81,6 +81,18 @@ TEST(Sid, Syntax) {
   EXPECT_FALSE(wa_is_sid(nullptr));
 }
 
+TEST(Sid, CapabilityForm) {
+  EXPECT_TRUE(wa_is_cap_sid("S-1-5-21-1-2-3-4"));
+  EXPECT_TRUE(wa_is_cap_sid("s-1-5-21-4294967295-0-0-4294967295"));
+  EXPECT_FALSE(wa_is_cap_sid("S-1-1-0"));             /* Everyone */
+  EXPECT_FALSE(wa_is_cap_sid("S-1-5-32-545"));        /* Users */
+  EXPECT_FALSE(wa_is_cap_sid("S-1-5-21-1-2-3"));      /* a domain, not a capability */
+  EXPECT_FALSE(wa_is_cap_sid("S-1-5-21-1-2-3-4-5"));  /* five subauthorities */
+  EXPECT_FALSE(wa_is_cap_sid("S-1-15-3-1-2-3-4"));
+  EXPECT_FALSE(wa_is_cap_sid("S-1-5-21-4294967296-1-2-3"));
+  EXPECT_FALSE(wa_is_cap_sid(nullptr));
+}
+
 TEST(Masks, NamesAndValues) {
   EXPECT_EQ(WA_MASK_READ_EXECUTE, 0x001200a9u);
   EXPECT_EQ(WA_MASK_RWX, 0x001201bfu);

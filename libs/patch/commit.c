@@ -1345,8 +1345,10 @@ static int check_or_fail(csb_patch_check_fn check, void *ctx, const char *p,
   return policy_fail(kind, err, &ce);
 }
 
-int csb_patch_commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts,
-                     csb_patch_err_kind *kind, csb_error *err) {
+/* The live transaction; with dry_run, only up to the placement checks
+ * (csb_patch_commit_check): nothing is recovered, made or written. */
+static int commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts, int dry_run,
+                  csb_patch_err_kind *kind, csb_error *err) {
   if (kind) *kind = CSB_PATCH_ERR_NONE;
   tx t;
   memset(&t, 0, sizeof(t));
@@ -1425,7 +1427,7 @@ int csb_patch_commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts,
   csb_strv_sort_unique(&anchors);
   collect_dirs(&t);
 
-  if (opts && opts->recover_first) {
+  if (!dry_run && opts && opts->recover_first) {
     for (size_t i = 0; i < anchors.len; i++) {
       csb_error re;
       if (!csb_patch_recover_dir(anchors.items[i], opts->check, opts->check_ctx, &re)) {
@@ -1502,9 +1504,9 @@ int csb_patch_commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts,
   }
   csb_strv_free(&created);
   csb_strv_free(&anchors);
-  if (!placed) {
+  if (!placed || dry_run) {
     tx_free(&t);
-    return 0;
+    return placed;
   }
   collect_dirs(&t);
   t.fsync_each = t.n_ops <= fsync_each_max();
@@ -1699,4 +1701,14 @@ undo_no_journal:
   free(t.journal);
   t.journal = NULL;
   goto undo;
+}
+
+int csb_patch_commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts,
+                     csb_patch_err_kind *kind, csb_error *err) {
+  return commit(pl, opts, 0, kind, err);
+}
+
+int csb_patch_commit_check(csb_patch_plan *pl, const csb_patch_commit_opts *opts,
+                           csb_patch_err_kind *kind, csb_error *err) {
+  return commit(pl, opts, 1, kind, err);
 }

@@ -209,6 +209,14 @@ typedef struct csb_patch_commit_opts {
 int csb_patch_commit(csb_patch_plan *plan, const csb_patch_commit_opts *opts,
                      csb_patch_err_kind *kind, csb_error *err);
 
+/* What csb_patch_commit checks before it writes, without writing (a dry
+ * run): that every directory it would create, every temporary file and
+ * the journal are paths opts->check allows, with the same refusals (kind
+ * CSB_PATCH_ERR_POLICY, the same message but for the transaction's
+ * random name). Leftovers of interrupted runs are not recovered. */
+int csb_patch_commit_check(csb_patch_plan *plan, const csb_patch_commit_opts *opts,
+                           csb_patch_err_kind *kind, csb_error *err);
+
 /* Finds leftovers of interrupted transactions in `dir` (a directory path),
  * finishes committed ones and rolls back the rest. Transactions still held
  * by a live process are skipped. Returns 1 when nothing was left to do or

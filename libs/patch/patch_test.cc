@@ -921,6 +921,44 @@ TEST_F(Tree, PolicyCallbackSeesSymlinkTargets) {
             CSB_PATCH_ERR_NONE);
 }
 
+static int deny_exactly(void *ctx, const char *, const char *abs, csb_error *err) {
+  if (*static_cast<const std::string *>(ctx) != abs) return 1;
+  csb_error_set(err, "refusing to write %s", abs);
+  return 0;
+}
+
+// csb_patch_commit_check refuses where csb_patch_commit would (here a
+// directory it would create), and neither refusing nor allowing makes a
+// directory or a file.
+TEST_F(Tree, CommitCheckRefusesLikeCommitWithoutWriting) {
+  Write("ro/r.txt", "r\n");
+  std::string denied = root + "/ro/c";
+  Parsed r;
+  Parse(P("*** Add File: ro/c/d/f.txt\n+f\n"), &r);
+  ASSERT_TRUE(r.ok);
+  csb_patch_plan_opts o = {root.c_str(), 0, deny_exactly, &denied, nullptr};
+  csb_patch_err_kind kind = CSB_PATCH_ERR_NONE;
+  csb_error err;
+  csb_patch_plan *plan = csb_patch_plan_build(r.p, &o, &kind, &err);
+  ASSERT_NE(plan, nullptr) << err.msg;
+  csb_patch_commit_opts co = {1, deny_exactly, &denied};
+  for (int dry : {1, 0}) {
+    kind = CSB_PATCH_ERR_NONE;
+    EXPECT_EQ((dry ? csb_patch_commit_check : csb_patch_commit)(plan, &co, &kind, &err), 0);
+    EXPECT_EQ(kind, CSB_PATCH_ERR_POLICY);
+    EXPECT_EQ(std::string(err.msg), "refusing to write " + denied);
+    EXPECT_FALSE(Exists("ro/c"));
+    EXPECT_TRUE(Leftovers().empty());
+  }
+  csb_patch_commit_opts all = {1, nullptr, nullptr};
+  EXPECT_EQ(csb_patch_commit_check(plan, &all, &kind, &err), 1);
+  EXPECT_FALSE(Exists("ro/c"));
+  EXPECT_TRUE(Leftovers().empty());
+  EXPECT_EQ(csb_patch_commit(plan, &all, &kind, &err), 1);
+  EXPECT_EQ(Read("ro/c/d/f.txt"), "f\n");
+  csb_patch_plan_free(plan);
+}
+
 // A process racing the plan: once the last path is checked, directory
 // `dir` is moved aside and becomes a symlink to `to`.
 struct SwapAfterChecks {

@@ -18,7 +18,9 @@ Each directory under cases/ is one scenario:
                exactly as it was after setup.
   stdout, stderr, exit
                expected output (missing = empty) and exit status (missing = 0);
-               "@ROOT@" stands for the scenario root.
+               "@ROOT@" stands for the scenario root, "@ID@" for the name
+               of a transaction the run made up (in ".csb-applypatch-ID.",
+               an ID no file of setup.sh has).
   check.sh     when present, run in ROOT/work after the tool; it must exit 0
                (for what the tree snapshot does not show: modes, owners)
   fsize        when present, the tool runs with RLIMIT_FSIZE set to the
@@ -38,6 +40,7 @@ Usage: run_golden.py --bin PATH [--cases DIR] [--only NAME] [--record]
 import argparse
 import json
 import os
+import re
 import resource
 import shutil
 import stat
@@ -112,6 +115,16 @@ def policy_doc(root, extra):
                           summary="workspace-write [workdir]", projection_error="test policy")
 
 
+# A transaction's name in the files it makes: .csb-applypatch-PID-RANDOM.
+TXID = re.compile(rb"(\.csb-applypatch-)([0-9a-f]+-[0-9a-f]{16})(?=\.)")
+
+
+def mask_ids(data, planted):
+    """data with the transaction IDs that are not in `planted` as @ID@."""
+    return TXID.sub(lambda m: m.group(0) if m.group(2) in planted else m.group(1) + b"@ID@",
+                    data)
+
+
 def leftovers(root):
     found = []
     for dirpath, dirnames, filenames in os.walk(root):
@@ -158,6 +171,8 @@ def run_case(case_dir, binary, record, tmp_base):
             want = snapshot(work)
 
         planted = set(leftovers(root))
+        planted_ids = {m.group(2) for p in planted
+                       for m in [TXID.search(os.fsencode(os.path.basename(p)))] if m}
         patch = read(os.path.join(case_dir, "patch.txt"))
         if patch is None and os.path.exists(os.path.join(case_dir, "patch.py")):
             patch = subprocess.run([sys.executable, os.path.join(case_dir, "patch.py")],
@@ -201,8 +216,8 @@ def run_case(case_dir, binary, record, tmp_base):
         res = subprocess.run(argv, cwd=work, env=env, input=stdin if stdin is not None else b"",
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120,
                              preexec_fn=limit)
-        out = res.stdout.replace(root.encode(), b"@ROOT@")
-        err = res.stderr.replace(root.encode(), b"@ROOT@")
+        out = mask_ids(res.stdout.replace(root.encode(), b"@ROOT@"), planted_ids)
+        err = mask_ids(res.stderr.replace(root.encode(), b"@ROOT@"), planted_ids)
 
         if record:
             for fname, data in (("stdout", out), ("stderr", err)):

@@ -412,22 +412,18 @@ static int csb_main(int argc, char **argv) {
       goto out;
     }
   }
-  if (dry_run) {
-    if (json)
-      print_json(plan, 1);
-    else
-      print_summary(plan, "Dry run. Would update the following files:\n");
-    goto out;
-  }
+  /* A dry run refuses where the run would: a directory it would create,
+   * a temporary file or the journal the policy does not let it write. */
   csb_patch_commit_opts co = {1, policy ? policy_check : NULL, policy ? &commit_cctx : NULL};
-  if (!csb_patch_commit(plan, &co, &kind, &err)) {
+  if (!(dry_run ? csb_patch_commit_check : csb_patch_commit)(plan, &co, &kind, &err)) {
     rc = csb_cli_error(&cli, exit_for(kind), "%s", err.msg);
     goto out;
   }
   if (json)
-    print_json(plan, 0);
+    print_json(plan, dry_run);
   else
-    print_summary(plan, "Success. Updated the following files:\n");
+    print_summary(plan, dry_run ? "Dry run. Would update the following files:\n"
+                                : "Success. Updated the following files:\n");
 out:
   csb_buf_free(&full);
   release(plan, p);

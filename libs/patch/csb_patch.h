@@ -175,7 +175,11 @@ typedef struct csb_patch_summary_entry {
 /* Resolves every path against opts->cwd, checks each touched path with
  * opts->check before reading anything, then reads the files and computes
  * every final state in memory, applying hunks in patch order (a later hunk
- * sees the result of an earlier one). Nothing is written. On failure
+ * sees the result of an earlier one). A file whose contents change gets
+ * the mode writing it in place would leave (the kernel's rule for a
+ * write): unless the process has CAP_FSETID in its effective set, no
+ * set-user-ID bit, and no set-group-ID bit when the group may execute it;
+ * a move that changes no byte keeps the mode. Nothing is written. On failure
  * returns NULL, sets *kind and err (upstream message texts). The plan
  * refers to the patch (its paths and lines): free the patch after it. */
 csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_opts *opts,
@@ -200,7 +204,8 @@ typedef struct csb_patch_commit_opts {
 /* Writes the plan all-or-nothing. Every new file content goes to a
  * temporary file in its target directory, is fsynced and gets the mode,
  * and on Linux the user.* extended attributes and POSIX ACLs, of the file
- * it replaces (new files: 0666 & ~umask, none); a journal next to the
+ * it replaces (new files: 0666 & ~umask, none; the mode as the plan left
+ * it, see csb_patch_plan_build); a journal next to the
  * first target records the transaction; then the files are renamed into
  * place and deletions done. If a step fails everything done is rolled
  * back. If the process dies, the next commit (or csb_patch_recover_dir) in

@@ -72,6 +72,15 @@
 #ifndef S_ISLNK
 #define S_ISLNK(m) (((m) & S_IFMT) == S_IFLNK)
 #endif
+#ifndef S_ISUID
+#define S_ISUID 04000
+#endif
+#ifndef S_ISGID
+#define S_ISGID 02000
+#endif
+#ifndef S_IXGRP
+#define S_IXGRP 00010
+#endif
 
 typedef int uid_t;
 typedef int gid_t;
@@ -178,6 +187,8 @@ static inline int pfs_canonical_existing_prefix(const char *p, char **out, csb_e
 void csb_patch_i_fs_kill_self(void) CSB_NORETURN;
 static inline void pfs_kill_self(void) { csb_patch_i_fs_kill_self(); }
 static inline int pfs_is_root(void) { return 0; }
+/* No set-user-ID or set-group-ID bits to clear. */
+static inline int pfs_keeps_setid(void) { return 1; }
 /* Not asked: replacing a read-only file fails at its rename, which rolls
  * the patch back. */
 static inline int pfs_can_write(const char *p) {
@@ -257,6 +268,8 @@ static inline int pfs_lstat_in(int dfd, const char *path, const char *name, stru
 #include <sys/file.h>
 #include <sys/uio.h>
 #if defined(__linux__)
+#include <linux/capability.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
 #endif
 #include <time.h>
@@ -364,8 +377,19 @@ static inline int pfs_attrs_set(int fd, const char *p, size_t n) {
   }
   return 1;
 }
+/* Whether CAP_FSETID is in the effective set: the kernel then keeps the
+ * set-user-ID and set-group-ID bits of a file the process writes. */
+static inline int pfs_keeps_setid(void) {
+  struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+  memset(d, 0, sizeof(d));
+  if (syscall(SYS_capget, &h, d) != 0) return 0;
+  return (d[CAP_TO_INDEX(CAP_FSETID)].effective & CAP_TO_MASK(CAP_FSETID)) != 0;
+}
 #else
 #define PFS_HAS_ATTRS 0
+/* The writer that keeps those bits (see above) is root. */
+static inline int pfs_keeps_setid(void) { return geteuid() == 0; }
 #endif
 static inline int pfs_list(const char *dir, csb_strv *names) {
   DIR *d = opendir(dir);

@@ -25,6 +25,10 @@ Each directory under cases/ is one scenario:
                (for what the tree snapshot does not show: modes, owners)
   fsize        when present, the tool runs with RLIMIT_FSIZE set to the
                number of bytes it holds.
+  drop_caps    when present, the tool runs without the capabilities it
+               names, one a line ("fsetid"): as root, through
+               `setpriv --inh-caps=-CAP --bounding-set=-CAP` (another user
+               has none to drop).
   policy       when present, @POLICY@ is a csb.policy/v1 document with
                ROOT/work as the writable workspace root, "/" readable, and
                one extra entry per line of this file ("deny PATH",
@@ -201,6 +205,12 @@ def run_case(case_dir, binary, record, tmp_base):
                 f.write("\n")
 
         argv = [argv0]
+        drop = read(os.path.join(case_dir, "drop_caps"))
+        if drop is not None and os.geteuid() == 0:
+            caps = drop.decode().split()
+            argv = (["setpriv"] + ["--inh-caps=" + ",".join("-" + c for c in caps),
+                                   "--bounding-set=" + ",".join("-" + c for c in caps), "--"] +
+                    argv)
         stdin = patch
         for a in extra:
             if a == "@PATCH@":

@@ -89,6 +89,8 @@ typedef struct tx_op {
   dev_t orig_dev;
   ino_t orig_ino;
   csb_buf orig_attrs;
+  /* The original's file capabilities, for its restore copy only. */
+  csb_buf orig_caps;
   int dfd; /* its directory, pinned (borrowed from tx.dfds) */
   /* progress */
   int temp_made, done;
@@ -304,6 +306,7 @@ static void tx_free(tx *t) {
     free(t->ops[i].dir);
     csb_buf_free(&t->ops[i].attrs);
     csb_buf_free(&t->ops[i].orig_attrs);
+    csb_buf_free(&t->ops[i].orig_caps);
   }
   free(t->ops);
   csb_patch_i_pool_free(t->pool);
@@ -1092,8 +1095,10 @@ static int set_owner(int fd, const tx_op *o) {
 }
 
 /* Reads the carried attributes of the regular file at path (opened in its
- * pinned directory), which must still be the file the plan saw. */
-static int read_attrs_of(const tx *t, const char *path, dev_t dev, ino_t ino, csb_buf *out) {
+ * pinned directory), which must still be the file the plan saw, and its
+ * file capabilities when caps is not NULL. */
+static int read_attrs_of(const tx *t, const char *path, dev_t dev, ino_t ino, csb_buf *out,
+                         csb_buf *caps) {
   int fd = pfs_open_in(dfd_of(t, path), path, base_of(path),
                        O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0);
   if (fd < 0) return 0;
@@ -1103,22 +1108,23 @@ static int read_attrs_of(const tx *t, const char *path, dev_t dev, ino_t ino, cs
     errno = ESTALE; /* replaced since the plan read it */
     ok = 0;
   }
-  ok = ok && pfs_attrs_get(fd, out);
+  ok = ok && pfs_attrs_get(fd, out) && (!caps || pfs_fcaps_get(fd, caps));
   int e = errno;
   close(fd);
   errno = e;
   return ok;
 }
 
-/* Reads, before the commit point, the attributes of the file o replaces or
- * deletes (for its restore copy) and those its new file carries. */
+/* Reads, before the commit point, the attributes and file capabilities of
+ * the file o replaces or deletes (for its restore copy) and the
+ * attributes its new file carries. */
 static int read_attrs(const tx *t, tx_op *o) {
   if (!PFS_HAS_ATTRS) return 1;
   if (o->orig_exists && S_ISREG(o->orig_mode) &&
-      !read_attrs_of(t, o->target, o->orig_dev, o->orig_ino, &o->orig_attrs))
+      !read_attrs_of(t, o->target, o->orig_dev, o->orig_ino, &o->orig_attrs, &o->orig_caps))
     return 0;
   if (o->kind != OP_WRITE || !o->attrs_path || strcmp(o->attrs_path, o->target) == 0) return 1;
-  return read_attrs_of(t, o->attrs_path, o->attrs_dev, o->attrs_ino, &o->attrs);
+  return read_attrs_of(t, o->attrs_path, o->attrs_dev, o->attrs_ino, &o->attrs, NULL);
 }
 
 /* The attributes o's new file carries. */
@@ -1343,6 +1349,46 @@ static int check_or_fail(csb_patch_check_fn check, void *ctx, const char *p,
   csb_error ce;
   if (!check || check(ctx, p, p, &ce)) return 1;
   return policy_fail(kind, err, &ce);
+}
+
+/* Writes o's restore copy (.rN) for a rollback after the commit point: the
+ * old symlink, or the old bytes with the owner, attributes, mode and file
+ * capabilities of the original. On failure returns 0 and appends to why
+ * what could not be restored. */
+static int write_restore(tx *t, tx_op *o, csb_buf *why) {
+  char *rp = art_n(o->dir, t->id, 'r', o->n);
+  int ok, fd = -1;
+  if (o->orig_link) {
+    ok = pfs_symlink_in(o->orig_link, o->dfd, rp, base_of(rp)) == 0;
+  } else {
+    fd = pfs_open_in(o->dfd, rp, base_of(rp), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                     0600);
+    ok = fd >= 0 && csb_write_all(fd, o->orig_data ? o->orig_data : "", o->orig_len) &&
+         set_owner(fd, o) && set_attrs(fd, &o->orig_attrs) &&
+         pfs_fchmod(fd, o->orig_mode & 07777) == 0;
+  }
+  if (!ok) csb_buf_printf(why, "cannot restore %s: %s", o->target, strerror(errno));
+  /* The kernel leaves out of a mode what the process may not set (a
+   * set-group-ID bit for a group it is not in, without CAP_FSETID). */
+  struct stat st;
+  if (ok && fd >= 0 && PFS_HAS_MODES && pfs_fstat(fd, &st) == 0 &&
+      (st.st_mode & 07777) != (o->orig_mode & 07777)) {
+    csb_buf_printf(why, "cannot restore the mode %04o of %s", (unsigned)(o->orig_mode & 07777),
+                   o->target);
+    ok = 0;
+  }
+  if (ok && o->orig_caps.len && !pfs_fcaps_set(fd, o->orig_caps.data, o->orig_caps.len)) {
+    csb_buf_printf(why, "cannot restore the file capabilities of %s: %s", o->target,
+                   strerror(errno));
+    ok = 0;
+  }
+  if (ok && fd >= 0 && sync_fd(fd, 0) != 0) {
+    csb_buf_printf(why, "cannot restore %s: %s", o->target, strerror(errno));
+    ok = 0;
+  }
+  if (fd >= 0) close(fd);
+  free(rp);
+  return ok;
 }
 
 /* The live transaction; with dry_run, only up to the placement checks
@@ -1651,36 +1697,30 @@ abort: {
   csb_error saved;
   if (err) saved = *err;
   int ok = 1;
-  for (size_t i = 0; i < t.n_ops && ok; i++) {
-    tx_op *o = &t.ops[i];
-    if (!o->done || !o->orig_exists) continue;
-    char *rp = art_n(o->dir, t.id, 'r', o->n);
-    if (o->orig_link) {
-      ok = pfs_symlink_in(o->orig_link, o->dfd, rp, base_of(rp)) == 0;
-    } else {
-      int fd = pfs_open_in(o->dfd, rp, base_of(rp),
-                           O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-      ok = fd >= 0 && csb_write_all(fd, o->orig_data ? o->orig_data : "", o->orig_len) &&
-           set_owner(fd, o) && set_attrs(fd, &o->orig_attrs) &&
-           pfs_fchmod(fd, o->orig_mode & 07777) == 0 &&
-           sync_fd(fd, 0) == 0;
-      if (fd >= 0) close(fd);
-    }
-    free(rp);
-  }
-  for (size_t i = 0; i < t.dirs.len && ok; i++) ok = fsync_path(&t, t.dirs.items[i]);
-  ok = ok && csb_write_all(t.jfd, "abort\n", 6) && sync_fd(t.jfd, 1) == 0;
+  csb_buf why = {0};
+  for (size_t i = 0; i < t.n_ops && ok; i++)
+    if (t.ops[i].done && t.ops[i].orig_exists) ok = write_restore(&t, &t.ops[i], &why);
+  for (size_t i = 0; i < t.dirs.len && ok; i++)
+    if (!(ok = fsync_path(&t, t.dirs.items[i])))
+      csb_buf_printf(&why, "cannot sync %s: %s", t.dirs.items[i], strerror(errno));
+  if (ok && !(ok = csb_write_all(t.jfd, "abort\n", 6) && sync_fd(t.jfd, 1) == 0))
+    csb_buf_printf(&why, "cannot write %s: %s", t.journal, strerror(errno));
   if (ok) {
     t.aborted = 1;
     ok = undo_committed(&t);
   } else if (redo_committed(&t)) {
+    /* Each file is then entirely new (with what a write leaves of its
+     * mode and capabilities), rather than old without them. */
     if (err) {
       *err = saved;
-      csb_error_prefix(err, "cannot roll back, the patch was applied completely instead");
+      csb_error_prefix(err, "cannot roll back (%s), the patch was applied completely instead",
+                       why.data ? why.data : "");
     }
+    csb_buf_free(&why);
     tx_free(&t);
     return 0;
   }
+  csb_buf_free(&why);
   if (!ok && err) {
     *err = saved;
     csb_error_prefix(err, "rollback incomplete (the next run finishes it)");

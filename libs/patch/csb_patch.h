@@ -205,12 +205,15 @@ typedef struct csb_patch_commit_opts {
  * temporary file in its target directory, is fsynced and gets the mode,
  * and on Linux the user.* extended attributes and POSIX ACLs, of the file
  * it replaces (new files: 0666 & ~umask, none; the mode as the plan left
- * it, see csb_patch_plan_build); a journal next to the
- * first target records the transaction; then the files are renamed into
- * place and deletions done. If a step fails everything done is rolled
- * back. If the process dies, the next commit (or csb_patch_recover_dir) in
- * one of the directories finishes or undoes it, so each file ends up
- * entirely old or entirely new and no temporary files remain. */
+ * it, see csb_patch_plan_build); a journal next to the first target
+ * records the transaction; then the files are renamed into place and
+ * deletions done. If a step fails everything done is rolled back (a file
+ * restored after the commit point gets back its mode, attributes and file
+ * capabilities; when one cannot be, the patch is applied completely
+ * instead and the error says so). If the process dies, the next commit
+ * (or csb_patch_recover_dir) in one of the directories finishes or undoes
+ * it, so each file ends up entirely old or entirely new and no temporary
+ * files remain. */
 int csb_patch_commit(csb_patch_plan *plan, const csb_patch_commit_opts *opts,
                      csb_patch_err_kind *kind, csb_error *err);
 

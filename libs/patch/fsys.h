@@ -181,6 +181,8 @@ static inline int pfs_canonical_existing_prefix(const char *p, char **out, csb_e
 #endif
 /* No extended attributes or POSIX ACLs are carried (see the POSIX side). */
 #define PFS_HAS_ATTRS 0
+/* Files have no POSIX modes to restore. */
+#define PFS_HAS_MODES 0
 /* Not needed: replacing a file does not free it inside the rename. */
 #define PFS_HOLD_REPLACED 0
 /* Ends the process at once, as a crash would (fault injection). */
@@ -312,6 +314,7 @@ static inline ssize_t pfs_pointer_read(const char *pointer, char *buf, size_t n)
   }
   return readlink(pointer, buf, n);
 }
+#define PFS_HAS_MODES 1
 static inline int pfs_fchmod(int fd, mode_t m) { return fchmod(fd, m); }
 static inline int pfs_fchown(int fd, uid_t u, gid_t g) { return fchown(fd, u, g); }
 
@@ -376,6 +379,22 @@ static inline int pfs_attrs_set(int fd, const char *p, size_t n) {
     off += len;
   }
   return 1;
+}
+/* A file's capabilities (security.capability) as stored, appended to out
+ * (none: nothing): never carried to a replacement (the kernel drops them
+ * when a file is written), but given back to the file a rollback
+ * restores. 0 with errno when they cannot be read. */
+static inline int pfs_fcaps_get(int fd, csb_buf *out) {
+  char v[64]; /* struct vfs_ns_cap_data: 24 bytes */
+  ssize_t n = fgetxattr(fd, "security.capability", v, sizeof(v));
+  if (n < 0) return errno == ENODATA || errno == ENOTSUP;
+  csb_buf_append(out, v, (size_t)n);
+  return 1;
+}
+/* Sets what pfs_fcaps_get read (after the owner and the mode, as a
+ * change of owner clears them): 0 with errno (EPERM without CAP_SETFCAP). */
+static inline int pfs_fcaps_set(int fd, const char *p, size_t n) {
+  return fsetxattr(fd, "security.capability", p, n, 0) == 0;
 }
 /* Whether CAP_FSETID is in the effective set: the kernel then keeps the
  * set-user-ID and set-group-ID bits of a file the process writes. */
@@ -540,6 +559,8 @@ static inline int pfs_attrs_set(int fd, const char *p, size_t n) {
   (void)n;
   return 1;
 }
+static inline int pfs_fcaps_get(int fd, csb_buf *out) { return pfs_attrs_get(fd, out); }
+static inline int pfs_fcaps_set(int fd, const char *p, size_t n) { return pfs_attrs_set(fd, p, n); }
 #endif
 
 #endif /* CSB_PATCH_FSYS_H */

@@ -181,7 +181,8 @@ typedef struct csb_netpolicy {
   csb_netpolicy_action *actions;
   size_t n_actions;
   int mitm;                     /* derived: mode limited or any hook */
-  /* compiled state (private) */
+  /* compiled state (private): the index of the domain rules that
+   * csb_netpolicy_finish builds, freed by csb_netpolicy_free */
   void *compiled_;
 } csb_netpolicy;
 
@@ -217,7 +218,12 @@ int csb_netpolicy_set_unix_socket(csb_netpolicy *np, const char *path, int allow
 int csb_netpolicy_set_unix_sockets(csb_netpolicy *np, const char *const *paths, const int *allow,
                                    size_t n, csb_error *err);
 /* Validates cross-field rules, compiles patterns and derives `mitm`. Call
- * once after the apply/add calls and before evaluating. */
+ * once after the apply/add calls and before evaluating. Compiling indexes
+ * the domain rules, so that evaluating a host costs the same however many
+ * rules name hosts or domains exactly (`a.b`, `*.a.b`, `**.a.b`, IP
+ * literals); only rules with other wildcards are tried one by one. Adding
+ * a domain rule afterwards drops the index (hosts are then checked
+ * against every rule, with the same results) until the next finish. */
 int csb_netpolicy_finish(csb_netpolicy *np, csb_error *err);
 
 /* ---- evaluation ---------------------------------------------------------------- */
@@ -263,6 +269,14 @@ int csb_netpolicy_pattern_matches(const char *pattern, const char *host);
  * as its IPv4 address), so that no spelling of a denied address escapes. */
 int csb_netpolicy_allow_matches(const csb_netpolicy *np, const char *host);
 int csb_netpolicy_deny_matches(const csb_netpolicy *np, const char *host);
+
+/* The reference for the index csb_netpolicy_finish builds: the same three
+ * answers found by trying every domain rule in turn, whether the policy
+ * has an index or not. For tests, fuzz targets and benchmarks. */
+void csb_netpolicy_evaluate_host_linear(const csb_netpolicy *np, const char *host,
+                                        csb_host_eval *out);
+int csb_netpolicy_allow_matches_linear(const csb_netpolicy *np, const char *host);
+int csb_netpolicy_deny_matches_linear(const csb_netpolicy *np, const char *host);
 
 /* 1 when `path` (absolute) may be used as a Unix socket target. */
 int csb_netpolicy_unix_socket_allowed(const csb_netpolicy *np, const char *path);

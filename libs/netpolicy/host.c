@@ -227,3 +227,9 @@ int csb_netpolicy_ip_key(const char *s, char *buf, size_t n) {
 void np_host_key(const char *host, char *buf, size_t n) {
   if (!csb_netpolicy_ip_key(host, buf, n)) snprintf(buf, n, "%s", host);
 }
+
+void np_strip_scope(const char *host, char *buf, size_t n) {
+  snprintf(buf, n, "%s", host);
+  char *pct = strchr(buf, '%');
+  if (pct && strchr(buf, ':')) *pct = '\0';
+}

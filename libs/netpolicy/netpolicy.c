@@ -118,6 +118,7 @@ void csb_netpolicy_free(csb_netpolicy *np) {
     free(a->inject);
   }
   free(np->actions);
+  np_index_free(np->compiled_);
   free(np);
 }
 
@@ -149,9 +150,17 @@ static void append_domain(csb_netpolicy *np, char *norm, int deny) {
   if (d->is_ip) csb_netpolicy_ip_key(norm, d->ip_key, sizeof d->ip_key);
 }
 
+/* Rules change: the index of the last csb_netpolicy_finish no longer
+ * holds them, and the rules are scanned until the next one. */
+static void drop_index(csb_netpolicy *np) {
+  np_index_free(np->compiled_);
+  np->compiled_ = NULL;
+}
+
 int csb_netpolicy_add_domain(csb_netpolicy *np, const char *pattern, int deny, csb_error *err) {
   char *norm = domain_pattern(pattern, deny, err);
   if (!norm) return 0;
+  drop_index(np);
   for (size_t i = 0; i < np->n_domains; i++) {
     if (strcmp(np->domains[i].pattern, norm) == 0) {
       if (deny) np->domains[i].deny = 1; /* strongest permission wins */
@@ -185,6 +194,7 @@ static int cmp_domain_ref(const void *a, const void *b) {
  * where a search of the list per rule took time quadratic in the rules. */
 static void add_domains(csb_netpolicy *np, char **norm, const int *deny, size_t n) {
   if (n == 0) return;
+  drop_index(np);
   size_t old = np->n_domains, total = old + n;
   domain_ref *refs = csb_xcalloc(total, sizeof *refs);
   for (size_t i = 0; i < old; i++) refs[i] = (domain_ref){np->domains[i].pattern, i};
@@ -724,30 +734,25 @@ int csb_netpolicy_finish(csb_netpolicy *np, csb_error *err) {
     }
   }
   np->mitm = np->mode == CSB_NETMODE_LIMITED || np->n_hooks > 0;
+  np_index_free(np->compiled_);
+  np->compiled_ = np_index_new(np->domains, np->n_domains);
   return 1;
 }
 
 /* ---- evaluation ---------------------------------------------------------------- */
 
-static void strip_scope(const char *host, char *buf, size_t n) {
-  snprintf(buf, n, "%s", host);
-  char *pct = strchr(buf, '%');
-  if (pct && strchr(buf, ':')) *pct = '\0';
-}
-
-/* A host matches an entry as written, without its IPv6 scope, and (IP
- * literals) by address: the same address spelt another way must not slip
- * past a deny entry. `key` is csb_netpolicy_ip_key of the host, NULL when the host is
- * not an IP literal. */
-static int list_matches_key(const csb_netpolicy *np, const char *host, const char *key, int deny) {
-  char unscoped[256];
-  strip_scope(host, unscoped, sizeof unscoped);
-  int has_scope = strcmp(unscoped, host) != 0;
+/* The reference: every rule of the list in turn. A host matches an entry
+ * as written, without its IPv6 scope (`unscoped`, NULL when it has none),
+ * and (IP literals) by address: the same address spelt another way must
+ * not slip past a deny entry. `key` is csb_netpolicy_ip_key of the host,
+ * NULL when the host is not an IP literal. */
+static int scan_list(const csb_netpolicy *np, const char *host, const char *unscoped, const char *key,
+                     int deny) {
   for (size_t i = 0; i < np->n_domains; i++) {
     const csb_netpolicy_domain *d = &np->domains[i];
     if (d->deny != deny) continue;
     if (csb_netpolicy_pattern_matches(d->pattern, host)) return 1;
-    if (has_scope && csb_netpolicy_pattern_matches(d->pattern, unscoped)) return 1;
+    if (unscoped && csb_netpolicy_pattern_matches(d->pattern, unscoped)) return 1;
     if (!key) continue;
     if (csb_netpolicy_pattern_matches(d->pattern, key)) return 1;
     if (d->is_ip && !d->scoped && strcmp(d->ip_key, key) == 0) return 1;
@@ -755,18 +760,38 @@ static int list_matches_key(const csb_netpolicy *np, const char *host, const cha
   return 0;
 }
 
-static int list_matches(const csb_netpolicy *np, const char *host, int deny) {
-  char key[64];
-  return list_matches_key(np, host, csb_netpolicy_ip_key(host, key, sizeof key) ? key : NULL, deny);
+/* The index of a finished policy answers as scan_list does; `linear`
+ * asks the scan itself (the reference the index is tested against). */
+static int list_matches_key(const csb_netpolicy *np, const char *host, const char *key, int deny, int linear) {
+  char unscoped[256];
+  np_strip_scope(host, unscoped, sizeof unscoped);
+  const char *u = strcmp(unscoped, host) != 0 ? unscoped : NULL;
+  const np_index *ix = linear ? NULL : np->compiled_;
+  if (ix) return np_index_list_matches(ix, host, u, key, deny);
+  return scan_list(np, host, u, key, deny);
 }
 
-int csb_netpolicy_allow_matches(const csb_netpolicy *np, const char *host) { return list_matches(np, host, 0); }
-int csb_netpolicy_deny_matches(const csb_netpolicy *np, const char *host) { return list_matches(np, host, 1); }
+static int list_matches(const csb_netpolicy *np, const char *host, int deny, int linear) {
+  char key[64];
+  return list_matches_key(np, host, csb_netpolicy_ip_key(host, key, sizeof key) ? key : NULL, deny, linear);
+}
+
+int csb_netpolicy_allow_matches(const csb_netpolicy *np, const char *host) { return list_matches(np, host, 0, 0); }
+int csb_netpolicy_deny_matches(const csb_netpolicy *np, const char *host) { return list_matches(np, host, 1, 0); }
+int csb_netpolicy_allow_matches_linear(const csb_netpolicy *np, const char *host) {
+  return list_matches(np, host, 0, 1);
+}
+int csb_netpolicy_deny_matches_linear(const csb_netpolicy *np, const char *host) {
+  return list_matches(np, host, 1, 1);
+}
 
 /* `ha` is the host's address when it is an IP literal, else NULL. */
-static int exact_allowlisted(const csb_netpolicy *np, const char *host, const struct sockaddr_storage *ha) {
+static int exact_allowlisted(const csb_netpolicy *np, const char *host, const struct sockaddr_storage *ha,
+                             int linear) {
   char unscoped[256];
-  strip_scope(host, unscoped, sizeof unscoped);
+  np_strip_scope(host, unscoped, sizeof unscoped);
+  const np_index *ix = linear ? NULL : np->compiled_;
+  if (ix) return np_index_exact_allowlisted(ix, host, unscoped, ha);
   for (size_t i = 0; i < np->n_domains; i++) {
     const csb_netpolicy_domain *d = &np->domains[i];
     if (d->deny) continue;
@@ -774,7 +799,7 @@ static int exact_allowlisted(const csb_netpolicy *np, const char *host, const st
     if (!np_pattern_is_exact(pat)) continue;
     if (strcmp(pat, host) == 0) return 1;
     char pu[256];
-    strip_scope(pat, pu, sizeof pu);
+    np_strip_scope(pat, pu, sizeof pu);
     if (strcmp(pu, unscoped) == 0 && strcmp(pat, pu) == 0) return 1; /* unscoped pattern, scoped host */
     /* compare IP literals by value ("::1" vs "0:0::1") */
     if (ha && d->is_ip && d->addr.ss_family == ha->ss_family) {
@@ -792,7 +817,7 @@ static int exact_allowlisted(const csb_netpolicy *np, const char *host, const st
   return 0;
 }
 
-void csb_netpolicy_evaluate_host(const csb_netpolicy *np, const char *host_in, csb_host_eval *out) {
+static void evaluate_host(const csb_netpolicy *np, const char *host_in, csb_host_eval *out, int linear) {
   memset(out, 0, sizeof *out);
   char *host = csb_netpolicy_normalize_host(host_in ? host_in : "");
   out->decision = CSB_HOST_BLOCK;
@@ -807,7 +832,7 @@ void csb_netpolicy_evaluate_host(const csb_netpolicy *np, const char *host_in, c
   out->is_ip = csb_netpolicy_parse_ip(out->host, &out->addr);
   char keybuf[64];
   const char *key = out->is_ip && csb_netpolicy_ip_key(out->host, keybuf, sizeof keybuf) ? keybuf : NULL;
-  if (list_matches_key(np, out->host, key, 1)) {
+  if (list_matches_key(np, out->host, key, 1, linear)) {
     out->reason = CSB_BLOCK_DENIED;
     return;
   }
@@ -815,7 +840,7 @@ void csb_netpolicy_evaluate_host(const csb_netpolicy *np, const char *host_in, c
     int local_literal = strcmp(out->host, "localhost") == 0 ||
                         (out->is_ip && csb_netpolicy_addr_is_non_public((struct sockaddr *)&out->addr));
     if (local_literal) {
-      if (!exact_allowlisted(np, out->host, out->is_ip ? &out->addr : NULL)) {
+      if (!exact_allowlisted(np, out->host, out->is_ip ? &out->addr : NULL, linear)) {
         out->reason = CSB_BLOCK_NOT_ALLOWED_LOCAL;
         return;
       }
@@ -825,13 +850,21 @@ void csb_netpolicy_evaluate_host(const csb_netpolicy *np, const char *host_in, c
       out->need_dns_guard = 1;
     }
   }
-  if (!list_matches_key(np, out->host, key, 0)) {
+  if (!list_matches_key(np, out->host, key, 0, linear)) {
     out->decision = CSB_HOST_ASK;
     out->reason = CSB_BLOCK_NOT_ALLOWED;
     return;
   }
   out->decision = CSB_HOST_ALLOW;
   out->reason = CSB_BLOCK_NONE;
+}
+
+void csb_netpolicy_evaluate_host(const csb_netpolicy *np, const char *host, csb_host_eval *out) {
+  evaluate_host(np, host, out, 0);
+}
+
+void csb_netpolicy_evaluate_host_linear(const csb_netpolicy *np, const char *host, csb_host_eval *out) {
+  evaluate_host(np, host, out, 1);
 }
 
 static int same_ip(const struct sockaddr *a, const struct sockaddr *b) {

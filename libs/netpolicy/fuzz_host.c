@@ -23,12 +23,18 @@
  *     pattern denied, a valid host it matches is denied, and so is every
  *     other spelling of the same IP address (IPv4-mapped, NAT64, bracketed
  *     with a port, upper case) when the pattern matches the address's
- *     canonical text.
+ *     canonical text;
+ *   - the index csb_netpolicy_finish builds answers as the scan of every
+ *     rule does (csb_netpolicy_evaluate_host_linear, *_matches_linear): for
+ *     both policies above and for one of rules placed around the host (the
+ *     host itself, its parent domains as `*.` and `**.` rules, its address's
+ *     canonical text, the pattern again in the other list), allow or deny
+ *     as the input's bytes pick.
  * Any violation aborts. Fuzzing proper (docs/fuzzing.md):
  *
  *   clang -std=c17 -g -O1 -fsanitize=fuzzer,address,undefined \
  *     -Ilibs/base -Ilibs/netpolicy -I<cJSON source> libs/base/{base,os,sha256,utf8}.c \
- *     libs/netpolicy/{hooks,host,netpolicy,pattern}.c <cJSON source>/cJSON.c \
+ *     libs/netpolicy/{hooks,host,index,netpolicy,pattern}.c <cJSON source>/cJSON.c \
  *     libs/netpolicy/fuzz_host.c -o /tmp/fuzz_host
  *   /tmp/fuzz_host -max_len=1024 -max_total_time=600 /tmp/corpus_host
  */
@@ -233,6 +239,52 @@ static void check_spellings(const csb_netpolicy *deny_np, const char *canon, int
   }
 }
 
+/* ---- the index against the scan ------------------------------------------------ */
+
+static void same_matches(const csb_netpolicy *np, const char *host) {
+  if (csb_netpolicy_allow_matches(np, host) != csb_netpolicy_allow_matches_linear(np, host)) abort();
+  if (csb_netpolicy_deny_matches(np, host) != csb_netpolicy_deny_matches_linear(np, host)) abort();
+}
+
+static void check_index(const csb_netpolicy *np, const char *host, const char *norm) {
+  csb_host_eval a, b;
+  csb_netpolicy_evaluate_host(np, host, &a);
+  csb_netpolicy_evaluate_host_linear(np, host, &b);
+  if (a.decision != b.decision || a.reason != b.reason || strcmp(a.host, b.host) != 0 || a.is_ip != b.is_ip ||
+      memcmp(&a.addr, &b.addr, sizeof a.addr) != 0 || a.need_dns_guard != b.need_dns_guard ||
+      a.local_literal_allowed != b.local_literal_allowed)
+    abort();
+  same_matches(np, host);
+  same_matches(np, norm);
+}
+
+/* Rules around the (normalised) host, each in the list that the next bit
+ * of `pick` says (the pattern in both lists when it says so), next to the
+ * pattern; the index must find what the scan finds. */
+static void check_around(const char *pat, const char *host, const char *norm, uint32_t pick) {
+  csb_netpolicy *np = csb_netpolicy_new();
+  csb_error err;
+  np->allow_local_binding = (int)(pick & 1);
+  pick >>= 1;
+  char rule[600];
+  const char *dot = norm;
+  for (int i = 0; i < 4 && dot; i++, pick >>= 3) {
+    snprintf(rule, sizeof rule, "%s%s", (pick & 1) ? "*." : (pick & 2) ? "**." : "", dot);
+    csb_netpolicy_add_domain(np, rule, (int)((pick >> 2) & 1), &err);
+    dot = *dot ? strchr(dot + 1, '.') : NULL;
+    if (dot) dot++;
+  }
+  char canon[64];
+  if (csb_netpolicy_ip_key(norm, canon, sizeof canon)) csb_netpolicy_add_domain(np, canon, (int)(pick & 1), &err);
+  pick >>= 1;
+  csb_netpolicy_add_domain(np, pat, (int)(pick & 1), &err);
+  if (pick & 2) csb_netpolicy_add_domain(np, pat, !(pick & 1), &err);
+  if (pick & 4) csb_netpolicy_add_domain(np, "*", 0, &err);
+  if (!csb_netpolicy_finish(np, &err)) abort();
+  check_index(np, host, norm);
+  csb_netpolicy_free(np);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size > 1024) return 0;
   char *buf = malloc(size + 1);
@@ -248,6 +300,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   char *norm = csb_netpolicy_normalize_host(host);
   check_host(host, norm);
   int valid = strlen(norm) < 256 && csb_netpolicy_host_is_valid(norm);
+  uint32_t pick = 2166136261u; /* FNV-1a of the input */
+  for (size_t i = 0; i < size; i++) pick = (pick ^ data[i]) * 16777619u;
+  check_around(pat, host, norm, pick);
 
   csb_netpolicy *np = csb_netpolicy_new();
   csb_error err;
@@ -271,6 +326,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
   /* the pattern as the only allow entry */
   csb_netpolicy *allow_np = policy(pat, NULL);
+  check_index(allow_np, host, norm);
   csb_host_eval ev;
   csb_netpolicy_evaluate_host(allow_np, host, &ev);
   if (!valid) {
@@ -290,6 +346,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   csb_error_clear(&err);
   if (csb_netpolicy_add_domain(deny_np, pat, 1, &err)) {
     if (!csb_netpolicy_finish(deny_np, &err)) abort();
+    check_index(deny_np, host, norm);
     csb_netpolicy_evaluate_host(deny_np, host, &ev);
     if (valid) {
       int denied = ev.decision == CSB_HOST_BLOCK && ev.reason == CSB_BLOCK_DENIED;

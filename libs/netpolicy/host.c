@@ -229,7 +229,10 @@ void np_host_key(const char *host, char *buf, size_t n) {
 }
 
 void np_strip_scope(const char *host, char *buf, size_t n) {
-  snprintf(buf, n, "%s", host);
-  char *pct = strchr(buf, '%');
-  if (pct && strchr(buf, ':')) *pct = '\0';
+  if (n == 0) return;
+  size_t len = strnlen(host, n - 1); /* what snprintf(buf, n, "%s", host) keeps, without its cost */
+  memcpy(buf, host, len);
+  buf[len] = '\0';
+  char *pct = memchr(buf, '%', len);
+  if (pct && memchr(buf, ':', len)) *pct = '\0';
 }

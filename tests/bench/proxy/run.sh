@@ -15,6 +15,9 @@
 #      bounds the transfer: the origin sits in a network namespace behind a
 #      veth pair shaped with tbf, at a few link rates (root only; skipped
 #      with the reason otherwise)
+#   6. the host check with 80,000 domain rules: evaluations/s and ns per
+#      evaluation with the index csb_netpolicy_finish builds and with the
+#      linear scan of every rule (hostbench; needs none of the peers)
 #
 # Every figure is the median of ROUNDS runs taken in turn (peers side by
 # side in each round); ratios are medians of the per-round ratios.
@@ -29,18 +32,18 @@
 # to be unused, in a namespace of its own, removed on every exit). Not a
 # test: prints numbers.
 #
-#   tests/bench/proxy/run.sh [--quick] [--only 1,2,3,4,5]
+#   tests/bench/proxy/run.sh [--quick] [--only 1,2,3,4,5,6]
 #   environment: BAZEL, BAZEL_FLAGS, BENCH_DIR, ROUNDS, SRT, CSB_PROXY_BIN (another
 #   csb-proxy binary to measure instead of the one built from this tree),
 #   LINK_RATES (section 5's link rates in Mbit/s, default "1000 5000 7500 10000")
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
-QUICK=0 ONLY=1,2,3,4,5
+QUICK=0 ONLY=1,2,3,4,5,6
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1 ;;
     --only) ONLY="$2"; shift ;;
-    *) echo "usage: run.sh [--quick] [--only 1,2,3,4,5]" >&2; exit 64 ;;
+    *) echo "usage: run.sh [--quick] [--only 1,2,3,4,5,6]" >&2; exit 64 ;;
   esac
   shift
 done
@@ -73,10 +76,23 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM HUP
 
-$BAZEL build ${BAZEL_FLAGS:-} -c opt //tools/csb-proxy:csb-proxy //tests/bench/proxy:pxbench.host >&2
+$BAZEL build ${BAZEL_FLAGS:-} -c opt //tools/csb-proxy:csb-proxy //tests/bench/proxy:pxbench.host \
+  //tests/bench/proxy:hostbench >&2
 bin="$($BAZEL info ${BAZEL_FLAGS:-} -c opt bazel-bin 2>/dev/null)"
 PROXY="${CSB_PROXY_BIN:-$bin/tools/csb-proxy/csb-proxy}"
 PXB="$bin/tests/bench/proxy/pxbench.host"
+
+# ---- 6. host policy (a program of its own: no origins, proxies or peers) ---------------------
+host_policy() {
+  echo
+  echo "== 6. host check with 80,000 domain rules: index vs linear scan (median of $ROUNDS rounds) =="
+  "$bin/tests/bench/proxy/hostbench" --rounds "$ROUNDS" --min-secs "$([ $QUICK = 1 ] && echo 0.1 || echo 0.3)"
+}
+if [ "$ONLY" = 6 ]; then
+  echo "csb-proxy benchmark: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  host_policy
+  exit 0
+fi
 for t in wrk tinyproxy; do command -v $t >/dev/null || { echo "run.sh: $t is required (apt-get install $t)" >&2; exit 69; }; done
 
 wait_file() { for _ in $(seq 1 100); do [ -s "$1" ] && return 0; sleep 0.1; done; echo "run.sh: $1 never appeared" >&2; exit 1; }
@@ -440,4 +456,5 @@ if want 5; then
     echo "csb-proxy, % of a direct transfer over the same link: $summary"
   fi
 fi
+if want 6; then host_policy; fi
 echo "(work dir: $work)"

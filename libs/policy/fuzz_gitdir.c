@@ -21,7 +21,7 @@
  *   clang -std=c17 -g -O1 -fsanitize=fuzzer,address,undefined -DCSB_FUZZ_ENTRY \
  *     -Ilibs/base -Ilibs/json -Ilibs/netpolicy -Ilibs/paths -Ilibs/policy -I<cJSON source> \
  *     libs/base/{base,os,sha256,utf8}.c libs/json/json.c \
- *     libs/netpolicy/{hooks,host,netpolicy,pattern}.c \
+ *     libs/netpolicy/{hooks,host,index,netpolicy,pattern}.c \
  *     libs/paths/{dirfd_win,glob,glob_cache,glob_expand,pathmemo,paths,spath,winfold,winpath,winpath_fs}.c \
  *     libs/policy/{eval,legacy,pathindex,pathstyle,policy,policy_json,summary,view}.c \
  *     <cJSON source>/cJSON.c libs/policy/fuzz_gitdir.c -o /tmp/fuzz_gitdir

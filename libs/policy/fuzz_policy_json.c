@@ -14,7 +14,7 @@
  *     -Ilibs/base -Ilibs/json -Ilibs/paths -Ilibs/netpolicy -Ilibs/policy -I$CJSON \
  *     libs/base/{base,os,sha256,utf8}.c libs/json/json.c \
  *     libs/paths/{dirfd_win,glob,glob_cache,glob_expand,pathmemo,paths,spath,winpath,winpath_fs}.c \
- *     libs/netpolicy/{hooks,host,netpolicy,pattern}.c libs/policy/[elpsv]*.c \
+ *     libs/netpolicy/{hooks,host,index,netpolicy,pattern}.c libs/policy/[elpsv]*.c \
  *     libs/policy/fuzz_policy_json.c $CJSON/cJSON.c -o /tmp/fuzz_policy_json -lpthread
  *   /tmp/fuzz_policy_json -max_len=8192 -max_total_time=600 CORPUS_DIR
  * Seed the corpus with the JSON documents of tests/resolve/cases.

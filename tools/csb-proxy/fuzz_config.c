@@ -18,7 +18,7 @@
  *   clang -std=c17 -g -O1 -fsanitize=fuzzer,address,undefined \
  *     -Ilibs/base -Ilibs/evloop -Ilibs/http -Ilibs/netpolicy -Ilibs/toml -I<cJSON source> \
  *     libs/base/{base,os,sha256,utf8}.c libs/evloop/{evloop,sock}.c \
- *     libs/netpolicy/{hooks,host,netpolicy,pattern}.c libs/toml/{datetime,lexer,parser,value}.c \
+ *     libs/netpolicy/{hooks,host,index,netpolicy,pattern}.c libs/toml/{datetime,lexer,parser,value}.c \
  *     <cJSON source>/cJSON.c tools/csb-proxy/config.c tools/csb-proxy/fuzz_config.c \
  *     -o /tmp/fuzz_proxy_config
  *   /tmp/fuzz_proxy_config -max_len=4096 -max_total_time=600 /tmp/corpus_proxy_config

@@ -26,7 +26,7 @@
  *     -Ilibs/base -Ilibs/cli -Ilibs/json -Ilibs/netpolicy -Ilibs/paths -Ilibs/policy \
  *     -Ilibs/toml -I/tmp/winupcase -I<cJSON source> \
  *     libs/base/{base,os,sha256,utf8}.c libs/cli/cli.c libs/json/json.c \
- *     libs/netpolicy/{hooks,host,netpolicy,pattern}.c \
+ *     libs/netpolicy/{hooks,host,index,netpolicy,pattern}.c \
  *     libs/paths/{dirfd_win,glob,glob_cache,glob_expand,pathmemo,paths,spath,winfold,winpath,winpath_fs}.c \
  *     libs/policy/{eval,legacy,pathindex,pathstyle,policy,policy_json,summary,view}.c \
  *     libs/toml/{datetime,lexer,parser,value}.c <cJSON source>/cJSON.c \

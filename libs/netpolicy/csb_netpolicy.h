@@ -204,8 +204,8 @@ int csb_netpolicy_apply_proxy_json(csb_netpolicy *np, const cJSON *obj,
  * are ignored (the caller handles them). */
 int csb_netpolicy_apply_config_json(csb_netpolicy *np, const cJSON *obj,
                                     const char *const *skip, csb_error *err);
-/* Adds a domain rule (pattern normalised; deny wins over allow on the
- * same pattern). Fails on an invalid pattern or a global wildcard in a
+/* Adds a domain rule, a deny rule when `deny` is not 0 (pattern
+ * normalised; deny wins over allow on the same pattern). Fails on an invalid pattern or a global wildcard in a
  * deny rule. */
 int csb_netpolicy_add_domain(csb_netpolicy *np, const char *pattern, int deny,
                              csb_error *err);

@@ -342,6 +342,7 @@ TEST(Index, KnownCases) {
                               "2001:db8::6", "*.sub.test"};
   for (const char *p : allow) ASSERT_TRUE(csb_netpolicy_add_domain(np, p, 0, &err)) << err.msg;
   for (const char *p : deny) ASSERT_TRUE(csb_netpolicy_add_domain(np, p, 1, &err)) << err.msg;
+  ASSERT_TRUE(csb_netpolicy_add_domain(np, "two.test", 2, &err)) << err.msg;  // any non-zero denies
   ASSERT_TRUE(csb_netpolicy_finish(np, &err)) << err.msg;
   ASSERT_NE(np->compiled_, nullptr);
   struct {
@@ -369,6 +370,7 @@ TEST(Index, KnownCases) {
       {"::1%lo0", CSB_HOST_ALLOW, CSB_BLOCK_NONE},
       {"LOCALHOST.", CSB_HOST_ALLOW, CSB_BLOCK_NONE},
       {"10.0.0.1", CSB_HOST_BLOCK, CSB_BLOCK_NOT_ALLOWED_LOCAL},
+      {"two.test", CSB_HOST_BLOCK, CSB_BLOCK_DENIED},
   };
   for (const auto &c : cases) {
     csb_host_eval a, b;

@@ -158,6 +158,7 @@ static void drop_index(csb_netpolicy *np) {
 }
 
 int csb_netpolicy_add_domain(csb_netpolicy *np, const char *pattern, int deny, csb_error *err) {
+  deny = deny != 0; /* stored as 1/0: the lists are told apart by it */
   char *norm = domain_pattern(pattern, deny, err);
   if (!norm) return 0;
   drop_index(np);

@@ -30,8 +30,10 @@ enum {
 #define LIST_SHIFT 4
 #define IN_LIST(kinds, deny) ((unsigned)(kinds) << ((deny) ? LIST_SHIFT : 0))
 /* exact_allowlisted: an allow rule without wildcards and without an IPv6
- * scope names it / an allow IP literal rule (unscoped, or IPv4) has the
- * address that csb_netpolicy_addr_str prints as it. */
+ * scope names it (as the scan compares the host without its scope; for a
+ * valid host that is an unscoped IP literal, which the address also finds)
+ * / an allow IP literal rule (unscoped, or IPv4) has the address that
+ * csb_netpolicy_addr_str prints as it. */
 #define F_ALLOW_UNSCOPED (1u << (2 * LIST_SHIFT))
 #define F_ALLOW_ADDR (1u << (2 * LIST_SHIFT + 1))
 

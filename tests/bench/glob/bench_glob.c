@@ -60,22 +60,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchstat.h"
 #include "csb_paths.h"
 
 static double now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static void die(const char *what) {
@@ -217,7 +208,7 @@ static int cmd_expand(int argc, char **argv) {
     t[r] = now_ms() - t0;
     printf("run %2d: %8.2f ms\n", r + 1, t[r]);
   }
-  printf("matches: %zu\nmedian:  %8.2f ms over %d runs\n", count, median(t, runs), runs);
+  printf("matches: %zu\nmedian:  %8.2f ms over %d runs\n", count, bench_median(t, runs), runs);
   free(t);
   csb_glob_free(g);
   return 0;
@@ -452,7 +443,7 @@ static double median_of(const sample *v, int n, int field) {
   for (int i = 0; i < n; i++)
     x[i] = field == 0 ? v[i].wall : field == 1 ? v[i].user + v[i].sys
                                    : field == 2 ? v[i].user : v[i].sys;
-  double m = median(x, n);
+  double m = bench_median(x, n);
   free(x);
   return m;
 }

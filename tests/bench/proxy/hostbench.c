@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchstat.h"
 #include "cJSON.h"
 #include "csb_netpolicy.h"
 
@@ -51,16 +52,6 @@ static unsigned rnd(unsigned long long *s, unsigned n) {
   *s ^= *s << 25;
   *s ^= *s >> 27;
   return (unsigned)((*s * 2685821657736338717ull) >> 33) % n;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 /* The rule kinds, by i % 100 of the rule number i (globs come on top). */
@@ -235,13 +226,13 @@ int main(int argc, char **argv) {
     fprintf(stderr, "hostbench: %llu answers of the linear scan differ from the index's\n", mismatches);
     return 1;
   }
-  double rate_i = median(rate[0], rounds), rate_l = median(rate[1], rounds);
-  double ns_i = median(ns[0], rounds), ns_l = median(ns[1], rounds);
+  double rate_i = bench_median(rate[0], rounds), rate_l = bench_median(rate[1], rounds);
+  double ns_i = bench_median(ns[0], rounds), ns_l = bench_median(ns[1], rounds);
   printf("%-34s %14s %14s\n", "", "evaluations/s", "ns/evaluation");
   printf("%-34s %14.0f %14.0f\n", "indexed (csb_netpolicy_finish)", rate_i, ns_i);
   printf("%-34s %14.0f %14.0f\n", "linear (every rule in turn)", rate_l, ns_l);
   printf("indexed / linear: %.0fx (median of per-round ratios; evaluations per CPU second)\n",
-         median(ratio, rounds));
+         bench_median(ratio, rounds));
   for (unsigned h = 0; h < n_hosts; h++) free(hosts[h]);
   free(hosts);
   free(want);

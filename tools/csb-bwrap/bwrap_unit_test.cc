@@ -1,10 +1,13 @@
 // Unit tests for csb-bwrap's pure parts: the filesystem argv builder on
 // hand-built views, bwrap feature detection, proxy route planning, the
-// proxy's CA bundles, Unix socket rules, SHA-256 and bubblewrap error
-// classification.
+// proxy's CA bundles, Unix socket rules, SHA-256, bubblewrap error
+// classification and the launcher's report of a bubblewrap it cannot run.
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <string>
@@ -13,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include "csb_bwrap.h"
+#include "csb_cli.h"
 
 namespace {
 
@@ -668,6 +672,39 @@ TEST(Errors, ProcAndUsernsClassification) {
   EXPECT_TRUE(bw_is_userns_failure("bwrap: setting up uid map: Permission denied"));
   EXPECT_TRUE(bw_is_userns_failure("bwrap: loopback: Failed RTM_NEWADDR: Operation not permitted"));
   EXPECT_FALSE(bw_is_userns_failure("bwrap: execvp x: No such file or directory"));
+}
+
+// A bubblewrap that cannot be executed: the child (sharing our memory until
+// it execs) only notes errno, and the launcher reports it in full, even for
+// a path too long for any buffer the child could have used.
+TEST(Launch, ExecFailureIsReportedWhole) {
+  const std::string missing = "/nonexistent/bwrap";
+  const std::string too_long = "/" + std::string(5000, 'b');
+  for (const std::string &path : {missing, too_long}) {
+    int err[2], started[2], info[2];
+    ASSERT_EQ(pipe2(err, O_CLOEXEC), 0);
+    ASSERT_EQ(pipe2(started, O_CLOEXEC), 0);
+    ASSERT_EQ(pipe2(info, O_CLOEXEC), 0);
+    char name[] = "bwrap";
+    char *argv[] = {name, nullptr};
+    bw_launch_result res;
+    ASSERT_EQ(bw_launch_run(path.c_str(), argv, nullptr, 0, err[1], err[0], started[0], info[0], info[1],
+                            started[1], nullptr, nullptr, &res),
+              1);
+    EXPECT_EQ(res.started, 0);
+    EXPECT_TRUE(WIFEXITED(res.wait_status));
+    EXPECT_EQ(WEXITSTATUS(res.wait_status), CSB_EXIT_UNAVAILABLE);
+    std::string why = strerror(path == missing ? ENOENT : ENAMETOOLONG);
+    std::string want = "csb-bwrap: error: cannot execute bubblewrap " + path + ": " + why + "\n";
+    std::string got = res.captured ? res.captured : "(none)";
+    EXPECT_TRUE(got == want) << "got " << got.size() << " bytes ending in `"
+                             << got.substr(got.size() > 60 ? got.size() - 60 : 0) << "`, want " << want.size()
+                             << " ending in `" << want.substr(want.size() - 60) << "`";
+    free(res.captured);
+    close(err[0]);
+    close(started[0]);
+    close(info[0]);
+  }
 }
 
 }  // namespace

@@ -85,20 +85,19 @@ typedef struct bwrap_child {
   int err_w;
   pid_t parent;
   const sigset_t *mask;
+  int exec_errno; /* set by the child when execv fails */
 } bwrap_child;
 
-/* In the child (sharing our memory until it execs): system calls only. */
+/* In the child (sharing our memory until it execs): system calls only.
+ * A failed execv is reported by the parent, which sees exec_errno. */
 static int exec_bwrap(void *arg) {
-  const bwrap_child *c = arg;
+  bwrap_child *c = arg;
   if (getppid() != c->parent) return CSB_EXIT_OSERR; /* we are gone already */
   sigprocmask(SIG_SETMASK, c->mask, NULL);
   if (dup2(c->err_w, 2) < 0) return CSB_EXIT_OSERR;
   for (size_t i = 0; i < c->n_keep; i++) clear_cloexec(c->keep_fds[i]);
   execv(c->exec_path, c->argv);
-  char msg[4096 + 512]; /* a whole path (no allocation here) */
-  snprintf(msg, sizeof msg, "csb-bwrap: error: cannot execute bubblewrap %s: %s\n", c->exec_path,
-           strerror(errno));
-  csb_write_all(c->err_w, msg, strlen(msg));
+  c->exec_errno = errno ? errno : ENOEXEC;
   return CSB_EXIT_UNAVAILABLE;
 }
 
@@ -150,7 +149,7 @@ int bw_launch_run(const char *exec_path, char **argv, const int *keep_fds, size_
   for (size_t i = 0; i < CSB_ARRAY_LEN(forwarded); i++) sigaddset(&set, forwarded[i]);
   sigprocmask(SIG_BLOCK, &set, &old);
   prctl(PR_SET_CHILD_SUBREAPER, 1);
-  bwrap_child c = {exec_path, argv, keep_fds, n_keep, err_w, getpid(), &old};
+  bwrap_child c = {exec_path, argv, keep_fds, n_keep, err_w, getpid(), &old, 0};
   pid_t pid = bw_spawn(exec_bwrap, &c);
   if (pid < 0) {
     sigprocmask(SIG_SETMASK, &old, NULL);
@@ -208,6 +207,9 @@ int bw_launch_run(const char *exec_path, char **argv, const int *keep_fds, size_
     if (r <= 0) break;
     if (cap.len < CAPTURE_MAX) csb_buf_append(&cap, buf, (size_t)r);
   }
+  if (c.exec_errno != 0)
+    csb_buf_printf(&cap, "csb-bwrap: error: cannot execute bubblewrap %s: %s\n", exec_path,
+                   strerror(c.exec_errno));
   if (res->started && cap.len) {
     csb_write_all(2, cap.data, cap.len);
     csb_buf_reset(&cap);

@@ -2052,6 +2052,23 @@ def explain_names_rules(t):
 
 
 @case
+def printing_to_a_full_stdout_fails(t):
+    # --print-argv and --explain are data on stdout: output that did not
+    # all get there is an error (71), not a success with a cut document
+    if CODEX:
+        raise Skip("csb command line")
+    t.policy()
+    for flag in ("--print-argv", "--explain"):
+        argv, _ = t.argv(["true"], extra=[flag])
+        with open("/dev/full", "w") as full:
+            p = subprocess.run(argv, cwd=t.ws, stdout=full, stderr=subprocess.PIPE, text=True,
+                               timeout=TIMEOUT)
+        eq(p.returncode, 71, flag + " exit (%s)" % p.stderr)
+        contains(p.stderr, "csb-bwrap: error: cannot write to standard output: No space left on device",
+                 flag + " stderr")
+
+
+@case
 def disabled_enforcement_runs_unsandboxed(t):
     t.policy([], enforcement="disabled", kind="unrestricted")
     rc, out, _ = t.sh(f"printf free > {t.out}/free && cat {t.out}/free")

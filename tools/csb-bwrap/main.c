@@ -416,7 +416,8 @@ static int build_argv(outer *o, plan *pl, int mount_proc, const char *registry, 
   return 1;
 }
 
-static void print_explain(outer *o, plan *pl) {
+/* 0 when the text did not all reach standard output. */
+static int print_explain(outer *o, plan *pl) {
   char *summary = csb_policy_summary(o->p);
   printf("policy: %s (profile %s)\n", summary ? summary : "?", o->p->profile_id ? o->p->profile_id : "?");
   free(summary);
@@ -448,7 +449,7 @@ static void print_explain(outer *o, plan *pl) {
       printf("  host mount target %s (%s) removed after the run\n", pl->fs.synth[i].path,
              pl->fs.synth[i].kind == BW_SYNTH_DIR ? "empty dir" : "empty file");
   for (size_t i = 0; i < o->p->warnings.len; i++) printf("warning: %s\n", o->p->warnings.items[i]);
-  fflush(stdout);
+  return fflush(stdout) == 0 && !ferror(stdout);
 }
 
 static void close_fd(int *fd) {
@@ -641,14 +642,16 @@ static int run_bwrap(outer *o) {
     csb_buf_init(&out);
     csb_buf_put_json_strings(&out, pl.argv.items, pl.argv.len);
     csb_buf_putc(&out, '\n');
-    csb_write_all(1, out.data, out.len);
-    csb_buf_free(&out);
     rc = 0;
+    if (!csb_write_all(1, out.data, out.len))
+      rc = csb_cli_error(&o->cli, CSB_EXIT_OSERR, "cannot write to standard output: %s", strerror(errno));
+    csb_buf_free(&out);
     goto out;
   }
   if (o->explain) {
-    print_explain(o, &pl);
     rc = 0;
+    if (!print_explain(o, &pl))
+      rc = csb_cli_error(&o->cli, CSB_EXIT_OSERR, "cannot write to standard output: %s", strerror(errno));
     goto out;
   }
   size_t n_new_synth = 0;

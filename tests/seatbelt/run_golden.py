@@ -6,7 +6,7 @@ Each case is one file, cases/NAME.case:
     # free comment lines
     args: --assume-macos-paths         (shell-quoted; $ROOT is the case's tree)
     env: HTTP_PROXY=http://127.0.0.1:3128
-    mode: profile                      (profile | run; default profile)
+    mode: profile                      (profile | run | full; default profile)
     sigchld: ignore                    (csb-seatbelt starts with SIGCHLD ignored)
     cmd: cmd arg                       (the command after --; profile mode
                                         defaults to `cmd arg`, `-` means none)
@@ -37,7 +37,8 @@ the printed profile and both runs must print the same stderr. Every
 generated profile is also checked with sbpl_check (balanced, known
 operations and filters, regexes compile, parameters defined and used).
 Run mode runs `csb-seatbelt --policy P ARGS -- CMD` and compares exit,
-stdout and stderr.
+stdout and stderr. Full mode runs `csb-seatbelt --policy P ARGS` with its
+standard output on /dev/full and compares exit and stderr.
 
 The tree lives in a fresh directory ($ROOT, symlinks resolved) under
 $TEST_TMPDIR (or ~/.cache/csb-seatbelt-golden), never below /tmp, /var or
@@ -140,21 +141,22 @@ def ignore_sigchld():
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
 
 
-def run(cmd, env, cwd, stdin=b"", preexec=None):
+def run(cmd, env, cwd, stdin=b"", preexec=None, stdout=subprocess.PIPE):
     """Runs cmd with `stdin` (bytes) as its standard input, or a terminal
-    for stdin="tty"; `preexec` runs in the child before the exec."""
+    for stdin="tty"; `preexec` runs in the child before the exec; `stdout`
+    as for subprocess.run (its text is "" unless a pipe)."""
     tty = None
     if stdin == "tty":
         master, slave = pty.openpty()
         tty, stdin = slave, None
     try:
-        p = subprocess.run(cmd, env=env, cwd=cwd, input=stdin, stdin=tty, stdout=subprocess.PIPE,
+        p = subprocess.run(cmd, env=env, cwd=cwd, input=stdin, stdin=tty, stdout=stdout,
                            stderr=subprocess.PIPE, timeout=60, preexec_fn=preexec)
     finally:
         if tty is not None:
             os.close(master)
             os.close(slave)
-    return p.returncode, p.stdout.decode("utf-8", "surrogateescape"), \
+    return p.returncode, (p.stdout or b"").decode("utf-8", "surrogateescape"), \
         p.stderr.decode("utf-8", "surrogateescape")
 
 
@@ -223,6 +225,10 @@ def run_case(binary, checker, path):
                     problems.append("sbpl_check: " + (cerr or cout).strip())
             elif out:
                 problems.append("failure printed on stdout: %r" % out)
+        elif header["mode"] == "full":
+            with open("/dev/full", "wb") as full:
+                code, _, err = run([binary] + pol + args, env, root, stdin, stdout=full)
+            got = {"exit": str(code), "stderr": normalise(err, root)}
         else:
             raise ValueError("unknown mode `%s`" % header["mode"])
     finally:

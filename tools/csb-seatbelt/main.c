@@ -39,13 +39,17 @@ static const csb_cli_opt opts[] = {
     {NULL, 0, CSB_ARG_NONE, 0, NULL, NULL},
 };
 
-static void print_argv_json(const csb_strv *a) {
+/* 0 (errno set) when the array did not all reach standard output. */
+static int print_argv_json(const csb_strv *a) {
   csb_buf b;
   csb_buf_init(&b);
   csb_buf_put_json_strings(&b, a->items, a->len);
   csb_buf_putc(&b, '\n');
-  csb_write_all(1, b.data, b.len);
+  int ok = csb_write_all(1, b.data, b.len);
+  int e = errno;
   csb_buf_free(&b);
+  errno = e;
+  return ok;
 }
 
 int main(int argc, char **argv) {
@@ -149,7 +153,8 @@ int main(int argc, char **argv) {
   }
   csb_sbpl_argv(prof, has_cmd ? cli.rest_argv : NULL, &av);
   if (print_argv) {
-    print_argv_json(&av);
+    if (!print_argv_json(&av))
+      rc = csb_cli_error(&cli, CSB_EXIT_OSERR, "writing the argv: %s", strerror(errno));
     goto done;
   }
   rc = sb_run(&cli, &av, p->net_mode == CSB_NET_RESTRICTED, log_denials);

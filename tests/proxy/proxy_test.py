@@ -2687,6 +2687,15 @@ class ChainLoading(unittest.TestCase):
         r = run(["sh", "-c", text + '\necho "$HTTPS_PROXY|$CSB_NETWORK_PROXY_ACTIVE"'])
         self.assertRegex(r.stdout.decode().strip(), r"^http://127\.0\.0\.1:\d+\|1$")
 
+    def test_print_env_to_a_full_stdout_is_71(self):
+        # an environment that did not get out is an error, not a proxy left serving
+        cmd = self.proxy_cmd() + ["--listen", "127.0.0.1:0", "--socks-listen", "127.0.0.1:0", "--print-env"]
+        with open("/dev/full", "wb") as full:
+            r = subprocess.run(cmd, stdout=full, stderr=subprocess.PIPE, env=base_env(), timeout=30)
+        self.assertEqual(r.returncode, 71, r.stderr)
+        self.assertIn(b"csb-proxy: error: cannot write the environment to standard output: No space left on device",
+                      r.stderr)
+
 
 class Load(unittest.TestCase):
     """Many concurrent clients of every kind, with aborts and garbage; the

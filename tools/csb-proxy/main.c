@@ -531,8 +531,15 @@ int main(int argc, char **argv) {
     csb_buf b;
     csb_buf_init(&b);
     px_env_print(&env_changes, o.format, &b);
-    csb_write_all(1, b.data, b.len);
+    int ok = csb_write_all(1, b.data, b.len);
+    int e = errno;
     csb_buf_free(&b);
+    /* a cut environment would point a command at the proxy only in part */
+    if (!ok) {
+      code = csb_cli_error(&cli, CSB_EXIT_OSERR, "cannot write the environment to standard output: %s",
+                           strerror(e));
+      goto out;
+    }
   }
 
   if (chain) {

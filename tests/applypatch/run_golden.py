@@ -29,6 +29,8 @@ Each directory under cases/ is one scenario:
                names, one a line ("fsetid"): as root, through
                `setpriv --inh-caps=-CAP --bounding-set=-CAP` (another user
                has none to drop).
+  stdout_full  when present, the tool's standard output is /dev/full (no
+               space left): the expected stdout is then empty.
   policy       when present, @POLICY@ is a csb.policy/v1 document with
                ROOT/work as the writable workspace root, "/" readable, and
                one extra entry per line of this file ("deny PATH",
@@ -223,9 +225,18 @@ def run_case(case_dir, binary, record, tmp_base):
         if fsize is not None:
             n = int(fsize.strip())
             limit = lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (n, n))  # noqa: E731
-        res = subprocess.run(argv, cwd=work, env=env, input=stdin if stdin is not None else b"",
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120,
-                             preexec_fn=limit)
+        full = None
+        if os.path.exists(os.path.join(case_dir, "stdout_full")):
+            full = open("/dev/full", "wb")
+        try:
+            res = subprocess.run(argv, cwd=work, env=env, input=stdin if stdin is not None else b"",
+                                 stdout=full or subprocess.PIPE, stderr=subprocess.PIPE, timeout=120,
+                                 preexec_fn=limit)
+        finally:
+            if full:
+                full.close()
+        if full:
+            res.stdout = b""
         out = mask_ids(res.stdout.replace(root.encode(), b"@ROOT@"), planted_ids)
         err = mask_ids(res.stderr.replace(root.encode(), b"@ROOT@"), planted_ids)
 

@@ -79,16 +79,25 @@ static int utf8_ok(const char *s, size_t n) {
   return 1;
 }
 
-static void print_summary(const csb_patch_plan *plan, const char *header) {
+/* Writes b to standard output and frees it; 0 with errno when not all of
+ * it got there (a full disk, a closed pipe, /dev/full). */
+static int emit(csb_buf *b) {
+  fflush(stdout);
+  int ok = csb_write_all(1, b->data, b->len);
+  int saved = errno;
+  csb_buf_free(b);
+  errno = saved;
+  return ok;
+}
+
+static int print_summary(const csb_patch_plan *plan, const char *header) {
   csb_buf b = {0};
   csb_buf_puts(&b, header);
   for (size_t i = 0; i < csb_patch_plan_summary_len(plan); i++) {
     const csb_patch_summary_entry *e = csb_patch_plan_summary_at(plan, i);
     csb_buf_printf(&b, "%c %s\n", e->op, e->path);
   }
-  fwrite(b.data, 1, b.len, stdout);
-  fflush(stdout);
-  csb_buf_free(&b);
+  return emit(&b);
 }
 
 /* The message of a failed library call: the untruncated text when there is
@@ -164,7 +173,11 @@ static int upstream_main(int argc, char **argv) {
     fprintf(stderr, "%s\n", err.msg);
     goto out;
   }
-  print_summary(plan, "Success. Updated the following files:\n");
+  if (!print_summary(plan, "Success. Updated the following files:\n")) {
+    fprintf(stderr, "Error: the patch was applied, but its summary could not be written: %s\n",
+            strerror(errno));
+    goto out;
+  }
   rc = 0;
 out:
   csb_buf_free(&full);
@@ -252,7 +265,7 @@ static int exit_for(csb_patch_err_kind k) {
   }
 }
 
-static void print_json(const csb_patch_plan *plan, int dry_run) {
+static int print_json(const csb_patch_plan *plan, int dry_run) {
   csb_buf b = {0};
   csb_buf_puts(&b, "{\"changes\":[");
   for (size_t i = 0; i < csb_patch_plan_summary_len(plan); i++) {
@@ -271,9 +284,7 @@ static void print_json(const csb_patch_plan *plan, int dry_run) {
     csb_buf_putc(&b, '}');
   }
   csb_buf_printf(&b, "],\"dry_run\":%s}\n", dry_run ? "true" : "false");
-  fwrite(b.data, 1, b.len, stdout);
-  fflush(stdout);
-  csb_buf_free(&b);
+  return emit(&b);
 }
 
 static int csb_main(int argc, char **argv) {
@@ -419,11 +430,16 @@ static int csb_main(int argc, char **argv) {
     rc = csb_cli_error(&cli, exit_for(kind), "%s", err.msg);
     goto out;
   }
-  if (json)
-    print_json(plan, dry_run);
-  else
-    print_summary(plan, dry_run ? "Dry run. Would update the following files:\n"
-                                : "Success. Updated the following files:\n");
+  if (!(json ? print_json(plan, dry_run)
+             : print_summary(plan, dry_run ? "Dry run. Would update the following files:\n"
+                                           : "Success. Updated the following files:\n"))) {
+    rc = csb_cli_error(&cli, CSB_EXIT_OSERR,
+                       dry_run ? "cannot write the report to standard output: %s"
+                               : "the patch was applied, but its report could not be written to "
+                                 "standard output: %s",
+                       strerror(errno));
+    goto out;
+  }
 out:
   csb_buf_free(&full);
   release(plan, p);

@@ -18,7 +18,8 @@
  *                                      --symlink TARGET LINK   (TARGET: the host's readlink)
  * Paths that bubblewrap has to create on the host (a mask on a missing path
  * inside a read-write bind) are reported as synthetic targets so that the
- * launcher can remove them after the run.
+ * launcher can remove them after the run. A missing path whose directory
+ * the caller cannot write gets no mask (kept_by_permissions).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -84,6 +85,7 @@ typedef struct builder {
   csb_strv rw_dirs; /* destinations bound read-write (canonical) */
   csb_strv writable_logical; /* writable roots as written */
   int pinning; /* operations added now get `pin` */
+  csb_strv kept; /* missing paths the host's permissions keep uncreatable */
   bw_fsargs *out;
   csb_error *err;
 } builder;
@@ -375,6 +377,61 @@ static int keep_blocking_file(builder *b, const char *m, const char *origin) {
   return blocked;
 }
 
+/* A mask on the missing path `m` needs a mount point, which bubblewrap
+ * creates in m's parent on the host with the caller's permissions. Where
+ * those permissions do not let the caller create anything there (a user
+ * other than root in a directory of root's, a read-only file system), no
+ * mount point can be made, and none is needed: the command runs as the
+ * same user, with the same groups and no capability, and cannot create `m`
+ * either. The parent is then bound onto itself (pinned), so that it cannot
+ * be renamed away and replaced by a directory of the command's. A parent
+ * the caller owns is different: the command could change its mode and
+ * create `m`, so that fails closed. 1: the permissions keep `m` impossible
+ * to create (nothing to mount); 0: a mask is needed; -1: refused (error
+ * set). */
+static int kept_by_permissions(builder *b, const char *m, const char *what, const char *origin) {
+  char *par = csb_path_parent(m);
+  struct stat st;
+  if (!par || stat(par, &st) != 0 || !S_ISDIR(st.st_mode) ||
+      faccessat(AT_FDCWD, par, W_OK | X_OK, AT_EACCESS) == 0) {
+    free(par);
+    return 0;
+  }
+  int e = errno;
+  if (e == EACCES && st.st_uid == geteuid()) {
+    csb_error_set(b->err,
+                  "cannot enforce %s %s (%s): its mask needs a mount point at %s, which bubblewrap "
+                  "cannot create because %s (mode %04o) is not writable by uid %u; as its owner, the "
+                  "command could make it writable and create %s unprotected (backend: bubblewrap; "
+                  "fix: chmod u+w %s, or create %s before the run)",
+                  what, m, origin, m, par, (unsigned)(st.st_mode & 07777), (unsigned)geteuid(), m, par, m);
+    free(par);
+    return -1;
+  }
+  if (e != EACCES && e != EROFS && e != EPERM) {
+    free(par);
+    return 0; /* bubblewrap will say what is wrong */
+  }
+  if (csb_strv_contains(&b->kept, m)) {
+    free(par);
+    return 1;
+  }
+  csb_strv_push(&b->kept, m);
+  char *why = csb_xasprintf("missing %s (%s) kept impossible to create by the host's permissions: uid %u "
+                            "cannot create entries in %s (%s), inside the sandbox as outside; no mount "
+                            "target",
+                            m, origin, (unsigned)geteuid(), par, strerror(e));
+  csb_strv_push(&b->out->explain, why);
+  free(why);
+  if (find_op(b, par) < 0) {
+    why = csb_xasprintf("%s bound onto itself: it keeps %s impossible to create and cannot be renamed", par, m);
+    add_op(b, OP_BIND, par, par, why)->pin = 1;
+    free(why);
+  }
+  free(par);
+  return 1;
+}
+
 /* ---- rules ---------------------------------------------------------------- */
 
 /* A read-only carve-out `s` inside writable root `w`. */
@@ -407,7 +464,9 @@ static int add_read_only(builder *b, const char *s, const char *origin) {
     free(m);
     return 1;
   }
-  if (host_writable_at(b, m) && find_op(b, m) < 0) {
+  int kept = host_writable_at(b, m) && find_op(b, m) < 0 ? kept_by_permissions(b, m, "read-only path", origin) : 1;
+  if (kept < 0) rc = 0;
+  if (kept == 0) {
     char *base = csb_path_basename(m);
     int meta = is_protected_name(base);
     free(base);
@@ -439,14 +498,17 @@ static int add_unreadable(builder *b, const char *u, const char *origin) {
     return 1; /* not visible in the sandbox anyway */
   if (!exists_nofollow(u, &st)) {
     char *m = first_missing(u);
-    if (m && !keep_blocking_file(b, m, origin) && host_writable_at(b, m) && find_op(b, m) < 0) {
+    int kept = 1;
+    if (m && !keep_blocking_file(b, m, origin) && host_writable_at(b, m) && find_op(b, m) < 0)
+      kept = kept_by_permissions(b, m, "deny-read path", origin);
+    if (kept == 0) {
       char *why = csb_xasprintf("missing %s kept impossible to create (deny %s, %s)", m, u, origin);
       add_op(b, OP_DENY_FILE, m, NULL, why);
       free(why);
       add_synth(b->out, m, BW_SYNTH_FILE);
     }
     free(m);
-    return 1;
+    return kept >= 0;
   }
   if (S_ISLNK(st.st_mode)) {
     /* A denied path that is a symlink: deny what it points at (what reading
@@ -905,6 +967,7 @@ int bw_mounts_build(const csb_policy *p, const csb_policy_view *v, const bw_moun
   b.err = err;
   csb_strv_init(&b.rw_dirs);
   csb_strv_init(&b.writable_logical);
+  csb_strv_init(&b.kept);
   int ok = 0;
   csb_policy_evaluator *ev = NULL; /* for the paths of steps 5 and 6 */
   csb_strv unreadable;
@@ -1105,6 +1168,7 @@ out:
   free(b.slots);
   csb_strv_free(&b.rw_dirs);
   csb_strv_free(&b.writable_logical);
+  csb_strv_free(&b.kept);
   csb_strv_free(&unreadable);
   return ok;
 }

@@ -3,11 +3,14 @@
 machine and asserts what the sandboxed command could and could not do
 (exact outputs and exit codes).
 
-usage: behaviour_test.py CSB_BWRAP [CSB_BWRAP...] [-k SUBSTRING]
+usage: behaviour_test.py [--unprivileged] CSB_BWRAP [CSB_BWRAP...] [-k SUBSTRING]
        behaviour_test.py --codex CODEX [-k SUBSTRING]   (differential mode)
 
 Each binary given (the host build and the static musl build) runs the whole
 suite. Prints one line per case and a final "N passed, M failed" line.
+--unprivileged: run by root, the suite runs again as uid 65534
+(tests/lib/unpriv.py); cases that assert what only a root caller sees run
+their unprivileged variant instead (the name in brackets).
 """
 
 import http.server
@@ -28,6 +31,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import sandbox  # noqa: E402
+import unpriv  # noqa: E402
 
 TIMEOUT = 30
 PY = "/usr/bin/python3"
@@ -107,6 +111,8 @@ class Env(sandbox.Workspace):
 
     def __init__(self, binary, base):
         super().__init__(binary, base, prefix="case-", outside="outside", policy_name="policy.json")
+        # environment changes for every run of this case (None removes)
+        self.env = {}
 
     def write(self, rel, text, mode=None):
         p = os.path.join(self.base, rel)
@@ -147,8 +153,11 @@ class Env(sandbox.Workspace):
             if k.lower().endswith("_proxy"):
                 del e[k]
         e.update(xenv)
-        if env:
-            e.update(env)
+        for k, v in {**self.env, **(env or {})}.items():
+            if v is None:
+                e.pop(k, None)
+            else:
+                e[k] = v
         pre = (lambda: resource.setrlimit(resource.RLIMIT_NOFILE, nofile)) if nofile else None
         p = subprocess.run(argv, cwd=cwd or self.ws, env=e, input=stdin, capture_output=True,
                            text=True, timeout=timeout, preexec_fn=pre)
@@ -297,6 +306,16 @@ def workspace_at_slash_is_writable_with_its_carveouts(t):
     eq((rc, out), (0, "wend\n"))
     eq(t.read("outside/from-slash"), "w", "host file")
     eq(made, [], "protected names left at / after the run")
+    if os.geteuid() != 0:
+        # another user cannot create anything at /, in the sandbox as on the
+        # host: no mount target is needed (bubblewrap could not make one)
+        rc, out, err = t.run(["true"], extra=["--explain"], cwd="/")
+        eq(rc, 0, "--explain (%s)" % err)
+        for n in (".git", ".codex"):
+            contains(out, f"missing /{n} (", "--explain")
+        contains(out, f"kept impossible to create by the host's permissions: uid {os.geteuid()} cannot "
+                      "create entries in / ", "--explain")
+        eq("host mount target" in out, False, "mount targets in --explain")
 
 
 @case
@@ -605,10 +624,10 @@ def deny_glob_beyond_bubblewrap_limits_fails_closed(t):
     contains(err, "the hard open-file limit is 128", "stderr")
 
 
-def glob_stats(t, extra=()):
+def glob_stats(t, extra=(), env=None):
     """(directories read, directories reused) of the one deny glob, from
     --explain."""
-    rc, out, err = t.run(["true"], extra=("--explain", *extra))
+    rc, out, err = t.run(["true"], extra=("--explain", *extra), env=env)
     eq(rc, 0, "--explain status (%s)" % err)
     m = re.search(r"(\d+) director(?:y|ies) read, (\d+) unchanged since the cached expansion", out)
     if not m:
@@ -623,6 +642,16 @@ def deny_glob_cache_sees_every_change(t):
     t.write("ws/d0/a.env", "A")
     t.policy([("/", "read"), (t.ws, "write")], globs=[t.ws + "/**/*.env"])
     time.sleep(1.2)  # the cache trusts directories whose times are over a second old
+    if os.geteuid() != 0 and CODEX is None:
+        # A registry outside the places every run hides (XDG_RUNTIME_DIR
+        # elsewhere than /run/user/UID) holds no cache anyone trusts.
+        xdg = os.path.join(t.base, "xdg")
+        os.mkdir(xdg, 0o700)
+        for _ in range(2):
+            read, reused = glob_stats(t, env={"XDG_RUNTIME_DIR": xdg})
+            eq((read > 0, reused), (True, 0), "(read, reused) with the registry in %s" % xdg)
+        eq([n for n in os.listdir(os.path.join(xdg, "csb-bwrap")) if n.startswith("glob-")], [], "cache files")
+    t.env = cache_env()
     first = glob_stats(t)
     eq(first[1], 0, "directories reused by the first expansion")
     ndirs = first[0]
@@ -642,7 +671,7 @@ def deny_glob_cache_sees_every_change(t):
     rc, out, _ = t.sh("cat d0-moved/a.env 2>/dev/null || echo moved-denied")
     eq((rc, out), (0, "moved-denied\n"))
     # The cache is csb-bwrap's own: the sandbox cannot see it.
-    reg = registry_dir()
+    reg = registry_dir(t.env)
     eq(any(n.startswith("glob-") for n in os.listdir(reg)), True, "a cache file in the registry")
     rc, out, _ = t.sh("ls -A %s 2>/dev/null | grep -c glob- || true" % reg)
     eq(out.strip(), "0", "cache files visible inside the sandbox")
@@ -791,6 +820,136 @@ def mount_targets_removed_after_run(t):
     eq(rc, 0)
     eq(sorted(out.split()), [".agents", ".codex", ".csb", ".git"], "masks inside")
     eq(os.listdir(t.ws), [], "host after run")
+
+
+@case
+def command_runs_as_the_caller(t):
+    """The command has the caller's uid and gid (bubblewrap maps them onto
+    themselves), and the mount points bubblewrap creates on the host for
+    the masks of missing paths belong to the caller, whose csb-bwrap
+    removes them after the run."""
+    if CODEX:
+        raise Skip("csb mount targets")
+    t.policy()
+    argv, xenv = t.argv(["/bin/sh", "-c", "id -u; id -g; sleep 20"])
+    p = subprocess.Popen(argv, cwd=t.ws, stdout=subprocess.PIPE, text=True, env={**os.environ, **xenv})
+    try:
+        eq((p.stdout.readline(), p.stdout.readline()), (f"{os.geteuid()}\n", f"{os.getegid()}\n"), "uid and gid inside")
+        owners = {n: os.lstat(os.path.join(t.ws, n)).st_uid for n in os.listdir(t.ws)}
+        eq(owners, {n: os.geteuid() for n in (".agents", ".codex", ".csb", ".git")}, "owners of the mount targets")
+    finally:
+        p.terminate()
+        rc = p.wait(timeout=TIMEOUT)
+    eq(rc, 128 + signal.SIGTERM, "exit status")
+    eq(os.listdir(t.ws), [], "host after the run")
+
+
+@case
+def missing_paths_in_another_users_directory(t):
+    """Masks on missing paths (a read-only carve-out, a deny entry) in a
+    directory of another user's (root's) inside a writable root. Root
+    creates their mount points there (removed after the run). Another user
+    cannot create anything there, inside the sandbox as outside: no mount
+    point is made (bubblewrap could not make one) and none is needed. Either
+    way the directory cannot be renamed away and replaced by one of the
+    command's, where the paths could be created."""
+    if CODEX:
+        raise Skip("csb mount targets")
+    if os.geteuid() == 0:
+        parent = os.path.join(t.base, "shared")
+        foreign = os.path.join(parent, "foreign")
+        os.makedirs(foreign)
+    else:
+        foreign = os.environ.get("CSB_TEST_FOREIGN_DIR")
+        if not foreign:
+            raise Skip("no directory of another user's given (CSB_TEST_FOREIGN_DIR, set by --unprivileged)")
+        parent = os.path.dirname(foreign)
+    gen, key = os.path.join(foreign, "gen"), os.path.join(foreign, "new.key")
+    t.policy([("/", "read"), (t.ws, "write"), (parent, "write"), (gen + "/out", "read"), (key, "deny")])
+    rc, out, err = t.sh("mkdir -p foreign/gen/out 2>/dev/null || echo gen-blocked; "
+                        "touch foreign/new.key 2>/dev/null || echo key-blocked; "
+                        "mv foreign foreign.old 2>/dev/null && echo moved || echo pinned; "
+                        "printf ok > note && cat note && rm note", cwd=parent)
+    eq((rc, out), (0, "gen-blocked\nkey-blocked\npinned\nok"), err)
+    eq(os.listdir(foreign), [], "host: the other user's directory")
+    eq(sorted(os.listdir(parent)), ["foreign"], "host: the writable root")
+    rc, out, err = t.run(["true"], extra=["--explain"])
+    eq(rc, 0, "--explain (%s)" % err)
+    for p in (gen, key):
+        if os.geteuid() == 0:
+            contains(out, f"host mount target {p} (empty file) removed after the run", "--explain")
+        else:
+            contains(out, f"missing {p} (", "--explain")
+            contains(out, f"kept impossible to create by the host's permissions: uid {os.geteuid()} cannot "
+                          f"create entries in {foreign}", "--explain")
+
+
+@case
+@sandbox.root_only("root creates mount points in a directory whatever its mode")
+def mount_targets_in_a_read_only_workspace(t):
+    if CODEX:
+        raise Skip("csb mount targets")
+    os.chmod(t.ws, 0o555)
+    try:
+        rc, out, _ = t.sh("mkdir .git/x 2>/dev/null || echo git-blocked; ls -A")
+    finally:
+        os.chmod(t.ws, 0o755)
+    eq((rc, sorted(out.split())), (0, [".agents", ".codex", ".csb", ".git", "git-blocked"]))
+    eq(os.listdir(t.ws), [], "host after the run")
+
+
+@sandbox.instead_when_unprivileged(mount_targets_in_a_read_only_workspace)
+def read_only_workspace_of_ones_own_is_refused(t):
+    """The caller cannot create mount points in a workspace of its own of
+    mode 0555, and the command, its owner, could make it writable and
+    create .git: the run is refused, naming the fix."""
+    os.chmod(t.ws, 0o555)
+    try:
+        rc, out, err = t.sh(f"touch {t.out}/ran")
+    finally:
+        os.chmod(t.ws, 0o755)
+    eq((rc, out), (69, ""))
+    contains(err, f"which bubblewrap cannot create because {t.ws} (mode 0555) is not writable by uid {os.geteuid()}")
+    contains(err, f"backend: bubblewrap; fix: chmod u+w {t.ws}")
+    eq(t.exists("outside/ran"), False, "command ran")
+    eq(os.listdir(t.ws), [], "host after the run")
+
+
+def has_run(argv, seq):
+    """Whether `seq` appears in `argv` as consecutive elements."""
+    return any(argv[i:i + len(seq)] == seq for i in range(len(argv)))
+
+
+@case
+@sandbox.root_only("the sandbox's uid 0 is the host's root, which owns pid 1's /proc files: masked")
+def pid_1_autogroup_is_masked(t):
+    """Run by root, the command (the sandbox's uid 0) would own pid 1's
+    /proc/1/autogroup and could renice the supervisor's autogroup: it is
+    masked with /dev/null."""
+    if CODEX:
+        raise Skip("csb pid 1")
+    if not os.path.exists("/proc/self/autogroup"):
+        raise Skip("no autogroups on this kernel")
+    t.policy()
+    argv = json.loads(t.run(["true"], extra=["--print-argv"])[1])
+    eq(has_run(argv, ["--ro-bind", "/dev/null", "/proc/1/autogroup"]), True, "mask in the argv")
+    rc, out, _ = t.sh("(echo 19 > /proc/1/autogroup) 2>/dev/null && echo wrote || echo refused")
+    eq((rc, out), (0, "refused\n"))
+
+
+@sandbox.instead_when_unprivileged(pid_1_autogroup_is_masked)
+def pid_1_autogroup_belongs_to_the_hosts_root(t):
+    """Another user's sandbox maps no uid of the host's root: pid 1's /proc
+    files (it is not dumpable) belong to root, outside the user namespace,
+    and the command cannot renice pid 1's autogroup. No mask is needed."""
+    if not os.path.exists("/proc/self/autogroup"):
+        raise Skip("no autogroups on this kernel")
+    t.policy()
+    argv = json.loads(t.run(["true"], extra=["--print-argv"])[1])
+    eq("/proc/1/autogroup" in argv, False, "mask in the argv")
+    rc, out, err = t.sh("cut -c1-11 /proc/1/autogroup; echo 19 > /proc/1/autogroup || echo refused")
+    eq((rc, out), (0, "/autogroup-\nrefused\n"))
+    contains(err, "Permission denied", "stderr")
 
 
 @case
@@ -1041,35 +1200,55 @@ def killed_run_leftovers_are_removed_by_the_next_run(t):
     eq(os.listdir(t.ws), [], "after the next run")
 
 
-def registry_dir():
-    """Where csb-bwrap keeps its mount-target registry (docs/csb-bwrap.md)."""
+def registry_dir(env=None):
+    """Where csb-bwrap keeps its mount-target registry (docs/csb-bwrap.md),
+    run with `env` changing the environment (None removes)."""
     if os.geteuid() == 0:
         return "/run/csb-bwrap"
     x = os.environ.get("XDG_RUNTIME_DIR", "")
+    if env and "XDG_RUNTIME_DIR" in env:
+        x = env["XDG_RUNTIME_DIR"] or ""
     if x.startswith("/") and os.path.isdir(x) and os.stat(x).st_uid == os.geteuid():
         return os.path.join(x, "csb-bwrap")
     return "/tmp/csb-bwrap-%d" % os.geteuid()
 
 
+def cache_env():
+    """The environment change under which csb-bwrap's registry is one it
+    trusts for its deny-glob cache: root's /run/csb-bwrap, else
+    /run/user/UID/csb-bwrap or /tmp/csb-bwrap-UID (without an
+    XDG_RUNTIME_DIR elsewhere)."""
+    if os.geteuid() == 0 or registry_dir() == "/run/user/%d/csb-bwrap" % os.geteuid():
+        return {}
+    return {"XDG_RUNTIME_DIR": None}
+
+
 @case
 def other_registry_candidates_are_hidden(t):
-    """A directory another run would pick as its registry (here, as root,
-    /tmp/csb-bwrap-0 next to /run/csb-bwrap) is created when the sandbox
-    could write there and is hidden like the registry in use: a command
-    cannot plant cache files (deny-glob expansions) that a later run in
-    another environment would trust."""
+    """A directory another run would pick as its registry is created when
+    the sandbox could write there and is hidden like the registry in use:
+    a command cannot plant cache files (deny-glob expansions) that a later
+    run in another environment would trust. Root uses /run/csb-bwrap, and
+    /tmp/csb-bwrap-0 is the other; another user with XDG_RUNTIME_DIR uses
+    $XDG_RUNTIME_DIR/csb-bwrap, and /tmp/csb-bwrap-UID is the other."""
     if CODEX:
         raise Skip("csb registry")
-    if os.geteuid() != 0:
-        raise Skip("needs root (the registry in use is /run/csb-bwrap)")
-    other = "/tmp/csb-bwrap-0"
+    uid = os.geteuid()
+    other = "/tmp/csb-bwrap-%d" % uid
+    env = {}
+    if uid != 0:
+        xdg = os.path.join(t.base, "xdg")
+        os.mkdir(xdg, 0o700)
+        env["XDG_RUNTIME_DIR"] = xdg
     t.policy([("/", "read"), (t.ws, "write"), ("/tmp", "write")])
     rc, out, err = t.sh(f"mkdir -p {other} 2>/dev/null; touch {other}/bpf-x 2>/dev/null && echo planted || echo refused; "
                         f"ls {other} >/dev/null 2>&1 && echo listed || echo unlisted; "
-                        f"rmdir {other} 2>/dev/null && echo removed || echo kept")
+                        f"rmdir {other} 2>/dev/null && echo removed || echo kept", env=env)
     eq((rc, out, err), (0, "refused\nunlisted\nkept\n", ""))
     st = os.lstat(other)
-    eq((stat.S_ISDIR(st.st_mode), st.st_uid, stat.S_IMODE(st.st_mode)), (True, 0, 0o700), other)
+    eq((stat.S_ISDIR(st.st_mode), st.st_uid, stat.S_IMODE(st.st_mode)), (True, uid, 0o700), other)
+    if uid != 0:
+        eq(os.listdir(os.path.join(env["XDG_RUNTIME_DIR"], "csb-bwrap")), ["lock"], "the registry in use")
 
 
 @case
@@ -1090,7 +1269,8 @@ def registry_candidate_behind_a_symlinked_root_is_hidden(t):
                         f"touch {xdg}/other && echo writable",
                         env={"XDG_RUNTIME_DIR": xdg})
     eq((rc, out, err), (0, "refused\nwritable\n", ""))
-    eq(os.listdir(cand), [], cand)
+    # (for a user other than root it is the registry in use: its lock)
+    eq(os.listdir(cand), [] if os.geteuid() == 0 else ["lock"], cand)
     st = os.lstat(cand)
     eq((stat.S_ISDIR(st.st_mode), st.st_uid, stat.S_IMODE(st.st_mode)), (True, os.geteuid(), 0o700), cand)
 
@@ -1220,6 +1400,8 @@ def not_executable_is_126(t):
 def killed_by_signal_is_128_plus(t):
     eq(t.sh("kill -TERM $$")[0], 143)
     eq(t.sh("kill -KILL $$")[0], 137)
+    if CODEX is None:
+        eq(os.listdir(t.ws), [], "mount targets left on the host")
 
 
 def run_and_signal(t, sig):
@@ -1232,6 +1414,8 @@ def run_and_signal(t, sig):
     p.send_signal(getattr(signal, "SIG" + sig))
     rest = p.stdout.read()
     rc = p.wait(timeout=TIMEOUT)
+    if CODEX is None:
+        eq(os.listdir(t.ws), [], "mount targets left on the host")
     return rc, rest
 
 
@@ -2227,30 +2411,39 @@ def main():
         CODEX = os.path.abspath(args[i + 1])
         del args[i:i + 2]
         args = args or [CODEX]
+    if "--unprivileged" in args:
+        args.remove("--unprivileged")
+        rc = unpriv.run(__file__, args + (["-k", only] if only else []),
+                        env_files=("CSB_TEST_RESOLVE", "CSB_TEST_BUNDLED_BWRAP"))
+        if rc is not None:
+            return rc
     if not args:
         print(__doc__)
         return 64
-    # Short paths under /tmp: Unix socket paths are limited to 107 bytes.
-    base = tempfile.mkdtemp(prefix="csb-bwrap-b-", dir="/tmp")
+    base = tempfile.mkdtemp(prefix="csb-bwrap-b-", dir=sandbox.scratch_dir())
     passed = failed = skipped = 0
     for binary in args:
         binary = os.path.abspath(binary)
         tag = os.path.basename(binary)
-        for fn in CASES:
-            if only and only not in fn.__name__:
+        for case_fn in CASES:
+            if only and only not in case_fn.__name__:
                 continue
             t = Env(binary, base)
             t0 = time.time()
+            fn, why = sandbox.for_caller(case_fn)
+            name = case_fn.__name__ + ("" if fn in (case_fn, None) else f" [{fn.__name__}]")
             try:
+                if fn is None:
+                    raise Skip(why)
                 fn(t)
                 passed += 1
-                print(f"PASS {tag} {fn.__name__} ({time.time() - t0:.2f}s)", flush=True)
+                print(f"PASS {tag} {name} ({time.time() - t0:.2f}s)", flush=True)
             except Skip as e:
                 skipped += 1
-                print(f"SKIP {tag} {fn.__name__}: {e}", flush=True)
+                print(f"SKIP {tag} {name}: {e}", flush=True)
             except Exception as e:  # noqa: BLE001
                 failed += 1
-                print(f"FAIL {tag} {fn.__name__}: {type(e).__name__}: {e}", flush=True)
+                print(f"FAIL {tag} {name}: {type(e).__name__}: {e}", flush=True)
             finally:
                 shutil.rmtree(t.base, ignore_errors=True)
     shutil.rmtree(base, ignore_errors=True)

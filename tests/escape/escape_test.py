@@ -2,10 +2,11 @@
 """Escape suite for csb-bwrap: hostile probes (static C programs from this
 directory) run inside the sandbox; every one must be blocked.
 
-usage: escape_test.py CSB_BWRAP PROBE_DIR [-k SUBSTRING]
+usage: escape_test.py [--unprivileged] CSB_BWRAP PROBE_DIR [-k SUBSTRING]
 
 Prints a table (probe, expected, observed) and "N passed, M failed"; exits
-1 when any probe escaped (or could not run).
+1 when any probe escaped (or could not run). --unprivileged: run by root,
+the probes run as uid 65534 (tests/lib/unpriv.py).
 """
 
 import fcntl
@@ -21,6 +22,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import sandbox  # noqa: E402
+import unpriv  # noqa: E402
 
 TIMEOUT = 30
 
@@ -638,14 +640,17 @@ def _(c):
 
 @probe("registry_cache_poison", "plant an allow-all seccomp filter in a registry this run does not use (/tmp/csb-bwrap-UID); a later run that picks it loads it")
 def _(c):
-    # Another user than root (root always prefers /run/csb-bwrap): run 1
-    # has XDG_RUNTIME_DIR, so its registry is there, and /tmp writable;
-    # run 2, without XDG_RUNTIME_DIR, uses /tmp/csb-bwrap-UID.
-    uid = 65534
+    # Another user than root (root always prefers /run/csb-bwrap; run by
+    # root, the runs are 65534's): run 1 has XDG_RUNTIME_DIR, so its
+    # registry is there, and /tmp writable; run 2, without
+    # XDG_RUNTIME_DIR, uses /tmp/csb-bwrap-UID.
+    as_root = os.geteuid() == 0
+    uid = 65534 if as_root else os.geteuid()
     reg = "/tmp/csb-bwrap-%d" % uid
     shutil.rmtree(reg, ignore_errors=True)
-    for d in (os.path.dirname(c.base), c.base):
-        os.chmod(d, 0o711)
+    if as_root:
+        for d in (os.path.dirname(c.base), c.base):
+            os.chmod(d, 0o711)
     bindir = os.path.join(c.base, "bin")
     os.makedirs(bindir)
     for f in (c.bin, os.path.join(c.probes, "probe_fs"), os.path.join(c.probes, "probe_kernel")):
@@ -653,8 +658,10 @@ def _(c):
     os.chmod(bindir, 0o755)
     xdg = os.path.join(c.base, "xdg")
     os.makedirs(xdg, mode=0o700)
-    for d in (xdg, c.ws):
-        os.chown(d, uid, uid)
+    if as_root:
+        for d in (xdg, c.ws):
+            os.chown(d, uid, uid)
+    who = {"user": uid, "group": uid, "extra_groups": []} if as_root else {}
     binary = os.path.join(bindir, os.path.basename(c.bin))
 
     def run(entries, env, prog, *args):
@@ -663,8 +670,7 @@ def _(c):
         argv = [binary, "--policy", c.pfile, "--", os.path.join(bindir, prog), *args]
         e = {k: v for k, v in os.environ.items() if k != "XDG_RUNTIME_DIR"}
         e.update(env)
-        p = subprocess.run(argv, cwd=c.ws, env=e, user=uid, group=uid, extra_groups=[],
-                           capture_output=True, text=True, timeout=TIMEOUT)
+        p = subprocess.run(argv, cwd=c.ws, env=e, capture_output=True, text=True, timeout=TIMEOUT, **who)
         return verdict(p.returncode, p.stdout + p.stderr)
 
     try:
@@ -711,11 +717,16 @@ def main():
         i = args.index("-k")
         only = args[i + 1]
         del args[i:i + 2]
+    if "--unprivileged" in args:
+        args.remove("--unprivileged")
+        rc = unpriv.run(__file__, args + (["-k", only] if only else []))
+        if rc is not None:
+            return rc
     if len(args) != 2:
         print(__doc__)
         return 64
     binary, probes = os.path.abspath(args[0]), os.path.abspath(args[1])
-    base = tempfile.mkdtemp(prefix="csb-esc-", dir="/tmp")
+    base = tempfile.mkdtemp(prefix="csb-esc-", dir=sandbox.scratch_dir())
     rows = []
     for name, doc, fn in PROBES:
         if only and only not in name:

@@ -11,6 +11,42 @@ import time
 import policy_gen
 
 
+def scratch_dir():
+    """Where a suite creates its scratch directories: CSB_TEST_SCRATCH (set
+    by unpriv.py), else /tmp (short paths: a Unix socket path is limited to
+    107 bytes, Bazel's temporary directory is far longer)."""
+    return os.environ.get("CSB_TEST_SCRATCH", "/tmp")
+
+
+def root_only(reason):
+    """Marks a case that asserts what csb-bwrap does for a root caller only.
+    Run by another user, the variant registered with instead_when_unprivileged
+    asserts what that caller must see instead; without one the case is
+    skipped for `reason`."""
+    def deco(fn):
+        fn.root_only = reason
+        return fn
+    return deco
+
+
+def instead_when_unprivileged(root_case):
+    """Registers the decorated function as what runs instead of the
+    root_only case `root_case` when the caller is not root."""
+    def deco(fn):
+        root_case.unprivileged = fn
+        return fn
+    return deco
+
+
+def for_caller(fn):
+    """(the function to run for this caller, None), or (None, why it is
+    skipped): the unprivileged variant of a root_only case when not root."""
+    if not getattr(fn, "root_only", None) or os.geteuid() == 0:
+        return fn, None
+    alt = getattr(fn, "unprivileged", None)
+    return (alt, None) if alt else (None, fn.root_only)
+
+
 class Workspace:
     """A fresh directory BASE (below `base`) holding a workspace BASE/ws, a
     directory outside it, and the policy file the suite passes to csb-bwrap."""

@@ -181,6 +181,11 @@ int bw_registry_trusted(const char *dir);
 /* Creates `dir` (mode 0700) when missing and checks that it is a directory
  * of ours that nobody else can write, as the registry must be. */
 int bw_registry_secure(const char *dir, csb_error *err);
+/* 1 (and its owner) when `dir` is another user's and our processes can
+ * neither remove nor rename it (its directory is sticky and not ours, or
+ * not writable by us): no run of ours ever uses it as its registry, nor
+ * can a command of ours make it its own. */
+int bw_registry_held_by_other(const char *dir, uid_t *owner);
 /* Removes what runs that died without cleaning up (SIGKILL) left behind.
  * Call before looking at the workspace. */
 void bw_registry_sweep(const char *dir);

@@ -1133,13 +1133,22 @@ int bw_mounts_build(const csb_policy *p, const csb_policy_view *v, const bw_moun
     /* Writable by the policy's paths, or through a bind at another name
      * (a writable root that is a symlink is bound at its target, which
      * the policy does not name). */
+    uid_t owner;
     if ((vd.can_write || host_writable_at(&b, r)) && !bw_registry_secure(r, &why)) {
-      csb_error_set(err,
-                    "%s: the sandbox could write this directory, which a later run may pick as "
-                    "csb-bwrap's private registry and whose deny-glob expansions and mount-target entries it would trust; "
-                    "it cannot be made private (%s) (backend: bubblewrap; fix: remove %s)",
-                    r, why.msg, r);
-      goto out;
+      char *parent = csb_path_parent(r);
+      int held = bw_registry_held_by_other(r, &owner);
+      if (held) /* (in /tmp, say: no run of ours takes it, no command of ours replaces it) */
+        csb_strv_pushf(&out->explain, "%s belongs to uid %u and cannot be removed or renamed by us "
+                                      "(%s): never our registry",
+                       r, (unsigned)owner, parent);
+      else
+        csb_error_set(err,
+                      "%s: the sandbox could write this directory, which a later run may pick as "
+                      "csb-bwrap's private registry and whose deny-glob expansions and mount-target entries it would trust; "
+                      "it cannot be made private (%s) (backend: bubblewrap; fix: remove %s)",
+                      r, why.msg, r);
+      free(parent);
+      if (!held) goto out;
     }
     struct stat st;
     if (lstat(r, &st) == 0 && S_ISDIR(st.st_mode))

@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "csb_bwrap.h"
+#include "csb_paths.h"
 
 static int ensure_dir(const char *dir, csb_error *err);
 
@@ -99,12 +100,28 @@ static int ensure_dir(const char *dir, csb_error *err) {
     return csb_error_set(err, "cannot create mount-target registry %s: %s", dir, strerror(errno));
   struct stat st;
   if (lstat(dir, &st) != 0) return csb_error_set(err, "mount-target registry %s: %s", dir, strerror(errno));
+  if (st.st_uid != geteuid())
+    return csb_error_set(err, "mount-target registry %s belongs to uid %u, not to uid %u: another user "
+                              "made it, and only they or root can remove it", dir, (unsigned)st.st_uid,
+                         (unsigned)geteuid());
   if (S_ISLNK(st.st_mode) || !S_ISDIR(st.st_mode))
     return csb_error_set(err, "mount-target registry %s must be a directory, not a symlink; remove it", dir);
-  if (st.st_uid != geteuid() || (st.st_mode & 077))
+  if (st.st_mode & 077)
     return csb_error_set(err, "mount-target registry %s must be owned by uid %u with mode 0700; "
                               "remove it", dir, (unsigned)geteuid());
   return 1;
+}
+
+int bw_registry_held_by_other(const char *dir, uid_t *owner) {
+  struct stat st, pst;
+  char *par = csb_path_parent(dir);
+  uid_t me = geteuid();
+  int held = par && lstat(dir, &st) == 0 && st.st_uid != me && lstat(par, &pst) == 0 && S_ISDIR(pst.st_mode) &&
+             (((pst.st_mode & S_ISVTX) && pst.st_uid != me) ||
+              faccessat(AT_FDCWD, par, W_OK | X_OK, AT_EACCESS) != 0);
+  if (held) *owner = st.st_uid;
+  free(par);
+  return held;
 }
 
 static int pid_alive(pid_t pid) { return pid > 0 && (kill(pid, 0) == 0 || errno != ESRCH); }

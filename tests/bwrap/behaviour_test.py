@@ -13,6 +13,7 @@ suite. Prints one line per case and a final "N passed, M failed" line.
 their unprivileged variant instead (the name in brackets).
 """
 
+import fcntl
 import http.server
 import json
 import re
@@ -983,6 +984,117 @@ def concurrent_runs_keep_masks_of_missing_paths(t):
     eq(a.wait(timeout=TIMEOUT), 0, "first run")
     eq((rc, out), (0, "blocked\nunreadable\nro\n"))
     eq(os.listdir(t.ws), [], "host after both")
+
+
+def locked(path):
+    """Whether a run holds `path` (a mount point it mounts onto): an
+    exclusive lock, which a run needs to remove its mount point, is
+    refused."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+
+
+def wait_for(cond, what, timeout=10):
+    deadline = time.time() + timeout
+    while not cond():
+        if time.time() > deadline:
+            raise Fail("timed out waiting for " + what)
+        time.sleep(0.02)
+
+
+@case
+@sandbox.root_only("needs a second user: run by root, it runs as root and as uid 65534, in both orders")
+def runs_of_two_users_keep_each_others_masks(t):
+    """Two users' runs on one writable root that both may write (a sticky
+    directory, like /tmp): the first creates the mount points of the masks
+    on missing paths, the second mounts onto them as existing entries.
+    When the first ends, its cleanup must not remove them (which would
+    detach the second's masks: its command could then create .git) although
+    its registry does not show the other user's run; they go once neither
+    holds them, by a later run of their creator."""
+    if CODEX:
+        raise Skip("csb mount targets")
+    shared = os.path.join(t.base, "shared")
+    os.mkdir(shared)
+    os.chmod(shared, 0o1777)
+    # a policy file and binary the other user can read, a registry of its own
+    for d in (os.path.dirname(t.base), t.base):
+        os.chmod(d, 0o711)
+    xdg = os.path.join(t.base, "xdg")
+    os.mkdir(xdg, 0o700)
+    os.chown(xdg, 65534, 65534)
+    binary = os.path.join(t.base, "csb-bwrap")
+    shutil.copy(t.bin, binary)
+    os.chmod(binary, 0o755)
+    t.policy([("/", "read"), (shared, "write"), (shared + "/later.key", "deny")])
+    os.chmod(t.pfile, 0o644)
+    nobody = {"user": 65534, "group": 65534, "extra_groups": []}
+    env = {**os.environ, "XDG_RUNTIME_DIR": xdg}
+    for first, second in ((nobody, {}), ({}, nobody)):
+        argv = [binary, "--policy", t.pfile, "--", "/bin/sh", "-c"]
+        a = subprocess.Popen(argv + ["echo up; sleep 1"], cwd=shared, env=env, stdout=subprocess.PIPE, text=True, **first)
+        eq(a.stdout.readline(), "up\n", "first run")
+        b = subprocess.Popen(argv + ["echo up; sleep 2; mkdir -p .git/hooks 2>/dev/null && echo git-made || echo git-blocked; "
+                                    "touch later.key 2>/dev/null && echo key-made || echo key-blocked"],
+                             cwd=shared, env=env, stdout=subprocess.PIPE, text=True, **second)
+        eq(b.stdout.readline(), "up\n", "second run")
+        eq(a.wait(timeout=TIMEOUT), 0, "first run's status")
+        out, _ = b.communicate(timeout=TIMEOUT)
+        eq((b.returncode, out), (0, "git-blocked\nkey-blocked\n"), "second run " + ("as uid 65534" if second else "as root"))
+        eq(sorted(os.listdir(shared)), [".agents", ".codex", ".csb", ".git", "later.key"], "left by the first run")
+        eq(os.listdir(os.path.join(shared, ".git")), [], "host .git")
+        subprocess.run(argv + ["true"], cwd=shared, env=env, check=True, timeout=TIMEOUT, **first)
+        eq(os.listdir(shared), [], "after a later run of the first run's user")
+
+
+@sandbox.instead_when_unprivileged(runs_of_two_users_keep_each_others_masks)
+def a_run_holds_the_existing_entries_it_mounts_onto(t):
+    """Another user's run that made a mount point (an empty .git, an empty
+    file at a denied path) removes it only when it can lock it exclusively:
+    a run mounting onto such an existing entry holds it until it ends."""
+    if CODEX:
+        raise Skip("csb mount targets")
+    os.mkdir(os.path.join(t.ws, ".git"))
+    t.write("ws/later.key", "")
+    t.policy([("/", "read"), (t.ws, "write"), (t.ws + "/later.key", "deny")])
+    argv, xenv = t.argv(["/bin/sh", "-c", "echo up; sleep 20"])
+    p = subprocess.Popen(argv, cwd=t.ws, stdout=subprocess.PIPE, text=True, env={**os.environ, **xenv})
+    try:
+        eq(p.stdout.readline(), "up\n", "run")
+        eq([locked(os.path.join(t.ws, n)) for n in (".git", "later.key")], [True, True], "held while the run lasts")
+    finally:
+        p.terminate()
+        p.wait(timeout=TIMEOUT)
+    eq([locked(os.path.join(t.ws, n)) for n in (".git", "later.key")], [False, False], "held after the run")
+    eq(sorted(os.listdir(t.ws)), [".git", "later.key"], "host (entries that were there before stay)")
+
+
+@case
+def mount_target_another_run_holds_is_left_for_a_later_run(t):
+    """A run's mount point that another run holds (it mounts onto it as an
+    existing entry; a run of another user's, whose registry this one cannot
+    see) stays after the run, and a later run removes it once it is free."""
+    if CODEX:
+        raise Skip("csb mount targets")
+    t.policy()
+    argv, xenv = t.argv(["/bin/sh", "-c", "echo up; sleep 1"])
+    p = subprocess.Popen(argv, cwd=t.ws, stdout=subprocess.PIPE, text=True, env={**os.environ, **xenv})
+    eq(p.stdout.readline(), "up\n", "run")
+    fd = os.open(os.path.join(t.ws, ".git"), os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        eq(p.wait(timeout=TIMEOUT), 0, "run")
+        eq(os.listdir(t.ws), [".git"], "host after the run (.git held)")
+    finally:
+        os.close(fd)
+    eq(t.sh("true")[0], 0, "later run")
+    eq(os.listdir(t.ws), [], "host after a later run")
 
 
 PR_SET_CHILD_SUBREAPER = 36

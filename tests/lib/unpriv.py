@@ -191,7 +191,9 @@ def run(script, args, env_files=()):
             if v and os.path.exists(v):
                 env[k] = stage_path(v)
         print("running unprivileged as uid %d (copies in %s)" % (UID, stage), flush=True)
-        child = subprocess.Popen([sys.executable, staged_script, *new_args], cwd=home, env=env,
+        # (the system's python: this one may live where that user cannot read)
+        python = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+        child = subprocess.Popen([python, staged_script, *new_args], cwd=home, env=env,
                                  user=UID, group=GID, extra_groups=[], umask=0o022)
         return child.wait()
     finally:

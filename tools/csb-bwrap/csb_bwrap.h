@@ -136,6 +136,12 @@ typedef struct bw_fsargs {
   /* The soft RLIMIT_NOFILE before the build raised it to hold data_fds (the
    * command gets it back), or 0 when it was left alone. */
   unsigned long long nofile_restore;
+  /* Shared flock(2)s on existing empty entries that masks mount onto (they
+   * may be another run's mount points, another user's included): their
+   * creator does not remove them while we hold these (close-on-exec). */
+  int *held_fds;
+  size_t n_held_fds;
+  size_t cap_held_fds;
 } bw_fsargs;
 
 /* Builds the filesystem arguments for the policy `p` with its derived view
@@ -144,6 +150,8 @@ typedef struct bw_fsargs {
 int bw_mounts_build(const csb_policy *p, const csb_policy_view *v,
                     const bw_mount_opts *o, bw_fsargs *out, csb_error *err);
 void bw_fsargs_free(bw_fsargs *f);
+/* Releases the shared locks (before our own cleanup removes targets). */
+void bw_fsargs_release_holds(bw_fsargs *f);
 
 /* ---- directory listing (dirlist.c) -------------------------------------- */
 

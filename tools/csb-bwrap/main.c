@@ -761,6 +761,7 @@ static int run_bwrap(outer *o) {
     goto out;
   }
 out:
+  bw_fsargs_release_holds(&pl.fs); /* (ours would keep our own cleanup from removing a target) */
   bw_registry_cleanup(&reg);
   for (size_t i = 0; i < pl.fs.n_data_fds; i++) close(pl.fs.data_fds[i]);
   pl.fs.n_data_fds = 0;

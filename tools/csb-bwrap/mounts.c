@@ -27,6 +27,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -339,6 +340,34 @@ static void add_synth_existing(bw_fsargs *f, const char *path, bw_synth_kind k) 
   f->synth[f->n_synth - 1].existing = 1;
 }
 
+/* An existing empty entry that a mask mounts onto may be the mount point
+ * of another run, also of another user's, whose registry we cannot see:
+ * when that run ends it removes the entry, which detaches our mask (the
+ * command could then create the path). A run removes a mount point only
+ * when it can lock it exclusively (bw_registry_cleanup), so we hold a
+ * shared lock on it until we exit. 1: held, or not lockable (not
+ * readable: bubblewrap makes its mount points readable); 0: the entry
+ * went away meanwhile (its creator removed it: it is missing now). */
+static int hold_existing(builder *b, const char *path) {
+  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return errno != ENOENT;
+  /* A run removing it holds its lock for a moment; anyone else holding
+   * one longer can remove the entry anyway, being its owner. */
+  for (int i = 0; i < 100 && flock(fd, LOCK_SH | LOCK_NB) != 0; i++) {
+    if (errno != EWOULDBLOCK && errno != EINTR) break;
+    usleep(10000);
+  }
+  struct stat held, now;
+  if (fstat(fd, &held) != 0 || lstat(path, &now) != 0 || held.st_dev != now.st_dev || held.st_ino != now.st_ino) {
+    close(fd);
+    return 0;
+  }
+  bw_fsargs *f = b->out;
+  f->held_fds = csb_xgrow(f->held_fds, &f->cap_held_fds, f->n_held_fds + 1, sizeof(int));
+  f->held_fds[f->n_held_fds++] = fd;
+  return 1;
+}
+
 static int is_protected_name(const char *base) {
   for (int i = 0; i < CSB_PROTECTED_NAMES_COUNT; i++)
     if (strcmp(base, csb_protected_names[i]) == 0) return 1;
@@ -368,7 +397,8 @@ static int keep_blocking_file(builder *b, const char *m, const char *origin) {
   char *par = csb_path_parent(m);
   int blocked = par && lstat(par, &st) == 0 && !S_ISDIR(st.st_mode);
   if (blocked && host_writable_at(b, par) && find_op(b, par) < 0) {
-    if (S_ISREG(st.st_mode) && st.st_size == 0) add_synth_existing(b->out, par, BW_SYNTH_FILE);
+    if (S_ISREG(st.st_mode) && st.st_size == 0 && hold_existing(b, par))
+      add_synth_existing(b->out, par, BW_SYNTH_FILE);
     char *why = csb_xasprintf("%s kept in place read-only: %s cannot exist below it (%s)", par, m, origin);
     add_op(b, OP_RO_BIND, par, par, why);
     free(why);
@@ -446,14 +476,16 @@ static int add_read_only(builder *b, const char *s, const char *origin) {
       return 1;
     }
     /* An empty file, or an empty protected directory, may be a concurrent
-     * run's mount target: bound read-only like any existing path, and
-     * registered so that its creator does not remove it while we use it. */
+     * run's mount target: bound read-only like any existing path, held
+     * (hold_existing), and registered when a run of ours made it, so that
+     * its creator does not remove it while we use it. */
     char *base = csb_path_basename(s);
-    if (lstat(s, &st) == 0 && host_writable_at(b, s) &&
-        ((S_ISDIR(st.st_mode) && is_protected_name(base) && dir_is_empty(s)) ||
-         (S_ISREG(st.st_mode) && st.st_size == 0)))
-      add_synth_existing(b->out, s, S_ISDIR(st.st_mode) ? BW_SYNTH_DIR : BW_SYNTH_FILE);
+    int target = lstat(s, &st) == 0 && host_writable_at(b, s) &&
+                 ((S_ISDIR(st.st_mode) && is_protected_name(base) && dir_is_empty(s)) ||
+                  (S_ISREG(st.st_mode) && st.st_size == 0));
     free(base);
+    if (target && !hold_existing(b, s)) return add_read_only(b, s, origin); /* removed meanwhile: missing now */
+    if (target) add_synth_existing(b->out, s, S_ISDIR(st.st_mode) ? BW_SYNTH_DIR : BW_SYNTH_FILE);
     char *why = csb_xasprintf("read-only %s (%s)", s, origin);
     add_op(b, OP_RO_BIND, s, s, why);
     free(why);
@@ -539,8 +571,14 @@ static int add_unreadable(builder *b, const char *u, const char *origin) {
    * very rule while the path was missing: registered like in
    * add_read_only, else that run's cleanup would delete it and detach our
    * mask (the command could then create the denied path). */
-  if (S_ISREG(st.st_mode) && st.st_size == 0 && host_writable_at(b, u))
+  if (S_ISREG(st.st_mode) && st.st_size == 0 && host_writable_at(b, u)) {
+    if (!hold_existing(b, u)) { /* removed meanwhile: missing now */
+      int ok = add_unreadable(b, u, origin);
+      free(target);
+      return ok;
+    }
     add_synth_existing(b->out, u, BW_SYNTH_FILE);
+  }
   char *why = csb_xasprintf("deny %s (%s)", u, origin);
   long k = find_op(b, u);
   if (k >= 0 && (b->ops[k].kind == OP_DENY_DIR || b->ops[k].kind == OP_DENY_FILE)) {
@@ -1182,8 +1220,16 @@ out:
   return ok;
 }
 
+void bw_fsargs_release_holds(bw_fsargs *f) {
+  for (size_t i = 0; i < f->n_held_fds; i++) close(f->held_fds[i]);
+  free(f->held_fds);
+  f->held_fds = NULL;
+  f->n_held_fds = f->cap_held_fds = 0;
+}
+
 void bw_fsargs_free(bw_fsargs *f) {
   if (!f) return;
+  bw_fsargs_release_holds(f);
   csb_strv_free(&f->argv);
   csb_strv_free(&f->explain);
   csb_strv_free(&f->verify);

@@ -7,7 +7,9 @@
  * remove it afterwards, but only when
  *   - no other live csb-bwrap run still uses the same target (removing a
  *     mount point in the host namespace would detach the other run's
- *     mask), and
+ *     mask): none of ours has a marker for it, and no run at all, another
+ *     user's included, holds a shared flock on it (see remove_if_ours),
+ *     and
  *   - it is still exactly what bubblewrap created (an empty regular file,
  *     or an empty directory), so nothing a person put there is lost.
  *
@@ -154,19 +156,33 @@ static int open_parent_nofollow(const char *path, const char **leaf) {
   return -1;
 }
 
-static void remove_if_ours(const char *path, int kind) {
+/* Removes the mount target `path` when it is still what bubblewrap made
+ * (an empty directory or file) and no run holds it: a run that mounts
+ * onto an existing empty entry (perhaps our mount point) holds a shared
+ * lock on it (hold_existing in mounts.c), another user's run included,
+ * which our registry does not show; removing the entry would detach that
+ * run's mask. 0 when such a run holds it (left for a later run of ours),
+ * else 1. */
+static int remove_if_ours(const char *path, int kind) {
   const char *leaf = NULL;
   int dfd = open_parent_nofollow(path, &leaf);
-  if (dfd < 0) return;
-  struct stat st;
-  if (fstatat(dfd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-    if (kind == BW_SYNTH_DIR && S_ISDIR(st.st_mode)) {
-      unlinkat(dfd, leaf, AT_REMOVEDIR); /* fails harmlessly when something was put inside */
-    } else if (kind == BW_SYNTH_FILE && S_ISREG(st.st_mode) && st.st_size == 0) {
-      unlinkat(dfd, leaf, 0);
-    }
+  if (dfd < 0) return 1;
+  struct stat st, locked;
+  int done = 1;
+  int ours = fstatat(dfd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+             ((kind == BW_SYNTH_DIR && S_ISDIR(st.st_mode)) ||
+              (kind == BW_SYNTH_FILE && S_ISREG(st.st_mode) && st.st_size == 0));
+  int fd = ours ? openat(dfd, leaf, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) : -1;
+  if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    done = 0;
+  } else if (ours && (fd < 0 || (fstat(fd, &locked) == 0 && locked.st_dev == st.st_dev &&
+                                 locked.st_ino == st.st_ino))) {
+    /* (a directory: fails harmlessly when something was put inside) */
+    unlinkat(dfd, leaf, kind == BW_SYNTH_DIR ? AT_REMOVEDIR : 0);
   }
+  if (fd >= 0) close(fd);
   close(dfd);
+  return done;
 }
 
 /* ---- the registry's entries ---------------------------------------------- */
@@ -344,8 +360,9 @@ static void sweep_stale(const char *dir) {
       continue;
     }
     char *f = csb_xasprintf("%s/%s", dir, m->name);
-    if (!in_use_by_others(dir, &l, m->key, path)) remove_if_ours(path, kind);
-    unlink(f); /* (a marker in_use_by_others deleted is no longer readable: skipped) */
+    /* (a marker in_use_by_others deleted is no longer readable: skipped;
+     * one whose target another run holds stays for a later sweep) */
+    if (in_use_by_others(dir, &l, m->key, path) || remove_if_ours(path, kind)) unlink(f);
     free(f);
     free(path);
   }
@@ -452,12 +469,14 @@ int bw_registry_register(bw_registry *r, const char *dir, const bw_synth *t, siz
 void bw_registry_cleanup(bw_registry *r) {
   if (!r || r->lock_fd < 0) return;
   while (flock(r->lock_fd, LOCK_EX) != 0 && errno == EINTR) {}
-  for (size_t i = 0; i < r->n; i++) unlink(r->markers[i]);
   listing l;
   list_registry(r->dir, &l);
   for (size_t i = r->n; i-- > 0;) {
-    if (!in_use_by_others(r->dir, &l, fnv1a(r->targets[i]), r->targets[i]))
-      remove_if_ours(r->targets[i], r->kinds[i]);
+    /* A target another run holds keeps our marker: once we are gone, a
+     * later run's sweep removes it if nobody holds it then. */
+    if (in_use_by_others(r->dir, &l, fnv1a(r->targets[i]), r->targets[i]) ||
+        remove_if_ours(r->targets[i], r->kinds[i]))
+      unlink(r->markers[i]);
     free(r->markers[i]);
     free(r->targets[i]);
   }

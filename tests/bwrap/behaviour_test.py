@@ -1037,15 +1037,18 @@ def runs_of_two_users_keep_each_others_masks(t):
     nobody = {"user": 65534, "group": 65534, "extra_groups": []}
     env = {**os.environ, "XDG_RUNTIME_DIR": xdg}
     for first, second in ((nobody, {}), ({}, nobody)):
+        # each run's command waits for a line on its standard input
         argv = [binary, "--policy", t.pfile, "--", "/bin/sh", "-c"]
-        a = subprocess.Popen(argv + ["echo up; sleep 1"], cwd=shared, env=env, stdout=subprocess.PIPE, text=True, **first)
+        pipes = {"cwd": shared, "env": env, "stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "text": True}
+        a = subprocess.Popen(argv + ["echo up; read x"], **pipes, **first)
         eq(a.stdout.readline(), "up\n", "first run")
-        b = subprocess.Popen(argv + ["echo up; sleep 2; mkdir -p .git/hooks 2>/dev/null && echo git-made || echo git-blocked; "
+        b = subprocess.Popen(argv + ["echo up; read x; mkdir -p .git/hooks 2>/dev/null && echo git-made || echo git-blocked; "
                                     "touch later.key 2>/dev/null && echo key-made || echo key-blocked"],
-                             cwd=shared, env=env, stdout=subprocess.PIPE, text=True, **second)
+                             **pipes, **second)
         eq(b.stdout.readline(), "up\n", "second run")
-        eq(a.wait(timeout=TIMEOUT), 0, "first run's status")
-        out, _ = b.communicate(timeout=TIMEOUT)
+        a.communicate("\n", timeout=TIMEOUT)
+        eq(a.returncode, 0, "first run's status")
+        out, _ = b.communicate("\n", timeout=TIMEOUT)
         eq((b.returncode, out), (0, "git-blocked\nkey-blocked\n"), "second run " + ("as uid 65534" if second else "as root"))
         eq(sorted(os.listdir(shared)), [".agents", ".codex", ".csb", ".git", "later.key"], "left by the first run")
         eq(os.listdir(os.path.join(shared, ".git")), [], "host .git")
@@ -1083,13 +1086,15 @@ def mount_target_another_run_holds_is_left_for_a_later_run(t):
     if CODEX:
         raise Skip("csb mount targets")
     t.policy()
-    argv, xenv = t.argv(["/bin/sh", "-c", "echo up; sleep 1"])
-    p = subprocess.Popen(argv, cwd=t.ws, stdout=subprocess.PIPE, text=True, env={**os.environ, **xenv})
+    argv, xenv = t.argv(["/bin/sh", "-c", "echo up; read x"])
+    p = subprocess.Popen(argv, cwd=t.ws, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                         env={**os.environ, **xenv})
     eq(p.stdout.readline(), "up\n", "run")
     fd = os.open(os.path.join(t.ws, ".git"), os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_SH)
-        eq(p.wait(timeout=TIMEOUT), 0, "run")
+        p.communicate("\n", timeout=TIMEOUT)
+        eq(p.returncode, 0, "run")
         eq(os.listdir(t.ws), [".git"], "host after the run (.git held)")
     finally:
         os.close(fd)

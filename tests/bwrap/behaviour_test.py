@@ -787,6 +787,26 @@ def no_new_privs_and_no_capabilities(t):
 
 
 @case
+def inner_stage_refuses_retained_capabilities(t):
+    """The inner stage runs the command only without capabilities: started
+    by hand in a user namespace of its own (every capability, as behind a
+    bubblewrap that ignored --cap-drop ALL), it refuses."""
+    if CODEX:
+        raise Skip("csb inner stage")
+    r, w = os.pipe()  # its lifeline: the write end stays open here
+    try:
+        p = subprocess.run(["unshare", "--user", "--map-root-user", t.bin, "--csb-inner-stage", "--net", "restricted",
+                            "--lifeline-fd", str(r), "--", "/bin/sh", "-c", f"touch {t.ws}/ran"],
+                           pass_fds=(r,), capture_output=True, text=True, timeout=TIMEOUT)
+    finally:
+        os.close(r)
+        os.close(w)
+    eq((p.returncode, p.stdout), (69, ""), "status (stderr %r)" % p.stderr)
+    contains(p.stderr, "the sandbox retained effective or permitted capabilities; refusing to run the command")
+    eq(t.exists("ws/ran"), False, "command ran")
+
+
+@case
 def proc_shows_only_the_sandbox(t):
     rc, out, _ = t.sh("ls /proc | grep -c '^[0-9]'")
     eq(rc, 0)

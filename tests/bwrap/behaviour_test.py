@@ -2558,7 +2558,7 @@ def main():
         print(__doc__)
         return 64
     base = tempfile.mkdtemp(prefix="csb-bwrap-b-", dir=sandbox.scratch_dir())
-    passed = failed = skipped = 0
+    passed = failed = skipped = variants = 0
     for binary in args:
         binary = os.path.abspath(binary)
         tag = os.path.basename(binary)
@@ -2572,6 +2572,7 @@ def main():
             try:
                 if fn is None:
                     raise Skip(why)
+                variants += fn is not case_fn
                 fn(t)
                 passed += 1
                 print(f"PASS {tag} {name} ({time.time() - t0:.2f}s)", flush=True)
@@ -2584,7 +2585,8 @@ def main():
             finally:
                 shutil.rmtree(t.base, ignore_errors=True)
     shutil.rmtree(base, ignore_errors=True)
-    print(f"{passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
+    print(f"{passed} passed, {failed} failed, {skipped} skipped" +
+          (f" ({variants} runs of a root-only case's unprivileged variant)" if variants else ""))
     return 1 if failed else 0
 
 

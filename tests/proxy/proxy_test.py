@@ -1343,7 +1343,12 @@ HRR = records(b"\x02" + struct.pack("!I", len(HRR_BODY))[1:] + HRR_BODY, 16384).
 
 class HrrOrigin(RecordingOrigin):
     """A RecordingOrigin that answers the first bytes of each connection
-    with a HelloRetryRequest and then says nothing."""
+    with a HelloRetryRequest and then says nothing (split: the first that
+    many bytes of it go alone, the rest a moment later)."""
+
+    def __init__(self, split=0):
+        self.split = split
+        super().__init__()
 
     def serve(self, c, rec):
         c.settimeout(20)
@@ -1353,7 +1358,10 @@ class HrrOrigin(RecordingOrigin):
                 if not data:
                     break
                 if not rec["data"]:
-                    c.sendall(HRR)
+                    if self.split:
+                        c.sendall(HRR[:self.split])
+                        time.sleep(0.3)
+                    c.sendall(HRR[self.split:])
                 rec["data"] += data
         except OSError:
             pass
@@ -1665,6 +1673,44 @@ class SniTunnels(unittest.TestCase):
                 s = http_tunnel(px, b"allowed.test:%d" % self.rec.port)
                 self.mark = mark
                 self.passed(s, built_hello("allowed.test"), ccs + built_hello("denied.test"))
+        finally:
+            hrr.stop()
+
+    def retried(self, px, hrr, first):
+        """A tunnel to hrr whose ClientHello `first` was answered by the
+        HelloRetryRequest; returns the socket."""
+        s = http_tunnel(px, b"allowed.test:%d" % hrr.port)
+        s.sendall(first)
+        s.settimeout(10)
+        got = b""
+        while len(got) < len(HRR):
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            got += chunk
+        self.assertEqual(got, HRR)
+        return s
+
+    def test_retry_request_whose_record_header_comes_alone(self):
+        # the server's first read holds a record header and none of its
+        # bytes: the proxy waits for them instead of taking the answer for
+        # something else and letting the second ClientHello through unread
+        hrr = HrrOrigin(split=5)
+        try:
+            with self.proxy(args=["--handshake-timeout", "2s"]) as px:
+                for second, ok in (("denied.test", False), ("allowed.test", True)):
+                    mark = len(hrr.conns)
+                    ch1, ch2 = built_hello("allowed.test"), built_hello(second)
+                    s = self.retried(px, hrr, ch1)
+                    s.sendall(ch2 + b"after")
+                    if ok:
+                        s.shutdown(socket.SHUT_WR)
+                        self.assertEqual(rest(s), b"")
+                        self.assertEqual(hrr.conn(mark), ch1 + ch2 + b"after")
+                        continue
+                    self.assertEqual(rest(s), b"")
+                    self.assertEqual(hrr.conn(mark), ch1)
+                    self.assertEqual(px.audit()[-1]["network.policy.reason"], "sni_malformed")
         finally:
             hrr.stop()
 

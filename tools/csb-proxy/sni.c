@@ -67,7 +67,8 @@ static int is_retry_request(const uint8_t *p, size_t n) {
     size_t take = avail < sizeof msg - have ? avail : sizeof msg - have;
     memcpy(msg + have, p + off + 5, take);
     have += take;
-    if (msg[0] != 2) return 0; /* not a ServerHello */
+    /* a record header may come before any of its bytes */
+    if (have > 0 && msg[0] != 2) return 0; /* not a ServerHello */
     if (have == sizeof msg) return memcmp(msg + 6, k_retry_random, sizeof k_retry_random) == 0;
     if (avail < len) return -1;
     off += 5 + len;

@@ -1714,6 +1714,28 @@ class SniTunnels(unittest.TestCase):
         finally:
             hrr.stop()
 
+    def test_empty_handshake_record_before_the_second_client_hello(self):
+        # a server may skip an empty handshake record (BoringSSL does) and
+        # read the ClientHello behind it: the proxy refuses it, as in the
+        # first flight, instead of taking the next record's first byte for
+        # a message type
+        hrr = HrrOrigin()
+        try:
+            with self.proxy(args=["--handshake-timeout", "2s"]) as px:
+                ccs = b"\x14\x03\x03\x00\x01\x01"
+                empty = b"\x16\x03\x03\x00\x00"
+                for pre in (empty, ccs + empty):
+                    for second in ("denied.test", "allowed.test"):
+                        mark = len(hrr.conns)
+                        ch1 = built_hello("allowed.test")
+                        s = self.retried(px, hrr, ch1)
+                        s.sendall(pre + built_hello(second) + b"after")
+                        self.assertEqual(rest(s), b"", second)
+                        self.assertEqual(hrr.conn(mark), ch1, second)
+                        self.assertEqual(px.audit()[-1]["network.policy.reason"], "sni_malformed")
+        finally:
+            hrr.stop()
+
     def test_other_protocols_pass_unchanged(self):
         ssh = RecordingOrigin(banner=b"SSH-2.0-OpenSSH_test\r\n")
         try:

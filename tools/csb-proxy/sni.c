@@ -231,7 +231,11 @@ static int second_hello(px_conn *c) {
     c->sni_need = off + 6;
     return 0;
   }
-  if (p[off] != CSB_CLIENTHELLO_RECORD_HANDSHAKE || p[off + 1] != 3 || p[off + 5] != 1) {
+  /* p[off + 5] starts the record's data only when it has some: an empty
+   * handshake record (which a server may skip) goes to the parser, which
+   * refuses it as in the first flight */
+  size_t rec_len = ((size_t)p[off + 3] << 8) | p[off + 4];
+  if (p[off] != CSB_CLIENTHELLO_RECORD_HANDSHAKE || p[off + 1] != 3 || (rec_len > 0 && p[off + 5] != 1)) {
     /* not TLS, or another handshake message: the server refuses it */
     px_tunnel_open(c);
     return 1;

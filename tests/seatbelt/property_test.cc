@@ -527,15 +527,24 @@ TEST(Property, CaseInsensitiveVolumeNothingExists) {
   EXPECT_GT(st.uncreatable, Scaled(2000));
 }
 
-TEST(Property, CaseInsensitiveVolumeRealTree) {
+// A fresh directory under TEST_TMPDIR (else /tmp), by its canonical path;
+// "" when it cannot be made.
+static std::string NewTempDir() {
   const char *tmp = getenv("TEST_TMPDIR");
   std::string t = std::string(tmp ? tmp : "/tmp") + "/propXXXXXX";
   std::vector<char> buf(t.begin(), t.end());
   buf.push_back('\0');
-  ASSERT_NE(mkdtemp(buf.data()), nullptr);
+  if (mkdtemp(buf.data()) == nullptr) return "";
   char *real = realpath(buf.data(), nullptr);
-  World w{real, true, &kTops, &kFoldSubs, &kGlobs, 1u << 30, &kFoldVariants, true, {}};
+  std::string out = real ? real : "";
   free(real);
+  return out;
+}
+
+TEST(Property, CaseInsensitiveVolumeRealTree) {
+  std::string real = NewTempDir();
+  ASSERT_FALSE(real.empty());
+  World w{real, true, &kTops, &kFoldSubs, &kGlobs, 1u << 30, &kFoldVariants, true, {}};
   for (std::string a = w.base; a != "/"; a = Parent(a)) w.existing.push_back(a);
   for (const char *d : {"/r", "/r/a", "/r/.git", "/r/sst", "/s", "/s/kb", "/s/kb/a", "/g", "/g/wt"}) {
     ASSERT_EQ(mkdir((w.base + d).c_str(), 0755), 0) << d;
@@ -551,14 +560,9 @@ TEST(Property, CaseInsensitiveVolumeRealTree) {
 }
 
 TEST(Property, RealTreeWithMetadata) {
-  const char *tmp = getenv("TEST_TMPDIR");
-  std::string t = std::string(tmp ? tmp : "/tmp") + "/propXXXXXX";
-  std::vector<char> buf(t.begin(), t.end());
-  buf.push_back('\0');
-  ASSERT_NE(mkdtemp(buf.data()), nullptr);
-  char *real = realpath(buf.data(), nullptr);
+  std::string real = NewTempDir();
+  ASSERT_FALSE(real.empty());
   World w{real, true};
-  free(real);
   for (const char *d : {"/r", "/r/.git", "/r/.agents", "/r/a", "/r/a/.git", "/s", "/s/.codex",
                         "/g", "/g/wt", "/g/a", "/g/a/.csb"})
     ASSERT_EQ(mkdir((w.base + d).c_str(), 0755), 0) << d;

@@ -2755,6 +2755,84 @@ class ChainLoading(unittest.TestCase):
         self.assertIn(b"csb-proxy: error: cannot write the environment to standard output: No space left on device",
                       r.stderr)
 
+    DAEMON = ["--listen", "127.0.0.1:0", "--socks-listen", "127.0.0.1:0", "--print-env"]
+
+    def ready_fd_run(self, fd, tail, timeout=30):
+        """Runs the proxy with --ready-fd fd, then tail; fd passed to it as it is here (closed or open)."""
+        pass_fds = ()
+        try:
+            os.fstat(fd)
+            pass_fds = (fd,)
+        except OSError:
+            pass
+        return subprocess.run(self.proxy_cmd() + ["--ready-fd", str(fd)] + tail, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, pass_fds=pass_fds, env=base_env(), timeout=timeout)
+
+    def test_ready_fd_gets_the_listener_addresses_then_eof(self):
+        for socks, pat in ((True, rb'\{"http":"127\.0\.0\.1:(\d+)","socks":"127\.0\.0\.1:(\d+)"\}\n'),
+                           (False, rb'\{"http":"127\.0\.0\.1:(\d+)"\}\n')):
+            with self.subTest(socks=socks):
+                net = {"proxy": {"domains": dict(DEFAULT_DOMAINS), "enable_socks5": socks}}
+                cmd = self.proxy_cmd(net) + ["--listen", "127.0.0.1:0", "--socks-listen", "127.0.0.1:0"]
+                r, w = os.pipe()
+                p = subprocess.Popen(cmd + ["--ready-fd", str(w)], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE, pass_fds=(w,), env=base_env())
+                os.close(w)
+                try:
+                    with os.fdopen(r, "rb") as f:  # EOF: the proxy closed its end once written
+                        line = f.read()
+                    m = re.fullmatch(pat, line)
+                    self.assertIsNotNone(m, line)
+                    self.assertIsNone(p.poll(), "the proxy must keep serving")
+                    for port in m.groups():  # the addresses are the listeners'
+                        socket.create_connection(("127.0.0.1", int(port)), timeout=10).close()
+                finally:
+                    p.terminate()
+                    _, err = p.communicate(timeout=15)
+                self.assertEqual(p.returncode, 0, err)
+
+    def test_ready_fd_not_open_is_71_before_anything_runs(self):
+        d = fresh_dir("ready")
+        marker = os.path.join(d, "ran")
+        fd = 57
+        self.assertRaises(OSError, os.fstat, fd)
+        # a chained command must not run, and a daemon must not print its environment or serve
+        for tail in (["--", "sh", "-c", 'touch "$0"', marker], self.DAEMON):
+            with self.subTest(chained=tail[0] == "--"):
+                r = self.ready_fd_run(fd, tail)
+                self.assertEqual(r.returncode, 71, r.stderr)
+                self.assertEqual(r.stderr, b"csb-proxy: error: --ready-fd 57: not an open file descriptor "
+                                           b"(Bad file descriptor); nothing was served\n")
+                self.assertEqual(r.stdout, b"")
+                self.assertFalse(os.path.exists(marker))
+        # an fd open for reading only cannot take the line either
+        r, w = os.pipe()
+        try:
+            res = self.ready_fd_run(r, self.DAEMON)
+        finally:
+            os.close(r)
+            os.close(w)
+        self.assertEqual(res.returncode, 71, res.stderr)
+        self.assertEqual(res.stderr, b"csb-proxy: error: --ready-fd %d: not open for writing; nothing was served\n" % r)
+        self.assertEqual(res.stdout, b"")
+
+    def test_ready_fd_whose_reader_is_gone_is_71_not_sigpipe(self):
+        d = fresh_dir("ready")
+        marker = os.path.join(d, "ran")
+        for tail in (["--", "sh", "-c", 'touch "$0"', marker], self.DAEMON):
+            with self.subTest(chained=tail[0] == "--"):
+                r, w = os.pipe()
+                os.close(r)
+                try:
+                    res = self.ready_fd_run(w, tail)
+                finally:
+                    os.close(w)
+                self.assertEqual(res.returncode, 71, res.stderr)
+                self.assertEqual(res.stderr, b"csb-proxy: error: --ready-fd %d: cannot write the listener addresses: "
+                                             b"Broken pipe; nothing was served\n" % w)
+                self.assertEqual(res.stdout, b"")
+                self.assertFalse(os.path.exists(marker))
+
 
 class Load(unittest.TestCase):
     """Many concurrent clients of every kind, with aborts and garbage; the

@@ -139,8 +139,29 @@ static char *default_ca_dir(void) {
   return csb_xasprintf("%s/.csb/proxy", h);
 }
 
-static void write_ready(long fd, px_proxy *px) {
-  if (fd < 0) return;
+/* --ready-fd N must name a descriptor open for writing, checked before
+ * anything else is opened (a closed N would otherwise be reused by the
+ * proxy's own sockets, and the addresses written into one of them). It is
+ * made close-on-exec so that the decider does not hold it open. */
+static int check_ready_fd(csb_cli *cli, long fd) {
+  if (fd < 0) return 1;
+  int fl = fcntl((int)fd, F_GETFL);
+  if (fl < 0)
+    return csb_cli_error(cli, CSB_EXIT_OSERR, "--ready-fd %ld: not an open file descriptor (%s); nothing was served",
+                         fd, strerror(errno)), 0;
+  if ((fl & O_ACCMODE) == O_RDONLY)
+    return csb_cli_error(cli, CSB_EXIT_OSERR, "--ready-fd %ld: not open for writing; nothing was served", fd), 0;
+  int fdfl = fcntl((int)fd, F_GETFD);
+  if (fdfl >= 0) fcntl((int)fd, F_SETFD, fdfl | FD_CLOEXEC);
+  return 1;
+}
+
+/* The listener addresses, whole, or an error before anything is served: a
+ * supervisor waiting on the fd would otherwise never learn them while the
+ * proxy runs on. SIGPIPE is ignored by then, so a reader that is gone is
+ * EPIPE here, not a silent death. */
+static int write_ready(csb_cli *cli, long fd, px_proxy *px) {
+  if (fd < 0) return 1;
   char h[80], s[80];
   csb_sock_format((struct sockaddr *)&px->http_addr, h, sizeof h);
   csb_buf b;
@@ -148,9 +169,18 @@ static void write_ready(long fd, px_proxy *px) {
   csb_buf_printf(&b, "{\"http\":\"%s\"", h);
   if (px->socks_fd >= 0) csb_buf_printf(&b, ",\"socks\":\"%s\"", csb_sock_format((struct sockaddr *)&px->socks_addr, s, sizeof s));
   csb_buf_puts(&b, "}\n");
-  csb_write_all((int)fd, b.data, b.len);
+  int ok = csb_write_all((int)fd, b.data, b.len);
+  int e = errno;
   csb_buf_free(&b);
-  close((int)fd);
+  if (close((int)fd) != 0 && ok && errno != EINTR) {
+    ok = 0;
+    e = errno;
+  }
+  if (!ok)
+    return csb_cli_error(cli, CSB_EXIT_OSERR,
+                         "--ready-fd %ld: cannot write the listener addresses: %s; nothing was served", fd,
+                         strerror(e)), 0;
+  return 1;
 }
 
 static int resolve_upstream(px_proxy *px) {
@@ -265,6 +295,7 @@ int main(int argc, char **argv) {
   int chain = cli.has_dashdash && cli.rest_argc > 0;
   if (cli.has_dashdash && cli.rest_argc == 0) return csb_cli_usage_error(&cli, "missing command after --");
   if (chain && o.print_env) return csb_cli_usage_error(&cli, "--print-env cannot be combined with -- CMD");
+  if (!check_ready_fd(&cli, o.ready_fd)) return CSB_EXIT_OSERR;
 
   /* ---- settings ---- */
   csb_error err;
@@ -526,7 +557,10 @@ int main(int argc, char **argv) {
     }
   }
 
-  write_ready(o.ready_fd, &px);
+  if (!write_ready(&cli, o.ready_fd, &px)) {
+    code = CSB_EXIT_OSERR;
+    goto out;
+  }
   if (o.print_env) {
     csb_buf b;
     csb_buf_init(&b);

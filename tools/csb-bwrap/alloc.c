@@ -16,7 +16,20 @@
  * Every block carries a 16-byte header right before the pointer handed
  * out (a magic word, the size class, the offset from the block's start);
  * freeing or resizing a pointer without a valid header, or one already
- * freed, aborts rather than corrupting the lists.
+ * freed, aborts rather than corrupting the lists. A small block's header
+ * lies in memory never given back, but a large block's goes away with its
+ * mapping, so the pointer says which to expect before anything is read:
+ * small blocks start at multiples of 32 bytes and malloc hands out the
+ * address 16 past one, whose header is read at once; every other pointer
+ * handed out (a large block's, an aligned small one's) is a multiple of
+ * 32, and its header is read only once the pointer is found in the list of
+ * live large mappings (under the lock; they are few) or inside the static
+ * area or a chunk (each chunk starts with a link to the one made before
+ * it). So a large block freed twice, or resized or measured once freed,
+ * aborts instead of faulting on its unmapped header, and so does a pointer
+ * that was never handed out and is a multiple of 32 (or neither a multiple
+ * of 32 nor 16 past one); one 16 past a multiple of 32 is taken for a
+ * small block's, and faults when the 16 bytes before it are not mapped.
  *
  * Linked into the musl build only (//third_party/musl:is_musl): musl lets a
  * static program replace malloc, and its own internal allocations go
@@ -48,7 +61,8 @@
 #define MAX_SHIFT 18 /* 256 KiB, the largest class */
 #define NCLASS (MAX_SHIFT - MIN_SHIFT + 1)
 #define LARGE 0xffffu
-#define LARGE_OFF 32u /* a large block starts with its mapping's length */
+#define LARGE_OFF 32u /* a large block starts with a large_link */
+#define CHUNK_OFF 32u /* a chunk starts with the address of the one before */
 #define CHUNK ((size_t)1 << 20)
 #define MAGIC 0x61627363u
 
@@ -63,10 +77,19 @@ typedef struct free_block {
   struct free_block *next;
 } free_block;
 
+/* The start of a large block's mapping. */
+typedef struct large_link {
+  size_t len;          /* of the mapping */
+  unsigned char *next; /* the next live large block's mapping */
+} large_link;
+_Static_assert(sizeof(large_link) + HDR <= LARGE_OFF, "a large block's link and header fit before its data");
+
 static alignas(4096) unsigned char initial_area[256 * 1024];
 static unsigned char *bump = initial_area;
 static unsigned char *bump_end = initial_area + sizeof initial_area;
 static free_block *free_lists[NCLASS];
+static unsigned char *large_blocks; /* live large blocks' mappings, newest first */
+static unsigned char *chunks;       /* the chunks, newest first */
 static atomic_flag busy = ATOMIC_FLAG_INIT;
 
 static void lock(void) {
@@ -75,15 +98,44 @@ static void lock(void) {
 
 static void unlock(void) { atomic_flag_clear_explicit(&busy, memory_order_release); }
 
-static hdr *header_of(void *p) {
-  hdr *h = (hdr *)((unsigned char *)p - HDR);
-  if (h->magic != MAGIC || (h->cls >= NCLASS && h->cls != LARGE)) abort();
+/* Whether the header of a, a multiple of 32, lies in the static area or
+ * a chunk. Called with the lock held. */
+static int in_small_area(uintptr_t a) {
+  if (a - (uintptr_t)initial_area - HDR < sizeof initial_area - HDR) return 1;
+  for (unsigned char *c = chunks; c; c = *(unsigned char **)(void *)c)
+    if (a - (uintptr_t)c - CHUNK_OFF < CHUNK - CHUNK_OFF) return 1;
+  return 0;
+}
+
+/* The header of p, a live block's pointer, or abort (see the top of the
+ * file). With unlink set, a large block is taken off the live list. */
+static hdr *header_of(void *p, int unlink) {
+  uintptr_t a = (uintptr_t)p;
+  hdr *h = (hdr *)(a - HDR);
+  if ((a & 31) == 16) {
+    if (h->magic != MAGIC || h->cls >= NCLASS) abort();
+    return h;
+  }
+  if (a & 31) abort();
+  lock();
+  for (unsigned char **at = &large_blocks; *at; at = &((large_link *)(void *)*at)->next) {
+    large_link *l = (large_link *)(void *)*at;
+    if (a - (uintptr_t)l >= l->len) continue;
+    /* inside a live mapping: its block's own pointer, or abort */
+    if (a - (uintptr_t)l < LARGE_OFF || h->magic != MAGIC || h->cls != LARGE || a - h->off != (uintptr_t)l) abort();
+    if (unlink) *at = l->next;
+    unlock();
+    return h;
+  }
+  int ours = in_small_area(a);
+  unlock();
+  if (!ours || h->magic != MAGIC || h->cls >= NCLASS) abort();
   return h;
 }
 
 static size_t usable(void *p, const hdr *h) {
   unsigned char *base = (unsigned char *)p - h->off;
-  size_t cap = h->cls == LARGE ? *(size_t *)(void *)base : (size_t)1 << (h->cls + MIN_SHIFT);
+  size_t cap = h->cls == LARGE ? ((large_link *)(void *)base)->len : (size_t)1 << (h->cls + MIN_SHIFT);
   return cap - h->off;
 }
 
@@ -99,8 +151,10 @@ static unsigned char *small_block(unsigned cls) {
   if ((size_t)(bump_end - bump) < size) {
     void *m = mmap(NULL, CHUNK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED) return NULL;
-    bump = m;
-    bump_end = bump + CHUNK;
+    *(unsigned char **)m = chunks;
+    chunks = m;
+    bump = chunks + CHUNK_OFF;
+    bump_end = chunks + CHUNK;
   }
   unsigned char *b = bump;
   bump += size;
@@ -131,7 +185,7 @@ static void *allocate(size_t n, size_t align) {
     size_t len = (n + LARGE_OFF + slack + page - 1) / page * page;
     void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     base = m == MAP_FAILED ? NULL : m;
-    if (base) *(size_t *)(void *)base = len;
+    if (base) ((large_link *)m)->len = len;
     cls = LARGE;
     min_off = LARGE_OFF;
   }
@@ -144,6 +198,12 @@ static void *allocate(size_t n, size_t align) {
   h->magic = MAGIC;
   h->cls = cls;
   h->off = p - (uintptr_t)base;
+  if (cls == LARGE) {
+    lock();
+    ((large_link *)(void *)base)->next = large_blocks;
+    large_blocks = base;
+    unlock();
+  }
   return (void *)p;
 }
 
@@ -151,12 +211,12 @@ void *A(malloc)(size_t n) { return allocate(n, HDR); }
 
 void A(free)(void *p) {
   if (!p) return;
-  hdr *h = header_of(p);
+  hdr *h = header_of(p, 1);
   unsigned char *base = (unsigned char *)p - h->off;
   uint32_t cls = h->cls;
   h->magic = 0;
   if (cls == LARGE) {
-    munmap(base, *(size_t *)(void *)base);
+    munmap(base, ((large_link *)(void *)base)->len);
     return;
   }
   free_block *f = (free_block *)(void *)base;
@@ -179,7 +239,7 @@ void *A(calloc)(size_t a, size_t b) {
 
 void *A(realloc)(void *p, size_t n) {
   if (!p) return allocate(n, HDR);
-  size_t have = usable(p, header_of(p));
+  size_t have = usable(p, header_of(p, 0));
   if (n <= have) return p;
   void *q = allocate(n, HDR);
   if (!q) return NULL;
@@ -206,4 +266,4 @@ int A(posix_memalign)(void **out, size_t align, size_t n) {
   return 0;
 }
 
-size_t A(malloc_usable_size)(void *p) { return p ? usable(p, header_of(p)) : 0; }
+size_t A(malloc_usable_size)(void *p) { return p ? usable(p, header_of(p, 0)) : 0; }

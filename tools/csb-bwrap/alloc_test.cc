@@ -1,8 +1,12 @@
 // Unit tests for alloc.c, the static csb-bwrap's malloc, built under
 // bw_alloc_* names so that the test process keeps its own allocator.
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <cstdint>
 #include <cstring>
 #include <thread>
@@ -69,6 +73,38 @@ TEST(Alloc, LargeBlocksAreMappedAndUnmapped) {
   }
 }
 
+TEST(Alloc, LargeBlocksLiveTogetherAndAreFreedInAnyOrder) {
+  std::vector<std::pair<unsigned char *, size_t>> v;
+  for (size_t i = 0; i < 9; i++) {
+    size_t n = ((size_t)300 << 10) + i * 70001;
+    auto *p = static_cast<unsigned char *>(i % 3 ? bw_alloc_malloc(n) : bw_alloc_aligned_alloc(4096, n));
+    ASSERT_NE(p, nullptr) << i;
+    memset(p, static_cast<int>(i), n);
+    v.emplace_back(p, n);
+  }
+  for (size_t i : {4, 0, 8, 2, 7, 1, 5, 3, 6}) {  // middle, newest, oldest, ...
+    auto [p, n] = v[i];
+    EXPECT_GE(bw_alloc_malloc_usable_size(p), n);
+    EXPECT_EQ(p[0], i);
+    EXPECT_EQ(p[n - 1], i);
+    bw_alloc_free(p);
+  }
+}
+
+TEST(Alloc, AlignedBlocksPastTheStaticAreaAreFreed) {
+  // enough 64 KiB blocks to fill the static area and reach the chunks
+  std::vector<void *> v;
+  for (int i = 0; i < 40; i++) v.push_back(bw_alloc_aligned_alloc(64, 40000));
+  for (void *p : v) {
+    ASSERT_NE(p, nullptr);
+    EXPECT_TRUE(aligned(p, 64));
+    EXPECT_GE(bw_alloc_malloc_usable_size(p), 40000u);
+    void *q = bw_alloc_realloc(p, 30000);
+    EXPECT_EQ(q, p);
+    bw_alloc_free(q);
+  }
+}
+
 TEST(Alloc, CallocZeroesReusedMemoryAndRefusesOverflow) {
   auto *p = static_cast<unsigned char *>(bw_alloc_malloc(200));
   memset(p, 0xab, 200);
@@ -110,22 +146,24 @@ TEST(Alloc, AlignedAllocationsHonourTheAlignment) {
   EXPECT_EQ(errno, EINVAL);
 }
 
-TEST(Alloc, ThreadsDoNotShareBlocks) {
+// Four threads each allocate `rounds` blocks of size(i, t) bytes, free one
+// from the middle of theirs every `every` rounds and the rest at the end;
+// returns how many of their blocks another thread had changed.
+int ChurnInThreads(int rounds, int every, size_t (*size)(int i, int t)) {
   std::vector<std::thread> ts;
   std::vector<int> bad(4, 0);
   for (int t = 0; t < 4; t++) {
-    ts.emplace_back([t, &bad] {
+    ts.emplace_back([t, &bad, rounds, every, size] {
       std::vector<unsigned char *> mine;
-      for (int i = 0; i < 20000; i++) {
-        size_t n = 1 + static_cast<size_t>((i * 37 + t) % 700);
+      for (int i = 0; i < rounds; i++) {
+        size_t n = size(i, t);
         auto *p = static_cast<unsigned char *>(bw_alloc_malloc(n));
-        memset(p, t + 1, n);
+        memset(p, t + 1, std::min(n, (size_t)4096));
+        p[n - 1] = static_cast<unsigned char>(t + 1);
         mine.push_back(p);
-        if (i % 3 == 0) {
+        if (i % every == 0) {
           unsigned char *q = mine[mine.size() / 2];
-          size_t m = bw_alloc_malloc_usable_size(q);
-          (void)m;
-          if (q[0] != t + 1) bad[t]++;
+          if (q[0] != t + 1 || bw_alloc_malloc_usable_size(q) == 0) bad[t]++;
           bw_alloc_free(q);
           mine.erase(mine.begin() + static_cast<long>(mine.size() / 2));
         }
@@ -137,7 +175,20 @@ TEST(Alloc, ThreadsDoNotShareBlocks) {
     });
   }
   for (auto &th : ts) th.join();
-  for (int t = 0; t < 4; t++) EXPECT_EQ(bad[t], 0) << t;
+  int n = 0;
+  for (int b : bad) n += b;
+  return n;
+}
+
+TEST(Alloc, ThreadsDoNotShareBlocks) {
+  auto size = [](int i, int t) { return 1 + static_cast<size_t>((i * 37 + t) % 700); };
+  EXPECT_EQ(ChurnInThreads(20000, 3, size), 0);
+}
+
+TEST(Alloc, ThreadsShareTheLargeBlockList) {
+  // above 256 KiB: a mapping each, on the one list of live large blocks
+  auto size = [](int i, int t) { return ((size_t)257 << 10) + static_cast<size_t>(i * 4099 + t); };
+  EXPECT_EQ(ChurnInThreads(300, 2, size), 0);
 }
 
 TEST(AllocDeathTest, DoubleAndForeignFreesAbort) {
@@ -161,6 +212,89 @@ TEST(AllocDeathTest, DoubleAndForeignFreesAbort) {
         bw_alloc_free(p);
       },
       "");
+}
+
+// A large block's header goes with its mapping: once freed, the block must
+// make these abort (SIGABRT), not fault reading the unmapped header.
+TEST(AllocDeathTest, FreedLargeBlocksAbort) {
+  const auto aborts = testing::KilledBySignal(SIGABRT);
+  EXPECT_EXIT(
+      {
+        void *p = bw_alloc_malloc(1 << 20);
+        bw_alloc_free(p);
+        bw_alloc_free(p);
+      },
+      aborts, "");
+  EXPECT_EXIT(
+      {
+        void *p = bw_alloc_aligned_alloc(65536, 1 << 20);
+        bw_alloc_free(p);
+        bw_alloc_free(p);
+      },
+      aborts, "");
+  EXPECT_EXIT(
+      {
+        void *p = bw_alloc_malloc(1 << 20);
+        bw_alloc_free(p);
+        bw_alloc_realloc(p, 10);
+      },
+      aborts, "");
+  EXPECT_EXIT(
+      {
+        void *p = bw_alloc_malloc(1 << 20);
+        bw_alloc_free(p);
+        (void)bw_alloc_malloc_usable_size(p);
+      },
+      aborts, "");
+  EXPECT_EXIT(
+      {
+        // grown into a new mapping: the old pointer is gone
+        void *p = bw_alloc_malloc(1 << 20);
+        void *q = bw_alloc_realloc(p, 8 << 20);
+        if (q != p) bw_alloc_free(p);
+      },
+      aborts, "");
+  EXPECT_EXIT(
+      {
+        auto *p = static_cast<unsigned char *>(bw_alloc_malloc(1 << 20));
+        bw_alloc_free(p);
+        bw_alloc_free(p + 8192);
+      },
+      aborts, "");
+}
+
+TEST(AllocDeathTest, PointersNotFromTheAllocatorAbort) {
+  const auto aborts = testing::KilledBySignal(SIGABRT);
+  EXPECT_EXIT(
+      {
+        // the first byte of a mapping whose page before is not mapped
+        size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+        auto *m = static_cast<unsigned char *>(
+            mmap(nullptr, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+        if (m == MAP_FAILED || munmap(m, page) != 0) exit(0);
+        bw_alloc_free(m + page);
+      },
+      aborts, "");
+  EXPECT_EXIT(
+      {
+        alignas(64) unsigned char local[256];
+        memset(local, 0, sizeof local);
+        bw_alloc_free(local + 64);
+      },
+      aborts, "");
+  EXPECT_EXIT(
+      {
+        // inside a live large block, past its pointer
+        auto *p = static_cast<unsigned char *>(bw_alloc_malloc(1 << 20));
+        bw_alloc_free(p + 4096);
+      },
+      aborts, "");
+  EXPECT_EXIT(
+      {
+        auto *q = new unsigned char[2 << 20];
+        bw_alloc_realloc(q, 10);
+      },
+      aborts, "");
 }
 
 }  // namespace

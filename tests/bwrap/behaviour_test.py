@@ -1508,6 +1508,64 @@ def seccomp_filters_are_built_in_not_read_from_the_registry(t):
     eq([p for p in planted if os.path.lexists(p)], [], "filter files left in the registry")
 
 
+@case
+def registry_removed_during_setup(t):
+    """The registry is mounted over (hidden) by bubblewrap: removed, or
+    replaced by a file, after the run was planned and before bubblewrap's
+    setup reaches it (a wrapper does it before starting bubblewrap), the
+    run stops with exit 71 naming it and what happened, the command does
+    not run, and the mount targets bubblewrap had already made are removed.
+    Where the sandbox may write its directory, bubblewrap makes an empty
+    directory there to mount over instead: the command runs, and that
+    directory is removed afterwards, so that the next run can make its
+    registry. Root's registry, /run/csb-bwrap, serves every root run on
+    this host: the case gives its runs a /run of their own (a private mount
+    namespace). Another user's is $XDG_RUNTIME_DIR/csb-bwrap, here in a
+    directory deeper than the workspace, whose mount targets bubblewrap
+    then makes first."""
+    if CODEX:
+        raise Skip("csb registry")
+    if os.geteuid() == 0:
+        parent = os.path.join(t.base, "run")
+        os.mkdir(parent)
+        prefix = ["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c",
+                  'mount --bind "$0" /run && exec "$@"', parent]
+        env = {"XDG_RUNTIME_DIR": None}
+        reg, seen = "/run/csb-bwrap", os.path.join(parent, "csb-bwrap")
+    else:
+        parent = os.path.join(t.base, "a", "b", "xdg")
+        os.makedirs(parent, 0o700)
+        prefix, env = [], {"XDG_RUNTIME_DIR": parent}
+        reg = seen = os.path.join(parent, "csb-bwrap")
+
+    def run(name, swap, entries):
+        w = fake_bwrap(t, name, f"umask 022; rm -rf {reg} {swap}\n")
+        t.policy(entries)
+        argv, _ = t.argv(["/bin/sh", "-c", f"touch {t.ws}/ran"], extra=["--bwrap", w])
+        e = {k: v for k, v in os.environ.items() if k != "XDG_RUNTIME_DIR"}
+        e.update({k: v for k, v in env.items() if v is not None})
+        p = subprocess.run(prefix + argv, cwd=t.ws, env=e, capture_output=True, text=True, timeout=TIMEOUT)
+        return p.returncode, p.stdout, p.stderr
+
+    read_only = [("/", "read"), (t.ws, "write")]
+    for name, swap, what, bwrap_said in (("removed", "", "was removed", "Read-only file system"),
+                                         ("file", f"&& : > {reg}", "was replaced by a file", "Not a directory")):
+        rc, out, err = run(name, swap, read_only)
+        eq((rc, out), (71, ""), name)
+        eq(err, f"csb-bwrap: error: csb-bwrap's mount-target registry {reg} {what} while the sandbox was set up, "
+                f"before bubblewrap could mount over it to hide it from the command (bwrap: Can't mkdir {reg}: "
+                f"{bwrap_said}); nothing ran: the command was not started; run it again\n", name)
+        eq(os.listdir(t.ws), [], f"{name}: the workspace after the run (no command, no mount target)")
+        eq(os.path.isfile(seen), name == "file", f"{name}: a file at {seen}")
+        if os.path.lexists(seen):
+            os.unlink(seen)
+    # the registry's directory writable: bubblewrap's own mount point goes
+    rc, out, err = run("writable", "", read_only + [("/run" if prefix else parent, "write")])
+    eq((rc, out, err), (0, "", ""), "writable")
+    eq(os.listdir(t.ws), ["ran"], "writable: the workspace after the run")
+    eq(os.path.lexists(seen), False, f"writable: {seen} after the run")
+
+
 # ---------------------------------------------------------------------------
 # exit codes, signals, stdio
 # ---------------------------------------------------------------------------

@@ -203,6 +203,17 @@ int bw_registry_register(bw_registry *r, const char *dir, const bw_synth *t,
 /* Removes our markers; deletes targets no live process still uses, only if
  * they are still the empty file/directory bubblewrap created. */
 void bw_registry_cleanup(bw_registry *r);
+/* What became of the registry directory `dir` since `was` (its lstat when
+ * the sandbox was planned): NULL when it is still that directory, else
+ * "was removed", "was replaced by a symlink", ... */
+const char *bw_registry_change(const char *dir, const struct stat *was);
+/* After bubblewrap ran: where `dir`, a directory when the sandbox was
+ * planned (`was`), was removed in its parent writable by the sandbox,
+ * bubblewrap made an empty directory there to mount over (mode 0755 under
+ * the usual umask: no registry any run accepts, and in the way of the
+ * next run's); removes it. A registry since made by another run (mode
+ * 0700) stays. */
+void bw_registry_drop_stand_in(const char *dir, const struct stat *was);
 
 /* ---- proxy routing (proxy_route.c) -------------------------------------- */
 

@@ -202,6 +202,10 @@ typedef struct plan {
   /* Every directory a run may pick as its registry (hidden as well). */
   char *registry_all[BW_REGISTRY_MAX_CANDIDATES];
   size_t n_registry_all;
+  /* Each of them once the plan was built, when it was a directory (which
+   * the plan mounts over to hide it where the sandbox would see it). */
+  struct stat registry_st[BW_REGISTRY_MAX_CANDIDATES];
+  int registry_was_dir[BW_REGISTRY_MAX_CANDIDATES];
 } plan;
 
 static void evict_cache_files(const char *dir, const char *prefix, size_t keep);
@@ -571,6 +575,28 @@ static int pack_args(const plan *pl, int *fd, char ***out, csb_error *err) {
   return 1;
 }
 
+static void note_registries(plan *pl) {
+  for (size_t i = 0; i < pl->n_registry_all; i++)
+    pl->registry_was_dir[i] =
+        lstat(pl->registry_all[i], &pl->registry_st[i]) == 0 && S_ISDIR(pl->registry_st[i].st_mode);
+}
+
+/* A registry directory the plan mounts over that is no longer what it was
+ * when the plan was built (removed, say, by a cleaner of /tmp before
+ * bubblewrap reached it): its index, and what became of it in *what; -1
+ * when there is none. */
+static int registry_changed(const plan *pl, const char **what) {
+  for (size_t i = 0; i < pl->n_registry_all; i++) {
+    const char *w = pl->registry_was_dir[i] ? bw_registry_change(pl->registry_all[i], &pl->registry_st[i]) : NULL;
+    for (size_t j = 1; w && j < pl->sep; j++)
+      if (strcmp(pl->argv.items[j], pl->registry_all[i]) == 0) {
+        *what = w;
+        return (int)i;
+      }
+  }
+  return -1;
+}
+
 static int run_bwrap(outer *o) {
   plan pl;
   memset(&pl, 0, sizeof pl);
@@ -586,6 +612,7 @@ static int run_bwrap(outer *o) {
   bw_registry reg;
   memset(&reg, 0, sizeof reg);
   reg.lock_fd = -1;
+  int bwrap_ran = 0;
   csb_error reg_why;
   csb_error_clear(&reg_why);
   char *registry = bw_registry_default_dir(&reg_why);
@@ -654,6 +681,7 @@ static int run_bwrap(outer *o) {
       rc = csb_cli_error(&o->cli, CSB_EXIT_OSERR, "cannot write to standard output: %s", strerror(errno));
     goto out;
   }
+  note_registries(&pl);
   size_t n_new_synth = 0;
   for (size_t i = 0; i < pl.fs.n_synth; i++) n_new_synth += !pl.fs.synth[i].existing;
   if (n_new_synth > 0 && !registry) {
@@ -707,6 +735,7 @@ static int run_bwrap(outer *o) {
       rc = csb_cli_error(&o->cli, CSB_EXIT_OSERR, "fork: %s", strerror(res.error));
       goto out;
     }
+    bwrap_ran = 1;
     for (size_t i = 0; i < pl.fs.n_data_fds; i++) close(pl.fs.data_fds[i]);
     pl.fs.n_data_fds = 0;
     close_fd(&pl.verify_fd);
@@ -737,12 +766,23 @@ static int run_bwrap(outer *o) {
         rc = csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE, "%s", e.msg);
         goto out;
       }
+      note_registries(&pl);
       continue;
     }
     /* bubblewrap failed before CMD could start */
     size_t l = strlen(res.captured);
     while (l && res.captured[l - 1] == '\n') res.captured[--l] = 0;
-    if (bw_is_userns_failure(res.captured)) {
+    const char *what = NULL;
+    int changed = registry_changed(&pl, &what);
+    if (changed >= 0) {
+      const char *dir = pl.registry_all[changed];
+      int in_use = registry && strcmp(dir, registry) == 0;
+      rc = csb_cli_error(&o->cli, CSB_EXIT_OSERR,
+                         "%s%s%s %s while the sandbox was set up, before bubblewrap could mount over it to "
+                         "hide it from the command (%s); nothing ran: the command was not started; run it again",
+                         in_use ? "csb-bwrap's mount-target registry " : "", dir,
+                         in_use ? "" : ", a directory csb-bwrap may pick as its registry,", what, res.captured);
+    } else if (bw_is_userns_failure(res.captured)) {
       rc = csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE,
                          "cannot create the sandbox's user namespace (%s). Fix: allow unprivileged "
                          "user namespaces (Ubuntu 24.04+: an AppArmor profile granting `userns` to "
@@ -763,6 +803,8 @@ static int run_bwrap(outer *o) {
 out:
   bw_fsargs_release_holds(&pl.fs); /* (ours would keep our own cleanup from removing a target) */
   bw_registry_cleanup(&reg);
+  for (size_t i = 0; bwrap_ran && i < pl.n_registry_all; i++)
+    if (pl.registry_was_dir[i]) bw_registry_drop_stand_in(pl.registry_all[i], &pl.registry_st[i]);
   for (size_t i = 0; i < pl.fs.n_data_fds; i++) close(pl.fs.data_fds[i]);
   pl.fs.n_data_fds = 0;
   /* The process exits next: outside sanitizer builds its memory goes

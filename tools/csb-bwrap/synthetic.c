@@ -490,3 +490,21 @@ void bw_registry_cleanup(bw_registry *r) {
   memset(r, 0, sizeof *r);
   r->lock_fd = -1;
 }
+
+const char *bw_registry_change(const char *dir, const struct stat *was) {
+  struct stat st;
+  if (lstat(dir, &st) != 0)
+    return errno == ENOENT || errno == ENOTDIR ? "was removed" : "can no longer be reached";
+  if (S_ISLNK(st.st_mode)) return "was replaced by a symlink";
+  if (!S_ISDIR(st.st_mode)) return "was replaced by a file";
+  if (st.st_dev != was->st_dev || st.st_ino != was->st_ino) return "was replaced by another directory";
+  return NULL;
+}
+
+void bw_registry_drop_stand_in(const char *dir, const struct stat *was) {
+  struct stat st;
+  if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || (st.st_dev == was->st_dev && st.st_ino == was->st_ino) ||
+      st.st_uid != geteuid() || !(st.st_mode & 077))
+    return;
+  rmdir(dir); /* (fails when something is inside) */
+}

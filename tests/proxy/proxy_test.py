@@ -2833,6 +2833,12 @@ class ChainLoading(unittest.TestCase):
                 self.assertEqual(res.stdout, b"")
                 self.assertFalse(os.path.exists(marker))
 
+    def test_ready_fd_on_stdout_stays_open_for_the_command(self):
+        # a standard stream is written, not closed: the chained command still prints to it
+        res = self.ready_fd_run(1, ["--", "sh", "-c", "echo command-out"])
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertRegex(res.stdout, rb'^\{"http":"127\.0\.0\.1:\d+"(,"socks":"127\.0\.0\.1:\d+")?\}\ncommand-out\n$')
+
 
 class Load(unittest.TestCase):
     """Many concurrent clients of every kind, with aborts and garbage; the

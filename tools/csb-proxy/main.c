@@ -142,7 +142,9 @@ static char *default_ca_dir(void) {
 /* --ready-fd N must name a descriptor open for writing, checked before
  * anything else is opened (a closed N would otherwise be reused by the
  * proxy's own sockets, and the addresses written into one of them). It is
- * made close-on-exec so that the decider does not hold it open. */
+ * made close-on-exec so that the decider does not hold it open, unless it
+ * is a standard stream (0-2), which the decider and the command inherit
+ * and which stays open: there the line alone says the proxy is ready. */
 static int check_ready_fd(csb_cli *cli, long fd) {
   if (fd < 0) return 1;
   int fl = fcntl((int)fd, F_GETFL);
@@ -151,6 +153,7 @@ static int check_ready_fd(csb_cli *cli, long fd) {
                          fd, strerror(errno)), 0;
   if ((fl & O_ACCMODE) == O_RDONLY)
     return csb_cli_error(cli, CSB_EXIT_OSERR, "--ready-fd %ld: not open for writing; nothing was served", fd), 0;
+  if (fd <= 2) return 1;
   int fdfl = fcntl((int)fd, F_GETFD);
   if (fdfl >= 0) fcntl((int)fd, F_SETFD, fdfl | FD_CLOEXEC);
   return 1;
@@ -172,7 +175,7 @@ static int write_ready(csb_cli *cli, long fd, px_proxy *px) {
   int ok = csb_write_all((int)fd, b.data, b.len);
   int e = errno;
   csb_buf_free(&b);
-  if (close((int)fd) != 0 && ok && errno != EINTR) {
+  if (fd > 2 && close((int)fd) != 0 && ok && errno != EINTR) {
     ok = 0;
     e = errno;
   }

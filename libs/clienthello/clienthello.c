@@ -1,4 +1,6 @@
-/* clienthello.c - the server name of a TLS ClientHello (see csb_clienthello.h). */
+/* clienthello.c - the server name of a TLS ClientHello, and after a
+ * HelloRetryRequest the second one's place in the client's next flight
+ * (see csb_clienthello.h). */
 #include <string.h>
 
 #include "csb_clienthello.h"
@@ -221,6 +223,20 @@ static void put16(uint8_t *b, size_t v) {
   b[1] = (uint8_t)v;
 }
 
+size_t csb_clienthello_build_records(uint8_t *out, size_t out_len, const uint8_t *msg, size_t len,
+                                     size_t record_size, uint16_t version) {
+  if (len == 0 || record_size == 0 || record_size > CSB_CLIENTHELLO_MAX_RECORD) return 0;
+  size_t at = 0;
+  for (size_t off = 0; off < len; off += record_size) {
+    size_t k = len - off < record_size ? len - off : record_size;
+    uint8_t hdr[REC_HEADER] = {CSB_CLIENTHELLO_RECORD_HANDSHAKE, 0, 0, 0, 0};
+    put16(hdr + 1, version);
+    put16(hdr + 3, k);
+    if (!put(out, out_len, &at, hdr, sizeof hdr) || !put(out, out_len, &at, msg + off, k)) return 0;
+  }
+  return at;
+}
+
 size_t csb_clienthello_build(uint8_t *out, size_t out_len, const char *sni, int ech, size_t record_size) {
   if (record_size == 0 || record_size > CSB_CLIENTHELLO_MAX_RECORD) return 0;
   size_t sni_len = sni ? strlen(sni) : 0;
@@ -262,12 +278,110 @@ size_t csb_clienthello_build(uint8_t *out, size_t out_len, const char *sni, int 
   m[1] = (uint8_t)(body >> 16);
   m[2] = (uint8_t)(body >> 8);
   m[3] = (uint8_t)body;
-  size_t at = 0;
-  for (size_t off = 0; off < k; off += record_size) {
-    size_t len = k - off < record_size ? k - off : record_size;
-    uint8_t hdr[REC_HEADER] = {CSB_CLIENTHELLO_RECORD_HANDSHAKE, 3, 1, 0, 0};
-    put16(hdr + 3, len);
-    if (!put(out, out_len, &at, hdr, sizeof hdr) || !put(out, out_len, &at, m + off, len)) return 0;
+  return csb_clienthello_build_records(out, out_len, m, k, record_size, 0x0301);
+}
+
+/* ---- the server's answer and the client's second flight ------------------------- */
+
+#define HS_SERVER_HELLO 2
+#define REC_CHANGE_CIPHER_SPEC 20
+#define REC_HEARTBEAT 24
+
+const uint8_t csb_clienthello_retry_random[RANDOM_LEN] = {
+    0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
+    0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c};
+
+static csb_clienthello_retry retry_more(size_t *need, size_t len) {
+  if (need) *need = len;
+  return CSB_CLIENTHELLO_RETRY_INCOMPLETE;
+}
+
+csb_clienthello_retry csb_clienthello_check_retry(const uint8_t *p, size_t n, size_t *need) {
+  uint8_t msg[CSB_CLIENTHELLO_SERVER_HELLO_HEAD];
+  size_t have = 0, off = 0;
+  if (need) *need = 0;
+  for (;;) {
+    if (off >= n) return retry_more(need, off + 1);
+    if (p[off] != CSB_CLIENTHELLO_RECORD_HANDSHAKE) return CSB_CLIENTHELLO_RETRY_NO;
+    if (n - off < 2) return retry_more(need, off + 2);
+    if (p[off + 1] != 3) return CSB_CLIENTHELLO_RETRY_NO;
+    if (n - off < REC_HEADER) return retry_more(need, off + REC_HEADER);
+    size_t len = ((size_t)p[off + 3] << 8) | p[off + 4];
+    if (len == 0) return CSB_CLIENTHELLO_RETRY_NO;
+    size_t avail = n - off - REC_HEADER < len ? n - off - REC_HEADER : len;
+    size_t take = avail < sizeof msg - have ? avail : sizeof msg - have;
+    memcpy(msg + have, p + off + REC_HEADER, take);
+    have += take;
+    /* a record header may come before any of its bytes */
+    if (have > 0 && msg[0] != HS_SERVER_HELLO) return CSB_CLIENTHELLO_RETRY_NO;
+    if (have == sizeof msg)
+      return memcmp(msg + 6, csb_clienthello_retry_random, RANDOM_LEN) == 0 ? CSB_CLIENTHELLO_RETRY_YES
+                                                                            : CSB_CLIENTHELLO_RETRY_NO;
+    if (avail < len) {
+      /* the message type decides at once; then the rest of the head
+       * does, in this record or from the next one's first byte on */
+      size_t rest = sizeof msg - have;
+      if (have == 0) return retry_more(need, off + REC_HEADER + 1);
+      return retry_more(need, len - avail >= rest ? off + REC_HEADER + avail + rest : off + REC_HEADER + len + 1);
+    }
+    off += REC_HEADER + len;
   }
-  return at;
+}
+
+static int skipped_record_type(uint8_t t) {
+  return t >= REC_CHANGE_CIPHER_SPEC && t <= REC_HEARTBEAT && t != CSB_CLIENTHELLO_RECORD_HANDSHAKE;
+}
+
+csb_clienthello_flight csb_clienthello_scan_second_flight(const uint8_t *p, size_t n, size_t *pos) {
+  size_t off = 0;
+  for (;;) {
+    if (off >= CSB_CLIENTHELLO_MAX_INPUT) {
+      *pos = off;
+      return CSB_CLIENTHELLO_FLIGHT_BOUND;
+    }
+    if (off >= n) {
+      *pos = off + 1;
+      return CSB_CLIENTHELLO_FLIGHT_INCOMPLETE;
+    }
+    if (!skipped_record_type(p[off])) break;
+    if (n - off < REC_HEADER) {
+      *pos = off + REC_HEADER;
+      return CSB_CLIENTHELLO_FLIGHT_INCOMPLETE;
+    }
+    if (p[off + 1] != 3) break;
+    off += REC_HEADER + (((size_t)p[off + 3] << 8) | p[off + 4]);
+  }
+  if (p[off] == CSB_CLIENTHELLO_RECORD_HANDSHAKE && n - off < REC_HEADER + 1) {
+    *pos = off + REC_HEADER + 1;
+    return CSB_CLIENTHELLO_FLIGHT_INCOMPLETE;
+  }
+  *pos = off;
+  /* n - off > 1 here unless p[off] is outside 20..24 */
+  if (p[off] != CSB_CLIENTHELLO_RECORD_HANDSHAKE || p[off + 1] != 3) return CSB_CLIENTHELLO_FLIGHT_NOT_TLS;
+  /* p[off + 5] starts the record's data only when it has some */
+  size_t rec_len = ((size_t)p[off + 3] << 8) | p[off + 4];
+  if (rec_len > 0 && p[off + REC_HEADER] != HS_CLIENT_HELLO) return CSB_CLIENTHELLO_FLIGHT_OTHER;
+  return CSB_CLIENTHELLO_FLIGHT_HELLO;
+}
+
+size_t csb_clienthello_build_server_hello(uint8_t *out, size_t out_len, const uint8_t *random, size_t record_size) {
+  if (record_size == 0 || record_size > CSB_CLIENTHELLO_MAX_RECORD) return 0;
+  static const uint8_t tail[] = {
+      0x00,                                     /* legacy_session_id_echo */
+      0x13, 0x01,                               /* TLS_AES_128_GCM_SHA256 */
+      0x00,                                     /* legacy_compression_method */
+      0x00, 0x0c,                               /* extensions */
+      0x00, 0x2b, 0x00, 0x02, 0x03, 0x04,       /* supported_versions: 1.3 */
+      0x00, 0x33, 0x00, 0x02, 0x00, 0x17};      /* key_share: secp256r1 */
+  uint8_t m[HS_HEADER + 2 + RANDOM_LEN + sizeof tail];
+  size_t body = sizeof m - HS_HEADER;
+  m[0] = HS_SERVER_HELLO;
+  m[1] = (uint8_t)(body >> 16);
+  m[2] = (uint8_t)(body >> 8);
+  m[3] = (uint8_t)body;
+  m[4] = 3; /* legacy_version 1.2 */
+  m[5] = 3;
+  memcpy(m + 6, random ? random : csb_clienthello_retry_random, RANDOM_LEN);
+  memcpy(m + 6 + RANDOM_LEN, tail, sizeof tail);
+  return csb_clienthello_build_records(out, out_len, m, sizeof m, record_size, 0x0303);
 }

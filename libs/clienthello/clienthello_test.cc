@@ -1,6 +1,7 @@
 // Unit tests for libs/clienthello.
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -45,21 +46,23 @@ csb_clienthello_status Parse(const Bytes &b, csb_clienthello_info *info, const c
   return csb_clienthello_parse(b.data(), b.size(), info, why);
 }
 
-// Re-splits the handshake message carried by the records of `b` into
-// records of `size` bytes.
-Bytes Resplit(const Bytes &b, size_t size) {
+// The handshake bytes carried by the records of b.
+Bytes Message(const Bytes &b) {
   Bytes msg;
   for (size_t off = 0; off + 5 <= b.size();) {
     size_t len = (b[off + 3] << 8) | b[off + 4];
     msg.insert(msg.end(), b.begin() + off + 5, b.begin() + off + 5 + len);
     off += 5 + len;
   }
-  Bytes out;
-  for (size_t off = 0; off < msg.size(); off += size) {
-    size_t len = std::min(size, msg.size() - off);
-    out.insert(out.end(), {22, 3, 1, static_cast<uint8_t>(len >> 8), static_cast<uint8_t>(len)});
-    out.insert(out.end(), msg.begin() + off, msg.begin() + off + len);
-  }
+  return msg;
+}
+
+// Re-splits the handshake message carried by the records of `b` into
+// records of `size` bytes.
+Bytes Resplit(const Bytes &b, size_t size) {
+  Bytes msg = Message(b);
+  Bytes out(msg.size() / size * 5 + msg.size() + 5);
+  out.resize(csb_clienthello_build_records(out.data(), out.size(), msg.data(), msg.size(), size, 0x0301));
   return out;
 }
 
@@ -113,6 +116,12 @@ TEST(ClientHello, BuiltForms) {
   EXPECT_EQ(csb_clienthello_build(out.data(), out.size(), "x", 0, 16), 0u);  // does not fit
   EXPECT_EQ(csb_clienthello_build(out.data(), out.size(), "x", 0, 0), 0u);
   EXPECT_EQ(csb_clienthello_build(out.data(), out.size(), "", 0, 16), 0u);
+  const uint8_t msg[] = {1, 2, 3};
+  ASSERT_EQ(csb_clienthello_build_records(out.data(), out.size(), msg, 3, 2, 0x0303), 13u);
+  EXPECT_EQ(Bytes(out.begin(), out.begin() + 13), (Bytes{22, 3, 3, 0, 2, 1, 2, 22, 3, 3, 0, 1, 3}));
+  EXPECT_EQ(csb_clienthello_build_records(out.data(), 12, msg, 3, 2, 0x0303), 0u);
+  EXPECT_EQ(csb_clienthello_build_records(out.data(), out.size(), msg, 0, 2, 0x0303), 0u);
+  EXPECT_EQ(csb_clienthello_build_records(out.data(), out.size(), msg, 3, 0, 0x0303), 0u);
 }
 
 TEST(ClientHello, NotTlsAndIncomplete) {
@@ -258,6 +267,297 @@ TEST(Fuzz, SeedsAndMutations) {
   o.rounds = 1500;
   o.seed = 11;
   csbtest::ForEachMutation(strs, o, LLVMFuzzerTestOneInput);
+}
+
+// ---- the server's answer and the client's second flight ----
+
+Bytes ServerHello(const uint8_t *random = nullptr, size_t record = 16384) {
+  Bytes b(4096);
+  size_t n = csb_clienthello_build_server_hello(b.data(), b.size(), random, record);
+  b.resize(n);
+  return b;
+}
+
+Bytes Cat(std::initializer_list<Bytes> parts) {
+  Bytes out;
+  for (const Bytes &b : parts) out.insert(out.end(), b.begin(), b.end());
+  return out;
+}
+
+// The verdict on exactly these bytes (a copy of their size, so that a read
+// past the end is caught by AddressSanitizer), and the length it asks for.
+csb_clienthello_retry Retry(const Bytes &b, size_t n, size_t *need = nullptr) {
+  std::unique_ptr<uint8_t[]> copy(new uint8_t[n ? n : 1]);
+  std::copy(b.begin(), b.begin() + n, copy.get());
+  size_t k = 99;
+  csb_clienthello_retry r = csb_clienthello_check_retry(copy.get(), n, &k);
+  if (need) *need = k;
+  return r;
+}
+csb_clienthello_retry Retry(const Bytes &b, size_t *need = nullptr) { return Retry(b, b.size(), need); }
+
+csb_clienthello_flight Flight(const Bytes &b, size_t n, size_t *pos) {
+  std::unique_ptr<uint8_t[]> copy(new uint8_t[n ? n : 1]);
+  std::copy(b.begin(), b.begin() + n, copy.get());
+  return csb_clienthello_scan_second_flight(copy.get(), n, pos);
+}
+csb_clienthello_flight Flight(const Bytes &b, size_t *pos) { return Flight(b, b.size(), pos); }
+
+// Every prefix of b through answer(cut, &n), a verdict and a length:
+// `more` asks for n bytes, more than the prefix holds and at most max_need,
+// until one length decides, which no earlier answer asked past; from
+// there on the same verdict and length for good. Returns the length that
+// decides.
+template <class Verdict, class Answer>
+size_t DecidedOnce(const Bytes &b, Verdict more, size_t max_need, Answer answer) {
+  size_t decided = 0, promised = 0, first_n = 0;
+  Verdict first = more;
+  for (size_t cut = 0; cut <= b.size(); cut++) {
+    size_t n;
+    Verdict v = answer(cut, &n);
+    if (v == more) {
+      EXPECT_EQ(first, more) << cut;
+      EXPECT_GT(n, cut);
+      EXPECT_LE(n, max_need);
+      promised = std::max(promised, n);
+      continue;
+    }
+    if (first == more) {
+      EXPECT_LE(promised, cut);
+      decided = cut;
+      first = v;
+      first_n = n;
+    }
+    EXPECT_EQ(v, first) << cut;
+    EXPECT_EQ(n, first_n) << cut;
+  }
+  EXPECT_NE(first, more);
+  return decided;
+}
+
+// The same for the HelloRetryRequest check, which must end in `want`.
+size_t RetryPrefixes(const Bytes &b, csb_clienthello_retry want) {
+  size_t need = 1;
+  EXPECT_EQ(Retry(b, &need), want);
+  EXPECT_EQ(need, 0u);
+  return DecidedOnce(b, CSB_CLIENTHELLO_RETRY_INCOMPLETE, CSB_CLIENTHELLO_RETRY_MAX_INPUT,
+                     [&](size_t cut, size_t *n) { return Retry(b, cut, n); });
+}
+
+const Bytes kCcs{20, 3, 3, 0, 1, 1};
+const Bytes kWarningAlert{21, 3, 3, 0, 2, 1, 112};  // unrecognized_name
+
+TEST(Retry, WholeAndInRecordsOfAnySize) {
+  Bytes hrr = ServerHello();
+  ASSERT_EQ(hrr.size(), 5u + 4 + 2 + 32 + 18);
+  EXPECT_EQ(hrr[0], 22);
+  EXPECT_EQ(hrr[5], 2);  // ServerHello
+  EXPECT_TRUE(std::equal(hrr.begin() + 11, hrr.begin() + 43, csb_clienthello_retry_random));
+  size_t need = 1;
+  EXPECT_EQ(Retry(hrr, &need), CSB_CLIENTHELLO_RETRY_YES);
+  EXPECT_EQ(need, 0u);
+  // the head of the message decides: 5 + 38 bytes
+  EXPECT_EQ(RetryPrefixes(hrr, CSB_CLIENTHELLO_RETRY_YES), 43u);
+  for (size_t size : {1, 2, 5, 37, 38, 39, 100}) {
+    Bytes b = ServerHello(nullptr, size);
+    EXPECT_EQ(Retry(b), CSB_CLIENTHELLO_RETRY_YES) << size;
+    EXPECT_EQ(Message(b), Message(hrr)) << size;
+    RetryPrefixes(b, CSB_CLIENTHELLO_RETRY_YES);
+  }
+  // one-byte records: 38 of them, the longest first flight that must be read
+  Bytes ones = ServerHello(nullptr, 1);
+  EXPECT_EQ(RetryPrefixes(ones, CSB_CLIENTHELLO_RETRY_YES), size_t(CSB_CLIENTHELLO_RETRY_MAX_INPUT));
+  // what comes after the head is not looked at
+  Bytes more = Cat({hrr, kCcs, {23, 3, 3, 0, 3, 'a', 'b', 'c'}});
+  EXPECT_EQ(Retry(more), CSB_CLIENTHELLO_RETRY_YES);
+  Bytes head(hrr.begin(), hrr.begin() + 43);
+  EXPECT_EQ(Retry(head), CSB_CLIENTHELLO_RETRY_YES);
+  Bytes out(60);
+  EXPECT_EQ(csb_clienthello_build_server_hello(out.data(), out.size(), nullptr, 16384), 0u);  // does not fit
+  EXPECT_EQ(csb_clienthello_build_server_hello(out.data(), out.size(), nullptr, 0), 0u);
+  EXPECT_EQ(csb_clienthello_build_server_hello(out.data(), out.size(), nullptr, 16385), 0u);
+}
+
+TEST(Retry, RecordHeaderAlone) {
+  // a server's first read may hold a record header and none of its bytes
+  Bytes hrr = ServerHello();
+  size_t need;
+  EXPECT_EQ(Retry(Bytes(hrr.begin(), hrr.begin() + 5), &need), CSB_CLIENTHELLO_RETRY_INCOMPLETE);
+  EXPECT_EQ(need, 6u);
+  // the same after whole records of the message
+  Bytes ones = ServerHello(nullptr, 1);
+  EXPECT_EQ(Retry(Bytes(ones.begin(), ones.begin() + 6 * 10 + 5), &need), CSB_CLIENTHELLO_RETRY_INCOMPLETE);
+  EXPECT_EQ(need, 6u * 11 + 1);  // its byte cannot decide, the next record's first one can
+  // and a record that ends before the head does asks for the next one's first byte
+  Bytes two = ServerHello(nullptr, 20);
+  EXPECT_EQ(Retry(Bytes(two.begin(), two.begin() + 25), &need), CSB_CLIENTHELLO_RETRY_INCOMPLETE);
+  EXPECT_EQ(need, 26u);
+  EXPECT_EQ(Retry(Bytes(two.begin(), two.begin() + 10), &need), CSB_CLIENTHELLO_RETRY_INCOMPLETE);
+  EXPECT_EQ(need, 26u);
+  EXPECT_EQ(Retry(Bytes{}, &need), CSB_CLIENTHELLO_RETRY_INCOMPLETE);
+  EXPECT_EQ(need, 1u);
+  EXPECT_EQ(Retry(Bytes{22}, &need), CSB_CLIENTHELLO_RETRY_INCOMPLETE);
+  EXPECT_EQ(need, 2u);
+  EXPECT_EQ(Retry(Bytes{22, 3, 3}, &need), CSB_CLIENTHELLO_RETRY_INCOMPLETE);
+  EXPECT_EQ(need, 5u);
+  EXPECT_EQ(csb_clienthello_check_retry(hrr.data(), 5, nullptr), CSB_CLIENTHELLO_RETRY_INCOMPLETE);
+}
+
+TEST(Retry, OtherFirstBytes) {
+  Bytes hrr = ServerHello();
+  // a record of another type first, even before a HelloRetryRequest
+  EXPECT_EQ(Retry(Cat({kWarningAlert, hrr})), CSB_CLIENTHELLO_RETRY_NO);
+  EXPECT_EQ(Retry(Cat({kCcs, hrr})), CSB_CLIENTHELLO_RETRY_NO);
+  EXPECT_EQ(Retry(Bytes{21}), CSB_CLIENTHELLO_RETRY_NO);
+  // another record version
+  Bytes v = hrr;
+  v[1] = 2;
+  EXPECT_EQ(Retry(v), CSB_CLIENTHELLO_RETRY_NO);
+  EXPECT_EQ(Retry(Bytes{22, 2}), CSB_CLIENTHELLO_RETRY_NO);
+  // the minor version is not looked at
+  v = hrr;
+  v[2] = 9;
+  EXPECT_EQ(Retry(v), CSB_CLIENTHELLO_RETRY_YES);
+  // another handshake message, decided by its first byte
+  EXPECT_EQ(Retry(Bytes{22, 3, 3, 0, 4, 11}), CSB_CLIENTHELLO_RETRY_NO);
+  // not TLS at all
+  EXPECT_EQ(Retry(Bytes{'H', 'T', 'T', 'P'}), CSB_CLIENTHELLO_RETRY_NO);
+  // an empty handshake record, first or between records of the message
+  EXPECT_EQ(Retry(Cat({{22, 3, 3, 0, 0}, hrr})), CSB_CLIENTHELLO_RETRY_NO);
+  Bytes split = ServerHello(nullptr, 10);
+  Bytes gap = Cat({Bytes(split.begin(), split.begin() + 15), {22, 3, 3, 0, 0}, Bytes(split.begin() + 15, split.end())});
+  EXPECT_EQ(Retry(gap), CSB_CLIENTHELLO_RETRY_NO);
+  EXPECT_EQ(RetryPrefixes(gap, CSB_CLIENTHELLO_RETRY_NO), 20u);
+  // a record of another type inside the message
+  Bytes mixed = Cat({Bytes(split.begin(), split.begin() + 15), kCcs, Bytes(split.begin() + 15, split.end())});
+  EXPECT_EQ(Retry(mixed), CSB_CLIENTHELLO_RETRY_NO);
+}
+
+TEST(Retry, ServerHelloWithAnotherRandom) {
+  for (size_t i : {0, 17, 31}) {
+    uint8_t random[32];
+    std::copy(csb_clienthello_retry_random, csb_clienthello_retry_random + 32, random);
+    random[i] ^= 0x80;
+    for (size_t size : {1, 7, 16384}) {
+      Bytes sh = ServerHello(random, size);
+      EXPECT_EQ(Retry(sh), CSB_CLIENTHELLO_RETRY_NO) << i << " " << size;
+      // decided once the head is whole
+      size_t at = RetryPrefixes(sh, CSB_CLIENTHELLO_RETRY_NO);
+      if (size == 16384) {
+        EXPECT_EQ(at, 43u);
+      } else if (size == 1) {
+        EXPECT_EQ(at, size_t(CSB_CLIENTHELLO_RETRY_MAX_INPUT));
+      }
+    }
+  }
+}
+
+TEST(SecondFlight, ClientHelloBehindChangeCipherSpecAndAlerts) {
+  Bytes ch = Build("a.example", 0, 50);
+  size_t pos = 99;
+  EXPECT_EQ(Flight(ch, &pos), CSB_CLIENTHELLO_FLIGHT_HELLO);
+  EXPECT_EQ(pos, 0u);
+  Bytes heartbeat{24, 3, 3, 0, 3, 1, 0, 0};
+  Bytes early{23, 3, 3, 0, 4, 'd', 'a', 't', 'a'};
+  for (const Bytes &pre : {kCcs, kWarningAlert, Cat({kCcs, kWarningAlert, early, heartbeat}),
+                           Bytes{21, 3, 1, 0, 0}, Bytes{23, 3, 9, 0, 0}}) {
+    Bytes b = Cat({pre, ch, {'a', 'f', 't', 'e', 'r'}});
+    ASSERT_EQ(Flight(b, &pos), CSB_CLIENTHELLO_FLIGHT_HELLO);
+    EXPECT_EQ(pos, pre.size());
+    csb_clienthello_info in;
+    ASSERT_EQ(csb_clienthello_parse(b.data() + pos, b.size() - pos, &in, nullptr), CSB_CLIENTHELLO_OK);
+    EXPECT_STREQ(in.sni, "a.example");
+    EXPECT_EQ(in.consumed, ch.size());
+  }
+}
+
+TEST(SecondFlight, EmptyHandshakeRecordGoesToTheParser) {
+  // a server may skip it (BoringSSL does): the parser refuses it as in the
+  // first flight, instead of the next record's type being taken for a
+  // message type
+  Bytes empty{22, 3, 3, 0, 0};
+  Bytes ch = Build("denied.example");
+  size_t pos;
+  for (const Bytes &pre : {Bytes{}, kCcs}) {
+    Bytes b = Cat({pre, empty, ch});
+    ASSERT_EQ(Flight(b, &pos), CSB_CLIENTHELLO_FLIGHT_HELLO);
+    EXPECT_EQ(pos, pre.size());
+    csb_clienthello_info in;
+    const char *why = nullptr;
+    EXPECT_EQ(csb_clienthello_parse(b.data() + pos, b.size() - pos, &in, &why), CSB_CLIENTHELLO_ERROR);
+    EXPECT_STREQ(why, "empty handshake record");
+    // its header alone waits for one more byte, as any handshake record's
+    EXPECT_EQ(Flight(b, pre.size() + 5, &pos), CSB_CLIENTHELLO_FLIGHT_INCOMPLETE);
+    EXPECT_EQ(pos, pre.size() + 6);
+  }
+}
+
+TEST(SecondFlight, OtherMessagesAndOtherProtocols) {
+  size_t pos;
+  Bytes finished{22, 3, 3, 0, 5, 20, 0, 0, 1, 0};
+  EXPECT_EQ(Flight(Cat({kCcs, finished}), &pos), CSB_CLIENTHELLO_FLIGHT_OTHER);
+  EXPECT_EQ(pos, 6u);
+  EXPECT_EQ(Flight(Bytes{'G', 'E', 'T', ' '}, &pos), CSB_CLIENTHELLO_FLIGHT_NOT_TLS);
+  EXPECT_EQ(pos, 0u);
+  EXPECT_EQ(Flight(Cat({kCcs, {22, 2, 1, 0, 1, 1}}), &pos), CSB_CLIENTHELLO_FLIGHT_NOT_TLS);
+  EXPECT_EQ(pos, 6u);
+  EXPECT_EQ(Flight(Bytes{21, 2, 0, 0, 2, 1, 0}, &pos), CSB_CLIENTHELLO_FLIGHT_NOT_TLS);
+  EXPECT_EQ(pos, 0u);
+  // a single byte that is not a record type, at the very end of the input
+  // (the scan read a record length past it)
+  for (const Bytes &b : {Bytes{0x80}, Cat({kCcs, {'x'}}), Cat({kCcs, {32, 3}})}) {
+    EXPECT_EQ(Flight(b, &pos), CSB_CLIENTHELLO_FLIGHT_NOT_TLS);
+    EXPECT_EQ(pos, b.size() == 1 ? 0u : 6u);
+  }
+}
+
+TEST(SecondFlight, Bound) {
+  size_t pos;
+  // skipped records up to the input bound: no room for a ClientHello
+  Bytes alert{23, 3, 3, 0x3f, 0xfb};  // 16379 bytes of data, 16384 with the header
+  alert.resize(16384, 0);
+  Bytes two = Cat({alert, alert});
+  EXPECT_EQ(Flight(two, &pos), CSB_CLIENTHELLO_FLIGHT_BOUND);
+  EXPECT_EQ(pos, 32768u);
+  EXPECT_EQ(Flight(Cat({two, Build("a.example")}), &pos), CSB_CLIENTHELLO_FLIGHT_BOUND);
+  EXPECT_EQ(pos, 32768u);
+  // decided by the last header, before its data came
+  EXPECT_EQ(Flight(two, 16384 + 5, &pos), CSB_CLIENTHELLO_FLIGHT_BOUND);
+  EXPECT_EQ(Flight(two, 16384 + 4, &pos), CSB_CLIENTHELLO_FLIGHT_INCOMPLETE);
+  EXPECT_EQ(pos, 16384u + 5);
+  // one byte short of the bound: a record may still start there
+  Bytes shorter = two;
+  shorter[16384 + 4]--;
+  shorter.pop_back();
+  EXPECT_EQ(Flight(shorter, &pos), CSB_CLIENTHELLO_FLIGHT_INCOMPLETE);
+  EXPECT_EQ(pos, 32768u);
+  shorter.push_back(22);
+  EXPECT_EQ(Flight(shorter, &pos), CSB_CLIENTHELLO_FLIGHT_INCOMPLETE);
+  EXPECT_EQ(pos, 32767u + 6);
+  // a single length field past it
+  EXPECT_EQ(Flight(Bytes{21, 3, 3, 0xff, 0xff}, &pos), CSB_CLIENTHELLO_FLIGHT_BOUND);
+  EXPECT_EQ(pos, 65540u);
+}
+
+TEST(SecondFlight, TruncatedAtEveryLength) {
+  Bytes ch = Build("a.example", 1, 50);
+  for (const Bytes &b : {Cat({kCcs, kWarningAlert, ch}), Cat({kCcs, {22, 3, 3, 0, 4, 20, 0, 0, 0}}),
+                         Cat({kCcs, {22, 3, 3, 0, 0}, ch}), Cat({kCcs, {'x', 'y'}})}) {
+    size_t pos_full;
+    csb_clienthello_flight full = Flight(b, &pos_full);
+    ASSERT_NE(full, CSB_CLIENTHELLO_FLIGHT_INCOMPLETE);
+    size_t at = DecidedOnce(b, CSB_CLIENTHELLO_FLIGHT_INCOMPLETE, CSB_CLIENTHELLO_MAX_INPUT + 5,
+                            [&](size_t cut, size_t *pos) { return Flight(b, cut, pos); });
+    size_t pos;
+    EXPECT_EQ(Flight(b, at, &pos), full);
+    EXPECT_EQ(pos, pos_full);
+  }
+  // the lengths asked for on the way to the ClientHello
+  Bytes b = Cat({kCcs, kWarningAlert, ch});
+  std::vector<size_t> asked;
+  for (size_t cut = 0, pos = 0; Flight(b, cut, &pos) == CSB_CLIENTHELLO_FLIGHT_INCOMPLETE; cut = pos)
+    asked.push_back(pos);
+  EXPECT_EQ(asked, (std::vector<size_t>{1, 5, 7, 11, 14, 19}));
 }
 
 }  // namespace

@@ -14,9 +14,17 @@
  * (20, 21, 23 or 24 and major version 3), since servers may skip one (a
  * warning alert) and read a ClientHello behind it.
  *
+ * After a first ClientHello a TLS 1.3 server may answer with a
+ * HelloRetryRequest (RFC 8446 §4.1.3), and the client then sends a second
+ * ClientHello, whose server name servers read again: csb_clienthello_check_retry
+ * reads the server's first bytes, csb_clienthello_scan_second_flight finds
+ * the second ClientHello in the client's next bytes as a server does.
+ *
  * Conventions: see csb_base.h. Nothing here allocates or keeps state
- * between calls: the parser is given the bytes received so far and says
- * whether a complete ClientHello is there.
+ * between calls: each function is given the bytes received so far and
+ * says what they are, or that more are needed and how many. A verdict
+ * other than "more are needed" depends only on bytes before the length
+ * that gave it: more bytes never change it.
  */
 #ifndef CSB_CLIENTHELLO_H
 #define CSB_CLIENTHELLO_H
@@ -34,7 +42,11 @@ enum {
   CSB_CLIENTHELLO_EXT_ECH = 0xfe0d,      /* encrypted_client_hello */
   CSB_CLIENTHELLO_MAX_MESSAGE = 16384,   /* handshake message body, bytes */
   CSB_CLIENTHELLO_MAX_INPUT = 32768,     /* records carrying it, headers included */
-  CSB_CLIENTHELLO_MAX_RECORD = 16384     /* TLSPlaintext.length limit (2^14) */
+  CSB_CLIENTHELLO_MAX_RECORD = 16384,    /* TLSPlaintext.length limit (2^14) */
+  CSB_CLIENTHELLO_SERVER_HELLO_HEAD = 38, /* what says whether a ServerHello asks
+                                             again: type, length, legacy_version, random */
+  CSB_CLIENTHELLO_RETRY_MAX_INPUT = 228  /* server bytes that always decide: that head
+                                            in 38 one-byte records, headers included */
 };
 
 typedef enum {
@@ -79,6 +91,79 @@ int csb_clienthello_name_is_valid(const char *name);
  * into out. Returns the length, or 0 when it does not fit out_len or an
  * argument is out of range. For tests and the fuzz target. */
 size_t csb_clienthello_build(uint8_t *out, size_t out_len, const char *sni, int ech, size_t record_size);
+
+/* Writes the handshake bytes msg[0..len) as handshake records of at most
+ * record_size bytes (1..CSB_CLIENTHELLO_MAX_RECORD) with the record version
+ * `version` (0x0301 as in a client's first flight, 0x0303 as servers
+ * write) into out. Returns the length, or 0 when it does not fit out_len,
+ * len is 0 or record_size is out of range. For tests and the fuzz targets
+ * (both builders use it). */
+size_t csb_clienthello_build_records(uint8_t *out, size_t out_len, const uint8_t *msg, size_t len,
+                                     size_t record_size, uint16_t version);
+
+/* ---- the server's answer and the client's second flight ---- */
+
+/* The random of a ServerHello that is a HelloRetryRequest (RFC 8446 §4.1.3). */
+extern const uint8_t csb_clienthello_retry_random[32];
+
+typedef enum {
+  CSB_CLIENTHELLO_RETRY_NO = 0,    /* not a HelloRetryRequest */
+  CSB_CLIENTHELLO_RETRY_YES,       /* a HelloRetryRequest: a second ClientHello follows */
+  CSB_CLIENTHELLO_RETRY_INCOMPLETE /* not decided yet: more bytes are needed */
+} csb_clienthello_retry;
+
+/* Reads the first n bytes a server sent in answer to a ClientHello: YES
+ * when they start handshake records (type 22, major version 3; the minor
+ * version is not looked at) that carry a ServerHello with the random of a
+ * HelloRetryRequest, however the first CSB_CLIENTHELLO_SERVER_HELLO_HEAD
+ * bytes of the message are split over non-empty records; NO as soon as a
+ * byte shows otherwise (another record type or version, an empty record,
+ * another message type, another random); INCOMPLETE before. Bytes after
+ * that head are not looked at, so CSB_CLIENTHELLO_RETRY_MAX_INPUT bytes
+ * always decide. On INCOMPLETE *need (when need is not NULL) is the input
+ * length below which another call cannot decide (n < *need <=
+ * CSB_CLIENTHELLO_RETRY_MAX_INPUT); otherwise it is 0. */
+csb_clienthello_retry csb_clienthello_check_retry(const uint8_t *p, size_t n, size_t *need);
+
+typedef enum {
+  CSB_CLIENTHELLO_FLIGHT_HELLO = 0,  /* a handshake record that may carry the ClientHello */
+  CSB_CLIENTHELLO_FLIGHT_INCOMPLETE, /* more bytes are needed */
+  CSB_CLIENTHELLO_FLIGHT_NOT_TLS,    /* bytes that are not a TLS record */
+  CSB_CLIENTHELLO_FLIGHT_OTHER,      /* a handshake record with another message */
+  CSB_CLIENTHELLO_FLIGHT_BOUND       /* no handshake record within CSB_CLIENTHELLO_MAX_INPUT bytes */
+} csb_clienthello_flight;
+
+/* Scans the first n bytes a client sent after a HelloRetryRequest as a
+ * server reads them: TLS records of type 20, 21, 23 or 24 (change_cipher_spec,
+ * alert, application_data, heartbeat) with major version 3 are skipped,
+ * whatever their length, until a record of another kind starts.
+ *   HELLO: *pos is where a handshake record with major version 3 starts
+ *     that is empty or whose data starts with a client_hello (1), and
+ *     *pos + 6 <= n (an empty one too): csb_clienthello_parse(p + *pos,
+ *     n - *pos) reads the ClientHello (and refuses an empty record, which a
+ *     server may skip).
+ *   OTHER: *pos is where a non-empty handshake record with major version
+ *     3 and another message type starts (a server refuses it).
+ *   NOT_TLS: *pos is where bytes start that are not a TLS record (a first
+ *     byte outside 20..24, or another major version; a server refuses them).
+ *   BOUND: the records skipped reach CSB_CLIENTHELLO_MAX_INPUT bytes;
+ *     *pos is where the next record would start.
+ *   INCOMPLETE: *pos is the input length below which another call cannot
+ *     say more (the next record header, or the first byte after it for a
+ *     handshake record, or the first byte after a skipped record).
+ * *pos is always written; pos must not be NULL. */
+csb_clienthello_flight csb_clienthello_scan_second_flight(const uint8_t *p, size_t n, size_t *pos);
+
+/* Writes a ServerHello shaped as a HelloRetryRequest of a TLS 1.3 server
+ * (legacy_version 1.2, `random`, an empty legacy_session_id_echo,
+ * TLS_AES_128_GCM_SHA256, null compression, supported_versions 1.3 and a
+ * key_share that names secp256r1)
+ * split into records (version 1.2) of at most record_size bytes
+ * (1..CSB_CLIENTHELLO_MAX_RECORD) into out; random is 32 bytes, or NULL
+ * for csb_clienthello_retry_random (a HelloRetryRequest). Returns the
+ * length, or 0 when it does not fit out_len or record_size is out of
+ * range. For tests and the fuzz target. */
+size_t csb_clienthello_build_server_hello(uint8_t *out, size_t out_len, const uint8_t *random, size_t record_size);
 
 #ifdef __cplusplus
 }

@@ -20,7 +20,9 @@
  * server's first handshake message. A HelloRetryRequest (TLS 1.3) makes
  * the client send a second ClientHello, whose server name servers read
  * again (OpenSSL's callback runs once more): it must be the first one's,
- * or the tunnel is closed before it reaches the origin.
+ * or the tunnel is closed before it reaches the origin. Reading the
+ * server's answer and finding the second ClientHello is libs/clienthello's
+ * (csb_clienthello_check_retry, csb_clienthello_scan_second_flight).
  *
  * Not seen: names inside the encrypted part of a TLS session (the Host of
  * a request, the inner ClientHello of Encrypted Client Hello) and
@@ -40,40 +42,9 @@ enum {
   SNI_SECOND     /* the server asked for another ClientHello */
 };
 
-/* The random of a ServerHello that is a HelloRetryRequest (RFC 8446 §4.1.3). */
-static const uint8_t k_retry_random[32] = {0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c,
-                                           0x02, 0x1e, 0x65, 0xb8, 0x91, 0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb,
-                                           0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c};
-
-/* What of a ServerHello is needed: type, length, legacy_version, random. */
-#define SERVER_HELLO_HEAD 38
-/* The server's first bytes read to find it (38 one-byte records fit). */
+/* The server's first bytes read to find a HelloRetryRequest
+ * (CSB_CLIENTHELLO_RETRY_MAX_INPUT always decide). */
 #define SERVER_PEEK 512
-
-/* 1 when the server's first bytes p[0..n) start a HelloRetryRequest
- * (however split over handshake records), 0 when they do not, -1 when
- * more are needed. */
-static int is_retry_request(const uint8_t *p, size_t n) {
-  uint8_t msg[SERVER_HELLO_HEAD];
-  size_t have = 0, off = 0;
-  for (;;) {
-    if (off >= n) return -1;
-    if (p[off] != CSB_CLIENTHELLO_RECORD_HANDSHAKE) return 0;
-    if (n - off >= 2 && p[off + 1] != 3) return 0;
-    if (n - off < 5) return -1;
-    size_t len = ((size_t)p[off + 3] << 8) | p[off + 4];
-    if (len == 0) return 0;
-    size_t avail = n - off - 5 < len ? n - off - 5 : len;
-    size_t take = avail < sizeof msg - have ? avail : sizeof msg - have;
-    memcpy(msg + have, p + off + 5, take);
-    have += take;
-    /* a record header may come before any of its bytes */
-    if (have > 0 && msg[0] != 2) return 0; /* not a ServerHello */
-    if (have == sizeof msg) return memcmp(msg + 6, k_retry_random, sizeof k_retry_random) == 0;
-    if (avail < len) return -1;
-    off += 5 + len;
-  }
-}
 
 /* Reasons of the audit lines (docs/csb-proxy.md, "Blocked responses"). */
 static const char *sni_reason(csb_block_reason r) {
@@ -188,12 +159,12 @@ static int await_server(px_conn *c) {
     px_conn_close(c);
     return 0;
   }
-  int retry = c->uin.len ? is_retry_request((const uint8_t *)c->uin.data, c->uin.len) : -1;
-  if (retry < 0 && !c->up.eof && c->uin.len < SERVER_PEEK) return progress;
+  csb_clienthello_retry retry = csb_clienthello_check_retry((const uint8_t *)c->uin.data, c->uin.len, NULL);
+  if (retry == CSB_CLIENTHELLO_RETRY_INCOMPLETE && !c->up.eof && c->uin.len < SERVER_PEEK) return progress;
   /* the server's bytes go on as they came, ahead of the rest */
   csb_buf_append(&c->cout, c->uin.data, c->uin.len);
   csb_buf_free(&c->uin);
-  if (retry != 1) {
+  if (retry != CSB_CLIENTHELLO_RETRY_YES) {
     c->sni_phase = SNI_FIRST;
     px_tunnel_open(c);
     return 1;
@@ -210,39 +181,27 @@ static int await_server(px_conn *c) {
  * server as the first one (RFC 8446 §4.1.2 allows no other change). */
 static int second_hello(px_conn *c) {
   const uint8_t *p = (const uint8_t *)c->cin.data;
-  size_t n = c->cin.len, off = 0;
-  while (off < n && p[off] >= 20 && p[off] <= 24 && p[off] != CSB_CLIENTHELLO_RECORD_HANDSHAKE) {
-    if (n - off < 5) {
-      c->sni_need = off + 5;
+  size_t off = 0;
+  switch (csb_clienthello_scan_second_flight(p, c->cin.len, &off)) {
+    case CSB_CLIENTHELLO_FLIGHT_INCOMPLETE:
+      c->sni_need = off;
       return 0;
-    }
-    if (p[off + 1] != 3) break;
-    off += 5 + (((size_t)p[off + 3] << 8) | p[off + 4]);
-  }
-  if (off >= n) {
-    if (off >= CSB_CLIENTHELLO_MAX_INPUT) {
+    case CSB_CLIENTHELLO_FLIGHT_BOUND:
       refuse(c, c->host, 0, "deny", SRC_BASELINE, "sni_malformed", "no second ClientHello within the bounds");
       return -1;
-    }
-    c->sni_need = off + 1;
-    return 0;
-  }
-  if (p[off] == CSB_CLIENTHELLO_RECORD_HANDSHAKE && n - off < 6) {
-    c->sni_need = off + 6;
-    return 0;
-  }
-  /* p[off + 5] starts the record's data only when it has some: an empty
-   * handshake record (which a server may skip) goes to the parser, which
-   * refuses it as in the first flight */
-  size_t rec_len = ((size_t)p[off + 3] << 8) | p[off + 4];
-  if (p[off] != CSB_CLIENTHELLO_RECORD_HANDSHAKE || p[off + 1] != 3 || (rec_len > 0 && p[off + 5] != 1)) {
-    /* not TLS, or another handshake message: the server refuses it */
-    px_tunnel_open(c);
-    return 1;
+    case CSB_CLIENTHELLO_FLIGHT_NOT_TLS:
+    case CSB_CLIENTHELLO_FLIGHT_OTHER:
+      /* not TLS, or another handshake message: the server refuses it */
+      px_tunnel_open(c);
+      return 1;
+    case CSB_CLIENTHELLO_FLIGHT_HELLO:
+      /* an empty handshake record (which a server may skip) goes to the
+       * parser too, which refuses it as in the first flight */
+      break;
   }
   csb_clienthello_info hi;
   const char *why = "";
-  switch (csb_clienthello_parse(p + off, n - off, &hi, &why)) {
+  switch (csb_clienthello_parse(p + off, c->cin.len - off, &hi, &why)) {
     case CSB_CLIENTHELLO_INCOMPLETE:
       c->sni_need = off + hi.consumed;
       return 0;

@@ -9,6 +9,7 @@
 #include "tests/lib/mutate.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+extern "C" int csb_fuzz_retry_one(const uint8_t *data, size_t size);
 
 namespace {
 
@@ -558,6 +559,22 @@ TEST(SecondFlight, TruncatedAtEveryLength) {
   for (size_t cut = 0, pos = 0; Flight(b, cut, &pos) == CSB_CLIENTHELLO_FLIGHT_INCOMPLETE; cut = pos)
     asked.push_back(pos);
   EXPECT_EQ(asked, (std::vector<size_t>{1, 5, 7, 11, 14, 19}));
+}
+
+TEST(Fuzz, RetrySeedsAndMutations) {
+  uint8_t other[32] = {1, 2, 3};
+  Bytes hrr = ServerHello();
+  std::vector<Bytes> seeds = {hrr, ServerHello(nullptr, 1), ServerHello(other, 7),
+                              Bytes(hrr.begin() + 5, hrr.end()),  // the message, which the entry wraps
+                              Cat({kCcs, Build("a.example", 0, 50)}),
+                              Cat({kCcs, kWarningAlert, {22, 3, 3, 0, 0}, Build("b.example")}),
+                              Cat({kCcs, {22, 3, 3, 0, 4, 20, 0, 0, 0}}), Bytes{21, 3, 3, 0xff, 0xf0}};
+  std::vector<std::string> strs;
+  for (const Bytes &b : seeds) strs.emplace_back(b.begin(), b.end());
+  csbtest::MutateOptions o;
+  o.rounds = 1000;
+  o.seed = 12;
+  EXPECT_GT(csbtest::ForEachMutation(strs, o, csb_fuzz_retry_one), 8000u);
 }
 
 }  // namespace

@@ -89,19 +89,7 @@ static size_t wrap(const uint8_t *body, size_t len, size_t rec, uint8_t *out, si
   msg[2] = (uint8_t)(len >> 8);
   msg[3] = (uint8_t)len;
   memcpy(msg + 4, body, len);
-  size_t at = 0;
-  for (size_t off = 0; off < len + 4; off += rec) {
-    size_t n = len + 4 - off < rec ? len + 4 - off : rec;
-    if (cap - at < n + 5) return 0;
-    out[at++] = 22;
-    out[at++] = 3;
-    out[at++] = 1;
-    out[at++] = (uint8_t)(n >> 8);
-    out[at++] = (uint8_t)n;
-    memcpy(out + at, msg + off, n);
-    at += n;
-  }
-  return at;
+  return csb_clienthello_build_records(out, cap, msg, len + 4, rec, 0x0301);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -1727,6 +1727,29 @@ class SniTunnels(unittest.TestCase):
         finally:
             hrr.stop()
 
+    def test_second_client_hello_past_the_bound_is_refused_at_once(self):
+        # skipped records fill the second flight up to just below the bytes
+        # the proxy reads of it, so that the ClientHello behind them cannot
+        # be whole within them: refused when that is known, not at the
+        # handshake timeout
+        hrr = HrrOrigin()
+        try:
+            with self.proxy(args=["--handshake-timeout", "20s"]) as px:
+                ccs = b"\x14\x03\x03\x00\x01\x01"
+                for fill in (32768 - 40, 32768 - 3):
+                    mark = len(hrr.conns)
+                    ch1 = built_hello("allowed.test")
+                    s = self.retried(px, hrr, ch1)
+                    pre = ccs * (fill // len(ccs))
+                    start = time.monotonic()
+                    s.sendall(pre + built_hello("allowed.test"))
+                    self.assertEqual(rest(s, timeout=15), b"", fill)
+                    self.assertLess(time.monotonic() - start, 10, "refused only at the handshake timeout")
+                    self.assertEqual(hrr.conn(mark), ch1, fill)
+                    self.assertEqual(px.audit()[-1]["network.policy.reason"], "sni_malformed")
+        finally:
+            hrr.stop()
+
     def test_other_protocols_pass_unchanged(self):
         ssh = RecordingOrigin(banner=b"SSH-2.0-OpenSSH_test\r\n")
         try:

@@ -175,6 +175,19 @@ static int await_server(px_conn *c) {
   return 1;
 }
 
+/* The second flight needs `need` bytes before anything can be said: 0 to
+ * wait for them, or -1 (the tunnel refused) when that is more than is
+ * ever read of it, which would otherwise only end at the handshake
+ * timeout. */
+static int second_need(px_conn *c, size_t need) {
+  if (need > CSB_CLIENTHELLO_MAX_INPUT) {
+    refuse(c, c->host, 0, "deny", SRC_BASELINE, "sni_malformed", "no second ClientHello within the bounds");
+    return -1;
+  }
+  c->sni_need = need;
+  return 0;
+}
+
 /* SNI_SECOND: the client's next flight. Records other than handshake ones
  * (change_cipher_spec, alerts, early data) are skipped as a server skips
  * them; a handshake record that starts a ClientHello must name the same
@@ -184,8 +197,7 @@ static int second_hello(px_conn *c) {
   size_t off = 0;
   switch (csb_clienthello_scan_second_flight(p, c->cin.len, &off)) {
     case CSB_CLIENTHELLO_FLIGHT_INCOMPLETE:
-      c->sni_need = off;
-      return 0;
+      return second_need(c, off);
     case CSB_CLIENTHELLO_FLIGHT_BOUND:
       refuse(c, c->host, 0, "deny", SRC_BASELINE, "sni_malformed", "no second ClientHello within the bounds");
       return -1;
@@ -203,8 +215,7 @@ static int second_hello(px_conn *c) {
   const char *why = "";
   switch (csb_clienthello_parse(p + off, c->cin.len - off, &hi, &why)) {
     case CSB_CLIENTHELLO_INCOMPLETE:
-      c->sni_need = off + hi.consumed;
-      return 0;
+      return second_need(c, off + hi.consumed);
     case CSB_CLIENTHELLO_OK:
       break;
     default:

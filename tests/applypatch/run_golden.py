@@ -35,6 +35,12 @@ Each directory under cases/ is one scenario:
                ROOT/work as the writable workspace root, "/" readable, and
                one extra entry per line of this file ("deny PATH",
                "write PATH", "read PATH"; PATH may use @ROOT@).
+  then/        when present, a second run in the same tree once the first
+               one's checks passed (a dry run, then the run it predicts):
+               its args, stdout, stderr, exit, expected/ or expected.sh
+               (neither: the tree as the first run left it), check.sh,
+               fsize, drop_caps and stdout_full, as above; same patch,
+               policy and setup.
 
 ROOT/outside/secret.txt exists in every scenario and must never change, and
 no ".csb-applypatch-*" file may remain anywhere under ROOT (but those that
@@ -140,6 +146,121 @@ def leftovers(root):
     return found
 
 
+def expected_tree(spec, root, env):
+    """The tree spec/expected/ or spec/expected.sh describes, or None."""
+    exp = os.path.join(root, "expected")
+    if os.path.isdir(os.path.join(spec, "expected")):
+        shutil.copytree(os.path.join(spec, "expected"), exp, symlinks=False)
+    elif os.path.exists(os.path.join(spec, "expected.sh")):
+        os.makedirs(exp)
+        subprocess.run(["sh", os.path.join(spec, "expected.sh")], cwd=exp, env=env, check=True)
+    else:
+        return None
+    want = snapshot(exp)
+    shutil.rmtree(exp)
+    return want
+
+
+class Step:
+    """One run of the tool in a scenario's tree, as a directory (the case,
+    or its then/) describes it, and its checks."""
+
+    def __init__(self, binary, record, root, env, patch, policy_path, planted, planted_ids):
+        self.binary, self.record, self.root, self.env = binary, record, root, env
+        self.patch, self.policy_path = patch, policy_path
+        self.planted, self.planted_ids = planted, planted_ids
+        self.work = os.path.join(root, "work")
+        self.outside = os.path.join(root, "outside")
+
+    def run(self, spec, want):
+        """Runs the tool as spec says; the problems found (want: the tree
+        expected afterwards)."""
+        root, work, env, patch = self.root, self.work, self.env, self.patch
+        args_lines = read(os.path.join(spec, "args"), b"csb\n").decode().split("\n")
+        if args_lines and args_lines[-1] == "":
+            args_lines.pop()
+        mode = args_lines[0]
+        extra = args_lines[1:]
+        argv0 = os.path.join(root, "bin", "csb-applypatch" if mode == "csb" else mode)
+        if not os.path.lexists(argv0):
+            os.symlink(os.path.abspath(self.binary), argv0)
+
+        argv = [argv0]
+        drop = read(os.path.join(spec, "drop_caps"))
+        if drop is not None and os.geteuid() == 0:
+            caps = drop.decode().split()
+            argv = (["setpriv"] + ["--inh-caps=" + ",".join("-" + c for c in caps),
+                                   "--bounding-set=" + ",".join("-" + c for c in caps), "--"] +
+                    argv)
+        stdin = patch
+        for a in extra:
+            if a == "@PATCH@":
+                argv.append(os.fsdecode(patch))
+                stdin = None
+            else:
+                argv.append(a.replace("@POLICY@", self.policy_path).replace("@ROOT@", root))
+        fsize = read(os.path.join(spec, "fsize"))
+        limit = None
+        if fsize is not None:
+            n = int(fsize.strip())
+            limit = lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (n, n))  # noqa: E731
+        full = None
+        if os.path.exists(os.path.join(spec, "stdout_full")):
+            full = open("/dev/full", "wb")
+        try:
+            res = subprocess.run(argv, cwd=work, env=env, input=stdin if stdin is not None else b"",
+                                 stdout=full or subprocess.PIPE, stderr=subprocess.PIPE, timeout=120,
+                                 preexec_fn=limit)
+        finally:
+            if full:
+                full.close()
+        if full:
+            res.stdout = b""
+        out = mask_ids(res.stdout.replace(root.encode(), b"@ROOT@"), self.planted_ids)
+        err = mask_ids(res.stderr.replace(root.encode(), b"@ROOT@"), self.planted_ids)
+
+        if self.record:
+            for fname, data in (("stdout", out), ("stderr", err)):
+                p = os.path.join(spec, fname)
+                if data:
+                    with open(p, "wb") as f:
+                        f.write(data)
+                elif os.path.exists(p):
+                    os.remove(p)
+            p = os.path.join(spec, "exit")
+            if res.returncode:
+                with open(p, "w") as f:
+                    f.write("%d\n" % res.returncode)
+            elif os.path.exists(p):
+                os.remove(p)
+
+        problems = []
+        want_out = read(os.path.join(spec, "stdout"), b"")
+        want_err = read(os.path.join(spec, "stderr"), b"")
+        want_exit = int(read(os.path.join(spec, "exit"), b"0").strip() or 0)
+        if res.returncode != want_exit:
+            problems.append("exit %d, expected %d" % (res.returncode, want_exit))
+        if out != want_out:
+            problems.append("stdout %r, expected %r" % (out[:400], want_out[:400]))
+        if err != want_err:
+            problems.append("stderr %r, expected %r" % (err[:400], want_err[:400]))
+        if os.path.exists(os.path.join(spec, "check.sh")):
+            chk = subprocess.run(["sh", os.path.join(spec, "check.sh")], cwd=work, env=env,
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            if chk.returncode != 0:
+                problems.append("check.sh failed: %r" % chk.stdout[-400:])
+        got = snapshot(work)
+        if got != want:
+            problems.append("tree differs:\n" + describe_diff(want, got))
+        if read(os.path.join(self.outside, "secret.txt")) != b"secret\n" or \
+                sorted(os.listdir(self.outside)) != ["secret.txt"]:
+            problems.append("ROOT/outside was modified")
+        left = [p for p in leftovers(root) if p not in self.planted]
+        if left:
+            problems.append("temporary files left: %s" % left[:5])
+        return problems
+
+
 def run_case(case_dir, binary, record, tmp_base):
     name = os.path.basename(case_dir)
     root = tempfile.mkdtemp(prefix="ap-", dir=tmp_base)
@@ -160,22 +281,9 @@ def run_case(case_dir, binary, record, tmp_base):
             subprocess.run(["sh", os.path.join(case_dir, "setup.sh")], cwd=work, env=env,
                            check=True)
 
-        # Expected tree.
-        if os.path.isdir(os.path.join(case_dir, "expected")):
-            exp = os.path.join(root, "expected")
-            shutil.copytree(os.path.join(case_dir, "expected"), exp, symlinks=False)
-            want = snapshot(exp)
-            shutil.rmtree(exp)
-        elif os.path.exists(os.path.join(case_dir, "expected.sh")):
-            exp = os.path.join(root, "expected")
-            os.makedirs(exp)
-            subprocess.run(["sh", os.path.join(case_dir, "expected.sh")], cwd=exp, env=env,
-                           check=True)
-            want = snapshot(exp)
-            shutil.rmtree(exp)
-        else:
+        want = expected_tree(case_dir, root, env)
+        if want is None:
             want = snapshot(work)
-
         planted = set(leftovers(root))
         planted_ids = {m.group(2) for p in planted
                        for m in [TXID.search(os.fsencode(os.path.basename(p)))] if m}
@@ -186,99 +294,23 @@ def run_case(case_dir, binary, record, tmp_base):
         if patch is not None:
             patch = patch.replace(b"@ROOT@", root.encode())
 
-        args_lines = read(os.path.join(case_dir, "args"), b"csb\n").decode().split("\n")
-        if args_lines and args_lines[-1] == "":
-            args_lines.pop()
-        mode = args_lines[0]
-        extra = args_lines[1:]
-        bindir = os.path.join(root, "bin")
-        os.makedirs(bindir)
-        if mode == "csb":
-            argv0 = os.path.join(bindir, "csb-applypatch")
-        else:
-            argv0 = os.path.join(bindir, mode)
-        os.symlink(os.path.abspath(binary), argv0)
-
         policy = read(os.path.join(case_dir, "policy"))
         policy_path = os.path.join(root, "policy.json")
         if policy is not None:
             with open(policy_path, "w") as f:
                 json.dump(policy_doc(root, policy), f, indent=2, sort_keys=True)
                 f.write("\n")
+        bindir = os.path.join(root, "bin")
+        os.makedirs(bindir)
 
-        argv = [argv0]
-        drop = read(os.path.join(case_dir, "drop_caps"))
-        if drop is not None and os.geteuid() == 0:
-            caps = drop.decode().split()
-            argv = (["setpriv"] + ["--inh-caps=" + ",".join("-" + c for c in caps),
-                                   "--bounding-set=" + ",".join("-" + c for c in caps), "--"] +
-                    argv)
-        stdin = patch
-        for a in extra:
-            if a == "@PATCH@":
-                argv.append(os.fsdecode(patch))
-                stdin = None
-            else:
-                argv.append(a.replace("@POLICY@", policy_path).replace("@ROOT@", root))
-        fsize = read(os.path.join(case_dir, "fsize"))
-        limit = None
-        if fsize is not None:
-            n = int(fsize.strip())
-            limit = lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (n, n))  # noqa: E731
-        full = None
-        if os.path.exists(os.path.join(case_dir, "stdout_full")):
-            full = open("/dev/full", "wb")
-        try:
-            res = subprocess.run(argv, cwd=work, env=env, input=stdin if stdin is not None else b"",
-                                 stdout=full or subprocess.PIPE, stderr=subprocess.PIPE, timeout=120,
-                                 preexec_fn=limit)
-        finally:
-            if full:
-                full.close()
-        if full:
-            res.stdout = b""
-        out = mask_ids(res.stdout.replace(root.encode(), b"@ROOT@"), planted_ids)
-        err = mask_ids(res.stderr.replace(root.encode(), b"@ROOT@"), planted_ids)
-
-        if record:
-            for fname, data in (("stdout", out), ("stderr", err)):
-                p = os.path.join(case_dir, fname)
-                if data:
-                    with open(p, "wb") as f:
-                        f.write(data)
-                elif os.path.exists(p):
-                    os.remove(p)
-            p = os.path.join(case_dir, "exit")
-            if res.returncode:
-                with open(p, "w") as f:
-                    f.write("%d\n" % res.returncode)
-            elif os.path.exists(p):
-                os.remove(p)
-
-        problems = []
-        want_out = read(os.path.join(case_dir, "stdout"), b"")
-        want_err = read(os.path.join(case_dir, "stderr"), b"")
-        want_exit = int(read(os.path.join(case_dir, "exit"), b"0").strip() or 0)
-        if res.returncode != want_exit:
-            problems.append("exit %d, expected %d" % (res.returncode, want_exit))
-        if out != want_out:
-            problems.append("stdout %r, expected %r" % (out[:400], want_out[:400]))
-        if err != want_err:
-            problems.append("stderr %r, expected %r" % (err[:400], want_err[:400]))
-        if os.path.exists(os.path.join(case_dir, "check.sh")):
-            chk = subprocess.run(["sh", os.path.join(case_dir, "check.sh")], cwd=work, env=env,
-                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-            if chk.returncode != 0:
-                problems.append("check.sh failed: %r" % chk.stdout[-400:])
-        got = snapshot(work)
-        if got != want:
-            problems.append("tree differs:\n" + describe_diff(want, got))
-        if read(os.path.join(outside, "secret.txt")) != b"secret\n" or \
-                sorted(os.listdir(outside)) != ["secret.txt"]:
-            problems.append("ROOT/outside was modified")
-        left = [p for p in leftovers(root) if p not in planted]
-        if left:
-            problems.append("temporary files left: %s" % left[:5])
+        step = Step(binary, record, root, env, patch, policy_path, planted, planted_ids)
+        problems = step.run(case_dir, want)
+        then = os.path.join(case_dir, "then")
+        if os.path.isdir(then) and (record or not problems):
+            want = expected_tree(then, root, env)
+            if want is None:
+                want = snapshot(work)
+            problems += ["then: " + p for p in step.run(then, want)]
         return name, problems
     finally:
         subprocess.run(["chmod", "-R", "u+rwx", root], check=False)

@@ -23,7 +23,11 @@
  * reached from "/" without following symlinks) and works relative to the
  * pinned directories from then on, so a directory swapped for a symlink
  * after the plan's checks cannot redirect a write, rename or unlink.
- * Recovery does the same once it has checked a journal's paths. */
+ * Recovery does the same once it has checked a journal's paths.
+ *
+ * Recovery also runs without changing anything (csb_patch_pending_scan,
+ * for dry runs): the same code, with its renames and removals recorded
+ * in a csb_patch_pending (pending.c) and its lookups answered from it. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -114,6 +118,9 @@ typedef struct tx {
   int fsync_each;    /* fsync each file (else one syncfs per file system) */
   csb_patch_pool *pool; /* threads for the per-file steps */
   size_t *order;     /* op indices, directories interleaved (see spread) */
+  /* Recovery only: where its changes are recorded instead of made (NULL:
+   * made). */
+  csb_patch_pending *sim;
   /* fault injection (test builds only) */
   long fi_step;
   atomic_long fi_count;
@@ -269,7 +276,7 @@ static int open_dir(const tx *t, const char *dir) {
 }
 
 static int fsync_path(const tx *t, const char *dir) {
-  if (!PFS_DIR_SYNC) return 1;
+  if (!PFS_DIR_SYNC || t->sim) return 1;
   int fd = open_dir(t, dir);
   if (fd < 0) return 0;
   int r = sync_fd(fd, 0);
@@ -532,17 +539,20 @@ int csb_patch_i_journal_reformat(const char *text, size_t len, char **out) {
 
 /* File operations on the paths of a transaction: in its pinned
  * directories when it has them (the live path, and recovery once it has
- * checked the paths), else by path. */
+ * checked the paths), else by path; recorded instead when t->sim. */
 static int tx_unlink(const tx *t, const char *p) {
+  if (t->sim) return csb_patch_i_pend_unlink(t->sim, p);
   return t->dfds ? pfs_unlink_in(dfd_of(t, p), p, base_of(p)) : pfs_unlink(p);
 }
 
 static int tx_rmdir(const tx *t, const char *p) {
+  if (t->sim) return csb_patch_i_pend_rmdir(t->sim, p);
   return t->dfds ? pfs_rmdir_in(dfd_of(t, p), p, base_of(p)) : pfs_rmdir(p);
 }
 
 /* from and to are in the same directory. */
 static int tx_rename(const tx *t, const char *from, const char *to) {
+  if (t->sim) return csb_patch_i_pend_rename(t->sim, from, to);
   return t->dfds ? pfs_rename_in(dfd_of(t, to), from, base_of(from), to, base_of(to))
                  : pfs_rename(from, to);
 }
@@ -567,7 +577,9 @@ static int kind_of(mode_t m) {
 /* What p is now (K_NONE when it does not exist). */
 static int tx_kind(const tx *t, const char *p) {
   struct stat st;
-  int r = t->dfds ? pfs_lstat_in(dfd_of(t, p), p, base_of(p), &st) : pfs_lstat(p, &st);
+  int r = t->sim     ? csb_patch_i_pend_lstat(t->sim, p, &st)
+          : t->dfds ? pfs_lstat_in(dfd_of(t, p), p, base_of(p), &st)
+                    : pfs_lstat(p, &st);
   return r == 0 ? kind_of(st.st_mode) : K_NONE;
 }
 
@@ -685,13 +697,21 @@ static int parent_is_canonical(const char *p) {
   return ok;
 }
 
-/* Whether the file at pp is a pointer to the journal jpath. */
-static int is_pointer_to(const char *pp, const char *jpath) {
-  char buf[4096];
-  ssize_t n = pfs_pointer_read(pp, buf, sizeof(buf) - 1);
+/* Reads the pointer at pp (as sim leaves it) into buf, NUL-terminated:
+ * the length, or 0 when there is none. */
+static size_t read_pointer(const csb_patch_pending *sim, const char *pp, char *buf, size_t cap) {
+  const char *real = csb_patch_i_pend_where(sim, pp);
+  ssize_t n = real ? pfs_pointer_read(real, buf, cap - 1) : -1;
   if (n <= 0) return 0;
   buf[n] = '\0';
-  return csb_spath_equal(PFS_STYLE, buf, jpath);
+  return (size_t)n;
+}
+
+/* Whether the file at pp is a pointer to the journal jpath. */
+static int is_pointer_to(const csb_patch_pending *sim, const char *pp, const char *jpath) {
+  char buf[4096];
+  size_t n = read_pointer(sim, pp, buf, sizeof(buf));
+  return n > 0 && csb_spath_equal(PFS_STYLE, buf, jpath);
 }
 
 /* Keeps the files of a recovered journal that it may act on: those in the
@@ -727,7 +747,7 @@ static void keep_pointed(tx *t, const char *jpath) {
     int marked = 0;
     if (on_way && root) {
       char *pp = art(root, t->id, "p");
-      marked = (jdir && csb_spath_equal(PFS_STYLE, root, jdir)) || is_pointer_to(pp, jpath);
+      marked = (jdir && csb_spath_equal(PFS_STYLE, root, jdir)) || is_pointer_to(t->sim, pp, jpath);
       free(pp);
     }
     free(root);
@@ -741,7 +761,7 @@ static void keep_pointed(tx *t, const char *jpath) {
     int here = jdir && o->dir && csb_spath_equal(PFS_STYLE, o->dir, jdir);
     if (!here && o->dir) {
       char *pp = art(o->dir, t->id, "p");
-      here = is_pointer_to(pp, jpath);
+      here = is_pointer_to(t->sim, pp, jpath);
       free(pp);
     }
     if (here) {
@@ -755,7 +775,8 @@ static void keep_pointed(tx *t, const char *jpath) {
   csb_strv kept;
   csb_strv_init(&kept);
   for (size_t i = 0; i < t->pointers.len; i++)
-    if (is_pointer_to(t->pointers.items[i], jpath)) csb_strv_push(&kept, t->pointers.items[i]);
+    if (is_pointer_to(t->sim, t->pointers.items[i], jpath))
+      csb_strv_push(&kept, t->pointers.items[i]);
   csb_strv_free(&t->pointers);
   t->pointers = kept;
   free(jdir);
@@ -785,9 +806,13 @@ static void rm_journal(const char *jpath, const struct stat *held) {
   free(dir);
 }
 
+/* Recovers the transaction of the journal jpath, or (sim) records what its
+ * recovery does. */
 static int recover_journal(const char *jpath, csb_patch_check_fn check, void *ctx,
-                           csb_error *err) {
-  int fd = pfs_open(jpath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0);
+                           csb_patch_pending *sim, csb_error *err) {
+  const char *jreal = csb_patch_i_pend_where(sim, jpath);
+  int fd = jreal ? pfs_open(jreal, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0) : -1;
+  if (!jreal) errno = ENOENT;
   if (fd < 0) return errno == ENOENT ? 1 : csb_error_set(err, "cannot open %s: %s", jpath, strerror(errno));
   if (pfs_trylock(fd) != 0) {
     close(fd);
@@ -814,12 +839,18 @@ static int recover_journal(const char *jpath, csb_patch_check_fn check, void *ct
   tx t;
   memset(&t, 0, sizeof(t));
   t.jfd = fd;
+  t.sim = sim;
   if (!contains(text, len, "\nprepared\n")) {
     /* Never completed: no temporary file exists yet and nothing
      * was renamed. Drop the journal; pointers elsewhere are orphans that
      * the scan of their directory removes. */
     free(text);
-    rm_journal(jpath, &st);
+    if (sim) {
+      csb_patch_i_pend_begin(sim, jpath, CSB_PATCH_ROLL_BACK);
+      (void)csb_patch_i_pend_unlink(sim, jpath);
+    } else {
+      rm_journal(jpath, &st);
+    }
     close(fd);
     return 1;
   }
@@ -880,8 +911,13 @@ static int recover_journal(const char *jpath, csb_patch_check_fn check, void *ct
     tx_free(&t);
     return 0;
   }
-  fi_init(&t, 1);
-  (void)step(&t);
+  if (sim) {
+    csb_patch_i_pend_begin(sim, jpath, t.committed && !t.aborted ? CSB_PATCH_ROLL_FORWARD
+                                                                 : CSB_PATCH_ROLL_BACK);
+  } else {
+    fi_init(&t, 1);
+    (void)step(&t);
+  }
   int r;
   if (!t.committed)
     undo_prepared(&t), r = 1;
@@ -914,14 +950,19 @@ static int pin_canonical(const char *dir) {
   return fd;
 }
 
-int csb_patch_recover_dir(const char *dir, csb_patch_check_fn check, void *ctx, csb_error *err) {
+/* csb_patch_recover_dir, or (sim) csb_patch_pending_scan. */
+static int recover_dir(const char *dir, csb_patch_check_fn check, void *ctx,
+                       csb_patch_pending *sim, csb_error *err) {
   int dfd = -2; /* dir pinned once something is to be removed from it */
   csb_strv all;
   csb_strv_init(&all);
-  if (!pfs_list(dir, &all)) {
+  const char *dreal = csb_patch_i_pend_where(sim, dir);
+  if (!dreal) errno = ENOENT;
+  if (!dreal || !pfs_list(dreal, &all)) {
     csb_strv_free(&all);
     return errno == ENOENT || errno == ENOTDIR ? 1 : csb_error_set(err, "cannot read %s: %s", dir, strerror(errno));
   }
+  csb_patch_i_pend_filter(sim, dir, &all);
   csb_strv ids, names;
   csb_strv_init(&ids);
   csb_strv_init(&names);
@@ -948,30 +989,30 @@ int csb_patch_recover_dir(const char *dir, csb_patch_check_fn check, void *ctx, 
     char *pp = art(dir, id, "p");
     char *journal = NULL;
     struct stat st;
-    if (pfs_lstat(jp, &st) == 0) {
+    if (csb_patch_i_pend_lstat(sim, jp, &st) == 0) {
       journal = csb_xstrdup(jp);
-    } else if (pfs_lstat(pp, &st) == 0) {
+    } else if (csb_patch_i_pend_lstat(sim, pp, &st) == 0) {
       char buf[4096];
-      ssize_t n = pfs_pointer_read(pp, buf, sizeof(buf) - 1);
-      if (n > 0) {
-        buf[n] = '\0';
+      if (read_pointer(sim, pp, buf, sizeof(buf)) > 0) {
         char *b = csb_spath_basename(PFS_STYLE, buf);
         char w[128];
         snprintf(w, sizeof(w), CSB_PATCH_TMP_PREFIX "%s.j", id);
-        if (normalised_abs(buf) && strcmp(b, w) == 0 && pfs_lstat(buf, &st) == 0)
+        if (normalised_abs(buf) && strcmp(b, w) == 0 && csb_patch_i_pend_lstat(sim, buf, &st) == 0)
           journal = csb_xstrdup(buf);
         free(b);
       }
     }
     if (journal) {
-      if (!recover_journal(journal, check, ctx, err)) ok = 0;
+      if (!recover_journal(journal, check, ctx, sim, err)) ok = 0;
+      if (sim) csb_patch_i_pend_end(sim);
     }
     /* Whatever of this transaction is left here now has no live journal
      * (or belongs to one we refused): remove our own artifacts, unless the
      * journal is still held by a live process. */
     int live = 0;
-    if (journal && exists(journal)) {
-      int fd = pfs_open(journal, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0);
+    const char *jreal = journal ? csb_patch_i_pend_where(sim, journal) : NULL;
+    if (jreal && exists(jreal)) {
+      int fd = pfs_open(jreal, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0);
       if (fd >= 0) {
         if (pfs_trylock(fd) != 0) live = 1;
         close(fd);
@@ -989,9 +1030,12 @@ int csb_patch_recover_dir(const char *dir, csb_patch_check_fn check, void *ctx, 
         size_t dl = strlen(dir);
         char *full = csb_xasprintf("%s%s%s", dir, dl && dir[dl - 1] == PFS_SEP ? "" : PFS_SEP_STR,
                                    names.items[k]);
-        if (allowed(check, ctx, full)) {
+        struct stat ast;
+        if (allowed(check, ctx, full) && sim) {
+          if (csb_patch_i_pend_lstat(sim, full, &ast) == 0 && (kind_of(ast.st_mode) & want))
+            (void)csb_patch_i_pend_unlink(sim, full);
+        } else if (!sim && allowed(check, ctx, full)) {
           if (dfd == -2) dfd = pin_canonical(dir);
-          struct stat ast;
           if (dfd >= 0 && pfs_lstat_in(dfd, full, names.items[k], &ast) == 0 &&
               (kind_of(ast.st_mode) & want))
             (void)pfs_unlink_in(dfd, full, names.items[k]);
@@ -1007,6 +1051,15 @@ int csb_patch_recover_dir(const char *dir, csb_patch_check_fn check, void *ctx, 
   csb_strv_free(&names);
   if (dfd >= 0) pfs_dir_unpin(dfd);
   return ok;
+}
+
+int csb_patch_recover_dir(const char *dir, csb_patch_check_fn check, void *ctx, csb_error *err) {
+  return recover_dir(dir, check, ctx, NULL, err);
+}
+
+int csb_patch_pending_scan(csb_patch_pending *pd, const char *dir, csb_patch_check_fn check,
+                           void *ctx, csb_error *err) {
+  return recover_dir(dir, check, ctx, pd, err);
 }
 
 /* ---- the live transaction --------------------------------------------------------- */
@@ -1454,35 +1507,44 @@ static int commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts, int dry
   qsort(t.ops, t.n_ops, sizeof(*t.ops), op_cmp);
   for (size_t i = 0; i < t.n_ops; i++) t.ops[i].n = i;
 
-  /* Directories: missing ones to create (parents first), existing anchors. */
+  /* Directories: missing ones to create (parents first), existing anchors
+   * (a dry run: as the recovery recorded in opts->pending leaves them). */
+  csb_patch_pending *sim = dry_run && opts ? opts->pending : NULL;
   csb_strv anchors;
   csb_strv_init(&anchors);
   for (size_t i = 0; i < t.n_ops; i++) {
     /* ops are sorted by target: a directory's files mostly come together */
     if (i > 0 && strcmp(t.ops[i].dir, t.ops[i - 1].dir) == 0) continue;
-    char *d = csb_xstrdup(t.ops[i].dir);
-    while (d && !exists(d)) {
-      csb_strv_push(&t.mkdirs, d);
-      char *p = csb_spath_parent(PFS_STYLE, d);
-      free(d);
-      d = p;
-    }
+    char *d = csb_patch_i_pend_anchor(sim, t.ops[i].dir, &t.mkdirs);
     if (d) csb_strv_push_owned(&anchors, d);
   }
   csb_strv_sort_unique(&t.mkdirs);
   csb_strv_sort_unique(&anchors);
   collect_dirs(&t);
 
-  if (!dry_run && opts && opts->recover_first) {
-    for (size_t i = 0; i < anchors.len; i++) {
+  /* Leftovers in the anchors: recovered, or in a dry run given
+   * opts->pending recorded there. What csb_patch_recover_for did not find
+   * before the plan, and changes a file of the plan or a directory above
+   * one, a dry run cannot tell the outcome of: the plan read that file,
+   * or computed these directories, before. */
+  if (opts && opts->recover_first && (!dry_run || sim)) {
+    size_t mark = csb_patch_i_pend_mark(sim);
+    int ok = 1;
+    for (size_t i = 0; i < anchors.len && ok; i++) {
       csb_error re;
-      if (!csb_patch_recover_dir(anchors.items[i], opts->check, opts->check_ctx, &re)) {
+      if (!(ok = recover_dir(anchors.items[i], opts->check, opts->check_ctx, sim, &re))) {
         csb_patch_set_msg(err, NULL, 0, &(csb_buf){re.msg, strlen(re.msg), 0});
         if (kind) *kind = CSB_PATCH_ERR_IO;
-        csb_strv_free(&anchors);
-        tx_free(&t);
-        return 0;
       }
+    }
+    csb_patch_i_pend_change ch;
+    for (size_t i = 0; i < t.n_ops && ok && sim; i++)
+      if (csb_patch_i_pend_changed_since(sim, mark, t.ops[i].target, &ch))
+        ok = csb_patch_i_pend_fail(&ch, "where the patch writes", t.ops[i].target, kind, err, NULL);
+    if (!ok) {
+      csb_strv_free(&anchors);
+      tx_free(&t);
+      return 0;
     }
   }
 

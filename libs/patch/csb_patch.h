@@ -15,6 +15,10 @@
  *      csb_patch_commit     write the plan transactionally: temporary files in
  *                           the target directories, fsync, a journal, rename;
  *                           rollback on failure, recovery after a crash.
+ *   4. csb_patch_recover_for  before a plan: recover the interrupted runs in
+ *                           the patch's directories, or (a dry run) only
+ *                           work out in memory what recovering them does
+ *                           (csb_patch_pending).
  */
 #ifndef CSB_PATCH_H
 #define CSB_PATCH_H
@@ -140,7 +144,10 @@ typedef enum {
   CSB_PATCH_ERR_DATA,   /* the patch does not fit the files (missing file,
                            context not found, no hunks, bad path) */
   CSB_PATCH_ERR_POLICY, /* the check callback refused a path */
-  CSB_PATCH_ERR_IO      /* a system call failed */
+  CSB_PATCH_ERR_IO,     /* a system call failed */
+  CSB_PATCH_ERR_PENDING /* a plan or check over a csb_patch_pending cannot be
+                           exact: the recovery it stands for changes the way
+                           to one of the patch's paths */
 } csb_patch_err_kind;
 
 /* Called once for every absolute path the patch would write (the lexical
@@ -150,12 +157,24 @@ typedef enum {
 typedef int (*csb_patch_check_fn)(void *ctx, const char *spelling, const char *abs_path,
                                   csb_error *err);
 
+typedef struct csb_patch_pending csb_patch_pending;
+
 typedef struct csb_patch_plan_opts {
   const char *cwd;            /* absolute directory relative paths resolve against */
   unsigned text_flags;        /* CSB_PATCH_TEXT_* */
   csb_patch_check_fn check;   /* may be NULL: everything allowed */
   void *check_ctx;
   csb_buf *full_msg;          /* may be NULL; see csb_patch_parse */
+  /* May be NULL: the files as they are. Else the plan reads them as the
+   * recovery recorded there would leave them (csb_patch_pending_scan):
+   * a file it renames into place, none where it removes one. It fails
+   * with CSB_PATCH_ERR_PENDING where that cannot be exact, that is where
+   * the recovery changes something (other than removing a directory it
+   * created) above a path the patch names, or the path to one goes
+   * through a symlink while the recovery adds, removes or replaces a
+   * symlink (but for its own CSB_PATCH_TMP_PREFIX files, such as the
+   * pointers). Read only; it must outlive the call. */
+  const csb_patch_pending *pending;
 } csb_patch_plan_opts;
 
 typedef struct csb_patch_plan csb_patch_plan;
@@ -199,6 +218,10 @@ typedef struct csb_patch_commit_opts {
   int recover_first;
   csb_patch_check_fn check; /* applied to recovered paths too; may be NULL */
   void *check_ctx;
+  /* May be NULL. csb_patch_commit_check and csb_patch_recover_for: with
+   * recover_first, what recovery would do is recorded here instead of
+   * done (csb_patch_pending_scan); csb_patch_commit ignores it. */
+  csb_patch_pending *pending;
 } csb_patch_commit_opts;
 
 /* Writes the plan all-or-nothing. Every new file content goes to a
@@ -221,7 +244,13 @@ int csb_patch_commit(csb_patch_plan *plan, const csb_patch_commit_opts *opts,
  * run): that every directory it would create, every temporary file and
  * the journal are paths opts->check allows, with the same refusals (kind
  * CSB_PATCH_ERR_POLICY, the same message but for the transaction's
- * random name). Leftovers of interrupted runs are not recovered. */
+ * random name). Leftovers of interrupted runs are not recovered; with
+ * opts->recover_first and opts->pending, what their recovery would do is
+ * recorded in opts->pending (with the same failures as the recovery
+ * csb_patch_commit does), and when it would change one of the plan's
+ * files or a directory above one, which the plan read before, the check
+ * fails with CSB_PATCH_ERR_PENDING. The directories are those of the
+ * plan as opts->pending leaves them (build the plan with it). */
 int csb_patch_commit_check(csb_patch_plan *plan, const csb_patch_commit_opts *opts,
                            csb_patch_err_kind *kind, csb_error *err);
 
@@ -230,6 +259,63 @@ int csb_patch_commit_check(csb_patch_plan *plan, const csb_patch_commit_opts *op
  * by a live process are skipped. Returns 1 when nothing was left to do or
  * everything was cleaned. */
 int csb_patch_recover_dir(const char *dir, csb_patch_check_fn check, void *check_ctx,
+                          csb_error *err);
+
+/* ---- interrupted transactions, without recovering them ---------------------- */
+
+typedef enum {
+  /* Undone: the run stopped before its commit point (nothing was renamed
+   * yet), or while rolling back after it. Every file keeps, or gets back,
+   * its old contents. */
+  CSB_PATCH_ROLL_BACK = 0,
+  /* Finished: the run stopped after its commit point. Every file gets its
+   * new contents. */
+  CSB_PATCH_ROLL_FORWARD = 1
+} csb_patch_recovery;
+
+typedef struct csb_patch_pending_tx {
+  const char *journal; /* the journal's absolute path */
+  const char *id;      /* the transaction's name (.csb-applypatch-ID.j) */
+  csb_patch_recovery action;
+} csb_patch_pending_tx;
+
+/* A record of interrupted transactions and of the files as recovering them
+ * would leave them, kept in memory: filled by csb_patch_pending_scan (and
+ * by csb_patch_recover_for and csb_patch_commit_check given one), read by
+ * csb_patch_plan_build (csb_patch_plan_opts.pending). */
+csb_patch_pending *csb_patch_pending_new(void);
+void csb_patch_pending_free(csb_patch_pending *pd);
+/* The transactions recorded, in the order recovery would take them. */
+size_t csb_patch_pending_len(const csb_patch_pending *pd);
+const csb_patch_pending_tx *csb_patch_pending_at(const csb_patch_pending *pd, size_t i);
+
+/* What csb_patch_recover_dir(dir, check, check_ctx, err) would do, found
+ * by the same code and recorded in pd instead of done: nothing is written
+ * (to tell a live transaction, a journal's lock is taken and released, as
+ * recovery does). The same transactions are found, through the same
+ * pointers, after those pd already holds (a transaction recorded there is
+ * gone, and its renames and removals are seen as done); those held by a
+ * live process are skipped; each one recovery would roll back or forward
+ * is appended to pd's list. Returns what csb_patch_recover_dir would,
+ * with the same message (a journal it would refuse, a change it could not
+ * finish); pd then holds what was recorded before the failure. */
+int csb_patch_pending_scan(csb_patch_pending *pd, const char *dir, csb_patch_check_fn check,
+                           void *check_ctx, csb_error *err);
+
+/* Before csb_patch_plan_build: the interrupted transactions in the
+ * directories where p works are recovered, so that the plan sees the
+ * files as their recovery leaves them. The directories are, for every
+ * path of p (and move destination), the nearest existing one at or above
+ * the directory of its entry and of the file it reaches through symlinks,
+ * resolved against opts->cwd; each is recovered with
+ * csb_patch_recover_dir(dir, copts->check, copts->check_ctx), or, when
+ * copts->pending is set, only recorded there (csb_patch_pending_scan).
+ * Nothing is done without copts->recover_first, for a patch without hunks,
+ * or when a path does not resolve or opts->check refuses one (1 is
+ * returned: csb_patch_plan_build then fails with that error). On failure
+ * returns 0 with kind CSB_PATCH_ERR_IO and the recovery's message. */
+int csb_patch_recover_for(const csb_patch *p, const csb_patch_plan_opts *opts,
+                          const csb_patch_commit_opts *copts, csb_patch_err_kind *kind,
                           csb_error *err);
 
 /* The prefix of every file name the applier creates. */

@@ -23,7 +23,7 @@
  *   clang -std=c17 -g -O1 -fsanitize=fuzzer,address,undefined -pthread -DCSB_FUZZ_ENTRY \
  *     -Ilibs/base -Ilibs/paths -Ilibs/patch -I/tmp/winupcase libs/base/{base,os,sha256,utf8}.c \
  *     libs/paths/{dirfd_win,glob,glob_cache,glob_expand,pathmemo,paths,spath,winfold,winpath,winpath_fs}.c \
- *     libs/patch/{arena,commit,fsys_win,parse,plan,pool,text,utf8}.c libs/patch/fuzz_journal.c \
+ *     libs/patch/{arena,commit,fsys_win,parse,pending,plan,pool,text,utf8}.c libs/patch/fuzz_journal.c \
  *     -o /tmp/fuzz_journal
  *   /tmp/fuzz_journal -max_len=2048 -max_total_time=180 CORPUS_DIR
  */

@@ -10,7 +10,7 @@
  *
  * Build and run (clang with libFuzzer):
  *   clang -std=c17 -g -O1 -fsanitize=fuzzer,address,undefined -Ilibs/base -Ilibs/paths \
- *     -Ilibs/patch libs/patch/fuzz_patch.c libs/patch/{arena,parse,utf8,text,plan,pool,commit}.c \
+ *     -Ilibs/patch libs/patch/fuzz_patch.c libs/patch/{arena,parse,utf8,text,pending,plan,pool,commit}.c \
  *     libs/paths/{dirfd_win,glob,glob_cache,glob_expand,pathmemo,paths,spath,winpath,winpath_fs}.c \
  *     libs/base/{base,os,sha256,utf8}.c -o /tmp/fuzz_patch -pthread
  *   /tmp/fuzz_patch -max_total_time=600 -max_len=4096 /tmp/patch-corpus

@@ -455,6 +455,54 @@ class Tree : public ::testing::Test {
     if (f) pclose(f);
     return r;
   }
+  // A journal record naming root/rel ("W 0 1 LEN:PATH\n").
+  std::string Rec(const std::string &kind, const std::string &rel) {
+    std::string p = root + "/" + rel;
+    return kind + " " + std::to_string(p.size()) + ":" + p + "\n";
+  }
+  // The journal of transaction id in dir (relative to root; "" for root).
+  void PlantJournal(const std::string &dir, const std::string &id, const std::string &records) {
+    Write((dir.empty() ? "" : dir + "/") + ".csb-applypatch-" + id + ".j",
+          "csb-applypatch-journal 1\nid " + id + "\n" + records);
+  }
+  // A committed transaction interrupted before it renamed anything: a.txt
+  // and sub/b.txt (a pointer to the journal beside it) old.
+  void PlantCommitted() {
+    std::string id = "1-00000000000000aa", pre = ".csb-applypatch-" + id;
+    Write("a.txt", "old\n");
+    Write("sub/b.txt", "oldb\n");
+    Write(pre + ".t0", "new\n");
+    Write("sub/" + pre + ".t1", "newb\n");
+    ASSERT_EQ(symlink((root + "/" + pre + ".j").c_str(), (root + "/sub/" + pre + ".p").c_str()), 0);
+    PlantJournal("", id, Rec("P", "sub/" + pre + ".p") + Rec("W 0 1", "a.txt") +
+                             Rec("W 1 1", "sub/b.txt") + "prepared\ncommit\n");
+  }
+  // Interrupted while rolling back, in dir: dir/a.txt already holds the new
+  // contents and its restore copy (mode 0640) exists; dir/b.txt (added) was
+  // renamed in; dir/c.txt was never renamed (its temporary file is there).
+  void PlantAbort(const std::string &dir) {
+    std::string d = dir.empty() ? "" : dir + "/", id = "5-00000000000000ee";
+    std::string pre = d + ".csb-applypatch-" + id;
+    Write(d + "a.txt", "new\n");
+    Write(d + "b.txt", "added\n");
+    Write(d + "c.txt", "old c\n");
+    Write(pre + ".r0", "old a\n", 0640);
+    Write(pre + ".t2", "new c\n");
+    PlantJournal(dir, id, Rec("W 0 1", d + "a.txt") + Rec("W 1 0", d + "b.txt") +
+                              Rec("W 2 1", d + "c.txt") + "prepared\ncommit\nabort\n");
+  }
+  // Every entry below root: path, type, mode, link target, and contents.
+  std::string State() {
+    std::string cmd = "cd '" + root + "' && find . -printf '%p %y %m %l\\n' | sort && " +
+                      "find . -type f | sort | xargs cat";
+    std::string out;
+    FILE *f = popen(cmd.c_str(), "r");
+    char buf[4096];
+    size_t n;
+    while (f && (n = fread(buf, 1, sizeof(buf), f)) > 0) out.append(buf, n);
+    if (f) pclose(f);
+    return out;
+  }
   // Parses, plans and commits; returns the error kind (NONE on success).
   csb_patch_err_kind Apply(const std::string &patch, std::string *msg = nullptr,
                            csb_patch_check_fn check = nullptr, void *ctx = nullptr) {
@@ -462,12 +510,12 @@ class Tree : public ::testing::Test {
     Parse(patch, &r);
     EXPECT_TRUE(r.ok) << r.err.msg;
     csb_buf full = {};
-    csb_patch_plan_opts o = {root.c_str(), 0, check, ctx, &full};
+    csb_patch_plan_opts o = {root.c_str(), 0, check, ctx, &full, nullptr};
     csb_patch_err_kind kind = CSB_PATCH_ERR_NONE;
     csb_error err;
     csb_patch_plan *plan = csb_patch_plan_build(r.p, &o, &kind, &err);
     if (plan) {
-      csb_patch_commit_opts co = {1, check, ctx};
+      csb_patch_commit_opts co = {1, check, ctx, nullptr};
       if (!csb_patch_commit(plan, &co, &kind, &err)) full.len = 0;
     }
     if (kind != CSB_PATCH_ERR_NONE && msg) *msg = full.len ? std::string(full.data, full.len) : err.msg;
@@ -604,12 +652,12 @@ TEST_F(Tree, ManyPiecesWritten) {
   Parsed r;
   Parse(P(patch), &r);
   ASSERT_TRUE(r.ok);
-  csb_patch_plan_opts o = {root.c_str(), 0, nullptr, nullptr, nullptr};
+  csb_patch_plan_opts o = {root.c_str(), 0, nullptr, nullptr, nullptr, nullptr};
   csb_patch_err_kind kind;
   csb_error err;
   csb_patch_plan *plan = csb_patch_plan_build(r.p, &o, &kind, &err);
   ASSERT_NE(plan, nullptr) << err.msg;
-  csb_patch_commit_opts co = {1, nullptr, nullptr};
+  csb_patch_commit_opts co = {1, nullptr, nullptr, nullptr};
   ASSERT_EQ(csb_patch_commit(plan, &co, &kind, &err), 1) << err.msg;
   size_t len = 0;
   const char *data = csb_patch_plan_new_contents(plan, 0, &len);
@@ -656,7 +704,7 @@ TEST_F(Tree, ManyHunksOnOneFileKeepOneCopy) {
   Parsed r;
   Parse(P(patch), &r);
   ASSERT_TRUE(r.ok) << r.err.msg;
-  csb_patch_plan_opts o = {root.c_str(), 0, nullptr, nullptr, nullptr};
+  csb_patch_plan_opts o = {root.c_str(), 0, nullptr, nullptr, nullptr, nullptr};
   csb_patch_err_kind kind;
   csb_error err;
   PeakReset();
@@ -673,7 +721,7 @@ TEST_F(Tree, ManyHunksOnOneFileKeepOneCopy) {
   const char *data = csb_patch_plan_new_contents(plan, i, &len);
   std::string want = "v" + std::to_string(n - 1) + body.substr(4);
   EXPECT_EQ(std::string(data, len), want);
-  csb_patch_commit_opts co = {1, nullptr, nullptr};
+  csb_patch_commit_opts co = {1, nullptr, nullptr, nullptr};
   ASSERT_EQ(csb_patch_commit(plan, &co, &kind, &err), 1) << err.msg;
   csb_patch_plan_free(plan);
   EXPECT_FALSE(Exists("big.txt"));
@@ -690,7 +738,7 @@ bool PlanLast(const std::string &root, const std::string &patch, unsigned flags,
   EXPECT_TRUE(r.ok) << r.err.msg;
   if (!r.ok) return false;
   csb_buf full = {};
-  csb_patch_plan_opts o = {root.c_str(), flags, nullptr, nullptr, &full};
+  csb_patch_plan_opts o = {root.c_str(), flags, nullptr, nullptr, &full, nullptr};
   csb_patch_err_kind kind;
   csb_error err;
   csb_patch_plan *plan = csb_patch_plan_build(r.p, &o, &kind, &err);
@@ -936,12 +984,12 @@ TEST_F(Tree, CommitCheckRefusesLikeCommitWithoutWriting) {
   Parsed r;
   Parse(P("*** Add File: ro/c/d/f.txt\n+f\n"), &r);
   ASSERT_TRUE(r.ok);
-  csb_patch_plan_opts o = {root.c_str(), 0, deny_exactly, &denied, nullptr};
+  csb_patch_plan_opts o = {root.c_str(), 0, deny_exactly, &denied, nullptr, nullptr};
   csb_patch_err_kind kind = CSB_PATCH_ERR_NONE;
   csb_error err;
   csb_patch_plan *plan = csb_patch_plan_build(r.p, &o, &kind, &err);
   ASSERT_NE(plan, nullptr) << err.msg;
-  csb_patch_commit_opts co = {1, deny_exactly, &denied};
+  csb_patch_commit_opts co = {1, deny_exactly, &denied, nullptr};
   for (int dry : {1, 0}) {
     kind = CSB_PATCH_ERR_NONE;
     EXPECT_EQ((dry ? csb_patch_commit_check : csb_patch_commit)(plan, &co, &kind, &err), 0);
@@ -950,7 +998,7 @@ TEST_F(Tree, CommitCheckRefusesLikeCommitWithoutWriting) {
     EXPECT_FALSE(Exists("ro/c"));
     EXPECT_TRUE(Leftovers().empty());
   }
-  csb_patch_commit_opts all = {1, nullptr, nullptr};
+  csb_patch_commit_opts all = {1, nullptr, nullptr, nullptr};
   EXPECT_EQ(csb_patch_commit_check(plan, &all, &kind, &err), 1);
   EXPECT_FALSE(Exists("ro/c"));
   EXPECT_TRUE(Leftovers().empty());
@@ -997,7 +1045,7 @@ TEST_F(Tree, PlanDoesNotReadThroughSwappedDirectory) {
     sw.at = 2 * hunks;  // the source and the destination of each move
     std::string cwd = root + "/" + sub;
     csb_buf full = {};
-    csb_patch_plan_opts o = {cwd.c_str(), 0, swap_after_checks, &sw, &full};
+    csb_patch_plan_opts o = {cwd.c_str(), 0, swap_after_checks, &sw, &full, nullptr};
     csb_patch_err_kind kind = CSB_PATCH_ERR_NONE;
     csb_error err;
     csb_patch_plan *plan = csb_patch_plan_build(r.p, &o, &kind, &err);
@@ -1031,19 +1079,7 @@ TEST_F(Tree, WritesThroughSymlinkKeepLink) {
 }
 
 TEST_F(Tree, RecoveryRollsCommittedForward) {
-  Write("a.txt", "old\n");
-  Write("sub/b.txt", "oldb\n");
-  // A committed transaction that was interrupted after renaming nothing.
-  std::string id = "1-00000000000000aa";
-  std::string pre = ".csb-applypatch-" + id;
-  Write(pre + ".t0", "new\n");
-  Write("sub/" + pre + ".t1", "newb\n");
-  ASSERT_EQ(symlink((root + "/" + pre + ".j").c_str(), (root + "/sub/" + pre + ".p").c_str()), 0);
-  std::string a = root + "/a.txt", b = root + "/sub/b.txt", p = root + "/sub/" + pre + ".p";
-  std::string j = "csb-applypatch-journal 1\nid " + id + "\nP " + std::to_string(p.size()) + ":" +
-                  p + "\nW 0 1 " + std::to_string(a.size()) + ":" + a + "\nW 1 1 " +
-                  std::to_string(b.size()) + ":" + b + "\nprepared\ncommit\n";
-  Write(pre + ".j", j);
+  PlantCommitted();
   csb_error err;
   ASSERT_TRUE(csb_patch_recover_dir((root + "/sub").c_str(), nullptr, nullptr, &err)) << err.msg;
   EXPECT_EQ(Read("a.txt"), "new\n");
@@ -1071,26 +1107,14 @@ TEST_F(Tree, RecoveryFinishesAnAbort) {
   // Interrupted while rolling back: a.txt already holds the new contents
   // and its restore copy exists; b.txt (added) was renamed in; c.txt was
   // never renamed (its temporary file is still there).
-  Write("a.txt", "new\n");
-  Write("b.txt", "added\n");
-  Write("c.txt", "old c\n");
-  std::string id = "5-00000000000000ee";
-  std::string pre = ".csb-applypatch-" + id;
-  Write(pre + ".r0", "old a\n", 0640);
-  Write(pre + ".t2", "new c\n");
-  std::string a = root + "/a.txt", b = root + "/b.txt", c = root + "/c.txt";
-  auto rec = [](const std::string &k, const std::string &p) {
-    return k + " " + std::to_string(p.size()) + ":" + p + "\n";
-  };
-  Write(pre + ".j", "csb-applypatch-journal 1\nid " + id + "\n" + rec("W 0 1", a) + rec("W 1 0", b) +
-                        rec("W 2 1", c) + "prepared\ncommit\nabort\n");
+  PlantAbort("");
   csb_error err;
   ASSERT_TRUE(csb_patch_recover_dir(root.c_str(), nullptr, nullptr, &err)) << err.msg;
   EXPECT_EQ(Read("a.txt"), "old a\n");
   EXPECT_FALSE(Exists("b.txt"));
   EXPECT_EQ(Read("c.txt"), "old c\n");
   struct stat st;
-  ASSERT_EQ(stat(a.c_str(), &st), 0);
+  ASSERT_EQ(stat((root + "/a.txt").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0640u);
   EXPECT_TRUE(Leftovers().empty());
 }
@@ -1106,6 +1130,119 @@ TEST_F(Tree, RecoveryRefusesForeignPaths) {
   EXPECT_FALSE(csb_patch_recover_dir(root.c_str(), deny_outside, &inside, &err));
   struct stat st;
   EXPECT_NE(stat("/etc/evil.conf", &st), 0);
+}
+
+// The summary lines and new contents of a plan of `patch` (given pd: over
+// the recovery it records), or "error KIND: MESSAGE".
+std::string PlanOutcome(const std::string &root, const std::string &patch,
+                        const csb_patch_pending *pd) {
+  Parsed r;
+  Parse(patch, &r);
+  EXPECT_TRUE(r.ok) << r.err.msg;
+  csb_patch_plan_opts o = {root.c_str(), 0, nullptr, nullptr, nullptr, pd};
+  csb_patch_err_kind kind;
+  csb_error err;
+  csb_patch_plan *plan = csb_patch_plan_build(r.p, &o, &kind, &err);
+  if (!plan) return "error " + std::to_string(kind) + ": " + err.msg;
+  std::string out;
+  for (size_t i = 0; i < csb_patch_plan_summary_len(plan); i++) {
+    const csb_patch_summary_entry *e = csb_patch_plan_summary_at(plan, i);
+    size_t n = 0;
+    const char *c = csb_patch_plan_new_contents(plan, i, &n);
+    out += std::string(1, e->op) + " " + e->path + " " + std::to_string(e->old_bytes) + " [" +
+           std::string(c ? c : "", n) + "]\n";
+  }
+  csb_patch_plan_free(plan);
+  return out;
+}
+
+TEST_F(Tree, PendingScanWritesNothingAndPlansAsRecoveryLeaves) {
+  PlantCommitted();
+  PlantAbort("two");
+  Write("two/.csb-applypatch-4-00000000000000dd.t3", "orphan");  // no journal
+  std::string patch = P("*** Update File: a.txt\n@@\n-new\n+A\n*** Update File: sub/b.txt\n@@\n"
+                        "-newb\n+B\n*** Update File: two/a.txt\n@@\n-old a\n+A2\n"
+                        "*** Add File: two/b.txt\n+b\n*** Delete File: two/c.txt\n");
+  // Over the leftovers as they are, the patch does not fit.
+  EXPECT_EQ(PlanOutcome(root, patch, nullptr),
+            "error 1: Failed to find expected lines in " + root + "/a.txt:\nnew");
+  std::string before = State();
+  csb_patch_pending *pd = csb_patch_pending_new();
+  csb_error err;
+  for (const char *d : {"", "/sub", "/two"})
+    ASSERT_TRUE(csb_patch_pending_scan(pd, (root + d).c_str(), nullptr, nullptr, &err)) << err.msg;
+  EXPECT_EQ(State(), before);
+  ASSERT_EQ(csb_patch_pending_len(pd), 2u);
+  const csb_patch_pending_tx *x = csb_patch_pending_at(pd, 0);
+  EXPECT_STREQ(x->id, "1-00000000000000aa");
+  EXPECT_EQ(x->journal, root + "/.csb-applypatch-1-00000000000000aa.j");
+  EXPECT_EQ(x->action, CSB_PATCH_ROLL_FORWARD);
+  x = csb_patch_pending_at(pd, 1);
+  EXPECT_EQ(x->journal, root + "/two/.csb-applypatch-5-00000000000000ee.j");
+  EXPECT_EQ(x->action, CSB_PATCH_ROLL_BACK);
+  EXPECT_EQ(csb_patch_pending_at(pd, 2), nullptr);
+  std::string predicted = PlanOutcome(root, patch, pd);
+  EXPECT_EQ(State(), before);
+  csb_patch_pending_free(pd);
+  // The same plan once the leftovers are recovered.
+  for (const char *d : {"", "/sub", "/two"})
+    ASSERT_TRUE(csb_patch_recover_dir((root + d).c_str(), nullptr, nullptr, &err)) << err.msg;
+  EXPECT_TRUE(Leftovers().empty());
+  EXPECT_EQ(predicted, PlanOutcome(root, patch, nullptr));
+  EXPECT_EQ(predicted,
+            "A two/b.txt 0 [b\n]\nM a.txt 4 [A\n]\nM sub/b.txt 5 [B\n]\nM two/a.txt 6 [A2\n]\n"
+            "D two/c.txt 6 []\n");
+}
+
+TEST_F(Tree, PendingPlanRefusesAPathThroughALinkRecoveryRestores) {
+  // An aborted deletion of the symlink ln (to d): rolling back puts it back.
+  Write("d/f.txt", "f\n");
+  ASSERT_EQ(symlink("d", (root + "/.csb-applypatch-6-00000000000000ab.r0").c_str()), 0);
+  PlantJournal("", "6-00000000000000ab", Rec("X 0 1", "ln") + "prepared\ncommit\nabort\n");
+  csb_patch_pending *pd = csb_patch_pending_new();
+  csb_error err;
+  ASSERT_TRUE(csb_patch_pending_scan(pd, root.c_str(), nullptr, nullptr, &err)) << err.msg;
+  std::string patch = P("*** Update File: ln/f.txt\n@@\n-f\n+F\n");
+  EXPECT_EQ(PlanOutcome(root, patch, pd),
+            "error " + std::to_string(CSB_PATCH_ERR_PENDING) +
+                ": cannot predict the outcome exactly: recovering the interrupted transaction "
+                "6-00000000000000ab (" + root + "/.csb-applypatch-6-00000000000000ab.j) first "
+                "changes " + root + "/ln, on the way to " + root + "/ln/f.txt");
+  csb_patch_pending_free(pd);
+  // A path that does not go through it is planned over the recovery.
+  pd = csb_patch_pending_new();
+  ASSERT_TRUE(csb_patch_pending_scan(pd, root.c_str(), nullptr, nullptr, &err)) << err.msg;
+  EXPECT_EQ(PlanOutcome(root, P("*** Update File: d/f.txt\n@@\n-f\n+F\n"), pd), "M d/f.txt 2 [F\n]\n");
+  csb_patch_pending_free(pd);
+}
+
+TEST_F(Tree, RecoverForRecoversTheDirectoriesOfThePatchFirst) {
+  PlantCommitted();
+  Parsed r;
+  Parse(P("*** Update File: sub/b.txt\n@@\n-newb\n+B\n"), &r);
+  ASSERT_TRUE(r.ok);
+  csb_patch_commit_opts co = {1, nullptr, nullptr, nullptr};
+  csb_patch_err_kind kind;
+  csb_error err;
+  // A path the check refuses: nothing is recovered (the plan fails).
+  std::string inside = root + "/elsewhere";
+  csb_patch_plan_opts refused = {root.c_str(), 0, deny_outside, &inside, nullptr, nullptr};
+  std::string before = State();
+  ASSERT_TRUE(csb_patch_recover_for(r.p, &refused, &co, &kind, &err));
+  EXPECT_EQ(State(), before);
+  // Given a record, it only fills it.
+  csb_patch_plan_opts o = {root.c_str(), 0, nullptr, nullptr, nullptr, nullptr};
+  co.pending = csb_patch_pending_new();
+  ASSERT_TRUE(csb_patch_recover_for(r.p, &o, &co, &kind, &err)) << err.msg;
+  EXPECT_EQ(State(), before);
+  EXPECT_EQ(csb_patch_pending_len(co.pending), 1u);
+  csb_patch_pending_free(co.pending);
+  co.pending = nullptr;
+  // Else the change is finished, through the pointer in sub/.
+  ASSERT_TRUE(csb_patch_recover_for(r.p, &o, &co, &kind, &err)) << err.msg;
+  EXPECT_EQ(Read("a.txt"), "new\n");
+  EXPECT_EQ(Read("sub/b.txt"), "newb\n");
+  EXPECT_TRUE(Leftovers().empty());
 }
 
 // ---- the fuzz entry point over a few seeds and random mutations ----------------

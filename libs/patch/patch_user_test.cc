@@ -45,14 +45,14 @@ TEST(Unprivileged, UpdateKeepsGroupAndRefusesReadOnlyFile) {
       std::string text = std::string("*** Begin Patch\n*** Update File: ") + name +
                          "\n@@\n-old\n+new\n*** End Patch\n";
       csb_patch *p = nullptr;
-      csb_patch_plan_opts o = {dir.c_str(), 0, nullptr, nullptr, nullptr};
+      csb_patch_plan_opts o = {dir.c_str(), 0, nullptr, nullptr, nullptr, nullptr};
       csb_patch_err_kind kind = CSB_PATCH_ERR_NONE;
       csb_error err;
       csb_patch_plan *plan = nullptr;
       if (csb_patch_parse(text.data(), text.size(), 0, &p, &err, nullptr))
         plan = csb_patch_plan_build(p, &o, &kind, &err);
       if (plan) {
-        csb_patch_commit_opts co = {1, nullptr, nullptr};
+        csb_patch_commit_opts co = {1, nullptr, nullptr, nullptr};
         (void)csb_patch_commit(plan, &co, &kind, &err);
       }
       csb_patch_plan_free(plan);

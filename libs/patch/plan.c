@@ -7,7 +7,12 @@
  * Paths: the lexical path is cwd-joined and normalised; the content path
  * follows every symlink (also a dangling final one, to where the write
  * would land); the entry path is the canonical parent plus the final name
- * (what an unlink or a rename-over affects). All of them are checked. */
+ * (what an unlink or a rename-over affects). All of them are checked.
+ *
+ * Given a csb_patch_pending (a dry run over leftovers of an interrupted
+ * run), every file is looked at as that recovery would leave it: the
+ * lstat, read and readlink of a path go to the file renamed onto it, and
+ * find nothing where it is removed. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stddef.h>
@@ -97,7 +102,7 @@ static csb_patch_entity *ent_get(csb_patch_plan *pl, const char *path) {
   memset(e, 0, sizeof(*e));
   e->path = csb_xstrdup(path);
   struct stat st;
-  if (pfs_lstat(path, &st) == 0) {
+  if (csb_patch_i_pend_lstat(pl->pend, path, &st) == 0) {
     e->orig_exists = 1;
     e->orig_mode = st.st_mode;
     e->orig_dev = st.st_dev;
@@ -140,13 +145,15 @@ static const char *split_last(const char *path, size_t *dir_len) {
  * available for rolling back after the commit point. The file is opened in
  * dfd, its directory pinned (pfs_dir_pin), so that it is read from the
  * directory that was checked and never through a symlink that replaced
- * it (or a component above it) since. */
+ * it (or a component above it) since. `real` is the file to read there:
+ * e->path, or what the recovery of csb_patch_plan_opts.pending renames
+ * onto it (in the same directory). */
 static int ent_load_in(csb_patch_arena *arena, char *room, size_t room_cap,
-                       csb_patch_entity *e, int dfd, int *err_no) {
+                       csb_patch_entity *e, const char *real, int dfd, int *err_no) {
   if (e->orig_loaded) return 1;
   size_t dl;
-  const char *name = split_last(e->path, &dl);
-  int fd = pfs_open_in(dfd, e->path, name,
+  const char *name = split_last(real, &dl);
+  int fd = pfs_open_in(dfd, real, name,
                        O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0);
   if (fd < 0) {
     *err_no = errno;
@@ -220,14 +227,23 @@ static int plan_pin(csb_patch_plan *pl, const char *path) {
   return pl->pin_fd;
 }
 
+/* The file that holds e's original state (see ent_load_in); NULL with
+ * errno ENOENT when none does. */
+static const char *ent_real(const csb_patch_plan *pl, const csb_patch_entity *e) {
+  const char *real = csb_patch_i_pend_where(pl->pend, e->path);
+  if (!real) errno = ENOENT;
+  return real;
+}
+
 static int ent_load(csb_patch_plan *pl, csb_patch_entity *e, int *err_no) {
   if (e->orig_loaded) return 1;
-  int dfd = plan_pin(pl, e->path);
+  const char *real = ent_real(pl, e);
+  int dfd = real ? plan_pin(pl, e->path) : -1;
   if (dfd < 0) {
     *err_no = errno;
     return 0;
   }
-  return ent_load_in(&pl->arena, NULL, 0, e, dfd, err_no);
+  return ent_load_in(&pl->arena, NULL, 0, e, real, dfd, err_no);
 }
 
 /* Keeps what rollback needs of an entity about to change: the bytes of a
@@ -237,7 +253,8 @@ static int ent_capture(csb_patch_plan *pl, csb_patch_entity *e, int *err_no) {
   if (S_ISLNK(e->orig_mode)) {
     if (e->orig_link) return 1;
     char buf[4096];
-    ssize_t n = pfs_readlink(e->path, buf, sizeof(buf) - 1);
+    const char *real = ent_real(pl, e);
+    ssize_t n = real ? pfs_readlink(real, buf, sizeof(buf) - 1) : -1;
     if (n < 0) {
       *err_no = errno;
       return 0;
@@ -255,8 +272,10 @@ static int ent_capture(csb_patch_plan *pl, csb_patch_entity *e, int *err_no) {
  * let the user write (mode 0444) is refused, as writing it in place
  * (upstream) fails; renaming over it would only need the directory's
  * permission. */
-static int ent_writable(const csb_patch_entity *e, int *err_no) {
-  if (!e->orig_exists || e->touched || !S_ISREG(e->orig_mode) || pfs_can_write(e->path)) return 1;
+static int ent_writable(const csb_patch_plan *pl, const csb_patch_entity *e, int *err_no) {
+  if (!e->orig_exists || e->touched || !S_ISREG(e->orig_mode)) return 1;
+  const char *real = ent_real(pl, e);
+  if (real && pfs_can_write(real)) return 1;
   *err_no = errno ? errno : EACCES;
   return 0;
 }
@@ -308,11 +327,36 @@ static void target_free(csb_patch_target *t) {
   free(t->entry);
 }
 
+/* How the resolution of a path depends on the recovery of
+ * csb_patch_plan_opts.pending (see there): the final components it looks
+ * at are looked up in the recorded state, but the canonicalisation of the
+ * directories above them reads the tree as it is. That is the same where
+ * the recovery changes nothing above the paths gone through, and, when
+ * the way went through a symlink, no symlink at all. */
+typedef struct {
+  const csb_patch_pending *pd;
+  int followed; /* a symlink above a final component was followed */
+  int blocked;  /* the resolution may differ after the recovery ... */
+  csb_patch_i_pend_change why; /* ... because of this change */
+} view_probe;
+
+/* Notes a path the resolution went through (v NULL: nothing to note). */
+static void probe(view_probe *v, const char *path) {
+  if (v && !v->blocked) v->blocked = csb_patch_i_pend_above(v->pd, path, &v->why);
+}
+
+/* Notes that path was canonicalised to canon. */
+static void probe_canonical(view_probe *v, const char *path, const char *canon) {
+  probe(v, path);
+  if (v && strcmp(path, canon) != 0) v->followed = 1;
+}
+
 /* Follows a final symlink chain (also a dangling one) to the path a write
  * would create. Windows: a reparse point is followed to its final target,
  * which must exist. */
-static int follow_final(const char *canon, char **out, csb_error *err) {
+static int follow_final(const char *canon, char **out, view_probe *v, csb_error *err) {
   if (PFS_STYLE == CSB_PATH_WINDOWS) {
+    if (v) v->followed = 1;
     if (csb_winpath_canonicalize(canon, out, err)) return 1;
     csb_error_prefix(err, "cannot follow the link");
     return 0;
@@ -320,12 +364,13 @@ static int follow_final(const char *canon, char **out, csb_error *err) {
   char *cur = csb_xstrdup(canon);
   for (int i = 0; i < CSB_PATH_MAX_SYMLINKS; i++) {
     struct stat st;
-    if (pfs_lstat(cur, &st) != 0 || !S_ISLNK(st.st_mode)) {
+    const char *real = csb_patch_i_pend_where(v ? v->pd : NULL, cur);
+    if (!real || pfs_lstat(real, &st) != 0 || !S_ISLNK(st.st_mode)) {
       *out = cur;
       return 1;
     }
     char buf[4096];
-    ssize_t n = pfs_readlink(cur, buf, sizeof(buf) - 1);
+    ssize_t n = pfs_readlink(real, buf, sizeof(buf) - 1);
     if (n < 0) {
       free(cur);
       return csb_error_set(err, "cannot read symlink: %s", strerror(errno));
@@ -340,6 +385,7 @@ static int follow_final(const char *canon, char **out, csb_error *err) {
       free(cur);
       return 0;
     }
+    probe_canonical(v, joined, next);
     free(joined);
     free(cur);
     cur = next;
@@ -378,8 +424,10 @@ static void cache_clear(parent_cache *c) {
   }
 }
 
+/* Resolves a path of the patch into t; v (NULL: the tree as it is) notes
+ * what the resolution depends on. */
 static int resolve(const char *cwd, const char *spelling, size_t len, csb_patch_target *t,
-                   parent_cache *cache, csb_error *err) {
+                   parent_cache *cache, view_probe *v, csb_error *err) {
   memset(t, 0, sizeof(*t));
   t->spelling = spelling;
   if (len == 0) return csb_error_set(err, "empty path");
@@ -410,6 +458,7 @@ static int resolve(const char *cwd, const char *spelling, size_t len, csb_patch_
   if (bad) return csb_error_set(err, "the path has %s", bad);
   char *parent = t->lexical ? csb_spath_parent(PFS_STYLE, t->lexical) : NULL;
   char *base = t->lexical ? csb_spath_basename(PFS_STYLE, t->lexical) : NULL;
+  if (t->lexical) probe(v, t->lexical);
   if (!parent || !base || !base[0]) {
     free(parent);
     free(base);
@@ -427,28 +476,34 @@ static int resolve(const char *cwd, const char *spelling, size_t len, csb_patch_
     }
     if (cache) cache_put(cache, parent, cparent);
   }
+  probe_canonical(v, parent, cparent);
   size_t pl = strlen(cparent);
   t->entry = csb_xasprintf("%s%s%s", cparent, pl && cparent[pl - 1] == PFS_SEP ? "" : PFS_SEP_STR,
                            base);
   free(cparent);
   free(parent);
   free(base);
+  probe(v, t->entry);
+  const csb_patch_pending *pd = v ? v->pd : NULL;
   struct stat st;
-  int there = pfs_lstat(t->entry, &st) == 0;
+  int there = csb_patch_i_pend_lstat(pd, t->entry, &st) == 0;
   if (there && S_ISLNK(st.st_mode)) {
     t->entry_is_link = 1;
-    if (!follow_final(t->entry, &t->content, err)) return 0;
+    if (!follow_final(t->entry, &t->content, v, err)) return 0;
   } else {
     /* Windows: an existing name as the directory spells it (names match
      * ignoring case; the file keeps its name when it is replaced). */
     char *disk = NULL;
     if (PFS_STYLE == CSB_PATH_WINDOWS && there &&
+        csb_patch_i_pend_where(pd, t->entry) == t->entry &&
         csb_winpath_canonicalize(t->entry, &disk, NULL)) {
       free(t->entry);
       t->entry = disk;
     }
     t->content = csb_xstrdup(t->entry);
   }
+  probe(v, t->content);
+  if (v && v->followed && !v->blocked) v->blocked = csb_patch_i_pend_link_change(pd, &v->why);
   return 1;
 }
 
@@ -499,7 +554,7 @@ static int parents_ok(csb_patch_plan *pl, const char *path) {
       }
     } else {
       struct stat st;
-      if (pfs_stat(p, &st) == 0) {
+      if (csb_patch_i_pend_stat(pl->pend, p, 1, &st) == 0) {
         int ok = S_ISDIR(st.st_mode);
         free(p);
         return ok;
@@ -631,6 +686,7 @@ static mode_t default_mode(void) { return pfs_default_mode(); }
 typedef struct {
   size_t hunk;
   size_t ent;
+  const char *real; /* the file to read (see ent_load_in) */
   char *room; /* where its bytes go when the file has not grown */
   size_t room_cap;
   int dfd; /* its directory, pinned (or -1: left to the in-order pass) */
@@ -657,7 +713,8 @@ static int task_ahead(void *ctx, size_t i, size_t self) {
   csb_patch_entity *e = &a->pl->ents[it->ent];
   csb_patch_arena *arena = &a->pl->ahead_arenas[self];
   int en = 0;
-  if (it->dfd < 0 || !ent_load_in(arena, it->room, it->room_cap, e, it->dfd, &en)) return 1;
+  if (it->dfd < 0 || !ent_load_in(arena, it->room, it->room_cap, e, it->real, it->dfd, &en))
+    return 1;
   const csb_patch_target *t = &a->pl->targets[2 * it->hunk];
   size_t n = 0, len = 0;
   if (!csb_patch_i_update(e->data, e->len, &a->p->hunks[it->hunk], t->display,
@@ -772,6 +829,8 @@ static void ahead_run(csb_patch_plan *pl, const csb_patch *p, const csb_patch_pl
     ahead_item *it = &a->items[a->n_items];
     it->hunk = i;
     it->ent = (size_t)(e - pl->ents);
+    it->real = ent_real(pl, e);
+    if (!it->real) continue;
     a->by_hunk[i] = a->n_items++;
   }
   free(paths);
@@ -818,6 +877,76 @@ static void ahead_free(ahead *a) {
   memset(a, 0, sizeof(*a));
 }
 
+/* Resolves and checks every path of p (two targets per hunk: its path and
+ * its move destination) in patch order, before anything is read; fails
+ * through c as the plan does. *nt counts the targets filled. */
+static int resolve_all(const csb_patch *p, const plan_ctx *c, const csb_patch_pending *pd,
+                       csb_patch_target *targets, size_t *nt) {
+  parent_cache pcache;
+  memset(&pcache, 0, sizeof(pcache));
+  int ok = 1;
+  for (size_t i = 0; i < p->n_hunks && ok; i++) {
+    const csb_patch_hunk *h = &p->hunks[i];
+    for (int m = 0; m < 2 && ok; m++) {
+      const char *sp = m ? h->move_path : h->path;
+      size_t sl = m ? h->move_path_len : h->path_len;
+      if (!sp) {
+        (*nt)++;
+        continue;
+      }
+      csb_patch_target *t = &targets[(*nt)++];
+      csb_error re;
+      csb_error_clear(&re);
+      view_probe v = {pd, 0, 0, {NULL, NULL}};
+      if (!resolve(c->o->cwd, sp, sl, t, &pcache, pd ? &v : NULL, &re))
+        ok = plan_fail(c, CSB_PATCH_ERR_DATA, "invalid path '%s': %s", sp, re.msg);
+      else if (v.blocked)
+        ok = csb_patch_i_pend_fail(&v.why, "on the way to", t->display, c->kind, c->err, c->full);
+      else
+        ok = check_target(c, t);
+    }
+  }
+  cache_clear(&pcache);
+  return ok;
+}
+
+int csb_patch_recover_for(const csb_patch *p, const csb_patch_plan_opts *op,
+                          const csb_patch_commit_opts *co, csb_patch_err_kind *kind,
+                          csb_error *err) {
+  if (kind) *kind = CSB_PATCH_ERR_NONE;
+  if (!co || !co->recover_first || p->n_hunks == 0) return 1;
+  csb_patch_target *targets = csb_xcalloc(p->n_hunks * 2, sizeof(*targets));
+  size_t nt = 0;
+  plan_ctx quiet = {NULL, NULL, NULL, op};
+  int resolved = resolve_all(p, &quiet, NULL, targets, &nt);
+  csb_strv dirs;
+  csb_strv_init(&dirs);
+  for (size_t i = 0; i < nt; i++) {
+    for (int k = 0; k < 2 && resolved && targets[i].entry; k++) {
+      char *dir = csb_spath_parent(PFS_STYLE, k ? targets[i].content : targets[i].entry);
+      char *anchor = dir ? csb_patch_i_pend_anchor(NULL, dir, NULL) : NULL;
+      if (anchor) csb_strv_push_owned(&dirs, anchor);
+      free(dir);
+    }
+    target_free(&targets[i]);
+  }
+  free(targets);
+  csb_strv_sort_unique(&dirs);
+  int ok = 1;
+  for (size_t i = 0; i < dirs.len && ok; i++) {
+    csb_error re;
+    ok = co->pending ? csb_patch_pending_scan(co->pending, dirs.items[i], co->check,
+                                              co->check_ctx, &re)
+                     : csb_patch_recover_dir(dirs.items[i], co->check, co->check_ctx, &re);
+    if (!ok) {
+      if (err) *err = re;
+      if (kind) *kind = CSB_PATCH_ERR_IO;
+    }
+  }
+  csb_strv_free(&dirs);
+  return ok;
+}
+
 csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_opts *opts_in,
                                      csb_patch_err_kind *kind, csb_error *err) {
   const csb_patch_plan_opts *op = opts_in;
@@ -831,41 +960,15 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
   csb_patch_plan *pl = csb_xcalloc(1, sizeof(*pl));
   pl->pin_fd = -1;
   pl->cwd = csb_xstrdup(op->cwd);
+  pl->pend = op->pending;
   size_t nt = 0;
   pl->targets = csb_xcalloc(p->n_hunks * 2, sizeof(*pl->targets));
 
   /* 1. Resolve and check every path before reading anything. */
-  parent_cache pcache;
-  memset(&pcache, 0, sizeof(pcache));
   ahead ah;
   memset(&ah, 0, sizeof(ah));
-  for (size_t i = 0; i < p->n_hunks; i++) {
-    const csb_patch_hunk *h = &p->hunks[i];
-    for (int m = 0; m < 2; m++) {
-      const char *sp = m ? h->move_path : h->path;
-      size_t sl = m ? h->move_path_len : h->path_len;
-      if (!sp) {
-        nt++;
-        continue;
-      }
-      csb_patch_target *t = &pl->targets[nt++];
-      csb_error re;
-      csb_error_clear(&re);
-      if (!resolve(op->cwd, sp, sl, t, &pcache, &re)) {
-        csb_buf b = {0};
-        csb_buf_puts(&b, "invalid path '");
-        csb_buf_append(&b, sp, strlen(sp));
-        csb_buf_printf(&b, "': %s", re.msg);
-        if (kind) *kind = CSB_PATCH_ERR_DATA;
-        csb_patch_set_msg(err, op->full_msg, 0, &b);
-        csb_buf_free(&b);
-        goto fail;
-      }
-      if (!check_target(c, t)) goto fail;
-    }
-  }
+  if (!resolve_all(p, c, pl->pend, pl->targets, &nt)) goto fail;
   pl->n_targets = nt;
-  cache_clear(&pcache);
 
   /* 2. Read and update what can be done ahead, then apply the hunks in
    * order to the overlay. */
@@ -891,7 +994,7 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
         goto fail;
       }
       int en = 0;
-      if (!ent_capture(pl, e, &en) || !ent_writable(e, &en)) {
+      if (!ent_capture(pl, e, &en) || !ent_writable(pl, e, &en)) {
         plan_fail(c, CSB_PATCH_ERR_IO, "Failed to write file %s: %s", t->display,
                   os_error(en, ebuf, sizeof(ebuf)));
         goto fail;
@@ -1021,7 +1124,7 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
         e = &pl->ents[ei];
         int cen = 0;
         if (!ent_capture(pl, src, &cen) || !ent_capture(pl, de, &cen) ||
-            !ent_writable(de, &cen)) {
+            !ent_writable(pl, de, &cen)) {
           plan_fail(c, CSB_PATCH_ERR_IO, "Failed to write file %s: %s", d->display,
                     os_error(cen, ebuf, sizeof(ebuf)));
           goto fail;
@@ -1067,7 +1170,7 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
                     (size_t)(de - pl->ents));
       } else {
         int wen = 0;
-        if (!ent_writable(e, &wen)) {
+        if (!ent_writable(pl, e, &wen)) {
           plan_fail(c, CSB_PATCH_ERR_IO, "Failed to write file %s: %s", t->display,
                     os_error(wen, ebuf, sizeof(ebuf)));
           goto fail;
@@ -1103,11 +1206,11 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
     pl->sum_cap = pl->n_sum;
   }
   ahead_free(&ah);
+  pl->pend = NULL;
   return pl;
 
 fail:
   ahead_free(&ah);
-  cache_clear(&pcache);
   pl->n_targets = nt;
   csb_patch_plan_free(pl);
   return NULL;

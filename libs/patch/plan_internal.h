@@ -81,6 +81,9 @@ struct csb_patch_plan {
    * (pfs_dir_pin), with its path; -1 and NULL when none. */
   int pin_fd;
   char *pin_dir;
+  /* While the plan is built: the recovery its files are read after
+   * (csb_patch_plan_opts.pending), or NULL. */
+  const csb_patch_pending *pend;
 };
 
 /* Allocates n bytes from the plan's arena (ctx is the plan). */
@@ -89,5 +92,64 @@ void *csb_patch_i_arena_alloc(void *ctx, size_t n);
 /* An entity's current contents as contiguous bytes (joining its pieces
  * into the arena the first time). */
 const char *csb_patch_i_ent_flat(csb_patch_plan *pl, csb_patch_entity *e);
+
+/* ---- the files as recovery would leave them (pending.c) ----------------------
+ *
+ * A NULL csb_patch_pending stands for the tree as it is: lookups then go
+ * to the file system. */
+
+/* What is at path once the recorded recovery is done: path itself, the
+ * path of the file renamed onto it, or NULL for nothing (removed, or below
+ * a removed directory). */
+const char *csb_patch_i_pend_where(const csb_patch_pending *pd, const char *path);
+/* pfs_stat (follow) or pfs_lstat of what is at path (ENOENT for nothing). */
+int csb_patch_i_pend_stat(const csb_patch_pending *pd, const char *path, int follow,
+                          struct stat *st);
+static inline int csb_patch_i_pend_lstat(const csb_patch_pending *pd, const char *path,
+                                         struct stat *st) {
+  return csb_patch_i_pend_stat(pd, path, 0, st);
+}
+/* Drops from names (entries of dir) those that hold nothing. */
+void csb_patch_i_pend_filter(const csb_patch_pending *pd, const char *dir, csb_strv *names);
+
+/* Recording (the recovery's tx_unlink, tx_rename, tx_rmdir): 0, or -1
+ * with errno as the call would fail (ENOENT; ENOTDIR, ENOTEMPTY for a
+ * directory that is none or would not be empty). Changes are ascribed to
+ * the transaction begun last, until it ends. */
+void csb_patch_i_pend_begin(csb_patch_pending *pd, const char *journal, csb_patch_recovery action);
+/* Later changes are ascribed to no transaction (leftovers without one). */
+void csb_patch_i_pend_end(csb_patch_pending *pd);
+int csb_patch_i_pend_unlink(csb_patch_pending *pd, const char *path);
+int csb_patch_i_pend_rename(csb_patch_pending *pd, const char *from, const char *to);
+int csb_patch_i_pend_rmdir(csb_patch_pending *pd, const char *path);
+
+/* A recorded change: the path changed, the transaction whose recovery
+ * changes it (NULL: the removal of leftovers without a journal). */
+typedef struct {
+  const char *path;
+  const csb_patch_pending_tx *tx;
+} csb_patch_i_pend_change;
+/* Where the recording is (changes after it are later ones). */
+size_t csb_patch_i_pend_mark(const csb_patch_pending *pd);
+/* 1 and *out when path or a directory above it changed after mark. */
+int csb_patch_i_pend_changed_since(const csb_patch_pending *pd, size_t mark, const char *path,
+                                   csb_patch_i_pend_change *out);
+/* 1 and *out when a path above `path` changed, but for the removal of a
+ * directory (a path below one resolves the same when it is gone). */
+int csb_patch_i_pend_above(const csb_patch_pending *pd, const char *path,
+                           csb_patch_i_pend_change *out);
+/* 1 and *out when a symlink is added, removed or replaced (but for the
+ * committer's own files, CSB_PATCH_TMP_PREFIX...): the first such change. */
+int csb_patch_i_pend_link_change(const csb_patch_pending *pd, csb_patch_i_pend_change *out);
+/* Fails with CSB_PATCH_ERR_PENDING: "cannot predict the outcome exactly:
+ * recovering the interrupted transaction ID (JOURNAL) first changes
+ * C->PATH, HOW PATH" (in err and full, which may be NULL). Returns 0. */
+int csb_patch_i_pend_fail(const csb_patch_i_pend_change *c, const char *how, const char *path,
+                          csb_patch_err_kind *kind, csb_error *err, csb_buf *full);
+
+/* The nearest existing path at or above dir as pd leaves the tree (NULL
+ * when none); each missing one on the way is pushed to missing (may be
+ * NULL), nearest first. */
+char *csb_patch_i_pend_anchor(const csb_patch_pending *pd, const char *dir, csb_strv *missing);
 
 #endif

@@ -162,13 +162,13 @@ static int upstream_main(int argc, char **argv) {
       fprintf(stderr, "Invalid patch: %s\n", message(&full, &err));
     goto out;
   }
-  csb_patch_plan_opts po = {cwd, CSB_PATCH_TEXT_ADD_FINAL_NEWLINE, NULL, NULL, &full};
+  csb_patch_plan_opts po = {cwd, CSB_PATCH_TEXT_ADD_FINAL_NEWLINE, NULL, NULL, &full, NULL};
   plan = csb_patch_plan_build(p, &po, &kind, &err);
   if (!plan) {
     fprintf(stderr, "%s\n", message(&full, &err));
     goto out;
   }
-  csb_patch_commit_opts co = {1, NULL, NULL};
+  csb_patch_commit_opts co = {1, NULL, NULL, NULL};
   if (!csb_patch_commit(plan, &co, &kind, &err)) {
     fprintf(stderr, "%s\n", err.msg);
     goto out;
@@ -402,7 +402,8 @@ static int csb_main(int argc, char **argv) {
     goto out;
   }
   if (policy) cctx.ev = csb_policy_evaluator_new(policy);
-  csb_patch_plan_opts po = {cwd, 0, policy ? policy_check : NULL, policy ? &cctx : NULL, &full};
+  csb_patch_plan_opts po = {cwd, 0, policy ? policy_check : NULL, policy ? &cctx : NULL, &full,
+                            NULL};
   plan = csb_patch_plan_build(p, &po, &kind, &err);
   csb_policy_evaluator_free(cctx.ev);
   cctx.ev = NULL;
@@ -425,7 +426,8 @@ static int csb_main(int argc, char **argv) {
   }
   /* A dry run refuses where the run would: a directory it would create,
    * a temporary file or the journal the policy does not let it write. */
-  csb_patch_commit_opts co = {1, policy ? policy_check : NULL, policy ? &commit_cctx : NULL};
+  csb_patch_commit_opts co = {1, policy ? policy_check : NULL, policy ? &commit_cctx : NULL,
+                              NULL};
   if (!(dry_run ? csb_patch_commit_check : csb_patch_commit)(plan, &co, &kind, &err)) {
     rc = csb_cli_error(&cli, exit_for(kind), "%s", err.msg);
     goto out;

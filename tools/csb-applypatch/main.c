@@ -163,12 +163,16 @@ static int upstream_main(int argc, char **argv) {
     goto out;
   }
   csb_patch_plan_opts po = {cwd, CSB_PATCH_TEXT_ADD_FINAL_NEWLINE, NULL, NULL, &full, NULL};
+  csb_patch_commit_opts co = {1, NULL, NULL, NULL};
+  if (!csb_patch_recover_for(p, &po, &co, &kind, &err)) {
+    fprintf(stderr, "%s\n", err.msg);
+    goto out;
+  }
   plan = csb_patch_plan_build(p, &po, &kind, &err);
   if (!plan) {
     fprintf(stderr, "%s\n", message(&full, &err));
     goto out;
   }
-  csb_patch_commit_opts co = {1, NULL, NULL, NULL};
   if (!csb_patch_commit(plan, &co, &kind, &err)) {
     fprintf(stderr, "%s\n", err.msg);
     goto out;
@@ -401,9 +405,22 @@ static int csb_main(int argc, char **argv) {
       rc = csb_cli_error(&cli, CSB_EXIT_DATA, "Invalid patch: %s", message(&full, &err));
     goto out;
   }
-  if (policy) cctx.ev = csb_policy_evaluator_new(policy);
+  /* Interrupted runs in the patch's directories are recovered first (not
+   * by a dry run). The policy is evaluated afresh after them: they change
+   * the tree. */
   csb_patch_plan_opts po = {cwd, 0, policy ? policy_check : NULL, policy ? &cctx : NULL, &full,
                             NULL};
+  csb_patch_commit_opts co = {1, policy ? policy_check : NULL, policy ? &commit_cctx : NULL,
+                              NULL};
+  if (policy) cctx.ev = csb_policy_evaluator_new(policy);
+  int recovered = dry_run || csb_patch_recover_for(p, &po, &co, &kind, &err);
+  csb_policy_evaluator_free(cctx.ev);
+  cctx.ev = NULL;
+  if (!recovered) {
+    rc = csb_cli_error(&cli, exit_for(kind), "%s", err.msg);
+    goto out;
+  }
+  if (policy) cctx.ev = csb_policy_evaluator_new(policy);
   plan = csb_patch_plan_build(p, &po, &kind, &err);
   csb_policy_evaluator_free(cctx.ev);
   cctx.ev = NULL;
@@ -426,8 +443,6 @@ static int csb_main(int argc, char **argv) {
   }
   /* A dry run refuses where the run would: a directory it would create,
    * a temporary file or the journal the policy does not let it write. */
-  csb_patch_commit_opts co = {1, policy ? policy_check : NULL, policy ? &commit_cctx : NULL,
-                              NULL};
   if (!(dry_run ? csb_patch_commit_check : csb_patch_commit)(plan, &co, &kind, &err)) {
     rc = csb_cli_error(&cli, exit_for(kind), "%s", err.msg);
     goto out;

@@ -264,12 +264,39 @@ static int exit_for(csb_patch_err_kind k) {
       return CSB_EXIT_POLICY;
     case CSB_PATCH_ERR_IO:
       return CSB_EXIT_OSERR;
+    case CSB_PATCH_ERR_PENDING:
+      return CSB_EXIT_UNAVAILABLE;
     default:
       return CSB_EXIT_DATA;
   }
 }
 
-static int print_json(const csb_patch_plan *plan, int dry_run) {
+/* A failed step of the run: the library's message, and for a dry run that
+ * cannot tell the outcome after recovering an interrupted run, what does. */
+static int fail(const csb_cli *cli, csb_patch_err_kind kind, const char *msg) {
+  return csb_cli_error(cli, exit_for(kind), "%s%s", msg,
+                       kind == CSB_PATCH_ERR_PENDING
+                           ? " (a run without --dry-run recovers it before it applies the patch)"
+                           : "");
+}
+
+static const char *action_name(csb_patch_recovery a) {
+  return a == CSB_PATCH_ROLL_FORWARD ? "roll_forward" : "roll_back";
+}
+
+/* The warnings of a dry run about the interrupted transactions recorded
+ * in pd since the first *shown. */
+static void warn_pending(const csb_cli *cli, const csb_patch_pending *pd, size_t *shown) {
+  for (; *shown < csb_patch_pending_len(pd); (*shown)++) {
+    const csb_patch_pending_tx *x = csb_patch_pending_at(pd, *shown);
+    csb_cli_warn(cli,
+                 "an interrupted run left a transaction pending (%s): the run rolls it %s "
+                 "first; this dry run shows the outcome after that",
+                 x->journal, x->action == CSB_PATCH_ROLL_FORWARD ? "forward" : "back");
+  }
+}
+
+static int print_json(const csb_patch_plan *plan, int dry_run, const csb_patch_pending *pd) {
   csb_buf b = {0};
   csb_buf_puts(&b, "{\"changes\":[");
   for (size_t i = 0; i < csb_patch_plan_summary_len(plan); i++) {
@@ -287,7 +314,17 @@ static int print_json(const csb_patch_plan *plan, int dry_run) {
     csb_buf_put_json_string(&b, e->path, strlen(e->path));
     csb_buf_putc(&b, '}');
   }
-  csb_buf_printf(&b, "],\"dry_run\":%s}\n", dry_run ? "true" : "false");
+  csb_buf_printf(&b, "],\"dry_run\":%s", dry_run ? "true" : "false");
+  for (size_t i = 0; i < csb_patch_pending_len(pd); i++) {
+    const csb_patch_pending_tx *x = csb_patch_pending_at(pd, i);
+    csb_buf_puts(&b, i ? "," : ",\"pending\":[");
+    csb_buf_printf(&b, "{\"action\":\"%s\",\"id\":", action_name(x->action));
+    csb_buf_put_json_string(&b, x->id, strlen(x->id));
+    csb_buf_puts(&b, ",\"journal\":");
+    csb_buf_put_json_string(&b, x->journal, strlen(x->journal));
+    csb_buf_putc(&b, '}');
+  }
+  csb_buf_puts(&b, csb_patch_pending_len(pd) ? "]}\n" : "}\n");
   return emit(&b);
 }
 
@@ -378,6 +415,9 @@ static int csb_main(int argc, char **argv) {
   csb_buf full = {0};
   csb_patch_err_kind kind = CSB_PATCH_ERR_NONE;
   check_ctx cctx = {NULL, NULL}, commit_cctx = {NULL, NULL};
+  /* A dry run's record of what recovering interrupted runs would do. */
+  csb_patch_pending *pending = dry_run ? csb_patch_pending_new() : NULL;
+  size_t warned = 0;
 
   /* The policy is optional here and never read from standard input
    * without `--policy -`: standard input is the patch's. */
@@ -405,27 +445,29 @@ static int csb_main(int argc, char **argv) {
       rc = csb_cli_error(&cli, CSB_EXIT_DATA, "Invalid patch: %s", message(&full, &err));
     goto out;
   }
-  /* Interrupted runs in the patch's directories are recovered first (not
-   * by a dry run). The policy is evaluated afresh after them: they change
-   * the tree. */
+  /* Interrupted runs in the patch's directories are recovered first (a
+   * dry run records what that would do, and plans the patch over it). The
+   * policy is evaluated afresh after them: they change the tree. */
   csb_patch_plan_opts po = {cwd, 0, policy ? policy_check : NULL, policy ? &cctx : NULL, &full,
                             NULL};
   csb_patch_commit_opts co = {1, policy ? policy_check : NULL, policy ? &commit_cctx : NULL,
-                              NULL};
+                              pending};
   if (policy) cctx.ev = csb_policy_evaluator_new(policy);
-  int recovered = dry_run || csb_patch_recover_for(p, &po, &co, &kind, &err);
+  int recovered = csb_patch_recover_for(p, &po, &co, &kind, &err);
   csb_policy_evaluator_free(cctx.ev);
   cctx.ev = NULL;
+  warn_pending(&cli, pending, &warned);
   if (!recovered) {
-    rc = csb_cli_error(&cli, exit_for(kind), "%s", err.msg);
+    rc = fail(&cli, kind, err.msg);
     goto out;
   }
   if (policy) cctx.ev = csb_policy_evaluator_new(policy);
+  po.pending = pending;
   plan = csb_patch_plan_build(p, &po, &kind, &err);
   csb_policy_evaluator_free(cctx.ev);
   cctx.ev = NULL;
   if (!plan) {
-    rc = csb_cli_error(&cli, exit_for(kind), "%s", message(&full, &err));
+    rc = fail(&cli, kind, message(&full, &err));
     goto out;
   }
   /* JSON text is UTF-8: a change whose absolute path is not (a directory
@@ -443,11 +485,23 @@ static int csb_main(int argc, char **argv) {
   }
   /* A dry run refuses where the run would: a directory it would create,
    * a temporary file or the journal the policy does not let it write. */
-  if (!(dry_run ? csb_patch_commit_check : csb_patch_commit)(plan, &co, &kind, &err)) {
-    rc = csb_cli_error(&cli, exit_for(kind), "%s", err.msg);
+  int committed = (dry_run ? csb_patch_commit_check : csb_patch_commit)(plan, &co, &kind, &err);
+  warn_pending(&cli, pending, &warned);
+  if (!committed) {
+    rc = fail(&cli, kind, err.msg);
     goto out;
   }
-  if (!(json ? print_json(plan, dry_run)
+  for (size_t i = 0; json && i < csb_patch_pending_len(pending); i++) {
+    const char *j = csb_patch_pending_at(pending, i)->journal;
+    if (!utf8_ok(j, strlen(j))) {
+      rc = csb_cli_error(&cli, CSB_EXIT_DATA,
+                         "--json cannot report the interrupted transaction %s: its path is not "
+                         "valid UTF-8",
+                         csb_patch_pending_at(pending, i)->id);
+      goto out;
+    }
+  }
+  if (!(json ? print_json(plan, dry_run, pending)
              : print_summary(plan, dry_run ? "Dry run. Would update the following files:\n"
                                            : "Success. Updated the following files:\n"))) {
     rc = csb_cli_error(&cli, CSB_EXIT_OSERR,
@@ -460,6 +514,7 @@ static int csb_main(int argc, char **argv) {
 out:
   csb_buf_free(&full);
   release(plan, p);
+  csb_patch_pending_free(pending);
   csb_policy_free(policy);
   free(text);
   free(cwd);

@@ -1,0 +1,1 @@
+mkdir d && printf 'F\n' > d/f.txt && ln -s d ln

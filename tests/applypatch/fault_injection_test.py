@@ -29,6 +29,13 @@ thread reaches first.
         run_concurrent): the second run must not remove any file of the
         first, both must succeed, with both changes in the tree.
 
+Killed at every step, the same patch is tried again (run_retries): first
+with --dry-run, which must leave the tree as it is (the leftovers too),
+name every interrupted transaction with the way the run recovers it and
+report what the run then does: the run itself recovers first and must
+succeed where the change was rolled back, fail as the dry run said where
+it was rolled forward, and leave the new tree either way.
+
 Under a policy whose writable directory lies below a read-only one that
 the patch creates it in (run_placement), killed at every step: no file
 of the run may ever be in a directory the policy keeps read-only, and
@@ -167,14 +174,14 @@ def artifacts(top):
     return [k for k in snapshot(top) if os.path.basename(k).startswith(".csb-applypatch-")]
 
 
-def run(binary, cwd, patch, env_extra=None, policy=None):
+def run(binary, cwd, patch, env_extra=None, policy=None, options=()):
     env = dict(os.environ)
     env.pop("CSB_PATCH_FAULT_STEP", None)
     env.pop("CSB_PATCH_FAULT_MODE", None)
     env["CSB_PATCH_FAULT_NOSYNC"] = "1"  # durability is not observable here
     if env_extra:
         env.update(env_extra)
-    argv = [binary] + (["--policy", policy] if policy else []) + [patch]
+    argv = [binary] + (["--policy", policy] if policy else []) + list(options) + [patch]
     return subprocess.run(argv, cwd=cwd, env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, timeout=60)
 
@@ -281,6 +288,62 @@ def run_scenario(binary, base, name, files, patch, probe, env, failures):
         if outcomes["old"] == 0 or outcomes["new"] == 0:
             failures.append("%s %s: expected both old and new outcomes" % (name, mode))
     return checks
+
+
+WARNING = re.compile(rb"csb-applypatch: warning: an interrupted run left a transaction pending "
+                     rb"\((\S+)\.j\): the run rolls it (back|forward) first; this dry run shows "
+                     rb"the outcome after that\n")
+
+
+def run_retries(binary, base, name, files, patch, env, failures):
+    """Kills the patch at every step, then tries it again: a dry run, then
+    the run it predicts (see the module's docstring). Returns the checks."""
+    ref = os.path.join(base, "%s-retry-ref" % name)
+    os.makedirs(ref)
+    make_tree(ref, files)
+    run(binary, ref, patch, env)
+    new_files = files_only(snapshot(ref))
+    outcomes = {"back": 0, "forward": 0}
+    n = 0
+    while n < 500:
+        n += 1
+        work = os.path.join(base, "%s-retry-%d" % (name, n))
+        os.makedirs(work)
+        make_tree(work, files)
+        r = run(binary, work, patch, dict(env, CSB_PATCH_FAULT_STEP=str(n),
+                                          CSB_PATCH_FAULT_MODE="kill"))
+        if r.returncode == 0:
+            shutil.rmtree(work)
+            break  # step n is past the last step
+        tag = "%s killed at step %d, tried again" % (name, n)
+        before = snapshot(work)
+        journals = sorted(k for k in before if re.fullmatch(r"(.*/)?\.csb-applypatch-.*\.j", k))
+        dry = run(binary, work, patch, env, options=["--dry-run"])
+        if snapshot(work) != before:
+            failures.append("%s: the dry run changed the tree" % tag)
+        warned = WARNING.findall(dry.stderr)
+        named = sorted(os.path.relpath(j.decode() + ".j", work) for j, _ in warned)
+        if named != journals:
+            failures.append("%s: the dry run named %s, the tree holds %s" % (tag, named, journals))
+        for _, action in warned:
+            outcomes[action.decode()] += 1
+        real = run(binary, work, patch, env)
+        said = (dry.returncode, dry.stdout.replace(b"Dry run. Would update", b"Success. Updated"),
+                WARNING.sub(b"", dry.stderr))
+        if (real.returncode, real.stdout, real.stderr) != said:
+            failures.append("%s: the dry run said %r, the run did %r" % (
+                tag, said, (real.returncode, real.stdout, real.stderr)))
+        rolled_forward = any(a == b"forward" for _, a in warned)
+        if real.returncode != (65 if rolled_forward else 0) and journals:
+            failures.append("%s: exit %d after a roll %s" % (
+                tag, real.returncode, "forward" if rolled_forward else "back"))
+        if files_only(snapshot(work)) != new_files or artifacts(work):
+            failures.append("%s: the run left %s" % (tag, artifacts(work) or "another tree"))
+        shutil.rmtree(work)
+    print("%s retried: %d steps, pending %s" % (name, n - 1, outcomes))
+    if outcomes["back"] == 0 or outcomes["forward"] == 0:
+        failures.append("%s retried: expected both roll-backs and roll-forwards" % name)
+    return n - 1
 
 
 # A racing process: after step N (anything the run creates, renames or
@@ -567,6 +630,7 @@ def main():
     try:
         for name, files, patch, probe, env in SCENARIOS:
             checks += run_scenario(binary, base, name, files, patch, probe, env, failures)
+            checks += run_retries(binary, base, name, files, patch, env, failures)
         checks += run_swaps(binary, base, failures)
         checks += run_recovery_swap(binary, base, failures)
         checks += run_concurrent(binary, base, failures)

@@ -114,6 +114,13 @@ void csb_cli_warn(const csb_cli *cli, const char *fmt, ...) {
   va_end(ap);
 }
 
+void csb_cli_note(const csb_cli *cli, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  emit(cli, "note", -1, fmt, ap);
+  va_end(ap);
+}
+
 int csb_cli_usage_error(const csb_cli *cli, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);

@@ -172,7 +172,7 @@ TEST(Cli, JsonErrors) {
   EXPECT_NE(err.find("must be text or json"), std::string::npos);
 }
 
-TEST(Cli, ErrorAndWarnFormatting) {
+TEST(Cli, ErrorWarnAndNoteFormatting) {
   Argv a({"t"});
   csb_cli cli;
   csb_cli_init(&cli, "csb-x", "csb-x", nullptr, kOpts, a.argc(), a.argv());
@@ -180,7 +180,11 @@ TEST(Cli, ErrorAndWarnFormatting) {
     EXPECT_EQ(csb_cli_error(&cli, CSB_EXIT_CONFIG, "bad \"%s\"\n", "k"), CSB_EXIT_CONFIG);
   });
   EXPECT_EQ(err, "csb-x: error: bad \"k\"\n\n");
+  err = Capture(2, [&] { csb_cli_note(&cli, "did %s", "it"); });
+  EXPECT_EQ(err, "csb-x: note: did it\n");
   cli.json_errors = 1;
+  err = Capture(2, [&] { csb_cli_note(&cli, "did %s", "it"); });
+  EXPECT_EQ(err, "{\"level\":\"note\",\"message\":\"did it\",\"tool\":\"csb-x\"}\n");
   err = Capture(2, [&] { csb_cli_warn(&cli, "tab\there %d", 5); });
   EXPECT_EQ(err,
             "{\"level\":\"warning\",\"message\":\"tab\\there 5\",\"tool\":\"csb-x\"}\n");

@@ -9,6 +9,7 @@
  * Diagnostics go to stderr, one line each:
  *     csb-TOOL: error: MESSAGE
  *     csb-TOOL: warning: MESSAGE
+ *     csb-TOOL: note: MESSAGE     (something done that the user should know)
  * or, after --error-format=json, one JSON object per line:
  *     {"exit":78,"kind":"config","level":"error","message":"...","tool":"csb-TOOL"}
  * (keys sorted; "exit" and "kind" only on errors).
@@ -120,6 +121,7 @@ int csb_cli_verror(const csb_cli *cli, int code, const char *fmt, va_list ap)
 /* A usage error: the message plus "Try 'TOOL --help'."; returns 64. */
 int csb_cli_usage_error(const csb_cli *cli, const char *fmt, ...) CSB_PRINTF(2, 3);
 void csb_cli_warn(const csb_cli *cli, const char *fmt, ...) CSB_PRINTF(2, 3);
+void csb_cli_note(const csb_cli *cli, const char *fmt, ...) CSB_PRINTF(2, 3);
 
 /* Parses an option value that must be a non-negative decimal integer no
  * larger than max. Prints a usage error and returns 0 on failure. */

@@ -806,10 +806,17 @@ static void rm_journal(const char *jpath, const struct stat *held) {
   free(dir);
 }
 
+/* Appends a transaction recovery finished to done (when not NULL). */
+static void log_recovered(csb_patch_pending *done, const char *jpath, csb_patch_recovery action) {
+  if (!done) return;
+  csb_patch_i_pend_begin(done, jpath, action);
+  csb_patch_i_pend_end(done);
+}
+
 /* Recovers the transaction of the journal jpath, or (sim) records what its
- * recovery does. */
+ * recovery does; each one recovered is listed in done (may be NULL). */
 static int recover_journal(const char *jpath, csb_patch_check_fn check, void *ctx,
-                           csb_patch_pending *sim, csb_error *err) {
+                           csb_patch_pending *sim, csb_patch_pending *done, csb_error *err) {
   const char *jreal = csb_patch_i_pend_where(sim, jpath);
   int fd = jreal ? pfs_open(jreal, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0) : -1;
   if (!jreal) errno = ENOENT;
@@ -850,6 +857,7 @@ static int recover_journal(const char *jpath, csb_patch_check_fn check, void *ct
       (void)csb_patch_i_pend_unlink(sim, jpath);
     } else {
       rm_journal(jpath, &st);
+      log_recovered(done, jpath, CSB_PATCH_ROLL_BACK);
     }
     close(fd);
     return 1;
@@ -911,9 +919,10 @@ static int recover_journal(const char *jpath, csb_patch_check_fn check, void *ct
     tx_free(&t);
     return 0;
   }
+  csb_patch_recovery action =
+      t.committed && !t.aborted ? CSB_PATCH_ROLL_FORWARD : CSB_PATCH_ROLL_BACK;
   if (sim) {
-    csb_patch_i_pend_begin(sim, jpath, t.committed && !t.aborted ? CSB_PATCH_ROLL_FORWARD
-                                                                 : CSB_PATCH_ROLL_BACK);
+    csb_patch_i_pend_begin(sim, jpath, action);
   } else {
     fi_init(&t, 1);
     (void)step(&t);
@@ -927,6 +936,7 @@ static int recover_journal(const char *jpath, csb_patch_check_fn check, void *ct
     r = undo_committed(&t);
   tx_free(&t);
   if (!r) return csb_error_set(err, "cannot finish the interrupted change recorded in %s", jpath);
+  if (!sim) log_recovered(done, jpath, action);
   return 1;
 }
 
@@ -950,9 +960,10 @@ static int pin_canonical(const char *dir) {
   return fd;
 }
 
-/* csb_patch_recover_dir, or (sim) csb_patch_pending_scan. */
+/* csb_patch_recover_dir (listing what it recovers in done, which may be
+ * NULL), or (sim) csb_patch_pending_scan. */
 static int recover_dir(const char *dir, csb_patch_check_fn check, void *ctx,
-                       csb_patch_pending *sim, csb_error *err) {
+                       csb_patch_pending *sim, csb_patch_pending *done, csb_error *err) {
   int dfd = -2; /* dir pinned once something is to be removed from it */
   csb_strv all;
   csb_strv_init(&all);
@@ -1003,7 +1014,7 @@ static int recover_dir(const char *dir, csb_patch_check_fn check, void *ctx,
       }
     }
     if (journal) {
-      if (!recover_journal(journal, check, ctx, sim, err)) ok = 0;
+      if (!recover_journal(journal, check, ctx, sim, done, err)) ok = 0;
       if (sim) csb_patch_i_pend_end(sim);
     }
     /* Whatever of this transaction is left here now has no live journal
@@ -1054,12 +1065,17 @@ static int recover_dir(const char *dir, csb_patch_check_fn check, void *ctx,
 }
 
 int csb_patch_recover_dir(const char *dir, csb_patch_check_fn check, void *ctx, csb_error *err) {
-  return recover_dir(dir, check, ctx, NULL, err);
+  return recover_dir(dir, check, ctx, NULL, NULL, err);
+}
+
+int csb_patch_i_recover_dir(csb_patch_pending *done, const char *dir, csb_patch_check_fn check,
+                              void *ctx, csb_error *err) {
+  return recover_dir(dir, check, ctx, NULL, done, err);
 }
 
 int csb_patch_pending_scan(csb_patch_pending *pd, const char *dir, csb_patch_check_fn check,
                            void *ctx, csb_error *err) {
-  return recover_dir(dir, check, ctx, pd, err);
+  return recover_dir(dir, check, ctx, pd, NULL, err);
 }
 
 /* ---- the live transaction --------------------------------------------------------- */
@@ -1532,7 +1548,8 @@ static int commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts, int dry
     int ok = 1;
     for (size_t i = 0; i < anchors.len && ok; i++) {
       csb_error re;
-      if (!(ok = recover_dir(anchors.items[i], opts->check, opts->check_ctx, sim, &re))) {
+      if (!(ok = recover_dir(anchors.items[i], opts->check, opts->check_ctx, sim,
+                             sim ? NULL : opts->recovered, &re))) {
         csb_patch_set_msg(err, NULL, 0, &(csb_buf){re.msg, strlen(re.msg), 0});
         if (kind) *kind = CSB_PATCH_ERR_IO;
       }

@@ -222,6 +222,11 @@ typedef struct csb_patch_commit_opts {
    * recover_first, what recovery would do is recorded here instead of
    * done (csb_patch_pending_scan); csb_patch_commit ignores it. */
   csb_patch_pending *pending;
+  /* May be NULL. csb_patch_recover_for (without pending) and
+   * csb_patch_commit: each interrupted transaction they roll back or
+   * forward is appended here once it is done (csb_patch_pending_at: its
+   * journal, id and action), in the order they take them. */
+  csb_patch_pending *recovered;
 } csb_patch_commit_opts;
 
 /* Writes the plan all-or-nothing. Every new file content goes to a
@@ -282,7 +287,9 @@ typedef struct csb_patch_pending_tx {
 /* A record of interrupted transactions and of the files as recovering them
  * would leave them, kept in memory: filled by csb_patch_pending_scan (and
  * by csb_patch_recover_for and csb_patch_commit_check given one), read by
- * csb_patch_plan_build (csb_patch_plan_opts.pending). */
+ * csb_patch_plan_build (csb_patch_plan_opts.pending). As
+ * csb_patch_commit_opts.recovered it only lists the transactions a
+ * recovery took. */
 csb_patch_pending *csb_patch_pending_new(void);
 void csb_patch_pending_free(csb_patch_pending *pd);
 /* The transactions recorded, in the order recovery would take them. */
@@ -312,7 +319,10 @@ int csb_patch_pending_scan(csb_patch_pending *pd, const char *dir, csb_patch_che
  * copts->pending is set, only recorded there (csb_patch_pending_scan).
  * Nothing is done without copts->recover_first, for a patch without hunks,
  * or when a path does not resolve or opts->check refuses one (1 is
- * returned: csb_patch_plan_build then fails with that error). On failure
+ * returned with *kind and err set to that error, which
+ * csb_patch_plan_build then fails with; else *kind is
+ * CSB_PATCH_ERR_NONE). Each transaction recovered is listed in
+ * copts->recovered when set. On failure
  * returns 0 with kind CSB_PATCH_ERR_IO and the recovery's message. */
 int csb_patch_recover_for(const csb_patch *p, const csb_patch_plan_opts *opts,
                           const csb_patch_commit_opts *copts, csb_patch_err_kind *kind,

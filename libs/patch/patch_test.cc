@@ -515,7 +515,7 @@ class Tree : public ::testing::Test {
     csb_error err;
     csb_patch_plan *plan = csb_patch_plan_build(r.p, &o, &kind, &err);
     if (plan) {
-      csb_patch_commit_opts co = {1, check, ctx, nullptr};
+      csb_patch_commit_opts co = {1, check, ctx, nullptr, nullptr};
       if (!csb_patch_commit(plan, &co, &kind, &err)) full.len = 0;
     }
     if (kind != CSB_PATCH_ERR_NONE && msg) *msg = full.len ? std::string(full.data, full.len) : err.msg;
@@ -657,7 +657,7 @@ TEST_F(Tree, ManyPiecesWritten) {
   csb_error err;
   csb_patch_plan *plan = csb_patch_plan_build(r.p, &o, &kind, &err);
   ASSERT_NE(plan, nullptr) << err.msg;
-  csb_patch_commit_opts co = {1, nullptr, nullptr, nullptr};
+  csb_patch_commit_opts co = {1, nullptr, nullptr, nullptr, nullptr};
   ASSERT_EQ(csb_patch_commit(plan, &co, &kind, &err), 1) << err.msg;
   size_t len = 0;
   const char *data = csb_patch_plan_new_contents(plan, 0, &len);
@@ -721,7 +721,7 @@ TEST_F(Tree, ManyHunksOnOneFileKeepOneCopy) {
   const char *data = csb_patch_plan_new_contents(plan, i, &len);
   std::string want = "v" + std::to_string(n - 1) + body.substr(4);
   EXPECT_EQ(std::string(data, len), want);
-  csb_patch_commit_opts co = {1, nullptr, nullptr, nullptr};
+  csb_patch_commit_opts co = {1, nullptr, nullptr, nullptr, nullptr};
   ASSERT_EQ(csb_patch_commit(plan, &co, &kind, &err), 1) << err.msg;
   csb_patch_plan_free(plan);
   EXPECT_FALSE(Exists("big.txt"));
@@ -989,7 +989,7 @@ TEST_F(Tree, CommitCheckRefusesLikeCommitWithoutWriting) {
   csb_error err;
   csb_patch_plan *plan = csb_patch_plan_build(r.p, &o, &kind, &err);
   ASSERT_NE(plan, nullptr) << err.msg;
-  csb_patch_commit_opts co = {1, deny_exactly, &denied, nullptr};
+  csb_patch_commit_opts co = {1, deny_exactly, &denied, nullptr, nullptr};
   for (int dry : {1, 0}) {
     kind = CSB_PATCH_ERR_NONE;
     EXPECT_EQ((dry ? csb_patch_commit_check : csb_patch_commit)(plan, &co, &kind, &err), 0);
@@ -998,7 +998,7 @@ TEST_F(Tree, CommitCheckRefusesLikeCommitWithoutWriting) {
     EXPECT_FALSE(Exists("ro/c"));
     EXPECT_TRUE(Leftovers().empty());
   }
-  csb_patch_commit_opts all = {1, nullptr, nullptr, nullptr};
+  csb_patch_commit_opts all = {1, nullptr, nullptr, nullptr, nullptr};
   EXPECT_EQ(csb_patch_commit_check(plan, &all, &kind, &err), 1);
   EXPECT_FALSE(Exists("ro/c"));
   EXPECT_TRUE(Leftovers().empty());
@@ -1221,7 +1221,7 @@ TEST_F(Tree, RecoverForRecoversTheDirectoriesOfThePatchFirst) {
   Parsed r;
   Parse(P("*** Update File: sub/b.txt\n@@\n-newb\n+B\n"), &r);
   ASSERT_TRUE(r.ok);
-  csb_patch_commit_opts co = {1, nullptr, nullptr, nullptr};
+  csb_patch_commit_opts co = {1, nullptr, nullptr, nullptr, nullptr};
   csb_patch_err_kind kind;
   csb_error err;
   // A path the check refuses: nothing is recovered (the plan fails).
@@ -1230,6 +1230,9 @@ TEST_F(Tree, RecoverForRecoversTheDirectoriesOfThePatchFirst) {
   std::string before = State();
   ASSERT_TRUE(csb_patch_recover_for(r.p, &refused, &co, &kind, &err));
   EXPECT_EQ(State(), before);
+  // The refusal is left in kind and err for a caller that only recovers.
+  EXPECT_EQ(kind, CSB_PATCH_ERR_POLICY);
+  EXPECT_NE(std::string(err.msg).find("sub/b.txt"), std::string::npos) << err.msg;
   // Given a record, it only fills it.
   csb_patch_plan_opts o = {root.c_str(), 0, nullptr, nullptr, nullptr, nullptr};
   co.pending = csb_patch_pending_new();
@@ -1238,11 +1241,21 @@ TEST_F(Tree, RecoverForRecoversTheDirectoriesOfThePatchFirst) {
   EXPECT_EQ(csb_patch_pending_len(co.pending), 1u);
   csb_patch_pending_free(co.pending);
   co.pending = nullptr;
-  // Else the change is finished, through the pointer in sub/.
+  // Else the change is finished, through the pointer in sub/, and listed.
+  co.recovered = csb_patch_pending_new();
   ASSERT_TRUE(csb_patch_recover_for(r.p, &o, &co, &kind, &err)) << err.msg;
+  EXPECT_EQ(kind, CSB_PATCH_ERR_NONE);
   EXPECT_EQ(Read("a.txt"), "new\n");
   EXPECT_EQ(Read("sub/b.txt"), "newb\n");
   EXPECT_TRUE(Leftovers().empty());
+  ASSERT_EQ(csb_patch_pending_len(co.recovered), 1u);
+  const csb_patch_pending_tx *x = csb_patch_pending_at(co.recovered, 0);
+  EXPECT_EQ(x->action, CSB_PATCH_ROLL_FORWARD);
+  EXPECT_EQ(std::string(x->journal), root + "/.csb-applypatch-" + x->id + ".j");
+  // Nothing left: nothing more is listed.
+  ASSERT_TRUE(csb_patch_recover_for(r.p, &o, &co, &kind, &err)) << err.msg;
+  EXPECT_EQ(csb_patch_pending_len(co.recovered), 1u);
+  csb_patch_pending_free(co.recovered);
 }
 
 // ---- the fuzz entry point over a few seeds and random mutations ----------------

@@ -52,7 +52,7 @@ TEST(Unprivileged, UpdateKeepsGroupAndRefusesReadOnlyFile) {
       if (csb_patch_parse(text.data(), text.size(), 0, &p, &err, nullptr))
         plan = csb_patch_plan_build(p, &o, &kind, &err);
       if (plan) {
-        csb_patch_commit_opts co = {1, nullptr, nullptr, nullptr};
+        csb_patch_commit_opts co = {1, nullptr, nullptr, nullptr, nullptr};
         (void)csb_patch_commit(plan, &co, &kind, &err);
       }
       csb_patch_plan_free(plan);

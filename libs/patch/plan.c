@@ -917,7 +917,10 @@ int csb_patch_recover_for(const csb_patch *p, const csb_patch_plan_opts *op,
   if (!co || !co->recover_first || p->n_hunks == 0) return 1;
   csb_patch_target *targets = csb_xcalloc(p->n_hunks * 2, sizeof(*targets));
   size_t nt = 0;
-  plan_ctx quiet = {NULL, NULL, NULL, op};
+  /* A path that does not resolve, or that the check refuses, recovers
+   * nothing: the error is left in err and kind for a caller that only
+   * recovers (the plan fails with it anyway). */
+  plan_ctx quiet = {err, NULL, kind, op};
   int resolved = resolve_all(p, &quiet, NULL, targets, &nt);
   csb_strv dirs;
   csb_strv_init(&dirs);
@@ -937,7 +940,8 @@ int csb_patch_recover_for(const csb_patch *p, const csb_patch_plan_opts *op,
     csb_error re;
     ok = co->pending ? csb_patch_pending_scan(co->pending, dirs.items[i], co->check,
                                               co->check_ctx, &re)
-                     : csb_patch_recover_dir(dirs.items[i], co->check, co->check_ctx, &re);
+                     : csb_patch_i_recover_dir(co->recovered, dirs.items[i], co->check,
+                                               co->check_ctx, &re);
     if (!ok) {
       if (err) *err = re;
       if (kind) *kind = CSB_PATCH_ERR_IO;

@@ -32,8 +32,9 @@ thread reaches first.
 Killed at every step, the same patch is tried again (run_retries): first
 with --dry-run, which must leave the tree as it is (the leftovers too),
 name every interrupted transaction with the way the run recovers it and
-report what the run then does: the run itself recovers first and must
-succeed where the change was rolled back, fail as the dry run said where
+report what the run then does: the run itself recovers first, says so
+on stderr for each transaction the dry run named (a `note:` line, same
+journal, same way), and must succeed where the change was rolled back, fail as the dry run said where
 it was rolled forward, and leave the new tree either way.
 
 Under a policy whose writable directory lies below a read-only one that
@@ -328,8 +329,10 @@ def run_retries(binary, base, name, files, patch, env, failures):
         for _, action in warned:
             outcomes[action.decode()] += 1
         real = run(binary, work, patch, env)
+        # Each transaction the dry run named, the run recovers and says so.
         said = (dry.returncode, dry.stdout.replace(b"Dry run. Would update", b"Success. Updated"),
-                WARNING.sub(b"", dry.stderr))
+                WARNING.sub(lambda m: b"csb-applypatch: note: recovered an interrupted run "
+                            b"(%s.j): rolled %s\n" % (m.group(1), m.group(2)), dry.stderr))
         if (real.returncode, real.stdout, real.stderr) != said:
             failures.append("%s: the dry run said %r, the run did %r" % (
                 tag, said, (real.returncode, real.stdout, real.stderr)))

@@ -163,7 +163,7 @@ static int upstream_main(int argc, char **argv) {
     goto out;
   }
   csb_patch_plan_opts po = {cwd, CSB_PATCH_TEXT_ADD_FINAL_NEWLINE, NULL, NULL, &full, NULL};
-  csb_patch_commit_opts co = {1, NULL, NULL, NULL};
+  csb_patch_commit_opts co = {1, NULL, NULL, NULL, NULL};
   if (!csb_patch_recover_for(p, &po, &co, &kind, &err)) {
     fprintf(stderr, "%s\n", err.msg);
     goto out;
@@ -296,7 +296,43 @@ static void warn_pending(const csb_cli *cli, const csb_patch_pending *pd, size_t
   }
 }
 
-static int print_json(const csb_patch_plan *plan, int dry_run, const csb_patch_pending *pd) {
+/* The notes of a run about the interrupted transactions it recovered,
+ * listed in rec since the first *shown. */
+static void note_recovered(const csb_cli *cli, const csb_patch_pending *rec, size_t *shown) {
+  for (; *shown < csb_patch_pending_len(rec); (*shown)++) {
+    const csb_patch_pending_tx *x = csb_patch_pending_at(rec, *shown);
+    csb_cli_note(cli, "recovered an interrupted run (%s): rolled %s", x->journal,
+                 x->action == CSB_PATCH_ROLL_FORWARD ? "forward" : "back");
+  }
+}
+
+/* `"key":[{"action","id","journal"}...]`: the transactions of pd. */
+static void put_txs(csb_buf *b, const char *key, const csb_patch_pending *pd) {
+  csb_buf_printf(b, "\"%s\":[", key);
+  for (size_t i = 0; i < csb_patch_pending_len(pd); i++) {
+    const csb_patch_pending_tx *x = csb_patch_pending_at(pd, i);
+    if (i) csb_buf_putc(b, ',');
+    csb_buf_printf(b, "{\"action\":\"%s\",\"id\":", action_name(x->action));
+    csb_buf_put_json_string(b, x->id, strlen(x->id));
+    csb_buf_puts(b, ",\"journal\":");
+    csb_buf_put_json_string(b, x->journal, strlen(x->journal));
+    csb_buf_putc(b, '}');
+  }
+  csb_buf_putc(b, ']');
+}
+
+/* The name of the first transaction of pd whose journal path JSON cannot
+ * hold (not valid UTF-8), or NULL. */
+static const char *not_json(const csb_patch_pending *pd) {
+  for (size_t i = 0; i < csb_patch_pending_len(pd); i++) {
+    const csb_patch_pending_tx *x = csb_patch_pending_at(pd, i);
+    if (!utf8_ok(x->journal, strlen(x->journal))) return x->id;
+  }
+  return NULL;
+}
+
+static int print_json(const csb_patch_plan *plan, int dry_run, const csb_patch_pending *pd,
+                      const csb_patch_pending *rec) {
   csb_buf b = {0};
   csb_buf_puts(&b, "{\"changes\":[");
   for (size_t i = 0; i < csb_patch_plan_summary_len(plan); i++) {
@@ -315,16 +351,15 @@ static int print_json(const csb_patch_plan *plan, int dry_run, const csb_patch_p
     csb_buf_putc(&b, '}');
   }
   csb_buf_printf(&b, "],\"dry_run\":%s", dry_run ? "true" : "false");
-  for (size_t i = 0; i < csb_patch_pending_len(pd); i++) {
-    const csb_patch_pending_tx *x = csb_patch_pending_at(pd, i);
-    csb_buf_puts(&b, i ? "," : ",\"pending\":[");
-    csb_buf_printf(&b, "{\"action\":\"%s\",\"id\":", action_name(x->action));
-    csb_buf_put_json_string(&b, x->id, strlen(x->id));
-    csb_buf_puts(&b, ",\"journal\":");
-    csb_buf_put_json_string(&b, x->journal, strlen(x->journal));
-    csb_buf_putc(&b, '}');
+  if (csb_patch_pending_len(pd)) {
+    csb_buf_putc(&b, ',');
+    put_txs(&b, "pending", pd);
   }
-  csb_buf_puts(&b, csb_patch_pending_len(pd) ? "]}\n" : "}\n");
+  if (csb_patch_pending_len(rec)) {
+    csb_buf_putc(&b, ',');
+    put_txs(&b, "recovered", rec);
+  }
+  csb_buf_puts(&b, "}\n");
   return emit(&b);
 }
 
@@ -417,7 +452,9 @@ static int csb_main(int argc, char **argv) {
   check_ctx cctx = {NULL, NULL}, commit_cctx = {NULL, NULL};
   /* A dry run's record of what recovering interrupted runs would do. */
   csb_patch_pending *pending = dry_run ? csb_patch_pending_new() : NULL;
-  size_t warned = 0;
+  /* A run's list of the interrupted transactions it recovered. */
+  csb_patch_pending *recovered = dry_run ? NULL : csb_patch_pending_new();
+  size_t warned = 0, noted = 0;
 
   /* The policy is optional here and never read from standard input
    * without `--policy -`: standard input is the patch's. */
@@ -451,13 +488,14 @@ static int csb_main(int argc, char **argv) {
   csb_patch_plan_opts po = {cwd, 0, policy ? policy_check : NULL, policy ? &cctx : NULL, &full,
                             NULL};
   csb_patch_commit_opts co = {1, policy ? policy_check : NULL, policy ? &commit_cctx : NULL,
-                              pending};
+                              pending, recovered};
   if (policy) cctx.ev = csb_policy_evaluator_new(policy);
-  int recovered = csb_patch_recover_for(p, &po, &co, &kind, &err);
+  int recovered_ok = csb_patch_recover_for(p, &po, &co, &kind, &err);
   csb_policy_evaluator_free(cctx.ev);
   cctx.ev = NULL;
   warn_pending(&cli, pending, &warned);
-  if (!recovered) {
+  note_recovered(&cli, recovered, &noted);
+  if (!recovered_ok) {
     rc = fail(&cli, kind, err.msg);
     goto out;
   }
@@ -487,21 +525,23 @@ static int csb_main(int argc, char **argv) {
    * a temporary file or the journal the policy does not let it write. */
   int committed = (dry_run ? csb_patch_commit_check : csb_patch_commit)(plan, &co, &kind, &err);
   warn_pending(&cli, pending, &warned);
+  note_recovered(&cli, recovered, &noted);
   if (!committed) {
     rc = fail(&cli, kind, err.msg);
     goto out;
   }
-  for (size_t i = 0; json && i < csb_patch_pending_len(pending); i++) {
-    const char *j = csb_patch_pending_at(pending, i)->journal;
-    if (!utf8_ok(j, strlen(j))) {
-      rc = csb_cli_error(&cli, CSB_EXIT_DATA,
-                         "--json cannot report the interrupted transaction %s: its path is not "
-                         "valid UTF-8",
-                         csb_patch_pending_at(pending, i)->id);
-      goto out;
-    }
+  const char *bad = json ? not_json(dry_run ? pending : recovered) : NULL;
+  if (bad) {
+    rc = csb_cli_error(&cli, CSB_EXIT_DATA,
+                       dry_run ? "--json cannot report the interrupted transaction %s: its path "
+                                 "is not valid UTF-8"
+                               : "the patch was applied, but --json cannot report the "
+                                 "interrupted transaction %s it recovered: its path is not "
+                                 "valid UTF-8",
+                       bad);
+    goto out;
   }
-  if (!(json ? print_json(plan, dry_run, pending)
+  if (!(json ? print_json(plan, dry_run, pending, recovered)
              : print_summary(plan, dry_run ? "Dry run. Would update the following files:\n"
                                            : "Success. Updated the following files:\n"))) {
     rc = csb_cli_error(&cli, CSB_EXIT_OSERR,
@@ -515,6 +555,7 @@ out:
   csb_buf_free(&full);
   release(plan, p);
   csb_patch_pending_free(pending);
+  csb_patch_pending_free(recovered);
   csb_policy_free(policy);
   free(text);
   free(cwd);

@@ -217,7 +217,7 @@ static char *canonical_dir(const char *d) {
 #endif
 }
 
-enum { OPT_POLICY, OPT_DIR, OPT_DRY_RUN, OPT_JSON, OPT_FILE };
+enum { OPT_POLICY, OPT_DIR, OPT_DRY_RUN, OPT_JSON, OPT_FILE, OPT_RECOVER };
 
 static const csb_cli_opt k_opts[] = {
     {"policy", 0, CSB_ARG_REQUIRED, OPT_POLICY, "FILE",
@@ -226,6 +226,8 @@ static const csb_cli_opt k_opts[] = {
     {"file", 'f', CSB_ARG_REQUIRED, OPT_FILE, "FILE", "read the patch from FILE"},
     {"dry-run", 'n', CSB_ARG_NONE, OPT_DRY_RUN, NULL, "check and report, change nothing"},
     {"json", 0, CSB_ARG_NONE, OPT_JSON, NULL, "report changes as JSON on stdout"},
+    {"recover", 0, CSB_ARG_NONE, OPT_RECOVER, NULL,
+     "only recover the interrupted runs a run of the patch recovers first; apply nothing"},
     {NULL, 0, CSB_ARG_NONE, 0, NULL, NULL},
 };
 
@@ -276,7 +278,9 @@ static int exit_for(csb_patch_err_kind k) {
 static int fail(const csb_cli *cli, csb_patch_err_kind kind, const char *msg) {
   return csb_cli_error(cli, exit_for(kind), "%s%s", msg,
                        kind == CSB_PATCH_ERR_PENDING
-                           ? " (a run without --dry-run recovers it before it applies the patch)"
+                           ? " (--recover instead of --dry-run recovers it without applying "
+                             "the patch; a run without --dry-run recovers it before it applies "
+                             "the patch)"
                            : "");
 }
 
@@ -331,6 +335,25 @@ static const char *not_json(const csb_patch_pending *pd) {
   return NULL;
 }
 
+/* --recover: one line per transaction, or the JSON object. */
+static int print_recovery(const csb_patch_pending *pd, int dry_run, int json) {
+  csb_buf b = {0};
+  if (json) {
+    csb_buf_putc(&b, '{');
+    put_txs(&b, dry_run ? "pending" : "recovered", pd);
+    csb_buf_puts(&b, "}\n");
+  }
+  for (size_t i = 0; !json && i < csb_patch_pending_len(pd); i++) {
+    const csb_patch_pending_tx *x = csb_patch_pending_at(pd, i);
+    int fwd = x->action == CSB_PATCH_ROLL_FORWARD;
+    csb_buf_printf(&b, "%s %s\n",
+                   dry_run ? (fwd ? "would roll forward" : "would roll back")
+                           : (fwd ? "rolled forward" : "rolled back"),
+                   x->journal);
+  }
+  return emit(&b);
+}
+
 static int print_json(const csb_patch_plan *plan, int dry_run, const csb_patch_pending *pd,
                       const csb_patch_pending *rec) {
   csb_buf b = {0};
@@ -366,12 +389,18 @@ static int print_json(const csb_patch_plan *plan, int dry_run, const csb_patch_p
 static int csb_main(int argc, char **argv) {
   csb_cli cli;
   csb_cli_init(&cli, "csb-applypatch",
-               "csb-applypatch [--policy FILE] [-C DIR] [--dry-run] [--json] [PATCH | - | -f FILE]",
+               "csb-applypatch [--policy FILE] [-C DIR] [--dry-run] [--json] [PATCH | - | -f FILE]\n"
+               "csb-applypatch --recover [--policy FILE] [-C DIR] [--dry-run] [--json] "
+               "[PATCH | - | -f FILE]",
                "Apply a Codex-format patch all-or-nothing. The patch is the PATCH argument, "
-               "FILE, or standard input; with --policy every path it touches must be writable.",
+               "FILE, or standard input; with --policy every path it touches must be writable. "
+               "Interrupted runs in the patch's directories are recovered first (rolled back "
+               "or forward); --recover does only that and prints `rolled back JOURNAL` or "
+               "`rolled forward JOURNAL` for each (with --dry-run: `would roll back JOURNAL`, "
+               "changing nothing).",
                k_opts, argc, argv);
   const char *policy_path = NULL, *dir = NULL, *patch_arg = NULL, *patch_file = NULL;
-  int dry_run = 0, json = 0, npos = 0;
+  int dry_run = 0, json = 0, recover_only = 0, npos = 0;
   for (;;) {
     const char *arg;
     int id = csb_cli_next(&cli, &arg);
@@ -392,6 +421,9 @@ static int csb_main(int argc, char **argv) {
         break;
       case OPT_JSON:
         json = 1;
+        break;
+      case OPT_RECOVER:
+        recover_only = 1;
         break;
       case CSB_CLI_POSITIONAL:
         patch_arg = arg;
@@ -493,6 +525,27 @@ static int csb_main(int argc, char **argv) {
   int recovered_ok = csb_patch_recover_for(p, &po, &co, &kind, &err);
   csb_policy_evaluator_free(cctx.ev);
   cctx.ev = NULL;
+  if (recover_only) {
+    /* Only the recovery, reported on standard output: a patch that is
+     * refused or names an invalid path fails as the run would. */
+    if (!recovered_ok || kind != CSB_PATCH_ERR_NONE) {
+      rc = fail(&cli, kind, err.msg);
+      goto out;
+    }
+    const csb_patch_pending *done = dry_run ? pending : recovered;
+    const char *bad = json ? not_json(done) : NULL;
+    if (bad) {
+      rc = csb_cli_error(&cli, CSB_EXIT_DATA,
+                         "--json cannot report the interrupted transaction %s: its path is not "
+                         "valid UTF-8",
+                         bad);
+      goto out;
+    }
+    if (!print_recovery(done, dry_run, json))
+      rc = csb_cli_error(&cli, CSB_EXIT_OSERR, "cannot write the report to standard output: %s",
+                         strerror(errno));
+    goto out;
+  }
   warn_pending(&cli, pending, &warned);
   note_recovered(&cli, recovered, &noted);
   if (!recovered_ok) {

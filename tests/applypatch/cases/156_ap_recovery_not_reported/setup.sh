@@ -1,11 +1,4 @@
 # A change interrupted while it rolled back after its commit point (as in
 # 145): apply_patch recovers it without a word and applies the patch,
 # output as upstream; "--recover" is no option there but the patch text.
-printf 'new\n' > a.txt
-printf 'the old a\n' > .csb-applypatch-5-00000000000000ef.r0
-printf 'added\n' > c.txt
-printf 'old d\n' > d.txt
-printf 'new d\n' > .csb-applypatch-5-00000000000000ef.t2
-A="$PWD/a.txt" C="$PWD/c.txt" D="$PWD/d.txt"
-printf 'csb-applypatch-journal 1\nid 5-00000000000000ef\nW 0 1 %d:%s\nW 1 0 %d:%s\nW 2 1 %d:%s\nprepared\ncommit\nabort\n' \
-  ${#A} "$A" ${#C} "$C" ${#D} "$D" > .csb-applypatch-5-00000000000000ef.j
+. "$(dirname "$0")/../145_csb_dry_run_json_pending_roll_back/setup.sh"

@@ -34,7 +34,7 @@ enum {
   CSB_EXIT_FALSE = 1,         /* a query answered "no" (e.g. --check: denied) */
   CSB_EXIT_USAGE = 64,        /* bad command line */
   CSB_EXIT_DATA = 65,         /* malformed input: JSON, TOML, patch, policy */
-  CSB_EXIT_UNAVAILABLE = 69,  /* cannot enforce this policy on this host */
+  CSB_EXIT_UNAVAILABLE = 69,  /* cannot do it exactly here (enforce the policy, predict a dry run) */
   CSB_EXIT_INTERNAL = 70,     /* bug or out of memory */
   CSB_EXIT_OSERR = 71,        /* a system call failed */
   CSB_EXIT_POLICY = 77,       /* the policy forbids the requested action */

@@ -1682,6 +1682,13 @@ class SniTunnels(unittest.TestCase):
         self.assertEqual(got, HRR)
         return s
 
+    def assert_second_refused(self, px, hrr, mark, ch1, s, msg=None):
+        """The tunnel s was closed with only the first ClientHello ch1 sent
+        upstream, as sni_malformed."""
+        self.assertEqual(rest(s, timeout=15), b"", msg)
+        self.assertEqual(hrr.conn(mark), ch1, msg)
+        self.assertEqual(px.audit()[-1]["network.policy.reason"], "sni_malformed")
+
     def test_retry_request_whose_record_header_comes_alone(self):
         # the server's first read holds a record header and none of its
         # bytes: the proxy waits for them instead of taking the answer for
@@ -1699,9 +1706,7 @@ class SniTunnels(unittest.TestCase):
                         self.assertEqual(rest(s), b"")
                         self.assertEqual(hrr.conn(mark), ch1 + ch2 + b"after")
                         continue
-                    self.assertEqual(rest(s), b"")
-                    self.assertEqual(hrr.conn(mark), ch1)
-                    self.assertEqual(px.audit()[-1]["network.policy.reason"], "sni_malformed")
+                    self.assert_second_refused(px, hrr, mark, ch1, s)
         finally:
             hrr.stop()
 
@@ -1721,9 +1726,7 @@ class SniTunnels(unittest.TestCase):
                         ch1 = built_hello("allowed.test")
                         s = self.retried(px, hrr, ch1)
                         s.sendall(pre + built_hello(second) + b"after")
-                        self.assertEqual(rest(s), b"", second)
-                        self.assertEqual(hrr.conn(mark), ch1, second)
-                        self.assertEqual(px.audit()[-1]["network.policy.reason"], "sni_malformed")
+                        self.assert_second_refused(px, hrr, mark, ch1, s, second)
         finally:
             hrr.stop()
 
@@ -1743,10 +1746,8 @@ class SniTunnels(unittest.TestCase):
                     pre = ccs * (fill // len(ccs))
                     start = time.monotonic()
                     s.sendall(pre + built_hello("allowed.test"))
-                    self.assertEqual(rest(s, timeout=15), b"", fill)
+                    self.assert_second_refused(px, hrr, mark, ch1, s, fill)
                     self.assertLess(time.monotonic() - start, 10, "refused only at the handshake timeout")
-                    self.assertEqual(hrr.conn(mark), ch1, fill)
-                    self.assertEqual(px.audit()[-1]["network.policy.reason"], "sni_malformed")
         finally:
             hrr.stop()
 

@@ -288,25 +288,24 @@ static const char *action_name(csb_patch_recovery a) {
   return a == CSB_PATCH_ROLL_FORWARD ? "roll_forward" : "roll_back";
 }
 
-/* The warnings of a dry run about the interrupted transactions recorded
- * in pd since the first *shown. */
-static void warn_pending(const csb_cli *cli, const csb_patch_pending *pd, size_t *shown) {
-  for (; *shown < csb_patch_pending_len(pd); (*shown)++) {
-    const csb_patch_pending_tx *x = csb_patch_pending_at(pd, *shown);
-    csb_cli_warn(cli,
-                 "an interrupted run left a transaction pending (%s): the run rolls it %s "
-                 "first; this dry run shows the outcome after that",
-                 x->journal, x->action == CSB_PATCH_ROLL_FORWARD ? "forward" : "back");
-  }
+static const char *direction(csb_patch_recovery a) {
+  return a == CSB_PATCH_ROLL_FORWARD ? "forward" : "back";
 }
 
-/* The notes of a run about the interrupted transactions it recovered,
- * listed in rec since the first *shown. */
-static void note_recovered(const csb_cli *cli, const csb_patch_pending *rec, size_t *shown) {
-  for (; *shown < csb_patch_pending_len(rec); (*shown)++) {
-    const csb_patch_pending_tx *x = csb_patch_pending_at(rec, *shown);
-    csb_cli_note(cli, "recovered an interrupted run (%s): rolled %s", x->journal,
-                 x->action == CSB_PATCH_ROLL_FORWARD ? "forward" : "back");
+/* On standard error, the interrupted transactions listed in pd since the
+ * first *shown: a dry run's warnings about what the run recovers first
+ * (dry_run), or a run's notes about what it recovered. */
+static void tell_txs(const csb_cli *cli, const csb_patch_pending *pd, int dry_run, size_t *shown) {
+  for (; *shown < csb_patch_pending_len(pd); (*shown)++) {
+    const csb_patch_pending_tx *x = csb_patch_pending_at(pd, *shown);
+    if (dry_run)
+      csb_cli_warn(cli,
+                   "an interrupted run left a transaction pending (%s): the run rolls it %s "
+                   "first; this dry run shows the outcome after that",
+                   x->journal, direction(x->action));
+    else
+      csb_cli_note(cli, "recovered an interrupted run (%s): rolled %s", x->journal,
+                   direction(x->action));
   }
 }
 
@@ -325,14 +324,20 @@ static void put_txs(csb_buf *b, const char *key, const csb_patch_pending *pd) {
   csb_buf_putc(b, ']');
 }
 
-/* The name of the first transaction of pd whose journal path JSON cannot
- * hold (not valid UTF-8), or NULL. */
-static const char *not_json(const csb_patch_pending *pd) {
-  for (size_t i = 0; i < csb_patch_pending_len(pd); i++) {
+/* With --json, a transaction of pd whose journal path JSON cannot hold
+ * (not valid UTF-8) is exit 65 (its message says whether the patch was
+ * applied); otherwise 0. */
+static int json_unfit(const csb_cli *cli, const csb_patch_pending *pd, int json, int applied) {
+  for (size_t i = 0; json && i < csb_patch_pending_len(pd); i++) {
     const csb_patch_pending_tx *x = csb_patch_pending_at(pd, i);
-    if (!utf8_ok(x->journal, strlen(x->journal))) return x->id;
+    if (!utf8_ok(x->journal, strlen(x->journal)))
+      return csb_cli_error(cli, CSB_EXIT_DATA,
+                           "%s--json cannot report the interrupted transaction %s%s: its path is "
+                           "not valid UTF-8",
+                           applied ? "the patch was applied, but " : "", x->id,
+                           applied ? " it recovered" : "");
   }
-  return NULL;
+  return 0;
 }
 
 /* --recover: one line per transaction, or the JSON object. */
@@ -345,10 +350,7 @@ static int print_recovery(const csb_patch_pending *pd, int dry_run, int json) {
   }
   for (size_t i = 0; !json && i < csb_patch_pending_len(pd); i++) {
     const csb_patch_pending_tx *x = csb_patch_pending_at(pd, i);
-    int fwd = x->action == CSB_PATCH_ROLL_FORWARD;
-    csb_buf_printf(&b, "%s %s\n",
-                   dry_run ? (fwd ? "would roll forward" : "would roll back")
-                           : (fwd ? "rolled forward" : "rolled back"),
+    csb_buf_printf(&b, "%s %s %s\n", dry_run ? "would roll" : "rolled", direction(x->action),
                    x->journal);
   }
   return emit(&b);
@@ -486,7 +488,7 @@ static int csb_main(int argc, char **argv) {
   csb_patch_pending *pending = dry_run ? csb_patch_pending_new() : NULL;
   /* A run's list of the interrupted transactions it recovered. */
   csb_patch_pending *recovered = dry_run ? NULL : csb_patch_pending_new();
-  size_t warned = 0, noted = 0;
+  size_t told = 0; /* of them, those said on standard error */
 
   /* The policy is optional here and never read from standard input
    * without `--policy -`: standard input is the patch's. */
@@ -533,21 +535,13 @@ static int csb_main(int argc, char **argv) {
       goto out;
     }
     const csb_patch_pending *done = dry_run ? pending : recovered;
-    const char *bad = json ? not_json(done) : NULL;
-    if (bad) {
-      rc = csb_cli_error(&cli, CSB_EXIT_DATA,
-                         "--json cannot report the interrupted transaction %s: its path is not "
-                         "valid UTF-8",
-                         bad);
-      goto out;
-    }
+    if ((rc = json_unfit(&cli, done, json, 0)) != 0) goto out;
     if (!print_recovery(done, dry_run, json))
       rc = csb_cli_error(&cli, CSB_EXIT_OSERR, "cannot write the report to standard output: %s",
                          strerror(errno));
     goto out;
   }
-  warn_pending(&cli, pending, &warned);
-  note_recovered(&cli, recovered, &noted);
+  tell_txs(&cli, dry_run ? pending : recovered, dry_run, &told);
   if (!recovered_ok) {
     rc = fail(&cli, kind, err.msg);
     goto out;
@@ -577,23 +571,12 @@ static int csb_main(int argc, char **argv) {
   /* A dry run refuses where the run would: a directory it would create,
    * a temporary file or the journal the policy does not let it write. */
   int committed = (dry_run ? csb_patch_commit_check : csb_patch_commit)(plan, &co, &kind, &err);
-  warn_pending(&cli, pending, &warned);
-  note_recovered(&cli, recovered, &noted);
+  tell_txs(&cli, dry_run ? pending : recovered, dry_run, &told);
   if (!committed) {
     rc = fail(&cli, kind, err.msg);
     goto out;
   }
-  const char *bad = json ? not_json(dry_run ? pending : recovered) : NULL;
-  if (bad) {
-    rc = csb_cli_error(&cli, CSB_EXIT_DATA,
-                       dry_run ? "--json cannot report the interrupted transaction %s: its path "
-                                 "is not valid UTF-8"
-                               : "the patch was applied, but --json cannot report the "
-                                 "interrupted transaction %s it recovered: its path is not "
-                                 "valid UTF-8",
-                       bad);
-    goto out;
-  }
+  if ((rc = json_unfit(&cli, dry_run ? pending : recovered, json, !dry_run)) != 0) goto out;
   if (!(json ? print_json(plan, dry_run, pending, recovered)
              : print_summary(plan, dry_run ? "Dry run. Would update the following files:\n"
                                            : "Success. Updated the following files:\n"))) {

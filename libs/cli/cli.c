@@ -136,19 +136,81 @@ int csb_cli_usage_error(const csb_cli *cli, const char *fmt, ...) {
 
 /* ---- help ---- */
 
+enum { HELP_WIDTH = 79, HELP_COLUMN = 29 };
+
+/* Appends text to b, whose current line already holds col characters,
+ * breaking lines at spaces so that none is longer than HELP_WIDTH (a word
+ * longer than that stands alone); continuation lines and those after a
+ * '\n' in text start with indent spaces. Spaces inside `...` do not
+ * break, nor, with brackets, those inside [...]. Ends with a newline. */
+static void put_wrapped(csb_buf *b, const char *text, size_t col, size_t indent, int brackets) {
+  const char *s = text;
+  while (*s) {
+    if (*s == '\n') {
+      csb_buf_printf(b, "\n%*s", (int)indent, "");
+      col = indent;
+      s++;
+      continue;
+    }
+    size_t sp = 0;
+    while (s[sp] == ' ') sp++;
+    const char *w = s + sp;
+    size_t n = 0;
+    int depth = 0, quoted = 0;
+    while (w[n] && w[n] != '\n' && (w[n] != ' ' || depth > 0 || quoted)) {
+      if (brackets && w[n] == '[') depth++;
+      if (brackets && w[n] == ']' && depth > 0) depth--;
+      if (w[n] == '`') quoted = !quoted;
+      n++;
+    }
+    if (n == 0) { /* trailing spaces */
+      s = w;
+      continue;
+    }
+    if (col > indent && col + sp + n > HELP_WIDTH) {
+      csb_buf_printf(b, "\n%*s", (int)indent, "");
+      col = indent;
+    } else {
+      csb_buf_append(b, s, sp);
+      col += sp;
+    }
+    csb_buf_append(b, w, n);
+    col += n;
+    s = w + n;
+  }
+  csb_buf_puts(b, "\n");
+}
+
+static void put_option(csb_buf *b, const char *left, const char *help) {
+  if (strlen(left) > HELP_COLUMN - 3)
+    csb_buf_printf(b, "  %s\n%*s", left, HELP_COLUMN, "");
+  else
+    csb_buf_printf(b, "  %-*s ", HELP_COLUMN - 3, left);
+  put_wrapped(b, help ? help : "", HELP_COLUMN, HELP_COLUMN, 0);
+}
+
 void csb_cli_print_help(const csb_cli *cli) {
   csb_buf b;
   csb_buf_init(&b);
   const char *s = cli->synopsis;
   int first = 1;
+  /* Continuation lines of a long synopsis line start under its first
+   * argument. */
+  size_t indent = 7 + strlen(cli->tool) + 1;
   while (s && *s) {
     const char *nl = strchr(s, '\n');
     size_t n = nl ? (size_t)(nl - s) : strlen(s);
-    csb_buf_printf(&b, "%s %.*s\n", first ? "usage:" : "      ", (int)n, s);
+    char *line = csb_xstrndup(s, n);
+    csb_buf_puts(&b, first ? "usage: " : "       ");
+    put_wrapped(&b, line, 7, indent, 1);
+    free(line);
     first = 0;
     s += n + (nl ? 1 : 0);
   }
-  if (cli->summary) csb_buf_printf(&b, "\n%s\n", cli->summary);
+  if (cli->summary) {
+    csb_buf_puts(&b, "\n");
+    put_wrapped(&b, cli->summary, 0, 0, 0);
+  }
   csb_buf_puts(&b, "\noptions:\n");
   for (const csb_cli_opt *o = cli->opts; o && o->name; o++) {
     char left[64];
@@ -158,14 +220,11 @@ void csb_cli_print_help(const csb_cli *cli) {
     else
       snprintf(left, sizeof left, "    --%s%s%s", o->name, o->arg ? " " : "",
                o->arg ? (o->metavar ? o->metavar : "ARG") : "");
-    if (strlen(left) > 26)
-      csb_buf_printf(&b, "  %s\n  %-26s %s\n", left, "", o->help ? o->help : "");
-    else
-      csb_buf_printf(&b, "  %-26s %s\n", left, o->help ? o->help : "");
+    put_option(&b, left, o->help);
   }
-  csb_buf_printf(&b, "  %-26s %s\n", "    --error-format FMT", "diagnostics as text (default) or json");
-  csb_buf_printf(&b, "  %-26s %s\n", "-h, --help", "show this help and exit");
-  csb_buf_printf(&b, "  %-26s %s\n", "    --version", "show the version and exit");
+  put_option(&b, "    --error-format FMT", "diagnostics as text (default) or json");
+  put_option(&b, "-h, --help", "show this help and exit");
+  put_option(&b, "    --version", "show the version and exit");
   csb_buf_puts(&b, "\nexit codes: see docs/exit-codes.md (0 ok, 64 usage, 65 bad input,\n"
                    "69 cannot enforce, 70 internal, 77 policy refusal, 78 config)\n");
   fwrite(b.data, 1, b.len, stdout);

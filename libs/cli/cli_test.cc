@@ -160,6 +160,39 @@ TEST(Cli, HelpAndVersion) {
   EXPECT_EQ(p.exit_code, 0);
 }
 
+TEST(Cli, HelpIsWrappedAt79Columns) {
+  const csb_cli_opt opts[] = {
+      {"a-rather-long-option-name", 'l', CSB_ARG_REQUIRED, 1, "VALUE",
+       "a help text long enough that it has to go on two lines, or even three, `never "
+       "broken inside` backticks"},
+      {nullptr, 0, CSB_ARG_NONE, 0, nullptr, nullptr},
+  };
+  Argv a({"t", "--help"});
+  csb_cli cli;
+  csb_cli_init(&cli, "csb-test",
+               "csb-test [--first-option FILE] [--second-option elevated|unelevated] "
+               "[--third DIR] -- CMD",
+               "A summary that runs on well past the seventy-ninth column, so that it is "
+               "wrapped at a space.\nAn explicit line break starts a new line.",
+               opts, a.argc(), a.argv());
+  const char *arg = nullptr;
+  std::string out = Capture(1, [&] { EXPECT_EQ(csb_cli_next(&cli, &arg), CSB_CLI_STOP); });
+  EXPECT_EQ(out.substr(0, out.find("\n  -h, --help")),
+            "usage: csb-test [--first-option FILE] [--second-option elevated|unelevated]\n"
+            "                [--third DIR] -- CMD\n"
+            "\n"
+            "A summary that runs on well past the seventy-ninth column, so that it is\n"
+            "wrapped at a space.\n"
+            "An explicit line break starts a new line.\n"
+            "\n"
+            "options:\n"
+            "  -l, --a-rather-long-option-name VALUE\n"
+            "                             a help text long enough that it has to go on two\n"
+            "                             lines, or even three, `never broken inside`\n"
+            "                             backticks\n"
+            "      --error-format FMT     diagnostics as text (default) or json");
+}
+
 TEST(Cli, JsonErrors) {
   Parsed p;
   std::string err = Capture(2, [&] { p = ParseAll({"t", "--bogus", "--error-format=json"}); });

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The command-line contract every shipped tool keeps (docs/exit-codes.md):
-#   --help          exit 0, usage on stdout, nothing on stderr
+#   --help          exit 0, usage on stdout (at most 60 lines of at most 79
+#                   columns), nothing on stderr
 #   --version       exit 0, "TOOL VERSION" on stdout (VERSION file)
 #   unknown option  exit 64, "TOOL: error: unknown option '...'" on stderr
 #   the same with --error-format=json: one JSON object with "exit":64
@@ -24,6 +25,8 @@ for bin in "$@"; do
   [ "$r" = ok ] && { head -n 1 "$out" | grep -q "^usage: $tool\b" || r="first line: $(head -n 1 "$out")"; }
   [ "$r" = ok ] && { [ ! -s "$err" ] || r="stderr not empty: $(head -c 200 "$err")"; }
   [ "$r" = ok ] && { [ "$(wc -l < "$out")" -le 60 ] || r="help longer than 60 lines"; }
+  [ "$r" = ok ] && { ! grep -n '.\{80\}' "$out" >/dev/null || r="help line wider than 79 columns: $(grep -n '.\{80\}' "$out" | head -n 1)"; }
+  [ "$r" = ok ] && { ! grep -n ' $' "$out" >/dev/null || r="trailing space in help: $(grep -n ' $' "$out" | head -n 1)"; }
   check "$tool --help" "$r"
 
   "$bin" --version >"$out" 2>"$err" </dev/null; rc=$?

@@ -961,9 +961,11 @@ static int pin_canonical(const char *dir) {
 }
 
 /* csb_patch_recover_dir (listing what it recovers in done, which may be
- * NULL), or (sim) csb_patch_pending_scan. */
+ * NULL), or (sim) csb_patch_pending_scan; *found as csb_patch_i_recover_dir
+ * says. */
 static int recover_dir(const char *dir, csb_patch_check_fn check, void *ctx,
-                       csb_patch_pending *sim, csb_patch_pending *done, csb_error *err) {
+                       csb_patch_pending *sim, csb_patch_pending *done, int *found,
+                       csb_error *err) {
   int dfd = -2; /* dir pinned once something is to be removed from it */
   csb_strv all;
   csb_strv_init(&all);
@@ -993,6 +995,7 @@ static int recover_dir(const char *dir, csb_patch_check_fn check, void *ctx,
   }
   csb_strv_free(&all);
   csb_strv_sort_unique(&ids);
+  if (found && ids.len) *found = 1;
   int ok = 1;
   for (size_t i = 0; i < ids.len; i++) {
     const char *id = ids.items[i];
@@ -1065,17 +1068,17 @@ static int recover_dir(const char *dir, csb_patch_check_fn check, void *ctx,
 }
 
 int csb_patch_recover_dir(const char *dir, csb_patch_check_fn check, void *ctx, csb_error *err) {
-  return recover_dir(dir, check, ctx, NULL, NULL, err);
+  return recover_dir(dir, check, ctx, NULL, NULL, NULL, err);
 }
 
 int csb_patch_i_recover_dir(csb_patch_pending *done, const char *dir, csb_patch_check_fn check,
-                              void *ctx, csb_error *err) {
-  return recover_dir(dir, check, ctx, NULL, done, err);
+                            void *ctx, int *found, csb_error *err) {
+  return recover_dir(dir, check, ctx, NULL, done, found, err);
 }
 
 int csb_patch_pending_scan(csb_patch_pending *pd, const char *dir, csb_patch_check_fn check,
                            void *ctx, csb_error *err) {
-  return recover_dir(dir, check, ctx, pd, NULL, err);
+  return recover_dir(dir, check, ctx, pd, NULL, NULL, err);
 }
 
 /* ---- the live transaction --------------------------------------------------------- */
@@ -1549,7 +1552,7 @@ static int commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts, int dry
     for (size_t i = 0; i < anchors.len && ok; i++) {
       csb_error re;
       if (!(ok = recover_dir(anchors.items[i], opts->check, opts->check_ctx, sim,
-                             sim ? NULL : opts->recovered, &re))) {
+                             sim ? NULL : opts->recovered, NULL, &re))) {
         csb_patch_set_msg(err, NULL, 0, &(csb_buf){re.msg, strlen(re.msg), 0});
         if (kind) *kind = CSB_PATCH_ERR_IO;
       }

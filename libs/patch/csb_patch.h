@@ -159,6 +159,13 @@ typedef int (*csb_patch_check_fn)(void *ctx, const char *spelling, const char *a
 
 typedef struct csb_patch_pending csb_patch_pending;
 
+/* The paths of a patch as csb_patch_recover_for resolved and checked them
+ * (csb_patch_plan_opts.resolved), for csb_patch_plan_build to take over
+ * instead of resolving and checking them again. Owned by the caller. */
+typedef struct csb_patch_resolved csb_patch_resolved;
+csb_patch_resolved *csb_patch_resolved_new(void);
+void csb_patch_resolved_free(csb_patch_resolved *r);
+
 typedef struct csb_patch_plan_opts {
   const char *cwd;            /* absolute directory relative paths resolve against */
   unsigned text_flags;        /* CSB_PATCH_TEXT_* */
@@ -175,6 +182,18 @@ typedef struct csb_patch_plan_opts {
    * symlink (but for its own CSB_PATCH_TMP_PREFIX files, such as the
    * pointers). Read only; it must outlive the call. */
   const csb_patch_pending *pending;
+  /* May be NULL. csb_patch_recover_for empties it, then leaves there its
+   * resolution of the patch's paths when every one resolved and was
+   * allowed, and the recovery left the tree as it found it (without
+   * copts->pending: it found no leftover of an interrupted run in any
+   * directory; with it: nothing is recorded there). csb_patch_plan_build
+   * empties it, taking that resolution over instead of resolving and
+   * checking the paths again when it is of the same patch, cwd, check and
+   * check_ctx and pending records no change (it is then exactly what the
+   * plan would compute); else the plan resolves them as without it. It
+   * stands for the tree as the recovery left it: build the plan right
+   * after. */
+  csb_patch_resolved *resolved;
 } csb_patch_plan_opts;
 
 typedef struct csb_patch_plan csb_patch_plan;
@@ -322,7 +341,8 @@ int csb_patch_pending_scan(csb_patch_pending *pd, const char *dir, csb_patch_che
  * returned with *kind and err set to that error, which
  * csb_patch_plan_build then fails with; else *kind is
  * CSB_PATCH_ERR_NONE). Each transaction recovered is listed in
- * copts->recovered when set. On failure
+ * copts->recovered when set; the resolution of the paths is kept in
+ * opts->resolved when set and still exact (see there). On failure
  * returns 0 with kind CSB_PATCH_ERR_IO and the recovery's message. */
 int csb_patch_recover_for(const csb_patch *p, const csb_patch_plan_opts *opts,
                           const csb_patch_commit_opts *copts, csb_patch_err_kind *kind,

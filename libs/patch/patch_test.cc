@@ -510,7 +510,7 @@ class Tree : public ::testing::Test {
     Parse(patch, &r);
     EXPECT_TRUE(r.ok) << r.err.msg;
     csb_buf full = {};
-    csb_patch_plan_opts o = {root.c_str(), 0, check, ctx, &full, nullptr};
+    csb_patch_plan_opts o = {root.c_str(), 0, check, ctx, &full, nullptr, nullptr};
     csb_patch_err_kind kind = CSB_PATCH_ERR_NONE;
     csb_error err;
     csb_patch_plan *plan = csb_patch_plan_build(r.p, &o, &kind, &err);
@@ -652,7 +652,7 @@ TEST_F(Tree, ManyPiecesWritten) {
   Parsed r;
   Parse(P(patch), &r);
   ASSERT_TRUE(r.ok);
-  csb_patch_plan_opts o = {root.c_str(), 0, nullptr, nullptr, nullptr, nullptr};
+  csb_patch_plan_opts o = {root.c_str(), 0, nullptr, nullptr, nullptr, nullptr, nullptr};
   csb_patch_err_kind kind;
   csb_error err;
   csb_patch_plan *plan = csb_patch_plan_build(r.p, &o, &kind, &err);
@@ -704,7 +704,7 @@ TEST_F(Tree, ManyHunksOnOneFileKeepOneCopy) {
   Parsed r;
   Parse(P(patch), &r);
   ASSERT_TRUE(r.ok) << r.err.msg;
-  csb_patch_plan_opts o = {root.c_str(), 0, nullptr, nullptr, nullptr, nullptr};
+  csb_patch_plan_opts o = {root.c_str(), 0, nullptr, nullptr, nullptr, nullptr, nullptr};
   csb_patch_err_kind kind;
   csb_error err;
   PeakReset();
@@ -738,7 +738,7 @@ bool PlanLast(const std::string &root, const std::string &patch, unsigned flags,
   EXPECT_TRUE(r.ok) << r.err.msg;
   if (!r.ok) return false;
   csb_buf full = {};
-  csb_patch_plan_opts o = {root.c_str(), flags, nullptr, nullptr, &full, nullptr};
+  csb_patch_plan_opts o = {root.c_str(), flags, nullptr, nullptr, &full, nullptr, nullptr};
   csb_patch_err_kind kind;
   csb_error err;
   csb_patch_plan *plan = csb_patch_plan_build(r.p, &o, &kind, &err);
@@ -984,7 +984,7 @@ TEST_F(Tree, CommitCheckRefusesLikeCommitWithoutWriting) {
   Parsed r;
   Parse(P("*** Add File: ro/c/d/f.txt\n+f\n"), &r);
   ASSERT_TRUE(r.ok);
-  csb_patch_plan_opts o = {root.c_str(), 0, deny_exactly, &denied, nullptr, nullptr};
+  csb_patch_plan_opts o = {root.c_str(), 0, deny_exactly, &denied, nullptr, nullptr, nullptr};
   csb_patch_err_kind kind = CSB_PATCH_ERR_NONE;
   csb_error err;
   csb_patch_plan *plan = csb_patch_plan_build(r.p, &o, &kind, &err);
@@ -1045,7 +1045,7 @@ TEST_F(Tree, PlanDoesNotReadThroughSwappedDirectory) {
     sw.at = 2 * hunks;  // the source and the destination of each move
     std::string cwd = root + "/" + sub;
     csb_buf full = {};
-    csb_patch_plan_opts o = {cwd.c_str(), 0, swap_after_checks, &sw, &full, nullptr};
+    csb_patch_plan_opts o = {cwd.c_str(), 0, swap_after_checks, &sw, &full, nullptr, nullptr};
     csb_patch_err_kind kind = CSB_PATCH_ERR_NONE;
     csb_error err;
     csb_patch_plan *plan = csb_patch_plan_build(r.p, &o, &kind, &err);
@@ -1139,7 +1139,7 @@ std::string PlanOutcome(const std::string &root, const std::string &patch,
   Parsed r;
   Parse(patch, &r);
   EXPECT_TRUE(r.ok) << r.err.msg;
-  csb_patch_plan_opts o = {root.c_str(), 0, nullptr, nullptr, nullptr, pd};
+  csb_patch_plan_opts o = {root.c_str(), 0, nullptr, nullptr, nullptr, pd, nullptr};
   csb_patch_err_kind kind;
   csb_error err;
   csb_patch_plan *plan = csb_patch_plan_build(r.p, &o, &kind, &err);
@@ -1226,7 +1226,8 @@ TEST_F(Tree, RecoverForRecoversTheDirectoriesOfThePatchFirst) {
   csb_error err;
   // A path the check refuses: nothing is recovered (the plan fails).
   std::string inside = root + "/elsewhere";
-  csb_patch_plan_opts refused = {root.c_str(), 0, deny_outside, &inside, nullptr, nullptr};
+  csb_patch_plan_opts refused = {root.c_str(), 0,       deny_outside, &inside,
+                                 nullptr,      nullptr, nullptr};
   std::string before = State();
   ASSERT_TRUE(csb_patch_recover_for(r.p, &refused, &co, &kind, &err));
   EXPECT_EQ(State(), before);
@@ -1234,7 +1235,7 @@ TEST_F(Tree, RecoverForRecoversTheDirectoriesOfThePatchFirst) {
   EXPECT_EQ(kind, CSB_PATCH_ERR_POLICY);
   EXPECT_NE(std::string(err.msg).find("sub/b.txt"), std::string::npos) << err.msg;
   // Given a record, it only fills it.
-  csb_patch_plan_opts o = {root.c_str(), 0, nullptr, nullptr, nullptr, nullptr};
+  csb_patch_plan_opts o = {root.c_str(), 0, nullptr, nullptr, nullptr, nullptr, nullptr};
   co.pending = csb_patch_pending_new();
   ASSERT_TRUE(csb_patch_recover_for(r.p, &o, &co, &kind, &err)) << err.msg;
   EXPECT_EQ(State(), before);
@@ -1256,6 +1257,101 @@ TEST_F(Tree, RecoverForRecoversTheDirectoriesOfThePatchFirst) {
   ASSERT_TRUE(csb_patch_recover_for(r.p, &o, &co, &kind, &err)) << err.msg;
   EXPECT_EQ(csb_patch_pending_len(co.recovered), 1u);
   csb_patch_pending_free(co.recovered);
+}
+
+// Counts the paths it is asked about; allows those under the root it holds.
+struct CountingCheck {
+  std::string root;
+  int calls = 0;
+};
+
+static int count_check(void *ctx, const char *spelling, const char *abs, csb_error *err) {
+  CountingCheck *c = static_cast<CountingCheck *>(ctx);
+  c->calls++;
+  return deny_outside(&c->root, spelling, abs, err);
+}
+
+TEST_F(Tree, PlanTakesOverTheResolutionOfARecoveryThatChangedNothing) {
+  Write("a.txt", "a\n");
+  Write("sub/b.txt", "b\n");
+  Parsed r;
+  Parse(P("*** Update File: a.txt\n@@\n-a\n+A\n*** Update File: sub/b.txt\n*** Move to: "
+          "c.txt\n@@\n-b\n+B\n"),
+        &r);
+  ASSERT_TRUE(r.ok);
+  CountingCheck cc{root};
+  csb_patch_resolved *res = csb_patch_resolved_new();
+  csb_patch_plan_opts o = {root.c_str(), 0, count_check, &cc, nullptr, nullptr, res};
+  csb_patch_commit_opts co = {1, nullptr, nullptr, nullptr, nullptr};
+  csb_patch_err_kind kind;
+  csb_error err;
+  // Nothing to recover: the plan checks nothing again (3 paths, one check each).
+  ASSERT_TRUE(csb_patch_recover_for(r.p, &o, &co, &kind, &err)) << err.msg;
+  EXPECT_EQ(cc.calls, 3);
+  csb_patch_plan *plan = csb_patch_plan_build(r.p, &o, &kind, &err);
+  ASSERT_NE(plan, nullptr) << err.msg;
+  EXPECT_EQ(cc.calls, 3);
+  ASSERT_EQ(csb_patch_plan_summary_len(plan), 2u);
+  EXPECT_EQ(std::string(csb_patch_plan_summary_at(plan, 1)->abs_path), root + "/c.txt");
+  csb_patch_plan_free(plan);
+  // Taken: a second plan resolves and checks again.
+  plan = csb_patch_plan_build(r.p, &o, &kind, &err);
+  ASSERT_NE(plan, nullptr) << err.msg;
+  EXPECT_EQ(cc.calls, 6);
+  csb_patch_plan_free(plan);
+  // Under another check context (or cwd, or check): resolved again.
+  ASSERT_TRUE(csb_patch_recover_for(r.p, &o, &co, &kind, &err)) << err.msg;
+  CountingCheck other{root};
+  csb_patch_plan_opts o2 = o;
+  o2.check_ctx = &other;
+  plan = csb_patch_plan_build(r.p, &o2, &kind, &err);
+  ASSERT_NE(plan, nullptr) << err.msg;
+  EXPECT_EQ(other.calls, 3);
+  csb_patch_plan_free(plan);
+  // A dry run's record with nothing in it: taken; with a change: resolved
+  // again over it.
+  cc.calls = 0;
+  co.pending = csb_patch_pending_new();
+  o.pending = co.pending;
+  ASSERT_TRUE(csb_patch_recover_for(r.p, &o, &co, &kind, &err)) << err.msg;
+  plan = csb_patch_plan_build(r.p, &o, &kind, &err);
+  ASSERT_NE(plan, nullptr) << err.msg;
+  EXPECT_EQ(cc.calls, 3);
+  csb_patch_plan_free(plan);
+  csb_patch_pending_free(co.pending);
+  PlantCommitted();
+  co.pending = csb_patch_pending_new();
+  o.pending = co.pending;
+  cc.calls = 0;
+  ASSERT_TRUE(csb_patch_recover_for(r.p, &o, &co, &kind, &err)) << err.msg;
+  EXPECT_EQ(csb_patch_pending_len(co.pending), 1u);
+  plan = csb_patch_plan_build(r.p, &o, &kind, &err);
+  EXPECT_EQ(plan, nullptr);
+  EXPECT_EQ(cc.calls, 6);
+  csb_patch_pending_free(co.pending);
+  co.pending = nullptr;
+  o.pending = nullptr;
+  // A run that recovers something: resolved again after it.
+  cc.calls = 0;
+  ASSERT_TRUE(csb_patch_recover_for(r.p, &o, &co, &kind, &err)) << err.msg;
+  EXPECT_TRUE(Leftovers().empty());
+  plan = csb_patch_plan_build(r.p, &o, &kind, &err);
+  EXPECT_EQ(plan, nullptr);  // sub/b.txt holds "newb" now
+  EXPECT_EQ(cc.calls, 6);
+  // A refused path: nothing kept; the plan fails with the same message.
+  Write("sub/b.txt", "b\n");
+  std::string narrow = root + "/sub";
+  CountingCheck in_sub{narrow};
+  o.check_ctx = &in_sub;
+  ASSERT_TRUE(csb_patch_recover_for(r.p, &o, &co, &kind, &err));
+  EXPECT_EQ(kind, CSB_PATCH_ERR_POLICY);
+  std::string first = err.msg;
+  EXPECT_EQ(in_sub.calls, 1);
+  EXPECT_EQ(csb_patch_plan_build(r.p, &o, &kind, &err), nullptr);
+  EXPECT_EQ(kind, CSB_PATCH_ERR_POLICY);
+  EXPECT_EQ(first, err.msg);
+  EXPECT_EQ(in_sub.calls, 2);
+  csb_patch_resolved_free(res);
 }
 
 // ---- the fuzz entry point over a few seeds and random mutations ----------------

@@ -45,7 +45,7 @@ TEST(Unprivileged, UpdateKeepsGroupAndRefusesReadOnlyFile) {
       std::string text = std::string("*** Begin Patch\n*** Update File: ") + name +
                          "\n@@\n-old\n+new\n*** End Patch\n";
       csb_patch *p = nullptr;
-      csb_patch_plan_opts o = {dir.c_str(), 0, nullptr, nullptr, nullptr, nullptr};
+      csb_patch_plan_opts o = {dir.c_str(), 0, nullptr, nullptr, nullptr, nullptr, nullptr};
       csb_patch_err_kind kind = CSB_PATCH_ERR_NONE;
       csb_error err;
       csb_patch_plan *plan = nullptr;

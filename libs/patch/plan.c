@@ -910,44 +910,112 @@ static int resolve_all(const csb_patch *p, const plan_ctx *c, const csb_patch_pe
   return ok;
 }
 
+/* ---- the resolution the recovery hands to the plan ------------------------- */
+
+struct csb_patch_resolved {
+  /* What the targets were resolved and checked for (cwd owned). */
+  const csb_patch *p;
+  char *cwd;
+  csb_patch_check_fn check;
+  void *check_ctx;
+  csb_patch_target *targets; /* two per hunk, as the plan's; NULL: none kept */
+  size_t n_targets;
+};
+
+csb_patch_resolved *csb_patch_resolved_new(void) {
+  return csb_xcalloc(1, sizeof(csb_patch_resolved));
+}
+
+static void resolved_clear(csb_patch_resolved *r) {
+  if (!r) return;
+  for (size_t i = 0; i < r->n_targets; i++) target_free(&r->targets[i]);
+  free(r->targets);
+  free(r->cwd);
+  memset(r, 0, sizeof(*r));
+}
+
+void csb_patch_resolved_free(csb_patch_resolved *r) {
+  resolved_clear(r);
+  free(r);
+}
+
+/* Hands the targets of p (nt of them) to r (may be NULL: they are freed). */
+static void resolved_keep(csb_patch_resolved *r, const csb_patch *p,
+                          const csb_patch_plan_opts *op, csb_patch_target *targets, size_t nt) {
+  if (!r) {
+    for (size_t i = 0; i < nt; i++) target_free(&targets[i]);
+    free(targets);
+    return;
+  }
+  r->p = p;
+  r->cwd = csb_xstrdup(op->cwd);
+  r->check = op->check;
+  r->check_ctx = op->check_ctx;
+  r->targets = targets;
+  r->n_targets = nt;
+}
+
+/* The targets op->resolved holds when they are what resolve_all would
+ * compute for p under op (the same patch, cwd and check, and a view of
+ * the files that is the tree as it is: no pending change), with *nt;
+ * else NULL. Either way op->resolved is left empty. */
+static csb_patch_target *resolved_take(const csb_patch *p, const csb_patch_plan_opts *op,
+                                       size_t *nt) {
+  csb_patch_resolved *r = op->resolved;
+  csb_patch_target *targets = NULL;
+  if (r && r->targets && r->p == p && strcmp(r->cwd, op->cwd) == 0 && r->check == op->check &&
+      r->check_ctx == op->check_ctx && csb_patch_i_pend_mark(op->pending) == 0) {
+    targets = r->targets;
+    *nt = r->n_targets;
+    r->targets = NULL;
+    r->n_targets = 0;
+  }
+  resolved_clear(r);
+  return targets;
+}
+
 int csb_patch_recover_for(const csb_patch *p, const csb_patch_plan_opts *op,
                           const csb_patch_commit_opts *co, csb_patch_err_kind *kind,
                           csb_error *err) {
   if (kind) *kind = CSB_PATCH_ERR_NONE;
+  resolved_clear(op->resolved);
   if (!co || !co->recover_first || p->n_hunks == 0) return 1;
   csb_patch_target *targets = csb_xcalloc(p->n_hunks * 2, sizeof(*targets));
   size_t nt = 0;
   /* A path that does not resolve, or that the check refuses, recovers
    * nothing: the error is left in err and kind for a caller that only
-   * recovers (the plan fails with it anyway). */
+   * recovers (the plan fails with it anyway, resolving again for the
+   * untruncated message). */
   plan_ctx quiet = {err, NULL, kind, op};
   int resolved = resolve_all(p, &quiet, NULL, targets, &nt);
   csb_strv dirs;
   csb_strv_init(&dirs);
-  for (size_t i = 0; i < nt; i++) {
-    for (int k = 0; k < 2 && resolved && targets[i].entry; k++) {
+  for (size_t i = 0; i < nt && resolved; i++) {
+    for (int k = 0; k < 2 && targets[i].entry; k++) {
       char *dir = csb_spath_parent(PFS_STYLE, k ? targets[i].content : targets[i].entry);
       char *anchor = dir ? csb_patch_i_pend_anchor(NULL, dir, NULL) : NULL;
       if (anchor) csb_strv_push_owned(&dirs, anchor);
       free(dir);
     }
-    target_free(&targets[i]);
   }
-  free(targets);
   csb_strv_sort_unique(&dirs);
-  int ok = 1;
+  int ok = 1, found = 0;
   for (size_t i = 0; i < dirs.len && ok; i++) {
     csb_error re;
     ok = co->pending ? csb_patch_pending_scan(co->pending, dirs.items[i], co->check,
                                               co->check_ctx, &re)
                      : csb_patch_i_recover_dir(co->recovered, dirs.items[i], co->check,
-                                               co->check_ctx, &re);
+                                               co->check_ctx, &found, &re);
     if (!ok) {
       if (err) *err = re;
       if (kind) *kind = CSB_PATCH_ERR_IO;
     }
   }
   csb_strv_free(&dirs);
+  /* The resolution was made over the tree as it was: still exact when
+   * the recovery did not change it (see csb_patch_plan_opts.resolved). */
+  int exact = ok && resolved && (co->pending ? csb_patch_i_pend_mark(co->pending) == 0 : !found);
+  resolved_keep(exact ? op->resolved : NULL, p, op, targets, nt);
   return ok;
 }
 
@@ -958,6 +1026,7 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
   const plan_ctx *c = &cx;
   if (kind) *kind = CSB_PATCH_ERR_NONE;
   if (p->n_hunks == 0) {
+    resolved_clear(op->resolved);
     plan_fail(c, CSB_PATCH_ERR_DATA, "No files were modified.");
     return NULL;
   }
@@ -966,12 +1035,16 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
   pl->cwd = csb_xstrdup(op->cwd);
   pl->pend = op->pending;
   size_t nt = 0;
-  pl->targets = csb_xcalloc(p->n_hunks * 2, sizeof(*pl->targets));
 
-  /* 1. Resolve and check every path before reading anything. */
+  /* 1. Resolve and check every path before reading anything (unless
+   * csb_patch_recover_for just did, and its resolution is still exact). */
   ahead ah;
   memset(&ah, 0, sizeof(ah));
-  if (!resolve_all(p, c, pl->pend, pl->targets, &nt)) goto fail;
+  pl->targets = resolved_take(p, op, &nt);
+  if (!pl->targets) {
+    pl->targets = csb_xcalloc(p->n_hunks * 2, sizeof(*pl->targets));
+    if (!resolve_all(p, c, pl->pend, pl->targets, &nt)) goto fail;
+  }
   pl->n_targets = nt;
 
   /* 2. Read and update what can be done ahead, then apply the hunks in

@@ -121,9 +121,11 @@ void csb_patch_i_pend_begin(csb_patch_pending *pd, const char *journal, csb_patc
 void csb_patch_i_pend_end(csb_patch_pending *pd);
 int csb_patch_i_pend_unlink(csb_patch_pending *pd, const char *path);
 /* csb_patch_recover_dir, listing each transaction it rolls back or
- * forward in done (csb_patch_commit_opts.recovered; may be NULL). */
+ * forward in done (csb_patch_commit_opts.recovered; may be NULL), and
+ * setting *found (may be NULL) to 1 when dir holds leftovers of an
+ * interrupted run (it may have changed something; else it did not). */
 int csb_patch_i_recover_dir(csb_patch_pending *done, const char *dir, csb_patch_check_fn check,
-                            void *ctx, csb_error *err);
+                            void *ctx, int *found, csb_error *err);
 int csb_patch_i_pend_rename(csb_patch_pending *pd, const char *from, const char *to);
 int csb_patch_i_pend_rmdir(csb_patch_pending *pd, const char *path);
 

@@ -155,6 +155,8 @@ static int upstream_main(int argc, char **argv) {
   csb_error err;
   csb_buf full = {0};
   csb_patch_err_kind kind;
+  /* The paths as the recovery resolved them, for the plan. */
+  csb_patch_resolved *resolved = csb_patch_resolved_new();
   if (!csb_patch_parse(text, len, 0, &p, &err, &full)) {
     if (err.line > 0)
       fprintf(stderr, "Invalid patch hunk on line %d: %s\n", err.line, message(&full, &err));
@@ -162,7 +164,8 @@ static int upstream_main(int argc, char **argv) {
       fprintf(stderr, "Invalid patch: %s\n", message(&full, &err));
     goto out;
   }
-  csb_patch_plan_opts po = {cwd, CSB_PATCH_TEXT_ADD_FINAL_NEWLINE, NULL, NULL, &full, NULL};
+  csb_patch_plan_opts po = {cwd, CSB_PATCH_TEXT_ADD_FINAL_NEWLINE, NULL, NULL, &full, NULL,
+                            resolved};
   csb_patch_commit_opts co = {1, NULL, NULL, NULL, NULL};
   if (!csb_patch_recover_for(p, &po, &co, &kind, &err)) {
     fprintf(stderr, "%s\n", err.msg);
@@ -185,6 +188,7 @@ static int upstream_main(int argc, char **argv) {
   rc = 0;
 out:
   csb_buf_free(&full);
+  csb_patch_resolved_free(resolved);
   release(plan, p);
   free(text);
   free(cwd);
@@ -489,6 +493,8 @@ static int csb_main(int argc, char **argv) {
   /* A run's list of the interrupted transactions it recovered. */
   csb_patch_pending *recovered = dry_run ? NULL : csb_patch_pending_new();
   size_t told = 0; /* of them, those said on standard error */
+  /* The paths as the recovery resolved them, for the plan. */
+  csb_patch_resolved *resolved = csb_patch_resolved_new();
 
   /* The policy is optional here and never read from standard input
    * without `--policy -`: standard input is the patch's. */
@@ -520,7 +526,7 @@ static int csb_main(int argc, char **argv) {
    * dry run records what that would do, and plans the patch over it). The
    * policy is evaluated afresh after them: they change the tree. */
   csb_patch_plan_opts po = {cwd, 0, policy ? policy_check : NULL, policy ? &cctx : NULL, &full,
-                            NULL};
+                            NULL, resolved};
   csb_patch_commit_opts co = {1, policy ? policy_check : NULL, policy ? &commit_cctx : NULL,
                               pending, recovered};
   if (policy) cctx.ev = csb_policy_evaluator_new(policy);
@@ -590,6 +596,7 @@ static int csb_main(int argc, char **argv) {
 out:
   csb_buf_free(&full);
   release(plan, p);
+  csb_patch_resolved_free(resolved);
   csb_patch_pending_free(pending);
   csb_patch_pending_free(recovered);
   csb_policy_free(policy);

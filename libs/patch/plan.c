@@ -988,16 +988,23 @@ int csb_patch_recover_for(const csb_patch *p, const csb_patch_plan_opts *op,
    * untruncated message). */
   plan_ctx quiet = {err, NULL, kind, op};
   int resolved = resolve_all(p, &quiet, NULL, targets, &nt);
-  csb_strv dirs;
+  /* The directories of the entries and of the files they reach, each
+   * once (many paths share one), then their anchors. */
+  csb_strv parents, dirs;
+  csb_strv_init(&parents);
   csb_strv_init(&dirs);
   for (size_t i = 0; i < nt && resolved; i++) {
     for (int k = 0; k < 2 && targets[i].entry; k++) {
       char *dir = csb_spath_parent(PFS_STYLE, k ? targets[i].content : targets[i].entry);
-      char *anchor = dir ? csb_patch_i_pend_anchor(NULL, dir, NULL) : NULL;
-      if (anchor) csb_strv_push_owned(&dirs, anchor);
-      free(dir);
+      if (dir) csb_strv_push_owned(&parents, dir);
     }
   }
+  csb_strv_sort_unique(&parents);
+  for (size_t i = 0; i < parents.len; i++) {
+    char *anchor = csb_patch_i_pend_anchor(NULL, parents.items[i], NULL);
+    if (anchor) csb_strv_push_owned(&dirs, anchor);
+  }
+  csb_strv_free(&parents);
   csb_strv_sort_unique(&dirs);
   int ok = 1, found = 0;
   for (size_t i = 0; i < dirs.len && ok; i++) {

@@ -314,6 +314,16 @@ static void on_timer(csb_evloop *loop, csb_ev_timer *t) {
   px_conn_close(c);
 }
 
+/* c->cout holds the final response: the upstream goes now, the client
+ * once the response is written (ST_CLOSING). */
+static void close_after_cout(px_conn *c) {
+  c->state = ST_CLOSING;
+  c->resp_bytes = 1;
+  px_stream_close(c, &c->up);
+  px_conn_set_deadline(c, LINGER_MS);
+  c->repump = 1;
+}
+
 void px_conn_fail(px_conn *c, int status, const char *reason, const char *body, const char *proxy_error) {
   if (c->resp_bytes) {
     /* part of a response already went out: nothing sensible to add */
@@ -324,34 +334,32 @@ void px_conn_fail(px_conn *c, int status, const char *reason, const char *body, 
    * partly written already would run into this response */
   if (!c->interim_queued) csb_buf_reset(&c->cout);
   px_resp_text(&c->cout, status, reason, body, proxy_error);
-  c->state = ST_CLOSING;
-  c->resp_bytes = 1;
-  px_stream_close(c, &c->up);
-  px_conn_set_deadline(c, LINGER_MS);
-  c->repump = 1;
+  close_after_cout(c);
 }
 
 void px_conn_fail_raw(px_conn *c, const void *data, size_t len) {
   csb_buf_reset(&c->cout);
   csb_buf_append(&c->cout, data, len);
-  c->state = ST_CLOSING;
-  c->resp_bytes = 1;
-  px_stream_close(c, &c->up);
-  px_conn_set_deadline(c, LINGER_MS);
-  c->repump = 1;
+  close_after_cout(c);
+}
+
+int px_conn_flush_cout(px_conn *c, int *progress) {
+  if (c->cout.len) {
+    if (!px_stream_flush(&c->cli, &c->cout, progress)) {
+      px_conn_close(c);
+      *progress = 0;
+      return 0;
+    }
+    if (c->cout.len) return 0;
+  }
+  return 1;
 }
 
 /* ST_CLOSING: write the final response, shut down writing, then discard
  * input for a while so that the peer reads the response before a reset. */
 static int pump_closing(px_conn *c) {
   int progress = 0;
-  if (c->cout.len) {
-    if (!px_stream_flush(&c->cli, &c->cout, &progress)) {
-      px_conn_close(c);
-      return 0;
-    }
-    if (c->cout.len) return progress;
-  }
+  if (!px_conn_flush_cout(c, &progress)) return progress;
   if (!c->cli.shut_wr) {
     if (c->cli.ssl && !c->no_close_notify) SSL_shutdown(c->cli.ssl);
     shutdown(c->cli.fd, SHUT_WR);
@@ -831,6 +839,17 @@ static int is_own_listener(px_proxy *px, const struct sockaddr_storage *a) {
          (px->socks_fd >= 0 && same_endpoint(a, &px->socks_addr));
 }
 
+/* fd, a connection under way to the one place c may go (a Unix socket,
+ * the upstream proxy), becomes c's upstream stream, or c fails. */
+static void attach_upstream(px_conn *c, int fd) {
+  if (!px_stream_attach(c, &c->up, fd)) {
+    close(fd);
+    connect_failed(c, errno);
+    return;
+  }
+  c->state = ST_CONNECT;
+}
+
 static void try_next_address(px_conn *c) {
   px_proxy *px = c->px;
   int last_err = ECONNREFUSED;
@@ -850,12 +869,7 @@ static void try_next_address(px_conn *c) {
       connect_failed(c, e);
       return;
     }
-    if (!px_stream_attach(c, &c->up, fd)) {
-      close(fd);
-      connect_failed(c, errno);
-      return;
-    }
-    c->state = ST_CONNECT;
+    attach_upstream(c, fd);
     return;
   }
   if (c->via_upstream) {
@@ -870,12 +884,7 @@ static void try_next_address(px_conn *c) {
       connect_failed(c, errno);
       return;
     }
-    if (!px_stream_attach(c, &c->up, fd)) {
-      close(fd);
-      connect_failed(c, errno);
-      return;
-    }
-    c->state = ST_CONNECT;
+    attach_upstream(c, fd);
     return;
   }
   while (c->addrs && c->addr_idx < c->addrs->n) {

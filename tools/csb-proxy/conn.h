@@ -134,6 +134,11 @@ void px_conn_await_decider(px_conn *c);
 void px_conn_fail(px_conn *c, int status, const char *reason, const char *body, const char *proxy_error);
 /* Queues raw bytes (a SOCKS reply, a JSON 403) and closes once written. */
 void px_conn_fail_raw(px_conn *c, const void *data, size_t len);
+/* Writes c->cout to the client, for a pump that goes on only once it is
+ * out. Returns 1 when it is (or was) empty; 0 with *progress as
+ * px_stream_flush set it while bytes are left, or with *progress 0 when a
+ * write failed and c was closed. */
+int px_conn_flush_cout(px_conn *c, int *progress);
 int px_stream_flush(px_stream *s, csb_buf *b, int *progress);
 int px_stream_fill(px_stream *s, csb_buf *b, size_t cap, int *progress);
 /* px_stream_fill with buffers from the proxy's pool. */

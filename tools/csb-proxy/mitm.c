@@ -71,14 +71,8 @@ void px_mitm_start_accept(px_conn *c) {
 
 int px_mitm_pump_accept(px_conn *c) {
   int progress = 0;
-  if (c->cout.len) {
-    /* the plaintext "200" / SOCKS reply goes out before the handshake */
-    if (!px_stream_flush(&c->cli, &c->cout, &progress)) {
-      px_conn_close(c);
-      return 0;
-    }
-    if (c->cout.len) return progress;
-  }
+  /* the plaintext "200" / SOCKS reply goes out before the handshake */
+  if (!px_conn_flush_cout(c, &progress)) return progress;
   if (c->pending_ssl) {
     c->cli.ssl = c->pending_ssl;
     c->pending_ssl = NULL;

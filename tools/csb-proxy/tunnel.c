@@ -256,34 +256,19 @@ int px_tunnel_relay_down(px_conn *c) {
   return relay(c, &c->up, &c->cli, &c->pipe_uc, &c->in_uc, &c->cout);
 }
 
+/* Client -> origin, as px_tunnel_relay_down. */
+static int relay_up(px_conn *c) {
+  if (c->px->relay_copy) return relay_copy(c, &c->cli, &c->up, &c->uout, COPY_BUF);
+  return relay(c, &c->cli, &c->up, &c->pipe_cu, &c->in_cu, &c->uout);
+}
+
 int px_tunnel_pump(px_conn *c) {
   int progress = 0;
-  int r;
-  if (c->px->relay_copy) {
-    r = relay_copy(c, &c->cli, &c->up, &c->uout, COPY_BUF);
-    if (r >= 0) {
-      progress |= r;
-      r = relay_copy(c, &c->up, &c->cli, &c->cout, COPY_BUF);
-    }
-    if (r < 0) {
-      px_conn_close(c);
-      return 0;
-    }
+  int r = relay_up(c);
+  if (r >= 0) {
     progress |= r;
-    if (progress) px_conn_touch(c);
-    if (c->cli.shut_wr && c->up.shut_wr) {
-      px_conn_close(c);
-      return 0;
-    }
-    return progress;
+    r = px_tunnel_relay_down(c);
   }
-  r = relay(c, &c->cli, &c->up, &c->pipe_cu, &c->in_cu, &c->uout);
-  if (r < 0) {
-    px_conn_close(c);
-    return 0;
-  }
-  progress |= r;
-  r = relay(c, &c->up, &c->cli, &c->pipe_uc, &c->in_uc, &c->cout);
   if (r < 0) {
     px_conn_close(c);
     return 0;

@@ -60,6 +60,21 @@ static void reply_text(px_conn *c, int status, const char *reason, const char *b
   px_conn_fail(c, status, reason, body, NULL);
 }
 
+/* The one Host header of h, if any, through host_of: 1 when read, 0 when
+ * there is none, -1 after a 400 with the body `bad` when there are several
+ * or it is not an authority. */
+static int host_header(px_conn *c, const csb_http_head *h, const char *bad, char *host, size_t hn,
+                       int *port) {
+  size_t n = csb_http_count(h, "host");
+  if (n == 0) return 0;
+  const csb_http_header *hh = csb_http_find(h, "host");
+  if (n > 1 || !host_of(hh->value, hh->value_len, host, hn, port)) {
+    reply_text(c, 400, "Bad Request", bad);
+    return -1;
+  }
+  return 1;
+}
+
 static void reply_blocked(px_conn *c, csb_block_reason r, px_source s, const char *decision) {
   if (c->kind == REQ_PLAIN) {
     csb_buf out;
@@ -269,23 +284,13 @@ static void handle_plain(px_conn *c, const csb_http_head *h) {
   snprintf(c->host, sizeof c->host, "%s", norm);
   free(norm);
   c->port = t.authority.port ? t.authority.port : 80;
-  size_t nhost = csb_http_count(h, "host");
-  if (nhost > 1) {
-    reply_text(c, 400, "Bad Request", "invalid Host header");
+  char hhost[256];
+  int hport = 0;
+  int found = host_header(c, h, "invalid Host header", hhost, sizeof hhost, &hport);
+  if (found < 0) return;
+  if (found && (strcmp(hhost, c->host) != 0 || (hport ? hport : 80) != c->port)) {
+    reply_text(c, 400, "Bad Request", "Host header does not match request target");
     return;
-  }
-  if (nhost == 1) {
-    const csb_http_header *hh = csb_http_find(h, "host");
-    char hhost[256];
-    int hport = 0;
-    if (!host_of(hh->value, hh->value_len, hhost, sizeof hhost, &hport)) {
-      reply_text(c, 400, "Bad Request", "invalid Host header");
-      return;
-    }
-    if (strcmp(hhost, c->host) != 0 || (hport ? hport : 80) != c->port) {
-      reply_text(c, 400, "Bad Request", "Host header does not match request target");
-      return;
-    }
   }
   if (!px->np->enabled) {
     px_audit_block(c, 0, CSB_BLOCK_PROXY_DISABLED, SRC_PROXY_STATE, "deny");
@@ -356,19 +361,11 @@ static void handle_mitm(px_conn *c, const csb_http_head *h) {
     port = t.authority.port ? t.authority.port : (t.https ? 443 : 80);
     have = 1;
   }
-  size_t nhost = csb_http_count(h, "host");
-  if (nhost > 1) {
-    reply_text(c, 400, "Bad Request", "host mismatch");
-    return;
-  }
-  if (nhost == 1) {
-    const csb_http_header *hh = csb_http_find(h, "host");
-    char hhost[256];
-    int hport = 0;
-    if (!host_of(hh->value, hh->value_len, hhost, sizeof hhost, &hport)) {
-      reply_text(c, 400, "Bad Request", "host mismatch");
-      return;
-    }
+  char hhost[256];
+  int hport = 0;
+  int found = host_header(c, h, "host mismatch", hhost, sizeof hhost, &hport);
+  if (found < 0) return;
+  if (found) {
     if (!hport) hport = 443;
     if (have && (strcmp(hhost, host) != 0 || hport != port)) {
       reply_text(c, 400, "Bad Request", "host mismatch");

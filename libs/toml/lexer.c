@@ -185,13 +185,14 @@ static int hexval(char c) {
   return -1;
 }
 
-/* Copies a run of ordinary characters (anything but the stop bytes, control
- * characters, newlines and backslash) into the scratch buffer. */
-static void copy_run(csb_toml_lexer *lx, char quote) {
+/* Copies a run of ordinary characters (anything but the quote, control
+ * characters, newlines and, in a string with escapes, backslash) into the
+ * scratch buffer. */
+static void copy_run(csb_toml_lexer *lx, char quote, int escapes) {
   const char *s = lx->p;
   while (lx->p < lx->end) {
     unsigned char c = (unsigned char)*lx->p;
-    if (c == (unsigned char)quote || c == '\\' || is_control(c)) break;
+    if (c == (unsigned char)quote || (escapes && c == '\\') || is_control(c)) break;
     if ((c & 0xC0) != 0x80) lx->col++;
     lx->p++;
   }
@@ -261,7 +262,7 @@ static int lex_basic(csb_toml_lexer *lx) {
   int line = lx->line, col = lx->col;
   csb_toml_i_adv(lx);
   for (;;) {
-    copy_run(lx, '"');
+    copy_run(lx, '"', 1);
     if (at_eof(lx)) return csb_toml_i_fail_at(lx, line, col, "unterminated string");
     unsigned char c = (unsigned char)*lx->p;
     if (c == '"') {
@@ -282,14 +283,7 @@ static int lex_literal(csb_toml_lexer *lx) {
   int line = lx->line, col = lx->col;
   csb_toml_i_adv(lx);
   for (;;) {
-    const char *s = lx->p;
-    while (lx->p < lx->end) {
-      unsigned char c = (unsigned char)*lx->p;
-      if (c == '\'' || is_control(c)) break;
-      if ((c & 0xC0) != 0x80) lx->col++;
-      lx->p++;
-    }
-    csb_buf_append(&lx->scratch, s, (size_t)(lx->p - s));
+    copy_run(lx, '\'', 0);
     if (at_eof(lx)) return csb_toml_i_fail_at(lx, line, col, "unterminated literal string");
     unsigned char c = (unsigned char)*lx->p;
     if (c == '\'') {
@@ -308,18 +302,7 @@ static int lex_multiline(csb_toml_lexer *lx, char quote) {
   for (int i = 0; i < 3; i++) csb_toml_i_adv(lx);
   csb_toml_i_eat_newline(lx); /* a newline right after the delimiter is trimmed */
   for (;;) {
-    if (quote == '"') {
-      copy_run(lx, quote);
-    } else {
-      const char *s = lx->p;
-      while (lx->p < lx->end) {
-        unsigned char c = (unsigned char)*lx->p;
-        if (c == '\'' || is_control(c)) break;
-        if ((c & 0xC0) != 0x80) lx->col++;
-        lx->p++;
-      }
-      csb_buf_append(&lx->scratch, s, (size_t)(lx->p - s));
-    }
+    copy_run(lx, quote, quote == '"');
     if (at_eof(lx))
       return csb_toml_i_fail_at(lx, line, col, "unterminated multi-line string");
     unsigned char c = (unsigned char)*lx->p;

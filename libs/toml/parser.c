@@ -1,7 +1,6 @@
 /* parser.c - TOML 1.0 document structure: key/value pairs, dotted keys,
  * [table] and [[array of tables]] headers with the definition rules,
  * arrays and inline tables, nesting limits. */
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,30 +38,9 @@ static const char *keys_repr(parser *ps, size_t n) {
   return ps->msg.data;
 }
 
-static int fail_pos(parser *ps, const csb_toml_pos *pos, const char *fmt, ...)
-    CSB_PRINTF(3, 4);
-static int fail_pos(parser *ps, const csb_toml_pos *pos, const char *fmt, ...) {
-  if (!ps->lx.err) return 0;
-  va_list ap;
-  va_start(ap, fmt);
-  csb_error_setv(ps->lx.err, fmt, ap);
-  va_end(ap);
-  ps->lx.err->line = pos->line;
-  ps->lx.err->col = pos->col;
-  return 0;
-}
-
-static int fail_here(parser *ps, const char *fmt, ...) CSB_PRINTF(2, 3);
-static int fail_here(parser *ps, const char *fmt, ...) {
-  if (!ps->lx.err) return 0;
-  va_list ap;
-  va_start(ap, fmt);
-  csb_error_setv(ps->lx.err, fmt, ap);
-  va_end(ap);
-  ps->lx.err->line = ps->lx.line;
-  ps->lx.err->col = ps->lx.col;
-  return 0;
-}
+/* An error at the start of pos, or where the lexer stands; 0. */
+#define fail_pos(ps, pos, ...) csb_toml_i_fail_at(&(ps)->lx, (pos)->line, (pos)->col, __VA_ARGS__)
+#define fail_here(ps, ...) csb_toml_i_fail_at(&(ps)->lx, (ps)->lx.line, (ps)->lx.col, __VA_ARGS__)
 
 static int fail_depth(parser *ps, const csb_toml_pos *pos) {
   return fail_pos(ps, pos, "nesting is deeper than %d levels", CSB_TOML_MAX_DEPTH);
@@ -176,17 +154,38 @@ static int parse_keyval(parser *ps, csb_toml_value *t, int depth, int in_inline)
   return 1;
 }
 
-static int parse_array(parser *ps, int depth, csb_toml_value **out) {
+/* At the bracket that opens an inline array or table: steps over it and
+ * returns the empty container from `make`, inline, positioned there; NULL
+ * when it would nest deeper than the limit. */
+static csb_toml_value *open_inline(parser *ps, int depth, csb_toml_value *(*make)(void)) {
   csb_toml_pos pos = csb_toml_i_here(&ps->lx);
-  if (depth > CSB_TOML_MAX_DEPTH) return fail_depth(ps, &pos);
+  if (depth > CSB_TOML_MAX_DEPTH) {
+    fail_depth(ps, &pos);
+    return NULL;
+  }
   csb_toml_i_adv(&ps->lx);
-  csb_toml_value *a = csb_toml_array_new();
-  a->flags = CSB_TOML_F_INLINE;
-  a->pos = pos;
+  csb_toml_value *v = make();
+  v->flags = CSB_TOML_F_INLINE;
+  v->pos = pos;
+  return v;
+}
+
+/* At the bracket that closes v: steps over it, ends v's position there and
+ * hands v out; 1. */
+static int close_inline(parser *ps, csb_toml_value *v, csb_toml_value **out) {
+  csb_toml_i_adv(&ps->lx);
+  csb_toml_i_end(&ps->lx, &v->pos);
+  *out = v;
+  return 1;
+}
+
+static int parse_array(parser *ps, int depth, csb_toml_value **out) {
+  csb_toml_value *a = open_inline(ps, depth, csb_toml_array_new);
+  if (a == NULL) return 0;
   for (;;) {
     if (!csb_toml_i_skip_ws_nl(&ps->lx)) goto fail;
     if (at_eof(ps)) {
-      fail_pos(ps, &pos, "unterminated array");
+      fail_pos(ps, &a->pos, "unterminated array");
       goto fail;
     }
     if (cur(ps) == ']') break;
@@ -195,7 +194,7 @@ static int parse_array(parser *ps, int depth, csb_toml_value **out) {
     csb_toml_array_push(a, v);
     if (!csb_toml_i_skip_ws_nl(&ps->lx)) goto fail;
     if (at_eof(ps)) {
-      fail_pos(ps, &pos, "unterminated array");
+      fail_pos(ps, &a->pos, "unterminated array");
       goto fail;
     }
     if (cur(ps) == ',') {
@@ -206,22 +205,15 @@ static int parse_array(parser *ps, int depth, csb_toml_value **out) {
     fail_here(ps, "expected ',' or ']' after an array element");
     goto fail;
   }
-  csb_toml_i_adv(&ps->lx);
-  csb_toml_i_end(&ps->lx, &a->pos);
-  *out = a;
-  return 1;
+  return close_inline(ps, a, out);
 fail:
   csb_toml_value_free(a);
   return 0;
 }
 
 static int parse_inline_table(parser *ps, int depth, csb_toml_value **out) {
-  csb_toml_pos pos = csb_toml_i_here(&ps->lx);
-  if (depth > CSB_TOML_MAX_DEPTH) return fail_depth(ps, &pos);
-  csb_toml_i_adv(&ps->lx);
-  csb_toml_value *t = csb_toml_table_new();
-  t->flags = CSB_TOML_F_INLINE;
-  t->pos = pos;
+  csb_toml_value *t = open_inline(ps, depth, csb_toml_table_new);
+  if (t == NULL) return 0;
   csb_toml_i_skip_ws(&ps->lx);
   if (!at_eof(ps) && cur(ps) == '}') goto done;
   for (;;) {
@@ -232,7 +224,7 @@ static int parse_inline_table(parser *ps, int depth, csb_toml_value **out) {
     if (!parse_keyval(ps, t, depth, 1)) goto fail;
     csb_toml_i_skip_ws(&ps->lx);
     if (at_eof(ps)) {
-      fail_pos(ps, &pos, "unterminated inline table");
+      fail_pos(ps, &t->pos, "unterminated inline table");
       goto fail;
     }
     if (cur(ps) == '}') break;
@@ -252,10 +244,7 @@ static int parse_inline_table(parser *ps, int depth, csb_toml_value **out) {
     goto fail;
   }
 done:
-  csb_toml_i_adv(&ps->lx);
-  csb_toml_i_end(&ps->lx, &t->pos);
-  *out = t;
-  return 1;
+  return close_inline(ps, t, out);
 fail:
   csb_toml_value_free(t);
   return 0;

@@ -1450,35 +1450,31 @@ static void lock_ace(cJSON *arr, const char *trustee, int deny, uint32_t mask) {
   csb_json_add_string(a, "mask", hex);
 }
 
+/* Adds the lock of the directory `name` in the csb home to locks; returns
+ * its ACE list for lock_ace. */
+static cJSON *dir_lock(planner *P, cJSON *locks, const char *name, bool is_protected) {
+  char *path = csb_winpath_join(P->home, name);
+  cJSON *l = csb_json_add_object(locks, NULL);
+  csb_json_add_string(l, "path", path);
+  csb_json_add_bool(l, "protected", is_protected);
+  free(path);
+  return csb_json_add_array(l, "aces");
+}
+
 static void emit_dir_locks(planner *P, cJSON *plan) {
   cJSON *locks = csb_json_add_array(plan, "dir_locks");
   if (!P->elevated) return;
-  char *bin = csb_winpath_join(P->home, ".sandbox-bin");
-  char *sbx = csb_winpath_join(P->home, ".sandbox");
-  char *sec = csb_winpath_join(P->home, ".sandbox-secrets");
-  cJSON *l = csb_json_add_object(locks, NULL);
-  csb_json_add_string(l, "path", bin);
-  csb_json_add_bool(l, "protected", true);
-  cJSON *a = csb_json_add_array(l, "aces");
+  cJSON *a = dir_lock(P, locks, ".sandbox-bin", true);
   lock_ace(a, "group", 0, WA_MASK_READ_EXECUTE);
   lock_ace(a, "real_user", 0, WA_MASK_RWXD);
   lock_ace(a, "system", 0, WA_MASK_RWXD);
   lock_ace(a, "administrators", 0, WA_MASK_RWXD);
-  l = csb_json_add_object(locks, NULL);
-  csb_json_add_string(l, "path", sbx);
-  csb_json_add_bool(l, "protected", false);
-  a = csb_json_add_array(l, "aces");
+  a = dir_lock(P, locks, ".sandbox", false);
   lock_ace(a, "group", 0, WA_MASK_RWXD);
   lock_ace(a, "real_user", 0, WA_MASK_RWX);
-  l = csb_json_add_object(locks, NULL);
-  csb_json_add_string(l, "path", sec);
-  csb_json_add_bool(l, "protected", false);
-  a = csb_json_add_array(l, "aces");
+  a = dir_lock(P, locks, ".sandbox-secrets", false);
   lock_ace(a, "group", 1, WA_MASK_RWXD);
   lock_ace(a, "real_user", 0, WA_MASK_RWX);
-  free(bin);
-  free(sbx);
-  free(sec);
 }
 
 /* Unelevated: Everyone and the logon SID are restricting SIDs, so

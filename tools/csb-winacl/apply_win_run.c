@@ -204,6 +204,18 @@ static HANDLE restricted_token(PSID *sids, DWORD n, PSID *dacl_sids, DWORD nd, D
   return rt;
 }
 
+/* The child's start-up: this process's standard handles, on `desktop`
+ * (NULL: the caller's). */
+static void startup_info(STARTUPINFOW *si, const wchar_t *desktop) {
+  memset(si, 0, sizeof *si);
+  si->cb = sizeof *si;
+  si->lpDesktop = (LPWSTR)desktop;
+  si->dwFlags = STARTF_USESTDHANDLES;
+  si->hStdInput = GetStdHandle(STD_INPUT_HANDLE);
+  si->hStdOutput = GetStdHandle(STD_OUTPUT_HANDLE);
+  si->hStdError = GetStdHandle(STD_ERROR_HANDLE);
+}
+
 static int run_with_token(HANDLE tok, wchar_t *cmdline, wchar_t *env, const wchar_t *desktop,
                           int *exit_code, DWORD *error) {
   HANDLE job = CreateJobObjectW(NULL, NULL);
@@ -214,13 +226,7 @@ static int run_with_token(HANDLE tok, wchar_t *cmdline, wchar_t *env, const wcha
     SetInformationJobObject(job, JobObjectExtendedLimitInformation, &li, sizeof li);
   }
   STARTUPINFOW si;
-  memset(&si, 0, sizeof si);
-  si.cb = sizeof si;
-  si.lpDesktop = (LPWSTR)desktop;
-  si.dwFlags = STARTF_USESTDHANDLES;
-  si.hStdInput = GetStdHandle(STD_INPUT_HANDLE);
-  si.hStdOutput = GetStdHandle(STD_OUTPUT_HANDLE);
-  si.hStdError = GetStdHandle(STD_ERROR_HANDLE);
+  startup_info(&si, desktop);
   HANDLE std[3] = {si.hStdInput, si.hStdOutput, si.hStdError};
   for (int i = 0; i < 3; i++)
     if (std[i] && std[i] != INVALID_HANDLE_VALUE)
@@ -389,13 +395,7 @@ static int launch_elevated(applier *A, char *const *cmd, const wchar_t *desktop,
   csb_strv_free(&argv);
   wchar_t *env = env_block(A->plan);
   STARTUPINFOW si;
-  memset(&si, 0, sizeof si);
-  si.cb = sizeof si;
-  si.lpDesktop = (LPWSTR)desktop;
-  si.dwFlags = STARTF_USESTDHANDLES;
-  si.hStdInput = GetStdHandle(STD_INPUT_HANDLE);
-  si.hStdOutput = GetStdHandle(STD_OUTPUT_HANDLE);
-  si.hStdError = GetStdHandle(STD_ERROR_HANDLE);
+  startup_info(&si, desktop);
   PROCESS_INFORMATION pi;
   memset(&pi, 0, sizeof pi);
   wchar_t cwd[32768];

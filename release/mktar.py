@@ -48,6 +48,21 @@ def read_spec(path):
     return entries
 
 
+def parent_dirs(entries):
+    """The parent directories of the archive paths, which the archive holds
+    as entries of their own (shared with mkzip.py); exits 1 when one of
+    them is also a file."""
+    dirs = set()
+    for arcname in entries:
+        parts = arcname.split("/")[:-1]
+        for i in range(1, len(parts) + 1):
+            dirs.add("/".join(parts[:i]))
+    clash = dirs & set(entries)
+    if clash:
+        die("paths used both as file and directory: %s" % ", ".join(sorted(clash)))
+    return dirs
+
+
 def tarinfo(name, mode, kind, size=0):
     ti = tarfile.TarInfo(name)
     ti.type = kind
@@ -60,15 +75,7 @@ def tarinfo(name, mode, kind, size=0):
 
 
 def build(entries):
-    dirs = set()
-    for arcname in entries:
-        parts = arcname.split("/")[:-1]
-        for i in range(1, len(parts) + 1):
-            dirs.add("/".join(parts[:i]))
-    clash = dirs & set(entries)
-    if clash:
-        die("paths used both as file and directory: %s" % ", ".join(sorted(clash)))
-
+    dirs = parent_dirs(entries)
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT) as tar:
         for name in sorted(dirs | set(entries)):

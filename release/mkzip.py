@@ -16,7 +16,7 @@ import sys
 import zipfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mktar import die, read_spec  # noqa: E402
+from mktar import die, parent_dirs, read_spec  # noqa: E402
 
 EPOCH = (1980, 1, 1, 0, 0, 0)
 
@@ -35,14 +35,7 @@ def main():
         die("usage: mkzip.py OUTPUT.zip SPEC")
     out, spec = sys.argv[1], sys.argv[2]
     entries = read_spec(spec)
-    dirs = set()
-    for arcname in entries:
-        parts = arcname.split("/")[:-1]
-        for i in range(1, len(parts) + 1):
-            dirs.add("/".join(parts[:i]))
-    clash = dirs & set(entries)
-    if clash:
-        die("paths used both as file and directory: %s" % ", ".join(sorted(clash)))
+    dirs = parent_dirs(entries)
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as z:
         for name in sorted(dirs | set(entries)):
             if name in dirs:

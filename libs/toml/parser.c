@@ -374,12 +374,6 @@ static int parse_header(parser *ps, csb_toml_value *root, csb_toml_value **cur_o
   return 1;
 }
 
-static void parser_init(parser *ps, const char *data, size_t len, csb_error *err) {
-  memset(ps, 0, sizeof *ps);
-  csb_toml_i_lex_init(&ps->lx, data, len, err);
-  csb_buf_init(&ps->msg);
-}
-
 static void parser_done(parser *ps) {
   keys_clear(ps);
   free(ps->keys);
@@ -408,16 +402,25 @@ static int check_input(const char *data, size_t len, csb_error *err) {
                           (unsigned char)data[bad]);
 }
 
-int csb_toml_parse(const char *data, size_t len, csb_toml_value **out, csb_error *err) {
-  *out = NULL;
+/* Starts ps on data (NULL: empty) once check_input accepts it; 0, with ps
+ * not started, when it does not. */
+static int parser_start(parser *ps, const char *data, size_t len, csb_error *err) {
   if (!data) {
     data = "";
     len = 0;
   }
   if (!check_input(data, len, err)) return 0;
+  memset(ps, 0, sizeof *ps);
+  csb_toml_i_lex_init(&ps->lx, data, len, err);
+  csb_buf_init(&ps->msg);
+  return 1;
+}
+
+int csb_toml_parse(const char *data, size_t len, csb_toml_value **out, csb_error *err) {
+  *out = NULL;
   parser ps;
-  parser_init(&ps, data, len, err);
-  if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0) ps.lx.p += 3;
+  if (!parser_start(&ps, data, len, err)) return 0;
+  if (ps.lx.end - ps.lx.p >= 3 && memcmp(ps.lx.p, "\xEF\xBB\xBF", 3) == 0) ps.lx.p += 3;
   csb_toml_value *root = csb_toml_table_new();
   root->flags = CSB_TOML_F_DEFINED;
   root->pos = csb_toml_i_here(&ps.lx);
@@ -453,13 +456,8 @@ fail:
 int csb_toml_parse_value(const char *data, size_t len, csb_toml_value **out,
                          csb_error *err) {
   *out = NULL;
-  if (!data) {
-    data = "";
-    len = 0;
-  }
-  if (!check_input(data, len, err)) return 0;
   parser ps;
-  parser_init(&ps, data, len, err);
+  if (!parser_start(&ps, data, len, err)) return 0;
   csb_toml_value *v = NULL;
   if (!csb_toml_i_skip_ws_nl(&ps.lx) || !parse_value(&ps, 1, &v) ||
       !csb_toml_i_skip_ws_nl(&ps.lx))
@@ -478,13 +476,8 @@ fail:
 }
 
 int csb_toml_parse_key(const char *data, size_t len, csb_strv *out, csb_error *err) {
-  if (!data) {
-    data = "";
-    len = 0;
-  }
-  if (!check_input(data, len, err)) return 0;
   parser ps;
-  parser_init(&ps, data, len, err);
+  if (!parser_start(&ps, data, len, err)) return 0;
   int ok = 0;
   csb_toml_i_skip_ws(&ps.lx);
   if (!parse_key(&ps)) goto done;

@@ -865,17 +865,8 @@ static int load_cap_record(planner *P) {
   const char *s = text;
   while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n') s++;
   if (*s == '{') {
-    if (!csb_json_parse(text, len, &doc, NULL) || !cJSON_IsObject(doc)) {
-      cJSON_Delete(doc);
-      free(text);
-      rc = fail(P, CSB_EXIT_DATA, MSG_CAP_RECORD " (rule: the capability SID record; backend: %s; "
-                "fix: restore the file from a backup, or delete it, which orphans the ACEs granted to "
-                "its SIDs)",
-                file, P->backend);
-      goto out;
-    }
-    int valid = 1;
-    for (const cJSON *c = doc->child; c && valid; c = c->next) {
+    int valid = csb_json_parse(text, len, &doc, NULL) && cJSON_IsObject(doc);
+    for (const cJSON *c = valid ? doc->child : NULL; c && valid; c = c->next) {
       if (strcmp(c->string, "workspace") == 0 || strcmp(c->string, "readonly") == 0) {
         valid = cJSON_IsNull(c) || (cJSON_IsString(c) && wa_is_cap_sid(c->valuestring));
       } else if (strcmp(c->string, "workspace_by_cwd") == 0 ||
@@ -887,12 +878,6 @@ static int load_cap_record(planner *P) {
         valid = 0;
       }
     }
-    if (valid && !cap_sids_distinct(P, doc, file)) {
-      cJSON_Delete(doc);
-      free(text);
-      rc = CSB_EXIT_DATA;
-      goto out;
-    }
     if (!valid) {
       cJSON_Delete(doc);
       free(text);
@@ -900,6 +885,12 @@ static int load_cap_record(planner *P) {
                 "fix: restore the file from a backup, or delete it, which orphans the ACEs granted to "
                 "its SIDs)",
                 file, P->backend);
+      goto out;
+    }
+    if (!cap_sids_distinct(P, doc, file)) {
+      cJSON_Delete(doc);
+      free(text);
+      rc = CSB_EXIT_DATA;
       goto out;
     }
     P->cap_record = doc;

@@ -1098,6 +1098,55 @@ def a_run_holds_the_existing_entries_it_mounts_onto(t):
     eq(sorted(os.listdir(t.ws)), [".git", "later.key"], "host (entries that were there before stay)")
 
 
+
+@case
+def a_concurrent_run_does_not_remove_the_mount_points_under_our_masks(t):
+    """Two runs start together on one writable root where .git and the
+    other protected names are missing, and their registries do not show
+    each other's entries: run by root, the other run is uid 65534's, in a
+    sticky directory both may write; run by another user, it is the same
+    user's with another XDG_RUNTIME_DIR (another registry). Our run makes
+    the mount points and holds them before bubblewrap starts; the other
+    (started by a bwrap wrapper, so that it plans while they are still
+    missing, or finds ours) mounts onto them and ends first. Its cleanup
+    must leave them: removed, they would take our masks with them (a
+    mount point deleted in the host namespace is detached from every
+    other), and our command could then create .git. Ours removes them
+    when it ends."""
+    if CODEX:
+        raise Skip("csb mount targets")
+    shared = os.path.join(t.base, "shared")
+    os.mkdir(shared)
+    os.chmod(shared, 0o1777)
+    xdg = os.path.join(t.base, "xdg")
+    os.mkdir(xdg, 0o700)
+    binary = t.bin
+    if os.geteuid() == 0:
+        for d in (os.path.dirname(t.base), t.base):
+            os.chmod(d, 0o711)
+        os.chown(xdg, 65534, 65534)
+        binary = os.path.join(t.base, "csb-bwrap")
+        shutil.copy(t.bin, binary)
+        os.chmod(binary, 0o755)
+        as_other = "setpriv --reuid 65534 --regid 65534 --clear-groups "
+    else:
+        as_other = ""
+    t.policy([("/", "read"), (shared, "write")])
+    os.chmod(t.pfile, 0o644)
+    wait = "i=0; while [ ! -e {0} ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done; "
+    other = (f"{as_other}env XDG_RUNTIME_DIR={xdg} {binary} --policy {t.pfile} -- /bin/sh -c "
+             f"'touch up; {wait.format('go')}'")
+    w = fake_bwrap(t, "other-first", f"cd {shared} && ({other} >/dev/null 2>&1; touch {shared}/other-done) &\n"
+                   + wait.format(f"{shared}/up") + "\n")
+    argv, _ = t.argv(["/bin/sh", "-c", "touch go; " + wait.format("other-done") +
+                      "mkdir .git 2>/dev/null && echo git-made || echo git-blocked; "
+                      "mkdir .codex 2>/dev/null && echo codex-made || echo codex-blocked"],
+                     extra=["--bwrap", w])
+    e = {k: v for k, v in os.environ.items() if k != "XDG_RUNTIME_DIR"}
+    p = subprocess.run([binary, *argv[1:]], cwd=shared, env=e, capture_output=True, text=True, timeout=TIMEOUT)
+    eq((p.returncode, p.stdout, p.stderr), (0, "git-blocked\ncodex-blocked\n", ""))
+    eq(sorted(os.listdir(shared)), ["go", "other-done", "up"], "after both runs")
+
 @case
 def mount_target_another_run_holds_is_left_for_a_later_run(t):
     """A run's mount point that another run holds (it mounts onto it as an

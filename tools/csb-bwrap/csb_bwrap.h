@@ -136,9 +136,10 @@ typedef struct bw_fsargs {
   /* The soft RLIMIT_NOFILE before the build raised it to hold data_fds (the
    * command gets it back), or 0 when it was left alone. */
   unsigned long long nofile_restore;
-  /* Shared flock(2)s on existing empty entries that masks mount onto (they
-   * may be another run's mount points, another user's included): their
-   * creator does not remove them while we hold these (close-on-exec). */
+  /* Shared flock(2)s on the empty entries that masks mount onto: existing
+   * ones (they may be another run's mount points, another user's
+   * included) and those we make ourselves (bw_synth_make_all); no run removes
+   * an entry while another holds it (close-on-exec). */
   int *held_fds;
   size_t n_held_fds;
   size_t cap_held_fds;
@@ -152,6 +153,8 @@ int bw_mounts_build(const csb_policy *p, const csb_policy_view *v,
 void bw_fsargs_free(bw_fsargs *f);
 /* Releases the shared locks (before our own cleanup removes targets). */
 void bw_fsargs_release_holds(bw_fsargs *f);
+/* Adds fd to the holds of f, which closes it. */
+void bw_fsargs_hold(bw_fsargs *f, int fd);
 
 /* ---- directory listing (dirlist.c) -------------------------------------- */
 
@@ -194,6 +197,25 @@ int bw_registry_secure(const char *dir, csb_error *err);
  * not writable by us): no run of ours ever uses it as its registry, nor
  * can a command of ours make it its own. */
 int bw_registry_held_by_other(const char *dir, uid_t *owner);
+/* Waits (at most about a second: a run removing the entry holds its lock
+ * for a moment) for a shared flock on fd, an entry opened as `name` in
+ * the directory dfd (or AT_FDCWD and a path), and checks that the name
+ * still leads to it. 1 when it does (held, or the lock never came: the
+ * entry's owner can remove it anyway); 0 when the entry was removed or
+ * replaced meanwhile. */
+int bw_synth_hold_at(int fd, int dfd, const char *name);
+/* Makes the missing mount targets among t[0..n) (empty directories,
+ * mode 0755, or empty files, 0666, less the umask: what bubblewrap would
+ * make) before bubblewrap runs, reaching their directories without
+ * following symlinks, and holds each with a shared flock
+ * (bw_synth_hold_at) in fds[i] until the run ends: a concurrent run that
+ * made the same entry, and whose registry does not show ours (another
+ * user's, or ours with another registry), then leaves it in place when it
+ * ends, where it would otherwise remove the mount point under our mask
+ * and so detach it. Another run's entry made meanwhile is held likewise.
+ * fds[i] is -1 for existing targets and where one cannot be made or held:
+ * bubblewrap then makes it as it would have, unheld. */
+void bw_synth_make_all(const bw_synth *t, size_t n, int *fds);
 /* Removes what runs that died without cleaning up (SIGKILL) left behind.
  * Call before looking at the workspace. */
 void bw_registry_sweep(const char *dir);

@@ -298,8 +298,18 @@ static int build_argv(outer *o, plan *pl, int mount_proc, const char *registry, 
   /* A rebuild (the retry without /proc) finds the limit raised already:
    * the command still gets the original one back. */
   unsigned long long nofile_restore = pl->fs.nofile_restore;
+  /* The entries the last build held stay held through the rebuild (which
+   * holds them again): released in between, another run could remove
+   * one. */
+  int *held = pl->fs.held_fds;
+  size_t n_held = pl->fs.n_held_fds;
+  pl->fs.held_fds = NULL;
+  pl->fs.n_held_fds = pl->fs.cap_held_fds = 0;
   bw_fsargs_free(&pl->fs);
-  if (!bw_mounts_build(o->p, o->v, &mo, &pl->fs, err)) return 0;
+  int built = bw_mounts_build(o->p, o->v, &mo, &pl->fs, err);
+  for (size_t i = 0; i < n_held; i++) bw_fsargs_hold(&pl->fs, held[i]);
+  free(held);
+  if (!built) return 0;
   if (!pl->fs.nofile_restore) pl->fs.nofile_restore = nofile_restore;
   /* Only a run that wrote a cache file can have grown the registry. */
   if (mo.glob_cache && pl->fs.glob_cache_stored)
@@ -581,6 +591,17 @@ static void note_registries(plan *pl) {
         lstat(pl->registry_all[i], &pl->registry_st[i]) == 0 && S_ISDIR(pl->registry_st[i].st_mode);
 }
 
+/* Makes the plan's missing mount targets and holds them (bw_synth_make_all),
+ * once they are registered: bubblewrap then mounts onto entries that no
+ * concurrent run removes while this one lasts. */
+static void make_targets(plan *pl) {
+  int *fds = csb_xcalloc(pl->fs.n_synth + 1, sizeof *fds);
+  bw_synth_make_all(pl->fs.synth, pl->fs.n_synth, fds);
+  for (size_t i = 0; i < pl->fs.n_synth; i++)
+    if (fds[i] >= 0) bw_fsargs_hold(&pl->fs, fds[i]);
+  free(fds);
+}
+
 /* A registry directory the plan mounts over that is no longer what it was
  * when the plan was built (removed, say, by a cleaner of /tmp before
  * bubblewrap reached it): its index, and what became of it in *what; -1
@@ -697,6 +718,7 @@ static int run_bwrap(outer *o) {
     rc = csb_cli_error(&o->cli, CSB_EXIT_OSERR, "%s", e.msg);
     goto out;
   }
+  make_targets(&pl);
   for (int attempt = 0; attempt < 2; attempt++) {
     int fixed[] = {pl.self_fd, pl.stderr_fd, pl.started_pipe[1], pl.info_pipe[1],
                    /* bubblewrap's parent holds a reader too: its report never

@@ -351,20 +351,11 @@ static void add_synth_existing(bw_fsargs *f, const char *path, bw_synth_kind k) 
 static int hold_existing(builder *b, const char *path) {
   int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return errno != ENOENT;
-  /* A run removing it holds its lock for a moment; anyone else holding
-   * one longer can remove the entry anyway, being its owner. */
-  for (int i = 0; i < 100 && flock(fd, LOCK_SH | LOCK_NB) != 0; i++) {
-    if (errno != EWOULDBLOCK && errno != EINTR) break;
-    usleep(10000);
-  }
-  struct stat held, now;
-  if (fstat(fd, &held) != 0 || lstat(path, &now) != 0 || held.st_dev != now.st_dev || held.st_ino != now.st_ino) {
+  if (!bw_synth_hold_at(fd, AT_FDCWD, path)) {
     close(fd);
     return 0;
   }
-  bw_fsargs *f = b->out;
-  f->held_fds = csb_xgrow(f->held_fds, &f->cap_held_fds, f->n_held_fds + 1, sizeof(int));
-  f->held_fds[f->n_held_fds++] = fd;
+  bw_fsargs_hold(b->out, fd);
   return 1;
 }
 
@@ -1218,6 +1209,11 @@ out:
   csb_strv_free(&b.kept);
   csb_strv_free(&unreadable);
   return ok;
+}
+
+void bw_fsargs_hold(bw_fsargs *f, int fd) {
+  f->held_fds = csb_xgrow(f->held_fds, &f->cap_held_fds, f->n_held_fds + 1, sizeof(int));
+  f->held_fds[f->n_held_fds++] = fd;
 }
 
 void bw_fsargs_release_holds(bw_fsargs *f) {

@@ -1,10 +1,10 @@
 /* synthetic.c - host-side mount targets and their cleanup.
  *
  * A mask on a missing path inside a read-write bind (a missing `.codex`,
- * a denied file that does not exist yet) needs a mount point, which
- * bubblewrap creates in the host directory: an empty file or directory.
- * We record each such target in a per-user registry before the run and
- * remove it afterwards, but only when
+ * a denied file that does not exist yet) needs a mount point in the host
+ * directory: an empty file or directory. We record each such target in a
+ * per-user registry, make it and hold it (bw_synth_make_all) before the
+ * run, and remove it afterwards, but only when
  *   - no other live csb-bwrap run still uses the same target (removing a
  *     mount point in the host namespace would detach the other run's
  *     mask): none of ours has a marker for it, and no run at all, another
@@ -154,6 +154,62 @@ static int open_parent_nofollow(const char *path, const char **leaf) {
     p = end;
   }
   return -1;
+}
+
+int bw_synth_hold_at(int fd, int dfd, const char *name) {
+  for (int i = 0; i < 100 && flock(fd, LOCK_SH | LOCK_NB) != 0; i++) {
+    if (errno != EWOULDBLOCK && errno != EINTR) break;
+    usleep(10000);
+  }
+  struct stat held, now;
+  return fstat(fd, &held) == 0 && fstatat(dfd, name, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
+         held.st_dev == now.st_dev && held.st_ino == now.st_ino;
+}
+
+/* bw_synth_make_all for one target, `leaf` in the directory dfd. */
+static int make_at(int dfd, const char *leaf, bw_synth_kind kind) {
+  /* (each round that finds the entry gone was raced by a run removing
+   * it: a few at most) */
+  for (int round = 0; round < 100; round++) {
+    int made;
+    if (kind == BW_SYNTH_DIR) {
+      made = mkdirat(dfd, leaf, 0755) == 0;
+    } else {
+      int w = openat(dfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+      made = w >= 0;
+      if (made) close(w);
+    }
+    if (!made && errno != EEXIST) return -1;
+    int fd = openat(dfd, leaf, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno == ENOENT) continue;
+      return -1;
+    }
+    if (bw_synth_hold_at(fd, dfd, leaf)) return fd;
+    close(fd);
+  }
+  return -1;
+}
+
+void bw_synth_make_all(const bw_synth *t, size_t n, int *fds) {
+  int dfd = -1;
+  const char *dir = NULL; /* (the path whose parent dfd is) */
+  size_t dir_len = 0;
+  for (size_t i = 0; i < n; i++) {
+    fds[i] = -1;
+    const char *slash = strrchr(t[i].path, '/');
+    if (t[i].existing || !slash || !slash[1]) continue;
+    size_t len = (size_t)(slash - t[i].path);
+    if (!dir || len != dir_len || memcmp(t[i].path, dir, len) != 0) {
+      if (dfd >= 0) close(dfd);
+      const char *leaf;
+      dfd = open_parent_nofollow(t[i].path, &leaf);
+      dir = t[i].path;
+      dir_len = len;
+    }
+    if (dfd >= 0) fds[i] = make_at(dfd, slash + 1, t[i].kind);
+  }
+  if (dfd >= 0) close(dfd);
 }
 
 /* Removes the mount target `path` when it is still what bubblewrap made

@@ -1392,6 +1392,15 @@ static tx_op *first_failed(tx *t) {
   return NULL;
 }
 
+/* The first file of t (in target order) below dir: the one the directory
+ * is created for, which the message of a failure names, as the plan's
+ * does (upstream names the file it writes). */
+static const char *file_below(const tx *t, const char *dir) {
+  for (size_t i = 0; i < t->n_ops; i++)
+    if (csb_spath_is_under(PFS_STYLE, dir, t->ops[i].target)) return t->ops[i].target;
+  return dir;
+}
+
 /* Creates the directories of t->mkdirs (parents first), each pinned as
  * it is made. */
 static int make_dirs(tx *t, csb_patch_err_kind *kind, csb_error *err) {
@@ -1400,10 +1409,10 @@ static int make_dirs(tx *t, csb_patch_err_kind *kind, csb_error *err) {
     int pfd = dfd_of(t, d);
     int *slot = dfd_slot(t, d);
     if (!step(t) || pfs_mkdir_in(pfd, d, base_of(d)) != 0)
-      return cfail(kind, err, "Failed to create parent directories for %s", d);
+      return cfail(kind, err, "Failed to create parent directories for %s", file_below(t, d));
     t->mkdirs_made = i + 1;
     if (slot && (*slot = pfs_dir_pin_in(pfd, d, base_of(d))) < 0)
-      return cfail(kind, err, "Failed to create parent directories for %s", d);
+      return cfail(kind, err, "Failed to create parent directories for %s", file_below(t, d));
   }
   return 1;
 }

@@ -1472,9 +1472,14 @@ static int write_restore(tx *t, tx_op *o, csb_buf *why) {
   return ok;
 }
 
-/* The live transaction; with dry_run, only up to the placement checks
- * (csb_patch_commit_check): nothing is recovered, made or written. */
-static int commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts, int dry_run,
+/* What commit() goes through: the whole transaction (csb_patch_commit);
+ * only up to the placement checks (csb_patch_commit_check), nothing made
+ * or written; only the recovery of the directories it works in
+ * (csb_patch_commit_recover). */
+typedef enum { COMMIT_RUN, COMMIT_CHECK, COMMIT_RECOVER } commit_mode;
+
+/* The live transaction, as far as mode says. */
+static int commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts, commit_mode mode,
                   csb_patch_err_kind *kind, csb_error *err) {
   if (kind) *kind = CSB_PATCH_ERR_NONE;
   tx t;
@@ -1536,8 +1541,9 @@ static int commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts, int dry
   for (size_t i = 0; i < t.n_ops; i++) t.ops[i].n = i;
 
   /* Directories: missing ones to create (parents first), existing anchors
-   * (a dry run: as the recovery recorded in opts->pending leaves them). */
-  csb_patch_pending *sim = dry_run && opts ? opts->pending : NULL;
+   * (checking or recovering alone: as the recovery recorded in
+   * opts->pending, when set, leaves them). */
+  csb_patch_pending *sim = mode != COMMIT_RUN && opts ? opts->pending : NULL;
   csb_strv anchors;
   csb_strv_init(&anchors);
   for (size_t i = 0; i < t.n_ops; i++) {
@@ -1550,12 +1556,14 @@ static int commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts, int dry
   csb_strv_sort_unique(&anchors);
   collect_dirs(&t);
 
-  /* Leftovers in the anchors: recovered, or in a dry run given
-   * opts->pending recorded there. What csb_patch_recover_for did not find
-   * before the plan, and changes a file of the plan or a directory above
-   * one, a dry run cannot tell the outcome of: the plan read that file,
-   * or computed these directories, before. */
-  if (opts && opts->recover_first && (!dry_run || sim)) {
+  /* Leftovers in the anchors: recovered, or (checking or recovering
+   * alone) given opts->pending recorded there. What csb_patch_recover_for
+   * did not find before the plan, and changes a file of the plan or a
+   * directory above one, a dry run cannot tell the outcome of: the plan
+   * read that file, or computed these directories, before. Recovering
+   * alone, the plan is used no further (a caller plans again over what
+   * the recovery left). */
+  if (opts && (mode == COMMIT_RECOVER || (opts->recover_first && (mode == COMMIT_RUN || sim)))) {
     size_t mark = csb_patch_i_pend_mark(sim);
     int ok = 1;
     for (size_t i = 0; i < anchors.len && ok; i++) {
@@ -1567,7 +1575,7 @@ static int commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts, int dry
       }
     }
     csb_patch_i_pend_change ch;
-    for (size_t i = 0; i < t.n_ops && ok && sim; i++)
+    for (size_t i = 0; i < t.n_ops && ok && sim && mode == COMMIT_CHECK; i++)
       if (csb_patch_i_pend_changed_since(sim, mark, t.ops[i].target, &ch))
         ok = csb_patch_i_pend_fail(&ch, "where the patch writes", t.ops[i].target, kind, err, NULL);
     if (!ok) {
@@ -1575,6 +1583,11 @@ static int commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts, int dry
       tx_free(&t);
       return 0;
     }
+  }
+  if (mode == COMMIT_RECOVER) {
+    csb_strv_free(&anchors);
+    tx_free(&t);
+    return 1;
   }
 
   make_id(&t);
@@ -1641,7 +1654,7 @@ static int commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts, int dry
   }
   csb_strv_free(&created);
   csb_strv_free(&anchors);
-  if (!placed || dry_run) {
+  if (!placed || mode == COMMIT_CHECK) {
     tx_free(&t);
     return placed;
   }
@@ -1836,10 +1849,15 @@ undo_no_journal:
 
 int csb_patch_commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts,
                      csb_patch_err_kind *kind, csb_error *err) {
-  return commit(pl, opts, 0, kind, err);
+  return commit(pl, opts, COMMIT_RUN, kind, err);
 }
 
 int csb_patch_commit_check(csb_patch_plan *pl, const csb_patch_commit_opts *opts,
                            csb_patch_err_kind *kind, csb_error *err) {
-  return commit(pl, opts, 1, kind, err);
+  return commit(pl, opts, COMMIT_CHECK, kind, err);
+}
+
+int csb_patch_commit_recover(csb_patch_plan *pl, const csb_patch_commit_opts *opts,
+                             csb_patch_err_kind *kind, csb_error *err) {
+  return commit(pl, opts, COMMIT_RECOVER, kind, err);
 }

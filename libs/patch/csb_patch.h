@@ -19,6 +19,8 @@
  *                           the patch's directories, or (a dry run) only
  *                           work out in memory what recovering them does
  *                           (csb_patch_pending).
+ *      csb_patch_commit_recover  after a plan: only the recovery the commit
+ *                           does first, in the directories it works in.
  */
 #ifndef CSB_PATCH_H
 #define CSB_PATCH_H
@@ -239,12 +241,14 @@ typedef struct csb_patch_commit_opts {
   void *check_ctx;
   /* May be NULL. csb_patch_commit_check and csb_patch_recover_for: with
    * recover_first, what recovery would do is recorded here instead of
-   * done (csb_patch_pending_scan); csb_patch_commit ignores it. */
+   * done (csb_patch_pending_scan); so does csb_patch_commit_recover;
+   * csb_patch_commit ignores it. */
   csb_patch_pending *pending;
-  /* May be NULL. csb_patch_recover_for (without pending) and
-   * csb_patch_commit: each interrupted transaction they roll back or
-   * forward is appended here once it is done (csb_patch_pending_at: its
-   * journal, id and action), in the order they take them. */
+  /* May be NULL. csb_patch_recover_for and csb_patch_commit_recover
+   * (without pending) and csb_patch_commit: each interrupted transaction
+   * they roll back or forward is appended here once it is done
+   * (csb_patch_pending_at: its journal, id and action), in the order they
+   * take them. */
   csb_patch_pending *recovered;
 } csb_patch_commit_opts;
 
@@ -277,6 +281,20 @@ int csb_patch_commit(csb_patch_plan *plan, const csb_patch_commit_opts *opts,
  * plan as opts->pending leaves them (build the plan with it). */
 int csb_patch_commit_check(csb_patch_plan *plan, const csb_patch_commit_opts *opts,
                            csb_patch_err_kind *kind, csb_error *err);
+
+/* What csb_patch_commit recovers before it writes (opts->recover_first),
+ * and only that: the leftovers of interrupted runs in the existing
+ * directories it would work in for plan (the nearest existing one at or
+ * above the directory of each file it writes or deletes) are recovered
+ * (each transaction taken listed in opts->recovered when set), or with
+ * opts->pending only recorded there (csb_patch_pending_scan; the
+ * directories are then those of the tree as opts->pending leaves it:
+ * build the plan with it). opts->recover_first is not needed. Nothing
+ * else is made or written, and the plan, read before, is not to be
+ * committed after it: plan again. Fails as the commit's recovery does
+ * (kind CSB_PATCH_ERR_IO and its message). */
+int csb_patch_commit_recover(csb_patch_plan *plan, const csb_patch_commit_opts *opts,
+                             csb_patch_err_kind *kind, csb_error *err);
 
 /* Finds leftovers of interrupted transactions in `dir` (a directory path),
  * finishes committed ones and rolls back the rest. Transactions still held
@@ -335,9 +353,13 @@ int csb_patch_pending_scan(csb_patch_pending *pd, const char *dir, csb_patch_che
  * the directory of its entry and of the file it reaches through symlinks,
  * resolved against opts->cwd; each is recovered with
  * csb_patch_recover_dir(dir, copts->check, copts->check_ctx), or, when
- * copts->pending is set, only recorded there (csb_patch_pending_scan).
- * Nothing is done without copts->recover_first, for a patch without hunks,
- * or when a path does not resolve or opts->check refuses one (1 is
+ * copts->pending is set, only recorded there (csb_patch_pending_scan;
+ * when it already records a change, the paths are resolved and the
+ * directories found over the tree as it leaves it, as the plan does with
+ * csb_patch_plan_opts.pending). Nothing is done without
+ * copts->recover_first, for a patch without hunks, or when a path does
+ * not resolve, cannot be resolved exactly (CSB_PATCH_ERR_PENDING) or
+ * opts->check refuses one (1 is
  * returned with *kind and err set to that error, which
  * csb_patch_plan_build then fails with; else *kind is
  * CSB_PATCH_ERR_NONE). Each transaction recovered is listed in

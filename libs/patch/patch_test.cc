@@ -1259,6 +1259,53 @@ TEST_F(Tree, RecoverForRecoversTheDirectoriesOfThePatchFirst) {
   csb_patch_pending_free(co.recovered);
 }
 
+TEST_F(Tree, CommitRecoverRecoversTheDirectoriesTheCommitWorksIn) {
+  // Uncommitted, in d (which it created): rolled back, d goes. Committed,
+  // in the top directory: found only once the patch creates d from there.
+  std::string a = ".csb-applypatch-a-00000000000000a1", b = ".csb-applypatch-b-00000000000000b2";
+  Write("d/" + a + ".t0", "x\n");
+  ASSERT_EQ(symlink((root + "/" + a + ".j").c_str(), (root + "/d/" + a + ".p").c_str()), 0);
+  PlantJournal("", "a-00000000000000a1",
+               Rec("P", "d/" + a + ".p") + Rec("D", "d") + Rec("W 0 0", "d/x.txt") + "prepared\n");
+  Write("o.txt", "old o\n");
+  Write(b + ".t0", "new o\n");
+  PlantJournal("", "b-00000000000000b2", Rec("W 0 1", "o.txt") + "prepared\ncommit\n");
+  Parsed r;
+  Parse(P("*** Add File: d/y.txt\n+y\n"), &r);
+  ASSERT_TRUE(r.ok);
+  csb_patch_plan_opts o = {root.c_str(), 0, nullptr, nullptr, nullptr, nullptr, nullptr};
+  csb_patch_commit_opts co = {1, nullptr, nullptr, nullptr, csb_patch_pending_new()};
+  csb_patch_err_kind kind;
+  csb_error err;
+  ASSERT_TRUE(csb_patch_recover_for(r.p, &o, &co, &kind, &err)) << err.msg;
+  ASSERT_EQ(csb_patch_pending_len(co.recovered), 1u);
+  EXPECT_FALSE(Exists("d"));
+  csb_patch_plan *plan = csb_patch_plan_build(r.p, &o, &kind, &err);
+  ASSERT_NE(plan, nullptr) << err.msg;
+  // Given a record, it only fills it; else it recovers, and lists, b.
+  std::string before = State();
+  csb_patch_commit_opts sim = {0, nullptr, nullptr, csb_patch_pending_new(), nullptr};
+  ASSERT_TRUE(csb_patch_commit_recover(plan, &sim, &kind, &err)) << err.msg;
+  EXPECT_EQ(State(), before);
+  ASSERT_EQ(csb_patch_pending_len(sim.pending), 1u);
+  EXPECT_STREQ(csb_patch_pending_at(sim.pending, 0)->id, "b-00000000000000b2");
+  csb_patch_pending_free(sim.pending);
+  co.recover_first = 0;
+  ASSERT_TRUE(csb_patch_commit_recover(plan, &co, &kind, &err)) << err.msg;
+  ASSERT_EQ(csb_patch_pending_len(co.recovered), 2u);
+  const csb_patch_pending_tx *x = csb_patch_pending_at(co.recovered, 1);
+  EXPECT_EQ(x->journal, root + "/" + b + ".j");
+  EXPECT_EQ(x->action, CSB_PATCH_ROLL_FORWARD);
+  // Nothing of the patch is made; nothing is left to recover.
+  EXPECT_EQ(Read("o.txt"), "new o\n");
+  EXPECT_FALSE(Exists("d"));
+  EXPECT_TRUE(Leftovers().empty());
+  ASSERT_TRUE(csb_patch_commit_recover(plan, &co, &kind, &err)) << err.msg;
+  EXPECT_EQ(csb_patch_pending_len(co.recovered), 2u);
+  csb_patch_plan_free(plan);
+  csb_patch_pending_free(co.recovered);
+}
+
 // Counts the paths it is asked about; allows those under the root it holds.
 struct CountingCheck {
   std::string root;

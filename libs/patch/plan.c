@@ -982,12 +982,15 @@ int csb_patch_recover_for(const csb_patch *p, const csb_patch_plan_opts *op,
   if (!co || !co->recover_first || p->n_hunks == 0) return 1;
   csb_patch_target *targets = csb_xcalloc(p->n_hunks * 2, sizeof(*targets));
   size_t nt = 0;
+  /* The tree as it is, or as the recovery co->pending already records
+   * (a caller recovering once more after a plan) leaves it. */
+  const csb_patch_pending *view = csb_patch_i_pend_mark(co->pending) ? co->pending : NULL;
   /* A path that does not resolve, or that the check refuses, recovers
    * nothing: the error is left in err and kind for a caller that only
    * recovers (the plan fails with it anyway, resolving again for the
    * untruncated message). */
   plan_ctx quiet = {err, NULL, kind, op};
-  int resolved = resolve_all(p, &quiet, NULL, targets, &nt);
+  int resolved = resolve_all(p, &quiet, view, targets, &nt);
   /* The directories of the entries and of the files they reach, each
    * once (many paths share one), then their anchors. */
   csb_strv parents, dirs;
@@ -1001,7 +1004,7 @@ int csb_patch_recover_for(const csb_patch *p, const csb_patch_plan_opts *op,
   }
   csb_strv_sort_unique(&parents);
   for (size_t i = 0; i < parents.len; i++) {
-    char *anchor = csb_patch_i_pend_anchor(NULL, parents.items[i], NULL);
+    char *anchor = csb_patch_i_pend_anchor(view, parents.items[i], NULL);
     if (anchor) csb_strv_push_owned(&dirs, anchor);
   }
   csb_strv_free(&parents);

@@ -231,7 +231,8 @@ static const csb_cli_opt k_opts[] = {
     {"dry-run", 'n', CSB_ARG_NONE, OPT_DRY_RUN, NULL, "check and report, change nothing"},
     {"json", 0, CSB_ARG_NONE, OPT_JSON, NULL, "report changes as JSON on stdout"},
     {"recover", 0, CSB_ARG_NONE, OPT_RECOVER, NULL,
-     "only recover the interrupted runs a run of the patch recovers first; apply nothing"},
+     "only recover the interrupted runs a run of the patch recovers before it writes; "
+     "apply nothing"},
     {NULL, 0, CSB_ARG_NONE, 0, NULL, NULL},
 };
 
@@ -277,15 +278,103 @@ static int exit_for(csb_patch_err_kind k) {
   }
 }
 
-/* A failed step of the run: the library's message, and for a dry run that
- * cannot tell the outcome after recovering an interrupted run, what does. */
-static int fail(const csb_cli *cli, csb_patch_err_kind kind, const char *msg) {
-  return csb_cli_error(cli, exit_for(kind), "%s%s", msg,
-                       kind == CSB_PATCH_ERR_PENDING
-                           ? " (--recover instead of --dry-run recovers it without applying "
-                             "the patch; a run without --dry-run recovers it before it applies "
-                             "the patch)"
-                           : "");
+/* A failed step of the run (of --recover: recover_only): the library's
+ * message, and for a dry run that cannot tell the outcome after
+ * recovering an interrupted run, what does. */
+static int fail(const csb_cli *cli, csb_patch_err_kind kind, const char *msg, int recover_only) {
+  const char *hint = "";
+  if (kind == CSB_PATCH_ERR_PENDING)
+    hint = recover_only ? " (--recover without --dry-run recovers it)"
+                        : " (--recover instead of --dry-run recovers it without applying the "
+                          "patch; a run without --dry-run recovers it before it applies the "
+                          "patch)";
+  return csb_cli_error(cli, exit_for(kind), "%s%s", msg, hint);
+}
+
+/* csb_patch_recover_for, its checks answered by one policy evaluator made
+ * for it: recovering changes the tree, so the policy is evaluated afresh
+ * after it. */
+static int recover_first(const csb_patch *p, const csb_patch_plan_opts *po,
+                         const csb_patch_commit_opts *co, check_ctx *cctx,
+                         csb_patch_err_kind *kind, csb_error *err) {
+  if (cctx->policy) cctx->ev = csb_policy_evaluator_new(cctx->policy);
+  int ok = csb_patch_recover_for(p, po, co, kind, err);
+  csb_policy_evaluator_free(cctx->ev);
+  cctx->ev = NULL;
+  return ok;
+}
+
+/* csb_patch_plan_build, likewise. */
+static csb_patch_plan *plan_patch(const csb_patch *p, const csb_patch_plan_opts *po,
+                                  check_ctx *cctx, csb_patch_err_kind *kind, csb_error *err) {
+  if (cctx->policy) cctx->ev = csb_policy_evaluator_new(cctx->policy);
+  csb_patch_plan *plan = csb_patch_plan_build(p, po, kind, err);
+  csb_policy_evaluator_free(cctx->ev);
+  cctx->ev = NULL;
+  return plan;
+}
+
+/* Most passes of --recover (recover_rest): each but the last recovers a
+ * transaction no pass recovered before, so only a tree that something
+ * keeps filling with interrupted runs gets that far. */
+#define MAX_RECOVER_PASSES 64
+
+/* Whether each transaction of done at an index >= from is listed there
+ * for the first time (else a recovery took it again: fails with kind
+ * CSB_PATCH_ERR_IO). */
+static int once_each(const csb_patch_pending *done, size_t from, csb_patch_err_kind *kind,
+                     csb_error *err) {
+  for (size_t i = from; i < csb_patch_pending_len(done); i++) {
+    const csb_patch_pending_tx *x = csb_patch_pending_at(done, i);
+    for (size_t k = 0; k < i; k++) {
+      if (strcmp(csb_patch_pending_at(done, k)->journal, x->journal) != 0) continue;
+      *kind = CSB_PATCH_ERR_IO;
+      return csb_error_set(err,
+                           "the recovery does not come to an end: the interrupted transaction "
+                           "%s (%s) is found again after it was recovered",
+                           x->id, x->journal);
+    }
+  }
+  return 1;
+}
+
+/* --recover, once the recovery before the plan is done: the rest of what
+ * a run of the patch recovers before it writes, until a run would find
+ * nothing more. Pass after pass: the patch is planned over what the
+ * recovery left (with co->pending: over what it records), the
+ * directories the commit would work in are recovered
+ * (csb_patch_commit_recover), and when the pass recovered something
+ * (its list, co->pending or co->recovered, grew), the recovery before
+ * the plan runs again and so does the next pass. Each transaction is
+ * recovered at most once, in MAX_RECOVER_PASSES passes at most; else it
+ * fails (kind CSB_PATCH_ERR_IO), as it does with the plan's failure
+ * (its message in po->full_msg) or the recovery's. *plan is the last
+ * plan made (NULL when it failed). */
+static int recover_rest(const csb_patch *p, csb_patch_plan_opts *po,
+                        const csb_patch_commit_opts *co, check_ctx *cctx, csb_patch_plan **plan,
+                        csb_patch_err_kind *kind, csb_error *err) {
+  const csb_patch_pending *done = co->pending ? co->pending : co->recovered;
+  po->pending = co->pending;
+  for (size_t pass = 1, before = 0;; pass++) {
+    if (!(*plan = plan_patch(p, po, cctx, kind, err))) return 0;
+    if (!csb_patch_commit_recover(*plan, co, kind, err) || !once_each(done, before, kind, err))
+      return 0;
+    if (csb_patch_pending_len(done) == before) return 1;
+    if (pass == MAX_RECOVER_PASSES) {
+      *kind = CSB_PATCH_ERR_IO;
+      return csb_error_set(err,
+                           "the recovery does not come to an end: after %d passes, each "
+                           "recovering an interrupted transaction, a run of the patch would "
+                           "still find one",
+                           MAX_RECOVER_PASSES);
+    }
+    before = csb_patch_pending_len(done);
+    csb_patch_plan_free(*plan);
+    *plan = NULL;
+    /* A path that no longer resolves, or is refused, fails the plan. */
+    if (!recover_first(p, po, co, cctx, kind, err) || !once_each(done, before, kind, err))
+      return 0;
+  }
 }
 
 static const char *action_name(csb_patch_recovery a) {
@@ -360,6 +449,17 @@ static int print_recovery(const csb_patch_pending *pd, int dry_run, int json) {
   return emit(&b);
 }
 
+/* --recover's report of the transactions of done on standard output;
+ * 0, or the exit status of the error it reported. */
+static int report_recovery(const csb_cli *cli, const csb_patch_pending *done, int dry_run,
+                           int json) {
+  int rc = json_unfit(cli, done, json, 0);
+  if (rc == 0 && !print_recovery(done, dry_run, json))
+    rc = csb_cli_error(cli, CSB_EXIT_OSERR, "cannot write the report to standard output: %s",
+                       strerror(errno));
+  return rc;
+}
+
 static int print_json(const csb_patch_plan *plan, int dry_run, const csb_patch_pending *pd,
                       const csb_patch_pending *rec) {
   csb_buf b = {0};
@@ -400,10 +500,10 @@ static int csb_main(int argc, char **argv) {
                "[PATCH | - | -f FILE]",
                "Apply a Codex-format patch all-or-nothing. The patch is the PATCH argument, "
                "FILE, or standard input; with --policy every path it touches must be writable. "
-               "Interrupted runs in the patch's directories are recovered first (rolled back "
-               "or forward); --recover does only that and prints `rolled back JOURNAL` or "
-               "`rolled forward JOURNAL` for each (with --dry-run: `would roll back JOURNAL`, "
-               "changing nothing).",
+               "Interrupted runs in the directories the patch works in are recovered first "
+               "(rolled back or forward); --recover does only that, until a run would find "
+               "none, and prints `rolled back JOURNAL` or `rolled forward JOURNAL` for each "
+               "(with --dry-run: `would roll back JOURNAL`, changing nothing).",
                k_opts, argc, argv);
   const char *policy_path = NULL, *dir = NULL, *patch_arg = NULL, *patch_file = NULL;
   int dry_run = 0, json = 0, recover_only = 0, npos = 0;
@@ -529,36 +629,30 @@ static int csb_main(int argc, char **argv) {
                             NULL, resolved};
   csb_patch_commit_opts co = {1, policy ? policy_check : NULL, policy ? &commit_cctx : NULL,
                               pending, recovered};
-  if (policy) cctx.ev = csb_policy_evaluator_new(policy);
-  int recovered_ok = csb_patch_recover_for(p, &po, &co, &kind, &err);
-  csb_policy_evaluator_free(cctx.ev);
-  cctx.ev = NULL;
+  int recovered_ok = recover_first(p, &po, &co, &cctx, &kind, &err);
   if (recover_only) {
     /* Only the recovery, reported on standard output: a patch that is
-     * refused or names an invalid path fails as the run would. */
-    if (!recovered_ok || kind != CSB_PATCH_ERR_NONE) {
-      rc = fail(&cli, kind, err.msg);
+     * refused or names an invalid path recovers nothing and fails as the
+     * run would; what was recovered is reported also when the recovery
+     * then fails, or the patch does not plan. */
+    if (recovered_ok && kind != CSB_PATCH_ERR_NONE) {
+      rc = fail(&cli, kind, err.msg, 1);
       goto out;
     }
-    const csb_patch_pending *done = dry_run ? pending : recovered;
-    if ((rc = json_unfit(&cli, done, json, 0)) != 0) goto out;
-    if (!print_recovery(done, dry_run, json))
-      rc = csb_cli_error(&cli, CSB_EXIT_OSERR, "cannot write the report to standard output: %s",
-                         strerror(errno));
+    int ok = recovered_ok && recover_rest(p, &po, &co, &cctx, &plan, &kind, &err);
+    rc = report_recovery(&cli, dry_run ? pending : recovered, dry_run, json);
+    if (!ok) rc = fail(&cli, kind, message(&full, &err), 1);
     goto out;
   }
   tell_txs(&cli, dry_run ? pending : recovered, dry_run, &told);
   if (!recovered_ok) {
-    rc = fail(&cli, kind, err.msg);
+    rc = fail(&cli, kind, err.msg, 0);
     goto out;
   }
-  if (policy) cctx.ev = csb_policy_evaluator_new(policy);
   po.pending = pending;
-  plan = csb_patch_plan_build(p, &po, &kind, &err);
-  csb_policy_evaluator_free(cctx.ev);
-  cctx.ev = NULL;
+  plan = plan_patch(p, &po, &cctx, &kind, &err);
   if (!plan) {
-    rc = fail(&cli, kind, message(&full, &err));
+    rc = fail(&cli, kind, message(&full, &err), 0);
     goto out;
   }
   /* JSON text is UTF-8: a change whose absolute path is not (a directory
@@ -579,7 +673,7 @@ static int csb_main(int argc, char **argv) {
   int committed = (dry_run ? csb_patch_commit_check : csb_patch_commit)(plan, &co, &kind, &err);
   tell_txs(&cli, dry_run ? pending : recovered, dry_run, &told);
   if (!committed) {
-    rc = fail(&cli, kind, err.msg);
+    rc = fail(&cli, kind, err.msg, 0);
     goto out;
   }
   if ((rc = json_unfit(&cli, dry_run ? pending : recovered, json, !dry_run)) != 0) goto out;

@@ -1,0 +1,1 @@
+printf 'file d\n' > d

@@ -205,7 +205,7 @@ int bw_registry_held_by_other(const char *dir, uid_t *owner);
  * replaced meanwhile. */
 int bw_synth_hold_at(int fd, int dfd, const char *name);
 /* Makes the missing mount targets among t[0..n) (empty directories,
- * mode 0755, or empty files, 0666, less the umask: what bubblewrap would
+ * mode 0755, or empty files, 0444, less the umask: what bubblewrap would
  * make) before bubblewrap runs, reaching their directories without
  * following symlinks, and holds each with a shared flock
  * (bw_synth_hold_at) in fds[i] until the run ends: a concurrent run that

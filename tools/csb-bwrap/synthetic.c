@@ -175,7 +175,7 @@ static int make_at(int dfd, const char *leaf, bw_synth_kind kind) {
     if (kind == BW_SYNTH_DIR) {
       made = mkdirat(dfd, leaf, 0755) == 0;
     } else {
-      int w = openat(dfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+      int w = openat(dfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
       made = w >= 0;
       if (made) close(w);
     }

@@ -204,18 +204,18 @@ int bw_registry_held_by_other(const char *dir, uid_t *owner);
  * entry's owner can remove it anyway); 0 when the entry was removed or
  * replaced meanwhile. */
 int bw_synth_hold_at(int fd, int dfd, const char *name);
-/* Makes the missing mount targets among t[0..n) (empty directories,
- * mode 0755, or empty files, 0444, less the umask: what bubblewrap would
- * make) before bubblewrap runs, reaching their directories without
- * following symlinks, and holds each with a shared flock
- * (bw_synth_hold_at) in fds[i] until the run ends: a concurrent run that
- * made the same entry, and whose registry does not show ours (another
- * user's, or ours with another registry), then leaves it in place when it
- * ends, where it would otherwise remove the mount point under our mask
- * and so detach it. Another run's entry made meanwhile is held likewise.
- * fds[i] is -1 for existing targets and where one cannot be made or held:
- * bubblewrap then makes it as it would have, unheld. */
-void bw_synth_make_all(const bw_synth *t, size_t n, int *fds);
+/* Makes the missing mount targets of f (empty directories, mode 0755, or
+ * empty files, 0444, less the umask: what bubblewrap would make) before
+ * bubblewrap runs, reaching their directories without following
+ * symlinks, and holds each among f's holds with a shared flock
+ * (bw_synth_hold_at) until the run ends: a concurrent run that made the
+ * same entry, and whose registry does not show ours (another user's, or
+ * ours with another registry), then leaves it in place when it ends,
+ * where it would otherwise remove the mount point under our mask and so
+ * detach it. Another run's entry made meanwhile is held likewise. One
+ * that cannot be made or held is left to bubblewrap, which makes it as it
+ * would have, unheld. */
+void bw_synth_make_all(bw_fsargs *f);
 /* Removes what runs that died without cleaning up (SIGKILL) left behind.
  * Call before looking at the workspace. */
 void bw_registry_sweep(const char *dir);

@@ -591,17 +591,6 @@ static void note_registries(plan *pl) {
         lstat(pl->registry_all[i], &pl->registry_st[i]) == 0 && S_ISDIR(pl->registry_st[i].st_mode);
 }
 
-/* Makes the plan's missing mount targets and holds them (bw_synth_make_all),
- * once they are registered: bubblewrap then mounts onto entries that no
- * concurrent run removes while this one lasts. */
-static void make_targets(plan *pl) {
-  int *fds = csb_xcalloc(pl->fs.n_synth + 1, sizeof *fds);
-  bw_synth_make_all(pl->fs.synth, pl->fs.n_synth, fds);
-  for (size_t i = 0; i < pl->fs.n_synth; i++)
-    if (fds[i] >= 0) bw_fsargs_hold(&pl->fs, fds[i]);
-  free(fds);
-}
-
 /* A registry directory the plan mounts over that is no longer what it was
  * when the plan was built (removed, say, by a cleaner of /tmp before
  * bubblewrap reached it): its index, and what became of it in *what; -1
@@ -718,7 +707,8 @@ static int run_bwrap(outer *o) {
     rc = csb_cli_error(&o->cli, CSB_EXIT_OSERR, "%s", e.msg);
     goto out;
   }
-  make_targets(&pl);
+  /* (registered: a run killed from now on leaves them to a later sweep) */
+  bw_synth_make_all(&pl.fs);
   for (int attempt = 0; attempt < 2; attempt++) {
     int fixed[] = {pl.self_fd, pl.stderr_fd, pl.started_pipe[1], pl.info_pipe[1],
                    /* bubblewrap's parent holds a reader too: its report never

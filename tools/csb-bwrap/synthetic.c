@@ -191,23 +191,24 @@ static int make_at(int dfd, const char *leaf, bw_synth_kind kind) {
   return -1;
 }
 
-void bw_synth_make_all(const bw_synth *t, size_t n, int *fds) {
+void bw_synth_make_all(bw_fsargs *f) {
   int dfd = -1;
   const char *dir = NULL; /* (the path whose parent dfd is) */
   size_t dir_len = 0;
-  for (size_t i = 0; i < n; i++) {
-    fds[i] = -1;
-    const char *slash = strrchr(t[i].path, '/');
-    if (t[i].existing || !slash || !slash[1]) continue;
-    size_t len = (size_t)(slash - t[i].path);
-    if (!dir || len != dir_len || memcmp(t[i].path, dir, len) != 0) {
+  for (size_t i = 0; i < f->n_synth; i++) {
+    const bw_synth *t = &f->synth[i];
+    const char *slash = strrchr(t->path, '/');
+    if (t->existing || !slash || !slash[1]) continue;
+    size_t len = (size_t)(slash - t->path);
+    if (!dir || len != dir_len || memcmp(t->path, dir, len) != 0) {
       if (dfd >= 0) close(dfd);
       const char *leaf;
-      dfd = open_parent_nofollow(t[i].path, &leaf);
-      dir = t[i].path;
+      dfd = open_parent_nofollow(t->path, &leaf);
+      dir = t->path;
       dir_len = len;
     }
-    if (dfd >= 0) fds[i] = make_at(dfd, slash + 1, t[i].kind);
+    int fd = dfd >= 0 ? make_at(dfd, slash + 1, t->kind) : -1;
+    if (fd >= 0) bw_fsargs_hold(f, fd);
   }
   if (dfd >= 0) close(dfd);
 }

@@ -31,6 +31,7 @@ PACKAGES=(
   googletest        # /usr/src/googletest, built by Bazel
   libgtest-dev
   python3           # test runners, release tarball writer and checkers
+  mandoc            # //tests/build:man_test lints the manual pages
   ca-certificates
   curl              # csb-proxy tests (clients through the proxy)
   git               # csb-proxy tests (git clone through the proxy)

@@ -17,6 +17,7 @@ def _entries(ctx):
             fail("%s is not an executable" % tool.label)
         entries.append(("0755", "bin/" + exe.basename, exe))
     entries.append(("0755", "libexec/csb/bwrap", ctx.executable.bwrap))
+    entries += [("0644", "share/man/man1/" + page.basename, page) for page in ctx.files.man]
     return entries + doc_entries(ctx)
 
 def _csb_release_tarball_impl(ctx):
@@ -30,11 +31,12 @@ def _csb_release_tarball_impl(ctx):
 
 csb_release_tarball = rule(
     implementation = _csb_release_tarball_impl,
-    doc = "csb-VERSION-x86_64-linux-musl.tar.gz: bin/, libexec/csb/bwrap, share/doc/csb/, LICENSE.",
+    doc = "csb-VERSION-x86_64-linux-musl.tar.gz: bin/, libexec/csb/bwrap, share/doc/csb/, share/man/man1/, LICENSE.",
     attrs = {
         "tools": attr.label_list(mandatory = True, doc = "tool binaries, shipped in bin/"),
         "bwrap": attr.label(mandatory = True, executable = True, cfg = "target"),
         "docs": attr.label_list(allow_files = [".md"]),
+        "man": attr.label_list(allow_files = [".1"], doc = "manual pages, shipped in share/man/man1/"),
         "license": attr.label(mandatory = True, allow_single_file = True),
         "_mktar": attr.label(
             default = "//release:mktar.py",

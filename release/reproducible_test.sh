@@ -20,7 +20,7 @@ if grep -v ' 1970-01-01 00:00 ' <<<"$listing"; then
   echo "FAIL: non-zero mtimes in the entries above" >&2
   exit 1
 fi
-for want in bin/csb-resolve libexec/csb/bwrap share/doc/csb/ LICENSE; do
+for want in bin/csb-resolve libexec/csb/bwrap share/doc/csb/ share/man/man1/csb-bwrap.1 LICENSE; do
   grep -q " $want\$" <<<"$listing" || { echo "FAIL: $want missing" >&2; exit 1; }
 done
 echo "reproducible_test: $(basename "$built") ($(wc -c < "$built") bytes) reproduced twice"

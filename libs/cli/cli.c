@@ -226,7 +226,8 @@ void csb_cli_print_help(const csb_cli *cli) {
   put_option(&b, "-h, --help", "show this help and exit");
   put_option(&b, "    --version", "show the version and exit");
   csb_buf_puts(&b, "\nexit codes: see docs/exit-codes.md (0 ok, 64 usage, 65 bad input,\n"
-                   "69 cannot enforce, 70 internal, 77 policy refusal, 78 config)\n");
+                   "69 cannot enforce, 70 internal, 71 system error, 77 policy refusal,\n"
+                   "78 config)\n");
   fwrite(b.data, 1, b.len, stdout);
   fflush(stdout);
   csb_buf_free(&b);

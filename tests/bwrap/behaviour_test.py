@@ -1802,6 +1802,28 @@ def stdout_and_stderr_on_one_file_in_writable_root_share_it(t):
 
 
 @case
+def caller_and_command_share_a_writable_stdio_file(t):
+    # `{ echo one; SANDBOX CMD; echo three; } > LOG 2>&1` and the same with
+    # a file on stdin, inside a writable root: the command writes and reads
+    # at the caller's offset and moves it, so the caller's later output
+    # follows the command's instead of overwriting it, and the caller reads
+    # on after what the command read
+    log = t.write("ws/log.txt", "")
+    data = t.write("ws/in.txt", "1\n2\n3\n")
+    t.policy()
+    argv, xenv = t.argv("echo two; echo err >&2; read b; echo \"read $b\"")
+    outer = ["/bin/sh", "-c", 'read a; echo "one $a"; "$@"; read c; echo "three $c"', "sh", *argv]
+    env = {**os.environ, **xenv}
+    fd = os.open(data, os.O_RDONLY)
+    try:
+        p = run_on_file(t, outer, log, os.O_WRONLY | os.O_TRUNC, ("stdout", "stderr"), stdin=fd, env=env)
+    finally:
+        os.close(fd)
+    eq(p.returncode, 0, "exit code")
+    eq(t.read("ws/log.txt"), "one 1\ntwo\nerr\nread 2\nthree 3\n", "the log")
+
+
+@case
 def read_write_stdio_outside_writable_roots_is_refused(t):
     # a read-write descriptor on a file the command may only read could be
     # reopened for writing; there is no pipe to stand in for both ways

@@ -4,8 +4,8 @@
  *   1. takes back the real stderr (bubblewrap's own stderr is a pipe to the
  *      outer stage, which reads setup errors from it);
  *   2. checks that no effective or permitted capability survived, and
- *      reopens a read-only standard descriptor on a file through the
- *      sandbox's view (rebind_stdio);
+ *      hands over, reopens through the sandbox's view or relays each
+ *      standard descriptor on a file (rebind_stdio);
  *   3. proxy mode: hands a loopback listener to each host bridge and
  *      rewrites the proxy variables;
  *   4. tells the outer stage that setup is done, closes every other fd
@@ -331,10 +331,14 @@ static int verify_masks(int fd) {
  * writing, a write-only stdout or stderr for reading (a log the command
  * may not read) or, opened for appending, for overwriting what is there.
  *
- * Such a descriptor is replaced by the same file opened through the
- * sandbox's view (same flags, same offset), so that a reopen meets the
- * policy's mounts. When that view does not show the file, or not with
- * that access (denied, outside the readable or writable roots):
+ * A regular file the sandbox's view lets the command read and write
+ * anyway (inside a writable root) is handed over as it is: the caller's
+ * open file, whose offset the caller's own later output follows
+ * (`{ echo a; csb-bwrap -- echo b; echo c; } > LOG`). Any other such
+ * descriptor is replaced by the same file opened through the sandbox's
+ * view (same flags, same offset), so that a reopen meets the policy's
+ * mounts. When that view does not show the file, or not with that access
+ * (denied, outside the readable or writable roots):
  *   - read-only: refused (there is no safe way to hand it over);
  *   - write-only: the command gets a pipe, and pid 1, which it cannot
  *     reach (not dumpable), copies what arrives into the caller's
@@ -357,6 +361,18 @@ static int same_open_file(int a, int b) {
   (void)a;
   (void)b;
   return 0;
+}
+
+/* 1 if the sandbox's view opens PATH for reading and writing, as the file
+ * ST describes: then no reopen of that file, through the host's mount or
+ * the view, gives more than the view gives already. */
+static int view_gives_read_write(const char *path, const struct stat *st) {
+  int t = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+  if (t < 0) return 0;
+  struct stat nst;
+  int same = fstat(t, &nst) == 0 && nst.st_dev == st->st_dev && nst.st_ino == st->st_ino;
+  close(t);
+  return same;
 }
 
 static int rebind_stdio(bw_stdio_relay *relays, size_t *n_relays, const char *const known[3]) {
@@ -396,6 +412,12 @@ static int rebind_stdio(bw_stdio_relay *relays, size_t *n_relays, const char *co
     if (n <= 0 && known[fd] && strlen(known[fd]) < sizeof path) {
       snprintf(path, sizeof path, "%s", known[fd]);
       n = (ssize_t)strlen(path);
+    }
+    if (n > 0 && path[0] == '/' && S_ISREG(st.st_mode) && view_gives_read_write(path, &st)) {
+      /* the caller's own open file stays: its offset moves with the
+       * command's writes and reads, as it would without a sandbox */
+      reopened[fd] = 1;
+      continue;
     }
     int nfd = -1, e = 0, same = 0;
     if (n > 0 && path[0] == '/') {

@@ -132,6 +132,27 @@ static int explicit_write_below(const csb_policy *p, const csb_policy_i_hits *co
   return 0;
 }
 
+/* Protected paths per write entry whose symlinks are followed: its
+ * ENTRY/NAME paths and its gitdir: target. */
+#define LINKED_PER_ENTRY (CSB_PROTECTED_NAMES_COUNT + 1)
+
+/* Where `path` leads through symlinks on this host, when that is another
+ * existing path (else NULL): a `.git` that is a link to `repo.git` makes
+ * `repo.git/hooks` the hooks git runs, so writing there is writing the
+ * protected metadata. */
+static char *linked_target(const csb_policy *p, csb_path_memo *memo, const char *path) {
+  char *canon = NULL;
+  csb_path_link *links = NULL;
+  size_t n = 0;
+  if (!csb_policy_i_path_links(p, memo, path, &canon, &links, &n)) return NULL;
+  csb_path_links_free(links, n);
+  if (csb_policy_i_path_equal(p->platform, canon, path)) {
+    free(canon);
+    return NULL;
+  }
+  return canon;
+}
+
 /* Copies src into a buffer of CSB_POLICY_PATH_MAX bytes, cut to fit. */
 static void copy_path(char *dst, const char *src) {
   size_t n = strnlen(src, CSB_POLICY_PATH_MAX - 1);
@@ -159,7 +180,11 @@ void csb_policy_i_eval_init(const csb_policy *p, csb_path_memo *memo, csb_policy
   ev->meta = csb_xcalloc(n_meta ? n_meta : 1, sizeof(char *));
   ev->meta_paths = csb_xcalloc(n_meta ? n_meta : 1, sizeof(char *));
   ev->meta_of = csb_xcalloc(n_meta ? n_meta : 1, sizeof(int));
-  size_t k = 0;
+  size_t n_linked = ev->n * LINKED_PER_ENTRY;
+  ev->linked = csb_xcalloc(n_linked ? n_linked : 1, sizeof(char *));
+  ev->linked_paths = csb_xcalloc(n_linked ? n_linked : 1, sizeof(char *));
+  ev->linked_of = csb_xcalloc(n_linked ? n_linked : 1, sizeof(int));
+  size_t k = 0, l = 0;
   if (!ev->full_write) {
     for (size_t i = 0; i < ev->n; i++) {
       const csb_policy_entry *e = &p->entries[i];
@@ -171,9 +196,17 @@ void csb_policy_i_eval_init(const csb_policy *p, csb_path_memo *memo, csb_policy
         ev->meta_of[k++] = (int)(i * CSB_PROTECTED_NAMES_COUNT + n);
       }
       ev->gitdir[i] = csb_policy_i_gitdir_target(p, memo, e->path, prot[0]);
+      for (size_t n = 0; n < LINKED_PER_ENTRY; n++) {
+        const char *from = n < CSB_PROTECTED_NAMES_COUNT ? prot[n] : ev->gitdir[i];
+        size_t x = i * LINKED_PER_ENTRY + n;
+        if (from == NULL || (ev->linked[x] = linked_target(p, memo, from)) == NULL) continue;
+        ev->linked_paths[l] = ev->linked[x];
+        ev->linked_of[l++] = (int)x;
+      }
     }
   }
   csb_policy_i_index_init(&ev->meta_index, p->platform, ev->meta_paths, k);
+  csb_policy_i_index_init(&ev->linked_index, p->platform, ev->linked_paths, l);
   /* The gitdir: targets, indexed (in increasing entry order). */
   ev->gitdir_paths = csb_xcalloc(ev->n ? ev->n : 1, sizeof(char *));
   ev->gitdir_of = csb_xcalloc(ev->n ? ev->n : 1, sizeof(int));
@@ -197,6 +230,15 @@ void csb_policy_i_eval_free(csb_policy_i_eval *ev) {
     free(ev->meta[i]);
   free(ev->meta);
   ev->meta = NULL;
+  for (size_t i = 0; ev->linked != NULL && i < ev->n * LINKED_PER_ENTRY; i++)
+    free(ev->linked[i]);
+  free(ev->linked);
+  ev->linked = NULL;
+  free(ev->linked_paths);
+  ev->linked_paths = NULL;
+  free(ev->linked_of);
+  ev->linked_of = NULL;
+  csb_policy_i_index_free(&ev->linked_index);
   csb_policy_i_index_free(&ev->meta_index);
   csb_policy_i_index_free(&ev->gitdir_index);
   free(ev->gitdir_paths);
@@ -290,6 +332,19 @@ static int metadata_denial(const csb_policy *p, csb_policy_i_eval *ev,
   for (size_t k = 0; k < ev->meta_hits.len; k++) {
     int i = ev->gitdir_of[ev->meta_hits.ids[k]];
     const char *t = ev->gitdir[i];
+    if (!explicit_write_below(p, cover, t)) {
+      copy_path(protected_path, t);
+      copy_path(writable_root, p->entries[i].path);
+      return 1;
+    }
+  }
+  /* Where those protected paths lead through symlinks (anywhere, as
+   * gitdir: targets may): a write that reaches them without the link. */
+  csb_policy_i_index_covering(&ev->linked_index, path, &ev->meta_hits);
+  for (size_t k = 0; k < ev->meta_hits.len; k++) {
+    int x = ev->linked_of[ev->meta_hits.ids[k]];
+    int i = x / LINKED_PER_ENTRY;
+    const char *t = ev->linked[x];
     if (!explicit_write_below(p, cover, t)) {
       copy_path(protected_path, t);
       copy_path(writable_root, p->entries[i].path);

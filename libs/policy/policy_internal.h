@@ -151,6 +151,14 @@ typedef struct csb_policy_i_eval {
   const char **gitdir_paths;
   int *gitdir_of;
   csb_policy_i_index gitdir_index;
+  /* per entry, CSB_PROTECTED_NAMES_COUNT + 1 each: where ENTRY/NAME and
+   * the gitdir: target of a write entry lead through symlinks on this
+   * host, when that is another path (NULL otherwise); those set, indexed,
+   * linked_of mapping their ids to positions in `linked` (increasing) */
+  char **linked;
+  const char **linked_paths;
+  int *linked_of;
+  csb_policy_i_index linked_index;
   csb_glob **globs; /* per deny glob: compiled, NULL when invalid (fail closed) */
   size_t n_globs;
   csb_policy_i_hits cover;     /* scratch: the entries covering the path evaluated */

@@ -665,6 +665,37 @@ TEST(Views, SymlinkedProtectedSubpathKeepsTheLinkPath) {
   csb_policy_free(p);
 }
 
+// A protected name that is a symlink protects where it leads too: git
+// runs the hooks of the directory `.git` leads to, reached by any path.
+// The same for a gitdir: target reached through a symlink.
+TEST(Evaluate, SymlinkedProtectedPathProtectsItsTarget) {
+  TempTree t;
+  t.Dir("repo/repo.git/hooks");
+  t.Link("repo/.git", "repo.git");
+  t.Dir("repo/cfg");
+  t.Link("repo/.codex", "cfg");
+  t.Dir("ws/real/store");
+  t.Link("ws/store", "real/store");
+  t.File("ws/.git", "gitdir: store\n");
+  std::string repo = t.Path("repo"), ws = t.Path("ws");
+  csb_policy *p = Make(repo.c_str(), {{"/", CSB_ACCESS_READ, ":root"},
+                                      {repo.c_str(), CSB_ACCESS_WRITE, ":workspace_roots"},
+                                      {ws.c_str(), CSB_ACCESS_WRITE, ":workspace_roots"}});
+  csb_verdict v;
+  csb_policy_access_for(p, (repo + "/repo.git/hooks/pre-commit").c_str(), &v);
+  EXPECT_EQ(v.reason, CSB_REASON_PROTECTED);
+  EXPECT_EQ(std::string(v.protected_root), repo + "/repo.git");
+  EXPECT_EQ(std::string(v.writable_root), repo);
+  EXPECT_FALSE(CanWrite(p, (repo + "/cfg/config.toml").c_str()));
+  EXPECT_FALSE(CanWrite(p, (ws + "/real/store/hooks/x").c_str()));
+  EXPECT_TRUE(CanWrite(p, (ws + "/real/other").c_str()));
+  EXPECT_TRUE(CanWrite(p, (repo + "/repo.gitx").c_str()));
+  // An explicit write rule at the target re-opens it, as for the names.
+  csb_policy_add_entry(p, (repo + "/cfg").c_str(), CSB_ACCESS_WRITE, "explicit", 0, 0);
+  EXPECT_TRUE(CanWrite(p, (repo + "/cfg/config.toml").c_str()));
+  csb_policy_free(p);
+}
+
 TEST(Views, SymlinkedRootUsesEffectivePathAndRebasesCarveOuts) {
   TempTree t;
   t.Dir("real/sub");

@@ -1,0 +1,1 @@
+mkdir -p repo.git/hooks && ln -s repo.git .git

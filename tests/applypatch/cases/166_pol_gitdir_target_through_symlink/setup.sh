@@ -1,0 +1,1 @@
+mkdir -p real/store && ln -s real/store store && printf 'gitdir: store\n' > .git

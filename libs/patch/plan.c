@@ -436,6 +436,12 @@ static int resolve(const char *cwd, const char *spelling, size_t len, csb_patch_
    * the file "d" would write what the patch did not name. */
   if (csb_spath_is_sep(PFS_STYLE, spelling[len - 1]))
     return csb_error_set(err, "ends with a separator (not a file path)");
+  /* So does "d/." or "d/x/..": the kernel fails a write there, while the
+   * normalised path would be the file "d". */
+  size_t last = len;
+  while (last > 0 && !csb_spath_is_sep(PFS_STYLE, spelling[last - 1])) last--;
+  if (strcmp(spelling + last, ".") == 0 || strcmp(spelling + last, "..") == 0)
+    return csb_error_set(err, "ends with a '%s' component (not a file path)", spelling + last);
   if (csb_spath_is_absolute(PFS_STYLE, spelling)) {
     t->display = csb_xstrdup(spelling);
   } else {

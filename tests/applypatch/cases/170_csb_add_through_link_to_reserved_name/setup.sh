@@ -1,0 +1,1 @@
+ln -s .csb-applypatch-1-0123456789abcdef.j x

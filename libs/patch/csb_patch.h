@@ -215,11 +215,11 @@ typedef struct csb_patch_summary_entry {
 /* Resolves every path against opts->cwd, checks each touched path with
  * opts->check before reading anything, then reads the files and computes
  * every final state in memory, applying hunks in patch order (a later hunk
- * sees the result of an earlier one). A file whose contents change gets
- * the mode writing it in place would leave (the kernel's rule for a
- * write): unless the process has CAP_FSETID in its effective set, no
- * set-user-ID bit, and no set-group-ID bit when the group may execute it;
- * a move that changes no byte keeps the mode. Nothing is written. On failure
+ * sees the result of an earlier one). Every file a hunk writes gets the
+ * mode writing it in place would leave (the kernel's rule for a write),
+ * also when its bytes stay the same: unless the process has CAP_FSETID in
+ * its effective set, no set-user-ID bit, and no set-group-ID bit when the
+ * group may execute it. Nothing is written. On failure
  * returns NULL, sets *kind and err (upstream message texts). The plan
  * refers to the patch (its paths and lines): free the patch after it. */
 csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_opts *opts,

@@ -287,22 +287,13 @@ static int ent_special(const csb_patch_entity *e) {
   return e->exists && !e->touched && !S_ISREG(e->mode) && !S_ISLNK(e->mode) && !S_ISDIR(e->mode);
 }
 
-/* Whether e's current contents are s[0..n) (pieces compared in place). */
-static int ent_contents_are(csb_patch_plan *pl, csb_patch_entity *e, const char *s, size_t n) {
-  if (e->len != n) return 0;
-  if (n == 0) return 1;
-  if (!e->pieces) return memcmp(csb_patch_i_ent_flat(pl, e), s, n) == 0;
-  for (size_t i = 0, off = 0; i < e->n_pieces; off += e->pieces[i++].n)
-    if (e->pieces[i].n && memcmp(e->pieces[i].s, s + off, e->pieces[i].n) != 0) return 0;
-  return 1;
-}
-
 /* The kernel's rule for a write (file_remove_privs): writing a file clears
  * its set-user-ID bit, and its set-group-ID bit when the group may execute
- * it, unless the writer has CAP_FSETID. A file whose contents the patch
- * changes (an update, a move with changes, an add over a file) gets the
- * mode that writing it in place would leave; one whose bytes stay those of
- * the file lending it its mode (a move that changes nothing) keeps it. */
+ * it, unless the writer has CAP_FSETID. Every file a hunk writes (an
+ * update, with or without a move, an add over a file) gets the mode that
+ * writing it in place would leave, also when its bytes stay the same: a
+ * truncating write of the same bytes clears them too, and upstream's move
+ * writes its destination anew. */
 static void ents_drop_setid(csb_patch_plan *pl) {
   int keep = -1;
   for (size_t i = 0; i < pl->n_ents; i++) {
@@ -311,9 +302,6 @@ static void ents_drop_setid(csb_patch_plan *pl) {
     if (!e->exists || !e->touched || !S_ISREG(e->mode) || !(e->mode & kill)) continue;
     if (keep < 0) keep = pfs_keeps_setid();
     if (keep) return;
-    const csb_patch_entity *src = e->attrs_from != SIZE_MAX ? &pl->ents[e->attrs_from] : NULL;
-    if (src && src->orig_loaded && ent_contents_are(pl, e, src->orig_data, src->orig_len))
-      continue;
     e->mode &= ~kill;
   }
 }

@@ -14,10 +14,10 @@ With --privs: set-user-ID and set-group-ID bits and file capabilities,
 as root, with and without CAP_FSETID and CAP_SETFCAP (taken away with
 setpriv):
 
-  write     a changed file loses set-user-ID, and set-group-ID when the
-            group may execute it, without CAP_FSETID (the kernel's rule for
-            a write), and keeps them with it; it never carries
-            security.capability.
+  write     a written file (also one whose bytes stay the same) loses
+            set-user-ID, and set-group-ID when the group may execute it,
+            without CAP_FSETID (the kernel's rule for a write), and keeps
+            them with it; it never carries security.capability.
   rollback  the failure of any step exits 71 and leaves every file as it
             was: contents, owner, mode with those bits, and
             security.capability byte for byte, also when it comes after
@@ -218,19 +218,25 @@ PRIVS_PATCH = """*** Begin Patch
 -old other
 +new other
 *** Delete File: gone
+*** Update File: same
+@@
+ same
 *** End Patch
 """
 
-PRIVS_FILES = {"tool": b"old tool\n", "other": b"old other\n", "gone": b"bye\n"}
+PRIVS_FILES = {"tool": b"old tool\n", "other": b"old other\n", "gone": b"bye\n",
+               "same": b"same\n"}
 
 # name: (mode, group, capabilities) per file; capabilities dropped from the
 # run; the reason a rollback may give way to completing the patch (None:
 # it never may); the modes after a successful run.
 PRIVS_SCENARIOS = (
-    ("setid kept", {"tool": (0o6755, 0, None), "gone": (0o4755, 0, None)}, (), None,
-     {"tool": 0o6755}),
-    ("setid dropped", {"tool": (0o6755, 0, None), "gone": (0o4755, 0, None)}, ("fsetid",),
-     None, {"tool": 0o755}),
+    ("setid kept", {"tool": (0o6755, 0, None), "gone": (0o4755, 0, None),
+                    "same": (0o6755, 0, None)}, (), None, {"tool": 0o6755, "same": 0o6755}),
+    # "same": its update writes the bytes it had: the bits go all the same.
+    ("setid dropped", {"tool": (0o6755, 0, None), "gone": (0o4755, 0, None),
+                       "same": (0o6755, 0, None)}, ("fsetid",), None,
+     {"tool": 0o755, "same": 0o755}),
     ("setgid, other group", {"tool": (0o6755, OTHER_GID, None)}, ("fsetid",),
      r"cannot restore the mode 6755 of {work}/tool", {"tool": 0o755}),
     ("caps", {"tool": (0o755, 0, CAPS), "gone": (0o644, 0, CAPS)}, (), None, {"tool": 0o755}),

@@ -201,7 +201,7 @@ void csb_policy_i_eval_init(const csb_policy *p, csb_path_memo *memo, csb_policy
         size_t x = i * LINKED_PER_ENTRY + n;
         if (from == NULL || (ev->linked[x] = linked_target(p, memo, from)) == NULL) continue;
         ev->linked_paths[l] = ev->linked[x];
-        ev->linked_of[l++] = (int)x;
+        ev->linked_of[l++] = (int)i;
       }
     }
   }
@@ -233,11 +233,8 @@ void csb_policy_i_eval_free(csb_policy_i_eval *ev) {
   for (size_t i = 0; ev->linked != NULL && i < ev->n * LINKED_PER_ENTRY; i++)
     free(ev->linked[i]);
   free(ev->linked);
-  ev->linked = NULL;
   free(ev->linked_paths);
-  ev->linked_paths = NULL;
   free(ev->linked_of);
-  ev->linked_of = NULL;
   csb_policy_i_index_free(&ev->linked_index);
   csb_policy_i_index_free(&ev->meta_index);
   csb_policy_i_index_free(&ev->gitdir_index);
@@ -268,6 +265,25 @@ static int covers(const csb_policy_i_hits *cover, int i) {
       lo = mid + 1;
     else
       hi = mid;
+  }
+  return 0;
+}
+
+/* The first of the protected paths indexed by ix (paths[id], protected for
+ * the write entry of_entry[id]) that covers `path` without a write entry
+ * at or below it among `cover`: fills the buffers as metadata_denial. */
+static int far_denial(const csb_policy *p, csb_policy_i_eval *ev,
+                      const csb_policy_i_hits *cover, const csb_policy_i_index *ix,
+                      const char *const *paths, const int *of_entry, const char *path,
+                      char *protected_path, char *writable_root) {
+  csb_policy_i_index_covering(ix, path, &ev->meta_hits);
+  for (size_t k = 0; k < ev->meta_hits.len; k++) {
+    const char *t = paths[ev->meta_hits.ids[k]];
+    if (!explicit_write_below(p, cover, t)) {
+      copy_path(protected_path, t);
+      copy_path(writable_root, p->entries[of_entry[ev->meta_hits.ids[k]]].path);
+      return 1;
+    }
   }
   return 0;
 }
@@ -328,30 +344,13 @@ static int metadata_denial(const csb_policy *p, csb_policy_i_eval *ev,
   /* gitdir: targets of .git pointer files directly under writable roots
    * (they may lie anywhere, so every write entry is considered): those
    * covering the path, in entry order. */
-  csb_policy_i_index_covering(&ev->gitdir_index, path, &ev->meta_hits);
-  for (size_t k = 0; k < ev->meta_hits.len; k++) {
-    int i = ev->gitdir_of[ev->meta_hits.ids[k]];
-    const char *t = ev->gitdir[i];
-    if (!explicit_write_below(p, cover, t)) {
-      copy_path(protected_path, t);
-      copy_path(writable_root, p->entries[i].path);
-      return 1;
-    }
-  }
+  if (far_denial(p, ev, cover, &ev->gitdir_index, ev->gitdir_paths, ev->gitdir_of, path,
+                 protected_path, writable_root))
+    return 1;
   /* Where those protected paths lead through symlinks (anywhere, as
    * gitdir: targets may): a write that reaches them without the link. */
-  csb_policy_i_index_covering(&ev->linked_index, path, &ev->meta_hits);
-  for (size_t k = 0; k < ev->meta_hits.len; k++) {
-    int x = ev->linked_of[ev->meta_hits.ids[k]];
-    int i = x / LINKED_PER_ENTRY;
-    const char *t = ev->linked[x];
-    if (!explicit_write_below(p, cover, t)) {
-      copy_path(protected_path, t);
-      copy_path(writable_root, p->entries[i].path);
-      return 1;
-    }
-  }
-  return 0;
+  return far_denial(p, ev, cover, &ev->linked_index, ev->linked_paths, ev->linked_of, path,
+                    protected_path, writable_root);
 }
 
 struct csb_policy_evaluator {

@@ -154,7 +154,7 @@ typedef struct csb_policy_i_eval {
   /* per entry, CSB_PROTECTED_NAMES_COUNT + 1 each: where ENTRY/NAME and
    * the gitdir: target of a write entry lead through symlinks on this
    * host, when that is another path (NULL otherwise); those set, indexed,
-   * linked_of mapping their ids to positions in `linked` (increasing) */
+   * linked_of mapping their ids to entries (increasing) */
   char **linked;
   const char **linked_paths;
   int *linked_of;

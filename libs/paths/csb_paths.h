@@ -184,6 +184,15 @@ int csb_path_effective_memo(csb_path_memo *m, const char *path, char **out,
 int csb_path_resolve_links_memo(csb_path_memo *m, const char *path, char **out,
                                 csb_path_link **links, size_t *n_links,
                                 csb_error *err);
+
+/* Where the absolute `path` leads, through memo `m` (NULL: none): every
+ * symlink on the way is followed, dangling ones included, as far as the
+ * components exist; from the first missing one on, the rest is appended
+ * as written and resolved lexically ("/r/.git", a link to the missing
+ * "repo.git": "/r/repo.git"). 1 and *out (caller frees), or 0 with errno
+ * set (EINVAL: not absolute; ELOOP, ENOTDIR, EACCES, ...) and *out NULL. */
+int csb_path_leads_to_memo(csb_path_memo *m, const char *path, char **out);
+
 /* csb_os_file_type(path, 0, type) (the link itself, not followed). */
 int csb_path_file_type_memo(csb_path_memo *m, const char *path,
                             csb_file_type *type);

@@ -304,7 +304,7 @@ static ssize_t read_link_memo(csb_path_memo *m, const char *p, char **buf, size_
 typedef void (*link_fn)(void *ctx, const char *link, const char *target);
 
 static int resolve_physical_links(csb_path_memo *m, const char *path, csb_buf *res,
-                                  link_fn on_link, void *ctx) {
+                                  link_fn on_link, void *ctx, int missing_ok) {
   csb_buf rest, tmp;
   csb_buf_init(&rest);
   csb_buf_init(&tmp);
@@ -336,7 +336,19 @@ static int resolve_physical_links(csb_path_memo *m, const char *path, csb_buf *r
     csb_buf_putc(res, '/');
     csb_buf_append(res, c, clen);
     unsigned mode;
-    if (!lstat_mode(m, res->data, &mode)) goto out;
+    if (!lstat_mode(m, res->data, &mode)) {
+      if (!missing_ok || errno != ENOENT) goto out;
+      /* missing: the rest as written, resolved lexically */
+      res->len = save;
+      csb_buf_putc(res, '/');
+      csb_buf_append(res, c, rest.len - s);
+      char *norm = csb_path_normalize(res->data);
+      csb_buf_reset(res);
+      csb_buf_puts(res, norm);
+      free(norm);
+      ok = 1;
+      goto out;
+    }
     if (S_ISLNK(mode)) {
       if (++hops > CSB_PATH_MAX_SYMLINKS) {
         errno = ELOOP;
@@ -376,7 +388,7 @@ out:;
 }
 
 static int resolve_physical(csb_path_memo *m, const char *path, csb_buf *res) {
-  return resolve_physical_links(m, path, res, NULL, NULL);
+  return resolve_physical_links(m, path, res, NULL, NULL, 0);
 }
 
 static int need_absolute(const char *path, csb_error *err) {
@@ -403,7 +415,7 @@ static int canonicalize(csb_path_memo *m, const char *path, char **out, link_lis
   char *norm = csb_path_normalize(path);
   csb_buf res;
   csb_buf_init(&res);
-  if (!resolve_physical_links(m, norm, &res, links ? collect_link : NULL, links)) {
+  if (!resolve_physical_links(m, norm, &res, links ? collect_link : NULL, links, 0)) {
     int e = errno;
     csb_buf_free(&res);
     free(norm);
@@ -439,6 +451,26 @@ int csb_path_resolve_links_memo(csb_path_memo *m, const char *path, char **out,
   *links = l.items;
   *n_links = l.n;
   return 1;
+}
+
+int csb_path_leads_to_memo(csb_path_memo *m, const char *path, char **out) {
+  *out = NULL;
+  if (path[0] != '/') {
+    errno = EINVAL;
+    return 0;
+  }
+  char *norm = csb_path_normalize(path);
+  csb_buf res;
+  csb_buf_init(&res);
+  int ok = resolve_physical_links(m, norm, &res, NULL, NULL, 1);
+  int e = errno;
+  free(norm);
+  if (ok)
+    *out = csb_buf_steal(&res);
+  else
+    csb_buf_free(&res);
+  errno = e;
+  return ok;
 }
 
 void csb_path_links_free(csb_path_link *links, size_t n) {

@@ -513,6 +513,36 @@ TEST_F(FsTest, CanonicalExistingPrefixAppendsMissingSuffix) {
   EXPECT_EQ(CanonPrefix("rel"), "<error>");
 }
 
+// Where a path leads, or "errno N".
+std::string LeadsTo(csb_path_memo *m, const std::string &p) {
+  char *out = nullptr;
+  errno = 0;
+  if (!csb_path_leads_to_memo(m, p.c_str(), &out)) {
+    EXPECT_EQ(out, nullptr);
+    return "errno " + std::to_string(errno);
+  }
+  return Take(out);
+}
+
+TEST_F(FsTest, LeadsToFollowsDanglingLinksAndKeepsTheMissingRest) {
+  Symlink("real/dir/new", t / "tonew");    // dangling, to a missing file
+  Symlink("dangling/sub", t / "chain2");   // through a dangling link
+  csb_path_memo *m = csb_path_memo_new();
+  for (csb_path_memo *mm : {(csb_path_memo *)nullptr, m}) {
+    EXPECT_EQ(LeadsTo(mm, t / "link/dir/file"), t / "real/dir/file");
+    EXPECT_EQ(LeadsTo(mm, t / "dangling"), t / "nowhere");
+    EXPECT_EQ(LeadsTo(mm, t / "dangling/a/../b"), t / "nowhere/b");
+    EXPECT_EQ(LeadsTo(mm, t / "tonew/hooks"), t / "real/dir/new/hooks");
+    EXPECT_EQ(LeadsTo(mm, t / "chain2/x"), t / "nowhere/sub/x");
+    EXPECT_EQ(LeadsTo(mm, t / "link/missing/../dir"), t / "real/dir");
+    EXPECT_EQ(LeadsTo(mm, t / "missing"), t / "missing");
+    EXPECT_EQ(LeadsTo(mm, t / "loop1/x"), "errno " + std::to_string(ELOOP));
+    EXPECT_EQ(LeadsTo(mm, t / "real/dir/file/x"), "errno " + std::to_string(ENOTDIR));
+    EXPECT_EQ(LeadsTo(mm, "rel"), "errno " + std::to_string(EINVAL));
+  }
+  csb_path_memo_free(m);
+}
+
 TEST_F(FsTest, EffectiveKeepsNestedSymlinks) {
   // The temp dir is at least two levels deep, so these links are nested.
   EXPECT_EQ(Effective(t / "link"), t / "link");

@@ -137,15 +137,13 @@ static int explicit_write_below(const csb_policy *p, const csb_policy_i_hits *co
 #define LINKED_PER_ENTRY (CSB_PROTECTED_NAMES_COUNT + 1)
 
 /* Where `path` leads through symlinks on this host, when that is another
- * existing path (else NULL): a `.git` that is a link to `repo.git` makes
+ * path (else NULL): a `.git` that is a link to `repo.git` makes
  * `repo.git/hooks` the hooks git runs, so writing there is writing the
- * protected metadata. */
+ * protected metadata; the same when `repo.git` does not exist yet (a
+ * write would create it where the link leads). */
 static char *linked_target(const csb_policy *p, csb_path_memo *memo, const char *path) {
-  char *canon = NULL;
-  csb_path_link *links = NULL;
-  size_t n = 0;
-  if (!csb_policy_i_path_links(p, memo, path, &canon, &links, &n)) return NULL;
-  csb_path_links_free(links, n);
+  char *canon = csb_policy_i_path_leads_to(p, memo, path);
+  if (canon == NULL) return NULL;
   if (csb_policy_i_path_equal(p->platform, canon, path)) {
     free(canon);
     return NULL;

@@ -132,6 +132,12 @@ int csb_policy_i_path_links(const csb_policy *p, csb_path_memo *memo, const char
   return csb_path_resolve_links_memo(memo, path, canonical, links, n_links, NULL);
 }
 
+char *csb_policy_i_path_leads_to(const csb_policy *p, csb_path_memo *memo, const char *path) {
+  if (p->probe != NULL || !host_probe_ok(p->platform) || is_win(p->platform)) return NULL;
+  char *out = NULL;
+  return csb_path_leads_to_memo(memo, path, &out) ? out : NULL;
+}
+
 /* Windows patterns are matched in a folded form: both separators become
  * '/', names folded as NTFS compares them (csb_winname_fold; so backslash
  * is never an escape). */

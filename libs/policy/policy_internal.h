@@ -68,6 +68,11 @@ char *csb_policy_i_path_effective(const csb_policy *p, csb_path_memo *memo, cons
  * not resolve. */
 int csb_policy_i_path_links(const csb_policy *p, csb_path_memo *memo, const char *path,
                             char **canonical, csb_path_link **links, size_t *n_links);
+/* Where `path` leads through symlinks, dangling ones included, on this
+ * host only (csb_path_leads_to_memo, POSIX documents only); NULL when the
+ * document is probed otherwise, is of another path style, or the path
+ * cannot be followed (caller frees). */
+char *csb_policy_i_path_leads_to(const csb_policy *p, csb_path_memo *memo, const char *path);
 /* Compiles a deny glob in the document's style (NULL when invalid). */
 csb_glob *csb_policy_i_glob_compile(csb_platform pl, const char *pattern);
 /* 1 when the compiled glob matches `path` (Windows: case-insensitive, `\`

@@ -696,6 +696,26 @@ TEST(Evaluate, SymlinkedProtectedPathProtectsItsTarget) {
   csb_policy_free(p);
 }
 
+// A protected name that is a dangling link protects where it leads before
+// that exists: a write creating it would plant what git or codex reads.
+TEST(Evaluate, DanglingProtectedLinkProtectsWhereItLeads) {
+  TempTree t;
+  t.Dir("repo");
+  t.Link("repo/.git", "repo.git");
+  t.Link("repo/.agents", "a1");
+  t.Link("repo/a1", "deep/a2");
+  std::string repo = t.Path("repo");
+  csb_policy *p = Make(repo.c_str(), {{"/", CSB_ACCESS_READ, ":root"},
+                                      {repo.c_str(), CSB_ACCESS_WRITE, ":workspace_roots"}});
+  csb_verdict v;
+  csb_policy_access_for(p, (repo + "/repo.git/hooks/pre-commit").c_str(), &v);
+  EXPECT_EQ(v.reason, CSB_REASON_PROTECTED);
+  EXPECT_EQ(std::string(v.protected_root), repo + "/repo.git");
+  EXPECT_FALSE(CanWrite(p, (repo + "/deep/a2/skills/x").c_str()));
+  EXPECT_TRUE(CanWrite(p, (repo + "/deep/other").c_str()));
+  csb_policy_free(p);
+}
+
 TEST(Views, SymlinkedRootUsesEffectivePathAndRebasesCarveOuts) {
   TempTree t;
   t.Dir("real/sub");

@@ -1,0 +1,1 @@
+ln -s cfg-link .codex && ln -s store/cfg cfg-link

@@ -288,6 +288,13 @@ char *csb_glob_to_regex(const csb_glob *g);
 // the glob.
 size_t csb_glob_ancestor_regexes(const csb_glob *g, const char *const **out);
 
+/* `literal` (a path) written as a pattern that matches exactly that text,
+ * for building a pattern from a path and a glob: each of `*?[]{},` (and,
+ * unless `win`, `\`) escaped, with a backslash, or with `win` (Windows
+ * patterns, where `\` separates) as a class of one member (`[[]`).
+ * A heap string (caller frees). */
+char *csb_glob_escape(const char *literal, int win);
+
 /* The pattern text of `g` with its static prefix (csb_glob_static_prefix)
  * replaced by `prefix`, an absolute path whose metacharacters are escaped:
  * the new glob matches prefix + s exactly when g matches

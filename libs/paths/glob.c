@@ -795,6 +795,31 @@ size_t csb_glob_ancestor_regexes(const csb_glob *g, const char *const **out) {
   return g->nancestors;
 }
 
+/* Appends `literal` so that the pattern matches exactly its text: POSIX
+ * escapes each metacharacter with a backslash; `win` (patterns where `\`
+ * separates) writes each as a class of one member (`[[]`, `[]]`). */
+static void glob_escape_into(csb_buf *b, const char *literal, int win) {
+  for (const char *c = literal; *c; c++) {
+    if (win ? strchr("*?[]{},", *c) == NULL : strchr("*?[]{},\\", *c) == NULL) {
+      csb_buf_putc(b, *c);
+    } else if (win) {
+      csb_buf_putc(b, '[');
+      csb_buf_putc(b, *c);
+      csb_buf_putc(b, ']');
+    } else {
+      csb_buf_putc(b, '\\');
+      csb_buf_putc(b, *c);
+    }
+  }
+}
+
+char *csb_glob_escape(const char *literal, int win) {
+  csb_buf b;
+  csb_buf_init(&b);
+  glob_escape_into(&b, literal, win);
+  return csb_buf_steal(&b);
+}
+
 int csb_glob_rebase(const csb_glob *g, const char *prefix, char **out, csb_error *err) {
   *out = NULL;
   if (g->prefix_raw_end == 0)
@@ -803,12 +828,7 @@ int csb_glob_rebase(const csb_glob *g, const char *prefix, char **out, csb_error
   if (prefix[0] != '/') return csb_error_set(err, "new prefix `%s` is not absolute", prefix);
   csb_buf b;
   csb_buf_init(&b);
-  if (strcmp(prefix, "/") != 0) {
-    for (const char *c = prefix; *c; c++) {
-      if (strchr("*?[]{},\\", *c)) csb_buf_putc(&b, '\\');
-      csb_buf_putc(&b, *c);
-    }
-  }
+  if (strcmp(prefix, "/") != 0) glob_escape_into(&b, prefix, 0);
   csb_buf_puts(&b, g->pattern + g->prefix_raw_end);
   if (b.len > CSB_GLOB_MAX_PATTERN) {
     csb_buf_free(&b);

@@ -897,6 +897,31 @@ TEST(GlobMatch, BackslashEscapes) {
   });
 }
 
+// A path escaped for a pattern matches exactly itself, followed by the
+// rest of the pattern: backslashes on POSIX, classes of one member for
+// Windows patterns (where `\` separates).
+TEST(GlobEscape, PathTextIsLiteral) {
+  const char *paths[] = {"/r/p[1]", "/r/a*b", "/r/q?", "/r/{a,b}", "/r/x]y", "/r/b\\s", "/r/plain"};
+  for (const char *path : paths) {
+    for (int win = 0; win < 2; win++) {
+      if (win && strchr(path, '\\') != nullptr) continue;  // a separator there
+      char *esc = csb_glob_escape(path, win);
+      std::string pat = std::string(esc) + "/*.env";
+      free(esc);
+      EXPECT_TRUE(GlobMatch(pat.c_str(), (std::string(path) + "/x.env").c_str())) << pat;
+      EXPECT_FALSE(GlobMatch(pat.c_str(), "/r/p1/x.env")) << pat;
+      EXPECT_FALSE(GlobMatch(pat.c_str(), "/r/a/x.env")) << pat;
+      EXPECT_FALSE(GlobMatch(pat.c_str(), "/r/aXb/x.env")) << pat;
+    }
+  }
+  char *posix = csb_glob_escape("/r/p[1]{a,b}\\", 0);
+  EXPECT_STREQ(posix, "/r/p\\[1\\]\\{a\\,b\\}\\\\");
+  free(posix);
+  char *win = csb_glob_escape("C:\\r\\p[1]{a,b}", 1);
+  EXPECT_STREQ(win, "C:\\r\\p[[]1[]][{]a[,]b[}]");
+  free(win);
+}
+
 TEST(GlobMatch, Alternation) {
   CheckTable({
       {"/r/*.{env,pem}", "/r/a.env", true},

@@ -86,6 +86,25 @@ char *rs_abs_path(const rs_ctx *ctx, const char *path, const char *base) {
   return rs_join(ctx, base, path);
 }
 
+char *rs_glob_join(const rs_ctx *ctx, const char *dir, const char *pattern) {
+  char *esc = csb_glob_escape(dir, win(ctx));
+  char *out = pattern[0] != '\0' ? rs_join(ctx, esc, pattern) : csb_spath_normalize(ctx->style, esc);
+  free(esc);
+  return out;
+}
+
+char *rs_abs_pattern(const rs_ctx *ctx, const char *pattern, const char *base) {
+  if (rs_is_home_path(ctx, pattern)) {
+    if (ctx->home == NULL || !csb_spath_is_absolute(ctx->style, ctx->home)) return NULL;
+    const char *rest = pattern + 1;
+    while (csb_spath_is_sep(ctx->style, *rest)) rest++;
+    return rs_glob_join(ctx, ctx->home, rest);
+  }
+  if (csb_spath_is_absolute(ctx->style, pattern)) return csb_spath_normalize(ctx->style, pattern);
+  if (base == NULL) return NULL;
+  return rs_glob_join(ctx, base, pattern);
+}
+
 /* ---- filesystem compilation --------------------------------------------------- */
 
 #define MSG_ABSOLUTE "filesystem path `%s` must be absolute, use `~/...`, or start with `:`"
@@ -219,9 +238,12 @@ static int add_key_rule(compiler *c, const char *key, const char *origin, csb_ac
   return 1;
 }
 
-static int pattern_abs(compiler *c, const char *key, char **out) {
+/* A path key made absolute: as the start of a pattern when `pattern`
+ * (the home's text then matched literally), else as a path. */
+static int key_abs(compiler *c, const char *key, int pattern, char **out) {
   if (classify(c->ctx, key) != K_PATH) return fail(c, MSG_ABSOLUTE, key);
-  if ((*out = rs_abs_path(c->ctx, key, NULL)) == NULL) {
+  *out = pattern ? rs_abs_pattern(c->ctx, key, NULL) : rs_abs_path(c->ctx, key, NULL);
+  if (*out == NULL) {
     if (key[0] == '~') return fail(c, MSG_NO_HOME, key, rs_home_var(c->ctx));
     return fail(c, MSG_ABSOLUTE, key);
   }
@@ -232,7 +254,7 @@ static int compile_access(compiler *c, const char *key, const char *origin, csb_
   if (!rs_has_glob(c->ctx, key, 0)) return add_key_rule(c, key, origin, a);
   if (a == CSB_ACCESS_DENY) {
     char *pat = NULL;
-    if (!pattern_abs(c, key, &pat)) return 0;
+    if (!key_abs(c, key, 1, &pat)) return 0;
     rs_rules_add(c->rules, RS_R_GLOB, pat, a, origin, 0);
     free(pat);
     return 1;
@@ -291,7 +313,7 @@ static int compile_scoped_one(compiler *c, const char *key, const char *sub, csb
       rs_rules_add(c->rules, RS_R_WS_GLOB, rel, a, origin, 0);
     } else {
       char *base = NULL;
-      if ((ok = pattern_abs(c, key, &base))) {
+      if ((ok = key_abs(c, key, 1, &base))) {
         char *pat = rs_join(c->ctx, base, rel);
         rs_rules_add(c->rules, RS_R_GLOB, pat, a, origin, 0);
         free(pat);
@@ -323,7 +345,7 @@ static int compile_scoped_one(compiler *c, const char *key, const char *sub, csb
     char *base = NULL;
     if (rel == NULL) {
       ok = fail(c, MSG_SUBPATH, s2);
-    } else if ((ok = pattern_abs(c, key, &base))) {
+    } else if ((ok = key_abs(c, key, 0, &base))) {
       char *p = rs_join(c->ctx, base, rel);
       rs_rules_add(c->rules, RS_R_PATH, p, a, origin, 0);
       free(p);

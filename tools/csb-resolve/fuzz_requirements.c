@@ -65,10 +65,11 @@ static void read_once(const rs_ctx *ctx, const char *path, const char *text, siz
     for (size_t j = i + 1; j < r.modes_order.len; j++)
       check(strcmp(r.modes_order.items[i], r.modes_order.items[j]) != 0);
   for (size_t i = 0; i < r.deny_read.len; i++) {
-    const char *d = r.deny_read.items[i];
-    if (i > 0) check(strcmp(r.deny_read.items[i - 1], d) < 0);
+    const char *d = r.deny_read.items[i] + 1;
+    if (i > 0) check(strcmp(r.deny_read.items[i - 1], r.deny_read.items[i]) < 0);
+    check(r.deny_read.items[i][0] == 'P' || r.deny_read.items[i][0] == 'G');
     check(csb_spath_is_absolute(ctx->style, d));
-    if (!rs_has_glob(ctx, d, 1)) {
+    if (r.deny_read.items[i][0] == 'P') {
       char *nd = csb_spath_normalize(ctx->style, d);
       check(nd != NULL && strcmp(nd, d) == 0);
       free(nd);
@@ -87,7 +88,7 @@ static void read_once(const rs_ctx *ctx, const char *path, const char *text, siz
     if (r.deny_read.len > 0) {
       csb_buf_puts(&b, "[permissions.filesystem]\ndeny_read = [\n");
       for (size_t i = 0; i < r.deny_read.len; i++) {
-        put_toml_string(&b, r.deny_read.items[i]);
+        put_toml_string(&b, r.deny_read.items[i] + 1); /* after its kind */
         csb_buf_puts(&b, ",\n");
       }
       csb_buf_puts(&b, "]\n");

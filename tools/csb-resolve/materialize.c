@@ -135,7 +135,7 @@ int rs_materialize(rs_ctx *ctx, rs_profile *prof, csb_strv *warnings) {
           break;
         case RS_R_WS_GLOB:
           for (size_t k = 0; k < p->n_workspace_roots; k++) {
-            char *pat = rs_join(ctx, p->workspace_roots[k].path, r->arg);
+            char *pat = rs_glob_join(ctx, p->workspace_roots[k].path, r->arg);
             csb_policy_add_glob(p, pat, r->origin);
             free(pat);
           }

@@ -35,9 +35,17 @@ static int req_error(const rs_requirements *r, csb_buf *msg, const char *m) {
 
 /* FilesystemDenyReadPattern normalisation: plain paths are made absolute
  * (relative to the requirements file, `~` expanded); patterns keep their
- * glob suffix after the last separator before the first metacharacter. */
+ * glob suffix after the last separator before the first metacharacter.
+ * The result starts with its kind, `P` (path) or `G` (pattern): told by
+ * the entry as written, since the home or the file's directory may hold
+ * metacharacters (which a pattern matches literally). */
 static char *normalize_deny_read(const rs_ctx *ctx, const char *in, const char *base) {
-  if (!rs_has_glob(ctx, in, 1)) return rs_abs_path(ctx, in, base);
+  if (!rs_has_glob(ctx, in, 1)) {
+    char *path = rs_abs_path(ctx, in, base);
+    char *out = path != NULL ? csb_xasprintf("P%s", path) : NULL;
+    free(path);
+    return out;
+  }
   /* A Windows verbatim or device prefix (`\\?\`, `\\.\`) is not a glob. */
   size_t skip = rs_device_prefix_len(ctx, in);
   size_t first = skip + strcspn(in + skip, "*?[");
@@ -45,18 +53,13 @@ static char *normalize_deny_read(const rs_ctx *ctx, const char *in, const char *
   while (cut > 0 && !csb_spath_is_sep(ctx->style, in[cut - 1])) cut--;
   char *prefix = csb_xstrndup(in, cut);
   const char *suffix = in + cut;
-  char *dir;
-  if (prefix[0] == '\0') {
-    dir = csb_xstrdup(base);
-  } else {
-    dir = rs_abs_path(ctx, prefix, base);
-  }
+  char *dir = rs_abs_pattern(ctx, prefix, base);
   free(prefix);
   if (dir == NULL) return NULL;
   size_t dl = strlen(dir);
   char sep = ctx->style == CSB_PATH_WINDOWS ? '\\' : '/';
-  char *out = dl > 0 && dir[dl - 1] == sep ? csb_xasprintf("%s%s", dir, suffix)
-                                           : csb_xasprintf("%s%c%s", dir, sep, suffix);
+  char *out = dl > 0 && dir[dl - 1] == sep ? csb_xasprintf("G%s%s", dir, suffix)
+                                           : csb_xasprintf("G%s%c%s", dir, sep, suffix);
   free(dir);
   return out;
 }
@@ -299,12 +302,10 @@ int rs_apply_requirements(rs_ctx *ctx, rs_profile *prof, csb_strv *warnings) {
   }
   csb_strv_sort_unique(&have);
   for (size_t i = 0; i < r.deny_read.len; i++) {
-    const char *d = r.deny_read.items[i];
-    rs_rule_kind kind = rs_has_glob(ctx, d, 1) ? RS_R_GLOB : RS_R_PATH;
+    const char *key = r.deny_read.items[i], *d = key + 1;
+    rs_rule_kind kind = key[0] == 'G' ? RS_R_GLOB : RS_R_PATH;
     if (kind == RS_R_PATH) csb_strv_push(&ctx->managed_deny, d);
-    char *key = csb_xasprintf("%c%s", kind == RS_R_GLOB ? 'G' : 'P', d);
     int dup = have.len > 0 && bsearch(&key, have.items, have.len, sizeof(char *), cmp_str) != NULL;
-    free(key);
     if (!dup) rs_rules_add(&prof->rules, kind, d, CSB_ACCESS_DENY, "requirements:deny_read", 0);
   }
   csb_strv_free(&have);

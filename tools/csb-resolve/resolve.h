@@ -189,6 +189,16 @@ int rs_compile_filesystem(rs_ctx *ctx, const char *profile_id, const csb_toml_va
  * `base` when it is non-NULL, else fail. */
 char *rs_abs_path(const rs_ctx *ctx, const char *path, const char *base);
 
+/* A deny-glob pattern from `pattern` as a key or entry holds it: `~` and
+ * relative patterns (against `base` when non-NULL, else fail) are
+ * anchored at the home or `base` written as literal text, whatever
+ * characters those paths hold, while the pattern's own text keeps its
+ * meaning. */
+char *rs_abs_pattern(const rs_ctx *ctx, const char *pattern, const char *base);
+/* The pattern `pattern` below the directory `dir`, whose text is matched
+ * literally (metacharacters escaped), normalised. */
+char *rs_glob_join(const rs_ctx *ctx, const char *dir, const char *pattern);
+
 /* Paths in the host's syntax (compile.c). */
 /* `~`, `~/x` (Windows: also `~\x`): a path relative to the home. */
 int rs_is_home_path(const rs_ctx *ctx, const char *path);
@@ -236,7 +246,7 @@ typedef struct rs_requirements {
   int has_modes;
   int modes[4]; /* read-only, workspace-write, danger-full-access, external-sandbox */
   csb_strv modes_order; /* their labels ("ReadOnly", ...), as first listed */
-  csb_strv deny_read;   /* absolute, normalised paths and patterns, sorted, distinct */
+  csb_strv deny_read;   /* "P" + absolute normalised path or "G" + pattern, sorted, distinct */
 } rs_requirements;
 
 /* Reads the text of the requirements file r->path into r: TOML,

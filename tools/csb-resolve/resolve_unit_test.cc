@@ -161,12 +161,23 @@ TEST(Requirements, ModesAndDenyRead) {
       "\"/etc/shadow\"]\n");
   ASSERT_EQ(r.rc, 0) << r.msg;
   EXPECT_EQ(r.modes, (std::vector<std::string>{"WorkspaceWrite", "ReadOnly"}));
-  EXPECT_EQ(r.deny, (std::vector<std::string>{"/etc/csb/*.pem", "/etc/csb/secrets", "/etc/shadow",
-                                              "/home/u/.ssh", "/srv/*/key"}));
+  // Each entry after its kind: G pattern, P path.
+  EXPECT_EQ(r.deny, (std::vector<std::string>{"G/etc/csb/*.pem", "G/srv/*/key", "P/etc/csb/secrets",
+                                              "P/etc/shadow", "P/home/u/.ssh"}));
   r = ReadRequirements("[permissions.filesystem]\ndeny_read = ['c:/x/../y', 'z\\*', '\\\\?\\C:\\v*']\n",
                        CSB_PATH_WINDOWS, nullptr);
   ASSERT_EQ(r.rc, 0) << r.msg;
-  EXPECT_EQ(r.deny, (std::vector<std::string>{"C:\\ProgramData\\csb\\z\\*", "C:\\v*", "C:\\y"}));
+  EXPECT_EQ(r.deny, (std::vector<std::string>{"GC:\\ProgramData\\csb\\z\\*", "GC:\\v*", "PC:\\y"}));
+  // The home is a path: its `[1]` is matched literally in a pattern and
+  // does not make a plain entry a pattern.
+  r = ReadRequirements("[permissions.filesystem]\ndeny_read = ['~/s', '~/k/*.pem']\n", CSB_PATH_POSIX,
+                       "/home/u[1]");
+  ASSERT_EQ(r.rc, 0) << r.msg;
+  EXPECT_EQ(r.deny, (std::vector<std::string>{"G/home/u\\[1\\]/k/*.pem", "P/home/u[1]/s"}));
+  r = ReadRequirements("[permissions.filesystem]\ndeny_read = ['~\\s', '~\\k\\*.pem']\n",
+                       CSB_PATH_WINDOWS, "C:\\Users\\u[1]");
+  ASSERT_EQ(r.rc, 0) << r.msg;
+  EXPECT_EQ(r.deny, (std::vector<std::string>{"GC:\\Users\\u[[]1[]]\\k\\*.pem", "PC:\\Users\\u[1]\\s"}));
 }
 
 TEST(Requirements, Errors) {

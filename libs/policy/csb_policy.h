@@ -358,7 +358,9 @@ char *csb_verdict_describe(const csb_policy *p, const csb_verdict *v);
 
 /* Reference predicates: full read = unrestricted, or a filesystem-root
  * entry granting read and no deny entries or deny globs at all; full write
- * = unrestricted, or a root `write` entry and no entry that narrows it (a
+ * = unrestricted, or a root `write` entry of origin `:root` (a write entry
+ * at the root from another rule is a writable root) and no entry that
+ * narrows it (a
  * deny anywhere, a deny glob, or a `read` entry whose path has no `write`
  * entry of its own). */
 int csb_policy_full_disk_read(const csb_policy *p);

@@ -471,7 +471,10 @@ int csb_policy_full_disk_write(const csb_policy *p) {
     const csb_policy_entry *e = &p->entries[i];
     int is_root = csb_policy_i_entry_is_root(p, e);
     if (e->access == CSB_ACCESS_DENY) return 0;
-    if (e->access == CSB_ACCESS_WRITE && is_root) root_write = 1;
+    /* Only the `:root` rule: a write entry at `/` from another rule (a
+     * workspace root at `/`, a `"/" = "write"` key) is a writable root,
+     * with its protected names (reference §2.4). */
+    if (e->access == CSB_ACCESS_WRITE && is_root && strcmp(e->origin, ":root") == 0) root_write = 1;
     if (e->access == CSB_ACCESS_READ && !is_root) other_read = 1;
   }
   if (!root_write || !other_read) return root_write;

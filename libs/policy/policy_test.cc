@@ -247,6 +247,24 @@ TEST(Predicates, RootWriteWithReadChildIsNotFullWrite) {
   csb_policy_free(p);
 }
 
+// Only the `:root` rule makes full-disk write: a write entry at `/` from
+// another rule (a workspace root at `/`, a `"/" = "write"` key) is a
+// writable root whose protected names stay read-only.
+TEST(Predicates, SlashWriteFromAnotherRuleIsAWritableRoot) {
+  csb_policy *p = Make("/", {{"/", CSB_ACCESS_READ, ":root"}, {"/", CSB_ACCESS_WRITE, ":workspace_roots"}});
+  EXPECT_FALSE(csb_policy_full_disk_write(p));
+  EXPECT_TRUE(CanWrite(p, "/srv/x"));
+  EXPECT_FALSE(CanWrite(p, "/.git/config"));
+  EXPECT_FALSE(CanWrite(p, "/.codex"));
+  csb_policy_free(p);
+  p = Make("/w", {{"/", CSB_ACCESS_WRITE, "/"}});
+  EXPECT_FALSE(csb_policy_full_disk_write(p));
+  EXPECT_FALSE(CanWrite(p, "/.agents/x"));
+  EXPECT_EQ(Summary(p), "custom permissions");
+  EXPECT_EQ(LegacyError(p), kOutside);
+  csb_policy_free(p);
+}
+
 TEST(Predicates, EqualDepthWriteShadowsRead) {
   csb_policy *p = Make("/repo", {{"/", CSB_ACCESS_WRITE, ":root"},
                                  {"/docs", CSB_ACCESS_READ, nullptr},
@@ -1811,7 +1829,13 @@ csb_policy *RandomPolicy(std::mt19937 &rng, csb_platform pl, const csb_policy_pr
   int n = (int)(rng() % 12);
   for (int i = 0; i < n; i++) {
     std::string path = win ? RandomWindowsPath(rng) : RandomPosixPath(rng);
-    csb_policy_add_entry(p, path.c_str(), (csb_access)(rng() % 3), "o", 0, 0);
+    // A root entry is the `:root` rule or (less often) another one.
+    csb_path_style st = win ? CSB_PATH_WINDOWS : CSB_PATH_POSIX;
+    char *norm = csb_spath_normalize(st, path.c_str());
+    bool root = norm != nullptr && csb_spath_is_root(st, norm);
+    free(norm);
+    const char *origin = root && rng() % 4 != 0 ? ":root" : "o";
+    csb_policy_add_entry(p, path.c_str(), (csb_access)(rng() % 3), origin, 0, 0);
   }
   if (!win && rng() % 3 == 0) csb_policy_add_glob(p, "/w/**/.env", "g");
   if (!win && rng() % 4 == 0) csb_policy_add_glob(p, "/w/a/*", "g");
@@ -2063,7 +2087,7 @@ TEST(Legacy, RoundTripsAgreesWithComparingTheViews) {
                                   {"/tmp", CSB_ACCESS_WRITE, ":slash_tmp"}});
       csb_policy_set_probe(q, &probe);
       for (size_t i = 0; i < p->n_entries && i < 2; i++)
-        csb_policy_add_entry(q, p->entries[i].path, p->entries[i].access, "o", 0, 0);
+        csb_policy_add_entry(q, p->entries[i].path, p->entries[i].access, p->entries[i].origin, 0, 0);
       csb_policy_canonicalize(q);
       csb_policy_free(p);
       p = q;

@@ -2470,6 +2470,24 @@ class Protocol(unittest.TestCase):
             self.assertIn(("allowed.test", "https_connect"), protos)
             self.assertIn(("api.wild.test", "https_connect"), protos)
 
+    def test_upstream_proxy_gets_the_checked_authority(self):
+        """A plain request goes to the upstream proxy with the authority that was checked,
+        written by the proxy: never the client's spelling, which another parser may read as
+        another host (`http://allowed.test?@denied.test/` is denied.test to one that ends the
+        authority only at '/' and takes what precedes an '@' for userinfo)."""
+        up = ScriptedOrigin(lambda c, n: b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        try:
+            with Proxy(env={"HTTP_PROXY": "http://127.0.0.1:%d" % up.port}) as px:
+                for target, want in ((b"http://allowed.test?@denied.test/", b"http://allowed.test/?@denied.test/"),
+                                     (b"HTTP://ALLOWED.test.:0080/x", b"http://allowed.test/x"),
+                                     (b"http://allowed.test:8080", b"http://allowed.test:8080/")):
+                    resp = raw(px.addrs["http"], b"GET %s HTTP/1.1\r\nConnection: close\r\n\r\n" % target)
+                    self.assertEqual(status_of(resp), 200, resp)
+                    self.assertTrue(up.received[-1].startswith(b"GET %s HTTP/1.1\r\n" % want),
+                                    (target, up.received[-1]))
+        finally:
+            up.stop()
+
     def test_upstream_proxy_bytes_after_its_200_reach_the_client(self):
         # a server-first greeting that arrives in the same read as the
         # upstream proxy's answer to CONNECT

@@ -448,11 +448,15 @@ static int build_forward_head(px_conn *c) {
   csb_buf_init(&head);
   csb_buf_printf(&head, "%s ", c->method);
   if (c->kind == REQ_PLAIN && c->via_upstream) {
-    csb_buf_append(&head, h.target, h.target_len);
-  } else {
-    if (t.path_len == 0 || t.path[0] != '/') csb_buf_putc(&head, '/');
-    csb_buf_append(&head, t.path, t.path_len);
+    /* the upstream proxy reads the authority again: it gets the checked
+     * one, never the client's spelling ("http://a?@b/" is host b to a
+     * parser that ends the authority only at '/') */
+    char auth[300];
+    authority_text(c->host, c->port, 80, auth, sizeof auth);
+    csb_buf_printf(&head, "http://%s", auth);
   }
+  if (t.path_len == 0 || t.path[0] != '/') csb_buf_putc(&head, '/');
+  csb_buf_append(&head, t.path, t.path_len);
   csb_buf_printf(&head, " HTTP/1.%d\r\n", h.version_minor);
   int have_host = 0;
   for (size_t i = 0; i < h.n_headers; i++) {

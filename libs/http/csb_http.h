@@ -133,7 +133,8 @@ void csb_http_chunked_init(csb_http_chunked *c);
  * to the body (stops right after its end; c->done is then set), or -1 on
  * malformed input (*why set). When `decoded` is non-NULL the chunk data is
  * appended to it. Chunk-size lines (extensions included) and the trailer
- * section are bounded (4 KiB and 16 KiB). */
+ * section are bounded (4 KiB and 16 KiB); trailer lines are field lines
+ * (token ":" value, no control characters but HTAB). */
 long csb_http_chunked_feed(csb_http_chunked *c, const char *p, size_t n, csb_buf *decoded, const char **why);
 
 /* ---- targets and authorities ------------------------------------------------ */

@@ -401,7 +401,8 @@ enum {
   CH_DATA_CR,
   CH_DATA_LF,
   CH_TRAILER,    /* at the start of a trailer line */
-  CH_TRAILER_LINE,
+  CH_TRAILER_NAME, /* its field name, up to the colon */
+  CH_TRAILER_LINE, /* its field value */
   CH_TRAILER_LF, /* LF ending a non-empty trailer line */
   CH_END_LF,     /* LF ending the final empty line */
   CH_DONE
@@ -499,7 +500,17 @@ long csb_http_chunked_feed(csb_http_chunked *c, const char *p, size_t n, csb_buf
           break;
         }
         if (ch == ' ' || ch == '\t' || !is_tchar(ch)) CFAIL("malformed trailer");
-        c->state = CH_TRAILER_LINE;
+        c->state = CH_TRAILER_NAME;
+        break;
+      case CH_TRAILER_NAME:
+        /* a field line, as in a head: the lines go on as they came, and a
+         * next hop must not read them as the end of the body or a request */
+        if (++c->trailer_bytes > TRAILER_MAX) CFAIL("trailer section too large");
+        if (ch == ':')
+          c->state = CH_TRAILER_LINE;
+        else if (!is_tchar(ch))
+          CFAIL("malformed trailer");
+        i++;
         break;
       case CH_TRAILER_LINE:
         if (++c->trailer_bytes > TRAILER_MAX) CFAIL("trailer section too large");

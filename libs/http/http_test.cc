@@ -241,6 +241,25 @@ TEST(Chunked, Decode) {
   }
 }
 
+TEST(Chunked, TrailerLinesAreFieldLines) {
+  long n;
+  bool done;
+  for (bool bw : {false, true}) {
+    std::string ok = "0\r\nX-T: 1\r\nY:\r\nZ:\t\x80v \r\n\r\n";
+    Decode(ok, &n, &done, bw);
+    EXPECT_TRUE(done);
+    EXPECT_EQ(n, (long)ok.size());
+    // A trailer section the next hop could end elsewhere, or read as a
+    // request (its lines go on as they came): refused like such a header.
+    const char *bad[] = {"0\r\nGET /x HTTP/1.1\r\nHost: a\r\n\r\n", "0\r\nX\r\n\r\n", "0\r\nX-T 1\r\n\r\n",
+                         "0\r\nX-T : 1\r\n\r\n", "0\r\nX(: 1\r\n\r\n", "0\r\nX-T: 1\r\n:v\r\n\r\n"};
+    for (const char *b : bad) {
+      Decode(b, &n, &done, bw);
+      EXPECT_EQ(n, -1) << b << " bytewise " << bw;
+    }
+  }
+}
+
 TEST(Targets, AbsoluteAndOrigin) {
   csb_http_target t;
   const char *why;

@@ -85,8 +85,10 @@ static void form_decode(const char *s, size_t n, csb_buf *out) {
 }
 
 /* A path an origin could read as another one than the hook saw: a "." or
- * ".." segment (also spelled %2e), an encoded '/' or '\\', or a '\\'
- * (servers normalise these before routing). */
+ * ".." segment (also spelled %2e, also with ";parameters", which servers
+ * such as Tomcat and Jetty strip before resolving dot segments), an
+ * encoded '/' or '\\', or a '\\' (servers normalise these before
+ * routing). */
 static int path_is_ambiguous(const char *path) {
   for (const char *q = path; *q; q++) {
     if (*q == '\\') return 1;
@@ -109,7 +111,7 @@ static int path_is_ambiguous(const char *path) {
       }
       dots++;
     }
-    if (i == n && (dots == 1 || dots == 2)) return 1;
+    if ((i == n || seg[i] == ';') && (dots == 1 || dots == 2)) return 1;
     if (!end) return 0;
     seg = end + 1;
   }

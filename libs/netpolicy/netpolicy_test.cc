@@ -549,10 +549,12 @@ TEST(Hooks, Matching) {
   // a path the origin could resolve elsewhere matches no hook
   for (const char *t : {"/repos/openai/../../orgs/x", "/repos/openai/%2e%2E/x", "/repos/openai/./x",
                         "/repos/openai/.%2e", "/repos/openai/x%2f..%2fy", "/repos/openai/x%5Cy",
-                        "/repos/openai/x\\y"})
+                        "/repos/openai/x\\y", "/repos/openai/..;/..;/orgs/x", "/repos/openai/.;x/y",
+                        "/repos/openai/%2e%2E;p=1/x"})
     EXPECT_EQ(csb_netpolicy_match_hooks(p.np, "api.github.com", "POST", t, nullptr, 0, &h), CSB_HOOK_HOST_NO_MATCH)
         << t;
-  for (const char *t : {"/repos/openai/...", "/repos/openai/.x", "/repos/openai/x..", "/repos/openai/a.b?p=../x"})
+  for (const char *t : {"/repos/openai/...", "/repos/openai/.x", "/repos/openai/x..", "/repos/openai/a.b?p=../x",
+                        "/repos/openai/x;..", "/repos/openai/...;x"})
     EXPECT_EQ(csb_netpolicy_match_hooks(p.np, "api.github.com", "POST", t, nullptr, 0, &h), CSB_HOOK_MATCHED) << t;
   // every occurrence of a constrained query parameter or header must be accepted
   EXPECT_EQ(csb_netpolicy_match_hooks(p.np, "api.github.com", "GET", "/v2/items/a?x=1&x=9", hdr, 1, &h),

@@ -176,6 +176,8 @@ typedef struct csb_netpolicy {
   csb_netpolicy_domain *domains; /* insertion order, strongest kept per pattern */
   size_t n_domains;
   csb_strv unix_sockets;        /* allowed absolute socket paths, sorted */
+  csb_strv unix_sockets_real;   /* where they led when csb_netpolicy_finish ran (realpath;
+                                   those that existed), sorted: fixed from then on */
   csb_netpolicy_hook *hooks;
   size_t n_hooks;
   csb_netpolicy_action *actions;
@@ -278,7 +280,10 @@ void csb_netpolicy_evaluate_host_linear(const csb_netpolicy *np, const char *hos
 int csb_netpolicy_allow_matches_linear(const csb_netpolicy *np, const char *host);
 int csb_netpolicy_deny_matches_linear(const csb_netpolicy *np, const char *host);
 
-/* 1 when `path` (absolute) may be used as a Unix socket target. */
+/* 1 when `path` (absolute; the caller resolves it, see csb-proxy) may be
+ * used as a Unix socket target: an allowed path, or where one led when
+ * csb_netpolicy_finish ran. Nothing is resolved again here: a link a
+ * client planted later at an allowed path never widens the list. */
 int csb_netpolicy_unix_socket_allowed(const csb_netpolicy *np, const char *path);
 
 /* ---- MITM hooks ------------------------------------------------------------------ */

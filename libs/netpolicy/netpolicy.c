@@ -90,6 +90,7 @@ void csb_netpolicy_free(csb_netpolicy *np) {
   for (size_t i = 0; i < np->n_domains; i++) free(np->domains[i].pattern);
   free(np->domains);
   csb_strv_free(&np->unix_sockets);
+  csb_strv_free(&np->unix_sockets_real);
   for (size_t i = 0; i < np->n_hooks; i++) {
     csb_netpolicy_hook *h = &np->hooks[i];
     free(h->name);
@@ -714,6 +715,26 @@ static int read_secret_file(const char *path, char **out, csb_error *err) {
   return 1;
 }
 
+#if defined(_WIN32)
+/* Windows builds: no realpath(3); socket paths compare only as written. */
+#define np_realpath(p) NULL
+#else
+#define np_realpath(p) realpath((p), NULL)
+#endif
+
+/* Where each allowed socket path leads now, once: requests are checked
+ * against these, never against a resolution made at request time, when a
+ * client may have replaced the allowed path by a link to another socket. */
+static void resolve_unix_sockets(csb_netpolicy *np) {
+  csb_strv_free(&np->unix_sockets_real);
+  csb_strv_init(&np->unix_sockets_real);
+  for (size_t i = 0; i < np->unix_sockets.len; i++) {
+    char *r = np_realpath(np->unix_sockets.items[i]);
+    if (r) csb_strv_push_owned(&np->unix_sockets_real, r);
+  }
+  csb_strv_sort_unique(&np->unix_sockets_real);
+}
+
 int csb_netpolicy_finish(csb_netpolicy *np, csb_error *err) {
   for (size_t i = 0; i < np->n_actions; i++) {
     csb_netpolicy_action *a = &np->actions[i];
@@ -735,6 +756,7 @@ int csb_netpolicy_finish(csb_netpolicy *np, csb_error *err) {
     }
   }
   np->mitm = np->mode == CSB_NETMODE_LIMITED || np->n_hooks > 0;
+  resolve_unix_sockets(np);
   np_index_free(np->compiled_);
   np->compiled_ = np_index_new(np->domains, np->n_domains);
   return 1;
@@ -895,26 +917,8 @@ int csb_netpolicy_connect_allowed(const csb_netpolicy *np, const csb_host_eval *
   return 0;
 }
 
-#if defined(_WIN32)
-/* Windows builds: no realpath(3); socket paths compare only as written. */
-#define np_realpath(p) NULL
-#else
-#define np_realpath(p) realpath((p), NULL)
-#endif
-
 int csb_netpolicy_unix_socket_allowed(const csb_netpolicy *np, const char *path) {
   if (!path || path[0] != '/') return 0;
   if (np->dangerously_allow_all_unix_sockets) return 1;
-  if (csb_strv_contains(&np->unix_sockets, path)) return 1;
-  char *real = np_realpath(path);
-  if (!real) return 0;
-  int ok = 0;
-  for (size_t i = 0; i < np->unix_sockets.len && !ok; i++) {
-    if (strcmp(np->unix_sockets.items[i], real) == 0) ok = 1;
-    char *r2 = np_realpath(np->unix_sockets.items[i]);
-    if (r2 && strcmp(r2, real) == 0) ok = 1;
-    free(r2);
-  }
-  free(real);
-  return ok;
+  return csb_strv_contains(&np->unix_sockets, path) || csb_strv_contains(&np->unix_sockets_real, path);
 }

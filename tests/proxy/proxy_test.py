@@ -2341,6 +2341,31 @@ class Protocol(unittest.TestCase):
                 s.server_close()
             shutil.rmtree(short, ignore_errors=True)
 
+    def test_allowed_unix_socket_replaced_by_a_link(self):
+        # the allowed path itself, in a directory a client may write,
+        # replaced by a link to another socket once the proxy runs:
+        # neither name reaches that socket (the allowed entries are
+        # resolved when the proxy starts, never again per request)
+        short = tempfile.mkdtemp(prefix="pxu", dir="/tmp")
+        good, other = os.path.join(short, "good.sock"), os.path.join(short, "other.sock")
+        srv, victim = UnixOrigin(good), UnixOrigin(other)
+
+        def get(path):
+            return status_of(raw(px.addrs["http"], b"GET http://localhost/x HTTP/1.1\r\nx-unix-socket: "
+                                 b"%s\r\nConnection: close\r\n\r\n" % path.encode()))
+        try:
+            with Proxy(network={"unix_sockets": {good: "allow"}}) as px:
+                self.assertEqual(get(good), 200)
+                os.unlink(good)
+                os.symlink(other, good)
+                self.assertEqual((get(good), get(other)), (403, 403))
+                self.assertEqual(victim.requests, 0, "a request reached a socket the policy does not allow")
+        finally:
+            for s in (srv, victim):
+                s.shutdown()
+                s.server_close()
+            shutil.rmtree(short, ignore_errors=True)
+
     def test_socks_udp(self):
         echo = UdpEcho()
         with Proxy() as px:

@@ -214,6 +214,7 @@ static void conn_free(void *p) {
   csb_buf_free(&c->uout);
   free(c->req_head);
   free(c->unix_path);
+  if (c->unix_fd >= 0) close(c->unix_fd);
   free(c->addrs);
   if (c->pending_ssl) SSL_free(c->pending_ssl);
   free(c);
@@ -461,6 +462,7 @@ static px_conn *conn_new(px_proxy *px, int fd, int socks) {
   c->socks = socks;
   c->cli.fd = -1;
   c->up.fd = -1;
+  c->unix_fd = -1;
   c->pipe_cu.rd = c->pipe_cu.wr = c->pipe_uc.rd = c->pipe_uc.wr = -1;
   csb_ev_timer_init(&c->timer, on_timer, c);
   csb_ev_timer_init(&c->dns_timer, NULL, c);
@@ -854,17 +856,24 @@ static void try_next_address(px_conn *c) {
   px_proxy *px = c->px;
   int last_err = ECONNREFUSED;
   if (c->kind == REQ_UNIX) {
+    /* through the descriptor pinned when the path was checked: the socket
+     * checked is the one reached, whatever the path names by now */
+    if (c->unix_fd < 0) {
+      connect_failed(c, c->unix_err);
+      return;
+    }
     struct sockaddr_un sun;
     memset(&sun, 0, sizeof sun);
     sun.sun_family = AF_UNIX;
-    if (strlen(c->unix_path) >= sizeof sun.sun_path) {
-      connect_failed(c, ENAMETOOLONG);
-      return;
-    }
-    strcpy(sun.sun_path, c->unix_path);
+    snprintf(sun.sun_path, sizeof sun.sun_path, "/proc/self/fd/%d", c->unix_fd);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0 || (connect(fd, (struct sockaddr *)&sun, sizeof sun) != 0 && errno != EINPROGRESS && errno != EAGAIN)) {
-      int e = errno;
+    int e = fd < 0 || (connect(fd, (struct sockaddr *)&sun, sizeof sun) != 0 && errno != EINPROGRESS &&
+                       errno != EAGAIN)
+                ? errno
+                : 0;
+    close(c->unix_fd);
+    c->unix_fd = -1;
+    if (e) {
       if (fd >= 0) close(fd);
       connect_failed(c, e);
       return;

@@ -97,6 +97,8 @@ struct px_conn {
   int resp_dechunk;      /* a chunked response to an HTTP/1.0 client: its data only, until close */
   int interim_queued;    /* interim (1xx) heads went to cout in this exchange */
   char *unix_path;
+  int unix_fd;  /* O_PATH descriptor of the socket unix_path named when checked, -1 */
+  int unix_err; /* why it could not be opened (unix_fd -1) */
 
   /* tunnel: a pipe per direction while bytes are in flight */
   px_pipe pipe_cu, pipe_uc;

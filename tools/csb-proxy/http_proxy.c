@@ -4,6 +4,8 @@
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,6 +181,37 @@ static void begin_request(px_conn *c, const csb_http_head *h, px_req_kind kind) 
   c->check_override = 0;
 }
 
+/* Opens what the absolute c->unix_path names now (O_PATH, following
+ * symlinks as connect() would) and puts where that really is in
+ * c->unix_path, for the check; the connect then goes through that
+ * descriptor (conn.c), so a link the client swaps in after the check
+ * leads nowhere else. A path that cannot be opened stays as written and
+ * its connect fails with the reason. */
+static void pin_unix_socket(px_conn *c) {
+  if (c->unix_fd >= 0) close(c->unix_fd);
+  c->unix_fd = -1;
+  c->unix_err = ENOENT;
+  if (c->unix_path[0] != '/') return;
+  int fd = open(c->unix_path, O_PATH | O_CLOEXEC);
+  if (fd < 0) {
+    c->unix_err = errno;
+    return;
+  }
+  char link[32], real[PATH_MAX];
+  snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+  ssize_t n = readlink(link, real, sizeof real - 1);
+  if (n <= 0 || real[0] != '/') {
+    /* no /proc: nothing to connect through */
+    c->unix_err = n < 0 ? errno : ENOENT;
+    close(fd);
+    return;
+  }
+  real[n] = 0;
+  free(c->unix_path);
+  c->unix_path = csb_xstrdup(real);
+  c->unix_fd = fd;
+}
+
 static void handle_unix(px_conn *c, const csb_http_head *h, const csb_http_header *xs) {
   px_proxy *px = c->px;
   c->kind = REQ_UNIX;
@@ -207,15 +240,7 @@ static void handle_unix(px_conn *c, const csb_http_head *h, const csb_http_heade
   }
   free(c->unix_path);
   c->unix_path = csb_xstrndup(xs->value, xs->value_len);
-  if (c->unix_path[0] == '/') {
-    /* check and connect to the resolved path: a symbolic link in the given
-     * one could point elsewhere by the time of connect() */
-    char *real = realpath(c->unix_path, NULL);
-    if (real) {
-      free(c->unix_path);
-      c->unix_path = real;
-    }
-  }
+  pin_unix_socket(c);
   if (!csb_netpolicy_unix_socket_allowed(px->np, c->unix_path)) {
     px_audit_block(c, 0, CSB_BLOCK_NOT_ALLOWED, SRC_BASELINE, "deny");
     reply_blocked(c, CSB_BLOCK_NOT_ALLOWED, SRC_BASELINE, "deny");

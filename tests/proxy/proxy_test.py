@@ -843,6 +843,23 @@ class LimitedMode(unittest.TestCase):
             self.assertTrue(any(e["network.transport.protocol"] == "socks5_udp" and
                                 e["network.policy.reason"] == "method_not_allowed" for e in evs))
 
+    def test_method_override_headers_count_as_the_method(self):
+        # frameworks that obey X-HTTP-Method-Override (and kin) would run a
+        # GET carrying one as a DELETE: limited mode refuses it, plain and
+        # intercepted; an override naming an allowed method passes
+        with Proxy(proxy={"mode": "limited"}) as px:
+            env = px.env()
+            for url in ("http://allowed.test:%d/echo" % ORIGIN.port, "https://allowed.test:%d/echo" % TLS.port):
+                for name in ("X-HTTP-Method-Override", "x-http-method", "X-Method-Override"):
+                    r = curl(["-i", "-H", name + ": delete", url], env)
+                    self.assertEqual(status_of(r.stdout), 403, (url, name))
+                    self.assertIn(b"x-proxy-error: blocked-by-method-policy", r.stdout)
+                r = curl(["-H", "X-HTTP-Method-Override: HEAD", url], env)
+                self.assertEqual(json.loads(r.stdout)["method"], "GET", url)
+        with Proxy() as px:
+            r = curl(["-H", "X-HTTP-Method-Override: DELETE", "http://allowed.test:%d/echo" % ORIGIN.port], px.env())
+            self.assertEqual(json.loads(r.stdout)["method"], "GET")
+
     def test_connection_header_cannot_unframe_a_body(self):
         # "Connection: content-length" must not strip the length that frames
         # the body: the origin would read the body as a second request, a

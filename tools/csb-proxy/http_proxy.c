@@ -170,6 +170,26 @@ static int parse_framing(px_conn *c, const csb_http_head *h) {
   return 1;
 }
 
+/* Outside full mode: 1 when a method-override header (which some
+ * frameworks obey in place of the request line's method) names a method
+ * the mode refuses, as `GET` with `X-HTTP-Method-Override: DELETE`. */
+static int overrides_method(csb_netmode mode, const csb_http_head *h) {
+  static const char *const names[] = {"x-http-method-override", "x-http-method", "x-method-override"};
+  if (mode == CSB_NETMODE_FULL) return 0;
+  for (size_t i = 0; i < h->n_headers; i++) {
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+      if (!csb_http_name_is(&h->headers[i], names[k])) continue;
+      const csb_http_header *x = &h->headers[i];
+      char m[16];
+      if (x->value_len >= sizeof m) return 1;
+      for (size_t j = 0; j < x->value_len; j++) m[j] = (char)toupper((unsigned char)x->value[j]);
+      m[x->value_len] = '\0';
+      if (!csb_netmode_allows_method(mode, m)) return 1;
+    }
+  }
+  return 0;
+}
+
 static void begin_request(px_conn *c, const csb_http_head *h, px_req_kind kind) {
   c->kind = kind;
   memcpy(c->method, h->method, h->method_len);
@@ -177,7 +197,8 @@ static void begin_request(px_conn *c, const csb_http_head *h, px_req_kind kind) 
   c->client_http10 = h->version_minor == 0;
   c->client_ka = csb_http_keep_alive(h) ||
                  (h->version_minor == 0 && csb_http_has_token(h, "proxy-connection", "keep-alive"));
-  c->method_allowed = csb_netmode_allows_method(c->px->np->mode, c->method);
+  c->method_allowed = csb_netmode_allows_method(c->px->np->mode, c->method) &&
+                      !overrides_method(c->px->np->mode, h);
   c->check_override = 0;
 }
 

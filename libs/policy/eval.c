@@ -142,6 +142,7 @@ static int explicit_write_below(const csb_policy *p, const csb_policy_i_hits *co
  * protected metadata; the same when `repo.git` does not exist yet (a
  * write would create it where the link leads). */
 static char *linked_target(const csb_policy *p, csb_path_memo *memo, const char *path) {
+  if (path == NULL) return NULL;
   char *canon = csb_policy_i_path_leads_to(p, memo, path);
   if (canon == NULL) return NULL;
   if (csb_policy_i_path_equal(p->platform, canon, path)) {
@@ -149,6 +150,24 @@ static char *linked_target(const csb_policy *p, csb_path_memo *memo, const char 
     return NULL;
   }
   return canon;
+}
+
+/* linked_target of the protected path `prot`, ENTRY/`name`, given where
+ * ENTRY leads (`lead`; NULL when it cannot be followed) and whether ENTRY
+ * exists: that plus the name, unless the name is itself a link, which is
+ * then followed. */
+static char *linked_name(const csb_policy *p, csb_path_memo *memo, const char *lead, int entry_exists,
+                         const char *prot, const char *name) {
+  if (lead == NULL) return NULL;
+  csb_file_type t;
+  if (entry_exists && csb_path_file_type_memo(memo, prot, &t) && t == CSB_FILE_LINK)
+    return linked_target(p, memo, prot);
+  char *to = csb_policy_i_path_join(p->platform, lead, name);
+  if (csb_policy_i_path_equal(p->platform, to, prot)) {
+    free(to);
+    return NULL;
+  }
+  return to;
 }
 
 /* Copies src into a buffer of CSB_POLICY_PATH_MAX bytes, cut to fit. */
@@ -194,13 +213,19 @@ void csb_policy_i_eval_init(const csb_policy *p, csb_path_memo *memo, csb_policy
         ev->meta_of[k++] = (int)(i * CSB_PROTECTED_NAMES_COUNT + n);
       }
       ev->gitdir[i] = csb_policy_i_gitdir_target(p, memo, e->path, prot[0]);
+      char *lead = csb_policy_i_path_leads_to(p, memo, e->path);
+      csb_file_type et;
+      int exists = lead != NULL && csb_path_file_type_memo(memo, e->path, &et);
       for (size_t n = 0; n < LINKED_PER_ENTRY; n++) {
-        const char *from = n < CSB_PROTECTED_NAMES_COUNT ? prot[n] : ev->gitdir[i];
         size_t x = i * LINKED_PER_ENTRY + n;
-        if (from == NULL || (ev->linked[x] = linked_target(p, memo, from)) == NULL) continue;
+        ev->linked[x] = n < CSB_PROTECTED_NAMES_COUNT
+                            ? linked_name(p, memo, lead, exists, prot[n], csb_protected_names[n])
+                            : linked_target(p, memo, ev->gitdir[i]);
+        if (ev->linked[x] == NULL) continue;
         ev->linked_paths[l] = ev->linked[x];
         ev->linked_of[l++] = (int)i;
       }
+      free(lead);
     }
   }
   csb_policy_i_index_init(&ev->meta_index, p->platform, ev->meta_paths, k);
@@ -361,7 +386,12 @@ csb_policy_evaluator *csb_policy_evaluator_new(const csb_policy *p) {
   csb_policy_evaluator *e = csb_xcalloc(1, sizeof(*e));
   e->p = p;
   e->init = !unrestricted(p);
-  if (e->init) csb_policy_i_eval_init(p, NULL, &e->ev);
+  if (e->init) {
+    /* the entries' protected paths share their ancestors: one lookup each */
+    csb_path_memo *memo = csb_path_memo_new();
+    csb_policy_i_eval_init(p, memo, &e->ev);
+    csb_path_memo_free(memo);
+  }
   return e;
 }
 

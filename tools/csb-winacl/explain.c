@@ -93,6 +93,7 @@ char *wa_explain(const cJSON *plan) {
   ace_section(&b, aces, "read_root", "read roots");
   ace_section(&b, aces, "write_root", "write roots");
   ace_section(&b, aces, "deny_write", "deny-write carve-outs");
+  ace_section(&b, aces, "protected_ancestor", "directories above carve-outs (no rename)");
   ace_section(&b, aces, "null_device", "null device");
   const cJSON *audit = get(plan, "audit");
   if (cJSON_IsObject(audit))

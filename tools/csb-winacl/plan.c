@@ -192,6 +192,7 @@ typedef struct planner {
   size_t n_roots;
   int write_mode;
   pathset deny_write;   /* flag: materialise */
+  pathset ancestors;    /* directories above carve-outs that must stay in place */
   pathset deny_read;    /* flag: materialise */
   pathset read_roots;
   csb_strv mkdir;       /* "for\tpath", in application order */
@@ -1091,6 +1092,58 @@ static int plan_deny_write(planner *P) {
   return 0;
 }
 
+/* 1 when `path` lies strictly inside one of the planned write roots (so
+ * its parent grants ADD_SUBDIRECTORY and it inherits DELETE). */
+static int strictly_under_write_root(planner *P, const char *path) {
+  for (size_t i = 0; i < P->n_roots; i++)
+    if (strictly_under(P->roots[i].path, path)) return 1;
+  return 0;
+}
+
+/* 1 when `path` is or lies below a carve-out (its DENY_WRITE, inherited,
+ * already denies DELETE). */
+static int under_deny_write(planner *P, const char *path) {
+  for (size_t i = 0; i < P->deny_write.n; i++)
+    if (under(P->deny_write.v[i].path, path)) return 1;
+  return 0;
+}
+
+/* The directories above each carve-out that a write root lets the command
+ * rename (DELETE on them and ADD_SUBDIRECTORY on their parent come from the
+ * root's inherited ACEs): renaming one moves the carve-out and its ACE
+ * away, and a new directory in its place is writable. Each gets a DELETE
+ * deny of its own (not inherited). One that is a link is refused: an ACE
+ * set through its name lands on its target, and the link itself could be
+ * deleted and replaced by a directory. A directory below another carve-out
+ * needs nothing of its own. */
+static int plan_ancestors(planner *P) {
+  for (size_t i = 0; i < P->deny_write.n; i++) {
+    const char *s = P->deny_write.v[i].path;
+    char *a = csb_winpath_parent(s);
+    while (a != NULL && strictly_under_write_root(P, a) && !under_deny_write(P, a)) {
+      if (wfs_lkind(P->fs, a) == WFS_LINK) {
+        char *rule = csb_xasprintf("read-only path `%s` is reached through the link `%s` inside a "
+                                   "writable root", s, a);
+        int rc = verdict(P,
+                         "the sandboxed command could replace the link with a directory and "
+                         "write the path there; refusing to run unsandboxed",
+                         rule, "name the link's target in the policy, or replace the link with a "
+                               "directory");
+        free(rule);
+        free(a);
+        return rc;
+      }
+      ps_add(&P->ancestors, a, 0);
+      char *up = csb_winpath_parent(a);
+      free(a);
+      a = up;
+    }
+    free(a);
+  }
+  ps_finish(&P->ancestors);
+  return 0;
+}
+
 /* ---- 5: deny-read ------------------------------------------------------------------- */
 
 static int root_target(planner *P, const char *path, const char *target) {
@@ -1397,6 +1450,19 @@ static void carveout_trustees(planner *P, const char *path, csb_strv *out) {
     for (size_t i = 0; i < P->n_roots; i++) csb_strv_push(out, P->roots[i].trustee);
 }
 
+/* Deny ACEs of `mask` on each path of `set` for carveout_trustees. */
+static void carveout_aces(planner *P, cJSON *aces, const char *source, const pathset *set,
+                          uint32_t mask, int inherit) {
+  for (size_t i = 0; i < set->n; i++) {
+    csb_strv t;
+    csb_strv_init(&t);
+    carveout_trustees(P, set->v[i].path, &t);
+    for (size_t k = 0; k < t.len; k++)
+      add_ace(aces, source, set->v[i].path, t.items[k], 1, mask, inherit);
+    csb_strv_free(&t);
+  }
+}
+
 static void emit_aces(planner *P, cJSON *plan) {
   cJSON *aces = csb_json_add_array(plan, "aces");
   if (P->elevated) {
@@ -1412,14 +1478,8 @@ static void emit_aces(planner *P, cJSON *plan) {
     for (size_t i = 0; i < P->n_roots; i++)
       add_ace(aces, "write_root", P->roots[i].path, P->roots[i].trustee, 0, WA_MASK_RWX, 1);
   }
-  for (size_t i = 0; i < P->deny_write.n; i++) {
-    csb_strv t;
-    csb_strv_init(&t);
-    carveout_trustees(P, P->deny_write.v[i].path, &t);
-    for (size_t k = 0; k < t.len; k++)
-      add_ace(aces, "deny_write", P->deny_write.v[i].path, t.items[k], 1, WA_MASK_DENY_WRITE, 1);
-    csb_strv_free(&t);
-  }
+  carveout_aces(P, aces, "deny_write", &P->deny_write, WA_MASK_DENY_WRITE, 1);
+  carveout_aces(P, aces, "protected_ancestor", &P->ancestors, WA_DELETE, 0);
   if (!P->elevated) {
     const char *nul = "\\\\.\\NUL";
     if (P->write_mode) {
@@ -1846,6 +1906,7 @@ static int build(planner *P, cJSON **out) {
   if (!P->write_mode && record_sid(P, "readonly", NULL) == NULL) P->caps_to_create++;
   if (P->elevated && (rc = plan_deny_read(P)) != 0) return rc;
   if ((rc = plan_deny_write(P)) != 0) return rc;
+  if ((rc = plan_ancestors(P)) != 0) return rc;
   for (size_t i = 0; i < P->deny_write.n; i++)
     if (P->deny_write.v[i].flag) add_mkdir(P, "deny_write", P->deny_write.v[i].path);
   if (P->elevated) plan_read_roots(P);
@@ -1947,6 +2008,7 @@ int wa_plan(const csb_policy *p, wfs *fs, const wa_opts *o, cJSON **out, csb_err
   }
   free(P.roots);
   ps_free(&P.deny_write);
+  ps_free(&P.ancestors);
   ps_free(&P.deny_read);
   ps_free(&P.read_roots);
   csb_strv_free(&P.mkdir);

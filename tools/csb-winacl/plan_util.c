@@ -37,6 +37,8 @@ const char *wa_mask_name(uint32_t mask) {
       return "DENY_READ";
     case WA_GENERIC_ALL:
       return "GENERIC_ALL";
+    case WA_DELETE:
+      return "DELETE";
     default:
       return NULL;
   }

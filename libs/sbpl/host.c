@@ -2,6 +2,7 @@
  * (optionally with macOS's top-level aliases assumed), a host where
  * nothing exists, and the alias rewrite of a policy document. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -102,6 +103,97 @@ static char *system_readlink(const void *ctx, const char *path) {
   return out;
 }
 
+/* ---- below directory symlinks ------------------------------------------------
+ *
+ * The walker never enters a symlinked directory, while the policy matches
+ * paths lexically: `/w/lnk/a.env` is denied by the glob `/w/l?k/a.env` even
+ * when `lnk` leads elsewhere, and Seatbelt checks where it leads. What lies
+ * below such a link is walked here by its lexical path, and what every
+ * match resolves to is reported. */
+
+/* Entries looked at below links, per glob, before giving up. */
+#define BELOW_LINKS_MAX_VISITS ((size_t)1000000)
+
+typedef struct below_links {
+  const csb_glob *g;
+  int max_depth; /* < 0: unlimited */
+  size_t visits;
+  csb_strv chain; /* directories entered through links */
+  csb_strv *out;
+  csb_error *err;
+} below_links;
+
+static int walk_link(below_links *W, const char *lex, const char *link, int depth);
+
+/* Walks the directory `dir`, reached by the lexical path `lex` at `depth`
+ * levels below the glob's prefix. */
+static int walk_dir(below_links *W, const char *lex, const char *dir, int depth) {
+  if (depth >= CSB_GLOB_MAX_WALK_DEPTH)
+    return csb_error_set(W->err, "the tree under `%s` is deeper than %d levels", lex,
+                         CSB_GLOB_MAX_WALK_DEPTH);
+  DIR *d = opendir(dir);
+  if (d == NULL) return 1; /* unreadable or gone: as the walker */
+  csb_strv names;
+  csb_strv_init(&names);
+  for (struct dirent *e; (e = readdir(d)) != NULL;)
+    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+      csb_strv_push(&names, e->d_name);
+  closedir(d);
+  csb_strv_sort_unique(&names);
+  int ok = 1;
+  for (size_t i = 0; i < names.len && ok; i++) {
+    if (++W->visits > BELOW_LINKS_MAX_VISITS) {
+      ok = csb_error_set(W->err, "more than %zu entries below symlinked directories",
+                         BELOW_LINKS_MAX_VISITS);
+      break;
+    }
+    char *child_lex = csb_path_join(lex, names.items[i]);
+    char *child = csb_path_join(dir, names.items[i]);
+    char *target = NULL;
+    struct stat st;
+    if (csb_glob_match(W->g, child_lex) && csb_path_canonicalize(child, &target, NULL) &&
+        stat(target, &st) == 0)
+      csb_strv_push(W->out, target);
+    free(target);
+    if ((W->max_depth < 0 || depth + 1 < W->max_depth) &&
+        csb_glob_may_match_below(W->g, child_lex) && lstat(child, &st) == 0) {
+      if (S_ISDIR(st.st_mode))
+        ok = walk_dir(W, child_lex, child, depth + 1);
+      else if (S_ISLNK(st.st_mode))
+        ok = walk_link(W, child_lex, child, depth + 1);
+    }
+    free(child);
+    free(child_lex);
+  }
+  csb_strv_free(&names);
+  return ok;
+}
+
+/* Walks below the symlink `link`, reached by `lex` at `depth`, when it
+ * leads to a directory. Without a depth limit a link leading back above
+ * where it was entered is walked once: everything below it is reached
+ * then. */
+static int walk_link(below_links *W, const char *lex, const char *link, int depth) {
+  char *t = NULL;
+  struct stat st;
+  if (!csb_path_canonicalize(link, &t, NULL) || stat(t, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    free(t);
+    return 1;
+  }
+  int ok = 1;
+  for (size_t i = 0; W->max_depth < 0 && i < W->chain.len && ok; i++)
+    ok = !csb_path_is_under(t, W->chain.items[i]);
+  if (ok) {
+    csb_strv_push(&W->chain, t);
+    ok = walk_dir(W, lex, t, depth);
+    free(W->chain.items[--W->chain.len]);
+  } else {
+    ok = 1;
+  }
+  free(t);
+  return ok;
+}
+
 static int system_glob_link_targets(const void *ctx, const char *pattern, int max_depth, csb_strv *out,
                                     csb_error *err) {
   (void)ctx;
@@ -116,10 +208,11 @@ static int system_glob_link_targets(const void *ctx, const char *pattern, int ma
   memset(&eo, 0, sizeof eo);
   eo.max_depth = max_depth > 0 ? max_depth : CSB_GLOB_DEPTH_UNLIMITED;
   eo.threads = 1;
-  csb_strv m;
+  csb_strv m, links;
   csb_strv_init(&m);
+  csb_strv_init(&links);
+  eo.links = &links;
   int ok = csb_glob_expand_ex(g, &eo, &m, err);
-  csb_glob_free(g);
   for (size_t i = 0; ok && i < m.len; i++) {
     struct stat st;
     char *target = NULL;
@@ -128,7 +221,21 @@ static int system_glob_link_targets(const void *ctx, const char *pattern, int ma
       csb_strv_push(out, target);
     free(target);
   }
+  below_links W = {g, max_depth > 0 ? max_depth : -1, 0, {0}, out, err};
+  csb_strv_init(&W.chain);
+  size_t plen = strlen(prefix);
+  for (size_t i = 0; ok && i < links.len; i++) {
+    /* Levels below the prefix: the link's components after it. */
+    const char *tail = links.items[i] + (strncmp(links.items[i], prefix, plen) == 0 ? plen : 0);
+    while (*tail == '/') tail++;
+    int depth = 1;
+    for (const char *c = tail; *c; c++) depth += *c == '/';
+    ok = walk_link(&W, links.items[i], links.items[i], depth);
+  }
+  csb_strv_free(&W.chain);
+  csb_strv_free(&links);
   csb_strv_free(&m);
+  csb_glob_free(g);
   return ok;
 }
 

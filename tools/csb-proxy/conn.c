@@ -727,7 +727,12 @@ void px_check_start(px_conn *c) {
       return;
     }
     c->dwait = px_decider_ask(px->decider, c->host, c->port, c->proto, c->method, c->client, on_decided, c);
-    if (c->dwait) px_conn_await_decider(c);
+    if (c->dwait) {
+      if (px->verbose)
+        fprintf(stderr, "csb-proxy: [%llu] waiting for the decider on %s:%d\n", (unsigned long long)c->id,
+                c->host, c->port);
+      px_conn_await_decider(c);
+    }
     return;
   }
   check_resolve(c);

@@ -513,6 +513,27 @@ PROBES.append(("stdin_reopen_hidden", "same, stdin a file the sandbox cannot see
                stdin_reopen(True)))
 
 
+@probe("stdin_deleted_dir", "stdin a directory the caller removed: `..` from it to a host file outside the writable roots")
+def _(c):
+    victim = os.path.join(c.out, "victim")
+    with open(victim, "w") as f:
+        f.write("victim")
+    gone = os.path.join(c.out, "gone")
+    os.mkdir(gone)
+    c.policy()
+    fd = os.open(gone, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.rmdir(gone)
+        p = subprocess.run(c.argv("probe_fs", "stdin_deleted_dir", "victim"), cwd=c.ws, stdin=fd,
+                           capture_output=True, text=True, timeout=TIMEOUT)
+    finally:
+        os.close(fd)
+    with open(victim) as f:
+        if f.read() != "victim":
+            return "ESCAPED", "ESCAPED: %s changed on the host" % victim
+    return verdict(p.returncode, p.stdout + p.stderr)
+
+
 @probe("ro_metadata", "truncate, fallocate, utimensat, chmod, chown, setxattr (user.*, security.*) on a read-only .git/config")
 def _(c):
     os.makedirs(os.path.join(c.ws, ".git"))

@@ -181,6 +181,20 @@ static int p_stdin_reopen(int c, char **v) {
   return blocked("reopen /proc/self/fd/0 O_WRONLY: %s; O_RDWR: %s", strerror(e1), strerror(errno));
 }
 
+/* The inherited stdin is a directory the caller removed after opening it
+ * (argv[2]: a file next to it, outside the writable roots): `..` from a
+ * descriptor that is not below the sandbox's root walks the host's mount
+ * tree, so the file would be reached, and written, through the host's
+ * mount. */
+static int p_stdin_deleted_dir(int c, char **v) {
+  if (c < 3) return perror2("usage: stdin_deleted_dir NAME");
+  int up = openat(0, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (up < 0) return blocked("openat(stdin, \"..\"): %s", strerror(errno));
+  int fd = openat(up, v[2], O_WRONLY | O_TRUNC | O_CLOEXEC);
+  if (fd >= 0 && write(fd, "PWNED", 5) == 5) return escaped("wrote %s through `..` of stdin", v[2]);
+  return blocked("openat(stdin/.., %s, O_WRONLY): %s", v[2], strerror(errno));
+}
+
 /* argv[2]: a read-only file (e.g. .git/config); change it without opening
  * it for writing: size, allocation, times, mode, owner, extended
  * attributes (user.* and security.*). */
@@ -260,6 +274,7 @@ static const probe probes[] = {
     {"proc_self_mem", p_proc_self_mem},
     {"registry_plant", p_registry_plant},
     {"stdin_reopen", p_stdin_reopen},
+    {"stdin_deleted_dir", p_stdin_deleted_dir},
     {"ro_metadata", p_ro_metadata},
     {NULL, NULL},
 };

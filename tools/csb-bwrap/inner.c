@@ -346,8 +346,10 @@ static int verify_masks(int fd) {
  *     appending). Descriptors that share one open file (2>&1) share one
  *     pipe, so their writes keep their order;
  *   - read-write: refused.
- * Pipes, sockets, terminals and unlinked files have nothing to reopen
- * into (a terminal's writes are the caller's own output). A descriptor's
+ * Pipes, sockets, terminals and unlinked regular files have nothing to
+ * reopen into (a terminal's writes are the caller's own output); an
+ * unlinked directory or device node has no path either, and is refused
+ * (read-only, read-write) or relayed (write-only). A descriptor's
  * path is read from /proc, or, in a sandbox without one, taken from
  * `known` (the outer stage's reading, --stdio-path; NULL when unknown):
  * either way the file opened must be the same one. 0, or the exit code
@@ -402,7 +404,11 @@ static int rebind_stdio(bw_stdio_relay *relays, size_t *n_relays, const char *co
     struct stat st;
     if (fl < 0 || fstat(fd, &st) != 0) continue;
     if (!(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISCHR(st.st_mode))) continue;
-    if (st.st_nlink == 0 || isatty(fd)) continue;
+    /* An unlinked regular file holds only the caller's own data. Any other
+     * unlinked node goes on below and, reached by no path, is refused or
+     * relayed: a removed directory's `..` leads out of the sandbox's root
+     * into the host's mount tree. */
+    if ((st.st_nlink == 0 && S_ISREG(st.st_mode)) || isatty(fd)) continue;
     int mode = fl & O_ACCMODE;
     const char *how = mode == O_RDONLY ? "read-only" : mode == O_WRONLY ? "write-only" : "read-write";
     char link[32], path[PATH_MAX];

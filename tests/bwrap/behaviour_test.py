@@ -2066,6 +2066,52 @@ def proxy_mode_reaches_origin_only_through_proxy(t):
         proxy.shutdown()
 
 
+HOLD_THREE = ("import os,socket\n"
+              "p=int(os.environ['HTTP_PROXY'].rsplit(':',1)[1])\n"
+              "c=[socket.create_connection(('127.0.0.1',p),timeout=5) for _ in range(3)]\n"
+              "print(b''.join(s.recv(3) for s in c).decode())\n")
+
+
+class HoldOpen(socketserver.BaseRequestHandler):
+    """Greets each connection and keeps it open until `done` is set."""
+    done = threading.Event()
+
+    def handle(self):
+        self.request.sendall(b"hi\n")
+        HoldOpen.done.wait(30)
+
+
+@case
+def proxy_bridge_ends_with_the_run(t):
+    """Connections the command leaves open through the proxy bridge, which
+    the proxy holds open, keep no host process of csb-bwrap running after
+    the run (each connection's worker outlived csb-bwrap, holding its
+    connections, until the proxy closed them)."""
+    HoldOpen.done.clear()
+    proxy = serve(HoldOpen)
+    try:
+        t.policy(net="proxy")
+        rc, out, err = t.run([PY, "-c", HOLD_THREE], env={"HTTP_PROXY": f"http://127.0.0.1:{proxy.server_address[1]}"})
+        eq((rc, out), (0, "hi\nhi\nhi\n\n"), f"output (stderr {err!r})")
+        deadline = time.monotonic() + 3
+        while True:
+            left = []
+            for pid in os.listdir("/proc"):
+                try:
+                    with open(f"/proc/{pid}/cmdline", "rb") as f:
+                        if t.pfile.encode() in f.read():
+                            left.append(int(pid))
+                except (OSError, ValueError):
+                    pass
+            if not left or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        eq(left, [], "processes of the run left after it")
+    finally:
+        HoldOpen.done.set()
+        proxy.shutdown()
+
+
 @case
 def proxy_mode_without_proxy_variable_fails_closed(t):
     t.policy(net="proxy")

@@ -13,7 +13,8 @@
  * control socket, then rewrites HTTP_PROXY & co. to 127.0.0.1:L.
  *
  * Bridges are hardened: stdio on /dev/null, PDEATHSIG plus a parent check,
- * not dumpable. Proxy URLs never appear in any argv.
+ * not dumpable; so are their per-connection workers, which end with their
+ * bridge. Proxy URLs never appear in any argv.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -208,6 +209,7 @@ static void bridge_main(int ctl, const char *host, int port) {
   if (lfd < 0) _exit(1);
   if (!csb_write_all(ctl, &ready, 1)) _exit(1);
   close(ctl);
+  pid_t self = getpid();
   for (;;) {
     int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
     if (c < 0) {
@@ -216,6 +218,10 @@ static void bridge_main(int ctl, const char *host, int port) {
     }
     pid_t w = fork();
     if (w == 0) {
+      /* A worker ends with its bridge, which ends with csb-bwrap: a
+       * connection the proxy keeps open (and the command left open)
+       * must not keep a process of ours running after the run. */
+      if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != self) _exit(0);
       close(lfd);
       int up = dial(host, port);
       if (up < 0) _exit(0);

@@ -173,6 +173,7 @@ simple("mknod", "probe_kernel", "mknod a /dev/mem clone in the workspace", "{ws}
 simple("sysfs_write", "probe_kernel", "write /sys/kernel/mm, create or join cgroups, release_agent, core_pattern")
 simple("kernel_log", "probe_kernel", "read the kernel log: syslog(2), /dev/kmsg, /proc/kmsg")
 simple("admin_syscalls", "probe_kernel", "fanotify_init, acct, swapon, quotactl, prctl(PR_SET_MM_*), settimeofday, sethostname")
+simple("lsm_set_self_attr", "probe_kernel", "lsm_set_self_attr (Linux 6.8): refused by the filter, not by the kernel")
 simple("pid1_numa", "probe_kernel", "migrate_pages / move_pages on pid 1")
 simple("clone_ns_variants", "probe_kernel", "clone / unshare with every namespace flag (NEWCGROUP, NEWTIME, ...)")
 

@@ -477,6 +477,21 @@ static int p_admin_syscalls(int c, char **v) {
   return blocked("%s", why);
 }
 
+/* lsm_set_self_attr (Linux 6.8, number 460 everywhere): the filter must
+ * refuse it (EPERM) before the kernel sees it, whatever LSMs the host runs
+ * (with none, the kernel's own answer is EOPNOTSUPP). */
+static int p_lsm_set_self_attr(int c, char **v) {
+  (void)c; (void)v;
+  struct {
+    unsigned long long id, flags, len, ctx_len;
+    char ctx[16];
+  } lctx = {104 /* LSM_ID_APPARMOR */, 0, sizeof lctx, sizeof lctx.ctx, "unconfined"};
+  long r = syscall(460, 100 /* LSM_ATTR_CURRENT */, &lctx, sizeof lctx, 0);
+  if (r >= 0) return escaped("lsm_set_self_attr succeeded");
+  if (errno != EPERM) return escaped("lsm_set_self_attr reached the kernel (%s), past the filter", strerror(errno));
+  return blocked("lsm_set_self_attr: %s", strerror(errno));
+}
+
 /* Page migration of pid 1 (the unfiltered supervisor). */
 static int p_pid1_numa(int c, char **v) {
   (void)c; (void)v;
@@ -840,6 +855,7 @@ static const probe probes[] = {
     {"kernel_log", p_kernel_log},
     {"kill_host", p_kill_host},
     {"admin_syscalls", p_admin_syscalls},
+    {"lsm_set_self_attr", p_lsm_set_self_attr},
     {"pid1_numa", p_pid1_numa},
     {"clone_ns_variants", p_clone_ns_variants},
     {"dotdot_walk", p_dotdot_walk},

@@ -77,6 +77,23 @@ static const char *const always_denied[] = {
     "fanotify_init", "lsm_set_self_attr",
 };
 
+/* The number of syscall `name` on the build's architecture; syscalls newer
+ * than the table of the libseccomp csb builds with (Linux 6.7) by number:
+ * since Linux 5.1 a new syscall has the same number on every architecture
+ * csb builds for. __NR_SCMP_ERROR when unknown. */
+static int syscall_nr(const char *name) {
+  static const struct {
+    const char *name;
+    int nr;
+  } newer[] = {
+      {"lsm_set_self_attr", 460},
+  };
+  int nr = seccomp_syscall_resolve_name(name);
+  for (size_t i = 0; nr == __NR_SCMP_ERROR && i < CSB_ARRAY_LEN(newer); i++)
+    if (strcmp(name, newer[i].name) == 0) nr = newer[i].nr;
+  return nr;
+}
+
 /* Supervisor (pid 1 of the sandbox) needs these for Unix-socket
  * mediation; the command never gets them. */
 static int supervisor_may(const char *name) {
@@ -115,7 +132,7 @@ static scmp_filter_ctx build(const bw_seccomp_opts *o, int supervisor, csb_error
   int ok = 1;
   for (size_t i = 0; ok && i < CSB_ARRAY_LEN(always_denied); i++) {
     if (supervisor && supervisor_may(always_denied[i])) continue;
-    int nr = seccomp_syscall_resolve_name(always_denied[i]);
+    int nr = syscall_nr(always_denied[i]);
     if (nr == __NR_SCMP_ERROR) continue; /* not on this architecture */
     ok = DENY0(ctx, nr);
     if (!ok) csb_error_set(err, "seccomp rule for %s failed", always_denied[i]);

@@ -557,6 +557,24 @@ def _(c):
     return v
 
 
+@probe("ro_metadata_landlock", "same on a file outside the policy's writes, under the legacy Landlock backend "
+       "(read-only policy)")
+def _(c):
+    victim = os.path.join(c.out, "victim")
+    with open(victim, "w") as f:
+        f.write("victim")
+    os.chmod(victim, 0o600)
+    os.utime(victim, (1000000, 1000000))
+    before = os.stat(victim)
+    c.policy([("/", "read")], backend="landlock")
+    v = verdict(*c.run("probe_fs", "ro_metadata", victim))
+    after = os.stat(victim)
+    for k in ("st_size", "st_mode", "st_uid", "st_gid", "st_mtime"):
+        if getattr(before, k) != getattr(after, k):
+            return "ESCAPED", "ESCAPED: %s of %s changed on the host" % (k, victim)
+    return v
+
+
 @probe("rename_protected", "rename .git away (or the workspace root) and recreate it")
 def _(c):
     os.makedirs(os.path.join(c.ws, ".git"))

@@ -4,7 +4,9 @@
  * deny masks. Paths are given relative to the workspace (the cwd). */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <stdint.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -197,7 +199,7 @@ static int p_stdin_deleted_dir(int c, char **v) {
 
 /* argv[2]: a read-only file (e.g. .git/config); change it without opening
  * it for writing: size, allocation, times, mode, owner, extended
- * attributes (user.* and security.*). */
+ * attributes (user.* and security.*), inode flags. */
 static int p_ro_metadata(int c, char **v) {
   if (c < 3) return perror2("usage: ro_metadata FILE");
   const char *f = v[2];
@@ -222,6 +224,8 @@ static int p_ro_metadata(int c, char **v) {
   RO_TRY(syscall(SYS_setxattr, f, "user.csb", "x", 1, 0), "setxattr(user.*)");
   RO_TRY(syscall(SYS_fsetxattr, fd, "security.csb", "x", 1, 0), "fsetxattr(security.*)");
   RO_TRY(syscall(SYS_removexattr, f, "security.selinux"), "removexattr(security.selinux)");
+  int flags = FS_NODUMP_FL;
+  RO_TRY(ioctl(fd, FS_IOC_SETFLAGS, &flags), "ioctl(FS_IOC_SETFLAGS, nodump)");
 #undef RO_TRY
   return blocked("%s", why);
 }

@@ -320,6 +320,10 @@ typedef struct bw_seccomp_opts {
   bw_seccomp_net net;
   int unix_all;       /* dangerously_allow_all_unix_sockets */
   int unix_mediated;  /* connect() goes to the supervisor (allow list) */
+  /* the legacy Landlock backend without a writable root: Landlock leaves
+   * modes, owners, times, extended attributes and inode flags alone, so
+   * the filter refuses changing them */
+  int metadata_read_only;
 } bw_seccomp_opts;
 
 /* Installs the common deny filter on the calling thread (needs

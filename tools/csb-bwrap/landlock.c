@@ -114,6 +114,14 @@ char *bw_landlock_unsupported(const csb_policy *p, const csb_policy_view *v) {
                              "read-only with Landlock; use the bubblewrap backend",
                              w->root, w->protected_names.items[0], w->root);
     }
+    /* Landlock does not control chmod, chown, utimes or xattrs: the
+     * filter refuses them, which only a policy that writes nothing can
+     * afford */
+    if (v->n_writable > 0)
+      return csb_xasprintf("writable root %s: Landlock cannot keep the modes, owners, times and "
+                           "extended attributes of files outside it from changing (chmod, touch and "
+                           "setfattr reach every file the user owns) while allowing them inside; use "
+                           "the bubblewrap backend", v->writable[0].root);
   }
   return NULL;
 }

@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <linux/filter.h>
+#include <linux/fs.h>
 #include <linux/seccomp.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
@@ -77,6 +78,15 @@ static const char *const always_denied[] = {
     "fanotify_init", "lsm_set_self_attr",
 };
 
+/* Metadata changes Landlock does not control (it checks opening, creating,
+ * removing, renaming, linking and truncating only): refused where the
+ * policy lets the command write nothing. */
+static const char *const metadata_changes[] = {
+    "chmod", "fchmod", "fchmodat", "fchmodat2", "chown", "fchown", "lchown", "fchownat",
+    "utime", "utimes", "futimesat", "utimensat", "setxattr", "lsetxattr", "fsetxattr", "setxattrat",
+    "removexattr", "lremovexattr", "fremovexattr", "removexattrat", "file_setattr",
+};
+
 /* The number of syscall `name` on the build's architecture; syscalls newer
  * than the table of the libseccomp csb builds with (Linux 6.7) by number:
  * since Linux 5.1 a new syscall has the same number on every architecture
@@ -86,7 +96,7 @@ static int syscall_nr(const char *name) {
     const char *name;
     int nr;
   } newer[] = {
-      {"lsm_set_self_attr", 460},
+      {"lsm_set_self_attr", 460}, {"setxattrat", 463}, {"removexattrat", 466}, {"file_setattr", 469},
   };
   int nr = seccomp_syscall_resolve_name(name);
   for (size_t i = 0; nr == __NR_SCMP_ERROR && i < CSB_ARRAY_LEN(newer); i++)
@@ -138,6 +148,18 @@ static scmp_filter_ctx build(const bw_seccomp_opts *o, int supervisor, csb_error
     if (!ok) csb_error_set(err, "seccomp rule for %s failed", always_denied[i]);
   }
   if (!ok) goto fail;
+
+  for (size_t i = 0; o->metadata_read_only && i < CSB_ARRAY_LEN(metadata_changes); i++) {
+    int nr = syscall_nr(metadata_changes[i]);
+    if (nr != __NR_SCMP_ERROR && !DENY0(ctx, nr)) goto rule_fail;
+  }
+  if (o->metadata_read_only) {
+    /* inode flags (chattr) and extended file attributes, set through a
+     * descriptor open for reading */
+    static const unsigned long flag_ioctls[] = {FS_IOC_SETFLAGS, FS_IOC32_SETFLAGS, FS_IOC_FSSETXATTR};
+    for (size_t i = 0; i < CSB_ARRAY_LEN(flag_ioctls); i++)
+      if (!DENYA(ctx, SCMP_SYS(ioctl), EQ32A1(flag_ioctls[i]))) goto rule_fail;
+  }
 
   /* clone with namespace flags; clone3 hides its flags in memory. */
   {

@@ -154,32 +154,44 @@ static int file_exists(const char *p) {
   return lstat(p, &st) == 0;
 }
 
-static int load_ca(csb_tls_ca *ca, csb_error *err) {
+/* Reads one of the CA files: not a symlink, a regular file owned by the
+ * user running csb-proxy, no mode bit of `forbidden` set, opened without
+ * following links and still the file that was checked. `what` names it in
+ * messages ("key", "certificate"). */
+static int read_ca_file(const char *path, const char *what, unsigned forbidden, char **data, size_t *len,
+                        csb_error *err) {
   struct stat st;
-  if (lstat(ca->key_path, &st) != 0)
-    return csb_error_set(err, "cannot read managed MITM CA key %s: %s", ca->key_path, strerror(errno));
-  if (S_ISLNK(st.st_mode)) return csb_error_set(err, "refusing to use symlink for managed MITM CA key %s", ca->key_path);
-  if (!S_ISREG(st.st_mode)) return csb_error_set(err, "managed MITM CA key %s is not a regular file", ca->key_path);
-  if (st.st_mode & 077)
-    return csb_error_set(err, "managed MITM CA key %s must not be group/world accessible (mode=%03o; expected <= 600)",
-                         ca->key_path, (unsigned)(st.st_mode & 0777));
-  /* a key someone else owns is a key someone else knows */
+  if (lstat(path, &st) != 0)
+    return csb_error_set(err, "cannot read managed MITM CA %s %s: %s", what, path, strerror(errno));
+  if (S_ISLNK(st.st_mode)) return csb_error_set(err, "refusing to use symlink for managed MITM CA %s %s", what, path);
+  if (!S_ISREG(st.st_mode)) return csb_error_set(err, "managed MITM CA %s %s is not a regular file", what, path);
+  if (st.st_mode & forbidden)
+    return csb_error_set(err, "managed MITM CA %s %s must not be group/world %s (mode=%03o; expected <= %03o)", what,
+                         path, forbidden == 077 ? "accessible" : "writable", (unsigned)(st.st_mode & 0777),
+                         0666u & ~forbidden);
+  /* a key someone else owns is a key someone else knows; a certificate
+   * someone else owns is a trust bundle they may add to */
   if (st.st_uid != geteuid())
-    return csb_error_set(err, "managed MITM CA key %s is owned by uid %u, not by the user running csb-proxy (uid %u)",
-                         ca->key_path, (unsigned)st.st_uid, (unsigned)geteuid());
-  int fd = open(ca->key_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return csb_error_set(err, "cannot open %s: %s", ca->key_path, strerror(errno));
+    return csb_error_set(err, "managed MITM CA %s %s is owned by uid %u, not by the user running csb-proxy (uid %u)",
+                         what, path, (unsigned)st.st_uid, (unsigned)geteuid());
+  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return csb_error_set(err, "cannot open %s: %s", path, strerror(errno));
   struct stat fst;
   if (fstat(fd, &fst) != 0 || fst.st_dev != st.st_dev || fst.st_ino != st.st_ino) {
     close(fd);
-    return csb_error_set(err, "managed MITM CA key %s changed while being opened", ca->key_path);
+    return csb_error_set(err, "managed MITM CA %s %s changed while being opened", what, path);
   }
+  int ok = csb_read_fd(fd, path, 1 << 20, data, len, err);
+  close(fd);
+  return ok;
+}
+
+static int load_ca(csb_tls_ca *ca, csb_error *err) {
   char *key_pem = NULL;
   size_t key_len = 0;
-  int ok = csb_read_fd(fd, ca->key_path, 1 << 20, &key_pem, &key_len, err);
-  close(fd);
-  if (!ok) return 0;
-  if (!csb_read_file(ca->cert_path, 1 << 20, &ca->pem, &ca->pem_len, err)) {
+  if (!read_ca_file(ca->key_path, "key", 077, &key_pem, &key_len, err)) return 0;
+  if (!read_ca_file(ca->cert_path, "certificate", 022, &ca->pem, &ca->pem_len, err)) {
+    memset(key_pem, 0, key_len);
     free(key_pem);
     return 0;
   }
@@ -202,6 +214,16 @@ static int load_ca(csb_tls_ca *ca, csb_error *err) {
     return csb_error_set(err, "cannot parse the managed MITM CA certificate %s (%s)", ca->cert_path,
                          csb_tls_last_error(b, sizeof b));
   }
+  /* ca.pem goes into every bundle the child trusts, whole: it must hold
+   * the CA and nothing else */
+  size_t n_certs = csb_tls_pem_certs(ca->pem, ca->pem_len, NULL), n_blocks = 0;
+  for (const char *p = ca->pem; (p = memmem(p, ca->pem_len - (size_t)(p - ca->pem), "-----BEGIN", 10)) != NULL;
+       p += 10)
+    n_blocks++;
+  if (n_certs != 1 || n_blocks != 1)
+    return csb_error_set(err, "managed MITM CA certificate %s holds %zu PEM blocks, expected exactly one (the CA "
+                              "certificate); remove the others, or remove both %s and %s to create a new CA",
+                         ca->cert_path, n_blocks, ca->cert_path, ca->key_path);
   if (!X509_check_private_key(ca->cert, ca->key))
     return csb_error_set(err, "managed MITM CA key %s does not match %s", ca->key_path, ca->cert_path);
   return 1;

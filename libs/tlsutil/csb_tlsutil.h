@@ -51,8 +51,11 @@ typedef struct csb_tls_ca csb_tls_ca;
  * subjectKeyIdentifier, valid 1975-01-01 to 4096-01-01). Exactly one of the
  * two existing is an error, as is a key that is a symlink, not a regular
  * file, group/world accessible, owned by another user, unparsable (never
- * regenerated) or does not match the certificate, and a directory that is
- * group/world writable or owned by another user (root excepted).
+ * regenerated) or does not match the certificate, a certificate file that
+ * is a symlink, not a regular file, group/world writable, owned by another
+ * user or holds any PEM block besides the CA certificate (it goes whole
+ * into every trust bundle), and a directory that is group/world writable
+ * or owned by another user (root excepted).
  * *created (may be NULL) tells whether the files were made now. */
 int csb_tls_ca_load_or_create(const char *dir, csb_tls_ca **out, int *created, csb_error *err);
 void csb_tls_ca_free(csb_tls_ca *ca);

@@ -163,6 +163,46 @@ TEST(Ca, DirectoryAndKeyOwnershipAreChecked) {
   csb_tls_ca_free(ca);
 }
 
+// ca.pem goes whole into the bundle every child trusts: a certificate file
+// others may write, a symlink, or one holding more than the CA is refused
+TEST(Ca, CertificateFileIsChecked) {
+  std::string d = TempDir() + "/proxy";
+  csb_error err;
+  csb_tls_ca *ca = nullptr;
+  ASSERT_TRUE(csb_tls_ca_load_or_create(d.c_str(), &ca, nullptr, &err)) << err.msg;
+  csb_tls_ca_free(ca);
+  std::string cert = d + "/ca.pem", pem = Slurp(cert);
+  for (mode_t m : {0664, 0646}) {
+    ASSERT_EQ(chmod(cert.c_str(), m), 0);
+    EXPECT_FALSE(csb_tls_ca_load_or_create(d.c_str(), &ca, nullptr, &err));
+    EXPECT_NE(std::string(err.msg).find("certificate " + cert + " must not be group/world writable"),
+              std::string::npos)
+        << err.msg;
+  }
+  ASSERT_EQ(chmod(cert.c_str(), 0644), 0);
+  ASSERT_EQ(rename(cert.c_str(), (d + "/real.pem").c_str()), 0);
+  ASSERT_EQ(symlink((d + "/real.pem").c_str(), cert.c_str()), 0);
+  EXPECT_FALSE(csb_tls_ca_load_or_create(d.c_str(), &ca, nullptr, &err));
+  EXPECT_NE(std::string(err.msg).find("refusing to use symlink for managed MITM CA certificate"), std::string::npos)
+      << err.msg;
+  ASSERT_EQ(unlink(cert.c_str()), 0);
+  ASSERT_EQ(rename((d + "/real.pem").c_str(), cert.c_str()), 0);
+  // another root appended (or a block that does not parse) would be trusted by every child
+  std::string other = TempDir() + "/other";
+  ASSERT_TRUE(csb_tls_ca_load_or_create(other.c_str(), &ca, nullptr, &err)) << err.msg;
+  csb_tls_ca_free(ca);
+  for (const std::string &extra : {Slurp(other + "/ca.pem"), std::string("-----BEGIN CERTIFICATE-----\nx\n")}) {
+    Spit(cert, pem + extra);
+    EXPECT_FALSE(csb_tls_ca_load_or_create(d.c_str(), &ca, nullptr, &err));
+    EXPECT_NE(std::string(err.msg).find("certificate " + cert + " holds 2 PEM blocks, expected exactly one"),
+              std::string::npos)
+        << err.msg;
+  }
+  Spit(cert, pem);
+  ASSERT_TRUE(csb_tls_ca_load_or_create(d.c_str(), &ca, nullptr, &err)) << err.msg;
+  csb_tls_ca_free(ca);
+}
+
 TEST(Ca, OnlyOneFileIsAnError) {
   std::string d = TempDir();
   Spit(d + "/ca.pem", "x");

@@ -142,8 +142,9 @@ size_t csb_tls_pem_certs(const char *pem, size_t len, csb_buf *out);
 
 /* Writes DIR/ca-bundle-HEX.pem (HEX = SHA-256 of the contents) or reuses an
  * identical existing file; refuses a symlink ("refusing to reuse symlink
- * ...") and a mismatched file ("refusing to reuse existing mismatched
- * file ..."). *path_out receives the path (caller frees). */
+ * ..."), a mismatched file ("refusing to reuse existing mismatched
+ * file ...") and one that is group/world writable or owned by another user
+ * ("refusing to reuse PATH: ..."), which could change after the check. *path_out receives the path (caller frees). */
 int csb_tls_persist_bundle(const char *dir, const char *pem, size_t len, char **path_out, csb_error *err);
 
 /* 1 when `path` is a bundle persisted by csb_tls_persist_bundle in `dir`

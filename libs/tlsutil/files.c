@@ -102,9 +102,9 @@ int csb_tls_write_new_file(const char *path, const void *data, size_t len, unsig
   return 1;
 }
 
-/* Reads a regular file without following a final symlink. 1 ok, 0 error,
- * -1 absent. */
-static int read_nofollow(const char *path, size_t max, char **out, size_t *len, int *is_symlink) {
+/* Reads a regular file without following a final symlink; *st_out (may
+ * be NULL) receives its status. 1 ok, 0 error, -1 absent. */
+static int read_nofollow(const char *path, size_t max, char **out, size_t *len, int *is_symlink, struct stat *st_out) {
   *is_symlink = 0;
   struct stat st;
   if (lstat(path, &st) != 0) return errno == ENOENT ? -1 : 0;
@@ -118,10 +118,23 @@ static int read_nofollow(const char *path, size_t max, char **out, size_t *len, 
     close(fd);
     return 0;
   }
+  if (st_out) *st_out = st;
   csb_error e;
   int ok = csb_read_fd(fd, path, max, out, len, &e);
   close(fd);
   return ok ? 1 : 0;
+}
+
+/* An existing bundle is handed to the child as immutable: nobody else may
+ * be able to change it after it was compared. 1 when reusable. */
+static int reusable(const char *path, const struct stat *st, csb_error *err) {
+  if (st->st_uid != geteuid())
+    return csb_error_set(err, "refusing to reuse %s: owned by uid %u, not by the user running csb-proxy (uid %u); "
+                              "remove it", path, (unsigned)st->st_uid, (unsigned)geteuid());
+  if (st->st_mode & 022)
+    return csb_error_set(err, "refusing to reuse %s: group/world writable (mode=%03o; expected 644); remove it", path,
+                         (unsigned)(st->st_mode & 0777));
+  return 1;
 }
 
 int csb_tls_persist_bundle(const char *dir, const char *pem, size_t len, char **path_out, csb_error *err) {
@@ -131,12 +144,17 @@ int csb_tls_persist_bundle(const char *dir, const char *pem, size_t len, char **
   char *old = NULL;
   size_t old_len = 0;
   int sym = 0;
-  int r = read_nofollow(path, 64u << 20, &old, &old_len, &sym);
+  struct stat st;
+  int r = read_nofollow(path, 64u << 20, &old, &old_len, &sym, &st);
   if (r == 1) {
     int same = old_len == len && memcmp(old, pem, len) == 0;
     free(old);
     if (!same) {
       csb_error_set(err, "refusing to reuse existing mismatched file %s", path);
+      free(path);
+      return 0;
+    }
+    if (!reusable(path, &st, err)) {
       free(path);
       return 0;
     }
@@ -155,8 +173,9 @@ int csb_tls_persist_bundle(const char *dir, const char *pem, size_t len, char **
   }
   if (!csb_tls_write_new_file(path, pem, len, 0644, err)) {
     /* a concurrent writer may have won: reuse if identical */
-    r = read_nofollow(path, 64u << 20, &old, &old_len, &sym);
-    if (r == 1 && old_len == len && memcmp(old, pem, len) == 0) {
+    csb_error e2;
+    r = read_nofollow(path, 64u << 20, &old, &old_len, &sym, &st);
+    if (r == 1 && old_len == len && memcmp(old, pem, len) == 0 && reusable(path, &st, &e2)) {
       free(old);
       *path_out = path;
       return 1;
@@ -181,7 +200,7 @@ int csb_tls_is_managed_bundle(const char *dir, const char *ca_pem, size_t ca_len
   char *data = NULL;
   size_t len = 0;
   int sym = 0;
-  if (read_nofollow(path, 64u << 20, &data, &len, &sym) != 1) return 0;
+  if (read_nofollow(path, 64u << 20, &data, &len, &sym, NULL) != 1) return 0;
   char hex[65];
   csb_sha256_hex(data, len, hex);
   int ok = strncmp(name + 10, hex, 64) == 0 && ca_len > 0 && memmem(data, len, ca_pem, ca_len) != NULL;

@@ -540,6 +540,19 @@ TEST(Bundles, PersistReuseAndRefuse) {
   free(path);
   EXPECT_TRUE(csb_tls_is_managed_bundle(f.dir.c_str(), ca.data(), ca.size(), p1.c_str()));
   EXPECT_FALSE(csb_tls_is_managed_bundle("/elsewhere", ca.data(), ca.size(), p1.c_str()));
+  // a bundle others could change after it was compared is not reused
+  for (mode_t m : {0664, 0646}) {
+    ASSERT_EQ(chmod(p1.c_str(), m), 0);
+    EXPECT_FALSE(csb_tls_persist_bundle(f.dir.c_str(), bundle.data(), bundle.size(), &path, &err));
+    EXPECT_NE(std::string(err.msg).find("refusing to reuse " + p1 + ": group/world writable"), std::string::npos)
+        << err.msg;
+  }
+  ASSERT_EQ(chmod(p1.c_str(), 0644), 0);
+  if (geteuid() == 0 && chown(p1.c_str(), 65534, (gid_t)-1) == 0) {
+    EXPECT_FALSE(csb_tls_persist_bundle(f.dir.c_str(), bundle.data(), bundle.size(), &path, &err));
+    EXPECT_NE(std::string(err.msg).find("owned by uid 65534"), std::string::npos) << err.msg;
+    ASSERT_EQ(chown(p1.c_str(), 0, (gid_t)-1), 0);
+  }
   Spit(p1, bundle + "tampered");
   EXPECT_FALSE(csb_tls_is_managed_bundle(f.dir.c_str(), ca.data(), ca.size(), p1.c_str()));
   EXPECT_FALSE(csb_tls_persist_bundle(f.dir.c_str(), bundle.data(), bundle.size(), &path, &err));

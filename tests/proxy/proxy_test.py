@@ -2773,6 +2773,24 @@ class ChainLoading(unittest.TestCase):
         r = run(self.proxy_cmd() + ["--", "/nonexistent/cmd"], env=env)
         self.assertEqual(r.returncode, 127)
 
+    def test_relative_ca_dir_gives_the_child_absolute_bundle_paths(self):
+        # the child may change directory: a bundle named relative to the
+        # proxy's working directory would then name another file, or none
+        cmd = self.proxy_cmd({"proxy": {"domains": dict(DEFAULT_DOMAINS), "mode": "limited"}})
+        i = cmd.index("--ca-dir")
+        work = fresh_dir("relca")
+        cmd[i + 1] = "ca"
+        show = [sys.executable, "-c", "import os,json;print(json.dumps({k:os.environ.get(k) for k in "
+                "('SSL_CERT_FILE','CSB_NETWORK_PROXY_CA_BUNDLES')}))"]
+        r = subprocess.run(cmd + ["--"] + show, cwd=work, env=base_env(), capture_output=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        doc = json.loads(r.stdout)
+        ca = os.path.join(work, "ca")
+        self.assertEqual(os.path.dirname(doc["SSL_CERT_FILE"]), ca, doc)
+        for b in doc["CSB_NETWORK_PROXY_CA_BUNDLES"].split(":"):
+            self.assertEqual(os.path.dirname(b), ca, doc)
+        self.assertIn(b"the MITM CA key %s/ca.key is readable" % ca.encode(), r.stderr)
+
     def test_policy_from_piped_stdin_without_option(self):
         cmd = self.proxy_cmd()
         i = cmd.index("--policy")

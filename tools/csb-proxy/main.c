@@ -18,6 +18,7 @@
 #include "config.h"
 #include "conn.h"
 #include "csb_cli.h"
+#include "csb_paths.h"
 #include "csb_policy.h"
 #include "csb_tlsutil.h"
 #include "env.h"
@@ -463,6 +464,20 @@ int main(int argc, char **argv) {
     if (o.upstream_ca && !csb_read_file(o.upstream_ca, 16u << 20, &roots, &roots_len, &err)) {
       code = csb_cli_error(&cli, CSB_EXIT_CONFIG, "--upstream-ca: %s", err.msg);
       goto out;
+    }
+    /* the bundles' paths go into the child's environment: relative ones
+     * would name other files once it changes directory */
+    if (!csb_path_is_absolute(ca_dir)) {
+      char *cwd = csb_os_getcwd();
+      if (!cwd) {
+        code = csb_cli_error(&cli, CSB_EXIT_OSERR, "MITM: cannot make the CA directory %s absolute: getcwd: %s",
+                             ca_dir, strerror(errno));
+        goto out;
+      }
+      char *abs = csb_path_join(cwd, ca_dir);
+      free(cwd);
+      free(ca_dir);
+      ca_dir = abs;
     }
     if (!px_mitm_init(&px, ca_dir, roots, roots_len, &err)) {
       code = csb_cli_error(&cli, CSB_EXIT_OSERR, "MITM: %s", err.msg);

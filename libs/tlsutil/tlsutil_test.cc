@@ -59,6 +59,16 @@ TEST(Files, WriteNewNeverOverwrites) {
   EXPECT_EQ(Slurp(p), "abc");
 }
 
+// A fresh directory holding a newly created CA (DIR/ca.pem, DIR/ca.key).
+std::string NewCaDir() {
+  std::string d = TempDir() + "/proxy";
+  csb_error err;
+  csb_tls_ca *ca = nullptr;
+  EXPECT_TRUE(csb_tls_ca_load_or_create(d.c_str(), &ca, nullptr, &err)) << err.msg;
+  csb_tls_ca_free(ca);
+  return d;
+}
+
 TEST(Ca, CreateReloadAndChecks) {
   std::string d = TempDir() + "/proxy";
   csb_error err;
@@ -115,11 +125,9 @@ TEST(Ca, CreateReloadAndChecks) {
 }
 
 TEST(Ca, DirectoryAndKeyOwnershipAreChecked) {
-  std::string d = TempDir() + "/proxy";
+  std::string d = NewCaDir();
   csb_error err;
   csb_tls_ca *ca = nullptr;
-  ASSERT_TRUE(csb_tls_ca_load_or_create(d.c_str(), &ca, nullptr, &err)) << err.msg;
-  csb_tls_ca_free(ca);
   std::string pem = Slurp(d + "/ca.pem");
   // a directory others may write: they could plant a CA of their own
   for (mode_t m : {0770, 0703, 01777}) {
@@ -166,11 +174,9 @@ TEST(Ca, DirectoryAndKeyOwnershipAreChecked) {
 // ca.pem goes whole into the bundle every child trusts: a certificate file
 // others may write, a symlink, or one holding more than the CA is refused
 TEST(Ca, CertificateFileIsChecked) {
-  std::string d = TempDir() + "/proxy";
+  std::string d = NewCaDir();
   csb_error err;
   csb_tls_ca *ca = nullptr;
-  ASSERT_TRUE(csb_tls_ca_load_or_create(d.c_str(), &ca, nullptr, &err)) << err.msg;
-  csb_tls_ca_free(ca);
   std::string cert = d + "/ca.pem", pem = Slurp(cert);
   for (mode_t m : {0664, 0646}) {
     ASSERT_EQ(chmod(cert.c_str(), m), 0);
@@ -188,9 +194,7 @@ TEST(Ca, CertificateFileIsChecked) {
   ASSERT_EQ(unlink(cert.c_str()), 0);
   ASSERT_EQ(rename((d + "/real.pem").c_str(), cert.c_str()), 0);
   // another root appended (or a block that does not parse) would be trusted by every child
-  std::string other = TempDir() + "/other";
-  ASSERT_TRUE(csb_tls_ca_load_or_create(other.c_str(), &ca, nullptr, &err)) << err.msg;
-  csb_tls_ca_free(ca);
+  std::string other = NewCaDir();
   for (const std::string &extra : {Slurp(other + "/ca.pem"), std::string("-----BEGIN CERTIFICATE-----\nx\n")}) {
     Spit(cert, pem + extra);
     EXPECT_FALSE(csb_tls_ca_load_or_create(d.c_str(), &ca, nullptr, &err));

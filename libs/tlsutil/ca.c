@@ -25,6 +25,7 @@
 #include <openssl/x509v3.h>
 
 #include "csb_tlsutil.h"
+#include "tls_internal.h"
 
 struct csb_tls_ca {
   char *dir;
@@ -154,35 +155,38 @@ static int file_exists(const char *p) {
   return lstat(p, &st) == 0;
 }
 
-/* Reads one of the CA files: not a symlink, a regular file owned by the
- * user running csb-proxy, no mode bit of `forbidden` set, opened without
- * following links and still the file that was checked. `what` names it in
- * messages ("key", "certificate"). */
+/* Reads one of the CA files (csb_tls_i_read_nofollow: not a symlink, a
+ * regular file, still the one checked) and requires it to be owned by the
+ * user running csb-proxy with no mode bit of `forbidden` set; a refused
+ * file's bytes are wiped. `what` names it in messages ("key",
+ * "certificate"). */
 static int read_ca_file(const char *path, const char *what, unsigned forbidden, char **data, size_t *len,
                         csb_error *err) {
   struct stat st;
-  if (lstat(path, &st) != 0)
-    return csb_error_set(err, "cannot read managed MITM CA %s %s: %s", what, path, strerror(errno));
-  if (S_ISLNK(st.st_mode)) return csb_error_set(err, "refusing to use symlink for managed MITM CA %s %s", what, path);
-  if (!S_ISREG(st.st_mode)) return csb_error_set(err, "managed MITM CA %s %s is not a regular file", what, path);
+  int r = csb_tls_i_read_nofollow(path, 1 << 20, data, len, &st);
+  if (r == 0 && errno == ELOOP)
+    return csb_error_set(err, "refusing to use symlink for managed MITM CA %s %s", what, path);
+  if (r == 0 && errno == EINVAL)
+    return csb_error_set(err, "managed MITM CA %s %s is not a regular file", what, path);
+  if (r == 0 && errno == ESTALE)
+    return csb_error_set(err, "managed MITM CA %s %s changed while being opened", what, path);
+  if (r != 1)
+    return csb_error_set(err, "cannot read managed MITM CA %s %s: %s", what, path, strerror(r < 0 ? ENOENT : errno));
+  int ok = 1;
   if (st.st_mode & forbidden)
-    return csb_error_set(err, "managed MITM CA %s %s must not be group/world %s (mode=%03o; expected <= %03o)", what,
-                         path, forbidden == 077 ? "accessible" : "writable", (unsigned)(st.st_mode & 0777),
-                         0666u & ~forbidden);
+    ok = csb_error_set(err, "managed MITM CA %s %s must not be group/world %s (mode=%03o; expected <= %03o)", what,
+                       path, forbidden == 077 ? "accessible" : "writable", (unsigned)(st.st_mode & 0777),
+                       0666u & ~forbidden);
   /* a key someone else owns is a key someone else knows; a certificate
    * someone else owns is a trust bundle they may add to */
-  if (st.st_uid != geteuid())
-    return csb_error_set(err, "managed MITM CA %s %s is owned by uid %u, not by the user running csb-proxy (uid %u)",
-                         what, path, (unsigned)st.st_uid, (unsigned)geteuid());
-  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) return csb_error_set(err, "cannot open %s: %s", path, strerror(errno));
-  struct stat fst;
-  if (fstat(fd, &fst) != 0 || fst.st_dev != st.st_dev || fst.st_ino != st.st_ino) {
-    close(fd);
-    return csb_error_set(err, "managed MITM CA %s %s changed while being opened", what, path);
+  else if (st.st_uid != geteuid())
+    ok = csb_error_set(err, "managed MITM CA %s %s is owned by uid %u, not by the user running csb-proxy (uid %u)",
+                       what, path, (unsigned)st.st_uid, (unsigned)geteuid());
+  if (!ok) {
+    memset(*data, 0, *len);
+    free(*data);
+    *data = NULL;
   }
-  int ok = csb_read_fd(fd, path, 1 << 20, data, len, err);
-  close(fd);
   return ok;
 }
 

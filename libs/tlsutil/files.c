@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "csb_tlsutil.h"
+#include "tls_internal.h"
 
 int csb_tls_mkdirs(const char *dir, unsigned mode, csb_error *err) {
   char *p = csb_xstrdup(dir);
@@ -102,26 +103,25 @@ int csb_tls_write_new_file(const char *path, const void *data, size_t len, unsig
   return 1;
 }
 
-/* Reads a regular file without following a final symlink; *st_out (may
- * be NULL) receives its status. 1 ok, 0 error, -1 absent. */
-static int read_nofollow(const char *path, size_t max, char **out, size_t *len, int *is_symlink, struct stat *st_out) {
-  *is_symlink = 0;
-  struct stat st;
-  if (lstat(path, &st) != 0) return errno == ENOENT ? -1 : 0;
-  if (S_ISLNK(st.st_mode)) {
-    *is_symlink = 1;
+int csb_tls_i_read_nofollow(const char *path, size_t max, char **out, size_t *len, struct stat *st) {
+  struct stat lst;
+  if (lstat(path, &lst) != 0) return errno == ENOENT ? -1 : 0;
+  if (S_ISLNK(lst.st_mode) || !S_ISREG(lst.st_mode)) {
+    errno = S_ISLNK(lst.st_mode) ? ELOOP : EINVAL;
     return 0;
   }
-  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return 0;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+  if (fstat(fd, st) != 0 || st->st_dev != lst.st_dev || st->st_ino != lst.st_ino) {
     close(fd);
+    errno = ESTALE;
     return 0;
   }
-  if (st_out) *st_out = st;
   csb_error e;
   int ok = csb_read_fd(fd, path, max, out, len, &e);
+  int saved = errno;
   close(fd);
+  errno = saved;
   return ok ? 1 : 0;
 }
 
@@ -143,9 +143,9 @@ int csb_tls_persist_bundle(const char *dir, const char *pem, size_t len, char **
   char *path = csb_xasprintf("%s/ca-bundle-%s.pem", dir, hex);
   char *old = NULL;
   size_t old_len = 0;
-  int sym = 0;
   struct stat st;
-  int r = read_nofollow(path, 64u << 20, &old, &old_len, &sym, &st);
+  int r = csb_tls_i_read_nofollow(path, 64u << 20, &old, &old_len, &st);
+  int sym = r == 0 && errno == ELOOP;
   if (r == 1) {
     int same = old_len == len && memcmp(old, pem, len) == 0;
     free(old);
@@ -174,7 +174,7 @@ int csb_tls_persist_bundle(const char *dir, const char *pem, size_t len, char **
   if (!csb_tls_write_new_file(path, pem, len, 0644, err)) {
     /* a concurrent writer may have won: reuse if identical */
     csb_error e2;
-    r = read_nofollow(path, 64u << 20, &old, &old_len, &sym, &st);
+    r = csb_tls_i_read_nofollow(path, 64u << 20, &old, &old_len, &st);
     if (r == 1 && old_len == len && memcmp(old, pem, len) == 0 && reusable(path, &st, &e2)) {
       free(old);
       *path_out = path;
@@ -199,8 +199,8 @@ int csb_tls_is_managed_bundle(const char *dir, const char *ca_pem, size_t ca_len
     return 0;
   char *data = NULL;
   size_t len = 0;
-  int sym = 0;
-  if (read_nofollow(path, 64u << 20, &data, &len, &sym, NULL) != 1) return 0;
+  struct stat st;
+  if (csb_tls_i_read_nofollow(path, 64u << 20, &data, &len, &st) != 1) return 0;
   char hex[65];
   csb_sha256_hex(data, len, hex);
   int ok = strncmp(name + 10, hex, 64) == 0 && ca_len > 0 && memmem(data, len, ca_pem, ca_len) != NULL;

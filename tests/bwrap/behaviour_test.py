@@ -1508,6 +1508,57 @@ def earlier_registry_layout_is_honoured(t):
     eq(os.listdir(t.ws), [".agents"], "unregistered empty directory")
 
 
+def registry_records(lock, edit=None):
+    """The records in the registry's lock file (docs/csb-bwrap.md), read
+    (and, with `edit`, rewritten as edit(records)) under its lock."""
+    with open(lock, "r+b") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        recs = [r for r in f.read().split(b"\0") if r]
+        if edit is not None:
+            f.seek(0)
+            f.write(b"".join(r + b"\0" for r in edit(recs)))
+            f.truncate()
+        return recs
+
+
+@case
+def registry_records_of_dead_runs_are_swept(t):
+    """The registry's records live in its lock file ("PID K PATH" and a
+    NUL): a dead run's empty mount target is removed by the next run, a
+    live run's stays (and its record), a malformed record is dropped, and a
+    dead run's target whose path now crosses a symlink is not looked for
+    where the link leads."""
+    if CODEX:
+        raise Skip("csb registry")
+    reg = registry_dir()
+    t.policy()
+    t.sh("true")  # creates the registry
+    lock = os.path.join(reg, "lock")
+    dead, live = os.path.join(t.ws, ".codex"), os.path.join(t.ws, ".agents")
+    os.mkdir(dead)
+    os.mkdir(live)
+    victim = t.write("outside/secrets.json", "")
+    os.symlink(t.out, os.path.join(t.ws, "config"))
+    via_link = os.path.join(t.ws, "config", "secrets.json")
+    mine = b"%d d %s" % (os.getpid(), live.encode())
+    planted = [b"%d d %s" % (dead_pid(), dead.encode()), b"not a record", mine,
+               b"%d f %s" % (dead_pid(), via_link.encode())]
+    registry_records(lock, lambda recs: recs + planted)
+    try:
+        rc, out, _ = t.sh("ls -A")
+        eq((rc, sorted(out.split())), (0, [".agents", ".codex", ".csb", ".git", "config"]))
+        eq(sorted(os.listdir(t.ws)), [".agents", "config"], "host after the run")
+        eq(os.path.exists(victim), True, "empty file outside the writable roots still there")
+        left = [r for r in registry_records(lock) if r in planted]
+        eq(left, [mine], "records left")
+    finally:
+        registry_records(lock, lambda recs: [r for r in recs if r not in planted])
+    # once no live run records it, the empty directory is a pre-existing
+    # path: masked in place, and kept
+    rc, out, _ = t.sh("ls -A")
+    eq((rc, sorted(os.listdir(t.ws))), (0, [".agents", "config"]))
+
+
 @case
 def stale_mount_target_is_not_removed_through_a_symlink(t):
     """A killed run's mount target whose parent has since been moved away

@@ -168,7 +168,6 @@ int bw_dir_each(const char *dir, int (*fn)(void *ctx, int dfd, const char *name)
 typedef struct bw_registry {
   char *dir;        /* registry directory */
   int lock_fd;
-  char **markers;    /* per-target markers we registered */
   char **targets;
   int *kinds;
   size_t n;

@@ -13,14 +13,15 @@
  *   - it is still exactly what bubblewrap created (an empty regular file,
  *     or an empty directory), so nothing a person put there is lost.
  *
- * One marker per run and target, directly in the registry: a symlink
- * named KEY.PID (KEY: 16 hex digits of the target path's FNV-1a hash)
- * whose content is "d:PATH" or "f:PATH" (empty directory or file). A
- * symlink is one system call to write and to read, and a short one keeps
- * its content in the inode: no directory or data block to allocate and
- * free per run. Markers are only ever read with readlink, never followed.
- * Registries written by earlier versions (a KEY directory holding a "path"
- * file and one file per PID) are still honoured and swept.
+ * The registry's records live in its lock file, `lock`: one record per
+ * run and target, "PID K PATH" and a NUL (K: `d` for an empty directory,
+ * `f` for an empty file), rewritten in place under the lock. Registering
+ * and dropping records thus allocates no inode: on a disk file system
+ * (where /run is not a tmpfs) creating even a symlink costs tens of
+ * microseconds, per target and run. Markers of earlier versions are still
+ * honoured and swept: a symlink KEY.PID (KEY: 16 hex digits of the target
+ * path's FNV-1a hash) whose content is "d:PATH" or "f:PATH", and before
+ * that a KEY directory holding a "path" file and one file per PID.
  *
  * All registry operations happen under flock(2). The registry directory
  * must be a real directory owned by us with mode 0700, never a symlink,
@@ -319,10 +320,6 @@ static int read_marker(const char *dir, const char *name, int *kind, char **path
   return 1;
 }
 
-static char *marker_name(uint64_t key, long pid) {
-  return csb_xasprintf("%016llx.%ld", (unsigned long long)key, pid);
-}
-
 /* Earlier layout: live PID files (other than ours) in DIR/KEY; the dead
  * ones are deleted. With `kind` non-NULL, the kind of a dead one. */
 static int old_layout_live(const char *mdir, int *kind) {
@@ -363,12 +360,128 @@ static void old_layout_drop(const char *mdir) {
   rmdir(mdir);
 }
 
-/* Whether a live run other than us uses the target `key` (new markers of
- * other live pids naming `path`, or the earlier layout); the markers of
- * dead runs for it are deleted. */
-static int in_use_by_others(const char *dir, const listing *l, uint64_t key, const char *path) {
+/* ---- the records in the lock file ----------------------------------------- */
+
+/* A lock file larger than this holds no registry of ours: its content is
+ * dropped (the holds on the mount points still protect live runs). */
+#define RECORDS_MAX_BYTES ((size_t)1 << 20)
+
+typedef struct record {
+  long pid; /* 0: dropped */
+  int kind; /* BW_SYNTH_DIR or BW_SYNTH_FILE */
+  char *path;
+} record;
+
+typedef struct records {
+  record *r;
+  size_t n, cap;
+  int changed; /* the file must be rewritten */
+} records;
+
+static void records_add(records *rs, long pid, int kind, const char *path) {
+  rs->r = csb_xgrow(rs->r, &rs->cap, rs->n + 1, sizeof *rs->r);
+  rs->r[rs->n].pid = pid;
+  rs->r[rs->n].kind = kind;
+  rs->r[rs->n].path = csb_xstrdup(path);
+  rs->n++;
+  rs->changed = 1;
+}
+
+static void records_free(records *rs) {
+  for (size_t i = 0; i < rs->n; i++) free(rs->r[i].path);
+  free(rs->r);
+  memset(rs, 0, sizeof *rs);
+}
+
+/* One record, "PID K /PATH" (NUL excluded), or 0 when malformed. */
+static int record_parse(const char *s, long *pid, int *kind, const char **path) {
+  char *end = NULL;
+  errno = 0;
+  if (s[0] < '1' || s[0] > '9') return 0;
+  *pid = strtol(s, &end, 10);
+  if (errno || *pid <= 0 || *pid > INT32_MAX || end[0] != ' ' || (end[1] != 'd' && end[1] != 'f') ||
+      end[2] != ' ' || end[3] != '/')
+    return 0;
+  *kind = end[1] == 'd' ? BW_SYNTH_DIR : BW_SYNTH_FILE;
+  *path = end + 3;
+  return 1;
+}
+
+/* Reads the records of the lock file fd (held under LOCK_EX). Malformed
+ * ones (a run killed while it rewrote the file) are dropped. */
+static void records_read(int fd, records *rs) {
+  memset(rs, 0, sizeof *rs);
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0) return;
+  if ((size_t)st.st_size > RECORDS_MAX_BYTES) {
+    rs->changed = 1;
+    return;
+  }
+  size_t len = (size_t)st.st_size, got = 0;
+  char *buf = csb_xmalloc(len + 1);
+  while (got < len) {
+    ssize_t k = pread(fd, buf + got, len - got, (off_t)got);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) break;
+    got += (size_t)k;
+  }
+  int dropped = got != len;
+  for (size_t off = 0; off < got;) {
+    const char *rec = buf + off, *nul = memchr(rec, 0, got - off);
+    long pid;
+    int kind;
+    const char *path;
+    if (!nul) {
+      dropped = 1;
+      break;
+    }
+    off = (size_t)(nul - buf) + 1;
+    if (record_parse(rec, &pid, &kind, &path)) records_add(rs, pid, kind, path);
+    else dropped = 1;
+  }
+  rs->changed = dropped;
+  free(buf);
+}
+
+/* Rewrites the lock file fd with the records not dropped. 0 on failure
+ * (errno set). */
+static int records_write(int fd, const records *rs) {
+  csb_buf b;
+  csb_buf_init(&b);
+  for (size_t i = 0; i < rs->n; i++)
+    if (rs->r[i].pid > 0) {
+      csb_buf_printf(&b, "%ld %c %s", rs->r[i].pid, rs->r[i].kind == BW_SYNTH_DIR ? 'd' : 'f', rs->r[i].path);
+      csb_buf_putc(&b, 0);
+    }
+  size_t done = 0;
+  while (done < b.len) {
+    ssize_t k = pwrite(fd, b.data + done, b.len - done, (off_t)done);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) break;
+    done += (size_t)k;
+  }
+  int ok = done == b.len && ftruncate(fd, (off_t)b.len) == 0;
+  csb_buf_free(&b);
+  return ok;
+}
+
+/* Whether a live run other than us uses the target `path` (a record other
+ * than rs[skip], an earlier version's marker naming it, or the earliest
+ * layout); the records and markers of dead runs for it are dropped. */
+static int in_use_by_others(const char *dir, const listing *l, records *rs, size_t skip, const char *path) {
   int live = 0;
   pid_t self = getpid();
+  for (size_t i = 0; i < rs->n; i++) {
+    record *r = &rs->r[i];
+    if (i == skip || r->pid <= 0 || r->pid == self || strcmp(r->path, path) != 0) continue;
+    if (pid_alive((pid_t)r->pid)) {
+      live = 1;
+    } else {
+      r->pid = 0;
+      rs->changed = 1;
+    }
+  }
+  uint64_t key = fnv1a(path);
   for (size_t i = 0; i < l->n; i++) {
     const marker *m = &l->m[i];
     if (m->key != key || m->pid == self) continue;
@@ -398,33 +511,42 @@ static int in_use_by_others(const char *dir, const listing *l, uint64_t key, con
 
 /* ---- sweep, register, cleanup --------------------------------------------- */
 
-/* Targets whose every marker belongs to a dead process (a run that was
+/* Targets whose every record belongs to a dead process (a run that was
  * SIGKILLed) are cleaned up by the next run. */
-static void sweep_stale(const char *dir) {
+static void sweep_stale(const char *dir, int lock_fd) {
+  records rs;
+  records_read(lock_fd, &rs);
   listing l;
   list_registry(dir, &l);
   pid_t self = getpid();
+  for (size_t i = 0; i < rs.n; i++) {
+    record *r = &rs.r[i];
+    if (r->pid <= 0 || r->pid == self || pid_alive((pid_t)r->pid)) continue;
+    /* (one whose target another run holds stays for a later sweep) */
+    if (in_use_by_others(dir, &l, &rs, i, r->path) || remove_if_ours(r->path, r->kind)) {
+      r->pid = 0;
+      rs.changed = 1;
+    }
+  }
   for (size_t i = 0; i < l.n; i++) {
+    /* an earlier version's marker */
     marker *m = &l.m[i];
     if (m->pid == self || pid_alive((pid_t)m->pid)) continue;
     int kind;
     char *path = NULL;
-    if (!read_marker(dir, m->name, &kind, &path)) {
-      struct stat st;
-      char *f = csb_xasprintf("%s/%s", dir, m->name);
-      if (lstat(f, &st) == 0) unlink(f); /* not a marker of ours: unusable */
-      free(f);
-      continue;
-    }
     char *f = csb_xasprintf("%s/%s", dir, m->name);
-    /* (a marker in_use_by_others deleted is no longer readable: skipped;
-     * one whose target another run holds stays for a later sweep) */
-    if (in_use_by_others(dir, &l, m->key, path) || remove_if_ours(path, kind)) unlink(f);
+    struct stat st;
+    if (!read_marker(dir, m->name, &kind, &path)) {
+      if (lstat(f, &st) == 0) unlink(f); /* not a marker of ours: unusable */
+    } else if (in_use_by_others(dir, &l, &rs, SIZE_MAX, path) || remove_if_ours(path, kind)) {
+      /* (one in_use_by_others deleted is gone already) */
+      unlink(f);
+    }
     free(f);
     free(path);
   }
   for (size_t i = 0; i < l.n_old; i++) {
-    /* earlier layout: every marker dead, and no new marker of a live run */
+    /* earliest layout: every marker dead, and no marker of a live run */
     char *mdir = csb_xasprintf("%s/%s", dir, l.old[i]);
     int kind = -1;
     if (old_layout_live(mdir, &kind) == 0) {
@@ -437,6 +559,8 @@ static void sweep_stale(const char *dir) {
           parse_key(l.old[i], &key)) {
         for (size_t j = 0; j < l.n && !busy; j++)
           busy = l.m[j].key == key && pid_alive((pid_t)l.m[j].pid);
+        for (size_t j = 0; j < rs.n && !busy; j++)
+          busy = rs.r[j].pid > 0 && strcmp(rs.r[j].path, target) == 0 && pid_alive((pid_t)rs.r[j].pid);
         if (!busy) remove_if_ours(target, kind);
       }
       free(target);
@@ -445,6 +569,8 @@ static void sweep_stale(const char *dir) {
     }
     free(mdir);
   }
+  if (rs.changed) records_write(lock_fd, &rs);
+  records_free(&rs);
   listing_free(&l);
 }
 
@@ -464,9 +590,28 @@ static int lock_registry(const char *dir) {
 void bw_registry_sweep(const char *dir) {
   int fd = lock_registry(dir);
   if (fd < 0) return;
-  sweep_stale(dir);
+  sweep_stale(dir, fd);
   flock(fd, LOCK_UN);
   close(fd);
+}
+
+/* Whether a record of any run, or an earlier version's marker, names `path`. */
+static int registered(const char *dir, const listing *l, const records *rs, const char *path) {
+  for (size_t i = 0; i < rs->n; i++)
+    if (rs->r[i].pid > 0 && strcmp(rs->r[i].path, path) == 0) return 1;
+  uint64_t key = fnv1a(path);
+  int had = 0;
+  for (size_t j = 0; j < l->n && !had; j++) {
+    int kind;
+    char *p = NULL;
+    if (l->m[j].key == key && read_marker(dir, l->m[j].name, &kind, &p)) had = strcmp(p, path) == 0;
+    free(p);
+  }
+  char *mdir = csb_xasprintf("%s/%016llx", dir, (unsigned long long)key);
+  struct stat st;
+  had = had || (lstat(mdir, &st) == 0 && S_ISDIR(st.st_mode));
+  free(mdir);
+  return had;
 }
 
 int bw_registry_register(bw_registry *r, const char *dir, const bw_synth *t, size_t n,
@@ -478,47 +623,34 @@ int bw_registry_register(bw_registry *r, const char *dir, const bw_synth *t, siz
   r->dir = csb_xstrdup(dir);
   r->lock_fd = lock_registry(dir);
   if (r->lock_fd < 0) return csb_error_set(err, "mount-target registry lock %s/lock: %s", dir, strerror(errno));
-  r->markers = csb_xcalloc(n, sizeof(char *));
   r->targets = csb_xcalloc(n, sizeof(char *));
   r->kinds = csb_xcalloc(n, sizeof(int));
+  records rs;
+  records_read(r->lock_fd, &rs);
   listing l;
   int listed = 0;
-  int ok = 1;
   long self = (long)getpid();
-  for (size_t i = 0; ok && i < n; i++) {
-    uint64_t key = fnv1a(t[i].path);
+  for (size_t i = 0; i < n; i++) {
     if (t[i].existing) {
       /* An existing empty path is ours only when a run registered it
        * (then it is a mount target bubblewrap made); else it is a real
        * pre-existing path, never to be removed. */
       if (!listed) list_registry(dir, &l);
       listed = 1;
-      int had = 0;
-      for (size_t j = 0; j < l.n && !had; j++) {
-        int kind;
-        char *p = NULL;
-        if (l.m[j].key == key && read_marker(dir, l.m[j].name, &kind, &p)) had = strcmp(p, t[i].path) == 0;
-        free(p);
-      }
-      char *mdir = csb_xasprintf("%s/%016llx", dir, (unsigned long long)key);
-      struct stat st;
-      had = had || (lstat(mdir, &st) == 0 && S_ISDIR(st.st_mode));
-      free(mdir);
-      if (!had) continue;
+      if (!registered(dir, &l, &rs, t[i].path)) continue;
     }
-    char *name = marker_name(key, self);
-    char *mf = csb_xasprintf("%s/%s", dir, name);
-    char *content = csb_xasprintf("%c:%s", t[i].kind == BW_SYNTH_DIR ? 'd' : 'f', t[i].path);
-    free(name);
-    if (symlink(content, mf) != 0 && (errno != EEXIST || unlink(mf) != 0 || symlink(content, mf) != 0))
-      ok = csb_error_set(err, "mount-target registry: %s: %s", mf, strerror(errno));
-    free(content);
-    r->markers[r->n] = mf;
+    int dup = 0;
+    for (size_t j = 0; j < rs.n && !dup; j++)
+      dup = rs.r[j].pid == self && strcmp(rs.r[j].path, t[i].path) == 0;
+    if (!dup) records_add(&rs, self, (int)t[i].kind, t[i].path);
     r->targets[r->n] = csb_xstrdup(t[i].path);
     r->kinds[r->n] = (int)t[i].kind;
     r->n++;
   }
   if (listed) listing_free(&l);
+  int ok = !rs.changed || records_write(r->lock_fd, &rs) ||
+           csb_error_set(err, "mount-target registry %s/lock: %s", dir, strerror(errno));
+  records_free(&rs);
   flock(r->lock_fd, LOCK_UN);
   return ok;
 }
@@ -526,21 +658,28 @@ int bw_registry_register(bw_registry *r, const char *dir, const bw_synth *t, siz
 void bw_registry_cleanup(bw_registry *r) {
   if (!r || r->lock_fd < 0) return;
   while (flock(r->lock_fd, LOCK_EX) != 0 && errno == EINTR) {}
+  records rs;
+  records_read(r->lock_fd, &rs);
   listing l;
   list_registry(r->dir, &l);
+  pid_t self = getpid();
   for (size_t i = r->n; i-- > 0;) {
-    /* A target another run holds keeps our marker: once we are gone, a
+    /* A target another run holds keeps our record: once we are gone, a
      * later run's sweep removes it if nobody holds it then. */
-    if (in_use_by_others(r->dir, &l, fnv1a(r->targets[i]), r->targets[i]) ||
+    if (in_use_by_others(r->dir, &l, &rs, SIZE_MAX, r->targets[i]) ||
         remove_if_ours(r->targets[i], r->kinds[i]))
-      unlink(r->markers[i]);
-    free(r->markers[i]);
+      for (size_t j = 0; j < rs.n; j++)
+        if (rs.r[j].pid == self && strcmp(rs.r[j].path, r->targets[i]) == 0) {
+          rs.r[j].pid = 0;
+          rs.changed = 1;
+        }
     free(r->targets[i]);
   }
   listing_free(&l);
+  if (rs.changed) records_write(r->lock_fd, &rs);
+  records_free(&rs);
   flock(r->lock_fd, LOCK_UN);
   close(r->lock_fd);
-  free(r->markers);
   free(r->targets);
   free(r->kinds);
   free(r->dir);

@@ -375,7 +375,9 @@ typedef struct record {
 typedef struct records {
   record *r;
   size_t n, cap;
-  int changed; /* the file must be rewritten */
+  size_t n_read; /* how many came from the file, `size` bytes of it */
+  size_t size;
+  int changed; /* some record was dropped: the file must be rewritten */
 } records;
 
 static void records_add(records *rs, long pid, int kind, const char *path) {
@@ -384,7 +386,6 @@ static void records_add(records *rs, long pid, int kind, const char *path) {
   rs->r[rs->n].kind = kind;
   rs->r[rs->n].path = csb_xstrdup(path);
   rs->n++;
-  rs->changed = 1;
 }
 
 static void records_free(records *rs) {
@@ -440,27 +441,37 @@ static void records_read(int fd, records *rs) {
     else dropped = 1;
   }
   rs->changed = dropped;
+  rs->n_read = rs->n;
+  rs->size = got;
   free(buf);
 }
 
-/* Rewrites the lock file fd with the records not dropped. 0 on failure
- * (errno set). */
+/* Stores rs in the lock file fd: appends the records added since it was
+ * read, or, when some were dropped, empties the file and writes those
+ * left. (Never the other way round: a run killed between the two steps
+ * must not leave the tail of the old content behind, where the end of a
+ * record could read as a record of another path.) 0 on failure (errno
+ * set). */
 static int records_write(int fd, const records *rs) {
+  if (!rs->changed && rs->n == rs->n_read) return 1;
+  size_t from = rs->changed ? 0 : rs->n_read;
+  off_t at = rs->changed ? 0 : (off_t)rs->size;
+  if (rs->changed && ftruncate(fd, 0) != 0) return 0;
   csb_buf b;
   csb_buf_init(&b);
-  for (size_t i = 0; i < rs->n; i++)
+  for (size_t i = from; i < rs->n; i++)
     if (rs->r[i].pid > 0) {
       csb_buf_printf(&b, "%ld %c %s", rs->r[i].pid, rs->r[i].kind == BW_SYNTH_DIR ? 'd' : 'f', rs->r[i].path);
       csb_buf_putc(&b, 0);
     }
   size_t done = 0;
   while (done < b.len) {
-    ssize_t k = pwrite(fd, b.data + done, b.len - done, (off_t)done);
+    ssize_t k = pwrite(fd, b.data + done, b.len - done, at + (off_t)done);
     if (k < 0 && errno == EINTR) continue;
     if (k <= 0) break;
     done += (size_t)k;
   }
-  int ok = done == b.len && ftruncate(fd, (off_t)b.len) == 0;
+  int ok = done == b.len;
   csb_buf_free(&b);
   return ok;
 }
@@ -569,7 +580,7 @@ static void sweep_stale(const char *dir, int lock_fd) {
     }
     free(mdir);
   }
-  if (rs.changed) records_write(lock_fd, &rs);
+  records_write(lock_fd, &rs);
   records_free(&rs);
   listing_free(&l);
 }
@@ -648,7 +659,7 @@ int bw_registry_register(bw_registry *r, const char *dir, const bw_synth *t, siz
     r->n++;
   }
   if (listed) listing_free(&l);
-  int ok = !rs.changed || records_write(r->lock_fd, &rs) ||
+  int ok = records_write(r->lock_fd, &rs) ||
            csb_error_set(err, "mount-target registry %s/lock: %s", dir, strerror(errno));
   records_free(&rs);
   flock(r->lock_fd, LOCK_UN);
@@ -676,7 +687,7 @@ void bw_registry_cleanup(bw_registry *r) {
     free(r->targets[i]);
   }
   listing_free(&l);
-  if (rs.changed) records_write(r->lock_fd, &rs);
+  records_write(r->lock_fd, &rs);
   records_free(&rs);
   flock(r->lock_fd, LOCK_UN);
   close(r->lock_fd);

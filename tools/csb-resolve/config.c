@@ -368,6 +368,25 @@ static csb_toml_value *merge_projects(rs_ctx *ctx) {
  * moved into it (only their top-level facts that profile selection reads
  * are kept). NULL with the diagnostic in `msg` when a layer's domains or
  * unix sockets disagree (rs_normalize_network_keys). */
+/* `-c KEY={}` clears the table at KEY (as upstream's overrides do; a
+ * non-empty table merges into it like any layer's): the override layer
+ * is one chain of single-key tables, and when it ends in an empty table,
+ * what the layers below put there is dropped before the merge. */
+static void clear_for_empty_override(csb_toml_value *merged, const csb_toml_value *cli) {
+  while (csb_toml_table_len(cli) == 1 && merged != NULL) {
+    size_t n = 0;
+    const char *k = csb_toml_table_key_at(cli, 0, &n);
+    const csb_toml_value *v = csb_toml_table_value_at(cli, 0);
+    if (csb_toml_value_kind(v) != CSB_TOML_TABLE) return;
+    if (csb_toml_table_len(v) == 0) {
+      csb_toml_value_free(csb_toml_table_take(merged, k, n));
+      return;
+    }
+    merged = csb_toml_table_getn(merged, k, n);
+    cli = v;
+  }
+}
+
 static csb_toml_value *merge_layers(rs_ctx *ctx, csb_buf *msg) {
   for (size_t i = 0; i < ctx->n_layers; i++)
     if (!rs_normalize_network_keys(ctx, &ctx->layers[i], ctx->layers[i].tree, msg)) return NULL;
@@ -377,6 +396,7 @@ static csb_toml_value *merge_layers(rs_ctx *ctx, csb_buf *msg) {
     l->has_sandbox_mode = rs_get(l->tree, "sandbox_mode") != NULL;
     l->has_default_permissions = rs_get(l->tree, "default_permissions") != NULL;
     csb_error err;
+    if (l->is_cli) clear_for_empty_override(m, l->tree);
     (void)csb_toml_merge(m, l->tree, &err);
     l->tree = NULL;
   }

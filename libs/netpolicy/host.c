@@ -224,6 +224,17 @@ int csb_netpolicy_ip_key(const char *s, char *buf, size_t n) {
   return 1;
 }
 
+int np_ipv6_tunnelled_v4(const struct sockaddr_storage *ss, char *buf, size_t n) {
+  if (ss->ss_family != AF_INET6) return 0;
+  static const uint8_t zero[12] = {0};
+  const uint8_t *a = ((const struct sockaddr_in6 *)ss)->sin6_addr.s6_addr, *v4 = NULL;
+  if (memcmp(a, zero, 12) == 0 && be32(a + 12) > 1) v4 = a + 12; /* ::a.b.c.d, not :: or ::1 */
+  else if (a[0] == 0x20 && a[1] == 0x02) v4 = a + 2;               /* 2002:AABB:CCDD::/48 */
+  if (!v4) return 0;
+  snprintf(buf, n, "%u.%u.%u.%u", v4[0], v4[1], v4[2], v4[3]);
+  return 1;
+}
+
 void np_host_key(const char *host, char *buf, size_t n) {
   if (!csb_netpolicy_ip_key(host, buf, n)) snprintf(buf, n, "%s", host);
 }

@@ -348,6 +348,10 @@ TEST(Index, KnownCases) {
       {"a.sub.test", CSB_HOST_BLOCK, CSB_BLOCK_DENIED},  // deny wins on the same pattern
       {"[::ffff:93.184.216.34]:443", CSB_HOST_BLOCK, CSB_BLOCK_DENIED},
       {"64:ff9b::5db8:d822", CSB_HOST_BLOCK, CSB_BLOCK_DENIED},
+      {"[::93.184.216.34]", CSB_HOST_BLOCK, CSB_BLOCK_DENIED},       // IPv4-compatible
+      {"2002:5db8:d822::1", CSB_HOST_BLOCK, CSB_BLOCK_DENIED},       // 6to4 of the denied host
+      {"[2002:5db8:d823::1]:443", CSB_HOST_ALLOW, CSB_BLOCK_NONE},   // 6to4 of another one
+      {"::5db8:d823", CSB_HOST_ALLOW, CSB_BLOCK_NONE},
       {"[2001:DB8:0::6]", CSB_HOST_BLOCK, CSB_BLOCK_DENIED},
       {"127.0.0.1", CSB_HOST_ALLOW, CSB_BLOCK_NONE},
       {"127.0.0.2", CSB_HOST_BLOCK, CSB_BLOCK_NOT_ALLOWED_LOCAL},

@@ -855,7 +855,10 @@ static void evaluate_host(const csb_netpolicy *np, const char *host_in, csb_host
   out->is_ip = csb_netpolicy_parse_ip(out->host, &out->addr);
   char keybuf[64];
   const char *key = out->is_ip && csb_netpolicy_ip_key(out->host, keybuf, sizeof keybuf) ? keybuf : NULL;
-  if (list_matches_key(np, out->host, key, 1, linear)) {
+  char v4[16];
+  if (list_matches_key(np, out->host, key, 1, linear) ||
+      /* an IPv4 deny also covers the IPv6 forms that reach that host */
+      (out->is_ip && np_ipv6_tunnelled_v4(&out->addr, v4, sizeof v4) && list_matches_key(np, v4, v4, 1, linear))) {
     out->reason = CSB_BLOCK_DENIED;
     return;
   }

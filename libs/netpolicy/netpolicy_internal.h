@@ -16,6 +16,11 @@ int np_pattern_is_exact(const char *pattern);
 /* A normalised host as hooks compare it: csb_netpolicy_ip_key for IP literals, the
  * name itself otherwise. */
 void np_host_key(const char *host, char *buf, size_t n);
+/* The IPv4 address an IPv6 address carries towards an IPv4 host (the
+ * deprecated compatible form ::a.b.c.d, 6to4 2002:AABB:CCDD::/48), as
+ * dotted text in buf (16 bytes suffice); 0 for any other address. (The
+ * mapped and NAT64 forms are the IPv4 address itself: np_host_key.) */
+int np_ipv6_tunnelled_v4(const struct sockaddr_storage *ss, char *buf, size_t n);
 /* `host` with an IPv6 %scope dropped (when it has both '%' and ':'),
  * truncated to n - 1 bytes, into buf. */
 void np_strip_scope(const char *host, char *buf, size_t n);

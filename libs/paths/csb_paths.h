@@ -197,6 +197,29 @@ int csb_path_leads_to_memo(csb_path_memo *m, const char *path, char **out);
 int csb_path_file_type_memo(csb_path_memo *m, const char *path,
                             csb_file_type *type);
 
+/* The system calls themselves, for work that asks them about the same
+ * paths from several places: lstat(2) and stat(2) of `path` (1 and *st,
+ * or 0 with errno set, the errno of the first answer), and
+ * faccessat(AT_FDCWD, path, mode, AT_EACCESS) (1 when allowed, else 0
+ * with errno set; one mode is remembered per path, another is asked
+ * every time; Windows builds answer ENOSYS). A stat is answered by the
+ * path's lstat (asked first) unless that shows a symlink: the two differ
+ * only there. */
+struct stat;
+int csb_path_lstat_memo(csb_path_memo *m, const char *path, struct stat *st);
+int csb_path_stat_memo(csb_path_memo *m, const char *path, struct stat *st);
+int csb_path_eaccess_memo(csb_path_memo *m, const char *path, int mode);
+/* csb_path_canonicalize and csb_path_find_symlink through the memo. */
+int csb_path_canonicalize_memo(csb_path_memo *m, const char *path, char **out,
+                               csb_error *err);
+int csb_path_find_symlink_memo(csb_path_memo *m, const char *path,
+                               const char *under, char **link_out,
+                               csb_error *err);
+/* Forgets every answer, for work that learns the file system changed
+ * under it (an entry it looked at was removed meanwhile): the memo is
+ * then as new. No-op for NULL. */
+void csb_path_memo_clear(csb_path_memo *m);
+
 // ======================================================================
 // 3. Deny-read globs
 //

@@ -32,16 +32,28 @@ csb_path_memo *csb_path_memo_new(void) {
   return m;
 }
 
-void csb_path_memo_free(csb_path_memo *m) {
-  if (m == NULL) return;
+static void free_records(csb_path_memo *m) {
   for (size_t i = 0; i < m->n; i++) {
     free(m->ents[i].rec.link);
     free(m->ents[i].rec.effective);
   }
+}
+
+void csb_path_memo_free(csb_path_memo *m) {
+  if (m == NULL) return;
+  free_records(m);
   free(m->ents);
   free(m->slots);
   csb_buf_free(&m->names);
   free(m);
+}
+
+void csb_path_memo_clear(csb_path_memo *m) {
+  if (m == NULL) return;
+  free_records(m);
+  m->n = 0;
+  memset(m->slots, 0, m->nslots * sizeof(*m->slots));
+  csb_buf_reset(&m->names);
 }
 
 static uint32_t hash_bytes(const char *s, size_t n) { return (uint32_t)csb_hash64(s, n, 0); }

@@ -244,27 +244,82 @@ char *csb_path_read_link(const char *path) {
   return buf;
 }
 
-/* lstat(2) of `p` through the memo `m` (NULL: no memo): 1 and the mode,
- * or 0 with errno set. */
-static int lstat_mode(csb_path_memo *m, const char *p, unsigned *mode) {
-  struct stat st;
-  if (m == NULL) {
-    if (!lstat_ok(p, &st)) return 0;
-    *mode = (unsigned)st.st_mode;
-    return 1;
-  }
+/* lstat(2) of `p` through the memo `m` (NULL: no memo): 1 and *st, or 0
+ * with errno set. */
+static int lstat_memo(csb_path_memo *m, const char *p, struct stat *st) {
+  if (m == NULL) return lstat_ok(p, st);
   csb_path_memo_rec *r = csb_path_memo_rec_of(m, p);
   if (!r->has_lstat) {
     r->has_lstat = 1;
-    r->lstat_err = lstat_ok(p, &st) ? 0 : errno;
-    r->mode = r->lstat_err == 0 ? (unsigned)st.st_mode : 0;
+    r->lstat_err = lstat_ok(p, &r->lst) ? 0 : errno;
   }
   if (r->lstat_err != 0) {
     errno = r->lstat_err;
     return 0;
   }
-  *mode = r->mode;
+  *st = r->lst;
   return 1;
+}
+
+/* lstat_memo's st_mode. */
+static int lstat_mode(csb_path_memo *m, const char *p, unsigned *mode) {
+  struct stat st;
+  if (!lstat_memo(m, p, &st)) return 0;
+  *mode = (unsigned)st.st_mode;
+  return 1;
+}
+
+int csb_path_lstat_memo(csb_path_memo *m, const char *path, struct stat *st) {
+  return lstat_memo(m, path, st);
+}
+
+int csb_path_stat_memo(csb_path_memo *m, const char *path, struct stat *st) {
+  if (m == NULL) return stat(path, st) == 0;
+  /* stat and lstat walk to the last component alike and differ only when
+   * it is a symlink: the lstat (which the work asks of most paths anyway)
+   * answers otherwise, a failure included. */
+  if (!lstat_memo(m, path, st)) return 0;
+  if (!S_ISLNK(st->st_mode)) return 1;
+  csb_path_memo_rec *r = csb_path_memo_rec_of(m, path);
+  if (!r->has_stat) {
+    r->has_stat = 1;
+    r->stat_err = stat(path, &r->st) == 0 ? 0 : errno;
+  }
+  if (r->stat_err != 0) {
+    errno = r->stat_err;
+    return 0;
+  }
+  *st = r->st;
+  return 1;
+}
+
+/* faccessat(2) with AT_EACCESS, without a memo: 0 or the errno. */
+static int eaccess_err(const char *path, int mode) {
+#if defined(_WIN32)
+  (void)path;
+  (void)mode;
+  return ENOSYS;
+#else
+  return faccessat(AT_FDCWD, path, mode, AT_EACCESS) == 0 ? 0 : errno;
+#endif
+}
+
+int csb_path_eaccess_memo(csb_path_memo *m, const char *path, int mode) {
+  int e;
+  if (m == NULL) {
+    e = eaccess_err(path, mode);
+  } else {
+    csb_path_memo_rec *r = csb_path_memo_rec_of(m, path);
+    if (!r->has_access) {
+      r->has_access = 1;
+      r->access_mode = mode;
+      r->access_err = eaccess_err(path, mode);
+    }
+    /* One mode is remembered per path: another is asked each time. */
+    e = r->access_mode == mode ? r->access_err : eaccess_err(path, mode);
+  }
+  errno = e;
+  return e == 0;
 }
 
 /* read_link through the memo `m` (NULL: no memo). */
@@ -432,6 +487,10 @@ static int canonicalize(csb_path_memo *m, const char *path, char **out, link_lis
 
 int csb_path_canonicalize(const char *path, char **out, csb_error *err) {
   return canonicalize(NULL, path, out, NULL, err);
+}
+
+int csb_path_canonicalize_memo(csb_path_memo *m, const char *path, char **out, csb_error *err) {
+  return canonicalize(m, path, out, NULL, err);
 }
 
 int csb_path_resolve_links(const char *path, char **out, csb_path_link **links,
@@ -619,6 +678,11 @@ int csb_path_file_type_memo(csb_path_memo *m, const char *path, csb_file_type *t
 
 int csb_path_find_symlink(const char *path, const char *under,
                           char **link_out, csb_error *err) {
+  return csb_path_find_symlink_memo(NULL, path, under, link_out, err);
+}
+
+int csb_path_find_symlink_memo(csb_path_memo *m, const char *path, const char *under,
+                               char **link_out, csb_error *err) {
   *link_out = NULL;
   if (!need_absolute(path, err)) return 0;
   char *norm = csb_path_normalize(path);
@@ -633,7 +697,7 @@ int csb_path_find_symlink(const char *path, const char *under,
       continue;
     }
     struct stat st;
-    if (!lstat_ok(norm, &st)) {
+    if (!lstat_memo(m, norm, &st)) {
       int e = errno;
       if (e != ENOENT && e != ENOTDIR)
         ok = csb_error_set(err, "cannot inspect `%s`: %s", norm, strerror(e));

@@ -645,6 +645,88 @@ TEST_F(FsTest, MemoHoldsManyPaths) {
   csb_path_memo_free(m);
 }
 
+// What lstat, stat, faccessat(W_OK|X_OK, AT_EACCESS), canonicalisation and
+// the symlink search answer for `p` through `m` (NULL: none).
+std::string Syscalls(csb_path_memo *m, const std::string &p) {
+  std::string s;
+  struct stat st;
+  errno = 0;
+  s += csb_path_lstat_memo(m, p.c_str(), &st)
+           ? "lstat " + std::to_string(st.st_ino) + "/" + std::to_string(st.st_mode)
+           : "lstat errno " + std::to_string(errno);
+  errno = 0;
+  s += csb_path_stat_memo(m, p.c_str(), &st)
+           ? " ; stat " + std::to_string(st.st_ino) + "/" + std::to_string(st.st_mode)
+           : " ; stat errno " + std::to_string(errno);
+  errno = 0;
+  s += csb_path_eaccess_memo(m, p.c_str(), W_OK | X_OK) ? std::string(" ; access ok")
+                                                          : " ; access errno " + std::to_string(errno);
+  char *out = nullptr;
+  csb_error err;
+  csb_error_clear(&err);
+  s += " ; " + (csb_path_canonicalize_memo(m, p.c_str(), &out, &err) ? Take(out) : std::string(err.msg));
+  csb_error_clear(&err);
+  s += " ; " + (csb_path_find_symlink_memo(m, p.c_str(), nullptr, &out, &err) ? Take(out)
+                                                                              : std::string(err.msg));
+  return s;
+}
+
+TEST_F(FsTest, MemoSyscallsAnswerLikeTheFileSystem) {
+  const char *const rels[] = {"",         "real",      "real/dir/file", "real/dir/file/x", "link",
+                              "link/dir", "abslink",   "dangling",      "dangling/x",      "loop1",
+                              "loop1/x",  "real/up",   "missing",       "missing/x",       "real/chain/file"};
+  csb_path_memo *m = csb_path_memo_new();
+  // Twice, in both orders of asking: what one call recorded answers the
+  // others (a stat from an lstat) exactly as the system would.
+  for (int round = 0; round < 2; round++)
+    for (const char *rel : rels) {
+      std::string p = t / rel;
+      EXPECT_EQ(Syscalls(m, p), Syscalls(nullptr, p)) << p << " round " << round;
+      struct stat a, b;
+      std::string q = p + "/.";
+      ASSERT_EQ(csb_path_stat_memo(m, q.c_str(), &a), stat(q.c_str(), &b) == 0) << q;
+    }
+  EXPECT_EQ(Syscalls(m, "relative"), Syscalls(nullptr, "relative"));
+  csb_path_memo_free(m);
+}
+
+TEST_F(FsTest, MemoRemembersOneAccessModePerPath) {
+  csb_path_memo *m = csb_path_memo_new();
+  std::string f = t / "real/dir/file";
+  chmod(f.c_str(), 0644);
+  EXPECT_EQ(csb_path_eaccess_memo(m, f.c_str(), R_OK), access(f.c_str(), R_OK) == 0);
+  // Another mode is asked of the system, not answered by the first one.
+  EXPECT_EQ(csb_path_eaccess_memo(m, f.c_str(), X_OK),
+            faccessat(AT_FDCWD, f.c_str(), X_OK, AT_EACCESS) == 0);
+  EXPECT_EQ(csb_path_eaccess_memo(m, f.c_str(), R_OK), access(f.c_str(), R_OK) == 0);
+  csb_path_memo_free(m);
+}
+
+TEST_F(FsTest, MemoClearForgetsEverything) {
+  csb_path_memo *m = csb_path_memo_new();
+  std::string later = t / "real/later";
+  std::string before = Syscalls(m, later);
+  // Every answer is a snapshot: a directory made afterwards stays missing.
+  MkDirs(later);
+  EXPECT_EQ(Syscalls(m, later), before);
+  struct stat st;
+  EXPECT_FALSE(csb_path_stat_memo(m, later.c_str(), &st));
+  EXPECT_EQ(errno, ENOENT);
+  // Cleared: asked again, the memo as new (and usable for many paths).
+  csb_path_memo_clear(m);
+  EXPECT_EQ(Syscalls(m, later), Syscalls(nullptr, later));
+  EXPECT_NE(Syscalls(m, later), before);
+  for (int i = 0; i < 1000; i++) {
+    std::string p = t / ("real/dir/missing" + std::to_string(i));
+    ASSERT_FALSE(csb_path_lstat_memo(m, p.c_str(), &st));
+  }
+  csb_path_memo_clear(m);
+  EXPECT_EQ(Answers(m, t / "link/dir/file"), Answers(nullptr, t / "link/dir/file"));
+  EXPECT_EQ(Syscalls(m, t / "link/dir/file"), Syscalls(nullptr, t / "link/dir/file"));
+  csb_path_memo_clear(nullptr);
+  csb_path_memo_free(m);
+}
+
 // Finds a top-level symlink to a directory on this system (e.g. /lib ->
 // usr/lib on merged-/usr systems).
 std::string TopLevelDirSymlink() {

@@ -346,6 +346,13 @@ void csb_policy_access_for(const csb_policy *p, const char *path, csb_verdict *o
  * only read), as far as its probe allows. Never returns NULL (csb_x*). */
 typedef struct csb_policy_evaluator csb_policy_evaluator;
 csb_policy_evaluator *csb_policy_evaluator_new(const csb_policy *p);
+/* A memo of file system lookups (csb_paths.h). */
+typedef struct csb_path_memo csb_path_memo;
+/* csb_policy_evaluator_new with the lookups of the `.git` pointer files
+ * (and of where protected names lead) answered by `memo` (borrowed; only
+ * used while creating; NULL: a memo of its own), for a caller that has
+ * looked at the same paths in the same piece of work. */
+csb_policy_evaluator *csb_policy_evaluator_new_memo(const csb_policy *p, csb_path_memo *memo);
 void csb_policy_evaluator_free(csb_policy_evaluator *ev);
 /* The verdict csb_policy_access_for(p, path, out) gives, for the `p` the
  * evaluator was created for. */
@@ -418,6 +425,11 @@ typedef struct csb_policy_view {
  * filesystem, except for documents of a foreign platform (purely lexical).
  * Never fails today; err is for future checks. */
 int csb_policy_view_build(const csb_policy *p, csb_policy_view **out, csb_error *err);
+/* csb_policy_view_build with the host's lookups answered by `memo`
+ * (borrowed, used only during the call; NULL: a memo of its own), for a
+ * caller that looks at the same paths in the same piece of work. */
+int csb_policy_view_build_memo(const csb_policy *p, csb_path_memo *memo, csb_policy_view **out,
+                               csb_error *err);
 void csb_policy_view_free(csb_policy_view *v);
 /* The writable-root test backends apply: `path` is under w->root, not under
  * any read-only subpath, and its first component below the root is not a

@@ -383,14 +383,18 @@ struct csb_policy_evaluator {
 };
 
 csb_policy_evaluator *csb_policy_evaluator_new(const csb_policy *p) {
+  return csb_policy_evaluator_new_memo(p, NULL);
+}
+
+csb_policy_evaluator *csb_policy_evaluator_new_memo(const csb_policy *p, csb_path_memo *memo) {
   csb_policy_evaluator *e = csb_xcalloc(1, sizeof(*e));
   e->p = p;
   e->init = !unrestricted(p);
   if (e->init) {
     /* the entries' protected paths share their ancestors: one lookup each */
-    csb_path_memo *memo = csb_path_memo_new();
-    csb_policy_i_eval_init(p, memo, &e->ev);
-    csb_path_memo_free(memo);
+    csb_path_memo *own = memo == NULL ? csb_path_memo_new() : NULL;
+    csb_policy_i_eval_init(p, memo != NULL ? memo : own, &e->ev);
+    csb_path_memo_free(own);
   }
   return e;
 }

@@ -546,6 +546,53 @@ TEST(Views, GitdirPointerTargetIsProtected) {
   csb_policy_free(p);
 }
 
+// A caller's memo (one piece of work looking at the same paths) changes no
+// answer: the view and the evaluator built through it are those built
+// without, and what they recorded is what the file system said.
+TEST(Views, SharedMemoGivesTheSameViewAndVerdicts) {
+  TempTree t;
+  t.Dir("repo/.gitdata/wt");
+  t.Dir("repo/.agents");
+  t.File("repo/.git", "gitdir: .gitdata/wt\n");
+  std::string repo = t.Path("repo"), target = t.Path("repo/.gitdata/wt");
+  csb_policy *p = Make(repo.c_str(), {{"/", CSB_ACCESS_READ, ":root"},
+                                      {repo.c_str(), CSB_ACCESS_WRITE, ":workspace_roots"}});
+  csb_path_memo *memo = csb_path_memo_new();
+  csb_policy_view *plain = nullptr, *shared = nullptr;
+  ASSERT_TRUE(csb_policy_view_build(p, &plain, nullptr));
+  ASSERT_TRUE(csb_policy_view_build_memo(p, memo, &shared, nullptr));
+  ASSERT_EQ(shared->n_writable, plain->n_writable);
+  for (size_t i = 0; i < plain->n_writable; i++) {
+    EXPECT_EQ(Strs(shared->writable[i].read_only_subpaths), Strs(plain->writable[i].read_only_subpaths));
+    EXPECT_EQ(Strs(shared->writable[i].protected_names), Strs(plain->writable[i].protected_names));
+  }
+  EXPECT_EQ(Strs(shared->readable_roots), Strs(plain->readable_roots));
+  csb_file_type ft;
+  ASSERT_TRUE(csb_path_file_type_memo(memo, (repo + "/.git").c_str(), &ft));
+  EXPECT_EQ(ft, CSB_FILE_REGULAR);
+  // The evaluator reuses the memo (NULL: one of its own) and answers alike.
+  csb_policy_evaluator *a = csb_policy_evaluator_new_memo(p, memo);
+  csb_policy_evaluator *b = csb_policy_evaluator_new_memo(p, nullptr);
+  for (const std::string &path : {target + "/HEAD", repo + "/.git", repo + "/.agents/x", repo + "/src",
+                                  repo + "/.gitdata/other"}) {
+    csb_verdict va, vb, vc;
+    csb_policy_evaluator_access_for(a, path.c_str(), &va);
+    csb_policy_evaluator_access_for(b, path.c_str(), &vb);
+    csb_policy_access_for(p, path.c_str(), &vc);
+    EXPECT_EQ(va.can_write, vc.can_write) << path;
+    EXPECT_EQ(vb.can_write, vc.can_write) << path;
+    EXPECT_EQ(va.reason, vc.reason) << path;
+    EXPECT_STREQ(va.protected_root, vc.protected_root) << path;
+  }
+  EXPECT_FALSE(CanWrite(p, (target + "/HEAD").c_str()));
+  csb_policy_evaluator_free(a);
+  csb_policy_evaluator_free(b);
+  csb_path_memo_free(memo);
+  csb_policy_view_free(plain);
+  csb_policy_view_free(shared);
+  csb_policy_free(p);
+}
+
 // Views agree with rule 4 where a write entry is not itself writable.
 TEST(Views, WriteEntriesKeepTheirMetadataWhenTheirOwnPathIsDenied) {
   TempTree t;

@@ -263,10 +263,15 @@ static void build_writable_root(vctx *c, const char *root, const char *raw,
 }
 
 int csb_policy_view_build(const csb_policy *p, csb_policy_view **out, csb_error *err) {
+  return csb_policy_view_build_memo(p, NULL, out, err);
+}
+
+int csb_policy_view_build_memo(const csb_policy *p, csb_path_memo *memo, csb_policy_view **out,
+                               csb_error *err) {
   (void)err;
-  csb_path_memo *memo = csb_policy_i_memo_new(p);
-  *out = csb_policy_i_view_build(p, memo);
-  csb_path_memo_free(memo);
+  csb_path_memo *own = memo == NULL ? csb_policy_i_memo_new(p) : NULL;
+  *out = csb_policy_i_view_build(p, memo != NULL ? memo : own);
+  csb_path_memo_free(own);
   return 1;
 }
 

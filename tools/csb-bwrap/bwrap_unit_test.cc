@@ -167,6 +167,59 @@ TEST(Mounts, WorkspaceOrderAndMasks) {
   EXPECT_TRUE(verify_git);
 }
 
+// The caller's memo (bw_mount_opts.memo) changes nothing in the plan; it
+// is a snapshot: what it recorded stays its answer, so a build after the
+// tree changed needs a new one.
+TEST(Mounts, CallersMemoGivesTheSamePlanAndIsASnapshot) {
+  TempDir t;
+  std::string ws = t.Sub("ws");
+  mkdir(ws.c_str(), 0755);
+  mkdir((ws + "/.git").c_str(), 0755);
+  auto policy = [&] {
+    csb_policy *p = csb_policy_new(CSB_PLATFORM_LINUX, ws.c_str());
+    csb_policy_add_entry(p, "/", CSB_ACCESS_READ, ":root", 0, 0);
+    csb_policy_add_entry(p, ws.c_str(), CSB_ACCESS_WRITE, "ws", 0, 0);
+    csb_policy_add_entry(p, (ws + "/gone/x").c_str(), CSB_ACCESS_DENY, "deny", 0, 0);
+    return p;
+  };
+  View view;
+  view.v.full_read = 1;
+  csb_writable_root *w = view.AddWritable(ws);
+  csb_strv_push(&w->read_only_subpaths, (ws + "/.git").c_str());
+  for (const char *n : {".agents", ".codex"}) csb_strv_push(&w->protected_names, n);
+  csb_strv_push(&view.v.unreadable_roots, (ws + "/gone/x").c_str());
+  auto explain = [](const Built &b) {
+    std::vector<std::string> v;
+    for (size_t i = 0; i < b.f.explain.len; i++) v.push_back(b.f.explain.items[i]);
+    return v;
+  };
+  bw_mount_opts o = Opts();
+  Built plain(policy(), view, o);
+  ASSERT_TRUE(plain.ok) << plain.e.msg;
+  o.memo = csb_path_memo_new();
+  {
+    Built shared(policy(), view, o);
+    ASSERT_TRUE(shared.ok) << shared.e.msg;
+    EXPECT_EQ(shared.a, plain.a);
+    EXPECT_EQ(explain(shared), explain(plain));
+    EXPECT_EQ(shared.f.n_synth, plain.f.n_synth);
+  }
+  struct stat st;
+  EXPECT_FALSE(csb_path_lstat_memo(o.memo, (ws + "/.agents").c_str(), &st)) << "recorded: missing";
+  mkdir((ws + "/.agents").c_str(), 0755);
+  {
+    Built again(policy(), view, o);
+    ASSERT_TRUE(again.ok) << again.e.msg;
+    EXPECT_EQ(again.a, plain.a) << "the memo's snapshot still has no .agents";
+  }
+  csb_path_memo_free(o.memo);
+  o.memo = nullptr;
+  Built fresh(policy(), view, o);
+  ASSERT_TRUE(fresh.ok) << fresh.e.msg;
+  EXPECT_NE(fresh.a, plain.a);
+  EXPECT_GE(Find(fresh.a, {"--ro-bind", ws + "/.agents", ws + "/.agents"}), 0);
+}
+
 TEST(Mounts, SysStaysReadOnlyBelowAWritableRoot) {
   TempDir t;
   csb_policy *p = csb_policy_new(CSB_PLATFORM_LINUX, t.path().c_str());

@@ -27,6 +27,7 @@
 #include <sys/types.h>
 
 #include "csb_base.h"
+#include "csb_paths.h"
 #include "csb_policy.h"
 
 #ifdef __cplusplus
@@ -115,6 +116,11 @@ typedef struct bw_mount_opts {
   /* Test hook: when set, data-mask fds are not opened; every
    * --ro-bind-data gets this number instead. */
   int fake_data_fd;
+  /* The file system's answers for this plan (csb_paths.h; borrowed), so
+   * that the caller and the build ask each path once; NULL: the build
+   * uses one of its own. A snapshot for one build only: a build after
+   * bubblewrap ran (which made mount targets) needs a new one. */
+  csb_path_memo *memo;
 } bw_mount_opts;
 
 typedef struct bw_fsargs {

@@ -295,6 +295,9 @@ static int build_argv(outer *o, plan *pl, int mount_proc, const char *registry, 
   mo.data_file_dst = (const char *const *)pl->trust.paths;
   mo.data_file_fd = pl->trust.fds;
   mo.n_data_files = pl->trust.n;
+  /* One snapshot of the file system for this plan: the build and the
+   * checks of the allow rules below look at the same paths. */
+  mo.memo = csb_path_memo_new();
   /* A rebuild (the retry without /proc) finds the limit raised already:
    * the command still gets the original one back. */
   unsigned long long nofile_restore = pl->fs.nofile_restore;
@@ -309,7 +312,10 @@ static int build_argv(outer *o, plan *pl, int mount_proc, const char *registry, 
   int built = bw_mounts_build(o->p, o->v, &mo, &pl->fs, err);
   for (size_t i = 0; i < n_held; i++) bw_fsargs_hold(&pl->fs, held[i]);
   free(held);
-  if (!built) return 0;
+  if (!built) {
+    csb_path_memo_free(mo.memo);
+    return 0;
+  }
   if (!pl->fs.nofile_restore) pl->fs.nofile_restore = nofile_restore;
   /* Only a run that wrote a cache file can have grown the registry. */
   if (mo.glob_cache && pl->fs.glob_cache_stored)
@@ -361,9 +367,10 @@ static int build_argv(outer *o, plan *pl, int mount_proc, const char *registry, 
   for (size_t i = 0; i < o->p->n_unix_sockets; i++) {
     const char *flag = o->p->unix_sockets[i].allow ? "--unix-allow" : "--unix-deny";
     if (o->p->unix_sockets[i].allow && !o->p->allow_all_unix_sockets) {
-      if (ev == NULL) ev = csb_policy_evaluator_new(o->p);
+      if (ev == NULL) ev = csb_policy_evaluator_new_memo(o->p, mo.memo);
       if (!unix_rule_flag(o->p, ev, o->p->unix_sockets[i].path, &flag, err)) {
         csb_policy_evaluator_free(ev);
+        csb_path_memo_free(mo.memo);
         return 0;
       }
     }
@@ -371,6 +378,7 @@ static int build_argv(outer *o, plan *pl, int mount_proc, const char *registry, 
     csb_strv_push(a, o->p->unix_sockets[i].path);
   }
   csb_policy_evaluator_free(ev);
+  csb_path_memo_free(mo.memo);
   close_fd(&pl->verify_fd);
   if (pl->fs.verify.len) {
     csb_buf list;
@@ -875,6 +883,7 @@ static int outer_main(int argc, char **argv) {
 
   csb_error e;
   csb_error_clear(&e);
+  csb_path_memo *memo = NULL; /* the lookups of the cwd and the view */
   if (!csb_policy_load_arg(o.policy_path, &o.p, &o.policy_arg, &e))
     return o.policy_arg.missing ? csb_cli_usage_error(&o.cli, "%s", e.msg)
                                 : csb_cli_error(&o.cli, CSB_EXIT_DATA, "%s", e.msg);
@@ -899,6 +908,9 @@ static int outer_main(int argc, char **argv) {
     rc = bw_seccomp_export_pfc(&so, 1, &e) ? 0 : csb_cli_error(&o.cli, CSB_EXIT_INTERNAL, "%s", e.msg);
     goto done;
   }
+  /* The working directory and the view look at the same paths (the
+   * workspace is the working directory, as a rule): asked once. */
+  memo = csb_path_memo_new();
   {
     char here[4096];
     const char *c = o.cwd_opt;
@@ -907,7 +919,7 @@ static int outer_main(int argc, char **argv) {
       rc = csb_cli_error(&o.cli, CSB_EXIT_OSERR, "getcwd: %s", strerror(errno));
       goto done;
     }
-    if (!csb_path_canonicalize(c, &o.cwd, &e)) {
+    if (!csb_path_canonicalize_memo(memo, c, &o.cwd, &e)) {
       rc = csb_cli_error(&o.cli, CSB_EXIT_USAGE, "working directory: %s", e.msg);
       goto done;
     }
@@ -925,6 +937,7 @@ static int outer_main(int argc, char **argv) {
                          o.p->enforcement == CSB_ENFORCE_DISABLED ? "disabled" : "external");
       goto done;
     }
+    csb_path_memo_free(memo);
     exec_direct(&o);
   }
   if (is_wsl1()) {
@@ -932,10 +945,14 @@ static int outer_main(int argc, char **argv) {
                        "csb-bwrap uses bubblewrap, which WSL1 cannot run (no user namespaces); use WSL2");
     goto done;
   }
-  if (!csb_policy_view_build(o.p, &o.v, &e)) {
+  if (!csb_policy_view_build_memo(o.p, memo, &o.v, &e)) {
     rc = csb_cli_error(&o.cli, CSB_EXIT_DATA, "policy %s: %s", o.policy_arg.name, e.msg);
     goto done;
   }
+  /* What comes next changes the tree (the registry's sweep, mount
+   * targets): the plan takes a snapshot of its own. */
+  csb_path_memo_free(memo);
+  memo = NULL;
   if (o.p->linux_backend == CSB_LINUX_LANDLOCK) {
     rc = run_landlock(&o);
   } else {
@@ -947,6 +964,7 @@ static int outer_main(int argc, char **argv) {
     }
   }
 done:
+  csb_path_memo_free(memo);
   if (CSB_FREE_BEFORE_EXIT) {
     csb_policy_view_free(o.v);
     csb_policy_free(o.p);

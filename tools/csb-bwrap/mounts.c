@@ -87,6 +87,9 @@ typedef struct builder {
   csb_strv writable_logical; /* writable roots as written */
   int pinning; /* operations added now get `pin` */
   csb_strv kept; /* missing paths the host's permissions keep uncreatable */
+  /* What the file system answered during this build (lstat, stat,
+   * faccessat, links): every path is asked once while the plan is made. */
+  csb_path_memo *memo;
   bw_fsargs *out;
   csb_error *err;
 } builder;
@@ -251,20 +254,20 @@ static int host_writable_at(const builder *b, const char *path) {
   return o && (o->kind == OP_BIND || o->kind == OP_BASE_RW);
 }
 
-static int exists_nofollow(const char *path, struct stat *st) {
-  return lstat(path, st) == 0;
+static int exists_nofollow(builder *b, const char *path, struct stat *st) {
+  return csb_path_lstat_memo(b->memo, path, st);
 }
 
 /* The first component of `path` that does not exist (path itself when only
  * the leaf is missing); NULL when the path exists. */
-static char *first_missing(const char *path) {
+static char *first_missing(builder *b, const char *path) {
   struct stat st;
-  if (lstat(path, &st) == 0) return NULL;
+  if (exists_nofollow(b, path, &st)) return NULL;
   char *cur = csb_xstrdup(path);
   for (;;) {
     char *parent = csb_path_parent(cur);
     if (!parent) return cur;
-    if (lstat(parent, &st) == 0) {
+    if (exists_nofollow(b, parent, &st)) {
       free(parent);
       return cur;
     }
@@ -298,7 +301,7 @@ static int check_writable_symlink_at(builder *b, const char *path, const char *w
   char *link = NULL;
   csb_error e;
   csb_error_clear(&e);
-  if (!csb_path_find_symlink(path, w, &link, &e))
+  if (!csb_path_find_symlink_memo(b->memo, path, w, &link, &e))
     return csb_error_set(b->err, "cannot enforce %s %s: %s", what, path, e.msg);
   if (link && final_ok) {
     char *n = csb_path_normalize(path);
@@ -350,9 +353,11 @@ static void add_synth_existing(bw_fsargs *f, const char *path, bw_synth_kind k) 
  * went away meanwhile (its creator removed it: it is missing now). */
 static int hold_existing(builder *b, const char *path) {
   int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) return errno != ENOENT;
-  if (!bw_synth_hold_at(fd, AT_FDCWD, path)) {
-    close(fd);
+  if (fd < 0 && errno != ENOENT) return 1;
+  if (fd < 0 || !bw_synth_hold_at(fd, AT_FDCWD, path)) {
+    if (fd >= 0) close(fd);
+    /* The tree changed under the plan: what it saw so far is asked again. */
+    csb_path_memo_clear(b->memo);
     return 0;
   }
   bw_fsargs_hold(b->out, fd);
@@ -386,7 +391,7 @@ static int dir_is_empty(const char *path) {
 static int keep_blocking_file(builder *b, const char *m, const char *origin) {
   struct stat st;
   char *par = csb_path_parent(m);
-  int blocked = par && lstat(par, &st) == 0 && !S_ISDIR(st.st_mode);
+  int blocked = par && exists_nofollow(b, par, &st) && !S_ISDIR(st.st_mode);
   if (blocked && host_writable_at(b, par) && find_op(b, par) < 0) {
     if (S_ISREG(st.st_mode) && st.st_size == 0 && hold_existing(b, par))
       add_synth_existing(b->out, par, BW_SYNTH_FILE);
@@ -413,8 +418,8 @@ static int keep_blocking_file(builder *b, const char *m, const char *origin) {
 static int kept_by_permissions(builder *b, const char *m, const char *what, const char *origin) {
   char *par = csb_path_parent(m);
   struct stat st;
-  if (!par || stat(par, &st) != 0 || !S_ISDIR(st.st_mode) ||
-      faccessat(AT_FDCWD, par, W_OK | X_OK, AT_EACCESS) == 0) {
+  if (!par || !csb_path_stat_memo(b->memo, par, &st) || !S_ISDIR(st.st_mode) ||
+      csb_path_eaccess_memo(b->memo, par, W_OK | X_OK)) {
     free(par);
     return 0;
   }
@@ -459,7 +464,7 @@ static int kept_by_permissions(builder *b, const char *m, const char *what, cons
 static int add_read_only(builder *b, const char *s, const char *origin) {
   if (!check_writable_symlink(b, s, "read-only path")) return 0;
   struct stat st;
-  char *m = first_missing(s);
+  char *m = first_missing(b, s);
   if (!m) {
     long k = find_op(b, s);
     if (k >= 0) {
@@ -471,7 +476,7 @@ static int add_read_only(builder *b, const char *s, const char *origin) {
      * (hold_existing), and registered when a run of ours made it, so that
      * its creator does not remove it while we use it. */
     char *base = csb_path_basename(s);
-    int target = lstat(s, &st) == 0 && host_writable_at(b, s) &&
+    int target = exists_nofollow(b, s, &st) && host_writable_at(b, s) &&
                  ((S_ISDIR(st.st_mode) && is_protected_name(base) && dir_is_empty(s)) ||
                   (S_ISREG(st.st_mode) && st.st_size == 0));
     free(base);
@@ -511,7 +516,7 @@ static int add_unreadable(builder *b, const char *u, const char *origin) {
     /* Seen through a link we recreate: what it shows is the canonical
      * path, masked there. */
     csb_error e;
-    if (!csb_path_canonicalize(u, &target, &e)) return 1; /* nothing there to read */
+    if (!csb_path_canonicalize_memo(b->memo, u, &target, &e)) return 1; /* nothing there to read */
     int ok = strcmp(target, u) == 0 || add_unreadable(b, target, origin);
     free(target);
     return ok;
@@ -519,8 +524,8 @@ static int add_unreadable(builder *b, const char *u, const char *origin) {
   if (!cov || cov->kind == OP_BASE_TMPFS || cov->kind == OP_DENY_DIR || cov->kind == OP_DENY_FILE ||
       cov->kind == OP_EMPTY_DIR || cov->kind == OP_EMPTY_FILE)
     return 1; /* not visible in the sandbox anyway */
-  if (!exists_nofollow(u, &st)) {
-    char *m = first_missing(u);
+  if (!exists_nofollow(b, u, &st)) {
+    char *m = first_missing(b, u);
     int kept = 1;
     if (m && !keep_blocking_file(b, m, origin) && host_writable_at(b, m) && find_op(b, m) < 0)
       kept = kept_by_permissions(b, m, "deny-read path", origin);
@@ -540,8 +545,8 @@ static int add_unreadable(builder *b, const char *u, const char *origin) {
      * may retarget it, but only to something it could read anyway. */
     const char *orig = u;
     csb_error e;
-    if (!csb_path_canonicalize(u, &target, &e)) return 1; /* dangling: nothing to read */
-    if (stat(target, &st) != 0) {
+    if (!csb_path_canonicalize_memo(b->memo, u, &target, &e)) return 1; /* dangling: nothing to read */
+    if (!csb_path_stat_memo(b->memo, target, &st)) {
       free(target);
       return 1;
     }
@@ -585,7 +590,7 @@ static int add_unreadable(builder *b, const char *u, const char *origin) {
 
 static int add_writable_root(builder *b, const csb_writable_root *w) {
   struct stat st;
-  if (stat(w->root, &st) != 0) {
+  if (!csb_path_stat_memo(b->memo, w->root, &st)) {
     csb_strv_pushf(&b->out->explain, "writable root %s does not exist: skipped", w->root);
     return 1;
   }
@@ -597,7 +602,7 @@ static int add_writable_root(builder *b, const csb_writable_root *w) {
   if (!check_writable_symlink(b, w->root, "writable root")) return 0;
   char *canon = NULL;
   csb_error e;
-  if (!csb_path_canonicalize(w->root, &canon, &e))
+  if (!csb_path_canonicalize_memo(b->memo, w->root, &canon, &e))
     return csb_error_set(b->err, "cannot enforce writable root %s: %s", w->root, e.msg);
   char *why = strcmp(canon, w->root) == 0
                   ? csb_xasprintf("writable root %s", w->root)
@@ -642,10 +647,10 @@ static int add_writable_root(builder *b, const csb_writable_root *w) {
  * "is this inside a read-write bind" has its final answer). */
 static int add_writable_carveouts(builder *b, const csb_writable_root *w) {
   struct stat st;
-  if (stat(w->root, &st) != 0) return 1;
+  if (!csb_path_stat_memo(b->memo, w->root, &st)) return 1;
   char *canon = NULL;
   csb_error e;
-  if (!csb_path_canonicalize(w->root, &canon, &e)) return 1;
+  if (!csb_path_canonicalize_memo(b->memo, w->root, &canon, &e)) return 1;
   int ok = 1;
   for (size_t i = 0; ok && i < w->read_only_subpaths.len; i++) {
     const char *s = w->read_only_subpaths.items[i];
@@ -770,7 +775,7 @@ static void add_runtime_file(builder *b, const char *src, const char *dst) {
   char *canon = NULL;
   csb_path_link *links = NULL;
   size_t n = 0;
-  int ok = csb_path_resolve_links(dst, &canon, &links, &n, NULL) && strcmp(canon, src) == 0;
+  int ok = csb_path_resolve_links_memo(b->memo, dst, &canon, &links, &n, NULL) && strcmp(canon, src) == 0;
   char *why = csb_xasprintf("%s: needed by this csb-bwrap build to start (a static build needs nothing)", dst);
   for (size_t i = 0; ok && i < n; i++) ok = add_link(b, links[i].path, links[i].target, why);
   if (ok) {
@@ -997,6 +1002,7 @@ int bw_mounts_build(const csb_policy *p, const csb_policy_view *v, const bw_moun
   csb_strv_init(&b.rw_dirs);
   csb_strv_init(&b.writable_logical);
   csb_strv_init(&b.kept);
+  b.memo = o->memo != NULL ? o->memo : csb_path_memo_new();
   int ok = 0;
   csb_policy_evaluator *ev = NULL; /* for the paths of steps 5 and 6 */
   csb_strv unreadable;
@@ -1069,7 +1075,7 @@ int bw_mounts_build(const csb_policy *p, const csb_policy_view *v, const bw_moun
         csb_strv_pushf(&out->explain, "readable root %s: provided by bubblewrap", r);
         continue;
       }
-      if (stat(r, &st) != 0) {
+      if (!csb_path_stat_memo(b.memo, r, &st)) {
         csb_strv_pushf(&out->explain, "readable root %s does not exist: skipped", r);
         continue;
       }
@@ -1130,7 +1136,7 @@ int bw_mounts_build(const csb_policy *p, const csb_policy_view *v, const bw_moun
 
   /* 5. /dev/shm follows the policy (bubblewrap's own is private and
    * writable, which the policy may not allow). */
-  ev = csb_policy_evaluator_new(p);
+  ev = csb_policy_evaluator_new_memo(p, b.memo);
   if (find_op(&b, "/dev/shm") < 0) {
     csb_verdict vd;
     csb_policy_evaluator_access_for(ev, "/dev/shm", &vd);
@@ -1207,6 +1213,7 @@ out:
   csb_strv_free(&b.rw_dirs);
   csb_strv_free(&b.writable_logical);
   csb_strv_free(&b.kept);
+  if (b.memo != o->memo) csb_path_memo_free(b.memo);
   csb_strv_free(&unreadable);
   return ok;
 }

@@ -514,15 +514,23 @@ TEST(Views, WritableRootsWithRealTree) {
   csb_policy_free(p);
 }
 
+// A workspace `repo` of t whose .git points at repo/.gitdata/wt (`target`),
+// and its policy: / readable, repo writable.
+csb_policy *GitdirWorkspace(TempTree &t, std::string *repo, std::string *target) {
+  t.Dir("repo/.gitdata/wt");
+  t.File("repo/.git", "gitdir: .gitdata/wt\n");
+  *repo = t.Path("repo");
+  *target = t.Path("repo/.gitdata/wt");
+  return Make(repo->c_str(), {{"/", CSB_ACCESS_READ, ":root"},
+                              {repo->c_str(), CSB_ACCESS_WRITE, ":workspace_roots"}});
+}
+
 TEST(Views, GitdirPointerTargetIsProtected) {
   TempTree t;
-  t.Dir("repo/.gitdata/wt");
   t.Dir("store/wt.git");
-  t.File("repo/.git", "gitdir: .gitdata/wt\n");
   t.File("other/.git", "gitdir: ../store/wt.git\n");
-  std::string repo = t.Path("repo"), target = t.Path("repo/.gitdata/wt");
-  csb_policy *p = Make(repo.c_str(), {{"/", CSB_ACCESS_READ, ":root"},
-                                      {repo.c_str(), CSB_ACCESS_WRITE, ":workspace_roots"}});
+  std::string repo, target;
+  csb_policy *p = GitdirWorkspace(t, &repo, &target);
   // The gitdir: target is read-only although the writable root covers it.
   EXPECT_FALSE(CanWrite(p, (target + "/HEAD").c_str()));
   EXPECT_TRUE(CanWrite(p, (repo + "/.gitdata/other").c_str()));
@@ -551,12 +559,9 @@ TEST(Views, GitdirPointerTargetIsProtected) {
 // without, and what they recorded is what the file system said.
 TEST(Views, SharedMemoGivesTheSameViewAndVerdicts) {
   TempTree t;
-  t.Dir("repo/.gitdata/wt");
   t.Dir("repo/.agents");
-  t.File("repo/.git", "gitdir: .gitdata/wt\n");
-  std::string repo = t.Path("repo"), target = t.Path("repo/.gitdata/wt");
-  csb_policy *p = Make(repo.c_str(), {{"/", CSB_ACCESS_READ, ":root"},
-                                      {repo.c_str(), CSB_ACCESS_WRITE, ":workspace_roots"}});
+  std::string repo, target;
+  csb_policy *p = GitdirWorkspace(t, &repo, &target);
   csb_path_memo *memo = csb_path_memo_new();
   csb_policy_view *plain = nullptr, *shared = nullptr;
   ASSERT_TRUE(csb_policy_view_build(p, &plain, nullptr));

@@ -117,6 +117,16 @@ struct Built {
   }
 };
 
+// The view of a full-read policy with the writable root `ws`: ws/.git
+// read-only, .agents and .codex protected, `deny` unreadable.
+void WorkspaceView(View &view, const std::string &ws, const std::string &deny) {
+  view.v.full_read = 1;
+  csb_writable_root *w = view.AddWritable(ws);
+  csb_strv_push(&w->read_only_subpaths, (ws + "/.git").c_str());
+  for (const char *n : {".agents", ".codex"}) csb_strv_push(&w->protected_names, n);
+  csb_strv_push(&view.v.unreadable_roots, deny.c_str());
+}
+
 TEST(Mounts, WorkspaceOrderAndMasks) {
   TempDir t;
   std::string ws = t.Sub("ws");
@@ -127,11 +137,7 @@ TEST(Mounts, WorkspaceOrderAndMasks) {
   csb_policy_add_entry(p, "/", CSB_ACCESS_READ, ":root", 0, 0);
   csb_policy_add_entry(p, ws.c_str(), CSB_ACCESS_WRITE, "ws", 0, 0);
   View view;
-  view.v.full_read = 1;
-  csb_writable_root *w = view.AddWritable(ws);
-  csb_strv_push(&w->read_only_subpaths, (ws + "/.git").c_str());
-  for (const char *n : {".agents", ".codex"}) csb_strv_push(&w->protected_names, n);
-  csb_strv_push(&view.v.unreadable_roots, (ws + "/secret").c_str());
+  WorkspaceView(view, ws, ws + "/secret");
   Built b(p, view, Opts());
   ASSERT_TRUE(b.ok) << b.e.msg;
   const auto &a = b.a;
@@ -183,11 +189,7 @@ TEST(Mounts, CallersMemoGivesTheSamePlanAndIsASnapshot) {
     return p;
   };
   View view;
-  view.v.full_read = 1;
-  csb_writable_root *w = view.AddWritable(ws);
-  csb_strv_push(&w->read_only_subpaths, (ws + "/.git").c_str());
-  for (const char *n : {".agents", ".codex"}) csb_strv_push(&w->protected_names, n);
-  csb_strv_push(&view.v.unreadable_roots, (ws + "/gone/x").c_str());
+  WorkspaceView(view, ws, ws + "/gone/x");
   auto explain = [](const Built &b) {
     std::vector<std::string> v;
     for (size_t i = 0; i < b.f.explain.len; i++) v.push_back(b.f.explain.items[i]);

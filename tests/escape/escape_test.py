@@ -575,6 +575,18 @@ def _(c):
     return v
 
 
+@probe("ro_ioctls_landlock", "fs-verity, inode generation, inode flags and an encryption policy set through "
+       "descriptors open for reading, under the legacy Landlock backend (read-only policy): refused by the filter")
+def _(c):
+    victim = os.path.join(c.out, "victim")
+    with open(victim, "w") as f:
+        f.write("victim")
+    empty = os.path.join(c.out, "empty")
+    os.mkdir(empty)
+    c.policy([("/", "read")], backend="landlock")
+    return verdict(*c.run("probe_fs", "ro_ioctls", victim, empty))
+
+
 @probe("rename_protected", "rename .git away (or the workspace root) and recreate it")
 def _(c):
     os.makedirs(os.path.join(c.ws, ".git"))

@@ -230,6 +230,48 @@ static int p_ro_metadata(int c, char **v) {
   return blocked("%s", why);
 }
 
+#ifndef FS_IOC_ENABLE_VERITY
+#define FS_IOC_ENABLE_VERITY 0x40806685u
+#endif
+#ifndef FS_IOC_SET_ENCRYPTION_POLICY
+#define FS_IOC_SET_ENCRYPTION_POLICY 0x800c6613u
+#endif
+
+/* argv[2]: a file of ours, argv[3]: an empty directory of ours, neither
+ * writable under the policy (legacy Landlock backend, which does not
+ * check ioctls on files): the ioctls that change them through a
+ * descriptor open for reading must be refused by the seccomp filter
+ * (EPERM) before any file system sees them. Another error means the
+ * file system was asked (where it supports the feature, the change is
+ * made: fs-verity makes a file immutable for good). */
+static int p_ro_ioctls(int c, char **v) {
+  if (c < 4) return perror2("usage: ro_ioctls FILE EMPTY_DIR");
+  int f = open(v[2], O_RDONLY | O_CLOEXEC), d = open(v[3], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (f < 0 || d < 0) return perror2("open %s / %s: %s", v[2], v[3], strerror(errno));
+  uint8_t verity[128] = {1, 0, 0, 0, 1, 0, 0, 0, 0, 0x10}; /* version 1, SHA-256, 4096-byte blocks */
+  uint8_t crypt[12] = {0, 1, 4, 0};                        /* v1: AES-256-XTS, AES-256-CTS, padding 32 */
+  long gen = 42;
+  int flags = FS_NODUMP_FL;
+  struct {
+    int fd;
+    unsigned long req;
+    void *arg;
+    const char *what;
+  } const tries[] = {
+      {f, FS_IOC_ENABLE_VERITY, verity, "FS_IOC_ENABLE_VERITY"},
+      {f, FS_IOC_SETVERSION, &gen, "FS_IOC_SETVERSION"},
+      {f, FS_IOC_SETFLAGS, &flags, "FS_IOC_SETFLAGS"},
+      {d, FS_IOC_SET_ENCRYPTION_POLICY, crypt, "FS_IOC_SET_ENCRYPTION_POLICY"},
+  };
+  for (size_t i = 0; i < sizeof tries / sizeof tries[0]; i++) {
+    if (ioctl(tries[i].fd, tries[i].req, tries[i].arg) == 0) return escaped("ioctl %s worked", tries[i].what);
+    if (errno != EPERM)
+      return escaped("ioctl %s reached the file system (%s) instead of being refused", tries[i].what,
+                     strerror(errno));
+  }
+  return blocked("FS_IOC_ENABLE_VERITY, FS_IOC_SETVERSION, FS_IOC_SETFLAGS, FS_IOC_SET_ENCRYPTION_POLICY: EPERM");
+}
+
 /* A read-only carve-out inside the workspace (a/ro, holding f): a hard
  * link to its file from the writable part, then a write through it; the
  * directory holding the carve-out renamed or exchanged away (its mount
@@ -280,6 +322,7 @@ static const probe probes[] = {
     {"stdin_reopen", p_stdin_reopen},
     {"stdin_deleted_dir", p_stdin_deleted_dir},
     {"ro_metadata", p_ro_metadata},
+    {"ro_ioctls", p_ro_ioctls},
     {NULL, NULL},
 };
 

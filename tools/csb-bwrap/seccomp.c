@@ -35,6 +35,12 @@
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
 #endif
+#ifndef FS_IOC_ENABLE_VERITY
+#define FS_IOC_ENABLE_VERITY 0x40806685u /* _IOW('f', 133, struct fsverity_enable_arg) */
+#endif
+#ifndef FS_IOC_SET_ENCRYPTION_POLICY
+#define FS_IOC_SET_ENCRYPTION_POLICY 0x800c6613u /* _IOR('f', 19, struct fscrypt_policy_v1) */
+#endif
 #ifndef TIOCSTI
 #define TIOCSTI 0x5412
 #endif
@@ -154,9 +160,13 @@ static scmp_filter_ctx build(const bw_seccomp_opts *o, int supervisor, csb_error
     if (nr != __NR_SCMP_ERROR && !DENY0(ctx, nr)) goto rule_fail;
   }
   if (o->metadata_read_only) {
-    /* inode flags (chattr) and extended file attributes, set through a
-     * descriptor open for reading */
-    static const unsigned long flag_ioctls[] = {FS_IOC_SETFLAGS, FS_IOC32_SETFLAGS, FS_IOC_FSSETXATTR};
+    /* Set through a descriptor open for reading: inode flags (chattr) and
+     * extended file attributes, the inode generation, fs-verity (makes
+     * the file immutable for good) and an encryption policy (an empty
+     * directory nobody can then create files in without the key). */
+    static const unsigned long flag_ioctls[] = {FS_IOC_SETFLAGS,      FS_IOC32_SETFLAGS,   FS_IOC_FSSETXATTR,
+                                                FS_IOC_SETVERSION,    FS_IOC32_SETVERSION, FS_IOC_ENABLE_VERITY,
+                                                FS_IOC_SET_ENCRYPTION_POLICY};
     for (size_t i = 0; i < CSB_ARRAY_LEN(flag_ioctls); i++)
       if (!DENYA(ctx, SCMP_SYS(ioctl), EQ32A1(flag_ioctls[i]))) goto rule_fail;
   }

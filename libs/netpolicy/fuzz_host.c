@@ -22,8 +22,8 @@
  *     allowed and an unmatched one is asked about; with `*` allowed and the
  *     pattern denied, a valid host it matches is denied, and so is every
  *     other spelling of the same IP address (IPv4-mapped, NAT64, bracketed
- *     with a port, upper case) when the pattern matches the address's
- *     canonical text;
+ *     with a port, upper case; for IPv4 also its 6to4 and compatible IPv6
+ *     addresses) when the pattern matches the address's canonical text;
  *   - the index csb_netpolicy_finish builds answers as the scan of every
  *     rule does (csb_netpolicy_evaluate_host_linear, *_matches_linear): for
  *     both policies above and for one of rules placed around the host (the
@@ -230,6 +230,13 @@ static void check_spellings(const csb_netpolicy *deny_np, const char *canon, int
     if (sscanf(canon, "%u.%u.%u.%u", &a, &b, &c, &d) != 4) abort();
     snprintf(alt, sizeof alt, "::ffff:%x:%x", (a << 8) | b, (c << 8) | d);
     expect(deny_np, alt, CSB_HOST_BLOCK, CSB_BLOCK_DENIED);
+    /* addresses that lead to the host: 6to4, the compatible form (not :: or ::1) */
+    snprintf(alt, sizeof alt, "[2002:%x:%x::1]:443", (a << 8) | b, (c << 8) | d);
+    expect(deny_np, alt, CSB_HOST_BLOCK, CSB_BLOCK_DENIED);
+    if (a | b | c || d > 1) {
+      snprintf(alt, sizeof alt, "::%s", canon);
+      expect(deny_np, alt, CSB_HOST_BLOCK, CSB_BLOCK_DENIED);
+    }
   } else {
     snprintf(alt, sizeof alt, "[%s]:8080", canon);
     expect(deny_np, alt, CSB_HOST_BLOCK, CSB_BLOCK_DENIED);

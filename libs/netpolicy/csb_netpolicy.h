@@ -268,7 +268,9 @@ int csb_netpolicy_connect_allowed(const csb_netpolicy *np, const csb_host_eval *
 int csb_netpolicy_pattern_matches(const char *pattern, const char *host);
 /* 1 when any allow/deny entry matches: as written, without an IPv6
  * scope, and for IP literals by address (an IPv4-mapped or NAT64 literal
- * as its IPv4 address), so that no spelling of a denied address escapes. */
+ * as its IPv4 address), so that no spelling of a denied address escapes;
+ * a deny entry for an IPv4 address also matches the IPv6 addresses that
+ * lead to it (compatible ::a.b.c.d, 6to4 2002:AABB:CCDD::/48). */
 int csb_netpolicy_allow_matches(const csb_netpolicy *np, const char *host);
 int csb_netpolicy_deny_matches(const csb_netpolicy *np, const char *host);
 

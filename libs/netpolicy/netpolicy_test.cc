@@ -659,7 +659,8 @@ TEST(Fuzz, HostEntryOnSeedsAndMutations) {
       "10.0.0.*\n::ffff:10.0.0.7",          "fe80::1\nFE80:0::1%25eth0",
       "*\n64:ff9b::192.0.2.1",              "[!a]*.org\nx.org",
       "127.0.0.1\nlocalhost",               "**.ex*a[m-p]ple*.e\n",
-      "[:]\nhost",
+      "[:]\nhost",                           "1.2.3.4\n2002:102:304::1",
+      "93.184.216.*\n::93.184.216.34",
   };
   csbtest::MutateOptions o;
   o.rounds = 1500;

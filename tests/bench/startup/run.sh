@@ -40,7 +40,7 @@ find_tool() {
 codex="$(find_tool codex CODEX)"
 srt="$(find_tool srt SRT)"
 
-work="$(mktemp -d /tmp/csb-bench-XXXXXX)"
+work="$(mktemp -d "${BENCH_DIR:-/tmp}/csb-bench-XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/ws"
 cat > "$work/policy.json" <<JSON

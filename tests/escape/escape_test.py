@@ -557,12 +557,18 @@ def _(c):
     return v
 
 
-@probe("ro_metadata_landlock", "same on a file outside the policy's writes, under the legacy Landlock backend "
-       "(read-only policy)")
-def _(c):
+def victim_file(c):
+    """A file of the caller's outside the policy's writes."""
     victim = os.path.join(c.out, "victim")
     with open(victim, "w") as f:
         f.write("victim")
+    return victim
+
+
+@probe("ro_metadata_landlock", "same on a file outside the policy's writes, under the legacy Landlock backend "
+       "(read-only policy)")
+def _(c):
+    victim = victim_file(c)
     os.chmod(victim, 0o600)
     os.utime(victim, (1000000, 1000000))
     before = os.stat(victim)
@@ -578,9 +584,7 @@ def _(c):
 @probe("ro_ioctls_landlock", "fs-verity, inode generation, inode flags and an encryption policy set through "
        "descriptors open for reading, under the legacy Landlock backend (read-only policy): refused by the filter")
 def _(c):
-    victim = os.path.join(c.out, "victim")
-    with open(victim, "w") as f:
-        f.write("victim")
+    victim = victim_file(c)
     empty = os.path.join(c.out, "empty")
     os.mkdir(empty)
     c.policy([("/", "read")], backend="landlock")

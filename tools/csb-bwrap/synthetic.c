@@ -157,6 +157,40 @@ static int open_parent_nofollow(const char *path, const char **leaf) {
   return -1;
 }
 
+/* The directory holding each of a run of paths, reached as
+ * open_parent_nofollow reaches it, and kept open while consecutive paths
+ * share it (a workspace's protected names do). */
+typedef struct parent_dir {
+  char *dir; /* the parent's path, or NULL */
+  int dfd;   /* -1 when it could not be reached */
+} parent_dir;
+
+#define PARENT_DIR_INIT {NULL, -1}
+
+/* The descriptor of path's directory (owned by p), and its last
+ * component in *leaf; -1 when a component is a symlink or missing. */
+static int parent_dir_of(parent_dir *p, const char *path, const char **leaf) {
+  const char *slash = strrchr(path, '/');
+  if (!slash || !slash[1]) return -1;
+  size_t len = (size_t)(slash - path);
+  if (!p->dir || strlen(p->dir) != len || memcmp(p->dir, path, len) != 0) {
+    if (p->dfd >= 0) close(p->dfd);
+    free(p->dir);
+    const char *l;
+    p->dfd = open_parent_nofollow(path, &l);
+    p->dir = csb_xstrndup(path, len);
+  }
+  *leaf = slash + 1;
+  return p->dfd;
+}
+
+static void parent_dir_close(parent_dir *p) {
+  if (p->dfd >= 0) close(p->dfd);
+  free(p->dir);
+  p->dir = NULL;
+  p->dfd = -1;
+}
+
 int bw_synth_hold_at(int fd, int dfd, const char *name) {
   for (int i = 0; i < 100 && flock(fd, LOCK_SH | LOCK_NB) != 0; i++) {
     if (errno != EWOULDBLOCK && errno != EINTR) break;
@@ -193,25 +227,16 @@ static int make_at(int dfd, const char *leaf, bw_synth_kind kind) {
 }
 
 void bw_synth_make_all(bw_fsargs *f) {
-  int dfd = -1;
-  const char *dir = NULL; /* (the path whose parent dfd is) */
-  size_t dir_len = 0;
+  parent_dir pd = PARENT_DIR_INIT;
   for (size_t i = 0; i < f->n_synth; i++) {
     const bw_synth *t = &f->synth[i];
-    const char *slash = strrchr(t->path, '/');
-    if (t->existing || !slash || !slash[1]) continue;
-    size_t len = (size_t)(slash - t->path);
-    if (!dir || len != dir_len || memcmp(t->path, dir, len) != 0) {
-      if (dfd >= 0) close(dfd);
-      const char *leaf;
-      dfd = open_parent_nofollow(t->path, &leaf);
-      dir = t->path;
-      dir_len = len;
-    }
-    int fd = dfd >= 0 ? make_at(dfd, slash + 1, t->kind) : -1;
+    if (t->existing) continue;
+    const char *leaf;
+    int dfd = parent_dir_of(&pd, t->path, &leaf);
+    int fd = dfd >= 0 ? make_at(dfd, leaf, t->kind) : -1;
     if (fd >= 0) bw_fsargs_hold(f, fd);
   }
-  if (dfd >= 0) close(dfd);
+  parent_dir_close(&pd);
 }
 
 /* Removes the mount target `path` when it is still what bubblewrap made
@@ -221,9 +246,9 @@ void bw_synth_make_all(bw_fsargs *f) {
  * which our registry does not show; removing the entry would detach that
  * run's mask. 0 when such a run holds it (left for a later run of ours),
  * else 1. */
-static int remove_if_ours(const char *path, int kind) {
+static int remove_if_ours(parent_dir *pd, const char *path, int kind) {
   const char *leaf = NULL;
-  int dfd = open_parent_nofollow(path, &leaf);
+  int dfd = parent_dir_of(pd, path, &leaf);
   if (dfd < 0) return 1;
   struct stat st, locked;
   int done = 1;
@@ -239,7 +264,6 @@ static int remove_if_ours(const char *path, int kind) {
     unlinkat(dfd, leaf, kind == BW_SYNTH_DIR ? AT_REMOVEDIR : 0);
   }
   if (fd >= 0) close(fd);
-  close(dfd);
   return done;
 }
 
@@ -296,6 +320,16 @@ static int list_entry(void *ctx, int dfd, const char *name) {
 static void list_registry(const char *dir, listing *l) {
   memset(l, 0, sizeof *l);
   bw_dir_each(dir, list_entry, l);
+}
+
+/* Whether the listing saw a directory of the earliest layout for `key`
+ * (the listing is made under the registry's lock). */
+static int listed_old(const listing *l, uint64_t key) {
+  char name[17];
+  snprintf(name, sizeof name, "%016llx", (unsigned long long)key);
+  for (size_t i = 0; i < l->n_old; i++)
+    if (strcmp(l->old[i], name) == 0) return 1;
+  return 0;
 }
 
 static void listing_free(listing *l) {
@@ -479,9 +513,9 @@ static int records_write(int fd, const records *rs) {
 /* Whether a live run other than us uses the target `path` (a record other
  * than rs[skip], an earlier version's marker naming it, or the earliest
  * layout); the records and markers of dead runs for it are dropped. */
-static int in_use_by_others(const char *dir, const listing *l, records *rs, size_t skip, const char *path) {
+static int in_use_by_others(const char *dir, const listing *l, records *rs, size_t skip, pid_t self,
+                            const char *path) {
   int live = 0;
-  pid_t self = getpid();
   for (size_t i = 0; i < rs->n; i++) {
     record *r = &rs->r[i];
     if (i == skip || r->pid <= 0 || r->pid == self || strcmp(r->path, path) != 0) continue;
@@ -510,13 +544,12 @@ static int in_use_by_others(const char *dir, const listing *l, records *rs, size
       free(f);
     }
   }
-  char *mdir = csb_xasprintf("%s/%016llx", dir, (unsigned long long)key);
-  struct stat st;
-  if (lstat(mdir, &st) == 0 && S_ISDIR(st.st_mode)) {
+  if (listed_old(l, key)) {
+    char *mdir = csb_xasprintf("%s/%016llx", dir, (unsigned long long)key);
     if (old_layout_live(mdir, NULL)) live = 1;
     else old_layout_drop(mdir);
+    free(mdir);
   }
-  free(mdir);
   return live;
 }
 
@@ -529,12 +562,13 @@ static void sweep_stale(const char *dir, int lock_fd) {
   records_read(lock_fd, &rs);
   listing l;
   list_registry(dir, &l);
+  parent_dir pd = PARENT_DIR_INIT;
   pid_t self = getpid();
   for (size_t i = 0; i < rs.n; i++) {
     record *r = &rs.r[i];
     if (r->pid <= 0 || r->pid == self || pid_alive((pid_t)r->pid)) continue;
     /* (one whose target another run holds stays for a later sweep) */
-    if (in_use_by_others(dir, &l, &rs, i, r->path) || remove_if_ours(r->path, r->kind)) {
+    if (in_use_by_others(dir, &l, &rs, i, self, r->path) || remove_if_ours(&pd, r->path, r->kind)) {
       r->pid = 0;
       rs.changed = 1;
     }
@@ -549,7 +583,7 @@ static void sweep_stale(const char *dir, int lock_fd) {
     struct stat st;
     if (!read_marker(dir, m->name, &kind, &path)) {
       if (lstat(f, &st) == 0) unlink(f); /* not a marker of ours: unusable */
-    } else if (in_use_by_others(dir, &l, &rs, SIZE_MAX, path) || remove_if_ours(path, kind)) {
+    } else if (in_use_by_others(dir, &l, &rs, SIZE_MAX, self, path) || remove_if_ours(&pd, path, kind)) {
       /* (one in_use_by_others deleted is gone already) */
       unlink(f);
     }
@@ -572,7 +606,7 @@ static void sweep_stale(const char *dir, int lock_fd) {
           busy = l.m[j].key == key && pid_alive((pid_t)l.m[j].pid);
         for (size_t j = 0; j < rs.n && !busy; j++)
           busy = rs.r[j].pid > 0 && strcmp(rs.r[j].path, target) == 0 && pid_alive((pid_t)rs.r[j].pid);
-        if (!busy) remove_if_ours(target, kind);
+        if (!busy) remove_if_ours(&pd, target, kind);
       }
       free(target);
       free(pf);
@@ -580,6 +614,7 @@ static void sweep_stale(const char *dir, int lock_fd) {
     }
     free(mdir);
   }
+  parent_dir_close(&pd);
   records_write(lock_fd, &rs);
   records_free(&rs);
   listing_free(&l);
@@ -618,11 +653,7 @@ static int registered(const char *dir, const listing *l, const records *rs, cons
     if (l->m[j].key == key && read_marker(dir, l->m[j].name, &kind, &p)) had = strcmp(p, path) == 0;
     free(p);
   }
-  char *mdir = csb_xasprintf("%s/%016llx", dir, (unsigned long long)key);
-  struct stat st;
-  had = had || (lstat(mdir, &st) == 0 && S_ISDIR(st.st_mode));
-  free(mdir);
-  return had;
+  return had || listed_old(l, key);
 }
 
 int bw_registry_register(bw_registry *r, const char *dir, const bw_synth *t, size_t n,
@@ -673,12 +704,13 @@ void bw_registry_cleanup(bw_registry *r) {
   records_read(r->lock_fd, &rs);
   listing l;
   list_registry(r->dir, &l);
+  parent_dir pd = PARENT_DIR_INIT;
   pid_t self = getpid();
   for (size_t i = r->n; i-- > 0;) {
     /* A target another run holds keeps our record: once we are gone, a
      * later run's sweep removes it if nobody holds it then. */
-    if (in_use_by_others(r->dir, &l, &rs, SIZE_MAX, r->targets[i]) ||
-        remove_if_ours(r->targets[i], r->kinds[i]))
+    if (in_use_by_others(r->dir, &l, &rs, SIZE_MAX, self, r->targets[i]) ||
+        remove_if_ours(&pd, r->targets[i], r->kinds[i]))
       for (size_t j = 0; j < rs.n; j++)
         if (rs.r[j].pid == self && strcmp(rs.r[j].path, r->targets[i]) == 0) {
           rs.r[j].pid = 0;
@@ -686,6 +718,7 @@ void bw_registry_cleanup(bw_registry *r) {
         }
     free(r->targets[i]);
   }
+  parent_dir_close(&pd);
   listing_free(&l);
   records_write(r->lock_fd, &rs);
   records_free(&rs);

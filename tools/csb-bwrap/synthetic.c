@@ -7,7 +7,7 @@
  * run, and remove it afterwards, but only when
  *   - no other live csb-bwrap run still uses the same target (removing a
  *     mount point in the host namespace would detach the other run's
- *     mask): none of ours has a marker for it, and no run at all, another
+ *     mask): none of ours has a record for it, and no run at all, another
  *     user's included, holds a shared flock on it (see remove_if_ours),
  *     and
  *   - it is still exactly what bubblewrap created (an empty regular file,

@@ -6,6 +6,8 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -776,3 +778,113 @@ TEST(Registry, OnlyStandardPlacesAreTrustedForCaches) {
   EXPECT_EQ(bw_registry_trusted("/tmp/csb-bwrap-99999999"), 0);
   EXPECT_EQ(bw_registry_trusted(nullptr), 0);
 }
+
+// ---- seccomp: the binary-tree layout decides as the chain does ---------------
+
+namespace seccomp_layout {
+
+struct Insn {
+  uint16_t code;
+  uint8_t jt, jf;
+  uint32_t k;
+};
+
+std::vector<Insn> Export(const bw_seccomp_opts &o) {
+  int fd = memfd_create("filter", MFD_CLOEXEC);
+  csb_error e;
+  csb_error_clear(&e);
+  EXPECT_EQ(bw_seccomp_export_bpf(&o, fd, &e), 1) << e.msg;
+  off_t n = lseek(fd, 0, SEEK_END);
+  std::vector<Insn> prog((size_t)n / sizeof(Insn));
+  EXPECT_EQ(pread(fd, prog.data(), (size_t)n, 0), n);
+  close(fd);
+  return prog;
+}
+
+// A classic-BPF interpreter for the instructions libseccomp emits; an
+// instruction it does not know fails the test.
+uint32_t RunFilter(const std::vector<Insn> &prog, const uint32_t data[16]) {
+  uint32_t a = 0, x = 0, mem[16] = {0};
+  for (size_t pc = 0; pc < prog.size(); pc++) {
+    const Insn &i = prog[pc];
+    uint32_t src = (i.code & 0x08) ? x : i.k;  // BPF_X : BPF_K
+    switch (i.code) {
+      case 0x20: a = data[i.k / 4]; break;            // ld [k]
+      case 0x00: a = i.k; break;                      // ld #k
+      case 0x60: a = mem[i.k & 15]; break;            // ld M[k]
+      case 0x61: x = mem[i.k & 15]; break;            // ldx M[k]
+      case 0x02: mem[i.k & 15] = a; break;            // st M[k]
+      case 0x03: mem[i.k & 15] = x; break;            // stx M[k]
+      case 0x54: case 0x5c: a &= src; break;          // and
+      case 0x44: case 0x4c: a |= src; break;          // or
+      case 0x07: x = a; break;                        // tax
+      case 0x87: a = x; break;                        // txa
+      case 0x05: pc += i.k; break;                    // ja
+      case 0x15: case 0x1d: pc += a == src ? i.jt : i.jf; break;
+      case 0x25: case 0x2d: pc += a > src ? i.jt : i.jf; break;
+      case 0x35: case 0x3d: pc += a >= src ? i.jt : i.jf; break;
+      case 0x45: case 0x4d: pc += (a & src) ? i.jt : i.jf; break;
+      case 0x06: return i.k;                          // ret #k
+      case 0x16: return a;                            // ret a
+      default: ADD_FAILURE() << "opcode " << i.code; return 0;
+    }
+  }
+  ADD_FAILURE() << "ran off the end";
+  return 0;
+}
+
+TEST(Seccomp, BinaryTreeDecidesAsTheChainDoes) {
+  // argument values the rules look at, and neighbours
+  const uint64_t vals[] = {0, 1, 2, 3, 5, 10, 16, 17, 40, 0x5412, 0x541c, 0x5423, 0x540c,
+                           0x40086602, 0x80086601, 0x401c5820, 0x40087602, 0x40806685,
+                           0x800c6613, 0x10000000, 0x20000000, 0x40000000, 0x7e020000,
+                           0xffffffffull, 0x100005412ull, 0xffffffff00000002ull};
+  const uint32_t archs[] = {0xc000003e /* x86_64 */, 0x40000003 /* i386 */, 0xc00000b7 /* aarch64 */};
+  for (int net = 0; net < 3; net++)
+    for (int unix_all = 0; unix_all < 2; unix_all++)
+      for (int meta = 0; meta < 2; meta++) {
+        bw_seccomp_opts o;
+        memset(&o, 0, sizeof o);
+        o.net = (bw_seccomp_net)net;
+        o.unix_all = unix_all;
+        o.metadata_read_only = meta;
+        std::vector<Insn> tree = Export(o);
+        o.linear = 1;
+        std::vector<Insn> chain = Export(o);
+        ASSERT_FALSE(tree.empty());
+        ASSERT_NE(tree.size() == chain.size() &&
+                      memcmp(tree.data(), chain.data(), tree.size() * sizeof(Insn)) == 0,
+                  true)
+            << "the layouts are the same program";
+        size_t differ = 0, denied = 0, runs = 0;
+        for (uint32_t arch : archs)
+          for (uint32_t nr = 0; nr < 600; nr++)
+            for (uint32_t x32 : {0u, 0x40000000u})
+              for (int arg = -1; arg < 6; arg++)
+                for (size_t v = 0; v < (arg < 0 ? 1 : sizeof vals / sizeof vals[0]); v++)
+                  for (size_t w = 0; w < (arg == 0 ? sizeof vals / sizeof vals[0] : 1); w++) {
+                    uint32_t d[16] = {0};
+                    d[0] = nr | x32;
+                    d[1] = arch;
+                    if (arg >= 0) {
+                      d[4 + 2 * arg] = (uint32_t)vals[v];
+                      d[5 + 2 * arg] = (uint32_t)(vals[v] >> 32);
+                    }
+                    if (arg == 0) {  // socket(domain, type): both at once
+                      d[6] = (uint32_t)vals[w];
+                      d[7] = (uint32_t)(vals[w] >> 32);
+                    }
+                    uint32_t t = RunFilter(tree, d), c = RunFilter(chain, d);
+                    runs++;
+                    differ += t != c;
+                    denied += t != 0x7fff0000u;  // SECCOMP_RET_ALLOW
+                    if (t != c) ADD_FAILURE() << "nr " << nr << " arch " << arch << " arg" << arg << ": tree "
+                                              << t << ", chain " << c;
+                    if (differ > 5) return;
+                  }
+        EXPECT_EQ(differ, 0u);
+        EXPECT_GT(denied, runs / 100) << "the filter denies something";
+      }
+}
+
+}  // namespace seccomp_layout

@@ -329,6 +329,10 @@ typedef struct bw_seccomp_opts {
    * modes, owners, times, extended attributes and inode flags alone, so
    * the filter refuses changing them */
   int metadata_read_only;
+  /* For tests: the syscall numbers tested one after the other (libseccomp's
+   * default layout) instead of as a binary tree; the decisions are the
+   * same. */
+  int linear;
 } bw_seccomp_opts;
 
 /* Installs the common deny filter on the calling thread (needs

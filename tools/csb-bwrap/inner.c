@@ -534,7 +534,7 @@ static int keep_relays_to_command(const bw_stdio_relay *relays, size_t n) {
 }
 
 int bw_inner_main(int argc, char **argv) {
-  bw_seccomp_opts so = {BW_SECCOMP_NET_RESTRICTED, 0, 0, 0};
+  bw_seccomp_opts so = {BW_SECCOMP_NET_RESTRICTED, 0, 0, 0, 0};
   bw_unix_rules rules;
   memset(&rules, 0, sizeof rules);
   int stderr_fd = -1, started_fd = -1, seccomp_fd = -1, lifeline = -1;

@@ -145,6 +145,16 @@ static scmp_filter_ctx build(const bw_seccomp_opts *o, int supervisor, csb_error
   }
   /* Non-native architectures (i386 int 0x80, x32) are killed. */
   seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+  /* Syscall numbers tested as a binary tree rather than one after the
+   * other: loading the filter makes the kernel run it for every syscall
+   * number (to find those it always allows), about 90 us for the linear
+   * chain of ~190 instructions on a 2-vCPU VM, and every syscall whose
+   * arguments are checked runs it again. */
+  if (!o->linear && seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2) != 0) {
+    seccomp_release(ctx);
+    csb_error_set(err, "seccomp: cannot select the binary-tree filter layout");
+    return NULL;
+  }
   int ok = 1;
   for (size_t i = 0; ok && i < CSB_ARRAY_LEN(always_denied); i++) {
     if (supervisor && supervisor_may(always_denied[i])) continue;

@@ -348,26 +348,6 @@ static int load_project_layers(rs_ctx *ctx, int *rc) {
 
 /* ---- the whole load ------------------------------------------------------------- */
 
-/* The deep merge of the layers' `projects` tables alone, as a table with
- * that one key: what the merge of the whole layers has there, which is all
- * the trust decision reads. */
-static csb_toml_value *merge_projects(rs_ctx *ctx) {
-  csb_toml_value *m = csb_toml_table_new();
-  for (size_t i = 0; i < ctx->n_layers; i++) {
-    const csb_toml_value *projects = csb_toml_table_get(ctx->layers[i].tree, "projects");
-    if (projects == NULL) continue;
-    csb_error err;
-    csb_toml_value *one = csb_toml_table_new();
-    csb_toml_table_set(one, "projects", csb_toml_clone(projects));
-    (void)csb_toml_merge(m, one, &err);
-  }
-  return m;
-}
-
-/* The deep merge of every layer, lowest first. The layers' trees are
- * moved into it (only their top-level facts that profile selection reads
- * are kept). NULL with the diagnostic in `msg` when a layer's domains or
- * unix sockets disagree (rs_normalize_network_keys). */
 /* `-c KEY={}` clears the table at KEY (as upstream's overrides do; a
  * non-empty table merges into it like any layer's): the override layer
  * is one chain of single-key tables, and when it ends in an empty table,
@@ -387,6 +367,27 @@ static void clear_for_empty_override(csb_toml_value *merged, const csb_toml_valu
   }
 }
 
+/* The deep merge of the layers' `projects` tables alone, as a table with
+ * that one key: what the merge of the whole layers has there, which is all
+ * the trust decision reads. */
+static csb_toml_value *merge_projects(rs_ctx *ctx) {
+  csb_toml_value *m = csb_toml_table_new();
+  for (size_t i = 0; i < ctx->n_layers; i++) {
+    const csb_toml_value *projects = csb_toml_table_get(ctx->layers[i].tree, "projects");
+    if (projects == NULL) continue;
+    csb_error err;
+    csb_toml_value *one = csb_toml_table_new();
+    csb_toml_table_set(one, "projects", csb_toml_clone(projects));
+    if (ctx->layers[i].is_cli) clear_for_empty_override(m, one);
+    (void)csb_toml_merge(m, one, &err);
+  }
+  return m;
+}
+
+/* The deep merge of every layer, lowest first. The layers' trees are
+ * moved into it (only their top-level facts that profile selection reads
+ * are kept). NULL with the diagnostic in `msg` when a layer's domains or
+ * unix sockets disagree (rs_normalize_network_keys). */
 static csb_toml_value *merge_layers(rs_ctx *ctx, csb_buf *msg) {
   for (size_t i = 0; i < ctx->n_layers; i++)
     if (!rs_normalize_network_keys(ctx, &ctx->layers[i], ctx->layers[i].tree, msg)) return NULL;

@@ -489,11 +489,17 @@ def _(c):
     return v
 
 
+def victim_file(c):
+    """A file of the caller's outside the policy's writes."""
+    victim = os.path.join(c.out, "victim")
+    with open(victim, "w") as f:
+        f.write("victim")
+    return victim
+
+
 def stdin_reopen(hidden):
     def fn(c):
-        victim = os.path.join(c.out, "victim")
-        with open(victim, "w") as f:
-            f.write("victim")
+        victim = victim_file(c)
         if hidden:
             c.restricted_read("probe_fs")
         else:
@@ -516,9 +522,7 @@ PROBES.append(("stdin_reopen_hidden", "same, stdin a file the sandbox cannot see
 
 @probe("stdin_deleted_dir", "stdin a directory the caller removed: `..` from it to a host file outside the writable roots")
 def _(c):
-    victim = os.path.join(c.out, "victim")
-    with open(victim, "w") as f:
-        f.write("victim")
+    victim = victim_file(c)
     gone = os.path.join(c.out, "gone")
     os.mkdir(gone)
     c.policy()
@@ -557,14 +561,6 @@ def _(c):
     return v
 
 
-def victim_file(c):
-    """A file of the caller's outside the policy's writes."""
-    victim = os.path.join(c.out, "victim")
-    with open(victim, "w") as f:
-        f.write("victim")
-    return victim
-
-
 @probe("ro_metadata_landlock", "same on a file outside the policy's writes, under the legacy Landlock backend "
        "(read-only policy)")
 def _(c):
@@ -600,9 +596,7 @@ def _(c):
 
 @probe("hardlink_out", "hard link a file from outside the writable roots into the workspace and write it")
 def _(c):
-    target = os.path.join(c.out, "victim")
-    with open(target, "w") as f:
-        f.write("victim")
+    target = victim_file(c)
     c.policy()
     v = verdict(*c.run("probe_fs", "hardlink_out", target))
     with open(target) as f:

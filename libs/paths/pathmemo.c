@@ -36,6 +36,7 @@ static void free_records(csb_path_memo *m) {
   for (size_t i = 0; i < m->n; i++) {
     free(m->ents[i].rec.link);
     free(m->ents[i].rec.effective);
+    free(m->ents[i].rec.st);
   }
 }
 

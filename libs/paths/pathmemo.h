@@ -25,7 +25,7 @@ typedef struct csb_path_memo_rec {
   int access_mode;          /* the mode faccessat was asked about */
   int access_err;           /* 0: it allowed access_mode, else its errno */
   struct stat lst;          /* lstat's answer when it succeeded */
-  struct stat st;           /* stat's answer when it succeeded */
+  struct stat *st;          /* stat's answer when it succeeded (owned; asked of links only) */
   int link_err;             /* 0: readlink succeeded, else its errno */
   char *link;               /* the content (owned), when it succeeded */
   char *effective;          /* csb_path_effective's answer (owned), or NULL */

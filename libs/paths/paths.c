@@ -283,13 +283,17 @@ int csb_path_stat_memo(csb_path_memo *m, const char *path, struct stat *st) {
   csb_path_memo_rec *r = csb_path_memo_rec_of(m, path);
   if (!r->has_stat) {
     r->has_stat = 1;
-    r->stat_err = stat(path, &r->st) == 0 ? 0 : errno;
+    r->stat_err = stat(path, st) == 0 ? 0 : errno;
+    if (r->stat_err == 0) {
+      r->st = csb_xmalloc(sizeof *r->st);
+      *r->st = *st;
+    }
   }
   if (r->stat_err != 0) {
     errno = r->stat_err;
     return 0;
   }
-  *st = r->st;
+  *st = *r->st;
   return 1;
 }
 

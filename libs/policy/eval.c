@@ -152,24 +152,6 @@ static char *linked_target(const csb_policy *p, csb_path_memo *memo, const char 
   return canon;
 }
 
-/* linked_target of the protected path `prot`, ENTRY/`name`, given where
- * ENTRY leads (`lead`; NULL when it cannot be followed) and whether ENTRY
- * exists: that plus the name, unless the name is itself a link, which is
- * then followed. */
-static char *linked_name(const csb_policy *p, csb_path_memo *memo, const char *lead, int entry_exists,
-                         const char *prot, const char *name) {
-  if (lead == NULL) return NULL;
-  csb_file_type t;
-  if (entry_exists && csb_path_file_type_memo(memo, prot, &t) && t == CSB_FILE_LINK)
-    return linked_target(p, memo, prot);
-  char *to = csb_policy_i_path_join(p->platform, lead, name);
-  if (csb_policy_i_path_equal(p->platform, to, prot)) {
-    free(to);
-    return NULL;
-  }
-  return to;
-}
-
 /* Copies src into a buffer of CSB_POLICY_PATH_MAX bytes, cut to fit. */
 static void copy_path(char *dst, const char *src) {
   size_t n = strnlen(src, CSB_POLICY_PATH_MAX - 1);
@@ -198,7 +180,6 @@ void csb_policy_i_eval_init(const csb_policy *p, csb_path_memo *memo, csb_policy
   ev->meta_paths = csb_xcalloc(n_meta ? n_meta : 1, sizeof(char *));
   ev->meta_of = csb_xcalloc(n_meta ? n_meta : 1, sizeof(int));
   size_t n_linked = ev->n * LINKED_PER_ENTRY;
-  ev->linked = csb_xcalloc(n_linked ? n_linked : 1, sizeof(char *));
   ev->linked_paths = csb_xcalloc(n_linked ? n_linked : 1, sizeof(char *));
   ev->linked_of = csb_xcalloc(n_linked ? n_linked : 1, sizeof(int));
   size_t k = 0, l = 0;
@@ -213,22 +194,16 @@ void csb_policy_i_eval_init(const csb_policy *p, csb_path_memo *memo, csb_policy
         ev->meta_of[k++] = (int)(i * CSB_PROTECTED_NAMES_COUNT + n);
       }
       ev->gitdir[i] = csb_policy_i_gitdir_target(p, memo, e->path, prot[0]);
-      char *lead = csb_policy_i_path_leads_to(p, memo, e->path);
-      csb_file_type et;
-      int exists = lead != NULL && csb_path_file_type_memo(memo, e->path, &et);
       for (size_t n = 0; n < LINKED_PER_ENTRY; n++) {
-        size_t x = i * LINKED_PER_ENTRY + n;
-        ev->linked[x] = n < CSB_PROTECTED_NAMES_COUNT
-                            ? linked_name(p, memo, lead, exists, prot[n], csb_protected_names[n])
-                            : linked_target(p, memo, ev->gitdir[i]);
-        if (ev->linked[x] == NULL) continue;
-        ev->linked_paths[l] = ev->linked[x];
+        char *t = linked_target(p, memo, n < CSB_PROTECTED_NAMES_COUNT ? prot[n] : ev->gitdir[i]);
+        if (t == NULL) continue;
+        ev->linked_paths[l] = t;
         ev->linked_of[l++] = (int)i;
       }
-      free(lead);
     }
   }
   csb_policy_i_index_init(&ev->meta_index, p->platform, ev->meta_paths, k);
+  ev->n_linked = l;
   csb_policy_i_index_init(&ev->linked_index, p->platform, ev->linked_paths, l);
   /* The gitdir: targets, indexed (in increasing entry order). */
   ev->gitdir_paths = csb_xcalloc(ev->n ? ev->n : 1, sizeof(char *));
@@ -253,9 +228,7 @@ void csb_policy_i_eval_free(csb_policy_i_eval *ev) {
     free(ev->meta[i]);
   free(ev->meta);
   ev->meta = NULL;
-  for (size_t i = 0; ev->linked != NULL && i < ev->n * LINKED_PER_ENTRY; i++)
-    free(ev->linked[i]);
-  free(ev->linked);
+  for (size_t i = 0; i < ev->n_linked; i++) free((char *)ev->linked_paths[i]);
   free(ev->linked_paths);
   free(ev->linked_of);
   csb_policy_i_index_free(&ev->linked_index);
@@ -392,7 +365,7 @@ csb_policy_evaluator *csb_policy_evaluator_new_memo(const csb_policy *p, csb_pat
   e->init = !unrestricted(p);
   if (e->init) {
     /* the entries' protected paths share their ancestors: one lookup each */
-    csb_path_memo *own = memo == NULL ? csb_path_memo_new() : NULL;
+    csb_path_memo *own = memo == NULL ? csb_policy_i_memo_new(p) : NULL;
     csb_policy_i_eval_init(p, memo != NULL ? memo : own, &e->ev);
     csb_path_memo_free(own);
   }

@@ -156,12 +156,11 @@ typedef struct csb_policy_i_eval {
   const char **gitdir_paths;
   int *gitdir_of;
   csb_policy_i_index gitdir_index;
-  /* per entry, CSB_PROTECTED_NAMES_COUNT + 1 each: where ENTRY/NAME and
-   * the gitdir: target of a write entry lead through symlinks on this
-   * host, when that is another path (NULL otherwise); those set, indexed,
-   * linked_of mapping their ids to entries (increasing) */
-  char **linked;
+  /* where ENTRY/NAME and the gitdir: target of each write entry lead
+   * through symlinks on this host, those that are another path (owned),
+   * indexed, linked_of mapping their ids to entries (increasing) */
   const char **linked_paths;
+  size_t n_linked;
   int *linked_of;
   csb_policy_i_index linked_index;
   csb_glob **globs; /* per deny glob: compiled, NULL when invalid (fail closed) */

@@ -158,14 +158,24 @@ static uint32_t be32(const uint8_t *p) {
   return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
 }
 
+/* The IPv4 address an IPv6 address carries towards an IPv4 host without
+ * being it: the deprecated compatible form ::a.b.c.d (not :: or ::1) and
+ * 6to4 2002:AABB:CCDD::/48; NULL for any other address. */
+static const uint8_t *tunnelled_v4(const uint8_t *a) {
+  static const uint8_t zero[12] = {0};
+  if (memcmp(a, zero, 12) == 0) return be32(a + 12) > 1 ? a + 12 : NULL;
+  return a[0] == 0x20 && a[1] == 0x02 ? a + 2 : NULL;
+}
+
 static int v6_non_public(const uint8_t *a) {
   static const uint8_t zero[16] = {0};
   /* :: and ::1 */
   if (memcmp(a, zero, 15) == 0 && (a[15] == 0 || a[15] == 1)) return 1;
   /* ::ffff:a.b.c.d (mapped) */
   if (memcmp(a, zero, 10) == 0 && a[10] == 0xff && a[11] == 0xff) return v4_non_public(be32(a + 12));
-  /* ::a.b.c.d (deprecated compatible form) */
-  if (memcmp(a, zero, 12) == 0) return v4_non_public(be32(a + 12));
+  /* ::a.b.c.d (deprecated compatible form), 2002::/16 6to4 (IPv4 in bits 16..47) */
+  const uint8_t *t = tunnelled_v4(a);
+  if (t) return v4_non_public(be32(t));
   if (a[0] == 0xff) return 1;                      /* multicast */
   if ((a[0] & 0xfe) == 0xfc) return 1;             /* fc00::/7 ULA */
   if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) return 1; /* fe80::/10 */
@@ -176,8 +186,6 @@ static int v6_non_public(const uint8_t *a) {
   /* 64:ff9b:1::/48 local-use NAT64 */
   if (a[0] == 0x00 && a[1] == 0x64 && a[2] == 0xff && a[3] == 0x9b && a[4] == 0x00 && a[5] == 0x01)
     return 1;
-  /* 2002::/16 6to4: embedded IPv4 in bits 16..47 */
-  if (a[0] == 0x20 && a[1] == 0x02) return v4_non_public(be32(a + 2));
   /* 2001:0000::/32 Teredo */
   if (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0x00 && a[3] == 0x00) return 1;
   return 0;
@@ -225,11 +233,8 @@ int csb_netpolicy_ip_key(const char *s, char *buf, size_t n) {
 }
 
 int np_ipv6_tunnelled_v4(const struct sockaddr_storage *ss, char *buf, size_t n) {
-  if (ss->ss_family != AF_INET6) return 0;
-  static const uint8_t zero[12] = {0};
-  const uint8_t *a = ((const struct sockaddr_in6 *)ss)->sin6_addr.s6_addr, *v4 = NULL;
-  if (memcmp(a, zero, 12) == 0 && be32(a + 12) > 1) v4 = a + 12; /* ::a.b.c.d, not :: or ::1 */
-  else if (a[0] == 0x20 && a[1] == 0x02) v4 = a + 2;               /* 2002:AABB:CCDD::/48 */
+  const uint8_t *v4 =
+      ss->ss_family == AF_INET6 ? tunnelled_v4(((const struct sockaddr_in6 *)ss)->sin6_addr.s6_addr) : NULL;
   if (!v4) return 0;
   snprintf(buf, n, "%u.%u.%u.%u", v4[0], v4[1], v4[2], v4[3]);
   return 1;

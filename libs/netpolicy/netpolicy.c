@@ -797,18 +797,19 @@ static int list_matches_key(const csb_netpolicy *np, const char *host, const cha
 /* A deny list matches `host` (`key` as for list_matches_key), or the IPv4
  * address an IPv6 literal leads to without being it: a deny entry for an
  * IPv4 address also holds for its compatible and 6to4 addresses. */
-static int deny_matches_key(const csb_netpolicy *np, const char *host, const char *key, int linear) {
+static int deny_matches_key(const csb_netpolicy *np, const char *host, const char *key,
+                            const struct sockaddr_storage *ha, int linear) {
   if (list_matches_key(np, host, key, 1, linear)) return 1;
-  struct sockaddr_storage ss;
   char v4[16];
-  return key && strchr(key, ':') && csb_netpolicy_parse_ip(host, &ss) && np_ipv6_tunnelled_v4(&ss, v4, sizeof v4) &&
-         list_matches_key(np, v4, v4, 1, linear);
+  return ha && np_ipv6_tunnelled_v4(ha, v4, sizeof v4) && list_matches_key(np, v4, v4, 1, linear);
 }
 
 static int list_matches(const csb_netpolicy *np, const char *host, int deny, int linear) {
   char key[64];
   const char *k = csb_netpolicy_ip_key(host, key, sizeof key) ? key : NULL;
-  return deny ? deny_matches_key(np, host, k, linear) : list_matches_key(np, host, k, 0, linear);
+  if (!deny) return list_matches_key(np, host, k, 0, linear);
+  struct sockaddr_storage ss;
+  return deny_matches_key(np, host, k, k && csb_netpolicy_parse_ip(host, &ss) ? &ss : NULL, linear);
 }
 
 int csb_netpolicy_allow_matches(const csb_netpolicy *np, const char *host) { return list_matches(np, host, 0, 0); }
@@ -867,7 +868,7 @@ static void evaluate_host(const csb_netpolicy *np, const char *host_in, csb_host
   out->is_ip = csb_netpolicy_parse_ip(out->host, &out->addr);
   char keybuf[64];
   const char *key = out->is_ip && csb_netpolicy_ip_key(out->host, keybuf, sizeof keybuf) ? keybuf : NULL;
-  if (deny_matches_key(np, out->host, key, linear)) {
+  if (deny_matches_key(np, out->host, key, out->is_ip ? &out->addr : NULL, linear)) {
     out->reason = CSB_BLOCK_DENIED;
     return;
   }

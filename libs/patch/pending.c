@@ -173,7 +173,7 @@ void csb_patch_i_pend_filter(const csb_patch_pending *pd, const char *dir, csb_s
 
 /* A file the committer names (a journal, pointer, temporary file or
  * restore copy): no path of a patch goes through one. */
-static int is_artifact(const char *path) {
+int csb_patch_i_is_artifact(const char *path) {
   const char *base = strrchr(path, PFS_SEP);
   base = base ? base + 1 : path;
   return strncmp(base, CSB_PATCH_TMP_PREFIX, strlen(CSB_PATCH_TMP_PREFIX)) == 0;
@@ -185,7 +185,7 @@ static int is_link(const char *real) {
 }
 
 static void note_link(csb_patch_pending *pd, const char *path) {
-  if (pd->link_change == NO_TX && !is_artifact(path)) pd->link_change = find(pd, path);
+  if (pd->link_change == NO_TX && !csb_patch_i_is_artifact(path)) pd->link_change = find(pd, path);
 }
 
 int csb_patch_i_pend_unlink(csb_patch_pending *pd, const char *path) {

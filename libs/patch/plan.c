@@ -412,13 +412,6 @@ static void cache_clear(parent_cache *c) {
   }
 }
 
-/* Whether path's last component starts with CSB_PATCH_TMP_PREFIX. */
-static int reserved_name(const char *path) {
-  size_t dl;
-  const char *name = split_last(path, &dl);
-  return strncmp(name, CSB_PATCH_TMP_PREFIX, strlen(CSB_PATCH_TMP_PREFIX)) == 0;
-}
-
 /* Resolves a path of the patch into t; v (NULL: the tree as it is) notes
  * what the resolution depends on. */
 static int resolve(const char *cwd, const char *spelling, size_t len, csb_patch_target *t,
@@ -508,8 +501,8 @@ static int resolve(const char *cwd, const char *spelling, size_t len, csb_patch_
   /* The names of the committer's own files (journals, pointers, temporary
    * files, restore copies): a later run's recovery would remove or act on
    * such a file, and a live transaction's could be replaced under it. */
-  const char *own = reserved_name(t->entry)     ? t->entry
-                    : reserved_name(t->content) ? t->content
+  const char *own = csb_patch_i_is_artifact(t->entry)     ? t->entry
+                    : csb_patch_i_is_artifact(t->content) ? t->content
                                                 : NULL;
   if (own)
     return csb_error_set(err, "%s has a name kept for csb-applypatch's own files (%s*)", own,

@@ -101,6 +101,9 @@ const char *csb_patch_i_ent_flat(csb_patch_plan *pl, csb_patch_entity *e);
 /* What is at path once the recorded recovery is done: path itself, the
  * path of the file renamed onto it, or NULL for nothing (removed, or below
  * a removed directory). */
+/* A file the committer names (journal, pointer, temporary file, restore
+ * copy): its last component starts with CSB_PATCH_TMP_PREFIX. */
+int csb_patch_i_is_artifact(const char *path);
 const char *csb_patch_i_pend_where(const csb_patch_pending *pd, const char *path);
 /* pfs_stat (follow) or pfs_lstat of what is at path (ENOENT for nothing). */
 int csb_patch_i_pend_stat(const csb_patch_pending *pd, const char *path, int follow,

@@ -219,12 +219,12 @@ static int load_ca(csb_tls_ca *ca, csb_error *err) {
                          csb_tls_last_error(b, sizeof b));
   }
   /* ca.pem goes into every bundle the child trusts, whole: it must hold
-   * the CA and nothing else */
-  size_t n_certs = csb_tls_pem_certs(ca->pem, ca->pem_len, NULL), n_blocks = 0;
+   * the CA and nothing else (its first block parsed as the certificate) */
+  size_t n_blocks = 0;
   for (const char *p = ca->pem; (p = memmem(p, ca->pem_len - (size_t)(p - ca->pem), "-----BEGIN", 10)) != NULL;
        p += 10)
     n_blocks++;
-  if (n_certs != 1 || n_blocks != 1)
+  if (n_blocks != 1)
     return csb_error_set(err, "managed MITM CA certificate %s holds %zu PEM blocks, expected exactly one (the CA "
                               "certificate); remove the others, or remove both %s and %s to create a new CA",
                          ca->cert_path, n_blocks, ca->cert_path, ca->key_path);

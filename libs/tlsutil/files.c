@@ -173,9 +173,8 @@ int csb_tls_persist_bundle(const char *dir, const char *pem, size_t len, char **
   }
   if (!csb_tls_write_new_file(path, pem, len, 0644, err)) {
     /* a concurrent writer may have won: reuse if identical */
-    csb_error e2;
     r = csb_tls_i_read_nofollow(path, 64u << 20, &old, &old_len, &st);
-    if (r == 1 && old_len == len && memcmp(old, pem, len) == 0 && reusable(path, &st, &e2)) {
+    if (r == 1 && old_len == len && memcmp(old, pem, len) == 0 && reusable(path, &st, err)) {
       free(old);
       *path_out = path;
       return 1;

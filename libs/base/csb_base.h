@@ -219,6 +219,17 @@ int csb_os_file_type(const char *path, int follow, csb_file_type *out);
 /* open(2) of a UTF-8 path (Windows: _wopen, always O_BINARY). */
 int csb_os_open(const char *path, int flags, int mode);
 
+#if !defined(_WIN32)
+/* Opens what `path` names now (O_PATH, relative to dirfd, following
+ * symlinks as open(2) and connect(2) would) and reads back through
+ * /proc/self/fd where that really is: the file stays pinned to the
+ * descriptor, so a link swapped in afterwards leads nowhere else. 0 with
+ * *fd_out (the caller closes it) and *real_out (heap), or open's errno,
+ * or ENOTSUP when /proc cannot say where the file is; then *fd_out is -1
+ * and *real_out NULL. */
+int csb_os_pin_path(int dirfd, const char *path, int *fd_out, char **real_out);
+#endif
+
 #if defined(_WIN32)
 /* UTF-8 to UTF-16 and back (heap); NULL when the input is not valid. */
 wchar_t *csb_os_wide(const char *s);

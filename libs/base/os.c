@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -237,5 +238,23 @@ int csb_os_file_type(const char *path, int follow, csb_file_type *out) {
 }
 
 int csb_os_open(const char *path, int flags, int mode) { return open(path, flags, mode); }
+
+int csb_os_pin_path(int dirfd, const char *path, int *fd_out, char **real_out) {
+  *fd_out = -1;
+  *real_out = NULL;
+  int fd = openat(dirfd, path, O_PATH | O_CLOEXEC);
+  if (fd < 0) return errno;
+  char self[32], real[4096];
+  snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+  ssize_t n = readlink(self, real, sizeof real - 1);
+  if (n <= 0 || real[0] != '/') {
+    close(fd);
+    return ENOTSUP;
+  }
+  real[n] = 0;
+  *fd_out = fd;
+  *real_out = csb_xstrdup(real);
+  return 0;
+}
 
 #endif

@@ -144,26 +144,19 @@ static int unix_decide(int cwd, const struct sockaddr_un *sa, socklen_t len, con
   memcpy(path, sa->sun_path, plen);
   path[plen] = 0;
   if (path[0] != '/' && cwd < 0) return EPERM;
-  int pfd = openat(path[0] == '/' ? AT_FDCWD : cwd, path, O_PATH | O_CLOEXEC);
-  if (pfd < 0) return errno;
+  int pfd;
+  char *canon = NULL;
+  int e = csb_os_pin_path(path[0] == '/' ? AT_FDCWD : cwd, path, &pfd, &canon);
+  if (e != 0) return e == ENOTSUP ? EPERM : e;
   struct stat st;
-  if (fstat(pfd, &st) != 0 || !S_ISSOCK(st.st_mode)) {
-    close(pfd);
-    return ECONNREFUSED;
-  }
-  char self[64], canon[4096];
-  snprintf(self, sizeof self, "/proc/self/fd/%d", pfd);
-  ssize_t n = readlink(self, canon, sizeof canon - 1);
-  if (n <= 0) {
-    close(pfd);
-    return EPERM;
-  }
-  canon[n] = 0;
   /* A pinned rule allows the socket it named when the sandbox started,
    * not another one renamed or hard-linked to its name since. */
-  if (!bw_unix_rules_allow_socket(r, canon, &st)) {
+  int ok = fstat(pfd, &st) == 0 && S_ISSOCK(st.st_mode);
+  int err = !ok ? ECONNREFUSED : bw_unix_rules_allow_socket(r, canon, &st) ? 0 : EPERM;
+  free(canon);
+  if (err != 0) {
     close(pfd);
-    return EPERM;
+    return err;
   }
   *via = pfd;
   return 0;

@@ -202,6 +202,11 @@ static void begin_request(px_conn *c, const csb_http_head *h, px_req_kind kind) 
   c->check_override = 0;
 }
 
+static void unpin_unix_socket(px_conn *c) {
+  if (c->unix_fd >= 0) close(c->unix_fd);
+  c->unix_fd = -1;
+}
+
 /* Opens what the absolute c->unix_path names now (O_PATH, following
  * symlinks as connect() would) and puts where that really is in
  * c->unix_path, for the check; the connect then goes through that
@@ -209,28 +214,15 @@ static void begin_request(px_conn *c, const csb_http_head *h, px_req_kind kind) 
  * leads nowhere else. A path that cannot be opened stays as written and
  * its connect fails with the reason. */
 static void pin_unix_socket(px_conn *c) {
-  if (c->unix_fd >= 0) close(c->unix_fd);
-  c->unix_fd = -1;
+  unpin_unix_socket(c);
   c->unix_err = ENOENT;
   if (c->unix_path[0] != '/') return;
-  int fd = open(c->unix_path, O_PATH | O_CLOEXEC);
-  if (fd < 0) {
-    c->unix_err = errno;
-    return;
-  }
-  char link[32], real[PATH_MAX];
-  snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
-  ssize_t n = readlink(link, real, sizeof real - 1);
-  if (n <= 0 || real[0] != '/') {
-    /* no /proc: nothing to connect through */
-    c->unix_err = n < 0 ? errno : ENOENT;
-    close(fd);
-    return;
-  }
-  real[n] = 0;
+  char *real = NULL;
+  c->unix_err = csb_os_pin_path(AT_FDCWD, c->unix_path, &c->unix_fd, &real);
+  if (c->unix_err == ENOTSUP) c->unix_err = ENOENT; /* (no /proc: nothing to connect through) */
+  if (c->unix_err != 0) return;
   free(c->unix_path);
-  c->unix_path = csb_xstrdup(real);
-  c->unix_fd = fd;
+  c->unix_path = real;
 }
 
 static void handle_unix(px_conn *c, const csb_http_head *h, const csb_http_header *xs) {
@@ -263,15 +255,20 @@ static void handle_unix(px_conn *c, const csb_http_head *h, const csb_http_heade
   c->unix_path = csb_xstrndup(xs->value, xs->value_len);
   pin_unix_socket(c);
   if (!csb_netpolicy_unix_socket_allowed(px->np, c->unix_path)) {
+    unpin_unix_socket(c);
     px_audit_block(c, 0, CSB_BLOCK_NOT_ALLOWED, SRC_BASELINE, "deny");
     reply_blocked(c, CSB_BLOCK_NOT_ALLOWED, SRC_BASELINE, "deny");
     return;
   }
-  if (!parse_framing(c, h)) return;
   /* origin-form target: path and query of the request target */
   csb_http_target t;
   const char *why = NULL;
+  if (!parse_framing(c, h)) {
+    unpin_unix_socket(c);
+    return;
+  }
   if (!csb_http_parse_target(h->target, h->target_len, &t, &why)) {
+    unpin_unix_socket(c);
     reply_text(c, 400, "Bad Request", why);
     return;
   }

@@ -60,10 +60,12 @@ typedef struct csb_sbpl_host {
   /* The content of the symlink at the (alias-resolved) path, byte for
    * byte; NULL when it is not a symlink or cannot be read. */
   char *(*readlink)(const void *ctx, const char *path);
-  /* The canonical targets of the existing symlinks that match the deny
-   * glob `pattern` within `max_depth` levels below its static prefix (<= 0:
-   * no limit), appended to `out`; nothing for a pattern whose static
-   * prefix is `/`. 0 with err when the expansion fails (too many matches). */
+  /* The canonical paths the deny glob `pattern` reaches through symlinks
+   * within `max_depth` levels below its static prefix (<= 0: no limit),
+   * appended to `out`: the targets of the existing symlinks that match, and
+   * the existing matches below symlinked directories (as their canonical
+   * paths); nothing for a pattern whose static prefix is `/`. 0 with err
+   * when the expansion fails (too many matches or entries). */
   int (*glob_link_targets)(const void *ctx, const char *pattern, int max_depth, csb_strv *out,
                            csb_error *err);
 } csb_sbpl_host;

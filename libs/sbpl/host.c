@@ -149,14 +149,21 @@ static int walk_dir(below_links *W, const char *lex, const char *dir, int depth)
     }
     char *child_lex = csb_path_join(lex, names.items[i]);
     char *child = csb_path_join(dir, names.items[i]);
-    char *target = NULL;
     struct stat st;
-    if (csb_glob_match(W->g, child_lex) && csb_path_canonicalize(child, &target, NULL) &&
-        stat(target, &st) == 0)
-      csb_strv_push(W->out, target);
-    free(target);
-    if ((W->max_depth < 0 || depth + 1 < W->max_depth) &&
-        csb_glob_may_match_below(W->g, child_lex) && lstat(child, &st) == 0) {
+    int exists = lstat(child, &st) == 0;
+    if (exists && csb_glob_match(W->g, child_lex)) {
+      /* `dir` is canonical (a link's target, or a directory below one):
+       * only a link child leads elsewhere */
+      char *target = NULL;
+      struct stat tst;
+      if (!S_ISLNK(st.st_mode))
+        csb_strv_push(W->out, child);
+      else if (csb_path_canonicalize(child, &target, NULL) && stat(target, &tst) == 0)
+        csb_strv_push(W->out, target);
+      free(target);
+    }
+    if (exists && (W->max_depth < 0 || depth + 1 < W->max_depth) &&
+        csb_glob_may_match_below(W->g, child_lex)) {
       if (S_ISDIR(st.st_mode))
         ok = walk_dir(W, child_lex, child, depth + 1);
       else if (S_ISLNK(st.st_mode))

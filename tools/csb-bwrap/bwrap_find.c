@@ -231,16 +231,6 @@ fail:
   return 0;
 }
 
-/* access(cand, X_OK) == 0, asked once per candidate: one refused is
- * remembered in `refused` (a directory PATH names twice is not asked
- * again). */
-static int executable_once(csb_strv *refused, const char *cand) {
-  if (csb_strv_contains(refused, cand)) return 0;
-  if (access(cand, X_OK) == 0) return 1;
-  csb_strv_push(refused, cand);
-  return 0;
-}
-
 int bw_bwrap_find(const char *override, const char *cwd, bw_bwrap *out, csb_error *err) {
   memset(out, 0, sizeof *out);
   out->exec_fd = -1;
@@ -258,8 +248,8 @@ int bw_bwrap_find(const char *override, const char *cwd, bw_bwrap *out, csb_erro
   csb_buf notes;
   csb_buf_init(&notes);
   const char *path_env = getenv("PATH");
-  csb_strv refused; /* (executable_once) */
-  csb_strv_init(&refused);
+  csb_strv seen; /* candidates looked at: a directory PATH names twice is looked at once */
+  csb_strv_init(&seen);
   if (path_env && *path_env) {
     char *copy = csb_xstrdup(path_env);
     char *save = NULL;
@@ -267,7 +257,9 @@ int bw_bwrap_find(const char *override, const char *cwd, bw_bwrap *out, csb_erro
       char *dir = d[0] == '/' ? csb_xstrdup(d) : csb_path_join(cwd, d);
       char *cand = csb_path_join(dir, "bwrap");
       free(dir);
-      if (!executable_once(&refused, cand)) {
+      int again = csb_strv_contains(&seen, cand);
+      if (!again) csb_strv_push(&seen, cand);
+      if (again || access(cand, X_OK) != 0) {
         free(cand);
         continue;
       }
@@ -288,7 +280,7 @@ int bw_bwrap_find(const char *override, const char *cwd, bw_bwrap *out, csb_erro
         free(canon);
         free(cand);
         free(copy);
-        csb_strv_free(&refused);
+        csb_strv_free(&seen);
         csb_buf_free(&notes);
         return 1;
       }
@@ -298,7 +290,7 @@ int bw_bwrap_find(const char *override, const char *cwd, bw_bwrap *out, csb_erro
     }
     free(copy);
   }
-  csb_strv_free(&refused);
+  csb_strv_free(&seen);
   char *tried = NULL;
   csb_error_clear(&why);
   if (try_bundled(out, &why, &tried)) {

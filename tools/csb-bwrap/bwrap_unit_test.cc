@@ -860,7 +860,9 @@ TEST(Seccomp, BinaryTreeDecidesAsTheChainDoes) {
         for (uint32_t arch : archs)
           for (uint32_t nr = 0; nr < 600; nr++)
             for (uint32_t x32 : {0u, 0x40000000u})
-              for (int arg = -1; arg < 6; arg++)
+              // (arguments only matter past the checks of the architecture
+              // and of the x32 bit: swept for native numbers alone)
+              for (int arg = -1; arg < (arch == archs[0] && x32 == 0 ? 6 : 0); arg++)
                 for (size_t v = 0; v < (arg < 0 ? 1 : sizeof vals / sizeof vals[0]); v++)
                   for (size_t w = 0; w < (arg == 0 ? sizeof vals / sizeof vals[0] : 1); w++) {
                     uint32_t d[16] = {0};

@@ -3,8 +3,10 @@
  * Used only when the policy says linux_backend = "landlock" (it round-trips
  * to the legacy model and the user asked for it). Landlock rules only add
  * access, so carve-outs inside writable roots (protected .git/.codex/...,
- * read-only or denied subpaths) and deny rules cannot be expressed; such
- * policies are refused rather than enforced partially.
+ * read-only or denied subpaths) and deny rules cannot be expressed, and it
+ * does not control chmod, chown, utimes or xattrs, which the filter then
+ * refuses everywhere: so policies with deny rules or writable roots (other
+ * than full-disk write) are refused rather than enforced partially.
  *
  * ABI negotiation: the handled access set is the one of the kernel's ABI
  * (v1 base rights, v2 REFER, v3 TRUNCATE, v5 IOCTL_DEV); v3 is required
@@ -172,8 +174,7 @@ int bw_landlock_apply(const csb_policy *p, const csb_policy_view *v, csb_error *
       for (size_t i = 0; ok && i < v->platform_read_roots.len; i++)
         ok = add_rule(rs, v->platform_read_roots.items[i], LL_READ, handled, err);
     }
-    for (size_t i = 0; ok && i < v->n_writable; i++)
-      ok = add_rule(rs, v->writable[i].root, all, handled, err);
+    /* (writable roots are refused here: bw_landlock_unsupported) */
     if (ok) ok = add_rule(rs, "/dev/null", all, handled, err);
   }
   if (ok && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)

@@ -898,13 +898,7 @@ static int outer_main(int argc, char **argv) {
   if (o.print_seccomp) {
     bw_seccomp_opts so = {net_of(o.p), o.p->allow_all_unix_sockets,
                           !o.p->allow_all_unix_sockets && n_unix_allow(o.p) > 0, 0, 0};
-    if (o.p->linux_backend == CSB_LINUX_LANDLOCK) {
-      if (!csb_policy_view_build(o.p, &o.v, &e)) {
-        rc = csb_cli_error(&o.cli, CSB_EXIT_DATA, "policy %s: %s", o.policy_arg.name, e.msg);
-        goto done;
-      }
-      so.metadata_read_only = !o.v->full_write;
-    }
+    so.metadata_read_only = o.p->linux_backend == CSB_LINUX_LANDLOCK && !csb_policy_full_disk_write(o.p);
     rc = bw_seccomp_export_pfc(&so, 1, &e) ? 0 : csb_cli_error(&o.cli, CSB_EXIT_INTERNAL, "%s", e.msg);
     goto done;
   }

@@ -411,7 +411,8 @@ typedef struct records {
   size_t n, cap;
   size_t n_read; /* how many came from the file, `size` bytes of it */
   size_t size;
-  int changed; /* some record was dropped: the file must be rewritten */
+  int changed;    /* some record was dropped: the file must be rewritten */
+  int unreadable; /* the file could not be read: it must not be written */
 } records;
 
 static void records_add(records *rs, long pid, int kind, const char *path) {
@@ -443,11 +444,17 @@ static int record_parse(const char *s, long *pid, int *kind, const char **path) 
 }
 
 /* Reads the records of the lock file fd (held under LOCK_EX). Malformed
- * ones (a run killed while it rewrote the file) are dropped. */
+ * ones (a run killed while it rewrote the file) are dropped; a file that
+ * cannot be read whole is marked unreadable, and records_write then
+ * leaves it alone. */
 static void records_read(int fd, records *rs) {
   memset(rs, 0, sizeof *rs);
   struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0) return;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    rs->unreadable = 1;
+    return;
+  }
+  if (st.st_size <= 0) return;
   if ((size_t)st.st_size > RECORDS_MAX_BYTES) {
     rs->changed = 1;
     return;
@@ -460,7 +467,8 @@ static void records_read(int fd, records *rs) {
     if (k <= 0) break;
     got += (size_t)k;
   }
-  int dropped = got != len;
+  rs->unreadable = got != len; /* (nothing else writes it while we hold the lock) */
+  int dropped = 0;
   for (size_t off = 0; off < got;) {
     const char *rec = buf + off, *nul = memchr(rec, 0, got - off);
     long pid;
@@ -487,6 +495,10 @@ static void records_read(int fd, records *rs) {
  * record could read as a record of another path.) 0 on failure (errno
  * set). */
 static int records_write(int fd, const records *rs) {
+  if (rs->unreadable) {
+    errno = EIO;
+    return 0;
+  }
   if (!rs->changed && rs->n == rs->n_read) return 1;
   size_t from = rs->changed ? 0 : rs->n_read;
   off_t at = rs->changed ? 0 : (off_t)rs->size;
@@ -598,16 +610,9 @@ static void sweep_stale(const char *dir, int lock_fd) {
       char *pf = csb_xasprintf("%s/path", mdir);
       char *target = NULL;
       size_t len = 0;
-      uint64_t key;
-      int busy = 0;
       if (kind >= 0 && csb_read_file(pf, 4096, &target, &len, NULL) && target[0] == '/' &&
-          parse_key(l.old[i], &key)) {
-        for (size_t j = 0; j < l.n && !busy; j++)
-          busy = l.m[j].key == key && pid_alive((pid_t)l.m[j].pid);
-        for (size_t j = 0; j < rs.n && !busy; j++)
-          busy = rs.r[j].pid > 0 && strcmp(rs.r[j].path, target) == 0 && pid_alive((pid_t)rs.r[j].pid);
-        if (!busy) remove_if_ours(&pd, target, kind);
-      }
+          !in_use_by_others(dir, &l, &rs, SIZE_MAX, self, target))
+        remove_if_ours(&pd, target, kind);
       free(target);
       free(pf);
       old_layout_drop(mdir);

@@ -370,16 +370,22 @@ static void clear_for_empty_override(csb_toml_value *merged, const csb_toml_valu
 /* The deep merge of the layers' `projects` tables alone, as a table with
  * that one key: what the merge of the whole layers has there, which is all
  * the trust decision reads. */
+/* Merges one layer's tree (consumed) into m, as the whole load does:
+ * an override layer's empty table clears what is below it first. */
+static void merge_layer(csb_toml_value *m, csb_toml_value *tree, int is_cli) {
+  csb_error err;
+  if (is_cli) clear_for_empty_override(m, tree);
+  (void)csb_toml_merge(m, tree, &err);
+}
+
 static csb_toml_value *merge_projects(rs_ctx *ctx) {
   csb_toml_value *m = csb_toml_table_new();
   for (size_t i = 0; i < ctx->n_layers; i++) {
     const csb_toml_value *projects = csb_toml_table_get(ctx->layers[i].tree, "projects");
     if (projects == NULL) continue;
-    csb_error err;
     csb_toml_value *one = csb_toml_table_new();
     csb_toml_table_set(one, "projects", csb_toml_clone(projects));
-    if (ctx->layers[i].is_cli) clear_for_empty_override(m, one);
-    (void)csb_toml_merge(m, one, &err);
+    merge_layer(m, one, ctx->layers[i].is_cli);
   }
   return m;
 }
@@ -396,9 +402,7 @@ static csb_toml_value *merge_layers(rs_ctx *ctx, csb_buf *msg) {
     rs_layer *l = &ctx->layers[i];
     l->has_sandbox_mode = rs_get(l->tree, "sandbox_mode") != NULL;
     l->has_default_permissions = rs_get(l->tree, "default_permissions") != NULL;
-    csb_error err;
-    if (l->is_cli) clear_for_empty_override(m, l->tree);
-    (void)csb_toml_merge(m, l->tree, &err);
+    merge_layer(m, l->tree, l->is_cli);
     l->tree = NULL;
   }
   return m;

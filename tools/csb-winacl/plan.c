@@ -153,6 +153,15 @@ static int ps_has_key(const pathset *s, const char *key) {
   return 0;
 }
 
+/* Whether `path` was added to s (before ps_finish; a linear scan). */
+static int ps_holds(const pathset *s, const char *path) {
+  char *key = csb_winpath_key(path);
+  int found = 0;
+  for (size_t i = 0; key != NULL && i < s->n && !found; i++) found = strcmp(s->v[i].key, key) == 0;
+  free(key);
+  return found;
+}
+
 static void ps_free(pathset *s) {
   for (size_t i = 0; i < s->n; i++) {
     free(s->v[i].key);
@@ -1035,10 +1044,12 @@ static int protected_child(const char *root, const char *path) {
   return 0;
 }
 
-/* 1 when `path` lies in (or is) one of the planned write roots. */
-static int under_write_root(planner *P, const char *path) {
+/* 1 when `path` lies in (or is) one of the planned write roots; with
+ * `strict`, strictly inside one (so its parent grants ADD_SUBDIRECTORY
+ * and it inherits DELETE). */
+static int under_write_root(planner *P, const char *path, int strict) {
   for (size_t i = 0; i < P->n_roots; i++)
-    if (under(P->roots[i].path, path)) return 1;
+    if (strict ? strictly_under(P->roots[i].path, path) : under(P->roots[i].path, path)) return 1;
   return 0;
 }
 
@@ -1054,7 +1065,7 @@ static int plan_deny_write(planner *P) {
     if ((!other && !tmpdir) || !exists(P, w->root) || sensitive_write_root(P, w->root)) continue;
     for (size_t k = 0; k < w->read_only_subpaths.len; k++) {
       const char *s = w->read_only_subpaths.items[k];
-      if (temp_only && !under_write_root(P, s)) continue;
+      if (temp_only && !under_write_root(P, s, 0)) continue;
       /* Entries passed names_check; a `gitdir:` target comes from a file
        * and may name what Win32 opens elsewhere (`wt.` opens `wt`). */
       const char *why = csb_winpath_names_problem(s);
@@ -1071,7 +1082,7 @@ static int plan_deny_write(planner *P) {
         free(c);
       } else if (explicit_entry_at(P, s)) {
         ps_add(&P->deny_write, s, 1);
-      } else if (!protected_child(w->root, s) && under_write_root(P, s)) {
+      } else if (!protected_child(w->root, s) && under_write_root(P, s, 0)) {
         /* A missing `gitdir:` target is read-only too (docs/policy.md rule
          * 4): inside a write root the command could create it, hooks and
          * config included, for git to run outside the sandbox. */
@@ -1082,21 +1093,13 @@ static int plan_deny_write(planner *P) {
     for (size_t n = 0; n < w->protected_names.len; n++) {
       char *sub = csb_winpath_join(w->root, w->protected_names.items[n]);
       if (sub && !exists(P, sub) && !explicit_entry_at(P, sub) &&
-          (!temp_only || under_write_root(P, sub)))
+          (!temp_only || under_write_root(P, sub, 0)))
         note(P, "protected `%s` does not exist and is not created: a missing name cannot carry "
                 "an ACE", sub);
       free(sub);
     }
   }
   ps_finish(&P->deny_write);
-  return 0;
-}
-
-/* 1 when `path` lies strictly inside one of the planned write roots (so
- * its parent grants ADD_SUBDIRECTORY and it inherits DELETE). */
-static int strictly_under_write_root(planner *P, const char *path) {
-  for (size_t i = 0; i < P->n_roots; i++)
-    if (strictly_under(P->roots[i].path, path)) return 1;
   return 0;
 }
 
@@ -1120,7 +1123,9 @@ static int plan_ancestors(planner *P) {
   for (size_t i = 0; i < P->deny_write.n; i++) {
     const char *s = P->deny_write.v[i].path;
     char *a = csb_winpath_parent(s);
-    while (a != NULL && strictly_under_write_root(P, a) && !under_deny_write(P, a)) {
+    /* (an ancestor added already was walked up from already) */
+    while (a != NULL && under_write_root(P, a, 1) && !under_deny_write(P, a) &&
+           !ps_holds(&P->ancestors, a)) {
       if (wfs_lkind(P->fs, a) == WFS_LINK) {
         char *rule = csb_xasprintf("read-only path `%s` is reached through the link `%s` inside a "
                                    "writable root", s, a);

@@ -833,10 +833,10 @@ static int alias_variants(gen *g, const char *pat, csb_glob **gl, size_t *n) {
     }
     csb_buf b;
     csb_buf_init(&b);
-    for (size_t k = 0; k < tl - al; k++) {
-      if (strchr("*?[]{},\\", t[k])) csb_buf_putc(&b, '\\');
-      csb_buf_putc(&b, t[k]);
-    }
+    char *lit = csb_xstrndup(t, tl - al), *esc = csb_glob_escape(lit, 0);
+    csb_buf_puts(&b, esc);
+    free(esc);
+    free(lit);
     csb_buf_puts(&b, pat);
     csb_error e;
     csb_error_clear(&e);

@@ -834,10 +834,9 @@ int wfs_glob_expand(wfs *fs, const char *pattern, int max_depth, size_t max_matc
   }
   /* The pattern below the prefix, re-rooted at the host directory. */
   csb_buf rebased = {0};
-  for (const char *c = walk_root; *c; c++) {
-    if (strchr("*?[]{},\\", *c)) csb_buf_putc(&rebased, '\\');
-    csb_buf_putc(&rebased, *c);
-  }
+  char *esc = csb_glob_escape(walk_root, 0);
+  csb_buf_puts(&rebased, esc);
+  free(esc);
   char *folded_prefix = csb_winname_fold(pattern, plen);
   csb_buf_puts(&rebased, folded + strlen(folded_prefix));
   free(folded_prefix);

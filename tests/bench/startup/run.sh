@@ -136,7 +136,7 @@ tool="${BENCH_TOOL:-roundrobin}"
 if [ "$tool" = roundrobin ] && [ "$quoted" = 0 ]; then
   args=()
   for i in "${!cmds[@]}"; do args+=("${names[$i]}=${cmds[$i]}"); done
-  while IFS=$'\t' read -r n m; do med["$n"]="$m"; done < <("${rt[@]}" "$rr" "$runs" "${args[@]}")
+  while IFS=$'\t' read -r n m; do med["$n"]="$m"; done < <("${rt[@]}" "$rr" -g "${BENCH_GAP_MS:-0}" "$runs" "${args[@]}")
 elif command -v hyperfine >/dev/null; then
   args=()
   for i in "${!cmds[@]}"; do args+=(-n "${names[$i]}" "${cmds[$i]}"); done

@@ -124,6 +124,7 @@ typedef struct csb_http_chunked {
   size_t line_len;    /* private: bytes of the current size/trailer line */
   size_t trailer_bytes;
   int done;           /* the terminating chunk and trailers were consumed */
+  int no_trailers;    /* set by the caller: a trailer field is refused */
 } csb_http_chunked;
 
 void csb_http_chunked_init(csb_http_chunked *c);
@@ -134,7 +135,10 @@ void csb_http_chunked_init(csb_http_chunked *c);
  * malformed input (*why set). When `decoded` is non-NULL the chunk data is
  * appended to it. Chunk-size lines (extensions included) and the trailer
  * section are bounded (4 KiB and 16 KiB); trailer lines are field lines
- * (token ":" value, no control characters but HTAB). */
+ * (token ":" value, no control characters but HTAB). With `no_trailers`
+ * set after csb_http_chunked_init, a body with any trailer field is
+ * refused at the field's first byte (-1, "trailer fields not accepted"):
+ * nothing of it is consumed. */
 long csb_http_chunked_feed(csb_http_chunked *c, const char *p, size_t n, csb_buf *decoded, const char **why);
 
 /* ---- targets and authorities ------------------------------------------------ */

@@ -500,6 +500,7 @@ long csb_http_chunked_feed(csb_http_chunked *c, const char *p, size_t n, csb_buf
           break;
         }
         if (ch == ' ' || ch == '\t' || !is_tchar(ch)) CFAIL("malformed trailer");
+        if (c->no_trailers) CFAIL("trailer fields not accepted");
         c->state = CH_TRAILER_NAME;
         break;
       case CH_TRAILER_NAME:

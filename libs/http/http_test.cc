@@ -260,6 +260,35 @@ TEST(Chunked, TrailerLinesAreFieldLines) {
   }
 }
 
+TEST(Chunked, NoTrailersRefusesTheFirstField) {
+  for (bool bw : {false, true}) {
+    std::string in = "3\r\nabc\r\n0\r\nAuthorization: x\r\n\r\n";
+    csb_http_chunked c;
+    csb_http_chunked_init(&c);
+    c.no_trailers = 1;
+    const char *why = nullptr;
+    long total = 0, r = 0;
+    for (size_t i = 0; i < in.size(); i += bw ? 1 : in.size()) {
+      r = csb_http_chunked_feed(&c, in.data() + i, bw ? 1 : in.size(), nullptr, &why);
+      if (r < 0) break;
+      total += r;
+    }
+    EXPECT_EQ(r, -1);
+    EXPECT_STREQ(why, "trailer fields not accepted");
+    EXPECT_FALSE(c.done);
+    // Bytewise, everything before the field was consumed, nothing of it.
+    if (bw) {
+      EXPECT_EQ(total, (long)in.find("Authorization"));
+    }
+    // An empty trailer section is fine.
+    std::string ok = "3\r\nabc\r\n0\r\n\r\n";
+    csb_http_chunked_init(&c);
+    c.no_trailers = 1;
+    EXPECT_EQ(csb_http_chunked_feed(&c, ok.data(), ok.size(), nullptr, &why), (long)ok.size());
+    EXPECT_TRUE(c.done);
+  }
+}
+
 TEST(Targets, AbsoluteAndOrigin) {
   csb_http_target t;
   const char *why;

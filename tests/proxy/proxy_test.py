@@ -69,9 +69,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 line = self.rfile.readline()
                 n = int(line.split(b";")[0], 16)
                 if n == 0:
-                    while self.rfile.readline() not in (b"\r\n", b""):
-                        pass
-                    return data
+                    while True:
+                        t = self.rfile.readline()
+                        if t in (b"\r\n", b""):
+                            return data
+                        self.trailers.append(t.decode("latin-1").rstrip("\r\n"))
                 data += self.rfile.read(n)
                 self.rfile.read(2)
         n = int(self.headers.get("Content-Length", "0") or 0)
@@ -91,6 +93,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         srv = self.server
         srv.requests += 1
         srv.log.append((self.command, self.path))
+        self.trailers = []
         body = self._body()
         path = self.path
         if path.startswith("/files/"):
@@ -125,7 +128,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
             return
         info = {"method": self.command, "path": path, "body": body.decode("latin-1"),
-                "headers": {k.lower(): v for k, v in self.headers.items()}, "server": srv.label}
+                "headers": {k.lower(): v for k, v in self.headers.items()}, "server": srv.label,
+                "trailers": self.trailers}
         self._send(200, json.dumps(info).encode())
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_OPTIONS = _handle
@@ -1102,6 +1106,37 @@ class Mitm(unittest.TestCase):
             self.assertEqual(status_of(r.stdout), 403, r.stdout)
             self.assertIn(b"x-proxy-error: blocked-by-mitm-hook", r.stdout)
             self.assertEqual(TLS.log[before:], [])
+
+    def test_hooked_request_trailers_are_refused(self):
+        """A trailer field could carry past a hook what its rules strip or
+        match in the head: a hooked chunked request with one gets 400 and
+        the origin never sees the field; other requests keep theirs."""
+        hooks = {"mitm": {"hooks": {"h": {"host": "hooked.test", "methods": ["POST"], "path_prefixes": ["/echo"],
+                                          "action": ["s"]}},
+                          "actions": {"s": {"strip_request_headers": ["authorization"]}}}}
+        body = b"3\r\nabc\r\n0\r\n"
+        with Proxy(proxy=hooks) as px:
+            ctx = ssl.create_default_context(cafile=px.env()["SSL_CERT_FILE"])
+            for trailer, status in ((b"", 200), (b"Authorization: Basic dXNlcg==\r\n", 400)):
+                t = ctx.wrap_socket(http_tunnel(px, b"hooked.test:%d" % TLS.port), server_hostname="hooked.test")
+                t.sendall(b"POST /echo HTTP/1.1\r\nHost: hooked.test:%d\r\nAuthorization: Basic dXNlcg==\r\n"
+                          b"Transfer-Encoding: chunked\r\n\r\n%s%s\r\n" % (TLS.port, body, trailer))
+                head, resp = read_response(t.makefile("rb"))
+                t.close()
+                self.assertEqual(status_of(head), status, (trailer, head, resp))
+                if status == 200:
+                    doc = json.loads(resp)
+                    self.assertEqual((doc["body"], doc["trailers"]), ("abc", []))
+                    self.assertNotIn("authorization", doc["headers"])
+                else:
+                    self.assertEqual(resp, b"trailer fields not accepted")
+            # not hooked: the trailer section goes on as it came
+            r = raw(px.addrs["http"], b"POST http://allowed.test:%d/echo HTTP/1.1\r\nHost: allowed.test:%d\r\n"
+                    b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n%sX-Sum: 1\r\n\r\n"
+                    % (ORIGIN.port, ORIGIN.port, body))
+            head, _, resp = r.partition(b"\r\n\r\n")
+            self.assertEqual(status_of(head), 200, r)
+            self.assertEqual(json.loads(resp)["trailers"], ["X-Sum: 1"])
 
     def test_hook_bypasses(self):
         """Every way to name a hooked origin either meets its hooks or is refused."""

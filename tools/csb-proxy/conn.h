@@ -90,6 +90,7 @@ struct px_conn {
   csb_http_framing req_fr, resp_fr;
   uint64_t req_left, resp_left;
   csb_http_chunked req_ch, resp_ch;
+  int req_hooked;        /* a MITM hook rewrites this request's header fields */
   int req_done, resp_done, resp_head_done;
   int client_ka, resp_ka, up_ka;
   int resp_bytes;        /* response bytes already given to the client */

@@ -287,6 +287,7 @@ static void handle_unix(px_conn *c, const csb_http_head *h, const csb_http_heade
     put_header(&head, x);
   }
   if (!have_host) csb_buf_puts(&head, "Host: localhost\r\n");
+  c->req_hooked = 0;
   put_framing(&head, &c->req_fr);
   csb_buf_puts(&head, "\r\n");
   free(c->req_head);
@@ -539,6 +540,10 @@ static int build_forward_head(px_conn *c) {
                        act->inject[k].value ? act->inject[k].value : "");
     }
   }
+  /* a trailer field would reach the origin past the hook's rules on header
+   * fields (an origin that merges trailers into the head would see a
+   * stripped field again, or one the hook matched on changed) */
+  c->req_hooked = hook != NULL;
   put_framing(&head, &c->req_fr);
   csb_buf_puts(&head, "\r\n");
   free(c->req_head);
@@ -607,6 +612,7 @@ static void start_forward(px_conn *c) {
   csb_buf_append(&c->uout, c->req_head, c->req_head_len);
   c->req_left = c->req_fr.length;
   csb_http_chunked_init(&c->req_ch);
+  c->req_ch.no_trailers = c->req_hooked;
   c->req_done = c->req_fr.kind == CSB_HTTP_BODY_NONE;
   c->resp_done = c->resp_head_done = 0;
   c->resp_bytes = 0;

@@ -5,7 +5,9 @@
  * and its framing, target and authority are evaluated. The bytes after the
  * head go through the chunked decoder twice, in one piece and byte by
  * byte; both runs must agree on the consumed length, the decoded bytes and
- * the verdict. Any violation aborts. Fuzzing proper (docs/fuzzing.md):
+ * the verdict; the same again refusing trailer fields, which may only turn
+ * an accepted body into a refused one, never change what an accepted one
+ * consumed. Any violation aborts. Fuzzing proper (docs/fuzzing.md):
  *
  *   clang -std=c17 -g -O1 -fsanitize=fuzzer,address,undefined -Ilibs/base -Ilibs/http \
  *     libs/base/{base,os,sha256,utf8}.c libs/http/http.c libs/http/fuzz_http.c -o /tmp/fuzz_http
@@ -30,13 +32,16 @@ static void check_head(const char *buf, size_t len, const csb_http_head *h) {
   }
 }
 
-static void chunked_both_ways(const char *p, size_t n) {
+/* Feeds p[0..n) whole and byte by byte; returns the consumed length (-1:
+ * refused). */
+static long chunked_both_ways(const char *p, size_t n, int no_trailers) {
   csb_http_chunked a, b;
   csb_buf da, db;
   csb_buf_init(&da);
   csb_buf_init(&db);
   csb_http_chunked_init(&a);
   csb_http_chunked_init(&b);
+  a.no_trailers = b.no_trailers = no_trailers;
   const char *why = NULL;
   long ra = csb_http_chunked_feed(&a, p, n, &da, &why);
   long rb = 0;
@@ -57,6 +62,12 @@ static void chunked_both_ways(const char *p, size_t n) {
   }
   csb_buf_free(&da);
   csb_buf_free(&db);
+  return ra;
+}
+
+static void chunked_checks(const char *p, size_t n) {
+  long all = chunked_both_ways(p, n, 0), strict = chunked_both_ways(p, n, 1);
+  if (strict >= 0 && strict != all) abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -78,7 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       (void)csb_http_parse_authority(h->target, h->target_len, &au, &why);
       const csb_http_header *host = csb_http_find(h, "host");
       if (host) (void)csb_http_parse_authority(host->value, host->value_len, &au, &why);
-      chunked_both_ways(buf + h->head_len, size - h->head_len);
+      chunked_checks(buf + h->head_len, size - h->head_len);
     } else if (st != CSB_HTTP_INCOMPLETE) {
       if (!why) abort();
     }
@@ -91,6 +102,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     free(h);
   }
-  chunked_both_ways(buf, size);
+  chunked_checks(buf, size);
   return 0;
 }

@@ -430,6 +430,106 @@ int csb_glob_expand_ex(const csb_glob *g, const csb_glob_expand_opts *opts,
 int csb_glob_expand(const csb_glob *g, int max_depth, size_t max_matches,
                     csb_strv *out, csb_error *err);
 
+/* ---- below symlinked directories (glob_links.c) ----------------------
+ *
+ * csb_glob_expand_ex never enters a link (opts->links lists the ones it
+ * stopped at), while a deny glob matches paths lexically: `/w/lnk/a.env`
+ * is matched by `/w/l?k/a.env` wherever `lnk` leads. csb_glob_walk_links
+ * walks what lies below such links by lexical path (the link's path with
+ * the names below its target appended) and reports every match. It does
+ * no file-system access of its own: everything goes through the caller's
+ * callbacks (a POSIX host, the Windows file system, a fixture tree), so
+ * it builds for every target, Windows included.
+ *
+ * Lexical paths are '/'-separated, as the glob matches them; every other
+ * path given to or returned by a callback is in the callbacks' host form.
+ * Strings the callbacks return are heap strings that the walk frees;
+ * everything passed to csb_glob_walk_links is borrowed for the call.
+ * Callbacks that can fail say so by their result as documented below;
+ * only on_match stops the walk (returning 0 with *err set). */
+
+/* What a path is, not following it when it is a link. */
+typedef enum csb_glob_node {
+  CSB_GLOB_NODE_MISSING = 0,
+  CSB_GLOB_NODE_DIR,
+  CSB_GLOB_NODE_LINK, /* a symlink (on Windows: a reparse point) */
+  CSB_GLOB_NODE_OTHER,
+} csb_glob_node;
+
+typedef struct csb_glob_links_ops {
+  /* Appends the names in directory `dir` ("." and ".." left out) to
+   * `names`, in any order. 0: it cannot be read or is gone, and is
+   * skipped (as the expansion walker skips it). */
+  int (*list)(void *ctx, const char *dir, csb_strv *names);
+  /* What `path` is. */
+  csb_glob_node (*kind)(void *ctx, const char *path);
+  /* The canonical path the link `link` leads to, or NULL when it leads
+   * nowhere (or somewhere the walk must not go). */
+  char *(*target)(void *ctx, const char *link);
+  /* 1 when `canon` (a canonical path from `target`) is a directory. */
+  int (*is_dir)(void *ctx, const char *canon);
+  /* `dir` joined with the entry name `name`. */
+  char *(*join)(void *ctx, const char *dir, const char *name);
+  /* Optional: the lexical path of the entry `name` in the directory
+   * reached as `lex` (e.g. csb_path_join, which also normalises). NULL:
+   * `lex` + "/" + `name`. */
+  char *(*lex_join)(void *ctx, const char *lex, const char *name);
+  /* 1 when `path` is `dir` or lies below it (both canonical). */
+  int (*under)(void *ctx, const char *dir, const char *path);
+  /* Optional: the form of the lexical path `lex` that the glob is tested
+   * against (e.g. names folded as the expansion folds them). NULL: `lex`
+   * itself. */
+  char *(*test_form)(void *ctx, const char *lex);
+  /* Optional: the path of the link at the lexical path `lex` (a link the
+   * walk starts from). NULL: `lex` itself. */
+  char *(*link_path)(void *ctx, const char *lex);
+  /* A match: `lex` is its lexical path, `path` the path it was listed as
+   * (its directory canonical), `kind` what `path` is. Returns 1 to go on,
+   * or 0 with *err set to stop the walk (e.g. too many matches). */
+  int (*on_match)(void *ctx, const char *lex, const char *path,
+                  csb_glob_node kind, csb_error *err);
+} csb_glob_links_ops;
+
+/* Entries looked at below the links of one walk before giving up. */
+#define CSB_GLOB_LINKS_MAX_VISITS ((size_t)1000000)
+
+typedef struct csb_glob_links_walk {
+  const csb_glob_links_ops *ops;
+  void *ctx; /* passed to every callback */
+  /* Tested against lexical paths (their test_form): matches, and whether
+   * a directory may hold one (csb_glob_may_match_below). */
+  const csb_glob *g;
+  /* As csb_glob_expand_opts.max_depth, counted below `root`; negative:
+   * unlimited. */
+  int max_depth;
+  /* More entries looked at than this is an error; 0 means
+   * CSB_GLOB_LINKS_MAX_VISITS. */
+  size_t max_visits;
+  /* How error messages name the walk: "the tree under `LABEL` is deeper
+   * than 256 levels", "more than 1000000 entries below links under
+   * `LABEL`". NULL: the deep tree is named by its lexical path, and the
+   * other message is "more than 1000000 entries below symlinked
+   * directories". */
+  const char *label;
+} csb_glob_links_walk;
+
+/* Walks below each link of `links` (lexical paths, sorted, as
+ * csb_glob_expand_opts.links returns them) that lies strictly below
+ * `root` (the lexical directory the expansion walked; its entries are at
+ * depth 1; other links are skipped). A link is walked when its target is
+ * a directory; every entry below it is reported to on_match when the glob
+ * matches its lexical path, and entered when it is a directory or a link
+ * to one, the depth limit leaves a level below it and the glob may match
+ * below it. Without a depth limit, a link whose target is (or lies above)
+ * a directory already entered through a link on the way down is not
+ * walked again: everything below it is reached then, and loops end.
+ * Entries of a directory are visited in bytewise order of their names.
+ * Returns 1, or 0 with *err set: a tree deeper than
+ * CSB_GLOB_MAX_WALK_DEPTH below `root`, more than max_visits entries, or
+ * on_match's error. Matches reported before a failure stay reported. */
+int csb_glob_walk_links(const csb_glob_links_walk *w, const char *root,
+                        const csb_strv *links, csb_error *err);
+
 /* ======================================================================
  * 4. Windows paths (lexical only; for policy documents of platform
  *    "windows", on any host). Normal form: `X:\a\b` (upper-case drive, no

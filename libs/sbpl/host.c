@@ -108,98 +108,78 @@ static char *system_readlink(const void *ctx, const char *path) {
  * The walker never enters a symlinked directory, while the policy matches
  * paths lexically: `/w/lnk/a.env` is denied by the glob `/w/l?k/a.env` even
  * when `lnk` leads elsewhere, and Seatbelt checks where it leads. What lies
- * below such a link is walked here by its lexical path, and what every
- * match resolves to is reported. */
+ * below such a link is walked by its lexical path (csb_glob_walk_links, over
+ * this host's file system), and what every match resolves to is reported. */
 
-/* Entries looked at below links, per glob, before giving up. */
-#define BELOW_LINKS_MAX_VISITS ((size_t)1000000)
-
-typedef struct below_links {
-  const csb_glob *g;
-  int max_depth; /* < 0: unlimited */
-  size_t visits;
-  csb_strv chain; /* directories entered through links */
-  csb_strv *out;
-  csb_error *err;
-} below_links;
-
-static int walk_link(below_links *W, const char *lex, const char *link, int depth);
-
-/* Walks the directory `dir`, reached by the lexical path `lex` at `depth`
- * levels below the glob's prefix. */
-static int walk_dir(below_links *W, const char *lex, const char *dir, int depth) {
-  if (depth >= CSB_GLOB_MAX_WALK_DEPTH)
-    return csb_error_set(W->err, "the tree under `%s` is deeper than %d levels", lex,
-                         CSB_GLOB_MAX_WALK_DEPTH);
+static int below_list(void *ctx, const char *dir, csb_strv *names) {
+  (void)ctx;
   DIR *d = opendir(dir);
-  if (d == NULL) return 1; /* unreadable or gone: as the walker */
-  csb_strv names;
-  csb_strv_init(&names);
+  if (d == NULL) return 0;
   for (struct dirent *e; (e = readdir(d)) != NULL;)
     if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-      csb_strv_push(&names, e->d_name);
+      csb_strv_push(names, e->d_name);
   closedir(d);
-  csb_strv_sort_unique(&names);
-  int ok = 1;
-  for (size_t i = 0; i < names.len && ok; i++) {
-    if (++W->visits > BELOW_LINKS_MAX_VISITS) {
-      ok = csb_error_set(W->err, "more than %zu entries below symlinked directories",
-                         BELOW_LINKS_MAX_VISITS);
-      break;
-    }
-    char *child_lex = csb_path_join(lex, names.items[i]);
-    char *child = csb_path_join(dir, names.items[i]);
-    struct stat st;
-    int exists = lstat(child, &st) == 0;
-    if (exists && csb_glob_match(W->g, child_lex)) {
-      /* `dir` is canonical (a link's target, or a directory below one):
-       * only a link child leads elsewhere */
-      char *target = NULL;
-      struct stat tst;
-      if (!S_ISLNK(st.st_mode))
-        csb_strv_push(W->out, child);
-      else if (csb_path_canonicalize(child, &target, NULL) && stat(target, &tst) == 0)
-        csb_strv_push(W->out, target);
-      free(target);
-    }
-    if (exists && (W->max_depth < 0 || depth + 1 < W->max_depth) &&
-        csb_glob_may_match_below(W->g, child_lex)) {
-      if (S_ISDIR(st.st_mode))
-        ok = walk_dir(W, child_lex, child, depth + 1);
-      else if (S_ISLNK(st.st_mode))
-        ok = walk_link(W, child_lex, child, depth + 1);
-    }
-    free(child);
-    free(child_lex);
-  }
-  csb_strv_free(&names);
-  return ok;
+  return 1;
 }
 
-/* Walks below the symlink `link`, reached by `lex` at `depth`, when it
- * leads to a directory. Without a depth limit a link leading back above
- * where it was entered is walked once: everything below it is reached
- * then. */
-static int walk_link(below_links *W, const char *lex, const char *link, int depth) {
+static csb_glob_node below_kind(void *ctx, const char *path) {
+  (void)ctx;
+  struct stat st;
+  if (lstat(path, &st) != 0) return CSB_GLOB_NODE_MISSING;
+  if (S_ISLNK(st.st_mode)) return CSB_GLOB_NODE_LINK;
+  return S_ISDIR(st.st_mode) ? CSB_GLOB_NODE_DIR : CSB_GLOB_NODE_OTHER;
+}
+
+/* The canonical target of `link` when it exists, else NULL. */
+static char *below_target(void *ctx, const char *link) {
+  (void)ctx;
   char *t = NULL;
   struct stat st;
-  if (!csb_path_canonicalize(link, &t, NULL) || stat(t, &st) != 0 || !S_ISDIR(st.st_mode)) {
-    free(t);
-    return 1;
-  }
-  int ok = 1;
-  for (size_t i = 0; W->max_depth < 0 && i < W->chain.len && ok; i++)
-    ok = !csb_path_is_under(t, W->chain.items[i]);
-  if (ok) {
-    csb_strv_push(&W->chain, t);
-    ok = walk_dir(W, lex, t, depth);
-    free(W->chain.items[--W->chain.len]);
-  } else {
-    ok = 1;
-  }
+  if (csb_path_canonicalize(link, &t, NULL) && stat(t, &st) == 0) return t;
   free(t);
-  return ok;
+  return NULL;
 }
+
+static int below_is_dir(void *ctx, const char *canon) {
+  (void)ctx;
+  struct stat st;
+  return stat(canon, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static char *below_join(void *ctx, const char *dir, const char *name) {
+  (void)ctx;
+  return csb_path_join(dir, name);
+}
+
+static int below_under(void *ctx, const char *dir, const char *path) {
+  (void)ctx;
+  return csb_path_is_under(dir, path);
+}
+
+static void push_link_target(csb_strv *out, const char *link) {
+  char *target = below_target(NULL, link);
+  if (target != NULL) csb_strv_push_owned(out, target);
+}
+
+/* A match below a link: where it resolves to. Its directory is canonical
+ * (a link's target, or a directory below one): only a link leads
+ * elsewhere. */
+static int below_match(void *ctx, const char *lex, const char *path, csb_glob_node kind,
+                       csb_error *err) {
+  (void)lex;
+  (void)err;
+  if (kind == CSB_GLOB_NODE_LINK)
+    push_link_target(ctx, path);
+  else if (kind != CSB_GLOB_NODE_MISSING)
+    csb_strv_push(ctx, path);
+  return 1;
+}
+
+/* Lexical paths are joined as host paths (and matched as they are), and
+ * links are walked from them. */
+static const csb_glob_links_ops k_below_ops = {below_list, below_kind, below_target, below_is_dir,
+                                               below_join, below_join, below_under,  NULL,
+                                               NULL,       below_match};
 
 static int system_glob_link_targets(const void *ctx, const char *pattern, int max_depth, csb_strv *out,
                                     csb_error *err) {
@@ -220,26 +200,10 @@ static int system_glob_link_targets(const void *ctx, const char *pattern, int ma
   csb_strv_init(&links);
   eo.links = &links;
   int ok = csb_glob_expand_ex(g, &eo, &m, err);
-  for (size_t i = 0; ok && i < m.len; i++) {
-    struct stat st;
-    char *target = NULL;
-    if (lstat(m.items[i], &st) != 0 || !S_ISLNK(st.st_mode)) continue;
-    if (csb_path_canonicalize(m.items[i], &target, NULL) && stat(target, &st) == 0)
-      csb_strv_push(out, target);
-    free(target);
-  }
-  below_links W = {g, max_depth > 0 ? max_depth : -1, 0, {0}, out, err};
-  csb_strv_init(&W.chain);
-  size_t plen = strlen(prefix);
-  for (size_t i = 0; ok && i < links.len; i++) {
-    /* Levels below the prefix: the link's components after it. */
-    const char *tail = links.items[i] + (strncmp(links.items[i], prefix, plen) == 0 ? plen : 0);
-    while (*tail == '/') tail++;
-    int depth = 1;
-    for (const char *c = tail; *c; c++) depth += *c == '/';
-    ok = walk_link(&W, links.items[i], links.items[i], depth);
-  }
-  csb_strv_free(&W.chain);
+  for (size_t i = 0; ok && i < m.len; i++)
+    if (below_kind(NULL, m.items[i]) == CSB_GLOB_NODE_LINK) push_link_target(out, m.items[i]);
+  csb_glob_links_walk W = {&k_below_ops, out, g, max_depth > 0 ? max_depth : -1, 0, NULL};
+  if (ok) ok = csb_glob_walk_links(&W, prefix, &links, err);
   csb_strv_free(&links);
   csb_strv_free(&m);
   csb_glob_free(g);

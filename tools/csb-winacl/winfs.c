@@ -446,6 +446,15 @@ static char *from_host(wfs *fs, const char *host) {
   return NULL;
 }
 
+/* The Windows path of where host path `host` leads (links resolved), or
+ * NULL when it does not exist or lies outside the fs root. */
+static char *win_target(wfs *fs, const char *host) {
+  char *real = host_realpath(host);
+  char *w = real ? from_host(fs, real) : NULL;
+  free(real);
+  return w;
+}
+
 char *wfs_host_path(wfs *fs, const char *path) { return to_host(fs, path); }
 
 wfs_kind wfs_lkind(wfs *fs, const char *path) {
@@ -481,11 +490,8 @@ int wfs_list(wfs *fs, const char *path, csb_strv *names) {
 
 char *wfs_canonical(wfs *fs, const char *path) {
   char *h = to_host(fs, path);
-  char *real = host_realpath(h);
+  char *w = win_target(fs, h);
   free(h);
-  if (real == NULL) return NULL;
-  char *w = from_host(fs, real);
-  free(real);
   return w;
 }
 
@@ -672,24 +678,18 @@ static char *walker_form(const char *host) {
  * link is walked here, by the link's lexical path, and every match is
  * denied under that path and its canonical target. */
 
-/* Entries looked at below links, per glob, before giving up. */
-#define FOLLOW_MAX_VISITS ((size_t)1000000)
-
 typedef struct follow_ctx {
   wfs *fs;
-  const csb_glob *hg;    /* the pattern over walker-form host paths */
   const char *walk_root; /* walker form of the prefix's host path */
   const char *win_prefix;
-  int max_depth;
-  size_t max_matches, nmatches, visits;
-  csb_strv chain; /* canonical host directories entered through links */
+  size_t max_matches, nmatches;
   csb_strv *matches, *targets;
-  csb_error *err;
 } follow_ctx;
 
 /* A walker-form path as the pattern matches it: names below the walk root
  * folded (the walker folds them the same way). */
-static char *follow_test_form(const follow_ctx *C, const char *lex) {
+static char *follow_test_form(void *ctx, const char *lex) {
+  const follow_ctx *C = ctx;
   size_t rn = strlen(C->walk_root);
   csb_buf b = {0};
   csb_buf_append(&b, lex, rn);
@@ -734,83 +734,91 @@ static int host_under(const char *dir, const char *path) {
          (n > 0 && (dir[n - 1] == '/' || dir[n - 1] == '\\'));
 }
 
-static int follow_link(follow_ctx *C, const char *lex, const char *link_host, int depth);
+static int follow_list(void *ctx, const char *dir, csb_strv *names) {
+  (void)ctx;
+  return host_list(dir, names);
+}
 
-/* Walks the directory `canon` (host path), reached by the walker-form
- * lexical path `lex` at `depth` levels below the walk root. */
-static int follow_dir(follow_ctx *C, const char *lex, const char *canon, int depth) {
-  if (depth >= CSB_GLOB_MAX_WALK_DEPTH)
-    return csb_error_set(C->err, "the tree under `%s` is deeper than %d levels", C->win_prefix,
-                         CSB_GLOB_MAX_WALK_DEPTH);
-  csb_strv names;
-  csb_strv_init(&names);
-  if (!host_list(canon, &names)) return 1; /* unreadable or gone: as the walker */
-  sort_names(&names);
-  int ok = 1;
-  for (size_t i = 0; i < names.len && ok; i++) {
-    if (++C->visits > FOLLOW_MAX_VISITS) {
-      ok = csb_error_set(C->err, "more than %zu entries below links under `%s`",
-                         FOLLOW_MAX_VISITS, C->win_prefix);
-      break;
-    }
-    char *child_lex = csb_xasprintf("%s/%s", lex, names.items[i]);
-    csb_buf cb = {0};
-    csb_buf_puts(&cb, canon);
-    host_join(&cb, names.items[i]);
-    char *child = csb_buf_steal(&cb);
-    char *test = follow_test_form(C, child_lex);
-    int d = depth + 1;
-    if (csb_glob_match(C->hg, test)) {
-      if (++C->nmatches > C->max_matches) {
-        ok = csb_error_set(C->err, "more than %zu matching paths under `%s`", C->max_matches,
-                           C->win_prefix);
-      } else {
-        char *rel = win_rel(walker_tail(C->walk_root, child_lex));
-        char *w = csb_winpath_join(C->win_prefix, rel);
-        if (w != NULL) csb_strv_push_owned(C->matches, w);
-        char *real = host_realpath(child);
-        char *t = real ? from_host(C->fs, real) : NULL;
-        if (t != NULL) csb_strv_push_owned(C->targets, t);
-        free(real);
-        free(rel);
-      }
-    }
-    if (ok && (C->max_depth < 0 || d < C->max_depth) && csb_glob_may_match_below(C->hg, test)) {
-      wfs_kind k = host_lkind(child);
-      if (k == WFS_DIR)
-        ok = follow_dir(C, child_lex, child, d);
-      else if (k == WFS_LINK)
-        ok = follow_link(C, child_lex, child, d);
-    }
-    free(test);
-    free(child);
-    free(child_lex);
+static csb_glob_node follow_kind(void *ctx, const char *path) {
+  (void)ctx;
+  switch (host_lkind(path)) {
+    case WFS_MISSING:
+      return CSB_GLOB_NODE_MISSING;
+    case WFS_DIR:
+      return CSB_GLOB_NODE_DIR;
+    case WFS_LINK:
+      return CSB_GLOB_NODE_LINK;
+    default:
+      return CSB_GLOB_NODE_OTHER;
   }
-  csb_strv_free(&names);
-  return ok;
 }
 
-/* Walks below the link `link_host` (host path), reached by the walker-form
- * lexical path `lex` at `depth`: a directory inside the fs root. Without a
- * depth limit a link leading back above where it was entered is walked
- * once: every object below it is reached then. */
-static int follow_link(follow_ctx *C, const char *lex, const char *link_host, int depth) {
+/* The canonical host path a link leads to, when that lies inside the fs
+ * root. */
+static char *follow_target(void *ctx, const char *link_host) {
+  const follow_ctx *C = ctx;
   char *t = host_realpath(link_host);
-  if (t == NULL) return 1;
-  char *w = from_host(C->fs, t);
-  int ok = 1;
-  if (w == NULL || host_kind_follow(t) != WFS_DIR) goto out;
-  if (C->max_depth < 0)
-    for (size_t i = 0; i < C->chain.len; i++)
-      if (host_under(t, C->chain.items[i])) goto out;
-  csb_strv_push(&C->chain, t);
-  ok = follow_dir(C, lex, t, depth);
-  free(C->chain.items[--C->chain.len]);
-out:
+  char *w = t ? from_host(C->fs, t) : NULL;
+  if (w == NULL) {
+    free(t);
+    return NULL;
+  }
   free(w);
-  free(t);
-  return ok;
+  return t;
 }
+
+static int follow_is_dir(void *ctx, const char *canon) {
+  (void)ctx;
+  return host_kind_follow(canon) == WFS_DIR;
+}
+
+static char *follow_join(void *ctx, const char *dir, const char *name) {
+  (void)ctx;
+  csb_buf b = {0};
+  csb_buf_puts(&b, dir);
+  host_join(&b, name);
+  return csb_buf_steal(&b);
+}
+
+static int follow_under(void *ctx, const char *dir, const char *path) {
+  (void)ctx;
+  return host_under(dir, path);
+}
+
+static char *follow_link_path(void *ctx, const char *lex) {
+  (void)ctx;
+  return host_form(lex);
+}
+
+/* A match below a link: denied under its lexical Windows path and its
+ * canonical target. */
+static int follow_match(void *ctx, const char *lex, const char *path, csb_glob_node kind,
+                        csb_error *err) {
+  (void)kind;
+  follow_ctx *C = ctx;
+  if (++C->nmatches > C->max_matches)
+    return csb_error_set(err, "more than %zu matching paths under `%s`", C->max_matches,
+                         C->win_prefix);
+  char *rel = win_rel(walker_tail(C->walk_root, lex));
+  char *w = csb_winpath_join(C->win_prefix, rel);
+  if (w != NULL) csb_strv_push_owned(C->matches, w);
+  char *t = win_target(C->fs, path);
+  if (t != NULL) csb_strv_push_owned(C->targets, t);
+  free(rel);
+  return 1;
+}
+
+static const csb_glob_links_ops k_follow_ops = {
+    .list = follow_list,
+    .kind = follow_kind,
+    .target = follow_target,
+    .is_dir = follow_is_dir,
+    .join = follow_join,
+    .under = follow_under,
+    .test_form = follow_test_form,
+    .link_path = follow_link_path,
+    .on_match = follow_match,
+};
 
 int wfs_glob_expand(wfs *fs, const char *pattern, int max_depth, size_t max_matches,
                     csb_strv *matches, csb_strv *targets, csb_error *err) {
@@ -824,9 +832,7 @@ int wfs_glob_expand(wfs *fs, const char *pattern, int max_depth, size_t max_matc
   /* The canonical prefix, when reaching it crosses a link. */
   char *canon_prefix = NULL;
   if (host_lkind(host) != WFS_MISSING) {
-    char *real = host_realpath(host);
-    char *w = real ? from_host(fs, real) : NULL;
-    free(real);
+    char *w = win_target(fs, host);
     if (w != NULL && strcmp(w, win_prefix) != 0 && !csb_winpath_equal(w, win_prefix))
       canon_prefix = w;
     else
@@ -881,43 +887,19 @@ int wfs_glob_expand(wfs *fs, const char *pattern, int max_depth, size_t max_matc
        * (the walker never enters a link). */
       char *hm = host_form(m);
       char *t = NULL;
-      if (host_lkind(hm) == WFS_LINK) {
-        char *real = host_realpath(hm);
-        t = real ? from_host(fs, real) : NULL;
-        free(real);
-      } else if (canon_prefix != NULL) {
+      if (host_lkind(hm) == WFS_LINK)
+        t = win_target(fs, hm);
+      else if (canon_prefix != NULL)
         t = csb_winpath_join(canon_prefix, rel);
-      }
       if (t != NULL) csb_strv_push_owned(targets, t);
       free(hm);
       free(rel);
     }
   }
   if (ok && links.len > 0) {
-    follow_ctx C;
-    memset(&C, 0, sizeof C);
-    C.fs = fs;
-    C.hg = hg;
-    C.walk_root = walk_root;
-    C.win_prefix = win_prefix;
-    C.max_depth = max_depth;
-    C.max_matches = max_matches;
-    C.nmatches = found.len;
-    csb_strv_init(&C.chain);
-    C.matches = matches;
-    C.targets = targets;
-    C.err = err;
-    for (size_t i = 0; i < links.len && ok; i++) {
-      const char *l = links.items[i];
-      const char *tail = walker_tail(walk_root, l);
-      if (tail == NULL) continue;
-      int depth = 1;
-      for (const char *c = tail; *c; c++) depth += *c == '/';
-      char *h = host_form(l);
-      ok = follow_link(&C, l, h, depth);
-      free(h);
-    }
-    csb_strv_free(&C.chain);
+    follow_ctx C = {fs, walk_root, win_prefix, max_matches, found.len, matches, targets};
+    csb_glob_links_walk W = {&k_follow_ops, &C, hg, max_depth, 0, win_prefix};
+    ok = csb_glob_walk_links(&W, walk_root, &links, err);
     if (ok) {
       /* In sorted order, as the walker's (the caller may dedupe). */
       csb_strv_sort_unique(matches);

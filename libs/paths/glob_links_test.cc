@@ -15,6 +15,9 @@
 #include <vector>
 
 #include "csb_paths.h"
+#include "tests/lib/mutate.h"
+
+extern "C" int csb_fuzz_glob_links_one(const uint8_t *data, size_t size);
 
 namespace {
 
@@ -352,6 +355,24 @@ TEST_F(GlobLinks, TestFormAndLinkPath) {
   EXPECT_EQ(c.entered, (std::vector<std::string>{r_ + "/side"}));
   csb_strv_free(&links);
   csb_glob_free(g);
+}
+
+// The fuzz entry (fuzz_glob_links.c: in-memory link graphs) over its seeds
+// and mutations of them.
+TEST(FuzzGlobLinks, EntryOnSeedsAndMutations) {
+  // dir a; a/x.env; link l -> a; link a/loop -> the root
+  const std::string tree("\x00\x00\x00" "\x01\x0d\x00" "\x00\x12\x01" "\x01\x17\x00", 12);
+  std::vector<std::string> seeds = {
+      std::string("**/*.env\n") + std::string(1, '\0') + tree,
+      std::string("**/*.env\n\x03") + tree,
+      std::string("/r/l*/**\n\x01") + tree,
+      std::string("l/loop/l/*\n") + std::string(1, '\0') + tree + std::string("\x02\x16\x05", 3),
+      std::string("*/[ab]/**/?.env\n\x05") + tree + tree,
+  };
+  csbtest::MutateOptions o;
+  o.rounds = 2000;
+  o.seed = 7;
+  EXPECT_GT(csbtest::ForEachMutation(seeds, o, csb_fuzz_glob_links_one), 10000u);
 }
 
 }  // namespace

@@ -7,6 +7,8 @@
 #   ./dev.sh test [BAZEL ARGS...]   set up, run every test (bazel test //...),
 #                                   then the csb-bwrap differential check
 #                                   against codex (tests/bwrap/differential)
+#                                   and the fuzz targets' build commands
+#                                   (tests/fuzz/check_commands.py)
 #   ./dev.sh setup                  only set up (packages, deb-src, npm peers)
 #
 # Every step is idempotent and skipped when already done: apt runs only when
@@ -42,6 +44,8 @@ PACKAGES=(
   hyperfine         # tests/bench/startup
   wrk               # tests/bench/proxy
   tinyproxy-bin     # tests/bench/proxy: the binary only, no system service
+  clang             # libFuzzer builds (docs/fuzzing.md, tests/fuzz/check_commands.py)
+  libclang-rt-14-dev
 )
 # Debian source packages the build unpacks (see third_party/debian/pins.bzl).
 SOURCE_PACKAGES=(android-platform-external-boringssl bubblewrap cjson libcap2 libseccomp)
@@ -281,10 +285,14 @@ cmd_test() {
   # under ~/.cache. --require: a missing codex is a failure, not a skip.
   say "differential check: csb-bwrap behaviour cases under codex sandbox"
   "$ROOT/tests/bwrap/differential/run.sh" --require "$PEERS_DIR/node_modules/.bin/codex"
+  # Not a Bazel test either: the fuzz targets' documented clang commands,
+  # run from the source tree as a reader would (docs/fuzzing.md).
+  say "fuzz targets: the build command in each header, then 2000 inputs each"
+  "$ROOT/tests/fuzz/check_commands.py"
 }
 
 usage() {
-  sed -n '2,16s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+  sed -n '2,18s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
 main() {

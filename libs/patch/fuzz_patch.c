@@ -9,9 +9,11 @@
  * to apply. Any violation aborts.
  *
  * Build and run (clang with libFuzzer):
+ *   mkdir -p /tmp/winupcase && python3 libs/paths/gen_winupcase.py > /tmp/winupcase/winupcase_table.h
  *   clang -std=c17 -g -O1 -fsanitize=fuzzer,address,undefined -Ilibs/base -Ilibs/paths \
- *     -Ilibs/patch libs/patch/fuzz_patch.c libs/patch/{arena,parse,utf8,text,pending,plan,pool,commit}.c \
- *     libs/paths/{dirfd_win,glob,glob_cache,glob_expand,pathmemo,paths,spath,winpath,winpath_fs}.c \
+ *     -I/tmp/winupcase -Ilibs/patch libs/patch/fuzz_patch.c \
+ *     libs/patch/{arena,parse,utf8,text,pending,plan,pool,commit}.c \
+ *     libs/paths/{dirfd_win,glob,glob_cache,glob_expand,pathmemo,paths,spath,winfold,winpath,winpath_fs}.c \
  *     libs/base/{base,os,sha256,utf8}.c -o /tmp/fuzz_patch -pthread
  *   /tmp/fuzz_patch -max_total_time=600 -max_len=4096 /tmp/patch-corpus
  */

@@ -22,9 +22,10 @@
  * paths_test links this file and replays it over seeds and mutations. To
  * fuzz for real:
  *
+ *   mkdir -p /tmp/winupcase && python3 libs/paths/gen_winupcase.py > /tmp/winupcase/winupcase_table.h
  *   clang -std=c17 -g -O1 -fsanitize=fuzzer,address,undefined -pthread \
- *     -Ilibs/base -Ilibs/paths libs/paths/fuzz_glob.c \
- *     libs/paths/{glob,glob_cache,glob_expand,pathmemo,paths,winpath}.c \
+ *     -Ilibs/base -Ilibs/paths -I/tmp/winupcase libs/paths/fuzz_glob.c \
+ *     libs/paths/{glob,glob_cache,glob_expand,pathmemo,paths,winfold,winpath}.c \
  *     libs/base/{base,os,sha256,utf8}.c -o /tmp/fuzz_glob
  *   /tmp/fuzz_glob -max_len=512 -max_total_time=600 CORPUS_DIR
  */

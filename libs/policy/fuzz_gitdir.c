@@ -19,7 +19,7 @@
  * fuzzing proper (docs/fuzzing.md):
  *
  *   clang -std=c17 -g -O1 -fsanitize=fuzzer,address,undefined -DCSB_FUZZ_ENTRY \
- *     -Ilibs/base -Ilibs/json -Ilibs/netpolicy -Ilibs/paths -Ilibs/policy -I<cJSON source> \
+ *     -Ilibs/base -Ilibs/json -Ilibs/netpolicy -Ilibs/paths -Ilibs/policy -I/tmp/winupcase -I<cJSON source> \
  *     libs/base/{base,os,sha256,utf8}.c libs/json/json.c \
  *     libs/netpolicy/{hooks,host,index,netpolicy,pattern}.c \
  *     libs/paths/{dirfd_win,glob,glob_cache,glob_expand,pathmemo,paths,spath,winfold,winpath,winpath_fs}.c \

@@ -10,10 +10,11 @@
  *
  * Build and run (see docs/fuzzing.md; cJSON from third_party):
  *   CJSON=<dir with cJSON.c/cJSON.h, e.g. dpkg-source -x of the pinned cjson>
+ *   mkdir -p /tmp/winupcase && python3 libs/paths/gen_winupcase.py > /tmp/winupcase/winupcase_table.h
  *   clang -std=c17 -g -O1 -fsanitize=fuzzer,address,undefined \
- *     -Ilibs/base -Ilibs/json -Ilibs/paths -Ilibs/netpolicy -Ilibs/policy -I$CJSON \
+ *     -Ilibs/base -Ilibs/json -Ilibs/paths -Ilibs/netpolicy -Ilibs/policy -I$CJSON -I/tmp/winupcase \
  *     libs/base/{base,os,sha256,utf8}.c libs/json/json.c \
- *     libs/paths/{dirfd_win,glob,glob_cache,glob_expand,pathmemo,paths,spath,winpath,winpath_fs}.c \
+ *     libs/paths/{dirfd_win,glob,glob_cache,glob_expand,pathmemo,paths,spath,winfold,winpath,winpath_fs}.c \
  *     libs/netpolicy/{hooks,host,index,netpolicy,pattern}.c libs/policy/[elpsv]*.c \
  *     libs/policy/fuzz_policy_json.c $CJSON/cJSON.c -o /tmp/fuzz_policy_json -lpthread
  *   /tmp/fuzz_policy_json -max_len=8192 -max_total_time=600 CORPUS_DIR

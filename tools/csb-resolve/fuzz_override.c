@@ -24,7 +24,7 @@
  *   python3 libs/paths/gen_winupcase.py > /tmp/winupcase/winupcase_table.h
  *   clang -std=c17 -g -O1 -fsanitize=fuzzer,address,undefined -pthread -DCSB_FUZZ_ENTRY \
  *     -Ilibs/base -Ilibs/cli -Ilibs/json -Ilibs/netpolicy -Ilibs/paths -Ilibs/policy \
- *     -Ilibs/toml -I/tmp/winupcase -I<cJSON source> \
+ *     -Ilibs/toml -I/tmp/winupcase -Ibazel-bin/libs/cli -I<cJSON source> \
  *     libs/base/{base,os,sha256,utf8}.c libs/cli/cli.c libs/json/json.c \
  *     libs/netpolicy/{hooks,host,index,netpolicy,pattern}.c \
  *     libs/paths/{dirfd_win,glob,glob_cache,glob_expand,pathmemo,paths,spath,winfold,winpath,winpath_fs}.c \

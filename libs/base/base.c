@@ -12,14 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Windows (mingw-w64): no close-on-exec or controlling terminals; files are
- * read in binary mode (no CRLF translation). */
-#ifndef O_CLOEXEC
-#define O_CLOEXEC 0
-#endif
-#ifndef O_NOCTTY
-#define O_NOCTTY 0
-#endif
+/* Windows (mingw-w64): files are read in binary mode (no CRLF
+ * translation); O_CLOEXEC and O_NOCTTY come from csb_base.h. */
 #ifndef O_BINARY
 #define O_BINARY 0
 #endif

@@ -231,6 +231,26 @@ int csb_os_pin_path(int dirfd, const char *path, int *fd_out, char **real_out);
 #endif
 
 #if defined(_WIN32)
+#include <fcntl.h>
+/* open(2) flags mingw-w64 lacks, for csb's own Win32 implementations of
+ * the POSIX calls (libs/paths dirfd_win.c, libs/patch fsys_win.c): the
+ * ones that change what is opened get bits the C runtime does not use,
+ * the others are no-ops. */
+#ifndef O_NOFOLLOW
+#define O_NOFOLLOW 0x1000000
+#endif
+#ifndef O_DIRECTORY
+#define O_DIRECTORY 0x2000000
+#endif
+#ifndef O_CLOEXEC
+#define O_CLOEXEC 0
+#endif
+#ifndef O_NONBLOCK
+#define O_NONBLOCK 0
+#endif
+#ifndef O_NOCTTY
+#define O_NOCTTY 0
+#endif
 /* UTF-8 to UTF-16 and back (heap); NULL when the input is not valid. */
 wchar_t *csb_os_wide(const char *s);
 char *csb_os_utf8(const wchar_t *w);

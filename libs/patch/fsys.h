@@ -46,18 +46,6 @@
 #define PFS_SEP '\\'
 #define PFS_SEP_STR "\\"
 
-#ifndef O_NOFOLLOW
-#define O_NOFOLLOW 0x1000000
-#endif
-#ifndef O_CLOEXEC
-#define O_CLOEXEC 0
-#endif
-#ifndef O_NONBLOCK
-#define O_NONBLOCK 0
-#endif
-#ifndef O_NOCTTY
-#define O_NOCTTY 0
-#endif
 #ifndef O_PATH
 #define O_PATH 0
 #endif

@@ -21,18 +21,8 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#ifndef O_DIRECTORY
-#define O_DIRECTORY 0x2000000
-#endif
-#ifndef O_NOFOLLOW
-#define O_NOFOLLOW 0x1000000
-#endif
-#ifndef O_CLOEXEC
-#define O_CLOEXEC 0
-#endif
-#ifndef O_NONBLOCK
-#define O_NONBLOCK 0
-#endif
+#include "csb_base.h" /* O_NOFOLLOW, O_DIRECTORY, ... */
+
 #ifndef AT_SYMLINK_NOFOLLOW
 #define AT_SYMLINK_NOFOLLOW 0x100
 #endif

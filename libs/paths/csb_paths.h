@@ -463,18 +463,17 @@ typedef struct csb_glob_links_ops {
   int (*list)(void *ctx, const char *dir, csb_strv *names);
   /* What `path` is. */
   csb_glob_node (*kind)(void *ctx, const char *path);
-  /* The canonical path the link `link` leads to, or NULL when it leads
-   * nowhere (or somewhere the walk must not go). */
-  char *(*target)(void *ctx, const char *link);
-  /* 1 when `canon` (a canonical path from `target`) is a directory. */
-  int (*is_dir)(void *ctx, const char *canon);
+  /* The canonical path of the directory the link `link` leads to, or
+   * NULL when it leads nowhere, to something else than a directory, or
+   * somewhere the walk must not go. */
+  char *(*dir_target)(void *ctx, const char *link);
   /* `dir` joined with the entry name `name`. */
   char *(*join)(void *ctx, const char *dir, const char *name);
   /* Optional: the lexical path of the entry `name` in the directory
    * reached as `lex` (e.g. csb_path_join, which also normalises). NULL:
    * `lex` + "/" + `name`. */
   char *(*lex_join)(void *ctx, const char *lex, const char *name);
-  /* 1 when `path` is `dir` or lies below it (both canonical). */
+  /* 1 when `path` is `dir` or lies below it (both from dir_target). */
   int (*under)(void *ctx, const char *dir, const char *path);
   /* Optional: the form of the lexical path `lex` that the glob is tested
    * against (e.g. names folded as the expansion folds them). NULL: `lex`

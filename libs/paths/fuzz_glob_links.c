@@ -112,20 +112,14 @@ static csb_glob_node cb_kind(void *ctx, const char *path) {
   return T->n[i].kind == N_DIR ? CSB_GLOB_NODE_DIR : T->n[i].kind == N_LINK ? CSB_GLOB_NODE_LINK : CSB_GLOB_NODE_OTHER;
 }
 
-static char *cb_target(void *ctx, const char *link) {
+static char *cb_dir_target(void *ctx, const char *link) {
   const tree *T = ctx;
   int i = resolve(T, link);
   for (int hops = 0; i >= 0 && T->n[i].kind == N_LINK; hops++) {
     if (hops == MAX_HOPS) return NULL; /* ELOOP */
     i = T->n[i].target;
   }
-  return i < 0 ? NULL : node_path(T, i);
-}
-
-static int cb_is_dir(void *ctx, const char *canon) {
-  const tree *T = ctx;
-  int i = resolve(T, canon);
-  return i >= 0 && T->n[i].kind == N_DIR;
+  return i < 0 || T->n[i].kind != N_DIR ? NULL : node_path(T, i);
 }
 
 static char *cb_join(void *ctx, const char *dir, const char *name) {
@@ -159,8 +153,7 @@ static int cb_match(void *ctx, const char *lex, const char *path, csb_glob_node 
 static const csb_glob_links_ops k_ops = {
     .list = cb_list,
     .kind = cb_kind,
-    .target = cb_target,
-    .is_dir = cb_is_dir,
+    .dir_target = cb_dir_target,
     .join = cb_join,
     .under = cb_under,
     .on_match = cb_match,

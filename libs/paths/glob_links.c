@@ -88,8 +88,8 @@ static int walk_dir(walk *W, const char *lex, const char *dir, int depth) {
  * below it is reached then. */
 static int walk_link(walk *W, const char *lex, const char *link, int depth) {
   const csb_glob_links_ops *ops = W->ops;
-  char *t = ops->target(W->w->ctx, link);
-  int enter = t != NULL && ops->is_dir(W->w->ctx, t);
+  char *t = ops->dir_target(W->w->ctx, link);
+  int enter = t != NULL;
   for (size_t i = 0; enter && W->w->max_depth < 0 && i < W->chain.len; i++)
     enter = !ops->under(W->w->ctx, t, W->chain.items[i]);
   int ok = 1;

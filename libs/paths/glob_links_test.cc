@@ -43,7 +43,7 @@ std::ostream &operator<<(std::ostream &os, const Match &m) {
 
 struct Ctx {
   std::vector<Match> matches;
-  std::vector<std::string> entered;  // targets asked about (is_dir)
+  std::vector<std::string> entered;  // link targets looked at (dir_target)
   size_t stop_after = 0;             // on_match fails after this many (0: never)
   size_t root_len = 0;               // for the test form
 };
@@ -69,17 +69,15 @@ csb_glob_node Kind(void *, const char *path) {
   return S_ISDIR(st.st_mode) ? CSB_GLOB_NODE_DIR : CSB_GLOB_NODE_OTHER;
 }
 
-char *Target(void *, const char *link) {
+char *DirTarget(void *ctx, const char *link) {
   char *t = nullptr;
-  if (csb_path_canonicalize(link, &t, nullptr)) return t;
+  struct stat st;
+  if (csb_path_canonicalize(link, &t, nullptr)) {
+    static_cast<Ctx *>(ctx)->entered.push_back(t);
+    if (stat(t, &st) == 0 && S_ISDIR(st.st_mode)) return t;
+  }
   free(t);
   return nullptr;
-}
-
-int IsDir(void *ctx, const char *canon) {
-  static_cast<Ctx *>(ctx)->entered.push_back(canon);
-  struct stat st;
-  return stat(canon, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 char *Join(void *, const char *dir, const char *name) { return csb_path_join(dir, name); }
@@ -102,8 +100,7 @@ char *Upper(void *ctx, const char *lex) {
   return s;
 }
 
-const csb_glob_links_ops kOps = {List,    Kind,  Target,  IsDir,   Join,
-                                 nullptr, Under, nullptr, nullptr, OnMatch};
+const csb_glob_links_ops kOps = {List, Kind, DirTarget, Join, nullptr, Under, nullptr, nullptr, OnMatch};
 
 // ---- the tree (in a fresh directory R)
 // -----------------------------------------------------------------

@@ -130,20 +130,20 @@ static csb_glob_node below_kind(void *ctx, const char *path) {
   return S_ISDIR(st.st_mode) ? CSB_GLOB_NODE_DIR : CSB_GLOB_NODE_OTHER;
 }
 
-/* The canonical target of `link` when it exists, else NULL. */
-static char *below_target(void *ctx, const char *link) {
-  (void)ctx;
+/* The canonical target of `link` when it exists (and, with `want_dir`,
+ * is a directory), else NULL. */
+static char *link_target(const char *link, int want_dir) {
   char *t = NULL;
   struct stat st;
-  if (csb_path_canonicalize(link, &t, NULL) && stat(t, &st) == 0) return t;
+  if (csb_path_canonicalize(link, &t, NULL) && stat(t, &st) == 0 && (!want_dir || S_ISDIR(st.st_mode)))
+    return t;
   free(t);
   return NULL;
 }
 
-static int below_is_dir(void *ctx, const char *canon) {
+static char *below_dir_target(void *ctx, const char *link) {
   (void)ctx;
-  struct stat st;
-  return stat(canon, &st) == 0 && S_ISDIR(st.st_mode);
+  return link_target(link, 1);
 }
 
 static char *below_join(void *ctx, const char *dir, const char *name) {
@@ -157,7 +157,7 @@ static int below_under(void *ctx, const char *dir, const char *path) {
 }
 
 static void push_link_target(csb_strv *out, const char *link) {
-  char *target = below_target(NULL, link);
+  char *target = link_target(link, 0);
   if (target != NULL) csb_strv_push_owned(out, target);
 }
 
@@ -177,9 +177,15 @@ static int below_match(void *ctx, const char *lex, const char *path, csb_glob_no
 
 /* Lexical paths are joined as host paths (and matched as they are), and
  * links are walked from them. */
-static const csb_glob_links_ops k_below_ops = {below_list, below_kind, below_target, below_is_dir,
-                                               below_join, below_join, below_under,  NULL,
-                                               NULL,       below_match};
+static const csb_glob_links_ops k_below_ops = {
+    .list = below_list,
+    .kind = below_kind,
+    .dir_target = below_dir_target,
+    .join = below_join,
+    .lex_join = below_join,
+    .under = below_under,
+    .on_match = below_match,
+};
 
 static int system_glob_link_targets(const void *ctx, const char *pattern, int max_depth, csb_strv *out,
                                     csb_error *err) {

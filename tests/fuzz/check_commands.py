@@ -33,7 +33,7 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def command_of(path, text):
+def command_of(text):
     """The shell command of the header comment of `text`, or None."""
     lines = text.split("\n")
     for i, line in enumerate(lines):
@@ -56,12 +56,12 @@ def find_targets():
     texts = {os.path.relpath(f, ROOT): open(f, encoding="utf-8").read() for f in files}
     targets = {}
     for rel, text in texts.items():
-        cmd = command_of(rel, text)
+        cmd = command_of(text)
         if cmd is None:
             m = re.search(r"as (fuzz_\w+\.c), with\s+\*?\s*(\S+\.c)", text)
             if m:
                 other = os.path.join(os.path.dirname(rel), m.group(1))
-                base = command_of(other, texts.get(other, ""))
+                base = command_of(texts.get(other, ""))
                 if base is not None and other in base:
                     cmd = base.replace(other, m.group(2))
         targets[rel] = cmd

@@ -753,23 +753,19 @@ static csb_glob_node follow_kind(void *ctx, const char *path) {
   }
 }
 
-/* The canonical host path a link leads to, when that lies inside the fs
- * root. */
-static char *follow_target(void *ctx, const char *link_host) {
+/* The canonical host path of the directory a link leads to, when that
+ * lies inside the fs root. */
+static char *follow_dir_target(void *ctx, const char *link_host) {
   const follow_ctx *C = ctx;
   char *t = host_realpath(link_host);
   char *w = t ? from_host(C->fs, t) : NULL;
-  if (w == NULL) {
+  if (w == NULL || host_kind_follow(t) != WFS_DIR) {
+    free(w);
     free(t);
     return NULL;
   }
   free(w);
   return t;
-}
-
-static int follow_is_dir(void *ctx, const char *canon) {
-  (void)ctx;
-  return host_kind_follow(canon) == WFS_DIR;
 }
 
 static char *follow_join(void *ctx, const char *dir, const char *name) {
@@ -811,8 +807,7 @@ static int follow_match(void *ctx, const char *lex, const char *path, csb_glob_n
 static const csb_glob_links_ops k_follow_ops = {
     .list = follow_list,
     .kind = follow_kind,
-    .target = follow_target,
-    .is_dir = follow_is_dir,
+    .dir_target = follow_dir_target,
     .join = follow_join,
     .under = follow_under,
     .test_form = follow_test_form,

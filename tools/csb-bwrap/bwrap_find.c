@@ -67,8 +67,37 @@ static int *feature_flag(bw_bwrap *b, size_t i) {
                   &b->has_perms, &b->has_as_pid_1,   &b->has_info_fd, &b->has_args};
   return flags[i];
 }
-static const char *const feature_names[] = {"--argv0", "--ro-bind-fd", "--disable-userns",
-                                            "--perms", "--as-pid-1",   "--info-fd", "--args"};
+static const struct {
+  const char *name;
+  size_t len;
+} features[] = {
+#define FEATURE(s) {s, sizeof s - 1}
+    FEATURE("--argv0"),  FEATURE("--ro-bind-fd"), FEATURE("--disable-userns"), FEATURE("--perms"),
+    FEATURE("--as-pid-1"), FEATURE("--info-fd"),  FEATURE("--args"),
+#undef FEATURE
+};
+
+/* The offset of the first "--" in text[i, n), or n. A binary holds some
+ * 70 KiB and few pairs of dashes: 16 bytes are looked at at a time. */
+static size_t next_dashes(const char *text, size_t i, size_t n) {
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  typedef unsigned char v16 __attribute__((vector_size(16)));
+  while (i + 17 <= n) {
+    v16 a, b;
+    memcpy(&a, text + i, 16);
+    memcpy(&b, text + i + 1, 16);
+    v16 pair = (v16)((a == '-') & (b == '-'));
+    uint64_t w[2];
+    memcpy(w, &pair, sizeof w);
+    if (w[0]) return i + (size_t)__builtin_ctzll(w[0]) / 8;
+    if (w[1]) return i + 8 + (size_t)__builtin_ctzll(w[1]) / 8;
+    i += 16;
+  }
+#endif
+  for (; i + 1 < n; i++)
+    if (text[i] == '-' && text[i + 1] == '-') return i;
+  return n;
+}
 
 /* Sets the flags of the option names in `text`, in one pass. A name
  * counts when an option terminator follows it ("--perms" is no match in
@@ -77,19 +106,17 @@ static const char *const feature_names[] = {"--argv0", "--ro-bind-fd", "--disabl
  * into its end does not count (the next piece starts early enough to see
  * it whole). */
 static void parse_features(const char *text, size_t n, int last, bw_bwrap *b) {
-  const char *p = text, *end = text + n;
-  while (p + 1 < end && (p = memchr(p, '-', (size_t)(end - p))) != NULL) {
-    if (p + 1 < end && p[1] == '-') {
-      for (size_t i = 0; i < CSB_ARRAY_LEN(feature_names); i++) {
-        size_t wl = strlen(feature_names[i]);
-        if ((size_t)(end - p) < wl || memcmp(p, feature_names[i], wl) != 0) continue;
-        const char *after = p + wl;
-        if (after >= end ? last
-                         : (*after == ' ' || *after == 0 || *after == '\n' || *after == '\t' || *after == '='))
-          *feature_flag(b, i) = 1;
-      }
+  for (size_t i = next_dashes(text, 0, n); i < n; i = next_dashes(text, i + 1, n)) {
+    for (size_t k = 0; k < CSB_ARRAY_LEN(features); k++) {
+      size_t wl = features[k].len;
+      if (n - i < wl || text[i + 2] != features[k].name[2] || memcmp(text + i, features[k].name, wl) != 0)
+        continue;
+      size_t after = i + wl;
+      if (after >= n ? last
+                     : (text[after] == ' ' || text[after] == 0 || text[after] == '\n' ||
+                        text[after] == '\t' || text[after] == '='))
+        *feature_flag(b, k) = 1;
     }
-    p++;
   }
 }
 

@@ -505,6 +505,24 @@ TEST(BwrapFind, HelpParsing) {
   EXPECT_FALSE(b.has_argv0);
 }
 
+// The scanner looks at 16 bytes at a time: a name is found wherever it
+// starts, after runs of dashes of any length, and only with a terminator.
+TEST(BwrapFind, HelpParsingAtEveryOffset) {
+  for (size_t off = 0; off < 40; off++)
+    for (const char *pad : {"x", "-"})
+      for (const char *tail : {"\n", "=", "x", ""}) {
+        std::string text;
+        for (size_t i = 0; i < off; i++) text += pad;
+        text += std::string("--perms") + tail;
+        if (*tail == 'x') text += std::string(20, ' ');
+        bw_bwrap b;
+        memset(&b, 0, sizeof b);
+        bw_bwrap_parse_help(text.c_str(), &b);
+        EXPECT_EQ(b.has_perms, *tail != 'x') << "offset " << off << " pad " << pad << " tail '" << tail << "'";
+        EXPECT_FALSE(b.has_argv0);
+      }
+}
+
 TEST(BwrapFind, BinaryScanSeesNamesAcrossPieces) {
   TempDir t;
   std::string path = t.Sub("bwrap");

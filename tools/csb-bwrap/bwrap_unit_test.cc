@@ -7,8 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stdint.h>
-#include <poll.h>
-#include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -797,50 +795,6 @@ TEST(Registry, OnlyStandardPlacesAreTrustedForCaches) {
   EXPECT_EQ(bw_registry_trusted((tmp + "/x").c_str()), 0);
   EXPECT_EQ(bw_registry_trusted("/tmp/csb-bwrap-99999999"), 0);
   EXPECT_EQ(bw_registry_trusted(nullptr), 0);
-}
-
-// bw_close_removed: every descriptor is closed at once, and every removed
-// inode is freed soon after (the kernel reports IN_DELETE_SELF when the
-// last reference goes): none is kept alive by the socket cycle. 300
-// entries take two messages.
-TEST(Registry, RemovedEntriesAreClosedAndFreed) {
-  char dir[] = "/tmp/csb-removed-XXXXXX";
-  ASSERT_NE(mkdtemp(dir), nullptr);
-  int in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-  ASSERT_GE(in, 0);
-  enum { N = 300 };
-  std::vector<int> fds;
-  for (int i = 0; i < N; i++) {
-    std::string p = std::string(dir) + "/" + std::to_string(i);
-    if (i % 3 == 0) {
-      int f = open(p.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
-      ASSERT_GE(f, 0);
-      close(f);
-    } else {
-      ASSERT_EQ(mkdir(p.c_str(), 0755), 0);
-    }
-    int fd = open(p.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    ASSERT_GE(fd, 0);
-    ASSERT_GE(inotify_add_watch(in, p.c_str(), IN_DELETE_SELF), 0);
-    ASSERT_EQ(unlinkat(AT_FDCWD, p.c_str(), i % 3 == 0 ? 0 : AT_REMOVEDIR), 0);
-    fds.push_back(fd);
-  }
-  alignas(struct inotify_event) char buf[8192];
-  EXPECT_LT(read(in, buf, sizeof buf), 0) << "an inode was freed while still open";
-  bw_close_removed(fds.data(), fds.size());
-  for (int fd : fds) EXPECT_EQ(fcntl(fd, F_GETFD), -1) << "descriptor " << fd << " left open";
-  int freed = 0;
-  for (int waited = 0; freed < N && waited < 200; waited++) {
-    struct pollfd p = {in, POLLIN, 0};
-    poll(&p, 1, 50);
-    ssize_t n;
-    while ((n = read(in, buf, sizeof buf)) > 0)
-      for (char *e = buf; e < buf + n; e += sizeof(struct inotify_event) + ((struct inotify_event *)e)->len)
-        if (((struct inotify_event *)e)->mask & IN_DELETE_SELF) freed++;
-  }
-  EXPECT_EQ(freed, N);
-  close(in);
-  EXPECT_EQ(rmdir(dir), 0);
 }
 
 // ---- seccomp: the binary-tree layout decides as the chain does ---------------

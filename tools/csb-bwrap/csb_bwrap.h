@@ -230,11 +230,6 @@ int bw_registry_register(bw_registry *r, const char *dir, const bw_synth *t,
 /* Removes our markers; deletes targets no live process still uses, only if
  * they are still the empty file/directory bubblewrap created. */
 void bw_registry_cleanup(bw_registry *r);
-/* Closes fds, descriptors of entries this run removed (unlinked while
- * open), such that freeing their inodes, the dear part of removing an
- * entry from a disk file system, happens after the call rather than in
- * it where the kernel allows (see synthetic.c). */
-void bw_close_removed(const int *fds, size_t n);
 /* What became of the registry directory `dir` since `was` (its lstat when
  * the sandbox was planned): NULL when it is still that directory, else
  * "was removed", "was replaced by a symlink", ... */

@@ -37,7 +37,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -240,72 +239,6 @@ void bw_synth_make_all(bw_fsargs *f) {
   parent_dir_close(&pd);
 }
 
-/* Descriptors of the mount targets a run removed, still open. */
-typedef struct fd_list {
-  int *fd;
-  size_t n, cap;
-} fd_list;
-
-static void fd_list_push(fd_list *l, int fd) {
-  if (l->n == l->cap) {
-    l->cap = l->cap ? 2 * l->cap : 8;
-    l->fd = csb_xrealloc(l->fd, l->cap * sizeof *l->fd);
-  }
-  l->fd[l->n++] = fd;
-}
-
-/* (see bw_close_removed in csb_bwrap.h) Since the descriptors are open,
- * unlinking took ~3 us a directory; the inode and its blocks are freed at
- * the last close, which on ext4 mounted with `discard` costs ~50 us a
- * directory. They are sent over a Unix socket pair into the pair's own
- * receive queue, with the receiving end itself, and both ends closed: a
- * cycle of in-flight descriptors that only the kernel's collector of such
- * cycles frees, which current kernels (6.18 measured) run in a worker
- * thread shortly after. Where it runs in the closing task instead, the
- * cost stays where it was. What cannot be sent is closed here. */
-enum { FDS_PER_MESSAGE = 250 }; /* (the kernel takes at most 253) */
-
-static int send_fds(int sock, const int *fds, size_t k) {
-  union {
-    struct cmsghdr h;
-    char buf[CMSG_SPACE(FDS_PER_MESSAGE * sizeof(int))];
-  } ctl;
-  memset(&ctl, 0, sizeof ctl);
-  char byte = 0;
-  struct iovec iov = {&byte, 1};
-  struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
-                     .msg_controllen = CMSG_SPACE(k * sizeof(int))};
-  struct cmsghdr *h = CMSG_FIRSTHDR(&m);
-  h->cmsg_level = SOL_SOCKET;
-  h->cmsg_type = SCM_RIGHTS;
-  h->cmsg_len = CMSG_LEN(k * sizeof(int));
-  memcpy(CMSG_DATA(h), fds, k * sizeof(int));
-  return sendmsg(sock, &m, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0;
-}
-
-void bw_close_removed(const int *fds, size_t n) {
-  int sv[2];
-  if (n && socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) == 0) {
-    int batch[FDS_PER_MESSAGE];
-    size_t k = 0, i = 0;
-    batch[k++] = sv[1];
-    while (i < n) {
-      while (k < FDS_PER_MESSAGE && i < n) batch[k++] = fds[i++];
-      if (!send_fds(sv[0], batch, k)) break;
-      k = 0;
-    }
-    close(sv[0]);
-    close(sv[1]);
-  }
-  for (size_t i = 0; i < n; i++) close(fds[i]);
-}
-
-static void close_removed(fd_list *l) {
-  bw_close_removed(l->fd, l->n);
-  free(l->fd);
-  memset(l, 0, sizeof *l);
-}
-
 /* Removes the mount target `path` when it is still what bubblewrap made
  * (an empty directory or file) and no run holds it: a run that mounts
  * onto an existing empty entry (perhaps our mount point) holds a shared
@@ -313,7 +246,7 @@ static void close_removed(fd_list *l) {
  * which our registry does not show; removing the entry would detach that
  * run's mask. 0 when such a run holds it (left for a later run of ours),
  * else 1. */
-static int remove_if_ours(parent_dir *pd, const char *path, int kind, fd_list *removed) {
+static int remove_if_ours(parent_dir *pd, const char *path, int kind) {
   const char *leaf = NULL;
   int dfd = parent_dir_of(pd, path, &leaf);
   if (dfd < 0) return 1;
@@ -328,11 +261,7 @@ static int remove_if_ours(parent_dir *pd, const char *path, int kind, fd_list *r
   } else if (ours && (fd < 0 || (fstat(fd, &locked) == 0 && locked.st_dev == st.st_dev &&
                                  locked.st_ino == st.st_ino))) {
     /* (a directory: fails harmlessly when something was put inside) */
-    if (unlinkat(dfd, leaf, kind == BW_SYNTH_DIR ? AT_REMOVEDIR : 0) == 0 && fd >= 0) {
-      flock(fd, LOCK_UN); /* (a run waiting for it need not wait for the close) */
-      fd_list_push(removed, fd);
-      fd = -1;
-    }
+    unlinkat(dfd, leaf, kind == BW_SYNTH_DIR ? AT_REMOVEDIR : 0);
   }
   if (fd >= 0) close(fd);
   return done;
@@ -646,13 +575,12 @@ static void sweep_stale(const char *dir, int lock_fd) {
   listing l;
   list_registry(dir, &l);
   parent_dir pd = PARENT_DIR_INIT;
-  fd_list removed = {0};
   pid_t self = getpid();
   for (size_t i = 0; i < rs.n; i++) {
     record *r = &rs.r[i];
     if (r->pid <= 0 || r->pid == self || pid_alive((pid_t)r->pid)) continue;
     /* (one whose target another run holds stays for a later sweep) */
-    if (in_use_by_others(dir, &l, &rs, i, self, r->path) || remove_if_ours(&pd, r->path, r->kind, &removed)) {
+    if (in_use_by_others(dir, &l, &rs, i, self, r->path) || remove_if_ours(&pd, r->path, r->kind)) {
       r->pid = 0;
       rs.changed = 1;
     }
@@ -667,7 +595,7 @@ static void sweep_stale(const char *dir, int lock_fd) {
     struct stat st;
     if (!read_marker(dir, m->name, &kind, &path)) {
       if (lstat(f, &st) == 0) unlink(f); /* not a marker of ours: unusable */
-    } else if (in_use_by_others(dir, &l, &rs, SIZE_MAX, self, path) || remove_if_ours(&pd, path, kind, &removed)) {
+    } else if (in_use_by_others(dir, &l, &rs, SIZE_MAX, self, path) || remove_if_ours(&pd, path, kind)) {
       /* (one in_use_by_others deleted is gone already) */
       unlink(f);
     }
@@ -684,7 +612,7 @@ static void sweep_stale(const char *dir, int lock_fd) {
       size_t len = 0;
       if (kind >= 0 && csb_read_file(pf, 4096, &target, &len, NULL) && target[0] == '/' &&
           !in_use_by_others(dir, &l, &rs, SIZE_MAX, self, target))
-        remove_if_ours(&pd, target, kind, &removed);
+        remove_if_ours(&pd, target, kind);
       free(target);
       free(pf);
       old_layout_drop(mdir);
@@ -692,7 +620,6 @@ static void sweep_stale(const char *dir, int lock_fd) {
     free(mdir);
   }
   parent_dir_close(&pd);
-  close_removed(&removed);
   records_write(lock_fd, &rs);
   records_free(&rs);
   listing_free(&l);
@@ -783,13 +710,12 @@ void bw_registry_cleanup(bw_registry *r) {
   listing l;
   list_registry(r->dir, &l);
   parent_dir pd = PARENT_DIR_INIT;
-  fd_list removed = {0};
   pid_t self = getpid();
   for (size_t i = r->n; i-- > 0;) {
     /* A target another run holds keeps our record: once we are gone, a
      * later run's sweep removes it if nobody holds it then. */
     if (in_use_by_others(r->dir, &l, &rs, SIZE_MAX, self, r->targets[i]) ||
-        remove_if_ours(&pd, r->targets[i], r->kinds[i], &removed))
+        remove_if_ours(&pd, r->targets[i], r->kinds[i]))
       for (size_t j = 0; j < rs.n; j++)
         if (rs.r[j].pid == self && strcmp(rs.r[j].path, r->targets[i]) == 0) {
           rs.r[j].pid = 0;
@@ -798,7 +724,6 @@ void bw_registry_cleanup(bw_registry *r) {
     free(r->targets[i]);
   }
   parent_dir_close(&pd);
-  close_removed(&removed);
   listing_free(&l);
   records_write(r->lock_fd, &rs);
   records_free(&rs);

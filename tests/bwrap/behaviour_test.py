@@ -651,7 +651,7 @@ def deny_glob_cache_sees_every_change(t):
         for _ in range(2):
             read, reused = glob_stats(t, env={"XDG_RUNTIME_DIR": xdg})
             eq((read > 0, reused), (True, 0), "(read, reused) with the registry in %s" % xdg)
-        eq([n for n in os.listdir(os.path.join(xdg, "csb-bwrap")) if n.startswith("glob-")], [], "cache files")
+        eq([n for n in os.listdir(os.path.join(xdg, "csb-bwrap")) if n.startswith("glob")], [], "cache files")
     t.env = cache_env()
     first = glob_stats(t)
     eq(first[1], 0, "directories reused by the first expansion")
@@ -673,8 +673,12 @@ def deny_glob_cache_sees_every_change(t):
     eq((rc, out), (0, "moved-denied\n"))
     # The cache is csb-bwrap's own: the sandbox cannot see it.
     reg = registry_dir(t.env)
-    eq(any(n.startswith("glob-") for n in os.listdir(reg)), True, "a cache file in the registry")
-    rc, out, _ = t.sh("ls -A %s 2>/dev/null | grep -c glob- || true" % reg)
+    cache = os.path.join(reg, "glob")
+    eq(any(n.startswith("glob-") for n in os.listdir(cache)), True, "a cache file in the registry's glob/")
+    eq(any(n.startswith("glob-") for n in os.listdir(reg)), False, "cache files among the registry's records")
+    st = os.lstat(cache)
+    eq((stat.S_ISDIR(st.st_mode), st.st_uid, stat.S_IMODE(st.st_mode)), (True, os.geteuid(), 0o700), cache)
+    rc, out, _ = t.sh("ls -A %s %s 2>/dev/null | grep -c glob || true" % (reg, cache))
     eq(out.strip(), "0", "cache files visible inside the sandbox")
     # --no-glob-cache reads every directory.
     read, reused = glob_stats(t, ("--no-glob-cache",))

@@ -206,6 +206,9 @@ typedef struct plan {
    * the plan mounts over to hide it where the sandbox would see it). */
   struct stat registry_st[BW_REGISTRY_MAX_CANDIDATES];
   int registry_was_dir[BW_REGISTRY_MAX_CANDIDATES];
+  /* The deny-glob expansion cache (glob_cache_dir), or NULL. */
+  char *glob_cache;
+  int glob_cache_looked;
 } plan;
 
 static void evict_cache_files(const char *dir, const char *prefix, size_t keep);
@@ -270,6 +273,21 @@ static int unix_rule_flag(const csb_policy *p, csb_policy_evaluator *ev, const c
   return ok;
 }
 
+/* The deny-glob expansion cache: REGISTRY/glob, made on first use, apart
+ * from the registry's records so that listing those stays short. NULL
+ * where the registry is not one every run hides from its sandbox, or the
+ * directory is not ours alone. */
+static char *glob_cache_dir(const char *registry) {
+  if (!bw_registry_trusted(registry)) return NULL;
+  char *dir = csb_xasprintf("%s/glob", registry);
+  struct stat st;
+  if ((mkdir(dir, 0700) == 0 || errno == EEXIST) && lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) &&
+      st.st_uid == geteuid() && (st.st_mode & 077) == 0)
+    return dir;
+  free(dir);
+  return NULL;
+}
+
 static int build_argv(outer *o, plan *pl, int mount_proc, const char *registry, csb_error *err) {
   /* pid 1 opens the command's working directory (/proc/PID/cwd) and
    * connects to an allowed socket through its own descriptor
@@ -288,7 +306,9 @@ static int build_argv(outer *o, plan *pl, int mount_proc, const char *registry, 
   mo.registry = registry;
   mo.registry_others = (const char *const *)pl->registry_all;
   mo.n_registry_others = pl->n_registry_all;
-  mo.glob_cache = o->no_glob_cache || !bw_registry_trusted(registry) ? NULL : registry;
+  if (!pl->glob_cache_looked && !o->no_glob_cache && o->p->n_globs) pl->glob_cache = glob_cache_dir(registry);
+  pl->glob_cache_looked = 1;
+  mo.glob_cache = pl->glob_cache;
   mo.runtime_src = (const char *const *)o->runtime.src.items;
   mo.runtime_dst = (const char *const *)o->runtime.dst.items;
   mo.n_runtime = o->runtime.dst.len;
@@ -832,6 +852,7 @@ out:
    * exit to ours (see CSB_FREE_BEFORE_EXIT). */
   if (CSB_FREE_BEFORE_EXIT) {
     free(registry);
+    free(pl.glob_cache);
     bw_fsargs_free(&pl.fs);
     csb_strv_free(&pl.argv);
     for (size_t i = 0; i < pl.n_registry_all; i++) free(pl.registry_all[i]);

@@ -294,8 +294,10 @@ static int parse_key(const char *s, uint64_t *key) {
 static int list_entry(void *ctx, int dfd, const char *name) {
   listing *l = ctx;
   uint64_t key;
-  /* seccomp filters cached by earlier versions (now built in) */
-  if (strncmp(name, "bpf-", 4) == 0 || strncmp(name, ".bpf-", 5) == 0) {
+  /* seccomp filters cached by earlier versions (now built in), and deny-glob
+   * expansions they cached here (now in glob/) */
+  if (strncmp(name, "bpf-", 4) == 0 || strncmp(name, ".bpf-", 5) == 0 || strncmp(name, "glob-", 5) == 0 ||
+      strncmp(name, ".glob-", 6) == 0) {
     unlinkat(dfd, name, 0);
     return 1;
   }

@@ -13,6 +13,7 @@
  * script) is asked `--help` instead.
  */
 #define _GNU_SOURCE
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -139,29 +140,83 @@ static int probe_help(const char *exec_path, bw_bwrap *b) {
   return 1;
 }
 
-/* Scans the binary for the option names in pieces read into a buffer on
- * the stack (each piece starts with the end of the previous one, so no
- * name is missed at a boundary). Returns 1 for an ELF file, 0 otherwise. */
-int bw_bwrap_scan_binary(int fd, off_t size, bw_bwrap *b) {
+static int all_features(bw_bwrap *b) {
+  for (size_t k = 0; k < CSB_ARRAY_LEN(features); k++)
+    if (!*feature_flag(b, k)) return 0;
+  return 1;
+}
+
+/* Scans file[from, to) for the option names in pieces read into a buffer
+ * on the stack (each piece starts with the end of the previous one, so no
+ * name is missed at a boundary), until every name was seen. 0 when the
+ * file cannot be read. */
+static int scan_range(int fd, off_t from, off_t to, bw_bwrap *b) {
   char buf[8192];
   size_t carry = 0;
-  off_t off = 0;
-  int elf = 0;
-  while (off < size) {
-    ssize_t r = pread(fd, buf + carry, sizeof buf - carry, off);
+  off_t off = from;
+  while (off < to && !all_features(b)) {
+    size_t want = sizeof buf - carry;
+    if ((off_t)want > to - off) want = (size_t)(to - off);
+    ssize_t r = pread(fd, buf + carry, want, off);
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) return 0;
-    if (off == 0) {
-      elf = r >= 4 && memcmp(buf, "\177ELF", 4) == 0;
-      if (!elf) return 0;
-    }
     off += r;
     size_t n = carry + (size_t)r;
-    parse_features(buf, n, off >= size, b);
+    parse_features(buf, n, off >= to, b);
     carry = n < FEATURE_WORD_MAX ? n : FEATURE_WORD_MAX;
     memmove(buf, buf + n - carry, carry);
   }
-  return elf;
+  return 1;
+}
+
+typedef struct file_range {
+  off_t from, to;
+} file_range;
+
+#define MAX_SEGMENTS 16
+
+/* The parts of the file that an ELF64 executable of this machine's byte
+ * order loads without execute permission (.rodata, where the --help text
+ * is, among them), sorted; 0 when its headers describe none that fit the
+ * file. */
+static size_t data_segments(int fd, off_t size, file_range *out) {
+  Elf64_Ehdr eh;
+  if (pread(fd, &eh, sizeof eh, 0) != (ssize_t)sizeof eh || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+      eh.e_ident[EI_DATA] != (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? ELFDATA2LSB : ELFDATA2MSB) ||
+      eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 || eh.e_phnum > MAX_SEGMENTS ||
+      eh.e_phoff >= (uint64_t)size)
+    return 0;
+  Elf64_Phdr ph[MAX_SEGMENTS];
+  ssize_t want = (ssize_t)(eh.e_phnum * sizeof *ph);
+  if (pread(fd, ph, (size_t)want, (off_t)eh.e_phoff) != want) return 0;
+  size_t n = 0;
+  for (size_t i = 0; i < eh.e_phnum; i++) {
+    if (ph[i].p_type != PT_LOAD || (ph[i].p_flags & PF_X) || ph[i].p_filesz == 0 ||
+        ph[i].p_offset >= (uint64_t)size)
+      continue;
+    off_t from = (off_t)ph[i].p_offset;
+    off_t to = ph[i].p_filesz > (uint64_t)(size - from) ? size : from + (off_t)ph[i].p_filesz;
+    size_t k = n++;
+    for (; k > 0 && out[k - 1].from > from; k--) out[k] = out[k - 1];
+    out[k] = (file_range){from, to};
+  }
+  return n;
+}
+
+int bw_bwrap_scan_binary(int fd, off_t size, bw_bwrap *b) {
+  char magic[4];
+  if (size < 4 || pread(fd, magic, sizeof magic, 0) != (ssize_t)sizeof magic || memcmp(magic, "\177ELF", 4) != 0)
+    return 0;
+  /* The option names are string constants: the segments without code
+   * hold them, some 40% of bubblewrap's 70 KiB. Where they do not show
+   * the two options every usable bubblewrap has (old linkers put
+   * constants in the code's segment), the whole file is read. */
+  file_range seg[MAX_SEGMENTS];
+  size_t n = data_segments(fd, size, seg);
+  for (size_t i = 0; i < n; i++)
+    if (!scan_range(fd, seg[i].from, seg[i].to, b)) return 0;
+  if (n && b->has_perms && b->has_as_pid_1) return 1;
+  return scan_range(fd, 0, size, b);
 }
 
 static int detect_features(int fd, const char *exec_path, bw_bwrap *b) {

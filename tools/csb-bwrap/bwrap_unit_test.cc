@@ -2,6 +2,7 @@
 // hand-built views, bwrap feature detection, proxy route planning, the
 // proxy's CA bundles, Unix socket rules, SHA-256, bubblewrap error
 // classification and the launcher's report of a bubblewrap it cannot run.
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -549,6 +550,71 @@ TEST(BwrapFind, BinaryScanSeesNamesAcrossPieces) {
   ASSERT_EQ(pwrite(fd, "#!/b", 4, 0), 4);
   memset(&b, 0, sizeof b);
   EXPECT_FALSE(bw_bwrap_scan_binary(fd, (off_t)data.size(), &b));
+  close(fd);
+}
+
+// An ELF64 file: the option names are looked for in the segments loaded
+// without execute permission, and in the whole file when those lack a
+// usable bubblewrap's options.
+std::string ElfWithSegments(const std::string &code, const std::string &data) {
+  Elf64_Ehdr eh;
+  memset(&eh, 0, sizeof eh);
+  memcpy(eh.e_ident, ELFMAG, SELFMAG);
+  eh.e_ident[EI_CLASS] = ELFCLASS64;
+  eh.e_ident[EI_DATA] = ELFDATA2LSB;
+  eh.e_ident[EI_VERSION] = EV_CURRENT;
+  eh.e_type = ET_EXEC;
+  eh.e_machine = EM_X86_64;
+  eh.e_phoff = sizeof eh;
+  eh.e_phentsize = sizeof(Elf64_Phdr);
+  eh.e_phnum = 3;
+  Elf64_Phdr ph[3];
+  memset(ph, 0, sizeof ph);
+  size_t at = sizeof eh + sizeof ph;
+  ph[0] = {PT_LOAD, PF_R, 0, 0, 0, at, at, 4096};                           // headers
+  ph[1] = {PT_LOAD, PF_R | PF_X, at, 0, 0, code.size(), code.size(), 4096};  // code
+  ph[2] = {PT_LOAD, PF_R, at + code.size(), 0, 0, data.size(), data.size(), 4096};
+  std::string f((const char *)&eh, sizeof eh);
+  f.append((const char *)ph, sizeof ph);
+  return f + code + data;
+}
+
+TEST(BwrapFind, BinaryScanReadsDataSegments) {
+  TempDir t;
+  std::string path = t.Sub("bwrap");
+  struct Case {
+    std::string code, data;
+    bool argv0, info_fd;
+  } cases[] = {
+      // names in the code segment do not count when the data has the help text
+      {" --argv0 x", " --perms x --as-pid-1 x --info-fd\n", false, true},
+      // the data lacks --as-pid-1: the whole file is read
+      {" --argv0 x --as-pid-1\n", " --perms x --info-fd\n", true, true},
+  };
+  for (const Case &c : cases) {
+    std::string data = ElfWithSegments(c.code, c.data);
+    int fd = open(path.c_str(), O_CREAT | O_RDWR | O_TRUNC, 0755);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(write(fd, data.data(), data.size()), (ssize_t)data.size());
+    bw_bwrap b;
+    memset(&b, 0, sizeof b);
+    EXPECT_TRUE(bw_bwrap_scan_binary(fd, (off_t)data.size(), &b));
+    EXPECT_TRUE(b.has_perms && b.has_as_pid_1);
+    EXPECT_EQ(b.has_argv0, c.argv0) << c.code;
+    EXPECT_EQ(b.has_info_fd, c.info_fd) << c.code;
+    close(fd);
+  }
+  // A segment that runs past the end of the file is read up to the end.
+  std::string data = ElfWithSegments("", " --perms --as-pid-1");
+  data.resize(data.size() - 1);  // "--as-pid-" only
+  int fd = open(path.c_str(), O_CREAT | O_RDWR | O_TRUNC, 0755);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(write(fd, data.data(), data.size()), (ssize_t)data.size());
+  bw_bwrap b;
+  memset(&b, 0, sizeof b);
+  EXPECT_TRUE(bw_bwrap_scan_binary(fd, (off_t)data.size(), &b));
+  EXPECT_TRUE(b.has_perms);
+  EXPECT_FALSE(b.has_as_pid_1);
   close(fd);
 }
 

@@ -68,7 +68,9 @@ void bw_bwrap_free(bw_bwrap *b);
 void bw_bwrap_parse_help(const char *help, bw_bwrap *b);
 /* Sets the has_* flags of the option names found in the first `size`
  * bytes of the ELF file fd (bubblewrap embeds its --help text), read in
- * pieces; 0 when it is not an ELF file (exposed for tests). */
+ * pieces: in its segments without code, or in all of it when those lack
+ * --perms or --as-pid-1; 0 when it is not an ELF file or cannot be read
+ * (exposed for tests). */
 int bw_bwrap_scan_binary(int fd, off_t size, bw_bwrap *b);
 /* SHA-256 of an open file descriptor, hex (65 bytes incl. NUL). */
 int bw_sha256_fd(int fd, char hex[65], csb_error *err);

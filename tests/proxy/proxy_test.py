@@ -2108,6 +2108,39 @@ class Protocol(unittest.TestCase):
                                    b"content-length: 20\r\nconnection: close\r\n\r\nmalformed chunk size")
         origin.stop()
 
+    def test_no_content_length_on_interim_or_204_responses(self):
+        """A 1xx or 204 response has no content and must not carry Content-Length
+        (RFC 9110 8.6): one from the origin is not passed on, so that no client reads
+        the next response as this one's body; HEAD and 304 keep theirs (they describe
+        the representation)."""
+        def script(c, n):
+            return ([None,
+                     b"HTTP/1.1 100 Continue\r\nContent-Length: 5\r\n\r\n"
+                     b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+                     b"HTTP/1.1 204 No Content\r\nContent-Length: 5\r\nX-A: 1\r\n\r\n",
+                     b"HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n",
+                     b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n"] + [None] * 9)[n]
+
+        origin = ScriptedOrigin(script)
+        with Proxy() as px:
+            host, port = px.addrs["http"].rsplit(":", 1)
+            s = socket.create_connection((host, int(port)), timeout=10)
+            f = s.makefile("rb")
+            u = b"http://allowed.test:%d" % origin.port
+            hh = b"Host: allowed.test:%d\r\n" % origin.port
+            s.sendall(b"GET " + u + b"/a HTTP/1.1\r\n" + hh + b"\r\n")
+            self.assertEqual(f.readline() + f.readline(), b"HTTP/1.1 100 Continue\r\n\r\n")
+            self.assertEqual(read_response(f), (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n", b"ok"))
+            s.sendall(b"GET " + u + b"/b HTTP/1.1\r\n" + hh + b"\r\n")
+            self.assertEqual(read_response(f, head_only=True)[0], b"HTTP/1.1 204 No Content\r\nX-A: 1\r\n\r\n")
+            s.sendall(b"GET " + u + b"/c HTTP/1.1\r\n" + hh + b"\r\n")
+            self.assertEqual(read_response(f, head_only=True)[0],
+                             b"HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n")
+            s.sendall(b"HEAD " + u + b"/d HTTP/1.1\r\n" + hh + b"Connection: close\r\n\r\n")
+            self.assertEqual(f.read(), b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\n")
+            s.close()
+        origin.stop()
+
     def test_chunked_response_to_an_http10_client_is_dechunked(self):
         """An HTTP/1.0 client cannot read chunked framing: it gets the chunk data,
         delimited by the close, without Transfer-Encoding (also when it asked to keep

@@ -690,13 +690,18 @@ static void build_response_head(px_conn *c, const csb_http_head *h, const csb_ht
   csb_buf_printf(&c->cout, "HTTP/1.1 %d ", h->status);
   csb_buf_append(&c->cout, h->reason ? h->reason : "", h->reason_len);
   csb_buf_puts(&c->cout, "\r\n");
+  /* a 1xx or 204 has no content and no Content-Length (RFC 9110 8.6): a
+   * client that honoured one from the origin would read the next response
+   * as its body (HEAD and 304 keep theirs: it describes a representation) */
+  int no_length = h->status < 200 || h->status == 204;
   for (size_t i = 0; i < h->n_headers; i++) {
     const csb_http_header *x = &h->headers[i];
     /* an HTTP/1.1 body read until close because its last coding is not
      * chunked goes on as it came: its codings are announced too */
     int keep_te = fr->kind == CSB_HTTP_BODY_UNTIL_CLOSE && h->version_minor == 1 && !c->client_http10 &&
                   hdr_is(x, "transfer-encoding");
-    if (!keep_te && (csb_http_is_hop_by_hop_in(h, x) || (fr->has_length && is_content_length(x)))) continue;
+    if (!keep_te && (csb_http_is_hop_by_hop_in(h, x) || ((fr->has_length || no_length) && is_content_length(x))))
+      continue;
     put_header(&c->cout, x);
   }
   if (!dechunk) put_framing(&c->cout, fr);

@@ -2141,6 +2141,24 @@ class Protocol(unittest.TestCase):
             s.close()
         origin.stop()
 
+    def test_http10_requests_do_not_reuse_the_upstream(self):
+        """An HTTP/1.0 request goes on as HTTP/1.0 without keep-alive, so the origin may
+        close once it has answered (even with an HTTP/1.1 response that does not say
+        so): the next request from a keep-alive HTTP/1.0 client gets a new upstream
+        connection instead of a 502 from the closed one."""
+        origin = ScriptedOrigin(lambda c, n: (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", True))
+        with Proxy() as px:
+            u = b"http://allowed.test:%d" % origin.port
+            hh = b"Host: allowed.test:%d\r\n" % origin.port
+            ka = b"GET " + u + b"/ HTTP/1.0\r\n" + hh + b"Connection: keep-alive\r\n\r\n"
+            last = b"GET " + u + b"/ HTTP/1.0\r\n" + hh + b"\r\n"
+            for _ in range(3):
+                resp = raw(px.addrs["http"], ka + ka + last)
+                self.assertEqual(resp, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok" * 2
+                                 + b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+            self.assertEqual(origin.received, [b"GET / HTTP/1.0\r\n" + hh + b"\r\n"] * 9)
+        origin.stop()
+
     def test_chunked_response_to_an_http10_client_is_dechunked(self):
         """An HTTP/1.0 client cannot read chunked framing: it gets the chunk data,
         delimited by the close, without Transfer-Encoding (also when it asked to keep

@@ -835,7 +835,10 @@ int px_http_pump_forward(px_conn *c) {
         px_http_on_connect_failed(c, why ? why : "invalid upstream framing");
         return 1;
       }
-      c->resp_ka = csb_http_keep_alive(&h) && c->resp_fr.kind != CSB_HTTP_BODY_UNTIL_CLOSE;
+      /* an HTTP/1.0 request goes on as one without keep-alive (Connection is
+       * hop-by-hop): the origin may close once it has answered, whatever
+       * its response says, so the connection is not reused */
+      c->resp_ka = csb_http_keep_alive(&h) && c->resp_fr.kind != CSB_HTTP_BODY_UNTIL_CLOSE && !c->client_http10;
       build_response_head(c, &h, &c->resp_fr);
       px_buf_consume(&c->uin, h.head_len);
       c->resp_head_done = 1;

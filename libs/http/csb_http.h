@@ -133,7 +133,10 @@ void csb_http_chunked_init(csb_http_chunked *c);
  * Consumes bytes of a chunked body from p[0..n): returns how many belong
  * to the body (stops right after its end; c->done is then set), or -1 on
  * malformed input (*why set). When `decoded` is non-NULL the chunk data is
- * appended to it. Chunk-size lines (extensions included) and the trailer
+ * appended to it. Chunk extensions follow RFC 9112's grammar (";" name
+ * ["=" token / quoted-string], whitespace around ";" and "=" and before
+ * the CR), since the lines go on as they came. Chunk-size lines
+ * (extensions included) and the trailer
  * section are bounded (4 KiB and 16 KiB); trailer lines are field lines
  * (token ":" value, no control characters but HTAB). With `no_trailers`
  * set after csb_http_chunked_init, a body with any trailer field is

@@ -395,7 +395,14 @@ int csb_http_keep_alive(const csb_http_head *h) {
 
 enum {
   CH_SIZE = 0,   /* hex digits */
-  CH_EXT,        /* after size: extensions until CR */
+  CH_EXT,        /* after the size or an extension: BWS, then ";" or CR */
+  CH_EXT_NAME0,  /* after ";": BWS, then an extension name */
+  CH_EXT_NAME,
+  CH_EXT_NAME_END, /* BWS after the name: "=", ";" or CR */
+  CH_EXT_VAL0,   /* after "=": BWS, then a token or a quoted string */
+  CH_EXT_TOKEN,
+  CH_EXT_QUOTED,
+  CH_EXT_QPAIR,  /* the byte after a backslash in a quoted string */
   CH_SIZE_LF,    /* expect LF after size line CR */
   CH_DATA,
   CH_DATA_CR,
@@ -419,6 +426,54 @@ static int hexv(unsigned char ch) {
   if (ch >= '0' && ch <= '9') return ch - '0';
   if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
   if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+  return -1;
+}
+
+/* The state after byte ch of a chunk extension (RFC 9112 7.1.1:
+ * *( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] ), BWS
+ * also before the CR), or -1. The size line goes on as it came: anything
+ * outside the grammar might end it elsewhere for a next hop (in an
+ * unclosed quote, at a backslash before the CR) or hold another size. */
+static int ext_next(int st, unsigned char ch) {
+  int ws = ch == ' ' || ch == '\t';
+  int qd = ws || (ch >= 0x21 && ch != 0x7f); /* qdtext, '"' and '\\' handled first */
+  switch (st) {
+    case CH_EXT:
+      if (ws) return st;
+      if (ch == ';') return CH_EXT_NAME0;
+      break;
+    case CH_EXT_NAME0:
+      if (ws) return st;
+      if (is_tchar(ch)) return CH_EXT_NAME;
+      break;
+    case CH_EXT_NAME:
+    case CH_EXT_NAME_END:
+      if (st == CH_EXT_NAME && is_tchar(ch)) return st;
+      if (ws) return CH_EXT_NAME_END;
+      if (ch == '=') return CH_EXT_VAL0;
+      if (ch == ';') return CH_EXT_NAME0;
+      break;
+    case CH_EXT_VAL0:
+      if (ws) return st;
+      if (ch == '"') return CH_EXT_QUOTED;
+      if (is_tchar(ch)) return CH_EXT_TOKEN;
+      break;
+    case CH_EXT_TOKEN:
+      if (is_tchar(ch)) return st;
+      if (ws) return CH_EXT;
+      if (ch == ';') return CH_EXT_NAME0;
+      break;
+    case CH_EXT_QUOTED:
+      if (ch == '"') return CH_EXT;
+      if (ch == '\\') return CH_EXT_QPAIR;
+      if (qd) return st;
+      break;
+    case CH_EXT_QPAIR:
+      if (qd) return CH_EXT_QUOTED;
+      break;
+    default:
+      break;
+  }
   return -1;
 }
 
@@ -450,7 +505,7 @@ long csb_http_chunked_feed(csb_http_chunked *c, const char *p, size_t n, csb_buf
           c->state = CH_SIZE_LF;
           i++;
         } else if (ch == ';' || ch == ' ' || ch == '\t') {
-          c->state = CH_EXT;
+          c->state = ch == ';' ? CH_EXT_NAME0 : CH_EXT;
           i++;
         } else {
           CFAIL("malformed chunk size");
@@ -458,14 +513,25 @@ long csb_http_chunked_feed(csb_http_chunked *c, const char *p, size_t n, csb_buf
         break;
       }
       case CH_EXT:
+      case CH_EXT_NAME0:
+      case CH_EXT_NAME:
+      case CH_EXT_NAME_END:
+      case CH_EXT_VAL0:
+      case CH_EXT_TOKEN:
+      case CH_EXT_QUOTED:
+      case CH_EXT_QPAIR: {
         if (++c->line_len > CHUNK_LINE_MAX) CFAIL("chunk extension too long");
-        if (ch == '\r') {
-          c->state = CH_SIZE_LF;
-        } else if (ch == '\n' || (ch < 0x20 && ch != '\t') || ch == 0x7f) {
-          CFAIL("malformed chunk extension");
-        }
+        /* the line may end after the size, a name or a value, not in the
+         * middle of an extension */
+        int next = ch == '\r' && (c->state == CH_EXT || c->state == CH_EXT_NAME || c->state == CH_EXT_NAME_END ||
+                                  c->state == CH_EXT_TOKEN)
+                       ? CH_SIZE_LF
+                       : ext_next(c->state, ch);
+        if (next < 0) CFAIL("malformed chunk extension");
+        c->state = next;
         i++;
         break;
+      }
       case CH_SIZE_LF:
         if (ch != '\n') CFAIL("malformed chunk size line");
         i++;

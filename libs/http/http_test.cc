@@ -241,6 +241,36 @@ TEST(Chunked, Decode) {
   }
 }
 
+TEST(Chunked, ExtensionsFollowTheGrammar) {
+  long n;
+  bool done;
+  for (bool bw : {false, true}) {
+    // chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] )
+    const char *ok[] = {"2;a\r\nok\r\n0\r\n\r\n",
+                        "2 ;a=1;b = \"x y\"\r\nok\r\n0;c\r\n\r\n",
+                        "2\t; a\t=\t\"q\\\"\\\\\x80\" \r\nok\r\n0\r\n\r\n",
+                        "2 \r\nok\r\n0\r\n\r\n"};
+    for (const char *o : ok) {
+      Decode(o, &n, &done, bw);
+      EXPECT_TRUE(done) << o << " bytewise " << bw;
+      EXPECT_EQ(n, (long)strlen(o)) << o;
+    }
+    // Anything else is refused: the size line goes on as it came, and a
+    // next hop might end it elsewhere (in an unclosed quote, at a backslash
+    // before the CR) or read another size in it ("2 1").
+    const char *bad[] = {"2 1\r\nok\r\n0\r\n\r\n",     "2 x\r\nok\r\n0\r\n\r\n",
+                         "2;\r\nok\r\n0\r\n\r\n",      "2;=1\r\nok\r\n0\r\n\r\n",
+                         "2;a=\r\nok\r\n0\r\n\r\n",    "2;a b\r\nok\r\n0\r\n\r\n",
+                         "2;a=\"x\r\nok\r\n0\r\n\r\n",  "2;a=\"x\\\r\nok\r\n0\r\n\r\n",
+                         "2;a=\"x\"y\r\nok\r\n0\r\n\r\n", "2;a=(x)\r\nok\r\n0\r\n\r\n",
+                         "2;a=x,y\r\nok\r\n0\r\n\r\n",  "2;a=\"\x01\"\r\nok\r\n0\r\n\r\n"};
+    for (const char *b : bad) {
+      Decode(b, &n, &done, bw);
+      EXPECT_EQ(n, -1) << b << " bytewise " << bw;
+    }
+  }
+}
+
 TEST(Chunked, TrailerLinesAreFieldLines) {
   long n;
   bool done;

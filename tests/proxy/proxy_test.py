@@ -2159,6 +2159,25 @@ class Protocol(unittest.TestCase):
             self.assertEqual(origin.received, [b"GET / HTTP/1.0\r\n" + hh + b"\r\n"] * 9)
         origin.stop()
 
+    def test_chunk_extensions_outside_the_grammar_are_refused(self):
+        """A chunk-size line goes on as it came, so an extension outside RFC 9112's
+        grammar (junk after the size, an unclosed quote, a backslash before the CR),
+        which a next hop might end elsewhere, gets a 400: the origin sees the head,
+        never that line."""
+        origin = RecordingOrigin(echo=False)
+        with Proxy() as px:
+            u = b"http://allowed.test:%d" % origin.port
+            hh = b"Host: allowed.test:%d\r\n" % origin.port
+            for i, line in enumerate((b"2 1", b"2 x", b"2;a=\"b", b"2;a=\"b\\", b"2;", b"2;a=\"b\"c")):
+                resp = raw(px.addrs["http"], b"POST " + u + b"/x HTTP/1.1\r\n" + hh +
+                           b"Transfer-Encoding: chunked\r\n\r\n" + line + b"\r\nok\r\n0\r\n\r\n")
+                self.assertEqual(resp, b"HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain; charset=utf-8\r\n"
+                                       b"content-length: 25\r\nconnection: close\r\n\r\nmalformed chunk extension",
+                                 line)
+                self.assertEqual(origin.conn(i), b"POST /x HTTP/1.1\r\n" + hh + b"Transfer-Encoding: chunked\r\n\r\n",
+                                 line)
+        origin.stop()
+
     def test_chunked_response_to_an_http10_client_is_dechunked(self):
         """An HTTP/1.0 client cannot read chunked framing: it gets the chunk data,
         delimited by the close, without Transfer-Encoding (also when it asked to keep

@@ -562,7 +562,10 @@ static int parents_ok(csb_patch_plan *pl, const char *path) {
         free(p);
         return ok;
       }
-      if (errno != ENOENT) {
+      /* A dangling symlink is in the way as well: creating the
+       * directory fails (EEXIST), as upstream's create_dir_all does,
+       * and the resolution took the link for a missing directory. */
+      if (errno != ENOENT || csb_patch_i_pend_stat(pl->pend, p, 0, &st) == 0) {
         free(p);
         return 0;
       }

@@ -92,6 +92,7 @@ typedef struct tx_op {
   csb_buf attrs;
   dev_t orig_dev;
   ino_t orig_ino;
+  pfs_stamp orig_stamp;
   csb_buf orig_attrs;
   /* The original's file capabilities, for its restore copy only. */
   csb_buf orig_caps;
@@ -1285,6 +1286,28 @@ static int task_apply(void *ctx, size_t i, size_t self) {
   return 1;
 }
 
+/* The first file the patch replaces or deletes that is no longer the
+ * regular file the plan read, as it read it (another file renamed there,
+ * or the same one written in place: its size or times differ), with errno
+ * (ESTALE when changed); NULL when none. The plan's new contents were
+ * computed from what it read: committing would drop the other write. */
+static tx_op *changed_since_read(const tx *t) {
+  for (size_t i = 0; i < t->n_ops; i++) {
+    const tx_op *o = &t->ops[i];
+    if (!o->orig_exists || !S_ISREG(o->orig_mode)) continue;
+    struct stat st;
+    if (pfs_lstat_in(o->dfd, o->target, base_of(o->target), &st) != 0)
+      return &t->ops[i];
+    pfs_stamp now = pfs_stamp_of(&st);
+    if (!S_ISREG(st.st_mode) || st.st_dev != o->orig_dev || st.st_ino != o->orig_ino ||
+        !pfs_stamp_equal(&now, &o->orig_stamp)) {
+      errno = ESTALE;
+      return &t->ops[i];
+    }
+  }
+  return NULL;
+}
+
 /* Syncs directory i of t->dirs (index t->dirs.len: the journal's data). */
 typedef struct {
   tx *t;
@@ -1515,6 +1538,7 @@ static int commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts, commit_
     o->orig_mode = e->orig_mode;
     o->orig_dev = e->orig_dev;
     o->orig_ino = e->orig_ino;
+    o->orig_stamp = e->orig_stamp;
     if (e->attrs_from != SIZE_MAX && e->exists) {
       const csb_patch_entity *src = &pl->ents[e->attrs_from];
       o->attrs_path = src->path;
@@ -1755,8 +1779,22 @@ static int commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts, commit_
     }
   }
 
-  /* f. the commit point */
-  if (!step(&t) || !csb_write_all(t.jfd, "commit\n", 7) || !step(&t) || sync_fd(t.jfd, 1) != 0) {
+  /* f. the commit point, once every file the patch replaces or deletes
+   * is found as the plan read it (as late as can be: a write in place
+   * after this check is lost, as it would be a moment later) */
+  if (!step(&t)) {
+    cfail(kind, err, "Failed to write file %s", t.journal);
+    goto undo;
+  }
+  {
+    tx_op *o = changed_since_read(&t);
+    if (o) {
+      cfail(kind, err, o->kind == OP_DELETE ? "Failed to delete file %s" : "Failed to write file %s",
+            o->target);
+      goto undo;
+    }
+  }
+  if (!csb_write_all(t.jfd, "commit\n", 7) || !step(&t) || sync_fd(t.jfd, 1) != 0) {
     cfail(kind, err, "Failed to write file %s", t.journal);
     goto undo;
   }

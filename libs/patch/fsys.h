@@ -534,6 +534,34 @@ static inline mode_t pfs_default_mode(void) {
 
 #endif
 
+/* What tells a regular file written in place since it was read: its size
+ * and, where the system keeps them (not Windows, whose counterparts fill
+ * in the size only), the times of its last modification and status
+ * change. */
+typedef struct {
+  int64_t size;
+  int64_t mtime_s, mtime_ns, ctime_s, ctime_ns;
+} pfs_stamp;
+static inline pfs_stamp pfs_stamp_of(const struct stat *st) {
+  pfs_stamp s = {(int64_t)st->st_size, 0, 0, 0, 0};
+#if defined(__APPLE__)
+  s.mtime_s = (int64_t)st->st_mtimespec.tv_sec;
+  s.mtime_ns = (int64_t)st->st_mtimespec.tv_nsec;
+  s.ctime_s = (int64_t)st->st_ctimespec.tv_sec;
+  s.ctime_ns = (int64_t)st->st_ctimespec.tv_nsec;
+#elif !defined(_WIN32)
+  s.mtime_s = (int64_t)st->st_mtim.tv_sec;
+  s.mtime_ns = (int64_t)st->st_mtim.tv_nsec;
+  s.ctime_s = (int64_t)st->st_ctim.tv_sec;
+  s.ctime_ns = (int64_t)st->st_ctim.tv_nsec;
+#endif
+  return s;
+}
+static inline int pfs_stamp_equal(const pfs_stamp *a, const pfs_stamp *b) {
+  return a->size == b->size && a->mtime_s == b->mtime_s && a->mtime_ns == b->mtime_ns &&
+         a->ctime_s == b->ctime_s && a->ctime_ns == b->ctime_ns;
+}
+
 #if !PFS_HAS_ATTRS
 /* Nothing to carry: reading and setting succeed with no attributes. */
 static inline int pfs_attrs_get(int fd, csb_buf *out) {

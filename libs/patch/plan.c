@@ -110,6 +110,7 @@ static csb_patch_entity *ent_get(csb_patch_plan *pl, const char *path) {
     e->orig_uid = st.st_uid;
     e->orig_gid = st.st_gid;
     e->orig_size = st.st_size;
+    e->orig_stamp = pfs_stamp_of(&st);
   } else {
     e->orig_errno = errno;
   }
@@ -196,6 +197,9 @@ static int ent_load_in(csb_patch_arena *arena, char *room, size_t room_cap,
   }
   data[len] = '\0';
   close(fd);
+  /* What was read is what the commit expects to find (a file written
+   * since the lstat of ent_get is then found changed, as it should). */
+  e->orig_stamp = pfs_stamp_of(&st);
   e->orig_data = data;
   e->orig_len = len;
   e->orig_loaded = 1;

@@ -20,6 +20,9 @@ typedef struct csb_patch_entity {
   uid_t orig_uid;
   gid_t orig_gid;
   off_t orig_size;
+  /* The original regular file's size and times as the plan read it (the
+   * commit fails when they changed since: a write in place). */
+  pfs_stamp orig_stamp;
   int touched;         /* some hunk changed it */
   int exists;          /* current (final, once all hunks ran) state */
   mode_t mode;

@@ -28,6 +28,10 @@ thread reaches first.
         another patch to the same directories, then goes on (see
         run_concurrent): the second run must not remove any file of the
         first, both must succeed, with both changes in the tree.
+        Stopped so, a file the patch updates, deletes or moves is written
+        in place (same size, see run_written_in_place): up to the commit
+        point the run must fail (Stale file handle, exit 71) and keep that
+        write; after it, the patch is applied.
 
 Killed at every step, the same patch is tried again (run_retries): first
 with --dry-run, which must leave the tree as it is (the leftovers too),
@@ -57,6 +61,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
@@ -510,6 +515,93 @@ def run_concurrent(binary, base, failures):
     return checks
 
 
+# Files of PATCH written in place (same size) by another process while the
+# run is stopped, and how the run names the file when it fails.
+IN_PLACE = (("a.txt", "write"), ("gone.txt", "delete"), ("mover.txt", "delete"))
+
+
+def run_written_in_place(binary, base, failures):
+    checks = 0
+    ref = os.path.join(base, "inplace-ref")
+    os.makedirs(ref)
+    make_tree(ref)
+    r = run(binary, ref, PATCH)
+    if r.returncode != 0:
+        failures.append("in place: reference run failed: %r" % r.stderr)
+        return checks
+    new = files_only(snapshot(ref))
+    orig = os.path.join(base, "inplace-old")
+    os.makedirs(orig)
+    make_tree(orig)
+    old = files_only(snapshot(orig))
+    for rel, verb in IN_PLACE:
+        n = 0
+        committed = None  # the first step at which the run succeeded
+        while True:
+            n += 1
+            tag = "%s written in place before step %d" % (rel, n)
+            work = os.path.join(base, "inplace-%s-%d" % (rel.replace("/", "_"), n))
+            os.makedirs(work)
+            make_tree(work)
+            ino = os.stat(os.path.join(work, rel)).st_ino
+            env = dict(os.environ, CSB_PATCH_FAULT_STEP=str(n), CSB_PATCH_FAULT_MODE="stop",
+                       CSB_PATCH_FAULT_NOSYNC="1")
+            proc = subprocess.Popen([binary, PATCH], cwd=work, env=env,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            _, status = os.waitpid(proc.pid, os.WUNTRACED)
+            if not os.WIFSTOPPED(status):
+                proc.communicate()
+                shutil.rmtree(work)
+                break  # the run ended before step n: every step was covered
+            # A later tick of the clock than the plan's read, as a real
+            # concurrent writer's.
+            time.sleep(0.02)
+            written = OLD[rel].upper()
+            target = os.path.join(work, rel)
+            if os.path.exists(target) and os.stat(target).st_ino == ino:
+                # (past the commit point the file may be gone or replaced)
+                with open(target, "r+b") as f:
+                    f.write(written)
+            os.kill(proc.pid, signal.SIGCONT)
+            out, err = proc.communicate()
+            got = files_only(snapshot(work))
+            if proc.returncode == 71:
+                want_err = ("csb-applypatch: error: Failed to %s file %s: Stale file handle "
+                            "(os error 116)\n" % (verb, os.path.join(work, rel))).encode()
+                if committed is not None:
+                    failures.append("%s: failed after the run succeeded at step %d"
+                                    % (tag, committed))
+                if out != b"" or err != want_err:
+                    failures.append("%s: stdout %r, stderr %r, expected %r"
+                                    % (tag, out, err, want_err))
+                want = dict(old)
+                want[rel] = ("f", written, old[rel][2])
+                if got != want:
+                    diff = sorted(k for k in set(got) | set(want) if got.get(k) != want.get(k))
+                    failures.append("%s: tree differs at %s" % (tag, diff))
+            elif proc.returncode == 0:
+                if committed is None:
+                    committed = n
+                if got != new:
+                    failures.append("%s: exit 0 but not the new tree" % tag)
+            else:
+                failures.append("%s: exit %d (%r)" % (tag, proc.returncode, err))
+            if artifacts(work):
+                failures.append("%s: leftovers %s" % (tag, artifacts(work)))
+            checks += 1
+            shutil.rmtree(work)
+        # Step 1 comes after the plan read the files, the commit point
+        # after several steps (journal, temporary files, syncs).
+        if committed is not None and committed <= 1:
+            failures.append("in place %s: applied although written before step %d"
+                            % (rel, committed))
+        if committed is None:
+            failures.append("in place %s: never applied" % rel)
+        print("in place %s: detected up to step %s of %d" % (rel, committed and committed - 1,
+                                                            n - 1))
+    return checks
+
+
 # The workspace is writable but for ro/, which is read-only but for ro/a/
 # and ro/c/d/ (missing: a patch creates them) and ro/alone.txt (a file
 # granted alone).
@@ -637,6 +729,7 @@ def main():
         checks += run_swaps(binary, base, failures)
         checks += run_recovery_swap(binary, base, failures)
         checks += run_concurrent(binary, base, failures)
+        checks += run_written_in_place(binary, base, failures)
         checks += run_placement(binary, base, failures)
     finally:
         shutil.rmtree(base, ignore_errors=True)

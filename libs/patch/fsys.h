@@ -185,6 +185,10 @@ static inline int pfs_can_write(const char *p) {
   (void)p;
   return 1;
 }
+static inline int pfs_can_modify_dir(const char *p) {
+  (void)p;
+  return 1;
+}
 static inline mode_t pfs_default_mode(void) { return (mode_t)(S_IFREG | 0666); }
 
 /* Directories are not pinned (no *at calls): the _in calls below use the
@@ -526,6 +530,11 @@ static inline int pfs_is_root(void) { return geteuid() == 0; }
 /* Whether the file's permissions (with the effective IDs) let the user
  * write it. */
 static inline int pfs_can_write(const char *p) { return faccessat(AT_FDCWD, p, W_OK, AT_EACCESS) == 0; }
+/* Whether the directory's permissions (and its file system: EROFS) let
+ * the user create and remove entries in it. */
+static inline int pfs_can_modify_dir(const char *p) {
+  return faccessat(AT_FDCWD, p, W_OK | X_OK, AT_EACCESS) == 0;
+}
 static inline mode_t pfs_default_mode(void) {
   mode_t m = umask(022);
   umask(m);

@@ -1,5 +1,6 @@
 // patch_test.cc - unit tests for libs/patch.
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -541,6 +542,27 @@ TEST_F(Tree, AddUpdateDeleteMove) {
   struct stat st;
   ASSERT_EQ(stat((root + "/moved/m.sh").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0755u);
+  EXPECT_TRUE(Leftovers().empty());
+}
+
+// A name the system refuses fails the plan (so a dry run too), not only
+// the commit.
+TEST_F(Tree, NameTooLongFailsThePlan) {
+  std::string name(256, 'n');
+  Parsed r;
+  Parse(P("*** Add File: ok.txt\n+ok\n*** Add File: " + name + "\n+x\n"), &r);
+  ASSERT_TRUE(r.ok) << r.err.msg;
+  csb_patch_plan_opts o = {root.c_str(), 0, nullptr, nullptr, nullptr, nullptr, nullptr};
+  csb_patch_err_kind kind = CSB_PATCH_ERR_NONE;
+  csb_error err;
+  csb_patch_plan *plan = csb_patch_plan_build(r.p, &o, &kind, &err);
+  EXPECT_EQ(plan, nullptr);
+  csb_patch_plan_free(plan);
+  EXPECT_EQ(kind, CSB_PATCH_ERR_IO);
+  EXPECT_EQ(std::string(err.msg), "Failed to write file " + root + "/" + name + ": " +
+                                      strerror(ENAMETOOLONG) + " (os error " +
+                                      std::to_string(ENAMETOOLONG) + ")");
+  EXPECT_FALSE(Exists("ok.txt"));
   EXPECT_TRUE(Leftovers().empty());
 }
 

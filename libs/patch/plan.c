@@ -284,6 +284,37 @@ static int ent_writable(const csb_patch_plan *pl, const csb_patch_entity *e, int
   return 0;
 }
 
+/* Whether the run can make an entity's change in its directory: the
+ * commit writes a temporary file, the journal or a pointer there (or in
+ * the nearest existing directory above, in which it creates the missing
+ * ones), and renames or removes the file, so that directory must let the
+ * user create and remove entries (not read-only, nor on a read-only file
+ * system); and the name must be one the system takes (not too long).
+ * Checked by the plan, so that a dry run fails where the run would, and
+ * the message names the patch's path rather than a file of the run. */
+static int ent_dir_ok(const csb_patch_plan *pl, const csb_patch_entity *e, int *err_no) {
+  if (e->touched) return 1;
+  if (!e->orig_exists && e->orig_errno && e->orig_errno != ENOENT) {
+    *err_no = e->orig_errno;
+    return 0;
+  }
+  char *d = csb_spath_parent(PFS_STYLE, e->path);
+  while (d) {
+    struct stat st;
+    const char *real = csb_patch_i_pend_where(pl->pend, d);
+    if (real && pfs_stat(real, &st) == 0) {
+      int ok = pfs_can_modify_dir(real);
+      if (!ok) *err_no = errno ? errno : EACCES;
+      free(d);
+      return ok;
+    }
+    char *q = csb_spath_is_root(PFS_STYLE, d) ? NULL : csb_spath_parent(PFS_STYLE, d);
+    free(d);
+    d = q;
+  }
+  return 1;
+}
+
 /* A FIFO, socket or device the patch has not changed yet: removing or
  * replacing it is refused, since rolling back could not make it again
  * (and a replacement would take its mode). */
@@ -1091,7 +1122,7 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
         goto fail;
       }
       int en = 0;
-      if (!ent_capture(pl, e, &en) || !ent_writable(pl, e, &en)) {
+      if (!ent_capture(pl, e, &en) || !ent_writable(pl, e, &en) || !ent_dir_ok(pl, e, &en)) {
         plan_fail(c, CSB_PATCH_ERR_IO, "Failed to write file %s: %s", t->display,
                   os_error(en, ebuf, sizeof(ebuf)));
         goto fail;
@@ -1118,7 +1149,7 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
       }
       size_t old = e->loaded ? e->len : (size_t)e->orig_size;
       int en = 0;
-      if (!ent_capture(pl, e, &en)) {
+      if (!ent_capture(pl, e, &en) || !ent_dir_ok(pl, e, &en)) {
         plan_fail(c, CSB_PATCH_ERR_IO, "Failed to delete file %s: %s", t->display,
                   os_error(en, ebuf, sizeof(ebuf)));
         goto fail;
@@ -1221,8 +1252,13 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
         e = &pl->ents[ei];
         int cen = 0;
         if (!ent_capture(pl, src, &cen) || !ent_capture(pl, de, &cen) ||
-            !ent_writable(pl, de, &cen)) {
+            !ent_writable(pl, de, &cen) || !ent_dir_ok(pl, de, &cen)) {
           plan_fail(c, CSB_PATCH_ERR_IO, "Failed to write file %s: %s", d->display,
+                    os_error(cen, ebuf, sizeof(ebuf)));
+          goto fail;
+        }
+        if (src != de && !ent_dir_ok(pl, src, &cen)) {
+          plan_fail(c, CSB_PATCH_ERR_IO, "Failed to delete file %s: %s", t->display,
                     os_error(cen, ebuf, sizeof(ebuf)));
           goto fail;
         }
@@ -1267,7 +1303,7 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
                     (size_t)(de - pl->ents));
       } else {
         int wen = 0;
-        if (!ent_writable(pl, e, &wen)) {
+        if (!ent_writable(pl, e, &wen) || !ent_dir_ok(pl, e, &wen)) {
           plan_fail(c, CSB_PATCH_ERR_IO, "Failed to write file %s: %s", t->display,
                     os_error(wen, ebuf, sizeof(ebuf)));
           goto fail;

@@ -1245,7 +1245,12 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
         csb_patch_target *d = &pl->targets[2 * i + 1];
         mode_t src_mode = e->mode;
         size_t src_attrs = e->attrs_from;
-        size_t src_index = (size_t)(unlink_ent(pl, t) - pl->ents);
+        /* A move onto its own directory entry is a plain update, also when
+         * that entry is a symlink: the link stays (the file it leads to is
+         * written), as it does for an update without a move. */
+        size_t src_index = t->entry_is_link && same_path(t->entry, d->entry)
+                               ? ei
+                               : (size_t)(unlink_ent(pl, t) - pl->ents);
         csb_patch_entity *de = content_ent(pl, d);
         /* ent_get may have grown the array: re-derive the pointers. */
         csb_patch_entity *src = &pl->ents[src_index];

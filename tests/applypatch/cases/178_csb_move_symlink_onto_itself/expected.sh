@@ -1,0 +1,1 @@
+printf 'T\n' > target.txt && ln -s target.txt link.txt

@@ -212,12 +212,28 @@ static int classify_profile(rs_ctx *ctx, rs_profile *prof, int *cls) {
   return rc;
 }
 
-static void fall_back_to_read_only(rs_profile *prof) {
+/* The fallback keeps the deny rules of the profile it replaces (reference
+ * §2.6, preserve_deny_read_restrictions_from), including those its
+ * `:workspace_roots` rules gave the profile's own workspace roots: the
+ * fallback has no profile roots, so they are kept as concrete rules. */
+static void fall_back_to_read_only(const rs_ctx *ctx, rs_profile *prof) {
   rs_rules denies = {0};
   for (size_t i = 0; i < prof->rules.len; i++) {
     const rs_rule *r = &prof->rules.items[i];
-    if (r->access == CSB_ACCESS_DENY)
-      rs_rules_add(&denies, r->kind, r->arg, r->access, r->origin, r->skip_if_missing);
+    if (r->access != CSB_ACCESS_DENY) continue;
+    rs_rules_add(&denies, r->kind, r->arg, r->access, r->origin, r->skip_if_missing);
+    for (size_t k = 0; k < prof->profile_roots.len; k++) {
+      const char *root = prof->profile_roots.items[k];
+      if (r->kind == RS_R_WORKSPACE) {
+        char *path = r->arg ? rs_join(ctx, root, r->arg) : csb_xstrdup(root);
+        rs_rules_add(&denies, RS_R_PATH, path, r->access, r->origin, r->skip_if_missing);
+        free(path);
+      } else if (r->kind == RS_R_WS_GLOB) {
+        char *pat = rs_glob_join(ctx, root, r->arg);
+        rs_rules_add(&denies, RS_R_GLOB, pat, r->access, r->origin, r->skip_if_missing);
+        free(pat);
+      }
+    }
   }
   int depth = prof->glob_scan_max_depth;
   rs_profile_free(prof);
@@ -290,7 +306,7 @@ int rs_apply_requirements(rs_ctx *ctx, rs_profile *prof, csb_strv *warnings) {
                      "falling back to required value :read-only. Details: %s",
                      detail);
     free(detail);
-    fall_back_to_read_only(prof);
+    fall_back_to_read_only(ctx, prof);
   }
   /* The profile's own deny rules, sorted, as "P<path>" / "G<pattern>". */
   csb_strv have;

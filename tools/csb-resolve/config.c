@@ -192,6 +192,78 @@ int rs_parse_override(const char *arg, csb_toml_value **out, csb_error *err) {
   return 1;
 }
 
+/* How many parts the key of a parsed -c argument has. */
+static size_t override_parts(const char *arg) {
+  const char *eq = strchr(arg, '=');
+  const char *ks = arg, *ke = eq;
+  while (ks < ke && (*ks == ' ' || *ks == '\t')) ks++;
+  while (ke > ks && (ke[-1] == ' ' || ke[-1] == '\t')) ke--;
+  static const char alias[] = "use_legacy_landlock";
+  if ((size_t)(ke - ks) == sizeof alias - 1 && memcmp(ks, alias, sizeof alias - 1) == 0) return 2;
+  size_t parts = 1;
+  for (const char *q = ks; q < ke; q++) parts += *q == '.';
+  return parts;
+}
+
+/* The length of the one key of a table of an override's chain. */
+static size_t key_len_at(const csb_toml_value *chain) {
+  size_t n = 0;
+  (void)csb_toml_table_key_at(chain, 0, &n);
+  return n;
+}
+
+/* Upstream writes every -c into one layer, each at its dotted path: a
+ * later override replaces what an earlier one put at that path (and a
+ * non-table an earlier one put on the way), rather than merging with it.
+ * Each override is a layer of its own here, so the earlier override
+ * layers lose what the new one (the chain `tree`, `parts` keys deep)
+ * replaces; tables left empty by that go too, since an empty table
+ * clears. An empty table an earlier -c wrote stays: it clears what the
+ * layers below have there, and later overrides add to the cleared table
+ * (golden case layers-28). */
+static void replace_in_earlier_overrides(rs_ctx *ctx, const csb_toml_value *tree, size_t parts) {
+  /* The tables on the way (path[k] holds the k-th key), so that tables
+   * the removal leaves empty go too: an empty table would clear. */
+  csb_toml_value **path = csb_xcalloc(parts + 1, sizeof(*path));
+  for (size_t j = 0; j < ctx->n_layers; j++) {
+    if (!ctx->layers[j].is_cli) continue;
+    csb_toml_value *cur = ctx->layers[j].tree;
+    const csb_toml_value *want = tree;
+    size_t depth = 0; /* the key to remove is the depth-th key, held by path[depth] */
+    int found = 0;
+    for (size_t k = 0; k < parts; k++) {
+      path[k] = cur;
+      csb_toml_value *have =
+          csb_toml_table_getn(cur, csb_toml_table_key_at(want, 0, NULL), key_len_at(want));
+      if (have == NULL) break;
+      int table = csb_toml_value_kind(have) == CSB_TOML_TABLE;
+      if (k + 1 == parts && table && csb_toml_table_len(have) == 0) break; /* it clears */
+      if (k + 1 == parts || !table) {
+        depth = k;
+        found = 1;
+        break;
+      }
+      cur = have;
+      want = csb_toml_table_value_at(want, 0);
+    }
+    if (!found) continue;
+    /* Remove the key at `depth`, then every table left empty above it. */
+    const csb_toml_value *w = tree;
+    const csb_toml_value **keys = csb_xcalloc(depth + 1, sizeof(*keys));
+    for (size_t k = 0; k <= depth; k++) {
+      keys[k] = w;
+      if (k < depth) w = csb_toml_table_value_at(w, 0);
+    }
+    for (size_t k = depth + 1; k-- > 0;) {
+      csb_toml_value_free(
+          csb_toml_table_take(path[k], csb_toml_table_key_at(keys[k], 0, NULL), key_len_at(keys[k])));
+      if (k == 0 || csb_toml_table_len(path[k]) > 0) break;
+    }
+    free(keys);
+  }
+  free(path);
+}
+
 /* One -c KEY=VALUE override as its own layer ("session-flags"). */
 static int load_override(rs_ctx *ctx, const char *arg, int *rc) {
   csb_toml_value *root = NULL;
@@ -201,6 +273,7 @@ static int load_override(rs_ctx *ctx, const char *arg, int *rc) {
     *rc = csb_cli_usage_error(ctx->cli, "%s", err.msg);
     return 0;
   }
+  replace_in_earlier_overrides(ctx, root, override_parts(arg));
   rs_layer *l = new_layer(ctx);
   l->name = csb_xstrdup("session-flags");
   l->base_dir = csb_xstrdup(ctx->cwd);

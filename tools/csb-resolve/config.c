@@ -291,51 +291,70 @@ static int is_file_or_dir(const char *path) {
   return csb_os_file_type(path, 0, &t);
 }
 
-/* The start of "/.git/worktrees/" in a normalised path (Windows: with `\`,
- * in any case), or NULL. */
-static char *worktrees_part(const rs_ctx *ctx, char *abs) {
-  if (ctx->style == CSB_PATH_POSIX) return strstr(abs, "/.git/worktrees/");
-  static const char needle[] = "\\.git\\worktrees\\";
-  size_t n = sizeof needle - 1;
-  for (char *p = abs; *p; p++)
-    if (strncasecmp(p, needle, n) == 0) return p;
-  return NULL;
+/* Whether the last component of `abs` is `worktrees` (Windows: in any
+ * case). */
+static int named_worktrees(const rs_ctx *ctx, const char *abs) {
+  char *base = csb_spath_basename(ctx->style, abs);
+  int yes = base != NULL && (ctx->style == CSB_PATH_POSIX ? strcmp(base, "worktrees") == 0
+                                                          : strcasecmp(base, "worktrees") == 0);
+  free(base);
+  return yes;
 }
 
-/* The nearest ancestor of `dir` (itself included) holding a `.git`; for a
- * worktree (`.git` file pointing into `<main>/.git/worktrees/...`) the
- * main repository's root. NULL when there is none. */
-static char *git_root(const rs_ctx *ctx, const char *dir) {
+/* The main repository of a linked worktree whose `.git` file in `dir`
+ * reads `gitdir: G` (G resolved against `dir`): G's parent must be named
+ * `worktrees`, and the main repository is the parent of that directory's
+ * parent (the common git directory). NULL for a `.git` file that is no
+ * pointer or points elsewhere (a submodule's `gitdir: ../.git/modules/x`),
+ * as upstream's resolve_root_git_project_for_trust decides. */
+static char *worktree_main_root(const rs_ctx *ctx, const char *dir, const char *dotgit) {
+  char *text = NULL;
+  size_t len = 0;
+  if (!csb_read_file(dotgit, 4096, &text, &len, NULL)) return NULL;
+  /* Read as the policy reads it for protection (and as Codex does for
+   * trust): the trimmed text is `gitdir: PATH`. */
+  char *exact = NULL, *target = NULL;
+  csb_policy_gitdir_pointer(text, len, &exact, &target);
+  free(exact);
+  free(text);
+  if (target == NULL) return NULL;
+  char *abs = rs_join(ctx, dir, target);
+  free(target);
+  char *worktrees = abs ? csb_spath_parent(ctx->style, abs) : NULL;
+  free(abs);
+  char *common = worktrees && named_worktrees(ctx, worktrees) ? csb_spath_parent(ctx->style, worktrees)
+                                                              : NULL;
+  free(worktrees);
+  char *main_root = common ? csb_spath_parent(ctx->style, common) : NULL;
+  free(common);
+  return main_root;
+}
+
+/* The nearest ancestor of `dir` (itself included) holding a `.git`, where
+ * project layers start; for a worktree (`.git` file pointing into
+ * `<main>/.git/worktrees/...`) the main repository's root. NULL when there
+ * is none. *trust_root is the root whose trust entry applies to `dir`
+ * (reference §6.2): that ancestor when its `.git` is a directory, the
+ * main repository for a worktree's `.git` file, and none for a `.git`
+ * file that is not a worktree's pointer. */
+static char *git_root(const rs_ctx *ctx, const char *dir, char **trust_root) {
+  *trust_root = NULL;
   char *cur = csb_xstrdup(dir);
   for (;;) {
     char *dotgit = rs_join(ctx, cur, ".git");
     csb_file_type t;
     int found = csb_os_file_type(dotgit, 0, &t);
-    if (found && t == CSB_FILE_REGULAR) {
-      char *text = NULL;
-      size_t len = 0;
-      if (csb_read_file(dotgit, 4096, &text, &len, NULL)) {
-        /* Read as the policy reads it for protection (and as Codex does
-         * for trust): the trimmed text is `gitdir: PATH`. */
-        char *exact = NULL, *target = NULL;
-        csb_policy_gitdir_pointer(text, len, &exact, &target);
-        free(exact);
-        if (target != NULL) {
-          char *abs = rs_join(ctx, cur, target);
-          char *w = worktrees_part(ctx, abs);
-          if (w != NULL) {
-            /* Keep the separator, so that a root stays a root. */
-            w[1] = '\0';
-            char *main_root = csb_spath_normalize(ctx->style, abs);
-            if (main_root != NULL) {
-              free(cur);
-              cur = main_root;
-            }
-          }
-          free(abs);
-          free(target);
+    if (found) {
+      csb_file_type ft;
+      if (csb_os_file_type(dotgit, 1, &ft) && ft == CSB_FILE_DIR) {
+        *trust_root = csb_xstrdup(cur);
+      } else if (t == CSB_FILE_REGULAR) {
+        char *main_root = worktree_main_root(ctx, cur, dotgit);
+        if (main_root != NULL) {
+          free(cur);
+          cur = main_root;
+          *trust_root = csb_xstrdup(cur);
         }
-        free(text);
       }
     }
     free(dotgit);
@@ -367,8 +386,9 @@ static const char *trust_for(const rs_ctx *ctx, const csb_toml_value *merged, co
 static void decide_trust(rs_ctx *ctx, const csb_toml_value *merged) {
   char *canon = NULL;
   if (!csb_spath_canonicalize(ctx->style, ctx->cwd, &canon, NULL)) canon = csb_xstrdup(ctx->cwd);
-  ctx->project_root = git_root(ctx, canon);
-  const char *keys[3] = {canon, ctx->cwd, ctx->project_root};
+  char *trust_root = NULL;
+  ctx->project_root = git_root(ctx, canon, &trust_root);
+  const char *keys[3] = {canon, ctx->cwd, trust_root};
   for (size_t i = 0; i < 3; i++) {
     if (keys[i] == NULL) continue;
     const char *level = trust_for(ctx, merged, keys[i]);
@@ -378,6 +398,7 @@ static void decide_trust(rs_ctx *ctx, const csb_toml_value *merged) {
       break;
     }
   }
+  free(trust_root);
   free(canon);
 }
 

@@ -283,7 +283,7 @@ int rs_apply_requirements(rs_ctx *ctx, rs_profile *prof, csb_strv *warnings) {
     csb_buf_free(&allowed);
   } else if (r.deny_read.len > 0 && cls >= 2) {
     detail = csb_xasprintf("invalid value for `sandbox_mode`: `%s` is not in the allowed set "
-                           "[ReadOnly, WorkspaceWrite] (set by %s)",
+                           "[read-only, workspace-write] (set by %s)",
                            mode_labels[cls], r.path);
   }
   if (detail != NULL) {

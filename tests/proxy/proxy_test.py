@@ -2038,9 +2038,7 @@ class Protocol(unittest.TestCase):
     def test_keep_alive_chunked_and_hop_by_hop(self):
         with Proxy() as px:
             before = ORIGIN.connections
-            host, port = px.addrs["http"].rsplit(":", 1)
-            s = socket.create_connection((host, int(port)), timeout=10)
-            f = s.makefile("rb")
+            s, f = proxy_client(px)
             u = "http://allowed.test:%d" % ORIGIN.port
             s.sendall(("GET %s/echo HTTP/1.1\r\nHost: allowed.test:%d\r\nConnection: keep-alive, X-Secret\r\n"
                        "X-Secret: 1\r\nKeep-Alive: 5\r\nProxy-Authorization: Basic eA==\r\nTE: trailers\r\n"
@@ -2080,11 +2078,8 @@ class Protocol(unittest.TestCase):
 
         origin = ScriptedOrigin(script)
         with Proxy() as px:
-            host, port = px.addrs["http"].rsplit(":", 1)
-            s = socket.create_connection((host, int(port)), timeout=10)
-            f = s.makefile("rb")
-            u = b"http://allowed.test:%d" % origin.port
-            hh = b"Host: allowed.test:%d\r\n" % origin.port
+            s, f = proxy_client(px)
+            u, hh = allowed_url(origin)
             s.sendall(b"POST " + u + b"/a HTTP/1.1\r\n" + hh + b"Content-Length: 2, 2\r\n\r\nhi")
             self.assertEqual(read_response(f), (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", b"hello"))
             s.sendall(b"POST " + u + b"/b HTTP/1.1\r\n" + hh + b"Content-Length: 2\r\ncontent-length: 2\r\n\r\nhi")
@@ -2123,11 +2118,8 @@ class Protocol(unittest.TestCase):
 
         origin = ScriptedOrigin(script)
         with Proxy() as px:
-            host, port = px.addrs["http"].rsplit(":", 1)
-            s = socket.create_connection((host, int(port)), timeout=10)
-            f = s.makefile("rb")
-            u = b"http://allowed.test:%d" % origin.port
-            hh = b"Host: allowed.test:%d\r\n" % origin.port
+            s, f = proxy_client(px)
+            u, hh = allowed_url(origin)
             s.sendall(b"GET " + u + b"/a HTTP/1.1\r\n" + hh + b"\r\n")
             self.assertEqual(f.readline() + f.readline(), b"HTTP/1.1 100 Continue\r\n\r\n")
             self.assertEqual(read_response(f), (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n", b"ok"))
@@ -2148,8 +2140,7 @@ class Protocol(unittest.TestCase):
         connection instead of a 502 from the closed one."""
         origin = ScriptedOrigin(lambda c, n: (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", True))
         with Proxy() as px:
-            u = b"http://allowed.test:%d" % origin.port
-            hh = b"Host: allowed.test:%d\r\n" % origin.port
+            u, hh = allowed_url(origin)
             ka = b"GET " + u + b"/ HTTP/1.0\r\n" + hh + b"Connection: keep-alive\r\n\r\n"
             last = b"GET " + u + b"/ HTTP/1.0\r\n" + hh + b"\r\n"
             for _ in range(3):
@@ -2166,8 +2157,7 @@ class Protocol(unittest.TestCase):
         never that line."""
         origin = RecordingOrigin(echo=False)
         with Proxy() as px:
-            u = b"http://allowed.test:%d" % origin.port
-            hh = b"Host: allowed.test:%d\r\n" % origin.port
+            u, hh = allowed_url(origin)
             for i, line in enumerate((b"2 1", b"2 x", b"2;a=\"b", b"2;a=\"b\\", b"2;", b"2;a=\"b\"c")):
                 resp = raw(px.addrs["http"], b"POST " + u + b"/x HTTP/1.1\r\n" + hh +
                            b"Transfer-Encoding: chunked\r\n\r\n" + line + b"\r\nok\r\n0\r\n\r\n")
@@ -2186,8 +2176,7 @@ class Protocol(unittest.TestCase):
                    b"5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n")
         origin = ScriptedOrigin(lambda c, n: chunked)
         with Proxy() as px:
-            u = b"http://allowed.test:%d" % origin.port
-            hh = b"Host: allowed.test:%d\r\n" % origin.port
+            u, hh = allowed_url(origin)
             for extra in (b"", b"Proxy-Connection: keep-alive\r\n", b"Connection: keep-alive\r\n"):
                 resp = raw(px.addrs["http"], b"GET " + u + b"/ HTTP/1.0\r\n" + hh + extra + b"\r\n")
                 self.assertEqual(resp, b"HTTP/1.1 200 OK\r\nX-A: 1\r\nConnection: close\r\n\r\nhello world",
@@ -3206,6 +3195,18 @@ class SandboxEndToEnd(unittest.TestCase):
         out = r.stdout.decode()
         self.assertIn("get=ok", out, (out, r.stderr.decode()))
         self.assertIn("post=403", out)
+
+
+def proxy_client(px):
+    """A connection to the proxy's HTTP listener and a binary reader on it."""
+    host, port = px.addrs["http"].rsplit(":", 1)
+    s = socket.create_connection((host, int(port)), timeout=10)
+    return s, s.makefile("rb")
+
+
+def allowed_url(origin):
+    """The absolute-form URL prefix of `origin` as allowed.test, and its Host line."""
+    return b"http://allowed.test:%d" % origin.port, b"Host: allowed.test:%d\r\n" % origin.port
 
 
 def read_response(f, head_only=False):

@@ -504,6 +504,17 @@ TEST(BwrapFind, HelpParsing) {
   EXPECT_FALSE(b.has_argv0);
 }
 
+// Writes `data` to `path` and scans it as bubblewrap's binary.
+int ScanFile(const std::string &path, const std::string &data, bw_bwrap *b) {
+  int fd = open(path.c_str(), O_CREAT | O_RDWR | O_TRUNC | O_CLOEXEC, 0755);
+  EXPECT_GE(fd, 0);
+  EXPECT_EQ(write(fd, data.data(), data.size()), (ssize_t)data.size());
+  memset(b, 0, sizeof *b);
+  int r = bw_bwrap_scan_binary(fd, (off_t)data.size(), b);
+  close(fd);
+  return r;
+}
+
 // The scanner looks at 16 bytes at a time: a name is found wherever it
 // starts, after runs of dashes of any length, and only with a terminator.
 TEST(BwrapFind, HelpParsingAtEveryOffset) {
@@ -535,22 +546,16 @@ TEST(BwrapFind, BinaryScanSeesNamesAcrossPieces) {
   data.resize(16360 - 8, '-');
   data += " --argv0x --info-fd\n";
   data += std::string(1000, 'z') + " --as-pid-1";
-  int fd = open(path.c_str(), O_CREAT | O_RDWR | O_TRUNC, 0755);
-  ASSERT_GE(fd, 0);
-  ASSERT_EQ(write(fd, data.data(), data.size()), (ssize_t)data.size());
   bw_bwrap b;
-  memset(&b, 0, sizeof b);
-  EXPECT_TRUE(bw_bwrap_scan_binary(fd, (off_t)data.size(), &b));
+  EXPECT_TRUE(ScanFile(path, data, &b));
   EXPECT_TRUE(b.has_perms);
   EXPECT_TRUE(b.has_info_fd);
   EXPECT_TRUE(b.has_as_pid_1);
   EXPECT_FALSE(b.has_argv0);
   EXPECT_FALSE(b.has_ro_bind_fd);
   // not an ELF file: nothing is trusted
-  ASSERT_EQ(pwrite(fd, "#!/b", 4, 0), 4);
-  memset(&b, 0, sizeof b);
-  EXPECT_FALSE(bw_bwrap_scan_binary(fd, (off_t)data.size(), &b));
-  close(fd);
+  data.replace(0, 4, "#!/b");
+  EXPECT_FALSE(ScanFile(path, data, &b));
 }
 
 // An ELF64 file: the option names are looked for in the segments loaded
@@ -592,30 +597,19 @@ TEST(BwrapFind, BinaryScanReadsDataSegments) {
       {" --argv0 x --as-pid-1\n", " --perms x --info-fd\n", true, true},
   };
   for (const Case &c : cases) {
-    std::string data = ElfWithSegments(c.code, c.data);
-    int fd = open(path.c_str(), O_CREAT | O_RDWR | O_TRUNC, 0755);
-    ASSERT_GE(fd, 0);
-    ASSERT_EQ(write(fd, data.data(), data.size()), (ssize_t)data.size());
     bw_bwrap b;
-    memset(&b, 0, sizeof b);
-    EXPECT_TRUE(bw_bwrap_scan_binary(fd, (off_t)data.size(), &b));
+    EXPECT_TRUE(ScanFile(path, ElfWithSegments(c.code, c.data), &b));
     EXPECT_TRUE(b.has_perms && b.has_as_pid_1);
     EXPECT_EQ(b.has_argv0, c.argv0) << c.code;
     EXPECT_EQ(b.has_info_fd, c.info_fd) << c.code;
-    close(fd);
   }
   // A segment that runs past the end of the file is read up to the end.
   std::string data = ElfWithSegments("", " --perms --as-pid-1");
   data.resize(data.size() - 1);  // "--as-pid-" only
-  int fd = open(path.c_str(), O_CREAT | O_RDWR | O_TRUNC, 0755);
-  ASSERT_GE(fd, 0);
-  ASSERT_EQ(write(fd, data.data(), data.size()), (ssize_t)data.size());
   bw_bwrap b;
-  memset(&b, 0, sizeof b);
-  EXPECT_TRUE(bw_bwrap_scan_binary(fd, (off_t)data.size(), &b));
+  EXPECT_TRUE(ScanFile(path, data, &b));
   EXPECT_TRUE(b.has_perms);
   EXPECT_FALSE(b.has_as_pid_1);
-  close(fd);
 }
 
 TEST(Proxy, PlanFailsClosed) {

@@ -101,7 +101,9 @@ typedef struct csb_sbpl_opts {
   /* Environment the proxy variables are read from (network mode proxy);
    * NULL-terminated "KEY=VALUE" strings, may be NULL. */
   char *const *envp;
-  /* Extra allowed Unix socket paths (--allow-unix-socket); absolute. */
+  /* Extra allowed Unix socket paths (--allow-unix-socket); absolute, as
+   * given: a ".." is resolved the way the kernel resolves it (after the
+   * symlinks before it), not lexically. */
   const char *const *unix_sockets;
   size_t n_unix_sockets;
 } csb_sbpl_opts;

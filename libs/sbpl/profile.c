@@ -993,6 +993,35 @@ static void unix_lines(csb_buf *b, const unix_rule *r) {
                  verb, key, r->index);
 }
 
+/* The absolute `path` (an --allow-unix-socket argument, not normalised) as
+ * the kernel resolves it, canonical: a ".." leads to the parent of where
+ * the components before it lead, so `/a/link/../s` with `link -> /b/c` is
+ * `/b/s`, not `/a/s`. */
+static char *socket_path(const csb_sbpl_host *h, const char *path) {
+  char *cur = csb_xstrdup("/");
+  for (const char *c = path; *c;) {
+    size_t n = strcspn(c, "/");
+    if (n == 2 && c[0] == '.' && c[1] == '.') {
+      char *real = csb_sbpl_canonical(h, cur);
+      char *up = csb_path_parent(real);
+      free(real);
+      free(cur);
+      cur = up != NULL ? up : csb_xstrdup("/");
+    } else if (n > 0 && !(n == 1 && c[0] == '.')) {
+      char *part = csb_xstrndup(c, n);
+      char *next = csb_path_join(cur, part);
+      free(part);
+      free(cur);
+      cur = next;
+    }
+    c += n;
+    while (*c == '/') c++;
+  }
+  char *out = csb_sbpl_canonical(h, cur);
+  free(cur);
+  return out;
+}
+
 /* The Unix socket rules; *granted tells whether any socket is allowed. */
 static void unix_block(gen *g, int blanket_outbound, csb_buf *b, int *granted) {
   const csb_policy *p = g->p;
@@ -1005,11 +1034,9 @@ static void unix_block(gen *g, int blanket_outbound, csb_buf *b, int *granted) {
     free(c);
   }
   for (size_t i = 0; g->o && i < g->o->n_unix_sockets; i++) {
-    char *n = csb_path_normalize(g->o->unix_sockets[i]);
-    char *c = csb_sbpl_canonical(g->h, n);
+    char *c = socket_path(g->h, g->o->unix_sockets[i]);
     push_unique(&allows, c);
     free(c);
-    free(n);
   }
   sort_strv(&allows);
   sort_strv(&denies);

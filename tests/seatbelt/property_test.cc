@@ -645,3 +645,52 @@ TEST(Platform, SyslogFollowsThePolicy) {
 }
 
 }  // namespace
+
+namespace {
+
+// `--allow-unix-socket DIR/link/../a.sock` names the socket where the
+// kernel resolves it: `..` leads to the parent of where `link` leads, not
+// to DIR. The grant must be there, and nowhere else.
+TEST(UnixSockets, DotDotAfterSymlinkResolvesLikeTheKernel) {
+  std::string t = NewTempDir();
+  ASSERT_FALSE(t.empty());
+  ASSERT_EQ(mkdir((t + "/d").c_str(), 0755), 0);
+  ASSERT_EQ(mkdir((t + "/d/sub").c_str(), 0755), 0);
+  ASSERT_EQ(symlink((t + "/d/sub").c_str(), (t + "/link").c_str()), 0);
+  csb_policy *p = csb_policy_new(CSB_PLATFORM_MACOS, t.c_str());
+  csb_policy_add_entry(p, "/", CSB_ACCESS_READ, "test", 0, 0);
+  csb_policy_canonicalize(p);
+  csb_policy_view *v = nullptr;
+  csb_error err;
+  csb_error_clear(&err);
+  ASSERT_TRUE(csb_policy_view_build(p, &v, &err)) << err.msg;
+  std::string opt = t + "/link/../a.sock";
+  const char *socks[] = {opt.c_str()};
+  csb_sbpl_opts o = {nullptr, socks, 1};
+  csb_sbpl_profile *prof = nullptr;
+  ASSERT_TRUE(csb_sbpl_generate(p, v, csb_sbpl_host_system(0), &o, &prof, &err)) << err.msg;
+  std::vector<const char *> params(prof->params.items, prof->params.items + prof->params.len);
+  char perr[1024] = "";
+  sbpl_program *prog = sbpl_parse(prof->text, perr, sizeof perr);
+  ASSERT_NE(prog, nullptr) << perr;
+  ASSERT_TRUE(sbpl_check(prog, params.data(), params.size(), perr, sizeof perr)) << perr;
+  const std::vector<std::pair<std::string, bool>> cases = {
+      {t + "/d/a.sock", true},  // where the kernel resolves the path given
+      {t + "/a.sock", false},   // the lexical reading of it
+  };
+  for (const auto &c : cases) {
+    for (const char *op : {"network-outbound", "network-bind"}) {
+      sbpl_decision d;
+      sbpl_decide(prog, params.data(), params.size(), op, c.first.c_str(), "SOCKET", &d);
+      EXPECT_EQ(d.allowed != 0, c.second) << op << " " << c.first << "\n"
+                                          << prof->text;
+    }
+  }
+  sbpl_free(prog);
+  csb_sbpl_profile_free(prof);
+  csb_policy_view_free(v);
+  csb_policy_free(p);
+  (void)!system(("rm -rf '" + t + "'").c_str());
+}
+
+}  // namespace

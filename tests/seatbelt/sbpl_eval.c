@@ -531,6 +531,12 @@ static int eval_filter(const query *q, const sx *f) {
     return a->re && regexec(a->re, q->path, 0, NULL, 0) == 0;
   }
   if (!strcmp(h, "vnode-type")) return strcmp(f->items[1]->text, q->vnode) == 0;
+  if (!strcmp(h, "local") || !strcmp(h, "remote")) {
+    /* (local|remote unix-socket [FILTER]) is about the socket's path; an
+     * ip endpoint never names one. */
+    if (f->n < 2 || strcmp(f->items[1]->text, "unix-socket") != 0) return 0;
+    return f->n == 2 || eval_filter(q, f->items[2]);
+  }
   return 0; /* not about file paths */
 }
 

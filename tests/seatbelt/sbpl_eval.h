@@ -14,9 +14,10 @@
  * Interpreter: decides a file operation on a path the way Seatbelt does
  * for the forms we emit: the last rule whose operation and filters match
  * wins; (deny default) otherwise. Filters: literal, subpath, regex,
- * path-ancestors, require-all/any/not, vnode-type; anything that is not
- * about file paths (extension, sysctl-name, ...) never matches a file
- * query. Filters compare paths byte for byte, as Seatbelt does.
+ * path-ancestors, require-all/any/not, vnode-type, and the socket path
+ * of (local|remote unix-socket [FILTER]) for network-bind and
+ * network-outbound; anything that is not about file paths (extension,
+ * sysctl-name, an ip endpoint, ...) never matches a file query. Filters compare paths byte for byte, as Seatbelt does.
  *
  * Volume: on a case-insensitive volume (macOS's default) a path names an
  * existing file whatever its spelling, and the kernel reports (and

@@ -85,7 +85,8 @@ int main(int argc, char **argv) {
         csb_strv_free(&sockets);
         return csb_cli_usage_error(&cli, "--allow-unix-socket: `%s` is not an absolute path", arg);
       }
-      csb_strv_push_owned(&sockets, csb_path_normalize(arg));
+      /* As given: libs/sbpl resolves ".." after symlinks, as the kernel does. */
+      csb_strv_push(&sockets, arg);
       break;
     default:
       csb_strv_free(&sockets);

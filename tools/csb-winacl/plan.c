@@ -759,6 +759,10 @@ static void add_expanding_profile(planner *P, pathset *out, const char *root,
   free(pcanon);
 }
 
+/* 1 when `root` is the csb home or lies in one of its sandbox dirs; 2
+ * when it is the capability SID record (`<home>\cap_sid`): a run that
+ * could rewrite the record could give its own roots the SIDs that earlier
+ * runs' ACEs grant elsewhere. */
 static int sensitive_write_root(planner *P, const char *root) {
   const char *homes[2] = {P->home, P->home_canon};
   static const char *const dirs[] = {".sandbox", ".sandbox-bin", ".sandbox-secrets"};
@@ -771,6 +775,10 @@ static int sensitive_write_root(planner *P, const char *root) {
       free(s);
       if (hit) return 1;
     }
+    char *rec = csb_winpath_join(homes[h], "cap_sid");
+    int hit = rec && under(rec, root);
+    free(rec);
+    if (hit) return 2;
   }
   return 0;
 }
@@ -977,7 +985,12 @@ static int plan_write_roots(planner *P) {
   P->roots = csb_xcalloc(final.n ? final.n : 1, sizeof(*P->roots));
   for (size_t i = 0; i < final.n; i++) {
     const char *root = final.v[i].path;
-    if (sensitive_write_root(P, root)) {
+    int sensitive = sensitive_write_root(P, root);
+    if (sensitive == 2) {
+      note(P, "writable root `%s` is csb's capability SID record and is not granted", root);
+      continue;
+    }
+    if (sensitive) {
       note(P, "writable root `%s` is csb's own home or sandbox directory and is not granted", root);
       continue;
     }

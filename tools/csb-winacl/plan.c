@@ -1298,6 +1298,30 @@ static int plan_deny_read(planner *P) {
                   P->deny_read.n, P->o->max_deny_read_paths, P->backend);
     return CSB_EXIT_UNAVAILABLE;
   }
+  /* A write root's allow ACE for the group (SET_ACCESS) replaces the
+   * group's ACEs on that object, the deny-read ACE applied before it
+   * included: a deny-read target that is a write root (a deny entry or a
+   * glob match that leads to it through a link) would be readable. */
+  for (size_t i = 0; i < P->n_roots; i++) {
+    if (!ps_has_key(&P->deny_read, P->roots[i].key)) continue;
+    /* Name the spelling that leads there, when another one does. */
+    const char *via = NULL;
+    for (size_t k = 0; k < P->deny_read.n && via == NULL; k++) {
+      if (strcmp(P->deny_read.v[k].key, P->roots[i].key) == 0) continue;
+      char *c = wfs_canonical(P->fs, P->deny_read.v[k].path);
+      if (c != NULL && same_path(c, P->roots[i].path)) via = P->deny_read.v[k].path;
+      free(c);
+    }
+    char *rule = via ? csb_xasprintf("deny-read path `%s` leads to the writable root `%s`", via,
+                                     P->roots[i].path)
+                     : csb_xasprintf("writable root `%s` is a deny-read path", P->roots[i].path);
+    return verdict_owned(P,
+                         csb_xstrdup("the write root's allow ACE for the sandbox group would replace "
+                                     "its deny-read ACE; refusing to run unsandboxed"),
+                         rule,
+                         "drop the write rule, or the deny rule (or link) that reaches the writable "
+                         "root");
+  }
   for (size_t i = 0; i < P->deny_read.n; i++)
     if (P->deny_read.v[i].flag) add_mkdir(P, "deny_read", P->deny_read.v[i].path);
   return 0;

@@ -1440,7 +1440,18 @@ static cJSON *plan_state(planner *P, int *pending_revoke, int *pending_write) {
   for (size_t i = 0; i < rec.len; i++) {
     csb_json_add_string(recorded, NULL, rec.items[i]);
     char *k = key_of(rec.items[i]);
+    /* Revoking goes by name to the object: a recorded spelling that now
+     * leads (through a link) to a path still denied would remove the
+     * group's ACE there. It is dropped from the record instead. */
+    int alias = 0;
     if (!ps_has_key(&P->deny_read, k)) {
+      char *c = wfs_canonical(P->fs, rec.items[i]);
+      char *ck = c ? key_of(c) : NULL;
+      alias = ck != NULL && ps_has_key(&P->deny_read, ck);
+      free(ck);
+      free(c);
+    }
+    if (!alias && !ps_has_key(&P->deny_read, k)) {
       csb_json_add_string(revoke, NULL, rec.items[i]);
       (*pending_revoke)++;
     }

@@ -1315,12 +1315,13 @@ static int plan_deny_read(planner *P) {
     char *rule = via ? csb_xasprintf("deny-read path `%s` leads to the writable root `%s`", via,
                                      P->roots[i].path)
                      : csb_xasprintf("writable root `%s` is a deny-read path", P->roots[i].path);
-    return verdict_owned(P,
-                         csb_xstrdup("the write root's allow ACE for the sandbox group would replace "
-                                     "its deny-read ACE; refusing to run unsandboxed"),
-                         rule,
-                         "drop the write rule, or the deny rule (or link) that reaches the writable "
-                         "root");
+    rc = verdict(P,
+                 "the write root's allow ACE for the sandbox group would replace its deny-read "
+                 "ACE; refusing to run unsandboxed",
+                 rule, "drop the write rule, or the deny rule (or link) that reaches the writable "
+                       "root");
+    free(rule);
+    return rc;
   }
   for (size_t i = 0; i < P->deny_read.n; i++)
     if (P->deny_read.v[i].flag) add_mkdir(P, "deny_read", P->deny_read.v[i].path);

@@ -1879,6 +1879,30 @@ def caller_and_command_share_a_writable_stdio_file(t):
 
 
 @case
+def null_stdio_is_handed_over(t):
+    # /dev/null reads nothing and keeps nothing however it is reopened: the
+    # caller's open file is handed over as it is, on the caller's mount,
+    # not reopened through the sandbox's /dev
+    if CODEX is not None:
+        raise Skip("csb-only: stdio rebinding")
+    t.policy()
+    argv, _ = t.argv("grep -h mnt_id /proc/self/fdinfo/0 /proc/self/fdinfo/2; printf x >&2; cat")
+    fds = [os.open("/dev/null", os.O_RDONLY), os.open("/dev/null", os.O_WRONLY)]
+    try:
+        mine = []
+        for fd in fds:
+            with open("/proc/self/fdinfo/%d" % fd) as f:
+                mine += [l for l in f.read().splitlines() if l.startswith("mnt_id")]
+        p = subprocess.run(argv, cwd=t.ws, env=os.environ, stdin=fds[0], stdout=subprocess.PIPE,
+                           stderr=fds[1], timeout=TIMEOUT)
+    finally:
+        for fd in fds:
+            os.close(fd)
+    eq(p.returncode, 0, "exit code")
+    eq(p.stdout.decode().splitlines(), mine, "mount of stdin and stderr inside")
+
+
+@case
 def read_write_stdio_outside_writable_roots_is_refused(t):
     # a read-write descriptor on a file the command may only read could be
     # reopened for writing; there is no pipe to stand in for both ways

@@ -43,6 +43,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -404,6 +405,9 @@ static int rebind_stdio(bw_stdio_relay *relays, size_t *n_relays, const char *co
     struct stat st;
     if (fl < 0 || fstat(fd, &st) != 0) continue;
     if (!(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISCHR(st.st_mode))) continue;
+    /* The null device, reopened however, reads nothing and keeps nothing:
+     * handed over as it is (a daemon's or a benchmark's stdio). */
+    if (S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor(st.st_rdev) == 3) continue;
     /* An unlinked regular file holds only the caller's own data. Any other
      * unlinked node goes on below and, reached by no path, is refused or
      * relayed: a removed directory's `..` leads out of the sandbox's root

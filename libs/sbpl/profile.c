@@ -474,6 +474,15 @@ static int in_writable_root(gen *g, const char *path) {
   return in;
 }
 
+/* cur (freed) joined with the component c[0, n). */
+static char *join_component(char *cur, const char *c, size_t n) {
+  char *part = csb_xstrndup(c, n);
+  char *next = csb_path_join(cur, part);
+  free(part);
+  free(cur);
+  return next;
+}
+
 /* A missing directory inside a writable root on the way a symlinked
  * carve-out resolves (`.codex -> a/b` with `a` missing, or
  * `.codex -> missing/../x`), or NULL. The sandboxed command could create it
@@ -513,11 +522,7 @@ static char *creatable_detour(gen *g, const char *link, const char *resolved) {
       free(cur);
       cur = up;
     } else if (n > 0 && !(n == 1 && c[0] == '.')) {
-      char *part = csb_xstrndup(c, n);
-      char *next = csb_path_join(cur, part);
-      free(part);
-      free(cur);
-      cur = next;
+      cur = join_component(cur, c, n);
     }
     c += n;
     while (*c == '/') c++;
@@ -1008,11 +1013,7 @@ static char *socket_path(const csb_sbpl_host *h, const char *path) {
       free(cur);
       cur = up != NULL ? up : csb_xstrdup("/");
     } else if (n > 0 && !(n == 1 && c[0] == '.')) {
-      char *part = csb_xstrndup(c, n);
-      char *next = csb_path_join(cur, part);
-      free(part);
-      free(cur);
-      cur = next;
+      cur = join_component(cur, c, n);
     }
     c += n;
     while (*c == '/') c++;

@@ -176,6 +176,7 @@ simple("admin_syscalls", "probe_kernel", "fanotify_init, acct, swapon, quotactl,
 simple("lsm_set_self_attr", "probe_kernel", "lsm_set_self_attr (Linux 6.8): refused by the filter, not by the kernel")
 simple("pid1_numa", "probe_kernel", "migrate_pages / move_pages on pid 1")
 simple("clone_ns_variants", "probe_kernel", "clone / unshare with every namespace flag (NEWCGROUP, NEWTIME, ...)")
+simple("pid1_prio_user", "probe_kernel", "setpriority(PRIO_USER), ioprio_set (process 1, group, user), /proc/1/timerslack_ns")
 
 
 @probe("sysfs_write_full", "same, with `/` writable (a writable root above /sys)")

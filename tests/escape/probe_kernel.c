@@ -817,6 +817,51 @@ static int p_seccomp_listener(int c, char **v) {
                  WIFEXITED(st) ? strerror(WEXITSTATUS(st)) : "killed");
 }
 
+/* pid 1 by the calls pid1_sched does not name: setpriority(PRIO_USER)
+ * renices every process of a uid visible in the caller's PID namespace,
+ * pid 1 included (same uid, and raising a nice value needs no
+ * capability); ioprio_set by process, group and user (the idle class
+ * needs no capability either); /proc/1/timerslack_ns. Each call sets
+ * what pid 1 has already. */
+static int p_pid1_prio_user(int c, char **v) {
+  (void)c; (void)v;
+  char why[1024] = "";
+#define PRIO_NOTE(what)                                                                            \
+  do {                                                                                             \
+    size_t n_ = strlen(why);                                                                       \
+    snprintf(why + n_, sizeof why - n_, "%s%s: %s", n_ ? "; " : "", what, strerror(errno));        \
+  } while (0)
+  errno = 0;
+  int nice = getpriority(0 /* PRIO_PROCESS */, 1);
+  if (nice == -1 && errno) return perror2("getpriority(1): %s", strerror(errno));
+  if (getpriority(0, 0) != nice) return perror2("the command's nice value is not pid 1's");
+  if (setpriority(2 /* PRIO_USER */, 0, nice) == 0) return escaped("setpriority(PRIO_USER, 0) reniced pid 1 too");
+  PRIO_NOTE("setpriority(PRIO_USER, 0)");
+  if (setpriority(2, getuid(), nice) == 0) return escaped("setpriority(PRIO_USER, %u) reniced pid 1 too", getuid());
+  PRIO_NOTE("setpriority(PRIO_USER, own uid)");
+  long prio = syscall(SYS_ioprio_get, 1 /* IOPRIO_WHO_PROCESS */, 1);
+  if (prio < 0) return perror2("ioprio_get(1): %s", strerror(errno));
+  static const struct {
+    int which, who;
+    const char *what;
+  } io[] = {{1, 1, "ioprio_set(IOPRIO_WHO_PROCESS, 1)"},
+            {2, 1, "ioprio_set(IOPRIO_WHO_PGRP, 1)"},
+            {2, 0, "ioprio_set(IOPRIO_WHO_PGRP, 0)"},
+            {3, -1, "ioprio_set(IOPRIO_WHO_USER, own uid)"}};
+  for (size_t i = 0; i < sizeof io / sizeof io[0]; i++) {
+    if (io[i].which == 2 && io[i].who == 0 && getpgrp() != 1) continue;
+    int who = io[i].who < 0 ? (int)getuid() : io[i].who;
+    if (syscall(SYS_ioprio_set, io[i].which, who, prio) == 0) return escaped("%s worked", io[i].what);
+    PRIO_NOTE(io[i].what);
+  }
+  int fd = open("/proc/1/timerslack_ns", O_WRONLY | O_CLOEXEC);
+  /* 50 us, the kernel's default (reading pid 1's needs CAP_SYS_NICE too) */
+  if (fd >= 0 && write(fd, "50000", 5) == 5) return escaped("wrote /proc/1/timerslack_ns");
+  PRIO_NOTE("/proc/1/timerslack_ns");
+#undef PRIO_NOTE
+  return blocked("%s", why);
+}
+
 static const probe probes[] = {
     {"x32_socket", p_x32_socket},
     {"int80_socketcall", p_int80_socketcall},
@@ -862,6 +907,7 @@ static const probe probes[] = {
     {"host_ipc", p_host_ipc},
     {"dev_nodes", p_dev_nodes},
     {"seccomp_listener", p_seccomp_listener},
+    {"pid1_prio_user", p_pid1_prio_user},
     {NULL, NULL},
 };
 

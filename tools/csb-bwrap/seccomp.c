@@ -54,6 +54,11 @@
 #define TIOCEXCL 0x540C
 #endif
 
+/* ioprio_set's `which` (linux/ioprio.h) */
+#define IOPRIO_WHO_PROCESS 1
+#define IOPRIO_WHO_PGRP 2
+#define IOPRIO_WHO_USER 3
+
 #define SOCK_TYPE_MASK 0xf
 /* Equality on the low 32 bits only, whatever the high bits hold. */
 #define EQ32A0(v) SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffULL, (scmp_datum_t)(v))
@@ -219,6 +224,16 @@ static scmp_filter_ctx build(const bw_seccomp_opts *o, int supervisor, csb_error
     if (!DENYA(ctx, SCMP_SYS(setpriority), EQ32A0(PRIO_PROCESS), EQ32A1(1))) goto rule_fail;
     if (!DENYA(ctx, SCMP_SYS(setpriority), EQ32A0(PRIO_PGRP), EQ32A1(1))) goto rule_fail;
     if (!DENYA(ctx, SCMP_SYS(setpriority), EQ32A0(PRIO_PGRP), EQ32A1(0))) goto rule_fail;
+    /* PRIO_USER renices every process of a uid the caller's PID namespace
+     * shows, pid 1 included, whatever `who` says. */
+    if (!DENYA(ctx, SCMP_SYS(setpriority), EQ32A0(PRIO_USER))) goto rule_fail;
+    /* Block I/O priority (the idle class needs no capability): pid 1
+     * writes relayed output into the caller's files. By user, it reaches
+     * pid 1 as PRIO_USER does; CMD's process group is never pid 1's (CMD
+     * starts a session of its own). */
+    if (!DENYA(ctx, SCMP_SYS(ioprio_set), EQ32A0(IOPRIO_WHO_PROCESS), EQ32A1(1))) goto rule_fail;
+    if (!DENYA(ctx, SCMP_SYS(ioprio_set), EQ32A0(IOPRIO_WHO_PGRP), EQ32A1(1))) goto rule_fail;
+    if (!DENYA(ctx, SCMP_SYS(ioprio_set), EQ32A0(IOPRIO_WHO_USER))) goto rule_fail;
   }
 
   /* Socket families and types. */

@@ -10,6 +10,7 @@ the probes run as uid 65534 (tests/lib/unpriv.py).
 """
 
 import fcntl
+import hashlib
 import os
 import shutil
 import socket
@@ -177,6 +178,38 @@ simple("lsm_set_self_attr", "probe_kernel", "lsm_set_self_attr (Linux 6.8): refu
 simple("pid1_numa", "probe_kernel", "migrate_pages / move_pages on pid 1")
 simple("clone_ns_variants", "probe_kernel", "clone / unshare with every namespace flag (NEWCGROUP, NEWTIME, ...)")
 simple("pid1_prio_user", "probe_kernel", "setpriority(PRIO_USER), ioprio_set (process 1, group, user), /proc/1/timerslack_ns")
+simple("syscall_arg_highbits", "probe_kernel", "clone namespace flags and the pid 1 rules (prlimit64, setpriority, sched_*) with bits above 32 set")
+simple("other_abi_blocked", "probe_kernel", "blocked calls through x32 (incl. its own ioctl, ptrace, process_vm_readv) and i386 int 0x80: killed")
+
+
+@probe("csb_binary_write", "write, truncate, chmod, touch, setxattr csb-bwrap's binary by /dev/.csb-bwrap, its host path, /proc/1/exe")
+def _(c):
+    # A copy the caller owns and may write (mode 0755, as an installed
+    # binary in ~/.local/bin is): only the sandbox keeps the command out.
+    bindir = os.path.join(c.base, "bin")
+    os.makedirs(bindir, exist_ok=True)
+    binary = os.path.join(bindir, os.path.basename(c.bin))
+    shutil.copy(os.path.realpath(c.bin), binary)
+    os.chmod(binary, 0o755)
+    c.bin = binary
+    before = sandbox_file_state(binary)
+    c.policy()
+    v = verdict(*c.run("probe_kernel", "csb_binary_write", binary))
+    if sandbox_file_state(binary) != before:
+        return "ESCAPED", "ESCAPED: %s changed on the host" % binary
+    return v
+
+
+def sandbox_file_state(path):
+    """Content digest, mode, times and extended attributes of a file."""
+    st = os.stat(path)
+    with open(path, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    try:
+        xattrs = sorted(os.listxattr(path))
+    except OSError:
+        xattrs = []
+    return digest, st.st_mode, st.st_mtime_ns, xattrs
 
 
 @probe("sysfs_write_full", "same, with `/` writable (a writable root above /sys)")
@@ -266,6 +299,42 @@ simple("netlink", "probe_io", "netlink route / uevent sockets (restricted networ
 simple("vsock", "probe_io", "AF_VSOCK (WSL2 / VM host bridge), network enabled", net="enabled")
 simple("other_families", "probe_io", "every socket family but unix/inet/inet6/netlink, every type, "
        "network enabled: EPERM from the filter, not the kernel's answer", net="enabled")
+def family_matrix(allowed, **kw):
+    def fn(c):
+        c.policy(**kw)
+        os.environ["HTTP_PROXY"] = "http://127.0.0.1:9"
+        try:
+            return verdict(*c.run("probe_io", "family_matrix", *[str(f) for f in allowed]))
+        finally:
+            del os.environ["HTTP_PROXY"]
+    return fn
+
+
+PROBES.append(("families_restricted", "every socket family but AF_UNIX, every type (restricted network): EPERM",
+               family_matrix([socket.AF_UNIX])))
+PROBES.append(("families_proxy", "every socket family but AF_INET/AF_INET6 (AF_NETLINK included), every type "
+               "(proxy mode): EPERM", family_matrix([socket.AF_INET, socket.AF_INET6], net="proxy")))
+simple("netlink_protocols", "probe_io", "every netlink protocol but NETLINK_ROUTE (audit, uevent, sock_diag, ...), "
+       "network enabled: EPERM", net="enabled")
+
+
+@probe("socket_arg_bits", "raw/packet/vsock/datagram-Unix sockets and socketpairs with SOCK_CLOEXEC|SOCK_NONBLOCK and "
+       "bits above 32 in each argument, in each network mode: EPERM")
+def _(c):
+    v = None
+    for kw in ({}, {"net": "proxy"}, {"net": "enabled"}):
+        c.policy(**kw)
+        os.environ["HTTP_PROXY"] = "http://127.0.0.1:9"
+        try:
+            v = verdict(*c.run("probe_io", "socket_arg_bits"))
+        finally:
+            del os.environ["HTTP_PROXY"]
+        if v[0] != "blocked":
+            return v[0], "%s (%s)" % (v[1], kw.get("net", "restricted"))
+    return v
+
+
+simple("tty_ioctl_highbits", "probe_io", "TIOCSTI, TIOCLINUX, TIOCSETD, TIOCEXCL with bits above 32, on a controlling terminal of its own")
 
 
 def abstract_listener():
@@ -538,6 +607,24 @@ def _(c):
         if f.read() != "victim":
             return "ESCAPED", "ESCAPED: %s changed on the host" % victim
     return verdict(p.returncode, p.stdout + p.stderr)
+
+
+@probe("git_links", "hard link (link, linkat of /proc/self/fd, AT_EMPTY_PATH) .git/config to a writable name, "
+       "rename over .git/config, symlinks named .codex/.agents")
+def _(c):
+    os.makedirs(os.path.join(c.ws, ".git"))
+    cfg = os.path.join(c.ws, ".git/config")
+    with open(cfg, "w") as f:
+        f.write("[core]\n")
+    c.policy()
+    v = verdict(*c.run("probe_fs", "git_links"))
+    with open(cfg) as f:
+        if f.read() != "[core]\n":
+            return "ESCAPED", "ESCAPED: .git/config changed on the host"
+    for meta in (".codex", ".agents"):
+        if os.path.islink(os.path.join(c.ws, meta)):
+            return "ESCAPED", "ESCAPED: %s is a symlink on the host" % meta
+    return v
 
 
 @probe("ro_metadata", "truncate, fallocate, utimensat, chmod, chown, setxattr (user.*, security.*) on a read-only .git/config")

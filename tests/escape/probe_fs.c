@@ -308,6 +308,53 @@ static int p_carveout_escape(int c, char **v) {
   return blocked("%s", why);
 }
 
+/* Protected metadata by other names: .git/config (bound read-only in an
+ * existing repository) hard-linked to a writable name, by path and by
+ * linkat of a read-only descriptor through /proc/self/fd, then written
+ * through the link; a writable file renamed over it and over .git/HEAD;
+ * symlinks named .codex and .agents where those are missing (their masks
+ * are empty read-only directories), pointing into the writable
+ * workspace. The runner compares .git/config afterwards. */
+static int p_git_links(int c, char **v) {
+  (void)c; (void)v;
+  char why[1024] = "";
+#define LINK_NOTE(what)                                                                            \
+  do {                                                                                             \
+    size_t n_ = strlen(why);                                                                       \
+    snprintf(why + n_, sizeof why - n_, "%s%s: %s", n_ ? "; " : "", what, strerror(errno));        \
+  } while (0)
+  if (link(".git/config", "cfg-link") == 0) {
+    const char *evil = "\n[core]\n\tfsmonitor = /tmp/x\n";
+    int fd = open("cfg-link", O_WRONLY | O_APPEND);
+    if (fd >= 0 && write(fd, evil, strlen(evil)) > 0) return escaped("wrote .git/config through a hard link");
+    return escaped("hard-linked .git/config to a writable name");
+  }
+  LINK_NOTE("link .git/config");
+  int ro = open(".git/config", O_RDONLY);
+  if (ro < 0) return perror2("open .git/config: %s", strerror(errno));
+  char self[64];
+  snprintf(self, sizeof self, "/proc/self/fd/%d", ro);
+  if (linkat(AT_FDCWD, self, AT_FDCWD, "cfg-link2", AT_SYMLINK_FOLLOW) == 0)
+    return escaped("linkat(/proc/self/fd of .git/config) made a writable name");
+  LINK_NOTE("linkat(/proc/self/fd/N, AT_SYMLINK_FOLLOW)");
+  if (syscall(SYS_linkat, ro, "", AT_FDCWD, "cfg-link3", 0x1000 /* AT_EMPTY_PATH */) == 0)
+    return escaped("linkat(AT_EMPTY_PATH) of .git/config made a writable name");
+  LINK_NOTE("linkat(AT_EMPTY_PATH)");
+  if (write_file("evil-config", "[core]\n\tfsmonitor = /tmp/x\n") != 0) return perror2("write evil-config");
+  if (rename("evil-config", ".git/config") == 0) return escaped("renamed a file over .git/config");
+  LINK_NOTE("rename over .git/config");
+  if (rename("evil-config", ".git/HEAD") == 0) return escaped("renamed a file over .git/HEAD");
+  LINK_NOTE("rename over .git/HEAD");
+  if (mkdir("real", 0755) != 0 && errno != EEXIST) return perror2("mkdir real: %s", strerror(errno));
+  static const char *const meta[] = {".codex", ".agents"};
+  for (size_t i = 0; i < sizeof meta / sizeof meta[0]; i++) {
+    if (symlink("real", meta[i]) == 0) return escaped("made %s a symlink to a writable directory", meta[i]);
+    LINK_NOTE(meta[i]);
+  }
+#undef LINK_NOTE
+  return blocked("%s", why);
+}
+
 static const probe probes[] = {
     {"create_git", p_create_git},
     {"git_hooks", p_git_hooks},
@@ -323,6 +370,7 @@ static const probe probes[] = {
     {"stdin_deleted_dir", p_stdin_deleted_dir},
     {"ro_metadata", p_ro_metadata},
     {"ro_ioctls", p_ro_ioctls},
+    {"git_links", p_git_links},
     {NULL, NULL},
 };
 

@@ -287,6 +287,133 @@ static int p_tty_state(int c, char **v) {
   return blocked("%s", why);
 }
 
+/* argv[2..]: the socket families this network mode allows (numbers).
+ * Every other family 0-63, in every type, must fail with EPERM, the
+ * filter's answer: restricted allows AF_UNIX only, proxy AF_INET and
+ * AF_INET6 (AF_NETLINK included: it is the host's netlink in neither). */
+static int p_family_matrix(int c, char **v) {
+  static const int types[] = {SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_RAW, SOCK_RDM};
+  int n = 0;
+  for (int fam = 0; fam < 64; fam++) {
+    int allowed = 0;
+    for (int i = 2; i < c; i++) allowed |= atoi(v[i]) == fam;
+    if (allowed) continue;
+    for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
+      errno = 0;
+      int s = socket(fam, types[t], 0);
+      if (s >= 0) return escaped("socket(%d, %d) opened", fam, types[t]);
+      if (errno != EPERM) return escaped("socket(%d, %d) reached the kernel: %s", fam, types[t], strerror(errno));
+      n++;
+    }
+  }
+  return blocked("%d family/type pairs refused with EPERM", n);
+}
+
+/* Every netlink protocol but NETLINK_ROUTE (audit, uevents, sock_diag of
+ * the host's sockets, netfilter, xfrm, generic, ...) with the host
+ * network, in SOCK_RAW and SOCK_DGRAM, and NETLINK_ROUTE spelled with high
+ * bits in the protocol argument that the kernel drops: EPERM from the
+ * filter, not the kernel's answer. */
+static int p_netlink_protocols(int c, char **v) {
+  (void)c; (void)v;
+  static const int types[] = {SOCK_RAW, SOCK_DGRAM};
+  int n = 0;
+  for (int proto = 1; proto < 32; proto++)
+    for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
+      errno = 0;
+      int s = socket(AF_NETLINK, types[t], proto);
+      if (s >= 0) return escaped("socket(AF_NETLINK, %d, %d) opened", types[t], proto);
+      if (errno != EPERM)
+        return escaped("socket(AF_NETLINK, %d, %d) reached the kernel: %s", types[t], proto, strerror(errno));
+      n++;
+    }
+  long s = syscall(SYS_socket, AF_NETLINK, SOCK_RAW, 0x100000000L | 4 /* NETLINK_SOCK_DIAG */);
+  if (s >= 0) return escaped("socket(AF_NETLINK, SOCK_RAW, NETLINK_SOCK_DIAG | 1<<32) opened");
+  if (errno != EPERM) return escaped("NETLINK_SOCK_DIAG with high bits reached the kernel: %s", strerror(errno));
+  return blocked("%d netlink protocol/type pairs and NETLINK_SOCK_DIAG with high bits refused with EPERM", n);
+}
+
+/* The family, type and protocol tests of the filter against what the
+ * kernel ignores or strips: SOCK_CLOEXEC and SOCK_NONBLOCK in the type,
+ * bits above 32 in every argument. Each socket must fail with EPERM, the
+ * filter's answer (in every network mode: raw IP, AF_PACKET, SOCK_PACKET,
+ * datagram Unix sockets and socketpairs, AF_VSOCK). */
+static int p_socket_arg_bits(int c, char **v) {
+  (void)c; (void)v;
+  const long hi = 0x7ead000000000000L, fl = SOCK_CLOEXEC | SOCK_NONBLOCK;
+  static const struct {
+    const char *what;
+    int pair;
+    long fam, type, proto;
+  } calls[] = {
+      {"AF_INET, SOCK_RAW|CLOEXEC|NONBLOCK", 0, AF_INET, SOCK_RAW, IPPROTO_ICMP},
+      {"AF_INET6, SOCK_RAW|CLOEXEC|NONBLOCK", 0, AF_INET6, SOCK_RAW, IPPROTO_ICMPV6},
+      {"AF_INET, SOCK_PACKET|CLOEXEC|NONBLOCK", 0, AF_INET, 10 /* SOCK_PACKET */, 0},
+      {"AF_PACKET, SOCK_RAW|CLOEXEC|NONBLOCK", 0, AF_PACKET, SOCK_RAW, 0},
+      {"AF_PACKET, SOCK_DGRAM|CLOEXEC|NONBLOCK", 0, AF_PACKET, SOCK_DGRAM, 0},
+      {"AF_VSOCK, SOCK_STREAM|CLOEXEC|NONBLOCK", 0, AF_VSOCK, SOCK_STREAM, 0},
+      {"AF_UNIX, SOCK_DGRAM|CLOEXEC|NONBLOCK", 0, AF_UNIX, SOCK_DGRAM, 0},
+      {"AF_UNIX, SOCK_RAW|CLOEXEC|NONBLOCK", 0, AF_UNIX, SOCK_RAW, 0},
+      {"socketpair AF_UNIX, SOCK_DGRAM|CLOEXEC|NONBLOCK", 1, AF_UNIX, SOCK_DGRAM, 0},
+      {"socketpair AF_INET, SOCK_STREAM|CLOEXEC|NONBLOCK", 1, AF_INET, SOCK_STREAM, 0},
+  };
+  int n = 0;
+  for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++)
+    for (int high = 0; high < 2; high++) {
+      long h = high ? hi : 0;
+      int sv[2];
+      errno = 0;
+      long r = calls[i].pair ? syscall(SYS_socketpair, h | calls[i].fam, h | calls[i].type | fl, h | calls[i].proto, sv)
+                             : syscall(SYS_socket, h | calls[i].fam, h | calls[i].type | fl, h | calls[i].proto);
+      if (r >= 0) return escaped("%s(%s)%s opened", calls[i].pair ? "socketpair" : "socket", calls[i].what,
+                                 high ? " with high bits" : "");
+      if (errno != EPERM)
+        return escaped("%s%s reached the kernel: %s", calls[i].what, high ? " with high bits" : "", strerror(errno));
+      n++;
+    }
+  return blocked("%d socket/socketpair calls with type flags and high bits refused with EPERM", n);
+}
+
+/* The terminal ioctls the filter refuses, with bits above 32 set in the
+ * request (the kernel reads an unsigned int), on a terminal of our own
+ * made our controlling terminal in a new session (where the kernel allows
+ * TIOCSTI, TIOCSETD and TIOCEXCL, and answers TIOCLINUX with EINVAL on a
+ * pty): anything but EPERM means the tty driver was asked. */
+static int do_tty_ioctl_highbits(void) {
+  if (setsid() < 0) return 90;
+  int m = posix_openpt(O_RDWR | O_NOCTTY);
+  if (m < 0 || grantpt(m) != 0 || unlockpt(m) != 0) return 91;
+  const char *name = ptsname(m);
+  int s = name ? open(name, O_RDWR) : -1; /* without O_NOCTTY: our controlling terminal */
+  if (s < 0) return 92;
+  char ch = 'x', sub = 3;
+  int disc = N_NULL_LDISC;
+  static const unsigned long reqs[] = {TIOCSTI_NR, TIOCLINUX_NR, TIOCSETD_NR, TIOCEXCL_NR};
+  void *args[] = {&ch, &sub, &disc, NULL};
+  for (size_t i = 0; i < sizeof reqs / sizeof reqs[0]; i++) {
+    errno = 0;
+    long r = syscall(SYS_ioctl, s, 0xfeed000000000000UL | reqs[i], args[i]);
+    if (r == 0 || errno != EPERM) return 100 + (int)i;
+  }
+  return 1;
+}
+static int p_tty_ioctl_highbits(int c, char **v) {
+  (void)c; (void)v;
+  static const char *const names[] = {"TIOCSTI", "TIOCLINUX", "TIOCSETD", "TIOCEXCL"};
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid < 0) return perror2("fork: %s", strerror(errno));
+  if (pid == 0) _exit(do_tty_ioctl_highbits());
+  int st = 0;
+  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  }
+  int rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  if (rc == 1) return blocked("TIOCSTI, TIOCLINUX, TIOCSETD, TIOCEXCL with high bits on our own controlling "
+                              "terminal: EPERM");
+  if (rc >= 100 && rc < 104) return escaped("%s with high bits reached the tty driver", names[rc - 100]);
+  return perror2("setting up a controlling terminal of our own failed (%d)", rc);
+}
+
 static const probe probes[] = {
     {"tiocsti", p_tiocsti},
     {"tiocsti_highbits", p_tiocsti_highbits},
@@ -304,6 +431,10 @@ static const probe probes[] = {
     {"unix_overlong", p_unix_overlong},
     {"tcp_direct", p_tcp_direct},
     {"udp_direct", p_udp_direct},
+    {"family_matrix", p_family_matrix},
+    {"netlink_protocols", p_netlink_protocols},
+    {"socket_arg_bits", p_socket_arg_bits},
+    {"tty_ioctl_highbits", p_tty_ioctl_highbits},
     {NULL, NULL},
 };
 

@@ -862,6 +862,148 @@ static int p_pid1_prio_user(int c, char **v) {
   return blocked("%s", why);
 }
 
+/* The filter's argument tests against high bits the kernel drops: clone
+ * flags (the kernel keeps the low 32 bits), and the pid 1 rules, whose
+ * pid and `which` arguments are ints. */
+static int p_syscall_arg_highbits(int c, char **v) {
+  (void)c; (void)v;
+  const unsigned long hi = 0xdead000000000000UL;
+  char why[1024] = "";
+#define HI_TRY(what, call)                                                                         \
+  do {                                                                                             \
+    if ((call) == 0) return escaped("%s worked", what);                                            \
+    size_t n_ = strlen(why);                                                                       \
+    snprintf(why + n_, sizeof why - n_, "%s%s: %s", n_ ? "; " : "", what, strerror(errno));        \
+  } while (0)
+  long r = syscall(SYS_clone, hi | CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0);
+  if (r == 0) _exit(0);
+  if (r > 0) {
+    waitpid((pid_t)r, NULL, 0);
+    return escaped("clone(CLONE_NEWUSER | high bits) created a child");
+  }
+  HI_TRY("clone(CLONE_NEWUSER | high bits)", -1);
+  struct {
+    uint64_t cur, max;
+  } rl;
+  if (syscall(SYS_prlimit64, 1, 7 /* RLIMIT_NOFILE */, NULL, &rl) != 0)
+    return perror2("prlimit64(1) read: %s", strerror(errno));
+  HI_TRY("prlimit64(1 | high bits)", syscall(SYS_prlimit64, hi | 1, 7, &rl, NULL));
+  errno = 0;
+  int nice = getpriority(0, 1);
+  if (nice == -1 && errno) return perror2("getpriority(1): %s", strerror(errno));
+  HI_TRY("setpriority(PRIO_PROCESS | high bits, 1 | high bits)", syscall(SYS_setpriority, hi, hi | 1, nice));
+  cpu_set_t set;
+  if (sched_getaffinity(1, sizeof set, &set) != 0) return perror2("sched_getaffinity(1): %s", strerror(errno));
+  HI_TRY("sched_setaffinity(1 | high bits)", syscall(SYS_sched_setaffinity, hi | 1, sizeof set, &set));
+  struct sched_param sp;
+  int policy = (int)syscall(SYS_sched_getscheduler, 1);
+  if (policy < 0 || syscall(SYS_sched_getparam, 1, &sp) != 0) return perror2("sched_getparam(1): %s", strerror(errno));
+  HI_TRY("sched_setscheduler(1 | high bits)", syscall(SYS_sched_setscheduler, hi | 1, policy, &sp));
+#undef HI_TRY
+  return blocked("%s", why);
+}
+
+/* Blocked calls through the other system call ABIs of x86-64, each in a
+ * child that must be killed (SIGSYS; SIGSEGV where the kernel lacks ia32
+ * emulation): x32 numbers (bit 30, including the x32-only entries from
+ * 512, such as its ioctl and ptrace) and i386 int 0x80 numbers. */
+struct abi_call {
+  const char *what;
+  int i386;
+  long nr, a0, a1, a2;
+};
+static const struct abi_call *abi_now;
+static int do_abi_call(void) {
+  long ret;
+  if (abi_now->i386) {
+    __asm__ volatile("int $0x80"
+                     : "=a"(ret)
+                     : "a"(abi_now->nr), "b"(abi_now->a0), "c"(abi_now->a1), "d"(abi_now->a2)
+                     : "memory");
+    return ret >= 0 ? 0 : (int)-ret;
+  }
+  ret = syscall(abi_now->nr | X32_BIT, abi_now->a0, abi_now->a1, abi_now->a2);
+  return ret >= 0 ? 0 : errno;
+}
+static int p_other_abi_blocked(int c, char **v) {
+  (void)c; (void)v;
+  static const struct abi_call calls[] = {
+      {"x32 unshare(CLONE_NEWUSER)", 0, 272, CLONE_NEWUSER, 0, 0},
+      {"x32 io_uring_setup", 0, NR_IO_URING_SETUP, 8, 0, 0},
+      {"x32 bpf", 0, NR_BPF, 0, 0, 0},
+      {"x32 ioctl(TIOCSTI) (x32 entry 514)", 0, 514, 0, 0x5412, 0},
+      {"x32 ptrace(ATTACH, 1) (x32 entry 521)", 0, 521, 16, 1, 0},
+      {"x32 process_vm_readv (x32 entry 539)", 0, 539, 1, 0, 0},
+      {"x32 setpriority(PRIO_USER)", 0, 141, 2, 0, 0},
+      {"i386 unshare(CLONE_NEWUSER)", 1, 310, CLONE_NEWUSER, 0, 0},
+      {"i386 ptrace(ATTACH, 1)", 1, 26, 16, 1, 0},
+      {"i386 ioctl(TIOCSTI)", 1, 54, 0, 0x5412, 0},
+      {"i386 io_uring_setup", 1, 425, 8, 0, 0},
+      {"i386 mount", 1, 21, 0, 0, 0},
+      {"i386 setpriority(PRIO_USER)", 1, 97, 2, 0, 0},
+  };
+  int killed = 0;
+  for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
+    abi_now = &calls[i];
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0) return perror2("fork: %s", strerror(errno));
+    if (pid == 0) _exit(do_abi_call() == 0 ? 0 : 3);
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    if (!WIFSIGNALED(st) || (WTERMSIG(st) != SIGSYS && WTERMSIG(st) != SIGSEGV))
+      return escaped("%s was not killed (%s)", calls[i].what,
+                     WIFEXITED(st) && WEXITSTATUS(st) == 0 ? "it succeeded" : "it returned an error");
+    killed++;
+  }
+  return blocked("%d calls through the x32 and i386 ABIs, each killed", killed);
+}
+
+/* argv[2]: csb-bwrap's binary on the host. The sandbox runs it as pid 1
+ * and sees it at /dev/.csb-bwrap: a change would run outside the sandbox
+ * at the caller's next run. Write it by both paths, by /proc/1/exe and by
+ * reopening a read-only descriptor through /proc/self/fd; change its mode,
+ * times and extended attributes. The runner compares the file. */
+static int p_csb_binary_write(int c, char **v) {
+  const char *paths[] = {"/dev/.csb-bwrap", c > 2 ? v[2] : NULL, "/proc/1/exe"};
+  char why[2048] = "";
+#define BIN_NOTE(fmt, ...)                                                                          \
+  do {                                                                                              \
+    size_t n_ = strlen(why);                                                                        \
+    snprintf(why + n_, sizeof why - n_, "%s" fmt ": %s", n_ ? "; " : "", __VA_ARGS__, strerror(errno)); \
+  } while (0)
+  for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+    const char *p = paths[i];
+    if (!p) continue;
+    int fd = open(p, O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) return escaped("opened %s for writing", p);
+    BIN_NOTE("open(%s, O_WRONLY)", p);
+    if (truncate(p, 0) == 0) return escaped("truncated %s", p);
+    BIN_NOTE("truncate(%s)", p);
+    if (chmod(p, 04755) == 0) return escaped("chmod %s", p);
+    BIN_NOTE("chmod(%s)", p);
+    struct timespec ts[2] = {{1, 0}, {1, 0}};
+    if (utimensat(AT_FDCWD, p, ts, 0) == 0) return escaped("set the times of %s", p);
+    BIN_NOTE("utimensat(%s)", p);
+    if (syscall(SYS_setxattr, p, "user.csb", "x", 1, 0) == 0) return escaped("setxattr on %s", p);
+    BIN_NOTE("setxattr(%s)", p);
+    int ro = open(p, O_RDONLY | O_CLOEXEC);
+    if (ro >= 0) {
+      char self[64];
+      snprintf(self, sizeof self, "/proc/self/fd/%d", ro);
+      fd = open(self, O_RDWR | O_CLOEXEC);
+      if (fd >= 0) return escaped("reopened %s read-write through %s", p, self);
+      BIN_NOTE("reopen %s read-write", p);
+      close(ro);
+    }
+  }
+  if (rename("/dev/.csb-bwrap", "/dev/.csb-bwrap.moved") == 0) return escaped("moved /dev/.csb-bwrap");
+  BIN_NOTE("%s", "rename /dev/.csb-bwrap");
+#undef BIN_NOTE
+  return blocked("%s", why);
+}
+
 static const probe probes[] = {
     {"x32_socket", p_x32_socket},
     {"int80_socketcall", p_int80_socketcall},
@@ -908,6 +1050,9 @@ static const probe probes[] = {
     {"dev_nodes", p_dev_nodes},
     {"seccomp_listener", p_seccomp_listener},
     {"pid1_prio_user", p_pid1_prio_user},
+    {"syscall_arg_highbits", p_syscall_arg_highbits},
+    {"other_abi_blocked", p_other_abi_blocked},
+    {"csb_binary_write", p_csb_binary_write},
     {NULL, NULL},
 };
 

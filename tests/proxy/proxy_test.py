@@ -647,6 +647,27 @@ class LocalGuard(unittest.TestCase):
                 victim.accept()
         victim.close()
 
+    def test_zone_ids_are_read_as_the_rfc_6874_encoding_says(self):
+        # "%25" is how a URI writes the zone separator: [fe80::1%25lo] is
+        # fe80::1%lo to the deny list and the exact allow list alike
+        with Proxy(network={"allow_local_binding": True},
+                   proxy={"domains": {"*": "allow", "fe80::1%lo": "deny"}}) as px:
+            for host in (b"[fe80::1%lo]", b"[fe80::1%25lo]", b"[FE80::1%25lo]"):
+                resp = raw(px.addrs["http"], b"GET http://%s:80/ HTTP/1.1\r\nHost: %s\r\n\r\n" % (host, host))
+                self.assertEqual(status_of(resp), 403, (host, resp))
+                doc = json.loads(resp.partition(b"\r\n\r\n")[2])
+                self.assertEqual((doc["host"], doc["reason"]), ("fe80::1%lo", "denied"), host)
+                resp = raw(px.addrs["http"], b"CONNECT %s:443 HTTP/1.1\r\n\r\n" % host)
+                self.assertEqual(resp, b"HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain; charset=utf-8\r\n"
+                                       b"x-proxy-error: blocked-by-denylist\r\ncontent-length: 36\r\n"
+                                       b"connection: close\r\n\r\nDomain denied by the sandbox policy.", host)
+            self.assertEqual([e["network.policy.reason"] for e in px.audit()], ["denied"] * 6)
+        with Proxy(network={"allow_local_binding": False}, proxy={"domains": {"fe80::1%lo": "allow"}}) as px:
+            for host in (b"[fe80::1%lo]", b"[fe80::1%25lo]"):
+                raw(px.addrs["http"], b"CONNECT %s:443 HTTP/1.1\r\n\r\n" % host)
+            self.assertEqual([(e["server.address"], e["network.policy.decision"], e["network.policy.reason"])
+                              for e in px.audit()], [("fe80::1%lo", "allow", "allow")] * 2)
+
     def test_rebinding_in_network_namespace(self):
         for tool in ("unshare", "ip"):
             if not shutil.which(tool):

@@ -46,12 +46,23 @@ static void authority_text(const char *host, int port, int default_port, char *o
     snprintf(out, n, v6 ? "[%s]:%d" : "%s:%d", host, port);
 }
 
+/* The normalised host of a parsed authority (a new string). An IPv6
+ * literal goes in with its brackets, inside which normalisation reads
+ * RFC 6874's "%25" as the zone separator: "[fe80::1%25lo]" is fe80::1%lo,
+ * as the SOCKS and pattern forms of it are, never a zone named "25lo". */
+static char *authority_host(const csb_http_authority *a) {
+  if (!a->ipv6_literal) return csb_netpolicy_normalize_host(a->host);
+  char br[sizeof a->host + 2];
+  snprintf(br, sizeof br, "[%s]", a->host);
+  return csb_netpolicy_normalize_host(br);
+}
+
 /* Normalised host of an authority string (Host header value). */
 static int host_of(const char *v, size_t n, char *host, size_t hn, int *port) {
   csb_http_authority a;
   const char *why;
   if (!csb_http_parse_authority(v, n, &a, &why)) return 0;
-  char *norm = csb_netpolicy_normalize_host(a.host);
+  char *norm = authority_host(&a);
   snprintf(host, hn, "%s", norm);
   free(norm);
   *port = a.port;
@@ -324,7 +335,7 @@ static void handle_plain(px_conn *c, const csb_http_head *h) {
     reply_text(c, 400, "Bad Request", "https:// request targets need CONNECT");
     return;
   }
-  char *norm = csb_netpolicy_normalize_host(t.authority.host);
+  char *norm = authority_host(&t.authority);
   snprintf(c->host, sizeof c->host, "%s", norm);
   free(norm);
   c->port = t.authority.port ? t.authority.port : 80;
@@ -363,7 +374,7 @@ static void handle_connect(px_conn *c, const csb_http_head *h) {
     reply_text(c, 400, "Bad Request", "missing authority");
     return;
   }
-  char *norm = csb_netpolicy_normalize_host(a.host);
+  char *norm = authority_host(&a);
   if (!*norm) {
     free(norm);
     reply_text(c, 400, "Bad Request", "invalid host");
@@ -399,7 +410,7 @@ static void handle_mitm(px_conn *c, const csb_http_head *h) {
   int port = 0;
   int have = 0;
   if (t.absolute) {
-    char *norm = csb_netpolicy_normalize_host(t.authority.host);
+    char *norm = authority_host(&t.authority);
     snprintf(host, sizeof host, "%s", norm);
     free(norm);
     port = t.authority.port ? t.authority.port : (t.https ? 443 : 80);

@@ -2007,6 +2007,24 @@ class Decider(unittest.TestCase):
             self.assertEqual(err.count("ignoring malformed decider reply"), 10, err)
             self.assertEqual(err.count("unknown decider scope `forever`; using once"), 2, err)
 
+    def test_answers_for_an_address_hold_for_its_other_spellings(self):
+        # a session answer for an address is the answer for that address
+        # however a later request writes it; the question names it plainly
+        with self.start() as px:
+            for a, b in (((b"93.184.216.34", b"[::ffff:93.184.216.34]", b"[::ffff:5db8:d822]", b"[64:ff9b::5db8:d822]"),
+                          "93.184.216.34"),
+                         ((b"[2001:db8::5]", b"[2001:0DB8:0::5]", b"[2001:db8:0:0:0:0:0:5]"), "2001:db8::5")):
+                for host in a:
+                    resp = raw(px.addrs["http"], b"CONNECT %s:443 HTTP/1.1\r\n\r\n" % host)
+                    self.assertTrue(resp.startswith(b"HTTP/1.1 403 Forbidden\r\n"), (host, resp))
+                    self.assertTrue(resp.endswith(b"\r\n\r\nDomain not in allowlist."), (host, resp))
+                self.assertEqual([(q["host"], q["protocol"], q["port"]) for q in self.questions()
+                                  if q["host"] == b], [(b, "https", 443)])
+            self.assertEqual(len(self.questions()), 2)
+            evs = [(e["network.policy.decision"], e["network.policy.source"], e["network.policy.reason"])
+                   for e in px.audit()]
+            self.assertEqual(evs, [("deny", "decider", "not_allowed")] * 7)
+
     def test_timeout_and_dead_decider_deny(self):
         with self.start(timeout="1s") as px:
             env = px.env()

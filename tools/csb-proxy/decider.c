@@ -304,6 +304,13 @@ void px_decider_free(px_decider *d) {
 
 px_decide_wait *px_decider_ask(px_decider *d, const char *host, int port, px_proto proto, const char *method,
                                const char *client, px_decide_cb cb, void *arg) {
+  /* An unscoped IP literal is asked about, and its answer kept, as its
+   * address (csb_netpolicy_ip_key: "2001:db8::5" for "2001:0db8:0::5",
+   * "1.2.3.4" for "::ffff:1.2.3.4" or "64:ff9b::102:304"), as the deny
+   * list matches it: an answer for an address holds for every spelling
+   * of it, and the question never shows an obscured one. */
+  char ipkey[64];
+  if (!strchr(host, '%') && csb_netpolicy_ip_key(host, ipkey, sizeof ipkey)) host = ipkey;
   char *key = csb_xasprintf("%s|%s|%d", px_proto_approval_name(proto), host, port);
   for (char *p = key; *p; p++) *p = (char)tolower((unsigned char)*p);
   for (size_t i = 0; i < d->n_cache; i++) {

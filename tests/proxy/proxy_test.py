@@ -319,7 +319,7 @@ class Proxy:
         with open(self.policy, "w") as f:
             json.dump(policy_doc(net), f)
         self.hosts = os.path.join(self.dir, "hosts")
-        self.write_hosts(hosts or {n: "127.0.0.1" for n in NAMES})
+        self.write_hosts(hosts if hosts is not None and hosts is not False else {n: "127.0.0.1" for n in NAMES})
         self.audit_path = os.path.join(self.dir, "audit.jsonl")
         self.ca_dir = ca_dir or os.path.join(self.dir, "ca")
         self.stderr_path = os.path.join(self.dir, "stderr")
@@ -331,7 +331,9 @@ class Proxy:
             with open(cpath, "w") as f:
                 f.write(config)
             cmd += ["--config", cpath]
-        cmd += ["--hosts-file", self.hosts, "--audit", self.audit_path, "--ca-dir", self.ca_dir,
+        if hosts is not False:  # False: the system's resolver
+            cmd += ["--hosts-file", self.hosts]
+        cmd += ["--audit", self.audit_path, "--ca-dir", self.ca_dir,
                 "--upstream-ca", upstream_ca or os.path.join(CERTS, "ca.pem"), "--listen", "127.0.0.1:0",
                 "--socks-listen", "127.0.0.1:0", "--print-env", "--format", "json", "-v"]
         cmd += list(args)
@@ -678,6 +680,15 @@ class LocalGuard(unittest.TestCase):
         self.assertIn(b"rebinding ok", r.stdout)
 
 
+    def test_search_domains_in_network_namespace(self):
+        for tool in ("unshare", "ip"):
+            if not shutil.which(tool):
+                self.fail("%s is required (see the setup script)" % tool)
+        r = run(["unshare", "-rmn", sys.executable, os.path.abspath(__file__), "--netns-search-domains"],
+                env=dict(os.environ, PXTEST_CERTS=CERTS), timeout=120)
+        self.assertEqual(r.returncode, 0, (r.stdout.decode(), r.stderr.decode()[-3000:]))
+        self.assertIn(b"search domains ok", r.stdout)
+
     def test_wildcard_listener_loop_guard_in_network_namespaces(self):
         for tool in ("unshare", "ip"):
             if not shutil.which(tool):
@@ -741,6 +752,71 @@ def netns_rebinding():
         px.stop()
         pub.stop()
         s.close()
+
+
+def netns_search_domains():
+    """Runs inside private network and mount namespaces: resolv.conf names
+    a search domain and a DNS server on 127.0.0.1 that knows one name in
+    it, secret.corp.test, which the policy denies. "secret" is a name the
+    policy allows (`*`): it must be looked up as itself, never completed
+    to the denied one."""
+    global CERTS
+    CERTS = os.environ["PXTEST_CERTS"]
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    d = fresh_dir("resolv")
+    for name, text in (("resolv.conf", "search corp.test\nnameserver 127.0.0.1\noptions timeout:1 attempts:1\n"),
+                       ("hosts", "127.0.0.1 localhost\n127.0.0.1 files.test\n")):
+        with open(os.path.join(d, name), "w") as f:
+            f.write(text)
+        subprocess.run(["mount", "--bind", os.path.join(d, name), "/etc/" + name], check=True)
+    dns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    dns.bind(("127.0.0.1", 53))
+    asked = []
+
+    def serve():
+        while True:
+            try:
+                q, peer = dns.recvfrom(512)
+            except OSError:
+                return
+            i, labels = 12, []
+            while q[i]:
+                labels.append(q[i + 1:i + 1 + q[i]].decode().lower())
+                i += 1 + q[i]
+            qtype, end = struct.unpack("!H", q[i + 1:i + 3])[0], i + 5
+            name = ".".join(labels)
+            asked.append(name)
+            if name == "secret.corp.test" and qtype == 1:
+                ans = b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 60, 4) + socket.inet_aton("127.0.0.1")
+                dns.sendto(q[:2] + b"\x81\x80" + struct.pack("!HHHH", 1, 1, 0, 0) + q[12:end] + ans, peer)
+            else:  # NXDOMAIN
+                dns.sendto(q[:2] + b"\x81\x83" + struct.pack("!HHHH", 1, 0, 0, 0) + q[12:end], peer)
+    threading.Thread(target=serve, daemon=True).start()
+    origin = Origin()
+    px = Proxy(network={"allow_local_binding": True},
+               proxy={"domains": {"*": "allow", "secret.corp.test": "deny"}}, hosts=False)
+    try:
+        def get(host):
+            return raw(px.addrs["http"], b"GET http://%s:%d/echo HTTP/1.1\r\nConnection: close\r\n\r\n"
+                       % (host, origin.port))
+        resp = get(b"secret.corp.test")
+        assert status_of(resp) == 403 and b"x-proxy-error: blocked-by-denylist" in resp, resp
+        del asked[:]
+        resp = get(b"secret")
+        assert resp.endswith(b"\r\n\r\nupstream failure") and status_of(resp) == 502, resp
+        socks = b"\x05\x01\x00\x05\x01\x00\x03\x06secret" + struct.pack("!H", origin.port)
+        assert raw(px.addrs["socks"], socks)[2:4] == b"\x05\x04", "SOCKS reached a completed name"
+        assert set(asked) == {"secret"}, asked
+        assert origin.requests == 0, "the denied name was reached"
+        # names of /etc/hosts are found as before
+        for host in (b"files.test", b"localhost"):
+            resp = get(host)
+            assert status_of(resp) == 200 and b'"server": "plain"' in resp, (host, resp)
+        print("search domains ok")
+    finally:
+        px.stop()
+        origin.stop()
+        dns.close()
 
 
 def netns_loop_guard():
@@ -3287,6 +3363,9 @@ def socks_udp_associate(addr, dst=b"\x01\x00\x00\x00\x00\x00\x00"):
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--netns-rebinding":
         netns_rebinding()
+        sys.exit(0)
+    if len(sys.argv) > 1 and sys.argv[1] == "--netns-search-domains":
+        netns_search_domains()
         sys.exit(0)
     if len(sys.argv) > 1 and sys.argv[1] == "--netns-loop-guard":
         netns_loop_guard()

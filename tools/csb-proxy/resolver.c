@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "proxy.h"
@@ -57,13 +58,50 @@ static void job_done(void *p) {
   free(j);
 }
 
+/* The addresses /etc/hosts gives `host` (compared without case and
+ * trailing dots), at most 16, into j->res. */
+static void etc_hosts_lookup(px_resolve_job *j) {
+  FILE *f = fopen("/etc/hosts", "re");
+  if (!f) return;
+  char line[1024];
+  while (j->res.n < 16 && fgets(line, sizeof line, f)) {
+    char *hash = strchr(line, '#');
+    if (hash) *hash = '\0';
+    char *save = NULL;
+    char *addr = strtok_r(line, " \t\r\n", &save);
+    struct sockaddr_storage ss;
+    if (!addr || !csb_netpolicy_parse_ip(addr, &ss)) continue;
+    for (char *name = strtok_r(NULL, " \t\r\n", &save); name; name = strtok_r(NULL, " \t\r\n", &save)) {
+      size_t n = strlen(name);
+      while (n > 0 && name[n - 1] == '.') n--;
+      if (n != strlen(j->host) || strncasecmp(name, j->host, n) != 0) continue;
+      int dup = 0;
+      for (size_t k = 0; k < j->res.n; k++)
+        if (memcmp(&j->res.a[k], &ss, sizeof ss) == 0) dup = 1;
+      if (!dup && j->res.n < 16) j->res.a[j->res.n++] = ss;
+      break;
+    }
+  }
+  fclose(f);
+}
+
 static void do_lookup(px_resolve_job *j) {
+  /* The policy judged exactly this name: it is looked up as such, never
+   * completed with the resolver's search domains ("secret" would be
+   * secret.corp.example under `search corp.example`, a name the policy may
+   * deny). /etc/hosts first, then DNS for the absolute name ("name."),
+   * which no resolver completes; with the dot, the C library would no
+   * longer find the name in /etc/hosts itself. */
+  etc_hosts_lookup(j);
+  if (j->res.n > 0) return;
+  char absolute[sizeof j->host + 1];
+  snprintf(absolute, sizeof absolute, "%s.", j->host);
   struct addrinfo hints;
   memset(&hints, 0, sizeof hints);
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   struct addrinfo *ai = NULL;
-  int rc = getaddrinfo(j->host, NULL, &hints, &ai);
+  int rc = getaddrinfo(absolute, NULL, &hints, &ai);
   if (rc != 0) {
     j->res.error = rc;
     snprintf(j->res.msg, sizeof j->res.msg, "%s", gai_strerror(rc));

@@ -59,12 +59,18 @@ static void job_done(void *p) {
 }
 
 /* The addresses /etc/hosts gives `host` (compared without case and
- * trailing dots), at most 16, into j->res. */
+ * trailing dots), at most 16, into j->res; lines of 1 KiB or more are
+ * skipped. */
 static void etc_hosts_lookup(px_resolve_job *j) {
   FILE *f = fopen("/etc/hosts", "re");
   if (!f) return;
   char line[1024];
+  int in_long = 0; /* inside a line longer than the buffer: skipped whole */
   while (j->res.n < 16 && fgets(line, sizeof line, f)) {
+    int ends = strchr(line, '\n') != NULL || feof(f);
+    int skip = in_long || !ends;
+    in_long = !ends;
+    if (skip) continue;
     char *hash = strchr(line, '#');
     if (hash) *hash = '\0';
     char *save = NULL;

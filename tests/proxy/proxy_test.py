@@ -26,6 +26,7 @@ import threading
 import time
 import unittest
 import urllib.request
+import warnings
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import policy_gen  # noqa: E402
@@ -1041,7 +1042,56 @@ class Mitm(unittest.TestCase):
             r = curl(["-i", "https://allowed.test:%d/echo" % TLS.port], px.env())
             self.assertEqual(status_of(r.stdout), 502)
             self.assertIn(b"mitm upstream error", r.stdout)
-            self.assertIn("TLS to allowed.test", px.stderr())
+            self.assertIn("csb-proxy: warning: TLS to allowed.test:%d failed: unable to get local issuer certificate\n"
+                          % TLS.port, px.stderr())
+
+    def test_origin_offering_only_tls_1_0_or_1_1_is_refused(self):
+        # a certificate the roots vouch for does not make an old protocol
+        # acceptable; the proxy's message names the protocol, not a verdict
+        # on a certificate it never looked at
+        lsock = socket.socket()
+        lsock.bind(("127.0.0.1", 0))
+        lsock.listen(4)
+        sctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        sctx.load_cert_chain(os.path.join(CERTS, "server.pem"), os.path.join(CERTS, "server.key"))
+        sctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+        served = []
+
+        def serve():
+            while True:
+                try:
+                    conn, _ = lsock.accept()
+                except OSError:
+                    return
+                try:
+                    t = sctx.wrap_socket(conn, server_side=True)
+                    served.append(t.version())
+                    t.close()
+                except (OSError, ssl.SSLError):
+                    conn.close()
+
+        threading.Thread(target=serve, daemon=True).start()
+        port = lsock.getsockname()[1]
+        try:
+            with Proxy(proxy={"mode": "limited"}) as px:
+                for v in ("TLSv1", "TLSv1_1"):
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore", DeprecationWarning)
+                        sctx.minimum_version = ssl.TLSVersion.TLSv1
+                        sctx.maximum_version = getattr(ssl.TLSVersion, v)
+                    r = curl(["-i", "https://allowed.test:%d/echo" % port], px.env())
+                    self.assertEqual(r.stdout.partition(b"\r\n\r\n")[2],
+                                     b"HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/plain; charset=utf-8\r\n"
+                                     b"content-length: 19\r\nconnection: close\r\n\r\nmitm upstream error", v)
+                self.assertEqual(served, [])
+                lines = [l for l in px.stderr().splitlines() if "TLS to allowed.test:%d failed" % port in l]
+                self.assertEqual(len(lines), 2, px.stderr())
+                for line in lines:
+                    self.assertRegex(line, r"^csb-proxy: warning: TLS to allowed\.test:%d failed: "
+                                           r"error:[0-9a-f]+:SSL routines:OPENSSL_internal:"
+                                           r"(UNSUPPORTED_PROTOCOL|TLSV1_ALERT_PROTOCOL_VERSION)$" % port)
+        finally:
+            lsock.close()
 
     def test_origin_certificate_from_the_managed_ca_is_refused(self):
         # the CA that signs every interception leaf never vouches for an

@@ -124,9 +124,19 @@ int px_mitm_pump_upstream(px_conn *c) {
   }
   int e = SSL_get_error(c->up.ssl, r);
   if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return 0;
+  /* the verification result names the cause only when verification is
+   * what failed: before the certificate was seen (an origin offering
+   * nothing above TLS 1.1, ...) it holds no verdict */
   char b[256];
+  uint32_t pe = ERR_peek_error();
   long vr = SSL_get_verify_result(c->up.ssl);
-  const char *why = vr != X509_V_OK ? X509_verify_cert_error_string(vr) : csb_tls_last_error(b, sizeof b);
+  const char *why;
+  if (ERR_GET_LIB(pe) == ERR_LIB_SSL && ERR_GET_REASON(pe) == SSL_R_CERTIFICATE_VERIFY_FAILED && vr != X509_V_OK)
+    why = X509_verify_cert_error_string(vr);
+  else if (pe == 0)
+    why = "connection closed during the TLS handshake";
+  else
+    why = csb_tls_last_error(b, sizeof b);
   fprintf(stderr, "csb-proxy: warning: TLS to %s:%d failed: %s\n", c->host, c->port, why);
   ERR_clear_error();
   px_http_on_connect_failed(c, why);

@@ -230,6 +230,36 @@ static int load_ca(csb_tls_ca *ca, csb_error *err) {
                          ca->cert_path, n_blocks, ca->cert_path, ca->key_path);
   if (!X509_check_private_key(ca->cert, ca->key))
     return csb_error_set(err, "managed MITM CA key %s does not match %s", ca->key_path, ca->cert_path);
+  /* leaves issued under a certificate that cannot vouch for them now fail
+   * at every client, with an error that does not name the cause */
+  const char *why = NULL;
+  const ASN1_TIME *t = NULL;
+  if (X509_check_ca(ca->cert) != 1) {
+    why = "is not a CA certificate (basicConstraints CA:TRUE and keyUsage keyCertSign)";
+  } else if (X509_cmp_current_time(X509_get0_notBefore(ca->cert)) >= 0) {
+    why = "is not valid yet (notBefore ";
+    t = X509_get0_notBefore(ca->cert);
+  } else if (X509_cmp_current_time(X509_get0_notAfter(ca->cert)) <= 0) {
+    why = "has expired (notAfter ";
+    t = X509_get0_notAfter(ca->cert);
+  }
+  if (why) {
+    char when[64] = "";
+    if (t) {
+      BIO *tb = BIO_new(BIO_s_mem());
+      const uint8_t *tp;
+      size_t tn;
+      if (tb && ASN1_TIME_print(tb, t) && BIO_mem_contents(tb, &tp, &tn))
+        snprintf(when, sizeof when, "%.*s)", (int)(tn < 40 ? tn : 40), (const char *)tp);
+      else
+        snprintf(when, sizeof when, "?)");
+      BIO_free(tb);
+      ERR_clear_error();
+    }
+    return csb_error_set(err, "managed MITM CA certificate %s %s%s; remove both %s and %s to create a new CA "
+                              "(clients must then trust the new one)",
+                         ca->cert_path, why, when, ca->cert_path, ca->key_path);
+  }
   return 1;
 }
 

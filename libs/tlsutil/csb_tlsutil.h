@@ -54,7 +54,8 @@ typedef struct csb_tls_ca csb_tls_ca;
  * regenerated) or does not match the certificate, a certificate file that
  * is a symlink, not a regular file, group/world writable, owned by another
  * user or holds any PEM block besides the CA certificate (it goes whole
- * into every trust bundle), and a directory that is group/world writable
+ * into every trust bundle), a certificate that is not a CA or not valid
+ * now (expired or not yet valid), and a directory that is group/world writable
  * or owned by another user (root excepted).
  * *created (may be NULL) tells whether the files were made now. */
 int csb_tls_ca_load_or_create(const char *dir, csb_tls_ca **out, int *created, csb_error *err);

@@ -216,6 +216,123 @@ TEST(Ca, OnlyOneFileIsAnError) {
   EXPECT_NE(std::string(err.msg).find("both managed MITM CA files must exist"), std::string::npos) << err.msg;
 }
 
+// A CA directory holding `cert` and `key` as ca.pem (0644) and ca.key (0600).
+std::string WriteCaDir(X509 *cert, EVP_PKEY *key) {
+  std::string d = TempDir() + "/proxy";
+  EXPECT_EQ(mkdir(d.c_str(), 0700), 0);
+  BIO *cb = BIO_new(BIO_s_mem()), *kb = BIO_new(BIO_s_mem());
+  EXPECT_TRUE(PEM_write_bio_X509(cb, cert));
+  EXPECT_TRUE(PEM_write_bio_PrivateKey(kb, key, nullptr, nullptr, 0, nullptr, nullptr));
+  const uint8_t *p;
+  size_t n;
+  BIO_mem_contents(cb, &p, &n);
+  Spit(d + "/ca.pem", std::string(reinterpret_cast<const char *>(p), n));
+  BIO_mem_contents(kb, &p, &n);
+  Spit(d + "/ca.key", std::string(reinterpret_cast<const char *>(p), n));
+  BIO_free(cb);
+  BIO_free(kb);
+  EXPECT_EQ(chmod((d + "/ca.pem").c_str(), 0644), 0);
+  EXPECT_EQ(chmod((d + "/ca.key").c_str(), 0600), 0);
+  return d;
+}
+
+// A self-signed P-256 certificate valid from now+nb to now+na seconds, a
+// CA (basicConstraints CA:TRUE, keyUsage keyCertSign) unless `ca` is false.
+X509 *SelfSigned(EVP_PKEY *key, long nb, long na, bool ca) {
+  X509 *x = X509_new();
+  X509_set_version(x, X509_VERSION_3);
+  ASN1_INTEGER_set(X509_get_serialNumber(x), 7);
+  X509_gmtime_adj(X509_getm_notBefore(x), nb);
+  X509_gmtime_adj(X509_getm_notAfter(x), na);
+  X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_UTF8,
+                             reinterpret_cast<const unsigned char *>("Some CA"), -1, -1, 0);
+  X509_set_issuer_name(x, X509_get_subject_name(x));
+  X509_set_pubkey(x, key);
+  X509V3_CTX v3;
+  X509V3_set_ctx(&v3, x, x, nullptr, nullptr, 0);
+  const char *bc = ca ? "critical,CA:TRUE" : "critical,CA:FALSE";
+  const char *ku = ca ? "critical,keyCertSign,digitalSignature" : "critical,digitalSignature";
+  for (auto e : {std::make_pair(NID_basic_constraints, bc), std::make_pair(NID_key_usage, ku)}) {
+    X509_EXTENSION *ext = X509V3_EXT_nconf_nid(nullptr, &v3, e.first, e.second);
+    EXPECT_NE(ext, nullptr);
+    X509_add_ext(x, ext, -1);
+    X509_EXTENSION_free(ext);
+  }
+  EXPECT_TRUE(X509_sign(x, key, EVP_sha256()));
+  return x;
+}
+
+// A CA that cannot vouch for anything now (expired, not yet valid, or not
+// a CA at all) would only make every interception fail at the client with
+// a certificate error naming nothing of the cause: refused when loading,
+// and (like every existing CA) never replaced.
+TEST(Ca, CertificateThatCannotIssueNowIsRefused) {
+  struct Case {
+    long nb, na;
+    bool ca;
+    const char *msg;
+  } cases[] = {
+      {-7200, -3600, true, "has expired (notAfter "},
+      {3600, 7200, true, "is not valid yet (notBefore "},
+      {-3600, 86400, false, "is not a CA certificate (basicConstraints CA:TRUE and keyUsage keyCertSign)"},
+  };
+  for (const Case &k : cases) {
+    EC_KEY *ec = EC_KEY_new_by_curve_name(NID_X9_62_prime256v1);
+    EC_KEY_generate_key(ec);
+    EVP_PKEY *key = EVP_PKEY_new();
+    EVP_PKEY_assign_EC_KEY(key, ec);
+    X509 *x = SelfSigned(key, k.nb, k.na, k.ca);
+    std::string d = WriteCaDir(x, key);
+    std::string pem = Slurp(d + "/ca.pem"), keypem = Slurp(d + "/ca.key");
+    csb_error err;
+    csb_tls_ca *ca = nullptr;
+    EXPECT_FALSE(csb_tls_ca_load_or_create(d.c_str(), &ca, nullptr, &err)) << k.msg;
+    EXPECT_EQ(ca, nullptr);
+    std::string want = "managed MITM CA certificate " + d + "/ca.pem " + k.msg;
+    EXPECT_EQ(std::string(err.msg).find(want), 0u) << err.msg;
+    EXPECT_NE(std::string(err.msg).find("; remove both " + d + "/ca.pem and " + d + "/ca.key to create a new CA"),
+              std::string::npos)
+        << err.msg;
+    EXPECT_EQ(Slurp(d + "/ca.pem"), pem);
+    EXPECT_EQ(Slurp(d + "/ca.key"), keypem);
+    X509_free(x);
+    EVP_PKEY_free(key);
+  }
+  // the same kind of files, valid now, load
+  EC_KEY *ec = EC_KEY_new_by_curve_name(NID_X9_62_prime256v1);
+  EC_KEY_generate_key(ec);
+  EVP_PKEY *key = EVP_PKEY_new();
+  EVP_PKEY_assign_EC_KEY(key, ec);
+  X509 *x = SelfSigned(key, -3600, 86400, true);
+  std::string d = WriteCaDir(x, key);
+  csb_error err;
+  csb_tls_ca *ca = nullptr;
+  EXPECT_TRUE(csb_tls_ca_load_or_create(d.c_str(), &ca, nullptr, &err)) << err.msg;
+  csb_tls_ca_free(ca);
+  X509_free(x);
+  EVP_PKEY_free(key);
+}
+
+// A certificate whose key is another one, and a key file cut short, are
+// refused and left alone.
+TEST(Ca, MismatchedOrTruncatedKeyIsRefused) {
+  std::string d = NewCaDir(), other = NewCaDir();
+  std::string pem = Slurp(d + "/ca.pem"), key = Slurp(d + "/ca.key");
+  csb_error err;
+  csb_tls_ca *ca = nullptr;
+  Spit(d + "/ca.pem", Slurp(other + "/ca.pem"));
+  EXPECT_FALSE(csb_tls_ca_load_or_create(d.c_str(), &ca, nullptr, &err));
+  EXPECT_EQ(std::string(err.msg), "managed MITM CA key " + d + "/ca.key does not match " + d + "/ca.pem");
+  Spit(d + "/ca.pem", pem);
+  Spit(d + "/ca.key", key.substr(0, key.size() / 2));
+  EXPECT_FALSE(csb_tls_ca_load_or_create(d.c_str(), &ca, nullptr, &err));
+  EXPECT_EQ(std::string(err.msg).find("cannot parse the managed MITM CA key " + d + "/ca.key"), 0u) << err.msg;
+  EXPECT_EQ(Slurp(d + "/ca.key"), key.substr(0, key.size() / 2));
+  Spit(d + "/ca.key", key);
+  EXPECT_TRUE(csb_tls_ca_load_or_create(d.c_str(), &ca, nullptr, &err)) << err.msg;
+  csb_tls_ca_free(ca);
+}
+
 struct Fixture {
   std::string dir = TempDir();
   csb_tls_ca *ca = nullptr;

@@ -704,3 +704,95 @@ TEST(Roots, FromAFakeRootAndDeduplicated) {
 }
 
 }  // namespace
+
+namespace {
+
+// `x` valid from now+nb to now+na seconds, signed again with `key`.
+X509 *Revalidate(X509 *x, long nb, long na, EVP_PKEY *key) {
+  X509_gmtime_adj(X509_getm_notBefore(x), nb);
+  X509_gmtime_adj(X509_getm_notAfter(x), na);
+  EXPECT_TRUE(X509_sign(x, key, EVP_sha256()));
+  return x;
+}
+
+}  // namespace
+
+// What origins may present: a certificate valid now, from the roots, for
+// the host; an IP literal only through an IP subjectAltName.
+TEST(Ctx, OriginCertificatesAreCheckedForTimeIssuerAndName) {
+  Fixture f;
+  size_t pl;
+  const char *pem = csb_tls_ca_pem(f.ca, &pl);
+  csb_error err;
+  SSL_CTX *cctx = csb_tls_client_ctx_new(pem, pl, nullptr, &err);
+  ASSERT_NE(cctx, nullptr) << err.msg;
+  X509 *ca = CaCert(f.ca);
+  EVP_PKEY *ca_key = CaKey(f.dir), *leaf_key = NewKey();
+  X509 *good = MakeCert("good.test", leaf_key, ca, ca_key, false, "good.test");
+  EXPECT_TRUE(ServeChain(cctx, {good}, leaf_key, "good.test"));
+  EXPECT_FALSE(ServeChain(cctx, {good}, leaf_key, "other.test"));
+  X509 *expired = Revalidate(MakeCert("good.test", leaf_key, ca, ca_key, false, "good.test"), -7200, -3600, ca_key);
+  EXPECT_FALSE(ServeChain(cctx, {expired}, leaf_key, "good.test"));
+  X509 *early = Revalidate(MakeCert("good.test", leaf_key, ca, ca_key, false, "good.test"), 3600, 7200, ca_key);
+  EXPECT_FALSE(ServeChain(cctx, {early}, leaf_key, "good.test"));
+  X509 *self = MakeCert("good.test", leaf_key, nullptr, leaf_key, false, "good.test");
+  EXPECT_FALSE(ServeChain(cctx, {self}, leaf_key, "good.test"));
+  // an IP literal: the text of the address as a DNS name does not vouch for it
+  X509 *ip_as_dns = MakeCert("127.0.0.1", leaf_key, ca, ca_key, false, "127.0.0.1");
+  EXPECT_FALSE(ServeChain(cctx, {ip_as_dns}, leaf_key, "127.0.0.1"));
+  for (const char *ip : {"127.0.0.1", "::1"}) {
+    csb_tls_leaf *l = csb_tls_leaf_issue(f.ca, ip, &err);
+    ASSERT_NE(l, nullptr) << err.msg;
+    SSL_CTX *sctx = csb_tls_server_ctx_new(&err);
+    SSL *s = SSL_new(sctx), *c = SSL_new(cctx);
+    ASSERT_TRUE(csb_tls_leaf_apply(l, s));
+    ASSERT_TRUE(csb_tls_client_prepare(c, ip));
+    EXPECT_TRUE(Handshake(c, s)) << ip;
+    SSL_free(s);
+    SSL_free(c);
+    s = SSL_new(sctx);
+    c = SSL_new(cctx);
+    ASSERT_TRUE(csb_tls_leaf_apply(l, s));
+    ASSERT_TRUE(csb_tls_client_prepare(c, std::string(ip) == "::1" ? "127.0.0.1" : "::1"));
+    EXPECT_FALSE(Handshake(c, s)) << ip;
+    SSL_free(s);
+    SSL_free(c);
+    SSL_CTX_free(sctx);
+    csb_tls_leaf_free(l);
+  }
+  for (X509 *x : {ca, good, expired, early, self, ip_as_dns}) X509_free(x);
+  for (EVP_PKEY *k : {ca_key, leaf_key}) EVP_PKEY_free(k);
+  SSL_CTX_free(cctx);
+}
+
+// A leaf names exactly the host it was issued for, and the cache never
+// serves it for another: one entry per (normalised) host string.
+TEST(Leaf, CacheNeverServesALeafForAnotherHost) {
+  Fixture f;
+  csb_error err;
+  csb_tls_leaf_cache *c = csb_tls_leaf_cache_new(8);
+  const char *hosts[] = {"a.test", "b.test", "127.0.0.1", "::1", "xn--bcher-kva.test"};
+  for (int round = 0; round < 2; round++) {
+    for (const char *h : hosts) {
+      csb_tls_leaf *l = csb_tls_leaf_cache_get(c, f.ca, h, &err);
+      ASSERT_NE(l, nullptr) << err.msg;
+      bool ip = strchr(h, ':') || (h[0] >= '0' && h[0] <= '9');
+      EXPECT_TRUE(LeafVerifies(f.ca, l, h, ip)) << h;
+      for (const char *o : hosts) {
+        if (strcmp(o, h) == 0) continue;
+        bool oip = strchr(o, ':') || (o[0] >= '0' && o[0] <= '9');
+        EXPECT_FALSE(LeafVerifies(f.ca, l, o, oip)) << h << " vouches for " << o;
+      }
+      csb_tls_leaf_free(l);
+    }
+  }
+  uint64_t hits, misses;
+  size_t size;
+  csb_tls_leaf_cache_stats(c, &hits, &misses, &size);
+  EXPECT_EQ(misses, 5u);
+  EXPECT_EQ(hits, 5u);
+  // names that are not host names, or longer than 253 bytes, get no leaf
+  EXPECT_EQ(csb_tls_leaf_cache_get(c, f.ca, "a b.test", &err), nullptr);
+  EXPECT_EQ(csb_tls_leaf_cache_get(c, f.ca, std::string(254, 'a').c_str(), &err), nullptr);
+  csb_tls_leaf_cache_free(c);
+}

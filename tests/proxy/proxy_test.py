@@ -1195,6 +1195,70 @@ class Mitm(unittest.TestCase):
             Proxy(proxy={"mode": "limited"}, ca_dir=ca_dir)
         self.assertIn("group/world accessible", str(cm.exception))
 
+    def test_proxies_starting_together_share_one_new_ca(self):
+        ca_dir = os.path.join(fresh_dir("raceca"), "proxy")
+        pxs, errors = [None] * 4, []
+
+        def start(i):
+            try:
+                pxs[i] = Proxy(proxy={"mode": "limited"}, ca_dir=ca_dir)
+            except RuntimeError as e:
+                errors.append(str(e))
+
+        threads = [threading.Thread(target=start, args=(i,)) for i in range(len(pxs))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        try:
+            self.assertEqual(errors, [])
+            with open(os.path.join(ca_dir, "ca.pem")) as f:
+                ca = f.read()
+            self.assertEqual(sum("created the MITM CA" in p.stderr() for p in pxs), 1)
+            self.assertEqual([n for n in sorted(os.listdir(ca_dir)) if not n.startswith("ca-bundle-")],
+                             ["ca.key", "ca.pem"])
+            for p in pxs:
+                with open(p.env()["SSL_CERT_FILE"]) as f:
+                    self.assertTrue(f.read().endswith(ca))
+                r = curl(["https://allowed.test:%d/echo" % TLS.port], p.env())
+                self.assertEqual(json.loads(r.stdout)["server"], "tls", r.stderr)
+        finally:
+            for p in pxs:
+                if p:
+                    p.stop()
+
+    def test_leaf_names_the_connect_host_whatever_the_sni(self):
+        with Proxy(proxy={"mode": "limited"}) as px:
+            host, pport = px.addrs["http"].rsplit(":", 1)
+            ctx = ssl.create_default_context(cafile=px.env()["SSL_CERT_FILE"])
+            ctx.check_hostname = False
+            cases = [("Allowed.TEST.:%d" % TLS.port, "denied.test", (("DNS", "allowed.test"),)),
+                     ("allowed.test:%d" % TLS.port, None, (("DNS", "allowed.test"),)),
+                     ("sub.apex.test:%d" % TLS.port, "allowed.test", (("DNS", "sub.apex.test"),))]
+            for target, sni, san in cases:
+                s = socket.create_connection((host, int(pport)), timeout=10)
+                s.sendall(b"CONNECT %s HTTP/1.1\r\n\r\n" % target.encode())
+                self.assertEqual(s.recv(4096), b"HTTP/1.1 200 Connection established\r\n\r\n")
+                t = ctx.wrap_socket(s, server_hostname=sni)
+                self.assertEqual(t.getpeercert()["subjectAltName"], san, target)
+                # the SNI decides nothing: the request goes to the CONNECT host
+                name = san[0][1]
+                t.sendall(b"GET /echo HTTP/1.1\r\nHost: %s:%d\r\nConnection: close\r\n\r\n"
+                          % (name.encode(), TLS.port))
+                data = b""
+                while True:
+                    chunk = t.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                t.close()
+                self.assertEqual(json.loads(data.partition(b"\r\n\r\n")[2])["headers"]["host"],
+                                 "%s:%d" % (name, TLS.port))
+            # a wildcard-looking CONNECT host is no host: no wildcard leaf
+            r = raw(px.addrs["http"], b"CONNECT *.wild.test:443 HTTP/1.1\r\n\r\n")
+            self.assertEqual(r, b"HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain; charset=utf-8\r\n"
+                                b"content-length: 12\r\nconnection: close\r\n\r\ninvalid host")
+
     def test_hooks(self):
         hooks = {"mitm": {"hooks": {"gh": {"host": "hooked.test", "methods": ["POST", "GET"],
                                            "path_prefixes": ["/repos/"], "action": ["strip", "inject"]}},

@@ -218,6 +218,13 @@ int csb_json_check_keys(const cJSON *obj, const char *const *allowed,
 void csb_json_error_push_key(csb_error *err, const char *key);
 void csb_json_error_push_index(csb_error *err, size_t index);
 
+/* `s`, a value taken from a document, as an error message should quote it:
+ * its first 100 bytes or so (then "..."), control characters as \u00XX
+ * and bytes that are not UTF-8 as \xXX, as keys in error pointers are
+ * shown, so that a message stays one printable line of bounded length
+ * whatever the value holds. Caller frees (never NULL; NULL shows as ""). */
+char *csb_json_display(const char *s);
+
 /* ---- positions for errors found after parsing ---------------------------- */
 
 /* Finds where the value at the JSON pointer `pointer` starts in `text`, a

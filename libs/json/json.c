@@ -1225,6 +1225,13 @@ int csb_json_check_keys(const cJSON *obj, const char *const *allowed,
   return 1;
 }
 
+char *csb_json_display(const char *s) {
+  csb_buf b;
+  csb_buf_init(&b);
+  put_display(&b, s, false);
+  return csb_buf_steal(&b);
+}
+
 /* ---- error paths ---------------------------------------------------------- */
 
 static void push_segment(csb_error *err, const csb_buf *seg) {

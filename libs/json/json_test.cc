@@ -823,6 +823,23 @@ TEST(JsonGet, ErrorPathComposition) {
   EXPECT_LT(strlen(err.msg), sizeof err.msg);
 }
 
+// Values quoted in messages are shown like keys in pointers: one line,
+// about 100 bytes, controls and bytes that are not UTF-8 escaped.
+TEST(JsonGet, DisplayForMessages) {
+  auto show = [](const char *s) {
+    char *d = csb_json_display(s);
+    std::string r(d);
+    free(d);
+    return r;
+  };
+  EXPECT_EQ(show("/a/b~c"), "/a/b~c");
+  EXPECT_EQ(show("a\nb\x1b[0m\x7f"), "a\\u000ab\\u001b[0m\\u007f");
+  EXPECT_EQ(show("caf\xc3\xa9 \xff"), "caf\xc3\xa9 \\xFF");
+  EXPECT_EQ(show(""), "");
+  EXPECT_EQ(show(nullptr), "");
+  EXPECT_EQ(show(std::string(5000, 'x').c_str()), std::string(100, 'x') + "...");
+}
+
 TEST(JsonGet, Lookup) {
   Doc d("{\"a\":{\"b\":[10,{\"c/d\":1,\"e~f\":2}]},\"\":3}");
   ASSERT_TRUE(d.ok);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "csb_json.h"
 #include "csb_paths.h"
 #include "policy_internal.h"
 
@@ -184,22 +185,29 @@ static int glob_normalised(csb_platform pl, const char *f) {
   }
 }
 
+/* Messages quote the pattern as csb_json_display shows it: it may come
+ * from a document, and must not break the message's line. */
 int csb_policy_glob_check(csb_platform pl, const char *pattern, csb_error *err) {
-  if (!glob_absolute(pl, pattern))
-    return csb_error_set(err, "deny glob `%s` must be absolute", pattern);
   char *folded = is_win(pl) ? fold_windows(pattern) : NULL;
-  int normalised = glob_normalised(pl, folded != NULL ? folded : pattern);
+  const char *f = folded != NULL ? folded : pattern;
+  char *shown = NULL;
+  int ok = 0;
+  if (!glob_absolute(pl, pattern)) {
+    shown = csb_json_display(pattern);
+    csb_error_set(err, "deny glob `%s` must be absolute", shown);
+  } else if (!glob_normalised(pl, f)) {
+    shown = csb_json_display(pattern);
+    csb_error_set(err,
+                  "deny glob `%s` is not normalised: an empty, `.` or `..` component never "
+                  "matches a path, which backends would read differently; write the pattern "
+                  "without it",
+                  shown);
+  } else if (!(ok = csb_glob_check(f, err))) {
+    shown = csb_json_display(pattern);
+    csb_error_prefix(err, "invalid deny-read glob pattern `%s`", shown);
+  }
+  free(shown);
   free(folded);
-  if (!normalised)
-    return csb_error_set(err,
-                         "deny glob `%s` is not normalised: an empty, `.` or `..` component never "
-                         "matches a path, which backends would read differently; write the "
-                         "pattern without it",
-                         pattern);
-  char *f = is_win(pl) ? fold_windows(pattern) : NULL;
-  int ok = csb_glob_check(f != NULL ? f : pattern, err);
-  free(f);
-  if (!ok) csb_error_prefix(err, "invalid deny-read glob pattern `%s`", pattern);
   return ok;
 }
 

@@ -68,7 +68,9 @@ static int get_enum(const cJSON *obj, const char *key, const char *const *names,
     if (i) csb_buf_puts(&b, i + 1 == n ? " or " : ", ");
     csb_buf_puts(&b, names[i]);
   }
-  csb_error_set(err, "expected one of %s, got `%s`", b.data, s);
+  char *shown = csb_json_display(s);
+  csb_error_set(err, "expected one of %s, got `%s`", b.data, shown);
+  free(shown);
   csb_buf_free(&b);
   csb_json_error_push_key(err, key);
   return 0;
@@ -92,8 +94,12 @@ static int opt_bool_int(const cJSON *obj, const char *key, int *out, csb_error *
 static int get_path(const csb_policy *p, const cJSON *obj, const char *key, const char **out,
                     csb_error *err) {
   if (!csb_json_get_string(obj, key, out, err)) return 0;
-  if (!csb_policy_i_path_is_canonical(p->platform, *out))
-    return fail_key(err, key, "expected an absolute, normalised path, got `%s`", *out);
+  if (!csb_policy_i_path_is_canonical(p->platform, *out)) {
+    char *shown = csb_json_display(*out);
+    fail_key(err, key, "expected an absolute, normalised path, got `%s`", shown);
+    free(shown);
+    return 0;
+  }
   return 1;
 }
 
@@ -150,7 +156,9 @@ static int read_roots(csb_policy *p, const cJSON *arr, csb_error *err) {
       csb_json_error_push_index(err, i);
       ok = 0;
     } else if (!csb_spath_set_add(&set, path)) {
-      csb_error_set(err, "duplicate workspace root `%s`", path);
+      char *shown = csb_json_display(path);
+      csb_error_set(err, "duplicate workspace root `%s`", shown);
+      free(shown);
       csb_json_error_push_key(err, "path");
       csb_json_error_push_index(err, i);
       ok = 0;
@@ -271,12 +279,16 @@ static int read_network(csb_policy *p, const cJSON *obj, csb_error *err) {
   for (const cJSON *c = socks->child; c != NULL; c = c->next) {
     const char *s = NULL;
     if (!csb_policy_i_path_is_canonical(p->platform, c->string)) {
-      csb_error_set(err, "expected an absolute, normalised path as key, got `%s`", c->string);
+      char *shown = csb_json_display(c->string);
+      csb_error_set(err, "expected an absolute, normalised path as key, got `%s`", shown);
+      free(shown);
       goto sock_fail;
     }
     if (!csb_json_as_string(c, &s, err)) goto sock_fail;
     if (strcmp(s, "allow") != 0 && strcmp(s, "deny") != 0) {
-      csb_error_set(err, "expected allow or deny, got `%s`", s);
+      char *shown = csb_json_display(s);
+      csb_error_set(err, "expected allow or deny, got `%s`", shown);
+      free(shown);
       goto sock_fail;
     }
     rules[k++] = (csb_unix_socket_rule){c->string, strcmp(s, "allow") == 0};
@@ -321,7 +333,9 @@ static int read_sandbox_policy(csb_policy *p, const cJSON *obj, csb_error *err) 
         const char *s = NULL;
         if (!csb_json_as_string(it, &s, err)) goto root_fail;
         if (!csb_policy_i_path_is_canonical(p->platform, s)) {
-          csb_error_set(err, "expected an absolute, normalised path, got `%s`", s);
+          char *shown = csb_json_display(s);
+          csb_error_set(err, "expected an absolute, normalised path, got `%s`", shown);
+          free(shown);
           goto root_fail;
         }
         csb_strv_push(&l->writable_roots, s);
@@ -392,11 +406,15 @@ static int read_document(csb_policy *p, const cJSON *root, csb_error *err) {
   if (!csb_json_as_object(root, &root, err)) return 0;
   if (!csb_json_get_string(root, "schema", &schema, err)) return 0;
   if (strcmp(schema, CSB_POLICY_SCHEMA) != 0) {
+    char *shown = csb_json_display(schema);
     if (strncmp(schema, "csb.policy/", 11) == 0)
-      return csb_error_set(err, "unsupported policy schema `%s` (this csb reads %s)", schema,
-                           CSB_POLICY_SCHEMA);
-    return csb_error_set(err, "not a csb policy document: schema `%s` (expected %s)", schema,
-                         CSB_POLICY_SCHEMA);
+      csb_error_set(err, "unsupported policy schema `%s` (this csb reads %s)", shown,
+                    CSB_POLICY_SCHEMA);
+    else
+      csb_error_set(err, "not a csb policy document: schema `%s` (expected %s)", shown,
+                    CSB_POLICY_SCHEMA);
+    free(shown);
+    return 0;
   }
   if (!check_fields(root, keys, err)) return 0;
   if (!get_enum(root, "platform", platform_names, CSB_ARRAY_LEN(platform_names), &v, err))

@@ -1419,6 +1419,51 @@ TEST(Json, StrictReaderErrors) {
             "`/filesystem`: enforcement `disabled` requires filesystem kind `unrestricted`");
 }
 
+// A value the reader quotes in an error comes from the document: it is
+// shown as libs/json shows keys (controls escaped, about 100 bytes), so that
+// a newline cannot end the diagnostic and start a forged one, an escape
+// sequence cannot reach the terminal, and a long value cannot fill it.
+TEST(Json, ErrorsQuoteDocumentValuesOnOneShortLine) {
+  std::string d = kDoc;
+  const std::string forged = R"(rel\ncsb-bwrap: note: all good\u001b[0m)";
+  EXPECT_EQ(ReadError(Replace(d, "\"path\": \"/\"", "\"path\": \"" + forged + "\"")),
+            "`/filesystem/entries/0/path`: expected an absolute, normalised path, got "
+            "`rel\\u000acsb-bwrap: note: all good\\u001b[0m`");
+  EXPECT_EQ(ReadError(Replace(d, "\"csb.policy/v1\"", "\"csb.policy/v2\\nx\"")),
+            "unsupported policy schema `csb.policy/v2\\u000ax` (this csb reads csb.policy/v1)");
+  const std::string long_rel(5000, 'a');
+  std::vector<std::string> docs = {
+      Replace(d, "\"path\": \"/\"", "\"path\": \"" + forged + "\""),
+      Replace(d, "\"path\": \"/\"", "\"path\": \"" + long_rel + "\""),
+      Replace(d, "\"access\": \"read\"", "\"access\": \"" + forged + "\""),
+      Replace(d, "\"access\": \"read\"", "\"access\": \"" + long_rel + "\""),
+      Replace(d, "\"csb.policy/v1\"", "\"" + forged + "\""),
+      Replace(d, "\"csb.policy/v1\"", "\"csb.policy/" + long_rel + "\""),
+      Replace(d, "\"/run/b.sock\": \"deny\"", "\"" + forged + "\": \"deny\""),
+      Replace(d, "\"/run/b.sock\": \"deny\"", "\"/run/b.sock\": \"" + forged + "\""),
+      Replace(d, "\"/run/b.sock\": \"deny\"", "\"/run/b.sock\": \"" + long_rel + "\""),
+      Replace(d, "\"/home/u/.codex/memories\"\n", "\"" + forged + "\"\n"),
+      Replace(d, "\"pattern\": \"/home/u/repo/**/*.env\"", "\"pattern\": \"" + forged + "\""),
+      Replace(d, "\"pattern\": \"/home/u/repo/**/*.env\"", "\"pattern\": \"" + long_rel + "\""),
+      Replace(d, "\"pattern\": \"/home/u/repo/**/*.env\"",
+              "\"pattern\": \"/home/u/repo/\\n/../" + long_rel + "\""),
+      Replace(d, "\"pattern\": \"/home/u/repo/**/*.env\"",
+              "\"pattern\": \"/home/u/repo/\\n{" + long_rel + "\""),
+      Replace(d, "\"origin\": \"cwd\",\n      \"path\": \"/home/u/repo\"",
+              "\"origin\": \"cwd\",\n      \"path\": \"/a\\nb\"\n    },\n    {\n"
+              "      \"origin\": \"add-dir\",\n      \"path\": \"/a\\nb\""),
+  };
+  for (const std::string &doc : docs) {
+    std::string msg = ReadError(doc);
+    EXPECT_NE(msg, "OK");
+    EXPECT_LT(msg.size(), 600u) << msg.substr(0, 200);
+    EXPECT_EQ(std::find_if(msg.begin(), msg.end(),
+                           [](char c) { return (unsigned char)c < 0x20 || c == 0x7f; }),
+              msg.end())
+        << msg.substr(0, 200);
+  }
+}
+
 // Every JSON document of the csb-resolve golden suites (tests/resolve:
 // cases/, and wine_cases/ with the `windows` documents of csb-resolve.exe)
 // must parse, and emitting it must give the same bytes.

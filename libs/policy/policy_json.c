@@ -450,6 +450,14 @@ static int read_document(csb_policy *p, const cJSON *root, csb_error *err) {
   if (!csb_json_get_string(root, "summary", &summary, err)) return 0;
   p->summary = csb_xstrdup(summary);
   if (!csb_json_get_strings(root, "warnings", &p->warnings, err)) return 0;
+  /* As csb_policy_compute_legacy decides it; csb-bwrap goes by it. */
+  if (p->linux_backend == CSB_LINUX_LANDLOCK &&
+      (!p->round_trips || p->net_mode == CSB_NET_PROXY)) {
+    fail_key(err, "linux_backend",
+             "`landlock` requires `round_trips` true and a network mode other than `proxy`");
+    csb_json_error_push_key(err, "legacy");
+    return 0;
+  }
   if (p->enforcement == CSB_ENFORCE_DISABLED && p->fs_kind != CSB_FS_UNRESTRICTED)
     return fail_key(err, "filesystem",
                     "enforcement `disabled` requires filesystem kind `unrestricted`");

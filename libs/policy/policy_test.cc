@@ -1419,6 +1419,23 @@ TEST(Json, StrictReaderErrors) {
             "`/filesystem`: enforcement `disabled` requires filesystem kind `unrestricted`");
 }
 
+// `landlock` is chosen only for a policy that round-trips and does not use
+// the proxy (docs/policy.md, `legacy`): a document saying otherwise
+// contradicts itself and is refused.
+TEST(Json, LandlockBackendNeedsRoundTripAndNoProxy) {
+  std::string d = Replace(kDoc, "\"linux_backend\": \"bubblewrap\"", "\"linux_backend\": \"landlock\"");
+  const std::string msg =
+      "`/legacy/linux_backend`: `landlock` requires `round_trips` true and a network mode other "
+      "than `proxy`";
+  EXPECT_EQ(ReadError(d), msg);  // round_trips false, mode proxy
+  d = Replace(d, "\"round_trips\": false", "\"round_trips\": true");
+  EXPECT_EQ(ReadError(d), msg);  // mode proxy
+  EXPECT_EQ(ReadError(Replace(d, "\"mode\": \"proxy\"", "\"mode\": \"enabled\"")), "OK");
+  EXPECT_EQ(ReadError(Replace(Replace(d, "\"mode\": \"proxy\"", "\"mode\": \"enabled\""),
+                              "\"round_trips\": true", "\"round_trips\": false")),
+            msg);
+}
+
 // A value the reader quotes in an error comes from the document: it is
 // shown as libs/json shows keys (controls escaped, about 100 bytes), so that
 // a newline cannot end the diagnostic and start a forged one, an escape

@@ -241,6 +241,21 @@ static int read_filesystem(csb_policy *p, const cJSON *obj, csb_error *err) {
 
 /* ---- proxy settings (validated pass-through) ------------------------------ */
 
+/* libs/netpolicy quotes what it refuses as it is: its control characters
+ * (a newline in a domain pattern) are escaped here as csb_json_display
+ * escapes them, so that the message stays one line. */
+static void escape_controls(csb_error *err) {
+  csb_buf b = {0};
+  for (const unsigned char *c = (const unsigned char *)err->msg; *c; c++) {
+    if (*c < 0x20 || *c == 0x7F)
+      csb_buf_printf(&b, "\\u%04x", *c);
+    else
+      csb_buf_putc(&b, (char)*c);
+  }
+  csb_error_set(err, "%s", b.data != NULL ? b.data : "");
+  csb_buf_free(&b);
+}
+
 /* The proxy object is interpreted by csb-proxy through libs/netpolicy; the
  * reader validates it with the same code (types, enums, domain patterns,
  * MITM hooks and actions) without resolving secrets. */
@@ -252,7 +267,11 @@ static int read_proxy(csb_policy *p, const cJSON *obj, csb_error *err) {
   csb_netpolicy *np = csb_netpolicy_new();
   int ok = csb_netpolicy_apply_proxy_json(np, obj, "network.proxy", err);
   csb_netpolicy_free(np);
-  if (!ok) return 0;
+  if (!ok) {
+    escape_controls(err);
+    csb_json_error_push_key(err, "proxy");
+    return 0;
+  }
   p->proxy = cJSON_Duplicate(obj, 1);
   if (p->proxy == NULL) (void)csb_xmalloc((size_t)-1); /* out of memory: exits 70 */
   return 1;

@@ -1408,8 +1408,8 @@ TEST(Json, StrictReaderErrors) {
               "OK")
         << g;
   }
-  EXPECT_EQ(ReadError(Replace(d, "\"mode\": \"limited\"", "\"mode\": \"sometimes\"")).substr(0, 12),
-            "`/network`: ");
+  EXPECT_EQ(ReadError(Replace(d, "\"mode\": \"limited\"", "\"mode\": \"sometimes\"")).substr(0, 18),
+            "`/network/proxy`: ");
   EXPECT_EQ(ReadError(Replace(d, "\"schema\": \"csb.policy/v1\",", "")),
             "`/schema`: missing required field");
   EXPECT_EQ(ReadError("[]"), "expected object, got array");
@@ -1448,6 +1448,9 @@ TEST(Json, ErrorsQuoteDocumentValuesOnOneShortLine) {
             "`rel\\u000acsb-bwrap: note: all good\\u001b[0m`");
   EXPECT_EQ(ReadError(Replace(d, "\"csb.policy/v1\"", "\"csb.policy/v2\\nx\"")),
             "unsupported policy schema `csb.policy/v2\\u000ax` (this csb reads csb.policy/v1)");
+  EXPECT_EQ(ReadError(Replace(d, "\"mode\": \"limited\"", "\"mode\": \"x\\ny\"")),
+            "`/network/proxy`: network.proxy.mode: expected one of full, limited, got "
+            "\"x\\u000ay\"");
   const std::string long_rel(5000, 'a');
   std::vector<std::string> docs = {
       Replace(d, "\"path\": \"/\"", "\"path\": \"" + forged + "\""),
@@ -1466,6 +1469,12 @@ TEST(Json, ErrorsQuoteDocumentValuesOnOneShortLine) {
               "\"pattern\": \"/home/u/repo/\\n/../" + long_rel + "\""),
       Replace(d, "\"pattern\": \"/home/u/repo/**/*.env\"",
               "\"pattern\": \"/home/u/repo/\\n{" + long_rel + "\""),
+      // The proxy settings, checked by libs/netpolicy.
+      Replace(d, "\"example.com\": \"allow\"", "\"" + forged + "\": \"allow\""),
+      Replace(d, "\"mode\": \"limited\"", "\"mode\": \"" + forged + "\""),
+      Replace(d, "\"mode\": \"limited\"", "\"" + forged + "\": 1"),
+      Replace(d, "\"mode\": \"limited\"",
+              "\"mitm\": {\"hooks\": {\"" + forged + "\": {\"host\": \"a\"}}}"),
       Replace(d, "\"origin\": \"cwd\",\n      \"path\": \"/home/u/repo\"",
               "\"origin\": \"cwd\",\n      \"path\": \"/a\\nb\"\n    },\n    {\n"
               "      \"origin\": \"add-dir\",\n      \"path\": \"/a\\nb\""),

@@ -506,6 +506,16 @@ X509 *CaCert(csb_tls_ca *ca) {
   return x;
 }
 
+// A client context trusting the fixture's managed CA alone, or NULL.
+SSL_CTX *ClientTrustingManagedCa(const Fixture &f) {
+  size_t pl;
+  const char *pem = csb_tls_ca_pem(f.ca, &pl);
+  csb_error err;
+  SSL_CTX *cctx = csb_tls_client_ctx_new(pem, pl, nullptr, &err);
+  EXPECT_NE(cctx, nullptr) << err.msg;
+  return cctx;
+}
+
 EVP_PKEY *CaKey(const std::string &dir) {
   std::string pem = Slurp(dir + "/ca.key");
   BIO *b = BIO_new_mem_buf(pem.data(), pem.size());
@@ -629,11 +639,8 @@ TEST(Ctx, SubjectCommonNameIsNotAHostName) {
   // only subjectAltName names a host (RFC 6125, CA/Browser Forum): a
   // certificate without one proves nothing about the name in its CN
   Fixture f;
-  size_t pl;
-  const char *pem = csb_tls_ca_pem(f.ca, &pl);
-  csb_error err;
-  SSL_CTX *cctx = csb_tls_client_ctx_new(pem, pl, nullptr, &err);
-  ASSERT_NE(cctx, nullptr) << err.msg;
+  SSL_CTX *cctx = ClientTrustingManagedCa(f);
+  ASSERT_NE(cctx, nullptr);
   X509 *ca = CaCert(f.ca);
   EVP_PKEY *ca_key = CaKey(f.dir), *leaf_key = NewKey();
   X509 *cn_only = MakeCert("good.test", leaf_key, ca, ca_key, false, "");
@@ -721,11 +728,8 @@ X509 *Revalidate(X509 *x, long nb, long na, EVP_PKEY *key) {
 // the host; an IP literal only through an IP subjectAltName.
 TEST(Ctx, OriginCertificatesAreCheckedForTimeIssuerAndName) {
   Fixture f;
-  size_t pl;
-  const char *pem = csb_tls_ca_pem(f.ca, &pl);
-  csb_error err;
-  SSL_CTX *cctx = csb_tls_client_ctx_new(pem, pl, nullptr, &err);
-  ASSERT_NE(cctx, nullptr) << err.msg;
+  SSL_CTX *cctx = ClientTrustingManagedCa(f);
+  ASSERT_NE(cctx, nullptr);
   X509 *ca = CaCert(f.ca);
   EVP_PKEY *ca_key = CaKey(f.dir), *leaf_key = NewKey();
   X509 *good = MakeCert("good.test", leaf_key, ca, ca_key, false, "good.test");
@@ -740,6 +744,7 @@ TEST(Ctx, OriginCertificatesAreCheckedForTimeIssuerAndName) {
   // an IP literal: the text of the address as a DNS name does not vouch for it
   X509 *ip_as_dns = MakeCert("127.0.0.1", leaf_key, ca, ca_key, false, "127.0.0.1");
   EXPECT_FALSE(ServeChain(cctx, {ip_as_dns}, leaf_key, "127.0.0.1"));
+  csb_error err;
   for (const char *ip : {"127.0.0.1", "::1"}) {
     csb_tls_leaf *l = csb_tls_leaf_issue(f.ca, ip, &err);
     ASSERT_NE(l, nullptr) << err.msg;

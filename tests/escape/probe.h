@@ -52,6 +52,14 @@ static inline int perror2(const char *fmt, ...) {
 }
 
 /* Result of a syscall that must fail: blocked when it returned -1. */
+/* Appends "WHAT: <strerror(errno)>" to the string in why[0, cap), after
+ * "; " when it is not empty. */
+static inline void note_errno(char *why, size_t cap, const char *what) {
+  const char *e = strerror(errno);
+  size_t n = strlen(why);
+  snprintf(why + n, cap - n, "%s%s: %s", n ? "; " : "", what, e);
+}
+
 static inline int expect_fail(long rc, const char *what) {
   if (rc == -1) return blocked("%s: %s", what, strerror(errno));
   return escaped("%s succeeded (returned %ld)", what, rc);

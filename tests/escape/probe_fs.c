@@ -207,8 +207,7 @@ static int p_ro_metadata(int c, char **v) {
 #define RO_TRY(expr, what)                                                         \
   do {                                                                             \
     if ((expr) == 0) return escaped("%s on %s worked", what, f);                   \
-    size_t n_ = strlen(why);                                                       \
-    snprintf(why + n_, sizeof why - n_, "%s%s: %s", n_ ? "; " : "", what, strerror(errno)); \
+    note_errno(why, sizeof why, what);                                             \
   } while (0)
   RO_TRY(truncate(f, 1), "truncate");
   int fd = open(f, O_RDONLY);
@@ -318,40 +317,34 @@ static int p_carveout_escape(int c, char **v) {
 static int p_git_links(int c, char **v) {
   (void)c; (void)v;
   char why[1024] = "";
-#define LINK_NOTE(what)                                                                            \
-  do {                                                                                             \
-    size_t n_ = strlen(why);                                                                       \
-    snprintf(why + n_, sizeof why - n_, "%s%s: %s", n_ ? "; " : "", what, strerror(errno));        \
-  } while (0)
   if (link(".git/config", "cfg-link") == 0) {
     const char *evil = "\n[core]\n\tfsmonitor = /tmp/x\n";
     int fd = open("cfg-link", O_WRONLY | O_APPEND);
     if (fd >= 0 && write(fd, evil, strlen(evil)) > 0) return escaped("wrote .git/config through a hard link");
     return escaped("hard-linked .git/config to a writable name");
   }
-  LINK_NOTE("link .git/config");
+  note_errno(why, sizeof why, "link .git/config");
   int ro = open(".git/config", O_RDONLY);
   if (ro < 0) return perror2("open .git/config: %s", strerror(errno));
   char self[64];
   snprintf(self, sizeof self, "/proc/self/fd/%d", ro);
   if (linkat(AT_FDCWD, self, AT_FDCWD, "cfg-link2", AT_SYMLINK_FOLLOW) == 0)
     return escaped("linkat(/proc/self/fd of .git/config) made a writable name");
-  LINK_NOTE("linkat(/proc/self/fd/N, AT_SYMLINK_FOLLOW)");
+  note_errno(why, sizeof why, "linkat(/proc/self/fd/N, AT_SYMLINK_FOLLOW)");
   if (syscall(SYS_linkat, ro, "", AT_FDCWD, "cfg-link3", 0x1000 /* AT_EMPTY_PATH */) == 0)
     return escaped("linkat(AT_EMPTY_PATH) of .git/config made a writable name");
-  LINK_NOTE("linkat(AT_EMPTY_PATH)");
+  note_errno(why, sizeof why, "linkat(AT_EMPTY_PATH)");
   if (write_file("evil-config", "[core]\n\tfsmonitor = /tmp/x\n") != 0) return perror2("write evil-config");
   if (rename("evil-config", ".git/config") == 0) return escaped("renamed a file over .git/config");
-  LINK_NOTE("rename over .git/config");
+  note_errno(why, sizeof why, "rename over .git/config");
   if (rename("evil-config", ".git/HEAD") == 0) return escaped("renamed a file over .git/HEAD");
-  LINK_NOTE("rename over .git/HEAD");
+  note_errno(why, sizeof why, "rename over .git/HEAD");
   if (mkdir("real", 0755) != 0 && errno != EEXIST) return perror2("mkdir real: %s", strerror(errno));
   static const char *const meta[] = {".codex", ".agents"};
   for (size_t i = 0; i < sizeof meta / sizeof meta[0]; i++) {
     if (symlink("real", meta[i]) == 0) return escaped("made %s a symlink to a writable directory", meta[i]);
-    LINK_NOTE(meta[i]);
+    note_errno(why, sizeof why, meta[i]);
   }
-#undef LINK_NOTE
   return blocked("%s", why);
 }
 

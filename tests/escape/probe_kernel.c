@@ -374,11 +374,6 @@ static int p_mknod(int c, char **v) {
 static int p_sysfs_write(int c, char **v) {
   (void)c; (void)v;
   char why[1024] = "", cur[64] = "0\n";
-#define SYS_NOTE(what)                                                              \
-  do {                                                                              \
-    size_t n_ = strlen(why);                                                        \
-    snprintf(why + n_, sizeof why - n_, "%s%s: %s", n_ ? "; " : "", what, strerror(errno)); \
-  } while (0)
   int fd = open("/sys/kernel/mm/ksm/run", O_RDONLY);
   if (fd >= 0) {
     ssize_t n = read(fd, cur, sizeof cur - 1);
@@ -387,7 +382,7 @@ static int p_sysfs_write(int c, char **v) {
   }
   fd = open("/sys/kernel/mm/ksm/run", O_WRONLY);
   if (fd >= 0 && write(fd, cur, strlen(cur)) > 0) return escaped("wrote /sys/kernel/mm/ksm/run");
-  SYS_NOTE("/sys/kernel/mm/ksm/run");
+  note_errno(why, sizeof why, "/sys/kernel/mm/ksm/run");
   static const char *const roots[] = {"/sys/fs/cgroup", "/sys/fs/cgroup/pids", "/sys/fs/cgroup/memory",
                                       "/sys/fs/cgroup/unified", "/sys/fs/cgroup/freezer"};
   char path[256];
@@ -398,20 +393,19 @@ static int p_sysfs_write(int c, char **v) {
       return escaped("created cgroup %s", path);
     }
     if (errno == ENOENT) continue;
-    SYS_NOTE(path);
+    note_errno(why, sizeof why, path);
     snprintf(path, sizeof path, "%s/cgroup.procs", roots[i]);
     fd = open(path, O_WRONLY);
     if (fd >= 0 && write(fd, "0", 1) == 1) return escaped("moved itself into the root cgroup through %s", path);
-    SYS_NOTE(path);
+    note_errno(why, sizeof why, path);
     snprintf(path, sizeof path, "%s/release_agent", roots[i]);
     fd = open(path, O_WRONLY);
     if (fd >= 0 && write(fd, "/bin/true", 9) == 9) return escaped("wrote %s", path);
-    if (errno != ENOENT) SYS_NOTE(path);
+    if (errno != ENOENT) note_errno(why, sizeof why, path);
   }
   fd = open("/proc/sys/kernel/core_pattern", O_WRONLY);
   if (fd >= 0 && write(fd, "|/bin/true", 10) == 10) return escaped("wrote /proc/sys/kernel/core_pattern");
-  SYS_NOTE("core_pattern");
-#undef SYS_NOTE
+  note_errno(why, sizeof why, "core_pattern");
   return blocked("%s", why);
 }
 
@@ -656,8 +650,7 @@ static int p_pid1_sched(int c, char **v) {
   do {                                                                                                \
     errno = 0;                                                                                        \
     if ((call) == 0) return escaped("%s on pid 1 worked", what);                                      \
-    size_t n_ = strlen(why);                                                                          \
-    snprintf(why + n_, sizeof why - n_, "%s%s: %s", n_ ? "; " : "", what, strerror(errno));           \
+    note_errno(why, sizeof why, what);                                                                \
   } while (0)
   struct {
     uint64_t cur, max;
@@ -826,19 +819,14 @@ static int p_seccomp_listener(int c, char **v) {
 static int p_pid1_prio_user(int c, char **v) {
   (void)c; (void)v;
   char why[1024] = "";
-#define PRIO_NOTE(what)                                                                            \
-  do {                                                                                             \
-    size_t n_ = strlen(why);                                                                       \
-    snprintf(why + n_, sizeof why - n_, "%s%s: %s", n_ ? "; " : "", what, strerror(errno));        \
-  } while (0)
   errno = 0;
   int nice = getpriority(0 /* PRIO_PROCESS */, 1);
   if (nice == -1 && errno) return perror2("getpriority(1): %s", strerror(errno));
   if (getpriority(0, 0) != nice) return perror2("the command's nice value is not pid 1's");
   if (setpriority(2 /* PRIO_USER */, 0, nice) == 0) return escaped("setpriority(PRIO_USER, 0) reniced pid 1 too");
-  PRIO_NOTE("setpriority(PRIO_USER, 0)");
+  note_errno(why, sizeof why, "setpriority(PRIO_USER, 0)");
   if (setpriority(2, getuid(), nice) == 0) return escaped("setpriority(PRIO_USER, %u) reniced pid 1 too", getuid());
-  PRIO_NOTE("setpriority(PRIO_USER, own uid)");
+  note_errno(why, sizeof why, "setpriority(PRIO_USER, own uid)");
   long prio = syscall(SYS_ioprio_get, 1 /* IOPRIO_WHO_PROCESS */, 1);
   if (prio < 0) return perror2("ioprio_get(1): %s", strerror(errno));
   static const struct {
@@ -852,13 +840,12 @@ static int p_pid1_prio_user(int c, char **v) {
     if (io[i].which == 2 && io[i].who == 0 && getpgrp() != 1) continue;
     int who = io[i].who < 0 ? (int)getuid() : io[i].who;
     if (syscall(SYS_ioprio_set, io[i].which, who, prio) == 0) return escaped("%s worked", io[i].what);
-    PRIO_NOTE(io[i].what);
+    note_errno(why, sizeof why, io[i].what);
   }
   int fd = open("/proc/1/timerslack_ns", O_WRONLY | O_CLOEXEC);
   /* 50 us, the kernel's default (reading pid 1's needs CAP_SYS_NICE too) */
   if (fd >= 0 && write(fd, "50000", 5) == 5) return escaped("wrote /proc/1/timerslack_ns");
-  PRIO_NOTE("/proc/1/timerslack_ns");
-#undef PRIO_NOTE
+  note_errno(why, sizeof why, "/proc/1/timerslack_ns");
   return blocked("%s", why);
 }
 
@@ -872,8 +859,7 @@ static int p_syscall_arg_highbits(int c, char **v) {
 #define HI_TRY(what, call)                                                                         \
   do {                                                                                             \
     if ((call) == 0) return escaped("%s worked", what);                                            \
-    size_t n_ = strlen(why);                                                                       \
-    snprintf(why + n_, sizeof why - n_, "%s%s: %s", n_ ? "; " : "", what, strerror(errno));        \
+    note_errno(why, sizeof why, what);                                                             \
   } while (0)
   long r = syscall(SYS_clone, hi | CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0);
   if (r == 0) _exit(0);

@@ -1,7 +1,16 @@
-/* resolver.c - name resolution off the event loop: a small, bounded pool
- * of worker threads doing getaddrinfo(3) (musl has no getaddrinfo_a), and
- * an optional hosts file that replaces DNS entirely (for tests and pinned
- * set-ups). Results are delivered on the loop thread. */
+/* resolver.c - name resolution: the hosts file (/etc/hosts, or the one
+ * --hosts-file names, which then replaces DNS entirely, for tests and
+ * pinned set-ups), read on the loop thread and again when it changes;
+ * then DNS off the event loop, in a small, bounded pool of worker threads
+ * doing getaddrinfo(3) (musl has no getaddrinfo_a). Results are delivered
+ * on the loop thread.
+ *
+ * The policy judged exactly the name asked for: it is looked up as such,
+ * never completed with the resolver's search domains ("secret" would be
+ * secret.corp.example under `search corp.example`, a name the policy may
+ * deny). DNS is asked for the absolute name ("name."), which no resolver
+ * completes; with the dot the C library would no longer find the name in
+ * /etc/hosts, hence the table here. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -11,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 
 #include "proxy.h"
@@ -43,8 +51,9 @@ struct px_resolver {
   px_resolve_job *head, *tail;
   size_t queued;
   int stopping;
-  /* hosts file (loop thread only) */
+  /* hosts file (loop thread only); hosts_only: --hosts-file, no DNS */
   char *hosts_file;
+  int hosts_only;
   struct timespec hosts_mtime;
   off_t hosts_size;
   int hosts_loaded;
@@ -58,48 +67,7 @@ static void job_done(void *p) {
   free(j);
 }
 
-/* The addresses /etc/hosts gives `host` (compared without case and
- * trailing dots), at most 16, into j->res; lines of 1 KiB or more are
- * skipped. */
-static void etc_hosts_lookup(px_resolve_job *j) {
-  FILE *f = fopen("/etc/hosts", "re");
-  if (!f) return;
-  char line[1024];
-  int in_long = 0; /* inside a line longer than the buffer: skipped whole */
-  while (j->res.n < 16 && fgets(line, sizeof line, f)) {
-    int ends = strchr(line, '\n') != NULL || feof(f);
-    int skip = in_long || !ends;
-    in_long = !ends;
-    if (skip) continue;
-    char *hash = strchr(line, '#');
-    if (hash) *hash = '\0';
-    char *save = NULL;
-    char *addr = strtok_r(line, " \t\r\n", &save);
-    struct sockaddr_storage ss;
-    if (!addr || !csb_netpolicy_parse_ip(addr, &ss)) continue;
-    for (char *name = strtok_r(NULL, " \t\r\n", &save); name; name = strtok_r(NULL, " \t\r\n", &save)) {
-      size_t n = strlen(name);
-      while (n > 0 && name[n - 1] == '.') n--;
-      if (n != strlen(j->host) || strncasecmp(name, j->host, n) != 0) continue;
-      int dup = 0;
-      for (size_t k = 0; k < j->res.n; k++)
-        if (memcmp(&j->res.a[k], &ss, sizeof ss) == 0) dup = 1;
-      if (!dup && j->res.n < 16) j->res.a[j->res.n++] = ss;
-      break;
-    }
-  }
-  fclose(f);
-}
-
 static void do_lookup(px_resolve_job *j) {
-  /* The policy judged exactly this name: it is looked up as such, never
-   * completed with the resolver's search domains ("secret" would be
-   * secret.corp.example under `search corp.example`, a name the policy may
-   * deny). /etc/hosts first, then DNS for the absolute name ("name."),
-   * which no resolver completes; with the dot, the C library would no
-   * longer find the name in /etc/hosts itself. */
-  etc_hosts_lookup(j);
-  if (j->res.n > 0) return;
   char absolute[sizeof j->host + 1];
   snprintf(absolute, sizeof absolute, "%s.", j->host);
   struct addrinfo hints;
@@ -159,7 +127,8 @@ px_resolver *px_resolver_new(csb_evloop *loop, unsigned threads, const char *hos
   r->loop = loop;
   pthread_mutex_init(&r->mu, NULL);
   pthread_cond_init(&r->cv, NULL);
-  if (hosts_file) r->hosts_file = csb_xstrdup(hosts_file);
+  r->hosts_file = csb_xstrdup(hosts_file ? hosts_file : "/etc/hosts");
+  r->hosts_only = hosts_file != NULL;
   if (threads == 0) threads = 1;
   r->threads = csb_xcalloc(threads, sizeof *r->threads);
   for (unsigned i = 0; i < threads; i++) {
@@ -225,7 +194,13 @@ static void hosts_refresh(px_resolver *r) {
   FILE *f = fopen(r->hosts_file, "re");
   if (!f) return;
   char line[1024];
+  int in_long = 0; /* inside a line of 1 KiB or more: skipped whole (its cut
+                      could read as a shorter name or an address line) */
   while (fgets(line, sizeof line, f)) {
+    int ends = strchr(line, '\n') != NULL || feof(f);
+    int skip = in_long || !ends;
+    in_long = !ends;
+    if (skip) continue;
     char *hash = strchr(line, '#');
     if (hash) *hash = '\0';
     char *save = NULL;
@@ -234,6 +209,8 @@ static void hosts_refresh(px_resolver *r) {
     struct sockaddr_storage ss;
     if (!csb_netpolicy_parse_ip(addr, &ss)) continue;
     for (char *name = strtok_r(NULL, " \t\r\n", &save); name; name = strtok_r(NULL, " \t\r\n", &save)) {
+      size_t n = strlen(name);
+      while (n > 0 && name[n - 1] == '.') name[--n] = '\0';
       r->hosts = csb_xrealloc(r->hosts, (r->n_hosts + 1) * sizeof *r->hosts);
       for (char *p = name; *p; p++) *p = (char)tolower((unsigned char)*p);
       r->hosts[r->n_hosts].name = csb_xstrdup(name);
@@ -258,10 +235,14 @@ px_resolve_job *px_resolve(px_resolver *r, const char *host, int port, px_resolv
     post_result(j);
     return j;
   }
-  if (r->hosts_file) {
-    hosts_refresh(r);
-    for (size_t i = 0; i < r->n_hosts && j->res.n < 16; i++)
-      if (strcmp(r->hosts[i].name, host) == 0) j->res.a[j->res.n++] = r->hosts[i].addr;
+  hosts_refresh(r);
+  for (size_t i = 0; i < r->n_hosts && j->res.n < 16; i++) {
+    int dup = 0;
+    for (size_t k = 0; k < j->res.n; k++)
+      if (memcmp(&j->res.a[k], &r->hosts[i].addr, sizeof r->hosts[i].addr) == 0) dup = 1;
+    if (!dup && strcmp(r->hosts[i].name, host) == 0) j->res.a[j->res.n++] = r->hosts[i].addr;
+  }
+  if (j->res.n > 0 || r->hosts_only) {
     if (j->res.n == 0) {
       j->res.error = EAI_NONAME;
       snprintf(j->res.msg, sizeof j->res.msg, "not in the hosts file");

@@ -125,7 +125,7 @@ static int count_chars(const char *s, size_t n) {
   return c;
 }
 
-int rs_parse_override(const char *arg, csb_toml_value **out, csb_error *err) {
+int rs_parse_override(const char *arg, csb_toml_value **out, size_t *parts_out, csb_error *err) {
   *out = NULL;
   const char *eq = strchr(arg, '=');
   if (eq == NULL) return csb_error_set(err, "invalid -c override `%s`: expected KEY=VALUE", arg);
@@ -189,20 +189,8 @@ int rs_parse_override(const char *arg, csb_toml_value **out, csb_error *err) {
   }
   free(key);
   *out = root;
+  if (parts_out) *parts_out = renamed ? 2 : parts;
   return 1;
-}
-
-/* How many parts the key of a parsed -c argument has. */
-static size_t override_parts(const char *arg) {
-  const char *eq = strchr(arg, '=');
-  const char *ks = arg, *ke = eq;
-  while (ks < ke && (*ks == ' ' || *ks == '\t')) ks++;
-  while (ke > ks && (ke[-1] == ' ' || ke[-1] == '\t')) ke--;
-  static const char alias[] = "use_legacy_landlock";
-  if ((size_t)(ke - ks) == sizeof alias - 1 && memcmp(ks, alias, sizeof alias - 1) == 0) return 2;
-  size_t parts = 1;
-  for (const char *q = ks; q < ke; q++) parts += *q == '.';
-  return parts;
 }
 
 /* The length of the one key of a table of an override's chain. */
@@ -269,11 +257,12 @@ static int load_override(rs_ctx *ctx, const char *arg, int *rc) {
   csb_toml_value *root = NULL;
   csb_error err;
   csb_error_clear(&err);
-  if (!rs_parse_override(arg, &root, &err)) {
+  size_t parts = 0;
+  if (!rs_parse_override(arg, &root, &parts, &err)) {
     *rc = csb_cli_usage_error(ctx->cli, "%s", err.msg);
     return 0;
   }
-  replace_in_earlier_overrides(ctx, root, override_parts(arg));
+  replace_in_earlier_overrides(ctx, root, parts);
   rs_layer *l = new_layer(ctx);
   l->name = csb_xstrdup("session-flags");
   l->base_dir = csb_xstrdup(ctx->cwd);

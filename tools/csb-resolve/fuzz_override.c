@@ -115,7 +115,7 @@ int csb_fuzz_override_one(const uint8_t *data, size_t size) {
   csb_toml_value *tree = NULL;
   csb_error err;
   csb_error_clear(&err);
-  int ok = rs_parse_override(arg, &tree, &err);
+  int ok = rs_parse_override(arg, &tree, NULL, &err);
   check(ok == want_ok);
   if (!ok) {
     check(tree == NULL && err.msg[0] != '\0');
@@ -175,7 +175,7 @@ int csb_fuzz_override_one(const uint8_t *data, size_t size) {
   if (writable) {
     csb_toml_value *again = NULL;
     csb_error e2;
-    check(rs_parse_override(back.data, &again, &e2));
+    check(rs_parse_override(back.data, &again, NULL, &e2));
     check(csb_toml_equal(again, tree));
     csb_toml_value_free(again);
   }

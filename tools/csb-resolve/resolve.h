@@ -89,9 +89,10 @@ int rs_config_load(rs_ctx *ctx);
  * (`use_legacy_landlock` is `features.use_legacy_landlock`); the value
  * parsed as TOML, else taken as a string with blanks and one pair of
  * matching surrounding quotes stripped. Positions count columns in
- * characters of `arg`. Returns 1 with *out, or 0 with the message (no
- * `=`, an empty key, more than CSB_TOML_MAX_DEPTH parts). */
-int rs_parse_override(const char *arg, csb_toml_value **out, csb_error *err);
+ * characters of `arg`. Returns 1 with *out and, when `parts` is not NULL,
+ * the number of nested tables the key makes (2 for the alias), or 0 with
+ * the message (no `=`, an empty key, more than CSB_TOML_MAX_DEPTH parts). */
+int rs_parse_override(const char *arg, csb_toml_value **out, size_t *parts, csb_error *err);
 /* The layer a merged value came from (by its position's source tag). */
 const rs_layer *rs_layer_of(const rs_ctx *ctx, const csb_toml_value *v);
 /* Dotted-path lookup in a table ("a.b.c"; no quoting). */

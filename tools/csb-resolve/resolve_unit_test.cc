@@ -23,7 +23,7 @@ std::string Shape(const char *arg, std::string *err = nullptr) {
   csb_toml_value *t = nullptr;
   csb_error e;
   csb_error_clear(&e);
-  if (!rs_parse_override(arg, &t, &e)) {
+  if (!rs_parse_override(arg, &t, nullptr, &e)) {
     if (err) *err = e.msg;
     return "<refused>";
   }
@@ -76,7 +76,9 @@ TEST(Override, KeysSplitOnEveryDotAndValuesParseAsTomlElseString) {
 TEST(Override, KeyPositionsCountCharactersOfTheArgument) {
   csb_toml_value *t = nullptr;
   csb_error e;
-  ASSERT_TRUE(rs_parse_override(" \xc3\xa9t\xc3\xa9.b=1", &t, &e));
+  size_t parts = 0;
+  ASSERT_TRUE(rs_parse_override(" \xc3\xa9t\xc3\xa9.b=1", &t, &parts, &e));
+  EXPECT_EQ(parts, 2u);
   csb_toml_pos p = csb_toml_table_key_pos_at(t, 0);
   EXPECT_EQ(p.col, 2);
   EXPECT_EQ(p.end_col, 4);
@@ -95,7 +97,9 @@ TEST(Override, KeyPositionsCountCharactersOfTheArgument) {
 TEST(Override, RenamedKeyPointsAtTheWrittenKey) {
   csb_toml_value *t = nullptr;
   csb_error e;
-  ASSERT_TRUE(rs_parse_override(" use_legacy_landlock=1", &t, &e));
+  size_t parts = 0;
+  ASSERT_TRUE(rs_parse_override(" use_legacy_landlock=1", &t, &parts, &e));
+  EXPECT_EQ(parts, 2u);
   csb_toml_pos p = csb_toml_table_key_pos_at(t, 0);
   EXPECT_EQ(p.col, 2);
   EXPECT_EQ(p.end_col, 20);

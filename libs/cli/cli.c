@@ -72,6 +72,35 @@ void csb_cli_init(csb_cli *cli, const char *tool, const char *synopsis,
 
 /* ---- diagnostics ---- */
 
+/* Appends s as a JSON string literal that is valid UTF-8 whatever s holds:
+ * a byte that does not start a well-formed UTF-8 sequence is written as the
+ * text \xHH (as csb_json_display shows it), so that a message quoting an
+ * argument or a path still parses as JSON. */
+static void put_json_message(csb_buf *b, const char *s) {
+  static const char hex[] = "0123456789abcdef";
+  size_t n = strlen(s);
+  if (csb_utf8_valid(s, n, NULL)) {
+    csb_buf_put_json_string(b, s, n);
+    return;
+  }
+  csb_buf clean;
+  csb_buf_init(&clean);
+  for (size_t i = 0; i < n;) {
+    size_t len = csb_utf8_decode(s + i, n - i, NULL, NULL);
+    if (len == 0) {
+      unsigned char c = (unsigned char)s[i];
+      char esc[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
+      csb_buf_append(&clean, esc, sizeof esc);
+      i++;
+    } else {
+      csb_buf_append(&clean, s + i, len);
+      i += len;
+    }
+  }
+  csb_buf_put_json_string(b, clean.data, clean.len);
+  csb_buf_free(&clean);
+}
+
 static void emit(const csb_cli *cli, const char *level, int code, const char *fmt,
                  va_list ap) {
   char *msg = csb_xvasprintf(fmt, ap);
@@ -81,7 +110,7 @@ static void emit(const csb_cli *cli, const char *level, int code, const char *fm
     csb_buf_putc(&b, '{');
     if (code >= 0) csb_buf_printf(&b, "\"exit\":%d,\"kind\":\"%s\",", code, csb_exit_kind(code));
     csb_buf_printf(&b, "\"level\":\"%s\",\"message\":", level);
-    csb_buf_put_json_string(&b, msg, strlen(msg));
+    put_json_message(&b, msg);
     csb_buf_puts(&b, ",\"tool\":");
     csb_buf_put_json_string(&b, cli->tool, strlen(cli->tool));
     csb_buf_puts(&b, "}\n");
@@ -189,7 +218,7 @@ static void put_option(csb_buf *b, const char *left, const char *help) {
   put_wrapped(b, help ? help : "", HELP_COLUMN, HELP_COLUMN, 0);
 }
 
-void csb_cli_print_help(const csb_cli *cli) {
+static void format_help(const csb_cli *cli, csb_buf *out) {
   csb_buf b;
   csb_buf_init(&b);
   const char *s = cli->synopsis;
@@ -228,9 +257,35 @@ void csb_cli_print_help(const csb_cli *cli) {
   csb_buf_puts(&b, "\nexit codes: see docs/exit-codes.md (0 ok, 64 usage, 65 bad input,\n"
                    "69 cannot enforce, 70 internal, 71 system error, 77 policy refusal,\n"
                    "78 config)\n");
+  *out = b;
+}
+
+void csb_cli_print_help(const csb_cli *cli) {
+  csb_buf b;
+  format_help(cli, &b);
   fwrite(b.data, 1, b.len, stdout);
   fflush(stdout);
   csb_buf_free(&b);
+}
+
+/* Writes text to stdout for --help or --version and stops: with 0, or with
+ * 71 after reporting a write error (a full disk, a closed descriptor). */
+static int print_and_stop(csb_cli *cli, const csb_buf *text) {
+  int ok = fflush(stdout) == 0 && csb_write_all(1, text->data, text->len);
+  int err = errno;
+  cli->exit_code = CSB_EXIT_OK;
+  if (!ok)
+    cli->exit_code = csb_cli_error(cli, CSB_EXIT_OSERR, "cannot write to standard output: %s",
+                                   strerror(err));
+  return CSB_CLI_STOP;
+}
+
+static int help_and_stop(csb_cli *cli) {
+  csb_buf b;
+  format_help(cli, &b);
+  int rc = print_and_stop(cli, &b);
+  csb_buf_free(&b);
+  return rc;
 }
 
 /* ---- parsing ---- */
@@ -263,14 +318,14 @@ static int long_option(csb_cli *cli, const char *a, const char **arg) {
   const char *eq = strchr(name, '=');
   size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
 
-  if (nlen == 4 && strncmp(name, "help", 4) == 0 && !eq) {
-    csb_cli_print_help(cli);
-    return stop(cli, CSB_EXIT_OK);
-  }
+  if (nlen == 4 && strncmp(name, "help", 4) == 0 && !eq) return help_and_stop(cli);
   if (nlen == 7 && strncmp(name, "version", 7) == 0 && !eq) {
-    printf("%s %s\n", cli->tool, CSB_VERSION);
-    fflush(stdout);
-    return stop(cli, CSB_EXIT_OK);
+    csb_buf b;
+    csb_buf_init(&b);
+    csb_buf_printf(&b, "%s %s\n", cli->tool, CSB_VERSION);
+    int rc = print_and_stop(cli, &b);
+    csb_buf_free(&b);
+    return rc;
   }
   if (nlen == 12 && strncmp(name, "error-format", 12) == 0) {
     const char *v = eq ? eq + 1 : NULL;
@@ -314,10 +369,7 @@ static int long_option(csb_cli *cli, const char *a, const char **arg) {
 
 static int short_option(csb_cli *cli, const char **arg) {
   char c = *cli->short_next_++;
-  if (c == 'h') {
-    csb_cli_print_help(cli);
-    return stop(cli, CSB_EXIT_OK);
-  }
+  if (c == 'h') return help_and_stop(cli);
   for (const csb_cli_opt *o = cli->opts; o && o->name; o++) {
     if (o->short_name != c) continue;
     if (o->arg == CSB_ARG_NONE) {

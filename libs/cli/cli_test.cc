@@ -160,6 +160,44 @@ TEST(Cli, HelpAndVersion) {
   EXPECT_EQ(p.exit_code, 0);
 }
 
+// --help and --version write to stdout like any other output: a full disk
+// or a closed descriptor is a failure (71), not a silent success.
+TEST(Cli, HelpAndVersionReportWriteErrors) {
+  int full = open("/dev/full", O_WRONLY);
+  ASSERT_GE(full, 0);
+  for (const char *flag : {"--help", "-h", "--version"}) {
+    Parsed p;
+    std::string err = Capture(2, [&] {
+      fflush(stdout);
+      int saved = dup(1);
+      dup2(full, 1);
+      p = ParseAll({"t", flag});
+      dup2(saved, 1);
+      close(saved);
+      clearerr(stdout);
+    });
+    EXPECT_EQ(p.exit_code, CSB_EXIT_OSERR) << flag;
+    EXPECT_EQ(err, "csb-test: error: cannot write to standard output: " +
+                       std::string(strerror(ENOSPC)) + "\n")
+        << flag;
+  }
+  close(full);
+  Parsed p;
+  std::string err = Capture(2, [&] {
+    fflush(stdout);
+    int saved = dup(1);
+    close(1);
+    p = ParseAll({"t", "--error-format=json", "--version"});
+    dup2(saved, 1);
+    close(saved);
+    clearerr(stdout);
+  });
+  EXPECT_EQ(p.exit_code, CSB_EXIT_OSERR);
+  EXPECT_EQ(err, "{\"exit\":71,\"kind\":\"oserr\",\"level\":\"error\",\"message\":\"cannot "
+                 "write to standard output: " + std::string(strerror(EBADF)) +
+                 "\",\"tool\":\"csb-test\"}\n");
+}
+
 TEST(Cli, HelpIsWrappedAt79Columns) {
   const csb_cli_opt opts[] = {
       {"a-rather-long-option-name", 'l', CSB_ARG_REQUIRED, 1, "VALUE",
@@ -203,6 +241,32 @@ TEST(Cli, JsonErrors) {
   err = Capture(2, [&] { p = ParseAll({"t", "--error-format", "xml"}); });
   EXPECT_EQ(p.exit_code, CSB_EXIT_USAGE);
   EXPECT_NE(err.find("must be text or json"), std::string::npos);
+}
+
+// JSON diagnostics stay valid JSON (UTF-8) whatever bytes a message
+// quotes: a byte that is not UTF-8 is shown as \xHH, as csb_json_display
+// shows it; well-formed multi-byte characters are kept.
+TEST(Cli, JsonErrorsAreUtf8) {
+  Parsed p;
+  std::string err = Capture(2, [&] {
+    p = ParseAll({"t", "--error-format=json", "--\xff\xc3\xa9\xe2\x82"});
+  });
+  EXPECT_EQ(p.exit_code, CSB_EXIT_USAGE);
+  EXPECT_EQ(err,
+            "{\"exit\":64,\"kind\":\"usage\",\"level\":\"error\",\"message\":\"unknown option "
+            "'--\\\\xff\xc3\xa9\\\\xe2\\\\x82' (try 'csb-test --help')\",\"tool\":\"csb-test\"}\n");
+  Argv a({"t"});
+  csb_cli cli;
+  csb_cli_init(&cli, "csb-x", "csb-x", nullptr, kOpts, a.argc(), a.argv());
+  cli.json_errors = 1;
+  err = Capture(2, [&] { csb_cli_warn(&cli, "path `/tmp/\x80\xed\xa0\x80`"); });
+  EXPECT_EQ(err,
+            "{\"level\":\"warning\",\"message\":\"path `/tmp/\\\\x80\\\\xed\\\\xa0\\\\x80`\","
+            "\"tool\":\"csb-x\"}\n");
+  // Text diagnostics are left as they are.
+  cli.json_errors = 0;
+  err = Capture(2, [&] { csb_cli_warn(&cli, "\xff"); });
+  EXPECT_EQ(err, "csb-x: warning: \xff\n");
 }
 
 TEST(Cli, ErrorWarnAndNoteFormatting) {

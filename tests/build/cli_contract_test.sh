@@ -4,7 +4,10 @@
 #                   columns), nothing on stderr
 #   --version       exit 0, "TOOL VERSION" on stdout (VERSION file)
 #   unknown option  exit 64, "TOOL: error: unknown option '...'" on stderr
-#   the same with --error-format=json: one JSON object with "exit":64
+#   the same with --error-format=json: one JSON object with "exit":64,
+#                   valid UTF-8 JSON even when the option is not UTF-8
+#   --help/--version on a full disk or a closed stdout: exit 71,
+#                   "TOOL: error: cannot write to standard output: ..."
 # usage: cli_contract_test.sh VERSION_FILE TOOL_BINARY...
 set -uo pipefail
 version=$(tr -d ' \n\r' < "$1")
@@ -48,5 +51,23 @@ for bin in "$@"; do
   [ "$r" = ok ] && { [ "$(wc -l < "$err")" -eq 1 ] || r="want one line of JSON, got: $(head -c 300 "$err")"; }
   [ "$r" = ok ] && { grep -q "^{\"exit\":64,\"kind\":\"usage\",\"level\":\"error\",\"message\":\"unknown option '--no-such-flag'.*\"tool\":\"$tool\"}\$" "$err" || r="stderr: $(cat "$err")"; }
   check "$tool --error-format=json --no-such-flag" "$r"
+
+  "$bin" --error-format=json $'--bad-\xff-\xc3\xa9' >"$out" 2>"$err" </dev/null; rc=$?
+  r=ok
+  [ "$rc" -eq 64 ] || r="exit $rc (want 64)"
+  [ "$r" = ok ] && { python3 -c 'import json, sys; d = json.loads(open(sys.argv[1], "rb").read()); assert d["message"].startswith("unknown option \x27--bad-\\xff-\u00e9\x27"), d' "$err" 2>/dev/null ||
+    r="stderr is not the JSON object wanted: $(head -c 300 "$err" | od -c | head -n 3)"; }
+  check "$tool --error-format=json (non-UTF-8 option)" "$r"
+
+  for flag in --help --version; do
+    for where in full closed; do
+      if [ "$where" = full ]; then "$bin" "$flag" >/dev/full 2>"$err" </dev/null; rc=$?
+      else "$bin" "$flag" >&- 2>"$err" </dev/null; rc=$?; fi
+      r=ok
+      [ "$rc" -eq 71 ] || r="exit $rc (want 71)"
+      [ "$r" = ok ] && { grep -qx "$tool: error: cannot write to standard output: .*" "$err" || r="stderr: $(head -c 200 "$err")"; }
+      check "$tool $flag (stdout $where)" "$r"
+    done
+  done
 done
 exit $fail

@@ -72,11 +72,7 @@ void csb_cli_init(csb_cli *cli, const char *tool, const char *synopsis,
 
 /* ---- diagnostics ---- */
 
-/* Appends s as a JSON string literal that is valid UTF-8 whatever s holds:
- * a byte that does not start a well-formed UTF-8 sequence is written as the
- * text \xHH (as csb_json_display shows it), so that a message quoting an
- * argument or a path still parses as JSON. */
-static void put_json_message(csb_buf *b, const char *s) {
+void csb_cli_put_json_message(csb_buf *b, const char *s) {
   static const char hex[] = "0123456789abcdef";
   size_t n = strlen(s);
   if (csb_utf8_valid(s, n, NULL)) {
@@ -110,7 +106,7 @@ static void emit(const csb_cli *cli, const char *level, int code, const char *fm
     csb_buf_putc(&b, '{');
     if (code >= 0) csb_buf_printf(&b, "\"exit\":%d,\"kind\":\"%s\",", code, csb_exit_kind(code));
     csb_buf_printf(&b, "\"level\":\"%s\",\"message\":", level);
-    put_json_message(&b, msg);
+    csb_cli_put_json_message(&b, msg);
     csb_buf_puts(&b, ",\"tool\":");
     csb_buf_put_json_string(&b, cli->tool, strlen(cli->tool));
     csb_buf_puts(&b, "}\n");

@@ -123,6 +123,13 @@ int csb_cli_usage_error(const csb_cli *cli, const char *fmt, ...) CSB_PRINTF(2, 
 void csb_cli_warn(const csb_cli *cli, const char *fmt, ...) CSB_PRINTF(2, 3);
 void csb_cli_note(const csb_cli *cli, const char *fmt, ...) CSB_PRINTF(2, 3);
 
+/* Appends the message s as a JSON string literal that is valid UTF-8
+ * whatever s holds: a byte that does not start a well-formed UTF-8
+ * sequence is written as the text \xHH (as csb_json_display shows it), so
+ * that a message quoting an argument or a path still parses as JSON. For
+ * "message" members written without a csb_cli. */
+void csb_cli_put_json_message(csb_buf *b, const char *s);
+
 /* Parses an option value that must be a non-negative decimal integer no
  * larger than max. Prints a usage error and returns 0 on failure. */
 int csb_cli_parse_uint(csb_cli *cli, const char *opt, const char *value,

@@ -1807,6 +1807,35 @@ def stdout_file_outside_writable_roots_is_relayed(t):
 
 
 @case
+def own_errors_reach_a_relayed_stderr(t):
+    # csb-bwrap's own failures inside the sandbox (here: the command cannot
+    # be executed) are written to the caller's stderr even when it is a
+    # file the policy denies, which the command reaches through a relay
+    # pipe; in both formats, and with stdout and stderr sharing the file
+    if CODEX is not None:
+        raise Skip("csb-only: stdio relay")
+    log = t.write("outside/logs/err.log", "")
+    t.policy([("/", "read"), (t.ws, "write"), (os.path.dirname(log), "deny")])
+    for extra, want in (((), "csb-bwrap: error: cannot run /no/such/cmd: No such file or directory\n"),
+                        (("--error-format=json",),
+                         '{"exit":127,"kind":"not-found","level":"error","message":"cannot run '
+                         '/no/such/cmd: No such file or directory","tool":"csb-bwrap"}\n')):
+        for streams in (("stderr",), ("stdout", "stderr")):
+            with open(log, "w"):
+                pass
+            argv, _ = t.argv(["/no/such/cmd"], extra=list(extra))
+            p = run_on_file(t, argv, log, os.O_WRONLY | os.O_APPEND, streams)
+            eq(p.returncode, 127, f"{extra} {streams}: exit code")
+            eq(t.read("outside/logs/err.log"), want, f"{extra} {streams}: the log")
+    # a command name that is not UTF-8 is shown as \xHH: the line stays JSON
+    argv, _ = t.argv([b"/no/such/\xff-\xc3\xa9"], extra=["--error-format=json"])
+    p = subprocess.run(argv, cwd=t.ws, stderr=subprocess.PIPE, timeout=TIMEOUT)
+    eq(p.returncode, 127, "non-UTF-8 command: exit code")
+    eq(json.loads(p.stderr)["message"], "cannot run /no/such/\\xff-\u00e9: No such file or directory",
+       "non-UTF-8 command: the JSON message")
+
+
+@case
 def stdout_file_in_writable_root_is_reopened(t):
     # a write-only stdout on a file the command may write is handed over
     # as that file (reopened through the sandbox's view), offset kept

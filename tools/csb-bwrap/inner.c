@@ -61,6 +61,10 @@
 int bw_seccomp_install_common(const bw_seccomp_opts *o, int supervisor, csb_error *err);
 
 static int json_errors;
+/* Where fail() writes: stderr, or pid 1's copy of the caller's stderr once
+ * rebind_stdio has made fd 2 a relay pipe (which is only copied out while
+ * the command runs: a failure before or instead of it would stay there). */
+static int diag_fd = 2;
 
 static int fail(int code, const char *fmt, ...) CSB_PRINTF(2, 3);
 static int fail(int code, const char *fmt, ...) {
@@ -74,12 +78,12 @@ static int fail(int code, const char *fmt, ...) {
     csb_buf_printf(&b, "{\"exit\":%d,\"kind\":", code);
     csb_buf_put_json_string(&b, csb_exit_kind(code), strlen(csb_exit_kind(code)));
     csb_buf_puts(&b, ",\"level\":\"error\",\"message\":");
-    csb_buf_put_json_string(&b, msg, strlen(msg));
+    csb_cli_put_json_message(&b, msg);
     csb_buf_puts(&b, ",\"tool\":\"csb-bwrap\"}\n");
   } else {
     csb_buf_printf(&b, "csb-bwrap: error: %s\n", msg);
   }
-  csb_write_all(2, b.data, b.len);
+  csb_write_all(diag_fd, b.data, b.len);
   csb_buf_free(&b);
   free(msg);
   return code;
@@ -665,6 +669,9 @@ int bw_inner_main(int argc, char **argv) {
   {
     int rc = rebind_stdio(relays, &n_relays, stdio_path);
     if (rc != 0) return rc;
+    for (size_t k = 0; k < n_relays; k++)
+      for (int j = 0; j < relays[k].n_fds; j++)
+        if (relays[k].fds[j] == 2) diag_fd = relays[k].out;
   }
   if (so.net == BW_SECCOMP_NET_PROXY && n_proxies == 0)
     return fail(CSB_EXIT_USAGE, "inner stage: proxy mode without routes");

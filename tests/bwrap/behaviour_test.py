@@ -2657,19 +2657,26 @@ def explain_names_rules(t):
 
 @case
 def printing_to_a_full_stdout_fails(t):
-    # --print-argv and --explain are data on stdout: output that did not
-    # all get there is an error (71), not a success with a cut document
+    # --print-argv, --print-seccomp and --explain are data on stdout:
+    # output that did not all get there is an error (71), not a success
+    # with a cut document; so is a closed stdout
     if CODEX:
         raise Skip("csb command line")
-    t.policy()
-    for flag in ("--print-argv", "--explain"):
+    cases = [(pol, flag) for pol in ("managed", "disabled") for flag in ("--print-argv", "--print-seccomp", "--explain")
+             if not (pol == "disabled" and flag == "--print-argv")]  # disabled: no argv (64)
+    for pol, flag in cases:
+        if pol == "disabled":
+            t.policy([], enforcement="disabled", kind="unrestricted")
+        else:
+            t.policy()
         argv, _ = t.argv(["true"], extra=[flag])
-        with open("/dev/full", "w") as full:
-            p = subprocess.run(argv, cwd=t.ws, stdout=full, stderr=subprocess.PIPE, text=True,
-                               timeout=TIMEOUT)
-        eq(p.returncode, 71, flag + " exit (%s)" % p.stderr)
-        contains(p.stderr, "csb-bwrap: error: cannot write to standard output: No space left on device",
-                 flag + " stderr")
+        for name, why in (("/dev/full", "No space left on device"), (None, "Bad file descriptor")):
+            with open(name or "/dev/null", "w") as out:
+                p = subprocess.run(argv, cwd=t.ws, stdout=out, stderr=subprocess.PIPE, text=True,
+                                   timeout=TIMEOUT, **({} if name else {"preexec_fn": lambda: os.close(1)}))
+            what = f"{pol} {flag} {name or 'closed stdout'}"
+            eq(p.returncode, 71, what + " exit (%s)" % p.stderr)
+            eq(p.stderr, "csb-bwrap: error: cannot write to standard output: " + why + "\n", what + " stderr")
 
 
 @case

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -873,6 +874,41 @@ out:
   return rc;
 }
 
+#ifndef MFD_CLOEXEC
+#define MFD_CLOEXEC 0x0001U
+#endif
+
+/* --print-seccomp: libseccomp writes the PFC text through a stdio stream
+ * of its own and ignores write errors, so it writes into a memfd and the
+ * text is copied to stdout from there, where a full disk or a closed
+ * stdout is noticed (71). */
+static int print_seccomp(outer *o, const bw_seccomp_opts *so) {
+  csb_error e;
+  csb_error_clear(&e);
+  int fd = (int)syscall(SYS_memfd_create, "csb-bwrap-pfc", MFD_CLOEXEC);
+  if (fd >= 0 && fd <= 2) { /* a closed stdout must stay closed */
+    int high = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    close(fd);
+    fd = high;
+  }
+  if (fd < 0) return csb_cli_error(&o->cli, CSB_EXIT_OSERR, "memfd_create: %s", strerror(errno));
+  char *text = NULL;
+  size_t len = 0;
+  int rc = 0;
+  if (!bw_seccomp_export_pfc(so, fd, &e)) {
+    rc = csb_cli_error(&o->cli, CSB_EXIT_INTERNAL, "%s", e.msg);
+  } else if (lseek(fd, 0, SEEK_SET) != 0 ||
+             !csb_read_fd(fd, "the seccomp filter text", (size_t)64 << 20, &text, &len, &e)) {
+    rc = csb_cli_error(&o->cli, CSB_EXIT_OSERR, "reading back the seccomp filter text: %s",
+                       e.msg[0] ? e.msg : strerror(errno));
+  } else if (!csb_write_all(1, text, len)) {
+    rc = csb_cli_error(&o->cli, CSB_EXIT_OSERR, "cannot write to standard output: %s", strerror(errno));
+  }
+  free(text);
+  close(fd);
+  return rc;
+}
+
 static int outer_main(int argc, char **argv) {
   outer o;
   memset(&o, 0, sizeof o);
@@ -920,7 +956,7 @@ static int outer_main(int argc, char **argv) {
     bw_seccomp_opts so = {net_of(o.p), o.p->allow_all_unix_sockets,
                           !o.p->allow_all_unix_sockets && n_unix_allow(o.p) > 0, 0, 0};
     so.metadata_read_only = o.p->linux_backend == CSB_LINUX_LANDLOCK && !csb_policy_full_disk_write(o.p);
-    rc = bw_seccomp_export_pfc(&so, 1, &e) ? 0 : csb_cli_error(&o.cli, CSB_EXIT_INTERNAL, "%s", e.msg);
+    rc = print_seccomp(&o, &so);
     goto done;
   }
   /* The working directory and the view look at the same paths (the
@@ -945,6 +981,8 @@ static int outer_main(int argc, char **argv) {
       printf("enforcement: %s; CMD runs without a csb sandbox\n",
              o.p->enforcement == CSB_ENFORCE_DISABLED ? "disabled" : "external (outer sandbox assumed)");
       rc = 0;
+      if (fflush(stdout) != 0 || ferror(stdout))
+        rc = csb_cli_error(&o.cli, CSB_EXIT_OSERR, "cannot write to standard output: %s", strerror(errno));
       goto done;
     }
     if (o.print_argv) {

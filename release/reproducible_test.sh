@@ -20,7 +20,26 @@ if grep -v ' 1970-01-01 00:00 ' <<<"$listing"; then
   echo "FAIL: non-zero mtimes in the entries above" >&2
   exit 1
 fi
-for want in bin/csb-resolve libexec/csb/bwrap share/doc/csb/ share/man/man1/csb-bwrap.1 LICENSE; do
+for want in bin/csb-resolve libexec/csb/bwrap share/doc/csb/ share/doc/csb/policy.schema.json \
+            share/man/man1/csb-bwrap.1 LICENSE; do
   grep -q " $want\$" <<<"$listing" || { echo "FAIL: $want missing" >&2; exit 1; }
 done
+# The documents' links to one another resolve inside share/doc/csb (links
+# into the source tree, ../..., are left out).
+python3 - "$built" <<'PY'
+import re, sys, tarfile
+t = tarfile.open(sys.argv[1])
+names = set(t.getnames())
+bad = []
+for n in sorted(names):
+    if n.startswith("share/doc/csb/") and n.endswith(".md"):
+        text = t.extractfile(n).read().decode()
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if ":" in target or target.startswith(("#", "/", "../")):
+                continue
+            if "share/doc/csb/" + target.split("#")[0] not in names:
+                bad.append(n + " -> " + target)
+if bad:
+    sys.exit("FAIL: links to documents the archive lacks:\n  " + "\n  ".join(bad))
+PY
 echo "reproducible_test: $(basename "$built") ($(wc -c < "$built") bytes) reproduced twice"

@@ -22,7 +22,7 @@ for i in z.infolist():
     want = 0o755 if i.filename.endswith("/") or i.filename.endswith(".exe") else 0o644
     assert mode == want, "%s: mode %o" % (i.filename, mode)
 exes = ["bin/csb-applypatch.exe", "bin/csb-resolve.exe", "bin/csb-winacl.exe"]
-for want in exes + ["share/doc/csb/" + e[4:-4] + ".md" for e in exes] + ["LICENSE"]:
+for want in exes + ["share/doc/csb/" + e[4:-4] + ".md" for e in exes] + ["share/doc/csb/policy.schema.json", "LICENSE"]:
     assert want in names, want + " missing"
 assert [n for n in names if n.startswith("bin/") and n != "bin/"] == exes, names
 for exe in exes:

@@ -117,18 +117,18 @@ static int path_is_ambiguous(const char *path) {
   }
 }
 
-/* Every occurrence of the name has an accepted value (and there is one):
- * an origin may read any of them. */
-static int query_has(const char *query, const csb_netpolicy_kv *kv) {
-  if (!query) return 0;
+/* One reading of the query, with parameters separated by any byte of
+ * `seps`: every occurrence of the name has an accepted value (and there is
+ * one). A value is compared whole: a decoded NUL does not end it. A name
+ * counts up to such a NUL (an origin written in C may stop there). */
+static int query_reading_has(const char *query, const csb_netpolicy_kv *kv, const char *seps) {
   csb_buf name, value;
   csb_buf_init(&name);
   csb_buf_init(&value);
   int found = 0, bad = 0;
   const char *p = query;
   while (*p && !bad) {
-    const char *amp = strchr(p, '&');
-    size_t n = amp ? (size_t)(amp - p) : strlen(p);
+    size_t n = strcspn(p, seps);
     const char *eq = memchr(p, '=', n);
     size_t kn = eq ? (size_t)(eq - p) : n;
     form_decode(p, kn, &name);
@@ -138,19 +138,28 @@ static int query_has(const char *query, const csb_netpolicy_kv *kv) {
       form_decode("", 0, &value);
     if (strcmp(name.data, kv->name) == 0) {
       int ok = kv->values.len == 0;
-      for (size_t i = 0; i < kv->values.len; i++)
-        if (strcmp(kv->values.items[i], value.data) == 0) ok = 1;
+      for (size_t i = 0; i < kv->values.len && !ok; i++)
+        ok = strlen(kv->values.items[i]) == value.len && memcmp(kv->values.items[i], value.data, value.len) == 0;
       if (ok)
         found = 1;
       else
         bad = 1;
     }
     p += n;
-    if (*p == '&') p++;
+    if (*p) p++;
   }
   csb_buf_free(&name);
   csb_buf_free(&value);
   return found && !bad;
+}
+
+/* Every occurrence of the name has an accepted value (and there is one):
+ * an origin may read any of them. Parameters are separated by '&', and by
+ * ';' too for some origins (Rack 2, Python's parse_qs before 3.9.2): the
+ * query must pass both readings. */
+static int query_has(const char *query, const csb_netpolicy_kv *kv) {
+  if (!query) return 0;
+  return query_reading_has(query, kv, "&") && query_reading_has(query, kv, "&;");
 }
 
 /* Every header of that name has an accepted value (and there is one). */

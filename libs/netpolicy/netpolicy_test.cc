@@ -564,6 +564,17 @@ TEST(Hooks, Matching) {
   csb_hook_header two[] = {{"X-Kind", 6, "k", 1}, {"x-kind", 6, "other", 5}};
   EXPECT_EQ(csb_netpolicy_match_hooks(p.np, "api.github.com", "GET", "/v2/items/a?x=1", two, 2, &h),
             CSB_HOOK_HOST_NO_MATCH);
+  // a value is accepted whole: an encoded NUL does not end it ("1\0" + "9" is not "1")
+  for (const char *t : {"/v2/items/a?x=1%009", "/v2/items/a?x=1%00", "/v2/items/a?x=%001"})
+    EXPECT_EQ(csb_netpolicy_match_hooks(p.np, "api.github.com", "GET", t, hdr, 1, &h), CSB_HOOK_HOST_NO_MATCH)
+        << t;
+  // ';' separates parameters for some origins (Rack 2, Python before 3.9.2): both readings must pass
+  for (const char *t : {"/v2/items/a?x=1;x=9", "/v2/items/a?x=1&y=2;x=9", "/v2/items/a?y=2;x=1&x=1;x=9",
+                        "/v2/items/a?x=1;y=2"})
+    EXPECT_EQ(csb_netpolicy_match_hooks(p.np, "api.github.com", "GET", t, hdr, 1, &h), CSB_HOOK_HOST_NO_MATCH)
+        << t;
+  for (const char *t : {"/v2/items/a?y=1;z=2&x=1", "/v2/items/a?x=2&y=a;b", "/v2/items/a?x=1&y=2;z"})
+    EXPECT_EQ(csb_netpolicy_match_hooks(p.np, "api.github.com", "GET", t, hdr, 1, &h), CSB_HOOK_MATCHED) << t;
 }
 
 // A hook finds its host however a request spells it: the normalisation of

@@ -303,6 +303,11 @@ typedef struct csb_hook_header {
   size_t value_len;
 } csb_hook_header;
 
+/* 1 when the header field name[0..len) is `want` as an origin may read
+ * it: case-insensitive, and with '_' and '-' alike (servers that map names
+ * to variables, CGI and WSGI, read X_Token as X-Token). Hooks match,
+ * strip and replace header fields by this comparison. */
+int csb_netpolicy_hook_header_is(const char *name, size_t len, const char *want);
 /* 1 when at least one hook names this (normalised) host. */
 int csb_netpolicy_host_has_hooks(const csb_netpolicy *np, const char *host);
 /* 1 (with the message in buf) when hooks cannot be enforced as configured:

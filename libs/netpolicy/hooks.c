@@ -162,12 +162,22 @@ static int query_has(const char *query, const csb_netpolicy_kv *kv) {
   return query_reading_has(query, kv, "&") && query_reading_has(query, kv, "&;");
 }
 
-/* Every header of that name has an accepted value (and there is one). */
+int csb_netpolicy_hook_header_is(const char *name, size_t len, const char *want) {
+  if (strlen(want) != len) return 0;
+  for (size_t i = 0; i < len; i++) {
+    char a = name[i] == '_' ? '-' : (char)tolower((unsigned char)name[i]);
+    char b = want[i] == '_' ? '-' : (char)tolower((unsigned char)want[i]);
+    if (a != b) return 0;
+  }
+  return 1;
+}
+
+/* Every header of that name (as an origin may read it) has an accepted
+ * value (and there is one). */
 static int header_has(const csb_hook_header *h, size_t nh, const csb_netpolicy_kv *kv) {
-  size_t kl = strlen(kv->name);
   int found = 0;
   for (size_t i = 0; i < nh; i++) {
-    if (h[i].name_len != kl || strncasecmp(h[i].name, kv->name, kl) != 0) continue;
+    if (!csb_netpolicy_hook_header_is(h[i].name, h[i].name_len, kv->name)) continue;
     int ok = kv->values.len == 0;
     for (size_t j = 0; j < kv->values.len && !ok; j++) {
       const char *v = kv->values.items[j];

@@ -575,6 +575,17 @@ TEST(Hooks, Matching) {
         << t;
   for (const char *t : {"/v2/items/a?y=1;z=2&x=1", "/v2/items/a?x=2&y=a;b", "/v2/items/a?x=1&y=2;z"})
     EXPECT_EQ(csb_netpolicy_match_hooks(p.np, "api.github.com", "GET", t, hdr, 1, &h), CSB_HOOK_MATCHED) << t;
+  // X_Kind is X-Kind to origins that map names to variables (CGI, WSGI): another occurrence
+  csb_hook_header under[] = {{"X-Kind", 6, "k", 1}, {"X_Kind", 6, "other", 5}};
+  EXPECT_EQ(csb_netpolicy_match_hooks(p.np, "api.github.com", "GET", "/v2/items/a?x=1", under, 2, &h),
+            CSB_HOOK_HOST_NO_MATCH);
+  csb_hook_header under_ok[] = {{"x_kind", 6, "k", 1}};
+  EXPECT_EQ(csb_netpolicy_match_hooks(p.np, "api.github.com", "GET", "/v2/items/a?x=1", under_ok, 1, &h),
+            CSB_HOOK_MATCHED);
+  EXPECT_TRUE(csb_netpolicy_hook_header_is("X_API-key", 9, "x-api-key"));
+  EXPECT_TRUE(csb_netpolicy_hook_header_is("x-api-key", 9, "X_Api_Key"));
+  EXPECT_FALSE(csb_netpolicy_hook_header_is("x-api-keys", 10, "x-api-key"));
+  EXPECT_FALSE(csb_netpolicy_hook_header_is("x.api-key", 9, "x-api-key"));
 }
 
 // A hook finds its host however a request spells it: the normalisation of

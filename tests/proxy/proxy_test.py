@@ -1273,6 +1273,12 @@ class Mitm(unittest.TestCase):
             doc = json.loads(r.stdout)
             self.assertNotIn("authorization", doc["headers"], r.stderr)
             self.assertEqual(doc["headers"]["x-token"], "Bearer s3cr3t")
+            # as spelt for origins that read '_' as '-' (CGI, WSGI): stripped and replaced too
+            r = curl(["-H", "Authorization_: x", "-H", "authorization: Basic dXNlcg==", "-H", "X_Token: forged",
+                      "-H", "x_token: forged", "https://hooked.test:%d/repos/y" % TLS.port], env)
+            doc = json.loads(r.stdout)
+            self.assertEqual({k: v for k, v in doc["headers"].items() if "auth" in k or "token" in k},
+                             {"authorization_": "x", "x-token": "Bearer s3cr3t"}, r.stderr)
             r = curl(["-i", "https://hooked.test:%d/other" % TLS.port], env)
             self.assertEqual(status_of(r.stdout), 403)
             self.assertIn(b"x-proxy-error: blocked-by-mitm-hook", r.stdout)
@@ -1316,7 +1322,13 @@ class Mitm(unittest.TestCase):
             r = curl(["-i", "-H", "X-Scope: read", "-H", "Connection: x-scope", url], env)
             self.assertEqual(status_of(r.stdout), 403, r.stdout)
             self.assertIn(b"x-proxy-error: blocked-by-mitm-hook", r.stdout)
+            # X_Scope is X-Scope to origins that read '_' as '-' (CGI, WSGI): another occurrence
+            for args in (["-H", "X_Scope: write"], ["-H", "x_scope: read", "-H", "X-Scope: write"]):
+                r = curl(["-i", "-H", "X-Scope: read"] + args + [url], env)
+                self.assertEqual(status_of(r.stdout), 403, (args, r.stdout))
             self.assertEqual(TLS.log[before:], [])
+            r = curl(["-H", "X_Scope: read", url], env)
+            self.assertEqual(json.loads(r.stdout)["headers"]["x_scope"], "read", r.stderr)
 
     def test_hooked_request_trailers_are_refused(self):
         """A trailer field could carry past a hook what its rules strip or

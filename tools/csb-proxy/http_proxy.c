@@ -521,9 +521,11 @@ static int build_forward_head(px_conn *c) {
       int strip = 0;
       for (size_t a = 0; a < hook->n_actions && !strip; a++) {
         const csb_netpolicy_action *act = &c->px->np->actions[hook->actions[a]];
+        /* by name as the origin may read it: X_Token is X-Token to CGI */
         for (size_t k = 0; k < act->strip_request_headers.len && !strip; k++)
-          strip = hdr_is(x, act->strip_request_headers.items[k]);
-        for (size_t k = 0; k < act->n_inject && !strip; k++) strip = hdr_is(x, act->inject[k].name);
+          strip = csb_netpolicy_hook_header_is(x->name, x->name_len, act->strip_request_headers.items[k]);
+        for (size_t k = 0; k < act->n_inject && !strip; k++)
+          strip = csb_netpolicy_hook_header_is(x->name, x->name_len, act->inject[k].name);
       }
       if (strip) continue;
     }

@@ -117,10 +117,40 @@ static int path_is_ambiguous(const char *path) {
   }
 }
 
+/* A byte of a parameter name as some origin reads it: ASCII case folded
+ * (ASP.NET), ' ', '.' and '[' as '_' (PHP). */
+static int qname_char(unsigned char c) {
+  c = (unsigned char)tolower(c);
+  return c == ' ' || c == '.' || c == '[' ? '_' : c;
+}
+
+static int qname_eq(const char *a, size_t al, const char *b) {
+  if (strlen(b) != al) return 0;
+  for (size_t i = 0; i < al; i++)
+    if (qname_char((unsigned char)a[i]) != qname_char((unsigned char)b[i])) return 0;
+  return 1;
+}
+
+/* 1 when some origin reads the decoded parameter name as `want`: up to a
+ * NUL (C), after leading spaces (PHP), by qname_char, or as the part
+ * before a '[' (x[]=, x[k]=: arrays for PHP, Rack and qs). */
+static int query_name_is(const csb_buf *name, const char *want) {
+  const char *p = name->data;
+  const char *nul = memchr(p, '\0', name->len);
+  size_t n = nul ? (size_t)(nul - p) : name->len;
+  while (n > 0 && *p == ' ') {
+    p++;
+    n--;
+  }
+  if (qname_eq(p, n, want)) return 1;
+  const char *br = memchr(p, '[', n);
+  return br && br != p && qname_eq(p, (size_t)(br - p), want);
+}
+
 /* One reading of the query, with parameters separated by any byte of
- * `seps`: every occurrence of the name has an accepted value (and there is
- * one). A value is compared whole: a decoded NUL does not end it. A name
- * counts up to such a NUL (an origin written in C may stop there). */
+ * `seps`: every occurrence of the name (query_name_is) has an accepted
+ * value (and there is one). A value is compared whole: a decoded NUL does
+ * not end it. */
 static int query_reading_has(const char *query, const csb_netpolicy_kv *kv, const char *seps) {
   csb_buf name, value;
   csb_buf_init(&name);
@@ -136,7 +166,7 @@ static int query_reading_has(const char *query, const csb_netpolicy_kv *kv, cons
       form_decode(eq + 1, n - kn - 1, &value);
     else
       form_decode("", 0, &value);
-    if (strcmp(name.data, kv->name) == 0) {
+    if (query_name_is(&name, kv->name)) {
       int ok = kv->values.len == 0;
       for (size_t i = 0; i < kv->values.len && !ok; i++)
         ok = strlen(kv->values.items[i]) == value.len && memcmp(kv->values.items[i], value.data, value.len) == 0;

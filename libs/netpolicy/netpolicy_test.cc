@@ -575,6 +575,13 @@ TEST(Hooks, Matching) {
         << t;
   for (const char *t : {"/v2/items/a?y=1;z=2&x=1", "/v2/items/a?x=2&y=a;b", "/v2/items/a?x=1&y=2;z"})
     EXPECT_EQ(csb_netpolicy_match_hooks(p.np, "api.github.com", "GET", t, hdr, 1, &h), CSB_HOOK_MATCHED) << t;
+  // other spellings of the name that origins read as x: case (ASP.NET), arrays, PHP's '.'/' '/'[' as '_'
+  for (const char *t : {"/v2/items/a?x=1&X=9", "/v2/items/a?x=1&x[]=9", "/v2/items/a?x=1&x%5B0%5D=9",
+                        "/v2/items/a?x=1&%20x=9", "/v2/items/a?x=1&x%00y=9"})
+    EXPECT_EQ(csb_netpolicy_match_hooks(p.np, "api.github.com", "GET", t, hdr, 1, &h), CSB_HOOK_HOST_NO_MATCH)
+        << t;
+  for (const char *t : {"/v2/items/a?X=1", "/v2/items/a?x[]=2", "/v2/items/a?x=1&xx=9&[x]=9&y[x]=9"})
+    EXPECT_EQ(csb_netpolicy_match_hooks(p.np, "api.github.com", "GET", t, hdr, 1, &h), CSB_HOOK_MATCHED) << t;
   // X_Kind is X-Kind to origins that map names to variables (CGI, WSGI): another occurrence
   csb_hook_header under[] = {{"X-Kind", 6, "k", 1}, {"X_Kind", 6, "other", 5}};
   EXPECT_EQ(csb_netpolicy_match_hooks(p.np, "api.github.com", "GET", "/v2/items/a?x=1", under, 2, &h),

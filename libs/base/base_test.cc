@@ -414,6 +414,15 @@ TEST(Utf8, ValidReportsTheFirstBadSequence) {
   EXPECT_TRUE(csb_utf8_valid("a\0b", 3, nullptr));
 }
 
+TEST(Utf8, FirstInvalidNamesTheFirstBadString) {
+  char a[] = "ok", b[] = "caf\xC3\xA9", c[] = "\xFF", d[] = "x\xC3";
+  char *items[] = {a, b, c, d};
+  EXPECT_EQ(2u, csb_utf8_first_invalid(items, 4));
+  EXPECT_EQ(2u, csb_utf8_first_invalid(items, 2));
+  EXPECT_EQ(0u, csb_utf8_first_invalid(items + 3, 1));
+  EXPECT_EQ(0u, csb_utf8_first_invalid(items, 0));
+}
+
 TEST(Utf8, EncodeRoundTrips) {
   const uint32_t cps[] = {0, 0x41, 0x7F, 0x80, 0x7FF, 0x800, 0xD7FF, 0xE000, 0xFFFF, 0x10000, 0x10FFFF};
   for (uint32_t cp : cps) {

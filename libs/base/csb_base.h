@@ -273,6 +273,10 @@ size_t csb_utf8_decode(const char *s, size_t n, uint32_t *cp, const char **why);
 /* 1 when s[0..n) is well-formed UTF-8; otherwise 0, with the offset of the
  * first bad sequence in *bad_off (may be NULL). */
 int csb_utf8_valid(const char *s, size_t n, size_t *bad_off);
+/* The index of the first of the n NUL-terminated strings that is not
+ * well-formed UTF-8 (and so has no JSON string: csb_buf_put_json_string
+ * would copy its bytes as they are), or n when every one is. */
+size_t csb_utf8_first_invalid(char *const *items, size_t n);
 /* Encodes a scalar value (at most U+10FFFF, not a surrogate) into out;
  * returns its length (1-4). */
 size_t csb_utf8_encode(uint32_t cp, char out[4]);

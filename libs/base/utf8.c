@@ -1,5 +1,6 @@
 /* utf8.c - decoding, validating and encoding UTF-8 (Unicode Table 3-7). */
 #include "csb_base.h"
+#include <string.h>
 
 size_t csb_utf8_decode(const char *s, size_t n, uint32_t *cp, const char **why) {
   const unsigned char *p = (const unsigned char *)s;
@@ -75,6 +76,12 @@ int csb_utf8_valid(const char *s, size_t n, size_t *bad_off) {
     i += k;
   }
   return 1;
+}
+
+size_t csb_utf8_first_invalid(char *const *items, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (!csb_utf8_valid(items[i], strlen(items[i]), NULL)) return i;
+  return n;
 }
 
 size_t csb_utf8_encode(uint32_t cp, char out[4]) {

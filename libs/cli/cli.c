@@ -264,6 +264,23 @@ void csb_cli_print_help(const csb_cli *cli) {
   csb_buf_free(&b);
 }
 
+int csb_cli_print_argv(const csb_cli *cli, char *const *items, size_t n) {
+  size_t bad = csb_utf8_first_invalid(items, n);
+  if (bad < n)
+    return csb_cli_error(cli, CSB_EXIT_USAGE, "--print-argv: word %zu of the command line "
+                         "(counting from 0) is not valid UTF-8, which no JSON string can carry; "
+                         "run it without --print-argv", bad);
+  csb_buf b;
+  csb_buf_init(&b);
+  csb_buf_put_json_strings(&b, items, n);
+  csb_buf_putc(&b, '\n');
+  int ok = csb_write_all(1, b.data, b.len);
+  int err = errno;
+  csb_buf_free(&b);
+  if (!ok) return csb_cli_error(cli, CSB_EXIT_OSERR, "cannot write to standard output: %s", strerror(err));
+  return CSB_EXIT_OK;
+}
+
 /* Writes text to stdout for --help or --version and stops: with 0, or with
  * 71 after reporting a write error (a full disk, a closed descriptor). */
 static int print_and_stop(csb_cli *cli, const csb_buf *text) {

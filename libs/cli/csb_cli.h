@@ -130,6 +130,12 @@ void csb_cli_note(const csb_cli *cli, const char *fmt, ...) CSB_PRINTF(2, 3);
  * "message" members written without a csb_cli. */
 void csb_cli_put_json_message(csb_buf *b, const char *s);
 
+/* --print-argv: writes the n strings as one JSON array and a newline to
+ * stdout. Returns 0, or the exit code after reporting the error: 64 when
+ * some string is not UTF-8 (no JSON string carries it; nothing is
+ * written), 71 when stdout fails. */
+int csb_cli_print_argv(const csb_cli *cli, char *const *items, size_t n);
+
 /* Parses an option value that must be a non-negative decimal integer no
  * larger than max. Prints a usage error and returns 0 on failure. */
 int csb_cli_parse_uint(csb_cli *cli, const char *opt, const char *value,

@@ -2643,6 +2643,18 @@ def print_argv_is_json(t):
 
 
 @case
+def print_argv_refuses_words_json_cannot_carry(t):
+    if CODEX:
+        raise Skip("csb command line")
+    t.policy()
+    rc, out, err = t.run(["echo", b"caf\xe9"], extra=["--print-argv"])
+    eq(rc, 64)
+    eq(out, "", "stdout")
+    if "is not valid UTF-8, which no JSON string can carry" not in err:
+        raise Fail("stderr: %r" % err)
+
+
+@case
 def explain_names_rules(t):
     if CODEX:
         raise Skip("csb command line")

@@ -9,7 +9,8 @@ Each case is one file, cases/NAME.case:
     mode: profile                      (profile | run | full; default profile)
     sigchld: ignore                    (csb-seatbelt starts with SIGCHLD ignored)
     cmd: cmd arg                       (the command after --; profile mode
-                                        defaults to `cmd arg`, `-` means none)
+                                        defaults to `cmd arg`, `-` means none;
+                                        `\\xHH` in a quoted word is that byte)
     policy: arg                        (how the policy is passed: `arg` --policy FILE
                                         (default), `stdin` --policy - with the
                                         document on stdin, `implicit` no --policy
@@ -71,6 +72,15 @@ import golden  # noqa: E402
 RESULT_SECTIONS = ("exit", "profile", "argv", "stdout", "stderr")
 HEADER = {"args": "", "env": "", "mode": "profile", "cmd": "", "policy": "arg", "sigchld": ""}
 DEFAULT_CMD = ["cmd", "arg"]
+
+
+def words(text):
+    """shlex words, `\\xHH` (kept by single quotes) made the byte HH: an
+    argument that is not UTF-8 goes to the tool as those bytes."""
+    def raw(w):
+        b = re.sub(rb"\\x([0-9a-fA-F]{2})", lambda m: bytes([int(m.group(1), 16)]), w.encode())
+        return os.fsdecode(b)
+    return [raw(w) for w in shlex.split(text)]
 
 
 def ere_escape(s):
@@ -191,7 +201,7 @@ def run_case(binary, checker, path):
         pol, stdin = policy_args(header["policy"], ppath, policy)
         got = {}
         if header["mode"] == "run":
-            cmd = shlex.split(header["cmd"].replace("$ROOT", root))
+            cmd = words(header["cmd"].replace("$ROOT", root))
             if header["sigchld"] not in ("", "ignore"):
                 raise ValueError("unknown sigchld `%s`" % header["sigchld"])
             preexec = ignore_sigchld if header["sigchld"] == "ignore" else None
@@ -204,7 +214,7 @@ def run_case(binary, checker, path):
             got["stderr"] = normalise(err, root)
             if code == 0:
                 got["profile"] = normalise(out, root)
-                cmd = shlex.split(header["cmd"]) or DEFAULT_CMD
+                cmd = words(header["cmd"]) or DEFAULT_CMD
                 tail = [] if cmd == ["-"] else ["--"] + cmd
                 code2, out2, err2 = run([binary] + pol + args + ["--print-argv"] + tail, env, root, stdin)
                 if code2 != 0 or err2 != err:

@@ -704,14 +704,7 @@ static int run_bwrap(outer *o) {
     goto out;
   }
   if (o->print_argv) {
-    csb_buf out;
-    csb_buf_init(&out);
-    csb_buf_put_json_strings(&out, pl.argv.items, pl.argv.len);
-    csb_buf_putc(&out, '\n');
-    rc = 0;
-    if (!csb_write_all(1, out.data, out.len))
-      rc = csb_cli_error(&o->cli, CSB_EXIT_OSERR, "cannot write to standard output: %s", strerror(errno));
-    csb_buf_free(&out);
+    rc = csb_cli_print_argv(&o->cli, pl.argv.items, pl.argv.len);
     goto out;
   }
   if (o->explain) {

@@ -39,19 +39,6 @@ static const csb_cli_opt opts[] = {
     {NULL, 0, CSB_ARG_NONE, 0, NULL, NULL},
 };
 
-/* 0 (errno set) when the array did not all reach standard output. */
-static int print_argv_json(const csb_strv *a) {
-  csb_buf b;
-  csb_buf_init(&b);
-  csb_buf_put_json_strings(&b, a->items, a->len);
-  csb_buf_putc(&b, '\n');
-  int ok = csb_write_all(1, b.data, b.len);
-  int e = errno;
-  csb_buf_free(&b);
-  errno = e;
-  return ok;
-}
-
 int main(int argc, char **argv) {
   csb_cli cli;
   csb_cli_init(&cli, "csb-seatbelt",
@@ -154,8 +141,7 @@ int main(int argc, char **argv) {
   }
   csb_sbpl_argv(prof, has_cmd ? cli.rest_argv : NULL, &av);
   if (print_argv) {
-    if (!print_argv_json(&av))
-      rc = csb_cli_error(&cli, CSB_EXIT_OSERR, "writing the argv: %s", strerror(errno));
+    rc = csb_cli_print_argv(&cli, av.items, av.len);
     goto done;
   }
   rc = sb_run(&cli, &av, p->net_mode == CSB_NET_RESTRICTED, log_denials);

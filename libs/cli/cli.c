@@ -374,6 +374,10 @@ static int long_option(csb_cli *cli, const char *a, const char **arg) {
       }
       *arg = cli->argv_[cli->index_++];
     }
+    if (!**arg) {
+      csb_cli_usage_error(cli, "option '--%s' needs a value, not an empty one", o->name);
+      return stop(cli, CSB_EXIT_USAGE);
+    }
     return o->id;
   }
   csb_cli_usage_error(cli, "unknown option '--%.*s'", (int)nlen, name);
@@ -400,6 +404,10 @@ static int short_option(csb_cli *cli, const char **arg) {
       *arg = cli->argv_[cli->index_++];
     }
     cli->short_next_ = NULL;
+    if (!**arg) {
+      csb_cli_usage_error(cli, "option '-%c' needs a value, not an empty one", c);
+      return stop(cli, CSB_EXIT_USAGE);
+    }
     return o->id;
   }
   if ((unsigned char)c < 0x20 || (unsigned char)c >= 0x7f)

@@ -146,6 +146,20 @@ TEST(Cli, MissingAndUnexpectedValues) {
   EXPECT_NE(err.find("option '--verbose' takes no value"), std::string::npos);
 }
 
+TEST(Cli, EmptyValuesAreUsageErrors) {
+  // `-C "$DIR"` with DIR unset must not quietly mean the current directory.
+  const std::vector<std::vector<std::string>> cases = {
+      {"t", "--policy="}, {"t", "--policy", ""}, {"t", "-p", ""}};
+  for (const auto &args : cases) {
+    Parsed p;
+    std::string err = Capture(2, [&] { p = ParseAll(args); });
+    EXPECT_EQ(p.exit_code, CSB_EXIT_USAGE) << args[1];
+    std::string want = args[1][1] == '-' ? "option '--policy' needs a value, not an empty one"
+                                         : "option '-p' needs a value, not an empty one";
+    EXPECT_NE(err.find(want), std::string::npos) << err;
+  }
+}
+
 TEST(Cli, HelpAndVersion) {
   Parsed p;
   std::string out = Capture(1, [&] { p = ParseAll({"t", "--help"}); });

@@ -56,7 +56,8 @@ int csb_exit_for_exec_errno(int err);
 
 typedef enum {
   CSB_ARG_NONE = 0,  /* flag */
-  CSB_ARG_REQUIRED,  /* --name VALUE, --name=VALUE, -n VALUE, -nVALUE */
+  CSB_ARG_REQUIRED,  /* --name VALUE, --name=VALUE, -n VALUE, -nVALUE; an empty VALUE is a
+                        usage error (an unset shell variable must not name the cwd) */
 } csb_arg_kind;
 
 /* One option. The table handed to csb_cli_init ends with an entry whose

@@ -72,8 +72,32 @@ void csb_cli_init(csb_cli *cli, const char *tool, const char *synopsis,
 
 /* ---- diagnostics ---- */
 
-void csb_cli_put_json_message(csb_buf *b, const char *s) {
+/* Appends s with every byte that is not part of well-formed UTF-8 written
+ * as the text \\xHH; with `terminal`, also the control characters a
+ * terminal would act on (C0 but newline and tab, DEL, C1 such as the
+ * one-byte CSI U+009B), byte by byte. */
+static void put_clean(csb_buf *b, const char *s, size_t n, int terminal) {
   static const char hex[] = "0123456789abcdef";
+  for (size_t i = 0; i < n;) {
+    uint32_t cp = 0;
+    size_t len = csb_utf8_decode(s + i, n - i, &cp, NULL);
+    int control = len != 0 && terminal &&
+                  ((cp < 0x20 && cp != '\n' && cp != '\t') || (cp >= 0x7f && cp < 0xa0));
+    if (len == 0 || control) {
+      for (size_t k = 0; k < (len ? len : 1); k++) {
+        unsigned char c = (unsigned char)s[i + k];
+        char esc[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
+        csb_buf_append(b, esc, sizeof esc);
+      }
+      i += len ? len : 1;
+    } else {
+      csb_buf_append(b, s + i, len);
+      i += len;
+    }
+  }
+}
+
+void csb_cli_put_json_message(csb_buf *b, const char *s) {
   size_t n = strlen(s);
   if (csb_utf8_valid(s, n, NULL)) {
     csb_buf_put_json_string(b, s, n);
@@ -81,18 +105,7 @@ void csb_cli_put_json_message(csb_buf *b, const char *s) {
   }
   csb_buf clean;
   csb_buf_init(&clean);
-  for (size_t i = 0; i < n;) {
-    size_t len = csb_utf8_decode(s + i, n - i, NULL, NULL);
-    if (len == 0) {
-      unsigned char c = (unsigned char)s[i];
-      char esc[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
-      csb_buf_append(&clean, esc, sizeof esc);
-      i++;
-    } else {
-      csb_buf_append(&clean, s + i, len);
-      i += len;
-    }
-  }
+  put_clean(&clean, s, n, 0);
   csb_buf_put_json_string(b, clean.data, clean.len);
   csb_buf_free(&clean);
 }
@@ -111,7 +124,9 @@ static void emit(const csb_cli *cli, const char *level, int code, const char *fm
     csb_buf_put_json_string(&b, cli->tool, strlen(cli->tool));
     csb_buf_puts(&b, "}\n");
   } else {
-    csb_buf_printf(&b, "%s: %s: %s\n", cli->tool, level, msg);
+    csb_buf_printf(&b, "%s: %s: ", cli->tool, level);
+    put_clean(&b, msg, strlen(msg), 1);
+    csb_buf_putc(&b, '\n');
   }
   fflush(stdout);
   csb_write_all(2, b.data, b.len);

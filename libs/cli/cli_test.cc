@@ -277,10 +277,16 @@ TEST(Cli, JsonErrorsAreUtf8) {
   EXPECT_EQ(err,
             "{\"level\":\"warning\",\"message\":\"path `/tmp/\\\\x80\\\\xed\\\\xa0\\\\x80`\","
             "\"tool\":\"csb-x\"}\n");
-  // Text diagnostics are left as they are.
+  // Text diagnostics show the same bytes the same way, and so too the
+  // controls a terminal would act on (a file name from a hostile tree must
+  // not move the cursor or set the window title); newline and tab stay.
   cli.json_errors = 0;
   err = Capture(2, [&] { csb_cli_warn(&cli, "\xff"); });
-  EXPECT_EQ(err, "csb-x: warning: \xff\n");
+  EXPECT_EQ(err, "csb-x: warning: \\xff\n");
+  err = Capture(2, [&] {
+    csb_cli_warn(&cli, "a\x1b]0;pwned\x07" "b\x7f\xc2\x9b" "2J\tc\nd \xc3\xa9");
+  });
+  EXPECT_EQ(err, "csb-x: warning: a\\x1b]0;pwned\\x07b\\x7f\\xc2\\x9b2J\tc\nd \xc3\xa9\n");
 }
 
 TEST(Cli, ErrorWarnAndNoteFormatting) {

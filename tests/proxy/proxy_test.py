@@ -2374,6 +2374,33 @@ class Protocol(unittest.TestCase):
             s.close()
         origin.stop()
 
+    def test_head_responses_do_not_reuse_the_upstream(self):
+        """After a HEAD the origin may still send the body it described (a common
+        server bug): what arrives later on that connection must not be read as the
+        answer to the next request, so the next request gets a new connection."""
+        first = []
+
+        def script(c, n):
+            if not first:
+                first.append(c)
+            if n == 1:
+                return b"HTTP/1.1 200 OK\r\nContent-Length: 38\r\n\r\n"
+            if c is first[0]:  # the "body" of the HEAD response, sent late
+                return b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil"
+            return b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+        origin = ScriptedOrigin(script)
+        with Proxy() as px:
+            s, f = proxy_client(px)
+            u, hh = allowed_url(origin)
+            s.sendall(b"HEAD " + u + b"/a HTTP/1.1\r\n" + hh + b"\r\n")
+            self.assertEqual(read_response(f, head_only=True)[0],
+                             b"HTTP/1.1 200 OK\r\nContent-Length: 38\r\n\r\n")
+            s.sendall(b"GET " + u + b"/b HTTP/1.1\r\n" + hh + b"\r\n")
+            self.assertEqual(read_response(f), (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n", b"ok"))
+            s.close()
+        origin.stop()
+
     def test_http10_requests_do_not_reuse_the_upstream(self):
         """An HTTP/1.0 request goes on as HTTP/1.0 without keep-alive, so the origin may
         close once it has answered (even with an HTTP/1.1 response that does not say

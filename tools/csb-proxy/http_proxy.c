@@ -851,7 +851,10 @@ int px_http_pump_forward(px_conn *c) {
       /* an HTTP/1.0 request goes on as one without keep-alive (Connection is
        * hop-by-hop): the origin may close once it has answered, whatever
        * its response says, so the connection is not reused */
-      c->resp_ka = csb_http_keep_alive(&h) && c->resp_fr.kind != CSB_HTTP_BODY_UNTIL_CLOSE && !c->client_http10;
+      /* nor after a HEAD: an origin that sends the body it described anyway
+       * (a common bug) would have it read as the next request's response */
+      c->resp_ka = csb_http_keep_alive(&h) && c->resp_fr.kind != CSB_HTTP_BODY_UNTIL_CLOSE && !c->client_http10 &&
+                   strcasecmp(c->method, "HEAD") != 0;
       build_response_head(c, &h, &c->resp_fr);
       px_buf_consume(&c->uin, h.head_len);
       c->resp_head_done = 1;

@@ -68,11 +68,12 @@ static int hexval(char c) {
   return -1;
 }
 
-/* Decodes application/x-www-form-urlencoded text of length n into buf. */
-static void form_decode(const char *s, size_t n, csb_buf *out) {
+/* Decodes percent-encoded text of length n into buf, with '+' read as a
+ * space (application/x-www-form-urlencoded) when plus_is_space. */
+static void form_decode(const char *s, size_t n, int plus_is_space, csb_buf *out) {
   csb_buf_reset(out);
   for (size_t i = 0; i < n; i++) {
-    if (s[i] == '+') {
+    if (s[i] == '+' && plus_is_space) {
       csb_buf_putc(out, ' ');
     } else if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
       csb_buf_putc(out, (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2])));
@@ -148,10 +149,11 @@ static int query_name_is(const csb_buf *name, const char *want) {
 }
 
 /* One reading of the query, with parameters separated by any byte of
- * `seps`: every occurrence of the name (query_name_is) has an accepted
- * value (and there is one). A value is compared whole: a decoded NUL does
- * not end it. */
-static int query_reading_has(const char *query, const csb_netpolicy_kv *kv, const char *seps) {
+ * `seps` and '+' a space or not: every occurrence of the name
+ * (query_name_is) has an accepted value (and there is one). A value is
+ * compared whole: a decoded NUL does not end it. */
+static int query_reading_has(const char *query, const csb_netpolicy_kv *kv, const char *seps,
+                             int plus_is_space) {
   csb_buf name, value;
   csb_buf_init(&name);
   csb_buf_init(&value);
@@ -161,11 +163,11 @@ static int query_reading_has(const char *query, const csb_netpolicy_kv *kv, cons
     size_t n = strcspn(p, seps);
     const char *eq = memchr(p, '=', n);
     size_t kn = eq ? (size_t)(eq - p) : n;
-    form_decode(p, kn, &name);
+    form_decode(p, kn, plus_is_space, &name);
     if (eq)
-      form_decode(eq + 1, n - kn - 1, &value);
+      form_decode(eq + 1, n - kn - 1, plus_is_space, &value);
     else
-      form_decode("", 0, &value);
+      form_decode("", 0, plus_is_space, &value);
     if (query_name_is(&name, kv->name)) {
       int ok = kv->values.len == 0;
       for (size_t i = 0; i < kv->values.len && !ok; i++)
@@ -185,11 +187,14 @@ static int query_reading_has(const char *query, const csb_netpolicy_kv *kv, cons
 
 /* Every occurrence of the name has an accepted value (and there is one):
  * an origin may read any of them. Parameters are separated by '&', and by
- * ';' too for some origins (Rack 2, Python's parse_qs before 3.9.2): the
- * query must pass both readings. */
+ * ';' too for some origins (Rack 2, Python's parse_qs before 3.9.2); '+'
+ * is a space in form encoding but itself to an origin that decodes the
+ * query as a URI component: the query must pass all four readings. */
 static int query_has(const char *query, const csb_netpolicy_kv *kv) {
   if (!query) return 0;
-  return query_reading_has(query, kv, "&") && query_reading_has(query, kv, "&;");
+  for (int plus = 0; plus < 2; plus++)
+    if (!query_reading_has(query, kv, "&", plus) || !query_reading_has(query, kv, "&;", plus)) return 0;
+  return 1;
 }
 
 int csb_netpolicy_hook_header_is(const char *name, size_t len, const char *want) {

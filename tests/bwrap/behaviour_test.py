@@ -1512,6 +1512,33 @@ def earlier_registry_layout_is_honoured(t):
     eq(os.listdir(t.ws), [".agents"], "unregistered empty directory")
 
 
+@case
+def earlier_registry_layout_symlink_is_not_followed(t):
+    """A KEY entry of the earliest layout that is a symlink (a damaged
+    registry, or one an earlier run's command could write) is dropped, not
+    entered: the sweep deletes a dead run's PID files and `path` in such a
+    directory, and must not delete same-named files wherever a link leads."""
+    if CODEX:
+        raise Skip("csb registry")
+    reg = registry_dir()
+    t.policy()
+    t.sh("true")  # creates the registry
+    t.write("outside/path", "user data\n")
+    t.write("outside/%d" % dead_pid(), "more user data\n")
+    before = sorted(os.listdir(t.out))
+    link = os.path.join(reg, fnv1a(os.path.join(t.ws, ".codex")))
+    os.symlink(t.out, link)
+    try:
+        rc, _, _ = t.sh("true")
+        eq(rc, 0)
+        eq(sorted(os.listdir(t.out)), before, "files where the link led")
+        eq(t.read("outside/path"), "user data\n", "outside/path")
+        eq(os.path.lexists(link), False, "unusable entry dropped")
+    finally:
+        if os.path.lexists(link):
+            os.unlink(link)
+
+
 def registry_records(lock, edit=None):
     """The records in the registry's lock file (docs/csb-bwrap.md), read
     (and, with `edit`, rewritten as edit(records)) under its lock."""

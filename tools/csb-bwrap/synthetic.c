@@ -304,6 +304,16 @@ static int list_entry(void *ctx, int dfd, const char *name) {
   if (!parse_key(name, &key)) return 1;
   const char *rest = name + 16;
   if (*rest == 0) {
+    /* Only a real directory is an entry of that layout: what it holds is
+     * deleted when its runs are gone, and a symlink there (a damaged
+     * registry, or one a command could write) would lead that deletion
+     * anywhere the user may write. Anything else is unusable. */
+    struct stat st;
+    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) return 1;
+    if (!S_ISDIR(st.st_mode)) {
+      unlinkat(dfd, name, 0);
+      return 1;
+    }
     l->old = csb_xgrow(l->old, &l->cap_old, l->n_old + 1, sizeof *l->old);
     l->old[l->n_old++] = csb_xstrdup(name);
     return 1;
@@ -356,11 +366,21 @@ static int read_marker(const char *dir, const char *name, int *kind, char **path
   return 1;
 }
 
+/* An earlier-layout KEY directory, opened without following a symlink
+ * (the listing saw a directory; one swapped in since is not entered). */
+static int old_layout_open(const char *mdir) {
+  return open(mdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
 /* Earlier layout: live PID files (other than ours) in DIR/KEY; the dead
  * ones are deleted. With `kind` non-NULL, the kind of a dead one. */
 static int old_layout_live(const char *mdir, int *kind) {
-  DIR *d = opendir(mdir);
-  if (!d) return 0;
+  int dfd = old_layout_open(mdir);
+  DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+  if (!d) {
+    if (dfd >= 0) close(dfd);
+    return 0;
+  }
   int live = 0;
   struct dirent *de;
   pid_t self = getpid();
@@ -372,27 +392,45 @@ static int old_layout_live(const char *mdir, int *kind) {
       live++;
       continue;
     }
-    char *f = csb_xasprintf("%s/%s", mdir, de->d_name);
     if (kind && *kind < 0) {
       char buf[8] = "";
-      int fd = open(f, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+      int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
       if (fd >= 0) {
         if (read(fd, buf, sizeof buf - 1) > 0) *kind = buf[0] == 'd' ? BW_SYNTH_DIR : BW_SYNTH_FILE;
         close(fd);
       }
     }
-    unlink(f);
-    free(f);
+    unlinkat(dirfd(d), de->d_name, 0);
   }
   closedir(d);
   return live;
 }
 
+/* The target an earlier-layout KEY directory names (its "path" file), or
+ * NULL. */
+static char *old_layout_target(const char *mdir) {
+  int dfd = old_layout_open(mdir);
+  if (dfd < 0) return NULL;
+  int fd = openat(dfd, "path", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  close(dfd);
+  char *target = NULL;
+  size_t len = 0;
+  if (fd < 0) return NULL;
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || !csb_read_fd(fd, "path", 4096, &target, &len, NULL)) {
+    free(target);
+    target = NULL;
+  }
+  close(fd);
+  return target;
+}
+
 /* Removes an earlier-layout KEY directory whose processes are all gone. */
 static void old_layout_drop(const char *mdir) {
-  char *pf = csb_xasprintf("%s/path", mdir);
-  unlink(pf);
-  free(pf);
+  int dfd = old_layout_open(mdir);
+  if (dfd < 0) return;
+  unlinkat(dfd, "path", 0);
+  close(dfd);
   rmdir(mdir);
 }
 
@@ -609,14 +647,10 @@ static void sweep_stale(const char *dir, int lock_fd) {
     char *mdir = csb_xasprintf("%s/%s", dir, l.old[i]);
     int kind = -1;
     if (old_layout_live(mdir, &kind) == 0) {
-      char *pf = csb_xasprintf("%s/path", mdir);
-      char *target = NULL;
-      size_t len = 0;
-      if (kind >= 0 && csb_read_file(pf, 4096, &target, &len, NULL) && target[0] == '/' &&
-          !in_use_by_others(dir, &l, &rs, SIZE_MAX, self, target))
+      char *target = kind >= 0 ? old_layout_target(mdir) : NULL;
+      if (target && target[0] == '/' && !in_use_by_others(dir, &l, &rs, SIZE_MAX, self, target))
         remove_if_ours(&pd, target, kind);
       free(target);
-      free(pf);
       old_layout_drop(mdir);
     }
     free(mdir);

@@ -2359,6 +2359,25 @@ def allow_listed_unix_socket_works_others_do_not(t):
 
 
 @case
+def allow_listed_unix_socket_works_with_stdin_closed(t):
+    """With the caller's stdin closed, the kernel hands out descriptor 0
+    for the connect() notification listener, which libseccomp takes for
+    none: the command must still run, with its stdin still closed."""
+    good = UnixServer(os.path.join(t.out, "good.sock"), b"good")
+    try:
+        t.policy(unix={good.path: "allow"})
+        code = ("import os,sys\n"
+                "try: os.fstat(0); print('stdin open')\n"
+                "except OSError: print('stdin closed')\n" + UNIX_PROBE)
+        argv, _ = t.argv([PY, "-c", code, good.path])
+        p = subprocess.run(["/bin/sh", "-c", 'exec "$@" <&-', "sh", *argv], cwd=t.ws,
+                           capture_output=True, text=True, timeout=TIMEOUT)
+        eq((p.returncode, p.stdout), (0, "stdin closed\nok good\n"), f"output (stderr {p.stderr!r})")
+    finally:
+        good.close()
+
+
+@case
 def allow_listed_unix_socket_from_a_thread(t):
     """connect() from a thread that does not lead its process is decided
     like any other (pid 1 is told the thread's id)."""

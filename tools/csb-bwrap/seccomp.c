@@ -25,6 +25,7 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/socket.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "csb_bwrap.h"
@@ -327,7 +328,22 @@ int bw_seccomp_install_notify(int *listener_out, csb_error *err) {
     seccomp_release(ctx);
     return csb_error_set(err, "seccomp notify rule failed");
   }
+  /* libseccomp keeps the listener only when the kernel's answer is above
+   * 0: with stdin closed (the caller's `<&-`) it would be descriptor 0,
+   * taken for none. The standard descriptors that are closed hold
+   * placeholders while the filter loads, and are closed again after. */
+  int hold[3], n_hold = 0;
+  for (;;) {
+    int ph = eventfd(0, EFD_CLOEXEC);
+    if (ph < 0) break;
+    if (ph > 2) {
+      close(ph);
+      break;
+    }
+    hold[n_hold++] = ph;
+  }
   int rc = seccomp_load(ctx);
+  for (int i = 0; i < n_hold; i++) close(hold[i]);
   if (rc != 0) {
     seccomp_release(ctx);
     return csb_error_set(err, "loading the seccomp notify filter failed: %s (fix: Linux 5.9 or "

@@ -1761,6 +1761,51 @@ def sighup_is_forwarded(t):
 
 
 @case
+def stopped_launcher_stops_the_whole_sandbox(t):
+    """SIGTSTP (a terminal's ^Z) reaches csb-bwrap, not the sandbox, which
+    runs in a session of its own: csb-bwrap stops, and with it every
+    process of the sandbox (a child of the command included), so that a
+    job the shell shows as stopped neither runs nor reads the terminal;
+    SIGCONT (`fg`, `bg`) continues them all."""
+    if CODEX:
+        raise Skip("csb job control")
+    t.policy()
+    tick = os.path.join(t.ws, "tick")
+    argv, xenv = t.argv(["/bin/sh", "-c", "(while :; do echo c >> tick; sleep 0.05; done) & "
+                         "while :; do echo p >> tick; sleep 0.05; done"])
+    p = subprocess.Popen(argv, cwd=t.ws, env={**os.environ, **xenv})
+
+    def ticks():
+        try:
+            with open(tick) as f:
+                return f.read().split()
+        except FileNotFoundError:
+            return []
+    try:
+        deadline = time.time() + TIMEOUT
+        while len(set(ticks())) < 2 and time.time() < deadline:
+            time.sleep(0.05)
+        p.send_signal(signal.SIGTSTP)
+        _, st = os.waitpid(p.pid, os.WUNTRACED)
+        eq(os.WIFSTOPPED(st), True, "csb-bwrap stopped")
+        time.sleep(0.3)  # (a write under way lands)
+        before = len(ticks())
+        time.sleep(0.6)
+        eq(len(ticks()), before, "lines written while stopped")
+        p.send_signal(signal.SIGCONT)
+        while len(ticks()) < before + 4 and time.time() < deadline:
+            time.sleep(0.05)
+        eq(sorted(set(ticks()[before:])), ["c", "p"], "both processes write again after SIGCONT")
+        p.send_signal(signal.SIGTERM)
+        eq(p.wait(timeout=TIMEOUT), 143, "status")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            os.kill(p.pid, signal.SIGCONT)
+            p.wait()
+
+
+@case
 def orphans_are_reaped(t):
     script = ("for i in 1 2 3; do (sh -c 'exit 0' &) ; done; sleep 0.5; "
               "z=0; for s in /proc/[0-9]*/stat; do case \"$(cut -d' ' -f3 $s 2>/dev/null)\" in Z) z=$((z+1));; esac; done; "

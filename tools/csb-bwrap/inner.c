@@ -250,6 +250,8 @@ int bw_supervise(pid_t child, int notify_fd, int lifeline, const bw_unix_rules *
   sigemptyset(&set);
   sigaddset(&set, SIGCHLD);
   for (size_t i = 0; i < CSB_ARRAY_LEN(forwarded); i++) sigaddset(&set, forwarded[i]);
+  sigaddset(&set, SIGTSTP);
+  sigaddset(&set, SIGCONT);
   int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
   if (sfd < 0) return fail(CSB_EXIT_OSERR, "signalfd: %s", strerror(errno));
   int status = -1;
@@ -274,8 +276,18 @@ int bw_supervise(pid_t child, int notify_fd, int lifeline, const bw_unix_rules *
     if (pf[0].revents & POLLIN) {
       struct signalfd_siginfo si;
       while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
-        if ((int)si.ssi_signo == SIGCHLD) continue;
-        kill(child, (int)si.ssi_signo);
+        int sig = (int)si.ssi_signo;
+        if (sig == SIGCHLD) continue;
+        /* The outer stage was stopped (a terminal's ^Z) or continued:
+         * so is every process of the sandbox but pid 1, which goes on
+         * watching the lifeline. Only the outer stage, outside the PID
+         * namespace (no pid in it: 0), says so; from the command these
+         * are dropped, as the kernel drops a stop sent to pid 1. */
+        if (sig == SIGTSTP || sig == SIGCONT) {
+          if (si.ssi_pid == 0) kill(-1, sig == SIGTSTP ? SIGSTOP : SIGCONT);
+        } else {
+          kill(child, sig);
+        }
       }
     }
     for (size_t k = 0; k < n_relays && k < 3; k++)
@@ -744,6 +756,8 @@ int bw_inner_main(int argc, char **argv) {
   sigemptyset(&set);
   sigaddset(&set, SIGCHLD);
   for (size_t k = 0; k < CSB_ARRAY_LEN(forwarded); k++) sigaddset(&set, forwarded[k]);
+  sigaddset(&set, SIGTSTP);
+  sigaddset(&set, SIGCONT);
   sigprocmask(SIG_BLOCK, &set, &old);
 
   csb_error e;

@@ -9,7 +9,8 @@
  *     refused with the fix;
  *   - forward SIGINT/SIGTERM/SIGHUP/SIGQUIT to the sandbox's pid 1 (whose
  *     host pid bubblewrap reports on --info-fd), which forwards them to
- *     CMD, instead of letting them kill bubblewrap;
+ *     CMD, instead of letting them kill bubblewrap; and SIGTSTP/SIGCONT,
+ *     on which pid 1 stops or continues the whole sandbox;
  *   - remove host-side mount targets after the run.
  *
  * However we die, the sandbox goes with us: its pid 1 (the inner stage)
@@ -147,6 +148,8 @@ int bw_launch_run(const char *exec_path, char **argv, const int *keep_fds, size_
   sigemptyset(&set);
   sigaddset(&set, SIGCHLD);
   for (size_t i = 0; i < CSB_ARRAY_LEN(forwarded); i++) sigaddset(&set, forwarded[i]);
+  sigaddset(&set, SIGTSTP);
+  sigaddset(&set, SIGCONT);
   sigprocmask(SIG_BLOCK, &set, &old);
   prctl(PR_SET_CHILD_SUBREAPER, 1);
   bwrap_child c = {exec_path, argv, keep_fds, n_keep, err_w, getpid(), &old, 0};
@@ -185,6 +188,15 @@ int bw_launch_run(const char *exec_path, char **argv, const int *keep_fds, size_
         if (sig == SIGCHLD) continue;
         if (sandbox_pid <= 0) sandbox_pid = read_child_pid(info_r);
         if (!res->started) res->started = poll_started(started_r);
+        if (sig == SIGTSTP || sig == SIGCONT) {
+          /* Job control: the sandbox runs in a session of its own, which
+           * a terminal's stop never reaches. pid 1 stops (or continues)
+           * every other process of the sandbox, then we stop: the shell
+           * sees the job stopped, and its `fg`/`bg` continues us. */
+          if (sandbox_pid > 0 && res->started) kill(sandbox_pid, sig);
+          if (sig == SIGTSTP) kill(getpid(), SIGSTOP);
+          continue;
+        }
         if (sandbox_pid > 0 && res->started) kill(sandbox_pid, sig);
         else kill(pid, sig);
       }

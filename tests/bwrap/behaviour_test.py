@@ -2889,6 +2889,27 @@ def missing_user_namespaces_fail_closed_with_the_fix(t):
     eq(t.exists("ws/ran"), False, "command ran")
 
 
+@case
+def broken_stderr_still_removes_mount_targets(t):
+    """A message csb-bwrap writes once the mount targets exist (here bubblewrap's
+    failure, relayed) into a pipe nobody reads any more must not kill it with
+    SIGPIPE before it has removed them."""
+    if CODEX:
+        raise Skip("csb command line")
+    w = fake_bwrap(t, "failing", 'echo "bwrap: something went wrong" >&2; exit 1\n')
+    t.policy()
+    argv, _ = t.argv(["true"], extra=["--bwrap", w])
+    r, wfd = os.pipe()
+    os.close(r)
+    try:
+        p = subprocess.run(argv, cwd=t.ws, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=wfd,
+                           timeout=TIMEOUT)
+    finally:
+        os.close(wfd)
+    eq(p.returncode == -signal.SIGPIPE, False, "killed by SIGPIPE")
+    eq(sorted(os.listdir(t.ws)), [], "left in the workspace")
+
+
 def bundled_layout(t):
     src = os.environ.get("CSB_TEST_BUNDLED_BWRAP")
     if not src or CODEX:

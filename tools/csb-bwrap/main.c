@@ -8,6 +8,7 @@
 #include <link.h>
 #include <sys/auxv.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -902,9 +903,25 @@ static int print_seccomp(outer *o, const bw_seccomp_opts *so) {
   return rc;
 }
 
+static void on_sigpipe(int sig) { (void)sig; }
+
+/* A write to a stderr or stdout nobody reads any more fails with EPIPE
+ * instead of killing us between making mount targets and removing them.
+ * A handler rather than SIG_IGN: exec resets it, so bubblewrap and CMD get
+ * the default disposition they had (one the caller ignores stays ignored). */
+static void survive_broken_pipes(void) {
+  struct sigaction sa;
+  if (sigaction(SIGPIPE, NULL, &sa) != 0 || sa.sa_handler != SIG_DFL) return;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_sigpipe;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGPIPE, &sa, NULL);
+}
+
 static int outer_main(int argc, char **argv) {
   outer o;
   memset(&o, 0, sizeof o);
+  survive_broken_pipes();
   csb_cli_init(&o.cli, "csb-bwrap", "csb-bwrap [--policy FILE|-] [OPTIONS] -- CMD [ARGS...]",
                "Runs CMD confined by a csb.policy/v1 document: bubblewrap namespaces, a seccomp "
                "filter and, when the policy asks for it, legacy Landlock.",

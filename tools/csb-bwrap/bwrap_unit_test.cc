@@ -616,21 +616,27 @@ TEST(Proxy, PlanFailsClosed) {
   bw_proxy_plan plan;
   csb_error e;
   char *none[] = {(char *)"PATH=/bin", nullptr};
-  EXPECT_FALSE(bw_proxy_plan_from_env(none, &plan, &e));
+  EXPECT_FALSE(bw_proxy_plan_from_env(none, &plan, nullptr, &e));
   EXPECT_NE(std::string(e.msg).find("requires a proxy environment variable"), std::string::npos);
   char *remote[] = {(char *)"https_proxy=http://proxy.example:3128", nullptr};
-  EXPECT_FALSE(bw_proxy_plan_from_env(remote, &plan, &e));
+  EXPECT_FALSE(bw_proxy_plan_from_env(remote, &plan, nullptr, &e));
   EXPECT_NE(std::string(e.msg).find("loopback"), std::string::npos);
   char *two[] = {(char *)"http_proxy=http://127.0.0.1:3128", (char *)"HTTPS_PROXY=127.0.0.1:3128",
                  (char *)"ALL_PROXY=socks5h://127.0.0.1:8081", nullptr};
-  ASSERT_TRUE(bw_proxy_plan_from_env(two, &plan, &e)) << e.msg;
+  ASSERT_TRUE(bw_proxy_plan_from_env(two, &plan, nullptr, &e)) << e.msg;
   EXPECT_EQ(plan.n_routes, 3u);
   EXPECT_EQ(plan.n_endpoints, 2u);
   bw_proxy_plan_free(&plan);
   // Names in any letter case; the endpoint is the address, not the spelling.
-  char *mixed[] = {(char *)"Http_Proxy=http://[::1]:9/", (char *)"PIP_PROXY=http://LOCALHOST:3128",
-                   nullptr};
-  ASSERT_TRUE(bw_proxy_plan_from_env(mixed, &plan, &e)) << e.msg;
+  char *mixed[] = {(char *)"Http_Proxy=http://[::1]:9/", (char *)"https_proxy=http://proxy.corp:8080",
+                   (char *)"NO_PROXY=localhost", (char *)"PIP_PROXY=http://LOCALHOST:3128", nullptr};
+  csb_strv unrouted;
+  csb_strv_init(&unrouted);
+  ASSERT_TRUE(bw_proxy_plan_from_env(mixed, &plan, &unrouted, &e)) << e.msg;
+  // the one that routes nowhere is reported (NO_PROXY is no proxy URL)
+  ASSERT_EQ(unrouted.len, 1u);
+  EXPECT_STREQ(unrouted.items[0], "https_proxy=http://proxy.corp:8080");
+  csb_strv_free(&unrouted);
   ASSERT_EQ(plan.n_routes, 2u);
   EXPECT_STREQ(plan.routes[0].env_key, "Http_Proxy");
   EXPECT_STREQ(plan.routes[0].host, "::1");

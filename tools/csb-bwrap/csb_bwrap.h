@@ -271,8 +271,10 @@ typedef struct bw_proxy_plan {
 /* Scans environ for proxy variables (csb_proxyenv_is_var, any letter case)
  * and plans a route for each loopback proxy URL in them
  * (csb_proxyenv_parse_loopback). Fails when there is no proxy variable or
- * none names a loopback endpoint. */
-int bw_proxy_plan_from_env(char **envp, bw_proxy_plan *out, csb_error *err);
+ * none names a loopback endpoint. Each other set one is appended to
+ * `unrouted` (may be NULL) as NAME=VALUE: CMD gets it unchanged, and
+ * nothing inside can reach it. */
+int bw_proxy_plan_from_env(char **envp, bw_proxy_plan *out, csb_strv *unrouted, csb_error *err);
 /* Creates a control socketpair and forks a hardened bridge per endpoint.
  * `start` = 0 only creates the socketpairs (for --print-argv). */
 int bw_proxy_start_bridges(bw_proxy_plan *plan, int start, csb_error *err);

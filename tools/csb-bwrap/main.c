@@ -665,7 +665,15 @@ static int run_bwrap(outer *o) {
     goto out;
   }
   if (o->p->net_mode == CSB_NET_PROXY) {
-    if (!bw_proxy_plan_from_env(environ, &pl.proxy, &e)) {
+    csb_strv unrouted;
+    csb_strv_init(&unrouted);
+    int planned = bw_proxy_plan_from_env(environ, &pl.proxy, &unrouted, &e);
+    for (size_t i = 0; planned && i < unrouted.len; i++)
+      csb_cli_warn(&o->cli, "network mode `proxy`: %s is not a loopback proxy URL (localhost, "
+                            "127.0.0.1 or [::1] with a port); CMD gets it unchanged and "
+                            "cannot reach it", unrouted.items[i]);
+    csb_strv_free(&unrouted);
+    if (!planned) {
       rc = csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE, "%s", e.msg);
       goto out;
     }

@@ -42,7 +42,7 @@
 #endif
 #define HANDOFF_TIMEOUT_MS 30000
 
-int bw_proxy_plan_from_env(char **envp, bw_proxy_plan *out, csb_error *err) {
+int bw_proxy_plan_from_env(char **envp, bw_proxy_plan *out, csb_strv *unrouted, csb_error *err) {
   memset(out, 0, sizeof *out);
   size_t cap_r = 0, cap_e = 0;
   int any = 0;
@@ -53,7 +53,10 @@ int bw_proxy_plan_from_env(char **envp, bw_proxy_plan *out, csb_error *err) {
     if (csb_proxyenv_is_blank(val)) continue;
     any = 1;
     csb_proxyenv_url u;
-    if (!csb_proxyenv_parse_loopback(val, &u)) continue;
+    if (!csb_proxyenv_parse_loopback(val, &u)) {
+      if (unrouted) csb_strv_push(unrouted, *e);
+      continue;
+    }
     const char *host = u.addr;
     int port = u.port;
     size_t ep;

@@ -13,6 +13,7 @@
 #include "tests/lib/mutate.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+extern "C" int csb_fuzz_hooks_one(const uint8_t *data, size_t size);
 
 namespace {
 
@@ -706,6 +707,23 @@ TEST(Fuzz, HostEntryOnSeedsAndMutations) {
   o.alphabet.clear();
   o.seed = 4;
   csbtest::ForEachMutation(seeds, o, LLVMFuzzerTestOneInput);
+}
+
+TEST(Fuzz, HooksEntryOnSeedsAndMutations) {
+  std::vector<std::string> seeds = {
+      "/v2/items/a?x=1",         "/v1/items/?x=a%20b&y=2", "/v3/items/q?x=c%2Bd;z=1",
+      "/v2/items/a/../b?x=2",    "/v2/items/%2e%2e?x=1",   "/v2/items/.;p/x?x=1",
+      "/v2/items/a%2fb?x=1",     "/v2/items/a?X=1&xx=3",   "/v2/items/a?x[]=2&x[]=1",
+      "/v2/items/a?%20x=1#f",    "/vv/items/a\\b?x=1",    "/v2/items/a?x=1%00",
+  };
+  csbtest::MutateOptions o;
+  o.rounds = 1500;
+  o.seed = 5;
+  o.alphabet = "/.;?&=%+[]\\#xX0129abcef2 ";
+  csbtest::ForEachMutation(seeds, o, csb_fuzz_hooks_one);
+  o.alphabet.clear();
+  o.seed = 6;
+  csbtest::ForEachMutation(seeds, o, csb_fuzz_hooks_one);
 }
 
 }  // namespace

@@ -1515,6 +1515,26 @@ TEST_F(ExpandTest, TooDeepTreeIsAnError) {
   EXPECT_TRUE(bounded.paths.empty());
 }
 
+TEST_F(ExpandTest, WalkDepthLimitIsExact) {
+  // Directories down to CSB_GLOB_MAX_WALK_DEPTH levels below the static
+  // prefix are walked; one more level is an error.
+  std::string at_limit = r + "/limit";
+  for (int i = 0; i < CSB_GLOB_MAX_WALK_DEPTH; i++) at_limit += "/d";
+  MkDirs(at_limit);
+  Touch(at_limit + "/x.env");
+  Expansion ok = Expand(r + "/limit/**/x.env");
+  EXPECT_TRUE(ok.ok) << ok.error;
+  EXPECT_EQ(ok.paths, std::vector<std::string>{at_limit + "/x.env"});
+
+  std::string over = r + "/over";
+  for (int i = 0; i < CSB_GLOB_MAX_WALK_DEPTH + 1; i++) over += "/d";
+  MkDirs(over);
+  Touch(over + "/x.env");
+  Expansion e = Expand(r + "/over/**/x.env");
+  EXPECT_FALSE(e.ok);
+  EXPECT_NE(e.error.find("deeper than 256 levels"), std::string::npos) << e.error;
+}
+
 TEST_F(ExpandTest, NameTailsOfThePattern) {
   // Names are rejected early by the bytes every match must end with; names
   // around those bytes must still come out exactly as the matcher says.

@@ -394,6 +394,36 @@ TEST(Evaluate, ConnectGuard) {
   EXPECT_TRUE(csb_netpolicy_connect_allowed(p.np, nullptr, reinterpret_cast<struct sockaddr *>(&ss)));
 }
 
+TEST(Evaluate, ConnectGuardForExactlyAllowListedLocalHosts) {
+  // An exactly allow-listed "localhost" reaches loopback answers only; an
+  // exactly allow-listed private literal reaches that address only.
+  Policy p;
+  p.Allow("localhost");
+  p.Allow("10.0.0.5");
+  p.Finish();
+  auto lh = p.Eval("localhost");
+  ASSERT_EQ(lh.decision, CSB_HOST_ALLOW);
+  EXPECT_TRUE(lh.local_literal_allowed);
+  struct sockaddr_storage ss;
+  auto sa = reinterpret_cast<struct sockaddr *>(&ss);
+  ASSERT_TRUE(csb_netpolicy_parse_ip("127.0.0.1", &ss));
+  EXPECT_TRUE(csb_netpolicy_connect_allowed(p.np, &lh, sa));
+  ASSERT_TRUE(csb_netpolicy_parse_ip("::1", &ss));
+  EXPECT_TRUE(csb_netpolicy_connect_allowed(p.np, &lh, sa));
+  for (const char *a : {"10.0.0.5", "169.254.169.254", "192.168.1.1", "::ffff:10.0.0.5", "fd00::1"}) {
+    ASSERT_TRUE(csb_netpolicy_parse_ip(a, &ss)) << a;
+    EXPECT_FALSE(csb_netpolicy_connect_allowed(p.np, &lh, sa)) << a;
+  }
+  auto ip = p.Eval("10.0.0.5");
+  ASSERT_EQ(ip.decision, CSB_HOST_ALLOW);
+  ASSERT_TRUE(csb_netpolicy_parse_ip("10.0.0.5", &ss));
+  EXPECT_TRUE(csb_netpolicy_connect_allowed(p.np, &ip, sa));
+  for (const char *a : {"10.0.0.6", "127.0.0.1"}) {
+    ASSERT_TRUE(csb_netpolicy_parse_ip(a, &ss)) << a;
+    EXPECT_FALSE(csb_netpolicy_connect_allowed(p.np, &ip, sa)) << a;
+  }
+}
+
 TEST(Methods, LimitedMode) {
   EXPECT_TRUE(csb_netmode_allows_method(CSB_NETMODE_FULL, "POST"));
   EXPECT_TRUE(csb_netmode_allows_method(CSB_NETMODE_LIMITED, "GET"));
@@ -402,6 +432,9 @@ TEST(Methods, LimitedMode) {
   EXPECT_FALSE(csb_netmode_allows_method(CSB_NETMODE_LIMITED, "get"));
   EXPECT_FALSE(csb_netmode_allows_method(CSB_NETMODE_LIMITED, "POST"));
   EXPECT_FALSE(csb_netmode_allows_method(CSB_NETMODE_LIMITED, "CONNECT"));
+  // Whole tokens only: a method that starts like an allowed one is another.
+  for (const char *m : {"GETX", "GET ", "HEADX", "OPTIONSX", "GE", "HEA", "OPTION", ""})
+    EXPECT_FALSE(csb_netmode_allows_method(CSB_NETMODE_LIMITED, m)) << '"' << m << '"';
 }
 
 TEST(Reasons, Texts) {

@@ -399,6 +399,37 @@ TEST(Mounts, LinkInsideAWritableRootFailsClosed) {
   EXPECT_NE(err.find("crosses symlink " + t.Sub("ws/l")), std::string::npos) << err;
 }
 
+TEST(Mounts, DenyOfASymlinkToTheRootFailsClosed) {
+  // Without writable roots too: hiding what the link shows would hide
+  // everything.
+  TempDir t;
+  ASSERT_EQ(symlink("/", t.Sub("up").c_str()), 0);
+  View view;
+  view.v.full_read = 1;
+  csb_strv_push(&view.v.unreadable_roots, t.Sub("up").c_str());
+  std::string err;
+  auto a = Build(view, Opts(), &err);
+  EXPECT_TRUE(a.empty());
+  EXPECT_NE(err.find("it is a symlink to /, and hiding that would hide the whole file system"),
+            std::string::npos)
+      << err;
+}
+
+TEST(Mounts, WritableDevOrProcIsRefused) {
+  for (const char *root : {"/dev", "/proc", "/proc/sys"}) {
+    View view;
+    view.v.full_read = 1;
+    view.AddWritable(root);
+    std::string err;
+    auto a = Build(view, Opts(), &err);
+    EXPECT_TRUE(a.empty()) << root;
+    EXPECT_NE(err.find(std::string("cannot enforce writable root ") + root +
+                       ": binding the host's " + root + " read-write is not supported"),
+              std::string::npos)
+        << err;
+  }
+}
+
 TEST(Mounts, NestedReadableRootsInsideAReadOnlyBindNeedNoMount) {
   TempDir t;
   for (const char *d : {"usr", "usr/bin", "usr/lib", "usr/lib/sub", "ws"}) mkdir(t.Sub(d).c_str(), 0755);

@@ -629,6 +629,25 @@ class LocalGuard(unittest.TestCase):
             r = curl(["-x", px.http, "--noproxy", "", "http://127.0.0.1:%d/echo" % ORIGIN.port], px.env())
             self.assertEqual(json.loads(r.stdout)["method"], "GET", r.stderr)
 
+    def test_unresolvable_name_is_blocked_as_local(self):
+        # A name the local resolver cannot show to be public is blocked as
+        # local, with an upstream proxy too: that proxy could resolve it to
+        # a private address (an internal name) and dial it.
+        up = ScriptedOrigin(lambda c, n: b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        try:
+            for env in ({}, {"HTTP_PROXY": "http://127.0.0.1:%d" % up.port}):
+                with Proxy(network={"allow_local_binding": False}, proxy={"domains": {"*": "allow"}},
+                           hosts={"allowed.test": "93.184.216.34"}, env=env) as px:
+                    for req in (b"GET http://internal.test/ HTTP/1.1\r\nHost: internal.test\r\n\r\n",
+                                b"CONNECT internal.test:443 HTTP/1.1\r\n\r\n"):
+                        resp = raw(px.addrs["http"], req)
+                        self.assertEqual(status_of(resp), 403, (env, req, resp))
+                        self.assertIn(b"x-proxy-error: blocked-by-allowlist", resp, (env, req))
+                    self.assertEqual({e["network.policy.reason"] for e in px.audit()}, {"not_allowed_local"}, env)
+            self.assertEqual(up.received, [], "the upstream proxy was asked")
+        finally:
+            up.stop()
+
     def test_denied_literal_in_other_spellings(self):
         # a deny entry for an address holds however the literal is written
         victim = socket.socket()
@@ -955,6 +974,11 @@ class LimitedMode(unittest.TestCase):
                 for name in ("X-HTTP-Method-Override", "x-http-method", "X-Method-Override"):
                     r = curl(["-i", "-H", name + ": delete", url], env)
                     self.assertEqual(status_of(r.stdout), 403, (url, name))
+                    self.assertIn(b"x-proxy-error: blocked-by-method-policy", r.stdout)
+                # long method names (RFC 3253), on either side of the proxy's buffer for them
+                for method in ("VERSION-CONTROL", "BASELINE-CONTROL", "BASELINE-CONTROL" * 8):
+                    r = curl(["-i", "-H", "X-HTTP-Method-Override: " + method, url], env)
+                    self.assertEqual(status_of(r.stdout), 403, (url, method))
                     self.assertIn(b"x-proxy-error: blocked-by-method-policy", r.stdout)
                 r = curl(["-H", "X-HTTP-Method-Override: HEAD", url], env)
                 self.assertEqual(json.loads(r.stdout)["method"], "GET", url)

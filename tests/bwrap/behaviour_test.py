@@ -2819,6 +2819,41 @@ def landlock_backend_refuses_what_it_cannot_express(t):
 
 
 @case
+def landlock_backend_scopes_signals_and_abstract_sockets(t):
+    """Without bubblewrap there is no PID or network namespace: Landlock's
+    scoping keeps the command from signalling the caller's other processes
+    and, with every Unix socket allowed, from reaching the host's abstract
+    sockets."""
+    if CODEX:
+        raise Skip("csb Landlock scoping")
+    victim = subprocess.Popen(["sleep", "60"])
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    name = "csb-landlock-scope-%d" % os.getpid()
+    listener.bind("\0" + name)
+    listener.listen(4)
+    listener.settimeout(0.5)
+    try:
+        t.policy([("/", "read")], backend="landlock", unix_all=True)
+        script = ("kill -TERM %d 2>/dev/null && echo signalled || echo kill-refused; "
+                  "python3 -c 'import socket, sys\n"
+                  "s = socket.socket(socket.AF_UNIX)\n"
+                  "try:\n    s.connect(\"\\0%s\"); print(\"connected\")\n"
+                  "except OSError as e:\n    print(\"connect-refused\", e.errno)'" % (victim.pid, name))
+        rc, out, err = t.sh(script)
+        eq((rc, out), (0, "kill-refused\nconnect-refused 1\n"), f"(stderr {err!r})")
+        eq(victim.poll(), None, "the caller's process was signalled")
+        try:
+            listener.accept()[0].close()
+            raise Fail("the host's abstract socket accepted a connection")
+        except socket.timeout:
+            pass
+    finally:
+        listener.close()
+        victim.kill()
+        victim.wait()
+
+
+@case
 def missing_bwrap_fails_closed(t):
     if CODEX:
         raise Skip("csb command line")

@@ -73,7 +73,7 @@ void csb_cli_init(csb_cli *cli, const char *tool, const char *synopsis,
 /* ---- diagnostics ---- */
 
 /* Appends s with every byte that is not part of well-formed UTF-8 written
- * as the text \\xHH; with `terminal`, also the control characters a
+ * as the text \xHH; with `terminal`, also the control characters a
  * terminal would act on (C0 but newline and tab, DEL, C1 such as the
  * one-byte CSI U+009B), byte by byte. */
 static void put_clean(csb_buf *b, const char *s, size_t n, int terminal) {

@@ -1288,14 +1288,24 @@ static int task_apply(void *ctx, size_t i, size_t self) {
 
 /* The first file the patch replaces or deletes that is no longer the
  * regular file the plan read, as it read it (another file renamed there,
- * or the same one written in place: its size or times differ), with errno
+ * or the same one written in place: its size or times differ), or that
+ * it adds where the plan found nothing and something is now, with errno
  * (ESTALE when changed); NULL when none. The plan's new contents were
  * computed from what it read: committing would drop the other write. */
 static tx_op *changed_since_read(const tx *t) {
   for (size_t i = 0; i < t->n_ops; i++) {
     const tx_op *o = &t->ops[i];
-    if (!o->orig_exists || !S_ISREG(o->orig_mode)) continue;
     struct stat st;
+    if (!o->orig_exists) {
+      if (o->kind != OP_WRITE) continue;
+      if (pfs_lstat_in(o->dfd, o->target, base_of(o->target), &st) == 0) {
+        errno = ESTALE; /* made since the plan found none */
+        return &t->ops[i];
+      }
+      if (errno != ENOENT) return &t->ops[i];
+      continue;
+    }
+    if (!S_ISREG(o->orig_mode)) continue;
     if (pfs_lstat_in(o->dfd, o->target, base_of(o->target), &st) != 0)
       return &t->ops[i];
     pfs_stamp now = pfs_stamp_of(&st);

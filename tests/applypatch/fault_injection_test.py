@@ -29,9 +29,10 @@ thread reaches first.
         run_concurrent): the second run must not remove any file of the
         first, both must succeed, with both changes in the tree.
         Stopped so, a file the patch updates, deletes or moves is written
-        in place (same size, see run_written_in_place): up to the commit
-        point the run must fail (Stale file handle, exit 71) and keep that
-        write; after it, the patch is applied.
+        in place (same size, see run_written_in_place), or a file is
+        made where the patch adds one: up to the commit point the run must
+        fail (Stale file handle, exit 71) and keep that write; after it,
+        the patch is applied.
 
 Killed at every step, the same patch is tried again (run_retries): first
 with --dry-run, which must leave the tree as it is (the leftovers too),
@@ -517,7 +518,9 @@ def run_concurrent(binary, base, failures):
 
 # Files of PATCH written in place (same size) by another process while the
 # run is stopped, and how the run names the file when it fails.
-IN_PLACE = (("a.txt", "write"), ("gone.txt", "delete"), ("mover.txt", "delete"))
+# (a path that is not in OLD: a file made there, where the patch adds one)
+IN_PLACE = (("a.txt", "write"), ("gone.txt", "delete"), ("mover.txt", "delete"),
+            ("added.txt", "write"))
 
 
 def run_written_in_place(binary, base, failures):
@@ -543,7 +546,8 @@ def run_written_in_place(binary, base, failures):
             work = os.path.join(base, "inplace-%s-%d" % (rel.replace("/", "_"), n))
             os.makedirs(work)
             make_tree(work)
-            ino = os.stat(os.path.join(work, rel)).st_ino
+            made, made_mode = rel not in OLD, None
+            ino = None if made else os.stat(os.path.join(work, rel)).st_ino
             env = dict(os.environ, CSB_PATCH_FAULT_STEP=str(n), CSB_PATCH_FAULT_MODE="stop",
                        CSB_PATCH_FAULT_NOSYNC="1")
             proc = subprocess.Popen([binary, PATCH], cwd=work, env=env,
@@ -556,9 +560,14 @@ def run_written_in_place(binary, base, failures):
             # A later tick of the clock than the plan's read, as a real
             # concurrent writer's.
             time.sleep(0.02)
-            written = OLD[rel].upper()
+            written = b"MADE ELSEWHERE\n" if made else OLD[rel].upper()
             target = os.path.join(work, rel)
-            if os.path.exists(target) and os.stat(target).st_ino == ino:
+            if made and not os.path.lexists(target):
+                # (past the commit point the run's file may be there)
+                with open(target, "xb") as f:
+                    f.write(written)
+                made_mode = stat.S_IMODE(os.stat(target).st_mode)
+            elif not made and os.path.exists(target) and os.stat(target).st_ino == ino:
                 # (past the commit point the file may be gone or replaced)
                 with open(target, "r+b") as f:
                     f.write(written)
@@ -575,7 +584,7 @@ def run_written_in_place(binary, base, failures):
                     failures.append("%s: stdout %r, stderr %r, expected %r"
                                     % (tag, out, err, want_err))
                 want = dict(old)
-                want[rel] = ("f", written, old[rel][2])
+                want[rel] = ("f", written, made_mode if made else old[rel][2])
                 if got != want:
                     diff = sorted(k for k in set(got) | set(want) if got.get(k) != want.get(k))
                     failures.append("%s: tree differs at %s" % (tag, diff))

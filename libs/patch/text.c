@@ -237,7 +237,18 @@ struct csb_patch_doc {
   int stale;
   size_t n;       /* lines */
   size_t bytes;   /* bytes of the contents */
+  unsigned long long budget; /* line comparisons left for its hunks */
 };
+
+/* Work budget for one file: line comparisons across all chunks of its
+ * first hunk, and across all chunks of all its later hunks together (the
+ * doc's), so that a patch naming one file many times stops as soon. Test
+ * builds may lower it (patch_budget_test). */
+#ifdef CSB_PATCH_SEEK_BUDGET
+#define SEEK_BUDGET ((unsigned long long)(CSB_PATCH_SEEK_BUDGET))
+#else
+#define SEEK_BUDGET 2000000000ULL
+#endif
 
 static uint64_t fmix(uint64_t h) {
   h ^= h >> 33;
@@ -368,6 +379,7 @@ csb_patch_doc *csb_patch_i_doc_new(const char *s, size_t len, csb_patch_scratch 
   doc_put_blocks(d, 0, f.lines, f.eol, f.n);
   d->n = f.n;
   d->bytes = len;
+  d->budget = SEEK_BUDGET;
   return d;
 }
 
@@ -636,9 +648,6 @@ static void join_lines(csb_buf *b, const csb_patch_line *l, size_t n) {
   }
 }
 
-/* Work budget for one file: line comparisons across all chunks. */
-#define SEEK_BUDGET 2000000000ULL
-
 /* Collects the new contents as pieces in the scratch space, merging a piece
  * of the old contents with the previous one when it continues it (kept
  * lines with their own endings form one piece per untouched stretch). */
@@ -716,8 +725,9 @@ static int seek_doc(void *src, const csb_patch_line *pat, size_t n_pat, size_t s
  * previous one ended, in n lines searched by seek; adds their
  * replacements to r (unsorted). */
 static int locate(void *src, size_t n, seek_fn seek, const csb_patch_hunk *h,
-                  const char *display, repl_vec *r, csb_error *err, csb_buf *full) {
-  unsigned long long budget = SEEK_BUDGET;
+                  const char *display, repl_vec *r, csb_error *err, csb_buf *full,
+                  unsigned long long *budget_left) {
+  unsigned long long budget = *budget_left;
   size_t cursor = 0;
   csb_buf msg = {0};
   for (size_t ci = 0; ci < h->n_chunks; ci++) {
@@ -753,11 +763,13 @@ static int locate(void *src, size_t n, seek_fn seek, const csb_patch_hunk *h,
     add_chunk_repls(r, c, at, n_old, n_new);
     cursor = at + n_old;
   }
+  *budget_left = budget;
   return 1;
 
 too_complex:
   csb_buf_printf(&msg, "Failed to find expected lines in %s: search too expensive", display);
 fail:
+  *budget_left = budget;
   csb_patch_set_msg(err, full, 0, &msg);
   csb_buf_free(&msg);
   return 0;
@@ -770,7 +782,8 @@ int csb_patch_i_update(const char *old, size_t old_len, const csb_patch_hunk *h,
   split_file(old, old_len, &f, sc);
   repl_vec r = {0};
   flat_src fs = {&f, 2 * (unsigned long long)f.n + 65536, NULL};
-  int found = locate(&fs, f.n, seek_flat, h, display, &r, err, full);
+  unsigned long long budget = SEEK_BUDGET;
+  int found = locate(&fs, f.n, seek_flat, h, display, &r, err, full, &budget);
   csb_patch_i_doc_free(fs.doc);
   if (!found) {
     free(r.v);
@@ -930,7 +943,12 @@ static void doc_join_at(csb_patch_doc *d, size_t p) {
 int csb_patch_i_doc_update(csb_patch_doc *d, const csb_patch_hunk *h, const char *display,
                            unsigned flags, csb_error *err, csb_buf *full) {
   repl_vec r = {0};
-  if (!locate(d, d->n, seek_doc, h, display, &r, err, full)) {
+  /* On top of the file's budget, each hunk may step through every block
+   * once per pass and chunk: what a search that the Bloom filters skip
+   * costs, so that many hunks of a large file, each found cheaply, never
+   * run out. */
+  d->budget += 4ULL * (d->nb + 1) * (h->n_chunks + 1);
+  if (!locate(d, d->n, seek_doc, h, display, &r, err, full, &d->budget)) {
     free(r.v);
     return 0;
   }

@@ -1255,6 +1255,13 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
         /* ent_get may have grown the array: re-derive the pointers. */
         csb_patch_entity *src = &pl->ents[src_index];
         e = &pl->ents[ei];
+        /* Before the checks of the destination's directory, which fail
+         * (ENOTDIR) where a file is in the way, as for an add. */
+        if (!de->touched && !de->exists && !parents_ok(pl, de->path)) {
+          plan_fail(c, CSB_PATCH_ERR_DATA,
+                    "Failed to create parent directories for %s", d->display);
+          goto fail;
+        }
         int cen = 0;
         if (!ent_capture(pl, src, &cen) || !ent_capture(pl, de, &cen) ||
             !ent_writable(pl, de, &cen) || !ent_dir_ok(pl, de, &cen)) {
@@ -1276,11 +1283,6 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
         if (ent_special(de)) {
           plan_fail(c, CSB_PATCH_ERR_DATA, "Failed to write file %s: path `%s` is not a file",
                     d->display, d->display);
-          goto fail;
-        }
-        if (!de->touched && !de->exists && !parents_ok(pl, de->path)) {
-          plan_fail(c, CSB_PATCH_ERR_DATA,
-                    "Failed to create parent directories for %s", d->display);
           goto fail;
         }
         char *nb = doc ? NULL : own_copy(e, pieces, n_pieces, new_len);

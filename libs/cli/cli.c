@@ -97,6 +97,8 @@ static void put_clean(csb_buf *b, const char *s, size_t n, int terminal) {
   }
 }
 
+void csb_cli_put_display_text(csb_buf *b, const char *s) { put_clean(b, s, strlen(s), 1); }
+
 void csb_cli_put_json_message(csb_buf *b, const char *s) {
   size_t n = strlen(s);
   if (csb_utf8_valid(s, n, NULL)) {
@@ -125,7 +127,7 @@ static void emit(const csb_cli *cli, const char *level, int code, const char *fm
     csb_buf_puts(&b, "}\n");
   } else {
     csb_buf_printf(&b, "%s: %s: ", cli->tool, level);
-    put_clean(&b, msg, strlen(msg), 1);
+    csb_cli_put_display_text(&b, msg);
     csb_buf_putc(&b, '\n');
   }
   fflush(stdout);

@@ -131,6 +131,12 @@ void csb_cli_note(const csb_cli *cli, const char *fmt, ...) CSB_PRINTF(2, 3);
  * "message" members written without a csb_cli. */
 void csb_cli_put_json_message(csb_buf *b, const char *s);
 
+/* Appends s as diagnostics show it on a terminal: bytes that are not
+ * UTF-8 and control characters a terminal would act on (all but newline
+ * and tab) as the text \xHH. For messages written without csb_cli_error,
+ * such as csb-applypatch's upstream-compatible ones. */
+void csb_cli_put_display_text(csb_buf *b, const char *s);
+
 /* --print-argv: writes the n strings as one JSON array and a newline to
  * stdout. Returns 0, or the exit code after reporting the error: 64 when
  * some string is not UTF-8 (no JSON string carries it; nothing is

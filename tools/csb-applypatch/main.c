@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,6 +109,24 @@ static const char *message(const csb_buf *full, const csb_error *err) {
 
 /* ---- upstream-compatible mode (argv[0] apply_patch / applypatch) ------------- */
 
+/* An error in upstream's words on stderr; paths and lines from the patch
+ * shown as csb_cli_put_display_text does (a name holding terminal escape
+ * sequences cannot drive the terminal). */
+static void upstream_error(const char *fmt, ...) CSB_PRINTF(1, 2);
+static void upstream_error(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char *msg = csb_xvasprintf(fmt, ap);
+  va_end(ap);
+  csb_buf b;
+  csb_buf_init(&b);
+  csb_cli_put_display_text(&b, msg);
+  csb_buf_putc(&b, '\n');
+  csb_write_all(2, b.data, b.len);
+  csb_buf_free(&b);
+  free(msg);
+}
+
 static int upstream_main(int argc, char **argv) {
   char *text = NULL;
   size_t len = 0;
@@ -159,25 +178,25 @@ static int upstream_main(int argc, char **argv) {
   csb_patch_resolved *resolved = csb_patch_resolved_new();
   if (!csb_patch_parse(text, len, 0, &p, &err, &full)) {
     if (err.line > 0)
-      fprintf(stderr, "Invalid patch hunk on line %d: %s\n", err.line, message(&full, &err));
+      upstream_error("Invalid patch hunk on line %d: %s", err.line, message(&full, &err));
     else
-      fprintf(stderr, "Invalid patch: %s\n", message(&full, &err));
+      upstream_error("Invalid patch: %s", message(&full, &err));
     goto out;
   }
   csb_patch_plan_opts po = {cwd, CSB_PATCH_TEXT_ADD_FINAL_NEWLINE, NULL, NULL, &full, NULL,
                             resolved};
   csb_patch_commit_opts co = {1, NULL, NULL, NULL, NULL};
   if (!csb_patch_recover_for(p, &po, &co, &kind, &err)) {
-    fprintf(stderr, "%s\n", err.msg);
+    upstream_error("%s", err.msg);
     goto out;
   }
   plan = csb_patch_plan_build(p, &po, &kind, &err);
   if (!plan) {
-    fprintf(stderr, "%s\n", message(&full, &err));
+    upstream_error("%s", message(&full, &err));
     goto out;
   }
   if (!csb_patch_commit(plan, &co, &kind, &err)) {
-    fprintf(stderr, "%s\n", err.msg);
+    upstream_error("%s", err.msg);
     goto out;
   }
   if (!print_summary(plan, "Success. Updated the following files:\n")) {

@@ -290,12 +290,44 @@ static int named_worktrees(const rs_ctx *ctx, const char *abs) {
   return yes;
 }
 
+/* Whether `admin` (a worktree's administrative directory
+ * `<main>/.git/worktrees/<name>`) names `dotgit` back: `git worktree add`
+ * writes the path of the worktree's `.git` file (absolute, or relative to
+ * `admin`) into `admin/gitdir`. Both sides are compared canonically. A
+ * `.git` file alone is anybody's to write (an unpacked archive's): without
+ * the main repository's own record it could claim any trusted repository
+ * and have its directory's project layers read as that one's. */
+static int worktree_points_back(const rs_ctx *ctx, const char *admin, const char *dotgit) {
+  char *file = rs_join(ctx, admin, "gitdir");
+  csb_file_type t;
+  char *text = NULL;
+  size_t len = 0;
+  int ok = csb_os_file_type(file, 1, &t) && t == CSB_FILE_REGULAR &&
+           csb_read_file(file, 4096, &text, &len, NULL);
+  free(file);
+  if (!ok) return 0;
+  while (len > 0 && (text[len - 1] == ' ' || text[len - 1] == '\t' || text[len - 1] == '\r' ||
+                     text[len - 1] == '\n'))
+    text[--len] = '\0';
+  char *back = len > 0 && memchr(text, '\0', len) == NULL ? rs_join(ctx, admin, text) : NULL;
+  free(text);
+  char *a = NULL, *b = NULL;
+  int same = back != NULL && csb_spath_canonicalize(ctx->style, back, &a, NULL) &&
+             csb_spath_canonicalize(ctx->style, dotgit, &b, NULL) && csb_spath_equal(ctx->style, a, b);
+  free(back);
+  free(a);
+  free(b);
+  return same;
+}
+
 /* The main repository of a linked worktree whose `.git` file in `dir`
  * reads `gitdir: G` (G resolved against `dir`): G's parent must be named
  * `worktrees`, and the main repository is the parent of that directory's
  * parent (the common git directory). NULL for a `.git` file that is no
  * pointer or points elsewhere (a submodule's `gitdir: ../.git/modules/x`),
- * as upstream's resolve_root_git_project_for_trust decides. */
+ * as upstream's resolve_root_git_project_for_trust decides, and, unlike
+ * upstream, when G/gitdir does not name this `.git` file back
+ * (worktree_points_back). */
 static char *worktree_main_root(const rs_ctx *ctx, const char *dir, const char *dotgit) {
   char *text = NULL;
   size_t len = 0;
@@ -310,9 +342,10 @@ static char *worktree_main_root(const rs_ctx *ctx, const char *dir, const char *
   char *abs = rs_join(ctx, dir, target);
   free(target);
   char *worktrees = abs ? csb_spath_parent(ctx->style, abs) : NULL;
+  char *common = worktrees && named_worktrees(ctx, worktrees) && worktree_points_back(ctx, abs, dotgit)
+                     ? csb_spath_parent(ctx->style, worktrees)
+                     : NULL;
   free(abs);
-  char *common = worktrees && named_worktrees(ctx, worktrees) ? csb_spath_parent(ctx->style, worktrees)
-                                                              : NULL;
   free(worktrees);
   char *main_root = common ? csb_spath_parent(ctx->style, common) : NULL;
   free(common);

@@ -405,7 +405,9 @@ static const char *trust_for(const rs_ctx *ctx, const csb_toml_value *merged, co
   return csb_toml_as_string(csb_toml_table_get(proj, "trust_level"), NULL);
 }
 
-static void decide_trust(rs_ctx *ctx, const csb_toml_value *merged) {
+/* *trust_root (caller frees) is git_root's: the root whose trust entry
+ * applies to the cwd's git repository. */
+static void decide_trust(rs_ctx *ctx, const csb_toml_value *merged, char **trust_root_out) {
   char *canon = NULL;
   if (!csb_spath_canonicalize(ctx->style, ctx->cwd, &canon, NULL)) canon = csb_xstrdup(ctx->cwd);
   char *trust_root = NULL;
@@ -420,13 +422,32 @@ static void decide_trust(rs_ctx *ctx, const csb_toml_value *merged) {
       break;
     }
   }
-  free(trust_root);
+  *trust_root_out = trust_root;
   free(canon);
 }
 
+/* Whether the project layers of `dir`, a strict ancestor of the (trusted)
+ * cwd, are read: as upstream's decision_for_dir, the trust entry of `dir`
+ * itself, else the project root's, else the git root's for trust. A
+ * trusted cwd alone does not make the layers of an untrusted directory
+ * above it count (`/tmp/.git` and `/tmp/.csb/config.toml` made by anybody,
+ * above a trusted `/tmp/proj`). */
+static int ancestor_trusted(const rs_ctx *ctx, const csb_toml_value *projects, const char *dir,
+                            const char *trust_root) {
+  const char *keys[3] = {dir, ctx->project_root, trust_root};
+  for (size_t i = 0; i < 3; i++) {
+    if (keys[i] == NULL) continue;
+    const char *level = trust_for(ctx, projects, keys[i]);
+    if (level != NULL) return strcmp(level, "trusted") == 0;
+  }
+  return 0;
+}
+
 /* Project layers from the project root down to the cwd: `.codex/` (Codex
- * home mode only) then `.csb/` in each directory. */
-static int load_project_layers(rs_ctx *ctx, int *rc) {
+ * home mode only) then `.csb/` in each directory (above the cwd, only
+ * where ancestor_trusted). */
+static int load_project_layers(rs_ctx *ctx, const csb_toml_value *projects, const char *trust_root,
+                               int *rc) {
   char *canon = NULL;
   if (!csb_spath_canonicalize(ctx->style, ctx->cwd, &canon, NULL)) canon = csb_xstrdup(ctx->cwd);
   const char *top = ctx->project_root ? ctx->project_root : canon;
@@ -448,6 +469,7 @@ static int load_project_layers(rs_ctx *ctx, int *rc) {
   int ok = 1;
   for (size_t i = dirs.len; ok && i-- > 0;) {
     static const char *const subdirs[] = {".codex", ".csb"};
+    if (i > 0 && !ancestor_trusted(ctx, projects, dirs.items[i], trust_root)) continue;
     for (size_t k = 0; ok && k < 2; k++) {
       if (k == 0 && !ctx->codex_mode) continue;
       char *d = rs_join(ctx, dirs.items[i], subdirs[k]);
@@ -543,14 +565,14 @@ int rs_config_load(rs_ctx *ctx) {
     if (!load_override(ctx, ctx->overrides.items[i], &rc)) return rc;
   n_saved = ctx->n_layers - n_base;
   csb_toml_value *projects = merge_projects(ctx);
-  decide_trust(ctx, projects);
-  csb_toml_value_free(projects);
+  char *trust_root = NULL;
+  decide_trust(ctx, projects, &trust_root);
   if (ctx->trust_level != NULL && strcmp(ctx->trust_level, "trusted") == 0) {
     /* Take the override layers out, add project layers, put them back. */
     saved = csb_xmalloc((n_saved ? n_saved : 1) * sizeof(*saved));
     memcpy(saved, ctx->layers + n_base, n_saved * sizeof(*saved));
     ctx->n_layers = n_base;
-    ok = load_project_layers(ctx, &rc);
+    ok = load_project_layers(ctx, projects, trust_root, &rc);
     for (size_t i = 0; i < n_saved; i++) {
       rs_layer *l = new_layer(ctx);
       *l = saved[i];
@@ -561,8 +583,10 @@ int rs_config_load(rs_ctx *ctx) {
       csb_toml_set_source(l->tree, (int)ctx->n_layers);
     }
     free(saved);
-    if (!ok) return rc;
   }
+  csb_toml_value_free(projects);
+  free(trust_root);
+  if (!ok) return rc;
   /* Type errors first (every layer), then unknown fields. */
   csb_buf msg = {0};
   for (int pass = 0; pass < 2; pass++) {

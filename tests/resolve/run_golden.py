@@ -8,7 +8,9 @@ Each case is one file, cases/NAME.case:
     env: TMPDIR=$ROOT/tmp CODEX_HOME=$ROOT/codex
     cwd: repo                         (relative to $ROOT; default "repo"; a \\xNN is
                                        that byte, and the directory is created)
-    (in env: values too, a \\xNN is that byte)
+    (in env: values too, a \\xNN is that byte; VAR=<unset> unsets VAR, and
+                                       with HOME unset $PWHOME is the user
+                                       database's home, in args and outputs)
     --- file home/.csb/config.toml    (a file and its content, up to the next ---)
     default_permissions = ":workspace"
     --- dir repo/.git
@@ -35,6 +37,7 @@ path with $ROOT. A missing `--- stderr` means empty stderr.
 """
 import argparse
 import os
+import pwd
 import re
 import shlex
 import shutil
@@ -74,7 +77,11 @@ def run_case(binary, header, sections):
             else:
                 env[key] = unescape_bytes(val.replace("$ROOT", root))
         golden.with_sanitizer_env(env)
+        # With HOME unset, the home is the user database's: $PWHOME.
+        pwhome = pwd.getpwuid(os.getuid()).pw_dir if "HOME" not in env else None
         args = [a.replace("$ROOT", root) for a in shlex.split(header["args"])]
+        if pwhome:
+            args = [a.replace("$PWHOME", pwhome) for a in args]
         if "--system-config" not in args:
             args = ["--system-config", root + "/etc/csb/config.toml"] + args
         if "--requirements" not in args:
@@ -87,6 +94,8 @@ def run_case(binary, header, sections):
         proc = subprocess.run([binary] + args, cwd=cwd, env=env, capture_output=True, timeout=60)
         out = proc.stdout.decode("utf-8", "replace").replace(root, "$ROOT")
         err = proc.stderr.decode("utf-8", "replace").replace(root, "$ROOT")
+        if pwhome:
+            out, err = out.replace(pwhome, "$PWHOME"), err.replace(pwhome, "$PWHOME")
         return {"exit": proc.returncode, "stdout": out, "stderr": err}
     finally:
         shutil.rmtree(root, ignore_errors=True)

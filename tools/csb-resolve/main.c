@@ -10,6 +10,11 @@
 #include "csb_paths.h"
 #include "resolve.h"
 
+#if !defined(_WIN32)
+#include <pwd.h>
+#include <unistd.h>
+#endif
+
 #if defined(_WIN32)
 #define DEFAULT_SYSTEM_CONFIG "%ProgramData%\\csb\\config.toml"
 #define DEFAULT_REQUIREMENTS "%ProgramData%\\csb\\requirements.toml"
@@ -66,6 +71,29 @@ static char *env_abs(const rs_ctx *ctx, const char *name) {
   char *n = v != NULL && v[0] != '\0' ? csb_spath_normalize(ctx->style, v) : NULL;
   free(v);
   return n;
+}
+
+/* When HOME is unset or empty: the user database's home (NULL when there
+ * is none or it is not absolute). No user layer is read and `~` is not
+ * expanded then, but a later session started with HOME set (or by
+ * upstream's home_dir, which falls back to this one) reads its homes
+ * there, so they are protected as the configuration homes. */
+static char *passwd_home(const rs_ctx *ctx) {
+#if defined(_WIN32)
+  (void)ctx;
+  return NULL;
+#else
+  char *v = csb_os_getenv("HOME");
+  int unset = v == NULL || v[0] == '\0';
+  free(v);
+  if (!unset) return NULL;
+  struct passwd pw, *res = NULL;
+  char buf[4096];
+  if (getpwuid_r(getuid(), &pw, buf, sizeof buf, &res) != 0 || res == NULL || pw.pw_dir == NULL ||
+      !csb_spath_is_absolute(ctx->style, pw.pw_dir))
+    return NULL;
+  return csb_spath_normalize(ctx->style, pw.pw_dir);
+#endif
 }
 
 /* A non-empty environment variable (heap), or NULL. */
@@ -144,6 +172,14 @@ static int setup_env(rs_ctx *ctx, const char *cd, const char *codex_home_flag) {
     ctx->codex_home_dir = rs_join(ctx, ctx->cwd, codex_home);
   else if (ctx->home != NULL)
     ctx->codex_home_dir = rs_join(ctx, ctx->home, ".codex");
+  char *pw = ctx->home == NULL && (ctx->csb_home_dir == NULL || ctx->codex_home_dir == NULL)
+                 ? passwd_home(ctx)
+                 : NULL;
+  if (pw != NULL) {
+    if (ctx->csb_home_dir == NULL) ctx->csb_home_dir = rs_join(ctx, pw, ".csb");
+    if (ctx->codex_home_dir == NULL) ctx->codex_home_dir = rs_join(ctx, pw, ".codex");
+    free(pw);
+  }
   free(codex_home);
   free(csb_home);
   for (size_t i = 0; i < ctx->add_dirs.len; i++) {

@@ -73,6 +73,16 @@ static char *env_abs(const rs_ctx *ctx, const char *name) {
   return n;
 }
 
+/* A non-empty environment variable (heap), or NULL. */
+static char *env_set(const char *name) {
+  char *v = csb_os_getenv(name);
+  if (v != NULL && v[0] == '\0') {
+    free(v);
+    v = NULL;
+  }
+  return v;
+}
+
 /* When HOME is unset or empty: the user database's home (NULL when there
  * is none or it is not absolute). No user layer is read and `~` is not
  * expanded then, but a later session started with HOME set (or by
@@ -83,10 +93,10 @@ static char *passwd_home(const rs_ctx *ctx) {
   (void)ctx;
   return NULL;
 #else
-  char *v = csb_os_getenv("HOME");
-  int unset = v == NULL || v[0] == '\0';
+  char *v = env_set("HOME");
+  int set = v != NULL;
   free(v);
-  if (!unset) return NULL;
+  if (set) return NULL;
   struct passwd pw, *res = NULL;
   char buf[4096];
   if (getpwuid_r(getuid(), &pw, buf, sizeof buf, &res) != 0 || res == NULL || pw.pw_dir == NULL ||
@@ -94,16 +104,6 @@ static char *passwd_home(const rs_ctx *ctx) {
     return NULL;
   return csb_spath_normalize(ctx->style, pw.pw_dir);
 #endif
-}
-
-/* A non-empty environment variable (heap), or NULL. */
-static char *env_set(const char *name) {
-  char *v = csb_os_getenv(name);
-  if (v != NULL && v[0] == '\0') {
-    free(v);
-    v = NULL;
-  }
-  return v;
 }
 
 /* The built-in locations of the system layer and the requirements:

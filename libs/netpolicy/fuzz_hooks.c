@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "cJSON.h"
+#include "csb_base.h"
 #include "csb_netpolicy.h"
 
 int csb_fuzz_hooks_one(const uint8_t *data, size_t size);
@@ -120,16 +121,9 @@ int csb_fuzz_hooks_one(const uint8_t *data, size_t size) {
     if (match(np, "GET", target, two, 2) == CSB_HOOK_MATCHED) abort();
     static const char *const extra[] = {"&x=9", ";x=9", "&X=9", "&x[]=9", "&x%5B0%5D=9", "&%78=9",
                                         "&%20x=9", "&x=1%00", "&x=a+b", "&x=", "&x"};
-    size_t n = strlen(target);
-    int has_query = strchr(target, '?') != NULL;
+    if (!strchr(target, '?')) abort(); /* the hook needs x: a match has a query */
     for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++) {
-      size_t m = strlen(extra[i]);
-      char *t2 = malloc(n + m + 2);
-      memcpy(t2, target, n);
-      size_t k = n;
-      if (!has_query) t2[k++] = '?';
-      memcpy(t2 + k, has_query ? extra[i] : extra[i] + 1, m + (has_query ? 1 : 0));
-      if (!has_query) t2[k + m - 1] = '\0';
+      char *t2 = csb_xasprintf("%s%s", target, extra[i]);
       if (match(np, "GET", t2, kind, 1) == CSB_HOOK_MATCHED) abort();
       free(t2);
     }

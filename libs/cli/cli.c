@@ -273,14 +273,6 @@ static void format_help(const csb_cli *cli, csb_buf *out) {
   *out = b;
 }
 
-void csb_cli_print_help(const csb_cli *cli) {
-  csb_buf b;
-  format_help(cli, &b);
-  fwrite(b.data, 1, b.len, stdout);
-  fflush(stdout);
-  csb_buf_free(&b);
-}
-
 int csb_cli_print_argv(const csb_cli *cli, char *const *items, size_t n) {
   size_t bad = csb_utf8_first_invalid(items, n);
   if (bad < n)

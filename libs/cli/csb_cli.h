@@ -110,9 +110,6 @@ void csb_cli_init(csb_cli *cli, const char *tool, const char *synopsis,
  * options --help, --version and --error-format=text|json are built in. */
 int csb_cli_next(csb_cli *cli, const char **arg);
 
-/* Prints --help text to stdout. */
-void csb_cli_print_help(const csb_cli *cli);
-
 /* Diagnostics (see the file comment for formats). Each returns `code` so
  * that `return csb_cli_error(cli, CSB_EXIT_CONFIG, "...")` works. */
 int csb_cli_error(const csb_cli *cli, int code, const char *fmt, ...)

@@ -39,6 +39,15 @@ int rs_is_home_path(const rs_ctx *ctx, const char *path) {
 
 const char *rs_home_var(const rs_ctx *ctx) { return win(ctx) ? "USERPROFILE" : "HOME"; }
 
+char *rs_home_problem(const rs_ctx *ctx) {
+  const char *var = rs_home_var(ctx);
+  char *v = csb_os_getenv(var);
+  char *m = v != NULL && v[0] != '\0' ? csb_xasprintf("%s (`%s`) is not an absolute path", var, v)
+                                      : csb_xasprintf("%s is not set", var);
+  free(v);
+  return m;
+}
+
 char *rs_join(const rs_ctx *ctx, const char *base, const char *rel) {
   if (!win(ctx)) return csb_path_join(base, rel);
   char *j = csb_winpath_join(base, rel);
@@ -108,7 +117,7 @@ char *rs_abs_pattern(const rs_ctx *ctx, const char *pattern, const char *base) {
 /* ---- filesystem compilation --------------------------------------------------- */
 
 #define MSG_ABSOLUTE "filesystem path `%s` must be absolute, use `~/...`, or start with `:`"
-#define MSG_NO_HOME "filesystem path `%s` needs a home directory, but %s is not set"
+#define MSG_NO_HOME "filesystem path `%s` needs a home directory, but %s"
 #define MSG_NESTED "filesystem path `%s` does not support nested entries"
 #define MSG_SUBPATH "filesystem subpath `%s` must be a descendant path without `.` or `..` components"
 #define MSG_RW_GLOB                                                                        \
@@ -211,6 +220,13 @@ static int fail(compiler *c, const char *fmt, ...) {
   return 0;
 }
 
+static int fail_no_home(compiler *c, const char *key) {
+  char *why = rs_home_problem(c->ctx);
+  fail(c, MSG_NO_HOME, key, why);
+  free(why);
+  return 0;
+}
+
 /* Adds the rule for a key without glob (or with its subtree suffix
  * stripped). */
 static int add_key_rule(compiler *c, const char *key, const char *origin, csb_access a) {
@@ -228,7 +244,7 @@ static int add_key_rule(compiler *c, const char *key, const char *origin, csb_ac
     }
     case K_PATH: {
       char *abs = rs_abs_path(c->ctx, key, NULL);
-      if (abs == NULL && key[0] == '~') return fail(c, MSG_NO_HOME, key, rs_home_var(c->ctx));
+      if (abs == NULL && key[0] == '~') return fail_no_home(c, key);
       if (abs == NULL) return fail(c, MSG_ABSOLUTE, key);
       rs_rules_add(c->rules, RS_R_PATH, abs, a, origin, 0);
       free(abs);
@@ -244,7 +260,7 @@ static int key_abs(compiler *c, const char *key, int pattern, char **out) {
   if (classify(c->ctx, key) != K_PATH) return fail(c, MSG_ABSOLUTE, key);
   *out = pattern ? rs_abs_pattern(c->ctx, key, NULL) : rs_abs_path(c->ctx, key, NULL);
   if (*out == NULL) {
-    if (key[0] == '~') return fail(c, MSG_NO_HOME, key, rs_home_var(c->ctx));
+    if (key[0] == '~') return fail_no_home(c, key);
     return fail(c, MSG_ABSOLUTE, key);
   }
   return 1;

@@ -146,10 +146,12 @@ int rs_requirements_parse(const rs_ctx *ctx, const char *text, size_t len, rs_re
       if (n == NULL) {
         /* Leaving it out would make the path readable: refuse. */
         free(base);
+        char *why = rs_home_problem(ctx);
         char *m = csb_xasprintf("`permissions.filesystem.deny_read` entry `%s` cannot be "
-                                "resolved: it needs a home directory, but %s is not set; set "
+                                "resolved: it needs a home directory, but %s; set "
                                 "%s or write the path in full",
-                                s, rs_home_var(ctx), rs_home_var(ctx));
+                                s, why, rs_home_var(ctx));
+        free(why);
         int rc = req_error(r, msg, m);
         free(m);
         return rc;

@@ -206,6 +206,9 @@ int rs_is_home_path(const rs_ctx *ctx, const char *path);
 /* The name of the home's environment variable ("HOME", Windows
  * "USERPROFILE"), for messages. */
 const char *rs_home_var(const rs_ctx *ctx);
+/* Why `~` cannot be expanded: "HOME is not set" or "HOME (`x`) is not an
+ * absolute path" (Windows: USERPROFILE). Heap string, caller frees. */
+char *rs_home_problem(const rs_ctx *ctx);
 /* `rel` joined onto the absolute `base`, normalised. */
 char *rs_join(const rs_ctx *ctx, const char *base, const char *rel);
 /* The directory of a file path ("/" or the drive root when none). */

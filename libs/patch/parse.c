@@ -31,30 +31,17 @@ typedef struct {
   size_t cap;
 } line_vec;
 
-static void vec_push(csb_patch_line **v, size_t *n, size_t *cap, csb_patch_line l) {
-  *v = csb_xgrow(*v, cap, *n + 1, sizeof(**v));
-  (*v)[(*n)++] = l;
-}
-
 /* The parser's working state: the patch's arena, where every array and
- * string of the result goes, and growable vectors reused from chunk to
- * chunk (a finished chunk's arrays are copied to the arena at their final
- * size). */
+ * string of the result goes, and growable vectors reused from hunk to hunk
+ * (a finished hunk's chunks are copied to the arena at their final size). */
 typedef struct {
   csb_patch_arena *arena;
-  line_vec old, new_;
-  size_t *ctx_old, *ctx_new;
-  size_t n_ctx, cap_ctx_old, cap_ctx_new;
   csb_patch_chunk *chunks;
   size_t n_chunks, cap_chunks;
   csb_buf add;
 } parser;
 
 static void parser_free(parser *x) {
-  free(x->old.v);
-  free(x->new_.v);
-  free(x->ctx_old);
-  free(x->ctx_new);
   free(x->chunks);
   csb_buf_free(&x->add);
 }
@@ -175,7 +162,6 @@ static int parse_chunk(parser *x, const csb_patch_line *lines, size_t n, int lin
                        int allow_missing_context, csb_patch_chunk *c, size_t *used,
                        csb_error *err, csb_buf *full) {
   memset(c, 0, sizeof(*c));
-  x->old.n = x->new_.n = x->n_ctx = 0;
   c->line = line_number;
   if (n == 0) return fail(err, full, line_number, "Update hunk does not contain any lines");
   size_t start;
@@ -195,7 +181,10 @@ static int parse_chunk(parser *x, const csb_patch_line *lines, size_t n, int lin
   }
   if (start >= n)
     return fail(err, full, line_number + 1, "Update hunk does not contain any lines");
-  size_t parsed = 0;
+  /* Two passes over the chunk: the first checks it and counts its lines,
+   * the second fills arrays of exactly that size in the arena (no growing
+   * copies: a chunk of millions of lines costs its arrays once). */
+  size_t parsed = 0, n_old = 0, n_new = 0, n_ctx = 0;
   for (size_t i = start; i < n; i++) {
     csb_patch_line l = lines[i];
     if (line_eq(l, EOF_MARKER)) {
@@ -206,18 +195,13 @@ static int parse_chunk(parser *x, const csb_patch_line *lines, size_t n, int lin
       break;
     }
     if (l.n == 0 || l.s[0] == ' ') {
-      csb_patch_line body = l.n ? (csb_patch_line){l.s + 1, l.n - 1} : l;
-      x->ctx_old = csb_xgrow(x->ctx_old, &x->cap_ctx_old, x->n_ctx + 1, sizeof(size_t));
-      x->ctx_new = csb_xgrow(x->ctx_new, &x->cap_ctx_new, x->n_ctx + 1, sizeof(size_t));
-      x->ctx_old[x->n_ctx] = x->old.n;
-      x->ctx_new[x->n_ctx] = x->new_.n;
-      x->n_ctx++;
-      vec_push(&x->old.v, &x->old.n, &x->old.cap, body);
-      vec_push(&x->new_.v, &x->new_.n, &x->new_.cap, body);
+      n_old++;
+      n_new++;
+      n_ctx++;
     } else if (l.s[0] == '+') {
-      vec_push(&x->new_.v, &x->new_.n, &x->new_.cap, (csb_patch_line){l.s + 1, l.n - 1});
+      n_new++;
     } else if (l.s[0] == '-') {
-      vec_push(&x->old.v, &x->old.n, &x->old.cap, (csb_patch_line){l.s + 1, l.n - 1});
+      n_old++;
     } else {
       if (parsed == 0)
         return fail_with_line(err, full, line_number + 1,
@@ -226,13 +210,26 @@ static int parse_chunk(parser *x, const csb_patch_line *lines, size_t n, int lin
     }
     parsed++;
   }
-  c->old_lines = arena_copy(x, x->old.v, x->old.n * sizeof(*x->old.v));
-  c->n_old = x->old.n;
-  c->new_lines = arena_copy(x, x->new_.v, x->new_.n * sizeof(*x->new_.v));
-  c->n_new = x->new_.n;
-  c->ctx_old = arena_copy(x, x->ctx_old, x->n_ctx * sizeof(size_t));
-  c->ctx_new = arena_copy(x, x->ctx_new, x->n_ctx * sizeof(size_t));
-  c->n_ctx = x->n_ctx;
+  c->old_lines = n_old ? csb_patch_i_arena_take(x->arena, n_old * sizeof(*c->old_lines)) : NULL;
+  c->new_lines = n_new ? csb_patch_i_arena_take(x->arena, n_new * sizeof(*c->new_lines)) : NULL;
+  c->ctx_old = n_ctx ? csb_patch_i_arena_take(x->arena, n_ctx * sizeof(size_t)) : NULL;
+  c->ctx_new = n_ctx ? csb_patch_i_arena_take(x->arena, n_ctx * sizeof(size_t)) : NULL;
+  size_t body_lines = parsed - (size_t)c->is_end_of_file;
+  for (size_t i = start; i < start + body_lines; i++) {
+    csb_patch_line l = lines[i];
+    if (l.n == 0 || l.s[0] == ' ') {
+      csb_patch_line body = l.n ? (csb_patch_line){l.s + 1, l.n - 1} : l;
+      c->ctx_old[c->n_ctx] = c->n_old;
+      c->ctx_new[c->n_ctx] = c->n_new;
+      c->n_ctx++;
+      c->old_lines[c->n_old++] = body;
+      c->new_lines[c->n_new++] = body;
+    } else if (l.s[0] == '+') {
+      c->new_lines[c->n_new++] = (csb_patch_line){l.s + 1, l.n - 1};
+    } else {
+      c->old_lines[c->n_old++] = (csb_patch_line){l.s + 1, l.n - 1};
+    }
+  }
   *used = parsed + start;
   return 1;
 }
@@ -337,14 +334,21 @@ int csb_patch_parse(const char *text, size_t len, unsigned flags, csb_patch **ou
   size_t off = csb_patch_ltrim_off(s, len);
   size_t end = off + csb_patch_rtrim_len(s + off, len - off);
 
+  /* The lines, in an array of exactly their number. */
   line_vec lv = {0};
+  if (end > off) {
+    size_t count = 1;
+    for (const char *q = s + off; (q = memchr(q, '\n', (size_t)(s + end - q))) != NULL; q++) count++;
+    lv.v = csb_xcalloc(count, sizeof(*lv.v));
+    lv.cap = count;
+  }
   size_t pos = off;
   while (pos < end) {
     const char *nl = memchr(s + pos, '\n', end - pos);
     size_t stop = nl ? (size_t)(nl - s) : end;
     csb_patch_line l = {s + pos, stop - pos};
     if (l.n > 0 && l.s[l.n - 1] == '\r') l.n--;
-    vec_push(&lv.v, &lv.n, &lv.cap, l);
+    lv.v[lv.n++] = l;
     pos = nl ? stop + 1 : end;
   }
 

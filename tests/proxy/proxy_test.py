@@ -971,7 +971,10 @@ class LimitedMode(unittest.TestCase):
         with Proxy(proxy={"mode": "limited"}) as px:
             env = px.env()
             for url in ("http://allowed.test:%d/echo" % ORIGIN.port, "https://allowed.test:%d/echo" % TLS.port):
-                for name in ("X-HTTP-Method-Override", "x-http-method", "X-Method-Override"):
+                # also written with '_': CGI-style servers (wsgiref, WEBrick, PHP-CGI)
+                # read X_HTTP_Method_Override as the HTTP_X_HTTP_METHOD_OVERRIDE variable
+                for name in ("X-HTTP-Method-Override", "x-http-method", "X-Method-Override",
+                             "X_HTTP_Method_Override", "x_http-method", "X-Method_Override"):
                     r = curl(["-i", "-H", name + ": delete", url], env)
                     self.assertEqual(status_of(r.stdout), 403, (url, name))
                     self.assertIn(b"x-proxy-error: blocked-by-method-policy", r.stdout)

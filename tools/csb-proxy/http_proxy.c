@@ -183,14 +183,17 @@ static int parse_framing(px_conn *c, const csb_http_head *h) {
 
 /* Outside full mode: 1 when a method-override header (which some
  * frameworks obey in place of the request line's method) names a method
- * the mode refuses, as `GET` with `X-HTTP-Method-Override: DELETE`. */
+ * the mode refuses, as `GET` with `X-HTTP-Method-Override: DELETE`. Names
+ * are compared as origins that map them to variables read them, with '_'
+ * and '-' alike: CGI-style servers give `X_HTTP_Method_Override` to the
+ * application as HTTP_X_HTTP_METHOD_OVERRIDE. */
 static int overrides_method(csb_netmode mode, const csb_http_head *h) {
   static const char *const names[] = {"x-http-method-override", "x-http-method", "x-method-override"};
   if (mode == CSB_NETMODE_FULL) return 0;
   for (size_t i = 0; i < h->n_headers; i++) {
     for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
-      if (!csb_http_name_is(&h->headers[i], names[k])) continue;
       const csb_http_header *x = &h->headers[i];
+      if (!csb_netpolicy_hook_header_is(x->name, x->name_len, names[k])) continue;
       char m[16];
       if (x->value_len >= sizeof m) return 1;
       for (size_t j = 0; j < x->value_len; j++) m[j] = (char)toupper((unsigned char)x->value[j]);

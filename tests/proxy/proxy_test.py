@@ -1335,6 +1335,37 @@ class Mitm(unittest.TestCase):
             self.assertTrue(any(e["network.policy.reason"] == "mitm_required" for e in px.audit()))
 
 
+    def test_method_override_headers_are_matched_by_the_hook(self):
+        # an origin that obeys X-HTTP-Method-Override runs the method it
+        # names: a GET-only hook must not vouch for a GET naming DELETE
+        # (any spelling of the header); a method the same hook lists passes
+        hooks = {"mitm": {"hooks": {"w": {"host": "hooked.test", "methods": ["GET", "POST"],
+                                          "path_prefixes": ["/echo/w"], "action": ["s"]},
+                                    "r": {"host": "hooked.test", "methods": ["GET"], "path_prefixes": ["/echo"],
+                                          "action": ["s"]}},
+                          "actions": {"s": {"strip_request_headers": ["authorization"]}}}}
+        with Proxy(proxy=hooks) as px:
+            env = px.env()
+            url = "https://hooked.test:%d/echo" % TLS.port
+            before = len(TLS.log)
+            for name in ("X-HTTP-Method-Override", "X-HTTP-Method", "x-method-override", "X_HTTP_Method_Override"):
+                for value in ("DELETE", "post", ""):
+                    r = curl(["-i", "-H", "%s: %s" % (name, value) if value else name + ";", url + "/r"], env)
+                    self.assertEqual(status_of(r.stdout), 403, (name, value, r.stdout))
+                    self.assertIn(b"x-proxy-error: blocked-by-mitm-hook", r.stdout)
+            self.assertEqual(TLS.log[before:], [])
+            # the request line's own method, or one the matching hook lists too (a
+            # method only another hook lists is refused: that hook's actions were not applied)
+            r = curl(["-i", "-H", "X-HTTP-Method-Override: POST", url + "/r/w"], env)
+            self.assertIn(b"x-proxy-error: blocked-by-mitm-hook", r.stdout)
+            for value, path in (("get", "/r"), ("POST", "/w/1")):
+                r = curl(["-H", "X-HTTP-Method-Override: " + value, url + path], env)
+                self.assertEqual(json.loads(r.stdout)["path"], "/echo" + path, (value, r.stderr))
+            # a header named in Connection does not reach the origin
+            r = curl(["-H", "Connection: x-http-method-override", "-H", "X-HTTP-Method-Override: DELETE",
+                      url + "/r"], env)
+            self.assertEqual(json.loads(r.stdout)["path"], "/echo/r", r.stderr)
+
     def test_hook_headers_are_matched_as_the_origin_gets_them(self):
         hooks = {"mitm": {"hooks": {"h": {"host": "hooked.test", "methods": ["GET"], "path_prefixes": ["/echo"],
                                           "headers": {"x-scope": ["read"]}, "action": ["s"]}},

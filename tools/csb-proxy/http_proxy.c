@@ -187,19 +187,24 @@ static int parse_framing(px_conn *c, const csb_http_head *h) {
  * are compared as origins that map them to variables read them, with '_'
  * and '-' alike: CGI-style servers give `X_HTTP_Method_Override` to the
  * application as HTTP_X_HTTP_METHOD_OVERRIDE. */
+static const char *const k_override_names[] = {"x-http-method-override", "x-http-method", "x-method-override"};
+
+static int is_override_header(const char *name, size_t len) {
+  for (size_t k = 0; k < CSB_ARRAY_LEN(k_override_names); k++)
+    if (csb_netpolicy_hook_header_is(name, len, k_override_names[k])) return 1;
+  return 0;
+}
+
 static int overrides_method(csb_netmode mode, const csb_http_head *h) {
-  static const char *const names[] = {"x-http-method-override", "x-http-method", "x-method-override"};
   if (mode == CSB_NETMODE_FULL) return 0;
   for (size_t i = 0; i < h->n_headers; i++) {
-    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
-      const csb_http_header *x = &h->headers[i];
-      if (!csb_netpolicy_hook_header_is(x->name, x->name_len, names[k])) continue;
-      char m[16];
-      if (x->value_len >= sizeof m) return 1;
-      for (size_t j = 0; j < x->value_len; j++) m[j] = (char)toupper((unsigned char)x->value[j]);
-      m[x->value_len] = '\0';
-      if (!csb_netmode_allows_method(mode, m)) return 1;
-    }
+    const csb_http_header *x = &h->headers[i];
+    if (!is_override_header(x->name, x->name_len)) continue;
+    char m[16];
+    if (x->value_len >= sizeof m) return 1;
+    for (size_t j = 0; j < x->value_len; j++) m[j] = (char)toupper((unsigned char)x->value[j]);
+    m[x->value_len] = '\0';
+    if (!csb_netmode_allows_method(mode, m)) return 1;
   }
   return 0;
 }
@@ -464,6 +469,29 @@ void px_http_on_blocked(px_conn *c, csb_block_reason r, px_source s, const char 
   reply_blocked(c, r, s, decision);
 }
 
+/* A hooked request may carry method-override headers (any spelling, see
+ * overrides_method) that the origin obeys in place of the request line's
+ * method: each method they name must be matched by the same hook as the
+ * request line's, or the hook would vouch for a method it does not list
+ * (`GET` with `X-HTTP-Method-Override: DELETE` under a GET-only hook).
+ * `hh` are the header fields the origin gets. */
+static int override_keeps_hook(px_conn *c, const char *target, const csb_hook_header *hh, size_t nh,
+                               const csb_netpolicy_hook *hook) {
+  for (size_t i = 0; i < nh; i++) {
+    if (!is_override_header(hh[i].name, hh[i].name_len)) continue;
+    char m[64];
+    if (hh[i].value_len == 0 || hh[i].value_len >= sizeof m) return 0;
+    for (size_t j = 0; j < hh[i].value_len; j++) m[j] = (char)toupper((unsigned char)hh[i].value[j]);
+    m[hh[i].value_len] = '\0';
+    if (strcmp(m, c->method) == 0) continue;
+    const csb_netpolicy_hook *other = NULL;
+    if (csb_netpolicy_match_hooks(c->px->np, c->host, m, target, hh, nh, &other) != CSB_HOOK_MATCHED ||
+        other != hook)
+      return 0;
+  }
+  return 1;
+}
+
 /* Builds the head sent to the origin from the head still in cin. */
 static int build_forward_head(px_conn *c) {
   csb_http_head h;
@@ -490,6 +518,7 @@ static int build_forward_head(px_conn *c) {
     }
     char *target = t.path_len ? csb_xstrndup(t.path, t.path_len) : csb_xstrdup("/");
     csb_hook_result hr = csb_netpolicy_match_hooks(c->px->np, c->host, c->method, target, hh, nh, &hook);
+    if (hr == CSB_HOOK_MATCHED && !override_keeps_hook(c, target, hh, nh, hook)) hr = CSB_HOOK_HOST_NO_MATCH;
     free(target);
     if (hr == CSB_HOOK_HOST_NO_MATCH) {
       px_audit_block(c, 0, CSB_BLOCK_MITM_HOOK_DENIED, SRC_MODE_GUARD, "deny");

@@ -262,6 +262,69 @@ TEST(Seek, Ladder) {
   EXPECT_EQ(at, 2u);
 }
 
+std::string Utf8(uint32_t cp) {
+  char b[4];
+  size_t n = csb_utf8_encode(cp, b);
+  return std::string(b, n);
+}
+
+// Found by the first pass of the ladder that matches (1-based), 0 if none.
+int PassFound(const std::string &file_line, const std::string &pat_line) {
+  std::vector<std::string> file = {"unrelated", file_line};
+  std::vector<std::string> pat = {pat_line};
+  auto fl = Lines(file);
+  auto pl = Lines(pat);
+  size_t at = 99;
+  if (!csb_patch_seek(fl.data(), fl.size(), pl.data(), 1, 0, 0, &at, nullptr)) return 0;
+  EXPECT_EQ(at, 1u);
+  return 1;
+}
+
+// Upstream's normalised pass maps exactly these code points (dashes to '-',
+// single quotes to '\'', double quotes to '"', spaces to ' '); their
+// neighbours stand for themselves.
+TEST(Seek, NormalisedPassMapsExactlyUpstreamsCodePoints) {
+  struct Map {
+    uint32_t lo, hi;
+    char to;
+  };
+  const Map maps[] = {{0x2010, 0x2015, '-'}, {0x2212, 0x2212, '-'}, {0x2018, 0x201B, '\''},
+                      {0x201C, 0x201F, '"'}, {0x00A0, 0x00A0, ' '}, {0x2002, 0x200A, ' '},
+                      {0x202F, 0x202F, ' '}, {0x205F, 0x205F, ' '}, {0x3000, 0x3000, ' '}};
+  for (const Map &m : maps)
+    for (uint32_t c = m.lo; c <= m.hi; c++) {
+      std::string f = "a" + Utf8(c) + "b", p = std::string("a") + m.to + "b";
+      EXPECT_EQ(PassFound(f, p), 1) << std::hex << c;
+      EXPECT_EQ(PassFound(p, f), 1) << std::hex << c;  // either side may hold it
+    }
+  for (uint32_t c : {0x200Fu, 0x2016u, 0x2017u, 0x2020u, 0x2211u, 0x2213u, 0x2000u, 0x2001u,
+                     0x200Bu, 0x2028u, 0x2029u, 0x1680u, 0x0085u, 0x2060u, 0x3001u, 0x00ADu,
+                     0xFF0Du}) {
+    std::string f = "a" + Utf8(c) + "b";
+    EXPECT_EQ(PassFound(f, "a-b"), 0) << std::hex << c;
+    EXPECT_EQ(PassFound(f, "a'b"), 0) << std::hex << c;
+    EXPECT_EQ(PassFound(f, "a\"b"), 0) << std::hex << c;
+    EXPECT_EQ(PassFound(f, "a b"), 0) << std::hex << c;
+  }
+}
+
+// The trimming passes trim Unicode White_Space (as Rust's trim does) at
+// either end, and nothing else.
+TEST(Seek, TrimPassesTrimUnicodeWhiteSpace) {
+  std::vector<uint32_t> ws = {0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x20, 0x85, 0xA0, 0x1680,
+                              0x2028, 0x2029, 0x202F, 0x205F, 0x3000};
+  for (uint32_t c = 0x2000; c <= 0x200A; c++) ws.push_back(c);
+  for (uint32_t c : ws) {
+    EXPECT_EQ(PassFound("x" + Utf8(c), "x"), 1) << std::hex << c;
+    EXPECT_EQ(PassFound(Utf8(c) + "x" + Utf8(c), "x"), 1) << std::hex << c;
+    EXPECT_EQ(PassFound("x", Utf8(c) + Utf8(c) + "x" + Utf8(c)), 1) << std::hex << c;
+  }
+  for (uint32_t c : {0x200Bu, 0x200Cu, 0x200Du, 0x2060u, 0xFEFFu, 0x180Eu, 0x1Cu, 0x7Fu}) {
+    EXPECT_EQ(PassFound("x" + Utf8(c), "x"), 0) << std::hex << c;
+    EXPECT_EQ(PassFound(Utf8(c) + "x", "x"), 0) << std::hex << c;
+  }
+}
+
 TEST(Seek, EofPrefersLastPosition) {
   std::vector<std::string> file = {"a", "b", "a", "b"};
   auto fl = Lines(file);

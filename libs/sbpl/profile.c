@@ -553,11 +553,22 @@ static int write_root(gen *g, size_t i, csb_buf *allow, csb_buf *anchors) {
                                  "the rule)", w->root, e.msg);
   if (link != NULL) {
     char *real = csb_sbpl_canonical(g->h, w->root);
-    csb_error_set(g->err,
-                  "writable root `%s` contains the symlink `%s`: Seatbelt checks the resolved "
-                  "path of every access, so csb-seatbelt refuses symlinked writable roots; write "
-                  "the resolved path `%s` in the configuration instead",
-                  w->root, link, real);
+    char *same = csb_sbpl_dealias(g->h, w->root);
+    int loops = strcmp(real, same) == 0; /* the links lead nowhere but round */
+    free(same);
+    if (loops)
+      csb_error_set(g->err,
+                    "writable root `%s` contains the symlink `%s`, which does not resolve (a "
+                    "symlink loop): Seatbelt checks the resolved path of every access, so "
+                    "csb-seatbelt refuses symlinked writable roots; write the path of a real "
+                    "directory in the configuration instead",
+                    w->root, link);
+    else
+      csb_error_set(g->err,
+                    "writable root `%s` contains the symlink `%s`: Seatbelt checks the resolved "
+                    "path of every access, so csb-seatbelt refuses symlinked writable roots; "
+                    "write the resolved path `%s` in the configuration instead",
+                    w->root, link, real);
     free(real);
     free(link);
     return 0;

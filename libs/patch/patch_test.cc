@@ -325,6 +325,30 @@ TEST(Seek, TrimPassesTrimUnicodeWhiteSpace) {
   }
 }
 
+// Each pass scans the whole file before the next, looser one is tried: an
+// exact match further down wins over a looser one higher up.
+TEST(Seek, EarlierPassWinsOverEarlierLine) {
+  struct Case {
+    std::vector<std::string> file;
+    std::string pat;
+    size_t want;
+  };
+  const Case cases[] = {
+      {{"foo  ", " foo", "foo\xc2\xa0", "foo"}, "foo", 3},               // exact
+      {{" foo", "\xe2\x80\x83" "foo", "foo \t"}, "foo", 2},              // rtrim
+      {{"a\xe2\x80\x93" "b", " a-b "}, "a-b", 1},                        // trim
+      {{"x", "a\xe2\x80\x93" "b"}, "a-b", 1},                            // normalised
+  };
+  for (const Case &c : cases) {
+    auto fl = Lines(c.file);
+    std::vector<std::string> p = {c.pat};
+    auto pl = Lines(p);
+    size_t at = 99;
+    ASSERT_TRUE(csb_patch_seek(fl.data(), fl.size(), pl.data(), 1, 0, 0, &at, nullptr)) << c.pat;
+    EXPECT_EQ(at, c.want) << c.file[0];
+  }
+}
+
 TEST(Seek, EofPrefersLastPosition) {
   std::vector<std::string> file = {"a", "b", "a", "b"};
   auto fl = Lines(file);

@@ -939,12 +939,24 @@ static int resolve_all(const csb_patch *p, const plan_ctx *c, const csb_patch_pe
       csb_error re;
       csb_error_clear(&re);
       view_probe v = {pd, 0, 0, {NULL, NULL}};
-      if (!resolve(c->o->cwd, sp, sl, t, &pcache, pd ? &v : NULL, &re))
-        ok = plan_fail(c, CSB_PATCH_ERR_DATA, "invalid path '%s': %s", sp, re.msg);
-      else if (v.blocked)
+      if (!resolve(c->o->cwd, sp, sl, t, &pcache, pd ? &v : NULL, &re)) {
+        /* The whole path, a NUL in it shown as the text \x00 (as the
+         * output shows other control bytes) rather than ending it. */
+        csb_buf shown;
+        csb_buf_init(&shown);
+        for (size_t k = 0; k < sl; k++)
+          if (sp[k] == '\0')
+            csb_buf_puts(&shown, "\\x00");
+          else
+            csb_buf_putc(&shown, sp[k]);
+        csb_buf_putc(&shown, '\0');
+        ok = plan_fail(c, CSB_PATCH_ERR_DATA, "invalid path '%s': %s", shown.data, re.msg);
+        csb_buf_free(&shown);
+      } else if (v.blocked) {
         ok = csb_patch_i_pend_fail(&v.why, "on the way to", t->display, c->kind, c->err, c->full);
-      else
+      } else {
         ok = check_target(c, t);
+      }
     }
   }
   cache_clear(&pcache);

@@ -9,7 +9,9 @@
 #include <string.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1003,5 +1005,149 @@ TEST(Seccomp, BinaryTreeDecidesAsTheChainDoes) {
         EXPECT_GT(denied, runs / 100) << "the filter denies something";
       }
 }
+
+
+// ---- seccomp: what the filter decides for each rule of docs/csb-bwrap.md -----
+//
+// The escape suite shows these calls fail inside a sandbox, but for many of
+// them (mount, init_module, kexec_load, ...) the kernel would refuse a
+// process without capabilities anyway: here the filter itself is run.
+
+#if defined(__x86_64__) || defined(__aarch64__)
+#if defined(__x86_64__)
+const uint32_t kNative = 0xc000003e;  // AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+const uint32_t kNative = 0xc00000b7;  // AUDIT_ARCH_AARCH64
+#endif
+
+const uint32_t kAllow = 0x7fff0000u, kKill = 0x80000000u;
+const uint32_t kEperm = 0x00050000u | EPERM, kEnosys = 0x00050000u | ENOSYS;
+
+struct Filter {
+  std::vector<Insn> prog;
+  explicit Filter(const bw_seccomp_opts &o) : prog(Export(o)) {}
+  uint32_t Run(uint32_t arch, uint32_t nr, std::vector<uint64_t> args = {}) const {
+    uint32_t d[16] = {0};
+    d[0] = nr;
+    d[1] = arch;
+    for (size_t i = 0; i < args.size() && i < 6; i++) {
+      d[4 + 2 * i] = (uint32_t)args[i];
+      d[5 + 2 * i] = (uint32_t)(args[i] >> 32);
+    }
+    return RunFilter(prog, d);
+  }
+  uint32_t Call(long nr, std::vector<uint64_t> args = {}) const {
+    return Run(kNative, (uint32_t)nr, std::move(args));
+  }
+};
+
+TEST(Seccomp, EveryDocumentedRuleDecides) {
+  const uint64_t high = 0xabcd000000000000ull;  // bits the kernel drops from an int
+  for (int net = 0; net < 3; net++)
+    for (int unix_all = 0; unix_all < 2; unix_all++)
+      for (int linear = 0; linear < 2; linear++) {
+        bw_seccomp_opts o;
+        memset(&o, 0, sizeof o);
+        o.net = (bw_seccomp_net)net;
+        o.unix_all = unix_all;
+        o.linear = linear;
+        Filter f(o);
+        SCOPED_TRACE("net " + std::to_string(net) + " unix_all " + std::to_string(unix_all) +
+                     " linear " + std::to_string(linear));
+        ASSERT_FALSE(f.prog.empty());
+        const long always[] = {
+            SYS_ptrace, SYS_process_vm_readv, SYS_process_vm_writev, SYS_io_uring_setup,
+            SYS_io_uring_enter, SYS_io_uring_register, SYS_bpf, SYS_perf_event_open, SYS_userfaultfd,
+            SYS_keyctl, SYS_add_key, SYS_request_key, SYS_mount, SYS_umount2, SYS_pivot_root,
+            SYS_chroot, SYS_move_mount, SYS_open_tree, SYS_fsopen, SYS_fsconfig, SYS_fsmount,
+            SYS_fspick, SYS_mount_setattr, SYS_unshare, SYS_setns, SYS_open_by_handle_at,
+            SYS_name_to_handle_at, SYS_kexec_load, SYS_kexec_file_load, SYS_init_module,
+            SYS_finit_module, SYS_delete_module, SYS_swapon, SYS_swapoff, SYS_reboot, SYS_acct,
+            SYS_quotactl, SYS_syslog, SYS_settimeofday, SYS_clock_settime, SYS_clock_adjtime,
+            SYS_adjtimex, SYS_sethostname, SYS_setdomainname, SYS_fanotify_init, 460 /* lsm_set_self_attr */,
+        };
+        for (long nr : always) EXPECT_EQ(f.Call(nr), kEperm) << "syscall " << nr;
+        // ... whatever the arguments
+        for (long nr : always) EXPECT_EQ(f.Call(nr, {1, 2, 3, 4, 5, 6}), kEperm) << "syscall " << nr;
+        // things a command needs stay allowed
+        for (long nr : {(long)SYS_read, (long)SYS_write, (long)SYS_openat, (long)SYS_execve, (long)SYS_getpid})
+          EXPECT_EQ(f.Call(nr, {3, 0, 0}), kAllow) << "syscall " << nr;
+
+        // other architectures and the x32 ABI are killed
+        EXPECT_EQ(f.Run(0x40000003 /* i386 */, 359 /* socket */), kKill);
+        EXPECT_EQ(f.Run(0x40000003, 102 /* socketcall */, {1}), kKill);
+        EXPECT_EQ(f.Run(0x40000003, 20 /* getpid */), kKill);
+#if defined(__x86_64__)
+        EXPECT_EQ(f.Call(0x40000000 | SYS_socket, {AF_INET, SOCK_STREAM}), kKill);
+        EXPECT_EQ(f.Call(0x40000000 | SYS_getpid), kKill);
+        EXPECT_EQ(f.Run(0xc00000b7 /* aarch64 */, 198 /* socket */), kKill);
+#else
+        EXPECT_EQ(f.Run(0xc000003e /* x86_64 */, 41 /* socket */), kKill);
+#endif
+
+        // clone with any namespace flag (also beside others and high bits)
+        for (uint64_t fl : {0x00020000ull /* NEWNS */, 0x04000000ull /* NEWUTS */, 0x08000000ull /* NEWIPC */,
+                            0x10000000ull /* NEWUSER */, 0x20000000ull /* NEWPID */, 0x40000000ull /* NEWNET */,
+                            0x02000000ull /* NEWCGROUP */, 0x00000080ull /* NEWTIME */}) {
+          EXPECT_EQ(f.Call(SYS_clone, {fl}), kEperm) << "clone flag " << fl;
+          EXPECT_EQ(f.Call(SYS_clone, {fl | 0x011ull /* SIGCHLD */ | 0x100ull /* CLONE_VM */ | high}), kEperm)
+              << "clone flag " << fl;
+        }
+        EXPECT_EQ(f.Call(SYS_clone, {0x011}), kAllow) << "fork";
+        EXPECT_EQ(f.Call(SYS_clone, {0x3d0f00}), kAllow) << "pthread_create";
+        EXPECT_EQ(f.Call(SYS_clone3), kEnosys);
+
+        // terminal injection, compared on the low 32 bits
+        for (uint64_t req : {0x5412ull /* TIOCSTI */, 0x541cull /* TIOCLINUX */, 0x5423ull /* TIOCSETD */,
+                             0x540cull /* TIOCEXCL */}) {
+          EXPECT_EQ(f.Call(SYS_ioctl, {0, req}), kEperm) << "ioctl " << req;
+          EXPECT_EQ(f.Call(SYS_ioctl, {0, req | high}), kEperm) << "ioctl " << req << " with high bits";
+          EXPECT_EQ(f.Call(SYS_ioctl, {0 | high, req | 0x100000000ull}), kEperm) << "ioctl " << req;
+        }
+        EXPECT_EQ(f.Call(SYS_ioctl, {0, 0x5413 /* TIOCGWINSZ */}), kAllow);
+        EXPECT_EQ(f.Call(SYS_ioctl, {0, 0x541b /* FIONREAD */}), kAllow);
+
+        // sockets every mode refuses: raw IP, packet, vsock, datagram Unix
+        // (unless all Unix sockets are allowed), socketpair beyond AF_UNIX
+        for (uint64_t fl : {(uint64_t)0, (uint64_t)0x80000 /* SOCK_CLOEXEC */, (uint64_t)0x800 /* SOCK_NONBLOCK */, high}) {
+          EXPECT_EQ(f.Call(SYS_socket, {AF_INET, SOCK_RAW | fl, 1}), kEperm);
+          EXPECT_EQ(f.Call(SYS_socket, {AF_INET6, SOCK_RAW | fl, 58}), kEperm);
+          EXPECT_EQ(f.Call(SYS_socket, {AF_INET, SOCK_PACKET | fl}), kEperm);
+          EXPECT_EQ(f.Call(SYS_socket, {AF_PACKET, SOCK_RAW | fl}), kEperm);
+          EXPECT_EQ(f.Call(SYS_socket, {AF_PACKET, SOCK_DGRAM | fl}), kEperm);
+          EXPECT_EQ(f.Call(SYS_socket, {40 /* AF_VSOCK */, SOCK_STREAM | fl}), kEperm);
+          EXPECT_EQ(f.Call(SYS_socket, {40 | high, SOCK_STREAM | fl}), kEperm);
+          EXPECT_EQ(f.Call(SYS_socketpair, {AF_INET, SOCK_STREAM | fl}), kEperm);
+          EXPECT_EQ(f.Call(SYS_socketpair, {AF_UNIX, SOCK_STREAM | fl}), kAllow);
+          for (uint64_t t : {(uint64_t)SOCK_DGRAM, (uint64_t)SOCK_RAW}) {
+            EXPECT_EQ(f.Call(SYS_socket, {AF_UNIX, t | fl}), unix_all ? kAllow : kEperm);
+            EXPECT_EQ(f.Call(SYS_socketpair, {AF_UNIX, t | fl}), unix_all ? kAllow : kEperm);
+          }
+        }
+
+        // the families of each network mode
+        uint32_t unix_stream = net == BW_SECCOMP_NET_RESTRICTED || unix_all ? kAllow : kEperm;
+        uint32_t inet = net == BW_SECCOMP_NET_RESTRICTED ? kEperm : kAllow;
+        uint32_t netlink_route = net == BW_SECCOMP_NET_ENABLED ? kAllow : kEperm;
+        EXPECT_EQ(f.Call(SYS_socket, {AF_UNIX, SOCK_STREAM}), unix_stream);
+        EXPECT_EQ(f.Call(SYS_socket, {AF_INET, SOCK_STREAM}), inet);
+        EXPECT_EQ(f.Call(SYS_socket, {AF_INET, SOCK_DGRAM}), inet);
+        EXPECT_EQ(f.Call(SYS_socket, {AF_INET6, SOCK_STREAM | SOCK_CLOEXEC}), inet);
+        EXPECT_EQ(f.Call(SYS_socket, {AF_INET6, SOCK_DGRAM}), inet);
+        EXPECT_EQ(f.Call(SYS_socket, {AF_NETLINK, SOCK_RAW, 0 /* NETLINK_ROUTE */}), netlink_route);
+        EXPECT_EQ(f.Call(SYS_socket, {AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, 0}), netlink_route);
+        for (uint64_t proto : {4ull /* SOCK_DIAG */, 9ull /* AUDIT */, 15ull /* KOBJECT_UEVENT */, 16ull, 21ull,
+                               0x100000000ull /* SOCK_DIAG with high bits */ | 4})
+          EXPECT_EQ(f.Call(SYS_socket, {AF_NETLINK, SOCK_RAW, proto}), kEperm) << "netlink " << proto;
+        for (uint64_t fam : {3ull /* AX25 */, 4ull /* IPX */, 9ull /* X25 */, 30ull /* TIPC */, 21ull /* RDS */,
+                             38ull /* ALG */, 41ull /* KCM */, 44ull /* XDP */, 45ull /* MCTP */, 46ull, 255ull,
+                             0x80000000ull, 0xffffffffull})
+          EXPECT_EQ(f.Call(SYS_socket, {fam, SOCK_STREAM}), kEperm) << "family " << fam;
+        // restricted without an allow list: connect refused outright
+        EXPECT_EQ(f.Call(SYS_connect, {3, 0, 16}),
+                  net == BW_SECCOMP_NET_RESTRICTED && !unix_all ? kEperm : kAllow);
+      }
+}
+#endif
 
 }  // namespace seccomp_layout

@@ -1761,6 +1761,11 @@ def sighup_is_forwarded(t):
 
 
 @case
+def sigquit_is_forwarded(t):
+    eq(run_and_signal(t, "QUIT"), (3, "got-QUIT\n"))
+
+
+@case
 def stopped_launcher_stops_the_whole_sandbox(t):
     """SIGTSTP (a terminal's ^Z) reaches csb-bwrap, not the sandbox, which
     runs in a session of its own: csb-bwrap stops, and with it every
@@ -2863,15 +2868,69 @@ def missing_bwrap_fails_closed(t):
     contains(err, "--bwrap")
 
 
+def logging_bwrap(t, name, help_filter=""):
+    """A bwrap wrapper that records every way it is run (into
+    `name`.log) and otherwise behaves as /usr/bin/bwrap, its --help
+    passed through help_filter."""
+    log = os.path.join(t.base, name + ".log")
+    path = t.write(name + "/bwrap", "#!/bin/sh\n"
+                   f"echo \"$1\" >> {log}\n"
+                   f"if [ \"$1\" = --help ]; then /usr/bin/bwrap --help {help_filter}; exit 0; fi\n"
+                   "exec /usr/bin/bwrap \"$@\"\n", mode=0o755)
+    return path, log
+
+
 @case
 def bwrap_planted_in_cwd_is_skipped(t):
+    """A fully working bwrap the repository planted on PATH (inside the
+    working directory) is never run, not even asked --help."""
     if CODEX:
         raise Skip("csb command line")
-    fake = t.write("ws/bin/bwrap", "#!/bin/sh\necho planted > /tmp/never\nexit 99\n", mode=0o755)
+    fake, log = logging_bwrap(t, "ws/bin")
     t.policy()
     env = {"PATH": os.path.dirname(fake) + ":/usr/bin:/bin"}
-    rc, out, _ = t.sh("echo real-sandbox", env=env)
-    eq((rc, out), (0, "real-sandbox\n"))
+    rc, out, err = t.sh("echo real-sandbox", env=env)
+    eq((rc, out), (0, "real-sandbox\n"), f"run (stderr {err!r})")
+    eq(os.path.exists(log), False, "the planted bwrap was run")
+    rc, out, _ = t.run(["true"], extra=["--explain"], env=env)
+    eq(rc, 0)
+    contains(out, "backend: bubblewrap /usr/bin/bwrap (PATH)")
+
+
+@case
+def path_bwrap_without_the_needed_flags_is_skipped(t):
+    """The first bwrap on PATH lacks --perms and --as-pid-1 (older than
+    0.5): the next one is used."""
+    if CODEX:
+        raise Skip("csb command line")
+    old, log = logging_bwrap(t, "old", "| grep -v -e --perms -e --as-pid-1")
+    t.policy()
+    env = {"PATH": os.path.dirname(old) + ":/usr/bin:/bin"}
+    rc, out, err = t.sh("echo real-sandbox", env=env)
+    eq((rc, out), (0, "real-sandbox\n"), f"run (stderr {err!r})")
+    with open(log) as f:
+        eq(f.read(), "--help\n", "runs of the old bwrap")
+    rc, out, _ = t.run(["true"], extra=["--explain"], env=env)
+    eq(rc, 0)
+    contains(out, "backend: bubblewrap /usr/bin/bwrap (PATH)")
+
+
+@case
+def no_usable_bwrap_fails_closed_with_a_diagnosis(t):
+    """Only a bwrap lacking the needed flags on PATH and none bundled:
+    exit 69 before anything runs, naming what was skipped and the fix."""
+    if CODEX:
+        raise Skip("csb command line")
+    old, log = logging_bwrap(t, "old", "| grep -v -e --perms -e --as-pid-1")
+    t.policy()
+    rc, out, err = t.sh(f"touch {t.ws}/ran", env={"PATH": os.path.dirname(old)})
+    eq((rc, out), (69, ""), f"status (stderr {err!r})")
+    contains(err, "bubblewrap is unavailable: no usable bwrap on PATH; skipped " + old + " lacks --perms")
+    contains(err, "no bundled bubblewrap at ")
+    contains(err, "apt install bubblewrap")
+    eq(t.exists("ws/ran"), False, "command ran")
+    with open(log) as f:
+        eq(f.read(), "--help\n", "runs of the old bwrap")
 
 
 @case

@@ -2983,6 +2983,37 @@ def missing_user_namespaces_fail_closed_with_the_fix(t):
     eq(t.exists("ws/ran"), False, "command ran")
 
 
+def run_with_proc_version(t, version, args):
+    """csb-bwrap ARGS in a user and mount namespace of its own where
+    /proc/version reads `version` (as on a WSL kernel)."""
+    fake = t.write("version", version + "\n")
+    return subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "/bin/sh", "-c",
+                           'mount --bind "$0" /proc/version && exec "$@"', fake, t.bin, "--policy", t.pfile, *args],
+                          cwd=t.ws, capture_output=True, text=True, timeout=TIMEOUT)
+
+
+@case
+def wsl1_is_refused(t):
+    """WSL1 has no user namespaces: refused with exit 69 and the fix
+    before anything runs; WSL2 (a real Linux kernel) is not."""
+    if CODEX:
+        raise Skip("csb host detection")
+    t.policy()
+    for version in ("Linux version 4.4.0-19041-Microsoft (Microsoft@Microsoft.com) (gcc version 5.4.0 (GCC) ) "
+                    "#1237-Microsoft Sat Sep 11 14:32:00 PST 2021",
+                    "Linux version 5.10.16.3-microsoft-wsl1 (x@y) #1 SMP"):
+        p = run_with_proc_version(t, version, ["--", "/bin/sh", "-c", f"touch {t.ws}/ran"])
+        eq((p.returncode, p.stdout, p.stderr), (69, "", "csb-bwrap: error: csb-bwrap uses bubblewrap, which WSL1 "
+                                                "cannot run (no user namespaces); use WSL2\n"), version)
+        eq(t.exists("ws/ran"), False, "command ran")
+    for version in ("Linux version 5.15.153.1-microsoft-standard-WSL2 (root@941d701f84f1) (gcc (GCC) 11.2.0) #1 SMP",
+                    "Linux version 6.6.36.3-microsoft-standard-WSL2+ #1 SMP",
+                    "Linux version 4.19.84-microsoft-standard (oe-user@oe-host) (gcc version 8.2.0 (GCC)) #1 SMP"):
+        p = run_with_proc_version(t, version, ["--print-argv", "--", "true"])
+        eq(p.returncode, 0, f"{version} (stderr {p.stderr!r})")
+        eq(json.loads(p.stdout)[-1], "true", "argv")
+
+
 @case
 def broken_stderr_still_removes_mount_targets(t):
     """A message csb-bwrap writes once the mount targets exist (here bubblewrap's

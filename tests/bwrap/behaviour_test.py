@@ -19,6 +19,7 @@ import json
 import re
 import os
 import resource
+import shlex
 import shutil
 import signal
 import stat
@@ -2974,13 +2975,25 @@ def host_refusing_proc_is_retried_without_it(t):
 def missing_user_namespaces_fail_closed_with_the_fix(t):
     if CODEX:
         raise Skip("csb command line")
-    w = fake_bwrap(t, "nouserns", 'echo "bwrap: setting up uid map: Permission denied" >&2; exit 1\n')
     t.policy()
-    rc, out, err = t.sh(f"touch {t.ws}/ran", extra=["--bwrap", w])
-    eq((rc, out), (69, ""))
-    contains(err, "user namespace")
-    contains(err, "apparmor_restrict_unprivileged_userns")
-    eq(t.exists("ws/ran"), False, "command ran")
+    # Ubuntu's AppArmor restriction; Debian's kernel.unprivileged_userns_clone=0
+    # (bubblewrap 0.8's words, then older ones); user.max_user_namespaces=0
+    for i, msg in enumerate(["bwrap: setting up uid map: Permission denied",
+                             "bwrap: No permissions to create new namespace, likely because the kernel does not "
+                             "allow non-privileged user namespaces. See <https://deb.li/bubblewrap> or "
+                             "<file:///usr/share/doc/bubblewrap/README.Debian.gz>.",
+                             "bwrap: No permissions to creating new namespace, likely because the kernel does not "
+                             "allow non-privileged user namespaces. On e.g. debian this can be enabled with "
+                             "'sysctl kernel.unprivileged_userns_clone=1'.",
+                             "bwrap: Creating new namespace failed: nesting depth or /proc/sys/user/max_*_namespaces "
+                             "exceeded (ENOSPC)"]):
+        w = fake_bwrap(t, "nouserns%d" % i, "echo %s >&2; exit 1\n" % shlex.quote(msg))
+        rc, out, err = t.sh(f"touch {t.ws}/ran", extra=["--bwrap", w])
+        eq((rc, out), (69, ""), msg)
+        contains(err, "cannot create the sandbox's user namespace (" + msg + "). Fix: ")
+        contains(err, "apparmor_restrict_unprivileged_userns")
+        contains(err, "kernel.unprivileged_userns_clone=1")
+        eq(t.exists("ws/ran"), False, "command ran")
 
 
 def run_with_proc_version(t, version, args):

@@ -845,6 +845,20 @@ TEST(Errors, ProcAndUsernsClassification) {
   EXPECT_FALSE(bw_is_proc_failure("bwrap: Can't bind mount /dev/null: Operation not permitted"));
   EXPECT_TRUE(bw_is_userns_failure("bwrap: setting up uid map: Permission denied"));
   EXPECT_TRUE(bw_is_userns_failure("bwrap: loopback: Failed RTM_NEWADDR: Operation not permitted"));
+  // what bubblewrap says when unshare(CLONE_NEWUSER) fails, in each of
+  // its spellings (0.4-0.6, 0.8 as shipped by Debian and bundled here, later)
+  EXPECT_TRUE(bw_is_userns_failure("bwrap: No permissions to creating new namespace, likely because the kernel "
+                                   "does not allow non-privileged user namespaces. On e.g. debian this can be "
+                                   "enabled with 'sysctl kernel.unprivileged_userns_clone=1'."));
+  EXPECT_TRUE(bw_is_userns_failure("bwrap: No permissions to create new namespace, likely because the kernel does "
+                                   "not allow non-privileged user namespaces. See <https://deb.li/bubblewrap> or "
+                                   "<file:///usr/share/doc/bubblewrap/README.Debian.gz>."));
+  EXPECT_TRUE(bw_is_userns_failure("bwrap: No permissions to create a new namespace, likely because the kernel "
+                                   "does not allow non-privileged user namespaces."));
+  EXPECT_TRUE(bw_is_userns_failure("bwrap: Creating new namespace failed: nesting depth or "
+                                   "/proc/sys/user/max_*_namespaces exceeded (ENOSPC)"));
+  EXPECT_TRUE(bw_is_userns_failure("bwrap: Creating new namespace failed, likely because the kernel does not "
+                                   "support user namespaces.  bwrap must be installed setuid on such systems."));
   EXPECT_FALSE(bw_is_userns_failure("bwrap: execvp x: No such file or directory"));
 }
 

@@ -244,7 +244,10 @@ int bw_is_proc_failure(const char *text) {
 int bw_is_userns_failure(const char *text) {
   static const char *const snippets[] = {
       "setting up uid map: Permission denied",
-      "No permissions to create a new namespace",
+      /* unshare(CLONE_NEWUSER) refused: "No permissions to creating new
+       * namespace" (0.4-0.6), "... to create new namespace" (0.8),
+       * "... to create a new namespace" */
+      "No permissions to creat",
       "loopback: Failed RTM_NEWADDR",
       "loopback: Failed RTM_NEWLINK",
       "Creating new namespace failed",

@@ -2740,6 +2740,34 @@ def print_argv_is_json(t):
 
 
 @case
+def print_argv_is_the_argv_a_run_uses_and_runs_nothing(t):
+    """--print-argv prints the very argv a run hands bubblewrap (but for
+    the numbers of descriptors, which are the printing process's own),
+    and exits: the command does not run and no mount target stays."""
+    if CODEX:
+        raise Skip("csb command line")
+    log = os.path.join(t.base, "argv.log")
+    w = fake_bwrap(t, "logging", f"printf '%s\\n' \"$@\" > {log}\n")
+    t.write("ws/secret", "s")
+    t.policy([("/", "read"), (t.ws, "write"), (t.ws + "/secret", "deny"), (t.ws + "/later", "deny")])
+    cmd = ["/bin/sh", "-c", f"touch {t.ws}/ran; cat {t.ws}/secret 2>/dev/null || echo hidden"]
+    rc, out, err = t.run(cmd, extra=["--bwrap", w, "--print-argv"])
+    eq((rc, err), (0, ""), "print-argv")
+    printed = json.loads(out)
+    eq(sorted(os.listdir(t.ws)), ["secret"], "workspace after --print-argv")
+    eq(os.path.exists(log), False, "bubblewrap ran")
+    rc, out, err = t.run(cmd, extra=["--bwrap", w])
+    eq((rc, out), (0, "hidden\n"), f"run (stderr {err!r})")
+    with open(log) as f:
+        ran = f.read().split("\n")[:-1]
+
+    def norm(argv):
+        return [re.sub(r"^(/proc/self/fd/)?[0-9]+$", r"\1N", a) for a in argv]
+    eq(printed[0], w, "bubblewrap")
+    eq(norm(printed[1:]), norm(ran), "argv of the run")
+
+
+@case
 def print_argv_refuses_words_json_cannot_carry(t):
     if CODEX:
         raise Skip("csb command line")
@@ -2757,11 +2785,16 @@ def explain_names_rules(t):
         raise Skip("csb command line")
     t.write("ws/.env", "x")
     t.policy([("/", "read"), (t.ws, "write"), (t.ws + "/.env", "deny")])
-    rc, out, _ = t.run(["true"], extra=["--explain"])
+    rc, out, _ = t.run(["touch", t.ws + "/ran"], extra=["--explain"])
     eq(rc, 0)
+    contains(out, "backend: bubblewrap ")
     contains(out, "writable root " + t.ws)
     contains(out, "deny " + t.ws + "/.env")
-    contains(out, "network: restricted")
+    contains(out, "missing " + t.ws + "/.git kept impossible to create")
+    contains(out, "host mount target " + t.ws + "/.git (empty dir) removed after the run")
+    contains(out, "network: restricted (own network namespace; seccomp allows AF_UNIX sockets only)")
+    contains(out, "seccomp: ptrace, ")
+    eq(sorted(os.listdir(t.ws)), [".env"], "workspace after --explain (nothing ran, no mount target left)")
 
 
 @case

@@ -2849,12 +2849,102 @@ def landlock_backend_read_only(t):
     eq(t.exists("outside/w"), False, "created")
 
 
+def landlock_abi():
+    """The kernel's Landlock ABI version (0: none)."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    v = libc.syscall(444, None, ctypes.c_size_t(0), ctypes.c_uint(1))  # landlock_create_ruleset(VERSION)
+    return v if v > 0 else 0
+
+
+def without_landlock():
+    """A preexec_fn: from here on landlock_create_ruleset fails with ENOSYS,
+    as on a kernel without Landlock (a seccomp filter of our own)."""
+    import ctypes
+    import struct
+    prog = b"".join(struct.pack("HBBI", *i) for i in (
+        (0x20, 0, 0, 0),                        # ld [nr]
+        (0x15, 0, 1, 444),                      # jeq landlock_create_ruleset
+        (0x06, 0, 0, 0x00050000 | 38),          # ret ERRNO(ENOSYS)
+        (0x06, 0, 0, 0x7fff0000)))              # ret ALLOW
+    buf = ctypes.create_string_buffer(prog)
+    fprog = struct.pack("HxxxxxxP", len(prog) // 8, ctypes.addressof(buf))
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(38, 1, 0, 0, 0) != 0 or libc.prctl(22, 2, ctypes.c_char_p(fprog), 0, 0) != 0:  # NO_NEW_PRIVS, SECCOMP
+        os._exit(99)
+
+
+@case
+def landlock_backend_restricted_read_grants_only_listed_roots(t):
+    """Restricted reads under Landlock: the listed root and the platform
+    minimum are readable, the rest is not; /dev/null is writable."""
+    if CODEX:
+        raise Skip("csb Landlock backend")
+    t.write("outside/pub/a", "public")
+    t.write("outside/secret", "secret")
+    t.policy([(t.out + "/pub", "read")], minimal=True, backend="landlock")
+    rc, out, err = t.sh(f"cat {t.out}/pub/a; echo; cat {t.out}/secret 2>/dev/null || echo secret-denied; "
+                        f"ls {t.out} 2>/dev/null || echo ls-denied; echo x > /dev/null && echo null-ok; "
+                        f"printf x > {t.out}/pub/w 2>/dev/null || echo write-denied; exit 4", cwd=t.out + "/pub")
+    eq((rc, out), (4, "public\nsecret-denied\nls-denied\nnull-ok\nwrite-denied\n"), f"(stderr {err!r})")
+    eq(t.exists("outside/pub/w"), False, "created")
+
+
+@case
+def landlock_backend_full_write_keeps_the_filter(t):
+    """`/` writable under Landlock: files anywhere can be written and their
+    modes changed, and the network filter of a restricted network still
+    holds."""
+    if CODEX:
+        raise Skip("csb Landlock backend")
+    t.write("outside/f", "old")
+    t.policy([("/", "write", ":root")], backend="landlock")
+    srv = TcpServer()
+    try:
+        rc, out, err = t.sh(f"printf new > {t.out}/f && chmod 600 {t.out}/f && cat {t.out}/f; echo; "
+                            f"{PY} -c \"{PROBE_TCP}\" 127.0.0.1 {srv.port}")
+        eq((rc, out), (0, "new\nblocked PermissionError\n"), f"(stderr {err!r})")
+        eq(stat.S_IMODE(os.stat(os.path.join(t.out, "f")).st_mode), 0o600, "mode")
+    finally:
+        srv.close()
+
+
+@case
+def landlock_backend_negotiates_the_abi_and_fails_closed_without_landlock(t):
+    if CODEX:
+        raise Skip("csb Landlock backend")
+    abi = landlock_abi()
+    if abi == 0:
+        raise Skip("no Landlock on this kernel")
+    t.policy([("/", "read")], backend="landlock")
+    rc, out, err = t.run(["true"], extra=["--explain"])
+    eq((rc, err), (0, ""), "explain")
+    contains(out, "backend: legacy Landlock (ABI %d)\n" % abi)
+    argv, _ = t.argv(["/bin/sh", "-c", f"touch {t.ws}/ran; echo ran"])
+    p = subprocess.run(argv, cwd=t.ws, capture_output=True, text=True, timeout=TIMEOUT, preexec_fn=without_landlock)
+    eq((p.returncode, p.stdout), (69, ""), f"without Landlock (stderr {p.stderr!r})")
+    contains(p.stderr, "cannot enforce this policy with the legacy Landlock backend: Landlock is not available "
+                       "on this kernel")
+    eq(t.exists("ws/ran"), False, "command ran")
+    p = subprocess.run(t.argv(["true"], extra=["--explain"])[0], cwd=t.ws, capture_output=True, text=True,
+                       timeout=TIMEOUT, preexec_fn=without_landlock)
+    eq(p.returncode, 0, "explain without Landlock")
+    contains(p.stdout, "backend: legacy Landlock (ABI 0); REFUSED: Landlock is not available")
+
+
 @case
 def landlock_backend_refuses_what_it_cannot_express(t):
     t.policy([("/", "read"), (t.ws, "write")], backend="landlock")
     rc, out, err = t.sh("echo ran")
     eq((rc, out), (69, ""))
     contains(err, "Landlock")
+    # `/` writable as a writable root (not the `:root` rule): its
+    # protected names are carve-outs Landlock cannot make
+    t.policy([("/", "write")], backend="landlock")
+    rc, out, err = t.sh("echo ran")
+    eq((rc, out), (69, ""))
+    contains(err, "Landlock backend: protected metadata /.git under writable root / cannot be kept read-only")
 
 
 @case

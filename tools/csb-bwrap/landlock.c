@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "csb_bwrap.h"
+#include "csb_paths.h"
 
 #ifndef SYS_landlock_create_ruleset
 #define SYS_landlock_create_ruleset 444
@@ -111,10 +112,14 @@ char *bw_landlock_unsupported(const csb_policy *p, const csb_policy_view *v) {
         return csb_xasprintf("read-only carve-out %s under writable root %s cannot be expressed "
                              "with Landlock; use the bubblewrap backend",
                              w->read_only_subpaths.items[0], w->root);
-      if (w->protected_names.len > 0)
-        return csb_xasprintf("protected metadata %s/%s under writable root %s cannot be kept "
-                             "read-only with Landlock; use the bubblewrap backend",
-                             w->root, w->protected_names.items[0], w->root);
+      if (w->protected_names.len > 0) {
+        char *name = csb_path_join(w->root, w->protected_names.items[0]);
+        char *why = csb_xasprintf("protected metadata %s under writable root %s cannot be kept "
+                                  "read-only with Landlock; use the bubblewrap backend",
+                                  name, w->root);
+        free(name);
+        return why;
+      }
     }
     /* Landlock does not control chmod, chown, utimes or xattrs: the
      * filter refuses them, which only a policy that writes nothing can

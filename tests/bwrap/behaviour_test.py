@@ -760,6 +760,23 @@ def dev_shm_not_allowed_breaks_multiprocessing_lock(t):
 
 
 @case
+def dev_shm_not_readable_is_empty_and_breaks_multiprocessing_lock(t):
+    """Restricted reads that do not list /dev/shm: an empty read-only
+    directory, not the host's (nor bubblewrap's writable one)."""
+    name = "/dev/shm/csb-bwrap-test-%d" % os.getpid()
+    with open(name, "w") as f:
+        f.write("host")
+    try:
+        t.policy([(t.ws, "write")], minimal=True)
+        rc, out, err = t.run([PY, "-c", "import multiprocessing as m, os\nprint(os.listdir('/dev/shm'))\n"
+                              "try:\n  m.Lock(); print('lock-ok')\n"
+                              "except OSError as e:\n  print('lock-failed', e.strerror)"])
+        eq((rc, out), (0, "[]\nlock-failed Read-only file system\n"), f"(stderr {err!r})")
+    finally:
+        os.unlink(name)
+
+
+@case
 def dev_shm_writable_allows_multiprocessing_lock(t):
     t.policy([("/", "read"), (t.ws, "write"), ("/dev/shm", "write")])
     code = ("import multiprocessing as m\n"

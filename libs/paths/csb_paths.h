@@ -407,14 +407,20 @@ typedef struct csb_glob_expand_stats {
  * other file types. The walk descends only into directories below which
  * the pattern can still match, reads directories with getdents64 and d_type
  * where available (an entry listed without a type is inspected with
- * fstatat, not following symlinks), and silently skips directories it may
- * not read (EACCES) or that vanish during the walk. A missing prefix
- * yields no matches.
+ * fstatat, not following symlinks), and silently skips directories that
+ * vanish during the walk and those it may not read (EACCES, EPERM) whose
+ * contents this user cannot reach either. A missing prefix yields no
+ * matches.
  *
  * On success the matches are appended to `out` sorted bytewise and
  * deduplicated (among themselves). On failure `out` is unchanged.
  * Errors: relative pattern, more than max_matches matches, a tree deeper
- * than CSB_GLOB_MAX_WALK_DEPTH, unexpected I/O errors. Like compile errors,
+ * than CSB_GLOB_MAX_WALK_DEPTH, unexpected I/O errors, and (POSIX) a
+ * directory the walk may not list although this user could reach what it
+ * holds: one it may search (a name in it opens without being listed), or
+ * one this user could make readable or searchable with chmod (it, or the
+ * directory above it, is the user's own). Skipping it would leave a match
+ * in it readable to a command run as this user. Like compile errors,
  * the messages do not repeat the pattern (e.g. "more than 8192 matching
  * paths under `/repo`"); callers add it.
  *

@@ -858,9 +858,78 @@ static int skippable_open_error(int e) {
   return e == EACCES || e == EPERM || e == ENOENT || e == ENOTDIR || e == ELOOP;
 }
 
+#if !defined(_WIN32)
+/* Why the directory `name` in `dirfd` (AT_FDCWD with an absolute name for
+ * the prefix), which this user may not open for listing (EACCES, EPERM),
+ * still exposes what it holds to this user, or NULL when it does not:
+ * with search permission a name in it opens without being listed, and
+ * its owner (or the owner of the directory above it, when that one may
+ * not be searched) can grant the missing permission with chmod. Skipping
+ * such a directory would leave a matching path readable by a command run
+ * as this user. */
+static const char *unlisted_exposure(int dirfd, const char *name) {
+  struct stat st;
+  /* (The prefix is opened following symlinks, everything below it not.) */
+  if (fstatat(dirfd, name, &st, dirfd == AT_FDCWD ? 0 : AT_SYMLINK_NOFOLLOW) == 0) {
+    if (st.st_uid == geteuid()) return "it belongs to this user, who may make it readable";
+    if (faccessat(dirfd, name, X_OK, AT_EACCESS) == 0)
+      return "it may be searched, so a name in it opens without being listed";
+    return NULL;
+  }
+  if (errno != EACCES) return NULL;
+  /* The directory above may be listed but not searched. */
+  if (dirfd != AT_FDCWD) {
+    if (fstat(dirfd, &st) == 0 && st.st_uid == geteuid())
+      return "the directory holding it belongs to this user, who may make that searchable";
+    return NULL;
+  }
+  /* The prefix: find the deepest ancestor that can be looked at; it is
+   * the one that may not be searched. */
+  char *a = csb_xstrdup(name);
+  const char *why = NULL;
+  for (;;) {
+    char *slash = strrchr(a, '/');
+    if (!slash) break;
+    if (slash == a) slash[1] = '\0';
+    else *slash = '\0';
+    if (stat(a, &st) == 0) {
+      if (st.st_uid == geteuid())
+        why = "a directory on the way to it belongs to this user, who may make that searchable";
+      break;
+    }
+    if (errno != EACCES || strcmp(a, "/") == 0) break;
+  }
+  free(a);
+  return why;
+}
+#endif
+
 static int open_fail(walker *W, const char *what, int e) {
   csb_error_set(&W->err, "cannot open `%s`: %s", what, strerror(e));
   return walker_failed(W);
+}
+
+/* A directory that could not be opened with errno `e`: 1 to skip it
+ * (gone, not a directory, a symlink, or unreadable and unreachable for
+ * this user), 0 after recording the error. `path` is its full path. */
+static int skip_unopened(walker *W, int dirfd, const char *name, const char *path, int e) {
+  if (!skippable_open_error(e)) return open_fail(W, path, e);
+#if !defined(_WIN32)
+  if (e == EACCES || e == EPERM) {
+    const char *why = unlisted_exposure(dirfd, name);
+    if (why) {
+      csb_error_set(&W->err,
+                    "cannot list `%s` (%s), although a command run as this user could "
+                    "reach what it holds (%s): make it readable, or narrow the deny glob",
+                    path, strerror(e), why);
+      return walker_failed(W);
+    }
+  }
+#else
+  (void)dirfd;
+  (void)name;
+#endif
+  return 1;
 }
 
 static void set_path(walker *W, size_t keep, const char *name, size_t len) {
@@ -887,10 +956,11 @@ static int walk(walker *W, int fd, int depth, const wstate *st) {
     wchild c = W->children[F->next_child++];
     const char *name = W->names + c.name_off;
     int cfd = openat(F->fd, name, DIR_OPEN_FLAGS | O_NOFOLLOW);
+    int e = errno;
     set_path(W, F->path_len, name, c.name_len);
     if (cfd < 0) {
-      if (skippable_open_error(errno)) continue;
-      return open_fail(W, W->path.data, errno);
+      if (skip_unopened(W, F->fd, name, W->path.data, e)) continue;
+      return 0;
     }
     push_frame(W, cfd, F->depth + 1, &c.st);
   }
@@ -910,16 +980,18 @@ static int open_item(walker *W, const witem *it) {
     char *comp = csb_xstrndup(p, n);
     int nfd = openat(fd, comp, DIR_OPEN_FLAGS | O_NOFOLLOW);
     int err = errno;
-    free(comp);
-    close(fd);
     if (nfd < 0) {
-      if (skippable_open_error(err)) return -1;
       set_path(W, 0, NULL, 0);
       csb_buf_puts(&W->path, X->root_path);
       csb_buf_putc(&W->path, '/');
-      csb_buf_puts(&W->path, it->rel);
-      return open_fail(W, W->path.data, err), -2;
+      csb_buf_append(&W->path, it->rel, (size_t)(p - it->rel) + n);
+      int skip = skip_unopened(W, fd, comp, W->path.data, err);
+      free(comp);
+      close(fd);
+      return skip ? -1 : -2;
     }
+    free(comp);
+    close(fd);
     fd = nfd;
     p += n;
     while (*p == '/') p++;
@@ -1286,8 +1358,16 @@ int csb_glob_expand_ex(const csb_glob *g, const csb_glob_expand_opts *opts,
   int fd = open(root, DIR_OPEN_FLAGS);
   if (fd < 0) {
     int e = errno;
-    if (skippable_open_error(e)) return 1;
-    return csb_error_set(err, "cannot open `%s`: %s", root, strerror(e));
+    if (!skippable_open_error(e)) return csb_error_set(err, "cannot open `%s`: %s", root, strerror(e));
+#if !defined(_WIN32)
+    const char *why = e == EACCES || e == EPERM ? unlisted_exposure(AT_FDCWD, root) : NULL;
+    if (why)
+      return csb_error_set(err,
+                           "cannot list `%s` (%s), although a command run as this user could "
+                           "reach what it holds (%s): make it readable, or narrow the deny glob",
+                           root, strerror(e), why);
+#endif
+    return 1;
   }
 
   expansion X;

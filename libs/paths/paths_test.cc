@@ -1471,34 +1471,100 @@ class ExpandPublicTest : public ExpandTest {
   ExpandPublicTest() : ExpandTest(true) {}
 };
 
-TEST_F(ExpandPublicTest, UnreadableDirectoriesAreSkipped) {
+// A directory the walk may not list is skipped only when a command run as
+// the same user could not reach what it holds either: not when it may be
+// searched (`cat traverse-only/z.env` works without listing it), nor when
+// the user owns it or the directory above it (chmod makes it readable or
+// searchable), since the match in it would stay readable.
+TEST_F(ExpandPublicTest, UnreadableDirectoriesAreSkippedOnlyWhenUnreachable) {
   Touch(r + "/locked/x.env");
   Touch(r + "/locked/sub/y.env");
   Touch(r + "/traverse-only/z.env");
+  Touch(r + "/list-only/sub/w.env");
   ASSERT_EQ(chmod((r + "/locked").c_str(), 0000), 0);
-  ASSERT_EQ(chmod((r + "/traverse-only").c_str(), 0111), 0);
+  ASSERT_EQ(chmod((r + "/list-only").c_str(), 0444), 0);
   std::string pattern = r + "/**/*.env";
   std::string dirs = r + "/**";
-  std::string expect_locked = r + "/locked";
+  std::string locked = r + "/locked";
+  // The runner's own files (when the tests do not run as root) are
+  // always reachable by their owner.
+  const bool own = geteuid() != 0;
+  auto has = [](const Expansion &e, const std::string &text) {
+    return !e.ok && e.error.find(text) != std::string::npos;
+  };
   int rc = RunUnprivileged([&]() {
     for (int threads : {1, 4}) {
+      // Someone else's directories that cannot be searched: skipped.
       Expansion e = Expand(pattern, -1, 0, 0, threads);
+      if (own) {
+        if (!has(e, "who may make it readable")) return 20;
+        continue;
+      }
       if (!e.ok) return 10;
       for (const auto &p : e.paths)
-        if (p.find("/locked/") != std::string::npos ||
-            p.find("/traverse-only/") != std::string::npos)
+        if (p.find("/locked/") != std::string::npos || p.find("/list-only/") != std::string::npos)
           return 11;
-      if (e.paths.size() != 10) return 12;
+      if (e.paths.size() != 11) return 12;
       Expansion all = Expand(dirs, -1, 0, 0, threads);
       if (!all.ok) return 13;
       // The unreadable directory itself is still reported.
-      if (!std::count(all.paths.begin(), all.paths.end(), expect_locked)) return 14;
+      if (!std::count(all.paths.begin(), all.paths.end(), locked)) return 14;
+      // As the prefix, or below one that cannot be searched.
+      Expansion p = Expand(locked + "/*.env", -1, 0, 0, threads);
+      if (!p.ok || !p.paths.empty()) return 15;
+      p = Expand(locked + "/sub/*.env", -1, 0, 0, threads);
+      if (!p.ok || !p.paths.empty()) return 16;
     }
     return 0;
   });
-  chmod((r + "/locked").c_str(), 0755);
-  chmod((r + "/traverse-only").c_str(), 0755);
   if (rc == kCannotDrop) GTEST_SKIP() << "cannot drop privileges";
+  EXPECT_EQ(rc, 0);
+  if (own) GTEST_SKIP() << "the rest needs root (directories of another user's)";
+
+  // A directory that may be searched but not listed.
+  ASSERT_EQ(chmod((r + "/traverse-only").c_str(), 0111), 0);
+  std::string msg = "cannot list `" + r + "/traverse-only` (Permission denied), although a command "
+                    "run as this user could reach what it holds (it may be searched, so a name in "
+                    "it opens without being listed): make it readable, or narrow the deny glob";
+  rc = RunUnprivileged([&]() {
+    for (int threads : {1, 4}) {
+      if (Expand(pattern, -1, 0, 0, threads).error != msg) return 30;
+      if (Expand(r + "/traverse-only/*.env", -1, 0, 0, threads).error != msg) return 31;
+    }
+    return 0;
+  });
+  EXPECT_EQ(rc, 0);
+  ASSERT_EQ(chmod((r + "/traverse-only").c_str(), 0755), 0);
+
+  // The user's own directories: it could chmod them (in a writable root).
+  if (chown(locked.c_str(), 65534, 65534) != 0) GTEST_SKIP() << "chown: " << strerror(errno);
+  rc = RunUnprivileged([&]() {
+    for (int threads : {1, 4}) {
+      if (!has(Expand(pattern, -1, 0, 0, threads),
+               "cannot list `" + locked + "` (Permission denied), although a command run as this "
+               "user could reach what it holds (it belongs to this user, who may make it readable)"))
+        return 40;
+      if (!has(Expand(locked + "/sub/*.env", -1, 0, 0, threads),
+               "cannot list `" + locked + "/sub` (Permission denied), although a command run as "
+               "this user could reach what it holds (a directory on the way to it belongs to this "
+               "user, who may make that searchable)"))
+        return 41;
+    }
+    return 0;
+  });
+  EXPECT_EQ(rc, 0);
+  ASSERT_EQ(chown(locked.c_str(), 0, 0), 0);
+  ASSERT_EQ(chown((r + "/list-only").c_str(), 65534, 65534), 0);
+  rc = RunUnprivileged([&]() {
+    for (int threads : {1, 4}) {
+      if (!has(Expand(pattern, -1, 0, 0, threads),
+               "cannot list `" + r + "/list-only/sub` (Permission denied), although a command run "
+               "as this user could reach what it holds (the directory holding it belongs to this "
+               "user, who may make that searchable)"))
+        return 50;
+    }
+    return 0;
+  });
   EXPECT_EQ(rc, 0);
 }
 

@@ -565,6 +565,32 @@ def deny_glob_masks_matches(t):
 
 
 @case
+def deny_glob_over_a_directory_searched_but_not_listed(t):
+    """A directory the command may search but not list (mode 0311, its
+    own) holds a match: its name opens without being listed, and its owner
+    could chmod it. Run by root, csb-bwrap lists it and masks the match;
+    run by its owner, a walk that skipped it would leave the match
+    readable, so the run is refused."""
+    t.write("ws/vault/prod.env", "SECRET")
+    t.write("ws/plain.txt", "plain")
+    os.chmod(os.path.join(t.ws, "vault"), 0o311)
+    try:
+        t.policy([("/", "read"), (t.ws, "write")], globs=[t.ws + "/**/*.env"])
+        rc, out, err = t.sh("cat vault/prod.env 2>/dev/null || echo denied; cat plain.txt")
+    finally:
+        os.chmod(os.path.join(t.ws, "vault"), 0o755)
+    if os.geteuid() == 0:
+        eq((rc, out), (0, "denied\nplain"))
+        return
+    if CODEX:
+        raise Skip("csb's refusal: a directory the deny glob cannot be expanded in")
+    eq((rc, out), (69, ""), err)
+    contains(err, f"cannot list `{t.ws}/vault` (Permission denied), although a command run as this "
+                  "user could reach what it holds (it belongs to this user, who may make it readable)",
+             "stderr")
+
+
+@case
 def deny_glob_scan_depth_is_honoured(t):
     t.write("ws/a.env", "A")
     t.write("ws/x/y/z/deep.env", "D")

@@ -431,6 +431,14 @@ typedef struct csb_glob_expand_stats {
  * csb_glob_static_prefix). */
 int csb_glob_expand_ex(const csb_glob *g, const csb_glob_expand_opts *opts,
                        csb_strv *out, csb_error *err);
+/* For a directory `dir` (absolute; symlinks in it followed) that could not
+ * be opened for listing with errno `e`: 1 with *err set ("cannot list
+ * `dir` (...), although a command run as this user could reach what it
+ * holds (...)") when skipping it would leave what it holds readable to
+ * this user, as csb_glob_expand_ex refuses such a directory; 0 when it
+ * may be skipped (gone, or unreadable and unreachable). Always 0 on
+ * Windows. */
+int csb_glob_unlisted_check(const char *dir, int e, csb_error *err);
 /* Shorthand for csb_glob_expand_ex without flags (threads chosen
  * automatically). */
 int csb_glob_expand(const csb_glob *g, int max_depth, size_t max_matches,
@@ -464,9 +472,11 @@ typedef enum csb_glob_node {
 
 typedef struct csb_glob_links_ops {
   /* Appends the names in directory `dir` ("." and ".." left out) to
-   * `names`, in any order. 0: it cannot be read or is gone, and is
-   * skipped (as the expansion walker skips it). */
-  int (*list)(void *ctx, const char *dir, csb_strv *names);
+   * `names`, in any order, and returns 1. 0: it cannot be read or is
+   * gone, and is skipped (as the expansion walker skips it); -1 with
+   * *err set stops the walk (a directory that may not be read although
+   * this user could reach what it holds: csb_glob_unlisted_check). */
+  int (*list)(void *ctx, const char *dir, csb_strv *names, csb_error *err);
   /* What `path` is. */
   csb_glob_node (*kind)(void *ctx, const char *path);
   /* The canonical path of the directory the link `link` leads to, or

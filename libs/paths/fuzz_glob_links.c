@@ -96,7 +96,8 @@ static int resolve(const tree *T, const char *path) {
   return cur;
 }
 
-static int cb_list(void *ctx, const char *dir, csb_strv *names) {
+static int cb_list(void *ctx, const char *dir, csb_strv *names, csb_error *err) {
+  (void)err;
   const tree *T = ctx;
   int d = resolve(T, dir);
   if (d < 0 || T->n[d].kind != N_DIR) return 0;

@@ -909,6 +909,22 @@ static int open_fail(walker *W, const char *what, int e) {
   return walker_failed(W);
 }
 
+#define UNLISTED_MSG                                                                  \
+  "cannot list `%s` (%s), although a command run as this user could reach what it " \
+  "holds (%s): make it readable, or narrow the deny glob"
+
+int csb_glob_unlisted_check(const char *dir, int e, csb_error *err) {
+#if !defined(_WIN32)
+  const char *why = e == EACCES || e == EPERM ? unlisted_exposure(AT_FDCWD, dir) : NULL;
+  if (why) return csb_error_set(err, UNLISTED_MSG, dir, strerror(e), why), 1;
+#else
+  (void)dir;
+  (void)e;
+  (void)err;
+#endif
+  return 0;
+}
+
 /* A directory that could not be opened with errno `e`: 1 to skip it
  * (gone, not a directory, a symlink, or unreadable and unreachable for
  * this user), 0 after recording the error. `path` is its full path. */
@@ -918,10 +934,7 @@ static int skip_unopened(walker *W, int dirfd, const char *name, const char *pat
   if (e == EACCES || e == EPERM) {
     const char *why = unlisted_exposure(dirfd, name);
     if (why) {
-      csb_error_set(&W->err,
-                    "cannot list `%s` (%s), although a command run as this user could "
-                    "reach what it holds (%s): make it readable, or narrow the deny glob",
-                    path, strerror(e), why);
+      csb_error_set(&W->err, UNLISTED_MSG, path, strerror(e), why);
       return walker_failed(W);
     }
   }
@@ -1359,15 +1372,7 @@ int csb_glob_expand_ex(const csb_glob *g, const csb_glob_expand_opts *opts,
   if (fd < 0) {
     int e = errno;
     if (!skippable_open_error(e)) return csb_error_set(err, "cannot open `%s`: %s", root, strerror(e));
-#if !defined(_WIN32)
-    const char *why = e == EACCES || e == EPERM ? unlisted_exposure(AT_FDCWD, root) : NULL;
-    if (why)
-      return csb_error_set(err,
-                           "cannot list `%s` (%s), although a command run as this user could "
-                           "reach what it holds (%s): make it readable, or narrow the deny glob",
-                           root, strerror(e), why);
-#endif
-    return 1;
+    return !csb_glob_unlisted_check(root, e, err);
   }
 
   expansion X;

@@ -71,8 +71,9 @@ static int walk_dir(walk *W, const char *lex, const char *dir, int depth) {
   if (depth >= CSB_GLOB_MAX_WALK_DEPTH) return too_deep(W, lex);
   csb_strv names;
   csb_strv_init(&names);
-  int ok = 1;
-  if (W->ops->list(W->w->ctx, dir, &names)) { /* else unreadable or gone: as the walker */
+  int listed = W->ops->list(W->w->ctx, dir, &names, W->err);
+  int ok = listed >= 0;
+  if (listed > 0) { /* else unreadable or gone: as the walker, or refused */
     if (names.len > 1) qsort(names.items, names.len, sizeof(char *), cmp_names);
     for (size_t i = 0; i < names.len && ok; i++)
       ok = ++W->visits > W->max_visits ? too_many(W)

@@ -46,10 +46,12 @@ struct Ctx {
   std::vector<std::string> entered;  // link targets looked at (dir_target)
   size_t stop_after = 0;             // on_match fails after this many (0: never)
   size_t root_len = 0;               // for the test form
+  std::string refuse;                // list fails for this directory
 };
 
 // Names in reverse order: the walk visits them sorted all the same.
-int List(void *, const char *dir, csb_strv *names) {
+int List(void *ctx, const char *dir, csb_strv *names, csb_error *err) {
+  if (static_cast<Ctx *>(ctx)->refuse == dir) return csb_error_set(err, "refused `%s`", dir), -1;
   struct dirent **ents = nullptr;
   int n = scandir(dir, &ents, nullptr, alphasort);
   if (n < 0) return 0;
@@ -319,6 +321,20 @@ TEST_F(GlobLinks, OnMatchStopsTheWalk) {
   EXPECT_FALSE(Walk("/w/**/*.env", CSB_GLOB_DEPTH_UNLIMITED, &c, &msg));
   EXPECT_EQ(msg, "stopped after 2");
   EXPECT_EQ(c.matches.size(), 2u);
+}
+
+// A directory list refuses (one that may not be read although the user
+// could reach what it holds) stops the walk with list's error, while one
+// it skips is left out.
+TEST_F(GlobLinks, ListRefusalStopsTheWalk) {
+  Ctx c;
+  c.refuse = r_ + "/out/sub";
+  std::string msg;
+  EXPECT_EQ(Walk("/w/**/*.env", CSB_GLOB_DEPTH_UNLIMITED, &c, &msg), 0);
+  EXPECT_EQ(msg, "refused `" + r_ + "/out/sub`");
+  // What was reported before stays reported: below the first link, sub
+  // comes after c.env, dangle.env, f.env and side/e.env.
+  EXPECT_EQ(c.matches.size(), 4u);
 }
 
 TEST_F(GlobLinks, TestFormAndLinkPath) {

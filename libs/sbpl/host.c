@@ -111,10 +111,10 @@ static char *system_readlink(const void *ctx, const char *path) {
  * below such a link is walked by its lexical path (csb_glob_walk_links, over
  * this host's file system), and what every match resolves to is reported. */
 
-static int below_list(void *ctx, const char *dir, csb_strv *names) {
+static int below_list(void *ctx, const char *dir, csb_strv *names, csb_error *err) {
   (void)ctx;
   DIR *d = opendir(dir);
-  if (d == NULL) return 0;
+  if (d == NULL) return csb_glob_unlisted_check(dir, errno, err) ? -1 : 0;
   for (struct dirent *e; (e = readdir(d)) != NULL;)
     if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
       csb_strv_push(names, e->d_name);

@@ -734,8 +734,9 @@ static int host_under(const char *dir, const char *path) {
          (n > 0 && (dir[n - 1] == '/' || dir[n - 1] == '\\'));
 }
 
-static int follow_list(void *ctx, const char *dir, csb_strv *names) {
+static int follow_list(void *ctx, const char *dir, csb_strv *names, csb_error *err) {
   (void)ctx;
+  (void)err;
   return host_list(dir, names);
 }
 

@@ -345,6 +345,7 @@ typedef struct wchild {
 
 typedef struct wframe {
   int fd;
+  int path_only;   /* fd is an O_PATH one: names may only be looked up */
   int read_done;
   int depth;       /* levels below the static prefix (prefix = 0) */
   size_t path_len; /* of this directory's path in walker.path */
@@ -840,10 +841,13 @@ static int read_top(walker *W) {
       listed = 1;
     } else if (errno == ENOENT || errno == ENOTDIR) {
       listed = 1;
+    } else if (F->path_only) {
+      return read_fail(W, errno);
     }
     /* Anything else (EACCES on a directory we may list but not search,
      * ...) falls back to reading the directory. */
   }
+  if (!listed && F->path_only) return read_fail(W, EACCES); /* (not reached) */
   if (!listed && !read_dir(W, fi)) return 0;
   F = &W->frames[fi];
   F->child_end = W->nchildren;
@@ -954,10 +958,47 @@ static void set_path(walker *W, size_t keep, const char *name, size_t len) {
   }
 }
 
-/* Depth-first walk below the directory `fd` (whose path is in W->path). */
-static int walk(walker *W, int fd, int depth, const wstate *st) {
+/* 1 when the walk, in state `st` after "<dir>/", only has to look one
+ * name up in the directory (read_top does not list it). */
+static int literal_state(walker *W, wstate *st) {
+  if (W->X->flags & CSB_GLOB_EXPAND_FOLD_CASE) return 0;
+  char lit[LITERAL_NAME_MAX];
+  return dfa_literal_name(&W->d, wstate_id(W, st), lit) > 0;
+}
+
+/* Opens the directory `name` in `dirfd` for the walk, never following a
+ * symlink: for listing, or, when it may not be listed (EACCES, EPERM) but
+ * may be searched and the walk only looks one name up in it (`literal`),
+ * as an O_PATH descriptor (*path_only = 1), which is all a look-up needs:
+ * a literal `.ssh` is found in a home directory of mode 0711.
+ * -1 with errno set as by the first open. */
+static int open_dir_at(int dirfd, const char *name, int literal, int *path_only) {
+  *path_only = 0;
+  int fd = openat(dirfd, name, DIR_OPEN_FLAGS | O_NOFOLLOW);
+#if defined(O_PATH)
+  if (fd < 0 && (errno == EACCES || errno == EPERM) && literal) {
+    int e = errno;
+    if (faccessat(dirfd, name, X_OK, AT_EACCESS) == 0) {
+      fd = openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (fd >= 0) {
+        *path_only = 1;
+        return fd;
+      }
+    }
+    errno = e;
+  }
+#else
+  (void)literal;
+#endif
+  return fd;
+}
+
+/* Depth-first walk below the directory `fd` (whose path is in W->path;
+ * `path_only` as open_dir_at says). */
+static int walk(walker *W, int fd, int depth, const wstate *st, int path_only) {
   size_t base = W->nframes;
   push_frame(W, fd, depth, st);
+  W->frames[W->nframes - 1].path_only = path_only;
   while (W->nframes > base) {
     if (atomic_load_explicit(&W->X->stop, memory_order_relaxed)) return 0;
     if (!read_top(W)) return 0;
@@ -968,7 +1009,8 @@ static int walk(walker *W, int fd, int depth, const wstate *st) {
     }
     wchild c = W->children[F->next_child++];
     const char *name = W->names + c.name_off;
-    int cfd = openat(F->fd, name, DIR_OPEN_FLAGS | O_NOFOLLOW);
+    int lookup_only;
+    int cfd = open_dir_at(F->fd, name, literal_state(W, &c.st), &lookup_only);
     int e = errno;
     set_path(W, F->path_len, name, c.name_len);
     if (cfd < 0) {
@@ -976,14 +1018,18 @@ static int walk(walker *W, int fd, int depth, const wstate *st) {
       return 0;
     }
     push_frame(W, cfd, F->depth + 1, &c.st);
+    W->frames[W->nframes - 1].path_only = lookup_only;
   }
   return 1;
 }
 
 /* Opens an item below the prefix component by component, never following
- * a symlink. Returns the fd, -1 to skip the item, -2 on error. */
-static int open_item(walker *W, const witem *it) {
+ * a symlink (the directories on the way only to look names up in, the
+ * item as open_dir_at opens it in state `st`). Returns the fd, -1 to skip
+ * the item, -2 on error. */
+static int open_item(walker *W, const witem *it, wstate *st, int *path_only) {
   expansion *X = W->X;
+  *path_only = 0;
   int fd = dup(X->root_fd);
   if (fd < 0) return open_fail(W, X->root, errno), -2;
   const char *p = it->rel;
@@ -991,7 +1037,16 @@ static int open_item(walker *W, const witem *it) {
     const char *e = strchr(p, '/');
     size_t n = e ? (size_t)(e - p) : strlen(p);
     char *comp = csb_xstrndup(p, n);
-    int nfd = openat(fd, comp, DIR_OPEN_FLAGS | O_NOFOLLOW);
+    int nfd;
+    if (e) {
+#if defined(O_PATH)
+      nfd = openat(fd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+#else
+      nfd = openat(fd, comp, DIR_OPEN_FLAGS | O_NOFOLLOW);
+#endif
+    } else {
+      nfd = open_dir_at(fd, comp, literal_state(W, st), path_only);
+    }
     int err = errno;
     if (nfd < 0) {
       set_path(W, 0, NULL, 0);
@@ -1029,13 +1084,14 @@ static int run_items(walker *W) {
     size_t idx = atomic_fetch_add(&X->next_item, 1);
     if (idx >= X->nitems) return 1;
     const witem *it = &X->items[idx];
-    int fd = open_item(W, it);
+    wstate st;
+    wstate_from_set(W, &st, it->set, it->len, it->acc);
+    int path_only;
+    int fd = open_item(W, it, &st, &path_only);
     if (fd == -2) return 0;
     if (fd == -1) continue;
     item_path(W, it);
-    wstate st;
-    wstate_from_set(W, &st, it->set, it->len, it->acc);
-    if (!walk(W, fd, it->depth, &st)) return 0;
+    if (!walk(W, fd, it->depth, &st, path_only)) return 0;
   }
 }
 
@@ -1100,13 +1156,15 @@ static int bfs_level(walker *W, const witem *cur, size_t ncur, witem **next,
   *nnext = 0;
   for (size_t i = 0; i < ncur; i++) {
     const witem *it = &cur[i];
-    int fd = open_item(W, it);
+    wstate st;
+    wstate_from_set(W, &st, it->set, it->len, it->acc);
+    int path_only;
+    int fd = open_item(W, it, &st, &path_only);
     if (fd == -2) return 0;
     if (fd == -1) continue;
     item_path(W, it);
-    wstate st;
-    wstate_from_set(W, &st, it->set, it->len, it->acc);
     push_frame(W, fd, it->depth, &st);
+    W->frames[W->nframes - 1].path_only = path_only;
     if (!read_top(W)) return 0;
     wframe *F = &W->frames[W->nframes - 1];
     for (size_t k = F->child_begin; k < F->child_end; k++) {
@@ -1193,13 +1251,15 @@ static int read_one(walker *W, wstate *top, const char *rel, size_t rl, int dept
   if (t == DFA_DEAD) return 1;
   dfa *d = &W->d;
   witem it = make_item(rel, d->pool + d->off[t], d->len[t], d->acc[t], depth);
-  int fd = open_item(W, &it);
+  wstate st;
+  wstate_from_set(W, &st, it.set, it.len, it.acc);
+  int path_only;
+  int fd = open_item(W, &it, &st, &path_only);
   int ok = fd != -2;
   if (fd >= 0) {
     item_path(W, &it);
-    wstate st;
-    wstate_from_set(W, &st, it.set, it.len, it.acc);
     push_frame(W, fd, depth, &st);
+    W->frames[W->nframes - 1].path_only = path_only;
     ok = read_top(W);
     if (ok) {
       const wframe *F = &W->frames[W->nframes - 1];

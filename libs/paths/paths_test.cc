@@ -1530,6 +1530,11 @@ TEST_F(ExpandPublicTest, UnreadableDirectoriesAreSkippedOnlyWhenUnreachable) {
     for (int threads : {1, 4}) {
       if (Expand(pattern, -1, 0, 0, threads).error != msg) return 30;
       if (Expand(r + "/traverse-only/*.env", -1, 0, 0, threads).error != msg) return 31;
+      // Where the walk only looks one name up, it needs no listing.
+      for (const std::string &pat : {r + "/trav*/z.env", r + "/*/z.env", r + "/{l,t}*/z.env"}) {
+        Expansion lit = Expand(pat, -1, 0, 0, threads);
+        if (!lit.ok || lit.paths != std::vector<std::string>{r + "/traverse-only/z.env"}) return 32;
+      }
     }
     return 0;
   });

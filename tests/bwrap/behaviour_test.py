@@ -570,15 +570,19 @@ def deny_glob_over_a_directory_searched_but_not_listed(t):
     own) holds a match: its name opens without being listed, and its owner
     could chmod it. Run by root, csb-bwrap lists it and masks the match;
     run by its owner, a walk that skipped it would leave the match
-    readable, so the run is refused."""
+    readable, so the run is refused. A glob that only names one entry
+    there needs no listing: the match is masked either way."""
     t.write("ws/vault/prod.env", "SECRET")
     t.write("ws/plain.txt", "plain")
     os.chmod(os.path.join(t.ws, "vault"), 0o311)
     try:
+        t.policy([("/", "read"), (t.ws, "write")], globs=[t.ws + "/*/prod.env"])
+        looked_up = t.sh("cat vault/prod.env 2>/dev/null || echo denied; cat plain.txt")
         t.policy([("/", "read"), (t.ws, "write")], globs=[t.ws + "/**/*.env"])
         rc, out, err = t.sh("cat vault/prod.env 2>/dev/null || echo denied; cat plain.txt")
     finally:
         os.chmod(os.path.join(t.ws, "vault"), 0o755)
+    eq(looked_up[:2], (0, "denied\nplain"), "with a glob naming one entry there (%s)" % looked_up[2])
     if os.geteuid() == 0:
         eq((rc, out), (0, "denied\nplain"))
         return

@@ -623,7 +623,10 @@ static int visit_entry_as(walker *W, size_t fi, const char *name, size_t len, co
     csb_strv_push_owned(&W->links, entry_path(W, F, name, len));
     return 1;
   }
-  if (type != DT_DIR || !may_enter) return 1;
+  /* An entry that cannot be looked at (listed without a type in a
+   * directory that may not be searched) is queued all the same: opening
+   * it decides whether it can be skipped (skip_unopened). */
+  if ((type != DT_DIR && type != DT_UNKNOWN) || !may_enter) return 1;
   if (depth > CSB_GLOB_MAX_WALK_DEPTH) {
     csb_error_set(&W->err, "the tree under `%s` is deeper than %d levels", X->root,
                   CSB_GLOB_MAX_WALK_DEPTH);

@@ -293,6 +293,14 @@ size_t csb_glob_static_prefix_source_len(const csb_glob *g);
  * matches exactly one path. */
 int csb_glob_is_literal(const csb_glob *g);
 
+/* The depth (csb_glob_expand_opts.max_depth) to expand `g` to under a
+ * configured glob_scan_max_depth `cap` (<= 0: none): the cap, or
+ * CSB_GLOB_DEPTH_UNLIMITED without one, for a glob with a `**` component,
+ * which can match at any depth; for any other glob the most levels below
+ * the static prefix a match can have, whatever the cap (capping it would
+ * only leave matches the policy denies unexpanded). */
+int csb_glob_scan_depth(const csb_glob *g, int cap);
+
 /* The glob as an anchored POSIX extended regular expression ("^...$")
  * matching exactly the same byte strings as csb_glob_match (under
  * regcomp(REG_EXTENDED) in the C locale). Literal bytes that are regex

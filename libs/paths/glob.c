@@ -788,6 +788,18 @@ const char *csb_glob_pattern(const csb_glob *g) { return g->pattern; }
 const char *csb_glob_static_prefix(const csb_glob *g) { return g->prefix; }
 size_t csb_glob_static_prefix_source_len(const csb_glob *g) { return g->prefix_raw_end; }
 int csb_glob_is_literal(const csb_glob *g) { return g->literal; }
+
+int csb_glob_scan_depth(const csb_glob *g, int cap) {
+  /* Only "**" builds a state that consumes '/' in a loop. */
+  for (size_t i = 0; i < g->nstates; i++)
+    if (g->states[i].kind == CSB_N_SET && g->states[i].arg == CSB_SET_ALL)
+      return cap > 0 ? cap : CSB_GLOB_DEPTH_UNLIMITED;
+  /* Otherwise a match has at most one level per separator after the
+   * prefix (alternatives included: an upper bound). */
+  int levels = 0;
+  for (const char *p = g->pattern + g->prefix_raw_end; *p; p++) levels += *p == '/';
+  return levels;
+}
 char *csb_glob_to_regex(const csb_glob *g) { return csb_xstrdup(g->regex); }
 
 size_t csb_glob_ancestor_regexes(const csb_glob *g, const char *const **out) {

@@ -1290,6 +1290,46 @@ TEST_F(ExpandTest, DepthLimit) {
   EXPECT_EQ(e3.paths, P({"sub/c.env"}));
 }
 
+// glob_scan_max_depth caps `**` globs; others are expanded as deep as
+// they can match, whatever the cap.
+TEST(GlobScanDepth, DoubleStarTakesTheCapOthersTheirLevels) {
+  struct Case {
+    const char *pattern;
+    int cap, depth;
+  } cases[] = {
+      {"/r/**/*.env", 3, 3},
+      {"/r/**/*.env", 0, CSB_GLOB_DEPTH_UNLIMITED},
+      {"/r/**", 2, 2},
+      {"/r/{a,**/b}", 1, 1},
+      {"/r/*/b/*/*.env", 1, 4},
+      {"/r/*/b/*/*.env", 0, 4},
+      {"/r/a.env", 1, 1},
+      {"/r/{a,b/c}/x", 1, 3},  // an upper bound: the longest alternative
+      {"/r[e]po/x*", 1, 1},
+      {"/r/a**b/c", 1, 2},  // not a whole component: two '*'
+      {"/x*", 1, 1},
+      {"/r/\\*/y", 1, 1},  // the escaped `*` is part of the prefix /r/*
+  };
+  for (const Case &c : cases) {
+    Glob g(c.pattern);
+    ASSERT_TRUE(g.ok()) << c.pattern << ": " << g.error;
+    EXPECT_EQ(csb_glob_scan_depth(g.g, c.cap), c.depth) << c.pattern << " cap " << c.cap;
+  }
+}
+
+TEST_F(ExpandTest, ScanDepthOfGlobsWithoutDoubleStarFindsEveryMatch) {
+  for (const char *rel : {"/sub/*/e/*", "/*/*/*/*.env", "/{sub/deep,dir.env}/*.env",
+                                 "/sub/deep/e/f.env", "/*"}) {
+    Glob g(r + rel);
+    ASSERT_TRUE(g.ok()) << rel;
+    Expansion all = Expand(r + rel);
+    Expansion capped = Expand(r + rel, csb_glob_scan_depth(g.g, 1));
+    ASSERT_TRUE(all.ok && capped.ok) << rel;
+    EXPECT_FALSE(all.paths.empty()) << rel;
+    EXPECT_EQ(capped.paths, all.paths) << rel;
+  }
+}
+
 TEST_F(ExpandTest, PrunesByComponent) {
   Expansion e = Expand(r + "/sub/*/e/*");
   ASSERT_TRUE(e.ok) << e.error;

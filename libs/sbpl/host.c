@@ -199,7 +199,7 @@ static int system_glob_link_targets(const void *ctx, const char *pattern, int ma
   }
   csb_glob_expand_opts eo;
   memset(&eo, 0, sizeof eo);
-  eo.max_depth = max_depth > 0 ? max_depth : CSB_GLOB_DEPTH_UNLIMITED;
+  eo.max_depth = csb_glob_scan_depth(g, max_depth);
   eo.threads = 1;
   csb_strv m, links;
   csb_strv_init(&m);
@@ -208,7 +208,7 @@ static int system_glob_link_targets(const void *ctx, const char *pattern, int ma
   int ok = csb_glob_expand_ex(g, &eo, &m, err);
   for (size_t i = 0; ok && i < m.len; i++)
     if (below_kind(NULL, m.items[i]) == CSB_GLOB_NODE_LINK) push_link_target(out, m.items[i]);
-  csb_glob_links_walk W = {&k_below_ops, out, g, max_depth > 0 ? max_depth : -1, 0, NULL};
+  csb_glob_links_walk W = {&k_below_ops, out, g, eo.max_depth, 0, NULL};
   if (ok) ok = csb_glob_walk_links(&W, prefix, &links, err);
   csb_strv_free(&links);
   csb_strv_free(&m);

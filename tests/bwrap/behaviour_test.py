@@ -603,6 +603,24 @@ def deny_glob_scan_depth_is_honoured(t):
     eq((rc, out), (0, "a-denied\nD"))
 
 
+@case
+def deny_glob_without_double_star_ignores_scan_depth(t):
+    """glob_scan_max_depth caps the expansion of `**` globs; a glob without
+    one matches at most as many levels as it has components, and is
+    expanded that deep whatever the cap (as csb-winacl does; the policy,
+    and Seatbelt's regexes, deny those paths)."""
+    if CODEX:
+        raise Skip("csb is stricter: codex caps every glob's scan")
+    t.write("ws/a/b/c/deep.env", "D")
+    t.write("ws/a/b/c/keep.txt", "K")
+    t.write("ws/x/y/z/deep.env", "E")
+    t.policy([("/", "read"), (t.ws, "write")],
+             globs=[t.ws + "/*/b/*/*.env", t.ws + "/**/z/*.env"], depth=1)
+    rc, out, _ = t.sh("cat a/b/c/deep.env 2>/dev/null || echo denied; cat a/b/c/keep.txt; echo; "
+                      "cat x/y/z/deep.env")
+    eq((rc, out), (0, "denied\nK\nE"))
+
+
 def many_matches(t, n, dirlen):
     """n files matching *.env spread over directories with dirlen-byte
     names, and one file that matches nothing."""

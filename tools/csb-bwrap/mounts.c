@@ -675,7 +675,6 @@ static int add_writable_carveouts(builder *b, const csb_writable_root *w) {
 }
 
 static int expand_globs(builder *b, csb_strv *out) {
-  int depth = b->v->glob_scan_max_depth > 0 ? b->v->glob_scan_max_depth : CSB_GLOB_DEPTH_UNLIMITED;
   for (size_t i = 0; i < b->v->unreadable_globs.len; i++) {
     const char *pat = b->v->unreadable_globs.items[i];
     csb_glob *g = NULL;
@@ -692,6 +691,8 @@ static int expand_globs(builder *b, csb_strv *out) {
                            "/repo/**/*.env)",
                            pat);
     }
+    /* glob_scan_max_depth caps `**` globs only. */
+    int depth = csb_glob_scan_depth(g, b->v->glob_scan_max_depth);
     csb_glob_expand_opts eo;
     memset(&eo, 0, sizeof eo);
     eo.max_depth = depth;

@@ -1175,25 +1175,6 @@ static int root_target(planner *P, const char *path, const char *target) {
   return rc;
 }
 
-/* Levels below the prefix a glob needs: with a `**` component
- * glob_scan_max_depth, unbounded (-1) when unset; else its components,
- * whatever the limit (capped below them, the glob could match nothing). */
-static int glob_depth(const char *rest, int cap) {
-  int recursive = 0, comps = 0;
-  const char *p = rest;
-  while (*p) {
-    while (*p == '/' || *p == '\\') p++;
-    const char *c = p;
-    while (*p && *p != '/' && *p != '\\') p++;
-    if (p > c) {
-      comps++;
-      if (p - c >= 2 && strstr(c, "**") != NULL && strstr(c, "**") < p) recursive = 1;
-    }
-  }
-  if (recursive) return cap > 0 ? cap : CSB_GLOB_DEPTH_UNLIMITED;
-  return comps;
-}
-
 static int plan_deny_read(planner *P) {
   const csb_policy *p = P->p;
   const csb_policy_view *v = P->v;
@@ -1246,7 +1227,7 @@ static int plan_deny_read(planner *P) {
     char *prefix = wfs_glob_prefix(g, &raw_len, &e);
     if (prefix == NULL)
       return fail(P, CSB_EXIT_DATA, "invalid deny-read glob pattern `%s`: %s", g, e.msg);
-    int depth = glob_depth(g + raw_len, p->glob_scan_max_depth);
+    int depth = wfs_glob_scan_depth(g, p->glob_scan_max_depth);
     if (depth < 0 && csb_winpath_is_root(prefix)) {
       free(prefix);
       return verdict_owned(P, csb_xasprintf(MSG_ROOT_GLOB, g),

@@ -660,6 +660,19 @@ char *wfs_glob_prefix(const char *pattern, size_t *raw_len, csb_error *err) {
   return prefix;
 }
 
+int wfs_glob_scan_depth(const char *pattern, int cap) {
+  csb_glob *g = NULL;
+  char *prefix = NULL;
+  size_t n = 0;
+  csb_error e;
+  csb_error_clear(&e);
+  int depth = cap > 0 ? cap : CSB_GLOB_DEPTH_UNLIMITED;
+  if (glob_split(pattern, &g, &n, &prefix, &e)) depth = csb_glob_scan_depth(g, cap);
+  csb_glob_free(g);
+  free(prefix);
+  return depth;
+}
+
 /* Host prefix in the form the glob walker takes: `/`-separated. */
 static char *walker_form(const char *host) {
   char *s = csb_xstrdup(host);

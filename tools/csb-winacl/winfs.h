@@ -89,5 +89,10 @@ int wfs_glob_expand(wfs *fs, const char *pattern, int max_depth, size_t max_matc
  * absolute or cannot be compiled (err says why). *raw_len is the length of
  * the prefix in the pattern text (`C:` for `C:\*.env`: 2). */
 char *wfs_glob_prefix(const char *pattern, size_t *raw_len, csb_error *err);
+/* The levels below the prefix to expand the glob to (csb_glob_scan_depth
+ * of the folded pattern): glob_scan_max_depth `cap` (<= 0: unbounded) for
+ * a glob with a `**` component, else as deep as a match can lie. Only for
+ * a pattern wfs_glob_prefix accepts. */
+int wfs_glob_scan_depth(const char *pattern, int cap);
 
 #endif /* CSB_WINACL_WINFS_H */

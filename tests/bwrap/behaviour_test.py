@@ -595,6 +595,63 @@ def deny_glob_over_a_directory_searched_but_not_listed(t):
 
 
 @case
+def deny_glob_masks_matches_with_any_bytes_in_their_names(t):
+    """Matches whose names hold glob metacharacters, backslashes, spaces,
+    newlines, non-UTF-8 bytes or 255 bytes, in a hidden directory or 15
+    levels of 250-byte names deep: each is masked, and nothing else. One
+    whose path is longer than PATH_MAX cannot be masked: the run is
+    refused."""
+    names = [b"[x].env", b"*.env", b"\\.env", b"sp ace.env", b"new\nline.env",
+             b"\xff\xfe.env", b"e" * 251 + b".env", b".hidden/.env", b"{a,b}.env"]
+    deep = b"/".join([b"d" * 250] * 15) + b"/deep.env"
+    for n in names + [deep, deep.replace(b"deep.env", b"d" * 250 + b"/d" * 100 + b"/x.env")]:
+        # one component at a time: `deep` is longer than PATH_MAX
+        fd = os.open(t.ws, os.O_RDONLY | os.O_DIRECTORY)
+        *dirs, leaf = n.split(b"/")
+        for d in dirs:
+            try:
+                os.mkdir(d, dir_fd=fd)
+            except FileExistsError:
+                pass
+            nfd = os.open(d, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = nfd
+        f = os.open(leaf, os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd)
+        os.write(f, b"SECRET")
+        os.close(f)
+        os.close(fd)
+    t.write("ws/plain.txt", "plain")
+    t.policy([("/", "read"), (t.ws, "write")], globs=[t.ws + "/**/*.env"])
+    if not CODEX:  # (csb's refusal)
+        rc, out, err = t.sh("echo ran")
+        eq((rc, out), (69, ""), err)
+        contains(err, "cannot enforce deny-read path " + t.ws + "/" + "d" * 250, "stderr")
+        contains(err, ": cannot inspect `" + t.ws + "/" + "d" * 250, "stderr")  # (ENAMETOOLONG)
+    t.policy([("/", "read"), (t.ws, "write")], globs=[t.ws + "/*.env", t.ws + "/.hidden/*",
+                                                       t.ws + "/d*/**/deep.env"])
+    prog = ("import os\n"
+            "seen = []\n"
+            "for d, ds, fs, dfd in os.fwalk(b'.'):\n"
+            "    for f in fs:\n"
+            "        try:\n"
+            "            fd = os.open(f, os.O_RDONLY, dir_fd=dfd)\n"
+            "            data = os.read(fd, 100); os.close(fd)\n"
+            "        except OSError as e:\n"
+            "            data = e.strerror.encode()\n"
+            "        seen.append((os.path.join(d, f), data))\n"
+            "print(sorted(seen))\n")
+    rc, out, err = t.run([PY, "-c", prog], timeout=60)
+    eq(rc, 0, err)
+    got = dict(eval(out))
+    eq(got.pop(b"./plain.txt"), b"plain", "plain.txt")
+    eq(got.pop(b"./" + deep.replace(b"deep.env", b"d" * 250 + b"/d" * 100 + b"/x.env")), b"SECRET",
+       "the file beyond PATH_MAX (no glob matches it)")
+    eq(sorted(got), sorted(b"./" + n for n in names + [deep]), "files seen")
+    leaked = [p for p, data in got.items() if data == b"SECRET"]
+    eq(leaked, [], "readable matches")
+
+
+@case
 def deny_glob_scan_depth_is_honoured(t):
     t.write("ws/a.env", "A")
     t.write("ws/x/y/z/deep.env", "D")

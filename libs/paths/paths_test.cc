@@ -1613,6 +1613,100 @@ TEST_F(ExpandPublicTest, UnreadableDirectoriesAreSkippedOnlyWhenUnreachable) {
   EXPECT_EQ(rc, 0);
 }
 
+// Property: over random trees of directories with random owners (root or
+// the unprivileged user) and modes, run as that user, an expansion either
+// fails naming a directory it cannot list, or reports every matching path
+// the user can reach: every directory on the way may be searched by the
+// user or is the user's own (chmod would open it).
+TEST_F(ExpandPublicTest, RandomModesNeverHideAReachableMatch) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root (directories of two owners)";
+  std::mt19937 rng(20261124);
+  const char *names[] = {"a", "b", ".env", "x.env", "s"};
+  const mode_t modes[] = {0755, 0711, 0311, 0111, 0700, 0444, 0000, 0555, 0751};
+  const char *patterns[] = {"/**/*.env", "/*/*.env", "/*/x.env", "/a/**", "/{a,b}/*/.env",
+                            "/**/s/*", "/?/*/*.env", "/*/s/x.env", "/s/*", "/*/*/*"};
+  int failures_seen = 0, refused = 0, checked = 0;
+  for (int it = 0; it < 150; it++) {
+    std::string root = r + "/it" + std::to_string(it);
+    MkDirs(root);
+    struct Node {
+      std::string path;
+      bool dir;
+    };
+    std::vector<Node> nodes;
+    std::vector<std::string> dirs = {root};
+    for (size_t i = 0; i < dirs.size() && nodes.size() < 40; i++) {
+      int depth = static_cast<int>(std::count(dirs[i].begin() + root.size(), dirs[i].end(), '/'));
+      for (int k = static_cast<int>(rng() % 4); k > 0; k--) {
+        std::string p = dirs[i] + "/" + names[rng() % 5];
+        struct stat st;
+        if (lstat(p.c_str(), &st) == 0) continue;
+        bool dir = depth < 3 && rng() % 2;
+        if (dir) {
+          MkDirs(p);
+          dirs.push_back(p);
+        } else {
+          Touch(p);
+        }
+        nodes.push_back({p, dir});
+      }
+    }
+    std::set<std::string> open_dirs;  // the user's own, or searchable by others
+    for (size_t i = 0; i < dirs.size(); i++) {
+      bool own = rng() % 3 == 0;
+      mode_t mode = i > 0 ? modes[rng() % 9] : 0755;
+      if (own) {
+        ASSERT_EQ(chown(dirs[i].c_str(), 65534, 65534), 0);
+      }
+      ASSERT_EQ(chmod(dirs[i].c_str(), mode), 0);
+      if (own || (mode & 01)) open_dirs.insert(dirs[i]);
+    }
+    std::string pattern = root + patterns[rng() % 10];
+    int rc = RunUnprivileged([&]() {
+      for (int threads : {1, 3}) {
+        Expansion e = Expand(pattern, -1, 0, 0, threads);
+        if (!e.ok) {
+          if (e.error.find("cannot list `") != 0) {
+            fprintf(stderr, "%s: unexpected error %s\n", pattern.c_str(), e.error.c_str());
+            return 20;
+          }
+          continue;
+        }
+        Glob g(pattern);
+        for (const Node &n : nodes) {
+          if (!g.Match(n.path)) continue;
+          bool reachable = true;
+          for (std::string d = n.path.substr(0, n.path.rfind('/')); reachable && d.size() >= root.size();
+               d = d.substr(0, d.rfind('/')))
+            reachable = open_dirs.count(d) > 0;
+          if (reachable && !std::count(e.paths.begin(), e.paths.end(), n.path)) {
+            fprintf(stderr, "%s (threads %d): %s is reachable and not reported\n", pattern.c_str(),
+                    threads, n.path.c_str());
+            return 21;
+          }
+        }
+      }
+      return 0;
+    });
+    if (rc == kCannotDrop) GTEST_SKIP() << "cannot drop privileges";
+    EXPECT_EQ(rc, 0) << pattern;
+    if (rc != 0) {
+      for (const std::string &d : dirs) {
+        struct stat st;
+        if (lstat(d.c_str(), &st) == 0)
+          fprintf(stderr, "  %s uid %u mode %o\n", d.c_str(), (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+      }
+      if (++failures_seen > 3) break;
+    }
+    // What happened, to check that the trees exercise both outcomes.
+    rc = RunUnprivileged([&]() { return Expand(pattern, -1, 0, 0, 1).ok ? 0 : 1; });
+    refused += rc == 1;
+    checked++;
+  }
+  EXPECT_GT(refused, 10);
+  EXPECT_GT(checked - refused, 10);
+}
+
 TEST_F(ExpandTest, TooDeepTreeIsAnError) {
   std::string p = r + "/chain";
   for (int i = 0; i < CSB_GLOB_MAX_WALK_DEPTH + 2; i++) p += "/d";

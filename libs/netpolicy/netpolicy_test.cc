@@ -195,8 +195,9 @@ TEST(Patterns, WildcardForms) {
   EXPECT_TRUE(csb_netpolicy_pattern_matches("region*.v2.argotunnel.com", "region1.v2.argotunnel.com"));
   EXPECT_TRUE(csb_netpolicy_pattern_matches("region*.v2.argotunnel.com", "region.v2.argotunnel.com"));
   EXPECT_FALSE(csb_netpolicy_pattern_matches("region*.v2.argotunnel.com", "xregion1.v2.argotunnel.com"));
-  EXPECT_FALSE(csb_netpolicy_pattern_matches("region*.v2.argotunnel.com", "a.region1.v2.argotunnel.com") &&
-               false);
+  EXPECT_FALSE(csb_netpolicy_pattern_matches("region*.v2.argotunnel.com", "a.region1.v2.argotunnel.com"));
+  /* `*` matches dots too, as upstream's globs do */
+  EXPECT_TRUE(csb_netpolicy_pattern_matches("region*.v2.argotunnel.com", "region1.x.v2.argotunnel.com"));
   EXPECT_TRUE(csb_netpolicy_pattern_matches("a?c.test", "abc.test"));
   EXPECT_TRUE(csb_netpolicy_pattern_matches("[ab]x.test", "bx.test"));
   EXPECT_FALSE(csb_netpolicy_pattern_matches("[ab]x.test", "cx.test"));

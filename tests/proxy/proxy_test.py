@@ -1072,6 +1072,21 @@ class Mitm(unittest.TestCase):
             self.assertIn("csb-proxy: warning: TLS to allowed.test:%d failed: unable to get local issuer certificate\n"
                           % TLS.port, px.stderr())
 
+    def test_origin_certificate_for_another_name_is_refused(self):
+        # the origin's certificate is from a trusted CA but names other hosts
+        hosts = {n: "127.0.0.1" for n in NAMES}
+        hosts["notnamed.test"] = "127.0.0.1"
+        with Proxy(proxy={"mode": "limited", "domains": dict(DEFAULT_DOMAINS, **{"notnamed.test": "allow"})},
+                   hosts=hosts) as px:
+            r = curl(["-i", "https://notnamed.test:%d/echo" % TLS.port], px.env())
+            self.assertEqual(status_of(r.stdout), 502, r)
+            self.assertIn(b"mitm upstream error", r.stdout)
+            self.assertIn("csb-proxy: warning: TLS to notnamed.test:%d failed: Hostname mismatch\n" % TLS.port,
+                          px.stderr())
+            # the same origin under a name its certificate gives is fine
+            r = curl(["https://allowed.test:%d/echo" % TLS.port], px.env())
+            self.assertEqual(json.loads(r.stdout)["server"], "tls", r.stderr)
+
     def test_origin_offering_only_tls_1_0_or_1_1_is_refused(self):
         # a certificate the roots vouch for does not make an old protocol
         # acceptable; the proxy's message names the protocol, not a verdict
@@ -1285,6 +1300,29 @@ class Mitm(unittest.TestCase):
             r = raw(px.addrs["http"], b"CONNECT *.wild.test:443 HTTP/1.1\r\n\r\n")
             self.assertEqual(r, b"HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain; charset=utf-8\r\n"
                                 b"content-length: 12\r\nconnection: close\r\n\r\ninvalid host")
+
+    def test_leaf_certificates_are_cached_per_host(self):
+        def leaves(px, targets):
+            host, pport = px.addrs["http"].rsplit(":", 1)
+            ctx = ssl.create_default_context(cafile=px.env()["SSL_CERT_FILE"])
+            ctx.check_hostname = False
+            out = []
+            for target in targets:
+                s = socket.create_connection((host, int(pport)), timeout=10)
+                s.sendall(b"CONNECT %s:%d HTTP/1.1\r\n\r\n" % (target.encode(), TLS.port))
+                self.assertEqual(s.recv(4096), b"HTTP/1.1 200 Connection established\r\n\r\n")
+                t = ctx.wrap_socket(s, server_hostname=target)
+                out.append(t.getpeercert(binary_form=True))
+                t.close()
+            return out
+
+        with Proxy(proxy={"mode": "limited"}) as px:
+            a1, b, a2 = leaves(px, ["allowed.test", "sub.apex.test", "Allowed.Test"])
+            self.assertEqual(a1, a2)  # issued once, served again
+            self.assertNotEqual(a1, b)
+        with Proxy(proxy={"mode": "limited"}, args=["--leaf-cache", "0"]) as px:
+            a1, a2 = leaves(px, ["allowed.test", "allowed.test"])
+            self.assertNotEqual(a1, a2)  # no cache: a new leaf per handshake
 
     def test_hooks(self):
         hooks = {"mitm": {"hooks": {"gh": {"host": "hooked.test", "methods": ["POST", "GET"],

@@ -3175,6 +3175,44 @@ class Limits(unittest.TestCase):
             for s in (slow, silent, tun):
                 s.close()
 
+    def test_dripping_clients_do_not_extend_the_handshake_deadline(self):
+        # slow loris: a byte now and then never completes the head (HTTP) or
+        # the request (SOCKS5); the deadline runs from the first byte
+        with Proxy(args=["--handshake-timeout", "1s", "--idle-timeout", "30s"]) as px:
+            def drip(addr, first, filler):
+                host, port = addr.rsplit(":", 1)
+                s = socket.create_connection((host, int(port)), timeout=20)
+                s.sendall(first)
+                start = time.monotonic()
+                got = b""
+                s.settimeout(0.2)
+                while time.monotonic() - start < 6:
+                    try:
+                        s.sendall(filler)
+                    except OSError:
+                        break
+                    try:
+                        chunk = s.recv(4096)
+                    except socket.timeout:
+                        continue
+                    except OSError:
+                        break
+                    if not chunk:
+                        break
+                    got += chunk
+                s.close()
+                return got, time.monotonic() - start
+
+            got, took = drip(px.addrs["http"], b"GET http://allowed.test/ HTTP/1.1\r\n", b"X")
+            self.assertEqual(status_of(got), 408, got)
+            self.assertLess(took, 3.5)
+            # SOCKS5: greeting done, then the request a byte at a time (a long domain name)
+            got, took = drip(px.addrs["socks"], b"\x05\x01\x00\x05\x01\x00\x03\xff", b"a")
+            self.assertEqual(got, b"\x05\x00", got)
+            self.assertLess(took, 3.5)
+            r = curl(["http://allowed.test:%d/echo" % ORIGIN.port], px.env())
+            self.assertEqual(json.loads(r.stdout)["method"], "GET")
+
     def test_header_limit(self):
         with Proxy(args=["--max-header-bytes", "1024"]) as px:
             resp = raw(px.addrs["http"], b"GET http://allowed.test/ HTTP/1.1\r\nX: " + b"a" * 2000 + b"\r\n\r\n")

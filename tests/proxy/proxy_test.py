@@ -2867,6 +2867,16 @@ class Protocol(unittest.TestCase):
                              {("allowed.test", "allow"), ("denied.test", "deny")})
         echo.sock.close()
 
+    def test_socks_udp_only_when_enabled(self):
+        with Proxy(proxy={"enable_socks5_udp": False}) as px:
+            s, rep, relay = socks_udp_associate(px.addrs["socks"])
+            self.assertEqual((rep, relay), (7, ("0.0.0.0", 0)))  # command not supported
+            self.assertEqual(s.recv(16), b"")
+            s.close()
+            # TCP CONNECT through the same listener still works
+            r = curl(["-x", px.socks, "http://allowed.test:%d/echo" % ORIGIN.port], px.env())
+            self.assertEqual(json.loads(r.stdout)["method"], "GET", r.stderr)
+
     def test_socks_udp_declared_source(self):
         """RFC 1928 section 7: a non-zero DST.ADDR/DST.PORT in UDP ASSOCIATE names the
         only source whose datagrams are relayed; a zero port keeps the first-datagram lock."""

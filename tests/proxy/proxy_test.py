@@ -2981,6 +2981,18 @@ class Protocol(unittest.TestCase):
             self.assertIn(("allowed.test", "https_connect"), protos)
             self.assertIn(("api.wild.test", "https_connect"), protos)
 
+    def test_upstream_proxy_only_when_allowed(self):
+        with Proxy() as outer:
+            with Proxy(proxy={"allow_upstream_proxy": False},
+                       env={"HTTP_PROXY": outer.http, "HTTPS_PROXY": outer.http, "ALL_PROXY": outer.http}) as inner:
+                r = curl(["http://allowed.test:%d/echo" % ORIGIN.port], inner.env())
+                self.assertEqual(json.loads(r.stdout)["method"], "GET", r.stderr)
+                r = curl(["--cacert", os.path.join(CERTS, "ca.pem"), "https://allowed.test:%d/echo" % TLS.port],
+                         inner.env())
+                self.assertEqual(json.loads(r.stdout)["server"], "tls", r.stderr)
+                self.assertEqual(len(inner.audit()), 2)
+            self.assertEqual(outer.audit(), [])  # both went direct
+
     def test_upstream_proxy_gets_the_checked_authority(self):
         """A plain request goes to the upstream proxy with the authority that was checked,
         written by the proxy: never the client's spelling, which another parser may read as

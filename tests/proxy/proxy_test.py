@@ -1062,6 +1062,64 @@ class Mitm(unittest.TestCase):
             self.assertTrue(os.path.exists(os.path.join(ca, "ca.key")))
             self.assertNotIn("CA key", px.stderr())
 
+    def test_inherited_ca_variables_are_kept_meaningful(self):
+        def ca_pem(name):
+            d = fresh_dir(name)
+            subprocess.run([TESTCERT, d, name + ".test"], check=True)
+            with open(os.path.join(d, "ca.pem")) as f:
+                return d, f.read()
+        extra, extra_pem = ca_pem("extraca")      # readable under the policy
+        hidden, _ = ca_pem("hiddenca")            # denied by the policy
+        _, dir_pem = ca_pem("dirca")              # comes through SSL_CERT_DIR
+        certdir = fresh_dir("certdir")
+        with open(os.path.join(certdir, "dir.pem"), "w") as f:
+            f.write(dir_pem)
+        doc = policy_doc({"proxy": {"domains": dict(DEFAULT_DOMAINS), "mode": "limited"}})
+        doc["filesystem"]["entries"].append({"access": "deny", "origin": "test", "path": hidden})
+        path = os.path.join(fresh_dir("capolicy"), "policy.json")
+        with open(path, "w") as f:
+            json.dump(doc, f)
+        extra_file = os.path.join(extra, "ca.pem")
+        hidden_file = os.path.join(hidden, "ca.pem")
+        with Proxy(policy=False, args=("--policy", path),
+                   env={"REQUESTS_CA_BUNDLE": extra_file, "NODE_EXTRA_CA_CERTS": hidden_file,
+                        "SSL_CERT_DIR": certdir}) as px:
+            ch = px.changes
+            with open(os.path.join(px.ca_dir, "ca.pem")) as f:
+                managed = f.read()
+            # the readable inherited bundle: that file first, then SSL_CERT_DIR, then the managed bundle
+            req = ch["REQUESTS_CA_BUNDLE"]
+            self.assertEqual(os.path.dirname(req), px.ca_dir)
+            with open(req) as f:
+                content = f.read()
+            self.assertTrue(content.startswith(extra_pem), content[:200])
+            self.assertIn(dir_pem, content)
+            self.assertTrue(content.endswith(managed))
+            # the one the child may not read is left alone, with a warning
+            self.assertNotIn("NODE_EXTRA_CA_CERTS", ch)
+            self.assertIn("csb-proxy: warning: NODE_EXTRA_CA_CERTS=%s is kept as is: %s is not readable under "
+                          "the policy\n" % (hidden_file, hidden_file), px.stderr())
+            # SSL_CERT_DIR is folded into the default bundle and removed
+            self.assertIsNone(ch["SSL_CERT_DIR"])
+            default = ch["SSL_CERT_FILE"]
+            self.assertNotEqual(default, req)
+            with open(default) as f:
+                content = f.read()
+            self.assertIn(dir_pem, content)
+            self.assertNotIn(extra_pem, content)
+            self.assertTrue(content.endswith(managed))
+            listed = ch["CSB_NETWORK_PROXY_CA_BUNDLES"].split(":")
+            self.assertEqual(listed, sorted(set(listed)))
+            self.assertIn(default, listed)
+            self.assertIn(req, listed)
+            # a client using the inherited variable trusts the interception
+            code = ("import urllib.request,ssl,json,os\n"
+                    "ctx=ssl.create_default_context(cafile=os.environ['REQUESTS_CA_BUNDLE'])\n"
+                    "print(json.loads(urllib.request.urlopen('https://allowed.test:%d/echo',timeout=20,"
+                    "context=ctx).read())['server'])" % TLS.port)
+            r = run([sys.executable, "-c", code], env=px.env())
+            self.assertEqual(r.stdout.strip(), b"tls", r.stderr)
+
     def test_origin_certificate_is_verified(self):
         other = fresh_dir("otherca")
         subprocess.run([TESTCERT, other, "unrelated.test"], check=True)

@@ -1119,6 +1119,19 @@ class Mitm(unittest.TestCase):
                     "context=ctx).read())['server'])" % TLS.port)
             r = run([sys.executable, "-c", code], env=px.env())
             self.assertEqual(r.stdout.strip(), b"tls", r.stderr)
+            # --strip-env gives back what was replaced or removed and keeps what was left alone
+            inherited = {"REQUESTS_CA_BUNDLE": extra_file, "NODE_EXTRA_CA_CERTS": hidden_file,
+                         "SSL_CERT_DIR": certdir}
+            child = dict(base_env(), **inherited)
+            for k, v in ch.items():
+                if v is None:
+                    child.pop(k, None)
+                else:
+                    child[k] = v
+            show = [sys.executable, "-c", "import os,json;print(json.dumps({k:os.environ.get(k) for k in %r}))"
+                    % sorted(inherited)]
+            r = run([BIN, "--strip-env", "--"] + show, env=child)
+            self.assertEqual(json.loads(r.stdout), inherited, r.stderr)
 
     def test_origin_certificate_is_verified(self):
         other = fresh_dir("otherca")

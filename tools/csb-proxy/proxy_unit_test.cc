@@ -269,18 +269,41 @@ TEST(ChildEnv, NestedProxiesUnwindOneLevel) {
 TEST(ChildEnv, PrintFormats) {
   px_env_changes ch = {};
   px_env_opts o = {};
-  o.http_url = "http://127.0.0.1:9";
-  const char *e[] = {"X_CERT=it's", nullptr};
+  o.http_url = "http://127.0.0.1:9/it's";
+  o.socks_url = "socks5h://127.0.0.1:8/a\"b\\c";
+  std::vector<std::string> start = {"LANG=C"};
+  std::vector<char *> e = {const_cast<char *>(start[0].c_str()), nullptr};
   csb_error err;
-  ASSERT_TRUE(px_env_compute(&o, const_cast<char **>(e), &ch, &err));
+  ASSERT_TRUE(px_env_compute(&o, e.data(), &ch, &err));
   csb_buf b;
   csb_buf_init(&b);
   px_env_print(&ch, "sh", &b);
-  EXPECT_NE(std::string(b.data).find("export HTTP_PROXY='http://127.0.0.1:9'\n"), std::string::npos);
+  std::string sh(b.data, b.len);
+  EXPECT_NE(sh.find("export HTTP_PROXY='http://127.0.0.1:9/it'\\''s'\n"), std::string::npos) << sh;
+  EXPECT_NE(sh.find("export ALL_PROXY='socks5h://127.0.0.1:8/a\"b\\c'\n"), std::string::npos) << sh;
   csb_buf_reset(&b);
   px_env_print(&ch, "json", &b);
-  EXPECT_EQ(std::string(b.data, 1), "{");
-  EXPECT_NE(std::string(b.data).find(R"("HTTP_PROXY":"http://127.0.0.1:9")"), std::string::npos);
+  std::string js(b.data, b.len);
+  EXPECT_EQ(js.substr(0, 1), "{");
+  EXPECT_EQ(js.substr(js.size() - 2), "}\n");
+  EXPECT_NE(js.find(R"("HTTP_PROXY":"http://127.0.0.1:9/it's")"), std::string::npos) << js;
+  EXPECT_NE(js.find(R"("ALL_PROXY":"socks5h://127.0.0.1:8/a\"b\\c")"), std::string::npos) << js;
+  // stripping names variables to remove: `unset` and null
+  auto child = Flatten(Apply(start, ch));
+  px_env_changes_free(&ch);
+  std::vector<char *> cenv;
+  for (auto &x : child) cenv.push_back(const_cast<char *>(x.c_str()));
+  cenv.push_back(nullptr);
+  px_env_strip_changes(cenv.data(), &ch);
+  csb_buf_reset(&b);
+  px_env_print(&ch, "sh", &b);
+  sh.assign(b.data, b.len);
+  EXPECT_NE(sh.find("unset HTTP_PROXY\n"), std::string::npos) << sh;
+  EXPECT_EQ(sh.find("export HTTP_PROXY"), std::string::npos) << sh;
+  csb_buf_reset(&b);
+  px_env_print(&ch, "json", &b);
+  js.assign(b.data, b.len);
+  EXPECT_NE(js.find(R"("HTTP_PROXY":null)"), std::string::npos) << js;
   csb_buf_free(&b);
   px_env_changes_free(&ch);
 }

@@ -6,6 +6,7 @@ Environment: CSB_PROXY (the binary under test), CSB_TESTCERT (the test CA
 helper). Needs curl, git, python3; the rebinding test also needs unshare and
 ip (it runs in a private network namespace). Nothing here leaves loopback.
 """
+import datetime
 import http.server
 import json
 import os
@@ -1652,10 +1653,18 @@ class Mitm(unittest.TestCase):
 
 class Audit(unittest.TestCase):
     def test_event_lines(self):
-        with Proxy(args=["--audit-meta", "conversation.id=c-1", "--audit-meta", "originator=tests"]) as px:
+        # a local time zone far from UTC: the timestamps stay UTC
+        with Proxy(args=["--audit-meta", "conversation.id=c-1", "--audit-meta", "originator=tests"],
+                   env={"TZ": "XST-5:30"}) as px:
+            before = int(time.time() * 1000) / 1000.0
             curl(["http://allowed.test:%d/echo?secret=1" % ORIGIN.port], px.env())
             curl(["http://denied.test:%d/p" % ORIGIN.port], px.env())
+            after = time.time()
             evs = px.audit()
+        for e in evs:
+            when = datetime.datetime.strptime(e["event.timestamp"], "%Y-%m-%dT%H:%M:%S.%fZ")
+            when = when.replace(tzinfo=datetime.timezone.utc).timestamp()
+            self.assertTrue(before <= when <= after, (before, e["event.timestamp"], after))
         self.assertGreaterEqual(len(evs), 2)
         allow = [e for e in evs if e["server.address"] == "allowed.test"][0]
         self.assertEqual(list(allow), ["event.name", "event.timestamp", "conversation.id", "originator",

@@ -1066,6 +1066,24 @@ TEST(Summary, Variants) {
   p = Make("/w", {});
   EXPECT_EQ(Summary(p), "read-only");
   csb_policy_free(p);
+  // An internal write root alone does not make a read-only profile custom.
+  p = Make("/w", {{"/", CSB_ACCESS_READ, ":root"}, {"/mem", CSB_ACCESS_WRITE, "internal:memories"}});
+  ASSERT_STREQ(p->entries[1].path, "/mem");
+  p->entries[1].internal = 1;
+  EXPECT_EQ(Summary(p), "read-only");
+  csb_policy_free(p);
+  // A write entry on the cwd itself is the workspace whatever its origin.
+  p = Make("/w", {{"/", CSB_ACCESS_READ, ":root"}, {"/w", CSB_ACCESS_WRITE, "legacy:writable_roots"}});
+  EXPECT_EQ(Summary(p), "workspace-write [workdir]");
+  csb_policy_free(p);
+  // /tmp alone is custom on POSIX, not on Windows (no /tmp there).
+  p = Make("/w", {{"/", CSB_ACCESS_READ, ":root"}, {"/tmp", CSB_ACCESS_WRITE, ":slash_tmp"}});
+  EXPECT_EQ(Summary(p), "custom permissions");
+  csb_policy_free(p);
+  p = Make("C:\\w", {{"C:\\", CSB_ACCESS_READ, ":root"}, {"C:\\tmp", CSB_ACCESS_WRITE, ":slash_tmp"}},
+           CSB_PLATFORM_WINDOWS);
+  EXPECT_EQ(Summary(p), "read-only");
+  csb_policy_free(p);
 }
 
 // ---- Windows documents --------------------------------------------------------------------------

@@ -1385,6 +1385,74 @@ std::string Replace(std::string s, const std::string &from, const std::string &t
   return s;
 }
 
+// An external-sandbox document (never produced by csb-resolve, which cannot
+// select one from a configuration) stays external: it is read and re-emitted
+// byte for byte, and neither `disabled` nor `managed` stands in for it.
+TEST(Json, ExternalSandboxDocumentStaysExternal) {
+  static const char kExternal[] =
+      "{\n"
+      "  \"cwd\": \"/w\",\n"
+      "  \"enforcement\": \"external\",\n"
+      "  \"filesystem\": {\n"
+      "    \"deny_globs\": [],\n"
+      "    \"entries\": [],\n"
+      "    \"include_platform_defaults\": false,\n"
+      "    \"kind\": \"external\"\n"
+      "  },\n"
+      "  \"legacy\": {\n"
+      "    \"linux_backend\": \"bubblewrap\",\n"
+      "    \"round_trips\": true,\n"
+      "    \"sandbox_policy\": {\n"
+      "      \"network_access\": \"enabled\",\n"
+      "      \"type\": \"external-sandbox\"\n"
+      "    }\n"
+      "  },\n"
+      "  \"network\": {\n"
+      "    \"allow_local_binding\": false,\n"
+      "    \"dangerously_allow_all_unix_sockets\": false,\n"
+      "    \"mode\": \"enabled\",\n"
+      "    \"unix_sockets\": {}\n"
+      "  },\n"
+      "  \"platform\": \"linux\",\n"
+      "  \"profile\": {\n"
+      "    \"extends\": [],\n"
+      "    \"id\": \"outer\",\n"
+      "    \"kind\": \"named\"\n"
+      "  },\n"
+      "  \"schema\": \"csb.policy/v1\",\n"
+      "  \"summary\": \"external-sandbox (network access enabled)\",\n"
+      "  \"warnings\": [],\n"
+      "  \"workspace_roots\": [\n"
+      "    {\n"
+      "      \"origin\": \"cwd\",\n"
+      "      \"path\": \"/w\"\n"
+      "    }\n"
+      "  ]\n"
+      "}\n";
+  csb_policy *p = nullptr;
+  csb_error err;
+  ASSERT_TRUE(csb_policy_from_json(kExternal, strlen(kExternal), &p, &err)) << err.msg;
+  EXPECT_EQ(p->enforcement, CSB_ENFORCE_EXTERNAL);
+  EXPECT_EQ(p->fs_kind, CSB_FS_EXTERNAL);
+  EXPECT_EQ(p->legacy.type, CSB_LEGACY_EXTERNAL_SANDBOX);
+  EXPECT_EQ(Emit(p), kExternal);
+  EXPECT_EQ(Summary(p), "external-sandbox (network access enabled)");
+  csb_verdict v;
+  csb_policy_access_for(p, "/anything", &v);
+  EXPECT_TRUE(v.can_write);
+  char *why = csb_verdict_describe(p, &v);
+  EXPECT_STREQ(why, "write: external sandbox (filesystem not restricted by csb)");
+  free(why);
+  csb_policy_free(p);
+  std::string d = kExternal;
+  EXPECT_EQ(ReadError(Replace(d, "\"enforcement\": \"external\"", "\"enforcement\": \"disabled\"")),
+            "`/filesystem`: enforcement `disabled` requires filesystem kind `unrestricted`");
+  EXPECT_EQ(ReadError(Replace(d, "\"enforcement\": \"external\"", "\"enforcement\": \"managed\"")),
+            "`/filesystem`: filesystem kind `external` requires enforcement `external`");
+  EXPECT_EQ(ReadError(Replace(d, "\"kind\": \"external\"", "\"kind\": \"unrestricted\"")),
+            "`/filesystem`: enforcement `external` requires filesystem kind `external`");
+}
+
 TEST(Json, StrictReaderErrors) {
   std::string d = kDoc;
   EXPECT_EQ(ReadError(Replace(d, "csb.policy/v1", "csb.policy/v2")),

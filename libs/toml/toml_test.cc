@@ -514,6 +514,8 @@ TEST(TomlSyntax, Utf8Validation) {
   ExpectError("# \xc3\xa9\xc3\n", 1, 4, "UTF-8");               // truncated at end
   ExpectError("\xc3\xa9\xc3\xa9 = \"\x80\"\n", 1, 7, "UTF-8");    // columns in characters
   ExpectError("a = 1\nb = \xff\n", 2, 5, "UTF-8");
+  // Characters of a comment count one column each, however many bytes.
+  ExpectError("# \xc3\xa9\xe2\x82\xac\x01\n", 1, 5, "control character U+0001");
 }
 
 // ---- positions -----------------------------------------------------------------------

@@ -1457,6 +1457,13 @@ TEST(Json, StrictReaderErrors) {
   std::string d = kDoc;
   EXPECT_EQ(ReadError(Replace(d, "csb.policy/v1", "csb.policy/v2")),
             "unsupported policy schema `csb.policy/v2` (this csb reads csb.policy/v1)");
+  // The schema string is exact: no minor versions, prefixes or spellings.
+  for (const char *v : {"csb.policy/v1.1", "csb.policy/v10", "csb.policy/v01", "csb.policy/v1 ",
+                        "csb.policy/V1", "csb.policy/"})
+    EXPECT_EQ(ReadError(Replace(d, "\"csb.policy/v1\"", std::string("\"") + v + "\"")),
+              std::string("unsupported policy schema `") + v + "` (this csb reads csb.policy/v1)");
+  EXPECT_EQ(ReadError(Replace(d, "\"csb.policy/v1\"", "\"other/v1\"")),
+            "not a csb policy document: schema `other/v1` (expected csb.policy/v1)");
   EXPECT_EQ(ReadError(Replace(d, "\"access\": \"read\"", "\"access\": \"all\"")),
             "`/filesystem/entries/0/access`: expected one of read, write or deny, got `all`");
   EXPECT_EQ(ReadError(Replace(d, "\"kind\": \"named\"", "\"kind\": \"named\", \"color\": 1")),

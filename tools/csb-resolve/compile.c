@@ -54,16 +54,22 @@ char *rs_join(const rs_ctx *ctx, const char *base, const char *rel) {
   return j != NULL ? j : csb_xstrdup(base);
 }
 
+/* The directory of a file named on the command line or found by the
+ * tool, absolute: a relative name is taken from the process's working
+ * directory (where the file was opened), never from -C. */
 char *rs_dir_of(const rs_ctx *ctx, const char *path) {
+  const char *from = ctx->proc_cwd != NULL ? ctx->proc_cwd : ctx->cwd;
   if (!win(ctx)) {
-    char *d = csb_path_parent(path);
+    char *abs = csb_path_is_absolute(path) ? csb_path_normalize(path) : csb_path_join(from, path);
+    char *d = csb_path_parent(abs);
+    free(abs);
     return d ? d : csb_xstrdup("/");
   }
-  char *abs = csb_winpath_join(ctx->cwd, path);
+  char *abs = csb_winpath_join(from, path);
   char *d = abs ? csb_winpath_parent(abs) : NULL;
   if (d == NULL && abs != NULL) d = csb_winpath_root(abs);
   free(abs);
-  return d ? d : csb_xstrdup(ctx->cwd);
+  return d ? d : csb_xstrdup(from);
 }
 
 size_t rs_device_prefix_len(const rs_ctx *ctx, const char *s) {

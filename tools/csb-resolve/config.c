@@ -622,6 +622,7 @@ void rs_ctx_free(rs_ctx *ctx) {
   free(ctx->layers);
   csb_toml_value_free(ctx->merged);
   free(ctx->cwd);
+  free(ctx->proc_cwd);
   free(ctx->home);
   free(ctx->tmpdir);
   free(ctx->user_home_dir);

@@ -138,6 +138,7 @@ static int setup_env(rs_ctx *ctx, const char *cd, const char *codex_home_flag) {
   else
     ctx->cwd = csb_spath_normalize(st, proc);
   if (ctx->cwd == NULL) ctx->cwd = csb_xstrdup(proc ? proc : cd);
+  if (proc != NULL) ctx->proc_cwd = csb_spath_normalize(st, proc);
   free(proc);
   csb_file_type ft;
   if (!csb_os_file_type(ctx->cwd, 1, &ft) || ft != CSB_FILE_DIR)

@@ -35,6 +35,9 @@ typedef struct rs_ctx {
   csb_path_style style;
   /* environment and flags */
   char *cwd;            /* absolute, normalised */
+  char *proc_cwd;       /* the process's working directory (absolute, normalised;
+                           relative file paths of the command line name files
+                           from it, not from -C), or NULL if unknown */
   char *home;           /* $HOME (Windows: %USERPROFILE%) or NULL */
   char *tmpdir;         /* $TMPDIR when set, non-empty and absolute (Windows:
                            else %TEMP%, else %TMP%); else NULL */

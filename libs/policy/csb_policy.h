@@ -281,9 +281,9 @@ typedef struct csb_policy_arg {
  * empty) the message is "--policy FILE is required: REASON". */
 int csb_policy_load_arg(const char *arg, csb_policy **out, csb_policy_arg *info,
                         csb_error *err);
-/* Canonical text (sorted keys, 2-space indent, final newline). Entries are
- * emitted in stored order; csb_policy_canonicalize() first for the
- * canonical order. */
+/* Canonical text (sorted keys, 2-space indent, final newline). Entries and
+ * deny globs are emitted in the canonical order whatever order the policy
+ * holds them in (csb_policy_canonicalize() also removes repeated ones). */
 char *csb_policy_to_json(const csb_policy *p);
 
 /* ---- evaluation --------------------------------------------------------- */

@@ -332,6 +332,14 @@ static int cmp_glob(const void *a, const void *b) {
   return strcmp(x->origin, y->origin);
 }
 
+int csb_policy_i_cmp_entry(const csb_policy_entry *a, const csb_policy_entry *b) {
+  return cmp_entry(a, b);
+}
+
+int csb_policy_i_cmp_glob(const csb_policy_glob *a, const csb_policy_glob *b) {
+  return cmp_glob(a, b);
+}
+
 static int cmp_root(const csb_policy_root *x, const csb_policy_root *y) {
   int c = strcmp(x->path, y->path);
   return c != 0 ? c : strcmp(x->origin, y->origin);

@@ -20,6 +20,11 @@
 
 /* The libs/paths style of a platform's documents. */
 csb_path_style csb_policy_i_style(csb_platform pl);
+
+/* The canonical order of entries and of deny globs (csb_policy_canonicalize):
+ * <0, 0 or >0 as a sorts before, with or after b. */
+int csb_policy_i_cmp_entry(const csb_policy_entry *a, const csb_policy_entry *b);
+int csb_policy_i_cmp_glob(const csb_policy_glob *a, const csb_policy_glob *b);
 /* Lexically normalised absolute form of `path`, or NULL when it is not
  * absolute in this style. Caller frees. */
 char *csb_policy_i_path_normalize(csb_platform pl, const char *path);

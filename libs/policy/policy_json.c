@@ -626,6 +626,16 @@ static size_t text_size_hint(const csb_policy *p) {
   return n;
 }
 
+static int cmp_entry_ptr(const void *a, const void *b) {
+  return csb_policy_i_cmp_entry(*(const csb_policy_entry *const *)a,
+                                *(const csb_policy_entry *const *)b);
+}
+
+static int cmp_glob_ptr(const void *a, const void *b) {
+  return csb_policy_i_cmp_glob(*(const csb_policy_glob *const *)a,
+                               *(const csb_policy_glob *const *)b);
+}
+
 char *csb_policy_to_json(const csb_policy *p) {
   cJSON *root = csb_json_new_object();
   csb_json_add_string_ref(root, "schema", CSB_POLICY_SCHEMA);
@@ -652,9 +662,14 @@ char *csb_policy_to_json(const csb_policy *p) {
   csb_json_add_bool(fs, "include_platform_defaults", p->include_platform_defaults != 0);
   if (p->glob_scan_max_depth > 0)
     csb_json_add_int(fs, "glob_scan_max_depth", p->glob_scan_max_depth);
+  /* Entries and globs in the canonical order, whatever order the policy
+   * holds them in (a document read keeps its own): the text is canonical. */
+  const csb_policy_entry **eord = csb_xcalloc(p->n_entries ? p->n_entries : 1, sizeof(*eord));
+  for (size_t i = 0; i < p->n_entries; i++) eord[i] = &p->entries[i];
+  qsort(eord, p->n_entries, sizeof(*eord), cmp_entry_ptr);
   cJSON *ents = csb_json_add_array(fs, "entries");
   for (size_t i = 0; i < p->n_entries; i++) {
-    const csb_policy_entry *e = &p->entries[i];
+    const csb_policy_entry *e = eord[i];
     cJSON *o = csb_json_add_object(ents, NULL);
     csb_json_add_string_ref(o, "path", e->path);
     csb_json_add_string_ref(o, "access", csb_access_name(e->access));
@@ -662,12 +677,17 @@ char *csb_policy_to_json(const csb_policy *p) {
     if (e->skip_if_missing) csb_json_add_bool(o, "skip_if_missing", true);
     if (e->internal) csb_json_add_bool(o, "internal", true);
   }
+  free(eord);
+  const csb_policy_glob **gord = csb_xcalloc(p->n_globs ? p->n_globs : 1, sizeof(*gord));
+  for (size_t i = 0; i < p->n_globs; i++) gord[i] = &p->globs[i];
+  qsort(gord, p->n_globs, sizeof(*gord), cmp_glob_ptr);
   cJSON *globs = csb_json_add_array(fs, "deny_globs");
   for (size_t i = 0; i < p->n_globs; i++) {
     cJSON *o = csb_json_add_object(globs, NULL);
-    csb_json_add_string_ref(o, "pattern", p->globs[i].pattern);
-    csb_json_add_string_ref(o, "origin", p->globs[i].origin);
+    csb_json_add_string_ref(o, "pattern", gord[i]->pattern);
+    csb_json_add_string_ref(o, "origin", gord[i]->origin);
   }
+  free(gord);
 
   cJSON *net = csb_json_add_object(root, "network");
   csb_json_add_string_ref(net, "mode", net_mode_names[p->net_mode % 3]);

@@ -1453,6 +1453,45 @@ TEST(Json, ExternalSandboxDocumentStaysExternal) {
             "`/filesystem`: enforcement `external` requires filesystem kind `external`");
 }
 
+// A document that is valid but not in canonical form (entries and deny
+// globs unsorted, members in another order) is read, and emitted in the
+// canonical form: the writer never passes on the reader's order. The
+// policy read keeps the document's order.
+TEST(Json, NonCanonicalDocumentIsEmittedCanonically) {
+  std::string d = kDoc;
+  const std::string e0 = "      {\n        \"access\": \"read\",\n        \"origin\": \":root\",\n        \"path\": \"/\"\n      },\n";
+  const std::string e2 = "      {\n        \"access\": \"write\",\n        \"origin\": \":workspace_roots\",\n        \"path\": \"/home/u/repo\"\n      }\n";
+  size_t a = d.find(e0), b = d.find(e2);
+  ASSERT_NE(a, std::string::npos);
+  ASSERT_NE(b, std::string::npos);
+  // entries /home/u/repo, /home/u/.codex/memories, /: the reverse order
+  std::string mid = d.substr(a + e0.size(), b - a - e0.size());
+  std::string swapped = d.substr(0, a) + e2.substr(0, e2.size() - 1) + ",\n" + mid +
+                        e0.substr(0, e0.size() - 2) + "\n" + d.substr(b + e2.size());
+  // a second deny glob before the first one
+  swapped = Replace(swapped, "    \"deny_globs\": [\n",
+                    "    \"deny_globs\": [{\"pattern\": \"/home/u/repo/x/*\", \"origin\": \"o\"},\n");
+  swapped = Replace(swapped, "\"/run/a.sock\": \"allow\",\n      \"/run/b.sock\": \"deny\"",
+                    "\"/run/b.sock\": \"deny\", \"/run/a.sock\": \"allow\"");
+  swapped = Replace(swapped, "\"extends\": [\n      \":workspace\"\n    ],\n    \"id\": \"dev\",",
+                    "\"id\": \"dev\", \"extends\": [\":workspace\"],");
+  std::string want = Replace(kDoc, "        \"pattern\": \"/home/u/repo/**/*.env\"\n      }\n",
+                             "        \"pattern\": \"/home/u/repo/**/*.env\"\n      },\n      {\n"
+                             "        \"origin\": \"o\",\n        \"pattern\": \"/home/u/repo/x/*\"\n      }\n");
+  csb_policy *p = nullptr;
+  csb_error err;
+  ASSERT_TRUE(csb_policy_from_json(swapped.data(), swapped.size(), &p, &err)) << err.msg << "\n" << swapped;
+  ASSERT_EQ(p->n_entries, 3u);
+  EXPECT_STREQ(p->entries[0].path, "/home/u/repo");
+  EXPECT_EQ(Emit(p), want);
+  csb_policy *q = nullptr;
+  std::string again = Emit(p);
+  ASSERT_TRUE(csb_policy_from_json(again.data(), again.size(), &q, &err)) << err.msg;
+  EXPECT_EQ(Emit(q), want);
+  csb_policy_free(q);
+  csb_policy_free(p);
+}
+
 TEST(Json, StrictReaderErrors) {
   std::string d = kDoc;
   EXPECT_EQ(ReadError(Replace(d, "csb.policy/v1", "csb.policy/v2")),

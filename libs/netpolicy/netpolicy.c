@@ -611,7 +611,8 @@ static int parse_mitm(csb_netpolicy *np, const cJSON *obj, const char *where, cs
     for (ai = 0; ai < np->n_actions; ai++)
       if (strcmp(np->actions[ai].name, name) == 0) break;
     if (ai == np->n_actions) {
-      ok = csb_error_set(err, "network.mitm.hooks.%s.action: unknown action `%s`", np->hooks[hi].name, name);
+      ok = csb_error_set(err, "network.mitm.hooks.%s.action references undefined action `%s`",
+                         np->hooks[hi].name, name);
       break;
     }
     csb_netpolicy_hook *h = &np->hooks[hi];

@@ -494,7 +494,7 @@ TEST(Json, Errors) {
           "actions":{"a":{"strip_request_headers":["x"]}}}})",
        "methods must not be empty"},
       {R"({"mitm":{"hooks":{"h":{"host":"x.com","methods":["GET"],"path_prefixes":["/"],"action":["nope"]}}}})",
-       "unknown action `nope`"},
+       "network.mitm.hooks.h.action references undefined action `nope`"},
       {R"({"mitm":{"hooks":{"h":{"host":"x.com","methods":["GET"],"path_prefixes":["/"],"body":{},"action":["a"]}},
           "actions":{"a":{"strip_request_headers":["x"]}}}})",
        "reserved for a future release"},

@@ -43,10 +43,12 @@ def _sha256(rctx, path):
     res = _run(rctx, ["sha256sum", "--", str(path)], "sha256sum")
     return res.stdout.split(" ")[0].strip()
 
-def _apt_get_source(rctx, pkg, version, dest):
+def _apt_get_source(rctx, pkg, version, dest, lacking):
+    """Downloads PKG=VERSION into dest; on failure, fails with `lacking` (why
+    the cache could not be used) ahead of apt-get's own explanation."""
     rctx.report_progress("apt-get source --download-only %s=%s" % (pkg, version))
     if not rctx.which("apt-get"):
-        fail("csb: apt-get not found; Debian source packages cannot be fetched on this machine. " +
+        fail(lacking + "apt-get not found; Debian source packages cannot be fetched on this machine. " +
              "Copy the files pinned in third_party/debian/pins.bzl into the cache directory instead.")
     res = rctx.execute(
         ["apt-get", "source", "--download-only", "-q", "%s=%s" % (pkg, version)],
@@ -57,17 +59,20 @@ def _apt_get_source(rctx, pkg, version, dest):
     if res.return_code == 0:
         return
     out = res.stdout + res.stderr
+    if "Failed to fetch" in out or "Temporary failure resolving" in out or "Could not connect" in out:
+        fail((lacking + "apt-get could not reach the mirror (offline?). Connect this machine to its apt mirror, or\n" +
+              "copy the pinned files into the cache directory.\n\napt-get said:\n%s") % out)
     if "Can not find version" in out:
-        fail(("csb: Debian source %s=%s is pinned but no longer on the mirror.\n" +
+        fail((lacking + "Debian source %s=%s is pinned but no longer on the mirror.\n" +
               "It was most likely superseded by a security or point update (a newer +deb12uN).\n" +
               "Fix: run `%s` (refreshes every pin: version and sha256), review the diff of\n" +
               "third_party/debian/pins.bzl, build, and commit it.\n" +
               "(Or put the pinned files into %s/%s/ to keep building the old version.)\n\napt-get said:\n%s") %
              (pkg, version, _REFRESH, _cache_root(rctx), pkg, out))
     if "You must put some 'deb-src' URIs" in out or "Unable to find a source package" in out:
-        fail(("csb: apt cannot find source package %s: no deb-src entry is configured.\n" +
+        fail((lacking + "apt cannot find source package %s: no deb-src entry is configured.\n" +
               "Fix: run `./dev.sh setup` (adds a deb-src entry derived from your apt sources and runs apt-get update).\n\napt-get said:\n%s") % (pkg, out))
-    fail("csb: `apt-get source --download-only %s=%s` failed (exit %d):\n%s" % (pkg, version, res.return_code, out))
+    fail(lacking + "`apt-get source --download-only %s=%s` failed (exit %d):\n%s" % (pkg, version, res.return_code, out))
 
 def _debian_source_impl(rctx):
     pkg = rctx.attr.package
@@ -85,15 +90,31 @@ def _debian_source_impl(rctx):
 
     # 1. Fetch whatever the cache lacks (or holds with the wrong contents).
     missing = []
-    for name, want in pins.items():
+    why = []
+    for name, want in sorted(pins.items()):
         p = rctx.path("%s/%s" % (pkg_cache, name))
-        if not p.exists or _sha256(rctx, p) != want:
+        if not p.exists:
             missing.append(name)
+            why.append("  %s: not in the cache\n" % name)
+            continue
+        have = _sha256(rctx, p)
+        if have != want:
+            missing.append(name)
+            why.append(("  %s: sha256 mismatch (a damaged cached file, or a pin that `%s`\n" +
+                        "    did not write)\n    pinned: %s\n    cached: %s\n") % (name, _REFRESH, want, have))
     if missing:
+        # Said first if the download fails: a wrong pin or a half-filled
+        # cache offline must name the file, not only apt's complaint.
+        lacking = "csb: cached Debian source %s=%s in %s/ is incomplete:\n%s" % (
+            pkg,
+            version,
+            pkg_cache,
+            "".join(why),
+        )
         dl = rctx.path("_download")
         _run(rctx, ["rm", "-rf", str(dl)], "cleaning download directory")
         _run(rctx, ["mkdir", "-p", str(dl)], "creating download directory")
-        _apt_get_source(rctx, pkg, version, dl)
+        _apt_get_source(rctx, pkg, version, dl, lacking)
         got = sorted([f.basename for f in dl.readdir()])
         unpinned = [f for f in got if f not in pins]
         if unpinned:

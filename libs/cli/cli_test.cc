@@ -8,6 +8,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fstream>
+#include <map>
+#include <regex>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -334,6 +338,48 @@ TEST(Cli, ExitCodes) {
   }
   waitpid(pid, &st, 0);
   EXPECT_EQ(csb_exit_from_wait_status(st), 128 + SIGTERM);
+}
+
+// docs/exit-codes.md and the code agree: every row `| CODE | `NAME` |` of
+// the table is the code csb_exit_kind names NAME, every code with a name
+// has a row, and the summary --help prints quotes only documented codes.
+TEST(Cli, ExitCodeTableMatchesDocs) {
+  std::ifstream f("docs/exit-codes.md");
+  ASSERT_TRUE(f) << "docs/exit-codes.md not in the runfiles";
+  std::map<int, std::string> doc;
+  std::regex row(R"(^\|\s*([0-9]+)\s*\|\s*`([a-z-]+)`\s*\|)");
+  std::string line;
+  while (std::getline(f, line)) {
+    std::smatch m;
+    if (std::regex_search(line, m, row)) {
+      int code = std::stoi(m[1]);
+      EXPECT_EQ(doc.count(code), 0u) << "code " << code << " documented twice";
+      doc[code] = m[2];
+    }
+  }
+  ASSERT_GE(doc.size(), 11u) << "table rows not found in docs/exit-codes.md";
+  for (const auto &[code, name] : doc)
+    EXPECT_STREQ(csb_exit_kind(code), name.c_str()) << "docs/exit-codes.md row " << code;
+  for (int code = 0; code < 256; code++) {
+    if (strcmp(csb_exit_kind(code), "child") != 0) {
+      EXPECT_EQ(doc.count(code), 1u)
+          << "code " << code << " (" << csb_exit_kind(code) << ") missing from docs/exit-codes.md";
+    }
+  }
+
+  Argv a({"csb-x", "--help"});
+  csb_cli cli;
+  csb_cli_init(&cli, "csb-x", "csb-x", "Does x.", kOpts, a.argc(), a.argv());
+  const char *arg = nullptr;
+  std::string out = Capture(1, [&] { EXPECT_EQ(csb_cli_next(&cli, &arg), CSB_CLI_STOP); });
+  size_t at = out.find("exit codes:");
+  ASSERT_NE(at, std::string::npos) << out;
+  std::string summary = out.substr(at);
+  std::regex cited(R"((^|[(,\s])([0-9]+) )");
+  int n = 0;
+  for (std::sregex_iterator it(summary.begin(), summary.end(), cited), end; it != end; ++it, ++n)
+    EXPECT_EQ(doc.count(std::stoi((*it)[2])), 1u) << "--help cites undocumented code " << (*it)[2];
+  EXPECT_GE(n, 8) << summary;
 }
 
 TEST(Cli, ParseUint) {

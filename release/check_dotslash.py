@@ -5,21 +5,31 @@ usage: check_dotslash.py TARBALL DOTSLASH_FILE...
 
 Each file must start with `#!/usr/bin/env dotslash`, hold JSON whose `name`
 is the file's name, and describe the tarball exactly for linux-x86_64: its
-size, `hash: sha256` and digest, `format: tar.gz`, a `path` that is an
-executable regular file inside the tarball, and providers whose URLs end
-with the tarball's file name. Exits 1 listing every problem found.
+size, `hash: sha256` and digest, `format: tar.gz`, the `path` bin/NAME of
+an executable regular file inside the tarball, and https providers whose
+URLs end with the tarball's file name inside a directory named after the
+release version (VERSION or vVERSION). Exits 1 listing every problem found.
 """
 
 import hashlib
 import json
 import os
+import re
 import sys
 import tarfile
 
 SHEBANG = "#!/usr/bin/env dotslash"
 
 
+def release_version(tar_name):
+    """VERSION of csb-VERSION-x86_64-linux-musl.tar.gz (None otherwise)."""
+    m = re.match(r"csb-(.+)-x86_64-linux-musl\.tar\.gz$", tar_name)
+    return m.group(1) if m else None
+
+
 def check(path, tar_name, size, digest, members, problems):
+    version = release_version(tar_name)
+
     def bad(msg):
         problems.append("%s: %s" % (path, msg))
 
@@ -48,8 +58,11 @@ def check(path, tar_name, size, digest, members, problems):
         bad("digest %r != tarball sha256 %s" % (plat.get("digest"), digest))
     if plat.get("format") != "tar.gz":
         bad("format must be \"tar.gz\", got %r" % plat.get("format"))
+    want_path = "bin/" + os.path.basename(path)
     member = members.get(plat.get("path"))
-    if member is None:
+    if plat.get("path") != want_path:
+        bad("path %r must be %r (the tool the file is named after)" % (plat.get("path"), want_path))
+    elif member is None:
         bad("path %r is not in the tarball" % plat.get("path"))
     elif not member.isreg() or not member.mode & 0o111:
         bad("path %r is not an executable file in the tarball" % plat.get("path"))
@@ -61,6 +74,8 @@ def check(path, tar_name, size, digest, members, problems):
             url = p.get("url", "") if isinstance(p, dict) else ""
             if not url.startswith("https://") or not url.endswith("/" + tar_name):
                 bad("provider URL %r does not point at %s" % (url, tar_name))
+            elif version and not {version, "v" + version} & set(url.split("/")[3:-1]):
+                bad("provider URL %r is not in the release directory of version %s" % (url, version))
 
 
 def main(argv):

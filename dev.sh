@@ -100,17 +100,23 @@ setup_packages() {
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# True when every file pinned in third_party/debian/pins.bzl is in the cache,
-# i.e. Bazel can unpack all Debian sources without apt.
-sources_cached() {
+# Prints the name of every file pinned in third_party/debian/pins.bzl that
+# the cache lacks or holds with other bytes, one per line; prints nothing
+# when Bazel can unpack all Debian sources without apt.
+sources_missing() {
   local cache=${CSB_DEBSRC_CACHE:-$HOME/.cache/csb/debsrc}
   local pins="$ROOT/third_party/debian/pins.bzl" name sum
-  [ -f "$pins" ] || return 1
+  [ -f "$pins" ] || { echo "$pins"; return; }
   while read -r name sum; do
     # Debian file names start with the source package name: PKG_VERSION...
     echo "$sum  $cache/${name%%_*}/$name"
   done < <(sed -n 's/^ *"\([^"]*\)": "\([0-9a-f]\{64\}\)",$/\1 \2/p' "$pins") |
-    sha256sum --check --status - 2>/dev/null
+    LC_ALL=C sha256sum --check --quiet - 2>/dev/null | sed -n 's|^.*/\([^/]*\): FAILED.*$|\1|p'
+  return 0 # sha256sum's failure is the list printed
+}
+
+sources_cached() {
+  [ -z "$(sources_missing)" ]
 }
 
 has_deb_src() {
@@ -208,7 +214,9 @@ setup_sources() {
       break
     fi
   done
-  say "debian sources: deb-src ready (Bazel fetches pinned versions on first build)"
+  local lacking
+  lacking=$(sources_missing)
+  say "debian sources: $(wc -l <<<"$lacking") pinned file(s) not cached ($(head -n 3 <<<"$lacking" | tr '\n' ' ' | sed 's/ $//')$( [ "$(wc -l <<<"$lacking")" -le 3 ] || echo ', ...')); Bazel fetches them with apt-get source"
 }
 
 # The pinned peers as NAME@VERSION words (from tests/peers/package.json).
@@ -310,4 +318,7 @@ main() {
   esac
 }
 
-main "$@"
+# Sourced (by tests/build/devsh_test.sh): define the functions only.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  main "$@"
+fi

@@ -156,21 +156,25 @@ static int setup_env(rs_ctx *ctx, const char *cd, const char *codex_home_flag) {
   }
   char *codex_home = codex_home_flag ? csb_xstrdup(codex_home_flag) : env_set("CODEX_HOME");
   char *csb_home = env_set("CSB_HOME");
+  /* A relative home (flag or variable) names a directory from where the
+   * command runs, as every path given on the command line does, not from
+   * -C. */
+  const char *from = ctx->proc_cwd != NULL ? ctx->proc_cwd : ctx->cwd;
   if (codex_home != NULL && codex_home[0] != '\0') {
     ctx->codex_mode = 1;
-    ctx->user_home_dir = rs_join(ctx, ctx->cwd, codex_home);
+    ctx->user_home_dir = rs_join(ctx, from, codex_home);
   } else if (csb_home != NULL) {
-    ctx->user_home_dir = rs_join(ctx, ctx->cwd, csb_home);
+    ctx->user_home_dir = rs_join(ctx, from, csb_home);
   } else if (ctx->home != NULL) {
     ctx->user_home_dir = rs_join(ctx, ctx->home, ".csb");
   }
   /* Both homes, whichever is read here: a later session may read either. */
   if (csb_home != NULL)
-    ctx->csb_home_dir = rs_join(ctx, ctx->cwd, csb_home);
+    ctx->csb_home_dir = rs_join(ctx, from, csb_home);
   else if (ctx->home != NULL)
     ctx->csb_home_dir = rs_join(ctx, ctx->home, ".csb");
   if (codex_home != NULL && codex_home[0] != '\0')
-    ctx->codex_home_dir = rs_join(ctx, ctx->cwd, codex_home);
+    ctx->codex_home_dir = rs_join(ctx, from, codex_home);
   else if (ctx->home != NULL)
     ctx->codex_home_dir = rs_join(ctx, ctx->home, ".codex");
   char *pw = ctx->home == NULL && (ctx->csb_home_dir == NULL || ctx->codex_home_dir == NULL)

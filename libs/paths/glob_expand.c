@@ -374,6 +374,7 @@ typedef struct expansion {
   const char *root_path; /* "" for "/", otherwise root */
   char *root_canon;      /* canonical prefix when it crosses a symlink */
   int root_fd;
+  int root_path_only; /* root_fd is an O_PATH one (see open_dir_at) */
   atomic_size_t nmatches;
   atomic_int stop;
   pthread_mutex_t mu; /* guards failed/err */
@@ -1032,7 +1033,7 @@ static int walk(walker *W, int fd, int depth, const wstate *st, int path_only) {
  * the item, -2 on error. */
 static int open_item(walker *W, const witem *it, wstate *st, int *path_only) {
   expansion *X = W->X;
-  *path_only = 0;
+  *path_only = it->rel[0] == '\0' && X->root_path_only;
   int fd = dup(X->root_fd);
   if (fd < 0) return open_fail(W, X->root, errno), -2;
   const char *p = it->rel;
@@ -1432,10 +1433,21 @@ int csb_glob_expand_ex(const csb_glob *g, const csb_glob_expand_opts *opts,
   if (opts->max_depth == 0) return 1;
 
   int fd = open(root, DIR_OPEN_FLAGS);
+  /* A prefix that may be searched but not listed is opened as open_dir_at
+   * opens such a directory below it: for a look-up of the one name the
+   * glob can match there (checked below, once the state is known). */
+  int root_path_only = 0, root_errno = 0;
   if (fd < 0) {
     int e = errno;
     if (!skippable_open_error(e)) return csb_error_set(err, "cannot open `%s`: %s", root, strerror(e));
-    return !csb_glob_unlisted_check(root, e, err);
+#if defined(O_PATH)
+    if ((e == EACCES || e == EPERM) && !(opts->flags & CSB_GLOB_EXPAND_FOLD_CASE) &&
+        faccessat(AT_FDCWD, root, X_OK, AT_EACCESS) == 0)
+      fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+#endif
+    if (fd < 0) return !csb_glob_unlisted_check(root, e, err);
+    root_path_only = 1;
+    root_errno = e;
   }
 
   expansion X;
@@ -1448,6 +1460,7 @@ int csb_glob_expand_ex(const csb_glob *g, const csb_glob_expand_opts *opts,
   X.root = root;
   X.root_path = strcmp(root, "/") == 0 ? "" : root;
   X.root_fd = fd;
+  X.root_path_only = root_path_only;
   X.err = err;
   atomic_init(&X.nmatches, 0);
   atomic_init(&X.stop, 0);
@@ -1491,6 +1504,14 @@ int csb_glob_expand_ex(const csb_glob *g, const csb_glob_expand_opts *opts,
   for (const char *p = X.root_path; *p && s != DFA_DEAD; p++)
     s = dfa_step(&W[0].d, s, (unsigned char)*p);
   if (s != DFA_DEAD) s = dfa_step(&W[0].d, s, '/');
+  if (s != DFA_DEAD && root_path_only) {
+    /* Opened for a look-up only: anything but one name needs a listing. */
+    char lit[LITERAL_NAME_MAX];
+    if (dfa_literal_name(&W[0].d, s, lit) <= 0) {
+      if (csb_glob_unlisted_check(root, root_errno, err)) ok = 0;
+      s = DFA_DEAD;
+    }
+  }
   if (s != DFA_DEAD) {
     dfa *d = &W[0].d;
 #ifdef CSB_GLOB_CACHE

@@ -1571,9 +1571,15 @@ TEST_F(ExpandPublicTest, UnreadableDirectoriesAreSkippedOnlyWhenUnreachable) {
       if (Expand(pattern, -1, 0, 0, threads).error != msg) return 30;
       if (Expand(r + "/traverse-only/*.env", -1, 0, 0, threads).error != msg) return 31;
       // Where the walk only looks one name up, it needs no listing.
-      for (const std::string &pat : {r + "/trav*/z.env", r + "/*/z.env", r + "/{l,t}*/z.env"}) {
+      // The directory the glob's fixed part ends at included.
+      for (const std::string &pat : {r + "/trav*/z.env", r + "/*/z.env", r + "/{l,t}*/z.env",
+                                     r + "/traverse-only/[z].env", r + "/traverse-only/{z}.env",
+                                     r + "/traverse-only/z.en[v]"}) {
         Expansion lit = Expand(pat, -1, 0, 0, threads);
-        if (!lit.ok || lit.paths != std::vector<std::string>{r + "/traverse-only/z.env"}) return 32;
+        if (!lit.ok || lit.paths != std::vector<std::string>{r + "/traverse-only/z.env"}) {
+          fprintf(stderr, "%s: %s\n", pat.c_str(), lit.ok ? "wrong matches" : lit.error.c_str());
+          return 32;
+        }
       }
     }
     return 0;

@@ -2920,6 +2920,24 @@ def explain_names_rules(t):
 
 
 @case
+def explain_names_what_bounds_each_deny_glob(t):
+    """--explain says what bounds each deny glob's walk: nothing, the
+    glob_scan_max_depth of a `**` glob, or the levels a glob without `**`
+    spans itself (the cap does not apply to it)."""
+    if CODEX:
+        raise Skip("csb command line")
+    t.write("ws/a/b/c.env", "x")
+    # (a/b/c.env is 3 levels down: beyond a cap of 2 for the `**` glob)
+    for depth, want in ((0, "1 match(es) now (depth unlimited"), (2, "0 match(es) now (depth 2, glob_scan_max_depth")):
+        t.policy([("/", "read"), (t.ws, "write")], globs=[t.ws + "/**/*.env", t.ws + "/*/b/*.env"],
+                 depth=depth or None)
+        rc, out, err = t.run(["true"], extra=["--explain"])
+        eq(rc, 0, err)
+        contains(out, "deny glob " + t.ws + "/**/*.env: " + want + ";")
+        contains(out, "deny glob " + t.ws + "/*/b/*.env: 1 match(es) now (depth 3, the glob's own;")
+
+
+@case
 def printing_to_a_full_stdout_fails(t):
     # --print-argv, --print-seccomp and --explain are data on stdout:
     # output that did not all get there is an error (71), not a success

@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -708,11 +709,20 @@ static int expand_globs(builder *b, csb_strv *out) {
       return csb_error_set(b->err, "cannot expand deny-read glob `%s`: %s", pat, e.msg);
     }
     if (st.cache_stored) b->out->glob_cache_stored = 1;
+    /* What bounds the walk: nothing, glob_scan_max_depth (a `**` glob), or
+     * the levels the glob itself spans. */
+    char bound[64];
+    if (depth < 0)
+      snprintf(bound, sizeof bound, "unlimited");
+    else if (csb_glob_scan_depth(g, 0) < 0)
+      snprintf(bound, sizeof bound, "%d, glob_scan_max_depth", depth);
+    else
+      snprintf(bound, sizeof bound, "%d, the glob's own", depth);
     csb_strv_pushf(&b->out->explain,
                    "deny glob %s: %zu match(es) now (depth %s; %zu director%s read, %zu unchanged "
                    "since the cached expansion)",
-                   pat, out->len - before, depth < 0 ? "unlimited" : "limited", st.dirs_read,
-                   st.dirs_read == 1 ? "y" : "ies", st.dirs_reused);
+                   pat, out->len - before, bound, st.dirs_read, st.dirs_read == 1 ? "y" : "ies",
+                   st.dirs_reused);
     csb_glob_free(g);
   }
   return 1;

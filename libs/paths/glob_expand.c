@@ -726,11 +726,13 @@ static int read_dir(walker *W, size_t fi) {
 }
 #endif
 
-static void push_frame(walker *W, int fd, int depth, const wstate *st) {
+/* `path_only`: fd is an O_PATH one (open_dir_at). */
+static void push_frame(walker *W, int fd, int path_only, int depth, const wstate *st) {
   W->frames = csb_xgrow(W->frames, &W->frames_cap, W->nframes + 1, sizeof *W->frames);
   wframe *F = &W->frames[W->nframes++];
   memset(F, 0, sizeof *F);
   F->fd = fd;
+  F->path_only = path_only;
   F->depth = depth;
   F->path_len = W->path.len;
   F->st = *st;
@@ -1001,8 +1003,7 @@ static int open_dir_at(int dirfd, const char *name, int literal, int *path_only)
  * `path_only` as open_dir_at says). */
 static int walk(walker *W, int fd, int depth, const wstate *st, int path_only) {
   size_t base = W->nframes;
-  push_frame(W, fd, depth, st);
-  W->frames[W->nframes - 1].path_only = path_only;
+  push_frame(W, fd, path_only, depth, st);
   while (W->nframes > base) {
     if (atomic_load_explicit(&W->X->stop, memory_order_relaxed)) return 0;
     if (!read_top(W)) return 0;
@@ -1021,8 +1022,7 @@ static int walk(walker *W, int fd, int depth, const wstate *st, int path_only) {
       if (skip_unopened(W, F->fd, name, W->path.data, e)) continue;
       return 0;
     }
-    push_frame(W, cfd, F->depth + 1, &c.st);
-    W->frames[W->nframes - 1].path_only = lookup_only;
+    push_frame(W, cfd, lookup_only, F->depth + 1, &c.st);
   }
   return 1;
 }
@@ -1167,8 +1167,7 @@ static int bfs_level(walker *W, const witem *cur, size_t ncur, witem **next,
     if (fd == -2) return 0;
     if (fd == -1) continue;
     item_path(W, it);
-    push_frame(W, fd, it->depth, &st);
-    W->frames[W->nframes - 1].path_only = path_only;
+    push_frame(W, fd, path_only, it->depth, &st);
     if (!read_top(W)) return 0;
     wframe *F = &W->frames[W->nframes - 1];
     for (size_t k = F->child_begin; k < F->child_end; k++) {
@@ -1262,8 +1261,7 @@ static int read_one(walker *W, wstate *top, const char *rel, size_t rl, int dept
   int ok = fd != -2;
   if (fd >= 0) {
     item_path(W, &it);
-    push_frame(W, fd, depth, &st);
-    W->frames[W->nframes - 1].path_only = path_only;
+    push_frame(W, fd, path_only, depth, &st);
     ok = read_top(W);
     if (ok) {
       const wframe *F = &W->frames[W->nframes - 1];

@@ -3216,9 +3216,14 @@ def old_bwrap_without_argv0_or_ro_bind_fd(t):
 
 
 def fake_bwrap(t, name, body):
-    """A bwrap wrapper that misbehaves like some hosts do (see body)."""
-    return t.write(name + "/bwrap", "#!/bin/sh\n"
-                   "if [ \"$1\" = --help ]; then exec /usr/bin/bwrap --help; fi\n" + body +
+    """A bwrap wrapper that misbehaves like some hosts do (see body). Started
+    early (`--args FD -- INNER...`), it first reads the options as bubblewrap
+    does, waiting for csb-bwrap's plan, so that body sees the whole argv in
+    "$@" at the moment bubblewrap would act on it."""
+    return t.write(name + "/bwrap", "#!/bin/bash\n"
+                   "if [ \"$1\" = --help ]; then exec /usr/bin/bwrap --help; fi\n"
+                   "if [ \"$1\" = --args ]; then mapfile -d '' opts <&\"$2\"; eval \"exec $2<&-\"; shift 2; "
+                   "set -- \"${opts[@]}\" \"$@\"; fi\n" + body +
                    "exec /usr/bin/bwrap \"$@\"\n", mode=0o755)
 
 
@@ -3232,6 +3237,101 @@ def host_refusing_proc_is_retried_without_it(t):
     rc, out, err = t.sh("ls -A /proc | wc -l", extra=["--bwrap", w])
     eq((rc, out.strip()), (0, "0"))
     contains(err, "refused a fresh /proc")
+
+
+@case
+def bubblewrap_is_started_before_the_planning_when_it_can_be(t):
+    """bubblewrap gets `--args FD -- INNER...` and loads while csb-bwrap
+    plans, unless the policy has deny rules (masked files need descriptors
+    bubblewrap inherits) or the plan turns out to need descriptors anyway
+    (then the early bubblewrap is killed before it reads anything and
+    started again the ordinary way); a refusal by the planning kills it
+    too. The outcome is the same either way, and nothing is left behind."""
+    if CODEX:
+        raise Skip("csb command line")
+    log = os.path.join(t.base, "first-args")
+    # (logs before it reads the options: an early bubblewrap killed while
+    # it loads may log nothing)
+    w = t.write("logging/bwrap", "#!/bin/sh\n"
+                "if [ \"$1\" = --help ]; then exec /usr/bin/bwrap --help; fi\n"
+                f"echo \"$1\" >> {log}\nexec /usr/bin/bwrap \"$@\"\n", mode=0o755)
+    t.write("ws/secret.txt", "s")
+    runs = [
+        ([("/", "read"), (t.ws, "write")], "s", ["--args"]),
+        ([("/", "read"), (t.ws, "write"), (t.ws + "/secret.txt", "deny")], "denied\n", ["--new-session"]),
+        # a missing read-only file needs a descriptor: started again
+        ([("/", "read"), (t.ws, "write"), (t.ws + "/ro.txt", "read")], "sro-kept\n", ["--args", "--new-session"]),
+    ]
+    for entries, want_out, want_log in runs:
+        if os.path.exists(log):
+            os.unlink(log)
+        t.policy(entries)
+        script = "cat secret.txt 2>/dev/null || echo denied; "
+        if entries[-1][0].endswith("/ro.txt"):
+            script += "(echo x > ro.txt) 2>/dev/null || echo ro-kept; "
+        script += "(echo x > .git) 2>/dev/null || echo git-kept; echo ran >> ran.log"
+        rc, out, err = t.sh(script, extra=["--bwrap", w])
+        eq((rc, out, err), (0, want_out + "git-kept\n", ""), f"run with {entries[-1]}")
+        with open(log) as f:
+            got = f.read().split()
+        if want_log[0] == "--args" and len(want_log) == 2 and got == want_log[1:]:
+            got = want_log  # (killed before its wrapper said anything)
+        eq(got, want_log, f"bubblewrap's first arguments with {entries[-1]}")
+        eq(t.read("ws/ran.log"), "ran\n", f"the command ran once with {entries[-1]}")
+        os.unlink(os.path.join(t.ws, "ran.log"))
+        eq(sorted(os.listdir(t.ws)), ["secret.txt"], "workspace after the run")
+    # refused by the planning after bubblewrap started: killed, nothing left
+    os.symlink("secret.txt", os.path.join(t.ws, "link"))
+    t.policy([("/", "read"), (t.ws, "write"), (t.ws + "/link/x", "read")])
+    os.unlink(log)
+    rc, out, err = t.sh("echo ran", extra=["--bwrap", w])
+    eq((rc, out), (69, ""))
+    contains(err, "symlink", "stderr")
+    eq(err.count("\n"), 1, f"one line on stderr: {err!r}")
+    eq(open(log).read().split() if os.path.exists(log) else ["--args"], ["--args"], "bubblewrap started early")
+    eq(sorted(os.listdir(t.ws)), ["link", "secret.txt"], "workspace after the refusal")
+    p = subprocess.run(["pgrep", "-f", w], capture_output=True, text=True)
+    eq(p.stdout, "", "bubblewrap processes left")
+
+
+@case
+def options_cut_short_leave_bubblewrap_nothing_to_run(t):
+    """An early bubblewrap reads its options from a pipe: a launcher killed
+    while writing them leaves a prefix. The bind of csb-bwrap's own binary,
+    which the inner stage's command names, is the last option, so that no
+    prefix of the options runs anything, and all of them do."""
+    if CODEX:
+        raise Skip("csb command line")
+    t.policy()
+    rc, out, err = t.run(["/bin/true"], extra=["--print-argv"])
+    eq((rc, err), (0, ""), "print-argv")
+    argv = json.loads(out)
+    sep = argv.index("--", 1)
+    eq(argv[sep + 1], "/dev/.csb-bwrap", "the inner stage's command")
+    opts = argv[1:sep]
+    eq(opts[-3:-2] in (["--ro-bind-fd"], ["--ro-bind"]) and opts[-1] == "/dev/.csb-bwrap", True,
+       f"the last option binds csb-bwrap: {opts[-3:]}")
+    # (the binary under a descriptor of ours; no --info-fd, whose pipe is
+    # csb-bwrap's)
+    i = opts.index("--info-fd")
+    opts = opts[:i] + opts[i + 2:]
+    self_fd = os.open(t.bin, os.O_RDONLY)
+    opts[-2] = str(self_fd) if opts[-3] == "--ro-bind-fd" else f"/proc/self/fd/{self_fd}"
+    try:
+        for cut in range(len(opts) + 1):
+            with tempfile.TemporaryFile() as f:
+                f.write(b"".join(a.encode() + b"\0" for a in opts[:cut]))
+                f.seek(0)
+                p = subprocess.run([argv[0], "--args", str(f.fileno()), "--", "/dev/.csb-bwrap", "--version"],
+                                   pass_fds=(f.fileno(), self_fd), cwd=t.ws, capture_output=True, text=True,
+                                   timeout=TIMEOUT)
+            ran = p.returncode == 0 and p.stdout.startswith("csb-bwrap")
+            eq(ran, cut == len(opts), f"ran with the first {cut} of {len(opts)} options ({p.stderr.strip()!r})")
+    finally:
+        os.close(self_fd)
+        for name in (".git", ".agents", ".codex", ".csb"):
+            if os.path.isdir(os.path.join(t.ws, name)):
+                os.rmdir(os.path.join(t.ws, name))
 
 
 @case

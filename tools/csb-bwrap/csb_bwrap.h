@@ -313,6 +313,11 @@ void bw_trust_bundles_free(bw_trust_bundles *b);
 /* A memfd named `name` holding `data`, sealed against every change and
  * rewound, close-on-exec; -1 with errno set on failure. */
 int bw_sealed_memfd(const char *name, const char *data, size_t len);
+/* The two halves of bw_sealed_memfd, for a memfd handed out before its
+ * content is known: an empty sealable memfd (close-on-exec) or -1; then
+ * data written, sealed and rewound (1, or 0 with errno). */
+int bw_sealable_memfd(const char *name);
+int bw_memfd_seal(int fd, const char *data, size_t len);
 /* 1 when data is one or more PEM CERTIFICATE blocks (base64 lines between
  * BEGIN and END) and blank lines, nothing else; else 0 with *why. */
 int bw_pem_only_certificates(const char *data, size_t len, const char **why);
@@ -440,7 +445,7 @@ pid_t bw_spawn(int (*fn)(void *), void *arg);
  * Closes err_w, info_w and started_w in the parent. */
 int bw_launch_run(const char *exec_path, char **argv, const int *keep_fds, size_t n_keep,
                   int err_w, int err_r, int started_r, int info_r, int info_w, int started_w,
-                  void (*after_fork)(void *), void *after_fork_arg, bw_launch_result *res);
+                  void (*after_fork)(void *, pid_t), void *after_fork_arg, bw_launch_result *res);
 int bw_is_proc_failure(const char *text);
 int bw_is_userns_failure(const char *text);
 

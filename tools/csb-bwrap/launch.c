@@ -142,7 +142,7 @@ static int poll_started(int started_r) {
 
 int bw_launch_run(const char *exec_path, char **argv, const int *keep_fds, size_t n_keep,
                   int err_w, int err_r, int started_r, int info_r, int info_w, int started_w,
-                  void (*after_fork)(void *), void *after_fork_arg, bw_launch_result *res) {
+                  void (*after_fork)(void *, pid_t), void *after_fork_arg, bw_launch_result *res) {
   memset(res, 0, sizeof *res);
   sigset_t set, old;
   sigemptyset(&set);
@@ -162,7 +162,7 @@ int bw_launch_run(const char *exec_path, char **argv, const int *keep_fds, size_
   close(err_w);
   close(info_w);
   close(started_w);
-  if (after_fork) after_fork(after_fork_arg);
+  if (after_fork) after_fork(after_fork_arg, pid);
   int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
   /* Sleep until bubblewrap exits or a signal arrives: nothing else needs
    * us while the command runs (fewer wake-ups, faster start under load).

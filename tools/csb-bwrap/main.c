@@ -57,10 +57,25 @@ typedef struct outer {
   int print_argv, explain, no_proc, print_seccomp, no_glob_cache;
   char **cmd;
   csb_policy *p;
-  csb_policy_view *v;
+  csb_policy_view *v; /* see ensure_view */
+  csb_path_memo *memo; /* the lookups of the working directory, until the view is made */
   char *cwd; /* canonical */
   runtime_files runtime;
 } outer;
+
+/* The policy's view of the file system, made on first use from the
+ * lookups of the working directory (o->memo, then freed: what comes next
+ * changes the tree, the registry's sweep and the mount targets, and the
+ * plan takes a snapshot of its own). 0, or the exit code after saying why. */
+static int ensure_view(outer *o) {
+  if (o->v) return 0;
+  csb_error e;
+  csb_error_clear(&e);
+  int ok = csb_policy_view_build_memo(o->p, o->memo, &o->v, &e);
+  csb_path_memo_free(o->memo);
+  o->memo = NULL;
+  return ok ? 0 : csb_cli_error(&o->cli, CSB_EXIT_DATA, "policy %s: %s", o->policy_arg.name, e.msg);
+}
 
 static int is_wsl1(void) {
   char text[1024];
@@ -199,6 +214,11 @@ typedef struct plan {
    * a sealed memfd: there can be thousands), or -1. */
   int verify_fd;
   size_t sep; /* index in argv of the "--" before the inner stage */
+  /* An early start (see early_eligible): the pipe bubblewrap reads its
+   * options from, and the memfd for the masks' list, made before the
+   * plan and filled after it. */
+  int args_pipe[2];
+  int verify_early;
   bw_seccomp_opts so;
   const char *registry;
   /* Every directory a run may pick as its registry (hidden as well). */
@@ -290,6 +310,84 @@ static char *glob_cache_dir(const char *registry) {
   return NULL;
 }
 
+/* The inner stage's command line ("--" INNER FLAGS "--" CMD...), the part
+ * of bubblewrap's argv after its options. What it names is known before
+ * the mounts are planned (an early start passes it to bubblewrap first),
+ * except for the allow rules' flags (memo: the plan's snapshot), the
+ * open-file limit to restore and the standard descriptors' paths without
+ * /proc, which no early start has. */
+static int push_inner(const outer *o, const plan *pl, csb_strv *a, int mount_proc, csb_path_memo *memo,
+                      csb_error *err) {
+  csb_strv_push(a, "--");
+  csb_strv_push(a, BW_INNER_PATH);
+  csb_strv_push(a, BW_INNER_FLAG);
+  if (o->cli.json_errors) csb_strv_push(a, "--error-format-json");
+  csb_strv_push(a, "--net");
+  csb_strv_push(a, net_name(o->p));
+  if (o->p->allow_all_unix_sockets) csb_strv_push(a, "--unix-all");
+  csb_policy_evaluator *ev = NULL; /* for the allow rules' paths, made on first use */
+  for (size_t i = 0; i < o->p->n_unix_sockets; i++) {
+    const char *flag = o->p->unix_sockets[i].allow ? "--unix-allow" : "--unix-deny";
+    if (o->p->unix_sockets[i].allow && !o->p->allow_all_unix_sockets) {
+      if (ev == NULL) ev = csb_policy_evaluator_new_memo(o->p, memo);
+      if (!unix_rule_flag(o->p, ev, o->p->unix_sockets[i].path, &flag, err)) {
+        csb_policy_evaluator_free(ev);
+        return 0;
+      }
+    }
+    csb_strv_push(a, flag);
+    csb_strv_push(a, o->p->unix_sockets[i].path);
+  }
+  csb_policy_evaluator_free(ev);
+  if (pl->verify_fd >= 0) {
+    csb_strv_push(a, "--verify-fd");
+    csb_strv_pushf(a, "%d", pl->verify_fd);
+  }
+  if (pl->fs.nofile_restore) {
+    csb_strv_push(a, "--nofile");
+    csb_strv_pushf(a, "%llu", pl->fs.nofile_restore);
+  }
+  if (pl->seccomp_pipe[0] >= 0) {
+    csb_strv_push(a, "--seccomp-fd");
+    csb_strv_pushf(a, "%d", pl->seccomp_pipe[0]);
+  }
+  if (!mount_proc) {
+    /* The sandbox has no /proc to read the standard descriptors' paths
+     * from (inner.c, rebind_stdio): ours, which it checks by device and
+     * inode. */
+    for (int fd = 0; fd <= 2; fd++) {
+      char link[32], target[4096];
+      snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+      ssize_t n = readlink(link, target, sizeof target - 1);
+      if (n <= 0 || target[0] != '/') continue;
+      target[n] = 0;
+      csb_strv_push(a, "--stdio-path");
+      csb_strv_pushf(a, "%d:%s", fd, target);
+    }
+  }
+  csb_strv_push(a, "--stderr-fd");
+  csb_strv_pushf(a, "%d", pl->stderr_fd);
+  csb_strv_push(a, "--started-fd");
+  csb_strv_pushf(a, "%d", pl->started_pipe[1]);
+  csb_strv_push(a, "--lifeline-fd");
+  csb_strv_pushf(a, "%d", pl->lifeline[0]);
+  for (size_t e = 0; e < pl->proxy.n_endpoints; e++) {
+    csb_buf keys;
+    csb_buf_init(&keys);
+    for (size_t r = 0; r < pl->proxy.n_routes; r++) {
+      if (pl->proxy.routes[r].endpoint != (int)e) continue;
+      if (keys.len) csb_buf_putc(&keys, ',');
+      csb_buf_puts(&keys, pl->proxy.routes[r].env_key);
+    }
+    csb_strv_push(a, "--proxy");
+    csb_strv_pushf(a, "%d=%s", pl->proxy.endpoints[e].control_fd, keys.data ? keys.data : "");
+    csb_buf_free(&keys);
+  }
+  csb_strv_push(a, "--");
+  for (char **c = o->cmd; *c; c++) csb_strv_push(a, *c);
+  return 1;
+}
+
 static int build_argv(outer *o, plan *pl, int mount_proc, const char *registry, csb_error *err) {
   /* pid 1 opens the command's working directory (/proc/PID/cwd) and
    * connects to an allowed socket through its own descriptor
@@ -347,15 +445,6 @@ static int build_argv(outer *o, plan *pl, int mount_proc, const char *registry, 
   csb_strv_push(a, pl->bw.path);
   csb_strv_push(a, "--new-session");
   for (size_t i = 0; i < pl->fs.argv.len; i++) csb_strv_push(a, pl->fs.argv.items[i]);
-  /* our own binary, read-only, on bubblewrap's /dev tmpfs */
-  if (pl->bw.has_ro_bind_fd) {
-    csb_strv_push(a, "--ro-bind-fd");
-    csb_strv_pushf(a, "%d", pl->self_fd);
-  } else {
-    csb_strv_push(a, "--ro-bind");
-    csb_strv_pushf(a, "/proc/self/fd/%d", pl->self_fd);
-  }
-  csb_strv_push(a, BW_INNER_PATH);
   csb_strv_push(a, "--unshare-user");
   csb_strv_push(a, "--unshare-pid");
   csb_strv_push(a, "--unshare-ipc");
@@ -377,87 +466,40 @@ static int build_argv(outer *o, plan *pl, int mount_proc, const char *registry, 
     csb_strv_push(a, "--argv0");
     csb_strv_push(a, "csb-bwrap");
   }
-  pl->sep = a->len;
-  csb_strv_push(a, "--");
+  /* Our own binary, read-only, on bubblewrap's /dev tmpfs: the last
+   * option, so that options cut short (an early start's pipe closed by a
+   * launcher killed while writing them) leave nothing to execute. */
+  if (pl->bw.has_ro_bind_fd) {
+    csb_strv_push(a, "--ro-bind-fd");
+    csb_strv_pushf(a, "%d", pl->self_fd);
+  } else {
+    csb_strv_push(a, "--ro-bind");
+    csb_strv_pushf(a, "/proc/self/fd/%d", pl->self_fd);
+  }
   csb_strv_push(a, BW_INNER_PATH);
-  csb_strv_push(a, BW_INNER_FLAG);
-  if (o->cli.json_errors) csb_strv_push(a, "--error-format-json");
-  csb_strv_push(a, "--net");
-  csb_strv_push(a, net_name(o->p));
-  if (o->p->allow_all_unix_sockets) csb_strv_push(a, "--unix-all");
-  csb_policy_evaluator *ev = NULL; /* for the allow rules' paths, made on first use */
-  for (size_t i = 0; i < o->p->n_unix_sockets; i++) {
-    const char *flag = o->p->unix_sockets[i].allow ? "--unix-allow" : "--unix-deny";
-    if (o->p->unix_sockets[i].allow && !o->p->allow_all_unix_sockets) {
-      if (ev == NULL) ev = csb_policy_evaluator_new_memo(o->p, mo.memo);
-      if (!unix_rule_flag(o->p, ev, o->p->unix_sockets[i].path, &flag, err)) {
-        csb_policy_evaluator_free(ev);
-        csb_path_memo_free(mo.memo);
-        return 0;
-      }
-    }
-    csb_strv_push(a, flag);
-    csb_strv_push(a, o->p->unix_sockets[i].path);
+  /* The read-only masks the inner stage re-checks: in the memfd an early
+   * start made, else in one of their own when there are any. */
+  csb_buf list;
+  csb_buf_init(&list);
+  for (size_t i = 0; i < pl->fs.verify.len; i++)
+    csb_buf_append(&list, pl->fs.verify.items[i], strlen(pl->fs.verify.items[i]) + 1);
+  int listed = 1;
+  if (pl->verify_early) {
+    listed = bw_memfd_seal(pl->verify_fd, list.data, list.len);
+  } else {
+    close_fd(&pl->verify_fd);
+    if (list.len) listed = (pl->verify_fd = bw_sealed_memfd("csb-bwrap-masks", list.data, list.len)) >= 0;
   }
-  csb_policy_evaluator_free(ev);
+  csb_buf_free(&list);
+  if (!listed) {
+    csb_path_memo_free(mo.memo);
+    return csb_error_set(err, "cannot hand the list of read-only masks to the sandbox: memfd: %s",
+                         strerror(errno));
+  }
+  pl->sep = a->len;
+  int ok = push_inner(o, pl, a, mount_proc, mo.memo, err);
   csb_path_memo_free(mo.memo);
-  close_fd(&pl->verify_fd);
-  if (pl->fs.verify.len) {
-    csb_buf list;
-    csb_buf_init(&list);
-    for (size_t i = 0; i < pl->fs.verify.len; i++)
-      csb_buf_append(&list, pl->fs.verify.items[i], strlen(pl->fs.verify.items[i]) + 1);
-    pl->verify_fd = bw_sealed_memfd("csb-bwrap-masks", list.data, list.len);
-    csb_buf_free(&list);
-    if (pl->verify_fd < 0)
-      return csb_error_set(err, "cannot hand the list of read-only masks to the sandbox: memfd: %s",
-                           strerror(errno));
-    csb_strv_push(a, "--verify-fd");
-    csb_strv_pushf(a, "%d", pl->verify_fd);
-  }
-  if (pl->fs.nofile_restore) {
-    csb_strv_push(a, "--nofile");
-    csb_strv_pushf(a, "%llu", pl->fs.nofile_restore);
-  }
-  if (pl->seccomp_pipe[0] >= 0) {
-    csb_strv_push(a, "--seccomp-fd");
-    csb_strv_pushf(a, "%d", pl->seccomp_pipe[0]);
-  }
-  if (!mount_proc) {
-    /* The sandbox has no /proc to read the standard descriptors' paths
-     * from (inner.c, rebind_stdio): ours, which it checks by device and
-     * inode. */
-    for (int fd = 0; fd <= 2; fd++) {
-      char link[32], target[4096];
-      snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
-      ssize_t n = readlink(link, target, sizeof target - 1);
-      if (n <= 0 || target[0] != '/') continue;
-      target[n] = 0;
-      csb_strv_push(a, "--stdio-path");
-      csb_strv_pushf(a, "%d:%s", fd, target);
-    }
-  }
-  csb_strv_push(a, "--stderr-fd");
-  csb_strv_pushf(a, "%d", pl->stderr_fd);
-  csb_strv_push(a, "--started-fd");
-  csb_strv_pushf(a, "%d", pl->started_pipe[1]);
-  csb_strv_push(a, "--lifeline-fd");
-  csb_strv_pushf(a, "%d", pl->lifeline[0]);
-  for (size_t e = 0; e < pl->proxy.n_endpoints; e++) {
-    csb_buf keys;
-    csb_buf_init(&keys);
-    for (size_t r = 0; r < pl->proxy.n_routes; r++) {
-      if (pl->proxy.routes[r].endpoint != (int)e) continue;
-      if (keys.len) csb_buf_putc(&keys, ',');
-      csb_buf_puts(&keys, pl->proxy.routes[r].env_key);
-    }
-    csb_strv_push(a, "--proxy");
-    csb_strv_pushf(a, "%d=%s", pl->proxy.endpoints[e].control_fd, keys.data ? keys.data : "");
-    csb_buf_free(&keys);
-  }
-  csb_strv_push(a, "--");
-  for (char **c = o->cmd; *c; c++) csb_strv_push(a, *c);
-  return 1;
+  return ok;
 }
 
 /* 0 when the text did not all reach standard output. */
@@ -554,7 +596,8 @@ static void evict_cache_files(const char *dir, const char *prefix, size_t keep) 
  * compiled at build time (seccomp_gen.c), never read from a file a
  * sandboxed command could have written. On failure nothing is written and
  * the inner stage refuses to run. */
-static void write_filter(void *arg) {
+static void write_filter(void *arg, pid_t bwrap) {
+  (void)bwrap;
   plan *pl = arg;
   if (pl->seccomp_pipe[1] < 0) return;
   for (size_t i = 0; i < CSB_ARRAY_LEN(bw_prebuilt_filters); i++) {
@@ -637,12 +680,157 @@ static int registry_changed(const plan *pl, const char **what) {
   return -1;
 }
 
+/* The mount targets the plan makes on the host: registered first (a run
+ * killed from then on leaves them to a later sweep), then made. 0, or the
+ * exit code after saying why. */
+static int make_targets(outer *o, plan *pl, bw_registry *reg, const csb_error *reg_why) {
+  csb_error e;
+  csb_error_clear(&e);
+  note_registries(pl);
+  size_t n_new_synth = 0;
+  for (size_t i = 0; i < pl->fs.n_synth; i++) n_new_synth += !pl->fs.synth[i].existing;
+  if (n_new_synth > 0 && !pl->registry)
+    return csb_cli_error(&o->cli, CSB_EXIT_OSERR,
+                         "no usable directory for the mount-target registry (/run/csb-bwrap when "
+                         "run as root, $XDG_RUNTIME_DIR/csb-bwrap, /tmp/csb-bwrap-UID), which masks "
+                         "on missing paths need so that their mount points are removed after the "
+                         "run: %s (or set XDG_RUNTIME_DIR to a directory of your own)",
+                         reg_why->msg[0] ? reg_why->msg : "none could be created");
+  if (!bw_registry_register(reg, pl->registry, pl->fs.synth, pl->registry ? pl->fs.n_synth : 0, &e))
+    return csb_cli_error(&o->cli, CSB_EXIT_OSERR, "%s", e.msg);
+  bw_synth_make_all(&pl->fs);
+  return 0;
+}
+
+/* New pipes for another start of bubblewrap (the last one took the write
+ * ends of these with it). */
+static int renew_pipes(plan *pl) {
+  close_fd(&pl->err_pipe[0]);
+  close_fd(&pl->started_pipe[0]);
+  close_fd(&pl->info_pipe[0]);
+  close_fd(&pl->seccomp_pipe[0]);
+  close_fd(&pl->seccomp_pipe[1]);
+  return pipe2(pl->err_pipe, O_CLOEXEC) == 0 && pipe2(pl->started_pipe, O_CLOEXEC) == 0 &&
+         pipe2(pl->info_pipe, O_CLOEXEC) == 0 &&
+         (pl->so.unix_mediated || pipe2(pl->seccomp_pipe, O_CLOEXEC) == 0);
+}
+
+/* ---- early start ----------------------------------------------------------
+ *
+ * bubblewrap takes about a millisecond to load and start, and the plan
+ * (the mounts, the registry's sweep, the mount targets) a few tenths of
+ * one. Where the plan cannot change how bubblewrap is started, bubblewrap
+ * is started first, with `--args FD -- INNER...`, and reads its options
+ * from a pipe while the plan is made: it has loaded by the time they
+ * come. That is a policy without deny rules (their masks on files are
+ * descriptors bubblewrap must inherit), without network.unix_sockets
+ * allow rules (their flags depend on the plan) and not in proxy mode (its
+ * bridges and CA bundles are descriptors too), a bubblewrap with --args,
+ * and a fresh /proc. A plan that turns out to need descriptors after all
+ * kills the early bubblewrap, still blocked on the pipe, and starts
+ * another; so does a refused plan, which then runs nothing. The options
+ * end with the bind of our own binary, which the inner stage's command
+ * names: a pipe closed before they were all written (we were killed)
+ * leaves bubblewrap nothing to execute. */
+
+enum { EARLY_NONE, EARLY_READY, EARLY_SENT, EARLY_AGAIN, EARLY_REFUSED };
+
+typedef struct early {
+  outer *o;
+  plan *pl;
+  bw_registry *reg;
+  const csb_error *reg_why;
+  csb_strv tail; /* the inner stage's command line bubblewrap was started with */
+  int state;
+  int rc; /* EARLY_REFUSED: the exit code, its message printed */
+  /* The numbers bubblewrap has the write ends of these pipes under (ours
+   * are closed by then): the options name them. */
+  int started_w, info_w;
+} early;
+
+static int early_eligible(const outer *o, const plan *pl) {
+  if (o->print_argv || o->explain || o->no_proc || !pl->bw.has_args) return 0;
+  if (o->p->net_mode == CSB_NET_PROXY || o->p->n_globs) return 0;
+  if (!o->p->allow_all_unix_sockets && n_unix_allow(o->p) > 0) return 0;
+  for (size_t i = 0; i < o->p->n_entries; i++)
+    if (o->p->entries[i].access == CSB_ACCESS_DENY) return 0;
+  return 1;
+}
+
+/* The options (bubblewrap's argv between its name and the inner stage's
+ * "--"), NUL-terminated each, into the pipe, which is then closed. */
+static int send_options(plan *pl) {
+  csb_buf b;
+  csb_buf_init(&b);
+  for (size_t i = 1; i < pl->sep; i++) csb_buf_append(&b, pl->argv.items[i], strlen(pl->argv.items[i]) + 1);
+  int ok = csb_write_all(pl->args_pipe[1], b.data, b.len);
+  csb_buf_free(&b);
+  close_fd(&pl->args_pipe[1]);
+  return ok;
+}
+
+/* In the launcher, right after bubblewrap was started (signals blocked):
+ * the plan, then its options and the seccomp filter to their pipes; or
+ * bubblewrap killed. */
+static void early_plan(void *arg, pid_t bwrap) {
+  early *es = arg;
+  outer *o = es->o;
+  plan *pl = es->pl;
+  csb_error e;
+  csb_error_clear(&e);
+  if ((es->rc = ensure_view(o)) != 0) {
+    es->state = EARLY_REFUSED;
+    kill(bwrap, SIGKILL);
+    close_fd(&pl->args_pipe[1]);
+    return;
+  }
+  if (pl->registry) bw_registry_sweep(pl->registry);
+  pl->started_pipe[1] = es->started_w;
+  pl->info_pipe[1] = es->info_w;
+  int built = build_argv(o, pl, 1, pl->registry, &e);
+  pl->started_pipe[1] = pl->info_pipe[1] = -1;
+  if (!built) {
+    es->rc = csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE, "%s", e.msg);
+    es->state = EARLY_REFUSED;
+  } else {
+    int same = pl->fs.n_data_fds == 0 && pl->argv.len - pl->sep == es->tail.len;
+    for (size_t i = 0; same && i < es->tail.len; i++) same = strcmp(pl->argv.items[pl->sep + i], es->tail.items[i]) == 0;
+    if (!same) {
+      es->state = EARLY_AGAIN;
+    } else if (pl->argv.len + 2 > BWRAP_MAX_ARGS) {
+      es->rc = csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE,
+                             "cannot enforce this policy with bubblewrap: it needs %zu bubblewrap "
+                             "arguments, and bubblewrap accepts at most %d",
+                             pl->argv.len, BWRAP_MAX_ARGS);
+      es->state = EARLY_REFUSED;
+    } else if ((es->rc = make_targets(o, pl, es->reg, es->reg_why)) != 0) {
+      es->state = EARLY_REFUSED;
+    } else if (!send_options(pl)) {
+      /* Gone already (it could not start, and said why on the pipe we
+       * read its errors from, which is analysed as any failed setup is) */
+      if (errno == EPIPE) {
+        es->state = EARLY_SENT;
+        return;
+      }
+      es->rc = csb_cli_error(&o->cli, CSB_EXIT_OSERR, "cannot hand bubblewrap its options: %s", strerror(errno));
+      es->state = EARLY_REFUSED;
+    } else {
+      es->state = EARLY_SENT;
+      write_filter(pl, bwrap);
+      return;
+    }
+  }
+  kill(bwrap, SIGKILL);
+  close_fd(&pl->args_pipe[1]);
+}
+
 static int run_bwrap(outer *o) {
   plan pl;
   memset(&pl, 0, sizeof pl);
   pl.self_fd = pl.stderr_fd = pl.verify_fd = -1;
   for (int i = 0; i < 2; i++)
-    pl.err_pipe[i] = pl.started_pipe[i] = pl.info_pipe[i] = pl.seccomp_pipe[i] = pl.lifeline[i] = -1;
+    pl.err_pipe[i] = pl.started_pipe[i] = pl.info_pipe[i] = pl.seccomp_pipe[i] = pl.lifeline[i] =
+        pl.args_pipe[i] = -1;
   pl.so.net = net_of(o->p);
   pl.so.unix_all = o->p->allow_all_unix_sockets;
   pl.so.unix_mediated = !o->p->allow_all_unix_sockets && n_unix_allow(o->p) > 0;
@@ -658,7 +846,13 @@ static int run_bwrap(outer *o) {
   char *registry = bw_registry_default_dir(&reg_why);
   pl.registry = registry;
   pl.n_registry_all = bw_registry_candidates(pl.registry_all, 1);
-  if (registry && !o->print_argv && !o->explain) bw_registry_sweep(registry);
+  early es;
+  memset(&es, 0, sizeof es);
+  es.o = o;
+  es.pl = &pl;
+  es.reg = &reg;
+  es.reg_why = &reg_why;
+  csb_strv_init(&es.tail);
 
   if (!bw_bwrap_find(o->bwrap_override, o->cwd, &pl.bw, &e)) {
     rc = csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE, "%s", e.msg);
@@ -708,44 +902,40 @@ static int run_bwrap(outer *o) {
     goto out;
   }
   int mount_proc = !o->no_proc;
-  if (!build_argv(o, &pl, mount_proc, registry, &e)) {
-    rc = csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE, "%s", e.msg);
-    goto out;
+  if (early_eligible(o, &pl) && pipe2(pl.args_pipe, O_CLOEXEC) == 0 &&
+      (pl.verify_fd = bw_sealable_memfd("csb-bwrap-masks")) >= 0) {
+    pl.verify_early = 1;
+    if (push_inner(o, &pl, &es.tail, mount_proc, NULL, &e)) es.state = EARLY_READY;
   }
-  if (o->print_argv) {
-    rc = csb_cli_print_argv(&o->cli, pl.argv.items, pl.argv.len);
-    goto out;
+  if (es.state != EARLY_READY) {
+    pl.verify_early = 0;
+    close_fd(&pl.verify_fd);
+    close_fd(&pl.args_pipe[0]);
+    close_fd(&pl.args_pipe[1]);
+    if ((rc = ensure_view(o)) != 0) goto out;
+    if (registry && !o->print_argv && !o->explain) bw_registry_sweep(registry);
+    if (!build_argv(o, &pl, mount_proc, registry, &e)) {
+      rc = csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE, "%s", e.msg);
+      goto out;
+    }
+    if (o->print_argv) {
+      rc = csb_cli_print_argv(&o->cli, pl.argv.items, pl.argv.len);
+      goto out;
+    }
+    if (o->explain) {
+      rc = 0;
+      if (!print_explain(o, &pl))
+        rc = csb_cli_error(&o->cli, CSB_EXIT_OSERR, "cannot write to standard output: %s", strerror(errno));
+      goto out;
+    }
+    if ((rc = make_targets(o, &pl, &reg, &reg_why)) != 0) goto out;
   }
-  if (o->explain) {
-    rc = 0;
-    if (!print_explain(o, &pl))
-      rc = csb_cli_error(&o->cli, CSB_EXIT_OSERR, "cannot write to standard output: %s", strerror(errno));
-    goto out;
-  }
-  note_registries(&pl);
-  size_t n_new_synth = 0;
-  for (size_t i = 0; i < pl.fs.n_synth; i++) n_new_synth += !pl.fs.synth[i].existing;
-  if (n_new_synth > 0 && !registry) {
-    rc = csb_cli_error(&o->cli, CSB_EXIT_OSERR,
-                       "no usable directory for the mount-target registry (/run/csb-bwrap when "
-                       "run as root, $XDG_RUNTIME_DIR/csb-bwrap, /tmp/csb-bwrap-UID), which masks "
-                       "on missing paths need so that their mount points are removed after the "
-                       "run: %s (or set XDG_RUNTIME_DIR to a directory of your own)",
-                       reg_why.msg[0] ? reg_why.msg : "none could be created");
-    goto out;
-  }
-  if (!bw_registry_register(&reg, registry, pl.fs.synth, registry ? pl.fs.n_synth : 0, &e)) {
-    rc = csb_cli_error(&o->cli, CSB_EXIT_OSERR, "%s", e.msg);
-    goto out;
-  }
-  /* (registered: a run killed from now on leaves them to a later sweep) */
-  bw_synth_make_all(&pl.fs);
   for (int attempt = 0; attempt < 2; attempt++) {
     int fixed[] = {pl.self_fd, pl.stderr_fd, pl.started_pipe[1], pl.info_pipe[1],
                    /* bubblewrap's parent holds a reader too: its report never
                     * fails (which would kill it, stranding its child) once we
                     * are gone */
-                   pl.info_pipe[0], pl.lifeline[0], pl.seccomp_pipe[0], pl.verify_fd};
+                   pl.info_pipe[0], pl.lifeline[0], pl.seccomp_pipe[0], pl.verify_fd, pl.args_pipe[0]};
     int *keep = NULL;
     size_t nk = 0, cap = 0;
     keep = csb_xgrow(keep, &cap, CSB_ARRAY_LEN(fixed) + pl.fs.n_data_fds + pl.proxy.n_endpoints + 1,
@@ -754,11 +944,23 @@ static int run_bwrap(outer *o) {
       if (fixed[i] >= 0) keep[nk++] = fixed[i];
     for (size_t i = 0; i < pl.fs.n_data_fds; i++) keep[nk++] = pl.fs.data_fds[i];
     for (size_t i = 0; i < pl.proxy.n_endpoints; i++) keep[nk++] = pl.proxy.endpoints[i].control_fd;
-    /* Thousands of masks make an argument list longer than exec allows:
-     * bubblewrap then reads it from a descriptor (--args). */
     char **packed = NULL;
     int args_fd = -1;
-    if (!pack_args(&pl, &args_fd, &packed, &e)) {
+    void (*after_fork)(void *, pid_t) = write_filter;
+    void *after_fork_arg = &pl;
+    if (es.state == EARLY_READY) {
+      /* bwrap --args PIPE -- INNER...: the options follow (early_plan) */
+      packed = csb_xcalloc(es.tail.len + 4, sizeof *packed);
+      size_t n = 0;
+      packed[n++] = pl.bw.path;
+      packed[n++] = "--args";
+      packed[n++] = csb_xasprintf("%d", pl.args_pipe[0]);
+      for (size_t i = 0; i < es.tail.len; i++) packed[n++] = es.tail.items[i];
+      after_fork = early_plan;
+      after_fork_arg = &es;
+    } else if (!pack_args(&pl, &args_fd, &packed, &e)) {
+      /* Thousands of masks make an argument list longer than exec allows:
+       * bubblewrap then reads it from a descriptor (--args). */
       free(keep);
       rc = csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE, "%s", e.msg);
       goto out;
@@ -768,16 +970,43 @@ static int run_bwrap(outer *o) {
     bw_launch_result res;
     int err_w = pl.err_pipe[1], started_w = pl.started_pipe[1], info_w = pl.info_pipe[1];
     pl.err_pipe[1] = pl.started_pipe[1] = pl.info_pipe[1] = -1;
+    es.started_w = started_w;
+    es.info_w = info_w;
     int launched = bw_launch_run(pl.bw.exec_path, argv, keep, nk, err_w, pl.err_pipe[0], pl.started_pipe[0],
-                                 pl.info_pipe[0], info_w, started_w, write_filter, &pl, &res);
+                                 pl.info_pipe[0], info_w, started_w, after_fork, after_fork_arg, &res);
     free(keep);
     close_fd(&args_fd);
+    close_fd(&pl.args_pipe[0]);
+    close_fd(&pl.args_pipe[1]);
     if (packed) free(packed[2]);
     free(packed);
     if (!launched) {
       rc = csb_cli_error(&o->cli, CSB_EXIT_OSERR, "fork: %s", strerror(res.error));
       goto out;
     }
+    if (es.state == EARLY_REFUSED) {
+      /* killed before it read anything: it said nothing */
+      free(res.captured);
+      rc = es.rc;
+      goto out;
+    }
+    pl.verify_early = 0; /* (sealed now; a rebuild makes a memfd of its own) */
+    if (es.state == EARLY_AGAIN) {
+      free(res.captured);
+      es.state = EARLY_NONE;
+      if (!renew_pipes(&pl)) {
+        rc = csb_cli_error(&o->cli, CSB_EXIT_OSERR, "pipe: %s", strerror(errno));
+        goto out;
+      }
+      if (!build_argv(o, &pl, mount_proc, registry, &e)) {
+        rc = csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE, "%s", e.msg);
+        goto out;
+      }
+      if ((rc = make_targets(o, &pl, &reg, &reg_why)) != 0) goto out;
+      attempt--;
+      continue;
+    }
+    es.state = EARLY_NONE;
     bwrap_ran = 1;
     for (size_t i = 0; i < pl.fs.n_data_fds; i++) close(pl.fs.data_fds[i]);
     pl.fs.n_data_fds = 0;
@@ -795,13 +1024,7 @@ static int run_bwrap(outer *o) {
                    strtok(res.captured, "\n"));
       free(res.captured);
       mount_proc = 0;
-      close_fd(&pl.err_pipe[0]);
-      close_fd(&pl.started_pipe[0]);
-      close_fd(&pl.info_pipe[0]);
-      close_fd(&pl.seccomp_pipe[0]);
-      if (pipe2(pl.err_pipe, O_CLOEXEC) != 0 || pipe2(pl.started_pipe, O_CLOEXEC) != 0 ||
-          pipe2(pl.info_pipe, O_CLOEXEC) != 0 ||
-          (!pl.so.unix_mediated && pipe2(pl.seccomp_pipe, O_CLOEXEC) != 0)) {
+      if (!renew_pipes(&pl)) {
         rc = csb_cli_error(&o->cli, CSB_EXIT_OSERR, "pipe: %s", strerror(errno));
         goto out;
       }
@@ -872,7 +1095,9 @@ out:
     close_fd(&pl.info_pipe[i]);
     close_fd(&pl.seccomp_pipe[i]);
     close_fd(&pl.lifeline[i]);
+    close_fd(&pl.args_pipe[i]);
   }
+  csb_strv_free(&es.tail);
   return rc;
 }
 
@@ -1016,16 +1241,12 @@ static int outer_main(int argc, char **argv) {
                        "csb-bwrap uses bubblewrap, which WSL1 cannot run (no user namespaces); use WSL2");
     goto done;
   }
-  if (!csb_policy_view_build_memo(o.p, memo, &o.v, &e)) {
-    rc = csb_cli_error(&o.cli, CSB_EXIT_DATA, "policy %s: %s", o.policy_arg.name, e.msg);
-    goto done;
-  }
-  /* What comes next changes the tree (the registry's sweep, mount
-   * targets): the plan takes a snapshot of its own. */
-  csb_path_memo_free(memo);
+  /* The view is made later (ensure_view): with bubblewrap, while it loads. */
+  o.memo = memo;
   memo = NULL;
   if (o.p->linux_backend == CSB_LINUX_LANDLOCK) {
-    rc = run_landlock(&o);
+    rc = ensure_view(&o);
+    if (rc == 0) rc = run_landlock(&o);
   } else {
     collect_runtime(&o.runtime);
     rc = run_bwrap(&o);
@@ -1036,6 +1257,7 @@ static int outer_main(int argc, char **argv) {
   }
 done:
   csb_path_memo_free(memo);
+  csb_path_memo_free(o.memo);
   if (CSB_FREE_BEFORE_EXIT) {
     csb_policy_view_free(o.v);
     csb_policy_free(o.p);

@@ -113,12 +113,20 @@ int bw_pem_only_certificates(const char *data, size_t len, const char **why) {
   return 1;
 }
 
+int bw_memfd_seal(int fd, const char *data, size_t len) {
+  return csb_write_all(fd, data, len) &&
+         fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) == 0 &&
+         lseek(fd, 0, SEEK_SET) == 0;
+}
+
+int bw_sealable_memfd(const char *name) {
+  return (int)syscall(SYS_memfd_create, name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+}
+
 int bw_sealed_memfd(const char *name, const char *data, size_t len) {
-  int fd = (int)syscall(SYS_memfd_create, name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  int fd = bw_sealable_memfd(name);
   if (fd < 0) return -1;
-  if (!csb_write_all(fd, data, len) ||
-      fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0 ||
-      lseek(fd, 0, SEEK_SET) != 0) {
+  if (!bw_memfd_seal(fd, data, len)) {
     int e = errno;
     close(fd);
     errno = e;

@@ -715,6 +715,17 @@ static int renew_pipes(plan *pl) {
          (pl->so.unix_mediated || pipe2(pl->seccomp_pipe, O_CLOEXEC) == 0);
 }
 
+/* The plan again, for another start of bubblewrap. 0, or the exit code
+ * after saying why. */
+static int replan(outer *o, plan *pl, int mount_proc) {
+  csb_error e;
+  csb_error_clear(&e);
+  if (!renew_pipes(pl)) return csb_cli_error(&o->cli, CSB_EXIT_OSERR, "pipe: %s", strerror(errno));
+  if (!build_argv(o, pl, mount_proc, pl->registry, &e))
+    return csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE, "%s", e.msg);
+  return 0;
+}
+
 /* ---- early start ----------------------------------------------------------
  *
  * bubblewrap takes about a millisecond to load and start, and the plan
@@ -994,15 +1005,7 @@ static int run_bwrap(outer *o) {
     if (es.state == EARLY_AGAIN) {
       free(res.captured);
       es.state = EARLY_NONE;
-      if (!renew_pipes(&pl)) {
-        rc = csb_cli_error(&o->cli, CSB_EXIT_OSERR, "pipe: %s", strerror(errno));
-        goto out;
-      }
-      if (!build_argv(o, &pl, mount_proc, registry, &e)) {
-        rc = csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE, "%s", e.msg);
-        goto out;
-      }
-      if ((rc = make_targets(o, &pl, &reg, &reg_why)) != 0) goto out;
+      if ((rc = replan(o, &pl, mount_proc)) != 0 || (rc = make_targets(o, &pl, &reg, &reg_why)) != 0) goto out;
       attempt--;
       continue;
     }
@@ -1024,14 +1027,7 @@ static int run_bwrap(outer *o) {
                    strtok(res.captured, "\n"));
       free(res.captured);
       mount_proc = 0;
-      if (!renew_pipes(&pl)) {
-        rc = csb_cli_error(&o->cli, CSB_EXIT_OSERR, "pipe: %s", strerror(errno));
-        goto out;
-      }
-      if (!build_argv(o, &pl, mount_proc, registry, &e)) {
-        rc = csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE, "%s", e.msg);
-        goto out;
-      }
+      if ((rc = replan(o, &pl, mount_proc)) != 0) goto out;
       note_registries(&pl);
       continue;
     }

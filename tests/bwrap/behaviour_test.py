@@ -3335,6 +3335,25 @@ def options_cut_short_leave_bubblewrap_nothing_to_run(t):
 
 
 @case
+def bubblewrap_started_again_after_an_early_start_needs_room_for_one_plans_descriptors(t):
+    """A plan that needs descriptors after an early start (read-only files
+    missing under a writable root: one empty file's descriptor each) is
+    made again for another bubblewrap: the first plan's descriptors are
+    closed by then (the empty files' are not close-on-exec: the next
+    bubblewrap would inherit them too), so the open-file limit needs room
+    for one plan's, as without an early start (--no-proc)."""
+    if CODEX:
+        raise Skip("csb command line")
+    n = 600
+    t.policy([("/", "read"), (t.ws, "write")] + [(f"{t.ws}/m{i}.txt", "read") for i in range(n)])
+    for extra in ([], ["--no-proc"]):
+        rc, out, err = t.sh("ulimit -n; (echo x > m7.txt) 2>/dev/null || echo ro-kept",
+                            extra=extra, nofile=(1024, 1024))
+        eq((rc, out, err), (0, "1024\nro-kept\n", ""), f"run with {extra}")
+        eq(os.listdir(t.ws), [], f"workspace after the run with {extra}")
+
+
+@case
 def missing_user_namespaces_fail_closed_with_the_fix(t):
     if CODEX:
         raise Skip("csb command line")

@@ -1005,6 +1005,10 @@ static int run_bwrap(outer *o) {
     if (es.state == EARLY_AGAIN) {
       free(res.captured);
       es.state = EARLY_NONE;
+      /* (the plan's descriptors, which the killed bubblewrap never got:
+       * the plan made again opens its own) */
+      for (size_t i = 0; i < pl.fs.n_data_fds; i++) close(pl.fs.data_fds[i]);
+      pl.fs.n_data_fds = 0;
       if ((rc = replan(o, &pl, mount_proc)) != 0 || (rc = make_targets(o, &pl, &reg, &reg_why)) != 0) goto out;
       attempt--;
       continue;

@@ -3354,6 +3354,52 @@ def bubblewrap_started_again_after_an_early_start_needs_room_for_one_plans_descr
 
 
 @case
+def termination_asked_while_an_early_start_plans_starts_nothing_again(t):
+    """SIGTERM while the plan is made after an early start waits (the
+    launcher blocks it from the start of bubblewrap on, to forward it):
+    a plan that then needs another bubblewrap starts none, and the command
+    does not run, as when the signal comes before bubblewrap starts; nor
+    does the retry without a fresh /proc start one after a signal. (The
+    registry's lock, held here, keeps the planning waiting until the signal
+    was sent.)"""
+    if CODEX:
+        raise Skip("csb command line")
+    mark = os.path.join(t.base, "signalled")
+    w = t.write("signalling/bwrap", "#!/bin/bash\n"
+                "if [ \"$1\" = --help ]; then exec /usr/bin/bwrap --help; fi\n"
+                f"if [ ! -e {mark} ]; then kill -TERM $PPID; : > {mark}; fi\n"
+                "exec /usr/bin/bwrap \"$@\"\n", mode=0o755)
+    # a missing read-only file needs a descriptor: another bubblewrap
+    t.policy([("/", "read"), (t.ws, "write"), (t.ws + "/ro.txt", "read")])
+    reg = registry_dir(t.env)
+    os.makedirs(reg, mode=0o700, exist_ok=True)
+    lock = os.open(os.path.join(reg, "lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        argv, xenv = t.argv(["/bin/sh", "-c", "echo ran > ran.log"], extra=["--bwrap", w])
+        p = subprocess.Popen(argv, cwd=t.ws, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env={**os.environ, **xenv})
+        wait_for(lambda: os.path.exists(mark), "the signal")
+        time.sleep(0.1)
+    finally:
+        os.close(lock)
+    out, err = p.communicate(timeout=TIMEOUT)
+    eq((p.returncode in (-signal.SIGTERM, 128 + signal.SIGTERM), out, err), (True, "", ""),
+       f"exit status {p.returncode}, output")
+    eq(os.listdir(t.ws), [], "workspace after the run (the command did not run)")
+    # nor is one started again without /proc after bubblewrap was refused one
+    # (fails once the launcher took the signal to forward it)
+    w = fake_bwrap(t, "noproc", 'for a in "$@"; do if [ "$a" = --proc ]; then trap "" TERM; kill -TERM $PPID; '
+                   'for i in $(seq 500); do grep -q "^ShdPnd:.*[1-9a-f]" /proc/$PPID/status || break; '
+                   'sleep 0.01; done; echo "bwrap: Can\'t mount proc on /newroot/proc: Operation not permitted" >&2; '
+                   'exit 1; fi; done\n')
+    t.policy()
+    rc, out, err = t.sh("echo ran > ran.log", extra=["--bwrap", w])
+    eq((rc, out, err), (128 + signal.SIGTERM, "", ""), "refused /proc")
+    eq(os.listdir(t.ws), [], "workspace after the run refused /proc (the command did not run)")
+
+
+@case
 def missing_user_namespaces_fail_closed_with_the_fix(t):
     if CODEX:
         raise Skip("csb command line")

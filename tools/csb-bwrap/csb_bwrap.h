@@ -431,6 +431,7 @@ typedef struct bw_launch_result {
   int wait_status; /* bubblewrap's wait status */
   int error;       /* errno of a failed fork */
   char *captured;  /* bubblewrap's stderr before the start (caller frees) */
+  int signal;      /* the last SIGINT, SIGTERM, SIGHUP or SIGQUIT forwarded, or 0 */
 } bw_launch_result;
 
 /* Starts fn(arg) in a child process that shares our memory until it execs

@@ -197,6 +197,7 @@ int bw_launch_run(const char *exec_path, char **argv, const int *keep_fds, size_
           if (sig == SIGTSTP) kill(getpid(), SIGSTOP);
           continue;
         }
+        res->signal = sig;
         if (sandbox_pid > 0 && res->started) kill(sandbox_pid, sig);
         else kill(pid, sig);
       }

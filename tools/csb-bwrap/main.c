@@ -1009,6 +1009,12 @@ static int run_bwrap(outer *o) {
        * the plan made again opens its own) */
       for (size_t i = 0; i < pl.fs.n_data_fds; i++) close(pl.fs.data_fds[i]);
       pl.fs.n_data_fds = 0;
+      if (res.signal) {
+        /* asked to end while the plan was made (the signal waited, blocked
+         * since bubblewrap started): no other bubblewrap is started */
+        rc = CSB_EXIT_SIGNAL_BASE + res.signal;
+        goto out;
+      }
       if ((rc = replan(o, &pl, mount_proc)) != 0 || (rc = make_targets(o, &pl, &reg, &reg_why)) != 0) goto out;
       attempt--;
       continue;
@@ -1026,6 +1032,12 @@ static int run_bwrap(outer *o) {
       goto out;
     }
     if (attempt == 0 && mount_proc && bw_is_proc_failure(res.captured)) {
+      if (res.signal) {
+        /* asked to end meanwhile: not started again */
+        free(res.captured);
+        rc = CSB_EXIT_SIGNAL_BASE + res.signal;
+        goto out;
+      }
       csb_cli_warn(&o->cli, "this host refused a fresh /proc for the sandbox (%s); retrying with "
                             "an empty /proc (use --no-proc to skip this attempt)",
                    strtok(res.captured, "\n"));

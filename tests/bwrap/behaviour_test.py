@@ -3400,6 +3400,25 @@ def termination_asked_while_an_early_start_plans_starts_nothing_again(t):
 
 
 @case
+def too_many_bubblewrap_arguments_are_refused_in_the_same_words_started_early_or_not(t):
+    """3,100 read-only files in a writable root, no deny rule: more than
+    the 9,000 arguments bubblewrap parses, refused after an early start
+    (the planning kills it) and without one (--no-proc), with the same
+    message, which speaks of no masks the policy does not have."""
+    if CODEX:
+        raise Skip("csb's refusal: bubblewrap's argument limit")
+    n = 3100
+    for i in range(n):
+        open(os.path.join(t.ws, f"f{i}"), "w").close()
+    t.policy([("/", "read"), (t.ws, "write")] + [(f"{t.ws}/f{i}", "read") for i in range(n)])
+    for extra in ([], ["--no-proc"]):
+        rc, out, err = t.sh("echo ran", extra=extra, timeout=120)
+        eq((rc, out, re.sub(r"needs \d+ ", "needs N ", err)),
+           (69, "", "csb-bwrap: error: cannot enforce this policy with bubblewrap: it needs N bubblewrap "
+                    "arguments, and bubblewrap accepts at most 9000\n"), f"run with {extra}")
+        eq(len(os.listdir(t.ws)), n, f"workspace after the run with {extra}")
+
+@case
 def missing_user_namespaces_fail_closed_with_the_fix(t):
     if CODEX:
         raise Skip("csb command line")

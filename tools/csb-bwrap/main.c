@@ -618,6 +618,23 @@ static void write_filter(void *arg, pid_t bwrap) {
  * (MAX_ARGS in bubblewrap.c, every version). */
 #define BWRAP_MAX_ARGS 9000
 
+/* 1 when bubblewrap takes as many arguments as the plan has, else 0 with
+ * why (the same words whether bubblewrap was started early or not). */
+static int args_countable(const plan *pl, csb_error *err) {
+  if (pl->argv.len + 2 <= BWRAP_MAX_ARGS) return 1;
+  if (pl->fs.n_data_fds == 0)
+    return csb_error_set(err,
+                         "cannot enforce this policy with bubblewrap: it needs %zu bubblewrap "
+                         "arguments, and bubblewrap accepts at most %d",
+                         pl->argv.len, BWRAP_MAX_ARGS);
+  return csb_error_set(err,
+                       "cannot enforce this policy with bubblewrap: its masks (%zu files, more "
+                       "directories) and the command need %zu bubblewrap arguments, and "
+                       "bubblewrap accepts at most %d; narrow the deny globs, or deny the "
+                       "directories that hold the matches instead of each file",
+                       pl->fs.n_data_fds, pl->argv.len, BWRAP_MAX_ARGS);
+}
+
 /* What to exec: pl->argv itself (*fd = -1, *out = NULL), or, when the
  * options are too long for exec, `bwrap --args FD -- INNER...` with the
  * options before the inner stage's "--" in a sealed memfd (bubblewrap reads
@@ -625,13 +642,7 @@ static void write_filter(void *arg, pid_t bwrap) {
 static int pack_args(const plan *pl, int *fd, char ***out, csb_error *err) {
   *fd = -1;
   *out = NULL;
-  if (pl->argv.len + 2 > BWRAP_MAX_ARGS)
-    return csb_error_set(err,
-                         "cannot enforce this policy with bubblewrap: its masks (%zu files, more "
-                         "directories) and the command need %zu bubblewrap arguments, and "
-                         "bubblewrap accepts at most %d; narrow the deny globs, or deny the "
-                         "directories that hold the matches instead of each file",
-                         pl->fs.n_data_fds, pl->argv.len, BWRAP_MAX_ARGS);
+  if (!args_countable(pl, err)) return 0;
   size_t total = 0;
   for (size_t i = 0; i < pl->argv.len; i++) total += strlen(pl->argv.items[i]) + 1 + sizeof(char *);
   if (total <= ARGS_INLINE_MAX) return 1;
@@ -808,11 +819,8 @@ static void early_plan(void *arg, pid_t bwrap) {
     for (size_t i = 0; same && i < es->tail.len; i++) same = strcmp(pl->argv.items[pl->sep + i], es->tail.items[i]) == 0;
     if (!same) {
       es->state = EARLY_AGAIN;
-    } else if (pl->argv.len + 2 > BWRAP_MAX_ARGS) {
-      es->rc = csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE,
-                             "cannot enforce this policy with bubblewrap: it needs %zu bubblewrap "
-                             "arguments, and bubblewrap accepts at most %d",
-                             pl->argv.len, BWRAP_MAX_ARGS);
+    } else if (!args_countable(pl, &e)) {
+      es->rc = csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE, "%s", e.msg);
       es->state = EARLY_REFUSED;
     } else if ((es->rc = make_targets(o, pl, es->reg, es->reg_why)) != 0) {
       es->state = EARLY_REFUSED;

@@ -3419,6 +3419,45 @@ def too_many_bubblewrap_arguments_are_refused_in_the_same_words_started_early_or
         eq(len(os.listdir(t.ws)), n, f"workspace after the run with {extra}")
 
 @case
+def terminal_stop_while_an_early_bubblewrap_loads_stops_the_launcher(t):
+    """A terminal's ^Z reaches bubblewrap too while it loads, before it
+    reads its options: csb-bwrap, which takes the signal once the options
+    are written, stops in turn, even when they are more than a pipe holds
+    by default (64 KiB), and SIGCONT (`fg`) continues the run."""
+    if CODEX:
+        raise Skip("csb job control")
+    mark = os.path.join(t.base, "stopped")
+    w = t.write("stopping/bwrap", "#!/bin/bash\n"
+                "if [ \"$1\" = --help ]; then exec /usr/bin/bwrap --help; fi\n"
+                f"if [ ! -e {mark} ]; then : > {mark}; kill -TSTP 0; fi\n"
+                "exec /usr/bin/bwrap \"$@\"\n", mode=0o755)
+    names = ["%04d" % i + "x" * 120 for i in range(800)]
+    for n in names:
+        open(os.path.join(t.ws, n), "w").close()
+    t.policy([("/", "read"), (t.ws, "write")] + [(os.path.join(t.ws, n), "read") for n in names])
+    argv, xenv = t.argv(["/bin/sh", "-c", "echo ran"], extra=["--bwrap", w])
+    # (a process group of its own, as a shell's job)
+    p = subprocess.Popen(argv, cwd=t.ws, env={**os.environ, **xenv}, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, preexec_fn=os.setpgrp)
+
+    def state():
+        try:
+            with open(f"/proc/{p.pid}/stat") as f:
+                return f.read().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            return "gone"
+    try:
+        wait_for(lambda: state() in ("T", "Z", "gone"), "csb-bwrap to stop")
+        eq(state(), "T", "csb-bwrap's state")
+        os.killpg(p.pid, signal.SIGCONT)
+        out, err = p.communicate(timeout=TIMEOUT)
+        eq((p.returncode, out, err), (0, "ran\n", ""))
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+
+@case
 def missing_user_namespaces_fail_closed_with_the_fix(t):
     if CODEX:
         raise Skip("csb command line")

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -779,15 +780,33 @@ static int early_eligible(const outer *o, const plan *pl) {
   return 1;
 }
 
+/* Whether the options fit in the pipe bubblewrap reads them from (made as
+ * large as they need, and not to be waited on): bubblewrap may not read
+ * them at once (a terminal's ^Z stops it too while it loads), and a write
+ * waiting for it would keep us from stopping in turn (the signals wait,
+ * blocked, until the options are written). */
+static int options_fit(plan *pl) {
+  size_t len = 0;
+  for (size_t i = 1; i < pl->sep; i++) len += strlen(pl->argv.items[i]) + 1;
+  int fd = pl->args_pipe[1];
+  int size = fcntl(fd, F_GETPIPE_SZ), fl = fcntl(fd, F_GETFL);
+  return size >= 0 && fl >= 0 &&
+         ((size_t)size >= len || (len <= INT_MAX && fcntl(fd, F_SETPIPE_SZ, (int)len) >= 0)) &&
+         fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0;
+}
+
 /* The options (bubblewrap's argv between its name and the inner stage's
- * "--"), NUL-terminated each, into the pipe, which is then closed. */
+ * "--"), NUL-terminated each, into the pipe, which is then closed; on
+ * failure (errno) it is left open, to close once bubblewrap is killed. */
 static int send_options(plan *pl) {
   csb_buf b;
   csb_buf_init(&b);
   for (size_t i = 1; i < pl->sep; i++) csb_buf_append(&b, pl->argv.items[i], strlen(pl->argv.items[i]) + 1);
   int ok = csb_write_all(pl->args_pipe[1], b.data, b.len);
+  int err = errno;
   csb_buf_free(&b);
-  close_fd(&pl->args_pipe[1]);
+  if (ok) close_fd(&pl->args_pipe[1]);
+  errno = err;
   return ok;
 }
 
@@ -817,7 +836,7 @@ static void early_plan(void *arg, pid_t bwrap) {
   } else {
     int same = pl->fs.n_data_fds == 0 && pl->argv.len - pl->sep == es->tail.len;
     for (size_t i = 0; same && i < es->tail.len; i++) same = strcmp(pl->argv.items[pl->sep + i], es->tail.items[i]) == 0;
-    if (!same) {
+    if (!same || !options_fit(pl)) {
       es->state = EARLY_AGAIN;
     } else if (!args_countable(pl, &e)) {
       es->rc = csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE, "%s", e.msg);
@@ -828,6 +847,7 @@ static void early_plan(void *arg, pid_t bwrap) {
       /* Gone already (it could not start, and said why on the pipe we
        * read its errors from, which is analysed as any failed setup is) */
       if (errno == EPIPE) {
+        close_fd(&pl->args_pipe[1]);
         es->state = EARLY_SENT;
         return;
       }

@@ -3256,17 +3256,20 @@ def bubblewrap_is_started_before_the_planning_when_it_can_be(t):
                 "if [ \"$1\" = --help ]; then exec /usr/bin/bwrap --help; fi\n"
                 f"echo \"$1\" >> {log}\nexec /usr/bin/bwrap \"$@\"\n", mode=0o755)
     t.write("ws/secret.txt", "s")
+    t.write("ws/private/key", "k")
     runs = [
-        ([("/", "read"), (t.ws, "write")], "s", ["--args"]),
-        ([("/", "read"), (t.ws, "write"), (t.ws + "/secret.txt", "deny")], "denied\n", ["--new-session"]),
+        ([("/", "read"), (t.ws, "write")], "sk", ["--args"]),
+        ([("/", "read"), (t.ws, "write"), (t.ws + "/secret.txt", "deny")], "denied\nk", ["--new-session"]),
+        # a denied directory is a tmpfs, no descriptor
+        ([("/", "read"), (t.ws, "write"), (t.ws + "/private", "deny")], "s", ["--args"]),
         # a missing read-only file needs a descriptor: started again
-        ([("/", "read"), (t.ws, "write"), (t.ws + "/ro.txt", "read")], "sro-kept\n", ["--args", "--new-session"]),
+        ([("/", "read"), (t.ws, "write"), (t.ws + "/ro.txt", "read")], "skro-kept\n", ["--args", "--new-session"]),
     ]
     for entries, want_out, want_log in runs:
         if os.path.exists(log):
             os.unlink(log)
         t.policy(entries)
-        script = "cat secret.txt 2>/dev/null || echo denied; "
+        script = "cat secret.txt 2>/dev/null || echo denied; cat private/key 2>/dev/null; "
         if entries[-1][0].endswith("/ro.txt"):
             script += "(echo x > ro.txt) 2>/dev/null || echo ro-kept; "
         script += "(echo x > .git) 2>/dev/null || echo git-kept; echo ran >> ran.log"
@@ -3279,7 +3282,7 @@ def bubblewrap_is_started_before_the_planning_when_it_can_be(t):
         eq(got, want_log, f"bubblewrap's first arguments with {entries[-1]}")
         eq(t.read("ws/ran.log"), "ran\n", f"the command ran once with {entries[-1]}")
         os.unlink(os.path.join(t.ws, "ran.log"))
-        eq(sorted(os.listdir(t.ws)), ["secret.txt"], "workspace after the run")
+        eq(sorted(os.listdir(t.ws)), ["private", "secret.txt"], "workspace after the run")
     # refused by the planning after bubblewrap started: killed, nothing left
     os.symlink("secret.txt", os.path.join(t.ws, "link"))
     t.policy([("/", "read"), (t.ws, "write"), (t.ws + "/link/x", "read")])
@@ -3289,7 +3292,7 @@ def bubblewrap_is_started_before_the_planning_when_it_can_be(t):
     contains(err, "symlink", "stderr")
     eq(err.count("\n"), 1, f"one line on stderr: {err!r}")
     eq(open(log).read().split() if os.path.exists(log) else ["--args"], ["--args"], "bubblewrap started early")
-    eq(sorted(os.listdir(t.ws)), ["link", "secret.txt"], "workspace after the refusal")
+    eq(sorted(os.listdir(t.ws)), ["link", "private", "secret.txt"], "workspace after the refusal")
     p = subprocess.run(["pgrep", "-f", w], capture_output=True, text=True)
     eq(p.stdout, "", "bubblewrap processes left")
 

@@ -745,8 +745,8 @@ static int replan(outer *o, plan *pl, int mount_proc) {
  * one. Where the plan cannot change how bubblewrap is started, bubblewrap
  * is started first, with `--args FD -- INNER...`, and reads its options
  * from a pipe while the plan is made: it has loaded by the time they
- * come. That is a policy without deny rules (their masks on files are
- * descriptors bubblewrap must inherit), without network.unix_sockets
+ * come. That is a policy whose deny rules name directories (masks on
+ * files are descriptors bubblewrap must inherit), without network.unix_sockets
  * allow rules (their flags depend on the plan) and not in proxy mode (its
  * bridges and CA bundles are descriptors too), a bubblewrap with --args,
  * and a fresh /proc. A plan that turns out to need descriptors after all
@@ -775,8 +775,15 @@ static int early_eligible(const outer *o, const plan *pl) {
   if (o->print_argv || o->explain || o->no_proc || !pl->bw.has_args) return 0;
   if (o->p->net_mode == CSB_NET_PROXY || o->p->n_globs) return 0;
   if (!o->p->allow_all_unix_sockets && n_unix_allow(o->p) > 0) return 0;
-  for (size_t i = 0; i < o->p->n_entries; i++)
-    if (o->p->entries[i].access == CSB_ACCESS_DENY) return 0;
+  /* A denied directory is masked with a tmpfs; a denied file, or a path
+   * that does not exist yet, with a descriptor. (A guess: a plan that
+   * needs descriptors all the same starts bubblewrap again.) */
+  for (size_t i = 0; i < o->p->n_entries; i++) {
+    struct stat st;
+    if (o->p->entries[i].access == CSB_ACCESS_DENY &&
+        (lstat(o->p->entries[i].path, &st) != 0 || !S_ISDIR(st.st_mode)))
+      return 0;
+  }
   return 1;
 }
 

@@ -3352,6 +3352,10 @@ def bubblewrap_started_again_after_an_early_start_needs_room_for_one_plans_descr
     for extra in ([], ["--no-proc"]):
         rc, out, err = t.sh("ulimit -n; (echo x > m7.txt) 2>/dev/null || echo ro-kept",
                             extra=extra, nofile=(1024, 1024))
+        # (without /proc an instrumented build's sanitizer warns of what it
+        # cannot read there: only csb-bwrap's own lines count)
+        if extra:
+            err = "".join(l for l in err.splitlines(True) if l.startswith("csb-bwrap") or l.startswith("bwrap"))
         eq((rc, out, err), (0, "1024\nro-kept\n", ""), f"run with {extra}")
         eq(os.listdir(t.ws), [], f"workspace after the run with {extra}")
 

@@ -175,6 +175,8 @@ simple("sysfs_write", "probe_kernel", "write /sys/kernel/mm, create or join cgro
 simple("kernel_log", "probe_kernel", "read the kernel log: syslog(2), /dev/kmsg, /proc/kmsg")
 simple("admin_syscalls", "probe_kernel", "fanotify_init, acct, swapon, quotactl, prctl(PR_SET_MM_*), settimeofday, sethostname")
 simple("lsm_set_self_attr", "probe_kernel", "lsm_set_self_attr (Linux 6.8): refused by the filter, not by the kernel")
+simple("denied_by_filter", "probe_kernel", "every syscall denied in all modes (open_tree_attr, mount_setattr, quotactl_fd, ...), "
+       "with arguments the kernel rejects otherwise: EPERM, the filter's answer")
 simple("pid1_numa", "probe_kernel", "migrate_pages / move_pages on pid 1")
 simple("clone_ns_variants", "probe_kernel", "clone / unshare with every namespace flag (NEWCGROUP, NEWTIME, ...)")
 simple("pid1_prio_user", "probe_kernel", "setpriority(PRIO_USER), ioprio_set (process 1, group, user), /proc/1/timerslack_ns")

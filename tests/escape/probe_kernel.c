@@ -486,6 +486,90 @@ static int p_lsm_set_self_attr(int c, char **v) {
   return blocked("lsm_set_self_attr: %s", strerror(errno));
 }
 
+/* Every syscall the filter denies in all modes, called with arguments
+ * the kernel itself rejects with another error (or accepts as a no-op,
+ * unshare(0)) when it sees them: EPERM can only be the filter's answer.
+ * Catches a name the filter skipped (a syscall newer than libseccomp's
+ * table: open_tree_attr, Linux 6.15) and a filter that was not loaded.
+ * Calls whose bad arguments the kernel answers with EPERM anyway (fsopen,
+ * fsmount, fspick, move_mount, pivot_root, swapon, acct, reboot,
+ * sethostname ... without capabilities) are made for completeness. */
+static int p_denied_by_filter(int c, char **v) {
+  (void)c; (void)v;
+  static const struct {
+    const char *what;
+    long nr, a0, a1, a2, a3, a4;
+  } calls[] = {
+      {"open_tree_attr(attr NULL, size 1)", 467, AT_FDCWD, (long)"/", 0, 0, 1},
+      {"mount_setattr(bad flags)", 442, AT_FDCWD, (long)"/", 0x40000000, 0, 0},
+      {"open_tree(bad flags)", 428, AT_FDCWD, (long)"/", 0x40000000, 0, 0},
+      {"move_mount(bad flags)", 429, -1, (long)"", -1, (long)"", 0x40000000},
+      {"fsopen(NULL, bad flags)", 430, 0, 0x40000000, 0, 0, 0},
+      {"fsconfig(-1, bad cmd)", 431, -1, 0xff, 0, 0, 0},
+      {"fsmount(-1, bad flags)", 432, -1, 0x40000000, 0, 0, 0},
+      {"fspick(-1, NULL, bad flags)", 433, -1, 0, 0x40000000, 0, 0},
+      {"mount(missing target)", 165, 0, (long)"/nonexistent-csb", 0, 0, 0},
+      {"umount2(missing target)", 166, (long)"/nonexistent-csb", 0, 0, 0, 0},
+      {"pivot_root(missing)", 155, (long)"/nonexistent-csb", (long)"/nonexistent-csb", 0, 0, 0},
+      {"chroot(missing)", 161, (long)"/nonexistent-csb", 0, 0, 0, 0},
+      {"unshare(0)", 272, 0, 0, 0, 0, 0},
+      {"setns(-1, 0)", 308, -1, 0, 0, 0, 0},
+      {"name_to_handle_at(bad flags)", 303, AT_FDCWD, (long)"/", 0, 0, 0x40000000},
+      {"open_by_handle_at(-1, NULL)", 304, -1, 0, 0x40000000, 0, 0},
+      {"quotactl(bad type)", 179, 0x800000ff, 0, 0, 0, 0},
+      {"quotactl_fd(-1, bad type)", 443, -1, 0xff, 0, 0, 0},
+      {"ptrace(ATTACH, no such pid)", 101, 16, 0x3fffffff, 0, 0, 0},
+      {"process_vm_readv(bad flags)", 310, 1, 0, 0, 0, 0},
+      {"process_vm_writev(bad flags)", 311, 1, 0, 0, 0, 0},
+      {"io_uring_setup(0, NULL)", 425, 0, 0, 0, 0, 0},
+      {"io_uring_enter(-1)", 426, -1, 0, 0, 0, 0},
+      {"io_uring_register(-1)", 427, -1, 0, 0, 0, 0},
+      {"bpf(bad cmd)", 321, 0xffff, 0, 0, 0, 0},
+      {"perf_event_open(NULL)", 298, 0, 0, -1, -1, 0},
+      {"userfaultfd(bad flags)", 323, 0x40000000, 0, 0, 0, 0},
+      {"keyctl(bad cmd)", 250, 0xffff, 0, 0, 0, 0},
+      {"add_key(NULL)", 248, 0, 0, 0, 0, 0},
+      {"request_key(NULL)", 249, 0, 0, 0, 0, 0},
+      {"kexec_load(bad flags)", 246, 0, 0, 0, 0xffffffff, 0},
+      {"kexec_file_load(-1)", 320, -1, -1, 0, 0, 0xffffffff},
+      {"init_module(NULL)", 175, 0, 0, 0, 0, 0},
+      {"finit_module(-1)", 313, -1, 0, 0, 0, 0},
+      {"delete_module(NULL)", 176, 0, 0, 0, 0, 0},
+      {"iopl(4)", 172, 4, 0, 0, 0, 0},
+      {"ioperm(out of range)", 173, 0x7fffffff, 1, 1, 0, 0},
+      {"swapon(NULL)", 167, 0, 0, 0, 0, 0},
+      {"swapoff(NULL)", 168, 0, 0, 0, 0, 0},
+      {"reboot(bad magic)", 169, 0, 0, 0, 0, 0},
+      {"acct(missing)", 163, (long)"/nonexistent-csb", 0, 0, 0, 0},
+      {"lookup_dcookie", 212, 0, 0, 0, 0, 0},
+      {"syslog(bad type)", 103, 0xff, 0, 0, 0, 0},
+      {"settimeofday(NULL, NULL)", 164, 0, 0, 0, 0, 0},
+      {"clock_settime(bad clock)", 227, 0xffff, 0, 0, 0, 0},
+      {"clock_adjtime(bad clock, NULL)", 305, 0xffff, 0, 0, 0, 0},
+      {"adjtimex(NULL)", 159, 0, 0, 0, 0, 0},
+      {"sethostname(NULL, too long)", 170, 0, 100000, 0, 0, 0},
+      {"setdomainname(NULL, too long)", 171, 0, 100000, 0, 0, 0},
+      {"uselib(NULL)", 134, 0, 0, 0, 0, 0},
+      {"nfsservctl", 180, 0, 0, 0, 0, 0},
+      {"_sysctl(NULL)", 156, 0, 0, 0, 0, 0},
+      {"fanotify_init(bad flags)", 300, 0xffffffff, 0, 0, 0, 0},
+  };
+  char why[512] = "";
+  size_t n = 0;
+  for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
+    errno = 0;
+    long r = syscall(calls[i].nr, calls[i].a0, calls[i].a1, calls[i].a2, calls[i].a3, calls[i].a4);
+    if (r >= 0 || errno != EPERM) {
+      size_t k = strlen(why);
+      snprintf(why + k, sizeof why - k, "%s%s: %s", k ? "; " : "", calls[i].what,
+               r >= 0 ? "succeeded" : strerror(errno));
+      n++;
+    }
+  }
+  if (n) return escaped("%zu denied calls reached the kernel, past the filter: %s", n, why);
+  return blocked("%zu denied calls refused by the filter (EPERM)", sizeof calls / sizeof calls[0]);
+}
+
 /* Page migration of pid 1 (the unfiltered supervisor). */
 static int p_pid1_numa(int c, char **v) {
   (void)c; (void)v;
@@ -1029,6 +1113,7 @@ static const probe probes[] = {
     {"kill_host", p_kill_host},
     {"admin_syscalls", p_admin_syscalls},
     {"lsm_set_self_attr", p_lsm_set_self_attr},
+    {"denied_by_filter", p_denied_by_filter},
     {"pid1_numa", p_pid1_numa},
     {"clone_ns_variants", p_clone_ns_variants},
     {"dotdot_walk", p_dotdot_walk},

@@ -1079,6 +1079,7 @@ TEST(Seccomp, EveryDocumentedRuleDecides) {
             SYS_finit_module, SYS_delete_module, SYS_swapon, SYS_swapoff, SYS_reboot, SYS_acct,
             SYS_quotactl, SYS_syslog, SYS_settimeofday, SYS_clock_settime, SYS_clock_adjtime,
             SYS_adjtimex, SYS_sethostname, SYS_setdomainname, SYS_fanotify_init, 460 /* lsm_set_self_attr */,
+            467 /* open_tree_attr */, SYS_quotactl_fd,
         };
         for (long nr : always) EXPECT_EQ(f.Call(nr), kEperm) << "syscall " << nr;
         // ... whatever the arguments

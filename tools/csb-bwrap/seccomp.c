@@ -76,7 +76,7 @@ static const char *const always_denied[] = {
     "keyctl", "add_key", "request_key",
     /* mount table */
     "mount", "umount2", "pivot_root", "chroot", "move_mount", "open_tree", "fsopen", "fsconfig",
-    "fsmount", "fspick", "mount_setattr",
+    "fsmount", "fspick", "mount_setattr", "open_tree_attr",
     /* namespaces */
     "unshare", "setns",
     /* file handles bypass path-based confinement */
@@ -108,7 +108,8 @@ static int syscall_nr(const char *name) {
     const char *name;
     int nr;
   } newer[] = {
-      {"lsm_set_self_attr", 460}, {"setxattrat", 463}, {"removexattrat", 466}, {"file_setattr", 469},
+      {"lsm_set_self_attr", 460}, {"setxattrat", 463},   {"removexattrat", 466},
+      {"open_tree_attr", 467},    {"file_setattr", 469},
   };
   int nr = seccomp_syscall_resolve_name(name);
   for (size_t i = 0; nr == __NR_SCMP_ERROR && i < CSB_ARRAY_LEN(newer); i++)

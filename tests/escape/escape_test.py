@@ -165,6 +165,28 @@ def _(c):
         return verdict(p.returncode, f.read())
 
 
+def host_mntns_id():
+    """The id of the runner's mount namespace (NS_GET_MNTNS_ID, Linux
+    6.9), 0 where the kernel has none."""
+    try:
+        fd = os.open("/proc/self/ns/mnt", os.O_RDONLY)
+    except OSError:
+        return 0
+    try:
+        return struct.unpack("Q", fcntl.ioctl(fd, 0x8008b705, b"\0" * 8))[0]
+    except OSError:
+        return 0
+    finally:
+        os.close(fd)
+
+
+@probe("pid1_handles", "O_PATH handles of pid 1's /proc links and files (readlink, reopen, openat), pid 1's namespaces "
+       "through its pidfd, setns on it, listmount/statmount of the host's mount namespace")
+def _(c):
+    c.policy()
+    return verdict(*c.run("probe_kernel", "pid1_handles", str(host_mntns_id())))
+
+
 simple("pid1_sched", "probe_kernel", "prlimit, setpriority (process and group), sched_setscheduler/param/attr/affinity on pid 1")
 simple("proc_self_exe", "probe_kernel", "open /proc/self/exe for writing")
 simple("proc_sysctl", "probe_kernel", "write global sysctls (/proc/sys/vm/drop_caches) and /proc/sysrq-trigger")

@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <poll.h>
@@ -584,6 +585,70 @@ static int p_pid1_numa(int c, char **v) {
   return blocked("migrate_pages(1): %s; move_pages(1): %s", strerror(e1), strerror(errno));
 }
 
+/* Handles on pid 1 and on the host's mount table without opening
+ * anything: O_PATH descriptors of pid 1's magic links and files, then
+ * readlink, reopen through /proc/self/fd and openat relative to them;
+ * pid 1's namespaces through its pidfd (PIDFD_GET_*_NAMESPACE) and setns
+ * on that pidfd; listmount/statmount (Linux 6.8) of the host's mount
+ * namespace, whose id argv[2] holds (0: unknown). */
+struct mnt_id_req_v1 {
+  uint32_t size, spare;
+  uint64_t mnt_id, param, mnt_ns_id;
+};
+
+static int p_pid1_handles(int c, char **v) {
+  static const char *const paths[] = {"/proc/1/cwd",     "/proc/1/root",   "/proc/1/exe",    "/proc/1/fd/0",
+                                      "/proc/1/fd/1",    "/proc/1/fd/2",   "/proc/1/fd/3",   "/proc/1/ns/mnt",
+                                      "/proc/1/ns/user", "/proc/1/ns/net", "/proc/1/environ", "/proc/1/mem"};
+  char why[1024] = "";
+  int opened = 0;
+  for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
+    for (int nofollow = 0; nofollow < 2; nofollow++) {
+      int fd = open(paths[i], O_PATH | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0));
+      if (fd < 0) continue;
+      opened++;
+      char buf[PATH_MAX];
+      ssize_t n = readlinkat(fd, "", buf, sizeof buf - 1);
+      if (n >= 0) return escaped("readlink of O_PATH %s gave %.*s", paths[i], (int)n, buf);
+      char self[64];
+      snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+      int r = open(self, O_RDONLY | O_CLOEXEC);
+      if (r >= 0) return escaped("reopened O_PATH %s%s for reading", paths[i], nofollow ? " (O_NOFOLLOW)" : "");
+      r = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (r >= 0) return escaped("openat(O_PATH %s, \".\") worked", paths[i]);
+      close(fd);
+    }
+  snprintf(why, sizeof why, "%d O_PATH handles of pid 1's entries gave no readlink, reopen or openat", opened);
+  long pfd = syscall(434 /* pidfd_open */, 1, 0);
+  if (pfd < 0) {
+    note_errno(why, sizeof why, "pidfd_open(1)");
+  } else {
+    for (unsigned k = 1; k <= 10; k++) {
+      long nsfd = ioctl((int)pfd, _IO(0xFF, k) /* PIDFD_GET_*_NAMESPACE */);
+      if (nsfd >= 0) return escaped("pidfd ioctl PIDFD_GET_*_NAMESPACE %u gave pid 1's namespace as fd %ld", k, nsfd);
+    }
+    note_errno(why, sizeof why, "PIDFD_GET_*_NAMESPACE(pid 1)");
+    if (setns((int)pfd, CLONE_NEWNS | CLONE_NEWUSER) == 0) return escaped("setns(pidfd of pid 1) worked");
+    note_errno(why, sizeof why, "setns(pidfd 1)");
+  }
+  uint64_t host_ns = c > 2 ? strtoull(v[2], NULL, 0) : 0;
+  if (host_ns) {
+    uint64_t ids[16];
+    struct mnt_id_req_v1 req = {sizeof req, 0, ~0ULL /* LSMT_ROOT */, 0, host_ns};
+    long n = syscall(458 /* listmount */, &req, ids, 16, 0);
+    if (n >= 0) return escaped("listmount of the host's mount namespace %llu listed %ld mounts",
+                               (unsigned long long)host_ns, n);
+    note_errno(why, sizeof why, "listmount(host namespace)");
+    char sm[4096];
+    req.mnt_id = ~0ULL;
+    req.param = 0x8 /* STATMOUNT_MNT_POINT */;
+    n = syscall(457 /* statmount */, &req, sm, sizeof sm, 0);
+    if (n >= 0) return escaped("statmount in the host's mount namespace worked");
+    note_errno(why, sizeof why, "statmount(host namespace)");
+  }
+  return blocked("%s", why);
+}
+
 /* Every namespace flag through clone and unshare. */
 static int p_clone_ns_variants(int c, char **v) {
   (void)c; (void)v;
@@ -1114,6 +1179,7 @@ static const probe probes[] = {
     {"admin_syscalls", p_admin_syscalls},
     {"lsm_set_self_attr", p_lsm_set_self_attr},
     {"denied_by_filter", p_denied_by_filter},
+    {"pid1_handles", p_pid1_handles},
     {"pid1_numa", p_pid1_numa},
     {"clone_ns_variants", p_clone_ns_variants},
     {"dotdot_walk", p_dotdot_walk},

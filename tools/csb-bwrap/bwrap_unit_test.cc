@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stdint.h>
+#include <linux/filter.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -1054,6 +1055,49 @@ struct Filter {
     return Run(kNative, (uint32_t)nr, std::move(args));
   }
 };
+
+TEST(Seccomp, SyscallsNewerThanEveryRuleFailWithEnosys) {
+  for (int net = 0; net < 3; net++)
+    for (int unix_all = 0; unix_all < 2; unix_all++)
+      for (int meta = 0; meta < 2; meta++) {
+        bw_seccomp_opts o;
+        memset(&o, 0, sizeof o);
+        o.net = (bw_seccomp_net)net;
+        o.unix_all = unix_all;
+        o.metadata_read_only = meta;
+        Filter f(o);
+        SCOPED_TRACE("net " + std::to_string(net) + " unix_all " + std::to_string(unix_all) + " meta " +
+                     std::to_string(meta));
+        for (uint32_t nr : {(uint32_t)BW_SECCOMP_FIRST_UNVETTED, 471u, 512u, 1023u, 0x3fffffffu})
+          EXPECT_EQ(f.Call(nr), kEnosys) << nr;
+        // the newest syscall a rule names keeps its own verdict
+        EXPECT_EQ(f.Call(BW_SECCOMP_FIRST_UNVETTED - 1), meta ? kEperm : kAllow);
+        EXPECT_EQ(f.Call(SYS_getpid), kAllow);
+        EXPECT_EQ(f.Run(0x40000003 /* i386 */, BW_SECCOMP_FIRST_UNVETTED), kKill);
+#if defined(__x86_64__)
+        EXPECT_EQ(f.Call(0x40000000u | SYS_getpid), kKill) << "x32";
+        EXPECT_EQ(f.Call(0x40000000u | BW_SECCOMP_FIRST_UNVETTED), kKill) << "x32";
+#endif
+      }
+  // the guard alone (the filter bw_seccomp_install adds to libseccomp's)
+  struct sock_filter g[16];
+  size_t n = bw_seccomp_guard(g, 16);
+  ASSERT_GT(n, 0u);
+  EXPECT_EQ(bw_seccomp_guard(g, n - 1), 0u);
+  std::vector<Insn> guard(n);
+  memcpy(guard.data(), g, n * sizeof g[0]);
+  uint32_t d[16] = {0};
+  d[1] = kNative;
+  d[0] = BW_SECCOMP_FIRST_UNVETTED;
+  EXPECT_EQ(RunFilter(guard, d), kEnosys);
+  d[0] = SYS_getpid;
+  EXPECT_EQ(RunFilter(guard, d), kAllow);
+  d[0] = 0x40000000u | BW_SECCOMP_FIRST_UNVETTED;
+  EXPECT_EQ(RunFilter(guard, d), kAllow) << "x32: the other filter's to decide";
+  d[0] = BW_SECCOMP_FIRST_UNVETTED;
+  d[1] = 0x40000003;
+  EXPECT_EQ(RunFilter(guard, d), kAllow) << "i386: the other filter's to decide";
+}
 
 TEST(Seccomp, EveryDocumentedRuleDecides) {
   const uint64_t high = 0xabcd000000000000ull;  // bits the kernel drops from an int

@@ -330,6 +330,11 @@ typedef enum {
   BW_SECCOMP_NET_ENABLED         /* host network */
 } bw_seccomp_net;
 
+/* Syscall numbers from this one up are newer than every rule of the
+ * filter (file_setattr, 469, is the newest it names): they fail with
+ * ENOSYS on the native architecture. */
+#define BW_SECCOMP_FIRST_UNVETTED 470
+
 typedef struct bw_seccomp_opts {
   bw_seccomp_net net;
   int unix_all;       /* dangerously_allow_all_unix_sockets */
@@ -350,9 +355,15 @@ int bw_seccomp_install(const bw_seccomp_opts *o, csb_error *err);
 /* Installs a second filter that sends connect() to a user-notification
  * listener; returns the listener fd. */
 int bw_seccomp_install_notify(int *listener_out, csb_error *err);
-/* The command's filter as raw BPF (struct sock_filter[]), written to fd;
- * the outer stage compiles it while bubblewrap sets up the namespaces. */
+/* The command's filter as raw BPF (struct sock_filter[]), written to fd:
+ * the guard of BW_SECCOMP_FIRST_UNVETTED, then libseccomp's program
+ * (seccomp_gen compiles them into the binary). bw_seccomp_install loads
+ * the guard as a filter of its own. */
 int bw_seccomp_export_bpf(const bw_seccomp_opts *o, int fd, csb_error *err);
+/* That guard as a whole filter (its last instruction allows) into out;
+ * its length, or 0 when cap is too small. */
+struct sock_filter;
+size_t bw_seccomp_guard(struct sock_filter *out, size_t cap);
 /* Loads raw BPF on the calling thread (needs no_new_privs). */
 int bw_seccomp_load_bpf(const void *prog, size_t len, csb_error *err);
 /* Writes the filter in libseccomp's PFC form to fd (for docs and tests). */

@@ -4,7 +4,11 @@
  * Native architecture only: any other audit arch (i386 `int 0x80`, x32 via
  * the x86-64 entry with bit 30 set) kills the process. Matching rules
  * return EPERM (clone3: ENOSYS, so that libc falls back to clone, whose
- * flags we can inspect); everything else is allowed.
+ * flags we can inspect); everything else is allowed, but for syscalls
+ * newer than every rule here (BW_SECCOMP_FIRST_UNVETTED and up), which
+ * fail with ENOSYS as on a kernel without them: a kernel upgrade cannot
+ * hand the sandbox a syscall nobody looked at (open_tree_attr, Linux 6.15,
+ * combined two denied calls in one).
  *
  * Argument comparisons are 32-bit (masked) where the kernel truncates the
  * argument to int, so that high bits cannot smuggle a value past the
@@ -17,6 +21,7 @@
 #include <sched.h>
 #include <seccomp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <linux/filter.h>
 #include <linux/fs.h>
@@ -142,6 +147,31 @@ static int deny_domain_except(scmp_filter_ctx ctx, int nr, const int *allowed, s
       if (!DENYA(ctx, nr, EQ32A0((scmp_datum_t)d))) return 0;
   if (!DENYA(ctx, nr, SCMP_A0_32(SCMP_CMP_GT, (scmp_datum_t)allowed[n - 1]))) return 0;
   return 1;
+}
+
+/* Ahead of the libseccomp program: the native architecture's syscalls
+ * numbered BW_SECCOMP_FIRST_UNVETTED and up (not the x32 ones, bit 30,
+ * which the program kills with other architectures) fail with ENOSYS;
+ * anything else goes on to the instruction after the guard, the
+ * program's first (its jumps are relative: they stay as they are). */
+#define GUARD_LEN 6
+static void future_guard(struct sock_filter g[GUARD_LEN]) {
+  const struct sock_filter prog[GUARD_LEN] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 4),                           /* 0: arch */
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, seccomp_arch_native(), 0, 4), /* 1: other: to 6 */
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 0),                           /* 2: nr */
+      BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000u, 2, 0),          /* 3: x32: to 6 */
+      BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, BW_SECCOMP_FIRST_UNVETTED, 0, 1), /* 4: older: to 6 */
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),           /* 5 */
+  };
+  memcpy(g, prog, sizeof prog);
+}
+
+size_t bw_seccomp_guard(struct sock_filter *out, size_t cap) {
+  if (cap < GUARD_LEN + 1) return 0;
+  future_guard(out);
+  out[GUARD_LEN] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+  return GUARD_LEN + 1;
 }
 
 static scmp_filter_ctx build(const bw_seccomp_opts *o, int supervisor, csb_error *err) {
@@ -314,6 +344,11 @@ int bw_seccomp_install_common(const bw_seccomp_opts *o, int supervisor, csb_erro
   if (rc != 0)
     return csb_error_set(err, "loading the seccomp filter failed: %s (fix: a kernel with "
                               "CONFIG_SECCOMP_FILTER)", strerror(-rc));
+  /* (the guard the exported programs start with, as a filter of its own) */
+  struct sock_filter g[GUARD_LEN + 1];
+  struct sock_fprog fp = {(unsigned short)bw_seccomp_guard(g, GUARD_LEN + 1), g};
+  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fp) != 0)
+    return csb_error_set(err, "loading the seccomp filter failed: %s", strerror(errno));
   return 1;
 }
 
@@ -363,12 +398,23 @@ int bw_seccomp_export_pfc(const bw_seccomp_opts *o, int fd, csb_error *err) {
   int rc = seccomp_export_pfc(ctx, fd);
   seccomp_release(ctx);
   if (rc != 0) return csb_error_set(err, "seccomp_export_pfc failed");
+  char note[160];
+  int n = snprintf(note, sizeof note,
+                   "# and ahead of it: native syscalls numbered %d and up (not x32) -> ERRNO(%d) (ENOSYS)\n",
+                   BW_SECCOMP_FIRST_UNVETTED, ENOSYS);
+  if (!csb_write_all(fd, note, (size_t)n)) return csb_error_set(err, "writing the filter text: %s", strerror(errno));
   return 1;
 }
 
 int bw_seccomp_export_bpf(const bw_seccomp_opts *o, int fd, csb_error *err) {
   scmp_filter_ctx ctx = build(o, 0, err);
   if (!ctx) return 0;
+  struct sock_filter g[GUARD_LEN];
+  future_guard(g);
+  if (!csb_write_all(fd, g, sizeof g)) {
+    seccomp_release(ctx);
+    return csb_error_set(err, "writing the seccomp filter: %s", strerror(errno));
+  }
   int rc = seccomp_export_bpf(ctx, fd);
   seccomp_release(ctx);
   if (rc != 0) return csb_error_set(err, "seccomp_export_bpf failed: %s", strerror(-rc));

@@ -179,8 +179,9 @@ csb_clienthello_status csb_clienthello_parse(const uint8_t *p, size_t n, csb_cli
       memcpy(msg + have, q + i, take);
       have += take;
       i += take;
+      /* the message type decides as soon as its byte is there */
+      if (msg[0] != HS_CLIENT_HELLO) FAIL("first handshake message is not a ClientHello");
       if (want == HS_HEADER && have == HS_HEADER) {
-        if (msg[0] != HS_CLIENT_HELLO) FAIL("first handshake message is not a ClientHello");
         size_t len = ((size_t)msg[1] << 16) | ((size_t)msg[2] << 8) | msg[3];
         if (len == 0) FAIL("empty ClientHello");
         if (len > CSB_CLIENTHELLO_MAX_MESSAGE) FAIL("ClientHello longer than 16384 bytes");

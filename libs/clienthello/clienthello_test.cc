@@ -175,6 +175,10 @@ TEST(ClientHello, Malformed) {
   expect_error(Bytes{22, 3, 1, 0, 0}, "empty record");
   expect_error(Bytes{22, 3, 1, 0x40, 0x01}, "over-long record");
   expect_error(Bytes{22, 3, 1, 0, 4, 2, 0, 0, 40}, "ServerHello");
+  // the message type decides as soon as its byte is there (no waiting for
+  // the records that would complete the header)
+  expect_error(Bytes{22, 3, 1, 0, 1, 0}, "hello_request alone in a 1-byte record");
+  expect_error(Bytes{22, 3, 1, 0, 4, 2}, "ServerHello's first byte");
   expect_error(Bytes{22, 3, 1, 0, 4, 1, 0, 0, 0}, "empty ClientHello");
   expect_error(Bytes{22, 3, 1, 0, 4, 1, 0, 0x40, 0x01}, "ClientHello over 16 KiB");
   // a record of another type in the middle of the message

@@ -1056,14 +1056,20 @@ struct Filter {
   }
 };
 
+// Options for a network mode and dangerously_allow_all_unix_sockets.
+bw_seccomp_opts Opts(int net, int unix_all) {
+  bw_seccomp_opts o;
+  memset(&o, 0, sizeof o);
+  o.net = (bw_seccomp_net)net;
+  o.unix_all = unix_all;
+  return o;
+}
+
 TEST(Seccomp, SyscallsNewerThanEveryRuleFailWithEnosys) {
   for (int net = 0; net < 3; net++)
     for (int unix_all = 0; unix_all < 2; unix_all++)
       for (int meta = 0; meta < 2; meta++) {
-        bw_seccomp_opts o;
-        memset(&o, 0, sizeof o);
-        o.net = (bw_seccomp_net)net;
-        o.unix_all = unix_all;
+        bw_seccomp_opts o = Opts(net, unix_all);
         o.metadata_read_only = meta;
         Filter f(o);
         SCOPED_TRACE("net " + std::to_string(net) + " unix_all " + std::to_string(unix_all) + " meta " +
@@ -1104,10 +1110,7 @@ TEST(Seccomp, EveryDocumentedRuleDecides) {
   for (int net = 0; net < 3; net++)
     for (int unix_all = 0; unix_all < 2; unix_all++)
       for (int linear = 0; linear < 2; linear++) {
-        bw_seccomp_opts o;
-        memset(&o, 0, sizeof o);
-        o.net = (bw_seccomp_net)net;
-        o.unix_all = unix_all;
+        bw_seccomp_opts o = Opts(net, unix_all);
         o.linear = linear;
         Filter f(o);
         SCOPED_TRACE("net " + std::to_string(net) + " unix_all " + std::to_string(unix_all) +

@@ -3227,6 +3227,14 @@ def fake_bwrap(t, name, body):
                    "exec /usr/bin/bwrap \"$@\"\n", mode=0o755)
 
 
+def early_bwrap(t, name, body):
+    """A bwrap wrapper whose body runs as it starts, before it reads
+    options csb-bwrap sends through --args (an early start)."""
+    return t.write(name + "/bwrap", "#!/bin/bash\n"
+                   "if [ \"$1\" = --help ]; then exec /usr/bin/bwrap --help; fi\n" + body +
+                   "exec /usr/bin/bwrap \"$@\"\n", mode=0o755)
+
+
 @case
 def host_refusing_proc_is_retried_without_it(t):
     if CODEX:
@@ -3252,9 +3260,7 @@ def bubblewrap_is_started_before_the_planning_when_it_can_be(t):
     log = os.path.join(t.base, "first-args")
     # (logs before it reads the options: an early bubblewrap killed while
     # it loads may log nothing)
-    w = t.write("logging/bwrap", "#!/bin/sh\n"
-                "if [ \"$1\" = --help ]; then exec /usr/bin/bwrap --help; fi\n"
-                f"echo \"$1\" >> {log}\nexec /usr/bin/bwrap \"$@\"\n", mode=0o755)
+    w = early_bwrap(t, "logging", f"echo \"$1\" >> {log}\n")
     t.write("ws/secret.txt", "s")
     t.write("ws/private/key", "k")
     runs = [
@@ -3374,10 +3380,7 @@ def termination_asked_while_an_early_start_plans_starts_nothing_again(t):
     if CODEX:
         raise Skip("csb command line")
     mark = os.path.join(t.base, "signalled")
-    w = t.write("signalling/bwrap", "#!/bin/bash\n"
-                "if [ \"$1\" = --help ]; then exec /usr/bin/bwrap --help; fi\n"
-                f"if [ ! -e {mark} ]; then kill -TERM $PPID; : > {mark}; fi\n"
-                "exec /usr/bin/bwrap \"$@\"\n", mode=0o755)
+    w = early_bwrap(t, "signalling", f"if [ ! -e {mark} ]; then kill -TERM $PPID; : > {mark}; fi\n")
     # a missing read-only file needs a descriptor: another bubblewrap
     t.policy([("/", "read"), (t.ws, "write"), (t.ws + "/ro.txt", "read")])
     reg = registry_dir(t.env)
@@ -3436,10 +3439,7 @@ def terminal_stop_while_an_early_bubblewrap_loads_stops_the_launcher(t):
     if CODEX:
         raise Skip("csb job control")
     mark = os.path.join(t.base, "stopped")
-    w = t.write("stopping/bwrap", "#!/bin/bash\n"
-                "if [ \"$1\" = --help ]; then exec /usr/bin/bwrap --help; fi\n"
-                f"if [ ! -e {mark} ]; then : > {mark}; kill -TSTP 0; fi\n"
-                "exec /usr/bin/bwrap \"$@\"\n", mode=0o755)
+    w = early_bwrap(t, "stopping", f"if [ ! -e {mark} ]; then : > {mark}; kill -TSTP 0; fi\n")
     names = ["%04d" % i + "x" * 120 for i in range(800)]
     for n in names:
         open(os.path.join(t.ws, n), "w").close()

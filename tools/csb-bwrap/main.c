@@ -636,6 +636,24 @@ static int args_countable(const plan *pl, csb_error *err) {
                        pl->fs.n_data_fds, pl->argv.len, BWRAP_MAX_ARGS);
 }
 
+/* bubblewrap's options (its argv between its name and the inner stage's
+ * "--"), NUL-terminated each, as --args reads them. */
+static void options_blob(const plan *pl, csb_buf *b) {
+  csb_buf_init(b);
+  for (size_t i = 1; i < pl->sep; i++) csb_buf_append(b, pl->argv.items[i], strlen(pl->argv.items[i]) + 1);
+}
+
+/* `BWRAP --args FD REST...` (NULL-terminated; [2] is allocated). */
+static char **args_argv(const char *bwrap, int fd, char *const *rest, size_t n_rest) {
+  char **v = csb_xcalloc(n_rest + 4, sizeof *v);
+  size_t n = 0;
+  v[n++] = (char *)bwrap;
+  v[n++] = "--args";
+  v[n++] = csb_xasprintf("%d", fd);
+  for (size_t i = 0; i < n_rest; i++) v[n++] = rest[i];
+  return v;
+}
+
 /* What to exec: pl->argv itself (*fd = -1, *out = NULL), or, when the
  * options are too long for exec, `bwrap --args FD -- INNER...` with the
  * options before the inner stage's "--" in a sealed memfd (bubblewrap reads
@@ -655,18 +673,11 @@ static int pack_args(const plan *pl, int *fd, char ***out, csb_error *err) {
                          "bundled one) or narrow the deny globs",
                          pl->bw.path, total);
   csb_buf b;
-  csb_buf_init(&b);
-  for (size_t i = 1; i < pl->sep; i++) csb_buf_append(&b, pl->argv.items[i], strlen(pl->argv.items[i]) + 1);
+  options_blob(pl, &b);
   *fd = bw_sealed_memfd("csb-bwrap-args", b.data, b.len);
   csb_buf_free(&b);
   if (*fd < 0) return csb_error_set(err, "cannot hand bubblewrap its arguments: memfd: %s", strerror(errno));
-  char **v = csb_xcalloc(pl->argv.len - pl->sep + 4, sizeof *v);
-  size_t n = 0;
-  v[n++] = pl->argv.items[0];
-  v[n++] = "--args";
-  v[n++] = csb_xasprintf("%d", *fd);
-  for (size_t i = pl->sep; i < pl->argv.len; i++) v[n++] = pl->argv.items[i];
-  *out = v;
+  *out = args_argv(pl->argv.items[0], *fd, pl->argv.items + pl->sep, pl->argv.len - pl->sep);
   return 1;
 }
 
@@ -792,9 +803,7 @@ static int early_eligible(const outer *o, const plan *pl) {
  * them at once (a terminal's ^Z stops it too while it loads), and a write
  * waiting for it would keep us from stopping in turn (the signals wait,
  * blocked, until the options are written). */
-static int options_fit(plan *pl) {
-  size_t len = 0;
-  for (size_t i = 1; i < pl->sep; i++) len += strlen(pl->argv.items[i]) + 1;
+static int options_fit(plan *pl, size_t len) {
   int fd = pl->args_pipe[1];
   int size = fcntl(fd, F_GETPIPE_SZ), fl = fcntl(fd, F_GETFL);
   return size >= 0 && fl >= 0 &&
@@ -802,19 +811,12 @@ static int options_fit(plan *pl) {
          fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0;
 }
 
-/* The options (bubblewrap's argv between its name and the inner stage's
- * "--"), NUL-terminated each, into the pipe, which is then closed; on
- * failure (errno) it is left open, to close once bubblewrap is killed. */
-static int send_options(plan *pl) {
-  csb_buf b;
-  csb_buf_init(&b);
-  for (size_t i = 1; i < pl->sep; i++) csb_buf_append(&b, pl->argv.items[i], strlen(pl->argv.items[i]) + 1);
-  int ok = csb_write_all(pl->args_pipe[1], b.data, b.len);
-  int err = errno;
-  csb_buf_free(&b);
-  if (ok) close_fd(&pl->args_pipe[1]);
-  errno = err;
-  return ok;
+/* The options into the pipe, which is then closed; on failure (errno) it
+ * is left open, to close once bubblewrap is killed. */
+static int send_options(plan *pl, const csb_buf *b) {
+  if (!csb_write_all(pl->args_pipe[1], b->data, b->len)) return 0;
+  close_fd(&pl->args_pipe[1]);
+  return 1;
 }
 
 /* In the launcher, right after bubblewrap was started (signals blocked):
@@ -826,12 +828,10 @@ static void early_plan(void *arg, pid_t bwrap) {
   plan *pl = es->pl;
   csb_error e;
   csb_error_clear(&e);
-  if ((es->rc = ensure_view(o)) != 0) {
-    es->state = EARLY_REFUSED;
-    kill(bwrap, SIGKILL);
-    close_fd(&pl->args_pipe[1]);
-    return;
-  }
+  csb_buf blob;
+  csb_buf_init(&blob);
+  es->state = EARLY_REFUSED;
+  if ((es->rc = ensure_view(o)) != 0) goto kill;
   if (pl->registry) bw_registry_sweep(pl->registry);
   pl->started_pipe[1] = es->started_w;
   pl->info_pipe[1] = es->info_w;
@@ -839,35 +839,39 @@ static void early_plan(void *arg, pid_t bwrap) {
   pl->started_pipe[1] = pl->info_pipe[1] = -1;
   if (!built) {
     es->rc = csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE, "%s", e.msg);
-    es->state = EARLY_REFUSED;
-  } else {
-    int same = pl->fs.n_data_fds == 0 && pl->argv.len - pl->sep == es->tail.len;
-    for (size_t i = 0; same && i < es->tail.len; i++) same = strcmp(pl->argv.items[pl->sep + i], es->tail.items[i]) == 0;
-    if (!same || !options_fit(pl)) {
-      es->state = EARLY_AGAIN;
-    } else if (!args_countable(pl, &e)) {
-      es->rc = csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE, "%s", e.msg);
-      es->state = EARLY_REFUSED;
-    } else if ((es->rc = make_targets(o, pl, es->reg, es->reg_why)) != 0) {
-      es->state = EARLY_REFUSED;
-    } else if (!send_options(pl)) {
-      /* Gone already (it could not start, and said why on the pipe we
-       * read its errors from, which is analysed as any failed setup is) */
-      if (errno == EPIPE) {
-        close_fd(&pl->args_pipe[1]);
-        es->state = EARLY_SENT;
-        return;
-      }
-      es->rc = csb_cli_error(&o->cli, CSB_EXIT_OSERR, "cannot hand bubblewrap its options: %s", strerror(errno));
-      es->state = EARLY_REFUSED;
-    } else {
-      es->state = EARLY_SENT;
-      write_filter(pl, bwrap);
-      return;
-    }
+    goto kill;
   }
+  int same = pl->fs.n_data_fds == 0 && pl->argv.len - pl->sep == es->tail.len;
+  for (size_t i = 0; same && i < es->tail.len; i++) same = strcmp(pl->argv.items[pl->sep + i], es->tail.items[i]) == 0;
+  if (same) options_blob(pl, &blob);
+  if (!same || !options_fit(pl, blob.len)) {
+    es->state = EARLY_AGAIN;
+    goto kill;
+  }
+  if (!args_countable(pl, &e)) {
+    es->rc = csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE, "%s", e.msg);
+    goto kill;
+  }
+  if ((es->rc = make_targets(o, pl, es->reg, es->reg_why)) != 0) goto kill;
+  if (!send_options(pl, &blob)) {
+    /* Gone already (it could not start, and said why on the pipe we
+     * read its errors from, which is analysed as any failed setup is) */
+    if (errno == EPIPE) {
+      close_fd(&pl->args_pipe[1]);
+      es->state = EARLY_SENT;
+      goto done;
+    }
+    es->rc = csb_cli_error(&o->cli, CSB_EXIT_OSERR, "cannot hand bubblewrap its options: %s", strerror(errno));
+    goto kill;
+  }
+  es->state = EARLY_SENT;
+  write_filter(pl, bwrap);
+  goto done;
+kill:
   kill(bwrap, SIGKILL);
   close_fd(&pl->args_pipe[1]);
+done:
+  csb_buf_free(&blob);
 }
 
 static int run_bwrap(outer *o) {
@@ -996,12 +1000,7 @@ static int run_bwrap(outer *o) {
     void *after_fork_arg = &pl;
     if (es.state == EARLY_READY) {
       /* bwrap --args PIPE -- INNER...: the options follow (early_plan) */
-      packed = csb_xcalloc(es.tail.len + 4, sizeof *packed);
-      size_t n = 0;
-      packed[n++] = pl.bw.path;
-      packed[n++] = "--args";
-      packed[n++] = csb_xasprintf("%d", pl.args_pipe[0]);
-      for (size_t i = 0; i < es.tail.len; i++) packed[n++] = es.tail.items[i];
+      packed = args_argv(pl.bw.path, pl.args_pipe[0], es.tail.items, es.tail.len);
       after_fork = early_plan;
       after_fork_arg = &es;
     } else if (!pack_args(&pl, &args_fd, &packed, &e)) {

@@ -2162,6 +2162,18 @@ def tty_pass_through(t):
 # ---------------------------------------------------------------------------
 
 
+def stop_server(s, thread):
+    """Stops an accept loop before its socket closes: closing alone lets a
+    loop that was between two accepts call accept() on the descriptor's
+    number again, by then another server's socket (the next case's)."""
+    try:
+        s.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    thread.join(TIMEOUT)
+    s.close()
+
+
 class TcpServer:
     def __init__(self, family=socket.AF_INET, host="127.0.0.1", banner=b"banner\n"):
         self.s = socket.socket(family, socket.SOCK_STREAM)
@@ -2170,7 +2182,8 @@ class TcpServer:
         self.port = self.s.getsockname()[1]
         self.banner = banner
         self.hits = 0
-        threading.Thread(target=self.loop, daemon=True).start()
+        self.thread = threading.Thread(target=self.loop, daemon=True)
+        self.thread.start()
 
     def loop(self):
         while True:
@@ -2185,7 +2198,7 @@ class TcpServer:
                 c.close()
 
     def close(self):
-        self.s.close()
+        stop_server(self.s, self.thread)
 
 
 PROBE_TCP = ("import socket,sys\n"
@@ -2493,7 +2506,8 @@ class UnixServer:
         self.s.bind(path)
         self.s.listen(8)
         self.reply = reply
-        threading.Thread(target=self.loop, daemon=True).start()
+        self.thread = threading.Thread(target=self.loop, daemon=True)
+        self.thread.start()
 
     def loop(self):
         while True:
@@ -2508,7 +2522,7 @@ class UnixServer:
                 c.close()
 
     def close(self):
-        self.s.close()
+        stop_server(self.s, self.thread)
 
 
 UNIX_PROBE = ("import socket,sys\n"

@@ -970,6 +970,67 @@ def mount_targets_removed_after_run(t):
     eq(os.listdir(t.ws), [], "host after run")
 
 
+# Run by removed_mount_targets_are_released_by_a_child_of_their_own in a
+# process of its own, which adopts orphans: runs argv (JSON) in cwd with its
+# output on a pipe, and reports csb-bwrap's status, what was left in the
+# workspace when it had exited, its output (read to the end) and the
+# processes it left behind, as (name, status) once they exited.
+ADOPT = r"""
+import ctypes, json, os, signal, subprocess, sys
+ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)   # PR_SET_CHILD_SUBREAPER
+argv, cwd = json.loads(sys.argv[1]), sys.argv[2]
+signal.alarm(60)
+r, w = os.pipe()
+p = subprocess.Popen(argv, cwd=cwd, stdout=w)
+os.close(w)
+rc = p.wait()
+left = sorted(os.listdir(cwd))
+out = b""
+while True:
+    b = os.read(r, 4096)
+    if not b:
+        break
+    out += b
+adopted = []
+while True:
+    try:
+        info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOWAIT)
+    except ChildProcessError:
+        break
+    with open("/proc/%d/comm" % info.si_pid) as f:
+        name = f.read().strip()
+    _, st = os.waitpid(info.si_pid, 0)
+    adopted.append([name, os.waitstatus_to_exitcode(st)])
+print(json.dumps({"rc": rc, "left": left, "out": out.decode(), "adopted": adopted}))
+"""
+
+
+@case
+def removed_mount_targets_are_released_by_a_child_of_their_own(t):
+    """The mount targets are gone when csb-bwrap exits, but the last
+    reference to each (whose close frees its blocks, a wait for the device
+    on a file system mounted with `discard` and no journal) is dropped by a
+    child of csb-bwrap's that exits right after it and holds nothing of the
+    caller's open (the output pipe reaches its end). A run that removes
+    nothing makes no child."""
+    if CODEX:
+        raise Skip("csb mount targets")
+    t.policy()
+
+    def adopt():
+        argv, _ = t.argv(["/bin/sh", "-c", "echo ran"])
+        p = subprocess.run([PY, "-c", ADOPT, json.dumps(argv), t.ws], capture_output=True, text=True,
+                           timeout=TIMEOUT * 2)
+        eq(p.returncode, 0, "the adopting process (%s)" % p.stderr)
+        return json.loads(p.stdout)
+
+    eq(adopt(), {"rc": 0, "left": [], "out": "ran\n", "adopted": [["csb-bwrap-rel", 0]]}, "targets made")
+    for n in (".agents", ".codex", ".csb", ".git"):
+        os.mkdir(os.path.join(t.ws, n))
+    eq(adopt(), {"rc": 0, "left": [".agents", ".codex", ".csb", ".git"], "out": "ran\n", "adopted": []},
+       "no target made")
+
+
 @case
 def command_runs_as_the_caller(t):
     """The command has the caller's uid and gid (bubblewrap maps them onto

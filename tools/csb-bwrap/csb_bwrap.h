@@ -179,6 +179,10 @@ typedef struct bw_registry {
   char **targets;
   int *kinds;
   size_t n;
+  /* Descriptors on the targets bw_registry_cleanup removed, the last
+   * references to them: for bw_release_after_exit. */
+  int *gone_fds;
+  size_t n_gone, cap_gone;
 } bw_registry;
 
 /* Picks (and creates, mode 0700) the registry directory for this user;
@@ -232,6 +236,11 @@ int bw_registry_register(bw_registry *r, const char *dir, const bw_synth *t,
 /* Removes our markers; deletes targets no live process still uses, only if
  * they are still the empty file/directory bubblewrap created. */
 void bw_registry_cleanup(bw_registry *r);
+/* Closes the descriptors `fds` (n of them, on entries already unlinked)
+ * and frees the array, the closes that free the entries' blocks done by
+ * a child of ours that outlives us by the time they take (release.c);
+ * done here when there is no such child. Called last, as we exit. */
+void bw_release_after_exit(int *fds, size_t n);
 /* What became of the registry directory `dir` since `was` (its lstat when
  * the sandbox was planned): NULL when it is still that directory, else
  * "was removed", "was replaced by a symlink", ... */

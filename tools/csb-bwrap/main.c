@@ -1144,6 +1144,7 @@ out:
     close_fd(&pl.args_pipe[i]);
   }
   csb_strv_free(&es.tail);
+  bw_release_after_exit(reg.gone_fds, reg.n_gone);
   return rc;
 }
 

@@ -246,7 +246,7 @@ void bw_synth_make_all(bw_fsargs *f) {
  * which our registry does not show; removing the entry would detach that
  * run's mask. 0 when such a run holds it (left for a later run of ours),
  * else 1. */
-static int remove_if_ours(parent_dir *pd, const char *path, int kind) {
+static int remove_if_ours(parent_dir *pd, const char *path, int kind, bw_registry *keep) {
   const char *leaf = NULL;
   int dfd = parent_dir_of(pd, path, &leaf);
   if (dfd < 0) return 1;
@@ -261,7 +261,13 @@ static int remove_if_ours(parent_dir *pd, const char *path, int kind) {
   } else if (ours && (fd < 0 || (fstat(fd, &locked) == 0 && locked.st_dev == st.st_dev &&
                                  locked.st_ino == st.st_ino))) {
     /* (a directory: fails harmlessly when something was put inside) */
-    unlinkat(dfd, leaf, kind == BW_SYNTH_DIR ? AT_REMOVEDIR : 0);
+    if (unlinkat(dfd, leaf, kind == BW_SYNTH_DIR ? AT_REMOVEDIR : 0) == 0 && fd >= 0 && keep) {
+      /* the last reference to the removed entry: dropped by
+       * bw_release_after_exit */
+      keep->gone_fds = csb_xgrow(keep->gone_fds, &keep->cap_gone, keep->n_gone + 1, sizeof(int));
+      keep->gone_fds[keep->n_gone++] = fd;
+      fd = -1;
+    }
   }
   if (fd >= 0) close(fd);
   return done;
@@ -620,7 +626,7 @@ static void sweep_stale(const char *dir, int lock_fd) {
     record *r = &rs.r[i];
     if (r->pid <= 0 || r->pid == self || pid_alive((pid_t)r->pid)) continue;
     /* (one whose target another run holds stays for a later sweep) */
-    if (in_use_by_others(dir, &l, &rs, i, self, r->path) || remove_if_ours(&pd, r->path, r->kind)) {
+    if (in_use_by_others(dir, &l, &rs, i, self, r->path) || remove_if_ours(&pd, r->path, r->kind, NULL)) {
       r->pid = 0;
       rs.changed = 1;
     }
@@ -635,7 +641,7 @@ static void sweep_stale(const char *dir, int lock_fd) {
     struct stat st;
     if (!read_marker(dir, m->name, &kind, &path)) {
       if (lstat(f, &st) == 0) unlink(f); /* not a marker of ours: unusable */
-    } else if (in_use_by_others(dir, &l, &rs, SIZE_MAX, self, path) || remove_if_ours(&pd, path, kind)) {
+    } else if (in_use_by_others(dir, &l, &rs, SIZE_MAX, self, path) || remove_if_ours(&pd, path, kind, NULL)) {
       /* (one in_use_by_others deleted is gone already) */
       unlink(f);
     }
@@ -649,7 +655,7 @@ static void sweep_stale(const char *dir, int lock_fd) {
     if (old_layout_live(mdir, &kind) == 0) {
       char *target = kind >= 0 ? old_layout_target(mdir) : NULL;
       if (target && target[0] == '/' && !in_use_by_others(dir, &l, &rs, SIZE_MAX, self, target))
-        remove_if_ours(&pd, target, kind);
+        remove_if_ours(&pd, target, kind, NULL);
       free(target);
       old_layout_drop(mdir);
     }
@@ -751,7 +757,7 @@ void bw_registry_cleanup(bw_registry *r) {
     /* A target another run holds keeps our record: once we are gone, a
      * later run's sweep removes it if nobody holds it then. */
     if (in_use_by_others(r->dir, &l, &rs, SIZE_MAX, self, r->targets[i]) ||
-        remove_if_ours(&pd, r->targets[i], r->kinds[i]))
+        remove_if_ours(&pd, r->targets[i], r->kinds[i], r))
       for (size_t j = 0; j < rs.n; j++)
         if (rs.r[j].pid == self && strcmp(rs.r[j].path, r->targets[i]) == 0) {
           rs.r[j].pid = 0;
@@ -768,8 +774,13 @@ void bw_registry_cleanup(bw_registry *r) {
   free(r->targets);
   free(r->kinds);
   free(r->dir);
+  int *gone = r->gone_fds;
+  size_t n_gone = r->n_gone, cap_gone = r->cap_gone;
   memset(r, 0, sizeof *r);
   r->lock_fd = -1;
+  r->gone_fds = gone;
+  r->n_gone = n_gone;
+  r->cap_gone = cap_gone;
 }
 
 const char *bw_registry_change(const char *dir, const struct stat *was) {

@@ -422,6 +422,18 @@ static int read_path(const char *path, size_t max_bytes, int head, char **out, s
   return ok;
 }
 
+int csb_parse_port(const char *s, size_t n, int *out) {
+  if (n == 0) return 0;
+  long v = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9') return 0;
+    v = v * 10 + (s[i] - '0');
+    if (v > 65535) return 0;
+  }
+  *out = (int)v;
+  return 1;
+}
+
 uint64_t csb_hash64(const void *p, size_t n, int fold_case) {
   const unsigned char *c = p;
   uint64_t h = 1469598103934665603ULL;

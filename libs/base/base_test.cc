@@ -543,3 +543,23 @@ TEST(Os, GetcwdAndFileTypes) {
 }
 
 }  // namespace
+
+TEST(Numbers, PortsAreDecimalDigitsUpTo65535) {
+  struct {
+    const char *s;
+    int ok, value;
+  } cases[] = {
+      {"0", 1, 0},         {"1", 1, 1},         {"80", 1, 80},      {"65535", 1, 65535},
+      {"08080", 1, 8080},  {"0000080", 1, 80},  {"65536", 0, 0},    {"99999999999999999999", 0, 0},
+      {"", 0, 0},          {"+80", 0, 0},       {"-1", 0, 0},       {" 80", 0, 0},
+      {"80 ", 0, 0},       {"8o", 0, 0},        {"0x50", 0, 0},     {"\xd9\xa1", 0, 0},
+  };
+  for (const auto &c : cases) {
+    int v = -7;
+    EXPECT_EQ(csb_parse_port(c.s, strlen(c.s), &v), c.ok) << c.s;
+    EXPECT_EQ(v, c.ok ? c.value : -7) << c.s;
+  }
+  int v = -7;
+  EXPECT_EQ(csb_parse_port("8080", 2, &v), 1);  // only the first n bytes
+  EXPECT_EQ(v, 80);
+}

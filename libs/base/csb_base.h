@@ -181,6 +181,14 @@ int csb_read_fd(int fd, const char *name, size_t max_bytes, char **out,
 /* Writes all n bytes, retrying on EINTR and short writes. 1/0, errno kept. */
 int csb_write_all(int fd, const void *p, size_t n);
 
+/* ---- numbers ---------------------------------------------------------------- */
+
+/* A TCP/UDP port written in decimal: 1 when s[0..n) is one or more ASCII
+ * digits (leading zeros allowed) worth at most 65535, with the value in
+ * *out (0 included: callers that need a real port refuse it); else 0 and
+ * *out untouched. No sign, space or other character is accepted. */
+int csb_parse_port(const char *s, size_t n, int *out);
+
 /* ---- environments --------------------------------------------------------- */
 
 /* The value of NAME in envp (a NULL-terminated KEY=VALUE array, which may

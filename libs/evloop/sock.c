@@ -38,17 +38,7 @@ void csb_sock_set_port(struct sockaddr_storage *ss, int port) {
   if (ss->ss_family == AF_INET6) ((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
 }
 
-static int parse_port(const char *s, int *out) {
-  if (!*s || strlen(s) > 5) return 0;
-  int p = 0;
-  for (const char *q = s; *q; q++) {
-    if (*q < '0' || *q > '9') return 0;
-    p = p * 10 + (*q - '0');
-  }
-  if (p > 65535) return 0;
-  *out = p;
-  return 1;
-}
+static int parse_port(const char *s, int *out) { return csb_parse_port(s, strlen(s), out); }
 
 int csb_sock_parse_addr(const char *s, struct sockaddr_storage *out, socklen_t *len_out, csb_error *err) {
   memset(out, 0, sizeof *out);

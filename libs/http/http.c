@@ -672,19 +672,8 @@ int csb_http_parse_authority(const char *s, size_t n, csb_http_authority *out, c
   memcpy(out->host, s + hs, he - hs);
   out->host[he - hs] = '\0';
   if (i < n) {
-    if (s[i] != ':' || i + 1 >= n || n - i - 1 > 5) {
-      if (why) *why = "invalid port";
-      return 0;
-    }
     int port = 0;
-    for (size_t k = i + 1; k < n; k++) {
-      if (!isdigit((unsigned char)s[k])) {
-        if (why) *why = "invalid port";
-        return 0;
-      }
-      port = port * 10 + (s[k] - '0');
-    }
-    if (port < 1 || port > 65535) {
+    if (s[i] != ':' || !csb_parse_port(s + i + 1, n - i - 1, &port) || port == 0) {
       if (why) *why = "invalid port";
       return 0;
     }

@@ -126,13 +126,7 @@ int csb_proxyenv_parse_loopback(const char *value, csb_proxyenv_url *out) {
   }
   int p = 0;
   if (port != NULL && port < aend) {
-    long n = 0;
-    for (const char *q = port; q < aend; q++) {
-      if (!is_digit(*q) || n > 65535) return 0;
-      n = n * 10 + (*q - '0');
-    }
-    if (n < 1 || n > 65535) return 0;
-    p = (int)n;
+    if (!csb_parse_port(port, (size_t)(aend - port), &p) || p == 0) return 0;
   } else {
     p = default_port(scheme, slen);
   }

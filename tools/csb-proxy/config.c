@@ -152,18 +152,6 @@ int px_config_load_toml(const char *path, csb_netpolicy *np, px_limits *lim, int
 
 /* ---- addresses ------------------------------------------------------------------- */
 
-static int parse_port(const char *s, size_t n, int *out) {
-  if (n == 0 || n > 5) return 0;
-  int p = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (!isdigit((unsigned char)s[i])) return 0;
-    p = p * 10 + (s[i] - '0');
-  }
-  if (p > 65535) return 0;
-  *out = p;
-  return 1;
-}
-
 int px_parse_host_port(const char *url, int default_port, char *host, size_t hn, int *port, csb_error *err) {
   const char *b = url;
   while (isspace((unsigned char)*b)) b++;
@@ -195,14 +183,14 @@ int px_parse_host_port(const char *url, int default_port, char *host, size_t hn,
     h = p + 1;
     if (close[1] == ':') {
       int pp;
-      if (parse_port(close + 2, strlen(close + 2), &pp)) *port = pp;
+      if (csb_parse_port(close + 2, strlen(close + 2), &pp)) *port = pp;
     }
   } else {
     char *colon = strchr(p, ':');
     if (colon && !strchr(colon + 1, ':')) {
       *colon = '\0';
       int pp;
-      if (parse_port(colon + 1, strlen(colon + 1), &pp)) *port = pp;
+      if (csb_parse_port(colon + 1, strlen(colon + 1), &pp)) *port = pp;
     }
     h = p;
   }

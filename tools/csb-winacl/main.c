@@ -190,13 +190,9 @@ static int parse(csb_cli *cli, args *a) {
         break;
       }
       case OPT_PROXY_PORT: {
-        unsigned long port;
+        int port = 0;
         /* One message for every value that is not a port, 0 included. */
-        const char *d = arg;
-        while (d[0] == '0' && d[1] != '\0') d++;
-        size_t digits = strspn(d, "0123456789");
-        port = digits && digits <= 5 && d[digits] == '\0' ? strtoul(d, NULL, 10) : 0;
-        if (port == 0 || port > 65535)
+        if (!csb_parse_port(arg, strlen(arg), &port) || port == 0)
           return csb_cli_usage_error(cli, "--proxy-port: expected a port from 1 to 65535, got `%s`",
                                      arg);
         if (a->o.n_proxy_ports >= WA_MAX_PROXY_PORTS)

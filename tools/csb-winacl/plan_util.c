@@ -135,14 +135,8 @@ int wa_loopback_url_port(const char *url) {
     port = colon + 1;
     if (!ieq(host, hlen, "localhost") && !ieq(host, hlen, "127.0.0.1")) return 0;
   }
-  size_t plen = alen - (size_t)(port - p);
-  if (plen == 0 || plen > 5) return 0;
   int v = 0;
-  for (size_t i = 0; i < plen; i++) {
-    if (!isdigit((unsigned char)port[i])) return 0;
-    v = v * 10 + (port[i] - '0');
-  }
-  return v >= 1 && v <= 65535 ? v : 0;
+  return csb_parse_port(port, alen - (size_t)(port - p), &v) ? v : 0;
 }
 
 /* ---- reading a plan (simulate, apply) -------------------------------------- */

@@ -57,7 +57,10 @@ typedef enum {
   CSB_BLOCK_NOT_ALLOWED_LOCAL,
   CSB_BLOCK_POLICY_DENIED,
   CSB_BLOCK_PROXY_DISABLED,
-  CSB_BLOCK_UNIX_SOCKET_UNSUPPORTED
+  CSB_BLOCK_UNIX_SOCKET_UNSUPPORTED,
+  /* limited mode, a request with a body: reported as `method_not_allowed`
+   * (same name and header value), with a message of its own */
+  CSB_BLOCK_BODY_NOT_ALLOWED
 } csb_block_reason;
 
 /* "denied", "method_not_allowed", ... ("allow" for CSB_BLOCK_NONE). */
@@ -118,6 +121,11 @@ typedef enum { CSB_NETMODE_FULL = 0, CSB_NETMODE_LIMITED = 1 } csb_netmode;
 /* Full: every method. Limited: exactly "GET", "HEAD", "OPTIONS"
  * (case-sensitive). */
 int csb_netmode_allows_method(csb_netmode mode, const char *method);
+/* Whether a request may carry a body (Content-Length above 0, or any
+ * Transfer-Encoding) to the origin. Full: yes. Limited: no, whatever the
+ * method: an origin that ignores a body on GET would read it as another
+ * request, one the method check never saw, and limited mode is read-only. */
+int csb_netmode_allows_request_body(csb_netmode mode);
 
 typedef struct csb_netpolicy_inject {
   char *name;           /* header name */

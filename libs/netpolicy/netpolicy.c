@@ -19,7 +19,8 @@ const char *csb_block_reason_name(csb_block_reason r) {
   switch (r) {
     case CSB_BLOCK_NONE: return "allow";
     case CSB_BLOCK_DENIED: return "denied";
-    case CSB_BLOCK_METHOD_NOT_ALLOWED: return "method_not_allowed";
+    case CSB_BLOCK_METHOD_NOT_ALLOWED:
+    case CSB_BLOCK_BODY_NOT_ALLOWED: return "method_not_allowed";
     case CSB_BLOCK_MITM_HOOK_DENIED: return "mitm_hook_denied";
     case CSB_BLOCK_MITM_REQUIRED: return "mitm_required";
     case CSB_BLOCK_NOT_ALLOWED: return "not_allowed";
@@ -36,7 +37,8 @@ const char *csb_block_header_value(csb_block_reason r) {
     case CSB_BLOCK_NOT_ALLOWED:
     case CSB_BLOCK_NOT_ALLOWED_LOCAL: return "blocked-by-allowlist";
     case CSB_BLOCK_DENIED: return "blocked-by-denylist";
-    case CSB_BLOCK_METHOD_NOT_ALLOWED: return "blocked-by-method-policy";
+    case CSB_BLOCK_METHOD_NOT_ALLOWED:
+    case CSB_BLOCK_BODY_NOT_ALLOWED: return "blocked-by-method-policy";
     case CSB_BLOCK_MITM_HOOK_DENIED: return "blocked-by-mitm-hook";
     case CSB_BLOCK_MITM_REQUIRED: return "blocked-by-mitm-required";
     default: return "blocked-by-policy";
@@ -49,6 +51,7 @@ const char *csb_block_message(csb_block_reason r) {
     case CSB_BLOCK_NOT_ALLOWED_LOCAL: return "Sandbox policy blocks local/private network addresses.";
     case CSB_BLOCK_DENIED: return "Domain denied by the sandbox policy.";
     case CSB_BLOCK_METHOD_NOT_ALLOWED: return "Method not allowed in limited mode.";
+    case CSB_BLOCK_BODY_NOT_ALLOWED: return "Request body not allowed in limited mode.";
     case CSB_BLOCK_MITM_HOOK_DENIED: return "HTTPS request denied by MITM hook policy.";
     case CSB_BLOCK_MITM_REQUIRED: return "MITM required for limited HTTPS.";
     case CSB_BLOCK_PROXY_DISABLED: return "network proxy is disabled";
@@ -60,6 +63,8 @@ int csb_netmode_allows_method(csb_netmode mode, const char *method) {
   if (mode == CSB_NETMODE_FULL) return 1;
   return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0 || strcmp(method, "OPTIONS") == 0;
 }
+
+int csb_netmode_allows_request_body(csb_netmode mode) { return mode == CSB_NETMODE_FULL; }
 
 /* ---- construction --------------------------------------------------------- */
 

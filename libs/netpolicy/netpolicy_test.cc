@@ -438,6 +438,11 @@ TEST(Methods, LimitedMode) {
     EXPECT_FALSE(csb_netmode_allows_method(CSB_NETMODE_LIMITED, m)) << '"' << m << '"';
 }
 
+TEST(Methods, RequestBodiesOnlyInFullMode) {
+  EXPECT_TRUE(csb_netmode_allows_request_body(CSB_NETMODE_FULL));
+  EXPECT_FALSE(csb_netmode_allows_request_body(CSB_NETMODE_LIMITED));
+}
+
 TEST(Reasons, Texts) {
   EXPECT_STREQ(csb_block_reason_name(CSB_BLOCK_NOT_ALLOWED_LOCAL), "not_allowed_local");
   EXPECT_STREQ(csb_block_header_value(CSB_BLOCK_NOT_ALLOWED_LOCAL), "blocked-by-allowlist");
@@ -448,6 +453,11 @@ TEST(Reasons, Texts) {
   EXPECT_STREQ(csb_block_header_value(CSB_BLOCK_PROXY_DISABLED), "blocked-by-policy");
   EXPECT_STREQ(csb_block_message(CSB_BLOCK_NOT_ALLOWED), "Domain not in allowlist.");
   EXPECT_STREQ(csb_block_message(CSB_BLOCK_POLICY_DENIED), "Request blocked by network policy.");
+  // a body refused in limited mode is reported as a refused method, with its own message
+  EXPECT_STREQ(csb_block_reason_name(CSB_BLOCK_BODY_NOT_ALLOWED), "method_not_allowed");
+  EXPECT_STREQ(csb_block_header_value(CSB_BLOCK_BODY_NOT_ALLOWED), "blocked-by-method-policy");
+  EXPECT_STREQ(csb_block_message(CSB_BLOCK_METHOD_NOT_ALLOWED), "Method not allowed in limited mode.");
+  EXPECT_STREQ(csb_block_message(CSB_BLOCK_BODY_NOT_ALLOWED), "Request body not allowed in limited mode.");
 }
 
 TEST(Json, FullDocument) {

@@ -137,18 +137,28 @@ class Handler(http.server.BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_OPTIONS = _handle
 
 
+class Cl0Handler(Handler):
+    """Reads no body on GET, HEAD or OPTIONS, whatever their framing says (the
+    "CL.0" reading of some servers): the bytes behind such a head are parsed
+    as the next request on the connection."""
+
+    def _body(self):
+        return b"" if self.command in ("GET", "HEAD", "OPTIONS") else super()._body()
+
+
 class Origin(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, label="plain", tls_dir=None, family=socket.AF_INET, host="127.0.0.1", files=None):
+    def __init__(self, label="plain", tls_dir=None, family=socket.AF_INET, host="127.0.0.1", files=None,
+                 handler=None):
         self.address_family = family
         self.requests = 0
         self.log = []  # (method, target) of every request, in order
         self.connections = 0
         self.label = label
         self.files = files or TMP
-        super().__init__((host, 0), Handler)
+        super().__init__((host, 0), handler or Handler)
         if tls_dir:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             ctx.load_cert_chain(os.path.join(tls_dir, "server.pem"), os.path.join(tls_dir, "server.key"))
@@ -992,33 +1002,149 @@ class LimitedMode(unittest.TestCase):
 
     def test_connection_header_cannot_unframe_a_body(self):
         # "Connection: content-length" must not strip the length that frames
-        # the body: the origin would read the body as a second request, a
-        # POST the method policy never saw (plain and intercepted)
+        # the body: the origin would read the body as a second request, one
+        # no policy saw (plain, and intercepted for a hook; limited mode
+        # refuses bodies outright, see the next test)
         smuggled = b"POST /smuggled HTTP/1.1\r\nHost: allowed.test\r\n\r\n"
-        with Proxy(proxy={"mode": "limited"}) as px:
-            for origin, wrap in ((ORIGIN, None), (TLS, ssl.create_default_context(cafile=px.env()["SSL_CERT_FILE"]))):
-                host, port = px.addrs["http"].rsplit(":", 1)
-                s = socket.create_connection((host, int(port)), timeout=10)
-                if wrap:
-                    s.sendall(b"CONNECT allowed.test:%d HTTP/1.1\r\n\r\n" % origin.port)
-                    self.assertEqual(status_of(s.recv(4096)), 200)
-                    s = wrap.wrap_socket(s, server_hostname="allowed.test")
-                    prefix = b""
-                else:
-                    prefix = b"http://allowed.test:%d" % origin.port
-                f = s.makefile("rb")
+        hooks = {"mitm": {"hooks": {"h": {"host": "hooked.test", "methods": ["GET"], "path_prefixes": ["/"],
+                                          "action": ["s"]}},
+                          "actions": {"s": {"strip_request_headers": ["authorization"]}}}}
+        with Proxy(proxy=hooks) as px:
+            for origin, name in ((ORIGIN, b"allowed.test"), (TLS, b"hooked.test")):
+                s, f, prefix = origin_conn(px, origin, name)
                 before = len(origin.log)
-                s.sendall(b"GET %s/a HTTP/1.1\r\nHost: allowed.test:%d\r\nConnection: content-length\r\n"
-                          b"Content-Length: %d\r\n\r\n%s" % (prefix, origin.port, len(smuggled), smuggled))
+                s.sendall(b"GET %s/a HTTP/1.1\r\nHost: %s:%d\r\nConnection: content-length\r\n"
+                          b"Content-Length: %d\r\n\r\n%s" % (prefix, name, origin.port, len(smuggled), smuggled))
                 head, body = read_response(f)
                 self.assertEqual(status_of(head), 200)
                 self.assertEqual(json.loads(body)["body"], smuggled.decode())
-                s.sendall(b"GET %s/b HTTP/1.1\r\nHost: allowed.test:%d\r\nConnection: close\r\n\r\n"
-                          % (prefix, origin.port))
+                s.sendall(b"GET %s/b HTTP/1.1\r\nHost: %s:%d\r\nConnection: close\r\n\r\n"
+                          % (prefix, name, origin.port))
                 head, body = read_response(f)
                 self.assertEqual(json.loads(body)["path"], "/b")
                 s.close()
                 self.assertEqual(origin.log[before:], [("GET", "/a"), ("GET", "/b")], origin.label)
+
+    def test_requests_with_bodies_are_refused_unsent(self):
+        # limited mode is read-only, and an origin that reads no body on a
+        # GET would parse the body as a request of its own, one the method
+        # check never saw: a body on GET, HEAD or OPTIONS (Content-Length
+        # above 0, or chunked) is refused before anything goes upstream,
+        # answered as a refused method, and the connection ends (the body
+        # left unread is never taken for a request), plain and intercepted
+        cases = [(b"GET", b"Content-Length: 5\r\n", b"hello"),
+                 (b"GET", b"Transfer-Encoding: chunked\r\n", b"5\r\nhello\r\n0\r\n\r\n"),
+                 (b"GET", b"Connection: content-length\r\nContent-Length: 5\r\n", b"hello"),
+                 (b"GET", b"Content-Length: 5\r\nContent-Length: 5\r\n", b"hello"),
+                 (b"HEAD", b"Content-Length: 1\r\n", b"x"),
+                 (b"HEAD", b"Transfer-Encoding: chunked\r\n", b"0\r\n\r\n"),  # empty, but chunked
+                 (b"OPTIONS", b"Content-Length: 5\r\n", b"hello"),
+                 (b"OPTIONS", b"Transfer-Encoding: chunked\r\n", b"5\r\nhello\r\n0\r\n\r\n")]
+        with Proxy(proxy={"mode": "limited"}) as px:
+            for origin in (ORIGIN, TLS):
+                for method, framing, body in cases:
+                    s, _, prefix = origin_conn(px, origin)
+                    before = (len(origin.log), origin.connections)
+                    # and a second request behind it, which must not be read either
+                    s.sendall(b"%s %s/echo HTTP/1.1\r\nHost: allowed.test:%d\r\n%s\r\n%sGET %s/next HTTP/1.1\r\n"
+                              b"Host: allowed.test:%d\r\n\r\n"
+                              % (method, prefix, origin.port, framing, body, prefix, origin.port))
+                    self.assertEqual(rest(s), body_refusal(origin), (origin.label, method, framing))
+                    self.assertEqual((len(origin.log), origin.connections), before, (origin.label, method, framing))
+            evs = [(e["http.request.method"], e["network.transport.protocol"], e["server.port"],
+                    e["network.policy.source"], e["network.policy.reason"])
+                   for e in px.audit() if e["network.policy.decision"] == "deny"]
+            self.assertEqual(evs, [(m.decode(), proto, origin.port, "mode_guard", "method_not_allowed")
+                                   for origin, proto in ((ORIGIN, "http"), (TLS, "https_connect"))
+                                   for m, _, _ in cases])
+            # Content-Length: 0 is no body: answered, and the connection goes on
+            for origin in (ORIGIN, TLS):
+                s, f, prefix = origin_conn(px, origin)
+                before = len(origin.log)
+                for method in (b"GET", b"HEAD", b"OPTIONS"):
+                    s.sendall(b"%s %s/echo HTTP/1.1\r\nHost: allowed.test:%d\r\nContent-Length: 0\r\n\r\n"
+                              % (method, prefix, origin.port))
+                    head, resp = read_response(f, head_only=method == b"HEAD")
+                    self.assertEqual(status_of(head), 200, (origin.label, method, head))
+                    if method != b"HEAD":
+                        doc = json.loads(resp)
+                        self.assertEqual((doc["method"], doc["body"], doc["headers"]["content-length"]),
+                                         (method.decode(), "", "0"))
+                s.close()
+                self.assertEqual(origin.log[before:], [("GET", "/echo"), ("HEAD", "/echo"), ("OPTIONS", "/echo")])
+        # a Unix-socket target in limited mode: the same
+        short = tempfile.mkdtemp(prefix="pxu", dir="/tmp")
+        sock = os.path.join(short, "api.sock")
+        srv = UnixOrigin(sock)
+        try:
+            with Proxy(proxy={"mode": "limited"}, network={"unix_sockets": {sock: "allow"}}) as px:
+                req = b"GET http://localhost/echo HTTP/1.1\r\nHost: localhost\r\nX-Unix-Socket: %s\r\n" % sock.encode()
+                r = raw(px.addrs["http"], req + b"Content-Length: 5\r\n\r\nhello")
+                body = b'{"status":"blocked","host":"unix-socket","reason":"method_not_allowed"}'
+                self.assertEqual(r, b"HTTP/1.1 403 Forbidden\r\ncontent-type: application/json\r\n"
+                                    b"x-proxy-error: blocked-by-method-policy\r\ncontent-length: %d\r\n"
+                                    b"connection: close\r\n\r\n%s" % (len(body), body))
+                self.assertEqual(srv.log, [])
+                r = raw(px.addrs["http"], req + b"Content-Length: 0\r\nConnection: close\r\n\r\n")
+                self.assertEqual(status_of(r), 200, r)
+                self.assertEqual(srv.log, [("GET", "/echo")])
+        finally:
+            srv.shutdown()
+            srv.server_close()
+            shutil.rmtree(short, ignore_errors=True)
+
+    def test_a_body_an_origin_would_read_as_a_request_never_reaches_it(self):
+        # the CL.0 desync: an origin that reads no body on GET takes the body
+        # for its next request, here a POST limited mode exists to refuse
+        smuggled = b"POST /delete HTTP/1.1\r\nHost: allowed.test\r\nContent-Length: 0\r\n\r\n"
+        plain, tls = Origin("cl0", handler=Cl0Handler), Origin("cl0-tls", tls_dir=CERTS, handler=Cl0Handler)
+        try:
+            with Proxy(proxy={"mode": "limited"}) as px:
+                for origin in (plain, tls):
+                    s, _, prefix = origin_conn(px, origin)
+                    s.sendall(b"GET %s/a HTTP/1.1\r\nHost: allowed.test:%d\r\nContent-Length: %d\r\n\r\n%s"
+                              % (prefix, origin.port, len(smuggled), smuggled))
+                    self.assertEqual(rest(s), body_refusal(origin), origin.label)
+                    self.assertEqual((origin.log, origin.connections), ([], 0), origin.label)
+            # what it would have done: in full mode the origin runs the POST
+            with Proxy() as px:
+                s, f, prefix = origin_conn(px, plain)
+                s.sendall(b"GET %s/a HTTP/1.1\r\nHost: allowed.test:%d\r\nContent-Length: %d\r\n\r\n%s"
+                          % (prefix, plain.port, len(smuggled), smuggled))
+                head, _ = read_response(f)
+                self.assertEqual(status_of(head), 200)
+                s.close()
+                deadline = time.monotonic() + 10
+                while len(plain.log) < 2 and time.monotonic() < deadline:
+                    time.sleep(0.02)
+                self.assertEqual(plain.log, [("GET", "/a"), ("POST", "/delete")])
+        finally:
+            plain.stop()
+            tls.stop()
+
+    def test_full_mode_forwards_bodies_of_every_method(self):
+        hooks = {"mitm": {"hooks": {"h": {"host": "hooked.test", "methods": ["GET", "HEAD", "OPTIONS"],
+                                          "path_prefixes": ["/echo"], "action": ["s"]}},
+                          "actions": {"s": {"strip_request_headers": ["authorization"]}}}}
+        with Proxy(proxy=hooks) as px:
+            for origin, name in ((ORIGIN, b"allowed.test"), (TLS, b"hooked.test")):
+                s, f, prefix = origin_conn(px, origin, name)
+                before = len(origin.log)
+                for method in (b"GET", b"OPTIONS"):
+                    for framing, body in ((b"Content-Length: 5\r\n", b"hello"),
+                                          (b"Transfer-Encoding: chunked\r\n", b"5\r\nhello\r\n0\r\n\r\n")):
+                        s.sendall(b"%s %s/echo HTTP/1.1\r\nHost: %s:%d\r\n%s\r\n%s"
+                                  % (method, prefix, name, origin.port, framing, body))
+                        head, resp = read_response(f)
+                        self.assertEqual(status_of(head), 200, (origin.label, method, framing, head))
+                        self.assertEqual(json.loads(resp)["body"], "hello")
+                s.sendall(b"HEAD %s/echo HTTP/1.1\r\nHost: %s:%d\r\nContent-Length: 1\r\n\r\nx"
+                          % (prefix, name, origin.port))
+                head, _ = read_response(f, head_only=True)
+                self.assertEqual(status_of(head), 200, (origin.label, head))
+                s.close()
+                self.assertEqual(origin.log[before:], [("GET", "/echo")] * 2 + [("OPTIONS", "/echo")] * 2 +
+                                 [("HEAD", "/echo")], origin.label)
 
     def test_https_is_intercepted(self):
         # the origin's own CA no longer verifies: the client talks to the proxy's leaf
@@ -3707,6 +3833,33 @@ def proxy_client(px):
     host, port = px.addrs["http"].rsplit(":", 1)
     s = socket.create_connection((host, int(port)), timeout=10)
     return s, s.makefile("rb")
+
+
+def origin_conn(px, origin, name=b"allowed.test"):
+    """A client connection on which requests reach `origin` as `name`
+    through px: its HTTP listener (absolute-form targets) for a plain
+    origin, an intercepted CONNECT tunnel for a TLS one. Returns the socket,
+    a binary reader on it and the prefix of request targets."""
+    if not isinstance(origin.socket, ssl.SSLSocket):
+        s, f = proxy_client(px)
+        return s, f, b"http://%s:%d" % (name, origin.port)
+    ctx = ssl.create_default_context(cafile=px.env()["SSL_CERT_FILE"])
+    s = ctx.wrap_socket(http_tunnel(px, b"%s:%d" % (name, origin.port)), server_hostname=name.decode())
+    return s, s.makefile("rb"), b""
+
+
+def body_refusal(origin, host="allowed.test"):
+    """The exact answer to a request with a body in limited mode: to plain
+    HTTP (JSON) or inside an intercepted tunnel (text), for `origin`."""
+    msg = b"Request body not allowed in limited mode."
+    if isinstance(origin.socket, ssl.SSLSocket):
+        ctype, body = b"text/plain; charset=utf-8", msg
+    else:
+        ctype = b"application/json"
+        body = (b'{"status":"blocked","host":"%s","reason":"method_not_allowed","decision":"deny",'
+                b'"source":"mode_guard","protocol":"http","port":%d,"message":"%s"}' % (host.encode(), origin.port, msg))
+    return (b"HTTP/1.1 403 Forbidden\r\ncontent-type: %s\r\nx-proxy-error: blocked-by-method-policy\r\n"
+            b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (ctype, len(body), body))
 
 
 def allowed_url(origin):

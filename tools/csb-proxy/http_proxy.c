@@ -221,6 +221,18 @@ static void begin_request(px_conn *c, const csb_http_head *h, px_req_kind kind) 
   c->check_override = 0;
 }
 
+/* Outside full mode a request carries no body (Content-Length above 0 or
+ * any Transfer-Encoding; c->req_fr, from parse_framing): 1 after the
+ * refusal, audited and answered as a refused method. Nothing went
+ * upstream, and the refusal ends the connection, so the body left unread
+ * is never taken for the next request. */
+static int body_refused(px_conn *c) {
+  if (c->req_fr.kind == CSB_HTTP_BODY_NONE || csb_netmode_allows_request_body(c->px->np->mode)) return 0;
+  px_audit_block(c, 0, CSB_BLOCK_BODY_NOT_ALLOWED, SRC_MODE_GUARD, "deny");
+  reply_blocked(c, CSB_BLOCK_BODY_NOT_ALLOWED, SRC_MODE_GUARD, "deny");
+  return 1;
+}
+
 static void unpin_unix_socket(px_conn *c) {
   if (c->unix_fd >= 0) close(c->unix_fd);
   c->unix_fd = -1;
@@ -282,7 +294,7 @@ static void handle_unix(px_conn *c, const csb_http_head *h, const csb_http_heade
   /* origin-form target: path and query of the request target */
   csb_http_target t;
   const char *why = NULL;
-  if (!parse_framing(c, h)) {
+  if (!parse_framing(c, h) || body_refused(c)) {
     unpin_unix_socket(c);
     return;
   }
@@ -531,6 +543,7 @@ static int build_forward_head(px_conn *c) {
     reply_blocked(c, CSB_BLOCK_METHOD_NOT_ALLOWED, SRC_MODE_GUARD, "deny");
     return 0;
   }
+  if (body_refused(c)) return 0;
   csb_buf head;
   csb_buf_init(&head);
   csb_buf_printf(&head, "%s ", c->method);

@@ -898,6 +898,40 @@ TEST(Launch, ExecFailureIsReportedWhole) {
 
 }  // namespace
 
+TEST(Release, OnlyTheRootMountWithDiscardDefersTheLastCloses) {
+  const std::string mi =
+      "22 27 0:21 / /proc rw,relatime - proc proc rw\n"
+      "27 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw,discard,resv_strict\n"
+      "270 27 0:30 / /mnt/discard rw,relatime,discard - ext4 /dev/loop0 rw\n"
+      "31 1 0:31 / / rw,relatime,discard master:2 - xfs /dev/vdb rw\n"
+      "32 1 0:32 / / rw - ext4 /dev/vdc rw,nodiscard,discard_granularity\n"
+      "33 1 0:33 /sub / rw - ext4 /dev/vdd rw,discard\n"
+      "34 1 0:34 / /x\\040y rw - ext4 /dev/vde rw,discard\n"
+      "35 1 0:35 / / rw\n"
+      "36 1 0:36 / /\n"
+      "bad line\n"
+      "37 1 0:37 / / rw - tmpfs tmpfs rw,discard";
+  struct {
+    int id, defer;
+  } cases[] = {
+      {27, 1},   // the root, `discard` among the super options (and tags before the separator)
+      {270, 0},  // `discard`, but not the root: someone may unmount it
+      {31, 1},   // `discard` among the mount's own options
+      {32, 0},   // nodiscard and a longer option are not `discard`
+      {33, 1},   // a bind of a subdirectory, mounted at the root
+      {34, 0},   // a mount point with an escaped space
+      {35, 0},   // no separator, no super options
+      {36, 0},   // cut short
+      {37, 1},   // the last line, without a newline
+      {2, 0},    // not listed (nor is 27's prefix 2)
+      {0, 0},
+  };
+  for (const auto &c : cases)
+    EXPECT_EQ(bw_release_mountinfo_says_defer(mi.data(), mi.size(), c.id), c.defer) << c.id;
+  EXPECT_EQ(bw_release_mountinfo_says_defer("", 0, 27), 0);
+  EXPECT_EQ(bw_release_mountinfo_says_defer("27", 2, 27), 0);
+}
+
 TEST(Registry, OnlyStandardPlacesAreTrustedForCaches) {
   unsigned u = (unsigned)geteuid();
   std::string tmp = "/tmp/csb-bwrap-" + std::to_string(u);

@@ -180,9 +180,15 @@ typedef struct bw_registry {
   int *kinds;
   size_t n;
   /* Descriptors on the targets bw_registry_cleanup removed, the last
-   * references to them: for bw_release_after_exit. */
+   * references to them, where bw_release_worth_deferring says so: for
+   * bw_release_after_exit. */
   int *gone_fds;
   size_t n_gone, cap_gone;
+  /* bw_release_worth_deferring for the directory (dev, ino) last asked
+   * about (when defer_known) */
+  int defer_known, defer;
+  dev_t defer_dev;
+  ino_t defer_ino;
 } bw_registry;
 
 /* Picks (and creates, mode 0700) the registry directory for this user;
@@ -241,6 +247,15 @@ void bw_registry_cleanup(bw_registry *r);
  * a child of ours that outlives us by the time they take (release.c);
  * done here when there is no such child. Called last, as we exit. */
 void bw_release_after_exit(int *fds, size_t n);
+/* 1 when the last close of entries removed from the directory dfd is
+ * worth leaving to bw_release_after_exit: the directory is on the root
+ * mount of our mount namespace (nobody unmounts it, so the child's
+ * descriptors never keep busy a file system the caller unmounts right
+ * after us), mounted with `discard`. */
+int bw_release_worth_deferring(int dfd);
+/* The decision on /proc/self/mountinfo's text for the mount `mount_id`
+ * (0 when it is not listed). */
+int bw_release_mountinfo_says_defer(const char *text, size_t len, int mount_id);
 /* What became of the registry directory `dir` since `was` (its lstat when
  * the sandbox was planned): NULL when it is still that directory, else
  * "was removed", "was replaced by a symlink", ... */

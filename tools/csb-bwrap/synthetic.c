@@ -246,6 +246,20 @@ void bw_synth_make_all(bw_fsargs *f) {
  * which our registry does not show; removing the entry would detach that
  * run's mask. 0 when such a run holds it (left for a later run of ours),
  * else 1. */
+/* Whether removals from the directory dfd leave their last close to
+ * bw_release_after_exit (asked once per directory). */
+static int defer_in(bw_registry *r, int dfd) {
+  struct stat st;
+  if (fstat(dfd, &st) != 0) return 0;
+  if (!r->defer_known || st.st_dev != r->defer_dev || st.st_ino != r->defer_ino) {
+    r->defer = bw_release_worth_deferring(dfd);
+    r->defer_known = 1;
+    r->defer_dev = st.st_dev;
+    r->defer_ino = st.st_ino;
+  }
+  return r->defer;
+}
+
 static int remove_if_ours(parent_dir *pd, const char *path, int kind, bw_registry *keep) {
   const char *leaf = NULL;
   int dfd = parent_dir_of(pd, path, &leaf);
@@ -261,7 +275,8 @@ static int remove_if_ours(parent_dir *pd, const char *path, int kind, bw_registr
   } else if (ours && (fd < 0 || (fstat(fd, &locked) == 0 && locked.st_dev == st.st_dev &&
                                  locked.st_ino == st.st_ino))) {
     /* (a directory: fails harmlessly when something was put inside) */
-    if (unlinkat(dfd, leaf, kind == BW_SYNTH_DIR ? AT_REMOVEDIR : 0) == 0 && fd >= 0 && keep) {
+    if (unlinkat(dfd, leaf, kind == BW_SYNTH_DIR ? AT_REMOVEDIR : 0) == 0 && fd >= 0 && keep &&
+        defer_in(keep, dfd)) {
       /* the last reference to the removed entry: dropped by
        * bw_release_after_exit */
       keep->gone_fds = csb_xgrow(keep->gone_fds, &keep->cap_gone, keep->n_gone + 1, sizeof(int));

@@ -3576,6 +3576,70 @@ def terminal_stop_while_an_early_bubblewrap_loads_stops_the_launcher(t):
             p.wait()
 
 @case
+def options_larger_than_a_pipe_may_hold_start_bubblewrap_again_the_ordinary_way(t):
+    """Options more than the caller may make a pipe hold (F_SETPIPE_SZ
+    beyond /proc/sys/fs/pipe-max-size needs CAP_SYS_RESOURCE: root without
+    it, or anyone else) kill the early bubblewrap before it reads anything
+    and start another, which reads them from a sealed memfd: the command
+    runs once, in the same sandbox as after an early start whose options
+    fit (root's), and nothing is left behind."""
+    if CODEX:
+        raise Skip("csb's early start")
+    with open("/proc/sys/fs/pipe-max-size") as f:
+        limit = int(f.read())
+    # denied directories with long names: each a tmpfs, named twice
+    # (--tmpfs, --remount-ro), in five bubblewrap arguments
+    deep = os.path.join(t.ws, "deep", *[c * 250 for c in "abcd"])
+    n = limit // (2 * (len(deep) + 5)) + 50
+    if 5 * n > 8000:
+        raise Skip(f"pipe-max-size {limit}: more denied directories than bubblewrap takes arguments for")
+    for i in range(n):
+        os.makedirs(os.path.join(deep, "d%04d" % i))
+    t.policy([("/", "read"), (t.ws, "write")] + [(os.path.join(deep, "d%04d" % i), "deny") for i in range(n)])
+    log = os.path.join(t.base, "args-from")
+    w = early_bwrap(t, "logging", 'if [ "$1" = --args ]; then readlink "/proc/$$/fd/$2" | cut -d: -f1 >> %s; '
+                    'else echo argv >> %s; fi\n' % (log, log))
+    # (each denied directory: one tmpfs, read-only)
+    argv, _ = t.argv(["/bin/sh", "-c", "ls d0000 2>&1; ls d%04d 2>&1; echo x > ../../../../../ran.log; "
+                      "awk -v d=%s/d 'index($5, d) == 1 { for (i = 7; $i != \"-\"; i++); "
+                      "print $5, $(i + 1), substr($6, 1, 3) }' /proc/self/mountinfo | sort | uniq -c | "
+                      "awk '{print $1, $3, $4}' | sort | uniq -c" % (n - 1, deep)], extra=["--bwrap", w])
+    want_out = ("ls: cannot open directory 'd0000': Permission denied\n"
+                "ls: cannot open directory 'd%04d': Permission denied\n" % (n - 1) +
+                "%7d 1 tmpfs ro,\n" % n)
+    r, w_end = os.pipe()
+    try:
+        fcntl.fcntl(w_end, 1031, 2 * limit)  # F_SETPIPE_SZ
+        runs = [([], ["pipe"])]  # (the caller may exceed pipe-max-size: the options fit)
+    except PermissionError:
+        runs = []
+    finally:
+        os.close(r)
+        os.close(w_end)
+    # (root without CAP_SYS_RESOURCE: held to pipe-max-size, as anyone else)
+    drop = ["setpriv", "--inh-caps=-sys_resource", "--bounding-set=-sys_resource", "--"] if os.geteuid() == 0 else []
+    runs.append((drop, ["pipe", "/memfd"]))
+    before = sorted(os.listdir(t.ws))
+    for prefix, want_log in runs:
+        if os.path.exists(log):
+            os.unlink(log)
+        p = subprocess.run(prefix + argv, cwd=os.path.join(deep), capture_output=True, text=True,
+                           timeout=120)
+        eq((p.returncode, p.stdout, p.stderr), (0, want_out, ""), f"run {prefix[:1]}")
+        with open(log) as f:
+            got = f.read().split()
+        if len(want_log) == 2 and got == want_log[1:]:
+            got = want_log  # (killed before its wrapper said anything)
+        eq(got, want_log, f"where bubblewrap read its options from, run {prefix[:1]}")
+        eq(t.read("ws/ran.log"), "x\n", f"the command ran once, run {prefix[:1]}")
+        os.unlink(os.path.join(t.ws, "ran.log"))
+        eq(sorted(os.listdir(t.ws)), before, f"workspace after the run {prefix[:1]}")
+        eq(len(os.listdir(deep)), n, f"denied directories after the run {prefix[:1]}")
+        p = subprocess.run(["pgrep", "-f", w], capture_output=True, text=True)
+        eq(p.stdout, "", "bubblewrap processes left")
+
+
+@case
 def missing_user_namespaces_fail_closed_with_the_fix(t):
     if CODEX:
         raise Skip("csb command line")

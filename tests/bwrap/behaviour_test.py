@@ -3576,6 +3576,67 @@ def terminal_stop_while_an_early_bubblewrap_loads_stops_the_launcher(t):
             p.wait()
 
 @case
+def the_options_pipe_is_bubblewraps_alone_once_it_started(t):
+    """csb-bwrap keeps no end of the pipe an early bubblewrap reads its
+    options from once the options are written: nothing of it stays open
+    (nor counts against the caller's pipe quota: it may have been made as
+    large as pipe-max-size) while the command runs. A bubblewrap gone
+    before they were written (the write then fails with EPIPE, whether the
+    caller ignores SIGPIPE or not) is reported as any bubblewrap that
+    failed to start, and nothing is left behind."""
+    if CODEX:
+        raise Skip("csb's early start")
+    log = os.path.join(t.base, "args-pipe")
+    w = early_bwrap(t, "logging", f'readlink "/proc/$$/fd/$2" > {log}\n')
+    mark = os.path.join(t.ws, "started")
+    argv, _ = t.argv(["/bin/sh", "-c", f": > {mark}; sleep 30"], extra=["--bwrap", w])
+    p = subprocess.Popen(argv, cwd=t.ws, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: os.path.exists(mark), "the command")
+        with open(log) as f:
+            pipe = f.read().strip()
+        contains(pipe, "pipe:[", "bubblewrap's --args descriptor")
+        held = []
+        for fd in os.listdir(f"/proc/{p.pid}/fd"):
+            try:
+                held.append(os.readlink(f"/proc/{p.pid}/fd/{fd}"))
+            except FileNotFoundError:
+                pass
+        eq(pipe in held, False, f"csb-bwrap holds the options pipe {pipe} while the command runs")
+    finally:
+        p.terminate()  # (forwarded to the command: the run ends as usual)
+        p.communicate(timeout=TIMEOUT)
+    eq(p.returncode, 128 + signal.SIGTERM, "exit status after SIGTERM")
+    os.unlink(mark)
+    eq(os.listdir(t.ws), [], "workspace after the run")
+    # gone before the options were written: the registry's lock, held here,
+    # keeps the planning waiting until this bubblewrap has exited
+    gone = os.path.join(t.base, "gone")
+    w = early_bwrap(t, "failing", f'echo "bwrap: cannot start" >&2; : > {gone}; exit 1\n')
+    reg = registry_dir(t.env)
+    os.makedirs(reg, mode=0o700, exist_ok=True)
+    for sigpipe in (signal.SIG_DFL, signal.SIG_IGN):
+        if os.path.exists(gone):
+            os.unlink(gone)
+        argv, xenv = t.argv(["/bin/sh", "-c", "echo ran > ran.log"], extra=["--bwrap", w])
+        lock = os.open(os.path.join(reg, "lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            p = subprocess.Popen(argv, cwd=t.ws, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                 env={**os.environ, **xenv},
+                                 preexec_fn=lambda: signal.signal(signal.SIGPIPE, sigpipe))
+            wait_for(lambda: os.path.exists(gone), "bubblewrap to exit")
+            time.sleep(0.1)
+        finally:
+            os.close(lock)
+        out, err = p.communicate(timeout=TIMEOUT)
+        eq((p.returncode, out, err.replace(w, "W")),
+           (69, "", "csb-bwrap: error: bubblewrap (W) failed to set up the sandbox: bwrap: cannot start\n"),
+           f"SIGPIPE {sigpipe}")
+        eq(os.listdir(t.ws), [], f"workspace after the run, SIGPIPE {sigpipe}")
+
+
+@case
 def options_larger_than_a_pipe_may_hold_start_bubblewrap_again_the_ordinary_way(t):
     """Options more than the caller may make a pipe hold (F_SETPIPE_SZ
     beyond /proc/sys/fs/pipe-max-size needs CAP_SYS_RESOURCE: root without

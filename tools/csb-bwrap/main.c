@@ -812,7 +812,9 @@ static int options_fit(plan *pl, size_t len) {
 }
 
 /* The options into the pipe, which is then closed; on failure (errno) it
- * is left open, to close once bubblewrap is killed. */
+ * is left open, to close once bubblewrap is killed. bubblewrap holds the
+ * only read end: gone, it fails the write with EPIPE (SIGPIPE is caught or
+ * ignored, see survive_broken_pipes). */
 static int send_options(plan *pl, const csb_buf *b) {
   if (!csb_write_all(pl->args_pipe[1], b->data, b->len)) return 0;
   close_fd(&pl->args_pipe[1]);
@@ -830,6 +832,11 @@ static void early_plan(void *arg, pid_t bwrap) {
   csb_error_clear(&e);
   csb_buf blob;
   csb_buf_init(&blob);
+  /* bubblewrap has its own read end: ours would keep the pipe (made as
+   * large as the options, up to pipe-max-size, which counts against the
+   * caller's pipe quota) for the whole run, and a bubblewrap that is gone
+   * could not be told from one that reads. */
+  close_fd(&pl->args_pipe[0]);
   es->state = EARLY_REFUSED;
   if ((es->rc = ensure_view(o)) != 0) goto kill;
   if (pl->registry) bw_registry_sweep(pl->registry);

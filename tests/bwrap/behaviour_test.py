@@ -3483,18 +3483,18 @@ def termination_asked_while_an_early_start_plans_starts_nothing_again(t):
     launcher blocks it from the start of bubblewrap on, to forward it):
     a plan that then needs another bubblewrap starts none, and the command
     does not run, as when the signal comes before bubblewrap starts; nor
-    does the retry without a fresh /proc start one after a signal. (The
-    registry's lock, held here, keeps the planning waiting until the signal
-    was sent.)"""
+    does the retry without a fresh /proc start one after a signal. (An
+    empty .git in the workspace, a mount target the plan holds with a
+    shared lock, locked exclusively here as a run removing it would, keeps
+    the planning waiting until the signal was sent.)"""
     if CODEX:
         raise Skip("csb command line")
     mark = os.path.join(t.base, "signalled")
     w = early_bwrap(t, "signalling", f"if [ ! -e {mark} ]; then kill -TERM $PPID; : > {mark}; fi\n")
     # a missing read-only file needs a descriptor: another bubblewrap
     t.policy([("/", "read"), (t.ws, "write"), (t.ws + "/ro.txt", "read")])
-    reg = registry_dir(t.env)
-    os.makedirs(reg, mode=0o700, exist_ok=True)
-    lock = os.open(os.path.join(reg, "lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    os.mkdir(os.path.join(t.ws, ".git"))
+    lock = os.open(os.path.join(t.ws, ".git"), os.O_RDONLY)
     try:
         fcntl.flock(lock, fcntl.LOCK_EX)
         argv, xenv = t.argv(["/bin/sh", "-c", "echo ran > ran.log"], extra=["--bwrap", w])
@@ -3507,7 +3507,8 @@ def termination_asked_while_an_early_start_plans_starts_nothing_again(t):
     out, err = p.communicate(timeout=TIMEOUT)
     eq((p.returncode in (-signal.SIGTERM, 128 + signal.SIGTERM), out, err), (True, "", ""),
        f"exit status {p.returncode}, output")
-    eq(os.listdir(t.ws), [], "workspace after the run (the command did not run)")
+    eq(os.listdir(t.ws), [".git"], "workspace after the run (the command did not run)")
+    os.rmdir(os.path.join(t.ws, ".git"))
     # nor is one started again without /proc after bubblewrap was refused one
     # (fails once the launcher took the signal to forward it)
     w = fake_bwrap(t, "noproc", 'for a in "$@"; do if [ "$a" = --proc ]; then trap "" TERM; kill -TERM $PPID; '
@@ -3518,6 +3519,51 @@ def termination_asked_while_an_early_start_plans_starts_nothing_again(t):
     rc, out, err = t.sh("echo ran > ran.log", extra=["--bwrap", w])
     eq((rc, out, err), (128 + signal.SIGTERM, "", ""), "refused /proc")
     eq(os.listdir(t.ws), [], "workspace after the run refused /proc (the command did not run)")
+
+
+@case
+def termination_asked_while_an_early_start_waits_for_the_registry_ends_the_run(t):
+    """The signals that ask csb-bwrap to end wait while the plan is made
+    after an early start, but not for the registry's lock, which another
+    run may hold for any time (one stopped, or stuck on a file system):
+    the run ends at once with 128 plus the signal's number, the early
+    bubblewrap killed and nothing started or left behind, as without an
+    early start (--no-proc), where the signal ends csb-bwrap itself."""
+    if CODEX:
+        raise Skip("csb's early start")
+    mark = os.path.join(t.base, "loading")
+    w = early_bwrap(t, "marking", f": > {mark}\n")
+    t.policy()
+    reg = registry_dir(t.env)
+    os.makedirs(reg, mode=0o700, exist_ok=True)
+    for sig, extra in ((signal.SIGINT, []), (signal.SIGTERM, []), (signal.SIGINT, ["--no-proc"])):
+        if os.path.exists(mark):
+            os.unlink(mark)
+        argv, xenv = t.argv(["/bin/sh", "-c", "echo ran > ran.log"], extra=["--bwrap", w] + extra)
+        lock = os.open(os.path.join(reg, "lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            p = subprocess.Popen(argv, cwd=t.ws, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                 env={**os.environ, **xenv})
+            if extra:
+                time.sleep(0.3)  # (waiting for the lock, bubblewrap not started)
+            else:
+                wait_for(lambda: os.path.exists(mark), "bubblewrap to start")
+            p.send_signal(sig)
+            try:
+                out, err = p.communicate(timeout=5)
+            except subprocess.TimeoutExpired:
+                raise Fail(f"csb-bwrap {extra} still runs 5 s after {sig.name}, the registry's lock held")
+        finally:
+            os.close(lock)
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+        eq((p.returncode in (-sig, 128 + sig), out, err), (True, "", ""),
+           f"exit status {p.returncode} after {sig.name} {extra}, output")
+        eq(os.listdir(t.ws), [], f"workspace after the run {extra} (the command did not run)")
+        p = subprocess.run(["pgrep", "-f", w], capture_output=True, text=True)
+        eq(p.stdout, "", "bubblewrap processes left")
 
 
 @case

@@ -22,6 +22,7 @@
 #ifndef CSB_BWRAP_H
 #define CSB_BWRAP_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -233,12 +234,18 @@ int bw_synth_hold_at(int fd, int dfd, const char *name);
  * that cannot be made or held is left to bubblewrap, which makes it as it
  * would have, unheld. */
 void bw_synth_make_all(bw_fsargs *f);
+/* `stop` below: NULL, or signals the caller blocks to take later: while
+ * another run holds the registry's lock, the wait for it ends as soon as
+ * one of them is pending (a blocked signal cannot interrupt flock). */
 /* Removes what runs that died without cleaning up (SIGKILL) left behind.
- * Call before looking at the workspace. */
-void bw_registry_sweep(const char *dir);
-/* Registers every target under a lock, with a marker for our pid. */
+ * Call before looking at the workspace. 0 when it gave up waiting for the
+ * lock (a `stop` signal pending), else 1. */
+int bw_registry_sweep(const char *dir, const sigset_t *stop);
+/* Registers every target under a lock, with a marker for our pid. 1; 0
+ * with why; -1 when it gave up waiting for the lock (a `stop` signal
+ * pending: nothing registered, err untouched). */
 int bw_registry_register(bw_registry *r, const char *dir, const bw_synth *t,
-                         size_t n, csb_error *err);
+                         size_t n, const sigset_t *stop, csb_error *err);
 /* Removes our markers; deletes targets no live process still uses, only if
  * they are still the empty file/directory bubblewrap created. */
 void bw_registry_cleanup(bw_registry *r);
@@ -476,6 +483,9 @@ typedef struct bw_launch_result {
  * buffers) and ends with exec, or returns the child's exit status; what
  * it stores in memory is seen by us afterwards. -1 with errno on failure. */
 pid_t bw_spawn(int (*fn)(void *), void *arg);
+/* The signals bw_launch_run forwards to the sandbox (SIGINT, SIGTERM,
+ * SIGHUP, SIGQUIT: the ones that ask a run to end), into *set. */
+void bw_launch_forwarded(sigset_t *set);
 /* Starts bubblewrap (bw_spawn) with stderr on err_w, clearing FD_CLOEXEC on
  * keep_fds in the child; forwards signals; relays err_r after the start.
  * Closes err_w, info_w and started_w in the parent. */

@@ -59,6 +59,11 @@ static int clear_cloexec(int fd) {
 
 static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 
+void bw_launch_forwarded(sigset_t *set) {
+  sigemptyset(set);
+  for (size_t i = 0; i < CSB_ARRAY_LEN(forwarded); i++) sigaddset(set, forwarded[i]);
+}
+
 /* The sandbox's pid 1 (host pid) from bubblewrap's --info-fd JSON. */
 static pid_t read_child_pid(int info_r) {
   char buf[512];

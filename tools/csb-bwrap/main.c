@@ -705,8 +705,9 @@ static int registry_changed(const plan *pl, const char **what) {
 
 /* The mount targets the plan makes on the host: registered first (a run
  * killed from then on leaves them to a later sweep), then made. 0, or the
- * exit code after saying why. */
-static int make_targets(outer *o, plan *pl, bw_registry *reg, const csb_error *reg_why) {
+ * exit code after saying why; -1 (nothing made, nothing said) when a
+ * `stop` signal came while another run held the registry's lock. */
+static int make_targets(outer *o, plan *pl, bw_registry *reg, const csb_error *reg_why, const sigset_t *stop) {
   csb_error e;
   csb_error_clear(&e);
   note_registries(pl);
@@ -719,8 +720,9 @@ static int make_targets(outer *o, plan *pl, bw_registry *reg, const csb_error *r
                          "on missing paths need so that their mount points are removed after the "
                          "run: %s (or set XDG_RUNTIME_DIR to a directory of your own)",
                          reg_why->msg[0] ? reg_why->msg : "none could be created");
-  if (!bw_registry_register(reg, pl->registry, pl->fs.synth, pl->registry ? pl->fs.n_synth : 0, &e))
-    return csb_cli_error(&o->cli, CSB_EXIT_OSERR, "%s", e.msg);
+  int registered = bw_registry_register(reg, pl->registry, pl->fs.synth, pl->registry ? pl->fs.n_synth : 0, stop, &e);
+  if (registered < 0) return -1;
+  if (!registered) return csb_cli_error(&o->cli, CSB_EXIT_OSERR, "%s", e.msg);
   bw_synth_make_all(&pl->fs);
   return 0;
 }
@@ -838,8 +840,17 @@ static void early_plan(void *arg, pid_t bwrap) {
    * could not be told from one that reads. */
   close_fd(&pl->args_pipe[0]);
   es->state = EARLY_REFUSED;
+  /* The signals that ask us to end wait (blocked) until the plan is made,
+   * but not for another run's hold on the registry's lock, which has no
+   * bound: they then end the plan as one that needs another bubblewrap
+   * after we were asked to end (which starts none). */
+  sigset_t stop;
+  bw_launch_forwarded(&stop);
   if ((es->rc = ensure_view(o)) != 0) goto kill;
-  if (pl->registry) bw_registry_sweep(pl->registry);
+  if (pl->registry && !bw_registry_sweep(pl->registry, &stop)) {
+    es->state = EARLY_AGAIN;
+    goto kill;
+  }
   pl->started_pipe[1] = es->started_w;
   pl->info_pipe[1] = es->info_w;
   int built = build_argv(o, pl, 1, pl->registry, &e);
@@ -859,7 +870,10 @@ static void early_plan(void *arg, pid_t bwrap) {
     es->rc = csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE, "%s", e.msg);
     goto kill;
   }
-  if ((es->rc = make_targets(o, pl, es->reg, es->reg_why)) != 0) goto kill;
+  if ((es->rc = make_targets(o, pl, es->reg, es->reg_why, &stop)) != 0) {
+    if (es->rc < 0) es->state = EARLY_AGAIN;
+    goto kill;
+  }
   if (!send_options(pl, &blob)) {
     /* Gone already (it could not start, and said why on the pipe we
      * read its errors from, which is analysed as any failed setup is) */
@@ -970,7 +984,7 @@ static int run_bwrap(outer *o) {
     close_fd(&pl.args_pipe[0]);
     close_fd(&pl.args_pipe[1]);
     if ((rc = ensure_view(o)) != 0) goto out;
-    if (registry && !o->print_argv && !o->explain) bw_registry_sweep(registry);
+    if (registry && !o->print_argv && !o->explain) bw_registry_sweep(registry, NULL);
     if (!build_argv(o, &pl, mount_proc, registry, &e)) {
       rc = csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE, "%s", e.msg);
       goto out;
@@ -985,7 +999,7 @@ static int run_bwrap(outer *o) {
         rc = csb_cli_error(&o->cli, CSB_EXIT_OSERR, "cannot write to standard output: %s", strerror(errno));
       goto out;
     }
-    if ((rc = make_targets(o, &pl, &reg, &reg_why)) != 0) goto out;
+    if ((rc = make_targets(o, &pl, &reg, &reg_why, NULL)) != 0) goto out;
   }
   for (int attempt = 0; attempt < 2; attempt++) {
     int fixed[] = {pl.self_fd, pl.stderr_fd, pl.started_pipe[1], pl.info_pipe[1],
@@ -1052,11 +1066,12 @@ static int run_bwrap(outer *o) {
       pl.fs.n_data_fds = 0;
       if (res.signal) {
         /* asked to end while the plan was made (the signal waited, blocked
-         * since bubblewrap started): no other bubblewrap is started */
+         * since bubblewrap started, or ended the wait for the registry's
+         * lock): no other bubblewrap is started */
         rc = CSB_EXIT_SIGNAL_BASE + res.signal;
         goto out;
       }
-      if ((rc = replan(o, &pl, mount_proc)) != 0 || (rc = make_targets(o, &pl, &reg, &reg_why)) != 0) goto out;
+      if ((rc = replan(o, &pl, mount_proc)) != 0 || (rc = make_targets(o, &pl, &reg, &reg_why, NULL)) != 0) goto out;
       attempt--;
       continue;
     }

@@ -682,25 +682,47 @@ static void sweep_stale(const char *dir, int lock_fd) {
   listing_free(&l);
 }
 
-static int lock_registry(const char *dir) {
+static int stop_pending(const sigset_t *stop) {
+  sigset_t pending;
+  if (sigpending(&pending) != 0) return 0;
+  for (int sig = 1; sig < NSIG; sig++)
+    if (sigismember(stop, sig) == 1 && sigismember(&pending, sig) == 1) return 1;
+  return 0;
+}
+
+/* The registry's lock file, locked; -1 with errno on failure, EINTR when
+ * a `stop` signal came while another run held it (see csb_bwrap.h). */
+static int lock_registry(const char *dir, const sigset_t *stop) {
   char *lock = csb_xasprintf("%s/lock", dir);
   int fd = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
   free(lock);
   if (fd < 0) return -1;
-  while (flock(fd, LOCK_EX) != 0)
-    if (errno != EINTR) {
-      close(fd);
-      return -1;
+  /* (held for a moment, as a rule: looked at again after 0.25, 0.5, 1...
+   * ms, at most every 32) */
+  for (useconds_t wait = 250;;) {
+    if (flock(fd, stop ? LOCK_EX | LOCK_NB : LOCK_EX) == 0) return fd;
+    if (errno == EINTR) continue;
+    if (!stop || errno != EWOULDBLOCK) break;
+    if (stop_pending(stop)) {
+      errno = EINTR;
+      break;
     }
-  return fd;
+    usleep(wait);
+    if (wait < 32000) wait *= 2;
+  }
+  int e = errno;
+  close(fd);
+  errno = e;
+  return -1;
 }
 
-void bw_registry_sweep(const char *dir) {
-  int fd = lock_registry(dir);
-  if (fd < 0) return;
+int bw_registry_sweep(const char *dir, const sigset_t *stop) {
+  int fd = lock_registry(dir, stop);
+  if (fd < 0) return errno != EINTR;
   sweep_stale(dir, fd);
   flock(fd, LOCK_UN);
   close(fd);
+  return 1;
 }
 
 /* Whether a record of any run, or an earlier version's marker, names `path`. */
@@ -719,13 +741,14 @@ static int registered(const char *dir, const listing *l, const records *rs, cons
 }
 
 int bw_registry_register(bw_registry *r, const char *dir, const bw_synth *t, size_t n,
-                         csb_error *err) {
+                         const sigset_t *stop, csb_error *err) {
   memset(r, 0, sizeof *r);
   r->lock_fd = -1;
   if (n == 0) return 1;
   if (!ensure_dir(dir, err)) return 0;
   r->dir = csb_xstrdup(dir);
-  r->lock_fd = lock_registry(dir);
+  r->lock_fd = lock_registry(dir, stop);
+  if (r->lock_fd < 0 && errno == EINTR) return -1;
   if (r->lock_fd < 0) return csb_error_set(err, "mount-target registry lock %s/lock: %s", dir, strerror(errno));
   r->targets = csb_xcalloc(n, sizeof(char *));
   r->kinds = csb_xcalloc(n, sizeof(int));

@@ -3567,6 +3567,53 @@ def termination_asked_while_an_early_start_waits_for_the_registry_ends_the_run(t
 
 
 @case
+def terminal_stop_while_an_early_start_waits_for_the_registry_stops_the_launcher(t):
+    """A terminal's ^Z while the plan after an early start waits for
+    another run's hold on the registry's lock stops csb-bwrap then (as it
+    stopped bubblewrap, which waits for its options), not once the lock is
+    free; SIGCONT (`fg`) continues the wait and the run."""
+    if CODEX:
+        raise Skip("csb job control")
+    mark = os.path.join(t.base, "loading")
+    w = early_bwrap(t, "marking", f": > {mark}\n")
+    t.policy()
+    reg = registry_dir(t.env)
+    os.makedirs(reg, mode=0o700, exist_ok=True)
+    argv, xenv = t.argv(["/bin/sh", "-c", "echo ran"], extra=["--bwrap", w])
+    lock = os.open(os.path.join(reg, "lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    p = None
+
+    def state():
+        try:
+            with open(f"/proc/{p.pid}/stat") as f:
+                return f.read().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            return "gone"
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        # (a process group of its own, as a shell's job)
+        p = subprocess.Popen(argv, cwd=t.ws, env={**os.environ, **xenv}, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, preexec_fn=os.setpgrp)
+        wait_for(lambda: os.path.exists(mark), "bubblewrap to start")
+        os.killpg(p.pid, signal.SIGTSTP)
+        try:
+            wait_for(lambda: state() in ("T", "Z", "gone"), "csb-bwrap to stop", timeout=5)
+        except Fail:
+            pass
+        eq(state(), "T", "csb-bwrap's state after ^Z, the registry's lock held")
+        os.killpg(p.pid, signal.SIGCONT)
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        out, err = p.communicate(timeout=TIMEOUT)
+        eq((p.returncode, out, err), (0, "ran\n", ""))
+    finally:
+        os.close(lock)
+        if p is not None and p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+    eq(os.listdir(t.ws), [], "workspace after the run")
+
+
+@case
 def too_many_bubblewrap_arguments_are_refused_in_the_same_words_started_early_or_not(t):
     """3,100 read-only files in a writable root, no deny rule: more than
     the 9,000 arguments bubblewrap parses, refused after an early start

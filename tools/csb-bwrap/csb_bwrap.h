@@ -22,7 +22,6 @@
 #ifndef CSB_BWRAP_H
 #define CSB_BWRAP_H
 
-#include <signal.h>
 #include <stddef.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -234,18 +233,24 @@ int bw_synth_hold_at(int fd, int dfd, const char *name);
  * that cannot be made or held is left to bubblewrap, which makes it as it
  * would have, unheld. */
 void bw_synth_make_all(bw_fsargs *f);
-/* `stop` below: NULL, or signals the caller blocks to take later: while
- * another run holds the registry's lock, the wait for it ends as soon as
- * one of them is pending (a blocked signal cannot interrupt flock). */
+/* How to wait for the registry's lock while another run holds it: NULL,
+ * in flock (which only a signal the caller handles interrupts), or by
+ * looking again after a short, growing sleep, calling fn(arg) before each:
+ * the wait ends when it returns 0 (a caller whose signals are blocked
+ * takes them there). */
+typedef struct bw_registry_wait {
+  int (*fn)(void *arg);
+  void *arg;
+} bw_registry_wait;
 /* Removes what runs that died without cleaning up (SIGKILL) left behind.
- * Call before looking at the workspace. 0 when it gave up waiting for the
- * lock (a `stop` signal pending), else 1. */
-int bw_registry_sweep(const char *dir, const sigset_t *stop);
+ * Call before looking at the workspace. 0 when the wait for the lock
+ * ended (nothing swept), else 1. */
+int bw_registry_sweep(const char *dir, const bw_registry_wait *wait);
 /* Registers every target under a lock, with a marker for our pid. 1; 0
- * with why; -1 when it gave up waiting for the lock (a `stop` signal
- * pending: nothing registered, err untouched). */
+ * with why; -1 when the wait for the lock ended (nothing registered, err
+ * untouched). */
 int bw_registry_register(bw_registry *r, const char *dir, const bw_synth *t,
-                         size_t n, const sigset_t *stop, csb_error *err);
+                         size_t n, const bw_registry_wait *wait, csb_error *err);
 /* Removes our markers; deletes targets no live process still uses, only if
  * they are still the empty file/directory bubblewrap created. */
 void bw_registry_cleanup(bw_registry *r);
@@ -483,9 +488,10 @@ typedef struct bw_launch_result {
  * buffers) and ends with exec, or returns the child's exit status; what
  * it stores in memory is seen by us afterwards. -1 with errno on failure. */
 pid_t bw_spawn(int (*fn)(void *), void *arg);
-/* The signals bw_launch_run forwards to the sandbox (SIGINT, SIGTERM,
- * SIGHUP, SIGQUIT: the ones that ask a run to end), into *set. */
-void bw_launch_forwarded(sigset_t *set);
+/* 1 when one of the signals bw_launch_run forwards to the sandbox
+ * (SIGINT, SIGTERM, SIGHUP, SIGQUIT: the ones that ask a run to end) is
+ * pending, blocked. */
+int bw_launch_end_pending(void);
 /* Starts bubblewrap (bw_spawn) with stderr on err_w, clearing FD_CLOEXEC on
  * keep_fds in the child; forwards signals; relays err_r after the start.
  * Closes err_w, info_w and started_w in the parent. */

@@ -59,9 +59,12 @@ static int clear_cloexec(int fd) {
 
 static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 
-void bw_launch_forwarded(sigset_t *set) {
-  sigemptyset(set);
-  for (size_t i = 0; i < CSB_ARRAY_LEN(forwarded); i++) sigaddset(set, forwarded[i]);
+int bw_launch_end_pending(void) {
+  sigset_t pending;
+  if (sigpending(&pending) != 0) return 0;
+  for (size_t i = 0; i < CSB_ARRAY_LEN(forwarded); i++)
+    if (sigismember(&pending, forwarded[i]) == 1) return 1;
+  return 0;
 }
 
 /* The sandbox's pid 1 (host pid) from bubblewrap's --info-fd JSON. */

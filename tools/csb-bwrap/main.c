@@ -705,9 +705,10 @@ static int registry_changed(const plan *pl, const char **what) {
 
 /* The mount targets the plan makes on the host: registered first (a run
  * killed from then on leaves them to a later sweep), then made. 0, or the
- * exit code after saying why; -1 (nothing made, nothing said) when a
- * `stop` signal came while another run held the registry's lock. */
-static int make_targets(outer *o, plan *pl, bw_registry *reg, const csb_error *reg_why, const sigset_t *stop) {
+ * exit code after saying why; -1 (nothing made, nothing said) when the
+ * wait for another run's hold on the registry's lock ended. */
+static int make_targets(outer *o, plan *pl, bw_registry *reg, const csb_error *reg_why,
+                        const bw_registry_wait *wait) {
   csb_error e;
   csb_error_clear(&e);
   note_registries(pl);
@@ -720,7 +721,7 @@ static int make_targets(outer *o, plan *pl, bw_registry *reg, const csb_error *r
                          "on missing paths need so that their mount points are removed after the "
                          "run: %s (or set XDG_RUNTIME_DIR to a directory of your own)",
                          reg_why->msg[0] ? reg_why->msg : "none could be created");
-  int registered = bw_registry_register(reg, pl->registry, pl->fs.synth, pl->registry ? pl->fs.n_synth : 0, stop, &e);
+  int registered = bw_registry_register(reg, pl->registry, pl->fs.synth, pl->registry ? pl->fs.n_synth : 0, wait, &e);
   if (registered < 0) return -1;
   if (!registered) return csb_cli_error(&o->cli, CSB_EXIT_OSERR, "%s", e.msg);
   bw_synth_make_all(&pl->fs);
@@ -823,6 +824,22 @@ static int send_options(plan *pl, const csb_buf *b) {
   return 1;
 }
 
+/* The signals wait (blocked) while an early plan is made, but not for
+ * another run's hold on the registry's lock, which has no bound: one that
+ * asks us to end ends the wait, and the plan as one that needs another
+ * bubblewrap after we were asked to end (which starts none); a terminal's
+ * stop stops us meanwhile (as it stopped bubblewrap), until `fg`. */
+static int early_lock_wait(void *arg) {
+  (void)arg;
+  if (bw_launch_end_pending()) return 0;
+  sigset_t tstp;
+  sigemptyset(&tstp);
+  sigaddset(&tstp, SIGTSTP);
+  struct timespec now = {0, 0};
+  if (sigtimedwait(&tstp, NULL, &now) == SIGTSTP) kill(getpid(), SIGSTOP);
+  return 1;
+}
+
 /* In the launcher, right after bubblewrap was started (signals blocked):
  * the plan, then its options and the seccomp filter to their pipes; or
  * bubblewrap killed. */
@@ -840,14 +857,9 @@ static void early_plan(void *arg, pid_t bwrap) {
    * could not be told from one that reads. */
   close_fd(&pl->args_pipe[0]);
   es->state = EARLY_REFUSED;
-  /* The signals that ask us to end wait (blocked) until the plan is made,
-   * but not for another run's hold on the registry's lock, which has no
-   * bound: they then end the plan as one that needs another bubblewrap
-   * after we were asked to end (which starts none). */
-  sigset_t stop;
-  bw_launch_forwarded(&stop);
+  bw_registry_wait wait = {early_lock_wait, NULL};
   if ((es->rc = ensure_view(o)) != 0) goto kill;
-  if (pl->registry && !bw_registry_sweep(pl->registry, &stop)) {
+  if (pl->registry && !bw_registry_sweep(pl->registry, &wait)) {
     es->state = EARLY_AGAIN;
     goto kill;
   }
@@ -870,7 +882,7 @@ static void early_plan(void *arg, pid_t bwrap) {
     es->rc = csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE, "%s", e.msg);
     goto kill;
   }
-  if ((es->rc = make_targets(o, pl, es->reg, es->reg_why, &stop)) != 0) {
+  if ((es->rc = make_targets(o, pl, es->reg, es->reg_why, &wait)) != 0) {
     if (es->rc < 0) es->state = EARLY_AGAIN;
     goto kill;
   }

@@ -682,17 +682,9 @@ static void sweep_stale(const char *dir, int lock_fd) {
   listing_free(&l);
 }
 
-static int stop_pending(const sigset_t *stop) {
-  sigset_t pending;
-  if (sigpending(&pending) != 0) return 0;
-  for (int sig = 1; sig < NSIG; sig++)
-    if (sigismember(stop, sig) == 1 && sigismember(&pending, sig) == 1) return 1;
-  return 0;
-}
-
 /* The registry's lock file, locked; -1 with errno on failure, EINTR when
- * a `stop` signal came while another run held it (see csb_bwrap.h). */
-static int lock_registry(const char *dir, const sigset_t *stop) {
+ * the wait for another run's hold ended (see bw_registry_wait). */
+static int lock_registry(const char *dir, const bw_registry_wait *w) {
   char *lock = csb_xasprintf("%s/lock", dir);
   int fd = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
   free(lock);
@@ -700,10 +692,10 @@ static int lock_registry(const char *dir, const sigset_t *stop) {
   /* (held for a moment, as a rule: looked at again after 0.25, 0.5, 1...
    * ms, at most every 32) */
   for (useconds_t wait = 250;;) {
-    if (flock(fd, stop ? LOCK_EX | LOCK_NB : LOCK_EX) == 0) return fd;
+    if (flock(fd, w ? LOCK_EX | LOCK_NB : LOCK_EX) == 0) return fd;
     if (errno == EINTR) continue;
-    if (!stop || errno != EWOULDBLOCK) break;
-    if (stop_pending(stop)) {
+    if (!w || errno != EWOULDBLOCK) break;
+    if (!w->fn(w->arg)) {
       errno = EINTR;
       break;
     }
@@ -716,8 +708,8 @@ static int lock_registry(const char *dir, const sigset_t *stop) {
   return -1;
 }
 
-int bw_registry_sweep(const char *dir, const sigset_t *stop) {
-  int fd = lock_registry(dir, stop);
+int bw_registry_sweep(const char *dir, const bw_registry_wait *wait) {
+  int fd = lock_registry(dir, wait);
   if (fd < 0) return errno != EINTR;
   sweep_stale(dir, fd);
   flock(fd, LOCK_UN);
@@ -741,13 +733,13 @@ static int registered(const char *dir, const listing *l, const records *rs, cons
 }
 
 int bw_registry_register(bw_registry *r, const char *dir, const bw_synth *t, size_t n,
-                         const sigset_t *stop, csb_error *err) {
+                         const bw_registry_wait *wait, csb_error *err) {
   memset(r, 0, sizeof *r);
   r->lock_fd = -1;
   if (n == 0) return 1;
   if (!ensure_dir(dir, err)) return 0;
   r->dir = csb_xstrdup(dir);
-  r->lock_fd = lock_registry(dir, stop);
+  r->lock_fd = lock_registry(dir, wait);
   if (r->lock_fd < 0 && errno == EINTR) return -1;
   if (r->lock_fd < 0) return csb_error_set(err, "mount-target registry lock %s/lock: %s", dir, strerror(errno));
   r->targets = csb_xcalloc(n, sizeof(char *));

@@ -3567,6 +3567,51 @@ def termination_asked_while_an_early_start_waits_for_the_registry_ends_the_run(t
 
 
 @case
+def termination_asked_once_bubblewrap_is_gone_ends_the_run_after_its_cleanup(t):
+    """From bubblewrap's start to csb-bwrap's exit, a signal that asks the
+    run to end never kills csb-bwrap on the spot: one that comes after
+    bubblewrap is gone (here while the cleanup waits for another run's
+    hold on the registry's lock) ends that wait, and csb-bwrap exits with
+    128 plus its number, the targets left to the next run's sweep. The
+    command itself starts with no signal blocked."""
+    if CODEX:
+        raise Skip("csb mount targets")
+    t.policy()
+    reg = registry_dir(t.env)
+    os.makedirs(reg, mode=0o700, exist_ok=True)
+    argv, xenv = t.argv(["/bin/sh", "-c", "grep SigBlk /proc/self/status; sleep 0.3"])
+    p = subprocess.Popen(argv, cwd=t.ws, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env={**os.environ, **xenv})
+    lock = os.open(os.path.join(reg, "lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        first = p.stdout.readline()
+        fcntl.flock(lock, fcntl.LOCK_EX)
+
+        def bubblewrap_gone():
+            with open("/proc/%d/task/%d/children" % (p.pid, p.pid)) as f:
+                return f.read().strip() == ""
+        wait_for(bubblewrap_gone, "the command and bubblewrap to end")
+        time.sleep(0.1)
+        eq(p.poll(), None, "csb-bwrap waiting for the registry's lock to clean up")
+        p.send_signal(signal.SIGTERM)
+        try:
+            out, err = p.communicate(timeout=5)
+        except subprocess.TimeoutExpired:
+            raise Fail("csb-bwrap still runs 5 s after SIGTERM, the registry's lock held")
+    finally:
+        os.close(lock)
+        if p.poll() is None:
+            p.kill()
+            p.communicate()
+    eq((p.returncode, first, out, err), (128 + signal.SIGTERM, "SigBlk:\t0000000000000000\n", "", ""),
+       "exit status, the command's blocked signals, output")
+    eq(sorted(os.listdir(t.ws)), [".agents", ".codex", ".csb", ".git"], "targets left to the next sweep")
+    rc, out, err = t.sh("echo again")
+    eq((rc, out, err), (0, "again\n", ""), "the next run")
+    eq(os.listdir(t.ws), [], "workspace after the next run")
+
+
+@case
 def terminal_stop_while_an_early_start_waits_for_the_registry_stops_the_launcher(t):
     """A terminal's ^Z while the plan after an early start waits for
     another run's hold on the registry's lock stops csb-bwrap then (as it

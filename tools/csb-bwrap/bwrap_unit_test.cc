@@ -878,7 +878,7 @@ TEST(Launch, ExecFailureIsReportedWhole) {
     char *argv[] = {name, nullptr};
     bw_launch_result res;
     ASSERT_EQ(bw_launch_run(path.c_str(), argv, nullptr, 0, err[1], err[0], started[0], info[0], info[1],
-                            started[1], nullptr, nullptr, &res),
+                            started[1], nullptr, nullptr, nullptr, &res),
               1);
     EXPECT_EQ(res.started, 0);
     EXPECT_TRUE(WIFEXITED(res.wait_status));

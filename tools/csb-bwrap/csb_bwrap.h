@@ -22,6 +22,7 @@
 #ifndef CSB_BWRAP_H
 #define CSB_BWRAP_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -253,7 +254,7 @@ int bw_registry_register(bw_registry *r, const char *dir, const bw_synth *t,
                          size_t n, const bw_registry_wait *wait, csb_error *err);
 /* Removes our markers; deletes targets no live process still uses, only if
  * they are still the empty file/directory bubblewrap created. */
-void bw_registry_cleanup(bw_registry *r);
+void bw_registry_cleanup(bw_registry *r, const bw_registry_wait *wait);
 /* Closes the descriptors `fds` (n of them, on entries already unlinked)
  * and frees the array, the closes that free the entries' blocks done by
  * a child of ours that outlives us by the time they take (release.c);
@@ -492,12 +493,19 @@ pid_t bw_spawn(int (*fn)(void *), void *arg);
  * (SIGINT, SIGTERM, SIGHUP, SIGQUIT: the ones that ask a run to end) is
  * pending, blocked. */
 int bw_launch_end_pending(void);
+/* Those signals, as a set. */
+void bw_launch_end_set(sigset_t *set);
+/* Takes those of them that are pending (blocked): the last one's number,
+ * or 0. */
+int bw_launch_end_take(void);
 /* Starts bubblewrap (bw_spawn) with stderr on err_w, clearing FD_CLOEXEC on
  * keep_fds in the child; forwards signals; relays err_r after the start.
- * Closes err_w, info_w and started_w in the parent. */
+ * Closes err_w, info_w and started_w in the parent. bubblewrap starts
+ * with the signal mask child_mask (NULL: ours when called). */
 int bw_launch_run(const char *exec_path, char **argv, const int *keep_fds, size_t n_keep,
                   int err_w, int err_r, int started_r, int info_r, int info_w, int started_w,
-                  void (*after_fork)(void *, pid_t), void *after_fork_arg, bw_launch_result *res);
+                  void (*after_fork)(void *, pid_t), void *after_fork_arg, const sigset_t *child_mask,
+                  bw_launch_result *res);
 int bw_is_proc_failure(const char *text);
 int bw_is_userns_failure(const char *text);
 

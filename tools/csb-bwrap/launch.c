@@ -59,6 +59,20 @@ static int clear_cloexec(int fd) {
 
 static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 
+void bw_launch_end_set(sigset_t *set) {
+  sigemptyset(set);
+  for (size_t i = 0; i < CSB_ARRAY_LEN(forwarded); i++) sigaddset(set, forwarded[i]);
+}
+
+int bw_launch_end_take(void) {
+  sigset_t set;
+  bw_launch_end_set(&set);
+  struct timespec now = {0, 0};
+  int sig, last = 0;
+  while ((sig = sigtimedwait(&set, NULL, &now)) > 0) last = sig;
+  return last;
+}
+
 int bw_launch_end_pending(void) {
   sigset_t pending;
   if (sigpending(&pending) != 0) return 0;
@@ -150,7 +164,8 @@ static int poll_started(int started_r) {
 
 int bw_launch_run(const char *exec_path, char **argv, const int *keep_fds, size_t n_keep,
                   int err_w, int err_r, int started_r, int info_r, int info_w, int started_w,
-                  void (*after_fork)(void *, pid_t), void *after_fork_arg, bw_launch_result *res) {
+                  void (*after_fork)(void *, pid_t), void *after_fork_arg, const sigset_t *child_mask,
+                  bw_launch_result *res) {
   memset(res, 0, sizeof *res);
   sigset_t set, old;
   sigemptyset(&set);
@@ -160,7 +175,7 @@ int bw_launch_run(const char *exec_path, char **argv, const int *keep_fds, size_
   sigaddset(&set, SIGCONT);
   sigprocmask(SIG_BLOCK, &set, &old);
   prctl(PR_SET_CHILD_SUBREAPER, 1);
-  bwrap_child c = {exec_path, argv, keep_fds, n_keep, err_w, getpid(), &old, 0};
+  bwrap_child c = {exec_path, argv, keep_fds, n_keep, err_w, getpid(), child_mask ? child_mask : &old, 0};
   pid_t pid = bw_spawn(exec_bwrap, &c);
   if (pid < 0) {
     sigprocmask(SIG_SETMASK, &old, NULL);

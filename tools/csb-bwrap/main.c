@@ -824,12 +824,15 @@ static int send_options(plan *pl, const csb_buf *b) {
   return 1;
 }
 
-/* The signals wait (blocked) while an early plan is made, but not for
- * another run's hold on the registry's lock, which has no bound: one that
- * asks us to end ends the wait, and the plan as one that needs another
- * bubblewrap after we were asked to end (which starts none); a terminal's
- * stop stops us meanwhile (as it stopped bubblewrap), until `fg`. */
-static int early_lock_wait(void *arg) {
+/* The signals wait (blocked) while an early plan is made, and those that
+ * ask us to end from bubblewrap's start to our exit, but not for another
+ * run's hold on the registry's lock, which has no bound: one that asks us
+ * to end ends the wait (an early plan then ends as one that needs another
+ * bubblewrap after we were asked to end, which starts none; the cleanup
+ * leaves the targets to a later run's sweep); a terminal's stop, blocked
+ * while an early plan is made, stops us meanwhile (as it stopped
+ * bubblewrap), until `fg`. */
+static int end_lock_wait(void *arg) {
   (void)arg;
   if (bw_launch_end_pending()) return 0;
   sigset_t tstp;
@@ -857,7 +860,7 @@ static void early_plan(void *arg, pid_t bwrap) {
    * could not be told from one that reads. */
   close_fd(&pl->args_pipe[0]);
   es->state = EARLY_REFUSED;
-  bw_registry_wait wait = {early_lock_wait, NULL};
+  bw_registry_wait wait = {end_lock_wait, NULL};
   if ((es->rc = ensure_view(o)) != 0) goto kill;
   if (pl->registry && !bw_registry_sweep(pl->registry, &wait)) {
     es->state = EARLY_AGAIN;
@@ -922,6 +925,9 @@ static int run_bwrap(outer *o) {
   int rc = CSB_EXIT_INTERNAL;
   bw_registry reg;
   memset(&reg, 0, sizeof reg);
+  sigset_t ends_before;
+  int ends_blocked = 0;
+  bw_registry_wait end_wait = {end_lock_wait, NULL};
   reg.lock_fd = -1;
   int bwrap_ran = 0;
   csb_error reg_why;
@@ -1013,6 +1019,14 @@ static int run_bwrap(outer *o) {
     }
     if ((rc = make_targets(o, &pl, &reg, &reg_why, NULL)) != 0) goto out;
   }
+  /* From here to our exit, a signal that asks us to end waits (blocked):
+   * bw_launch_run forwards it to the sandbox while bubblewrap runs; one
+   * that comes after bubblewrap is gone is taken once the run is cleaned
+   * up (the exit code says it), which it thus never cuts short. */
+  sigset_t ending;
+  bw_launch_end_set(&ending);
+  sigprocmask(SIG_BLOCK, &ending, &ends_before);
+  ends_blocked = 1;
   for (int attempt = 0; attempt < 2; attempt++) {
     int fixed[] = {pl.self_fd, pl.stderr_fd, pl.started_pipe[1], pl.info_pipe[1],
                    /* bubblewrap's parent holds a reader too: its report never
@@ -1051,7 +1065,8 @@ static int run_bwrap(outer *o) {
     es.started_w = started_w;
     es.info_w = info_w;
     int launched = bw_launch_run(pl.bw.exec_path, argv, keep, nk, err_w, pl.err_pipe[0], pl.started_pipe[0],
-                                 pl.info_pipe[0], info_w, started_w, after_fork, after_fork_arg, &res);
+                                 pl.info_pipe[0], info_w, started_w, after_fork, after_fork_arg, &ends_before,
+                                 &res);
     free(keep);
     close_fd(&args_fd);
     close_fd(&pl.args_pipe[0]);
@@ -1076,14 +1091,18 @@ static int run_bwrap(outer *o) {
        * the plan made again opens its own) */
       for (size_t i = 0; i < pl.fs.n_data_fds; i++) close(pl.fs.data_fds[i]);
       pl.fs.n_data_fds = 0;
-      if (res.signal) {
+      if (res.signal || bw_launch_end_pending()) {
         /* asked to end while the plan was made (the signal waited, blocked
          * since bubblewrap started, or ended the wait for the registry's
-         * lock): no other bubblewrap is started */
-        rc = CSB_EXIT_SIGNAL_BASE + res.signal;
+         * lock), or since: no other bubblewrap is started (the exit code
+         * is set at the end) */
+        rc = res.signal ? CSB_EXIT_SIGNAL_BASE + res.signal : 0;
         goto out;
       }
-      if ((rc = replan(o, &pl, mount_proc)) != 0 || (rc = make_targets(o, &pl, &reg, &reg_why, NULL)) != 0) goto out;
+      if ((rc = replan(o, &pl, mount_proc)) != 0 || (rc = make_targets(o, &pl, &reg, &reg_why, &end_wait)) != 0) {
+        if (rc < 0) rc = 0; /* (asked to end: the exit code is set at the end) */
+        goto out;
+      }
       attempt--;
       continue;
     }
@@ -1100,10 +1119,10 @@ static int run_bwrap(outer *o) {
       goto out;
     }
     if (attempt == 0 && mount_proc && bw_is_proc_failure(res.captured)) {
-      if (res.signal) {
+      if (res.signal || bw_launch_end_pending()) {
         /* asked to end meanwhile: not started again */
         free(res.captured);
-        rc = CSB_EXIT_SIGNAL_BASE + res.signal;
+        rc = res.signal ? CSB_EXIT_SIGNAL_BASE + res.signal : 0;
         goto out;
       }
       csb_cli_warn(&o->cli, "this host refused a fresh /proc for the sandbox (%s); retrying with "
@@ -1148,7 +1167,7 @@ static int run_bwrap(outer *o) {
   }
 out:
   bw_fsargs_release_holds(&pl.fs); /* (ours would keep our own cleanup from removing a target) */
-  bw_registry_cleanup(&reg);
+  bw_registry_cleanup(&reg, ends_blocked ? &end_wait : NULL);
   for (size_t i = 0; bwrap_ran && i < pl.n_registry_all; i++)
     if (pl.registry_was_dir[i]) bw_registry_drop_stand_in(pl.registry_all[i], &pl.registry_st[i]);
   for (size_t i = 0; i < pl.fs.n_data_fds; i++) close(pl.fs.data_fds[i]);
@@ -1178,6 +1197,12 @@ out:
     close_fd(&pl.args_pipe[i]);
   }
   csb_strv_free(&es.tail);
+  if (ends_blocked) {
+    /* asked to end after bubblewrap was gone (or in the cleanup's wait) */
+    int sig = bw_launch_end_take();
+    if (sig && rc < CSB_EXIT_SIGNAL_BASE) rc = CSB_EXIT_SIGNAL_BASE + sig;
+    sigprocmask(SIG_SETMASK, &ends_before, NULL);
+  }
   bw_release_after_exit(reg.gone_fds, reg.n_gone);
   return rc;
 }

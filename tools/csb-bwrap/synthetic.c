@@ -682,6 +682,24 @@ static void sweep_stale(const char *dir, int lock_fd) {
   listing_free(&l);
 }
 
+/* Takes the exclusive lock on fd: 1; 0 with errno on failure, EINTR
+ * when the wait for another run's hold ended (see bw_registry_wait). */
+static int lock_wait(int fd, const bw_registry_wait *w) {
+  /* (held for a moment, as a rule: looked at again after 0.25, 0.5, 1...
+   * ms, at most every 32) */
+  for (useconds_t wait = 250;;) {
+    if (flock(fd, w ? LOCK_EX | LOCK_NB : LOCK_EX) == 0) return 1;
+    if (errno == EINTR) continue;
+    if (!w || errno != EWOULDBLOCK) return 0;
+    if (!w->fn(w->arg)) {
+      errno = EINTR;
+      return 0;
+    }
+    usleep(wait);
+    if (wait < 32000) wait *= 2;
+  }
+}
+
 /* The registry's lock file, locked; -1 with errno on failure, EINTR when
  * the wait for another run's hold ended (see bw_registry_wait). */
 static int lock_registry(const char *dir, const bw_registry_wait *w) {
@@ -689,19 +707,7 @@ static int lock_registry(const char *dir, const bw_registry_wait *w) {
   int fd = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
   free(lock);
   if (fd < 0) return -1;
-  /* (held for a moment, as a rule: looked at again after 0.25, 0.5, 1...
-   * ms, at most every 32) */
-  for (useconds_t wait = 250;;) {
-    if (flock(fd, w ? LOCK_EX | LOCK_NB : LOCK_EX) == 0) return fd;
-    if (errno == EINTR) continue;
-    if (!w || errno != EWOULDBLOCK) break;
-    if (!w->fn(w->arg)) {
-      errno = EINTR;
-      break;
-    }
-    usleep(wait);
-    if (wait < 32000) wait *= 2;
-  }
+  if (lock_wait(fd, w)) return fd;
   int e = errno;
   close(fd);
   errno = e;
@@ -774,9 +780,33 @@ int bw_registry_register(bw_registry *r, const char *dir, const bw_synth *t, siz
   return ok;
 }
 
-void bw_registry_cleanup(bw_registry *r) {
+static void cleanup_locked(bw_registry *r);
+
+void bw_registry_cleanup(bw_registry *r, const bw_registry_wait *wait) {
   if (!r || r->lock_fd < 0) return;
-  while (flock(r->lock_fd, LOCK_EX) != 0 && errno == EINTR) {}
+  if (!lock_wait(r->lock_fd, wait)) {
+    /* (the wait ended, or the lock failed: our records and targets stay,
+     * for the sweep of a later run once we are gone) */
+    for (size_t i = 0; i < r->n; i++) free(r->targets[i]);
+    r->n = 0;
+  } else {
+    cleanup_locked(r);
+  }
+  close(r->lock_fd);
+  free(r->targets);
+  free(r->kinds);
+  free(r->dir);
+  int *gone = r->gone_fds;
+  size_t n_gone = r->n_gone, cap_gone = r->cap_gone;
+  memset(r, 0, sizeof *r);
+  r->lock_fd = -1;
+  r->gone_fds = gone;
+  r->n_gone = n_gone;
+  r->cap_gone = cap_gone;
+}
+
+/* bw_registry_cleanup under the lock. */
+static void cleanup_locked(bw_registry *r) {
   records rs;
   records_read(r->lock_fd, &rs);
   listing l;
@@ -800,17 +830,6 @@ void bw_registry_cleanup(bw_registry *r) {
   records_write(r->lock_fd, &rs);
   records_free(&rs);
   flock(r->lock_fd, LOCK_UN);
-  close(r->lock_fd);
-  free(r->targets);
-  free(r->kinds);
-  free(r->dir);
-  int *gone = r->gone_fds;
-  size_t n_gone = r->n_gone, cap_gone = r->cap_gone;
-  memset(r, 0, sizeof *r);
-  r->lock_fd = -1;
-  r->gone_fds = gone;
-  r->n_gone = n_gone;
-  r->cap_gone = cap_gone;
 }
 
 const char *bw_registry_change(const char *dir, const struct stat *was) {

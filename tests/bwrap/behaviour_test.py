@@ -1242,6 +1242,16 @@ def locked(path):
         os.close(fd)
 
 
+def proc_state(pid):
+    """The state letter of process pid ("T" stopped, "Z" a zombie, ...),
+    or "gone"."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return "gone"
+
+
 def wait_for(cond, what, timeout=10):
     deadline = time.time() + timeout
     while not cond():
@@ -1619,6 +1629,21 @@ def registry_dir(env=None):
     if x.startswith("/") and os.path.isdir(x) and os.stat(x).st_uid == os.geteuid():
         return os.path.join(x, "csb-bwrap")
     return "/tmp/csb-bwrap-%d" % os.geteuid()
+
+
+def registry_lock(t):
+    """A descriptor on the lock file of the registry a run of case t uses
+    (made if missing), for the case to hold it as another run would."""
+    reg = registry_dir(t.env)
+    os.makedirs(reg, mode=0o700, exist_ok=True)
+    return os.open(os.path.join(reg, "lock"), os.O_RDWR | os.O_CREAT, 0o600)
+
+
+def marking_bwrap(t):
+    """A bubblewrap (early_bwrap) that creates a file when it starts
+    loading: (that file's path, the wrapper)."""
+    mark = os.path.join(t.base, "loading")
+    return mark, early_bwrap(t, "marking", f": > {mark}\n")
 
 
 def cache_env():
@@ -3531,16 +3556,13 @@ def termination_asked_while_an_early_start_waits_for_the_registry_ends_the_run(t
     early start (--no-proc), where the signal ends csb-bwrap itself."""
     if CODEX:
         raise Skip("csb's early start")
-    mark = os.path.join(t.base, "loading")
-    w = early_bwrap(t, "marking", f": > {mark}\n")
+    mark, w = marking_bwrap(t)
     t.policy()
-    reg = registry_dir(t.env)
-    os.makedirs(reg, mode=0o700, exist_ok=True)
     for sig, extra in ((signal.SIGINT, []), (signal.SIGTERM, []), (signal.SIGINT, ["--no-proc"])):
         if os.path.exists(mark):
             os.unlink(mark)
         argv, xenv = t.argv(["/bin/sh", "-c", "echo ran > ran.log"], extra=["--bwrap", w] + extra)
-        lock = os.open(os.path.join(reg, "lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        lock = registry_lock(t)
         try:
             fcntl.flock(lock, fcntl.LOCK_EX)
             p = subprocess.Popen(argv, cwd=t.ws, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -3577,12 +3599,10 @@ def termination_asked_once_bubblewrap_is_gone_ends_the_run_after_its_cleanup(t):
     if CODEX:
         raise Skip("csb mount targets")
     t.policy()
-    reg = registry_dir(t.env)
-    os.makedirs(reg, mode=0o700, exist_ok=True)
     argv, xenv = t.argv(["/bin/sh", "-c", "grep SigBlk /proc/self/status; sleep 0.3"])
     p = subprocess.Popen(argv, cwd=t.ws, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          env={**os.environ, **xenv})
-    lock = os.open(os.path.join(reg, "lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    lock = registry_lock(t)
     try:
         first = p.stdout.readline()
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -3619,21 +3639,14 @@ def terminal_stop_while_an_early_start_waits_for_the_registry_stops_the_launcher
     free; SIGCONT (`fg`) continues the wait and the run."""
     if CODEX:
         raise Skip("csb job control")
-    mark = os.path.join(t.base, "loading")
-    w = early_bwrap(t, "marking", f": > {mark}\n")
+    mark, w = marking_bwrap(t)
     t.policy()
-    reg = registry_dir(t.env)
-    os.makedirs(reg, mode=0o700, exist_ok=True)
     argv, xenv = t.argv(["/bin/sh", "-c", "echo ran"], extra=["--bwrap", w])
-    lock = os.open(os.path.join(reg, "lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    lock = registry_lock(t)
     p = None
 
     def state():
-        try:
-            with open(f"/proc/{p.pid}/stat") as f:
-                return f.read().rsplit(")", 1)[1].split()[0]
-        except FileNotFoundError:
-            return "gone"
+        return proc_state(p.pid)
     try:
         fcntl.flock(lock, fcntl.LOCK_EX)
         # (a process group of its own, as a shell's job)
@@ -3677,6 +3690,7 @@ def too_many_bubblewrap_arguments_are_refused_in_the_same_words_started_early_or
                     "arguments, and bubblewrap accepts at most 9000\n"), f"run with {extra}")
         eq(len(os.listdir(t.ws)), n, f"workspace after the run with {extra}")
 
+
 @case
 def terminal_stop_while_an_early_bubblewrap_loads_stops_the_launcher(t):
     """A terminal's ^Z reaches bubblewrap too while it loads, before it
@@ -3697,11 +3711,7 @@ def terminal_stop_while_an_early_bubblewrap_loads_stops_the_launcher(t):
                          stderr=subprocess.PIPE, text=True, preexec_fn=os.setpgrp)
 
     def state():
-        try:
-            with open(f"/proc/{p.pid}/stat") as f:
-                return f.read().rsplit(")", 1)[1].split()[0]
-        except FileNotFoundError:
-            return "gone"
+        return proc_state(p.pid)
     try:
         wait_for(lambda: state() in ("T", "Z", "gone"), "csb-bwrap to stop")
         eq(state(), "T", "csb-bwrap's state")
@@ -3751,13 +3761,11 @@ def the_options_pipe_is_bubblewraps_alone_once_it_started(t):
     # keeps the planning waiting until this bubblewrap has exited
     gone = os.path.join(t.base, "gone")
     w = early_bwrap(t, "failing", f'echo "bwrap: cannot start" >&2; : > {gone}; exit 1\n')
-    reg = registry_dir(t.env)
-    os.makedirs(reg, mode=0o700, exist_ok=True)
     for sigpipe in (signal.SIG_DFL, signal.SIG_IGN):
         if os.path.exists(gone):
             os.unlink(gone)
         argv, xenv = t.argv(["/bin/sh", "-c", "echo ran > ran.log"], extra=["--bwrap", w])
-        lock = os.open(os.path.join(reg, "lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        lock = registry_lock(t)
         try:
             fcntl.flock(lock, fcntl.LOCK_EX)
             p = subprocess.Popen(argv, cwd=t.ws, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -3502,6 +3502,46 @@ def bubblewrap_started_again_after_an_early_start_needs_room_for_one_plans_descr
         eq(os.listdir(t.ws), [], f"workspace after the run with {extra}")
 
 
+def signalling_bwrap(t):
+    """A bubblewrap (early_bwrap) that sends SIGTERM to csb-bwrap when it
+    starts loading, the first time: (a file made then, the wrapper)."""
+    mark = os.path.join(t.base, "signalled")
+    return mark, early_bwrap(t, "signalling", f"if [ ! -e {mark} ]; then kill -TERM $PPID; : > {mark}; fi\n")
+
+
+@case
+def termination_asked_while_an_early_start_plans_a_refusal_ends_the_run_as_asked(t):
+    """SIGTERM while the plan after an early start is made, a plan csb-bwrap
+    then refuses (more arguments than bubblewrap parses): the refusal is
+    said, and the exit code is 128 plus the signal's number, as for a
+    signal at any other point of the run, not the refusal's. (The empty
+    .git, locked here, keeps the planning waiting until the signal was
+    sent.)"""
+    if CODEX:
+        raise Skip("csb's early start")
+    mark, w = signalling_bwrap(t)
+    n = 3100
+    for i in range(n):
+        open(os.path.join(t.ws, f"f{i}"), "w").close()
+    t.policy([("/", "read"), (t.ws, "write")] + [(f"{t.ws}/f{i}", "read") for i in range(n)])
+    os.mkdir(os.path.join(t.ws, ".git"))
+    lock = os.open(os.path.join(t.ws, ".git"), os.O_RDONLY)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        argv, xenv = t.argv(["/bin/sh", "-c", "echo ran > ran.log"], extra=["--bwrap", w])
+        p = subprocess.Popen(argv, cwd=t.ws, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env={**os.environ, **xenv})
+        wait_for(lambda: os.path.exists(mark), "the signal")
+        time.sleep(0.1)
+    finally:
+        os.close(lock)
+    out, err = p.communicate(timeout=120)
+    eq((p.returncode, out, re.sub(r"needs \d+ ", "needs N ", err)),
+       (128 + signal.SIGTERM, "", "csb-bwrap: error: cannot enforce this policy with bubblewrap: it needs N "
+                                  "bubblewrap arguments, and bubblewrap accepts at most 9000\n"))
+    eq(len(os.listdir(t.ws)), n + 1, "workspace after the run (the command did not run)")
+
+
 @case
 def termination_asked_while_an_early_start_plans_starts_nothing_again(t):
     """SIGTERM while the plan is made after an early start waits (the
@@ -3514,8 +3554,7 @@ def termination_asked_while_an_early_start_plans_starts_nothing_again(t):
     the planning waiting until the signal was sent.)"""
     if CODEX:
         raise Skip("csb command line")
-    mark = os.path.join(t.base, "signalled")
-    w = early_bwrap(t, "signalling", f"if [ ! -e {mark} ]; then kill -TERM $PPID; : > {mark}; fi\n")
+    mark, w = signalling_bwrap(t)
     # a missing read-only file needs a descriptor: another bubblewrap
     t.policy([("/", "read"), (t.ws, "write"), (t.ws + "/ro.txt", "read")])
     os.mkdir(os.path.join(t.ws, ".git"))

@@ -1078,9 +1078,11 @@ static int run_bwrap(outer *o) {
       goto out;
     }
     if (es.state == EARLY_REFUSED) {
-      /* killed before it read anything: it said nothing */
+      /* killed before it read anything: it said nothing (a signal that
+       * asked us to end meanwhile makes the exit code, as it would have
+       * once bubblewrap ran) */
       free(res.captured);
-      rc = es.rc;
+      rc = res.signal ? CSB_EXIT_SIGNAL_BASE + res.signal : es.rc;
       goto out;
     }
     pl.verify_early = 0; /* (sealed now; a rebuild makes a memfd of its own) */

@@ -18,7 +18,9 @@
  * expansion started, or in the future: a change in the same clock tick
  * as the stat could leave both unchanged. Nor when the directory is on a
  * file system not known to keep directory times exactly (only ext2/3/4,
- * XFS, btrfs and tmpfs are).
+ * XFS, btrfs and tmpfs are), nor when it is encrypted (gc_dir_id), and
+ * a later expansion does not reuse a record of a directory that is
+ * encrypted now.
  *
  * Layout (native byte order; the cache never leaves the machine):
  *   "CSBGLOB1"  u32 key_len, key bytes  u32 nrec  records...  u64 checksum
@@ -59,6 +61,14 @@ typedef struct gc_id {
 } gc_id;
 
 void gc_id_from_stat(const struct stat *st, gc_id *id);
+/* The identity of `path` in `dirfd` (as fstatat takes them; "" for
+ * `dirfd` itself) into *id. 1 when taken and it may
+ * stand for what the directory lists; 0 when taken but it may not: the
+ * directory is encrypted (fscrypt), whose entries are listed under other
+ * names while its key is absent, and adding or removing the key changes
+ * none of its times; -1 when it cannot be taken (on Linux without statx
+ * either: no directory is trusted where encryption cannot be told). */
+int gc_dir_id(int dirfd, const char *path, int flags, gc_id *id);
 int gc_id_equal(const gc_id *a, const gc_id *b);
 /* 1 when `id` may be trusted on a later run: both times are more than
  * CSB_GLOB_CACHE_RACY_NS before `start` (and so not in the future). */

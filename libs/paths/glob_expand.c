@@ -773,12 +773,12 @@ static const char *rel_of(const walker *W, const char *path, size_t len, size_t 
 }
 
 /* Appends the record of the directory of frame `fi`, just read: `id` is
- * its identity from before the read, the matches it contributed start at
- * W->found.items[found_mark]. */
-static void record_dir(walker *W, size_t fi, const gc_id *id, size_t found_mark) {
+ * its identity from before the read (`stable` as gc_dir_id says), the
+ * matches it contributed start at W->found.items[found_mark]. */
+static void record_dir(walker *W, size_t fi, const gc_id *id, int stable, size_t found_mark) {
   const wframe *F = &W->frames[fi];
   uint32_t flags = 0;
-  if (gc_id_settled(id, &W->X->start) && fs_trusted(W, F->fd, id->dev)) {
+  if (stable && gc_id_settled(id, &W->X->start) && fs_trusted(W, F->fd, id->dev)) {
     flags |= GC_TRUSTED;
     atomic_fetch_add_explicit(&W->X->dirs_trusted, 1, memory_order_relaxed);
   }
@@ -819,15 +819,8 @@ static int read_top(walker *W) {
   /* The identity is taken before reading: a change made after the stat
    * shows in a later stat, one made before it is in the listing. */
   gc_id id;
-  int have_id = 0;
+  int have_id = W->X->record ? gc_dir_id(F->fd, "", 0, &id) : -1;
   size_t found_mark = W->found.len;
-  if (W->X->record) {
-    struct stat st;
-    if (fstat(F->fd, &st) == 0) {
-      gc_id_from_stat(&st, &id);
-      have_id = 1;
-    }
-  }
 #endif
   char lit[LITERAL_NAME_MAX];
   /* Case-folded matching lists directories: the name on disk may differ
@@ -859,7 +852,7 @@ static int read_top(walker *W) {
   F->child_end = W->nchildren;
   F->next_child = F->child_begin;
 #ifdef CSB_GLOB_CACHE
-  if (have_id) record_dir(W, fi, &id, found_mark);
+  if (have_id >= 0) record_dir(W, fi, &id, have_id == 1, found_mark);
 #endif
   return 1;
 }
@@ -1313,12 +1306,9 @@ static int replay(walker *W, const gc_file *cf, wstate *top, gc_slice **keep, si
     if (r && (r->flags & GC_TRUSTED)) {
       /* The prefix is opened following symlinks, everything below it
        * without (as the walk does). */
-      struct stat st;
       gc_id id;
-      if (fstatat(AT_FDCWD, rl ? W->path.data : X->root, &st, rl ? AT_SYMLINK_NOFOLLOW : 0) == 0) {
-        gc_id_from_stat(&st, &id);
+      if (gc_dir_id(AT_FDCWD, rl ? W->path.data : X->root, rl ? AT_SYMLINK_NOFOLLOW : 0, &id) == 1)
         same = gc_id_equal(&id, &r->id);
-      }
     }
     if (!same && r) {
       ok = read_one(W, top, nd.rel, rl, nd.depth, &stack, &n, &cap);

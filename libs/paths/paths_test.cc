@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -2132,6 +2133,75 @@ TEST_F(ExpandCacheTest, PatternsDepthsAndThreads) {
   // Folding case is a key of its own.
   Same(r + "/**/*.env", CSB_GLOB_EXPAND_FOLD_CASE, 1);
   EXPECT_EQ(CacheFiles().size(), pats.size() * 2 + 1);
+}
+
+// What a command with write access to the tree can do between two
+// expansions to put another directory where a recorded one was: each is
+// seen, because the directory at the recorded path has another inode or
+// newer times (and its parent changed too).
+TEST_F(ExpandCacheTest, DirectoriesMovedSwappedOrRecreatedAreReadAgain) {
+  const std::string pat = r + "/**/*.env";
+  auto cached = [&]() {
+    Settle();
+    Same(pat);
+    csb_glob_expand_stats st = Same(pat);
+    ASSERT_EQ(st.dirs_read, 0u);
+  };
+  auto has = [&](const std::string &rel) {
+    csb_glob_expand_stats st;
+    Expansion e = ExpandC(pat, &st);
+    EXPECT_TRUE(e.ok) << e.error;
+    return std::count(e.paths.begin(), e.paths.end(), r + "/" + rel) == 1;
+  };
+  Touch(r + "/many/d0/deeper/y0.env");
+  Touch(r + "/other/keep.txt");
+  cached();
+  // Two directories swapped in one step (with what lies below them).
+  ASSERT_EQ(syscall(SYS_renameat2, AT_FDCWD, (r + "/many/d0").c_str(), AT_FDCWD,
+                    (r + "/many/d1").c_str(), 2 /* RENAME_EXCHANGE */),
+            0);
+  EXPECT_TRUE(has("many/d1/deeper/y0.env"));
+  Same(pat);
+  cached();
+  // A directory moved from another parent onto an emptied recorded one,
+  // its times set back to those the recorded one had.
+  struct stat old;
+  ASSERT_EQ(unlink((r + "/many/d2/x2.env").c_str()), 0);
+  ASSERT_EQ(stat((r + "/many/d2").c_str(), &old), 0);
+  cached();
+  MkDirs(r + "/other/moved");
+  Touch(r + "/other/moved/m.env");
+  struct timespec ts[2] = {old.st_atim, old.st_mtim};
+  ASSERT_EQ(utimensat(AT_FDCWD, (r + "/other/moved").c_str(), ts, 0), 0);
+  ASSERT_EQ(rename((r + "/other/moved").c_str(), (r + "/many/d2").c_str()), 0);
+  ASSERT_EQ(utimensat(AT_FDCWD, (r + "/many/d2").c_str(), ts, 0), 0);
+  EXPECT_TRUE(has("many/d2/m.env"));
+  Same(pat);
+  cached();
+  // Removed and made again at once (the file system may give it the same
+  // inode), with a match and the old times.
+  ASSERT_EQ(stat((r + "/many/d3").c_str(), &old), 0);
+  ASSERT_EQ(unlink((r + "/many/d3/x3.env").c_str()), 0);
+  ASSERT_EQ(rmdir((r + "/many/d3").c_str()), 0);
+  MkDirs(r + "/many/d3");
+  Touch(r + "/many/d3/again.env");
+  struct timespec ts3[2] = {old.st_atim, old.st_mtim};
+  ASSERT_EQ(utimensat(AT_FDCWD, (r + "/many/d3").c_str(), ts3, 0), 0);
+  EXPECT_TRUE(has("many/d3/again.env"));
+  Same(pat);
+  // The recorded parent unchanged (its times set back) while a directory
+  // below it is replaced: the child's own identity still differs.
+  cached();
+  struct stat parent;
+  ASSERT_EQ(stat((r + "/many").c_str(), &parent), 0);
+  ASSERT_EQ(rename((r + "/many/d4").c_str(), (r + "/other/d4-old").c_str()), 0);
+  Touch(r + "/other/new-d4/n.env");
+  ASSERT_EQ(rename((r + "/other/new-d4").c_str(), (r + "/many/d4").c_str()), 0);
+  struct timespec tp[2] = {parent.st_atim, parent.st_mtim};
+  ASSERT_EQ(utimensat(AT_FDCWD, (r + "/many").c_str(), tp, 0), 0);
+  EXPECT_TRUE(has("many/d4/n.env"));
+  EXPECT_TRUE(has("other/d4-old/x4.env"));
+  Same(pat);
 }
 
 TEST_F(ExpandCacheTest, TooManyMatchesFailsAlikeFromTheCache) {

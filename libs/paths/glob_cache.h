@@ -43,10 +43,14 @@
 
 #include "csb_base.h"
 
-/* 1 second: covers file systems that keep whole seconds, as well as the
- * coarse clock ticks of those that keep nanoseconds. */
+/* 2 seconds: a change made once the expansion started is stamped by the
+ * kernel's coarse clock, which may run a few ticks behind the clock the
+ * expansion reads, and on a file system that keeps whole seconds (ext4
+ * with 128-byte inodes) truncated to the second: a directory last changed
+ * just over a second before the start could keep its times through such a
+ * change. */
 #ifndef CSB_GLOB_CACHE_RACY_NS
-#define CSB_GLOB_CACHE_RACY_NS 1000000000LL
+#define CSB_GLOB_CACHE_RACY_NS 2000000000LL
 #endif
 /* Larger files are ignored. */
 #define CSB_GLOB_CACHE_MAX_BYTES ((size_t)64 << 20)

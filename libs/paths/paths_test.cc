@@ -30,6 +30,8 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 extern "C" int csb_fuzz_glob_cache_one(const uint8_t *data, size_t size);
+extern "C" int csb_test_glob_cache_settled(int64_t mtime_s, uint32_t mtime_ns, int64_t ctime_s,
+                                           uint32_t ctime_ns, int64_t start_s, long start_ns);
 
 namespace {
 
@@ -2009,9 +2011,9 @@ class ExpandCacheTest : public ExpandTest {
     EXPECT_EQ(got.paths, want.paths) << pattern;
     return st;
   }
-  // Directories are trusted by the cache once their times are more than a
-  // second old.
-  static void Settle() { usleep(1200 * 1000); }
+  // Directories are trusted by the cache once their times are more than
+  // two seconds old.
+  static void Settle() { usleep(2200 * 1000); }
   std::vector<std::string> CacheFiles() {
     std::vector<std::string> v;
     DIR *d = opendir(cache.c_str());
@@ -2202,6 +2204,31 @@ TEST_F(ExpandCacheTest, DirectoriesMovedSwappedOrRecreatedAreReadAgain) {
   EXPECT_TRUE(has("many/d4/n.env"));
   EXPECT_TRUE(has("other/d4-old/x4.env"));
   Same(pat);
+}
+
+// A directory trusted by an expansion has times old enough that no change
+// made once the expansion started can leave them as they were: not on a
+// file system that keeps whole seconds (ext4 with 128-byte inodes), with
+// the time stamped by the kernel's coarse clock, up to a few ticks behind
+// the clock the expansion reads (HZ=100: 10 ms a tick).
+TEST(GlobCacheSettled, NoLaterChangeKeepsTheTimesOfATrustedDirectory) {
+  const int64_t c = 1700000000;  // whole seconds, as such a file system keeps them
+  const long lag_ns = 50 * 1000 * 1000;
+  for (long off_ms = 0; off_ms < 4000; off_ms++) {
+    int64_t start_s = c + off_ms / 1000;
+    long start_ns = (off_ms % 1000) * 1000000L;
+    if (!csb_test_glob_cache_settled(c, 0, c, 0, start_s, start_ns)) continue;
+    // The earliest time a change made after the start can be stamped
+    // with, truncated to whole seconds, must be past c.
+    int64_t earliest_ns = start_s * 1000000000LL + start_ns - lag_ns;
+    int64_t stamped = earliest_ns / 1000000000LL;
+    EXPECT_GT(stamped, c) << "trusted " << off_ms << " ms after its last change";
+  }
+  // Not trusted: just changed, or in the future; trusted: long settled.
+  EXPECT_FALSE(csb_test_glob_cache_settled(c, 0, c, 0, c, 5));
+  EXPECT_FALSE(csb_test_glob_cache_settled(c + 10, 0, c, 0, c + 5, 0));
+  EXPECT_FALSE(csb_test_glob_cache_settled(c, 0, c + 10, 0, c + 5, 0));
+  EXPECT_TRUE(csb_test_glob_cache_settled(c, 0, c, 0, c + 60, 0));
 }
 
 TEST_F(ExpandCacheTest, TooManyMatchesFailsAlikeFromTheCache) {

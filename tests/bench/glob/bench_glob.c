@@ -500,8 +500,8 @@ static int cmd_compare(int argc, char **argv, const char *self) {
   B.argv[V_CACHE_COLD] = cold_argv;
   B.argv[V_CACHE_WARM] = warm_argv;
 
-  /* The cache trusts a directory only once its times are more than a
-   * second old; a tree made just now has to settle first. */
+  /* The cache trusts a directory only once its times are more than two
+   * seconds old; a tree made just now has to settle first. */
   struct stat rst;
   if (stat(root, &rst) != 0) die(root);
   struct timespec tnow;

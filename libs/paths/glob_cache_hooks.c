@@ -2,10 +2,56 @@
  * (which sees only the public header). Test-only. */
 #define _GNU_SOURCE
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "glob_cache.h"
+
+int csb_test_glob_cache_rekey(const char *dir, const char *file, const char *version);
+
+/* Writes the cache file `file` of `dir` again under the key it holds with
+ * its leading version string (up to the first NUL) replaced by `version`,
+ * as an earlier csb would have written it. 1 when written. */
+int csb_test_glob_cache_rekey(const char *dir, const char *file, const char *version) {
+  char *path = csb_xasprintf("%s/%s", dir, file);
+  FILE *f = fopen(path, "rb");
+  free(path);
+  if (!f) return 0;
+  unsigned char *data = csb_xmalloc(CSB_GLOB_CACHE_MAX_BYTES);
+  size_t len = fread(data, 1, CSB_GLOB_CACHE_MAX_BYTES, f);
+  fclose(f);
+  uint32_t kn = 0;
+  if (len >= 12) memcpy(&kn, data + 8, 4);
+  if (len < 12 || kn > len - 12) {
+    free(data);
+    return 0;
+  }
+  char *key = csb_xmalloc(kn + 1);
+  memcpy(key, data + 12, kn);
+  key[kn] = '\0';
+  gc_file cf;
+  if (!gc_parse(data, len, key, kn, &cf)) {
+    free(data);
+    free(key);
+    return 0;
+  }
+  csb_buf nk;
+  csb_buf_init(&nk);
+  csb_buf_puts(&nk, version);
+  size_t vl = strlen(key);
+  csb_buf_append(&nk, key + vl, kn - vl);
+  gc_slice *sl = csb_xcalloc(cf.nrec + 1, sizeof *sl);
+  for (size_t i = 0; i < cf.nrec; i++)
+    sl[i] = (gc_slice){cf.recs[i].raw, cf.recs[i].raw_len, cf.recs[i].rel, cf.recs[i].rel_len};
+  int ok = gc_store(dir, nk.data, nk.len, sl, cf.nrec);
+  free(sl);
+  csb_buf_free(&nk);
+  gc_file_free(&cf);
+  free(key);
+  return ok;
+}
 
 int csb_test_glob_cache_settled(int64_t mtime_s, uint32_t mtime_ns, int64_t ctime_s,
                                 uint32_t ctime_ns, int64_t start_s, long start_ns);

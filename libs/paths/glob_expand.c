@@ -1180,10 +1180,16 @@ static int bfs_level(walker *W, const witem *cur, size_t ncur, witem **next,
 #ifdef CSB_GLOB_CACHE
 /* ---- the cache: replay and store --------------------------------------------- */
 
+/* The key's version names what a record means: bump it whenever what the
+ * walk makes of a directory (its matches, the children it enters) or when
+ * a record is trusted changes, so that files written before are not
+ * used. 2: records trusted only two seconds after the last change, never
+ * for an encrypted directory; untyped entries that cannot be looked at are
+ * entered. */
 static char *cache_key(const csb_glob *g, int max_depth, unsigned flags, size_t *len) {
   csb_buf b;
   csb_buf_init(&b);
-  csb_buf_puts(&b, "csb-glob-cache/1");
+  csb_buf_puts(&b, "csb-glob-cache/2");
   csb_buf_putc(&b, '\0');
   csb_buf_puts(&b, csb_glob_pattern(g));
   csb_buf_putc(&b, '\0');

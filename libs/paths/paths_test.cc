@@ -30,6 +30,7 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 extern "C" int csb_fuzz_glob_cache_one(const uint8_t *data, size_t size);
+extern "C" int csb_test_glob_cache_rekey(const char *dir, const char *file, const char *version);
 extern "C" int csb_test_glob_cache_settled(int64_t mtime_s, uint32_t mtime_ns, int64_t ctime_s,
                                            uint32_t ctime_ns, int64_t start_s, long start_ns);
 
@@ -2229,6 +2230,31 @@ TEST(GlobCacheSettled, NoLaterChangeKeepsTheTimesOfATrustedDirectory) {
   EXPECT_FALSE(csb_test_glob_cache_settled(c + 10, 0, c, 0, c + 5, 0));
   EXPECT_FALSE(csb_test_glob_cache_settled(c, 0, c + 10, 0, c + 5, 0));
   EXPECT_TRUE(csb_test_glob_cache_settled(c, 0, c, 0, c + 60, 0));
+}
+
+// What a directory contributes changed in this version (records trusted
+// under the one-second rule may be ones the two-second rule does not
+// trust): files an earlier version wrote are not used.
+TEST_F(ExpandCacheTest, FilesOfEarlierVersionsAreNotUsed) {
+  Settle();
+  const std::string pat = r + "/**/*.env";
+  Same(pat);
+  csb_glob_expand_stats st = Same(pat);
+  ASSERT_TRUE(st.cache_loaded);
+  ASSERT_EQ(st.dirs_read, 0u);
+  ASSERT_EQ(CacheFiles().size(), 1u);
+  const std::string file = CacheFiles()[0];
+  const std::string name = file.substr(cache.size() + 1);
+  ASSERT_EQ(csb_test_glob_cache_rekey(cache.c_str(), name.c_str(), "csb-glob-cache/1"), 1);
+  // The earlier version's file stays; this version's is removed (unless
+  // both have the same name).
+  if (CacheFiles().size() == 2) {
+    ASSERT_EQ(unlink(file.c_str()), 0);
+  }
+  ASSERT_EQ(CacheFiles().size(), 1u);
+  st = Same(pat);
+  EXPECT_FALSE(st.cache_loaded);
+  EXPECT_EQ(st.dirs_reused, 0u);
 }
 
 TEST_F(ExpandCacheTest, TooManyMatchesFailsAlikeFromTheCache) {

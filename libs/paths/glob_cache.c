@@ -140,10 +140,10 @@ int gc_id_settled(const gc_id *id, const struct timespec *start) {
          ns_before(id->ctime_s, id->ctime_ns, start) > CSB_GLOB_CACHE_RACY_NS;
 }
 
-int gc_fs_trusted(int fd) {
+int gc_fs_trusted(int fd, const char *path) {
 #if defined(__linux__)
   struct statfs sf;
-  if (fstatfs(fd, &sf) != 0) return 0;
+  if ((fd >= 0 ? fstatfs(fd, &sf) : statfs(path, &sf)) != 0) return 0;
   switch ((unsigned long)sf.f_type) {
     case 0xEF53UL:     /* ext2, ext3, ext4 */
     case 0x58465342UL: /* XFS */
@@ -155,6 +155,7 @@ int gc_fs_trusted(int fd) {
   }
 #else
   (void)fd;
+  (void)path;
   return 0;
 #endif
 }

@@ -77,9 +77,9 @@ int gc_id_equal(const gc_id *a, const gc_id *b);
 /* 1 when `id` may be trusted on a later run: both times are more than
  * CSB_GLOB_CACHE_RACY_NS before `start` (and so not in the future). */
 int gc_id_settled(const gc_id *id, const struct timespec *start);
-/* 1 when the file system of the open directory `fd` keeps directory
- * times exactly (see above). */
-int gc_fs_trusted(int fd);
+/* 1 when the file system of the open directory `fd` (or, with fd -1, of
+ * `path`) keeps directory times exactly (see above). */
+int gc_fs_trusted(int fd, const char *path);
 
 /* One record of a loaded file (pointers into the file's bytes). */
 typedef struct gc_rec {

@@ -55,6 +55,54 @@ int csb_test_glob_cache_rekey(const char *dir, const char *file, const char *ver
 
 int csb_test_glob_cache_settled(int64_t mtime_s, uint32_t mtime_ns, int64_t ctime_s,
                                 uint32_t ctime_ns, int64_t start_s, long start_ns);
+int csb_test_glob_cache_forge_trusted(const char *dir, const char *file);
+
+/* Rewrites the cache file `file` of `dir` with every record marked as
+ * trusted and without its matches: what a record made on a file system
+ * that keeps times exactly would say of an unchanged directory with no
+ * match, were its device now another file system's. 1 when written. */
+int csb_test_glob_cache_forge_trusted(const char *dir, const char *file) {
+  char *path = csb_xasprintf("%s/%s", dir, file);
+  FILE *f = fopen(path, "rb");
+  free(path);
+  if (!f) return 0;
+  unsigned char *data = csb_xmalloc(CSB_GLOB_CACHE_MAX_BYTES);
+  size_t len = fread(data, 1, CSB_GLOB_CACHE_MAX_BYTES, f);
+  fclose(f);
+  uint32_t kn = 0;
+  if (len >= 12) memcpy(&kn, data + 8, 4);
+  gc_file cf;
+  if (len < 12 || kn > len - 12 || !gc_parse(data, len, (const char *)data + 12, kn, &cf)) {
+    free(data);
+    return 0;
+  }
+  csb_buf recs;
+  csb_buf_init(&recs);
+  size_t *off = csb_xcalloc(cf.nrec + 1, sizeof *off);
+  for (size_t i = 0; i < cf.nrec; i++) {
+    const gc_rec *r = &cf.recs[i];
+    off[i] = recs.len;
+    const char **names = csb_xcalloc(r->nchild + 1, sizeof *names);
+    size_t *lens = csb_xcalloc(r->nchild + 1, sizeof *lens);
+    const unsigned char *p = r->children;
+    for (uint32_t k = 0; k < r->nchild; k++) names[k] = gc_next_child(&p, &lens[k]);
+    gc_put_record(&recs, r->rel, r->rel_len, &r->id, GC_TRUSTED, NULL, NULL, NULL, 0, names, lens,
+                  r->nchild);
+    free(names);
+    free(lens);
+  }
+  gc_slice *sl = csb_xcalloc(cf.nrec + 1, sizeof *sl);
+  for (size_t i = 0; i < cf.nrec; i++)
+    sl[i] = (gc_slice){(const unsigned char *)recs.data + off[i],
+                       (i + 1 < cf.nrec ? off[i + 1] : recs.len) - off[i], cf.recs[i].rel,
+                       cf.recs[i].rel_len};
+  int ok = gc_store(dir, (const char *)data + 12, kn, sl, cf.nrec);
+  free(sl);
+  free(off);
+  csb_buf_free(&recs);
+  gc_file_free(&cf);
+  return ok;
+}
 
 int csb_test_glob_cache_settled(int64_t mtime_s, uint32_t mtime_ns, int64_t ctime_s,
                                 uint32_t ctime_ns, int64_t start_s, long start_ns) {

@@ -750,11 +750,12 @@ static void pop_frame(walker *W) {
 }
 
 #ifdef CSB_GLOB_CACHE
-/* 1 when the file system of the directory `fd` (device `dev`) keeps
- * directory times exactly; checked once per device and walker. */
-static int fs_trusted(walker *W, int fd, uint64_t dev) {
+/* 1 when the file system of the directory `fd` (-1: `path`), device
+ * `dev`, keeps directory times exactly; checked once per device and
+ * walker. */
+static int fs_trusted(walker *W, int fd, const char *path, uint64_t dev) {
   if (!W->fs_known || W->fs_dev != dev) {
-    W->fs_ok = gc_fs_trusted(fd);
+    W->fs_ok = gc_fs_trusted(fd, path);
     W->fs_dev = dev;
     W->fs_known = 1;
   }
@@ -778,7 +779,7 @@ static const char *rel_of(const walker *W, const char *path, size_t len, size_t 
 static void record_dir(walker *W, size_t fi, const gc_id *id, int stable, size_t found_mark) {
   const wframe *F = &W->frames[fi];
   uint32_t flags = 0;
-  if (stable && gc_id_settled(id, &W->X->start) && fs_trusted(W, F->fd, id->dev)) {
+  if (stable && gc_id_settled(id, &W->X->start) && fs_trusted(W, F->fd, NULL, id->dev)) {
     flags |= GC_TRUSTED;
     atomic_fetch_add_explicit(&W->X->dirs_trusted, 1, memory_order_relaxed);
   }
@@ -1313,8 +1314,15 @@ static int replay(walker *W, const gc_file *cf, wstate *top, gc_slice **keep, si
       /* The prefix is opened following symlinks, everything below it
        * without (as the walk does). */
       gc_id id;
-      if (gc_dir_id(AT_FDCWD, rl ? W->path.data : X->root, rl ? AT_SYMLINK_NOFOLLOW : 0, &id) == 1)
+      const char *at = rl ? W->path.data : X->root;
+      if (gc_dir_id(AT_FDCWD, at, rl ? AT_SYMLINK_NOFOLLOW : 0, &id) == 1)
         same = gc_id_equal(&id, &r->id);
+      /* The device number the record names may since have been given to
+       * another file system (anonymous ones, as tmpfs and btrfs subvolumes
+       * have, are reused), one whose directories show any inode and times
+       * (a FUSE server reports what it likes): it has to be one that keeps
+       * times exactly now as well. */
+      if (same && !fs_trusted(W, -1, at, id.dev)) same = 0;
     }
     if (!same && r) {
       ok = read_one(W, top, nd.rel, rl, nd.depth, &stack, &n, &cap);

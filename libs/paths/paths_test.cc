@@ -31,6 +31,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 extern "C" int csb_fuzz_glob_cache_one(const uint8_t *data, size_t size);
 extern "C" int csb_test_glob_cache_rekey(const char *dir, const char *file, const char *version);
+extern "C" int csb_test_glob_cache_forge_trusted(const char *dir, const char *file);
 extern "C" int csb_test_glob_cache_settled(int64_t mtime_s, uint32_t mtime_ns, int64_t ctime_s,
                                            uint32_t ctime_ns, int64_t start_s, long start_ns);
 
@@ -2255,6 +2256,26 @@ TEST_F(ExpandCacheTest, FilesOfEarlierVersionsAreNotUsed) {
   st = Same(pat);
   EXPECT_FALSE(st.cache_loaded);
   EXPECT_EQ(st.dirs_reused, 0u);
+}
+
+// A record names its directory's device by number, and a number one
+// file system had may be given to another (anonymous devices are reused)
+// whose directories show whatever inode and times their server reports
+// (FUSE): a record is reused only while its directory is on a file system
+// that keeps times exactly now. procfs stands for such a file system here.
+TEST_F(ExpandCacheTest, RecordsOfDirectoriesNowOnOtherFileSystemsAreNotReused) {
+  const std::string pat = "/proc/sys/kernel/os*";
+  Expansion want = Expand(pat);
+  if (!want.ok || want.paths.empty()) GTEST_SKIP() << "no /proc/sys/kernel here";
+  csb_glob_expand_stats st;
+  ASSERT_TRUE(ExpandC(pat, &st).ok);
+  ASSERT_EQ(CacheFiles().size(), 1u);
+  const std::string name = CacheFiles()[0].substr(cache.size() + 1);
+  ASSERT_EQ(csb_test_glob_cache_forge_trusted(cache.c_str(), name.c_str()), 1);
+  Expansion got = ExpandC(pat, &st);
+  EXPECT_TRUE(st.cache_loaded);
+  EXPECT_EQ(st.dirs_reused, 0u);
+  EXPECT_EQ(got.paths, want.paths);
 }
 
 TEST_F(ExpandCacheTest, TooManyMatchesFailsAlikeFromTheCache) {

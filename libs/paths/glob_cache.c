@@ -135,9 +135,19 @@ static int64_t ns_before(int64_t s, uint32_t ns, const struct timespec *t) {
   return ds * 1000000000LL + ((int64_t)t->tv_nsec - (int64_t)ns);
 }
 
+/* 1 when `s` is the last second of a file system's range: the kernel
+ * stamps every change made once the clock is past it with that second
+ * (2038-01-19T03:14:07Z where 32-bit seconds are kept: ext2, ext3, ext4
+ * with 128-byte inodes, XFS without bigtime; ext4's and XFS bigtime's
+ * wider ranges end in 2446 and 2486). */
+static int range_end(int64_t s) {
+  return s == 2147483647LL || s == 15032385535LL || s == 16299260424LL;
+}
+
 int gc_id_settled(const gc_id *id, const struct timespec *start) {
   return ns_before(id->mtime_s, id->mtime_ns, start) > CSB_GLOB_CACHE_RACY_NS &&
-         ns_before(id->ctime_s, id->ctime_ns, start) > CSB_GLOB_CACHE_RACY_NS;
+         ns_before(id->ctime_s, id->ctime_ns, start) > CSB_GLOB_CACHE_RACY_NS &&
+         !range_end(id->mtime_s) && !range_end(id->ctime_s);
 }
 
 int gc_fs_trusted(int fd, const char *path) {

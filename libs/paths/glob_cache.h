@@ -75,7 +75,9 @@ void gc_id_from_stat(const struct stat *st, gc_id *id);
 int gc_dir_id(int dirfd, const char *path, int flags, gc_id *id);
 int gc_id_equal(const gc_id *a, const gc_id *b);
 /* 1 when `id` may be trusted on a later run: both times are more than
- * CSB_GLOB_CACHE_RACY_NS before `start` (and so not in the future). */
+ * CSB_GLOB_CACHE_RACY_NS before `start` (and so not in the future), and
+ * neither is the last second of a file system's range (where the kernel
+ * clamps every later time). */
 int gc_id_settled(const gc_id *id, const struct timespec *start);
 /* 1 when the file system of the open directory `fd` (or, with fd -1, of
  * `path`) keeps directory times exactly (see above). */

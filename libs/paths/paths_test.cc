@@ -2233,6 +2233,23 @@ TEST(GlobCacheSettled, NoLaterChangeKeepsTheTimesOfATrustedDirectory) {
   EXPECT_TRUE(csb_test_glob_cache_settled(c, 0, c, 0, c + 60, 0));
 }
 
+// A file system that keeps 32-bit seconds (ext2, ext3, ext4 with 128-byte
+// inodes, XFS without bigtime) stamps every change made once the clock is
+// past 2038-01-19T03:14:07Z with that second (and no nanoseconds), as ext4
+// and XFS do at the end of their wider ranges: times there say nothing
+// about changes.
+TEST(GlobCacheSettled, TimesClampedAtTheEndOfAFileSystemsRangeAreNotTrusted) {
+  const int64_t later = 4000000000LL;  // 2096
+  for (int64_t end : {2147483647LL, 15032385535LL, 16299260424LL}) {
+    EXPECT_FALSE(csb_test_glob_cache_settled(end, 0, end, 0, later + end - 2147483647LL, 0)) << end;
+    EXPECT_FALSE(csb_test_glob_cache_settled(1700000000, 0, end, 0, later + end - 2147483647LL, 0))
+        << end;
+    EXPECT_FALSE(csb_test_glob_cache_settled(end, 0, 1700000000, 0, later + end - 2147483647LL, 0))
+        << end;
+  }
+  EXPECT_TRUE(csb_test_glob_cache_settled(2147483646, 0, 2147483646, 0, later, 0));
+}
+
 // What a directory contributes changed in this version (records trusted
 // under the one-second rule may be ones the two-second rule does not
 // trust): files an earlier version wrote are not used.

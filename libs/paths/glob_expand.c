@@ -1185,8 +1185,8 @@ static int bfs_level(walker *W, const witem *cur, size_t ncur, witem **next,
  * walk makes of a directory (its matches, the children it enters) or when
  * a record is trusted changes, so that files written before are not
  * used. 2: records trusted only two seconds after the last change, never
- * for an encrypted directory; untyped entries that cannot be looked at are
- * entered. */
+ * for an encrypted directory or times at the end of a file system's
+ * range; untyped entries that cannot be looked at are entered. */
 static char *cache_key(const csb_glob *g, int max_depth, unsigned flags, size_t *len) {
   csb_buf b;
   csb_buf_init(&b);

@@ -2295,6 +2295,96 @@ TEST_F(ExpandCacheTest, RecordsOfDirectoriesNowOnOtherFileSystemsAreNotReused) {
   EXPECT_EQ(got.paths, want.paths);
 }
 
+// Directories whose paths are longer than a path may be (PATH_MAX) cannot
+// be looked at by path: they are read again, never reused blindly; and a
+// tree grown past the walk's depth limit below a reused directory fails
+// as the full walk does.
+TEST_F(ExpandCacheTest, PathsLongerThanPathMaxAndTheDepthLimit) {
+  const std::string seg(200, 'd');
+  std::string rel;
+  auto mkdir_at = [&](const std::string &rel_path) {
+    // mkdir one component at a time, relative to its parent's descriptor
+    int fd = open(r.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    size_t i = 0;
+    while (i < rel_path.size()) {
+      size_t e = rel_path.find('/', i);
+      if (e == std::string::npos) e = rel_path.size();
+      std::string c = rel_path.substr(i, e - i);
+      mkdirat(fd, c.c_str(), 0755);
+      int nfd = openat(fd, c.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      close(fd);
+      ASSERT_GE(nfd, 0) << c;
+      fd = nfd;
+      i = e + 1;
+    }
+    close(fd);
+  };
+  auto touch_at = [&](const std::string &rel_dir, const char *name) {
+    int fd = open(r.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    size_t i = 0;
+    while (i < rel_dir.size()) {
+      size_t e = rel_dir.find('/', i);
+      if (e == std::string::npos) e = rel_dir.size();
+      int nfd = openat(fd, rel_dir.substr(i, e - i).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      close(fd);
+      ASSERT_GE(nfd, 0);
+      fd = nfd;
+      i = e + 1;
+    }
+    int f = openat(fd, name, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+    ASSERT_GE(f, 0);
+    close(f);
+    close(fd);
+  };
+  for (int i = 0; i < 25; i++) rel += (i ? "/" : "") + seg;  // over 5000 bytes
+  mkdir_at(rel);
+  touch_at(rel, "deep.env");
+  const std::string pat = r + "/**/*.env";
+  Settle();
+  Same(pat);
+  csb_glob_expand_stats st = Same(pat);
+  EXPECT_TRUE(st.cache_loaded);
+  EXPECT_GT(st.dirs_reused, 0u);
+  touch_at(rel, "deeper.env");
+  {
+    Expansion e = ExpandC(pat, &st);
+    ASSERT_TRUE(e.ok) << e.error;
+    EXPECT_TRUE(std::count(e.paths.begin(), e.paths.end(), r + "/" + rel + "/deeper.env"));
+  }
+  Same(pat);
+  // Past the depth limit, below a directory the cache reuses.
+  std::string deep = "many/d5";
+  for (int i = 0; i < CSB_GLOB_MAX_WALK_DEPTH; i++) deep += "/n";
+  Settle();
+  Same(pat);
+  mkdir_at(deep);
+  Expansion e = ExpandC(pat, &st);
+  Expansion want = Expand(pat);
+  EXPECT_FALSE(e.ok);
+  EXPECT_FALSE(want.ok);
+  EXPECT_EQ(e.error, want.error);
+  // The long chain goes by descriptors (the fixture removes by path).
+  std::function<void(int, const char *)> rm = [&](int at, const char *name) {
+    int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd >= 0) {
+      DIR *d = fdopendir(fd);
+      std::vector<std::string> names;
+      while (struct dirent *de = readdir(d))
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) names.push_back(de->d_name);
+      for (const auto &n : names) {
+        if (unlinkat(dirfd(d), n.c_str(), 0) != 0) rm(dirfd(d), n.c_str());
+      }
+      closedir(d);
+    }
+    unlinkat(at, name, AT_REMOVEDIR);
+  };
+  rm(AT_FDCWD, (r + "/" + seg).c_str());
+  struct stat gone;
+  EXPECT_NE(lstat((r + "/" + seg).c_str(), &gone), 0);
+}
+
 TEST_F(ExpandCacheTest, TooManyMatchesFailsAlikeFromTheCache) {
   Settle();
   const std::string pat = r + "/**/*.env";

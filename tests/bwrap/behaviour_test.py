@@ -862,6 +862,38 @@ def deny_glob_cache_rereads_encrypted_directories(t):
         subprocess.run(["umount", vault], capture_output=True)
 
 
+@case
+def deny_glob_cache_sees_mounts_over_recorded_directories(t):
+    """A mount over a directory the cache recorded (a bind mount of
+    another directory, or a fresh tmpfs) leaves its parent unchanged, but
+    the directory at that path now has another device or inode: what the
+    mount shows is read, and its matches are masked."""
+    if CODEX:
+        raise Skip("csb deny-glob cache")
+    if os.geteuid() != 0:
+        raise Skip("needs root (mounts)")
+    t.write("ws/a/keep.txt", "k")
+    t.write("ws/b/keep.txt", "k")
+    t.write("elsewhere/bound.env", "BOUND\n")
+    t.policy([("/", "read"), (t.ws, "write")], globs=[t.ws + "/**/*.env"])
+    time.sleep(2.2)  # settled: the cache trusts what it reads now
+    t.env = cache_env()
+    a, b = os.path.join(t.ws, "a"), os.path.join(t.ws, "b")
+    try:
+        for _ in range(2):
+            eq(t.sh("true")[0], 0, "a run before the mounts")
+        subprocess.run(["mount", "--bind", os.path.join(t.base, "elsewhere"), a], check=True)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "csb-t", b], check=True)
+        with open(os.path.join(b, "fresh.env"), "w") as f:
+            f.write("FRESH\n")
+        rc, out, _ = t.sh("cat a/bound.env 2>/dev/null || echo a-denied; "
+                          "cat b/fresh.env 2>/dev/null || echo b-denied")
+        eq((rc, out), (0, "a-denied\nb-denied\n"), "matches below the mounts")
+    finally:
+        subprocess.run(["umount", a], capture_output=True)
+        subprocess.run(["umount", b], capture_output=True)
+
+
 def struct_policy(ident):
     """A v2 fscrypt policy (AES-256-XTS contents, AES-256-CTS names) for the
     key `ident`."""

@@ -928,6 +928,11 @@ TEST(Release, OnlyTheRootMountWithDiscardDefersTheLastCloses) {
   };
   for (const auto &c : cases)
     EXPECT_EQ(bw_release_mountinfo_says_defer(mi.data(), mi.size(), c.id), c.defer) << c.id;
+  // the first line of an id decides, a malformed one included; no leading zeros
+  const std::string twice = "40 1 0:40\n40 1 0:40 / / rw - ext4 /dev/vdf rw,discard\n";
+  EXPECT_EQ(bw_release_mountinfo_says_defer(twice.data(), twice.size(), 40), 0);
+  const std::string zero = "041 1 0:41 / / rw - ext4 /dev/vdg rw,discard\n";
+  EXPECT_EQ(bw_release_mountinfo_says_defer(zero.data(), zero.size(), 41), 0);
   EXPECT_EQ(bw_release_mountinfo_says_defer("", 0, 27), 0);
   EXPECT_EQ(bw_release_mountinfo_says_defer("27", 2, 27), 0);
 }

@@ -71,8 +71,10 @@ int bw_release_mountinfo_says_defer(const char *text, size_t len, int mount_id) 
     long id = 0;
     const char *q = p;
     for (; q < le && *q >= '0' && *q <= '9' && id <= (long)mount_id; q++) id = id * 10 + (*q - '0');
-    const char *mp = q > p && q < le && *q == ' ' && id == (long)mount_id ? skip_fields(p, le, 4) : NULL;
-    if (mp) {
+    if (q > p && q < le && *q == ' ' && id == (long)mount_id && (p[0] != '0' || q - p == 1)) {
+      /* the first line of that id decides (a malformed one: no) */
+      const char *mp = skip_fields(p, le, 4);
+      if (!mp) return 0;
       const char *opts = skip_fields(mp, le, 1);
       const char *opts_end = opts ? memchr(opts, ' ', (size_t)(le - opts)) : NULL;
       const char *sep = NULL;

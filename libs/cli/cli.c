@@ -340,8 +340,15 @@ static int long_option(csb_cli *cli, const char *a, const char **arg) {
   const char *eq = strchr(name, '=');
   size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
 
-  if (nlen == 4 && strncmp(name, "help", 4) == 0 && !eq) return help_and_stop(cli);
-  if (nlen == 7 && strncmp(name, "version", 7) == 0 && !eq) {
+  if ((nlen == 4 && strncmp(name, "help", 4) == 0) ||
+      (nlen == 7 && strncmp(name, "version", 7) == 0)) {
+    if (eq) {
+      csb_cli_usage_error(cli, "option '--%.*s' takes no value", (int)nlen, name);
+      return stop(cli, CSB_EXIT_USAGE);
+    }
+  }
+  if (nlen == 4 && strncmp(name, "help", 4) == 0) return help_and_stop(cli);
+  if (nlen == 7 && strncmp(name, "version", 7) == 0) {
     csb_buf b;
     csb_buf_init(&b);
     csb_buf_printf(&b, "%s %s\n", cli->tool, CSB_VERSION);
@@ -452,15 +459,19 @@ int csb_cli_parse_uint(csb_cli *cli, const char *opt, const char *value,
                        unsigned long max, unsigned long *out) {
   char *end = NULL;
   errno = 0;
-  if (!value || !*value || value[0] == '-' || value[0] == '+' || value[0] == ' ') {
+  /* strtoul would also take leading white space and a sign (and negate a
+   * '-'): the value must start with a digit. */
+  if (!value || value[0] < '0' || value[0] > '9') {
     csb_cli_usage_error(cli, "option '%s' needs a non-negative integer, not '%s'", opt,
                         value ? value : "");
+    cli->exit_code = CSB_EXIT_USAGE;
     return 0;
   }
   unsigned long v = strtoul(value, &end, 10);
   if (errno || *end || v > max) {
     csb_cli_usage_error(cli, "option '%s' needs an integer between 0 and %lu, not '%s'",
                         opt, max, value);
+    cli->exit_code = CSB_EXIT_USAGE;
     return 0;
   }
   *out = v;

@@ -150,6 +150,21 @@ TEST(Cli, MissingAndUnexpectedValues) {
   EXPECT_NE(err.find("option '--verbose' takes no value"), std::string::npos);
 }
 
+// `--help=x` and `--version=x` are options given a value, not unknown ones.
+TEST(Cli, HelpAndVersionTakeNoValue) {
+  for (const char *name : {"help", "version"}) {
+    Parsed p;
+    std::string out;
+    std::string err = Capture(2, [&] {
+      out = Capture(1, [&] { p = ParseAll({"t", std::string("--") + name + "=1"}); });
+    });
+    EXPECT_EQ(p.exit_code, CSB_EXIT_USAGE) << name;
+    EXPECT_EQ(out, "") << name;
+    EXPECT_EQ(err, std::string("csb-test: error: option '--") + name +
+                       "' takes no value\nTry 'csb-test --help'.\n");
+  }
+}
+
 TEST(Cli, EmptyValuesAreUsageErrors) {
   // `-C "$DIR"` with DIR unset must not quietly mean the current directory.
   const std::vector<std::vector<std::string>> cases = {
@@ -396,6 +411,28 @@ TEST(Cli, ParseUint) {
     EXPECT_EQ(csb_cli_parse_uint(&cli, "--n", "", 100, &v), 0);
   });
   EXPECT_NE(err.find("between 0 and 100"), std::string::npos);
+  EXPECT_EQ(v, 17u);
+  // strtoul would skip white space and take a sign: digits only
+  for (const char *bad : {" 5", "\t5", "\n5", "+5", " -5", "0x10"}) {
+    err = Capture(2, [&] { EXPECT_EQ(csb_cli_parse_uint(&cli, "--n", bad, 100, &v), 0) << bad; });
+    EXPECT_NE(err.find("--n"), std::string::npos) << bad;
+  }
+  EXPECT_EQ(v, 17u);
+}
+
+// A failed parse leaves the usage status in cli->exit_code, which callers
+// return from main(): the message alone with exit 0 would read as success.
+TEST(Cli, ParseUintFailureSetsUsageExitCode) {
+  Argv a({"t"});
+  csb_cli cli;
+  csb_cli_init(&cli, "csb-x", "csb-x", nullptr, kOpts, a.argc(), a.argv());
+  unsigned long v = 0;
+  for (const char *bad : {"-1", "101", "", "x"}) {
+    cli.exit_code = 0;
+    std::string err = Capture(2, [&] { EXPECT_EQ(csb_cli_parse_uint(&cli, "--n", bad, 100, &v), 0); });
+    EXPECT_EQ(cli.exit_code, CSB_EXIT_USAGE) << bad;
+    EXPECT_EQ(err.rfind("csb-x: error: option '--n' needs ", 0), 0u) << err;
+  }
 }
 
 }  // namespace

@@ -141,7 +141,8 @@ void csb_cli_put_display_text(csb_buf *b, const char *s);
 int csb_cli_print_argv(const csb_cli *cli, char *const *items, size_t n);
 
 /* Parses an option value that must be a non-negative decimal integer no
- * larger than max. Prints a usage error and returns 0 on failure. */
+ * larger than max (digits only: no sign, no white space). On failure
+ * prints a usage error, sets cli->exit_code to 64 and returns 0. */
 int csb_cli_parse_uint(csb_cli *cli, const char *opt, const char *value,
                        unsigned long max, unsigned long *out);
 

@@ -3331,6 +3331,25 @@ class Protocol(unittest.TestCase):
 
 
 class Limits(unittest.TestCase):
+    def test_hosts_file_swapped_for_a_fifo_or_device_resolves_nothing(self):
+        # the loop thread re-reads the file: a FIFO blocked it at open for
+        # good, /dev/zero kept it reading for ever (no signal got through)
+        with Proxy() as px:
+            env = px.env()
+            url = "http://allowed.test:%d/echo" % ORIGIN.port
+            r = curl(["-w", "\n%{http_code}", url], env)
+            self.assertTrue(r.stdout.endswith(b"\n200"), r)
+            fifo = px.hosts + ".fifo"
+            os.mkfifo(fifo)
+            for swap in (lambda: os.rename(fifo, px.hosts), lambda: os.symlink("/dev/zero", px.hosts)):
+                os.unlink(px.hosts)
+                swap()
+                r = curl(["-w", "\n%{http_code}", url], env, timeout=40)
+                self.assertTrue(r.stdout.endswith(b"\n502"), r)
+            px.write_hosts({"allowed.test": "127.0.0.1"})
+            r = curl(["-w", "\n%{http_code}", url], env)
+            self.assertTrue(r.stdout.endswith(b"\n200"), r)
+
     def test_connection_limit(self):
         with Proxy(args=["--max-connections", "2"]) as px:
             host, port = px.addrs["http"].rsplit(":", 1)
@@ -3531,6 +3550,45 @@ class ChainLoading(unittest.TestCase):
         self.assertRegex(r.stdout.decode(), r"^http://127\.0\.0\.1:\d+ 'for-cmd'\n$", r.stderr)
         r = run(cmd + ["--policy", "-", "--"] + show, env=base_env(), input=doc.encode())
         self.assertRegex(r.stdout.decode(), r"^http://127\.0\.0\.1:\d+ ''\n$", r.stderr)
+
+    def test_bad_numbers_and_times_are_usage_errors(self):
+        # each printed its usage error and then exited 0, as if it had run
+        for opt, value, msg in (
+                ("--ready-fd", "-1", b"option '--ready-fd' needs a non-negative integer, not '-1'"),
+                ("--ready-fd", " 3", b"option '--ready-fd' needs a non-negative integer, not ' 3'"),
+                ("--max-connections", "18446744073709551616",
+                 b"option '--max-connections' needs an integer between 0 and 1000000"),
+                ("--resolver-threads", "65", b"option '--resolver-threads' needs an integer between 0 and 64"),
+                ("--leaf-cache", "1x", b"option '--leaf-cache' needs an integer between 0 and 1000000"),
+                ("--idle-timeout", "0", b"--idle-timeout: time out of range `0`"),
+                ("--dns-timeout", "-1s", b"--dns-timeout: invalid time `-1s`"),
+                ("--handshake-timeout", " 5", b"--handshake-timeout: invalid time ` 5`"),
+                ("--decider-timeout", "1y", b"--decider-timeout: invalid time `1y` (use 5, 5s or 500ms)"),
+                ("--decider-timeout", "99999999999999999999", b"--decider-timeout: time out of range"),
+                # 18446744073709552 s wraps to 384 ms when multiplied by 1000
+                ("--idle-timeout", "18446744073709552", b"--idle-timeout: time out of range"),
+                ("--idle-timeout", "86401s", b"--idle-timeout: time out of range"),
+                # after the policy is loaded (a leak there failed ASan builds)
+                ("--listen", "x", b"--listen: invalid address `x`"),
+                ("--socks-listen", "127.0.0.1:99999", b"--socks-listen: invalid port")):
+            r = run(self.proxy_cmd() + [opt, value, "--", "true"], env=base_env())
+            self.assertEqual(r.returncode, 64, (opt, value, r.stderr))
+            self.assertTrue(r.stderr.startswith(b"csb-proxy: error: " + msg), (opt, value, r.stderr))
+            self.assertIn(b"Try 'csb-proxy --help'.", r.stderr)
+        r = run(self.proxy_cmd() + ["--idle-timeout", "86400s", "--", "true"], env=base_env())
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_hosts_file_that_is_not_a_regular_file_is_refused(self):
+        cmd = self.proxy_cmd()
+        d = fresh_dir("hostsfifo")
+        fifo = os.path.join(d, "fifo")
+        os.mkfifo(fifo)
+        for bad in (fifo, "/dev/zero", d):
+            c = list(cmd)
+            c[c.index("--hosts-file") + 1] = bad
+            r = run(c + ["--", "true"], env=base_env(), timeout=30)
+            self.assertEqual(r.returncode, 78, (bad, r.stderr))
+            self.assertIn(b"csb-proxy: error: --hosts-file %s: not a regular file" % bad.encode(), r.stderr)
 
     def test_no_policy_with_terminal_stdin_is_64(self):
         master, slave = pty.openpty()

@@ -82,19 +82,31 @@ static const csb_cli_opt k_opts[] = {
     {NULL, 0, CSB_ARG_NONE, 0, NULL, NULL},
 };
 
-/* "5", "5s", "1500ms" -> milliseconds. */
+/* "5", "5s", "1500ms" -> milliseconds. On failure prints a usage error,
+ * sets cli->exit_code to 64 and returns 0. */
+static int time_usage_error(csb_cli *cli, const char *opt, const char *what, const char *v,
+                            const char *hint) {
+  csb_cli_usage_error(cli, "%s: %s `%s`%s", opt, what, v, hint);
+  cli->exit_code = CSB_EXIT_USAGE;
+  return 0;
+}
+
 static int parse_time(csb_cli *cli, const char *opt, const char *v, unsigned long *out) {
   char *end = NULL;
   errno = 0;
+  /* digits first: strtoul would skip white space and take a sign */
+  if (v[0] < '0' || v[0] > '9') return time_usage_error(cli, opt, "invalid time", v, "");
   unsigned long n = strtoul(v, &end, 10);
-  if (errno || end == v || v[0] == '-') return csb_cli_usage_error(cli, "%s: invalid time `%s`", opt, v), 0;
+  if (errno) return time_usage_error(cli, opt, "time out of range", v, "");
   if (strcmp(end, "ms") == 0) {
   } else if (*end == '\0' || strcmp(end, "s") == 0) {
+    /* checked before multiplying: a wrapped product could land in range */
+    if (n > 86400000ul / 1000) return time_usage_error(cli, opt, "time out of range", v, "");
     n *= 1000;
   } else {
-    return csb_cli_usage_error(cli, "%s: invalid time `%s` (use 5, 5s or 500ms)", opt, v), 0;
+    return time_usage_error(cli, opt, "invalid time", v, " (use 5, 5s or 500ms)");
   }
-  if (n == 0 || n > 86400000ul) return csb_cli_usage_error(cli, "%s: time out of range `%s`", opt, v), 0;
+  if (n == 0 || n > 86400000ul) return time_usage_error(cli, opt, "time out of range", v, "");
   *out = n;
   return 1;
 }
@@ -373,20 +385,29 @@ int main(int argc, char **argv) {
   struct sockaddr_storage http_sa, socks_sa;
   socklen_t sl;
   int want_socks = np->enable_socks5;
+  int listen_rc = CSB_EXIT_OK;
   if (o.listen) {
-    if (!csb_sock_parse_addr(o.listen, &http_sa, &sl, &err)) return csb_cli_usage_error(&cli, "--listen: %s", err.msg);
+    if (!csb_sock_parse_addr(o.listen, &http_sa, &sl, &err))
+      listen_rc = csb_cli_usage_error(&cli, "--listen: %s", err.msg);
   } else if (chain) {
     csb_sock_parse_addr("127.0.0.1:0", &http_sa, &sl, &err);
   } else if (!px_listen_addr(np->proxy_url, 3128, np, &http_sa, &err)) {
-    return csb_cli_error(&cli, CSB_EXIT_CONFIG, "%s", err.msg);
+    listen_rc = csb_cli_error(&cli, CSB_EXIT_CONFIG, "%s", err.msg);
   }
-  if (o.socks_listen) {
+  if (listen_rc != CSB_EXIT_OK) {
+  } else if (o.socks_listen) {
     if (!csb_sock_parse_addr(o.socks_listen, &socks_sa, &sl, &err))
-      return csb_cli_usage_error(&cli, "--socks-listen: %s", err.msg);
+      listen_rc = csb_cli_usage_error(&cli, "--socks-listen: %s", err.msg);
   } else if (chain) {
     csb_sock_parse_addr("127.0.0.1:0", &socks_sa, &sl, &err);
   } else if (!px_listen_addr(np->socks_url, 8081, np, &socks_sa, &err)) {
-    return csb_cli_error(&cli, CSB_EXIT_CONFIG, "%s", err.msg);
+    listen_rc = csb_cli_error(&cli, CSB_EXIT_CONFIG, "%s", err.msg);
+  }
+  if (listen_rc != CSB_EXIT_OK) {
+    csb_netpolicy_free(np);
+    csb_policy_free(policy);
+    csb_strv_free(&o.audit_meta);
+    return listen_rc;
   }
 
   signal(SIGPIPE, SIG_IGN);
@@ -453,6 +474,12 @@ int main(int argc, char **argv) {
     }
   } else if (o.audit_meta.len) {
     code = csb_cli_usage_error(&cli, "--audit-meta needs --audit");
+    goto out;
+  }
+  struct stat hosts_st;
+  if (o.hosts_file && stat(o.hosts_file, &hosts_st) == 0 && !S_ISREG(hosts_st.st_mode)) {
+    /* read as empty (resolver.c): refused now rather than resolving nothing */
+    code = csb_cli_error(&cli, CSB_EXIT_CONFIG, "--hosts-file %s: not a regular file", o.hosts_file);
     goto out;
   }
   px.resolver = px_resolver_new(px.loop, (unsigned)lim.resolver_threads, o.hosts_file, &err);

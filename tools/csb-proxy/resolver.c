@@ -15,12 +15,14 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "proxy.h"
 
@@ -176,7 +178,13 @@ void px_resolver_free(px_resolver *r) {
   free(r);
 }
 
-/* (Re)loads the hosts file when it changed. A missing file is empty. */
+/* The most of a hosts file read: a larger one is read as empty. */
+#define HOSTS_MAX_BYTES ((off_t)16 << 20)
+
+/* (Re)loads the hosts file when it changed. A missing file is empty, and
+ * so is anything but a regular file of at most HOSTS_MAX_BYTES: this runs
+ * on the loop thread, which a FIFO would block at open or read and a
+ * device such as /dev/zero would keep reading for ever. */
 static void hosts_refresh(px_resolver *r) {
   struct stat st;
   if (stat(r->hosts_file, &st) != 0) {
@@ -191,12 +199,22 @@ static void hosts_refresh(px_resolver *r) {
   r->hosts_loaded = 1;
   r->hosts_mtime = st.st_mtim;
   r->hosts_size = st.st_size;
-  FILE *f = fopen(r->hosts_file, "re");
-  if (!f) return;
+  if (!S_ISREG(st.st_mode) || st.st_size > HOSTS_MAX_BYTES) return;
+  /* O_NONBLOCK: the name may have been swapped for a FIFO since stat() */
+  int fd = open(r->hosts_file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) return;
+  struct stat fst;
+  FILE *f = NULL;
+  if (fstat(fd, &fst) != 0 || !S_ISREG(fst.st_mode) || fst.st_size > HOSTS_MAX_BYTES ||
+      (f = fdopen(fd, "r")) == NULL) {
+    close(fd);
+    return;
+  }
   char line[1024];
   int in_long = 0; /* inside a line of 1 KiB or more: skipped whole (its cut
                       could read as a shorter name or an address line) */
-  while (fgets(line, sizeof line, f)) {
+  /* a file still growing is read up to the limit */
+  while (ftello(f) <= HOSTS_MAX_BYTES && fgets(line, sizeof line, f)) {
     int ends = strchr(line, '\n') != NULL || feof(f);
     int skip = in_long || !ends;
     in_long = !ends;

@@ -10,6 +10,9 @@ Each case is one file, cases/NAME.case:
     then: simulate                 (optional: simulate the plan, plan again)
     env: CSB_HOME=C:foo            (optional: added to the tool's environment,
                                     which is otherwise PATH and LC_ALL only)
+    stdout: full                   (optional: the tool's standard output is
+                                    /dev/full, or `closed`; the case's stdout
+                                    section is then empty)
     --- policy                     (JSON merged into base_policy.json: objects
     {"network": {"mode": "proxy"}}  merge member by member, anything else replaces)
     --- policy-file                (a whole document instead of base + overlay)
@@ -66,7 +69,7 @@ DEFAULT_PROFILE = "C:\\Users\\me"
 
 
 def parse_case(text):
-    return golden.parse_case(text, {"args": "", "tree": "default", "then": "", "env": ""})
+    return golden.parse_case(text, {"args": "", "tree": "default", "then": "", "env": "", "stdout": ""})
 
 
 def merge(base, overlay):
@@ -141,11 +144,18 @@ def policy_text(sections):
     return json.dumps(doc, indent=2, sort_keys=True) + "\n"
 
 
-def run(binary, args, cwd, extra_env=""):
+def run(binary, args, cwd, extra_env="", stdout=""):
     env = {"PATH": "/usr/bin:/bin", "LC_ALL": "C"}
     if extra_env:
         name, _, value = extra_env.partition("=")
         env[name] = value
+    if stdout in ("full", "closed"):
+        with open("/dev/full", "wb") as full:
+            p = subprocess.run([binary] + args, cwd=cwd, env=env, stdout=full, stderr=subprocess.PIPE,
+                               preexec_fn=(lambda: os.close(1)) if stdout == "closed" else None)
+        return p.returncode, "", p.stderr.decode("utf-8", "replace")
+    if stdout:
+        raise ValueError("stdout: expected full or closed, not %r" % stdout)
     p = subprocess.run([binary] + args, cwd=cwd, env=env, capture_output=True)
     return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
 
@@ -185,7 +195,7 @@ def run_case(binary, path, update):
         def norm(s):
             return s.replace(fs, "$FS").replace(tmp, "$TMP")
 
-        rc, out, err = run(binary, args, tmp, header["env"])
+        rc, out, err = run(binary, args, tmp, header["env"], header["stdout"])
         actual["exit"] = "%d\n" % rc
         actual["stdout"] = norm(render_stdout(out, problems, "plan"))
         actual["stderr"] = norm(err)

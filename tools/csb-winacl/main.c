@@ -7,6 +7,7 @@
  */
 #include <stdio.h>
 #include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -95,17 +96,28 @@ static int win_path_opt(csb_cli *cli, const char *opt, const char *value, char *
   return 1;
 }
 
+/* Writes text to stdout (path NULL) or to the file path: 0, or 71 after
+ * reporting why not (a full disk, a closed stdout). */
 static int write_out(csb_cli *cli, const char *path, const char *text) {
+  size_t n = strlen(text);
   if (path == NULL) {
-    fputs(text, stdout);
-    if (fflush(stdout) != 0) return csb_cli_error(cli, CSB_EXIT_OSERR, "cannot write the plan");
+    /* straight to the descriptor: fputs() on a full disk left stdio's
+     * error flag set and fflush() nothing to report, hence exit 0 */
+    if (fflush(stdout) != 0 || !csb_write_all(1, text, n))
+      return csb_cli_error(cli, CSB_EXIT_OSERR, "cannot write to standard output: %s",
+                           strerror(errno));
     return 0;
   }
   FILE *f = fopen(path, "wb");
-  if (f == NULL) return csb_cli_error(cli, CSB_EXIT_OSERR, "cannot create `%s`", path);
-  int ok = fputs(text, f) >= 0;
-  ok = (fclose(f) == 0) && ok;
-  if (!ok) return csb_cli_error(cli, CSB_EXIT_OSERR, "cannot write `%s`", path);
+  if (f == NULL)
+    return csb_cli_error(cli, CSB_EXIT_OSERR, "cannot create `%s`: %s", path, strerror(errno));
+  int ok = fwrite(text, 1, n, f) == n && fflush(f) == 0;
+  int err = errno;
+  if (fclose(f) != 0 && ok) {
+    ok = 0;
+    err = errno;
+  }
+  if (!ok) return csb_cli_error(cli, CSB_EXIT_OSERR, "cannot write `%s`: %s", path, strerror(err));
   return 0;
 }
 

@@ -3590,6 +3590,27 @@ class ChainLoading(unittest.TestCase):
             self.assertEqual(r.returncode, 78, (bad, r.stderr))
             self.assertIn(b"csb-proxy: error: --hosts-file %s: not a regular file" % bad.encode(), r.stderr)
 
+    def test_relative_home_gives_no_ca_directory(self):
+        # csb-resolve has no csb home then (so protects none): the CA key
+        # went to HOME/.csb/proxy below whatever directory this ran in
+        cmd = self.proxy_cmd({"proxy": {"domains": dict(DEFAULT_DOMAINS), "mode": "limited"}})
+        i = cmd.index("--ca-dir")
+        del cmd[i:i + 2]
+        work = fresh_dir("relhome")
+        env = base_env()
+        env["HOME"] = "rel/home"
+        env.pop("CSB_HOME", None)
+        r = subprocess.run(cmd + ["--", "true"], cwd=work, env=env, capture_output=True, timeout=30)
+        self.assertEqual(r.returncode, 78, r.stderr)
+        self.assertIn(b"csb-proxy: error: MITM: no CA directory: CSB_HOME is not set and HOME is not an absolute "
+                      b"path; set CSB_HOME or pass --ca-dir DIR", r.stderr)
+        self.assertEqual(os.listdir(work), [])
+        # CSB_HOME, relative or not, still says where
+        env["CSB_HOME"] = "csbhome"
+        r = subprocess.run(cmd + ["--", "true"], cwd=work, env=env, capture_output=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(os.path.exists(os.path.join(work, "csbhome", "proxy", "ca.key")))
+
     def test_no_policy_with_terminal_stdin_is_64(self):
         master, slave = pty.openpty()
         try:

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,12 +145,28 @@ static int run_strip(csb_cli *cli) {
   return csb_exit_for_exec_errno(e);
 }
 
-static char *default_ca_dir(void) {
+/* $CSB_HOME/proxy, with the csb home csb-resolve uses (and protects):
+ * $CSB_HOME (relative: from the working directory), else an absolute
+ * $HOME/.csb, else, when HOME is unset or empty, the user database's
+ * home's .csb. NULL with the reason in *why (static text) when there is
+ * none: a relative HOME, or no home at all, must not put the CA key in
+ * whatever directory the proxy was started from (or in /.csb). */
+static char *default_ca_dir(const char **why) {
   const char *home = getenv("CSB_HOME");
   if (home && *home) return csb_xasprintf("%s/proxy", home);
   const char *h = getenv("HOME");
-  if (!h || !*h) h = "/";
-  return csb_xasprintf("%s/.csb/proxy", h);
+  if (h && *h) {
+    if (h[0] == '/') return csb_xasprintf("%s/.csb/proxy", h);
+    *why = "HOME is not an absolute path";
+    return NULL;
+  }
+  struct passwd pw, *res = NULL;
+  char buf[4096];
+  if (getpwuid_r(getuid(), &pw, buf, sizeof buf, &res) == 0 && res != NULL && pw.pw_dir != NULL &&
+      pw.pw_dir[0] == '/')
+    return csb_xasprintf("%s/.csb/proxy", strcmp(pw.pw_dir, "/") == 0 ? "" : pw.pw_dir);
+  *why = "HOME is not set and the user database names no absolute home";
+  return NULL;
 }
 
 /* --ready-fd N must name a descriptor open for writing, checked before
@@ -437,7 +454,8 @@ int main(int argc, char **argv) {
   px.loop = csb_evloop_new(&err);
   if (!px.loop) return csb_cli_error(&cli, CSB_EXIT_OSERR, "%s", err.msg);
   int code = CSB_EXIT_OK;
-  char *ca_dir = o.ca_dir ? csb_xstrdup(o.ca_dir) : default_ca_dir();
+  const char *no_ca_dir = NULL;
+  char *ca_dir = o.ca_dir ? csb_xstrdup(o.ca_dir) : default_ca_dir(&no_ca_dir);
   char *roots = NULL;
   size_t roots_len = 0;
   char *baseline_path = NULL;
@@ -490,6 +508,11 @@ int main(int argc, char **argv) {
   if (np->mitm) {
     if (o.upstream_ca && !csb_read_file(o.upstream_ca, 16u << 20, &roots, &roots_len, &err)) {
       code = csb_cli_error(&cli, CSB_EXIT_CONFIG, "--upstream-ca: %s", err.msg);
+      goto out;
+    }
+    if (ca_dir == NULL) {
+      code = csb_cli_error(&cli, CSB_EXIT_CONFIG, "MITM: no CA directory: CSB_HOME is not set and %s; "
+                           "set CSB_HOME or pass --ca-dir DIR", no_ca_dir);
       goto out;
     }
     /* the bundles' paths go into the child's environment: relative ones

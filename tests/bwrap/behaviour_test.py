@@ -3181,6 +3181,21 @@ def explain_names_what_bounds_each_deny_glob(t):
 
 
 @case
+def print_modes_are_exclusive(t):
+    # each printed one thing and dropped the other without a word
+    if CODEX:
+        raise Skip("csb command line")
+    t.policy()
+    for a, b in (("--print-argv", "--print-seccomp"), ("--print-argv", "--explain"),
+                 ("--print-seccomp", "--explain")):
+        for flags in ((a, b), (b, a)):
+            rc, out, err = t.run(["true"], extra=list(flags))
+            eq((rc, out), (64, ""), " ".join(flags))
+            eq(err, f"csb-bwrap: error: {a} and {b} cannot be combined\nTry 'csb-bwrap --help'.\n",
+               " ".join(flags))
+
+
+@case
 def printing_to_a_full_stdout_fails(t):
     # --print-argv, --print-seccomp and --explain are data on stdout:
     # output that did not all get there is an error (71), not a success

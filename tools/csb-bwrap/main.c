@@ -1285,6 +1285,12 @@ static int outer_main(int argc, char **argv) {
     default: return csb_cli_usage_error(&o.cli, "unexpected option");
     }
   }
+  if (o.print_argv + o.print_seccomp + o.explain > 1) {
+    /* one of them would print, the other be dropped without a word */
+    const char *a = o.print_argv ? "--print-argv" : "--print-seccomp";
+    const char *b = o.explain ? "--explain" : "--print-seccomp";
+    return csb_cli_usage_error(&o.cli, "%s and %s cannot be combined", a, b);
+  }
   if (!o.print_seccomp && (!o.cli.has_dashdash || o.cli.rest_argc == 0))
     return csb_cli_usage_error(&o.cli, "no command: use csb-bwrap --policy FILE -- CMD [ARGS...]");
   o.cmd = o.cli.rest_argv;

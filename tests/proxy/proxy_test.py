@@ -3577,6 +3577,10 @@ class ChainLoading(unittest.TestCase):
             self.assertIn(b"Try 'csb-proxy --help'.", r.stderr)
         r = run(self.proxy_cmd() + ["--idle-timeout", "86400s", "--", "true"], env=base_env())
         self.assertEqual(r.returncode, 0, r.stderr)
+        # an --audit-meta before a usage error was allocated and never freed
+        r = run([BIN, "--audit-meta", "model=x", "--bogus"], env=base_env())
+        self.assertEqual((r.returncode, r.stderr), (64, b"csb-proxy: error: unknown option '--bogus'\n"
+                                                        b"Try 'csb-proxy --help'.\n"))
 
     def test_hosts_file_that_is_not_a_regular_file_is_refused(self):
         cmd = self.proxy_cmd()

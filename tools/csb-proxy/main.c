@@ -115,7 +115,8 @@ static int parse_time(csb_cli *cli, const char *opt, const char *v, unsigned lon
 typedef struct opts {
   const char *policy, *config, *listen, *socks_listen, *format, *audit, *decider, *hosts_file, *upstream_ca,
       *ca_dir;
-  csb_strv audit_meta;
+  csb_strv audit_meta; /* filled by collect_audit_meta() */
+  int has_audit_meta;
   int print_env, strip, verbose, relay_copy;
   long ready_fd;
   px_limits lim;
@@ -243,6 +244,89 @@ static int resolve_upstream(px_proxy *px) {
   return 1;
 }
 
+/* The options into *o and *lim: -1, or the exit status to return (the
+ * message printed). */
+static int parse_options(csb_cli *cli, opts *o, px_limits *lim) {
+  const char *arg;
+  int r;
+  unsigned long ul;
+  while ((r = csb_cli_next(cli, &arg)) != CSB_CLI_END) {
+    switch (r) {
+      case CSB_CLI_STOP: return cli->exit_code;
+      case CSB_CLI_POSITIONAL: return csb_cli_usage_error(cli, "unexpected argument `%s` (commands go after --)", arg);
+      case OPT_POLICY: o->policy = arg; break;
+      case OPT_CONFIG: o->config = arg; break;
+      case OPT_LISTEN: o->listen = arg; break;
+      case OPT_SOCKS_LISTEN: o->socks_listen = arg; break;
+      case OPT_PRINT_ENV: o->print_env = 1; break;
+      case OPT_FORMAT:
+        if (strcmp(arg, "sh") != 0 && strcmp(arg, "json") != 0)
+          return csb_cli_usage_error(cli, "--format: expected sh or json, got `%s`", arg);
+        o->format = arg;
+        break;
+      case OPT_READY_FD:
+        if (!csb_cli_parse_uint(cli, "--ready-fd", arg, 1000000, &ul)) return cli->exit_code;
+        o->ready_fd = (long)ul;
+        break;
+      case OPT_AUDIT: o->audit = arg; break;
+      case OPT_AUDIT_META: o->has_audit_meta = 1; break; /* collected when used */
+      case OPT_DECIDER: o->decider = arg; break;
+      case OPT_DECIDER_TIMEOUT:
+        if (!parse_time(cli, "--decider-timeout", arg, &lim->decider_ms)) return cli->exit_code;
+        break;
+      case OPT_HOSTS_FILE: o->hosts_file = arg; break;
+      case OPT_UPSTREAM_CA: o->upstream_ca = arg; break;
+      case OPT_CA_DIR: o->ca_dir = arg; break;
+      case OPT_MAX_CONN:
+        if (!csb_cli_parse_uint(cli, "--max-connections", arg, 1000000, &lim->max_connections)) return cli->exit_code;
+        break;
+      case OPT_MAX_HEADER:
+        if (!csb_cli_parse_uint(cli, "--max-header-bytes", arg, 1 << 20, &lim->max_header_bytes)) return cli->exit_code;
+        if (lim->max_header_bytes < 256) return csb_cli_usage_error(cli, "--max-header-bytes: at least 256");
+        break;
+      case OPT_IDLE:
+        if (!parse_time(cli, "--idle-timeout", arg, &lim->idle_ms)) return cli->exit_code;
+        break;
+      case OPT_HANDSHAKE:
+        if (!parse_time(cli, "--handshake-timeout", arg, &lim->handshake_ms)) return cli->exit_code;
+        break;
+      case OPT_DNS_TIMEOUT:
+        if (!parse_time(cli, "--dns-timeout", arg, &lim->dns_ms)) return cli->exit_code;
+        break;
+      case OPT_RESOLVERS:
+        if (!csb_cli_parse_uint(cli, "--resolver-threads", arg, 64, &lim->resolver_threads)) return cli->exit_code;
+        if (!lim->resolver_threads) return csb_cli_usage_error(cli, "--resolver-threads: at least 1");
+        break;
+      case OPT_LEAF_CACHE:
+        if (!csb_cli_parse_uint(cli, "--leaf-cache", arg, 1000000, &lim->leaf_cache)) return cli->exit_code;
+        lim->leaf_cache += 1; /* 0 means "set to 0": stored +1 */
+        break;
+      case OPT_RELAY:
+        if (strcmp(arg, "splice") != 0 && strcmp(arg, "copy") != 0)
+          return csb_cli_usage_error(cli, "--relay: expected splice or copy, got `%s`", arg);
+        o->relay_copy = strcmp(arg, "copy") == 0;
+        break;
+      case OPT_STRIP:
+      case OPT_NO_PROXY: o->strip = 1; break;
+      case OPT_VERBOSE: o->verbose = 1; break;
+      default: return csb_cli_usage_error(cli, "unknown option");
+    }
+  }
+  return -1;
+}
+
+/* The --audit-meta values, in order, from a second pass over the
+ * arguments that parse_options() accepted (nothing is allocated before
+ * then, so that no early exit has anything to free). */
+static void collect_audit_meta(int argc, char **argv, csb_strv *out) {
+  csb_cli cli;
+  csb_cli_init(&cli, "csb-proxy", "", NULL, k_opts, argc, argv);
+  const char *arg;
+  int r;
+  while ((r = csb_cli_next(&cli, &arg)) != CSB_CLI_END && r != CSB_CLI_STOP)
+    if (r == OPT_AUDIT_META) csb_strv_push(out, arg);
+}
+
 int main(int argc, char **argv) {
   csb_cli cli;
   csb_cli_init(&cli, "csb-proxy",
@@ -259,71 +343,8 @@ int main(int argc, char **argv) {
   csb_strv_init(&o.audit_meta);
   px_limits cli_lim;
   memset(&cli_lim, 0, sizeof cli_lim);
-  const char *arg;
-  int r;
-  unsigned long ul;
-  while ((r = csb_cli_next(&cli, &arg)) != CSB_CLI_END) {
-    switch (r) {
-      case CSB_CLI_STOP: return cli.exit_code;
-      case CSB_CLI_POSITIONAL: return csb_cli_usage_error(&cli, "unexpected argument `%s` (commands go after --)", arg);
-      case OPT_POLICY: o.policy = arg; break;
-      case OPT_CONFIG: o.config = arg; break;
-      case OPT_LISTEN: o.listen = arg; break;
-      case OPT_SOCKS_LISTEN: o.socks_listen = arg; break;
-      case OPT_PRINT_ENV: o.print_env = 1; break;
-      case OPT_FORMAT:
-        if (strcmp(arg, "sh") != 0 && strcmp(arg, "json") != 0)
-          return csb_cli_usage_error(&cli, "--format: expected sh or json, got `%s`", arg);
-        o.format = arg;
-        break;
-      case OPT_READY_FD:
-        if (!csb_cli_parse_uint(&cli, "--ready-fd", arg, 1000000, &ul)) return cli.exit_code;
-        o.ready_fd = (long)ul;
-        break;
-      case OPT_AUDIT: o.audit = arg; break;
-      case OPT_AUDIT_META: csb_strv_push(&o.audit_meta, arg); break;
-      case OPT_DECIDER: o.decider = arg; break;
-      case OPT_DECIDER_TIMEOUT:
-        if (!parse_time(&cli, "--decider-timeout", arg, &cli_lim.decider_ms)) return cli.exit_code;
-        break;
-      case OPT_HOSTS_FILE: o.hosts_file = arg; break;
-      case OPT_UPSTREAM_CA: o.upstream_ca = arg; break;
-      case OPT_CA_DIR: o.ca_dir = arg; break;
-      case OPT_MAX_CONN:
-        if (!csb_cli_parse_uint(&cli, "--max-connections", arg, 1000000, &cli_lim.max_connections)) return cli.exit_code;
-        break;
-      case OPT_MAX_HEADER:
-        if (!csb_cli_parse_uint(&cli, "--max-header-bytes", arg, 1 << 20, &cli_lim.max_header_bytes)) return cli.exit_code;
-        if (cli_lim.max_header_bytes < 256) return csb_cli_usage_error(&cli, "--max-header-bytes: at least 256");
-        break;
-      case OPT_IDLE:
-        if (!parse_time(&cli, "--idle-timeout", arg, &cli_lim.idle_ms)) return cli.exit_code;
-        break;
-      case OPT_HANDSHAKE:
-        if (!parse_time(&cli, "--handshake-timeout", arg, &cli_lim.handshake_ms)) return cli.exit_code;
-        break;
-      case OPT_DNS_TIMEOUT:
-        if (!parse_time(&cli, "--dns-timeout", arg, &cli_lim.dns_ms)) return cli.exit_code;
-        break;
-      case OPT_RESOLVERS:
-        if (!csb_cli_parse_uint(&cli, "--resolver-threads", arg, 64, &cli_lim.resolver_threads)) return cli.exit_code;
-        if (!cli_lim.resolver_threads) return csb_cli_usage_error(&cli, "--resolver-threads: at least 1");
-        break;
-      case OPT_LEAF_CACHE:
-        if (!csb_cli_parse_uint(&cli, "--leaf-cache", arg, 1000000, &cli_lim.leaf_cache)) return cli.exit_code;
-        cli_lim.leaf_cache += 1; /* 0 means "set to 0": stored +1 */
-        break;
-      case OPT_RELAY:
-        if (strcmp(arg, "splice") != 0 && strcmp(arg, "copy") != 0)
-          return csb_cli_usage_error(&cli, "--relay: expected splice or copy, got `%s`", arg);
-        o.relay_copy = strcmp(arg, "copy") == 0;
-        break;
-      case OPT_STRIP:
-      case OPT_NO_PROXY: o.strip = 1; break;
-      case OPT_VERBOSE: o.verbose = 1; break;
-      default: return csb_cli_usage_error(&cli, "unknown option");
-    }
-  }
+  int prc = parse_options(&cli, &o, &cli_lim);
+  if (prc >= 0) return prc;
   if (o.strip) return run_strip(&cli);
   int chain = cli.has_dashdash && cli.rest_argc > 0;
   if (cli.has_dashdash && cli.rest_argc == 0) return csb_cli_usage_error(&cli, "missing command after --");
@@ -423,7 +444,6 @@ int main(int argc, char **argv) {
   if (listen_rc != CSB_EXIT_OK) {
     csb_netpolicy_free(np);
     csb_policy_free(policy);
-    csb_strv_free(&o.audit_meta);
     return listen_rc;
   }
 
@@ -477,6 +497,7 @@ int main(int argc, char **argv) {
       code = csb_cli_error(&cli, CSB_EXIT_CONFIG, "%s", err.msg);
       goto out;
     }
+    collect_audit_meta(argc, argv, &o.audit_meta);
     for (size_t i = 0; i < o.audit_meta.len; i++) {
       char *kv = o.audit_meta.items[i];
       char *eq = strchr(kv, '=');
@@ -490,7 +511,7 @@ int main(int argc, char **argv) {
         goto out;
       }
     }
-  } else if (o.audit_meta.len) {
+  } else if (o.has_audit_meta) {
     code = csb_cli_usage_error(&cli, "--audit-meta needs --audit");
     goto out;
   }

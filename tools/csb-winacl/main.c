@@ -220,7 +220,7 @@ static int parse(csb_cli *cli, args *a) {
         break;
       case OPT_MAX_DENY_READ: {
         unsigned long n;
-        if (!csb_cli_parse_uint(cli, "max-deny-read-paths", arg, 10000000, &n)) return CSB_EXIT_USAGE;
+        if (!csb_cli_parse_uint(cli, "--max-deny-read-paths", arg, 10000000, &n)) return CSB_EXIT_USAGE;
         if (n == 0) return csb_cli_usage_error(cli, "--max-deny-read-paths: must be at least 1");
         a->o.max_deny_read_paths = n;
         break;

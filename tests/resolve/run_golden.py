@@ -59,6 +59,28 @@ def unescape_bytes(s):
                               os.fsencode(s)))
 
 
+def user_database(root):
+    """For a run with HOME unset, whose home is the user database's: that
+    home, and the command to prefix the run with. Run by root, the user
+    database is one of the tree's own (bound over /etc/passwd in a mount
+    namespace of the run's), whose home for us is $ROOT/pwhome, so that
+    what the machine's real home holds (a managed proxy CA's directory,
+    say) cannot change the outputs; otherwise it is the real one."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        return pwd.getpwuid(os.getuid()).pw_dir, []
+    pwhome = os.path.join(root, "pwhome")
+    os.makedirs(pwhome, exist_ok=True)
+    passwd = os.path.join(root, "passwd")
+    with open("/etc/passwd") as f, open(passwd, "w") as g:
+        for line in f:
+            fields = line.rstrip("\n").split(":")
+            if len(fields) == 7 and fields[2] == str(os.getuid()):
+                fields[5] = pwhome
+            g.write(":".join(fields) + "\n")
+    return pwhome, ["unshare", "-m", "--propagation", "private", "sh", "-c",
+                    'mount --bind "$0" /etc/passwd && exec "$@"', passwd]
+
+
 def run_case(binary, header, sections):
     # Always below /var/tmp: never below /tmp (`:slash_tmp` grants /tmp),
     # and at a fixed place so that sorted outputs (entries are sorted by
@@ -78,7 +100,7 @@ def run_case(binary, header, sections):
                 env[key] = unescape_bytes(val.replace("$ROOT", root))
         golden.with_sanitizer_env(env)
         # With HOME unset, the home is the user database's: $PWHOME.
-        pwhome = pwd.getpwuid(os.getuid()).pw_dir if "HOME" not in env else None
+        pwhome, wrap = user_database(root) if "HOME" not in env else (None, [])
         args = [a.replace("$ROOT", root) for a in shlex.split(header["args"])]
         if pwhome:
             args = [a.replace("$PWHOME", pwhome) for a in args]
@@ -91,11 +113,12 @@ def run_case(binary, header, sections):
         if "\\x" in cwd:
             cwd = unescape_bytes(cwd)
             os.makedirs(cwd, exist_ok=True)
-        proc = subprocess.run([binary] + args, cwd=cwd, env=env, capture_output=True, timeout=60)
-        out = proc.stdout.decode("utf-8", "replace").replace(root, "$ROOT")
-        err = proc.stderr.decode("utf-8", "replace").replace(root, "$ROOT")
+        proc = subprocess.run(wrap + [binary] + args, cwd=cwd, env=env, capture_output=True, timeout=60)
+        out = proc.stdout.decode("utf-8", "replace")
+        err = proc.stderr.decode("utf-8", "replace")
         if pwhome:
             out, err = out.replace(pwhome, "$PWHOME"), err.replace(pwhome, "$PWHOME")
+        out, err = out.replace(root, "$ROOT"), err.replace(root, "$ROOT")
         return {"exit": proc.returncode, "stdout": out, "stderr": err}
     finally:
         shutil.rmtree(root, ignore_errors=True)

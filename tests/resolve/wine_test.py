@@ -127,7 +127,8 @@ class Suite:
             if os.path.exists(req):
                 wargs = ["--requirements", win(req)] + wargs
         cwd = os.path.join(root, header["cwd"].replace("$ROOT", root))
-        lin = subprocess.run([self.a.linux] + args, cwd=cwd, env=env, capture_output=True,
+        wrap = run_golden.user_database(root)[1] if "HOME" not in env else []
+        lin = subprocess.run(wrap + [self.a.linux] + args, cwd=cwd, env=env, capture_output=True,
                              timeout=60)
 
         def check(rc, out, err):

@@ -14,20 +14,31 @@ int csb_test_glob_cache_rekey(const char *dir, const char *file, const char *ver
 /* Writes the cache file `file` of `dir` again under the key it holds with
  * its leading version string (up to the first NUL) replaced by `version`,
  * as an earlier csb would have written it. 1 when written. */
-int csb_test_glob_cache_rekey(const char *dir, const char *file, const char *version) {
+/* The bytes of the cache file `file` of `dir` (at most the cache's size
+ * limit; caller frees) and its key's length in *kn; NULL when it cannot
+ * be read or is too short to hold its key. */
+static unsigned char *read_cache_file(const char *dir, const char *file, size_t *len, uint32_t *kn) {
   char *path = csb_xasprintf("%s/%s", dir, file);
   FILE *f = fopen(path, "rb");
   free(path);
-  if (!f) return 0;
+  if (!f) return NULL;
   unsigned char *data = csb_xmalloc(CSB_GLOB_CACHE_MAX_BYTES);
-  size_t len = fread(data, 1, CSB_GLOB_CACHE_MAX_BYTES, f);
+  *len = fread(data, 1, CSB_GLOB_CACHE_MAX_BYTES, f);
   fclose(f);
-  uint32_t kn = 0;
-  if (len >= 12) memcpy(&kn, data + 8, 4);
-  if (len < 12 || kn > len - 12) {
+  *kn = 0;
+  if (*len >= 12) memcpy(kn, data + 8, 4);
+  if (*len < 12 || *kn > *len - 12) {
     free(data);
-    return 0;
+    return NULL;
   }
+  return data;
+}
+
+int csb_test_glob_cache_rekey(const char *dir, const char *file, const char *version) {
+  size_t len;
+  uint32_t kn;
+  unsigned char *data = read_cache_file(dir, file, &len, &kn);
+  if (!data) return 0;
   char *key = csb_xmalloc(kn + 1);
   memcpy(key, data + 12, kn);
   key[kn] = '\0';
@@ -62,17 +73,12 @@ int csb_test_glob_cache_forge_trusted(const char *dir, const char *file);
  * that keeps times exactly would say of an unchanged directory with no
  * match, were its device now another file system's. 1 when written. */
 int csb_test_glob_cache_forge_trusted(const char *dir, const char *file) {
-  char *path = csb_xasprintf("%s/%s", dir, file);
-  FILE *f = fopen(path, "rb");
-  free(path);
-  if (!f) return 0;
-  unsigned char *data = csb_xmalloc(CSB_GLOB_CACHE_MAX_BYTES);
-  size_t len = fread(data, 1, CSB_GLOB_CACHE_MAX_BYTES, f);
-  fclose(f);
-  uint32_t kn = 0;
-  if (len >= 12) memcpy(&kn, data + 8, 4);
+  size_t len;
+  uint32_t kn;
+  unsigned char *data = read_cache_file(dir, file, &len, &kn);
+  if (!data) return 0;
   gc_file cf;
-  if (len < 12 || kn > len - 12 || !gc_parse(data, len, (const char *)data + 12, kn, &cf)) {
+  if (!gc_parse(data, len, (const char *)data + 12, kn, &cf)) {
     free(data);
     return 0;
   }

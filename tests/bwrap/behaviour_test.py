@@ -3633,6 +3633,27 @@ def signalling_bwrap(t):
     return mark, early_bwrap(t, "signalling", f"if [ ! -e {mark} ]; then kill -TERM $PPID; : > {mark}; fi\n")
 
 
+def signalled_while_planning(t, mark, w, timeout=TIMEOUT):
+    """Runs `echo ran > ran.log` with the bubblewrap w of signalling_bwrap,
+    an empty .git in the workspace that the plan holds with a shared lock
+    locked exclusively here (as a run removing it would) until the signal
+    was sent, so that the signal comes while the plan is made: the
+    process, its output and its errors."""
+    os.mkdir(os.path.join(t.ws, ".git"))
+    lock = os.open(os.path.join(t.ws, ".git"), os.O_RDONLY)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        argv, xenv = t.argv(["/bin/sh", "-c", "echo ran > ran.log"], extra=["--bwrap", w])
+        p = subprocess.Popen(argv, cwd=t.ws, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env={**os.environ, **xenv})
+        wait_for(lambda: os.path.exists(mark), "the signal")
+        time.sleep(0.1)
+    finally:
+        os.close(lock)
+    out, err = p.communicate(timeout=timeout)
+    return p, out, err
+
+
 @case
 def termination_asked_while_an_early_start_plans_a_refusal_ends_the_run_as_asked(t):
     """SIGTERM while the plan after an early start is made, a plan csb-bwrap
@@ -3648,18 +3669,7 @@ def termination_asked_while_an_early_start_plans_a_refusal_ends_the_run_as_asked
     for i in range(n):
         open(os.path.join(t.ws, f"f{i}"), "w").close()
     t.policy([("/", "read"), (t.ws, "write")] + [(f"{t.ws}/f{i}", "read") for i in range(n)])
-    os.mkdir(os.path.join(t.ws, ".git"))
-    lock = os.open(os.path.join(t.ws, ".git"), os.O_RDONLY)
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        argv, xenv = t.argv(["/bin/sh", "-c", "echo ran > ran.log"], extra=["--bwrap", w])
-        p = subprocess.Popen(argv, cwd=t.ws, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             env={**os.environ, **xenv})
-        wait_for(lambda: os.path.exists(mark), "the signal")
-        time.sleep(0.1)
-    finally:
-        os.close(lock)
-    out, err = p.communicate(timeout=120)
+    p, out, err = signalled_while_planning(t, mark, w, timeout=120)
     eq((p.returncode, out, re.sub(r"needs \d+ ", "needs N ", err)),
        (128 + signal.SIGTERM, "", "csb-bwrap: error: cannot enforce this policy with bubblewrap: it needs N "
                                   "bubblewrap arguments, and bubblewrap accepts at most 9000\n"))
@@ -3681,18 +3691,7 @@ def termination_asked_while_an_early_start_plans_starts_nothing_again(t):
     mark, w = signalling_bwrap(t)
     # a missing read-only file needs a descriptor: another bubblewrap
     t.policy([("/", "read"), (t.ws, "write"), (t.ws + "/ro.txt", "read")])
-    os.mkdir(os.path.join(t.ws, ".git"))
-    lock = os.open(os.path.join(t.ws, ".git"), os.O_RDONLY)
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        argv, xenv = t.argv(["/bin/sh", "-c", "echo ran > ran.log"], extra=["--bwrap", w])
-        p = subprocess.Popen(argv, cwd=t.ws, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             env={**os.environ, **xenv})
-        wait_for(lambda: os.path.exists(mark), "the signal")
-        time.sleep(0.1)
-    finally:
-        os.close(lock)
-    out, err = p.communicate(timeout=TIMEOUT)
+    p, out, err = signalled_while_planning(t, mark, w)
     eq((p.returncode in (-signal.SIGTERM, 128 + signal.SIGTERM), out, err), (True, "", ""),
        f"exit status {p.returncode}, output")
     eq(os.listdir(t.ws), [".git"], "workspace after the run (the command did not run)")

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -562,4 +563,21 @@ TEST(Numbers, PortsAreDecimalDigitsUpTo65535) {
   int v = -7;
   EXPECT_EQ(csb_parse_port("8080", 2, &v), 1);  // only the first n bytes
   EXPECT_EQ(v, 80);
+}
+
+TEST(Os, UserDatabaseHomeIgnoresHome) {
+  const char *was = getenv("HOME");
+  std::string saved = was ? was : "";
+  setenv("HOME", "/elsewhere", 1);
+  char *h = csb_os_user_db_home();
+  struct passwd *pw = getpwuid(getuid());
+  if (pw && pw->pw_dir && pw->pw_dir[0] == '/') {
+    ASSERT_NE(h, nullptr);
+    EXPECT_STREQ(h, pw->pw_dir);
+  } else {
+    EXPECT_EQ(h, nullptr);
+  }
+  free(h);
+  if (was) setenv("HOME", saved.c_str(), 1);
+  else unsetenv("HOME");
 }

@@ -211,6 +211,10 @@ void csb_os_init(int *argc, char ***argv);
 char *csb_os_getenv(const char *name);
 /* The working directory (heap), or NULL with errno set. */
 char *csb_os_getcwd(void);
+/* The home the user database gives the real user (heap), whatever HOME
+ * says; NULL when there is none or it is not an absolute path, and on
+ * Windows. */
+char *csb_os_user_db_home(void);
 
 typedef enum {
   CSB_FILE_NONE = 0,

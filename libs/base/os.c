@@ -20,6 +20,7 @@
 /* after windows.h */
 #include <shellapi.h>
 #else
+#include <pwd.h>
 #include <unistd.h>
 #endif
 
@@ -150,6 +151,8 @@ char *csb_os_getcwd(void) {
   return s;
 }
 
+char *csb_os_user_db_home(void) { return NULL; }
+
 int csb_os_file_type(const char *path, int follow, csb_file_type *out) {
   *out = CSB_FILE_NONE;
   wchar_t *w = csb_os_wide(path);
@@ -221,6 +224,15 @@ char *csb_os_getenv(const char *name) {
 }
 
 char *csb_os_getcwd(void) { return getcwd(NULL, 0); }
+
+char *csb_os_user_db_home(void) {
+  struct passwd pw, *res = NULL;
+  char buf[4096];
+  if (getpwuid_r(getuid(), &pw, buf, sizeof buf, &res) != 0 || res == NULL || pw.pw_dir == NULL ||
+      pw.pw_dir[0] != '/')
+    return NULL;
+  return csb_xstrdup(pw.pw_dir);
+}
 
 int csb_os_file_type(const char *path, int follow, csb_file_type *out) {
   *out = CSB_FILE_NONE;

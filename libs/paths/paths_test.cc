@@ -2302,41 +2302,34 @@ TEST_F(ExpandCacheTest, RecordsOfDirectoriesNowOnOtherFileSystemsAreNotReused) {
 TEST_F(ExpandCacheTest, PathsLongerThanPathMaxAndTheDepthLimit) {
   const std::string seg(200, 'd');
   std::string rel;
-  auto mkdir_at = [&](const std::string &rel_path) {
-    // mkdir one component at a time, relative to its parent's descriptor
+  // The directory rel_path below r, reached one component at a time from
+  // its parent's descriptor (made on the way with `make`); -1 on failure.
+  auto open_rel = [&](const std::string &rel_path, bool make) {
     int fd = open(r.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    ASSERT_GE(fd, 0);
-    size_t i = 0;
-    while (i < rel_path.size()) {
+    for (size_t i = 0; fd >= 0 && i < rel_path.size();) {
       size_t e = rel_path.find('/', i);
       if (e == std::string::npos) e = rel_path.size();
       std::string c = rel_path.substr(i, e - i);
-      mkdirat(fd, c.c_str(), 0755);
+      if (make) mkdirat(fd, c.c_str(), 0755);
       int nfd = openat(fd, c.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       close(fd);
-      ASSERT_GE(nfd, 0) << c;
       fd = nfd;
       i = e + 1;
     }
+    return fd;
+  };
+  auto mkdir_at = [&](const std::string &rel_path) {
+    int fd = open_rel(rel_path, true);
+    ASSERT_GE(fd, 0) << rel_path;
     close(fd);
   };
   auto touch_at = [&](const std::string &rel_dir, const char *name) {
-    int fd = open(r.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    ASSERT_GE(fd, 0);
-    size_t i = 0;
-    while (i < rel_dir.size()) {
-      size_t e = rel_dir.find('/', i);
-      if (e == std::string::npos) e = rel_dir.size();
-      int nfd = openat(fd, rel_dir.substr(i, e - i).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      close(fd);
-      ASSERT_GE(nfd, 0);
-      fd = nfd;
-      i = e + 1;
-    }
+    int fd = open_rel(rel_dir, false);
+    ASSERT_GE(fd, 0) << rel_dir;
     int f = openat(fd, name, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+    close(fd);
     ASSERT_GE(f, 0);
     close(f);
-    close(fd);
   };
   for (int i = 0; i < 25; i++) rel += (i ? "/" : "") + seg;  // over 5000 bytes
   mkdir_at(rel);

@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,13 +160,11 @@ static char *default_ca_dir(const char **why) {
     *why = "HOME is not an absolute path";
     return NULL;
   }
-  struct passwd pw, *res = NULL;
-  char buf[4096];
-  if (getpwuid_r(getuid(), &pw, buf, sizeof buf, &res) == 0 && res != NULL && pw.pw_dir != NULL &&
-      pw.pw_dir[0] == '/')
-    return csb_xasprintf("%s/.csb/proxy", strcmp(pw.pw_dir, "/") == 0 ? "" : pw.pw_dir);
-  *why = "HOME is not set and the user database names no absolute home";
-  return NULL;
+  char *db = csb_os_user_db_home();
+  char *dir = db ? csb_xasprintf("%s/.csb/proxy", strcmp(db, "/") == 0 ? "" : db) : NULL;
+  free(db);
+  if (!dir) *why = "HOME is not set and the user database names no absolute home";
+  return dir;
 }
 
 /* --ready-fd N must name a descriptor open for writing, checked before

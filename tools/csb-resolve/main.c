@@ -11,7 +11,6 @@
 #include "resolve.h"
 
 #if !defined(_WIN32)
-#include <pwd.h>
 #include <unistd.h>
 #endif
 
@@ -89,21 +88,13 @@ static char *env_set(const char *name) {
  * upstream's home_dir, which falls back to this one) reads its homes
  * there, so they are protected as the configuration homes. */
 static char *passwd_home(const rs_ctx *ctx) {
-#if defined(_WIN32)
-  (void)ctx;
-  return NULL;
-#else
   char *v = env_set("HOME");
   int set = v != NULL;
   free(v);
-  if (set) return NULL;
-  struct passwd pw, *res = NULL;
-  char buf[4096];
-  if (getpwuid_r(getuid(), &pw, buf, sizeof buf, &res) != 0 || res == NULL || pw.pw_dir == NULL ||
-      !csb_spath_is_absolute(ctx->style, pw.pw_dir))
-    return NULL;
-  return csb_spath_normalize(ctx->style, pw.pw_dir);
-#endif
+  char *home = set ? NULL : csb_os_user_db_home();
+  char *norm = home ? csb_spath_normalize(ctx->style, home) : NULL;
+  free(home);
+  return norm;
 }
 
 /* The built-in locations of the system layer and the requirements:

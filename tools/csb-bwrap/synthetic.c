@@ -239,13 +239,6 @@ void bw_synth_make_all(bw_fsargs *f) {
   parent_dir_close(&pd);
 }
 
-/* Removes the mount target `path` when it is still what bubblewrap made
- * (an empty directory or file) and no run holds it: a run that mounts
- * onto an existing empty entry (perhaps our mount point) holds a shared
- * lock on it (hold_existing in mounts.c), another user's run included,
- * which our registry does not show; removing the entry would detach that
- * run's mask. 0 when such a run holds it (left for a later run of ours),
- * else 1. */
 /* Whether removals from the directory dfd leave their last close to
  * bw_release_after_exit (asked once per directory). */
 static int defer_in(bw_registry *r, int dfd) {
@@ -260,6 +253,13 @@ static int defer_in(bw_registry *r, int dfd) {
   return r->defer;
 }
 
+/* Removes the mount target `path` when it is still what bubblewrap made
+ * (an empty directory or file) and no run holds it: a run that mounts
+ * onto an existing empty entry (perhaps our mount point) holds a shared
+ * lock on it (hold_existing in mounts.c), another user's run included,
+ * which our registry does not show; removing the entry would detach that
+ * run's mask. 0 when such a run holds it (left for a later run of ours),
+ * else 1. */
 static int remove_if_ours(parent_dir *pd, const char *path, int kind, bw_registry *keep) {
   const char *leaf = NULL;
   int dfd = parent_dir_of(pd, path, &leaf);
@@ -780,31 +780,6 @@ int bw_registry_register(bw_registry *r, const char *dir, const bw_synth *t, siz
   return ok;
 }
 
-static void cleanup_locked(bw_registry *r);
-
-void bw_registry_cleanup(bw_registry *r, const bw_registry_wait *wait) {
-  if (!r || r->lock_fd < 0) return;
-  if (!lock_wait(r->lock_fd, wait)) {
-    /* (the wait ended, or the lock failed: our records and targets stay,
-     * for the sweep of a later run once we are gone) */
-    for (size_t i = 0; i < r->n; i++) free(r->targets[i]);
-    r->n = 0;
-  } else {
-    cleanup_locked(r);
-  }
-  close(r->lock_fd);
-  free(r->targets);
-  free(r->kinds);
-  free(r->dir);
-  int *gone = r->gone_fds;
-  size_t n_gone = r->n_gone, cap_gone = r->cap_gone;
-  memset(r, 0, sizeof *r);
-  r->lock_fd = -1;
-  r->gone_fds = gone;
-  r->n_gone = n_gone;
-  r->cap_gone = cap_gone;
-}
-
 /* bw_registry_cleanup under the lock. */
 static void cleanup_locked(bw_registry *r) {
   records rs;
@@ -830,6 +805,27 @@ static void cleanup_locked(bw_registry *r) {
   records_write(r->lock_fd, &rs);
   records_free(&rs);
   flock(r->lock_fd, LOCK_UN);
+}
+
+void bw_registry_cleanup(bw_registry *r, const bw_registry_wait *wait) {
+  if (!r || r->lock_fd < 0) return;
+  if (!lock_wait(r->lock_fd, wait)) {
+    /* (the wait ended, or the lock failed: our records and targets stay,
+     * for the sweep of a later run once we are gone) */
+    for (size_t i = 0; i < r->n; i++) free(r->targets[i]);
+    r->n = 0;
+  } else {
+    cleanup_locked(r);
+  }
+  close(r->lock_fd);
+  r->lock_fd = -1;
+  free(r->targets);
+  free(r->kinds);
+  free(r->dir);
+  r->targets = NULL;
+  r->kinds = NULL;
+  r->dir = NULL;
+  r->n = 0; /* (gone_fds stay, for bw_release_after_exit) */
 }
 
 const char *bw_registry_change(const char *dir, const struct stat *was) {

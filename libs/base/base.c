@@ -402,6 +402,13 @@ static int read_fd_sized(int fd, const char *name, size_t max_bytes, size_t size
 int csb_read_fd(int fd, const char *name, size_t max_bytes, char **out,
                 size_t *len_out, csb_error *err) {
   struct stat st;
+  /* A descriptor the caller's parent closed (`prog - <&-`): say so rather
+   * than quote read(2)'s EBADF. */
+#if !defined(_WIN32)
+  if (fcntl(fd, F_GETFD) < 0 && errno == EBADF)
+    return csb_error_set(err, "%s: not open (descriptor %d is closed; give the input with `< FILE` or a pipe)",
+                         name, fd);
+#endif
   size_t hint = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size : 0;
   return read_fd_sized(fd, name, max_bytes, hint, 0, out, len_out, err);
 }

@@ -329,6 +329,21 @@ TEST(Fd, ReadFdFromPipe) {
   free(out);
 }
 
+// `csb-bwrap --policy - <&-`: the message says the input is not open.
+TEST(Fd, ReadFdFromAClosedDescriptorSaysSo) {
+  int p[2];
+  ASSERT_EQ(0, pipe(p));
+  close(p[0]);
+  close(p[1]);
+  char *out = nullptr;
+  csb_error err;
+  EXPECT_FALSE(csb_read_fd(p[0], "<stdin>", 100, &out, nullptr, &err));
+  EXPECT_EQ(nullptr, out);
+  EXPECT_EQ(std::string("<stdin>: not open (descriptor ") + std::to_string(p[0]) +
+                " is closed; give the input with `< FILE` or a pipe)",
+            err.msg);
+}
+
 TEST(Buf, JsonStrings) {
   csb_buf b;
   csb_buf_init(&b);

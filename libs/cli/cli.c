@@ -335,6 +335,24 @@ static void finish(csb_cli *cli, int next_index) {
   cli->rest_argv = cli->argv_ + next_index;
 }
 
+/* Records the value of option o; a second value of a single-valued option
+ * is a usage error that quotes both, whichever spellings gave them. */
+static int took_value(csb_cli *cli, const csb_cli_opt *o, const char *value) {
+  if (o->arg != CSB_ARG_REQUIRED) return o->id;
+  size_t i = (size_t)(o - cli->opts);
+  if (i >= CSB_CLI_MAX_OPTS) {
+    csb_cli_error(cli, CSB_EXIT_INTERNAL, "option table longer than %d entries", CSB_CLI_MAX_OPTS);
+    return stop(cli, CSB_EXIT_INTERNAL);
+  }
+  if (cli->given_[i]) {
+    csb_cli_usage_error(cli, "option '--%s' given twice ('%s', then '%s'); give it once", o->name,
+                        cli->given_[i], value);
+    return stop(cli, CSB_EXIT_USAGE);
+  }
+  cli->given_[i] = value;
+  return o->id;
+}
+
 static int long_option(csb_cli *cli, const char *a, const char **arg) {
   const char *name = a + 2;
   const char *eq = strchr(name, '=');
@@ -394,7 +412,7 @@ static int long_option(csb_cli *cli, const char *a, const char **arg) {
       csb_cli_usage_error(cli, "option '--%s' needs a value, not an empty one", o->name);
       return stop(cli, CSB_EXIT_USAGE);
     }
-    return o->id;
+    return took_value(cli, o, *arg);
   }
   csb_cli_usage_error(cli, "unknown option '--%.*s'", (int)nlen, name);
   return stop(cli, CSB_EXIT_USAGE);
@@ -424,7 +442,7 @@ static int short_option(csb_cli *cli, const char **arg) {
       csb_cli_usage_error(cli, "option '-%c' needs a value, not an empty one", c);
       return stop(cli, CSB_EXIT_USAGE);
     }
-    return o->id;
+    return took_value(cli, o, *arg);
   }
   if ((unsigned char)c < 0x20 || (unsigned char)c >= 0x7f)
     csb_cli_usage_error(cli, "unknown option '-\\x%02x'", (unsigned char)c);

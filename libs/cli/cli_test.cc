@@ -21,13 +21,14 @@
 
 namespace {
 
-enum { OPT_POLICY = 1, OPT_VERBOSE, OPT_CD, OPT_DRY };
+enum { OPT_POLICY = 1, OPT_VERBOSE, OPT_CD, OPT_DRY, OPT_ADD };
 
 const csb_cli_opt kOpts[] = {
     {"policy", 'p', CSB_ARG_REQUIRED, OPT_POLICY, "FILE", "policy document"},
     {"verbose", 'v', CSB_ARG_NONE, OPT_VERBOSE, nullptr, "more output"},
     {"cd", 'C', CSB_ARG_REQUIRED, OPT_CD, "DIR", "working directory"},
     {"dry-run", 0, CSB_ARG_NONE, OPT_DRY, nullptr, "do nothing"},
+    {"add", 'a', CSB_ARG_LIST, OPT_ADD, "X", "add X (repeatable)"},
     {nullptr, 0, CSB_ARG_NONE, 0, nullptr, nullptr},
 };
 
@@ -97,19 +98,54 @@ Parsed ParseAll(std::vector<std::string> args) {
 TEST(Cli, LongShortAndPositionals) {
   Parsed p;
   std::string err = Capture(2, [&] {
-    p = ParseAll({"t", "--policy", "a.json", "x", "-v", "--cd=/tmp", "-pb.json", "-vC", "/d",
+    p = ParseAll({"t", "--add", "a", "x", "-v", "--cd=/tmp", "-ab", "-vpP", "--add=c",
                   "--dry-run", "y"});
   });
   EXPECT_EQ(err, "");
   ASSERT_EQ(p.last, CSB_CLI_END);
   std::vector<std::pair<int, std::string>> want = {
-      {OPT_POLICY, "a.json"}, {CSB_CLI_POSITIONAL, "x"}, {OPT_VERBOSE, "<null>"},
-      {OPT_CD, "/tmp"},       {OPT_POLICY, "b.json"},    {OPT_VERBOSE, "<null>"},
-      {OPT_CD, "/d"},         {OPT_DRY, "<null>"},       {CSB_CLI_POSITIONAL, "y"},
+      {OPT_ADD, "a"},      {CSB_CLI_POSITIONAL, "x"}, {OPT_VERBOSE, "<null>"},
+      {OPT_CD, "/tmp"},    {OPT_ADD, "b"},            {OPT_VERBOSE, "<null>"},
+      {OPT_POLICY, "P"},   {OPT_ADD, "c"},            {OPT_DRY, "<null>"},
+      {CSB_CLI_POSITIONAL, "y"},
   };
   EXPECT_EQ(p.items, want);
   EXPECT_TRUE(p.rest.empty());
   EXPECT_EQ(p.has_dashdash, 0);
+}
+
+// Which of two policies was meant? A single-valued option given twice is
+// refused, however each occurrence is spelled; flags may repeat.
+TEST(Cli, SingleValuedOptionsGivenTwiceAreUsageErrors) {
+  const std::vector<std::vector<std::string>> cases = {
+      {"t", "--policy", "a.json", "--policy", "b.json"},
+      {"t", "--policy=a.json", "-pb.json"},
+      {"t", "-p", "a.json", "-v", "x", "--policy", "b.json"},
+      {"t", "-vpa.json", "--policy=b.json", "--", "cmd"},
+  };
+  for (const auto &args : cases) {
+    Parsed p;
+    std::string err = Capture(2, [&] { p = ParseAll(args); });
+    EXPECT_EQ(p.last, CSB_CLI_STOP) << args[1];
+    EXPECT_EQ(p.exit_code, CSB_EXIT_USAGE) << args[1];
+    EXPECT_EQ(err, "csb-test: error: option '--policy' given twice ('a.json', then 'b.json'); "
+                   "give it once\nTry 'csb-test --help'.\n");
+    // Nothing after the second occurrence was handed out.
+    for (const auto &item : p.items) EXPECT_NE(item.second, "b.json");
+  }
+  // The same value twice is still two occurrences.
+  Parsed p;
+  std::string err = Capture(2, [&] { p = ParseAll({"t", "-C", "/d", "-C", "/d"}); });
+  EXPECT_EQ(p.exit_code, CSB_EXIT_USAGE);
+  EXPECT_NE(err.find("option '--cd' given twice ('/d', then '/d')"), std::string::npos) << err;
+  // Flags and list options repeat; a parser started afresh forgets.
+  err = Capture(2, [&] { p = ParseAll({"t", "-vv", "--verbose", "-a1", "-a", "1", "--add=1", "-p", "x"}); });
+  EXPECT_EQ(err, "");
+  ASSERT_EQ(p.last, CSB_CLI_END);
+  EXPECT_EQ(p.items.size(), 7u);
+  err = Capture(2, [&] { p = ParseAll({"t", "-p", "x"}); });
+  EXPECT_EQ(err, "");
+  EXPECT_EQ(p.last, CSB_CLI_END);
 }
 
 TEST(Cli, DashDashStopsParsing) {

@@ -57,8 +57,14 @@ int csb_exit_for_exec_errno(int err);
 typedef enum {
   CSB_ARG_NONE = 0,  /* flag */
   CSB_ARG_REQUIRED,  /* --name VALUE, --name=VALUE, -n VALUE, -nVALUE; an empty VALUE is a
-                        usage error (an unset shell variable must not name the cwd) */
+                        usage error (an unset shell variable must not name the cwd), and so
+                        is a second occurrence (which of two policies was meant?) */
+  CSB_ARG_LIST,      /* a value like CSB_ARG_REQUIRED, repeatable: every occurrence is
+                        returned in order */
 } csb_arg_kind;
+
+/* Most options a table may hold (csb_cli_next stops with 70 beyond it). */
+#define CSB_CLI_MAX_OPTS 64
 
 /* One option. The table handed to csb_cli_init ends with an entry whose
  * `name` is NULL. `id` must be >= 0 and is returned by csb_cli_next. */
@@ -94,6 +100,7 @@ typedef struct csb_cli {
   char **argv_;
   int index_;
   const char *short_next_;
+  const char *given_[CSB_CLI_MAX_OPTS]; /* value of each CSB_ARG_REQUIRED option seen */
 } csb_cli;
 
 /* Prepares a parser over argv[1..argc-1]. All strings are borrowed and must
@@ -105,7 +112,8 @@ void csb_cli_init(csb_cli *cli, const char *tool, const char *synopsis,
 /* Returns the id of the next option (and its value in *arg, or NULL),
  * CSB_CLI_POSITIONAL with *arg set, CSB_CLI_END when the arguments are
  * exhausted or "--" was reached, or CSB_CLI_STOP after handling --help
- * (exit 0), --version (exit 0) or a usage error (exit 64, message printed).
+ * (exit 0), --version (exit 0) or a usage error (exit 64, message printed;
+ * a CSB_ARG_REQUIRED option given twice is one). Flags may be repeated.
  * Positionals and options may be interleaved before "--". The common
  * options --help, --version and --error-format=text|json are built in. */
 int csb_cli_next(csb_cli *cli, const char **arg);

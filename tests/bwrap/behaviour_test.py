@@ -3045,6 +3045,30 @@ def policy_dash_reads_stdin(t):
 
 
 @case
+def policy_given_twice_is_64_and_runs_nothing(t):
+    if CODEX:
+        raise Skip("csb command line")
+    wide = os.path.join(t.base, "wide.json")
+    shutil.copyfile(t.policy([(t.ws, "write")], minimal=True), wide)
+    narrow = t.policy([(t.ws, "read")], minimal=True)
+    rc, out, err = run_raw(t, ["--policy", narrow, "-p", wide, "--", "/bin/sh", "-c", "printf x > f"], "")
+    eq((rc, out), (64, ""))
+    contains(err, "csb-bwrap: error: option '--policy' given twice ('%s', then '%s'); give it once"
+             % (narrow, wide))
+    eq(os.path.exists(os.path.join(t.ws, "f")), False)
+
+
+@case
+def policy_from_closed_stdin_says_it_is_closed(t):
+    if CODEX:
+        raise Skip("csb command line")
+    p = subprocess.run([t.bin, "--policy", "-", "--", "true"], cwd=t.ws, stdin=subprocess.DEVNULL,
+                       capture_output=True, text=True, timeout=TIMEOUT, preexec_fn=lambda: os.close(0))
+    eq((p.returncode, p.stdout), (65, ""))
+    contains(p.stderr, "csb-bwrap: error: <stdin>: not open (descriptor 0 is closed")
+
+
+@case
 def policy_file_leaves_stdin_to_the_command(t):
     if CODEX:
         raise Skip("csb command line")

@@ -346,8 +346,12 @@ class Proxy:
         if hosts is not False:  # False: the system's resolver
             cmd += ["--hosts-file", self.hosts]
         cmd += ["--audit", self.audit_path, "--ca-dir", self.ca_dir,
-                "--upstream-ca", upstream_ca or os.path.join(CERTS, "ca.pem"), "--listen", "127.0.0.1:0",
-                "--socks-listen", "127.0.0.1:0", "--print-env", "--format", "json", "-v"]
+                "--upstream-ca", upstream_ca or os.path.join(CERTS, "ca.pem"), "--print-env", "--format", "json", "-v"]
+        # Single-valued options are given once: a test's own listener
+        # replaces the default one.
+        for opt, default in (("--listen", "127.0.0.1:0"), ("--socks-listen", "127.0.0.1:0")):
+            if not any(a == opt or a.startswith(opt + "=") for a in args):
+                cmd += [opt, default]
         cmd += list(args)
         r, w = os.pipe()
         cmd += ["--ready-fd", str(w)]

@@ -62,7 +62,7 @@ static const csb_cli_opt k_opts[] = {
     {"format", 0, CSB_ARG_REQUIRED, OPT_FORMAT, "sh|json", "format of --print-env (default sh)"},
     {"ready-fd", 0, CSB_ARG_REQUIRED, OPT_READY_FD, "N", "write the listener addresses to fd N when ready"},
     {"audit", 0, CSB_ARG_REQUIRED, OPT_AUDIT, "FILE|fd:N", "append one JSON line per policy decision"},
-    {"audit-meta", 0, CSB_ARG_REQUIRED, OPT_AUDIT_META, "KEY=VALUE", "metadata field for audit events"},
+    {"audit-meta", 0, CSB_ARG_LIST, OPT_AUDIT_META, "KEY=VALUE", "metadata field for audit events (repeatable)"},
     {"decider", 0, CSB_ARG_REQUIRED, OPT_DECIDER, "CMD", "ask CMD (JSON lines) about hosts not on the lists"},
     {"decider-timeout", 0, CSB_ARG_REQUIRED, OPT_DECIDER_TIMEOUT, "TIME", "deny when no answer in time (30s)"},
     {"hosts-file", 0, CSB_ARG_REQUIRED, OPT_HOSTS_FILE, "FILE", "resolve names from FILE only, never DNS"},

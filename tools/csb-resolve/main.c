@@ -41,8 +41,8 @@ enum {
 
 static const csb_cli_opt opts[] = {
     {"cd", 'C', CSB_ARG_REQUIRED, OPT_CD, "DIR", "working directory (default: the current one)"},
-    {"add-dir", 0, CSB_ARG_REQUIRED, OPT_ADD_DIR, "DIR", "extra workspace root (repeatable)"},
-    {"config", 'c', CSB_ARG_REQUIRED, OPT_CONFIG, "KEY=VALUE",
+    {"add-dir", 0, CSB_ARG_LIST, OPT_ADD_DIR, "DIR", "extra workspace root (repeatable)"},
+    {"config", 'c', CSB_ARG_LIST, OPT_CONFIG, "KEY=VALUE",
      "override a configuration value (TOML, else a string; repeatable)"},
     {"permissions-profile", 'P', CSB_ARG_REQUIRED, OPT_PROFILE, "NAME",
      "select a permissions profile (skips requirements unless --include-managed-config)"},

@@ -30,7 +30,7 @@ static const csb_cli_opt opts[] = {
     {"print-profile", 0, CSB_ARG_NONE, OPT_PRINT_PROFILE, NULL, "print the SBPL profile and exit"},
     {"print-argv", 0, CSB_ARG_NONE, OPT_PRINT_ARGV, NULL,
      "print the sandbox-exec argv (with -- CMD, if given) as JSON and exit"},
-    {"allow-unix-socket", 0, CSB_ARG_REQUIRED, OPT_UNIX_SOCKET, "PATH",
+    {"allow-unix-socket", 0, CSB_ARG_LIST, OPT_UNIX_SOCKET, "PATH",
      "also allow Unix sockets at or below PATH (repeatable)"},
     {"log-denials", 0, CSB_ARG_NONE, OPT_LOG_DENIALS, NULL,
      "macOS: collect sandbox denials with `log stream` and print them after CMD"},

@@ -592,12 +592,14 @@ static int write_root(gen *g, size_t i, csb_buf *allow, csb_buf *anchors) {
   for (size_t k = 0; k < v->n_writable; k++) {
     const csb_writable_root *o = &v->writable[k];
     for (size_t j = 0; j < o->read_only_subpaths.len; j++) {
-      const char *x = o->read_only_subpaths.items[j];
-      if (k == i || csb_path_is_strictly_under(w->root, x)) {
-        push_unique(&ex, x);
+      /* Where Seatbelt sees it: a gitdir: target is spelled as the `.git`
+       * file spells it, /tmp/... for /private/tmp/... too. */
+      char *lx = csb_sbpl_dealias(g->h, o->read_only_subpaths.items[j]);
+      if (k == i || csb_path_is_strictly_under(root, lx)) {
+        push_unique(&ex, lx);
+        free(lx);
         continue;
       }
-      char *lx = csb_sbpl_dealias(g->h, x);
       char *cx = csb_sbpl_canonical(g->h, lx);
       if (strcmp(cx, lx) != 0 && csb_path_is_under(root, cx)) push_unique(&ex, cx);
       free(cx);
@@ -664,7 +666,7 @@ static int write_root(gen *g, size_t i, csb_buf *allow, csb_buf *anchors) {
    * command could remove the link (only directories above carve-outs are
    * kept in place) and point the path elsewhere. */
   for (size_t j = 0; j < ex.len && ok; j++) {
-    if (!csb_path_is_strictly_under(w->root, ex.items[j])) continue;
+    if (!csb_path_is_strictly_under(root, ex.items[j])) continue;
     char *lx = csb_sbpl_dealias(g->h, ex.items[j]);
     char *cx = csb_sbpl_canonical(g->h, lx);
     char *m = strcmp(cx, lx) != 0 ? creatable_detour(g, lx, cx) : NULL;

@@ -31,6 +31,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <map>
 #include <memory>
 #include <random>
 #include <set>
@@ -691,6 +692,130 @@ TEST(UnixSockets, DotDotAfterSymlinkResolvesLikeTheKernel) {
   csb_policy_view_free(v);
   csb_policy_free(p);
   (void)!system(("rm -rf '" + t + "'").c_str());
+}
+
+}  // namespace
+
+namespace {
+
+// A Mac in miniature: /tmp, /var and /etc lead to /private/..., and the
+// paths of `dirs` and `files` (as the kernel reports them, below /private)
+// exist, without symlinks of their own. Serves both the generator's host
+// facts and libs/policy's probe (which reads `.git` files).
+struct MiniMac {
+  std::set<std::string> dirs, files;
+  std::map<std::string, std::string> content;
+
+  static std::string Dealias(const std::string &p) {
+    for (const char *a : {"/etc", "/tmp", "/var"}) {
+      size_t n = strlen(a);
+      if (p.compare(0, n, a) == 0 && (p.size() == n || p[n] == '/')) return "/private" + p;
+    }
+    return p;
+  }
+  bool Exists(const std::string &p) const {
+    std::string d = Dealias(p);
+    return d == "/" || dirs.count(d) > 0 || files.count(d) > 0;
+  }
+
+  static const MiniMac &Of(const void *ctx) { return *static_cast<const MiniMac *>(ctx); }
+  static char *Alias(const void *, const char *path) {
+    std::string d = Dealias(path);
+    return d == path ? nullptr : strdup(d.c_str());
+  }
+  static csb_sbpl_kind Kind(const void *ctx, const char *path) {
+    const MiniMac &m = Of(ctx);
+    std::string d = Dealias(path);
+    if (d == "/" || m.dirs.count(d)) return CSB_SBPL_DIR;
+    return m.files.count(d) ? CSB_SBPL_OTHER : CSB_SBPL_MISSING;
+  }
+  static char *Realpath(const void *ctx, const char *path) {
+    return Of(ctx).Exists(path) ? strdup(Dealias(path).c_str()) : nullptr;
+  }
+  static int Nested(const void *, const char *, char **link, csb_error *) {
+    *link = nullptr;
+    return 1;
+  }
+  static char *Readlink(const void *, const char *) { return nullptr; }
+  static int Links(const void *, const char *, int, csb_strv *, csb_error *) { return 1; }
+
+  static void Stat(void *ctx, const char *path, csb_probe_stat *st) {
+    const MiniMac &m = Of(ctx);
+    std::string d = Dealias(path);
+    st->exists = m.Exists(path);
+    st->is_dir = d == "/" || m.dirs.count(d) > 0;
+    st->is_file = m.files.count(d) > 0;
+  }
+  static char *ReadFile(void *ctx, const char *path, size_t max, size_t *len) {
+    const MiniMac &m = Of(ctx);
+    auto it = m.content.find(Dealias(path));
+    if (it == m.content.end()) return nullptr;
+    std::string s = it->second.substr(0, max);
+    *len = s.size();
+    return strdup(s.c_str());
+  }
+  static char *Effective(void *ctx, const char *path) {
+    (void)ctx;
+    return strdup(Dealias(path).c_str());
+  }
+
+  csb_sbpl_host host() const {
+    return {this, Alias, Kind, Realpath, Nested, Readlink, Links};
+  }
+  csb_policy_probe probe() const {
+    return {const_cast<MiniMac *>(this), Stat, ReadFile, Effective};
+  }
+};
+
+// Writable roots /tmp/a and /tmp/b; /tmp/a/.git points at a gitdir below
+// /tmp/b, spelled through the /tmp alias. git, run later outside the
+// sandbox, takes hooks and config from there: the write rule of /tmp/b
+// must exclude it wherever Seatbelt sees it (/private/tmp/b/gd).
+TEST(Aliases, GitdirTargetSpelledThroughAnAliasStaysReadOnly) {
+  MiniMac m;
+  m.dirs = {"/private", "/private/tmp", "/private/tmp/a", "/private/tmp/b", "/private/tmp/b/gd"};
+  m.files = {"/private/tmp/a/.git"};
+  m.content["/private/tmp/a/.git"] = "gitdir: /tmp/b/gd\n";
+  csb_sbpl_host host = m.host();
+  csb_policy_probe probe = m.probe();
+  csb_policy *doc = csb_policy_new(CSB_PLATFORM_MACOS, "/tmp/a");
+  csb_policy_set_probe(doc, &probe);
+  csb_policy_add_workspace_root(doc, "/tmp/a", "cwd");
+  csb_policy_add_entry(doc, "/", CSB_ACCESS_READ, ":root", 0, 0);
+  csb_policy_add_entry(doc, "/tmp/a", CSB_ACCESS_WRITE, ":workspace_roots", 0, 0);
+  csb_policy_add_entry(doc, "/tmp/b", CSB_ACCESS_WRITE, "b", 0, 0);
+  csb_policy_canonicalize(doc);
+  csb_policy *p = csb_sbpl_policy_dealias(doc, &host);
+  csb_policy_view *v = nullptr;
+  csb_error err;
+  csb_error_clear(&err);
+  ASSERT_TRUE(csb_policy_view_build(p, &v, &err)) << err.msg;
+  csb_sbpl_profile *prof = nullptr;
+  ASSERT_TRUE(csb_sbpl_generate(p, v, &host, nullptr, &prof, &err)) << err.msg;
+  std::vector<const char *> params(prof->params.items, prof->params.items + prof->params.len);
+  char perr[1024] = "";
+  sbpl_program *prog = sbpl_parse(prof->text, perr, sizeof perr);
+  ASSERT_NE(prog, nullptr) << perr;
+  ASSERT_TRUE(sbpl_check(prog, params.data(), params.size(), perr, sizeof perr)) << perr;
+  std::string all;
+  for (const char *q : params) all += std::string(q) + "\n";
+  const std::vector<std::pair<std::string, bool>> cases = {
+      {"/private/tmp/b/gd/config", false}, {"/private/tmp/b/gd/hooks/pre-commit", false},
+      {"/private/tmp/b/gd", false},        {"/private/tmp/a/.git", false},
+      {"/private/tmp/b/x", true},          {"/private/tmp/a/x", true},
+  };
+  for (const auto &c : cases) {
+    sbpl_decision d;
+    sbpl_decide(prog, params.data(), params.size(), "file-write-data", c.first.c_str(),
+                "REGULAR-FILE", &d);
+    EXPECT_EQ(d.allowed != 0, c.second) << c.first << " (rule " << d.rule << ")\n"
+                                        << prof->text << all;
+  }
+  sbpl_free(prog);
+  csb_sbpl_profile_free(prof);
+  csb_policy_view_free(v);
+  csb_policy_free(p);
+  csb_policy_free(doc);
 }
 
 }  // namespace

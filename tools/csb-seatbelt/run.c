@@ -172,6 +172,7 @@ typedef struct logger {
   int fd;
   csb_buf pending;
   int ready;
+  int overlong; /* dropping the rest of a line longer than MAX_LINE */
 } logger;
 
 static long now_ms(void) {
@@ -201,13 +202,19 @@ static int logger_read(logger *lg, csb_sbpl_denials *out) {
   size_t start = 0;
   for (size_t i = 0; i < lg->pending.len; i++) {
     if (lg->pending.data[i] != '\n') continue;
-    on_line(lg, lg->pending.data + start, i - start, out);
+    /* The end of an overlong line is dropped with the rest of it, not
+     * taken for a line of its own. */
+    if (!lg->overlong) on_line(lg, lg->pending.data + start, i - start, out);
+    lg->overlong = 0;
     start = i + 1;
   }
   memmove(lg->pending.data, lg->pending.data + start, lg->pending.len - start);
   lg->pending.len -= start;
   lg->pending.data[lg->pending.len] = '\0';
-  if (lg->pending.len > MAX_LINE) csb_buf_reset(&lg->pending); /* drop an overlong line */
+  if (lg->overlong || lg->pending.len > MAX_LINE) { /* drop an overlong line */
+    csb_buf_reset(&lg->pending);
+    lg->overlong = 1;
+  }
   return 1;
 }
 

@@ -307,6 +307,34 @@ static char *deepest_real(const csb_sbpl_host *h, char *p, size_t *rest_at) {
   }
 }
 
+/* Where the symlink target `t`, read in the canonical directory `dir`,
+ * leads as the kernel resolves it: a ".." goes to the real parent of what
+ * precedes it (`lnk/../x` with lnk -> /a/b is /a/x), not lexically back to
+ * `dir`. */
+static char *link_target_path(const csb_sbpl_host *h, const char *dir, const char *t) {
+  char *cur = csb_xstrdup(t[0] == '/' ? "/" : dir);
+  for (const char *c = t; *c != '\0';) {
+    size_t n = strcspn(c, "/");
+    if (n == 2 && c[0] == '.' && c[1] == '.') {
+      char *real = h->realpath(h->ctx, cur);
+      char *d = real != NULL ? real : csb_sbpl_dealias(h, cur);
+      char *up = csb_path_parent(d);
+      free(d);
+      free(cur);
+      cur = up != NULL ? up : csb_xstrdup("/");
+    } else if (n > 0 && !(n == 1 && c[0] == '.')) {
+      char *part = csb_xstrndup(c, n);
+      char *next = csb_path_join(cur, part);
+      free(part);
+      free(cur);
+      cur = next;
+    }
+    c += n;
+    while (*c == '/') c++;
+  }
+  return cur;
+}
+
 char *csb_sbpl_canonical(const csb_sbpl_host *h, const char *path) {
   char *p = csb_sbpl_dealias(h, path);
   for (int hops = 0;; hops++) {
@@ -333,7 +361,7 @@ char *csb_sbpl_canonical(const csb_sbpl_host *h, const char *path) {
       free(p);
       return out;
     }
-    char *base = csb_path_join(real, target);
+    char *base = link_target_path(h, real, target);
     char *next = rest[n] != '\0' ? csb_path_join(base, rest + n + 1) : csb_xstrdup(base);
     free(base);
     free(target);

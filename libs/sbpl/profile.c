@@ -532,6 +532,88 @@ static char *creatable_detour(gen *g, const char *link, const char *resolved) {
   return m;
 }
 
+/* The first symlink inside a writable root that the symlinked carve-out
+ * `link` resolves through (`.codex -> data/codex` with `data -> real`,
+ * `data` inside a writable root), or NULL. `link` itself is read-only,
+ * but the sandboxed command could replace that symlink (only directories
+ * above carve-outs are kept in place) and send the carve-out anywhere its
+ * rules do not name. Links outside the writable roots are followed, for
+ * at most CSB_PATH_MAX_SYMLINKS of them. */
+static char *replaceable_link(gen *g, const char *link) {
+  const csb_sbpl_host *h = g->h;
+  char *t = h->readlink(h->ctx, link);
+  if (t == NULL) return NULL;
+  char *cur = t[0] == '/' ? csb_xstrdup("/") : csb_path_parent(link);
+  char *found = NULL;
+  /* The components still to walk: `rest` (a path, owned), from `at` on. */
+  char *rest = t;
+  const char *at = rest;
+  for (int hops = 0; cur != NULL && found == NULL;) {
+    while (*at == '/') at++;
+    if (*at == '\0') break;
+    size_t n = strcspn(at, "/");
+    if (n == 2 && at[0] == '.' && at[1] == '.') {
+      char *real = h->realpath(h->ctx, cur);
+      char *d = real != NULL ? real : csb_sbpl_dealias(h, cur);
+      char *up = csb_path_parent(d);
+      free(d);
+      free(cur);
+      cur = up != NULL ? up : csb_xstrdup("/");
+      at += n;
+      continue;
+    }
+    if (n == 1 && at[0] == '.') {
+      at += n;
+      continue;
+    }
+    char *next = join_component(csb_xstrdup(cur), at, n);
+    char *d = csb_sbpl_dealias(h, next);
+    free(next);
+    next = d;
+    at += n;
+    char *lt = h->readlink(h->ctx, next);
+    if (lt == NULL) {
+      free(cur);
+      cur = next;
+      continue;
+    }
+    if (in_writable_root(g, next)) {
+      found = next;
+      free(lt);
+      break;
+    }
+    if (++hops > CSB_PATH_MAX_SYMLINKS) {
+      free(next);
+      free(lt);
+      break;
+    }
+    /* Follow it: its target, then what was left after it (not joined
+     * lexically: a ".." there is resolved as the walk goes). */
+    char *more = csb_xasprintf("%s%s", lt, at);
+    if (lt[0] == '/') {
+      free(cur);
+      cur = csb_xstrdup("/");
+    }
+    free(lt);
+    free(next);
+    free(rest);
+    rest = more;
+    at = rest;
+  }
+  free(cur);
+  free(rest);
+  return found;
+}
+
+static int replaceable_error(gen *g, const char *path, const char *resolved, const char *via) {
+  return csb_error_set(g->err,
+                       "read-only path `%s` is a symlink leading to `%s` through the symlink "
+                       "`%s` inside a writable root: the sandboxed command could replace that "
+                       "link and point the path elsewhere, so csb-seatbelt refuses it; replace "
+                       "`%s` with a directory, or point the path at its resolved target",
+                       path, resolved, via, via);
+}
+
 static int detour_error(gen *g, const char *path, const char *resolved, const char *missing) {
   return csb_error_set(g->err,
                        "read-only path `%s` is a symlink leading to `%s` through the missing "
@@ -616,6 +698,9 @@ static int write_root(gen *g, size_t i, csb_buf *allow, csb_buf *anchors) {
         char *cy = csb_sbpl_canonical(g->h, y);
         char *m = k == i && ok ? creatable_detour(g, y, cy) : NULL;
         if (m != NULL) ok = detour_error(g, y, cy, m);
+        char *rl = k == i && ok ? replaceable_link(g, y) : NULL;
+        if (rl != NULL) ok = replaceable_error(g, y, cy, rl);
+        free(rl);
         if (strcmp(cy, y) != 0 && csb_path_is_under(root, cy)) push_unique(&ex, cy);
         free(m);
         free(cy);
@@ -671,6 +756,9 @@ static int write_root(gen *g, size_t i, csb_buf *allow, csb_buf *anchors) {
     char *cx = csb_sbpl_canonical(g->h, lx);
     char *m = strcmp(cx, lx) != 0 ? creatable_detour(g, lx, cx) : NULL;
     if (m != NULL) ok = detour_error(g, ex.items[j], cx, m);
+    char *rl = ok && strcmp(cx, lx) != 0 ? replaceable_link(g, lx) : NULL;
+    if (rl != NULL) ok = replaceable_error(g, ex.items[j], cx, rl);
+    free(rl);
     free(m);
     free(cx);
     free(lx);

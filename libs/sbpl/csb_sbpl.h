@@ -184,7 +184,8 @@ void csb_sbpl_denials_free(csb_sbpl_denials *d);
 void csb_sbpl_denials_add(csb_sbpl_denials *d, csb_sbpl_denial *rec);
 /* The report for the processes in `pids`: "\n=== Sandbox denials ===\n"
  * then "(NAME) CAPABILITY" lines, deduplicated in arrival order, or
- * "None found.". Caller frees. */
+ * "None found."; controls and bytes that are not UTF-8 in NAME and
+ * CAPABILITY are shown as the text \xHH. Caller frees. */
 char *csb_sbpl_denials_report(const csb_sbpl_denials *d, const long *pids, size_t npids);
 
 #ifdef __cplusplus

@@ -104,6 +104,26 @@ void csb_sbpl_denials_add(csb_sbpl_denials *d, csb_sbpl_denial *rec) {
   memset(rec, 0, sizeof *rec);
 }
 
+/* Appends s with the bytes a terminal would act on (every C0 control,
+ * newline included, DEL, C1 such as the one-byte CSI) and those that are
+ * not UTF-8 written as the text \xHH: a path the sandboxed command chose
+ * can neither start a line of its own nor drive the user's terminal. */
+static void put_inert(csb_buf *b, const char *s) {
+  size_t n = strlen(s);
+  for (size_t i = 0; i < n;) {
+    uint32_t cp = 0;
+    size_t len = csb_utf8_decode(s + i, n - i, &cp, NULL);
+    if (len != 0 && cp >= 0x20 && !(cp >= 0x7f && cp < 0xa0)) {
+      csb_buf_append(b, s + i, len);
+      i += len;
+      continue;
+    }
+    for (size_t k = 0; k < (len ? len : 1); k++)
+      csb_buf_printf(b, "\\x%02x", (unsigned char)s[i + k]);
+    i += len ? len : 1;
+  }
+}
+
 char *csb_sbpl_denials_report(const csb_sbpl_denials *d, const long *pids, size_t npids) {
   csb_buf b;
   csb_buf_init(&b);
@@ -122,7 +142,11 @@ char *csb_sbpl_denials_report(const csb_sbpl_denials *d, const long *pids, size_
       seen = otracked && strcmp(o->name, r->name) == 0 && strcmp(o->capability, r->capability) == 0;
     }
     if (seen) continue;
-    csb_buf_printf(&b, "(%s) %s\n", r->name, r->capability);
+    csb_buf_putc(&b, '(');
+    put_inert(&b, r->name);
+    csb_buf_puts(&b, ") ");
+    put_inert(&b, r->capability);
+    csb_buf_putc(&b, '\n');
     shown++;
   }
   if (shown == 0) csb_buf_puts(&b, "None found.\n");

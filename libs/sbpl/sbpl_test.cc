@@ -182,6 +182,12 @@ TEST(Denials, ReportFiltersAndDeduplicates) {
   long pids[] = {10, 11};
   EXPECT_EQ(Take(csb_sbpl_denials_report(&c, pids, 2)),
             "\n=== Sandbox denials ===\n(cat) file-read-data /a\n(sh) file-write-create /c\n");
+  // What the sandboxed command chose (names, paths) cannot forge a line or
+  // reach the terminal: controls, C1 and bytes that are not UTF-8 are shown.
+  add("e\x1b[2Jvil", 10, "file-read-data /x\n(cat) file-read-data /forged\xc2\x9b" "1m\xff/\xc3\xa9");
+  EXPECT_EQ(Take(csb_sbpl_denials_report(&c, pids, 2)),
+            "\n=== Sandbox denials ===\n(cat) file-read-data /a\n(sh) file-write-create /c\n"
+            "(e\\x1b[2Jvil) file-read-data /x\\x0a(cat) file-read-data /forged\\xc2\\x9b1m\\xff/\xc3\xa9\n");
   long other[] = {5};
   EXPECT_EQ(Take(csb_sbpl_denials_report(&c, other, 1)), "\n=== Sandbox denials ===\nNone found.\n");
   csb_sbpl_denials_free(&c);

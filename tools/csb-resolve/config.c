@@ -50,6 +50,34 @@ static rs_layer *new_layer(rs_ctx *ctx) {
   return l;
 }
 
+/* Keys a project layer may not set (upstream's PROJECT_LOCAL_CONFIG_DENYLIST):
+ * project configuration comes with the repository's contents. Of these,
+ * `profile` and `profiles` matter here: honoured, a project could select
+ * a `[profiles.x] sandbox_mode` of its own over the `profile` the user
+ * chose. */
+static const char *const project_denylist[] = {
+    "openai_base_url", "chatgpt_base_url", "apps_mcp_product_sku", "model_provider",
+    "model_providers", "notify", "profile", "profiles",
+    "experimental_realtime_webrtc_call_base_url", "experimental_realtime_ws_base_url", "otel"};
+
+/* Drops the denylisted keys from a project layer's tree, with upstream's
+ * warning naming them. */
+static void strip_project_denylist(rs_ctx *ctx, const char *path, csb_toml_value *tree) {
+  csb_buf names = {0};
+  for (size_t i = 0; i < CSB_ARRAY_LEN(project_denylist); i++) {
+    csb_toml_value *v = csb_toml_table_take(tree, project_denylist[i], strlen(project_denylist[i]));
+    if (v == NULL) continue;
+    csb_toml_value_free(v);
+    csb_buf_printf(&names, "%s%s", names.len ? ", " : "", project_denylist[i]);
+  }
+  if (names.len > 0)
+    csb_strv_pushf(&ctx->load_warnings,
+                   "Ignored unsupported project-local config keys in %s: %s. If you want these "
+                   "settings to apply, manually set them in your user-level config.toml.",
+                   path, names.data);
+  csb_buf_free(&names);
+}
+
 /* Reads one TOML file as a layer. A missing file is not an error (returns
  * 1 without adding a layer); anything else that goes wrong is (exit 78). */
 static int load_file_layer(rs_ctx *ctx, const char *path, int is_project, int is_explicit,
@@ -84,6 +112,7 @@ static int load_file_layer(rs_ctx *ctx, const char *path, int is_project, int is
     free(text);
     return 0;
   }
+  if (is_project) strip_project_denylist(ctx, path, tree);
   rs_layer *l = new_layer(ctx);
   l->name = csb_xstrdup(path);
   l->base_dir = rs_dir_of(ctx, path);
@@ -637,6 +666,7 @@ void rs_ctx_free(rs_ctx *ctx) {
   csb_strv_free(&ctx->add_dirs);
   csb_strv_free(&ctx->overrides);
   csb_strv_free(&ctx->managed_deny);
+  csb_strv_free(&ctx->load_warnings);
   free(ctx->managed_deny_source);
   csb_policy_free(ctx->policy);
 }

@@ -220,6 +220,8 @@ static int resolve(rs_ctx *ctx) {
   int rc = rs_config_load(ctx);
   if (rc) return rc;
   ctx->policy = csb_policy_new(csb_platform_host(), ctx->cwd);
+  for (size_t i = 0; i < ctx->load_warnings.len; i++)
+    csb_strv_push(&ctx->policy->warnings, ctx->load_warnings.items[i]);
   int landlock = 0;
   if (rs_get_bool(ctx->merged, "features.use_legacy_landlock", &landlock)) ctx->want_landlock = landlock;
   rs_profile prof;
@@ -281,6 +283,7 @@ int rs_main(int argc, char **argv) {
   csb_strv_init(&ctx.add_dirs);
   csb_strv_init(&ctx.overrides);
   csb_strv_init(&ctx.managed_deny);
+  csb_strv_init(&ctx.load_warnings);
   const char *cd = NULL, *codex_home = NULL, *check = NULL, *access = "read";
   int explain = 0, id;
   const char *arg = NULL;

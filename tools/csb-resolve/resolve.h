@@ -80,6 +80,7 @@ typedef struct rs_ctx {
   csb_strv managed_deny;
   char *managed_deny_source;
   size_t n_warned;           /* warnings already printed to stderr */
+  csb_strv load_warnings;    /* raised while reading the layers, before the policy exists */
 } rs_ctx;
 
 /* Reads the system and user layers, decides trust, adds the trusted project

@@ -381,40 +381,72 @@ static char *worktree_main_root(const rs_ctx *ctx, const char *dir, const char *
   return main_root;
 }
 
-/* The nearest ancestor of `dir` (itself included) holding a `.git`, where
- * project layers start; for a worktree (`.git` file pointing into
- * `<main>/.git/worktrees/...`) the main repository's root. NULL when there
- * is none. *trust_root is the root whose trust entry applies to `dir`
- * (reference §6.2): that ancestor when its `.git` is a directory, the
- * main repository for a worktree's `.git` file, and none for a `.git`
- * file that is not a worktree's pointer. */
-static char *git_root(const rs_ctx *ctx, const char *dir, char **trust_root) {
-  *trust_root = NULL;
+/* The root whose trust entry applies to `dir` after its own (upstream's
+ * resolve_root_git_project_for_trust, reference §6.2): the nearest
+ * ancestor of `dir` (itself included) holding a `.git`, when that is a
+ * directory; for a worktree's `.git` file (pointing into
+ * `<main>/.git/worktrees/...`) the main repository; none for a `.git` file
+ * that is not a worktree's pointer, nor without a `.git`. */
+static char *git_trust_root(const rs_ctx *ctx, const char *dir) {
   char *cur = csb_xstrdup(dir);
   for (;;) {
     char *dotgit = rs_join(ctx, cur, ".git");
     csb_file_type t;
     int found = csb_os_file_type(dotgit, 0, &t);
+    char *root = NULL;
     if (found) {
       csb_file_type ft;
-      if (csb_os_file_type(dotgit, 1, &ft) && ft == CSB_FILE_DIR) {
-        *trust_root = csb_xstrdup(cur);
-      } else if (t == CSB_FILE_REGULAR) {
-        char *main_root = worktree_main_root(ctx, cur, dotgit);
-        if (main_root != NULL) {
-          free(cur);
-          cur = main_root;
-          *trust_root = csb_xstrdup(cur);
-        }
-      }
+      if (csb_os_file_type(dotgit, 1, &ft) && ft == CSB_FILE_DIR)
+        root = csb_xstrdup(cur);
+      else if (t == CSB_FILE_REGULAR)
+        root = worktree_main_root(ctx, cur, dotgit);
     }
     free(dotgit);
-    if (found) return cur;
+    if (found) {
+      free(cur);
+      return root;
+    }
     char *up = csb_spath_parent(ctx->style, cur);
     free(cur);
     if (up == NULL) return NULL;
     cur = up;
   }
+}
+
+/* Where project layers start (upstream's find_project_root): the nearest
+ * ancestor of `dir` (itself included) holding one of the
+ * `project_root_markers` (default `.git`, a file or a directory; a
+ * worktree's own directory, not its main repository), else `dir`; `dir`
+ * itself when the markers are an empty list. */
+static char *find_project_root(const rs_ctx *ctx, const char *dir, const csb_toml_value *markers) {
+  static const char *const default_markers[] = {".git"};
+  size_t n = CSB_ARRAY_LEN(default_markers);
+  int configured = markers != NULL && csb_toml_value_kind(markers) == CSB_TOML_ARRAY;
+  if (configured) {
+    /* a list holding anything but strings is a type error reported with
+     * the layer's other errors; the default decides until then */
+    for (size_t i = 0; i < csb_toml_array_len(markers); i++)
+      if (csb_toml_as_string(csb_toml_array_at(markers, i), NULL) == NULL) configured = 0;
+    if (configured) n = csb_toml_array_len(markers);
+  }
+  char *cur = csb_xstrdup(dir);
+  while (n > 0) {
+    for (size_t i = 0; i < n; i++) {
+      const char *m = configured ? csb_toml_as_string(csb_toml_array_at(markers, i), NULL)
+                                 : default_markers[i];
+      char *path = rs_join(ctx, cur, m);
+      csb_file_type t;
+      int found = csb_os_file_type(path, 1, &t);
+      free(path);
+      if (found) return cur;
+    }
+    char *up = csb_spath_parent(ctx->style, cur);
+    if (up == NULL) break;
+    free(cur);
+    cur = up;
+  }
+  free(cur);
+  return csb_xstrdup(dir);
 }
 
 /* The trust level recorded for `path` in `projects` (Windows: the keys
@@ -434,13 +466,11 @@ static const char *trust_for(const rs_ctx *ctx, const csb_toml_value *merged, co
   return csb_toml_as_string(csb_toml_table_get(proj, "trust_level"), NULL);
 }
 
-/* *trust_root (caller frees) is git_root's: the root whose trust entry
- * applies to the cwd's git repository. */
-static void decide_trust(rs_ctx *ctx, const csb_toml_value *merged, char **trust_root_out) {
-  char *canon = NULL;
-  if (!csb_spath_canonicalize(ctx->style, ctx->cwd, &canon, NULL)) canon = csb_xstrdup(ctx->cwd);
-  char *trust_root = NULL;
-  ctx->project_root = git_root(ctx, canon, &trust_root);
+/* The trust of the cwd's project, which decides the default profile:
+ * the entry of the cwd (canonical, then as given), else of its git root
+ * for trust. */
+static void decide_trust(rs_ctx *ctx, const csb_toml_value *merged, const char *canon,
+                         const char *trust_root) {
   const char *keys[3] = {canon, ctx->cwd, trust_root};
   for (size_t i = 0; i < 3; i++) {
     if (keys[i] == NULL) continue;
@@ -451,20 +481,20 @@ static void decide_trust(rs_ctx *ctx, const csb_toml_value *merged, char **trust
       break;
     }
   }
-  *trust_root_out = trust_root;
-  free(canon);
 }
 
-/* Whether the project layers of `dir`, a strict ancestor of the (trusted)
- * cwd, are read: as upstream's decision_for_dir, the trust entry of `dir`
- * itself, else the project root's, else the git root's for trust. A
- * trusted cwd alone does not make the layers of an untrusted directory
- * above it count (`/tmp/.git` and `/tmp/.csb/config.toml` made by anybody,
- * above a trusted `/tmp/proj`). */
-static int ancestor_trusted(const rs_ctx *ctx, const csb_toml_value *projects, const char *dir,
-                            const char *trust_root) {
-  const char *keys[3] = {dir, ctx->project_root, trust_root};
-  for (size_t i = 0; i < 3; i++) {
+/* Whether the project layers of `dir` (the cwd, whose spelling as given
+ * is `as_given`, or a directory above it) are read: as upstream's
+ * decision_for_dir, the trust entry of `dir` itself, else the project
+ * root's, else the git root's for trust, says `trusted`. A trusted cwd
+ * does not make the layers of an untrusted directory above it count
+ * (`/tmp/.git` and `/tmp/.csb/config.toml` made by anybody, above a
+ * trusted `/tmp/proj`), and a trusted main repository does not make those
+ * of a worktree count whose own directory says `untrusted`. */
+static int dir_trusted(const rs_ctx *ctx, const csb_toml_value *projects, const char *dir,
+                       const char *as_given, const char *trust_root) {
+  const char *keys[4] = {dir, as_given, ctx->project_root, trust_root};
+  for (size_t i = 0; i < 4; i++) {
     if (keys[i] == NULL) continue;
     const char *level = trust_for(ctx, projects, keys[i]);
     if (level != NULL) return strcmp(level, "trusted") == 0;
@@ -472,14 +502,25 @@ static int ancestor_trusted(const rs_ctx *ctx, const csb_toml_value *projects, c
   return 0;
 }
 
+/* Whether `a` and `b` name the same directory (canonically, when they
+ * exist). */
+static int same_dir(const rs_ctx *ctx, const char *a, const char *b) {
+  char *ca = NULL, *cb = NULL;
+  if (!csb_spath_canonicalize(ctx->style, a, &ca, NULL)) ca = csb_xstrdup(a);
+  if (!csb_spath_canonicalize(ctx->style, b, &cb, NULL)) cb = csb_xstrdup(b);
+  int same = csb_spath_equal(ctx->style, ca, cb);
+  free(ca);
+  free(cb);
+  return same;
+}
+
 /* Project layers from the project root down to the cwd: `.codex/` (Codex
- * home mode only) then `.csb/` in each directory (above the cwd, only
- * where ancestor_trusted). */
-static int load_project_layers(rs_ctx *ctx, const csb_toml_value *projects, const char *trust_root,
-                               int *rc) {
-  char *canon = NULL;
-  if (!csb_spath_canonicalize(ctx->style, ctx->cwd, &canon, NULL)) canon = csb_xstrdup(ctx->cwd);
-  const char *top = ctx->project_root ? ctx->project_root : canon;
+ * home mode only) then `.csb/` in each directory whose trust decision
+ * (dir_trusted) says `trusted`. The home read as the user layer is not
+ * read again as a project layer (the cwd is the home's parent). */
+static int load_project_layers(rs_ctx *ctx, const csb_toml_value *projects, const char *canon,
+                               const char *trust_root, int *rc) {
+  const char *top = ctx->project_root;
   csb_strv dirs;
   csb_strv_init(&dirs);
   char *cur = csb_xstrdup(canon);
@@ -498,18 +539,18 @@ static int load_project_layers(rs_ctx *ctx, const csb_toml_value *projects, cons
   int ok = 1;
   for (size_t i = dirs.len; ok && i-- > 0;) {
     static const char *const subdirs[] = {".codex", ".csb"};
-    if (i > 0 && !ancestor_trusted(ctx, projects, dirs.items[i], trust_root)) continue;
+    if (!dir_trusted(ctx, projects, dirs.items[i], i == 0 ? ctx->cwd : NULL, trust_root)) continue;
     for (size_t k = 0; ok && k < 2; k++) {
       if (k == 0 && !ctx->codex_mode) continue;
       char *d = rs_join(ctx, dirs.items[i], subdirs[k]);
       char *f = rs_join(ctx, d, "config.toml");
-      if (is_file_or_dir(f)) ok = load_file_layer(ctx, f, 1, 0, rc);
+      if (is_file_or_dir(f) && !(ctx->user_home_dir && same_dir(ctx, d, ctx->user_home_dir)))
+        ok = load_file_layer(ctx, f, 1, 0, rc);
       free(d);
       free(f);
     }
   }
   csb_strv_free(&dirs);
-  free(canon);
   return ok;
 }
 
@@ -534,9 +575,6 @@ static void clear_for_empty_override(csb_toml_value *merged, const csb_toml_valu
   }
 }
 
-/* The deep merge of the layers' `projects` tables alone, as a table with
- * that one key: what the merge of the whole layers has there, which is all
- * the trust decision reads. */
 /* Merges one layer's tree (consumed) into m, as the whole load does:
  * an override layer's empty table clears what is below it first. */
 static void merge_layer(csb_toml_value *m, csb_toml_value *tree, int is_cli) {
@@ -545,13 +583,18 @@ static void merge_layer(csb_toml_value *m, csb_toml_value *tree, int is_cli) {
   (void)csb_toml_merge(m, tree, &err);
 }
 
+/* The deep merge of the layers' `projects` and `project_root_markers`
+ * alone: what the merge of the whole layers has there, which is all the
+ * trust decision and the project root read. */
 static csb_toml_value *merge_projects(rs_ctx *ctx) {
+  static const char *const keys[] = {"projects", "project_root_markers"};
   csb_toml_value *m = csb_toml_table_new();
   for (size_t i = 0; i < ctx->n_layers; i++) {
-    const csb_toml_value *projects = csb_toml_table_get(ctx->layers[i].tree, "projects");
-    if (projects == NULL) continue;
     csb_toml_value *one = csb_toml_table_new();
-    csb_toml_table_set(one, "projects", csb_toml_clone(projects));
+    for (size_t k = 0; k < CSB_ARRAY_LEN(keys); k++) {
+      const csb_toml_value *v = csb_toml_table_get(ctx->layers[i].tree, keys[k]);
+      if (v != NULL) csb_toml_table_set(one, keys[k], csb_toml_clone(v));
+    }
     merge_layer(m, one, ctx->layers[i].is_cli);
   }
   return m;
@@ -594,27 +637,29 @@ int rs_config_load(rs_ctx *ctx) {
     if (!load_override(ctx, ctx->overrides.items[i], &rc)) return rc;
   n_saved = ctx->n_layers - n_base;
   csb_toml_value *projects = merge_projects(ctx);
-  char *trust_root = NULL;
-  decide_trust(ctx, projects, &trust_root);
-  if (ctx->trust_level != NULL && strcmp(ctx->trust_level, "trusted") == 0) {
-    /* Take the override layers out, add project layers, put them back. */
-    saved = csb_xmalloc((n_saved ? n_saved : 1) * sizeof(*saved));
-    memcpy(saved, ctx->layers + n_base, n_saved * sizeof(*saved));
-    ctx->n_layers = n_base;
-    ok = load_project_layers(ctx, projects, trust_root, &rc);
-    for (size_t i = 0; i < n_saved; i++) {
-      rs_layer *l = new_layer(ctx);
-      *l = saved[i];
-      if (!ok) {
-        /* still owned by the context so that it is freed */
-        continue;
-      }
-      csb_toml_set_source(l->tree, (int)ctx->n_layers);
+  char *canon = NULL;
+  if (!csb_spath_canonicalize(ctx->style, ctx->cwd, &canon, NULL)) canon = csb_xstrdup(ctx->cwd);
+  char *trust_root = git_trust_root(ctx, canon);
+  ctx->project_root = find_project_root(ctx, canon, csb_toml_table_get(projects, "project_root_markers"));
+  decide_trust(ctx, projects, canon, trust_root);
+  /* Take the override layers out, add project layers, put them back. */
+  saved = csb_xmalloc((n_saved ? n_saved : 1) * sizeof(*saved));
+  if (n_saved > 0) memcpy(saved, ctx->layers + n_base, n_saved * sizeof(*saved));
+  ctx->n_layers = n_base;
+  ok = load_project_layers(ctx, projects, canon, trust_root, &rc);
+  for (size_t i = 0; i < n_saved; i++) {
+    rs_layer *l = new_layer(ctx);
+    *l = saved[i];
+    if (!ok) {
+      /* still owned by the context so that it is freed */
+      continue;
     }
-    free(saved);
+    csb_toml_set_source(l->tree, (int)ctx->n_layers);
   }
+  free(saved);
   csb_toml_value_free(projects);
   free(trust_root);
+  free(canon);
   if (!ok) return rc;
   /* Type errors first (every layer), then unknown fields. */
   csb_buf msg = {0};

@@ -71,7 +71,8 @@ typedef struct rs_ctx {
   /* trust */
   char *trust_key;           /* the projects."<path>" key that decided, or NULL */
   char *trust_level;         /* "trusted", "untrusted" or NULL */
-  char *project_root;        /* git root of the cwd, or NULL */
+  char *project_root;        /* where project layers start: the nearest ancestor of the
+                                cwd with a project_root_markers entry (.git), else the cwd */
   /* output */
   csb_policy *policy;
   int want_landlock;

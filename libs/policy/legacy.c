@@ -40,7 +40,10 @@ int csb_policy_to_legacy(const csb_policy *p, csb_legacy_policy *out, csb_error 
   for (size_t i = 0; i < p->n_entries; i++) {
     const csb_policy_entry *e = &p->entries[i];
     if (e->access != CSB_ACCESS_WRITE) continue;
-    if (csb_policy_i_entry_is_root(p, e)) {
+    /* Only the `:root` rule is a root write: a workspace root at `/` (a
+     * cwd of `/`) is the workspace, and a `"/" = "write"` key a writable
+     * root like any other path (reference §5.3). */
+    if (csb_policy_i_entry_is_root(p, e) && is_origin(e, ":root")) {
       root_write = 1;
     } else if (is_origin(e, ":tmpdir")) {
       tmpdir = 1;

@@ -713,5 +713,6 @@ void rs_ctx_free(rs_ctx *ctx) {
   csb_strv_free(&ctx->managed_deny);
   csb_strv_free(&ctx->load_warnings);
   free(ctx->managed_deny_source);
+  free(ctx->requirements_read);
   csb_policy_free(ctx->policy);
 }

@@ -57,11 +57,36 @@ static const csb_cli_opt opts[] = {
     {"include-managed-config", 0, CSB_ARG_NONE, OPT_INCLUDE_MANAGED, NULL,
      "apply requirements even with --permissions-profile"},
     {"strict-config", 0, CSB_ARG_NONE, OPT_STRICT, NULL, "unknown configuration fields are errors"},
-    {"explain", 0, CSB_ARG_NONE, OPT_EXPLAIN, NULL, "print the summary and the effective rules"},
+    {"explain", 0, CSB_ARG_NONE, OPT_EXPLAIN, NULL, "print the summary, the effective rules and the files read"},
     {"check", 0, CSB_ARG_REQUIRED, OPT_CHECK, "PATH",
      "print the verdict for PATH and its deciding rule (exit 0 allowed, 1 denied)"},
     {"access", 0, CSB_ARG_REQUIRED, OPT_ACCESS, "read|write", "access for --check (default read)"},
     {NULL, 0, CSB_ARG_NONE, 0, NULL, NULL}};
+
+/* --explain's last lines: the files (and -c arguments) the result came
+ * from, so that a project layer nobody expected is seen. */
+static void put_sources(const rs_ctx *ctx) {
+  csb_buf b;
+  csb_buf_init(&b);
+  csb_buf_puts(&b, "\nconfiguration read (lowest precedence first):");
+  if (ctx->n_layers == 0) csb_buf_puts(&b, " none");
+  csb_buf_putc(&b, '\n');
+  for (size_t i = 0; i < ctx->n_layers; i++) {
+    const rs_layer *l = &ctx->layers[i];
+    const char *kind = l->is_cli ? "-c" : l->is_project ? "project" : "user";
+    if (!l->is_cli && !l->is_project && ctx->system_config != NULL &&
+        strcmp(l->name, ctx->system_config) == 0)
+      kind = "system";
+    csb_buf_printf(&b, "  %-8s ", kind);
+    csb_cli_put_display_text(&b, l->is_cli && l->text != NULL ? l->text : l->name);
+    csb_buf_putc(&b, '\n');
+  }
+  csb_buf_puts(&b, "requirements: ");
+  csb_cli_put_display_text(&b, ctx->requirements_read ? ctx->requirements_read : "none");
+  csb_buf_putc(&b, '\n');
+  fwrite(b.data, 1, b.len, stdout);
+  csb_buf_free(&b);
+}
 
 /* An environment variable holding an absolute path (normalised), or NULL
  * when it is unset, empty or relative. */
@@ -372,6 +397,7 @@ int rs_main(int argc, char **argv) {
     char *text = csb_policy_explain(ctx.policy);
     fputs(text, stdout);
     free(text);
+    put_sources(&ctx);
   } else if ((bad = non_utf8_path(ctx.policy)) != NULL) {
     /* JSON strings are UTF-8: the document would name another path (each
      * invalid byte written as U+FFFD), so its rules would miss this one. */

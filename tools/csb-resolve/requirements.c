@@ -266,6 +266,8 @@ int rs_apply_requirements(rs_ctx *ctx, rs_profile *prof, csb_strv *warnings) {
     rs_requirements_free(&r);
     return rc;
   }
+  free(ctx->requirements_read);
+  ctx->requirements_read = csb_xstrdup(r.path);
   int cls = 0;
   /* The class (which materialises the profile) matters only to the
    * sandbox-mode checks below, which need allowed modes or deny_read. */

@@ -80,6 +80,7 @@ typedef struct rs_ctx {
    * were applied, and the file that set them (rs_enforce_deny_floor). */
   csb_strv managed_deny;
   char *managed_deny_source;
+  char *requirements_read;   /* the requirements file applied (--explain), or NULL */
   size_t n_warned;           /* warnings already printed to stderr */
   csb_strv load_warnings;    /* raised while reading the layers, before the policy exists */
 } rs_ctx;

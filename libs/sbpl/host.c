@@ -12,6 +12,7 @@
 
 #include "csb_paths.h"
 #include "csb_sbpl.h"
+#include "sbpl_internal.h"
 
 /* ---- helpers ----------------------------------------------------------------- */
 
@@ -307,6 +308,15 @@ static char *deepest_real(const csb_sbpl_host *h, char *p, size_t *rest_at) {
   }
 }
 
+char *csb_sbpl_real_parent(const csb_sbpl_host *h, char *dir) {
+  char *real = h->realpath(h->ctx, dir);
+  char *d = real != NULL ? real : csb_sbpl_dealias(h, dir);
+  char *up = csb_path_parent(d);
+  free(d);
+  free(dir);
+  return up != NULL ? up : csb_xstrdup("/");
+}
+
 /* Where the symlink target `t`, read in the canonical directory `dir`,
  * leads as the kernel resolves it: a ".." goes to the real parent of what
  * precedes it (`lnk/../x` with lnk -> /a/b is /a/x), not lexically back to
@@ -316,12 +326,7 @@ static char *link_target_path(const csb_sbpl_host *h, const char *dir, const cha
   for (const char *c = t; *c != '\0';) {
     size_t n = strcspn(c, "/");
     if (n == 2 && c[0] == '.' && c[1] == '.') {
-      char *real = h->realpath(h->ctx, cur);
-      char *d = real != NULL ? real : csb_sbpl_dealias(h, cur);
-      char *up = csb_path_parent(d);
-      free(d);
-      free(cur);
-      cur = up != NULL ? up : csb_xstrdup("/");
+      cur = csb_sbpl_real_parent(h, cur);
     } else if (n > 0 && !(n == 1 && c[0] == '.')) {
       char *part = csb_xstrndup(c, n);
       char *next = csb_path_join(cur, part);

@@ -553,12 +553,7 @@ static char *replaceable_link(gen *g, const char *link) {
     if (*at == '\0') break;
     size_t n = strcspn(at, "/");
     if (n == 2 && at[0] == '.' && at[1] == '.') {
-      char *real = h->realpath(h->ctx, cur);
-      char *d = real != NULL ? real : csb_sbpl_dealias(h, cur);
-      char *up = csb_path_parent(d);
-      free(d);
-      free(cur);
-      cur = up != NULL ? up : csb_xstrdup("/");
+      cur = csb_sbpl_real_parent(h, cur);
       at += n;
       continue;
     }

@@ -11,4 +11,9 @@ extern const char csb_sbpl_preferences_section[];
 extern const char csb_sbpl_network_services_section[];
 extern const char csb_sbpl_platform_section[];
 
+/* Where a ".." after the directory `dir` leads as the kernel takes it:
+ * the parent of dir's real path (dir itself, de-aliased, when it does not
+ * exist), "/" at the top. Takes ownership of dir; caller frees. */
+char *csb_sbpl_real_parent(const csb_sbpl_host *h, char *dir);
+
 #endif /* CSB_SBPL_INTERNAL_H */

@@ -130,15 +130,16 @@ static void upstream_error(const char *fmt, ...) {
 static int upstream_main(int argc, char **argv) {
   char *text = NULL;
   size_t len = 0;
-  if (argc > 2) {
-    fputs("Error: apply_patch accepts exactly one argument.\n", stderr);
-    return 2;
-  }
-  if (argc == 2) {
+  /* Upstream's order: the first argument's encoding, then the count. */
+  if (argc >= 2) {
     len = strlen(argv[1]);
     if (!utf8_ok(argv[1], len)) {
       fputs("Error: apply_patch requires a UTF-8 PATCH argument.\n", stderr);
       return 1;
+    }
+    if (argc > 2) {
+      fputs("Error: apply_patch accepts exactly one argument.\n", stderr);
+      return 2;
     }
     text = csb_xstrdup(argv[1]);
   } else {
@@ -150,7 +151,8 @@ static int upstream_main(int argc, char **argv) {
     }
     if (len == 0) {
       free(text);
-      fputs("Usage: apply_patch 'PATCH'\n       echo 'PATCH' | apply_patch\n", stderr);
+      /* Upstream's text, "apply-patch" included. */
+      fputs("Usage: apply_patch 'PATCH'\n       echo 'PATCH' | apply-patch\n", stderr);
       return 2;
     }
     if (!utf8_ok(text, len)) {

@@ -674,8 +674,14 @@ static int undo_committed(tx *t) {
 /* ---- recovery ---------------------------------------------------------------------- */
 
 static void collect_dirs(tx *t) {
-  for (size_t i = 0; i < t->n_ops; i++)
+  for (size_t i = 0; i < t->n_ops; i++) {
     if (t->ops[i].dir) csb_strv_push(&t->dirs, t->ops[i].dir);
+    /* The file whose attributes a new file carries is read in its pinned
+     * directory too: a moved symlink's target may lie in a directory no
+     * operation writes in. */
+    char *ad = t->ops[i].attrs_path ? csb_spath_parent(PFS_STYLE, t->ops[i].attrs_path) : NULL;
+    if (ad) csb_strv_push_owned(&t->dirs, ad);
+  }
   /* A created directory's own entry lives in its parent. */
   for (size_t i = 0; i < t->mkdirs.len; i++) {
     char *p = csb_spath_parent(PFS_STYLE, t->mkdirs.items[i]);

@@ -572,8 +572,116 @@ static csb_patch_entity *content_ent(csb_patch_plan *pl, const csb_patch_target 
 /* The entity an unlink works on: the link itself when the final component
  * is a symlink. */
 static csb_patch_entity *unlink_ent(csb_patch_plan *pl, const csb_patch_target *t) {
-  if (t->entry_is_link) return ent_get(pl, t->entry);
+  if (t->entry_is_link) {
+    pl->links_touched = 1; /* the way to later paths may change (way_now) */
+    return ent_get(pl, t->entry);
+  }
   return content_ent(pl, t);
+}
+
+/* ---- the way to a path after earlier hunks ----------------------------------
+ *
+ * Paths are resolved before any hunk is applied; an earlier hunk that
+ * deletes or moves away a symlink (or a file) that a later path's
+ * resolution goes through changes where that path leads. way_now walks
+ * the path as the tree stands after the earlier hunks (the plan's
+ * entities over the file system). */
+
+enum { WAY_SAME = 0, WAY_DIR, WAY_CHAIN };
+
+/* How the way to path (absolute, normalised) is changed by the hunks
+ * applied so far: WAY_SAME when no entity they touched lies on it;
+ * WAY_DIR when one lies above the final component (*en: ENOTDIR when a
+ * file is there now, else ENOENT); WAY_CHAIN when, following the final
+ * component's symlinks (follow_last), the chain now ends at a touched
+ * entity after at least one link (*content: its path, which the caller
+ * frees). Only entities a hunk touched count: the rest was resolved as it
+ * stands. */
+static int way_now(csb_patch_plan *pl, const char *path, int follow_last, int *en,
+                   char **content) {
+  char *todo = csb_xstrdup(path);
+  char *cur = csb_xstrdup(PFS_SEP_STR);
+  int r = WAY_SAME, hops = 0, follows = 0;
+  size_t pos = 0;
+  for (;;) {
+    while (todo[pos] == PFS_SEP) pos++;
+    if (!todo[pos]) break;
+    size_t end = pos;
+    while (todo[end] && todo[end] != PFS_SEP) end++;
+    int last = todo[end] == '\0';
+    char *comp = csb_xstrndup(todo + pos, end - pos);
+    char *entry = csb_spath_join(PFS_STYLE, cur, comp);
+    free(comp);
+    csb_patch_entity *a = entry ? ent_find(pl, entry) : NULL;
+    if (a && a->touched && !last) {
+      *en = a->exists ? ENOTDIR : ENOENT;
+      r = WAY_DIR;
+      free(entry);
+      break;
+    }
+    if (a && a->touched) {
+      if (hops > 0) {
+        *content = entry;
+        entry = NULL;
+        r = WAY_CHAIN;
+      }
+      free(entry);
+      break;
+    }
+    struct stat st;
+    const char *real = entry ? csb_patch_i_pend_where(pl->pend, entry) : NULL;
+    if (!real || pfs_lstat(real, &st) != 0 || (!S_ISLNK(st.st_mode) && !S_ISDIR(st.st_mode)) ||
+        (last && !follow_last) || (last && !S_ISLNK(st.st_mode))) {
+      /* Missing, a file, or the end: the rest is as resolved. */
+      free(entry);
+      break;
+    }
+    if (S_ISDIR(st.st_mode)) {
+      free(cur);
+      cur = entry;
+      pos = end;
+      continue;
+    }
+    /* A symlink: its target, then the rest of the path. */
+    char buf[4096];
+    ssize_t n = follows++ < CSB_PATH_MAX_SYMLINKS ? pfs_readlink(real, buf, sizeof(buf) - 1) : -1;
+    free(entry);
+    if (n < 0) break;
+    buf[n] = '\0';
+    if (last) hops++;
+    char *joined = csb_spath_join(PFS_STYLE, cur, buf);
+    char *next = joined ? csb_xasprintf("%s%s", joined, todo + end) : NULL;
+    free(joined);
+    char *norm = next ? csb_spath_normalize(PFS_STYLE, next) : NULL;
+    free(next);
+    if (!norm) break;
+    free(todo);
+    todo = norm;
+    free(cur);
+    cur = csb_xstrdup(PFS_SEP_STR);
+    pos = 0;
+  }
+  free(todo);
+  free(cur);
+  return r;
+}
+
+/* The errno a lookup of path (canonical, missing) gets now, after the
+ * earlier hunks: the topmost file above it that one of them added
+ * (ENOTDIR) or deleted or moved away (ENOENT) decides; else `was`, as
+ * the tree stood. */
+static int missing_errno(csb_patch_plan *pl, const char *path, int was) {
+  int en = was;
+  char *p = csb_spath_parent(PFS_STYLE, path);
+  while (p && !csb_spath_is_root(PFS_STYLE, p)) {
+    csb_patch_entity *a = ent_find(pl, p);
+    if (a && a->touched) en = a->exists ? ENOTDIR : ENOENT;
+    char *q = csb_spath_parent(PFS_STYLE, p);
+    free(p);
+    p = q;
+  }
+  free(p);
+  return en;
 }
 
 /* Every missing ancestor of a new file must be creatable: an existing
@@ -1082,6 +1190,23 @@ int csb_patch_recover_for(const csb_patch *p, const csb_patch_plan_opts *op,
   return ok;
 }
 
+/* The way to t as the hunks before it leave the tree (way_now), once a
+ * hunk removed a symlink: WAY_DIR (with *en) when the path no longer
+ * leads where it was resolved; a final symlink chain that now ends
+ * elsewhere moves t->content there. */
+static int way_to(csb_patch_plan *pl, csb_patch_target *t, int follow_last, int *en) {
+  if (PFS_STYLE != CSB_PATH_POSIX || !pl->links_touched || !t->lexical) return WAY_SAME;
+  char *now = NULL;
+  int w = way_now(pl, t->lexical, follow_last, en, &now);
+  if (w == WAY_CHAIN && !same_path(now, t->content)) {
+    free(t->content);
+    t->content = now;
+    now = NULL;
+  }
+  free(now);
+  return w;
+}
+
 csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_opts *opts_in,
                                      csb_patch_err_kind *kind, csb_error *err) {
   const csb_patch_plan_opts *op = opts_in;
@@ -1117,6 +1242,21 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
   for (size_t i = 0; i < p->n_hunks; i++) {
     const csb_patch_hunk *h = &p->hunks[i];
     csb_patch_target *t = &pl->targets[2 * i];
+    int way_en = 0;
+    if (way_to(pl, t, h->kind != CSB_PATCH_DELETE, &way_en) == WAY_DIR) {
+      /* A directory or symlink on the way was deleted, moved away or
+       * replaced by a file by an earlier hunk: the path is missing now
+       * (an add below it fails as below a deleted file). */
+      if (h->kind == CSB_PATCH_ADD)
+        plan_fail(c, CSB_PATCH_ERR_DATA, "Failed to create parent directories for %s",
+                  t->display);
+      else if (h->kind == CSB_PATCH_DELETE)
+        plan_fail(c, CSB_PATCH_ERR_DATA, "Failed to delete file %s", t->display);
+      else
+        plan_fail(c, CSB_PATCH_ERR_DATA, "Failed to read file to update %s: %s", t->display,
+                  os_error(way_en, ebuf, sizeof(ebuf)));
+      goto fail;
+    }
     if (h->kind == CSB_PATCH_ADD) {
       csb_patch_entity *e = content_ent(pl, t);
       if (e->exists && S_ISDIR(e->mode)) {
@@ -1178,6 +1318,7 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
       if (!e->exists) {
         en = e->orig_errno ? e->orig_errno : ENOENT;
         if (e->touched) en = ENOENT;
+        else en = missing_errno(pl, e->path, en);
       } else if (S_ISDIR(e->mode)) {
         en = EISDIR;
       } else if (!e->loaded && !S_ISREG(e->mode)) {
@@ -1260,6 +1401,7 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
         /* A move onto its own directory entry is a plain update, also when
          * that entry is a symlink: the link stays (the file it leads to is
          * written), as it does for an update without a move. */
+        int dwen = 0, dway = way_to(pl, d, 1, &dwen);
         size_t src_index = t->entry_is_link && same_path(t->entry, d->entry)
                                ? ei
                                : (size_t)(unlink_ent(pl, t) - pl->ents);
@@ -1269,7 +1411,7 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
         e = &pl->ents[ei];
         /* Before the checks of the destination's directory, which fail
          * (ENOTDIR) where a file is in the way, as for an add. */
-        if (!de->touched && !de->exists && !parents_ok(pl, de->path)) {
+        if (dway == WAY_DIR || (!de->touched && !de->exists && !parents_ok(pl, de->path))) {
           plan_fail(c, CSB_PATCH_ERR_DATA,
                     "Failed to create parent directories for %s", d->display);
           goto fail;

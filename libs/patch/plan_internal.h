@@ -87,6 +87,9 @@ struct csb_patch_plan {
   /* While the plan is built: the recovery its files are read after
    * (csb_patch_plan_opts.pending), or NULL. */
   const csb_patch_pending *pend;
+  /* A hunk removed a symlink: the way to later paths is walked again
+   * (way_now). */
+  int links_touched;
 };
 
 /* Allocates n bytes from the plan's arena (ctx is the plan). */

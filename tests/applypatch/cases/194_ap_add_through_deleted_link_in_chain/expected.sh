@@ -1,0 +1,3 @@
+printf 'a\n' > a
+printf 'n\n' > l1
+ln -s l1 l6

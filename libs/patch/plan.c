@@ -587,12 +587,13 @@ static csb_patch_entity *unlink_ent(csb_patch_plan *pl, const csb_patch_target *
  * the path as the tree stands after the earlier hunks (the plan's
  * entities over the file system). */
 
-enum { WAY_SAME = 0, WAY_DIR, WAY_CHAIN };
+enum { WAY_SAME = 0, WAY_DIR, WAY_CHAIN, WAY_CHAIN_DIR };
 
 /* How the way to path (absolute, normalised) is changed by the hunks
  * applied so far: WAY_SAME when no entity they touched lies on it;
  * WAY_DIR when one lies above the final component (*en: ENOTDIR when a
- * file is there now, else ENOENT); WAY_CHAIN when, following the final
+ * file is there now, else ENOENT), WAY_CHAIN_DIR when so above a link
+ * target of the final component's chain; WAY_CHAIN when, following the final
  * component's symlinks (follow_last), the chain now ends at a touched
  * entity after at least one link (*content: its path, which the caller
  * frees). Only entities a hunk touched count: the rest was resolved as it
@@ -615,7 +616,7 @@ static int way_now(csb_patch_plan *pl, const char *path, int follow_last, int *e
     csb_patch_entity *a = entry ? ent_find(pl, entry) : NULL;
     if (a && a->touched && !last) {
       *en = a->exists ? ENOTDIR : ENOENT;
-      r = WAY_DIR;
+      r = hops > 0 ? WAY_CHAIN_DIR : WAY_DIR;
       free(entry);
       break;
     }
@@ -1242,14 +1243,17 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
   for (size_t i = 0; i < p->n_hunks; i++) {
     const csb_patch_hunk *h = &p->hunks[i];
     csb_patch_target *t = &pl->targets[2 * i];
-    int way_en = 0;
-    if (way_to(pl, t, h->kind != CSB_PATCH_DELETE, &way_en) == WAY_DIR) {
+    int way_en = 0, way = way_to(pl, t, h->kind != CSB_PATCH_DELETE, &way_en);
+    if (way == WAY_DIR || way == WAY_CHAIN_DIR) {
       /* A directory or symlink on the way was deleted, moved away or
        * replaced by a file by an earlier hunk: the path is missing now
-       * (an add below it fails as below a deleted file). */
-      if (h->kind == CSB_PATCH_ADD)
+       * (an add below it fails as below a deleted file; through a link
+       * whose target's directory went, the write fails). */
+      if (h->kind == CSB_PATCH_ADD && way == WAY_DIR)
         plan_fail(c, CSB_PATCH_ERR_DATA, "Failed to create parent directories for %s",
                   t->display);
+      else if (h->kind == CSB_PATCH_ADD)
+        plan_fail(c, CSB_PATCH_ERR_DATA, "Failed to write file %s", t->display);
       else if (h->kind == CSB_PATCH_DELETE)
         plan_fail(c, CSB_PATCH_ERR_DATA, "Failed to delete file %s", t->display);
       else
@@ -1411,6 +1415,10 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
         e = &pl->ents[ei];
         /* Before the checks of the destination's directory, which fail
          * (ENOTDIR) where a file is in the way, as for an add. */
+        if (dway == WAY_CHAIN_DIR) {
+          plan_fail(c, CSB_PATCH_ERR_DATA, "Failed to write file %s", d->display);
+          goto fail;
+        }
         if (dway == WAY_DIR || (!de->touched && !de->exists && !parents_ok(pl, de->path))) {
           plan_fail(c, CSB_PATCH_ERR_DATA,
                     "Failed to create parent directories for %s", d->display);

@@ -238,7 +238,13 @@ static char *canonical_dir(const char *d) {
   return out;
 #else
   char buf[PATH_MAX];
-  return realpath(d, buf) ? csb_xstrdup(buf) : NULL;
+  struct stat st;
+  if (!realpath(d, buf) || stat(buf, &st) != 0) return NULL;
+  if (!S_ISDIR(st.st_mode)) {
+    errno = ENOTDIR;
+    return NULL;
+  }
+  return csb_xstrdup(buf);
 #endif
 }
 

@@ -421,6 +421,15 @@ static int valid_id(const char *id) {
   return 1;
 }
 
+/* A transaction name as make_id writes it: the process ID in hex (at most
+ * 16 digits), '-', 16 hex digits. The scan of a directory acts on no other
+ * name: a user's file that merely looks like one of ours is left alone. */
+static int committer_id(const char *id) {
+  size_t p = strspn(id, "0123456789abcdef");
+  return p >= 1 && p <= 16 && id[p] == '-' && strspn(id + p + 1, "0123456789abcdef") == 16 &&
+         id[p + 17] == '\0';
+}
+
 static int normalised_abs(const char *p) {
   char *n = csb_spath_normalize(PFS_STYLE, p);
   int ok = n != NULL && strcmp(n, p) == 0 && !csb_spath_is_root(PFS_STYLE, p);
@@ -996,7 +1005,7 @@ static int recover_dir(const char *dir, csb_patch_check_fn check, void *ctx,
     char id[64];
     memcpy(id, rest, (size_t)(dot - rest));
     id[dot - rest] = '\0';
-    if (!valid_id(id)) continue;
+    if (!committer_id(id)) continue;
     csb_strv_push(&ids, id);
     csb_strv_push(&names, d_name);
   }

@@ -1135,6 +1135,24 @@ static int under_deny_write(planner *P, const char *path) {
 static int plan_ancestors(planner *P) {
   for (size_t i = 0; i < P->deny_write.n; i++) {
     const char *s = P->deny_write.v[i].path;
+    /* A carve-out that is itself a link gets its DENY_WRITE on the target
+     * (set through the link's name); the link inherits DELETE from the
+     * root's ACEs and could be replaced by a writable directory (`.git`
+     * with hooks, a config). A deny-read path is exempt: what it hides is
+     * the target, which keeps its ACEs. */
+    char *parent = csb_winpath_parent(s);
+    int link = under_write_root(P, s, 1) && parent != NULL && !under_deny_write(P, parent) &&
+               !(P->elevated && ps_has_key(&P->deny_read, P->deny_write.v[i].key)) &&
+               wfs_lkind(P->fs, s) == WFS_LINK;
+    free(parent);
+    if (link) {
+      char *rule = csb_xasprintf("read-only path `%s` is a link inside a writable root", s);
+      return verdict_owned(P,
+                           csb_xstrdup("the sandboxed command could replace the link with a "
+                                       "writable file or directory; refusing to run unsandboxed"),
+                           rule, "name the link's target in the policy, or replace the link with "
+                                 "what it leads to");
+    }
     char *a = csb_winpath_parent(s);
     /* (an ancestor added already was walked up from already) */
     while (a != NULL && under_write_root(P, a, 1) && !under_deny_write(P, a) &&

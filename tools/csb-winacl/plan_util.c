@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "csb_paths.h"
 #include "plan.h"
 
 void wa_opts_init(wa_opts *o) {
@@ -144,19 +145,21 @@ int wa_loopback_url_port(const char *url) {
 /* The shape of what the applier and the simulator read from a plan and
  * use without looking first: "PATH:TYPE", PATH keys joined by '.', `[]`
  * for every item of an array and `*` for every member of an object;
- * TYPE s(tring), n(umber), o(bject), a(rray), with `?` when the value may
- * be missing or null (then nothing below it is checked). */
+ * TYPE s(tring), n(umber), o(bject), a(rray) or p(ath: a string holding a
+ * normalised absolute Windows path, as the planner writes them; `..` or
+ * `/` would lead out of the fs root), with `?` when the value may be
+ * missing or null (then nothing below it is checked). */
 static const char *const plan_shape[] = {
     "schema:s",
     "backend:s",
-    "csb_home:s?",
+    "csb_home:p?",
     "identity:o?",
     "identity.kind:s?",
     "principals:o?",
     "principals.*:o",
     "principals.*.sid:s?",
     "capability_sids:o",
-    "capability_sids.file:s",
+    "capability_sids.file:p",
     "capability_sids.status:s",
     "capability_sids.entries:a?",
     "capability_sids.entries[]:o",
@@ -166,17 +169,23 @@ static const char *const plan_shape[] = {
     "capability_sids.entries[].trustee:s",
     "deny_read:o?",
     "deny_read.state:o?",
-    "deny_read.state.file:s",
+    "deny_read.state.file:p",
     "deny_read.state.status:s",
     "deny_read.state.recorded:a?",
     "deny_read.state.recorded[]:s",
     "deny_read.state.revoke:a?",
-    "deny_read.state.revoke[]:s",
+    "deny_read.state.revoke[]:p",
     "mkdir:a?",
     "mkdir[]:o",
-    "mkdir[].path:s",
+    "mkdir[].path:p",
     "aces:a?",
     "aces[]:o",
+    "aces[].path:s",
+    "aces[].trustee:s",
+    "aces[].type:s",
+    "aces[].mask:s",
+    "aces[].source:s",
+    "aces[].inherit:s",
     "audit:o?",
     "audit.budget_ms:n",
     "audit.max_checks:n",
@@ -185,10 +194,10 @@ static const char *const plan_shape[] = {
     "audit.deny_trustees[]:s",
     "write_roots:a?",
     "write_roots[]:o",
-    "write_roots[].path:s",
+    "write_roots[].path:p",
     "dir_locks:a?",
     "dir_locks[]:o",
-    "dir_locks[].path:s",
+    "dir_locks[].path:p",
     "dir_locks[].aces:a?",
     "dir_locks[].aces[]:o",
     "dir_locks[].aces[].trustee:s",
@@ -209,13 +218,24 @@ static const char *const plan_shape[] = {
     "token.default_dacl_generic_all[]:s",
     "desktop:o?",
     "setup_marker:o?",
-    "setup_marker.file:s",
+    "setup_marker.file:p",
 };
+
+/* A normalised absolute Windows path (csb_winpath_normalize leaves it as
+ * it is). */
+static int is_plan_path(const char *s) {
+  char *n = csb_winpath_normalize(s);
+  int ok = n != NULL && strcmp(n, s) == 0;
+  free(n);
+  return ok;
+}
 
 static int has_type(const cJSON *v, char t) {
   switch (t) {
     case 's':
       return cJSON_IsString(v);
+    case 'p':
+      return cJSON_IsString(v) && is_plan_path(v->valuestring);
     case 'n':
       return cJSON_IsNumber(v);
     case 'o':
@@ -233,8 +253,9 @@ static int check_shape(const cJSON *v, const char *path, const char *end, char t
     if (optional && (v == NULL || cJSON_IsNull(v))) return 1;
     if (v == NULL) return csb_error_set(err, "malformed plan: `%s` is missing", where->data);
     if (has_type(v, type)) return 1;
-    static const char *const names[] = {"a string", "a number", "an object", "an array"};
-    size_t k = type == 's' ? 0 : type == 'n' ? 1 : type == 'o' ? 2 : 3;
+    static const char *const names[] = {"a string", "a number", "an object", "an array",
+                                        "a normalised absolute Windows path"};
+    size_t k = type == 's' ? 0 : type == 'n' ? 1 : type == 'o' ? 2 : type == 'a' ? 3 : 4;
     return csb_error_set(err, "malformed plan: `%s` is not %s", where->data, names[k]);
   }
   size_t saved = where->len;
@@ -295,5 +316,15 @@ int wa_plan_check(const cJSON *plan, csb_error *err) {
     ok = check_shape(plan, spec, colon, colon[1], optional, &where, err);
   }
   csb_buf_free(&where);
+  /* ACEs name files, except the null device's (a kernel object). */
+  const cJSON *aces = cJSON_GetObjectItemCaseSensitive(plan, "aces");
+  size_t i = 0;
+  for (const cJSON *a = cJSON_IsArray(aces) ? aces->child : NULL; ok && a; a = a->next, i++) {
+    const char *source = cJSON_GetObjectItemCaseSensitive(a, "source")->valuestring;
+    const char *path = cJSON_GetObjectItemCaseSensitive(a, "path")->valuestring;
+    if (strcmp(source, "null_device") == 0 ? strcmp(path, "\\\\.\\NUL") != 0 : !is_plan_path(path))
+      ok = csb_error_set(err, "malformed plan: `aces[%zu].path` is not a normalised absolute "
+                              "Windows path", i);
+  }
   return ok;
 }

@@ -170,6 +170,23 @@ TEST(PlanRead, MembersTheReadersUseHaveTheirTypes) {
        "malformed plan: `dir_locks[0].aces[0].trustee` is missing"},
       {"\"schema\": \"csb.winacl.plan/v1\"", "\"schema\": \"csb.winacl.plan/v2\"",
        "not a csb.winacl.plan/v1 plan"},
+      // Files and directories: normalised absolute Windows paths only (a
+      // `..`, a `/` or a relative path led out of simulate's fs root).
+      {"\"file\": \"C:\\\\Users\\\\me\\\\.csb\\\\cap_sid\"", "\"file\": \"cap_sid\"",
+       "malformed plan: `capability_sids.file` is not a normalised absolute Windows path"},
+      {"\"revoke\": [\"C:\\\\repo\\\\old\"]", "\"revoke\": [\"C:\\\\repo\\\\..\\\\old\"]",
+       "malformed plan: `deny_read.state.revoke[0]` is not a normalised absolute Windows path"},
+      {"\"write_roots\": [{\"path\": \"C:\\\\repo\"}]", "\"write_roots\": [{\"path\": \"C:/repo\"}]",
+       "malformed plan: `write_roots[0].path` is not a normalised absolute Windows path"},
+      {"\"setup_marker\": {\"file\": \"C:", "\"setup_marker\": {\"file\": \"c:",
+       "malformed plan: `setup_marker.file` is not a normalised absolute Windows path"},
+      {"\"csb_home\": \"C:\\\\Users\\\\me\\\\.csb\"", "\"csb_home\": \"C:\\\\Users\\\\me\\\\.csb\\\\\"",
+       "malformed plan: `csb_home` is not a normalised absolute Windows path"},
+      {"\"aces\": [{\"path\": \"C:\\\\repo\"", "\"aces\": [{\"path\": \"\\\\\\\\?\\\\C:\\\\repo\"",
+       "malformed plan: `aces[0].path` is not a normalised absolute Windows path"},
+      {"\"source\": \"write_root\"", "\"source\": \"null_device\"",
+       "malformed plan: `aces[0].path` is not a normalised absolute Windows path"},
+      {"\"inherit\": \"CI|OI\"", "\"inherit\": 1", "malformed plan: `aces[0].inherit` is not a string"},
   };
   for (const Case &c : cases) {
     std::string bad = plan;
@@ -183,7 +200,7 @@ TEST(PlanRead, MembersTheReadersUseHaveTheirTypes) {
   nulls.replace(nulls.find("\"state\": {"), 10, "\"state\": null, \"x\": {");
   EXPECT_EQ(PlanError(nulls), "");
   EXPECT_EQ(PlanError(R"({"schema": "csb.winacl.plan/v1", "backend": "unelevated",
-                          "capability_sids": {"file": "f", "status": "missing"}, "audit": null})"),
+                          "capability_sids": {"file": "C:\\h\\cap_sid", "status": "missing"}, "audit": null})"),
             "");
   EXPECT_NE(PlanError("[1]"), "");
   EXPECT_NE(PlanError("{"), "");

@@ -400,9 +400,12 @@ static void host_join(csb_buf *b, const char *name) {
  * (the bytewise-smallest match wins). */
 static char *to_host(wfs *fs, const char *path) {
   if (fs->root_host == NULL) return csb_xstrdup(path);
+  /* Normalised first: a `..` or `/` left in would lead out of the root. */
+  char *norm = csb_winpath_normalize(path);
   csb_strv comps;
   csb_strv_init(&comps);
-  split_components(path, &comps);
+  split_components(norm != NULL ? norm : path, &comps);
+  free(norm);
   csb_buf b = {0};
   csb_buf_puts(&b, fs->root_host);
   int resolving = 1;

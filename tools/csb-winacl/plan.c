@@ -1180,6 +1180,19 @@ static int plan_ancestors(planner *P) {
   return 0;
 }
 
+/* A deny glob denies writes too (docs/policy.md, evaluation rule 3), but
+ * its matches are not read-only subpaths of the view: each deny-read path
+ * inside a write root gets the carve-outs' DENY_WRITE, without their
+ * ancestors' DELETE denies (a match created or moved there later is
+ * covered by the next plan, as for reads). Exact deny entries are there
+ * already. */
+static void plan_deny_read_writes(planner *P) {
+  size_t before = P->deny_write.n;
+  for (size_t i = 0; i < P->deny_read.n; i++)
+    if (under_write_root(P, P->deny_read.v[i].path, 0)) ps_add(&P->deny_write, P->deny_read.v[i].path, 0);
+  if (P->deny_write.n != before) ps_finish(&P->deny_write);
+}
+
 /* ---- 5: deny-read ------------------------------------------------------------------- */
 
 static int root_target(planner *P, const char *path, const char *target) {
@@ -1962,6 +1975,7 @@ static int build(planner *P, cJSON **out) {
   if ((rc = plan_ancestors(P)) != 0) return rc;
   for (size_t i = 0; i < P->deny_write.n; i++)
     if (P->deny_write.v[i].flag) add_mkdir(P, "deny_write", P->deny_write.v[i].path);
+  if (P->elevated) plan_deny_read_writes(P);
   if (P->elevated) plan_read_roots(P);
   sandbox_dirs(P);
 

@@ -355,8 +355,9 @@ static int cmd_simulate(csb_cli *cli, args *a) {
   }
   csb_buf log = {0};
   csb_buf_puts(&log, "");
-  if (!wa_simulate(plan, fs, &log, &err))
-    rc = csb_cli_error(cli, CSB_EXIT_OSERR, "%s", err.msg);
+  int code = wa_simulate(plan, fs, &log, &err);
+  if (code != 0)
+    rc = csb_cli_error(cli, code, "%s", err.msg);
   else
     rc = write_out(cli, NULL, log.data);
   csb_buf_free(&log);

@@ -54,27 +54,55 @@ static int read_json(wfs *fs, const char *file, cJSON **out) {
   return ok && cJSON_IsObject(*out);
 }
 
-static int caps(wfs *fs, const cJSON *plan, csb_buf *log, csb_error *err) {
+/* What the capability SID record is now, as the applier tells it:
+ * `missing`, `record` (a JSON object, in *rec), `plain-sid` (an older
+ * layout, as the `workspace` member of *rec) or `corrupt`. */
+static const char *cap_record_now(wfs *fs, const char *file, cJSON **rec) {
+  *rec = NULL;
+  if (wfs_lkind(fs, file) == WFS_MISSING) {
+    *rec = csb_json_new_object();
+    return "missing";
+  }
+  if (read_json(fs, file, rec)) return "record";
+  cJSON_Delete(*rec);
+  *rec = NULL;
+  char *text = NULL;
+  size_t len = 0;
+  const char *now = "corrupt";
+  if (wfs_lkind(fs, file) == WFS_FILE && wfs_read(fs, file, 4096, &text, &len, NULL)) {
+    char *e = text + strlen(text);
+    while (e > text && (e[-1] == '\n' || e[-1] == '\r' || e[-1] == ' ')) *--e = '\0';
+    if (wa_is_cap_sid(text)) {
+      *rec = csb_json_new_object();
+      csb_json_add_string(*rec, "workspace", text);
+      now = "plain-sid";
+    }
+  }
+  free(text);
+  return now;
+}
+
+static int stale(const char *what, csb_error *err) {
+  csb_error_set(err,
+                "the plan is stale: %s changed since it was made; refusing to simulate (fix: run "
+                "`csb-winacl plan` again and simulate the new plan)",
+                what);
+  return CSB_EXIT_UNAVAILABLE;
+}
+
+/* The record as the plan found it (else stale), loaded into *rec. */
+static int caps_check(wfs *fs, const cJSON *plan, cJSON **rec, csb_error *err) {
+  const cJSON *c = get(plan, "capability_sids");
+  const char *now = cap_record_now(fs, str(c, "file"), rec);
+  if (strcmp(str(c, "status"), now) != 0) return stale("the capability SID record", err);
+  return 0;
+}
+
+static int caps(wfs *fs, const cJSON *plan, cJSON *rec, csb_buf *log, csb_error *err) {
   const cJSON *c = get(plan, "capability_sids");
   const char *file = str(c, "file");
   const char *status = str(c, "status");
-  cJSON *rec = NULL;
-  if (status && strcmp(status, "record") == 0) {
-    if (!read_json(fs, file, &rec)) return csb_error_set(err, "cannot re-read `%s`", file);
-  } else {
-    rec = csb_json_new_object();
-    if (status && strcmp(status, "plain-sid") == 0) {
-      char *text = NULL;
-      size_t len = 0;
-      if (wfs_read(fs, file, 4096, &text, &len, NULL)) {
-        char *e = text + strlen(text);
-        while (e > text && (e[-1] == '\n' || e[-1] == '\r' || e[-1] == ' ')) *--e = '\0';
-        csb_json_add_string(rec, "workspace", text);
-      }
-      free(text);
-    }
-  }
-  int changed = status == NULL || strcmp(status, "record") != 0;
+  int changed = strcmp(status, "record") != 0;
   for (const cJSON *e = get(c, "entries") ? get(c, "entries")->child : NULL; e; e = e->next) {
     if (str(e, "sid") != NULL) continue;
     const char *slot = str(e, "slot"), *key = str(e, "key");
@@ -94,22 +122,51 @@ static int caps(wfs *fs, const cJSON *plan, csb_buf *log, csb_error *err) {
     free(sid);
     changed = 1;
   }
-  int ok = 1;
   if (changed) {
-    ok = write_json(fs, file, rec, err);
-    if (ok) csb_buf_printf(log, "wrote %s\n", file);
+    if (!write_json(fs, file, rec, err)) return 0;
+    csb_buf_printf(log, "wrote %s\n", file);
   }
-  cJSON_Delete(rec);
-  return ok;
+  return 1;
 }
 
-static int state(wfs *fs, const cJSON *plan, csb_buf *log, csb_error *err) {
+/* The deny-read state as the plan found it (else stale): its status, and
+ * what it records for the group when the plan knows the group's SID;
+ * loaded into *doc when it is `ok`. */
+static int state_check(wfs *fs, const cJSON *plan, cJSON **doc, csb_error *err) {
+  *doc = NULL;
+  const cJSON *st = get(get(plan, "deny_read"), "state");
+  if (!cJSON_IsObject(st)) return 0; /* none, or null */
+  const char *file = str(st, "file");
+  const char *now = "missing";
+  if (wfs_lkind(fs, file) != WFS_MISSING) {
+    now = "corrupt";
+    if (read_json(fs, file, doc) && cJSON_IsObject(get(*doc, "principals"))) now = "ok";
+  }
+  if (strcmp(now, "ok") != 0) {
+    cJSON_Delete(*doc);
+    *doc = NULL;
+  }
+  if (strcmp(str(st, "status"), now) != 0) return stale("the deny-read state", err);
+  const char *sid = str(get(get(plan, "principals"), "group"), "sid");
+  if (sid == NULL) return 0;
+  const cJSON *have = get(get(*doc, "principals"), sid);
+  const cJSON *rec = get(st, "recorded");
+  int same = cJSON_GetArraySize(have) == cJSON_GetArraySize(rec);
+  for (int i = 0; same && i < cJSON_GetArraySize(rec); i++) {
+    const cJSON *x = cJSON_GetArrayItem(have, i), *y = cJSON_GetArrayItem(rec, i);
+    same = cJSON_IsString(x) && cJSON_IsString(y) && strcmp(x->valuestring, y->valuestring) == 0;
+  }
+  if (!same) return stale("the deny-read state recorded for the group", err);
+  return 0;
+}
+
+static int state(wfs *fs, const cJSON *plan, cJSON *doc, csb_buf *log, csb_error *err) {
   const cJSON *st = get(get(plan, "deny_read"), "state");
   if (!cJSON_IsObject(st)) return 1; /* none, or null */
   const char *file = str(st, "file");
   const char *status = str(st, "status");
   const char *sid = str(get(get(plan, "principals"), "group"), "sid");
-  if (status && strcmp(status, "corrupt") == 0) {
+  if (strcmp(status, "corrupt") == 0) {
     char *bak = csb_xasprintf("%s.corrupt", file);
     int ok = wfs_rename(fs, file, bak, err);
     if (ok) csb_buf_printf(log, "renamed %s to %s\n", file, bak);
@@ -121,11 +178,6 @@ static int state(wfs *fs, const cJSON *plan, csb_buf *log, csb_error *err) {
     csb_buf_printf(log, "skipped %s: the plan does not know the group SID\n", file);
     return 1;
   }
-  cJSON *doc = NULL;
-  if (!(status && strcmp(status, "ok") == 0 && read_json(fs, file, &doc))) {
-    cJSON_Delete(doc);
-    doc = csb_json_new_object();
-  }
   cJSON *pr = cJSON_GetObjectItemCaseSensitive(doc, "principals");
   if (!cJSON_IsObject(pr)) {
     cJSON_DeleteItemFromObjectCaseSensitive(doc, "principals");
@@ -136,7 +188,6 @@ static int state(wfs *fs, const cJSON *plan, csb_buf *log, csb_error *err) {
   if (cJSON_GetArraySize(record) > 0) cJSON_AddItemToObject(pr, sid, cJSON_Duplicate(record, 1));
   int ok = write_json(fs, file, doc, err);
   if (ok) csb_buf_printf(log, "wrote %s\n", file);
-  cJSON_Delete(doc);
   return ok;
 }
 
@@ -155,11 +206,27 @@ static int marker(wfs *fs, const cJSON *plan, csb_buf *log, csb_error *err) {
 }
 
 int wa_simulate(const cJSON *plan, wfs *fs, csb_buf *log, csb_error *err) {
-  if (!wa_plan_check(plan, err)) return 0;
-  for (const cJSON *m = get(plan, "mkdir") ? get(plan, "mkdir")->child : NULL; m; m = m->next) {
-    if (!wfs_mkdirs(fs, str(m, "path"), err)) return 0;
-    const char *why = str(m, "for");
-    csb_buf_printf(log, "created %s (%s)\n", str(m, "path"), why ? why : "?");
+  if (!wa_plan_check(plan, err)) return CSB_EXIT_DATA;
+  /* What the plan was made from must still be there, before anything
+   * changes (as apply checks). */
+  cJSON *rec = NULL, *doc = NULL;
+  int rc = caps_check(fs, plan, &rec, err);
+  if (rc == 0) rc = state_check(fs, plan, &doc, err);
+  if (rc != 0) {
+    cJSON_Delete(rec);
+    cJSON_Delete(doc);
+    return rc;
   }
-  return caps(fs, plan, log, err) && state(fs, plan, log, err) && marker(fs, plan, log, err);
+  if (doc == NULL) doc = csb_json_new_object();
+  int ok = 1;
+  for (const cJSON *m = get(plan, "mkdir") ? get(plan, "mkdir")->child : NULL; ok && m; m = m->next) {
+    ok = wfs_mkdirs(fs, str(m, "path"), err);
+    const char *why = str(m, "for");
+    if (ok) csb_buf_printf(log, "created %s (%s)\n", str(m, "path"), why ? why : "?");
+  }
+  ok = ok && caps(fs, plan, rec, log, err) && state(fs, plan, doc, log, err) &&
+       marker(fs, plan, log, err);
+  cJSON_Delete(rec);
+  cJSON_Delete(doc);
+  return ok ? 0 : CSB_EXIT_OSERR;
 }

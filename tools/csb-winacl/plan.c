@@ -718,10 +718,21 @@ static void ssh_dependencies(planner *P, csb_strv *out) {
   free(cfg);
 }
 
+/* Whether the policy lets the sandbox read `path` (deny entries and
+ * globs decide: `:root` read is required). */
+static int policy_readable(planner *P, const char *path) {
+  csb_verdict v;
+  csb_policy_access_for(P->p, path, &v);
+  return v.can_read;
+}
+
 /* Appends `root` (canonical) to `out`, expanding the user profile into its
- * children minus the exclusions and ssh dependencies. */
+ * children minus the exclusions and ssh dependencies. With `writing`, a
+ * child the policy denies reading (a deny entry or glob below the
+ * writable profile) is not added: the write root's allow ACE for the
+ * group would replace the deny-read ACE there. */
 static void add_expanding_profile(planner *P, pathset *out, const char *root,
-                                  const csb_strv *ssh_deps, int flag) {
+                                  const csb_strv *ssh_deps, int writing) {
   const char *profile = P->o->user_profile;
   char *pcanon = profile ? canonical_or_self(P, profile) : NULL;
   if (pcanon == NULL || !same_path(root, pcanon)) {
@@ -736,14 +747,14 @@ static void add_expanding_profile(planner *P, pathset *out, const char *root,
       }
       free(rel);
     }
-    if (!drop) ps_add(out, root, flag);
+    if (!drop) ps_add(out, root, 0);
     free(pcanon);
     return;
   }
   csb_strv names;
   csb_strv_init(&names);
   if (!wfs_list(P->fs, pcanon, &names)) {
-    ps_add(out, root, flag); /* listing failed: the profile itself */
+    ps_add(out, root, 0); /* listing failed: the profile itself */
   } else {
     for (size_t i = 0; i < names.len; i++) {
       int drop = is_excluded_child(names.items[i]);
@@ -751,7 +762,13 @@ static void add_expanding_profile(planner *P, pathset *out, const char *root,
         if (csb_winpath_equal(names.items[i], ssh_deps->items[k])) drop = 1;
       if (drop) continue;
       char *child = csb_winpath_join(pcanon, names.items[i]);
-      if (child) ps_add(out, child, flag);
+      char *spelled = writing ? csb_winpath_join(profile, names.items[i]) : NULL;
+      if (child && writing && (!policy_readable(P, child) || (spelled && !policy_readable(P, spelled))))
+        note(P, "profile child `%s` is not readable under the policy and is not granted writes",
+             child);
+      else if (child)
+        ps_add(out, child, 0);
+      free(spelled);
       free(child);
     }
   }
@@ -964,7 +981,7 @@ static int plan_write_roots(planner *P) {
       continue;
     }
     char *canon = canonical_or_self(P, root);
-    add_expanding_profile(P, &final, canon, &ssh_deps, 0);
+    add_expanding_profile(P, &final, canon, &ssh_deps, 1);
     free(canon);
   }
   if (tmpdir_writable) {
@@ -975,7 +992,7 @@ static int plan_write_roots(planner *P) {
         continue;
       }
       char *canon = canonical_or_self(P, t);
-      add_expanding_profile(P, &final, canon, &ssh_deps, 0);
+      add_expanding_profile(P, &final, canon, &ssh_deps, 1);
       free(canon);
     }
     if (P->o->temp_dirs.len == 0)

@@ -1276,12 +1276,20 @@ static int plan_deny_read(planner *P) {
     if (prefix == NULL)
       return fail(P, CSB_EXIT_DATA, "invalid deny-read glob pattern `%s`: %s", g, e.msg);
     int depth = wfs_glob_scan_depth(g, p->glob_scan_max_depth);
-    if (depth < 0 && csb_winpath_is_root(prefix)) {
+    /* Also a prefix that leads to a root through a link (C:\repo\d ->
+     * D:\): the walk would cover that whole volume. */
+    char *prefix_canon = depth < 0 ? wfs_canonical(P->fs, prefix) : NULL;
+    int linked_root = prefix_canon && !csb_winpath_is_root(prefix) && csb_winpath_is_root(prefix_canon);
+    if (depth < 0 && (csb_winpath_is_root(prefix) || linked_root)) {
+      char *rule = linked_root ? csb_xasprintf("deny glob `%s` from %s, whose prefix `%s` leads to `%s`",
+                                               g, origin, prefix, prefix_canon)
+                               : csb_xasprintf("deny glob `%s` from %s", g, origin);
+      free(prefix_canon);
       free(prefix);
-      return verdict_owned(P, csb_xasprintf(MSG_ROOT_GLOB, g),
-                           csb_xasprintf("deny glob `%s` from %s", g, origin),
+      return verdict_owned(P, csb_xasprintf(MSG_ROOT_GLOB, g), rule,
                            "set glob_scan_max_depth, or start the glob below the drive root");
     }
+    free(prefix_canon);
     csb_strv matches, targets;
     csb_strv_init(&matches);
     csb_strv_init(&targets);

@@ -198,7 +198,10 @@ static int parse(csb_cli *cli, args *a) {
           return csb_cli_usage_error(
               cli, "--sid: expected NAME=SID with NAME group, offline, online, real_user or logon, got `%s`",
               arg);
-        csb_strv_push(&a->o.sids, arg);
+        /* As Windows spells it: the deny-read state is keyed by it. */
+        char *sid = wa_sid_canonical(eq + 1);
+        csb_strv_pushf(&a->o.sids, "%.*s=%s", (int)(eq - arg), arg, sid);
+        free(sid);
         break;
       }
       case OPT_PROXY_PORT: {

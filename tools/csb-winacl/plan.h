@@ -85,6 +85,10 @@ const char *wa_backend_name(wa_backend b);
 const char *wa_mask_name(uint32_t mask);
 /* 1 when `s` is a SID string (S-1-<authority>(-<subauthority>)+). */
 int wa_is_sid(const char *s);
+/* A SID string (wa_is_sid) as Windows writes it (ConvertSidToStringSid)
+ * for authorities below 2^32: `S`, numbers without leading zeros. The
+ * deny-read state is keyed by that spelling. Caller frees. */
+char *wa_sid_canonical(const char *s);
 /* 1 when `s` has the form of a capability SID as csb and Codex create them:
  * S-1-5-21- and four 32-bit subauthorities. A well-known or account SID
  * (Everyone, Users, a domain group) is not one. */

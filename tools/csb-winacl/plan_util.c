@@ -75,6 +75,18 @@ int wa_is_sid(const char *s) {
   return *p == '\0' && subs >= 1 && subs <= 15;
 }
 
+char *wa_sid_canonical(const char *s) {
+  csb_buf b = {0};
+  csb_buf_puts(&b, "S");
+  const char *p = s + 1;
+  while (*p == '-') {
+    p++;
+    unsigned long long v = strtoull(p, (char **)&p, 10);
+    csb_buf_printf(&b, "-%llu", v);
+  }
+  return csb_buf_steal(&b);
+}
+
 int wa_is_cap_sid(const char *s) {
   if (!wa_is_sid(s) || strncmp(s + 1, "-1-5-21-", 8) != 0) return 0;
   int dashes = 0;

@@ -81,6 +81,23 @@ TEST(Sid, Syntax) {
   EXPECT_FALSE(wa_is_sid(nullptr));
 }
 
+TEST(Sid, CanonicalSpelling) {
+  struct Case {
+    const char *in, *out;
+  } cases[] = {
+      {"S-1-5-21-1000-2000-3000-1001", "S-1-5-21-1000-2000-3000-1001"},
+      {"s-1-5-21-01000-2000-3000-1001", "S-1-5-21-1000-2000-3000-1001"},
+      {"S-01-005-32-0544", "S-1-5-32-544"},
+      {"S-1-1-0", "S-1-1-0"},
+  };
+  for (const Case &c : cases) {
+    ASSERT_TRUE(wa_is_sid(c.in)) << c.in;
+    char *got = wa_sid_canonical(c.in);
+    EXPECT_STREQ(got, c.out) << c.in;
+    free(got);
+  }
+}
+
 TEST(Sid, CapabilityForm) {
   EXPECT_TRUE(wa_is_cap_sid("S-1-5-21-1-2-3-4"));
   EXPECT_TRUE(wa_is_cap_sid("s-1-5-21-4294967295-0-0-4294967295"));

@@ -200,6 +200,7 @@ typedef struct planner {
   wroot *roots;
   size_t n_roots;
   int write_mode;
+  int tmpdir_writable;  /* a writable :tmpdir root: TEMP/TMP are write roots */
   pathset deny_write;   /* flag: materialise */
   pathset ancestors;    /* directories above carve-outs that must stay in place */
   pathset deny_read;    /* flag: materialise */
@@ -984,6 +985,7 @@ static int plan_write_roots(planner *P) {
     add_expanding_profile(P, &final, canon, &ssh_deps, 1);
     free(canon);
   }
+  P->tmpdir_writable = tmpdir_writable;
   if (tmpdir_writable) {
     for (size_t i = 0; i < P->o->temp_dirs.len; i++) {
       const char *t = P->o->temp_dirs.items[i];
@@ -1081,6 +1083,51 @@ static int under_write_root(planner *P, const char *path, int strict) {
   for (size_t i = 0; i < P->n_roots; i++)
     if (strict ? strictly_under(P->roots[i].path, path) : under(P->roots[i].path, path)) return 1;
   return 0;
+}
+
+/* A write root is granted where it leads when planning (canonical). One
+ * that is reached through a link the command can replace (a link inside
+ * another write root: the nested root `C:\repo\build`, missing or renamed
+ * away, made a junction to `C:\Windows`) would be granted wherever the
+ * command pointed it, by an elevated apply, on the next run: refused. */
+static int replaceable_root_check(planner *P) {
+  csb_strv lex;
+  csb_strv_init(&lex);
+  for (size_t i = 0; i < P->p->n_entries; i++) {
+    const csb_policy_entry *e = &P->p->entries[i];
+    if (e->access != CSB_ACCESS_WRITE || strcmp(e->origin, ":tmpdir") == 0 ||
+        strcmp(e->origin, ":slash_tmp") == 0)
+      continue;
+    csb_strv_push(&lex, e->path);
+  }
+  if (P->tmpdir_writable)
+    for (size_t i = 0; i < P->o->temp_dirs.len; i++) csb_strv_push(&lex, P->o->temp_dirs.items[i]);
+  int rc = 0;
+  for (size_t i = 0; i < lex.len && rc == 0; i++) {
+    char *a = csb_winpath_normalize(lex.items[i]);
+    while (a != NULL && rc == 0) {
+      char *up = csb_winpath_parent(a);
+      if (up == NULL) break;
+      char *up_eff = wfs_effective(P->fs, up);
+      int replaceable = under_write_root(P, up_eff, 0) && wfs_lkind(P->fs, a) == WFS_LINK;
+      free(up_eff);
+      if (replaceable) {
+        char *rule = csb_xasprintf("writable root `%s` is reached through the link `%s` inside a "
+                                   "writable root", lex.items[i], a);
+        rc = verdict_owned(P,
+                           csb_xstrdup("the sandboxed command could point the link anywhere, and "
+                                       "the next plan would grant writes there; refusing to run "
+                                       "unsandboxed"),
+                           rule, "name the link's target in the policy, or replace the link with "
+                                 "what it leads to");
+      }
+      free(a);
+      a = up;
+    }
+    free(a);
+  }
+  csb_strv_free(&lex);
+  return rc;
 }
 
 static int plan_deny_write(planner *P) {
@@ -1994,6 +2041,7 @@ static int build(planner *P, cJSON **out) {
   if ((rc = proxy_ports(P)) != 0) return rc;
   if ((rc = load_cap_record(P)) != 0) return rc;
   if ((rc = plan_write_roots(P)) != 0) return rc;
+  if ((rc = replaceable_root_check(P)) != 0) return rc;
   if (!P->write_mode && record_sid(P, "readonly", NULL) == NULL) P->caps_to_create++;
   if (P->elevated && (rc = plan_deny_read(P)) != 0) return rc;
   if ((rc = plan_deny_write(P)) != 0) return rc;

@@ -1089,7 +1089,8 @@ static int under_write_root(planner *P, const char *path, int strict) {
  * that is reached through a link the command can replace (a link inside
  * another write root: the nested root `C:\repo\build`, missing or renamed
  * away, made a junction to `C:\Windows`) would be granted wherever the
- * command pointed it, by an elevated apply, on the next run: refused. */
+ * command pointed it, by an elevated apply, on the next run: refused. So
+ * is a cwd reached that way (elevated: a read root). */
 static int replaceable_root_check(planner *P) {
   csb_strv lex;
   csb_strv_init(&lex);
@@ -1102,6 +1103,9 @@ static int replaceable_root_check(planner *P) {
   }
   if (P->tmpdir_writable)
     for (size_t i = 0; i < P->o->temp_dirs.len; i++) csb_strv_push(&lex, P->o->temp_dirs.items[i]);
+  /* The cwd is a read root (elevated): granted reads where it leads. */
+  size_t n_write = lex.len;
+  if (P->elevated) csb_strv_push(&lex, P->p->cwd);
   int rc = 0;
   for (size_t i = 0; i < lex.len && rc == 0; i++) {
     char *a = csb_winpath_normalize(lex.items[i]);
@@ -1112,12 +1116,14 @@ static int replaceable_root_check(planner *P) {
       int replaceable = under_write_root(P, up_eff, 0) && wfs_lkind(P->fs, a) == WFS_LINK;
       free(up_eff);
       if (replaceable) {
-        char *rule = csb_xasprintf("writable root `%s` is reached through the link `%s` inside a "
-                                   "writable root", lex.items[i], a);
+        int cwd = i >= n_write;
+        char *rule = csb_xasprintf("%s `%s` is reached through the link `%s` inside a writable root",
+                                   cwd ? "the cwd" : "writable root", lex.items[i], a);
         rc = verdict_owned(P,
-                           csb_xstrdup("the sandboxed command could point the link anywhere, and "
-                                       "the next plan would grant writes there; refusing to run "
-                                       "unsandboxed"),
+                           csb_xasprintf("the sandboxed command could point the link anywhere, and "
+                                         "the next plan would grant %s there; refusing to run "
+                                         "unsandboxed",
+                                         cwd ? "reads" : "writes"),
                            rule, "name the link's target in the policy, or replace the link with "
                                  "what it leads to");
       }

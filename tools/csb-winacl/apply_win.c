@@ -6,9 +6,9 @@
  *   2. re-checks: the capability SID record and the deny-read state must
  *      still be what the plan saw (else the plan is stale);
  *   3. capability SIDs created and recorded (before any ACE uses them);
- *   4. directories materialised; ACEs in plan order (deny-read first),
- *      each verified by reading the DACL back; stale deny-read ACEs
- *      revoked only after that, then the state recorded;
+ *   4. directories materialised; the group's stale deny-read ACEs
+ *      revoked; ACEs in plan order (deny-read first), each verified by
+ *      reading the DACL back; then the deny-read state recorded;
  *   5. sandbox directory locks; firewall rules (verified); WFP filters
  *      (best effort, as upstream); the setup marker last;
  *   6. the command, on a private desktop, as the sandbox identity.
@@ -724,8 +724,13 @@ static int state_check(applier *A, cJSON **doc_out) {
   if (doc == NULL) doc = csb_json_new_object();
   char *gsid = wa_sid_string(wa_principal_sid(A, "group"));
   const cJSON *have = get(get(doc, "principals"), gsid);
+  /* A plan made without the group's SID (--sid group=) recorded nothing
+   * for it: what the state holds now is compared with the plan's record
+   * here instead. */
+  int sid_known = cJSON_IsString(get(get(get(A->plan, "principals"), "group"), "sid"));
+  wa_state_revocations(st, have, sid_known, &A->revoke);
   const cJSON *rec = get(st, "recorded");
-  int same = cJSON_GetArraySize(have) == cJSON_GetArraySize(rec);
+  int same = !sid_known || cJSON_GetArraySize(have) == cJSON_GetArraySize(rec);
   for (int i = 0; same && i < cJSON_GetArraySize(rec); i++) {
     const cJSON *x = cJSON_GetArrayItem(have, i), *y = cJSON_GetArrayItem(rec, i);
     same = cJSON_IsString(x) && cJSON_IsString(y) && strcmp(x->valuestring, y->valuestring) == 0;
@@ -739,6 +744,15 @@ static int state_check(applier *A, cJSON **doc_out) {
   return 1;
 }
 
+/* Removes the group's stale deny-read ACEs, before the plan's ACEs are
+ * ensured: REVOKE_ACCESS takes every ACE of the group off the object, so
+ * done afterwards it would also take the allow of a path that was denied
+ * before and is a read or write root now. */
+static void revoke_stale(applier *A) {
+  PSID group = wa_principal_sid(A, "group");
+  for (size_t i = 0; i < A->revoke.len; i++) revoke(A, A->revoke.items[i], group);
+}
+
 static int state_commit(applier *A, cJSON *doc) {
   const cJSON *st = get(get(A->plan, "deny_read"), "state");
   if (!cJSON_IsObject(st)) return 1; /* none, or null */
@@ -749,10 +763,7 @@ static int state_commit(applier *A, cJSON *doc) {
     if (!wfs_rename(A->fs, file, bak, &e)) wa_warn(A, "%s", e.msg);
     free(bak);
   }
-  /* Revoke what is no longer wanted, only now that the new ACEs hold. */
   PSID group = wa_principal_sid(A, "group");
-  for (const cJSON *r = get(st, "revoke") ? get(st, "revoke")->child : NULL; r; r = r->next)
-    revoke(A, r->valuestring, group);
   cJSON *pr = cJSON_GetObjectItemCaseSensitive(doc, "principals");
   if (!cJSON_IsObject(pr)) {
     cJSON_DeleteItemFromObjectCaseSensitive(doc, "principals");
@@ -880,6 +891,7 @@ static void free_applier(applier *A) {
   free(A->principals);
   free_undo(A);
   csb_strv_free(&A->warnings);
+  csb_strv_free(&A->revoke);
   free(A->home);
   if (A->password) {
     SecureZeroMemory(A->password, wcslen(A->password) * sizeof(wchar_t));
@@ -902,6 +914,7 @@ static int setup(applier *A) {
   cJSON *state = NULL;
   if (A->elevated && !state_check(A, &state)) return 0;
   int ok = mkdirs(A);
+  if (ok && A->elevated) revoke_stale(A);
   const cJSON *aces = get(A->plan, "aces");
   for (const cJSON *a = aces ? aces->child : NULL; ok && a; a = a->next) ok = apply_ace(A, a);
   if (ok && A->elevated) ok = state_commit(A, state);
@@ -929,6 +942,7 @@ int wa_apply(const cJSON *plan, const char *fs_root, char *const *cmd, int *fail
   A.plan = plan;
   A.err = err;
   csb_strv_init(&A.warnings);
+  csb_strv_init(&A.revoke);
   const char *backend = wa_str(plan, "backend");
   A.elevated = backend && strcmp(backend, "elevated") == 0;
   A.identity = wa_str(get(plan, "identity"), "kind");

@@ -50,6 +50,7 @@ typedef struct applier {
   wa_undo *undo;
   size_t n_undo, cap_undo;
   csb_strv warnings;
+  csb_strv revoke;       /* stale deny-read paths of the group (wa_state_revocations) */
   /* credentials of the sandbox user (elevated) */
   wchar_t *user_name;
   wchar_t *password;

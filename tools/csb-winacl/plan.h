@@ -100,6 +100,14 @@ char *wa_port_complement(const int *ports, size_t n);
  * userinfo allowed; the port must be explicit and non-zero), else 0. */
 int wa_loopback_url_port(const char *url);
 
+/* The paths whose deny-read ACEs of the group the applier revokes, given
+ * the plan's `deny_read.state` (checked) and `stored`, the list the state
+ * file holds now for the group's SID (NULL: none): the plan's `revoke`
+ * when the plan knew the group's SID (`sid_known`), else every stored
+ * path that is not one of the plan's `record` (compared as NTFS compares
+ * names). Appended to *out, in stored order. */
+void wa_state_revocations(const cJSON *state, const cJSON *stored, int sid_known, csb_strv *out);
+
 /* Bound on a plan file. */
 #define WA_MAX_PLAN_BYTES ((size_t)256 << 20)
 /* 1 when `plan` (parsed, WA_MAX_PLAN_BYTES at most) is a plan whose members the applier and the simulator

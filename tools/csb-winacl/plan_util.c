@@ -340,3 +340,20 @@ int wa_plan_check(const cJSON *plan, csb_error *err) {
   }
   return ok;
 }
+
+void wa_state_revocations(const cJSON *state, const cJSON *stored, int sid_known, csb_strv *out) {
+  if (sid_known) {
+    const cJSON *revoke = cJSON_GetObjectItemCaseSensitive(state, "revoke");
+    for (const cJSON *r = revoke ? revoke->child : NULL; r; r = r->next)
+      if (cJSON_IsString(r)) csb_strv_push(out, r->valuestring);
+    return;
+  }
+  const cJSON *record = cJSON_GetObjectItemCaseSensitive(state, "record");
+  for (const cJSON *s = stored ? stored->child : NULL; s; s = s->next) {
+    if (!cJSON_IsString(s)) continue;
+    int kept = 0;
+    for (const cJSON *r = record ? record->child : NULL; r && !kept; r = r->next)
+      kept = cJSON_IsString(r) && csb_winpath_equal(s->valuestring, r->valuestring);
+    if (!kept) csb_strv_push(out, s->valuestring);
+  }
+}

@@ -110,6 +110,35 @@ TEST(Sid, CapabilityForm) {
   EXPECT_FALSE(wa_is_cap_sid(nullptr));
 }
 
+std::vector<std::string> Revocations(const char *state, const char *stored, int sid_known) {
+  cJSON *st = nullptr, *have = nullptr;
+  EXPECT_TRUE(csb_json_parse(state, strlen(state), &st, nullptr));
+  if (stored) {
+    EXPECT_TRUE(csb_json_parse(stored, strlen(stored), &have, nullptr));
+  }
+  csb_strv out;
+  csb_strv_init(&out);
+  wa_state_revocations(st, have, sid_known, &out);
+  std::vector<std::string> v(out.items, out.items + out.len);
+  csb_strv_free(&out);
+  cJSON_Delete(st);
+  cJSON_Delete(have);
+  return v;
+}
+
+// A plan that knew the group's SID carries its revocations; one made
+// without it (no --sid group=) leaves the applier to compare what the
+// state holds for the group with the plan's record, as NTFS compares
+// names. That plan used to be refused as stale after its first apply.
+TEST(DenyReadState, Revocations) {
+  const char *state =
+      R"({"recorded": [], "revoke": ["C:\\old"], "record": ["C:\\Repo\\.env", "D:\\k\\Ä"]})";
+  EXPECT_EQ(Revocations(state, R"(["C:\\x"])", 1), (std::vector<std::string>{"C:\\old"}));
+  EXPECT_EQ(Revocations(state, R"(["c:\\repo\\.ENV", "C:\\gone", "d:\\K\\ä", "C:\\gone2"])", 0),
+            (std::vector<std::string>{"C:\\gone", "C:\\gone2"}));
+  EXPECT_EQ(Revocations(state, nullptr, 0), std::vector<std::string>{});
+}
+
 TEST(Masks, NamesAndValues) {
   EXPECT_EQ(WA_MASK_READ_EXECUTE, 0x001200a9u);
   EXPECT_EQ(WA_MASK_RWX, 0x001201bfu);

@@ -258,6 +258,9 @@ typedef struct csb_host_eval {
    * (or, for "localhost", to loopback addresses) is permitted although it
    * is not public. */
   int local_literal_allowed;
+  /* The host is an IP literal that an exact (wildcard-free) allow entry
+   * names, public or not (see csb_netpolicy_connect_allowed_on). */
+  int exact_literal;
 } csb_host_eval;
 
 void csb_netpolicy_evaluate_host(const csb_netpolicy *np, const char *host,
@@ -270,6 +273,17 @@ void csb_netpolicy_evaluate_host(const csb_netpolicy *np, const char *host,
  * "localhost". `ev` may be NULL. */
 int csb_netpolicy_connect_allowed(const csb_netpolicy *np, const csb_host_eval *ev,
                                   const struct sockaddr *sa);
+
+/* csb_netpolicy_connect_allowed for an address that the caller found to
+ * be one of this host's own (an address of one of its interfaces) when
+ * `this_host` is 1. A connection to such an address reaches this host's
+ * services (every one listening on a wildcard address) as one to
+ * loopback does, so it is local whatever its range: with
+ * allow_local_binding off it is allowed only when it is the exactly
+ * allow-listed IP literal itself (ev->exact_literal), as a local literal
+ * is. `ev` may be NULL. */
+int csb_netpolicy_connect_allowed_on(const csb_netpolicy *np, const csb_host_eval *ev,
+                                     const struct sockaddr *sa, int this_host);
 
 /* Matches a pattern against a normalised host (pattern semantics as in the
  * allow/deny lists). Exposed for tests and tools. */

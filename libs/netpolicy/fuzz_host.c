@@ -259,7 +259,7 @@ static void check_index(const csb_netpolicy *np, const char *host, const char *n
   csb_netpolicy_evaluate_host_linear(np, host, &b);
   if (a.decision != b.decision || a.reason != b.reason || strcmp(a.host, b.host) != 0 || a.is_ip != b.is_ip ||
       memcmp(&a.addr, &b.addr, sizeof a.addr) != 0 || a.need_dns_guard != b.need_dns_guard ||
-      a.local_literal_allowed != b.local_literal_allowed)
+      a.local_literal_allowed != b.local_literal_allowed || a.exact_literal != b.exact_literal)
     abort();
   same_matches(np, host);
   same_matches(np, norm);

@@ -878,11 +878,12 @@ static void evaluate_host(const csb_netpolicy *np, const char *host_in, csb_host
     out->reason = CSB_BLOCK_DENIED;
     return;
   }
+  if (out->is_ip) out->exact_literal = exact_allowlisted(np, out->host, &out->addr, linear);
   if (!np->allow_local_binding) {
     int local_literal = strcmp(out->host, "localhost") == 0 ||
                         (out->is_ip && csb_netpolicy_addr_is_non_public((struct sockaddr *)&out->addr));
     if (local_literal) {
-      if (!exact_allowlisted(np, out->host, out->is_ip ? &out->addr : NULL, linear)) {
+      if (!(out->is_ip ? out->exact_literal : exact_allowlisted(np, out->host, NULL, linear))) {
         out->reason = CSB_BLOCK_NOT_ALLOWED_LOCAL;
         return;
       }
@@ -934,6 +935,16 @@ int csb_netpolicy_connect_allowed(const csb_netpolicy *np, const csb_host_eval *
     return is_loopback(sa); /* an exactly allow-listed "localhost" */
   }
   return 0;
+}
+
+int csb_netpolicy_connect_allowed_on(const csb_netpolicy *np, const csb_host_eval *ev, const struct sockaddr *sa,
+                                     int this_host) {
+  if (np->allow_local_binding) return 1;
+  /* a non-public address of this host (loopback, a private one) is judged
+   * by its range as any other */
+  if (this_host && !csb_netpolicy_addr_is_non_public(sa))
+    return ev && ev->is_ip && ev->exact_literal && same_ip((const struct sockaddr *)&ev->addr, sa);
+  return csb_netpolicy_connect_allowed(np, ev, sa);
 }
 
 int csb_netpolicy_unix_socket_allowed(const csb_netpolicy *np, const char *path) {

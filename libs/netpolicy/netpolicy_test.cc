@@ -425,6 +425,50 @@ TEST(Evaluate, ConnectGuardForExactlyAllowListedLocalHosts) {
   }
 }
 
+TEST(Evaluate, ConnectGuardForAddressesOfThisHost) {
+  // An address of one of this host's interfaces reaches its services as
+  // loopback does: local whatever its range, reachable only as the exactly
+  // allow-listed literal itself (or with allow_local_binding).
+  Policy p;
+  p.Allow("*");
+  p.Allow("2001:db8::10");
+  p.Allow("localhost");
+  p.Allow("127.0.0.1");
+  p.Finish();
+  struct sockaddr_storage ss;
+  auto sa = reinterpret_cast<struct sockaddr *>(&ss);
+  auto name = p.Eval("pub.example");
+  for (const char *a : {"93.184.216.34", "2001:db8::10", "::ffff:93.184.216.34"}) {
+    ASSERT_TRUE(csb_netpolicy_parse_ip(a, &ss)) << a;
+    EXPECT_TRUE(csb_netpolicy_connect_allowed_on(p.np, &name, sa, 0)) << a;
+    EXPECT_FALSE(csb_netpolicy_connect_allowed_on(p.np, &name, sa, 1)) << a;
+    EXPECT_FALSE(csb_netpolicy_connect_allowed_on(p.np, nullptr, sa, 1)) << a;
+  }
+  auto lit = p.Eval("93.184.216.34");  // allowed by "*" only
+  EXPECT_EQ(lit.decision, CSB_HOST_ALLOW);
+  EXPECT_FALSE(lit.exact_literal);
+  ASSERT_TRUE(csb_netpolicy_parse_ip("93.184.216.34", &ss));
+  EXPECT_FALSE(csb_netpolicy_connect_allowed_on(p.np, &lit, sa, 1));
+  auto exact = p.Eval("[2001:0db8::10]");  // an exact entry, however spelt
+  EXPECT_TRUE(exact.exact_literal);
+  EXPECT_FALSE(exact.local_literal_allowed);  // public: no local exception needed by range
+  ASSERT_TRUE(csb_netpolicy_parse_ip("2001:db8::10", &ss));
+  EXPECT_TRUE(csb_netpolicy_connect_allowed_on(p.np, &exact, sa, 1));
+  ASSERT_TRUE(csb_netpolicy_parse_ip("2001:db8::11", &ss));
+  EXPECT_FALSE(csb_netpolicy_connect_allowed_on(p.np, &exact, sa, 1));
+  // non-public addresses of this host keep the rules of their range
+  auto lh = p.Eval("localhost");
+  ASSERT_TRUE(csb_netpolicy_parse_ip("127.0.0.1", &ss));
+  EXPECT_TRUE(csb_netpolicy_connect_allowed_on(p.np, &lh, sa, 1));
+  EXPECT_FALSE(csb_netpolicy_connect_allowed_on(p.np, &name, sa, 1));
+  auto lo = p.Eval("127.0.0.1");
+  EXPECT_TRUE(lo.exact_literal);
+  EXPECT_TRUE(csb_netpolicy_connect_allowed_on(p.np, &lo, sa, 1));
+  p.np->allow_local_binding = 1;
+  ASSERT_TRUE(csb_netpolicy_parse_ip("93.184.216.34", &ss));
+  EXPECT_TRUE(csb_netpolicy_connect_allowed_on(p.np, &name, sa, 1));
+}
+
 TEST(Methods, LimitedMode) {
   EXPECT_TRUE(csb_netmode_allows_method(CSB_NETMODE_FULL, "POST"));
   EXPECT_TRUE(csb_netmode_allows_method(CSB_NETMODE_LIMITED, "GET"));

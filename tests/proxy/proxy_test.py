@@ -715,6 +715,15 @@ class LocalGuard(unittest.TestCase):
         self.assertIn(b"rebinding ok", r.stdout)
 
 
+    def test_addresses_of_this_host_are_local_in_network_namespace(self):
+        for tool in ("unshare", "ip"):
+            if not shutil.which(tool):
+                self.fail("%s is required (see the setup script)" % tool)
+        r = run(["unshare", "-rn", sys.executable, os.path.abspath(__file__), "--netns-host-addresses"],
+                env=dict(os.environ, PXTEST_CERTS=CERTS), timeout=120)
+        self.assertEqual(r.returncode, 0, (r.stdout.decode(), r.stderr.decode()[-3000:]))
+        self.assertIn(b"host addresses ok", r.stdout)
+
     def test_search_domains_in_network_namespace(self):
         for tool in ("unshare", "ip"):
             if not shutil.which(tool):
@@ -735,27 +744,17 @@ class LocalGuard(unittest.TestCase):
 
 
 def netns_rebinding():
-    """Runs inside a private network namespace: lo gets 2001:db8::10 (an
-    address that counts as public), the origin listens there and on
-    127.0.0.1, and the name flips between the two."""
+    """Runs inside a private network namespace joined by a veth pair to a
+    second one (netns_loop_peer, the "remote" host at 2001:db8::10, an
+    address that counts as public); the remote origin and a listener on
+    127.0.0.1 share a port, and the name flips between the two."""
     global CERTS
     CERTS = os.environ["PXTEST_CERTS"]
-    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-    # nodad: usable at once, not "tentative" while duplicate detection runs
-    subprocess.run(["ip", "addr", "add", "2001:db8::10/128", "dev", "lo", "nodad"], check=True)
-    for attempt in range(50):  # and should the kernel still say "not yet" (EADDRNOTAVAIL)
-        try:
-            pub = Origin("public", family=socket.AF_INET6, host="2001:db8::10")
-            break
-        except OSError as e:
-            if e.errno != 99 or attempt == 49:
-                raise
-            time.sleep(0.1)
     # the same port on 127.0.0.1 is the rebinding target: count any dial
     s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("127.0.0.1", pub.port))
+    s.bind(("127.0.0.1", 0))
     s.listen(16)
+    port = s.getsockname()[1]
     hits = []
 
     def accept_loop():
@@ -767,12 +766,17 @@ def netns_rebinding():
             hits.append(1)
             c.close()
     threading.Thread(target=accept_loop, daemon=True).start()
-    px = Proxy(network={"allow_local_binding": False}, proxy={"domains": {"rebind.test": "allow"}},
-               hosts={"rebind.test": "2001:db8::10"})
+    peer = veth_peer(["2001:db8::1/64"], ["2001:db8::10/64"])
+    px = None
     try:
-        url = "http://rebind.test:%d/echo" % pub.port
+        peer.stdin.write(b"%d\n" % port)
+        peer.stdin.flush()
+        assert peer.stdout.readline() == b"ready\n"
+        px = Proxy(network={"allow_local_binding": False}, proxy={"domains": {"rebind.test": "allow"}},
+                   hosts={"rebind.test": "2001:db8::10"})
+        url = "http://rebind.test:%d/echo" % port
         r = curl(["-x", px.http, url], px.env())
-        assert json.loads(r.stdout)["server"] == "public", r
+        assert r.stdout == b"remote", r
         px.write_hosts({"rebind.test": "127.0.0.1"})
         r = curl(["-i", "-x", px.http, url], px.env())
         assert status_of(r.stdout) == 403 and b"not_allowed_local" in r.stdout, r
@@ -784,9 +788,107 @@ def netns_rebinding():
         assert not hits, "the local address was dialled"
         print("rebinding ok")
     finally:
-        px.stop()
-        pub.stop()
+        if px:
+            px.stop()
+        peer.stdin.close()
+        peer.wait(10)
         s.close()
+
+
+def netns_host_addresses():
+    """Runs inside a private network namespace whose lo also holds
+    2001:db8::10 and 93.184.216.34, addresses that count as public by their
+    range but are this host's own: a service listening on the wildcard
+    address (a dual-stack origin, a UDP echo) is reached through them as
+    through 127.0.0.1, so they are local to the guard too."""
+    global CERTS
+    CERTS = os.environ["PXTEST_CERTS"]
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    # nodad: usable at once, not "tentative" while duplicate detection runs
+    subprocess.run(["ip", "addr", "add", "2001:db8::10/128", "dev", "lo", "nodad"], check=True)
+    subprocess.run(["ip", "addr", "add", "93.184.216.34/32", "dev", "lo"], check=True)
+    for attempt in range(50):  # and should the kernel still say "not yet" (EADDRNOTAVAIL)
+        try:
+            probe = socket.socket(socket.AF_INET6)
+            probe.bind(("2001:db8::10", 0))
+            probe.close()
+            break
+        except OSError as e:
+            probe.close()
+            if e.errno != 99 or attempt == 49:
+                raise
+            time.sleep(0.1)
+    origin = Origin("this-host", family=socket.AF_INET6, host="::")
+    echo = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    echo.bind(("::", 0))
+    echoed = []
+
+    def serve_echo():
+        while True:
+            try:
+                data, a = echo.recvfrom(65535)
+            except OSError:
+                return
+            echoed.append(data)
+            echo.sendto(b"echo:" + data, a)
+    threading.Thread(target=serve_echo, daemon=True).start()
+    hosts = {"pub.test": "2001:db8::10", "pub4.test": "93.184.216.34"}
+    literals = [b"[2001:db8::10]", b"93.184.216.34", b"[::ffff:93.184.216.34]", b"[2001:0db8:0::10]"]
+
+    def get(px, host):
+        return raw(px.addrs["http"], b"GET http://%s:%d/echo HTTP/1.1\r\nConnection: close\r\n\r\n"
+                   % (host, origin.port))
+
+    try:
+        with Proxy(network={"allow_local_binding": False}, proxy={"domains": {"*": "allow"}}, hosts=hosts) as px:
+            for host in literals + [b"pub.test", b"pub4.test"]:
+                resp = get(px, host)
+                assert status_of(resp) == 403, (host, resp)
+                assert json.loads(resp.partition(b"\r\n\r\n")[2])["reason"] == "not_allowed_local", (host, resp)
+                resp = raw(px.addrs["http"], b"CONNECT %s:%d HTTP/1.1\r\n\r\n" % (host, origin.port))
+                assert resp.startswith(b"HTTP/1.1 403 ") and b"x-proxy-error: blocked-by-allowlist" in resp, \
+                    (host, resp)
+            for dst in (b"\x04" + socket.inet_pton(socket.AF_INET6, "2001:db8::10"),
+                        b"\x01" + socket.inet_aton("93.184.216.34"), b"\x03\x08pub.test"):
+                socks = b"\x05\x01\x00\x05\x01\x00" + dst + struct.pack("!H", origin.port)
+                assert raw(px.addrs["socks"], socks)[2:4] == b"\x05\x02", dst
+            c, rep, relay = socks_udp_associate(px.addrs["socks"])
+            assert rep == 0, rep
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            u.settimeout(1)
+            eport = struct.pack("!H", echo.getsockname()[1])
+            for dst in (b"\x04" + socket.inet_pton(socket.AF_INET6, "2001:db8::10"),
+                        b"\x01" + socket.inet_aton("93.184.216.34"), b"\x03\x09pub4.test"):
+                u.sendto(b"\x00\x00\x00" + dst + eport + b"ping", relay)
+            try:
+                data = u.recvfrom(65535)
+            except socket.timeout:
+                data = None
+            assert data is None and not echoed, (data, echoed)
+            u.close()
+            c.close()
+            reasons = {(e["server.address"], e["network.policy.reason"]) for e in px.audit()
+                       if e["network.transport.protocol"] == "socks5_udp"}
+            assert reasons == {("2001:db8::10", "not_allowed_local"), ("93.184.216.34", "not_allowed_local"),
+                               ("pub4.test", "not_allowed_local")}, reasons
+        assert origin.requests == 0, "a local service was reached"
+        # an exactly allow-listed literal is reachable, as a local one is; names are not
+        with Proxy(network={"allow_local_binding": False},
+                   proxy={"domains": {"*": "allow", "2001:db8::10": "allow", "93.184.216.34": "allow"}},
+                   hosts=hosts) as px:
+            for host in (b"[2001:db8::10]", b"93.184.216.34"):
+                resp = get(px, host)
+                assert status_of(resp) == 200 and b'"server": "this-host"' in resp, (host, resp)
+            resp = get(px, b"pub.test")
+            assert status_of(resp) == 403 and b"not_allowed_local" in resp, resp
+        with Proxy(network={"allow_local_binding": True}, proxy={"domains": {"*": "allow"}}, hosts=hosts) as px:
+            for host in literals + [b"pub.test"]:
+                resp = get(px, host)
+                assert status_of(resp) == 200 and b'"server": "this-host"' in resp, (host, resp)
+        print("host addresses ok")
+    finally:
+        origin.stop()
+        echo.close()
 
 
 def netns_search_domains():
@@ -862,18 +964,8 @@ def netns_loop_guard():
     addresses on that port are refused as loops."""
     global CERTS
     CERTS = os.environ["PXTEST_CERTS"]
-    ip = lambda *a: subprocess.run(["ip"] + list(a), check=True)
-    ip("link", "set", "lo", "up")
-    ip("link", "add", "pxv0", "type", "veth", "peer", "name", "pxv1")
-    peer = subprocess.Popen(["unshare", "-n", sys.executable, os.path.abspath(__file__), "--netns-loop-peer"],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    peer = veth_peer(["10.200.0.1/24", "fd00:200::1/64"], ["10.200.0.2/24", "fd00:200::2/64"])
     try:
-        # the peer runs in its own namespace once it speaks (not before unshare)
-        assert peer.stdout.readline() == b"started\n"
-        ip("link", "set", "pxv1", "netns", str(peer.pid))
-        ip("addr", "add", "10.200.0.1/24", "dev", "pxv0")
-        ip("addr", "add", "fd00:200::1/64", "dev", "pxv0", "nodad")
-        ip("link", "set", "pxv0", "up")
         for listen in ("0.0.0.0:0", "[::]:0"):
             domains = {"10.200.0.1": "allow", "10.200.0.2": "allow", "fd00:200::1": "allow",
                        "fd00:200::2": "allow", "127.0.0.1": "allow", "::1": "allow"}
@@ -905,17 +997,42 @@ def netns_loop_guard():
         peer.wait(10)
 
 
+def veth_peer(local, remote):
+    """Joins this private network namespace by a veth pair to a second one,
+    the "remote" host: `local` addresses (ADDR/PREFIX) on this end, `remote`
+    ones on the other, where netns_loop_peer serves. Returns its process."""
+    ip = lambda *a: subprocess.run(["ip"] + list(a), check=True)
+    ip("link", "set", "lo", "up")
+    ip("link", "add", "pxv0", "type", "veth", "peer", "name", "pxv1")
+    peer = subprocess.Popen(["unshare", "-n", sys.executable, os.path.abspath(__file__), "--netns-loop-peer"] + remote,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        # the peer runs in its own namespace once it speaks (not before unshare)
+        assert peer.stdout.readline() == b"started\n"
+        ip("link", "set", "pxv1", "netns", str(peer.pid))
+        for a in local:
+            ip("addr", "add", a, "dev", "pxv0", *(["nodad"] if ":" in a else []))
+        ip("link", "set", "pxv0", "up")
+    except BaseException:
+        peer.stdin.close()
+        peer.wait(10)
+        raise
+    return peer
+
+
 def netns_loop_peer():
-    """The remote host of netns_loop_guard: for each port read from stdin,
-    an origin on 10.200.0.2 and fd00:200::2 at that port until 0 is read."""
+    """The remote host of veth_peer, with the addresses (ADDR/PREFIX) of its
+    arguments: for each port read from stdin, an origin answering "remote"
+    on each of them at that port, until 0 is read."""
+    addrs = sys.argv[2:]
     print("started", flush=True)
     for _ in range(100):
         if subprocess.run(["ip", "link", "show", "pxv1"], capture_output=True).returncode == 0:
             break
         time.sleep(0.05)
-    for a in (["addr", "add", "10.200.0.2/24", "dev", "pxv1"],
-              ["addr", "add", "fd00:200::2/64", "dev", "pxv1", "nodad"], ["link", "set", "pxv1", "up"]):
-        subprocess.run(["ip"] + a, check=True)
+    for a in addrs:
+        subprocess.run(["ip", "addr", "add", a, "dev", "pxv1"] + (["nodad"] if ":" in a else []), check=True)
+    subprocess.run(["ip", "link", "set", "pxv1", "up"], check=True)
     socks = []
 
     def serve(ls):
@@ -934,7 +1051,9 @@ def netns_loop_peer():
         if port == 0:
             print("stopped", flush=True)
             continue
-        for fam, host in ((socket.AF_INET, "10.200.0.2"), (socket.AF_INET6, "fd00:200::2")):
+        for a in addrs:
+            host = a.split("/")[0]
+            fam = socket.AF_INET6 if ":" in host else socket.AF_INET
             for attempt in range(50):  # the address may not be usable yet
                 try:
                     ls = socket.socket(fam, socket.SOCK_STREAM)
@@ -3996,6 +4115,9 @@ if __name__ == "__main__":
         sys.exit(0)
     if len(sys.argv) > 1 and sys.argv[1] == "--netns-search-domains":
         netns_search_domains()
+        sys.exit(0)
+    if len(sys.argv) > 1 and sys.argv[1] == "--netns-host-addresses":
+        netns_host_addresses()
         sys.exit(0)
     if len(sys.argv) > 1 and sys.argv[1] == "--netns-loop-guard":
         netns_loop_guard()

@@ -627,7 +627,7 @@ static void resolve_done(px_conn *c, const px_addrs *res) {
     return;
   }
   for (size_t i = 0; i < res->n; i++) {
-    if (!csb_netpolicy_connect_allowed(c->px->np, &c->ev, (const struct sockaddr *)&res->a[i])) {
+    if (!px_target_allowed(c->px, &c->ev, &res->a[i])) {
       check_blocked(c, CSB_BLOCK_NOT_ALLOWED_LOCAL, SRC_BASELINE, "deny", 1);
       return;
     }
@@ -676,7 +676,7 @@ static void check_resolve(px_conn *c) {
     c->addrs->n = 1;
     csb_sock_set_port(&c->addrs->a[0], c->port);
     if (!c->via_upstream &&
-        !csb_netpolicy_connect_allowed(px->np, &c->ev, (const struct sockaddr *)&c->addrs->a[0])) {
+        !px_target_allowed(px, &c->ev, &c->addrs->a[0])) {
       check_blocked(c, CSB_BLOCK_NOT_ALLOWED_LOCAL, SRC_BASELINE, "deny", 1);
       return;
     }
@@ -823,6 +823,18 @@ static int sa_is_interface_address(const struct sockaddr_storage *a) {
   return found;
 }
 
+int px_target_allowed(px_proxy *px, const csb_host_eval *ev, const struct sockaddr_storage *sa) {
+  const csb_netpolicy *np = px->np;
+  /* the interfaces are listed only for what the ranges would let through */
+  int this_host = 0;
+  if (!np->allow_local_binding && !csb_netpolicy_addr_is_non_public((const struct sockaddr *)sa)) {
+    struct sockaddr_storage a;
+    csb_sock_unmap_v4(sa, &a);
+    this_host = sa_is_interface_address(&a);
+  }
+  return csb_netpolicy_connect_allowed_on(np, ev, (const struct sockaddr *)sa, this_host);
+}
+
 /* 1 when connecting to `dst` would reach the listener bound at `l`: the
  * same port and either the listener's own address, this host's loopback
  * or unspecified address in any spelling (127/8, ::1, 0.0.0.0, ::, their
@@ -908,7 +920,7 @@ static void try_next_address(px_conn *c) {
       continue;
     }
     /* connect-time guard (defence in depth against rebinding) */
-    if (!csb_netpolicy_connect_allowed(px->np, &c->ev, (struct sockaddr *)a)) {
+    if (!px_target_allowed(px, &c->ev, a)) {
       check_blocked(c, CSB_BLOCK_NOT_ALLOWED_LOCAL, SRC_BASELINE, "deny", 1);
       return;
     }

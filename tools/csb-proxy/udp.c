@@ -133,7 +133,7 @@ static void on_dest_resolved(void *arg, const px_addrs *res) {
     return;
   }
   for (size_t i = 0; i < res->n; i++) {
-    if (!csb_netpolicy_connect_allowed(d->u->px->np, &d->ev, (const struct sockaddr *)&res->a[i])) {
+    if (!px_target_allowed(d->u->px, &d->ev, &res->a[i])) {
       dest_blocked(d, "deny", SRC_BASELINE, CSB_BLOCK_NOT_ALLOWED_LOCAL);
       return;
     }

@@ -797,16 +797,19 @@ def netns_rebinding():
 
 def netns_host_addresses():
     """Runs inside a private network namespace whose lo also holds
-    2001:db8::10 and 93.184.216.34, addresses that count as public by their
-    range but are this host's own: a service listening on the wildcard
-    address (a dual-stack origin, a UDP echo) is reached through them as
-    through 127.0.0.1, so they are local to the guard too."""
+    2001:db8::10 and 93.184.216.34, and local routes for 2001:db8:100::/64
+    and 93.184.215.0/24 (which no interface lists), addresses that count as
+    public by their range but are this host's own: a service listening on
+    the wildcard address (a dual-stack origin, a UDP echo) is reached
+    through them as through 127.0.0.1, so they are local to the guard too."""
     global CERTS
     CERTS = os.environ["PXTEST_CERTS"]
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
     # nodad: usable at once, not "tentative" while duplicate detection runs
     subprocess.run(["ip", "addr", "add", "2001:db8::10/128", "dev", "lo", "nodad"], check=True)
     subprocess.run(["ip", "addr", "add", "93.184.216.34/32", "dev", "lo"], check=True)
+    subprocess.run(["ip", "-6", "route", "add", "local", "2001:db8:100::/64", "dev", "lo"], check=True)
+    subprocess.run(["ip", "route", "add", "local", "93.184.215.0/24", "dev", "lo"], check=True)
     for attempt in range(50):  # and should the kernel still say "not yet" (EADDRNOTAVAIL)
         try:
             probe = socket.socket(socket.AF_INET6)
@@ -833,7 +836,8 @@ def netns_host_addresses():
             echo.sendto(b"echo:" + data, a)
     threading.Thread(target=serve_echo, daemon=True).start()
     hosts = {"pub.test": "2001:db8::10", "pub4.test": "93.184.216.34"}
-    literals = [b"[2001:db8::10]", b"93.184.216.34", b"[::ffff:93.184.216.34]", b"[2001:0db8:0::10]"]
+    literals = [b"[2001:db8::10]", b"93.184.216.34", b"[::ffff:93.184.216.34]", b"[2001:0db8:0::10]",
+                b"[2001:db8:100::5]", b"93.184.215.9"]
 
     def get(px, host):
         return raw(px.addrs["http"], b"GET http://%s:%d/echo HTTP/1.1\r\nConnection: close\r\n\r\n"

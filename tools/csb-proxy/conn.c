@@ -5,10 +5,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -823,14 +826,80 @@ static int sa_is_interface_address(const struct sockaddr_storage *a) {
   return found;
 }
 
+/* 1 when the kernel delivers what is sent to `a` (no IPv4-mapped form) to
+ * this host: its route is of type local (an address of one of its
+ * interfaces, or a local route such as `ip route add local PREFIX dev lo`,
+ * which no interface lists) or anycast (an IPv6 subnet-router anycast
+ * address of its own); 0 when it goes elsewhere or nowhere. When the
+ * routing table cannot be asked (RTM_GETROUTE over netlink), 1: every
+ * address counts as this host's. */
+static int sa_routes_to_this_host(const struct sockaddr_storage *a) {
+  int fam = a->ss_family;
+  if (fam != AF_INET && fam != AF_INET6) return 1;
+  size_t alen = fam == AF_INET ? 4 : 16;
+  const void *addr = fam == AF_INET ? (const void *)&((const struct sockaddr_in *)a)->sin_addr
+                                    : (const void *)&((const struct sockaddr_in6 *)a)->sin6_addr;
+  struct {
+    struct nlmsghdr nh;
+    struct rtmsg rt;
+    char attrs[RTA_SPACE(16)];
+  } req;
+  memset(&req, 0, sizeof req);
+  req.nh.nlmsg_type = RTM_GETROUTE;
+  req.nh.nlmsg_flags = NLM_F_REQUEST;
+  req.nh.nlmsg_seq = 1;
+  req.rt.rtm_family = (unsigned char)fam;
+  req.rt.rtm_dst_len = (unsigned char)(alen * 8);
+  struct rtattr *rta = (struct rtattr *)req.attrs;
+  rta->rta_type = RTA_DST;
+  rta->rta_len = (unsigned short)RTA_LENGTH(alen);
+  memcpy(RTA_DATA(rta), addr, alen);
+  req.nh.nlmsg_len = (uint32_t)(NLMSG_LENGTH(sizeof req.rt) + RTA_SPACE(alen));
+  int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_ROUTE);
+  if (fd < 0) return 1;
+  struct sockaddr_nl kernel;
+  memset(&kernel, 0, sizeof kernel);
+  kernel.nl_family = AF_NETLINK;
+  /* the kernel answers at once: a blocking read takes no longer */
+  struct timeval tv = {1, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  union {
+    struct nlmsghdr nh;
+    char b[8192];
+  } resp;
+  ssize_t n = -1;
+  if (sendto(fd, &req, req.nh.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof kernel) == (ssize_t)req.nh.nlmsg_len) {
+    do
+      n = recv(fd, resp.b, sizeof resp.b, 0);
+    while (n < 0 && errno == EINTR);
+  }
+  close(fd);
+  int local = 1;
+  for (struct nlmsghdr *h = &resp.nh; n > 0 && NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+    if (h->nlmsg_seq != 1) continue;
+    if (h->nlmsg_type == NLMSG_ERROR && h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct nlmsgerr))) {
+      int e = -((const struct nlmsgerr *)NLMSG_DATA(h))->error;
+      /* no route: a connection goes nowhere, this host included */
+      local = !(e == ENETUNREACH || e == EHOSTUNREACH);
+      break;
+    }
+    if (h->nlmsg_type == RTM_NEWROUTE && h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct rtmsg))) {
+      const struct rtmsg *rt = NLMSG_DATA(h);
+      local = rt->rtm_type == RTN_LOCAL || rt->rtm_type == RTN_ANYCAST;
+      break;
+    }
+  }
+  return local;
+}
+
 int px_target_allowed(px_proxy *px, const csb_host_eval *ev, const struct sockaddr_storage *sa) {
   const csb_netpolicy *np = px->np;
-  /* the interfaces are listed only for what the ranges would let through */
+  /* the routes are asked about only for what the ranges would let through */
   int this_host = 0;
   if (!np->allow_local_binding && !csb_netpolicy_addr_is_non_public((const struct sockaddr *)sa)) {
     struct sockaddr_storage a;
     csb_sock_unmap_v4(sa, &a);
-    this_host = sa_is_interface_address(&a);
+    this_host = sa_routes_to_this_host(&a);
   }
   return csb_netpolicy_connect_allowed_on(np, ev, (const struct sockaddr *)sa, this_host);
 }

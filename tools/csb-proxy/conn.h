@@ -158,9 +158,9 @@ void px_audit_allow(px_conn *c, int override_);
 /* Connects c->up to the checked destination (or the upstream proxy). */
 void px_connect_start(px_conn *c);
 /* The address guard: may a connection for the evaluated host `ev` go to
- * `sa`? csb_netpolicy_connect_allowed, where an address of one of this
- * host's interfaces counts as local whatever its range (it reaches this
- * host's services as loopback does). */
+ * `sa`? csb_netpolicy_connect_allowed, where an address the kernel routes
+ * to this host (one of its interfaces', a local route's) counts as local
+ * whatever its range (it reaches this host's services as loopback does). */
 int px_target_allowed(px_proxy *px, const csb_host_eval *ev, const struct sockaddr_storage *sa);
 
 /* Key of a reusable upstream connection for the current request. */

@@ -830,12 +830,13 @@ static int sa_is_interface_address(const struct sockaddr_storage *a) {
  * this host: its route is of type local (an address of one of its
  * interfaces, or a local route such as `ip route add local PREFIX dev lo`,
  * which no interface lists) or anycast (an IPv6 subnet-router anycast
- * address of its own); 0 when it goes elsewhere or nowhere. When the
- * routing table cannot be asked (RTM_GETROUTE over netlink), 1: every
- * address counts as this host's. */
+ * address of its own); 0 when it goes elsewhere or nowhere; -1 when the
+ * routing table gave no answer (RTM_GETROUTE over netlink: a kernel
+ * without IPv6, a netlink that does not look up single routes, no
+ * descriptor left). */
 static int sa_routes_to_this_host(const struct sockaddr_storage *a) {
   int fam = a->ss_family;
-  if (fam != AF_INET && fam != AF_INET6) return 1;
+  if (fam != AF_INET && fam != AF_INET6) return -1;
   size_t alen = fam == AF_INET ? 4 : 16;
   const void *addr = fam == AF_INET ? (const void *)&((const struct sockaddr_in *)a)->sin_addr
                                     : (const void *)&((const struct sockaddr_in6 *)a)->sin6_addr;
@@ -856,7 +857,7 @@ static int sa_routes_to_this_host(const struct sockaddr_storage *a) {
   memcpy(RTA_DATA(rta), addr, alen);
   req.nh.nlmsg_len = (uint32_t)(NLMSG_LENGTH(sizeof req.rt) + RTA_SPACE(alen));
   int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_ROUTE);
-  if (fd < 0) return 1;
+  if (fd < 0) return -1;
   struct sockaddr_nl kernel;
   memset(&kernel, 0, sizeof kernel);
   kernel.nl_family = AF_NETLINK;
@@ -874,13 +875,13 @@ static int sa_routes_to_this_host(const struct sockaddr_storage *a) {
     while (n < 0 && errno == EINTR);
   }
   close(fd);
-  int local = 1;
+  int local = -1;
   for (struct nlmsghdr *h = &resp.nh; n > 0 && NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
     if (h->nlmsg_seq != 1) continue;
     if (h->nlmsg_type == NLMSG_ERROR && h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct nlmsgerr))) {
       int e = -((const struct nlmsgerr *)NLMSG_DATA(h))->error;
       /* no route: a connection goes nowhere, this host included */
-      local = !(e == ENETUNREACH || e == EHOSTUNREACH);
+      if (e == ENETUNREACH || e == EHOSTUNREACH) local = 0;
       break;
     }
     if (h->nlmsg_type == RTM_NEWROUTE && h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct rtmsg))) {
@@ -894,12 +895,15 @@ static int sa_routes_to_this_host(const struct sockaddr_storage *a) {
 
 int px_target_allowed(px_proxy *px, const csb_host_eval *ev, const struct sockaddr_storage *sa) {
   const csb_netpolicy *np = px->np;
-  /* the routes are asked about only for what the ranges would let through */
+  /* the routes are asked about only for what the ranges would let through;
+   * without an answer, the interfaces' addresses are compared (every
+   * address counts as this host's when they cannot be listed either) */
   int this_host = 0;
   if (!np->allow_local_binding && !csb_netpolicy_addr_is_non_public((const struct sockaddr *)sa)) {
     struct sockaddr_storage a;
     csb_sock_unmap_v4(sa, &a);
     this_host = sa_routes_to_this_host(&a);
+    if (this_host < 0) this_host = sa_is_interface_address(&a);
   }
   return csb_netpolicy_connect_allowed_on(np, ev, (const struct sockaddr *)sa, this_host);
 }

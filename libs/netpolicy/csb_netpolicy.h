@@ -81,6 +81,12 @@ const char *csb_block_message(csb_block_reason r);
  * string (possibly empty). */
 char *csb_netpolicy_normalize_host(const char *host);
 
+/* 1 when a domain pattern names a port (`host:443`, `[::1]:80`,
+ * `*.d:8080`), which csb_netpolicy_normalize_host drops. An allow rule
+ * that does is refused (csb_netpolicy_add_domain): without its port it
+ * would allow the host on every port. */
+int csb_netpolicy_pattern_names_port(const char *pattern);
+
 /* Strict IP literal parser: dotted-quad IPv4 (no octal, hex or short
  * forms) or IPv6 (optionally with a %scope, which is ignored). Fills a
  * sockaddr_in/sockaddr_in6 with port 0. Returns 1 when `s` is a literal. */

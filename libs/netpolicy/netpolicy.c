@@ -128,10 +128,36 @@ void csb_netpolicy_free(csb_netpolicy *np) {
   free(np);
 }
 
+int csb_netpolicy_pattern_names_port(const char *pattern) {
+  const char *p = pattern;
+  while (*p == ' ' || (*p >= '\t' && *p <= '\r')) p++;
+  if (strncmp(p, "**.", 3) == 0)
+    p += 3;
+  else if (strncmp(p, "*.", 2) == 0)
+    p += 2;
+  if (*p == '[') {
+    const char *close = strchr(p, ']');
+    return close != NULL && strchr(close, ':') != NULL;
+  }
+  const char *colon = strchr(p, ':');
+  return colon != NULL && strchr(colon + 1, ':') == NULL;
+}
+
 /* The normalised pattern of a domain rule, or NULL with err set. */
 static char *domain_pattern(const char *pattern, int deny, csb_error *err) {
+  /* Upstream drops the port and allows the host on every port. A deny
+   * that covers every port is stricter than written; an allow would be
+   * wider, so it is refused. */
   char *norm = np_normalize_pattern(pattern, err);
   if (!norm) return NULL;
+  if (!deny && csb_netpolicy_pattern_names_port(pattern)) {
+    free(norm);
+    csb_error_set(err,
+                  "invalid allowed domain `%s`: rules cannot name a port (the host would be "
+                  "allowed on every port); write the host alone to allow all of its ports",
+                  pattern);
+    return NULL;
+  }
   if (deny && np_pattern_is_global(norm)) {
     free(norm);
     csb_error_set(err,

@@ -112,8 +112,15 @@ TEST(NormalizeHost, PatternsReadBackTheSame) {
       {"[a:b]", nullptr, "invalid glob pattern: [a:b]"},
       {"a :80", nullptr, "invalid glob pattern: a :80"},
       {":80", nullptr, "invalid domain pattern `:80`: empty host"},
-      {"[::1]:443", "::1", nullptr},
       {"*.Example.com.", "*.example.com", nullptr},
+      // The port is dropped (upstream): an allow would then cover every
+      // port of the host, which is refused (a deny may cover more).
+      {"[::1]:443", nullptr,
+       "invalid allowed domain `[::1]:443`: rules cannot name a port (the host would be "
+       "allowed on every port); write the host alone to allow all of its ports"},
+      {"*.example.com:8080", nullptr,
+       "invalid allowed domain `*.example.com:8080`: rules cannot name a port (the host would be "
+       "allowed on every port); write the host alone to allow all of its ports"},
   };
   for (const auto &c : cases) {
     csb_netpolicy *np = csb_netpolicy_new();
@@ -132,6 +139,19 @@ TEST(NormalizeHost, PatternsReadBackTheSame) {
       EXPECT_STREQ(again->domains[0].pattern, c.stored);
       csb_netpolicy_free(again);
     }
+    csb_netpolicy_free(np);
+  }
+  for (const char *denied : {"[::1]:443", "127.0.0.1:9999", "**.example.com.:80"}) {
+    csb_netpolicy *np = csb_netpolicy_new();
+    csb_error err;
+    ASSERT_TRUE(csb_netpolicy_add_domain(np, denied, 1, &err)) << denied << ": " << err.msg;
+    csb_netpolicy_free(np);
+  }
+  // IPv6 literals are not host:port.
+  for (const char *allowed : {"2001:db8::10", "::1", "fe80::1%25lo0"}) {
+    csb_netpolicy *np = csb_netpolicy_new();
+    csb_error err;
+    EXPECT_TRUE(csb_netpolicy_add_domain(np, allowed, 0, &err)) << allowed << ": " << err.msg;
     csb_netpolicy_free(np);
   }
   // As hosts, these are refused too (empty), never matched.

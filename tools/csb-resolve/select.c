@@ -107,8 +107,19 @@ static int normalize_keys(const rs_ctx *ctx, const rs_layer *layer, csb_toml_val
   for (size_t i = 0; ok && i < csb_toml_table_len(table); i++) {
     const char *written = csb_toml_table_key_at(table, i, NULL);
     const csb_toml_value *v = csb_toml_table_value_at(table, i);
-    char *k = norm(ctx, written);
     csb_toml_pos kp = csb_toml_table_key_pos_at(table, i);
+    if (norm == domain_key && is_allow(v) && csb_netpolicy_pattern_names_port(written)) {
+      /* the port would be dropped, and the host allowed on every port */
+      char *m = csb_xasprintf("network domain `%s` is allowed with a port, but rules cannot name "
+                              "one (the host would be allowed on every port); write the host "
+                              "alone to allow all of its ports",
+                              written);
+      rs_format_diag(layer, &kp, m, msg);
+      free(m);
+      ok = 0;
+      break;
+    }
+    char *k = norm(ctx, written);
     size_t idx = 0;
     if (csb_toml_table_find(fresh, k, strlen(k), &idx)) {
       if (is_allow(csb_toml_table_value_at(fresh, idx)) != is_allow(v)) {

@@ -99,6 +99,18 @@ PROBES.append(("tiocsti_highbits", "TIOCSTI with bits above 32 set (CVE-2019-100
 PROBES.append(("tioclinux", "TIOCLINUX selection paste", tty_probe("tioclinux")))
 PROBES.append(("ctty", "/dev/tty and setsid + TIOCSCTTY(force) to take the caller's terminal", tty_probe("ctty")))
 
+
+@probe("tty_inject_landlock", "TIOCSTI (also with bits above 32) and TIOCLINUX on the caller's terminal under the legacy "
+       "Landlock backend, which runs the command in the caller's session (no --new-session)")
+def _(c):
+    c.policy([("/", "read")], backend="landlock")
+    v = None
+    for which in ("tiocsti", "tiocsti_highbits", "tioclinux"):
+        v = verdict(*c.run("probe_io", which, tty=True))
+        if v[0] != "blocked":
+            return v
+    return v
+
 TIOCGETD = 0x5424
 TIOCGEXCL = 0x80045440
 
@@ -502,6 +514,192 @@ def _(c):
         a.close()
 
 
+def host_unix_paths(c):
+    """Stand-ins for the host's well-known service sockets (listening, in
+    the caller's directory outside the policy's writes) and the real ones
+    where this host has them. Returns (listeners, paths)."""
+    listeners, paths = [], []
+    for name in ("docker.sock", "podman.sock", "system_bus_socket", "bus", "ssh-agent.sock"):
+        path = os.path.join(c.out, name)
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.bind(path)
+        s.listen(4)
+        s.setblocking(False)
+        listeners.append(s)
+        paths.append(path)
+    real = ["/var/run/docker.sock", "/run/docker.sock", "/run/podman/podman.sock", "/run/containerd/containerd.sock",
+            "/run/dbus/system_bus_socket", "/tmp/.X11-unix/X0"]
+    for var, sub in (("XDG_RUNTIME_DIR", "bus"), ("XDG_RUNTIME_DIR", "docker.sock"), ("SSH_AUTH_SOCK", "")):
+        if os.environ.get(var):
+            real.append(os.path.join(os.environ[var], sub) if sub else os.environ[var])
+    paths += [p for p in real if os.path.exists(p)]
+    return listeners, paths
+
+
+@probe("unix_host_services", "connect to the host's service sockets (docker, podman, D-Bus, ssh-agent stand-ins and the real "
+       "ones): restricted, proxy and host network, without an allow list and with one naming another socket")
+def _(c):
+    listeners, paths = host_unix_paths(c)
+    allowed = os.path.join(c.out, "allowed.sock")
+    a = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    a.bind(allowed)
+    a.listen(1)
+    try:
+        v = None
+        for kw in ({}, {"net": "proxy"}, {"net": "enabled"}, {"unix": {allowed: "allow"}},
+                   {"net": "proxy", "unix": {allowed: "allow"}}, {"net": "enabled", "unix": {allowed: "allow"}}):
+            c.policy(**kw)
+            os.environ["HTTP_PROXY"] = "http://127.0.0.1:9"
+            try:
+                v = verdict(*c.run("probe_io", "unix_paths", *paths))
+            finally:
+                del os.environ["HTTP_PROXY"]
+            for s in listeners:
+                try:
+                    s.accept()[0].close()
+                    return "ESCAPED", "ESCAPED: %s accepted a connection (%s)" % (s.getsockname(), kw)
+                except BlockingIOError:
+                    pass
+            if v[0] != "blocked":
+                return v[0], "%s (%s)" % (v[1], kw)
+        return v
+    finally:
+        for s in listeners:
+            s.close()
+        a.close()
+
+
+@probe("abstract_unix_proxy", "connect to a host abstract Unix socket in proxy mode, without and with a Unix allow list")
+def _(c):
+    s, name = abstract_listener()
+    s.setblocking(False)
+    allowed = os.path.join(c.out, "allowed.sock")
+    a = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    a.bind(allowed)
+    a.listen(1)
+    try:
+        v = None
+        for kw in ({"net": "proxy"}, {"net": "proxy", "unix": {allowed: "allow"}}, {"net": "proxy", "unix_all": True}):
+            c.policy(**kw)
+            os.environ["HTTP_PROXY"] = "http://127.0.0.1:9"
+            try:
+                v = verdict(*c.run("probe_io", "abstract_unix", name))
+            finally:
+                del os.environ["HTTP_PROXY"]
+            try:
+                s.accept()[0].close()
+                return "ESCAPED", "ESCAPED: the host's abstract socket accepted a connection (%s)" % kw
+            except BlockingIOError:
+                pass
+            if v[0] != "blocked":
+                return v[0], "%s (%s)" % (v[1], kw)
+        return v
+    finally:
+        s.close()
+        a.close()
+
+
+class LoopbackServices:
+    """TCP listeners and UDP receivers on 127.0.0.1 and (where the host has
+    it) ::1; `ports()` as net_direct takes them; `reached()` names any
+    that got a connection or a datagram."""
+
+    def __init__(self):
+        self.socks = []
+        self.tcp4 = self._open(socket.AF_INET, socket.SOCK_STREAM, "127.0.0.1")
+        self.udp4 = self._open(socket.AF_INET, socket.SOCK_DGRAM, "127.0.0.1")
+        self.tcp6 = self._open(socket.AF_INET6, socket.SOCK_STREAM, "::1")
+        self.udp6 = self._open(socket.AF_INET6, socket.SOCK_DGRAM, "::1")
+
+    def _open(self, family, kind, addr):
+        try:
+            s = socket.socket(family, kind)
+            s.bind((addr, 0))
+        except OSError:
+            return None
+        if kind == socket.SOCK_STREAM:
+            s.listen(8)
+        s.setblocking(False)
+        self.socks.append(s)
+        return s
+
+    def ports(self):
+        return [str(s.getsockname()[1]) if s else "0" for s in (self.tcp4, self.udp4, self.tcp6, self.udp6)]
+
+    def reached(self):
+        time.sleep(0.2)
+        for s in self.socks:
+            try:
+                if s.type == socket.SOCK_STREAM:
+                    s.accept()[0].close()
+                else:
+                    s.recv(16)
+                return "%s %s" % ("TCP" if s.type == socket.SOCK_STREAM else "UDP", s.getsockname()[:2])
+            except BlockingIOError:
+                pass
+        return None
+
+    def close(self):
+        for s in self.socks:
+            s.close()
+
+
+@probe("net_direct_proxy_mode", "TCP, MPTCP and UDP to host loopback services on 127.0.0.1, ::1 and ::ffff:127.0.0.1, "
+       "bypassing the proxy (proxy mode)")
+def _(c):
+    svc = LoopbackServices()
+    prx = socket.socket()
+    prx.bind(("127.0.0.1", 0))
+    prx.listen(4)
+    try:
+        c.policy(net="proxy")
+        os.environ["HTTP_PROXY"] = "http://127.0.0.1:%d" % prx.getsockname()[1]
+        try:
+            v = verdict(*c.run("probe_io", "net_direct", *svc.ports()))
+        finally:
+            del os.environ["HTTP_PROXY"]
+        hit = svc.reached()
+        if hit:
+            return "ESCAPED", "ESCAPED: the host's %s was reached" % hit
+        return v
+    finally:
+        svc.close()
+        prx.close()
+
+
+
+@probe("net_landlock", "legacy Landlock backend, restricted network (no network namespace: the filter and Landlock's "
+       "scoping are all there is): TCP, MPTCP, UDP to host loopback services, a host abstract socket, the host's "
+       "service sockets")
+def _(c):
+    svc = LoopbackServices()
+    s, name = abstract_listener()
+    s.setblocking(False)
+    listeners, paths = host_unix_paths(c)
+    try:
+        c.policy([("/", "read")], backend="landlock")
+        for args in (("net_direct", *svc.ports()), ("abstract_unix", name), ("unix_paths", *paths)):
+            v = verdict(*c.run("probe_io", *args))
+            hit = svc.reached()
+            if hit:
+                return "ESCAPED", "ESCAPED: the host's %s was reached" % hit
+            for l in listeners + [s]:
+                try:
+                    l.accept()[0].close()
+                    return "ESCAPED", "ESCAPED: %r accepted a connection" % (l.getsockname(),)
+                except BlockingIOError:
+                    pass
+            if v[0] != "blocked":
+                return v[0], "%s (%s)" % (v[1], args[0])
+        return v
+    finally:
+        svc.close()
+        s.close()
+        for l in listeners:
+            l.close()
+
+
+
 @probe("tcp_direct", "TCP to a host loopback listener (restricted network)")
 def _(c):
     s = socket.socket()
@@ -649,6 +847,65 @@ def _(c):
         if os.path.islink(os.path.join(c.ws, meta)):
             return "ESCAPED", "ESCAPED: %s is a symlink on the host" % meta
     return v
+
+
+META_NAMES = (".git", ".agents", ".codex", ".csb")
+
+
+@probe("create_metadata", "the protected names (.git, .agents, .codex, .csb), missing, under the workspace, a second "
+       "writable root and one nested two levels down: written into, removed, renamed, replaced by a file or a symlink")
+def _(c):
+    second = os.path.join(c.base, "second")
+    nested = os.path.join(c.ws, "a", "b")
+    os.makedirs(second)
+    os.makedirs(nested)
+    roots = [c.ws, second, nested]
+    c.policy([("/", "read")] + [(r, "write") for r in roots])
+    v = verdict(*c.run("probe_fs", "create_metadata", *roots))
+    for r in roots:
+        for name in META_NAMES:
+            p = os.path.join(r, name)
+            if os.path.islink(p) or os.path.isfile(p) or (os.path.isdir(p) and os.listdir(p)):
+                return "ESCAPED", "ESCAPED: %s is a %s on the host" % (
+                    p, "symlink" if os.path.islink(p) else "file" if os.path.isfile(p) else "non-empty directory")
+            if os.path.lexists(p + ".moved"):
+                return "ESCAPED", "ESCAPED: %s.moved exists on the host" % p
+    for moved in (c.ws + "/a.moved", c.base + ".moved"):
+        if os.path.lexists(moved):
+            return "ESCAPED", "ESCAPED: %s exists on the host" % moved
+    return v
+
+
+def gitdir_pointer(state):
+    def fn(c):
+        target = os.path.join(c.ws, "wt", "gitdir")
+        os.makedirs(os.path.dirname(target))
+        if state == "existing":
+            os.makedirs(os.path.join(target, "hooks"))
+            with open(os.path.join(target, "config"), "w") as f:
+                f.write("[core]\n")
+        with open(os.path.join(c.ws, ".git"), "w") as f:
+            f.write("gitdir: %s\n" % target)
+        c.policy()
+        v = verdict(*c.run("probe_fs", "gitdir_pointer", target, state))
+        with open(os.path.join(c.ws, ".git")) as f:
+            if f.read() != "gitdir: %s\n" % target:
+                return "ESCAPED", "ESCAPED: the .git file changed on the host"
+        found = sorted(os.path.relpath(os.path.join(d, n), target) for d, ds, fs in os.walk(target) for n in ds + fs)
+        if found != ([] if state == "missing" else ["config", "hooks"]):
+            return "ESCAPED", "ESCAPED: the gitdir target holds %s on the host" % found
+        if state == "existing":
+            with open(os.path.join(target, "config")) as f:
+                if f.read() != "[core]\n":
+                    return "ESCAPED", "ESCAPED: the gitdir target's config changed on the host"
+        return v
+    return fn
+
+
+PROBES.append(("gitdir_pointer_missing", "a .git file (`gitdir:`) pointing at a missing directory in the workspace: "
+               "create it with hooks and config; rewrite, replace, remove the .git file", gitdir_pointer("missing")))
+PROBES.append(("gitdir_pointer_existing", "same, the target exists: write a hook and its config",
+               gitdir_pointer("existing")))
 
 
 @probe("ro_metadata", "truncate, fallocate, utimensat, chmod, chown, setxattr (user.*, security.*) on a read-only .git/config")

@@ -348,6 +348,112 @@ static int p_git_links(int c, char **v) {
   return blocked("%s", why);
 }
 
+/* Appends to the report in why[0, cap), after "; " when it is not empty. */
+static void note(char *why, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void note(char *why, size_t cap, const char *fmt, ...) {
+  size_t n = strlen(why);
+  if (n + 3 >= cap) return;
+  if (n) {
+    memcpy(why + n, "; ", 3);
+    n += 2;
+  }
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(why + n, cap - n, fmt, ap);
+  va_end(ap);
+}
+
+/* argv[2...]: writable roots (absolute), the workspace, a second root
+ * outside it and a root nested two levels down in it. Under each, every
+ * protected name (.git, .agents, .codex, .csb; missing, so each is an
+ * empty read-only mask): a file written inside it, a directory made in
+ * it, the name removed, renamed away or replaced with a file (a `.git`
+ * that says `gitdir:`) or a symlink to a writable directory; the root's
+ * parent renamed away (the nested root's parent is pinned by a bind of
+ * its own). The runner checks every root's names afterwards. */
+static int p_create_metadata(int c, char **v) {
+  if (c < 3) return perror2("usage: create_metadata ROOT...");
+  static const char *const names[] = {".git", ".agents", ".codex", ".csb"};
+  char why[4096] = "";
+  int tried = 0;
+  for (int r = 2; r < c; r++) {
+    const char *root = v[r];
+    char real[4096];
+    snprintf(real, sizeof real, "%s/real-dir", root);
+    if (mkdir(real, 0755) != 0 && errno != EEXIST) return perror2("mkdir %s: %s", real, strerror(errno));
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+      char p[4096], q[4200];
+      snprintf(p, sizeof p, "%s/%s", root, names[i]);
+      snprintf(q, sizeof q, "%s/config", p);
+      if (write_file(q, "[core]\n\thooksPath = /tmp\n") == 0) return escaped("wrote %s", q);
+      int e_write = errno;
+      snprintf(q, sizeof q, "%s/hooks", p);
+      if (mkdir(q, 0755) == 0) return escaped("created %s", q);
+      int e_mkdir = errno;
+      snprintf(q, sizeof q, "%s.moved", p);
+      if (rename(p, q) == 0) return escaped("renamed %s away", p);
+      int e_rename = errno;
+      if (rmdir(p) == 0) {
+        if (write_file(p, "gitdir: real-dir\n") == 0) return escaped("replaced %s with a file", p);
+        if (symlink("real-dir", p) == 0) return escaped("replaced %s with a symlink", p);
+        return escaped("removed %s", p);
+      }
+      int e_rmdir = errno;
+      int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      if (fd >= 0) return escaped("opened %s as a file for writing", p);
+      int e_file = errno;
+      if (symlink("real-dir", p) == 0) return escaped("made %s a symlink", p);
+      int e_link = errno;
+      if (!tried)
+        note(why, sizeof why, "%s: write %s, mkdir %s, rename %s, rmdir %s, file %s, symlink %s", names[i], strerror(e_write), strerror(e_mkdir), strerror(e_rename), strerror(e_rmdir),
+               strerror(e_file), strerror(e_link));
+      tried++;
+    }
+    char parent[4096], moved[4200];
+    snprintf(parent, sizeof parent, "%s", root);
+    char *slash = strrchr(parent, '/');
+    if (slash && slash != parent) {
+      *slash = 0;
+      snprintf(moved, sizeof moved, "%s.moved", parent);
+      if (rename(parent, moved) == 0) return escaped("renamed %s (holding the root %s) away", parent, root);
+      note(why, sizeof why, "rename %s: %s", parent, strerror(errno));
+    }
+  }
+  return blocked("%d protected names in %d roots unchanged (%s)", tried, c - 2, why);
+}
+
+/* The workspace's .git is a file, `gitdir: ` plus argv[2], a directory
+ * inside the workspace, missing (argv[3] "missing") or holding hooks/
+ * ("existing"): the target must be as read-only as a .git directory.
+ * Creates the missing target with hooks and config, or writes a hook and
+ * the config of the existing one; rewrites, replaces and removes the .git
+ * file. */
+static int p_gitdir_pointer(int c, char **v) {
+  if (c < 4) return perror2("usage: gitdir_pointer TARGET missing|existing");
+  const char *t = v[2];
+  char why[2048] = "", p[4200];
+  if (strcmp(v[3], "missing") == 0) {
+    snprintf(p, sizeof p, "%s/hooks", t);
+    if (mkdir(t, 0755) == 0 || mkdir(p, 0755) == 0) return escaped("created the gitdir target %s", t);
+    note_errno(why, sizeof why, "mkdir target/hooks");
+  } else {
+    snprintf(p, sizeof p, "%s/hooks/pre-commit", t);
+    if (write_file(p, "#!/bin/sh\ntouch /tmp/pwned\n") == 0) return escaped("wrote %s", p);
+    note_errno(why, sizeof why, "write target/hooks/pre-commit");
+  }
+  snprintf(p, sizeof p, "%s/config", t);
+  if (write_file(p, "[core]\n\tfsmonitor = /tmp/x\n") == 0) return escaped("wrote %s", p);
+  note_errno(why, sizeof why, "write target/config");
+  if (write_file(".git", "gitdir: elsewhere\n") == 0) return escaped("rewrote the .git file");
+  note_errno(why, sizeof why, "rewrite .git");
+  if (write_file("evil-git", "gitdir: elsewhere\n") != 0) return perror2("write evil-git: %s", strerror(errno));
+  if (rename("evil-git", ".git") == 0) return escaped("renamed a file over .git");
+  note_errno(why, sizeof why, "rename over .git");
+  if (unlink(".git") == 0) return escaped("removed the .git file");
+  note_errno(why, sizeof why, "unlink .git");
+  return blocked("%s target: %s", v[3], why);
+}
+
 static const probe probes[] = {
     {"create_git", p_create_git},
     {"git_hooks", p_git_hooks},
@@ -364,6 +470,8 @@ static const probe probes[] = {
     {"ro_metadata", p_ro_metadata},
     {"ro_ioctls", p_ro_ioctls},
     {"git_links", p_git_links},
+    {"create_metadata", p_create_metadata},
+    {"gitdir_pointer", p_gitdir_pointer},
     {NULL, NULL},
 };
 

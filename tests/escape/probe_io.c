@@ -232,6 +232,102 @@ static int p_udp_direct(int c, char **v) {
   return blocked("sendto(%s:%s): %s", v[2], v[3], strerror(errno));
 }
 
+/* argv[2...]: pathnames of host stream sockets (stand-ins for docker.sock,
+ * the D-Bus buses, an ssh agent; the real ones where the host has them),
+ * none on an allow list: every connect() must fail. */
+static int p_unix_paths(int c, char **v) {
+  if (c < 3) return perror2("usage: unix_paths PATH...");
+  char why[2048] = "";
+  for (int i = 2; i < c; i++) {
+    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s < 0) {
+      note_errno(why, sizeof why, "socket(AF_UNIX)");
+      break;
+    }
+    struct sockaddr_un a;
+    memset(&a, 0, sizeof a);
+    a.sun_family = AF_UNIX;
+    snprintf(a.sun_path, sizeof a.sun_path, "%s", v[i]);
+    if (connect(s, (struct sockaddr *)&a, sizeof a) == 0) return escaped("connected to %s", v[i]);
+    note_errno(why, sizeof why, v[i]);
+    close(s);
+  }
+  return blocked("%s", why);
+}
+
+#ifndef IPPROTO_MPTCP
+#define IPPROTO_MPTCP 262
+#endif
+
+/* One connect() or sendto() to a host loopback service; 1 when it
+ * connected (a stream), 0 otherwise, with the reason noted. A datagram
+ * that was sent is noted as such: only the receiver can tell whether it
+ * arrived (inside a network namespace of its own, 127.0.0.1 is the
+ * sandbox's own loopback). */
+static int direct_once(int family, int type, int proto, const char *addr, int port, const char *what,
+                       char *why, size_t cap) {
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof ss);
+  socklen_t len;
+  if (family == AF_INET) {
+    struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+    a->sin_family = AF_INET;
+    a->sin_port = htons((uint16_t)port);
+    inet_pton(AF_INET, addr, &a->sin_addr);
+    len = sizeof *a;
+  } else {
+    struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons((uint16_t)port);
+    inet_pton(AF_INET6, addr, &a->sin6_addr);
+    len = sizeof *a;
+  }
+  int s = socket(family, type | SOCK_CLOEXEC, proto);
+  if (s < 0) {
+    note_errno(why, cap, what);
+    return 0;
+  }
+  int rc = 0;
+  if (type == SOCK_DGRAM) {
+    if (sendto(s, "pwned", 5, 0, (struct sockaddr *)&ss, len) == 5) {
+      size_t n = strlen(why);
+      snprintf(why + n, cap - n, "%s%s: sent", n ? "; " : "", what);
+    } else {
+      note_errno(why, cap, what);
+    }
+  } else if (connect(s, (struct sockaddr *)&ss, len) == 0) {
+    rc = 1;
+  } else {
+    note_errno(why, cap, what);
+  }
+  close(s);
+  return rc;
+}
+
+/* argv[2..5]: ports of host loopback services: TCP and UDP on 127.0.0.1,
+ * TCP and UDP on ::1 (0: none). TCP, MPTCP (which Landlock's TCP rules do
+ * not cover) and UDP to each; a stream that connects is an escape, a
+ * datagram is judged by the runner's receiver. */
+static int p_net_direct(int c, char **v) {
+  if (c < 6) return perror2("usage: net_direct TCP4 UDP4 TCP6 UDP6");
+  int tcp4 = atoi(v[2]), udp4 = atoi(v[3]), tcp6 = atoi(v[4]), udp6 = atoi(v[5]);
+  char why[2048] = "";
+  if (tcp4 && direct_once(AF_INET, SOCK_STREAM, 0, "127.0.0.1", tcp4, "tcp 127.0.0.1", why, sizeof why))
+    return escaped("TCP connected to 127.0.0.1:%d", tcp4);
+  if (tcp4 && direct_once(AF_INET, SOCK_STREAM, IPPROTO_MPTCP, "127.0.0.1", tcp4, "mptcp 127.0.0.1", why, sizeof why))
+    return escaped("MPTCP connected to 127.0.0.1:%d", tcp4);
+  if (udp4) direct_once(AF_INET, SOCK_DGRAM, 0, "127.0.0.1", udp4, "udp 127.0.0.1", why, sizeof why);
+  if (tcp6 && direct_once(AF_INET6, SOCK_STREAM, 0, "::1", tcp6, "tcp ::1", why, sizeof why))
+    return escaped("TCP connected to [::1]:%d", tcp6);
+  if (tcp6 && direct_once(AF_INET6, SOCK_STREAM, IPPROTO_MPTCP, "::1", tcp6, "mptcp ::1", why, sizeof why))
+    return escaped("MPTCP connected to [::1]:%d", tcp6);
+  if (udp6) direct_once(AF_INET6, SOCK_DGRAM, 0, "::1", udp6, "udp ::1", why, sizeof why);
+  /* the IPv4-mapped form of the host's loopback */
+  if (tcp4 && direct_once(AF_INET6, SOCK_STREAM, 0, "::ffff:127.0.0.1", tcp4, "tcp ::ffff:127.0.0.1", why, sizeof why))
+    return escaped("TCP connected to [::ffff:127.0.0.1]:%d", tcp4);
+  return blocked("%s", why);
+}
+
 /* The caller's terminal as a controlling terminal: /dev/tty (the sandbox
  * runs in a new session, without one) and TIOCSCTTY with force=1 after a
  * setsid of our own (stealing a terminal needs CAP_SYS_ADMIN). */
@@ -428,6 +524,8 @@ static const probe probes[] = {
     {"unix_overlong", p_unix_overlong},
     {"tcp_direct", p_tcp_direct},
     {"udp_direct", p_udp_direct},
+    {"unix_paths", p_unix_paths},
+    {"net_direct", p_net_direct},
     {"family_matrix", p_family_matrix},
     {"netlink_protocols", p_netlink_protocols},
     {"socket_arg_bits", p_socket_arg_bits},

@@ -2376,6 +2376,58 @@ def read_write_stdio_outside_writable_roots_is_refused(t):
 
 
 @case
+def named_fifo_stdio_is_reopened_through_the_view(t):
+    # a named FIFO outside the writable roots, as stdin and stdout, still
+    # carries data both ways, but through the sandbox's read-only view of
+    # it, where its mode cannot be changed; an anonymous pipe is left alone
+    if CODEX is not None:
+        raise Skip("csb-only: stdio rebinding")
+    src, dst = os.path.join(t.out, "src"), os.path.join(t.out, "dst")
+    os.mkfifo(src, 0o600)
+    os.mkfifo(dst, 0o600)
+    t.policy()
+    argv, _ = t.argv("cat; chmod 600 /proc/self/fd/1 2>/dev/null && echo chmod-worked >&2; "
+                     "printf x | { chmod 600 /proc/self/fd/0 && echo pipe-chmod-ok >&2; }")
+    got = []
+    reader = threading.Thread(target=lambda: got.append(open(dst).read()))
+    writer = threading.Thread(target=lambda: open(src, "w").write("through fifos\n"))
+    reader.start()
+    writer.start()
+    fin = os.open(src, os.O_RDONLY)
+    fout = os.open(dst, os.O_WRONLY)
+    try:
+        p = subprocess.run(argv, cwd=t.ws, stdin=fin, stdout=fout, stderr=subprocess.PIPE, text=True, timeout=TIMEOUT)
+    finally:
+        os.close(fin)
+        os.close(fout)
+    writer.join(TIMEOUT)
+    reader.join(TIMEOUT)
+    eq((p.returncode, p.stderr, got), (0, "pipe-chmod-ok\n", ["through fifos\n"]))
+    eq(stat.S_IMODE(os.stat(dst).st_mode), 0o600, "the FIFO's mode")
+
+
+@case
+def opath_stdin_is_reopened_as_a_path(t):
+    # an O_PATH descriptor of a symlink outside the writable roots stays an
+    # O_PATH descriptor of that symlink, reopened through the view
+    if CODEX is not None:
+        raise Skip("csb-only: stdio rebinding")
+    link = os.path.join(t.out, "link")
+    os.symlink("target-of-link", link)
+    t.policy()
+    argv, _ = t.argv("readlink /proc/self/fd/0; grep -h flags /proc/self/fdinfo/0")
+    fd = os.open(link, os.O_PATH | os.O_NOFOLLOW)
+    try:
+        p = subprocess.run(argv, cwd=t.ws, stdin=fd, capture_output=True, text=True, timeout=TIMEOUT)
+    finally:
+        os.close(fd)
+    lines = p.stdout.splitlines()
+    eq((p.returncode, p.stderr, lines[:1]), (0, "", [link]))
+    if len(lines) != 2 or not int(lines[1].split()[1], 8) & os.O_PATH:
+        raise Fail("not an O_PATH descriptor: %r" % p.stdout)
+
+
+@case
 def tty_pass_through(t):
     t.policy()
     argv, xenv = t.argv(["/bin/sh", "-c", "test -t 0 && test -t 1 && echo tty-ok; stty size"])

@@ -908,6 +908,59 @@ PROBES.append(("gitdir_pointer_existing", "same, the target exists: write a hook
                gitdir_pointer("existing")))
 
 
+def stdin_node(kind):
+    """Standard input a node outside the writable roots, opened by the
+    caller: a FIFO (open), or an O_PATH descriptor of a symlink, a socket
+    file or a FIFO; its mode, owner and times changed through it."""
+    def fn(c):
+        node = os.path.join(c.out, "node")
+        srv = None
+        if kind in ("fifo", "opath_fifo"):
+            os.mkfifo(node, 0o600)
+        elif kind == "opath_symlink":
+            os.symlink("/nonexistent", node)
+        else:
+            srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            srv.bind(node)
+        try:
+            before = os.lstat(node)
+            c.policy()
+            flags = os.O_RDWR if kind == "fifo" else os.O_PATH | os.O_NOFOLLOW
+            fd = os.open(node, flags)
+            try:
+                p = subprocess.run(c.argv("probe_fs", "stdin_metadata"), cwd=c.ws, stdin=fd, capture_output=True,
+                                   text=True, timeout=TIMEOUT)
+            finally:
+                os.close(fd)
+            after = os.lstat(node)
+            for k in ("st_mode", "st_uid", "st_gid", "st_ctime_ns"):
+                if getattr(before, k) != getattr(after, k):
+                    return "ESCAPED", "ESCAPED: %s of %s changed on the host" % (k, node)
+            return verdict(p.returncode, p.stdout + p.stderr)
+        finally:
+            if srv:
+                srv.close()
+    return fn
+
+
+PROBES.append(("stdin_fifo_metadata", "stdin a FIFO outside the writable roots: fchmod, fchownat, futimens, "
+               "chmod /proc/self/fd/0, each to what it is (the change time shows it)", stdin_node("fifo")))
+def stdin_opath(c):
+    v = None
+    for kind in ("opath_symlink", "opath_socket", "opath_fifo"):
+        shutil.rmtree(c.out)
+        os.makedirs(c.out)
+        v = stdin_node(kind)(c)
+        if v[0] != "blocked":
+            return v[0], "%s (%s)" % (v[1], kind)
+    return v
+
+
+PROBES.append(("stdin_opath_metadata", "stdin an O_PATH descriptor of a symlink, a socket file, a FIFO outside the "
+               "writable roots: fchmodat2, fchownat, utimensat with AT_EMPTY_PATH, chmod /proc/self/fd/0", stdin_opath))
+
+
+
 @probe("ro_metadata", "truncate, fallocate, utimensat, chmod, chown, setxattr (user.*, security.*) on a read-only .git/config")
 def _(c):
     os.makedirs(os.path.join(c.ws, ".git"))

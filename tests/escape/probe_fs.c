@@ -454,6 +454,39 @@ static int p_gitdir_pointer(int c, char **v) {
   return blocked("%s target: %s", v[3], why);
 }
 
+#ifndef SYS_fchmodat2
+#define SYS_fchmodat2 452
+#endif
+
+/* Standard input is a node outside the writable roots that the caller
+ * opened (a FIFO, or an O_PATH descriptor of a symlink, a socket file or
+ * a FIFO): its mode, owner and times changed through the descriptor,
+ * each to what it is (so that nothing but the change time moves when the
+ * call is allowed): through the descriptor (fchmod, fchmodat2 and
+ * fchownat with AT_EMPTY_PATH, futimens) and through /proc/self/fd/0. The
+ * runner compares the node's change time afterwards. */
+static int p_stdin_metadata(int c, char **v) {
+  (void)c; (void)v;
+  struct stat st;
+  if (fstat(0, &st) != 0) return perror2("fstat 0: %s", strerror(errno));
+  int opath = (fcntl(0, F_GETFL) & O_PATH) != 0;
+  mode_t mode = st.st_mode & 07777;
+  char why[1024] = "";
+#define MD_TRY(expr, what)                                                 \
+  do {                                                                     \
+    if ((expr) == 0) return escaped("%s on standard input worked", what);  \
+    note_errno(why, sizeof why, what);                                     \
+  } while (0)
+  if (!opath) MD_TRY(fchmod(0, mode), "fchmod");
+  if (!S_ISLNK(st.st_mode)) MD_TRY(syscall(SYS_fchmodat2, 0, "", mode, 0x1000 /* AT_EMPTY_PATH */), "fchmodat2(AT_EMPTY_PATH)");
+  if (!S_ISLNK(st.st_mode)) MD_TRY(chmod("/proc/self/fd/0", mode), "chmod /proc/self/fd/0");
+  MD_TRY(fchownat(0, "", st.st_uid, st.st_gid, 0x1000), "fchownat(AT_EMPTY_PATH)");
+  struct timespec ts[2] = {{0, UTIME_NOW}, {0, UTIME_OMIT}};
+  MD_TRY(utimensat(0, "", ts, 0x1000), "utimensat(AT_EMPTY_PATH)");
+#undef MD_TRY
+  return blocked("%s %s: %s", opath ? "O_PATH" : "open", S_ISFIFO(st.st_mode) ? "FIFO" : S_ISLNK(st.st_mode) ? "symlink" : S_ISSOCK(st.st_mode) ? "socket" : "node", why);
+}
+
 static const probe probes[] = {
     {"create_git", p_create_git},
     {"git_hooks", p_git_hooks},
@@ -472,6 +505,7 @@ static const probe probes[] = {
     {"git_links", p_git_links},
     {"create_metadata", p_create_metadata},
     {"gitdir_pointer", p_gitdir_pointer},
+    {"stdin_metadata", p_stdin_metadata},
     {NULL, NULL},
 };
 

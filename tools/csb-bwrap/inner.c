@@ -46,6 +46,7 @@
 #include <sys/sysmacros.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -363,10 +364,18 @@ static int verify_masks(int fd) {
  *     appending). Descriptors that share one open file (2>&1) share one
  *     pipe, so their writes keep their order;
  *   - read-write: refused.
- * Pipes, sockets, terminals and unlinked regular files have nothing to
- * reopen into (a terminal's writes are the caller's own output); an
- * unlinked directory or device node has no path either, and is refused
- * (read-only, read-write) or relayed (write-only). A descriptor's
+ * The same holds for a node's metadata: fchmod, fchown and futimens of
+ * a descriptor, and fchmodat2, fchownat and utimensat of an O_PATH one
+ * (AT_EMPTY_PATH), act through the descriptor's mount, the host's. So a
+ * named FIFO and an O_PATH descriptor of anything (a symlink, a socket
+ * file, a FIFO) are reopened through the view as well (a FIFO without
+ * waiting for its other end; an O_PATH descriptor as one, a symlink
+ * itself, not followed): outside the writable roots, the view's mount is
+ * read-only.
+ * Pipes, sockets, terminals and unlinked regular files and FIFOs have
+ * nothing to reopen into (a terminal's writes are the caller's own
+ * output); an unlinked directory or device node has no path either, and
+ * is refused (read-only, read-write) or relayed (write-only). A descriptor's
  * path is read from /proc, or, in a sandbox without one, taken from
  * `known` (the outer stage's reading, --stdio-path; NULL when unknown):
  * either way the file opened must be the same one. 0, or the exit code
@@ -420,17 +429,26 @@ static int rebind_stdio(bw_stdio_relay *relays, size_t *n_relays, const char *co
     int fl = fcntl(fd, F_GETFL);
     struct stat st;
     if (fl < 0 || fstat(fd, &st) != 0) continue;
-    if (!(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISCHR(st.st_mode))) continue;
+    /* an O_PATH descriptor names a node of any type: a symlink, a socket
+     * file, a FIFO as well */
+    int opath = (fl & O_PATH) != 0;
+    int fifo = S_ISFIFO(st.st_mode);
+    if (!opath && !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISCHR(st.st_mode) || fifo))
+      continue;
+    /* a pipe (pipefs) has no path */
+    struct statfs sfs;
+    if (!opath && fifo && fstatfs(fd, &sfs) == 0 && sfs.f_type == 0x50495045 /* PIPEFS_MAGIC */) continue;
     /* The null device, reopened however, reads nothing and keeps nothing:
      * handed over as it is (a daemon's or a benchmark's stdio). */
     if (S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor(st.st_rdev) == 3) continue;
-    /* An unlinked regular file holds only the caller's own data. Any other
-     * unlinked node goes on below and, reached by no path, is refused or
-     * relayed: a removed directory's `..` leads out of the sandbox's root
-     * into the host's mount tree. */
-    if ((st.st_nlink == 0 && S_ISREG(st.st_mode)) || isatty(fd)) continue;
+    /* An unlinked regular file or FIFO holds only the caller's own data.
+     * Any other unlinked node goes on below and, reached by no path, is
+     * refused or relayed: a removed directory's `..` leads out of the
+     * sandbox's root into the host's mount tree. */
+    if ((st.st_nlink == 0 && (S_ISREG(st.st_mode) || fifo)) || (!opath && isatty(fd))) continue;
     int mode = fl & O_ACCMODE;
-    const char *how = mode == O_RDONLY ? "read-only" : mode == O_WRONLY ? "write-only" : "read-write";
+    const char *how = opath ? "as a path (O_PATH)"
+                      : mode == O_RDONLY ? "read-only" : mode == O_WRONLY ? "write-only" : "read-write";
     char link[32], path[PATH_MAX];
     snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
     ssize_t n = readlink(link, path, sizeof path - 1);
@@ -439,7 +457,7 @@ static int rebind_stdio(bw_stdio_relay *relays, size_t *n_relays, const char *co
       snprintf(path, sizeof path, "%s", known[fd]);
       n = (ssize_t)strlen(path);
     }
-    if (n > 0 && path[0] == '/' && S_ISREG(st.st_mode) && view_gives_read_write(path, &st)) {
+    if (n > 0 && path[0] == '/' && !opath && S_ISREG(st.st_mode) && view_gives_read_write(path, &st)) {
       /* the caller's own open file stays: its offset moves with the
        * command's writes and reads, as it would without a sandbox */
       reopened[fd] = 1;
@@ -447,10 +465,17 @@ static int rebind_stdio(bw_stdio_relay *relays, size_t *n_relays, const char *co
     }
     int nfd = -1, e = 0, same = 0;
     if (n > 0 && path[0] == '/') {
-      nfd = open(path, (fl & (O_ACCMODE | O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME)) | O_NOCTTY | O_CLOEXEC);
+      int oflags = opath ? O_PATH | (S_ISLNK(st.st_mode) ? O_NOFOLLOW : 0)
+                         : (fl & (O_ACCMODE | O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME)) | O_NOCTTY |
+                               (fifo ? O_NONBLOCK : 0); /* a FIFO's open would wait for its other end */
+      nfd = open(path, oflags | O_CLOEXEC);
       e = nfd < 0 ? errno : 0;
       struct stat nst;
       same = nfd >= 0 && fstat(nfd, &nst) == 0 && nst.st_dev == st.st_dev && nst.st_ino == st.st_ino;
+      if (same && fifo && !opath && !(fl & O_NONBLOCK) && fcntl(nfd, F_SETFL, fcntl(nfd, F_GETFL) & ~O_NONBLOCK) != 0) {
+        e = errno;
+        same = 0;
+      }
     } else {
       snprintf(path, sizeof path, "(no path in the sandbox)");
       e = ENOENT;

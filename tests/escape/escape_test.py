@@ -203,6 +203,15 @@ simple("pid1_sched", "probe_kernel", "prlimit, setpriority (process and group), 
 simple("proc_self_exe", "probe_kernel", "open /proc/self/exe for writing")
 simple("proc_sysctl", "probe_kernel", "write global sysctls (/proc/sys/vm/drop_caches) and /proc/sysrq-trigger")
 simple("no_new_privs", "probe_kernel", "no_new_privs set and no capabilities left")
+
+
+@probe("no_new_privs_landlock", "no_new_privs set and no capabilities left under the legacy Landlock backend (no user "
+       "namespace: run by root, the capabilities would be root's on the host)")
+def _(c):
+    c.policy([("/", "read")], backend="landlock")
+    return verdict(*c.run("probe_kernel", "no_new_privs"))
+
+
 simple("leaked_fds", "probe_kernel", "file descriptors inherited beyond stdio")
 simple("mknod", "probe_kernel", "mknod a /dev/mem clone in the workspace", "{ws}")
 simple("sysfs_write", "probe_kernel", "write /sys/kernel/mm, create or join cgroups, release_agent, core_pattern")

@@ -341,6 +341,20 @@ static int p_no_new_privs(int c, char **v) {
   return blocked("no_new_privs=1, no effective or permitted capabilities");
 }
 
+/* The command runs with the caller's identity: real, effective and saved
+ * ids alike (a set-uid launcher would leave the effective one its
+ * owner's), and no capability. */
+static int p_same_ids(int c, char **v) {
+  (void)c; (void)v;
+  uid_t r, e, s;
+  gid_t rg, eg, sg;
+  if (getresuid(&r, &e, &s) != 0 || getresgid(&rg, &eg, &sg) != 0) return perror2("getresuid: %s", strerror(errno));
+  if (r != e || r != s) return escaped("uids real %u, effective %u, saved %u", r, e, s);
+  if (rg != eg || rg != sg) return escaped("gids real %u, effective %u, saved %u", rg, eg, sg);
+  int rc = p_no_new_privs(c, v);
+  return rc;
+}
+
 static int p_leaked_fds(int c, char **v) {
   (void)c; (void)v;
   for (int fd = 3; fd < 1024; fd++) {
@@ -1172,6 +1186,7 @@ static const probe probes[] = {
     {"proc_sysctl", p_proc_sysctl},
     {"no_new_privs", p_no_new_privs},
     {"leaked_fds", p_leaked_fds},
+    {"same_ids", p_same_ids},
     {"mknod", p_mknod},
     {"sysfs_write", p_sysfs_write},
     {"kernel_log", p_kernel_log},

@@ -285,6 +285,34 @@ def _(c):
     return v
 
 
+@probe("setuid_exec", "a set-user-ID root program (and a set-group-ID one) on the host, run by the command as uid 65534: "
+       "bubblewrap and Landlock backends")
+def _(c):
+    if os.geteuid() != 0:
+        return "blocked", "blocked: not run here: a set-uid root program needs a root runner (escape_test covers it)"
+    bindir = os.path.join(c.base, "bin")
+    os.makedirs(bindir)
+    for d in (os.path.dirname(c.base), c.base, bindir):
+        os.chmod(d, 0o755)
+    suid = os.path.join(bindir, "probe_kernel")
+    shutil.copy(os.path.realpath(os.path.join(c.probes, "probe_kernel")), suid)
+    os.chmod(suid, 0o6755)
+    binary = os.path.join(bindir, os.path.basename(c.bin))
+    shutil.copy(os.path.realpath(c.bin), binary)
+    os.chown(c.ws, 65534, 65534)
+    v = None
+    for kw in ({}, {"backend": "landlock"}):
+        c.policy([("/", "read")] + ([] if kw else [(c.ws, "write")]), **kw)
+        os.chmod(c.pfile, 0o644)
+        p = subprocess.run([binary, "--policy", c.pfile, "--", suid, "same_ids"], cwd=c.ws, capture_output=True,
+                           text=True, timeout=TIMEOUT, user=65534, group=65534, extra_groups=[],
+                           env={"PATH": "/usr/bin:/bin"})
+        v = verdict(p.returncode, p.stdout + p.stderr)
+        if v[0] != "blocked":
+            return v[0], "%s (%s)" % (v[1], kw.get("backend", "bubblewrap"))
+    return v
+
+
 @probe("sysfs_write_full", "same, with `/` writable (a writable root above /sys)")
 def _(c):
     c.policy([("/", "write")])

@@ -896,6 +896,32 @@ def _(c):
     return verdict(p.returncode, p.stdout + p.stderr)
 
 
+@probe("stdio_reopen", "stdout a log outside the writable roots and stderr a denied file, both opened for appending by the "
+       "caller: reopened through /proc/self/fd/N for reading, read-write, truncating; ftruncate")
+def _(c):
+    log = os.path.join(c.out, "log")
+    err = os.path.join(c.ws, "secret.err")
+    for path in (log, err):
+        with open(path, "w") as f:
+            f.write("SECRET\n")
+    c.policy([("/", "read"), (c.ws, "write"), (err, "deny")])
+    fds = [os.open(log, os.O_WRONLY | os.O_APPEND), os.open(err, os.O_WRONLY | os.O_APPEND)]
+    try:
+        p = subprocess.run(c.argv("probe_fs", "stdio_reopen"), cwd=c.ws, stdin=subprocess.DEVNULL, stdout=fds[0],
+                           stderr=fds[1], timeout=TIMEOUT)
+    finally:
+        for fd in fds:
+            os.close(fd)
+    with open(log) as f:
+        text = f.read()
+    with open(err) as f:
+        if not f.read().startswith("SECRET\n"):
+            return "ESCAPED", "ESCAPED: the denied stderr file lost its content"
+    if not text.startswith("SECRET\n"):
+        return "ESCAPED", "ESCAPED: the stdout log lost its content"
+    return verdict(p.returncode, text[len("SECRET\n"):])
+
+
 @probe("git_links", "hard link (link, linkat of /proc/self/fd, AT_EMPTY_PATH) .git/config to a writable name, "
        "rename over .git/config, symlinks named .codex/.agents")
 def _(c):

@@ -487,6 +487,40 @@ static int p_stdin_metadata(int c, char **v) {
   return blocked("%s %s: %s", opath ? "O_PATH" : "open", S_ISFIFO(st.st_mode) ? "FIFO" : S_ISLNK(st.st_mode) ? "symlink" : S_ISSOCK(st.st_mode) ? "socket" : "node", why);
 }
 
+/* stdout and stderr are files the caller opened for appending, one
+ * outside the writable roots and one denied: reopened through
+ * /proc/self/fd/N (the magic link follows the descriptor's mount), each
+ * could be read (a log the command may not read), truncated or
+ * overwritten. Only a non-file (the relay's pipe) may come back. */
+static int p_stdio_reopen(int c, char **v) {
+  (void)c; (void)v;
+  char why[1024] = "";
+  for (int fd = 1; fd <= 2; fd++) {
+    char self[32];
+    snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+    static const int modes[] = {O_RDONLY, O_RDWR, O_WRONLY | O_TRUNC};
+    static const char *const names[] = {"O_RDONLY", "O_RDWR", "O_WRONLY|O_TRUNC"};
+    for (size_t m = 0; m < 3; m++) {
+      int f = open(self, modes[m] | O_CLOEXEC | O_NONBLOCK);
+      if (f < 0) {
+        note(why, sizeof why, "fd %d %s: %s", fd, names[m], strerror(errno));
+        continue;
+      }
+      struct stat st;
+      int reg = fstat(f, &st) == 0 && S_ISREG(st.st_mode);
+      close(f);
+      if (reg) return escaped("reopened standard descriptor %d, a file, %s through %s", fd, names[m], self);
+      note(why, sizeof why, "fd %d %s: a pipe", fd, names[m]);
+    }
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+      if (ftruncate(fd, 0) == 0) return escaped("truncated standard descriptor %d", fd);
+      note(why, sizeof why, "ftruncate %d: %s", fd, strerror(errno));
+    }
+  }
+  return blocked("%s", why);
+}
+
 static const probe probes[] = {
     {"create_git", p_create_git},
     {"git_hooks", p_git_hooks},
@@ -506,6 +540,7 @@ static const probe probes[] = {
     {"create_metadata", p_create_metadata},
     {"gitdir_pointer", p_gitdir_pointer},
     {"stdin_metadata", p_stdin_metadata},
+    {"stdio_reopen", p_stdio_reopen},
     {NULL, NULL},
 };
 

@@ -832,6 +832,23 @@ def _(c):
     return v
 
 
+@probe("git_symlink", "write .git/hooks/pre-commit and .git/config where .git is a symlink to a directory in the workspace")
+def _(c):
+    real = os.path.join(c.ws, "real.git")
+    os.makedirs(os.path.join(real, "hooks"))
+    with open(os.path.join(real, "config"), "w") as f:
+        f.write("[core]\n")
+    os.symlink("real.git", os.path.join(c.ws, ".git"))
+    c.policy()
+    v = verdict(*c.run("probe_fs", "git_hooks"))
+    if os.path.exists(os.path.join(real, "hooks/pre-commit")):
+        return "ESCAPED", "ESCAPED: hook exists on the host"
+    with open(os.path.join(real, "config")) as f:
+        if f.read() != "[core]\n":
+            return "ESCAPED", "ESCAPED: real.git/config changed on the host"
+    return v
+
+
 @probe("proc_self_mem", "write a read-only .git/config through a shared mapping and /proc/self/mem")
 def _(c):
     os.makedirs(os.path.join(c.ws, ".git"))

@@ -405,8 +405,9 @@ static int p_create_metadata(int c, char **v) {
       if (symlink("real-dir", p) == 0) return escaped("made %s a symlink", p);
       int e_link = errno;
       if (!tried)
-        note(why, sizeof why, "%s: write %s, mkdir %s, rename %s, rmdir %s, file %s, symlink %s", names[i], strerror(e_write), strerror(e_mkdir), strerror(e_rename), strerror(e_rmdir),
-               strerror(e_file), strerror(e_link));
+        note(why, sizeof why, "%s: write %s, mkdir %s, rename %s, rmdir %s, file %s, symlink %s", names[i],
+             strerror(e_write), strerror(e_mkdir), strerror(e_rename), strerror(e_rmdir), strerror(e_file),
+             strerror(e_link));
       tried++;
     }
     char parent[4096], moved[4200];
@@ -478,13 +479,18 @@ static int p_stdin_metadata(int c, char **v) {
     note_errno(why, sizeof why, what);                                     \
   } while (0)
   if (!opath) MD_TRY(fchmod(0, mode), "fchmod");
-  if (!S_ISLNK(st.st_mode)) MD_TRY(syscall(SYS_fchmodat2, 0, "", mode, 0x1000 /* AT_EMPTY_PATH */), "fchmodat2(AT_EMPTY_PATH)");
+  if (!S_ISLNK(st.st_mode))
+    MD_TRY(syscall(SYS_fchmodat2, 0, "", mode, 0x1000 /* AT_EMPTY_PATH */), "fchmodat2(AT_EMPTY_PATH)");
   if (!S_ISLNK(st.st_mode)) MD_TRY(chmod("/proc/self/fd/0", mode), "chmod /proc/self/fd/0");
   MD_TRY(fchownat(0, "", st.st_uid, st.st_gid, 0x1000), "fchownat(AT_EMPTY_PATH)");
   struct timespec ts[2] = {{0, UTIME_NOW}, {0, UTIME_OMIT}};
   MD_TRY(utimensat(0, "", ts, 0x1000), "utimensat(AT_EMPTY_PATH)");
 #undef MD_TRY
-  return blocked("%s %s: %s", opath ? "O_PATH" : "open", S_ISFIFO(st.st_mode) ? "FIFO" : S_ISLNK(st.st_mode) ? "symlink" : S_ISSOCK(st.st_mode) ? "socket" : "node", why);
+  const char *type = S_ISFIFO(st.st_mode)   ? "FIFO"
+                     : S_ISLNK(st.st_mode)  ? "symlink"
+                     : S_ISSOCK(st.st_mode) ? "socket"
+                                            : "node";
+  return blocked("%s %s: %s", opath ? "O_PATH" : "open", type, why);
 }
 
 /* stdout and stderr are files the caller opened for appending, one

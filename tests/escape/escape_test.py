@@ -285,6 +285,33 @@ def _(c):
     return v
 
 
+@probe("launcher_setgid_inner_stage", "csb-bwrap installed set-group-ID, its inner stage run directly by uid 65534 "
+       "(no bubblewrap around it): the command's ids")
+def _(c):
+    if os.geteuid() != 0:
+        return "blocked", "blocked: not run here: a set-gid launcher needs a root runner (escape_test covers it)"
+    bindir = os.path.join(c.base, "bin")
+    os.makedirs(bindir)
+    for d in (os.path.dirname(c.base), c.base, bindir):
+        os.chmod(d, 0o755)
+    binary = os.path.join(bindir, os.path.basename(c.bin))
+    shutil.copy(os.path.realpath(c.bin), binary)
+    probe = os.path.join(bindir, "probe_kernel")
+    shutil.copy(os.path.realpath(os.path.join(c.probes, "probe_kernel")), probe)
+    os.chown(binary, 0, 4242)
+    os.chmod(binary, 0o2755)
+    # the lifeline: a pipe whose write end stays open while it runs
+    r, w = os.pipe()
+    try:
+        p = subprocess.run([binary, "--csb-inner-stage", "--lifeline-fd", str(r), "--", probe, "same_ids"],
+                           cwd=bindir, capture_output=True, text=True, timeout=TIMEOUT, user=65534, group=65534,
+                           extra_groups=[], env={"PATH": "/usr/bin:/bin"}, pass_fds=(r,))
+    finally:
+        os.close(r)
+        os.close(w)
+    return verdict(p.returncode, p.stdout + p.stderr)
+
+
 @probe("setuid_exec", "a set-user-ID root program (and a set-group-ID one) on the host, run by the command as uid 65534: "
        "bubblewrap and Landlock backends")
 def _(c):

@@ -42,6 +42,13 @@ extern "C" {
 /* Hidden first argument that selects the inner stage. */
 #define BW_INNER_FLAG "--csb-inner-stage"
 
+/* When this process runs with privileges its caller does not have (real
+ * and effective uid or gid differ, or the kernel marked the exec secure:
+ * set-user-ID, set-group-ID, file capabilities), the message refusing to
+ * run (caller frees); else NULL. Both stages refuse: the inner stage,
+ * named by its hidden flag, runs the command as well. */
+char *bw_privileged_launch(void);
+
 /* ---- bwrap discovery (bwrap_find.c) ------------------------------------- */
 
 typedef struct bw_bwrap {

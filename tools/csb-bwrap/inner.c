@@ -38,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -578,6 +579,14 @@ static int keep_relays_to_command(const bw_stdio_relay *relays, size_t n) {
   return 1;
 }
 
+char *bw_privileged_launch(void) {
+  if (getuid() == geteuid() && getgid() == getegid() && !getauxval(AT_SECURE)) return NULL;
+  return csb_xasprintf("csb-bwrap runs with privileges its caller does not have (real uid %u, effective "
+                       "uid %u, real gid %u, effective gid %u): it must not be installed set-user-ID, "
+                       "set-group-ID or with file capabilities (fix: chmod u-s,g-s, setcap -r)",
+                       (unsigned)getuid(), (unsigned)geteuid(), (unsigned)getgid(), (unsigned)getegid());
+}
+
 int bw_inner_main(int argc, char **argv) {
   bw_seccomp_opts so = {BW_SECCOMP_NET_RESTRICTED, 0, 0, 0, 0};
   bw_unix_rules rules;
@@ -589,6 +598,15 @@ int bw_inner_main(int argc, char **argv) {
   size_t n_proxies = 0;
   const char *unpinned = NULL; /* a pinned allow rule that names no socket */
   const char *stdio_path[3] = {NULL, NULL, NULL};
+  /* Run by hand (the flag is no secret) from a set-group-ID or
+   * set-user-ID install, this stage would start the command with the
+   * install's ids and no bubblewrap around it. */
+  char *privileged = bw_privileged_launch();
+  if (privileged) {
+    int rc = fail(CSB_EXIT_UNAVAILABLE, "%s", privileged);
+    free(privileged);
+    return rc;
+  }
   int i = 2;
   for (; i < argc; i++) {
     const char *a = argv[i];

@@ -1272,12 +1272,12 @@ static int outer_main(int argc, char **argv) {
    * hand them to the command: the Landlock backend has no user namespace
    * to shed them in, so the command ran with the owner's effective uid.
    * A sandbox launcher needs no privilege: refuse before anything else. */
-  if (getuid() != geteuid() || getgid() != getegid() || getauxval(AT_SECURE))
-    return csb_cli_error(&o.cli, CSB_EXIT_UNAVAILABLE,
-                         "csb-bwrap runs with privileges its caller does not have (real uid %u, effective "
-                         "uid %u, real gid %u, effective gid %u): it must not be installed set-user-ID, "
-                         "set-group-ID or with file capabilities (fix: chmod u-s,g-s, setcap -r)",
-                         (unsigned)getuid(), (unsigned)geteuid(), (unsigned)getgid(), (unsigned)getegid());
+  char *privileged = bw_privileged_launch();
+  if (privileged) {
+    int rc = csb_cli_error(&o.cli, CSB_EXIT_UNAVAILABLE, "%s", privileged);
+    free(privileged);
+    return rc;
+  }
   const char *arg;
   int id;
   while ((id = csb_cli_next(&o.cli, &arg)) != CSB_CLI_END) {

@@ -2386,7 +2386,7 @@ def named_fifo_stdio_is_reopened_through_the_view(t):
     os.mkfifo(src, 0o600)
     os.mkfifo(dst, 0o600)
     t.policy()
-    argv, _ = t.argv("cat; chmod 600 /proc/self/fd/1 2>/dev/null && echo chmod-worked >&2; "
+    argv, _ = t.argv("cat; chmod 666 /proc/self/fd/1 2>/dev/null && echo chmod-worked >&2; "
                      "printf x | { chmod 600 /proc/self/fd/0 && echo pipe-chmod-ok >&2; }")
     got = []
     reader = threading.Thread(target=lambda: got.append(open(dst).read()))

@@ -53,7 +53,7 @@ static const csb_cli_opt kOpts[] = {
     {"csb-home", 0, CSB_ARG_REQUIRED, OPT_CSB_HOME, "DIR", "csb home (default %CSB_HOME%, else %USERPROFILE%\\.csb)"},
     {"user-profile", 0, CSB_ARG_REQUIRED, OPT_USER_PROFILE, "DIR", "the user's profile (default %USERPROFILE%)"},
     {"temp", 0, CSB_ARG_LIST, OPT_TEMP, "DIR", "TEMP/TMP directory for :tmpdir (repeatable; default %TEMP%, %TMP%)"},
-    {"sid", 0, CSB_ARG_LIST, OPT_SID, "NAME=SID", "known SID of group, offline, online, real_user or logon (repeatable)"},
+    {"sid", 0, CSB_ARG_LIST, OPT_SID, "NAME=SID", "known SID of group, offline, online, real_user or logon (repeatable, once per NAME)"},
     {"proxy-port", 0, CSB_ARG_LIST, OPT_PROXY_PORT, "PORT", "extra loopback port the offline user may reach (repeatable)"},
     {"no-private-desktop", 0, CSB_ARG_NONE, OPT_NO_PRIVATE_DESKTOP, NULL, "run on Winsta0\\Default instead of a private desktop"},
     {"best-effort-network", 0, CSB_ARG_NONE, OPT_BEST_EFFORT_NETWORK, NULL, "unelevated: accept environment-only network blocking"},
@@ -200,6 +200,18 @@ static int parse(csb_cli *cli, args *a) {
               arg);
         /* As Windows spells it: the deny-read state is keyed by it. */
         char *sid = wa_sid_canonical(eq + 1);
+        /* One SID per name: which group's deny-read state and ACEs were
+         * meant? (the planner took the first) */
+        size_t nlen = (size_t)(eq - arg);
+        for (size_t i = 0; i < a->o.sids.len; i++) {
+          const char *had = a->o.sids.items[i];
+          if (strncmp(had, arg, nlen) == 0 && had[nlen] == '=') {
+            int rc = csb_cli_usage_error(cli, "--sid: %.*s given twice (%s, then %s); give it once",
+                                         (int)nlen, arg, had + nlen + 1, sid);
+            free(sid);
+            return rc;
+          }
+        }
         csb_strv_pushf(&a->o.sids, "%.*s=%s", (int)(eq - arg), arg, sid);
         free(sid);
         break;

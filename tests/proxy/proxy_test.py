@@ -3709,6 +3709,16 @@ class ChainLoading(unittest.TestCase):
         self.assertEqual((r.returncode, r.stderr), (64, b"csb-proxy: error: unknown option '--bogus'\n"
                                                         b"Try 'csb-proxy --help'.\n"))
 
+    def test_audit_meta_key_given_twice_is_a_usage_error(self):
+        # repeatable for different keys; one key twice would have the
+        # audit lines carry the last value without a word
+        audit = os.path.join(fresh_dir("metatwice"), "audit.jsonl")
+        r = run(self.proxy_cmd() + ["--audit", audit, "--audit-meta", "model=a", "--audit-meta", "slug=s",
+                                    "--audit-meta", "model=b", "--", "true"], env=base_env())
+        self.assertEqual((r.returncode, r.stderr),
+                         (64, b"csb-proxy: error: --audit-meta: key `model` given twice ('a', then 'b'); "
+                              b"give it once\nTry 'csb-proxy --help'.\n"))
+
     def test_hosts_file_that_is_not_a_regular_file_is_refused(self):
         cmd = self.proxy_cmd()
         d = fresh_dir("hostsfifo")

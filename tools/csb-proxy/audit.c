@@ -88,10 +88,13 @@ void px_audit_close(px_audit *a) {
   free(a);
 }
 
-int px_audit_set_meta(px_audit *a, const char *key, const char *value) {
+int px_audit_set_meta(px_audit *a, const char *key, const char *value, const char **had) {
   for (size_t i = 0; i < N_META; i++) {
     if (strcmp(k_meta_keys[i], key) == 0) {
-      free(a->meta[i]);
+      if (a->meta[i] != NULL) {
+        *had = a->meta[i];
+        return -1;
+      }
       a->meta[i] = csb_xstrdup(value);
       return 1;
     }

@@ -62,7 +62,7 @@ static const csb_cli_opt k_opts[] = {
     {"format", 0, CSB_ARG_REQUIRED, OPT_FORMAT, "sh|json", "format of --print-env (default sh)"},
     {"ready-fd", 0, CSB_ARG_REQUIRED, OPT_READY_FD, "N", "write the listener addresses to fd N when ready"},
     {"audit", 0, CSB_ARG_REQUIRED, OPT_AUDIT, "FILE|fd:N", "append one JSON line per policy decision"},
-    {"audit-meta", 0, CSB_ARG_LIST, OPT_AUDIT_META, "KEY=VALUE", "metadata field for audit events (repeatable)"},
+    {"audit-meta", 0, CSB_ARG_LIST, OPT_AUDIT_META, "KEY=VALUE", "metadata field for audit events (repeatable, once per KEY)"},
     {"decider", 0, CSB_ARG_REQUIRED, OPT_DECIDER, "CMD", "ask CMD (JSON lines) about hosts not on the lists"},
     {"decider-timeout", 0, CSB_ARG_REQUIRED, OPT_DECIDER_TIMEOUT, "TIME", "deny when no answer in time (30s)"},
     {"hosts-file", 0, CSB_ARG_REQUIRED, OPT_HOSTS_FILE, "FILE", "resolve names from FILE only, never DNS"},
@@ -503,8 +503,16 @@ int main(int argc, char **argv) {
         goto out;
       }
       *eq = '\0';
-      if (!px_audit_set_meta(px.audit, kv, eq + 1)) {
+      const char *had = NULL;
+      int set = px_audit_set_meta(px.audit, kv, eq + 1, &had);
+      if (set == 0) {
         code = csb_cli_usage_error(&cli, "--audit-meta: unknown key `%s`", kv);
+        goto out;
+      }
+      if (set < 0) {
+        /* which value belongs in the audit lines? */
+        code = csb_cli_usage_error(&cli, "--audit-meta: key `%s` given twice ('%s', then '%s'); give it once",
+                                   kv, had, eq + 1);
         goto out;
       }
     }

@@ -71,8 +71,9 @@ px_audit *px_audit_open(const char *spec, csb_error *err);
 void px_audit_close(px_audit *a);
 /* Metadata field ("conversation.id", "app.version", "auth_mode",
  * "originator", "user.account_id", "user.email", "terminal.type", "model",
- * "slug"). 0 for an unknown key. */
-int px_audit_set_meta(px_audit *a, const char *key, const char *value);
+ * "slug"). 0 for an unknown key, -1 for one set already (*had: its
+ * value, which stays). */
+int px_audit_set_meta(px_audit *a, const char *key, const char *value, const char **had);
 
 typedef struct px_event {
   int domain_scope;        /* 1 domain, 0 non_domain */

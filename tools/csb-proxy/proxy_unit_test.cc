@@ -153,8 +153,12 @@ TEST(Audit, TimestampAndLine) {
   csb_error err;
   px_audit *a = px_audit_open(path.c_str(), &err);
   ASSERT_NE(a, nullptr) << err.msg;
-  EXPECT_TRUE(px_audit_set_meta(a, "model", "m1"));
-  EXPECT_FALSE(px_audit_set_meta(a, "nope", "x"));
+  const char *had = nullptr;
+  EXPECT_EQ(1, px_audit_set_meta(a, "model", "m1", &had));
+  EXPECT_EQ(0, px_audit_set_meta(a, "nope", "x", &had));
+  // a key set already keeps its value
+  EXPECT_EQ(-1, px_audit_set_meta(a, "model", "m2", &had));
+  EXPECT_STREQ("m1", had);
   px_event ev = {};
   ev.domain_scope = 0;
   ev.decision = "deny";

@@ -341,6 +341,10 @@ int wa_plan_check(const cJSON *plan, csb_error *err) {
   return ok;
 }
 
+static int cmp_strp(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 void wa_state_revocations(const cJSON *state, const cJSON *stored, int sid_known, csb_strv *out) {
   if (sid_known) {
     const cJSON *revoke = cJSON_GetObjectItemCaseSensitive(state, "revoke");
@@ -348,12 +352,24 @@ void wa_state_revocations(const cJSON *state, const cJSON *stored, int sid_known
       if (cJSON_IsString(r)) csb_strv_push(out, r->valuestring);
     return;
   }
+  /* The record's names folded as NTFS compares them, sorted: each stored
+   * path is looked up once (both lists may hold up to
+   * --max-deny-read-paths). */
   const cJSON *record = cJSON_GetObjectItemCaseSensitive(state, "record");
+  size_t n = 0;
+  for (const cJSON *r = record ? record->child : NULL; r; r = r->next) n += cJSON_IsString(r) != 0;
+  char **keys = csb_xmalloc((n ? n : 1) * sizeof *keys);
+  n = 0;
+  for (const cJSON *r = record ? record->child : NULL; r; r = r->next)
+    if (cJSON_IsString(r)) keys[n++] = csb_winname_fold(r->valuestring, strlen(r->valuestring));
+  qsort(keys, n, sizeof *keys, cmp_strp);
   for (const cJSON *s = stored ? stored->child : NULL; s; s = s->next) {
     if (!cJSON_IsString(s)) continue;
-    int kept = 0;
-    for (const cJSON *r = record ? record->child : NULL; r && !kept; r = r->next)
-      kept = cJSON_IsString(r) && csb_winpath_equal(s->valuestring, r->valuestring);
+    char *key = csb_winname_fold(s->valuestring, strlen(s->valuestring));
+    int kept = n > 0 && bsearch(&key, keys, n, sizeof *keys, cmp_strp) != NULL;
+    free(key);
     if (!kept) csb_strv_push(out, s->valuestring);
   }
+  for (size_t i = 0; i < n; i++) free(keys[i]);
+  free(keys);
 }

@@ -730,11 +730,7 @@ static int state_check(applier *A, cJSON **doc_out) {
   int sid_known = cJSON_IsString(get(get(get(A->plan, "principals"), "group"), "sid"));
   wa_state_revocations(st, have, sid_known, &A->revoke);
   const cJSON *rec = get(st, "recorded");
-  int same = !sid_known || cJSON_GetArraySize(have) == cJSON_GetArraySize(rec);
-  for (int i = 0; same && i < cJSON_GetArraySize(rec); i++) {
-    const cJSON *x = cJSON_GetArrayItem(have, i), *y = cJSON_GetArrayItem(rec, i);
-    same = cJSON_IsString(x) && cJSON_IsString(y) && strcmp(x->valuestring, y->valuestring) == 0;
-  }
+  int same = !sid_known || wa_state_recorded_same(have, rec);
   free(gsid);
   if (!same) {
     cJSON_Delete(doc);

@@ -108,6 +108,11 @@ int wa_loopback_url_port(const char *url);
  * names). Appended to *out, in stored order. */
 void wa_state_revocations(const cJSON *state, const cJSON *stored, int sid_known, csb_strv *out);
 
+/* 1 when `have` (what the deny-read state holds for the group now; NULL:
+ * nothing) is the plan's `recorded` list (NULL: empty), string for
+ * string in order; 0 otherwise (the plan is stale). One pass over each. */
+int wa_state_recorded_same(const cJSON *have, const cJSON *recorded);
+
 /* Bound on a plan file. */
 #define WA_MAX_PLAN_BYTES ((size_t)256 << 20)
 /* 1 when `plan` (parsed, WA_MAX_PLAN_BYTES at most) is a plan whose members the applier and the simulator

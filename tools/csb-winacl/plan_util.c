@@ -373,3 +373,11 @@ void wa_state_revocations(const cJSON *state, const cJSON *stored, int sid_known
   for (size_t i = 0; i < n; i++) free(keys[i]);
   free(keys);
 }
+
+int wa_state_recorded_same(const cJSON *have, const cJSON *recorded) {
+  const cJSON *x = cJSON_IsArray(have) ? have->child : NULL;
+  const cJSON *y = cJSON_IsArray(recorded) ? recorded->child : NULL;
+  for (; x && y; x = x->next, y = y->next)
+    if (!cJSON_IsString(x) || !cJSON_IsString(y) || strcmp(x->valuestring, y->valuestring) != 0) return 0;
+  return x == NULL && y == NULL;
+}

@@ -169,6 +169,37 @@ TEST(DenyReadState, RevocationsOfALargeStateTakeLinearTime) {
   cJSON_Delete(stored);
 }
 
+bool RecordedSame(const char *have, const char *recorded) {
+  cJSON *h = nullptr, *r = nullptr;
+  if (have) {
+    EXPECT_TRUE(csb_json_parse(have, strlen(have), &h, nullptr));
+  }
+  if (recorded) {
+    EXPECT_TRUE(csb_json_parse(recorded, strlen(recorded), &r, nullptr));
+  }
+  bool same = wa_state_recorded_same(h, r) != 0;
+  cJSON_Delete(h);
+  cJSON_Delete(r);
+  return same;
+}
+
+// Whether the state still holds for the group what the plan recorded:
+// the same strings in the same order (byte for byte: the applier wrote
+// them), nothing and an empty list alike.
+TEST(DenyReadState, RecordedSame) {
+  EXPECT_TRUE(RecordedSame(nullptr, nullptr));
+  EXPECT_TRUE(RecordedSame("[]", nullptr));
+  EXPECT_TRUE(RecordedSame(nullptr, "[]"));
+  EXPECT_TRUE(RecordedSame(R"(["C:\\a", "C:\\b"])", R"(["C:\\a", "C:\\b"])"));
+  EXPECT_FALSE(RecordedSame(R"(["C:\\b", "C:\\a"])", R"(["C:\\a", "C:\\b"])"));
+  EXPECT_FALSE(RecordedSame(R"(["C:\\a"])", R"(["C:\\a", "C:\\b"])"));
+  EXPECT_FALSE(RecordedSame(R"(["C:\\a", "C:\\b"])", R"(["C:\\a"])"));
+  EXPECT_FALSE(RecordedSame(R"(["c:\\a"])", R"(["C:\\a"])"));
+  EXPECT_FALSE(RecordedSame(R"([1])", R"([1])"));
+  EXPECT_FALSE(RecordedSame(R"({"x": "C:\\a"})", R"(["C:\\a"])"));
+  EXPECT_FALSE(RecordedSame(nullptr, R"(["C:\\a"])"));
+}
+
 TEST(Masks, NamesAndValues) {
   EXPECT_EQ(WA_MASK_READ_EXECUTE, 0x001200a9u);
   EXPECT_EQ(WA_MASK_RWX, 0x001201bfu);

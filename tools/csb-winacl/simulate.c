@@ -151,12 +151,7 @@ static int state_check(wfs *fs, const cJSON *plan, cJSON **doc, csb_error *err) 
   if (sid == NULL) return 0;
   const cJSON *have = get(get(*doc, "principals"), sid);
   const cJSON *rec = get(st, "recorded");
-  int same = cJSON_GetArraySize(have) == cJSON_GetArraySize(rec);
-  for (int i = 0; same && i < cJSON_GetArraySize(rec); i++) {
-    const cJSON *x = cJSON_GetArrayItem(have, i), *y = cJSON_GetArrayItem(rec, i);
-    same = cJSON_IsString(x) && cJSON_IsString(y) && strcmp(x->valuestring, y->valuestring) == 0;
-  }
-  if (!same) return stale("the deny-read state recorded for the group", err);
+  if (!wa_state_recorded_same(have, rec)) return stale("the deny-read state recorded for the group", err);
   return 0;
 }
 

@@ -125,9 +125,27 @@ static wfs_kind host_lkind(const char *host) {
   wchar_t *w = long_wide(host);
   if (w == NULL) return WFS_MISSING;
   DWORD a = GetFileAttributesW(w);
+  if (a != INVALID_FILE_ATTRIBUTES && (a & FILE_ATTRIBUTE_REPARSE_POINT)) {
+    /* Only name surrogates (symbolic links, junctions, mount points) lead
+     * elsewhere. Other reparse points - OneDrive's and other cloud files'
+     * placeholders, deduplicated files - are the object their path names;
+     * a tag that cannot be read, or none, counts as a link (refused, not
+     * trusted). */
+    WIN32_FIND_DATAW fd;
+    HANDLE h = FindFirstFileW(w, &fd);
+    int surrogate = 1;
+    if (h != INVALID_HANDLE_VALUE) {
+      /* 0 is no tag at all (Wine reports its symbolic links so) */
+      surrogate = fd.dwReserved0 == 0 || IsReparseTagNameSurrogate(fd.dwReserved0) != 0;
+      FindClose(h);
+    }
+    if (surrogate) {
+      free(w);
+      return WFS_LINK;
+    }
+  }
   free(w);
   if (a == INVALID_FILE_ATTRIBUTES) return WFS_MISSING;
-  if (a & FILE_ATTRIBUTE_REPARSE_POINT) return WFS_LINK;
   if (a & FILE_ATTRIBUTE_DIRECTORY) return WFS_DIR;
   if (a & FILE_ATTRIBUTE_DEVICE) return WFS_OTHER;
   return WFS_FILE;

@@ -270,6 +270,15 @@ char *csb_os_utf8(const wchar_t *w);
 char *csb_os_utf8_lossy(const wchar_t *w);
 /* The errno value closest to a Win32 error code (EIO when none is). */
 int csb_os_errno(unsigned long win32_error);
+/* Whether a reparse point with this tag leads elsewhere, as a symbolic
+ * link does: name surrogates (symbolic links, junctions, mount points)
+ * and 0, no tag at all (Wine reports its symbolic links so). Other tags
+ * (OneDrive and other cloud files' placeholders, deduplicated files) are
+ * the object their path names. */
+int csb_os_reparse_tag_is_link(unsigned long tag);
+/* csb_os_reparse_tag_is_link for the reparse point at the wide path w
+ * (as CreateFileW takes it); 1 when its tag cannot be read. */
+int csb_os_reparse_point_is_link(const wchar_t *w);
 #endif
 
 /* ---- UTF-8 (utf8.c) -------------------------------------------------------- */

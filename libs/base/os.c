@@ -153,6 +153,18 @@ char *csb_os_getcwd(void) {
 
 char *csb_os_user_db_home(void) { return NULL; }
 
+int csb_os_reparse_tag_is_link(unsigned long tag) {
+  return tag == 0 || IsReparseTagNameSurrogate(tag);
+}
+
+int csb_os_reparse_point_is_link(const wchar_t *w) {
+  WIN32_FIND_DATAW fd;
+  HANDLE h = FindFirstFileW(w, &fd);
+  if (h == INVALID_HANDLE_VALUE) return 1;
+  FindClose(h);
+  return csb_os_reparse_tag_is_link(fd.dwReserved0);
+}
+
 int csb_os_file_type(const char *path, int follow, csb_file_type *out) {
   *out = CSB_FILE_NONE;
   wchar_t *w = csb_os_wide(path);
@@ -185,6 +197,8 @@ int csb_os_file_type(const char *path, int follow, csb_file_type *out) {
       return 0;
     }
     a = info.dwFileAttributes & ~(DWORD)FILE_ATTRIBUTE_REPARSE_POINT;
+  } else if ((a & FILE_ATTRIBUTE_REPARSE_POINT) && !csb_os_reparse_point_is_link(w)) {
+    a &= ~(DWORD)FILE_ATTRIBUTE_REPARSE_POINT; /* a cloud placeholder, ...: no link */
   }
   free(w);
   if (a & FILE_ATTRIBUTE_REPARSE_POINT)

@@ -73,6 +73,34 @@ int csb_patch_i_fs_fstat(int fd, struct stat *st) {
   return 0;
 }
 
+/* `h` is the reparse point at w itself (opened with
+ * FILE_FLAG_OPEN_REPARSE_POINT; `first` its information). A link is
+ * refused: INVALID_HANDLE_VALUE. Any other (a cloud file's placeholder, a
+ * deduplicated file) is the file: it is opened again through its filter,
+ * and must still be the same file (else INVALID_HANDLE_VALUE: swapped
+ * meanwhile). Closes h. */
+static HANDLE reopen_unless_link(HANDLE h, const wchar_t *w, DWORD access,
+                                 const BY_HANDLE_FILE_INFORMATION *first) {
+  FILE_ATTRIBUTE_TAG_INFO ti;
+  if (!GetFileInformationByHandleEx(h, FileAttributeTagInfo, &ti, sizeof ti) ||
+      csb_os_reparse_tag_is_link(ti.ReparseTag)) {
+    CloseHandle(h);
+    return INVALID_HANDLE_VALUE;
+  }
+  HANDLE again = CreateFileW(w, access, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                             NULL, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
+  CloseHandle(h);
+  if (again == INVALID_HANDLE_VALUE) return again;
+  BY_HANDLE_FILE_INFORMATION now;
+  if (!GetFileInformationByHandle(again, &now) ||
+      now.dwVolumeSerialNumber != first->dwVolumeSerialNumber ||
+      now.nFileIndexHigh != first->nFileIndexHigh || now.nFileIndexLow != first->nFileIndexLow) {
+    CloseHandle(again);
+    return INVALID_HANDLE_VALUE;
+  }
+  return again;
+}
+
 int csb_patch_i_fs_open(const char *path, int flags, int mode) {
   (void)mode;
   wchar_t *w = wide(path);
@@ -99,19 +127,22 @@ int csb_patch_i_fs_open(const char *path, int flags, int mode) {
     }
     return fail_win(e);
   }
-  free(w);
   BY_HANDLE_FILE_INFORMATION info;
-  if (GetFileInformationByHandle(h, &info)) {
-    int bad = 0;
-    if ((flags & O_NOFOLLOW) && (info.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT))
-      bad = ELOOP;
-    else if (info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY)
-      bad = EISDIR;
-    if (bad) {
-      CloseHandle(h);
-      errno = bad;
-      return -1;
-    }
+  int have = GetFileInformationByHandle(h, &info) != 0;
+  if (have && (flags & O_NOFOLLOW) && (info.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT)) {
+    h = reopen_unless_link(h, w, access, &info);
+    have = h != INVALID_HANDLE_VALUE && GetFileInformationByHandle(h, &info) != 0;
+  }
+  free(w);
+  if (h == INVALID_HANDLE_VALUE) {
+    errno = ELOOP;
+    return -1;
+  }
+  /* A directory cannot be opened as a file. */
+  if (have && (info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY)) {
+    CloseHandle(h);
+    errno = EISDIR;
+    return -1;
   }
   int fd = _open_osfhandle((intptr_t)h, acc == O_RDONLY ? _O_RDONLY : 0);
   if (fd < 0) {

@@ -127,18 +127,9 @@ static wfs_kind host_lkind(const char *host) {
   DWORD a = GetFileAttributesW(w);
   if (a != INVALID_FILE_ATTRIBUTES && (a & FILE_ATTRIBUTE_REPARSE_POINT)) {
     /* Only name surrogates (symbolic links, junctions, mount points) lead
-     * elsewhere. Other reparse points - OneDrive's and other cloud files'
-     * placeholders, deduplicated files - are the object their path names;
-     * a tag that cannot be read, or none, counts as a link (refused, not
-     * trusted). */
-    WIN32_FIND_DATAW fd;
-    HANDLE h = FindFirstFileW(w, &fd);
-    int surrogate = 1;
-    if (h != INVALID_HANDLE_VALUE) {
-      /* 0 is no tag at all (Wine reports its symbolic links so) */
-      surrogate = fd.dwReserved0 == 0 || IsReparseTagNameSurrogate(fd.dwReserved0) != 0;
-      FindClose(h);
-    }
+     * elsewhere (csb_os_reparse_point_is_link): OneDrive's placeholders,
+     * say, are the object their path names. */
+    int surrogate = csb_os_reparse_point_is_link(w);
     if (surrogate) {
       free(w);
       return WFS_LINK;

@@ -105,9 +105,15 @@ static int open_wide(const wchar_t *w, int flags) {
     return set_errno_from(e);
   }
   if ((flags & O_NOFOLLOW) && (info.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT)) {
-    CloseHandle(h);
-    errno = ELOOP;
-    return -1;
+    /* a link is refused; another reparse point (a cloud placeholder) is
+     * the directory itself */
+    FILE_ATTRIBUTE_TAG_INFO ti;
+    if (!GetFileInformationByHandleEx(h, FileAttributeTagInfo, &ti, sizeof ti) ||
+        csb_os_reparse_tag_is_link(ti.ReparseTag)) {
+      CloseHandle(h);
+      errno = ELOOP;
+      return -1;
+    }
   }
   if (!(info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY)) {
     CloseHandle(h);
@@ -149,8 +155,9 @@ int csb_dw_dup(int fd) {
 
 int csb_dw_close(int fd) { return CloseHandle(to_handle(fd)) ? 0 : set_errno_from(GetLastError()); }
 
-static mode_t mode_of(DWORD attrs, int nofollow) {
-  if (nofollow && (attrs & FILE_ATTRIBUTE_REPARSE_POINT)) return S_IFLNK;
+/* `link`: the reparse point there is a link (csb_os_reparse_tag_is_link). */
+static mode_t mode_of(DWORD attrs, int nofollow, int link) {
+  if (nofollow && (attrs & FILE_ATTRIBUTE_REPARSE_POINT) && link) return S_IFLNK;
   if (attrs & FILE_ATTRIBUTE_DIRECTORY) return S_IFDIR;
   return S_IFREG;
 }
@@ -161,12 +168,14 @@ int csb_dw_fstatat(int dfd, const char *name, struct stat *st, int flags) {
   memset(st, 0, sizeof(*st));
   int nofollow = (flags & AT_SYMLINK_NOFOLLOW) != 0;
   DWORD attrs;
+  int link = 0;
   if (nofollow) {
     attrs = GetFileAttributesW(w);
     if (attrs == INVALID_FILE_ATTRIBUTES) {
       free(w);
       return set_errno_from(GetLastError());
     }
+    link = (attrs & FILE_ATTRIBUTE_REPARSE_POINT) && csb_os_reparse_point_is_link(w);
   } else {
     HANDLE h = CreateFileW(w, FILE_READ_ATTRIBUTES,
                            FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
@@ -182,7 +191,7 @@ int csb_dw_fstatat(int dfd, const char *name, struct stat *st, int flags) {
     attrs = info.dwFileAttributes;
   }
   free(w);
-  st->st_mode = mode_of(attrs, nofollow);
+  st->st_mode = mode_of(attrs, nofollow, link);
   return 0;
 }
 
@@ -241,7 +250,9 @@ struct csb_dw_dirent *csb_dw_readdir(csb_dw_dir *d) {
                                 (int)sizeof(d->ent.d_name), NULL, NULL);
     if (n <= 0) continue; /* a name too long to match anything here */
     DWORD a = d->data.dwFileAttributes;
-    d->ent.d_type = (a & FILE_ATTRIBUTE_REPARSE_POINT) ? DT_LNK
+    d->ent.d_type = (a & FILE_ATTRIBUTE_REPARSE_POINT) &&
+                            csb_os_reparse_tag_is_link(d->data.dwReserved0)
+                        ? DT_LNK
                     : (a & FILE_ATTRIBUTE_DIRECTORY)   ? DT_DIR
                                                         : DT_REG;
     return &d->ent;

@@ -257,11 +257,10 @@ def sandbox_file_state(path):
     return digest, st.st_mode, st.st_mtime_ns, xattrs
 
 
-@probe("launcher_setuid", "csb-bwrap installed set-user-ID root (a mistake it must not turn into root for the command), "
-       "run by uid 65534: the command's ids and capabilities, bubblewrap and Landlock backends")
-def _(c):
-    if os.geteuid() != 0:
-        return "blocked", "blocked: not run here: a set-uid root launcher needs a root runner (escape_test covers it)"
+def launcher_copy(c):
+    """Copies csb-bwrap and probe_kernel into BASE/bin, a directory every
+    user may search (for set-id installs run by uid 65534); returns their
+    paths."""
     bindir = os.path.join(c.base, "bin")
     os.makedirs(bindir)
     for d in (os.path.dirname(c.base), c.base, bindir):
@@ -270,6 +269,15 @@ def _(c):
     shutil.copy(os.path.realpath(c.bin), binary)
     probe = os.path.join(bindir, "probe_kernel")
     shutil.copy(os.path.realpath(os.path.join(c.probes, "probe_kernel")), probe)
+    return binary, probe
+
+
+@probe("launcher_setuid", "csb-bwrap installed set-user-ID root (a mistake it must not turn into root for the command), "
+       "run by uid 65534: the command's ids and capabilities, bubblewrap and Landlock backends")
+def _(c):
+    if os.geteuid() != 0:
+        return "blocked", "blocked: not run here: a set-uid root launcher needs a root runner (escape_test covers it)"
+    binary, probe = launcher_copy(c)
     os.chmod(binary, 0o4755)
     os.chown(c.ws, 65534, 65534)
     v = None
@@ -290,22 +298,16 @@ def _(c):
 def _(c):
     if os.geteuid() != 0:
         return "blocked", "blocked: not run here: a set-gid launcher needs a root runner (escape_test covers it)"
-    bindir = os.path.join(c.base, "bin")
-    os.makedirs(bindir)
-    for d in (os.path.dirname(c.base), c.base, bindir):
-        os.chmod(d, 0o755)
-    binary = os.path.join(bindir, os.path.basename(c.bin))
-    shutil.copy(os.path.realpath(c.bin), binary)
-    probe = os.path.join(bindir, "probe_kernel")
-    shutil.copy(os.path.realpath(os.path.join(c.probes, "probe_kernel")), probe)
+    binary, probe = launcher_copy(c)
     os.chown(binary, 0, 4242)
     os.chmod(binary, 0o2755)
     # the lifeline: a pipe whose write end stays open while it runs
     r, w = os.pipe()
     try:
         p = subprocess.run([binary, "--csb-inner-stage", "--lifeline-fd", str(r), "--", probe, "same_ids"],
-                           cwd=bindir, capture_output=True, text=True, timeout=TIMEOUT, user=65534, group=65534,
-                           extra_groups=[], env={"PATH": "/usr/bin:/bin"}, pass_fds=(r,))
+                           cwd=os.path.dirname(binary), capture_output=True, text=True, timeout=TIMEOUT,
+                           user=65534, group=65534, extra_groups=[], env={"PATH": "/usr/bin:/bin"},
+                           pass_fds=(r,))
     finally:
         os.close(r)
         os.close(w)

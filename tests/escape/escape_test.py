@@ -272,6 +272,24 @@ def launcher_copy(c):
     return binary, probe
 
 
+def ids_as_nobody(c, binary, prog):
+    """Runs `binary --policy P -- prog same_ids` as uid 65534 under the
+    bubblewrap and the Landlock backends (the workspace 65534's); the first
+    verdict that is not "blocked", else the last."""
+    os.chown(c.ws, 65534, 65534)
+    v = None
+    for kw in ({}, {"backend": "landlock"}):
+        c.policy([("/", "read")] + ([] if kw else [(c.ws, "write")]), **kw)
+        os.chmod(c.pfile, 0o644)
+        p = subprocess.run([binary, "--policy", c.pfile, "--", prog, "same_ids"], cwd=c.ws, capture_output=True,
+                           text=True, timeout=TIMEOUT, user=65534, group=65534, extra_groups=[],
+                           env={"PATH": "/usr/bin:/bin"})
+        v = verdict(p.returncode, p.stdout + p.stderr)
+        if v[0] != "blocked":
+            return v[0], "%s (%s)" % (v[1], kw.get("backend", "bubblewrap"))
+    return v
+
+
 @probe("launcher_setuid", "csb-bwrap installed set-user-ID root (a mistake it must not turn into root for the command), "
        "run by uid 65534: the command's ids and capabilities, bubblewrap and Landlock backends")
 def _(c):
@@ -279,18 +297,7 @@ def _(c):
         return "blocked", "blocked: not run here: a set-uid root launcher needs a root runner (escape_test covers it)"
     binary, probe = launcher_copy(c)
     os.chmod(binary, 0o4755)
-    os.chown(c.ws, 65534, 65534)
-    v = None
-    for kw in ({}, {"backend": "landlock"}):
-        c.policy([("/", "read")] + ([] if kw else [(c.ws, "write")]), **kw)
-        os.chmod(c.pfile, 0o644)
-        p = subprocess.run([binary, "--policy", c.pfile, "--", probe, "same_ids"], cwd=c.ws, capture_output=True,
-                           text=True, timeout=TIMEOUT, user=65534, group=65534, extra_groups=[],
-                           env={"PATH": "/usr/bin:/bin"})
-        v = verdict(p.returncode, p.stdout + p.stderr)
-        if v[0] != "blocked":
-            return v[0], "%s (%s)" % (v[1], kw.get("backend", "bubblewrap"))
-    return v
+    return ids_as_nobody(c, binary, probe)
 
 
 @probe("launcher_setgid_inner_stage", "csb-bwrap installed set-group-ID, its inner stage run directly by uid 65534 "
@@ -319,27 +326,9 @@ def _(c):
 def _(c):
     if os.geteuid() != 0:
         return "blocked", "blocked: not run here: a set-uid root program needs a root runner (escape_test covers it)"
-    bindir = os.path.join(c.base, "bin")
-    os.makedirs(bindir)
-    for d in (os.path.dirname(c.base), c.base, bindir):
-        os.chmod(d, 0o755)
-    suid = os.path.join(bindir, "probe_kernel")
-    shutil.copy(os.path.realpath(os.path.join(c.probes, "probe_kernel")), suid)
+    binary, suid = launcher_copy(c)
     os.chmod(suid, 0o6755)
-    binary = os.path.join(bindir, os.path.basename(c.bin))
-    shutil.copy(os.path.realpath(c.bin), binary)
-    os.chown(c.ws, 65534, 65534)
-    v = None
-    for kw in ({}, {"backend": "landlock"}):
-        c.policy([("/", "read")] + ([] if kw else [(c.ws, "write")]), **kw)
-        os.chmod(c.pfile, 0o644)
-        p = subprocess.run([binary, "--policy", c.pfile, "--", suid, "same_ids"], cwd=c.ws, capture_output=True,
-                           text=True, timeout=TIMEOUT, user=65534, group=65534, extra_groups=[],
-                           env={"PATH": "/usr/bin:/bin"})
-        v = verdict(p.returncode, p.stdout + p.stderr)
-        if v[0] != "blocked":
-            return v[0], "%s (%s)" % (v[1], kw.get("backend", "bubblewrap"))
-    return v
+    return ids_as_nobody(c, binary, suid)
 
 
 @probe("sysfs_write_full", "same, with `/` writable (a writable root above /sys)")

@@ -120,6 +120,13 @@ def build_tree(root, sections, subst=lambda s: s):
             os.chmod(path, 0o755)
 
 
+def has_option(args, name):
+    """Whether the words `args` give option `name` (`--x` or `--x=...`):
+    a harness's default for a single-valued option must not be added to
+    a case that gives its own (a second occurrence is a usage error)."""
+    return any(a == name or a.startswith(name + "=") for a in args)
+
+
 def with_sanitizer_env(env):
     """`env` plus the sanitizer settings of this process (--config=asan)."""
     for var in SANITIZER_VARS:

@@ -104,9 +104,9 @@ def run_case(binary, header, sections):
         args = [a.replace("$ROOT", root) for a in shlex.split(header["args"])]
         if pwhome:
             args = [a.replace("$PWHOME", pwhome) for a in args]
-        if "--system-config" not in args:
+        if not golden.has_option(args, "--system-config"):
             args = ["--system-config", root + "/etc/csb/config.toml"] + args
-        if "--requirements" not in args:
+        if not golden.has_option(args, "--requirements"):
             req = root + "/etc/csb/requirements.toml"
             args = ["--requirements", req if os.path.exists(req) else "/dev/null"] + args
         cwd = os.path.join(root, header["cwd"].replace("$ROOT", root))

@@ -118,10 +118,10 @@ class Suite:
         raw = shlex.split(header["args"])
         args = [a.replace("$ROOT", root) for a in raw]
         wargs = [posix_arg_to_win(a, root) for a in raw]
-        if "--system-config" not in args:
+        if not golden.has_option(args, "--system-config"):
             args = ["--system-config", root + "/etc/csb/config.toml"] + args
             wargs = ["--system-config", win(root + "/etc/csb/config.toml")] + wargs
-        if "--requirements" not in args:
+        if not golden.has_option(args, "--requirements"):
             req = root + "/etc/csb/requirements.toml"
             args = ["--requirements", req if os.path.exists(req) else "/dev/null"] + args
             if os.path.exists(req):

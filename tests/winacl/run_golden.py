@@ -186,9 +186,9 @@ def run_case(binary, path, update):
         args = [] if raw else [cmd]
         if cmd == "plan" and not raw:
             args += ["--policy", pol, "--fs-root", fs, "-i"]
-            if "--csb-home" not in user:
+            if not golden.has_option(user, "--csb-home"):
                 args += ["--csb-home", DEFAULT_HOME]
-            if "--user-profile" not in user:
+            if not golden.has_option(user, "--user-profile"):
                 args += ["--user-profile", DEFAULT_PROFILE]
         args += [a.replace("$FS", fs).replace("$POLICY", pol) for a in user]
 

@@ -115,9 +115,9 @@ def compare(wn, linux, exe, work, name):
     with open(pol, "w", encoding="utf-8") as f:
         f.write(run_golden.policy_text(sections))
     common = ["-i"]
-    if "--csb-home" not in user:
+    if not golden.has_option(user, "--csb-home"):
         common += ["--csb-home", run_golden.DEFAULT_HOME]
-    if "--user-profile" not in user:
+    if not golden.has_option(user, "--user-profile"):
         common += ["--user-profile", run_golden.DEFAULT_PROFILE]
     lin = subprocess.run([linux, "plan", "--policy", pol, "--fs-root", fs] + common + user,
                          cwd=tmp, env={"PATH": "/usr/bin:/bin", "LC_ALL": "C"},

@@ -861,17 +861,16 @@ static int sa_routes_to_this_host(const struct sockaddr_storage *a) {
   struct sockaddr_nl kernel;
   memset(&kernel, 0, sizeof kernel);
   kernel.nl_family = AF_NETLINK;
-  /* the kernel answers at once: a blocking read takes no longer */
-  struct timeval tv = {1, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   union {
     struct nlmsghdr nh;
     char b[8192];
   } resp;
   ssize_t n = -1;
   if (sendto(fd, &req, req.nh.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof kernel) == (ssize_t)req.nh.nlmsg_len) {
+    /* rtnetlink answers within sendto: the reply is queued already, and
+     * the event loop must not wait (none there: no answer, -1) */
     do
-      n = recv(fd, resp.b, sizeof resp.b, 0);
+      n = recv(fd, resp.b, sizeof resp.b, MSG_DONTWAIT);
     while (n < 0 && errno == EINTR);
   }
   close(fd);

@@ -13,7 +13,10 @@
 #include <sys/stat.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <dirent.h>
 #include <pwd.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -595,4 +598,83 @@ TEST(Os, UserDatabaseHomeIgnoresHome) {
   free(h);
   if (was) setenv("HOME", saved.c_str(), 1);
   else unsetenv("HOME");
+}
+
+static std::string slurp(const std::string &path) {
+  char *text = nullptr;
+  size_t len = 0;
+  csb_error err;
+  if (!csb_read_file(path.c_str(), 1 << 20, &text, &len, &err)) return "<" + std::string(err.msg) + ">";
+  std::string s(text, len);
+  free(text);
+  return s;
+}
+
+static std::vector<std::string> names_in(const std::string &dir) {
+  std::vector<std::string> v;
+  DIR *d = opendir(dir.c_str());
+  if (d == nullptr) return v;
+  while (struct dirent *e = readdir(d))
+    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) v.push_back(e->d_name);
+  closedir(d);
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+TEST(Os, ReplaceFileIsAllOrNothing) {
+  const char *tmp = getenv("TEST_TMPDIR");
+  std::string dir = std::string(tmp ? tmp : "/tmp") + "/csb_os_replace";
+  std::string f = dir + "/plan.json";
+  mkdir(dir.c_str(), 0700);
+  unlink(f.c_str());
+  csb_error err;
+  // a new file: the content, the mode creating it gives, nothing else left
+  mode_t mask = umask(022);
+  ASSERT_TRUE(csb_os_replace_file(f.c_str(), "new\n", 4, &err)) << err.msg;
+  umask(mask);
+  EXPECT_EQ(slurp(f), "new\n");
+  struct stat st;
+  ASSERT_EQ(stat(f.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0644u);
+  // a replaced file keeps its mode
+  ASSERT_EQ(chmod(f.c_str(), 0640), 0);
+  ASSERT_TRUE(csb_os_replace_file(f.c_str(), "second", 6, &err)) << err.msg;
+  EXPECT_EQ(slurp(f), "second");
+  ASSERT_EQ(stat(f.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0640u);
+  EXPECT_EQ(names_in(dir), std::vector<std::string>{"plan.json"});
+  // a write that fails half way (file size limit) leaves the old content
+  // and no temporary file
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit rl = {3, 3};
+    setrlimit(RLIMIT_FSIZE, &rl);
+    csb_error e2;
+    int ok = csb_os_replace_file(f.c_str(), "too long", 8, &e2);
+    _exit(!ok && strstr(e2.msg, "cannot write `") != nullptr && strstr(e2.msg, "too large") ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_EQ(slurp(f), "second");
+  EXPECT_EQ(names_in(dir), std::vector<std::string>{"plan.json"});
+  // no such directory: an error naming the path, nothing created
+  std::string missing = dir + "/missing/plan.json";
+  EXPECT_FALSE(csb_os_replace_file(missing.c_str(), "x", 1, &err));
+  EXPECT_EQ(std::string(err.msg), "cannot create `" + missing + "`: No such file or directory");
+  // what is not a regular file is written in place: /dev/null stays a device
+  ASSERT_TRUE(csb_os_replace_file("/dev/null", "x", 1, &err)) << err.msg;
+  ASSERT_EQ(stat("/dev/null", &st), 0);
+  EXPECT_TRUE(S_ISCHR(st.st_mode));
+  // and a symbolic link keeps leading to its file
+  std::string link = dir + "/link";
+  unlink(link.c_str());
+  ASSERT_EQ(symlink("plan.json", link.c_str()), 0);
+  ASSERT_TRUE(csb_os_replace_file(link.c_str(), "third", 5, &err)) << err.msg;
+  struct stat lst;
+  ASSERT_EQ(lstat(link.c_str(), &lst), 0);
+  EXPECT_TRUE(S_ISLNK(lst.st_mode));
+  EXPECT_EQ(slurp(f), "third");
 }

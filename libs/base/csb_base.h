@@ -231,6 +231,15 @@ int csb_os_file_type(const char *path, int follow, csb_file_type *out);
 /* open(2) of a UTF-8 path (Windows: _wopen, always O_BINARY). */
 int csb_os_open(const char *path, int flags, int mode);
 
+/* Writes data[0..n) as the whole content of `path`: into a new file next
+ * to it that is synced and renamed over it (Windows: MoveFileExW), so the
+ * path holds either its old content or all of the new, never part of it,
+ * and a failure leaves no file behind. A replaced file keeps its mode (on
+ * POSIX hosts; not its owner); a new one gets what creating it gives.
+ * What is not a regular file (a device, a pipe, a symbolic link) is written
+ * where it leads, in place. 1, or 0 with err set naming the path. */
+int csb_os_replace_file(const char *path, const void *data, size_t n, csb_error *err);
+
 #if !defined(_WIN32)
 /* Opens what `path` names now (O_PATH, relative to dirfd, following
  * symlinks as open(2) and connect(2) would) and reads back through

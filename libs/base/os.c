@@ -284,3 +284,109 @@ int csb_os_pin_path(int dirfd, const char *path, int *fd_out, char **real_out) {
 }
 
 #endif
+
+/* ---- replacing a file ---- */
+
+static int os_unlink(const char *path) {
+#if defined(_WIN32)
+  wchar_t *w = csb_os_wide(path);
+  int r = w != NULL ? _wunlink(w) : -1;
+  free(w);
+  return r;
+#else
+  return unlink(path);
+#endif
+}
+
+static int os_replace(const char *from, const char *to) {
+#if defined(_WIN32)
+  wchar_t *wf = csb_os_wide(from), *wt = csb_os_wide(to);
+  int ok = wf != NULL && wt != NULL &&
+           MoveFileExW(wf, wt, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH) != 0;
+  int e = ok ? 0 : (wf == NULL || wt == NULL ? EINVAL : csb_os_errno(GetLastError()));
+  free(wf);
+  free(wt);
+  errno = e;
+  return ok ? 0 : -1;
+#else
+  return rename(from, to);
+#endif
+}
+
+static int os_sync_close(int fd) {
+#if defined(_WIN32)
+  int ok = _commit(fd) == 0;
+#else
+  int ok = fsync(fd) == 0 || errno == EINVAL; /* EINVAL: a file system without fsync */
+#endif
+  int e = errno;
+  if (close(fd) != 0 && ok) return 0;
+  errno = e;
+  return ok;
+}
+
+int csb_os_replace_file(const char *path, const void *data, size_t n, csb_error *err) {
+  csb_file_type t;
+  int exists = csb_os_file_type(path, 0, &t);
+  if (!exists && errno != ENOENT)
+    return csb_error_set(err, "cannot write `%s`: %s", path, strerror(errno));
+  if (exists && t != CSB_FILE_REGULAR) {
+    /* a device, a pipe, a link: written where it leads, as it is */
+    int fd = csb_os_open(path, O_WRONLY | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd < 0) return csb_error_set(err, "cannot open `%s`: %s", path, strerror(errno));
+    int ok = csb_write_all(fd, data, n);
+    int e = errno;
+    if (close(fd) != 0 && ok) {
+      ok = 0;
+      e = errno;
+    }
+    if (!ok) return csb_error_set(err, "cannot write `%s`: %s", path, strerror(e));
+    return 1;
+  }
+  int mode = 0666;
+#if !defined(_WIN32)
+  struct stat st;
+  if (exists && stat(path, &st) == 0) mode = (int)(st.st_mode & 07777);
+  unsigned pid = (unsigned)getpid();
+#else
+  unsigned pid = (unsigned)GetCurrentProcessId();
+#endif
+  char *tmp = NULL;
+  int fd = -1;
+  for (unsigned i = 0; fd < 0 && i < 100; i++) {
+    free(tmp);
+    tmp = csb_xasprintf("%s.%u-%u.tmp", path, pid, i);
+    /* a new file gets what creating it gives (umask); an old one its mode */
+    fd = csb_os_open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, exists ? 0600 : 0666);
+    if (fd < 0 && errno != EEXIST) break;
+  }
+  if (fd < 0) {
+    int e = errno;
+    free(tmp);
+    return csb_error_set(err, "cannot create `%s`: %s", path, strerror(e));
+  }
+  int ok = csb_write_all(fd, data, n);
+#if !defined(_WIN32)
+  if (ok && exists) ok = fchmod(fd, (mode_t)mode) == 0;
+#else
+  (void)mode;
+#endif
+  int e = errno;
+  if (ok) {
+    ok = os_sync_close(fd);
+    e = errno;
+  } else {
+    close(fd);
+  }
+  if (ok && os_replace(tmp, path) != 0) {
+    ok = 0;
+    e = errno;
+  }
+  if (!ok) {
+    os_unlink(tmp);
+    free(tmp);
+    return csb_error_set(err, "cannot write `%s`: %s", path, strerror(e));
+  }
+  free(tmp);
+  return 1;
+}

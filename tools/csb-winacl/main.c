@@ -96,8 +96,9 @@ static int win_path_opt(csb_cli *cli, const char *opt, const char *value, char *
   return 1;
 }
 
-/* Writes text to stdout (path NULL) or to the file path: 0, or 71 after
- * reporting why not (a full disk, a closed stdout). */
+/* Writes text to stdout (path NULL) or as the whole of the file path
+ * (all or nothing): 0, or 71 after reporting why not (a full disk, a
+ * closed stdout). */
 static int write_out(csb_cli *cli, const char *path, const char *text) {
   size_t n = strlen(text);
   if (path == NULL) {
@@ -108,16 +109,9 @@ static int write_out(csb_cli *cli, const char *path, const char *text) {
                            strerror(errno));
     return 0;
   }
-  FILE *f = fopen(path, "wb");
-  if (f == NULL)
-    return csb_cli_error(cli, CSB_EXIT_OSERR, "cannot create `%s`: %s", path, strerror(errno));
-  int ok = fwrite(text, 1, n, f) == n && fflush(f) == 0;
-  int err = errno;
-  if (fclose(f) != 0 && ok) {
-    ok = 0;
-    err = errno;
-  }
-  if (!ok) return csb_cli_error(cli, CSB_EXIT_OSERR, "cannot write `%s`: %s", path, strerror(err));
+  csb_error err;
+  if (!csb_os_replace_file(path, text, n, &err))
+    return csb_cli_error(cli, CSB_EXIT_OSERR, "%s", err.msg);
   return 0;
 }
 

@@ -14,6 +14,7 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 extern "C" int csb_fuzz_hooks_one(const uint8_t *data, size_t size);
+extern "C" int csb_fuzz_connect_one(const uint8_t *data, size_t size);
 
 namespace {
 
@@ -832,6 +833,55 @@ TEST(Fuzz, HooksEntryOnSeedsAndMutations) {
   o.alphabet.clear();
   o.seed = 6;
   csbtest::ForEachMutation(seeds, o, csb_fuzz_hooks_one);
+}
+
+// An input of fuzz_connect.c: flags, own addresses, then the target, the
+// other address and the own ones, each a kind byte (even IPv4, odd IPv6,
+// 6 for the target another family) and 16 address bytes.
+std::string ConnectSeed(uint8_t flags, const std::vector<std::string> &addrs, size_t n_own) {
+  std::string s;
+  s += static_cast<char>(flags);
+  s += static_cast<char>(n_own);
+  for (const std::string &a : addrs) {
+    unsigned char b[16] = {0};
+    char kind = 1;
+    if (inet_pton(AF_INET, a.c_str(), b) == 1)
+      kind = 0;
+    else if (a == "other")
+      kind = 6;
+    else
+      EXPECT_EQ(inet_pton(AF_INET6, a.c_str(), b), 1) << a;
+    s += kind;
+    s.append(reinterpret_cast<const char *>(b), 16);
+  }
+  return s;
+}
+
+TEST(Fuzz, ConnectEntryOnSeedsAndMutations) {
+  // flags: 1 allow_local_binding; host (<<1) 0 the target, 1 localhost, 2 a
+  // name, 3 the other address; its spelling (<<3) plain, mapped, NAT64;
+  // 0x20 an exact allow entry for it; 0x40 `*` allowed
+  std::vector<std::string> seeds = {
+      ConnectSeed(0x60, {"10.0.0.5", "0.0.0.0"}, 0),
+      ConnectSeed(0x68, {"10.0.0.5", "0.0.0.0"}, 0),
+      ConnectSeed(0x70, {"192.168.1.1", "192.168.1.1"}, 0),
+      ConnectSeed(0x42, {"127.0.0.1", "0.0.0.0"}, 0),
+      ConnectSeed(0x62, {"::1", "0.0.0.0"}, 0),
+      ConnectSeed(0x44, {"93.184.216.34", "0.0.0.0", "93.184.216.34"}, 1),
+      ConnectSeed(0x60, {"93.184.216.34", "0.0.0.0", "10.0.0.1", "::ffff:93.184.216.34"}, 2),
+      ConnectSeed(0x61, {"2001:db8::10", "0.0.0.0", "2001:db8::10"}, 1),
+      ConnectSeed(0x60, {"fe80::1", "0.0.0.0"}, 0),
+      ConnectSeed(0x46, {"fd00::1", "100.64.0.1"}, 0),
+      ConnectSeed(0x40, {"64:ff9b::a00:5", "0.0.0.0"}, 0),
+      ConnectSeed(0x40, {"64:ff9b:1::5", "0.0.0.0"}, 0),
+      ConnectSeed(0x40, {"2002:a00:5::1", "0.0.0.0"}, 0),
+      ConnectSeed(0x60, {"other", "0.0.0.0"}, 0),
+      ConnectSeed(0x40, {"168.63.129.16", "0.0.0.0"}, 0),
+  };
+  csbtest::MutateOptions o;
+  o.rounds = 1500;
+  o.seed = 7;
+  EXPECT_GT(csbtest::ForEachMutation(seeds, o, csb_fuzz_connect_one), 20000u);
 }
 
 }  // namespace

@@ -422,12 +422,13 @@ static int valid_id(const char *id) {
 }
 
 /* A transaction name as make_id writes it: the process ID in hex (at most
- * 16 digits), '-', 16 hex digits. The scan of a directory acts on no other
- * name: a user's file that merely looks like one of ours is left alone. */
+ * 16 digits, no leading zero), '-', 16 hex digits. The scan of a directory
+ * acts on no other name: a user's file that merely looks like one of ours
+ * is left alone. */
 static int committer_id(const char *id) {
   size_t p = strspn(id, "0123456789abcdef");
-  return p >= 1 && p <= 16 && id[p] == '-' && strspn(id + p + 1, "0123456789abcdef") == 16 &&
-         id[p + 17] == '\0';
+  return p >= 1 && p <= 16 && (id[0] != '0' || p == 1) && id[p] == '-' &&
+         strspn(id + p + 1, "0123456789abcdef") == 16 && id[p + 17] == '\0';
 }
 
 static int normalised_abs(const char *p) {

@@ -1212,6 +1212,22 @@ TEST_F(Tree, RecoveryRollsUncommittedBack) {
   EXPECT_TRUE(Leftovers().empty());
 }
 
+TEST_F(Tree, RecoveryLeavesNamesTheCommitterNeverWrites) {
+  // The committer writes its process ID in hex without a leading zero: a
+  // file whose id has one is a user's, left alone, while one in the
+  // committer's own spelling without a journal is a leftover.
+  Write(".csb-applypatch-01-00000000000000aa.t0", "mine\n");
+  Write(".csb-applypatch-0001-00000000000000aa.r1", "mine too\n");
+  Write(".csb-applypatch-1-00000000000000aa.t0", "left over\n");
+  Write(".csb-applypatch-0-00000000000000aa.t2", "pid 0\n");
+  csb_error err;
+  ASSERT_TRUE(csb_patch_recover_dir(root.c_str(), nullptr, nullptr, &err)) << err.msg;
+  EXPECT_EQ(Read(".csb-applypatch-01-00000000000000aa.t0"), "mine\n");
+  EXPECT_EQ(Read(".csb-applypatch-0001-00000000000000aa.r1"), "mine too\n");
+  EXPECT_FALSE(Exists(".csb-applypatch-1-00000000000000aa.t0"));
+  EXPECT_FALSE(Exists(".csb-applypatch-0-00000000000000aa.t2"));
+}
+
 TEST_F(Tree, RecoveryFinishesAnAbort) {
   // Interrupted while rolling back: a.txt already holds the new contents
   // and its restore copy exists; b.txt (added) was renamed in; c.txt was

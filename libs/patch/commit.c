@@ -128,16 +128,22 @@ typedef struct tx {
   int fi_mode; /* 0 kill, 1 _exit, 2 fail, 3 swap, 4 stop */
 } tx;
 
-static char *art(const char *dir, const char *id, const char *suffix) {
-  size_t n = strlen(dir);
-  return csb_xasprintf("%s%s" CSB_PATCH_TMP_PREFIX "%s.%s", dir,
-                       n && dir[n - 1] == PFS_SEP ? "" : PFS_SEP_STR, id, suffix);
+char *csb_patch_i_artifact_name(const char *id, char kind, size_t n) {
+  if (kind == 't' || kind == 'r') return csb_xasprintf(CSB_PATCH_TMP_PREFIX "%s.%c%zu", id, kind, n);
+  return csb_xasprintf(CSB_PATCH_TMP_PREFIX "%s.%c", id, kind);
 }
 
 static char *art_n(const char *dir, const char *id, char kind, size_t n) {
-  char suf[32];
-  snprintf(suf, sizeof(suf), "%c%zu", kind, n);
-  return art(dir, id, suf);
+  size_t dl = strlen(dir);
+  char *name = csb_patch_i_artifact_name(id, kind, n);
+  char *full = csb_xasprintf("%s%s%s", dir, dl && dir[dl - 1] == PFS_SEP ? "" : PFS_SEP_STR, name);
+  free(name);
+  return full;
+}
+
+/* The journal ("j") or pointer ("p") of transaction id in dir. */
+static char *art(const char *dir, const char *id, const char *suffix) {
+  return art_n(dir, id, suffix[0], 0);
 }
 
 /* The last component of a path. */
@@ -957,15 +963,32 @@ static int recover_journal(const char *jpath, csb_patch_check_fn check, void *ct
   return 1;
 }
 
-/* The kinds an artifact suffix of another directory's scan may have
- * ("p", "tN", "rN" with N as the committer writes it), or 0. */
-static int artifact_kind(const char *suf) {
-  if (strcmp(suf, "p") == 0) return K_POINTER;
+int csb_patch_i_artifact_parse(const char *name, char id[64], char *kind, size_t *n) {
+  size_t pl = strlen(CSB_PATCH_TMP_PREFIX);
+  if (strncmp(name, CSB_PATCH_TMP_PREFIX, pl) != 0) return 0;
+  const char *rest = name + pl;
+  const char *dot = strchr(rest, '.');
+  if (!dot || (size_t)(dot - rest) >= 64) return 0;
+  memcpy(id, rest, (size_t)(dot - rest));
+  id[dot - rest] = '\0';
+  if (!committer_id(id)) return 0;
+  const char *suf = dot + 1;
+  *kind = suf[0];
+  *n = 0;
+  if ((suf[0] == 'j' || suf[0] == 'p') && suf[1] == '\0') return 1;
   if (suf[0] != 't' && suf[0] != 'r') return 0;
   const char *d = suf + 1;
-  size_t n = strspn(d, "0123456789");
-  if (n == 0 || n > 9 || d[n] != '\0' || (n > 1 && d[0] == '0')) return 0;
-  return suf[0] == 't' ? K_TEMP : K_RESTORE;
+  size_t nd = strspn(d, "0123456789");
+  if (nd == 0 || nd > 9 || d[nd] != '\0' || (nd > 1 && d[0] == '0')) return 0;
+  *n = (size_t)strtoul(d, NULL, 10);
+  return 1;
+}
+
+/* The kinds of object an artifact of another directory's scan may be
+ * (kind 'p', 't' or 'r' of csb_patch_i_artifact_parse), or 0 (a journal,
+ * which only recovery removes). */
+static int artifact_kind(char kind) {
+  return kind == 'p' ? K_POINTER : kind == 't' ? K_TEMP : kind == 'r' ? K_RESTORE : 0;
 }
 
 /* dir pinned at its canonical path (-1 when it cannot be). */
@@ -996,17 +1019,11 @@ static int recover_dir(const char *dir, csb_patch_check_fn check, void *ctx,
   csb_strv ids, names;
   csb_strv_init(&ids);
   csb_strv_init(&names);
-  size_t pl = strlen(CSB_PATCH_TMP_PREFIX);
   for (size_t a = 0; a < all.len; a++) {
     const char *d_name = all.items[a];
-    if (strncmp(d_name, CSB_PATCH_TMP_PREFIX, pl) != 0) continue;
-    const char *rest = d_name + pl;
-    const char *dot = strrchr(rest, '.');
-    if (!dot || dot == rest || (size_t)(dot - rest) >= 64) continue;
-    char id[64];
-    memcpy(id, rest, (size_t)(dot - rest));
-    id[dot - rest] = '\0';
-    if (!committer_id(id)) continue;
+    char id[64], kind;
+    size_t n;
+    if (!csb_patch_i_artifact_parse(d_name, id, &kind, &n)) continue;
     csb_strv_push(&ids, id);
     csb_strv_push(&names, d_name);
   }
@@ -1050,13 +1067,14 @@ static int recover_dir(const char *dir, csb_patch_check_fn check, void *ctx,
       }
     }
     if (!live && ok) {
-      size_t il = strlen(id);
       for (size_t k = 0; k < names.len; k++) {
-        const char *nm = names.items[k] + pl;
-        if (strncmp(nm, id, il) != 0 || nm[il] != '.') continue;
+        char nid[64], kind;
+        size_t n;
+        if (!csb_patch_i_artifact_parse(names.items[k], nid, &kind, &n) || strcmp(nid, id) != 0)
+          continue;
         /* Journals are removed by recovery only; and only names and kinds
          * the committer makes, where the check allows it. */
-        int want = artifact_kind(nm + il + 1);
+        int want = artifact_kind(kind);
         if (!want) continue;
         size_t dl = strlen(dir);
         char *full = csb_xasprintf("%s%s%s", dir, dl && dir[dl - 1] == PFS_SEP ? "" : PFS_SEP_STR,
@@ -1100,11 +1118,15 @@ int csb_patch_pending_scan(csb_patch_pending *pd, const char *dir, csb_patch_che
 
 /* ---- the live transaction --------------------------------------------------------- */
 
+void csb_patch_i_make_id(char id[64], unsigned long pid, const unsigned char r[8]) {
+  snprintf(id, 64, "%lx-%02x%02x%02x%02x%02x%02x%02x%02x", pid, r[0], r[1], r[2], r[3], r[4], r[5],
+           r[6], r[7]);
+}
+
 static void make_id(tx *t) {
   unsigned char r[8] = {0};
   pfs_random(r, sizeof(r));
-  snprintf(t->id, sizeof(t->id), "%lx-%02x%02x%02x%02x%02x%02x%02x%02x", pfs_pid(),
-           r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
+  csb_patch_i_make_id(t->id, pfs_pid(), r);
 }
 
 static void strv_truncate(csb_strv *v, size_t n) {

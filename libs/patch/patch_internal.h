@@ -101,4 +101,17 @@ void csb_patch_i_pool_free(csb_patch_pool *p);
  * else 0 and *out NULL. For unit tests and the fuzz target. */
 int csb_patch_i_journal_reformat(const char *text, size_t len, char **out);
 
+/* The committer's own files (commit.c). A transaction id is the process
+ * ID in hex (no leading zero) and '-' and 16 hex digits of r. */
+void csb_patch_i_make_id(char id[64], unsigned long pid, const unsigned char r[8]);
+/* The name of transaction id's journal (kind 'j'), pointer ('p'),
+ * temporary file n ('t') or restore copy n ('r'): CSB_PATCH_TMP_PREFIX,
+ * id, '.', kind, and n in decimal for 't' and 'r' (caller frees). */
+char *csb_patch_i_artifact_name(const char *id, char kind, size_t n);
+/* 1 when name is one csb_patch_i_artifact_name writes for an id
+ * csb_patch_i_make_id writes and n below 10^9, with that id, kind and n;
+ * the scan of a directory for leftovers of a killed run acts on no other
+ * name. */
+int csb_patch_i_artifact_parse(const char *name, char id[64], char *kind, size_t *n);
+
 #endif

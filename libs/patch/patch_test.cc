@@ -1443,6 +1443,35 @@ static int count_check(void *ctx, const char *spelling, const char *abs, csb_err
   return deny_outside(&c->root, spelling, abs, err);
 }
 
+TEST_F(Tree, NamesLikeTheCommittersWithAnotherSuffixAreNoLeftovers) {
+  // A name with a committer's id but a suffix it never writes (another
+  // extension, a number with a leading zero) is no leftover of a killed
+  // run: the recovery finds nothing, and the plan takes its resolution over.
+  Write("a.txt", "a\n");
+  Write(".csb-applypatch-1-00000000000000aa.txt", "mine\n");
+  Write(".csb-applypatch-1-00000000000000aa.t01", "mine\n");
+  Write(".csb-applypatch-1-00000000000000aa.j.x", "mine\n");
+  Parsed r;
+  Parse(P("*** Update File: a.txt\n@@\n-a\n+A\n"), &r);
+  ASSERT_TRUE(r.ok);
+  CountingCheck cc{root};
+  csb_patch_resolved *res = csb_patch_resolved_new();
+  csb_patch_plan_opts o = {root.c_str(), 0, count_check, &cc, nullptr, nullptr, res};
+  csb_patch_commit_opts co = {1, nullptr, nullptr, nullptr, nullptr};
+  csb_patch_err_kind kind;
+  csb_error err;
+  ASSERT_TRUE(csb_patch_recover_for(r.p, &o, &co, &kind, &err)) << err.msg;
+  EXPECT_EQ(cc.calls, 1);
+  csb_patch_plan *plan = csb_patch_plan_build(r.p, &o, &kind, &err);
+  ASSERT_NE(plan, nullptr) << err.msg;
+  EXPECT_EQ(cc.calls, 1);
+  csb_patch_plan_free(plan);
+  csb_patch_resolved_free(res);
+  EXPECT_EQ(Read(".csb-applypatch-1-00000000000000aa.txt"), "mine\n");
+  EXPECT_EQ(Read(".csb-applypatch-1-00000000000000aa.t01"), "mine\n");
+  EXPECT_EQ(Read(".csb-applypatch-1-00000000000000aa.j.x"), "mine\n");
+}
+
 TEST_F(Tree, PlanTakesOverTheResolutionOfARecoveryThatChangedNothing) {
   Write("a.txt", "a\n");
   Write("sub/b.txt", "b\n");

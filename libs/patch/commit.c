@@ -133,7 +133,7 @@ char *csb_patch_i_artifact_name(const char *id, char kind, size_t n) {
   return csb_xasprintf(CSB_PATCH_TMP_PREFIX "%s.%c", id, kind);
 }
 
-static char *art_n(const char *dir, const char *id, char kind, size_t n) {
+char *csb_patch_i_artifact_path(const char *dir, const char *id, char kind, size_t n) {
   size_t dl = strlen(dir);
   char *name = csb_patch_i_artifact_name(id, kind, n);
   char *full = csb_xasprintf("%s%s%s", dir, dl && dir[dl - 1] == PFS_SEP ? "" : PFS_SEP_STR, name);
@@ -142,6 +142,10 @@ static char *art_n(const char *dir, const char *id, char kind, size_t n) {
 }
 
 /* The journal ("j") or pointer ("p") of transaction id in dir. */
+static char *art_n(const char *dir, const char *id, char kind, size_t n) {
+  return csb_patch_i_artifact_path(dir, id, kind, n);
+}
+
 static char *art(const char *dir, const char *id, const char *suffix) {
   return art_n(dir, id, suffix[0], 0);
 }
@@ -441,6 +445,16 @@ static int normalised_abs(const char *p) {
   char *n = csb_spath_normalize(PFS_STYLE, p);
   int ok = n != NULL && strcmp(n, p) == 0 && !csb_spath_is_root(PFS_STYLE, p);
   free(n);
+  return ok;
+}
+
+int csb_patch_i_pointer_names_journal(const char *text, const char *id) {
+  if (!normalised_abs(text)) return 0;
+  char *b = csb_spath_basename(PFS_STYLE, text);
+  char *w = csb_patch_i_artifact_name(id, 'j', 0);
+  int ok = b && strcmp(b, w) == 0;
+  free(w);
+  free(b);
   return ok;
 }
 
@@ -1041,14 +1055,9 @@ static int recover_dir(const char *dir, csb_patch_check_fn check, void *ctx,
       journal = csb_xstrdup(jp);
     } else if (csb_patch_i_pend_lstat(sim, pp, &st) == 0) {
       char buf[4096];
-      if (read_pointer(sim, pp, buf, sizeof(buf)) > 0) {
-        char *b = csb_spath_basename(PFS_STYLE, buf);
-        char w[128];
-        snprintf(w, sizeof(w), CSB_PATCH_TMP_PREFIX "%s.j", id);
-        if (normalised_abs(buf) && strcmp(b, w) == 0 && csb_patch_i_pend_lstat(sim, buf, &st) == 0)
-          journal = csb_xstrdup(buf);
-        free(b);
-      }
+      if (read_pointer(sim, pp, buf, sizeof(buf)) > 0 && csb_patch_i_pointer_names_journal(buf, id) &&
+          csb_patch_i_pend_lstat(sim, buf, &st) == 0)
+        journal = csb_xstrdup(buf);
     }
     if (journal) {
       if (!recover_journal(journal, check, ctx, sim, done, err)) ok = 0;

@@ -108,6 +108,13 @@ void csb_patch_i_make_id(char id[64], unsigned long pid, const unsigned char r[8
  * temporary file n ('t') or restore copy n ('r'): CSB_PATCH_TMP_PREFIX,
  * id, '.', kind, and n in decimal for 't' and 'r' (caller frees). */
 char *csb_patch_i_artifact_name(const char *id, char kind, size_t n);
+/* The same name in dir (joined with one separator). */
+char *csb_patch_i_artifact_path(const char *dir, const char *id, char kind, size_t n);
+/* 1 when a pointer's text (what the committer writes in a directory it
+ * works in: its journal's path) names transaction id's journal as the
+ * committer writes it: a normalised absolute path whose last component is
+ * the journal's name. The leftover scan follows no other pointer. */
+int csb_patch_i_pointer_names_journal(const char *text, const char *id);
 /* 1 when name is one csb_patch_i_artifact_name writes for an id
  * csb_patch_i_make_id writes and n below 10^9, with that id, kind and n;
  * the scan of a directory for leftovers of a killed run acts on no other

@@ -23,6 +23,7 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 extern "C" int csb_fuzz_journal_one(const uint8_t *data, size_t size);
+extern "C" int csb_fuzz_artifact_one(const uint8_t *data, size_t size);
 extern "C" int csb_patch_i_journal_reformat(const char *text, size_t len, char **out);
 
 namespace {
@@ -1652,6 +1653,27 @@ TEST(Journal, FuzzEntryOnSeedsAndMutations) {
   o.seed = 77;
   o.alphabet = std::string("0123456789:/ \nWXPD-+.abcdefid\0", 30);
   EXPECT_GT(csbtest::ForEachMutation(JournalSeeds(), o, csb_fuzz_journal_one), 6000u);
+}
+
+// Replays the fuzz target (fuzz_artifact.c) over names, pointers and
+// mutations.
+TEST(Artifacts, FuzzEntryOnSeedsAndMutations) {
+  const std::string id = "1a2-0123456789abcdef";
+  const std::string pre = ".csb-applypatch-";
+  std::vector<std::string> seeds;
+  for (const char *suf : {"j", "p", "t0", "r12", "t999999999", "t01", "x", "j.x"})
+    seeds.push_back(pre + id + "." + suf + std::string(1, '\0') + "/w/d/" + pre + id + ".j");
+  for (const char *name : {"0-0000000000000000.t1", "01-00000000000000aa.t0",
+                           "ffffffffffffffff-ffffffffffffffff.r0", "1-0123456789ABCDEF.j"})
+    seeds.push_back(pre + name);
+  seeds.push_back(pre + id + ".p" + std::string(1, '\0') + "/" + pre + id + ".j");
+  seeds.push_back(pre + id + ".p" + std::string(1, '\0') + "/w/../" + pre + id + ".j");
+  seeds.push_back(pre + id + ".p" + std::string(1, '\0') + "w/" + pre + id + ".j");
+  csbtest::MutateOptions o;
+  o.rounds = 1500;
+  o.seed = 79;
+  o.alphabet = std::string("0123456789abcdefjptrx-./A\0", 27);
+  EXPECT_GT(csbtest::ForEachMutation(seeds, o, csb_fuzz_artifact_one), 20000u);
 }
 
 }  // namespace

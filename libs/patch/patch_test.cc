@@ -24,6 +24,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 extern "C" int csb_fuzz_journal_one(const uint8_t *data, size_t size);
 extern "C" int csb_fuzz_artifact_one(const uint8_t *data, size_t size);
+extern "C" int csb_fuzz_walk_one(const uint8_t *data, size_t size);
 extern "C" int csb_patch_i_journal_reformat(const char *text, size_t len, char **out);
 
 namespace {
@@ -1674,6 +1675,30 @@ TEST(Artifacts, FuzzEntryOnSeedsAndMutations) {
   o.seed = 79;
   o.alphabet = std::string("0123456789abcdefjptrx-./A\0", 27);
   EXPECT_GT(csbtest::ForEachMutation(seeds, o, csb_fuzz_artifact_one), 20000u);
+}
+
+// Replays the fuzz target (fuzz_walk.c) over paths and mutations. The
+// first byte: 0 add, 1 delete, 2 update, 3 update with a move (PATH LF
+// DEST); 4 allows every path (else only those below the base); 8 makes
+// bytes 0x01-0x0c stand for names of its tree (0x03 ln_d, 0x04 ln_up,
+// 0x05 ln_abs, 0x06 ln_out, 0x07 ln_f, 0x08 ln_fout, 0x0b `..`).
+TEST(Walk, FuzzEntryOnSeedsAndMutations) {
+  using namespace std::string_literals;
+  std::vector<std::string> seeds = {
+      "\x02f"s,          "\x00d/new"s,          "\x01d/f"s,          "\x03f\nd/g"s,
+      "\x02ln_f"s,       "\x02ln_fout"s,        "\x00ln_up/x"s,      "\x02ln_out/secret"s,
+      "\x00ln_abs/tmp/x"s, "\x00ln_dangle"s,    "\x02ln_loop"s,      "\x02ln_chain"s,
+      "\x01ln_chain"s,   "\x00ln_art"s,         "\x00../base/d/./e/x"s, "\x02/etc/passwd"s,
+      "\x00d/../../out/x"s, "\x00a\0b"s,        "\x00d/"s,           "\x00d/.."s,
+      "\x00"s + std::string(300, 'x'), "\x0a\x03/\x04"s, "\x04ln_fout"s, "\x00\xff\xfe/x"s,
+      "\x00.csb-applypatch-1-0000000000000000.j"s, "\x03d/f\nln_out/y"s, "\x02ln_d/ln_back/f"s,
+      "\x08\x04/\x0b/\x06/x"s, "\x09\x03/\x0b/\x02"s, "\x0a\x05\x0b/\x08"s,
+  };
+  csbtest::MutateOptions o;
+  o.rounds = 120;
+  o.seed = 81;
+  o.alphabet = std::string("/.\n\0xdf_\x01\x02\x03\x04\x05\x06\x07\x0b", 16);
+  EXPECT_GT(csbtest::ForEachMutation(seeds, o, csb_fuzz_walk_one), 3000u);
 }
 
 }  // namespace

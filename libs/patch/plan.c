@@ -478,6 +478,12 @@ static int resolve(const char *cwd, const char *spelling, size_t len, csb_patch_
                                spelling);
   }
   t->lexical = csb_spath_join(PFS_STYLE, cwd, spelling);
+  /* Messages name the path as upstream does: absolute and lexically
+   * normalised (`./a//b`, `x/../a/b` and `$PWD/a/b` all show $PWD/a/b). */
+  if (PFS_STYLE == CSB_PATH_POSIX && t->lexical) {
+    free(t->display);
+    t->display = csb_xstrdup(t->lexical);
+  }
   /* Windows: a name Win32 would change (`x.` is `x`, `a:s` a stream of
    * `a`, `nul` a device) would be checked as one path and written as
    * another: refused. */

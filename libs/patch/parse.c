@@ -9,7 +9,11 @@
  *                 ("*** End of File" LF)?
  *
  * The whole text is trimmed of Unicode whitespace, split on LF (one CR
- * before each LF is dropped); the marker lines compare after trimming. */
+ * before each LF is dropped); the marker lines compare after trimming.
+ * As upstream: an update hunk ends only at the next hunk's header or the
+ * end marker (another line there starts a chunk, and so needs "@@");
+ * blank lines before its first chunk begin that chunk; an end marker
+ * followed by blank lines only (then the last one) ends the hunks. */
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,6 +106,22 @@ static int line_starts(csb_patch_line l, const char *lit) {
 static int line_ends(csb_patch_line l, const char *lit) {
   size_t n = strlen(lit);
   return l.n >= n && memcmp(l.s + l.n - n, lit, n) == 0;
+}
+
+/* l without trailing Unicode whitespace. */
+static csb_patch_line rtrim_line(csb_patch_line l) {
+  l.n = csb_patch_rtrim_len(l.s, l.n);
+  return l;
+}
+
+/* Whether a line of an update hunk (at its start, trailing whitespace
+ * aside) ends it: the next hunk's header with a path, or the end marker.
+ * Other lines there, `*`-lines included, start a chunk, as upstream. */
+static int ends_update_hunk(csb_patch_line l) {
+  csb_patch_line r = rtrim_line(l);
+  return (r.n > strlen(ADD_MARKER) && line_starts(r, ADD_MARKER)) ||
+         (r.n > strlen(DELETE_MARKER) && line_starts(r, DELETE_MARKER)) ||
+         (r.n > strlen(UPDATE_MARKER) && line_starts(r, UPDATE_MARKER)) || line_eq(r, END_MARKER);
 }
 
 /* A NUL-terminated copy of n bytes, in the arena when x is given. */
@@ -204,7 +224,7 @@ static int parse_chunk(parser *x, const csb_patch_line *lines, size_t n, int lin
       n_old++;
     } else {
       if (parsed == 0)
-        return fail_with_line(err, full, line_number + 1,
+        return fail_with_line(err, full, line_number + (int)start,
                               "Unexpected line found in update hunk: '", l, k_unexpected_post);
       break;
     }
@@ -271,20 +291,26 @@ static int parse_hunk(parser *x, const csb_patch_line *lines, size_t n, int line
     h->path = dup_bytes(x, first.s + k, first.n - k);
     h->path_len = first.n - k;
     size_t i = 1;
-    if (i < n && line_starts(lines[i], MOVE_MARKER)) {
+    /* Upstream takes the move's path without trailing whitespace, and
+     * "*** Move to: " without one is a line of a chunk. */
+    csb_patch_line mv = i < n ? rtrim_line(lines[i]) : (csb_patch_line){NULL, 0};
+    if (i < n && mv.n > strlen(MOVE_MARKER) && line_starts(mv, MOVE_MARKER)) {
       size_t m = strlen(MOVE_MARKER);
-      h->move_path = dup_bytes(x, lines[i].s + m, lines[i].n - m);
-      h->move_path_len = lines[i].n - m;
+      h->move_path = dup_bytes(x, mv.s + m, mv.n - m);
+      h->move_path_len = mv.n - m;
       i++;
     }
     x->n_chunks = 0;
     while (i < n) {
-      csb_patch_line t = trim_line(lines[i]);
-      if (t.n == 0) {
+      /* Blank lines between chunks are skipped; before the first one,
+       * they begin it (as context lines), as upstream. */
+      if (x->n_chunks > 0 && trim_line(lines[i]).n == 0) {
         i++;
         continue;
       }
-      if (lines[i].n > 0 && lines[i].s[0] == '*') break;
+      if (ends_update_hunk(lines[i])) break;
+      /* A first line "*** End of File" leaves the hunk empty. */
+      if (x->n_chunks == 0 && line_eq(lines[i], EOF_MARKER)) break;
       csb_patch_chunk c;
       size_t cu = 0;
       if (!parse_chunk(x, lines + i, n - i, line_number + (int)i, x->n_chunks == 0, &c, &cu,
@@ -376,6 +402,17 @@ int csb_patch_parse(const char *text, size_t len, unsigned flags, csb_patch **ou
     size_t i = 1, last = n - 1, cap = 0;
     int line_number = 2;
     while (i < last) {
+      /* An end marker before the last line ends the hunks when only
+       * blank lines follow it, as upstream; otherwise the patch does not
+       * end there. */
+      if (line_eq(trim_line(lines[i]), END_MARKER)) {
+        for (size_t k = i + 1; k < last; k++) {
+          if (trim_line(lines[k]).n == 0) continue;
+          fail(err, full, 0, "The last line of the patch must be '*** End Patch'");
+          goto fail;
+        }
+        break;
+      }
       csb_patch_hunk h;
       size_t used = 0;
       if (!parse_hunk(&x, lines + i, last - i, line_number, &h, &used, err, full)) goto fail;

@@ -201,13 +201,15 @@ TEST(Parse, ChunkDetails) {
   ASSERT_TRUE(r.ok) << r.err.msg;
   const csb_patch_hunk &h = r.p->hunks[0];
   ASSERT_EQ(h.n_chunks, 2u);
-  // The first chunk may omit @@; leading blank lines are skipped; a blank
-  // line inside a chunk is context.
+  // The first chunk may omit @@; a blank line before it begins it (as
+  // upstream), and a blank line inside a chunk is context.
   EXPECT_FALSE(h.chunks[0].has_context);
   EXPECT_TRUE(h.chunks[0].is_end_of_file);
-  ASSERT_EQ(h.chunks[0].n_old, 3u);
-  EXPECT_EQ(L(h.chunks[0].old_lines[1]), "");
-  EXPECT_EQ(h.chunks[0].n_ctx, 2u);
+  ASSERT_EQ(h.chunks[0].n_old, 4u);
+  EXPECT_EQ(L(h.chunks[0].old_lines[0]), "");
+  EXPECT_EQ(L(h.chunks[0].old_lines[1]), "ctx");
+  EXPECT_EQ(L(h.chunks[0].old_lines[2]), "");
+  EXPECT_EQ(h.chunks[0].n_ctx, 3u);
   EXPECT_EQ(h.chunks[1].line, 9);
 }
 

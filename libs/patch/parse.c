@@ -185,12 +185,15 @@ static int parse_chunk(parser *x, const csb_patch_line *lines, size_t n, int lin
   c->line = line_number;
   if (n == 0) return fail(err, full, line_number, "Update hunk does not contain any lines");
   size_t start;
-  if (line_eq(lines[0], "@@")) {
+  /* Upstream reads the marker line without its trailing whitespace: "@@ "
+   * and "@@\t" are "@@", "@@ x " has the context "x". */
+  csb_patch_line head = rtrim_line(lines[0]);
+  if (line_eq(head, "@@")) {
     start = 1;
-  } else if (line_starts(lines[0], "@@ ")) {
+  } else if (line_starts(head, "@@ ")) {
     c->has_context = 1;
-    c->context.s = lines[0].s + 3;
-    c->context.n = lines[0].n - 3;
+    c->context.s = head.s + 3;
+    c->context.n = head.n - 3;
     start = 1;
   } else {
     if (!allow_missing_context)

@@ -1299,6 +1299,16 @@ csb_patch_plan *csb_patch_plan_build(const csb_patch *p, const csb_patch_plan_op
       set_contents(e, dup_bytes(pl, h->contents, h->contents_len), h->contents_len);
       add_summary(pl, 'A', h->path, e->path, 0, h->contents_len, NULL, (size_t)(e - pl->ents));
     } else if (h->kind == CSB_PATCH_DELETE) {
+      /* A symlink is deleted only when it leads to something that is not
+       * a directory, as upstream (whose check follows it): not when it
+       * dangles or leads to a directory. */
+      if (t->entry_is_link) {
+        csb_patch_entity *to = t->content ? ent_get(pl, t->content) : NULL;
+        if (!to || !to->exists || S_ISDIR(to->mode)) {
+          plan_fail(c, CSB_PATCH_ERR_DATA, "Failed to delete file %s", t->display);
+          goto fail;
+        }
+      }
       csb_patch_entity *e = unlink_ent(pl, t);
       if (!e->exists || (S_ISDIR(e->mode))) {
         plan_fail(c, CSB_PATCH_ERR_DATA, "Failed to delete file %s", t->display);

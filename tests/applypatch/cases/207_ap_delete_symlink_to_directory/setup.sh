@@ -1,0 +1,2 @@
+mkdir d
+ln -s d l

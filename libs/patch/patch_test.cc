@@ -363,6 +363,11 @@ TEST(Seek, EofPrefersLastPosition) {
   EXPECT_EQ(at, 2u);
   ASSERT_TRUE(csb_patch_seek(fl.data(), 4, lp.data(), 2, 0, 0, &at, nullptr));
   EXPECT_EQ(at, 0u);
+  // Anchored at the end, a pattern that is not there is not looked for
+  // elsewhere (as upstream).
+  std::vector<std::string> q = {"a"};
+  auto lq = Lines(q);
+  EXPECT_FALSE(csb_patch_seek(fl.data(), 4, lq.data(), 1, 0, 1, &at, nullptr));
 }
 
 TEST(Seek, BudgetStopsWork) {

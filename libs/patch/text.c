@@ -182,7 +182,9 @@ int csb_patch_seek(const csb_patch_line *lines, size_t n_lines,
   }
   if (n_pat > n_lines) return 0;
   size_t last = n_lines - n_pat;
-  if (eof && last >= start) {
+  /* A chunk anchored at the end of the file matches there or nowhere. */
+  if (eof) {
+    if (last < start) return 0;
     for (size_t p = 0; p < CSB_ARRAY_LEN(passes); p++) {
       int r = match_at(lines, pat, n_pat, last, passes[p], budget);
       if (r < 0) return 0;
@@ -191,6 +193,7 @@ int csb_patch_seek(const csb_patch_line *lines, size_t n_lines,
         return 1;
       }
     }
+    return 0;
   }
   if (start > last) return 0;
   for (size_t p = 0; p < CSB_ARRAY_LEN(passes); p++) {
@@ -574,7 +577,8 @@ static int doc_seek(csb_patch_doc *d, const csb_patch_line *pat, size_t n_pat, s
   }
   if (n_pat > d->n) return 0;
   size_t last = d->n - n_pat;
-  if (eof && last >= start) {
+  if (eof) {
+    if (last < start) return 0;
     for (size_t p = 0; p < N_PASSES; p++) {
       int r = doc_match_at(d, pat, NULL, n_pat, last, p, budget);
       if (r < 0) return 0;
@@ -583,6 +587,7 @@ static int doc_seek(csb_patch_doc *d, const csb_patch_line *pat, size_t n_pat, s
         return 1;
       }
     }
+    return 0;
   }
   if (start > last) return 0;
   uint64_t *ph = csb_xmalloc(n_pat * sizeof(*ph));

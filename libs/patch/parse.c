@@ -8,8 +8,9 @@
  *   chunk       : ("@@" | "@@ " text) LF? ((" "|"+"|"-") text LF | LF)+
  *                 ("*** End of File" LF)?
  *
- * The whole text is trimmed of Unicode whitespace, split on LF (one CR
- * before each LF is dropped); the marker lines compare after trimming.
+ * The whole text is trimmed of Unicode whitespace, split on LF (up to two
+ * CRs before each LF are dropped: upstream turns CRLF into LF, then drops
+ * one CR at the end of each line); the marker lines compare after trimming.
  * As upstream: an update hunk ends only at the next hunk's header or the
  * end marker (another line there starts a chunk, and so needs "@@");
  * blank lines before its first chunk begin that chunk; an end marker
@@ -376,6 +377,9 @@ int csb_patch_parse(const char *text, size_t len, unsigned flags, csb_patch **ou
     const char *nl = memchr(s + pos, '\n', end - pos);
     size_t stop = nl ? (size_t)(nl - s) : end;
     csb_patch_line l = {s + pos, stop - pos};
+    /* Upstream turns each CRLF into LF and then drops one CR at the end of
+     * each line: up to two CRs before an LF go. */
+    if (nl && l.n > 0 && l.s[l.n - 1] == '\r') l.n--;
     if (l.n > 0 && l.s[l.n - 1] == '\r') l.n--;
     lv.v[lv.n++] = l;
     pos = nl ? stop + 1 : end;

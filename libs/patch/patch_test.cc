@@ -981,9 +981,9 @@ TEST_F(Tree, EditJoinsCrAndLfLinesForTheNextHunk) {
       << got;
   EXPECT_EQ(got, "a\nx\r\nz\n");
   // And a new line ending with CR takes the LF after it (the parser drops
-  // one CR before each LF of the patch).
+  // up to two CRs before each LF of the patch, as upstream).
   Write("g.txt", "a\nb\n");
-  ASSERT_TRUE(PlanLast(root, P("*** Update File: g.txt\n@@\n-a\n+p\r\r\n"
+  ASSERT_TRUE(PlanLast(root, P("*** Update File: g.txt\n@@\n-a\n+p\r\r\r\n"
                                "*** Update File: g.txt\n@@\n p\n+q\n"),
                        0, &got))
       << got;

@@ -313,8 +313,11 @@ static int parse_hunk(parser *x, const csb_patch_line *lines, size_t n, int line
         continue;
       }
       if (ends_update_hunk(lines[i])) break;
-      /* A first line "*** End of File" leaves the hunk empty. */
-      if (x->n_chunks == 0 && line_eq(lines[i], EOF_MARKER)) break;
+      /* Before the first chunk, "*** End of File" is passed over. */
+      if (x->n_chunks == 0 && line_eq(lines[i], EOF_MARKER)) {
+        i++;
+        continue;
+      }
       csb_patch_chunk c;
       size_t cu = 0;
       if (!parse_chunk(x, lines + i, n - i, line_number + (int)i, x->n_chunks == 0, &c, &cu,

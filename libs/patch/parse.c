@@ -295,6 +295,9 @@ static int parse_hunk(parser *x, const csb_patch_line *lines, size_t n, int line
     h->path = dup_bytes(x, first.s + k, first.n - k);
     h->path_len = first.n - k;
     size_t i = 1;
+    /* "*** End of File" lines before the move (and before the first
+     * chunk, below) are passed over, as upstream. */
+    while (i < n && line_eq(lines[i], EOF_MARKER)) i++;
     /* Upstream takes the move's path without trailing whitespace, and
      * "*** Move to: " without one is a line of a chunk. */
     csb_patch_line mv = i < n ? rtrim_line(lines[i]) : (csb_patch_line){NULL, 0};

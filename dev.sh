@@ -5,9 +5,10 @@
 #                                   greeting) confined under the default
 #                                   :workspace policy of the current directory
 #   ./dev.sh test [BAZEL ARGS...]   set up, run every test (bazel test //...),
-#                                   then the csb-bwrap differential check
-#                                   against codex (tests/bwrap/differential)
-#                                   and the fuzz targets' build commands
+#                                   then the differential checks against
+#                                   codex (tests/bwrap/differential,
+#                                   tests/applypatch/differential) and the
+#                                   fuzz targets' build commands
 #                                   (tests/fuzz/check_commands.py)
 #   ./dev.sh setup                  only set up (packages, deb-src, npm peers)
 #
@@ -293,6 +294,8 @@ cmd_test() {
   # under ~/.cache. --require: a missing codex is a failure, not a skip.
   say "differential check: csb-bwrap behaviour cases under codex sandbox"
   "$ROOT/tests/bwrap/differential/run.sh" --require "$PEERS_DIR/node_modules/.bin/codex"
+  say "differential check: csb-applypatch against codex's apply_patch, 2000 random patches"
+  "$ROOT/tests/applypatch/differential/run.sh" --require "$PEERS_DIR/node_modules/.bin/codex"
   # Not a Bazel test either: the fuzz targets' documented clang commands,
   # run from the source tree as a reader would (docs/fuzzing.md).
   say "fuzz targets: the build command in each header, then 2000 inputs each"
@@ -300,7 +303,7 @@ cmd_test() {
 }
 
 usage() {
-  sed -n '2,18s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+  sed -n '2,19s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
 main() {

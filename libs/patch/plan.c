@@ -455,8 +455,8 @@ static int resolve(const char *cwd, const char *spelling, size_t len, csb_patch_
   t->spelling = spelling;
   if (len == 0) return csb_error_set(err, "empty path");
   if (strlen(spelling) != len) return csb_error_set(err, "path contains a NUL byte");
-  /* "d/" names a directory: upstream fails writing it; normalising it to
-   * the file "d" would write what the patch did not name. */
+  /* "d/" names a directory: normalising it to the file "d" (as upstream
+   * does) would write what the patch did not name as a file. */
   if (csb_spath_is_sep(PFS_STYLE, spelling[len - 1]))
     return csb_error_set(err, "ends with a separator (not a file path)");
   /* So does "d/." or "d/x/..": the kernel fails a write there, while the

@@ -572,11 +572,17 @@ def initial_mode(ctx, path):
     return None
 
 
-def mode_kept(ctx, path, mode):
-    """Whether mode is that of a file moved to path, as csb keeps it (a
-    source the patch added has a new file's mode)."""
-    return any(initial_mode(ctx, s) in (mode, None if mode == 0o644 else -1)
-               for s in sources_of(ctx).get(path, []))
+def mode_kept(ctx, path, mode, depth=0):
+    """Whether mode is that of a file moved to path, as csb keeps it: the
+    mode of a source, of a file moved to that source before (a chain of
+    moves), or a new file's mode for a source the patch added."""
+    for s in sources_of(ctx).get(path, []):
+        m = initial_mode(ctx, s)
+        if m == mode or (m is None and mode == 0o644):
+            return True
+        if depth < 8 and s != path and mode_kept(ctx, s, mode, depth + 1):
+            return True
+    return False
 
 
 def rule_move_onto_itself(ctx, cx, cs):

@@ -459,6 +459,26 @@ def proxy_ca_key_created_after_resolving_is_hidden(t):
 
 
 @case
+def writable_file_inside_writable_root(t):
+    """A write entry naming a regular file below a writable root (under a
+    read-only carve-out, or not) is bound read-write at its path: it runs,
+    and only that file can be written."""
+    t.write("ws/docs/a.md", "A")
+    t.write("ws/docs/log", "L")
+    t.write("ws/top", "T")
+    for entries in ([(t.ws + "/docs/log", "write")],
+                    [(t.ws + "/docs", "read"), (t.ws + "/docs/log", "write"), (t.ws + "/top", "write")]):
+        t.policy([("/", "read"), (t.ws, "write")] + entries)
+        rc, out, err = t.sh("printf + >> docs/log && echo log; printf B > docs/a.md 2>/dev/null && echo a; "
+                            "printf + >> top && echo top")
+        docs_ro = len(entries) > 1
+        eq((rc, out), (0, "log\n" + ("" if docs_ro else "a\n") + "top\n"), err)
+    eq(t.read("ws/docs/log"), "L++", "host log")
+    eq(t.read("ws/docs/a.md"), "B", "host a.md")
+    eq(t.read("ws/top"), "T++", "host top")
+
+
+@case
 def read_only_carveout_existing(t):
     t.write("ws/docs/a.md", "A")
     t.policy([("/", "read"), (t.ws, "write"), (t.ws + "/docs", "read")])

@@ -1308,6 +1308,31 @@ def _(c):
     return k, line
 
 
+@probe("nested_file_root_swap_detected", "a nested writable root that is a file, swapped for a symlink to a read-only file during setup, is detected")
+def _(c):
+    outside = os.path.join(c.out, "f")
+    with open(outside, "w") as f:
+        f.write("ro")
+    with open(os.path.join(c.ws, "f"), "w") as f:
+        f.write("rw")
+    wrapper = os.path.join(c.base, "bwrap-swap")
+    with open(wrapper, "w") as f:
+        f.write("#!/bin/sh\ncase \"$1\" in --help) exec /usr/bin/bwrap --help;; esac\n"
+                "rm %s/f && ln -s ../out/f %s/f\nexec /usr/bin/bwrap \"$@\"\n" % (c.ws, c.ws))
+    os.chmod(wrapper, 0o755)
+    c.policy([("/", "read"), (c.ws, "write"), (c.ws + "/f", "write"), (c.out, "read")])
+    argv = [c.bin, "--policy", c.pfile, "--bwrap", wrapper, "--", "/bin/sh", "-c",
+            "echo x >> %s && echo 'ESCAPED: wrote the read-only file' || echo 'blocked: read-only'" % outside]
+    p = subprocess.run(argv, cwd=c.ws, capture_output=True, text=True, timeout=TIMEOUT)
+    with open(outside) as f:
+        if f.read() != "ro":
+            return "ESCAPED", "ESCAPED: wrote %s" % outside
+    k, line = verdict(p.returncode, p.stdout + p.stderr)
+    if p.returncode == 69 and "changed while the sandbox was set up" in p.stderr:
+        return "blocked", "blocked: csb-bwrap refused: " + p.stderr.strip().splitlines()[0][:120]
+    return k, line
+
+
 def main():
     args = sys.argv[1:]
     only = None

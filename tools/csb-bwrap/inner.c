@@ -312,7 +312,8 @@ int bw_supervise(pid_t child, int notify_fd, int lifeline, const bw_unix_rules *
  * symlink, on a read-only mount; or, prefixed with "w:", a read-write bind
  * inside a writable root (a nested root, or a directory bound onto itself
  * so that it cannot be renamed): a directory, no symlink, the root of a
- * mount that is not read-only. 0, or the exit code after saying why. */
+ * mount that is not read-only; "wf:", the same for a nested writable root
+ * that is a regular file. 0, or the exit code after saying why. */
 static int verify_masks(int fd) {
   char *list = NULL;
   size_t len = 0;
@@ -326,12 +327,14 @@ static int verify_masks(int fd) {
   int rc = 0;
   for (size_t at = 0; at < len && rc == 0; at += strlen(list + at) + 1) {
     const char *path = list + at;
-    int rw = strncmp(path, "w:", 2) == 0;
-    if (rw) path += 2;
+    int rw_file = strncmp(path, "wf:", 3) == 0;
+    int rw = rw_file || strncmp(path, "w:", 2) == 0;
+    if (rw) path += rw_file ? 3 : 2;
     struct stat st;
     struct statvfs sv;
     int bad = lstat(path, &st) != 0 || statvfs(path, &sv) != 0 ||
-              (rw ? !S_ISDIR(st.st_mode) || (sv.f_flag & ST_RDONLY) || is_mount_root(path) == 0
+              (rw ? !(rw_file ? S_ISREG(st.st_mode) : S_ISDIR(st.st_mode)) ||
+                        (sv.f_flag & ST_RDONLY) || is_mount_root(path) == 0
                   : S_ISLNK(st.st_mode) || !(sv.f_flag & ST_RDONLY));
     if (bad)
       rc = fail(CSB_EXIT_UNAVAILABLE,

@@ -978,8 +978,13 @@ static int emit(builder *b) {
          o->kind == OP_DENY_DIR || o->kind == OP_DENY_FILE || o->kind == OP_DATA_FILE) &&
         enclosing_writable(b, o->dst))
       csb_strv_push(&f->verify, o->dst);
-    else if (o->kind == OP_BIND && enclosing_writable(b, o->dst))
-      csb_strv_pushf(&f->verify, "w:%s", o->dst);
+    else if (o->kind == OP_BIND && enclosing_writable(b, o->dst)) {
+      /* A writable root may be a regular file: the inner stage checks
+       * that the bind is still of the type it had when it was planned. */
+      struct stat st;
+      int file = csb_path_stat_memo(b->memo, o->src, &st) && S_ISREG(st.st_mode);
+      csb_strv_pushf(&f->verify, "%s:%s", file ? "wf" : "w", o->dst);
+    }
   }
   /* Read-only remounts of our tmpfs masks come last, after every mount
    * point below them has been created. */

@@ -479,6 +479,25 @@ def writable_file_inside_writable_root(t):
 
 
 @case
+def denied_symlink_hides_its_target_even_where_the_link_is_hidden(t):
+    """A deny entry naming a symlink hides what it points at, also when the
+    link itself is not in the sandbox's view (under a denied directory,
+    or outside every readable root): the target stays reachable by its
+    own path otherwise."""
+    t.write("outside/pub/secret", "S")
+    t.write("outside/pub/other", "O")
+    os.makedirs(os.path.join(t.ws, "d"))
+    os.symlink(t.out + "/pub/secret", os.path.join(t.ws, "d", "lnk"))
+    os.symlink(t.out + "/pub/secret", os.path.join(t.base, "lnk2"))
+    script = f"cat {t.out}/pub/other; cat {t.out}/pub/secret 2>/dev/null || echo hidden"
+    for entries in ([("/", "read"), (t.ws + "/d", "deny"), (t.ws + "/d/lnk", "deny")],
+                    [(t.out + "/pub", "read"), (t.ws, "write"), (t.base + "/lnk2", "deny")]):
+        t.policy(entries, minimal=True)
+        rc, out, err = t.sh(script)
+        eq((rc, out), (0, "Ohidden\n"), err)
+
+
+@case
 def read_only_carveout_existing(t):
     t.write("ws/docs/a.md", "A")
     t.policy([("/", "read"), (t.ws, "write"), (t.ws + "/docs", "read")])

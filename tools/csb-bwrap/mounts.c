@@ -522,29 +522,15 @@ static int add_unreadable(builder *b, const char *u, const char *origin) {
     free(target);
     return ok;
   }
-  if (!cov || cov->kind == OP_BASE_TMPFS || cov->kind == OP_DENY_DIR || cov->kind == OP_DENY_FILE ||
-      cov->kind == OP_EMPTY_DIR || cov->kind == OP_EMPTY_FILE)
-    return 1; /* not visible in the sandbox anyway */
-  if (!exists_nofollow(b, u, &st)) {
-    char *m = first_missing(b, u);
-    int kept = 1;
-    if (m && !keep_blocking_file(b, m, origin) && host_writable_at(b, m) && find_op(b, m) < 0)
-      kept = kept_by_permissions(b, m, "deny-read path", origin);
-    if (kept == 0) {
-      char *why = csb_xasprintf("missing %s kept impossible to create (deny %s, %s)", m, u, origin);
-      add_op(b, OP_DENY_FILE, m, NULL, why);
-      free(why);
-      add_synth(b->out, m, BW_SYNTH_FILE);
-    }
-    free(m);
-    return kept >= 0;
-  }
-  if (S_ISLNK(st.st_mode)) {
+  int exists = exists_nofollow(b, u, &st);
+  if (exists && S_ISLNK(st.st_mode)) {
     /* A denied path that is a symlink: deny what it points at (what reading
-     * the path would show), as csb-winacl covers the canonical target. A
-     * mount cannot hide the link itself; inside a writable root the command
-     * may retarget it, but only to something it could read anyway. */
-    const char *orig = u;
+     * the path would show), as csb-winacl covers the canonical target,
+     * whether or not the link itself is visible in the sandbox (under a
+     * deny mask, outside every readable root): the target may be readable
+     * by another way. A mount cannot hide the link itself; inside a
+     * writable root the command may retarget it, but only to something it
+     * could read anyway. */
     csb_error e;
     if (!csb_path_canonicalize_memo(b->memo, u, &target, &e)) return 1; /* dangling: nothing to read */
     if (!csb_path_stat_memo(b->memo, target, &st)) {
@@ -558,11 +544,31 @@ static int add_unreadable(builder *b, const char *u, const char *origin) {
       csb_error_set(b->err,
                     "cannot enforce deny-read path %s (%s): it is a symlink to %s, and hiding that "
                     "would hide %s too; deny the files below it by name instead",
-                    orig, origin, target, held ? held : "the whole file system");
+                    u, origin, target, held ? held : "the whole file system");
       free(target);
       return 0;
     }
-    u = target;
+    /* the target is canonical: no symlink again */
+    int ok = add_unreadable(b, target, origin);
+    free(target);
+    return ok;
+  }
+  if (!cov || cov->kind == OP_BASE_TMPFS || cov->kind == OP_DENY_DIR || cov->kind == OP_DENY_FILE ||
+      cov->kind == OP_EMPTY_DIR || cov->kind == OP_EMPTY_FILE)
+    return 1; /* not visible in the sandbox anyway */
+  if (!exists) {
+    char *m = first_missing(b, u);
+    int kept = 1;
+    if (m && !keep_blocking_file(b, m, origin) && host_writable_at(b, m) && find_op(b, m) < 0)
+      kept = kept_by_permissions(b, m, "deny-read path", origin);
+    if (kept == 0) {
+      char *why = csb_xasprintf("missing %s kept impossible to create (deny %s, %s)", m, u, origin);
+      add_op(b, OP_DENY_FILE, m, NULL, why);
+      free(why);
+      add_synth(b->out, m, BW_SYNTH_FILE);
+    }
+    free(m);
+    return kept >= 0;
   }
   /* An empty file may be the mount target a concurrent run made for this
    * very rule while the path was missing: registered like in

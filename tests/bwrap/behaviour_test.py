@@ -498,6 +498,27 @@ def denied_symlink_hides_its_target_even_where_the_link_is_hidden(t):
 
 
 @case
+def rule_below_a_symlinked_nested_writable_root_is_refused(t):
+    """A nested writable root that is a symlink inside a writable root
+    (dangling, so not bound at all, or leading to a directory) is a symlink
+    the command could retarget: a deny rule below it is refused, naming the
+    link and the outer root, and nothing runs."""
+    os.makedirs(os.path.join(t.ws, "real"))
+    os.symlink("missing", os.path.join(t.ws, "dangling"))
+    os.symlink("real", os.path.join(t.ws, "lnk"))
+    for name in ("dangling", "lnk"):
+        link = os.path.join(t.ws, name)
+        t.policy([("/", "read"), (t.ws, "write"), (link, "write"), (link + "/x", "deny")])
+        rc, out, err = t.sh(f"touch {t.ws}/ran")
+        eq((rc, out), (69, ""), err)
+        what = "deny-read path " + link + "/x" if name == "dangling" else "readable root " + link
+        contains(err, f"cannot enforce {what} because it crosses symlink {link} inside writable root {t.ws} ")
+        eq(t.exists("ws/ran"), False, "command ran")
+    eq(sorted(os.listdir(t.ws)), ["dangling", "lnk", "real"], "workspace")
+    eq(os.listdir(os.path.join(t.ws, "real")), [], "real")
+
+
+@case
 def read_only_carveout_existing(t):
     t.write("ws/docs/a.md", "A")
     t.policy([("/", "read"), (t.ws, "write"), (t.ws + "/docs", "read")])

@@ -297,7 +297,17 @@ static const char *enclosing_writable(const builder *b, const char *path) {
  * `final_ok`, `path` itself may be such a symlink (the caller handles what
  * it points at); only the directories on the way may not. */
 static int check_writable_symlink_at(builder *b, const char *path, const char *what, int final_ok) {
-  const char *w = enclosing_writable(b, path);
+  /* From the outermost writable root above `path`: a nested writable root
+   * may itself be such a symlink (one that does not exist is not even
+   * bound), and it lies inside the outer root all the same. */
+  const char *w = NULL;
+  for (size_t k = 0; k < 2; k++) {
+    const csb_strv *roots = k == 0 ? &b->writable_logical : &b->rw_dirs;
+    for (size_t i = 0; i < roots->len; i++) {
+      const char *r = roots->items[i];
+      if (csb_path_is_strictly_under(r, path) && (!w || strlen(r) < strlen(w))) w = r;
+    }
+  }
   if (!w) return 1;
   char *link = NULL;
   csb_error e;

@@ -3375,6 +3375,21 @@ def full_write_with_restricted_network(t):
 
 
 @case
+def landlock_backend_skips_a_root_below_a_file(t):
+    """A readable root that cannot exist because a component on the way
+    is a file (ENOTDIR) is skipped like a missing one, as the bubblewrap
+    backend skips it, instead of refusing the run."""
+    if CODEX is not None:
+        raise Skip("csb Landlock backend")
+    t.write("outside/pub/a", "A")
+    t.write("outside/f", "F")
+    for backend in ("landlock", "bubblewrap"):
+        t.policy([(t.out + "/pub", "read"), (t.out + "/f/x", "read")], minimal=True, backend=backend)
+        rc, out, err = t.sh(f"cat {t.out}/pub/a; cat {t.out}/f 2>/dev/null || echo f-hidden", cwd=t.out + "/pub")
+        eq((rc, out), (0, "Af-hidden\n"), f"{backend} (stderr {err!r})")
+
+
+@case
 def landlock_backend_read_only(t):
     t.write("outside/r.txt", "readable")
     t.policy([("/", "read")], backend="landlock")

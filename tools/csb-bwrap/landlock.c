@@ -137,7 +137,9 @@ static int add_rule(int ruleset, const char *path, uint64_t access, uint64_t han
                     csb_error *err) {
   int fd = open(path, O_PATH | O_CLOEXEC);
   if (fd < 0) {
-    if (errno == ENOENT) return 1; /* missing roots are skipped */
+    /* missing roots are skipped, and so are those below a file (which
+     * cannot exist), as the bubblewrap backend skips them */
+    if (errno == ENOENT || errno == ENOTDIR) return 1;
     return csb_error_set(err, "Landlock rule for %s: %s", path, strerror(errno));
   }
   struct stat st;

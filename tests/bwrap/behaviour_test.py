@@ -519,6 +519,27 @@ def rule_below_a_symlinked_nested_writable_root_is_refused(t):
 
 
 @case
+def deny_glob_matching_a_nested_writable_root_masks_it(t):
+    """A deny glob that matches a nested writable root denies it (a glob
+    match cannot be re-opened): the run goes ahead with the root masked,
+    instead of being refused as if its bind had been swapped."""
+    t.write("ws/a/f", "secret")
+    t.write("ws/top", "T")
+    t.policy([("/", "read"), (t.ws, "write"), (t.ws + "/a", "write")], globs=[t.ws + "/[a]"])
+    rc, out, err = t.sh("cat a/f 2>/dev/null || echo hidden; touch a/new 2>/dev/null && echo created; "
+                        "printf + >> top && cat top")
+    eq((rc, out), (0, "hidden\nT+"), err)
+    eq(sorted(os.listdir(t.ws + "/a")), ["f"], "host a/")
+    # a nested root inside a directory the glob masks too: its own mask stays
+    t.write("ws/b/c/f", "secret")
+    t.policy([("/", "read"), (t.ws, "write"), (t.ws + "/b/c", "write")], globs=[t.ws + "/**"])
+    rc, out, err = t.sh(f"cat {t.ws}/b/c/f 2>/dev/null || echo hidden; touch {t.ws}/b/c/new 2>/dev/null && echo created; "
+                        "echo end", cwd=t.base)
+    eq((rc, out), (0, "hidden\nend\n"), err)
+    eq(sorted(os.listdir(t.ws + "/b/c")), ["f"], "host b/c/")
+
+
+@case
 def read_only_carveout_existing(t):
     t.write("ws/docs/a.md", "A")
     t.policy([("/", "read"), (t.ws, "write"), (t.ws + "/docs", "read")])

@@ -925,6 +925,23 @@ static int emit(builder *b) {
   for (size_t i = 0; i < b->n; i++) {
     op *o = &b->ops[i];
     csb_strv *a = &f->argv;
+    const pslot *own = op_slot(b, o);
+    if ((o->kind == OP_EMPTY_FILE || o->kind == OP_EMPTY_DIR || o->kind == OP_DENY_DIR ||
+         o->kind == OP_DENY_FILE) &&
+        own && o->same < 0 && own->head == (long)i && !has_op_below(own)) {
+      /* A mask right inside a deny mask, alone at its path and with
+       * nothing below it (the protected names of a nested writable root
+       * that a deny glob matches): nothing there is visible, and inside a
+       * mask of mode 0000 the inner stage could not check it. A mask that
+       * covers a bind at its own path, or leads to one, stays. */
+      char *par = csb_path_parent(o->dst);
+      const op *pc = par ? covering_op(b, par) : NULL;
+      free(par);
+      if (pc && (pc->kind == OP_DENY_DIR || pc->kind == OP_DENY_FILE)) {
+        csb_strv_pushf(&f->explain, "%s not masked: it is inside the deny mask %s", o->dst, pc->dst);
+        continue;
+      }
+    }
     if (o->kind == OP_SYMLINK && has_op_below(op_slot(b, o))) {
       /* a later rule mounts below it: bubblewrap needs a directory */
       csb_strv_pushf(&f->explain, "symlink %s -> %s not recreated: something is mounted below it",
@@ -994,9 +1011,11 @@ static int emit(builder *b) {
          o->kind == OP_DENY_DIR || o->kind == OP_DENY_FILE || o->kind == OP_DATA_FILE) &&
         enclosing_writable(b, o->dst))
       csb_strv_push(&f->verify, o->dst);
-    else if (o->kind == OP_BIND && enclosing_writable(b, o->dst)) {
+    else if (o->kind == OP_BIND && enclosing_writable(b, o->dst) && covering_op(b, o->dst) == o) {
       /* A writable root may be a regular file: the inner stage checks
-       * that the bind is still of the type it had when it was planned. */
+       * that the bind is still of the type it had when it was planned.
+       * One a deny mask covers at the same path (a deny glob matching a
+       * nested writable root) is not checked: the mask is, as any. */
       struct stat st;
       int file = csb_path_stat_memo(b->memo, o->src, &st) && S_ISREG(st.st_mode);
       csb_strv_pushf(&f->verify, "%s:%s", file ? "wf" : "w", o->dst);

@@ -540,6 +540,24 @@ def deny_glob_matching_a_nested_writable_root_masks_it(t):
 
 
 @case
+def symlinked_writable_root_is_writable_through_its_link(t):
+    """A write entry naming a symlink is bound at its target, and the path
+    as written leads there read-write, also where the link itself is not
+    visible (below a deny mask, or outside every readable root): it is
+    recreated, not bound read-only at the link's path."""
+    os.makedirs(os.path.join(t.out, "tree", "data"))
+    os.symlink("data", os.path.join(t.out, "tree", "lnk"))
+    tree = os.path.join(t.out, "tree")
+    for entries, minimal in (([("/", "read"), (tree, "deny"), (tree + "/lnk", "write")], False),
+                             ([(tree + "/lnk", "write")], True)):
+        t.policy(entries, minimal=minimal)
+        rc, out, err = t.sh(f"printf a > {tree}/lnk/f && readlink {tree}/lnk && printf b >> {tree}/data/f && "
+                            f"cat {tree}/lnk/f", cwd=tree + "/data")
+        eq((rc, out), (0, "data\nab"), err)
+        os.unlink(os.path.join(tree, "data", "f"))
+
+
+@case
 def read_only_carveout_existing(t):
     t.write("ws/docs/a.md", "A")
     t.policy([("/", "read"), (t.ws, "write"), (t.ws + "/docs", "read")])

@@ -24,6 +24,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -767,6 +768,36 @@ static int add_link(builder *b, const char *link, const char *target, const char
   return 1;
 }
 
+/* 1 when `r` is a writable root of the view (as written) whose last
+ * component is a symlink. */
+static int is_symlinked_writable_root(builder *b, const char *r) {
+  if (!csb_strv_contains(&b->writable_logical, r)) return 0;
+  struct stat st;
+  return exists_nofollow(b, r, &st) && S_ISLNK(st.st_mode);
+}
+
+/* Recreates the symlink of a writable root bound at its target where
+ * nothing shows the host's link: the empty root of restricted reads, or a
+ * deny mask above it (the deeper write entry re-opens that path). */
+static void add_writable_root_link(builder *b, const char *r) {
+  char *canon = NULL;
+  csb_error e;
+  if (!csb_path_canonicalize_memo(b->memo, r, &canon, &e)) return;
+  const op *t = covering_op(b, canon);
+  int bound = t && t->kind == OP_BIND && strcmp(t->dst, canon) == 0;
+  free(canon);
+  if (!bound) return;
+  const op *at = covering_op(b, r);
+  if (!at || (at->kind != OP_BASE_TMPFS && at->kind != OP_DENY_DIR) || has_op_below(slot_of(b, r))) return;
+  char buf[PATH_MAX];
+  ssize_t n = readlink(r, buf, sizeof buf - 1);
+  if (n <= 0) return;
+  buf[n] = 0;
+  char *why = csb_xasprintf("symlink %s -> %s (writable root %s, bound at its target)", r, buf, r);
+  add_op(b, OP_SYMLINK, r, buf, why);
+  free(why);
+}
+
 /* The symlinks of the view: a readable root written through symlinks
  * (/bin -> usr/bin) is bound at its effective path, and its links are
  * recreated so that the path as written works too. Only links leading to
@@ -1134,6 +1165,12 @@ int bw_mounts_build(const csb_policy *p, const csb_policy_view *v, const bw_moun
         csb_strv_free(&roots);
         goto out;
       }
+      if (is_symlinked_writable_root(&b, r)) {
+        /* bound read-write at its target below, the link recreated where
+         * it is not visible: a read-only bind here would make the path as
+         * written read-only */
+        continue;
+      }
       if (find_op(&b, r) < 0) {
         int platform = csb_strv_contains(&v->platform_read_roots, r) &&
                        !csb_strv_contains(&v->readable_roots, r);
@@ -1183,6 +1220,11 @@ int bw_mounts_build(const csb_policy *p, const csb_policy_view *v, const bw_moun
     if (!add_unreadable(&b, unreadable.items[i], "deny rule")) goto out;
   }
   b.pinning = 0;
+  /* 4a. a writable root that is a symlink is bound at its target: where
+   * the link itself is not visible (an empty root, a deny mask), it is
+   * recreated so that the path as written leads there */
+  for (size_t i = 0; i < v->n_writable; i++)
+    if (is_symlinked_writable_root(&b, v->writable[i].root)) add_writable_root_link(&b, v->writable[i].root);
   pin_ancestors(&b);
 
   /* 5. /dev/shm follows the policy (bubblewrap's own is private and

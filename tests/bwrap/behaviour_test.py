@@ -558,6 +558,20 @@ def symlinked_writable_root_is_writable_through_its_link(t):
 
 
 @case
+def readable_symlink_inside_a_readable_root_reaches_its_target(t):
+    """Under restricted reads, a read entry naming a symlink that lies in
+    another readable root (so the host's link shows through that bind) is
+    readable through the link: its target is bound too, and nothing else
+    beside it."""
+    t.write("outside/secret", "S")
+    t.write("outside/other", "O")
+    os.symlink(t.out + "/secret", os.path.join(t.ws, "lnk"))
+    t.policy([(t.ws, "read"), (t.ws + "/lnk", "read")], minimal=True)
+    rc, out, err = t.sh(f"cat lnk; cat {t.out}/other 2>/dev/null || echo other-hidden")
+    eq((rc, out), (0, "Sother-hidden\n"), err)
+
+
+@case
 def read_only_carveout_existing(t):
     t.write("ws/docs/a.md", "A")
     t.policy([("/", "read"), (t.ws, "write"), (t.ws + "/docs", "read")])

@@ -1178,6 +1178,23 @@ int bw_mounts_build(const csb_policy *p, const csb_policy_view *v, const bw_moun
         add_op(&b, OP_RO_BIND, r, r, why);
         free(why);
       }
+      /* A readable root that is a symlink (kept as written in its
+       * effective path): where the host's link shows through a bind of
+       * its directory, no mount is made at its path, and what it leads
+       * to must be there too. */
+      struct stat lst;
+      char *canon = NULL;
+      csb_error ce;
+      if (exists_nofollow(&b, r, &lst) && S_ISLNK(lst.st_mode) &&
+          csb_path_canonicalize_memo(b.memo, r, &canon, &ce) && strcmp(canon, r) != 0) {
+        const op *c = covering_op(&b, canon);
+        if (find_op(&b, canon) < 0 && (!c || c->kind == OP_BASE_TMPFS)) {
+          char *why = csb_xasprintf("readable root %s (symlink): its target %s", r, canon);
+          add_op(&b, OP_RO_BIND, canon, canon, why);
+          free(why);
+        }
+      }
+      free(canon);
     }
     csb_strv_free(&roots);
   }

@@ -572,6 +572,23 @@ def readable_symlink_inside_a_readable_root_reaches_its_target(t):
 
 
 @case
+def read_entries_below_the_target_of_a_symlinked_writable_root_stay_read_only(t):
+    """A writable root that is a symlink is bound at its target; read
+    entries written below that target by its own path are carve-outs of it
+    (existing or not), as they are below a root written as its target."""
+    tree = os.path.join(t.out, "tree")
+    t.write("outside/tree/ro/f", "R")
+    t.write("outside/tree/w", "W")
+    os.symlink(tree, os.path.join(t.ws, "lnk"))
+    t.policy([("/", "read"), (t.ws + "/lnk", "write"), (tree + "/ro", "read"), (tree + "/later", "read")])
+    rc, out, err = t.sh(f"printf + >> {tree}/w && echo w; printf + >> {tree}/ro/f 2>/dev/null && echo ro; "
+                        f"printf + >> lnk/ro/f 2>/dev/null && echo ro-via-link; mkdir {tree}/later 2>/dev/null && echo later; true")
+    eq((rc, out), (0, "w\n"), err)
+    eq(t.read("outside/tree/ro/f"), "R", "host ro/f")
+    eq(sorted(os.listdir(tree)), ["ro", "w"], "host tree")
+
+
+@case
 def read_only_carveout_existing(t):
     t.write("ws/docs/a.md", "A")
     t.policy([("/", "read"), (t.ws, "write"), (t.ws + "/docs", "read")])

@@ -679,6 +679,18 @@ static int add_writable_carveouts(builder *b, const csb_writable_root *w) {
     free(rel);
     free(mapped);
   }
+  /* A root that is a symlink is bound at its target: the read entries
+   * written below the target by its own path (not through the link) are
+   * carve-outs of it too, or the bind would make them writable. */
+  for (size_t i = 0; ok && strcmp(canon, w->root) != 0 && i < b->p->n_entries; i++) {
+    const csb_policy_entry *en = &b->p->entries[i];
+    if (en->access != CSB_ACCESS_READ || !csb_path_is_strictly_under(canon, en->path)) continue;
+    int overridden = 0;
+    for (size_t k = 0; k < b->p->n_entries; k++)
+      if (b->p->entries[k].access != CSB_ACCESS_READ && strcmp(b->p->entries[k].path, en->path) == 0)
+        overridden = 1;
+    if (!overridden) ok = add_read_only(b, en->path, "read-only carve-out below the target of a symlinked writable root");
+  }
   for (size_t i = 0; ok && i < w->protected_names.len; i++) {
     char *p = csb_path_join(canon, w->protected_names.items[i]);
     char *origin = csb_xasprintf("protected metadata under %s", w->root);

@@ -586,6 +586,17 @@ def read_entries_below_the_target_of_a_symlinked_writable_root_stay_read_only(t)
     eq((rc, out), (0, "w\n"), err)
     eq(t.read("outside/tree/ro/f"), "R", "host ro/f")
     eq(sorted(os.listdir(tree)), ["ro", "w"], "host tree")
+    # a read entry written through a symlink outside every writable root
+    # (ro-link, in a read-only directory) that leads below one
+    os.makedirs(os.path.join(t.out, "links"))
+    os.symlink(tree + "/ro", os.path.join(t.out, "links", "ro-link"))
+    t.policy([("/", "read"), (tree, "write"), (t.out + "/links/ro-link/f", "read"),
+              (t.out + "/links/ro-link/later", "read")])
+    rc, out, err = t.sh(f"printf + >> {tree}/w && echo w; printf + >> {tree}/ro/f 2>/dev/null && echo ro; "
+                        f"mkdir {tree}/ro/later 2>/dev/null && echo later; true")
+    eq((rc, out), (0, "w\n"), err)
+    eq(t.read("outside/tree/ro/f"), "R", "host ro/f")
+    eq(sorted(os.listdir(tree + "/ro")), ["f"], "host ro/")
 
 
 @case

@@ -679,17 +679,22 @@ static int add_writable_carveouts(builder *b, const csb_writable_root *w) {
     free(rel);
     free(mapped);
   }
-  /* A root that is a symlink is bound at its target: the read entries
-   * written below the target by its own path (not through the link) are
-   * carve-outs of it too, or the bind would make them writable. */
-  for (size_t i = 0; ok && strcmp(canon, w->root) != 0 && i < b->p->n_entries; i++) {
+  /* The root is bound at its target: read entries that lead below it
+   * otherwise than through the root as written (by the target's own path
+   * when the root is a symlink, or through a symlink outside every
+   * writable root) are carve-outs of it too, or the bind would make them
+   * writable. */
+  for (size_t i = 0; ok && i < b->p->n_entries; i++) {
     const csb_policy_entry *en = &b->p->entries[i];
-    if (en->access != CSB_ACCESS_READ || !csb_path_is_strictly_under(canon, en->path)) continue;
-    int overridden = 0;
-    for (size_t k = 0; k < b->p->n_entries; k++)
+    if (en->access != CSB_ACCESS_READ || csb_path_is_strictly_under(w->root, en->path)) continue;
+    char *leads = NULL;
+    if (!csb_path_leads_to_memo(b->memo, en->path, &leads)) continue;
+    int overridden = !csb_path_is_strictly_under(canon, leads);
+    for (size_t k = 0; !overridden && k < b->p->n_entries; k++)
       if (b->p->entries[k].access != CSB_ACCESS_READ && strcmp(b->p->entries[k].path, en->path) == 0)
         overridden = 1;
-    if (!overridden) ok = add_read_only(b, en->path, "read-only carve-out below the target of a symlinked writable root");
+    if (!overridden) ok = add_read_only(b, leads, "read-only carve-out (an entry leading below a writable root)");
+    free(leads);
   }
   for (size_t i = 0; ok && i < w->protected_names.len; i++) {
     char *p = csb_path_join(canon, w->protected_names.items[i]);

@@ -600,6 +600,20 @@ def read_entries_below_the_target_of_a_symlinked_writable_root_stay_read_only(t)
 
 
 @case
+def missing_denied_path_written_through_a_symlink_cannot_be_created(t):
+    """A deny entry naming a missing path through a symlink that leads
+    into a writable root (/out/lnk/new, lnk -> the workspace) keeps the
+    path it leads to uncreatable, as a missing denied path written
+    directly."""
+    os.symlink(t.ws, os.path.join(t.out, "lnk"))
+    t.policy([("/", "read"), (t.ws, "write"), (t.out + "/lnk/new", "deny")])
+    rc, out, err = t.sh(f"mkdir {t.ws}/new 2>/dev/null && echo made-dir; printf x > {t.out}/lnk/new 2>/dev/null "
+                        "&& echo made-file; printf ok > other && cat other")
+    eq((rc, out), (0, "ok"), err)
+    eq(sorted(os.listdir(t.ws)), ["other"], "host workspace")
+
+
+@case
 def read_only_carveout_existing(t):
     t.write("ws/docs/a.md", "A")
     t.policy([("/", "read"), (t.ws, "write"), (t.ws + "/docs", "read")])

@@ -564,6 +564,18 @@ static int add_unreadable(builder *b, const char *u, const char *origin) {
     free(target);
     return ok;
   }
+  if (!exists) {
+    /* A missing path written through symlinks (/repo/lnk/new, lnk -> a
+     * writable directory) would be created where they lead: it is kept
+     * uncreatable there. */
+    char *leads = NULL;
+    if (csb_path_leads_to_memo(b->memo, u, &leads) && strcmp(leads, u) != 0) {
+      int ok = add_unreadable(b, leads, origin);
+      free(leads);
+      return ok;
+    }
+    free(leads);
+  }
   if (!cov || cov->kind == OP_BASE_TMPFS || cov->kind == OP_DENY_DIR || cov->kind == OP_DENY_FILE ||
       cov->kind == OP_EMPTY_DIR || cov->kind == OP_EMPTY_FILE)
     return 1; /* not visible in the sandbox anyway */

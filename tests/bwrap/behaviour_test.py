@@ -614,6 +614,18 @@ def missing_denied_path_written_through_a_symlink_cannot_be_created(t):
 
 
 @case
+def deny_glob_matching_a_readable_symlink_hides_it(t):
+    """A read entry naming a symlink whose link is not visible is bound at
+    the link's path; a deny glob that matches that link (a glob match
+    cannot be re-opened) hides it there as well as at its target."""
+    t.write("outside/d/f", "secret")
+    os.symlink("d", os.path.join(t.out, "lnk"))
+    t.policy([(t.out + "/lnk", "read"), (t.ws, "write")], minimal=True, globs=[t.out + "/*"])
+    rc, out, err = t.sh(f"cat {t.out}/lnk/f 2>/dev/null || echo hidden; cat {t.out}/d/f 2>/dev/null || echo hidden")
+    eq((rc, out), (0, "hidden\nhidden\n"), err)
+
+
+@case
 def read_only_carveout_existing(t):
     t.write("ws/docs/a.md", "A")
     t.policy([("/", "read"), (t.ws, "write"), (t.ws + "/docs", "read")])

@@ -561,6 +561,14 @@ static int add_unreadable(builder *b, const char *u, const char *origin) {
     }
     /* the target is canonical: no symlink again */
     int ok = add_unreadable(b, target, origin);
+    /* A readable root written as this link is bound at the link's own
+     * path (where the link is not visible): that bind is masked too. */
+    long at = find_op(b, u);
+    if (ok && at >= 0 && (b->ops[at].kind == OP_RO_BIND || b->ops[at].kind == OP_BIND)) {
+      char *why = csb_xasprintf("deny %s (%s; the bind at the symlink's own path)", u, origin);
+      add_op(b, S_ISDIR(st.st_mode) ? OP_DENY_DIR : OP_DENY_FILE, u, NULL, why);
+      free(why);
+    }
     free(target);
     return ok;
   }

@@ -565,11 +565,9 @@ class Checker:
                 expect, exc = False, "file-blocking-a-rule"
             if obs != expect and any(target == t or target.startswith(t + "/") for t in read_link_targets):
                 # below the target of a read entry written through a symlink: the
-                # entry is bound at the link's path, the target keeps the verdict of
-                # its own path (or is bound too where the link shows through
-                # another bind): either verdict
-                ok3, _ = res.check(home, target, access)
-                if ok3 == obs:
+                # entry is bound at the link's path, and the verdict is the lexical
+                # one of the path as accessed or of the target, or the effective one
+                if obs in (res.check(home, target, access)[0], res.check(home, path, access)[0]):
                     expect, exc = obs, "read-entry-through-symlink"
             skeleton_write = False
             if (new and obs and not expect and backend == "bubblewrap" and not pol.root_read and

@@ -8,7 +8,7 @@ for the same configuration; or csb-bwrap refuses the policy fail-closed
 usage: property_test.py --resolve CSB_RESOLVE CSB_BWRAP [CSB_BWRAP...]
 
 Environment: CSB_PROPERTY_SEED (default 1; printed), CSB_PROPERTY_POLICIES
-(policies per seed, default 150), CSB_PROPERTY_SEEDS (a number of
+(policies per seed, default 100), CSB_PROPERTY_SEEDS (a number of
 consecutive seeds from CSB_PROPERTY_SEED, default 1),
 CSB_PROPERTY_VERBOSE=1 (print every policy and run), CSB_PROPERTY_ONLY=I
 (only policy I of each seed), CSB_PROPERTY_KEEP=1 (keep the trees).
@@ -712,7 +712,7 @@ def main():
     resolve_bin = os.path.abspath(args[1])
     binaries = [os.path.abspath(b) for b in args[2:]]
     seed = int(os.environ.get("CSB_PROPERTY_SEED", "1"))
-    count = int(os.environ.get("CSB_PROPERTY_POLICIES", "150"))
+    count = int(os.environ.get("CSB_PROPERTY_POLICIES", "100"))
     nseeds = int(os.environ.get("CSB_PROPERTY_SEEDS", "1"))
     verbose = os.environ.get("CSB_PROPERTY_VERBOSE") == "1"
     c = Checker(resolve_bin, binaries, verbose)

@@ -684,6 +684,23 @@ def writable_child_reopens_denied_parent(t):
 
 
 @case
+def denied_file_below_which_a_rule_cannot_exist_stays_hidden(t):
+    """A read or write entry naming a path below a regular file that a
+    deny entry hides (/ws/blocked=deny, /ws/blocked/f a file,
+    /ws/blocked/f/x=read) keeps the file in place so that nothing can be
+    created below it, masked: its content does not show through the deny
+    mask."""
+    t.write("ws/blocked/f", "secret")
+    for access in ("read", "write"):
+        t.policy([("/", "read"), (t.ws, "write"), (t.ws + "/blocked", "deny"),
+                  (t.ws + "/blocked/f/x", access)])
+        rc, out, err = t.sh("cat blocked/f 2>/dev/null || echo f-denied; "
+                            "mkdir blocked/f/x 2>/dev/null || echo x-refused")
+        eq((rc, out), (0, "f-denied\nx-refused\n"), f"{access} (stderr {err!r})")
+    eq(t.read("ws/blocked/f"), "secret", "host")
+
+
+@case
 def deny_under_root_read(t):
     t.write("outside/blocked/secret.txt", "s")
     t.policy([("/", "read"), (t.ws, "write"), (t.out + "/blocked", "deny")])

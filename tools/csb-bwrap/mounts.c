@@ -407,8 +407,17 @@ static int keep_blocking_file(builder *b, const char *m, const char *origin) {
   if (blocked && host_writable_at(b, par) && find_op(b, par) < 0) {
     if (S_ISREG(st.st_mode) && st.st_size == 0 && hold_existing(b, par))
       add_synth_existing(b->out, par, BW_SYNTH_FILE);
-    char *why = csb_xasprintf("%s kept in place read-only: %s cannot exist below it (%s)", par, m, origin);
-    add_op(b, OP_RO_BIND, par, par, why);
+    /* a file the policy does not let the command read (inside a deny
+     * mask, say) stays in place masked, not bound over the mask */
+    csb_verdict vd;
+    csb_policy_access_for(b->p, par, &vd);
+    char *rule = vd.can_read ? NULL : csb_verdict_describe(b->p, &vd);
+    char *why = vd.can_read
+                    ? csb_xasprintf("%s kept in place read-only: %s cannot exist below it (%s)", par, m, origin)
+                    : csb_xasprintf("%s kept in place, masked (%s): %s cannot exist below it (%s)", par, rule,
+                                    m, origin);
+    free(rule);
+    add_op(b, vd.can_read ? OP_RO_BIND : OP_DENY_FILE, par, vd.can_read ? par : NULL, why);
     free(why);
   }
   free(par);

@@ -3887,6 +3887,20 @@ class ChainLoading(unittest.TestCase):
         self.assertRegex(res.stdout, rb'^\{"http":"127\.0\.0\.1:\d+"(,"socks":"127\.0\.0\.1:\d+")?\}\ncommand-out\n$')
 
 
+class FramingDifferential(unittest.TestCase):
+    """A short fixed-seed run of framing_differential.py: mutated request
+    framing against node's and Python's HTTP servers, mutated response
+    framing against node's and Python's clients (see docs/csb-proxy.md;
+    run it by hand with other seeds and counts)."""
+
+    def test_fixed_seed(self):
+        import framing_differential as fd
+        fd.pt = sys.modules[__name__]
+        failures = fd.run(seed=20261125, count=int(os.environ.get("PXTEST_FRAMING_CASES", "40")),
+                          keep_going=True)
+        self.assertEqual(failures, [])
+
+
 class Load(unittest.TestCase):
     """Many concurrent clients of every kind, with aborts and garbage; the
     proxy must keep answering and exit cleanly (run under --config=asan by

@@ -3014,6 +3014,20 @@ class Protocol(unittest.TestCase):
                 f.close()
                 s.close()
 
+    def test_a_long_head_with_bare_lf_line_ends_is_refused_at_once(self):
+        # A head that never has CRLF CRLF, past the size below which every
+        # read is parsed, is refused when its first bad line end arrives:
+        # it does not wait for the handshake timeout.
+        with Proxy() as px:
+            for head in (b"GET http://allowed.test:%d/ HTTP/1.1\nHost: allowed.test:%d\nX-Pad: %s\n\n",
+                         b"GET http://allowed.test:%d/ HTTP/1.1\r\nHost: allowed.test:%d\r\nX-Pad: %s\rX: y\r\n"):
+                req = head % (ORIGIN.port, ORIGIN.port, b"a" * 2000)
+                t = time.monotonic()
+                resp = raw(px.addrs["http"], req, timeout=5)
+                self.assertEqual(status_of(resp), 400, resp)
+                self.assertIn(b"malformed line ending", resp)
+                self.assertLess(time.monotonic() - t, 3)
+
     def test_malformed_requests_get_400_without_harm(self):
         with Proxy() as px:
             a = px.addrs["http"]

@@ -124,6 +124,16 @@ static int valid_method(const char *m, size_t n) {
 
 static void handle_request(px_conn *c, const csb_http_head *h);
 
+/* 1 when p[from, len) holds an LF not after a CR or a CR followed by
+ * anything but LF (one at len may still get its LF). */
+static int bare_line_end(const char *p, size_t from, size_t len) {
+  for (size_t i = from; i < len; i++) {
+    if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r')) return 1;
+    if (p[i] == '\r' && i + 1 < len && p[i + 1] != '\n') return 1;
+  }
+  return 0;
+}
+
 int px_http_pump_head(px_conn *c) {
   px_proxy *px = c->px;
   size_t max = px->lim.max_header_bytes;
@@ -132,8 +142,11 @@ int px_http_pump_head(px_conn *c) {
     if (c->cin.len > 0) {
       size_t from = c->head_scanned > 3 ? c->head_scanned - 3 : 0;
       int complete = memmem(c->cin.data + from, c->cin.len - from, "\r\n\r\n", 4) != NULL;
+      /* a head whose line ends no parser agrees on never holds CRLF CRLF:
+       * it is refused when the first of them arrives, not when it times out */
+      int bad_eol = bare_line_end(c->cin.data, from, c->cin.len);
       c->head_scanned = c->cin.len;
-      if (complete || c->cin.len <= 512 || c->cin.len >= max) {
+      if (complete || bad_eol || c->cin.len <= 512 || c->cin.len >= max) {
         csb_http_head h;
         const char *why = NULL;
         csb_http_status st = csb_http_parse_request(c->cin.data, c->cin.len, max, &h, &why);

@@ -201,7 +201,7 @@ def gen_request(rng, port, idx, case):
     must see if the request goes through."""
     method = rng.choice(["GET", "POST", "PUT", "GET", "POST", "DELETE", "OPTIONS", "PATCH"])
     minor = 1 if rng.random() < 0.9 else 0
-    path = "/c%d/r%d?q=%d" % (case, idx, rng.randint(0, 99))
+    path = "/c%d/r%d?case=%d&q=%d" % (case, idx, case, rng.randint(0, 99))
     host = "allowed.test:%d" % port
     target = "http://" + host + path
     body = b""
@@ -323,7 +323,19 @@ def gen_request(rng, port, idx, case):
     if rng.random() < 0.02:
         eol = rng.choice([b"\n", b"\r"])
         cls = BAD
-    head = ("%s %s HTTP/1.%d" % (method, target, minor)).encode() + eol
+    line = "%s %s HTTP/1.%d" % (method, target, minor)
+    r = rng.random()
+    if r < 0.04 and cls != BAD:
+        q = path.split("?")[1]
+        line = "%s %s HTTP/1.%d" % (method, rng.choice(["HTTP://", "http://", "Http://"]) + host.upper() + "?" + q, minor)
+        path = "/?" + q
+        cls = worst(cls, EITHER)
+    elif r < 0.08:
+        line = rng.choice(["%s  %s HTTP/1.%d", "%s %s  HTTP/1.%d", "%s %s HTTP/1.%d ", "%s\t%s HTTP/1.%d",
+                           "%s %s http/1.%d", "%s %s HTTP/1.%d0", " %s %s HTTP/1.%d", "%s %s#f HTTP/1.%d",
+                           "%s %s\x00 HTTP/1.%d", "%s %s\xff HTTP/1.%d"]) % (method, target, minor)
+        cls = BAD
+    head = line.encode("latin-1") + eol
     head += b"".join(h + eol for h in headers) + eol
     expect = {"method": method, "url": path, "host": host, "body": body.hex()}
     return head + framed, cls, expect
@@ -481,8 +493,19 @@ def run_request_case(px_addr, origin, name, case, rng):
     host, p = px_addr.rsplit(":", 1)
     s = socket.create_connection((host, int(p)), timeout=10)
     try:
-        if rng.random() < 0.5:
+        r = rng.random()
+        if r < 0.4:
             s.sendall(b"".join(data))
+        elif r < 0.6:
+            # in pieces cut anywhere, each its own segment
+            whole = b"".join(data)
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            i = 0
+            while i < len(whole):
+                k = rng.choice([1, 2, 3, 7, 100, 600, 5000])
+                s.sendall(whole[i:i + k])
+                i += k
+                time.sleep(0.001)
         else:
             for d in data:
                 s.sendall(d)
@@ -513,6 +536,8 @@ def run_request_case(px_addr, origin, name, case, rng):
             if hdrs.get("connection", [""])[0].lower() == "close":
                 break
         else:
+            if cls == EITHER and os.environ.get("FRAMING_SHOW_REFUSED"):
+                print("refused %d %r: %r" % (status, body[:80], raw[:300]))
             if cls == OK and status not in (431,):
                 problems.append("request %d: well-formed request got %d %r: %r" % (i, status, body[:200], raw[:400]))
             if status < 400:
@@ -531,7 +556,7 @@ def run_request_case(px_addr, origin, name, case, rng):
     # what the origin parsed for this case, in order
     time.sleep(0.05)
     with origin.lock:
-        seen = [r for r in origin.log if "/c%d/" % case in r.get("url", "") or "smuggled" in r.get("url", "")
+        seen = [r for r in origin.log if "case=%d&" % case in r.get("url", "") or "smuggled" in r.get("url", "")
                 or "denied" in str(r.get("host", ""))]
         origin.log[:] = [r for r in origin.log if r not in seen and "error" not in r]
     if seen != echoes:
@@ -583,6 +608,21 @@ def gen_response(rng):
         (b"HTTP/1.1 200 OK\r\nTransfer-Encoding:\r\n chunked\r\n\r\n" + ch, None),
         (b"HTTP/1.1 200 OK\nContent-Length: %d\n\n" % n + body, None),
         (b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (n - 3) + body, None),
+        (b"HTTP/1.1 200\r\nContent-Length: %d\r\n\r\n" % n + body, body),
+        (b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: %d\r\n\r\n" % n + body, body),
+        (b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 100 Continue\r\nX: y\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n"
+         % n + body, body),
+        (b"HTTP/1.1 2000 OK\r\nContent-Length: %d\r\n\r\n" % n + body, None),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\tfolded\r\n\r\n" % n + body, None),
+        (b"HTTP/1.1 200 OK\r\nX: a\x00b\r\nContent-Length: %d\r\n\r\n" % n + body, None),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 0%d\r\n\r\n" % n + body, None),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: content-length\r\n\r\n" % n + body, None),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: transfer-encoding\r\n\r\n" + ch, None),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n%x;a=b\r\n%s\r\n0\r\nX-T: 1\r\n\r\n" % (n, body), None),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s0\r\n\r\n" % (n, body), None),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: CHUNKED\r\n\r\n" + ch, None),
+        (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n" + body, None),
+        (b"HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: chunked\r\n\r\n" + ch, None),
     ]
     if rng.random() < 0.15:
         # a clean answer, then (a moment later) a whole response nobody asked for

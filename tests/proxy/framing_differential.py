@@ -19,6 +19,9 @@ second response as the origin's second answer, or see an error or a new
 connection, never bytes of the first.
 
     CSB_PROXY=... CSB_TESTCERT=... python3 framing_differential.py [--seed N] [--count N] [--only requests|responses]
+
+(FRAMING_SHOW_REFUSED=1 prints each request that could have gone through
+but got an error answer, from the proxy or the origin.)
 """
 import argparse
 import http.client
@@ -708,8 +711,11 @@ def run_response_case(px_addr, node, responder, case, rng):
     # a raw client pipelining both requests
     s = socket.create_connection((host, int(p)), timeout=10)
     try:
-        s.sendall(("%s %s HTTP/1.1\r\nHost: allowed.test:%d\r\n\r\nGET %s HTTP/1.1\r\nHost: allowed.test:%d\r\n\r\n" % (
-            "HEAD" if head_first else "GET", u1, responder.port, u2, responder.port)).encode())
+        # some as HTTP/1.0 with keep-alive (a chunked answer reaches it
+        # dechunked, delimited by the close)
+        v = "1.0\r\nConnection: keep-alive" if rng.random() < 0.3 else "1.1"
+        s.sendall(("%s %s HTTP/%s\r\nHost: allowed.test:%d\r\n\r\nGET %s HTTP/%s\r\nHost: allowed.test:%d\r\n\r\n" % (
+            "HEAD" if head_first else "GET", u1, v, responder.port, u2, v, responder.port)).encode())
         if head_first:
             # a HEAD answer has no body whatever its framing says
             rs = read_head_then(s)

@@ -1143,6 +1143,47 @@ def symlinked_writable_root_binds_target(t):
     eq((rc, out), (0, "via-link"))
 
 
+def self_containing_writable_root_refused(t, entries, link, target, canon, **kw):
+    t.policy(entries, **kw)
+    rc, out, err = t.sh(f"echo ran > {canon}/new")
+    eq((rc, out), (69, ""))
+    contains(err, f"csb-bwrap: error: cannot enforce writable root {link} with the bubblewrap backend: "
+             f"it goes through symlink {link} -> {target}, which lies inside its own target {canon}, "
+             f"so binding {canon} read-write would let the sandboxed command retarget the link; "
+             f"name {canon} in the policy instead", "stderr")
+    eq(os.path.lexists(os.path.join(canon, "new")), False, "written")
+    eq(os.readlink(link), target, "link")
+
+
+@case
+def writable_root_linking_to_its_own_ancestor_fails_closed(t):
+    """A writable root that is a symlink to a directory holding it (here
+    the workspace, read through another link to that directory, and a
+    deny glob walking the loop): the bind at the target would make the link
+    itself writable. The run used to be refused only by the inner stage,
+    for a read-only mask that "changed while the sandbox was set up"."""
+    tree = os.path.realpath(t.ws)
+    os.makedirs(os.path.join(tree, "d"))
+    os.symlink("..", os.path.join(tree, "d", "up"))
+    os.symlink("d", os.path.join(tree, "ro"))
+    self_containing_writable_root_refused(
+        t, [("/", "read"), (os.path.join(tree, "ro"), "read"), (os.path.join(tree, "ro", "later", ".csb"), "read"),
+            (os.path.join(tree, "d", "up"), "write"), (os.path.join(tree, "d", "up", "new", "data"), "write")],
+        os.path.join(tree, "d", "up"), "..", tree, globs=[tree + "/**/*.env"])
+
+
+@case
+def writable_root_linking_to_its_own_ancestor_below_a_deny_fails_closed(t):
+    """The same link inside a deny mask (the write entry re-opening it)."""
+    tree = os.path.realpath(os.path.join(t.out, "tree"))
+    os.makedirs(os.path.join(tree, "k"))
+    os.symlink("..", os.path.join(tree, "k", "up"))
+    self_containing_writable_root_refused(
+        t, [("/", "read"), (t.ws, "write"), (os.path.join(tree, "k"), "deny"),
+            (os.path.join(tree, "k", "up"), "write")],
+        os.path.join(tree, "k", "up"), "..", tree)
+
+
 @case
 def dev_nodes_work(t):
     rc, out, _ = t.sh("for n in null zero full random urandom tty; do [ -c /dev/$n ] || echo missing-$n; done; "

@@ -651,6 +651,31 @@ static int add_writable_root(builder *b, const csb_writable_root *w) {
   csb_error e;
   if (!csb_path_canonicalize_memo(b->memo, w->root, &canon, &e))
     return csb_error_set(b->err, "cannot enforce writable root %s: %s", w->root, e.msg);
+  /* A root written through a symlink that points back at a directory
+   * holding it (lnk -> .., lnk -> .): the target is bound read-write, and
+   * the link with it, so the sandboxed command could retarget it for the
+   * next run (and the masks at the link's own path would cross it). */
+  if (strcmp(canon, w->root) != 0 && csb_path_is_strictly_under(canon, w->root)) {
+    char *link = NULL;
+    csb_error_clear(&e);
+    if (!csb_path_find_symlink_memo(b->memo, w->root, canon, &link, &e) || !link) {
+      free(link);
+      link = csb_xstrdup(w->root);
+    }
+    char target[PATH_MAX];
+    ssize_t n = readlink(link, target, sizeof target - 1);
+    if (n < 0) n = 0;
+    target[n] = 0;
+    csb_error_set(b->err,
+                  "cannot enforce writable root %s with the bubblewrap backend: it goes through "
+                  "symlink %s -> %s, which lies inside its own target %s, so binding %s "
+                  "read-write would let the sandboxed command retarget the link; name %s in the "
+                  "policy instead, or replace the symlink with a real directory",
+                  w->root, link, target, canon, canon, canon);
+    free(link);
+    free(canon);
+    return 0;
+  }
   char *why = strcmp(canon, w->root) == 0
                   ? csb_xasprintf("writable root %s", w->root)
                   : csb_xasprintf("writable root %s (symlink; bound at its target %s)", w->root, canon);

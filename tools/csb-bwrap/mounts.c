@@ -89,6 +89,11 @@ typedef struct builder {
   csb_strv writable_logical; /* writable roots as written */
   int pinning; /* operations added now get `pin` */
   csb_strv kept; /* missing paths the host's permissions keep uncreatable */
+  /* Per policy entry: where a read entry leads (its symlinks followed),
+   * NULL for other entries and for read entries another entry at the
+   * same path overrides; computed once, for every writable root. */
+  char **read_leads;
+  int read_leads_done;
   /* What the file system answered during this build (lstat, stat,
    * faccessat, links): every path is asked once while the plan is made. */
   csb_path_memo *memo;
@@ -717,6 +722,40 @@ static int add_writable_root(builder *b, const csb_writable_root *w) {
 
 /* Carve-outs of writable root w (after every bind exists, so that
  * "is this inside a read-write bind" has its final answer). */
+static int cmp_entry_path(const void *a, const void *b) {
+  const csb_policy_entry *x = *(const csb_policy_entry *const *)a, *y = *(const csb_policy_entry *const *)b;
+  return strcmp(x->path, y->path);
+}
+
+/* b->read_leads, computed on first use: entries sorted by path once, so
+ * that a read entry with a write or deny entry at the same path is found
+ * without comparing every pair. */
+static char **read_entry_leads(builder *b) {
+  if (b->read_leads_done) return b->read_leads;
+  b->read_leads_done = 1;
+  size_t n = b->p->n_entries;
+  b->read_leads = csb_xcalloc(n ? n : 1, sizeof *b->read_leads);
+  const csb_policy_entry **by_path = csb_xcalloc(n ? n : 1, sizeof *by_path);
+  for (size_t i = 0; i < n; i++) by_path[i] = &b->p->entries[i];
+  qsort(by_path, n, sizeof *by_path, cmp_entry_path);
+  for (size_t i = 0, j; i < n; i = j) {
+    int other = 0;
+    for (j = i; j < n && strcmp(by_path[j]->path, by_path[i]->path) == 0; j++)
+      other |= by_path[j]->access != CSB_ACCESS_READ;
+    for (size_t k = i; k < j && !other; k++) {
+      const csb_policy_entry *en = by_path[k];
+      if (en->access != CSB_ACCESS_READ) continue;
+      char *leads = NULL;
+      if (csb_path_leads_to_memo(b->memo, en->path, &leads))
+        b->read_leads[en - b->p->entries] = leads;
+      else
+        free(leads);
+    }
+  }
+  free(by_path);
+  return b->read_leads;
+}
+
 static int add_writable_carveouts(builder *b, const csb_writable_root *w) {
   struct stat st;
   if (!csb_path_stat_memo(b->memo, w->root, &st)) return 1;
@@ -738,18 +777,11 @@ static int add_writable_carveouts(builder *b, const csb_writable_root *w) {
    * when the root is a symlink, or through a symlink outside every
    * writable root) are carve-outs of it too, or the bind would make them
    * writable. */
-  for (size_t i = 0; ok && i < b->p->n_entries; i++) {
-    const csb_policy_entry *en = &b->p->entries[i];
-    if (en->access != CSB_ACCESS_READ || csb_path_is_strictly_under(w->root, en->path)) continue;
-    char *leads = NULL;
-    if (!csb_path_leads_to_memo(b->memo, en->path, &leads)) continue;
-    int overridden = !csb_path_is_strictly_under(canon, leads);
-    for (size_t k = 0; !overridden && k < b->p->n_entries; k++)
-      if (b->p->entries[k].access != CSB_ACCESS_READ && strcmp(b->p->entries[k].path, en->path) == 0)
-        overridden = 1;
-    if (!overridden) ok = add_read_only(b, leads, "read-only carve-out (an entry leading below a writable root)");
-    free(leads);
-  }
+  char **leads = read_entry_leads(b);
+  for (size_t i = 0; ok && i < b->p->n_entries; i++)
+    if (leads[i] && !csb_path_is_strictly_under(w->root, b->p->entries[i].path) &&
+        csb_path_is_strictly_under(canon, leads[i]))
+      ok = add_read_only(b, leads[i], "read-only carve-out (an entry leading below a writable root)");
   for (size_t i = 0; ok && i < w->protected_names.len; i++) {
     char *p = csb_path_join(canon, w->protected_names.items[i]);
     char *origin = csb_xasprintf("protected metadata under %s", w->root);
@@ -1394,6 +1426,8 @@ out:
   csb_strv_free(&b.rw_dirs);
   csb_strv_free(&b.writable_logical);
   csb_strv_free(&b.kept);
+  for (size_t i = 0; b.read_leads && i < p->n_entries; i++) free(b.read_leads[i]);
+  free(b.read_leads);
   if (b.memo != o->memo) csb_path_memo_free(b.memo);
   csb_strv_free(&unreadable);
   return ok;

@@ -343,7 +343,7 @@ int csb_os_replace_file(const char *path, const void *data, size_t n, csb_error 
     if (!ok) return csb_error_set(err, "cannot write `%s`: %s", path, strerror(e));
     return 1;
   }
-  int mode = 0666;
+  int mode = -1; /* the replaced file's, when it can be read */
 #if !defined(_WIN32)
   struct stat st;
   if (exists && stat(path, &st) == 0) mode = (int)(st.st_mode & 07777);
@@ -367,7 +367,7 @@ int csb_os_replace_file(const char *path, const void *data, size_t n, csb_error 
   }
   int ok = csb_write_all(fd, data, n);
 #if !defined(_WIN32)
-  if (ok && exists) ok = fchmod(fd, (mode_t)mode) == 0;
+  if (ok && mode >= 0) ok = fchmod(fd, (mode_t)mode) == 0;
 #else
   (void)mode;
 #endif

@@ -2562,14 +2562,16 @@ def caller_and_command_share_a_writable_stdio_file(t):
 
 
 @case
-def null_stdio_is_handed_over(t):
-    # /dev/null reads nothing and keeps nothing however it is reopened: the
-    # caller's open file is handed over as it is, on the caller's mount,
-    # not reopened through the sandbox's /dev
+def null_stdio_is_the_sandbox_own(t):
+    # /dev/null reads nothing and keeps nothing whichever node it is: the
+    # caller's open file is replaced by the sandbox's own /dev/null, with its
+    # access mode, so that its mode, owner and times are out of reach through
+    # the caller's mount (run by root, the sandbox's uid 0 owns the node)
     if CODEX is not None:
         raise Skip("csb-only: stdio rebinding")
     t.policy()
-    argv, _ = t.argv("grep -h mnt_id /proc/self/fdinfo/0 /proc/self/fdinfo/2; printf x >&2; cat")
+    argv, _ = t.argv("exec 5</dev/null; for n in 0 2 5; do grep -h mnt_id /proc/self/fdinfo/$n; "
+                     "grep -h flags /proc/self/fdinfo/$n; done; printf x >&2; cat")
     fds = [os.open("/dev/null", os.O_RDONLY), os.open("/dev/null", os.O_WRONLY)]
     try:
         mine = []
@@ -2582,7 +2584,14 @@ def null_stdio_is_handed_over(t):
         for fd in fds:
             os.close(fd)
     eq(p.returncode, 0, "exit code")
-    eq(p.stdout.decode().splitlines(), mine, "mount of stdin and stderr inside")
+    lines = p.stdout.decode().splitlines()
+    eq(len(lines), 6, "fdinfo lines: %r" % lines)
+    mnt = lines[0::2]
+    acc = [int(l.split()[1], 8) & 3 for l in lines[1::2]]
+    eq(mnt, [mnt[2]] * 3, "stdin and stderr on the mount of the sandbox's own /dev/null")
+    if mnt[0] in mine:
+        raise Fail("stdin is still on the caller's mount (%s)" % mnt[0])
+    eq(acc[:2], [os.O_RDONLY, os.O_WRONLY], "access modes of stdin and stderr")
 
 
 @case

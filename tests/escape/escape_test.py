@@ -381,6 +381,45 @@ def _(c):
     return v
 
 
+DEV_NODES = ("null", "zero", "full", "random", "urandom", "tty")
+
+
+@probe("dev_node_meta", "chmod, chown, utimensat (each to what the node has) and fchmod of the host's /dev/null, zero, full, "
+       "random, urandom and tty that bubblewrap binds into /dev, and fchmod of stdin, the caller's /dev/null; the runner "
+       "compares their mode, owner and change time")
+def _(c):
+    def state():
+        out = {}
+        for n in DEV_NODES:
+            try:
+                st = os.stat("/dev/" + n)
+            except FileNotFoundError:
+                continue
+            out[n] = (st.st_mode, st.st_uid, st.st_gid, st.st_ctime_ns)
+        return out
+
+    # run by root, also without CAP_SYS_ADMIN (a container's root): csb-bwrap
+    # then makes a user namespace of its own to make the nodes read-only in
+    variants = [({}, [], "bubblewrap"), ({"backend": "landlock"}, [], "landlock")]
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() == 0 and setpriv:
+        variants.append(({}, [setpriv, "--inh-caps=-sys_admin", "--bounding-set=-sys_admin"],
+                         "bubblewrap, root without CAP_SYS_ADMIN"))
+    v = None
+    for kw, prefix, what in variants:
+        c.policy([("/", "read")] + ([] if kw else [(c.ws, "write")]), **kw)
+        before = state()
+        p = subprocess.run(prefix + c.argv("probe_kernel", "dev_node_meta"), cwd=c.ws, stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True, timeout=TIMEOUT)
+        v = verdict(p.returncode, p.stdout + p.stderr)
+        after = state()
+        changed = sorted(n for n in before if after.get(n) != before[n])
+        if changed:
+            return "ESCAPED", "ESCAPED: the host's /dev/%s changed (%s)" % (", ".join(changed), what)
+        if v[0] != "blocked" or "refused to start" in v[1]:
+            return "error" if v[0] == "blocked" else v[0], "%s (%s)" % (v[1], what)
+    return v
+
 def host_ipc(minimal):
     def fn(c):
         name = "csb-escape-%d" % os.getpid()

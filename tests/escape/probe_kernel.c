@@ -920,6 +920,47 @@ static int p_dev_nodes(int c, char **v) {
                  strerror(e1), strerror(errno));
 }
 
+/* The host's device nodes bubblewrap binds into /dev: each one's mode,
+ * owner and times set to what it has (by path, and by a descriptor opened
+ * for reading), so that nothing changes on the host when one goes through
+ * but its change time, which the runner compares. */
+static int p_dev_node_meta(int c, char **v) {
+  (void)c; (void)v;
+  static const char *const nodes[] = {"/dev/null",   "/dev/zero",    "/dev/full",
+                                      "/dev/random", "/dev/urandom", "/dev/tty"};
+  char why[1024] = "";
+  int n = 0;
+  for (size_t i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
+    const char *p = nodes[i];
+    struct stat st;
+    if (stat(p, &st) != 0) return perror2("stat %s: %s", p, strerror(errno));
+    if (!S_ISCHR(st.st_mode)) return perror2("%s is not a character device", p);
+    n++;
+    mode_t mode = st.st_mode & 07777;
+    if (chmod(p, mode) == 0) return escaped("chmod %s %04o went through", p, (unsigned)mode);
+    if (i == 0) note_errno(why, sizeof why, "chmod /dev/null");
+    if (chown(p, st.st_uid, st.st_gid) == 0) return escaped("chown %s %u:%u went through", p, st.st_uid, st.st_gid);
+    if (i == 0) note_errno(why, sizeof why, "chown");
+    struct timespec ts[2] = {st.st_atim, st.st_mtim};
+    if (utimensat(AT_FDCWD, p, ts, 0) == 0) return escaped("utimensat %s (its own times) went through", p);
+    if (i == 0) note_errno(why, sizeof why, "utimensat");
+    int fd = open(p, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) continue; /* /dev/tty without a controlling terminal: ENXIO */
+    int r = fchmod(fd, mode);
+    int e = errno;
+    close(fd);
+    if (r == 0) return escaped("fchmod of an open %s (%04o) went through", p, (unsigned)mode);
+    errno = e;
+    if (i == 0) note_errno(why, sizeof why, "fchmod");
+  }
+  /* stdin: the null device the runner opened (read-write) */
+  struct stat in;
+  if (fstat(0, &in) != 0 || !S_ISCHR(in.st_mode)) return perror2("stdin is not the null device");
+  if (fchmod(0, in.st_mode & 07777) == 0) return escaped("fchmod of stdin, the caller's null device, went through");
+  note_errno(why, sizeof why, "fchmod of stdin");
+  return blocked("%d nodes: %s", n, why);
+}
+
 /* A seccomp filter of our own with a listener (allowed under
  * no_new_privs) that sends every connect() to us, answered with
  * SECCOMP_USER_NOTIF_FLAG_CONTINUE: it must not turn a connect the
@@ -1200,6 +1241,7 @@ static const probe probes[] = {
     {"dotdot_walk", p_dotdot_walk},
     {"host_ipc", p_host_ipc},
     {"dev_nodes", p_dev_nodes},
+    {"dev_node_meta", p_dev_node_meta},
     {"seccomp_listener", p_seccomp_listener},
     {"pid1_prio_user", p_pid1_prio_user},
     {"syscall_arg_highbits", p_syscall_arg_highbits},

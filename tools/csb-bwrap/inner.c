@@ -442,9 +442,24 @@ static int rebind_stdio(bw_stdio_relay *relays, size_t *n_relays, const char *co
     /* a pipe (pipefs) has no path */
     struct statfs sfs;
     if (!opath && fifo && fstatfs(fd, &sfs) == 0 && sfs.f_type == 0x50495045 /* PIPEFS_MAGIC */) continue;
-    /* The null device, reopened however, reads nothing and keeps nothing:
-     * handed over as it is (a daemon's or a benchmark's stdio). */
-    if (S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor(st.st_rdev) == 3) continue;
+    /* The null device (a daemon's or a benchmark's stdio) reads nothing
+     * and keeps nothing, whichever node it is reached by: the sandbox's
+     * own /dev/null takes its place, with its flags, so that its mode,
+     * owner and times are changed through no mount of the host's (run by
+     * root, the sandbox's uid 0 owns the node; the sandbox's bind of it is
+     * read-only then, see devnodes.c). When that fails, it goes on below
+     * as any other device node. */
+    if (!opath && S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor(st.st_rdev) == 3) {
+      int nfd = open("/dev/null", (fl & (O_ACCMODE | O_APPEND | O_NONBLOCK)) | O_NOCTTY | O_CLOEXEC);
+      struct stat nst;
+      int ok = nfd >= 0 && fstat(nfd, &nst) == 0 && S_ISCHR(nst.st_mode) && nst.st_rdev == st.st_rdev &&
+               dup2(nfd, fd) == fd;
+      if (nfd >= 0) close(nfd);
+      if (ok) {
+        reopened[fd] = 1;
+        continue;
+      }
+    }
     /* An unlinked regular file or FIFO holds only the caller's own data.
      * Any other unlinked node goes on below and, reached by no path, is
      * refused or relayed: a removed directory's `..` leads out of the

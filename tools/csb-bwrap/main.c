@@ -1077,6 +1077,18 @@ static int run_bwrap(outer *o) {
       rc = csb_cli_error(&o->cli, CSB_EXIT_OSERR, "fork: %s", strerror(res.error));
       goto out;
     }
+    if (res.devnodes.err) {
+      free(res.captured);
+      rc = csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE,
+                         "run by root, the sandbox's uid 0 would own the host's /dev/null, zero, full, random, "
+                         "urandom and tty, which bubblewrap binds into the sandbox, and could change their mode "
+                         "for every user of the host; making them read-only for it failed (%s%s%s: %s); nothing "
+                         "ran. Fix: run csb-bwrap with CAP_SYS_ADMIN (it needs a mount namespace of its own), "
+                         "or as a user other than root",
+                         res.devnodes.step, res.devnodes.node ? " " : "", res.devnodes.node ? res.devnodes.node : "",
+                         strerror(res.devnodes.err));
+      goto out;
+    }
     if (es.state == EARLY_REFUSED) {
       /* killed before it read anything: it said nothing (a signal that
        * asked us to end meanwhile makes the exit code, as it would have

@@ -876,6 +876,31 @@ def netns_host_addresses():
             assert reasons == {("2001:db8::10", "not_allowed_local"), ("93.184.216.34", "not_allowed_local"),
                                ("pub4.test", "not_allowed_local")}, reasons
         assert origin.requests == 0, "a local service was reached"
+        # an upstream proxy would reach them as well: literals are refused before it is asked, as names are
+        up = ScriptedOrigin(lambda c, n: b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        try:
+            upstream = "http://127.0.0.1:%d" % up.port
+            with Proxy(network={"allow_local_binding": False}, proxy={"domains": {"*": "allow"}}, hosts=hosts,
+                       env={"HTTP_PROXY": upstream, "HTTPS_PROXY": upstream}) as px:
+                for host in literals + [b"pub.test"]:
+                    resp = get(px, host)
+                    assert status_of(resp) == 403 and b"not_allowed_local" in resp, (host, resp)
+                    resp = raw(px.addrs["http"], b"CONNECT %s:%d HTTP/1.1\r\n\r\n" % (host, origin.port))
+                    assert resp.startswith(b"HTTP/1.1 403 "), (host, resp)
+                for dst in (b"\x04" + socket.inet_pton(socket.AF_INET6, "2001:db8::10"),
+                            b"\x01" + socket.inet_aton("93.184.216.34")):
+                    socks = b"\x05\x01\x00\x05\x01\x00" + dst + struct.pack("!H", origin.port)
+                    assert raw(px.addrs["socks"], socks)[2:4] == b"\x05\x02", dst
+            assert up.received == [], up.received
+            with Proxy(network={"allow_local_binding": False},
+                       proxy={"domains": {"*": "allow", "93.184.216.34": "allow"}}, hosts=hosts,
+                       env={"HTTP_PROXY": upstream}) as px:
+                resp = get(px, b"93.184.216.34")
+                assert status_of(resp) == 200 and resp.endswith(b"ok"), resp
+            assert len(up.received) == 1 and up.received[0].startswith(b"GET http://93.184.216.34:%d/echo "
+                                                                          % origin.port), up.received
+        finally:
+            up.stop()
         # an exactly allow-listed literal is reachable, as a local one is; names are not
         with Proxy(network={"allow_local_binding": False},
                    proxy={"domains": {"*": "allow", "2001:db8::10": "allow", "93.184.216.34": "allow"}},

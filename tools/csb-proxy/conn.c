@@ -678,8 +678,10 @@ static void check_resolve(px_conn *c) {
     c->addrs->a[0] = c->ev.addr;
     c->addrs->n = 1;
     csb_sock_set_port(&c->addrs->a[0], c->port);
-    if (!c->via_upstream &&
-        !px_target_allowed(px, &c->ev, &c->addrs->a[0])) {
+    /* also when an upstream proxy makes the connection: it reaches this
+     * host's own addresses as a direct one would (a name resolving to one
+     * is refused below the same way) */
+    if (!px_target_allowed(px, &c->ev, &c->addrs->a[0])) {
       check_blocked(c, CSB_BLOCK_NOT_ALLOWED_LOCAL, SRC_BASELINE, "deny", 1);
       return;
     }

@@ -334,9 +334,13 @@ static int compile_scoped_one(compiler *c, const char *key, const char *sub, csb
     } else if (sk == RS_R_WORKSPACE) {
       rs_rules_add(c->rules, RS_R_WS_GLOB, rel, a, origin, 0);
     } else {
+      /* The key is a path (it has no glob syntax): the pattern is anchored
+       * at it matched literally, as at a workspace root, so that braces or
+       * a backslash in its name do not make it an alternation or an
+       * escape that names other directories. */
       char *base = NULL;
-      if ((ok = key_abs(c, key, 1, &base))) {
-        char *pat = rs_join(c->ctx, base, rel);
+      if ((ok = key_abs(c, key, 0, &base))) {
+        char *pat = rs_glob_join(c->ctx, base, rel);
         rs_rules_add(c->rules, RS_R_GLOB, pat, a, origin, 0);
         free(pat);
         free(base);

@@ -15,22 +15,40 @@ typedef struct {
   const char *origin; /* the entry's origin */
 } protected_place;
 
+enum { PLACE_KEEP = 0, PLACE_FROM_ABOVE, PLACE_GRANTED };
+
 /* Whether a write of `path` is allowed only through a write entry above
- * it: the deepest entry covering it is a write entry at a strict ancestor,
- * and no protected-metadata rule already makes it read-only. A write entry
- * at exactly `path` (the workspace is the home, a profile grants the home)
- * is an explicit grant and is left alone; write entries below `path` are
- * deeper than the entry added here and keep deciding their own subtrees. */
-static int writable_from_above(const rs_ctx *ctx, csb_policy_evaluator *ev, const char *path) {
+ * it (PLACE_FROM_ABOVE): the deepest entry covering it is a write entry at
+ * a strict ancestor, and no protected-metadata rule already makes it
+ * read-only. A write entry at exactly `path` (the workspace is the home, a
+ * profile grants the home) is an explicit grant and is left alone
+ * (PLACE_GRANTED); write entries below `path` are deeper than the entry
+ * added here and keep deciding their own subtrees. */
+static int place_state(const rs_ctx *ctx, csb_policy_evaluator *ev, const char *path) {
   const csb_policy *p = ctx->policy;
   csb_verdict v;
   csb_policy_evaluator_access_for(ev, path, &v);
-  if (v.entry < 0 || v.reason == CSB_REASON_PROTECTED) return 0;
+  if (v.entry < 0 || v.reason == CSB_REASON_PROTECTED) return PLACE_KEEP;
   const csb_policy_entry *e = &p->entries[v.entry];
   /* With a deny glob matching `path` itself, its entries below may still
    * be writable through `e`: the reason is then the glob, the entry `e`. */
-  if (e->access != CSB_ACCESS_WRITE) return 0;
-  return !csb_spath_equal(ctx->style, e->path, path);
+  if (e->access != CSB_ACCESS_WRITE) return PLACE_KEEP;
+  return csb_spath_equal(ctx->style, e->path, path) ? PLACE_GRANTED : PLACE_FROM_ABOVE;
+}
+
+/* Where the place `path` leads through symlinks on this host, when that
+ * is another path (else NULL): a home that is a link into a writable root
+ * (`~/.codex` -> `~/dotfiles/codex`) is rewritten there, whatever covers
+ * the link's own path. A missing target counts: creating it creates the
+ * home. POSIX only (csb_path_leads_to_memo). */
+static char *place_target(const rs_ctx *ctx, const char *path) {
+  char *t = NULL;
+  if (ctx->style != CSB_PATH_POSIX || !csb_path_leads_to_memo(NULL, path, &t)) return NULL;
+  if (csb_spath_equal(ctx->style, t, path)) {
+    free(t);
+    return NULL;
+  }
+  return t;
 }
 
 /* A configuration file named on the command line, as an absolute path;
@@ -62,7 +80,7 @@ void rs_protect_config_homes(rs_ctx *ctx) {
    * narrowing it): the user asked for none, and protected metadata is not
    * enforced there either. */
   if (csb_policy_full_disk_write(p)) return;
-  protected_place places[7];
+  protected_place places[14];
   size_t n = 0;
   add_place(places, &n, ctx->csb_home_dir ? csb_xstrdup(ctx->csb_home_dir) : NULL, ":csb_home");
   add_place(places, &n, ctx->codex_home_dir ? csb_xstrdup(ctx->codex_home_dir) : NULL,
@@ -81,11 +99,18 @@ void rs_protect_config_homes(rs_ctx *ctx) {
   add_place(places, &n, ctx->codex_system_dir ? csb_xstrdup(ctx->codex_system_dir) : NULL, ":codex_system");
   /* Every place is judged against the policy as resolved, then the
    * entries are added: the result does not depend on their order. */
-  int protect[7] = {0};
-  size_t added = 0;
+  /* Then where each leads through symlinks, unless the place itself is
+   * granted explicitly (the grant then holds wherever it leads). */
+  int protect[14] = {0};
+  size_t added = 0, n_named = n;
   csb_policy_evaluator *ev = csb_policy_evaluator_new(p);
-  for (size_t i = 0; i < n; i++)
-    if ((protect[i] = writable_from_above(ctx, ev, places[i].path))) added++;
+  for (size_t i = 0; i < n_named; i++) {
+    int state = place_state(ctx, ev, places[i].path);
+    if ((protect[i] = state == PLACE_FROM_ABOVE)) added++;
+    if (state != PLACE_GRANTED) add_place(places, &n, place_target(ctx, places[i].path), places[i].origin);
+  }
+  for (size_t i = n_named; i < n; i++)
+    if ((protect[i] = place_state(ctx, ev, places[i].path) == PLACE_FROM_ABOVE)) added++;
   csb_policy_evaluator_free(ev);
   for (size_t i = 0; i < n; i++) {
     if (protect[i]) csb_policy_add_entry(p, places[i].path, CSB_ACCESS_READ, places[i].origin, 0, 0);

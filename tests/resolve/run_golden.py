@@ -9,7 +9,7 @@ Each case is one file, cases/NAME.case:
     cwd: repo                         (relative to $ROOT; default "repo"; a \\xNN is
                                        that byte, and the directory is created)
     (in env: values too, a \\xNN is that byte; VAR=<unset> unsets VAR, and
-                                       with HOME unset $PWHOME is the user
+                                       with HOME unset or relative $PWHOME is the user
                                        database's home, in args and outputs)
     --- file home/.csb/config.toml    (a file and its content, up to the next ---)
     default_permissions = ":workspace"
@@ -99,8 +99,10 @@ def run_case(binary, header, sections):
             else:
                 env[key] = unescape_bytes(val.replace("$ROOT", root))
         golden.with_sanitizer_env(env)
-        # With HOME unset, the home is the user database's: $PWHOME.
-        pwhome, wrap = user_database(root) if "HOME" not in env else (None, [])
+        # With HOME unset (or not absolute), the home is the user
+        # database's: $PWHOME.
+        no_home = not env.get("HOME", "").startswith("/")
+        pwhome, wrap = user_database(root) if no_home else (None, [])
         args = [a.replace("$ROOT", root) for a in shlex.split(header["args"])]
         if pwhome:
             args = [a.replace("$PWHOME", pwhome) for a in args]

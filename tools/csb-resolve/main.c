@@ -107,14 +107,14 @@ static char *env_set(const char *name) {
   return v;
 }
 
-/* When HOME is unset or empty: the user database's home (NULL when there
- * is none or it is not absolute). No user layer is read and `~` is not
- * expanded then, but a later session started with HOME set (or by
- * upstream's home_dir, which falls back to this one) reads its homes
- * there, so they are protected as the configuration homes. */
+/* When HOME is unset, empty or not absolute: the user database's home
+ * (NULL when there is none or it is not absolute). No user layer is read
+ * and `~` is not expanded then, but a later session started with HOME set
+ * (or by upstream's home_dir, which falls back to this one) reads its
+ * homes there, so they are protected as the configuration homes. */
 static char *passwd_home(const rs_ctx *ctx) {
   char *v = env_set("HOME");
-  int set = v != NULL;
+  int set = v != NULL && csb_spath_is_absolute(ctx->style, v);
   free(v);
   char *home = set ? NULL : csb_os_user_db_home();
   char *norm = home ? csb_spath_normalize(ctx->style, home) : NULL;

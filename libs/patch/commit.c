@@ -1005,12 +1005,16 @@ static int artifact_kind(char kind) {
   return kind == 'p' ? K_POINTER : kind == 't' ? K_TEMP : kind == 'r' ? K_RESTORE : 0;
 }
 
-/* dir pinned at its canonical path (-1 when it cannot be). */
-static int pin_canonical(const char *dir) {
-  char *canon = NULL;
+/* dir pinned at its canonical path, which *canon receives (caller frees;
+ * NULL and -1 when it cannot be pinned). */
+static int pin_canonical(const char *dir, char **canon) {
   csb_error ce;
-  int fd = pfs_canonical_existing_prefix(dir, &canon, &ce) ? pfs_dir_pin(canon) : -1;
-  free(canon);
+  *canon = NULL;
+  int fd = pfs_canonical_existing_prefix(dir, canon, &ce) ? pfs_dir_pin(*canon) : -1;
+  if (fd < 0) {
+    free(*canon);
+    *canon = NULL;
+  }
   return fd;
 }
 
@@ -1021,6 +1025,7 @@ static int recover_dir(const char *dir, csb_patch_check_fn check, void *ctx,
                        csb_patch_pending *sim, csb_patch_pending *done, int *found,
                        csb_error *err) {
   int dfd = -2; /* dir pinned once something is to be removed from it */
+  char *cdir = NULL; /* the canonical path it was pinned at */
   csb_strv all;
   csb_strv_init(&all);
   const char *dreal = csb_patch_i_pend_where(sim, dir);
@@ -1093,10 +1098,16 @@ static int recover_dir(const char *dir, csb_patch_check_fn check, void *ctx,
           if (csb_patch_i_pend_lstat(sim, full, &ast) == 0 && (kind_of(ast.st_mode) & want))
             (void)csb_patch_i_pend_unlink(sim, full);
         } else if (!sim && allowed(check, ctx, full)) {
-          if (dfd == -2) dfd = pin_canonical(dir);
-          if (dfd >= 0 && pfs_lstat_in(dfd, full, names.items[k], &ast) == 0 &&
-              (kind_of(ast.st_mode) & want))
-            (void)pfs_unlink_in(dfd, full, names.items[k]);
+          if (dfd == -2) dfd = pin_canonical(dir, &cdir);
+          /* The check holds for the directory the name is removed from:
+           * the one pinned, at its canonical path (not where dir leads
+           * through a symlink, nor where it was swapped for one since
+           * it was listed and checked). */
+          char *cfull = dfd >= 0 ? csb_spath_join(PFS_STYLE, cdir, names.items[k]) : NULL;
+          if (cfull && allowed(check, ctx, cfull) &&
+              pfs_lstat_in(dfd, cfull, names.items[k], &ast) == 0 && (kind_of(ast.st_mode) & want))
+            (void)pfs_unlink_in(dfd, cfull, names.items[k]);
+          free(cfull);
         }
         free(full);
       }
@@ -1108,6 +1119,7 @@ static int recover_dir(const char *dir, csb_patch_check_fn check, void *ctx,
   csb_strv_free(&ids);
   csb_strv_free(&names);
   if (dfd >= 0) pfs_dir_unpin(dfd);
+  free(cdir);
   return ok;
 }
 

@@ -1266,6 +1266,50 @@ TEST_F(Tree, RecoveryRefusesForeignPaths) {
   EXPECT_NE(stat("/etc/evil.conf", &st), 0);
 }
 
+// A check that allows only paths below `inside`, and once it has allowed
+// `at` calls, has `dir` moved aside and made a symlink to `to` (a process
+// racing the scan of a directory for leftovers).
+struct SwapInside {
+  std::string inside, dir, to;
+  int calls = 0, at = 1;
+};
+
+static int swap_inside(void *ctx, const char *spelling, const char *abs, csb_error *err) {
+  SwapInside *s = static_cast<SwapInside *>(ctx);
+  if (!deny_outside(&s->inside, spelling, abs, err)) return 0;
+  if (++s->calls == s->at) {
+    EXPECT_EQ(rename(s->dir.c_str(), (s->dir + ".orig").c_str()), 0);
+    EXPECT_EQ(symlink(s->to.c_str(), s->dir.c_str()), 0);
+  }
+  return 1;
+}
+
+// The scan removes a leftover without a journal only in the directory
+// whose path the check allowed: a directory swapped for a symlink to one
+// outside after that check, or named through a symlink that leads
+// outside, does not make it remove a file of that name there.
+TEST_F(Tree, RecoveryScanRemovesNothingOutside) {
+  const std::string name = ".csb-applypatch-5-00000000000000ee.t0";
+  for (int swapped : {1, 0}) {
+    std::string sub = swapped ? "race" : "link";
+    Write(sub + "/in/d/" + name, "left over\n");
+    Write(sub + "/out/" + name, "not ours to remove\n");
+    SwapInside s;
+    s.inside = root + "/" + sub + "/in";
+    s.dir = s.inside + "/d";
+    s.to = root + "/" + sub + "/out";
+    s.at = swapped ? 1 : 0;
+    std::string scanned = s.dir;
+    if (!swapped) {
+      scanned = s.inside + "/ln";
+      ASSERT_EQ(symlink(s.to.c_str(), scanned.c_str()), 0);
+    }
+    csb_error err;
+    EXPECT_TRUE(csb_patch_recover_dir(scanned.c_str(), swap_inside, &s, &err)) << err.msg;
+    EXPECT_EQ(Read(sub + "/out/" + name), "not ours to remove\n") << sub;
+  }
+}
+
 // The summary lines and new contents of a plan of `patch` (given pd: over
 // the recovery it records), or "error KIND: MESSAGE".
 std::string PlanOutcome(const std::string &root, const std::string &patch,

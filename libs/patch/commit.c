@@ -73,9 +73,15 @@ typedef struct tx_op {
   size_t n_pieces;
   csb_patch_piece whole;
   mode_t mode;
+  /* The new file's owner and group: those of the file whose mode and
+   * attributes it carries (the file replaced, or a move's source). */
   uid_t uid;
   gid_t gid;
   int chown; /* 1: owner and group (root), 2: the group, best effort */
+  /* The same for the restore copy: the original's. */
+  uid_t orig_uid;
+  gid_t orig_gid;
+  int orig_chown;
   /* progress */
   /* the original, for rolling back after the commit point */
   const char *orig_data;
@@ -1217,12 +1223,12 @@ static int write_pieces(int fd, const csb_patch_piece *pc, size_t n) {
   }
 }
 
-/* Gives a new file the owner of the file it replaces (see tx_op.chown):
- * 0 with errno on failure, but for a change the user may not make (EPERM)
- * and for a group, which is only attempted. */
-static int set_owner(int fd, const tx_op *o) {
-  if (!o->chown) return 1;
-  if (pfs_fchown(fd, o->uid, o->gid) == 0 || o->chown == 2 || errno == EPERM) return 1;
+/* Gives a new file an owner and group (how: see tx_op.chown): 0 with
+ * errno on failure, but for a change the user may not make (EPERM) and
+ * for a group, which is only attempted. */
+static int set_owner(int fd, int how, uid_t uid, gid_t gid) {
+  if (!how) return 1;
+  if (pfs_fchown(fd, uid, gid) == 0 || how == 2 || errno == EPERM) return 1;
   return 0;
 }
 
@@ -1285,7 +1291,7 @@ static int write_temp(tx *t, tx_op *o) {
        * set-group-ID bits, which the mode then restores; then the
        * extended attributes and ACLs (an ACL sets the group bits, which
        * the mode, consistent with it, sets again). */
-      !set_owner(fd, o) ||
+      !set_owner(fd, o->chown, o->uid, o->gid) ||
       (new_attrs(o)->len && (!step(t) || !set_attrs(fd, new_attrs(o)))) ||
       pfs_fchmod(fd, o->mode & 07777) != 0 ||
       (t->fsync_each && (!step(t) || sync_fd(fd, 0) != 0)))
@@ -1537,7 +1543,8 @@ static int write_restore(tx *t, tx_op *o, csb_buf *why) {
     fd = pfs_open_in(o->dfd, rp, base_of(rp), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                      0600);
     ok = fd >= 0 && csb_write_all(fd, o->orig_data ? o->orig_data : "", o->orig_len) &&
-         set_owner(fd, o) && set_attrs(fd, &o->orig_attrs) &&
+         set_owner(fd, o->orig_chown, o->orig_uid, o->orig_gid) &&
+         set_attrs(fd, &o->orig_attrs) &&
          pfs_fchmod(fd, o->orig_mode & 07777) == 0;
   }
   if (!ok) csb_buf_printf(why, "cannot restore %s: %s", o->target, strerror(errno));
@@ -1562,6 +1569,26 @@ static int write_restore(tx *t, tx_op *o, csb_buf *why) {
   if (fd >= 0) close(fd);
   free(rp);
   return ok;
+}
+
+/* How a file made in place of (or from) the file `from` (NULL: none) is
+ * given its owner (see tx_op.chown): as root, its owner and group (but
+ * root's own, which it has); else its group, which a user may set to any
+ * group of theirs (a file shared with a group stays shared); the owner
+ * cannot change. */
+static void owner_to_keep(const csb_patch_entity *from, int as_root, int *how, uid_t *uid,
+                          gid_t *gid) {
+  *how = 0;
+  if (!from) return;
+  if (as_root && (from->orig_uid != 0 || from->orig_gid != 0)) {
+    *how = 1;
+    *uid = from->orig_uid;
+    *gid = from->orig_gid;
+  } else if (!as_root) {
+    *how = 2;
+    *uid = (uid_t)-1;
+    *gid = from->orig_gid;
+  }
 }
 
 /* What commit() goes through: the whole transaction (csb_patch_commit);
@@ -1614,17 +1641,14 @@ static int commit(csb_patch_plan *pl, const csb_patch_commit_opts *opts, commit_
       o->attrs_dev = src->orig_dev;
       o->attrs_ino = src->orig_ino;
     }
-    if (e->orig_exists && as_root && (e->orig_uid != 0 || e->orig_gid != 0)) {
-      o->chown = 1;
-      o->uid = e->orig_uid;
-      o->gid = e->orig_gid;
-    } else if (e->orig_exists && !as_root) {
-      /* The group, which a user may set to any group of theirs (a file
-       * shared with a group stays shared); the owner cannot change. */
-      o->chown = 2;
-      o->uid = (uid_t)-1;
-      o->gid = e->orig_gid;
-    }
+    /* A moved file's owner and group are its source's, as its mode is
+     * (a file private to them is not handed to the owner or group of the
+     * file it replaces); else those of the file replaced. */
+    const csb_patch_entity *own = e->exists && e->attrs_from != SIZE_MAX ? &pl->ents[e->attrs_from]
+                                  : e->orig_exists                   ? e
+                                                                     : NULL;
+    owner_to_keep(own, as_root, &o->chown, &o->uid, &o->gid);
+    owner_to_keep(e->orig_exists ? e : NULL, as_root, &o->orig_chown, &o->orig_uid, &o->orig_gid);
   }
   if (t.n_ops == 0) {
     tx_free(&t);

@@ -212,14 +212,18 @@ static int setup_env(rs_ctx *ctx, const char *cd, const char *codex_home_flag) {
 }
 
 /* Codex-home mode: `$CODEX_HOME/memories` is an internal write root when
- * the policy projects to legacy workspace-write (reference §3.1). */
+ * the policy projects to legacy workspace-write (reference §3.1), unless
+ * a deny rule of the configuration covers it (upstream adds it anyway,
+ * which reopens a Codex home the profile denies: its memories). */
 static void add_internal_root(rs_ctx *ctx) {
   csb_policy *p = ctx->policy;
   if (!ctx->codex_mode || p->legacy.type != CSB_LEGACY_WORKSPACE_WRITE) return;
   char *mem = rs_join(ctx, ctx->user_home_dir, "memories");
   csb_verdict v;
   csb_policy_access_for(p, mem, &v);
-  if (!v.can_write) {
+  int denied = v.reason == CSB_REASON_DENY_GLOB ||
+               (v.reason == CSB_REASON_ENTRY && v.entry >= 0 && p->entries[v.entry].access == CSB_ACCESS_DENY);
+  if (!v.can_write && !denied) {
     csb_policy_add_entry(p, mem, CSB_ACCESS_WRITE, "internal:memories", 1, 1);
     csb_policy_canonicalize(p);
     csb_policy_compute_legacy(p, ctx->want_landlock);

@@ -263,6 +263,7 @@ static inline int pfs_lstat_in(int dfd, const char *path, const char *name, stru
 #include <sys/uio.h>
 #if defined(__linux__)
 #include <linux/capability.h>
+#include <sys/random.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
 #endif
@@ -410,8 +411,15 @@ static inline int pfs_list(const char *dir, csb_strv *names) {
   closedir(d);
   return 1;
 }
-/* Random bytes for transaction names (the clock when /dev/urandom fails). */
+/* Random bytes for transaction names: getrandom(2), which needs no
+ * descriptor and no /dev (a chroot, a minimal container); /dev/urandom on
+ * kernels without it; the clock when both fail (the names are then
+ * guessable, which costs a collision's clean failure, never a file: every
+ * artifact is created O_EXCL | O_NOFOLLOW). */
 static inline void pfs_random(unsigned char *buf, size_t n) {
+#if defined(__linux__)
+  if (getrandom(buf, n, GRND_NONBLOCK) == (ssize_t)n) return;
+#endif
   int fd = openat(AT_FDCWD, "/dev/urandom", O_RDONLY | O_CLOEXEC);
   int got = 0;
   if (fd >= 0) {

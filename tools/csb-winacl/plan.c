@@ -153,15 +153,6 @@ static int ps_has_key(const pathset *s, const char *key) {
   return 0;
 }
 
-/* Whether `path` was added to s (before ps_finish; a linear scan). */
-static int ps_holds(const pathset *s, const char *path) {
-  char *key = csb_winpath_key(path);
-  int found = 0;
-  for (size_t i = 0; key != NULL && i < s->n && !found; i++) found = strcmp(s->v[i].key, key) == 0;
-  free(key);
-  return found;
-}
-
 static void ps_free(pathset *s) {
   for (size_t i = 0; i < s->n; i++) {
     free(s->v[i].key);
@@ -169,6 +160,52 @@ static void ps_free(pathset *s) {
   }
   free(s->v);
   memset(s, 0, sizeof(*s));
+}
+
+/* Folded keys of paths, each with a number (an entry's index), sorted by
+ * key and then number: which paths equal a given one, in number order, in
+ * logarithmic time (a policy may hold many thousand entries). */
+typedef struct kindex {
+  kpath *v; /* key and seq (the number) only */
+  size_t n, cap;
+} kindex;
+
+static void ki_add(kindex *x, const char *path, size_t num) {
+  char *key = csb_winpath_key(path);
+  if (key == NULL) return;
+  x->v = csb_xgrow(x->v, &x->cap, x->n + 1, sizeof(*x->v));
+  x->v[x->n++] = (kpath){key, NULL, num, 0};
+}
+
+static void ki_finish(kindex *x) {
+  if (x->n > 1) qsort(x->v, x->n, sizeof(*x->v), kp_cmp);
+}
+
+/* The first position whose key is not below `key`. */
+static size_t ki_lower(const kindex *x, const char *key) {
+  size_t lo = 0, hi = x->n;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (strcmp(x->v[mid].key, key) < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+static int ki_has(const kindex *x, const char *path) {
+  char *key = csb_winpath_key(path);
+  size_t at = key != NULL ? ki_lower(x, key) : x->n;
+  int found = at < x->n && strcmp(x->v[at].key, key) == 0;
+  free(key);
+  return found;
+}
+
+static void ki_free(kindex *x) {
+  for (size_t i = 0; i < x->n; i++) free(x->v[i].key);
+  free(x->v);
+  memset(x, 0, sizeof(*x));
 }
 
 /* ---- planner state ----------------------------------------------------------- */
@@ -190,6 +227,8 @@ typedef struct planner {
   csb_policy_probe probe;
   csb_policy_view *v;
   char **entry_eff; /* effective path per entry */
+  kindex deny_eff;    /* deny entries by effective path */
+  kindex explicit_ro; /* non-write entries not skip_if_missing, as written and effective */
   char *cwd_canon;
   char *cwd_key;
   char *home;       /* csb home, normalised */
@@ -206,6 +245,8 @@ typedef struct planner {
   pathset deny_read;    /* flag: materialise */
   pathset read_roots;
   csb_strv mkdir;       /* "for\tpath", in application order */
+  csb_strv mkdir_keys;  /* their keys, hashed in mkdir_set */
+  csb_spath_set mkdir_set;
   csb_strv notes;
   cJSON *glob_summaries;
   /* capability SID record */
@@ -297,10 +338,7 @@ static int exists(planner *P, const char *path) { return wfs_lkind(P->fs, path) 
 
 static void add_mkdir(planner *P, const char *what, const char *path) {
   if (exists(P, path)) return;
-  for (size_t i = 0; i < P->mkdir.len; i++) {
-    const char *tab = strchr(P->mkdir.items[i], '\t');
-    if (tab && same_path(tab + 1, path)) return;
-  }
+  if (!csb_spath_set_add_owned(&P->mkdir_set, key_of(path))) return;
   csb_strv_pushf(&P->mkdir, "%s\t%s", what, path);
 }
 
@@ -1057,12 +1095,7 @@ static int plan_write_roots(planner *P) {
 /* ---- carve-outs ------------------------------------------------------------------- */
 
 static int explicit_entry_at(planner *P, const char *path) {
-  for (size_t i = 0; i < P->p->n_entries; i++) {
-    const csb_policy_entry *e = &P->p->entries[i];
-    if (e->access == CSB_ACCESS_WRITE || e->skip_if_missing) continue;
-    if (same_path(e->path, path) || same_path(P->entry_eff[i], path)) return 1;
-  }
-  return 0;
+  return ki_has(&P->explicit_ro, path);
 }
 
 /* 1 when `path` is one of the protected names directly below `root`. */
@@ -1189,9 +1222,18 @@ static int plan_deny_write(planner *P) {
 /* 1 when `path` is or lies below a carve-out (its DENY_WRITE, inherited,
  * already denies DELETE). */
 static int under_deny_write(planner *P, const char *path) {
-  for (size_t i = 0; i < P->deny_write.n; i++)
-    if (under(P->deny_write.v[i].path, path)) return 1;
-  return 0;
+  char *key = key_of(path);
+  int hit = 0;
+  /* The key and each of its ancestors' keys ("c:", "c:/a", "c:/a/b"). */
+  for (size_t n = strlen(key); !hit && n > 0; n--) {
+    if (key[n] != '\0' && key[n] != '/') continue;
+    char c = key[n];
+    key[n] = '\0';
+    hit = ps_has_key(&P->deny_write, key);
+    key[n] = c;
+  }
+  free(key);
+  return hit;
 }
 
 /* The directories above each carve-out that a write root lets the command
@@ -1203,7 +1245,13 @@ static int under_deny_write(planner *P, const char *path) {
  * deleted and replaced by a directory. A directory below another carve-out
  * needs nothing of its own. */
 static int plan_ancestors(planner *P) {
-  for (size_t i = 0; i < P->deny_write.n; i++) {
+  /* Keys of the ancestors added, hashed: a walk stops at one. */
+  csb_strv seen;
+  csb_strv_init(&seen);
+  csb_spath_set seen_set;
+  csb_spath_set_init(&seen_set, CSB_PATH_POSIX, 1, &seen);
+  int rc = 0;
+  for (size_t i = 0; i < P->deny_write.n && rc == 0; i++) {
     const char *s = P->deny_write.v[i].path;
     /* A carve-out that is itself a link gets its DENY_WRITE on the target
      * (set through the link's name); the link inherits DELETE from the
@@ -1217,27 +1265,27 @@ static int plan_ancestors(planner *P) {
     free(parent);
     if (link) {
       char *rule = csb_xasprintf("read-only path `%s` is a link inside a writable root", s);
-      return verdict_owned(P,
-                           csb_xstrdup("the sandboxed command could replace the link with a "
-                                       "writable file or directory; refusing to run unsandboxed"),
-                           rule, "name the link's target in the policy, or replace the link with "
-                                 "what it leads to");
+      rc = verdict_owned(P,
+                         csb_xstrdup("the sandboxed command could replace the link with a "
+                                     "writable file or directory; refusing to run unsandboxed"),
+                         rule, "name the link's target in the policy, or replace the link with "
+                               "what it leads to");
+      break;
     }
     char *a = csb_winpath_parent(s);
     /* (an ancestor added already was walked up from already) */
-    while (a != NULL && under_write_root(P, a, 1) && !under_deny_write(P, a) &&
-           !ps_holds(&P->ancestors, a)) {
+    while (a != NULL && under_write_root(P, a, 1) && !under_deny_write(P, a)) {
+      if (!csb_spath_set_add_owned(&seen_set, key_of(a))) break;
       if (wfs_lkind(P->fs, a) == WFS_LINK) {
         char *rule = csb_xasprintf("read-only path `%s` is reached through the link `%s` inside a "
                                    "writable root", s, a);
-        int rc = verdict(P,
-                         "the sandboxed command could replace the link with a directory and "
-                         "write the path there; refusing to run unsandboxed",
-                         rule, "name the link's target in the policy, or replace the link with a "
-                               "directory");
+        rc = verdict(P,
+                     "the sandboxed command could replace the link with a directory and "
+                     "write the path there; refusing to run unsandboxed",
+                     rule, "name the link's target in the policy, or replace the link with a "
+                           "directory");
         free(rule);
-        free(a);
-        return rc;
+        break;
       }
       ps_add(&P->ancestors, a, 0);
       char *up = csb_winpath_parent(a);
@@ -1246,8 +1294,10 @@ static int plan_ancestors(planner *P) {
     }
     free(a);
   }
-  ps_finish(&P->ancestors);
-  return 0;
+  csb_spath_set_free(&seen_set);
+  csb_strv_free(&seen);
+  if (rc == 0) ps_finish(&P->ancestors);
+  return rc;
 }
 
 /* A deny glob denies writes too (docs/policy.md, evaluation rule 3), but
@@ -1286,9 +1336,11 @@ static int plan_deny_read(planner *P) {
     const char *u = v->unreadable_roots.items[i];
     csb_strv cands;
     csb_strv_init(&cands);
-    for (size_t e = 0; e < p->n_entries; e++)
-      if (p->entries[e].access == CSB_ACCESS_DENY && same_path(P->entry_eff[e], u))
-        csb_strv_push(&cands, p->entries[e].path);
+    char *ukey = key_of(u);
+    for (size_t at = ki_lower(&P->deny_eff, ukey);
+         at < P->deny_eff.n && strcmp(P->deny_eff.v[at].key, ukey) == 0; at++)
+      csb_strv_push(&cands, p->entries[P->deny_eff.v[at].seq].path);
+    free(ukey);
     csb_strv_push(&cands, u);
     for (size_t c = 0; c < cands.len; c++) {
       const char *path = cands.items[c];
@@ -2027,8 +2079,17 @@ static int build(planner *P, cJSON **out) {
   csb_policy_set_probe(P->p, &P->probe);
   if (!csb_policy_view_build(P->p, &P->v, P->err)) return CSB_EXIT_INTERNAL;
   P->entry_eff = csb_xcalloc(P->p->n_entries ? P->p->n_entries : 1, sizeof(char *));
-  for (size_t i = 0; i < P->p->n_entries; i++)
-    P->entry_eff[i] = wfs_effective(P->fs, P->p->entries[i].path);
+  for (size_t i = 0; i < P->p->n_entries; i++) {
+    const csb_policy_entry *e = &P->p->entries[i];
+    P->entry_eff[i] = wfs_effective(P->fs, e->path);
+    if (e->access == CSB_ACCESS_DENY) ki_add(&P->deny_eff, P->entry_eff[i], i);
+    if (e->access != CSB_ACCESS_WRITE && !e->skip_if_missing) {
+      ki_add(&P->explicit_ro, e->path, i);
+      ki_add(&P->explicit_ro, P->entry_eff[i], i);
+    }
+  }
+  ki_finish(&P->deny_eff);
+  ki_finish(&P->explicit_ro);
   P->cwd_canon = canonical_or_self(P, P->p->cwd);
   P->cwd_key = key_of(P->cwd_canon);
   P->home = csb_winpath_normalize(P->o->csb_home);
@@ -2141,11 +2202,15 @@ int wa_plan(const csb_policy *p, wfs *fs, const wa_opts *o, cJSON **out, csb_err
   P.elevated = o->backend == WA_ELEVATED;
   P.backend = wa_backend_name(o->backend);
   csb_strv_init(&P.mkdir);
+  csb_strv_init(&P.mkdir_keys);
+  csb_spath_set_init(&P.mkdir_set, CSB_PATH_POSIX, 1, &P.mkdir_keys);
   csb_strv_init(&P.notes);
   int rc = build(&P, out);
   if (P.entry_eff != NULL)
     for (size_t i = 0; i < P.p->n_entries; i++) free(P.entry_eff[i]);
   free(P.entry_eff);
+  ki_free(&P.deny_eff);
+  ki_free(&P.explicit_ro);
   for (size_t i = 0; i < P.n_roots; i++) {
     free(P.roots[i].path);
     free(P.roots[i].key);
@@ -2158,6 +2223,8 @@ int wa_plan(const csb_policy *p, wfs *fs, const wa_opts *o, cJSON **out, csb_err
   ps_free(&P.deny_read);
   ps_free(&P.read_roots);
   csb_strv_free(&P.mkdir);
+  csb_spath_set_free(&P.mkdir_set);
+  csb_strv_free(&P.mkdir_keys);
   csb_strv_free(&P.notes);
   cJSON_Delete(P.glob_summaries);
   cJSON_Delete(P.cap_record);

@@ -3745,6 +3745,41 @@ def bwrap_planted_in_cwd_is_skipped(t):
 
 
 @case
+def bwrap_planted_in_a_writable_root_is_skipped(t):
+    """A bwrap on PATH where the policy lets the command write (another
+    writable root than the working directory), or reached through a
+    symlink it could retarget there, is never run, not even asked --help:
+    a run under this policy could have planted it, and csb-bwrap runs
+    bubblewrap unconfined. One below a read-only carve-out of that root is
+    used."""
+    if CODEX:
+        raise Skip("csb command line")
+    tools = os.path.join(t.base, "tools")
+    fake, log = logging_bwrap(t, "tools/bin")
+    real, real_log = logging_bwrap(t, "outside/bin")
+    os.symlink(os.path.dirname(real), os.path.join(tools, "link"))
+    kept, kept_log = logging_bwrap(t, "tools/ro/bin")
+    t.policy([("/", "read"), (t.ws, "write"), (tools, "write"), (os.path.join(tools, "ro"), "read")])
+    for d in (os.path.dirname(fake), os.path.join(tools, "link")):
+        env = {"PATH": d + ":/usr/bin:/bin"}
+        rc, out, err = t.sh("echo real-sandbox", env=env)
+        eq((rc, out), (0, "real-sandbox\n"), f"run with PATH {d} (stderr {err!r})")
+        rc, out, _ = t.run(["true"], extra=["--explain"], env=env)
+        eq(rc, 0)
+        contains(out, "backend: bubblewrap /usr/bin/bwrap (PATH)")
+    eq(os.path.exists(log), False, "the bwrap planted in a writable root was run")
+    eq(os.path.exists(real_log), False, "the bwrap behind a symlink in a writable root was run")
+    rc, out, err = t.sh(f"touch {t.ws}/ran", env={"PATH": os.path.dirname(fake)})
+    eq(rc, 69, f"status (stderr {err!r})")
+    contains(err, f"skipped {fake} (the sandboxed command could replace {tools}/bin: a run under this policy could "
+             "have put it there)")
+    eq(t.exists("ws/ran"), False, "command ran")
+    rc, out, err = t.run(["true"], extra=["--explain"], env={"PATH": os.path.dirname(kept) + ":/usr/bin:/bin"})
+    eq(rc, 0, f"status (stderr {err!r})")
+    contains(out, f"backend: bubblewrap {kept} (PATH)")
+
+
+@case
 def path_bwrap_without_the_needed_flags_is_skipped(t):
     """The first bwrap on PATH lacks --perms and --as-pid-1 (older than
     0.5): the next one is used."""

@@ -1,8 +1,9 @@
 /* bwrap_find.c - choosing the bubblewrap binary.
  *
  * Order: --bwrap PATH; the first `bwrap` on PATH that is not inside the
- * working directory (a repository cannot plant its own) and supports the
- * flags we need; the bundled ../libexec/csb/bwrap next to our own binary,
+ * working directory (a repository cannot plant its own), that the
+ * policy's sandbox could not have put there (see planted_by_command) and
+ * that supports the flags we need; the bundled ../libexec/csb/bwrap next to our own binary,
  * whose SHA-256 must equal the digest baked in at build time and which is
  * executed through the very descriptor that was hashed. Otherwise fail
  * closed with a diagnosis.
@@ -313,7 +314,93 @@ fail:
   return 0;
 }
 
-int bw_bwrap_find(const char *override, const char *cwd, bw_bwrap *out, csb_error *err) {
+/* Whether the caller's permissions, which the sandboxed command shares
+ * (same user and groups; run by root, the owner's rights without
+ * capabilities), let it change `path`: write the file, or add, remove and
+ * rename entries of the directory (as its owner it could chmod it). */
+static int caller_may_change(const char *path, int is_dir) {
+  struct stat st;
+  return (lstat(path, &st) == 0 && st.st_uid == geteuid()) ||
+         faccessat(AT_FDCWD, path, is_dir ? W_OK | X_OK : W_OK, AT_EACCESS) == 0;
+}
+
+/* The first component of the absolute `path` (itself included, "/"
+ * excluded) that the sandboxed command could replace, or NULL: the policy
+ * lets it write both the component (no read-only carve-out or protected
+ * name, which are mounts that cannot be renamed) and the directory
+ * holding it, and the caller's permissions let it change that directory;
+ * or `path` is a file it may write and the caller's permissions let it
+ * rewrite. A run under the policy could then have put another file there
+ * (a bwrap csb-bwrap would run unconfined), or a symlink on the way to
+ * one. */
+static char *command_could_replace(csb_policy_evaluator *ev, const char *path) {
+  char *n = csb_path_normalize(path);
+  csb_verdict v;
+  csb_policy_evaluator_access_for(ev, "/", &v);
+  int parent_writable = v.can_write;
+  char *hit = NULL;
+  for (char *end = n + 1; *end && !hit;) {
+    char *slash = strchr(end, '/');
+    if (slash) *slash = 0;
+    csb_policy_evaluator_access_for(ev, n, &v);
+    if (v.can_write) {
+      char *par = csb_path_parent(n);
+      if ((parent_writable && par && caller_may_change(par, 1)) || (!slash && caller_may_change(n, 0)))
+        hit = csb_xstrdup(n);
+      free(par);
+    }
+    parent_writable = v.can_write;
+    if (!slash) break;
+    *slash = '/';
+    end = slash + 1;
+  }
+  free(n);
+  return hit;
+}
+
+/* Where a sandbox under policy `p` could have planted the candidate
+ * `cand` (its path as PATH spells it), or NULL: the candidate as
+ * spelled, each symlink followed on the way to it, and the file it
+ * leads to are all out of the command's reach. Skipping such a candidate
+ * protects something only while csb-bwrap's own binary is out of that
+ * reach too: where the command could replace it (full disk write; a
+ * writable `/` run by root, who owns /usr), it could replace the next
+ * run's launcher as well, and every candidate is taken as it is.
+ * `*self` caches that answer (-1: not asked yet). */
+static char *planted_by_command(const csb_policy *p, csb_policy_evaluator **ev, int *self, const char *cand,
+                                const char *canon) {
+  if (!p || csb_policy_full_disk_write(p) || *self == 1) return NULL;
+  if (!*ev) *ev = csb_policy_evaluator_new(p);
+  char *hit = command_could_replace(*ev, cand);
+  if (!hit) hit = command_could_replace(*ev, canon);
+  char *resolved = NULL;
+  csb_path_link *links = NULL;
+  size_t n_links = 0;
+  if (!hit && csb_path_resolve_links(cand, &resolved, &links, &n_links, NULL)) {
+    for (size_t i = 0; !hit && i < n_links; i++) hit = command_could_replace(*ev, links[i].path);
+    csb_path_links_free(links, n_links);
+    free(resolved);
+  }
+  if (hit && *self < 0) {
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    char *own = NULL;
+    if (n > 0) {
+      exe[n] = 0;
+      own = command_could_replace(*ev, exe);
+    }
+    *self = own != NULL;
+    free(own);
+  }
+  if (hit && *self == 1) {
+    free(hit);
+    hit = NULL;
+  }
+  return hit;
+}
+
+int bw_bwrap_find(const char *override, const char *cwd, const csb_policy *p, bw_bwrap *out,
+                  csb_error *err) {
   memset(out, 0, sizeof *out);
   out->exec_fd = -1;
   csb_error why;
@@ -332,6 +419,8 @@ int bw_bwrap_find(const char *override, const char *cwd, bw_bwrap *out, csb_erro
   const char *path_env = getenv("PATH");
   csb_strv seen; /* candidates looked at: a directory PATH names twice is looked at once */
   csb_strv_init(&seen);
+  csb_policy_evaluator *ev = NULL; /* made for the first candidate that exists */
+  int self_replaceable = -1;
   if (path_env && *path_env) {
     char *copy = csb_xstrdup(path_env);
     char *save = NULL;
@@ -357,6 +446,15 @@ int bw_bwrap_find(const char *override, const char *cwd, bw_bwrap *out, csb_erro
         free(cand);
         continue;
       }
+      char *planted = planted_by_command(p, &ev, &self_replaceable, cand, canon);
+      if (planted) {
+        csb_buf_printf(&notes, "; skipped %s (the sandboxed command could replace %s: a run under this "
+                               "policy could have put it there)", cand, planted);
+        free(planted);
+        free(canon);
+        free(cand);
+        continue;
+      }
       csb_error_clear(&why);
       if (try_candidate(canon, "PATH", out, &why)) {
         free(canon);
@@ -364,6 +462,7 @@ int bw_bwrap_find(const char *override, const char *cwd, bw_bwrap *out, csb_erro
         free(copy);
         csb_strv_free(&seen);
         csb_buf_free(&notes);
+        if (ev) csb_policy_evaluator_free(ev);
         return 1;
       }
       csb_buf_printf(&notes, "; skipped %s", why.msg);
@@ -373,6 +472,7 @@ int bw_bwrap_find(const char *override, const char *cwd, bw_bwrap *out, csb_erro
     free(copy);
   }
   csb_strv_free(&seen);
+  if (ev) csb_policy_evaluator_free(ev);
   char *tried = NULL;
   csb_error_clear(&why);
   if (try_bundled(out, &why, &tried)) {

@@ -68,8 +68,10 @@ typedef struct bw_bwrap {
 
 /* Finds bubblewrap. `override` is --bwrap (NULL when absent); `cwd` is the
  * canonical working directory (PATH entries under it are skipped unless it
- * is "/"). On failure err says what was tried and what to do. */
-int bw_bwrap_find(const char *override, const char *cwd, bw_bwrap *out,
+ * is "/"); PATH entries where a sandbox under `p` could have put a file
+ * (NULL: no policy) are skipped too. On failure err says what was tried
+ * and what to do. */
+int bw_bwrap_find(const char *override, const char *cwd, const csb_policy *p, bw_bwrap *out,
                   csb_error *err);
 void bw_bwrap_free(bw_bwrap *b);
 /* Parses `bwrap --help` text into the has_* flags (exposed for tests). */

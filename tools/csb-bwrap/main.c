@@ -943,7 +943,7 @@ static int run_bwrap(outer *o) {
   es.reg_why = &reg_why;
   csb_strv_init(&es.tail);
 
-  if (!bw_bwrap_find(o->bwrap_override, o->cwd, &pl.bw, &e)) {
+  if (!bw_bwrap_find(o->bwrap_override, o->cwd, o->p, &pl.bw, &e)) {
     rc = csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE, "%s", e.msg);
     goto out;
   }

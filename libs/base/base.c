@@ -415,13 +415,24 @@ int csb_read_fd(int fd, const char *name, size_t max_bytes, char **out,
 
 static int read_path(const char *path, size_t max_bytes, int head, char **out, size_t *len_out,
                      csb_error *err) {
-  int fd = csb_os_open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_BINARY, 0);
+  int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_BINARY;
+#ifdef O_NONBLOCK
+  /* The head of a file found in a tree someone else may change (a `.git`
+   * pointer file): a FIFO swapped in after the caller looked is refused
+   * below, not waited for until a writer comes. */
+  if (head) flags |= O_NONBLOCK;
+#endif
+  int fd = csb_os_open(path, flags, 0);
   if (fd < 0) return csb_error_set(err, "%s: cannot open: %s", path, strerror(errno));
   struct stat st;
   int have = fstat(fd, &st) == 0;
   if (have && S_ISDIR(st.st_mode)) {
     close(fd);
     return csb_error_set(err, "%s: is a directory", path);
+  }
+  if (head && !(have && S_ISREG(st.st_mode))) {
+    close(fd);
+    return csb_error_set(err, "%s: not a regular file", path);
   }
   size_t hint = have && S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size : 0;
   int ok = read_fd_sized(fd, path, max_bytes, hint, head, out, len_out, err);

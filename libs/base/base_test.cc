@@ -263,6 +263,36 @@ TEST_F(FileTest, HeadOfALargerFile) {
   EXPECT_NE(nullptr, strstr(err.msg, "cannot open")) << err.msg;
 }
 
+#if !defined(_WIN32)
+// A `.git` pointer file that a sandboxed command swapped for a FIFO after
+// the caller looked at it: refused at once, not waited for (csb-bwrap's
+// outer stage would otherwise hang while it plans, before the sandbox).
+TEST_F(FileTest, HeadOfAFifoIsRefusedWithoutWaiting) {
+  std::string fifo = dir_ + "/base_test_fifo";
+  unlink(fifo.c_str());
+  ASSERT_EQ(0, mkfifo(fifo.c_str(), 0600));
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    alarm(5);
+    char *out = nullptr;
+    size_t len = 0;
+    csb_error err;
+    int ok = csb_read_file_head(fifo.c_str(), 10, &out, &len, &err);
+    _exit(!ok && strstr(err.msg, "not a regular file") ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(pid, waitpid(pid, &status, 0));
+  unlink(fifo.c_str());
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      << (WIFSIGNALED(status) ? "waited for a writer" : "read a FIFO");
+  char *out = nullptr;
+  size_t len = 0;
+  csb_error err;
+  EXPECT_FALSE(csb_read_file_head("/dev/null", 10, &out, &len, &err));
+}
+#endif
+
 TEST_F(FileTest, SizesFromTheFileOrGrowing) {
   // Exactly the size, larger than a page, and a file that reports no size.
   for (size_t n : {size_t(1), size_t(4095), size_t(4096), size_t(70000), size_t(300000)}) {

@@ -170,9 +170,11 @@ int csb_read_file(const char *path, size_t max_bytes, char **out,
  * collide. */
 uint64_t csb_hash64(const void *p, size_t n, int fold_case);
 
-/* The first bytes of a file: all of it when it holds at most max_bytes,
- * else its first max_bytes (NUL-terminated; *len_out the length; caller
- * frees *out). Returns 1/0 with err naming the path. */
+/* The first bytes of a regular file: all of it when it holds at most
+ * max_bytes, else its first max_bytes (NUL-terminated; *len_out the
+ * length; caller frees *out). Returns 1/0 with err naming the path.
+ * Anything but a regular file is refused, a FIFO without waiting for a
+ * writer to open it. */
 int csb_read_file_head(const char *path, size_t max_bytes, char **out, size_t *len_out,
                        csb_error *err);
 /* Reads everything from fd. Same contract as csb_read_file. */

@@ -934,15 +934,6 @@ def deny_glob_cache_sees_every_change(t):
     t.write("ws/d0/a.env", "A")
     t.policy([("/", "read"), (t.ws, "write")], globs=[t.ws + "/**/*.env"])
     time.sleep(2.2)  # the cache trusts directories whose times are over two seconds old
-    if os.geteuid() != 0 and CODEX is None:
-        # A registry outside the places every run hides (XDG_RUNTIME_DIR
-        # elsewhere than /run/user/UID) holds no cache anyone trusts.
-        xdg = os.path.join(t.base, "xdg")
-        os.mkdir(xdg, 0o700)
-        for _ in range(2):
-            read, reused = glob_stats(t, env={"XDG_RUNTIME_DIR": xdg})
-            eq((read > 0, reused), (True, 0), "(read, reused) with the registry in %s" % xdg)
-        eq([n for n in os.listdir(os.path.join(xdg, "csb-bwrap")) if n.startswith("glob")], [], "cache files")
     t.env = cache_env()
     first = glob_stats(t)
     eq(first[1], 0, "directories reused by the first expansion")
@@ -974,6 +965,16 @@ def deny_glob_cache_sees_every_change(t):
     # --no-glob-cache reads every directory.
     read, reused = glob_stats(t, ("--no-glob-cache",))
     eq((read > 0, reused), (True, 0), "(read, reused) with --no-glob-cache")
+    if os.geteuid() != 0 and CODEX is None:
+        # XDG_RUNTIME_DIR elsewhere than /run/user/UID, a place no run in
+        # another environment hides, is not where the registry (and its
+        # cache) goes while /tmp/csb-bwrap-UID can be used.
+        xdg = os.path.join(t.base, "xdg")
+        os.mkdir(xdg, 0o700)
+        rc, _, err = t.run(["true"], env={"XDG_RUNTIME_DIR": xdg})
+        eq((rc, err), (0, ""), "a run with XDG_RUNTIME_DIR=%s" % xdg)
+        cand = os.path.join(xdg, "csb-bwrap")
+        eq(os.listdir(cand) if os.path.isdir(cand) else [], [], "%s (no lock, no cache files)" % cand)
 
 
 def fscrypt_ioctl(path, nr, arg):
@@ -1960,7 +1961,8 @@ def registry_dir(env=None):
     x = os.environ.get("XDG_RUNTIME_DIR", "")
     if env and "XDG_RUNTIME_DIR" in env:
         x = env["XDG_RUNTIME_DIR"] or ""
-    if x.startswith("/") and os.path.isdir(x) and os.stat(x).st_uid == os.geteuid():
+    # elsewhere than /run/user/UID it comes after /tmp's
+    if x == "/run/user/%d" % os.geteuid() and os.path.isdir(x) and os.stat(x).st_uid == os.geteuid():
         return os.path.join(x, "csb-bwrap")
     return "/tmp/csb-bwrap-%d" % os.geteuid()
 
@@ -2015,7 +2017,13 @@ def other_registry_candidates_are_hidden(t):
     st = os.lstat(other)
     eq((stat.S_ISDIR(st.st_mode), st.st_uid, stat.S_IMODE(st.st_mode)), (True, uid, 0o700), other)
     if uid != 0:
-        eq(os.listdir(os.path.join(env["XDG_RUNTIME_DIR"], "csb-bwrap")), ["lock"], "the registry in use")
+        # with XDG_RUNTIME_DIR elsewhere than /run/user/UID the registry in
+        # use is /tmp's; the other is only hidden (created if the sandbox
+        # could write there)
+        cand = os.path.join(env["XDG_RUNTIME_DIR"], "csb-bwrap")
+        eq(os.listdir(cand) if os.path.isdir(cand) else [], [], "the other candidate")
+        check_lock = os.path.exists(os.path.join(other, "lock"))
+        eq(check_lock, True, "the registry in use, %s, has its lock" % other)
 
 
 @case
@@ -2036,8 +2044,8 @@ def registry_candidate_behind_a_symlinked_root_is_hidden(t):
                         f"touch {xdg}/other && echo writable",
                         env={"XDG_RUNTIME_DIR": xdg})
     eq((rc, out, err), (0, "refused\nwritable\n", ""))
-    # (for a user other than root it is the registry in use: its lock)
-    eq(os.listdir(cand), [] if os.geteuid() == 0 else ["lock"], cand)
+    # (not the registry in use: that is /run/csb-bwrap or /tmp/csb-bwrap-UID)
+    eq(os.listdir(cand), [], cand)
     st = os.lstat(cand)
     eq((stat.S_ISDIR(st.st_mode), st.st_uid, stat.S_IMODE(st.st_mode)), (True, os.geteuid(), 0o700), cand)
 
@@ -2241,10 +2249,11 @@ def registry_removed_during_setup(t):
         env = {"XDG_RUNTIME_DIR": None}
         reg, seen = "/run/csb-bwrap", os.path.join(parent, "csb-bwrap")
     else:
-        parent = os.path.join(t.base, "a", "b", "xdg")
-        os.makedirs(parent, 0o700)
-        prefix, env = [], {"XDG_RUNTIME_DIR": parent}
-        reg = seen = os.path.join(parent, "csb-bwrap")
+        # (/tmp's: an $XDG_RUNTIME_DIR elsewhere than /run/user/UID comes
+        # after it)
+        parent = "/tmp"
+        prefix, env = [], {"XDG_RUNTIME_DIR": None}
+        reg = seen = "/tmp/csb-bwrap-%d" % os.geteuid()
 
     def run(name, swap, entries):
         w = fake_bwrap(t, name, f"umask 022; rm -rf {reg} {swap}\n")

@@ -950,6 +950,56 @@ TEST(Registry, OnlyStandardPlacesAreTrustedForCaches) {
   EXPECT_EQ(bw_registry_trusted(nullptr), 0);
 }
 
+// A registry no run hides ($XDG_RUNTIME_DIR elsewhere than /run/user/UID)
+// may hold records another run's command planted: the sweep acts on none
+// (here: a dead run's record naming an empty directory outside).
+TEST(Registry, SweepOfARegistryNoRunHidesRemovesNothing) {
+  char tmpl[] = "/tmp/csb-reg-test.XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  std::string base = tmpl, reg = base + "/xdg/csb-bwrap", victim = base + "/victim";
+  ASSERT_EQ(mkdir((base + "/xdg").c_str(), 0700), 0);
+  ASSERT_EQ(mkdir(reg.c_str(), 0700), 0);
+  ASSERT_EQ(mkdir(victim.c_str(), 0755), 0);
+  pid_t dead = fork();
+  ASSERT_GE(dead, 0);
+  if (dead == 0) _exit(0);
+  ASSERT_EQ(waitpid(dead, nullptr, 0), dead);
+  std::string rec = std::to_string(dead) + " d " + victim;
+  rec.push_back('\0');
+  int fd = open((reg + "/lock").c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(write(fd, rec.data(), rec.size()), (ssize_t)rec.size());
+  close(fd);
+  ASSERT_EQ(bw_registry_trusted(reg.c_str()), 0);
+  EXPECT_EQ(bw_registry_sweep(reg.c_str(), nullptr), 1);
+  struct stat st;
+  EXPECT_EQ(stat(victim.c_str(), &st), 0) << "the planted record's directory was removed";
+  std::string cmd = "rm -rf '" + base + "'";
+  (void)system(cmd.c_str());
+}
+
+// $XDG_RUNTIME_DIR elsewhere than /run/user/UID comes after /tmp's.
+TEST(Registry, RuntimeDirElsewhereComesLast) {
+  char tmpl[] = "/tmp/csb-xdg-test.XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const char *old = getenv("XDG_RUNTIME_DIR");
+  std::string saved = old ? old : "";
+  setenv("XDG_RUNTIME_DIR", tmpl, 1);
+  char *cand[BW_REGISTRY_MAX_CANDIDATES];
+  size_t n = bw_registry_candidates(cand, 0);
+  if (old) setenv("XDG_RUNTIME_DIR", saved.c_str(), 1);
+  else unsetenv("XDG_RUNTIME_DIR");
+  rmdir(tmpl);
+  unsigned u = (unsigned)geteuid();
+  std::vector<std::string> got(cand, cand + n);
+  for (size_t i = 0; i < n; i++) free(cand[i]);
+  std::vector<std::string> want;
+  if (u == 0) want.push_back("/run/csb-bwrap");
+  want.push_back("/tmp/csb-bwrap-" + std::to_string(u));
+  want.push_back(std::string(tmpl) + "/csb-bwrap");
+  EXPECT_EQ(got, want);
+}
+
 // ---- seccomp: the binary-tree layout decides as the chain does ---------------
 
 namespace seccomp_layout {

@@ -46,19 +46,28 @@
 
 static int ensure_dir(const char *dir, csb_error *err);
 
-/* Candidates, most private first: /run (root only), $XDG_RUNTIME_DIR,
- * then /tmp; with `hide_only`, also the usual runtime directory
- * /run/user/UID when $XDG_RUNTIME_DIR names another one (a later run from
- * a login session picks it). Fills `out` (at most BW_REGISTRY_MAX_CANDIDATES)
- * and returns how many. */
+/* Candidates: the places every run hides from its sandbox first (see
+ * bw_registry_trusted), most private first: /run (root only),
+ * $XDG_RUNTIME_DIR when it is /run/user/UID, /tmp; then
+ * $XDG_RUNTIME_DIR elsewhere, only for when another user holds /tmp's
+ * (a run in another environment does not hide it, so what its records
+ * say is not acted on, see bw_registry_sweep). With `hide_only`, also
+ * the usual runtime directory /run/user/UID when $XDG_RUNTIME_DIR names
+ * another one (a later run from a login session picks it). Fills `out`
+ * (at most BW_REGISTRY_MAX_CANDIDATES) and returns how many. */
 size_t bw_registry_candidates(char **out, int hide_only) {
   uid_t u = geteuid();
   size_t n = 0;
   if (u == 0) out[n++] = csb_xstrdup("/run/csb-bwrap");
   const char *x = getenv("XDG_RUNTIME_DIR");
   struct stat st;
+  char *xdg = NULL;
   if (x && x[0] == '/' && stat(x, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == u)
-    out[n++] = csb_xasprintf("%s/csb-bwrap", x);
+    xdg = csb_xasprintf("%s/csb-bwrap", x);
+  if (xdg && bw_registry_trusted(xdg)) {
+    out[n++] = xdg;
+    xdg = NULL;
+  }
   if (hide_only) {
     char *run_user = csb_xasprintf("/run/user/%u", (unsigned)u);
     char *cand = csb_xasprintf("%s/csb-bwrap", run_user);
@@ -69,6 +78,7 @@ size_t bw_registry_candidates(char **out, int hide_only) {
     free(run_user);
   }
   out[n++] = csb_xasprintf("/tmp/csb-bwrap-%u", (unsigned)u);
+  if (xdg) out[n++] = xdg;
   return n;
 }
 
@@ -715,6 +725,10 @@ static int lock_registry(const char *dir, const bw_registry_wait *w) {
 }
 
 int bw_registry_sweep(const char *dir, const bw_registry_wait *wait) {
+  /* A registry no run hides (with $XDG_RUNTIME_DIR elsewhere, where
+   * another run's command may have written records) names nothing we
+   * remove: a killed run's mount points stay there. */
+  if (!bw_registry_trusted(dir)) return 1;
   int fd = lock_registry(dir, wait);
   if (fd < 0) return errno != EINTR;
   sweep_stale(dir, fd);
@@ -755,11 +769,15 @@ int bw_registry_register(bw_registry *r, const char *dir, const bw_synth *t, siz
   listing l;
   int listed = 0;
   long self = (long)getpid();
+  /* (records in a registry no run hides may be planted: an existing path
+   * is never taken for a mount point there) */
+  int trusted = bw_registry_trusted(dir);
   for (size_t i = 0; i < n; i++) {
     if (t[i].existing) {
       /* An existing empty path is ours only when a run registered it
        * (then it is a mount target bubblewrap made); else it is a real
        * pre-existing path, never to be removed. */
+      if (!trusted) continue;
       if (!listed) list_registry(dir, &l);
       listed = 1;
       if (!registered(dir, &l, &rs, t[i].path)) continue;

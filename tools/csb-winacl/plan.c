@@ -139,17 +139,45 @@ static void ps_finish(pathset *s) {
   s->n = w;
 }
 
-static int ps_has_key(const pathset *s, const char *key) {
+/* strcmp(a, the string key[0..n)). */
+static int key_cmp_n(const char *a, const char *key, size_t n) {
+  int c = strncmp(a, key, n);
+  return c != 0 ? c : a[n] != '\0';
+}
+
+/* The length of the key of the parent of key[0..n) ("c:/a/b" -> 4 for
+ * "c:/a", "c:/a" -> 2 for "c:", "//s/h/a" -> 5 for "//s/h"), or 0 when
+ * none is left. The keys of a path and of its ancestors are exactly the
+ * starts of its key that end before a `/` or at its end. */
+static size_t key_parent_len(const char *key, size_t n) {
+  while (n > 1)
+    if (key[--n] == '/') return n;
+  return 0;
+}
+
+/* Whether s (after ps_finish) holds key[0..n). */
+static int ps_has_key_n(const pathset *s, const char *key, size_t n) {
   size_t lo = 0, hi = s->n;
   while (lo < hi) {
     size_t mid = (lo + hi) / 2;
-    int c = strcmp(s->v[mid].key, key);
+    int c = key_cmp_n(s->v[mid].key, key, n);
     if (c == 0) return 1;
     if (c < 0)
       lo = mid + 1;
     else
       hi = mid;
   }
+  return 0;
+}
+
+static int ps_has_key(const pathset *s, const char *key) {
+  return ps_has_key_n(s, key, strlen(key));
+}
+
+/* Whether s (after ps_finish) holds `key` or an ancestor's key. */
+static int ps_has_key_or_above(const pathset *s, const char *key) {
+  for (size_t n = strlen(key); n > 0; n = key_parent_len(key, n))
+    if (ps_has_key_n(s, key, n)) return 1;
   return 0;
 }
 
@@ -210,6 +238,7 @@ static void ki_free(kindex *x) {
 
 /* ---- planner state ----------------------------------------------------------- */
 
+/* The planned write roots are kept in key order (strcmp). */
 typedef struct wroot {
   char *path; /* canonical */
   char *key;
@@ -229,6 +258,7 @@ typedef struct planner {
   char **entry_eff; /* effective path per entry */
   kindex deny_eff;    /* deny entries by effective path */
   kindex explicit_ro; /* non-write entries not skip_if_missing, as written and effective */
+  kindex write_at;    /* write entries, as written and effective */
   char *cwd_canon;
   char *cwd_key;
   char *home;       /* csb home, normalised */
@@ -322,10 +352,6 @@ static int same_path(const char *a, const char *b) { return csb_winpath_equal(a,
 
 static int under(const char *prefix, const char *path) {
   return csb_winpath_is_under(prefix, path);
-}
-
-static int strictly_under(const char *prefix, const char *path) {
-  return under(prefix, path) && !same_path(prefix, path);
 }
 
 /* Canonical form when the path exists, else the normalised path. */
@@ -547,25 +573,64 @@ static int deny_read_unelevated(planner *P) {
   return rc;
 }
 
+/* A writable root b strictly under a writable root a and under (or at)
+ * one of a's read-only carve-outs k is refused; the first such (a, b, k)
+ * in view order is reported. The carve-outs are found by the keys of b
+ * and of its ancestors. */
 static int reopen_check(planner *P) {
   const csb_policy_view *v = P->v;
+  char **keys = csb_xcalloc(v->n_writable ? v->n_writable : 1, sizeof(*keys));
+  size_t *pair_a = NULL, *pair_k = NULL, n_pairs = 0, cap_a = 0, cap_k = 0;
+  kindex carve = {0}; /* carve-outs by key, numbered by (a, k) in order */
   for (size_t a = 0; a < v->n_writable; a++) {
-    for (size_t b = 0; b < v->n_writable; b++) {
-      if (a == b || !strictly_under(v->writable[a].root, v->writable[b].root)) continue;
-      const csb_strv *ro = &v->writable[a].read_only_subpaths;
-      for (size_t k = 0; k < ro->len; k++) {
-        if (!under(ro->items[k], v->writable[b].root)) continue;
-        char *rule = csb_xasprintf(
-            "writable root `%s` lies under the read-only carve-out `%s` of writable root `%s`",
-            v->writable[b].root, ro->items[k], v->writable[a].root);
-        int rc = verdict(P, P->elevated ? MSG_ELEV_REOPEN : MSG_UNELEV_REOPEN, rule,
-                         "drop the nested write rule or the read-only carve-out above it");
-        free(rule);
-        return rc;
-      }
+    keys[a] = key_of(v->writable[a].root);
+    const csb_strv *ro = &v->writable[a].read_only_subpaths;
+    for (size_t k = 0; k < ro->len; k++) {
+      pair_a = csb_xgrow(pair_a, &cap_a, n_pairs + 1, sizeof(*pair_a));
+      pair_k = csb_xgrow(pair_k, &cap_k, n_pairs + 1, sizeof(*pair_k));
+      pair_a[n_pairs] = a;
+      pair_k[n_pairs] = k;
+      ki_add(&carve, ro->items[k], n_pairs++);
     }
   }
-  return 0;
+  ki_finish(&carve);
+  size_t best_a = 0, best_b = 0, best_k = 0;
+  int found = 0;
+  for (size_t b = 0; b < v->n_writable; b++) {
+    const char *bkey = keys[b];
+    size_t first = SIZE_MAX; /* the lowest pair (a, k) that refuses b */
+    for (size_t n = strlen(bkey); n > 0; n = key_parent_len(bkey, n)) {
+      char *ck = csb_xstrndup(bkey, n);
+      for (size_t at = ki_lower(&carve, ck);
+           at < carve.n && strcmp(carve.v[at].key, ck) == 0 && carve.v[at].seq < first; at++) {
+        const char *akey = keys[pair_a[carve.v[at].seq]];
+        size_t an = strlen(akey);
+        /* a strictly above b: its key a proper start of b's, before a `/` */
+        if (an < strlen(bkey) && strncmp(akey, bkey, an) == 0 && bkey[an] == '/')
+          first = carve.v[at].seq;
+      }
+      free(ck);
+    }
+    if (first == SIZE_MAX || (found && pair_a[first] >= best_a)) continue;
+    found = 1;
+    best_a = pair_a[first];
+    best_b = b;
+    best_k = pair_k[first];
+  }
+  for (size_t a = 0; a < v->n_writable; a++) free(keys[a]);
+  free(keys);
+  free(pair_a);
+  free(pair_k);
+  ki_free(&carve);
+  if (!found) return 0;
+  char *rule = csb_xasprintf(
+      "writable root `%s` lies under the read-only carve-out `%s` of writable root `%s`",
+      v->writable[best_b].root, v->writable[best_a].read_only_subpaths.items[best_k],
+      v->writable[best_a].root);
+  int rc = verdict(P, P->elevated ? MSG_ELEV_REOPEN : MSG_UNELEV_REOPEN, rule,
+                   "drop the nested write rule or the read-only carve-out above it");
+  free(rule);
+  return rc;
 }
 
 static void roots_of_view(const csb_policy_view *v, csb_strv *out) {
@@ -842,10 +907,10 @@ static int sensitive_write_root(planner *P, const char *root) {
 /* Origins of the write entries behind a view root. */
 static void write_origins(planner *P, const char *root, int *tmpdir, int *slash_tmp, int *other) {
   *tmpdir = *slash_tmp = *other = 0;
-  for (size_t i = 0; i < P->p->n_entries; i++) {
-    const csb_policy_entry *e = &P->p->entries[i];
-    if (e->access != CSB_ACCESS_WRITE) continue;
-    if (!same_path(e->path, root) && !same_path(P->entry_eff[i], root)) continue;
+  char *key = key_of(root);
+  for (size_t at = ki_lower(&P->write_at, key);
+       at < P->write_at.n && strcmp(P->write_at.v[at].key, key) == 0; at++) {
+    const csb_policy_entry *e = &P->p->entries[P->write_at.v[at].seq];
     if (strcmp(e->origin, ":tmpdir") == 0)
       *tmpdir = 1;
     else if (strcmp(e->origin, ":slash_tmp") == 0)
@@ -853,6 +918,7 @@ static void write_origins(planner *P, const char *root, int *tmpdir, int *slash_
     else
       *other = 1;
   }
+  free(key);
 }
 
 static const char *record_sid(planner *P, const char *slot, const char *key) {
@@ -1094,6 +1160,21 @@ static int plan_write_roots(planner *P) {
 
 /* ---- carve-outs ------------------------------------------------------------------- */
 
+/* The index of the write root whose key is key[0..n), or -1. */
+static long root_at_key(const planner *P, const char *key, size_t n) {
+  size_t lo = 0, hi = P->n_roots;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    int c = key_cmp_n(P->roots[mid].key, key, n);
+    if (c == 0) return (long)mid;
+    if (c < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return -1;
+}
+
 static int explicit_entry_at(planner *P, const char *path) {
   return ki_has(&P->explicit_ro, path);
 }
@@ -1113,9 +1194,14 @@ static int protected_child(const char *root, const char *path) {
  * `strict`, strictly inside one (so its parent grants ADD_SUBDIRECTORY
  * and it inherits DELETE). */
 static int under_write_root(planner *P, const char *path, int strict) {
-  for (size_t i = 0; i < P->n_roots; i++)
-    if (strict ? strictly_under(P->roots[i].path, path) : under(P->roots[i].path, path)) return 1;
-  return 0;
+  char *key = key_of(path);
+  int hit = 0;
+  /* Its key (unless strict) and each of its ancestors' keys. */
+  size_t len = strlen(key);
+  for (size_t n = strict ? key_parent_len(key, len) : len; !hit && n > 0; n = key_parent_len(key, n))
+    hit = root_at_key(P, key, n) >= 0;
+  free(key);
+  return hit;
 }
 
 /* A write root is granted where it leads when planning (canonical). One
@@ -1223,15 +1309,7 @@ static int plan_deny_write(planner *P) {
  * already denies DELETE). */
 static int under_deny_write(planner *P, const char *path) {
   char *key = key_of(path);
-  int hit = 0;
-  /* The key and each of its ancestors' keys ("c:", "c:/a", "c:/a/b"). */
-  for (size_t n = strlen(key); !hit && n > 0; n--) {
-    if (key[n] != '\0' && key[n] != '/') continue;
-    char c = key[n];
-    key[n] = '\0';
-    hit = ps_has_key(&P->deny_write, key);
-    key[n] = c;
-  }
+  int hit = ps_has_key_or_above(&P->deny_write, key);
   free(key);
   return hit;
 }
@@ -1478,9 +1556,7 @@ static int key_under(const char *prefix, const char *key) {
 }
 
 static int under_deny_read(planner *P, const char *key) {
-  for (size_t i = 0; i < P->deny_read.n; i++)
-    if (key_under(P->deny_read.v[i].key, key)) return 1;
-  return 0;
+  return ps_has_key_or_above(&P->deny_read, key);
 }
 
 /* ---- 6: read roots (elevated) --------------------------------------------------------- */
@@ -1527,8 +1603,7 @@ static void plan_read_roots(planner *P) {
     int drop = under_deny_read(P, key);
     for (int h = 0; h < 2 && !drop; h++)
       if (home_keys[h] != NULL && key_under(home_keys[h], key) && !key_under(bin_key, key)) drop = 1;
-    for (size_t w = 0; w < P->n_roots && !drop; w++)
-      if (strcmp(P->roots[w].key, key) == 0) drop = 1;
+    if (!drop && root_at_key(P, key, strlen(key)) >= 0) drop = 1;
     if (!drop) ps_add(&P->read_roots, kept.v[i].path, 0);
   }
   ps_finish(&P->read_roots);
@@ -1639,9 +1714,30 @@ static void add_ace(cJSON *aces, const char *source, const char *path, const cha
 /* Capability trustees of the write roots that overlap `path`; all of them
  * when none does. */
 static void carveout_trustees(planner *P, const char *path, csb_strv *out) {
-  for (size_t i = 0; i < P->n_roots; i++)
-    if (under(P->roots[i].path, path) || under(path, P->roots[i].path))
-      csb_strv_push(out, P->roots[i].trustee);
+  /* The roots at or above `path` are the ones keyed by its key and its
+   * ancestors' keys; those below it start with its key and a `/`, a run
+   * of the sorted roots after it. In root order: the ancestors' keys sort
+   * before the path's, shorter first, and the path's before the run. */
+  char *key = key_of(path);
+  size_t len = strlen(key);
+  for (size_t n = 1; n <= len; n++) {
+    if (key[n] != '/' && key[n] != '\0') continue;
+    long at = root_at_key(P, key, n);
+    if (at >= 0) csb_strv_push(out, P->roots[at].trustee);
+  }
+  char *run = csb_xasprintf("%s/", key);
+  size_t lo = 0, hi = P->n_roots;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (strcmp(P->roots[mid].key, run) < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  for (size_t i = lo; i < P->n_roots && strncmp(P->roots[i].key, run, len + 1) == 0; i++)
+    csb_strv_push(out, P->roots[i].trustee);
+  free(run);
+  free(key);
   if (out->len == 0)
     for (size_t i = 0; i < P->n_roots; i++) csb_strv_push(out, P->roots[i].trustee);
 }
@@ -2083,6 +2179,10 @@ static int build(planner *P, cJSON **out) {
     const csb_policy_entry *e = &P->p->entries[i];
     P->entry_eff[i] = wfs_effective(P->fs, e->path);
     if (e->access == CSB_ACCESS_DENY) ki_add(&P->deny_eff, P->entry_eff[i], i);
+    if (e->access == CSB_ACCESS_WRITE) {
+      ki_add(&P->write_at, e->path, i);
+      ki_add(&P->write_at, P->entry_eff[i], i);
+    }
     if (e->access != CSB_ACCESS_WRITE && !e->skip_if_missing) {
       ki_add(&P->explicit_ro, e->path, i);
       ki_add(&P->explicit_ro, P->entry_eff[i], i);
@@ -2090,6 +2190,7 @@ static int build(planner *P, cJSON **out) {
   }
   ki_finish(&P->deny_eff);
   ki_finish(&P->explicit_ro);
+  ki_finish(&P->write_at);
   P->cwd_canon = canonical_or_self(P, P->p->cwd);
   P->cwd_key = key_of(P->cwd_canon);
   P->home = csb_winpath_normalize(P->o->csb_home);
@@ -2211,6 +2312,7 @@ int wa_plan(const csb_policy *p, wfs *fs, const wa_opts *o, cJSON **out, csb_err
   free(P.entry_eff);
   ki_free(&P.deny_eff);
   ki_free(&P.explicit_ro);
+  ki_free(&P.write_at);
   for (size_t i = 0; i < P.n_roots; i++) {
     free(P.roots[i].path);
     free(P.roots[i].key);

@@ -118,6 +118,8 @@ static int regex_filter(gen *g, const char *re, const char *what, const char *su
   return 1;
 }
 
+static char *any_spelling_regex(const char *root, const char *path, int subtree);
+
 /* ---- file reads ----------------------------------------------------------------- */
 
 static void exclusion(csb_buf *b, const char *key) {
@@ -152,6 +154,21 @@ static void unreadable_denies(gen *g) {
     else
       csb_buf_printf(b, "(deny file-read* file-write*\n  (require-all (subpath (param \"%s\"))%s))\n",
                      key, buf.data);
+    /* The same in every spelling (any_spelling_regex); the platform
+     * defaults it stands against name no root of the policy's. */
+    char *re = any_spelling_regex("/", cu, 1);
+    if (re != NULL) {
+      csb_buf rf;
+      csb_buf_init(&rf);
+      regex_filter(g, re, "unreadable path", cu, &rf);
+      if (buf.len == 0)
+        csb_buf_printf(b, "(deny file-read* file-write* %s)\n", rf.data);
+      else
+        csb_buf_printf(b, "(deny file-read* file-write*\n  (require-all %s%s))\n", rf.data,
+                       buf.data);
+      csb_buf_free(&rf);
+    }
+    free(re);
     csb_buf_free(&buf);
     free(key);
     free(cu);
@@ -234,6 +251,13 @@ static int read_section(gen *g, csb_buf *out) {
         char *k2 = csb_xasprintf("%s_EXCLUDED_%zu", key, j);
         add_param(g, k2, ex.items[j]);
         exclusion(out, k2);
+        char *re = any_spelling_regex(croot, ex.items[j], 1);
+        if (re != NULL) {
+          csb_buf_puts(out, "\n    (require-not ");
+          regex_filter(g, re, "unreadable path", ex.items[j], out);
+          csb_buf_putc(out, ')');
+        }
+        free(re);
         free(k2);
       }
       csb_buf_putc(out, ')');
@@ -399,6 +423,62 @@ static char *folded_regex(const char *dir, const char *rel) {
   }
   csb_buf_puts(&b, "(/.*)?$");
   return csb_buf_steal(&b);
+}
+
+/* ^P(/.*)?$ (or ^P$ without `subtree`) for the absolute path P, every
+ * component below `root` (P itself or a directory above it, "/" for all
+ * of them) in every spelling a case-insensitive volume takes for it (a
+ * component fold_name_ere cannot spell stays as it is), `root` as it is;
+ * NULL when that is P's own spelling alone or the regex cannot be carried
+ * in a profile. A rule that names an existing path by its parameter
+ * matches only where the kernel reports the path as the rule spells it,
+ * and the kernel reports the name the file is stored under: a policy
+ * entry `/Users/a/Secrets` for the stored `secrets` needs this regex too.
+ * The root stays as it is: the rule this one sits in (an allow of the
+ * readable or writable root) matches only where the kernel reports the
+ * root so. */
+static char *any_spelling_regex(const char *root, const char *path, int subtree) {
+  if (!csb_path_is_under(root, path)) root = "/";
+  const char *rest = csb_path_rest_under(root, path);
+  if (rest == NULL) return NULL;
+  while (*rest == '/') rest++;
+  if (*rest == '\0') return NULL;
+  csb_buf b, plain;
+  csb_buf_init(&b);
+  csb_buf_init(&plain);
+  char *er = csb_sbpl_ere_escape(strcmp(root, "/") == 0 ? "" : root);
+  csb_buf_printf(&b, "^%s", er);
+  csb_buf_printf(&plain, "^%s", er);
+  free(er);
+  for (const char *c = rest; *c;) {
+    while (*c == '/') c++;
+    if (*c == '\0') break;
+    size_t n = strcspn(c, "/");
+    char *part = csb_xstrndup(c, n);
+    char *lit = csb_sbpl_ere_escape(part);
+    char *en = fold_name_ere(part);
+    csb_buf_printf(&b, "/%s", en != NULL ? en : lit);
+    csb_buf_printf(&plain, "/%s", lit);
+    free(en);
+    free(lit);
+    free(part);
+    c += n;
+  }
+  csb_buf_puts(&b, subtree ? "(/.*)?$" : "$");
+  csb_buf_puts(&plain, subtree ? "(/.*)?$" : "$");
+  char *out = NULL;
+  csb_error e;
+  csb_error_clear(&e);
+  if (strcmp(b.data, plain.data) != 0 && csb_sbpl_regex_literal(b.data, &out, &e)) {
+    free(out);
+    out = csb_buf_steal(&b);
+  } else {
+    free(out);
+    out = NULL;
+  }
+  csb_buf_free(&b);
+  csb_buf_free(&plain);
+  return out;
 }
 
 /* One protected-name regex of writable root `oroot`, for the clause of
@@ -814,6 +894,41 @@ static int write_root(gen *g, size_t i, csb_buf *allow, csb_buf *anchors) {
     free(lx);
   }
   free(croot);
+  /* Every carve-out in every spelling: a rule naming it by its parameter
+   * misses it where the policy spells it otherwise than it is stored
+   * (any_spelling_regex). A protected name directly below a writable
+   * root has its regex already. */
+  for (size_t j = 0; j < ex.len && ok; j++) {
+    char *lx = csb_sbpl_dealias(g->h, ex.items[j]);
+    char *cx = csb_sbpl_canonical(g->h, lx);
+    const char *forms[2] = {lx, cx};
+    for (int f = 0; f < 2; f++) {
+      if (f == 1 && strcmp(cx, lx) == 0) break;
+      char *parent = csb_path_parent(forms[f]);
+      char *base = csb_path_basename(forms[f]);
+      int named = 0;
+      for (size_t n = 0; n < CSB_PROTECTED_NAMES_COUNT && parent != NULL; n++)
+        named |= strcmp(base, csb_protected_names[n]) == 0;
+      for (size_t k = 0; k < v->n_writable && named == 1; k++) {
+        char *r = csb_sbpl_dealias(g->h, v->writable[k].root);
+        if (strcmp(r, parent) == 0) named = 2;
+        free(r);
+      }
+      /* Only below this root: this clause grants nothing elsewhere. */
+      char *re = named == 2 || !csb_path_is_strictly_under(root, forms[f])
+                     ? NULL
+                     : any_spelling_regex(root, forms[f], 1);
+      if (re != NULL && !csb_strv_contains(&names, re)) {
+        csb_strv_push(&names, re);
+        csb_strv_push(&name_roots, root);
+      }
+      free(re);
+      free(base);
+      free(parent);
+    }
+    free(cx);
+    free(lx);
+  }
   if (!ok) {
     csb_strv_free(&ex);
     csb_strv_free(&names);
@@ -898,11 +1013,34 @@ static int write_section(gen *g, csb_buf *out) {
 static void ancestors_section(gen *g, csb_buf *out) {
   if (g->ancestors.len == 0) return;
   csb_buf_puts(out, ";; protected ancestors: directories above read-only carve-outs stay in place\n");
-  for (size_t k = 0; k < g->ancestors.len; k++)
+  for (size_t k = 0; k < g->ancestors.len; k++) {
     csb_buf_printf(out,
                    "(deny file-write-unlink (require-all (vnode-type DIRECTORY) (literal (param "
                    "\"PROTECTED_ANCESTOR_%zu\"))))\n",
                    k);
+    /* The same in every spelling below the outermost writable root
+     * holding it (any_spelling_regex): each root's clause grants the
+     * unlink only where the path is spelled as that root is. */
+    const char *a = g->ancestors.items[k];
+    char *outer = NULL;
+    for (size_t i = 0; i < g->v->n_writable; i++) {
+      char *r = csb_sbpl_dealias(g->h, g->v->writable[i].root);
+      if (csb_path_is_under(r, a) && (outer == NULL || csb_path_is_strictly_under(r, outer))) {
+        free(outer);
+        outer = r;
+      } else {
+        free(r);
+      }
+    }
+    char *re = any_spelling_regex(outer != NULL ? outer : "/", a, 0);
+    free(outer);
+    if (re != NULL) {
+      csb_buf_puts(out, "(deny file-write-unlink (require-all (vnode-type DIRECTORY) ");
+      regex_filter(g, re, "protected ancestor", a, out);
+      csb_buf_puts(out, "))\n");
+    }
+    free(re);
+  }
 }
 
 /* ---- deny-read globs ------------------------------------------------------------------ */

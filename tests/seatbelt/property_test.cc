@@ -285,6 +285,12 @@ void CheckOne(csb_policy *p, const World &w, const std::vector<std::string> &uni
   for (const auto &e : w.existing) existing.push_back(e.c_str());
   for (size_t i = 0; i < p->n_entries; i++)
     for (std::string a = p->entries[i].path; a != "/" && !a.empty(); a = Parent(a)) named.push_back(a);
+  std::map<std::string, std::set<std::string>> named_folded;  // folded -> spellings
+  for (const auto &n : named) {
+    char *f = sbpl_fold(n.c_str());
+    named_folded[f].insert(n);
+    free(f);
+  }
   known = existing;
   for (const auto &n : named) known.push_back(n.c_str());
   std::unique_ptr<sbpl_volume, void (*)(sbpl_volume *)> volume(
@@ -360,7 +366,17 @@ void CheckOne(csb_policy *p, const World &w, const std::vector<std::string> &uni
     // Another spelling of a path, or a path below a directory the sandbox
     // cannot create: the profile may deny more than the verdict, never
     // less. Elsewhere they agree.
-    bool at_most = other_spelling || below_uncreatable;
+    // The policy naming the same file (on a case-insensitive volume) in
+    // two spellings, such as a deny entry `.cſb` and a read below `.CSB`:
+    // every spelling of a carve-out stays carved out, so there too.
+    bool twice_named = false;
+    for (std::string a = path; a != "/" && !a.empty() && !twice_named; a = Parent(a)) {
+      char *fa = sbpl_fold(a.c_str());
+      auto it = named_folded.find(fa);
+      free(fa);
+      twice_named = it != named_folded.end() && (it->second.size() > 1 || !it->second.count(a));
+    }
+    bool at_most = other_spelling || below_uncreatable || twice_named;
     // Reading another spelling of a missing path reads nothing: the
     // command cannot create it in any spelling (checked with the writes).
     auto agrees = [&](const char *op, const sbpl_decision &d, bool verdict) {

@@ -45,7 +45,9 @@ The tree lives in a fresh directory ($ROOT, symlinks resolved) under
 $TEST_TMPDIR (or ~/.cache/csb-seatbelt-golden), never below /tmp, /var or
 /etc, whose paths --assume-macos-paths rewrites. The process gets only
 PATH=/usr/bin:/bin plus the case's env. Outputs are compared after
-replacing the tree's path (and its regex-escaped form) with $ROOT, and the
+replacing the tree's path (and its regex-escaped form) with $ROOT, the
+regex spelling it in every way a case-insensitive volume takes for it
+(below a readable or writable root `/`) with $ROOT_FOLDED, and the
 unlink denies of the directories above the tree (deny-glob ancestors, which
 depend on where the tree lives) with one placeholder comment.
 
@@ -87,6 +89,45 @@ def ere_escape(s):
     return re.sub(r"([.\[\]{}()*+?^$|\\])", r"\\\1", s)
 
 
+# libs/sbpl/profile.c, fold_name_ere: the spellings a case-insensitive
+# volume takes for an ASCII name, as an ERE.
+FOLDED_RUNS = (("ffi", "\ufb03"), ("ffl", "\ufb04"), ("ff", "\ufb00"), ("fi", "\ufb01"),
+               ("fl", "\ufb02"), ("ss", "\u00df|\u1e9e"), ("st", "\ufb05|\ufb06"))
+FOLDED_NAME_MAX = 4096
+
+
+def fold_char(c):
+    c = c.lower()
+    special = {"s": "(s|S|\u017f)", "k": "(k|K|\u212a)", ";": "(;|\u037e)", "`": "(`|\u1fef)"}
+    if c in special:
+        return special[c]
+    if "a" <= c <= "z":
+        return "[%s%s]" % (c, c.upper())
+    return ere_escape(c)
+
+
+def fold_from(name):
+    if not name:
+        return ""
+    runs = [(n, alt) for n, alt in FOLDED_RUNS if name.lower().startswith(n)]
+    if not runs:
+        return fold_char(name[0]) + fold_from(name[1:])
+    out = "(" + fold_char(name[0]) + fold_from(name[1:])
+    for n, alt in runs:
+        out += "|(%s)" % alt + fold_from(name[len(n):])
+    return out + ")"
+
+
+def folded_path(path):
+    """`path` with every component in every spelling, as the profile's
+    regexes spell a path below the readable or writable root `/`."""
+    parts = []
+    for c in path.strip("/").split("/"):
+        f = fold_from(c) if c.isascii() else None
+        parts.append(f if f is not None and len(f.encode()) <= FOLDED_NAME_MAX else ere_escape(c))
+    return "/" + "/".join(parts)
+
+
 ABOVE_ROOT = ";; (directories above $ROOT: unlink denied)\n"
 
 
@@ -108,6 +149,7 @@ def normalise(text, root):
             continue
         lines.append(line)
     text = "".join(lines)
+    text = text.replace(folded_path(root), "$ROOT_FOLDED")
     text = text.replace(ere_escape(root), "$ROOT")
     return text.replace(root, "$ROOT")
 

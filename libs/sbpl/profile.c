@@ -24,6 +24,7 @@ typedef struct gen {
   csb_strv warnings;
   csb_strv ancestors; /* protected ancestors, collected with the writes */
   csb_buf platform_denies; /* keeps :minimal from re-opening unreadable paths */
+  csb_buf exec_denies;     /* keeps the base from running unreadable paths */
   csb_error *err;
 } gen;
 
@@ -127,20 +128,15 @@ static void exclusion(csb_buf *b, const char *key) {
   csb_buf_printf(b, "\n    (require-not (subpath (param \"%s\")))", key);
 }
 
-/* The platform defaults (`:minimal`) come after the file rules and grant
- * reads below /etc, /usr/lib, ...; an unreadable path there must stay
- * unreadable (and unwritable), except below the readable roots that
- * re-open part of it. */
-static void unreadable_denies(gen *g) {
+/* `(deny OPS FILTER)` for each unreadable path (UNREADABLE_ROOT_k, and
+ * the regex naming it in every spelling, folded in full: the rules these
+ * denies stand against name no root of the policy's), except below the
+ * readable roots that re-open part of it. */
+static void unreadable_rules(gen *g, const char *ops, csb_buf *b) {
   const csb_policy_view *v = g->v;
-  if (v->unreadable_roots.len == 0) return;
-  csb_buf *b = &g->platform_denies;
-  csb_buf_puts(b, "; the policy's unreadable paths stay unreadable\n");
   for (size_t k = 0; k < v->unreadable_roots.len; k++) {
     const char *u = v->unreadable_roots.items[k];
     char *cu = csb_sbpl_canonical(g->h, u);
-    char *key = csb_xasprintf("UNREADABLE_ROOT_%zu", k);
-    add_param(g, key, cu);
     csb_buf buf;
     csb_buf_init(&buf);
     csb_buf_puts(&buf, "");
@@ -150,29 +146,49 @@ static void unreadable_denies(gen *g) {
         csb_buf_printf(&buf, "\n    (require-not (subpath (param \"READABLE_ROOT_%zu\")))", i);
     }
     if (buf.len == 0)
-      csb_buf_printf(b, "(deny file-read* file-write* (subpath (param \"%s\")))\n", key);
+      csb_buf_printf(b, "(deny %s (subpath (param \"UNREADABLE_ROOT_%zu\")))\n", ops, k);
     else
-      csb_buf_printf(b, "(deny file-read* file-write*\n  (require-all (subpath (param \"%s\"))%s))\n",
-                     key, buf.data);
-    /* The same in every spelling (any_spelling_regex); the platform
-     * defaults it stands against name no root of the policy's. */
+      csb_buf_printf(b, "(deny %s\n  (require-all (subpath (param \"UNREADABLE_ROOT_%zu\"))%s))\n",
+                     ops, k, buf.data);
     char *re = any_spelling_regex("/", cu, 1);
     if (re != NULL) {
       csb_buf rf;
       csb_buf_init(&rf);
       regex_filter(g, re, "unreadable path", cu, &rf);
       if (buf.len == 0)
-        csb_buf_printf(b, "(deny file-read* file-write* %s)\n", rf.data);
+        csb_buf_printf(b, "(deny %s %s)\n", ops, rf.data);
       else
-        csb_buf_printf(b, "(deny file-read* file-write*\n  (require-all %s%s))\n", rf.data,
-                       buf.data);
+        csb_buf_printf(b, "(deny %s\n  (require-all %s%s))\n", ops, rf.data, buf.data);
       csb_buf_free(&rf);
     }
     free(re);
     csb_buf_free(&buf);
+    free(cu);
+  }
+}
+
+/* The base section allows every process-exec, and a process can read the
+ * image it runs: nothing the policy makes unreadable may run (the deny
+ * globs' regexes get the same deny in their section). The platform
+ * defaults (`:minimal`) come after the file rules and grant reads below
+ * /etc, /usr/lib, ...; an unreadable path there must stay unreadable (and
+ * unwritable), except below the readable roots that re-open part of it. */
+static void unreadable_denies(gen *g) {
+  const csb_policy_view *v = g->v;
+  if (v->unreadable_roots.len == 0) return;
+  for (size_t k = 0; k < v->unreadable_roots.len; k++) {
+    char *cu = csb_sbpl_canonical(g->h, v->unreadable_roots.items[k]);
+    char *key = csb_xasprintf("UNREADABLE_ROOT_%zu", k);
+    add_param(g, key, cu);
     free(key);
     free(cu);
   }
+  csb_buf *out = &g->exec_denies;
+  csb_buf_puts(out, ";; execution: nothing unreadable runs (a process can read its own image)\n");
+  unreadable_rules(g, "process-exec", out);
+  if (!v->include_platform_defaults) return;
+  csb_buf_puts(&g->platform_denies, "; the policy's unreadable paths stay unreadable\n");
+  unreadable_rules(g, "file-read* file-write*", &g->platform_denies);
 }
 
 /* The syslog socket the platform defaults let a process connect to. */
@@ -225,7 +241,7 @@ static int read_section(gen *g, csb_buf *out) {
     return 1;
   }
   if (v->readable_roots.len == 0) {
-    if (v->include_platform_defaults) unreadable_denies(g);
+    unreadable_denies(g);
     return 1;
   }
   csb_buf_puts(out, ";; file reads: readable roots minus the unreadable paths below them\n");
@@ -267,7 +283,7 @@ static int read_section(gen *g, csb_buf *out) {
     free(croot);
   }
   csb_buf_puts(out, ")\n");
-  if (v->include_platform_defaults) unreadable_denies(g);
+  unreadable_denies(g);
   return 1;
 }
 
@@ -1043,6 +1059,185 @@ static void ancestors_section(gen *g, csb_buf *out) {
   }
 }
 
+/* ---- deny-read globs in every spelling ------------------------------------------------ */
+
+/* Members of a bracket expression of a glob regex, as the set `in` holds
+ * them, written as glob.c writes them: ']' first, '[' after the ordinary
+ * members, '^' never first, '-' last, ranges only within 0-9, A-Z, a-z. */
+static void bracket_items(csb_buf *b, const unsigned char *in, int negated) {
+  size_t start = b->len;
+  if (in[']']) csb_buf_putc(b, ']');
+  for (unsigned c = 1; c < 256; c++) {
+    if (!in[c] || c == ']' || c == '[' || c == '^' || c == '-') continue;
+    static const unsigned runs[3][2] = {{'0', '9'}, {'A', 'Z'}, {'a', 'z'}};
+    unsigned end = c;
+    for (int r = 0; r < 3; r++)
+      if (c >= runs[r][0] && c <= runs[r][1])
+        while (end + 1 <= runs[r][1] && in[end + 1]) end++;
+    csb_buf_putc(b, (char)c);
+    if (end >= c + 2) {
+      csb_buf_putc(b, '-');
+      csb_buf_putc(b, (char)end);
+      c = end;
+    }
+  }
+  if (in['[']) csb_buf_putc(b, '[');
+  int dash = in['-'];
+  if (in['^']) {
+    if (b->len == start && !negated && dash) {
+      csb_buf_puts(b, "-^");
+      dash = 0;
+    } else {
+      csb_buf_putc(b, '^');
+    }
+  }
+  if (dash) csb_buf_putc(b, '-');
+}
+
+/* The characters outside ASCII that stand for one ASCII character on a
+ * case-insensitive volume (k_folds_to_ascii), which a class of bytes
+ * cannot hold. */
+static const struct {
+  char ascii;
+  const char *utf8;
+} k_single_folds[] = {
+    {'s', "\xc5\xbf"}, {'k', "\xe2\x84\xaa"}, {';', "\xcd\xbe"}, {'`', "\xe1\xbf\xaf"},
+};
+
+/* Reads the bracket expression at re[*i] ('[') into `set` and folds it: a
+ * letter brings its other case. 0 when it holds some bytes outside ASCII
+ * but not all of them (a character outside ASCII, whose other spellings
+ * cannot be enumerated). */
+static int fold_bracket(const char *re, size_t *i, unsigned char *set) {
+  const unsigned char *s = (const unsigned char *)re;
+  size_t k = *i + 1;
+  int negated = s[k] == '^';
+  if (negated) k++;
+  memset(set, 0, 256);
+  for (int first = 1; s[k] != '\0' && (first || s[k] != ']'); first = 0) {
+    unsigned lo = s[k++], hi = lo;
+    if (s[k] == '-' && s[k + 1] != ']' && s[k + 1] != '\0') {
+      hi = s[k + 1];
+      k += 2;
+    }
+    for (unsigned c = lo; c <= hi; c++) set[c] = 1;
+  }
+  *i = s[k] == ']' ? k + 1 : k;
+  if (negated)
+    for (unsigned c = 1; c < 256; c++) set[c] = !set[c];
+  set[0] = 0;
+  for (unsigned c = 'a'; c <= 'z'; c++)
+    if (set[c] || set[c - 'a' + 'A']) set[c] = set[c - 'a' + 'A'] = 1;
+  unsigned high = 0;
+  for (unsigned c = 0x80; c < 256; c++) high += set[c];
+  return high == 0 || high == 0x80;
+}
+
+/* The ERE csb_glob_to_regex made of a deny glob, matching every spelling
+ * a case-insensitive volume takes for a path it matches (so that a file
+ * stored as `X.ENV` is denied by a glob ending in `*.env`): each run of literal
+ * characters folded name by name as fold_name_ere folds a name, each
+ * class gains the other case of its letters and the characters outside
+ * ASCII that stand for one of its members (U+017F for s, ...), `*`, `**`
+ * and the anchors unchanged. NULL with an error when a literal character
+ * or class member outside ASCII does not fold to ASCII (its spellings
+ * cannot be enumerated) or a name's regex grows too long. */
+static char *fold_glob_regex(gen *g, const char *pat, const char *re) {
+  csb_buf b, run;
+  csb_buf_init(&b);
+  csb_buf_init(&run);
+  csb_buf_puts(&b, "");
+  csb_buf_puts(&run, "");
+  char *bad = NULL;
+  for (size_t i = 0;; i++) {
+    char c = re[i];
+    if (c == '\\' && re[i + 1] != '\0') {
+      csb_buf_putc(&run, re[++i]);
+      continue;
+    }
+    if (c != '\0' && !strchr("[^$.*?()|", c)) {
+      csb_buf_putc(&run, c);
+      continue;
+    }
+    /* The run of literal characters so far, name by name (a name never
+     * holds a '/'). */
+    for (const char *p = run.data; run.len > 0 && bad == NULL;) {
+      size_t n = strcspn(p, "/");
+      char *part = csb_xstrndup(p, n);
+      char *en = fold_name_ere(part);
+      if (en == NULL) {
+        int high = 0;
+        for (const unsigned char *q = (const unsigned char *)part; *q; q++) high |= *q >= 0x80;
+        char *sp = printable(part);
+        bad = csb_xasprintf(high ? "its name `%s` holds a non-ASCII character that does not fold "
+                                   "to ASCII"
+                                 : "its name `%s` would need a regex longer than %d bytes",
+                            sp, FOLDED_NAME_MAX);
+        free(sp);
+      } else {
+        csb_buf_puts(&b, en);
+      }
+      free(en);
+      free(part);
+      p += n;
+      if (*p == '\0') break;
+      csb_buf_putc(&b, '/');
+      p++;
+    }
+    csb_buf_reset(&run);
+    csb_buf_puts(&run, "");
+    if (c == '\0' || bad != NULL) break;
+    if (c != '[') {
+      csb_buf_putc(&b, c);
+      continue;
+    }
+    unsigned char set[256];
+    if (!fold_bracket(re, &i, set)) {
+      bad = csb_xstrdup("a class of it holds a non-ASCII character");
+      break;
+    }
+    /* `[^/]*` matches the characters outside ASCII byte by byte already. */
+    int star = re[i] == '*';
+    csb_buf alts;
+    csb_buf_init(&alts);
+    csb_buf_puts(&alts, "");
+    for (size_t k = 0; k < CSB_ARRAY_LEN(k_single_folds) && !(star && set[0x80]); k++)
+      if (set[(unsigned char)k_single_folds[k].ascii])
+        csb_buf_printf(&alts, "|%s", k_single_folds[k].utf8);
+    if (alts.len > 0) csb_buf_putc(&b, '(');
+    unsigned count = 0;
+    for (unsigned k = 1; k < 256; k++) count += set[k];
+    if (count <= 128) {
+      csb_buf_putc(&b, '[');
+      bracket_items(&b, set, 0);
+    } else {
+      unsigned char comp[256];
+      for (unsigned k = 0; k < 256; k++) comp[k] = k != 0 && !set[k];
+      csb_buf_puts(&b, "[^");
+      bracket_items(&b, comp, 1);
+    }
+    csb_buf_putc(&b, ']');
+    if (alts.len > 0) csb_buf_printf(&b, "%s)", alts.data);
+    csb_buf_free(&alts);
+    i--; /* the loop's i++ moves to what follows the class */
+  }
+  csb_buf_free(&run);
+  if (bad != NULL) {
+    char *sp = printable(pat);
+    csb_error_set(g->err,
+                  "deny-read glob `%s`: %s, so csb-seatbelt cannot match it in every "
+                  "spelling a case-insensitive volume takes for a name (case, Unicode "
+                  "normalization), and a file stored under another spelling would stay "
+                  "readable; write the glob with (shorter) ASCII names",
+                  sp, bad);
+    free(sp);
+    free(bad);
+    csb_buf_free(&b);
+    return NULL;
+  }
+  return csb_buf_steal(&b);
+}
+
 /* ---- deny-read globs ------------------------------------------------------------------ */
 
 /* The top-level names macOS makes symlinks (to /private/...). */
@@ -1135,14 +1330,24 @@ static int glob_section(gen *g, csb_buf *out) {
      * it in its prefix ("/t?p/x", "/{tmp,var}/x"): Seatbelt sees /tmp/x as
      * /private/tmp/x, which the glob's regex does not match. */
     if (ok && pat[0] == '/') ok = alias_variants(g, pat, gl, &ngl);
+    /* Each in every spelling (fold_glob_regex): Seatbelt checks the
+     * name a file is stored under. */
     for (size_t k = 0; k < ngl && ok; k++) {
       char *re = csb_glob_to_regex(gl[k]);
-      push_unique(&res, re);
+      char *fr = fold_glob_regex(g, pat, re);
+      if (fr != NULL) push_unique(&res, fr);
+      ok = fr != NULL;
+      free(fr);
       free(re);
       const char *const *a = NULL;
       size_t n = csb_glob_ancestor_regexes(gl[k], &a);
-      for (size_t j = 0; j < n; j++)
-        if (strcmp(a[j], "^/$") != 0) push_unique(&ancs, a[j]);
+      for (size_t j = 0; j < n && ok; j++) {
+        if (strcmp(a[j], "^/$") == 0) continue;
+        fr = fold_glob_regex(g, pat, a[j]);
+        if (fr != NULL) push_unique(&ancs, fr);
+        ok = fr != NULL;
+        free(fr);
+      }
     }
     for (size_t k = 0; k < ngl; k++) csb_glob_free(gl[k]);
   }
@@ -1183,8 +1388,10 @@ static int glob_section(gen *g, csb_buf *out) {
   if (ok) {
     csb_buf_puts(out, ";; deny-read globs: neither readable nor writable, ancestors stay in place\n");
     for (size_t i = 0; i < res.len && ok; i++) {
-      for (int k = 0; k < 2 && ok; k++) {
-        csb_buf_puts(out, k == 0 ? "(deny file-read* " : "(deny file-write* ");
+      for (int k = 0; k < 3 && ok; k++) {
+        static const char *const ops[] = {"(deny file-read* ", "(deny file-write* ",
+                                          "(deny process-exec "};
+        csb_buf_puts(out, ops[k]);
         ok = regex_filter(g, res.items[i], "deny-read glob regex", res.items[i], out);
         csb_buf_puts(out, ")\n");
       }
@@ -1197,7 +1404,7 @@ static int glob_section(gen *g, csb_buf *out) {
     for (size_t i = 0; i < links.len; i++) {
       char *key = csb_xasprintf("DENY_GLOB_LINK_TARGET_%zu", i);
       add_param(g, key, links.items[i]);
-      csb_buf_printf(out, "(deny file-read* file-write* (subpath (param \"%s\")))\n", key);
+      csb_buf_printf(out, "(deny file-read* file-write* process-exec (subpath (param \"%s\")))\n", key);
       free(key);
     }
   }
@@ -1413,6 +1620,7 @@ int csb_sbpl_generate(const csb_policy *p, const csb_policy_view *v, const csb_s
   append_section(&text, &sec);
   int ok = read_section(&g, &sec);
   append_section(&text, &sec);
+  append_section(&text, &g.exec_denies);
   if (v->include_platform_defaults) syslog_deny(&g);
   if (ok) ok = write_section(&g, &sec);
   append_section(&text, &sec);
@@ -1435,6 +1643,7 @@ int csb_sbpl_generate(const csb_policy *p, const csb_policy_view *v, const csb_s
   }
   csb_buf_free(&sec);
   csb_buf_free(&g.platform_denies);
+  csb_buf_free(&g.exec_denies);
   csb_strv_free(&g.ancestors);
   if (!ok) {
     csb_buf_free(&text);

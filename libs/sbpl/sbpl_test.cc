@@ -323,20 +323,52 @@ TEST(Policy, DenyGlobThatMayMatchBelowAnAliasCoversItsTarget) {
   Gen g;
   ASSERT_TRUE(g.Run(p, csb_sbpl_host_system(1))) << g.err.msg;
   std::string t = g.Text();
-  for (const char *re : {"^/private/t[^/]p/x\\.key$", "^/private/[^/]*/y\\.key$"}) {
+  // (In every spelling: see DenyGlobMatchesEverySpelling.)
+  for (const char *re :
+       {"^/[pP][rR][iI][vV][aA][tT][eE]/[tT]([^/]|\xc5\xbf|\xe2\x84\xaa|\xcd\xbe|\xe1\xbf\xaf)[pP]/"
+        "[xX]\\.(k|K|\xe2\x84\xaa)[eE][yY]$",
+        "^/[pP][rR][iI][vV][aA][tT][eE]/[^/]*/[yY]\\.(k|K|\xe2\x84\xaa)[eE][yY]$"}) {
     EXPECT_NE(t.find(std::string("(deny file-read* (regex #\"") + re + "\"))"), std::string::npos)
         << re << "\n" << t;
     EXPECT_NE(t.find(std::string("(deny file-write* (regex #\"") + re + "\"))"), std::string::npos)
         << re;
   }
-  EXPECT_EQ(t.find("^/private/Users"), std::string::npos) << t;
+  EXPECT_EQ(t.find("^/[pP][rR][iI][vV][aA][tT][eE]/[uU]"), std::string::npos) << t;
   // A host without aliases needs no second form.
   p = csb_policy_new(CSB_PLATFORM_MACOS, "/Users/a/w");
   csb_policy_add_entry(p, "/", CSB_ACCESS_READ, ":root", 0, 0);
   csb_policy_add_glob(p, "/t?p/x.key", "g");
   Gen g2;
   ASSERT_TRUE(g2.Run(p, csb_sbpl_host_none())) << g2.err.msg;
-  EXPECT_EQ(g2.Text().find("^/private"), std::string::npos);
+  EXPECT_EQ(g2.Text().find("^/[pP][rR][iI][vV]"), std::string::npos);
+}
+
+// On a case-insensitive volume a deny glob denies every spelling of the
+// names it matches: literal letters and classes gain the other case, `?`
+// the characters outside ASCII that stand for one ASCII character, and
+// what it matches cannot run either. A glob with a character outside
+// ASCII that does not fold to ASCII cannot be spelled so: refused.
+TEST(Policy, DenyGlobMatchesEverySpelling) {
+  csb_policy *p = csb_policy_new(CSB_PLATFORM_MACOS, "/w");
+  csb_policy_add_entry(p, "/", CSB_ACCESS_READ, ":root", 0, 0);
+  csb_policy_add_glob(p, "/w/[a-c]?x/[!a]", "g");
+  Gen g;
+  ASSERT_TRUE(g.Run(p, csb_sbpl_host_none())) << g.err.msg;
+  std::string t = g.Text();
+  std::string re =
+      "^/[wW]/[A-Ca-c]([^/]|\xc5\xbf|\xe2\x84\xaa|\xcd\xbe|\xe1\xbf\xaf)[xX]/"
+      "([^/]|\xc5\xbf|\xe2\x84\xaa|\xcd\xbe|\xe1\xbf\xaf)$";
+  for (const char *op : {"file-read*", "file-write*", "process-exec"})
+    EXPECT_NE(t.find(std::string("(deny ") + op + " (regex #\"" + re + "\"))"), std::string::npos)
+        << op << "\n" << t;
+  for (const char *pat : {"/w/caf\xc3\xa9/*", "/w/[\xc3\xa9]"}) {
+    p = csb_policy_new(CSB_PLATFORM_MACOS, "/w");
+    csb_policy_add_entry(p, "/", CSB_ACCESS_READ, ":root", 0, 0);
+    csb_policy_add_glob(p, pat, "g");
+    Gen g2;
+    EXPECT_FALSE(g2.Run(p, csb_sbpl_host_none())) << pat;
+    EXPECT_NE(std::string(g2.err.msg).find("non-ASCII"), std::string::npos) << g2.err.msg;
+  }
 }
 
 TEST(Policy, RefusesOtherPlatformsAndDisabledEnforcement) {

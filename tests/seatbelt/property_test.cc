@@ -26,6 +26,7 @@
 // ss, ...), the kernel reports an existing file under its stored name
 // (sbpl_volume_path), and whatever the profile allows must be allowed by
 // the verdict for the file that spelling names.
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -122,6 +123,8 @@ struct Stats {
   long uncreatable_denied = 0;  // creations of one checked denied
   long other_spellings = 0;  // decisions on a spelling that names another path
   long folded_denials = 0;   // writes denied only because of that
+  long exec_denied = 0;      // paths a deny entry or glob keeps from running
+  long glob_spellings = 0;   // spellings denied because another one matches a glob
 };
 
 class PolicyGen {
@@ -249,6 +252,77 @@ std::vector<std::string> Uncreatable(const csb_policy_view *v, std::vector<std::
   return out;
 }
 
+// The glob `g` matching every ASCII case variant of the paths it matches
+// (what the profile's regex of it matches, but for the characters outside
+// ASCII that fold to ASCII): each literal letter a class of both cases,
+// each class with the other case of its letters (a negated class stops
+// excluding a letter whose other case it does not exclude).
+std::string CaseClosed(const std::string &g) {
+  std::string out;
+  auto letter_class = [](unsigned char c) {
+    return std::string("[") + (char)tolower(c) + (char)toupper(c) + "]";
+  };
+  for (size_t i = 0; i < g.size(); i++) {
+    unsigned char c = (unsigned char)g[i];
+    if (c == '\\' && i + 1 < g.size()) {
+      unsigned char e = (unsigned char)g[++i];
+      out += isalpha(e) ? letter_class(e) : std::string("\\") + (char)e;
+      continue;
+    }
+    if (isalpha(c)) {
+      out += letter_class(c);
+      continue;
+    }
+    if (c != '[') {
+      out += (char)c;
+      continue;
+    }
+    size_t j = i + 1;
+    bool neg = j < g.size() && (g[j] == '!' || g[j] == '^');
+    if (neg) j++;
+    size_t start = j;
+    if (j < g.size() && g[j] == ']') j++;
+    size_t end = g.find(']', j);
+    if (end == std::string::npos) {
+      out += "\\[";
+      continue;
+    }
+    bool set[256] = {false};
+    for (size_t k = start; k < end; k++) {
+      unsigned lo = (unsigned char)g[k], hi = lo;
+      if (k + 2 < end && g[k + 1] == '-') {
+        hi = (unsigned char)g[k + 2];
+        k += 2;
+      }
+      for (unsigned x = lo; x <= hi; x++) set[x] = true;
+    }
+    if (neg)
+      for (unsigned x = 1; x < 256; x++) set[x] = !set[x] && x != '/';
+    set[0] = false;
+    for (unsigned x = 'a'; x <= 'z'; x++)
+      if (set[x] || set[x - 'a' + 'A']) set[x] = set[x - 'a' + 'A'] = true;
+    // Members: ']' first, '!' and '^' never first, '-' last; a set of
+    // those alone as escaped alternatives.
+    std::string mem;
+    if (set[']']) mem += ']';
+    for (unsigned x = 1; x < 256; x++)
+      if (set[x] && x != ']' && x != '-' && x != '!' && x != '^') mem += (char)x;
+    if (mem.empty()) {
+      std::string alts;
+      for (char x : {'!', '^', '-'})
+        if (set[(unsigned char)x]) alts += std::string(alts.empty() ? "" : ",") + "\\" + x;
+      out += "{" + alts + "}";
+    } else {
+      if (set['!']) mem += '!';
+      if (set['^']) mem += '^';
+      if (set['-']) mem += '-';
+      out += "[" + mem + "]";
+    }
+    i = end;
+  }
+  return out;
+}
+
 void CheckOne(csb_policy *p, const World &w, const std::vector<std::string> &universe,
               const csb_sbpl_host *host, Stats *st) {
   csb_policy_view *v = nullptr;
@@ -257,10 +331,13 @@ void CheckOne(csb_policy *p, const World &w, const std::vector<std::string> &uni
   ASSERT_TRUE(csb_policy_view_build(p, &v, &err)) << err.msg;
   csb_sbpl_profile *prof = nullptr;
   if (!csb_sbpl_generate(p, v, host, nullptr, &prof, &err)) {
-    // Refused only for a non-ASCII name no rule can spell in every way.
+    // Refused only for a non-ASCII name no rule can spell in every way
+    // (a path's or a deny glob's).
     bool non_ascii = false;
     for (size_t i = 0; i < p->n_entries; i++)
       for (const char *c = p->entries[i].path; *c; c++) non_ascii |= (unsigned char)*c >= 0x80;
+    for (size_t i = 0; i < p->n_globs; i++)
+      for (const char *c = p->globs[i].pattern; *c; c++) non_ascii |= (unsigned char)*c >= 0x80;
     ASSERT_TRUE(non_ascii && strstr(err.msg, "non-ASCII") != nullptr) << err.msg << "\n" << Describe(p);
     st->refused++;
     csb_policy_view_free(v);
@@ -293,6 +370,24 @@ void CheckOne(csb_policy *p, const World &w, const std::vector<std::string> &uni
   }
   known = existing;
   for (const auto &n : named) known.push_back(n.c_str());
+  // The spellings of each path of the universe (by its folded form), and
+  // the deny globs the profile enforces: on a case-insensitive volume a glob matching
+  // one spelling of a name denies the file every spelling names.
+  std::map<std::string, std::vector<std::string>> spellings;
+  for (const auto &u : universe) {
+    char *f = sbpl_fold(u.c_str());
+    spellings[f].push_back(u);
+    free(f);
+  }
+  std::vector<std::unique_ptr<csb_glob, void (*)(csb_glob *)>> globs, closed_globs;
+  for (size_t i = 0; i < v->unreadable_globs.len; i++) {
+    csb_glob *gl = nullptr;
+    ASSERT_TRUE(csb_glob_compile(v->unreadable_globs.items[i], &gl, nullptr));
+    globs.emplace_back(gl, csb_glob_free);
+    std::string closed = CaseClosed(v->unreadable_globs.items[i]);
+    ASSERT_TRUE(csb_glob_compile(closed.c_str(), &gl, nullptr)) << closed;
+    closed_globs.emplace_back(gl, csb_glob_free);
+  }
   std::unique_ptr<sbpl_volume, void (*)(sbpl_volume *)> volume(
       sbpl_volume_new(existing.data(), existing.size()), sbpl_volume_free);
   std::unique_ptr<sbpl_volume, void (*)(sbpl_volume *)> names(
@@ -326,6 +421,39 @@ void CheckOne(csb_policy *p, const World &w, const std::vector<std::string> &uni
                 "REGULAR-FILE", &rd);
     sbpl_decide(prog, params.data(), params.size(), "file-write-data", seen.c_str(),
                 "REGULAR-FILE", &wd);
+    // Running a file reads it (a process can read the image it runs):
+    // what a deny entry or glob makes unreadable does not run, whatever
+    // spelling the command uses.
+    sbpl_decision xd;
+    sbpl_decide(prog, params.data(), params.size(), "process-exec", seen.c_str(), "REGULAR-FILE",
+                &xd);
+    bool denied_by_rule = vd.reason == CSB_REASON_DENY_GLOB ||
+                          (vd.reason == CSB_REASON_ENTRY && vd.access == CSB_ACCESS_DENY &&
+                           strcmp(p->entries[vd.entry].path, "/") != 0);
+    if (denied_by_rule) {
+      ASSERT_FALSE(xd.allowed) << "exec " << spelled << " (" << path << ", rule " << xd.rule
+                               << ")\n" << Describe(p) << prof->text;
+      st->exec_denied++;
+    }
+    // A deny glob matching another spelling of the same name (`x.env`
+    // for a file stored or spelled `X.ENV`): on a case-insensitive volume
+    // the policy denies that name, so no spelling of it is readable,
+    // writable or runs (the profile is the same for either kind of
+    // volume, so also where the verdict is lexical).
+    bool glob_denied = false;
+    if (!globs.empty()) {
+      char *f = sbpl_fold(path.c_str());
+      for (const auto &u : spellings[f])
+        for (const auto &gl : globs) glob_denied |= csb_glob_match(gl.get(), u.c_str()) != 0;
+      free(f);
+      if (glob_denied) {
+        for (const sbpl_decision *d : {&rd, &wd, &xd})
+          ASSERT_FALSE(d->allowed) << (d == &rd ? "read " : d == &wd ? "write " : "exec ") << spelled << " (" << seen << ", rule " << d->rule
+                                   << "): another spelling matches a deny glob\n"
+                                   << Describe(p) << prof->text;
+        st->glob_spellings++;
+      }
+    }
     bool below_uncreatable = false;
     for (const auto &m : uncreatable) below_uncreatable |= Under(m, path);
     for (const auto &m : creatable) {
@@ -376,7 +504,16 @@ void CheckOne(csb_policy *p, const World &w, const std::vector<std::string> &uni
       free(fa);
       twice_named = it != named_folded.end() && (it->second.size() > 1 || !it->second.count(a));
     }
-    bool at_most = other_spelling || below_uncreatable || twice_named;
+    // The profile denies a name a deny glob matches in any spelling,
+    // where the lexical verdict may allow it.
+    bool closed_match = false;
+    for (const std::string &s : {seen, path}) {
+      char *f = sbpl_fold(s.c_str());
+      for (const auto &gl : closed_globs)
+        closed_match |= csb_glob_match(gl.get(), s.c_str()) || csb_glob_match(gl.get(), f);
+      free(f);
+    }
+    bool at_most = other_spelling || below_uncreatable || twice_named || glob_denied || closed_match;
     // Reading another spelling of a missing path reads nothing: the
     // command cannot create it in any spelling (checked with the writes).
     auto agrees = [&](const char *op, const sbpl_decision &d, bool verdict) {
@@ -444,9 +581,11 @@ int Scaled(int n) { return getenv("ASAN_OPTIONS") != nullptr ? n / 4 : n; }
 void PrintStats(const Stats &st) {
   printf("policies %ld (refused %ld), decisions %ld, platform-default decisions skipped %ld, "
          "unlink checks %ld, paths below a file skipped %ld, below an uncreatable directory %ld "
-         "(creations denied %ld), other spellings %ld (writes denied for that %ld)\n",
+         "(creations denied %ld), other spellings %ld (writes denied for that %ld), execs denied "
+         "%ld, spellings denied by a glob matching another %ld\n",
          st.policies, st.refused, st.decisions, st.platform_skips, st.unlink_checks, st.below_file,
-         st.uncreatable, st.uncreatable_denied, st.other_spellings, st.folded_denials);
+         st.uncreatable, st.uncreatable_denied, st.other_spellings, st.folded_denials,
+         st.exec_denied, st.glob_spellings);
 }
 
 void RunWorld(const World &w, unsigned seed, int iterations, Stats *st) {
@@ -544,6 +683,25 @@ TEST(Property, CaseInsensitiveVolumeNothingExists) {
   EXPECT_GT(st.uncreatable, Scaled(2000));
 }
 
+// Deny globs on a case-insensitive volume: a glob denies every spelling of
+// the names it matches (`/s/?b` denies `KB` and the `Kb` spelled with
+// U+212A, `/r/SST` the `ẞT` spelled with U+1E9E), literal parts, `?` and
+// classes alike.
+const std::vector<std::string> kFoldGlobs = {"/r/**/sst", "/s/KB/**", "/*/k*",  "/*/*b",  "/g/[A-Z]t",
+                                             "/s/?b",     "/r/SST",   "/[RS]/a", "/*/{A,wt}/**",
+                                             "/r/[!a]/a", "/**/.CODEX"};
+
+TEST(Property, CaseInsensitiveVolumeDenyGlobs) {
+  Stats st;
+  World w{"/nonexistent-csb-property", false, &kTops, &kFoldSubs, &kFoldGlobs, 1,
+          &kFoldVariants, true, {}};
+  RunWorld(w, 6061, Scaled(200), &st);
+  PrintStats(st);
+  EXPECT_EQ(st.policies, Scaled(200));
+  EXPECT_GT(st.glob_spellings, Scaled(4000));
+  EXPECT_GT(st.exec_denied, Scaled(4000));
+}
+
 // A fresh directory under TEST_TMPDIR (else /tmp), by its canonical path;
 // "" when it cannot be made.
 static std::string NewTempDir() {
@@ -573,6 +731,23 @@ TEST(Property, CaseInsensitiveVolumeRealTree) {
   EXPECT_EQ(st.policies, Scaled(80));
   EXPECT_GT(st.folded_denials, Scaled(40));
   EXPECT_GT(st.uncreatable_denied, Scaled(8));
+  (void)!system(("rm -rf '" + w.base + "'").c_str());
+}
+
+TEST(Property, CaseInsensitiveVolumeDenyGlobsRealTree) {
+  std::string real = NewTempDir();
+  ASSERT_FALSE(real.empty());
+  World w{real, true, &kTops, &kFoldSubs, &kFoldGlobs, 1, &kFoldVariants, true, {}};
+  for (std::string a = w.base; a != "/"; a = Parent(a)) w.existing.push_back(a);
+  for (const char *d : {"/r", "/r/A", "/r/sst", "/s", "/s/KB", "/s/KB/a", "/g", "/g/Wt"}) {
+    ASSERT_EQ(mkdir((w.base + d).c_str(), 0755), 0) << d;
+    w.existing.push_back(w.base + d);
+  }
+  Stats st;
+  RunWorld(w, 8080, Scaled(40), &st);
+  PrintStats(st);
+  EXPECT_EQ(st.policies, Scaled(40));
+  EXPECT_GT(st.glob_spellings, Scaled(400));
   (void)!system(("rm -rf '" + w.base + "'").c_str());
 }
 

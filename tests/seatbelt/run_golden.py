@@ -137,8 +137,9 @@ def normalise(text, root):
     above = set()
     d = os.path.dirname(root)
     while d != "/":
-        above.add("(deny file-write-unlink (require-all (vnode-type DIRECTORY) (regex #\"^%s$\")))\n"
-                  % ere_escape(d))
+        for form in (ere_escape(d), folded_path(d)):
+            above.add("(deny file-write-unlink (require-all (vnode-type DIRECTORY) (regex #\"^%s$\")))\n"
+                      % form)
         d = os.path.dirname(d)
     lines, placed = [], False
     for line in text.splitlines(True):

@@ -34,6 +34,9 @@ bad = []
 for n in sorted(names):
     if n.startswith("share/doc/csb/") and n.endswith(".md"):
         text = t.extractfile(n).read().decode()
+        # (code is no link: fenced blocks and inline spans go first)
+        text = re.sub(r"(?ms)^```.*?^```", "", text)
+        text = re.sub(r"`[^`\n]*`", "", text)
         for target in re.findall(r"\]\(([^)\s]+)\)", text):
             if ":" in target or target.startswith(("#", "/", "../")):
                 continue

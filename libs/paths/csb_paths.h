@@ -309,6 +309,12 @@ int csb_glob_scan_depth(const csb_glob *g, int cap);
  * raw. Never returns NULL. */
 char *csb_glob_to_regex(const csb_glob *g);
 
+/* Appends to `b` the bracket expression that csb_glob_to_regex writes for
+ * a class: it matches exactly the bytes 1..255 whose `member` entry is
+ * nonzero ("[...]", or "[^...]" of the complement when that is shorter),
+ * ordered so that no ']', '^', '-' or '[' is ambiguous. */
+void csb_ere_class(csb_buf *b, const unsigned char member[256]);
+
 // Anchored POSIX EREs (under the same rules as csb_glob_to_regex) whose
 // union is the set of directories that are proper ancestors of some path
 // the glob matches: every u such that u + "/" + w is matched for some w,

@@ -422,16 +422,16 @@ static int is_range_run_byte(unsigned c, unsigned lo, unsigned hi) {
  * nothing is ambiguous: ']' first, '[' after the ordinary members (so it
  * never precedes '.', '=' or ':'), '^' never first in a non-negated
  * bracket, '-' last. Ranges only within 0-9, A-Z, a-z. */
-static void re_bracket_items(csb_buf *b, const csb_byteset *set, int negated) {
+static void re_bracket_items(csb_buf *b, const unsigned char *in, int negated) {
   size_t start = b->len;
-  if (bs_has(set, ']')) csb_buf_putc(b, ']');
+  if (in[']']) csb_buf_putc(b, ']');
   for (unsigned c = 1; c < 256; c++) {
-    if (!bs_has(set, c) || c == ']' || c == '[' || c == '^' || c == '-') continue;
+    if (!in[c] || c == ']' || c == '[' || c == '^' || c == '-') continue;
     static const unsigned runs[3][2] = {{'0', '9'}, {'A', 'Z'}, {'a', 'z'}};
     unsigned end = c;
     for (int r = 0; r < 3; r++) {
       if (!is_range_run_byte(c, runs[r][0], runs[r][1])) continue;
-      while (end + 1 <= runs[r][1] && bs_has(set, end + 1)) end++;
+      while (end + 1 <= runs[r][1] && in[end + 1]) end++;
     }
     if (end >= c + 2) {
       csb_buf_putc(b, (char)c);
@@ -442,9 +442,9 @@ static void re_bracket_items(csb_buf *b, const csb_byteset *set, int negated) {
       csb_buf_putc(b, (char)c);
     }
   }
-  if (bs_has(set, '[')) csb_buf_putc(b, '[');
-  int dash = bs_has(set, '-');
-  if (bs_has(set, '^')) {
+  if (in['[']) csb_buf_putc(b, '[');
+  int dash = in['-'];
+  if (in['^']) {
     if (b->len == start && !negated && dash) {
       csb_buf_puts(b, "-^");
       dash = 0;
@@ -455,21 +455,26 @@ static void re_bracket_items(csb_buf *b, const csb_byteset *set, int negated) {
   if (dash) csb_buf_putc(b, '-');
 }
 
-static void re_class(csb_buf *b, const csb_byteset *set) {
-  int count = 0;
-  for (unsigned c = 1; c < 256; c++) count += bs_has(set, c);
+void csb_ere_class(csb_buf *b, const unsigned char member[256]) {
+  unsigned count = 0;
+  for (unsigned c = 1; c < 256; c++) count += member[c] != 0;
   if (count <= 128) {
     csb_buf_putc(b, '[');
-    re_bracket_items(b, set, 0);
+    re_bracket_items(b, member, 0);
     csb_buf_putc(b, ']');
     return;
   }
-  csb_byteset comp;
-  for (unsigned i = 0; i < 32; i++) comp.bits[i] = (uint8_t)~set->bits[i];
-  bs_del(&comp, 0);
+  unsigned char comp[256];
+  for (unsigned c = 0; c < 256; c++) comp[c] = c != 0 && !member[c];
   csb_buf_puts(b, "[^");
-  re_bracket_items(b, &comp, 1);
+  re_bracket_items(b, comp, 1);
   csb_buf_putc(b, ']');
+}
+
+static void re_class(csb_buf *b, const csb_byteset *set) {
+  unsigned char in[256];
+  for (unsigned c = 0; c < 256; c++) in[c] = c != 0 && bs_has(set, c);
+  csb_ere_class(b, in);
 }
 
 static void re_seq(csb_buf *b, const csb_glob *g, const gseq *q);

@@ -1061,39 +1061,6 @@ static void ancestors_section(gen *g, csb_buf *out) {
 
 /* ---- deny-read globs in every spelling ------------------------------------------------ */
 
-/* Members of a bracket expression of a glob regex, as the set `in` holds
- * them, written as glob.c writes them: ']' first, '[' after the ordinary
- * members, '^' never first, '-' last, ranges only within 0-9, A-Z, a-z. */
-static void bracket_items(csb_buf *b, const unsigned char *in, int negated) {
-  size_t start = b->len;
-  if (in[']']) csb_buf_putc(b, ']');
-  for (unsigned c = 1; c < 256; c++) {
-    if (!in[c] || c == ']' || c == '[' || c == '^' || c == '-') continue;
-    static const unsigned runs[3][2] = {{'0', '9'}, {'A', 'Z'}, {'a', 'z'}};
-    unsigned end = c;
-    for (int r = 0; r < 3; r++)
-      if (c >= runs[r][0] && c <= runs[r][1])
-        while (end + 1 <= runs[r][1] && in[end + 1]) end++;
-    csb_buf_putc(b, (char)c);
-    if (end >= c + 2) {
-      csb_buf_putc(b, '-');
-      csb_buf_putc(b, (char)end);
-      c = end;
-    }
-  }
-  if (in['[']) csb_buf_putc(b, '[');
-  int dash = in['-'];
-  if (in['^']) {
-    if (b->len == start && !negated && dash) {
-      csb_buf_puts(b, "-^");
-      dash = 0;
-    } else {
-      csb_buf_putc(b, '^');
-    }
-  }
-  if (dash) csb_buf_putc(b, '-');
-}
-
 /* The characters outside ASCII that stand for one ASCII character on a
  * case-insensitive volume (k_folds_to_ascii), which a class of bytes
  * cannot hold. */
@@ -1205,18 +1172,7 @@ static char *fold_glob_regex(gen *g, const char *pat, const char *re) {
       if (set[(unsigned char)k_single_folds[k].ascii])
         csb_buf_printf(&alts, "|%s", k_single_folds[k].utf8);
     if (alts.len > 0) csb_buf_putc(&b, '(');
-    unsigned count = 0;
-    for (unsigned k = 1; k < 256; k++) count += set[k];
-    if (count <= 128) {
-      csb_buf_putc(&b, '[');
-      bracket_items(&b, set, 0);
-    } else {
-      unsigned char comp[256];
-      for (unsigned k = 0; k < 256; k++) comp[k] = k != 0 && !set[k];
-      csb_buf_puts(&b, "[^");
-      bracket_items(&b, comp, 1);
-    }
-    csb_buf_putc(&b, ']');
+    csb_ere_class(&b, set); /* (written as glob.c writes classes) */
     if (alts.len > 0) csb_buf_printf(&b, "%s)", alts.data);
     csb_buf_free(&alts);
     i--; /* the loop's i++ moves to what follows the class */

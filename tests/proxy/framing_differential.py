@@ -634,26 +634,14 @@ def gen_response(rng):
     return c[0], c[1], len(c) > 2
 
 
-class RawResponder:
+class RawResponder(pt.TcpOrigin):
     """Answers the first request of each connection with `self.script`, the
     next ones with SECOND."""
 
     def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
         self.script = b""
         self.close = False
-        threading.Thread(target=self.run, daemon=True).start()
-
-    def run(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
+        super().__init__()
 
     def serve(self, c):
         c.settimeout(8)
@@ -661,12 +649,10 @@ class RawResponder:
         k = 0
         try:
             while True:
-                while b"\r\n\r\n" not in buf:
-                    d = c.recv(65536)
-                    if not d:
-                        return
-                    buf += d
-                head, _, buf = buf.partition(b"\r\n\r\n")
+                got = pt.read_head(c, buf)
+                if got is None:
+                    return
+                head, buf = got
                 first = k == 0 and b"/first" in head.split(b"\r\n")[0]
                 if first and isinstance(self.script, tuple):
                     c.sendall(self.script[0])

@@ -224,6 +224,18 @@ class TcpOrigin:
         self.sock.close()
 
 
+def read_head(c, buf):
+    """(head, rest) of the next request head on socket c, given the bytes
+    `buf` already read from it; None when the peer closed first."""
+    while b"\r\n\r\n" not in buf:
+        chunk = c.recv(65536)
+        if not chunk:
+            return None
+        buf += chunk
+    head, _, rest = buf.partition(b"\r\n\r\n")
+    return head, rest
+
+
 class ScriptedOrigin(TcpOrigin):
     """A TCP origin that answers with exact bytes: `script(conn, n)` serves
     the n-th request read from conn (bytes; (bytes, True) to close after
@@ -239,12 +251,10 @@ class ScriptedOrigin(TcpOrigin):
         buf = b""
         try:
             while True:
-                while b"\r\n\r\n" not in buf:
-                    chunk = c.recv(65536)
-                    if not chunk:
-                        return
-                    buf += chunk
-                head, _, buf = buf.partition(b"\r\n\r\n")
+                got = read_head(c, buf)
+                if got is None:
+                    return
+                head, buf = got
                 m = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
                 while m and len(buf) < int(m.group(1)):
                     buf += c.recv(65536)

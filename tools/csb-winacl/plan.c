@@ -18,6 +18,7 @@
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -209,17 +210,25 @@ static void ki_finish(kindex *x) {
   if (x->n > 1) qsort(x->v, x->n, sizeof(*x->v), kp_cmp);
 }
 
-/* The first position whose key is not below `key`. */
-static size_t ki_lower(const kindex *x, const char *key) {
-  size_t lo = 0, hi = x->n;
+/* In an array of `n` structures of `size` bytes sorted by the string
+ * (strcmp) at byte `key_at` of each, the first position whose string is
+ * not below `key`. */
+static size_t lower_bound_key(const void *base, size_t n, size_t size, size_t key_at, const char *key) {
+  size_t lo = 0, hi = n;
   while (lo < hi) {
     size_t mid = (lo + hi) / 2;
-    if (strcmp(x->v[mid].key, key) < 0)
+    const char *k = *(const char *const *)((const char *)base + mid * size + key_at);
+    if (strcmp(k, key) < 0)
       lo = mid + 1;
     else
       hi = mid;
   }
   return lo;
+}
+
+/* The first position whose key is not below `key`. */
+static size_t ki_lower(const kindex *x, const char *key) {
+  return lower_bound_key(x->v, x->n, sizeof *x->v, offsetof(kpath, key), key);
 }
 
 static int ki_has(const kindex *x, const char *path) {
@@ -1726,14 +1735,7 @@ static void carveout_trustees(planner *P, const char *path, csb_strv *out) {
     if (at >= 0) csb_strv_push(out, P->roots[at].trustee);
   }
   char *run = csb_xasprintf("%s/", key);
-  size_t lo = 0, hi = P->n_roots;
-  while (lo < hi) {
-    size_t mid = (lo + hi) / 2;
-    if (strcmp(P->roots[mid].key, run) < 0)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
+  size_t lo = lower_bound_key(P->roots, P->n_roots, sizeof *P->roots, offsetof(wroot, key), run);
   for (size_t i = lo; i < P->n_roots && strncmp(P->roots[i].key, run, len + 1) == 0; i++)
     csb_strv_push(out, P->roots[i].trustee);
   free(run);

@@ -202,7 +202,7 @@ def _(c):
 simple("pid1_sched", "probe_kernel", "prlimit, setpriority (process and group), sched_setscheduler/param/attr/affinity on pid 1")
 simple("proc_self_exe", "probe_kernel", "open /proc/self/exe for writing")
 simple("proc_sysctl", "probe_kernel", "write global sysctls (/proc/sys/vm/drop_caches) and /proc/sysrq-trigger")
-simple("no_new_privs", "probe_kernel", "no_new_privs set and no capabilities left")
+simple("no_new_privs", "probe_kernel", "no_new_privs set and no capability left (uid 0: none in the bounding set either)")
 
 
 @probe("no_new_privs_landlock", "no_new_privs set and no capabilities left under the legacy Landlock backend (no user "
@@ -398,8 +398,8 @@ def _(c):
             out[n] = (st.st_mode, st.st_uid, st.st_gid, st.st_ctime_ns)
         return out
 
-    # run by root, also without CAP_SYS_ADMIN (a container's root): csb-bwrap
-    # then makes a user namespace of its own to make the nodes read-only in
+    # run by root, also without CAP_SYS_ADMIN (a container's root): the
+    # inner stage's capabilities are those of the sandbox's user namespace
     variants = [({}, [], "bubblewrap"), ({"backend": "landlock"}, [], "landlock")]
     setpriv = shutil.which("setpriv")
     if os.geteuid() == 0 and setpriv:

@@ -337,8 +337,21 @@ static int p_no_new_privs(int c, char **v) {
   } h = {0x20080522, 0};
   uint32_t d[6] = {0};
   if (syscall(SYS_capget, &h, d) != 0) return perror2("capget: %s", strerror(errno));
-  if (d[0] | d[1] | d[3] | d[4]) return escaped("capabilities eff/perm %x/%x %x/%x", d[0], d[1], d[3], d[4]);
-  return blocked("no_new_privs=1, no effective or permitted capabilities");
+  if (d[0] | d[1] | d[2] | d[3] | d[4] | d[5])
+    return escaped("capabilities eff/perm/inh %x/%x/%x %x/%x/%x", d[0], d[1], d[2], d[3], d[4], d[5]);
+  /* The bounding set limits what an exec may grant: uid 0's executables
+   * get all of it. Another user's bounding set is full unless the
+   * launcher could drop it (it takes CAP_SETPCAP), and grants nothing
+   * under no_new_privs. */
+  int root = geteuid() == 0;
+  for (int cap = 0; cap < 64; cap++) {
+    int b = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+    if (b < 0) break; /* past the kernel's last */
+    if (b && root) return escaped("capability %d in uid 0's bounding set", cap);
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, cap, 0, 0) > 0) return escaped("ambient capability %d", cap);
+  }
+  return blocked("no_new_privs=1, no effective, permitted, inheritable or ambient capability%s",
+                 root ? ", nor any in uid 0's bounding set" : "");
 }
 
 /* The command runs with the caller's identity: real, effective and saved

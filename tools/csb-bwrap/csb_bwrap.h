@@ -481,24 +481,26 @@ int bw_inner_main(int argc, char **argv);
 int bw_supervise(pid_t child, int notify_fd, int lifeline, const bw_unix_rules *rules,
                  struct bw_stdio_relay *relays, size_t n_relays);
 
+/* ---- capabilities (caps.c) ------------------------------------------------ */
+
+/* Drops every capability: the bounding set first (each one it can: that
+ * takes CAP_SETPCAP), then the ambient, inheritable, permitted and
+ * effective sets, and checks the last three. 1, or 0 with err set. */
+int bw_caps_drop_all(csb_error *err);
+/* 1 when no capability is left in any set: effective, permitted,
+ * inheritable, ambient and bounding. */
+int bw_caps_none(void);
+
 /* ---- the host's device nodes in a root run (devnodes.c) ----------------- */
 
-/* Why bw_devnodes_seal failed: errno, the step and the node (or NULL);
- * the strings are static. */
-typedef struct bw_devnodes_error {
-  int err;
-  const char *step;
-  const char *node;
-} bw_devnodes_error;
-
-/* 1 when bubblewrap must start with the device nodes it binds read-only:
- * we run as root, whose sandbox would own them. */
+/* 1 when the sandbox's device nodes must be made read-only: we run as
+ * root, whose sandbox would own the host's nodes bubblewrap binds. */
 int bw_devnodes_wanted(void);
-/* In the child of bw_spawn, before bubblewrap is executed: a mount
- * namespace of its own (a slave of ours) in which the device nodes that
- * bubblewrap's --dev binds are read-only binds of themselves. 1 on
- * success; 0 with *e filled in. System calls only. */
-int bw_devnodes_seal(bw_devnodes_error *e);
+/* In the inner stage, with CAP_SYS_ADMIN and CAP_SETPCAP of the sandbox's
+ * user namespace (bubblewrap's --cap-add): remounts bubblewrap's binds of
+ * the device nodes read-only, then drops every capability (also when the
+ * remount failed). 1, or 0 with err set. */
+int bw_devnodes_seal(csb_error *err);
 
 /* ---- running bubblewrap (launch.c) -------------------------------------- */
 
@@ -508,7 +510,6 @@ typedef struct bw_launch_result {
   int error;       /* errno of a failed fork */
   char *captured;  /* bubblewrap's stderr before the start (caller frees) */
   int signal;      /* the last SIGINT, SIGTERM, SIGHUP or SIGQUIT forwarded, or 0 */
-  bw_devnodes_error devnodes; /* .err != 0: bubblewrap was not started (bw_devnodes_seal failed) */
 } bw_launch_result;
 
 /* Starts fn(arg) in a child process that shares our memory until it execs
@@ -530,8 +531,7 @@ int bw_launch_end_take(void);
 /* Starts bubblewrap (bw_spawn) with stderr on err_w, clearing FD_CLOEXEC on
  * keep_fds in the child; forwards signals; relays err_r after the start.
  * Closes err_w, info_w and started_w in the parent. bubblewrap starts
- * with the signal mask child_mask (NULL: ours when called), and, when
- * bw_devnodes_wanted, after bw_devnodes_seal. */
+ * with the signal mask child_mask (NULL: ours when called). */
 int bw_launch_run(const char *exec_path, char **argv, const int *keep_fds, size_t n_keep,
                   int err_w, int err_r, int started_r, int info_r, int info_w, int started_w,
                   void (*after_fork)(void *, pid_t), void *after_fork_arg, const sigset_t *child_mask,

@@ -3,9 +3,10 @@
  * Runs as pid 1 of the sandbox's PID namespace (bwrap --as-pid-1):
  *   1. takes back the real stderr (bubblewrap's own stderr is a pipe to the
  *      outer stage, which reads setup errors from it);
- *   2. checks that no effective or permitted capability survived, and
- *      hands over, reopens through the sandbox's view or relays each
- *      standard descriptor on a file (rebind_stdio);
+ *   2. run by root, makes the device nodes read-only and drops the two
+ *      capabilities that took (devnodes.c); checks that no capability
+ *      survived in any set, and hands over, reopens through the sandbox's
+ *      view or relays each standard descriptor on a file (rebind_stdio);
  *   3. proxy mode: hands a loopback listener to each host bridge and
  *      rewrites the proxy variables;
  *   4. tells the outer stage that setup is done, closes every other fd
@@ -89,23 +90,6 @@ static int fail(int code, const char *fmt, ...) {
   csb_buf_free(&b);
   free(msg);
   return code;
-}
-
-/* capget(2) v3, restated. */
-struct cap_header {
-  uint32_t version;
-  int pid;
-};
-struct cap_data {
-  uint32_t effective, permitted, inheritable;
-};
-
-static int capabilities_clear(void) {
-  struct cap_header h = {0x20080522, 0};
-  struct cap_data d[2];
-  memset(d, 0, sizeof d);
-  if (syscall(SYS_capget, &h, d) != 0) return 0;
-  return d[0].effective == 0 && d[0].permitted == 0 && d[1].effective == 0 && d[1].permitted == 0;
 }
 
 /* Bound on the list of read-only masks (NUL-separated paths). */
@@ -611,7 +595,7 @@ int bw_inner_main(int argc, char **argv) {
   memset(&rules, 0, sizeof rules);
   int stderr_fd = -1, started_fd = -1, seccomp_fd = -1, lifeline = -1;
   proxy_arg proxies[16];
-  int verify_fd = -1;
+  int verify_fd = -1, seal_devnodes = 0;
   unsigned long long nofile = 0;
   size_t n_proxies = 0;
   const char *unpinned = NULL; /* a pinned allow rule that names no socket */
@@ -634,6 +618,8 @@ int bw_inner_main(int argc, char **argv) {
       break;
     } else if (strcmp(a, "--error-format-json") == 0) {
       json_errors = 1;
+    } else if (strcmp(a, "--seal-devnodes") == 0) {
+      seal_devnodes = 1;
     } else if (strcmp(a, "--unix-all") == 0) {
       rules.allow_all = 1;
       so.unix_all = 1;
@@ -716,6 +702,18 @@ int bw_inner_main(int argc, char **argv) {
     dup2(stderr_fd, 2);
     close(stderr_fd);
   }
+  if (seal_devnodes) {
+    csb_error e;
+    csb_error_clear(&e);
+    if (!bw_devnodes_seal(&e))
+      return fail(CSB_EXIT_UNAVAILABLE,
+                  "run by root, the sandbox's uid 0 owns the host's /dev/null, zero, full, random, urandom "
+                  "and tty, which bubblewrap binds into the sandbox, and could change their mode for every "
+                  "user of the host; making them read-only for it failed (%s); nothing ran (backend: "
+                  "bubblewrap; fix: use a bubblewrap that honours --cap-add in its user namespace, or run "
+                  "csb-bwrap as a user other than root)",
+                  e.msg);
+  }
   /* Without a lifeline nothing would take the sandbox down with the outer
    * stage; with a dead one there is nobody to run the command for. */
   if (lifeline < 0) return fail(CSB_EXIT_USAGE, "inner stage: no --lifeline-fd");
@@ -729,10 +727,11 @@ int bw_inner_main(int argc, char **argv) {
   so.unix_mediated = !rules.allow_all && rules.n_allow > 0;
   rules.private_netns = so.net != BW_SECCOMP_NET_ENABLED;
 
-  if (!capabilities_clear())
+  if (!bw_caps_none())
     return fail(CSB_EXIT_UNAVAILABLE,
-                "the sandbox retained effective or permitted capabilities; refusing to run the "
-                "command (fix: use a bubblewrap that honours --cap-drop ALL)");
+                "the sandbox retained capabilities (effective, permitted, inheritable, ambient or "
+                "bounding); refusing to run the command (backend: bubblewrap; fix: use a bubblewrap "
+                "that honours --cap-drop ALL)");
   if (verify_fd >= 0) {
     int rc = verify_masks(verify_fd);
     if (rc != 0) return rc;

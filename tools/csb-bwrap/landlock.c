@@ -152,45 +152,6 @@ static int add_rule(int ruleset, const char *path, uint64_t access, uint64_t han
   return 1;
 }
 
-/* capget(2)/capset(2) v3, restated. */
-struct ll_cap_header {
-  uint32_t version;
-  int pid;
-};
-struct ll_cap_data {
-  uint32_t effective, permitted, inheritable;
-};
-
-/* No capability survives into the command, as none does in the
- * bubblewrap backend's user namespace (--cap-drop ALL): run by root there
- * is no namespace here, and root's capabilities would reach what
- * Landlock and the filter leave to them (the host's network
- * configuration through NETLINK_ROUTE, other users' processes' limits and
- * priorities, SysV IPC of any owner, devices the policy lets it read).
- * The bounding set goes first, while CAP_SETPCAP is there (without it
- * only no_new_privs keeps an executable from gaining any), then the
- * ambient, inheritable, permitted and effective sets; checked after. */
-static int drop_capabilities(csb_error *err) {
-  for (int cap = 0; cap < 64; cap++) {
-    if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) != 1) continue;
-    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EPERM)
-      return csb_error_set(err, "prctl(PR_CAPBSET_DROP, %d): %s", cap, strerror(errno));
-  }
-  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
-    return csb_error_set(err, "prctl(PR_CAP_AMBIENT_CLEAR_ALL): %s", strerror(errno));
-  struct ll_cap_header h = {0x20080522, 0};
-  struct ll_cap_data d[2];
-  memset(d, 0, sizeof d);
-  if (syscall(SYS_capset, &h, d) != 0) return csb_error_set(err, "capset: %s", strerror(errno));
-  memset(d, 0xff, sizeof d);
-  if (syscall(SYS_capget, &h, d) != 0) return csb_error_set(err, "capget: %s", strerror(errno));
-  for (int i = 0; i < 2; i++)
-    if (d[i].effective || d[i].permitted || d[i].inheritable)
-      return csb_error_set(err, "capabilities survived dropping them (permitted %08x%08x)", d[1].permitted,
-                           d[0].permitted);
-  return 1;
-}
-
 int bw_landlock_apply(const csb_policy *p, const csb_policy_view *v, csb_error *err) {
   char *why = bw_landlock_unsupported(p, v);
   if (why) {
@@ -223,9 +184,15 @@ int bw_landlock_apply(const csb_policy *p, const csb_policy_view *v, csb_error *
     /* (writable roots are refused here: bw_landlock_unsupported) */
     if (ok) ok = add_rule(rs, "/dev/null", all, handled, err);
   }
-  /* after the rules, whose paths root may reach only with its
-   * capabilities (a directory of another user's) */
-  if (ok) ok = drop_capabilities(err);
+  /* No capability survives into the command, as none does in the
+   * bubblewrap backend's user namespace: run by root there is no
+   * namespace here, and root's capabilities would reach what Landlock and
+   * the filter leave to them (the host's network configuration through
+   * NETLINK_ROUTE, other users' processes' limits and priorities, SysV IPC
+   * of any owner, devices the policy lets it read). After the rules, whose
+   * paths root may reach only with its capabilities (a directory of
+   * another user's). */
+  if (ok) ok = bw_caps_drop_all(err);
   if (ok && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
     ok = csb_error_set(err, "prctl(PR_SET_NO_NEW_PRIVS): %s", strerror(errno));
   if (ok && syscall(SYS_landlock_restrict_self, rs, 0) != 0)

@@ -323,6 +323,7 @@ static int push_inner(const outer *o, const plan *pl, csb_strv *a, int mount_pro
   csb_strv_push(a, BW_INNER_PATH);
   csb_strv_push(a, BW_INNER_FLAG);
   if (o->cli.json_errors) csb_strv_push(a, "--error-format-json");
+  if (bw_devnodes_wanted()) csb_strv_push(a, "--seal-devnodes");
   csb_strv_push(a, "--net");
   csb_strv_push(a, net_name(o->p));
   if (o->p->allow_all_unix_sockets) csb_strv_push(a, "--unix-all");
@@ -456,6 +457,14 @@ static int build_argv(outer *o, plan *pl, int mount_proc, const char *registry, 
    * seccomp filter already refuses every way to create one. */
   csb_strv_push(a, "--cap-drop");
   csb_strv_push(a, "ALL");
+  if (bw_devnodes_wanted()) {
+    /* the inner stage's, to make the device nodes read-only (devnodes.c);
+     * it drops them before anything else */
+    csb_strv_push(a, "--cap-add");
+    csb_strv_push(a, "CAP_SYS_ADMIN");
+    csb_strv_push(a, "--cap-add");
+    csb_strv_push(a, "CAP_SETPCAP");
+  }
   csb_strv_push(a, "--as-pid-1");
   if (pl->bw.has_info_fd) {
     csb_strv_push(a, "--info-fd");
@@ -1075,18 +1084,6 @@ static int run_bwrap(outer *o) {
     free(packed);
     if (!launched) {
       rc = csb_cli_error(&o->cli, CSB_EXIT_OSERR, "fork: %s", strerror(res.error));
-      goto out;
-    }
-    if (res.devnodes.err) {
-      free(res.captured);
-      rc = csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE,
-                         "run by root, the sandbox's uid 0 would own the host's /dev/null, zero, full, random, "
-                         "urandom and tty, which bubblewrap binds into the sandbox, and could change their mode "
-                         "for every user of the host; making them read-only for it failed (%s%s%s: %s); nothing "
-                         "ran. Fix: run csb-bwrap with CAP_SYS_ADMIN (it needs a mount namespace of its own), "
-                         "or as a user other than root",
-                         res.devnodes.step, res.devnodes.node ? " " : "", res.devnodes.node ? res.devnodes.node : "",
-                         strerror(res.devnodes.err));
       goto out;
     }
     if (es.state == EARLY_REFUSED) {

@@ -24,7 +24,7 @@ while i < len(argv):
     a = argv[i]
     if a == "--":
         break
-    if a in ("--info-fd",):
+    if a in ("--info-fd", "--cap-add"):  # (the capabilities are the inner stage's)
         i += 2
         continue
     if a in ("--ro-bind-fd",) or (a == "--ro-bind" and argv[i + 1].startswith("/proc/self/fd/")):

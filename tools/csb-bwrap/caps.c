@@ -23,17 +23,17 @@ struct cap_data {
 #define CAP_VERSION_3 0x20080522
 #define CAP_BITS 64 /* capget v3 holds 64; prctl says EINVAL past the kernel's last */
 
-int bw_caps_drop_all(csb_error *err) {
-  for (int cap = 0; cap < CAP_BITS; cap++) {
-    if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) != 1) continue;
-    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EPERM)
-      return csb_error_set(err, "prctl(PR_CAPBSET_DROP, %d): %s", cap, strerror(errno));
-  }
-  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
-    return csb_error_set(err, "prctl(PR_CAP_AMBIENT_CLEAR_ALL): %s", strerror(errno));
+int bw_caps_drop_bounding(int cap, csb_error *err) {
+  if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0)
+    return csb_error_set(err, "prctl(PR_CAPBSET_DROP, %d): %s", cap, strerror(errno));
+  return 1;
+}
+
+int bw_caps_clear(csb_error *err) {
   struct cap_header h = {CAP_VERSION_3, 0};
   struct cap_data d[2];
   memset(d, 0, sizeof d);
+  /* (the ambient set goes with the permitted one) */
   if (syscall(SYS_capset, &h, d) != 0) return csb_error_set(err, "capset: %s", strerror(errno));
   memset(d, 0xff, sizeof d);
   if (syscall(SYS_capget, &h, d) != 0) return csb_error_set(err, "capget: %s", strerror(errno));
@@ -44,6 +44,16 @@ int bw_caps_drop_all(csb_error *err) {
   return 1;
 }
 
+int bw_caps_drop_all(csb_error *err) {
+  for (int cap = 0; cap < CAP_BITS; cap++) {
+    int in = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+    if (in < 0) break; /* past the kernel's last */
+    if (in && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EPERM)
+      return csb_error_set(err, "prctl(PR_CAPBSET_DROP, %d): %s", cap, strerror(errno));
+  }
+  return bw_caps_clear(err);
+}
+
 int bw_caps_none(void) {
   struct cap_header h = {CAP_VERSION_3, 0};
   struct cap_data d[2];
@@ -51,12 +61,12 @@ int bw_caps_none(void) {
   if (syscall(SYS_capget, &h, d) != 0) return 0;
   for (int i = 0; i < 2; i++)
     if (d[i].effective || d[i].permitted || d[i].inheritable) return 0;
+  /* The ambient set is a subset of the permitted one (the kernel keeps it
+   * so): empty. The bounding set: */
   for (int cap = 0; cap < CAP_BITS; cap++) {
-    int in_bounding = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
-    if (in_bounding < 0 && errno == EINVAL) break; /* past the kernel's last */
-    if (in_bounding != 0) return 0;
-    int ambient = prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, cap, 0, 0);
-    if (ambient > 0 || (ambient < 0 && errno != EINVAL)) return 0;
+    int in = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+    if (in < 0) return errno == EINVAL && cap > 0; /* past the kernel's last */
+    if (in) return 0;
   }
   return 1;
 }

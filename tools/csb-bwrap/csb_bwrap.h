@@ -484,9 +484,14 @@ int bw_supervise(pid_t child, int notify_fd, int lifeline, const bw_unix_rules *
 /* ---- capabilities (caps.c) ------------------------------------------------ */
 
 /* Drops every capability: the bounding set first (each one it can: that
- * takes CAP_SETPCAP), then the ambient, inheritable, permitted and
- * effective sets, and checks the last three. 1, or 0 with err set. */
+ * takes CAP_SETPCAP), then bw_caps_clear. 1, or 0 with err set. */
 int bw_caps_drop_all(csb_error *err);
+/* Drops capability number cap from the bounding set (CAP_SETPCAP needed).
+ * 1, or 0 with err set. */
+int bw_caps_drop_bounding(int cap, csb_error *err);
+/* Empties the effective, permitted, inheritable (and with them the
+ * ambient) sets, and checks. 1, or 0 with err set. */
+int bw_caps_clear(csb_error *err);
 /* 1 when no capability is left in any set: effective, permitted,
  * inheritable, ambient and bounding. */
 int bw_caps_none(void);

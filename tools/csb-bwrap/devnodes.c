@@ -33,6 +33,10 @@
 
 #include "csb_bwrap.h"
 
+/* capability numbers (linux/capability.h) */
+#define CSB_CAP_SETPCAP 8
+#define CSB_CAP_SYS_ADMIN 21
+
 static const char *const nodes[] = {"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"};
 
 static unsigned long mount_flags_of(const struct statvfs *sv) {
@@ -61,9 +65,14 @@ int bw_devnodes_seal(csb_error *err) {
     if (mount(NULL, nodes[i], NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | f, NULL) != 0)
       ok = csb_error_set(err, "read-only remount of %s: %s", nodes[i], strerror(errno));
   }
-  /* the capabilities go whatever happened */
-  csb_error drop;
+  /* The two capabilities go whatever happened: from the bounding set
+   * (CAP_SETPCAP last: it is what that takes), then from every other.
+   * bubblewrap left no other one (the caller checks: bw_caps_none). */
+  csb_error drop, clear;
   csb_error_clear(&drop);
-  if (!bw_caps_drop_all(&drop) && ok) ok = csb_error_set(err, "%s", drop.msg);
+  csb_error_clear(&clear);
+  int dropped = bw_caps_drop_bounding(CSB_CAP_SYS_ADMIN, &drop) && bw_caps_drop_bounding(CSB_CAP_SETPCAP, &drop);
+  int cleared = bw_caps_clear(&clear);
+  if (ok && !(dropped && cleared)) ok = csb_error_set(err, "%s", dropped ? clear.msg : drop.msg);
   return ok;
 }

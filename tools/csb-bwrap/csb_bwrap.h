@@ -190,15 +190,13 @@ typedef struct bw_registry {
   int *kinds;
   size_t n;
   /* Descriptors on the targets bw_registry_cleanup removed, the last
-   * references to them, where bw_release_worth_deferring says so: for
+   * references to them, where bw_release_worth_deferring_on says so: for
    * bw_release_after_exit. */
   int *gone_fds;
   size_t n_gone, cap_gone;
-  /* bw_release_worth_deferring for the directory (dev, ino) last asked
-   * about (when defer_known) */
-  int defer_known, defer;
-  dev_t defer_dev;
-  ino_t defer_ino;
+  /* bw_release_worth_deferring_on for the mounts asked about so far */
+  int defer_mount[8], defer[8];
+  size_t n_defer;
 } bw_registry;
 
 /* Picks (and creates, mode 0700) the registry directory for this user;
@@ -261,6 +259,10 @@ int bw_registry_sweep(const char *dir, const bw_registry_wait *wait);
  * untouched). */
 int bw_registry_register(bw_registry *r, const char *dir, const bw_synth *t,
                          size_t n, const bw_registry_wait *wait, csb_error *err);
+/* Reads, while the sandbox runs, what bw_registry_cleanup will ask about
+ * the mounts of the registered targets' directories (so that reading the
+ * mount table is not on the way from the command's exit to ours). */
+void bw_registry_defer_prepare(bw_registry *r);
 /* Removes our markers; deletes targets no live process still uses, only if
  * they are still the empty file/directory bubblewrap created. */
 void bw_registry_cleanup(bw_registry *r, const bw_registry_wait *wait);
@@ -269,12 +271,14 @@ void bw_registry_cleanup(bw_registry *r, const bw_registry_wait *wait);
  * a child of ours that outlives us by the time they take (release.c);
  * done here when there is no such child. Called last, as we exit. */
 void bw_release_after_exit(int *fds, size_t n);
-/* 1 when the last close of entries removed from the directory dfd is
- * worth leaving to bw_release_after_exit: the directory is on the root
+/* The id of the mount the directory dfd is on, or -1. */
+int bw_release_mount_id(int dfd);
+/* 1 when the last close of entries removed from a directory on the mount
+ * mount_id is worth leaving to bw_release_after_exit: it is the root
  * mount of our mount namespace (nobody unmounts it, so the child's
  * descriptors never keep busy a file system the caller unmounts right
- * after us), mounted with `discard`. */
-int bw_release_worth_deferring(int dfd);
+ * after us), mounted with `discard`. Reads the mount table. */
+int bw_release_worth_deferring_on(int mount_id);
 /* The decision on /proc/self/mountinfo's text for the mount `mount_id`
  * (0 when it is not listed). */
 int bw_release_mountinfo_says_defer(const char *text, size_t len, int mount_id);

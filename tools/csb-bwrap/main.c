@@ -200,6 +200,7 @@ static int run_landlock(outer *o) {
 /* ---- bubblewrap --------------------------------------------------------------- */
 
 typedef struct plan {
+  bw_registry *reg; /* the run's registry entries (for after_start) */
   csb_strv argv;
   bw_fsargs fs;
   bw_bwrap bw;
@@ -605,19 +606,23 @@ static void evict_cache_files(const char *dir, const char *prefix, size_t keep) 
  * seccomp filter to the inner stage through a pipe. The filters are
  * compiled at build time (seccomp_gen.c), never read from a file a
  * sandboxed command could have written. On failure nothing is written and
- * the inner stage refuses to run. */
-static void write_filter(void *arg, pid_t bwrap) {
+ * the inner stage refuses to run. Then reads what the cleanup will want
+ * to know of the mount targets' file systems (bw_registry_defer_prepare),
+ * which is time the run does not wait for here. */
+static void after_start(void *arg, pid_t bwrap) {
   (void)bwrap;
   plan *pl = arg;
-  if (pl->seccomp_pipe[1] < 0) return;
-  for (size_t i = 0; i < CSB_ARRAY_LEN(bw_prebuilt_filters); i++) {
-    const bw_prebuilt_filter *f = &bw_prebuilt_filters[i];
-    if (f->net == pl->so.net && f->unix_all == pl->so.unix_all && !pl->so.unix_mediated) {
-      csb_write_all(pl->seccomp_pipe[1], f->prog, f->len);
-      break;
+  if (pl->seccomp_pipe[1] >= 0) {
+    for (size_t i = 0; i < CSB_ARRAY_LEN(bw_prebuilt_filters); i++) {
+      const bw_prebuilt_filter *f = &bw_prebuilt_filters[i];
+      if (f->net == pl->so.net && f->unix_all == pl->so.unix_all && !pl->so.unix_mediated) {
+        csb_write_all(pl->seccomp_pipe[1], f->prog, f->len);
+        break;
+      }
     }
+    close_fd(&pl->seccomp_pipe[1]);
   }
-  close_fd(&pl->seccomp_pipe[1]);
+  if (pl->reg) bw_registry_defer_prepare(pl->reg);
 }
 
 /* Options longer than this go to bubblewrap through --args (exec's own
@@ -910,7 +915,7 @@ static void early_plan(void *arg, pid_t bwrap) {
     goto kill;
   }
   es->state = EARLY_SENT;
-  write_filter(pl, bwrap);
+  after_start(pl, bwrap);
   goto done;
 kill:
   kill(bwrap, SIGKILL);
@@ -948,7 +953,7 @@ static int run_bwrap(outer *o) {
   memset(&es, 0, sizeof es);
   es.o = o;
   es.pl = &pl;
-  es.reg = &reg;
+  es.reg = pl.reg = &reg;
   es.reg_why = &reg_why;
   csb_strv_init(&es.tail);
 
@@ -1052,7 +1057,7 @@ static int run_bwrap(outer *o) {
     for (size_t i = 0; i < pl.proxy.n_endpoints; i++) keep[nk++] = pl.proxy.endpoints[i].control_fd;
     char **packed = NULL;
     int args_fd = -1;
-    void (*after_fork)(void *, pid_t) = write_filter;
+    void (*after_fork)(void *, pid_t) = after_start;
     void *after_fork_arg = &pl;
     if (es.state == EARLY_READY) {
       /* bwrap --args PIPE -- INNER...: the options follow (early_plan) */

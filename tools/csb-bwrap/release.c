@@ -17,7 +17,7 @@
  * system calls after the fork, and is reaped by whoever adopts it. When
  * it cannot be made, the closes happen here, as they did before.
  *
- * Only there (bw_release_worth_deferring): the child's descriptors keep
+ * Only there (bw_release_worth_deferring_on): the child's descriptors keep
  * their file system busy for as long as it lives, and a caller that
  * unmounts the workspace's file system right after we exit must not get
  * EBUSY; so the file system must be the root of our mount namespace,
@@ -101,9 +101,10 @@ static int mount_id_of(int dfd, const char *path, int flags) {
   return name_to_handle_at(dfd, path, &u.h, &id, flags) == 0 ? id : -1;
 }
 
-int bw_release_worth_deferring(int dfd) {
+int bw_release_mount_id(int dfd) { return mount_id_of(dfd, "", AT_EMPTY_PATH); }
+
+int bw_release_worth_deferring_on(int mount_id) {
   /* (the mount table is read only for the root's own mount) */
-  int mount_id = mount_id_of(dfd, "", AT_EMPTY_PATH);
   if (mount_id < 0 || mount_id != mount_id_of(AT_FDCWD, "/", 0)) return 0;
   char *text = NULL;
   size_t len = 0;

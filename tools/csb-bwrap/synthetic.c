@@ -250,17 +250,28 @@ void bw_synth_make_all(bw_fsargs *f) {
 }
 
 /* Whether removals from the directory dfd leave their last close to
- * bw_release_after_exit (asked once per directory). */
+ * bw_release_after_exit (the mount table read once per mount). */
 static int defer_in(bw_registry *r, int dfd) {
-  struct stat st;
-  if (fstat(dfd, &st) != 0) return 0;
-  if (!r->defer_known || st.st_dev != r->defer_dev || st.st_ino != r->defer_ino) {
-    r->defer = bw_release_worth_deferring(dfd);
-    r->defer_known = 1;
-    r->defer_dev = st.st_dev;
-    r->defer_ino = st.st_ino;
+  int id = bw_release_mount_id(dfd);
+  if (id < 0) return 0;
+  for (size_t i = 0; i < r->n_defer; i++)
+    if (r->defer_mount[i] == id) return r->defer[i];
+  int yes = bw_release_worth_deferring_on(id);
+  if (r->n_defer < CSB_ARRAY_LEN(r->defer)) {
+    r->defer_mount[r->n_defer] = id;
+    r->defer[r->n_defer++] = yes;
   }
-  return r->defer;
+  return yes;
+}
+
+void bw_registry_defer_prepare(bw_registry *r) {
+  parent_dir pd = PARENT_DIR_INIT;
+  for (size_t i = 0; i < r->n; i++) {
+    const char *leaf;
+    int dfd = parent_dir_of(&pd, r->targets[i], &leaf);
+    if (dfd >= 0) (void)defer_in(r, dfd);
+  }
+  parent_dir_close(&pd);
 }
 
 /* Removes the mount target `path` when it is still what bubblewrap made

@@ -496,9 +496,13 @@ int bw_caps_drop_bounding(int cap, csb_error *err);
 /* Empties the effective, permitted, inheritable (and with them the
  * ambient) sets, and checks. 1, or 0 with err set. */
 int bw_caps_clear(csb_error *err);
-/* 1 when no capability is left in any set: effective, permitted,
- * inheritable, ambient and bounding. */
+/* 1 when the process has no capability: none effective, permitted,
+ * inheritable or ambient. (The bounding set only limits what an exec may
+ * grant, which no_new_privs makes nothing.) */
 int bw_caps_none(void);
+/* 1 when capability number cap is in the bounding set (or that cannot be
+ * read). */
+int bw_caps_in_bounding(int cap);
 
 /* ---- the host's device nodes in a root run (devnodes.c) ----------------- */
 

@@ -67,11 +67,14 @@ int bw_devnodes_seal(csb_error *err) {
   }
   /* The two capabilities go whatever happened: from the bounding set
    * (CAP_SETPCAP last: it is what that takes), then from every other.
-   * bubblewrap left no other one (the caller checks: bw_caps_none). */
+   * bubblewrap left no other one (--cap-drop ALL; the caller checks the
+ * process's sets: bw_caps_none). */
   csb_error drop, clear;
   csb_error_clear(&drop);
   csb_error_clear(&clear);
   int dropped = bw_caps_drop_bounding(CSB_CAP_SYS_ADMIN, &drop) && bw_caps_drop_bounding(CSB_CAP_SETPCAP, &drop);
+  if (dropped && (bw_caps_in_bounding(CSB_CAP_SYS_ADMIN) || bw_caps_in_bounding(CSB_CAP_SETPCAP)))
+    dropped = csb_error_set(&drop, "CAP_SYS_ADMIN or CAP_SETPCAP still in the bounding set");
   int cleared = bw_caps_clear(&clear);
   if (ok && !(dropped && cleared)) ok = csb_error_set(err, "%s", dropped ? clear.msg : drop.msg);
   return ok;

@@ -5,8 +5,8 @@
  *      outer stage, which reads setup errors from it);
  *   2. run by root, makes the device nodes read-only and drops the two
  *      capabilities that took (devnodes.c); checks that no capability
- *      survived in any set, and hands over, reopens through the sandbox's
- *      view or relays each standard descriptor on a file (rebind_stdio);
+ *      survived, and hands over, reopens through the sandbox's view or
+ *      relays each standard descriptor on a file (rebind_stdio);
  *   3. proxy mode: hands a loopback listener to each host bridge and
  *      rewrites the proxy variables;
  *   4. tells the outer stage that setup is done, closes every other fd
@@ -729,9 +729,8 @@ int bw_inner_main(int argc, char **argv) {
 
   if (!bw_caps_none())
     return fail(CSB_EXIT_UNAVAILABLE,
-                "the sandbox retained capabilities (effective, permitted, inheritable, ambient or "
-                "bounding); refusing to run the command (backend: bubblewrap; fix: use a bubblewrap "
-                "that honours --cap-drop ALL)");
+                "the sandbox retained capabilities (effective, permitted or inheritable); refusing to "
+                "run the command (backend: bubblewrap; fix: use a bubblewrap that honours --cap-drop ALL)");
   if (verify_fd >= 0) {
     int rc = verify_masks(verify_fd);
     if (rc != 0) return rc;

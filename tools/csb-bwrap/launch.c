@@ -128,6 +128,9 @@ static int exec_bwrap(void *arg) {
  * left behind when it exited (re-parented to us). Our own helpers (proxy
  * bridges) share our namespace and stay. */
 static void kill_strays(void) {
+  /* no child at all (bubblewrap reaped): nothing to look for */
+  siginfo_t si;
+  if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) != 0 && errno == ECHILD) return;
   char path[64], self_ns[64], ns[64], list[4096];
   snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)getpid());
   ssize_t n = readlink("/proc/self/ns/pid", self_ns, sizeof self_ns - 1);

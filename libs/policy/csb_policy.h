@@ -354,6 +354,13 @@ typedef struct csb_path_memo csb_path_memo;
  * looked at the same paths in the same piece of work. */
 csb_policy_evaluator *csb_policy_evaluator_new_memo(const csb_policy *p, csb_path_memo *memo);
 void csb_policy_evaluator_free(csb_policy_evaluator *ev);
+/* From now on the evaluator applies rule 4's clause for macOS
+ * (docs/policy.md) whatever the policy's platform: a name directly under a
+ * writable root that spells a protected name in another case (`.GIT`,
+ * `.Codex`) is read-only too. For a writer that cannot tell whether the
+ * directory ignores case (ext4, f2fs or tmpfs case-folding directories,
+ * vfat, exfat, SMB shares), where that spelling is the protected entry. */
+void csb_policy_evaluator_fold_protected_names(csb_policy_evaluator *ev);
 /* The verdict csb_policy_access_for(p, path, out) gives, for the `p` the
  * evaluator was created for. */
 void csb_policy_evaluator_access_for(csb_policy_evaluator *ev, const char *path,

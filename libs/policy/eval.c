@@ -313,8 +313,9 @@ static int metadata_denial(const csb_policy *p, csb_policy_i_eval *ev,
    * (and, when missing, creating it creates what git later finds as
    * `.git`). A name directly under a writable root that spells a protected
    * name in another case is read-only the same way, unless a write entry
-   * at or below that spelling covers the path. */
-  if (p->platform == CSB_PLATFORM_MACOS) {
+   * at or below that spelling covers the path. Elsewhere only when asked
+   * (a case-insensitive directory cannot be told from the path). */
+  if (p->platform == CSB_PLATFORM_MACOS || ev->fold_names) {
     for (size_t k = 0; k < cover->len; k++) {
       const csb_policy_entry *r = &p->entries[cover->ids[k]];
       if (r->access != CSB_ACCESS_WRITE) continue;
@@ -377,6 +378,8 @@ void csb_policy_evaluator_free(csb_policy_evaluator *e) {
   if (e->init) csb_policy_i_eval_free(&e->ev);
   free(e);
 }
+
+void csb_policy_evaluator_fold_protected_names(csb_policy_evaluator *e) { e->ev.fold_names = 1; }
 
 void csb_policy_evaluator_access_for(csb_policy_evaluator *e, const char *path, csb_verdict *out) {
   csb_policy_i_access_for(e->p, &e->ev, path, out);

@@ -143,6 +143,9 @@ void csb_policy_i_index_equal(const csb_policy_i_index *ix, const char *path,
  * the entries on its way. Holds scratch space: one evaluation at a time. */
 typedef struct csb_policy_i_eval {
   int full_write;
+  /* names directly under writable roots compare with the protected names
+   * in any case, on every platform (csb_policy_evaluator_fold_protected_names) */
+  int fold_names;
   size_t n;           /* entries */
   const char **paths; /* per entry: its path (borrowed), indexed by `index` */
   size_t *depth;      /* per entry: csb_policy_i_path_depth of its path */

@@ -413,9 +413,30 @@ TEST(Metadata, OtherSpellingsAreProtectedOnMacos) {
   for (const char *t : {"/w/.gitx", "/w/.GITIGNORE", "/w/x/.GIT/config", "/w/.c\xc5\xbf", "/w/.cs"})
     EXPECT_TRUE(CanWrite(p, t)) << t;
   csb_policy_free(p);
-  // Linux file systems compare bytes: another spelling is another file.
+  // Linux file systems compare bytes: another spelling is another file,
+  // unless the evaluator is told to fold (a writer that cannot tell a
+  // case-folding directory from another).
   p = Make("/w", {{"/", CSB_ACCESS_READ, ":root"}, {"/w", CSB_ACCESS_WRITE, ":workspace_roots"}});
   EXPECT_TRUE(CanWrite(p, "/w/.GIT/config"));
+  csb_policy_evaluator *ev = csb_policy_evaluator_new(p);
+  csb_verdict v;
+  csb_policy_evaluator_access_for(ev, "/w/.GIT/config", &v);
+  EXPECT_TRUE(v.can_write);
+  csb_policy_evaluator_fold_protected_names(ev);
+  for (const char *t : {"/w/.GIT/config", "/w/.Codex", "/w/.agent\xc5\xbf/x"}) {
+    csb_policy_evaluator_access_for(ev, t, &v);
+    EXPECT_FALSE(v.can_write) << t;
+    EXPECT_TRUE(v.can_read) << t;
+  }
+  csb_policy_evaluator_access_for(ev, "/w/.GIT/hooks/pre-commit", &v);
+  char *why = csb_verdict_describe(p, &v);
+  EXPECT_STREQ(why, "read-only: protected metadata /w/.GIT under writable root /w");
+  free(why);
+  for (const char *t : {"/w/.gitx", "/w/x/.GIT/config", "/w/src.c"}) {
+    csb_policy_evaluator_access_for(ev, t, &v);
+    EXPECT_TRUE(v.can_write) << t;
+  }
+  csb_policy_evaluator_free(ev);
   csb_policy_free(p);
   // A write entry at one spelling reopens that spelling only.
   p = Make("/w", {{"/", CSB_ACCESS_READ, ":root"},

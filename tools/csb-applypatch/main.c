@@ -273,15 +273,26 @@ typedef struct {
   csb_policy_evaluator *ev; /* NULL: evaluate each path on its own */
 } check_ctx;
 
+/* The evaluator of the applier's checks: on every platform, a name that
+ * spells a protected one in another case (`.GIT`) is protected too, as a
+ * case-insensitive directory (macOS and Windows volumes, ext4, f2fs or
+ * tmpfs case-folding directories, vfat, exfat, SMB shares) makes it the
+ * protected entry, and the applier does not probe the file system for
+ * which directories are. */
+static csb_policy_evaluator *new_checker(const csb_policy *policy) {
+  csb_policy_evaluator *ev = csb_policy_evaluator_new(policy);
+  csb_policy_evaluator_fold_protected_names(ev);
+  return ev;
+}
+
 /* Every touched path must be writable; the refusal names the path and the
  * deciding rule. */
 static int policy_check(void *ctx, const char *spelling, const char *abs_path, csb_error *err) {
   const check_ctx *c = ctx;
   csb_verdict v;
-  if (c->ev != NULL)
-    csb_policy_evaluator_access_for(c->ev, abs_path, &v);
-  else
-    csb_policy_access_for(c->policy, abs_path, &v);
+  csb_policy_evaluator *own = c->ev != NULL ? NULL : new_checker(c->policy);
+  csb_policy_evaluator_access_for(c->ev != NULL ? c->ev : own, abs_path, &v);
+  csb_policy_evaluator_free(own);
   if (v.can_write) return 1;
   char *why = csb_verdict_describe(c->policy, &v);
   if (strcmp(spelling, abs_path) == 0)
@@ -324,7 +335,7 @@ static int fail(const csb_cli *cli, csb_patch_err_kind kind, const char *msg, in
 static int recover_first(const csb_patch *p, const csb_patch_plan_opts *po,
                          const csb_patch_commit_opts *co, check_ctx *cctx,
                          csb_patch_err_kind *kind, csb_error *err) {
-  if (cctx->policy) cctx->ev = csb_policy_evaluator_new(cctx->policy);
+  if (cctx->policy) cctx->ev = new_checker(cctx->policy);
   int ok = csb_patch_recover_for(p, po, co, kind, err);
   csb_policy_evaluator_free(cctx->ev);
   cctx->ev = NULL;
@@ -334,7 +345,7 @@ static int recover_first(const csb_patch *p, const csb_patch_plan_opts *po,
 /* csb_patch_plan_build, likewise. */
 static csb_patch_plan *plan_patch(const csb_patch *p, const csb_patch_plan_opts *po,
                                   check_ctx *cctx, csb_patch_err_kind *kind, csb_error *err) {
-  if (cctx->policy) cctx->ev = csb_policy_evaluator_new(cctx->policy);
+  if (cctx->policy) cctx->ev = new_checker(cctx->policy);
   csb_patch_plan *plan = csb_patch_plan_build(p, po, kind, err);
   csb_policy_evaluator_free(cctx->ev);
   cctx->ev = NULL;

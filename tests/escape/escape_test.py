@@ -12,6 +12,7 @@ the probes run as uid 65534 (tests/lib/unpriv.py).
 import fcntl
 import hashlib
 import os
+import resource
 import shutil
 import socket
 import struct
@@ -444,6 +445,41 @@ def host_ipc(minimal):
             os.unlink(shm)
             subprocess.run(["ipcrm", "-m", shmid], capture_output=True)
     return fn
+
+
+@probe("host_procs", "a process of the caller's outside the sandbox and its process group by pid: its limit on open "
+       "files, nice value, I/O priority, CPU affinity and scheduling class; a SysV segment of the caller's by key; "
+       "bubblewrap and Landlock backends (the command's own nice value and limits must still change); the runner "
+       "compares the process's settings")
+def _(c):
+    def ioprio(pid):
+        return subprocess.run(["ionice", "-p", str(pid)], capture_output=True, text=True).stdout.strip()
+
+    def state(pid):
+        return (os.getpriority(os.PRIO_PROCESS, pid), resource.prlimit(pid, resource.RLIMIT_NOFILE),
+                sorted(os.sched_getaffinity(pid)), os.sched_getscheduler(pid), ioprio(pid))
+
+    victim = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    out = subprocess.run(["ipcmk", "-M", "4096"], capture_output=True, text=True, check=True).stdout
+    shmid = out.split()[-1]
+    key = next(l.split()[0] for l in subprocess.run(["ipcs", "-m"], capture_output=True, text=True).stdout.splitlines()
+               if len(l.split()) > 1 and l.split()[1] == shmid)
+    v = None
+    try:
+        for kw, what in (({}, "bubblewrap"), ({"backend": "landlock"}, "landlock")):
+            c.policy([("/", "read")], **kw)
+            before = state(victim.pid)
+            v = verdict(*c.run("probe_kernel", "host_procs", str(victim.pid), str(victim.pid), key))
+            after = state(victim.pid)
+            if after != before:
+                return "ESCAPED", "ESCAPED: the caller's process changed: %r -> %r (%s)" % (before, after, what)
+            if v[0] != "blocked":
+                return v[0], "%s (%s)" % (v[1], what)
+        return v
+    finally:
+        victim.kill()
+        victim.wait()
+        subprocess.run(["ipcrm", "-m", shmid], capture_output=True)
 
 
 PROBES.append(("host_ipc", "host SysV shared memory and a host /dev/shm object (/ readable)", host_ipc(False)))

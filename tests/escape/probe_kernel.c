@@ -1033,6 +1033,49 @@ static int p_seccomp_listener(int c, char **v) {
  * capability); ioprio_set by process, group and user (the idle class
  * needs no capability either); /proc/1/timerslack_ns. Each call sets
  * what pid 1 has already. */
+/* A process of the caller's outside the sandbox, named by pid (and its
+ * process group) and a SysV segment of the caller's: its limits, nice
+ * value, I/O priority, CPU affinity and scheduling class, changed by pid
+ * (the runner compares them before and after), and the segment found by
+ * key. The command's own settings (pid 0) must still change. */
+static int p_host_procs(int c, char **v) {
+  if (c < 5) return perror2("usage: host_procs PID PGID SYSVKEY");
+  pid_t pid = (pid_t)atoi(v[2]), pgid = (pid_t)atoi(v[3]);
+  char why[1024] = "";
+  struct rlimit rl = {3, 3};
+  if (prlimit(pid, RLIMIT_NOFILE, &rl, NULL) == 0) return escaped("prlimit(%d, RLIMIT_NOFILE) worked", (int)pid);
+  note_errno(why, sizeof why, "prlimit(pid)");
+  if (setpriority(PRIO_PROCESS, (id_t)pid, 19) == 0) return escaped("setpriority(PRIO_PROCESS, %d) worked", (int)pid);
+  note_errno(why, sizeof why, "setpriority(PRIO_PROCESS, pid)");
+  if (setpriority(PRIO_PGRP, (id_t)pgid, 19) == 0) return escaped("setpriority(PRIO_PGRP, %d) worked", (int)pgid);
+  note_errno(why, sizeof why, "setpriority(PRIO_PGRP, pgid)");
+  if (syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, pid, 3 << 13 /* idle class */) == 0)
+    return escaped("ioprio_set(IOPRIO_WHO_PROCESS, %d) worked", (int)pid);
+  note_errno(why, sizeof why, "ioprio_set(pid)");
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(0, &one);
+  if (sched_setaffinity(pid, sizeof one, &one) == 0) return escaped("sched_setaffinity(%d) worked", (int)pid);
+  note_errno(why, sizeof why, "sched_setaffinity(pid)");
+  struct sched_param sp = {0};
+  if (syscall(SYS_sched_setscheduler, pid, 5 /* SCHED_IDLE */, &sp) == 0)
+    return escaped("sched_setscheduler(%d, SCHED_IDLE) worked", (int)pid);
+  note_errno(why, sizeof why, "sched_setscheduler(pid)");
+  long id = syscall(SYS_shmget, (long)strtoul(v[4], NULL, 0), 0, 0);
+  if (id >= 0) return escaped("shmget found the host's segment %s", v[4]);
+  note_errno(why, sizeof why, "shmget(host key)");
+  /* its own: still allowed */
+  errno = 0;
+  int own = getpriority(PRIO_PROCESS, 0);
+  if (own == -1 && errno) return perror2("getpriority(PRIO_PROCESS, 0): %s", strerror(errno));
+  /* (raising it needs no privilege) */
+  if (setpriority(PRIO_PROCESS, 0, own < 19 ? own + 1 : 19) != 0)
+    return perror2("setpriority(PRIO_PROCESS, 0): %s", strerror(errno));
+  struct rlimit core = {0, 0};
+  if (prlimit(0, RLIMIT_CORE, &core, NULL) != 0) return perror2("prlimit(0, RLIMIT_CORE): %s", strerror(errno));
+  return blocked("%s; its own nice value and limits changed", why);
+}
+
 static int p_pid1_prio_user(int c, char **v) {
   (void)c; (void)v;
   char why[1024] = "";
@@ -1257,6 +1300,7 @@ static const probe probes[] = {
     {"dev_node_meta", p_dev_node_meta},
     {"seccomp_listener", p_seccomp_listener},
     {"pid1_prio_user", p_pid1_prio_user},
+    {"host_procs", p_host_procs},
     {"syscall_arg_highbits", p_syscall_arg_highbits},
     {"other_abi_blocked", p_other_abi_blocked},
     {"csb_binary_write", p_csb_binary_write},

@@ -1194,6 +1194,51 @@ TEST(Seccomp, SyscallsNewerThanEveryRuleFailWithEnosys) {
   EXPECT_EQ(RunFilter(guard, d), kAllow) << "i386: the other filter's to decide";
 }
 
+// The legacy Landlock backend shares the caller's PID and IPC namespaces:
+// no process but the command itself (pid 0) may be reniced, limited,
+// pinned or rescheduled, and SysV IPC is refused. The bubblewrap backend
+// (own namespaces) keeps them, but for pid 1.
+TEST(Seccomp, SharedNamespacesGuardOtherProcesses) {
+  const uint64_t high = 0xabcd000000000000ull;  // bits the kernel drops from an int
+  for (int shared = 0; shared < 2; shared++)
+    for (int linear = 0; linear < 2; linear++) {
+      bw_seccomp_opts o = Opts(0, 0);
+      o.metadata_read_only = 1;
+      o.shared_namespaces = shared;
+      o.linear = linear;
+      Filter f(o);
+      SCOPED_TRACE("shared " + std::to_string(shared) + " linear " + std::to_string(linear));
+      const uint32_t other = shared ? kEperm : kAllow;
+      const uint64_t pid = 4242;
+      for (long nr : {(long)SYS_sched_setaffinity, (long)SYS_sched_setscheduler, (long)SYS_sched_setparam,
+                      (long)SYS_sched_setattr, (long)SYS_migrate_pages, (long)SYS_move_pages}) {
+        EXPECT_EQ(f.Call(nr, {pid, 0, 0}), other) << "syscall " << nr;
+        EXPECT_EQ(f.Call(nr, {high | pid, 0, 0}), other) << "syscall " << nr;
+        EXPECT_EQ(f.Call(nr, {0, 0, 0}), kAllow) << "syscall " << nr;
+        // (pid 0 with bits the kernel drops set: refused too, stricter)
+        EXPECT_EQ(f.Call(nr, {high, 0, 0}), other) << "syscall " << nr << " (pid 0, high bits)";
+      }
+      // pid 1, the bubblewrap backend's supervisor (pages: it is not dumpable)
+      for (long nr : {(long)SYS_sched_setaffinity, (long)SYS_sched_setscheduler, (long)SYS_sched_setparam,
+                      (long)SYS_sched_setattr})
+        EXPECT_EQ(f.Call(nr, {1, 0, 0}), kEperm) << "syscall " << nr << " of pid 1";
+      EXPECT_EQ(f.Call(SYS_prlimit64, {pid, 7, 0x1000, 0}), other);
+      EXPECT_EQ(f.Call(SYS_prlimit64, {pid, 7, 0, 0x1000}), kAllow) << "reading another's limit";
+      EXPECT_EQ(f.Call(SYS_prlimit64, {0, 7, 0x1000, 0}), kAllow);
+      EXPECT_EQ(f.Call(SYS_setpriority, {0 /* PRIO_PROCESS */, pid, 19}), other);
+      EXPECT_EQ(f.Call(SYS_setpriority, {0, 0, 19}), kAllow);
+      EXPECT_EQ(f.Call(SYS_setpriority, {1 /* PRIO_PGRP */, pid, 19}), other);
+      EXPECT_EQ(f.Call(SYS_setpriority, {2 /* PRIO_USER */, 0, 19}), kEperm);
+      EXPECT_EQ(f.Call(SYS_ioprio_set, {1 /* IOPRIO_WHO_PROCESS */, pid, 3 << 13}), other);
+      EXPECT_EQ(f.Call(SYS_ioprio_set, {1, 0, 3 << 13}), kAllow);
+      EXPECT_EQ(f.Call(SYS_ioprio_set, {2 /* IOPRIO_WHO_PGRP */, pid, 3 << 13}), other);
+      for (long nr : {(long)SYS_shmget, (long)SYS_shmat, (long)SYS_shmctl, (long)SYS_msgget, (long)SYS_msgsnd,
+                      (long)SYS_msgrcv, (long)SYS_msgctl, (long)SYS_semget, (long)SYS_semop,
+                      (long)SYS_semtimedop, (long)SYS_semctl})
+        EXPECT_EQ(f.Call(nr, {0x1234, 4096, 0}), other) << "syscall " << nr;
+    }
+}
+
 TEST(Seccomp, EveryDocumentedRuleDecides) {
   const uint64_t high = 0xabcd000000000000ull;  // bits the kernel drops from an int
   for (int net = 0; net < 3; net++)

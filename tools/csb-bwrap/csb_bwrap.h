@@ -393,6 +393,11 @@ typedef struct bw_seccomp_opts {
    * modes, owners, times, extended attributes and inode flags alone, so
    * the filter refuses changing them */
   int metadata_read_only;
+  /* the legacy Landlock backend: the command shares the caller's PID and
+   * IPC namespaces, so the filter refuses changing the scheduling, limits
+   * and I/O priority of any process but the caller itself (pid 0), and
+   * SysV IPC */
+  int shared_namespaces;
   /* For tests: the syscall numbers tested one after the other (libseccomp's
    * default layout) instead of as a binary tree; the decisions are the
    * same. */

@@ -590,7 +590,7 @@ char *bw_privileged_launch(void) {
 }
 
 int bw_inner_main(int argc, char **argv) {
-  bw_seccomp_opts so = {BW_SECCOMP_NET_RESTRICTED, 0, 0, 0, 0};
+  bw_seccomp_opts so = {BW_SECCOMP_NET_RESTRICTED, 0, 0, 0, 0, 0};
   bw_unix_rules rules;
   memset(&rules, 0, sizeof rules);
   int stderr_fd = -1, started_fd = -1, seccomp_fd = -1, lifeline = -1;

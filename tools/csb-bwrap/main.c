@@ -190,7 +190,7 @@ static int run_landlock(outer *o) {
   if (o->cwd && chdir(o->cwd) != 0)
     return csb_cli_error(&o->cli, CSB_EXIT_OSERR, "cannot enter %s: %s", o->cwd, strerror(errno));
   if (!bw_landlock_apply(o->p, o->v, &e)) return csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE, "%s", e.msg);
-  bw_seccomp_opts so = {net_of(o->p), o->p->allow_all_unix_sockets, 0, !o->v->full_write, 0};
+  bw_seccomp_opts so = {net_of(o->p), o->p->allow_all_unix_sockets, 0, !o->v->full_write, 1, 0};
   if (!bw_seccomp_install_common(&so, 0, &e)) return csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE, "%s", e.msg);
   if (syscall(436 /* close_range */, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */) != 0) {}
   exec_direct(o);
@@ -1336,8 +1336,9 @@ static int outer_main(int argc, char **argv) {
   }
   if (o.print_seccomp) {
     bw_seccomp_opts so = {net_of(o.p), o.p->allow_all_unix_sockets,
-                          !o.p->allow_all_unix_sockets && n_unix_allow(o.p) > 0, 0, 0};
+                          !o.p->allow_all_unix_sockets && n_unix_allow(o.p) > 0, 0, 0, 0};
     so.metadata_read_only = o.p->linux_backend == CSB_LINUX_LANDLOCK && !csb_policy_full_disk_write(o.p);
+    so.shared_namespaces = o.p->linux_backend == CSB_LINUX_LANDLOCK;
     rc = print_seccomp(&o, &so);
     goto done;
   }

@@ -267,6 +267,33 @@ static scmp_filter_ctx build(const bw_seccomp_opts *o, int supervisor, csb_error
     if (!DENYA(ctx, SCMP_SYS(ioprio_set), EQ32A0(IOPRIO_WHO_PGRP), EQ32A1(1))) goto rule_fail;
     if (!DENYA(ctx, SCMP_SYS(ioprio_set), EQ32A0(IOPRIO_WHO_USER))) goto rule_fail;
   }
+  /* The legacy Landlock backend: the command shares the caller's PID and
+   * IPC namespaces, so every pid, process group and user it can name is
+   * the caller's. It may change its own scheduling, limits and I/O
+   * priority (pid 0) and nobody else's, its own children's included (the
+   * kernel offers nothing finer without a PID namespace), and SysV IPC,
+   * whose objects are the caller's too, is refused whole. */
+  if (o->shared_namespaces) {
+    static const char *const by_pid[] = {"sched_setaffinity", "sched_setscheduler", "sched_setparam",
+                                         "sched_setattr",     "migrate_pages",      "move_pages"};
+    for (size_t i = 0; i < CSB_ARRAY_LEN(by_pid); i++) {
+      int nr = seccomp_syscall_resolve_name(by_pid[i]);
+      if (nr != __NR_SCMP_ERROR && !DENYA(ctx, nr, SCMP_A0_32(SCMP_CMP_NE, 0))) goto rule_fail;
+    }
+    if (!DENYA(ctx, SCMP_SYS(prlimit64), SCMP_A0_32(SCMP_CMP_NE, 0), SCMP_A2(SCMP_CMP_NE, 0))) goto rule_fail;
+    if (!DENYA(ctx, SCMP_SYS(setpriority), EQ32A0(PRIO_PROCESS), SCMP_A1_32(SCMP_CMP_NE, 0))) goto rule_fail;
+    if (!DENYA(ctx, SCMP_SYS(setpriority), EQ32A0(PRIO_PGRP))) goto rule_fail;
+    if (!DENYA(ctx, SCMP_SYS(ioprio_set), EQ32A0(IOPRIO_WHO_PROCESS), SCMP_A1_32(SCMP_CMP_NE, 0)))
+      goto rule_fail;
+    if (!DENYA(ctx, SCMP_SYS(ioprio_set), EQ32A0(IOPRIO_WHO_PGRP))) goto rule_fail;
+    static const char *const sysv[] = {"shmget", "shmat",  "shmctl", "msgget",     "msgsnd",
+                                       "msgrcv", "msgctl", "semget", "semop",      "semtimedop",
+                                       "semctl", "ipc"};
+    for (size_t i = 0; i < CSB_ARRAY_LEN(sysv); i++) {
+      int nr = seccomp_syscall_resolve_name(sysv[i]);
+      if (nr != __NR_SCMP_ERROR && nr >= 0 && !DENY0(ctx, nr)) goto rule_fail;
+    }
+  }
 
   /* Socket families and types. */
   int sock = SCMP_SYS(socket), pair = SCMP_SYS(socketpair);

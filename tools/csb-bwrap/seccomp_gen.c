@@ -21,7 +21,7 @@ int main(void) {
          "  const unsigned char *prog;\n  unsigned len;\n} bw_prebuilt_filter;\n\n");
   for (int net = 0; net < 3; net++) {
     for (int all = 0; all < 2; all++) {
-      bw_seccomp_opts o = {(bw_seccomp_net)net, all, 0, 0, 0};
+      bw_seccomp_opts o = {(bw_seccomp_net)net, all, 0, 0, 0, 0};
       FILE *f = tmpfile();
       csb_error e;
       csb_error_clear(&e);

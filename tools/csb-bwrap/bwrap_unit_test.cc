@@ -1194,6 +1194,42 @@ TEST(Seccomp, SyscallsNewerThanEveryRuleFailWithEnosys) {
   EXPECT_EQ(RunFilter(guard, d), kAllow) << "i386: the other filter's to decide";
 }
 
+// Without a PID namespace only Landlock ABI 6 keeps the command's signals
+// from the caller's processes: older kernels are refused, whatever the
+// network mode (checked as if the kernel had each ABI).
+TEST(Landlock, AbiBelowSixIsRefused) {
+  csb_policy *p = csb_policy_new(CSB_PLATFORM_LINUX, "/");
+  csb_policy_add_entry(p, "/", CSB_ACCESS_READ, ":root", 0, 0);
+  for (csb_net_mode net : {CSB_NET_ENABLED, CSB_NET_RESTRICTED}) {
+    p->net_mode = net;
+    csb_policy_view *v = nullptr;
+    csb_error e;
+    csb_error_clear(&e);
+    ASSERT_TRUE(csb_policy_view_build(p, &v, &e)) << e.msg;
+    char *why = bw_landlock_unsupported_on(p, v, 0);
+    ASSERT_NE(why, nullptr);
+    EXPECT_NE(strstr(why, "Landlock is not available"), nullptr) << why;
+    free(why);
+    for (int abi : {3, 4, 5}) {
+      why = bw_landlock_unsupported_on(p, v, abi);
+      ASSERT_NE(why, nullptr) << abi;
+      std::string w = why;
+      free(why);
+      EXPECT_NE(w.find("Landlock ABI 6 (Linux 6.12) is needed to keep the command's signals"), std::string::npos) << w;
+      EXPECT_NE(w.find("this kernel has ABI " + std::to_string(abi)), std::string::npos) << w;
+      EXPECT_EQ(w.find("abstract Unix sockets") != std::string::npos, net == CSB_NET_RESTRICTED) << w;
+      EXPECT_NE(w.find("use the bubblewrap backend"), std::string::npos) << w;
+    }
+    for (int abi : {6, 7}) {
+      why = bw_landlock_unsupported_on(p, v, abi);
+      EXPECT_EQ(why, nullptr) << abi << ": " << (why ? why : "");
+      free(why);
+    }
+    csb_policy_view_free(v);
+  }
+  csb_policy_free(p);
+}
+
 // The legacy Landlock backend shares the caller's PID and IPC namespaces:
 // no process but the command itself (pid 0) may be reniced, limited,
 // pinned or rescheduled, and SysV IPC is refused. The bubblewrap backend

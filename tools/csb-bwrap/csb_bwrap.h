@@ -470,6 +470,8 @@ int bw_landlock_apply(const csb_policy *p, const csb_policy_view *v,
 /* Explains why the view cannot be enforced by Landlock; NULL when it can.
  * Caller frees. */
 char *bw_landlock_unsupported(const csb_policy *p, const csb_policy_view *v);
+/* The same for a kernel with Landlock ABI `abi` (0: none). */
+char *bw_landlock_unsupported_on(const csb_policy *p, const csb_policy_view *v, int abi);
 
 /* ---- inner stage (inner.c) ---------------------------------------------- */
 

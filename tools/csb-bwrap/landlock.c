@@ -85,7 +85,10 @@ static uint64_t handled_for_abi(int abi) {
 }
 
 char *bw_landlock_unsupported(const csb_policy *p, const csb_policy_view *v) {
-  int abi = bw_landlock_abi();
+  return bw_landlock_unsupported_on(p, v, bw_landlock_abi());
+}
+
+char *bw_landlock_unsupported_on(const csb_policy *p, const csb_policy_view *v, int abi) {
   if (abi == 0)
     return csb_xstrdup("Landlock is not available on this kernel (needs Linux 5.13+ with "
                        "CONFIG_SECURITY_LANDLOCK and lsm=landlock); use the bubblewrap backend");
@@ -94,9 +97,14 @@ char *bw_landlock_unsupported(const csb_policy *p, const csb_policy_view *v) {
                          "6.2, is needed); use the bubblewrap backend", abi);
   if (p->net_mode == CSB_NET_PROXY)
     return csb_xstrdup("network mode `proxy` needs a network namespace; use the bubblewrap backend");
-  if (p->net_mode == CSB_NET_RESTRICTED && abi < 6)
-    return csb_xasprintf("a restricted network without a network namespace needs Landlock ABI 6 "
-                         "(abstract Unix socket scoping); this kernel has ABI %d", abi);
+  /* No PID namespace here: before ABI 6 nothing keeps the command's
+   * signals (kill(-1, SIGKILL)) from the caller's processes, nor, with a
+   * restricted network, its abstract Unix sockets from the host's. */
+  if (abi < 6)
+    return csb_xasprintf("without a PID namespace, Landlock ABI 6 (Linux 6.12) is needed to keep the "
+                         "command's signals%s from the caller's processes; this kernel has ABI %d; use "
+                         "the bubblewrap backend",
+                         p->net_mode == CSB_NET_RESTRICTED ? " and abstract Unix sockets" : "", abi);
   if (p->n_unix_sockets > 0 && !p->allow_all_unix_sockets)
     return csb_xstrdup("Unix socket allow lists need the bubblewrap backend");
   if (v->unreadable_roots.len > 0)

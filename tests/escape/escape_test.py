@@ -421,6 +421,38 @@ def _(c):
             return "error" if v[0] == "blocked" else v[0], "%s (%s)" % (v[1], what)
     return v
 
+@probe("tty_meta", "the caller's terminal on stdin, stdout and stderr (bubblewrap binds it at /dev/console): chmod, "
+       "chown, utimensat of /dev/console (each to what it has) and fchmod of each descriptor; the runner compares "
+       "the terminal's mode, owner and change time")
+def _(c):
+    c.policy([("/", "read")] + [(c.ws, "write")])
+    master, slave = os.openpty()
+    try:
+        name = os.ttyname(slave)
+        st = os.stat(name)
+        before = (st.st_mode, st.st_uid, st.st_gid, st.st_ctime_ns)
+        p = subprocess.run(c.argv("probe_kernel", "tty_meta"), cwd=c.ws, stdin=slave, stdout=slave, stderr=slave,
+                           timeout=TIMEOUT, start_new_session=True)
+        st = os.stat(name)
+        after = (st.st_mode, st.st_uid, st.st_gid, st.st_ctime_ns)
+        os.set_blocking(master, False)
+        out = b""
+        for _ in range(64):  # bounded: what the run wrote waits in the terminal
+            try:
+                chunk = os.read(master, 65536)
+            except (BlockingIOError, OSError):
+                break
+            if not chunk:
+                break
+            out += chunk
+        if after != before:
+            return "ESCAPED", "ESCAPED: the caller's terminal %s changed: %r -> %r" % (name, before, after)
+        return verdict(p.returncode, out.decode(errors="replace").replace("\r", ""))
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
 def host_ipc(minimal):
     def fn(c):
         name = "csb-escape-%d" % os.getpid()

@@ -937,6 +937,36 @@ static int p_dev_nodes(int c, char **v) {
  * owner and times set to what it has (by path, and by a descriptor opened
  * for reading), so that nothing changes on the host when one goes through
  * but its change time, which the runner compares. */
+/* The caller's terminal, on standard output (so bubblewrap binds it at
+ * /dev/console) and on stdin and stderr: chmod, chown and utimensat of
+ * /dev/console, each to what it has, and fchmod of each descriptor; the
+ * runner compares the terminal's mode, owner and change time. The report
+ * goes to the terminal, which the runner reads. */
+static int p_tty_meta(int c, char **v) {
+  (void)c; (void)v;
+  char why[1024] = "";
+  struct stat st;
+  if (stat("/dev/console", &st) != 0) return perror2("stat /dev/console: %s", strerror(errno));
+  struct stat out;
+  if (fstat(1, &out) != 0 || !isatty(1) || out.st_rdev != st.st_rdev)
+    return perror2("/dev/console is not the terminal on stdout");
+  mode_t mode = st.st_mode & 07777;
+  if (chmod("/dev/console", mode) == 0) return escaped("chmod /dev/console %04o went through", (unsigned)mode);
+  note_errno(why, sizeof why, "chmod /dev/console");
+  if (chown("/dev/console", st.st_uid, st.st_gid) == 0) return escaped("chown /dev/console went through");
+  note_errno(why, sizeof why, "chown");
+  struct timespec ts[2] = {st.st_atim, st.st_mtim};
+  if (utimensat(AT_FDCWD, "/dev/console", ts, 0) == 0) return escaped("utimensat /dev/console went through");
+  note_errno(why, sizeof why, "utimensat");
+  for (int fd = 0; fd <= 2; fd++) {
+    if (fchmod(fd, mode) == 0) return escaped("fchmod of descriptor %d, the caller's terminal, went through", fd);
+    char what[32];
+    snprintf(what, sizeof what, "fchmod %d", fd);
+    note_errno(why, sizeof why, what);
+  }
+  return blocked("%s", why);
+}
+
 static int p_dev_node_meta(int c, char **v) {
   (void)c; (void)v;
   static const char *const nodes[] = {"/dev/null",   "/dev/zero",    "/dev/full",
@@ -1298,6 +1328,7 @@ static const probe probes[] = {
     {"host_ipc", p_host_ipc},
     {"dev_nodes", p_dev_nodes},
     {"dev_node_meta", p_dev_node_meta},
+    {"tty_meta", p_tty_meta},
     {"seccomp_listener", p_seccomp_listener},
     {"pid1_prio_user", p_pid1_prio_user},
     {"host_procs", p_host_procs},

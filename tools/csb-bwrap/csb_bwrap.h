@@ -514,12 +514,34 @@ int bw_caps_in_bounding(int cap);
 /* ---- the host's device nodes in a root run (devnodes.c) ----------------- */
 
 /* 1 when the sandbox's device nodes must be made read-only: we run as
- * root, whose sandbox would own the host's nodes bubblewrap binds. */
+ * root, whose sandbox would own the host's nodes bubblewrap binds (and
+ * the terminal it binds at /dev/console). */
 int bw_devnodes_wanted(void);
+/* Why bw_tty_seal_apply failed: errno, the step and the path (or NULL);
+ * the strings are static or the argument's. */
+typedef struct bw_devnodes_error {
+  int err;
+  const char *step;
+  const char *node;
+} bw_devnodes_error;
+/* For a run by a user other than root whose standard output is a
+ * terminal (bubblewrap binds it at /dev/console): its path and the maps
+ * of a user namespace of ours, made before bw_spawn. */
+typedef struct bw_tty_seal {
+  char tty[256];
+  char uid_map[64], gid_map[64];
+} bw_tty_seal;
+/* Fills *t and returns 1 when such a run needs bw_tty_seal_apply. */
+int bw_tty_seal_wanted(bw_tty_seal *t);
+/* In the child of bw_spawn, before bubblewrap is executed: a user
+ * namespace mapping our uid and gid to themselves and a mount namespace
+ * (a slave of ours) in which the terminal is a read-only bind of itself.
+ * 1; 0 with *e filled in. System calls only. */
+int bw_tty_seal_apply(const bw_tty_seal *t, bw_devnodes_error *e);
 /* In the inner stage, with CAP_SYS_ADMIN and CAP_SETPCAP of the sandbox's
  * user namespace (bubblewrap's --cap-add): remounts bubblewrap's binds of
- * the device nodes read-only, then drops every capability (also when the
- * remount failed). 1, or 0 with err set. */
+ * the device nodes (and /dev/console) read-only, then drops both
+ * capabilities (also when the remount failed). 1, or 0 with err set. */
 int bw_devnodes_seal(csb_error *err);
 
 /* ---- running bubblewrap (launch.c) -------------------------------------- */
@@ -530,6 +552,7 @@ typedef struct bw_launch_result {
   int error;       /* errno of a failed fork */
   char *captured;  /* bubblewrap's stderr before the start (caller frees) */
   int signal;      /* the last SIGINT, SIGTERM, SIGHUP or SIGQUIT forwarded, or 0 */
+  bw_devnodes_error tty; /* .err != 0: bubblewrap was not started (bw_tty_seal_apply failed) */
 } bw_launch_result;
 
 /* Starts fn(arg) in a child process that shares our memory until it execs
@@ -551,7 +574,8 @@ int bw_launch_end_take(void);
 /* Starts bubblewrap (bw_spawn) with stderr on err_w, clearing FD_CLOEXEC on
  * keep_fds in the child; forwards signals; relays err_r after the start.
  * Closes err_w, info_w and started_w in the parent. bubblewrap starts
- * with the signal mask child_mask (NULL: ours when called). */
+ * with the signal mask child_mask (NULL: ours when called), and, when
+ * bw_tty_seal_wanted, after bw_tty_seal_apply. */
 int bw_launch_run(const char *exec_path, char **argv, const int *keep_fds, size_t n_keep,
                   int err_w, int err_r, int started_r, int info_r, int info_w, int started_w,
                   void (*after_fork)(void *, pid_t), void *after_fork_arg, const sigset_t *child_mask,

@@ -5,7 +5,11 @@
  * binds add nodev, which would make the nodes unusable). A node's mode,
  * owner and times change through the mount it is reached by, and run by
  * root the sandbox's uid 0 is the nodes' owner: the command could
- * `chmod 000 /dev/null` for every other user of the host.
+ * `chmod 000 /dev/null` for every other user of the host. When our
+ * standard output is a terminal, bubblewrap also binds it at
+ * /dev/console, and whoever runs us owns that: the command could
+ * `chmod 666 /dev/console` and hand the caller's terminal to every local
+ * user (run by another user: below).
  *
  * So, run by root, bubblewrap leaves the inner stage two capabilities of
  * the sandbox's user namespace (--cap-add; they reach nothing of the
@@ -26,6 +30,9 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/statvfs.h>
@@ -37,7 +44,10 @@
 #define CSB_CAP_SETPCAP 8
 #define CSB_CAP_SYS_ADMIN 21
 
-static const char *const nodes[] = {"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"};
+/* (/dev/console: bubblewrap binds the caller's terminal there when our
+ * standard output is one) */
+static const char *const nodes[] = {"/dev/null",    "/dev/zero", "/dev/full",   "/dev/random",
+                                    "/dev/urandom", "/dev/tty",  "/dev/console"};
 
 static unsigned long mount_flags_of(const struct statvfs *sv) {
   static const struct {
@@ -51,6 +61,67 @@ static unsigned long mount_flags_of(const struct statvfs *sv) {
 }
 
 int bw_devnodes_wanted(void) { return geteuid() == 0; }
+
+/* ---- the terminal, for a run by another user ---------------------------
+ *
+ * Another user's sandbox does not own the device nodes, but it owns the
+ * terminal bubblewrap binds at /dev/console. Its user namespace is a
+ * nested one (bubblewrap maps the caller to root to mount devpts, then
+ * makes another that maps the caller back), which does not own the mount
+ * namespace: capabilities there cannot remount anything. So bubblewrap
+ * starts in a user namespace of ours, which maps our uid and gid to
+ * themselves, and a mount namespace of its, a slave of the caller's, in
+ * which the terminal is a read-only bind of itself; bubblewrap's bind
+ * copies the flag, locked in its namespaces. That costs a run about
+ * 0.6 ms (bubblewrap's recursive bind of `/` copies one more mount), for
+ * runs on a terminal only. */
+
+int bw_tty_seal_wanted(bw_tty_seal *t) {
+  memset(t, 0, sizeof *t);
+  if (geteuid() == 0 || !isatty(1) || ttyname_r(1, t->tty, sizeof t->tty) != 0 || t->tty[0] != '/') {
+    t->tty[0] = '\0';
+    return 0;
+  }
+  snprintf(t->uid_map, sizeof t->uid_map, "%u %u 1\n", (unsigned)geteuid(), (unsigned)geteuid());
+  snprintf(t->gid_map, sizeof t->gid_map, "%u %u 1\n", (unsigned)getegid(), (unsigned)getegid());
+  return 1;
+}
+
+static int fail(bw_devnodes_error *e, const char *step, const char *node) {
+  e->err = errno ? errno : EIO;
+  e->step = step;
+  e->node = node;
+  return 0;
+}
+
+/* Writes text (no allocation) to the file `name`. */
+static int write_proc(const char *name, const char *text) {
+  int fd = open(name, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  size_t len = strlen(text);
+  ssize_t n = write(fd, text, len);
+  int e = errno;
+  close(fd);
+  errno = e;
+  return n == (ssize_t)len;
+}
+
+int bw_tty_seal_apply(const bw_tty_seal *t, bw_devnodes_error *e) {
+  e->err = 0;
+  e->step = e->node = NULL;
+  if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) return fail(e, "unshare(CLONE_NEWUSER|CLONE_NEWNS)", NULL);
+  if (!write_proc("/proc/self/setgroups", "deny")) return fail(e, "writing /proc/self/setgroups", NULL);
+  if (!write_proc("/proc/self/uid_map", t->uid_map)) return fail(e, "writing /proc/self/uid_map", NULL);
+  if (!write_proc("/proc/self/gid_map", t->gid_map)) return fail(e, "writing /proc/self/gid_map", NULL);
+  if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) != 0) return fail(e, "mount(/, MS_REC|MS_SLAVE)", NULL);
+  struct statvfs sv;
+  if (statvfs(t->tty, &sv) != 0) return fail(e, "statvfs", t->tty);
+  if (mount(t->tty, t->tty, NULL, MS_BIND, NULL) != 0) return fail(e, "bind mount", t->tty);
+  unsigned long f = mount_flags_of(&sv) & ~(unsigned long)MS_NODEV;
+  if (mount(NULL, t->tty, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | f, NULL) != 0)
+    return fail(e, "read-only remount", t->tty);
+  return 1;
+}
 
 int bw_devnodes_seal(csb_error *err) {
   int ok = 1;

@@ -431,13 +431,26 @@ static int rebind_stdio(bw_stdio_relay *relays, size_t *n_relays, const char *co
      * own /dev/null takes its place, with its flags, so that its mode,
      * owner and times are changed through no mount of the host's (run by
      * root, the sandbox's uid 0 owns the node; the sandbox's bind of it is
-     * read-only then, see devnodes.c). When that fails, it goes on below
-     * as any other device node. */
-    if (!opath && S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor(st.st_rdev) == 3) {
-      int nfd = open("/dev/null", (fl & (O_ACCMODE | O_APPEND | O_NONBLOCK)) | O_NOCTTY | O_CLOEXEC);
+     * read-only then, see devnodes.c). The caller's terminal likewise,
+     * when bubblewrap bound it at /dev/console (our standard output is
+     * that terminal; the bind is read-only then): whoever runs us owns
+     * it, and `fchmod 666` of the descriptor would hand it to every local
+     * user. When that fails, it goes on below as any other device node. */
+    const char *own = NULL;
+    struct stat cst;
+    if (!opath && S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor(st.st_rdev) == 3)
+      own = "/dev/null";
+    else if (!opath && S_ISCHR(st.st_mode) && isatty(fd) && stat("/dev/console", &cst) == 0 &&
+             S_ISCHR(cst.st_mode) && cst.st_rdev == st.st_rdev)
+      own = "/dev/console";
+    if (own) {
+      /* (opened without waiting, as for a serial line's carrier; then its
+       * blocking mode) */
+      int keep = fl & (O_ACCMODE | O_APPEND | O_NONBLOCK);
+      int nfd = open(own, keep | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
       struct stat nst;
       int ok = nfd >= 0 && fstat(nfd, &nst) == 0 && S_ISCHR(nst.st_mode) && nst.st_rdev == st.st_rdev &&
-               dup2(nfd, fd) == fd;
+               ((keep & O_NONBLOCK) || fcntl(nfd, F_SETFL, keep & ~O_ACCMODE) == 0) && dup2(nfd, fd) == fd;
       if (nfd >= 0) close(nfd);
       if (ok) {
         reopened[fd] = 1;

@@ -108,7 +108,9 @@ typedef struct bwrap_child {
   int err_w;
   pid_t parent;
   const sigset_t *mask;
-  int exec_errno; /* set by the child when execv fails */
+  const bw_tty_seal *tty;  /* NULL: none wanted */
+  bw_devnodes_error tty_err; /* set by the child when bw_tty_seal_apply fails */
+  int exec_errno;          /* set by the child when execv fails */
 } bwrap_child;
 
 /* In the child (sharing our memory until it execs): system calls only.
@@ -116,6 +118,7 @@ typedef struct bwrap_child {
 static int exec_bwrap(void *arg) {
   bwrap_child *c = arg;
   if (getppid() != c->parent) return CSB_EXIT_OSERR; /* we are gone already */
+  if (c->tty && !bw_tty_seal_apply(c->tty, &c->tty_err)) return CSB_EXIT_UNAVAILABLE;
   sigprocmask(SIG_SETMASK, c->mask, NULL);
   if (dup2(c->err_w, 2) < 0) return CSB_EXIT_OSERR;
   for (size_t i = 0; i < c->n_keep; i++) clear_cloexec(c->keep_fds[i]);
@@ -178,8 +181,10 @@ int bw_launch_run(const char *exec_path, char **argv, const int *keep_fds, size_
   sigaddset(&set, SIGCONT);
   sigprocmask(SIG_BLOCK, &set, &old);
   prctl(PR_SET_CHILD_SUBREAPER, 1);
-  bwrap_child c = {exec_path, argv, keep_fds, n_keep, err_w, getpid(), child_mask ? child_mask : &old,
-                   0};
+  bw_tty_seal tty;
+  int seal_tty = bw_tty_seal_wanted(&tty);
+  bwrap_child c = {exec_path, argv,   keep_fds, n_keep, err_w, getpid(), child_mask ? child_mask : &old,
+                   seal_tty ? &tty : NULL, {0, NULL, NULL}, 0};
   pid_t pid = bw_spawn(exec_bwrap, &c);
   if (pid < 0) {
     sigprocmask(SIG_SETMASK, &old, NULL);
@@ -189,7 +194,9 @@ int bw_launch_run(const char *exec_path, char **argv, const int *keep_fds, size_
   close(err_w);
   close(info_w);
   close(started_w);
-  if (after_fork) after_fork(after_fork_arg, pid);
+  /* (a child that could not seal the terminal has exited already:
+   * nothing is handed to it) */
+  if (after_fork && !c.tty_err.err) after_fork(after_fork_arg, pid);
   int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
   /* Sleep until bubblewrap exits or a signal arrives: nothing else needs
    * us while the command runs (fewer wake-ups, faster start under load).
@@ -257,6 +264,8 @@ int bw_launch_run(const char *exec_path, char **argv, const int *keep_fds, size_
   if (sfd >= 0) close(sfd);
   sigprocmask(SIG_SETMASK, &old, NULL);
   res->wait_status = status;
+  res->tty = c.tty_err;
+  res->tty.node = NULL; /* (it named our copy of the path) */
   res->captured = csb_buf_steal(&cap);
   return 1;
 }

@@ -1091,6 +1091,17 @@ static int run_bwrap(outer *o) {
       rc = csb_cli_error(&o->cli, CSB_EXIT_OSERR, "fork: %s", strerror(res.error));
       goto out;
     }
+    if (res.tty.err) {
+      free(res.captured);
+      rc = csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE,
+                         "the terminal on standard output, which bubblewrap binds into the sandbox at "
+                         "/dev/console, is yours, and the command could change its mode for every local user; "
+                         "making it read-only for the sandbox failed (%s: %s); nothing ran (backend: bubblewrap; "
+                         "fix: run with standard output not a terminal, e.g. `| cat`, or allow unprivileged "
+                         "user namespaces)",
+                         res.tty.step, strerror(res.tty.err));
+      goto out;
+    }
     if (es.state == EARLY_REFUSED) {
       /* killed before it read anything: it said nothing (a signal that
        * asked us to end meanwhile makes the exit code, as it would have

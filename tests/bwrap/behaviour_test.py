@@ -1277,7 +1277,7 @@ def inner_stage_refuses_device_nodes_it_cannot_seal(t):
     """Told to make the device nodes read-only where it cannot (started by
     hand in a user namespace of its own, whose capabilities do not reach
     the host's mounts: as behind a bubblewrap that ignored --cap-add), the
-    inner stage refuses, and drops its capabilities all the same."""
+    inner stage refuses, naming the step, and the command never runs."""
     if CODEX:
         raise Skip("csb inner stage")
     r, w = os.pipe()

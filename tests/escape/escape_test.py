@@ -484,8 +484,11 @@ def host_ipc(minimal):
        "bubblewrap and Landlock backends (the command's own nice value and limits must still change); the runner "
        "compares the process's settings")
 def _(c):
+    if not shutil.which("ionice"):
+        return "error", "error: ionice (util-linux) is needed to read the process's I/O priority"
+
     def ioprio(pid):
-        return subprocess.run(["ionice", "-p", str(pid)], capture_output=True, text=True).stdout.strip()
+        return subprocess.run(["ionice", "-p", str(pid)], capture_output=True, text=True, check=True).stdout.strip()
 
     def state(pid):
         return (os.getpriority(os.PRIO_PROCESS, pid), resource.prlimit(pid, resource.RLIMIT_NOFILE),

@@ -1057,12 +1057,6 @@ static int p_seccomp_listener(int c, char **v) {
                  WIFEXITED(st) ? strerror(WEXITSTATUS(st)) : "killed");
 }
 
-/* pid 1 by the calls pid1_sched does not name: setpriority(PRIO_USER)
- * renices every process of a uid visible in the caller's PID namespace,
- * pid 1 included (same uid, and raising a nice value needs no
- * capability); ioprio_set by process, group and user (the idle class
- * needs no capability either); /proc/1/timerslack_ns. Each call sets
- * what pid 1 has already. */
 /* A process of the caller's outside the sandbox, named by pid (and its
  * process group) and a SysV segment of the caller's: its limits, nice
  * value, I/O priority, CPU affinity and scheduling class, changed by pid
@@ -1106,6 +1100,12 @@ static int p_host_procs(int c, char **v) {
   return blocked("%s; its own nice value and limits changed", why);
 }
 
+/* pid 1 by the calls pid1_sched does not name: setpriority(PRIO_USER)
+ * renices every process of a uid visible in the caller's PID namespace,
+ * pid 1 included (same uid, and raising a nice value needs no
+ * capability); ioprio_set by process, group and user (the idle class
+ * needs no capability either); /proc/1/timerslack_ns. Each call sets
+ * what pid 1 has already. */
 static int p_pid1_prio_user(int c, char **v) {
   (void)c; (void)v;
   char why[1024] = "";

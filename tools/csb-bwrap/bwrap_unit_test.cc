@@ -1270,7 +1270,9 @@ TEST(Seccomp, SharedNamespacesGuardOtherProcesses) {
       EXPECT_EQ(f.Call(SYS_ioprio_set, {2 /* IOPRIO_WHO_PGRP */, pid, 3 << 13}), other);
       for (long nr : {(long)SYS_shmget, (long)SYS_shmat, (long)SYS_shmctl, (long)SYS_msgget, (long)SYS_msgsnd,
                       (long)SYS_msgrcv, (long)SYS_msgctl, (long)SYS_semget, (long)SYS_semop,
-                      (long)SYS_semtimedop, (long)SYS_semctl})
+                      (long)SYS_semtimedop, (long)SYS_semctl, (long)SYS_mq_open, (long)SYS_mq_unlink,
+                      (long)SYS_mq_timedsend, (long)SYS_mq_timedreceive, (long)SYS_mq_notify,
+                      (long)SYS_mq_getsetattr})
         EXPECT_EQ(f.Call(nr, {0x1234, 4096, 0}), other) << "syscall " << nr;
     }
 }

@@ -16,7 +16,8 @@
  * host's): with CAP_SYS_ADMIN it remounts each of these binds read-only
  * (keeping the mount's other flags, devices usable), then, with
  * CAP_SETPCAP, drops both from its bounding set, clears every other set
- * and checks that no capability is left, before it does anything else.
+ * and checks that no capability is left, before it reads anything the
+ * command controls (only its own arguments are parsed before).
  * Reading and writing a device node does not need a writable mount;
  * changing its metadata does (EROFS). Undoing the remount takes
  * CAP_SYS_ADMIN in the sandbox's user namespace, which nothing there has

@@ -460,7 +460,7 @@ static int build_argv(outer *o, plan *pl, int mount_proc, const char *registry, 
   csb_strv_push(a, "ALL");
   if (bw_devnodes_wanted()) {
     /* the inner stage's, to make the device nodes read-only (devnodes.c);
-     * it drops them before anything else */
+     * it drops them before it reads anything the command controls */
     csb_strv_push(a, "--cap-add");
     csb_strv_push(a, "CAP_SYS_ADMIN");
     csb_strv_push(a, "--cap-add");

@@ -280,15 +280,22 @@ static scmp_filter_ctx build(const bw_seccomp_opts *o, int supervisor, csb_error
       int nr = seccomp_syscall_resolve_name(by_pid[i]);
       if (nr != __NR_SCMP_ERROR && !DENYA(ctx, nr, SCMP_A0_32(SCMP_CMP_NE, 0))) goto rule_fail;
     }
+    /* (SCMP_A0_32 with NE: libseccomp compares all 64 bits, so a pid 0
+     * with bits the kernel drops is refused too; safe in that direction
+     * only, never with EQ) */
     if (!DENYA(ctx, SCMP_SYS(prlimit64), SCMP_A0_32(SCMP_CMP_NE, 0), SCMP_A2(SCMP_CMP_NE, 0))) goto rule_fail;
     if (!DENYA(ctx, SCMP_SYS(setpriority), EQ32A0(PRIO_PROCESS), SCMP_A1_32(SCMP_CMP_NE, 0))) goto rule_fail;
     if (!DENYA(ctx, SCMP_SYS(setpriority), EQ32A0(PRIO_PGRP))) goto rule_fail;
     if (!DENYA(ctx, SCMP_SYS(ioprio_set), EQ32A0(IOPRIO_WHO_PROCESS), SCMP_A1_32(SCMP_CMP_NE, 0)))
       goto rule_fail;
     if (!DENYA(ctx, SCMP_SYS(ioprio_set), EQ32A0(IOPRIO_WHO_PGRP))) goto rule_fail;
-    static const char *const sysv[] = {"shmget", "shmat",  "shmctl", "msgget",     "msgsnd",
-                                       "msgrcv", "msgctl", "semget", "semop",      "semtimedop",
-                                       "semctl", "ipc"};
+    /* (POSIX message queues live in the IPC namespace's mqueue file
+     * system, which Landlock does not cover: the caller's too) */
+    static const char *const sysv[] = {"shmget",     "shmat",           "shmctl",          "msgget",
+                                       "msgsnd",     "msgrcv",          "msgctl",          "semget",
+                                       "semop",      "semtimedop",      "semctl",          "ipc",
+                                       "mq_open",    "mq_unlink",       "mq_timedsend",    "mq_timedreceive",
+                                       "mq_notify",  "mq_getsetattr"};
     for (size_t i = 0; i < CSB_ARRAY_LEN(sysv); i++) {
       int nr = seccomp_syscall_resolve_name(sysv[i]);
       if (nr != __NR_SCMP_ERROR && nr >= 0 && !DENY0(ctx, nr)) goto rule_fail;

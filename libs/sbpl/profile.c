@@ -714,6 +714,14 @@ static int detour_error(gen *g, const char *path, const char *resolved, const ch
                        path, resolved, missing, missing);
 }
 
+/* Appends the regex `re` (copied) to names, and the root it is for to
+ * name_roots, unless names has it already. */
+static void add_name(csb_strv *names, csb_strv *name_roots, const char *re, const char *root) {
+  if (csb_strv_contains(names, re)) return;
+  csb_strv_push(names, re);
+  csb_strv_push(name_roots, root);
+}
+
 static int write_root(gen *g, size_t i, csb_buf *allow, csb_buf *anchors) {
   const csb_policy_view *v = g->v;
   const csb_writable_root *w = &v->writable[i];
@@ -819,9 +827,8 @@ static int write_root(gen *g, size_t i, csb_buf *allow, csb_buf *anchors) {
                              "running, or use an ASCII name",
                              so, csb_protected_names[j]);
           free(so);
-        } else if (!csb_strv_contains(&names, re)) {
-          csb_strv_push(&names, re);
-          csb_strv_push(&name_roots, oroot);
+        } else {
+          add_name(&names, &name_roots, re, oroot);
         }
         free(re);
       }
@@ -897,9 +904,8 @@ static int write_root(gen *g, size_t i, csb_buf *allow, csb_buf *anchors) {
         free(what);
         free(sx);
         free(sm);
-      } else if (!csb_strv_contains(&names, re)) {
-        csb_strv_push(&names, re);
-        csb_strv_push(&name_roots, root);
+      } else {
+        add_name(&names, &name_roots, re, root);
       }
       free(m);
       free(re);
@@ -934,10 +940,7 @@ static int write_root(gen *g, size_t i, csb_buf *allow, csb_buf *anchors) {
       char *re = named == 2 || !csb_path_is_strictly_under(root, forms[f])
                      ? NULL
                      : any_spelling_regex(root, forms[f], 1);
-      if (re != NULL && !csb_strv_contains(&names, re)) {
-        csb_strv_push(&names, re);
-        csb_strv_push(&name_roots, root);
-      }
+      if (re != NULL) add_name(&names, &name_roots, re, root);
       free(re);
       free(base);
       free(parent);

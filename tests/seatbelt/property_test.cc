@@ -716,15 +716,24 @@ static std::string NewTempDir() {
   return out;
 }
 
+
+// Makes the directories `dirs` under w->base; with `known`, also records
+// them, and w->base's ancestors, as existing in the world's model.
+::testing::AssertionResult MakeTree(World *w, std::initializer_list<const char *> dirs, bool known) {
+  if (known)
+    for (std::string a = w->base; a != "/"; a = Parent(a)) w->existing.push_back(a);
+  for (const char *d : dirs) {
+    if (mkdir((w->base + d).c_str(), 0755) != 0) return ::testing::AssertionFailure() << "mkdir " << d;
+    if (known) w->existing.push_back(w->base + d);
+  }
+  return ::testing::AssertionSuccess();
+}
+
 TEST(Property, CaseInsensitiveVolumeRealTree) {
   std::string real = NewTempDir();
   ASSERT_FALSE(real.empty());
   World w{real, true, &kTops, &kFoldSubs, &kGlobs, 1u << 30, &kFoldVariants, true, {}};
-  for (std::string a = w.base; a != "/"; a = Parent(a)) w.existing.push_back(a);
-  for (const char *d : {"/r", "/r/a", "/r/.git", "/r/sst", "/s", "/s/kb", "/s/kb/a", "/g", "/g/wt"}) {
-    ASSERT_EQ(mkdir((w.base + d).c_str(), 0755), 0) << d;
-    w.existing.push_back(w.base + d);
-  }
+  ASSERT_TRUE(MakeTree(&w, {"/r", "/r/a", "/r/.git", "/r/sst", "/s", "/s/kb", "/s/kb/a", "/g", "/g/wt"}, true));
   Stats st;
   RunWorld(w, 5150, Scaled(80), &st);
   PrintStats(st);
@@ -738,11 +747,7 @@ TEST(Property, CaseInsensitiveVolumeDenyGlobsRealTree) {
   std::string real = NewTempDir();
   ASSERT_FALSE(real.empty());
   World w{real, true, &kTops, &kFoldSubs, &kFoldGlobs, 1, &kFoldVariants, true, {}};
-  for (std::string a = w.base; a != "/"; a = Parent(a)) w.existing.push_back(a);
-  for (const char *d : {"/r", "/r/A", "/r/sst", "/s", "/s/KB", "/s/KB/a", "/g", "/g/Wt"}) {
-    ASSERT_EQ(mkdir((w.base + d).c_str(), 0755), 0) << d;
-    w.existing.push_back(w.base + d);
-  }
+  ASSERT_TRUE(MakeTree(&w, {"/r", "/r/A", "/r/sst", "/s", "/s/KB", "/s/KB/a", "/g", "/g/Wt"}, true));
   Stats st;
   RunWorld(w, 8080, Scaled(40), &st);
   PrintStats(st);
@@ -755,9 +760,10 @@ TEST(Property, RealTreeWithMetadata) {
   std::string real = NewTempDir();
   ASSERT_FALSE(real.empty());
   World w{real, true};
-  for (const char *d : {"/r", "/r/.git", "/r/.agents", "/r/a", "/r/a/.git", "/s", "/s/.codex",
-                        "/g", "/g/wt", "/g/a", "/g/a/.csb"})
-    ASSERT_EQ(mkdir((w.base + d).c_str(), 0755), 0) << d;
+  ASSERT_TRUE(MakeTree(&w,
+                       {"/r", "/r/.git", "/r/.agents", "/r/a", "/r/a/.git", "/s", "/s/.codex", "/g", "/g/wt",
+                        "/g/a", "/g/a/.csb"},
+                       false));
   // s/.git points at g/wt (a worktree-style gitdir: pointer).
   FILE *f = fopen((w.base + "/s/.git").c_str(), "w");
   ASSERT_NE(f, nullptr);

@@ -1392,10 +1392,10 @@ def removed_mount_targets_are_released_by_a_child_of_their_own(t):
     """The mount targets are gone when csb-bwrap exits. Where freeing
     their blocks waits for the device (a file system mounted with
     `discard`), the last reference to each is dropped by a child of
-    csb-bwrap's that exits right after it and holds nothing of the
-    caller's open (the output pipe reaches its end) -- but only on the
-    root mount, which nobody unmounts: a workspace on a file system of its
-    own can be unmounted the moment csb-bwrap has exited. A run that
+    csb-bwrap's, its keeper, that exits right after it and holds nothing
+    of the caller's open (the output pipe reaches its end) -- but only on
+    the root mount, which nobody unmounts: a workspace on a file system of
+    its own can be unmounted the moment csb-bwrap has exited. A run that
     removes nothing makes no child."""
     if CODEX:
         raise Skip("csb mount targets")
@@ -1408,7 +1408,7 @@ def removed_mount_targets_are_released_by_a_child_of_their_own(t):
         eq(p.returncode, 0, "the adopting process (%s)" % p.stderr)
         return json.loads(p.stdout)
 
-    child = [["csb-bwrap-rel", 0]] if release_is_deferred(t.ws) else []
+    child = [["csb-bwrap-keep", 0]] if release_is_deferred(t.ws) else []
     eq(adopt(), {"rc": 0, "left": [], "out": "ran\n", "adopted": child}, "targets made")
     if os.geteuid() == 0:
         # the workspace on a file system of its own, unmounted right away
@@ -1425,6 +1425,59 @@ def removed_mount_targets_are_released_by_a_child_of_their_own(t):
         os.mkdir(os.path.join(t.ws, n))
     eq(adopt(), {"rc": 0, "left": [".agents", ".codex", ".csb", ".git"], "out": "ran\n", "adopted": []},
        "no target made")
+
+
+@case
+def keeper_holds_only_the_targets_while_the_command_runs(t):
+    """Where removed targets' last closes are deferred (see above), the
+    keeper is started while the command runs: a child of csb-bwrap's that
+    holds a path descriptor on each target it made, the masks' memfd and
+    the read end of a pipe csb-bwrap holds the other end of -- none of the
+    caller's descriptors, no terminal, no pipe but its own -- with every
+    signal it can block blocked. It goes when csb-bwrap goes, killed
+    included."""
+    if CODEX:
+        raise Skip("csb mount targets")
+    if not release_is_deferred(t.ws):
+        raise Skip("the workspace is not on a root mount with `discard`: no keeper")
+    t.policy()
+    argv, xenv = t.argv(["/bin/sh", "-c", "echo up; sleep 30"])
+    p = subprocess.Popen(argv, cwd=t.ws, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         stdin=subprocess.PIPE, env={**os.environ, **xenv})
+    try:
+        eq(p.stdout.readline(), b"up\n", "the command's first line")
+        keepers = [c for c in child_pids(p.pid) if comm(c) == "csb-bwrap-keep"]
+        eq(len(keepers), 1, "keepers among csb-bwrap's children %s" % child_pids(p.pid))
+        k = keepers[0]
+        held, pipes = [], []
+        for fd in os.listdir(f"/proc/{k}/fd"):
+            target = os.readlink(f"/proc/{k}/fd/{fd}")
+            (pipes if target.startswith("pipe:") else held).append(target)
+        ws = os.path.realpath(t.ws)
+        eq(sorted(held), sorted([os.path.join(ws, n) for n in (".agents", ".codex", ".csb", ".git")] +
+                                ["/memfd:csb-bwrap-masks (deleted)"]), "what the keeper holds")
+        ours = {os.fstat(f.fileno()).st_ino for f in (p.stdin, p.stdout, p.stderr)}
+        eq(len(pipes), 1, "the keeper's pipes")
+        if int(pipes[0][len("pipe:["):-1]) in ours:
+            raise Fail("the keeper holds one of the caller's pipes")
+        launcher = [os.readlink(f"/proc/{p.pid}/fd/{fd}") for fd in os.listdir(f"/proc/{p.pid}/fd")]
+        if pipes[0] not in launcher:
+            raise Fail("csb-bwrap does not hold the other end of the keeper's pipe %s" % pipes[0])
+        with open(f"/proc/{k}/status") as f:
+            blocked = int(next(l.split()[1] for l in f if l.startswith("SigBlk:")), 16)
+        for sig in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGUSR1):
+            if not blocked & (1 << (sig - 1)):
+                raise Fail("the keeper does not block %s (SigBlk %x)" % (sig.name, blocked))
+        p.kill()
+        p.wait(timeout=TIMEOUT)
+        wait_for(lambda: not os.path.exists(f"/proc/{k}") or comm(k) != "csb-bwrap-keep",
+                 "the keeper to go once csb-bwrap was killed")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        for f in (p.stdin, p.stdout, p.stderr):
+            f.close()
 
 
 @case
@@ -4166,8 +4219,8 @@ def termination_asked_once_bubblewrap_is_gone_ends_the_run_after_its_cleanup(t):
         fcntl.flock(lock, fcntl.LOCK_EX)
 
         def bubblewrap_gone():
-            with open("/proc/%d/task/%d/children" % (p.pid, p.pid)) as f:
-                return f.read().strip() == ""
+            # (the keeper of the targets' last references stays till the end)
+            return [c for c in child_pids(p.pid) if comm(c) != "csb-bwrap-keep"] == []
         wait_for(bubblewrap_gone, "the command and bubblewrap to end")
         time.sleep(0.1)
         eq(p.poll(), None, "csb-bwrap waiting for the registry's lock to clean up")

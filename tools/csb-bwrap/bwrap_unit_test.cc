@@ -937,6 +937,75 @@ TEST(Release, OnlyTheRootMountWithDiscardDefersTheLastCloses) {
   EXPECT_EQ(bw_release_mountinfo_says_defer("27", 2, 27), 0);
 }
 
+// statmount(2)'s answer: a 512-byte head (size at 0, the options' offset
+// at 4, the mask at 8, the mount point's offset at 108), then the strings.
+static std::vector<unsigned char> StatmountAnswer(uint64_t mask, const std::string &point,
+                                                  const std::string &opts, size_t room = 4096) {
+  std::vector<unsigned char> a(room, 0xee);
+  std::fill(a.begin(), a.begin() + 512, 0);
+  std::string strs = point + std::string(1, '\0') + opts + std::string(1, '\0');
+  memcpy(a.data() + 512, strs.data(), strs.size());
+  uint32_t size = (uint32_t)(512 + strs.size()), o = (uint32_t)(point.size() + 1), pt = 0;
+  memcpy(a.data(), &size, 4);
+  memcpy(a.data() + 4, &o, 4);
+  memcpy(a.data() + 8, &mask, 8);
+  memcpy(a.data() + 108, &pt, 4);
+  return a;
+}
+
+TEST(Registry, StatmountDecidesWhereItCan) {
+  const uint64_t both = 0x10 | 0x80;
+  auto says = [](const std::vector<unsigned char> &a) { return bw_release_statmount_says_defer(a.data(), a.size()); };
+  EXPECT_EQ(says(StatmountAnswer(both | 0x21, "/", "discard,resv_strict")), 1);
+  EXPECT_EQ(says(StatmountAnswer(both, "/", "errors=remount-ro,discard")), 1);
+  EXPECT_EQ(says(StatmountAnswer(both, "/", "nodiscard")), 0);
+  EXPECT_EQ(says(StatmountAnswer(both, "/", "discard=async")), 0);
+  EXPECT_EQ(says(StatmountAnswer(both, "/", "")), 0);
+  EXPECT_EQ(says(StatmountAnswer(both, "/home", "discard")), 0);
+  // the options left out of the mask (a file system that has none, or a
+  // kernel before 6.11): the mount table decides
+  EXPECT_EQ(says(StatmountAnswer(0x10, "/", "discard")), -1);
+  // malformed: offsets past the strings, a size past the room, no NUL
+  auto a = StatmountAnswer(both, "/", "discard");
+  uint32_t far = 4000;
+  auto b = a;
+  memcpy(b.data() + 4, &far, 4);
+  EXPECT_EQ(says(b), -1);
+  b = a;
+  memcpy(b.data() + 108, &far, 4);
+  EXPECT_EQ(says(b), -1);
+  b = a;
+  uint32_t big = 5000;
+  memcpy(b.data(), &big, 4);
+  EXPECT_EQ(says(b), -1);
+  b = a;
+  uint32_t cut = 512 + 2 + 3;  // "/\0dis": the options' NUL cut off
+  memcpy(b.data(), &cut, 4);
+  EXPECT_EQ(says(b), -1);
+  EXPECT_EQ(bw_release_statmount_says_defer(a.data(), 100), -1);
+}
+
+// On this host: whatever statmount(2) says (when the kernel has it) is
+// what the mount table says, for the root and for mounts that are not.
+TEST(Registry, StatmountAndTheMountTableAgree) {
+  char *text = nullptr;
+  size_t len = 0;
+  ASSERT_EQ(csb_read_file("/proc/self/mountinfo", 16 << 20, &text, &len, nullptr), 1);
+  int root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  ASSERT_GE(root_fd, 0);
+  int root_id = bw_release_mount_id(root_fd);
+  close(root_fd);
+  for (const char *dir : {"/", "/tmp", "/proc", "/dev", "/dev/shm", "/sys"}) {
+    int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) continue;
+    int id = bw_release_mount_id(fd);
+    int want = id == root_id && bw_release_mountinfo_says_defer(text, len, id);
+    EXPECT_EQ(bw_release_worth_deferring_on(fd, id), want) << dir;
+    close(fd);
+  }
+  free(text);
+}
+
 TEST(Registry, OnlyStandardPlacesAreTrustedForCaches) {
   unsigned u = (unsigned)geteuid();
   std::string tmp = "/tmp/csb-bwrap-" + std::to_string(u);

@@ -183,6 +183,18 @@ int bw_dir_each(const char *dir, int (*fn)(void *ctx, int dfd, const char *name)
 
 /* ---- synthetic mount targets (synthetic.c) ------------------------------ */
 
+/* The child that takes the last references to removed mount targets
+ * (release.c). */
+typedef struct bw_release_keeper {
+  int active;
+  int pipe_w; /* our end: the keeper exits once it is closed */
+  struct {
+    dev_t dev;
+    ino_t ino;
+  } *ids;     /* the targets it holds */
+  size_t n;
+} bw_release_keeper;
+
 typedef struct bw_registry {
   char *dir;        /* registry directory */
   int lock_fd;
@@ -197,6 +209,9 @@ typedef struct bw_registry {
   /* bw_release_worth_deferring_on for the mounts asked about so far */
   int defer_mount[8], defer[8];
   size_t n_defer;
+  /* Holds the targets bw_registry_defer_prepare found worth it, when it
+   * could be started: their removal leaves nothing for gone_fds. */
+  bw_release_keeper keeper;
 } bw_registry;
 
 /* Picks (and creates, mode 0700) the registry directory for this user;
@@ -260,9 +275,12 @@ int bw_registry_sweep(const char *dir, const bw_registry_wait *wait);
 int bw_registry_register(bw_registry *r, const char *dir, const bw_synth *t,
                          size_t n, const bw_registry_wait *wait, csb_error *err);
 /* Reads, while the sandbox runs, what bw_registry_cleanup will ask about
- * the mounts of the registered targets' directories (so that reading the
- * mount table is not on the way from the command's exit to ours). */
-void bw_registry_defer_prepare(bw_registry *r);
+ * the mounts of the registered targets' directories (so that it is not on
+ * the way from the command's exit to ours), and starts the keeper on the
+ * targets where deferring their last close is worth it (once a run),
+ * with copies of the descriptors also[0..n_also) (-1 skipped), whose last
+ * close it then takes too. */
+void bw_registry_defer_prepare(bw_registry *r, const int *also, size_t n_also);
 /* Removes our markers; deletes targets no live process still uses, only if
  * they are still the empty file/directory bubblewrap created. */
 void bw_registry_cleanup(bw_registry *r, const bw_registry_wait *wait);
@@ -273,15 +291,27 @@ void bw_registry_cleanup(bw_registry *r, const bw_registry_wait *wait);
 void bw_release_after_exit(int *fds, size_t n);
 /* The id of the mount the directory dfd is on, or -1. */
 int bw_release_mount_id(int dfd);
-/* 1 when the last close of entries removed from a directory on the mount
- * mount_id is worth leaving to bw_release_after_exit: it is the root
- * mount of our mount namespace (nobody unmounts it, so the child's
- * descriptors never keep busy a file system the caller unmounts right
- * after us), mounted with `discard`. Reads the mount table. */
-int bw_release_worth_deferring_on(int mount_id);
+/* 1 when the last close of entries removed from the directory dfd, on the
+ * mount mount_id, is worth leaving to a keeper or bw_release_after_exit:
+ * it is the root mount of our mount namespace (nobody unmounts it, so the
+ * child's descriptors never keep busy a file system the caller unmounts
+ * right after us), mounted with `discard`. Asks statmount(2), else reads
+ * the mount table. */
+int bw_release_worth_deferring_on(int dfd, int mount_id);
 /* The decision on /proc/self/mountinfo's text for the mount `mount_id`
  * (0 when it is not listed). */
 int bw_release_mountinfo_says_defer(const char *text, size_t len, int mount_id);
+/* The decision on statmount(2)'s answer (len bytes of room; its mount
+ * point and superblock options asked for): 1 or 0, -1 when the answer
+ * does not tell (no options in it, malformed). */
+int bw_release_statmount_says_defer(const unsigned char *ans, size_t len);
+/* Starts the keeper on the path descriptors fds[0..n) (the caller keeps
+ * and closes its own): 1, else 0 with *k inactive. */
+int bw_release_keeper_start(bw_release_keeper *k, const int *fds, size_t n);
+/* Whether the keeper holds the entry (dev, ino). */
+int bw_release_keeper_holds(const bw_release_keeper *k, dev_t dev, ino_t ino);
+/* Lets the keeper go (it closes what it holds): called last, as we exit. */
+void bw_release_keeper_end(bw_release_keeper *k);
 /* What became of the registry directory `dir` since `was` (its lstat when
  * the sandbox was planned): NULL when it is still that directory, else
  * "was removed", "was replaced by a symlink", ... */

@@ -1,5 +1,7 @@
 /* fuzz_mountinfo.c - libFuzzer entry point for the mount-table reading of
- * release.c (bw_release_mountinfo_says_defer).
+ * release.c (bw_release_mountinfo_says_defer), and for its reading of a
+ * statmount(2) answer (bw_release_statmount_says_defer: the whole input,
+ * an exact-size copy, is the answer; a yes must say `discard`).
  *
  * The first two bytes pick the mount id asked about; the rest is the
  * table's text. Checks that the verdict depends on the asked line alone:
@@ -24,6 +26,12 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  unsigned char *ans = malloc(size ? size : 1);
+  if (!ans) return 0;
+  memcpy(ans, data, size);
+  int sm = bw_release_statmount_says_defer(ans, size);
+  if (sm < -1 || sm > 1 || (sm == 1 && !memmem(ans, size, "discard", 7))) abort();
+  free(ans);
   if (size < 2) return 0;
   int id = data[0] | (data[1] << 8);
   const char *text = (const char *)data + 2;

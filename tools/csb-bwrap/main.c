@@ -607,7 +607,8 @@ static void evict_cache_files(const char *dir, const char *prefix, size_t keep) 
  * compiled at build time (seccomp_gen.c), never read from a file a
  * sandboxed command could have written. On failure nothing is written and
  * the inner stage refuses to run. Then reads what the cleanup will want
- * to know of the mount targets' file systems (bw_registry_defer_prepare),
+ * to know of the mount targets' file systems and starts the keeper of
+ * their last references where it is worth it (bw_registry_defer_prepare),
  * which is time the run does not wait for here. */
 static void after_start(void *arg, pid_t bwrap) {
   (void)bwrap;
@@ -622,7 +623,8 @@ static void after_start(void *arg, pid_t bwrap) {
     }
     close_fd(&pl->seccomp_pipe[1]);
   }
-  if (pl->reg) bw_registry_defer_prepare(pl->reg);
+  /* (the masks' memfd: the last close of it frees its pages) */
+  if (pl->reg) bw_registry_defer_prepare(pl->reg, &pl->verify_fd, 1);
 }
 
 /* Options longer than this go to bubblewrap through --args (exec's own
@@ -1231,6 +1233,7 @@ out:
     sigprocmask(SIG_SETMASK, &ends_before, NULL);
   }
   bw_release_after_exit(reg.gone_fds, reg.n_gone);
+  bw_release_keeper_end(&reg.keeper);
   return rc;
 }
 

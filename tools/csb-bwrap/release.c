@@ -8,28 +8,40 @@
  * four targets a run, all removed on the way from the command's exit to
  * ours.
  *
- * There, bw_registry_cleanup unlinks the targets (they are gone from the
- * file system before we exit, as always) and keeps a descriptor on each.
- * Here a child of ours takes over those last references: it closes every
- * other descriptor at once (so it never holds the caller's pipes or
- * terminal open), waits until we have closed our copies, and exits; its
- * exit frees the blocks. It has every signal blocked, runs nothing but
- * system calls after the fork, and is reaped by whoever adopts it. When
- * it cannot be made, the closes happen here, as they did before.
+ * There, a keeper takes those last references. Started while the sandbox
+ * runs (bw_release_keeper_start), it is a child of ours that shares our
+ * memory (so that our writes after it started cost no copy-on-write
+ * faults) but not our descriptor table: it keeps a path descriptor on each
+ * target and the read end of a pipe, closes every other descriptor at
+ * once (so it never holds the caller's pipes or terminal open), and
+ * sleeps in read() until our end of the pipe goes, when we exit. So the
+ * targets bw_registry_cleanup unlinks are gone from the file system
+ * before we exit, as always, our own closes of them cost nothing, and the
+ * keeper's closes, after our exit, free the blocks. It has every signal
+ * blocked, makes nothing but raw system calls (it shares our errno), and
+ * is reaped by whoever adopts it.
  *
- * Only there (bw_release_worth_deferring_on): the child's descriptors keep
+ * A target the keeper does not hold (one made after it started, or when
+ * it could not be started) is left to bw_release_after_exit, which forks
+ * a child that takes over our descriptor on it at the end; when that
+ * fails too, the closes happen here, as they did before.
+ *
+ * Only there (bw_release_worth_deferring_on): the keeper's descriptors keep
  * their file system busy for as long as it lives, and a caller that
  * unmounts the workspace's file system right after we exit must not get
  * EBUSY; so the file system must be the root of our mount namespace,
  * which nobody unmounts. Elsewhere (tmpfs, a journal, no `discard`) the
- * closes cost less than the fork.
+ * closes cost less than the keeper.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -38,6 +50,12 @@
 
 #ifndef SYS_close_range
 #define SYS_close_range 436
+#endif
+#ifndef SYS_statmount
+#define SYS_statmount 457
+#endif
+#ifndef AT_HANDLE_MNT_ID_UNIQUE
+#define AT_HANDLE_MNT_ID_UNIQUE 0x001
 #endif
 
 /* Whether `opt` is one of the comma-separated options list[0..n). */
@@ -103,13 +121,81 @@ static int mount_id_of(int dfd, const char *path, int flags) {
 
 int bw_release_mount_id(int dfd) { return mount_id_of(dfd, "", AT_EMPTY_PATH); }
 
-int bw_release_worth_deferring_on(int mount_id) {
+/* The 64-bit id of the mount `path` (relative to dfd) is on (Linux 6.12),
+ * or 0. */
+static uint64_t unique_mount_id_of(int dfd, const char *path, int flags) {
+  union {
+    struct file_handle h;
+    char room[sizeof(struct file_handle) + MAX_HANDLE_SZ];
+  } u;
+  u.h.handle_bytes = MAX_HANDLE_SZ;
+  union {
+    uint64_t id;
+    int old; /* (what a kernel that ignored the flag would write) */
+  } id = {0};
+  return name_to_handle_at(dfd, path, &u.h, &id.old, flags | AT_HANDLE_MNT_ID_UNIQUE) == 0 ? id.id : 0;
+}
+
+/* statmount(2) (Linux 6.8; the superblock's options 6.11), restated: C
+ * libraries and kernel headers older than the call do not declare it. The
+ * answer is a fixed head of 512 bytes, whose fields used here are at
+ * fixed offsets, and the strings the head's offsets point into. */
+typedef struct sm_request {
+  uint32_t size, spare;
+  uint64_t mnt_id, param;
+} sm_request;
+#define SM_MNT_POINT 0x10u
+#define SM_MNT_OPTS 0x80u
+#define SM_HEAD 512u
+#define SM_AT_SIZE 0u
+#define SM_AT_OPTS 4u
+#define SM_AT_MASK 8u
+#define SM_AT_POINT 108u
+
+int bw_release_statmount_says_defer(const unsigned char *ans, size_t len) {
+  uint32_t size, opts, point;
+  uint64_t mask;
+  if (len < SM_HEAD) return -1;
+  memcpy(&size, ans + SM_AT_SIZE, sizeof size);
+  memcpy(&opts, ans + SM_AT_OPTS, sizeof opts);
+  memcpy(&mask, ans + SM_AT_MASK, sizeof mask);
+  memcpy(&point, ans + SM_AT_POINT, sizeof point);
+  /* (a file system without options leaves them out of the mask: the mount
+   * table says) */
+  if ((mask & (SM_MNT_POINT | SM_MNT_OPTS)) != (SM_MNT_POINT | SM_MNT_OPTS)) return -1;
+  if (size > len || size <= SM_HEAD) return -1;
+  const char *str = (const char *)ans + SM_HEAD;
+  size_t n = size - SM_HEAD;
+  if (point >= n || opts >= n) return -1;
+  const char *pe = memchr(str + point, 0, n - point), *oe = memchr(str + opts, 0, n - opts);
+  if (!pe || !oe) return -1;
+  return strcmp(str + point, "/") == 0 && has_option(str + opts, (size_t)(oe - (str + opts)), "discard");
+}
+
+/* The decision through statmount(2) for the mount dfd is on: -1 when this
+ * kernel cannot tell (the mount table is read then). */
+static int defer_by_statmount(int dfd) {
+  uint64_t id = unique_mount_id_of(dfd, "", AT_EMPTY_PATH), root = unique_mount_id_of(AT_FDCWD, "/", 0);
+  if (!id || !root) return -1;
+  if (id != root) return 0;
+  union {
+    uint64_t align;
+    unsigned char b[SM_HEAD + 3584];
+  } ans;
+  sm_request q = {sizeof q, 0, id, SM_MNT_POINT | SM_MNT_OPTS};
+  if (syscall(SYS_statmount, &q, ans.b, sizeof ans.b, 0) != 0) return -1;
+  return bw_release_statmount_says_defer(ans.b, sizeof ans.b);
+}
+
+int bw_release_worth_deferring_on(int dfd, int mount_id) {
   /* (the mount table is read only for the root's own mount) */
   if (mount_id < 0 || mount_id != mount_id_of(AT_FDCWD, "/", 0)) return 0;
+  int yes = defer_by_statmount(dfd);
+  if (yes >= 0) return yes;
   char *text = NULL;
   size_t len = 0;
   if (!csb_read_file("/proc/self/mountinfo", 16 << 20, &text, &len, NULL)) return 0;
-  int yes = bw_release_mountinfo_says_defer(text, len, mount_id);
+  yes = bw_release_mountinfo_says_defer(text, len, mount_id);
   free(text);
   return yes;
 }
@@ -158,4 +244,130 @@ void bw_release_after_exit(int *fds, size_t n) {
   if (p[1] >= 0) close(p[1]);
   if (p[0] >= 0 && !all_fds) close(p[0]);
   free(fds);
+}
+
+/* ---- the keeper ---------------------------------------------------------- */
+
+/* System calls made without the C library, whose errno the keeper would
+ * share with us (it runs on our memory, thread pointer included). A
+ * negative return is -errno. Elsewhere there is no keeper. */
+#if defined(__x86_64__)
+#define KEEPER_ARCH 1
+static inline long keeper_sys3(long n, long a, long b, long c) {
+  long r;
+  __asm__ volatile("syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
+  return r;
+}
+#elif defined(__aarch64__)
+#define KEEPER_ARCH 1
+static inline long keeper_sys3(long n, long a, long b, long c) {
+  register long x8 __asm__("x8") = n;
+  register long x0 __asm__("x0") = a;
+  register long x1 __asm__("x1") = b;
+  register long x2 __asm__("x2") = c;
+  __asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2) : "memory");
+  return x0;
+}
+#else
+#define KEEPER_ARCH 0
+#endif
+
+/* The keeper's stack, with its arguments at the bottom (written before it
+ * starts, never after). */
+#define KEEPER_STACK (64 * 1024)
+typedef struct keeper_args {
+  int pipe_r;
+  size_t n;   /* descriptors kept (sorted), the pipe's read end among them */
+  int fds[];
+} keeper_args;
+
+#if KEEPER_ARCH
+__attribute__((no_sanitize("address", "undefined")))
+static int keeper_main(void *arg) {
+  const keeper_args *a = arg;
+  unsigned lo = 0;
+  for (size_t i = 0; i <= a->n; i++) {
+    unsigned hi = i < a->n ? (unsigned)a->fds[i] : ~0U;
+    if (hi > lo && keeper_sys3(SYS_close_range, lo, hi - 1, 0) != 0)
+      for (unsigned fd = lo; fd < hi && fd < 4096; fd++) keeper_sys3(SYS_close, fd, 0, 0);
+    if (i < a->n) lo = (unsigned)a->fds[i] + 1;
+  }
+  static const char name[16] = "csb-bwrap-keep";
+  keeper_sys3(SYS_prctl, PR_SET_NAME, (long)name, 0);
+  char c;
+  while (keeper_sys3(SYS_read, a->pipe_r, (long)&c, 1) == -EINTR) {
+  }
+  return 0; /* (the clone wrapper exits with it: its descriptors close) */
+}
+#endif
+
+int bw_release_keeper_start(bw_release_keeper *k, const int *fds, size_t n) {
+  memset(k, 0, sizeof k[0]);
+  k->pipe_w = -1;
+#if KEEPER_ARCH
+  if (n == 0 || n > (KEEPER_STACK / 4) / sizeof(int)) return 0;
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) != 0) return 0;
+  void *stack = mmap(NULL, KEEPER_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  k->ids = malloc(n * sizeof k->ids[0]);
+  if (stack == MAP_FAILED || !k->ids) {
+    if (stack != MAP_FAILED) munmap(stack, KEEPER_STACK);
+    free(k->ids);
+    k->ids = NULL;
+    close(p[0]);
+    close(p[1]);
+    return 0;
+  }
+  keeper_args *a = stack;
+  a->pipe_r = p[0];
+  a->n = 0;
+  for (size_t i = 0; i < n; i++) {
+    struct stat st;
+    if (fstat(fds[i], &st) != 0) continue;
+    k->ids[k->n].dev = st.st_dev;
+    k->ids[k->n++].ino = st.st_ino;
+    a->fds[a->n++] = fds[i];
+  }
+  a->fds[a->n++] = p[0];
+  qsort(a->fds, a->n, sizeof a->fds[0], cmp_int);
+  sigset_t all, old;
+  sigfillset(&all);
+  sigprocmask(SIG_BLOCK, &all, &old);
+  /* exit signal 0: waitid(P_ALL) without __WALL does not see it (our look
+   * for strays, launch.c); an adopter gets SIGCHLD */
+  pid_t pid = clone(keeper_main, (char *)stack + KEEPER_STACK, CLONE_VM, a);
+  sigprocmask(SIG_SETMASK, &old, NULL);
+  close(p[0]);
+  if (pid < 0) {
+    /* (its stack stays mapped: nothing else uses it) */
+    close(p[1]);
+    free(k->ids);
+    k->ids = NULL;
+    k->n = 0;
+    return 0;
+  }
+  k->pipe_w = p[1];
+  k->active = 1;
+  return 1;
+#else
+  (void)fds;
+  (void)n;
+  return 0;
+#endif
+}
+
+int bw_release_keeper_holds(const bw_release_keeper *k, dev_t dev, ino_t ino) {
+  for (size_t i = 0; k->active && i < k->n; i++)
+    if (k->ids[i].dev == dev && k->ids[i].ino == ino) return 1;
+  return 0;
+}
+
+void bw_release_keeper_end(bw_release_keeper *k) {
+  if (!k->active) return;
+  close(k->pipe_w);
+  k->pipe_w = -1;
+  free(k->ids);
+  k->ids = NULL;
+  k->n = 0;
+  k->active = 0;
 }

@@ -256,7 +256,7 @@ static int defer_in(bw_registry *r, int dfd) {
   if (id < 0) return 0;
   for (size_t i = 0; i < r->n_defer; i++)
     if (r->defer_mount[i] == id) return r->defer[i];
-  int yes = bw_release_worth_deferring_on(id);
+  int yes = bw_release_worth_deferring_on(dfd, id);
   if (r->n_defer < CSB_ARRAY_LEN(r->defer)) {
     r->defer_mount[r->n_defer] = id;
     r->defer[r->n_defer++] = yes;
@@ -264,14 +264,31 @@ static int defer_in(bw_registry *r, int dfd) {
   return yes;
 }
 
-void bw_registry_defer_prepare(bw_registry *r) {
+void bw_registry_defer_prepare(bw_registry *r, const int *also, size_t n_also) {
   parent_dir pd = PARENT_DIR_INIT;
+  int *held = NULL;
+  size_t n_held = 0, cap = 0;
   for (size_t i = 0; i < r->n; i++) {
     const char *leaf;
     int dfd = parent_dir_of(&pd, r->targets[i], &leaf);
-    if (dfd >= 0) (void)defer_in(r, dfd);
+    if (dfd < 0 || !defer_in(r, dfd) || r->keeper.active) continue;
+    /* (whatever is there now: the keeper's hold on an entry that is not
+     * ours costs nothing but its last close's moment) */
+    int fd = openat(dfd, leaf, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) continue;
+    held = csb_xgrow(held, &cap, n_held + 1, sizeof *held);
+    held[n_held++] = fd;
   }
   parent_dir_close(&pd);
+  size_t n_ours = n_held;
+  if (n_held) {
+    held = csb_xgrow(held, &cap, n_held + n_also, sizeof *held);
+    for (size_t i = 0; i < n_also; i++)
+      if (also[i] >= 0) held[n_held++] = also[i];
+    (void)bw_release_keeper_start(&r->keeper, held, n_held);
+  }
+  for (size_t i = 0; i < n_ours; i++) close(held[i]);
+  free(held);
 }
 
 /* Removes the mount target `path` when it is still what bubblewrap made
@@ -297,7 +314,7 @@ static int remove_if_ours(parent_dir *pd, const char *path, int kind, bw_registr
                                  locked.st_ino == st.st_ino))) {
     /* (a directory: fails harmlessly when something was put inside) */
     if (unlinkat(dfd, leaf, kind == BW_SYNTH_DIR ? AT_REMOVEDIR : 0) == 0 && fd >= 0 && keep &&
-        defer_in(keep, dfd)) {
+        !bw_release_keeper_holds(&keep->keeper, st.st_dev, st.st_ino) && defer_in(keep, dfd)) {
       /* the last reference to the removed entry: dropped by
        * bw_release_after_exit */
       keep->gone_fds = csb_xgrow(keep->gone_fds, &keep->cap_gone, keep->n_gone + 1, sizeof(int));

@@ -108,33 +108,32 @@ int bw_release_mountinfo_says_defer(const char *text, size_t len, int mount_id) 
   return 0;
 }
 
-/* The id of the mount `path` (relative to dfd) is on, or -1. */
-static int mount_id_of(int dfd, const char *path, int flags) {
+/* The id of the mount `path` (relative to dfd) is on, as
+ * name_to_handle_at(2) gives it with `flags`: the reused id of the mount
+ * table, or with AT_HANDLE_MNT_ID_UNIQUE the 64-bit one (Linux 6.12),
+ * written into the same room. 1, or 0 when there is none. */
+static int handle_mount_id(int dfd, const char *path, int flags, uint64_t *out) {
   union {
     struct file_handle h;
     char room[sizeof(struct file_handle) + MAX_HANDLE_SZ];
   } u;
   u.h.handle_bytes = MAX_HANDLE_SZ;
-  int id;
-  return name_to_handle_at(dfd, path, &u.h, &id, flags) == 0 ? id : -1;
+  union {
+    uint64_t unique;
+    int old;
+  } id = {0};
+  if (name_to_handle_at(dfd, path, &u.h, &id.old, flags) != 0) return 0;
+  *out = (flags & AT_HANDLE_MNT_ID_UNIQUE) ? id.unique : (uint64_t)(unsigned)id.old;
+  return 1;
+}
+
+/* The reused id of the mount `path` (relative to dfd) is on, or -1. */
+static int mount_id_of(int dfd, const char *path, int flags) {
+  uint64_t id;
+  return handle_mount_id(dfd, path, flags, &id) ? (int)id : -1;
 }
 
 int bw_release_mount_id(int dfd) { return mount_id_of(dfd, "", AT_EMPTY_PATH); }
-
-/* The 64-bit id of the mount `path` (relative to dfd) is on (Linux 6.12),
- * or 0. */
-static uint64_t unique_mount_id_of(int dfd, const char *path, int flags) {
-  union {
-    struct file_handle h;
-    char room[sizeof(struct file_handle) + MAX_HANDLE_SZ];
-  } u;
-  u.h.handle_bytes = MAX_HANDLE_SZ;
-  union {
-    uint64_t id;
-    int old; /* (what a kernel that ignored the flag would write) */
-  } id = {0};
-  return name_to_handle_at(dfd, path, &u.h, &id.old, flags | AT_HANDLE_MNT_ID_UNIQUE) == 0 ? id.id : 0;
-}
 
 /* statmount(2) (Linux 6.8; the superblock's options 6.11), restated: C
  * libraries and kernel headers older than the call do not declare it. The
@@ -175,8 +174,10 @@ int bw_release_statmount_says_defer(const unsigned char *ans, size_t len) {
 /* The decision through statmount(2) for the mount dfd is on: -1 when this
  * kernel cannot tell (the mount table is read then). */
 static int defer_by_statmount(int dfd) {
-  uint64_t id = unique_mount_id_of(dfd, "", AT_EMPTY_PATH), root = unique_mount_id_of(AT_FDCWD, "/", 0);
-  if (!id || !root) return -1;
+  uint64_t id, root;
+  if (!handle_mount_id(dfd, "", AT_EMPTY_PATH | AT_HANDLE_MNT_ID_UNIQUE, &id) ||
+      !handle_mount_id(AT_FDCWD, "/", AT_HANDLE_MNT_ID_UNIQUE, &root))
+    return -1;
   if (id != root) return 0;
   union {
     uint64_t align;

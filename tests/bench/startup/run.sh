@@ -16,7 +16,7 @@
 # them; on a disk file system the create/remove pair alone is a sizeable
 # part of the difference.
 #
-# usage: tests/bench/startup/run.sh [CSB_BWRAP] [RUNS]
+# usage: tests/bench/startup/run.sh [CSB_BWRAP] [RUNS]   (RUNS: rounds, default 151, ~80 s)
 #   CSB_BWRAP defaults to bazel-bin/tools/csb-bwrap/csb-bwrap (the static build);
 #   codex/srt are looked up on PATH, in the peers `./dev.sh setup` installs
 #   ($CSB_PEERS_DIR, default ~/.cache/csb/peers), in ./node_modules/.bin and
@@ -28,7 +28,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../../.." && pwd)"
 csb="${1:-$root/bazel-bin/tools/csb-bwrap/csb-bwrap}"
 case "$csb" in /*) ;; *) csb="$PWD/$csb" ;; esac
-runs="${2:-40}"
+runs="${2:-151}"  # (the ratios of runs of 61 spread by about +-0.03)
 find_tool() {
   local name="$1" var="$2"
   if [ -n "${!var:-}" ]; then echo "${!var}"; return; fi

@@ -2761,6 +2761,78 @@ def tty_pass_through(t):
         raise Fail("stty size: " + repr(text))
 
 
+@case
+def tty_on_stdin_and_stderr_only(t):
+    """Standard output a pipe, stdin and stderr the caller's terminal (a
+    command run as `cmd > file` from a shell): the command still has its
+    terminal on both, reads what is typed on it and writes to it, through
+    a read-only bind of it (/dev/.csb-tty0), so `fchmod` of either
+    descriptor is refused (EROFS) and the terminal's mode, owner and times
+    stay as they were on the host."""
+    if CODEX:
+        raise Skip("csb terminal binds")
+    t.policy()
+    script = ("test -t 0 && test -t 2 && ! test -t 1 && echo ttys-ok; "
+              "printf 'to-tty\\n' >&2; read x; echo \"got $x\"; "
+              "chmod 0666 /proc/self/fd/0 2>/dev/null && echo chmod-0-went-through; "
+              "chmod 0666 /proc/self/fd/2 2>/dev/null && echo chmod-2-went-through; "
+              "readlink /proc/self/fd/0 /proc/self/fd/2")
+    argv, xenv = t.argv(["/bin/sh", "-c", script])
+    master, slave = os.openpty()
+    try:
+        name = os.ttyname(slave)
+        st = os.stat(name)
+        before = (st.st_mode, st.st_uid, st.st_gid, st.st_ctime_ns)
+        os.write(master, b"typed\n")
+        p = subprocess.run(argv, cwd=t.ws, stdin=slave, stderr=slave, stdout=subprocess.PIPE,
+                           env={**os.environ, **xenv}, timeout=TIMEOUT, start_new_session=True)
+        st = os.stat(name)
+        after = (st.st_mode, st.st_uid, st.st_gid, st.st_ctime_ns)
+        os.set_blocking(master, False)
+        shown = b""
+        for _ in range(64):  # bounded: what the run wrote waits in the terminal
+            try:
+                chunk = os.read(master, 65536)
+            except (BlockingIOError, OSError):
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(master)
+        os.close(slave)
+    eq((p.returncode, p.stdout.decode()), (0, "ttys-ok\ngot typed\n/dev/.csb-tty0\n/dev/.csb-tty0\n"),
+       "exit status and output")
+    contains(shown.decode(errors="replace").replace("\r", ""), "to-tty\n", "the terminal")
+    eq(after, before, "the terminal's mode, owner, group and change time on the host")
+
+
+@case
+@sandbox.root_only("hides the host's /dev/pts in a mount namespace of its own")
+def tty_without_a_host_name_is_refused(t):
+    """A terminal on stdin that has no name on the host (its devpts is
+    hidden: ttyname fails) cannot be bound read-only into the sandbox; the
+    inner stage finds the descriptor on a writable mount and refuses to
+    run the command (69), naming the descriptor and the fix."""
+    if CODEX:
+        raise Skip("csb terminal binds")
+    t.policy()
+    argv, xenv = t.argv(["/bin/sh", "-c", "echo ran"])
+    master, slave = os.openpty()
+    try:
+        p = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                            'mount -t tmpfs csb-no-pts /dev/pts && exec "$@"', "sh", *argv],
+                           cwd=t.ws, stdin=slave, capture_output=True, text=True,
+                           env={**os.environ, **xenv}, timeout=TIMEOUT, start_new_session=True)
+    finally:
+        os.close(master)
+        os.close(slave)
+    eq((p.returncode, p.stdout), (69, ""), "exit status and output (stderr %r)" % p.stderr)
+    contains(p.stderr, "standard input is a terminal of the caller's that the sandbox reaches through a "
+             "writable mount", "stderr")
+    contains(p.stderr, "fix: run with no terminal on the standard descriptors", "stderr")
+
+
 # ---------------------------------------------------------------------------
 # network
 # ---------------------------------------------------------------------------

@@ -453,6 +453,30 @@ def _(c):
         os.close(slave)
 
 
+@probe("tty_meta_stdio", "two terminals of the caller's, one on stdin and one on stderr, stdout a pipe (bubblewrap "
+       "binds neither at /dev/console): fchmod of each descriptor, chmod, chown and utimensat through "
+       "/proc/self/fd/N; the runner compares both terminals' mode, owner and change time")
+def _(c):
+    c.policy([("/", "read")] + [(c.ws, "write")])
+    ptys = [os.openpty(), os.openpty()]
+    try:
+        names = [os.ttyname(slave) for _, slave in ptys]
+
+        def meta():
+            return [(st.st_mode, st.st_uid, st.st_gid, st.st_ctime_ns) for st in map(os.stat, names)]
+        before = meta()
+        p = subprocess.run(c.argv("probe_kernel", "tty_meta_stdio"), cwd=c.ws, stdin=ptys[0][1],
+                           stdout=subprocess.PIPE, stderr=ptys[1][1], timeout=TIMEOUT, start_new_session=True)
+        after = meta()
+        if after != before:
+            return "ESCAPED", "ESCAPED: the caller's terminals %s changed: %r -> %r" % (names, before, after)
+        return verdict(p.returncode, p.stdout.decode(errors="replace"))
+    finally:
+        for master, slave in ptys:
+            os.close(master)
+            os.close(slave)
+
+
 def host_ipc(minimal):
     def fn(c):
         name = "csb-escape-%d" % os.getpid()

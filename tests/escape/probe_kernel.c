@@ -967,6 +967,34 @@ static int p_tty_meta(int c, char **v) {
   return blocked("%s", why);
 }
 
+/* The caller's terminals on stdin and stderr, two different ones, and
+ * standard output a pipe (so bubblewrap binds neither at /dev/console):
+ * fchmod of each descriptor to its own mode, and chmod, chown and
+ * utimensat of whatever node the sandbox shows it at (/proc/self/fd/N
+ * followed); the runner compares both terminals' mode, owner and change
+ * time. The report goes to standard output. */
+static int p_tty_meta_stdio(int c, char **v) {
+  (void)c; (void)v;
+  char why[1024] = "";
+  for (int fd = 0; fd <= 2; fd += 2) {
+    struct stat st;
+    if (!isatty(fd) || fstat(fd, &st) != 0) return perror2("descriptor %d is not a terminal", fd);
+    mode_t mode = st.st_mode & 07777;
+    char what[64], link[32];
+    if (fchmod(fd, mode) == 0) return escaped("fchmod of descriptor %d, the caller's terminal, went through", fd);
+    snprintf(what, sizeof what, "fchmod %d", fd);
+    note_errno(why, sizeof why, what);
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    if (chmod(link, mode) == 0) return escaped("chmod %s %04o went through", link, (unsigned)mode);
+    snprintf(what, sizeof what, "chmod %s", link);
+    note_errno(why, sizeof why, what);
+    if (chown(link, st.st_uid, st.st_gid) == 0) return escaped("chown %s went through", link);
+    struct timespec ts[2] = {st.st_atim, st.st_mtim};
+    if (utimensat(AT_FDCWD, link, ts, 0) == 0) return escaped("utimensat %s went through", link);
+  }
+  return blocked("%s", why);
+}
+
 static int p_dev_node_meta(int c, char **v) {
   (void)c; (void)v;
   static const char *const nodes[] = {"/dev/null",   "/dev/zero",    "/dev/full",
@@ -1329,6 +1357,7 @@ static const probe probes[] = {
     {"dev_nodes", p_dev_nodes},
     {"dev_node_meta", p_dev_node_meta},
     {"tty_meta", p_tty_meta},
+    {"tty_meta_stdio", p_tty_meta_stdio},
     {"seccomp_listener", p_seccomp_listener},
     {"pid1_prio_user", p_pid1_prio_user},
     {"host_procs", p_host_procs},

@@ -554,23 +554,38 @@ typedef struct bw_devnodes_error {
   const char *step;
   const char *node;
 } bw_devnodes_error;
-/* For a run by a user other than root whose standard output is a
- * terminal (bubblewrap binds it at /dev/console): its path and the maps
- * of a user namespace of ours, made before bw_spawn. */
+/* The terminals on our standard descriptors that bubblewrap does not bind
+ * itself: stdout's goes to /dev/console (--dev); one on stdin or stderr
+ * that is another (or stdout is none) is bound at BW_STDIO_TTY_NODE
+ * (its descriptor's number) by an option of ours. Their host paths. */
+#define BW_STDIO_TTY_NODE "/dev/.csb-tty%d"
+typedef struct bw_stdio_ttys {
+  size_t n;
+  int fd[2];
+  char path[2][256];
+} bw_stdio_ttys;
+void bw_stdio_ttys_find(bw_stdio_ttys *t);
+/* For a run by a user other than root with a terminal on a standard
+ * descriptor (bubblewrap binds them into the sandbox, see above): their
+ * paths (each once) and the maps of a user namespace of ours, made before
+ * bw_spawn; `which` names the descriptors, for messages. */
 typedef struct bw_tty_seal {
-  char tty[256];
+  size_t n;
+  char tty[3][256];
+  char which[48];
   char uid_map[64], gid_map[64];
 } bw_tty_seal;
 /* Fills *t and returns 1 when such a run needs bw_tty_seal_apply. */
 int bw_tty_seal_wanted(bw_tty_seal *t);
 /* In the child of bw_spawn, before bubblewrap is executed: a user
  * namespace mapping our uid and gid to themselves and a mount namespace
- * (a slave of ours) in which the terminal is a read-only bind of itself.
+ * (a slave of ours) in which each terminal is a read-only bind of itself.
  * 1; 0 with *e filled in. System calls only. */
 int bw_tty_seal_apply(const bw_tty_seal *t, bw_devnodes_error *e);
 /* In the inner stage, with CAP_SYS_ADMIN and CAP_SETPCAP of the sandbox's
  * user namespace (bubblewrap's --cap-add): remounts bubblewrap's binds of
- * the device nodes (and /dev/console) read-only, then drops both
+ * the device nodes (and of the terminals: /dev/console and the
+ * BW_STDIO_TTY_NODE ones) read-only, then drops both
  * capabilities (also when the remount failed). 1, or 0 with err set. */
 int bw_devnodes_seal(csb_error *err);
 
@@ -583,6 +598,7 @@ typedef struct bw_launch_result {
   char *captured;  /* bubblewrap's stderr before the start (caller frees) */
   int signal;      /* the last SIGINT, SIGTERM, SIGHUP or SIGQUIT forwarded, or 0 */
   bw_devnodes_error tty; /* .err != 0: bubblewrap was not started (bw_tty_seal_apply failed) */
+  char tty_which[48];    /* then: the standard descriptors on the terminals ("input, error") */
 } bw_launch_result;
 
 /* Starts fn(arg) in a child process that shares our memory until it execs

@@ -9,7 +9,12 @@
  * standard output is a terminal, bubblewrap also binds it at
  * /dev/console, and whoever runs us owns that: the command could
  * `chmod 666 /dev/console` and hand the caller's terminal to every local
- * user (run by another user: below).
+ * user (run by another user: below). A terminal on stdin or stderr (that
+ * is not stdout's) we bind ourselves, at /dev/.csb-tty0 or 2, for the
+ * same treatment: the command's descriptors on the caller's terminals are
+ * reopened through these binds (inner.c), and the inner stage refuses to
+ * go on when one is left on a writable mount, where `fchmod` would reach
+ * the terminal all the same.
  *
  * So, run by root, bubblewrap leaves the inner stage two capabilities of
  * the sandbox's user namespace (--cap-add; they reach nothing of the
@@ -46,9 +51,10 @@
 #define CSB_CAP_SYS_ADMIN 21
 
 /* (/dev/console: bubblewrap binds the caller's terminal there when our
- * standard output is one) */
-static const char *const nodes[] = {"/dev/null",    "/dev/zero", "/dev/full",   "/dev/random",
-                                    "/dev/urandom", "/dev/tty",  "/dev/console"};
+ * standard output is one; /dev/.csb-tty0 and 2: we bind one on stdin or
+ * stderr, see bw_stdio_ttys_find) */
+static const char *const nodes[] = {"/dev/null", "/dev/zero",    "/dev/full",     "/dev/random",  "/dev/urandom",
+                                    "/dev/tty",  "/dev/console", "/dev/.csb-tty0", "/dev/.csb-tty2"};
 
 static unsigned long mount_flags_of(const struct statvfs *sv) {
   static const struct {
@@ -77,12 +83,49 @@ int bw_devnodes_wanted(void) { return geteuid() == 0; }
  * 0.6 ms (bubblewrap's recursive bind of `/` copies one more mount), for
  * runs on a terminal only. */
 
+/* The host path of the terminal on fd (ttyname's, which names that very
+ * device), or 0. */
+static int tty_path(int fd, char *path, size_t size, dev_t *rdev) {
+  struct stat st, pst;
+  if (!isatty(fd) || fstat(fd, &st) != 0 || ttyname_r(fd, path, size) != 0 || path[0] != '/' ||
+      stat(path, &pst) != 0 || !S_ISCHR(pst.st_mode) || pst.st_rdev != st.st_rdev)
+    return 0;
+  *rdev = st.st_rdev;
+  return 1;
+}
+
+void bw_stdio_ttys_find(bw_stdio_ttys *t) {
+  memset(t, 0, sizeof *t);
+  struct stat out;
+  int out_tty = isatty(1) && fstat(1, &out) == 0;
+  dev_t seen[2];
+  for (int fd = 0; fd <= 2; fd += 2) {
+    dev_t rdev;
+    if (!tty_path(fd, t->path[t->n], sizeof t->path[t->n], &rdev)) continue;
+    if (out_tty && rdev == out.st_rdev) continue;  /* /dev/console */
+    int dup = 0;
+    for (size_t i = 0; i < t->n; i++) dup |= seen[i] == rdev;
+    if (dup) continue;
+    seen[t->n] = rdev;
+    t->fd[t->n++] = fd;
+  }
+}
+
 int bw_tty_seal_wanted(bw_tty_seal *t) {
   memset(t, 0, sizeof *t);
-  if (geteuid() == 0 || !isatty(1) || ttyname_r(1, t->tty, sizeof t->tty) != 0 || t->tty[0] != '/') {
-    t->tty[0] = '\0';
-    return 0;
+  if (geteuid() == 0) return 0;
+  static const char *const names[] = {"input", "output", "error"};
+  dev_t seen[3];
+  for (int fd = 0; fd <= 2; fd++) {
+    dev_t rdev;
+    if (!tty_path(fd, t->tty[t->n], sizeof t->tty[t->n], &rdev)) continue;
+    size_t l = strlen(t->which);
+    snprintf(t->which + l, sizeof t->which - l, "%s%s", l ? ", " : "", names[fd]);
+    int dup = 0;
+    for (size_t i = 0; i < t->n; i++) dup |= seen[i] == rdev;
+    if (!dup) seen[t->n++] = rdev;
   }
+  if (t->n == 0) return 0;
   snprintf(t->uid_map, sizeof t->uid_map, "%u %u 1\n", (unsigned)geteuid(), (unsigned)geteuid());
   snprintf(t->gid_map, sizeof t->gid_map, "%u %u 1\n", (unsigned)getegid(), (unsigned)getegid());
   return 1;
@@ -115,12 +158,14 @@ int bw_tty_seal_apply(const bw_tty_seal *t, bw_devnodes_error *e) {
   if (!write_proc("/proc/self/uid_map", t->uid_map)) return fail(e, "writing /proc/self/uid_map", NULL);
   if (!write_proc("/proc/self/gid_map", t->gid_map)) return fail(e, "writing /proc/self/gid_map", NULL);
   if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) != 0) return fail(e, "mount(/, MS_REC|MS_SLAVE)", NULL);
-  struct statvfs sv;
-  if (statvfs(t->tty, &sv) != 0) return fail(e, "statvfs", t->tty);
-  if (mount(t->tty, t->tty, NULL, MS_BIND, NULL) != 0) return fail(e, "bind mount", t->tty);
-  unsigned long f = mount_flags_of(&sv) & ~(unsigned long)MS_NODEV;
-  if (mount(NULL, t->tty, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | f, NULL) != 0)
-    return fail(e, "read-only remount", t->tty);
+  for (size_t i = 0; i < t->n; i++) {
+    struct statvfs sv;
+    if (statvfs(t->tty[i], &sv) != 0) return fail(e, "statvfs", t->tty[i]);
+    if (mount(t->tty[i], t->tty[i], NULL, MS_BIND, NULL) != 0) return fail(e, "bind mount", t->tty[i]);
+    unsigned long f = mount_flags_of(&sv) & ~(unsigned long)MS_NODEV;
+    if (mount(NULL, t->tty[i], NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | f, NULL) != 0)
+      return fail(e, "read-only remount", t->tty[i]);
+  }
   return 1;
 }
 

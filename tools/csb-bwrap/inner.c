@@ -391,6 +391,28 @@ static int view_gives_read_write(const char *path, const struct stat *st) {
   return same;
 }
 
+/* 0 when no standard descriptor is a terminal reached through a writable
+ * mount, else the exit code after saying why: the caller owns its
+ * terminal, and `fchmod` of such a descriptor would change its mode on
+ * the host (rebind_stdio reopens them through the read-only binds of
+ * devnodes.c; this is what holds when that could not be done). */
+static int tty_left_writable(void) {
+  static const char *const names[] = {"input", "output", "error"};
+  for (int fd = 0; fd <= 2; fd++) {
+    int fl = fcntl(fd, F_GETFL);
+    struct statvfs sv;
+    if (fl < 0 || (fl & O_PATH) || !isatty(fd)) continue;
+    if (fstatvfs(fd, &sv) == 0 && (sv.f_flag & ST_RDONLY)) continue;
+    return fail(CSB_EXIT_UNAVAILABLE,
+                "standard %s is a terminal of the caller's that the sandbox reaches through a writable "
+                "mount (it could not be bound read-only: no name for it on the host); the command could "
+                "change its mode for every local user; refusing to run it (backend: bubblewrap; fix: run "
+                "with no terminal on the standard descriptors, e.g. `</dev/null 2>&1 | cat`)",
+                names[fd]);
+  }
+  return 0;
+}
+
 static int rebind_stdio(bw_stdio_relay *relays, size_t *n_relays, const char *const known[3]) {
   *n_relays = 0;
   /* Descriptors that share one open file (2>&1) go on sharing one:
@@ -431,18 +453,20 @@ static int rebind_stdio(bw_stdio_relay *relays, size_t *n_relays, const char *co
      * own /dev/null takes its place, with its flags, so that its mode,
      * owner and times are changed through no mount of the host's (run by
      * root, the sandbox's uid 0 owns the node; the sandbox's bind of it is
-     * read-only then, see devnodes.c). The caller's terminal likewise,
-     * when bubblewrap bound it at /dev/console (our standard output is
-     * that terminal; the bind is read-only then): whoever runs us owns
-     * it, and `fchmod 666` of the descriptor would hand it to every local
-     * user. When that fails, it goes on below as any other device node. */
+     * read-only then, see devnodes.c). The caller's terminals likewise,
+     * bound at /dev/console (bubblewrap: our standard output's) or at
+     * /dev/.csb-tty0 and 2 (the launcher: stdin's or stderr's), read-only:
+     * whoever runs us owns them, and `fchmod 666` of the descriptor would
+     * hand one to every local user. When that fails, a terminal is refused
+     * below (tty_left_writable), any other node goes on as such. */
     const char *own = NULL;
-    struct stat cst;
+    static const char *const ttys[] = {"/dev/console", "/dev/.csb-tty0", "/dev/.csb-tty2"};
     if (!opath && S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor(st.st_rdev) == 3)
       own = "/dev/null";
-    else if (!opath && S_ISCHR(st.st_mode) && isatty(fd) && stat("/dev/console", &cst) == 0 &&
-             S_ISCHR(cst.st_mode) && cst.st_rdev == st.st_rdev)
-      own = "/dev/console";
+    for (size_t i = 0; !own && !opath && S_ISCHR(st.st_mode) && isatty(fd) && i < CSB_ARRAY_LEN(ttys); i++) {
+      struct stat cst;
+      if (stat(ttys[i], &cst) == 0 && S_ISCHR(cst.st_mode) && cst.st_rdev == st.st_rdev) own = ttys[i];
+    }
     if (own) {
       /* (opened without waiting, as for a serial line's carrier; then its
        * blocking mode) */
@@ -529,7 +553,7 @@ static int rebind_stdio(bw_stdio_relay *relays, size_t *n_relays, const char *co
     relays[*n_relays] = (bw_stdio_relay){.out = out, .in = in, .fds = {fd}, .n_fds = 1};
     relay_of[fd] = (int)(*n_relays)++;
   }
-  return 0;
+  return tty_left_writable();
 }
 
 /* Copies what is in the relay's pipe into the caller's descriptor; at

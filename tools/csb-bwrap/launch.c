@@ -266,6 +266,7 @@ int bw_launch_run(const char *exec_path, char **argv, const int *keep_fds, size_
   res->wait_status = status;
   res->tty = c.tty_err;
   res->tty.node = NULL; /* (it named our copy of the path) */
+  if (seal_tty) snprintf(res->tty_which, sizeof res->tty_which, "%s", tty.which);
   res->captured = csb_buf_steal(&cap);
   return 1;
 }

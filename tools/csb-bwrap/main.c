@@ -448,6 +448,16 @@ static int build_argv(outer *o, plan *pl, int mount_proc, const char *registry, 
   csb_strv_push(a, pl->bw.path);
   csb_strv_push(a, "--new-session");
   for (size_t i = 0; i < pl->fs.argv.len; i++) csb_strv_push(a, pl->fs.argv.items[i]);
+  /* the caller's terminals on stdin and stderr (stdout's is /dev/console):
+   * the inner stage reopens the descriptors through these binds, made
+   * read-only (devnodes.c) */
+  bw_stdio_ttys ttys;
+  bw_stdio_ttys_find(&ttys);
+  for (size_t i = 0; i < ttys.n; i++) {
+    csb_strv_push(a, "--dev-bind");
+    csb_strv_push(a, ttys.path[i]);
+    csb_strv_pushf(a, BW_STDIO_TTY_NODE, ttys.fd[i]);
+  }
   csb_strv_push(a, "--unshare-user");
   csb_strv_push(a, "--unshare-pid");
   csb_strv_push(a, "--unshare-ipc");
@@ -1096,12 +1106,12 @@ static int run_bwrap(outer *o) {
     if (res.tty.err) {
       free(res.captured);
       rc = csb_cli_error(&o->cli, CSB_EXIT_UNAVAILABLE,
-                         "the terminal on standard output, which bubblewrap binds into the sandbox at "
-                         "/dev/console, is yours, and the command could change its mode for every local user; "
+                         "the terminal on standard %s, which is bound into the sandbox (stdout's at "
+                         "/dev/console), is yours, and the command could change its mode for every local user; "
                          "making it read-only for the sandbox failed (%s: %s); nothing ran (backend: bubblewrap; "
-                         "fix: run with standard output not a terminal, e.g. `| cat`, or allow unprivileged "
-                         "user namespaces)",
-                         res.tty.step, strerror(res.tty.err));
+                         "fix: run with no terminal on the standard descriptors, e.g. `</dev/null 2>&1 | cat`, "
+                         "or allow unprivileged user namespaces)",
+                         res.tty_which, res.tty.step, strerror(res.tty.err));
       goto out;
     }
     if (es.state == EARLY_REFUSED) {

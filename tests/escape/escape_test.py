@@ -429,25 +429,14 @@ def _(c):
     master, slave = os.openpty()
     try:
         name = os.ttyname(slave)
-        st = os.stat(name)
-        before = (st.st_mode, st.st_uid, st.st_gid, st.st_ctime_ns)
+        before = sandbox.tty_meta(name)
         p = subprocess.run(c.argv("probe_kernel", "tty_meta"), cwd=c.ws, stdin=slave, stdout=slave, stderr=slave,
                            timeout=TIMEOUT, start_new_session=True)
-        st = os.stat(name)
-        after = (st.st_mode, st.st_uid, st.st_gid, st.st_ctime_ns)
-        os.set_blocking(master, False)
-        out = b""
-        for _ in range(64):  # bounded: what the run wrote waits in the terminal
-            try:
-                chunk = os.read(master, 65536)
-            except (BlockingIOError, OSError):
-                break
-            if not chunk:
-                break
-            out += chunk
+        after = sandbox.tty_meta(name)
+        out = sandbox.drain_pty(master)
         if after != before:
             return "ESCAPED", "ESCAPED: the caller's terminal %s changed: %r -> %r" % (name, before, after)
-        return verdict(p.returncode, out.decode(errors="replace").replace("\r", ""))
+        return verdict(p.returncode, out)
     finally:
         os.close(master)
         os.close(slave)
@@ -463,7 +452,7 @@ def _(c):
         names = [os.ttyname(slave) for _, slave in ptys]
 
         def meta():
-            return [(st.st_mode, st.st_uid, st.st_gid, st.st_ctime_ns) for st in map(os.stat, names)]
+            return [sandbox.tty_meta(n) for n in names]
         before = meta()
         p = subprocess.run(c.argv("probe_kernel", "tty_meta_stdio"), cwd=c.ws, stdin=ptys[0][1],
                            stdout=subprocess.PIPE, stderr=ptys[1][1], timeout=TIMEOUT, start_new_session=True)

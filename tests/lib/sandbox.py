@@ -71,6 +71,30 @@ class Workspace:
         return self.pfile
 
 
+def tty_meta(path):
+    """A terminal's mode, owner, group and change time: what a command that
+    changed it through a writable mount would leave changed."""
+    st = os.stat(path)
+    return (st.st_mode, st.st_uid, st.st_gid, st.st_ctime_ns)
+
+
+def drain_pty(master):
+    """What waits to be read at a pseudo-terminal's master (the run that
+    wrote it is over), without blocking, in a bounded number of reads; the
+    terminal's carriage returns removed."""
+    os.set_blocking(master, False)
+    out = b""
+    for _ in range(64):
+        try:
+            chunk = os.read(master, 65536)
+        except (BlockingIOError, OSError):
+            break
+        if not chunk:
+            break
+        out += chunk
+    return out.decode(errors="replace").replace("\r", "")
+
+
 def run_tty(argv, cwd, env=None, timeout=30):
     """Runs argv in cwd with a new pseudo-terminal as its controlling
     terminal and stdio (`env` added to the environment). Returns the exit

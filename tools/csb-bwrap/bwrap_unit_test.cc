@@ -9,6 +9,9 @@
 #include <string.h>
 #include <stdint.h>
 #include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <sys/prctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -987,6 +990,60 @@ TEST(Registry, StatmountDecidesWhereItCan) {
 
 // On this host: whatever statmount(2) says (when the kernel has it) is
 // what the mount table says, for the root and for mounts that are not.
+// Where close_range(2) fails (an old kernel, a filter that refuses it) the
+// keeper closes descriptors one by one up to our highest one, however high:
+// it must never hold the launcher's other descriptors (here a pipe's write
+// end at 5000, whose reader must see its end while the keeper lives).
+TEST(Release, KeeperClosesHighDescriptorsWithoutCloseRange) {
+#if defined(__x86_64__) || defined(__aarch64__)
+  int ends[2], go[2];
+  ASSERT_EQ(pipe(ends), 0);
+  ASSERT_EQ(pipe(go), 0);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    close(ends[0]);
+    close(go[0]);
+    if (dup2(ends[1], 5000) != 5000) _exit(2);
+    close(ends[1]);
+    struct sock_filter f[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 436 /* close_range */, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = {(unsigned short)(sizeof f / sizeof f[0]), f};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
+      _exit(3);
+    int held = open("/", O_PATH | O_CLOEXEC);
+    bw_release_keeper k;
+    if (held < 0 || !bw_release_keeper_start(&k, &held, 1)) _exit(4);
+    close(held);
+    close(5000);
+    if (write(go[1], "k", 1) != 1) _exit(5);
+    sleep(10);  // (the parent kills us)
+    _exit(0);
+  }
+  close(ends[1]);
+  close(go[1]);
+  char c;
+  ASSERT_EQ(read(go[0], &c, 1), 1) << "the child could not start a keeper";
+  struct pollfd p = {ends[0], POLLIN, 0};
+  int ready = poll(&p, 1, 5000);
+  char b;
+  EXPECT_EQ(ready, 1) << "the pipe's write end is still open (in the keeper) 5 s later";
+  if (ready == 1) {
+    EXPECT_EQ(read(ends[0], &b, 1), 0);
+  }
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
+  close(ends[0]);
+  close(go[0]);
+#else
+  GTEST_SKIP() << "no keeper on this architecture";
+#endif
+}
+
 TEST(Registry, StatmountAndTheMountTableAgree) {
   char *text = nullptr;
   size_t len = 0;

@@ -43,6 +43,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -206,14 +207,36 @@ static int cmp_int(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
+static int note_fd(void *ctx, int dfd, const char *name) {
+  (void)dfd;
+  unsigned *top = ctx;
+  char *end;
+  unsigned long fd = strtoul(name, &end, 10);
+  if (*end == '\0' && fd < (1UL << 30) && fd + 1 > *top) *top = (unsigned)fd + 1;
+  return 1;
+}
+
+/* One past our highest open descriptor (for the loop of closes a child
+ * falls back to where close_range(2) fails: inherited descriptors need not
+ * be low), from /proc/self/fd, else the descriptor limit. */
+static unsigned fd_ceiling(void) {
+  unsigned top = 0;
+  if (bw_dir_each("/proc/self/fd", note_fd, &top) && top > 0) return top;
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (1U << 30))
+    return (unsigned)rl.rlim_cur;
+  return 1U << 20;
+}
+
 /* In the child: closes every descriptor but the `n` sorted ones in
- * `keep`. */
-static void close_all_but(const int *keep, size_t n) {
+ * `keep` (those at or above `ceiling`, the highest open one's successor,
+ * are not looked for where close_range fails). */
+static void close_all_but(const int *keep, size_t n, unsigned ceiling) {
   unsigned lo = 0;
   for (size_t i = 0; i <= n; i++) {
     unsigned hi = i < n ? (unsigned)keep[i] : ~0U;
     if (hi > lo && syscall(SYS_close_range, lo, hi - 1, 0) != 0)
-      for (unsigned fd = lo; fd < hi && fd < 4096; fd++) close((int)fd);
+      for (unsigned fd = lo; fd < hi && fd < ceiling; fd++) close((int)fd);
     if (i < n) lo = (unsigned)keep[i] + 1;
   }
 }
@@ -226,11 +249,12 @@ void bw_release_after_exit(int *fds, size_t n) {
     fds = all_fds;
     fds[n] = p[0];
     qsort(fds, n + 1, sizeof *fds, cmp_int);
+    unsigned ceiling = fd_ceiling();
     sigset_t all, old;
     sigfillset(&all);
     sigprocmask(SIG_BLOCK, &all, &old);
     if (fork() == 0) {
-      close_all_but(fds, n + 1);
+      close_all_but(fds, n + 1, ceiling);
       prctl(PR_SET_NAME, "csb-bwrap-rel", 0, 0, 0);
       char c;
       while (read(p[0], &c, 1) < 0 && errno == EINTR) {}
@@ -277,7 +301,8 @@ static inline long keeper_sys3(long n, long a, long b, long c) {
  * starts, never after). */
 #define KEEPER_STACK (64 * 1024)
 typedef struct keeper_args {
-  int pipe_r;
+  int pipe_r, pipe_w;
+  unsigned ceiling; /* fd_ceiling() */
   size_t n;   /* descriptors kept (sorted), the pipe's read end among them */
   int fds[];
 } keeper_args;
@@ -286,11 +311,14 @@ typedef struct keeper_args {
 __attribute__((no_sanitize("address", "undefined")))
 static int keeper_main(void *arg) {
   const keeper_args *a = arg;
+  /* our copy of the write end first: the read end must see our parent
+   * go, whatever else could not be closed */
+  keeper_sys3(SYS_close, a->pipe_w, 0, 0);
   unsigned lo = 0;
   for (size_t i = 0; i <= a->n; i++) {
     unsigned hi = i < a->n ? (unsigned)a->fds[i] : ~0U;
     if (hi > lo && keeper_sys3(SYS_close_range, lo, hi - 1, 0) != 0)
-      for (unsigned fd = lo; fd < hi && fd < 4096; fd++) keeper_sys3(SYS_close, fd, 0, 0);
+      for (unsigned fd = lo; fd < hi && fd < a->ceiling; fd++) keeper_sys3(SYS_close, fd, 0, 0);
     if (i < a->n) lo = (unsigned)a->fds[i] + 1;
   }
   static const char name[16] = "csb-bwrap-keep";
@@ -321,6 +349,8 @@ int bw_release_keeper_start(bw_release_keeper *k, const int *fds, size_t n) {
   }
   keeper_args *a = stack;
   a->pipe_r = p[0];
+  a->pipe_w = p[1];
+  a->ceiling = fd_ceiling();
   a->n = 0;
   for (size_t i = 0; i < n; i++) {
     struct stat st;

@@ -273,9 +273,16 @@ void bw_registry_defer_prepare(bw_registry *r, const int *also, size_t n_also) {
     int dfd = parent_dir_of(&pd, r->targets[i], &leaf);
     if (dfd < 0 || !defer_in(r, dfd) || r->keeper.active) continue;
     /* (whatever is there now: the keeper's hold on an entry that is not
-     * ours costs nothing but its last close's moment) */
+     * ours costs nothing but its last close's moment; but not on another
+     * file system, the root of a mount put there meanwhile, which the hold
+     * would keep busy) */
+    struct stat dst, lst;
     int fd = openat(dfd, leaf, O_PATH | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) continue;
+    if (fstat(dfd, &dst) != 0 || fstat(fd, &lst) != 0 || dst.st_dev != lst.st_dev) {
+      close(fd);
+      continue;
+    }
     held = csb_xgrow(held, &cap, n_held + 1, sizeof *held);
     held[n_held++] = fd;
   }

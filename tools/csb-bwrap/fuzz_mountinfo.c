@@ -12,7 +12,8 @@
  *
  *   clang -std=c17 -g -O1 -fsanitize=fuzzer,address,undefined -Itools/csb-bwrap \
  *     -Ilibs/base -Ilibs/paths -Ilibs/policy libs/base/base.c libs/base/os.c libs/base/utf8.c \
- *     libs/base/sha256.c tools/csb-bwrap/release.c tools/csb-bwrap/fuzz_mountinfo.c -o /tmp/fuzz_mountinfo
+ *     libs/base/sha256.c tools/csb-bwrap/release.c tools/csb-bwrap/dirlist.c tools/csb-bwrap/fuzz_mountinfo.c \
+ *     -o /tmp/fuzz_mountinfo
  *   /tmp/fuzz_mountinfo -max_len=4096 -max_total_time=600 /tmp/corpus_mountinfo
  */
 #define _GNU_SOURCE

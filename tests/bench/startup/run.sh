@@ -169,7 +169,7 @@ done
 /usr/bin/python3 -c "
 import sys; c,b=float(sys.argv[1]),float(sys.argv[2]); x=sys.argv[3]
 r=float(sys.argv[4])/float(sys.argv[5])
-print(); print('goal csb-bwrap <= 1.25x bare bwrap: %.2fx %s (in a git checkout: %.2fx)' % (c/b, 'met' if c/b <= 1.25 else 'NOT met', r))
+print(); print('goal csb-bwrap <= 1.25x bare bwrap: %.3fx %s (in a git checkout: %.3fx)' % (c/b, 'met' if c/b <= 1.25 else 'NOT met', r))
 if x: print('goal codex >= 5x csb-bwrap: %.1fx %s' % (float(x)/c, 'met' if float(x)/c >= 5 else 'NOT met'))
 f=float(sys.argv[6])
 print('two-stage floor (launcher + bwrap + pid 1, doing nothing): %.2fx bare bwrap; csb-bwrap %.2fx the floor' % (f/b, c/f))

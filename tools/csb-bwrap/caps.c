@@ -29,18 +29,29 @@ int bw_caps_drop_bounding(int cap, csb_error *err) {
   return 1;
 }
 
+/* Our effective, permitted and inheritable sets into d: 1 when all are
+ * empty, 0 when not, -1 when capget fails (errno). (The ambient set is a
+ * subset of the permitted one: the kernel keeps it so.) */
+static int sets_empty(struct cap_data d[2]) {
+  struct cap_header h = {CAP_VERSION_3, 0};
+  memset(d, 0xff, 2 * sizeof d[0]);
+  if (syscall(SYS_capget, &h, d) != 0) return -1;
+  for (int i = 0; i < 2; i++)
+    if (d[i].effective || d[i].permitted || d[i].inheritable) return 0;
+  return 1;
+}
+
 int bw_caps_clear(csb_error *err) {
   struct cap_header h = {CAP_VERSION_3, 0};
   struct cap_data d[2];
   memset(d, 0, sizeof d);
   /* (the ambient set goes with the permitted one) */
   if (syscall(SYS_capset, &h, d) != 0) return csb_error_set(err, "capset: %s", strerror(errno));
-  memset(d, 0xff, sizeof d);
-  if (syscall(SYS_capget, &h, d) != 0) return csb_error_set(err, "capget: %s", strerror(errno));
-  for (int i = 0; i < 2; i++)
-    if (d[i].effective || d[i].permitted || d[i].inheritable)
-      return csb_error_set(err, "capabilities survived dropping them (permitted %08x%08x)", d[1].permitted,
-                           d[0].permitted);
+  int empty = sets_empty(d);
+  if (empty < 0) return csb_error_set(err, "capget: %s", strerror(errno));
+  if (!empty)
+    return csb_error_set(err, "capabilities survived dropping them (permitted %08x%08x)", d[1].permitted,
+                         d[0].permitted);
   return 1;
 }
 
@@ -55,15 +66,8 @@ int bw_caps_drop_all(csb_error *err) {
 }
 
 int bw_caps_none(void) {
-  struct cap_header h = {CAP_VERSION_3, 0};
   struct cap_data d[2];
-  memset(d, 0xff, sizeof d);
-  if (syscall(SYS_capget, &h, d) != 0) return 0;
-  /* (the ambient set is a subset of the permitted one: the kernel keeps
-   * it so) */
-  for (int i = 0; i < 2; i++)
-    if (d[i].effective || d[i].permitted || d[i].inheritable) return 0;
-  return 1;
+  return sets_empty(d) == 1;
 }
 
 int bw_caps_in_bounding(int cap) { return prctl(PR_CAPBSET_READ, cap, 0, 0, 0) != 0; }

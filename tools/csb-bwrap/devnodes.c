@@ -94,6 +94,13 @@ static int tty_path(int fd, char *path, size_t size, dev_t *rdev) {
   return 1;
 }
 
+/* Whether rdev is among seen[0..n). */
+static int seen_before(const dev_t *seen, size_t n, dev_t rdev) {
+  for (size_t i = 0; i < n; i++)
+    if (seen[i] == rdev) return 1;
+  return 0;
+}
+
 void bw_stdio_ttys_find(bw_stdio_ttys *t) {
   memset(t, 0, sizeof *t);
   struct stat out;
@@ -102,10 +109,7 @@ void bw_stdio_ttys_find(bw_stdio_ttys *t) {
   for (int fd = 0; fd <= 2; fd += 2) {
     dev_t rdev;
     if (!tty_path(fd, t->path[t->n], sizeof t->path[t->n], &rdev)) continue;
-    if (out_tty && rdev == out.st_rdev) continue;  /* /dev/console */
-    int dup = 0;
-    for (size_t i = 0; i < t->n; i++) dup |= seen[i] == rdev;
-    if (dup) continue;
+    if ((out_tty && rdev == out.st_rdev) /* /dev/console */ || seen_before(seen, t->n, rdev)) continue;
     seen[t->n] = rdev;
     t->fd[t->n++] = fd;
   }
@@ -121,9 +125,7 @@ int bw_tty_seal_wanted(bw_tty_seal *t) {
     if (!tty_path(fd, t->tty[t->n], sizeof t->tty[t->n], &rdev)) continue;
     size_t l = strlen(t->which);
     snprintf(t->which + l, sizeof t->which - l, "%s%s", l ? ", " : "", names[fd]);
-    int dup = 0;
-    for (size_t i = 0; i < t->n; i++) dup |= seen[i] == rdev;
-    if (!dup) seen[t->n++] = rdev;
+    if (!seen_before(seen, t->n, rdev)) seen[t->n++] = rdev;
   }
   if (t->n == 0) return 0;
   snprintf(t->uid_map, sizeof t->uid_map, "%u %u 1\n", (unsigned)geteuid(), (unsigned)geteuid());

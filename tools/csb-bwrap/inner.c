@@ -463,7 +463,8 @@ static int rebind_stdio(bw_stdio_relay *relays, size_t *n_relays, const char *co
     static const char *const ttys[] = {"/dev/console", "/dev/.csb-tty0", "/dev/.csb-tty2"};
     if (!opath && S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor(st.st_rdev) == 3)
       own = "/dev/null";
-    for (size_t i = 0; !own && !opath && S_ISCHR(st.st_mode) && isatty(fd) && i < CSB_ARRAY_LEN(ttys); i++) {
+    int tty = !own && !opath && S_ISCHR(st.st_mode) && isatty(fd);
+    for (size_t i = 0; tty && !own && i < CSB_ARRAY_LEN(ttys); i++) {
       struct stat cst;
       if (stat(ttys[i], &cst) == 0 && S_ISCHR(cst.st_mode) && cst.st_rdev == st.st_rdev) own = ttys[i];
     }
@@ -485,7 +486,7 @@ static int rebind_stdio(bw_stdio_relay *relays, size_t *n_relays, const char *co
      * Any other unlinked node goes on below and, reached by no path, is
      * refused or relayed: a removed directory's `..` leads out of the
      * sandbox's root into the host's mount tree. */
-    if ((st.st_nlink == 0 && (S_ISREG(st.st_mode) || fifo)) || (!opath && isatty(fd))) continue;
+    if ((st.st_nlink == 0 && (S_ISREG(st.st_mode) || fifo)) || tty) continue;
     int mode = fl & O_ACCMODE;
     const char *how = opath ? "as a path (O_PATH)"
                       : mode == O_RDONLY ? "read-only" : mode == O_WRONLY ? "write-only" : "read-write";

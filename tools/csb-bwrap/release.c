@@ -228,15 +228,46 @@ static unsigned fd_ceiling(void) {
   return 1U << 20;
 }
 
-/* In the child: closes every descriptor but the `n` sorted ones in
- * `keep` (those at or above `ceiling`, the highest open one's successor,
- * are not looked for where close_range fails). */
+/* System calls made without the C library, whose errno the keeper would
+ * share with us (it runs on our memory, thread pointer included). A
+ * negative return is -errno. Elsewhere there is no keeper, and the C
+ * library's wrapper does (for the child bw_release_after_exit forks). */
+#if defined(__x86_64__)
+#define KEEPER_ARCH 1
+static inline long keeper_sys3(long n, long a, long b, long c) {
+  long r;
+  __asm__ volatile("syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
+  return r;
+}
+#elif defined(__aarch64__)
+#define KEEPER_ARCH 1
+static inline long keeper_sys3(long n, long a, long b, long c) {
+  register long x8 __asm__("x8") = n;
+  register long x0 __asm__("x0") = a;
+  register long x1 __asm__("x1") = b;
+  register long x2 __asm__("x2") = c;
+  __asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2) : "memory");
+  return x0;
+}
+#else
+#define KEEPER_ARCH 0
+static long keeper_sys3(long n, long a, long b, long c) {
+  long r = syscall(n, a, b, c);
+  return r < 0 ? -errno : r;
+}
+#endif
+
+/* In the child (the keeper, or the one bw_release_after_exit forks):
+ * closes every descriptor but the `n` sorted ones in `keep` (those at or
+ * above `ceiling`, the highest open one's successor, are not looked for
+ * where close_range fails). */
+__attribute__((no_sanitize("address", "undefined")))
 static void close_all_but(const int *keep, size_t n, unsigned ceiling) {
   unsigned lo = 0;
   for (size_t i = 0; i <= n; i++) {
     unsigned hi = i < n ? (unsigned)keep[i] : ~0U;
-    if (hi > lo && syscall(SYS_close_range, lo, hi - 1, 0) != 0)
-      for (unsigned fd = lo; fd < hi && fd < ceiling; fd++) close((int)fd);
+    if (hi > lo && keeper_sys3(SYS_close_range, lo, hi - 1, 0) != 0)
+      for (unsigned fd = lo; fd < hi && fd < ceiling; fd++) keeper_sys3(SYS_close, fd, 0, 0);
     if (i < n) lo = (unsigned)keep[i] + 1;
   }
 }
@@ -273,30 +304,6 @@ void bw_release_after_exit(int *fds, size_t n) {
 
 /* ---- the keeper ---------------------------------------------------------- */
 
-/* System calls made without the C library, whose errno the keeper would
- * share with us (it runs on our memory, thread pointer included). A
- * negative return is -errno. Elsewhere there is no keeper. */
-#if defined(__x86_64__)
-#define KEEPER_ARCH 1
-static inline long keeper_sys3(long n, long a, long b, long c) {
-  long r;
-  __asm__ volatile("syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
-  return r;
-}
-#elif defined(__aarch64__)
-#define KEEPER_ARCH 1
-static inline long keeper_sys3(long n, long a, long b, long c) {
-  register long x8 __asm__("x8") = n;
-  register long x0 __asm__("x0") = a;
-  register long x1 __asm__("x1") = b;
-  register long x2 __asm__("x2") = c;
-  __asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2) : "memory");
-  return x0;
-}
-#else
-#define KEEPER_ARCH 0
-#endif
-
 /* The keeper's stack, with its arguments at the bottom (written before it
  * starts, never after). */
 #define KEEPER_STACK (64 * 1024)
@@ -314,13 +321,7 @@ static int keeper_main(void *arg) {
   /* our copy of the write end first: the read end must see our parent
    * go, whatever else could not be closed */
   keeper_sys3(SYS_close, a->pipe_w, 0, 0);
-  unsigned lo = 0;
-  for (size_t i = 0; i <= a->n; i++) {
-    unsigned hi = i < a->n ? (unsigned)a->fds[i] : ~0U;
-    if (hi > lo && keeper_sys3(SYS_close_range, lo, hi - 1, 0) != 0)
-      for (unsigned fd = lo; fd < hi && fd < a->ceiling; fd++) keeper_sys3(SYS_close, fd, 0, 0);
-    if (i < a->n) lo = (unsigned)a->fds[i] + 1;
-  }
+  close_all_but(a->fds, a->n, a->ceiling);
   static const char name[16] = "csb-bwrap-keep";
   keeper_sys3(SYS_prctl, PR_SET_NAME, (long)name, 0);
   char c;
